@@ -1,0 +1,175 @@
+package gmcrypto
+
+import (
+	"crypto/ecdsa"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
+)
+
+// PublicKeySize is the length of an uncompressed SM2 public key (0x04 ‖ X ‖ Y).
+const PublicKeySize = 65
+
+// AddressSize is the length of an account address.
+const AddressSize = 20
+
+// Errors callers tell apart.
+var (
+	ErrInvalidPublicKey  = errors.New("invalid SM2 public key")
+	ErrInvalidPrivateKey = errors.New("invalid SM2 private key")
+	ErrInvalidAddress    = errors.New("invalid address")
+)
+
+// PrivateKey is an SM2 private key.
+type PrivateKey struct{ k *sm2.PrivateKey }
+
+// PublicKey is an SM2 public key.
+type PublicKey struct{ k *ecdsa.PublicKey }
+
+// GenerateKey returns a fresh SM2 key from crypto/rand.
+func GenerateKey() (*PrivateKey, error) {
+	k, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate SM2 key: %w", err)
+	}
+	return &PrivateKey{k: k}, nil
+}
+
+// Public returns the public half of k.
+func (k *PrivateKey) Public() *PublicKey { return &PublicKey{k: &k.k.PublicKey} }
+
+// Sign signs msg per GB/T 32918.2: e = SM3(ZA ‖ msg) with the default user
+// ID "1234567812345678"; the signature is ASN.1 DER (r, s).
+func (k *PrivateKey) Sign(msg []byte) ([]byte, error) {
+	sig, err := k.k.Sign(rand.Reader, msg, sm2.DefaultSM2SignerOpts)
+	if err != nil {
+		return nil, fmt.Errorf("SM2 sign: %w", err)
+	}
+	return sig, nil
+}
+
+// Verify reports whether sig is a valid GB/T 32918 signature of msg (default user ID).
+func (p *PublicKey) Verify(msg, sig []byte) bool {
+	return sm2.VerifyASN1WithSM2(p.k, nil, msg, sig)
+}
+
+// Bytes returns the 65-byte uncompressed encoding 0x04 ‖ X ‖ Y.
+func (p *PublicKey) Bytes() []byte {
+	out := make([]byte, PublicKeySize)
+	out[0] = 4
+	p.k.X.FillBytes(out[1:33])
+	p.k.Y.FillBytes(out[33:65])
+	return out
+}
+
+// Equal reports whether p and o are the same key.
+func (p *PublicKey) Equal(o *PublicKey) bool {
+	return o != nil && p.k.X.Cmp(o.k.X) == 0 && p.k.Y.Cmp(o.k.Y) == 0
+}
+
+// Address is the account address of p: the last 20 bytes of SM3(Bytes()).
+func (p *PublicKey) Address() Address {
+	h := SM3(p.Bytes())
+	var a Address
+	copy(a[:], h[HashSize-AddressSize:])
+	return a
+}
+
+// ParsePublicKey parses an uncompressed SM2 point and checks it is on the curve.
+func ParsePublicKey(b []byte) (*PublicKey, error) {
+	k, err := sm2.NewPublicKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidPublicKey, err)
+	}
+	return &PublicKey{k: k}, nil
+}
+
+// MarshalPEM encodes p as a PKIX "PUBLIC KEY" PEM block with the SM2 OID.
+func (p *PublicKey) MarshalPEM() []byte {
+	der, err := smx509.MarshalPKIXPublicKey(p.k)
+	if err != nil {
+		// An SM2 point we hold is always encodable.
+		panic(fmt.Sprintf("marshal SM2 public key: %v", err))
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+// ParsePublicKeyPEM parses a PKIX "PUBLIC KEY" PEM block holding an SM2 key.
+func ParsePublicKeyPEM(data []byte) (*PublicKey, error) {
+	block, rest := pem.Decode(data)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return nil, fmt.Errorf("%w: no PUBLIC KEY PEM block", ErrInvalidPublicKey)
+	}
+	if len(strings.TrimSpace(string(rest))) != 0 {
+		return nil, fmt.Errorf("%w: trailing data after PEM block", ErrInvalidPublicKey)
+	}
+	key, err := smx509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidPublicKey, err)
+	}
+	ek, ok := key.(*ecdsa.PublicKey)
+	if !ok || !sm2.IsSM2PublicKey(ek) {
+		return nil, fmt.Errorf("%w: not an SM2 key", ErrInvalidPublicKey)
+	}
+	return &PublicKey{k: ek}, nil
+}
+
+// MarshalPKCS8 encodes k as unencrypted PKCS#8 DER. Keep it in memory only;
+// the keystore encrypts it before it touches disk.
+func (k *PrivateKey) MarshalPKCS8() ([]byte, error) {
+	der, err := smx509.MarshalPKCS8PrivateKey(k.k)
+	if err != nil {
+		return nil, fmt.Errorf("marshal SM2 private key: %w", err)
+	}
+	return der, nil
+}
+
+// ParsePKCS8PrivateKey parses an unencrypted PKCS#8 SM2 private key.
+func ParsePKCS8PrivateKey(der []byte) (*PrivateKey, error) {
+	key, err := smx509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidPrivateKey, err)
+	}
+	k, ok := key.(*sm2.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: not an SM2 key", ErrInvalidPrivateKey)
+	}
+	return &PrivateKey{k: k}, nil
+}
+
+// Address identifies an account: the last 20 bytes of SM3 of the uncompressed public key.
+type Address [AddressSize]byte
+
+// String is the lowercase hex form without prefix.
+func (a Address) String() string { return hex.EncodeToString(a[:]) }
+
+// ParseAddress accepts 40 hex digits, with or without a 0x prefix.
+func ParseAddress(s string) (Address, error) {
+	var a Address
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != AddressSize {
+		return a, fmt.Errorf("%w %q: want %d hex digits", ErrInvalidAddress, s, 2*AddressSize)
+	}
+	copy(a[:], b)
+	return a, nil
+}
+
+// AddressFromBytes converts a 20-byte slice.
+func AddressFromBytes(b []byte) (Address, error) {
+	var a Address
+	if len(b) != AddressSize {
+		return a, fmt.Errorf("%w: %d bytes, want %d", ErrInvalidAddress, len(b), AddressSize)
+	}
+	copy(a[:], b)
+	return a, nil
+}
+
+// Bytes returns the address as a slice.
+func (a Address) Bytes() []byte { return a[:] }

@@ -1,0 +1,5 @@
+package gmcrypto
+
+import "encoding/hex"
+
+func hexs(b []byte) string { return hex.EncodeToString(b) }
