@@ -1,21 +1,16 @@
+// Command jinlian is the one binary of the jinlian consortium ledger: it
+// runs nodes (start, init, localnet), manages keys, sends transactions and
+// answers queries. See docs/cli.md.
 package main
 
 import (
-	_ "github.com/cometbft/cometbft/abci/example/kvstore"
-	_ "github.com/cometbft/cometbft/node"
-	_ "github.com/cometbft/cometbft/rpc/client/http"
-	_ "github.com/cometbft/cometbft/rpc/client/local"
-	_ "github.com/cosmos/iavl"
-	_ "github.com/dgraph-io/badger/v4"
-	_ "github.com/emmansun/gmsm/sm2"
-	_ "github.com/emmansun/gmsm/sm3"
-	_ "github.com/emmansun/gmsm/sm4"
-	_ "github.com/emmansun/gmsm/smx509"
-	_ "github.com/hyperledger/fabric-protos-go-apiv2/common"
-	_ "github.com/hyperledger/fabric-protos-go-apiv2/msp"
-	_ "github.com/spf13/cobra"
-	_ "github.com/spf13/viper"
-	_ "pgregory.net/rapid"
+	"fmt"
+	"os"
 )
 
-func main() {}
+func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}

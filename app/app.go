@@ -1,0 +1,312 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/jinlian-ledger/jinlian/contracts/payments"
+	"github.com/jinlian-ledger/jinlian/internal/errs"
+	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+)
+
+// Version is reported in Info.
+const Version = "0.1.0"
+
+// AppVersion is the state-machine protocol version.
+const AppVersion uint64 = 1
+
+// App is the jinlian ABCI application.
+type App struct {
+	abci.BaseApplication
+
+	store    *ledger.Store
+	payments payments.Keeper
+	logger   *slog.Logger
+	sigs     *sigCache
+
+	chainID   string
+	params    Params
+	blockTime time.Time // time of the last committed block (genesis time before any)
+
+	// checkState is a cache over the last committed view, reset on Commit;
+	// CheckTx executes into it so that a mempool's dependent transactions
+	// are judged against each other.
+	checkState *ledger.Cache
+}
+
+// Options configure New.
+type Options struct {
+	Logger *slog.Logger
+}
+
+// New returns an app over an opened store, restoring chain id, parameters
+// and block time from the last commit.
+func New(store *ledger.Store, opts Options) (*App, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	a := &App{
+		store:    store,
+		payments: payments.NewKeeper(permission.Keeper{}),
+		logger:   logger,
+		sigs:     newSigCache(200_000),
+		params:   DefaultParams(),
+	}
+	if store.LastCommit().Height > 0 {
+		v, err := store.View(0)
+		if err != nil {
+			return nil, err
+		}
+		if a.chainID, err = loadString(v, keyChainID); err != nil {
+			return nil, err
+		}
+		if a.params, err = loadParams(v); err != nil {
+			return nil, err
+		}
+		if a.blockTime, err = loadBlockTime(v); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.resetCheckState(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Store exposes the ledger store to in-process readers (API, observers).
+func (a *App) Store() *ledger.Store { return a.store }
+
+// ChainID is the chain the app was initialised for ("" before InitChain).
+func (a *App) ChainID() string { return a.chainID }
+
+func (a *App) resetCheckState() error {
+	if a.store.LastCommit().Height == 0 {
+		// Before the first commit the genesis lives only in the working set.
+		a.checkState = ledger.NewCache(a.store)
+		return nil
+	}
+	v, err := a.store.View(0)
+	if err != nil {
+		return err
+	}
+	a.checkState = ledger.NewCache(readOnly{v})
+	return nil
+}
+
+// Info reports the last committed height and app hash so that CometBFT's
+// handshake replays the blocks the app has not committed.
+func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	ci := a.store.LastCommit()
+	resp := &abci.ResponseInfo{
+		Data:            "jinlian",
+		Version:         Version,
+		AppVersion:      AppVersion,
+		LastBlockHeight: ci.Height,
+	}
+	if ci.Height > 0 {
+		resp.LastBlockAppHash = ci.AppHash
+	}
+	return resp, nil
+}
+
+// InitChain writes the genesis app_state into the working set; it is
+// persisted with block 1, so a crash before that replays InitChain.
+func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	g, err := ParseGenesis(req.AppStateBytes)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.apply(a.store, a.payments); err != nil {
+		a.store.Rollback()
+		return nil, err
+	}
+	if err := a.store.Set(permission.SystemLedger, keyChainID, []byte(req.ChainId)); err != nil {
+		return nil, err
+	}
+	if err := setBlockTime(a.store, req.Time); err != nil {
+		return nil, err
+	}
+	a.chainID, a.params, a.blockTime = req.ChainId, g.Params, req.Time
+	if err := a.resetCheckState(); err != nil {
+		return nil, err
+	}
+	a.logger.Info("genesis applied", "chain", req.ChainId, "ledgers", len(g.Ledgers), "organisations", len(g.Organisations))
+	return &abci.ResponseInitChain{AppHash: a.store.WorkingHash()}, nil
+}
+
+// decodeVerified returns the decoded tx with a verified signature, from the
+// cache when this node has seen these bytes before.
+func (a *App) decodeVerified(raw []byte) (*Tx, error) {
+	k := txKeyOf(raw)
+	if tx := a.sigs.get(k); tx != nil {
+		return tx, nil
+	}
+	tx, err := DecodeTx(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.VerifySignature(); err != nil {
+		return nil, err
+	}
+	a.sigs.put(k, tx)
+	return tx, nil
+}
+
+// admit runs the state-dependent checks and executes tx into kv at the
+// given block time and height.
+func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Event, error) {
+	if tx.ChainID != a.chainID {
+		return nil, ErrWrongChainID.Wrapf("tx %s is for chain %q, this is %q", tx.ID, tx.ChainID, a.chainID)
+	}
+	window := time.Duration(a.params.TxTimeWindowSeconds) * time.Second
+	if d := tx.Timestamp.Sub(at); d > window || d < -window {
+		return nil, ErrStaleTimestamp.Wrapf("tx %s stamped %s, block time %s, window ±%s",
+			tx.ID, tx.Timestamp.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339), window)
+	}
+	if !a.store.HasLedger(tx.Ledger) || tx.Ledger == permission.SystemLedger {
+		return nil, ErrUnknownLedger.Wrapf("%q", tx.Ledger)
+	}
+	if h, err := txHeight(kv, tx.ID); err != nil {
+		return nil, err
+	} else if h > 0 {
+		return nil, ErrReplay.Wrapf("tx %s was committed at height %d", tx.ID, h)
+	}
+	events, err := a.route(kv, tx)
+	if err != nil {
+		return nil, err
+	}
+	if err := markTx(kv, tx.ID, height); err != nil {
+		return nil, err
+	}
+	return append(events, abci.Event{Type: "jinlian_tx", Attributes: []abci.EventAttribute{
+		{Key: "id", Value: tx.ID, Index: true},
+		{Key: "ledger", Value: tx.Ledger, Index: true},
+		{Key: "sender", Value: tx.Sender.String(), Index: true},
+		{Key: "org", Value: tx.MSPID, Index: true},
+		{Key: "type", Value: MsgType(tx.Msg), Index: true},
+	}}), nil
+}
+
+func (a *App) route(kv ledger.KV, tx *Tx) ([]abci.Event, error) {
+	switch m := tx.Msg.Body.(type) {
+	case *txpb.Message_Issue:
+		return a.payments.Issue(kv, tx.Ledger, tx.Sender, m.Issue.Asset, m.Issue.To, m.Issue.Amount)
+	case *txpb.Message_Transfer:
+		return a.payments.Transfer(kv, tx.Ledger, tx.Sender, m.Transfer.Asset, m.Transfer.To, m.Transfer.Amount)
+	case *txpb.Message_Burn:
+		return a.payments.Burn(kv, tx.Ledger, tx.Sender, m.Burn.Asset, m.Burn.Amount)
+	default:
+		return nil, ErrUnknownMessage.Wrapf("tx %s: message type %T", tx.ID, m)
+	}
+}
+
+// CheckTx admits a transaction to the mempool.
+func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	tx, err := a.decodeVerified(req.Tx)
+	if err == nil {
+		c := ledger.NewCache(a.checkState)
+		if _, err = a.admit(c, tx, a.blockTime, a.store.LastCommit().Height+1); err == nil {
+			err = c.Write()
+		}
+	}
+	if err != nil {
+		space, code, log := errs.ABCIInfo(err)
+		return &abci.ResponseCheckTx{Code: code, Codespace: space, Log: log}, nil
+	}
+	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
+}
+
+// ProcessProposal rejects a block that carries a transaction that does not
+// decode or whose signature does not verify. Transactions this node has not
+// verified yet are checked in parallel.
+func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	if err := a.verifyAll(req.Txs); err != nil {
+		a.logger.Warn("rejecting proposal", "height", req.Height, "err", err)
+		return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
+	}
+	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
+}
+
+func (a *App) verifyAll(txs [][]byte) error {
+	var todo []int
+	for i, raw := range txs {
+		if a.sigs.get(txKeyOf(raw)) == nil {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
+	errsOut := make([]error, len(todo))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := w; j < len(todo); j += workers {
+				_, errsOut[j] = a.decodeVerified(txs[todo[j]])
+			}
+		}()
+	}
+	wg.Wait()
+	for j, err := range errsOut {
+		if err != nil {
+			return fmt.Errorf("tx %d: %w", todo[j], err)
+		}
+	}
+	return nil
+}
+
+// FinalizeBlock executes the block's transactions on the working trees, in
+// memory; Commit persists them.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	results := make([]*abci.ExecTxResult, len(req.Txs))
+	for i, raw := range req.Txs {
+		results[i] = a.deliver(raw, req.Time, req.Height)
+	}
+	if err := setBlockTime(a.store, req.Time); err != nil {
+		return nil, err
+	}
+	a.blockTime = req.Time
+	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.store.WorkingHash()}, nil
+}
+
+func (a *App) deliver(raw []byte, at time.Time, height int64) *abci.ExecTxResult {
+	tx, err := a.decodeVerified(raw)
+	var events []abci.Event
+	if err == nil {
+		a.sigs.remove(txKeyOf(raw))
+		c := ledger.NewCache(a.store)
+		if events, err = a.admit(c, tx, at, height); err == nil {
+			err = c.Write()
+		}
+	}
+	if err != nil {
+		space, code, log := errs.ABCIInfo(err)
+		return &abci.ExecTxResult{Code: code, Codespace: space, Log: log}
+	}
+	return &abci.ExecTxResult{Code: abci.CodeTypeOK, Events: events}
+}
+
+// Commit persists the working trees as one version and resets the check state.
+func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	ci, err := a.store.Commit()
+	if err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	if err := a.resetCheckState(); err != nil {
+		return nil, err
+	}
+	a.logger.Debug("committed", "height", ci.Height, "app_hash", fmt.Sprintf("%X", ci.AppHash))
+	return &abci.ResponseCommit{}, nil
+}

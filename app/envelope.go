@@ -1,0 +1,228 @@
+package app
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"time"
+
+	"github.com/hyperledger/fabric-protos-go-apiv2/common"
+	"github.com/hyperledger/fabric-protos-go-apiv2/msp"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+)
+
+// HeaderTypeJinlian is the ChannelHeader.type of every jinlian transaction.
+// Fabric's own types stop well below it, so a Fabric tool recognises the
+// envelope but never mistakes it for one of its transactions.
+const HeaderTypeJinlian = common.HeaderType(10000)
+
+// Limits on outside bytes.
+const (
+	MaxTxBytes  = 64 << 10
+	MinNonceLen = 16
+	MaxNonceLen = 64
+)
+
+// Tx is a decoded, structurally valid transaction. Its signature is checked
+// separately (VerifySignature) so that callers can cache the result.
+type Tx struct {
+	ID        string // hex(SM3(nonce ‖ creator))
+	Ledger    string // channel id
+	ChainID   string
+	Timestamp time.Time
+	MSPID     string
+	Creator   *gmcrypto.PublicKey
+	Sender    gmcrypto.Address
+	Msg       *txpb.Message
+
+	payload   []byte
+	signature []byte
+}
+
+// DecodeTx parses an envelope and checks its structure: sizes, header type,
+// the tx id binding, the creator's key. It does not verify the signature.
+func DecodeTx(b []byte) (*Tx, error) {
+	if len(b) == 0 {
+		return nil, ErrTxDecode.Wrapf("empty transaction")
+	}
+	if len(b) > MaxTxBytes {
+		return nil, ErrTxDecode.Wrapf("transaction of %d bytes exceeds the %d-byte limit", len(b), MaxTxBytes)
+	}
+	var env common.Envelope
+	if err := proto.Unmarshal(b, &env); err != nil {
+		return nil, ErrTxDecode.Wrapf("envelope: %v", err)
+	}
+	if len(env.Payload) == 0 || len(env.Signature) == 0 {
+		return nil, ErrTxDecode.Wrapf("envelope lacks payload or signature")
+	}
+	var payload common.Payload
+	if err := proto.Unmarshal(env.Payload, &payload); err != nil {
+		return nil, ErrTxDecode.Wrapf("payload: %v", err)
+	}
+	if payload.Header == nil {
+		return nil, ErrTxDecode.Wrapf("payload has no header")
+	}
+	var ch common.ChannelHeader
+	if err := proto.Unmarshal(payload.Header.ChannelHeader, &ch); err != nil {
+		return nil, ErrTxDecode.Wrapf("channel header: %v", err)
+	}
+	var sh common.SignatureHeader
+	if err := proto.Unmarshal(payload.Header.SignatureHeader, &sh); err != nil {
+		return nil, ErrTxDecode.Wrapf("signature header: %v", err)
+	}
+	if common.HeaderType(ch.Type) != HeaderTypeJinlian {
+		return nil, ErrTxDecode.Wrapf("channel header type %d, want %d", ch.Type, HeaderTypeJinlian)
+	}
+	if ch.ChannelId == "" {
+		return nil, ErrTxDecode.Wrapf("channel header names no sub-ledger")
+	}
+	if ch.Timestamp == nil || ch.Timestamp.CheckValid() != nil {
+		return nil, ErrTxDecode.Wrapf("channel header has no valid timestamp")
+	}
+	var ext txpb.HeaderExtension
+	if err := proto.Unmarshal(ch.Extension, &ext); err != nil {
+		return nil, ErrTxDecode.Wrapf("channel header extension: %v", err)
+	}
+	if n := len(sh.Nonce); n < MinNonceLen || n > MaxNonceLen {
+		return nil, ErrTxDecode.Wrapf("nonce of %d bytes, want %d..%d", n, MinNonceLen, MaxNonceLen)
+	}
+	var id msp.SerializedIdentity
+	if err := proto.Unmarshal(sh.Creator, &id); err != nil {
+		return nil, ErrTxDecode.Wrapf("creator identity: %v", err)
+	}
+	if id.Mspid == "" {
+		return nil, ErrTxDecode.Wrapf("creator names no organisation (mspid)")
+	}
+	creator, err := parseCreatorKey(id.IdBytes)
+	if err != nil {
+		return nil, ErrTxDecode.Wrapf("creator of organisation %s: %v", id.Mspid, err)
+	}
+	want := TxID(sh.Nonce, sh.Creator)
+	if ch.TxId != want {
+		return nil, ErrTxDecode.Wrapf("tx id %q does not match hex(SM3(nonce ‖ creator)) %s", ch.TxId, want)
+	}
+	var msg txpb.Message
+	if err := proto.Unmarshal(payload.Data, &msg); err != nil {
+		return nil, ErrTxDecode.Wrapf("message: %v", err)
+	}
+	if msg.Body == nil {
+		return nil, ErrUnknownMessage.Wrapf("transaction %s carries no message", ch.TxId)
+	}
+	return &Tx{
+		ID:        ch.TxId,
+		Ledger:    ch.ChannelId,
+		ChainID:   ext.ChainId,
+		Timestamp: ch.Timestamp.AsTime(),
+		MSPID:     id.Mspid,
+		Creator:   creator,
+		Sender:    creator.Address(),
+		Msg:       &msg,
+		payload:   env.Payload,
+		signature: env.Signature,
+	}, nil
+}
+
+func parseCreatorKey(idBytes []byte) (*gmcrypto.PublicKey, error) {
+	block, _ := pem.Decode(idBytes)
+	if block == nil {
+		return nil, fmt.Errorf("id_bytes is not PEM")
+	}
+	switch block.Type {
+	case "PUBLIC KEY":
+		return gmcrypto.ParsePublicKeyPEM(idBytes)
+	default:
+		return nil, fmt.Errorf("unsupported identity PEM type %q", block.Type)
+	}
+}
+
+// VerifySignature checks the creator's SM2 signature over the payload bytes.
+func (t *Tx) VerifySignature() error {
+	if !t.Creator.Verify(t.payload, t.signature) {
+		return ErrBadSignature.Wrapf("tx %s: SM2 signature of %s does not verify", t.ID, t.Sender)
+	}
+	return nil
+}
+
+// TxID is hex(SM3(nonce ‖ creator)).
+func TxID(nonce, creator []byte) string {
+	h := gmcrypto.SM3(nonce, creator)
+	return hex.EncodeToString(h[:])
+}
+
+// Signer is what BuildTx needs of a key.
+type Signer struct {
+	Key   *gmcrypto.PrivateKey
+	MSPID string // organisation id
+}
+
+// BuildTx makes a signed envelope carrying msg for ledger on chainID, stamped
+// with at. It returns the bytes to broadcast and the tx id.
+func BuildTx(s Signer, chainID, ledgerName string, at time.Time, msg *txpb.Message) ([]byte, string, error) {
+	creator, err := proto.Marshal(&msp.SerializedIdentity{Mspid: s.MSPID, IdBytes: s.Key.Public().MarshalPEM()})
+	if err != nil {
+		return nil, "", err
+	}
+	nonce := make([]byte, 24)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, "", err
+	}
+	ext, err := proto.Marshal(&txpb.HeaderExtension{ChainId: chainID})
+	if err != nil {
+		return nil, "", err
+	}
+	id := TxID(nonce, creator)
+	ch, err := proto.Marshal(&common.ChannelHeader{
+		Type:      int32(HeaderTypeJinlian),
+		Version:   1,
+		Timestamp: timestamppb.New(at),
+		ChannelId: ledgerName,
+		TxId:      id,
+		Extension: ext,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	sh, err := proto.Marshal(&common.SignatureHeader{Creator: creator, Nonce: nonce})
+	if err != nil {
+		return nil, "", err
+	}
+	data, err := proto.Marshal(msg)
+	if err != nil {
+		return nil, "", err
+	}
+	payload, err := proto.Marshal(&common.Payload{
+		Header: &common.Header{ChannelHeader: ch, SignatureHeader: sh},
+		Data:   data,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	sig, err := s.Key.Sign(payload)
+	if err != nil {
+		return nil, "", err
+	}
+	env, err := proto.Marshal(&common.Envelope{Payload: payload, Signature: sig})
+	if err != nil {
+		return nil, "", err
+	}
+	return env, id, nil
+}
+
+// MsgType names the message for logs and events.
+func MsgType(m *txpb.Message) string {
+	switch m.Body.(type) {
+	case *txpb.Message_Issue:
+		return "issue"
+	case *txpb.Message_Transfer:
+		return "transfer"
+	case *txpb.Message_Burn:
+		return "burn"
+	default:
+		return "unknown"
+	}
+}

@@ -1,0 +1,182 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/jinlian-ledger/jinlian/contracts/payments"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/errs"
+	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/permission"
+)
+
+// Query paths answered by the app. Request data and response values are JSON.
+const (
+	QueryBalance    = "/balance"    // BalanceRequest → BalanceResponse
+	QueryLedgers    = "/ledgers"    // → []LedgerInfo
+	QueryTx         = "/tx"         // data = tx id (hex) → TxLocation
+	QueryInvariants = "/invariants" // → InvariantsResponse
+	QueryOrgs       = "/organisations"
+)
+
+// BalanceRequest asks for one account's balance of one asset.
+type BalanceRequest struct {
+	Ledger  string `json:"ledger"`
+	Asset   string `json:"asset"`
+	Account string `json:"account"`
+}
+
+// BalanceResponse is the answer at Height.
+type BalanceResponse struct {
+	BalanceRequest
+	Amount uint64 `json:"amount,string"`
+	Height int64  `json:"height"`
+}
+
+// LedgerInfo describes a sub-ledger and its assets.
+type LedgerInfo struct {
+	Name   string        `json:"name"`
+	Assets []AssetSupply `json:"assets"`
+}
+
+// AssetSupply is an asset with its supply.
+type AssetSupply struct {
+	payments.Asset
+	payments.Supply
+}
+
+// TxLocation says where a committed tx id was included.
+type TxLocation struct {
+	ID     string `json:"id"`
+	Height int64  `json:"height"`
+}
+
+// InvariantsResponse is the supply check over every asset of every ledger.
+type InvariantsResponse struct {
+	Height  int64                      `json:"height"`
+	Holds   bool                       `json:"holds"`
+	Results []payments.InvariantResult `json:"results"`
+}
+
+// Query answers read requests against a committed height (0 = latest).
+func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	v, err := a.store.View(req.Height)
+	if err != nil {
+		return queryError(ErrBadQuery.Wrapf("%v", err), req.Height), nil
+	}
+	out, err := a.query(v, req.Path, req.Data)
+	if err != nil {
+		return queryError(err, v.Height()), nil
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return queryError(err, v.Height()), nil
+	}
+	return &abci.ResponseQuery{Code: abci.CodeTypeOK, Value: b, Height: v.Height()}, nil
+}
+
+func queryError(err error, height int64) *abci.ResponseQuery {
+	space, code, log := errs.ABCIInfo(err)
+	return &abci.ResponseQuery{Code: code, Codespace: space, Log: log, Height: height}
+}
+
+func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
+	switch path {
+	case QueryBalance:
+		var req BalanceRequest
+		if err := json.Unmarshal(data, &req); err != nil {
+			return nil, ErrBadQuery.Wrapf("balance request: %v", err)
+		}
+		addr, err := gmcrypto.ParseAddress(req.Account)
+		if err != nil {
+			return nil, ErrBadQuery.Wrapf("%v", err)
+		}
+		if err := checkUserLedger(v, req.Ledger); err != nil {
+			return nil, err
+		}
+		if _, err := a.payments.GetAsset(v, req.Ledger, req.Asset); err != nil {
+			return nil, err
+		}
+		amt, err := a.payments.Balance(v, req.Ledger, req.Asset, addr)
+		if err != nil {
+			return nil, err
+		}
+		req.Account = addr.String()
+		return BalanceResponse{BalanceRequest: req, Amount: amt, Height: v.Height()}, nil
+	case QueryLedgers:
+		out := []LedgerInfo{}
+		for _, name := range v.Ledgers() {
+			if strings.HasPrefix(name, "_") {
+				continue
+			}
+			assets, err := a.payments.Assets(v, name)
+			if err != nil {
+				return nil, err
+			}
+			li := LedgerInfo{Name: name, Assets: []AssetSupply{}}
+			for _, as := range assets {
+				sup, err := a.payments.GetSupply(v, name, as.Symbol)
+				if err != nil {
+					return nil, err
+				}
+				li.Assets = append(li.Assets, AssetSupply{Asset: as, Supply: sup})
+			}
+			out = append(out, li)
+		}
+		return out, nil
+	case QueryTx:
+		id := strings.ToLower(string(data))
+		if !validTxID(id) {
+			return nil, ErrBadQuery.Wrapf("tx id %q: want 64 hex digits", data)
+		}
+		h, err := txHeight(v, id)
+		if err != nil {
+			return nil, err
+		}
+		if h == 0 {
+			return nil, ErrBadQuery.Wrapf("tx %s not found at height %d", id, v.Height())
+		}
+		return TxLocation{ID: id, Height: h}, nil
+	case QueryInvariants:
+		return a.Invariants(v)
+	case QueryOrgs:
+		return permission.Organisations(v)
+	default:
+		return nil, ErrBadQuery.Wrapf("unknown path %q", path)
+	}
+}
+
+func checkUserLedger(v *ledger.View, name string) error {
+	if strings.HasPrefix(name, "_") {
+		return ErrUnknownLedger.Wrapf("%q", name)
+	}
+	for _, l := range v.Ledgers() {
+		if l == name {
+			return nil
+		}
+	}
+	return ErrUnknownLedger.Wrapf("%q", name)
+}
+
+// Invariants checks the supply invariant over every asset at a view.
+func (a *App) Invariants(v *ledger.View) (InvariantsResponse, error) {
+	resp := InvariantsResponse{Height: v.Height(), Holds: true, Results: []payments.InvariantResult{}}
+	for _, name := range v.Ledgers() {
+		if strings.HasPrefix(name, "_") {
+			continue
+		}
+		res, err := a.payments.CheckSupply(v, name)
+		if err != nil {
+			return resp, err
+		}
+		for _, r := range res {
+			resp.Holds = resp.Holds && r.Holds
+		}
+		resp.Results = append(resp.Results, res...)
+	}
+	return resp, nil
+}

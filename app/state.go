@@ -1,0 +1,88 @@
+package app
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/permission"
+)
+
+// Keys of the app's own records in the system ledger.
+var (
+	keyParams    = []byte("meta/params")
+	keyChainID   = []byte("meta/chain_id")
+	keyBlockTime = []byte("meta/block_time")
+)
+
+func txKey(id string) []byte { return append([]byte("tx/"), id...) }
+
+type reader interface {
+	Get(ledger string, key []byte) ([]byte, error)
+	Iterate(ledger string, start, end []byte, fn func(key, value []byte) bool) error
+}
+
+func setParams(kv ledger.KV, p Params) error {
+	b, _ := json.Marshal(p)
+	return kv.Set(permission.SystemLedger, keyParams, b)
+}
+
+func loadParams(kv reader) (Params, error) {
+	p := DefaultParams()
+	b, err := kv.Get(permission.SystemLedger, keyParams)
+	if err != nil || b == nil {
+		return p, err
+	}
+	return p, json.Unmarshal(b, &p)
+}
+
+func loadString(kv reader, key []byte) (string, error) {
+	b, err := kv.Get(permission.SystemLedger, key)
+	return string(b), err
+}
+
+func setBlockTime(kv ledger.KV, t time.Time) error {
+	return kv.Set(permission.SystemLedger, keyBlockTime, binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())))
+}
+
+func loadBlockTime(kv reader) (time.Time, error) {
+	b, err := kv.Get(permission.SystemLedger, keyBlockTime)
+	if err != nil || len(b) != 8 {
+		return time.Time{}, err
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(b))).UTC(), nil
+}
+
+// txHeight returns the height a tx id was committed at, or 0.
+func txHeight(kv reader, id string) (int64, error) {
+	b, err := kv.Get(permission.SystemLedger, txKey(id))
+	if err != nil || len(b) != 8 {
+		return 0, err
+	}
+	return int64(binary.BigEndian.Uint64(b)), nil
+}
+
+func markTx(kv ledger.KV, id string, height int64) error {
+	return kv.Set(permission.SystemLedger, txKey(id), binary.BigEndian.AppendUint64(nil, uint64(height)))
+}
+
+func validTxID(id string) bool {
+	b, err := hex.DecodeString(id)
+	return err == nil && len(b) == 32
+}
+
+// readOnly lets a committed view be the parent of a check-state cache whose
+// writes are never flushed.
+type readOnly struct{ v *ledger.View }
+
+func (r readOnly) Get(l string, k []byte) ([]byte, error) { return r.v.Get(l, k) }
+func (r readOnly) Has(l string, k []byte) (bool, error)   { return r.v.Has(l, k) }
+func (r readOnly) Iterate(l string, s, e []byte, fn func(k, v []byte) bool) error {
+	return r.v.Iterate(l, s, e, fn)
+}
+func (r readOnly) Set(l string, _, _ []byte) error { return errReadOnly(l) }
+func (r readOnly) Delete(l string, _ []byte) error { return errReadOnly(l) }
+
+func errReadOnly(l string) error { return ErrBadQuery.Wrapf("write to read-only view of ledger %s", l) }

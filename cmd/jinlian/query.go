@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
+	"github.com/spf13/cobra"
+
+	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+)
+
+// abciQuery runs an app query and decodes its JSON value into out.
+func abciQuery(ctx context.Context, node, path string, data []byte, height int64, out any) error {
+	c, err := dial(node)
+	if err != nil {
+		return err
+	}
+	res, err := c.ABCIQueryWithOptions(ctx, path, data, rpcclient.ABCIQueryOptions{Height: height})
+	if err != nil {
+		return fmt.Errorf("query %s on %s: %w", path, node, err)
+	}
+	if res.Response.Code != 0 {
+		return fmt.Errorf("query %s: code %d (%s): %s", path, res.Response.Code, res.Response.Codespace, res.Response.Log)
+	}
+	return json.Unmarshal(res.Response.Value, out)
+}
+
+func newQueryCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "query", Aliases: []string{"q"}, Short: "Read chain state"}
+
+	var req app.BalanceRequest
+	var height int64
+	balance := &cobra.Command{
+		Use:   "balance",
+		Short: "Balance of an account, at the latest or a given height",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := gmcrypto.ParseAddress(req.Account); err != nil {
+				return fmt.Errorf("--account: %w", err)
+			}
+			data, _ := json.Marshal(req)
+			var out app.BalanceResponse
+			if err := abciQuery(cmd.Context(), g.node, app.QueryBalance, data, height, &out); err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				fmt.Fprintf(w, "%d %s on %s for %s at height %d\n", out.Amount, out.Asset, out.Ledger, out.Account, out.Height)
+			})
+		},
+	}
+	balance.Flags().StringVar(&req.Ledger, "ledger", "payments", "sub-ledger")
+	balance.Flags().StringVar(&req.Asset, "asset", "", "asset symbol")
+	balance.Flags().StringVar(&req.Account, "account", "", "account address")
+	balance.Flags().Int64Var(&height, "height", 0, "height to read at (0 = latest)")
+	_ = balance.MarkFlagRequired("asset")
+	_ = balance.MarkFlagRequired("account")
+	addNodeFlag(balance, g)
+
+	ledgers := &cobra.Command{
+		Use:   "ledgers",
+		Short: "Sub-ledgers with their assets and supply",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out []app.LedgerInfo
+			if err := abciQuery(cmd.Context(), g.node, app.QueryLedgers, nil, 0, &out); err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				for _, l := range out {
+					fmt.Fprintf(w, "%s\n", l.Name)
+					for _, a := range l.Assets {
+						fmt.Fprintf(w, "  %-8s issuer %-8s issued %d burned %d outstanding %d\n", a.Symbol, a.Issuer, a.Issued, a.Burned, a.Outstanding())
+					}
+				}
+			})
+		},
+	}
+	addNodeFlag(ledgers, g)
+
+	tx := &cobra.Command{
+		Use:   "tx TXID",
+		Short: "A committed transaction by its id (SM3 hex)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out, err := lookupTx(cmd.Context(), g.node, strings.ToLower(args[0]))
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				fmt.Fprintf(w, "tx id:  %s\nhash:   %s\nheight: %d\ncode:   %d\n", out.TxID, out.Hash, out.Height, out.Code)
+				if out.Log != "" {
+					fmt.Fprintf(w, "log:    %s\n", out.Log)
+				}
+				for _, e := range out.Events {
+					fmt.Fprintf(w, "event:  %s\n", e)
+				}
+			})
+		},
+	}
+	addNodeFlag(tx, g)
+	cmd.AddCommand(balance, ledgers, tx)
+	return cmd
+}
+
+type txLookup struct {
+	txResult
+	Events []string `json:"events"`
+}
+
+func lookupTx(ctx context.Context, node, id string) (*txLookup, error) {
+	var loc app.TxLocation
+	if err := abciQuery(ctx, node, app.QueryTx, []byte(id), 0, &loc); err != nil {
+		return nil, err
+	}
+	c, err := dial(node)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.TxSearch(ctx, fmt.Sprintf("jinlian_tx.id='%s'", id), false, nil, nil, "asc")
+	if err != nil {
+		return nil, fmt.Errorf("search tx %s: %w", id, err)
+	}
+	out := &txLookup{txResult: txResult{TxID: id, Height: loc.Height}, Events: []string{}}
+	if len(res.Txs) == 0 {
+		return out, nil // committed, but this node's indexer does not have it
+	}
+	r := res.Txs[0]
+	out.Hash = hex.EncodeToString(r.Hash)
+	out.Code, out.Codespace, out.Log = r.TxResult.Code, r.TxResult.Codespace, r.TxResult.Log
+	for _, e := range r.TxResult.Events {
+		parts := []string{}
+		for _, a := range e.Attributes {
+			parts = append(parts, a.Key+"="+a.Value)
+		}
+		out.Events = append(out.Events, e.Type+" "+strings.Join(parts, " "))
+	}
+	return out, nil
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Node and chain status",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := dial(g.node)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+			defer cancel()
+			st, err := c.Status(ctx)
+			if err != nil {
+				return fmt.Errorf("node %s unreachable: %w", g.node, err)
+			}
+			vals, err := c.Validators(ctx, nil, nil, nil)
+			if err != nil {
+				return err
+			}
+			out := map[string]any{
+				"chain_id":          st.NodeInfo.Network,
+				"moniker":           st.NodeInfo.Moniker,
+				"node_id":           string(st.NodeInfo.DefaultNodeID),
+				"latest_height":     st.SyncInfo.LatestBlockHeight,
+				"latest_app_hash":   st.SyncInfo.LatestAppHash.String(),
+				"latest_block_time": st.SyncInfo.LatestBlockTime,
+				"catching_up":       st.SyncInfo.CatchingUp,
+				"validators":        vals.Total,
+				"voting_power":      st.ValidatorInfo.VotingPower,
+				"app_version":       st.NodeInfo.ProtocolVersion.App,
+			}
+			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				fmt.Fprintf(w, "chain:      %s\nnode:       %s (%s)\nheight:     %d\napp hash:   %s\nblock time: %s\nvalidators: %d\ncatching up: %v\n",
+					st.NodeInfo.Network, st.NodeInfo.Moniker, st.NodeInfo.DefaultNodeID, st.SyncInfo.LatestBlockHeight,
+					st.SyncInfo.LatestAppHash, st.SyncInfo.LatestBlockTime.Format(time.RFC3339), vals.Total, st.SyncInfo.CatchingUp)
+			})
+		},
+	}
+	addNodeFlag(cmd, g)
+	return cmd
+}
+
+func newDebugCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "debug", Short: "Operator checks"}
+	var height int64
+	inv := &cobra.Command{
+		Use:   "invariants",
+		Short: "Check per asset: sum of balances == issued − burned",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out app.InvariantsResponse
+			if err := abciQuery(cmd.Context(), g.node, app.QueryInvariants, nil, height, &out); err != nil {
+				return err
+			}
+			if err := emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				for _, r := range out.Results {
+					state := "ok"
+					if !r.Holds {
+						state = "BROKEN"
+					}
+					fmt.Fprintf(w, "%-6s %s/%s: balances %d, issued %d − burned %d\n", state, r.Ledger, r.Asset, r.SumBalances, r.Issued, r.Burned)
+				}
+				fmt.Fprintf(w, "height %d: invariants hold: %v\n", out.Height, out.Holds)
+			}); err != nil {
+				return err
+			}
+			if !out.Holds {
+				return fmt.Errorf("supply invariant broken at height %d", out.Height)
+			}
+			return nil
+		},
+	}
+	inv.Flags().Int64Var(&height, "height", 0, "height to check (0 = latest)")
+	addNodeFlag(inv, g)
+	cmd.AddCommand(inv)
+	return cmd
+}
+
+func newVersionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := map[string]any{"version": app.Version, "app_protocol": app.AppVersion}
+			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) { fmt.Fprintf(w, "jinlian %s (app protocol %d)\n", app.Version, app.AppVersion) })
+		},
+	}
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+)
+
+type txFlags struct {
+	ledger, asset, to, from, memo string
+	amount                        uint64
+	timeout                       time.Duration
+	pass                          passphraseFlag
+}
+
+// txResult is what every tx command prints.
+type txResult struct {
+	TxID      string `json:"tx_id"`
+	Hash      string `json:"hash"`
+	Height    int64  `json:"height"`
+	Code      uint32 `json:"code"`
+	Codespace string `json:"codespace,omitempty"`
+	Log       string `json:"log,omitempty"`
+}
+
+func newTxCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "tx", Short: "Sign, broadcast and wait for a transaction"}
+	mk := func(use, short string, withTo bool, build func(f *txFlags, to []byte) *txpb.Message) *cobra.Command {
+		f := &txFlags{}
+		c := &cobra.Command{
+			Use:   use,
+			Short: short,
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				var to []byte
+				if withTo {
+					a, err := gmcrypto.ParseAddress(f.to)
+					if err != nil {
+						return fmt.Errorf("--to: %w", err)
+					}
+					to = a.Bytes()
+				}
+				if f.amount == 0 {
+					return fmt.Errorf("--amount must be a positive integer")
+				}
+				return sendTx(cmd, g, f, build(f, to))
+			},
+		}
+		c.Flags().StringVar(&f.ledger, "ledger", "payments", "sub-ledger")
+		c.Flags().StringVar(&f.asset, "asset", "", "asset symbol")
+		c.Flags().Uint64Var(&f.amount, "amount", 0, "amount in the asset's smallest unit")
+		c.Flags().StringVar(&f.from, "from", "", "signing key: a name in <home>/keys (or <home>/localnet/keys) or a key file")
+		c.Flags().StringVar(&f.memo, "memo", "", "free-text memo")
+		c.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for commit")
+		if withTo {
+			c.Flags().StringVar(&f.to, "to", "", "recipient address (40 hex digits)")
+			_ = c.MarkFlagRequired("to")
+		}
+		_ = c.MarkFlagRequired("asset")
+		_ = c.MarkFlagRequired("amount")
+		_ = c.MarkFlagRequired("from")
+		f.pass.add(c)
+		addNodeFlag(c, g)
+		return c
+	}
+	cmd.AddCommand(
+		mk("issue", "Issue new units of an asset (issuer organisation only)", true, func(f *txFlags, to []byte) *txpb.Message {
+			return &txpb.Message{Body: &txpb.Message_Issue{Issue: &txpb.Issue{Asset: f.asset, To: to, Amount: f.amount, Memo: f.memo}}}
+		}),
+		mk("transfer", "Transfer units of an asset", true, func(f *txFlags, to []byte) *txpb.Message {
+			return &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: f.asset, To: to, Amount: f.amount, Memo: f.memo}}}
+		}),
+		mk("burn", "Burn units of an asset you hold", false, func(f *txFlags, _ []byte) *txpb.Message {
+			return &txpb.Message{Body: &txpb.Message_Burn{Burn: &txpb.Burn{Asset: f.asset, Amount: f.amount, Memo: f.memo}}}
+		}),
+	)
+	return cmd
+}
+
+func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error {
+	path, err := keyPath(g.home, f.from)
+	if err != nil {
+		return err
+	}
+	info, err := gmcrypto.ReadKeyInfo(path)
+	if err != nil {
+		return err
+	}
+	pw, err := f.pass.read("Passphrase for " + path + ": ")
+	if err != nil {
+		return err
+	}
+	_, key, err := gmcrypto.LoadKey(path, pw)
+	if err != nil {
+		return fmt.Errorf("key %s: %w", path, err)
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+	defer cancel()
+	c, err := dial(g.node)
+	if err != nil {
+		return err
+	}
+	chain, err := chainID(ctx, c, g.node)
+	if err != nil {
+		return err
+	}
+	raw, id, err := app.BuildTx(app.Signer{Key: key, MSPID: info.Org}, chain, f.ledger, time.Now(), msg)
+	if err != nil {
+		return err
+	}
+	res, err := c.BroadcastTxCommit(ctx, raw)
+	if err != nil {
+		return fmt.Errorf("broadcast tx %s: %w", id, err)
+	}
+	out := txResult{TxID: id, Hash: hex.EncodeToString(res.Hash)}
+	switch {
+	case res.CheckTx.Code != 0:
+		out.Code, out.Codespace, out.Log = res.CheckTx.Code, res.CheckTx.Codespace, res.CheckTx.Log
+	default:
+		out.Height = res.Height
+		out.Code, out.Codespace, out.Log = res.TxResult.Code, res.TxResult.Codespace, res.TxResult.Log
+	}
+	if err := emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+		fmt.Fprintf(w, "tx id:  %s\nheight: %d\ncode:   %d", out.TxID, out.Height, out.Code)
+		if out.Codespace != "" {
+			fmt.Fprintf(w, " (%s)", out.Codespace)
+		}
+		fmt.Fprintln(w)
+		if out.Log != "" {
+			fmt.Fprintf(w, "log:    %s\n", out.Log)
+		}
+	}); err != nil {
+		return err
+	}
+	if out.Code != 0 {
+		return fmt.Errorf("transaction rejected: %s", out.Log)
+	}
+	return nil
+}

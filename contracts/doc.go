@@ -1,0 +1,5 @@
+// Package contracts holds jinlian's native business contracts, one
+// sub-package each (payments, ...). A contract owns its keys inside the
+// sub-ledger store it is handed; contracts never import each other and ask
+// for what they need through small interfaces they declare themselves.
+package contracts

@@ -1,0 +1,362 @@
+package payments
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/errs"
+	"github.com/jinlian-ledger/jinlian/ledger"
+)
+
+const codespace = "payments"
+
+// Registered errors.
+var (
+	ErrUnknownAsset      = errs.Register(codespace, 2, "unknown asset")
+	ErrInvalidAmount     = errs.Register(codespace, 3, "invalid amount")
+	ErrInsufficientFunds = errs.Register(codespace, 4, "insufficient funds")
+	ErrOverflow          = errs.Register(codespace, 5, "amount overflow")
+	ErrInvalidAsset      = errs.Register(codespace, 6, "invalid asset")
+	ErrInvalidAddress    = errs.Register(codespace, 7, "invalid address")
+)
+
+var symbolPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
+
+// Asset is a unit of account on one sub-ledger.
+type Asset struct {
+	Symbol   string `json:"symbol"`
+	Issuer   string `json:"issuer"` // organisation id
+	Decimals uint32 `json:"decimals"`
+}
+
+// Supply is what was issued and burned of an asset.
+type Supply struct {
+	Issued uint64 `json:"issued,string"`
+	Burned uint64 `json:"burned,string"`
+}
+
+// Outstanding is issued − burned.
+func (s Supply) Outstanding() uint64 { return s.Issued - s.Burned }
+
+// Authorizer is what payments needs from the permission registry.
+type Authorizer interface {
+	RequireRole(kv ledger.KV, addr gmcrypto.Address, org, role string) error
+}
+
+// Keeper executes payments messages on the sub-ledger stores it is handed.
+type Keeper struct {
+	auth Authorizer
+}
+
+// NewKeeper returns a keeper that asks auth about issuer rights.
+func NewKeeper(auth Authorizer) Keeper { return Keeper{auth: auth} }
+
+func assetKey(sym string) []byte  { return []byte("a/" + sym) }
+func supplyKey(sym string) []byte { return []byte("s/" + sym) }
+
+func balancePrefix(sym string) []byte {
+	k := make([]byte, 0, 3+len(sym)+gmcrypto.AddressSize)
+	k = append(k, 'b', '/', byte(len(sym)))
+	return append(k, sym...)
+}
+
+func balanceKey(sym string, addr gmcrypto.Address) []byte {
+	return append(balancePrefix(sym), addr[:]...)
+}
+
+// prefixEnd is the first key after every key starting with p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte{}, p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// CreateAsset registers an asset on a ledger (genesis and governance).
+func (k Keeper) CreateAsset(kv ledger.KV, ledgerName string, a Asset) error {
+	if !symbolPattern.MatchString(a.Symbol) {
+		return ErrInvalidAsset.Wrapf("symbol %q: want 1-32 of [A-Za-z0-9_.-], starting alphanumeric", a.Symbol)
+	}
+	if a.Issuer == "" {
+		return ErrInvalidAsset.Wrapf("asset %s on ledger %s has no issuer organisation", a.Symbol, ledgerName)
+	}
+	old, err := kv.Get(ledgerName, assetKey(a.Symbol))
+	if err != nil {
+		return err
+	}
+	if old != nil {
+		return ErrInvalidAsset.Wrapf("asset %s already exists on ledger %s", a.Symbol, ledgerName)
+	}
+	b, _ := json.Marshal(a)
+	return kv.Set(ledgerName, assetKey(a.Symbol), b)
+}
+
+// GetAsset loads an asset; ErrUnknownAsset names it if absent.
+func (k Keeper) GetAsset(kv Reader, ledgerName, sym string) (Asset, error) {
+	var a Asset
+	b, err := kv.Get(ledgerName, assetKey(sym))
+	if err != nil {
+		return a, err
+	}
+	if b == nil {
+		return a, ErrUnknownAsset.Wrapf("%q on ledger %s", sym, ledgerName)
+	}
+	return a, json.Unmarshal(b, &a)
+}
+
+// Assets lists a ledger's assets in symbol order.
+func (k Keeper) Assets(kv Reader, ledgerName string) ([]Asset, error) {
+	var out []Asset
+	var derr error
+	err := kv.Iterate(ledgerName, []byte("a/"), prefixEnd([]byte("a/")), func(_, v []byte) bool {
+		var a Asset
+		if derr = json.Unmarshal(v, &a); derr != nil {
+			return false
+		}
+		out = append(out, a)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// Balance returns addr's balance of sym (0 if none).
+func (k Keeper) Balance(kv Reader, ledgerName, sym string, addr gmcrypto.Address) (uint64, error) {
+	b, err := kv.Get(ledgerName, balanceKey(sym, addr))
+	if err != nil || b == nil {
+		return 0, err
+	}
+	if len(b) != 8 {
+		return 0, fmt.Errorf("corrupt balance of %s/%s/%s: %d bytes", ledgerName, sym, addr, len(b))
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
+func (k Keeper) setBalance(kv ledger.KV, ledgerName, sym string, addr gmcrypto.Address, v uint64) error {
+	if v == 0 {
+		return kv.Delete(ledgerName, balanceKey(sym, addr))
+	}
+	return kv.Set(ledgerName, balanceKey(sym, addr), binary.BigEndian.AppendUint64(nil, v))
+}
+
+// GetSupply returns the supply record of sym.
+func (k Keeper) GetSupply(kv Reader, ledgerName, sym string) (Supply, error) {
+	b, err := kv.Get(ledgerName, supplyKey(sym))
+	if err != nil || b == nil {
+		return Supply{}, err
+	}
+	if len(b) != 16 {
+		return Supply{}, fmt.Errorf("corrupt supply of %s/%s", ledgerName, sym)
+	}
+	return Supply{Issued: binary.BigEndian.Uint64(b), Burned: binary.BigEndian.Uint64(b[8:])}, nil
+}
+
+func (k Keeper) setSupply(kv ledger.KV, ledgerName, sym string, s Supply) error {
+	b := binary.BigEndian.AppendUint64(nil, s.Issued)
+	return kv.Set(ledgerName, supplyKey(sym), binary.BigEndian.AppendUint64(b, s.Burned))
+}
+
+func checkAmount(amount uint64) error {
+	if amount == 0 {
+		return ErrInvalidAmount.Wrapf("amount must be positive")
+	}
+	return nil
+}
+
+func parseTo(to []byte) (gmcrypto.Address, error) {
+	a, err := gmcrypto.AddressFromBytes(to)
+	if err != nil {
+		return a, ErrInvalidAddress.Wrapf("recipient: %v", err)
+	}
+	return a, nil
+}
+
+// Mint credits amount of sym to addr and counts it as issued. It is the
+// primitive behind Issue and genesis balances; it checks no rights.
+func (k Keeper) Mint(kv ledger.KV, ledgerName, sym string, to gmcrypto.Address, amount uint64) error {
+	if err := checkAmount(amount); err != nil {
+		return err
+	}
+	if _, err := k.GetAsset(kv, ledgerName, sym); err != nil {
+		return err
+	}
+	sup, err := k.GetSupply(kv, ledgerName, sym)
+	if err != nil {
+		return err
+	}
+	if sup.Issued > math.MaxUint64-amount {
+		return ErrOverflow.Wrapf("issuing %d %s would overflow the issued total %d", amount, sym, sup.Issued)
+	}
+	bal, err := k.Balance(kv, ledgerName, sym, to)
+	if err != nil {
+		return err
+	}
+	// bal <= outstanding <= issued, so bal+amount cannot overflow once issued+amount does not.
+	sup.Issued += amount
+	if err := k.setSupply(kv, ledgerName, sym, sup); err != nil {
+		return err
+	}
+	return k.setBalance(kv, ledgerName, sym, to, bal+amount)
+}
+
+// Issue executes an issue message sent by sender.
+func (k Keeper) Issue(kv ledger.KV, ledgerName string, sender gmcrypto.Address, sym string, to []byte, amount uint64) ([]abci.Event, error) {
+	asset, err := k.GetAsset(kv, ledgerName, sym)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.auth.RequireRole(kv, sender, asset.Issuer, "issuer"); err != nil {
+		return nil, fmt.Errorf("issue %s on ledger %s: %w", sym, ledgerName, err)
+	}
+	toAddr, err := parseTo(to)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.Mint(kv, ledgerName, sym, toAddr, amount); err != nil {
+		return nil, err
+	}
+	return []abci.Event{event("issue", ledgerName, sym, sender.String(), toAddr.String(), amount)}, nil
+}
+
+// Transfer moves amount of sym from sender to to.
+func (k Keeper) Transfer(kv ledger.KV, ledgerName string, sender gmcrypto.Address, sym string, to []byte, amount uint64) ([]abci.Event, error) {
+	if err := checkAmount(amount); err != nil {
+		return nil, err
+	}
+	if _, err := k.GetAsset(kv, ledgerName, sym); err != nil {
+		return nil, err
+	}
+	toAddr, err := parseTo(to)
+	if err != nil {
+		return nil, err
+	}
+	from, err := k.Balance(kv, ledgerName, sym, sender)
+	if err != nil {
+		return nil, err
+	}
+	if from < amount {
+		return nil, ErrInsufficientFunds.Wrapf("account %s holds %d %s on ledger %s, transfer needs %d", sender, from, sym, ledgerName, amount)
+	}
+	if toAddr != sender {
+		dest, err := k.Balance(kv, ledgerName, sym, toAddr)
+		if err != nil {
+			return nil, err
+		}
+		if dest > math.MaxUint64-amount {
+			return nil, ErrOverflow.Wrapf("balance of %s would overflow", toAddr)
+		}
+		if err := k.setBalance(kv, ledgerName, sym, sender, from-amount); err != nil {
+			return nil, err
+		}
+		if err := k.setBalance(kv, ledgerName, sym, toAddr, dest+amount); err != nil {
+			return nil, err
+		}
+	}
+	return []abci.Event{event("transfer", ledgerName, sym, sender.String(), toAddr.String(), amount)}, nil
+}
+
+// Burn destroys amount of sym held by sender.
+func (k Keeper) Burn(kv ledger.KV, ledgerName string, sender gmcrypto.Address, sym string, amount uint64) ([]abci.Event, error) {
+	if err := checkAmount(amount); err != nil {
+		return nil, err
+	}
+	if _, err := k.GetAsset(kv, ledgerName, sym); err != nil {
+		return nil, err
+	}
+	bal, err := k.Balance(kv, ledgerName, sym, sender)
+	if err != nil {
+		return nil, err
+	}
+	if bal < amount {
+		return nil, ErrInsufficientFunds.Wrapf("account %s holds %d %s on ledger %s, burn needs %d", sender, bal, sym, ledgerName, amount)
+	}
+	sup, err := k.GetSupply(kv, ledgerName, sym)
+	if err != nil {
+		return nil, err
+	}
+	sup.Burned += amount
+	if err := k.setSupply(kv, ledgerName, sym, sup); err != nil {
+		return nil, err
+	}
+	if err := k.setBalance(kv, ledgerName, sym, sender, bal-amount); err != nil {
+		return nil, err
+	}
+	return []abci.Event{event("burn", ledgerName, sym, sender.String(), "", amount)}, nil
+}
+
+func event(kind, ledgerName, sym, from, to string, amount uint64) abci.Event {
+	attrs := []abci.EventAttribute{
+		{Key: "ledger", Value: ledgerName, Index: true},
+		{Key: "asset", Value: sym, Index: true},
+		{Key: "from", Value: from, Index: true},
+	}
+	if to != "" {
+		attrs = append(attrs, abci.EventAttribute{Key: "to", Value: to, Index: true})
+	}
+	attrs = append(attrs, abci.EventAttribute{Key: "amount", Value: strconv.FormatUint(amount, 10), Index: true})
+	return abci.Event{Type: kind, Attributes: attrs}
+}
+
+// InvariantResult is the supply check of one asset.
+type InvariantResult struct {
+	Ledger      string `json:"ledger"`
+	Asset       string `json:"asset"`
+	SumBalances uint64 `json:"sum_balances,string"`
+	Issued      uint64 `json:"issued,string"`
+	Burned      uint64 `json:"burned,string"`
+	Holds       bool   `json:"holds"`
+}
+
+// CheckSupply verifies sum of balances == issued − burned for every asset of a ledger.
+func (k Keeper) CheckSupply(kv Reader, ledgerName string) ([]InvariantResult, error) {
+	assets, err := k.Assets(kv, ledgerName)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]InvariantResult, 0, len(assets))
+	for _, a := range assets {
+		sup, err := k.GetSupply(kv, ledgerName, a.Symbol)
+		if err != nil {
+			return nil, err
+		}
+		var sum uint64
+		overflow := false
+		p := balancePrefix(a.Symbol)
+		err = kv.Iterate(ledgerName, p, prefixEnd(p), func(_, v []byte) bool {
+			b := binary.BigEndian.Uint64(v)
+			if sum > math.MaxUint64-b {
+				overflow = true
+				return false
+			}
+			sum += b
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, InvariantResult{
+			Ledger: ledgerName, Asset: a.Symbol, SumBalances: sum, Issued: sup.Issued, Burned: sup.Burned,
+			Holds: !overflow && sup.Burned <= sup.Issued && sum == sup.Issued-sup.Burned,
+		})
+	}
+	return out, nil
+}
+
+// Reader is the read side of ledger.KV, satisfied by ledger views too.
+type Reader interface {
+	Get(ledger string, key []byte) ([]byte, error)
+	Iterate(ledger string, start, end []byte, fn func(key, value []byte) bool) error
+}

@@ -1,0 +1,156 @@
+package permission
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/errs"
+	"github.com/jinlian-ledger/jinlian/ledger"
+)
+
+// SystemLedger is the ledger that holds consortium-wide state: organisations,
+// identities, parameters and replay protection. User ledgers never start with '_'.
+const SystemLedger = "_system"
+
+// Roles known to the foundation.
+const (
+	RoleIssuer = "issuer"
+	RoleMember = "member"
+	RoleAdmin  = "admin"
+)
+
+const codespace = "permission"
+
+// Registered errors.
+var (
+	ErrUnknownOrg   = errs.Register(codespace, 2, "unknown organisation")
+	ErrUnauthorized = errs.Register(codespace, 3, "unauthorized")
+	ErrInvalid      = errs.Register(codespace, 4, "invalid registry entry")
+)
+
+var orgIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// Organisation is a consortium member.
+type Organisation struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// Identity is an account registered to an organisation with roles.
+type Identity struct {
+	Name    string   `json:"name,omitempty"`
+	Address string   `json:"address"`
+	Org     string   `json:"org"`
+	Roles   []string `json:"roles"`
+}
+
+func orgKey(id string) []byte     { return []byte("org/" + id) }
+func identityKey(a string) []byte { return []byte("id/" + a) }
+
+// ValidateOrgID checks the form of an organisation id.
+func ValidateOrgID(id string) error {
+	if !orgIDPattern.MatchString(id) {
+		return ErrInvalid.Wrapf("organisation id %q: want 1-64 of [A-Za-z0-9_.-], starting alphanumeric", id)
+	}
+	return nil
+}
+
+// SetOrganisation stores org.
+func SetOrganisation(kv ledger.KV, org Organisation) error {
+	if err := ValidateOrgID(org.ID); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(org)
+	return kv.Set(SystemLedger, orgKey(org.ID), b)
+}
+
+// GetOrganisation loads an organisation; ErrUnknownOrg if absent.
+func GetOrganisation(kv Reader, id string) (Organisation, error) {
+	var org Organisation
+	b, err := kv.Get(SystemLedger, orgKey(id))
+	if err != nil {
+		return org, err
+	}
+	if b == nil {
+		return org, ErrUnknownOrg.Wrapf("%q", id)
+	}
+	return org, json.Unmarshal(b, &org)
+}
+
+// Organisations lists every organisation in id order.
+func Organisations(kv Reader) ([]Organisation, error) {
+	var out []Organisation
+	var derr error
+	err := kv.Iterate(SystemLedger, []byte("org/"), []byte("org0"), func(_, v []byte) bool {
+		var o Organisation
+		if derr = json.Unmarshal(v, &o); derr != nil {
+			return false
+		}
+		out = append(out, o)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, err
+}
+
+// SetIdentity registers id; its organisation must exist.
+func SetIdentity(kv ledger.KV, id Identity) error {
+	if _, err := gmcrypto.ParseAddress(id.Address); err != nil {
+		return ErrInvalid.Wrapf("identity %q: %v", id.Name, err)
+	}
+	if _, err := GetOrganisation(kv, id.Org); err != nil {
+		return fmt.Errorf("identity %s: %w", id.Address, err)
+	}
+	roles := slices.Clone(id.Roles)
+	slices.Sort(roles)
+	id.Roles = slices.Compact(roles)
+	b, _ := json.Marshal(id)
+	return kv.Set(SystemLedger, identityKey(id.Address), b)
+}
+
+// GetIdentity returns the identity registered for addr, or ok=false.
+func GetIdentity(kv Reader, addr gmcrypto.Address) (id Identity, ok bool, err error) {
+	b, err := kv.Get(SystemLedger, identityKey(addr.String()))
+	if err != nil || b == nil {
+		return id, false, err
+	}
+	if err := json.Unmarshal(b, &id); err != nil {
+		return id, false, err
+	}
+	return id, true, nil
+}
+
+// RequireRole succeeds when addr is registered to org with role; otherwise the
+// error names the identity, the organisation and the missing role.
+func RequireRole(kv Reader, addr gmcrypto.Address, org, role string) error {
+	id, ok, err := GetIdentity(kv, addr)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrUnauthorized.Wrapf("identity %s is not registered; role %s of organisation %s required", addr, role, org)
+	}
+	if id.Org != org || !slices.Contains(id.Roles, role) {
+		return ErrUnauthorized.Wrapf("identity %s (organisation %s) lacks role %s of organisation %s", addr, id.Org, role, org)
+	}
+	return nil
+}
+
+// Reader is the read side of ledger.KV, satisfied by ledger views too.
+type Reader interface {
+	Get(ledger string, key []byte) ([]byte, error)
+	Iterate(ledger string, start, end []byte, fn func(key, value []byte) bool) error
+}
+
+// Keeper adapts the registry to the interfaces contracts declare.
+type Keeper struct{}
+
+// RequireRole implements payments.Authorizer.
+func (Keeper) RequireRole(kv ledger.KV, addr gmcrypto.Address, org, role string) error {
+	return RequireRole(kv, addr, org, role)
+}
