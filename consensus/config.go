@@ -1,0 +1,114 @@
+package consensus
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	cfg "github.com/cometbft/cometbft/config"
+	"github.com/spf13/viper"
+)
+
+// Mempool sizes for jinlian nodes. CometBFT's defaults allow 1 GiB of pending
+// transactions; a bank node should refuse load long before that.
+const (
+	defaultMempoolSize        = 10000
+	defaultMempoolMaxTxsBytes = 256 << 20
+	defaultMempoolCacheSize   = 20000
+)
+
+// ErrNotInitialized is returned when a home has no config/config.toml.
+var ErrNotInitialized = errors.New("home is not initialized")
+
+// DefaultConfig returns CometBFT's default configuration rooted at home with
+// jinlian's choices applied: the given moniker, the kv tx indexer and bounded
+// mempool sizes. Listen addresses stay CometBFT's (P2P on all interfaces
+// port 26656, RPC on 127.0.0.1:26657).
+func DefaultConfig(home, moniker string) *cfg.Config {
+	c := cfg.DefaultConfig()
+	c.SetRoot(home)
+	if moniker != "" {
+		c.Moniker = moniker
+	}
+	c.TxIndex.Indexer = "kv"
+	c.Mempool.Size = defaultMempoolSize
+	c.Mempool.MaxTxsBytes = defaultMempoolMaxTxsBytes
+	c.Mempool.CacheSize = defaultMempoolCacheSize
+	return c
+}
+
+// ConfigFile is the path of a home's config.toml.
+func ConfigFile(home string) string {
+	return filepath.Join(home, cfg.DefaultConfigDir, cfg.DefaultConfigFileName)
+}
+
+// LoadConfig reads <home>/config/config.toml the way CometBFT's own command
+// does (viper over the defaults), roots it at home and validates it.
+func LoadConfig(home string) (*cfg.Config, error) {
+	path := ConfigFile(home)
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s is missing", ErrNotInitialized, path)
+		}
+		return nil, fmt.Errorf("stat config: %w", err)
+	}
+	v := viper.New()
+	v.SetConfigFile(path)
+	v.SetConfigType("toml")
+	if err := v.ReadInConfig(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	c := cfg.DefaultConfig()
+	if err := v.Unmarshal(c); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", path, err)
+	}
+	c.SetRoot(home)
+	if err := c.ValidateBasic(); err != nil {
+		return nil, fmt.Errorf("invalid %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// WriteConfig writes c as <home>/config/config.toml in CometBFT's template
+// format, atomically (cfg.WriteConfigFile exits the process on a write error,
+// so it only ever writes into a temporary file that is known to be writable).
+func WriteConfig(home string, c *cfg.Config) error {
+	dir := filepath.Join(home, cfg.DefaultConfigDir)
+	if err := os.MkdirAll(dir, cfg.DefaultDirPerm); err != nil {
+		return fmt.Errorf("create config dir: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".config.toml.*")
+	if err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	tmpPath := tmp.Name()
+	if err := tmp.Close(); err != nil {
+		_ = os.Remove(tmpPath)
+		return fmt.Errorf("write config: %w", err)
+	}
+	cfg.WriteConfigFile(tmpPath, c)
+	if err := os.Rename(tmpPath, ConfigFile(home)); err != nil {
+		_ = os.Remove(tmpPath)
+		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
+}
+
+// applyLocalnet tunes c for a static network of nodes on 127.0.0.1.
+func applyLocalnet(c *cfg.Config, p2pPort, rpcPort int, peers string, timeoutCommit time.Duration) {
+	c.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", p2pPort)
+	c.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort)
+	c.P2P.PersistentPeers = peers
+	// Without it every loopback node keeps a single peer and the chain stalls.
+	c.P2P.AllowDuplicateIP = true
+	c.P2P.AddrBookStrict = false
+	// The peer set is static and complete: nothing to exchange.
+	c.P2P.PexReactor = false
+	// Loopback has no bandwidth to save; CometBFT's 100ms batching would add
+	// up to a flush per gossip hop to every block.
+	c.P2P.FlushThrottleTimeout = 10 * time.Millisecond
+	c.FilterPeers = false
+	c.Consensus.TimeoutCommit = timeoutCommit
+}

@@ -1,0 +1,185 @@
+package consensus
+
+import (
+	"errors"
+	"sync"
+
+	dbm "github.com/cometbft/cometbft-db"
+	cfg "github.com/cometbft/cometbft/config"
+)
+
+// errDBClosed is returned by writes to a DB that Node.Stop has closed.
+var errDBClosed = errors.New("consensus: database closed by node stop")
+
+// dbSet opens the node's databases and keeps the real handles, so that they
+// are closed by Node.Stop and not by CometBFT: Node.OnStop forgets
+// tx_index.db (whose goleveldb lock then blocks a restart in the same
+// process) and reactor goroutines still read the block store after OnStop
+// has closed it (panic "leveldb: closed").
+type dbSet struct {
+	open func(*cfg.DBContext) (dbm.DB, error)
+
+	mu  sync.Mutex
+	dbs []*guardedDB
+}
+
+func newDBSet(open cfg.DBProvider) *dbSet { return &dbSet{open: open} }
+
+// provide is the cfg.DBProvider handed to node.NewNode.
+func (s *dbSet) provide(ctx *cfg.DBContext) (dbm.DB, error) {
+	db, err := s.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g := &guardedDB{db: db}
+	s.mu.Lock()
+	s.dbs = append(s.dbs, g)
+	s.mu.Unlock()
+	return g, nil
+}
+
+// closeAll closes every real DB; later reads find nothing, later writes fail.
+func (s *dbSet) closeAll() error {
+	s.mu.Lock()
+	dbs := s.dbs
+	s.dbs = nil
+	s.mu.Unlock()
+	var errs []error
+	for _, g := range dbs {
+		errs = append(errs, g.closeReal())
+	}
+	return errors.Join(errs...)
+}
+
+// guardedDB ignores Close from CometBFT and, once closed for real, answers
+// reads as an empty store instead of panicking inside a stopping reactor.
+type guardedDB struct {
+	mu     sync.RWMutex
+	closed bool
+	db     dbm.DB
+}
+
+var _ dbm.DB = (*guardedDB)(nil)
+
+func (g *guardedDB) closeReal() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	g.closed = true
+	return g.db.Close()
+}
+
+// Close is a no-op: the real DB is closed by Node.Stop.
+func (g *guardedDB) Close() error { return nil }
+
+func (g *guardedDB) Get(key []byte) ([]byte, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return nil, nil
+	}
+	return g.db.Get(key)
+}
+
+func (g *guardedDB) Has(key []byte) (bool, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return false, nil
+	}
+	return g.db.Has(key)
+}
+
+func (g *guardedDB) write(f func(dbm.DB) error) error {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return errDBClosed
+	}
+	return f(g.db)
+}
+
+func (g *guardedDB) Set(k, v []byte) error {
+	return g.write(func(db dbm.DB) error { return db.Set(k, v) })
+}
+
+func (g *guardedDB) SetSync(k, v []byte) error {
+	return g.write(func(db dbm.DB) error { return db.SetSync(k, v) })
+}
+
+func (g *guardedDB) Delete(k []byte) error {
+	return g.write(func(db dbm.DB) error { return db.Delete(k) })
+}
+
+func (g *guardedDB) DeleteSync(k []byte) error {
+	return g.write(func(db dbm.DB) error { return db.DeleteSync(k) })
+}
+
+func (g *guardedDB) Iterator(start, end []byte) (dbm.Iterator, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return nil, errDBClosed
+	}
+	return g.db.Iterator(start, end)
+}
+
+func (g *guardedDB) ReverseIterator(start, end []byte) (dbm.Iterator, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return nil, errDBClosed
+	}
+	return g.db.ReverseIterator(start, end)
+}
+
+func (g *guardedDB) NewBatch() dbm.Batch {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		// A batch of a closed goleveldb still buffers; its Write is what fails.
+		return &guardedBatch{g: g, b: dbm.NewMemDB().NewBatch()}
+	}
+	return &guardedBatch{g: g, b: g.db.NewBatch()}
+}
+
+func (g *guardedDB) Print() error {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return errDBClosed
+	}
+	return g.db.Print()
+}
+
+func (g *guardedDB) Stats() map[string]string {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return map[string]string{}
+	}
+	return g.db.Stats()
+}
+
+func (g *guardedDB) Compact(start, end []byte) error {
+	return g.write(func(db dbm.DB) error { return db.Compact(start, end) })
+}
+
+type guardedBatch struct {
+	g *guardedDB
+	b dbm.Batch
+}
+
+func (b *guardedBatch) Set(k, v []byte) error { return b.b.Set(k, v) }
+func (b *guardedBatch) Delete(k []byte) error { return b.b.Delete(k) }
+func (b *guardedBatch) Close() error          { return b.b.Close() }
+
+func (b *guardedBatch) Write() error {
+	return b.g.write(func(dbm.DB) error { return b.b.Write() })
+}
+
+func (b *guardedBatch) WriteSync() error {
+	return b.g.write(func(dbm.DB) error { return b.b.WriteSync() })
+}

@@ -1,0 +1,20 @@
+// Package consensus embeds a CometBFT v0.38 node in the jinlian process.
+//
+// It owns everything between an abci.Application and the network: the home
+// layout (CometBFT's own: <home>/config/{config.toml,genesis.json,node_key.json,
+// priv_validator_key.json}, <home>/data/...), key and genesis generation for a
+// local network (WriteNetwork, LoadNetwork) or for one node of a real network
+// (InitHome), and the node's lifecycle (StartNode, Node.Stop) with a local ABCI
+// client. Later it also owns the peer-filter hook, validator updates,
+// vote-extension signatures and checkpoint assembly.
+//
+// Node.Stop exists because CometBFT's own Node.OnStop leaves tx_index.db open
+// and lets reactor goroutines read the block store after it has closed it:
+// this package hands the node DB wrappers whose Close does nothing, stops the
+// node, and then closes the real DBs itself, so a node can be stopped and
+// started again on the same home in one process.
+//
+// It takes any abci.Application and must not import the jinlian app; per
+// DESIGN.md it may import app, permission, ledger, gmcrypto and nodecfg, and
+// it must not be imported by any of them.
+package consensus

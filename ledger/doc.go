@@ -1,0 +1,19 @@
+// Package ledger owns jinlian's state: one IAVL tree per sub-ledger (named
+// ledgers such as "payments", plus the app's "_system" ledger), all kept in
+// one Badger database under per-ledger key prefixes.
+//
+// FinalizeBlock writes go to the working trees in memory (Store implements
+// KV; a Cache per transaction buffers writes so a failing transaction
+// changes nothing). Commit saves every tree as one IAVL version equal to the
+// block height, then writes a synced commit record; Open loads every tree
+// at the last recorded height, so a crash between the two is harmless.
+// Views read committed versions concurrently with block execution.
+//
+// The app hash is an SM3 Merkle root over the sorted (ledger name, IAVL root)
+// pairs; see AppHash and docs/adr/0001-app-hash.md. IAVL itself hashes with
+// SHA-256, which it hard-codes.
+//
+// The package does no I/O beyond its Badger database, reads no clock, and
+// never iterates a Go map to produce state or ordering. Of jinlian's
+// packages it may import only gmcrypto.
+package ledger

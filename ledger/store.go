@@ -1,0 +1,653 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cosmos/iavl"
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Errors a caller must tell apart. Call sites wrap them with the ledger name.
+var (
+	// ErrUnknownLedger: the named sub-ledger does not exist in this view.
+	ErrUnknownLedger = errors.New("unknown ledger")
+	// ErrLedgerExists: CreateLedger was called for a name already in use.
+	ErrLedgerExists = errors.New("ledger already exists")
+	// ErrInvalidLedgerName: names are 1..64 characters of [A-Za-z0-9_.-].
+	ErrInvalidLedgerName = errors.New("invalid ledger name")
+	// ErrEmptyKey: keys must be non-empty.
+	ErrEmptyKey = errors.New("empty key")
+	// ErrNilValue: values must be non-nil (empty values are allowed).
+	ErrNilValue = errors.New("nil value")
+	// ErrClosed: the Store was closed.
+	ErrClosed = errors.New("ledger store closed")
+)
+
+// ErrHeightNotAvailable is returned by View for a height that was never
+// committed (or was pruned).
+type ErrHeightNotAvailable struct {
+	Height int64
+	Latest int64
+}
+
+func (e ErrHeightNotAvailable) Error() string {
+	return fmt.Sprintf("height %d not available (latest committed height %d)", e.Height, e.Latest)
+}
+
+const (
+	defaultIAVLCacheSize = 100_000
+	maxLedgerNameLen     = 64
+	// iterateBatch is how many pairs Store.Iterate reads under the lock
+	// before releasing it to call fn.
+	iterateBatch = 256
+)
+
+// Key layout of the Badger database:
+//
+//	t/<ledger>/<iavl key>      nodes and metadata of one ledger's IAVL tree
+//	m/c/<height, 8 bytes BE>   commit-info record of a height
+//	m/latest                   height of the last commit record (8 bytes BE)
+//
+// Ledger names never contain '/', so no tree prefix is a prefix of another.
+var (
+	treeKeyPrefix   = []byte("t/")
+	commitKeyPrefix = []byte("m/c/")
+	latestKey       = []byte("m/latest")
+)
+
+func treePrefix(name string) []byte {
+	p := make([]byte, 0, len(treeKeyPrefix)+len(name)+1)
+	p = append(p, treeKeyPrefix...)
+	p = append(p, name...)
+	return append(p, '/')
+}
+
+func commitKey(height int64) []byte {
+	return binary.BigEndian.AppendUint64(slices.Clone(commitKeyPrefix), uint64(height))
+}
+
+// Options configure Open.
+type Options struct {
+	// IAVLCacheSize is the node cache per tree (default 100_000 when 0).
+	IAVLCacheSize int
+	// InMemory opens Badger in memory (tests only).
+	InMemory bool
+}
+
+// LedgerRoot is the IAVL root hash of one ledger at a height.
+type LedgerRoot struct {
+	Name string
+	Root []byte
+}
+
+// CommitInfo describes one committed height.
+type CommitInfo struct {
+	Height int64
+	// AppHash is the SM3 root over Roots (see AppHash). At height 0 it is the
+	// hash of the empty set.
+	AppHash []byte
+	// Roots are sorted by Name.
+	Roots []LedgerRoot
+}
+
+func (ci CommitInfo) clone() CommitInfo {
+	out := CommitInfo{Height: ci.Height, AppHash: slices.Clone(ci.AppHash)}
+	if ci.Roots != nil {
+		out.Roots = make([]LedgerRoot, len(ci.Roots))
+		for i, r := range ci.Roots {
+			out.Roots[i] = LedgerRoot{Name: r.Name, Root: slices.Clone(r.Root)}
+		}
+	}
+	return out
+}
+
+// Store is the multi-ledger store: one IAVL tree per ledger, all in one
+// Badger database. Its KV methods read and write the working trees.
+type Store struct {
+	mu     sync.RWMutex
+	db     *badger.DB
+	cache  int
+	last   CommitInfo
+	trees  map[string]*iavl.MutableTree // working set, committed and new
+	names  []string                     // sorted keys of trees
+	broken error                        // set when a Commit failed half way
+	closed atomic.Bool
+
+	// testHookAfterTreeSave, when set, runs after each tree's SaveVersion in
+	// Commit; an error aborts the Commit there, as a crash would.
+	testHookAfterTreeSave func(name string) error
+}
+
+var _ KV = (*Store)(nil)
+
+// Open opens (creating if needed) the store in dir and loads every ledger at
+// the last committed height. Trees that were saved past that height by a
+// Commit that did not finish are rolled back to it, and ledgers created by
+// such a Commit are removed.
+func Open(dir string, opts Options) (*Store, error) {
+	bopts := badger.DefaultOptions(dir).
+		WithLogger(nil).
+		WithSyncWrites(false).
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(2).
+		WithBlockCacheSize(16 << 20).
+		WithValueLogFileSize(64 << 20).
+		WithNumCompactors(2)
+	if opts.InMemory {
+		bopts = bopts.WithDir("").WithValueDir("").WithInMemory(true)
+	} else if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create ledger dir: %w", err)
+	}
+	db, err := badger.Open(bopts)
+	if err != nil {
+		return nil, fmt.Errorf("open badger in %q: %w", dir, err)
+	}
+	s := &Store{db: db, cache: opts.IAVLCacheSize, trees: map[string]*iavl.MutableTree{}}
+	if s.cache <= 0 {
+		s.cache = defaultIAVLCacheSize
+	}
+	if err := s.load(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) load() error {
+	height, err := s.readLatestHeight()
+	if err != nil {
+		return err
+	}
+	s.last = CommitInfo{AppHash: AppHash(nil)}
+	if height > 0 {
+		if s.last, err = s.readCommitInfo(height); err != nil {
+			return err
+		}
+	}
+	committed := make(map[string]bool, len(s.last.Roots))
+	for _, r := range s.last.Roots {
+		committed[r.Name] = true
+	}
+	onDisk, err := s.treeNamesOnDisk()
+	if err != nil {
+		return err
+	}
+	for _, name := range onDisk {
+		if !committed[name] {
+			if err := s.dropPrefix(treePrefix(name)); err != nil {
+				return fmt.Errorf("remove uncommitted ledger %s: %w", name, err)
+			}
+		}
+	}
+	for _, r := range s.last.Roots {
+		tree, err := s.loadTree(r.Name, height)
+		if err != nil {
+			return err
+		}
+		if got := tree.Hash(); !bytes.Equal(got, r.Root) {
+			return fmt.Errorf("ledger %s at height %d: root %X, commit record says %X", r.Name, height, got, r.Root)
+		}
+		s.trees[r.Name] = tree
+		s.names = append(s.names, r.Name)
+	}
+	return s.db.Sync()
+}
+
+func (s *Store) newTree(name string) *iavl.MutableTree {
+	return iavl.NewMutableTree(newPrefixDB(s.db, treePrefix(name)), s.cache, true,
+		iavl.NewNopLogger(), iavl.SyncOption(false))
+}
+
+func (s *Store) loadTree(name string, height int64) (*iavl.MutableTree, error) {
+	tree := s.newTree(name)
+	latest, err := tree.GetLatestVersion()
+	if err != nil {
+		return nil, fmt.Errorf("ledger %s: latest version: %w", name, err)
+	}
+	switch {
+	case latest > height:
+		if err := tree.LoadVersionForOverwriting(height); err != nil {
+			return nil, fmt.Errorf("ledger %s: roll back from version %d to %d: %w", name, latest, height, err)
+		}
+	case latest == height:
+		if _, err := tree.LoadVersion(height); err != nil {
+			return nil, fmt.Errorf("ledger %s: load version %d: %w", name, height, err)
+		}
+	default:
+		return nil, fmt.Errorf("ledger %s: tree is at version %d, behind committed height %d", name, latest, height)
+	}
+	return tree, nil
+}
+
+// treeNamesOnDisk lists the ledgers that have any key under t/, seeking past
+// each ledger's keys instead of reading them.
+func (s *Store) treeNamesOnDisk() ([]string, error) {
+	var names []string
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Prefix = treeKeyPrefix
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(treeKeyPrefix); it.ValidForPrefix(treeKeyPrefix); {
+			rest := it.Item().Key()[len(treeKeyPrefix):]
+			i := bytes.IndexByte(rest, '/')
+			if i < 0 {
+				return fmt.Errorf("malformed tree key %q", it.Item().Key())
+			}
+			name := string(rest[:i])
+			names = append(names, name)
+			it.Seek(prefixEnd(treePrefix(name)))
+		}
+		return nil
+	})
+	return names, err
+}
+
+func (s *Store) dropPrefix(prefix []byte) error {
+	p := newPrefixDB(s.db, prefix)
+	it, err := p.Iterator(nil, nil)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	b := p.NewBatch()
+	defer b.Close()
+	for ; it.Valid(); it.Next() {
+		if err := b.Delete(it.Key()); err != nil {
+			return err
+		}
+	}
+	return b.Write()
+}
+
+func (s *Store) readLatestHeight() (int64, error) {
+	var height int64
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(latestKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("malformed latest-height record (%d bytes)", len(v))
+			}
+			height = int64(binary.BigEndian.Uint64(v))
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read latest height: %w", err)
+	}
+	return height, nil
+}
+
+func (s *Store) readCommitInfo(height int64) (CommitInfo, error) {
+	var ci CommitInfo
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(commitKey(height))
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			ci, err = decodeCommitInfo(v)
+			return err
+		})
+	})
+	if err != nil {
+		return CommitInfo{}, fmt.Errorf("read commit info of height %d: %w", height, err)
+	}
+	if ci.Height != height {
+		return CommitInfo{}, fmt.Errorf("commit record under height %d says height %d", height, ci.Height)
+	}
+	return ci, nil
+}
+
+// Close closes every tree and the database. Views become unusable.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	for _, name := range s.names {
+		errs = append(errs, s.trees[name].Close())
+	}
+	s.trees, s.names = nil, nil
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}
+
+// LastCommit returns the last committed height, app hash and roots.
+func (s *Store) LastCommit() CommitInfo {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.last.clone()
+}
+
+// Ledgers returns the names of the working set, sorted; it includes ledgers
+// created since the last Commit.
+func (s *Store) Ledgers() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.names)
+}
+
+// HasLedger reports whether the working set has the named ledger.
+func (s *Store) HasLedger(name string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.trees[name]
+	return ok
+}
+
+// ValidateLedgerName checks that name is 1..64 characters of [A-Za-z0-9_.-].
+func ValidateLedgerName(name string) error {
+	if len(name) == 0 || len(name) > maxLedgerNameLen {
+		return fmt.Errorf("%w %q: length %d not in 1..%d", ErrInvalidLedgerName, name, len(name), maxLedgerNameLen)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+		if !ok {
+			return fmt.Errorf("%w %q: character %q not in [A-Za-z0-9_.-]", ErrInvalidLedgerName, name, c)
+		}
+	}
+	return nil
+}
+
+// CreateLedger adds an empty ledger to the working set. Its first IAVL
+// version is the next height, so versions line up with heights.
+func (s *Store) CreateLedger(name string) error {
+	if err := ValidateLedgerName(name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return err
+	}
+	if _, ok := s.trees[name]; ok {
+		return fmt.Errorf("create ledger %s: %w", name, ErrLedgerExists)
+	}
+	tree := s.newTree(name)
+	tree.SetInitialVersion(uint64(s.last.Height + 1))
+	s.trees[name] = tree
+	i, _ := slices.BinarySearch(s.names, name)
+	s.names = slices.Insert(s.names, i, name)
+	return nil
+}
+
+func (s *Store) usable() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return s.broken
+}
+
+// WorkingHash returns the app hash that Commit would produce now.
+func (s *Store) WorkingHash() []byte {
+	// Lock, not RLock: hashing memoises node hashes in the working tree.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return nil
+	}
+	roots := make([]LedgerRoot, len(s.names))
+	for i, name := range s.names {
+		roots[i] = LedgerRoot{Name: name, Root: s.trees[name].WorkingHash()}
+	}
+	return AppHash(roots)
+}
+
+// Commit saves every tree as version LastCommit().Height+1, then writes the
+// commit record and syncs the database. If it fails after the first tree was
+// saved, the Store refuses further writes; Open recovers the last commit.
+func (s *Store) Commit() (CommitInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return CommitInfo{}, err
+	}
+	height := s.last.Height + 1
+	roots := make([]LedgerRoot, 0, len(s.names))
+	for _, name := range s.names {
+		hash, version, err := s.trees[name].SaveVersion()
+		if err == nil && version != height {
+			err = fmt.Errorf("saved version %d, want height %d", version, height)
+		}
+		if err == nil && s.testHookAfterTreeSave != nil {
+			err = s.testHookAfterTreeSave(name)
+		}
+		if err != nil {
+			s.broken = fmt.Errorf("commit of height %d failed at ledger %s, reopen the store: %w", height, name, err)
+			return CommitInfo{}, s.broken
+		}
+		roots = append(roots, LedgerRoot{Name: name, Root: slices.Clone(hash)})
+	}
+	ci := CommitInfo{Height: height, AppHash: AppHash(roots), Roots: roots}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(commitKey(height), encodeCommitInfo(ci)); err != nil {
+			return err
+		}
+		return txn.Set(latestKey, binary.BigEndian.AppendUint64(nil, uint64(height)))
+	})
+	if err == nil {
+		err = s.db.Sync()
+	}
+	if err != nil {
+		s.broken = fmt.Errorf("write commit record of height %d, reopen the store: %w", height, err)
+		return CommitInfo{}, s.broken
+	}
+	s.last = ci
+	return ci.clone(), nil
+}
+
+// Rollback drops the uncommitted changes of every tree and the ledgers
+// created since the last Commit.
+func (s *Store) Rollback() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() || s.broken != nil {
+		return
+	}
+	committed := make([]string, 0, len(s.last.Roots))
+	for _, r := range s.last.Roots {
+		committed = append(committed, r.Name)
+	}
+	for _, name := range s.names {
+		tree := s.trees[name]
+		if _, ok := slices.BinarySearch(committed, name); ok {
+			tree.Rollback()
+			continue
+		}
+		_ = tree.Close() // never saved: nothing on disk
+		delete(s.trees, name)
+	}
+	s.names = committed
+}
+
+func (s *Store) tree(ledger string) (*iavl.MutableTree, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	t, ok := s.trees[ledger]
+	if !ok {
+		return nil, fmt.Errorf("%w %s", ErrUnknownLedger, ledger)
+	}
+	return t, nil
+}
+
+// Get returns the working value of key, or nil if absent.
+func (s *Store) Get(ledger string, key []byte) ([]byte, error) {
+	if len(key) == 0 {
+		return nil, fmt.Errorf("get from ledger %s: %w", ledger, ErrEmptyKey)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, err := s.tree(ledger)
+	if err != nil {
+		return nil, err
+	}
+	v, err := t.Get(key)
+	if err != nil {
+		return nil, fmt.Errorf("get from ledger %s: %w", ledger, err)
+	}
+	return cloneValue(v), nil
+}
+
+// Has reports whether key is set in the working tree.
+func (s *Store) Has(ledger string, key []byte) (bool, error) {
+	if len(key) == 0 {
+		return false, fmt.Errorf("has in ledger %s: %w", ledger, ErrEmptyKey)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, err := s.tree(ledger)
+	if err != nil {
+		return false, err
+	}
+	ok, err := t.Has(key)
+	if err != nil {
+		return false, fmt.Errorf("has in ledger %s: %w", ledger, err)
+	}
+	return ok, nil
+}
+
+// Set writes key=value to the working tree (in memory until Commit).
+func (s *Store) Set(ledger string, key, value []byte) error {
+	if err := checkKV(ledger, key, value); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return err
+	}
+	t, err := s.tree(ledger)
+	if err != nil {
+		return err
+	}
+	// IAVL keeps the slices it is given; copy so callers may reuse theirs.
+	if _, err := t.Set(slices.Clone(key), append([]byte{}, value...)); err != nil {
+		return fmt.Errorf("set in ledger %s: %w", ledger, err)
+	}
+	return nil
+}
+
+// Delete removes key from the working tree; deleting an absent key is not an error.
+func (s *Store) Delete(ledger string, key []byte) error {
+	if len(key) == 0 {
+		return fmt.Errorf("delete from ledger %s: %w", ledger, ErrEmptyKey)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return err
+	}
+	t, err := s.tree(ledger)
+	if err != nil {
+		return err
+	}
+	if _, _, err := t.Remove(key); err != nil {
+		return fmt.Errorf("delete from ledger %s: %w", ledger, err)
+	}
+	return nil
+}
+
+// Iterate calls fn for the working keys in [start, end) in ascending order.
+// The lock is not held while fn runs (pairs are read in small batches), so
+// fn may call back into the Store, and writes it makes to keys not yet
+// visited are seen.
+func (s *Store) Iterate(ledger string, start, end []byte, fn func(key, value []byte) bool) error {
+	start, end, empty := normaliseRange(start, end)
+	if empty {
+		s.mu.RLock()
+		_, err := s.tree(ledger)
+		s.mu.RUnlock()
+		return err
+	}
+	cursor := start
+	for {
+		pairs, more, err := s.iterateBatch(ledger, cursor, end)
+		if err != nil {
+			return err
+		}
+		for _, p := range pairs {
+			if !fn(p.key, p.value) {
+				return nil
+			}
+		}
+		if !more {
+			return nil
+		}
+		cursor = append(slices.Clone(pairs[len(pairs)-1].key), 0)
+	}
+}
+
+type kvPair struct{ key, value []byte }
+
+func (s *Store) iterateBatch(ledger string, start, end []byte) ([]kvPair, bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, err := s.tree(ledger)
+	if err != nil {
+		return nil, false, err
+	}
+	it, err := t.Iterator(start, end, true)
+	if err != nil {
+		return nil, false, fmt.Errorf("iterate ledger %s: %w", ledger, err)
+	}
+	defer it.Close()
+	pairs := make([]kvPair, 0, 16)
+	for ; it.Valid(); it.Next() {
+		if len(pairs) == iterateBatch {
+			return pairs, true, nil
+		}
+		pairs = append(pairs, kvPair{slices.Clone(it.Key()), cloneValue(it.Value())})
+	}
+	if err := it.Error(); err != nil {
+		return nil, false, fmt.Errorf("iterate ledger %s: %w", ledger, err)
+	}
+	return pairs, false, nil
+}
+
+// normaliseRange maps empty bounds to nil (unbounded) and reports whether
+// the range is empty.
+func normaliseRange(start, end []byte) ([]byte, []byte, bool) {
+	if len(start) == 0 {
+		start = nil
+	}
+	if len(end) == 0 {
+		end = nil
+	}
+	return start, end, start != nil && end != nil && bytes.Compare(start, end) >= 0
+}
+
+func checkKV(ledger string, key, value []byte) error {
+	if len(key) == 0 {
+		return fmt.Errorf("set in ledger %s: %w", ledger, ErrEmptyKey)
+	}
+	if value == nil {
+		return fmt.Errorf("set %X in ledger %s: %w", key, ledger, ErrNilValue)
+	}
+	return nil
+}
+
+func cloneValue(v []byte) []byte {
+	if v == nil {
+		return nil
+	}
+	return append([]byte{}, v...)
+}
