@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/types"
+	"github.com/spf13/cobra"
+
+	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
+)
+
+func nodeCommands(g *globals) []*cobra.Command {
+	return []*cobra.Command{newInitCmd(g), newStartCmd(g), newLocalnetCmd(g)}
+}
+
+// loggers builds the app's slog logger and CometBFT's logger. CometBFT is
+// chatty at info, so it logs one level above the app unless debugging.
+func loggers(w io.Writer, level, format string) (*slog.Logger, cmtlog.Logger) {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	var cl cmtlog.Logger
+	if format == "json" {
+		cl = cmtlog.NewTMJSONLogger(cmtlog.NewSyncWriter(w))
+	} else {
+		cl = cmtlog.NewTMLogger(cmtlog.NewSyncWriter(w))
+	}
+	switch level {
+	case "debug":
+		cl = cmtlog.NewFilter(cl, cmtlog.AllowDebug())
+	case "info":
+		cl = cmtlog.NewFilter(cl, cmtlog.AllowError())
+	default:
+		cl = cmtlog.NewFilter(cl, cmtlog.AllowError())
+	}
+	return slog.New(h), cl
+}
+
+func newInitCmd(g *globals) *cobra.Command {
+	var genesisFile, moniker string
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Prepare a node home for a multi-machine network from a genesis file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			gen, err := os.ReadFile(genesisFile)
+			if err != nil {
+				return fmt.Errorf("--genesis: %w", err)
+			}
+			doc, err := types.GenesisDocFromJSON(gen)
+			if err != nil {
+				return fmt.Errorf("genesis %s: %w", genesisFile, err)
+			}
+			if _, err := app.ParseGenesis(doc.AppState); err != nil {
+				return fmt.Errorf("genesis %s: %w", genesisFile, err)
+			}
+			if moniker == "" {
+				moniker, _ = os.Hostname()
+			}
+			if err := consensus.InitHome(g.home, gen, moniker); err != nil {
+				return err
+			}
+			if _, err := os.Stat(nodecfg.Path(g.home)); errors.Is(err, os.ErrNotExist) {
+				if err := nodecfg.Default(g.home).WriteFile(); err != nil {
+					return err
+				}
+			}
+			out := map[string]string{"home": g.home, "chain_id": doc.ChainID, "moniker": moniker}
+			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				fmt.Fprintf(w, "initialised %s for chain %s (moniker %s)\nedit %s (peers) and %s, then run: jinlian start --home %s\n",
+					g.home, doc.ChainID, moniker, consensus.ConfigFile(g.home), nodecfg.Path(g.home), g.home)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&genesisFile, "genesis", "", "genesis.json of the network")
+	cmd.Flags().StringVar(&moniker, "moniker", "", "node name (default: host name)")
+	_ = cmd.MarkFlagRequired("genesis")
+	return cmd
+}
+
+func newStartCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "start",
+		Short: "Run one node from its home until SIGINT/SIGTERM",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := nodecfg.Load(g.home, cmd.Flags())
+			if err != nil {
+				return err
+			}
+			appLog, cometLog := loggers(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
+			n, err := consensus.StartJinlian(cfg, cometLog, appLog)
+			if err != nil {
+				return err
+			}
+			appLog.Info("node started", "home", g.home, "rpc", n.RPCAddr(), "node_id", n.NodeID(), "mode", cfg.Node.Mode)
+			waitForSignal()
+			appLog.Info("stopping")
+			return n.Stop()
+		},
+	}
+	nodecfg.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func waitForSignal() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+}
+
+func newLocalnetCmd(g *globals) *cobra.Command {
+	opts := consensus.LocalnetOptions{}
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "localnet",
+		Short: "Run a whole consortium on 127.0.0.1 in one process (development)",
+		Long: `Starts N validators (one per organisation bankA..bankG), each a real CometBFT
+node with its own home, keys and Badger database under --home (default
+<home>/localnet). The first start creates everything; later starts resume
+from the same data. --reset deletes it first.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("home") && opts.Home == "" {
+				opts.Home = filepath.Join(g.home, "localnet")
+			} else if opts.Home == "" {
+				opts.Home = g.home
+			}
+			ln, err := consensus.PrepareLocalnet(opts)
+			if err != nil {
+				return err
+			}
+			appLog, cometLog := loggers(cmd.ErrOrStderr(), logLevel, "text")
+			nodes, err := ln.Start(cometLog, appLog)
+			if err != nil {
+				return err
+			}
+			printLocalnet(cmd.OutOrStdout(), g, ln, nodes)
+			waitForSignal()
+			fmt.Fprintln(cmd.ErrOrStderr(), "stopping localnet...")
+			return consensus.StopAll(nodes)
+		},
+	}
+	cmd.Flags().IntVar(&opts.Validators, "validators", 4, "number of validators (1..7)")
+	cmd.Flags().BoolVar(&opts.Reset, "reset", false, "delete the localnet's data first")
+	cmd.Flags().IntVar(&opts.BasePort, "base-port", consensus.LocalnetBasePort, "node i uses P2P base+10i and RPC base+10i+1")
+	cmd.Flags().DurationVar(&opts.TimeoutCommit, "timeout-commit", 0, "CometBFT timeout_commit (default 300ms)")
+	cmd.Flags().StringVar(&logLevel, "log.level", "warn", "log level: debug, info, warn, error")
+	return cmd
+}
+
+type localnetJSON struct {
+	ChainID    string                   `json:"chain_id"`
+	Home       string                   `json:"home"`
+	Resumed    bool                     `json:"resumed"`
+	Passphrase string                   `json:"passphrase"`
+	Nodes      []map[string]string      `json:"nodes"`
+	Identities []consensus.DemoIdentity `json:"identities"`
+}
+
+func printLocalnet(w io.Writer, g *globals, ln *consensus.Localnet, nodes []*consensus.JinlianNode) {
+	out := localnetJSON{ChainID: ln.Network.ChainID, Home: ln.Home, Resumed: !ln.Created,
+		Passphrase: consensus.LocalnetPassphrase, Identities: ln.Identities}
+	for i, n := range nodes {
+		out.Nodes = append(out.Nodes, map[string]string{
+			"moniker": ln.Network.Nodes[i].Moniker, "home": n.Home(), "rpc": n.RPCAddr(), "node_id": n.NodeID(),
+		})
+	}
+	_ = emit(w, g, out, func(w io.Writer) {
+		verb := "created"
+		if !ln.Created {
+			verb = "resumed"
+		}
+		fmt.Fprintf(w, "jinlian localnet %s: chain %s, %d validators, data in %s\n\n", verb, out.ChainID, len(nodes), ln.Home)
+		for _, n := range out.Nodes {
+			fmt.Fprintf(w, "  %-6s rpc %s  id %s\n", n["moniker"], n["rpc"], n["node_id"])
+		}
+		fmt.Fprintf(w, "\nfunded demo identities (keys encrypted with passphrase %q):\n", consensus.LocalnetPassphrase)
+		for _, id := range ln.Identities {
+			fmt.Fprintf(w, "  %-6s %s  %s\n", id.Org, id.Address, id.KeyFile)
+		}
+		if len(ln.Identities) > 1 {
+			fmt.Fprintf(w, "\ntry:\n  export JINLIAN_PASSPHRASE=%s\n  jinlian tx transfer --from %s --asset CNY --to %s --amount 100\n  jinlian query balance --asset CNY --account %s\n",
+				consensus.LocalnetPassphrase, ln.Identities[0].Name, ln.Identities[1].Address, ln.Identities[1].Address)
+		}
+		fmt.Fprintf(w, "\nrunning until Ctrl-C (%s)\n", time.Now().Format(time.TimeOnly))
+	})
+}
