@@ -42,7 +42,12 @@ type Tx struct {
 
 	payload   []byte
 	signature []byte
+	nonce     []byte
+	creator   []byte // serialized identity
 }
+
+// TxIDOf recomputes a decoded tx's id from its nonce and creator.
+func TxIDOf(t *Tx) string { return TxID(t.nonce, t.creator) }
 
 // DecodeTx parses an envelope and checks its structure: sizes, header type,
 // the tx id binding, the creator's key. It does not verify the signature.
@@ -115,6 +120,8 @@ func DecodeTx(b []byte) (*Tx, error) {
 	}
 	return &Tx{
 		ID:        ch.TxId,
+		nonce:     sh.Nonce,
+		creator:   sh.Creator,
 		Ledger:    ch.ChannelId,
 		ChainID:   ext.ChainId,
 		Timestamp: ch.Timestamp.AsTime(),

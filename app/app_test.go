@@ -1,0 +1,411 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/jinlian-ledger/jinlian/contracts/payments"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+)
+
+const testChain = "test-chain"
+
+var genesisTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+type harness struct {
+	t      *testing.T
+	app    *App
+	store  *ledger.Store
+	height int64
+	now    time.Time
+	issuer *gmcrypto.PrivateKey // bankA issuer of CNY, funded
+	alice  *gmcrypto.PrivateKey // bankB member, funded
+	bob    *gmcrypto.PrivateKey // unregistered, empty
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	store, err := ledger.Open(t.TempDir(), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	h := &harness{t: t, store: store, now: genesisTime}
+	h.issuer, h.alice, h.bob = mustKey(t), mustKey(t), mustKey(t)
+	h.app, err = New(store, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := GenesisState{
+		Organisations: []permission.Organisation{{ID: "bankA"}, {ID: "bankB"}},
+		Identities: []permission.Identity{
+			{Name: "issuer", Address: h.issuer.Public().Address().String(), Org: "bankA", Roles: []string{"issuer"}},
+			{Name: "alice", Address: h.alice.Public().Address().String(), Org: "bankB", Roles: []string{"member"}},
+		},
+		Ledgers: []GenesisLedger{{
+			Name:   "payments",
+			Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankA", Decimals: 2}},
+			Balances: []GenesisBalance{
+				{Asset: "CNY", Account: h.issuer.Public().Address().String(), Amount: 1000},
+				{Asset: "CNY", Account: h.alice.Public().Address().String(), Amount: 500},
+			},
+		}, {Name: "custody", Assets: []payments.Asset{{Symbol: "GOLD", Issuer: "bankB"}}}},
+	}
+	b, _ := json.Marshal(g)
+	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b}); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func mustKey(t *testing.T) *gmcrypto.PrivateKey {
+	k, err := gmcrypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func (h *harness) tx(key *gmcrypto.PrivateKey, org, ledgerName string, msg *txpb.Message) []byte {
+	return h.txAt(key, org, testChain, ledgerName, h.now, msg)
+}
+
+func (h *harness) txAt(key *gmcrypto.PrivateKey, org, chain, ledgerName string, at time.Time, msg *txpb.Message) []byte {
+	b, _, err := BuildTx(Signer{Key: key, MSPID: org}, chain, ledgerName, at, msg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return b
+}
+
+// block finalizes and commits txs as the next block, returning the results.
+func (h *harness) block(txs ...[]byte) []*abci.ExecTxResult {
+	h.t.Helper()
+	h.height++
+	h.now = h.now.Add(time.Second)
+	ctx := context.Background()
+	pp, err := h.app.ProcessProposal(ctx, &abci.RequestProcessProposal{Txs: txs, Height: h.height})
+	if err != nil || pp.Status != abci.ResponseProcessProposal_ACCEPT {
+		h.t.Fatalf("proposal rejected: %v %v", pp, err)
+	}
+	res, err := h.app.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Txs: txs, Height: h.height, Time: h.now})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := h.app.Commit(ctx, &abci.RequestCommit{}); err != nil {
+		h.t.Fatal(err)
+	}
+	if got := h.store.LastCommit().AppHash; !bytes.Equal(got, res.AppHash) {
+		h.t.Fatalf("committed app hash %X differs from FinalizeBlock's %X", got, res.AppHash)
+	}
+	return res.TxResults
+}
+
+func (h *harness) balance(key *gmcrypto.PrivateKey) uint64 {
+	v, err := h.store.View(0)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	b, err := h.app.payments.Balance(v, "payments", "CNY", key.Public().Address())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return b
+}
+
+func (h *harness) root(name string) []byte {
+	for _, r := range h.store.LastCommit().Roots {
+		if r.Name == name {
+			return r.Root
+		}
+	}
+	h.t.Fatalf("no ledger %s", name)
+	return nil
+}
+
+func transfer(asset string, to *gmcrypto.PrivateKey, amount uint64) *txpb.Message {
+	return &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: asset, To: to.Public().Address().Bytes(), Amount: amount}}}
+}
+
+func issue(asset string, to *gmcrypto.PrivateKey, amount uint64) *txpb.Message {
+	return &txpb.Message{Body: &txpb.Message_Issue{Issue: &txpb.Issue{Asset: asset, To: to.Public().Address().Bytes(), Amount: amount}}}
+}
+
+func burn(asset string, amount uint64) *txpb.Message {
+	return &txpb.Message{Body: &txpb.Message_Burn{Burn: &txpb.Burn{Asset: asset, Amount: amount}}}
+}
+
+func TestHappyPath(t *testing.T) {
+	h := newHarness(t)
+	res := h.block(
+		h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 200)),
+		h.tx(h.issuer, "bankA", "payments", issue("CNY", h.bob, 50)),
+		h.tx(h.bob, "bankB", "payments", burn("CNY", 10)), // bob's credits precede it in the block
+	)
+	for i, r := range res {
+		if r.Code != 0 {
+			t.Fatalf("tx %d failed: %s", i, r.Log)
+		}
+	}
+	if got := h.balance(h.bob); got != 240 {
+		t.Fatalf("bob has %d, want 240", got)
+	}
+	if got := h.balance(h.alice); got != 300 {
+		t.Fatalf("alice has %d, want 300", got)
+	}
+	v, _ := h.store.View(0)
+	inv, err := h.app.Invariants(v)
+	if err != nil || !inv.Holds {
+		t.Fatalf("invariants: %+v %v", inv, err)
+	}
+	if r := inv.Results[1]; r.Asset != "CNY" || r.Issued != 1550 || r.Burned != 10 || r.SumBalances != 1540 {
+		t.Fatalf("supply %+v", inv.Results)
+	}
+	// The transfer event names ledger, asset, parties and amount.
+	ev := res[0].Events[0]
+	want := map[string]string{"ledger": "payments", "asset": "CNY", "from": h.alice.Public().Address().String(), "to": h.bob.Public().Address().String(), "amount": "200"}
+	for _, a := range ev.Attributes {
+		if w, ok := want[a.Key]; ok && w != a.Value {
+			t.Fatalf("event attribute %s = %s, want %s", a.Key, a.Value, w)
+		}
+	}
+}
+
+// TestBadInput pins that each kind of bad input gets its registered code, a
+// log naming the problem, and changes nothing in the sub-ledger.
+func TestBadInput(t *testing.T) {
+	h := newHarness(t)
+	good := h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 1))
+	if r := h.block(good); r[0].Code != 0 {
+		t.Fatal(r[0].Log)
+	}
+	tampered := h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 1))
+	tampered[len(tampered)-3] ^= 0x55 // inside the signature
+
+	cases := []struct {
+		name     string
+		tx       []byte
+		space    string
+		code     uint32
+		contains string
+	}{
+		{"malformed bytes", []byte{0xde, 0xad, 0xbe, 0xef}, "app", 2, "malformed transaction"},
+		{"empty", []byte{}, "app", 2, "empty transaction"},
+		{"replay", good, "app", 7, "was committed at height 1"},
+		{"wrong chain id", h.txAt(h.alice, "bankB", "other-chain", "payments", h.now, transfer("CNY", h.bob, 1)), "app", 5, `"other-chain"`},
+		{"stale timestamp", h.txAt(h.alice, "bankB", testChain, "payments", h.now.Add(-time.Hour), transfer("CNY", h.bob, 1)), "app", 6, "window"},
+		{"future timestamp", h.txAt(h.alice, "bankB", testChain, "payments", h.now.Add(time.Hour), transfer("CNY", h.bob, 1)), "app", 6, "window"},
+		{"unknown ledger", h.tx(h.alice, "bankB", "nosuch", transfer("CNY", h.bob, 1)), "app", 8, `"nosuch"`},
+		{"system ledger", h.tx(h.alice, "bankB", permission.SystemLedger, transfer("CNY", h.bob, 1)), "app", 8, "_system"},
+		{"unknown asset", h.tx(h.alice, "bankB", "payments", transfer("EUR", h.bob, 1)), "payments", 2, `"EUR"`},
+		{"zero amount", h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 0)), "payments", 3, "positive"},
+		{"insufficient funds", h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 10_000)), "payments", 4, "holds 499 CNY"},
+		{"burn more than held", h.tx(h.bob, "bankB", "payments", burn("CNY", 2)), "payments", 4, "burn needs 2"},
+		{"issue by non-issuer", h.tx(h.alice, "bankB", "payments", issue("CNY", h.bob, 1)), "permission", 3, "lacks role issuer"},
+		{"issue by unregistered", h.tx(h.bob, "bankA", "payments", issue("CNY", h.bob, 1)), "permission", 3, "not registered"},
+		{"issue overflow", h.tx(h.issuer, "bankA", "payments", issue("CNY", h.bob, math.MaxUint64)), "payments", 5, "overflow"},
+		{"bad recipient", h.tx(h.alice, "bankB", "payments", &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: []byte{1, 2}, Amount: 1}}}), "payments", 7, "recipient"},
+		{"no message", h.tx(h.alice, "bankB", "payments", &txpb.Message{}), "app", 3, "no message"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			check, err := h.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: c.tx})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if check.Codespace != c.space || check.Code != c.code || !bytes.Contains([]byte(check.Log), []byte(c.contains)) {
+				t.Fatalf("CheckTx = %s/%d %q, want %s/%d containing %q", check.Codespace, check.Code, check.Log, c.space, c.code, c.contains)
+			}
+			// The same tx forced into a block fails the same way and changes no sub-ledger.
+			before := h.root("payments")
+			res := h.finalizeUnchecked(c.tx)
+			if res.Code != c.code || res.Codespace != c.space {
+				t.Fatalf("FinalizeBlock = %s/%d %q", res.Codespace, res.Code, res.Log)
+			}
+			if !bytes.Equal(before, h.root("payments")) {
+				t.Fatal("a rejected transaction changed the payments ledger")
+			}
+		})
+	}
+	t.Run("tampered signature", func(t *testing.T) {
+		check, _ := h.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: tampered})
+		if check.Code == 0 {
+			t.Fatal("tampered tx accepted")
+		}
+		pp, _ := h.app.ProcessProposal(context.Background(), &abci.RequestProcessProposal{Txs: [][]byte{tampered}, Height: h.height + 1})
+		if pp.Status != abci.ResponseProcessProposal_REJECT {
+			t.Fatal("proposal with a tampered tx accepted")
+		}
+	})
+}
+
+// finalizeUnchecked commits a block without going through ProcessProposal,
+// as a node would if a faulty proposer's block still reached FinalizeBlock.
+func (h *harness) finalizeUnchecked(tx []byte) *abci.ExecTxResult {
+	h.height++
+	h.now = h.now.Add(time.Second)
+	res, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Txs: [][]byte{tx}, Height: h.height, Time: h.now})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := h.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
+		h.t.Fatal(err)
+	}
+	return res.TxResults[0]
+}
+
+func TestMempoolSeesPendingSpends(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	first := h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 400))
+	second := h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 400))
+	if r, _ := h.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: first}); r.Code != 0 {
+		t.Fatal(r.Log)
+	}
+	if r, _ := h.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: second}); r.Code != 4 {
+		t.Fatalf("second spend of the same funds admitted: %+v", r)
+	}
+	if r, _ := h.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: first}); r.Code != 7 {
+		t.Fatalf("duplicate admitted to mempool: %+v", r)
+	}
+}
+
+func TestRestartRestoresState(t *testing.T) {
+	dir := t.TempDir()
+	store, err := ledger.Open(dir, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, store: store, now: genesisTime}
+	h2 := newHarness(t) // reuse its genesis shape with fresh keys
+	h.issuer, h.alice, h.bob = h2.issuer, h2.alice, h2.bob
+	if h.app, err = New(store, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	g := GenesisState{
+		Organisations: []permission.Organisation{{ID: "bankB"}},
+		Ledgers: []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankB"}},
+			Balances: []GenesisBalance{{Asset: "CNY", Account: h.alice.Public().Address().String(), Amount: 10}}}},
+	}
+	b, _ := json.Marshal(g)
+	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b}); err != nil {
+		t.Fatal(err)
+	}
+	replayed := h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 3))
+	h.block(replayed)
+	info, _ := h.app.Info(context.Background(), &abci.RequestInfo{})
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	store2, err := ledger.Open(dir, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store2.Close()
+	a2, err := New(store2, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info2, _ := a2.Info(context.Background(), &abci.RequestInfo{})
+	if info2.LastBlockHeight != 1 || !bytes.Equal(info.LastBlockAppHash, info2.LastBlockAppHash) {
+		t.Fatalf("Info after restart = %d %X, want 1 %X", info2.LastBlockHeight, info2.LastBlockAppHash, info.LastBlockAppHash)
+	}
+	if a2.ChainID() != testChain {
+		t.Fatalf("chain id %q after restart", a2.ChainID())
+	}
+	// Replay protection survives the restart.
+	r, _ := a2.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: replayed})
+	if r.Code != ErrReplay.Code() {
+		t.Fatalf("replayed tx after restart: %+v", r)
+	}
+}
+
+func TestGenesisErrors(t *testing.T) {
+	addr := mustKey(t).Public().Address().String()
+	cases := []struct{ name, json, contains string }{
+		{"unknown field", `{"organisations":[],"ledgers":[{"name":"p","assets":[]}],"typo":1}`, "typo"},
+		{"no ledgers", `{"organisations":[{"id":"a"}]}`, "no sub-ledgers"},
+		{"reserved ledger name", `{"organisations":[{"id":"a"}],"ledgers":[{"name":"_x","assets":[]}]}`, "reserved"},
+		{"unknown issuer", `{"organisations":[{"id":"a"}],"ledgers":[{"name":"p","assets":[{"symbol":"C","issuer":"b"}]}]}`, `issuer organisation "b"`},
+		{"balance of unknown asset", `{"organisations":[{"id":"a"}],"ledgers":[{"name":"p","assets":[],"balances":[{"asset":"C","account":"` + addr + `","amount":"1"}]}]}`, `unknown asset "C"`},
+		{"bad account", `{"organisations":[{"id":"a"}],"ledgers":[{"name":"p","assets":[{"symbol":"C","issuer":"a"}],"balances":[{"asset":"C","account":"xyz","amount":"1"}]}]}`, "invalid address"},
+		{"duplicate org", `{"organisations":[{"id":"a"},{"id":"a"}],"ledgers":[{"name":"p","assets":[]}]}`, "twice"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseGenesis([]byte(c.json))
+			if err == nil || !bytes.Contains([]byte(err.Error()), []byte(c.contains)) {
+				t.Fatalf("ParseGenesis error %v, want one containing %q", err, c.contains)
+			}
+		})
+	}
+}
+
+func TestQueries(t *testing.T) {
+	h := newHarness(t)
+	h.block(h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 100)))
+	h.block(h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 100)))
+	q := func(path string, data any, height int64) *abci.ResponseQuery {
+		var b []byte
+		switch d := data.(type) {
+		case string:
+			b = []byte(d)
+		case nil:
+		default:
+			b, _ = json.Marshal(d)
+		}
+		r, err := h.app.Query(context.Background(), &abci.RequestQuery{Path: path, Data: b, Height: height})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	bob := h.bob.Public().Address().String()
+	var bal BalanceResponse
+	_ = json.Unmarshal(q(QueryBalance, BalanceRequest{Ledger: "payments", Asset: "CNY", Account: bob}, 1).Value, &bal)
+	if bal.Amount != 100 || bal.Height != 1 {
+		t.Fatalf("balance at height 1 = %+v", bal)
+	}
+	_ = json.Unmarshal(q(QueryBalance, BalanceRequest{Ledger: "payments", Asset: "CNY", Account: bob}, 0).Value, &bal)
+	if bal.Amount != 200 || bal.Height != 2 {
+		t.Fatalf("latest balance = %+v", bal)
+	}
+	var ledgers []LedgerInfo
+	_ = json.Unmarshal(q(QueryLedgers, nil, 0).Value, &ledgers)
+	if len(ledgers) != 2 || ledgers[0].Name != "custody" || ledgers[1].Name != "payments" {
+		t.Fatalf("ledgers = %+v", ledgers)
+	}
+	errCases := []struct {
+		name, path string
+		data       any
+		height     int64
+		contains   string
+	}{
+		{"future height", QueryBalance, BalanceRequest{Ledger: "payments", Asset: "CNY", Account: bob}, 99, "height"},
+		{"bad account", QueryBalance, BalanceRequest{Ledger: "payments", Asset: "CNY", Account: "nope"}, 0, "invalid address"},
+		{"unknown ledger", QueryBalance, BalanceRequest{Ledger: "x", Asset: "CNY", Account: bob}, 0, "unknown sub-ledger"},
+		{"system ledger hidden", QueryBalance, BalanceRequest{Ledger: "_system", Asset: "CNY", Account: bob}, 0, "unknown sub-ledger"},
+		{"unknown asset", QueryBalance, BalanceRequest{Ledger: "payments", Asset: "EUR", Account: bob}, 0, "unknown asset"},
+		{"bad tx id", QueryTx, "zz", 0, "64 hex"},
+		{"unknown tx", QueryTx, "00000000000000000000000000000000000000000000000000000000000000aa", 0, "not found"},
+		{"unknown path", "/nope", nil, 0, "unknown path"},
+	}
+	for _, c := range errCases {
+		t.Run(c.name, func(t *testing.T) {
+			r := q(c.path, c.data, c.height)
+			if r.Code == 0 || !bytes.Contains([]byte(r.Log), []byte(c.contains)) {
+				t.Fatalf("query %s = %d %q, want error containing %q", c.path, r.Code, r.Log, c.contains)
+			}
+		})
+	}
+}
