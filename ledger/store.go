@@ -132,20 +132,12 @@ var _ KV = (*Store)(nil)
 // Commit that did not finish are rolled back to it, and ledgers created by
 // such a Commit are removed.
 func Open(dir string, opts Options) (*Store, error) {
-	bopts := badger.DefaultOptions(dir).
-		WithLogger(nil).
-		WithSyncWrites(false).
-		WithMemTableSize(16 << 20).
-		WithNumMemtables(2).
-		WithBlockCacheSize(16 << 20).
-		WithValueLogFileSize(64 << 20).
-		WithNumCompactors(2)
-	if opts.InMemory {
-		bopts = bopts.WithDir("").WithValueDir("").WithInMemory(true)
-	} else if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("create ledger dir: %w", err)
+	if !opts.InMemory {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create ledger dir: %w", err)
+		}
 	}
-	db, err := badger.Open(bopts)
+	db, err := badger.Open(badgerOptions(dir, opts.InMemory))
 	if err != nil {
 		return nil, fmt.Errorf("open badger in %q: %w", dir, err)
 	}
@@ -158,6 +150,24 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// badgerOptions keeps memory modest (tests open many stores). Writes are not
+// synced one by one; Commit syncs the database after its commit record, which
+// makes every write of the block durable.
+func badgerOptions(dir string, inMemory bool) badger.Options {
+	o := badger.DefaultOptions(dir).
+		WithLogger(nil).
+		WithSyncWrites(false).
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(2).
+		WithBlockCacheSize(16 << 20).
+		WithValueLogFileSize(64 << 20).
+		WithNumCompactors(2)
+	if inMemory {
+		o = o.WithDir("").WithValueDir("").WithInMemory(true)
+	}
+	return o
 }
 
 func (s *Store) load() error {
