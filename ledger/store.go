@@ -116,6 +116,10 @@ type Store struct {
 	cache  int
 	last   CommitInfo
 	trees  map[string]*iavl.MutableTree // working set, committed and new
+	// readers serve Views. They are separate trees over the same keys, so
+	// Views never share node objects with the working trees (IAVL's
+	// copy-on-write touches the nodes it copies from).
+	readers map[string]*iavl.MutableTree
 	names  []string                     // sorted keys of trees
 	broken error                        // set when a Commit failed half way
 	closed atomic.Bool
@@ -141,7 +145,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open badger in %q: %w", dir, err)
 	}
-	s := &Store{db: db, cache: opts.IAVLCacheSize, trees: map[string]*iavl.MutableTree{}}
+	s := &Store{db: db, cache: opts.IAVLCacheSize, trees: map[string]*iavl.MutableTree{}, readers: map[string]*iavl.MutableTree{}}
 	if s.cache <= 0 {
 		s.cache = defaultIAVLCacheSize
 	}
@@ -205,6 +209,7 @@ func (s *Store) load() error {
 			return fmt.Errorf("ledger %s at height %d: root %X, commit record says %X", r.Name, height, got, r.Root)
 		}
 		s.trees[r.Name] = tree
+		s.readers[r.Name] = s.newTree(r.Name)
 		s.names = append(s.names, r.Name)
 	}
 	return s.db.Sync()
@@ -334,7 +339,10 @@ func (s *Store) Close() error {
 	for _, name := range s.names {
 		errs = append(errs, s.trees[name].Close())
 	}
-	s.trees, s.names = nil, nil
+	for _, r := range s.last.Roots {
+		errs = append(errs, s.readers[r.Name].Close())
+	}
+	s.trees, s.readers, s.names = nil, nil, nil
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)
 }
@@ -459,6 +467,11 @@ func (s *Store) Commit() (CommitInfo, error) {
 	if err != nil {
 		s.broken = fmt.Errorf("write commit record of height %d, reopen the store: %w", height, err)
 		return CommitInfo{}, s.broken
+	}
+	for _, name := range s.names {
+		if _, ok := s.readers[name]; !ok {
+			s.readers[name] = s.newTree(name)
+		}
 	}
 	s.last = ci
 	return ci.clone(), nil
