@@ -111,18 +111,18 @@ func (ci CommitInfo) clone() CommitInfo {
 // Store is the multi-ledger store: one IAVL tree per ledger, all in one
 // Badger database. Its KV methods read and write the working trees.
 type Store struct {
-	mu     sync.RWMutex
-	db     *badger.DB
-	cache  int
-	last   CommitInfo
-	trees  map[string]*iavl.MutableTree // working set, committed and new
+	mu    sync.RWMutex
+	db    *badger.DB
+	cache int
+	last  CommitInfo
+	trees map[string]*iavl.MutableTree // working set, committed and new
 	// readers serve Views. They are separate trees over the same keys, so
 	// Views never share node objects with the working trees (IAVL's
 	// copy-on-write touches the nodes it copies from).
 	readers map[string]*iavl.MutableTree
-	names  []string                     // sorted keys of trees
-	broken error                        // set when a Commit failed half way
-	closed atomic.Bool
+	names   []string // sorted keys of trees
+	broken  error    // set when a Commit failed half way
+	closed  atomic.Bool
 
 	// testHookAfterTreeSave, when set, runs after each tree's SaveVersion in
 	// Commit; an error aborts the Commit there, as a crash would.
