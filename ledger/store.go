@@ -215,6 +215,10 @@ func (s *Store) load() error {
 	return s.db.Sync()
 }
 
+// newTree opens a tree over the ledger's prefix. IAVL's fast-node index is
+// skipped: it only describes the latest version, goes stale in the separate
+// reader trees that serve Views, and would need a rebuild after every crash
+// recovery. Reads walk the tree instead (O(log n) cached node lookups).
 func (s *Store) newTree(name string) *iavl.MutableTree {
 	return iavl.NewMutableTree(newPrefixDB(s.db, treePrefix(name)), s.cache, true,
 		iavl.NewNopLogger(), iavl.SyncOption(false))
