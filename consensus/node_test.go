@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	stdnet "net"
 	"testing"
 	"time"
 
@@ -238,6 +239,17 @@ func TestStartNodeErrors(t *testing.T) {
 	if _, err := StartNode(net.Nodes[0].Home, nil, NodeOptions{}); err == nil {
 		t.Fatal("started a node without an application")
 	}
+	// A taken P2P port fails Start after NewNode opened everything; the
+	// failed attempt must release the home for the next one.
+	l, err := stdnet.Listen("tcp", net.Nodes[0].P2PAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := StartNode(net.Nodes[0].Home, kvstore.NewInMemoryApplication(), NodeOptions{}); err == nil {
+		_ = n.Stop()
+		t.Fatal("started on a taken p2p port")
+	}
+	_ = l.Close()
 	n := startAll(t, net, []abci.Application{kvstore.NewInMemoryApplication()})[0]
 	// A second node on the same home must fail cleanly (DB lock, ports),
 	// and leave the first one running.
