@@ -2,11 +2,17 @@ package consensus
 
 import (
 	"errors"
+	"fmt"
 	"sync"
+	"syscall"
 
 	dbm "github.com/cometbft/cometbft-db"
 	cfg "github.com/cometbft/cometbft/config"
 )
+
+// ErrHomeInUse is returned by StartNode when another node (in this process
+// or another) holds the home's database locks.
+var ErrHomeInUse = errors.New("home is in use by another node")
 
 // errDBClosed is returned by writes to a DB that Node.Stop has closed.
 var errDBClosed = errors.New("consensus: database closed by node stop")
@@ -29,7 +35,10 @@ func newDBSet(open cfg.DBProvider) *dbSet { return &dbSet{open: open} }
 func (s *dbSet) provide(ctx *cfg.DBContext) (dbm.DB, error) {
 	db, err := s.open(ctx)
 	if err != nil {
-		return nil, err
+		if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
+			err = fmt.Errorf("%w (%s.db is locked): %w", ErrHomeInUse, ctx.ID, err)
+		}
+		return nil, fmt.Errorf("open %s.db in %s: %w", ctx.ID, ctx.Config.DBDir(), err)
 	}
 	g := &guardedDB{db: db}
 	s.mu.Lock()

@@ -3,8 +3,8 @@ package consensus
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -43,6 +43,7 @@ type Node struct {
 	client *local.Local
 	dbs    *dbSet
 
+	state    *atomic.Int32 // nodeRunning..nodeStopped, for quietLogger
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -68,9 +69,10 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
+	state := new(atomic.Int32)
 	logger := opts.Logger
 	if logger == nil {
-		logger = log.NewFilter(log.NewTMLogger(log.NewSyncWriter(os.Stderr)), log.AllowError())
+		logger = newQuietLogger(state)
 	}
 
 	dbs := newDBSet(cfg.DefaultDBProvider)
@@ -90,8 +92,10 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 	if err := cn.Start(); err != nil {
 		// Start failed, so Stop would refuse (ErrNotStarted): undo by hand
 		// whatever OnStart and NewNode had started.
+		state.Store(nodeStopping)
 		cn.OnStop()
 		_ = cn.ProxyApp().Stop()
+		state.Store(nodeStopped)
 		return nil, errors.Join(fmt.Errorf("start node: %w", err), dbs.closeAll())
 	}
 	return &Node{
@@ -100,6 +104,8 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 		node:   cn,
 		client: local.New(cn),
 		dbs:    dbs,
+
+		state: state,
 	}, nil
 }
 
@@ -108,6 +114,7 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
 		var errs []error
+		n.state.Store(nodeStopping)
 		if err := n.node.Stop(); err != nil && !errors.Is(err, service.ErrAlreadyStopped) {
 			errs = append(errs, fmt.Errorf("stop node: %w", err))
 		}
@@ -120,6 +127,7 @@ func (n *Node) Stop() error {
 		if err := n.dbs.closeAll(); err != nil {
 			errs = append(errs, fmt.Errorf("close databases: %w", err))
 		}
+		n.state.Store(nodeStopped)
 		n.stopErr = errors.Join(errs...)
 	})
 	return n.stopErr

@@ -3,7 +3,9 @@ package consensus
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	stdnet "net"
 	"testing"
 	"time"
 
@@ -16,6 +18,11 @@ const testTimeoutCommit = 100 * time.Millisecond
 // writeTestNetwork writes a network on free loopback ports under a temp dir.
 func writeTestNetwork(t *testing.T, powers ...int64) *Network {
 	t.Helper()
+	return writeTestNetworkTimeout(t, testTimeoutCommit, powers...)
+}
+
+func writeTestNetworkTimeout(t *testing.T, timeoutCommit time.Duration, powers ...int64) *Network {
+	t.Helper()
 	base, err := FreeBasePort(len(powers))
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +31,7 @@ func writeTestNetwork(t *testing.T, powers ...int64) *Network {
 		Dir:           t.TempDir(),
 		ChainID:       "test-chain",
 		BasePort:      base,
-		TimeoutCommit: testTimeoutCommit,
+		TimeoutCommit: timeoutCommit,
 	}
 	for i, p := range powers {
 		opts.Nodes = append(opts.Nodes, NodeSpec{Moniker: fmt.Sprintf("node%d", i), Power: p})
@@ -206,7 +213,10 @@ func TestSingleValidator(t *testing.T) {
 }
 
 func TestObserverFollowsValidator(t *testing.T) {
-	net := writeTestNetwork(t, 1, 0)
+	// At 100ms a lone validator outruns an observer that left block sync
+	// early: consensus catch-up moves about one block per
+	// peer_gossip_sleep_duration (100ms), so the observer stays seconds behind.
+	net := writeTestNetworkTimeout(t, DefaultTimeoutCommit, 1, 0)
 	if net.Nodes[1].Power != 0 || len(net.Genesis.Validators) != 1 {
 		t.Fatalf("observer in validator set: %+v", net.Genesis.Validators)
 	}
@@ -229,13 +239,61 @@ func TestStartNodeErrors(t *testing.T) {
 	if _, err := StartNode(net.Nodes[0].Home, nil, NodeOptions{}); err == nil {
 		t.Fatal("started a node without an application")
 	}
+	// A taken P2P port fails Start after NewNode opened everything; the
+	// failed attempt must release the home for the next one.
+	l, err := stdnet.Listen("tcp", net.Nodes[0].P2PAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := StartNode(net.Nodes[0].Home, kvstore.NewInMemoryApplication(), NodeOptions{}); err == nil {
+		_ = n.Stop()
+		t.Fatal("started on a taken p2p port")
+	}
+	_ = l.Close()
 	n := startAll(t, net, []abci.Application{kvstore.NewInMemoryApplication()})[0]
 	// A second node on the same home must fail cleanly (DB lock, ports),
 	// and leave the first one running.
-	if n2, err := StartNode(net.Nodes[0].Home, kvstore.NewInMemoryApplication(), NodeOptions{}); err == nil {
-		_ = n2.Stop()
-		t.Fatal("started two nodes on one home")
+	n2, err := StartNode(net.Nodes[0].Home, kvstore.NewInMemoryApplication(), NodeOptions{})
+	if !errors.Is(err, ErrHomeInUse) {
+		if n2 != nil {
+			_ = n2.Stop()
+		}
+		t.Fatalf("second node on one home: %v, want ErrHomeInUse", err)
 	}
 	waitAll(t, []*Node{n}, height(t, n)+2)
 	stopAll(t, []*Node{n})
+}
+
+// filteringApp is kvstore that refuses one peer id through filter_peers.
+type filteringApp struct {
+	*kvstore.Application
+	refuse string
+}
+
+func (a filteringApp) Query(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	if req.Path == "/p2p/filter/id/"+a.refuse {
+		return &abci.ResponseQuery{Code: 1, Log: "not a member"}, nil
+	}
+	return a.Application.Query(ctx, req)
+}
+
+func TestFilterPeersRefusesPeer(t *testing.T) {
+	net := writeTestNetwork(t, 1, 0)
+	validator, err := StartNode(net.Nodes[0].Home,
+		filteringApp{kvstore.NewInMemoryApplication(), net.Nodes[1].NodeID},
+		NodeOptions{FilterPeers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = validator.Stop() })
+	observer := startAll(t, &Network{Nodes: net.Nodes[1:]}, []abci.Application{kvstore.NewInMemoryApplication()})[0]
+
+	waitAll(t, []*Node{validator}, 10)
+	if h := height(t, observer); h != 0 {
+		t.Fatalf("refused observer reached height %d", h)
+	}
+	if peers := validator.CometNode().Switch().Peers().Size(); peers != 0 {
+		t.Fatalf("validator has %d peers", peers)
+	}
+	stopAll(t, []*Node{validator, observer})
 }

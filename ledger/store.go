@@ -111,14 +111,18 @@ func (ci CommitInfo) clone() CommitInfo {
 // Store is the multi-ledger store: one IAVL tree per ledger, all in one
 // Badger database. Its KV methods read and write the working trees.
 type Store struct {
-	mu     sync.RWMutex
-	db     *badger.DB
-	cache  int
-	last   CommitInfo
-	trees  map[string]*iavl.MutableTree // working set, committed and new
-	names  []string                     // sorted keys of trees
-	broken error                        // set when a Commit failed half way
-	closed atomic.Bool
+	mu    sync.RWMutex
+	db    *badger.DB
+	cache int
+	last  CommitInfo
+	trees map[string]*iavl.MutableTree // working set, committed and new
+	// readers serve Views. They are separate trees over the same keys, so
+	// Views never share node objects with the working trees (IAVL's
+	// copy-on-write touches the nodes it copies from).
+	readers map[string]*iavl.MutableTree
+	names   []string // sorted keys of trees
+	broken  error    // set when a Commit failed half way
+	closed  atomic.Bool
 
 	// testHookAfterTreeSave, when set, runs after each tree's SaveVersion in
 	// Commit; an error aborts the Commit there, as a crash would.
@@ -132,24 +136,16 @@ var _ KV = (*Store)(nil)
 // Commit that did not finish are rolled back to it, and ledgers created by
 // such a Commit are removed.
 func Open(dir string, opts Options) (*Store, error) {
-	bopts := badger.DefaultOptions(dir).
-		WithLogger(nil).
-		WithSyncWrites(false).
-		WithMemTableSize(16 << 20).
-		WithNumMemtables(2).
-		WithBlockCacheSize(16 << 20).
-		WithValueLogFileSize(64 << 20).
-		WithNumCompactors(2)
-	if opts.InMemory {
-		bopts = bopts.WithDir("").WithValueDir("").WithInMemory(true)
-	} else if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("create ledger dir: %w", err)
+	if !opts.InMemory {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create ledger dir: %w", err)
+		}
 	}
-	db, err := badger.Open(bopts)
+	db, err := badger.Open(badgerOptions(dir, opts.InMemory))
 	if err != nil {
 		return nil, fmt.Errorf("open badger in %q: %w", dir, err)
 	}
-	s := &Store{db: db, cache: opts.IAVLCacheSize, trees: map[string]*iavl.MutableTree{}}
+	s := &Store{db: db, cache: opts.IAVLCacheSize, trees: map[string]*iavl.MutableTree{}, readers: map[string]*iavl.MutableTree{}}
 	if s.cache <= 0 {
 		s.cache = defaultIAVLCacheSize
 	}
@@ -158,6 +154,24 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// badgerOptions keeps memory modest (tests open many stores). Writes are not
+// synced one by one; Commit syncs the database after its commit record, which
+// makes every write of the block durable.
+func badgerOptions(dir string, inMemory bool) badger.Options {
+	o := badger.DefaultOptions(dir).
+		WithLogger(nil).
+		WithSyncWrites(false).
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(2).
+		WithBlockCacheSize(16 << 20).
+		WithValueLogFileSize(64 << 20).
+		WithNumCompactors(2)
+	if inMemory {
+		o = o.WithDir("").WithValueDir("").WithInMemory(true)
+	}
+	return o
 }
 
 func (s *Store) load() error {
@@ -195,11 +209,16 @@ func (s *Store) load() error {
 			return fmt.Errorf("ledger %s at height %d: root %X, commit record says %X", r.Name, height, got, r.Root)
 		}
 		s.trees[r.Name] = tree
+		s.readers[r.Name] = s.newTree(r.Name)
 		s.names = append(s.names, r.Name)
 	}
 	return s.db.Sync()
 }
 
+// newTree opens a tree over the ledger's prefix. IAVL's fast-node index is
+// skipped: it only describes the latest version, goes stale in the separate
+// reader trees that serve Views, and would need a rebuild after every crash
+// recovery. Reads walk the tree instead (O(log n) cached node lookups).
 func (s *Store) newTree(name string) *iavl.MutableTree {
 	return iavl.NewMutableTree(newPrefixDB(s.db, treePrefix(name)), s.cache, true,
 		iavl.NewNopLogger(), iavl.SyncOption(false))
@@ -324,7 +343,10 @@ func (s *Store) Close() error {
 	for _, name := range s.names {
 		errs = append(errs, s.trees[name].Close())
 	}
-	s.trees, s.names = nil, nil
+	for _, r := range s.last.Roots {
+		errs = append(errs, s.readers[r.Name].Close())
+	}
+	s.trees, s.readers, s.names = nil, nil, nil
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)
 }
@@ -449,6 +471,11 @@ func (s *Store) Commit() (CommitInfo, error) {
 	if err != nil {
 		s.broken = fmt.Errorf("write commit record of height %d, reopen the store: %w", height, err)
 		return CommitInfo{}, s.broken
+	}
+	for _, name := range s.names {
+		if _, ok := s.readers[name]; !ok {
+			s.readers[name] = s.newTree(name)
+		}
 	}
 	s.last = ci
 	return ci.clone(), nil

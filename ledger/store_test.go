@@ -20,8 +20,12 @@ func openMem(t testing.TB) *Store {
 }
 
 func openDir(t testing.TB, dir string) *Store {
+	return openDirCache(t, dir, 1000)
+}
+
+func openDirCache(t testing.TB, dir string, cache int) *Store {
 	t.Helper()
-	s, err := Open(dir, Options{IAVLCacheSize: 1000})
+	s, err := Open(dir, Options{IAVLCacheSize: cache})
 	if err != nil {
 		t.Fatalf("open %s: %v", dir, err)
 	}

@@ -43,7 +43,7 @@ func (s *Store) View(height int64) (*View, error) {
 	}
 	v := &View{s: s, height: height, names: make([]string, len(ci.Roots)), trees: make(map[string]*iavl.ImmutableTree, len(ci.Roots))}
 	for i, r := range ci.Roots {
-		t, err := s.trees[r.Name].GetImmutable(height)
+		t, err := s.readers[r.Name].GetImmutable(height)
 		if err != nil {
 			return nil, errors.Join(ErrHeightNotAvailable{Height: height, Latest: latest},
 				fmt.Errorf("ledger %s: %w", r.Name, err))

@@ -1,0 +1,216 @@
+package ledger
+
+import (
+	"bytes"
+	"errors"
+	"maps"
+	"os"
+	"slices"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+type modelState map[string]map[string]string
+
+func (m modelState) clone() modelState {
+	out := make(modelState, len(m))
+	for l, kv := range m {
+		out[l] = maps.Clone(kv)
+	}
+	return out
+}
+
+func (m modelState) names() []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+type storeMachine struct {
+	dir       string
+	s         *Store
+	working   modelState
+	snapshots []modelState // index = height
+	hashes    [][]byte     // app hash per height
+}
+
+var (
+	propLedgers = []string{"_system", "assets", "payments", "z.fx-1"}
+	propKeys    = []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+)
+
+func (m *storeMachine) drawLedger(t *rapid.T) string {
+	names := m.working.names()
+	if len(names) == 0 {
+		t.Skip("no ledgers yet")
+	}
+	return rapid.SampledFrom(names).Draw(t, "ledger")
+}
+
+func (m *storeMachine) set(t *rapid.T, kv KV, model modelState) {
+	l := m.drawLedger(t)
+	k := rapid.SampledFrom(propKeys).Draw(t, "key")
+	v := rapid.StringMatching(`[a-z]{0,4}`).Draw(t, "value")
+	if err := kv.Set(l, []byte(k), []byte(v)); err != nil {
+		t.Fatalf("set: %v", err)
+	}
+	model[l][k] = v
+}
+
+func (m *storeMachine) del(t *rapid.T, kv KV, model modelState) {
+	l := m.drawLedger(t)
+	k := rapid.SampledFrom(propKeys).Draw(t, "key")
+	if err := kv.Delete(l, []byte(k)); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	delete(model[l], k)
+}
+
+func (m *storeMachine) actions() map[string]func(*rapid.T) {
+	return map[string]func(*rapid.T){
+		"set":    func(t *rapid.T) { m.set(t, m.s, m.working) },
+		"delete": func(t *rapid.T) { m.del(t, m.s, m.working) },
+		"create": func(t *rapid.T) {
+			name := rapid.SampledFrom(propLedgers).Draw(t, "name")
+			err := m.s.CreateLedger(name)
+			if _, exists := m.working[name]; exists {
+				if !errors.Is(err, ErrLedgerExists) {
+					t.Fatalf("create existing %s: err = %v", name, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("create %s: %v", name, err)
+			}
+			m.working[name] = map[string]string{}
+		},
+		"tx": func(t *rapid.T) {
+			c := NewCache(m.s)
+			model := m.working.clone()
+			for range rapid.IntRange(1, 5).Draw(t, "writes") {
+				if rapid.Bool().Draw(t, "isSet") {
+					m.set(t, c, model)
+				} else {
+					m.del(t, c, model)
+				}
+			}
+			for _, l := range model.names() {
+				if got := dumpKV(t, c, l); !maps.Equal(got, model[l]) {
+					t.Fatalf("cache view of %s = %v, model %v", l, got, model[l])
+				}
+			}
+			if rapid.Bool().Draw(t, "commitTx") {
+				if err := c.Write(); err != nil {
+					t.Fatalf("cache write: %v", err)
+				}
+				m.working = model
+			} else {
+				c.Discard()
+			}
+		},
+		"commit": func(t *rapid.T) {
+			want := m.s.WorkingHash()
+			ci, err := m.s.Commit()
+			if err != nil {
+				t.Fatalf("commit: %v", err)
+			}
+			if ci.Height != int64(len(m.snapshots)) || !bytes.Equal(ci.AppHash, want) {
+				t.Fatalf("commit = height %d hash %X, want height %d hash %X", ci.Height, ci.AppHash, len(m.snapshots), want)
+			}
+			m.snapshots = append(m.snapshots, m.working.clone())
+			m.hashes = append(m.hashes, ci.AppHash)
+			m.checkViews(t)
+		},
+		"rollback": func(t *rapid.T) {
+			m.s.Rollback()
+			m.working = m.snapshots[len(m.snapshots)-1].clone()
+		},
+		"reopen": func(t *rapid.T) {
+			if rapid.IntRange(0, 3).Draw(t, "reopenDice") != 0 {
+				t.Skip("reopen is rare: it is slow")
+			}
+			if err := m.s.Close(); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			s, err := Open(m.dir, Options{IAVLCacheSize: 100})
+			if err != nil {
+				t.Fatalf("reopen: %v", err)
+			}
+			m.s = s
+			m.working = m.snapshots[len(m.snapshots)-1].clone()
+			last := s.LastCommit()
+			if last.Height != int64(len(m.snapshots)-1) || !bytes.Equal(last.AppHash, m.hashes[len(m.hashes)-1]) {
+				t.Fatalf("LastCommit after reopen = %d %X", last.Height, last.AppHash)
+			}
+			m.checkViews(t)
+		},
+		"": func(t *rapid.T) { m.checkWorking(t) },
+	}
+}
+
+func dumpKV(t *rapid.T, kv interface {
+	Iterate(string, []byte, []byte, func(k, v []byte) bool) error
+}, ledger string) map[string]string {
+	out := map[string]string{}
+	err := kv.Iterate(ledger, nil, nil, func(k, v []byte) bool {
+		out[string(k)] = string(v)
+		return true
+	})
+	if err != nil {
+		t.Fatalf("iterate %s: %v", ledger, err)
+	}
+	return out
+}
+
+func (m *storeMachine) checkWorking(t *rapid.T) {
+	if got, want := m.s.Ledgers(), m.working.names(); !slices.Equal(got, want) {
+		t.Fatalf("Ledgers = %v, model %v", got, want)
+	}
+	for _, l := range m.working.names() {
+		if got := dumpKV(t, m.s, l); !maps.Equal(got, m.working[l]) {
+			t.Fatalf("working %s = %v, model %v", l, got, m.working[l])
+		}
+		for _, k := range propKeys {
+			v, err := m.s.Get(l, []byte(k))
+			want, ok := m.working[l][k]
+			if err != nil || (v != nil) != ok || string(v) != want {
+				t.Fatalf("Get %s/%s = %q, %v; model %q, %v", l, k, v, err, want, ok)
+			}
+		}
+	}
+}
+
+func (m *storeMachine) checkViews(t *rapid.T) {
+	for h := 1; h < len(m.snapshots); h++ {
+		v, err := m.s.View(int64(h))
+		if err != nil {
+			t.Fatalf("View(%d): %v", h, err)
+		}
+		snap := m.snapshots[h]
+		if got := v.Ledgers(); !slices.Equal(got, snap.names()) {
+			t.Fatalf("View(%d).Ledgers = %v, model %v", h, got, snap.names())
+		}
+		for _, l := range snap.names() {
+			if got := dumpKV(t, v, l); !maps.Equal(got, snap[l]) {
+				t.Fatalf("View(%d) %s = %v, model %v", h, l, got, snap[l])
+			}
+		}
+	}
+}
+
+func TestStoreMatchesModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		dir, err := os.MkdirTemp("", "ledger-prop-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		s, err := Open(dir, Options{IAVLCacheSize: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &storeMachine{dir: dir, s: s, working: modelState{},
+			snapshots: []modelState{{}}, hashes: [][]byte{AppHash(nil)}}
+		defer func() { _ = m.s.Close() }()
+		t.Repeat(m.actions())
+	})
+}
