@@ -11,6 +11,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
@@ -31,6 +32,7 @@ type App struct {
 	payments payments.Keeper
 	logger   *slog.Logger
 	sigs     *sigCache
+	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
 
 	chainID   string
 	params    Params
@@ -45,6 +47,9 @@ type App struct {
 // Options configure New.
 type Options struct {
 	Logger *slog.Logger
+	// NodeKey is the validator's SM2 node key; it signs the app hash of
+	// every height in ExtendVote. Nil means the node extends no vote.
+	NodeKey *gmcrypto.PrivateKey
 }
 
 // New returns an app over an opened store, restoring chain id, parameters
@@ -59,6 +64,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		payments: payments.NewKeeper(permission.Keeper{}),
 		logger:   logger,
 		sigs:     newSigCache(200_000),
+		nodeKey:  opts.NodeKey,
 		params:   DefaultParams(),
 	}
 	if store.LastCommit().Height > 0 {
@@ -126,6 +132,10 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, err
 	}
 	if err := g.apply(a.store, a.payments); err != nil {
+		a.store.Rollback()
+		return nil, err
+	}
+	if err := registerGenesisValidators(a.store, g.Validators, req.Validators); err != nil {
 		a.store.Rollback()
 		return nil, err
 	}
@@ -211,6 +221,9 @@ func (a *App) route(kv ledger.KV, tx *Tx) ([]abci.Event, error) {
 
 // CheckTx admits a transaction to the mempool.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	if IsQCTx(req.Tx) {
+		return &abci.ResponseCheckTx{Code: ErrBadQC.Code(), Codespace: codespace, Log: "quorum certificates are injected by proposers, not submitted"}, nil
+	}
 	tx, err := a.decodeVerified(req.Tx)
 	if err == nil {
 		c := ledger.NewCache(a.checkState)
@@ -229,7 +242,19 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 // decode or whose signature does not verify. Transactions this node has not
 // verified yet are checked in parallel.
 func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
-	if err := a.verifyAll(req.Txs); err != nil {
+	txs := req.Txs
+	if len(txs) > 0 && IsQCTx(txs[0]) {
+		v, err := a.store.View(0)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := a.checkQCTx(v, txs[0], 0, req.Height); err != nil {
+			a.logger.Warn("rejecting proposal", "height", req.Height, "err", err)
+			return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
+		}
+		txs = txs[1:]
+	}
+	if err := a.verifyAll(txs); err != nil {
 		a.logger.Warn("rejecting proposal", "height", req.Height, "err", err)
 		return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
 	}
@@ -270,8 +295,19 @@ func (a *App) verifyAll(txs [][]byte) error {
 // FinalizeBlock executes the block's transactions on the working trees, in
 // memory; Commit persists them.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	// Record the app hash of the previous height, which the QC of that
+	// height (arriving two blocks later) must sign.
+	if ci := a.store.LastCommit(); ci.Height >= 1 {
+		if err := a.store.Set(permission.SystemLedger, appHashKey(ci.Height), ci.AppHash); err != nil {
+			return nil, err
+		}
+	}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
+		if IsQCTx(raw) {
+			results[i] = a.deliverQC(a.store, raw, i, req.Height)
+			continue
+		}
 		results[i] = a.deliver(raw, req.Time, req.Height)
 	}
 	if err := setBlockTime(a.store, req.Time); err != nil {
@@ -292,10 +328,14 @@ func (a *App) deliver(raw []byte, at time.Time, height int64) *abci.ExecTxResult
 		}
 	}
 	if err != nil {
-		space, code, log := errs.ABCIInfo(err)
-		return &abci.ExecTxResult{Code: code, Codespace: space, Log: log}
+		return errResult(err)
 	}
 	return &abci.ExecTxResult{Code: abci.CodeTypeOK, Events: events}
+}
+
+func errResult(err error) *abci.ExecTxResult {
+	space, code, log := errs.ABCIInfo(err)
+	return &abci.ExecTxResult{Code: code, Codespace: space, Log: log}
 }
 
 // Commit persists the working trees as one version and resets the check state.

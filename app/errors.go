@@ -16,4 +16,5 @@ var (
 	ErrUnknownLedger  = errs.Register(codespace, 8, "unknown sub-ledger")
 	ErrBadGenesis     = errs.Register(codespace, 9, "invalid genesis")
 	ErrBadQuery       = errs.Register(codespace, 10, "invalid query")
+	ErrBadQC          = errs.Register(codespace, 11, "invalid quorum certificate")
 )

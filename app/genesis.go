@@ -15,6 +15,9 @@ import (
 type GenesisState struct {
 	Organisations []permission.Organisation `json:"organisations"`
 	Identities    []permission.Identity     `json:"identities"`
+	// Validators register each genesis validator's SM2 node key; powers
+	// come from the CometBFT genesis.
+	Validators []permission.Validator `json:"validators,omitempty"`
 	Ledgers       []GenesisLedger           `json:"ledgers"`
 	Params        Params                    `json:"params"`
 }
@@ -79,6 +82,14 @@ func (g *GenesisState) Validate() error {
 		}
 		if !orgs[id.Org] {
 			return ErrBadGenesis.Wrapf("identity %s names unknown organisation %q", id.Address, id.Org)
+		}
+	}
+	for _, v := range g.Validators {
+		if err := permission.ValidateValidator(v); err != nil {
+			return ErrBadGenesis.Wrapf("%v", err)
+		}
+		if !orgs[v.Org] {
+			return ErrBadGenesis.Wrapf("validator %s names unknown organisation %q", v.Address, v.Org)
 		}
 	}
 	if len(g.Ledgers) == 0 {

@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -21,7 +24,23 @@ const (
 	QueryTx         = "/tx"         // data = tx id (hex) → TxLocation
 	QueryInvariants = "/invariants" // → InvariantsResponse
 	QueryOrgs       = "/organisations"
+	QueryValidators = "/validators" // → []permission.Validator (registry at the height)
+	QueryQC         = "/qc"         // data = height (decimal) → QCResponse
 )
+
+// QCResponse is a stored quorum certificate.
+type QCResponse struct {
+	ChainID    string        `json:"chain_id"`
+	Height     int64         `json:"height"`
+	AppHash    string        `json:"app_hash"`
+	Signatures []QCSignature `json:"signatures"`
+}
+
+// QCSignature is one signer of a QC.
+type QCSignature struct {
+	Validator string `json:"validator"`
+	Signature string `json:"signature"`
+}
 
 // BalanceRequest asks for one account's balance of one asset.
 type BalanceRequest struct {
@@ -145,6 +164,25 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		return a.Invariants(v)
 	case QueryOrgs:
 		return permission.Organisations(v)
+	case QueryValidators:
+		return permission.Validators(v)
+	case QueryQC:
+		h, err := strconv.ParseInt(string(data), 10, 64)
+		if err != nil || h < 1 {
+			return nil, ErrBadQuery.Wrapf("qc height %q: want a positive integer", data)
+		}
+		qc, err := LoadQC(v, h)
+		if err != nil {
+			return nil, err
+		}
+		if qc == nil {
+			return nil, ErrBadQuery.Wrapf("no quorum certificate for height %d at height %d (a height's certificate lands two blocks later)", h, v.Height())
+		}
+		out := QCResponse{ChainID: qc.ChainId, Height: qc.Height, AppHash: fmt.Sprintf("%X", qc.AppHash), Signatures: []QCSignature{}}
+		for _, s := range qc.Signatures {
+			out.Signatures = append(out.Signatures, QCSignature{Validator: fmt.Sprintf("%X", s.Validator), Signature: hex.EncodeToString(s.Signature)})
+		}
+		return out, nil
 	default:
 		return nil, ErrBadQuery.Wrapf("unknown path %q", path)
 	}

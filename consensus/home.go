@@ -19,15 +19,21 @@ var ErrGenesisMismatch = errors.New("home holds a different genesis")
 // (DefaultConfig with the given overrides applied, written only if absent),
 // node key and validator key (generated only if absent, never overwritten)
 // and the given genesis (which must be valid; an existing, different
-// genesis.json is an error).
+// genesis.json is an error). A nil genesis prepares config and keys only, so
+// an operator can hand the keys' registration to the genesis coordinator and
+// run InitHome again with the final genesis.
 func InitHome(home string, genesisJSON []byte, moniker string, overrides ...func(*cfg.Config)) error {
-	gen, err := types.GenesisDocFromJSON(genesisJSON)
-	if err != nil {
-		return fmt.Errorf("init home: genesis: %w", err)
+	chainID := "jinlian"
+	if genesisJSON != nil {
+		gen, err := types.GenesisDocFromJSON(genesisJSON)
+		if err != nil {
+			return fmt.Errorf("init home: genesis: %w", err)
+		}
+		chainID = gen.ChainID
 	}
 	c := DefaultConfig(home, moniker)
 	if moniker == "" {
-		c.Moniker = gen.ChainID + "-node"
+		c.Moniker = chainID + "-node"
 		if h, err := os.Hostname(); err == nil && h != "" {
 			c.Moniker = h
 		}
@@ -43,6 +49,8 @@ func InitHome(home string, genesisJSON []byte, moniker string, overrides ...func
 	genPath := c.GenesisFile()
 	existing, err := os.ReadFile(genPath)
 	switch {
+	case genesisJSON == nil:
+		existing = []byte{} // keys and config only
 	case err == nil:
 		if !bytes.Equal(existing, genesisJSON) {
 			return fmt.Errorf("init home: %w: %s", ErrGenesisMismatch, genPath)

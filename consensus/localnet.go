@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -127,12 +128,25 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr, Amount: LocalnetFunding})
 	}
 	g.Ledgers = []app.GenesisLedger{pay}
-	if err := g.Validate(); err != nil {
-		return nil, err
+	nodeKeys := make([]*gmcrypto.PrivateKey, len(orgs))
+	for i := range nodeKeys {
+		k, err := gmcrypto.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		nodeKeys[i] = k
 	}
-	appState, err := json.MarshalIndent(g, "", "  ")
-	if err != nil {
-		return nil, err
+	appState := func(nodes []NetworkNode) (json.RawMessage, error) {
+		for i, n := range nodes {
+			g.Validators = append(g.Validators, permission.Validator{
+				Name: n.Moniker, Org: orgs[i], Address: n.PubKey.Address().String(),
+				SM2PublicKey: hex.EncodeToString(nodeKeys[i].Public().Bytes()),
+			})
+		}
+		if err := g.Validate(); err != nil {
+			return nil, err
+		}
+		return json.MarshalIndent(g, "", "  ")
 	}
 	specs := make([]NodeSpec, len(orgs))
 	for i := range orgs {
@@ -143,14 +157,19 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		ChainID:       opts.ChainID,
 		Nodes:         specs,
 		BasePort:      opts.BasePort,
-		AppState:      appState,
+		AppStateFunc:  appState,
 		TimeoutCommit: opts.TimeoutCommit,
+		// Every height gets an SM2 quorum certificate from the first block on.
+		VoteExtensionsEnableHeight: 1,
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range net.Nodes {
+	for i, n := range net.Nodes {
 		if err := nodecfg.Default(n.Home).WriteFile(); err != nil {
+			return nil, err
+		}
+		if err := gmcrypto.SaveKey(NodeKeyFile(n.Home), gmcrypto.KeyInfo{Name: n.Moniker + "-node", Org: orgs[i]}, nodeKeys[i], []byte(LocalnetPassphrase)); err != nil {
 			return nil, err
 		}
 	}
@@ -177,7 +196,7 @@ func (ln *Localnet) Start(cometLogger log.Logger, appLogger *slog.Logger) ([]*Ji
 		if err != nil {
 			return nil, errors.Join(err, StopAll(nodes))
 		}
-		n, err := StartJinlian(cfg, cometLogger, appLogger.With("node", nn.Moniker))
+		n, err := StartJinlian(cfg, func() ([]byte, error) { return []byte(LocalnetPassphrase), nil }, cometLogger, appLogger.With("node", nn.Moniker))
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("start %s: %w", nn.Moniker, err), StopAll(nodes))
 		}

@@ -52,6 +52,9 @@ type NetworkOptions struct {
 	Nodes    []NodeSpec
 	BasePort int             // node i: P2P BasePort+10i, RPC +1, +2..+9 reserved; default DefaultBasePort
 	AppState json.RawMessage // genesis app_state, verbatim
+	// AppStateFunc, when set, computes app_state once the nodes' keys exist
+	// (for registrations that name validator addresses); it overrides AppState.
+	AppStateFunc func(nodes []NetworkNode) (json.RawMessage, error)
 
 	TimeoutCommit              time.Duration // config consensus.timeout_commit; default DefaultTimeoutCommit
 	MaxBlockBytes              int64         // genesis block.max_bytes; default DefaultMaxBlockBytes
@@ -208,6 +211,13 @@ func writeNetwork(o NetworkOptions) (*Network, error) {
 		}
 	}
 
+	if o.AppStateFunc != nil {
+		st, err := o.AppStateFunc(net.Nodes)
+		if err != nil {
+			return nil, fmt.Errorf("app state: %w", err)
+		}
+		o.AppState = st
+	}
 	params := types.DefaultConsensusParams()
 	params.Block.MaxBytes = o.MaxBlockBytes
 	params.ABCI.VoteExtensionsEnableHeight = o.VoteExtensionsEnableHeight

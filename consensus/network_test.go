@@ -137,13 +137,30 @@ func TestInitHome(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "bankA")
 	keyFiles := []string{"config/node_key.json", "config/priv_validator_key.json", "data/priv_validator_state.json"}
 
-	for _, bad := range [][]byte{nil, []byte("{"), []byte(`{"chain_id":""}`)} {
+	for _, bad := range [][]byte{{}, []byte("{"), []byte(`{"chain_id":""}`)} {
 		if err := InitHome(home, bad, "bankA"); err == nil {
 			t.Fatalf("accepted genesis %q", bad)
 		}
 		if _, err := os.Stat(home); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("bad genesis %q left a home behind", bad)
 		}
+	}
+
+	// Without a genesis, keys and config are prepared and no genesis is written.
+	keysOnly := filepath.Join(t.TempDir(), "bankB")
+	if err := InitHome(keysOnly, nil, "bankB"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range keyFiles {
+		if _, err := os.Stat(filepath.Join(keysOnly, f)); err != nil {
+			t.Fatalf("keys-only init lacks %s: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(keysOnly, "config/genesis.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("keys-only init wrote a genesis: %v", err)
+	}
+	if err := InitHome(keysOnly, gen, "bankB"); err != nil {
+		t.Fatalf("installing the genesis after a keys-only init: %v", err)
 	}
 
 	err := InitHome(home, gen, "bankA", func(c *cfg.Config) { c.P2P.ListenAddress = "tcp://0.0.0.0:36656" })

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -54,21 +55,27 @@ func loggers(w io.Writer, level, format string) (*slog.Logger, cmtlog.Logger) {
 
 func newInitCmd(g *globals) *cobra.Command {
 	var genesisFile, moniker string
+	var pass passphraseFlag
 	cmd := &cobra.Command{
 		Use:   "init",
-		Short: "Prepare a node home for a multi-machine network from a genesis file",
+		Short: "Prepare a node home (config, node key, validator key, SM2 node key) and install the genesis",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			gen, err := os.ReadFile(genesisFile)
-			if err != nil {
-				return fmt.Errorf("--genesis: %w", err)
-			}
-			doc, err := types.GenesisDocFromJSON(gen)
-			if err != nil {
-				return fmt.Errorf("genesis %s: %w", genesisFile, err)
-			}
-			if _, err := app.ParseGenesis(doc.AppState); err != nil {
-				return fmt.Errorf("genesis %s: %w", genesisFile, err)
+			var gen []byte
+			chain := "(no genesis yet)"
+			if genesisFile != "" {
+				var err error
+				if gen, err = os.ReadFile(genesisFile); err != nil {
+					return fmt.Errorf("--genesis: %w", err)
+				}
+				doc, err := types.GenesisDocFromJSON(gen)
+				if err != nil {
+					return fmt.Errorf("genesis %s: %w", genesisFile, err)
+				}
+				if _, err := app.ParseGenesis(doc.AppState); err != nil {
+					return fmt.Errorf("genesis %s: %w", genesisFile, err)
+				}
+				chain = doc.ChainID
 			}
 			if moniker == "" {
 				moniker, _ = os.Hostname()
@@ -81,20 +88,44 @@ func newInitCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			out := map[string]string{"home": g.home, "chain_id": doc.ChainID, "moniker": moniker}
+			var nodePub []byte
+			if _, err := os.Stat(consensus.NodeKeyFile(g.home)); errors.Is(err, os.ErrNotExist) {
+				pw, err := pass.read("Passphrase for the new node key: ")
+				if err != nil {
+					return err
+				}
+				pub, err := consensus.EnsureNodeKey(g.home, moniker, pw)
+				if err != nil {
+					return err
+				}
+				nodePub = pub.Bytes()
+			} else if pub, err := consensus.EnsureNodeKey(g.home, moniker, nil); err == nil {
+				nodePub = pub.Bytes()
+			} else {
+				return err
+			}
+			valAddr, err := consensus.ValidatorAddress(g.home)
+			if err != nil {
+				return err
+			}
+			out := map[string]string{"home": g.home, "chain_id": chain, "moniker": moniker,
+				"validator_address": valAddr, "sm2_public_key": hex.EncodeToString(nodePub)}
 			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
-				fmt.Fprintf(w, "initialised %s for chain %s (moniker %s)\nedit %s (peers) and %s, then run: jinlian start --home %s\n",
-					g.home, doc.ChainID, moniker, consensus.ConfigFile(g.home), nodecfg.Path(g.home), g.home)
+				fmt.Fprintf(w, "initialised %s for chain %s (moniker %s)\n", g.home, chain, moniker)
+				fmt.Fprintf(w, "validator registration for app_state.validators:\n  {\"name\": %q, \"org\": \"<org>\", \"address\": %q, \"sm2_public_key\": %q}\n",
+					moniker, valAddr, hex.EncodeToString(nodePub))
+				fmt.Fprintf(w, "edit %s (peers) and %s, then run: jinlian start --home %s\n", consensus.ConfigFile(g.home), nodecfg.Path(g.home), g.home)
 			})
 		},
 	}
-	cmd.Flags().StringVar(&genesisFile, "genesis", "", "genesis.json of the network")
+	cmd.Flags().StringVar(&genesisFile, "genesis", "", "genesis.json of the network (omit to create keys first and print the validator registration)")
 	cmd.Flags().StringVar(&moniker, "moniker", "", "node name (default: host name)")
-	_ = cmd.MarkFlagRequired("genesis")
+	pass.add(cmd)
 	return cmd
 }
 
 func newStartCmd(g *globals) *cobra.Command {
+	var pass passphraseFlag
 	cmd := &cobra.Command{
 		Use:   "start",
 		Short: "Run one node from its home until SIGINT/SIGTERM",
@@ -105,7 +136,9 @@ func newStartCmd(g *globals) *cobra.Command {
 				return err
 			}
 			appLog, cometLog := loggers(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
-			n, err := consensus.StartJinlian(cfg, cometLog, appLog)
+			n, err := consensus.StartJinlian(cfg, func() ([]byte, error) {
+				return pass.read("Passphrase for node key " + consensus.NodeKeyFile(g.home) + ": ")
+			}, cometLog, appLog)
 			if err != nil {
 				return err
 			}
@@ -116,6 +149,7 @@ func newStartCmd(g *globals) *cobra.Command {
 		},
 	}
 	nodecfg.AddFlags(cmd.Flags())
+	pass.add(cmd)
 	return cmd
 }
 

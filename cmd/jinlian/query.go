@@ -105,7 +105,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 		},
 	}
 	addNodeFlag(tx, g)
-	cmd.AddCommand(balance, ledgers, tx)
+	cmd.AddCommand(balance, ledgers, tx, newQueryQCCmd(g))
 	return cmd
 }
 

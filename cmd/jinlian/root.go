@@ -53,6 +53,7 @@ func newRootCmd() *cobra.Command {
 		newQueryCmd(g),
 		newStatusCmd(g),
 		newDebugCmd(g),
+		newVerifyCmd(g),
 		newVersionCmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)

@@ -370,6 +370,131 @@ func (x *Burn) GetMemo() string {
 	return ""
 }
 
+// QuorumCertificate is the validators' SM2 signatures over the app hash of
+// one committed height, collected through vote extensions and injected by
+// the next proposer as a special transaction ("JLQC" ‖ bytes of this message).
+type QuorumCertificate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ChainId       string                 `protobuf:"bytes,1,opt,name=chain_id,json=chainId,proto3" json:"chain_id,omitempty"`
+	Height        int64                  `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"` // the state height whose app hash is signed
+	AppHash       []byte                 `protobuf:"bytes,3,opt,name=app_hash,json=appHash,proto3" json:"app_hash,omitempty"`
+	Signatures    []*QCSignature         `protobuf:"bytes,4,rep,name=signatures,proto3" json:"signatures,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuorumCertificate) Reset() {
+	*x = QuorumCertificate{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuorumCertificate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuorumCertificate) ProtoMessage() {}
+
+func (x *QuorumCertificate) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuorumCertificate.ProtoReflect.Descriptor instead.
+func (*QuorumCertificate) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *QuorumCertificate) GetChainId() string {
+	if x != nil {
+		return x.ChainId
+	}
+	return ""
+}
+
+func (x *QuorumCertificate) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *QuorumCertificate) GetAppHash() []byte {
+	if x != nil {
+		return x.AppHash
+	}
+	return nil
+}
+
+func (x *QuorumCertificate) GetSignatures() []*QCSignature {
+	if x != nil {
+		return x.Signatures
+	}
+	return nil
+}
+
+// QCSignature is one validator's SM2 signature (ASN.1 DER) over the QC
+// message; validator is its CometBFT address (20 bytes).
+type QCSignature struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Validator     []byte                 `protobuf:"bytes,1,opt,name=validator,proto3" json:"validator,omitempty"`
+	Signature     []byte                 `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QCSignature) Reset() {
+	*x = QCSignature{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QCSignature) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QCSignature) ProtoMessage() {}
+
+func (x *QCSignature) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QCSignature.ProtoReflect.Descriptor instead.
+func (*QCSignature) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *QCSignature) GetValidator() []byte {
+	if x != nil {
+		return x.Validator
+	}
+	return nil
+}
+
+func (x *QCSignature) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 var File_jinlian_tx_v1_tx_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
@@ -395,7 +520,17 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\x04Burn\x12\x14\n" +
 	"\x05asset\x18\x01 \x01(\tR\x05asset\x12\x16\n" +
 	"\x06amount\x18\x02 \x01(\x04R\x06amount\x12\x12\n" +
-	"\x04memo\x18\x03 \x01(\tR\x04memoB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"\x04memo\x18\x03 \x01(\tR\x04memo\"\x9d\x01\n" +
+	"\x11QuorumCertificate\x12\x19\n" +
+	"\bchain_id\x18\x01 \x01(\tR\achainId\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\x03R\x06height\x12\x19\n" +
+	"\bapp_hash\x18\x03 \x01(\fR\aappHash\x12:\n" +
+	"\n" +
+	"signatures\x18\x04 \x03(\v2\x1a.jinlian.tx.v1.QCSignatureR\n" +
+	"signatures\"I\n" +
+	"\vQCSignature\x12\x1c\n" +
+	"\tvalidator\x18\x01 \x01(\fR\tvalidator\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignatureB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_tx_proto_rawDescOnce sync.Once
@@ -409,23 +544,26 @@ func file_jinlian_tx_v1_tx_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_tx_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_jinlian_tx_v1_tx_proto_goTypes = []any{
-	(*HeaderExtension)(nil), // 0: jinlian.tx.v1.HeaderExtension
-	(*Message)(nil),         // 1: jinlian.tx.v1.Message
-	(*Issue)(nil),           // 2: jinlian.tx.v1.Issue
-	(*Transfer)(nil),        // 3: jinlian.tx.v1.Transfer
-	(*Burn)(nil),            // 4: jinlian.tx.v1.Burn
+	(*HeaderExtension)(nil),   // 0: jinlian.tx.v1.HeaderExtension
+	(*Message)(nil),           // 1: jinlian.tx.v1.Message
+	(*Issue)(nil),             // 2: jinlian.tx.v1.Issue
+	(*Transfer)(nil),          // 3: jinlian.tx.v1.Transfer
+	(*Burn)(nil),              // 4: jinlian.tx.v1.Burn
+	(*QuorumCertificate)(nil), // 5: jinlian.tx.v1.QuorumCertificate
+	(*QCSignature)(nil),       // 6: jinlian.tx.v1.QCSignature
 }
 var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	2, // 0: jinlian.tx.v1.Message.issue:type_name -> jinlian.tx.v1.Issue
 	3, // 1: jinlian.tx.v1.Message.transfer:type_name -> jinlian.tx.v1.Transfer
 	4, // 2: jinlian.tx.v1.Message.burn:type_name -> jinlian.tx.v1.Burn
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	6, // 3: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_tx_proto_init() }
@@ -444,7 +582,7 @@ func file_jinlian_tx_v1_tx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_tx_proto_rawDesc), len(file_jinlian_tx_v1_tx_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,327 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+)
+
+// The SM2 quorum certificate (QC). In ExtendVote at height H every
+// validator signs QCSignBytes(chain, H−1, app hash after H−1) with its SM2
+// node key; VerifyVoteExtension checks it against the validator registry;
+// the proposer of H+1 collects them from LocalLastCommit into a QC
+// transaction placed first in its block; ProcessProposal and FinalizeBlock
+// verify it and FinalizeBlock stores it under qc/<H−1>. Every committed
+// height h ≥ 1 thus gets its QC in block h+2.
+
+// QCTxPrefix marks the proposer-injected QC transaction. An envelope starts
+// with a protobuf tag byte, never with 'J', so the two cannot be confused.
+var QCTxPrefix = []byte("JLQC")
+
+const qcDomain = "jinlian/qc/v1"
+
+// QCSignBytes is what a validator signs for height h: domain tag, chain id,
+// height and the app hash after executing h.
+func QCSignBytes(chainID string, h int64, appHash []byte) []byte {
+	b := append([]byte(qcDomain), 0)
+	b = binary.AppendUvarint(b, uint64(len(chainID)))
+	b = append(b, chainID...)
+	b = binary.BigEndian.AppendUint64(b, uint64(h))
+	return append(b, appHash...)
+}
+
+// IsQCTx reports whether raw is a QC transaction.
+func IsQCTx(raw []byte) bool { return bytes.HasPrefix(raw, QCTxPrefix) }
+
+// EncodeQCTx wraps a QC as a transaction.
+func EncodeQCTx(qc *txpb.QuorumCertificate) ([]byte, error) {
+	b, err := proto.Marshal(qc)
+	if err != nil {
+		return nil, err
+	}
+	return append(append([]byte{}, QCTxPrefix...), b...), nil
+}
+
+// DecodeQCTx unwraps a QC transaction.
+func DecodeQCTx(raw []byte) (*txpb.QuorumCertificate, error) {
+	if !IsQCTx(raw) {
+		return nil, ErrTxDecode.Wrapf("not a quorum certificate transaction")
+	}
+	var qc txpb.QuorumCertificate
+	if err := proto.Unmarshal(raw[len(QCTxPrefix):], &qc); err != nil {
+		return nil, ErrTxDecode.Wrapf("quorum certificate: %v", err)
+	}
+	return &qc, nil
+}
+
+// QCReport is the outcome of checking a QC.
+type QCReport struct {
+	ChainID     string   `json:"chain_id"`
+	Height      int64    `json:"height"`
+	AppHash     string   `json:"app_hash"`
+	Signers     []string `json:"signers"`
+	SignedPower int64    `json:"signed_power"`
+	TotalPower  int64    `json:"total_power"`
+	Quorum      bool     `json:"quorum"`
+}
+
+// VerifyQC checks every signature of qc with SM2 against the registered
+// node keys, that it certifies appHash on chainID, and that the signers hold
+// more than 2/3 of the registered voting power. It uses SM2 and SM3 only.
+func VerifyQC(qc *txpb.QuorumCertificate, chainID string, appHash []byte, vals []permission.Validator) (QCReport, error) {
+	rep := QCReport{ChainID: qc.ChainId, Height: qc.Height, AppHash: strings.ToUpper(hex.EncodeToString(qc.AppHash)), Signers: []string{}}
+	if qc.ChainId != chainID {
+		return rep, ErrBadQC.Wrapf("certificate is for chain %q, not %q", qc.ChainId, chainID)
+	}
+	if !bytes.Equal(qc.AppHash, appHash) {
+		return rep, ErrBadQC.Wrapf("certificate of height %d signs app hash %X, the chain has %X", qc.Height, qc.AppHash, appHash)
+	}
+	byAddr := make(map[string]permission.Validator, len(vals))
+	for _, v := range vals {
+		byAddr[strings.ToUpper(v.Address)] = v
+		rep.TotalPower += v.Power
+	}
+	msg := QCSignBytes(chainID, qc.Height, qc.AppHash)
+	seen := map[string]bool{}
+	for _, s := range qc.Signatures {
+		addr := strings.ToUpper(hex.EncodeToString(s.Validator))
+		v, ok := byAddr[addr]
+		if !ok {
+			return rep, ErrBadQC.Wrapf("signature by unregistered validator %s", addr)
+		}
+		if seen[addr] {
+			return rep, ErrBadQC.Wrapf("validator %s signed twice", addr)
+		}
+		seen[addr] = true
+		pub, err := v.PublicKey()
+		if err != nil {
+			return rep, ErrBadQC.Wrapf("%v", err)
+		}
+		if !pub.Verify(msg, s.Signature) {
+			return rep, ErrBadQC.Wrapf("SM2 signature of validator %s (%s) over height %d does not verify", addr, v.Org, qc.Height)
+		}
+		rep.SignedPower += v.Power
+		rep.Signers = append(rep.Signers, addr)
+	}
+	rep.Quorum = rep.SignedPower*3 > rep.TotalPower*2
+	if !rep.Quorum {
+		return rep, ErrBadQC.Wrapf("signers hold %d of %d voting power, need more than 2/3", rep.SignedPower, rep.TotalPower)
+	}
+	return rep, nil
+}
+
+func appHashKey(h int64) []byte { return binary.BigEndian.AppendUint64([]byte("meta/apphash/"), uint64(h)) }
+func qcKey(h int64) []byte      { return binary.BigEndian.AppendUint64([]byte("qc/"), uint64(h)) }
+
+// appHashAt returns the app hash recorded for height h (nil if none).
+func appHashAt(kv reader, h int64) ([]byte, error) {
+	return kv.Get(permission.SystemLedger, appHashKey(h))
+}
+
+// LoadQC returns the stored QC of height h, or nil.
+func LoadQC(kv reader, h int64) (*txpb.QuorumCertificate, error) {
+	b, err := kv.Get(permission.SystemLedger, qcKey(h))
+	if err != nil || b == nil {
+		return nil, err
+	}
+	var qc txpb.QuorumCertificate
+	return &qc, proto.Unmarshal(b, &qc)
+}
+
+// ExtendVote signs the app hash of the last committed height with the node's SM2 key.
+func (a *App) ExtendVote(_ context.Context, req *abci.RequestExtendVote) (*abci.ResponseExtendVote, error) {
+	ci := a.store.LastCommit()
+	if a.nodeKey == nil || ci.Height < 1 || ci.Height != req.Height-1 {
+		return &abci.ResponseExtendVote{}, nil
+	}
+	sig, err := a.nodeKey.Sign(QCSignBytes(a.chainID, ci.Height, ci.AppHash))
+	if err != nil {
+		return nil, err
+	}
+	return &abci.ResponseExtendVote{VoteExtension: sig}, nil
+}
+
+// VerifyVoteExtension accepts an empty extension (a validator without an
+// SM2 key only weakens the QC) and otherwise requires a valid SM2 signature
+// by the registered node key over the last committed app hash.
+func (a *App) VerifyVoteExtension(_ context.Context, req *abci.RequestVerifyVoteExtension) (*abci.ResponseVerifyVoteExtension, error) {
+	if len(req.VoteExtension) == 0 {
+		return &abci.ResponseVerifyVoteExtension{Status: abci.ResponseVerifyVoteExtension_ACCEPT}, nil
+	}
+	if err := a.verifyExtension(req.ValidatorAddress, req.Height, req.VoteExtension); err != nil {
+		a.logger.Warn("rejecting vote extension", "height", req.Height, "validator", fmt.Sprintf("%X", req.ValidatorAddress), "err", err)
+		return &abci.ResponseVerifyVoteExtension{Status: abci.ResponseVerifyVoteExtension_REJECT}, nil
+	}
+	return &abci.ResponseVerifyVoteExtension{Status: abci.ResponseVerifyVoteExtension_ACCEPT}, nil
+}
+
+func (a *App) verifyExtension(valAddr []byte, voteHeight int64, sig []byte) error {
+	ci := a.store.LastCommit()
+	if ci.Height != voteHeight-1 {
+		return fmt.Errorf("vote of height %d, last commit %d", voteHeight, ci.Height)
+	}
+	v, err := a.store.View(0)
+	if err != nil {
+		return err
+	}
+	val, ok, err := permission.GetValidator(v, hex.EncodeToString(valAddr))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("validator %X is not registered", valAddr)
+	}
+	pub, err := val.PublicKey()
+	if err != nil {
+		return err
+	}
+	if !pub.Verify(QCSignBytes(a.chainID, ci.Height, ci.AppHash), sig) {
+		return fmt.Errorf("SM2 signature does not verify")
+	}
+	return nil
+}
+
+// PrepareProposal puts the QC of height req.Height−2, built from the vote
+// extensions of the last commit, before the mempool's transactions.
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	var txs [][]byte
+	budget := req.MaxTxBytes
+	if qcTx := a.buildQCTx(req); qcTx != nil && int64(len(qcTx)) <= budget {
+		txs = append(txs, qcTx)
+		budget -= int64(len(qcTx))
+	}
+	for _, tx := range req.Txs {
+		if IsQCTx(tx) {
+			continue
+		}
+		if int64(len(tx)) > budget {
+			break
+		}
+		budget -= int64(len(tx))
+		txs = append(txs, tx)
+	}
+	return &abci.ResponsePrepareProposal{Txs: txs}, nil
+}
+
+func (a *App) buildQCTx(req *abci.RequestPrepareProposal) []byte {
+	h := req.Height - 2
+	ci := a.store.LastCommit()
+	if h < 1 || ci.Height != req.Height-1 {
+		return nil
+	}
+	v, err := a.store.View(0)
+	if err != nil {
+		return nil
+	}
+	appHash, err := appHashAt(v, h)
+	if err != nil || appHash == nil {
+		return nil
+	}
+	qc := &txpb.QuorumCertificate{ChainId: a.chainID, Height: h, AppHash: appHash}
+	msg := QCSignBytes(a.chainID, h, appHash)
+	for _, vote := range req.LocalLastCommit.Votes {
+		if len(vote.VoteExtension) == 0 {
+			continue
+		}
+		val, ok, err := permission.GetValidator(v, hex.EncodeToString(vote.Validator.Address))
+		if err != nil || !ok {
+			continue
+		}
+		pub, err := val.PublicKey()
+		if err != nil || !pub.Verify(msg, vote.VoteExtension) {
+			continue
+		}
+		qc.Signatures = append(qc.Signatures, &txpb.QCSignature{Validator: vote.Validator.Address, Signature: vote.VoteExtension})
+	}
+	if len(qc.Signatures) == 0 {
+		return nil
+	}
+	tx, err := EncodeQCTx(qc)
+	if err != nil {
+		return nil
+	}
+	return tx
+}
+
+// checkQCTx verifies a QC transaction found at position i of block height
+// blockHeight against state kv.
+func (a *App) checkQCTx(kv reader, raw []byte, i int, blockHeight int64) (*txpb.QuorumCertificate, error) {
+	if i != 0 {
+		return nil, ErrBadQC.Wrapf("quorum certificate at position %d; only the first transaction may carry one", i)
+	}
+	qc, err := DecodeQCTx(raw)
+	if err != nil {
+		return nil, err
+	}
+	if qc.Height != blockHeight-2 {
+		return nil, ErrBadQC.Wrapf("block %d carries a certificate of height %d, want %d", blockHeight, qc.Height, blockHeight-2)
+	}
+	appHash, err := appHashAt(kv, qc.Height)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := permission.Validators(kv)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := VerifyQC(qc, a.chainID, appHash, vals); err != nil {
+		return nil, err
+	}
+	return qc, nil
+}
+
+func (a *App) deliverQC(kv ledger.KV, raw []byte, i int, height int64) *abci.ExecTxResult {
+	qc, err := a.checkQCTx(kv, raw, i, height)
+	if err == nil {
+		b, _ := proto.Marshal(qc)
+		err = kv.Set(permission.SystemLedger, qcKey(qc.Height), b)
+	}
+	if err != nil {
+		return errResult(err)
+	}
+	return &abci.ExecTxResult{Code: abci.CodeTypeOK, Events: []abci.Event{{Type: "quorum_certificate", Attributes: []abci.EventAttribute{
+		{Key: "height", Value: fmt.Sprint(qc.Height), Index: true},
+		{Key: "signers", Value: fmt.Sprint(len(qc.Signatures))},
+	}}}}
+}
+
+// registerGenesisValidators stores the app_state registrations with the
+// powers CometBFT's genesis gives them. Every genesis validator must be
+// registered: a validator without an SM2 node key could not sign the QC.
+func registerGenesisValidators(kv ledger.KV, regs []permission.Validator, updates []abci.ValidatorUpdate) error {
+	byAddr := map[string]int{}
+	for i, r := range regs {
+		byAddr[strings.ToUpper(r.Address)] = i
+	}
+	powered := make([]int64, len(regs))
+	for _, u := range updates {
+		pk, err := cryptoenc.PubKeyFromProto(u.PubKey)
+		if err != nil {
+			return ErrBadGenesis.Wrapf("validator key: %v", err)
+		}
+		addr := pk.Address().String()
+		i, ok := byAddr[addr]
+		if !ok {
+			return ErrBadGenesis.Wrapf("genesis validator %s has no registration in app_state.validators", addr)
+		}
+		powered[i] = u.Power
+	}
+	for i, r := range regs {
+		r.Power = powered[i]
+		if err := permission.SetValidator(kv, r); err != nil {
+			return ErrBadGenesis.Wrapf("%v", err)
+		}
+	}
+	return nil
+}
