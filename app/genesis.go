@@ -18,8 +18,8 @@ type GenesisState struct {
 	// Validators register each genesis validator's SM2 node key; powers
 	// come from the CometBFT genesis.
 	Validators []permission.Validator `json:"validators,omitempty"`
-	Ledgers       []GenesisLedger           `json:"ledgers"`
-	Params        Params                    `json:"params"`
+	Ledgers    []GenesisLedger        `json:"ledgers"`
+	Params     Params                 `json:"params"`
 }
 
 // GenesisLedger is a sub-ledger with its assets and opening balances.

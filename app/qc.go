@@ -121,8 +121,10 @@ func VerifyQC(qc *txpb.QuorumCertificate, chainID string, appHash []byte, vals [
 	return rep, nil
 }
 
-func appHashKey(h int64) []byte { return binary.BigEndian.AppendUint64([]byte("meta/apphash/"), uint64(h)) }
-func qcKey(h int64) []byte      { return binary.BigEndian.AppendUint64([]byte("qc/"), uint64(h)) }
+func appHashKey(h int64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("meta/apphash/"), uint64(h))
+}
+func qcKey(h int64) []byte { return binary.BigEndian.AppendUint64([]byte("qc/"), uint64(h)) }
 
 // appHashAt returns the app hash recorded for height h (nil if none).
 func appHashAt(kv reader, h int64) ([]byte, error) {
