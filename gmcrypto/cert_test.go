@@ -186,7 +186,7 @@ func TestIssueCertificateRefuses(t *testing.T) {
 
 func TestVerifyIssuedBy(t *testing.T) {
 	ca := newTestCA(t, "bankA", testNow.AddDate(0, 0, -10), 100)
-	leaf, _ := ca.issue(t, "alice", RoleClient, 30) // testNow .. +30d
+	leaf, _ := ca.issue(t, "alice", RoleClient, 30)                    // testNow .. +30d
 	impostor := newTestCA(t, "bankA", testNow.AddDate(0, 0, -10), 100) // same DN, other key
 	bankB := newTestCA(t, "bankB", testNow.AddDate(0, 0, -10), 100)
 	longLeaf, _ := ca.issue(t, "carol", RoleClient, 365) // outlives its CA
