@@ -45,9 +45,16 @@ func GenerateKey() (*PrivateKey, error) {
 func (k *PrivateKey) Public() *PublicKey { return &PublicKey{k: &k.k.PublicKey} }
 
 // Sign signs msg per GB/T 32918.2: e = SM3(ZA ‖ msg) with the default user
-// ID "1234567812345678"; the signature is ASN.1 DER (r, s).
+// ID "1234567812345678"; the signature is ASN.1 DER (r, s). An empty msg is
+// a valid message.
 func (k *PrivateKey) Sign(msg []byte) ([]byte, error) {
-	sig, err := k.k.Sign(rand.Reader, msg, sm2.DefaultSM2SignerOpts)
+	// Compute e here rather than pass DefaultSM2SignerOpts: gmsm refuses an
+	// empty msg before it prepends ZA, though SM3(ZA) is a well-defined e.
+	e, err := sm2.CalculateSM2Hash(&k.k.PublicKey, msg, nil)
+	if err != nil {
+		return nil, fmt.Errorf("SM2 sign: %w", err)
+	}
+	sig, err := sm2.SignASN1(rand.Reader, k.k, e, nil)
 	if err != nil {
 		return nil, fmt.Errorf("SM2 sign: %w", err)
 	}

@@ -15,6 +15,10 @@ func TestSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	emptySig, err := k.Sign(nil)
+	if err != nil {
+		t.Fatalf("sign empty message: %v", err)
+	}
 	other, _ := GenerateKey()
 	tampered := append([]byte{}, sig...)
 	tampered[len(tampered)-1] ^= 1
@@ -31,6 +35,8 @@ func TestSignVerify(t *testing.T) {
 		{"tampered signature", k.Public(), msg, tampered, false},
 		{"garbage signature", k.Public(), msg, []byte{1, 2, 3}, false},
 		{"empty signature", k.Public(), msg, nil, false},
+		{"empty message", k.Public(), nil, emptySig, true},
+		{"empty message, other message's signature", k.Public(), nil, sig, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -3,7 +3,8 @@ package gmcrypto
 // Conformance with the published examples of the Guomi standards:
 //   GB/T 32905-2016 (SM3) appendix A, GB/T 32907-2016 (SM4) appendix A,
 //   GB/T 32918.5-2017 (SM2 parameters) appendix A/C: signature and encryption
-//   examples on the recommended curve with the default user ID.
+//   examples on the recommended curve with the default user ID;
+//   RFC 8998 A.1 for SM4-GCM.
 
 import (
 	"bytes"
@@ -193,5 +194,38 @@ func TestSM2EncryptionVector(t *testing.T) {
 	}
 	if !bytes.Equal(ct, raw) {
 		t.Fatalf("ciphertext %x\nwant       %x", ct, raw)
+	}
+}
+
+type gcmVector struct{ key, nonce, pt, aad, ct, tag []byte }
+
+// rfc8998GCM is RFC 8998 appendix A.1, the SM4-GCM example of the TLS 1.3
+// ShangMi cipher suites.
+func rfc8998GCM(t testing.TB) gcmVector {
+	return gcmVector{
+		key:   unhex(t, "0123456789ABCDEFFEDCBA9876543210"),
+		nonce: unhex(t, "00001234567800000000ABCD"),
+		pt: unhex(t, "AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBCCCCCCCCCCCCCCCCDDDDDDDDDDDDDDDD"+
+			"EEEEEEEEEEEEEEEEFFFFFFFFFFFFFFFFEEEEEEEEEEEEEEEEAAAAAAAAAAAAAAAA"),
+		aad: unhex(t, "FEEDFACEDEADBEEFFEEDFACEDEADBEEFABADDAD2"),
+		ct: unhex(t, "17F399F08C67D5EE19D0DC9969C4BB7D5FD46FD3756489069157B282BB200735"+
+			"D82710CA5C22F0CCFA7CBF93D496AC15A56834CBCF98C397B4024A2691233B8D"),
+		tag: unhex(t, "83DE3541E4C2B58177E065A9BF7B62EC"),
+	}
+}
+
+func TestSM4GCMVector(t *testing.T) {
+	v := rfc8998GCM(t)
+	sealed := append(append(bytes.Clone(v.nonce), v.ct...), v.tag...)
+	pt, err := OpenSM4GCM(v.key, sealed, v.aad)
+	if err != nil || !bytes.Equal(pt, v.pt) {
+		t.Fatalf("OpenSM4GCM(RFC 8998 A.1) = %x, %v", pt, err)
+	}
+	aead, err := newSM4GCM(v.key) // the AEAD behind SealSM4GCM, with the fixed nonce
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aead.Seal(nil, v.nonce, v.pt, v.aad); !bytes.Equal(got, append(bytes.Clone(v.ct), v.tag...)) {
+		t.Fatalf("seal = %x", got)
 	}
 }
