@@ -215,6 +215,11 @@ func readKeyFile(path string) (*keyFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeKeyFile(data)
+}
+
+// decodeKeyFile parses a key file and checks its public part for consistency.
+func decodeKeyFile(data []byte) (*keyFile, error) {
 	var kf keyFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&kf); err != nil {

@@ -90,6 +90,11 @@ func (p *PublicKey) Address() Address {
 
 // ParsePublicKey parses an uncompressed SM2 point and checks it is on the curve.
 func ParsePublicKey(b []byte) (*PublicKey, error) {
+	// gmsm v0.44.0's NewPublicKey also takes a 33-byte compressed point but
+	// returns it with Y = 0, off the curve; accept only 0x04 ‖ X ‖ Y.
+	if len(b) != PublicKeySize || b[0] != 4 {
+		return nil, fmt.Errorf("%w: want %d-byte uncompressed point 04‖X‖Y, got %d bytes", ErrInvalidPublicKey, PublicKeySize, len(b))
+	}
 	k, err := sm2.NewPublicKey(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidPublicKey, err)

@@ -73,7 +73,8 @@ func TestKeyEncodings(t *testing.T) {
 	if !bytes.Equal(pub.Address().Bytes(), h[12:]) {
 		t.Fatal("address is not the last 20 bytes of SM3(pub)")
 	}
-	for _, bad := range [][]byte{nil, {4}, bytes.Repeat([]byte{4}, 65)} {
+	compressed := append([]byte{2 + pub.Bytes()[64]&1}, pub.Bytes()[1:33]...)
+	for _, bad := range [][]byte{nil, {4}, bytes.Repeat([]byte{4}, 65), compressed, append(pub.Bytes(), 0)} {
 		if _, err := ParsePublicKey(bad); err == nil {
 			t.Fatalf("ParsePublicKey(%x) accepted", bad)
 		}
