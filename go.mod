@@ -10,6 +10,7 @@ require (
 	github.com/hyperledger/fabric-protos-go-apiv2 v0.3.7
 	github.com/spf13/cobra v1.9.1
 	github.com/spf13/viper v1.21.0
+	github.com/tjfoc/gmsm v1.4.1
 	golang.org/x/term v0.44.0
 	pgregory.net/rapid v1.1.0
 )

@@ -2,12 +2,10 @@ package gmcrypto
 
 import (
 	"bytes"
-	"crypto/ecdsa"
 	"crypto/pbkdf2"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,9 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
-	"github.com/emmansun/gmsm/smx509"
 	"golang.org/x/term"
 )
 
@@ -219,6 +215,11 @@ func readKeyFile(path string) (*keyFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeKeyFile(data)
+}
+
+// decodeKeyFile parses a key file and checks its public part for consistency.
+func decodeKeyFile(data []byte) (*keyFile, error) {
 	var kf keyFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&kf); err != nil {
@@ -349,20 +350,15 @@ func ReadPassphrase(file string, prompt string) ([]byte, error) {
 	return nil, fmt.Errorf("%w: use --passphrase-file, set %s, or run on a terminal for an interactive prompt", ErrNoPassphrase, PassphraseEnv)
 }
 
-// checkCertificateKey reports whether certPEM is one PEM certificate whose
+// checkCertificateKey reports whether certPEM is one SM2 certificate whose
 // subject key is pub.
 func checkCertificateKey(certPEM string, pub *PublicKey) error {
-	block, rest := pem.Decode([]byte(certPEM))
-	if block == nil || block.Type != "CERTIFICATE" || len(bytes.TrimSpace(rest)) != 0 {
-		return errors.New("certificate: want exactly one CERTIFICATE PEM block")
-	}
-	c, err := smx509.ParseCertificate(block.Bytes)
+	c, err := ParseCertificatePEM([]byte(certPEM))
 	if err != nil {
-		return fmt.Errorf("certificate: %v", err)
+		return err
 	}
-	ek, ok := c.PublicKey.(*ecdsa.PublicKey)
-	if !ok || !sm2.IsSM2PublicKey(ek) || !(&PublicKey{k: ek}).Equal(pub) {
-		return errors.New("certificate is not for this key")
+	if !c.PublicKey().Equal(pub) {
+		return fmt.Errorf("certificate %s is not for this key", c.Subject())
 	}
 	return nil
 }

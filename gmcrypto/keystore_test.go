@@ -97,6 +97,18 @@ func TestKeystoreErrors(t *testing.T) {
 			t.Fatal("accepted empty passphrase")
 		}
 	})
+	t.Run("certificate of another key refused", func(t *testing.T) {
+		other, _ := GenerateKey()
+		ca, err := CreateRootCA("bankA", other, testNow, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = SaveKey(filepath.Join(dir, "c.key"), KeyInfo{Certificate: string(ca)}, k, []byte("x"))
+		if err == nil || !strings.Contains(err.Error(), "not for this key") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+
 	edit := func(t *testing.T, f func(m map[string]any)) string {
 		var m map[string]any
 		if err := json.Unmarshal(raw, &m); err != nil {
@@ -134,7 +146,12 @@ func TestKeystoreErrors(t *testing.T) {
 		}, ErrWrongPassphrase, ""}, // AAD binds the address: indistinguishable from a wrong passphrase
 		{"ciphertext flipped", func(m map[string]any) {
 			ct := []byte(crypto(m)["ciphertext"].(string))
-			ct[40] ^= 1
+			// Another hex digit, so that the file still parses.
+			if ct[40] == '0' {
+				ct[40] = '1'
+			} else {
+				ct[40] = '0'
+			}
 			crypto(m)["ciphertext"] = string(ct)
 		}, ErrWrongPassphrase, ""},
 	}
@@ -159,6 +176,27 @@ func TestKeystoreErrors(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+func TestKeystoreWithCertificate(t *testing.T) {
+	caKey, _ := GenerateKey()
+	ca, err := CreateRootCA("bankA", caKey, testNow, 365)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := GenerateKey()
+	cert, err := IssueCertificate(ca, caKey, "alice", "bankA", RoleClient, k.Public(), testNow, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "alice.key")
+	if err := SaveKey(path, KeyInfo{Name: "alice", Org: "bankA", Certificate: string(cert)}, k, []byte("pw")); err != nil {
+		t.Fatal(err)
+	}
+	info, _, err := LoadKey(path, []byte("pw"))
+	if err != nil || info.Certificate != string(cert) {
+		t.Fatalf("certificate not kept: %v", err)
+	}
 }
 
 func TestReadPassphrase(t *testing.T) {

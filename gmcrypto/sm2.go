@@ -45,9 +45,16 @@ func GenerateKey() (*PrivateKey, error) {
 func (k *PrivateKey) Public() *PublicKey { return &PublicKey{k: &k.k.PublicKey} }
 
 // Sign signs msg per GB/T 32918.2: e = SM3(ZA ‖ msg) with the default user
-// ID "1234567812345678"; the signature is ASN.1 DER (r, s).
+// ID "1234567812345678"; the signature is ASN.1 DER (r, s). An empty msg is
+// a valid message.
 func (k *PrivateKey) Sign(msg []byte) ([]byte, error) {
-	sig, err := k.k.Sign(rand.Reader, msg, sm2.DefaultSM2SignerOpts)
+	// Compute e here rather than pass DefaultSM2SignerOpts: gmsm refuses an
+	// empty msg before it prepends ZA, though SM3(ZA) is a well-defined e.
+	e, err := sm2.CalculateSM2Hash(&k.k.PublicKey, msg, nil)
+	if err != nil {
+		return nil, fmt.Errorf("SM2 sign: %w", err)
+	}
+	sig, err := sm2.SignASN1(rand.Reader, k.k, e, nil)
 	if err != nil {
 		return nil, fmt.Errorf("SM2 sign: %w", err)
 	}
@@ -83,6 +90,11 @@ func (p *PublicKey) Address() Address {
 
 // ParsePublicKey parses an uncompressed SM2 point and checks it is on the curve.
 func ParsePublicKey(b []byte) (*PublicKey, error) {
+	// gmsm v0.44.0's NewPublicKey also takes a 33-byte compressed point but
+	// returns it with Y = 0, off the curve; accept only 0x04 ‖ X ‖ Y.
+	if len(b) != PublicKeySize || b[0] != 4 {
+		return nil, fmt.Errorf("%w: want %d-byte uncompressed point 04‖X‖Y, got %d bytes", ErrInvalidPublicKey, PublicKeySize, len(b))
+	}
 	k, err := sm2.NewPublicKey(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidPublicKey, err)

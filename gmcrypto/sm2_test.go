@@ -15,6 +15,10 @@ func TestSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	emptySig, err := k.Sign(nil)
+	if err != nil {
+		t.Fatalf("sign empty message: %v", err)
+	}
 	other, _ := GenerateKey()
 	tampered := append([]byte{}, sig...)
 	tampered[len(tampered)-1] ^= 1
@@ -31,6 +35,8 @@ func TestSignVerify(t *testing.T) {
 		{"tampered signature", k.Public(), msg, tampered, false},
 		{"garbage signature", k.Public(), msg, []byte{1, 2, 3}, false},
 		{"empty signature", k.Public(), msg, nil, false},
+		{"empty message", k.Public(), nil, emptySig, true},
+		{"empty message, other message's signature", k.Public(), nil, sig, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,7 +73,8 @@ func TestKeyEncodings(t *testing.T) {
 	if !bytes.Equal(pub.Address().Bytes(), h[12:]) {
 		t.Fatal("address is not the last 20 bytes of SM3(pub)")
 	}
-	for _, bad := range [][]byte{nil, {4}, bytes.Repeat([]byte{4}, 65)} {
+	compressed := append([]byte{2 + pub.Bytes()[64]&1}, pub.Bytes()[1:33]...)
+	for _, bad := range [][]byte{nil, {4}, bytes.Repeat([]byte{4}, 65), compressed, append(pub.Bytes(), 0)} {
 		if _, err := ParsePublicKey(bad); err == nil {
 			t.Fatalf("ParsePublicKey(%x) accepted", bad)
 		}
