@@ -33,6 +33,7 @@ type App struct {
 	logger   *slog.Logger
 	sigs     *sigCache
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
+	certs    *permission.CertVerifier
 
 	chainID   string
 	params    Params
@@ -65,6 +66,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		logger:   logger,
 		sigs:     newSigCache(200_000),
 		nodeKey:  opts.NodeKey,
+		certs:    permission.NewCertVerifier(100_000),
 		params:   DefaultParams(),
 	}
 	if store.LastCommit().Height > 0 {
@@ -182,8 +184,11 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 		return nil, ErrStaleTimestamp.Wrapf("tx %s stamped %s, block time %s, window ±%s",
 			tx.ID, tx.Timestamp.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339), window)
 	}
-	if !a.store.HasLedger(tx.Ledger) || tx.Ledger == permission.SystemLedger {
+	if !a.store.HasLedger(tx.Ledger) {
 		return nil, ErrUnknownLedger.Wrapf("%q", tx.Ledger)
+	}
+	if err := a.authenticate(kv, tx, at); err != nil {
+		return nil, err
 	}
 	if h, err := txHeight(kv, tx.ID); err != nil {
 		return nil, err
@@ -206,8 +211,33 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 	}}), nil
 }
 
+// authenticate ties the creator to its organisation: a certificate issued
+// by the organisation's root CA in state (valid at the block time, of a
+// signing role, not revoked), or a bare key where the organisation has no CA.
+func (a *App) authenticate(kv ledger.KV, tx *Tx, at time.Time) error {
+	org, err := permission.GetOrganisation(kv, tx.MSPID)
+	if err != nil {
+		return fmt.Errorf("creator of tx %s: %w", tx.ID, err)
+	}
+	switch {
+	case tx.Cert != nil:
+		return a.certs.Authenticate(kv, org, tx.Cert, at)
+	case org.RootCA != "":
+		return permission.ErrCertificate.Wrapf("organisation %s requires certificate identities; tx %s carries a bare public key", org.ID, tx.ID)
+	}
+	return nil
+}
+
 func (a *App) route(kv ledger.KV, tx *Tx) ([]abci.Event, error) {
+	if _, system := tx.Msg.Body.(*txpb.Message_RevokeCertificate); system != (tx.Ledger == permission.SystemLedger) {
+		if system {
+			return nil, ErrUnknownMessage.Wrapf("tx %s: %s goes on the %s channel, not %q", tx.ID, MsgType(tx.Msg), permission.SystemLedger, tx.Ledger)
+		}
+		return nil, ErrUnknownLedger.Wrapf("%q: %s messages go on a sub-ledger", tx.Ledger, MsgType(tx.Msg))
+	}
 	switch m := tx.Msg.Body.(type) {
+	case *txpb.Message_RevokeCertificate:
+		return a.revoke(kv, tx, m.RevokeCertificate)
 	case *txpb.Message_Issue:
 		return a.payments.Issue(kv, tx.Ledger, tx.Sender, m.Issue.Asset, m.Issue.To, m.Issue.Amount)
 	case *txpb.Message_Transfer:
@@ -217,6 +247,21 @@ func (a *App) route(kv ledger.KV, tx *Tx) ([]abci.Event, error) {
 	default:
 		return nil, ErrUnknownMessage.Wrapf("tx %s: message type %T", tx.ID, m)
 	}
+}
+
+func (a *App) revoke(kv ledger.KV, tx *Tx, m *txpb.RevokeCertificate) ([]abci.Event, error) {
+	if err := permission.RequireRole(kv, tx.Sender, tx.MSPID, permission.RoleAdmin); err != nil {
+		return nil, fmt.Errorf("revoke certificate: %w", err)
+	}
+	r := permission.Revocation{Org: tx.MSPID, Serial: m.Serial, Reason: m.Reason, Height: a.store.LastCommit().Height + 1}
+	if err := permission.Revoke(kv, r); err != nil {
+		return nil, err
+	}
+	a.certs.Purge()
+	return []abci.Event{{Type: "revoke_certificate", Attributes: []abci.EventAttribute{
+		{Key: "org", Value: tx.MSPID, Index: true},
+		{Key: "serial", Value: m.Serial, Index: true},
+	}}}, nil
 }
 
 // CheckTx admits a transaction to the mempool.

@@ -37,6 +37,7 @@ type Tx struct {
 	Timestamp time.Time
 	MSPID     string
 	Creator   *gmcrypto.PublicKey
+	Cert      *gmcrypto.Certificate // nil when the creator is a bare public key
 	Sender    gmcrypto.Address
 	Msg       *txpb.Message
 
@@ -103,7 +104,7 @@ func DecodeTx(b []byte) (*Tx, error) {
 	if id.Mspid == "" {
 		return nil, ErrTxDecode.Wrapf("creator names no organisation (mspid)")
 	}
-	creator, err := parseCreatorKey(id.IdBytes)
+	creator, cert, err := parseCreator(id.IdBytes)
 	if err != nil {
 		return nil, ErrTxDecode.Wrapf("creator of organisation %s: %v", id.Mspid, err)
 	}
@@ -127,6 +128,7 @@ func DecodeTx(b []byte) (*Tx, error) {
 		Timestamp: ch.Timestamp.AsTime(),
 		MSPID:     id.Mspid,
 		Creator:   creator,
+		Cert:      cert,
 		Sender:    creator.Address(),
 		Msg:       &msg,
 		payload:   env.Payload,
@@ -134,16 +136,25 @@ func DecodeTx(b []byte) (*Tx, error) {
 	}, nil
 }
 
-func parseCreatorKey(idBytes []byte) (*gmcrypto.PublicKey, error) {
+// parseCreator reads id_bytes: an SM2 certificate (the normal case) or a
+// bare SM2 public key (organisations without a registered root CA).
+func parseCreator(idBytes []byte) (*gmcrypto.PublicKey, *gmcrypto.Certificate, error) {
 	block, _ := pem.Decode(idBytes)
 	if block == nil {
-		return nil, fmt.Errorf("id_bytes is not PEM")
+		return nil, nil, fmt.Errorf("id_bytes is not PEM")
 	}
 	switch block.Type {
+	case "CERTIFICATE":
+		c, err := gmcrypto.ParseCertificatePEM(idBytes)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c.PublicKey(), c, nil
 	case "PUBLIC KEY":
-		return gmcrypto.ParsePublicKeyPEM(idBytes)
+		k, err := gmcrypto.ParsePublicKeyPEM(idBytes)
+		return k, nil, err
 	default:
-		return nil, fmt.Errorf("unsupported identity PEM type %q", block.Type)
+		return nil, nil, fmt.Errorf("unsupported identity PEM type %q", block.Type)
 	}
 }
 
@@ -165,12 +176,19 @@ func TxID(nonce, creator []byte) string {
 type Signer struct {
 	Key   *gmcrypto.PrivateKey
 	MSPID string // organisation id
+	// CertPEM is the signer's certificate; when empty the envelope carries
+	// the bare public key.
+	CertPEM []byte
 }
 
 // BuildTx makes a signed envelope carrying msg for ledger on chainID, stamped
 // with at. It returns the bytes to broadcast and the tx id.
 func BuildTx(s Signer, chainID, ledgerName string, at time.Time, msg *txpb.Message) ([]byte, string, error) {
-	creator, err := proto.Marshal(&msp.SerializedIdentity{Mspid: s.MSPID, IdBytes: s.Key.Public().MarshalPEM()})
+	idBytes := s.CertPEM
+	if len(idBytes) == 0 {
+		idBytes = s.Key.Public().MarshalPEM()
+	}
+	creator, err := proto.Marshal(&msp.SerializedIdentity{Mspid: s.MSPID, IdBytes: idBytes})
 	if err != nil {
 		return nil, "", err
 	}
@@ -229,6 +247,8 @@ func MsgType(m *txpb.Message) string {
 		return "transfer"
 	case *txpb.Message_Burn:
 		return "burn"
+	case *txpb.Message_RevokeCertificate:
+		return "revoke_certificate"
 	default:
 		return "unknown"
 	}

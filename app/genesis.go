@@ -18,8 +18,10 @@ type GenesisState struct {
 	// Validators register each genesis validator's SM2 node key; powers
 	// come from the CometBFT genesis.
 	Validators []permission.Validator `json:"validators,omitempty"`
-	Ledgers    []GenesisLedger        `json:"ledgers"`
-	Params     Params                 `json:"params"`
+	// Revocations pre-load organisations' certificate revocation lists.
+	Revocations []permission.Revocation `json:"revocations,omitempty"`
+	Ledgers     []GenesisLedger         `json:"ledgers"`
+	Params      Params                  `json:"params"`
 }
 
 // GenesisLedger is a sub-ledger with its assets and opening balances.
@@ -70,6 +72,11 @@ func (g *GenesisState) Validate() error {
 	for _, o := range g.Organisations {
 		if err := permission.ValidateOrgID(o.ID); err != nil {
 			return ErrBadGenesis.Wrapf("%v", err)
+		}
+		if o.RootCA != "" {
+			if err := permission.ValidateRootCA(o.ID, o.RootCA); err != nil {
+				return ErrBadGenesis.Wrapf("%v", err)
+			}
 		}
 		if orgs[o.ID] {
 			return ErrBadGenesis.Wrapf("organisation %s listed twice", o.ID)
@@ -149,6 +156,11 @@ func (g *GenesisState) apply(store *ledger.Store, pay payments.Keeper) error {
 	for _, id := range g.Identities {
 		if err := permission.SetIdentity(store, id); err != nil {
 			return err
+		}
+	}
+	for _, r := range g.Revocations {
+		if err := permission.Revoke(store, r); err != nil {
+			return ErrBadGenesis.Wrapf("revocation: %v", err)
 		}
 	}
 	for _, l := range g.Ledgers {

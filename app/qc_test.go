@@ -17,6 +17,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"google.golang.org/protobuf/proto"
 )
 
 // qcNet is one app instance that knows four validators (powers 10 each) and
@@ -136,26 +137,26 @@ func TestQuorumCertificateLifecycle(t *testing.T) {
 		t.Fatalf("CheckTx admitted a QC: %+v", r)
 	}
 	// Proposals with weakened or forged certificates are rejected.
-	weak := *qc
-	weak.Signatures = qc.Signatures[:2] // 20 of 40: not more than 2/3
-	forged := *qc
-	forged.Signatures = append(qc.Signatures[:3:3], &txpbSig{Validator: qc.Signatures[3].Validator, Signature: qc.Signatures[0].Signature})
-	dup := *qc
-	dup.Signatures = append(qc.Signatures[:3:3], qc.Signatures[0])
-	wrongHash := *qc
-	wrongHash.AppHash = make([]byte, 32)
-	wrongHeight := *qc
-	wrongHeight.Height = 2
+	mutate := func(f func(q *txpbQC)) *txpbQC {
+		q := proto.Clone(qc).(*txpbQC)
+		f(q)
+		return q
+	}
+	weak := mutate(func(q *txpbQC) { q.Signatures = q.Signatures[:2] }) // 20 of 40: not more than 2/3
+	forged := mutate(func(q *txpbQC) { q.Signatures[3].Signature = q.Signatures[0].Signature })
+	dup := mutate(func(q *txpbQC) { q.Signatures[3] = q.Signatures[0] })
+	wrongHash := mutate(func(q *txpbQC) { q.AppHash = make([]byte, 32) })
+	wrongHeight := mutate(func(q *txpbQC) { q.Height = 2 })
 	for _, c := range []struct {
 		name string
 		qc   *txpbQC
 		want string
 	}{
-		{"under two thirds", &weak, "need more than 2/3"},
-		{"forged signature", &forged, "does not verify"},
-		{"duplicate signer", &dup, "signed twice"},
-		{"wrong app hash", &wrongHash, "app hash"},
-		{"wrong height", &wrongHeight, "want 1"},
+		{"under two thirds", weak, "need more than 2/3"},
+		{"forged signature", forged, "does not verify"},
+		{"duplicate signer", dup, "signed twice"},
+		{"wrong app hash", wrongHash, "app hash"},
+		{"wrong height", wrongHeight, "want 1"},
 	} {
 		raw, _ := EncodeQCTx(c.qc)
 		v, _ := n.store.View(0)

@@ -37,6 +37,10 @@ var orgIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 type Organisation struct {
 	ID   string `json:"id"`
 	Name string `json:"name,omitempty"`
+	// RootCA is the organisation's root CA certificate (PEM). When set, its
+	// identities sign with certificates issued by it; when empty they sign
+	// with bare SM2 public keys (development networks only).
+	RootCA string `json:"root_ca,omitempty"`
 }
 
 // Identity is an account registered to an organisation with roles.
@@ -62,6 +66,11 @@ func ValidateOrgID(id string) error {
 func SetOrganisation(kv ledger.KV, org Organisation) error {
 	if err := ValidateOrgID(org.ID); err != nil {
 		return err
+	}
+	if org.RootCA != "" {
+		if err := ValidateRootCA(org.ID, org.RootCA); err != nil {
+			return err
+		}
 	}
 	b, _ := json.Marshal(org)
 	return kv.Set(SystemLedger, orgKey(org.ID), b)

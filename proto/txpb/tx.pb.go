@@ -78,6 +78,7 @@ type Message struct {
 	//	*Message_Issue
 	//	*Message_Transfer
 	//	*Message_Burn
+	//	*Message_RevokeCertificate
 	Body          isMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -147,6 +148,15 @@ func (x *Message) GetBurn() *Burn {
 	return nil
 }
 
+func (x *Message) GetRevokeCertificate() *RevokeCertificate {
+	if x != nil {
+		if x, ok := x.Body.(*Message_RevokeCertificate); ok {
+			return x.RevokeCertificate
+		}
+	}
+	return nil
+}
+
 type isMessage_Body interface {
 	isMessage_Body()
 }
@@ -163,11 +173,72 @@ type Message_Burn struct {
 	Burn *Burn `protobuf:"bytes,3,opt,name=burn,proto3,oneof"`
 }
 
+type Message_RevokeCertificate struct {
+	RevokeCertificate *RevokeCertificate `protobuf:"bytes,10,opt,name=revoke_certificate,json=revokeCertificate,proto3,oneof"`
+}
+
 func (*Message_Issue) isMessage_Body() {}
 
 func (*Message_Transfer) isMessage_Body() {}
 
 func (*Message_Burn) isMessage_Body() {}
+
+func (*Message_RevokeCertificate) isMessage_Body() {}
+
+// RevokeCertificate adds a certificate serial of the sender's organisation
+// to its revocation list. Sent on the system channel "_system" by an
+// identity with the admin role of that organisation.
+type RevokeCertificate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Serial        string                 `protobuf:"bytes,1,opt,name=serial,proto3" json:"serial,omitempty"` // hex, as `jinlian ca issue` prints it
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeCertificate) Reset() {
+	*x = RevokeCertificate{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeCertificate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeCertificate) ProtoMessage() {}
+
+func (x *RevokeCertificate) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeCertificate.ProtoReflect.Descriptor instead.
+func (*RevokeCertificate) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RevokeCertificate) GetSerial() string {
+	if x != nil {
+		return x.Serial
+	}
+	return ""
+}
+
+func (x *RevokeCertificate) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
 
 // Issue creates new units of an asset on the envelope's sub-ledger and
 // credits them to `to`. Only identities of the asset's issuer organisation
@@ -184,7 +255,7 @@ type Issue struct {
 
 func (x *Issue) Reset() {
 	*x = Issue{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[2]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -196,7 +267,7 @@ func (x *Issue) String() string {
 func (*Issue) ProtoMessage() {}
 
 func (x *Issue) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[2]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -209,7 +280,7 @@ func (x *Issue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Issue.ProtoReflect.Descriptor instead.
 func (*Issue) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{2}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Issue) GetAsset() string {
@@ -253,7 +324,7 @@ type Transfer struct {
 
 func (x *Transfer) Reset() {
 	*x = Transfer{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[3]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +336,7 @@ func (x *Transfer) String() string {
 func (*Transfer) ProtoMessage() {}
 
 func (x *Transfer) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[3]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +349,7 @@ func (x *Transfer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transfer.ProtoReflect.Descriptor instead.
 func (*Transfer) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{3}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Transfer) GetAsset() string {
@@ -321,7 +392,7 @@ type Burn struct {
 
 func (x *Burn) Reset() {
 	*x = Burn{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[4]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -333,7 +404,7 @@ func (x *Burn) String() string {
 func (*Burn) ProtoMessage() {}
 
 func (x *Burn) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[4]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -346,7 +417,7 @@ func (x *Burn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Burn.ProtoReflect.Descriptor instead.
 func (*Burn) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{4}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Burn) GetAsset() string {
@@ -385,7 +456,7 @@ type QuorumCertificate struct {
 
 func (x *QuorumCertificate) Reset() {
 	*x = QuorumCertificate{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -397,7 +468,7 @@ func (x *QuorumCertificate) String() string {
 func (*QuorumCertificate) ProtoMessage() {}
 
 func (x *QuorumCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -410,7 +481,7 @@ func (x *QuorumCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuorumCertificate.ProtoReflect.Descriptor instead.
 func (*QuorumCertificate) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{5}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *QuorumCertificate) GetChainId() string {
@@ -453,7 +524,7 @@ type QCSignature struct {
 
 func (x *QCSignature) Reset() {
 	*x = QCSignature{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -465,7 +536,7 @@ func (x *QCSignature) String() string {
 func (*QCSignature) ProtoMessage() {}
 
 func (x *QCSignature) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -478,7 +549,7 @@ func (x *QCSignature) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QCSignature.ProtoReflect.Descriptor instead.
 func (*QCSignature) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{6}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *QCSignature) GetValidator() []byte {
@@ -501,12 +572,17 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\n" +
 	"\x16jinlian/tx/v1/tx.proto\x12\rjinlian.tx.v1\",\n" +
 	"\x0fHeaderExtension\x12\x19\n" +
-	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xa1\x01\n" +
+	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xf4\x01\n" +
 	"\aMessage\x12,\n" +
 	"\x05issue\x18\x01 \x01(\v2\x14.jinlian.tx.v1.IssueH\x00R\x05issue\x125\n" +
 	"\btransfer\x18\x02 \x01(\v2\x17.jinlian.tx.v1.TransferH\x00R\btransfer\x12)\n" +
-	"\x04burn\x18\x03 \x01(\v2\x13.jinlian.tx.v1.BurnH\x00R\x04burnB\x06\n" +
-	"\x04body\"Y\n" +
+	"\x04burn\x18\x03 \x01(\v2\x13.jinlian.tx.v1.BurnH\x00R\x04burn\x12Q\n" +
+	"\x12revoke_certificate\x18\n" +
+	" \x01(\v2 .jinlian.tx.v1.RevokeCertificateH\x00R\x11revokeCertificateB\x06\n" +
+	"\x04body\"C\n" +
+	"\x11RevokeCertificate\x12\x16\n" +
+	"\x06serial\x18\x01 \x01(\tR\x06serial\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"Y\n" +
 	"\x05Issue\x12\x14\n" +
 	"\x05asset\x18\x01 \x01(\tR\x05asset\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\fR\x02to\x12\x16\n" +
@@ -544,26 +620,28 @@ func file_jinlian_tx_v1_tx_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_tx_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_jinlian_tx_v1_tx_proto_goTypes = []any{
 	(*HeaderExtension)(nil),   // 0: jinlian.tx.v1.HeaderExtension
 	(*Message)(nil),           // 1: jinlian.tx.v1.Message
-	(*Issue)(nil),             // 2: jinlian.tx.v1.Issue
-	(*Transfer)(nil),          // 3: jinlian.tx.v1.Transfer
-	(*Burn)(nil),              // 4: jinlian.tx.v1.Burn
-	(*QuorumCertificate)(nil), // 5: jinlian.tx.v1.QuorumCertificate
-	(*QCSignature)(nil),       // 6: jinlian.tx.v1.QCSignature
+	(*RevokeCertificate)(nil), // 2: jinlian.tx.v1.RevokeCertificate
+	(*Issue)(nil),             // 3: jinlian.tx.v1.Issue
+	(*Transfer)(nil),          // 4: jinlian.tx.v1.Transfer
+	(*Burn)(nil),              // 5: jinlian.tx.v1.Burn
+	(*QuorumCertificate)(nil), // 6: jinlian.tx.v1.QuorumCertificate
+	(*QCSignature)(nil),       // 7: jinlian.tx.v1.QCSignature
 }
 var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
-	2, // 0: jinlian.tx.v1.Message.issue:type_name -> jinlian.tx.v1.Issue
-	3, // 1: jinlian.tx.v1.Message.transfer:type_name -> jinlian.tx.v1.Transfer
-	4, // 2: jinlian.tx.v1.Message.burn:type_name -> jinlian.tx.v1.Burn
-	6, // 3: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	3, // 0: jinlian.tx.v1.Message.issue:type_name -> jinlian.tx.v1.Issue
+	4, // 1: jinlian.tx.v1.Message.transfer:type_name -> jinlian.tx.v1.Transfer
+	5, // 2: jinlian.tx.v1.Message.burn:type_name -> jinlian.tx.v1.Burn
+	2, // 3: jinlian.tx.v1.Message.revoke_certificate:type_name -> jinlian.tx.v1.RevokeCertificate
+	7, // 4: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_tx_proto_init() }
@@ -575,6 +653,7 @@ func file_jinlian_tx_v1_tx_proto_init() {
 		(*Message_Issue)(nil),
 		(*Message_Transfer)(nil),
 		(*Message_Burn)(nil),
+		(*Message_RevokeCertificate)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -582,7 +661,7 @@ func file_jinlian_tx_v1_tx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_tx_proto_rawDesc), len(file_jinlian_tx_v1_tx_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
