@@ -15,6 +15,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/ca"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/permission"
 )
@@ -57,6 +58,9 @@ type Localnet struct {
 	Identities []DemoIdentity
 	Created    bool // false when resumed from existing data
 }
+
+// LocalnetCADir holds an organisation's root CA.
+func LocalnetCADir(home, org string) string { return filepath.Join(home, "ca", org) }
 
 // LocalnetKeysDir holds the demo identities' key files.
 func LocalnetKeysDir(home string) string { return filepath.Join(home, "keys") }
@@ -107,6 +111,8 @@ func loadLocalnet(opts LocalnetOptions) (*Localnet, error) {
 func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 	orgs := LocalnetOrgs[:opts.Validators]
 	keys := make([]*gmcrypto.PrivateKey, len(orgs))
+	cas := make([]*ca.Authority, len(orgs))
+	now := time.Now()
 	g := app.GenesisState{Params: app.DefaultParams()}
 	pay := app.GenesisLedger{Name: "payments"}
 	pay.Assets = append(pay.Assets, payments.Asset{Symbol: "CNY", Issuer: orgs[0], Decimals: 2})
@@ -119,8 +125,11 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 			return nil, err
 		}
 		keys[i] = k
+		if cas[i], err = ca.New(org, 3650, now); err != nil {
+			return nil, err
+		}
 		addr := k.Public().Address().String()
-		g.Organisations = append(g.Organisations, permission.Organisation{ID: org, Name: "Bank " + org[len(org)-1:]})
+		g.Organisations = append(g.Organisations, permission.Organisation{ID: org, Name: "Bank " + org[len(org)-1:], RootCA: string(cas[i].CertPEM)})
 		g.Identities = append(g.Identities, permission.Identity{
 			Name: org, Address: addr, Org: org,
 			Roles: []string{permission.RoleAdmin, permission.RoleIssuer, permission.RoleMember},
@@ -178,8 +187,11 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		return nil, err
 	}
 	for i, org := range orgs {
-		p := filepath.Join(LocalnetKeysDir(opts.Home), org+".json")
-		if err := gmcrypto.SaveKey(p, gmcrypto.KeyInfo{Name: org, Org: org}, keys[i], []byte(LocalnetPassphrase)); err != nil {
+		if err := cas[i].Save(LocalnetCADir(opts.Home, org), []byte(LocalnetPassphrase)); err != nil {
+			return nil, err
+		}
+		p, _, err := cas[i].IssueIdentity(LocalnetKeysDir(opts.Home), org, gmcrypto.RoleAdmin, keys[i], 3650, []byte(LocalnetPassphrase), now)
+		if err != nil {
 			return nil, err
 		}
 		ln.Identities = append(ln.Identities, DemoIdentity{Org: org, Name: org, Address: keys[i].Public().Address().String(), KeyFile: p})

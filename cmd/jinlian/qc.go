@@ -34,7 +34,6 @@ func newQueryQCCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().Int64Var(&height, "height", 0, "state height certified")
 	_ = cmd.MarkFlagRequired("height")
-	addNodeFlag(cmd, g)
 	return cmd
 }
 
@@ -95,7 +94,6 @@ more than 2/3 of the voting power. Only SM2 and SM3 are used.`,
 	}
 	qc.Flags().Int64Var(&height, "height", 0, "state height to verify")
 	_ = qc.MarkFlagRequired("height")
-	addNodeFlag(qc, g)
 	cmd.AddCommand(qc)
 	return cmd
 }

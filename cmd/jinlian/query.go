@@ -61,7 +61,6 @@ func newQueryCmd(g *globals) *cobra.Command {
 	balance.Flags().Int64Var(&height, "height", 0, "height to read at (0 = latest)")
 	_ = balance.MarkFlagRequired("asset")
 	_ = balance.MarkFlagRequired("account")
-	addNodeFlag(balance, g)
 
 	ledgers := &cobra.Command{
 		Use:   "ledgers",
@@ -82,7 +81,6 @@ func newQueryCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	addNodeFlag(ledgers, g)
 
 	tx := &cobra.Command{
 		Use:   "tx TXID",
@@ -104,7 +102,6 @@ func newQueryCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	addNodeFlag(tx, g)
 	cmd.AddCommand(balance, ledgers, tx, newQueryQCCmd(g))
 	return cmd
 }
@@ -183,7 +180,6 @@ func newStatusCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	addNodeFlag(cmd, g)
 	return cmd
 }
 
@@ -218,7 +214,6 @@ func newDebugCmd(g *globals) *cobra.Command {
 		},
 	}
 	inv.Flags().Int64Var(&height, "height", 0, "height to check (0 = latest)")
-	addNodeFlag(inv, g)
 	cmd.AddCommand(inv)
 	return cmd
 }

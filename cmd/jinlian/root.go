@@ -47,6 +47,11 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.home, "home", defaultHome(), "home directory (keys, node data)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	node := DefaultNode
+	if n := os.Getenv("JINLIAN_NODE"); n != "" {
+		node = n
+	}
+	root.PersistentFlags().StringVar(&g.node, "node", node, "RPC address of the node to talk to (env JINLIAN_NODE)")
 	root.AddCommand(
 		newKeysCmd(g),
 		newTxCmd(g),
@@ -54,19 +59,11 @@ func newRootCmd() *cobra.Command {
 		newStatusCmd(g),
 		newDebugCmd(g),
 		newVerifyCmd(g),
+		newCACmd(g),
 		newVersionCmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)
 	return root
-}
-
-// addNodeFlag adds --node to commands that talk to a node.
-func addNodeFlag(cmd *cobra.Command, g *globals) {
-	def := DefaultNode
-	if n := os.Getenv("JINLIAN_NODE"); n != "" {
-		def = n
-	}
-	cmd.Flags().StringVar(&g.node, "node", def, "RPC address of the node to talk to (env JINLIAN_NODE)")
 }
 
 // emit prints v as JSON, or calls text to print it for humans.

@@ -68,7 +68,6 @@ func newTxCmd(g *globals) *cobra.Command {
 		_ = c.MarkFlagRequired("amount")
 		_ = c.MarkFlagRequired("from")
 		f.pass.add(c)
-		addNodeFlag(c, g)
 		return c
 	}
 	cmd.AddCommand(
@@ -112,7 +111,7 @@ func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error
 	if err != nil {
 		return err
 	}
-	raw, id, err := app.BuildTx(app.Signer{Key: key, MSPID: info.Org}, chain, f.ledger, time.Now(), msg)
+	raw, id, err := app.BuildTx(app.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}, chain, f.ledger, time.Now(), msg)
 	if err != nil {
 		return err
 	}
