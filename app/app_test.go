@@ -22,7 +22,7 @@ const testChain = "test-chain"
 var genesisTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	app    *App
 	store  *ledger.Store
 	height int64
@@ -32,7 +32,7 @@ type harness struct {
 	bob    *gmcrypto.PrivateKey // unregistered, empty
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	store, err := ledger.Open(t.TempDir(), ledger.Options{})
 	if err != nil {
@@ -67,7 +67,7 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
-func mustKey(t *testing.T) *gmcrypto.PrivateKey {
+func mustKey(t testing.TB) *gmcrypto.PrivateKey {
 	k, err := gmcrypto.GenerateKey()
 	if err != nil {
 		t.Fatal(err)

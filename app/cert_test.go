@@ -22,7 +22,7 @@ type testCA struct {
 	cert []byte
 }
 
-func newTestCA(t *testing.T, org string) testCA {
+func newTestCA(t testing.TB, org string) testCA {
 	k := mustKey(t)
 	c, err := gmcrypto.CreateRootCA(org, k, genesisTime.Add(-24*time.Hour), 3650)
 	if err != nil {
@@ -31,7 +31,7 @@ func newTestCA(t *testing.T, org string) testCA {
 	return testCA{org: org, key: k, cert: c}
 }
 
-func (ca testCA) issue(t *testing.T, name string, role gmcrypto.Role, key *gmcrypto.PrivateKey, notBefore time.Time, days int) []byte {
+func (ca testCA) issue(t testing.TB, name string, role gmcrypto.Role, key *gmcrypto.PrivateKey, notBefore time.Time, days int) []byte {
 	c, err := gmcrypto.IssueCertificate(ca.cert, ca.key, name, ca.org, role, key.Public(), notBefore, days)
 	if err != nil {
 		t.Fatal(err)
@@ -43,28 +43,9 @@ func (ca testCA) issue(t *testing.T, name string, role gmcrypto.Role, key *gmcry
 // organisation's root CA in state, validity at block time, signing role,
 // revocation list.
 func TestCertificateIdentities(t *testing.T) {
-	caA, caB := newTestCA(t, "bankA"), newTestCA(t, "bankB")
-	admin, alice, bob := mustKey(t), mustKey(t), mustKey(t)
-	g := GenesisState{
-		Organisations: []permission.Organisation{{ID: "bankA", RootCA: string(caA.cert)}, {ID: "bankB", RootCA: string(caB.cert)}},
-		Identities:    []permission.Identity{{Address: admin.Public().Address().String(), Org: "bankA", Roles: []string{"admin"}}},
-		Ledgers: []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankA"}},
-			Balances: []GenesisBalance{{Asset: "CNY", Account: alice.Public().Address().String(), Amount: 100}}}},
-	}
-	b, _ := json.Marshal(g)
-	store, err := ledger.Open(t.TempDir(), ledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	a, _ := New(store, Options{})
-	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b}); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, app: a, store: store, now: genesisTime}
-	h.block()
-
-	valid := caA.issue(t, "alice", gmcrypto.RoleClient, alice, genesisTime.Add(-time.Hour), 365)
+	h := newCertHarness(t)
+	a, store, caA, caB, admin, alice, bob := h.app, h.store, h.caA, h.caB, h.admin, h.alice, h.bob
+	valid := h.aliceCert
 	pay := transfer("CNY", bob, 1)
 	signed := func(key *gmcrypto.PrivateKey, org string, cert []byte, ledgerName string, m *txpb.Message) []byte {
 		raw, _, err := BuildTx(Signer{Key: key, MSPID: org, CertPEM: cert}, testChain, ledgerName, h.now, m)
@@ -137,4 +118,37 @@ func mustCert(t *testing.T, pem []byte) *gmcrypto.Certificate {
 		t.Fatal(err)
 	}
 	return c
+}
+
+type certHarness struct {
+	*harness
+	caA, caB          testCA
+	admin, alice, bob *gmcrypto.PrivateKey
+	aliceCert         []byte
+}
+
+// newCertHarness runs a chain whose two organisations have root CAs; alice
+// (bankA, client certificate) holds 100 CNY; admin is bankA's admin.
+func newCertHarness(t testing.TB) *certHarness {
+	h := &certHarness{caA: newTestCA(t, "bankA"), caB: newTestCA(t, "bankB"), admin: mustKey(t), alice: mustKey(t), bob: mustKey(t)}
+	g := GenesisState{
+		Organisations: []permission.Organisation{{ID: "bankA", RootCA: string(h.caA.cert)}, {ID: "bankB", RootCA: string(h.caB.cert)}},
+		Identities:    []permission.Identity{{Address: h.admin.Public().Address().String(), Org: "bankA", Roles: []string{"admin"}}},
+		Ledgers: []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankA"}},
+			Balances: []GenesisBalance{{Asset: "CNY", Account: h.alice.Public().Address().String(), Amount: 1 << 40}}}},
+	}
+	b, _ := json.Marshal(g)
+	store, err := ledger.Open(t.TempDir(), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	a, _ := New(store, Options{})
+	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b}); err != nil {
+		t.Fatal(err)
+	}
+	h.harness = &harness{t: t, app: a, store: store, now: genesisTime}
+	h.block()
+	h.aliceCert = h.caA.issue(t, "alice", gmcrypto.RoleClient, h.alice, genesisTime.Add(-time.Hour), 365)
+	return h
 }
