@@ -1,0 +1,113 @@
+package permission
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/ledger"
+)
+
+func newKV(t *testing.T) *ledger.Store {
+	t.Helper()
+	s, err := ledger.Open(t.TempDir(), ledger.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.CreateLedger(SystemLedger); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestRequireRole(t *testing.T) {
+	kv := newKV(t)
+	k, _ := gmcrypto.GenerateKey()
+	addr := k.Public().Address()
+	if err := SetOrganisation(kv, Organisation{ID: "bankA"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetIdentity(kv, Identity{Address: addr.String(), Org: "bankA", Roles: []string{"member", "issuer", "member"}}); err != nil {
+		t.Fatal(err)
+	}
+	id, ok, _ := GetIdentity(kv, addr)
+	if !ok || strings.Join(id.Roles, ",") != "issuer,member" {
+		t.Fatalf("roles not sorted and deduplicated: %+v", id)
+	}
+	stranger, _ := gmcrypto.GenerateKey()
+	cases := []struct {
+		name     string
+		addr     gmcrypto.Address
+		org      string
+		role     string
+		contains string
+	}{
+		{"has role", addr, "bankA", "issuer", ""},
+		{"missing role", addr, "bankA", "admin", "lacks role admin"},
+		{"other organisation", addr, "bankB", "issuer", "organisation bankB"},
+		{"unregistered", stranger.Public().Address(), "bankA", "member", "not registered"},
+	}
+	for _, c := range cases {
+		err := RequireRole(kv, c.addr, c.org, c.role)
+		if (c.contains == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.contains)) {
+			t.Errorf("%s: RequireRole = %v, want %q", c.name, err, c.contains)
+		}
+	}
+	if err := SetIdentity(kv, Identity{Address: addr.String(), Org: "nosuch"}); err == nil {
+		t.Error("identity of an unknown organisation accepted")
+	}
+	if err := SetOrganisation(kv, Organisation{ID: "bad id"}); err == nil {
+		t.Error("invalid organisation id accepted")
+	}
+}
+
+func TestCertVerifier(t *testing.T) {
+	kv := newKV(t)
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	caKey, _ := gmcrypto.GenerateKey()
+	root, err := gmcrypto.CreateRootCA("bankA", caKey, now.Add(-time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := Organisation{ID: "bankA", RootCA: string(root)}
+	if err := SetOrganisation(kv, org); err != nil {
+		t.Fatal(err)
+	}
+	k, _ := gmcrypto.GenerateKey()
+	leafPEM, _ := gmcrypto.IssueCertificate(root, caKey, "alice", "bankA", gmcrypto.RoleClient, k.Public(), now.Add(-time.Hour), 2)
+	leaf, _ := gmcrypto.ParseCertificatePEM(leafPEM)
+	v := NewCertVerifier(2)
+	for i := 0; i < 3; i++ { // cold, then cached
+		if err := v.Authenticate(kv, org, leaf, now); err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+	}
+	// The cache never turns an expired certificate into a valid one.
+	if err := v.Authenticate(kv, org, leaf, now.Add(72*time.Hour)); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired certificate from cache: %v", err)
+	}
+	// Nor a revoked one.
+	if err := Revoke(kv, Revocation{Org: "bankA", Serial: "0x" + leaf.Serial()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Authenticate(kv, org, leaf, now); err == nil || !strings.Contains(err.Error(), "revoked") {
+		t.Fatalf("revoked certificate accepted: %v", err)
+	}
+	list, _ := Revocations(kv, "bankA")
+	if len(list) != 1 || list[0].Serial != leaf.Serial() {
+		t.Fatalf("revocations %+v", list)
+	}
+	for _, bad := range []string{"", "xyz", "0", "-1"} {
+		if _, err := NormalizeSerial(bad); err == nil {
+			t.Errorf("serial %q accepted", bad)
+		}
+	}
+	if err := ValidateRootCA("bankB", string(root)); err == nil {
+		t.Error("root CA of bankA accepted for bankB")
+	}
+	if err := ValidateRootCA("bankA", string(leafPEM)); err == nil {
+		t.Error("leaf certificate accepted as a root CA")
+	}
+}
