@@ -41,6 +41,9 @@ type LocalnetOptions struct {
 	BasePort      int  // default LocalnetBasePort
 	ChainID       string
 	TimeoutCommit time.Duration
+	// NoVoteExtensions leaves vote extensions (and so the SM2 QC) off; for
+	// measuring their overhead.
+	NoVoteExtensions bool
 }
 
 // DemoIdentity is a funded identity of one organisation.
@@ -169,7 +172,7 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		AppStateFunc:  appState,
 		TimeoutCommit: opts.TimeoutCommit,
 		// Every height gets an SM2 quorum certificate from the first block on.
-		VoteExtensionsEnableHeight: 1,
+		VoteExtensionsEnableHeight: veHeight(opts.NoVoteExtensions),
 	})
 	if err != nil {
 		return nil, err
@@ -224,4 +227,11 @@ func StopAll(nodes []*JinlianNode) error {
 		errs = append(errs, nodes[i].Stop())
 	}
 	return errors.Join(errs...)
+}
+
+func veHeight(off bool) int64 {
+	if off {
+		return 0
+	}
+	return 1
 }

@@ -196,6 +196,7 @@ from the same data. --reset deletes it first.`,
 	cmd.Flags().IntVar(&opts.BasePort, "base-port", consensus.LocalnetBasePort, "node i uses P2P base+10i and RPC base+10i+1")
 	cmd.Flags().DurationVar(&opts.TimeoutCommit, "timeout-commit", 0, "CometBFT timeout_commit (default 300ms)")
 	cmd.Flags().StringVar(&logLevel, "log.level", "warn", "log level: debug, info, warn, error")
+	cmd.Flags().BoolVar(&opts.NoVoteExtensions, "no-vote-extensions", false, "create the network without vote extensions, so without SM2 quorum certificates (for measuring their cost)")
 	return cmd
 }
 
