@@ -58,21 +58,7 @@ func IsRevoked(kv Reader, org, serial string) (bool, error) {
 
 // Revocations lists org's revocation list in serial order.
 func Revocations(kv Reader, org string) ([]Revocation, error) {
-	out := []Revocation{}
-	var derr error
-	p := "revoked/" + org + "/"
-	err := kv.Iterate(SystemLedger, []byte(p), []byte(p[:len(p)-1]+"0"), func(_, b []byte) bool {
-		var r Revocation
-		if derr = json.Unmarshal(b, &r); derr != nil {
-			return false
-		}
-		out = append(out, r)
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
-	return out, err
+	return list[Revocation](kv, "revoked/"+org+"/")
 }
 
 // CertVerifier authenticates identity certificates against the root CAs in

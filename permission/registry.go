@@ -90,22 +90,7 @@ func GetOrganisation(kv Reader, id string) (Organisation, error) {
 }
 
 // Organisations lists every organisation in id order.
-func Organisations(kv Reader) ([]Organisation, error) {
-	var out []Organisation
-	var derr error
-	err := kv.Iterate(SystemLedger, []byte("org/"), []byte("org0"), func(_, v []byte) bool {
-		var o Organisation
-		if derr = json.Unmarshal(v, &o); derr != nil {
-			return false
-		}
-		out = append(out, o)
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
-	return out, err
-}
+func Organisations(kv Reader) ([]Organisation, error) { return list[Organisation](kv, "org/") }
 
 // SetIdentity registers id; its organisation must exist.
 func SetIdentity(kv ledger.KV, id Identity) error {

@@ -73,19 +73,4 @@ func GetValidator(kv Reader, addr string) (Validator, bool, error) {
 }
 
 // Validators lists registrations in address order.
-func Validators(kv Reader) ([]Validator, error) {
-	out := []Validator{}
-	var derr error
-	err := kv.Iterate(SystemLedger, []byte("val/"), []byte("val0"), func(_, b []byte) bool {
-		var v Validator
-		if derr = json.Unmarshal(b, &v); derr != nil {
-			return false
-		}
-		out = append(out, v)
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
-	return out, err
-}
+func Validators(kv Reader) ([]Validator, error) { return list[Validator](kv, "val/") }

@@ -79,6 +79,9 @@ type Message struct {
 	//	*Message_Transfer
 	//	*Message_Burn
 	//	*Message_RevokeCertificate
+	//	*Message_RegisterIdentity
+	//	*Message_Propose
+	//	*Message_Vote
 	Body          isMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -157,6 +160,33 @@ func (x *Message) GetRevokeCertificate() *RevokeCertificate {
 	return nil
 }
 
+func (x *Message) GetRegisterIdentity() *RegisterIdentity {
+	if x != nil {
+		if x, ok := x.Body.(*Message_RegisterIdentity); ok {
+			return x.RegisterIdentity
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetPropose() *Propose {
+	if x != nil {
+		if x, ok := x.Body.(*Message_Propose); ok {
+			return x.Propose
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetVote() *Vote {
+	if x != nil {
+		if x, ok := x.Body.(*Message_Vote); ok {
+			return x.Vote
+		}
+	}
+	return nil
+}
+
 type isMessage_Body interface {
 	isMessage_Body()
 }
@@ -177,6 +207,18 @@ type Message_RevokeCertificate struct {
 	RevokeCertificate *RevokeCertificate `protobuf:"bytes,10,opt,name=revoke_certificate,json=revokeCertificate,proto3,oneof"`
 }
 
+type Message_RegisterIdentity struct {
+	RegisterIdentity *RegisterIdentity `protobuf:"bytes,11,opt,name=register_identity,json=registerIdentity,proto3,oneof"`
+}
+
+type Message_Propose struct {
+	Propose *Propose `protobuf:"bytes,20,opt,name=propose,proto3,oneof"`
+}
+
+type Message_Vote struct {
+	Vote *Vote `protobuf:"bytes,21,opt,name=vote,proto3,oneof"`
+}
+
 func (*Message_Issue) isMessage_Body() {}
 
 func (*Message_Transfer) isMessage_Body() {}
@@ -184,6 +226,75 @@ func (*Message_Transfer) isMessage_Body() {}
 func (*Message_Burn) isMessage_Body() {}
 
 func (*Message_RevokeCertificate) isMessage_Body() {}
+
+func (*Message_RegisterIdentity) isMessage_Body() {}
+
+func (*Message_Propose) isMessage_Body() {}
+
+func (*Message_Vote) isMessage_Body() {}
+
+// RegisterIdentity registers (or updates) an identity of the sender's
+// organisation with roles an organisation admin may grant on its own:
+// member, member:<ledger>, auditor. System channel, admin role.
+type RegisterIdentity struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       []byte                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Roles         []string               `protobuf:"bytes,3,rep,name=roles,proto3" json:"roles,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterIdentity) Reset() {
+	*x = RegisterIdentity{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterIdentity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterIdentity) ProtoMessage() {}
+
+func (x *RegisterIdentity) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterIdentity.ProtoReflect.Descriptor instead.
+func (*RegisterIdentity) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RegisterIdentity) GetAddress() []byte {
+	if x != nil {
+		return x.Address
+	}
+	return nil
+}
+
+func (x *RegisterIdentity) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RegisterIdentity) GetRoles() []string {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
 
 // RevokeCertificate adds a certificate serial of the sender's organisation
 // to its revocation list. Sent on the system channel "_system" by an
@@ -198,7 +309,7 @@ type RevokeCertificate struct {
 
 func (x *RevokeCertificate) Reset() {
 	*x = RevokeCertificate{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[2]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -210,7 +321,7 @@ func (x *RevokeCertificate) String() string {
 func (*RevokeCertificate) ProtoMessage() {}
 
 func (x *RevokeCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[2]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -223,7 +334,7 @@ func (x *RevokeCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeCertificate.ProtoReflect.Descriptor instead.
 func (*RevokeCertificate) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{2}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RevokeCertificate) GetSerial() string {
@@ -255,7 +366,7 @@ type Issue struct {
 
 func (x *Issue) Reset() {
 	*x = Issue{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[3]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -267,7 +378,7 @@ func (x *Issue) String() string {
 func (*Issue) ProtoMessage() {}
 
 func (x *Issue) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[3]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -280,7 +391,7 @@ func (x *Issue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Issue.ProtoReflect.Descriptor instead.
 func (*Issue) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{3}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Issue) GetAsset() string {
@@ -324,7 +435,7 @@ type Transfer struct {
 
 func (x *Transfer) Reset() {
 	*x = Transfer{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[4]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -336,7 +447,7 @@ func (x *Transfer) String() string {
 func (*Transfer) ProtoMessage() {}
 
 func (x *Transfer) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[4]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -349,7 +460,7 @@ func (x *Transfer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transfer.ProtoReflect.Descriptor instead.
 func (*Transfer) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{4}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Transfer) GetAsset() string {
@@ -392,7 +503,7 @@ type Burn struct {
 
 func (x *Burn) Reset() {
 	*x = Burn{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -404,7 +515,7 @@ func (x *Burn) String() string {
 func (*Burn) ProtoMessage() {}
 
 func (x *Burn) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -417,7 +528,7 @@ func (x *Burn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Burn.ProtoReflect.Descriptor instead.
 func (*Burn) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{5}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Burn) GetAsset() string {
@@ -456,7 +567,7 @@ type QuorumCertificate struct {
 
 func (x *QuorumCertificate) Reset() {
 	*x = QuorumCertificate{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -468,7 +579,7 @@ func (x *QuorumCertificate) String() string {
 func (*QuorumCertificate) ProtoMessage() {}
 
 func (x *QuorumCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -481,7 +592,7 @@ func (x *QuorumCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuorumCertificate.ProtoReflect.Descriptor instead.
 func (*QuorumCertificate) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{6}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *QuorumCertificate) GetChainId() string {
@@ -524,7 +635,7 @@ type QCSignature struct {
 
 func (x *QCSignature) Reset() {
 	*x = QCSignature{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -536,7 +647,7 @@ func (x *QCSignature) String() string {
 func (*QCSignature) ProtoMessage() {}
 
 func (x *QCSignature) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -549,7 +660,7 @@ func (x *QCSignature) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QCSignature.ProtoReflect.Descriptor instead.
 func (*QCSignature) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{7}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *QCSignature) GetValidator() []byte {
@@ -570,16 +681,23 @@ var File_jinlian_tx_v1_tx_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\n" +
-	"\x16jinlian/tx/v1/tx.proto\x12\rjinlian.tx.v1\",\n" +
+	"\x16jinlian/tx/v1/tx.proto\x12\rjinlian.tx.v1\x1a\x17jinlian/tx/v1/gov.proto\",\n" +
 	"\x0fHeaderExtension\x12\x19\n" +
-	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xf4\x01\n" +
+	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xa3\x03\n" +
 	"\aMessage\x12,\n" +
 	"\x05issue\x18\x01 \x01(\v2\x14.jinlian.tx.v1.IssueH\x00R\x05issue\x125\n" +
 	"\btransfer\x18\x02 \x01(\v2\x17.jinlian.tx.v1.TransferH\x00R\btransfer\x12)\n" +
 	"\x04burn\x18\x03 \x01(\v2\x13.jinlian.tx.v1.BurnH\x00R\x04burn\x12Q\n" +
 	"\x12revoke_certificate\x18\n" +
-	" \x01(\v2 .jinlian.tx.v1.RevokeCertificateH\x00R\x11revokeCertificateB\x06\n" +
-	"\x04body\"C\n" +
+	" \x01(\v2 .jinlian.tx.v1.RevokeCertificateH\x00R\x11revokeCertificate\x12N\n" +
+	"\x11register_identity\x18\v \x01(\v2\x1f.jinlian.tx.v1.RegisterIdentityH\x00R\x10registerIdentity\x122\n" +
+	"\apropose\x18\x14 \x01(\v2\x16.jinlian.tx.v1.ProposeH\x00R\apropose\x12)\n" +
+	"\x04vote\x18\x15 \x01(\v2\x13.jinlian.tx.v1.VoteH\x00R\x04voteB\x06\n" +
+	"\x04body\"V\n" +
+	"\x10RegisterIdentity\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\fR\aaddress\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05roles\x18\x03 \x03(\tR\x05roles\"C\n" +
 	"\x11RevokeCertificate\x12\x16\n" +
 	"\x06serial\x18\x01 \x01(\tR\x06serial\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"Y\n" +
@@ -620,28 +738,34 @@ func file_jinlian_tx_v1_tx_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_tx_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_jinlian_tx_v1_tx_proto_goTypes = []any{
 	(*HeaderExtension)(nil),   // 0: jinlian.tx.v1.HeaderExtension
 	(*Message)(nil),           // 1: jinlian.tx.v1.Message
-	(*RevokeCertificate)(nil), // 2: jinlian.tx.v1.RevokeCertificate
-	(*Issue)(nil),             // 3: jinlian.tx.v1.Issue
-	(*Transfer)(nil),          // 4: jinlian.tx.v1.Transfer
-	(*Burn)(nil),              // 5: jinlian.tx.v1.Burn
-	(*QuorumCertificate)(nil), // 6: jinlian.tx.v1.QuorumCertificate
-	(*QCSignature)(nil),       // 7: jinlian.tx.v1.QCSignature
+	(*RegisterIdentity)(nil),  // 2: jinlian.tx.v1.RegisterIdentity
+	(*RevokeCertificate)(nil), // 3: jinlian.tx.v1.RevokeCertificate
+	(*Issue)(nil),             // 4: jinlian.tx.v1.Issue
+	(*Transfer)(nil),          // 5: jinlian.tx.v1.Transfer
+	(*Burn)(nil),              // 6: jinlian.tx.v1.Burn
+	(*QuorumCertificate)(nil), // 7: jinlian.tx.v1.QuorumCertificate
+	(*QCSignature)(nil),       // 8: jinlian.tx.v1.QCSignature
+	(*Propose)(nil),           // 9: jinlian.tx.v1.Propose
+	(*Vote)(nil),              // 10: jinlian.tx.v1.Vote
 }
 var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
-	3, // 0: jinlian.tx.v1.Message.issue:type_name -> jinlian.tx.v1.Issue
-	4, // 1: jinlian.tx.v1.Message.transfer:type_name -> jinlian.tx.v1.Transfer
-	5, // 2: jinlian.tx.v1.Message.burn:type_name -> jinlian.tx.v1.Burn
-	2, // 3: jinlian.tx.v1.Message.revoke_certificate:type_name -> jinlian.tx.v1.RevokeCertificate
-	7, // 4: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	4,  // 0: jinlian.tx.v1.Message.issue:type_name -> jinlian.tx.v1.Issue
+	5,  // 1: jinlian.tx.v1.Message.transfer:type_name -> jinlian.tx.v1.Transfer
+	6,  // 2: jinlian.tx.v1.Message.burn:type_name -> jinlian.tx.v1.Burn
+	3,  // 3: jinlian.tx.v1.Message.revoke_certificate:type_name -> jinlian.tx.v1.RevokeCertificate
+	2,  // 4: jinlian.tx.v1.Message.register_identity:type_name -> jinlian.tx.v1.RegisterIdentity
+	9,  // 5: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
+	10, // 6: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
+	8,  // 7: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_tx_proto_init() }
@@ -649,11 +773,15 @@ func file_jinlian_tx_v1_tx_proto_init() {
 	if File_jinlian_tx_v1_tx_proto != nil {
 		return
 	}
+	file_jinlian_tx_v1_gov_proto_init()
 	file_jinlian_tx_v1_tx_proto_msgTypes[1].OneofWrappers = []any{
 		(*Message_Issue)(nil),
 		(*Message_Transfer)(nil),
 		(*Message_Burn)(nil),
 		(*Message_RevokeCertificate)(nil),
+		(*Message_RegisterIdentity)(nil),
+		(*Message_Propose)(nil),
+		(*Message_Vote)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -661,7 +789,7 @@ func file_jinlian_tx_v1_tx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_tx_proto_rawDesc), len(file_jinlian_tx_v1_tx_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
