@@ -35,6 +35,12 @@ type App struct {
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
 	certs    *permission.CertVerifier
 
+	// Effects of the block being finalized that leave the state machine:
+	// validator updates for CometBFT, and nodes to disconnect after Commit.
+	valUpdates    []abci.ValidatorUpdate
+	evicted       []string
+	onNodeRemoved func(nodeID string)
+
 	chainID   string
 	params    Params
 	blockTime time.Time // time of the last committed block (genesis time before any)
@@ -51,6 +57,10 @@ type Options struct {
 	// NodeKey is the validator's SM2 node key; it signs the app hash of
 	// every height in ExtendVote. Nil means the node extends no vote.
 	NodeKey *gmcrypto.PrivateKey
+	// OnNodeRemoved is called, outside the ABCI lock and after Commit, for
+	// every node whose registration the block removed, so the embedding node
+	// can disconnect it at once.
+	OnNodeRemoved func(nodeID string)
 }
 
 // New returns an app over an opened store, restoring chain id, parameters
@@ -61,13 +71,14 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	a := &App{
-		store:    store,
-		payments: payments.NewKeeper(permission.Keeper{}),
-		logger:   logger,
-		sigs:     newSigCache(200_000),
-		nodeKey:  opts.NodeKey,
-		certs:    permission.NewCertVerifier(100_000),
-		params:   DefaultParams(),
+		store:         store,
+		payments:      payments.NewKeeper(permission.Keeper{}),
+		logger:        logger,
+		sigs:          newSigCache(200_000),
+		nodeKey:       opts.NodeKey,
+		onNodeRemoved: opts.OnNodeRemoved,
+		certs:         permission.NewCertVerifier(100_000),
+		params:        DefaultParams(),
 	}
 	if store.LastCommit().Height > 0 {
 		v, err := store.View(0)
@@ -174,7 +185,9 @@ func (a *App) decodeVerified(raw []byte) (*Tx, error) {
 }
 
 // admit runs the state-dependent checks and executes tx into kv at the
-// given block time and height.
+// given block time and height. Checks that fail before authentication
+// leave kv untouched; an authenticated tx spends its id even if its message
+// then fails, and a failed message leaves no other trace.
 func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Event, error) {
 	if tx.ChainID != a.chainID {
 		return nil, ErrWrongChainID.Wrapf("tx %s is for chain %q, this is %q", tx.ID, tx.ChainID, a.chainID)
@@ -190,16 +203,26 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 	if err := a.authenticate(kv, tx, at); err != nil {
 		return nil, err
 	}
+	if err := permission.CheckClaimedOrg(kv, tx.Sender, tx.MSPID); err != nil {
+		return nil, err
+	}
 	if h, err := txHeight(kv, tx.ID); err != nil {
 		return nil, err
 	} else if h > 0 {
 		return nil, ErrReplay.Wrapf("tx %s was committed at height %d", tx.ID, h)
 	}
-	events, err := a.route(kv, tx)
-	if err != nil {
+	// An authenticated transaction's id is spent whether or not it executes,
+	// so that its signed bytes can never be replayed later; its effects are
+	// kept only if it executes.
+	if err := markTx(kv, tx.ID, height); err != nil {
 		return nil, err
 	}
-	if err := markTx(kv, tx.ID, height); err != nil {
+	exec := ledger.NewCache(kv)
+	events, err := a.route(exec, tx, height)
+	if err == nil {
+		err = exec.Write()
+	}
+	if err != nil {
 		return nil, err
 	}
 	return append(events, abci.Event{Type: "jinlian_tx", Attributes: []abci.EventAttribute{
@@ -228,25 +251,58 @@ func (a *App) authenticate(kv ledger.KV, tx *Tx, at time.Time) error {
 	return nil
 }
 
-func (a *App) route(kv ledger.KV, tx *Tx) ([]abci.Event, error) {
-	if _, system := tx.Msg.Body.(*txpb.Message_RevokeCertificate); system != (tx.Ledger == permission.SystemLedger) {
+// isSystemMessage reports messages that travel on the system channel.
+func isSystemMessage(m *txpb.Message) bool {
+	switch m.Body.(type) {
+	case *txpb.Message_RevokeCertificate, *txpb.Message_RegisterIdentity, *txpb.Message_Propose, *txpb.Message_Vote:
+		return true
+	}
+	return false
+}
+
+// route authorizes the message for its sender and ledger (the policy of
+// each message type is stated in its case) and executes it.
+func (a *App) route(kv ledger.KV, tx *Tx, height int64) ([]abci.Event, error) {
+	if system := isSystemMessage(tx.Msg); system != (tx.Ledger == permission.SystemLedger) {
 		if system {
 			return nil, ErrUnknownMessage.Wrapf("tx %s: %s goes on the %s channel, not %q", tx.ID, MsgType(tx.Msg), permission.SystemLedger, tx.Ledger)
 		}
 		return nil, ErrUnknownLedger.Wrapf("%q: %s messages go on a sub-ledger", tx.Ledger, MsgType(tx.Msg))
 	}
 	switch m := tx.Msg.Body.(type) {
-	case *txpb.Message_RevokeCertificate:
+	case *txpb.Message_RevokeCertificate: // admin of the sender's organisation
 		return a.revoke(kv, tx, m.RevokeCertificate)
-	case *txpb.Message_Issue:
+	case *txpb.Message_RegisterIdentity: // admin of the sender's organisation
+		return a.registerIdentity(kv, tx, m.RegisterIdentity)
+	case *txpb.Message_Propose: // committee; regulator too for holds
+		return a.propose(kv, tx, m.Propose, height)
+	case *txpb.Message_Vote: // committee; regulator too for holds
+		return a.vote(kv, tx, m.Vote, height)
+	case *txpb.Message_Issue: // issuer role of the asset's issuer organisation; not held
+		if err := permission.CheckHolds(kv, tx.Ledger, m.Issue.Asset, tx.Sender.String(), height); err != nil {
+			return nil, err
+		}
 		return a.payments.Issue(kv, tx.Ledger, tx.Sender, m.Issue.Asset, m.Issue.To, m.Issue.Amount)
-	case *txpb.Message_Transfer:
+	case *txpb.Message_Transfer: // member of the ledger; not held
+		if err := a.mayTransact(kv, tx, m.Transfer.Asset, height); err != nil {
+			return nil, err
+		}
 		return a.payments.Transfer(kv, tx.Ledger, tx.Sender, m.Transfer.Asset, m.Transfer.To, m.Transfer.Amount)
-	case *txpb.Message_Burn:
+	case *txpb.Message_Burn: // member of the ledger; not held
+		if err := a.mayTransact(kv, tx, m.Burn.Asset, height); err != nil {
+			return nil, err
+		}
 		return a.payments.Burn(kv, tx.Ledger, tx.Sender, m.Burn.Asset, m.Burn.Amount)
 	default:
 		return nil, ErrUnknownMessage.Wrapf("tx %s: message type %T", tx.ID, m)
 	}
+}
+
+func (a *App) mayTransact(kv ledger.KV, tx *Tx, asset string, height int64) error {
+	if err := permission.RequireMember(kv, tx.Sender, tx.Ledger); err != nil {
+		return fmt.Errorf("%s: %w", MsgType(tx.Msg), err)
+	}
+	return permission.CheckHolds(kv, tx.Ledger, asset, tx.Sender.String(), height)
 }
 
 func (a *App) revoke(kv ledger.KV, tx *Tx, m *txpb.RevokeCertificate) ([]abci.Event, error) {
@@ -271,10 +327,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	}
 	tx, err := a.decodeVerified(req.Tx)
 	if err == nil {
-		c := ledger.NewCache(a.checkState)
-		if _, err = a.admit(c, tx, a.blockTime, a.store.LastCommit().Height+1); err == nil {
-			err = c.Write()
-		}
+		_, err = a.admit(a.checkState, tx, a.blockTime, a.store.LastCommit().Height+1)
 	}
 	if err != nil {
 		space, code, log := errs.ABCIInfo(err)
@@ -347,6 +400,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			return nil, err
 		}
 	}
+	a.valUpdates, a.evicted = nil, nil
+	events, err := a.expireProposals(a.store, req.Height)
+	if err != nil {
+		return nil, err
+	}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
 		if IsQCTx(raw) {
@@ -359,7 +417,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		return nil, err
 	}
 	a.blockTime = req.Time
-	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.store.WorkingHash()}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: results, Events: events, ValidatorUpdates: a.valUpdates, AppHash: a.store.WorkingHash()}, nil
 }
 
 func (a *App) deliver(raw []byte, at time.Time, height int64) *abci.ExecTxResult {
@@ -367,10 +425,7 @@ func (a *App) deliver(raw []byte, at time.Time, height int64) *abci.ExecTxResult
 	var events []abci.Event
 	if err == nil {
 		a.sigs.remove(txKeyOf(raw))
-		c := ledger.NewCache(a.store)
-		if events, err = a.admit(c, tx, at, height); err == nil {
-			err = c.Write()
-		}
+		events, err = a.admit(a.store, tx, at, height)
 	}
 	if err != nil {
 		return errResult(err)
@@ -392,6 +447,12 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
 	}
+	if a.onNodeRemoved != nil {
+		for _, id := range a.evicted {
+			go a.onNodeRemoved(id)
+		}
+	}
+	a.evicted = nil
 	a.logger.Debug("committed", "height", ci.Height, "app_hash", fmt.Sprintf("%X", ci.AppHash))
 	return &abci.ResponseCommit{}, nil
 }

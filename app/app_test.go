@@ -29,7 +29,7 @@ type harness struct {
 	now    time.Time
 	issuer *gmcrypto.PrivateKey // bankA issuer of CNY, funded
 	alice  *gmcrypto.PrivateKey // bankB member, funded
-	bob    *gmcrypto.PrivateKey // unregistered, empty
+	bob    *gmcrypto.PrivateKey // bankB member of payments, empty
 }
 
 func newHarness(t testing.TB) *harness {
@@ -50,6 +50,7 @@ func newHarness(t testing.TB) *harness {
 		Identities: []permission.Identity{
 			{Name: "issuer", Address: h.issuer.Public().Address().String(), Org: "bankA", Roles: []string{"issuer"}},
 			{Name: "alice", Address: h.alice.Public().Address().String(), Org: "bankB", Roles: []string{"member"}},
+			{Name: "bob", Address: h.bob.Public().Address().String(), Org: "bankB", Roles: []string{"member:payments"}},
 		},
 		Ledgers: []GenesisLedger{{
 			Name:   "payments",
@@ -211,7 +212,10 @@ func TestBadInput(t *testing.T) {
 		{"insufficient funds", h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 10_000)), "payments", 4, "holds 499 CNY"},
 		{"burn more than held", h.tx(h.bob, "bankB", "payments", burn("CNY", 2)), "payments", 4, "burn needs 2"},
 		{"issue by non-issuer", h.tx(h.alice, "bankB", "payments", issue("CNY", h.bob, 1)), "permission", 3, "lacks role issuer"},
-		{"issue by unregistered", h.tx(h.bob, "bankA", "payments", issue("CNY", h.bob, 1)), "permission", 3, "not registered"},
+		{"issue by unregistered", h.tx(mustKey(t), "bankA", "payments", issue("CNY", h.bob, 1)), "permission", 3, "not registered"},
+		{"claims another organisation", h.tx(h.alice, "bankA", "payments", transfer("CNY", h.bob, 1)), "permission", 3, "registered to organisation bankB"},
+		{"transfer by non-member", h.tx(mustKey(t), "bankB", "payments", transfer("CNY", h.bob, 1)), "permission", 3, "role member on payments"},
+		{"member of another ledger", h.tx(h.bob, "bankB", "custody", transfer("GOLD", h.alice, 1)), "permission", 3, "lacks role member on custody"},
 		{"issue overflow", h.tx(h.issuer, "bankA", "payments", issue("CNY", h.bob, math.MaxUint64)), "payments", 5, "overflow"},
 		{"bad recipient", h.tx(h.alice, "bankB", "payments", &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: []byte{1, 2}, Amount: 1}}}), "payments", 7, "recipient"},
 		{"no message", h.tx(h.alice, "bankB", "payments", &txpb.Message{}), "app", 3, "no message"},

@@ -133,7 +133,10 @@ func newCertHarness(t testing.TB) *certHarness {
 	h := &certHarness{caA: newTestCA(t, "bankA"), caB: newTestCA(t, "bankB"), admin: mustKey(t), alice: mustKey(t), bob: mustKey(t)}
 	g := GenesisState{
 		Organisations: []permission.Organisation{{ID: "bankA", RootCA: string(h.caA.cert)}, {ID: "bankB", RootCA: string(h.caB.cert)}},
-		Identities:    []permission.Identity{{Address: h.admin.Public().Address().String(), Org: "bankA", Roles: []string{"admin"}}},
+		Identities: []permission.Identity{
+			{Address: h.admin.Public().Address().String(), Org: "bankA", Roles: []string{"admin"}},
+			{Address: h.alice.Public().Address().String(), Org: "bankA", Roles: []string{"member"}},
+		},
 		Ledgers: []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankA"}},
 			Balances: []GenesisBalance{{Asset: "CNY", Account: h.alice.Public().Address().String(), Amount: 1 << 40}}}},
 	}

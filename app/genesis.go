@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
@@ -20,13 +21,18 @@ type GenesisState struct {
 	Validators []permission.Validator `json:"validators,omitempty"`
 	// Revocations pre-load organisations' certificate revocation lists.
 	Revocations []permission.Revocation `json:"revocations,omitempty"`
-	Ledgers     []GenesisLedger         `json:"ledgers"`
-	Params      Params                  `json:"params"`
+	// Nodes admitted by the peer filter. Empty: admission is off.
+	Nodes   []permission.Node `json:"nodes,omitempty"`
+	Ledgers []GenesisLedger   `json:"ledgers"`
+	Params  Params            `json:"params"`
 }
 
 // GenesisLedger is a sub-ledger with its assets and opening balances.
 type GenesisLedger struct {
-	Name     string           `json:"name"`
+	Name string `json:"name"`
+	// Members are the organisations whose identities may transact on the
+	// ledger; empty means every genesis organisation.
+	Members  []string         `json:"members,omitempty"`
 	Assets   []payments.Asset `json:"assets"`
 	Balances []GenesisBalance `json:"balances,omitempty"`
 }
@@ -43,10 +49,64 @@ type Params struct {
 	// TxTimeWindowSeconds bounds |tx timestamp − block time|; replay
 	// protection relies on it together with the stored tx ids.
 	TxTimeWindowSeconds int64 `json:"tx_time_window_seconds"`
+	// VotingPeriodBlocks is how many blocks a proposal stays open.
+	VotingPeriodBlocks int64 `json:"voting_period_blocks"`
+	// HoldApprovals is k in the k-of-n approvals (committee or regulator
+	// identities, one per organisation) that place or lift a hold.
+	HoldApprovals int64 `json:"hold_approvals"`
+	// GovThresholds overrides, per proposal type, the share of
+	// organisations whose yes votes pass a proposal (default: more than 2/3).
+	GovThresholds map[string]Fraction `json:"gov_thresholds,omitempty"`
+}
+
+// Fraction is a threshold: yes votes × Den > organisations × Num.
+type Fraction struct {
+	Num int64 `json:"num"`
+	Den int64 `json:"den"`
 }
 
 // DefaultParams are used for zero fields of a genesis.
-func DefaultParams() Params { return Params{TxTimeWindowSeconds: 600} }
+func DefaultParams() Params {
+	return Params{TxTimeWindowSeconds: 600, VotingPeriodBlocks: 100, HoldApprovals: 2}
+}
+
+// withDefaults fills zero fields.
+func (p Params) withDefaults() Params {
+	d := DefaultParams()
+	if p.TxTimeWindowSeconds == 0 {
+		p.TxTimeWindowSeconds = d.TxTimeWindowSeconds
+	}
+	if p.VotingPeriodBlocks == 0 {
+		p.VotingPeriodBlocks = d.VotingPeriodBlocks
+	}
+	if p.HoldApprovals == 0 {
+		p.HoldApprovals = d.HoldApprovals
+	}
+	return p
+}
+
+// threshold of a proposal type.
+func (p Params) threshold(kind string) Fraction {
+	if f, ok := p.GovThresholds[kind]; ok {
+		return f
+	}
+	return Fraction{Num: 2, Den: 3}
+}
+
+func (p Params) validate() error {
+	if p.TxTimeWindowSeconds < 0 || p.VotingPeriodBlocks < 0 || p.HoldApprovals < 0 {
+		return ErrBadGenesis.Wrapf("params must not be negative: %+v", p)
+	}
+	for kind, f := range p.GovThresholds {
+		if !slices.Contains(ProposalTypes, kind) {
+			return ErrBadGenesis.Wrapf("params.gov_thresholds: unknown proposal type %q", kind)
+		}
+		if f.Den <= 0 || f.Num < 0 || f.Num > f.Den {
+			return ErrBadGenesis.Wrapf("params.gov_thresholds.%s: want 0 <= num <= den, den > 0", kind)
+		}
+	}
+	return nil
+}
 
 // ParseGenesis decodes app_state strictly (unknown fields are errors, so a
 // typo in a hand-edited genesis is caught) and validates it.
@@ -57,16 +117,14 @@ func ParseGenesis(b []byte) (*GenesisState, error) {
 	if err := dec.Decode(&g); err != nil {
 		return nil, ErrBadGenesis.Wrapf("app_state: %v", err)
 	}
-	if g.Params.TxTimeWindowSeconds == 0 {
-		g.Params.TxTimeWindowSeconds = DefaultParams().TxTimeWindowSeconds
-	}
+	g.Params = g.Params.withDefaults()
 	return &g, g.Validate()
 }
 
 // Validate checks references and forms without touching state.
 func (g *GenesisState) Validate() error {
-	if g.Params.TxTimeWindowSeconds < 0 {
-		return ErrBadGenesis.Wrapf("params.tx_time_window_seconds is negative")
+	if err := g.Params.validate(); err != nil {
+		return err
 	}
 	orgs := map[string]bool{}
 	for _, o := range g.Organisations {
@@ -90,6 +148,11 @@ func (g *GenesisState) Validate() error {
 		if !orgs[id.Org] {
 			return ErrBadGenesis.Wrapf("identity %s names unknown organisation %q", id.Address, id.Org)
 		}
+		for _, r := range id.Roles {
+			if err := permission.ValidateRole(r); err != nil {
+				return ErrBadGenesis.Wrapf("identity %s: %v", id.Address, err)
+			}
+		}
 	}
 	for _, v := range g.Validators {
 		if err := permission.ValidateValidator(v); err != nil {
@@ -111,6 +174,11 @@ func (g *GenesisState) Validate() error {
 			return ErrBadGenesis.Wrapf("sub-ledger %s listed twice", l.Name)
 		}
 		seen[l.Name] = true
+		for _, m := range l.Members {
+			if !orgs[m] {
+				return ErrBadGenesis.Wrapf("sub-ledger %s names unknown member organisation %q", l.Name, m)
+			}
+		}
 		assets := map[string]bool{}
 		for _, a := range l.Assets {
 			if !orgs[a.Issuer] {
@@ -158,6 +226,11 @@ func (g *GenesisState) apply(store *ledger.Store, pay payments.Keeper) error {
 			return err
 		}
 	}
+	for _, n := range g.Nodes {
+		if err := permission.SetNode(store, n); err != nil {
+			return ErrBadGenesis.Wrapf("%v", err)
+		}
+	}
 	for _, r := range g.Revocations {
 		if err := permission.Revoke(store, r); err != nil {
 			return ErrBadGenesis.Wrapf("revocation: %v", err)
@@ -165,6 +238,15 @@ func (g *GenesisState) apply(store *ledger.Store, pay payments.Keeper) error {
 	}
 	for _, l := range g.Ledgers {
 		if err := store.CreateLedger(l.Name); err != nil {
+			return ErrBadGenesis.Wrapf("sub-ledger %s: %v", l.Name, err)
+		}
+		members := l.Members
+		if len(members) == 0 {
+			for _, o := range g.Organisations {
+				members = append(members, o.ID)
+			}
+		}
+		if err := permission.SetLedgerInfo(store, permission.LedgerInfo{Name: l.Name, Members: members}); err != nil {
 			return ErrBadGenesis.Wrapf("sub-ledger %s: %v", l.Name, err)
 		}
 		for _, a := range l.Assets {

@@ -26,7 +26,23 @@ const (
 	QueryOrgs       = "/organisations"
 	QueryValidators = "/validators" // → []permission.Validator (registry at the height)
 	QueryQC         = "/qc"         // data = height (decimal) → QCResponse
+	QueryRoles      = "/roles"      // data = address (optional) → []permission.Identity
+	QueryNodes      = "/nodes"      // → []permission.Node
+	QueryHolds      = "/holds"      // → []HoldStatus
+	QueryProposals  = "/proposals"  // → []permission.Proposal
+	QueryProposal   = "/proposal"   // data = id (decimal) → permission.Proposal
+	QueryLedgerInfo = "/ledger"     // data = name → permission.LedgerInfo
+
+	// CometBFT asks these when base.filter_peers is on; code 0 admits.
+	filterIDPrefix   = "/p2p/filter/id/"
+	filterAddrPrefix = "/p2p/filter/addr/"
 )
+
+// HoldStatus is a hold with whether it is in force at the query height.
+type HoldStatus struct {
+	permission.Hold
+	Active bool `json:"active"`
+}
 
 // QCResponse is a stored quorum certificate.
 type QCResponse struct {
@@ -83,6 +99,9 @@ type InvariantsResponse struct {
 
 // Query answers read requests against a committed height (0 = latest).
 func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	if strings.HasPrefix(req.Path, "/p2p/filter/") {
+		return a.filterPeer(req.Path), nil
+	}
 	v, err := a.store.View(req.Height)
 	if err != nil {
 		return queryError(ErrBadQuery.Wrapf("%v", err), req.Height), nil
@@ -166,6 +185,46 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		return permission.Organisations(v)
 	case QueryValidators:
 		return permission.Validators(v)
+	case QueryRoles:
+		ids, err := permission.Identities(v)
+		if err != nil || len(data) == 0 {
+			return ids, err
+		}
+		addr, err := gmcrypto.ParseAddress(string(data))
+		if err != nil {
+			return nil, ErrBadQuery.Wrapf("%v", err)
+		}
+		id, ok, err := permission.GetIdentity(v, addr)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, ErrBadQuery.Wrapf("identity %s is not registered", addr)
+		}
+		return []permission.Identity{id}, nil
+	case QueryNodes:
+		return permission.Nodes(v)
+	case QueryHolds:
+		holds, err := permission.Holds(v)
+		out := make([]HoldStatus, 0, len(holds))
+		for _, h := range holds {
+			out = append(out, HoldStatus{Hold: h, Active: h.Active(v.Height() + 1)})
+		}
+		return out, err
+	case QueryProposals:
+		return permission.Proposals(v)
+	case QueryProposal:
+		id, err := strconv.ParseUint(string(data), 10, 64)
+		if err != nil {
+			return nil, ErrBadQuery.Wrapf("proposal id %q: want a positive integer", data)
+		}
+		return permission.GetProposal(v, id)
+	case QueryLedgerInfo:
+		li, ok, err := permission.GetLedgerInfo(v, string(data))
+		if err == nil && !ok {
+			err = ErrUnknownLedger.Wrapf("%q", data)
+		}
+		return li, err
 	case QueryQC:
 		h, err := strconv.ParseInt(string(data), 10, 64)
 		if err != nil || h < 1 {
@@ -217,4 +276,29 @@ func (a *App) Invariants(v *ledger.View) (InvariantsResponse, error) {
 		resp.Results = append(resp.Results, res...)
 	}
 	return resp, nil
+}
+
+// filterPeer answers CometBFT's peer-filter queries from the node registry
+// of the last committed state: a node id that is not registered cannot
+// connect (while the registry is empty, admission is off).
+func (a *App) filterPeer(path string) *abci.ResponseQuery {
+	if strings.HasPrefix(path, filterAddrPrefix) {
+		return &abci.ResponseQuery{Code: abci.CodeTypeOK} // admission is by node id
+	}
+	id, ok := strings.CutPrefix(path, filterIDPrefix)
+	if !ok {
+		return queryError(ErrBadQuery.Wrapf("unknown path %q", path), 0)
+	}
+	v, err := a.store.View(0)
+	if err != nil {
+		return queryError(err, 0)
+	}
+	admitted, err := permission.AdmitNode(v, id)
+	if err != nil {
+		return queryError(err, v.Height())
+	}
+	if !admitted {
+		return queryError(permission.ErrUnauthorized.Wrapf("node %s is not registered", id), v.Height())
+	}
+	return &abci.ResponseQuery{Code: abci.CodeTypeOK, Height: v.Height()}
 }

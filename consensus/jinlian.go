@@ -6,8 +6,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 
 	"github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/p2p"
 
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -48,6 +51,23 @@ type JinlianNode struct {
 	App    *app.App
 	Store  *ledger.Store
 	Config *nodecfg.Config
+
+	mu sync.Mutex // guards Node for evict, which may run before StartNode returns
+}
+
+// evict disconnects a peer whose registration was removed; its redials are
+// then refused by the peer filter.
+func (n *JinlianNode) evict(nodeID string) {
+	n.mu.Lock()
+	node := n.Node
+	n.mu.Unlock()
+	if node == nil {
+		return
+	}
+	sw := node.CometNode().Switch()
+	if p := sw.Peers().Get(p2p.ID(strings.ToLower(nodeID))); p != nil {
+		sw.StopPeerForError(p, "node registration removed by governance")
+	}
 }
 
 // StartJinlian opens the node's ledger, builds the app and starts CometBFT.
@@ -71,15 +91,21 @@ func StartJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 	if err != nil {
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
 	}
-	a, err := app.New(store, app.Options{Logger: appLogger, NodeKey: nodeKey})
+	jn := &JinlianNode{Store: store, Config: cfg}
+	a, err := app.New(store, app.Options{Logger: appLogger, NodeKey: nodeKey, OnNodeRemoved: jn.evict})
 	if err != nil {
 		return nil, errors.Join(err, store.Close())
 	}
-	n, err := StartNode(cfg.Home, a, NodeOptions{Logger: cometLogger})
+	// The peer filter asks the app's node registry on every dial and accept.
+	n, err := StartNode(cfg.Home, a, NodeOptions{Logger: cometLogger, FilterPeers: true})
 	if err != nil {
 		return nil, errors.Join(err, store.Close())
 	}
-	return &JinlianNode{Node: n, App: a, Store: store, Config: cfg}, nil
+	jn.App = a
+	jn.mu.Lock()
+	jn.Node = n
+	jn.mu.Unlock()
+	return jn, nil
 }
 
 // Stop stops CometBFT, then closes the ledger.

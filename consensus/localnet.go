@@ -135,7 +135,7 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		g.Organisations = append(g.Organisations, permission.Organisation{ID: org, Name: "Bank " + org[len(org)-1:], RootCA: string(cas[i].CertPEM)})
 		g.Identities = append(g.Identities, permission.Identity{
 			Name: org, Address: addr, Org: org,
-			Roles: []string{permission.RoleAdmin, permission.RoleIssuer, permission.RoleMember},
+			Roles: []string{permission.RoleAdmin, permission.RoleCommittee, permission.RoleIssuer, permission.RoleMember},
 		})
 		pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr, Amount: LocalnetFunding})
 	}
@@ -150,6 +150,7 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 	}
 	appState := func(nodes []NetworkNode) (json.RawMessage, error) {
 		for i, n := range nodes {
+			g.Nodes = append(g.Nodes, permission.Node{ID: n.NodeID, Org: orgs[i], Kind: "validator"})
 			g.Validators = append(g.Validators, permission.Validator{
 				Name: n.Moniker, Org: orgs[i], Address: n.PubKey.Address().String(),
 				SM2PublicKey: hex.EncodeToString(nodeKeys[i].Public().Bytes()),

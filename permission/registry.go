@@ -148,3 +148,19 @@ type Keeper struct{}
 func (Keeper) RequireRole(kv ledger.KV, addr gmcrypto.Address, org, role string) error {
 	return RequireRole(kv, addr, org, role)
 }
+
+// RemoveOrganisation deletes an organisation and its identities' registrations.
+func RemoveOrganisation(kv ledger.KV, id string) error {
+	ids, err := Identities(kv)
+	if err != nil {
+		return err
+	}
+	for _, i := range ids {
+		if i.Org == id {
+			if err := kv.Delete(SystemLedger, identityKey(i.Address)); err != nil {
+				return err
+			}
+		}
+	}
+	return kv.Delete(SystemLedger, orgKey(id))
+}

@@ -226,3 +226,16 @@ func AdmitNode(kv Reader, id string) (bool, error) {
 	nodes, err := Nodes(kv)
 	return len(nodes) == 0, err
 }
+
+// CheckClaimedOrg rejects an envelope whose claimed organisation (mspid)
+// differs from the organisation its sender is registered to.
+func CheckClaimedOrg(kv Reader, addr gmcrypto.Address, mspid string) error {
+	id, ok, err := GetIdentity(kv, addr)
+	if err != nil || !ok {
+		return err
+	}
+	if id.Org != mspid {
+		return ErrUnauthorized.Wrapf("identity %s is registered to organisation %s, the envelope claims %s", addr, id.Org, mspid)
+	}
+	return nil
+}

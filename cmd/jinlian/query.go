@@ -103,6 +103,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.AddCommand(balance, ledgers, tx, newQueryQCCmd(g))
+	cmd.AddCommand(registryQueryCmds(g)...)
 	return cmd
 }
 

@@ -60,6 +60,8 @@ func newRootCmd() *cobra.Command {
 		newDebugCmd(g),
 		newVerifyCmd(g),
 		newCACmd(g),
+		newGovCmd(g),
+		newIdentityCmd(g),
 		newVersionCmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)

@@ -1,0 +1,438 @@
+package app
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+)
+
+// ProposalTypes are the governance actions, named as in gov_thresholds.
+var ProposalTypes = []string{
+	"add_organisation", "remove_organisation", "set_validator", "set_node", "remove_node",
+	"create_ledger", "grant_role", "revoke_role", "revoke_certificate", "place_hold", "lift_hold", "set_params",
+}
+
+// ProposalType names a proposal's action.
+func ProposalType(p *txpb.Propose) string {
+	switch p.Action.(type) {
+	case *txpb.Propose_AddOrganisation:
+		return "add_organisation"
+	case *txpb.Propose_RemoveOrganisation:
+		return "remove_organisation"
+	case *txpb.Propose_SetValidator:
+		return "set_validator"
+	case *txpb.Propose_SetNode:
+		return "set_node"
+	case *txpb.Propose_RemoveNode:
+		return "remove_node"
+	case *txpb.Propose_CreateLedger:
+		return "create_ledger"
+	case *txpb.Propose_GrantRole:
+		return "grant_role"
+	case *txpb.Propose_RevokeRole:
+		return "revoke_role"
+	case *txpb.Propose_RevokeCertificate:
+		return "revoke_certificate"
+	case *txpb.Propose_PlaceHold:
+		return "place_hold"
+	case *txpb.Propose_LiftHold:
+		return "lift_hold"
+	case *txpb.Propose_SetParams:
+		return "set_params"
+	}
+	return ""
+}
+
+func isHoldType(kind string) bool { return kind == "place_hold" || kind == "lift_hold" }
+
+// voterRole checks who may propose and vote on kind: committee members, and
+// for holds regulators too. It returns the sender's identity.
+func voterRole(kv ledger.KV, sender gmcrypto.Address, kind string) (permission.Identity, error) {
+	id, err := permission.Require(kv, sender, permission.RoleCommittee, "")
+	if err != nil && isHoldType(kind) {
+		if rid, rerr := permission.Require(kv, sender, permission.RoleRegulator, ""); rerr == nil {
+			return rid, nil
+		}
+	}
+	return id, err
+}
+
+func (a *App) propose(kv ledger.KV, tx *Tx, m *txpb.Propose, height int64) ([]abci.Event, error) {
+	kind := ProposalType(m)
+	if kind == "" {
+		return nil, ErrUnknownMessage.Wrapf("proposal without an action")
+	}
+	id, err := voterRole(kv, tx.Sender, kind)
+	if err != nil {
+		return nil, fmt.Errorf("propose %s: %w", kind, err)
+	}
+	action, err := proto.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	p := permission.Proposal{
+		Type: kind, Title: m.Title, Action: action, Proposer: tx.Sender.String(), ProposerOrg: id.Org,
+		SubmitHeight: height, EndHeight: height + a.params.VotingPeriodBlocks, Status: permission.StatusVoting,
+		Votes: []permission.VoteEntry{{Org: id.Org, Voter: tx.Sender.String(), Yes: true, Height: height}},
+	}
+	if p.ID, err = permission.NewProposal(kv, p); err != nil {
+		return nil, err
+	}
+	events := []abci.Event{govEvent("proposal_submitted", p)}
+	more, err := a.tally(kv, &p, height)
+	return append(events, more...), err
+}
+
+func (a *App) vote(kv ledger.KV, tx *Tx, m *txpb.Vote, height int64) ([]abci.Event, error) {
+	p, err := permission.GetProposal(kv, m.ProposalId)
+	if err != nil {
+		return nil, err
+	}
+	id, err := voterRole(kv, tx.Sender, p.Type)
+	if err != nil {
+		return nil, fmt.Errorf("vote on proposal %d: %w", p.ID, err)
+	}
+	if p.Status != permission.StatusVoting {
+		return nil, permission.ErrVotingClosed.Wrapf("proposal %d is %s", p.ID, p.Status)
+	}
+	if height > p.EndHeight {
+		return nil, permission.ErrVotingClosed.Wrapf("proposal %d: voting period ended at height %d", p.ID, p.EndHeight)
+	}
+	for _, v := range p.Votes {
+		if v.Org == id.Org {
+			return nil, permission.ErrDoubleVote.Wrapf("organisation %s already voted on proposal %d (by %s at height %d)", id.Org, p.ID, v.Voter, v.Height)
+		}
+	}
+	p.Votes = append(p.Votes, permission.VoteEntry{Org: id.Org, Voter: tx.Sender.String(), Yes: m.Yes, Height: height})
+	events := []abci.Event{{Type: "proposal_vote", Attributes: []abci.EventAttribute{
+		{Key: "proposal", Value: strconv.FormatUint(p.ID, 10), Index: true},
+		{Key: "org", Value: id.Org, Index: true},
+		{Key: "yes", Value: strconv.FormatBool(m.Yes)},
+	}}}
+	more, err := a.tally(kv, &p, height)
+	return append(events, more...), err
+}
+
+// tally decides a proposal after a vote: passed (and executed), rejected
+// when it can no longer pass, or still voting.
+func (a *App) tally(kv ledger.KV, p *permission.Proposal, height int64) ([]abci.Event, error) {
+	orgs, err := permission.Organisations(kv)
+	if err != nil {
+		return nil, err
+	}
+	yes, no := p.Tally()
+	n := int64(len(orgs))
+	var pass, hopeless bool
+	if isHoldType(p.Type) {
+		k := a.params.HoldApprovals
+		pass = int64(yes) >= k
+		hopeless = int64(yes)+(n-int64(yes+no)) < k
+	} else {
+		f := a.params.threshold(p.Type)
+		pass = int64(yes)*f.Den > n*f.Num
+		hopeless = (n-int64(no))*f.Den <= n*f.Num
+	}
+	switch {
+	case pass:
+		a.execute(kv, p, height)
+	case hopeless:
+		p.Status, p.Result = permission.StatusRejected, fmt.Sprintf("%d yes, %d no of %d organisations: cannot pass", yes, no, n)
+	default:
+		return nil, permission.SaveProposal(kv, *p)
+	}
+	if err := permission.SaveProposal(kv, *p); err != nil {
+		return nil, err
+	}
+	return []abci.Event{govEvent("proposal_"+p.Status, *p)}, nil
+}
+
+// execute runs a passed proposal in a cache: all of it or nothing.
+func (a *App) execute(kv ledger.KV, p *permission.Proposal, height int64) {
+	var m txpb.Propose
+	err := proto.Unmarshal(p.Action, &m)
+	c := ledger.NewCache(kv)
+	var post []func()
+	if err == nil {
+		post, err = a.apply(c, &m, p, height)
+	}
+	if err == nil {
+		err = c.Write()
+	}
+	if err != nil {
+		c.Discard()
+		p.Status, p.Result = permission.StatusFailed, err.Error()
+		return
+	}
+	for _, f := range post {
+		f()
+	}
+	p.Status, p.Result = permission.StatusPassed, fmt.Sprintf("executed at height %d", height)
+}
+
+// apply performs an action; the returned functions run only if the
+// action's writes are kept (store-level effects, validator updates, evictions).
+func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, height int64) ([]func(), error) {
+	switch act := m.Action.(type) {
+	case *txpb.Propose_AddOrganisation:
+		o := act.AddOrganisation
+		if _, err := permission.GetOrganisation(kv, o.Id); err == nil {
+			return nil, permission.ErrInvalid.Wrapf("organisation %s already exists", o.Id)
+		}
+		return nil, permission.SetOrganisation(kv, permission.Organisation{ID: o.Id, Name: o.Name, RootCA: o.RootCa})
+	case *txpb.Propose_RemoveOrganisation:
+		id := act.RemoveOrganisation.Id
+		if _, err := permission.GetOrganisation(kv, id); err != nil {
+			return nil, err
+		}
+		vals, err := permission.Validators(kv)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vals {
+			if v.Org == id && v.Power > 0 {
+				return nil, permission.ErrInvalid.Wrapf("organisation %s still runs validator %s; remove it first", id, v.Address)
+			}
+		}
+		return nil, permission.RemoveOrganisation(kv, id)
+	case *txpb.Propose_SetValidator:
+		return a.applySetValidator(kv, act.SetValidator)
+	case *txpb.Propose_SetNode:
+		n := act.SetNode
+		return nil, permission.SetNode(kv, permission.Node{ID: n.NodeId, Org: n.Org, Kind: n.Kind})
+	case *txpb.Propose_RemoveNode:
+		id := act.RemoveNode.NodeId
+		if err := permission.RemoveNode(kv, id); err != nil {
+			return nil, err
+		}
+		return []func(){func() { a.evicted = append(a.evicted, id) }}, nil
+	case *txpb.Propose_CreateLedger:
+		l := act.CreateLedger
+		if err := validateLedgerName(l.Name); err != nil {
+			return nil, permission.ErrInvalid.Wrapf("%v", err)
+		}
+		if a.store.HasLedger(l.Name) {
+			return nil, permission.ErrInvalid.Wrapf("sub-ledger %s already exists", l.Name)
+		}
+		if len(l.MemberOrgs) == 0 {
+			return nil, permission.ErrInvalid.Wrapf("sub-ledger %s has no member organisations", l.Name)
+		}
+		if err := permission.SetLedgerInfo(kv, permission.LedgerInfo{Name: l.Name, Members: l.MemberOrgs}); err != nil {
+			return nil, err
+		}
+		return []func(){func() {
+			if err := a.store.CreateLedger(l.Name); err != nil {
+				panic(fmt.Sprintf("create validated ledger %s: %v", l.Name, err)) // checked above
+			}
+		}}, nil
+	case *txpb.Propose_GrantRole:
+		g := act.GrantRole
+		addr, err := gmcrypto.AddressFromBytes(g.Address)
+		if err != nil {
+			return nil, permission.ErrInvalid.Wrapf("grant role: %v", err)
+		}
+		return nil, permission.Grant(kv, addr, g.Org, g.Role)
+	case *txpb.Propose_RevokeRole:
+		addr, err := gmcrypto.AddressFromBytes(act.RevokeRole.Address)
+		if err != nil {
+			return nil, permission.ErrInvalid.Wrapf("revoke role: %v", err)
+		}
+		return nil, permission.RevokeRole(kv, addr, act.RevokeRole.Role)
+	case *txpb.Propose_RevokeCertificate:
+		r := act.RevokeCertificate
+		if err := permission.Revoke(kv, permission.Revocation{Org: r.Org, Serial: r.Serial, Reason: r.Reason, Height: height}); err != nil {
+			return nil, err
+		}
+		return []func(){a.certs.Purge}, nil
+	case *txpb.Propose_PlaceHold:
+		h := act.PlaceHold
+		if !a.store.HasLedger(h.Ledger) || h.Ledger == permission.SystemLedger {
+			return nil, ErrUnknownLedger.Wrapf("%q", h.Ledger)
+		}
+		if h.Asset != "" {
+			if _, err := a.payments.GetAsset(kv, h.Ledger, h.Asset); err != nil {
+				return nil, err
+			}
+		}
+		account := ""
+		if len(h.Account) > 0 {
+			addr, err := gmcrypto.AddressFromBytes(h.Account)
+			if err != nil {
+				return nil, permission.ErrInvalid.Wrapf("hold account: %v", err)
+			}
+			account = addr.String()
+		}
+		if h.ExpiryHeight != 0 && h.ExpiryHeight <= height {
+			return nil, permission.ErrInvalid.Wrapf("hold expiry height %d is not after height %d", h.ExpiryHeight, height)
+		}
+		_, err := permission.PlaceHold(kv, permission.Hold{Ledger: h.Ledger, Asset: h.Asset, Account: account, Reason: h.Reason,
+			PlacedBy: fmt.Sprintf("proposal %d of %s", p.ID, p.ProposerOrg), PlacedHeight: height, ExpiryHeight: h.ExpiryHeight})
+		return nil, err
+	case *txpb.Propose_LiftHold:
+		return nil, permission.LiftHold(kv, act.LiftHold.HoldId)
+	case *txpb.Propose_SetParams:
+		sp := act.SetParams
+		np := a.params
+		if sp.TxTimeWindowSeconds > 0 {
+			np.TxTimeWindowSeconds = sp.TxTimeWindowSeconds
+		}
+		if sp.VotingPeriodBlocks > 0 {
+			np.VotingPeriodBlocks = sp.VotingPeriodBlocks
+		}
+		if sp.HoldApprovals > 0 {
+			np.HoldApprovals = sp.HoldApprovals
+		}
+		if err := setParams(kv, np); err != nil {
+			return nil, err
+		}
+		return []func(){func() { a.params = np }}, nil
+	}
+	return nil, ErrUnknownMessage.Wrapf("proposal action %T", m.Action)
+}
+
+func (a *App) applySetValidator(kv *ledger.Cache, sv *txpb.SetValidator) ([]func(), error) {
+	if len(sv.PubKeyEd25519) != ed25519.PublicKeySize {
+		return nil, permission.ErrInvalid.Wrapf("validator consensus key: %d bytes, want %d (ed25519)", len(sv.PubKeyEd25519), ed25519.PublicKeySize)
+	}
+	if sv.Power < 0 {
+		return nil, permission.ErrInvalid.Wrapf("validator power %d is negative", sv.Power)
+	}
+	pk := cmted25519.PubKey(sv.PubKeyEd25519)
+	addr := pk.Address().String()
+	vals, err := permission.Validators(kv)
+	if err != nil {
+		return nil, err
+	}
+	existing, found := permission.Validator{}, false
+	active := 0
+	for _, v := range vals {
+		if v.Address == addr {
+			existing, found = v, true
+		} else if v.Power > 0 {
+			active++
+		}
+	}
+	var post []func()
+	if sv.Power == 0 {
+		if !found || existing.Power == 0 {
+			return nil, permission.ErrInvalid.Wrapf("validator %s is not active", addr)
+		}
+		if active == 0 {
+			return nil, permission.ErrInvalid.Wrapf("removing validator %s would leave no validator: refused", addr)
+		}
+		existing.Power = 0
+		if err := permission.SetValidator(kv, existing); err != nil {
+			return nil, err
+		}
+		if sv.NodeId != "" {
+			if err := permission.RemoveNode(kv, sv.NodeId); err != nil {
+				return nil, err
+			}
+			post = append(post, func() { a.evicted = append(a.evicted, sv.NodeId) })
+		}
+	} else {
+		v := existing
+		if !found {
+			if len(sv.Sm2PublicKey) == 0 {
+				return nil, permission.ErrInvalid.Wrapf("new validator %s needs its SM2 node key", addr)
+			}
+			v = permission.Validator{Name: sv.Name, Org: sv.Org, Address: addr}
+		}
+		if len(sv.Sm2PublicKey) > 0 {
+			v.SM2PublicKey = hex.EncodeToString(sv.Sm2PublicKey)
+		}
+		v.Power = sv.Power
+		if err := permission.SetValidator(kv, v); err != nil {
+			return nil, err
+		}
+		if sv.NodeId != "" {
+			if err := permission.SetNode(kv, permission.Node{ID: sv.NodeId, Org: v.Org, Kind: "validator"}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	pp, err := cryptoenc.PubKeyToProto(pk)
+	if err != nil {
+		return nil, err
+	}
+	return append(post, func() {
+		a.valUpdates = append(a.valUpdates, abci.ValidatorUpdate{PubKey: pp, Power: sv.Power})
+	}), nil
+}
+
+// expireProposals closes proposals whose voting period ended.
+func (a *App) expireProposals(kv ledger.KV, height int64) ([]abci.Event, error) {
+	ids, err := permission.ExpiredProposals(kv, height)
+	if err != nil {
+		return nil, err
+	}
+	var events []abci.Event
+	for _, id := range ids {
+		p, err := permission.GetProposal(kv, id)
+		if err != nil {
+			return nil, err
+		}
+		yes, no := p.Tally()
+		p.Status, p.Result = permission.StatusRejected, fmt.Sprintf("voting period ended at height %d with %d yes, %d no", p.EndHeight, yes, no)
+		if err := permission.SaveProposal(kv, p); err != nil {
+			return nil, err
+		}
+		events = append(events, govEvent("proposal_rejected", p))
+	}
+	return events, nil
+}
+
+func govEvent(kind string, p permission.Proposal) abci.Event {
+	return abci.Event{Type: kind, Attributes: []abci.EventAttribute{
+		{Key: "proposal", Value: strconv.FormatUint(p.ID, 10), Index: true},
+		{Key: "type", Value: p.Type, Index: true},
+		{Key: "status", Value: p.Status},
+		{Key: "result", Value: p.Result},
+	}}
+}
+
+// registerIdentity lets an organisation admin register its own identities
+// with the roles an admin may grant alone.
+func (a *App) registerIdentity(kv ledger.KV, tx *Tx, m *txpb.RegisterIdentity) ([]abci.Event, error) {
+	admin, err := permission.Require(kv, tx.Sender, permission.RoleAdmin, "")
+	if err != nil {
+		return nil, fmt.Errorf("register identity: %w", err)
+	}
+	addr, err := gmcrypto.AddressFromBytes(m.Address)
+	if err != nil {
+		return nil, permission.ErrInvalid.Wrapf("register identity: %v", err)
+	}
+	for _, r := range m.Roles {
+		name, _, _ := strings.Cut(r, ":")
+		if !slices.Contains([]string{permission.RoleMember, permission.RoleAuditor}, name) {
+			return nil, permission.ErrUnauthorized.Wrapf("an organisation admin may grant member and auditor roles only; %s needs a governance proposal", r)
+		}
+		if err := permission.ValidateRole(r); err != nil {
+			return nil, err
+		}
+	}
+	if id, ok, err := permission.GetIdentity(kv, addr); err != nil {
+		return nil, err
+	} else if ok && id.Org != admin.Org {
+		return nil, permission.ErrUnauthorized.Wrapf("identity %s belongs to %s, not to %s", addr, id.Org, admin.Org)
+	}
+	if err := permission.SetIdentity(kv, permission.Identity{Name: m.Name, Address: addr.String(), Org: admin.Org, Roles: m.Roles}); err != nil {
+		return nil, err
+	}
+	return []abci.Event{{Type: "register_identity", Attributes: []abci.EventAttribute{
+		{Key: "address", Value: addr.String(), Index: true},
+		{Key: "org", Value: admin.Org, Index: true},
+	}}}, nil
+}

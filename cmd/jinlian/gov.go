@@ -1,0 +1,357 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/spf13/cobra"
+
+	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+)
+
+// systemTxCmd makes a command that signs a system-channel message.
+func systemTxCmd(g *globals, use, short string, args cobra.PositionalArgs, build func(args []string) (*txpb.Message, error), flags func(*cobra.Command)) *cobra.Command {
+	f := &txFlags{}
+	c := &cobra.Command{
+		Use: use, Short: short, Args: args,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			msg, err := build(args)
+			if err != nil {
+				return err
+			}
+			f.ledger = permission.SystemLedger
+			return sendTx(cmd, g, f, msg)
+		},
+	}
+	c.Flags().StringVar(&f.from, "from", "", "signing key (name or key file)")
+	c.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for commit")
+	_ = c.MarkFlagRequired("from")
+	f.pass.add(c)
+	if flags != nil {
+		flags(c)
+	}
+	return c
+}
+
+func proposeCmd(g *globals, use, short string, title *string, action func() (*txpb.Propose, error), flags func(*cobra.Command)) *cobra.Command {
+	return systemTxCmd(g, use, short, cobra.NoArgs, func([]string) (*txpb.Message, error) {
+		p, err := action()
+		if err != nil {
+			return nil, err
+		}
+		p.Title = *title
+		return &txpb.Message{Body: &txpb.Message_Propose{Propose: p}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(title, "title", "", "proposal title")
+		flags(c)
+	})
+}
+
+func parseAddr(flag, s string) ([]byte, error) {
+	a, err := gmcrypto.ParseAddress(s)
+	if err != nil {
+		return nil, fmt.Errorf("--%s: %w", flag, err)
+	}
+	return a.Bytes(), nil
+}
+
+func newGovCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "gov", Short: "Governance: proposals and votes of the consortium committee"}
+	propose := &cobra.Command{Use: "propose", Short: "Open a proposal (committee; regulators too for holds); the proposer's organisation votes yes"}
+	var title string
+
+	var orgID, orgName, rootCA string
+	propose.AddCommand(proposeCmd(g, "add-organisation", "Admit an organisation with its root CA", &title, func() (*txpb.Propose, error) {
+		pem, err := os.ReadFile(rootCA)
+		if err != nil {
+			return nil, fmt.Errorf("--root-ca: %w", err)
+		}
+		return &txpb.Propose{Action: &txpb.Propose_AddOrganisation{AddOrganisation: &txpb.AddOrganisation{Id: orgID, Name: orgName, RootCa: string(pem)}}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&orgID, "id", "", "organisation id")
+		c.Flags().StringVar(&orgName, "name", "", "display name")
+		c.Flags().StringVar(&rootCA, "root-ca", "", "root CA certificate PEM file (jinlian ca init)")
+	}))
+	var rmOrg string
+	propose.AddCommand(proposeCmd(g, "remove-organisation", "Remove an organisation (its validators first)", &title, func() (*txpb.Propose, error) {
+		return &txpb.Propose{Action: &txpb.Propose_RemoveOrganisation{RemoveOrganisation: &txpb.RemoveOrganisation{Id: rmOrg}}}, nil
+	}, func(c *cobra.Command) { c.Flags().StringVar(&rmOrg, "id", "", "organisation id") }))
+
+	var valHome, valOrg, valName string
+	var valPower int64
+	propose.AddCommand(proposeCmd(g, "set-validator", "Add a validator, change its power, or remove it (--power 0); effective at H+2", &title, func() (*txpb.Propose, error) {
+		sv, err := validatorFromHome(valHome)
+		if err != nil {
+			return nil, err
+		}
+		sv.Org, sv.Name, sv.Power = valOrg, valName, valPower
+		return &txpb.Propose{Action: &txpb.Propose_SetValidator{SetValidator: sv}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&valHome, "validator-home", "", "the validator's home (reads its consensus key, node id and SM2 node key)")
+		c.Flags().StringVar(&valOrg, "org", "", "operating organisation")
+		c.Flags().StringVar(&valName, "name", "", "validator name")
+		c.Flags().Int64Var(&valPower, "power", 10, "voting power (0 removes)")
+		_ = c.MarkFlagRequired("validator-home")
+	}))
+
+	var nodeID, nodeOrg, nodeKind string
+	propose.AddCommand(proposeCmd(g, "set-node", "Admit a node id (observer or validator) through the peer filter", &title, func() (*txpb.Propose, error) {
+		return &txpb.Propose{Action: &txpb.Propose_SetNode{SetNode: &txpb.SetNode{NodeId: nodeID, Org: nodeOrg, Kind: nodeKind}}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&nodeID, "node-id", "", "p2p node id (40 hex digits)")
+		c.Flags().StringVar(&nodeOrg, "org", "", "operating organisation")
+		c.Flags().StringVar(&nodeKind, "kind", "observer", "observer or validator")
+	}))
+	var rmNode string
+	propose.AddCommand(proposeCmd(g, "remove-node", "Revoke a node's admission; it is disconnected within a block", &title, func() (*txpb.Propose, error) {
+		return &txpb.Propose{Action: &txpb.Propose_RemoveNode{RemoveNode: &txpb.RemoveNode{NodeId: rmNode}}}, nil
+	}, func(c *cobra.Command) { c.Flags().StringVar(&rmNode, "node-id", "", "p2p node id") }))
+
+	var ledgerName string
+	var members []string
+	propose.AddCommand(proposeCmd(g, "create-ledger", "Create a sub-ledger with its member organisations", &title, func() (*txpb.Propose, error) {
+		return &txpb.Propose{Action: &txpb.Propose_CreateLedger{CreateLedger: &txpb.CreateLedger{Name: ledgerName, MemberOrgs: members}}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&ledgerName, "name", "", "sub-ledger name")
+		c.Flags().StringSliceVar(&members, "members", nil, "member organisations, comma-separated")
+	}))
+
+	var roleAddr, roleOrg, role string
+	propose.AddCommand(proposeCmd(g, "grant-role", "Grant a role (committee, regulator, issuer:<ledger>/<asset>, member:<ledger>, ...)", &title, func() (*txpb.Propose, error) {
+		a, err := parseAddr("address", roleAddr)
+		if err != nil {
+			return nil, err
+		}
+		if err := permission.ValidateRole(role); err != nil {
+			return nil, err
+		}
+		return &txpb.Propose{Action: &txpb.Propose_GrantRole{GrantRole: &txpb.GrantRole{Address: a, Org: roleOrg, Role: role}}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&roleAddr, "address", "", "identity address")
+		c.Flags().StringVar(&roleOrg, "org", "", "the identity's organisation (registers it if new)")
+		c.Flags().StringVar(&role, "role", "", "role to grant")
+	}))
+	var rvAddr, rvRole string
+	propose.AddCommand(proposeCmd(g, "revoke-role", "Revoke a role", &title, func() (*txpb.Propose, error) {
+		a, err := parseAddr("address", rvAddr)
+		if err != nil {
+			return nil, err
+		}
+		return &txpb.Propose{Action: &txpb.Propose_RevokeRole{RevokeRole: &txpb.RevokeRole{Address: a, Role: rvRole}}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&rvAddr, "address", "", "identity address")
+		c.Flags().StringVar(&rvRole, "role", "", "role to revoke")
+	}))
+	var rcOrg, rcSerial, rcReason string
+	propose.AddCommand(proposeCmd(g, "revoke-certificate", "Revoke a certificate of any organisation", &title, func() (*txpb.Propose, error) {
+		return &txpb.Propose{Action: &txpb.Propose_RevokeCertificate{RevokeCertificate: &txpb.RevokeCertificateAction{Org: rcOrg, Serial: rcSerial, Reason: rcReason}}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&rcOrg, "org", "", "organisation")
+		c.Flags().StringVar(&rcSerial, "serial", "", "certificate serial (hex)")
+		c.Flags().StringVar(&rcReason, "reason", "", "reason")
+	}))
+	var hLedger, hAsset, hAccount, hReason string
+	var hExpiry int64
+	propose.AddCommand(proposeCmd(g, "place-hold", "Freeze an account, an asset or a sub-ledger (k-of-n approvals)", &title, func() (*txpb.Propose, error) {
+		ph := &txpb.PlaceHold{Ledger: hLedger, Asset: hAsset, Reason: hReason, ExpiryHeight: hExpiry}
+		if hAccount != "" {
+			a, err := parseAddr("account", hAccount)
+			if err != nil {
+				return nil, err
+			}
+			ph.Account = a
+		}
+		return &txpb.Propose{Action: &txpb.Propose_PlaceHold{PlaceHold: ph}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&hLedger, "ledger", "payments", "sub-ledger")
+		c.Flags().StringVar(&hAsset, "asset", "", "asset (empty: every asset)")
+		c.Flags().StringVar(&hAccount, "account", "", "account (empty: every account)")
+		c.Flags().StringVar(&hReason, "reason", "", "reason, recorded with the hold")
+		c.Flags().Int64Var(&hExpiry, "expiry-height", 0, "height at which the hold lifts by itself (0: never)")
+		_ = c.MarkFlagRequired("reason")
+	}))
+	var liftID uint64
+	propose.AddCommand(proposeCmd(g, "lift-hold", "Lift a hold (k-of-n approvals)", &title, func() (*txpb.Propose, error) {
+		return &txpb.Propose{Action: &txpb.Propose_LiftHold{LiftHold: &txpb.LiftHold{HoldId: liftID}}}, nil
+	}, func(c *cobra.Command) { c.Flags().Uint64Var(&liftID, "id", 0, "hold id") }))
+	var sp txpb.SetParams
+	propose.AddCommand(proposeCmd(g, "set-params", "Change consortium parameters (zero leaves a value unchanged)", &title, func() (*txpb.Propose, error) {
+		return &txpb.Propose{Action: &txpb.Propose_SetParams{SetParams: &txpb.SetParams{
+			TxTimeWindowSeconds: sp.TxTimeWindowSeconds, VotingPeriodBlocks: sp.VotingPeriodBlocks, HoldApprovals: sp.HoldApprovals}}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().Int64Var(&sp.TxTimeWindowSeconds, "tx-time-window", 0, "seconds")
+		c.Flags().Int64Var(&sp.VotingPeriodBlocks, "voting-period", 0, "blocks")
+		c.Flags().Int64Var(&sp.HoldApprovals, "hold-approvals", 0, "k of the k-of-n hold approvals")
+	}))
+
+	vote := systemTxCmd(g, "vote ID yes|no", "Cast your organisation's vote", cobra.ExactArgs(2), func(args []string) (*txpb.Message, error) {
+		id, err := strconv.ParseUint(args[0], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("proposal id %q: %w", args[0], err)
+		}
+		var yes bool
+		switch strings.ToLower(args[1]) {
+		case "yes", "y":
+			yes = true
+		case "no", "n":
+		default:
+			return nil, fmt.Errorf("vote %q: want yes or no", args[1])
+		}
+		return &txpb.Message{Body: &txpb.Message_Vote{Vote: &txpb.Vote{ProposalId: id, Yes: yes}}}, nil
+	}, nil)
+
+	show := &cobra.Command{
+		Use: "show ID", Short: "A proposal with its votes and result", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p permission.Proposal
+			if err := abciQuery(cmd.Context(), g.node, app.QueryProposal, []byte(args[0]), 0, &p); err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, p, func(w io.Writer) { printProposal(w, p, true) })
+		},
+	}
+	list := &cobra.Command{
+		Use: "list", Short: "Every proposal", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var ps []permission.Proposal
+			if err := abciQuery(cmd.Context(), g.node, app.QueryProposals, nil, 0, &ps); err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, ps, func(w io.Writer) {
+				if len(ps) == 0 {
+					fmt.Fprintln(w, "no proposals")
+				}
+				for _, p := range ps {
+					printProposal(w, p, false)
+				}
+			})
+		},
+	}
+	cmd.AddCommand(propose, vote, show, list)
+	return cmd
+}
+
+func printProposal(w io.Writer, p permission.Proposal, votes bool) {
+	yes, no := p.Tally()
+	fmt.Fprintf(w, "#%d %-18s %-8s yes %d no %d  heights %d..%d  by %s  %s\n", p.ID, p.Type, p.Status, yes, no, p.SubmitHeight, p.EndHeight, p.ProposerOrg, p.Title)
+	if votes {
+		for _, v := range p.Votes {
+			fmt.Fprintf(w, "  vote %-8s yes=%v by %s at %d\n", v.Org, v.Yes, v.Voter, v.Height)
+		}
+		if p.Result != "" {
+			fmt.Fprintf(w, "  result: %s\n", p.Result)
+		}
+	}
+}
+
+// validatorFromHome reads what a set-validator proposal needs from a node home.
+func validatorFromHome(home string) (*txpb.SetValidator, error) {
+	var pv struct {
+		PubKey struct {
+			Value string `json:"value"`
+		} `json:"pub_key"`
+	}
+	b, err := os.ReadFile(filepath.Join(home, "config", "priv_validator_key.json"))
+	if err != nil {
+		return nil, fmt.Errorf("--validator-home: %w", err)
+	}
+	if err := json.Unmarshal(b, &pv); err != nil {
+		return nil, fmt.Errorf("priv_validator_key.json: %w", err)
+	}
+	pk, err := base64.StdEncoding.DecodeString(pv.PubKey.Value)
+	if err != nil {
+		return nil, fmt.Errorf("priv_validator_key.json pub_key: %w", err)
+	}
+	nk, err := p2p.LoadNodeKey(filepath.Join(home, "config", "node_key.json"))
+	if err != nil {
+		return nil, fmt.Errorf("node key: %w", err)
+	}
+	sv := &txpb.SetValidator{PubKeyEd25519: pk, NodeId: string(nk.ID())}
+	if info, err := gmcrypto.ReadKeyInfo(consensus.NodeKeyFile(home)); err == nil {
+		pub, err := gmcrypto.ParsePublicKeyPEM([]byte(info.PublicKey))
+		if err != nil {
+			return nil, err
+		}
+		sv.Sm2PublicKey = pub.Bytes()
+	}
+	return sv, nil
+}
+
+func newIdentityCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "identity", Short: "Identities of your organisation (admin role)"}
+	var addr, name string
+	var roles []string
+	cmd.AddCommand(systemTxCmd(g, "register", "Register an identity of your organisation with member or auditor roles", cobra.NoArgs, func([]string) (*txpb.Message, error) {
+		a, err := parseAddr("address", addr)
+		if err != nil {
+			return nil, err
+		}
+		return &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{Address: a, Name: name, Roles: roles}}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&addr, "address", "", "identity address")
+		c.Flags().StringVar(&name, "name", "", "name")
+		c.Flags().StringSliceVar(&roles, "roles", []string{"member"}, "roles: member, member:<ledger>, auditor")
+	}))
+	return cmd
+}
+
+func registryQueryCmds(g *globals) []*cobra.Command {
+	var identity string
+	roles := &cobra.Command{
+		Use: "roles", Short: "Registered identities and their roles", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var ids []permission.Identity
+			if err := abciQuery(cmd.Context(), g.node, app.QueryRoles, []byte(identity), 0, &ids); err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, ids, func(w io.Writer) {
+				for _, id := range ids {
+					fmt.Fprintf(w, "%s %-8s %-10s %s\n", id.Address, id.Org, id.Name, strings.Join(id.Roles, ","))
+				}
+			})
+		},
+	}
+	roles.Flags().StringVar(&identity, "identity", "", "one identity's address")
+	nodes := &cobra.Command{
+		Use: "nodes", Short: "Nodes admitted by the peer filter", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var ns []permission.Node
+			if err := abciQuery(cmd.Context(), g.node, app.QueryNodes, nil, 0, &ns); err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, ns, func(w io.Writer) {
+				for _, n := range ns {
+					fmt.Fprintf(w, "%s %-8s %s\n", n.ID, n.Org, n.Kind)
+				}
+			})
+		},
+	}
+	holds := &cobra.Command{
+		Use: "holds", Short: "Holds and whether each is in force", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var hs []app.HoldStatus
+			if err := abciQuery(cmd.Context(), g.node, app.QueryHolds, nil, 0, &hs); err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, hs, func(w io.Writer) {
+				for _, h := range hs {
+					fmt.Fprintf(w, "active=%-5v %s\n", h.Active, h.Hold)
+				}
+			})
+		},
+	}
+	return []*cobra.Command{roles, nodes, holds}
+}
+
