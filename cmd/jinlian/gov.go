@@ -354,4 +354,3 @@ func registryQueryCmds(g *globals) []*cobra.Command {
 	}
 	return []*cobra.Command{roles, nodes, holds}
 }
-
