@@ -198,6 +198,9 @@ func SetNode(kv ledger.KV, n Node) error {
 	}
 	n.ID = strings.ToLower(n.ID)
 	b, _ := json.Marshal(n)
+	if err := kv.Set(SystemLedger, keyAdmission, []byte{1}); err != nil {
+		return err
+	}
 	return kv.Set(SystemLedger, nodeKey(n.ID), b)
 }
 
@@ -216,15 +219,19 @@ func RemoveNode(kv ledger.KV, id string) error {
 // Nodes lists registered nodes in id order.
 func Nodes(kv Reader) ([]Node, error) { return list[Node](kv, "node/") }
 
-// AdmitNode decides the peer filter: with an empty registry every node is
-// admitted (admission off); otherwise only registered ids.
+// keyAdmission is set by the first node registration: from then on only
+// registered nodes are admitted, even if the registry empties again.
+var keyAdmission = []byte("meta/node_admission")
+
+// AdmitNode decides the peer filter: before any node was ever registered
+// every node is admitted (admission off); afterwards only registered ids.
 func AdmitNode(kv Reader, id string) (bool, error) {
-	b, err := kv.Get(SystemLedger, nodeKey(id))
+	b, err := kv.Get(SystemLedger, nodeKey(strings.ToLower(id)))
 	if err != nil || b != nil {
 		return b != nil, err
 	}
-	nodes, err := Nodes(kv)
-	return len(nodes) == 0, err
+	on, err := kv.Get(SystemLedger, keyAdmission)
+	return on == nil, err
 }
 
 // CheckClaimedOrg rejects an envelope whose claimed organisation (mspid)
