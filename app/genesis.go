@@ -1,10 +1,14 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -262,4 +266,20 @@ func (g *GenesisState) apply(store *ledger.Store, pay payments.Keeper) error {
 		}
 	}
 	return nil
+}
+
+// CheckGenesis applies a genesis to a throw-away in-memory store, so that
+// `jinlian init` reports every mistake InitChain would hit at start.
+func CheckGenesis(chainID string, appState []byte, validators []abci.ValidatorUpdate, at time.Time) error {
+	store, err := ledger.Open("", ledger.Options{InMemory: true})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	a, err := New(store, Options{})
+	if err != nil {
+		return err
+	}
+	_, err = a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chainID, Time: at, AppStateBytes: appState, Validators: validators})
+	return err
 }

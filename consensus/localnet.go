@@ -78,6 +78,10 @@ func PrepareLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		opts.BasePort = LocalnetBasePort
 	}
 	if opts.Reset {
+		entries, _ := os.ReadDir(opts.Home)
+		if _, err := os.Stat(filepath.Join(opts.Home, manifestFile)); err != nil && len(entries) > 0 {
+			return nil, fmt.Errorf("--reset: refusing to delete %s: it holds no localnet (no %s)", opts.Home, manifestFile)
+		}
 		if err := os.RemoveAll(opts.Home); err != nil {
 			return nil, fmt.Errorf("reset %s: %w", opts.Home, err)
 		}
@@ -86,7 +90,7 @@ func PrepareLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		return loadLocalnet(opts)
 	}
 	if entries, err := os.ReadDir(opts.Home); err == nil && len(entries) > 0 {
-		return nil, fmt.Errorf("%s is not empty and holds no localnet: choose another --home or pass --reset", opts.Home)
+		return nil, fmt.Errorf("%s is not empty and holds no localnet: choose another --home", opts.Home)
 	}
 	return createLocalnet(opts)
 }

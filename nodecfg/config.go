@@ -65,6 +65,11 @@ func AddFlags(fs *pflag.FlagSet) {
 	}
 }
 
+// EnvName is the environment variable of a config key: api.listen → JINLIAN_API_LISTEN.
+func EnvName(key string) string {
+	return "JINLIAN_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(key))
+}
+
 // Path is the config file of a home.
 func Path(home string) string { return filepath.Join(home, "config", FileName) }
 
@@ -72,9 +77,14 @@ func Path(home string) string { return filepath.Join(home, "config", FileName) }
 // and the flags that were set, and validates the result.
 func Load(home string, fs *pflag.FlagSet) (*Config, error) {
 	v := newViper()
-	v.SetEnvPrefix("JINLIAN")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
+	// Bind each key to its own variable rather than AutomaticEnv: with
+	// AutomaticEnv a variable named after a whole table (JINLIAN_NODE, which
+	// the CLI uses for --node) would hide that table.
+	for _, d := range defaults {
+		if err := v.BindEnv(d.key, EnvName(d.key)); err != nil {
+			return nil, err
+		}
+	}
 	v.SetConfigFile(Path(home))
 	v.SetConfigType("toml")
 	if err := v.ReadInConfig(); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -68,6 +68,14 @@ func TestValidateNamesTheKey(t *testing.T) {
 	}
 }
 
+func TestTableNamedVariableDoesNotHideTable(t *testing.T) {
+	t.Setenv("JINLIAN_NODE", "tcp://127.0.0.1:26657") // the CLI's --node twin
+	c, err := Load(t.TempDir(), nil)
+	if err != nil || c.Node.Mode != ModeValidator {
+		t.Fatalf("JINLIAN_NODE broke node.mode: %+v %v", c, err)
+	}
+}
+
 func TestMissingFileIsDefaults(t *testing.T) {
 	c, err := Load(t.TempDir(), nil)
 	if err != nil {

@@ -10,9 +10,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
@@ -72,7 +74,11 @@ func newInitCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("genesis %s: %w", genesisFile, err)
 				}
-				if _, err := app.ParseGenesis(doc.AppState); err != nil {
+				var vals []abci.ValidatorUpdate
+				for _, v := range doc.Validators {
+					vals = append(vals, types.TM2PB.NewValidatorUpdate(v.PubKey, v.Power))
+				}
+				if err := app.CheckGenesis(doc.ChainID, doc.AppState, vals, doc.GenesisTime); err != nil {
 					return fmt.Errorf("genesis %s: %w", genesisFile, err)
 				}
 				chain = doc.ChainID
@@ -231,8 +237,15 @@ func printLocalnet(w io.Writer, g *globals, ln *consensus.Localnet, nodes []*con
 			fmt.Fprintf(w, "  %-6s %s  %s\n", id.Org, id.Address, id.KeyFile)
 		}
 		if len(ln.Identities) > 1 {
-			fmt.Fprintf(w, "\ntry:\n  export JINLIAN_PASSPHRASE=%s\n  jinlian tx transfer --from %s --asset CNY --to %s --amount 100\n  jinlian query balance --asset CNY --account %s\n",
-				consensus.LocalnetPassphrase, ln.Identities[0].Name, ln.Identities[1].Address, ln.Identities[1].Address)
+			flags := ""
+			if ln.Home != filepath.Join(defaultHome(), "localnet") {
+				flags += " --home " + ln.Home
+			}
+			if len(out.Nodes) > 0 && "tcp://"+strings.TrimPrefix(out.Nodes[0]["rpc"], "tcp://") != DefaultNode {
+				flags += " --node " + out.Nodes[0]["rpc"]
+			}
+			fmt.Fprintf(w, "\ntry:\n  export JINLIAN_PASSPHRASE=%s\n  jinlian%s tx transfer --from %s --asset CNY --to %s --amount 100\n  jinlian%s query balance --asset CNY --account %s\n",
+				consensus.LocalnetPassphrase, flags, ln.Identities[0].Name, ln.Identities[1].Address, flags, ln.Identities[1].Address)
 		}
 		fmt.Fprintf(w, "\nrunning until Ctrl-C (%s)\n", time.Now().Format(time.TimeOnly))
 	})
