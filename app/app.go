@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -217,6 +218,9 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 	if err := markTx(kv, tx.ID, height); err != nil {
 		return nil, err
 	}
+	if err := permission.RecordPublicKey(kv, tx.Creator); err != nil {
+		return nil, err
+	}
 	exec := ledger.NewCache(kv)
 	events, err := a.route(exec, tx, height)
 	if err == nil {
@@ -254,7 +258,8 @@ func (a *App) authenticate(kv ledger.KV, tx *Tx, at time.Time) error {
 // isSystemMessage reports messages that travel on the system channel.
 func isSystemMessage(m *txpb.Message) bool {
 	switch m.Body.(type) {
-	case *txpb.Message_RevokeCertificate, *txpb.Message_RegisterIdentity, *txpb.Message_Propose, *txpb.Message_Vote:
+	case *txpb.Message_RevokeCertificate, *txpb.Message_RegisterIdentity, *txpb.Message_Propose, *txpb.Message_Vote,
+		*txpb.Message_SetSanction, *txpb.Message_RegisterEscrowKey:
 		return true
 	}
 	return false
@@ -278,18 +283,36 @@ func (a *App) route(kv ledger.KV, tx *Tx, height int64) ([]abci.Event, error) {
 		return a.propose(kv, tx, m.Propose, height)
 	case *txpb.Message_Vote: // committee; regulator too for holds
 		return a.vote(kv, tx, m.Vote, height)
-	case *txpb.Message_Issue: // issuer role of the asset's issuer organisation; not held
+	case *txpb.Message_SetSanction: // regulator
+		return a.setSanction(kv, tx, m.SetSanction, height)
+	case *txpb.Message_RegisterEscrowKey: // regulator
+		return a.registerEscrowKey(kv, tx, m.RegisterEscrowKey)
+	case *txpb.Message_Issue: // issuer role of the asset's issuer organisation; not held; no sanctioned party
 		if err := permission.CheckHolds(kv, tx.Ledger, m.Issue.Asset, tx.Sender.String(), height); err != nil {
 			return nil, err
 		}
+		if err := permission.CheckSanctions(kv, tx.Sender.String(), hex.EncodeToString(m.Issue.To)); err != nil {
+			return nil, err
+		}
 		return a.payments.Issue(kv, tx.Ledger, tx.Sender, m.Issue.Asset, m.Issue.To, m.Issue.Amount)
-	case *txpb.Message_Transfer: // member of the ledger; not held
+	case *txpb.Message_Transfer: // member of the ledger; not held; no sanctioned party; confidential payload readable by parties and regulators
 		if err := a.mayTransact(kv, tx, m.Transfer.Asset, height); err != nil {
 			return nil, err
 		}
+		if err := permission.CheckSanctions(kv, tx.Sender.String(), hex.EncodeToString(m.Transfer.To)); err != nil {
+			return nil, err
+		}
+		if to, err := gmcrypto.AddressFromBytes(m.Transfer.To); err == nil {
+			if err := checkConfidential(kv, m.Transfer.Confidential, tx.Sender, to); err != nil {
+				return nil, err
+			}
+		}
 		return a.payments.Transfer(kv, tx.Ledger, tx.Sender, m.Transfer.Asset, m.Transfer.To, m.Transfer.Amount)
-	case *txpb.Message_Burn: // member of the ledger; not held
+	case *txpb.Message_Burn: // member of the ledger; not held; not sanctioned
 		if err := a.mayTransact(kv, tx, m.Burn.Asset, height); err != nil {
+			return nil, err
+		}
+		if err := permission.CheckSanctions(kv, tx.Sender.String()); err != nil {
 			return nil, err
 		}
 		return a.payments.Burn(kv, tx.Ledger, tx.Sender, m.Burn.Asset, m.Burn.Amount)

@@ -249,6 +249,16 @@ func MsgType(m *txpb.Message) string {
 		return "burn"
 	case *txpb.Message_RevokeCertificate:
 		return "revoke_certificate"
+	case *txpb.Message_RegisterIdentity:
+		return "register_identity"
+	case *txpb.Message_Propose:
+		return "propose"
+	case *txpb.Message_Vote:
+		return "vote"
+	case *txpb.Message_SetSanction:
+		return "set_sanction"
+	case *txpb.Message_RegisterEscrowKey:
+		return "register_escrow_key"
 	default:
 		return "unknown"
 	}

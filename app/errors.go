@@ -17,4 +17,5 @@ var (
 	ErrBadGenesis     = errs.Register(codespace, 9, "invalid genesis")
 	ErrBadQuery       = errs.Register(codespace, 10, "invalid query")
 	ErrBadQC          = errs.Register(codespace, 11, "invalid quorum certificate")
+	ErrConfidential   = errs.Register(codespace, 12, "invalid confidential payload")
 )

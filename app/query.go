@@ -24,14 +24,17 @@ const (
 	QueryTx         = "/tx"         // data = tx id (hex) → TxLocation
 	QueryInvariants = "/invariants" // → InvariantsResponse
 	QueryOrgs       = "/organisations"
-	QueryValidators = "/validators" // → []permission.Validator (registry at the height)
-	QueryQC         = "/qc"         // data = height (decimal) → QCResponse
-	QueryRoles      = "/roles"      // data = address (optional) → []permission.Identity
-	QueryNodes      = "/nodes"      // → []permission.Node
-	QueryHolds      = "/holds"      // → []HoldStatus
-	QueryProposals  = "/proposals"  // → []permission.Proposal
-	QueryProposal   = "/proposal"   // data = id (decimal) → permission.Proposal
-	QueryLedgerInfo = "/ledger"     // data = name → permission.LedgerInfo
+	QueryValidators = "/validators"  // → []permission.Validator (registry at the height)
+	QueryQC         = "/qc"          // data = height (decimal) → QCResponse
+	QueryRoles      = "/roles"       // data = address (optional) → []permission.Identity
+	QueryNodes      = "/nodes"       // → []permission.Node
+	QueryHolds      = "/holds"       // → []HoldStatus
+	QueryProposals  = "/proposals"   // → []permission.Proposal
+	QueryProposal   = "/proposal"    // data = id (decimal) → permission.Proposal
+	QueryLedgerInfo = "/ledger"      // data = name → permission.LedgerInfo
+	QuerySanctions  = "/sanctions"   // → []permission.Sanction
+	QueryEscrowKeys = "/escrow_keys" // → []permission.EscrowKey
+	QueryPublicKey  = "/pubkey"      // data = address → hex of the public key seen on chain
 
 	// CometBFT asks these when base.filter_peers is on; code 0 admits.
 	filterIDPrefix   = "/p2p/filter/id/"
@@ -219,6 +222,23 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 			return nil, ErrBadQuery.Wrapf("proposal id %q: want a positive integer", data)
 		}
 		return permission.GetProposal(v, id)
+	case QuerySanctions:
+		return permission.Sanctions(v)
+	case QueryEscrowKeys:
+		return permission.EscrowKeys(v)
+	case QueryPublicKey:
+		addr, err := gmcrypto.ParseAddress(string(data))
+		if err != nil {
+			return nil, ErrBadQuery.Wrapf("%v", err)
+		}
+		pub, err := permission.PublicKeyOf(v, addr.String())
+		if err != nil {
+			return nil, err
+		}
+		if pub == nil {
+			return nil, ErrBadQuery.Wrapf("no public key of %s on chain: it has not signed a transaction yet", addr)
+		}
+		return hex.EncodeToString(pub.Bytes()), nil
 	case QueryLedgerInfo:
 		li, ok, err := permission.GetLedgerInfo(v, string(data))
 		if err == nil && !ok {

@@ -80,6 +80,8 @@ type Message struct {
 	//	*Message_Burn
 	//	*Message_RevokeCertificate
 	//	*Message_RegisterIdentity
+	//	*Message_SetSanction
+	//	*Message_RegisterEscrowKey
 	//	*Message_Propose
 	//	*Message_Vote
 	Body          isMessage_Body `protobuf_oneof:"body"`
@@ -169,6 +171,24 @@ func (x *Message) GetRegisterIdentity() *RegisterIdentity {
 	return nil
 }
 
+func (x *Message) GetSetSanction() *SetSanction {
+	if x != nil {
+		if x, ok := x.Body.(*Message_SetSanction); ok {
+			return x.SetSanction
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetRegisterEscrowKey() *RegisterEscrowKey {
+	if x != nil {
+		if x, ok := x.Body.(*Message_RegisterEscrowKey); ok {
+			return x.RegisterEscrowKey
+		}
+	}
+	return nil
+}
+
 func (x *Message) GetPropose() *Propose {
 	if x != nil {
 		if x, ok := x.Body.(*Message_Propose); ok {
@@ -211,6 +231,14 @@ type Message_RegisterIdentity struct {
 	RegisterIdentity *RegisterIdentity `protobuf:"bytes,11,opt,name=register_identity,json=registerIdentity,proto3,oneof"`
 }
 
+type Message_SetSanction struct {
+	SetSanction *SetSanction `protobuf:"bytes,12,opt,name=set_sanction,json=setSanction,proto3,oneof"`
+}
+
+type Message_RegisterEscrowKey struct {
+	RegisterEscrowKey *RegisterEscrowKey `protobuf:"bytes,13,opt,name=register_escrow_key,json=registerEscrowKey,proto3,oneof"`
+}
+
 type Message_Propose struct {
 	Propose *Propose `protobuf:"bytes,20,opt,name=propose,proto3,oneof"`
 }
@@ -228,6 +256,10 @@ func (*Message_Burn) isMessage_Body() {}
 func (*Message_RevokeCertificate) isMessage_Body() {}
 
 func (*Message_RegisterIdentity) isMessage_Body() {}
+
+func (*Message_SetSanction) isMessage_Body() {}
+
+func (*Message_RegisterEscrowKey) isMessage_Body() {}
 
 func (*Message_Propose) isMessage_Body() {}
 
@@ -424,11 +456,14 @@ func (x *Issue) GetMemo() string {
 
 // Transfer moves units of an asset from the sender's account to `to`.
 type Transfer struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Asset         string                 `protobuf:"bytes,1,opt,name=asset,proto3" json:"asset,omitempty"`
-	To            []byte                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
-	Amount        uint64                 `protobuf:"varint,3,opt,name=amount,proto3" json:"amount,omitempty"`
-	Memo          string                 `protobuf:"bytes,4,opt,name=memo,proto3" json:"memo,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Asset  string                 `protobuf:"bytes,1,opt,name=asset,proto3" json:"asset,omitempty"`
+	To     []byte                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Amount uint64                 `protobuf:"varint,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	Memo   string                 `protobuf:"bytes,4,opt,name=memo,proto3" json:"memo,omitempty"`
+	// confidential carries an encrypted memo or document readable only by the
+	// parties and the registered regulators.
+	Confidential  *Confidential `protobuf:"bytes,5,opt,name=confidential,proto3" json:"confidential,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -491,6 +526,122 @@ func (x *Transfer) GetMemo() string {
 	return ""
 }
 
+func (x *Transfer) GetConfidential() *Confidential {
+	if x != nil {
+		return x.Confidential
+	}
+	return nil
+}
+
+// Confidential is a payload encrypted with SM4-GCM under a fresh 16-byte
+// data key (nonce ‖ ciphertext ‖ tag, additional data
+// "jinlian/confidential/v1"); the data key is wrapped with SM2 public-key
+// encryption (ASN.1, GM/T 0009) for each reader: sender, recipient and
+// every registered regulator escrow key.
+type Confidential struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ciphertext    []byte                 `protobuf:"bytes,1,opt,name=ciphertext,proto3" json:"ciphertext,omitempty"`
+	Keys          []*WrappedKey          `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Confidential) Reset() {
+	*x = Confidential{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Confidential) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Confidential) ProtoMessage() {}
+
+func (x *Confidential) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Confidential.ProtoReflect.Descriptor instead.
+func (*Confidential) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Confidential) GetCiphertext() []byte {
+	if x != nil {
+		return x.Ciphertext
+	}
+	return nil
+}
+
+func (x *Confidential) GetKeys() []*WrappedKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+type WrappedKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reader        []byte                 `protobuf:"bytes,1,opt,name=reader,proto3" json:"reader,omitempty"`   // 20-byte address of the key holder
+	Wrapped       []byte                 `protobuf:"bytes,2,opt,name=wrapped,proto3" json:"wrapped,omitempty"` // SM2-encrypted data key
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WrappedKey) Reset() {
+	*x = WrappedKey{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WrappedKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WrappedKey) ProtoMessage() {}
+
+func (x *WrappedKey) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WrappedKey.ProtoReflect.Descriptor instead.
+func (*WrappedKey) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *WrappedKey) GetReader() []byte {
+	if x != nil {
+		return x.Reader
+	}
+	return nil
+}
+
+func (x *WrappedKey) GetWrapped() []byte {
+	if x != nil {
+		return x.Wrapped
+	}
+	return nil
+}
+
 // Burn destroys units of an asset held by the sender.
 type Burn struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -503,7 +654,7 @@ type Burn struct {
 
 func (x *Burn) Reset() {
 	*x = Burn{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -515,7 +666,7 @@ func (x *Burn) String() string {
 func (*Burn) ProtoMessage() {}
 
 func (x *Burn) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -528,7 +679,7 @@ func (x *Burn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Burn.ProtoReflect.Descriptor instead.
 func (*Burn) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{6}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Burn) GetAsset() string {
@@ -567,7 +718,7 @@ type QuorumCertificate struct {
 
 func (x *QuorumCertificate) Reset() {
 	*x = QuorumCertificate{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +730,7 @@ func (x *QuorumCertificate) String() string {
 func (*QuorumCertificate) ProtoMessage() {}
 
 func (x *QuorumCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +743,7 @@ func (x *QuorumCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuorumCertificate.ProtoReflect.Descriptor instead.
 func (*QuorumCertificate) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{7}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *QuorumCertificate) GetChainId() string {
@@ -635,7 +786,7 @@ type QCSignature struct {
 
 func (x *QCSignature) Reset() {
 	*x = QCSignature{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[8]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +798,7 @@ func (x *QCSignature) String() string {
 func (*QCSignature) ProtoMessage() {}
 
 func (x *QCSignature) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[8]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +811,7 @@ func (x *QCSignature) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QCSignature.ProtoReflect.Descriptor instead.
 func (*QCSignature) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{8}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *QCSignature) GetValidator() []byte {
@@ -677,20 +828,140 @@ func (x *QCSignature) GetSignature() []byte {
 	return nil
 }
 
+// SetSanction adds (or, with remove, deletes) an account on the consortium
+// sanctions list; transfers to or from it are rejected before ordering.
+// System channel, regulator role.
+type SetSanction struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       []byte                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Entry         string                 `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"` // list entry id, e.g. "OFAC-SDN-12345"
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Remove        bool                   `protobuf:"varint,4,opt,name=remove,proto3" json:"remove,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSanction) Reset() {
+	*x = SetSanction{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSanction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSanction) ProtoMessage() {}
+
+func (x *SetSanction) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSanction.ProtoReflect.Descriptor instead.
+func (*SetSanction) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SetSanction) GetAccount() []byte {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+func (x *SetSanction) GetEntry() string {
+	if x != nil {
+		return x.Entry
+	}
+	return ""
+}
+
+func (x *SetSanction) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SetSanction) GetRemove() bool {
+	if x != nil {
+		return x.Remove
+	}
+	return false
+}
+
+// RegisterEscrowKey registers the sending regulator's SM2 escrow public key
+// (uncompressed); confidential payloads must wrap their data key for every
+// registered escrow key. System channel, regulator role.
+type RegisterEscrowKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PublicKey     []byte                 `protobuf:"bytes,1,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterEscrowKey) Reset() {
+	*x = RegisterEscrowKey{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterEscrowKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterEscrowKey) ProtoMessage() {}
+
+func (x *RegisterEscrowKey) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterEscrowKey.ProtoReflect.Descriptor instead.
+func (*RegisterEscrowKey) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RegisterEscrowKey) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
 var File_jinlian_tx_v1_tx_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\n" +
 	"\x16jinlian/tx/v1/tx.proto\x12\rjinlian.tx.v1\x1a\x17jinlian/tx/v1/gov.proto\",\n" +
 	"\x0fHeaderExtension\x12\x19\n" +
-	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xa3\x03\n" +
+	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xb8\x04\n" +
 	"\aMessage\x12,\n" +
 	"\x05issue\x18\x01 \x01(\v2\x14.jinlian.tx.v1.IssueH\x00R\x05issue\x125\n" +
 	"\btransfer\x18\x02 \x01(\v2\x17.jinlian.tx.v1.TransferH\x00R\btransfer\x12)\n" +
 	"\x04burn\x18\x03 \x01(\v2\x13.jinlian.tx.v1.BurnH\x00R\x04burn\x12Q\n" +
 	"\x12revoke_certificate\x18\n" +
 	" \x01(\v2 .jinlian.tx.v1.RevokeCertificateH\x00R\x11revokeCertificate\x12N\n" +
-	"\x11register_identity\x18\v \x01(\v2\x1f.jinlian.tx.v1.RegisterIdentityH\x00R\x10registerIdentity\x122\n" +
+	"\x11register_identity\x18\v \x01(\v2\x1f.jinlian.tx.v1.RegisterIdentityH\x00R\x10registerIdentity\x12?\n" +
+	"\fset_sanction\x18\f \x01(\v2\x1a.jinlian.tx.v1.SetSanctionH\x00R\vsetSanction\x12R\n" +
+	"\x13register_escrow_key\x18\r \x01(\v2 .jinlian.tx.v1.RegisterEscrowKeyH\x00R\x11registerEscrowKey\x122\n" +
 	"\apropose\x18\x14 \x01(\v2\x16.jinlian.tx.v1.ProposeH\x00R\apropose\x12)\n" +
 	"\x04vote\x18\x15 \x01(\v2\x13.jinlian.tx.v1.VoteH\x00R\x04voteB\x06\n" +
 	"\x04body\"V\n" +
@@ -705,12 +976,22 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\x05asset\x18\x01 \x01(\tR\x05asset\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\fR\x02to\x12\x16\n" +
 	"\x06amount\x18\x03 \x01(\x04R\x06amount\x12\x12\n" +
-	"\x04memo\x18\x04 \x01(\tR\x04memo\"\\\n" +
+	"\x04memo\x18\x04 \x01(\tR\x04memo\"\x9d\x01\n" +
 	"\bTransfer\x12\x14\n" +
 	"\x05asset\x18\x01 \x01(\tR\x05asset\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\fR\x02to\x12\x16\n" +
 	"\x06amount\x18\x03 \x01(\x04R\x06amount\x12\x12\n" +
-	"\x04memo\x18\x04 \x01(\tR\x04memo\"H\n" +
+	"\x04memo\x18\x04 \x01(\tR\x04memo\x12?\n" +
+	"\fconfidential\x18\x05 \x01(\v2\x1b.jinlian.tx.v1.ConfidentialR\fconfidential\"]\n" +
+	"\fConfidential\x12\x1e\n" +
+	"\n" +
+	"ciphertext\x18\x01 \x01(\fR\n" +
+	"ciphertext\x12-\n" +
+	"\x04keys\x18\x02 \x03(\v2\x19.jinlian.tx.v1.WrappedKeyR\x04keys\">\n" +
+	"\n" +
+	"WrappedKey\x12\x16\n" +
+	"\x06reader\x18\x01 \x01(\fR\x06reader\x12\x18\n" +
+	"\awrapped\x18\x02 \x01(\fR\awrapped\"H\n" +
 	"\x04Burn\x12\x14\n" +
 	"\x05asset\x18\x01 \x01(\tR\x05asset\x12\x16\n" +
 	"\x06amount\x18\x02 \x01(\x04R\x06amount\x12\x12\n" +
@@ -724,7 +1005,15 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"signatures\"I\n" +
 	"\vQCSignature\x12\x1c\n" +
 	"\tvalidator\x18\x01 \x01(\fR\tvalidator\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignatureB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"m\n" +
+	"\vSetSanction\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\fR\aaccount\x12\x14\n" +
+	"\x05entry\x18\x02 \x01(\tR\x05entry\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06remove\x18\x04 \x01(\bR\x06remove\"2\n" +
+	"\x11RegisterEscrowKey\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x01 \x01(\fR\tpublicKeyB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_tx_proto_rawDescOnce sync.Once
@@ -738,7 +1027,7 @@ func file_jinlian_tx_v1_tx_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_tx_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_jinlian_tx_v1_tx_proto_goTypes = []any{
 	(*HeaderExtension)(nil),   // 0: jinlian.tx.v1.HeaderExtension
 	(*Message)(nil),           // 1: jinlian.tx.v1.Message
@@ -746,26 +1035,34 @@ var file_jinlian_tx_v1_tx_proto_goTypes = []any{
 	(*RevokeCertificate)(nil), // 3: jinlian.tx.v1.RevokeCertificate
 	(*Issue)(nil),             // 4: jinlian.tx.v1.Issue
 	(*Transfer)(nil),          // 5: jinlian.tx.v1.Transfer
-	(*Burn)(nil),              // 6: jinlian.tx.v1.Burn
-	(*QuorumCertificate)(nil), // 7: jinlian.tx.v1.QuorumCertificate
-	(*QCSignature)(nil),       // 8: jinlian.tx.v1.QCSignature
-	(*Propose)(nil),           // 9: jinlian.tx.v1.Propose
-	(*Vote)(nil),              // 10: jinlian.tx.v1.Vote
+	(*Confidential)(nil),      // 6: jinlian.tx.v1.Confidential
+	(*WrappedKey)(nil),        // 7: jinlian.tx.v1.WrappedKey
+	(*Burn)(nil),              // 8: jinlian.tx.v1.Burn
+	(*QuorumCertificate)(nil), // 9: jinlian.tx.v1.QuorumCertificate
+	(*QCSignature)(nil),       // 10: jinlian.tx.v1.QCSignature
+	(*SetSanction)(nil),       // 11: jinlian.tx.v1.SetSanction
+	(*RegisterEscrowKey)(nil), // 12: jinlian.tx.v1.RegisterEscrowKey
+	(*Propose)(nil),           // 13: jinlian.tx.v1.Propose
+	(*Vote)(nil),              // 14: jinlian.tx.v1.Vote
 }
 var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	4,  // 0: jinlian.tx.v1.Message.issue:type_name -> jinlian.tx.v1.Issue
 	5,  // 1: jinlian.tx.v1.Message.transfer:type_name -> jinlian.tx.v1.Transfer
-	6,  // 2: jinlian.tx.v1.Message.burn:type_name -> jinlian.tx.v1.Burn
+	8,  // 2: jinlian.tx.v1.Message.burn:type_name -> jinlian.tx.v1.Burn
 	3,  // 3: jinlian.tx.v1.Message.revoke_certificate:type_name -> jinlian.tx.v1.RevokeCertificate
 	2,  // 4: jinlian.tx.v1.Message.register_identity:type_name -> jinlian.tx.v1.RegisterIdentity
-	9,  // 5: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
-	10, // 6: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
-	8,  // 7: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	11, // 5: jinlian.tx.v1.Message.set_sanction:type_name -> jinlian.tx.v1.SetSanction
+	12, // 6: jinlian.tx.v1.Message.register_escrow_key:type_name -> jinlian.tx.v1.RegisterEscrowKey
+	13, // 7: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
+	14, // 8: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
+	6,  // 9: jinlian.tx.v1.Transfer.confidential:type_name -> jinlian.tx.v1.Confidential
+	7,  // 10: jinlian.tx.v1.Confidential.keys:type_name -> jinlian.tx.v1.WrappedKey
+	10, // 11: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_tx_proto_init() }
@@ -780,6 +1077,8 @@ func file_jinlian_tx_v1_tx_proto_init() {
 		(*Message_Burn)(nil),
 		(*Message_RevokeCertificate)(nil),
 		(*Message_RegisterIdentity)(nil),
+		(*Message_SetSanction)(nil),
+		(*Message_RegisterEscrowKey)(nil),
 		(*Message_Propose)(nil),
 		(*Message_Vote)(nil),
 	}
@@ -789,7 +1088,7 @@ func file_jinlian_tx_v1_tx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_tx_proto_rawDesc), len(file_jinlian_tx_v1_tx_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,78 @@
+package app
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+)
+
+func TestSanctionsBeforeOrdering(t *testing.T) {
+	n := newGovNet(t, Params{})
+	bad := mustKey(t)
+	sanction := &txpb.Message{Body: &txpb.Message_SetSanction{SetSanction: &txpb.SetSanction{Account: bad.Public().Address().Bytes(), Entry: "SDN-4711", Reason: "listed"}}}
+	if r := n.check(n.sys(n.member, "bankB", sanction)); !strings.Contains(r.Log, "lacks role regulator") {
+		t.Fatalf("non-regulator set a sanction: %q", r.Log)
+	}
+	n.mustOK(n.block(n.sys(n.regulator, "bankD", sanction)))
+	r := n.check(n.tx(n.member, "bankB", "payments", transfer("CNY", bad, 1)))
+	if r.Code != permission.ErrSanctioned.Code() || !strings.Contains(r.Log, "SDN-4711") {
+		t.Fatalf("transfer to a sanctioned account: %d %q", r.Code, r.Log)
+	}
+	res := n.block(n.tx(n.member, "bankB", "payments", transfer("CNY", bad, 1)))
+	if !strings.Contains(res[0].Log, "SDN-4711") {
+		t.Fatalf("FinalizeBlock let it through: %q", res[0].Log)
+	}
+	unlist := &txpb.Message{Body: &txpb.Message_SetSanction{SetSanction: &txpb.SetSanction{Account: bad.Public().Address().Bytes(), Remove: true}}}
+	n.mustOK(n.block(n.sys(n.regulator, "bankD", unlist)))
+	n.mustOK(n.block(n.tx(n.member, "bankB", "payments", transfer("CNY", bad, 1))))
+}
+
+func TestConfidentialPayload(t *testing.T) {
+	n := newGovNet(t, Params{})
+	escrow := mustKey(t) // the regulator's escrow key pair
+	// The regulator's identity key registers the escrow key; its reader
+	// address is the regulator identity, so it unwraps with that key.
+	reg := &txpb.Message{Body: &txpb.Message_RegisterEscrowKey{RegisterEscrowKey: &txpb.RegisterEscrowKey{PublicKey: n.regulator.Public().Bytes()}}}
+	n.mustOK(n.block(n.sys(n.regulator, "bankD", reg)))
+	recipient, outsider := mustKey(t), mustKey(t)
+	secret := []byte("invoice 2026-117: 1,000,000 CNY for 40t copper")
+
+	send := func(readers ...*gmcrypto.PublicKey) []byte {
+		c, err := SealConfidential(secret, readers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := transfer("CNY", recipient, 1)
+		m.GetTransfer().Confidential = c
+		return n.tx(n.member, "bankB", "payments", m)
+	}
+	if r := n.check(send(n.member.Public(), recipient.Public())); r.Code != ErrConfidential.Code() || !strings.Contains(r.Log, n.regulator.Public().Address().String()) {
+		t.Fatalf("payload without the regulator's key: %d %q", r.Code, r.Log)
+	}
+	raw := send(n.member.Public(), recipient.Public(), n.regulator.Public())
+	n.mustOK(n.block(raw))
+	if bytes.Contains(raw, secret) || bytes.Contains(raw, secret[:16]) {
+		t.Fatal("the stored transaction contains the plaintext")
+	}
+	tx, err := DecodeTx(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := tx.Msg.GetTransfer().Confidential
+	for _, reader := range []*gmcrypto.PrivateKey{n.member, recipient, n.regulator} {
+		got, err := OpenConfidential(c, reader)
+		if err != nil || !bytes.Equal(got, secret) {
+			t.Fatalf("reader %s: %q %v", reader.Public().Address(), got, err)
+		}
+	}
+	if _, err := OpenConfidential(c, outsider); err == nil || !strings.Contains(err.Error(), "not a reader") {
+		t.Fatalf("outsider decrypted: %v", err)
+	}
+	if _, err := OpenConfidential(c, escrow); err == nil {
+		t.Fatal("an unrelated key decrypted")
+	}
+}

@@ -1,0 +1,115 @@
+package permission
+
+import (
+	"encoding/hex"
+	"encoding/json"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/errs"
+	"github.com/jinlian-ledger/jinlian/ledger"
+)
+
+// ErrSanctioned rejects a transfer to or from a sanctioned account; the
+// message names the list entry.
+var ErrSanctioned = errs.Register(codespace, 10, "sanctioned account")
+
+// Sanction is one entry of the consortium sanctions list.
+type Sanction struct {
+	Account string `json:"account"`
+	Entry   string `json:"entry"`
+	Reason  string `json:"reason,omitempty"`
+	By      string `json:"by"` // regulator identity
+	Height  int64  `json:"height"`
+}
+
+func sanctionKey(a string) []byte { return []byte("sanction/" + a) }
+
+// SetSanction adds or replaces an entry.
+func SetSanction(kv ledger.KV, s Sanction) error {
+	if _, err := gmcrypto.ParseAddress(s.Account); err != nil {
+		return ErrInvalid.Wrapf("sanction: %v", err)
+	}
+	if s.Entry == "" {
+		return ErrInvalid.Wrapf("sanction of %s names no list entry", s.Account)
+	}
+	b, _ := json.Marshal(s)
+	return kv.Set(SystemLedger, sanctionKey(s.Account), b)
+}
+
+// RemoveSanction deletes an entry.
+func RemoveSanction(kv ledger.KV, account string) error {
+	b, err := kv.Get(SystemLedger, sanctionKey(account))
+	if err != nil {
+		return err
+	}
+	if b == nil {
+		return ErrInvalid.Wrapf("account %s is not on the sanctions list", account)
+	}
+	return kv.Delete(SystemLedger, sanctionKey(account))
+}
+
+// Sanctions lists the sanctions list in account order.
+func Sanctions(kv Reader) ([]Sanction, error) { return list[Sanction](kv, "sanction/") }
+
+// CheckSanctions returns ErrSanctioned naming the entry if any of accounts is listed.
+func CheckSanctions(kv Reader, accounts ...string) error {
+	for _, a := range accounts {
+		b, err := kv.Get(SystemLedger, sanctionKey(a))
+		if err != nil {
+			return err
+		}
+		if b != nil {
+			var s Sanction
+			if err := json.Unmarshal(b, &s); err != nil {
+				return err
+			}
+			return ErrSanctioned.Wrapf("account %s is on the sanctions list as entry %s (%s)", a, s.Entry, s.Reason)
+		}
+	}
+	return nil
+}
+
+// EscrowKey is a regulator's SM2 public key for confidential payloads.
+type EscrowKey struct {
+	Regulator string `json:"regulator"` // address
+	PublicKey string `json:"public_key"`
+}
+
+func escrowKey(a string) []byte { return []byte("escrow/" + a) }
+
+// SetEscrowKey registers a regulator's escrow key.
+func SetEscrowKey(kv ledger.KV, k EscrowKey) error {
+	b, err := hex.DecodeString(k.PublicKey)
+	if err == nil {
+		_, err = gmcrypto.ParsePublicKey(b)
+	}
+	if err != nil {
+		return ErrInvalid.Wrapf("escrow key of %s: %v", k.Regulator, err)
+	}
+	v, _ := json.Marshal(k)
+	return kv.Set(SystemLedger, escrowKey(k.Regulator), v)
+}
+
+// EscrowKeys lists registered escrow keys in regulator order.
+func EscrowKeys(kv Reader) ([]EscrowKey, error) { return list[EscrowKey](kv, "escrow/") }
+
+// Public keys seen on chain, so that clients can encrypt for an address.
+func pubKeyKey(a string) []byte { return []byte("pubkey/" + a) }
+
+// RecordPublicKey remembers the public key behind an address (first sight only).
+func RecordPublicKey(kv ledger.KV, pub *gmcrypto.PublicKey) error {
+	k := pubKeyKey(pub.Address().String())
+	if b, err := kv.Get(SystemLedger, k); err != nil || b != nil {
+		return err
+	}
+	return kv.Set(SystemLedger, k, pub.Bytes())
+}
+
+// PublicKeyOf returns the recorded public key of an address, or nil.
+func PublicKeyOf(kv Reader, addr string) (*gmcrypto.PublicKey, error) {
+	b, err := kv.Get(SystemLedger, pubKeyKey(addr))
+	if err != nil || b == nil {
+		return nil, err
+	}
+	return gmcrypto.ParsePublicKey(b)
+}
