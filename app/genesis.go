@@ -26,9 +26,13 @@ type GenesisState struct {
 	// Revocations pre-load organisations' certificate revocation lists.
 	Revocations []permission.Revocation `json:"revocations,omitempty"`
 	// Nodes admitted by the peer filter. Empty: admission is off.
-	Nodes   []permission.Node `json:"nodes,omitempty"`
-	Ledgers []GenesisLedger   `json:"ledgers"`
-	Params  Params            `json:"params"`
+	Nodes []permission.Node `json:"nodes,omitempty"`
+	// EscrowKeys are regulators' SM2 keys for confidential payloads.
+	EscrowKeys []permission.EscrowKey `json:"escrow_keys,omitempty"`
+	// Sanctions pre-load the sanctions list.
+	Sanctions []permission.Sanction `json:"sanctions,omitempty"`
+	Ledgers   []GenesisLedger       `json:"ledgers"`
+	Params    Params                `json:"params"`
 }
 
 // GenesisLedger is a sub-ledger with its assets and opening balances.
@@ -232,6 +236,16 @@ func (g *GenesisState) apply(store *ledger.Store, pay payments.Keeper) error {
 	}
 	for _, n := range g.Nodes {
 		if err := permission.SetNode(store, n); err != nil {
+			return ErrBadGenesis.Wrapf("%v", err)
+		}
+	}
+	for _, k := range g.EscrowKeys {
+		if err := permission.SetEscrowKey(store, k); err != nil {
+			return ErrBadGenesis.Wrapf("%v", err)
+		}
+	}
+	for _, sc := range g.Sanctions {
+		if err := permission.SetSanction(store, sc); err != nil {
 			return ErrBadGenesis.Wrapf("%v", err)
 		}
 	}

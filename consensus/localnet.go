@@ -30,6 +30,11 @@ const LocalnetBasePort = 26656
 // LocalnetOrgs are the organisations of a localnet, one per validator.
 var LocalnetOrgs = []string{"bankA", "bankB", "bankC", "bankD", "bankE", "bankF", "bankG"}
 
+// LocalnetRegulatorOrg is the organisation of the localnet's regulator,
+// whose identity (keys/regulator.json) holds the regulator role and whose
+// key is the registered escrow key for confidential payloads.
+const LocalnetRegulatorOrg = "regulator"
+
 // LocalnetFunding is each demo identity's opening CNY balance.
 const LocalnetFunding = 1_000_000
 
@@ -44,6 +49,9 @@ type LocalnetOptions struct {
 	// NoVoteExtensions leaves vote extensions (and so the SM2 QC) off; for
 	// measuring their overhead.
 	NoVoteExtensions bool
+	// Observers is the number of regulator observer nodes (full replicas
+	// without voting power, registered to the regulator organisation).
+	Observers int
 }
 
 // DemoIdentity is a funded identity of one organisation.
@@ -74,6 +82,9 @@ func PrepareLocalnet(opts LocalnetOptions) (*Localnet, error) {
 	if opts.Validators < 1 || opts.Validators > len(LocalnetOrgs) {
 		return nil, fmt.Errorf("--validators %d: want 1..%d", opts.Validators, len(LocalnetOrgs))
 	}
+	if opts.Observers < 0 || opts.Observers > 4 {
+		return nil, fmt.Errorf("--observers %d: want 0..4", opts.Observers)
+	}
 	if opts.BasePort == 0 {
 		opts.BasePort = LocalnetBasePort
 	}
@@ -100,11 +111,24 @@ func loadLocalnet(opts LocalnetOptions) (*Localnet, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(net.Nodes) != opts.Validators {
-		return nil, fmt.Errorf("localnet at %s has %d validators, not %d: pass --reset to recreate it", opts.Home, len(net.Nodes), opts.Validators)
+	vals, obs := 0, 0
+	for _, n := range net.Nodes {
+		if n.Power > 0 {
+			vals++
+		} else {
+			obs++
+		}
+	}
+	if vals != opts.Validators || obs != opts.Observers {
+		return nil, fmt.Errorf("localnet at %s has %d validators and %d observers, not %d and %d: pass --reset to recreate it",
+			opts.Home, vals, obs, opts.Validators, opts.Observers)
 	}
 	ln := &Localnet{Home: opts.Home, Network: net}
-	for _, org := range LocalnetOrgs[:len(net.Nodes)] {
+	orgs := LocalnetOrgs[:vals]
+	if obs > 0 {
+		orgs = append(orgs[:vals:vals], LocalnetRegulatorOrg)
+	}
+	for _, org := range orgs {
 		p := filepath.Join(LocalnetKeysDir(opts.Home), org+".json")
 		info, err := gmcrypto.ReadKeyInfo(p)
 		if err != nil {
@@ -144,6 +168,22 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr, Amount: LocalnetFunding})
 	}
 	g.Ledgers = []app.GenesisLedger{pay}
+	var regKey *gmcrypto.PrivateKey
+	var regCA *ca.Authority
+	if opts.Observers > 0 {
+		var err error
+		if regKey, err = gmcrypto.GenerateKey(); err != nil {
+			return nil, err
+		}
+		if regCA, err = ca.New(LocalnetRegulatorOrg, 3650, now); err != nil {
+			return nil, err
+		}
+		addr := regKey.Public().Address().String()
+		g.Organisations = append(g.Organisations, permission.Organisation{ID: LocalnetRegulatorOrg, Name: "Consortium regulator", RootCA: string(regCA.CertPEM)})
+		g.Identities = append(g.Identities, permission.Identity{Name: "regulator", Address: addr, Org: LocalnetRegulatorOrg,
+			Roles: []string{permission.RoleRegulator, permission.RoleAuditor}})
+		g.EscrowKeys = append(g.EscrowKeys, permission.EscrowKey{Regulator: addr, PublicKey: hex.EncodeToString(regKey.Public().Bytes())})
+	}
 	nodeKeys := make([]*gmcrypto.PrivateKey, len(orgs))
 	for i := range nodeKeys {
 		k, err := gmcrypto.GenerateKey()
@@ -154,6 +194,10 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 	}
 	appState := func(nodes []NetworkNode) (json.RawMessage, error) {
 		for i, n := range nodes {
+			if n.Power == 0 {
+				g.Nodes = append(g.Nodes, permission.Node{ID: n.NodeID, Org: LocalnetRegulatorOrg, Kind: "observer"})
+				continue
+			}
 			g.Nodes = append(g.Nodes, permission.Node{ID: n.NodeID, Org: orgs[i], Kind: "validator"})
 			g.Validators = append(g.Validators, permission.Validator{
 				Name: n.Moniker, Org: orgs[i], Address: n.PubKey.Address().String(),
@@ -169,6 +213,9 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 	for i := range orgs {
 		specs[i] = NodeSpec{Moniker: fmt.Sprintf("node%d", i), Power: 10}
 	}
+	for i := range opts.Observers {
+		specs = append(specs, NodeSpec{Moniker: fmt.Sprintf("observer%d", i)})
+	}
 	net, err := WriteNetwork(NetworkOptions{
 		Dir:           opts.Home,
 		ChainID:       opts.ChainID,
@@ -183,7 +230,15 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		return nil, err
 	}
 	for i, n := range net.Nodes {
-		if err := nodecfg.Default(n.Home).WriteFile(); err != nil {
+		cfg := nodecfg.Default(n.Home)
+		if n.Power == 0 {
+			cfg.Node.Mode = nodecfg.ModeObserver
+			if err := cfg.WriteFile(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := cfg.WriteFile(); err != nil {
 			return nil, err
 		}
 		if err := gmcrypto.SaveKey(NodeKeyFile(n.Home), gmcrypto.KeyInfo{Name: n.Moniker + "-node", Org: orgs[i]}, nodeKeys[i], []byte(LocalnetPassphrase)); err != nil {
@@ -203,6 +258,16 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 			return nil, err
 		}
 		ln.Identities = append(ln.Identities, DemoIdentity{Org: org, Name: org, Address: keys[i].Public().Address().String(), KeyFile: p})
+	}
+	if regCA != nil {
+		if err := regCA.Save(LocalnetCADir(opts.Home, LocalnetRegulatorOrg), []byte(LocalnetPassphrase)); err != nil {
+			return nil, err
+		}
+		p, _, err := regCA.IssueIdentity(LocalnetKeysDir(opts.Home), "regulator", gmcrypto.RoleClient, regKey, 3650, []byte(LocalnetPassphrase), now)
+		if err != nil {
+			return nil, err
+		}
+		ln.Identities = append(ln.Identities, DemoIdentity{Org: LocalnetRegulatorOrg, Name: "regulator", Address: regKey.Public().Address().String(), KeyFile: p})
 	}
 	return ln, nil
 }

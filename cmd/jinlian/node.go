@@ -132,6 +132,7 @@ func newInitCmd(g *globals) *cobra.Command {
 
 func newStartCmd(g *globals) *cobra.Command {
 	var pass passphraseFlag
+	var mode string
 	cmd := &cobra.Command{
 		Use:   "start",
 		Short: "Run one node from its home until SIGINT/SIGTERM",
@@ -140,6 +141,12 @@ func newStartCmd(g *globals) *cobra.Command {
 			cfg, err := nodecfg.Load(g.home, cmd.Flags())
 			if err != nil {
 				return err
+			}
+			if mode != "" { // --mode is short for --node.mode
+				cfg.Node.Mode = mode
+				if err := cfg.Validate(); err != nil {
+					return err
+				}
 			}
 			appLog, cometLog := loggers(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
 			n, err := consensus.StartJinlian(cfg, func() ([]byte, error) {
@@ -155,6 +162,7 @@ func newStartCmd(g *globals) *cobra.Command {
 		},
 	}
 	nodecfg.AddFlags(cmd.Flags())
+	cmd.Flags().StringVar(&mode, "mode", "", "validator or observer (same as --node.mode)")
 	pass.add(cmd)
 	return cmd
 }
@@ -198,6 +206,7 @@ from the same data. --reset deletes it first.`,
 		},
 	}
 	cmd.Flags().IntVar(&opts.Validators, "validators", 4, "number of validators (1..7)")
+	cmd.Flags().IntVar(&opts.Observers, "observers", 1, "number of regulator observer nodes (0..4)")
 	cmd.Flags().BoolVar(&opts.Reset, "reset", false, "delete the localnet's data first")
 	cmd.Flags().IntVar(&opts.BasePort, "base-port", consensus.LocalnetBasePort, "node i uses P2P base+10i and RPC base+10i+1")
 	cmd.Flags().DurationVar(&opts.TimeoutCommit, "timeout-commit", 0, "CometBFT timeout_commit (default 300ms)")
@@ -228,11 +237,17 @@ func printLocalnet(w io.Writer, g *globals, ln *consensus.Localnet, nodes []*con
 		if !ln.Created {
 			verb = "resumed"
 		}
-		fmt.Fprintf(w, "jinlian localnet %s: chain %s, %d validators, data in %s\n\n", verb, out.ChainID, len(nodes), ln.Home)
+		vals := 0
+		for _, n := range ln.Network.Nodes {
+			if n.Power > 0 {
+				vals++
+			}
+		}
+		fmt.Fprintf(w, "jinlian localnet %s: chain %s, %d validators, %d observers, data in %s\n\n", verb, out.ChainID, vals, len(nodes)-vals, ln.Home)
 		for _, n := range out.Nodes {
 			fmt.Fprintf(w, "  %-6s rpc %s  id %s\n", n["moniker"], n["rpc"], n["node_id"])
 		}
-		fmt.Fprintf(w, "\nfunded demo identities (keys encrypted with passphrase %q):\n", consensus.LocalnetPassphrase)
+		fmt.Fprintf(w, "\ndemo identities (banks funded with %d CNY; keys encrypted with passphrase %q):\n", consensus.LocalnetFunding, consensus.LocalnetPassphrase)
 		for _, id := range ln.Identities {
 			fmt.Fprintf(w, "  %-6s %s  %s\n", id.Org, id.Address, id.KeyFile)
 		}
