@@ -275,6 +275,9 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 // Start starts every node of the localnet in this process. On error, the
 // nodes already started are stopped.
 func (ln *Localnet) Start(cometLogger log.Logger, appLogger *slog.Logger) ([]*JinlianNode, error) {
+	if appLogger == nil {
+		appLogger = slog.New(slog.DiscardHandler)
+	}
 	var nodes []*JinlianNode
 	for _, nn := range ln.Network.Nodes {
 		cfg, err := nodecfg.Load(nn.Home, nil)
