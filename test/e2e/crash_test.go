@@ -28,10 +28,11 @@ const (
 	crashTimeoutCommit = "200ms"
 	crashSIGKILLCycles = 2
 	// The fail point is drawn from [crashFailIndex, +crashFailIndexSpread):
-	// the four nodes make roughly 10 fail.Fail calls each per block, so
-	// this lands some blocks into the load, anywhere in the commit path.
-	crashFailIndex       = 500
-	crashFailIndexSpread = 60
+	// the four nodes together make a few dozen fail.Fail calls per block
+	// (it varies with the votes they handle), so this lands a few blocks
+	// into the load, anywhere in the commit path.
+	crashFailIndex       = 150
+	crashFailIndexSpread = 40
 	// crashCommittedBeforeKill is how many load txs must be seen committed
 	// in a cycle before the localnet is killed.
 	crashCommittedBeforeKill = 40
@@ -332,34 +333,7 @@ func TestCrashRecovery(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
 	started := time.Now()
-	bin := buildJinlian(t)
-	t.Logf("built jinlian in %v", time.Since(started).Round(time.Millisecond))
-
-	dir := t.TempDir()
-	c := &crashRun{bin: bin, home: filepath.Join(dir, "localnet")}
-	logPath := filepath.Join(dir, "localnet.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	c.log = logFile
-	t.Cleanup(func() {
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("localnet log (last 4 KiB):\n%s", b[max(0, len(b)-4096):])
-		}
-	})
-	if c.base, err = consensus.FreeBasePort(4); err != nil {
-		t.Fatal(err)
-	}
-
-	p := c.start(t, ctx, nil)
-	if p.info.Resumed {
-		t.Fatal("first start of an empty home reports a resumed localnet")
-	}
-	c.chainID = p.info.ChainID
-	c.banks = loadDemoAccounts(t, p.info.Identities)
+	c, p := newCrashRun(t, ctx)
 	load := &loadGen{chainID: c.chainID, banks: c.banks, committed: map[string]int64{}}
 
 	for cycle := 1; cycle <= crashSIGKILLCycles; cycle++ {
@@ -390,33 +364,7 @@ func TestCrashRecovery(t *testing.T) {
 	// A clean stop works after the crashes; then a crash inside the
 	// commit path of whichever node reaches the fail point first.
 	p.terminate(t, ctx)
-	failAt := crashFailIndex + rand.IntN(crashFailIndexSpread)
-	p = c.start(t, ctx, []string{fmt.Sprintf("FAIL_TEST_INDEX=%d", failAt)})
-	load.start(p.clients)
-	select {
-	case <-p.exited:
-	case <-load.done:
-		// It stops when the nodes vanish, or breaks before.
-		if load.broken {
-			t.Fatalf("load failed before the fail point: %v", load.err)
-		}
-	case <-ctx.Done():
-	}
-	select {
-	case <-p.exited:
-	case <-ctx.Done():
-		t.Fatalf("no fail point %d reached", failAt)
-	}
-	var ee *exec.ExitError
-	if !errors.As(p.waitErr, &ee) || ee.ExitCode() != 1 || !strings.Contains(p.stdout(), "*** fail-test") {
-		t.Fatalf("localnet exit: %v, stdout %q: want exit 1 at fail point %d", p.waitErr, p.stdout(), failAt)
-	}
-	load.finish(t)
-	seen, inFlight := load.progress()
-	if seen == 0 {
-		t.Fatalf("fail point %d hit before any load tx committed", failAt)
-	}
-	p = c.restartAndVerify(t, ctx, load, load.maxHeight(), fmt.Sprintf("fail point %d with %d txs in flight", failAt, inFlight))
+	p = c.crashAtFailPoint(t, ctx, load, crashFailIndex+rand.IntN(crashFailIndexSpread))
 
 	p.terminate(t, ctx)
 	t.Logf("crash test took %v", time.Since(started).Round(time.Millisecond))
@@ -431,9 +379,101 @@ type crashRun struct {
 	banks     []*account
 }
 
+// newCrashRun builds the binary, creates a localnet home on free ports and
+// starts it.
+func newCrashRun(t *testing.T, ctx context.Context) (*crashRun, *localnetProc) {
+	t.Helper()
+	started := time.Now()
+	bin := buildJinlian(t)
+	t.Logf("built jinlian in %v", time.Since(started).Round(time.Millisecond))
+	dir := t.TempDir()
+	c := &crashRun{bin: bin, home: filepath.Join(dir, "localnet")}
+	logPath := filepath.Join(dir, "localnet.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = logFile.Close() })
+	c.log = logFile
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("localnet log (last 4 KiB):\n%s", b[max(0, len(b)-4096):])
+		}
+	})
+	if c.base, err = consensus.FreeBasePort(4); err != nil {
+		t.Fatal(err)
+	}
+
+	p := c.start(t, ctx, nil)
+	if p.info.Resumed {
+		t.Fatal("first start of an empty home reports a resumed localnet")
+	}
+	c.chainID = p.info.ChainID
+	c.banks = loadDemoAccounts(t, p.info.Identities)
+	return c, p
+}
+
 func (c *crashRun) start(t *testing.T, ctx context.Context, env []string) *localnetProc {
 	t.Helper()
 	return startLocalnetProc(t, ctx, c.bin, c.home, c.base, c.log, env)
+}
+
+// crashAtFailPoint starts the localnet so that it exits at CometBFT fail
+// point failAt, puts it under load until it does, then restarts and
+// verifies it. The localnet must not be running.
+func (c *crashRun) crashAtFailPoint(t *testing.T, ctx context.Context, load *loadGen, failAt int) *localnetProc {
+	t.Helper()
+	p := c.start(t, ctx, []string{fmt.Sprintf("FAIL_TEST_INDEX=%d", failAt)})
+	load.start(p.clients)
+	select {
+	case <-p.exited:
+	case <-load.done:
+		// It stops when the nodes vanish, or breaks before.
+		if load.broken {
+			t.Fatalf("load failed before fail point %d: %v", failAt, load.err)
+		}
+	case <-ctx.Done():
+	}
+	select {
+	case <-p.exited:
+	case <-ctx.Done():
+		t.Fatalf("fail point %d not reached", failAt)
+	}
+	var ee *exec.ExitError
+	if !errors.As(p.waitErr, &ee) || ee.ExitCode() != 1 || !strings.Contains(p.stdout(), fmt.Sprintf("*** fail-test %d ***", failAt)) {
+		t.Fatalf("localnet exit: %v, stdout %q: want exit 1 at fail point %d", p.waitErr, p.stdout(), failAt)
+	}
+	load.finish(t)
+	seen, inFlight := load.progress()
+	if seen == 0 {
+		t.Fatalf("fail point %d hit before any load tx committed", failAt)
+	}
+	return c.restartAndVerify(t, ctx, load, load.maxHeight(), fmt.Sprintf("fail point %d with %d txs in flight", failAt, inFlight))
+}
+
+// TestCrashFailPointSweep crashes the localnet at each of a range of
+// CometBFT fail points in turn, e.g. JINLIAN_E2E_FAIL_SWEEP=100:24 for
+// 100..123 (a range of a dozen or more covers every point of a block's
+// commit path). Off unless the variable is set: it takes about 10 s a point.
+func TestCrashFailPointSweep(t *testing.T) {
+	spec := os.Getenv("JINLIAN_E2E_FAIL_SWEEP")
+	if spec == "" || testing.Short() {
+		t.Skip("set JINLIAN_E2E_FAIL_SWEEP=FROM:COUNT to sweep fail points")
+	}
+	var from, count int
+	if _, err := fmt.Sscanf(spec, "%d:%d", &from, &count); err != nil || from < 0 || count < 1 {
+		t.Fatalf("JINLIAN_E2E_FAIL_SWEEP=%q: want FROM:COUNT", spec)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(count)*30*time.Second+time.Minute)
+	defer cancel()
+	c, p := newCrashRun(t, ctx)
+	load := &loadGen{chainID: c.chainID, banks: c.banks, committed: map[string]int64{}}
+	for failAt := from; failAt < from+count; failAt++ {
+		p.terminate(t, ctx)
+		p = c.crashAtFailPoint(t, ctx, load, failAt)
+	}
+	p.terminate(t, ctx)
 }
 
 // restartAndVerify starts the localnet again after a crash and checks what

@@ -201,6 +201,29 @@ func waitTx(ctx context.Context, c rpcclient.ABCIClient, id string) (int64, erro
 	}
 }
 
+// waitAnyTx polls c until one of the txs ids is committed and returns its
+// height.
+func waitAnyTx(ctx context.Context, c rpcclient.ABCIClient, ids []string) (int64, error) {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		for _, id := range ids {
+			h, found, err := txHeight(ctx, c, id)
+			if err != nil {
+				return 0, err
+			}
+			if found {
+				return h, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("wait for any of txs %v: %w", ids, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
 func balanceOf(ctx context.Context, c rpcclient.ABCIClient, addr gmcrypto.Address) (uint64, error) {
 	req, err := json.Marshal(app.BalanceRequest{Ledger: ledgerName, Asset: assetCNY, Account: addr.String()})
 	if err != nil {
