@@ -1,4 +1,8 @@
-// Package e2e holds end-to-end tests that run real CometBFT nodes with the
-// jinlian app on 127.0.0.1. They are part of the default `go test ./...`;
-// `-short` skips the slow ones.
+// Package e2e holds jinlian's end-to-end tests: real CometBFT validators
+// running the jinlian app, in this process (TestFourValidators) or as a
+// `jinlian localnet` child process that is killed with SIGKILL under load
+// (TestCrashRecovery). Tests talk to nodes only through CometBFT RPC clients
+// (local or HTTP) and the app's ABCI query paths, the way a client would.
+//
+// The package has no non-test code; it may import any jinlian package.
 package e2e
