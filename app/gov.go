@@ -129,12 +129,11 @@ func (a *App) vote(kv ledger.KV, tx *Tx, m *txpb.Vote, height int64) ([]abci.Eve
 // tally decides a proposal after a vote: passed (and executed), rejected
 // when it can no longer pass, or still voting.
 func (a *App) tally(kv ledger.KV, p *permission.Proposal, height int64) ([]abci.Event, error) {
-	orgs, err := permission.Organisations(kv)
+	n, err := permission.CommitteeOrgs(kv)
 	if err != nil {
 		return nil, err
 	}
 	yes, no := p.Tally()
-	n := int64(len(orgs))
 	var pass, hopeless bool
 	if isHoldType(p.Type) {
 		k := a.params.HoldApprovals
@@ -149,7 +148,7 @@ func (a *App) tally(kv ledger.KV, p *permission.Proposal, height int64) ([]abci.
 	case pass:
 		a.execute(kv, p, height)
 	case hopeless:
-		p.Status, p.Result = permission.StatusRejected, fmt.Sprintf("%d yes, %d no of %d organisations: cannot pass", yes, no, n)
+		p.Status, p.Result = permission.StatusRejected, fmt.Sprintf("%d yes, %d no of %d committee organisations: cannot pass", yes, no, n)
 	default:
 		return nil, permission.SaveProposal(kv, *p)
 	}

@@ -118,3 +118,19 @@ func ExpiredProposals(kv Reader, height int64) ([]uint64, error) {
 	})
 	return ids, err
 }
+
+// CommitteeOrgs counts the organisations with a committee member: the
+// electorate whose share a proposal's threshold is measured against.
+func CommitteeOrgs(kv Reader) (int64, error) {
+	ids, err := Identities(kv)
+	if err != nil {
+		return 0, err
+	}
+	orgs := map[string]bool{}
+	for _, id := range ids {
+		if holds(id.Roles, RoleCommittee, "") {
+			orgs[id.Org] = true
+		}
+	}
+	return int64(len(orgs)), nil
+}

@@ -15,6 +15,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/ca"
+	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 )
 
@@ -32,9 +34,16 @@ type account struct {
 	addr   gmcrypto.Address
 }
 
-// loadDemoAccounts decrypts the localnet's demo keys.
-func loadDemoAccounts(t *testing.T, ids []consensus.DemoIdentity) []*account {
+// loadDemoAccounts decrypts the localnet's demo bank keys (the regulator's
+// identity, which holds no funds, is left out).
+func loadDemoAccounts(t *testing.T, all []consensus.DemoIdentity) []*account {
 	t.Helper()
+	var ids []consensus.DemoIdentity
+	for _, id := range all {
+		if id.Org != consensus.LocalnetRegulatorOrg {
+			ids = append(ids, id)
+		}
+	}
 	out := make([]*account, len(ids))
 	for i, id := range ids {
 		info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(consensus.LocalnetPassphrase))
@@ -44,23 +53,54 @@ func loadDemoAccounts(t *testing.T, ids []consensus.DemoIdentity) []*account {
 		if info.Address != id.Address || key.Public().Address().String() != id.Address {
 			t.Fatalf("demo key %s: address %s, localnet says %s", id.KeyFile, info.Address, id.Address)
 		}
-		out[i] = &account{name: id.Name, signer: app.Signer{Key: key, MSPID: id.Org}, addr: key.Public().Address()}
+		out[i] = &account{name: id.Name, signer: app.Signer{Key: key, MSPID: id.Org, CertPEM: []byte(info.Certificate)}, addr: key.Public().Address()}
 	}
 	return out
 }
 
-// newAccounts makes n keys that no genesis knows.
-func newAccounts(t *testing.T, n int, org string) []*account {
+// newAccounts makes n keys that no genesis knows, with client certificates
+// from org's localnet CA. They must be registered (registerMembers) before
+// they may transact.
+func newAccounts(t *testing.T, home string, n int, org string) []*account {
 	t.Helper()
+	auth, err := ca.Load(consensus.LocalnetCADir(home, org), []byte(consensus.LocalnetPassphrase))
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := make([]*account, n)
 	for i := range out {
 		k, err := gmcrypto.GenerateKey()
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[i] = &account{name: fmt.Sprintf("fresh%d", i), signer: app.Signer{Key: k, MSPID: org}, addr: k.Public().Address()}
+		name := fmt.Sprintf("fresh%d", i)
+		cert, err := auth.Issue(name, gmcrypto.RoleClient, k.Public(), 30, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = &account{name: name, signer: app.Signer{Key: k, MSPID: org, CertPEM: cert.PEM()}, addr: k.Public().Address()}
 	}
 	return out
+}
+
+// registerMembers has admin register accounts as members of its
+// organisation, and waits for the commit.
+func registerMembers(t *testing.T, ctx context.Context, c rpcclient.Client, chainID string, admin *account, accounts []*account) {
+	t.Helper()
+	for _, a := range accounts {
+		m := &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{Address: a.addr.Bytes(), Name: a.name, Roles: []string{"member"}}}}
+		raw, _, err := app.BuildTx(admin.signer, chainID, permission.SystemLedger, time.Now(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.BroadcastTxCommit(ctx, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.CheckTx.Code != 0 || res.TxResult.Code != 0 {
+			t.Fatalf("register %s: %s%s", a.name, res.CheckTx.Log, res.TxResult.Log)
+		}
+	}
 }
 
 type opKind int

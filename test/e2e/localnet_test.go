@@ -116,7 +116,8 @@ func TestFourValidators(t *testing.T) {
 
 	banks := loadDemoAccounts(t, net.ln.Identities)
 	bankA, bankB, bankC, bankD := banks[0], banks[1], banks[2], banks[3]
-	fresh := newAccounts(t, 3, "bankA")
+	fresh := newAccounts(t, net.ln.Home, 3, "bankA")
+	registerMembers(t, ctx, net.clients[0], net.ln.Network.ChainID, bankA, fresh)
 	m := newLedgerModel(banks, consensus.LocalnetFunding)
 	checkLedger(t, ctx, net.clients, m)
 
