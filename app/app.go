@@ -41,6 +41,8 @@ type App struct {
 	valUpdates    []abci.ValidatorUpdate
 	evicted       []string
 	onNodeRemoved func(nodeID string)
+	// checking is true while CheckTx executes into the check state.
+	checking bool
 
 	chainID   string
 	params    Params
@@ -350,7 +352,9 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	}
 	tx, err := a.decodeVerified(req.Tx)
 	if err == nil {
+		a.checking = true
 		_, err = a.admit(a.checkState, tx, a.blockTime, a.store.LastCommit().Height+1)
+		a.checking = false
 	}
 	if err != nil {
 		space, code, log := errs.ABCIInfo(err)

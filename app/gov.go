@@ -175,8 +175,13 @@ func (a *App) execute(kv ledger.KV, p *permission.Proposal, height int64) {
 		p.Status, p.Result = permission.StatusFailed, err.Error()
 		return
 	}
-	for _, f := range post {
-		f()
+	// Effects beyond the state (ledger creation, validator updates,
+	// evictions, parameters in memory) belong to the block, never to a
+	// mempool check.
+	if !a.checking {
+		for _, f := range post {
+			f()
+		}
 	}
 	p.Status, p.Result = permission.StatusPassed, fmt.Sprintf("executed at height %d", height)
 }

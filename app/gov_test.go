@@ -306,3 +306,27 @@ func TestHoldsAndAdmission(t *testing.T) {
 		t.Fatal("removed node still admitted")
 	}
 }
+
+// TestCheckTxHasNoSideEffects: a vote that would pass a proposal, seen by
+// CheckTx only, must not create ledgers, change parameters or evict nodes.
+func TestCheckTxHasNoSideEffects(t *testing.T) {
+	n := newGovNet(t, Params{})
+	create := proposeMsg(&txpb.Propose{Action: &txpb.Propose_CreateLedger{CreateLedger: &txpb.CreateLedger{Name: "custody", MemberOrgs: []string{"bankA"}}}})
+	params := proposeMsg(&txpb.Propose{Action: &txpb.Propose_SetParams{SetParams: &txpb.SetParams{VotingPeriodBlocks: 7}}})
+	n.mustOK(n.block(n.sys(n.committee["bankA"], "bankA", create), n.sys(n.committee["bankA"], "bankA", params)))
+	for _, id := range []uint64{1, 2} {
+		for _, org := range []string{"bankB", "bankC"} {
+			if r := n.check(n.sys(n.committee[org], org, voteMsg(id, true))); r.Code != 0 {
+				t.Fatal(r.Log)
+			}
+		}
+	}
+	if n.store.HasLedger("custody") || n.app.params.VotingPeriodBlocks == 7 {
+		t.Fatal("CheckTx executed a proposal's effects")
+	}
+	n.mustOK(n.block(n.sys(n.committee["bankB"], "bankB", voteMsg(1, true)), n.sys(n.committee["bankC"], "bankC", voteMsg(1, true)),
+		n.sys(n.committee["bankB"], "bankB", voteMsg(2, true)), n.sys(n.committee["bankC"], "bankC", voteMsg(2, true))))
+	if !n.store.HasLedger("custody") || n.app.params.VotingPeriodBlocks != 7 {
+		t.Fatal("the block did not execute the proposals")
+	}
+}

@@ -110,7 +110,7 @@ func (p *localnetProc) terminate(t *testing.T, ctx context.Context) {
 func startLocalnetProc(t *testing.T, ctx context.Context, bin, home string, base int, stderr io.Writer, env []string) *localnetProc {
 	t.Helper()
 	cmd := exec.Command(bin, "localnet", "--home", home, "--base-port", strconv.Itoa(base),
-		"--timeout-commit", crashTimeoutCommit, "--output", "json")
+		"--timeout-commit", crashTimeoutCommit, "--observers", "0", "--output", "json")
 	cmd.Env = append(os.Environ(), env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, stderr
