@@ -125,6 +125,22 @@ func (c *GMTLSConn) State() GMTLSState {
 	return st
 }
 
+// Validate reports what NewGMTLSListener would refuse in c.
+func (c GMTLSServerConfig) Validate() error {
+	_, err := c.tjfoc()
+	return err
+}
+
+// Validate reports what GMTLSClient would refuse in c, but for an empty
+// ServerName, which DialGMTLS fills in from the address.
+func (c GMTLSClientConfig) Validate() error {
+	if c.ServerName == "" {
+		c.ServerName = "unset"
+	}
+	_, err := c.tjfoc()
+	return err
+}
+
 // NewGMTLSListener wraps inner so that every accepted connection is the
 // server side of a GM TLS connection (a *GMTLSConn) with the dual
 // certificates of c. It checks c before it returns.

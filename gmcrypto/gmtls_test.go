@@ -211,6 +211,9 @@ func TestGMTLSConfigRefused(t *testing.T) {
 		if !errors.Is(err, ErrGMTLSConfig) || !strings.Contains(err.Error(), s.want) {
 			t.Errorf("server %s: error %v, want ErrGMTLSConfig containing %q", s.name, err, s.want)
 		}
+		if verr := s.cfg.Validate(); verr == nil || verr.Error() != err.Error() {
+			t.Errorf("server %s: Validate says %v, NewGMTLSListener %v", s.name, verr, err)
+		}
 	}
 	clients := []struct {
 		name string
@@ -228,6 +231,9 @@ func TestGMTLSConfigRefused(t *testing.T) {
 		p2.Close()
 		if !errors.Is(err, ErrGMTLSConfig) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("client %s: error %v, want ErrGMTLSConfig containing %q", c.name, err, c.want)
+		}
+		if verr := c.cfg.Validate(); verr == nil || !strings.Contains(verr.Error(), c.want) {
+			t.Errorf("client %s: Validate says %v", c.name, verr)
 		}
 	}
 }
