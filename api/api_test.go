@@ -96,6 +96,9 @@ func startAPILog(t *testing.T, n *consensus.Node, tlsc api.ServerTLS, log io.Wri
 		if err := s.Stop(); err != nil {
 			t.Error(err)
 		}
+		if err := s.Stop(); err != nil {
+			t.Errorf("second Stop: %v", err)
+		}
 	})
 	return s
 }

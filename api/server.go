@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
@@ -60,6 +61,9 @@ type Server struct {
 	listener net.Listener
 	http     *http.Server
 	done     chan error
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // Start checks opts, binds opts.Listen and serves in the background until Stop.
@@ -128,21 +132,24 @@ func (s *Server) URL() string {
 }
 
 // Stop stops accepting connections and waits a few seconds for requests in
-// flight; then it closes what is left (websockets included).
+// flight; then it closes what is left (websockets included). It is safe to
+// call more than once.
 func (s *Server) Stop() error {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	err := s.http.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = s.http.Close()
-	}
-	if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	if err != nil {
-		return fmt.Errorf("api: stop: %w", err)
-	}
-	return nil
+	s.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		err := s.http.Shutdown(ctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = s.http.Close()
+		}
+		if serr := <-s.done; !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, serr)
+		}
+		if err != nil {
+			s.stopErr = fmt.Errorf("api: stop: %w", err)
+		}
+	})
+	return s.stopErr
 }
 
 type connKey struct{}
