@@ -36,10 +36,14 @@ type CertOptions struct {
 // CertFiles are the paths GenerateCertificates wrote. Keys are unencrypted
 // PKCS#8 PEM files of mode 0600.
 type CertFiles struct {
-	CA, CAKey             string
-	Cert, Key             string // server (gmtls: signing)
-	EncCert, EncKey       string // gmtls only: server encryption certificate
-	ClientCert, ClientKey string
+	CA         string `json:"ca"`
+	CAKey      string `json:"ca_key"`
+	Cert       string `json:"cert"` // server (gmtls: signing)
+	Key        string `json:"key"`
+	EncCert    string `json:"enc_cert,omitempty"` // gmtls only: server encryption certificate
+	EncKey     string `json:"enc_key,omitempty"`
+	ClientCert string `json:"client_cert"`
+	ClientKey  string `json:"client_key"`
 }
 
 // GenerateCertificates creates a CA, server certificates for opts.Hosts
