@@ -16,7 +16,7 @@ const DefaultNode = "tcp://127.0.0.1:26657"
 type globals struct {
 	home   string
 	output string
-	node   string
+	node   nodeFlags
 }
 
 func defaultHome() string {
@@ -55,18 +55,26 @@ func newRootCmd() *cobra.Command {
 		newDebugCmd(g),
 		newVerifyCmd(g),
 		newVersionCmd(g),
+		newAPICmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)
 	return root
 }
 
-// addNodeFlag adds --node to commands that talk to a node.
+// addNodeFlag adds --node and the --tls-* flags to commands that talk to a node.
 func addNodeFlag(cmd *cobra.Command, g *globals) {
-	def := DefaultNode
-	if n := os.Getenv("JINLIAN_NODE"); n != "" {
-		def = n
+	env := func(name, def string) string {
+		if v := os.Getenv(name); v != "" {
+			return v
+		}
+		return def
 	}
-	cmd.Flags().StringVar(&g.node, "node", def, "RPC address of the node to talk to (env JINLIAN_NODE)")
+	f := cmd.Flags()
+	f.StringVar(&g.node.addr, "node", env("JINLIAN_NODE", DefaultNode), "RPC address of the node, or https://host:port of its API (env JINLIAN_NODE)")
+	f.StringVar(&g.node.tls.Mode, "tls-mode", env("JINLIAN_TLS_MODE", defaultTLSMode), "for an https:// --node: gmtls (GM TLS, SM2) or tls13 (env JINLIAN_TLS_MODE)")
+	f.StringVar(&g.node.tls.CAFile, "tls-ca", env("JINLIAN_TLS_CA", ""), "for an https:// --node: PEM bundle of the CAs of the API's certificate (env JINLIAN_TLS_CA)")
+	f.StringVar(&g.node.tls.CertFile, "tls-cert", env("JINLIAN_TLS_CERT", ""), "client certificate (PEM) for an API that requires one (env JINLIAN_TLS_CERT)")
+	f.StringVar(&g.node.tls.KeyFile, "tls-key", env("JINLIAN_TLS_KEY", ""), "its key: PKCS#8 PEM, or (gmtls) a jinlian key file whose certificate is used when --tls-cert is empty (env JINLIAN_TLS_KEY)")
 }
 
 // emit prints v as JSON, or calls text to print it for humans.
