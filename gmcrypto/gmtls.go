@@ -313,4 +313,3 @@ func tjfocPool(cas []*Certificate) (*tjx509.CertPool, error) {
 	}
 	return pool, nil
 }
-
