@@ -16,5 +16,6 @@
 //
 // It takes any abci.Application and must not import the jinlian app; per
 // DESIGN.md it may import app, permission, ledger, gmcrypto and nodecfg, and
+// api (StartJinlian serves the node's HTTP API when api.listen is set), and
 // it must not be imported by any of them.
 package consensus

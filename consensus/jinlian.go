@@ -12,6 +12,7 @@ import (
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/p2p"
 
+	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
@@ -51,6 +52,8 @@ type JinlianNode struct {
 	App    *app.App
 	Store  *ledger.Store
 	Config *nodecfg.Config
+	// API is the client-facing HTTP API, nil when api.listen is empty.
+	API *api.Server
 
 	mu sync.Mutex // guards Node for evict, which may run before StartNode returns
 }
@@ -105,12 +108,23 @@ func StartJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 	jn.mu.Lock()
 	jn.Node = n
 	jn.mu.Unlock()
+	if cfg.API.Listen != "" {
+		opts := api.OptionsFromConfig(cfg)
+		opts.RPC, opts.Status, opts.Version, opts.Logger = n.RPCAddr(), n.Client(), app.Version, appLogger
+		if jn.API, err = api.Start(opts); err != nil {
+			return nil, errors.Join(err, n.Stop(), store.Close())
+		}
+	}
 	return jn, nil
 }
 
-// Stop stops CometBFT, then closes the ledger.
+// Stop stops the API, then CometBFT, then closes the ledger.
 func (n *JinlianNode) Stop() error {
-	return errors.Join(n.Node.Stop(), n.Store.Close())
+	var apiErr error
+	if n.API != nil {
+		apiErr = n.API.Stop()
+	}
+	return errors.Join(apiErr, n.Node.Stop(), n.Store.Close())
 }
 
 // ValidatorAddress is the CometBFT address of the home's validator key.

@@ -196,8 +196,33 @@ func CreateRootCA(org string, key *PrivateKey, notBefore time.Time, days int) (c
 // with role, valid for days from notBefore. Every leaf may sign
 // (digitalSignature); node certificates may also encipher and agree keys and
 // serve TLS, and carry name as a DNS or IP subject alternative name when it
-// is one. It returns the certificate as PEM.
+// is one. It returns the certificate as PEM. IssueLeaf takes more options.
 func IssueCertificate(caCertPEM []byte, caKey *PrivateKey, name, org string, role Role, pub *PublicKey, notBefore time.Time, days int) ([]byte, error) {
+	return IssueLeaf(caCertPEM, caKey, LeafRequest{Name: name, Org: org, Role: role, Key: pub, NotBefore: notBefore, Days: days})
+}
+
+// LeafRequest describes a leaf certificate for IssueLeaf.
+type LeafRequest struct {
+	Name, Org string
+	Role      Role
+	Key       *PublicKey
+	NotBefore time.Time
+	Days      int
+	// Hosts are further DNS names or IP addresses for the subject
+	// alternative name of a node certificate (besides Name, when Name is
+	// one), e.g. "127.0.0.1" and "localhost" for a TLS server.
+	Hosts []string
+	// Encryption makes the encryption half of a GM TLS (GM/T 0024, TLCP)
+	// certificate pair: key usage keyEncipherment, dataEncipherment and
+	// keyAgreement and no digitalSignature, so the key can never sign. Its
+	// holder also needs a signing certificate (Encryption false) for another key.
+	Encryption bool
+}
+
+// IssueLeaf has the CA (caCertPEM, caKey) certify req.Key; see
+// IssueCertificate for the profile of each role. It returns the certificate as PEM.
+func IssueLeaf(caCertPEM []byte, caKey *PrivateKey, req LeafRequest) ([]byte, error) {
+	name, org, role := req.Name, req.Org, req.Role
 	fail := func(format string, a ...any) ([]byte, error) {
 		return nil, fmt.Errorf("issue certificate for %s (%s, %s): %s", name, org, role, fmt.Sprintf(format, a...))
 	}
@@ -206,10 +231,12 @@ func IssueCertificate(caCertPEM []byte, caKey *PrivateKey, name, org string, rol
 		return fail("empty name or organization")
 	case !role.Valid():
 		return fail("unknown role %q (want client, admin, node or validator)", role)
-	case pub == nil || caKey == nil:
+	case req.Key == nil || caKey == nil:
 		return fail("nil key")
-	case days <= 0:
-		return fail("validity of %d days", days)
+	case req.Days <= 0:
+		return fail("validity of %d days", req.Days)
+	case len(req.Hosts) > 0 && role != RoleNode:
+		return fail("hosts %v: only node certificates name hosts", req.Hosts)
 	}
 	ca, err := ParseCertificatePEM(caCertPEM)
 	if err != nil {
@@ -232,11 +259,11 @@ func IssueCertificate(caCertPEM []byte, caKey *PrivateKey, name, org string, rol
 			OrganizationalUnit: []string{string(role)},
 			CommonName:         name,
 		},
-		NotBefore:             notBefore.UTC(),
-		NotAfter:              notBefore.UTC().AddDate(0, 0, days),
+		NotBefore:             req.NotBefore.UTC(),
+		NotAfter:              req.NotBefore.UTC().AddDate(0, 0, req.Days),
 		KeyUsage:              smx509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
-		SubjectKeyId:          keyID(pub),
+		SubjectKeyId:          keyID(req.Key),
 		SignatureAlgorithm:    smx509.SM2WithSM3,
 	}
 	switch role {
@@ -245,15 +272,27 @@ func IssueCertificate(caCertPEM []byte, caKey *PrivateKey, name, org string, rol
 	case RoleNode:
 		tmpl.KeyUsage |= smx509.KeyUsageKeyEncipherment | smx509.KeyUsageKeyAgreement
 		tmpl.ExtKeyUsage = []smx509.ExtKeyUsage{smx509.ExtKeyUsageServerAuth, smx509.ExtKeyUsageClientAuth}
-		if ip := net.ParseIP(name); ip != nil {
-			tmpl.IPAddresses = []net.IP{ip}
-		} else if isDNSName(name) {
-			tmpl.DNSNames = []string{name}
+		seen := map[string]bool{}
+		for _, h := range append([]string{name}, req.Hosts...) {
+			if seen[h] {
+				continue
+			}
+			seen[h] = true
+			if ip := net.ParseIP(h); ip != nil {
+				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			} else if isDNSName(h) {
+				tmpl.DNSNames = append(tmpl.DNSNames, h)
+			} else if h != name {
+				return fail("host %q is neither a DNS name nor an IP address", h)
+			}
 		}
 	case RoleValidator:
 		tmpl.ExtKeyUsage = []smx509.ExtKeyUsage{smx509.ExtKeyUsageServerAuth, smx509.ExtKeyUsageClientAuth}
 	}
-	der, err := smx509.CreateCertificate(rand.Reader, tmpl, ca.c, pub.k, caKey.k)
+	if req.Encryption {
+		tmpl.KeyUsage = smx509.KeyUsageKeyEncipherment | smx509.KeyUsageDataEncipherment | smx509.KeyUsageKeyAgreement
+	}
+	der, err := smx509.CreateCertificate(rand.Reader, tmpl, ca.c, req.Key.k, caKey.k)
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -5,7 +5,14 @@
 // keystore (PBKDF2-HMAC-SM3 + SM4-GCM). docs/guomi.md says which algorithm
 // protects what.
 //
+// It also speaks GM TLS (GM/T 0024, the TLCP of GB/T 38636: dual SM2
+// certificates, ECC_SM4_CBC_SM3) for the node's client-facing API:
+// NewGMTLSListener and DialGMTLS, with IssueLeaf making the signing and
+// encryption certificates and ParsePrivateKeyPEM reading TLS key files.
+//
 // Every other package of jinlian reaches SM2/SM3/SM4 through this package, so
 // that swapping the underlying library (today github.com/emmansun/gmsm) is a
-// change to this folder only. It imports nothing of jinlian.
+// change to this folder only. github.com/tjfoc/gmsm is used for GM TLS only,
+// in gmtls.go (emmansun has no TLS stack), and in interoperability tests.
+// It imports nothing of jinlian.
 package gmcrypto

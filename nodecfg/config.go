@@ -21,6 +21,13 @@ const (
 	ModeObserver  = "observer"
 )
 
+// TLS modes of the HTTP API (api.tls).
+const (
+	APITLSNone  = "none"  // plain HTTP; keep api.listen on loopback
+	APITLSTLS13 = "tls13" // standard TLS 1.3 (ECDSA or Ed25519 certificates)
+	APITLSGM    = "gmtls" // GM TLS, GM/T 0024: dual SM2 certificates, ECC_SM4_CBC_SM3
+)
+
 // Config is a node's jinlian settings.
 type Config struct {
 	Home string `mapstructure:"-"`
@@ -30,6 +37,16 @@ type Config struct {
 	} `mapstructure:"node"`
 	API struct {
 		Listen string `mapstructure:"listen"`
+		// TLS is APITLSNone, APITLSTLS13 or APITLSGM. File paths that are
+		// not absolute are relative to Home (see HomePath).
+		TLS         string `mapstructure:"tls"`
+		CertFile    string `mapstructure:"cert_file"`     // server certificate (gmtls: the signing one)
+		KeyFile     string `mapstructure:"key_file"`      // its PKCS#8 PEM key
+		EncCertFile string `mapstructure:"enc_cert_file"` // gmtls: the encryption certificate
+		EncKeyFile  string `mapstructure:"enc_key_file"`  // gmtls: its PKCS#8 PEM key
+		// ClientCAFile, when set, turns on mutual TLS: clients must present
+		// a certificate that chains to a CA in this PEM bundle.
+		ClientCAFile string `mapstructure:"client_ca_file"`
 	} `mapstructure:"api"`
 	Log struct {
 		Level  string `mapstructure:"level"`
@@ -48,6 +65,12 @@ var defaults = []struct {
 }{
 	{"node.mode", ModeValidator, "node mode: validator or observer"},
 	{"api.listen", "", "address of the HTTP API (empty = off), e.g. 127.0.0.1:26680"},
+	{"api.tls", APITLSNone, "API transport security: none, tls13 or gmtls"},
+	{"api.cert_file", "", "API server certificate, PEM (gmtls: the SM2 signing certificate)"},
+	{"api.key_file", "", "key of api.cert_file, PKCS#8 PEM"},
+	{"api.enc_cert_file", "", "gmtls only: the SM2 encryption certificate, PEM"},
+	{"api.enc_key_file", "", "gmtls only: key of api.enc_cert_file, PKCS#8 PEM"},
+	{"api.client_ca_file", "", "CA bundle, PEM; when set, API clients must present a certificate from one of these CAs"},
 	{"log.level", "info", "log level: debug, info, warn, error"},
 	{"log.format", "text", "log format: text or json"},
 	{"ledger.cache_size", 100000, "IAVL node cache per sub-ledger"},
@@ -122,6 +145,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("config api.listen = %q: %v", c.API.Listen, err)
 		}
 	}
+	if err := c.validateAPITLS(); err != nil {
+		return err
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -138,6 +164,47 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+func (c *Config) validateAPITLS() error {
+	a := c.API
+	files := []struct{ key, value string }{
+		{"api.cert_file", a.CertFile}, {"api.key_file", a.KeyFile},
+		{"api.enc_cert_file", a.EncCertFile}, {"api.enc_key_file", a.EncKeyFile},
+		{"api.client_ca_file", a.ClientCAFile},
+	}
+	switch a.TLS {
+	case APITLSNone:
+		for _, f := range files {
+			if f.value != "" {
+				return fmt.Errorf("config %s = %q but api.tls = %q: set api.tls to %q or %q, or clear %s", f.key, f.value, a.TLS, APITLSTLS13, APITLSGM, f.key)
+			}
+		}
+		return nil
+	case APITLSTLS13, APITLSGM:
+	default:
+		return fmt.Errorf("config api.tls = %q: want %q, %q or %q", a.TLS, APITLSNone, APITLSTLS13, APITLSGM)
+	}
+	for _, f := range files {
+		switch {
+		case f.value == "" && (f.key == "api.cert_file" || f.key == "api.key_file"):
+			return fmt.Errorf("config %s is empty: api.tls = %q needs a server certificate and key", f.key, a.TLS)
+		case f.value == "" && a.TLS == APITLSGM && (f.key == "api.enc_cert_file" || f.key == "api.enc_key_file"):
+			return fmt.Errorf("config %s is empty: api.tls = %q needs an SM2 encryption certificate and key besides the signing pair", f.key, a.TLS)
+		case f.value != "" && a.TLS == APITLSTLS13 && (f.key == "api.enc_cert_file" || f.key == "api.enc_key_file"):
+			return fmt.Errorf("config %s = %q: only api.tls = %q uses an encryption certificate", f.key, f.value, APITLSGM)
+		}
+	}
+	return nil
+}
+
+// HomePath resolves a file path from the config: absolute paths stay, and
+// relative ones are relative to the home, as CometBFT's are.
+func (c *Config) HomePath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Home, p)
+}
+
 // WriteFile writes c as <home>/config/jinlian.toml.
 func (c *Config) WriteFile() error {
 	body := fmt.Sprintf(`# jinlian node configuration. Every key has an env twin (JINLIAN_API_LISTEN
@@ -148,6 +215,13 @@ mode = %q
 
 [api]
 listen = %q
+# none, tls13 or gmtls (docs/api.md). Relative paths are relative to the home.
+tls = %q
+cert_file = %q
+key_file = %q
+enc_cert_file = %q
+enc_key_file = %q
+client_ca_file = %q
 
 [log]
 level = %q
@@ -155,7 +229,7 @@ format = %q
 
 [ledger]
 cache_size = %d
-`, c.Node.Mode, c.API.Listen, c.Log.Level, c.Log.Format, c.Ledger.CacheSize)
+`, c.Node.Mode, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize)
 	if err := os.MkdirAll(filepath.Dir(Path(c.Home)), 0o755); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package nodecfg
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -83,5 +84,86 @@ func TestMissingFileIsDefaults(t *testing.T) {
 	}
 	if c.Node.Mode != ModeValidator || c.Ledger.CacheSize != 100000 {
 		t.Fatalf("unexpected defaults %+v", c)
+	}
+}
+
+func TestValidateAPITLS(t *testing.T) {
+	const gmFiles = "cert_file = \"s.pem\"\nkey_file = \"s.key\"\nenc_cert_file = \"e.pem\"\nenc_key_file = \"e.key\"\n"
+	cases := []struct {
+		name, api, wantErr string // wantErr "" = valid; else the key it must name
+	}{
+		{"plain HTTP is the default", "", ""},
+		{"unknown mode", "tls = \"ssl3\"\n", "api.tls"},
+		{"gmtls with dual certificates", "tls = \"gmtls\"\n" + gmFiles, ""},
+		{"gmtls with mutual TLS", "tls = \"gmtls\"\n" + gmFiles + "client_ca_file = \"ca.pem\"\n", ""},
+		{"gmtls without the encryption certificate", "tls = \"gmtls\"\ncert_file = \"s.pem\"\nkey_file = \"s.key\"\nenc_key_file = \"e.key\"\n", "api.enc_cert_file"},
+		{"gmtls without the encryption key", "tls = \"gmtls\"\ncert_file = \"s.pem\"\nkey_file = \"s.key\"\nenc_cert_file = \"e.pem\"\n", "api.enc_key_file"},
+		{"tls13 with certificate and key", "tls = \"tls13\"\ncert_file = \"s.pem\"\nkey_file = \"/abs/s.key\"\n", ""},
+		{"tls13 without a certificate", "tls = \"tls13\"\nkey_file = \"s.key\"\n", "api.cert_file"},
+		{"tls13 without a key", "tls = \"tls13\"\ncert_file = \"s.pem\"\n", "api.key_file"},
+		{"tls13 with an encryption certificate", "tls = \"tls13\"\ncert_file = \"s.pem\"\nkey_file = \"s.key\"\nenc_cert_file = \"e.pem\"\n", "api.enc_cert_file"},
+		{"client CA without TLS", "client_ca_file = \"ca.pem\"\n", "api.client_ca_file"},
+		{"certificate without TLS", "tls = \"none\"\ncert_file = \"s.pem\"\n", "api.cert_file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			home := t.TempDir()
+			if err := os.MkdirAll(home+"/config", 0o755); err != nil {
+				t.Fatal(err)
+			}
+			file := "[api]\nlisten = \"127.0.0.1:26680\"\n" + c.api
+			if err := os.WriteFile(Path(home), []byte(file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(home, nil)
+			switch {
+			case c.wantErr == "" && err != nil:
+				t.Fatalf("rejected: %v", err)
+			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), "config "+c.wantErr)):
+				t.Fatalf("error %v does not name %s", err, c.wantErr)
+			}
+		})
+	}
+}
+
+func TestAPITLSKeysRoundTrip(t *testing.T) {
+	home := t.TempDir()
+	c := Default(home)
+	c.API.Listen = "127.0.0.1:26680"
+	c.API.TLS = APITLSGM
+	c.API.CertFile, c.API.KeyFile = "config/api_sign.pem", "config/api_sign_key.pem"
+	c.API.EncCertFile, c.API.EncKeyFile = "config/api_enc.pem", "config/api_enc_key.pem"
+	c.API.ClientCAFile = "/etc/jinlian/client_cas.pem"
+	if err := c.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Home = c.Home
+	if got.API != c.API {
+		t.Fatalf("read back %+v, wrote %+v", got.API, c.API)
+	}
+	if p := got.HomePath(got.API.CertFile); p != filepath.Join(home, "config/api_sign.pem") {
+		t.Errorf("relative path resolves to %s", p)
+	}
+	if p := got.HomePath(got.API.ClientCAFile); p != "/etc/jinlian/client_cas.pem" {
+		t.Errorf("absolute path resolves to %s", p)
+	}
+	// Every key has an env twin and a flag. (viper ignores empty
+	// environment variables, so only flags can clear a key.)
+	t.Setenv("JINLIAN_API_TLS", APITLSTLS13)
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	AddFlags(fs)
+	if err := fs.Parse([]string{"--api.client_ca_file=ca.pem", "--api.enc_cert_file=", "--api.enc_key_file="}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = Load(home, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.API.TLS != APITLSTLS13 || got.API.ClientCAFile != "ca.pem" || got.API.EncCertFile != "" {
+		t.Fatalf("env and flag not applied: %+v", got.API)
 	}
 }

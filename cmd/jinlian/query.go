@@ -17,7 +17,7 @@ import (
 )
 
 // abciQuery runs an app query and decodes its JSON value into out.
-func abciQuery(ctx context.Context, node, path string, data []byte, height int64, out any) error {
+func abciQuery(ctx context.Context, node nodeFlags, path string, data []byte, height int64, out any) error {
 	c, err := dial(node)
 	if err != nil {
 		return err
@@ -112,7 +112,7 @@ type txLookup struct {
 	Events []string `json:"events"`
 }
 
-func lookupTx(ctx context.Context, node, id string) (*txLookup, error) {
+func lookupTx(ctx context.Context, node nodeFlags, id string) (*txLookup, error) {
 	var loc app.TxLocation
 	if err := abciQuery(ctx, node, app.QueryTx, []byte(id), 0, &loc); err != nil {
 		return nil, err

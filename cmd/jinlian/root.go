@@ -16,7 +16,7 @@ const DefaultNode = "tcp://127.0.0.1:26657"
 type globals struct {
 	home   string
 	output string
-	node   string
+	node   nodeFlags
 }
 
 func defaultHome() string {
@@ -47,11 +47,18 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.home, "home", defaultHome(), "home directory (keys, node data)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
-	node := DefaultNode
-	if n := os.Getenv("JINLIAN_NODE"); n != "" {
-		node = n
+	env := func(name, def string) string {
+		if v := os.Getenv(name); v != "" {
+			return v
+		}
+		return def
 	}
-	root.PersistentFlags().StringVar(&g.node, "node", node, "RPC address of the node to talk to (env JINLIAN_NODE)")
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.node.addr, "node", env("JINLIAN_NODE", DefaultNode), "RPC address of the node, or https://host:port of its API (env JINLIAN_NODE)")
+	pf.StringVar(&g.node.tls.Mode, "tls-mode", env("JINLIAN_TLS_MODE", defaultTLSMode), "for an https:// --node: gmtls (GM TLS, SM2) or tls13 (env JINLIAN_TLS_MODE)")
+	pf.StringVar(&g.node.tls.CAFile, "tls-ca", env("JINLIAN_TLS_CA", ""), "for an https:// --node: PEM bundle of the CAs of the API's certificate (env JINLIAN_TLS_CA)")
+	pf.StringVar(&g.node.tls.CertFile, "tls-cert", env("JINLIAN_TLS_CERT", ""), "client certificate (PEM) for an API that requires one (env JINLIAN_TLS_CERT)")
+	pf.StringVar(&g.node.tls.KeyFile, "tls-key", env("JINLIAN_TLS_KEY", ""), "its key: PKCS#8 PEM, or (gmtls) a jinlian key file whose certificate is used when --tls-cert is empty (env JINLIAN_TLS_KEY)")
 	root.AddCommand(
 		newKeysCmd(g),
 		newTxCmd(g),
@@ -63,6 +70,7 @@ func newRootCmd() *cobra.Command {
 		newGovCmd(g),
 		newIdentityCmd(g),
 		newVersionCmd(g),
+		newAPICmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)
 	return root

@@ -1,0 +1,16 @@
+// Package api is the node's client-facing HTTP API. It reverse-proxies
+// CometBFT's JSON-RPC (POST /, GET /<method>?..., and /websocket) to the
+// node's own RPC listener, so every CometBFT client and every jinlian CLI
+// command works through it unchanged, and it serves /healthz and /version.
+//
+// It can be served as plain HTTP, over standard TLS 1.3, or over GM TLS
+// (GM/T 0024 / TLCP: dual SM2 certificates, ECC_SM4_CBC_SM3), each with
+// optional mutual authentication by client certificate (api.client_ca_file).
+// Go's crypto/tls has no SM2, so TLS 1.3 takes ECDSA, Ed25519 or RSA
+// certificates; SM2 certificates need GM TLS. NewHTTPClient builds the
+// matching client. docs/api.md is the operator's guide.
+//
+// It imports gmcrypto (GM TLS, SM2 certificates) and nodecfg (the api.*
+// keys) of jinlian and CometBFT's RPC client interfaces; it must not import
+// app, consensus or anything above them. consensus starts it.
+package api

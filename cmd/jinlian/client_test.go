@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+
+	"github.com/jinlian-ledger/jinlian/api"
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
+)
+
+// runCLI runs the jinlian command with args and returns its stdout.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	cmd := newRootCmd()
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+// TestCLIThroughGMTLSAPI runs a one-validator jinlian localnet whose node
+// serves its API over GM TLS with mutual authentication, and drives the
+// unchanged CLI commands through it: status, a signed transfer, a balance.
+func TestCLIThroughGMTLSAPI(t *testing.T) {
+	base, err := consensus.FreeBasePort(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 2, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := ln.Network.Nodes[0].Home
+	certs, err := api.GenerateCertificates(api.CertOptions{Dir: filepath.Join(t.TempDir(), "api"), Mode: nodecfg.APITLSGM, Org: "bankA", Client: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := nodecfg.Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiAddr := fmt.Sprintf("127.0.0.1:%d", base+2)
+	cfg.API.Listen, cfg.API.TLS = apiAddr, nodecfg.APITLSGM
+	cfg.API.CertFile, cfg.API.KeyFile, cfg.API.EncCertFile, cfg.API.EncKeyFile = certs.Cert, certs.Key, certs.EncCert, certs.EncKey
+	cfg.API.ClientCAFile = certs.CA
+	if err := cfg.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := ln.Start(cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 1); err != nil {
+		t.Fatal(err)
+	}
+
+	// The client's SM2 TLS key, also as a jinlian key file holding its certificate.
+	t.Setenv(gmcrypto.PassphraseEnv, consensus.LocalnetPassphrase)
+	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
+		t.Setenv(env, "")
+	}
+	clientKey, err := gmcrypto.LoadPrivateKeyFile(certs.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, err := gmcrypto.LoadCertificatesFile(certs.ClientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keystore := filepath.Join(t.TempDir(), "alice-tls.json")
+	if err := gmcrypto.SaveKey(keystore, gmcrypto.KeyInfo{Name: "alice", Org: "bankA", Certificate: string(certPEM[0].PEM())}, clientKey, []byte(consensus.LocalnetPassphrase)); err != nil {
+		t.Fatal(err)
+	}
+
+	node := "https://" + apiAddr
+	pemFlags := []string{"--node", node, "--tls-ca", certs.CA, "--tls-cert", certs.ClientCert, "--tls-key", certs.ClientKey}
+	keystoreFlags := []string{"--node", node, "--tls-mode", "gmtls", "--tls-ca", certs.CA, "--tls-key", keystore}
+
+	out, err := runCLI(t, append([]string{"status", "-o", "json"}, pemFlags...)...)
+	if err != nil {
+		t.Fatalf("status through the API: %v", err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st["chain_id"] != ln.Network.ChainID {
+		t.Fatalf("status: %v %s", err, out)
+	}
+
+	from, to := ln.Identities[0], ln.Identities[1]
+	out, err = runCLI(t, append([]string{"tx", "transfer", "-o", "json", "--from", from.KeyFile, "--asset", "CNY", "--to", to.Address, "--amount", "250"}, keystoreFlags...)...)
+	if err != nil {
+		t.Fatalf("tx transfer through the API: %v", err)
+	}
+	var tx map[string]any
+	if err := json.Unmarshal([]byte(out), &tx); err != nil || tx["code"] != float64(0) {
+		t.Fatalf("tx transfer: %v %s", err, out)
+	}
+
+	out, err = runCLI(t, append([]string{"query", "balance", "-o", "json", "--asset", "CNY", "--account", to.Address}, pemFlags...)...)
+	if err != nil {
+		t.Fatalf("query balance through the API: %v", err)
+	}
+	var bal map[string]any
+	if err := json.Unmarshal([]byte(out), &bal); err != nil || fmt.Sprint(bal["amount"]) != fmt.Sprint(consensus.LocalnetFunding+250) {
+		t.Fatalf("balance: %v %s", err, out)
+	}
+
+	refused := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no client certificate", []string{"--node", node, "--tls-ca", certs.CA}, "bad certificate"},
+		{"no CA", []string{"--node", node}, "needs --tls-ca"},
+		{"TLS 1.3 against a GM TLS API", []string{"--node", node, "--tls-mode", "tls13", "--tls-ca", certs.CA}, "an SM2 CA needs gmtls"},
+		{"TLS flags on a plain RPC address", []string{"--node", nodes[0].RPCAddr(), "--tls-ca", certs.CA}, "need an https:// --node"},
+		{"unknown mode", []string{"--node", node, "--tls-mode", "ssl", "--tls-ca", certs.CA}, "want tls13 or gmtls"},
+	}
+	for _, r := range refused {
+		_, err := runCLI(t, append([]string{"status"}, r.args...)...)
+		if err == nil || !strings.Contains(err.Error(), r.want) {
+			t.Errorf("%s: error %v, want it to mention %q", r.name, err, r.want)
+		}
+	}
+}

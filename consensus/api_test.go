@@ -1,0 +1,79 @@
+package consensus
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/jinlian-ledger/jinlian/api"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
+)
+
+// TestJinlianNodeServesAPI: a node whose jinlian.toml sets api.listen
+// serves the API (here GM TLS with mutual authentication, certificate paths
+// relative to the home) and stops it with the node.
+func TestJinlianNodeServesAPI(t *testing.T) {
+	base, err := FreeBasePort(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := PrepareLocalnet(LocalnetOptions{Home: t.TempDir(), Validators: 1, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := ln.Network.Nodes[0].Home
+	files, err := api.GenerateCertificates(api.CertOptions{Dir: filepath.Join(home, "config", "api"), Mode: nodecfg.APITLSGM, Org: "bankA", Client: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := nodecfg.Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiAddr := fmt.Sprintf("127.0.0.1:%d", base+2)
+	cfg.API.Listen, cfg.API.TLS = apiAddr, nodecfg.APITLSGM
+	cfg.API.CertFile, cfg.API.KeyFile = "config/api/server_sign.pem", "config/api/server_sign_key.pem"
+	cfg.API.EncCertFile, cfg.API.EncKeyFile = "config/api/server_enc.pem", "config/api/server_enc_key.pem"
+	cfg.API.ClientCAFile = "config/api/ca.pem"
+	if err := cfg.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := ln.Start(nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = StopAll(nodes)
+		}
+	})
+	if nodes[0].API == nil || nodes[0].API.Addr().String() != apiAddr {
+		t.Fatalf("API not started on %s", apiAddr)
+	}
+	hc, err := api.NewHTTPClient(api.ClientTLS{Mode: nodecfg.APITLSGM, CAFile: files.CA, CertFile: files.ClientCert, KeyFile: files.ClientKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rpchttp.NewWithClient("https://"+apiAddr, "/websocket", hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := WaitForHeight(ctx, c, 2); err != nil {
+		t.Fatalf("through the API: %v", err)
+	}
+	stopped = true
+	if err := StopAll(nodes); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Status(ctx); err == nil {
+		t.Fatal("API still answers after the node stopped")
+	}
+}
