@@ -158,9 +158,9 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("node %s unreachable: %w", g.node, err)
 			}
-			vals, err := c.Validators(ctx, nil, nil, nil)
-			if err != nil {
-				return err
+			nvals := 0 // unknown before the first block
+			if vals, err := c.Validators(ctx, nil, nil, nil); err == nil {
+				nvals = vals.Total
 			}
 			out := map[string]any{
 				"chain_id":          st.NodeInfo.Network,
@@ -170,14 +170,14 @@ func newStatusCmd(g *globals) *cobra.Command {
 				"latest_app_hash":   st.SyncInfo.LatestAppHash.String(),
 				"latest_block_time": st.SyncInfo.LatestBlockTime,
 				"catching_up":       st.SyncInfo.CatchingUp,
-				"validators":        vals.Total,
+				"validators":        nvals,
 				"voting_power":      st.ValidatorInfo.VotingPower,
 				"app_version":       st.NodeInfo.ProtocolVersion.App,
 			}
 			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
 				fmt.Fprintf(w, "chain:      %s\nnode:       %s (%s)\nheight:     %d\napp hash:   %s\nblock time: %s\nvalidators: %d\ncatching up: %v\n",
 					st.NodeInfo.Network, st.NodeInfo.Moniker, st.NodeInfo.DefaultNodeID, st.SyncInfo.LatestBlockHeight,
-					st.SyncInfo.LatestAppHash, st.SyncInfo.LatestBlockTime.Format(time.RFC3339), vals.Total, st.SyncInfo.CatchingUp)
+					st.SyncInfo.LatestAppHash, st.SyncInfo.LatestBlockTime.Format(time.RFC3339), nvals, st.SyncInfo.CatchingUp)
 			})
 		},
 	}
