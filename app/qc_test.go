@@ -26,7 +26,6 @@ type qcNet struct {
 	*harness
 	addrs    [][]byte
 	nodeKeys []*gmcrypto.PrivateKey
-	apps     []*App // one app per validator key, sharing nothing but the genesis shape
 }
 
 func newQCNet(t *testing.T) *qcNet {
@@ -206,7 +205,4 @@ func TestGenesisValidatorMustBeRegistered(t *testing.T) {
 	}
 }
 
-type (
-	txpbQC  = txpb.QuorumCertificate
-	txpbSig = txpb.QCSignature
-)
+type txpbQC = txpb.QuorumCertificate

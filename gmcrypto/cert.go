@@ -51,7 +51,10 @@ var (
 const serialBits = 128
 
 // Certificate is a parsed SM2-with-SM3 X.509 certificate (GM/T 0015 profile).
-type Certificate struct{ c *smx509.Certificate }
+type Certificate struct {
+	c   *smx509.Certificate
+	pub *PublicKey
+}
 
 // ParseCertificatePEM parses exactly one "CERTIFICATE" PEM block holding an
 // X.509 certificate with an SM2 key signed with SM2-with-SM3.
@@ -79,13 +82,15 @@ func ParseCertificate(der []byte) (*Certificate, error) {
 	if c.SignatureAlgorithm != smx509.SM2WithSM3 {
 		return nil, fmt.Errorf("%w: signature algorithm %v, want SM2-SM3", ErrInvalidCertificate, c.SignatureAlgorithm)
 	}
-	return &Certificate{c: c}, nil
+	pub, err := newPublicKey(ek)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidCertificate, err)
+	}
+	return &Certificate{c: c, pub: pub}, nil
 }
 
 // PublicKey returns the certified SM2 key.
-func (c *Certificate) PublicKey() *PublicKey {
-	return &PublicKey{k: c.c.PublicKey.(*ecdsa.PublicKey)}
-}
+func (c *Certificate) PublicKey() *PublicKey { return c.pub }
 
 // Name is the subject common name.
 func (c *Certificate) Name() string { return c.c.Subject.CommonName }

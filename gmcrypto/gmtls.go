@@ -292,10 +292,13 @@ func tjfocKeyPair(c *Certificate, k *PrivateKey) (gmtls.Certificate, error) {
 }
 
 func toTjfocKey(k *PrivateKey) *tjsm2.PrivateKey {
-	pub := k.k.PublicKey
+	// tjfoc's key type exposes big.Int coordinates; fill them from our
+	// encodings instead of reading the deprecated ecdsa fields.
+	raw := k.pub.raw
+	d := k.k.D.Bytes()
 	return &tjsm2.PrivateKey{
-		PublicKey: tjsm2.PublicKey{Curve: tjsm2.P256Sm2(), X: new(big.Int).Set(pub.X), Y: new(big.Int).Set(pub.Y)},
-		D:         new(big.Int).Set(k.k.D),
+		PublicKey: tjsm2.PublicKey{Curve: tjsm2.P256Sm2(), X: new(big.Int).SetBytes(raw[1:33]), Y: new(big.Int).SetBytes(raw[33:65])},
+		D:         new(big.Int).SetBytes(d),
 	}
 }
 

@@ -1,6 +1,7 @@
 package gmcrypto
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/hex"
@@ -27,10 +28,33 @@ var (
 )
 
 // PrivateKey is an SM2 private key.
-type PrivateKey struct{ k *sm2.PrivateKey }
+type PrivateKey struct {
+	k   *sm2.PrivateKey
+	pub *PublicKey
+}
 
 // PublicKey is an SM2 public key.
-type PublicKey struct{ k *ecdsa.PublicKey }
+type PublicKey struct {
+	k   *ecdsa.PublicKey
+	raw []byte // 04 ‖ X ‖ Y, encoded once: addresses hash it on every transaction
+}
+
+// newPublicKey wraps an SM2 point, checking it is on the curve.
+func newPublicKey(k *ecdsa.PublicKey) (*PublicKey, error) {
+	e, err := sm2.PublicKeyToECDH(k)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidPublicKey, err)
+	}
+	return &PublicKey{k: k, raw: e.Bytes()}, nil
+}
+
+func newPrivateKey(k *sm2.PrivateKey) (*PrivateKey, error) {
+	pub, err := newPublicKey(&k.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidPrivateKey, err)
+	}
+	return &PrivateKey{k: k, pub: pub}, nil
+}
 
 // GenerateKey returns a fresh SM2 key from crypto/rand.
 func GenerateKey() (*PrivateKey, error) {
@@ -38,11 +62,11 @@ func GenerateKey() (*PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate SM2 key: %w", err)
 	}
-	return &PrivateKey{k: k}, nil
+	return newPrivateKey(k)
 }
 
 // Public returns the public half of k.
-func (k *PrivateKey) Public() *PublicKey { return &PublicKey{k: &k.k.PublicKey} }
+func (k *PrivateKey) Public() *PublicKey { return k.pub }
 
 // Sign signs msg per GB/T 32918.2: e = SM3(ZA ‖ msg) with the default user
 // ID "1234567812345678"; the signature is ASN.1 DER (r, s). An empty msg is
@@ -67,22 +91,16 @@ func (p *PublicKey) Verify(msg, sig []byte) bool {
 }
 
 // Bytes returns the 65-byte uncompressed encoding 0x04 ‖ X ‖ Y.
-func (p *PublicKey) Bytes() []byte {
-	out := make([]byte, PublicKeySize)
-	out[0] = 4
-	p.k.X.FillBytes(out[1:33])
-	p.k.Y.FillBytes(out[33:65])
-	return out
-}
+func (p *PublicKey) Bytes() []byte { return bytes.Clone(p.raw) }
 
 // Equal reports whether p and o are the same key.
 func (p *PublicKey) Equal(o *PublicKey) bool {
-	return o != nil && p.k.X.Cmp(o.k.X) == 0 && p.k.Y.Cmp(o.k.Y) == 0
+	return o != nil && bytes.Equal(p.raw, o.raw)
 }
 
 // Address is the account address of p: the last 20 bytes of SM3(Bytes()).
 func (p *PublicKey) Address() Address {
-	h := SM3(p.Bytes())
+	h := SM3(p.raw)
 	var a Address
 	copy(a[:], h[HashSize-AddressSize:])
 	return a
@@ -99,7 +117,7 @@ func ParsePublicKey(b []byte) (*PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidPublicKey, err)
 	}
-	return &PublicKey{k: k}, nil
+	return &PublicKey{k: k, raw: bytes.Clone(b)}, nil
 }
 
 // MarshalPEM encodes p as a PKIX "PUBLIC KEY" PEM block with the SM2 OID.
@@ -129,7 +147,7 @@ func ParsePublicKeyPEM(data []byte) (*PublicKey, error) {
 	if !ok || !sm2.IsSM2PublicKey(ek) {
 		return nil, fmt.Errorf("%w: not an SM2 key", ErrInvalidPublicKey)
 	}
-	return &PublicKey{k: ek}, nil
+	return newPublicKey(ek)
 }
 
 // MarshalPKCS8 encodes k as unencrypted PKCS#8 DER. Keep it in memory only;
@@ -152,7 +170,7 @@ func ParsePKCS8PrivateKey(der []byte) (*PrivateKey, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: not an SM2 key", ErrInvalidPrivateKey)
 	}
-	return &PrivateKey{k: k}, nil
+	return newPrivateKey(k)
 }
 
 // Address identifies an account: the last 20 bytes of SM3 of the uncompressed public key.
