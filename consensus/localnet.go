@@ -39,6 +39,12 @@ type LocalnetOptions struct {
 	BasePort      int  // default LocalnetBasePort
 	ChainID       string
 	TimeoutCommit time.Duration
+	// ExtraFundedAccounts are addresses (40 hex digits) that get a CNY
+	// balance of LocalnetFunding in the genesis besides the demo
+	// identities, e.g. the many senders of a load test. They hold no
+	// identity or role: a transfer needs only a balance. Ignored when the
+	// localnet is resumed.
+	ExtraFundedAccounts []string
 }
 
 // DemoIdentity is a funded identity of one organisation.
@@ -125,6 +131,13 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 			Roles: []string{permission.RoleAdmin, permission.RoleIssuer, permission.RoleMember},
 		})
 		pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr, Amount: LocalnetFunding})
+	}
+	for _, a := range opts.ExtraFundedAccounts {
+		addr, err := gmcrypto.ParseAddress(a)
+		if err != nil {
+			return nil, fmt.Errorf("localnet extra funded account: %w", err)
+		}
+		pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr.String(), Amount: LocalnetFunding})
 	}
 	g.Ledgers = []app.GenesisLedger{pay}
 	if err := g.Validate(); err != nil {
