@@ -54,6 +54,7 @@ func newRootCmd() *cobra.Command {
 		newStatusCmd(g),
 		newDebugCmd(g),
 		newVersionCmd(g),
+		newBenchCmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)
 	return root
