@@ -78,8 +78,9 @@ type benchResult struct {
 	P50ms         float64 `json:"p50_ms"`
 	P99ms         float64 `json:"p99_ms"`
 	MaxMs         float64 `json:"max_ms"`
-	// NodeCPUPerTx is the node process's user+system CPU time, from start to
-	// stop, divided by the committed transactions.
+	// NodeCPUPerTx is the node process's user+system CPU time from the
+	// start of the load to the last commit, divided by the committed
+	// transactions.
 	NodeCPUPerTxUs float64        `json:"node_cpu_per_tx_us"`
 	NodeCPUSeconds float64        `json:"node_cpu_seconds"`
 	Errors         map[string]int `json:"errors,omitempty"`
@@ -272,6 +273,7 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 		go func() { profDone <- fetchProfile(pprofAddr, secs, cpuProfile) }()
 	}
 
+	cpu0, cpuErr := processCPU(child.cmd.Process.Pid)
 	r := &benchResult{App: appName, Validators: o.validators, TimeoutCommit: o.timeoutCommit.String(),
 		TxBytes: len(load.txs[0]), TargetRate: o.rate, Errors: map[string]int{}}
 	run := &benchRun{o: o, load: load, hc: hc, rpcs: rpcs, sentAt: make([]time.Time, len(load.txs))}
@@ -302,6 +304,8 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 	if err := <-watchDone; err != nil {
 		return nil, err
 	}
+	cpu1, err := processCPU(child.cmd.Process.Pid)
+	cpuErr = errors.Join(cpuErr, err)
 	if profDone != nil {
 		if err := <-profDone; err != nil {
 			fmt.Fprintf(log, "bench %s: cpu profile: %v\n", appName, err)
@@ -315,14 +319,16 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 			return nil, err
 		}
 	}
-	cpu, err := child.stop()
-	if err != nil {
+	if err := child.stop(); err != nil {
 		fmt.Fprintf(log, "bench %s: stop nodes: %v\n", appName, err)
 	}
 	run.summarize(r)
-	r.NodeCPUSeconds = cpu.Seconds()
-	if r.Committed > 0 {
-		r.NodeCPUPerTxUs = float64(cpu.Microseconds()) / float64(r.Committed)
+	if cpuErr == nil {
+		cpu := cpu1 - cpu0
+		r.NodeCPUSeconds = cpu.Seconds()
+		if r.Committed > 0 {
+			r.NodeCPUPerTxUs = float64(cpu.Microseconds()) / float64(r.Committed)
+		}
 	}
 	return r, nil
 }
@@ -790,21 +796,19 @@ func startServe(self string, args []string, logPath string) (*serveChild, error)
 	}
 }
 
-// stop sends SIGTERM, waits for the process and returns its CPU time.
-func (c *serveChild) stop() (time.Duration, error) {
+// stop sends SIGTERM and waits for the process to end.
+func (c *serveChild) stop() error {
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-c.done:
 	case <-time.After(30 * time.Second):
 		c.kill()
-		return 0, errors.New("node process ignored SIGTERM for 30s: killed")
+		return errors.New("node process ignored SIGTERM for 30s: killed")
 	}
-	ps := c.cmd.ProcessState
-	cpu := ps.UserTime() + ps.SystemTime()
-	if !ps.Success() {
-		return cpu, fmt.Errorf("node process: %s", ps)
+	if ps := c.cmd.ProcessState; !ps.Success() {
+		return fmt.Errorf("node process: %s", ps)
 	}
-	return cpu, nil
+	return nil
 }
 
 func (c *serveChild) kill() {
