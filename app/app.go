@@ -30,7 +30,7 @@ type App struct {
 	store    *ledger.Store
 	payments payments.Keeper
 	logger   *slog.Logger
-	sigs     *sigCache
+	sigs     *SigCache
 
 	chainID   string
 	params    Params
@@ -45,6 +45,9 @@ type App struct {
 // Options configure New.
 type Options struct {
 	Logger *slog.Logger
+	// SigCache, when set, is shared with other apps in this process (see
+	// SigCache); nil gives the app a cache of its own.
+	SigCache *SigCache
 }
 
 // New returns an app over an opened store, restoring chain id, parameters
@@ -58,8 +61,11 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		store:    store,
 		payments: payments.NewKeeper(permission.Keeper{}),
 		logger:   logger,
-		sigs:     newSigCache(200_000),
+		sigs:     opts.SigCache,
 		params:   DefaultParams(),
+	}
+	if a.sigs == nil {
+		a.sigs = NewSigCache(200_000, 1)
 	}
 	if store.LastCommit().Height > 0 {
 		v, err := store.View(0)
@@ -285,7 +291,7 @@ func (a *App) deliver(raw []byte, at time.Time, height int64) *abci.ExecTxResult
 	tx, err := a.decodeVerified(raw)
 	var events []abci.Event
 	if err == nil {
-		a.sigs.remove(txKeyOf(raw))
+		a.sigs.delivered(txKeyOf(raw))
 		c := ledger.NewCache(a.store)
 		if events, err = a.admit(c, tx, at, height); err == nil {
 			err = c.Write()
