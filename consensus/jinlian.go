@@ -29,6 +29,12 @@ type JinlianNode struct {
 
 // StartJinlian opens the node's ledger, builds the app and starts CometBFT.
 func StartJinlian(cfg *nodecfg.Config, cometLogger log.Logger, appLogger *slog.Logger) (*JinlianNode, error) {
+	return startJinlian(cfg, cometLogger, appLogger, nil)
+}
+
+// startJinlian is StartJinlian with a signature cache shared by the nodes of
+// this process (nil: the app's own).
+func startJinlian(cfg *nodecfg.Config, cometLogger log.Logger, appLogger *slog.Logger, sigs *app.SigCache) (*JinlianNode, error) {
 	if _, err := os.Stat(ConfigFile(cfg.Home)); err != nil {
 		return nil, fmt.Errorf("home %s: %w (run jinlian init first)", cfg.Home, ErrNotInitialized)
 	}
@@ -36,7 +42,7 @@ func StartJinlian(cfg *nodecfg.Config, cometLogger log.Logger, appLogger *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
 	}
-	a, err := app.New(store, app.Options{Logger: appLogger})
+	a, err := app.New(store, app.Options{Logger: appLogger, SigCache: sigs})
 	if err != nil {
 		return nil, errors.Join(err, store.Close())
 	}

@@ -28,6 +28,9 @@ const LocalnetBasePort = 26656
 // LocalnetOrgs are the organisations of a localnet, one per validator.
 var LocalnetOrgs = []string{"bankA", "bankB", "bankC", "bankD", "bankE", "bankF", "bankG"}
 
+// localnetSigCacheSize bounds the signature cache the localnet's nodes share.
+const localnetSigCacheSize = 200_000
+
 // LocalnetFunding is each demo identity's opening CNY balance.
 const LocalnetFunding = 1_000_000
 
@@ -45,6 +48,10 @@ type LocalnetOptions struct {
 	// identity or role: a transfer needs only a balance. Ignored when the
 	// localnet is resumed.
 	ExtraFundedAccounts []string
+	// SeparateSigCaches gives every node its own verified-signature cache,
+	// so each verifies every transaction as separate machines would. By
+	// default the nodes of the process share one and verify each once.
+	SeparateSigCaches bool
 }
 
 // DemoIdentity is a funded identity of one organisation.
@@ -61,6 +68,8 @@ type Localnet struct {
 	Network    *Network
 	Identities []DemoIdentity
 	Created    bool // false when resumed from existing data
+
+	separateSigCaches bool
 }
 
 // LocalnetKeysDir holds the demo identities' key files.
@@ -97,7 +106,7 @@ func loadLocalnet(opts LocalnetOptions) (*Localnet, error) {
 	if len(net.Nodes) != opts.Validators {
 		return nil, fmt.Errorf("localnet at %s has %d validators, not %d: pass --reset to recreate it", opts.Home, len(net.Nodes), opts.Validators)
 	}
-	ln := &Localnet{Home: opts.Home, Network: net}
+	ln := &Localnet{Home: opts.Home, Network: net, separateSigCaches: opts.SeparateSigCaches}
 	for _, org := range LocalnetOrgs[:len(net.Nodes)] {
 		p := filepath.Join(LocalnetKeysDir(opts.Home), org+".json")
 		info, err := gmcrypto.ReadKeyInfo(p)
@@ -167,7 +176,7 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 			return nil, err
 		}
 	}
-	ln := &Localnet{Home: opts.Home, Network: net, Created: true}
+	ln := &Localnet{Home: opts.Home, Network: net, Created: true, separateSigCaches: opts.SeparateSigCaches}
 	if err := os.MkdirAll(LocalnetKeysDir(opts.Home), 0o700); err != nil {
 		return nil, err
 	}
@@ -185,12 +194,16 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 // nodes already started are stopped.
 func (ln *Localnet) Start(cometLogger log.Logger, appLogger *slog.Logger) ([]*JinlianNode, error) {
 	var nodes []*JinlianNode
+	var shared *app.SigCache
+	if !ln.separateSigCaches {
+		shared = app.NewSigCache(localnetSigCacheSize, len(ln.Network.Nodes))
+	}
 	for _, nn := range ln.Network.Nodes {
 		cfg, err := nodecfg.Load(nn.Home, nil)
 		if err != nil {
 			return nil, errors.Join(err, StopAll(nodes))
 		}
-		n, err := StartJinlian(cfg, cometLogger, appLogger.With("node", nn.Moniker))
+		n, err := startJinlian(cfg, cometLogger, appLogger.With("node", nn.Moniker), shared)
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("start %s: %w", nn.Moniker, err), StopAll(nodes))
 		}
