@@ -37,6 +37,9 @@ import (
 // benchChainID is the chain every bench network runs.
 const benchChainID = "jinlian-bench"
 
+// benchApps are the applications a bench can run.
+var benchApps = map[string]bool{"kvstore": true, "jinlian": true, "jinlian-separate": true}
+
 // benchOptions configure one `jinlian bench` run.
 type benchOptions struct {
 	apps          []string
@@ -100,7 +103,10 @@ committed blocks to report committed tx/s and commit latency (p50, p99).
 --app lists the applications to measure one after the other under the same
 load: "kvstore" is CometBFT's abci/example/kvstore (in memory) fed unique
 key=value transactions of the size of a jinlian transfer, "jinlian" is this
-ledger fed SM2-signed CNY transfers between --accounts funded accounts. The
+ledger fed SM2-signed CNY transfers between --accounts funded accounts, its
+validators sharing one verified-signature cache as the localnet's do, and
+"jinlian-separate" the same with a cache per validator, so that every
+validator verifies every signature as it would on a machine of its own. The
 ratio column is each app's committed tx/s over the first app's.
 
 Data lives in a temporary directory, removed afterwards, unless --home is
@@ -115,12 +121,12 @@ given (it must then be empty or absent) or --keep is set.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.apps, "app", []string{"kvstore", "jinlian"}, "applications to measure in order: kvstore, jinlian")
+	f.StringSliceVar(&o.apps, "app", []string{"kvstore", "jinlian"}, "applications to measure in order: kvstore, jinlian, jinlian-separate")
 	f.IntVar(&o.validators, "validators", 4, "validators, all on this machine (1..7)")
 	f.IntVar(&o.rate, "rate", 3000, "offered load in tx/s")
 	f.IntVar(&o.count, "count", 60000, "transactions to offer at most")
 	f.DurationVar(&o.duration, "duration", 20*time.Second, "how long to offer load at most")
-	f.DurationVar(&o.timeoutCommit, "timeout-commit", 300*time.Millisecond, "CometBFT consensus.timeout_commit of every node")
+	f.DurationVar(&o.timeoutCommit, "timeout-commit", 100*time.Millisecond, "CometBFT consensus.timeout_commit of every node")
 	f.IntVar(&o.accounts, "accounts", 200, "funded sender accounts of the jinlian load")
 	f.IntVar(&o.txSize, "tx-size", 0, "kvstore transaction size in bytes (default: that of a jinlian transfer)")
 	f.IntVar(&o.batch, "batch", 10, "transactions per JSON-RPC batch (CometBFT's rpc.max_request_batch_size is 10)")
@@ -143,8 +149,8 @@ func runBench(cmd *cobra.Command, g *globals, o *benchOptions, home string) erro
 		return fmt.Errorf("--validators %d: want 1..%d", o.validators, len(consensus.LocalnetOrgs))
 	}
 	for _, a := range o.apps {
-		if a != "kvstore" && a != "jinlian" {
-			return fmt.Errorf("--app %q: want kvstore or jinlian", a)
+		if !benchApps[a] {
+			return fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-separate", a)
 		}
 	}
 	if home == "" {
@@ -184,21 +190,21 @@ func runBench(cmd *cobra.Command, g *globals, o *benchOptions, home string) erro
 }
 
 func printBenchTable(w io.Writer, results []*benchResult) {
-	fmt.Fprintf(w, "%-8s %4s %7s %8s %9s %8s %8s %7s %7s %6s %8s %9s %6s\n",
+	fmt.Fprintf(w, "%-16s %4s %7s %8s %9s %8s %8s %7s %7s %6s %8s %9s %6s\n",
 		"app", "vals", "target", "offered", "committed", "p50", "p99", "blocks", "maxblk", "lost", "rejected", "cpu/tx", "ratio")
 	for _, r := range results {
 		ratio := "-"
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f", r.Ratio)
 		}
-		fmt.Fprintf(w, "%-8s %4d %7d %8.0f %9.0f %6.0fms %6.0fms %7d %7d %6d %8d %7.0fus %6s\n",
+		fmt.Fprintf(w, "%-16s %4d %7d %8.0f %9.0f %6.0fms %6.0fms %7d %7d %6d %8d %7.0fus %6s\n",
 			r.App, r.Validators, r.TargetRate, r.OfferedRate, r.TPS, r.P50ms, r.P99ms, r.Blocks, r.MaxBlockTxs,
 			r.Lost, r.Rejected, r.NodeCPUPerTxUs, ratio)
 		for _, msg := range sortedKeys(r.Errors) {
-			fmt.Fprintf(w, "         %d× %s\n", r.Errors[msg], msg)
+			fmt.Fprintf(w, "    %d× %s\n", r.Errors[msg], msg)
 		}
 		if r.Failed > 0 {
-			fmt.Fprintf(w, "         %d included transactions failed\n", r.Failed)
+			fmt.Fprintf(w, "    %d included transactions failed\n", r.Failed)
 		}
 	}
 }
@@ -338,7 +344,7 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 func buildLoad(appName string, o *benchOptions) (*benchLoad, error) {
 	l := &benchLoad{txs: make([][]byte, o.count)}
 	switch appName {
-	case "jinlian":
+	case "jinlian", "jinlian-separate":
 		keys := make([]*gmcrypto.PrivateKey, o.accounts)
 		addrs := make([][]byte, o.accounts)
 		for i := range keys {
@@ -848,7 +854,7 @@ func newBenchServeCmd(g *globals) *cobra.Command {
 				stop func() error
 			)
 			switch appName {
-			case "jinlian":
+			case "jinlian", "jinlian-separate":
 				var extra []string
 				if accountsFile != "" {
 					bz, err := os.ReadFile(accountsFile)
@@ -860,6 +866,7 @@ func newBenchServeCmd(g *globals) *cobra.Command {
 				ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{
 					Home: g.home, Validators: validators, BasePort: basePort, ChainID: benchChainID,
 					TimeoutCommit: timeoutCommit, ExtraFundedAccounts: extra,
+					SeparateSigCaches: appName == "jinlian-separate",
 				})
 				if err != nil {
 					return err
@@ -900,7 +907,7 @@ func newBenchServeCmd(g *globals) *cobra.Command {
 					rpcs = append(rpcs, n.RPCAddr())
 				}
 			default:
-				return fmt.Errorf("--app %q: want kvstore or jinlian", appName)
+				return fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-separate", appName)
 			}
 			bz, err := json.Marshal(serveReady{ChainID: benchChainID, RPC: rpcs})
 			if err != nil {
@@ -912,7 +919,7 @@ func newBenchServeCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&appName, "app", "jinlian", "application: kvstore or jinlian")
+	f.StringVar(&appName, "app", "jinlian", "application: kvstore, jinlian or jinlian-separate")
 	f.IntVar(&validators, "validators", 4, "validators")
 	f.IntVar(&basePort, "base-port", consensus.LocalnetBasePort, "node i uses P2P base+10i and RPC base+10i+1")
 	f.DurationVar(&timeoutCommit, "timeout-commit", 300*time.Millisecond, "CometBFT timeout_commit")
