@@ -54,6 +54,7 @@ type benchOptions struct {
 	workers       int
 	poll          time.Duration
 	drain         time.Duration
+	maxDrain      time.Duration
 	checkResults  bool
 	cpuProfile    string
 	keep          bool
@@ -72,7 +73,7 @@ type benchResult struct {
 	Rejected      int     `json:"rejected"` // refused by broadcast_tx_async (mempool full, ...)
 	Included      int     `json:"included"` // in committed blocks
 	Failed        int     `json:"failed"`   // included with a non-zero result code
-	Lost          int     `json:"lost"`     // accepted but never seen committed
+	Pending       int     `json:"pending"`  // accepted but not seen committed by the end
 	Committed     int     `json:"committed"`
 	TPS           float64 `json:"committed_tps"`
 	WindowSeconds float64 `json:"window_seconds"`
@@ -133,6 +134,7 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.IntVar(&o.workers, "workers", 2, "concurrent HTTP connections per node")
 	f.DurationVar(&o.poll, "poll", 10*time.Millisecond, "how often to ask node0 for the next block")
 	f.DurationVar(&o.drain, "drain", 5*time.Second, "after the load, stop waiting for commits when none came for this long")
+	f.DurationVar(&o.maxDrain, "max-drain", 15*time.Second, "after the load, wait at most this long for the backlog to commit")
 	f.BoolVar(&o.checkResults, "check-results", true, "after the run, read block_results and count failed transactions")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the node process during the load to FILE (suffixed .<app> when several apps run)")
 	f.BoolVar(&o.keep, "keep", false, "keep the data directory")
@@ -190,16 +192,16 @@ func runBench(cmd *cobra.Command, g *globals, o *benchOptions, home string) erro
 }
 
 func printBenchTable(w io.Writer, results []*benchResult) {
-	fmt.Fprintf(w, "%-16s %4s %7s %8s %9s %8s %8s %7s %7s %6s %8s %9s %6s\n",
-		"app", "vals", "target", "offered", "committed", "p50", "p99", "blocks", "maxblk", "lost", "rejected", "cpu/tx", "ratio")
+	fmt.Fprintf(w, "%-16s %4s %7s %8s %9s %8s %8s %7s %7s %7s %8s %9s %6s\n",
+		"app", "vals", "target", "offered", "committed", "p50", "p99", "blocks", "maxblk", "pending", "rejected", "cpu/tx", "ratio")
 	for _, r := range results {
 		ratio := "-"
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f", r.Ratio)
 		}
-		fmt.Fprintf(w, "%-16s %4d %7d %8.0f %9.0f %6.0fms %6.0fms %7d %7d %6d %8d %7.0fus %6s\n",
+		fmt.Fprintf(w, "%-16s %4d %7d %8.0f %9.0f %6.0fms %6.0fms %7d %7d %7d %8d %7.0fus %6s\n",
 			r.App, r.Validators, r.TargetRate, r.OfferedRate, r.TPS, r.P50ms, r.P99ms, r.Blocks, r.MaxBlockTxs,
-			r.Lost, r.Rejected, r.NodeCPUPerTxUs, ratio)
+			r.Pending, r.Rejected, r.NodeCPUPerTxUs, ratio)
 		for _, msg := range sortedKeys(r.Errors) {
 			fmt.Fprintf(w, "    %d× %s\n", r.Errors[msg], msg)
 		}
@@ -293,8 +295,8 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 	fmt.Fprintf(log, "bench %s: offered %d transactions in %s (%.0f tx/s), waiting for commits\n", appName, sent, elapsed.Round(time.Millisecond), r.OfferedRate)
 
 	// Wait until every accepted transaction is seen or commits stop coming.
-	lastProgress, lastSeen := time.Now(), int64(-1)
-	for {
+	drainStart, lastProgress, lastSeen := time.Now(), time.Now(), int64(-1)
+	for time.Since(drainStart) < o.maxDrain {
 		seen := run.included.Load()
 		if int(seen)+int(run.rejected.Load()) >= sent {
 			break
@@ -467,14 +469,14 @@ func (r *benchRun) offer(ctx context.Context) (int, time.Duration) {
 	next, node := 0, 0
 	n := len(r.load.txs)
 	for next < n && ctx.Err() == nil {
-		el := time.Since(start)
-		if el >= r.o.duration {
-			break
-		}
+		el := min(time.Since(start), r.o.duration)
 		// Whole batches only (but the last): fewer, fuller requests, at
 		// the cost of up to batch/rate of waiting, which counts as latency.
 		due := int(float64(r.o.rate) * el.Seconds())
-		due = min(due-due%r.o.batch, n)
+		if el < r.o.duration {
+			due -= due % r.o.batch
+		}
+		due = min(due, n)
 		for next < due {
 			hi := min(next+r.o.batch, due)
 			at := start.Add(time.Duration(float64(next) / float64(r.o.rate) * float64(time.Second)))
@@ -484,6 +486,9 @@ func (r *benchRun) offer(ctx context.Context) (int, time.Duration) {
 			jobs <- benchJob{node: node % len(r.rpcs), lo: next, hi: hi}
 			node++
 			next = hi
+		}
+		if el >= r.o.duration {
+			break
 		}
 		time.Sleep(tick)
 	}
@@ -668,7 +673,7 @@ func (r *benchRun) summarize(out *benchResult) {
 	}
 	out.Committed = len(lat)
 	out.Rejected = int(r.rejected.Load())
-	out.Lost = out.Sent - out.Rejected - out.Included
+	out.Pending = out.Sent - out.Rejected - out.Included
 	_, window, tps := throughput(r.blocks)
 	out.TPS, out.WindowSeconds = tps, window.Seconds()
 	p50, p99, maxLat := latencyStats(lat)
