@@ -85,10 +85,14 @@ type benchResult struct {
 	// NodeCPUPerTx is the node process's user+system CPU time from the
 	// start of the load to the last commit, divided by the committed
 	// transactions.
-	NodeCPUPerTxUs float64        `json:"node_cpu_per_tx_us"`
-	NodeCPUSeconds float64        `json:"node_cpu_seconds"`
-	Errors         map[string]int `json:"errors,omitempty"`
-	Ratio          float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
+	NodeCPUPerTxUs float64 `json:"node_cpu_per_tx_us"`
+	NodeCPUSeconds float64 `json:"node_cpu_seconds"`
+	// BenchCPUSeconds is this load generator's own CPU time over the same
+	// LoadSeconds: it competes with the nodes for the same cores.
+	BenchCPUSeconds float64        `json:"bench_cpu_seconds"`
+	LoadSeconds     float64        `json:"load_seconds"`
+	Errors          map[string]int `json:"errors,omitempty"`
+	Ratio           float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
 }
 
 func newBenchCmd(g *globals) *cobra.Command {
@@ -282,6 +286,7 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 	}
 
 	cpu0, cpuErr := processCPU(child.cmd.Process.Pid)
+	self0, _ := processCPU(os.Getpid())
 	r := &benchResult{App: appName, Validators: o.validators, TimeoutCommit: o.timeoutCommit.String(),
 		TxBytes: len(load.txs[0]), TargetRate: o.rate, Errors: map[string]int{}}
 	run := &benchRun{o: o, load: load, hc: hc, rpcs: rpcs, sentAt: make([]time.Time, len(load.txs))}
@@ -289,6 +294,7 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 	watchDone := make(chan error, 1)
 	go func() { watchDone <- run.watch(watchCtx, startHeight+1) }()
 
+	loadStart := time.Now()
 	sent, elapsed := run.offer(ctx)
 	r.Sent = sent
 	r.OfferedRate = float64(sent) / elapsed.Seconds()
@@ -314,6 +320,8 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 	}
 	cpu1, err := processCPU(child.cmd.Process.Pid)
 	cpuErr = errors.Join(cpuErr, err)
+	self1, _ := processCPU(os.Getpid())
+	loadWall := time.Since(loadStart)
 	if profDone != nil {
 		if err := <-profDone; err != nil {
 			fmt.Fprintf(log, "bench %s: cpu profile: %v\n", appName, err)
@@ -334,6 +342,8 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 	if cpuErr == nil {
 		cpu := cpu1 - cpu0
 		r.NodeCPUSeconds = cpu.Seconds()
+		r.BenchCPUSeconds = (self1 - self0).Seconds()
+		r.LoadSeconds = loadWall.Seconds()
 		if r.Committed > 0 {
 			r.NodeCPUPerTxUs = float64(cpu.Microseconds()) / float64(r.Committed)
 		}
