@@ -138,7 +138,7 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.IntVar(&o.workers, "workers", 2, "concurrent HTTP connections per node")
 	f.DurationVar(&o.poll, "poll", 10*time.Millisecond, "how often to ask node0 for the next block")
 	f.DurationVar(&o.drain, "drain", 5*time.Second, "after the load, stop waiting for commits when none came for this long")
-	f.DurationVar(&o.maxDrain, "max-drain", 15*time.Second, "after the load, wait at most this long for the backlog to commit")
+	f.DurationVar(&o.maxDrain, "max-drain", 10*time.Second, "after the load, wait at most this long for the backlog to commit")
 	f.BoolVar(&o.checkResults, "check-results", true, "after the run, read block_results and count failed transactions")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the node process during the load to FILE (suffixed .<app> when several apps run)")
 	f.BoolVar(&o.keep, "keep", false, "keep the data directory")
@@ -458,10 +458,11 @@ type benchJob struct {
 
 // offer sends the load at the target rate until o.count transactions are
 // sent or o.duration has passed. A transaction's send time is when it was
-// due, so a sender that falls behind shows up as latency, not as a lower
-// offered rate.
+// due, so a sender that falls behind shows up as latency; when the nodes
+// answer so slowly that the senders' queue fills, the offered rate drops
+// and what was not sent by the end of the duration is not offered at all.
 func (r *benchRun) offer(ctx context.Context) (int, time.Duration) {
-	jobs := make(chan benchJob, 4096)
+	jobs := make(chan benchJob, 256)
 	var wg sync.WaitGroup
 	for range r.rpcs {
 		for range r.o.workers {
@@ -476,8 +477,11 @@ func (r *benchRun) offer(ctx context.Context) (int, time.Duration) {
 	}
 	const tick = 2 * time.Millisecond
 	start := time.Now()
+	deadline := time.NewTimer(r.o.duration)
+	defer deadline.Stop()
 	next, node := 0, 0
 	n := len(r.load.txs)
+offering:
 	for next < n && ctx.Err() == nil {
 		el := min(time.Since(start), r.o.duration)
 		// Whole batches only (but the last): fewer, fuller requests, at
@@ -493,7 +497,20 @@ func (r *benchRun) offer(ctx context.Context) (int, time.Duration) {
 			for i := next; i < hi; i++ {
 				r.sentAt[i] = at
 			}
-			jobs <- benchJob{node: node % len(r.rpcs), lo: next, hi: hi}
+			j := benchJob{node: node % len(r.rpcs), lo: next, hi: hi}
+			select {
+			case jobs <- j:
+			default:
+				// The senders are behind (the nodes answer slowly): wait,
+				// but not past the duration.
+				select {
+				case jobs <- j:
+				case <-deadline.C:
+					break offering
+				case <-ctx.Done():
+					break offering
+				}
+			}
 			node++
 			next = hi
 		}
