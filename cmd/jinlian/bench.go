@@ -58,6 +58,7 @@ type benchOptions struct {
 	checkResults  bool
 	cpuProfile    string
 	keep          bool
+	repeat        int
 	logLevel      string
 }
 
@@ -93,6 +94,9 @@ type benchResult struct {
 	LoadSeconds     float64        `json:"load_seconds"`
 	Errors          map[string]int `json:"errors,omitempty"`
 	Ratio           float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
+	Round           int            `json:"round,omitempty"`
+	// Runs are the rounds a median row summarises.
+	Runs []*benchResult `json:"runs,omitempty"`
 }
 
 func newBenchCmd(g *globals) *cobra.Command {
@@ -142,14 +146,15 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.BoolVar(&o.checkResults, "check-results", true, "after the run, read block_results and count failed transactions")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the node process during the load to FILE (suffixed .<app> when several apps run)")
 	f.BoolVar(&o.keep, "keep", false, "keep the data directory")
+	f.IntVar(&o.repeat, "repeat", 1, "rounds of all --app runs, interleaved; more than one adds the medians")
 	f.StringVar(&o.logLevel, "log.level", "error", "log level of the nodes")
 	cmd.AddCommand(newBenchServeCmd(g))
 	return cmd
 }
 
 func runBench(cmd *cobra.Command, g *globals, o *benchOptions, home string) error {
-	if o.rate <= 0 || o.count <= 0 || o.duration <= 0 || o.batch <= 0 || o.workers <= 0 || o.accounts <= 0 {
-		return errors.New("--rate, --count, --duration, --batch, --workers and --accounts must be positive")
+	if o.rate <= 0 || o.count <= 0 || o.duration <= 0 || o.batch <= 0 || o.workers <= 0 || o.accounts <= 0 || o.repeat <= 0 {
+		return errors.New("--rate, --count, --duration, --batch, --workers, --accounts and --repeat must be positive")
 	}
 	if o.validators < 1 || o.validators > len(consensus.LocalnetOrgs) {
 		return fmt.Errorf("--validators %d: want 1..%d", o.validators, len(consensus.LocalnetOrgs))
@@ -176,35 +181,64 @@ func runBench(cmd *cobra.Command, g *globals, o *benchOptions, home string) erro
 		return err
 	}
 	log := cmd.ErrOrStderr()
-	var results []*benchResult
-	for _, appName := range o.apps {
-		dir := filepath.Join(home, fmt.Sprintf("%s-%d", appName, o.validators))
-		prof := o.cpuProfile
-		if prof != "" && len(o.apps) > 1 {
-			prof += "." + appName
+	runs := map[string][]*benchResult{}
+	var all []*benchResult
+	for round := 1; round <= o.repeat; round++ {
+		var first *benchResult
+		for _, appName := range o.apps {
+			dir := filepath.Join(home, fmt.Sprintf("%s-%d-%d", appName, o.validators, round))
+			prof := o.cpuProfile
+			if prof != "" && (len(o.apps) > 1 || o.repeat > 1) {
+				prof += fmt.Sprintf(".%s.%d", appName, round)
+			}
+			r, err := benchOne(cmd.Context(), log, self, dir, appName, o, prof)
+			if err != nil {
+				return fmt.Errorf("bench %s: %w", appName, err)
+			}
+			if o.repeat > 1 {
+				r.Round = round
+			}
+			if first == nil {
+				first = r
+			} else if first.TPS > 0 {
+				r.Ratio = r.TPS / first.TPS
+			}
+			runs[appName] = append(runs[appName], r)
+			all = append(all, r)
 		}
-		r, err := benchOne(cmd.Context(), log, self, dir, appName, o, prof)
-		if err != nil {
-			return fmt.Errorf("bench %s: %w", appName, err)
-		}
-		if len(results) > 0 && results[0].TPS > 0 {
-			r.Ratio = r.TPS / results[0].TPS
-		}
-		results = append(results, r)
 	}
-	return emit(cmd.OutOrStdout(), g, results, func(w io.Writer) { printBenchTable(w, results) })
+	if o.repeat == 1 {
+		return emit(cmd.OutOrStdout(), g, all, func(w io.Writer) { printBenchTable(w, all) })
+	}
+	var summary []*benchResult
+	for _, appName := range o.apps {
+		m := medianResult(runs[appName])
+		if len(summary) > 0 && summary[0].TPS > 0 {
+			m.Ratio = m.TPS / summary[0].TPS
+		}
+		summary = append(summary, m)
+	}
+	return emit(cmd.OutOrStdout(), g, summary, func(w io.Writer) {
+		printBenchTable(w, all)
+		fmt.Fprintf(w, "\nmedian of %d rounds (ratio: of the medians):\n", o.repeat)
+		printBenchTable(w, summary)
+	})
 }
 
 func printBenchTable(w io.Writer, results []*benchResult) {
 	fmt.Fprintf(w, "%-16s %4s %7s %8s %9s %8s %8s %7s %7s %7s %8s %9s %6s\n",
 		"app", "vals", "target", "offered", "committed", "p50", "p99", "blocks", "maxblk", "pending", "rejected", "cpu/tx", "ratio")
 	for _, r := range results {
+		name := r.App
+		if r.Round > 0 {
+			name = fmt.Sprintf("%s #%d", r.App, r.Round)
+		}
 		ratio := "-"
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f", r.Ratio)
 		}
 		fmt.Fprintf(w, "%-16s %4d %7d %8.0f %9.0f %6.0fms %6.0fms %7d %7d %7d %8d %7.0fus %6s\n",
-			r.App, r.Validators, r.TargetRate, r.OfferedRate, r.TPS, r.P50ms, r.P99ms, r.Blocks, r.MaxBlockTxs,
+			name, r.Validators, r.TargetRate, r.OfferedRate, r.TPS, r.P50ms, r.P99ms, r.Blocks, r.MaxBlockTxs,
 			r.Pending, r.Rejected, r.NodeCPUPerTxUs, ratio)
 		for _, msg := range sortedKeys(r.Errors) {
 			fmt.Fprintf(w, "    %d× %s\n", r.Errors[msg], msg)

@@ -62,3 +62,53 @@ func latencyStats(latencies []time.Duration) (p50, p99, maxLat time.Duration) {
 	}
 	return percentile(latencies, 50), percentile(latencies, 99), latencies[len(latencies)-1]
 }
+
+// median returns the median of xs (the mean of the middle two for an even
+// count); 0 when xs is empty. xs is not modified.
+func median(xs []float64) float64 {
+	n := len(xs)
+	if n == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// medianResult summarises rounds of one app: every figure is the median of
+// that figure over the rounds (so the row need not be any one round's).
+func medianResult(rounds []*benchResult) *benchResult {
+	pick := func(f func(*benchResult) float64) float64 {
+		xs := make([]float64, len(rounds))
+		for i, r := range rounds {
+			xs[i] = f(r)
+		}
+		return median(xs)
+	}
+	r0 := rounds[0]
+	return &benchResult{
+		App: r0.App, Validators: r0.Validators, TimeoutCommit: r0.TimeoutCommit, TxBytes: r0.TxBytes, TargetRate: r0.TargetRate,
+		OfferedRate:     pick(func(r *benchResult) float64 { return r.OfferedRate }),
+		TPS:             pick(func(r *benchResult) float64 { return r.TPS }),
+		P50ms:           pick(func(r *benchResult) float64 { return r.P50ms }),
+		P99ms:           pick(func(r *benchResult) float64 { return r.P99ms }),
+		MaxMs:           pick(func(r *benchResult) float64 { return r.MaxMs }),
+		NodeCPUPerTxUs:  pick(func(r *benchResult) float64 { return r.NodeCPUPerTxUs }),
+		NodeCPUSeconds:  pick(func(r *benchResult) float64 { return r.NodeCPUSeconds }),
+		BenchCPUSeconds: pick(func(r *benchResult) float64 { return r.BenchCPUSeconds }),
+		LoadSeconds:     pick(func(r *benchResult) float64 { return r.LoadSeconds }),
+		WindowSeconds:   pick(func(r *benchResult) float64 { return r.WindowSeconds }),
+		Sent:            int(pick(func(r *benchResult) float64 { return float64(r.Sent) })),
+		Rejected:        int(pick(func(r *benchResult) float64 { return float64(r.Rejected) })),
+		Included:        int(pick(func(r *benchResult) float64 { return float64(r.Included) })),
+		Failed:          int(pick(func(r *benchResult) float64 { return float64(r.Failed) })),
+		Pending:         int(pick(func(r *benchResult) float64 { return float64(r.Pending) })),
+		Committed:       int(pick(func(r *benchResult) float64 { return float64(r.Committed) })),
+		Blocks:          int(pick(func(r *benchResult) float64 { return float64(r.Blocks) })),
+		MaxBlockTxs:     int(pick(func(r *benchResult) float64 { return float64(r.MaxBlockTxs) })),
+		Runs:            rounds,
+	}
+}

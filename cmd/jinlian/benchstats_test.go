@@ -95,3 +95,28 @@ func TestThroughputWindow(t *testing.T) {
 		})
 	}
 }
+
+func TestMedian(t *testing.T) {
+	cases := []struct {
+		name string
+		xs   []float64
+		want float64
+	}{
+		{"empty gives zero", nil, 0},
+		{"odd count: the middle one", []float64{3, 1, 2}, 2},
+		{"even count: mean of the middle two", []float64{4, 1, 3, 2}, 2.5},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := append([]float64(nil), tc.xs...)
+			if got := median(tc.xs); got != tc.want {
+				t.Errorf("median(%v) = %v, want %v", tc.xs, got, tc.want)
+			}
+			for i := range in {
+				if in[i] != tc.xs[i] {
+					t.Fatalf("median reordered its input")
+				}
+			}
+		})
+	}
+}
