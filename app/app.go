@@ -32,7 +32,7 @@ type App struct {
 	store    *ledger.Store
 	payments payments.Keeper
 	logger   *slog.Logger
-	sigs     *sigCache
+	sigs     *SigCache
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
 	certs    *permission.CertVerifier
 
@@ -64,6 +64,9 @@ type Options struct {
 	// every node whose registration the block removed, so the embedding node
 	// can disconnect it at once.
 	OnNodeRemoved func(nodeID string)
+	// SigCache, when set, is shared with other apps in this process (see
+	// SigCache); nil gives the app a cache of its own.
+	SigCache *SigCache
 }
 
 // New returns an app over an opened store, restoring chain id, parameters
@@ -77,11 +80,14 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		store:         store,
 		payments:      payments.NewKeeper(permission.Keeper{}),
 		logger:        logger,
-		sigs:          newSigCache(200_000),
+		sigs:          opts.SigCache,
 		nodeKey:       opts.NodeKey,
 		onNodeRemoved: opts.OnNodeRemoved,
 		certs:         permission.NewCertVerifier(100_000),
 		params:        DefaultParams(),
+	}
+	if a.sigs == nil {
+		a.sigs = NewSigCache(200_000, 1)
 	}
 	if store.LastCommit().Height > 0 {
 		v, err := store.View(0)
@@ -451,7 +457,7 @@ func (a *App) deliver(raw []byte, at time.Time, height int64) *abci.ExecTxResult
 	tx, err := a.decodeVerified(raw)
 	var events []abci.Event
 	if err == nil {
-		a.sigs.remove(txKeyOf(raw))
+		a.sigs.delivered(txKeyOf(raw))
 		events, err = a.admit(a.store, tx, at, height)
 	}
 	if err != nil {

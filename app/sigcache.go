@@ -5,37 +5,79 @@ import (
 	"sync"
 )
 
-// sigCache remembers transactions whose signature this node has verified,
-// keyed by a digest of their bytes, so FinalizeBlock and rechecks do not
-// verify them again. It is a node-local optimisation: a miss only costs a
+// SigCache remembers transactions whose signature has been verified, keyed
+// by a digest of their bytes, so FinalizeBlock and rechecks do not verify
+// them again. It is a node-local optimisation: a miss only costs a
 // verification, so it may forget entries at any time.
-type sigCache struct {
-	mu  sync.Mutex
-	m   map[[32]byte]*Tx
-	max int
+//
+// Several apps in one process (the validators of a localnet) may share one
+// cache: verification is a pure function of the bytes, so a signature that
+// one of them verified is valid for all, and co-located validators verify
+// each transaction once instead of once each. An entry is dropped once every
+// sharer has delivered its transaction in a block.
+type SigCache struct {
+	mu      sync.Mutex
+	cur     map[[32]byte]*sigEntry
+	old     map[[32]byte]*sigEntry // previous generation, dropped as a whole
+	max     int                    // entries per generation
+	sharers int
 }
 
-func newSigCache(max int) *sigCache { return &sigCache{m: make(map[[32]byte]*Tx), max: max} }
+type sigEntry struct {
+	tx        *Tx
+	delivered int
+}
+
+// NewSigCache returns a cache for the given number of apps sharing it (1
+// for a node on its own), holding about size transactions at most.
+func NewSigCache(size, sharers int) *SigCache {
+	return &SigCache{cur: make(map[[32]byte]*sigEntry), max: size/2 + 1, sharers: max(sharers, 1)}
+}
 
 func txKeyOf(b []byte) [32]byte { return sha256.Sum256(b) }
 
-func (c *sigCache) get(k [32]byte) *Tx {
+func (c *SigCache) get(k [32]byte) *Tx {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.m[k]
-}
-
-func (c *sigCache) put(k [32]byte, tx *Tx) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		clear(c.m) // crude bound; entries are cheap to recompute
+	if e := c.cur[k]; e != nil {
+		return e.tx
 	}
-	c.m[k] = tx
+	if e := c.old[k]; e != nil {
+		return e.tx
+	}
+	return nil
 }
 
-func (c *sigCache) remove(k [32]byte) {
+func (c *SigCache) put(k [32]byte, tx *Tx) {
 	c.mu.Lock()
-	delete(c.m, k)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if c.cur[k] != nil {
+		return
+	}
+	if e := c.old[k]; e != nil {
+		c.cur[k] = e
+		delete(c.old, k)
+		return
+	}
+	if len(c.cur) >= c.max {
+		// Entries are cheap to recompute; dropping a whole generation
+		// keeps the recently verified ones.
+		c.old, c.cur = c.cur, make(map[[32]byte]*sigEntry)
+	}
+	c.cur[k] = &sigEntry{tx: tx}
+}
+
+// delivered notes that one sharer executed the transaction in a block; once
+// all have, it will not be checked again (the replay check refuses it).
+func (c *SigCache) delivered(k [32]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range []map[[32]byte]*sigEntry{c.cur, c.old} {
+		if e := m[k]; e != nil {
+			if e.delivered++; e.delivered >= c.sharers {
+				delete(m, k)
+			}
+			return
+		}
+	}
 }

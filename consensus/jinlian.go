@@ -77,6 +77,12 @@ func (n *JinlianNode) evict(nodeID string) {
 // passphrase opens the node's SM2 key; a home without one runs without
 // extending votes (an observer, or a validator that weakens the QC).
 func StartJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometLogger log.Logger, appLogger *slog.Logger) (*JinlianNode, error) {
+	return startJinlian(cfg, passphrase, cometLogger, appLogger, nil)
+}
+
+// startJinlian is StartJinlian with a signature cache shared by the nodes of
+// this process (nil: the app's own).
+func startJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometLogger log.Logger, appLogger *slog.Logger, sigs *app.SigCache) (*JinlianNode, error) {
 	if _, err := os.Stat(ConfigFile(cfg.Home)); err != nil {
 		return nil, fmt.Errorf("home %s: %w (run jinlian init first)", cfg.Home, ErrNotInitialized)
 	}
@@ -95,7 +101,7 @@ func StartJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
 	}
 	jn := &JinlianNode{Store: store, Config: cfg}
-	a, err := app.New(store, app.Options{Logger: appLogger, NodeKey: nodeKey, OnNodeRemoved: jn.evict})
+	a, err := app.New(store, app.Options{Logger: appLogger, NodeKey: nodeKey, OnNodeRemoved: jn.evict, SigCache: sigs})
 	if err != nil {
 		return nil, errors.Join(err, store.Close())
 	}

@@ -35,6 +35,13 @@ var LocalnetOrgs = []string{"bankA", "bankB", "bankC", "bankD", "bankE", "bankF"
 // key is the registered escrow key for confidential payloads.
 const LocalnetRegulatorOrg = "regulator"
 
+// LocalnetBenchOrg holds ExtraFundedAccounts: an organisation without a root
+// CA, so its members sign with bare SM2 keys (load generators).
+const LocalnetBenchOrg = "bench"
+
+// localnetSigCacheSize bounds the signature cache the localnet's nodes share.
+const localnetSigCacheSize = 200_000
+
 // LocalnetFunding is each demo identity's opening CNY balance.
 const LocalnetFunding = 1_000_000
 
@@ -52,6 +59,16 @@ type LocalnetOptions struct {
 	// Observers is the number of regulator observer nodes (full replicas
 	// without voting power, registered to the regulator organisation).
 	Observers int
+	// ExtraFundedAccounts are addresses (40 hex digits) that get a CNY
+	// balance of LocalnetFunding in the genesis besides the demo
+	// identities, e.g. the many senders of a load test. They are registered
+	// as members of organisation LocalnetBenchOrg, which has no root CA, so
+	// they sign with bare keys and mspid "bench". Ignored on resume.
+	ExtraFundedAccounts []string
+	// SeparateSigCaches gives every node its own verified-signature cache,
+	// so each verifies every transaction as separate machines would. By
+	// default the nodes of the process share one and verify each once.
+	SeparateSigCaches bool
 }
 
 // DemoIdentity is a funded identity of one organisation.
@@ -68,6 +85,8 @@ type Localnet struct {
 	Network    *Network
 	Identities []DemoIdentity
 	Created    bool // false when resumed from existing data
+
+	separateSigCaches bool
 }
 
 // LocalnetCADir holds an organisation's root CA.
@@ -123,7 +142,7 @@ func loadLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		return nil, fmt.Errorf("localnet at %s has %d validators and %d observers, not %d and %d: pass --reset to recreate it",
 			opts.Home, vals, obs, opts.Validators, opts.Observers)
 	}
-	ln := &Localnet{Home: opts.Home, Network: net}
+	ln := &Localnet{Home: opts.Home, Network: net, separateSigCaches: opts.SeparateSigCaches}
 	orgs := LocalnetOrgs[:vals]
 	if obs > 0 {
 		orgs = append(orgs[:vals:vals], LocalnetRegulatorOrg)
@@ -166,6 +185,17 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 			Roles: []string{permission.RoleAdmin, permission.RoleCommittee, permission.RoleIssuer, permission.RoleMember},
 		})
 		pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr, Amount: LocalnetFunding})
+	}
+	if len(opts.ExtraFundedAccounts) > 0 {
+		g.Organisations = append(g.Organisations, permission.Organisation{ID: LocalnetBenchOrg, Name: "load generator"})
+	}
+	for _, a := range opts.ExtraFundedAccounts {
+		addr, err := gmcrypto.ParseAddress(a)
+		if err != nil {
+			return nil, fmt.Errorf("localnet extra funded account: %w", err)
+		}
+		pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr.String(), Amount: LocalnetFunding})
+		g.Identities = append(g.Identities, permission.Identity{Address: addr.String(), Org: LocalnetBenchOrg, Roles: []string{permission.RoleMember}})
 	}
 	g.Ledgers = []app.GenesisLedger{pay}
 	var regKey *gmcrypto.PrivateKey
@@ -245,7 +275,7 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 			return nil, err
 		}
 	}
-	ln := &Localnet{Home: opts.Home, Network: net, Created: true}
+	ln := &Localnet{Home: opts.Home, Network: net, Created: true, separateSigCaches: opts.SeparateSigCaches}
 	if err := os.MkdirAll(LocalnetKeysDir(opts.Home), 0o700); err != nil {
 		return nil, err
 	}
@@ -279,12 +309,16 @@ func (ln *Localnet) Start(cometLogger log.Logger, appLogger *slog.Logger) ([]*Ji
 		appLogger = slog.New(slog.DiscardHandler)
 	}
 	var nodes []*JinlianNode
+	var shared *app.SigCache
+	if !ln.separateSigCaches {
+		shared = app.NewSigCache(localnetSigCacheSize, len(ln.Network.Nodes))
+	}
 	for _, nn := range ln.Network.Nodes {
 		cfg, err := nodecfg.Load(nn.Home, nil)
 		if err != nil {
 			return nil, errors.Join(err, StopAll(nodes))
 		}
-		n, err := StartJinlian(cfg, func() ([]byte, error) { return []byte(LocalnetPassphrase), nil }, cometLogger, appLogger.With("node", nn.Moniker))
+		n, err := startJinlian(cfg, func() ([]byte, error) { return []byte(LocalnetPassphrase), nil }, cometLogger, appLogger.With("node", nn.Moniker), shared)
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("start %s: %w", nn.Moniker, err), StopAll(nodes))
 		}

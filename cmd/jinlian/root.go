@@ -71,6 +71,7 @@ func newRootCmd() *cobra.Command {
 		newIdentityCmd(g),
 		newVersionCmd(g),
 		newAPICmd(g),
+		newBenchCmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)
 	return root

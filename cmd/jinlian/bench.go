@@ -1,0 +1,1006 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cometbft/cometbft/abci/example/kvstore"
+	"github.com/spf13/cobra"
+
+	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+)
+
+// benchChainID is the chain every bench network runs.
+const benchChainID = "jinlian-bench"
+
+// benchApps are the applications a bench can run.
+var benchApps = map[string]bool{"kvstore": true, "jinlian": true, "jinlian-separate": true}
+
+// benchOptions configure one `jinlian bench` run.
+type benchOptions struct {
+	apps          []string
+	validators    int
+	rate          int
+	count         int
+	duration      time.Duration
+	timeoutCommit time.Duration
+	accounts      int
+	txSize        int
+	batch         int
+	workers       int
+	poll          time.Duration
+	drain         time.Duration
+	maxDrain      time.Duration
+	checkResults  bool
+	cpuProfile    string
+	keep          bool
+	repeat        int
+	logLevel      string
+}
+
+// benchResult is what one run of one app reports.
+type benchResult struct {
+	App           string  `json:"app"`
+	Validators    int     `json:"validators"`
+	TimeoutCommit string  `json:"timeout_commit"`
+	TxBytes       int     `json:"tx_bytes"`
+	TargetRate    int     `json:"target_rate"`
+	OfferedRate   float64 `json:"offered_rate"` // achieved
+	Sent          int     `json:"sent"`
+	Rejected      int     `json:"rejected"` // refused by broadcast_tx_async (mempool full, ...)
+	Included      int     `json:"included"` // in committed blocks
+	Failed        int     `json:"failed"`   // included with a non-zero result code
+	Pending       int     `json:"pending"`  // accepted but not seen committed by the end
+	Committed     int     `json:"committed"`
+	TPS           float64 `json:"committed_tps"`
+	WindowSeconds float64 `json:"window_seconds"`
+	Blocks        int     `json:"blocks"`
+	MaxBlockTxs   int     `json:"max_block_txs"`
+	P50ms         float64 `json:"p50_ms"`
+	P99ms         float64 `json:"p99_ms"`
+	MaxMs         float64 `json:"max_ms"`
+	// NodeCPUPerTx is the node process's user+system CPU time from the
+	// start of the load to the last commit, divided by the committed
+	// transactions.
+	NodeCPUPerTxUs float64 `json:"node_cpu_per_tx_us"`
+	NodeCPUSeconds float64 `json:"node_cpu_seconds"`
+	// BenchCPUSeconds is this load generator's own CPU time over the same
+	// LoadSeconds: it competes with the nodes for the same cores.
+	BenchCPUSeconds float64        `json:"bench_cpu_seconds"`
+	LoadSeconds     float64        `json:"load_seconds"`
+	Errors          map[string]int `json:"errors,omitempty"`
+	Ratio           float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
+	Round           int            `json:"round,omitempty"`
+	// Runs are the rounds a median row summarises.
+	Runs []*benchResult `json:"runs,omitempty"`
+}
+
+func newBenchCmd(g *globals) *cobra.Command {
+	o := &benchOptions{}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure committed tx/s and commit latency of a localnet under a fixed offered load",
+		Long: `Starts a fresh network of --validators nodes on 127.0.0.1 in a child process,
+offers --count pre-signed transactions at --rate tx/s (for at most --duration)
+round-robin to every node's RPC with broadcast_tx_async, and follows the
+committed blocks to report committed tx/s and commit latency (p50, p99).
+
+--app lists the applications to measure one after the other under the same
+load: "kvstore" is CometBFT's abci/example/kvstore (in memory) fed unique
+key=value transactions of the size of a jinlian transfer, "jinlian" is this
+ledger fed SM2-signed CNY transfers between --accounts funded accounts, its
+validators sharing one verified-signature cache as the localnet's do, and
+"jinlian-separate" the same with a cache per validator, so that every
+validator verifies every signature as it would on a machine of its own. The
+ratio column is each app's committed tx/s over the first app's.
+
+Data lives in a temporary directory, removed afterwards, unless --home is
+given (it must then be empty or absent) or --keep is set.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home := ""
+			if cmd.Flags().Changed("home") {
+				home = g.home
+			}
+			return runBench(cmd, g, o, home)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&o.apps, "app", []string{"kvstore", "jinlian"}, "applications to measure in order: kvstore, jinlian, jinlian-separate")
+	f.IntVar(&o.validators, "validators", 4, "validators, all on this machine (1..7)")
+	f.IntVar(&o.rate, "rate", 3000, "offered load in tx/s")
+	f.IntVar(&o.count, "count", 60000, "transactions to offer at most")
+	f.DurationVar(&o.duration, "duration", 20*time.Second, "how long to offer load at most")
+	f.DurationVar(&o.timeoutCommit, "timeout-commit", 100*time.Millisecond, "CometBFT consensus.timeout_commit of every node")
+	f.IntVar(&o.accounts, "accounts", 200, "funded sender accounts of the jinlian load")
+	f.IntVar(&o.txSize, "tx-size", 0, "kvstore transaction size in bytes (default: that of a jinlian transfer)")
+	f.IntVar(&o.batch, "batch", 10, "transactions per JSON-RPC batch (CometBFT's rpc.max_request_batch_size is 10)")
+	f.IntVar(&o.workers, "workers", 2, "concurrent HTTP connections per node")
+	f.DurationVar(&o.poll, "poll", 10*time.Millisecond, "how often to ask node0 for the next block")
+	f.DurationVar(&o.drain, "drain", 5*time.Second, "after the load, stop waiting for commits when none came for this long")
+	f.DurationVar(&o.maxDrain, "max-drain", 10*time.Second, "after the load, wait at most this long for the backlog to commit")
+	f.BoolVar(&o.checkResults, "check-results", true, "after the run, read block_results and count failed transactions")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the node process during the load to FILE (suffixed .<app> when several apps run)")
+	f.BoolVar(&o.keep, "keep", false, "keep the data directory")
+	f.IntVar(&o.repeat, "repeat", 1, "rounds of all --app runs, interleaved; more than one adds the medians")
+	f.StringVar(&o.logLevel, "log.level", "error", "log level of the nodes")
+	cmd.AddCommand(newBenchServeCmd(g))
+	return cmd
+}
+
+func runBench(cmd *cobra.Command, g *globals, o *benchOptions, home string) error {
+	if o.rate <= 0 || o.count <= 0 || o.duration <= 0 || o.batch <= 0 || o.workers <= 0 || o.accounts <= 0 || o.repeat <= 0 {
+		return errors.New("--rate, --count, --duration, --batch, --workers, --accounts and --repeat must be positive")
+	}
+	if o.validators < 1 || o.validators > len(consensus.LocalnetOrgs) {
+		return fmt.Errorf("--validators %d: want 1..%d", o.validators, len(consensus.LocalnetOrgs))
+	}
+	for _, a := range o.apps {
+		if !benchApps[a] {
+			return fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-separate", a)
+		}
+	}
+	if home == "" {
+		d, err := os.MkdirTemp("", "jinlian-bench-")
+		if err != nil {
+			return err
+		}
+		home = d
+		if !o.keep {
+			defer os.RemoveAll(d)
+		}
+	} else if entries, err := os.ReadDir(home); err == nil && len(entries) > 0 {
+		return fmt.Errorf("--home %s is not empty", home)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	log := cmd.ErrOrStderr()
+	runs := map[string][]*benchResult{}
+	var all []*benchResult
+	for round := 1; round <= o.repeat; round++ {
+		var first *benchResult
+		for _, appName := range o.apps {
+			dir := filepath.Join(home, fmt.Sprintf("%s-%d-%d", appName, o.validators, round))
+			prof := o.cpuProfile
+			if prof != "" && (len(o.apps) > 1 || o.repeat > 1) {
+				prof += fmt.Sprintf(".%s.%d", appName, round)
+			}
+			r, err := benchOne(cmd.Context(), log, self, dir, appName, o, prof)
+			if err != nil {
+				return fmt.Errorf("bench %s: %w", appName, err)
+			}
+			if o.repeat > 1 {
+				r.Round = round
+			}
+			if first == nil {
+				first = r
+			} else if first.TPS > 0 {
+				r.Ratio = r.TPS / first.TPS
+			}
+			runs[appName] = append(runs[appName], r)
+			all = append(all, r)
+		}
+	}
+	if o.repeat == 1 {
+		return emit(cmd.OutOrStdout(), g, all, func(w io.Writer) { printBenchTable(w, all) })
+	}
+	var summary []*benchResult
+	for _, appName := range o.apps {
+		m := medianResult(runs[appName])
+		if len(summary) > 0 && summary[0].TPS > 0 {
+			m.Ratio = m.TPS / summary[0].TPS
+		}
+		summary = append(summary, m)
+	}
+	return emit(cmd.OutOrStdout(), g, summary, func(w io.Writer) {
+		printBenchTable(w, all)
+		fmt.Fprintf(w, "\nmedian of %d rounds (ratio: of the medians):\n", o.repeat)
+		printBenchTable(w, summary)
+	})
+}
+
+func printBenchTable(w io.Writer, results []*benchResult) {
+	fmt.Fprintf(w, "%-16s %4s %7s %8s %9s %8s %8s %7s %7s %7s %8s %9s %6s\n",
+		"app", "vals", "target", "offered", "committed", "p50", "p99", "blocks", "maxblk", "pending", "rejected", "cpu/tx", "ratio")
+	for _, r := range results {
+		name := r.App
+		if r.Round > 0 {
+			name = fmt.Sprintf("%s #%d", r.App, r.Round)
+		}
+		ratio := "-"
+		if r.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2f", r.Ratio)
+		}
+		fmt.Fprintf(w, "%-16s %4d %7d %8.0f %9.0f %6.0fms %6.0fms %7d %7d %7d %8d %7.0fus %6s\n",
+			name, r.Validators, r.TargetRate, r.OfferedRate, r.TPS, r.P50ms, r.P99ms, r.Blocks, r.MaxBlockTxs,
+			r.Pending, r.Rejected, r.NodeCPUPerTxUs, ratio)
+		for _, msg := range sortedKeys(r.Errors) {
+			fmt.Fprintf(w, "    %d× %s\n", r.Errors[msg], msg)
+		}
+		if r.Failed > 0 {
+			fmt.Fprintf(w, "    %d included transactions failed\n", r.Failed)
+		}
+	}
+}
+
+// benchLoad is the pre-built load: transactions, their hashes and their
+// base64 forms for the JSON-RPC bodies.
+type benchLoad struct {
+	txs      [][]byte
+	b64      []string
+	index    map[[32]byte]int
+	accounts []string // jinlian: addresses to fund
+}
+
+func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *benchOptions, cpuProfile string) (*benchResult, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	load, err := buildLoad(appName, o)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "bench %s: built %d transactions of %d bytes in %s\n", appName, len(load.txs), len(load.txs[0]), time.Since(t0).Round(time.Millisecond))
+
+	basePort, err := consensus.FreeBasePort(o.validators)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"bench", "serve", "--app", appName, "--home", filepath.Join(dir, "net"),
+		"--validators", strconv.Itoa(o.validators), "--base-port", strconv.Itoa(basePort),
+		"--timeout-commit", o.timeoutCommit.String(), "--log.level", o.logLevel}
+	if load.accounts != nil {
+		p := filepath.Join(dir, "accounts.txt")
+		if err := os.WriteFile(p, []byte(strings.Join(load.accounts, "\n")+"\n"), 0o644); err != nil {
+			return nil, err
+		}
+		args = append(args, "--accounts-file", p)
+	}
+	var pprofAddr string
+	if cpuProfile != "" {
+		pprofAddr = fmt.Sprintf("127.0.0.1:%d", basePort+2)
+		args = append(args, "--pprof", pprofAddr)
+	}
+	child, err := startServe(self, args, filepath.Join(dir, "node.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer child.kill()
+
+	rpcs := make([]string, len(child.ready.RPC))
+	for i, a := range child.ready.RPC {
+		rpcs[i] = "http://" + strings.TrimPrefix(a, "tcp://")
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: o.workers + 2, MaxConnsPerHost: o.workers + 2, IdleConnTimeout: time.Minute}
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	defer tr.CloseIdleConnections()
+	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	err = waitBenchHeight(waitCtx, hc, rpcs[0], 2)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("network did not start (see %s): %w", filepath.Join(dir, "node.log"), err)
+	}
+	startHeight, err := benchLatestHeight(ctx, hc, rpcs[0])
+	if err != nil {
+		return nil, err
+	}
+
+	var profDone chan error
+	if pprofAddr != "" {
+		profDone = make(chan error, 1)
+		secs := int(o.duration.Seconds()) + 1
+		go func() { profDone <- fetchProfile(pprofAddr, secs, cpuProfile) }()
+	}
+
+	cpu0, cpuErr := processCPU(child.cmd.Process.Pid)
+	self0, _ := processCPU(os.Getpid())
+	r := &benchResult{App: appName, Validators: o.validators, TimeoutCommit: o.timeoutCommit.String(),
+		TxBytes: len(load.txs[0]), TargetRate: o.rate, Errors: map[string]int{}}
+	run := &benchRun{o: o, load: load, hc: hc, rpcs: rpcs, sentAt: make([]time.Time, len(load.txs))}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan error, 1)
+	go func() { watchDone <- run.watch(watchCtx, startHeight+1) }()
+
+	loadStart := time.Now()
+	sent, elapsed := run.offer(ctx)
+	r.Sent = sent
+	r.OfferedRate = float64(sent) / elapsed.Seconds()
+	fmt.Fprintf(log, "bench %s: offered %d transactions in %s (%.0f tx/s), waiting for commits\n", appName, sent, elapsed.Round(time.Millisecond), r.OfferedRate)
+
+	// Wait until every accepted transaction is seen or commits stop coming.
+	drainStart, lastProgress, lastSeen := time.Now(), time.Now(), int64(-1)
+	for time.Since(drainStart) < o.maxDrain {
+		seen := run.included.Load()
+		if int(seen)+int(run.rejected.Load()) >= sent {
+			break
+		}
+		if seen != lastSeen {
+			lastSeen, lastProgress = seen, time.Now()
+		} else if time.Since(lastProgress) > o.drain {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stopWatch()
+	if err := <-watchDone; err != nil {
+		return nil, err
+	}
+	cpu1, err := processCPU(child.cmd.Process.Pid)
+	cpuErr = errors.Join(cpuErr, err)
+	self1, _ := processCPU(os.Getpid())
+	loadWall := time.Since(loadStart)
+	if profDone != nil {
+		if err := <-profDone; err != nil {
+			fmt.Fprintf(log, "bench %s: cpu profile: %v\n", appName, err)
+		} else {
+			fmt.Fprintf(log, "bench %s: cpu profile of the load written to %s\n", appName, cpuProfile)
+		}
+	}
+
+	if o.checkResults {
+		if err := run.checkResults(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := child.stop(); err != nil {
+		fmt.Fprintf(log, "bench %s: stop nodes: %v\n", appName, err)
+	}
+	run.summarize(r)
+	if cpuErr == nil {
+		cpu := cpu1 - cpu0
+		r.NodeCPUSeconds = cpu.Seconds()
+		r.BenchCPUSeconds = (self1 - self0).Seconds()
+		r.LoadSeconds = loadWall.Seconds()
+		if r.Committed > 0 {
+			r.NodeCPUPerTxUs = float64(cpu.Microseconds()) / float64(r.Committed)
+		}
+	}
+	return r, nil
+}
+
+// buildLoad pre-builds o.count transactions, so that no signing competes
+// with the nodes for CPU during the run.
+func buildLoad(appName string, o *benchOptions) (*benchLoad, error) {
+	l := &benchLoad{txs: make([][]byte, o.count)}
+	switch appName {
+	case "jinlian", "jinlian-separate":
+		keys := make([]*gmcrypto.PrivateKey, o.accounts)
+		addrs := make([][]byte, o.accounts)
+		for i := range keys {
+			k, err := gmcrypto.GenerateKey()
+			if err != nil {
+				return nil, err
+			}
+			keys[i] = k
+			addrs[i] = k.Public().Address().Bytes()
+			l.accounts = append(l.accounts, k.Public().Address().String())
+		}
+		now := time.Now()
+		err := parallel(o.count, func(i int) error {
+			from := i % len(keys)
+			to := addrs[(from+1)%len(keys)]
+			msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 1}}}
+			raw, _, err := app.BuildTx(app.Signer{Key: keys[from], MSPID: "bench"}, benchChainID, "payments", now, msg)
+			l.txs[i] = raw
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	case "kvstore":
+		size := o.txSize
+		if size == 0 {
+			k, err := gmcrypto.GenerateKey()
+			if err != nil {
+				return nil, err
+			}
+			msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: k.Public().Address().Bytes(), Amount: 1}}}
+			raw, _, err := app.BuildTx(app.Signer{Key: k, MSPID: "bench"}, benchChainID, "payments", time.Now(), msg)
+			if err != nil {
+				return nil, err
+			}
+			size = len(raw)
+		}
+		for i := range l.txs {
+			key := fmt.Sprintf("bench%09d=", i)
+			if size < len(key)+1 {
+				return nil, fmt.Errorf("--tx-size %d is too small", size)
+			}
+			l.txs[i] = append([]byte(key), bytes.Repeat([]byte{'v'}, size-len(key))...)
+		}
+	}
+	l.b64 = make([]string, len(l.txs))
+	l.index = make(map[[32]byte]int, len(l.txs))
+	for i, tx := range l.txs {
+		l.b64[i] = base64.StdEncoding.EncodeToString(tx)
+		l.index[sha256.Sum256(tx)] = i
+	}
+	return l, nil
+}
+
+// parallel runs f(0..n-1) on every core and returns the first error.
+func parallel(n int, f func(int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || errs[w] != nil {
+					return
+				}
+				errs[w] = f(i)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// benchRun is the state of one run: the offering side writes sentAt and the
+// counters, the watcher records blocks.
+type benchRun struct {
+	o    *benchOptions
+	load *benchLoad
+	hc   *http.Client
+	rpcs []string
+
+	sentAt   []time.Time // written before the tx is handed to a sender
+	rejected atomic.Int64
+	included atomic.Int64
+
+	mu      sync.Mutex
+	errs    map[string]int
+	blocks  []blockSample
+	inBlock [][]int // per block: load tx index by position, -1 for others
+}
+
+type benchJob struct {
+	node   int
+	lo, hi int
+}
+
+// offer sends the load at the target rate until o.count transactions are
+// sent or o.duration has passed. A transaction's send time is when it was
+// due, so a sender that falls behind shows up as latency; when the nodes
+// answer so slowly that the senders' queue fills, the offered rate drops
+// and what was not sent by the end of the duration is not offered at all.
+func (r *benchRun) offer(ctx context.Context) (int, time.Duration) {
+	jobs := make(chan benchJob, 256)
+	var wg sync.WaitGroup
+	for range r.rpcs {
+		for range r.o.workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range jobs {
+					r.send(ctx, j)
+				}
+			}()
+		}
+	}
+	const tick = 2 * time.Millisecond
+	start := time.Now()
+	deadline := time.NewTimer(r.o.duration)
+	defer deadline.Stop()
+	next, node := 0, 0
+	n := len(r.load.txs)
+offering:
+	for next < n && ctx.Err() == nil {
+		el := min(time.Since(start), r.o.duration)
+		// Whole batches only (but the last): fewer, fuller requests, at
+		// the cost of up to batch/rate of waiting, which counts as latency.
+		due := int(float64(r.o.rate) * el.Seconds())
+		if el < r.o.duration {
+			due -= due % r.o.batch
+		}
+		due = min(due, n)
+		for next < due {
+			hi := min(next+r.o.batch, due)
+			at := start.Add(time.Duration(float64(next) / float64(r.o.rate) * float64(time.Second)))
+			for i := next; i < hi; i++ {
+				r.sentAt[i] = at
+			}
+			j := benchJob{node: node % len(r.rpcs), lo: next, hi: hi}
+			select {
+			case jobs <- j:
+			default:
+				// The senders are behind (the nodes answer slowly): wait,
+				// but not past the duration.
+				select {
+				case jobs <- j:
+				case <-deadline.C:
+					break offering
+				case <-ctx.Done():
+					break offering
+				}
+			}
+			node++
+			next = hi
+		}
+		if el >= r.o.duration {
+			break
+		}
+		time.Sleep(tick)
+	}
+	elapsed := time.Since(start)
+	close(jobs)
+	wg.Wait()
+	return next, elapsed
+}
+
+type rpcResponse struct {
+	Result json.RawMessage `json:"result"`
+	Error  *struct {
+		Message string `json:"message"`
+		Data    string `json:"data"`
+	} `json:"error"`
+}
+
+func (r *benchRun) send(ctx context.Context, j benchJob) {
+	var body bytes.Buffer
+	body.WriteByte('[')
+	for i := j.lo; i < j.hi; i++ {
+		if i > j.lo {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `{"jsonrpc":"2.0","id":%d,"method":"broadcast_tx_async","params":{"tx":"%s"}}`, i, r.load.b64[i])
+	}
+	body.WriteByte(']')
+	fail := func(msg string, n int) {
+		r.rejected.Add(int64(n))
+		r.mu.Lock()
+		if r.errs == nil {
+			r.errs = map[string]int{}
+		}
+		r.errs[msg] += n
+		r.mu.Unlock()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.rpcs[j.node], &body)
+	if err != nil {
+		fail(err.Error(), j.hi-j.lo)
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		fail("http: "+shortErr(err), j.hi-j.lo)
+		return
+	}
+	defer resp.Body.Close()
+	// A batch of one is answered with a bare object, not an array.
+	var out []rpcResponse
+	raw, err := io.ReadAll(resp.Body)
+	if err == nil {
+		raw = bytes.TrimSpace(raw)
+		if len(raw) > 0 && raw[0] == '{' {
+			raw = append(append([]byte{'['}, raw...), ']')
+		}
+		err = json.Unmarshal(raw, &out)
+	}
+	if err != nil {
+		fail(fmt.Sprintf("http %d: undecodable response", resp.StatusCode), j.hi-j.lo)
+		return
+	}
+	for _, o := range out {
+		if o.Error != nil {
+			fail(shortMsg(o.Error.Message+": "+o.Error.Data), 1)
+		}
+	}
+}
+
+func shortErr(err error) string {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timeout"
+	}
+	return shortMsg(err.Error())
+}
+
+// shortMsg trims an error to a groupable prefix (mempool errors carry sizes).
+func shortMsg(s string) string {
+	if i := strings.IndexAny(s, "(0123456789"); i > 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s)
+}
+
+type rpcBlock struct {
+	Result struct {
+		Block struct {
+			Data struct {
+				Txs [][]byte `json:"txs"` // base64 in JSON
+			} `json:"data"`
+		} `json:"block"`
+	} `json:"result"`
+	Error *struct {
+		Data string `json:"data"`
+	} `json:"error"`
+}
+
+// watch follows node0's blocks from height h until ctx ends, recording when
+// each block was first found committed and which load transactions it holds.
+func (r *benchRun) watch(ctx context.Context, h int64) error {
+	for ctx.Err() == nil {
+		asked := time.Now()
+		var b rpcBlock
+		err := benchGet(ctx, r.hc, fmt.Sprintf("%s/block?height=%d", r.rpcs[0], h), &b)
+		if err != nil || b.Error != nil {
+			// Not committed yet (or a transient error): ask again shortly.
+			select {
+			case <-ctx.Done():
+			case <-time.After(r.o.poll):
+			}
+			continue
+		}
+		pos := make([]int, len(b.Result.Block.Data.Txs))
+		n := 0
+		for i, tx := range b.Result.Block.Data.Txs {
+			pos[i] = -1
+			if idx, ok := r.load.index[sha256.Sum256(tx)]; ok {
+				pos[i] = idx
+				n++
+			}
+		}
+		r.mu.Lock()
+		r.blocks = append(r.blocks, blockSample{Height: h, Seen: asked, LoadTxs: n})
+		r.inBlock = append(r.inBlock, pos)
+		r.mu.Unlock()
+		r.included.Add(int64(n))
+		h++
+	}
+	return nil
+}
+
+// checkResults reads the result codes of the blocks with load transactions
+// and drops the failed ones from the counts.
+func (r *benchRun) checkResults(ctx context.Context) error {
+	for bi, b := range r.blocks {
+		if b.LoadTxs == 0 {
+			continue
+		}
+		var res struct {
+			Result struct {
+				TxsResults []struct {
+					Code uint32 `json:"code"`
+					Log  string `json:"log"`
+				} `json:"txs_results"`
+			} `json:"result"`
+		}
+		if err := benchGet(ctx, r.hc, fmt.Sprintf("%s/block_results?height=%d", r.rpcs[0], b.Height), &res); err != nil {
+			return fmt.Errorf("block_results %d: %w", b.Height, err)
+		}
+		for i, tr := range res.Result.TxsResults {
+			if i < len(r.inBlock[bi]) && r.inBlock[bi][i] >= 0 && tr.Code != 0 {
+				r.inBlock[bi][i] = -2 // failed
+				r.blocks[bi].LoadTxs--
+				if r.errs == nil {
+					r.errs = map[string]int{}
+				}
+				r.errs["failed: "+shortMsg(tr.Log)]++
+			}
+		}
+	}
+	return nil
+}
+
+func (r *benchRun) summarize(out *benchResult) {
+	var lat []time.Duration
+	for bi, b := range r.blocks {
+		for _, idx := range r.inBlock[bi] {
+			switch {
+			case idx >= 0:
+				lat = append(lat, b.Seen.Sub(r.sentAt[idx]))
+				out.Included++
+			case idx == -2:
+				out.Included++
+				out.Failed++
+			}
+		}
+		if b.LoadTxs > 0 {
+			out.Blocks++
+			out.MaxBlockTxs = max(out.MaxBlockTxs, b.LoadTxs)
+		}
+	}
+	out.Committed = len(lat)
+	out.Rejected = int(r.rejected.Load())
+	out.Pending = out.Sent - out.Rejected - out.Included
+	_, window, tps := throughput(r.blocks)
+	out.TPS, out.WindowSeconds = tps, window.Seconds()
+	p50, p99, maxLat := latencyStats(lat)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	out.P50ms, out.P99ms, out.MaxMs = ms(p50), ms(p99), ms(maxLat)
+	for k, v := range r.errs {
+		out.Errors[k] = v
+	}
+}
+
+func benchGet(ctx context.Context, hc *http.Client, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("GET %s: status %d: %w", url, resp.StatusCode, err)
+	}
+	return nil
+}
+
+func benchLatestHeight(ctx context.Context, hc *http.Client, rpc string) (int64, error) {
+	var st struct {
+		Result struct {
+			SyncInfo struct {
+				Height int64 `json:"latest_block_height,string"`
+			} `json:"sync_info"`
+		} `json:"result"`
+	}
+	if err := benchGet(ctx, hc, rpc+"/status", &st); err != nil {
+		return 0, err
+	}
+	return st.Result.SyncInfo.Height, nil
+}
+
+func waitBenchHeight(ctx context.Context, hc *http.Client, rpc string, h int64) error {
+	for {
+		got, err := benchLatestHeight(ctx, hc, rpc)
+		if err == nil && got >= h {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for height %d: %w (last: %d, %v)", h, ctx.Err(), got, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func fetchProfile(addr string, seconds int, path string) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("pprof: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// serveReady is the line `jinlian bench serve` prints once its nodes run.
+type serveReady struct {
+	ChainID string   `json:"chain_id"`
+	RPC     []string `json:"rpc"`
+}
+
+// serveChild is a running `jinlian bench serve` process.
+type serveChild struct {
+	cmd   *exec.Cmd
+	ready serveReady
+	done  chan struct{}
+}
+
+func startServe(self string, args []string, logPath string) (*serveChild, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	c := exec.Command(self, args...)
+	c.Stderr = logf
+	setChildAttrs(c)
+	out, err := c.StdoutPipe()
+	if err != nil {
+		logf.Close()
+		return nil, err
+	}
+	if err := c.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	ch := &serveChild{cmd: c, done: make(chan struct{})}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<16), 1<<20)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	go func() {
+		_ = c.Wait()
+		logf.Close()
+		close(ch.done)
+	}()
+	select {
+	case line, ok := <-lines:
+		if ok && json.Unmarshal([]byte(line), &ch.ready) == nil && len(ch.ready.RPC) > 0 {
+			return ch, nil
+		}
+		ch.kill()
+		return nil, fmt.Errorf("node process did not start (see %s)", logPath)
+	case <-time.After(2 * time.Minute):
+		ch.kill()
+		return nil, fmt.Errorf("node process did not start within 2m (see %s)", logPath)
+	}
+}
+
+// stop sends SIGTERM and waits for the process to end.
+func (c *serveChild) stop() error {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		c.kill()
+		return errors.New("node process ignored SIGTERM for 30s: killed")
+	}
+	if ps := c.cmd.ProcessState; !ps.Success() {
+		return fmt.Errorf("node process: %s", ps)
+	}
+	return nil
+}
+
+func (c *serveChild) kill() {
+	select {
+	case <-c.done:
+	default:
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+func newBenchServeCmd(g *globals) *cobra.Command {
+	var (
+		appName, accountsFile, pprofAddr, logLevel string
+		validators, basePort                       int
+		timeoutCommit                              time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:    "serve",
+		Short:  "Run the network of a bench until SIGTERM (used by jinlian bench)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			appLog, cometLog := loggers(cmd.ErrOrStderr(), logLevel, "text")
+			if pprofAddr != "" {
+				mux := http.NewServeMux()
+				mux.HandleFunc("/debug/pprof/", pprof.Index)
+				mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+				l, err := net.Listen("tcp", pprofAddr)
+				if err != nil {
+					return fmt.Errorf("--pprof: %w", err)
+				}
+				go func() { _ = http.Serve(l, mux) }()
+			}
+			var (
+				rpcs []string
+				stop func() error
+			)
+			switch appName {
+			case "jinlian", "jinlian-separate":
+				var extra []string
+				if accountsFile != "" {
+					bz, err := os.ReadFile(accountsFile)
+					if err != nil {
+						return err
+					}
+					extra = strings.Fields(string(bz))
+				}
+				ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{
+					Home: g.home, Validators: validators, BasePort: basePort, ChainID: benchChainID,
+					TimeoutCommit: timeoutCommit, ExtraFundedAccounts: extra,
+					SeparateSigCaches: appName == "jinlian-separate",
+				})
+				if err != nil {
+					return err
+				}
+				nodes, err := ln.Start(cometLog, appLog)
+				if err != nil {
+					return err
+				}
+				for _, n := range nodes {
+					rpcs = append(rpcs, n.RPCAddr())
+				}
+				stop = func() error { return consensus.StopAll(nodes) }
+			case "kvstore":
+				specs := make([]consensus.NodeSpec, validators)
+				for i := range specs {
+					specs[i] = consensus.NodeSpec{Moniker: fmt.Sprintf("node%d", i), Power: 10}
+				}
+				net, err := consensus.WriteNetwork(consensus.NetworkOptions{
+					Dir: g.home, ChainID: benchChainID, Nodes: specs, BasePort: basePort, TimeoutCommit: timeoutCommit,
+				})
+				if err != nil {
+					return err
+				}
+				var nodes []*consensus.Node
+				stop = func() error {
+					var errs []error
+					for i := len(nodes) - 1; i >= 0; i-- {
+						errs = append(errs, nodes[i].Stop())
+					}
+					return errors.Join(errs...)
+				}
+				for _, nn := range net.Nodes {
+					n, err := consensus.StartNode(nn.Home, kvstore.NewInMemoryApplication(), consensus.NodeOptions{Logger: cometLog})
+					if err != nil {
+						return errors.Join(err, stop())
+					}
+					nodes = append(nodes, n)
+					rpcs = append(rpcs, n.RPCAddr())
+				}
+			default:
+				return fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-separate", appName)
+			}
+			bz, err := json.Marshal(serveReady{ChainID: benchChainID, RPC: rpcs})
+			if err != nil {
+				return errors.Join(err, stop())
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), string(bz))
+			waitForSignal()
+			return stop()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&appName, "app", "jinlian", "application: kvstore, jinlian or jinlian-separate")
+	f.IntVar(&validators, "validators", 4, "validators")
+	f.IntVar(&basePort, "base-port", consensus.LocalnetBasePort, "node i uses P2P base+10i and RPC base+10i+1")
+	f.DurationVar(&timeoutCommit, "timeout-commit", 300*time.Millisecond, "CometBFT timeout_commit")
+	f.StringVar(&accountsFile, "accounts-file", "", "jinlian: file of addresses to fund, one per line")
+	f.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this address (127.0.0.1:port)")
+	f.StringVar(&logLevel, "log.level", "error", "log level: debug, info, warn, error")
+	return cmd
+}
+
+// sortedKeys is for stable error listings.
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPercentile(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, x := range v {
+			out[i] = time.Duration(x) * time.Millisecond
+		}
+		return out
+	}
+	hundred := make([]time.Duration, 100)
+	for i := range hundred {
+		hundred[i] = time.Duration(i+1) * time.Millisecond
+	}
+	cases := []struct {
+		name   string
+		sorted []time.Duration
+		p      float64
+		want   time.Duration
+	}{
+		{"empty input gives zero", nil, 50, 0},
+		{"one sample is every percentile", ms(7), 99, 7 * time.Millisecond},
+		{"median of an odd count is the middle", ms(1, 2, 3, 4, 5), 50, 3 * time.Millisecond},
+		{"median of an even count is the lower middle (nearest rank)", ms(1, 2, 3, 4), 50, 2 * time.Millisecond},
+		{"p99 of 100 samples is the 99th", hundred, 99, 99 * time.Millisecond},
+		{"p100 is the maximum", hundred, 100, 100 * time.Millisecond},
+		{"p99 of 10 samples rounds up to the maximum", ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 99, 10 * time.Millisecond},
+		{"a tiny p clamps to the minimum", ms(4, 5), 0.001, 4 * time.Millisecond},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := percentile(tc.sorted, tc.p); got != tc.want {
+				t.Errorf("percentile(%v, %v) = %v, want %v", tc.sorted, tc.p, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLatencyStatsSorts(t *testing.T) {
+	lat := []time.Duration{30, 10, 20}
+	p50, p99, maxLat := latencyStats(lat)
+	if p50 != 20 || p99 != 30 || maxLat != 30 {
+		t.Errorf("latencyStats = %v, %v, %v; want 20, 30, 30", p50, p99, maxLat)
+	}
+}
+
+func TestThroughputWindow(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	cases := []struct {
+		name       string
+		blocks     []blockSample
+		wantTxs    int
+		wantWindow time.Duration
+		wantRate   float64
+	}{
+		{name: "no blocks: no window", blocks: nil},
+		{name: "one loaded block: no window", blocks: []blockSample{{1, at(0), 500}}},
+		{
+			name:       "first loaded block opens the window and is not counted",
+			blocks:     []blockSample{{1, at(0), 100}, {2, at(500), 300}, {3, at(1000), 200}},
+			wantTxs:    500,
+			wantWindow: time.Second,
+			wantRate:   500,
+		},
+		{
+			name: "empty blocks before and after the load are outside the window",
+			blocks: []blockSample{
+				{1, at(0), 0}, {2, at(300), 50}, {3, at(800), 400}, {4, at(1300), 600}, {5, at(1800), 0},
+			},
+			wantTxs:    1000,
+			wantWindow: time.Second,
+			wantRate:   1000,
+		},
+		{
+			name:       "an empty block inside the window still counts as time",
+			blocks:     []blockSample{{1, at(0), 10}, {2, at(1000), 0}, {3, at(2000), 400}},
+			wantTxs:    400,
+			wantWindow: 2 * time.Second,
+			wantRate:   200,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			txs, window, rate := throughput(tc.blocks)
+			if txs != tc.wantTxs || window != tc.wantWindow || rate != tc.wantRate {
+				t.Errorf("throughput = %d txs over %v = %.1f/s; want %d over %v = %.1f/s",
+					txs, window, rate, tc.wantTxs, tc.wantWindow, tc.wantRate)
+			}
+		})
+	}
+}
+
+func TestMedian(t *testing.T) {
+	cases := []struct {
+		name string
+		xs   []float64
+		want float64
+	}{
+		{"empty gives zero", nil, 0},
+		{"odd count: the middle one", []float64{3, 1, 2}, 2},
+		{"even count: mean of the middle two", []float64{4, 1, 3, 2}, 2.5},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := append([]float64(nil), tc.xs...)
+			if got := median(tc.xs); got != tc.want {
+				t.Errorf("median(%v) = %v, want %v", tc.xs, got, tc.want)
+			}
+			for i := range in {
+				if in[i] != tc.xs[i] {
+					t.Fatalf("median reordered its input")
+				}
+			}
+		})
+	}
+}
