@@ -126,7 +126,7 @@ func (a *App) resetCheckState() error {
 	if err != nil {
 		return err
 	}
-	a.checkState = ledger.NewCache(readOnly{v})
+	a.checkState = ledger.NewCache(ledger.NewReadCache(readOnly{v}))
 	return nil
 }
 
@@ -426,39 +426,42 @@ func (a *App) verifyAll(txs [][]byte) error {
 // FinalizeBlock executes the block's transactions on the working trees, in
 // memory; Commit persists them.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	// Every write of the block goes through kv, so that state many
+	// transactions read is looked up in IAVL once per block.
+	kv := ledger.NewReadCache(a.store)
 	// Record the app hash of the previous height, which the QC of that
 	// height (arriving two blocks later) must sign.
 	if ci := a.store.LastCommit(); ci.Height >= 1 {
-		if err := a.store.Set(permission.SystemLedger, appHashKey(ci.Height), ci.AppHash); err != nil {
+		if err := kv.Set(permission.SystemLedger, appHashKey(ci.Height), ci.AppHash); err != nil {
 			return nil, err
 		}
 	}
 	a.valUpdates, a.evicted = nil, nil
-	events, err := a.expireProposals(a.store, req.Height)
+	events, err := a.expireProposals(kv, req.Height)
 	if err != nil {
 		return nil, err
 	}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
 		if IsQCTx(raw) {
-			results[i] = a.deliverQC(a.store, raw, i, req.Height)
+			results[i] = a.deliverQC(kv, raw, i, req.Height)
 			continue
 		}
-		results[i] = a.deliver(raw, req.Time, req.Height)
+		results[i] = a.deliver(kv, raw, req.Time, req.Height)
 	}
-	if err := setBlockTime(a.store, req.Time); err != nil {
+	if err := setBlockTime(kv, req.Time); err != nil {
 		return nil, err
 	}
 	a.blockTime = req.Time
 	return &abci.ResponseFinalizeBlock{TxResults: results, Events: events, ValidatorUpdates: a.valUpdates, AppHash: a.store.WorkingHash()}, nil
 }
 
-func (a *App) deliver(raw []byte, at time.Time, height int64) *abci.ExecTxResult {
+func (a *App) deliver(kv ledger.KV, raw []byte, at time.Time, height int64) *abci.ExecTxResult {
 	tx, err := a.decodeVerified(raw)
 	var events []abci.Event
 	if err == nil {
 		a.sigs.delivered(txKeyOf(raw))
-		events, err = a.admit(a.store, tx, at, height)
+		events, err = a.admit(kv, tx, at, height)
 	}
 	if err != nil {
 		return errResult(err)

@@ -1,0 +1,77 @@
+package ledger
+
+// ReadCache is a write-through KV that remembers what it read from its
+// parent, absent keys included, so that state read by many transactions of
+// a block (organisations, identities, ledger membership, sanctions) costs
+// one IAVL lookup per block instead of one per transaction. Every write to
+// the parent must go through the ReadCache while it is in use, or its
+// entries go stale; it is meant to live for one block.
+type ReadCache struct {
+	parent KV
+	reads  map[string]map[string][]byte // ledger → key → value (nil = absent)
+}
+
+var _ KV = (*ReadCache)(nil)
+
+// NewReadCache wraps parent.
+func NewReadCache(parent KV) *ReadCache {
+	return &ReadCache{parent: parent, reads: map[string]map[string][]byte{}}
+}
+
+// HasLedger asks the parent.
+func (r *ReadCache) HasLedger(name string) bool {
+	if lc, ok := r.parent.(ledgerChecker); ok {
+		return lc.HasLedger(name)
+	}
+	_, err := r.parent.Has(name, []byte{0})
+	return err == nil
+}
+
+func (r *ReadCache) Get(ledger string, key []byte) ([]byte, error) {
+	if l, ok := r.reads[ledger]; ok {
+		if v, ok := l[string(key)]; ok {
+			return cloneValue(v), nil
+		}
+	}
+	v, err := r.parent.Get(ledger, key)
+	if err != nil {
+		return nil, err
+	}
+	r.remember(ledger, key, v)
+	return cloneValue(v), nil
+}
+
+func (r *ReadCache) remember(ledger string, key, v []byte) {
+	l, ok := r.reads[ledger]
+	if !ok {
+		l = map[string][]byte{}
+		r.reads[ledger] = l
+	}
+	l[string(key)] = v
+}
+
+func (r *ReadCache) Has(ledger string, key []byte) (bool, error) {
+	v, err := r.Get(ledger, key)
+	return v != nil, err
+}
+
+func (r *ReadCache) Set(ledger string, key, value []byte) error {
+	if err := r.parent.Set(ledger, key, value); err != nil {
+		return err
+	}
+	r.remember(ledger, key, append([]byte{}, value...))
+	return nil
+}
+
+func (r *ReadCache) Delete(ledger string, key []byte) error {
+	if err := r.parent.Delete(ledger, key); err != nil {
+		return err
+	}
+	r.remember(ledger, key, nil)
+	return nil
+}
+
+// Iterate reads the parent: iteration is not cached.
+func (r *ReadCache) Iterate(ledger string, start, end []byte, fn func(key, value []byte) bool) error {
+	return r.parent.Iterate(ledger, start, end, fn)
+}
