@@ -48,6 +48,10 @@ type Options struct {
 	// Logger receives handshake failures, proxy errors and the start line;
 	// nil discards them.
 	Logger *slog.Logger
+	// Registry, with mutual TLS on, gates reads: sub-ledger queries only for
+	// identities of member organisations, regulators and auditors; raw
+	// blocks and events only for regulators and auditors. Nil: no gate.
+	Registry Registry
 }
 
 // OptionsFromConfig takes the api.* keys of cfg.
@@ -104,7 +108,11 @@ func Start(opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /version", s.version)
-	mux.Handle("/", proxy)
+	if opts.Registry != nil && opts.TLS.ClientCAFile != "" {
+		mux.Handle("/", s.gate(proxy))
+	} else {
+		mux.Handle("/", proxy)
+	}
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: readHeaderTimeout,

@@ -17,6 +17,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/permission"
 )
 
 // NodeKeyFile holds a node's SM2 key (encrypted), which signs the app hash
@@ -117,6 +118,7 @@ func startJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 	if cfg.API.Listen != "" {
 		opts := api.OptionsFromConfig(cfg)
 		opts.RPC, opts.Status, opts.Version, opts.Logger = n.RPCAddr(), n.Client(), app.Version, appLogger
+		opts.Registry = chainRegistry{store: store}
 		if jn.API, err = api.Start(opts); err != nil {
 			return nil, errors.Join(err, n.Stop(), store.Close())
 		}
@@ -144,4 +146,33 @@ func ValidatorAddress(home string) (string, error) {
 		return "", err
 	}
 	return k.PubKey.Address().String(), nil
+}
+
+// chainRegistry answers the API's read gate from the last committed state.
+type chainRegistry struct{ store *ledger.Store }
+
+func (r chainRegistry) view() (*ledger.View, bool, error) {
+	if r.store.LastCommit().Height == 0 {
+		return nil, false, nil
+	}
+	v, err := r.store.View(0)
+	return v, err == nil, err
+}
+
+func (r chainRegistry) Identity(addr gmcrypto.Address) (string, []string, bool, error) {
+	v, ok, err := r.view()
+	if !ok {
+		return "", nil, false, err
+	}
+	id, ok, err := permission.GetIdentity(v, addr)
+	return id.Org, id.Roles, ok, err
+}
+
+func (r chainRegistry) LedgerMembers(name string) ([]string, bool, error) {
+	v, ok, err := r.view()
+	if !ok {
+		return nil, false, err
+	}
+	li, ok, err := permission.GetLedgerInfo(v, name)
+	return li.Members, ok, err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,7 +56,15 @@ func TestCLIThroughGMTLSAPI(t *testing.T) {
 	apiAddr := fmt.Sprintf("127.0.0.1:%d", base+2)
 	cfg.API.Listen, cfg.API.TLS = apiAddr, nodecfg.APITLSGM
 	cfg.API.CertFile, cfg.API.KeyFile, cfg.API.EncCertFile, cfg.API.EncKeyFile = certs.Cert, certs.Key, certs.EncCert, certs.EncKey
-	cfg.API.ClientCAFile = certs.CA
+	// Clients may come from the test CA (alice, not registered on chain) or
+	// from bankA's CA (the registered demo identity).
+	bundle := filepath.Join(t.TempDir(), "clients.pem")
+	testCA, _ := os.ReadFile(certs.CA)
+	bankCA, _ := os.ReadFile(filepath.Join(consensus.LocalnetCADir(ln.Home, "bankA"), "ca.crt.pem"))
+	if err := os.WriteFile(bundle, append(testCA, bankCA...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.API.ClientCAFile = bundle
 	if err := cfg.WriteFile(); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +120,20 @@ func TestCLIThroughGMTLSAPI(t *testing.T) {
 		t.Fatalf("tx transfer: %v %s", err, out)
 	}
 
-	out, err = runCLI(t, append([]string{"query", "balance", "-o", "json", "--asset", "CNY", "--account", to.Address}, pemFlags...)...)
+	// Reads are gated: alice's certificate is valid but names no on-chain
+	// identity; bankA's demo identity is a member of payments but no
+	// regulator, so it may not read raw blocks.
+	if _, err := runCLI(t, append([]string{"query", "balance", "--asset", "CNY", "--account", to.Address}, pemFlags...)...); err == nil || !strings.Contains(err.Error(), "is not registered on chain") {
+		t.Fatalf("unregistered client read a balance: %v", err)
+	}
+	bankFlags := []string{"--node", node, "--tls-mode", "gmtls", "--tls-ca", certs.CA, "--tls-key", from.KeyFile}
+	if _, err := runCLI(t, append([]string{"query", "tx", strings.Repeat("ab", 32)}, bankFlags...)...); err == nil {
+		t.Fatal("expected an error for an unknown tx id")
+	}
+	if _, err := runCLI(t, append([]string{"verify", "qc", "--height", "1"}, bankFlags...)...); err == nil || !strings.Contains(err.Error(), "only regulators and auditors") {
+		t.Fatalf("member read raw blocks: %v", err)
+	}
+	out, err = runCLI(t, append([]string{"query", "balance", "-o", "json", "--asset", "CNY", "--account", to.Address}, bankFlags...)...)
 	if err != nil {
 		t.Fatalf("query balance through the API: %v", err)
 	}
