@@ -83,7 +83,7 @@ done
 # 2. The app_state: organisations, their identities (admin, issuer, member),
 #    the payments ledger with CNY (issued by bankA) and USD (by bankB), and an
 #    opening CNY balance per identity.
-{
+app_state() {
 	printf '{\n    "organisations": [\n'
 	i=0
 	while [ "$i" -lt "$NODES" ]; do
@@ -97,7 +97,7 @@ done
 	while [ "$i" -lt "$NODES" ]; do
 		org=$(org_of "$i")
 		[ "$i" -gt 0 ] && printf ',\n'
-		printf '      {"name": "%s", "address": "%s", "org": "%s", "roles": ["admin", "issuer", "member"]}' \
+		printf '      {"name": "%s", "address": "%s", "org": "%s", "roles": ["admin", "committee", "issuer", "member"]}' \
 			"$org" "$(cat "$work/$org.addr")" "$org"
 		i=$((i + 1))
 	done
@@ -112,8 +112,8 @@ done
 		printf '          {"asset": "CNY", "account": "%s", "amount": "%s"}' "$(cat "$work/$org.addr")" "$FUNDING"
 		i=$((i + 1))
 	done
-	printf '\n        ]\n      }\n    ],\n    "params": {"tx_time_window_seconds": 600}\n  }'
-} >"$work/app_state.json"
+	printf '\n        ]\n      }\n    ],\n    "validators": [%s\n    ],\n    "params": {"tx_time_window_seconds": 600}\n  }' "$(cat "$work/registrations")"
+}
 
 # genesis VALIDATORS_FILE > genesis.json
 genesis() {
@@ -127,11 +127,11 @@ genesis() {
     "evidence": {"max_age_num_blocks": "100000", "max_age_duration": "172800000000000", "max_bytes": "1048576"},
     "validator": {"pub_key_types": ["ed25519"]},
     "version": {"app": "0"},
-    "abci": {"vote_extensions_enable_height": "0"}
+    "abci": {"vote_extensions_enable_height": "1"}
   },
   "validators": [$(cat "$1")],
   "app_hash": "",
-  "app_state": $(cat "$work/app_state.json")
+  "app_state": $(app_state)
 }
 EOF
 }
@@ -139,11 +139,19 @@ GENESIS_TIME=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # 3. A draft genesis (no validators yet) lets `jinlian init` create each
 #    node's config.toml, node key and validator key.
-: >"$work/no-validators"
-genesis "$work/no-validators" >"$work/draft.json"
+# 3. Keys first: `jinlian init` without a genesis makes config.toml, the node
+#    and validator keys and the SM2 node key (encrypted with
+#    JINLIAN_PASSPHRASE), and prints the validator's registration.
+: >"$work/registrations"
 i=0
 while [ "$i" -lt "$NODES" ]; do
-	"$JINLIAN" --home "$(home_of "$i")" init --genesis "$work/draft.json" --moniker "node$i" >/dev/null
+	org=$(org_of "$i")
+	"$JINLIAN" --home "$(home_of "$i")" init --moniker "node$i" -o json >"$work/init$i.json"
+	vaddr=$(sed -n 's/.*"validator_address": *"\([0-9A-F]*\)".*/\1/p' "$work/init$i.json")
+	sm2=$(sed -n 's/.*"sm2_public_key": *"\([0-9a-f]*\)".*/\1/p' "$work/init$i.json")
+	{ [ -n "$vaddr" ] && [ -n "$sm2" ]; } || die "no validator registration in the output of init for node$i"
+	[ "$i" -gt 0 ] && printf ',' >>"$work/registrations"
+	printf '\n      {"name": "node%d", "org": "%s", "address": "%s", "sm2_public_key": "%s"}' "$i" "$org" "$vaddr" "$sm2" >>"$work/registrations"
 	i=$((i + 1))
 done
 
@@ -176,7 +184,6 @@ genesis "$work/validators" >"$work/genesis.json"
 i=0
 while [ "$i" -lt "$NODES" ]; do
 	home=$(home_of "$i")
-	rm "$home/config/genesis.json"
 	"$JINLIAN" --home "$home" init --genesis "$work/genesis.json" --moniker "node$i" >/dev/null
 	i=$((i + 1))
 done
