@@ -19,27 +19,27 @@ import (
 // Key layout of the index database. pos is height(8) ‖ tx index(4) ‖
 // movement(2), big-endian, so that keys sort in block (and so time) order.
 const (
-	keyLast      = "m/last"      // last indexed height
-	keyChain     = "m/chain"     // chain id
-	keyGenesis   = "m/genesis"   // genesis state indexed
-	keyAlertSeq  = "m/alertseq"  // last alert seq
-	prefixTx     = "tx/"         // tx/<id> → Tx
-	prefixMove   = "mv/"         // mv/<pos> → Entry
-	prefixAcct   = "ia/"         // ia/<account>/<pos> → Entry
-	prefixLedger = "il/"         // il/<ledger>/<pos> → pos
-	prefixAsset  = "is/"         // is/<asset>/<pos> → pos
-	prefixTime   = "it/"         // it/<unix nanos><pos> → pos
-	prefixAmount = "iv/"         // iv/<asset>/<amount><pos> → pos
-	prefixHist   = "h/"          // h/<account>/<pos><n> → HistoryEntry
-	prefixBal    = "bal/"        // bal/<ledger>/<asset>/<account> → uint64
-	prefixOrg    = "org/"        // org/<address> → org id
-	prefixSanc   = "sanc/"       // sanc/<address> → SanctionChange
-	prefixXB     = "xb/"         // xb/<day>/<from org>/<to org>/<asset> → uint64
-	prefixRule   = "rs/"         // rs/<rule>/<subject> → unix nanos of the last alert
-	prefixAlert  = "al/"         // al/<seq> → Alert (deterministic part)
-	prefixAlertI = "ai/"         // ai/<id> → seq
-	prefixAck    = "ack/"        // ack/<alert id> → Ack (operator data)
-	prefixAudit  = "au/"         // au/<seq> → AuditEntry (operator data)
+	keyLast      = "m/last"     // last indexed height
+	keyChain     = "m/chain"    // chain id
+	keyGenesis   = "m/genesis"  // genesis state indexed
+	keyAlertSeq  = "m/alertseq" // last alert seq
+	prefixTx     = "tx/"        // tx/<id> → Tx
+	prefixMove   = "mv/"        // mv/<pos> → Entry
+	prefixAcct   = "ia/"        // ia/<account>/<pos> → Entry
+	prefixLedger = "il/"        // il/<ledger>/<pos> → pos
+	prefixAsset  = "is/"        // is/<asset>/<pos> → pos
+	prefixTime   = "it/"        // it/<unix nanos><pos> → pos
+	prefixAmount = "iv/"        // iv/<asset>/<amount><pos> → pos
+	prefixHist   = "h/"         // h/<account>/<pos><n> → HistoryEntry
+	prefixBal    = "bal/"       // bal/<ledger>/<asset>/<account> → uint64
+	prefixOrg    = "org/"       // org/<address> → org id
+	prefixSanc   = "sanc/"      // sanc/<address> → SanctionChange
+	prefixXB     = "xb/"        // xb/<day>/<from org>/<to org>/<asset> → uint64
+	prefixRule   = "rs/"        // rs/<rule>/<subject> → unix nanos of the last alert
+	prefixAlert  = "al/"        // al/<seq> → Alert (deterministic part)
+	prefixAlertI = "ai/"        // ai/<id> → seq
+	prefixAck    = "ack/"       // ack/<alert id> → Ack (operator data)
+	prefixAudit  = "au/"        // au/<seq> → AuditEntry (operator data)
 )
 
 // ErrNotNext is returned by ApplyBlock for a block that is not the one

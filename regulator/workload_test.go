@@ -163,7 +163,7 @@ func newWorkload(seed uint64) *workload {
 
 	// Planted cases, each on accounts of its own.
 	day := 6 * 24 // blocks a day
-	{ // one transfer at the threshold
+	{             // one transfer at the threshold
 		p, q := w.account("bankA", 20_000_000), w.account("bankB", 0)
 		id := w.transfer(day+5, p, q, 6_000_000)
 		w.plant(&plantedCase{"large transfer", RuleLarge, p, []string{id}})
