@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/types"
 
@@ -161,4 +162,23 @@ func GenesisFromDoc(doc *types.GenesisDoc) (Genesis, error) {
 		}
 	}
 	return g, nil
+}
+
+// ABCIQuerier is the query half of CometBFT's RPC clients.
+type ABCIQuerier interface {
+	ABCIQuery(ctx context.Context, path string, data cmtbytes.HexBytes) (*coretypes.ResultABCIQuery, error)
+}
+
+// QueryFromClient makes a QueryFunc of an RPC client.
+func QueryFromClient(c ABCIQuerier) QueryFunc {
+	return func(ctx context.Context, path string, data []byte) ([]byte, error) {
+		res, err := c.ABCIQuery(ctx, path, data)
+		if err != nil {
+			return nil, fmt.Errorf("query %s: %w", path, err)
+		}
+		if res.Response.Code != 0 {
+			return nil, fmt.Errorf("query %s: code %d (%s): %s", path, res.Response.Code, res.Response.Codespace, res.Response.Log)
+		}
+		return res.Response.Value, nil
+	}
 }

@@ -63,6 +63,7 @@ func newRootCmd() *cobra.Command {
 		newGovCmd(g),
 		newIdentityCmd(g),
 		newVersionCmd(g),
+		newRegCmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)
 	return root
