@@ -30,6 +30,10 @@ type Config struct {
 	// Key is the regulator's escrow key, for decrypting confidential
 	// payloads through the API (nil = decryption is refused).
 	Key *gmcrypto.PrivateKey
+	// PsqlConn, when set, is the observer's psql event sink (the same as
+	// CometBFT's tx_index.psql-conn): each block's time is written to its
+	// jinlian_block_times table before the block is indexed.
+	PsqlConn string
 	// PollInterval is how often the follower asks for new blocks.
 	PollInterval time.Duration
 	Logger       *slog.Logger
@@ -46,6 +50,8 @@ type Service struct {
 	auth   *authenticator
 	log    *slog.Logger
 	broker *broker
+	times  *blockTimes
+	chain  string
 
 	ln     net.Listener
 	srv    *http.Server
@@ -118,6 +124,12 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.ix.InitGenesis(g); err != nil {
 		return err
 	}
+	s.chain = g.ChainID
+	if s.cfg.PsqlConn != "" {
+		if s.times, err = openBlockTimes(s.cfg.PsqlConn); err != nil {
+			return err
+		}
+	}
 	if s.cfg.Listen != "" {
 		ln, err := net.Listen("tcp", s.cfg.Listen)
 		if err != nil {
@@ -154,6 +166,9 @@ func (s *Service) Stop() error {
 	if s.cancel != nil {
 		s.cancel()
 		<-s.done
+	}
+	if s.times != nil {
+		errs = append(errs, s.times.close())
 	}
 	errs = append(errs, s.ix.Close())
 	return errors.Join(errs...)
@@ -212,6 +227,11 @@ func (s *Service) SyncOnce(ctx context.Context) error {
 				return nil // results are saved just after the block
 			}
 			return err
+		}
+		if s.times != nil {
+			if err := s.times.record(ctx, s.chain, b.Height, b.Time); err != nil {
+				return err
+			}
 		}
 		alerts, err := s.ix.ApplyBlock(b, s.engine)
 		if err != nil {

@@ -20,7 +20,7 @@ import (
 
 func addConfidentialFlags(c *cobra.Command, f *txFlags) {
 	c.Flags().StringVar(&f.confidential, "confidential", "", "file to attach encrypted (SM4-GCM), readable only by sender, recipient and the registered regulators")
-	c.Flags().StringVar(&f.toKey, "to-key", "", "recipient's SM2 public key (hex), when it has never signed a transaction (else looked up with the /pubkey query)")
+	c.Flags().StringVar(&f.toKey, "to-key", "", "recipient's SM2 public key (hex, or a key file or name), when it has never signed a transaction (else looked up with the /pubkey query)")
 }
 
 // sealConfidential encrypts --confidential FILE for the sender, the
@@ -54,11 +54,7 @@ func sealConfidential(ctx context.Context, g *globals, f *txFlags, msg *txpb.Mes
 			return fmt.Errorf("recipient's public key: %w (pass --to-key)", err)
 		}
 	}
-	kb, err := hex.DecodeString(strings.TrimPrefix(keyHex, "0x"))
-	if err != nil {
-		return fmt.Errorf("--to-key: %w", err)
-	}
-	recipient, err := gmcrypto.ParsePublicKey(kb)
+	recipient, err := parsePublicKeyArg(g.home, keyHex)
 	if err != nil {
 		return fmt.Errorf("recipient's public key: %w", err)
 	}
@@ -87,6 +83,23 @@ func sealConfidential(ctx context.Context, g *globals, f *txFlags, msg *txpb.Mes
 	}
 	t.Transfer.Confidential = c
 	return nil
+}
+
+// parsePublicKeyArg reads a public key given as hex, or as a key file or
+// key name whose public half is used.
+func parsePublicKeyArg(home, v string) (*gmcrypto.PublicKey, error) {
+	if kb, err := hex.DecodeString(strings.TrimPrefix(v, "0x")); err == nil {
+		return gmcrypto.ParsePublicKey(kb)
+	}
+	path, err := keyPath(home, v)
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither hex nor a key: %w", v, err)
+	}
+	info, err := gmcrypto.ReadKeyInfo(path)
+	if err != nil {
+		return nil, err
+	}
+	return gmcrypto.ParsePublicKeyPEM([]byte(info.PublicKey))
 }
 
 func newTxDecryptCmd(g *globals) *cobra.Command {
@@ -144,7 +157,7 @@ func newTxDecryptCmd(g *globals) *cobra.Command {
 			}
 			return emit(cmd.OutOrStdout(), g, res, func(w io.Writer) {
 				if utf8.Valid(pt) {
-					fmt.Fprintln(w, string(pt))
+					fmt.Fprint(w, strings.TrimSuffix(string(pt), "\n")+"\n")
 				} else {
 					fmt.Fprintln(w, hex.EncodeToString(pt))
 				}

@@ -73,7 +73,7 @@ each request in its audit log.`,
 	cmd.PersistentFlags().StringVar(&f.from, "from", "regulator", "signing identity: a name in <home>/keys (or <home>/localnet/keys) or a key file")
 	cmd.PersistentFlags().StringVar(&f.pass.file, "passphrase-file", "", "file holding the key passphrase (else JINLIAN_PASSPHRASE, else a prompt)")
 	cmd.AddCommand(regStatusCmd(g, f), regTxsCmd(g, f), regHistoryCmd(g, f), regAlertsCmd(g, f), regAckCmd(g, f),
-		regReportCmd(g, f), regVerifyReportCmd(g), regDecryptCmd(g, f), regAuditCmd(g, f))
+		regReportCmd(g, f), regVerifyReportCmd(g), regDecryptCmd(g, f), regAuditCmd(g, f), regSQLSchemaCmd())
 	return cmd
 }
 
@@ -504,7 +504,7 @@ func regDecryptCmd(g *globals, f *regFlags) *cobra.Command {
 			}
 			return emit(cmd.OutOrStdout(), g, d, func(w io.Writer) {
 				if d.Plaintext != "" {
-					fmt.Fprintln(w, d.Plaintext)
+					fmt.Fprint(w, strings.TrimSuffix(d.Plaintext, "\n")+"\n")
 				} else {
 					fmt.Fprintln(w, d.PlaintextBase64)
 				}
@@ -555,4 +555,28 @@ func signalContext(parent context.Context) (context.Context, context.CancelFunc)
 		parent = context.Background()
 	}
 	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+}
+
+func regSQLSchemaCmd() *cobra.Command {
+	var jinlianOnly bool
+	c := &cobra.Command{
+		Use:   "sql-schema",
+		Short: "Print the PostgreSQL schema of an observer's psql event sink (CometBFT's tables, jinlian's block times and views)",
+		Long: `Install it in an empty database, then set in the observer's config.toml:
+  [tx_index]
+  indexer = "psql"
+  psql-conn = "postgres://USER:PASS@HOST:5432/DB?sslmode=disable"
+e.g. jinlian reg sql-schema | psql "postgres://..."; see docs/regulator.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w := cmd.OutOrStdout()
+			if !jinlianOnly {
+				fmt.Fprintln(w, regulator.PsqlCometBFTSchema)
+			}
+			fmt.Fprintln(w, regulator.PsqlJinlianSchema)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&jinlianOnly, "jinlian-only", false, "only jinlian's table and views (CometBFT's tables exist already)")
+	return c
 }

@@ -39,12 +39,12 @@ const DefaultObserver = "http://127.0.0.1:26699"
 // Badger index under <home>/data, the rule file (created with defaults on
 // first start) and, if listen is set, the API. passphrase opens
 // regulator.key when one is configured.
-func startRegulator(cfg *nodecfg.Config, n *consensus.JinlianNode, listen, keyFile string, passphrase func(prompt string) ([]byte, error), log *slog.Logger) (*regulator.Service, error) {
+func startRegulator(cfg *nodecfg.Config, n *consensus.JinlianNode, listen, keyFile, defaultRules string, passphrase func(prompt string) ([]byte, error), log *slog.Logger) (*regulator.Service, error) {
 	rulesPath := cfg.Regulator.Rules
 	if rulesPath == "" {
 		rulesPath = RegulatorRulesFile(cfg.Home)
 		if _, err := os.Stat(rulesPath); errors.Is(err, os.ErrNotExist) {
-			if err := os.WriteFile(rulesPath, []byte(regulator.DefaultRulesTOML), 0o644); err != nil {
+			if err := os.WriteFile(rulesPath, []byte(defaultRules), 0o644); err != nil {
 				return nil, fmt.Errorf("write default rules: %w", err)
 			}
 		}
@@ -63,7 +63,13 @@ func startRegulator(cfg *nodecfg.Config, n *consensus.JinlianNode, listen, keyFi
 			return nil, fmt.Errorf("regulator.key: %w", err)
 		}
 	}
+	// With CometBFT's psql event sink on, block times go to the same database.
+	psql := ""
+	if c := n.Node.Config(); c.TxIndex.Indexer == "psql" {
+		psql = c.TxIndex.PsqlConn
+	}
 	svc, err := regulator.New(regulator.Config{
+		PsqlConn: psql,
 		Source:   n.Client(),
 		Query:    regulator.QueryFromClient(n.Client()),
 		IndexDir: RegulatorIndexDir(cfg.Home),
@@ -82,13 +88,56 @@ func startRegulator(cfg *nodecfg.Config, n *consensus.JinlianNode, listen, keyFi
 	return svc, nil
 }
 
+// LocalnetRulesTOML scales the default rules to the localnet's demo
+// balances (10,000.00 CNY per bank), so that its transfers can raise alerts.
+const LocalnetRulesTOML = `# jinlian regulator rules for the localnet, scaled to its demo balances
+# (1,000,000 fen = 10,000.00 CNY per bank). Amounts are in the asset's
+# smallest unit; windows are block time.
+
+[large_amount]
+severity = "high"
+[large_amount.thresholds]
+CNY = 100000   # 1,000.00 CNY
+USD = 100000
+
+[structuring]
+severity = "high"
+window = "1h"
+count = 3
+margin = 0.1
+
+[velocity]
+severity = "medium"
+window = "10m"
+max_count = 20
+[velocity.max_amount]
+CNY = 300000
+
+[fast_in_fast_out]
+severity = "high"
+window = "30m"
+percent = 80
+[fast_in_fast_out.min_amount]
+CNY = 50000
+
+[sanctions]
+severity = "critical"
+lookback = "24h"
+
+[cross_border]
+severity = "medium"
+timezone = "UTC"
+[cross_border.default_limit]
+CNY = 500000
+`
+
 // startObserver runs the regulator service when `jinlian start` runs an
 // observer; it returns the function that stops it.
 func startObserver(cfg *nodecfg.Config, n *consensus.JinlianNode, pass passphraseFlag, log *slog.Logger) (func() error, error) {
 	if cfg.Node.Mode != nodecfg.ModeObserver {
 		return func() error { return nil }, nil
 	}
-	svc, err := startRegulator(cfg, n, cfg.Regulator.Listen, cfg.Regulator.Key, pass.read, log)
+	svc, err := startRegulator(cfg, n, cfg.Regulator.Listen, cfg.Regulator.Key, regulator.DefaultRulesTOML, pass.read, log)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +178,7 @@ func startLocalnetObservers(cmd *cobra.Command, g *globals, ln *consensus.Localn
 				kf = keyFile
 			}
 		}
-		svc, err := startRegulator(cfg, n, listen, kf, localnetPass, log)
+		svc, err := startRegulator(cfg, n, listen, kf, LocalnetRulesTOML, localnetPass, log)
 		if err != nil {
 			return stop, fmt.Errorf("regulator of %s: %w", ln.Network.Nodes[i].Moniker, err)
 		}
