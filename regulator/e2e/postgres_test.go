@@ -142,6 +142,12 @@ WHERE kind = 'transfer' AND asset = 'CNY'
 GROUP BY sender, recipient
 ORDER BY total DESC
 LIMIT 10`
+	dailyOrgFlows = `
+SELECT date_trunc('day', block_time) AS day, sender_org, asset, sum(amount) AS sent, count(*) AS transfers
+FROM jinlian_movements
+WHERE kind = 'transfer'
+GROUP BY 1, 2, 3
+ORDER BY 1 DESC, sent DESC`
 )
 
 // TestPsqlEventSink: an observer with tx_index.indexer = "psql" writes every
@@ -239,6 +245,17 @@ func TestPsqlEventSink(t *testing.T) {
 	want := []string{big.String()[:8] + ":1:150000", small.String()[:8] + ":2:3000"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("top counterparties %v, want %v", got, want)
+	}
+
+	var day time.Time
+	var org, asset string
+	var sent int64
+	var count int
+	if err := db.QueryRow(dailyOrgFlows).Scan(&day, &org, &asset, &sent, &count); err != nil {
+		t.Fatal(err)
+	}
+	if org != "bankA" || asset != "CNY" || sent != 153_000 || count != 3 {
+		t.Fatalf("daily flows: %s %s %s %d %d", day, org, asset, sent, count)
 	}
 
 	// Block times come from consensus, not from when the sink ran.
