@@ -431,3 +431,62 @@ func dumpsEqual(a, b [][2][]byte) bool {
 	}
 	return true
 }
+
+// failOnce fails the rules once, in the middle of a block, as a crash
+// between two transactions of a block would.
+type failOnce struct {
+	*Engine
+	atTx  int
+	count int
+	done  bool
+}
+
+func (f *failOnce) OnTx(v RuleView, b *Block, tx *Tx, entries []Entry) error {
+	f.count++
+	if !f.done && f.count == f.atTx {
+		f.done = true
+		return fmt.Errorf("injected failure in block %d", b.Height)
+	}
+	return f.Engine.OnTx(v, b, tx, entries)
+}
+
+// TestFailedBlockLeavesNoTrace: a block that fails half-way writes
+// nothing, and indexing it again gives the same index as if it never failed.
+func TestFailedBlockLeavesNoTrace(t *testing.T) {
+	w := newWorkload(11)
+	eng := testEngine(t)
+	a, _ := OpenIndex("")
+	defer a.Close()
+	b, _ := OpenIndex("")
+	defer b.Close()
+	_ = a.InitGenesis(w.genesis)
+	_ = b.InitGenesis(w.genesis)
+	f := &failOnce{Engine: eng, atTx: 500}
+	for _, blk := range w.blocks {
+		cp := *blk
+		cp.Txs = slices.Clone(blk.Txs)
+		var before [][2][]byte
+		if !f.done && f.count+len(cp.Txs) >= f.atTx {
+			before, _ = a.Dump()
+		}
+		if _, err := a.ApplyBlock(&cp, f); err != nil {
+			after, _ := a.Dump()
+			if !dumpsEqual(before, after) {
+				t.Fatalf("failed block %d changed the index", blk.Height)
+			}
+			cp.Txs = slices.Clone(blk.Txs)
+			if _, err := a.ApplyBlock(&cp, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if !f.done {
+		t.Fatal("no failure was injected")
+	}
+	runWorkload(t, b, w, eng, 0, len(w.blocks))
+	da, _ := a.Dump()
+	db, _ := b.Dump()
+	if !dumpsEqual(da, db) {
+		t.Fatal("index after a failed and retried block differs from a clean run")
+	}
+}
