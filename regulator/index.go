@@ -650,6 +650,9 @@ func (f *Filter) match(e *Entry) bool {
 	return true
 }
 
+// errStopScan ends a scan early: nothing further can match.
+var errStopScan = errors.New("stop scan")
+
 // MaxPageSize bounds a page.
 const MaxPageSize = 1000
 
@@ -692,6 +695,9 @@ func (ix *Index) scanPage(txn *badger.Txn, prefix, seekFrom []byte, cursor strin
 			return "", err
 		}
 		took, err := fn(k, v)
+		if errors.Is(err, errStopScan) {
+			return "", nil
+		}
 		if err != nil {
 			return "", err
 		}
@@ -746,6 +752,11 @@ func (ix *Index) Txs(f Filter, cursor string, limit int) (Page[Entry], error) {
 				}
 			} else if err := json.Unmarshal(v, &e); err != nil {
 				return false, err
+			}
+			// Every index but the amount index is in block (so time) order:
+			// stop at the first entry past the period.
+			if !f.ByAmount && ((!f.Desc && !f.To.IsZero() && !e.Time.Before(f.To)) || (f.Desc && !f.From.IsZero() && e.Time.Before(f.From))) {
+				return false, errStopScan
 			}
 			if !f.match(&e) {
 				return false, nil

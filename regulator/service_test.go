@@ -445,3 +445,38 @@ func TestAPIDecrypt(t *testing.T) {
 	}
 	_ = permission.RoleRegulator
 }
+
+func TestTxsTimeRange(t *testing.T) {
+	fx := newAPIFixture(t, false)
+	var ids []string
+	for d := range 5 {
+		ids = append(ids, fx.chain.add(t, fx.start.Add(time.Duration(d)*24*time.Hour), xfer{from: fx.bank, to: fx.bankB, amount: uint64(100 + d)})...)
+	}
+	fx.wait(t)
+	c := NewClient(fx.svc.URL(), fx.auditor.key)
+	day := func(d int) string { return fx.start.Add(time.Duration(d) * 24 * time.Hour).Format(time.RFC3339) }
+	cases := []struct {
+		name string
+		q    url.Values
+		want []string
+	}{
+		{"from..to", url.Values{"from": {day(1)}, "to": {day(3)}}, ids[1:3]},
+		{"from..to, newest first", url.Values{"from": {day(1)}, "to": {day(3)}, "order": {"desc"}}, []string{ids[2], ids[1]}},
+		{"account and period", url.Values{"account": {fx.bankB.addr()}, "from": {day(3)}}, ids[3:]},
+		{"asset and amount", url.Values{"asset": {"CNY"}, "min": {"102"}, "max": {"103"}}, ids[2:4]},
+		{"by amount, largest first", url.Values{"asset": {"CNY"}, "sort": {"amount"}, "order": {"desc"}, "limit": {"2"}}, []string{ids[4], ids[3]}},
+	}
+	for _, tc := range cases {
+		page, err := c.Txs(context.Background(), tc.q)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got []string
+		for _, e := range page.Items {
+			got = append(got, e.TxID)
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s: got %d txs %v, want %v", tc.name, len(got), got, tc.want)
+		}
+	}
+}
