@@ -55,6 +55,11 @@ type Config struct {
 	Ledger struct {
 		CacheSize int `mapstructure:"cache_size"`
 	} `mapstructure:"ledger"`
+	Regulator struct {
+		Listen string `mapstructure:"listen"`
+		Rules  string `mapstructure:"rules"`
+		Key    string `mapstructure:"key"`
+	} `mapstructure:"regulator"`
 }
 
 // defaults, in key order; each also becomes a flag via BindFlags.
@@ -74,6 +79,9 @@ var defaults = []struct {
 	{"log.level", "info", "log level: debug, info, warn, error"},
 	{"log.format", "text", "log format: text or json"},
 	{"ledger.cache_size", 100000, "IAVL node cache per sub-ledger"},
+	{"regulator.listen", "", "observers: address of the regulator API (empty = off; localnet: P2P port + 3)"},
+	{"regulator.rules", "", "observers: rule file, TOML (empty = <home>/config/regulator_rules.toml, written with defaults on first start)"},
+	{"regulator.key", "", "observers: regulator key file for decrypting confidential payloads through the API (empty = off)"},
 }
 
 // AddFlags registers a --<key> flag for every config key.
@@ -161,6 +169,11 @@ func (c *Config) Validate() error {
 	if c.Ledger.CacheSize < 0 {
 		return fmt.Errorf("config ledger.cache_size = %d: must not be negative", c.Ledger.CacheSize)
 	}
+	if c.Regulator.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Regulator.Listen); err != nil {
+			return fmt.Errorf("config regulator.listen = %q: %v", c.Regulator.Listen, err)
+		}
+	}
 	return nil
 }
 
@@ -229,7 +242,13 @@ format = %q
 
 [ledger]
 cache_size = %d
-`, c.Node.Mode, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize)
+
+# Observers only: the regulator's index, rules and API.
+[regulator]
+listen = %q
+rules = %q
+key = %q
+`, c.Node.Mode, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key)
 	if err := os.MkdirAll(filepath.Dir(Path(c.Home)), 0o755); err != nil {
 		return err
 	}

@@ -51,6 +51,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"[log]\nlevel = \"loud\"\n", "log.level"},
 		{"[log]\nformat = \"xml\"\n", "log.format"},
 		{"[ledger]\ncache_size = -1\n", "ledger.cache_size"},
+		{"[regulator]\nlisten = \"26699\"\n", "regulator.listen"},
 		{"[api]\nlisten = \n", "jinlian.toml"},
 		{"[api]\nlisen = \"x\"\n", "lisen"},
 	}
@@ -165,5 +166,23 @@ func TestAPITLSKeysRoundTrip(t *testing.T) {
 	}
 	if got.API.TLS != APITLSTLS13 || got.API.ClientCAFile != "ca.pem" || got.API.EncCertFile != "" {
 		t.Fatalf("env and flag not applied: %+v", got.API)
+	}
+}
+
+func TestRegulatorKeysRoundTrip(t *testing.T) {
+	home := t.TempDir()
+	c := Default(home)
+	c.Node.Mode = ModeObserver
+	c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key = "127.0.0.1:26699", "/etc/rules.toml", "/keys/regulator.json"
+	if err := c.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("JINLIAN_REGULATOR_LISTEN", "127.0.0.1:4000")
+	got, err := Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Regulator.Listen != "127.0.0.1:4000" || got.Regulator.Rules != "/etc/rules.toml" || got.Regulator.Key != "/keys/regulator.json" {
+		t.Fatalf("regulator keys %+v", got.Regulator)
 	}
 }

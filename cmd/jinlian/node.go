@@ -156,9 +156,13 @@ func newStartCmd(g *globals) *cobra.Command {
 				return err
 			}
 			appLog.Info("node started", "home", g.home, "rpc", n.RPCAddr(), "node_id", n.NodeID(), "mode", cfg.Node.Mode)
+			stopObserver, err := startObserver(cfg, n, pass, appLog)
+			if err != nil {
+				return errors.Join(err, n.Stop())
+			}
 			waitForSignal()
 			appLog.Info("stopping")
-			return n.Stop()
+			return errors.Join(stopObserver(), n.Stop())
 		},
 	}
 	nodecfg.AddFlags(cmd.Flags())
@@ -200,9 +204,13 @@ from the same data. --reset deletes it first.`,
 				return err
 			}
 			printLocalnet(cmd.OutOrStdout(), g, ln, nodes)
+			stopObservers, err := startLocalnetObservers(cmd, g, ln, nodes, appLog)
+			if err != nil {
+				return errors.Join(err, stopObservers(), consensus.StopAll(nodes))
+			}
 			waitForSignal()
 			fmt.Fprintln(cmd.ErrOrStderr(), "stopping localnet...")
-			return consensus.StopAll(nodes)
+			return errors.Join(stopObservers(), consensus.StopAll(nodes))
 		},
 	}
 	cmd.Flags().IntVar(&opts.Validators, "validators", 4, "number of validators (1..7)")

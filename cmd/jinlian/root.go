@@ -72,6 +72,7 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(g),
 		newAPICmd(g),
 		newBenchCmd(g),
+		newRegCmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)
 	return root

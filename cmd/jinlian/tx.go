@@ -19,6 +19,7 @@ type txFlags struct {
 	amount                        uint64
 	timeout                       time.Duration
 	pass                          passphraseFlag
+	confidential, toKey           string // transfer only
 }
 
 // txResult is what every tx command prints.
@@ -51,7 +52,11 @@ func newTxCmd(g *globals) *cobra.Command {
 				if f.amount == 0 {
 					return fmt.Errorf("--amount must be a positive integer")
 				}
-				return sendTx(cmd, g, f, build(f, to))
+				msg := build(f, to)
+				if err := sealConfidential(cmd.Context(), g, f, msg); err != nil {
+					return err
+				}
+				return sendTx(cmd, g, f, msg)
 			},
 		}
 		c.Flags().StringVar(&f.ledger, "ledger", "payments", "sub-ledger")
@@ -68,6 +73,9 @@ func newTxCmd(g *globals) *cobra.Command {
 		_ = c.MarkFlagRequired("amount")
 		_ = c.MarkFlagRequired("from")
 		f.pass.add(c)
+		if use == "transfer" {
+			addConfidentialFlags(c, f)
+		}
 		return c
 	}
 	cmd.AddCommand(
@@ -80,6 +88,7 @@ func newTxCmd(g *globals) *cobra.Command {
 		mk("burn", "Burn units of an asset you hold", false, func(f *txFlags, _ []byte) *txpb.Message {
 			return &txpb.Message{Body: &txpb.Message_Burn{Burn: &txpb.Burn{Asset: f.asset, Amount: f.amount, Memo: f.memo}}}
 		}),
+		newTxDecryptCmd(g),
 	)
 	return cmd
 }

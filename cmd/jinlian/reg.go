@@ -1,0 +1,582 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/regulator"
+)
+
+type regFlags struct {
+	observer string
+	from     string
+	pass     passphraseFlag
+	key      *gmcrypto.PrivateKey
+}
+
+// loadKey opens the signing key once per command.
+func (f *regFlags) loadKey(g *globals) (*gmcrypto.PrivateKey, error) {
+	if f.key != nil {
+		return f.key, nil
+	}
+	path, err := keyPath(g.home, f.from)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := f.pass.read("Passphrase for " + path + ": ")
+	if err != nil {
+		return nil, err
+	}
+	if _, f.key, err = gmcrypto.LoadKey(path, pw); err != nil {
+		return nil, fmt.Errorf("key %s: %w", path, err)
+	}
+	return f.key, nil
+}
+
+func (f *regFlags) client(g *globals) (*regulator.Client, error) {
+	k, err := f.loadKey(g)
+	if err != nil {
+		return nil, err
+	}
+	return regulator.NewClient(f.observer, k), nil
+}
+
+func newRegCmd(g *globals) *cobra.Command {
+	f := &regFlags{}
+	cmd := &cobra.Command{
+		Use:   "reg",
+		Short: "Regulator: query an observer's index, follow and acknowledge alerts, reports, decryption, audit log",
+		Long: `Talks to a regulator observer's API (--observer, env JINLIAN_OBSERVER; the
+default is the localnet's observer0). Every request is signed with --from, an
+identity holding the regulator or auditor role on chain; the observer records
+each request in its audit log.`,
+	}
+	obs := DefaultObserver
+	if v := os.Getenv("JINLIAN_OBSERVER"); v != "" {
+		obs = v
+	}
+	cmd.PersistentFlags().StringVar(&f.observer, "observer", obs, "regulator API of the observer (env JINLIAN_OBSERVER)")
+	cmd.PersistentFlags().StringVar(&f.from, "from", "regulator", "signing identity: a name in <home>/keys (or <home>/localnet/keys) or a key file")
+	cmd.PersistentFlags().StringVar(&f.pass.file, "passphrase-file", "", "file holding the key passphrase (else JINLIAN_PASSPHRASE, else a prompt)")
+	cmd.AddCommand(regStatusCmd(g, f), regTxsCmd(g, f), regHistoryCmd(g, f), regAlertsCmd(g, f), regAckCmd(g, f),
+		regReportCmd(g, f), regVerifyReportCmd(g), regDecryptCmd(g, f), regAuditCmd(g, f), regSQLSchemaCmd())
+	return cmd
+}
+
+func regStatusCmd(g *globals, f *regFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Indexed height, open alerts and who you are to the observer",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			st, err := c.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, st, func(w io.Writer) {
+				fmt.Fprintf(w, "chain:          %s\nindexed height: %d (node at %d)\nopen alerts:    %d\ndecryption:     %v\ncaller:         %s %v\n",
+					st.ChainID, st.IndexedHeight, st.LatestHeight, st.OpenAlerts, st.Decryption, st.Caller.Address, st.Caller.Roles)
+				if st.FollowError != "" {
+					fmt.Fprintf(w, "follower:       %s\n", st.FollowError)
+				}
+			})
+		},
+	}
+}
+
+// pageFlags are --limit, --cursor, --all and --desc.
+type pageFlags struct {
+	limit  int
+	cursor string
+	all    bool
+	desc   bool
+}
+
+func (p *pageFlags) add(c *cobra.Command) {
+	c.Flags().IntVar(&p.limit, "limit", 100, "items per page (1..1000)")
+	c.Flags().StringVar(&p.cursor, "cursor", "", "continue after a previous page (its next_cursor)")
+	c.Flags().BoolVar(&p.all, "all", false, "follow next_cursor to the end")
+	c.Flags().BoolVar(&p.desc, "desc", false, "newest first")
+}
+
+func (p *pageFlags) values(q url.Values) url.Values {
+	q.Set("limit", strconv.Itoa(p.limit))
+	if p.desc {
+		q.Set("order", "desc")
+	}
+	return q
+}
+
+// pages fetches one page, or every page with --all.
+func pages[T any](ctx context.Context, p *pageFlags, q url.Values, get func(context.Context, url.Values) (*regulator.Page[T], error)) (*regulator.Page[T], error) {
+	out := &regulator.Page[T]{Items: []T{}}
+	cursor := p.cursor
+	for {
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		page, err := get(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out.Items = append(out.Items, page.Items...)
+		out.NextCursor = page.NextCursor
+		if cursor = page.NextCursor; !p.all || cursor == "" {
+			return out, nil
+		}
+	}
+}
+
+func printNext(w io.Writer, next string) {
+	if next != "" {
+		fmt.Fprintf(w, "more: --cursor %s\n", next)
+	}
+}
+
+func regTxsCmd(g *globals, f *regFlags) *cobra.Command {
+	var account, ledger, asset, kind, min, max, from, to, sort string
+	var p pageFlags
+	c := &cobra.Command{
+		Use:   "txs",
+		Short: "Indexed movements by account, sub-ledger, asset, time and amount",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			for k, v := range map[string]string{"account": account, "ledger": ledger, "asset": asset, "kind": kind,
+				"min": min, "max": max, "from": from, "to": to, "sort": sort} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			page, err := pages(cmd.Context(), &p, p.values(q), cl.Txs)
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, page, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+				fmt.Fprintln(tw, "TIME\tHEIGHT\tKIND\tLEDGER/ASSET\tAMOUNT\tFROM\tTO\tTX")
+				for _, e := range page.Items {
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%s/%s\t%d\t%s %s\t%s %s\t%s\n", e.Time.Format(time.RFC3339), e.Height, e.Kind, e.Ledger, e.Asset,
+						e.Amount, short(e.From), e.FromOrg, short(e.To), e.ToOrg, short(e.TxID))
+				}
+				tw.Flush()
+				printNext(w, page.NextCursor)
+			})
+		},
+	}
+	c.Flags().StringVar(&account, "account", "", "either side of the movement")
+	c.Flags().StringVar(&ledger, "ledger", "", "sub-ledger")
+	c.Flags().StringVar(&asset, "asset", "", "asset symbol")
+	c.Flags().StringVar(&kind, "kind", "", "issue, transfer or burn")
+	c.Flags().StringVar(&min, "min", "", "smallest amount")
+	c.Flags().StringVar(&max, "max", "", "largest amount")
+	c.Flags().StringVar(&from, "since", "", "block time from (RFC 3339 or YYYY-MM-DD)")
+	c.Flags().StringVar(&to, "until", "", "block time before (RFC 3339 or YYYY-MM-DD)")
+	c.Flags().StringVar(&sort, "sort", "", "time (default) or amount (needs --asset)")
+	p.add(c)
+	return c
+}
+
+func short(s string) string {
+	if len(s) > 10 {
+		return s[:10] + "…"
+	}
+	return s
+}
+
+func regHistoryCmd(g *globals, f *regFlags) *cobra.Command {
+	var asset, ledger, key string
+	var p pageFlags
+	c := &cobra.Command{
+		Use:   "history ADDRESS",
+		Short: "Every change of an account's keys: balances per asset, sanctions-list entry",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if key != "" {
+				q.Set("key", key)
+			} else if asset != "" {
+				q.Set("key", ledger+"/"+asset)
+			}
+			page, err := pages(cmd.Context(), &p, p.values(q), func(ctx context.Context, q url.Values) (*regulator.Page[regulator.HistoryEntry], error) {
+				return cl.History(ctx, args[0], q)
+			})
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, page, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+				fmt.Fprintln(tw, "TIME\tHEIGHT\tKEY\tKIND\tDELTA\tVALUE\tTX")
+				for _, h := range page.Items {
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", h.Time.Format(time.RFC3339), h.Height, h.Key, h.Kind, h.Delta, h.Value, short(h.TxID))
+				}
+				tw.Flush()
+				printNext(w, page.NextCursor)
+			})
+		},
+	}
+	c.Flags().StringVar(&asset, "asset", "", "only this asset's balance")
+	c.Flags().StringVar(&ledger, "ledger", "payments", "sub-ledger of --asset")
+	c.Flags().StringVar(&key, "key", "", "only this key (<ledger>/<asset> or sanctions)")
+	p.add(c)
+	return c
+}
+
+func printAlert(w io.Writer, a regulator.Alert) {
+	fmt.Fprintf(w, "[%s] %s %-8s %-16s %s  %s\n    %s\n    txs: %s\n", a.Time.Format(time.RFC3339), a.ID, a.Severity, a.Rule, a.Status, a.Subject, a.Reason, strings.Join(a.TxIDs, " "))
+	if a.Ack != nil {
+		fmt.Fprintf(w, "    acknowledged by %s at %s: %s\n", a.Ack.By, a.Ack.At.Format(time.RFC3339), a.Ack.Note)
+	}
+}
+
+func regAlertsCmd(g *globals, f *regFlags) *cobra.Command {
+	var status, rule, severity, subject string
+	var follow bool
+	var since uint64
+	var p pageFlags
+	c := &cobra.Command{
+		Use:   "alerts",
+		Short: "List alerts, or follow them live (--follow)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			if follow {
+				return followAlerts(cmd, g, cl, since)
+			}
+			q := url.Values{}
+			for k, v := range map[string]string{"status": status, "rule": rule, "severity": severity, "subject": subject} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			if since > 0 {
+				q.Set("since", strconv.FormatUint(since, 10))
+			}
+			page, err := pages(cmd.Context(), &p, p.values(q), cl.Alerts)
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, page, func(w io.Writer) {
+				if len(page.Items) == 0 {
+					fmt.Fprintln(w, "no alerts")
+				}
+				for _, a := range page.Items {
+					printAlert(w, a)
+				}
+				printNext(w, page.NextCursor)
+			})
+		},
+	}
+	c.Flags().StringVar(&status, "status", "", "open or acknowledged")
+	c.Flags().StringVar(&rule, "rule", "", "rule id (large_amount, structuring, velocity, fast_in_fast_out, sanctioned, cross_border)")
+	c.Flags().StringVar(&severity, "severity", "", "low, medium, high or critical")
+	c.Flags().StringVar(&subject, "subject", "", "subject contains (account, org pair)")
+	c.Flags().BoolVar(&follow, "follow", false, "stream alerts as they are raised (server-sent events); reconnects after a drop")
+	c.Flags().Uint64Var(&since, "since", 0, "only alerts after this seq (with --follow: replay from it)")
+	p.add(c)
+	return c
+}
+
+// followAlerts prints the stream until interrupted, resuming after the
+// last alert seen whenever the connection drops.
+func followAlerts(cmd *cobra.Command, g *globals, cl *regulator.Client, since uint64) error {
+	ctx, stop := signalContext(cmd.Context())
+	defer stop()
+	w := cmd.OutOrStdout()
+	enc := json.NewEncoder(w)
+	last := since
+	for {
+		err := cl.Stream(ctx, last, func(e regulator.StreamEvent) error {
+			if e.Kind == "alert" {
+				last = e.Alert.Seq
+			}
+			if g.output == "json" {
+				return enc.Encode(map[string]any{"event": e.Kind, "alert": e.Alert})
+			}
+			if e.Kind == "ack" {
+				fmt.Fprintf(w, "acknowledged %s by %s: %s\n", e.Alert.ID, e.Alert.Ack.By, e.Alert.Ack.Note)
+				return nil
+			}
+			printAlert(w, e.Alert)
+			return nil
+		})
+		if ctx.Err() != nil {
+			return nil
+		}
+		var ae *regulator.APIError
+		if errors.As(err, &ae) {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "alert stream interrupted (%v); reconnecting after seq %d\n", err, last)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func regAckCmd(g *globals, f *regFlags) *cobra.Command {
+	var note string
+	c := &cobra.Command{
+		Use:   "ack ALERT_ID",
+		Short: "Acknowledge an alert with a note (regulator role)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			a, err := cl.Ack(cmd.Context(), args[0], note)
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, a, func(w io.Writer) { printAlert(w, *a) })
+		},
+	}
+	c.Flags().StringVar(&note, "note", "", "why the alert is closed (required)")
+	_ = c.MarkFlagRequired("note")
+	return c
+}
+
+func parseWhen(flag, v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--%s %q: want RFC 3339 or YYYY-MM-DD", flag, v)
+}
+
+func regReportCmd(g *globals, f *regFlags) *cobra.Command {
+	var from, to, format, out string
+	c := &cobra.Command{
+		Use:   "report",
+		Short: "Write a compliance report for a period, signed with the regulator's SM2 key (FILE and FILE.sig)",
+		Long: `Fetches the period's totals per asset and organisation and its alerts with their
+status from the observer, renders them as CSV or JSON and signs the exact bytes
+with --key (SM2 with SM3). The signature is written next to the report as
+FILE.sig; check it with jinlian reg verify-report FILE.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f0, err := parseWhen("from", from)
+			if err != nil {
+				return err
+			}
+			t0, err := parseWhen("to", to)
+			if err != nil {
+				return err
+			}
+			if format != "csv" && format != "json" {
+				return fmt.Errorf("--format %q: want csv or json", format)
+			}
+			cl, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			rep, err := cl.Report(cmd.Context(), f0, t0)
+			if err != nil {
+				return err
+			}
+			body := rep.CSV()
+			if format == "json" {
+				body = rep.JSON()
+			}
+			sig, err := regulator.SignReport(body, f.key)
+			if err != nil {
+				return err
+			}
+			sigb, _ := json.MarshalIndent(sig, "", "  ")
+			if err := os.WriteFile(out, body, 0o644); err != nil {
+				return err
+			}
+			if err := os.WriteFile(out+".sig", append(sigb, '\n'), 0o644); err != nil {
+				return err
+			}
+			res := map[string]any{"report": out, "signature": out + ".sig", "signer": sig.Signer, "sm3": sig.SM3,
+				"movements": rep.Movements, "alerts": len(rep.Alerts)}
+			return emit(cmd.OutOrStdout(), g, res, func(w io.Writer) {
+				fmt.Fprintf(w, "wrote %s (%d movements, %d alerts, %d totals) and %s, signed by %s\n", out, rep.Movements, len(rep.Alerts), len(rep.Totals), out+".sig", sig.Signer)
+			})
+		},
+	}
+	c.Flags().StringVar(&from, "from", "", "period start, block time (RFC 3339 or YYYY-MM-DD)")
+	c.Flags().StringVar(&to, "to", "", "period end, exclusive")
+	c.Flags().StringVar(&format, "format", "csv", "csv or json")
+	c.Flags().StringVar(&out, "out", "", "report file (its signature goes to FILE.sig)")
+	// --from names the period here, so the signing key is --key.
+	c.Flags().StringVar(&f.from, "key", "regulator", "signing identity (the regulator's key)")
+	_ = c.MarkFlagRequired("from")
+	_ = c.MarkFlagRequired("to")
+	_ = c.MarkFlagRequired("out")
+	return c
+}
+
+func regVerifyReportCmd(g *globals) *cobra.Command {
+	var sigFile, signer string
+	c := &cobra.Command{
+		Use:   "verify-report FILE",
+		Short: "Check a report against its SM2 signature (FILE.sig)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if sigFile == "" {
+				sigFile = args[0] + ".sig"
+			}
+			body, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			sb, err := os.ReadFile(sigFile)
+			if err != nil {
+				return err
+			}
+			var sig regulator.ReportSignature
+			if err := json.Unmarshal(sb, &sig); err != nil {
+				return fmt.Errorf("%s: %w", sigFile, err)
+			}
+			who, err := regulator.VerifyReport(body, &sig)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if signer != "" {
+				want, err := gmcrypto.ParseAddress(signer)
+				if err != nil {
+					return fmt.Errorf("--signer: %w", err)
+				}
+				if want.String() != who {
+					return fmt.Errorf("%s: %w: signed by %s, not by %s", args[0], regulator.ErrBadReportSignature, who, want)
+				}
+			}
+			res := map[string]any{"report": args[0], "valid": true, "signer": who, "sm3": sig.SM3}
+			return emit(cmd.OutOrStdout(), g, res, func(w io.Writer) {
+				fmt.Fprintf(w, "%s: valid SM2 signature by %s\n", args[0], who)
+			})
+		},
+	}
+	c.Flags().StringVar(&sigFile, "sig", "", "signature file (default FILE.sig)")
+	c.Flags().StringVar(&signer, "signer", "", "require this signer address")
+	return c
+}
+
+func regDecryptCmd(g *globals, f *regFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "decrypt TXID",
+		Short: "Decrypt a transaction's confidential payload with the observer's escrow key (audited)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			d, err := cl.Decrypt(cmd.Context(), strings.ToLower(args[0]))
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, d, func(w io.Writer) {
+				if d.Plaintext != "" {
+					fmt.Fprint(w, strings.TrimSuffix(d.Plaintext, "\n")+"\n")
+				} else {
+					fmt.Fprintln(w, d.PlaintextBase64)
+				}
+			})
+		},
+	}
+}
+
+func regAuditCmd(g *globals, f *regFlags) *cobra.Command {
+	var who string
+	var p pageFlags
+	c := &cobra.Command{
+		Use:   "audit",
+		Short: "The observer's audit log: who queried or decrypted what, when",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if who != "" {
+				q.Set("who", who)
+			}
+			page, err := pages(cmd.Context(), &p, p.values(q), cl.Audit)
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, page, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+				fmt.Fprintln(tw, "SEQ\tAT\tWHO\tACTION\tSTATUS\tTARGET")
+				for _, e := range page.Items {
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\n", e.Seq, e.At.Format(time.RFC3339), e.Who, e.Action, e.Status, e.Target)
+				}
+				tw.Flush()
+				printNext(w, page.NextCursor)
+			})
+		},
+	}
+	c.Flags().StringVar(&who, "who", "", "only this caller's requests (address)")
+	p.add(c)
+	return c
+}
+
+// signalContext ends at SIGINT or SIGTERM.
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	if parent == nil {
+		parent = context.Background()
+	}
+	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+}
+
+func regSQLSchemaCmd() *cobra.Command {
+	var jinlianOnly bool
+	c := &cobra.Command{
+		Use:   "sql-schema",
+		Short: "Print the PostgreSQL schema of an observer's psql event sink (CometBFT's tables, jinlian's block times and views)",
+		Long: `Install it in an empty database, then set in the observer's config.toml:
+  [tx_index]
+  indexer = "psql"
+  psql-conn = "postgres://USER:PASS@HOST:5432/DB?sslmode=disable"
+e.g. jinlian reg sql-schema | psql "postgres://..."; see docs/regulator.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w := cmd.OutOrStdout()
+			if !jinlianOnly {
+				fmt.Fprintln(w, regulator.PsqlCometBFTSchema)
+			}
+			fmt.Fprintln(w, regulator.PsqlJinlianSchema)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&jinlianOnly, "jinlian-only", false, "only jinlian's table and views (CometBFT's tables exist already)")
+	return c
+}

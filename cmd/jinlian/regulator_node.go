@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/regulator"
+)
+
+// RegulatorIndexDir is an observer's regulator index, inside its home.
+func RegulatorIndexDir(home string) string { return filepath.Join(home, "data", "regulator.badger") }
+
+// RegulatorRulesFile is the default rule file of an observer.
+func RegulatorRulesFile(home string) string {
+	return filepath.Join(home, "config", "regulator_rules.toml")
+}
+
+// LocalnetRegulatorPortOffset puts a localnet observer's regulator API at
+// its P2P port + 3 (node i: P2P base+10i, RPC +1).
+const LocalnetRegulatorPortOffset = 3
+
+// DefaultObserver is the regulator API of the default localnet's observer
+// (4 validators, base port 26656: observer0's P2P port is 26696).
+const DefaultObserver = "http://127.0.0.1:26699"
+
+// startRegulator starts the regulator service of an observer node: its
+// Badger index under <home>/data, the rule file (created with defaults on
+// first start) and, if listen is set, the API. passphrase opens
+// regulator.key when one is configured.
+func startRegulator(cfg *nodecfg.Config, n *consensus.JinlianNode, listen, keyFile, defaultRules string, passphrase func(prompt string) ([]byte, error), log *slog.Logger) (*regulator.Service, error) {
+	rulesPath := cfg.Regulator.Rules
+	if rulesPath == "" {
+		rulesPath = RegulatorRulesFile(cfg.Home)
+		if _, err := os.Stat(rulesPath); errors.Is(err, os.ErrNotExist) {
+			if err := os.WriteFile(rulesPath, []byte(defaultRules), 0o644); err != nil {
+				return nil, fmt.Errorf("write default rules: %w", err)
+			}
+		}
+	}
+	rules, err := regulator.LoadRules(rulesPath)
+	if err != nil {
+		return nil, err
+	}
+	var key *gmcrypto.PrivateKey
+	if keyFile != "" {
+		pw, err := passphrase("Passphrase for regulator key " + keyFile + ": ")
+		if err != nil {
+			return nil, err
+		}
+		if _, key, err = gmcrypto.LoadKey(keyFile, pw); err != nil {
+			return nil, fmt.Errorf("regulator.key: %w", err)
+		}
+	}
+	// With CometBFT's psql event sink on, block times go to the same database.
+	psql := ""
+	if c := n.Node.Config(); c.TxIndex.Indexer == "psql" {
+		psql = c.TxIndex.PsqlConn
+	}
+	svc, err := regulator.New(regulator.Config{
+		PsqlConn: psql,
+		Source:   n.Client(),
+		Query:    regulator.QueryFromClient(n.Client()),
+		IndexDir: RegulatorIndexDir(cfg.Home),
+		Rules:    rules,
+		Listen:   listen,
+		Key:      key,
+		Logger:   log.With("component", "regulator"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		return nil, errors.Join(err, svc.Stop())
+	}
+	log.Info("regulator observer", "api", svc.Addr(), "rules", rulesPath, "index", RegulatorIndexDir(cfg.Home), "decryption", key != nil)
+	return svc, nil
+}
+
+// LocalnetRulesTOML scales the default rules to the localnet's demo
+// balances (10,000.00 CNY per bank), so that its transfers can raise alerts.
+const LocalnetRulesTOML = `# jinlian regulator rules for the localnet, scaled to its demo balances
+# (1,000,000 fen = 10,000.00 CNY per bank). Amounts are in the asset's
+# smallest unit; windows are block time.
+
+[large_amount]
+severity = "high"
+[large_amount.thresholds]
+CNY = 100000   # 1,000.00 CNY
+USD = 100000
+
+[structuring]
+severity = "high"
+window = "1h"
+count = 3
+margin = 0.1
+
+[velocity]
+severity = "medium"
+window = "10m"
+max_count = 20
+[velocity.max_amount]
+CNY = 300000
+
+[fast_in_fast_out]
+severity = "high"
+window = "30m"
+percent = 80
+[fast_in_fast_out.min_amount]
+CNY = 50000
+
+[sanctions]
+severity = "critical"
+lookback = "24h"
+
+[cross_border]
+severity = "medium"
+timezone = "UTC"
+[cross_border.default_limit]
+CNY = 500000
+`
+
+// startObserver runs the regulator service when `jinlian start` runs an
+// observer; it returns the function that stops it.
+func startObserver(cfg *nodecfg.Config, n *consensus.JinlianNode, pass passphraseFlag, log *slog.Logger) (func() error, error) {
+	if cfg.Node.Mode != nodecfg.ModeObserver {
+		return func() error { return nil }, nil
+	}
+	svc, err := startRegulator(cfg, n, cfg.Regulator.Listen, cfg.Regulator.Key, regulator.DefaultRulesTOML, pass.read, log)
+	if err != nil {
+		return nil, err
+	}
+	return svc.Stop, nil
+}
+
+// startLocalnetObservers runs the regulator service of every observer of
+// a localnet, at its P2P port + 3 unless its jinlian.toml says otherwise,
+// with the localnet regulator's key for decryption. It prints where.
+func startLocalnetObservers(cmd *cobra.Command, g *globals, ln *consensus.Localnet, nodes []*consensus.JinlianNode, log *slog.Logger) (func() error, error) {
+	var svcs []*regulator.Service
+	stop := func() error {
+		var errs []error
+		for _, s := range svcs {
+			errs = append(errs, s.Stop())
+		}
+		return errors.Join(errs...)
+	}
+	keyFile := filepath.Join(consensus.LocalnetKeysDir(ln.Home), "regulator.json")
+	localnetPass := func(string) ([]byte, error) { return []byte(consensus.LocalnetPassphrase), nil }
+	for i, n := range nodes {
+		cfg := n.Config
+		if cfg.Node.Mode != nodecfg.ModeObserver {
+			continue
+		}
+		listen := cfg.Regulator.Listen
+		if listen == "" {
+			host, port, err := net.SplitHostPort(ln.Network.Nodes[i].P2PAddr)
+			if err != nil {
+				return stop, err
+			}
+			p, _ := strconv.Atoi(port)
+			listen = net.JoinHostPort(host, strconv.Itoa(p+LocalnetRegulatorPortOffset))
+		}
+		kf := cfg.Regulator.Key
+		if kf == "" {
+			if _, err := os.Stat(keyFile); err == nil {
+				kf = keyFile
+			}
+		}
+		svc, err := startRegulator(cfg, n, listen, kf, LocalnetRulesTOML, localnetPass, log)
+		if err != nil {
+			return stop, fmt.Errorf("regulator of %s: %w", ln.Network.Nodes[i].Moniker, err)
+		}
+		svcs = append(svcs, svc)
+		if g.output != "json" {
+			printObserver(cmd.OutOrStdout(), ln.Network.Nodes[i].Moniker, svc.URL())
+		}
+	}
+	return stop, nil
+}
+
+func printObserver(w io.Writer, moniker, url string) {
+	fmt.Fprintf(w, "regulator API of %s: %s (key: regulator, passphrase %q)\n", moniker, url, consensus.LocalnetPassphrase)
+	flag := ""
+	if url != DefaultObserver {
+		flag = " --observer " + url
+	}
+	fmt.Fprintf(w, "  jinlian reg%s alerts --follow\n  jinlian reg%s txs --asset CNY\n", flag, flag)
+}

@@ -1,0 +1,562 @@
+package regulator
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/permission"
+)
+
+// Roles that may use the API: auditors read, regulators also acknowledge
+// alerts and decrypt payloads.
+var (
+	readRoles  = []string{permission.RoleRegulator, permission.RoleAuditor}
+	writeRoles = []string{permission.RoleRegulator}
+)
+
+// badRequest is a caller error (HTTP 400).
+type badRequest struct{ msg string }
+
+func (e badRequest) Error() string { return e.msg }
+
+func badf(format string, args ...any) error { return badRequest{fmt.Sprintf(format, args...)} }
+
+func statusOf(err error) int {
+	var br badRequest
+	var nf ErrNotFound
+	switch {
+	case errors.As(err, &br):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrUnauthenticated):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrForbidden), errors.Is(err, ErrNotReader):
+		return http.StatusForbidden
+	case errors.As(err, &nf):
+		return http.StatusNotFound
+	case errors.Is(err, ErrAlreadyAcknowledged):
+		return http.StatusConflict
+	case errors.Is(err, ErrNotConfidential):
+		return http.StatusUnprocessableEntity
+	case errors.Is(err, errNoKey):
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
+}
+
+var errNoKey = errors.New("this observer holds no regulator key (set regulator.key): decrypt locally with `jinlian tx decrypt --from regulator`")
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// apiError is the body of every error response.
+type apiError struct {
+	Error string `json:"error"`
+}
+
+// Handler is the regulator API.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.handle(mux, "GET /v1/status", "status", readRoles, s.getStatus)
+	s.handle(mux, "GET /v1/txs", "query txs", readRoles, s.getTxs)
+	s.handle(mux, "GET /v1/txs/{id}", "query tx", readRoles, s.getTx)
+	s.handle(mux, "GET /v1/txs/{id}/decrypt", "decrypt", writeRoles, s.decrypt)
+	s.handle(mux, "GET /v1/accounts/{addr}/history", "query history", readRoles, s.getHistory)
+	s.handle(mux, "GET /v1/alerts", "query alerts", readRoles, s.getAlerts)
+	s.handle(mux, "GET /v1/alerts/{id}", "query alert", readRoles, s.getAlert)
+	s.handle(mux, "POST /v1/alerts/{id}/ack", "acknowledge alert", writeRoles, s.ackAlert)
+	s.handle(mux, "GET /v1/report", "report", readRoles, s.getReport)
+	s.handle(mux, "GET /v1/audit", "query audit log", readRoles, s.getAudit)
+	s.handle(mux, "GET /v1/sanctions", "query sanctions", readRoles, s.getSanctions)
+	mux.HandleFunc("GET /v1/alerts/stream", s.stream)
+	return mux
+}
+
+type apiFunc func(r *http.Request, c *Caller) (any, error)
+
+// handle authenticates, authorises, runs fn and appends the audit entry.
+func (s *Service) handle(mux *http.ServeMux, pattern, action string, roles []string, fn apiFunc) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.authorize(r, roles)
+		var out any
+		if err == nil {
+			out, err = fn(r, c)
+		}
+		status := http.StatusOK
+		if err != nil {
+			status = statusOf(err)
+			out = apiError{Error: err.Error()}
+		}
+		s.audit(r, c, action, status, err)
+		writeJSON(w, status, out)
+	})
+}
+
+func (s *Service) authorize(r *http.Request, roles []string) (*Caller, error) {
+	c, err := s.auth.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Has(roles...) {
+		return c, fmt.Errorf("%w: %s holds roles %v on chain, this needs one of %v", ErrForbidden, c.Address, c.Roles, roles)
+	}
+	return c, nil
+}
+
+func (s *Service) audit(r *http.Request, c *Caller, action string, status int, err error) {
+	e := AuditEntry{At: s.cfg.Now().UTC(), Who: "anonymous", Action: action, Target: r.URL.RequestURI(), Remote: r.RemoteAddr, Status: status}
+	if c != nil {
+		e.Who, e.Roles = c.Address, c.Roles
+	}
+	if err != nil {
+		e.Detail = err.Error()
+	}
+	if _, aerr := s.ix.AppendAudit(e); aerr != nil {
+		s.log.Error("audit log", "err", aerr)
+	}
+}
+
+// Status is GET /v1/status.
+type Status struct {
+	ChainID       string `json:"chain_id"`
+	IndexedHeight int64  `json:"indexed_height"`
+	LatestHeight  int64  `json:"latest_height"`
+	OpenAlerts    int    `json:"open_alerts"`
+	Decryption    bool   `json:"decryption"`
+	Caller        Caller `json:"caller"`
+	FollowError   string `json:"follow_error,omitempty"`
+}
+
+func (s *Service) getStatus(r *http.Request, c *Caller) (any, error) {
+	out := Status{Decryption: s.cfg.Key != nil, Caller: *c}
+	var err error
+	if out.ChainID, err = s.ix.ChainID(); err != nil {
+		return nil, err
+	}
+	if out.IndexedHeight, err = s.ix.LastHeight(); err != nil {
+		return nil, err
+	}
+	if st, err := s.cfg.Source.Status(r.Context()); err == nil {
+		out.LatestHeight = st.SyncInfo.LatestBlockHeight
+	}
+	cursor := ""
+	for {
+		page, err := s.ix.Alerts(AlertFilter{Status: StatusOpen}, cursor, MaxPageSize)
+		if err != nil {
+			return nil, err
+		}
+		out.OpenAlerts += len(page.Items)
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	s.mu.Lock()
+	if s.followErr != nil {
+		out.FollowError = s.followErr.Error()
+	}
+	s.mu.Unlock()
+	return out, nil
+}
+
+func parseAddr(name, v string) (string, error) {
+	a, err := gmcrypto.ParseAddress(v)
+	if err != nil {
+		return "", badf("%s: %v", name, err)
+	}
+	return a.String(), nil
+}
+
+// parseTime accepts RFC 3339 or a date (midnight UTC).
+func parseTime(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, badf("%s %q: want RFC 3339 (2026-03-02T15:04:05Z) or a date (2026-03-02)", name, v)
+}
+
+func pageParams(q map[string][]string) (cursor string, limit int, desc bool, err error) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	limit = 100
+	if v := get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > MaxPageSize {
+			return "", 0, false, badf("limit %q: want 1..%d", v, MaxPageSize)
+		}
+	}
+	switch get("order") {
+	case "", "asc":
+	case "desc":
+		desc = true
+	default:
+		return "", 0, false, badf("order %q: want asc or desc", get("order"))
+	}
+	return get("cursor"), limit, desc, nil
+}
+
+func (s *Service) getTxs(r *http.Request, _ *Caller) (any, error) {
+	q := r.URL.Query()
+	cursor, limit, desc, err := pageParams(q)
+	if err != nil {
+		return nil, err
+	}
+	f := Filter{Ledger: q.Get("ledger"), Asset: q.Get("asset"), Kind: q.Get("kind"), Desc: desc}
+	if v := q.Get("account"); v != "" {
+		if f.Account, err = parseAddr("account", v); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range []struct {
+		name string
+		dst  **uint64
+	}{{"min", &f.Min}, {"max", &f.Max}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return nil, badf("%s %q: want an amount in the asset's smallest unit", p.name, v)
+			}
+			*p.dst = &n
+		}
+	}
+	if f.From, err = parseTime("from", q.Get("from")); err != nil {
+		return nil, err
+	}
+	if f.To, err = parseTime("to", q.Get("to")); err != nil {
+		return nil, err
+	}
+	switch q.Get("sort") {
+	case "", "time":
+	case "amount":
+		if f.Asset == "" {
+			return nil, badf("sort=amount needs asset=")
+		}
+		f.ByAmount = true
+	default:
+		return nil, badf("sort %q: want time or amount", q.Get("sort"))
+	}
+	page, err := s.ix.Txs(f, cursor, limit)
+	if err != nil && strings.HasPrefix(err.Error(), "bad cursor") {
+		return nil, badf("%v", err)
+	}
+	return page, err
+}
+
+func txIDParam(r *http.Request) (string, error) {
+	id := strings.ToLower(r.PathValue("id"))
+	if len(id) != 64 || strings.Trim(id, "0123456789abcdef") != "" {
+		return "", badf("tx id %q: want 64 hex digits", id)
+	}
+	return id, nil
+}
+
+func (s *Service) getTx(r *http.Request, _ *Caller) (any, error) {
+	id, err := txIDParam(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.ix.Tx(id)
+}
+
+// Decryption is GET /v1/txs/{id}/decrypt.
+type Decryption struct {
+	TxID            string `json:"tx_id"`
+	Reader          string `json:"reader"`
+	Plaintext       string `json:"plaintext,omitempty"` // when valid UTF-8
+	PlaintextBase64 string `json:"plaintext_base64"`
+}
+
+func (s *Service) decrypt(r *http.Request, _ *Caller) (any, error) {
+	id, err := txIDParam(r)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Key == nil {
+		return nil, errNoKey
+	}
+	raw, err := s.rawTx(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := DecryptTx(raw, s.cfg.Key)
+	if err != nil {
+		return nil, err
+	}
+	out := Decryption{TxID: id, Reader: s.cfg.Key.Public().Address().String(), PlaintextBase64: base64.StdEncoding.EncodeToString(pt)}
+	if utf8.Valid(pt) {
+		out.Plaintext = string(pt)
+	}
+	return out, nil
+}
+
+// rawTx reads a transaction's bytes from the block that holds it.
+func (s *Service) rawTx(ctx context.Context, id string) ([]byte, error) {
+	tx, err := s.ix.Tx(id)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.cfg.Source.Block(ctx, &tx.Height)
+	if err != nil {
+		return nil, fmt.Errorf("block %d of tx %s: %w", tx.Height, id, err)
+	}
+	if tx.Index >= len(b.Block.Txs) {
+		return nil, fmt.Errorf("block %d has no tx %d", tx.Height, tx.Index)
+	}
+	return b.Block.Txs[tx.Index], nil
+}
+
+func (s *Service) getHistory(r *http.Request, _ *Caller) (any, error) {
+	addr, err := parseAddr("account", r.PathValue("addr"))
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	cursor, limit, desc, err := pageParams(q)
+	if err != nil {
+		return nil, err
+	}
+	key := q.Get("key")
+	if key == "" && q.Get("asset") != "" {
+		l := q.Get("ledger")
+		if l == "" {
+			l = "payments"
+		}
+		key = l + "/" + q.Get("asset")
+	}
+	return s.ix.History(addr, key, cursor, limit, desc)
+}
+
+func (s *Service) alertFilter(q map[string][]string) (AlertFilter, error) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	f := AlertFilter{Rule: get("rule"), Status: get("status"), Severity: get("severity"), Subject: get("subject")}
+	switch f.Status {
+	case "", StatusOpen, StatusAcknowledged:
+	default:
+		return f, badf("status %q: want open or acknowledged", f.Status)
+	}
+	if v := get("since"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return f, badf("since %q: want an alert seq", v)
+		}
+		f.AfterSeq = n
+	}
+	var err error
+	if f.From, err = parseTime("from", get("from")); err != nil {
+		return f, err
+	}
+	f.To, err = parseTime("to", get("to"))
+	return f, err
+}
+
+func (s *Service) getAlerts(r *http.Request, _ *Caller) (any, error) {
+	q := r.URL.Query()
+	cursor, limit, desc, err := pageParams(q)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.alertFilter(q)
+	if err != nil {
+		return nil, err
+	}
+	f.Desc = desc
+	return s.ix.Alerts(f, cursor, limit)
+}
+
+func (s *Service) getAlert(r *http.Request, _ *Caller) (any, error) {
+	return s.ix.Alert(r.PathValue("id"))
+}
+
+// AckRequest is the body of POST /v1/alerts/{id}/ack.
+type AckRequest struct {
+	Note string `json:"note"`
+}
+
+func (s *Service) ackAlert(r *http.Request, c *Caller) (any, error) {
+	var req AckRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		return nil, badf("body: want {\"note\": \"...\"}: %v", err)
+	}
+	if strings.TrimSpace(req.Note) == "" {
+		return nil, badf("an acknowledgement needs a note")
+	}
+	a, err := s.ix.Acknowledge(r.PathValue("id"), c.Address, req.Note, s.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	s.broker.publish(streamEvent{kind: "ack", seq: a.Seq, alert: *a})
+	return a, nil
+}
+
+func (s *Service) getReport(r *http.Request, _ *Caller) (any, error) {
+	q := r.URL.Query()
+	from, err := parseTime("from", q.Get("from"))
+	if err != nil {
+		return nil, err
+	}
+	to, err := parseTime("to", q.Get("to"))
+	if err != nil {
+		return nil, err
+	}
+	if from.IsZero() || to.IsZero() {
+		return nil, badf("a report needs from= and to=")
+	}
+	rep, err := s.ix.BuildReport(from, to, s.cfg.Now())
+	if err != nil && !strings.Contains(err.Error(), "report period") {
+		return nil, err
+	}
+	if err != nil {
+		return nil, badf("%v", err)
+	}
+	return rep, nil
+}
+
+func (s *Service) getAudit(r *http.Request, _ *Caller) (any, error) {
+	q := r.URL.Query()
+	cursor, limit, desc, err := pageParams(q)
+	if err != nil {
+		return nil, err
+	}
+	who := q.Get("who")
+	if who != "" {
+		if who, err = parseAddr("who", who); err != nil {
+			return nil, err
+		}
+	}
+	return s.ix.Audit(who, cursor, limit, desc)
+}
+
+func (s *Service) getSanctions(r *http.Request, _ *Caller) (any, error) {
+	if s.cfg.Query == nil {
+		return nil, errors.New("this observer has no app query function")
+	}
+	b, err := s.cfg.Query(r.Context(), "/sanctions", nil)
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(b), nil
+}
+
+// stream is GET /v1/alerts/stream: server-sent events, one "alert" event
+// per raised alert (id = its seq) and an "ack" event per acknowledgement.
+// A client resumes with Last-Event-ID (or ?since=SEQ) and first gets every
+// alert after it from the index.
+func (s *Service) stream(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authorize(r, readRoles)
+	if err != nil {
+		s.audit(r, c, "stream alerts", statusOf(err), err)
+		writeJSON(w, statusOf(err), apiError{Error: err.Error()})
+		return
+	}
+	var since uint64
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		since, _ = strconv.ParseUint(v, 10, 64)
+	} else if v := r.URL.Query().Get("since"); v != "" {
+		if since, err = strconv.ParseUint(v, 10, 64); err != nil {
+			s.audit(r, c, "stream alerts", http.StatusBadRequest, err)
+			writeJSON(w, http.StatusBadRequest, apiError{Error: fmt.Sprintf("since %q: want an alert seq", v)})
+			return
+		}
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeJSON(w, http.StatusInternalServerError, apiError{Error: "streaming unsupported"})
+		return
+	}
+	s.audit(r, c, "stream alerts", http.StatusOK, nil)
+	ch, cancel := s.broker.subscribe()
+	defer cancel()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Connection", "keep-alive")
+	w.WriteHeader(http.StatusOK)
+	send := func(kind string, a Alert) bool {
+		b, _ := json.Marshal(a)
+		id := ""
+		if kind == "alert" { // acks carry no id: Last-Event-ID counts alerts
+			id = fmt.Sprintf("id: %d\n", a.Seq)
+		}
+		if _, err := fmt.Fprintf(w, "%sevent: %s\ndata: %s\n\n", id, kind, b); err != nil {
+			return false
+		}
+		flusher.Flush()
+		return true
+	}
+	// Backlog from the index, then live events not already sent.
+	last := since
+	cursor := ""
+	for {
+		page, err := s.ix.Alerts(AlertFilter{AfterSeq: since}, cursor, MaxPageSize)
+		if err != nil {
+			return
+		}
+		for _, a := range page.Items {
+			if !send("alert", a) {
+				return
+			}
+			last = a.Seq
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if _, err := fmt.Fprint(w, ": live\n\n"); err != nil {
+		return
+	}
+	flusher.Flush()
+	heartbeat := time.NewTicker(15 * time.Second)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case e, ok := <-ch:
+			if !ok {
+				return
+			}
+			if e.kind == "alert" && e.seq <= last {
+				continue
+			}
+			if !send(e.kind, e.alert) {
+				return
+			}
+			if e.kind == "alert" {
+				last = e.seq
+			}
+		case <-heartbeat.C:
+			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
+				return
+			}
+			flusher.Flush()
+		}
+	}
+}

@@ -1,0 +1,18 @@
+// Package regulator is the observer side of jinlian: it follows the
+// committed blocks of a node (any BlockSource: CometBFT's in-process local
+// client, or its HTTP client), indexes every payment movement in its own
+// Badger database (by account, sub-ledger, asset, time and amount, plus the
+// history of every balance key), runs the compliance rules over each block in
+// block time, persists and streams the alerts they raise, builds signed
+// compliance reports, decrypts confidential payloads with the regulator's
+// escrow key and keeps an audit log of every request to its HTTP API.
+//
+// Indexing is deterministic: a block's index entries, rule state, alerts
+// and the last indexed height are written in one Badger transaction, so a
+// restarted observer resumes exactly where it stopped, never indexes a
+// block twice, and ends with the same index as a fresh replay from genesis.
+// Acknowledgements and the audit log are the only non-deterministic data.
+//
+// It may import app (transaction decoding only), ledger, permission and
+// gmcrypto of jinlian; never consensus (cmd/jinlian wires it to a node).
+package regulator

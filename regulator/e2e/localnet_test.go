@@ -1,0 +1,194 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
+
+	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/regulator"
+)
+
+// rulesTOML scales the large-amount threshold to the localnet's balances.
+const rulesTOML = `
+[large_amount]
+[large_amount.thresholds]
+CNY = 100000
+[structuring]
+window = "1h"
+count = 3
+margin = 0.1
+[velocity]
+window = "10m"
+max_count = 100
+[fast_in_fast_out]
+window = "30m"
+percent = 80
+[fast_in_fast_out.min_amount]
+CNY = 50000
+[cross_border]
+[cross_border.default_limit]
+CNY = 100000000
+`
+
+type localnet struct {
+	ln       *consensus.Localnet
+	val, obs *consensus.JinlianNode
+	bankA    app.Signer
+	regKey   *gmcrypto.PrivateKey
+	regAddr  string
+}
+
+func passphrase() ([]byte, error) { return []byte(consensus.LocalnetPassphrase), nil }
+
+// startLocalnet starts one validator (bankA) and one regulator observer;
+// prepare may edit the homes before they start.
+func startLocalnet(t *testing.T, prepare func(ln *consensus.Localnet)) *localnet {
+	t.Helper()
+	base, err := consensus.FreeBasePort(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: filepath.Join(t.TempDir(), "ln"), Validators: 1, Observers: 1,
+		BasePort: base, TimeoutCommit: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prepare != nil {
+		prepare(ln)
+	}
+	nodes, err := ln.Start(nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &localnet{ln: ln, val: nodes[0], obs: nodes[1]}
+	t.Cleanup(func() {
+		if n.obs != nil {
+			_ = n.obs.Stop()
+		}
+		_ = n.val.Stop()
+	})
+	info, key, err := gmcrypto.LoadKey(filepath.Join(consensus.LocalnetKeysDir(ln.Home), "bankA.json"), []byte(consensus.LocalnetPassphrase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.bankA = app.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}
+	if _, n.regKey, err = gmcrypto.LoadKey(filepath.Join(consensus.LocalnetKeysDir(ln.Home), "regulator.json"), []byte(consensus.LocalnetPassphrase)); err != nil {
+		t.Fatal(err)
+	}
+	n.regAddr = n.regKey.Public().Address().String()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := consensus.WaitForHeight(ctx, n.obs.Client(), 2); err != nil {
+		t.Fatalf("observer does not follow the chain: %v", err)
+	}
+	return n
+}
+
+// transfer signs and commits a transfer from bankA; it returns the tx id
+// and height.
+func (n *localnet) transfer(t testing.TB, to gmcrypto.Address, amount uint64, conf *txpb.Confidential) (string, int64) {
+	t.Helper()
+	id, h, err := n.tryTransfer(to, amount, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, h
+}
+
+func (n *localnet) tryTransfer(to gmcrypto.Address, amount uint64, conf *txpb.Confidential) (string, int64, error) {
+	raw, id, err := app.BuildTx(n.bankA, n.ln.Network.ChainID, "payments", time.Now(), transferMsg(to, amount, conf))
+	if err != nil {
+		return "", 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := n.val.Client().BroadcastTxCommit(ctx, raw)
+	if err != nil {
+		return "", 0, fmt.Errorf("broadcast: %w", err)
+	}
+	if res.CheckTx.Code != 0 || res.TxResult.Code != 0 {
+		return "", 0, fmt.Errorf("tx %s rejected: %s %s", id, res.CheckTx.Log, res.TxResult.Log)
+	}
+	return id, res.Height, nil
+}
+
+// restartObserver stops the observer node and starts it again from its home.
+func (n *localnet) restartObserver(t *testing.T) {
+	t.Helper()
+	home := n.obs.Home()
+	if err := n.obs.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	n.obs = nil
+	cfg, err := nodecfg.Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := consensus.StartJinlian(cfg, passphrase, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("restart observer: %v", err)
+	}
+	n.obs = obs
+}
+
+// capped hides blocks above max from a service, so that two services can
+// be compared at one height while the chain goes on.
+type capped struct {
+	regulator.BlockSource
+	max atomic.Int64
+}
+
+func (c *capped) Status(ctx context.Context) (*coretypes.ResultStatus, error) {
+	st, err := c.BlockSource.Status(ctx)
+	if err == nil && st.SyncInfo.LatestBlockHeight > c.max.Load() {
+		cp := *st
+		cp.SyncInfo.LatestBlockHeight = c.max.Load()
+		return &cp, nil
+	}
+	return st, err
+}
+
+func newService(t *testing.T, src regulator.BlockSource, q regulator.QueryFunc, dir string, key *gmcrypto.PrivateKey, psql string) *regulator.Service {
+	t.Helper()
+	rules, err := regulator.ParseRules([]byte(rulesTOML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := regulator.New(regulator.Config{Source: src, Query: q, IndexDir: dir, Rules: rules, Listen: "127.0.0.1:0",
+		Key: key, PsqlConn: psql, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func waitIndexed(t *testing.T, svc *regulator.Service, h int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := svc.WaitForHeight(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newAddr(t *testing.T) (*gmcrypto.PrivateKey, gmcrypto.Address) {
+	k, err := gmcrypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, k.Public().Address()
+}

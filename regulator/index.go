@@ -1,0 +1,1020 @@
+package regulator
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// Key layout of the index database. pos is height(8) ‖ tx index(4) ‖
+// movement(2), big-endian, so that keys sort in block (and so time) order.
+const (
+	keyLast      = "m/last"     // last indexed height
+	keyChain     = "m/chain"    // chain id
+	keyGenesis   = "m/genesis"  // genesis state indexed
+	keyAlertSeq  = "m/alertseq" // last alert seq
+	prefixTx     = "tx/"        // tx/<id> → Tx
+	prefixMove   = "mv/"        // mv/<pos> → Entry
+	prefixAcct   = "ia/"        // ia/<account>/<pos> → Entry
+	prefixLedger = "il/"        // il/<ledger>/<pos> → pos
+	prefixAsset  = "is/"        // is/<asset>/<pos> → pos
+	prefixTime   = "it/"        // it/<unix nanos><pos> → pos
+	prefixAmount = "iv/"        // iv/<asset>/<amount><pos> → pos
+	prefixHist   = "h/"         // h/<account>/<pos><n> → HistoryEntry
+	prefixBal    = "bal/"       // bal/<ledger>/<asset>/<account> → uint64
+	prefixOrg    = "org/"       // org/<address> → org id
+	prefixSanc   = "sanc/"      // sanc/<address> → SanctionChange
+	prefixXB     = "xb/"        // xb/<day>/<from org>/<to org>/<asset> → uint64
+	prefixRule   = "rs/"        // rs/<rule>/<subject> → unix nanos of the last alert
+	prefixAlert  = "al/"        // al/<seq> → Alert (deterministic part)
+	prefixAlertI = "ai/"        // ai/<id> → seq
+	prefixAck    = "ack/"       // ack/<alert id> → Ack (operator data)
+	prefixAudit  = "au/"        // au/<seq> → AuditEntry (operator data)
+)
+
+// ErrNotNext is returned by ApplyBlock for a block that is not the one
+// after the last indexed height; a block is never indexed twice.
+type ErrNotNext struct {
+	Height, Last int64
+}
+
+func (e ErrNotNext) Error() string {
+	return fmt.Sprintf("block %d is not the next block to index (last indexed height %d)", e.Height, e.Last)
+}
+
+// Index is the observer's Badger database.
+type Index struct {
+	db *badger.DB
+
+	writeMu  sync.Mutex // one block (or genesis) at a time
+	auditMu  sync.Mutex
+	auditSeq uint64
+}
+
+// OpenIndex opens (creating) the index in dir; dir == "" keeps it in memory.
+func OpenIndex(dir string) (*Index, error) {
+	o := badger.DefaultOptions(dir).
+		WithLogger(nil).
+		WithSyncWrites(true).
+		// A block's index is one transaction: room for ~9 MB of entries.
+		WithMemTableSize(64 << 20).
+		WithNumMemtables(2).
+		WithBlockCacheSize(16 << 20).
+		WithValueLogFileSize(64 << 20).
+		WithNumCompactors(2)
+	if dir == "" {
+		o = o.WithDir("").WithValueDir("").WithInMemory(true)
+	}
+	db, err := badger.Open(o)
+	if err != nil {
+		return nil, fmt.Errorf("open regulator index %s: %w", dir, err)
+	}
+	ix := &Index{db: db}
+	err = db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixAudit), Reverse: true})
+		defer it.Close()
+		it.Seek(append([]byte(prefixAudit), 0xff))
+		if it.Valid() {
+			ix.auditSeq = binary.BigEndian.Uint64(it.Item().Key()[len(prefixAudit):])
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return ix, nil
+}
+
+// Close closes the database.
+func (ix *Index) Close() error { return ix.db.Close() }
+
+func posKey(height int64, index, event int) []byte {
+	b := make([]byte, 14)
+	binary.BigEndian.PutUint64(b, uint64(height))
+	binary.BigEndian.PutUint32(b[8:], uint32(index))
+	binary.BigEndian.PutUint16(b[12:], uint16(event))
+	return b
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func cat(parts ...any) []byte {
+	var b []byte
+	for _, p := range parts {
+		switch v := p.(type) {
+		case string:
+			b = append(b, v...)
+		case []byte:
+			b = append(b, v...)
+		default:
+			panic(fmt.Sprintf("key part %T", p))
+		}
+	}
+	return b
+}
+
+func getU64(txn *badger.Txn, key []byte) (uint64, bool, error) {
+	it, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	v, err := it.ValueCopy(nil)
+	if err != nil || len(v) != 8 {
+		return 0, false, fmt.Errorf("index key %q: corrupt value (%d bytes): %v", key, len(v), err)
+	}
+	return binary.BigEndian.Uint64(v), true, nil
+}
+
+func getJSON(txn *badger.Txn, key []byte, out any) (bool, error) {
+	it, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, it.Value(func(v []byte) error { return json.Unmarshal(v, out) })
+}
+
+// LastHeight is the last indexed height (0 before block 1).
+func (ix *Index) LastHeight() (int64, error) {
+	var h uint64
+	err := ix.db.View(func(txn *badger.Txn) error {
+		var err error
+		h, _, err = getU64(txn, []byte(keyLast))
+		return err
+	})
+	return int64(h), err
+}
+
+// ChainID is the chain the index belongs to ("" before genesis).
+func (ix *Index) ChainID() (string, error) {
+	var id string
+	err := ix.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get([]byte(keyChain))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		v, err := it.ValueCopy(nil)
+		id = string(v)
+		return err
+	})
+	return id, err
+}
+
+// Genesis is the part of a chain's genesis the index starts from.
+type Genesis struct {
+	ChainID    string
+	Time       time.Time
+	Identities []IdentityOrg
+	Sanctions  []SanctionChange
+	Balances   []GenesisBalance
+}
+
+// GenesisBalance is an opening balance.
+type GenesisBalance struct {
+	Ledger, Asset, Account string
+	Amount                 uint64
+}
+
+// InitGenesis records the chain id, organisations, sanctions list and
+// opening balances. It is a no-op once done, and refuses another chain.
+func (ix *Index) InitGenesis(g Genesis) error {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	return ix.db.Update(func(txn *badger.Txn) error {
+		if it, err := txn.Get([]byte(keyChain)); err == nil {
+			v, _ := it.ValueCopy(nil)
+			if string(v) != g.ChainID {
+				return fmt.Errorf("regulator index holds chain %q, the node runs %q: use another index directory", v, g.ChainID)
+			}
+		} else if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		if _, err := txn.Get([]byte(keyGenesis)); err == nil {
+			return nil
+		}
+		set := func(k, v []byte) error { return txn.Set(k, v) }
+		if err := set([]byte(keyChain), []byte(g.ChainID)); err != nil {
+			return err
+		}
+		for _, id := range g.Identities {
+			if err := set(cat(prefixOrg, id.Address), []byte(id.Org)); err != nil {
+				return err
+			}
+		}
+		n := 0
+		for _, s := range g.Sanctions {
+			b, _ := json.Marshal(s)
+			if err := set(cat(prefixSanc, s.Account), b); err != nil {
+				return err
+			}
+			h := HistoryEntry{Account: s.Account, Key: "sanctions", Time: g.Time, TxID: "genesis", Kind: "sanction", Value: s.Entry}
+			hb, _ := json.Marshal(h)
+			if err := set(cat(prefixHist, s.Account, "/", posKey(0, 0, n)), hb); err != nil {
+				return err
+			}
+			n++
+		}
+		bals := map[string]uint64{}
+		for _, b := range g.Balances {
+			k := string(cat(prefixBal, b.Ledger, "/", b.Asset, "/", b.Account))
+			bals[k] += b.Amount
+			h := HistoryEntry{Account: b.Account, Key: b.Ledger + "/" + b.Asset, Time: g.Time, TxID: "genesis", Kind: "genesis",
+				Delta: "+" + strconv.FormatUint(b.Amount, 10), Value: strconv.FormatUint(bals[k], 10)}
+			hb, _ := json.Marshal(h)
+			if err := set(cat(prefixHist, b.Account, "/", posKey(0, 0, n)), hb); err != nil {
+				return err
+			}
+			n++
+		}
+		for _, b := range g.Balances {
+			k := cat(prefixBal, b.Ledger, "/", b.Asset, "/", b.Account)
+			if err := set(k, u64(bals[string(k)])); err != nil {
+				return err
+			}
+		}
+		return set([]byte(keyGenesis), []byte{1})
+	})
+}
+
+// blockWriter applies one block: reads come from the committed snapshot
+// plus what this block wrote so far (overlays), writes go to one update
+// transaction that commits with the new last height.
+type blockWriter struct {
+	snap *badger.Txn
+	w    *badger.Txn
+	b    *Block
+
+	balances map[string]uint64
+	orgs     map[string]string
+	sanc     map[string]*SanctionChange // nil value: removed in this block
+	xb       map[string]uint64
+	rule     map[string]time.Time
+	acct     map[string][]Entry // this block's entries per account
+	histN    map[string]int     // history entries per account per tx position
+	alerts   []Alert
+	alertSeq uint64
+}
+
+func (bw *blockWriter) set(k, v []byte) error { return bw.w.Set(k, v) }
+
+func (bw *blockWriter) balance(ledger, asset, acct string) (uint64, error) {
+	k := string(cat(prefixBal, ledger, "/", asset, "/", acct))
+	if v, ok := bw.balances[k]; ok {
+		return v, nil
+	}
+	v, _, err := getU64(bw.snap, []byte(k))
+	return v, err
+}
+
+func (bw *blockWriter) setBalance(ledger, asset, acct string, v uint64) error {
+	k := string(cat(prefixBal, ledger, "/", asset, "/", acct))
+	bw.balances[k] = v
+	return bw.set([]byte(k), u64(v))
+}
+
+// OrgOf is the organisation of an address: from the genesis identities,
+// registered identities and the org of every sender seen so far.
+func (bw *blockWriter) OrgOf(addr string) (string, error) {
+	if o, ok := bw.orgs[addr]; ok {
+		return o, nil
+	}
+	it, err := bw.snap.Get(cat(prefixOrg, addr))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	v, err := it.ValueCopy(nil)
+	return string(v), err
+}
+
+func (bw *blockWriter) setOrg(addr, org string) error {
+	if cur, err := bw.OrgOf(addr); err != nil || cur == org {
+		return err
+	}
+	bw.orgs[addr] = org
+	return bw.set(cat(prefixOrg, addr), []byte(org))
+}
+
+// Sanctioned returns the sanctions-list entry of an account, if listed.
+func (bw *blockWriter) Sanctioned(addr string) (*SanctionChange, error) {
+	if s, ok := bw.sanc[addr]; ok {
+		return s, nil
+	}
+	var s SanctionChange
+	ok, err := getJSON(bw.snap, cat(prefixSanc, addr), &s)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// AccountEntries returns the movements of an account (either side) with
+// time ≥ since, oldest first, including this block's so far.
+func (bw *blockWriter) AccountEntries(addr string, since time.Time) ([]Entry, error) {
+	var out []Entry
+	prefix := cat(prefixAcct, addr, "/")
+	it := bw.snap.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true, PrefetchValues: true, PrefetchSize: 64})
+	defer it.Close()
+	for it.Seek(append(bytes.Clone(prefix), 0xff)); it.Valid(); it.Next() {
+		var e Entry
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
+			return nil, err
+		}
+		if e.Time.Before(since) {
+			break
+		}
+		out = append(out, e)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	for _, e := range bw.acct[addr] {
+		if !e.Time.Before(since) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// AddOrgFlow adds amount to the day's total from one org to another and
+// returns the new total.
+func (bw *blockWriter) AddOrgFlow(day, from, to, asset string, amount uint64) (uint64, error) {
+	k := string(cat(prefixXB, day, "/", from, "/", to, "/", asset))
+	cur, ok := bw.xb[k]
+	if !ok {
+		var err error
+		if cur, _, err = getU64(bw.snap, []byte(k)); err != nil {
+			return 0, err
+		}
+	}
+	cur = satAdd(cur, amount)
+	bw.xb[k] = cur
+	return cur, bw.set([]byte(k), u64(cur))
+}
+
+// LastAlert is when rule last alerted on subject.
+func (bw *blockWriter) LastAlert(rule, subject string) (time.Time, bool, error) {
+	k := string(cat(prefixRule, rule, "/", subject))
+	if t, ok := bw.rule[k]; ok {
+		return t, true, nil
+	}
+	v, ok, err := getU64(bw.snap, []byte(k))
+	if err != nil || !ok {
+		return time.Time{}, false, err
+	}
+	return time.Unix(0, int64(v)).UTC(), true, nil
+}
+
+// Raise records an alert and the time rule last alerted on its subject.
+func (bw *blockWriter) Raise(a Alert) error {
+	k := string(cat(prefixRule, a.Rule, "/", a.Subject))
+	bw.rule[k] = a.Time
+	if err := bw.set([]byte(k), u64(uint64(a.Time.UnixNano()))); err != nil {
+		return err
+	}
+	bw.alertSeq++
+	a.Seq = bw.alertSeq
+	a.ID = fmt.Sprintf("%d-%d", bw.b.Height, len(bw.alerts)+1)
+	a.Height, a.Time = bw.b.Height, bw.b.Time
+	a.Status, a.Ack = "", nil
+	b, _ := json.Marshal(a)
+	if err := bw.set(cat(prefixAlert, u64(a.Seq)), b); err != nil {
+		return err
+	}
+	if err := bw.set(cat(prefixAlertI, a.ID), u64(a.Seq)); err != nil {
+		return err
+	}
+	a.Status = StatusOpen
+	bw.alerts = append(bw.alerts, a)
+	return nil
+}
+
+func satAdd(a, b uint64) uint64 {
+	if a > ^uint64(0)-b {
+		return ^uint64(0)
+	}
+	return a + b
+}
+
+// Rules evaluates a block as it is indexed. The index calls it once per
+// transaction, after the transaction's entries are visible, and once per
+// sanctions-list change.
+type Rules interface {
+	OnTx(v RuleView, b *Block, tx *Tx, entries []Entry) error
+	OnSanction(v RuleView, b *Block, tx *Tx, s SanctionChange) error
+}
+
+// RuleView is what rules may read and write while a block is indexed.
+type RuleView interface {
+	OrgOf(addr string) (string, error)
+	Sanctioned(addr string) (*SanctionChange, error)
+	AccountEntries(addr string, since time.Time) ([]Entry, error)
+	AddOrgFlow(day, from, to, asset string, amount uint64) (uint64, error)
+	LastAlert(rule, subject string) (time.Time, bool, error)
+	Raise(a Alert) error
+}
+
+// ApplyBlock indexes b (which must be the block after LastHeight), runs
+// rules over it and commits everything with the new last height in one
+// Badger transaction. It returns the alerts raised.
+func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
+	ix.writeMu.Lock()
+	defer ix.writeMu.Unlock()
+	snap := ix.db.NewTransaction(false)
+	defer snap.Discard()
+	last, _, err := getU64(snap, []byte(keyLast))
+	if err != nil {
+		return nil, err
+	}
+	if b.Height != int64(last)+1 {
+		return nil, ErrNotNext{Height: b.Height, Last: int64(last)}
+	}
+	seq, _, err := getU64(snap, []byte(keyAlertSeq))
+	if err != nil {
+		return nil, err
+	}
+	w := ix.db.NewTransaction(true)
+	defer w.Discard()
+	bw := &blockWriter{snap: snap, w: w, b: b, alertSeq: seq,
+		balances: map[string]uint64{}, orgs: map[string]string{}, sanc: map[string]*SanctionChange{},
+		xb: map[string]uint64{}, rule: map[string]time.Time{}, acct: map[string][]Entry{}, histN: map[string]int{}}
+	for i := range b.Txs {
+		if err := bw.applyTx(&b.Txs[i], rules); err != nil {
+			return nil, fmt.Errorf("index block %d tx %d: %w", b.Height, i, err)
+		}
+	}
+	if err := bw.set([]byte(keyAlertSeq), u64(bw.alertSeq)); err != nil {
+		return nil, err
+	}
+	if err := bw.set([]byte(keyLast), u64(uint64(b.Height))); err != nil {
+		return nil, err
+	}
+	if err := w.Commit(); err != nil {
+		return nil, fmt.Errorf("index block %d: commit: %w", b.Height, err)
+	}
+	return bw.alerts, nil
+}
+
+func (bw *blockWriter) history(acct string, tx *Tx, h HistoryEntry) error {
+	n := bw.histN[acct]
+	bw.histN[acct] = n + 1
+	h.Account, h.Height, h.Time, h.TxID = acct, bw.b.Height, bw.b.Time, tx.ID
+	b, _ := json.Marshal(h)
+	return bw.set(cat(prefixHist, acct, "/", posKey(bw.b.Height, tx.Index, n)), b)
+}
+
+func (bw *blockWriter) applyTx(tx *Tx, rules Rules) error {
+	tx.Height, tx.Time = bw.b.Height, bw.b.Time
+	rec, _ := json.Marshal(tx)
+	if err := bw.set(cat(prefixTx, tx.ID), rec); err != nil {
+		return err
+	}
+	if tx.OK() && tx.Sender != "" && tx.Org != "" {
+		if err := bw.setOrg(tx.Sender, tx.Org); err != nil {
+			return err
+		}
+	}
+	for _, id := range tx.Identities {
+		if err := bw.setOrg(id.Address, id.Org); err != nil {
+			return err
+		}
+	}
+	var entries []Entry
+	for i, m := range tx.Movements {
+		e := Entry{TxID: tx.ID, Height: bw.b.Height, Index: tx.Index, Event: i, Time: bw.b.Time,
+			Kind: m.Kind, Ledger: m.Ledger, Asset: m.Asset, From: m.From, To: m.To, Amount: m.Amount}
+		var err error
+		if e.FromOrg, err = bw.OrgOf(m.From); err != nil {
+			return err
+		}
+		if m.To != "" {
+			if e.ToOrg, err = bw.OrgOf(m.To); err != nil {
+				return err
+			}
+		}
+		if err := bw.indexEntry(tx, e); err != nil {
+			return err
+		}
+		entries = append(entries, e)
+	}
+	for _, s := range tx.Sanctions {
+		sc := s
+		if s.Removed {
+			bw.sanc[s.Account] = nil
+			if err := bw.w.Delete(cat(prefixSanc, s.Account)); err != nil {
+				return err
+			}
+		} else {
+			bw.sanc[s.Account] = &sc
+			b, _ := json.Marshal(s)
+			if err := bw.set(cat(prefixSanc, s.Account), b); err != nil {
+				return err
+			}
+		}
+		h := HistoryEntry{Key: "sanctions", Kind: "sanction", Value: s.Entry}
+		if s.Removed {
+			h.Kind, h.Value = "sanction_removed", ""
+		}
+		if err := bw.history(s.Account, tx, h); err != nil {
+			return err
+		}
+	}
+	if rules == nil {
+		return nil
+	}
+	if err := rules.OnTx(bw, bw.b, tx, entries); err != nil {
+		return err
+	}
+	for _, s := range tx.Sanctions {
+		if err := rules.OnSanction(bw, bw.b, tx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (bw *blockWriter) indexEntry(tx *Tx, e Entry) error {
+	pos := posKey(e.Height, e.Index, e.Event)
+	eb, _ := json.Marshal(e)
+	sets := [][2][]byte{
+		{cat(prefixMove, pos), eb},
+		{cat(prefixLedger, e.Ledger, "/", pos), pos},
+		{cat(prefixAsset, e.Asset, "/", pos), pos},
+		{cat(prefixTime, u64(uint64(e.Time.UnixNano())), pos), pos},
+		{cat(prefixAmount, e.Asset, "/", u64(e.Amount), pos), pos},
+		{cat(prefixAcct, e.From, "/", pos), eb},
+	}
+	if e.To != "" && e.To != e.From {
+		sets = append(sets, [2][]byte{cat(prefixAcct, e.To, "/", pos), eb})
+	}
+	for _, s := range sets {
+		if err := bw.set(s[0], s[1]); err != nil {
+			return err
+		}
+	}
+	bw.acct[e.From] = append(bw.acct[e.From], e)
+	if e.To != "" && e.To != e.From {
+		bw.acct[e.To] = append(bw.acct[e.To], e)
+	}
+	key := e.Ledger + "/" + e.Asset
+	amt := strconv.FormatUint(e.Amount, 10)
+	debit := func(acct string) error {
+		bal, err := bw.balance(e.Ledger, e.Asset, acct)
+		if err != nil {
+			return err
+		}
+		if bal < e.Amount {
+			return fmt.Errorf("movement %s of tx %s takes %d %s from %s, which holds %d in the index", e.Kind, tx.ID, e.Amount, e.Asset, acct, bal)
+		}
+		if err := bw.setBalance(e.Ledger, e.Asset, acct, bal-e.Amount); err != nil {
+			return err
+		}
+		return bw.history(acct, tx, HistoryEntry{Key: key, Kind: e.Kind, Delta: "-" + amt, Value: strconv.FormatUint(bal-e.Amount, 10)})
+	}
+	credit := func(acct string) error {
+		bal, err := bw.balance(e.Ledger, e.Asset, acct)
+		if err != nil {
+			return err
+		}
+		nb := satAdd(bal, e.Amount)
+		if err := bw.setBalance(e.Ledger, e.Asset, acct, nb); err != nil {
+			return err
+		}
+		return bw.history(acct, tx, HistoryEntry{Key: key, Kind: e.Kind, Delta: "+" + amt, Value: strconv.FormatUint(nb, 10)})
+	}
+	switch e.Kind {
+	case KindIssue:
+		return credit(e.To)
+	case KindBurn:
+		return debit(e.From)
+	case KindTransfer:
+		if e.From == e.To {
+			return nil
+		}
+		if err := debit(e.From); err != nil {
+			return err
+		}
+		return credit(e.To)
+	}
+	return nil
+}
+
+// Filter selects indexed movements. Zero fields do not filter.
+type Filter struct {
+	Account string
+	Ledger  string
+	Asset   string
+	Kind    string
+	Min     *uint64
+	Max     *uint64
+	From    time.Time // block time ≥ From
+	To      time.Time // block time < To
+	// ByAmount lists by amount (requires Asset) instead of by time.
+	ByAmount bool
+	Desc     bool
+}
+
+func (f *Filter) match(e *Entry) bool {
+	switch {
+	case f.Account != "" && e.From != f.Account && e.To != f.Account,
+		f.Ledger != "" && e.Ledger != f.Ledger,
+		f.Asset != "" && e.Asset != f.Asset,
+		f.Kind != "" && e.Kind != f.Kind,
+		f.Min != nil && e.Amount < *f.Min,
+		f.Max != nil && e.Amount > *f.Max,
+		!f.From.IsZero() && e.Time.Before(f.From),
+		!f.To.IsZero() && !e.Time.Before(f.To):
+		return false
+	}
+	return true
+}
+
+// errStopScan ends a scan early: nothing further can match.
+var errStopScan = errors.New("stop scan")
+
+// MaxPageSize bounds a page.
+const MaxPageSize = 1000
+
+// scanPage walks the keys under prefix from after cursor (or seek), in
+// order, giving each to fn until limit items were taken. It returns the
+// cursor of the next page ("" at the end).
+func (ix *Index) scanPage(txn *badger.Txn, prefix, seekFrom []byte, cursor string, desc bool, limit int, fn func(k, v []byte) (bool, error)) (string, error) {
+	if limit <= 0 || limit > MaxPageSize {
+		limit = MaxPageSize
+	}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: desc, PrefetchValues: true, PrefetchSize: 100})
+	defer it.Close()
+	start := seekFrom
+	if start == nil {
+		start = prefix
+		if desc {
+			start = append(bytes.Clone(prefix), 0xff, 0xff, 0xff, 0xff)
+		}
+	}
+	skipFirst := false
+	if cursor != "" {
+		c, err := hex.DecodeString(cursor)
+		if err != nil || !bytes.HasPrefix(c, prefix) {
+			return "", fmt.Errorf("bad cursor %q", cursor)
+		}
+		start, skipFirst = c, true
+	}
+	taken := 0
+	var lastKey []byte
+	for it.Seek(start); it.Valid(); it.Next() {
+		k := it.Item().KeyCopy(nil)
+		if skipFirst && bytes.Equal(k, start) {
+			continue
+		}
+		if taken == limit {
+			return hex.EncodeToString(lastKey), nil
+		}
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return "", err
+		}
+		took, err := fn(k, v)
+		if errors.Is(err, errStopScan) {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if took {
+			taken++
+			lastKey = k
+		}
+	}
+	return "", nil
+}
+
+// Txs lists indexed movements matching f, by time (or amount).
+func (ix *Index) Txs(f Filter, cursor string, limit int) (Page[Entry], error) {
+	page := Page[Entry]{Items: []Entry{}}
+	err := ix.db.View(func(txn *badger.Txn) error {
+		var prefix, seek []byte
+		resolve := false
+		switch {
+		case f.Account != "":
+			prefix = cat(prefixAcct, f.Account, "/")
+		case f.ByAmount && f.Asset != "":
+			prefix, resolve = cat(prefixAmount, f.Asset, "/"), true
+			if f.Min != nil && !f.Desc {
+				seek = cat(prefix, u64(*f.Min))
+			}
+			if f.Max != nil && f.Desc {
+				seek = cat(prefix, u64(*f.Max), []byte{0xff})
+			}
+		case f.Ledger != "":
+			prefix, resolve = cat(prefixLedger, f.Ledger, "/"), true
+		case f.Asset != "":
+			prefix, resolve = cat(prefixAsset, f.Asset, "/"), true
+		case !f.From.IsZero() || !f.To.IsZero():
+			prefix, resolve = []byte(prefixTime), true
+			if !f.From.IsZero() && !f.Desc {
+				seek = cat(prefix, u64(uint64(f.From.UnixNano())))
+			}
+			if !f.To.IsZero() && f.Desc {
+				seek = cat(prefix, u64(uint64(f.To.UnixNano())))
+			}
+		default:
+			prefix = []byte(prefixMove)
+		}
+		if f.ByAmount && f.Asset == "" {
+			return fmt.Errorf("sorting by amount needs an asset")
+		}
+		next, err := ix.scanPage(txn, prefix, seek, cursor, f.Desc, limit, func(_, v []byte) (bool, error) {
+			var e Entry
+			if resolve {
+				if _, err := getJSON(txn, cat(prefixMove, v), &e); err != nil {
+					return false, err
+				}
+			} else if err := json.Unmarshal(v, &e); err != nil {
+				return false, err
+			}
+			// Every index but the amount index is in block (so time) order:
+			// stop at the first entry past the period.
+			if !f.ByAmount && ((!f.Desc && !f.To.IsZero() && !e.Time.Before(f.To)) || (f.Desc && !f.From.IsZero() && e.Time.Before(f.From))) {
+				return false, errStopScan
+			}
+			if !f.match(&e) {
+				return false, nil
+			}
+			page.Items = append(page.Items, e)
+			return true, nil
+		})
+		page.NextCursor = next
+		return err
+	})
+	return page, err
+}
+
+// Tx returns an indexed transaction by id.
+func (ix *Index) Tx(id string) (*Tx, error) {
+	var t Tx
+	var ok bool
+	err := ix.db.View(func(txn *badger.Txn) error {
+		var err error
+		ok, err = getJSON(txn, cat(prefixTx, strings.ToLower(id)), &t)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrNotFound{What: "transaction " + id}
+	}
+	return &t, nil
+}
+
+// ErrNotFound names what is missing.
+type ErrNotFound struct{ What string }
+
+func (e ErrNotFound) Error() string { return e.What + " not found in the regulator index" }
+
+// History lists the changes of an account's keys, oldest first. key, if
+// set, selects one key (<ledger>/<asset> or "sanctions").
+func (ix *Index) History(account, key, cursor string, limit int, desc bool) (Page[HistoryEntry], error) {
+	page := Page[HistoryEntry]{Items: []HistoryEntry{}}
+	err := ix.db.View(func(txn *badger.Txn) error {
+		next, err := ix.scanPage(txn, cat(prefixHist, account, "/"), nil, cursor, desc, limit, func(_, v []byte) (bool, error) {
+			var h HistoryEntry
+			if err := json.Unmarshal(v, &h); err != nil {
+				return false, err
+			}
+			if key != "" && h.Key != key {
+				return false, nil
+			}
+			page.Items = append(page.Items, h)
+			return true, nil
+		})
+		page.NextCursor = next
+		return err
+	})
+	return page, err
+}
+
+// Balance is the indexed balance of an account.
+func (ix *Index) Balance(ledger, asset, account string) (uint64, error) {
+	var v uint64
+	err := ix.db.View(func(txn *badger.Txn) error {
+		var err error
+		v, _, err = getU64(txn, cat(prefixBal, ledger, "/", asset, "/", account))
+		return err
+	})
+	return v, err
+}
+
+// AlertFilter selects alerts.
+type AlertFilter struct {
+	Rule     string
+	Status   string
+	Severity string
+	Subject  string
+	AfterSeq uint64
+	From, To time.Time
+	Desc     bool
+}
+
+func (ix *Index) withAck(txn *badger.Txn, a *Alert) error {
+	var ack Ack
+	ok, err := getJSON(txn, cat(prefixAck, a.ID), &ack)
+	if err != nil {
+		return err
+	}
+	a.Status, a.Ack = StatusOpen, nil
+	if ok {
+		a.Status, a.Ack = StatusAcknowledged, &ack
+	}
+	return nil
+}
+
+// Alerts lists alerts in raise order.
+func (ix *Index) Alerts(f AlertFilter, cursor string, limit int) (Page[Alert], error) {
+	page := Page[Alert]{Items: []Alert{}}
+	err := ix.db.View(func(txn *badger.Txn) error {
+		var seek []byte
+		if f.AfterSeq > 0 && !f.Desc && cursor == "" {
+			seek = cat(prefixAlert, u64(f.AfterSeq+1))
+		}
+		next, err := ix.scanPage(txn, []byte(prefixAlert), seek, cursor, f.Desc, limit, func(_, v []byte) (bool, error) {
+			var a Alert
+			if err := json.Unmarshal(v, &a); err != nil {
+				return false, err
+			}
+			if err := ix.withAck(txn, &a); err != nil {
+				return false, err
+			}
+			switch {
+			case f.Rule != "" && a.Rule != f.Rule,
+				f.Status != "" && a.Status != f.Status,
+				f.Severity != "" && a.Severity != f.Severity,
+				f.Subject != "" && !strings.Contains(a.Subject, f.Subject),
+				a.Seq <= f.AfterSeq,
+				!f.From.IsZero() && a.Time.Before(f.From),
+				!f.To.IsZero() && !a.Time.Before(f.To):
+				return false, nil
+			}
+			page.Items = append(page.Items, a)
+			return true, nil
+		})
+		page.NextCursor = next
+		return err
+	})
+	return page, err
+}
+
+// Alert returns one alert by id.
+func (ix *Index) Alert(id string) (*Alert, error) {
+	var a Alert
+	err := ix.db.View(func(txn *badger.Txn) error {
+		seq, ok, err := getU64(txn, cat(prefixAlertI, id))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotFound{What: "alert " + id}
+		}
+		if _, err := getJSON(txn, cat(prefixAlert, u64(seq)), &a); err != nil {
+			return err
+		}
+		return ix.withAck(txn, &a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// ErrAlreadyAcknowledged is returned when acknowledging twice.
+var ErrAlreadyAcknowledged = errors.New("alert is already acknowledged")
+
+// Acknowledge marks an alert acknowledged with a note.
+func (ix *Index) Acknowledge(id, by, note string, at time.Time) (*Alert, error) {
+	if strings.TrimSpace(note) == "" {
+		return nil, errors.New("an acknowledgement needs a note")
+	}
+	err := ix.db.Update(func(txn *badger.Txn) error {
+		if _, ok, err := getU64(txn, cat(prefixAlertI, id)); err != nil {
+			return err
+		} else if !ok {
+			return ErrNotFound{What: "alert " + id}
+		}
+		if _, err := txn.Get(cat(prefixAck, id)); err == nil {
+			return fmt.Errorf("alert %s: %w", id, ErrAlreadyAcknowledged)
+		}
+		b, _ := json.Marshal(Ack{By: by, Note: note, At: at.UTC()})
+		return txn.Set(cat(prefixAck, id), b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ix.Alert(id)
+}
+
+// AppendAudit appends an audit entry and returns it with its seq.
+func (ix *Index) AppendAudit(e AuditEntry) (AuditEntry, error) {
+	ix.auditMu.Lock()
+	defer ix.auditMu.Unlock()
+	e.Seq = ix.auditSeq + 1
+	b, _ := json.Marshal(e)
+	if err := ix.db.Update(func(txn *badger.Txn) error { return txn.Set(cat(prefixAudit, u64(e.Seq)), b) }); err != nil {
+		return e, fmt.Errorf("append audit entry: %w", err)
+	}
+	ix.auditSeq = e.Seq
+	return e, nil
+}
+
+// Audit lists the audit log, oldest first; who filters by caller.
+func (ix *Index) Audit(who, cursor string, limit int, desc bool) (Page[AuditEntry], error) {
+	page := Page[AuditEntry]{Items: []AuditEntry{}}
+	err := ix.db.View(func(txn *badger.Txn) error {
+		next, err := ix.scanPage(txn, []byte(prefixAudit), nil, cursor, desc, limit, func(_, v []byte) (bool, error) {
+			var e AuditEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return false, err
+			}
+			if who != "" && e.Who != who {
+				return false, nil
+			}
+			page.Items = append(page.Items, e)
+			return true, nil
+		})
+		page.NextCursor = next
+		return err
+	})
+	return page, err
+}
+
+// Dump returns every deterministic key and value (everything but
+// acknowledgements and the audit log), in key order: two observers that
+// indexed the same chain to the same height have equal dumps.
+func (ix *Index) Dump() ([][2][]byte, error) {
+	var out [][2][]byte
+	err := ix.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().KeyCopy(nil)
+			if bytes.HasPrefix(k, []byte(prefixAck)) || bytes.HasPrefix(k, []byte(prefixAudit)) {
+				continue
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			out = append(out, [2][]byte{k, v})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// movementsBetween returns every movement with From ≤ time < To.
+func (ix *Index) movementsBetween(from, to time.Time) ([]Entry, error) {
+	var out []Entry
+	err := ix.db.View(func(txn *badger.Txn) error {
+		prefix := []byte(prefixTime)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Seek(cat(prefix, u64(uint64(from.UnixNano())))); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if t := int64(binary.BigEndian.Uint64(k[len(prefix):])); !to.IsZero() && t >= to.UnixNano() {
+				break
+			}
+			pos, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			var e Entry
+			if _, err := getJSON(txn, cat(prefixMove, pos), &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Height < out[j].Height })
+	return out, err
+}

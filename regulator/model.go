@@ -1,0 +1,161 @@
+package regulator
+
+import (
+	"time"
+)
+
+// Movement kinds, as the payments contract names its events.
+const (
+	KindIssue    = "issue"
+	KindTransfer = "transfer"
+	KindBurn     = "burn"
+)
+
+// Block is one committed block as the indexer sees it: decoded
+// transactions with their results. Synthetic workloads build it directly.
+type Block struct {
+	Height int64
+	Time   time.Time
+	Txs    []Tx
+}
+
+// Tx is a committed transaction (successful or not).
+type Tx struct {
+	ID        string `json:"id"`
+	Hash      string `json:"hash,omitempty"` // CometBFT tx hash (hex)
+	Height    int64  `json:"height"`
+	Index     int    `json:"index"`
+	Ledger    string `json:"ledger"`
+	Sender    string `json:"sender"`
+	Org       string `json:"org"`
+	Type      string `json:"type"`
+	Code      uint32 `json:"code"`
+	Codespace string `json:"codespace,omitempty"`
+	Log       string `json:"log,omitempty"`
+	// Parties are the accounts the message names (sender, recipient), known
+	// even when the transaction failed.
+	Parties      []string `json:"parties"`
+	Memo         string   `json:"memo,omitempty"`
+	Confidential bool     `json:"confidential,omitempty"`
+	// Movements are the payment events of a successful transaction.
+	Movements []Movement `json:"movements,omitempty"`
+	// Sanctions are sanctions-list changes the transaction made.
+	Sanctions []SanctionChange `json:"sanctions,omitempty"`
+	// Identities are identities the transaction registered (address → org).
+	Identities []IdentityOrg `json:"identities,omitempty"`
+	Time       time.Time     `json:"time"`
+}
+
+// OK reports whether the transaction executed.
+func (t *Tx) OK() bool { return t.Code == 0 }
+
+// Movement is one issue, transfer or burn. From is the issuer for an issue;
+// To is empty for a burn.
+type Movement struct {
+	Kind   string `json:"kind"`
+	Ledger string `json:"ledger"`
+	Asset  string `json:"asset"`
+	From   string `json:"from"`
+	To     string `json:"to,omitempty"`
+	Amount uint64 `json:"amount,string"`
+}
+
+// SanctionChange is a sanctions-list entry added or removed.
+type SanctionChange struct {
+	Account string `json:"account"`
+	Entry   string `json:"entry"`
+	Removed bool   `json:"removed"`
+}
+
+// IdentityOrg says which organisation an address belongs to.
+type IdentityOrg struct {
+	Address string `json:"address"`
+	Org     string `json:"org"`
+}
+
+// Entry is an indexed movement: what GET /v1/txs lists.
+type Entry struct {
+	TxID    string    `json:"tx_id"`
+	Height  int64     `json:"height"`
+	Index   int       `json:"index"` // tx index in the block
+	Event   int       `json:"event"` // movement index in the tx
+	Time    time.Time `json:"time"`
+	Kind    string    `json:"kind"`
+	Ledger  string    `json:"ledger"`
+	Asset   string    `json:"asset"`
+	From    string    `json:"from"`
+	To      string    `json:"to,omitempty"`
+	Amount  uint64    `json:"amount,string"`
+	FromOrg string    `json:"from_org,omitempty"`
+	ToOrg   string    `json:"to_org,omitempty"`
+}
+
+// HistoryEntry is one change of one key of an account: a balance
+// (key <ledger>/<asset>) or its sanctions-list entry (key sanctions).
+type HistoryEntry struct {
+	Account string    `json:"account"`
+	Key     string    `json:"key"`
+	Height  int64     `json:"height"`
+	Time    time.Time `json:"time"`
+	TxID    string    `json:"tx_id"` // "genesis" for opening balances
+	Kind    string    `json:"kind"`
+	Delta   string    `json:"delta,omitempty"` // signed amount for balance keys
+	Value   string    `json:"value"`           // balance after, or the list entry ("" once removed)
+}
+
+// Alert severities.
+const (
+	SeverityLow      = "low"
+	SeverityMedium   = "medium"
+	SeverityHigh     = "high"
+	SeverityCritical = "critical"
+)
+
+// Alert statuses.
+const (
+	StatusOpen         = "open"
+	StatusAcknowledged = "acknowledged"
+)
+
+// Alert is raised by a rule. ID, Seq and everything up to Reason are
+// deterministic (a replay from genesis raises the same alerts); Status and
+// Ack are the operator's.
+type Alert struct {
+	ID       string    `json:"id"` // <height>-<n>
+	Seq      uint64    `json:"seq"`
+	Rule     string    `json:"rule"`
+	Severity string    `json:"severity"`
+	Height   int64     `json:"height"`
+	Time     time.Time `json:"time"`
+	Subject  string    `json:"subject"` // account, or org pair
+	TxIDs    []string  `json:"tx_ids"`
+	Reason   string    `json:"reason"`
+	Status   string    `json:"status"`
+	Ack      *Ack      `json:"ack,omitempty"`
+}
+
+// Ack is an acknowledgement of an alert.
+type Ack struct {
+	By   string    `json:"by"`
+	Note string    `json:"note"`
+	At   time.Time `json:"at"`
+}
+
+// AuditEntry records one request to the regulator's API.
+type AuditEntry struct {
+	Seq    uint64    `json:"seq"`
+	At     time.Time `json:"at"`
+	Who    string    `json:"who"` // authenticated address, or "anonymous"
+	Roles  []string  `json:"roles,omitempty"`
+	Action string    `json:"action"`
+	Target string    `json:"target"`
+	Remote string    `json:"remote,omitempty"`
+	Status int       `json:"status"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Page is a page of a listing; NextCursor is empty on the last page.
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}

@@ -1,0 +1,328 @@
+package regulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+)
+
+// Config is what a Service is built from.
+type Config struct {
+	// Source supplies committed blocks (required).
+	Source BlockSource
+	// Query runs app queries (/roles for callers' roles, /sanctions).
+	Query QueryFunc
+	// Roles overrides how callers' roles are found (default: Query "/roles").
+	Roles RolesFunc
+	// IndexDir is the Badger directory ("" = in memory, for tests).
+	IndexDir string
+	// Rules configure the engine (nil = DefaultRules).
+	Rules *RulesConfig
+	// Listen is the HTTP API address ("" = no API); port 0 picks one.
+	Listen string
+	// Key is the regulator's escrow key, for decrypting confidential
+	// payloads through the API (nil = decryption is refused).
+	Key *gmcrypto.PrivateKey
+	// PsqlConn, when set, is the observer's psql event sink (the same as
+	// CometBFT's tx_index.psql-conn): each block's time is written to its
+	// jinlian_block_times table before the block is indexed.
+	PsqlConn string
+	// PollInterval is how often the follower asks for new blocks.
+	PollInterval time.Duration
+	Logger       *slog.Logger
+	// Now is the wall clock for the audit log and request dates.
+	Now func() time.Time
+}
+
+// Service follows a node's committed blocks, indexes them, runs the rules
+// and serves the regulator API.
+type Service struct {
+	cfg    Config
+	ix     *Index
+	engine *Engine
+	auth   *authenticator
+	log    *slog.Logger
+	broker *broker
+	times  *blockTimes
+	chain  string
+
+	ln     net.Listener
+	srv    *http.Server
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu        sync.Mutex
+	followErr error
+	indexed   chan struct{} // closed and replaced after every indexed block
+}
+
+// New opens the index and prepares the service; Start runs it.
+func New(cfg Config) (*Service, error) {
+	if cfg.Source == nil {
+		return nil, errors.New("regulator: no block source")
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 100 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	roles := cfg.Roles
+	if roles == nil && cfg.Query != nil {
+		roles = RolesFromQuery(cfg.Query)
+	}
+	if roles == nil && cfg.Listen != "" {
+		return nil, errors.New("regulator: the API needs Query or Roles to check callers' roles")
+	}
+	eng, err := NewEngine(cfg.Rules)
+	if err != nil {
+		return nil, fmt.Errorf("regulator rules: %w", err)
+	}
+	ix, err := OpenIndex(cfg.IndexDir)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, ix: ix, engine: eng, log: cfg.Logger, broker: newBroker(),
+		auth:    &authenticator{roles: roles, now: cfg.Now, cache: map[string]rolesEntry{}},
+		indexed: make(chan struct{})}, nil
+}
+
+// Index is the service's index.
+func (s *Service) Index() *Index { return s.ix }
+
+// Addr is the API's listen address ("" without an API).
+func (s *Service) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// URL is the API's base URL.
+func (s *Service) URL() string { return "http://" + s.Addr() }
+
+// Start indexes the genesis, starts following blocks and serves the API.
+func (s *Service) Start(ctx context.Context) error {
+	gen, err := s.cfg.Source.Genesis(ctx)
+	if err != nil {
+		return fmt.Errorf("regulator: genesis: %w", err)
+	}
+	g, err := GenesisFromDoc(gen.Genesis)
+	if err != nil {
+		return err
+	}
+	if err := s.ix.InitGenesis(g); err != nil {
+		return err
+	}
+	s.chain = g.ChainID
+	if s.cfg.PsqlConn != "" {
+		if s.times, err = openBlockTimes(s.cfg.PsqlConn); err != nil {
+			return err
+		}
+	}
+	if s.cfg.Listen != "" {
+		ln, err := net.Listen("tcp", s.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("regulator API: %w", err)
+		}
+		s.ln = ln
+		s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("regulator API stopped", "err", err)
+			}
+		}()
+	}
+	fctx, cancel := context.WithCancel(context.Background())
+	s.cancel, s.done = cancel, make(chan struct{})
+	go s.follow(fctx)
+	last, _ := s.ix.LastHeight()
+	s.log.Info("regulator observer started", "chain", g.ChainID, "indexed_height", last, "api", s.Addr(), "decryption", s.cfg.Key != nil)
+	return nil
+}
+
+// Stop stops following and serving, then closes the index. The index
+// stays consistent at the last fully indexed block.
+func (s *Service) Stop() error {
+	var errs []error
+	if s.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s.broker.closeAll()
+		if err := s.srv.Shutdown(ctx); err != nil {
+			_ = s.srv.Close()
+		}
+		cancel()
+	}
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+	}
+	if s.times != nil {
+		errs = append(errs, s.times.close())
+	}
+	errs = append(errs, s.ix.Close())
+	return errors.Join(errs...)
+}
+
+// follow indexes every committed block in order, forever.
+func (s *Service) follow(ctx context.Context) {
+	defer close(s.done)
+	t := time.NewTicker(s.cfg.PollInterval)
+	defer t.Stop()
+	var lastErr string
+	for {
+		err := s.SyncOnce(ctx)
+		s.mu.Lock()
+		s.followErr = err
+		s.mu.Unlock()
+		if err != nil && ctx.Err() == nil && err.Error() != lastErr {
+			s.log.Warn("regulator index is behind", "err", err)
+		}
+		if err != nil {
+			lastErr = err.Error()
+		} else {
+			lastErr = ""
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// SyncOnce indexes every block the source has committed beyond the index.
+// A block whose results are not stored yet ends the round quietly.
+func (s *Service) SyncOnce(ctx context.Context) error {
+	st, err := s.cfg.Source.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	latest := st.SyncInfo.LatestBlockHeight
+	last, err := s.ix.LastHeight()
+	if err != nil {
+		return err
+	}
+	if last < latest && st.SyncInfo.EarliestBlockHeight > last+1 {
+		return fmt.Errorf("the node's block store starts at height %d, the index needs block %d: run the observer from a node that keeps every block (no state sync, no pruning)",
+			st.SyncInfo.EarliestBlockHeight, last+1)
+	}
+	for h := last + 1; h <= latest; h++ {
+		if ctx.Err() != nil {
+			return nil
+		}
+		b, err := FetchBlock(ctx, s.cfg.Source, h)
+		if err != nil {
+			if h == latest {
+				return nil // results are saved just after the block
+			}
+			return err
+		}
+		if s.times != nil {
+			if err := s.times.record(ctx, s.chain, b.Height, b.Time); err != nil {
+				return err
+			}
+		}
+		alerts, err := s.ix.ApplyBlock(b, s.engine)
+		if err != nil {
+			return err
+		}
+		for _, a := range alerts {
+			s.log.Warn("alert", "id", a.ID, "rule", a.Rule, "severity", a.Severity, "subject", a.Subject, "reason", a.Reason)
+			s.broker.publish(streamEvent{kind: "alert", seq: a.Seq, alert: a})
+		}
+		s.mu.Lock()
+		close(s.indexed)
+		s.indexed = make(chan struct{})
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// WaitForHeight blocks until the index reaches h or ctx ends.
+func (s *Service) WaitForHeight(ctx context.Context, h int64) error {
+	for {
+		s.mu.Lock()
+		ch := s.indexed
+		s.mu.Unlock()
+		last, err := s.ix.LastHeight()
+		if err != nil {
+			return err
+		}
+		if last >= h {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s.mu.Lock()
+			ferr := s.followErr
+			s.mu.Unlock()
+			return fmt.Errorf("regulator index at %d, waiting for %d: %w (follower: %v)", last, h, ctx.Err(), ferr)
+		case <-ch:
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// streamEvent is what the broker fans out to SSE clients.
+type streamEvent struct {
+	kind  string // alert | ack
+	seq   uint64
+	alert Alert
+}
+
+type broker struct {
+	mu   sync.Mutex
+	subs map[chan streamEvent]struct{}
+}
+
+func newBroker() *broker { return &broker{subs: map[chan streamEvent]struct{}{}} }
+
+func (b *broker) subscribe() (chan streamEvent, func()) {
+	ch := make(chan streamEvent, 256)
+	b.mu.Lock()
+	b.subs[ch] = struct{}{}
+	b.mu.Unlock()
+	return ch, func() {
+		b.mu.Lock()
+		if _, ok := b.subs[ch]; ok {
+			delete(b.subs, ch)
+			close(ch)
+		}
+		b.mu.Unlock()
+	}
+}
+
+// publish never blocks: a subscriber that fell 256 events behind is
+// dropped and reconnects with Last-Event-ID to catch up from the index.
+func (b *broker) publish(e streamEvent) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		select {
+		case ch <- e:
+		default:
+			delete(b.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+func (b *broker) closeAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		delete(b.subs, ch)
+		close(ch)
+	}
+}

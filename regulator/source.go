@@ -1,0 +1,184 @@
+package regulator
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+)
+
+// BlockSource is where the observer reads committed blocks. CometBFT's
+// in-process client (rpc/client/local) and its HTTP client satisfy it.
+type BlockSource interface {
+	Block(ctx context.Context, height *int64) (*coretypes.ResultBlock, error)
+	BlockResults(ctx context.Context, height *int64) (*coretypes.ResultBlockResults, error)
+	Status(ctx context.Context) (*coretypes.ResultStatus, error)
+	Genesis(ctx context.Context) (*coretypes.ResultGenesis, error)
+}
+
+// QueryFunc runs an ABCI query of the app (path, data) at the latest
+// height and returns the response value; a non-zero code is an error.
+type QueryFunc func(ctx context.Context, path string, data []byte) ([]byte, error)
+
+// FetchBlock reads a committed block and its results and decodes it.
+func FetchBlock(ctx context.Context, src BlockSource, height int64) (*Block, error) {
+	rb, err := src.Block(ctx, &height)
+	if err != nil {
+		return nil, fmt.Errorf("block %d: %w", height, err)
+	}
+	if rb.Block == nil {
+		return nil, fmt.Errorf("block %d: not in the block store", height)
+	}
+	res, err := src.BlockResults(ctx, &height)
+	if err != nil {
+		return nil, fmt.Errorf("results of block %d: %w", height, err)
+	}
+	return DecodeBlock(rb.Block, res.TxsResults)
+}
+
+// DecodeBlock turns a CometBFT block and its tx results into a Block.
+// Quorum-certificate transactions are skipped; bytes that do not decode
+// as a jinlian envelope cannot be in a committed block (ProcessProposal
+// rejects them) and are reported as an error.
+func DecodeBlock(b *types.Block, results []*abci.ExecTxResult) (*Block, error) {
+	if len(results) != len(b.Txs) {
+		return nil, fmt.Errorf("block %d has %d txs but %d results", b.Height, len(b.Txs), len(results))
+	}
+	out := &Block{Height: b.Height, Time: b.Time.UTC()}
+	for i, raw := range b.Txs {
+		if app.IsQCTx(raw) {
+			continue
+		}
+		tx, err := DecodeTx(raw, results[i])
+		if err != nil {
+			return nil, fmt.Errorf("block %d tx %d: %w", b.Height, i, err)
+		}
+		tx.Index, tx.Height, tx.Time = i, b.Height, out.Time
+		out.Txs = append(out.Txs, *tx)
+	}
+	return out, nil
+}
+
+// DecodeTx decodes one committed transaction with its result.
+func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
+	d, err := app.DecodeTx(raw)
+	if err != nil {
+		return nil, err
+	}
+	tx := &Tx{
+		ID: d.ID, Hash: hex.EncodeToString(types.Tx(raw).Hash()), Ledger: d.Ledger, Sender: d.Sender.String(),
+		Org: d.MSPID, Type: app.MsgType(d.Msg), Code: res.Code, Codespace: res.Codespace, Log: res.Log,
+		Parties: []string{d.Sender.String()},
+	}
+	addTo := func(to []byte) {
+		if len(to) > 0 {
+			tx.Parties = append(tx.Parties, hex.EncodeToString(to))
+		}
+	}
+	switch m := d.Msg.Body.(type) {
+	case *txpb.Message_Transfer:
+		addTo(m.Transfer.To)
+		tx.Memo = m.Transfer.Memo
+		tx.Confidential = m.Transfer.Confidential != nil
+	case *txpb.Message_Issue:
+		addTo(m.Issue.To)
+		tx.Memo = m.Issue.Memo
+	case *txpb.Message_Burn:
+		tx.Memo = m.Burn.Memo
+	}
+	if !tx.OK() {
+		return tx, nil
+	}
+	for _, ev := range res.Events {
+		attrs := map[string]string{}
+		for _, a := range ev.Attributes {
+			attrs[a.Key] = a.Value
+		}
+		switch ev.Type {
+		case KindIssue, KindTransfer, KindBurn:
+			amt, err := strconv.ParseUint(attrs["amount"], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("tx %s: %s event amount %q: %w", tx.ID, ev.Type, attrs["amount"], err)
+			}
+			tx.Movements = append(tx.Movements, Movement{Kind: ev.Type, Ledger: attrs["ledger"], Asset: attrs["asset"],
+				From: attrs["from"], To: attrs["to"], Amount: amt})
+		case "sanction":
+			tx.Sanctions = append(tx.Sanctions, SanctionChange{Account: attrs["account"], Entry: attrs["entry"], Removed: attrs["removed"] == "true"})
+		case "register_identity":
+			tx.Identities = append(tx.Identities, IdentityOrg{Address: attrs["address"], Org: attrs["org"]})
+		}
+	}
+	return tx, nil
+}
+
+// genesisAppState is the part of jinlian's genesis app_state the index
+// starts from.
+type genesisAppState struct {
+	Identities []struct {
+		Address string `json:"address"`
+		Org     string `json:"org"`
+	} `json:"identities"`
+	Sanctions []struct {
+		Account string `json:"account"`
+		Entry   string `json:"entry"`
+	} `json:"sanctions"`
+	Ledgers []struct {
+		Name     string `json:"name"`
+		Balances []struct {
+			Asset   string `json:"asset"`
+			Account string `json:"account"`
+			Amount  uint64 `json:"amount,string"`
+		} `json:"balances"`
+	} `json:"ledgers"`
+}
+
+// GenesisFromDoc extracts what the index needs from a genesis document.
+func GenesisFromDoc(doc *types.GenesisDoc) (Genesis, error) {
+	g := Genesis{ChainID: doc.ChainID, Time: doc.GenesisTime.UTC()}
+	var st genesisAppState
+	if len(doc.AppState) > 0 {
+		if err := json.Unmarshal(doc.AppState, &st); err != nil {
+			return g, fmt.Errorf("genesis app_state: %w", err)
+		}
+	}
+	for _, id := range st.Identities {
+		g.Identities = append(g.Identities, IdentityOrg{Address: id.Address, Org: id.Org})
+	}
+	for _, s := range st.Sanctions {
+		g.Sanctions = append(g.Sanctions, SanctionChange{Account: s.Account, Entry: s.Entry})
+	}
+	for _, l := range st.Ledgers {
+		for _, b := range l.Balances {
+			g.Balances = append(g.Balances, GenesisBalance{Ledger: l.Name, Asset: b.Asset, Account: b.Account, Amount: b.Amount})
+		}
+	}
+	return g, nil
+}
+
+// ABCIQuerier is the query half of CometBFT's RPC clients.
+type ABCIQuerier interface {
+	ABCIQuery(ctx context.Context, path string, data cmtbytes.HexBytes) (*coretypes.ResultABCIQuery, error)
+}
+
+// QueryFromClient makes a QueryFunc of an RPC client.
+func QueryFromClient(c ABCIQuerier) QueryFunc {
+	return func(ctx context.Context, path string, data []byte) ([]byte, error) {
+		res, err := c.ABCIQuery(ctx, path, data)
+		if err != nil {
+			return nil, fmt.Errorf("query %s: %w", path, err)
+		}
+		if res.Response.Code != 0 {
+			return nil, fmt.Errorf("query %s: code %d (%s): %s", path, res.Response.Code, res.Response.Codespace, res.Response.Log)
+		}
+		return res.Response.Value, nil
+	}
+}
