@@ -19,6 +19,7 @@ import (
 	cs "github.com/consensys/gnark/constraint/bn254"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/consensys/gnark/logger"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 )
@@ -41,6 +42,8 @@ func Compile(n int) (constraint.ConstraintSystem, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("circuit with %d slots", n)
 	}
+	// gnark logs compilation progress to stdout; jinlian has its own logs.
+	logger.Disable()
 	return frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, NewQuorumCircuit(n))
 }
 
@@ -229,4 +232,22 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		os.Remove(tmp.Name())
 	}
 	return err
+}
+
+// DevSlots is the slot count of the development circuit: the localnet has
+// at most 7 validators. The committed contracts/ethereum/Verifier.sol is
+// exported from DevSetup keys of this size.
+const DevSlots = 8
+
+// DevKeysDir is where tests and tools cache development keys:
+// $JINLIAN_CHECKPOINT_KEYS, or jinlian/checkpoint-keys in the user's cache
+// directory. The keys are deterministic, so a cache only saves time.
+func DevKeysDir() string {
+	if d := os.Getenv("JINLIAN_CHECKPOINT_KEYS"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "jinlian", "checkpoint-keys")
+	}
+	return filepath.Join(os.TempDir(), "jinlian-checkpoint-keys")
 }

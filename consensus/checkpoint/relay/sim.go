@@ -1,0 +1,58 @@
+package relay
+
+import (
+	"crypto/ecdsa"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/eth/ethconfig"
+	"github.com/ethereum/go-ethereum/ethclient/simulated"
+	"github.com/ethereum/go-ethereum/node"
+	"github.com/ethereum/go-ethereum/params"
+)
+
+// LiveRules is the simulated chain's configuration: go-ethereum's dev
+// configuration less the forks not live on Ethereum mainnet. v1.17.8's dev
+// chain also enables the unscheduled Bogota fork, whose repricing makes
+// storage writes far dearer than on mainnet; pinned to Osaka (live since
+// December 2025) the gas figures are what a mainnet submission pays.
+func LiveRules() *params.ChainConfig {
+	c := *params.AllDevChainProtocolChanges
+	c.BogotaTime = nil
+	c.UBTTime = nil
+	return &c
+}
+
+// Simulated is an in-process Ethereum chain with one funded account.
+type Simulated struct {
+	*simulated.Backend
+	Key  *ecdsa.PrivateKey
+	Auth *bind.TransactOpts
+}
+
+// NewSimulated starts a simulated chain on LiveRules, funding a fresh key.
+// Close it when done.
+func NewSimulated() (*Simulated, error) {
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	cfg := LiveRules()
+	funds := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))
+	b := simulated.NewBackend(types.GenesisAlloc{crypto.PubkeyToAddress(key.PublicKey): {Balance: funds}},
+		func(_ *node.Config, eth *ethconfig.Config) { eth.Genesis.Config = cfg })
+	auth, err := bind.NewKeyedTransactorWithChainID(key, cfg.ChainID)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return &Simulated{Backend: b, Key: key, Auth: auth}, nil
+}
+
+// Client is the chain's endpoint for a Relayer.
+func (s *Simulated) Client() Backend { return s.Backend.Client() }
+
+// Mine seals a block (the Relayer's Config.Mine).
+func (s *Simulated) Mine() { s.Commit() }
