@@ -34,12 +34,14 @@ type Simulated struct {
 
 // NewSimulated starts a simulated chain on LiveRules, funding a fresh key.
 // Close it when done.
-func NewSimulated() (*Simulated, error) {
+func NewSimulated() (*Simulated, error) { return NewSimulatedWith(LiveRules()) }
+
+// NewSimulatedWith starts a simulated chain with the given rules.
+func NewSimulatedWith(cfg *params.ChainConfig) (*Simulated, error) {
 	key, err := crypto.GenerateKey()
 	if err != nil {
 		return nil, err
 	}
-	cfg := LiveRules()
 	funds := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))
 	b := simulated.NewBackend(types.GenesisAlloc{crypto.PubkeyToAddress(key.PublicKey): {Balance: funds}},
 		func(_ *node.Config, eth *ethconfig.Config) { eth.Genesis.Config = cfg })
