@@ -344,3 +344,23 @@ func RevertReason(err error) (string, bool) {
 	}
 	return fmt.Sprintf("%s(%s)", e.Name, strings.Join(parts, ", ")), true
 }
+
+// SyncStore submits what a node's checkpoint store holds (Sync) and records
+// each anchoring in the store.
+func (r *Relayer) SyncStore(ctx context.Context, s *checkpoint.Store) ([]Result, error) {
+	res, err := r.Sync(ctx, s)
+	for _, x := range res {
+		rec, ok, lerr := s.Load(x.Epoch)
+		if lerr != nil || !ok {
+			continue
+		}
+		rec.Anchor = &checkpoint.AnchorInfo{Contract: r.addr.Hex(), GasUsed: x.GasUsed, Block: x.Block}
+		if !x.Skipped {
+			rec.Anchor.TxHash = x.TxHash.Hex()
+		}
+		if serr := s.Save(rec); serr != nil {
+			err = errors.Join(err, serr)
+		}
+	}
+	return res, err
+}
