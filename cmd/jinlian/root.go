@@ -61,6 +61,7 @@ func newRootCmd() *cobra.Command {
 		newVerifyCmd(g),
 		newCACmd(g),
 		newVersionCmd(g),
+		newCheckpointCmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)
 	return root

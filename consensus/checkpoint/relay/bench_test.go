@@ -32,7 +32,7 @@ func BenchmarkSubmitCheckpointGas(b *testing.B) {
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
-				sim, err := NewSimulatedWith(rc.rules)
+				sim, err := NewSimulatedWith(rc.rules, "")
 				if err != nil {
 					b.Fatal(err)
 				}

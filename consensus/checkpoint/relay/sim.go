@@ -2,7 +2,10 @@ package relay
 
 import (
 	"crypto/ecdsa"
+	"fmt"
 	"math/big"
+	"net"
+	"strconv"
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -34,17 +37,37 @@ type Simulated struct {
 
 // NewSimulated starts a simulated chain on LiveRules, funding a fresh key.
 // Close it when done.
-func NewSimulated() (*Simulated, error) { return NewSimulatedWith(LiveRules()) }
+func NewSimulated() (*Simulated, error) { return NewSimulatedWith(LiveRules(), "") }
 
-// NewSimulatedWith starts a simulated chain with the given rules.
-func NewSimulatedWith(cfg *params.ChainConfig) (*Simulated, error) {
+// NewSimulatedWith starts a simulated chain with the given rules. A
+// non-empty httpAddr (host:port, loopback) also serves its JSON-RPC there,
+// so that tools in other processes (jinlian checkpoint status) can reach it.
+func NewSimulatedWith(cfg *params.ChainConfig, httpAddr string) (*Simulated, error) {
 	key, err := crypto.GenerateKey()
 	if err != nil {
 		return nil, err
 	}
+	var host string
+	var port int
+	if httpAddr != "" {
+		h, p, err := net.SplitHostPort(httpAddr)
+		if err != nil {
+			return nil, fmt.Errorf("simulated chain's RPC address %q: %w", httpAddr, err)
+		}
+		if port, err = strconv.Atoi(p); err != nil {
+			return nil, fmt.Errorf("simulated chain's RPC address %q: %w", httpAddr, err)
+		}
+		host = h
+	}
 	funds := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))
 	b := simulated.NewBackend(types.GenesisAlloc{crypto.PubkeyToAddress(key.PublicKey): {Balance: funds}},
-		func(_ *node.Config, eth *ethconfig.Config) { eth.Genesis.Config = cfg })
+		func(n *node.Config, eth *ethconfig.Config) {
+			eth.Genesis.Config = cfg
+			if host != "" {
+				n.HTTPHost, n.HTTPPort = host, port
+				n.HTTPModules = []string{"eth", "net", "web3"}
+			}
+		})
 	auth, err := bind.NewKeyedTransactorWithChainID(key, cfg.ChainID)
 	if err != nil {
 		b.Close()
