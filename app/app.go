@@ -33,6 +33,8 @@ type App struct {
 	logger   *slog.Logger
 	sigs     *sigCache
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
+	cps      Checkpointer         // checkpoint scheme (checkpoint.go); nil without
+	cpSigner func([32]byte) ([]byte, error)
 	certs    *permission.CertVerifier
 
 	chainID   string
@@ -51,6 +53,12 @@ type Options struct {
 	// NodeKey is the validator's SM2 node key; it signs the app hash of
 	// every height in ExtendVote. Nil means the node extends no vote.
 	NodeKey *gmcrypto.PrivateKey
+	// Checkpoints is the checkpoint scheme; required when the genesis sets
+	// checkpoint_interval (checkpoint.go).
+	Checkpoints Checkpointer
+	// SignCheckpoint signs a checkpoint digest with the validator's
+	// checkpoint key; nil means the node signs no checkpoints.
+	SignCheckpoint func(digest [32]byte) ([]byte, error)
 }
 
 // New returns an app over an opened store, restoring chain id, parameters
@@ -66,6 +74,8 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		logger:   logger,
 		sigs:     newSigCache(200_000),
 		nodeKey:  opts.NodeKey,
+		cps:      opts.Checkpoints,
+		cpSigner: opts.SignCheckpoint,
 		certs:    permission.NewCertVerifier(100_000),
 		params:   DefaultParams(),
 	}
@@ -92,6 +102,9 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 
 // Store exposes the ledger store to in-process readers (API, observers).
 func (a *App) Store() *ledger.Store { return a.store }
+
+// Params are the chain's parameters (defaults before InitChain).
+func (a *App) Params() Params { return a.params }
 
 // ChainID is the chain the app was initialised for ("" before InitChain).
 func (a *App) ChainID() string { return a.chainID }
@@ -142,6 +155,10 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, err
 	}
 	if err := a.store.Set(permission.SystemLedger, keyChainID, []byte(req.ChainId)); err != nil {
+		return nil, err
+	}
+	if err := a.initCheckpoints(a.store, req.ChainId, g); err != nil {
+		a.store.Rollback()
 		return nil, err
 	}
 	if err := setBlockTime(a.store, req.Time); err != nil {
@@ -347,6 +364,10 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			return nil, err
 		}
 	}
+	cpEvent, err := a.defineCheckpoint(a.store)
+	if err != nil {
+		return nil, fmt.Errorf("define checkpoint: %w", err)
+	}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
 		if IsQCTx(raw) {
@@ -359,7 +380,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		return nil, err
 	}
 	a.blockTime = req.Time
-	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.store.WorkingHash()}, nil
+	resp := &abci.ResponseFinalizeBlock{TxResults: results, AppHash: a.store.WorkingHash()}
+	if cpEvent != nil {
+		resp.Events = append(resp.Events, *cpEvent)
+	}
+	return resp, nil
 }
 
 func (a *App) deliver(raw []byte, at time.Time, height int64) *abci.ExecTxResult {

@@ -22,6 +22,9 @@ type GenesisState struct {
 	Revocations []permission.Revocation `json:"revocations,omitempty"`
 	Ledgers     []GenesisLedger         `json:"ledgers"`
 	Params      Params                  `json:"params"`
+	// CheckpointKeys register each validator's checkpoint key, bound to its
+	// SM2 node key (checkpoint.go); required with params.checkpoint_interval.
+	CheckpointKeys []CheckpointRegistration `json:"checkpoint_keys,omitempty"`
 }
 
 // GenesisLedger is a sub-ledger with its assets and opening balances.
@@ -43,6 +46,12 @@ type Params struct {
 	// TxTimeWindowSeconds bounds |tx timestamp − block time|; replay
 	// protection relies on it together with the stored tx ids.
 	TxTimeWindowSeconds int64 `json:"tx_time_window_seconds"`
+	// CheckpointInterval: the chain defines a checkpoint every this many
+	// blocks (docs/checkpoints.md); 0 leaves checkpoints off.
+	CheckpointInterval int64 `json:"checkpoint_interval,omitempty"`
+	// CheckpointSlots is the proof circuit's validator capacity; the
+	// validator-set commitment is padded to it.
+	CheckpointSlots int `json:"checkpoint_slots,omitempty"`
 }
 
 // DefaultParams are used for zero fields of a genesis.
@@ -98,6 +107,9 @@ func (g *GenesisState) Validate() error {
 		if !orgs[v.Org] {
 			return ErrBadGenesis.Wrapf("validator %s names unknown organisation %q", v.Address, v.Org)
 		}
+	}
+	if err := g.validateCheckpoints(); err != nil {
+		return err
 	}
 	if len(g.Ledgers) == 0 {
 		return ErrBadGenesis.Wrapf("no sub-ledgers")

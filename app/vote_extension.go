@@ -12,14 +12,16 @@ import (
 // checkpoint signature (docs/checkpoints.md).
 //
 // Wire format, backward compatible with the SM2-only extension:
+//
 //   - no checkpoint signature: the raw SM2 signature (ASN.1 DER, so its
 //     first byte is 0x30), exactly what earlier versions send;
+//
 //   - with one: the protobuf message
 //
-//	message VoteExtension {
-//	  bytes sm2_signature = 1;
-//	  bytes checkpoint_signature = 2;
-//	}
+//     message VoteExtension {
+//     bytes sm2_signature = 1;
+//     bytes checkpoint_signature = 2;
+//     }
 //
 //     whose first byte is 0x0a (field 1, length-delimited).
 //
