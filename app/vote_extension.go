@@ -11,19 +11,12 @@ import (
 // signature of the quorum certificate and, at checkpoint heights, its
 // checkpoint signature (docs/checkpoints.md).
 //
-// Wire format, backward compatible with the SM2-only extension:
-//
-//   - no checkpoint signature: the raw SM2 signature (ASN.1 DER, so its
-//     first byte is 0x30), exactly what earlier versions send;
-//
-//   - with one: the protobuf message
-//
-//     message VoteExtension {
-//     bytes sm2_signature = 1;
-//     bytes checkpoint_signature = 2;
-//     }
-//
-//     whose first byte is 0x0a (field 1, length-delimited).
+// Wire format, backward compatible with the SM2-only extension. Without a
+// checkpoint signature it is the raw SM2 signature (ASN.1 DER, so its first
+// byte is 0x30), exactly what earlier versions send. With one it is the
+// protobuf message VoteExtension { bytes sm2_signature = 1; bytes
+// checkpoint_signature = 2; }, whose first byte is 0x0a (field 1,
+// length-delimited).
 //
 // Earlier versions cannot read the second form, so a chain emits it only
 // once checkpoints are switched on for it (checkpoint_interval > 0), which

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
@@ -13,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/spf13/cobra"
 
+	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
 )
@@ -43,6 +47,28 @@ func (f *checkpointFlags) openStore(g *globals) (*checkpoint.Store, error) {
 		dir = checkpoint.StoreDir(g.home)
 	}
 	return checkpoint.OpenStore(dir)
+}
+
+// anchorDefaults fills --eth-rpc and --anchor from the anchor.json a
+// localnet's node writes, when they are not given.
+func (f *checkpointFlags) anchorDefaults(g *globals) {
+	if f.ethRPC != "" && f.anchor != "" {
+		return
+	}
+	b, err := os.ReadFile(consensus.AnchorInfoFile(g.home))
+	if err != nil {
+		return
+	}
+	var info consensus.AnchorInfo
+	if json.Unmarshal(b, &info) != nil {
+		return
+	}
+	if f.ethRPC == "" {
+		f.ethRPC = info.RPC
+	}
+	if f.anchor == "" {
+		f.anchor = info.Contract
+	}
 }
 
 func (f *checkpointFlags) relayer(ctx context.Context, withKey bool) (*relay.Relayer, func(), error) {
@@ -170,6 +196,7 @@ func newCheckpointStatusCmd(g *globals) *cobra.Command {
 					st.LatestAnchored = e
 				}
 			}
+			f.anchorDefaults(g)
 			if f.ethRPC != "" {
 				r, closeFn, err := f.relayer(cmd.Context(), false)
 				if err != nil {
@@ -244,6 +271,7 @@ func newCheckpointVerifyCmd(g *globals) *cobra.Command {
 				chained := rec.Checkpoint.Follows(prev.Checkpoint) == nil
 				v.Chained = &chained
 			}
+			f.anchorDefaults(g)
 			if f.ethRPC != "" {
 				r, closeFn, err := f.relayer(cmd.Context(), false)
 				if err != nil {
@@ -296,6 +324,7 @@ func newCheckpointSubmitCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			f.anchorDefaults(g)
 			r, closeFn, err := f.relayer(cmd.Context(), true)
 			if err != nil {
 				return err
@@ -322,4 +351,23 @@ func newCheckpointSubmitCmd(g *globals) *cobra.Command {
 	f.register(cmd, true)
 	cmd.Flags().StringVar(&f.ethKey, "eth-key", "", "file with the hex secp256k1 key that pays for submissions")
 	return cmd
+}
+
+// startLocalnetAnchoring starts node0's prover and relayer on an in-process
+// Ethereum chain when the localnet's genesis enables checkpoints.
+func startLocalnetAnchoring(w io.Writer, n *consensus.JinlianNode, ethListen string, logger *slog.Logger) (*consensus.Anchoring, error) {
+	p := n.App.Params()
+	if p.CheckpointInterval <= 0 {
+		return nil, nil
+	}
+	an, err := consensus.StartAnchoring(n, consensus.AnchoringOptions{RPC: ethListen, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint anchoring: %w", err)
+	}
+	fmt.Fprintf(w, "checkpoints every %d blocks, proved by %s and anchored at %s on the in-process Ethereum chain", p.CheckpointInterval, n.Home(), an.Address().Hex())
+	if ethListen != "" {
+		fmt.Fprintf(w, " (JSON-RPC http://%s)", ethListen)
+	}
+	fmt.Fprintf(w, "\n  jinlian checkpoint status --home %s\n", n.Home())
+	return an, nil
 }
