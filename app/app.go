@@ -93,6 +93,11 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		if a.blockTime, err = loadBlockTime(v); err != nil {
 			return nil, err
 		}
+		if a.params.CheckpointInterval > 0 && a.cps == nil {
+			// Without the scheme this node would not define checkpoints
+			// and its state would diverge.
+			return nil, fmt.Errorf("this chain defines checkpoints (checkpoint_interval %d) but the app was built without the checkpoint scheme", a.params.CheckpointInterval)
+		}
 	}
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
