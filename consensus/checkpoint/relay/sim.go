@@ -58,6 +58,12 @@ func NewSimulatedWith(cfg *params.ChainConfig, httpAddr string) (*Simulated, err
 			return nil, fmt.Errorf("simulated chain's RPC address %q: %w", httpAddr, err)
 		}
 		host = h
+		// go-ethereum panics when its HTTP server cannot listen.
+		l, err := net.Listen("tcp", httpAddr)
+		if err != nil {
+			return nil, fmt.Errorf("simulated chain's RPC address: %w", err)
+		}
+		l.Close()
 	}
 	funds := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(params.Ether))
 	b := simulated.NewBackend(types.GenesisAlloc{crypto.PubkeyToAddress(key.PublicKey): {Balance: funds}},
