@@ -34,6 +34,8 @@ type App struct {
 	logger   *slog.Logger
 	sigs     *SigCache
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
+	cps      Checkpointer         // checkpoint scheme (checkpoint.go); nil without
+	cpSigner func([32]byte) ([]byte, error)
 	certs    *permission.CertVerifier
 
 	// Effects of the block being finalized that leave the state machine:
@@ -67,6 +69,12 @@ type Options struct {
 	// SigCache, when set, is shared with other apps in this process (see
 	// SigCache); nil gives the app a cache of its own.
 	SigCache *SigCache
+	// Checkpoints is the checkpoint scheme; required when the genesis sets
+	// checkpoint_interval (checkpoint.go).
+	Checkpoints Checkpointer
+	// SignCheckpoint signs a checkpoint digest with the validator's
+	// checkpoint key; nil means the node signs no checkpoints.
+	SignCheckpoint func(digest [32]byte) ([]byte, error)
 }
 
 // New returns an app over an opened store, restoring chain id, parameters
@@ -85,6 +93,8 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		onNodeRemoved: opts.OnNodeRemoved,
 		certs:         permission.NewCertVerifier(100_000),
 		params:        DefaultParams(),
+		cps:           opts.Checkpoints,
+		cpSigner:      opts.SignCheckpoint,
 	}
 	if a.sigs == nil {
 		a.sigs = NewSigCache(200_000, 1)
@@ -103,6 +113,11 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		if a.blockTime, err = loadBlockTime(v); err != nil {
 			return nil, err
 		}
+		if a.params.CheckpointInterval > 0 && a.cps == nil {
+			// Without the scheme this node would not define checkpoints
+			// and its state would diverge.
+			return nil, fmt.Errorf("this chain defines checkpoints (checkpoint_interval %d) but the app was built without the checkpoint scheme", a.params.CheckpointInterval)
+		}
 	}
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
@@ -112,6 +127,9 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 
 // Store exposes the ledger store to in-process readers (API, observers).
 func (a *App) Store() *ledger.Store { return a.store }
+
+// Params are the chain's parameters (defaults before InitChain).
+func (a *App) Params() Params { return a.params }
 
 // ChainID is the chain the app was initialised for ("" before InitChain).
 func (a *App) ChainID() string { return a.chainID }
@@ -162,6 +180,10 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, err
 	}
 	if err := a.store.Set(permission.SystemLedger, keyChainID, []byte(req.ChainId)); err != nil {
+		return nil, err
+	}
+	if err := a.initCheckpoints(a.store, req.ChainId, g); err != nil {
+		a.store.Rollback()
 		return nil, err
 	}
 	if err := setBlockTime(a.store, req.Time); err != nil {
@@ -441,6 +463,10 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	if err != nil {
 		return nil, err
 	}
+	cpEvent, err := a.defineCheckpoint(kv)
+	if err != nil {
+		return nil, fmt.Errorf("define checkpoint: %w", err)
+	}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
 		if IsQCTx(raw) {
@@ -453,7 +479,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		return nil, err
 	}
 	a.blockTime = req.Time
-	return &abci.ResponseFinalizeBlock{TxResults: results, Events: events, ValidatorUpdates: a.valUpdates, AppHash: a.store.WorkingHash()}, nil
+	resp := &abci.ResponseFinalizeBlock{TxResults: results, Events: events, ValidatorUpdates: a.valUpdates, AppHash: a.store.WorkingHash()}
+	if cpEvent != nil {
+		resp.Events = append(resp.Events, *cpEvent)
+	}
+	return resp, nil
 }
 
 func (a *App) deliver(kv ledger.KV, raw []byte, at time.Time, height int64) *abci.ExecTxResult {

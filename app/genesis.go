@@ -33,6 +33,9 @@ type GenesisState struct {
 	Sanctions []permission.Sanction `json:"sanctions,omitempty"`
 	Ledgers   []GenesisLedger       `json:"ledgers"`
 	Params    Params                `json:"params"`
+	// CheckpointKeys register each validator's checkpoint key, bound to its
+	// SM2 node key (checkpoint.go); required with params.checkpoint_interval.
+	CheckpointKeys []CheckpointRegistration `json:"checkpoint_keys,omitempty"`
 }
 
 // GenesisLedger is a sub-ledger with its assets and opening balances.
@@ -65,6 +68,12 @@ type Params struct {
 	// GovThresholds overrides, per proposal type, the share of
 	// organisations whose yes votes pass a proposal (default: more than 2/3).
 	GovThresholds map[string]Fraction `json:"gov_thresholds,omitempty"`
+	// CheckpointInterval: the chain defines a checkpoint every this many
+	// blocks (docs/checkpoints.md); 0 leaves checkpoints off.
+	CheckpointInterval int64 `json:"checkpoint_interval,omitempty"`
+	// CheckpointSlots is the proof circuit's validator capacity; the
+	// validator-set commitment is padded to it.
+	CheckpointSlots int `json:"checkpoint_slots,omitempty"`
 }
 
 // Fraction is a threshold: yes votes × Den > organisations × Num.
@@ -169,6 +178,9 @@ func (g *GenesisState) Validate() error {
 		if !orgs[v.Org] {
 			return ErrBadGenesis.Wrapf("validator %s names unknown organisation %q", v.Address, v.Org)
 		}
+	}
+	if err := g.validateCheckpoints(); err != nil {
+		return err
 	}
 	if len(g.Ledgers) == 0 {
 		return ErrBadGenesis.Wrapf("no sub-ledgers")

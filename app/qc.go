@@ -108,7 +108,11 @@ func VerifyQC(qc *txpb.QuorumCertificate, chainID string, appHash []byte, vals [
 		if err != nil {
 			return rep, ErrBadQC.Wrapf("%v", err)
 		}
-		if !pub.Verify(msg, s.Signature) {
+		ext, err := DecodeVoteExtension(s.Signature)
+		if err != nil {
+			return rep, ErrBadQC.Wrapf("signature of validator %s: %v", addr, err)
+		}
+		if !pub.Verify(msg, ext.SM2Signature) {
 			return rep, ErrBadQC.Wrapf("SM2 signature of validator %s (%s) over height %d does not verify", addr, v.Org, qc.Height)
 		}
 		rep.SignedPower += v.Power
@@ -151,7 +155,17 @@ func (a *App) ExtendVote(_ context.Context, req *abci.RequestExtendVote) (*abci.
 	if err != nil {
 		return nil, err
 	}
-	return &abci.ResponseExtendVote{VoteExtension: sig}, nil
+	ext := VoteExtension{SM2Signature: sig}
+	if a.checkpointsOn() {
+		// An ExtendVote error halts the node: a checkpoint that cannot be
+		// signed only weakens the checkpoint's quorum.
+		if v, err := a.store.View(0); err != nil {
+			a.logger.Warn("not signing checkpoint", "height", ci.Height, "err", err)
+		} else if ext.CheckpointSignature, err = a.signCheckpoint(v, ci.Height, ci.AppHash); err != nil {
+			a.logger.Warn("not signing checkpoint", "height", ci.Height, "err", err)
+		}
+	}
+	return &abci.ResponseExtendVote{VoteExtension: EncodeVoteExtension(ext)}, nil
 }
 
 // VerifyVoteExtension accepts an empty extension (a validator without an
@@ -168,7 +182,12 @@ func (a *App) VerifyVoteExtension(_ context.Context, req *abci.RequestVerifyVote
 	return &abci.ResponseVerifyVoteExtension{Status: abci.ResponseVerifyVoteExtension_ACCEPT}, nil
 }
 
-func (a *App) verifyExtension(valAddr []byte, voteHeight int64, sig []byte) error {
+func (a *App) verifyExtension(valAddr []byte, voteHeight int64, raw []byte) error {
+	ext, err := DecodeVoteExtension(raw)
+	if err != nil {
+		return err
+	}
+	sig := ext.SM2Signature
 	ci := a.store.LastCommit()
 	if ci.Height != voteHeight-1 {
 		return fmt.Errorf("vote of height %d, last commit %d", voteHeight, ci.Height)
@@ -190,6 +209,18 @@ func (a *App) verifyExtension(valAddr []byte, voteHeight int64, sig []byte) erro
 	}
 	if !pub.Verify(QCSignBytes(a.chainID, ci.Height, ci.AppHash), sig) {
 		return fmt.Errorf("SM2 signature does not verify")
+	}
+	if ext.CheckpointSignature != nil {
+		c, ok, err := a.checkpointAt(v, ci.Height, ci.AppHash)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("checkpoint signature at height %d, which is not a checkpoint height", ci.Height)
+		}
+		if err := a.verifyCheckpointSignature(v, c, val.Address, ext.CheckpointSignature); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", c.Epoch, err)
+		}
 	}
 	return nil
 }
@@ -232,8 +263,13 @@ func (a *App) buildQCTx(req *abci.RequestPrepareProposal) []byte {
 	}
 	qc := &txpb.QuorumCertificate{ChainId: a.chainID, Height: h, AppHash: appHash}
 	msg := QCSignBytes(a.chainID, h, appHash)
+	cp, isCheckpoint, _ := a.checkpointForQC(v, h)
 	for _, vote := range req.LocalLastCommit.Votes {
 		if len(vote.VoteExtension) == 0 {
+			continue
+		}
+		ext, err := DecodeVoteExtension(vote.VoteExtension)
+		if err != nil {
 			continue
 		}
 		val, ok, err := permission.GetValidator(v, hex.EncodeToString(vote.Validator.Address))
@@ -241,10 +277,13 @@ func (a *App) buildQCTx(req *abci.RequestPrepareProposal) []byte {
 			continue
 		}
 		pub, err := val.PublicKey()
-		if err != nil || !pub.Verify(msg, vote.VoteExtension) {
+		if err != nil || !pub.Verify(msg, ext.SM2Signature) {
 			continue
 		}
-		qc.Signatures = append(qc.Signatures, &txpb.QCSignature{Validator: vote.Validator.Address, Signature: vote.VoteExtension})
+		if ext.CheckpointSignature != nil && (!isCheckpoint || a.verifyCheckpointSignature(v, cp, val.Address, ext.CheckpointSignature) != nil) {
+			ext.CheckpointSignature = nil
+		}
+		qc.Signatures = append(qc.Signatures, &txpb.QCSignature{Validator: vote.Validator.Address, Signature: EncodeVoteExtension(ext)})
 	}
 	if len(qc.Signatures) == 0 {
 		return nil
@@ -278,6 +317,9 @@ func (a *App) checkQCTx(kv reader, raw []byte, i int, blockHeight int64) (*txpb.
 		return nil, err
 	}
 	if _, err := VerifyQC(qc, a.chainID, appHash, vals); err != nil {
+		return nil, err
+	}
+	if err := a.checkQCCheckpointSignatures(kv, qc); err != nil {
 		return nil, err
 	}
 	return qc, nil

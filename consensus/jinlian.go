@@ -14,6 +14,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
@@ -97,12 +98,22 @@ func startJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 			return nil, fmt.Errorf("node key %s: %w", NodeKeyFile(cfg.Home), err)
 		}
 	}
+	opts := app.Options{Logger: appLogger, NodeKey: nodeKey, Checkpoints: Checkpointer{}}
+	if nodeKey != nil {
+		// A validator with a checkpoint key signs checkpoints too.
+		if k, err := checkpoint.LoadKey(checkpoint.KeyFile(cfg.Home)); err == nil {
+			opts.SignCheckpoint = func(d [32]byte) ([]byte, error) { return k.Sign(d) }
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("checkpoint key: %w", err)
+		}
+	}
 	store, err := ledger.Open(LedgerDir(cfg.Home), ledger.Options{IAVLCacheSize: cfg.Ledger.CacheSize})
 	if err != nil {
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
 	}
 	jn := &JinlianNode{Store: store, Config: cfg}
-	a, err := app.New(store, app.Options{Logger: appLogger, NodeKey: nodeKey, OnNodeRemoved: jn.evict, SigCache: sigs})
+	opts.OnNodeRemoved, opts.SigCache = jn.evict, sigs
+	a, err := app.New(store, opts)
 	if err != nil {
 		return nil, errors.Join(err, store.Close())
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/cometbft/cometbft/libs/log"
 
 	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/ca"
@@ -69,7 +70,14 @@ type LocalnetOptions struct {
 	// so each verifies every transaction as separate machines would. By
 	// default the nodes of the process share one and verify each once.
 	SeparateSigCaches bool
+	// CheckpointInterval is the genesis checkpoint_interval
+	// (default LocalnetCheckpointInterval; negative: no checkpoints).
+	CheckpointInterval int64
 }
+
+// LocalnetCheckpointInterval is the localnet's default checkpoint interval:
+// small, so that anchoring shows at once (docs/checkpoints.md).
+const LocalnetCheckpointInterval = 20
 
 // DemoIdentity is a funded identity of one organisation.
 type DemoIdentity struct {
@@ -222,6 +230,18 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		}
 		nodeKeys[i] = k
 	}
+	cpKeys := make([]*checkpoint.CheckpointKey, len(orgs))
+	interval := opts.CheckpointInterval
+	if interval == 0 {
+		interval = LocalnetCheckpointInterval
+	}
+	if interval < 0 || opts.NoVoteExtensions {
+		interval = 0
+	}
+	chainID := opts.ChainID
+	if chainID == "" {
+		chainID = DefaultChainID
+	}
 	appState := func(nodes []NetworkNode) (json.RawMessage, error) {
 		for i, n := range nodes {
 			if n.Power == 0 {
@@ -233,6 +253,22 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 				Name: n.Moniker, Org: orgs[i], Address: n.PubKey.Address().String(),
 				SM2PublicKey: hex.EncodeToString(nodeKeys[i].Public().Bytes()),
 			})
+			if interval == 0 {
+				continue
+			}
+			k, err := checkpoint.GenerateKey(nil)
+			if err != nil {
+				return nil, err
+			}
+			cpKeys[i] = k
+			reg, err := checkpoint.Register(chainID, n.PubKey.Address().String(), k, nodeKeys[i])
+			if err != nil {
+				return nil, err
+			}
+			g.CheckpointKeys = append(g.CheckpointKeys, AppRegistration(reg))
+		}
+		if interval > 0 {
+			g.Params.CheckpointInterval, g.Params.CheckpointSlots = interval, checkpoint.DevSlots
 		}
 		if err := g.Validate(); err != nil {
 			return nil, err
@@ -273,6 +309,11 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		}
 		if err := gmcrypto.SaveKey(NodeKeyFile(n.Home), gmcrypto.KeyInfo{Name: n.Moniker + "-node", Org: orgs[i]}, nodeKeys[i], []byte(LocalnetPassphrase)); err != nil {
 			return nil, err
+		}
+		if cpKeys[i] != nil {
+			if err := checkpoint.SaveKey(checkpoint.KeyFile(n.Home), cpKeys[i]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	ln := &Localnet{Home: opts.Home, Network: net, Created: true, separateSigCaches: opts.SeparateSigCaches}

@@ -40,8 +40,6 @@ const (
 	wlFunding  = 50_000_000
 )
 
-func (w *workload) addr() string { return fmt.Sprintf("%040x", w.rng.Uint64()) + "" }
-
 func (w *workload) txid() string {
 	return fmt.Sprintf("%016x%016x%016x%016x", w.rng.Uint64(), w.rng.Uint64(), w.rng.Uint64(), w.rng.Uint64())
 }

@@ -179,7 +179,7 @@ func waitForSignal() {
 
 func newLocalnetCmd(g *globals) *cobra.Command {
 	opts := consensus.LocalnetOptions{}
-	var logLevel string
+	var logLevel, ethListen string
 	cmd := &cobra.Command{
 		Use:   "localnet",
 		Short: "Run a whole consortium on 127.0.0.1 in one process (development)",
@@ -208,8 +208,15 @@ from the same data. --reset deletes it first.`,
 			if err != nil {
 				return errors.Join(err, stopObservers(), consensus.StopAll(nodes))
 			}
+			an, err := startLocalnetAnchoring(cmd.ErrOrStderr(), nodes[0], ethListen, appLog)
+			if err != nil {
+				return errors.Join(err, stopObservers(), consensus.StopAll(nodes))
+			}
 			waitForSignal()
 			fmt.Fprintln(cmd.ErrOrStderr(), "stopping localnet...")
+			if an != nil {
+				an.Stop()
+			}
 			return errors.Join(stopObservers(), consensus.StopAll(nodes))
 		},
 	}
@@ -219,6 +226,8 @@ from the same data. --reset deletes it first.`,
 	cmd.Flags().IntVar(&opts.BasePort, "base-port", consensus.LocalnetBasePort, "node i uses P2P base+10i and RPC base+10i+1")
 	cmd.Flags().DurationVar(&opts.TimeoutCommit, "timeout-commit", 0, "CometBFT timeout_commit (default 300ms)")
 	cmd.Flags().StringVar(&logLevel, "log.level", "warn", "log level: debug, info, warn, error")
+	cmd.Flags().Int64Var(&opts.CheckpointInterval, "checkpoint-interval", 0, fmt.Sprintf("blocks between checkpoints when the localnet is created (default %d; -1: none)", consensus.LocalnetCheckpointInterval))
+	cmd.Flags().StringVar(&ethListen, "eth.listen", "127.0.0.1:8545", "JSON-RPC address of the in-process Ethereum chain the checkpoints are anchored on (empty: not served)")
 	cmd.Flags().BoolVar(&opts.NoVoteExtensions, "no-vote-extensions", false, "create the network without vote extensions, so without SM2 quorum certificates (for measuring their cost)")
 	return cmd
 }

@@ -73,6 +73,7 @@ func newRootCmd() *cobra.Command {
 		newAPICmd(g),
 		newBenchCmd(g),
 		newRegCmd(g),
+		newCheckpointCmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)
 	return root

@@ -1,0 +1,231 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/jinlian-ledger/jinlian/contracts/payments"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/permission"
+)
+
+// fakeCheckpointer stands in for consensus/checkpoint's scheme: SM3
+// everywhere, and a "signature" by key k over d is SM3(k ‖ d). The app's
+// job is to define, carry and check; the real scheme is tested in
+// consensus/checkpoint and end to end in consensus.
+type fakeCheckpointer struct{}
+
+func (fakeCheckpointer) CommitValidators(vals []CheckpointValidator, slots int) ([32]byte, error) {
+	b, _ := json.Marshal(struct {
+		V []CheckpointValidator
+		N int
+	}{vals, slots})
+	return gmcrypto.SM3(b), nil
+}
+func (fakeCheckpointer) Hash(c Checkpoint) [32]byte {
+	b, _ := json.Marshal(c)
+	return gmcrypto.SM3([]byte("hash"), b)
+}
+func (fakeCheckpointer) Digest(c Checkpoint) [32]byte {
+	b, _ := json.Marshal(c)
+	return gmcrypto.SM3([]byte("digest"), b)
+}
+func (fakeCheckpointer) VerifySignature(key []byte, d [32]byte, sig []byte) error {
+	if want := fakeSign(key, d); !bytes.Equal(sig, want[:]) {
+		return errors.New("fake signature does not verify")
+	}
+	return nil
+}
+func (fakeCheckpointer) VerifyRegistration(r CheckpointRegistration, chainID string, node *gmcrypto.PublicKey) error {
+	sig, _ := hex.DecodeString(r.SM2Signature)
+	if !node.Verify([]byte(chainID+r.Validator+r.CheckpointKey), sig) {
+		return errors.New("registration not signed by the node key")
+	}
+	return nil
+}
+
+func fakeSign(key []byte, d [32]byte) [32]byte { return gmcrypto.SM3(key, d[:]) }
+
+type cpNet struct {
+	*qcNet
+	cpKeys [][]byte
+}
+
+// newCPNet is qcNet with checkpoints every 2 blocks.
+func newCPNet(t *testing.T) *cpNet {
+	t.Helper()
+	n := &cpNet{qcNet: &qcNet{}}
+	g := GenesisState{
+		Organisations: []permission.Organisation{{ID: "bankA"}},
+		Ledgers:       []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankA"}}}},
+		Params:        Params{TxTimeWindowSeconds: 600, CheckpointInterval: 2, CheckpointSlots: 4},
+	}
+	var updates []abci.ValidatorUpdate
+	for i := 0; i < 4; i++ {
+		pk := ed25519.GenPrivKey().PubKey()
+		pp, _ := cryptoenc.PubKeyToProto(pk)
+		updates = append(updates, abci.ValidatorUpdate{PubKey: pp, Power: 10})
+		nk := mustKey(t)
+		n.nodeKeys = append(n.nodeKeys, nk)
+		n.addrs = append(n.addrs, pk.Address())
+		addr := pk.Address().String()
+		g.Validators = append(g.Validators, permission.Validator{Org: "bankA", Address: addr, SM2PublicKey: hex.EncodeToString(nk.Public().Bytes())})
+		key := gmcrypto.SM3([]byte{byte(i)})
+		n.cpKeys = append(n.cpKeys, key[:])
+		r := CheckpointRegistration{Validator: addr, CheckpointKey: hex.EncodeToString(key[:])}
+		sig, _ := nk.Sign([]byte(testChain + r.Validator + r.CheckpointKey))
+		r.SM2Signature = hex.EncodeToString(sig)
+		g.CheckpointKeys = append(g.CheckpointKeys, r)
+	}
+	b, _ := json.Marshal(g)
+	store, err := ledger.Open(t.TempDir(), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	a, err := New(store, Options{NodeKey: n.nodeKeys[0], Checkpoints: fakeCheckpointer{},
+		SignCheckpoint: func(d [32]byte) ([]byte, error) { s := fakeSign(n.cpKeys[0], d); return s[:], nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b, Validators: updates}); err != nil {
+		t.Fatal(err)
+	}
+	n.harness = &harness{t: t, app: a, store: store, now: genesisTime}
+	return n
+}
+
+// votes are the four validators' extensions for the next height, with
+// checkpoint signatures over c when c is not nil.
+func (n *cpNet) votes(c *Checkpoint) []abci.ExtendedVoteInfo {
+	ci := n.store.LastCommit()
+	msg := QCSignBytes(testChain, ci.Height, ci.AppHash)
+	var out []abci.ExtendedVoteInfo
+	for i, k := range n.nodeKeys {
+		sig, _ := k.Sign(msg)
+		ext := VoteExtension{SM2Signature: sig}
+		if c != nil {
+			s := fakeSign(n.cpKeys[i], fakeCheckpointer{}.Digest(*c))
+			ext.CheckpointSignature = s[:]
+		}
+		out = append(out, abci.ExtendedVoteInfo{Validator: abci.Validator{Address: n.addrs[i], Power: 10},
+			VoteExtension: EncodeVoteExtension(ext), BlockIdFlag: cmtproto.BlockIDFlagCommit})
+	}
+	return out
+}
+
+func TestCheckpointLifecycle(t *testing.T) {
+	n := newCPNet(t)
+	ctx := context.Background()
+	n.block() // 1
+	// Height 1 is not a checkpoint height: the extension is the raw SM2 signature.
+	ext, err := n.app.ExtendVote(ctx, &abci.RequestExtendVote{Height: 2})
+	if err != nil || ext.VoteExtension[0] != 0x30 {
+		t.Fatalf("extension at a plain height: %x %v", ext.VoteExtension, err)
+	}
+	n.block() // 2: a checkpoint height
+	ext, err = n.app.ExtendVote(ctx, &abci.RequestExtendVote{Height: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := DecodeVoteExtension(ext.VoteExtension)
+	if err != nil || e.CheckpointSignature == nil {
+		t.Fatalf("extension at checkpoint height 2: %+v %v", e, err)
+	}
+	verify := func(addr, raw []byte) abci.ResponseVerifyVoteExtension_VerifyStatus {
+		r, err := n.app.VerifyVoteExtension(ctx, &abci.RequestVerifyVoteExtension{Height: 3, ValidatorAddress: addr, VoteExtension: raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Status
+	}
+	bad := e
+	bad.CheckpointSignature = append([]byte{}, e.CheckpointSignature...)
+	bad.CheckpointSignature[0] ^= 1
+	if verify(n.addrs[0], ext.VoteExtension) != abci.ResponseVerifyVoteExtension_ACCEPT {
+		t.Fatal("own checkpoint extension rejected")
+	}
+	if verify(n.addrs[0], EncodeVoteExtension(bad)) != abci.ResponseVerifyVoteExtension_REJECT {
+		t.Fatal("extension with a bad checkpoint signature accepted")
+	}
+
+	v, _ := n.store.View(0)
+	c1, ok, err := n.app.checkpointAt(v, 2, n.store.LastCommit().AppHash)
+	if err != nil || !ok || c1.Epoch != 1 {
+		t.Fatalf("checkpoint of height 2: %+v %v %v", c1, ok, err)
+	}
+	g0, _, _ := LoadCheckpoint(v, 0)
+	if c1.PrevHash != (fakeCheckpointer{}).Hash(g0) || c1.ValidatorSet != g0.NextValidatorSet {
+		t.Fatal("checkpoint 1 does not chain to epoch 0")
+	}
+	votes := n.votes(&c1)
+	n.block() // 3 defines checkpoint 1
+	v, _ = n.store.View(0)
+	if stored, ok, _ := LoadCheckpoint(v, 1); !ok || stored != c1 {
+		t.Fatalf("stored checkpoint 1: %+v", stored)
+	}
+	prep, err := n.app.PrepareProposal(ctx, &abci.RequestPrepareProposal{Height: 4, MaxTxBytes: 1 << 20, LocalLastCommit: abci.ExtendedCommitInfo{Votes: votes}})
+	if err != nil || len(prep.Txs) != 1 {
+		t.Fatalf("PrepareProposal: %v %v", prep, err)
+	}
+	qc, _ := DecodeQCTx(prep.Txs[0])
+	// A proposer that swaps a validator's checkpoint signature for garbage
+	// (its SM2 signature does not cover it) is rejected.
+	swapped := proto.Clone(qc).(*txpbQC)
+	se, _ := DecodeVoteExtension(swapped.Signatures[1].Signature)
+	se.CheckpointSignature = bytes.Repeat([]byte{1}, 32)
+	swapped.Signatures[1].Signature = EncodeVoteExtension(se)
+	raw, _ := EncodeQCTx(swapped)
+	if pp, _ := n.app.ProcessProposal(ctx, &abci.RequestProcessProposal{Txs: [][]byte{raw}, Height: 4}); pp.Status != abci.ResponseProcessProposal_REJECT {
+		t.Fatal("QC with a garbage checkpoint signature accepted")
+	}
+	if res := n.block(prep.Txs...); res[0].Code != 0 { // 4 stores the QC of height 2
+		t.Fatalf("QC tx: %s", res[0].Log)
+	}
+	v, _ = n.store.View(0)
+	sigs, ok, err := CheckpointSignatures(v, c1)
+	if err != nil || !ok || len(sigs) != 4 {
+		t.Fatalf("collected %d checkpoint signatures: %v %v", len(sigs), ok, err)
+	}
+	for i, a := range n.addrs {
+		want := fakeSign(n.cpKeys[i], fakeCheckpointer{}.Digest(c1))
+		if got := sigs[strings.ToUpper(hex.EncodeToString(a))]; !bytes.Equal(got, want[:]) {
+			t.Fatalf("validator %d's collected signature differs", i)
+		}
+	}
+	// The SM2 QC of the checkpoint height still verifies with SM2 only.
+	stored, _ := LoadQC(v, 2)
+	vals, _ := permission.Validators(v)
+	appHash2, _ := appHashAt(v, 2)
+	if rep, err := VerifyQC(stored, testChain, appHash2, vals); err != nil || !rep.Quorum {
+		t.Fatalf("VerifyQC of a QC with checkpoint signatures: %v", err)
+	}
+}
+
+func TestCheckpointGenesisRequiresKeys(t *testing.T) {
+	g := GenesisState{
+		Organisations: []permission.Organisation{{ID: "a"}},
+		Validators:    []permission.Validator{{Org: "a", Address: strings.Repeat("AB", 20), SM2PublicKey: hex.EncodeToString(mustKey(t).Public().Bytes())}},
+		Ledgers:       []GenesisLedger{{Name: "p"}},
+		Params:        Params{TxTimeWindowSeconds: 1, CheckpointInterval: 10, CheckpointSlots: 4},
+	}
+	if err := g.Validate(); err == nil || !strings.Contains(err.Error(), "no checkpoint key") {
+		t.Fatalf("validator without a checkpoint key: %v", err)
+	}
+	g.Params.CheckpointSlots = 0
+	if err := g.Validate(); err == nil || !strings.Contains(err.Error(), "checkpoint_slots") {
+		t.Fatalf("too few slots: %v", err)
+	}
+}

@@ -1,0 +1,373 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/spf13/cobra"
+
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
+)
+
+// checkpointFlags are shared by the checkpoint commands.
+type checkpointFlags struct {
+	store  string // default <home>/data/checkpoints
+	keys   string // verifying keys; default: the development keys' cache
+	slots  int
+	ethRPC string
+	ethKey string
+	anchor string
+}
+
+func (f *checkpointFlags) register(cmd *cobra.Command, eth bool) {
+	cmd.Flags().StringVar(&f.store, "store", "", "checkpoint store (default <home>/data/checkpoints)")
+	cmd.Flags().StringVar(&f.keys, "keys", "", "directory of the circuit's keys (default: the INSECURE development keys' cache)")
+	cmd.Flags().IntVar(&f.slots, "slots", checkpoint.DevSlots, "validator slots of the circuit")
+	if eth {
+		cmd.Flags().StringVar(&f.ethRPC, "eth-rpc", "", "Ethereum JSON-RPC endpoint of the anchor")
+		cmd.Flags().StringVar(&f.anchor, "anchor", "", "CheckpointAnchor contract address")
+	}
+}
+
+func (f *checkpointFlags) openStore(g *globals) (*checkpoint.Store, error) {
+	dir := f.store
+	if dir == "" {
+		dir = checkpoint.StoreDir(g.home)
+	}
+	return checkpoint.OpenStore(dir)
+}
+
+// anchorDefaults fills --eth-rpc and --anchor from the anchor.json a
+// localnet's node writes, when they are not given.
+func (f *checkpointFlags) anchorDefaults(g *globals) {
+	if f.ethRPC != "" && f.anchor != "" {
+		return
+	}
+	b, err := os.ReadFile(consensus.AnchorInfoFile(g.home))
+	if err != nil {
+		return
+	}
+	var info consensus.AnchorInfo
+	if json.Unmarshal(b, &info) != nil {
+		return
+	}
+	if f.ethRPC == "" {
+		f.ethRPC = info.RPC
+	}
+	if f.anchor == "" {
+		f.anchor = info.Contract
+	}
+}
+
+func (f *checkpointFlags) relayer(ctx context.Context, withKey bool) (*relay.Relayer, func(), error) {
+	if f.ethRPC == "" || f.anchor == "" {
+		return nil, nil, errors.New("--eth-rpc and --anchor name the anchor contract")
+	}
+	if !common.IsHexAddress(f.anchor) {
+		return nil, nil, fmt.Errorf("--anchor %q is not an address", f.anchor)
+	}
+	c, err := ethclient.DialContext(ctx, f.ethRPC)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--eth-rpc %s: %w", f.ethRPC, err)
+	}
+	auth := &bind.TransactOpts{}
+	if withKey {
+		if f.ethKey == "" {
+			c.Close()
+			return nil, nil, errors.New("--eth-key FILE (hex secp256k1 key) signs the submissions")
+		}
+		key, err := crypto.LoadECDSA(f.ethKey)
+		if err != nil {
+			c.Close()
+			return nil, nil, fmt.Errorf("--eth-key: %w", err)
+		}
+		id, err := c.ChainID(ctx)
+		if err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+		if auth, err = bind.NewKeyedTransactorWithChainID(key, id); err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+	}
+	r, err := relay.New(c, common.HexToAddress(f.anchor), auth, relay.Config{})
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return r, c.Close, nil
+}
+
+func newCheckpointCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "checkpoint",
+		Short: "Zero-knowledge checkpoints anchored on Ethereum (docs/checkpoints.md)",
+	}
+	cmd.AddCommand(newCheckpointShowCmd(g), newCheckpointStatusCmd(g), newCheckpointVerifyCmd(g), newCheckpointSubmitCmd(g))
+	return cmd
+}
+
+func newCheckpointShowCmd(g *globals) *cobra.Command {
+	var f checkpointFlags
+	var epoch uint64
+	cmd := &cobra.Command{
+		Use:   "show",
+		Short: "A proven checkpoint from this node's store: fields, hash, proof, anchoring",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := f.openStore(g)
+			if err != nil {
+				return err
+			}
+			rec, ok, err := s.Load(epoch)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("no proven checkpoint %d in this node's store", epoch)
+			}
+			return emit(cmd.OutOrStdout(), g, rec, func(w io.Writer) { printRecord(w, rec) })
+		},
+	}
+	f.register(cmd, false)
+	cmd.Flags().Uint64Var(&epoch, "epoch", 0, "checkpoint epoch")
+	_ = cmd.MarkFlagRequired("epoch")
+	return cmd
+}
+
+func printRecord(w io.Writer, rec checkpoint.Record) {
+	cp := rec.Checkpoint
+	fmt.Fprintf(w, "epoch:              %d\nchain:              %s\nheight:             %d\n", cp.Epoch, cp.ChainID, cp.Height)
+	fmt.Fprintf(w, "app hash:           %s\nprev hash:          %s\n", cp.AppHash, cp.PrevHash)
+	fmt.Fprintf(w, "validator set:      %s\nnext validator set: %s\n", cp.ValidatorSet, cp.NextValidatorSet)
+	fmt.Fprintf(w, "checkpoint hash:    %s (SM3)\ndigest:             %s\n", rec.Hash, rec.Digest)
+	fmt.Fprintf(w, "signers:            %d of %d\ncircuit:            %s\n", rec.Signers, rec.Validators, rec.CircuitID)
+	fmt.Fprintf(w, "proved:             %s in %d ms\nproof:              %x\n", rec.ProvedAt.Format(time.RFC3339), rec.ProveMillis, []byte(rec.Proof))
+	if a := rec.Anchor; a != nil {
+		fmt.Fprintf(w, "anchored:           contract %s, tx %s, block %d, %d gas\n", a.Contract, a.TxHash, a.Block, a.GasUsed)
+	} else {
+		fmt.Fprintln(w, "anchored:           not yet")
+	}
+}
+
+// checkpointStatus is `jinlian checkpoint status`.
+type checkpointStatus struct {
+	LatestProven   uint64        `json:"latest_proven"`
+	LatestAnchored uint64        `json:"latest_anchored_here"`
+	Anchor         *relay.Status `json:"anchor,omitempty"`
+}
+
+func newCheckpointStatusCmd(g *globals) *cobra.Command {
+	var f checkpointFlags
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Latest proven checkpoint here and, with --eth-rpc/--anchor, the anchor's latest",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := f.openStore(g)
+			if err != nil {
+				return err
+			}
+			epochs, err := s.Epochs()
+			if err != nil {
+				return err
+			}
+			var st checkpointStatus
+			for _, e := range epochs {
+				rec, ok, err := s.Load(e)
+				if err != nil || !ok {
+					continue
+				}
+				st.LatestProven = e
+				if rec.Anchor != nil {
+					st.LatestAnchored = e
+				}
+			}
+			f.anchorDefaults(g)
+			if f.ethRPC != "" {
+				r, closeFn, err := f.relayer(cmd.Context(), false)
+				if err != nil {
+					return err
+				}
+				defer closeFn()
+				a, err := r.Status(cmd.Context())
+				if err != nil {
+					return err
+				}
+				st.Anchor = &a
+			}
+			return emit(cmd.OutOrStdout(), g, st, func(w io.Writer) {
+				fmt.Fprintf(w, "latest proven epoch:   %d\nlatest anchored here:  %d\n", st.LatestProven, st.LatestAnchored)
+				if a := st.Anchor; a != nil {
+					fmt.Fprintf(w, "anchor %s: epoch %d, height %d, app hash %s, checkpoint %s\n", a.Address, a.Epoch, a.Height, a.AppHash, a.CheckpointHash)
+				}
+			})
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+// checkpointVerdict is `jinlian checkpoint verify`.
+type checkpointVerdict struct {
+	Epoch      uint64 `json:"epoch"`
+	ProofValid bool   `json:"proof_valid"`
+	Chained    *bool  `json:"chained_to_previous,omitempty"`
+	// Anchor is "match", "mismatch" or "not anchored" with --eth-rpc.
+	Anchor string `json:"anchor,omitempty"`
+}
+
+func newCheckpointVerifyCmd(g *globals) *cobra.Command {
+	var f checkpointFlags
+	var epoch uint64
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check a checkpoint's proof, its chain to the previous one and, with --eth-rpc/--anchor, what Ethereum anchored",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := f.openStore(g)
+			if err != nil {
+				return err
+			}
+			rec, ok, err := s.Load(epoch)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("no proven checkpoint %d in this node's store", epoch)
+			}
+			p, err := checkpoint.NewEdDSAGroth16(f.slots)
+			if err != nil {
+				return err
+			}
+			keys := f.keys
+			if keys == "" {
+				keys = checkpoint.DevKeysDir()
+			}
+			info, err := p.Setup(keys, f.keys == "")
+			if err != nil {
+				return err
+			}
+			if info.CircuitID != rec.CircuitID {
+				return fmt.Errorf("checkpoint %d was proved with %s, the keys are for %s", epoch, rec.CircuitID, info.CircuitID)
+			}
+			v := checkpointVerdict{Epoch: epoch}
+			verr := p.Verify(rec.Checkpoint, checkpoint.Proof(rec.Proof))
+			v.ProofValid = verr == nil
+			if prev, ok, err := s.Load(epoch - 1); err == nil && ok && epoch > 0 {
+				chained := rec.Checkpoint.Follows(prev.Checkpoint) == nil
+				v.Chained = &chained
+			}
+			f.anchorDefaults(g)
+			if f.ethRPC != "" {
+				r, closeFn, err := f.relayer(cmd.Context(), false)
+				if err != nil {
+					return err
+				}
+				defer closeFn()
+				app, h, err := r.Anchored(cmd.Context(), epoch)
+				if err != nil {
+					return err
+				}
+				switch {
+				case h.IsZero():
+					v.Anchor = "not anchored"
+				case h == rec.Hash && app == rec.Checkpoint.AppHash:
+					v.Anchor = "match"
+				default:
+					v.Anchor = "mismatch"
+				}
+			}
+			err = emit(cmd.OutOrStdout(), g, v, func(w io.Writer) {
+				fmt.Fprintf(w, "epoch %d: proof %s", epoch, map[bool]string{true: "valid", false: "INVALID"}[v.ProofValid])
+				if v.Chained != nil {
+					fmt.Fprintf(w, ", chained to %d: %v", epoch-1, *v.Chained)
+				}
+				if v.Anchor != "" {
+					fmt.Fprintf(w, ", anchor: %s", v.Anchor)
+				}
+				fmt.Fprintln(w)
+			})
+			if err == nil && (!v.ProofValid || (v.Chained != nil && !*v.Chained) || v.Anchor == "mismatch") {
+				err = fmt.Errorf("checkpoint %d does not verify: %v", epoch, verr)
+			}
+			return err
+		},
+	}
+	f.register(cmd, true)
+	cmd.Flags().Uint64Var(&epoch, "epoch", 0, "checkpoint epoch")
+	_ = cmd.MarkFlagRequired("epoch")
+	return cmd
+}
+
+func newCheckpointSubmitCmd(g *globals) *cobra.Command {
+	var f checkpointFlags
+	cmd := &cobra.Command{
+		Use:   "submit",
+		Short: "Relay every proven checkpoint the anchor lacks (idempotent; reports gas)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := f.openStore(g)
+			if err != nil {
+				return err
+			}
+			f.anchorDefaults(g)
+			r, closeFn, err := f.relayer(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			res, err := r.SyncStore(cmd.Context(), s)
+			if eerr := emit(cmd.OutOrStdout(), g, res, func(w io.Writer) {
+				for _, x := range res {
+					if x.Skipped {
+						fmt.Fprintf(w, "epoch %d: already anchored\n", x.Epoch)
+						continue
+					}
+					fmt.Fprintf(w, "epoch %d: anchored in block %d, tx %s, %d gas\n", x.Epoch, x.Block, x.TxHash.Hex(), x.GasUsed)
+				}
+				if len(res) == 0 {
+					fmt.Fprintln(w, "nothing to submit")
+				}
+			}); err == nil {
+				err = eerr
+			}
+			return err
+		},
+	}
+	f.register(cmd, true)
+	cmd.Flags().StringVar(&f.ethKey, "eth-key", "", "file with the hex secp256k1 key that pays for submissions")
+	return cmd
+}
+
+// startLocalnetAnchoring starts node0's prover and relayer on an in-process
+// Ethereum chain when the localnet's genesis enables checkpoints.
+func startLocalnetAnchoring(w io.Writer, n *consensus.JinlianNode, ethListen string, logger *slog.Logger) (*consensus.Anchoring, error) {
+	p := n.App.Params()
+	if p.CheckpointInterval <= 0 {
+		return nil, nil
+	}
+	an, err := consensus.StartAnchoring(n, consensus.AnchoringOptions{RPC: ethListen, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint anchoring: %w", err)
+	}
+	fmt.Fprintf(w, "checkpoints every %d blocks, proved by %s and anchored at %s on the in-process Ethereum chain", p.CheckpointInterval, n.Home(), an.Address().Hex())
+	if ethListen != "" {
+		fmt.Fprintf(w, " (JSON-RPC http://%s)", ethListen)
+	}
+	fmt.Fprintf(w, "\n  jinlian checkpoint status --home %s\n", n.Home())
+	return an, nil
+}

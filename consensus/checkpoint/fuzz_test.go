@@ -1,0 +1,40 @@
+package checkpoint
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// Decoders of outside bytes must fail cleanly, never panic.
+
+func FuzzParseProof(f *testing.F) {
+	f.Add(make([]byte, ProofSize))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if pr, err := ParseProof(b); err == nil && pr == nil {
+			t.Fatal("nil proof without error")
+		}
+	})
+}
+
+func FuzzVerifySignature(f *testing.F) {
+	keys, vals := TestValidators(f, 1, 10)
+	d := TestCheckpoint(f, vals, 4).Digest()
+	sig, _ := keys[0].Sign(d)
+	f.Add(vals[0].Key, sig)
+	f.Add(make([]byte, KeySize), make([]byte, SignatureSize))
+	f.Fuzz(func(t *testing.T, key, sig []byte) {
+		_ = VerifySignature(key, d, sig)
+	})
+}
+
+func FuzzRegistrationJSON(f *testing.F) {
+	f.Add([]byte(`{"chain_id":"c","validator":"AA","checkpoint_key":"00","possession":"","sm2_signature":""}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r Registration
+		if json.Unmarshal(b, &r) == nil {
+			_ = r.SignBytes()
+			_, _ = ParsePublicKey(r.CheckpointKey)
+		}
+	})
+}

@@ -1,0 +1,61 @@
+package relay
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+)
+
+// BenchmarkSubmitCheckpointGas reports the gas of one submitCheckpoint with
+// the development verifier (8 slots; the verifier's cost does not depend on
+// the slot count, only on the two public inputs). rules=live is what
+// mainnet charges; rules=geth-dev is go-ethereum's dev configuration with
+// the unscheduled Bogota fork, shown only to explain why LiveRules exists.
+//
+//	go test -run x -bench SubmitCheckpointGas ./consensus/checkpoint/relay
+func BenchmarkSubmitCheckpointGas(b *testing.B) {
+	for _, rc := range []struct {
+		name  string
+		rules *params.ChainConfig
+	}{{"live", LiveRules()}, {"geth-dev", params.AllDevChainProtocolChanges}} {
+		b.Run("rules="+rc.name, func(b *testing.B) {
+			p := dev(b)
+			keys, vals := checkpoint.TestValidators(b, 1, 10, 10, 10, 10)
+			g := checkpoint.TestGenesis(b, "jinlian-gas", vals, checkpoint.DevSlots)
+			cps := []checkpoint.Checkpoint{checkpoint.TestNext(g, 20, "a")}
+			cps = append(cps, checkpoint.TestNext(cps[0], 40, "b"))
+			proofs := []checkpoint.Proof{prove(b, p, keys, vals, cps[0], 0, 1, 2), prove(b, p, keys, vals, cps[1], 0, 1, 2)}
+			var gas uint64
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				sim, err := NewSimulatedWith(rc.rules, "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx := context.Background()
+				addr, err := Deploy(ctx, sim.Client(), sim.Auth, g, sim.Mine)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r, _ := New(sim.Client(), addr, sim.Auth, Config{Mine: sim.Mine})
+				if _, err := r.Submit(ctx, cps[0], proofs[0]); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				res, err := r.Submit(ctx, cps[1], proofs[1])
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				gas = res.GasUsed
+				sim.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(gas), "gas/submit")
+		})
+	}
+}

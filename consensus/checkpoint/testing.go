@@ -1,0 +1,77 @@
+package checkpoint
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+)
+
+// Helpers for tests of this package and of its users (relay, app).
+
+// TestValidators makes deterministic checkpoint keys (seeded) with the
+// given powers.
+func TestValidators(t testing.TB, seed uint64, powers ...int64) ([]*CheckpointKey, []Validator) {
+	t.Helper()
+	keys := make([]*CheckpointKey, len(powers))
+	vals := make([]Validator, len(powers))
+	for i, p := range powers {
+		s := &devStream{seed: gmcrypto.SM3([]byte("jinlian test checkpoint key"), binary.BigEndian.AppendUint64(nil, seed), binary.BigEndian.AppendUint64(nil, uint64(i)))}
+		k, err := GenerateKey(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i], vals[i] = k, Validator{Key: k.Public(), Power: p}
+	}
+	return keys, vals
+}
+
+// TestGenesis is an epoch-0 checkpoint of vals for a circuit with n slots.
+func TestGenesis(t testing.TB, chainID string, vals []Validator, n int) Checkpoint {
+	t.Helper()
+	set := mustCommit(t, vals, n)
+	return Checkpoint{ChainID: chainID, AppHash: gmcrypto.SM3([]byte("genesis")), ValidatorSet: set, NextValidatorSet: set}
+}
+
+// TestNext is the checkpoint after prev at height, with app hash SM3(tag).
+func TestNext(prev Checkpoint, height uint64, tag string) Checkpoint {
+	return Checkpoint{
+		ChainID: prev.ChainID, Epoch: prev.Epoch + 1, Height: height,
+		AppHash: gmcrypto.SM3([]byte(tag)), PrevHash: prev.Hash(),
+		ValidatorSet: prev.NextValidatorSet, NextValidatorSet: prev.NextValidatorSet,
+	}
+}
+
+// TestCheckpoint is epoch 1 of a test chain signed by vals.
+func TestCheckpoint(t testing.TB, vals []Validator, n int) Checkpoint {
+	t.Helper()
+	return TestNext(TestGenesis(t, "jinlian-test", vals, n), 20, "state at 20")
+}
+
+// TestSign has keys[i] sign cp for every i in signers.
+func TestSign(t testing.TB, keys []*CheckpointKey, cp Checkpoint, signers ...int) [][]byte {
+	t.Helper()
+	sigs := make([][]byte, len(keys))
+	for _, i := range signers {
+		sigs[i] = mustSign(t, keys[i], cp.Digest())
+	}
+	return sigs
+}
+
+func mustSign(t testing.TB, k *CheckpointKey, d Hash32) []byte {
+	t.Helper()
+	s, err := k.Sign(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func mustCommit(t testing.TB, vals []Validator, n int) Hash32 {
+	t.Helper()
+	c, err := CommitValidators(vals, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
