@@ -145,6 +145,15 @@ func (a *App) initCheckpoints(kv ledger.KV, chainID string, g *GenesisState) err
 	if err != nil {
 		return err
 	}
+	regs, err := permission.Validators(kv)
+	if err != nil {
+		return err
+	}
+	for _, v := range regs {
+		if k, _ := checkpointKey(kv, v.Address); k == nil && v.Power > 0 {
+			return ErrBadGenesis.Wrapf("validator %s has no checkpoint key (app_state.checkpoint_keys)", v.Address)
+		}
+	}
 	set, err := a.cps.CommitValidators(vals, g.Params.CheckpointSlots)
 	if err != nil {
 		return ErrBadGenesis.Wrapf("checkpoint validator set: %v", err)
@@ -152,8 +161,11 @@ func (a *App) initCheckpoints(kv ledger.KV, chainID string, g *GenesisState) err
 	return saveCheckpoint(kv, Checkpoint{ChainID: chainID, ValidatorSet: set, NextValidatorSet: set})
 }
 
-// CheckpointValidators lists the validators with their checkpoint keys, in
-// address order (the commitment's slot order).
+// CheckpointValidators lists the active validators with their checkpoint
+// keys, in address order (the commitment's slot order). A validator added
+// after genesis without a checkpoint key (there is no registration
+// transaction yet) or removed (power 0) is left out: it adds no power to
+// checkpoints, and the chain must not halt over it.
 func CheckpointValidators(kv reader) ([]CheckpointValidator, error) {
 	regs, err := permission.Validators(kv)
 	if err != nil {
@@ -165,8 +177,8 @@ func CheckpointValidators(kv reader) ([]CheckpointValidator, error) {
 		if err != nil {
 			return nil, err
 		}
-		if key == nil {
-			return nil, fmt.Errorf("validator %s has no checkpoint key", v.Address)
+		if key == nil || v.Power == 0 {
+			continue
 		}
 		out = append(out, CheckpointValidator{Address: strings.ToUpper(v.Address), Key: key, Power: v.Power})
 	}
