@@ -41,6 +41,22 @@ func (f *checkpointFlags) register(cmd *cobra.Command, eth bool) {
 	}
 }
 
+// loadRecord reads the proven checkpoint of epoch from this node's store.
+func (f *checkpointFlags) loadRecord(g *globals, epoch uint64) (checkpoint.Record, error) {
+	s, err := f.openStore(g)
+	if err != nil {
+		return checkpoint.Record{}, err
+	}
+	rec, ok, err := s.Load(epoch)
+	if err != nil {
+		return rec, err
+	}
+	if !ok {
+		return rec, fmt.Errorf("no proven checkpoint %d in this node's store", epoch)
+	}
+	return rec, nil
+}
+
 func (f *checkpointFlags) openStore(g *globals) (*checkpoint.Store, error) {
 	dir := f.store
 	if dir == "" {
@@ -128,16 +144,9 @@ func newCheckpointShowCmd(g *globals) *cobra.Command {
 		Short: "A proven checkpoint from this node's store: fields, hash, proof, anchoring",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := f.openStore(g)
+			rec, err := f.loadRecord(g, epoch)
 			if err != nil {
 				return err
-			}
-			rec, ok, err := s.Load(epoch)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("no proven checkpoint %d in this node's store", epoch)
 			}
 			return emit(cmd.OutOrStdout(), g, rec, func(w io.Writer) { printRecord(w, rec) })
 		},
@@ -238,16 +247,9 @@ func newCheckpointVerifyCmd(g *globals) *cobra.Command {
 		Short: "Check a checkpoint's proof, its chain to the previous one and, with --eth-rpc/--anchor, what Ethereum anchored",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := f.openStore(g)
+			rec, err := f.loadRecord(g, epoch)
 			if err != nil {
 				return err
-			}
-			rec, ok, err := s.Load(epoch)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("no proven checkpoint %d in this node's store", epoch)
 			}
 			p, err := checkpoint.NewEdDSAGroth16(f.slots)
 			if err != nil {
@@ -267,7 +269,7 @@ func newCheckpointVerifyCmd(g *globals) *cobra.Command {
 			v := checkpointVerdict{Epoch: epoch}
 			verr := p.Verify(rec.Checkpoint, checkpoint.Proof(rec.Proof))
 			v.ProofValid = verr == nil
-			if prev, ok, err := s.Load(epoch - 1); err == nil && ok && epoch > 0 {
+			if prev, err := f.loadRecord(g, epoch-1); err == nil && epoch > 0 {
 				chained := rec.Checkpoint.Follows(prev.Checkpoint) == nil
 				v.Chained = &chained
 			}
