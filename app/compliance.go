@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -131,4 +132,42 @@ func OpenConfidential(c *txpb.Confidential, key *gmcrypto.PrivateKey) ([]byte, e
 		return gmcrypto.OpenSM4GCM(dk, c.Ciphertext, ConfidentialAAD)
 	}
 	return nil, ErrConfidential.Wrapf("%s is not a reader of this payload: only the parties and registered regulators can decrypt it", me)
+}
+
+func amlKey(ledgerName, asset string) []byte { return []byte("aml/" + ledgerName + "/" + asset) }
+
+// AMLThreshold is an on-chain large-amount threshold.
+type AMLThreshold struct {
+	Ledger      string `json:"ledger"`
+	Asset       string `json:"asset"`
+	LargeAmount uint64 `json:"large_amount,string"`
+}
+
+// setAMLThreshold lets a regulator set the large-amount threshold the
+// observers' rule engines apply to an asset.
+func (a *App) setAMLThreshold(kv ledger.KV, tx *Tx, m *txpb.SetAMLThreshold) ([]abci.Event, error) {
+	if _, err := permission.Require(kv, tx.Sender, permission.RoleRegulator, ""); err != nil {
+		return nil, fmt.Errorf("set AML threshold: %w", err)
+	}
+	if !a.store.HasLedger(m.Ledger) || m.Ledger == permission.SystemLedger {
+		return nil, ErrUnknownLedger.Wrapf("%q", m.Ledger)
+	}
+	if _, err := a.payments.GetAsset(kv, m.Ledger, m.Asset); err != nil {
+		return nil, err
+	}
+	var err error
+	if m.LargeAmount == 0 {
+		err = kv.Delete(permission.SystemLedger, amlKey(m.Ledger, m.Asset))
+	} else {
+		b, _ := json.Marshal(AMLThreshold{Ledger: m.Ledger, Asset: m.Asset, LargeAmount: m.LargeAmount})
+		err = kv.Set(permission.SystemLedger, amlKey(m.Ledger, m.Asset), b)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []abci.Event{{Type: "aml_threshold", Attributes: []abci.EventAttribute{
+		{Key: "ledger", Value: m.Ledger, Index: true},
+		{Key: "asset", Value: m.Asset, Index: true},
+		{Key: "large_amount", Value: fmt.Sprint(m.LargeAmount)},
+	}}}, nil
 }

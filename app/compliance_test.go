@@ -2,8 +2,12 @@ package app
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"strings"
 	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/permission"
@@ -74,5 +78,34 @@ func TestConfidentialPayload(t *testing.T) {
 	}
 	if _, err := OpenConfidential(c, escrow); err == nil {
 		t.Fatal("an unrelated key decrypted")
+	}
+}
+
+func TestAMLThresholdOnChain(t *testing.T) {
+	n := newGovNet(t, Params{})
+	set := func(amount uint64) *txpb.Message {
+		return &txpb.Message{Body: &txpb.Message_SetAmlThreshold{SetAmlThreshold: &txpb.SetAMLThreshold{Ledger: "payments", Asset: "CNY", LargeAmount: amount}}}
+	}
+	if r := n.check(n.sys(n.member, "bankB", set(5))); !strings.Contains(r.Log, "lacks role regulator") {
+		t.Fatalf("member set a threshold: %q", r.Log)
+	}
+	unknown := &txpb.Message{Body: &txpb.Message_SetAmlThreshold{SetAmlThreshold: &txpb.SetAMLThreshold{Ledger: "payments", Asset: "EUR", LargeAmount: 5}}}
+	if r := n.check(n.sys(n.regulator, "bankD", unknown)); !strings.Contains(r.Log, "unknown asset") {
+		t.Fatalf("threshold of an unknown asset: %q", r.Log)
+	}
+	res := n.block(n.sys(n.regulator, "bankD", set(700)))
+	if res[0].Code != 0 || res[0].Events[0].Type != "aml_threshold" {
+		t.Fatalf("%+v", res[0])
+	}
+	r, _ := n.app.Query(context.Background(), &abci.RequestQuery{Path: QueryAML})
+	var got []AMLThreshold
+	_ = json.Unmarshal(r.Value, &got)
+	if len(got) != 1 || got[0].LargeAmount != 700 || got[0].Asset != "CNY" {
+		t.Fatalf("/aml_thresholds = %s", r.Value)
+	}
+	n.mustOK(n.block(n.sys(n.regulator, "bankD", set(0))))
+	r, _ = n.app.Query(context.Background(), &abci.RequestQuery{Path: QueryAML})
+	if string(r.Value) != "[]" {
+		t.Fatalf("cleared threshold still listed: %s", r.Value)
 	}
 }

@@ -259,6 +259,8 @@ func MsgType(m *txpb.Message) string {
 		return "set_sanction"
 	case *txpb.Message_RegisterEscrowKey:
 		return "register_escrow_key"
+	case *txpb.Message_SetAmlThreshold:
+		return "set_aml_threshold"
 	default:
 		return "unknown"
 	}

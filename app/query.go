@@ -24,17 +24,18 @@ const (
 	QueryTx         = "/tx"         // data = tx id (hex) → TxLocation
 	QueryInvariants = "/invariants" // → InvariantsResponse
 	QueryOrgs       = "/organisations"
-	QueryValidators = "/validators"  // → []permission.Validator (registry at the height)
-	QueryQC         = "/qc"          // data = height (decimal) → QCResponse
-	QueryRoles      = "/roles"       // data = address (optional) → []permission.Identity
-	QueryNodes      = "/nodes"       // → []permission.Node
-	QueryHolds      = "/holds"       // → []HoldStatus
-	QueryProposals  = "/proposals"   // → []permission.Proposal
-	QueryProposal   = "/proposal"    // data = id (decimal) → permission.Proposal
-	QueryLedgerInfo = "/ledger"      // data = name → permission.LedgerInfo
-	QuerySanctions  = "/sanctions"   // → []permission.Sanction
-	QueryEscrowKeys = "/escrow_keys" // → []permission.EscrowKey
-	QueryPublicKey  = "/pubkey"      // data = address → hex of the public key seen on chain
+	QueryValidators = "/validators"     // → []permission.Validator (registry at the height)
+	QueryQC         = "/qc"             // data = height (decimal) → QCResponse
+	QueryRoles      = "/roles"          // data = address (optional) → []permission.Identity
+	QueryNodes      = "/nodes"          // → []permission.Node
+	QueryHolds      = "/holds"          // → []HoldStatus
+	QueryProposals  = "/proposals"      // → []permission.Proposal
+	QueryProposal   = "/proposal"       // data = id (decimal) → permission.Proposal
+	QueryLedgerInfo = "/ledger"         // data = name → permission.LedgerInfo
+	QuerySanctions  = "/sanctions"      // → []permission.Sanction
+	QueryEscrowKeys = "/escrow_keys"    // → []permission.EscrowKey
+	QueryAML        = "/aml_thresholds" // → []AMLThreshold
+	QueryPublicKey  = "/pubkey"         // data = address → hex of the public key seen on chain
 
 	// CometBFT asks these when base.filter_peers is on; code 0 admits.
 	filterIDPrefix   = "/p2p/filter/id/"
@@ -226,6 +227,20 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		return permission.Sanctions(v)
 	case QueryEscrowKeys:
 		return permission.EscrowKeys(v)
+	case QueryAML:
+		out := []AMLThreshold{}
+		var derr error
+		err := v.Iterate(permission.SystemLedger, []byte("aml/"), []byte("aml0"), func(_, b []byte) bool {
+			var t AMLThreshold
+			if derr = json.Unmarshal(b, &t); derr == nil {
+				out = append(out, t)
+			}
+			return derr == nil
+		})
+		if err == nil {
+			err = derr
+		}
+		return out, err
 	case QueryPublicKey:
 		addr, err := gmcrypto.ParseAddress(string(data))
 		if err != nil {

@@ -34,6 +34,7 @@ const (
 	prefixBal    = "bal/"       // bal/<ledger>/<asset>/<account> → uint64
 	prefixOrg    = "org/"       // org/<address> → org id
 	prefixSanc   = "sanc/"      // sanc/<address> → SanctionChange
+	prefixThr    = "thr/"       // thr/<asset> → on-chain large-amount threshold (JSON number)
 	prefixXB     = "xb/"        // xb/<day>/<from org>/<to org>/<asset> → uint64
 	prefixRule   = "rs/"        // rs/<rule>/<subject> → unix nanos of the last alert
 	prefixAlert  = "al/"        // al/<seq> → Alert (deterministic part)
@@ -266,6 +267,7 @@ type blockWriter struct {
 	balances map[string]uint64
 	orgs     map[string]string
 	sanc     map[string]*SanctionChange // nil value: removed in this block
+	thr      map[string]uint64          // 0: cleared in this block
 	xb       map[string]uint64
 	rule     map[string]time.Time
 	acct     map[string][]Entry // this block's entries per account
@@ -327,6 +329,16 @@ func (bw *blockWriter) Sanctioned(addr string) (*SanctionChange, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// Threshold returns the on-chain large-amount threshold of asset.
+func (bw *blockWriter) Threshold(asset string) (uint64, bool, error) {
+	if t, ok := bw.thr[asset]; ok {
+		return t, t > 0, nil
+	}
+	var t uint64
+	ok, err := getJSON(bw.snap, cat(prefixThr, asset), &t)
+	return t, ok && err == nil, err
 }
 
 // AccountEntries returns the movements of an account (either side) with
@@ -429,6 +441,8 @@ type Rules interface {
 type RuleView interface {
 	OrgOf(addr string) (string, error)
 	Sanctioned(addr string) (*SanctionChange, error)
+	// Threshold is the on-chain large-amount threshold of asset, if set.
+	Threshold(asset string) (uint64, bool, error)
 	AccountEntries(addr string, since time.Time) ([]Entry, error)
 	AddOrgFlow(day, from, to, asset string, amount uint64) (uint64, error)
 	LastAlert(rule, subject string) (time.Time, bool, error)
@@ -457,7 +471,7 @@ func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
 	w := ix.db.NewTransaction(true)
 	defer w.Discard()
 	bw := &blockWriter{snap: snap, w: w, b: b, alertSeq: seq,
-		balances: map[string]uint64{}, orgs: map[string]string{}, sanc: map[string]*SanctionChange{},
+		balances: map[string]uint64{}, orgs: map[string]string{}, sanc: map[string]*SanctionChange{}, thr: map[string]uint64{},
 		xb: map[string]uint64{}, rule: map[string]time.Time{}, acct: map[string][]Entry{}, histN: map[string]int{}}
 	for i := range b.Txs {
 		if err := bw.applyTx(&b.Txs[i], rules); err != nil {
@@ -517,6 +531,16 @@ func (bw *blockWriter) applyTx(tx *Tx, rules Rules) error {
 			return err
 		}
 		entries = append(entries, e)
+	}
+	for _, t := range tx.Thresholds {
+		bw.thr[t.Asset] = t.Amount
+		if t.Amount == 0 {
+			if err := bw.w.Delete(cat(prefixThr, t.Asset)); err != nil {
+				return err
+			}
+		} else if err := bw.set(cat(prefixThr, t.Asset), []byte(strconv.FormatUint(t.Amount, 10))); err != nil {
+			return err
+		}
 	}
 	for _, s := range tx.Sanctions {
 		sc := s

@@ -43,7 +43,9 @@ type Tx struct {
 	Sanctions []SanctionChange `json:"sanctions,omitempty"`
 	// Identities are identities the transaction registered (address → org).
 	Identities []IdentityOrg `json:"identities,omitempty"`
-	Time       time.Time     `json:"time"`
+	// Thresholds are on-chain large-amount thresholds the transaction set.
+	Thresholds []ThresholdChange `json:"thresholds,omitempty"`
+	Time       time.Time         `json:"time"`
 }
 
 // OK reports whether the transaction executed.
@@ -65,6 +67,14 @@ type SanctionChange struct {
 	Account string `json:"account"`
 	Entry   string `json:"entry"`
 	Removed bool   `json:"removed"`
+}
+
+// ThresholdChange is an on-chain large-amount threshold of an asset
+// (0 = cleared: the rule file's threshold applies again).
+type ThresholdChange struct {
+	Ledger string `json:"ledger"`
+	Asset  string `json:"asset"`
+	Amount uint64 `json:"amount"`
 }
 
 // IdentityOrg says which organisation an address belongs to.

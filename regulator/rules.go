@@ -308,9 +308,22 @@ func (e *Engine) OnTx(v RuleView, b *Block, tx *Tx, entries []Entry) error {
 	return nil
 }
 
+// threshold is the large-amount threshold of asset: the one set on chain
+// (SetAMLThreshold) if any, else the rule file's.
+func (e *Engine) threshold(v RuleView, asset string) (uint64, bool, error) {
+	if t, ok, err := v.Threshold(asset); err != nil || ok {
+		return t, ok, err
+	}
+	t, ok := e.c.Large.Thresholds[asset]
+	return t, ok, nil
+}
+
 func (e *Engine) large(v RuleView, b *Block, m Entry) error {
 	c := &e.c.Large
-	t, ok := c.Thresholds[m.Asset]
+	t, ok, err := e.threshold(v, m.Asset)
+	if err != nil {
+		return err
+	}
 	if !enabled(c.Enabled) || !ok || m.Kind != KindTransfer || m.Amount < t {
 		return nil
 	}
@@ -320,7 +333,10 @@ func (e *Engine) large(v RuleView, b *Block, m Entry) error {
 
 func (e *Engine) structuring(v RuleView, b *Block, m Entry) error {
 	c := &e.c.Structuring
-	t, ok := e.c.Large.Thresholds[m.Asset]
+	t, ok, err := e.threshold(v, m.Asset)
+	if err != nil {
+		return err
+	}
 	if !enabled(c.Enabled) || !ok || m.Kind != KindTransfer {
 		return nil
 	}

@@ -113,6 +113,12 @@ func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
 				From: attrs["from"], To: attrs["to"], Amount: amt})
 		case "sanction":
 			tx.Sanctions = append(tx.Sanctions, SanctionChange{Account: attrs["account"], Entry: attrs["entry"], Removed: attrs["removed"] == "true"})
+		case "aml_threshold":
+			amt, err := strconv.ParseUint(attrs["large_amount"], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("tx %s: aml_threshold amount %q: %w", tx.ID, attrs["large_amount"], err)
+			}
+			tx.Thresholds = append(tx.Thresholds, ThresholdChange{Ledger: attrs["ledger"], Asset: attrs["asset"], Amount: amt})
 		case "register_identity":
 			tx.Identities = append(tx.Identities, IdentityOrg{Address: attrs["address"], Org: attrs["org"]})
 		}

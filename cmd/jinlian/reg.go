@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"io"
 	"net/url"
 	"os"
@@ -73,7 +75,7 @@ each request in its audit log.`,
 	cmd.PersistentFlags().StringVar(&f.from, "from", "regulator", "signing identity: a name in <home>/keys (or <home>/localnet/keys) or a key file")
 	cmd.PersistentFlags().StringVar(&f.pass.file, "passphrase-file", "", "file holding the key passphrase (else JINLIAN_PASSPHRASE, else a prompt)")
 	cmd.AddCommand(regStatusCmd(g, f), regTxsCmd(g, f), regHistoryCmd(g, f), regAlertsCmd(g, f), regAckCmd(g, f),
-		regReportCmd(g, f), regVerifyReportCmd(g), regDecryptCmd(g, f), regAuditCmd(g, f), regSQLSchemaCmd())
+		regReportCmd(g, f), regVerifyReportCmd(g), regDecryptCmd(g, f), regAuditCmd(g, f), regSQLSchemaCmd(), regSetThresholdCmd(g, f))
 	return cmd
 }
 
@@ -578,5 +580,26 @@ e.g. jinlian reg sql-schema | psql "postgres://..."; see docs/regulator.md.`,
 		},
 	}
 	c.Flags().BoolVar(&jinlianOnly, "jinlian-only", false, "only jinlian's table and views (CometBFT's tables exist already)")
+	return c
+}
+
+func regSetThresholdCmd(g *globals, f *regFlags) *cobra.Command {
+	var ledgerName, asset string
+	var amount uint64
+	tf := &txFlags{timeout: 30 * time.Second}
+	c := &cobra.Command{
+		Use:   "set-threshold",
+		Short: "Set on chain the large-amount threshold every observer's rule engine applies to an asset (0 clears it)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tf.from, tf.pass, tf.ledger = f.from, f.pass, permission.SystemLedger
+			return sendTx(cmd, g, tf, &txpb.Message{Body: &txpb.Message_SetAmlThreshold{SetAmlThreshold: &txpb.SetAMLThreshold{
+				Ledger: ledgerName, Asset: asset, LargeAmount: amount}}})
+		},
+	}
+	c.Flags().StringVar(&ledgerName, "ledger", "payments", "sub-ledger")
+	c.Flags().StringVar(&asset, "asset", "", "asset symbol")
+	c.Flags().Uint64Var(&amount, "amount", 0, "threshold in the asset's smallest unit (0 clears the on-chain value)")
+	_ = c.MarkFlagRequired("asset")
 	return c
 }

@@ -82,6 +82,7 @@ type Message struct {
 	//	*Message_RegisterIdentity
 	//	*Message_SetSanction
 	//	*Message_RegisterEscrowKey
+	//	*Message_SetAmlThreshold
 	//	*Message_Propose
 	//	*Message_Vote
 	Body          isMessage_Body `protobuf_oneof:"body"`
@@ -189,6 +190,15 @@ func (x *Message) GetRegisterEscrowKey() *RegisterEscrowKey {
 	return nil
 }
 
+func (x *Message) GetSetAmlThreshold() *SetAMLThreshold {
+	if x != nil {
+		if x, ok := x.Body.(*Message_SetAmlThreshold); ok {
+			return x.SetAmlThreshold
+		}
+	}
+	return nil
+}
+
 func (x *Message) GetPropose() *Propose {
 	if x != nil {
 		if x, ok := x.Body.(*Message_Propose); ok {
@@ -239,6 +249,10 @@ type Message_RegisterEscrowKey struct {
 	RegisterEscrowKey *RegisterEscrowKey `protobuf:"bytes,13,opt,name=register_escrow_key,json=registerEscrowKey,proto3,oneof"`
 }
 
+type Message_SetAmlThreshold struct {
+	SetAmlThreshold *SetAMLThreshold `protobuf:"bytes,14,opt,name=set_aml_threshold,json=setAmlThreshold,proto3,oneof"`
+}
+
 type Message_Propose struct {
 	Propose *Propose `protobuf:"bytes,20,opt,name=propose,proto3,oneof"`
 }
@@ -260,6 +274,8 @@ func (*Message_RegisterIdentity) isMessage_Body() {}
 func (*Message_SetSanction) isMessage_Body() {}
 
 func (*Message_RegisterEscrowKey) isMessage_Body() {}
+
+func (*Message_SetAmlThreshold) isMessage_Body() {}
 
 func (*Message_Propose) isMessage_Body() {}
 
@@ -946,13 +962,76 @@ func (x *RegisterEscrowKey) GetPublicKey() []byte {
 	return nil
 }
 
+// SetAMLThreshold sets, on chain, the large-amount threshold of an asset
+// that the regulators' rule engines use (overriding their rule files); 0
+// clears it. System channel, regulator role.
+type SetAMLThreshold struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Asset         string                 `protobuf:"bytes,2,opt,name=asset,proto3" json:"asset,omitempty"`
+	LargeAmount   uint64                 `protobuf:"varint,3,opt,name=large_amount,json=largeAmount,proto3" json:"large_amount,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetAMLThreshold) Reset() {
+	*x = SetAMLThreshold{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAMLThreshold) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAMLThreshold) ProtoMessage() {}
+
+func (x *SetAMLThreshold) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAMLThreshold.ProtoReflect.Descriptor instead.
+func (*SetAMLThreshold) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SetAMLThreshold) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *SetAMLThreshold) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *SetAMLThreshold) GetLargeAmount() uint64 {
+	if x != nil {
+		return x.LargeAmount
+	}
+	return 0
+}
+
 var File_jinlian_tx_v1_tx_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\n" +
 	"\x16jinlian/tx/v1/tx.proto\x12\rjinlian.tx.v1\x1a\x17jinlian/tx/v1/gov.proto\",\n" +
 	"\x0fHeaderExtension\x12\x19\n" +
-	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xb8\x04\n" +
+	"\bchain_id\x18\x01 \x01(\tR\achainId\"\x86\x05\n" +
 	"\aMessage\x12,\n" +
 	"\x05issue\x18\x01 \x01(\v2\x14.jinlian.tx.v1.IssueH\x00R\x05issue\x125\n" +
 	"\btransfer\x18\x02 \x01(\v2\x17.jinlian.tx.v1.TransferH\x00R\btransfer\x12)\n" +
@@ -961,7 +1040,8 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	" \x01(\v2 .jinlian.tx.v1.RevokeCertificateH\x00R\x11revokeCertificate\x12N\n" +
 	"\x11register_identity\x18\v \x01(\v2\x1f.jinlian.tx.v1.RegisterIdentityH\x00R\x10registerIdentity\x12?\n" +
 	"\fset_sanction\x18\f \x01(\v2\x1a.jinlian.tx.v1.SetSanctionH\x00R\vsetSanction\x12R\n" +
-	"\x13register_escrow_key\x18\r \x01(\v2 .jinlian.tx.v1.RegisterEscrowKeyH\x00R\x11registerEscrowKey\x122\n" +
+	"\x13register_escrow_key\x18\r \x01(\v2 .jinlian.tx.v1.RegisterEscrowKeyH\x00R\x11registerEscrowKey\x12L\n" +
+	"\x11set_aml_threshold\x18\x0e \x01(\v2\x1e.jinlian.tx.v1.SetAMLThresholdH\x00R\x0fsetAmlThreshold\x122\n" +
 	"\apropose\x18\x14 \x01(\v2\x16.jinlian.tx.v1.ProposeH\x00R\apropose\x12)\n" +
 	"\x04vote\x18\x15 \x01(\v2\x13.jinlian.tx.v1.VoteH\x00R\x04voteB\x06\n" +
 	"\x04body\"V\n" +
@@ -1013,7 +1093,11 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\x06remove\x18\x04 \x01(\bR\x06remove\"2\n" +
 	"\x11RegisterEscrowKey\x12\x1d\n" +
 	"\n" +
-	"public_key\x18\x01 \x01(\fR\tpublicKeyB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"public_key\x18\x01 \x01(\fR\tpublicKey\"b\n" +
+	"\x0fSetAMLThreshold\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x14\n" +
+	"\x05asset\x18\x02 \x01(\tR\x05asset\x12!\n" +
+	"\flarge_amount\x18\x03 \x01(\x04R\vlargeAmountB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_tx_proto_rawDescOnce sync.Once
@@ -1027,7 +1111,7 @@ func file_jinlian_tx_v1_tx_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_tx_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_jinlian_tx_v1_tx_proto_goTypes = []any{
 	(*HeaderExtension)(nil),   // 0: jinlian.tx.v1.HeaderExtension
 	(*Message)(nil),           // 1: jinlian.tx.v1.Message
@@ -1042,8 +1126,9 @@ var file_jinlian_tx_v1_tx_proto_goTypes = []any{
 	(*QCSignature)(nil),       // 10: jinlian.tx.v1.QCSignature
 	(*SetSanction)(nil),       // 11: jinlian.tx.v1.SetSanction
 	(*RegisterEscrowKey)(nil), // 12: jinlian.tx.v1.RegisterEscrowKey
-	(*Propose)(nil),           // 13: jinlian.tx.v1.Propose
-	(*Vote)(nil),              // 14: jinlian.tx.v1.Vote
+	(*SetAMLThreshold)(nil),   // 13: jinlian.tx.v1.SetAMLThreshold
+	(*Propose)(nil),           // 14: jinlian.tx.v1.Propose
+	(*Vote)(nil),              // 15: jinlian.tx.v1.Vote
 }
 var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	4,  // 0: jinlian.tx.v1.Message.issue:type_name -> jinlian.tx.v1.Issue
@@ -1053,16 +1138,17 @@ var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	2,  // 4: jinlian.tx.v1.Message.register_identity:type_name -> jinlian.tx.v1.RegisterIdentity
 	11, // 5: jinlian.tx.v1.Message.set_sanction:type_name -> jinlian.tx.v1.SetSanction
 	12, // 6: jinlian.tx.v1.Message.register_escrow_key:type_name -> jinlian.tx.v1.RegisterEscrowKey
-	13, // 7: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
-	14, // 8: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
-	6,  // 9: jinlian.tx.v1.Transfer.confidential:type_name -> jinlian.tx.v1.Confidential
-	7,  // 10: jinlian.tx.v1.Confidential.keys:type_name -> jinlian.tx.v1.WrappedKey
-	10, // 11: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	13, // 7: jinlian.tx.v1.Message.set_aml_threshold:type_name -> jinlian.tx.v1.SetAMLThreshold
+	14, // 8: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
+	15, // 9: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
+	6,  // 10: jinlian.tx.v1.Transfer.confidential:type_name -> jinlian.tx.v1.Confidential
+	7,  // 11: jinlian.tx.v1.Confidential.keys:type_name -> jinlian.tx.v1.WrappedKey
+	10, // 12: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_tx_proto_init() }
@@ -1079,6 +1165,7 @@ func file_jinlian_tx_v1_tx_proto_init() {
 		(*Message_RegisterIdentity)(nil),
 		(*Message_SetSanction)(nil),
 		(*Message_RegisterEscrowKey)(nil),
+		(*Message_SetAmlThreshold)(nil),
 		(*Message_Propose)(nil),
 		(*Message_Vote)(nil),
 	}
@@ -1088,7 +1175,7 @@ func file_jinlian_tx_v1_tx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_tx_proto_rawDesc), len(file_jinlian_tx_v1_tx_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
