@@ -203,11 +203,11 @@ from the same data. --reset deletes it first.`,
 			if err != nil {
 				return err
 			}
-			printLocalnet(cmd.OutOrStdout(), g, ln, nodes)
-			stopObservers, err := startLocalnetObservers(cmd, g, ln, nodes, appLog)
+			stopObservers, observers, err := startLocalnetObservers(ln, nodes, appLog)
 			if err != nil {
 				return errors.Join(err, stopObservers(), consensus.StopAll(nodes))
 			}
+			printLocalnet(cmd.OutOrStdout(), g, ln, nodes, observers)
 			an, err := startLocalnetAnchoring(cmd.ErrOrStderr(), nodes[0], ethListen, appLog)
 			if err != nil {
 				return errors.Join(err, stopObservers(), consensus.StopAll(nodes))
@@ -239,11 +239,12 @@ type localnetJSON struct {
 	Passphrase string                   `json:"passphrase"`
 	Nodes      []map[string]string      `json:"nodes"`
 	Identities []consensus.DemoIdentity `json:"identities"`
+	Observers  []observerAPI            `json:"observers,omitempty"`
 }
 
-func printLocalnet(w io.Writer, g *globals, ln *consensus.Localnet, nodes []*consensus.JinlianNode) {
+func printLocalnet(w io.Writer, g *globals, ln *consensus.Localnet, nodes []*consensus.JinlianNode, observers []observerAPI) {
 	out := localnetJSON{ChainID: ln.Network.ChainID, Home: ln.Home, Resumed: !ln.Created,
-		Passphrase: consensus.LocalnetPassphrase, Identities: ln.Identities}
+		Passphrase: consensus.LocalnetPassphrase, Identities: ln.Identities, Observers: observers}
 	for i, n := range nodes {
 		out.Nodes = append(out.Nodes, map[string]string{
 			"moniker": ln.Network.Nodes[i].Moniker, "home": n.Home(), "rpc": n.RPCAddr(), "node_id": n.NodeID(),
@@ -278,6 +279,10 @@ func printLocalnet(w io.Writer, g *globals, ln *consensus.Localnet, nodes []*con
 			}
 			fmt.Fprintf(w, "\ntry:\n  export JINLIAN_PASSPHRASE=%s\n  jinlian%s tx transfer --from %s --asset CNY --to %s --amount 100\n  jinlian%s query balance --asset CNY --account %s\n",
 				consensus.LocalnetPassphrase, flags, ln.Identities[0].Name, ln.Identities[1].Address, flags, ln.Identities[1].Address)
+		}
+		for _, o := range observers {
+			fmt.Fprintln(w)
+			printObserver(w, o.Moniker, o.URL)
 		}
 		fmt.Fprintf(w, "\nrunning until Ctrl-C (%s)\n", time.Now().Format(time.TimeOnly))
 	})

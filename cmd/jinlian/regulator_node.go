@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/spf13/cobra"
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -147,8 +146,9 @@ func startObserver(cfg *nodecfg.Config, n *consensus.JinlianNode, pass passphras
 // startLocalnetObservers runs the regulator service of every observer of
 // a localnet, at its P2P port + 3 unless its jinlian.toml says otherwise,
 // with the localnet regulator's key for decryption. It prints where.
-func startLocalnetObservers(cmd *cobra.Command, g *globals, ln *consensus.Localnet, nodes []*consensus.JinlianNode, log *slog.Logger) (func() error, error) {
+func startLocalnetObservers(ln *consensus.Localnet, nodes []*consensus.JinlianNode, log *slog.Logger) (func() error, []observerAPI, error) {
 	var svcs []*regulator.Service
+	var apis []observerAPI
 	stop := func() error {
 		var errs []error
 		for _, s := range svcs {
@@ -167,7 +167,7 @@ func startLocalnetObservers(cmd *cobra.Command, g *globals, ln *consensus.Localn
 		if listen == "" {
 			host, port, err := net.SplitHostPort(ln.Network.Nodes[i].P2PAddr)
 			if err != nil {
-				return stop, err
+				return stop, nil, err
 			}
 			p, _ := strconv.Atoi(port)
 			listen = net.JoinHostPort(host, strconv.Itoa(p+LocalnetRegulatorPortOffset))
@@ -180,14 +180,18 @@ func startLocalnetObservers(cmd *cobra.Command, g *globals, ln *consensus.Localn
 		}
 		svc, err := startRegulator(cfg, n, listen, kf, LocalnetRulesTOML, localnetPass, log)
 		if err != nil {
-			return stop, fmt.Errorf("regulator of %s: %w", ln.Network.Nodes[i].Moniker, err)
+			return stop, nil, fmt.Errorf("regulator of %s: %w", ln.Network.Nodes[i].Moniker, err)
 		}
 		svcs = append(svcs, svc)
-		if g.output != "json" {
-			printObserver(cmd.OutOrStdout(), ln.Network.Nodes[i].Moniker, svc.URL())
-		}
+		apis = append(apis, observerAPI{Moniker: ln.Network.Nodes[i].Moniker, URL: svc.URL()})
 	}
-	return stop, nil
+	return stop, apis, nil
+}
+
+// observerAPI is a localnet observer's regulator API, for the summary.
+type observerAPI struct {
+	Moniker string `json:"moniker"`
+	URL     string `json:"regulator_api"`
 }
 
 func printObserver(w io.Writer, moniker, url string) {
