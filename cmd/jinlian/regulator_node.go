@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
