@@ -361,7 +361,7 @@ func (a *App) mayTransact(kv ledger.KV, tx *Tx, asset string, height int64) erro
 }
 
 func (a *App) revoke(kv ledger.KV, tx *Tx, m *txpb.RevokeCertificate) ([]abci.Event, error) {
-	if err := permission.RequireRole(kv, tx.Sender, tx.MSPID, permission.RoleAdmin); err != nil {
+	if err := permission.RequireRole(kv, tx.Sender, tx.MSPID, permission.RoleAdmin, ""); err != nil {
 		return nil, fmt.Errorf("revoke certificate: %w", err)
 	}
 	r := permission.Revocation{Org: tx.MSPID, Serial: m.Serial, Reason: m.Reason, Height: a.store.LastCommit().Height + 1}

@@ -37,20 +37,31 @@ func TestRequireRole(t *testing.T) {
 		t.Fatalf("roles not sorted and deduplicated: %+v", id)
 	}
 	stranger, _ := gmcrypto.GenerateKey()
+	scoped, _ := gmcrypto.GenerateKey()
+	if err := SetIdentity(kv, Identity{Address: scoped.Public().Address().String(), Org: "bankA", Roles: []string{"issuer:payments/CNY", "member:custody"}}); err != nil {
+		t.Fatal(err)
+	}
+	sAddr := scoped.Public().Address()
 	cases := []struct {
 		name     string
 		addr     gmcrypto.Address
 		org      string
 		role     string
+		scope    string
 		contains string
 	}{
-		{"has role", addr, "bankA", "issuer", ""},
-		{"missing role", addr, "bankA", "admin", "lacks role admin"},
-		{"other organisation", addr, "bankB", "issuer", "organisation bankB"},
-		{"unregistered", stranger.Public().Address(), "bankA", "member", "not registered"},
+		{"has role", addr, "bankA", "issuer", "", ""},
+		{"global role covers any scope", addr, "bankA", "issuer", "payments/CNY", ""},
+		{"missing role", addr, "bankA", "admin", "", "lacks role admin"},
+		{"other organisation", addr, "bankB", "issuer", "", "organisation bankB"},
+		{"unregistered", stranger.Public().Address(), "bankA", "member", "", "not registered"},
+		{"asset-scoped grant, that asset", sAddr, "bankA", "issuer", "payments/CNY", ""},
+		{"asset-scoped grant, another asset", sAddr, "bankA", "issuer", "payments/USD", "lacks role issuer"},
+		{"ledger-scoped grant covers its assets", sAddr, "bankA", "member", "custody/GOLD", ""},
+		{"scoped grant is not global", sAddr, "bankA", "issuer", "", "lacks role issuer"},
 	}
 	for _, c := range cases {
-		err := RequireRole(kv, c.addr, c.org, c.role)
+		err := RequireRole(kv, c.addr, c.org, c.role, c.scope)
 		if (c.contains == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.contains)) {
 			t.Errorf("%s: RequireRole = %v, want %q", c.name, err, c.contains)
 		}

@@ -121,7 +121,9 @@ func GetIdentity(kv Reader, addr gmcrypto.Address) (id Identity, ok bool, err er
 
 // RequireRole succeeds when addr is registered to org with role; otherwise the
 // error names the identity, the organisation and the missing role.
-func RequireRole(kv Reader, addr gmcrypto.Address, org, role string) error {
+// scope narrows the role as in Require ("" for a global role; a scoped
+// grant such as "issuer:payments/CNY" satisfies scope "payments/CNY").
+func RequireRole(kv Reader, addr gmcrypto.Address, org, role, scope string) error {
 	id, ok, err := GetIdentity(kv, addr)
 	if err != nil {
 		return err
@@ -129,7 +131,7 @@ func RequireRole(kv Reader, addr gmcrypto.Address, org, role string) error {
 	if !ok {
 		return ErrUnauthorized.Wrapf("identity %s is not registered; role %s of organisation %s required", addr, role, org)
 	}
-	if id.Org != org || !slices.Contains(id.Roles, role) {
+	if id.Org != org || !holds(id.Roles, role, scope) {
 		return ErrUnauthorized.Wrapf("identity %s (organisation %s) lacks role %s of organisation %s", addr, id.Org, role, org)
 	}
 	return nil
@@ -145,8 +147,8 @@ type Reader interface {
 type Keeper struct{}
 
 // RequireRole implements payments.Authorizer.
-func (Keeper) RequireRole(kv ledger.KV, addr gmcrypto.Address, org, role string) error {
-	return RequireRole(kv, addr, org, role)
+func (Keeper) RequireRole(kv ledger.KV, addr gmcrypto.Address, org, role, scope string) error {
+	return RequireRole(kv, addr, org, role, scope)
 }
 
 // RemoveOrganisation deletes an organisation and its identities' registrations.

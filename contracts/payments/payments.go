@@ -47,7 +47,9 @@ func (s Supply) Outstanding() uint64 { return s.Issued - s.Burned }
 
 // Authorizer is what payments needs from the permission registry.
 type Authorizer interface {
-	RequireRole(kv ledger.KV, addr gmcrypto.Address, org, role string) error
+	// RequireRole: addr holds role of organisation org within scope
+	// ("<ledger>/<asset>" for issuers).
+	RequireRole(kv ledger.KV, addr gmcrypto.Address, org, role, scope string) error
 }
 
 // Keeper executes payments messages on the sub-ledger stores it is handed.
@@ -218,7 +220,7 @@ func (k Keeper) Issue(kv ledger.KV, ledgerName string, sender gmcrypto.Address, 
 	if err != nil {
 		return nil, err
 	}
-	if err := k.auth.RequireRole(kv, sender, asset.Issuer, "issuer"); err != nil {
+	if err := k.auth.RequireRole(kv, sender, asset.Issuer, "issuer", ledgerName+"/"+sym); err != nil {
 		return nil, fmt.Errorf("issue %s on ledger %s: %w", sym, ledgerName, err)
 	}
 	toAddr, err := parseTo(to)

@@ -17,7 +17,7 @@ const testLedger = "payments"
 // allowAll lets every sender issue; rights are permission's concern.
 type allowAll struct{}
 
-func (allowAll) RequireRole(ledger.KV, gmcrypto.Address, string, string) error { return nil }
+func (allowAll) RequireRole(ledger.KV, gmcrypto.Address, string, string, string) error { return nil }
 
 func dump(t *rapid.T, kv ledger.KV) []byte {
 	var out []byte
