@@ -19,10 +19,7 @@ var (
 
 func txKey(id string) []byte { return append([]byte("tx/"), id...) }
 
-type reader interface {
-	Get(ledger string, key []byte) ([]byte, error)
-	Iterate(ledger string, start, end []byte, fn func(key, value []byte) bool) error
-}
+type reader = ledger.Reader
 
 func setParams(kv ledger.KV, p Params) error {
 	b, _ := json.Marshal(p)

@@ -5,6 +5,13 @@ import (
 	"slices"
 )
 
+// Reader is the read side of KV, which committed Views satisfy too; the
+// state machine's read-only helpers take it.
+type Reader interface {
+	Get(ledger string, key []byte) ([]byte, error)
+	Iterate(ledger string, start, end []byte, fn func(key, value []byte) bool) error
+}
+
 // KV is the read-write view the state machine uses.
 type KV interface {
 	// Get returns nil, nil if key is absent; an error wrapping

@@ -137,11 +137,8 @@ func RequireRole(kv Reader, addr gmcrypto.Address, org, role, scope string) erro
 	return nil
 }
 
-// Reader is the read side of ledger.KV, satisfied by ledger views too.
-type Reader interface {
-	Get(ledger string, key []byte) ([]byte, error)
-	Iterate(ledger string, start, end []byte, fn func(key, value []byte) bool) error
-}
+// Reader is ledger.Reader, named here for the signatures of this package.
+type Reader = ledger.Reader
 
 // Keeper adapts the registry to the interfaces contracts declare.
 type Keeper struct{}

@@ -357,8 +357,5 @@ func (k Keeper) CheckSupply(kv Reader, ledgerName string) ([]InvariantResult, er
 	return out, nil
 }
 
-// Reader is the read side of ledger.KV, satisfied by ledger views too.
-type Reader interface {
-	Get(ledger string, key []byte) ([]byte, error)
-	Iterate(ledger string, start, end []byte, fn func(key, value []byte) bool) error
-}
+// Reader is ledger.Reader, named here for the signatures of this package.
+type Reader = ledger.Reader
