@@ -289,7 +289,8 @@ func (a *App) authenticate(kv ledger.KV, tx *Tx, at time.Time) error {
 func isSystemMessage(m *txpb.Message) bool {
 	switch m.Body.(type) {
 	case *txpb.Message_RevokeCertificate, *txpb.Message_RegisterIdentity, *txpb.Message_Propose, *txpb.Message_Vote,
-		*txpb.Message_SetSanction, *txpb.Message_RegisterEscrowKey, *txpb.Message_SetAmlThreshold:
+		*txpb.Message_SetSanction, *txpb.Message_RegisterEscrowKey, *txpb.Message_SetAmlThreshold,
+		*txpb.Message_RegisterCheckpointKey:
 		return true
 	}
 	return false
@@ -319,6 +320,8 @@ func (a *App) route(kv ledger.KV, tx *Tx, height int64) ([]abci.Event, error) {
 		return a.registerEscrowKey(kv, tx, m.RegisterEscrowKey)
 	case *txpb.Message_SetAmlThreshold: // regulator
 		return a.setAMLThreshold(kv, tx, m.SetAmlThreshold)
+	case *txpb.Message_RegisterCheckpointKey: // admin of the validator's organisation
+		return a.registerCheckpointKey(kv, tx, m.RegisterCheckpointKey, height)
 	case *txpb.Message_Issue: // issuer role of the asset's issuer organisation; not held; no sanctioned party
 		if err := permission.CheckHolds(kv, tx.Ledger, m.Issue.Asset, tx.Sender.String(), height); err != nil {
 			return nil, err

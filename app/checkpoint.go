@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/binary"
+	"errors"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -16,22 +17,29 @@ import (
 )
 
 // Checkpoints (docs/checkpoints.md). With params.checkpoint_interval = N > 0
-// the chain defines checkpoint k at height k·N: FinalizeBlock of height
-// k·N+1 stores it under cp/def/<k>; ExtendVote of that height signs it with
-// the validator's checkpoint key besides the SM2 QC signature (the two
-// travel in one VoteExtension); the QC transaction of height k·N, in block
-// k·N+2, carries both and is stored with them, which is how the signatures
-// reach the state. A prover node reads them (CheckpointSignatures) and
-// proves the checkpoint off the consensus path.
+// the chain defines a checkpoint at every height that is a multiple of N and
+// at every height whose block changed the checkpoint validator set (a
+// set-validator proposal executed, or a checkpoint key was registered).
+// Epochs count checkpoints, so they are not height/N: the system ledger
+// keeps the index (cp/latest, cp/at/<height>) and everything that maps a
+// height to an epoch reads it.
+//
+// FinalizeBlock of height h+1 stores the checkpoint of height h under
+// cp/def/<epoch>, and under cp/set/<epoch> the validators its
+// NextValidatorSet commits to (they sign epoch+1); ExtendVote of that height
+// signs it with the validator's checkpoint key besides the SM2 QC signature
+// (the two travel in one VoteExtension); the QC transaction of height h, in
+// block h+2, carries both and is stored with them, which is how the
+// signatures reach the state. A prover node reads them
+// (CheckpointSignatures) and proves the checkpoint off the consensus path.
+//
+// Checkpoint k is signed by the set checkpoint k−1 named as next: at a set
+// change the old set signs the checkpoint that hands over to the new one.
 //
 // The scheme itself (commitment, digest, EdDSA) is consensus/checkpoint's;
 // the app gets it through the Checkpointer interface so that it does not
 // import the consensus layer. Epoch 0 is defined at InitChain from the
 // genesis validator set (height 0, zero app hash).
-//
-// Checkpoints at validator-set changes are not defined yet: jinlian's
-// validator set is fixed at genesis, so NextValidatorSet always equals
-// ValidatorSet.
 
 // Checkpoint mirrors consensus/checkpoint.Checkpoint.
 type Checkpoint struct {
@@ -79,6 +87,26 @@ type Checkpointer interface {
 func cpKeyKey(addr string) []byte { return []byte("cp/key/" + strings.ToUpper(addr)) }
 func cpDefKey(epoch uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte("cp/def/"), epoch)
+}
+func cpSetKey(epoch uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("cp/set/"), epoch)
+}
+func cpAtKey(height uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("cp/at/"), height)
+}
+
+var (
+	cpLatestKey = []byte("cp/latest")
+	// cpDueKey holds the last height whose block changed the checkpoint
+	// validator set; that height is a checkpoint height if the set's
+	// commitment differs from the latest checkpoint's next set.
+	cpDueKey = []byte("cp/due")
+)
+
+// CheckpointIndex locates a defined checkpoint.
+type CheckpointIndex struct {
+	Epoch  uint64 `json:"epoch"`
+	Height uint64 `json:"height"`
 }
 
 // checkpointsOn reports whether this chain defines checkpoints.
@@ -158,14 +186,14 @@ func (a *App) initCheckpoints(kv ledger.KV, chainID string, g *GenesisState) err
 	if err != nil {
 		return ErrBadGenesis.Wrapf("checkpoint validator set: %v", err)
 	}
-	return saveCheckpoint(kv, Checkpoint{ChainID: chainID, ValidatorSet: set, NextValidatorSet: set})
+	return saveCheckpoint(kv, Checkpoint{ChainID: chainID, ValidatorSet: set, NextValidatorSet: set}, vals)
 }
 
 // CheckpointValidators lists the active validators with their checkpoint
-// keys, in address order (the commitment's slot order). A validator added
-// after genesis without a checkpoint key (there is no registration
-// transaction yet) or removed (power 0) is left out: it adds no power to
-// checkpoints, and the chain must not halt over it.
+// keys, in address order (the commitment's slot order): the set the next
+// checkpoint hands over to. A validator without a checkpoint key (added by
+// governance and not registered yet) or removed (power 0) is left out: it
+// adds no power to checkpoints, and the chain must not halt over it.
 func CheckpointValidators(kv reader) ([]CheckpointValidator, error) {
 	regs, err := permission.Validators(kv)
 	if err != nil {
@@ -197,9 +225,22 @@ func checkpointKey(kv reader, addr string) ([]byte, error) {
 	return hex.DecodeString(r.CheckpointKey)
 }
 
-func saveCheckpoint(kv ledger.KV, c Checkpoint) error {
+// saveCheckpoint stores c, the validators its next set commits to, and the
+// index entries of its epoch.
+func saveCheckpoint(kv ledger.KV, c Checkpoint, next []CheckpointValidator) error {
 	b, _ := json.Marshal(c)
-	return kv.Set(permission.SystemLedger, cpDefKey(c.Epoch), b)
+	if err := kv.Set(permission.SystemLedger, cpDefKey(c.Epoch), b); err != nil {
+		return err
+	}
+	b, _ = json.Marshal(next)
+	if err := kv.Set(permission.SystemLedger, cpSetKey(c.Epoch), b); err != nil {
+		return err
+	}
+	if err := kv.Set(permission.SystemLedger, cpAtKey(c.Height), binary.BigEndian.AppendUint64(nil, c.Epoch)); err != nil {
+		return err
+	}
+	b, _ = json.Marshal(CheckpointIndex{Epoch: c.Epoch, Height: c.Height})
+	return kv.Set(permission.SystemLedger, cpLatestKey, b)
 }
 
 // LoadCheckpoint returns the stored checkpoint of epoch (ok false if none).
@@ -212,90 +253,228 @@ func LoadCheckpoint(kv reader, epoch uint64) (Checkpoint, bool, error) {
 	return c, true, json.Unmarshal(b, &c)
 }
 
-// checkpointAt defines the checkpoint of height h with app hash appHash
-// from state kv (committed through h), or ok false if h is not a
-// checkpoint height.
-func (a *App) checkpointAt(kv reader, h int64, appHash []byte) (Checkpoint, bool, error) {
-	n := a.params.CheckpointInterval
-	if n <= 0 || a.cps == nil || h <= 0 || h%n != 0 || len(appHash) != 32 {
-		return Checkpoint{}, false, nil
+// LatestCheckpoint is the index entry of the latest defined checkpoint (ok
+// false on a chain without checkpoints).
+func LatestCheckpoint(kv reader) (CheckpointIndex, bool, error) {
+	var ix CheckpointIndex
+	b, err := kv.Get(permission.SystemLedger, cpLatestKey)
+	if err != nil || b == nil {
+		return ix, false, err
 	}
-	epoch := uint64(h / n)
-	prev, ok, err := LoadCheckpoint(kv, epoch-1)
+	return ix, true, json.Unmarshal(b, &ix)
+}
+
+// CheckpointEpochAt is the epoch of the checkpoint defined at height (ok
+// false if height is not a checkpoint height, or not defined yet).
+func CheckpointEpochAt(kv reader, height uint64) (uint64, bool, error) {
+	b, err := kv.Get(permission.SystemLedger, cpAtKey(height))
+	if err != nil || b == nil {
+		return 0, false, err
+	}
+	if len(b) != 8 {
+		return 0, false, fmt.Errorf("checkpoint index of height %d: %d bytes", height, len(b))
+	}
+	return binary.BigEndian.Uint64(b), true, nil
+}
+
+// CheckpointSigners is the validator set that signs checkpoint epoch (≥ 1)
+// in slot order: the set checkpoint epoch−1 committed to as its next set.
+func CheckpointSigners(kv reader, epoch uint64) ([]CheckpointValidator, error) {
+	if epoch == 0 {
+		return nil, errors.New("checkpoint 0 is the trusted start and has no signers")
+	}
+	b, err := kv.Get(permission.SystemLedger, cpSetKey(epoch-1))
 	if err != nil {
-		return Checkpoint{}, false, err
+		return nil, err
 	}
-	if !ok {
-		return Checkpoint{}, false, fmt.Errorf("checkpoint %d: checkpoint %d is not defined", epoch, epoch-1)
+	if b == nil {
+		return nil, fmt.Errorf("validator set of checkpoint %d is not defined", epoch-1)
+	}
+	var vals []CheckpointValidator
+	return vals, json.Unmarshal(b, &vals)
+}
+
+// checkpointSetChanged runs where a block changes the checkpoint validator
+// set (a validator's power or its checkpoint key): it refuses a set the
+// circuit cannot hold, and marks height as a candidate checkpoint height.
+func (a *App) checkpointSetChanged(kv ledger.KV, height int64) error {
+	if !a.checkpointsOn() {
+		return nil
 	}
 	vals, err := CheckpointValidators(kv)
 	if err != nil {
-		return Checkpoint{}, false, err
+		return err
 	}
-	set, err := a.cps.CommitValidators(vals, a.params.CheckpointSlots)
+	if len(vals) > a.params.CheckpointSlots {
+		return permission.ErrInvalid.Wrapf("the checkpoint validator set would have %d validators; the circuit holds %d (params.checkpoint_slots)", len(vals), a.params.CheckpointSlots)
+	}
+	return kv.Set(permission.SystemLedger, cpDueKey, binary.BigEndian.AppendUint64(nil, uint64(height)))
+}
+
+// pendingCheckpoint is a checkpoint computed but not stored yet, with the
+// validators its next set commits to.
+type pendingCheckpoint struct {
+	Checkpoint
+	next []CheckpointValidator
+}
+
+// checkpointAt defines the checkpoint of height h with app hash appHash
+// from state kv (committed through h), or ok false if h is not a
+// checkpoint height: h is one if it is a multiple of the interval, or if
+// its block changed the checkpoint validator set.
+func (a *App) checkpointAt(kv reader, h int64, appHash []byte) (pendingCheckpoint, bool, error) {
+	n := a.params.CheckpointInterval
+	if n <= 0 || a.cps == nil || h <= 0 || len(appHash) != 32 {
+		return pendingCheckpoint{}, false, nil
+	}
+	regular := h%n == 0
+	if !regular {
+		b, err := kv.Get(permission.SystemLedger, cpDueKey)
+		if err != nil || len(b) != 8 || binary.BigEndian.Uint64(b) != uint64(h) {
+			return pendingCheckpoint{}, false, err
+		}
+	}
+	latest, ok, err := LatestCheckpoint(kv)
 	if err != nil {
-		return Checkpoint{}, false, err
+		return pendingCheckpoint{}, false, err
+	}
+	if !ok {
+		return pendingCheckpoint{}, false, errors.New("checkpoint index (cp/latest) is missing")
+	}
+	if latest.Height >= uint64(h) {
+		return pendingCheckpoint{}, false, nil
+	}
+	prev, ok, err := LoadCheckpoint(kv, latest.Epoch)
+	if err != nil {
+		return pendingCheckpoint{}, false, err
+	}
+	if !ok {
+		return pendingCheckpoint{}, false, fmt.Errorf("checkpoint %d is indexed but not defined", latest.Epoch)
+	}
+	vals, err := CheckpointValidators(kv)
+	if err != nil {
+		return pendingCheckpoint{}, false, err
+	}
+	next, err := a.cps.CommitValidators(vals, a.params.CheckpointSlots)
+	if err != nil {
+		return pendingCheckpoint{}, false, err
+	}
+	if !regular && next == prev.NextValidatorSet {
+		return pendingCheckpoint{}, false, nil // the change left the checkpoint set as it was
 	}
 	c := Checkpoint{
-		ChainID: a.chainID, Epoch: epoch, Height: uint64(h), PrevHash: a.cps.Hash(prev),
-		ValidatorSet: set, NextValidatorSet: set,
+		ChainID: a.chainID, Epoch: latest.Epoch + 1, Height: uint64(h), PrevHash: a.cps.Hash(prev),
+		ValidatorSet: prev.NextValidatorSet, NextValidatorSet: next,
 	}
 	copy(c.AppHash[:], appHash)
-	return c, true, nil
+	return pendingCheckpoint{Checkpoint: c, next: vals}, true, nil
 }
 
 // defineCheckpoint runs in FinalizeBlock: if the last committed height is a
 // checkpoint height, store its checkpoint.
 func (a *App) defineCheckpoint(kv ledger.KV) (*abci.Event, error) {
 	ci := a.store.LastCommit()
-	c, ok, err := a.checkpointAt(kv, ci.Height, ci.AppHash)
+	p, ok, err := a.checkpointAt(kv, ci.Height, ci.AppHash)
 	if err != nil || !ok {
 		return nil, err
 	}
-	if err := saveCheckpoint(kv, c); err != nil {
+	c := p.Checkpoint
+	if err := saveCheckpoint(kv, c, p.next); err != nil {
 		return nil, err
 	}
+	h := a.cps.Hash(c)
 	return &abci.Event{Type: "checkpoint", Attributes: []abci.EventAttribute{
 		{Key: "epoch", Value: fmt.Sprint(c.Epoch), Index: true},
 		{Key: "height", Value: fmt.Sprint(c.Height)},
-		{Key: "hash", Value: strings.ToUpper(hex.EncodeToString(func() []byte { h := a.cps.Hash(c); return h[:] }()))},
+		{Key: "hash", Value: strings.ToUpper(hex.EncodeToString(h[:]))},
+		{Key: "validator_set_change", Value: fmt.Sprint(c.ValidatorSet != c.NextValidatorSet)},
 	}}, nil
 }
 
 // signCheckpoint is the checkpoint half of ExtendVote: a signature over the
-// checkpoint of the last committed height, or nil.
+// checkpoint of the last committed height, or nil. A node signs only with
+// the key its validator registered for that checkpoint's signing set: any
+// other signature would get its vote rejected.
 func (a *App) signCheckpoint(kv reader, h int64, appHash []byte) ([]byte, error) {
-	if a.cpSigner == nil {
+	if a.cpSigner == nil || a.nodeKey == nil {
 		return nil, nil
 	}
 	c, ok, err := a.checkpointAt(kv, h, appHash)
 	if err != nil || !ok {
 		return nil, err
 	}
-	return a.cpSigner(a.cps.Digest(c))
+	signers, err := CheckpointSigners(kv, c.Epoch)
+	if err != nil {
+		return nil, err
+	}
+	self, err := a.selfValidator(kv)
+	if err != nil || self == "" {
+		return nil, err
+	}
+	var key []byte
+	for _, v := range signers {
+		if v.Address == self {
+			key = v.Key
+		}
+	}
+	if key == nil {
+		a.logger.Info("not signing checkpoint: this validator is not in its signing set", "epoch", c.Epoch, "validator", self)
+		return nil, nil
+	}
+	d := a.cps.Digest(c.Checkpoint)
+	sig, err := a.cpSigner(d)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.cps.VerifySignature(key, d, sig); err != nil {
+		a.logger.Warn("not signing checkpoint: this node's checkpoint key is not the one registered for its validator (re-registered? restart with the registered key)", "epoch", c.Epoch, "validator", self)
+		return nil, nil
+	}
+	return sig, nil
+}
+
+// selfValidator is the address of the validator whose SM2 node key this
+// node holds ("" if none).
+func (a *App) selfValidator(kv reader) (string, error) {
+	vals, err := permission.Validators(kv)
+	if err != nil {
+		return "", err
+	}
+	pub := hex.EncodeToString(a.nodeKey.Public().Bytes())
+	for _, v := range vals {
+		if strings.EqualFold(v.SM2PublicKey, pub) {
+			return strings.ToUpper(v.Address), nil
+		}
+	}
+	return "", nil
 }
 
 // verifyCheckpointSignature checks validator addr's checkpoint signature
-// over c.
+// over c with the key addr has in c's signing set.
 func (a *App) verifyCheckpointSignature(kv reader, c Checkpoint, addr string, sig []byte) error {
-	key, err := checkpointKey(kv, addr)
+	signers, err := CheckpointSigners(kv, c.Epoch)
 	if err != nil {
 		return err
 	}
-	if key == nil {
-		return fmt.Errorf("validator %s has no checkpoint key", addr)
+	for _, v := range signers {
+		if v.Address == strings.ToUpper(addr) {
+			return a.cps.VerifySignature(v.Key, a.cps.Digest(c), sig)
+		}
 	}
-	return a.cps.VerifySignature(key, a.cps.Digest(c), sig)
+	return fmt.Errorf("validator %s is not in the signing set of checkpoint %d", addr, c.Epoch)
 }
 
 // checkpointForQC returns the stored checkpoint certified by the QC of
 // height h, if h is a checkpoint height.
 func (a *App) checkpointForQC(kv reader, h int64) (Checkpoint, bool, error) {
-	n := a.params.CheckpointInterval
-	if n <= 0 || h <= 0 || h%n != 0 {
+	if !a.checkpointsOn() || h <= 0 {
 		return Checkpoint{}, false, nil
 	}
-	return LoadCheckpoint(kv, uint64(h/n))
+	epoch, ok, err := CheckpointEpochAt(kv, uint64(h))
+	if err != nil || !ok {
+		return Checkpoint{}, false, err
+	}
+	return LoadCheckpoint(kv, epoch)
 }
 
 // CheckpointSignatures returns the checkpoint signatures of epoch, by
@@ -339,4 +518,54 @@ func (a *App) checkQCCheckpointSignatures(kv reader, qc *txpb.QuorumCertificate)
 		}
 	}
 	return nil
+}
+
+// registerCheckpointKey registers or replaces a validator's checkpoint key
+// after genesis. The registration is verified like the genesis ones; the
+// sender must be an admin of the validator's organisation. The new key
+// enters the set that the checkpoint of this height hands over to, so it
+// signs from the checkpoint after that one on.
+func (a *App) registerCheckpointKey(kv ledger.KV, tx *Tx, m *txpb.RegisterCheckpointKey, height int64) ([]abci.Event, error) {
+	if !a.checkpointsOn() || a.cps == nil {
+		return nil, ErrCheckpointKey.Wrapf("this chain defines no checkpoints (params.checkpoint_interval is 0)")
+	}
+	if b, err := hex.DecodeString(m.Validator); err != nil || len(b) != 20 {
+		return nil, ErrCheckpointKey.Wrapf("validator address %q is not 40 hex digits", m.Validator)
+	}
+	v, ok, err := permission.GetValidator(kv, m.Validator)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrCheckpointKey.Wrapf("%s is not a registered validator", strings.ToUpper(m.Validator))
+	}
+	if v.Power == 0 {
+		return nil, ErrCheckpointKey.Wrapf("validator %s was removed (power 0)", v.Address)
+	}
+	if err := permission.RequireRole(kv, tx.Sender, v.Org, permission.RoleAdmin, ""); err != nil {
+		return nil, fmt.Errorf("register checkpoint key of validator %s: %w", v.Address, err)
+	}
+	pub, err := v.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	r := CheckpointRegistration{
+		Validator: strings.ToUpper(v.Address), CheckpointKey: hex.EncodeToString(m.CheckpointKey),
+		Possession: hex.EncodeToString(m.Possession), SM2Signature: hex.EncodeToString(m.Sm2Signature),
+	}
+	if err := a.cps.VerifyRegistration(r, a.chainID, pub); err != nil {
+		return nil, ErrCheckpointKey.Wrapf("checkpoint key of validator %s: %v", r.Validator, err)
+	}
+	b, _ := json.Marshal(r)
+	if err := kv.Set(permission.SystemLedger, cpKeyKey(r.Validator), b); err != nil {
+		return nil, err
+	}
+	if err := a.checkpointSetChanged(kv, height); err != nil {
+		return nil, err
+	}
+	return []abci.Event{{Type: "checkpoint_key", Attributes: []abci.EventAttribute{
+		{Key: "validator", Value: r.Validator, Index: true},
+		{Key: "org", Value: v.Org, Index: true},
+		{Key: "key", Value: r.CheckpointKey},
+	}}}, nil
 }

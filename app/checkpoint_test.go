@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
 )
 
 // fakeCheckpointer stands in for consensus/checkpoint's scheme: SM3
@@ -49,28 +51,59 @@ func (fakeCheckpointer) VerifySignature(key []byte, d [32]byte, sig []byte) erro
 	return nil
 }
 func (fakeCheckpointer) VerifyRegistration(r CheckpointRegistration, chainID string, node *gmcrypto.PublicKey) error {
+	key, _ := hex.DecodeString(r.CheckpointKey)
+	if len(key) != 32 {
+		return fmt.Errorf("checkpoint public key of %d bytes, want 32", len(key))
+	}
+	if pop := fakePossession(key); r.Possession != hex.EncodeToString(pop[:]) {
+		return errors.New("proof of possession does not verify")
+	}
 	sig, _ := hex.DecodeString(r.SM2Signature)
 	if !node.Verify([]byte(chainID+r.Validator+r.CheckpointKey), sig) {
-		return errors.New("registration not signed by the node key")
+		return errors.New("SM2 signature does not verify")
 	}
 	return nil
 }
 
 func fakeSign(key []byte, d [32]byte) [32]byte { return gmcrypto.SM3(key, d[:]) }
 
-type cpNet struct {
-	*qcNet
-	cpKeys [][]byte
+func fakePossession(key []byte) [32]byte { return gmcrypto.SM3([]byte("pop"), key) }
+
+// fakeRegistration is what `jinlian checkpoint register` would send for
+// validator addr, signed by node key nk, under the fake scheme.
+func fakeRegistration(t *testing.T, chain, addr string, key []byte, nk *gmcrypto.PrivateKey) *txpb.RegisterCheckpointKey {
+	t.Helper()
+	addr = strings.ToUpper(addr)
+	sig, err := nk.Sign([]byte(chain + addr + hex.EncodeToString(key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pop := fakePossession(key)
+	return &txpb.RegisterCheckpointKey{Validator: addr, CheckpointKey: key, Possession: pop[:], Sm2Signature: sig}
 }
 
-// newCPNet is qcNet with checkpoints every 2 blocks.
+type cpNet struct {
+	*qcNet
+	cpKeys  [][]byte
+	valPubs [][]byte // ed25519 consensus keys
+	// admin is bankA's admin and (sole) committee member, so its proposals
+	// pass at once; member is a bankA member; otherAdmin is bankB's admin.
+	admin, member, otherAdmin *gmcrypto.PrivateKey
+}
+
+// newCPNet is qcNet with checkpoints every 2 blocks, 5 slots.
 func newCPNet(t *testing.T) *cpNet {
 	t.Helper()
-	n := &cpNet{qcNet: &qcNet{}}
+	n := &cpNet{qcNet: &qcNet{}, admin: mustKey(t), member: mustKey(t), otherAdmin: mustKey(t)}
 	g := GenesisState{
-		Organisations: []permission.Organisation{{ID: "bankA"}},
-		Ledgers:       []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankA"}}}},
-		Params:        Params{TxTimeWindowSeconds: 600, CheckpointInterval: 2, CheckpointSlots: 4},
+		Organisations: []permission.Organisation{{ID: "bankA"}, {ID: "bankB"}},
+		Identities: []permission.Identity{
+			{Address: n.admin.Public().Address().String(), Org: "bankA", Roles: []string{"admin", "committee"}},
+			{Address: n.member.Public().Address().String(), Org: "bankA", Roles: []string{"member"}},
+			{Address: n.otherAdmin.Public().Address().String(), Org: "bankB", Roles: []string{"admin"}},
+		},
+		Ledgers: []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankA"}}}},
+		Params:  Params{TxTimeWindowSeconds: 600, CheckpointInterval: 2, CheckpointSlots: 5},
 	}
 	var updates []abci.ValidatorUpdate
 	for i := 0; i < 4; i++ {
@@ -80,14 +113,14 @@ func newCPNet(t *testing.T) *cpNet {
 		nk := mustKey(t)
 		n.nodeKeys = append(n.nodeKeys, nk)
 		n.addrs = append(n.addrs, pk.Address())
+		n.valPubs = append(n.valPubs, pk.Bytes())
 		addr := pk.Address().String()
 		g.Validators = append(g.Validators, permission.Validator{Org: "bankA", Address: addr, SM2PublicKey: hex.EncodeToString(nk.Public().Bytes())})
 		key := gmcrypto.SM3([]byte{byte(i)})
 		n.cpKeys = append(n.cpKeys, key[:])
-		r := CheckpointRegistration{Validator: addr, CheckpointKey: hex.EncodeToString(key[:])}
-		sig, _ := nk.Sign([]byte(testChain + r.Validator + r.CheckpointKey))
-		r.SM2Signature = hex.EncodeToString(sig)
-		g.CheckpointKeys = append(g.CheckpointKeys, r)
+		m := fakeRegistration(t, testChain, addr, key[:], nk)
+		g.CheckpointKeys = append(g.CheckpointKeys, CheckpointRegistration{Validator: m.Validator,
+			CheckpointKey: hex.EncodeToString(m.CheckpointKey), Possession: hex.EncodeToString(m.Possession), SM2Signature: hex.EncodeToString(m.Sm2Signature)})
 	}
 	b, _ := json.Marshal(g)
 	store, err := ledger.Open(t.TempDir(), ledger.Options{})
@@ -162,7 +195,8 @@ func TestCheckpointLifecycle(t *testing.T) {
 	}
 
 	v, _ := n.store.View(0)
-	c1, ok, err := n.app.checkpointAt(v, 2, n.store.LastCommit().AppHash)
+	p1, ok, err := n.app.checkpointAt(v, 2, n.store.LastCommit().AppHash)
+	c1 := p1.Checkpoint
 	if err != nil || !ok || c1.Epoch != 1 {
 		t.Fatalf("checkpoint of height 2: %+v %v %v", c1, ok, err)
 	}

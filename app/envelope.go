@@ -261,6 +261,8 @@ func MsgType(m *txpb.Message) string {
 		return "register_escrow_key"
 	case *txpb.Message_SetAmlThreshold:
 		return "set_aml_threshold"
+	case *txpb.Message_RegisterCheckpointKey:
+		return "register_checkpoint_key"
 	default:
 		return "unknown"
 	}

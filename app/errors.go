@@ -18,4 +18,5 @@ var (
 	ErrBadQuery       = errs.Register(codespace, 10, "invalid query")
 	ErrBadQC          = errs.Register(codespace, 11, "invalid quorum certificate")
 	ErrConfidential   = errs.Register(codespace, 12, "invalid confidential payload")
+	ErrCheckpointKey  = errs.Register(codespace, 13, "invalid checkpoint key registration")
 )

@@ -212,7 +212,7 @@ func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, h
 		}
 		return nil, permission.RemoveOrganisation(kv, id)
 	case *txpb.Propose_SetValidator:
-		return a.applySetValidator(kv, act.SetValidator)
+		return a.applySetValidator(kv, act.SetValidator, height)
 	case *txpb.Propose_SetNode:
 		n := act.SetNode
 		return nil, permission.SetNode(kv, permission.Node{ID: n.NodeId, Org: n.Org, Kind: n.Kind})
@@ -306,7 +306,7 @@ func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, h
 	return nil, ErrUnknownMessage.Wrapf("proposal action %T", m.Action)
 }
 
-func (a *App) applySetValidator(kv *ledger.Cache, sv *txpb.SetValidator) ([]func(), error) {
+func (a *App) applySetValidator(kv *ledger.Cache, sv *txpb.SetValidator, height int64) ([]func(), error) {
 	if len(sv.PubKeyEd25519) != ed25519.PublicKeySize {
 		return nil, permission.ErrInvalid.Wrapf("validator consensus key: %d bytes, want %d (ed25519)", len(sv.PubKeyEd25519), ed25519.PublicKeySize)
 	}
@@ -366,6 +366,10 @@ func (a *App) applySetValidator(kv *ledger.Cache, sv *txpb.SetValidator) ([]func
 				return nil, err
 			}
 		}
+	}
+	// The checkpoint of this height hands over to the new set.
+	if err := a.checkpointSetChanged(kv, height); err != nil {
+		return nil, err
 	}
 	pp, err := cryptoenc.PubKeyToProto(pk)
 	if err != nil {

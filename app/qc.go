@@ -218,7 +218,7 @@ func (a *App) verifyExtension(valAddr []byte, voteHeight int64, raw []byte) erro
 		if !ok {
 			return fmt.Errorf("checkpoint signature at height %d, which is not a checkpoint height", ci.Height)
 		}
-		if err := a.verifyCheckpointSignature(v, c, val.Address, ext.CheckpointSignature); err != nil {
+		if err := a.verifyCheckpointSignature(v, c.Checkpoint, val.Address, ext.CheckpointSignature); err != nil {
 			return fmt.Errorf("checkpoint %d: %w", c.Epoch, err)
 		}
 	}

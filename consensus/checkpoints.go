@@ -99,7 +99,9 @@ func (c stateCollector) Collected(epoch uint64) (checkpoint.Checkpoint, []checkp
 	if err != nil || !ok {
 		return checkpoint.Checkpoint{}, nil, nil, false, err
 	}
-	vals, err := app.CheckpointValidators(v)
+	// Signed by the set the previous checkpoint handed over to, not by
+	// today's registry (which may have changed since).
+	vals, err := app.CheckpointSigners(v, epoch)
 	if err != nil {
 		return checkpoint.Checkpoint{}, nil, nil, false, err
 	}

@@ -83,6 +83,7 @@ type Message struct {
 	//	*Message_SetSanction
 	//	*Message_RegisterEscrowKey
 	//	*Message_SetAmlThreshold
+	//	*Message_RegisterCheckpointKey
 	//	*Message_Propose
 	//	*Message_Vote
 	Body          isMessage_Body `protobuf_oneof:"body"`
@@ -199,6 +200,15 @@ func (x *Message) GetSetAmlThreshold() *SetAMLThreshold {
 	return nil
 }
 
+func (x *Message) GetRegisterCheckpointKey() *RegisterCheckpointKey {
+	if x != nil {
+		if x, ok := x.Body.(*Message_RegisterCheckpointKey); ok {
+			return x.RegisterCheckpointKey
+		}
+	}
+	return nil
+}
+
 func (x *Message) GetPropose() *Propose {
 	if x != nil {
 		if x, ok := x.Body.(*Message_Propose); ok {
@@ -253,6 +263,10 @@ type Message_SetAmlThreshold struct {
 	SetAmlThreshold *SetAMLThreshold `protobuf:"bytes,14,opt,name=set_aml_threshold,json=setAmlThreshold,proto3,oneof"`
 }
 
+type Message_RegisterCheckpointKey struct {
+	RegisterCheckpointKey *RegisterCheckpointKey `protobuf:"bytes,15,opt,name=register_checkpoint_key,json=registerCheckpointKey,proto3,oneof"`
+}
+
 type Message_Propose struct {
 	Propose *Propose `protobuf:"bytes,20,opt,name=propose,proto3,oneof"`
 }
@@ -276,6 +290,8 @@ func (*Message_SetSanction) isMessage_Body() {}
 func (*Message_RegisterEscrowKey) isMessage_Body() {}
 
 func (*Message_SetAmlThreshold) isMessage_Body() {}
+
+func (*Message_RegisterCheckpointKey) isMessage_Body() {}
 
 func (*Message_Propose) isMessage_Body() {}
 
@@ -1025,13 +1041,87 @@ func (x *SetAMLThreshold) GetLargeAmount() uint64 {
 	return 0
 }
 
+// RegisterCheckpointKey registers (or replaces) a validator's checkpoint key
+// after genesis: the fields of consensus/checkpoint.Registration for this
+// chain, verified like the genesis checkpoint_keys (SM2 signature by the
+// validator's registered node key over chain id, validator address and
+// checkpoint key; EdDSA proof of possession; subgroup checks). System
+// channel, admin of the validator's organisation (docs/checkpoints.md).
+type RegisterCheckpointKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Validator     string                 `protobuf:"bytes,1,opt,name=validator,proto3" json:"validator,omitempty"`                              // CometBFT address, 40 hex digits
+	CheckpointKey []byte                 `protobuf:"bytes,2,opt,name=checkpoint_key,json=checkpointKey,proto3" json:"checkpoint_key,omitempty"` // compressed EdDSA (BN254 twisted Edwards) public key
+	Possession    []byte                 `protobuf:"bytes,3,opt,name=possession,proto3" json:"possession,omitempty"`                            // EdDSA signature of the registration by that key
+	Sm2Signature  []byte                 `protobuf:"bytes,4,opt,name=sm2_signature,json=sm2Signature,proto3" json:"sm2_signature,omitempty"`    // SM2 signature of the registration by the node key
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterCheckpointKey) Reset() {
+	*x = RegisterCheckpointKey{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterCheckpointKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterCheckpointKey) ProtoMessage() {}
+
+func (x *RegisterCheckpointKey) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterCheckpointKey.ProtoReflect.Descriptor instead.
+func (*RegisterCheckpointKey) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RegisterCheckpointKey) GetValidator() string {
+	if x != nil {
+		return x.Validator
+	}
+	return ""
+}
+
+func (x *RegisterCheckpointKey) GetCheckpointKey() []byte {
+	if x != nil {
+		return x.CheckpointKey
+	}
+	return nil
+}
+
+func (x *RegisterCheckpointKey) GetPossession() []byte {
+	if x != nil {
+		return x.Possession
+	}
+	return nil
+}
+
+func (x *RegisterCheckpointKey) GetSm2Signature() []byte {
+	if x != nil {
+		return x.Sm2Signature
+	}
+	return nil
+}
+
 var File_jinlian_tx_v1_tx_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\n" +
 	"\x16jinlian/tx/v1/tx.proto\x12\rjinlian.tx.v1\x1a\x17jinlian/tx/v1/gov.proto\",\n" +
 	"\x0fHeaderExtension\x12\x19\n" +
-	"\bchain_id\x18\x01 \x01(\tR\achainId\"\x86\x05\n" +
+	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xe6\x05\n" +
 	"\aMessage\x12,\n" +
 	"\x05issue\x18\x01 \x01(\v2\x14.jinlian.tx.v1.IssueH\x00R\x05issue\x125\n" +
 	"\btransfer\x18\x02 \x01(\v2\x17.jinlian.tx.v1.TransferH\x00R\btransfer\x12)\n" +
@@ -1041,7 +1131,8 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\x11register_identity\x18\v \x01(\v2\x1f.jinlian.tx.v1.RegisterIdentityH\x00R\x10registerIdentity\x12?\n" +
 	"\fset_sanction\x18\f \x01(\v2\x1a.jinlian.tx.v1.SetSanctionH\x00R\vsetSanction\x12R\n" +
 	"\x13register_escrow_key\x18\r \x01(\v2 .jinlian.tx.v1.RegisterEscrowKeyH\x00R\x11registerEscrowKey\x12L\n" +
-	"\x11set_aml_threshold\x18\x0e \x01(\v2\x1e.jinlian.tx.v1.SetAMLThresholdH\x00R\x0fsetAmlThreshold\x122\n" +
+	"\x11set_aml_threshold\x18\x0e \x01(\v2\x1e.jinlian.tx.v1.SetAMLThresholdH\x00R\x0fsetAmlThreshold\x12^\n" +
+	"\x17register_checkpoint_key\x18\x0f \x01(\v2$.jinlian.tx.v1.RegisterCheckpointKeyH\x00R\x15registerCheckpointKey\x122\n" +
 	"\apropose\x18\x14 \x01(\v2\x16.jinlian.tx.v1.ProposeH\x00R\apropose\x12)\n" +
 	"\x04vote\x18\x15 \x01(\v2\x13.jinlian.tx.v1.VoteH\x00R\x04voteB\x06\n" +
 	"\x04body\"V\n" +
@@ -1097,7 +1188,14 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\x0fSetAMLThreshold\x12\x16\n" +
 	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x14\n" +
 	"\x05asset\x18\x02 \x01(\tR\x05asset\x12!\n" +
-	"\flarge_amount\x18\x03 \x01(\x04R\vlargeAmountB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"\flarge_amount\x18\x03 \x01(\x04R\vlargeAmount\"\xa1\x01\n" +
+	"\x15RegisterCheckpointKey\x12\x1c\n" +
+	"\tvalidator\x18\x01 \x01(\tR\tvalidator\x12%\n" +
+	"\x0echeckpoint_key\x18\x02 \x01(\fR\rcheckpointKey\x12\x1e\n" +
+	"\n" +
+	"possession\x18\x03 \x01(\fR\n" +
+	"possession\x12#\n" +
+	"\rsm2_signature\x18\x04 \x01(\fR\fsm2SignatureB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_tx_proto_rawDescOnce sync.Once
@@ -1111,24 +1209,25 @@ func file_jinlian_tx_v1_tx_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_tx_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_jinlian_tx_v1_tx_proto_goTypes = []any{
-	(*HeaderExtension)(nil),   // 0: jinlian.tx.v1.HeaderExtension
-	(*Message)(nil),           // 1: jinlian.tx.v1.Message
-	(*RegisterIdentity)(nil),  // 2: jinlian.tx.v1.RegisterIdentity
-	(*RevokeCertificate)(nil), // 3: jinlian.tx.v1.RevokeCertificate
-	(*Issue)(nil),             // 4: jinlian.tx.v1.Issue
-	(*Transfer)(nil),          // 5: jinlian.tx.v1.Transfer
-	(*Confidential)(nil),      // 6: jinlian.tx.v1.Confidential
-	(*WrappedKey)(nil),        // 7: jinlian.tx.v1.WrappedKey
-	(*Burn)(nil),              // 8: jinlian.tx.v1.Burn
-	(*QuorumCertificate)(nil), // 9: jinlian.tx.v1.QuorumCertificate
-	(*QCSignature)(nil),       // 10: jinlian.tx.v1.QCSignature
-	(*SetSanction)(nil),       // 11: jinlian.tx.v1.SetSanction
-	(*RegisterEscrowKey)(nil), // 12: jinlian.tx.v1.RegisterEscrowKey
-	(*SetAMLThreshold)(nil),   // 13: jinlian.tx.v1.SetAMLThreshold
-	(*Propose)(nil),           // 14: jinlian.tx.v1.Propose
-	(*Vote)(nil),              // 15: jinlian.tx.v1.Vote
+	(*HeaderExtension)(nil),       // 0: jinlian.tx.v1.HeaderExtension
+	(*Message)(nil),               // 1: jinlian.tx.v1.Message
+	(*RegisterIdentity)(nil),      // 2: jinlian.tx.v1.RegisterIdentity
+	(*RevokeCertificate)(nil),     // 3: jinlian.tx.v1.RevokeCertificate
+	(*Issue)(nil),                 // 4: jinlian.tx.v1.Issue
+	(*Transfer)(nil),              // 5: jinlian.tx.v1.Transfer
+	(*Confidential)(nil),          // 6: jinlian.tx.v1.Confidential
+	(*WrappedKey)(nil),            // 7: jinlian.tx.v1.WrappedKey
+	(*Burn)(nil),                  // 8: jinlian.tx.v1.Burn
+	(*QuorumCertificate)(nil),     // 9: jinlian.tx.v1.QuorumCertificate
+	(*QCSignature)(nil),           // 10: jinlian.tx.v1.QCSignature
+	(*SetSanction)(nil),           // 11: jinlian.tx.v1.SetSanction
+	(*RegisterEscrowKey)(nil),     // 12: jinlian.tx.v1.RegisterEscrowKey
+	(*SetAMLThreshold)(nil),       // 13: jinlian.tx.v1.SetAMLThreshold
+	(*RegisterCheckpointKey)(nil), // 14: jinlian.tx.v1.RegisterCheckpointKey
+	(*Propose)(nil),               // 15: jinlian.tx.v1.Propose
+	(*Vote)(nil),                  // 16: jinlian.tx.v1.Vote
 }
 var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	4,  // 0: jinlian.tx.v1.Message.issue:type_name -> jinlian.tx.v1.Issue
@@ -1139,16 +1238,17 @@ var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	11, // 5: jinlian.tx.v1.Message.set_sanction:type_name -> jinlian.tx.v1.SetSanction
 	12, // 6: jinlian.tx.v1.Message.register_escrow_key:type_name -> jinlian.tx.v1.RegisterEscrowKey
 	13, // 7: jinlian.tx.v1.Message.set_aml_threshold:type_name -> jinlian.tx.v1.SetAMLThreshold
-	14, // 8: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
-	15, // 9: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
-	6,  // 10: jinlian.tx.v1.Transfer.confidential:type_name -> jinlian.tx.v1.Confidential
-	7,  // 11: jinlian.tx.v1.Confidential.keys:type_name -> jinlian.tx.v1.WrappedKey
-	10, // 12: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	14, // 8: jinlian.tx.v1.Message.register_checkpoint_key:type_name -> jinlian.tx.v1.RegisterCheckpointKey
+	15, // 9: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
+	16, // 10: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
+	6,  // 11: jinlian.tx.v1.Transfer.confidential:type_name -> jinlian.tx.v1.Confidential
+	7,  // 12: jinlian.tx.v1.Confidential.keys:type_name -> jinlian.tx.v1.WrappedKey
+	10, // 13: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_tx_proto_init() }
@@ -1166,6 +1266,7 @@ func file_jinlian_tx_v1_tx_proto_init() {
 		(*Message_SetSanction)(nil),
 		(*Message_RegisterEscrowKey)(nil),
 		(*Message_SetAmlThreshold)(nil),
+		(*Message_RegisterCheckpointKey)(nil),
 		(*Message_Propose)(nil),
 		(*Message_Vote)(nil),
 	}
@@ -1175,7 +1276,7 @@ func file_jinlian_tx_v1_tx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_tx_proto_rawDesc), len(file_jinlian_tx_v1_tx_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
