@@ -132,7 +132,8 @@ func newCheckpointCmd(g *globals) *cobra.Command {
 		Use:   "checkpoint",
 		Short: "Zero-knowledge checkpoints anchored on Ethereum (docs/checkpoints.md)",
 	}
-	cmd.AddCommand(newCheckpointShowCmd(g), newCheckpointStatusCmd(g), newCheckpointVerifyCmd(g), newCheckpointSubmitCmd(g))
+	cmd.AddCommand(newCheckpointShowCmd(g), newCheckpointStatusCmd(g), newCheckpointVerifyCmd(g), newCheckpointSubmitCmd(g),
+		newCheckpointRegisterCmd(g))
 	return cmd
 }
 

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+
+	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+)
+
+// TestCheckpointRegisterCommand rotates a running validator's checkpoint
+// key with `jinlian checkpoint register --new-key`: another organisation's
+// admin is refused; its own admin's registration makes that block a
+// checkpoint handing over to the new set, which node0 proves and anchors.
+func TestCheckpointRegisterCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a localnet and proves checkpoints")
+	}
+	base, err := consensus.FreeBasePort(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 2, BasePort: base,
+		TimeoutCommit: 100 * time.Millisecond, CheckpointInterval: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	nodes, err := ln.Start(cmtlog.NewNopLogger(), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
+	an, err := consensus.StartAnchoring(nodes[0], consensus.AnchoringOptions{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(an.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 2); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(gmcrypto.PassphraseEnv, consensus.LocalnetPassphrase)
+	t.Setenv("JINLIAN_NODE", "")
+	admins := map[string]string{}
+	for _, id := range ln.Identities {
+		admins[id.Org] = id.KeyFile
+	}
+	home1 := nodes[1].Home()
+	oldKey, err := os.ReadFile(checkpoint.KeyFile(home1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	register := func(from string) (string, error) {
+		return runCLI(t, "checkpoint", "register", "-o", "json", "--home", home1, "--node", nodes[0].RPCAddr(), "--from", from, "--new-key")
+	}
+	if _, err := register(admins["bankA"]); err == nil || !strings.Contains(err.Error(), "lacks role admin of organisation bankB") {
+		t.Fatalf("bankA's admin registered bankB's validator key: %v", err)
+	}
+	if b, _ := os.ReadFile(checkpoint.KeyFile(home1)); string(b) != string(oldKey) {
+		t.Fatal("a refused registration replaced the key file")
+	}
+	out, err := register(admins["bankB"])
+	if err != nil {
+		t.Fatalf("register: %v\n%s", err, out)
+	}
+	var res txResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Code != 0 || res.Height == 0 {
+		t.Fatalf("register: %v %s", err, out)
+	}
+	newKey, err := checkpoint.LoadKey(checkpoint.KeyFile(home1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), res.Height+2); err != nil {
+		t.Fatal(err)
+	}
+	v, err := nodes[0].Store.View(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch, ok, err := app.CheckpointEpochAt(v, uint64(res.Height))
+	if err != nil || !ok {
+		t.Fatalf("the registration's height %d is not a checkpoint: %v", res.Height, err)
+	}
+	next, err := app.CheckpointSigners(v, epoch+1)
+	if err != nil || len(next) != 2 {
+		t.Fatalf("next set %+v %v", next, err)
+	}
+	found := false
+	for _, val := range next {
+		found = found || string(val.Key) == string(newKey.Public())
+	}
+	if !found {
+		t.Fatal("the new key is not in the set the checkpoint hands over to")
+	}
+	for {
+		st, err := an.Relayer.Status(ctx)
+		if err == nil && st.Epoch >= epoch {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("anchor at %+v, waiting for epoch %d: %v", st, epoch, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	rec, ok, err := an.Store.Load(epoch)
+	if err != nil || !ok || rec.Checkpoint.NextValidatorSet == rec.Checkpoint.ValidatorSet {
+		t.Fatalf("anchored hand-over checkpoint %+v %v", rec.Checkpoint, err)
+	}
+}
