@@ -2,9 +2,9 @@ package app
 
 import (
 	"encoding/binary"
-	"errors"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 

@@ -33,7 +33,9 @@ func TestRegisterCheckpointKey(t *testing.T) {
 	n.block()
 	addr := strings.ToUpper(hex.EncodeToString(n.addrs[1]))
 	newKey := gmcrypto.SM3([]byte("rotated key of validator 1"))
-	good := func() *txpb.RegisterCheckpointKey { return fakeRegistration(t, testChain, addr, newKey[:], n.nodeKeys[1]) }
+	good := func() *txpb.RegisterCheckpointKey {
+		return fakeRegistration(t, testChain, addr, newKey[:], n.nodeKeys[1])
+	}
 	cases := []struct {
 		name    string
 		from    *gmcrypto.PrivateKey
