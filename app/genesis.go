@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -308,4 +309,41 @@ func CheckGenesis(chainID string, appState []byte, validators []abci.ValidatorUp
 	}
 	_, err = a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chainID, Time: at, AppStateBytes: appState, Validators: validators})
 	return err
+}
+
+// GenesisCheckpoint is epoch 0 of the chain a genesis describes, what an
+// anchor contract is deployed with: it runs InitChain and an empty first
+// block on an in-memory store, so it needs no node and no running chain.
+func GenesisCheckpoint(chainID string, appState []byte, validators []abci.ValidatorUpdate, at time.Time, cps Checkpointer) (Checkpoint, error) {
+	store, err := ledger.Open("", ledger.Options{InMemory: true})
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	defer store.Close()
+	a, err := New(store, Options{Checkpoints: cps})
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	ctx := context.Background()
+	if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: chainID, Time: at, AppStateBytes: appState, Validators: validators}); err != nil {
+		return Checkpoint{}, err
+	}
+	if !a.checkpointsOn() {
+		return Checkpoint{}, errors.New("this genesis does not enable checkpoints (params.checkpoint_interval)")
+	}
+	if _, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: 1, Time: at}); err != nil {
+		return Checkpoint{}, err
+	}
+	if _, err := a.Commit(ctx, &abci.RequestCommit{}); err != nil {
+		return Checkpoint{}, err
+	}
+	v, err := store.View(0)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	c, ok, err := LoadCheckpoint(v, 0)
+	if err == nil && !ok {
+		err = errors.New("genesis defines no checkpoint 0")
+	}
+	return c, err
 }

@@ -13,6 +13,9 @@ import (
 	"sync"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/types"
+	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/jinlian-ledger/jinlian/app"
@@ -114,6 +117,14 @@ func (c stateCollector) Collected(epoch uint64) (checkpoint.Checkpoint, []checkp
 
 // AnchoringOptions configure StartAnchoring.
 type AnchoringOptions struct {
+	// Chain, if set, is a real Ethereum endpoint (an ethclient.Client):
+	// the relayer submits to the anchor already deployed at Anchor, signing
+	// with Auth; nothing is simulated or deployed. ChainURL is recorded in
+	// anchor.json for the CLI.
+	Chain    relay.Backend
+	Auth     *bind.TransactOpts
+	Anchor   common.Address
+	ChainURL string
 	// RPC, if set (loopback host:port), serves the simulated chain's
 	// JSON-RPC so that `jinlian checkpoint status --eth-rpc` can reach it.
 	RPC string
@@ -125,8 +136,9 @@ type AnchoringOptions struct {
 	Logger    *slog.Logger
 }
 
-// Anchoring is a node's prover worker and relayer, anchoring to an
-// in-process simulated Ethereum chain: the localnet's default.
+// Anchoring is a node's prover worker and relayer, anchoring to a real
+// Ethereum chain or to an in-process simulated one (the localnet's
+// default; Sim is nil otherwise).
 type Anchoring struct {
 	Sim     *relay.Simulated
 	Relayer *relay.Relayer
@@ -147,10 +159,12 @@ func AnchorInfoFile(home string) string {
 	return filepath.Join(checkpoint.StoreDir(home), "anchor.json")
 }
 
-// StartAnchoring starts, on node n, a simulated Ethereum chain with the
-// anchor deployed (trusting the chain's epoch-0 checkpoint), and a prover
-// worker that proves every checkpoint whose signatures are in the state
-// and relays it. The chain must enable checkpoints in its genesis.
+// StartAnchoring starts, on node n, a prover worker that proves every
+// checkpoint whose signatures are in the state and relays it: to the
+// anchor at opts.Anchor on opts.Chain, or, without opts.Chain, to an
+// anchor it deploys (trusting the chain's epoch-0 checkpoint) on a
+// simulated Ethereum chain. The chain must enable checkpoints in its
+// genesis.
 func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 	p := n.App.Params()
 	if p.CheckpointInterval <= 0 {
@@ -193,45 +207,113 @@ func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	sim, err := relay.NewSimulatedWith(relay.LiveRules(), opts.RPC)
-	if err != nil {
-		return nil, err
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	an := &Anchoring{Sim: sim, Store: store, Prover: prover, cancel: cancel}
+	an := &Anchoring{Store: store, Prover: prover, cancel: cancel}
 	fail := func(err error) (*Anchoring, error) { an.Stop(); return nil, err }
-	addr, err := relay.Deploy(ctx, sim.Client(), sim.Auth, toCheckpoint(g0), sim.Mine)
-	if err != nil {
+	info0 := AnchorInfo{}
+	if opts.Chain != nil {
+		if opts.Auth == nil {
+			return fail(errors.New("anchoring to a real chain needs a transactor (the --eth-key account)"))
+		}
+		if an.Relayer, err = relay.New(opts.Chain, opts.Anchor, opts.Auth, relay.Config{Logger: opts.Logger}); err != nil {
+			return fail(err)
+		}
+		// An anchor deployed for another chain or genesis would refuse
+		// every submission: say so at once.
+		_, h0, err := an.Relayer.Anchored(ctx, 0)
+		if err != nil {
+			return fail(fmt.Errorf("anchor %s: %w", opts.Anchor.Hex(), err))
+		}
+		if want := checkpoint.Hash32(toCheckpoint(g0).Hash()); h0 != want {
+			return fail(fmt.Errorf("anchor %s trusts checkpoint %s as epoch 0, this chain's is %s: it was deployed for another chain (jinlian checkpoint deploy)", opts.Anchor.Hex(), h0, want))
+		}
+		info0 = AnchorInfo{Contract: opts.Anchor.Hex(), RPC: opts.ChainURL}
+		opts.Logger.Info("relaying checkpoints", "contract", opts.Anchor.Hex(), "rpc", opts.ChainURL)
+	} else {
+		if an.Sim, err = relay.NewSimulatedWith(relay.LiveRules(), opts.RPC); err != nil {
+			return fail(err)
+		}
+		sim := an.Sim
+		addr, err := relay.Deploy(ctx, sim.Client(), sim.Auth, toCheckpoint(g0), sim.Mine)
+		if err != nil {
+			return fail(err)
+		}
+		if an.Relayer, err = relay.New(sim.Client(), addr, sim.Auth, relay.Config{Mine: sim.Mine, Logger: opts.Logger}); err != nil {
+			return fail(err)
+		}
+		info0 = AnchorInfo{Contract: addr.Hex(), RPC: rpcURL(opts.RPC)}
+		opts.Logger.Info("checkpoint anchor deployed on the simulated Ethereum chain", "contract", addr.Hex(), "rpc", rpcURL(opts.RPC))
+		an.wg.Add(1)
+		go func() { // the simulated chain mines on its own, like a real one
+			defer an.wg.Done()
+			t := time.NewTicker(opts.BlockTime)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					sim.Commit()
+				}
+			}
+		}()
+	}
+	if err := WriteAnchorInfo(n.Config.Home, info0); err != nil {
 		return fail(err)
 	}
-	if an.Relayer, err = relay.New(sim.Client(), addr, sim.Auth, relay.Config{Mine: sim.Mine, Logger: opts.Logger}); err != nil {
-		return fail(err)
-	}
-	b, _ := json.MarshalIndent(AnchorInfo{Contract: addr.Hex(), RPC: rpcURL(opts.RPC)}, "", "  ")
-	if err := os.WriteFile(AnchorInfoFile(n.Config.Home), append(b, '\n'), 0o644); err != nil {
-		return fail(err)
-	}
-	opts.Logger.Info("checkpoint anchor deployed on the simulated Ethereum chain", "contract", addr.Hex(), "rpc", rpcURL(opts.RPC))
 	w := &checkpoint.Worker{
 		Prover: prover, Store: store, Collector: stateCollector{n.Store}, Logger: opts.Logger, Poll: time.Second,
 		Relay: func(ctx context.Context) error { _, err := an.Relayer.SyncStore(ctx, store); return err },
 	}
-	an.wg.Add(2)
+	an.wg.Add(1)
 	go func() { defer an.wg.Done(); _ = w.Run(ctx) }()
-	go func() { // the simulated chain mines on its own, like a real one
-		defer an.wg.Done()
-		t := time.NewTicker(opts.BlockTime)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				sim.Commit()
-			}
-		}
-	}()
 	return an, nil
+}
+
+// WriteAnchorInfo records the anchor in <home>/data/checkpoints/anchor.json.
+func WriteAnchorInfo(home string, info AnchorInfo) error {
+	if err := os.MkdirAll(checkpoint.StoreDir(home), 0o755); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(info, "", "  ")
+	return os.WriteFile(AnchorInfoFile(home), append(b, '\n'), 0o644)
+}
+
+// GenesisCheckpoint is epoch 0 of the chain whose genesis is in home,
+// computed from the genesis alone (the node need not run).
+func GenesisCheckpoint(home string) (checkpoint.Checkpoint, error) {
+	c, err := LoadConfig(home)
+	if err != nil {
+		return checkpoint.Checkpoint{}, err
+	}
+	doc, err := types.GenesisDocFromFile(c.GenesisFile())
+	if err != nil {
+		return checkpoint.Checkpoint{}, fmt.Errorf("genesis of %s: %w", home, err)
+	}
+	vals := make([]abci.ValidatorUpdate, 0, len(doc.Validators))
+	for _, v := range doc.Validators {
+		vals = append(vals, types.TM2PB.NewValidatorUpdate(v.PubKey, v.Power))
+	}
+	g0, err := app.GenesisCheckpoint(doc.ChainID, doc.AppState, vals, doc.GenesisTime, Checkpointer{})
+	if err != nil {
+		return checkpoint.Checkpoint{}, fmt.Errorf("genesis of %s: %w", home, err)
+	}
+	return toCheckpoint(g0), nil
+}
+
+// DeployAnchor deploys a Verifier and a CheckpointAnchor trusting the
+// epoch-0 checkpoint of the chain whose genesis is in home, and records
+// the anchor in the home's anchor.json (with rpcURL).
+func DeployAnchor(ctx context.Context, backend relay.Backend, auth *bind.TransactOpts, home, rpcURL string) (common.Address, checkpoint.Checkpoint, error) {
+	g0, err := GenesisCheckpoint(home)
+	if err != nil {
+		return common.Address{}, g0, err
+	}
+	addr, err := relay.Deploy(ctx, backend, auth, g0, nil)
+	if err != nil {
+		return common.Address{}, g0, err
+	}
+	return addr, g0, WriteAnchorInfo(home, AnchorInfo{Contract: addr.Hex(), RPC: rpcURL})
 }
 
 func rpcURL(addr string) string {
@@ -248,5 +330,7 @@ func (an *Anchoring) Address() common.Address { return an.Relayer.Address() }
 func (an *Anchoring) Stop() {
 	an.cancel()
 	an.wg.Wait()
-	an.Sim.Close()
+	if an.Sim != nil {
+		an.Sim.Close()
+	}
 }

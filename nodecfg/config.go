@@ -60,6 +60,17 @@ type Config struct {
 		Rules  string `mapstructure:"rules"`
 		Key    string `mapstructure:"key"`
 	} `mapstructure:"regulator"`
+	// Checkpoint configures the prover and relayer a node may run
+	// (docs/checkpoints.md): it proves the chain's checkpoints and submits
+	// them to the CheckpointAnchor at Anchor over the Ethereum JSON-RPC
+	// endpoint EthRPC, paying with the secp256k1 key in EthKey.
+	Checkpoint struct {
+		Prover bool   `mapstructure:"prover"`
+		EthRPC string `mapstructure:"eth_rpc"`
+		EthKey string `mapstructure:"eth_key"`
+		Anchor string `mapstructure:"anchor"`
+		Keys   string `mapstructure:"keys"`
+	} `mapstructure:"checkpoint"`
 }
 
 // defaults, in key order; each also becomes a flag via BindFlags.
@@ -82,6 +93,11 @@ var defaults = []struct {
 	{"regulator.listen", "", "observers: address of the regulator API (empty = off; localnet: P2P port + 3)"},
 	{"regulator.rules", "", "observers: rule file, TOML (empty = <home>/config/regulator_rules.toml, written with defaults on first start)"},
 	{"regulator.key", "", "observers: regulator key file for decrypting confidential payloads through the API (empty = off)"},
+	{"checkpoint.prover", false, "prove this chain's checkpoints and submit them to the anchor on Ethereum (needs checkpoint.eth_rpc, checkpoint.eth_key, checkpoint.anchor)"},
+	{"checkpoint.eth_rpc", "", "prover: Ethereum JSON-RPC endpoint of the anchor (alias --eth-rpc)"},
+	{"checkpoint.eth_key", "", "prover: file with the hex secp256k1 key that pays for submissions (alias --eth-key)"},
+	{"checkpoint.anchor", "", "prover: CheckpointAnchor address (alias --anchor; empty = from <home>/data/checkpoints/anchor.json, which checkpoint deploy writes)"},
+	{"checkpoint.keys", "", "prover: directory of the circuit's proving keys (empty = the INSECURE development keys)"},
 }
 
 // AddFlags registers a --<key> flag for every config key.
@@ -92,6 +108,8 @@ func AddFlags(fs *pflag.FlagSet) {
 			fs.String(d.key, v, d.usage)
 		case int:
 			fs.Int(d.key, v, d.usage)
+		case bool:
+			fs.Bool(d.key, v, d.usage)
 		}
 	}
 }
@@ -174,7 +192,26 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("config regulator.listen = %q: %v", c.Regulator.Listen, err)
 		}
 	}
+	if a := c.Checkpoint.Anchor; a != "" && !isHexAddress(a) {
+		return fmt.Errorf("config checkpoint.anchor = %q: want an Ethereum address (0x and 40 hex digits)", a)
+	}
+	if c.Checkpoint.Prover && (c.Checkpoint.EthRPC == "" || c.Checkpoint.EthKey == "") {
+		return fmt.Errorf("config checkpoint.prover = true needs checkpoint.eth_rpc (--eth-rpc) and checkpoint.eth_key (--eth-key)")
+	}
 	return nil
+}
+
+func isHexAddress(s string) bool {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
+	if len(s) != 40 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Config) validateAPITLS() error {
@@ -248,7 +285,16 @@ cache_size = %d
 listen = %q
 rules = %q
 key = %q
-`, c.Node.Mode, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key)
+
+# Checkpoint prover and relayer (docs/checkpoints.md).
+[checkpoint]
+prover = %t
+eth_rpc = %q
+eth_key = %q
+anchor = %q
+keys = %q
+`, c.Node.Mode, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,
+		c.Checkpoint.Prover, c.Checkpoint.EthRPC, c.Checkpoint.EthKey, c.Checkpoint.Anchor, c.Checkpoint.Keys)
 	if err := os.MkdirAll(filepath.Dir(Path(c.Home)), 0o755); err != nil {
 		return err
 	}

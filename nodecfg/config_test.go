@@ -52,6 +52,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"[log]\nformat = \"xml\"\n", "log.format"},
 		{"[ledger]\ncache_size = -1\n", "ledger.cache_size"},
 		{"[regulator]\nlisten = \"26699\"\n", "regulator.listen"},
+		{"[checkpoint]\nanchor = \"0x1234\"\n", "checkpoint.anchor"},
+		{"[checkpoint]\nprover = true\neth_rpc = \"http://127.0.0.1:8545\"\n", "checkpoint.eth_key"},
 		{"[api]\nlisten = \n", "jinlian.toml"},
 		{"[api]\nlisen = \"x\"\n", "lisen"},
 	}

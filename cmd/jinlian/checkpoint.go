@@ -19,6 +19,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
 // checkpointFlags are shared by the checkpoint commands.
@@ -71,12 +72,8 @@ func (f *checkpointFlags) anchorDefaults(g *globals) {
 	if f.ethRPC != "" && f.anchor != "" {
 		return
 	}
-	b, err := os.ReadFile(consensus.AnchorInfoFile(g.home))
-	if err != nil {
-		return
-	}
-	var info consensus.AnchorInfo
-	if json.Unmarshal(b, &info) != nil {
+	info, ok := readAnchorInfo(g.home)
+	if !ok {
 		return
 	}
 	if f.ethRPC == "" {
@@ -85,6 +82,14 @@ func (f *checkpointFlags) anchorDefaults(g *globals) {
 	if f.anchor == "" {
 		f.anchor = info.Contract
 	}
+}
+
+// readAnchorInfo reads the anchor.json that a localnet's node0 or
+// `checkpoint deploy` writes into home.
+func readAnchorInfo(home string) (consensus.AnchorInfo, bool) {
+	var info consensus.AnchorInfo
+	b, err := os.ReadFile(consensus.AnchorInfoFile(home))
+	return info, err == nil && json.Unmarshal(b, &info) == nil
 }
 
 func (f *checkpointFlags) relayer(ctx context.Context, withKey bool) (*relay.Relayer, func(), error) {
@@ -100,21 +105,7 @@ func (f *checkpointFlags) relayer(ctx context.Context, withKey bool) (*relay.Rel
 	}
 	auth := &bind.TransactOpts{}
 	if withKey {
-		if f.ethKey == "" {
-			c.Close()
-			return nil, nil, errors.New("--eth-key FILE (hex secp256k1 key) signs the submissions")
-		}
-		key, err := crypto.LoadECDSA(f.ethKey)
-		if err != nil {
-			c.Close()
-			return nil, nil, fmt.Errorf("--eth-key: %w", err)
-		}
-		id, err := c.ChainID(ctx)
-		if err != nil {
-			c.Close()
-			return nil, nil, err
-		}
-		if auth, err = bind.NewKeyedTransactorWithChainID(key, id); err != nil {
+		if auth, err = ethTransactor(ctx, c, f.ethKey); err != nil {
 			c.Close()
 			return nil, nil, err
 		}
@@ -127,13 +118,30 @@ func (f *checkpointFlags) relayer(ctx context.Context, withKey bool) (*relay.Rel
 	return r, c.Close, nil
 }
 
+// ethTransactor signs Ethereum transactions with the hex secp256k1 key in
+// keyFile, for the chain c is connected to.
+func ethTransactor(ctx context.Context, c *ethclient.Client, keyFile string) (*bind.TransactOpts, error) {
+	if keyFile == "" {
+		return nil, errors.New("--eth-key FILE (hex secp256k1 key) pays for the transactions")
+	}
+	key, err := crypto.LoadECDSA(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--eth-key: %w", err)
+	}
+	id, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("chain id of the Ethereum endpoint: %w", err)
+	}
+	return bind.NewKeyedTransactorWithChainID(key, id)
+}
+
 func newCheckpointCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "checkpoint",
 		Short: "Zero-knowledge checkpoints anchored on Ethereum (docs/checkpoints.md)",
 	}
 	cmd.AddCommand(newCheckpointShowCmd(g), newCheckpointStatusCmd(g), newCheckpointVerifyCmd(g), newCheckpointSubmitCmd(g),
-		newCheckpointRegisterCmd(g))
+		newCheckpointRegisterCmd(g), newCheckpointDeployCmd(g))
 	return cmd
 }
 
@@ -373,4 +381,91 @@ func startLocalnetAnchoring(w io.Writer, n *consensus.JinlianNode, ethListen str
 	}
 	fmt.Fprintf(w, "\n  jinlian checkpoint status --home %s\n", n.Home())
 	return an, nil
+}
+
+// checkpointDeployed is `jinlian checkpoint deploy`.
+type checkpointDeployed struct {
+	Anchor         string            `json:"anchor"`
+	RPC            string            `json:"rpc"`
+	ChainID        string            `json:"chain_id"`
+	CheckpointHash checkpoint.Hash32 `json:"checkpoint_hash"`
+	ValidatorSet   checkpoint.Hash32 `json:"validator_set"`
+	AnchorFile     string            `json:"anchor_file"`
+}
+
+func newCheckpointDeployCmd(g *globals) *cobra.Command {
+	var f checkpointFlags
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Deploy the Verifier and a CheckpointAnchor trusting epoch 0 of this node's chain; print the anchor's address",
+		Long: `Computes epoch 0 of the chain from the node's genesis (--home; the node need
+not run), deploys the Groth16 Verifier and a CheckpointAnchor that trusts it
+on the Ethereum chain at --eth-rpc, paid by --eth-key, and records the anchor
+in <home>/data/checkpoints/anchor.json, where jinlian start
+--checkpoint.prover and the other checkpoint commands find it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.ethRPC == "" {
+				return errors.New("--eth-rpc URL names the Ethereum endpoint")
+			}
+			ctx := cmd.Context()
+			c, err := ethclient.DialContext(ctx, f.ethRPC)
+			if err != nil {
+				return fmt.Errorf("--eth-rpc %s: %w", f.ethRPC, err)
+			}
+			defer c.Close()
+			auth, err := ethTransactor(ctx, c, f.ethKey)
+			if err != nil {
+				return err
+			}
+			addr, g0, err := consensus.DeployAnchor(ctx, c, auth, g.home, f.ethRPC)
+			if err != nil {
+				return err
+			}
+			out := checkpointDeployed{Anchor: addr.Hex(), RPC: f.ethRPC, ChainID: g0.ChainID, CheckpointHash: g0.Hash(),
+				ValidatorSet: g0.ValidatorSet, AnchorFile: consensus.AnchorInfoFile(g.home)}
+			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				fmt.Fprintf(w, "anchor:          %s\nchain:           %s\nepoch 0:         %s\nvalidator set:   %s\nrecorded in:     %s\n",
+					out.Anchor, out.ChainID, out.CheckpointHash, out.ValidatorSet, out.AnchorFile)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&f.ethRPC, "eth-rpc", "", "Ethereum JSON-RPC endpoint")
+	cmd.Flags().StringVar(&f.ethKey, "eth-key", "", "file with the hex secp256k1 key that pays for the deployment")
+	_ = cmd.MarkFlagRequired("eth-key")
+	return cmd
+}
+
+// startProver starts the checkpoint prover and relayer of `jinlian start
+// --checkpoint.prover` against the anchor on a real Ethereum chain.
+func startProver(ctx context.Context, cfg *nodecfg.Config, n *consensus.JinlianNode, logger *slog.Logger) (stop func(), err error) {
+	c := cfg.Checkpoint
+	anchor := c.Anchor
+	if info, ok := readAnchorInfo(cfg.Home); anchor == "" && ok {
+		anchor = info.Contract
+	}
+	if anchor == "" {
+		return nil, fmt.Errorf("--anchor ADDR (checkpoint.anchor) names the CheckpointAnchor, and %s does not record one: deploy it with jinlian checkpoint deploy --home %s", consensus.AnchorInfoFile(cfg.Home), cfg.Home)
+	}
+	if !common.IsHexAddress(anchor) {
+		return nil, fmt.Errorf("anchor %q is not an address", anchor)
+	}
+	cl, err := ethclient.DialContext(ctx, c.EthRPC)
+	if err != nil {
+		return nil, fmt.Errorf("--eth-rpc %s: %w", c.EthRPC, err)
+	}
+	auth, err := ethTransactor(ctx, cl, cfg.HomePath(c.EthKey))
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
+	an, err := consensus.StartAnchoring(n, consensus.AnchoringOptions{
+		Chain: cl, Auth: auth, Anchor: common.HexToAddress(anchor), ChainURL: c.EthRPC,
+		KeysDir: cfg.HomePath(c.Keys), Logger: logger,
+	})
+	if err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("checkpoint prover: %w", err)
+	}
+	return func() { an.Stop(); cl.Close() }, nil
 }

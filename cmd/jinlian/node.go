@@ -144,9 +144,17 @@ func newStartCmd(g *globals) *cobra.Command {
 			}
 			if mode != "" { // --mode is short for --node.mode
 				cfg.Node.Mode = mode
-				if err := cfg.Validate(); err != nil {
-					return err
+			}
+			for _, a := range []struct {
+				flag string
+				dst  *string
+			}{{"eth-rpc", &cfg.Checkpoint.EthRPC}, {"eth-key", &cfg.Checkpoint.EthKey}, {"anchor", &cfg.Checkpoint.Anchor}} {
+				if f := cmd.Flags().Lookup(a.flag); f.Changed { // short for --checkpoint.<key>
+					*a.dst = f.Value.String()
 				}
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
 			}
 			appLog, cometLog := loggers(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
 			n, err := consensus.StartJinlian(cfg, func() ([]byte, error) {
@@ -160,13 +168,23 @@ func newStartCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return errors.Join(err, n.Stop())
 			}
+			stopProver := func() {}
+			if cfg.Checkpoint.Prover {
+				if stopProver, err = startProver(cmd.Context(), cfg, n, appLog); err != nil {
+					return errors.Join(err, stopObserver(), n.Stop())
+				}
+			}
 			waitForSignal()
 			appLog.Info("stopping")
+			stopProver()
 			return errors.Join(stopObserver(), n.Stop())
 		},
 	}
 	nodecfg.AddFlags(cmd.Flags())
 	cmd.Flags().StringVar(&mode, "mode", "", "validator or observer (same as --node.mode)")
+	cmd.Flags().String("eth-rpc", "", "same as --checkpoint.eth_rpc")
+	cmd.Flags().String("eth-key", "", "same as --checkpoint.eth_key")
+	cmd.Flags().String("anchor", "", "same as --checkpoint.anchor")
 	pass.add(cmd)
 	return cmd
 }

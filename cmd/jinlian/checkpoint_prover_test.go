@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
+)
+
+// jsonRPCChain serves a simulated Ethereum chain over JSON-RPC that mines
+// on its own, as a real one does, and writes its funded key to a file.
+func jsonRPCChain(t *testing.T) (url, keyFile string, sim *relay.Simulated) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	sim, err = relay.NewSimulatedWith(relay.LiveRules(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				sim.Commit()
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done; sim.Close() })
+	keyFile = filepath.Join(t.TempDir(), "eth.key")
+	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(crypto.FromECDSA(sim.Key))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return "http://" + addr, keyFile, sim
+}
+
+// `jinlian checkpoint deploy` deploys the anchor from a node's genesis over
+// JSON-RPC and records it; the prover of `jinlian start --checkpoint.prover`
+// (startProver) then proves and anchors the chain's checkpoints there. A
+// prover pointed at an anchor deployed for another genesis refuses to
+// start.
+func TestCheckpointDeployAndProver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a localnet and proves checkpoints")
+	}
+	url, keyFile, sim := jsonRPCChain(t)
+	base, err := consensus.FreeBasePort(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 2, BasePort: base,
+		TimeoutCommit: 100 * time.Millisecond, CheckpointInterval: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := ln.Network.Nodes[1].Home
+	out, err := runCLI(t, "checkpoint", "deploy", "-o", "json", "--home", home, "--eth-rpc", url, "--eth-key", keyFile)
+	if err != nil {
+		t.Fatalf("deploy: %v\n%s", err, out)
+	}
+	var dep checkpointDeployed
+	if err := json.Unmarshal([]byte(out), &dep); err != nil || !common.IsHexAddress(dep.Anchor) || dep.ChainID != ln.Network.ChainID {
+		t.Fatalf("deploy printed %s (%v)", out, err)
+	}
+	if info, ok := readAnchorInfo(home); !ok || info.Contract != dep.Anchor || info.RPC != url {
+		t.Fatalf("anchor.json %+v", info)
+	}
+	if _, err := runCLI(t, "checkpoint", "deploy", "--home", home, "--eth-rpc", url, "--eth-key", filepath.Join(t.TempDir(), "none")); err == nil || !strings.Contains(err.Error(), "--eth-key") {
+		t.Fatalf("deploy without a key file: %v", err)
+	}
+	// An anchor for another genesis: trusts a different epoch 0.
+	g0, err := consensus.GenesisCheckpoint(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g0.AppHash[0] ^= 1
+	other, err := relay.Deploy(context.Background(), sim.Client(), sim.Auth, g0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	nodes, err := ln.Start(cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cfg, err := nodecfg.Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Checkpoint.Prover, cfg.Checkpoint.EthRPC, cfg.Checkpoint.EthKey = true, url, keyFile
+	cfg.Checkpoint.Anchor = other.Hex()
+	if _, err := startProver(ctx, cfg, nodes[1], slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "deployed for another chain") {
+		t.Fatalf("prover against another chain's anchor: %v", err)
+	}
+	cfg.Checkpoint.Anchor = "" // from anchor.json
+	stop, err := startProver(ctx, cfg, nodes[1], slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	cl, err := ethclient.DialContext(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	r, err := relay.New(cl, common.HexToAddress(dep.Anchor), nil, relay.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		st, err := r.Status(ctx)
+		if err == nil && st.Epoch >= 2 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("anchor at %+v: %v", st, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	out, err = runCLI(t, "checkpoint", "verify", "--home", home, "--epoch", "2")
+	if err != nil || !strings.Contains(out, "anchor: match") {
+		t.Fatalf("verify against the deployed anchor: %v\n%s", err, out)
+	}
+}
