@@ -89,9 +89,9 @@ func startJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 		return nil, fmt.Errorf("home %s: %w (run jinlian init first)", cfg.Home, ErrNotInitialized)
 	}
 	var nodeKey *gmcrypto.PrivateKey
+	var pw []byte
 	if _, err := os.Stat(NodeKeyFile(cfg.Home)); err == nil && cfg.Node.Mode == nodecfg.ModeValidator {
-		pw, err := passphrase()
-		if err != nil {
+		if pw, err = passphrase(); err != nil {
 			return nil, fmt.Errorf("node key %s: %w", NodeKeyFile(cfg.Home), err)
 		}
 		if _, nodeKey, err = gmcrypto.LoadKey(NodeKeyFile(cfg.Home), pw); err != nil {
@@ -100,9 +100,13 @@ func startJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 	}
 	opts := app.Options{Logger: appLogger, NodeKey: nodeKey, Checkpoints: Checkpointer{}}
 	if nodeKey != nil {
-		// A validator with a checkpoint key signs checkpoints too.
-		if k, err := checkpoint.LoadKey(checkpoint.KeyFile(cfg.Home)); err == nil {
+		// A validator with a checkpoint key signs checkpoints too. The key
+		// file is encrypted under the node key's passphrase.
+		if k, err := checkpoint.LoadKey(checkpoint.KeyFile(cfg.Home), pw); err == nil {
 			opts.SignCheckpoint = func(d [32]byte) ([]byte, error) { return k.Sign(d) }
+			if plain, _ := checkpoint.IsPlainKeyFile(checkpoint.KeyFile(cfg.Home)); plain && appLogger != nil {
+				appLogger.Warn("checkpoint key file is not encrypted; encrypt it with: jinlian checkpoint encrypt-key --home "+cfg.Home, "file", checkpoint.KeyFile(cfg.Home))
+			}
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("checkpoint key: %w", err)
 		}

@@ -311,7 +311,7 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 			return nil, err
 		}
 		if cpKeys[i] != nil {
-			if err := checkpoint.SaveKey(checkpoint.KeyFile(n.Home), cpKeys[i]); err != nil {
+			if err := checkpoint.SaveKey(checkpoint.KeyFile(n.Home), cpKeys[i], []byte(LocalnetPassphrase)); err != nil {
 				return nil, err
 			}
 		}

@@ -80,10 +80,14 @@ type KeyInfo struct {
 type keyFile struct {
 	Version int `json:"version"`
 	KeyInfo
-	Crypto keyFileCrypto `json:"crypto"`
+	Crypto Sealed `json:"crypto"`
 }
 
-type keyFileCrypto struct {
+// Sealed is a secret encrypted under a passphrase exactly as a key file
+// encrypts its private key (the file's "crypto" object): PBKDF2-HMAC-SM3,
+// then SM4-GCM with caller-chosen associated data. Other key files (the
+// checkpoint key) use it through SealWithPassphrase and Open.
+type Sealed struct {
 	KDF        string     `json:"kdf"`
 	KDFParams  keyFileKDF `json:"kdf_params"`
 	Cipher     string     `json:"cipher"`
@@ -142,29 +146,11 @@ func SaveKey(path string, info KeyInfo, key *PrivateKey, passphrase []byte) erro
 		return fmt.Errorf("save key %s: %w", path, err)
 	}
 	defer clear(der)
-	salt := make([]byte, keystoreSaltSize)
-	if _, err := rand.Read(salt); err != nil {
-		return fmt.Errorf("save key %s: salt: %w", path, err)
-	}
-	kek, err := keystoreKEK(passphrase, salt, KeystoreIterations)
+	sealed, err := SealWithPassphrase(der, passphrase, keystoreAAD(info.Address))
 	if err != nil {
 		return fmt.Errorf("save key %s: %w", path, err)
 	}
-	defer clear(kek)
-	ct, err := SealSM4GCM(kek, der, keystoreAAD(info.Address))
-	if err != nil {
-		return fmt.Errorf("save key %s: %w", path, err)
-	}
-	data, err := json.MarshalIndent(keyFile{
-		Version: keystoreVersion,
-		KeyInfo: info,
-		Crypto: keyFileCrypto{
-			KDF:        KeystoreKDF,
-			KDFParams:  keyFileKDF{Iterations: KeystoreIterations, Salt: salt, KeyLen: SM4KeySize},
-			Cipher:     KeystoreCipher,
-			Ciphertext: ct,
-		},
-	}, "", "  ")
+	data, err := json.MarshalIndent(keyFile{Version: keystoreVersion, KeyInfo: info, Crypto: sealed}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("save key %s: %w", path, err)
 	}
@@ -173,6 +159,71 @@ func SaveKey(path string, info KeyInfo, key *PrivateKey, passphrase []byte) erro
 	}
 	return nil
 }
+
+// SealWithPassphrase encrypts secret under passphrase with the key files'
+// KDF and cipher; aad binds the ciphertext to its context (Open needs the
+// same).
+func SealWithPassphrase(secret, passphrase, aad []byte) (Sealed, error) {
+	if len(passphrase) == 0 {
+		return Sealed{}, fmt.Errorf("%w: empty passphrase", ErrNoPassphrase)
+	}
+	salt := make([]byte, keystoreSaltSize)
+	if _, err := rand.Read(salt); err != nil {
+		return Sealed{}, fmt.Errorf("salt: %w", err)
+	}
+	kek, err := keystoreKEK(passphrase, salt, KeystoreIterations)
+	if err != nil {
+		return Sealed{}, err
+	}
+	defer clear(kek)
+	ct, err := SealSM4GCM(kek, secret, aad)
+	if err != nil {
+		return Sealed{}, err
+	}
+	return Sealed{
+		KDF:        KeystoreKDF,
+		KDFParams:  keyFileKDF{Iterations: KeystoreIterations, Salt: salt, KeyLen: SM4KeySize},
+		Cipher:     KeystoreCipher,
+		Ciphertext: ct,
+	}, nil
+}
+
+// Open decrypts s. It returns ErrWrongPassphrase when the passphrase (or
+// aad) does not authenticate the ciphertext, and ErrUnsupportedKeyFile or
+// ErrMalformedKeyFile (wrapped, with the reason) for parameters it refuses.
+func (s Sealed) Open(passphrase, aad []byte) ([]byte, error) {
+	switch {
+	case !strings.EqualFold(s.KDF, KeystoreKDF):
+		return nil, fmt.Errorf("%w: kdf %q, want %q", ErrUnsupportedKeyFile, s.KDF, KeystoreKDF)
+	case !strings.EqualFold(s.Cipher, KeystoreCipher):
+		return nil, fmt.Errorf("%w: cipher %q, want %q", ErrUnsupportedKeyFile, s.Cipher, KeystoreCipher)
+	case s.KDFParams.KeyLen != SM4KeySize:
+		return nil, fmt.Errorf("%w: kdf key_len %d, want %d", ErrUnsupportedKeyFile, s.KDFParams.KeyLen, SM4KeySize)
+	case s.KDFParams.Iterations < KeystoreMinIterations:
+		return nil, fmt.Errorf("%w: %d kdf iterations, below the minimum %d", ErrUnsupportedKeyFile, s.KDFParams.Iterations, KeystoreMinIterations)
+	case s.KDFParams.Iterations > keystoreMaxIterations:
+		return nil, fmt.Errorf("%w: %d kdf iterations, above the maximum %d", ErrUnsupportedKeyFile, s.KDFParams.Iterations, keystoreMaxIterations)
+	case len(s.KDFParams.Salt) < 8:
+		return nil, fmt.Errorf("%w: kdf salt of %d bytes, want at least 8", ErrMalformedKeyFile, len(s.KDFParams.Salt))
+	case len(s.Ciphertext) < SM4GCMNonceSize+SM4GCMTagSize:
+		return nil, fmt.Errorf("%w: ciphertext of %d bytes is too short", ErrMalformedKeyFile, len(s.Ciphertext))
+	}
+	kek, err := keystoreKEK(passphrase, s.KDFParams.Salt, s.KDFParams.Iterations)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(kek)
+	pt, err := OpenSM4GCM(kek, s.Ciphertext, aad)
+	if errors.Is(err, ErrDecrypt) {
+		return nil, ErrWrongPassphrase
+	}
+	return pt, err
+}
+
+// WriteNewFile creates path with mode 0600 and data, failing with
+// ErrKeyExists if it exists; the data is synced before it returns. Key
+// files of other kinds use it as SaveKey does.
+func WriteNewFile(path string, data []byte) error { return writeNewFile(path, data) }
 
 // writeNewFile creates path with mode 0600, failing with ErrKeyExists if it
 // exists, and makes the contents durable before returning.
@@ -267,32 +318,7 @@ func LoadKey(path string, passphrase []byte) (KeyInfo, *PrivateKey, error) {
 	if err != nil {
 		return KeyInfo{}, nil, fmt.Errorf("load key %s: %w", path, err)
 	}
-	c := kf.Crypto
-	switch {
-	case !strings.EqualFold(c.KDF, KeystoreKDF):
-		return KeyInfo{}, nil, fmt.Errorf("load key %s: %w: kdf %q, want %q", path, ErrUnsupportedKeyFile, c.KDF, KeystoreKDF)
-	case !strings.EqualFold(c.Cipher, KeystoreCipher):
-		return KeyInfo{}, nil, fmt.Errorf("load key %s: %w: cipher %q, want %q", path, ErrUnsupportedKeyFile, c.Cipher, KeystoreCipher)
-	case c.KDFParams.KeyLen != SM4KeySize:
-		return KeyInfo{}, nil, fmt.Errorf("load key %s: %w: kdf key_len %d, want %d", path, ErrUnsupportedKeyFile, c.KDFParams.KeyLen, SM4KeySize)
-	case c.KDFParams.Iterations < KeystoreMinIterations:
-		return KeyInfo{}, nil, fmt.Errorf("load key %s: %w: %d kdf iterations, below the minimum %d", path, ErrUnsupportedKeyFile, c.KDFParams.Iterations, KeystoreMinIterations)
-	case c.KDFParams.Iterations > keystoreMaxIterations:
-		return KeyInfo{}, nil, fmt.Errorf("load key %s: %w: %d kdf iterations, above the maximum %d", path, ErrUnsupportedKeyFile, c.KDFParams.Iterations, keystoreMaxIterations)
-	case len(c.KDFParams.Salt) < 8:
-		return KeyInfo{}, nil, fmt.Errorf("load key %s: %w: kdf salt of %d bytes, want at least 8", path, ErrMalformedKeyFile, len(c.KDFParams.Salt))
-	case len(c.Ciphertext) < SM4GCMNonceSize+SM4GCMTagSize:
-		return KeyInfo{}, nil, fmt.Errorf("load key %s: %w: ciphertext of %d bytes is too short", path, ErrMalformedKeyFile, len(c.Ciphertext))
-	}
-	kek, err := keystoreKEK(passphrase, c.KDFParams.Salt, c.KDFParams.Iterations)
-	if err != nil {
-		return KeyInfo{}, nil, fmt.Errorf("load key %s: %w", path, err)
-	}
-	defer clear(kek)
-	der, err := OpenSM4GCM(kek, c.Ciphertext, keystoreAAD(kf.Address))
-	if errors.Is(err, ErrDecrypt) {
-		return KeyInfo{}, nil, fmt.Errorf("load key %s: %w", path, ErrWrongPassphrase)
-	}
+	der, err := kf.Crypto.Open(passphrase, keystoreAAD(kf.Address))
 	if err != nil {
 		return KeyInfo{}, nil, fmt.Errorf("load key %s: %w", path, err)
 	}

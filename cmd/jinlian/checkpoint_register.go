@@ -25,8 +25,8 @@ func newCheckpointRegisterCmd(g *globals) *cobra.Command {
 		Use:   "register",
 		Short: "Register the node's checkpoint key on chain (a validator added after genesis, or a key rotation)",
 		Long: `Reads the validator address, the SM2 node key and the checkpoint key from the
-node home (--home; the checkpoint key is created if the home has none),
-signs the registration with both keys (SM2 over chain id, validator address
+node home (--home; the checkpoint key is created if the home has none,
+SM4-encrypted under the node key's passphrase), signs the registration with both keys (SM2 over chain id, validator address
 and checkpoint key; EdDSA proof of possession) and sends it on the system
 channel, signed by --from, which must be an admin of the validator's
 organisation. The chain verifies it as it verifies the genesis checkpoint
@@ -56,10 +56,10 @@ new set's checkpoints unsigned.`,
 			if newKey {
 				// On disk before it is registered; an interrupted rotation
 				// resumes with the same key.
-				if key, err = checkpoint.EnsureKey(keyFile+".new", nil); err != nil {
+				if key, err = checkpoint.EnsureKey(keyFile+".new", nil, pw); err != nil {
 					return fmt.Errorf("new checkpoint key: %w", err)
 				}
-			} else if key, err = checkpoint.EnsureKey(keyFile, nil); err != nil {
+			} else if key, err = checkpoint.EnsureKey(keyFile, nil, pw); err != nil {
 				return fmt.Errorf("checkpoint key: %w", err)
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
@@ -112,4 +112,41 @@ func replaceCheckpointKey(path string) error {
 		return fmt.Errorf("the new key is registered but could not be installed (%s.new): %w", path, err)
 	}
 	return nil
+}
+
+// newCheckpointEncryptKeyCmd is `jinlian checkpoint encrypt-key`: converts
+// a checkpoint key file of an earlier version (plain) to the encrypted one.
+func newCheckpointEncryptKeyCmd(g *globals) *cobra.Command {
+	var pass passphraseFlag
+	cmd := &cobra.Command{
+		Use:   "encrypt-key",
+		Short: "Encrypt a node's plain checkpoint key file (earlier versions) with SM4 under the node key's passphrase",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path := checkpoint.KeyFile(g.home)
+			plain, err := checkpoint.IsPlainKeyFile(path)
+			if err != nil {
+				return fmt.Errorf("checkpoint key: %w", err)
+			}
+			if !plain {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s is already encrypted\n", path)
+				return nil
+			}
+			pw, err := pass.read("Passphrase for node key " + consensus.NodeKeyFile(g.home) + ": ")
+			if err != nil {
+				return err
+			}
+			// The node opens both keys with one passphrase: check it first.
+			if _, _, err := gmcrypto.LoadKey(consensus.NodeKeyFile(g.home), pw); err != nil {
+				return fmt.Errorf("the checkpoint key is encrypted under the node key's passphrase: %w", err)
+			}
+			if err := checkpoint.EncryptKeyFile(path, pw); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "encrypted %s\n", path)
+			return nil
+		},
+	}
+	pass.add(cmd)
+	return cmd
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +80,7 @@ func TestCheckpointRegisterCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Code != 0 || res.Height == 0 {
 		t.Fatalf("register: %v %s", err, out)
 	}
-	newKey, err := checkpoint.LoadKey(checkpoint.KeyFile(home1))
+	newKey, err := checkpoint.LoadKey(checkpoint.KeyFile(home1), []byte(consensus.LocalnetPassphrase))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,5 +119,45 @@ func TestCheckpointRegisterCommand(t *testing.T) {
 	rec, ok, err := an.Store.Load(epoch)
 	if err != nil || !ok || rec.Checkpoint.NextValidatorSet == rec.Checkpoint.ValidatorSet {
 		t.Fatalf("anchored hand-over checkpoint %+v %v", rec.Checkpoint, err)
+	}
+}
+
+// `jinlian checkpoint encrypt-key` converts a plain checkpoint key file of
+// an earlier version, under the node key's passphrase only.
+func TestCheckpointEncryptKeyCommand(t *testing.T) {
+	home := t.TempDir()
+	nk, _ := gmcrypto.GenerateKey()
+	if err := os.MkdirAll(filepath.Join(home, "config"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := gmcrypto.SaveKey(consensus.NodeKeyFile(home), gmcrypto.KeyInfo{Name: "node"}, nk, []byte("node pass")); err != nil {
+		t.Fatal(err)
+	}
+	k, _ := checkpoint.GenerateKey(nil)
+	plain, _ := json.Marshal(map[string]string{"public_key": hex.EncodeToString(k.Public()), "private_key": hex.EncodeToString(k.Bytes())})
+	if err := os.WriteFile(checkpoint.KeyFile(home), plain, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, pass, wantOut, wantErr string
+		encrypted                    bool
+	}{
+		{"another passphrase than the node key's", "other", "", "wrong passphrase", false},
+		{"the node key's passphrase", "node pass", "encrypted ", "", true},
+		{"again", "node pass", "already encrypted", "", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv(gmcrypto.PassphraseEnv, c.pass)
+			out, err := runCLI(t, "checkpoint", "encrypt-key", "--home", home)
+			if (c.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.wantErr)) || !strings.Contains(out, c.wantOut) {
+				t.Fatalf("out %q err %v", out, err)
+			}
+			if isPlain, _ := checkpoint.IsPlainKeyFile(checkpoint.KeyFile(home)); isPlain == c.encrypted {
+				t.Fatalf("plain = %v", isPlain)
+			}
+		})
+	}
+	if got, err := checkpoint.LoadKey(checkpoint.KeyFile(home), []byte("node pass")); err != nil || string(got.Public()) != string(k.Public()) {
+		t.Fatalf("encrypted key: %v", err)
 	}
 }

@@ -95,43 +95,86 @@ func (r Registration) Verify(chainID string, node *gmcrypto.PublicKey) error {
 	return nil
 }
 
-// KeyFile is a node's checkpoint key, like CometBFT's
-// priv_validator_key.json: plain, readable by the node's user only.
+// KeyFile is a node's checkpoint key. It is encrypted like the SM2 key
+// files (gmcrypto keystore: PBKDF2-HMAC-SM3, SM4-GCM), under the node's
+// passphrase; the plain format of earlier versions (public and private key
+// in hex, like CometBFT's priv_validator_key.json) is still read, and
+// EncryptKeyFile converts it.
 func KeyFile(home string) string { return filepath.Join(home, "config", "checkpoint_key.json") }
 
+const (
+	keyFileVersion = 2 // the encrypted format; the plain one has no version
+	keyFileAAD     = "jinlian/checkpoint-key/v1:"
+)
+
 type keyFileJSON struct {
-	PublicKey  HexBytes `json:"public_key"`
-	PrivateKey HexBytes `json:"private_key"`
+	Version    int              `json:"version,omitempty"`
+	PublicKey  HexBytes         `json:"public_key"`
+	PrivateKey HexBytes         `json:"private_key,omitempty"` // plain format only
+	Crypto     *gmcrypto.Sealed `json:"crypto,omitempty"`
 }
 
-// SaveKey writes key to path (0600), refusing to overwrite.
-func SaveKey(path string, key *CheckpointKey) error {
-	b, _ := json.MarshalIndent(keyFileJSON{PublicKey: key.Public(), PrivateKey: key.Bytes()}, "", "  ")
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
+// ErrPlainKeyFile marks a key file in the old, unencrypted format.
+var ErrPlainKeyFile = errors.New("checkpoint key file is not encrypted")
 
-// LoadKey reads a key file.
-func LoadKey(path string) (*CheckpointKey, error) {
-	b, err := os.ReadFile(path)
+func encodeKeyFile(key *CheckpointKey, passphrase []byte) ([]byte, error) {
+	pub := key.Public()
+	sealed, err := gmcrypto.SealWithPassphrase(key.Bytes(), passphrase, []byte(keyFileAAD+hex.EncodeToString(pub)))
 	if err != nil {
 		return nil, err
 	}
-	var kf keyFileJSON
-	if err := json.Unmarshal(b, &kf); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	b, _ := json.MarshalIndent(keyFileJSON{Version: keyFileVersion, PublicKey: pub, Crypto: &sealed}, "", "  ")
+	return append(b, '\n'), nil
+}
+
+// SaveKey encrypts key under passphrase and writes it to a new file at
+// path (0600), refusing to overwrite.
+func SaveKey(path string, key *CheckpointKey, passphrase []byte) error {
+	b, err := encodeKeyFile(key, passphrase)
+	if err != nil {
+		return fmt.Errorf("save checkpoint key %s: %w", path, err)
 	}
-	k, err := ParseKey(kf.PrivateKey)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	if err := gmcrypto.WriteNewFile(path, b); err != nil {
+		return fmt.Errorf("save checkpoint key %s: %w", path, err)
+	}
+	return nil
+}
+
+func readKeyFile(path string) (keyFileJSON, error) {
+	var kf keyFileJSON
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return kf, err
+	}
+	if err := json.Unmarshal(b, &kf); err != nil {
+		return kf, fmt.Errorf("%s: %w: %v", path, gmcrypto.ErrMalformedKeyFile, err)
+	}
+	return kf, nil
+}
+
+// LoadKey reads a key file, decrypting it with passphrase (a plain file
+// of earlier versions needs none; IsPlainKeyFile tells them apart).
+func LoadKey(path string, passphrase []byte) (*CheckpointKey, error) {
+	kf, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	priv := []byte(kf.PrivateKey)
+	switch {
+	case kf.Crypto != nil && kf.Version == keyFileVersion:
+		if priv, err = kf.Crypto.Open(passphrase, []byte(keyFileAAD+hex.EncodeToString(kf.PublicKey))); err != nil {
+			return nil, fmt.Errorf("checkpoint key %s: %w", path, err)
+		}
+		defer clear(priv)
+	case kf.Crypto != nil:
+		return nil, fmt.Errorf("checkpoint key %s: %w: version %d, this build reads %d", path, gmcrypto.ErrUnsupportedKeyFile, kf.Version, keyFileVersion)
+	case len(priv) == 0:
+		return nil, fmt.Errorf("checkpoint key %s: %w: neither crypto nor private_key", path, gmcrypto.ErrMalformedKeyFile)
+	}
+	k, err := ParseKey(priv)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -141,15 +184,44 @@ func LoadKey(path string) (*CheckpointKey, error) {
 	return k, nil
 }
 
+// IsPlainKeyFile reports whether path holds a key in the old plain format.
+func IsPlainKeyFile(path string) (bool, error) {
+	kf, err := readKeyFile(path)
+	return err == nil && kf.Crypto == nil && len(kf.PrivateKey) > 0, err
+}
+
+// EncryptKeyFile rewrites a plain key file encrypted under passphrase (the
+// file is replaced atomically); an encrypted file is left as it is.
+func EncryptKeyFile(path string, passphrase []byte) error {
+	plain, err := IsPlainKeyFile(path)
+	if err != nil || !plain {
+		return err
+	}
+	k, err := LoadKey(path, nil)
+	if err != nil {
+		return err
+	}
+	b, err := encodeKeyFile(k, passphrase)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	_ = os.Remove(tmp)
+	if err := gmcrypto.WriteNewFile(tmp, b); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
 // EnsureKey loads the key at path, creating it (from rand, crypto/rand if
-// nil) if absent.
-func EnsureKey(path string, rand io.Reader) (*CheckpointKey, error) {
-	k, err := LoadKey(path)
+// nil; encrypted under passphrase) if absent.
+func EnsureKey(path string, rand io.Reader, passphrase []byte) (*CheckpointKey, error) {
+	k, err := LoadKey(path, passphrase)
 	if !errors.Is(err, os.ErrNotExist) {
 		return k, err
 	}
 	if k, err = GenerateKey(rand); err != nil {
 		return nil, err
 	}
-	return k, SaveKey(path, k)
+	return k, SaveKey(path, k, passphrase)
 }

@@ -1,9 +1,12 @@
 package checkpoint
 
 import (
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -54,20 +57,77 @@ func TestRegistration(t *testing.T) {
 }
 
 func TestKeyFile(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "config", "checkpoint_key.json")
-	k, err := EnsureKey(p, nil)
+	pw := []byte("correct horse")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config", "checkpoint_key.json")
+	k, err := EnsureKey(p, nil, pw)
 	if err != nil {
 		t.Fatal(err)
-	}
-	again, err := EnsureKey(p, nil)
-	if err != nil || string(again.Public()) != string(k.Public()) {
-		t.Fatalf("reloaded key differs: %v", err)
 	}
 	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key file mode %v", fi.Mode())
 	}
-	if err := SaveKey(p, k); err == nil {
-		t.Fatal("key file overwritten")
+	if b, _ := os.ReadFile(p); strings.Contains(string(b), hex.EncodeToString(k.Bytes()[32:64])) || !strings.Contains(string(b), `"cipher": "sm4-gcm"`) {
+		t.Fatalf("key file is not SM4-encrypted:\n%s", b)
+	}
+	if err := SaveKey(p, k, pw); !errors.Is(err, gmcrypto.ErrKeyExists) {
+		t.Fatalf("key file overwritten: %v", err)
+	}
+	// The plain format of earlier versions.
+	legacy := filepath.Join(dir, "legacy.json")
+	b, _ := json.Marshal(map[string]HexBytes{"public_key": k.Public(), "private_key": k.Bytes()})
+	if err := os.WriteFile(legacy, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The public key is bound to the ciphertext.
+	other, _ := GenerateKey(nil)
+	swapped := filepath.Join(dir, "swapped.json")
+	eb, _ := os.ReadFile(p)
+	if err := os.WriteFile(swapped, []byte(strings.Replace(string(eb), hex.EncodeToString(k.Public()), hex.EncodeToString(other.Public()), 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		path    string
+		pw      []byte
+		plain   bool
+		wantErr error
+	}{
+		{"encrypted, right passphrase", p, pw, false, nil},
+		{"encrypted, wrong passphrase", p, []byte("wrong"), false, gmcrypto.ErrWrongPassphrase},
+		{"encrypted, public key swapped", swapped, pw, false, gmcrypto.ErrWrongPassphrase},
+		{"plain file of earlier versions", legacy, nil, true, nil},
+		{"absent", filepath.Join(dir, "none.json"), pw, false, os.ErrNotExist},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := LoadKey(c.path, c.pw)
+			if c.wantErr != nil {
+				if !errors.Is(err, c.wantErr) {
+					t.Fatalf("error %v, want %v", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || string(got.Public()) != string(k.Public()) {
+				t.Fatalf("loaded %v", err)
+			}
+			if plain, _ := IsPlainKeyFile(c.path); plain != c.plain {
+				t.Fatalf("IsPlainKeyFile = %v", plain)
+			}
+		})
+	}
+	// Migration encrypts the plain file in place.
+	if err := EncryptKeyFile(legacy, pw); err != nil {
+		t.Fatal(err)
+	}
+	if plain, _ := IsPlainKeyFile(legacy); plain {
+		t.Fatal("still plain after EncryptKeyFile")
+	}
+	if got, err := LoadKey(legacy, pw); err != nil || string(got.Public()) != string(k.Public()) {
+		t.Fatalf("migrated key: %v", err)
+	}
+	if _, err := LoadKey(legacy, nil); !errors.Is(err, gmcrypto.ErrWrongPassphrase) {
+		t.Fatalf("migrated key opened without the passphrase: %v", err)
 	}
 }
 
