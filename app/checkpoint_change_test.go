@@ -210,3 +210,47 @@ func (n *cpNet) mustOK(res []*abci.ExecTxResult) {
 		}
 	}
 }
+
+// TestQCAcrossValidatorSetChange: the QCs of the heights just before and
+// at a set change are signed by the old set and counted against its
+// powers, so a large addition does not leave them short of quorum (which
+// would get every proposal carrying them rejected and halt the chain); a
+// proposer that cannot gather a quorum leaves the height without a QC.
+func TestQCAcrossValidatorSetChange(t *testing.T) {
+	n := newCPNet(t)
+	ctx := context.Background()
+	n.block() // 1
+	n.block() // 2
+	votes := map[int64][]abci.ExtendedVoteInfo{2: n.votes(nil)}
+	pk := ed25519.GenPrivKey().PubKey()
+	add := proposeMsg(&txpb.Propose{Action: &txpb.Propose_SetValidator{SetValidator: &txpb.SetValidator{
+		PubKeyEd25519: pk.Bytes(), Org: "bankA", Name: "big", Sm2PublicKey: mustKey(t).Public().Bytes(), Power: 100}}})
+	n.mustOK(n.block(n.tx(n.admin, "bankA", permission.SystemLedger, add))) // 3: 40 → 140 power
+	votes[3] = n.votes(nil)
+	for _, c := range []struct {
+		name   string
+		qcOf   int64
+		wantQC bool
+	}{
+		{"QC of the height before the change, checked after it", 2, true},
+		{"QC of the change height", 3, true},
+		{"QC of the height after, without the new validator's signature (40 of 140)", 4, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := c.qcOf + 2
+			prep, err := n.app.PrepareProposal(ctx, &abci.RequestPrepareProposal{Height: h, MaxTxBytes: 1 << 20, LocalLastCommit: abci.ExtendedCommitInfo{Votes: votes[c.qcOf]}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(prep.Txs) == 1 && IsQCTx(prep.Txs[0]); got != c.wantQC {
+				t.Fatalf("proposal carries a QC: %v, want %v", got, c.wantQC)
+			}
+			n.mustOK(n.block(prep.Txs...)) // ProcessProposal accepts
+			votes[n.height] = n.votes(nil)
+			v, _ := n.store.View(0)
+			if qc, _ := LoadQC(v, c.qcOf); (qc != nil) != c.wantQC {
+				t.Fatalf("stored QC of height %d: %v", c.qcOf, qc != nil)
+			}
+		})
+	}
+}

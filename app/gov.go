@@ -315,6 +315,9 @@ func (a *App) applySetValidator(kv *ledger.Cache, sv *txpb.SetValidator, height 
 	}
 	pk := cmted25519.PubKey(sv.PubKeyEd25519)
 	addr := pk.Address().String()
+	if err := snapshotQCValidators(kv, height); err != nil {
+		return nil, err
+	}
 	vals, err := permission.Validators(kv)
 	if err != nil {
 		return nil, err

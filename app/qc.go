@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -129,6 +130,49 @@ func appHashKey(h int64) []byte {
 	return binary.BigEndian.AppendUint64([]byte("meta/apphash/"), uint64(h))
 }
 func qcKey(h int64) []byte { return binary.BigEndian.AppendUint64([]byte("qc/"), uint64(h)) }
+func qcValsKey(h int64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("qc/vals-before/"), uint64(h))
+}
+
+// The QC of height h is signed in the votes of height h+1, by the
+// validator set CometBFT drew from the registry as it stood after h−1 (a
+// block's validator updates apply two heights later), and it is checked in
+// block h+2, whose state is the registry after h+1. When a block changes
+// the registry, the registry before the change is kept under
+// qc/vals-before/<height>, so that the two QCs signed by the old set are
+// counted against its powers: otherwise a large addition would leave them
+// short of quorum, and every proposal carrying them would be rejected.
+
+// snapshotQCValidators keeps the registry before the first change of the
+// block at height.
+func snapshotQCValidators(kv ledger.KV, height int64) error {
+	if ok, err := kv.Has(permission.SystemLedger, qcValsKey(height)); err != nil || ok {
+		return err
+	}
+	vals, err := permission.Validators(kv)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(vals)
+	return kv.Set(permission.SystemLedger, qcValsKey(height), b)
+}
+
+// qcValidators is the registry after height h−1, read from state after
+// h+1: the snapshot taken at h or at h+1 (then no change at h), else the
+// current registry (no change at h or h+1).
+func qcValidators(kv reader, h int64) ([]permission.Validator, error) {
+	for _, c := range []int64{h, h + 1} {
+		b, err := kv.Get(permission.SystemLedger, qcValsKey(c))
+		if err != nil {
+			return nil, err
+		}
+		if b != nil {
+			var vals []permission.Validator
+			return vals, json.Unmarshal(b, &vals)
+		}
+	}
+	return permission.Validators(kv)
+}
 
 // appHashAt returns the app hash recorded for height h (nil if none).
 func appHashAt(kv reader, h int64) ([]byte, error) {
@@ -264,6 +308,17 @@ func (a *App) buildQCTx(req *abci.RequestPrepareProposal) []byte {
 	qc := &txpb.QuorumCertificate{ChainId: a.chainID, Height: h, AppHash: appHash}
 	msg := QCSignBytes(a.chainID, h, appHash)
 	cp, isCheckpoint, _ := a.checkpointForQC(v, h)
+	regs, err := qcValidators(v, h)
+	if err != nil {
+		return nil
+	}
+	byAddr := make(map[string]permission.Validator, len(regs))
+	var total, signed int64
+	for _, r := range regs {
+		byAddr[strings.ToUpper(r.Address)] = r
+		total += r.Power
+	}
+	seen := map[string]bool{}
 	for _, vote := range req.LocalLastCommit.Votes {
 		if len(vote.VoteExtension) == 0 {
 			continue
@@ -272,8 +327,9 @@ func (a *App) buildQCTx(req *abci.RequestPrepareProposal) []byte {
 		if err != nil {
 			continue
 		}
-		val, ok, err := permission.GetValidator(v, hex.EncodeToString(vote.Validator.Address))
-		if err != nil || !ok {
+		addr := strings.ToUpper(hex.EncodeToString(vote.Validator.Address))
+		val, ok := byAddr[addr]
+		if !ok || seen[addr] {
 			continue
 		}
 		pub, err := val.PublicKey()
@@ -284,8 +340,16 @@ func (a *App) buildQCTx(req *abci.RequestPrepareProposal) []byte {
 			ext.CheckpointSignature = nil
 		}
 		qc.Signatures = append(qc.Signatures, &txpb.QCSignature{Validator: vote.Validator.Address, Signature: EncodeVoteExtension(ext)})
+		seen[addr] = true
+		signed += val.Power
 	}
 	if len(qc.Signatures) == 0 {
+		return nil
+	}
+	// A certificate short of quorum would get the proposal rejected by
+	// every validator: leave the height without one instead.
+	if signed*3 <= total*2 {
+		a.logger.Warn("no quorum certificate for height: its signers hold too little power", "height", h, "signed", signed, "total", total)
 		return nil
 	}
 	tx, err := EncodeQCTx(qc)
@@ -312,7 +376,7 @@ func (a *App) checkQCTx(kv reader, raw []byte, i int, blockHeight int64) (*txpb.
 	if err != nil {
 		return nil, err
 	}
-	vals, err := permission.Validators(kv)
+	vals, err := qcValidators(kv, qc.Height)
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,8 @@ func newVerifyCmd(g *globals) *cobra.Command {
 		Use:   "qc",
 		Short: "Check a height's SM2 quorum certificate: signatures and > 2/3 of voting power",
 		Long: `Fetches the certificate of --height, the validator registry (SM2 node keys
-and powers) at that height, and the app hash of that height from the header
+and powers) at height−1, whose set signed it (CometBFT applies validator
+updates two heights later), and the app hash of that height from the header
 of block height+1, then checks every SM2 signature and that the signers hold
 more than 2/3 of the voting power. Only SM2 and SM3 are used.`,
 		Args: cobra.NoArgs,
@@ -54,8 +55,11 @@ more than 2/3 of the voting power. Only SM2 and SM3 are used.`,
 			if err := abciQuery(ctx, g.node, app.QueryQC, []byte(strconv.FormatInt(height, 10)), 0, &resp); err != nil {
 				return err
 			}
+			// The QC of height h is signed by the set drawn from the
+			// registry after h−1 (updates apply two heights later).
+			regAt := max(height-1, 1)
 			var vals []permission.Validator
-			if err := abciQuery(ctx, g.node, app.QueryValidators, nil, height, &vals); err != nil {
+			if err := abciQuery(ctx, g.node, app.QueryValidators, nil, regAt, &vals); err != nil {
 				return err
 			}
 			c, err := dial(g.node)
