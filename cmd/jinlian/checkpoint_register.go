@@ -24,19 +24,20 @@ func newCheckpointRegisterCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "register",
 		Short: "Register the node's checkpoint key on chain (a validator added after genesis, or a key rotation)",
-		Long: `Reads the validator address, the SM2 node key and the checkpoint key from the
-node home (--home; the checkpoint key is created if the home has none,
-SM4-encrypted under the node key's passphrase), signs the registration with both keys (SM2 over chain id, validator address
-and checkpoint key; EdDSA proof of possession) and sends it on the system
-channel, signed by --from, which must be an admin of the validator's
-organisation. The chain verifies it as it verifies the genesis checkpoint
-keys; the new key joins the set that the checkpoint of that block hands over
-to, so it signs from the following checkpoint on.
+		Long: `Reads the validator address, the SM2 node key and the checkpoint key from
+the node home (--home; the checkpoint key is created if the home has none,
+SM4-encrypted under the node key's passphrase), signs the registration with
+both keys (SM2 over chain id, validator address and checkpoint key; EdDSA
+proof of possession) and sends it on the system channel, signed by --from,
+which must be an admin of the validator's organisation. The chain verifies
+it as it verifies the genesis checkpoint keys; the new key joins the set
+that the checkpoint of that block hands over to, so it signs from the
+following checkpoint on.
 
---new-key rotates: it makes a new checkpoint key, registers it, and only then
-replaces <home>/config/checkpoint_key.json (kept as checkpoint_key.json.replaced-<time>).
-Restart the node afterwards: until then it keeps the old key and leaves the
-new set's checkpoints unsigned.`,
+--new-key rotates: it makes a new checkpoint key, registers it, and only
+then replaces <home>/config/checkpoint_key.json (the old file is kept as
+checkpoint_key.json.replaced-<time>). Restart the node afterwards: until then
+it keeps the old key and leaves the new set's checkpoints unsigned.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			valAddr, err := consensus.ValidatorAddress(g.home)
