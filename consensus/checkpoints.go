@@ -210,7 +210,7 @@ func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	an := &Anchoring{Store: store, Prover: prover, cancel: cancel}
 	fail := func(err error) (*Anchoring, error) { an.Stop(); return nil, err }
-	info0 := AnchorInfo{}
+	var info0 AnchorInfo
 	if opts.Chain != nil {
 		if opts.Auth == nil {
 			return fail(errors.New("anchoring to a real chain needs a transactor (the --eth-key account)"))
