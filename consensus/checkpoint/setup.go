@@ -16,7 +16,6 @@ import (
 	"github.com/consensys/gnark/backend/groth16"
 	"github.com/consensys/gnark/backend/groth16/bn254/mpcsetup"
 	"github.com/consensys/gnark/constraint"
-	cs "github.com/consensys/gnark/constraint/bn254"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 	"github.com/consensys/gnark/logger"
@@ -61,23 +60,12 @@ func CircuitDigest(ccs constraint.ConstraintSystem) (Hash32, error) {
 
 // SetupMPC finishes gnark's Groth16 MPC ceremony: it verifies the phase 1
 // (powers of tau) and phase 2 (circuit-specific) contributions and applies
-// the final random beacon. This is the production path (docs/checkpoints.md);
-// its phase 1 is far too slow for a development setup on a small machine.
+// the final random beacon to both phases. This is the production path
+// (docs/checkpoints.md); its phase 1 is far too slow for a development
+// setup on a small machine. A Ceremony seals each phase with its own
+// beacon (VerifyCeremony).
 func SetupMPC(ccs constraint.ConstraintSystem, beacon []byte, phase1 []*mpcsetup.Phase1, phase2 []*mpcsetup.Phase2) (groth16.ProvingKey, groth16.VerifyingKey, error) {
-	r, ok := ccs.(*cs.R1CS)
-	if !ok {
-		return nil, nil, fmt.Errorf("constraint system %T is not a BN254 R1CS", ccs)
-	}
-	domain := ecc.NextPowerOfTwo(uint64(r.GetNbConstraints()))
-	commons, err := mpcsetup.VerifyPhase1(domain, beacon, phase1...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("phase 1: %w", err)
-	}
-	pk, vk, err := mpcsetup.VerifyPhase2(r, &commons, beacon, phase2...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("phase 2: %w", err)
-	}
-	return pk, vk, nil
+	return VerifyCeremony(ccs, beacon, beacon, phase1, phase2)
 }
 
 var devSetupMu sync.Mutex
