@@ -141,7 +141,7 @@ func newCheckpointCmd(g *globals) *cobra.Command {
 		Short: "Zero-knowledge checkpoints anchored on Ethereum (docs/checkpoints.md)",
 	}
 	cmd.AddCommand(newCheckpointShowCmd(g), newCheckpointStatusCmd(g), newCheckpointVerifyCmd(g), newCheckpointSubmitCmd(g),
-		newCheckpointRegisterCmd(g), newCheckpointDeployCmd(g), newCheckpointEncryptKeyCmd(g))
+		newCheckpointRegisterCmd(g), newCheckpointDeployCmd(g), newCheckpointEncryptKeyCmd(g), newCeremonyCmd(g))
 	return cmd
 }
 
