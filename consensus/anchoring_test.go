@@ -10,6 +10,9 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
 )
 
 // A four-validator localnet signs checkpoints in its vote extensions,
@@ -86,5 +89,96 @@ func TestLocalnetAnchorsCheckpoints(t *testing.T) {
 	rec1, _, _ := an.Store.Load(1)
 	if err := rec2.Checkpoint.Follows(rec1.Checkpoint); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A set-validator proposal that removes a validator of a four-validator
+// localnet makes its block a checkpoint that hands the anchor over to the
+// three others; the next checkpoint, signed by those three, is proved and
+// anchored too.
+func TestLocalnetAnchorsValidatorSetChange(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a localnet and proves checkpoints")
+	}
+	base, err := FreeBasePort(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := PrepareLocalnet(LocalnetOptions{
+		Home: t.TempDir(), Validators: 4, BasePort: base,
+		TimeoutCommit: testTimeoutCommit, CheckpointInterval: 6,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	nodes, err := ln.Start(log.NewNopLogger(), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = StopAll(nodes) })
+	an, err := StartAnchoring(nodes[0], AnchoringOptions{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(an.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if err := WaitForHeight(ctx, nodes[0].Client(), 2); err != nil {
+		t.Fatal(err)
+	}
+	signers := map[string]app.Signer{}
+	for _, id := range ln.Identities {
+		info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(LocalnetPassphrase))
+		if err != nil {
+			t.Fatal(err)
+		}
+		signers[id.Org] = app.Signer{Key: key, MSPID: id.Org, CertPEM: []byte(info.Certificate)}
+	}
+	send := func(org string, m *txpb.Message) int64 {
+		t.Helper()
+		raw, _, err := app.BuildTx(signers[org], ln.Network.ChainID, permission.SystemLedger, time.Now(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := nodes[0].Client().BroadcastTxCommit(ctx, raw)
+		if err != nil || res.CheckTx.Code != 0 || res.TxResult.Code != 0 {
+			t.Fatalf("%s: %v %s %s", org, err, res.CheckTx.Log, res.TxResult.Log)
+		}
+		return res.Height
+	}
+	remove := &txpb.SetValidator{PubKeyEd25519: ln.Network.Nodes[3].PubKey.Bytes(), Power: 0}
+	send("bankA", &txpb.Message{Body: &txpb.Message_Propose{Propose: &txpb.Propose{Action: &txpb.Propose_SetValidator{SetValidator: remove}}}})
+	send("bankB", &txpb.Message{Body: &txpb.Message_Vote{Vote: &txpb.Vote{ProposalId: 1, Yes: true}}})
+	change := send("bankC", &txpb.Message{Body: &txpb.Message_Vote{Vote: &txpb.Vote{ProposalId: 1, Yes: true}}}) // passes here
+	if err := WaitForHeight(ctx, nodes[0].Client(), change+2); err != nil {
+		t.Fatal(err)
+	}
+	v, err := nodes[1].Store.View(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch, ok, err := app.CheckpointEpochAt(v, uint64(change))
+	if err != nil || !ok {
+		t.Fatalf("the change at height %d defined no checkpoint: %v", change, err)
+	}
+	for {
+		st, err := an.Relayer.Status(ctx)
+		if err == nil && st.Epoch >= epoch+1 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("anchor at %+v, waiting for epoch %d: %v", st, epoch+1, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	handOver, _, _ := an.Store.Load(epoch)
+	next, _, _ := an.Store.Load(epoch + 1)
+	if handOver.Checkpoint.Height != uint64(change) || handOver.Checkpoint.NextValidatorSet == handOver.Checkpoint.ValidatorSet {
+		t.Fatalf("hand-over checkpoint %+v", handOver.Checkpoint)
+	}
+	if handOver.Validators != 4 || next.Validators != 3 || next.Signers != 3 || next.Checkpoint.ValidatorSet != handOver.Checkpoint.NextValidatorSet {
+		t.Fatalf("epoch %d: %d signers of %d; epoch %d: %d of %d, set %s (handed over %s)", epoch, handOver.Signers, handOver.Validators,
+			epoch+1, next.Signers, next.Validators, next.Checkpoint.ValidatorSet, handOver.Checkpoint.NextValidatorSet)
 	}
 }
