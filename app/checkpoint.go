@@ -258,18 +258,53 @@ func LoadCheckpoint(kv reader, epoch uint64) (Checkpoint, bool, error) {
 func LatestCheckpoint(kv reader) (CheckpointIndex, bool, error) {
 	var ix CheckpointIndex
 	b, err := kv.Get(permission.SystemLedger, cpLatestKey)
-	if err != nil || b == nil {
+	if err != nil {
 		return ix, false, err
 	}
+	if b == nil {
+		return legacyLatestCheckpoint(kv)
+	}
 	return ix, true, json.Unmarshal(b, &ix)
+}
+
+// The index (cp/latest, cp/at, cp/set) came with checkpoints at
+// validator-set changes. A chain that defined checkpoints before has none
+// until its next checkpoint: its epochs were height/N and its signing set
+// was the registry's, and the legacy* readers say so.
+
+// legacyLatestCheckpoint is the highest stored cp/def/<epoch>.
+func legacyLatestCheckpoint(kv reader) (CheckpointIndex, bool, error) {
+	var last []byte
+	start := []byte("cp/def/")
+	err := kv.Iterate(permission.SystemLedger, start, []byte("cp/def0"), func(_, v []byte) bool {
+		last = v
+		return true
+	})
+	if err != nil || last == nil {
+		return CheckpointIndex{}, false, err
+	}
+	var c Checkpoint
+	if err := json.Unmarshal(last, &c); err != nil {
+		return CheckpointIndex{}, false, err
+	}
+	return CheckpointIndex{Epoch: c.Epoch, Height: c.Height}, true, nil
 }
 
 // CheckpointEpochAt is the epoch of the checkpoint defined at height (ok
 // false if height is not a checkpoint height, or not defined yet).
 func CheckpointEpochAt(kv reader, height uint64) (uint64, bool, error) {
 	b, err := kv.Get(permission.SystemLedger, cpAtKey(height))
-	if err != nil || b == nil {
+	if err != nil {
 		return 0, false, err
+	}
+	if b == nil { // a checkpoint of an earlier version: epoch height/N
+		p, err := loadParams(kv)
+		if err != nil || p.CheckpointInterval <= 0 || height == 0 || height%uint64(p.CheckpointInterval) != 0 {
+			return 0, false, err
+		}
+		e := height / uint64(p.CheckpointInterval)
+		c, ok, err := LoadCheckpoint(kv, e)
+		return e, ok && c.Height == height, err
 	}
 	if len(b) != 8 {
 		return 0, false, fmt.Errorf("checkpoint index of height %d: %d bytes", height, len(b))
@@ -288,7 +323,10 @@ func CheckpointSigners(kv reader, epoch uint64) ([]CheckpointValidator, error) {
 		return nil, err
 	}
 	if b == nil {
-		return nil, fmt.Errorf("validator set of checkpoint %d is not defined", epoch-1)
+		if _, ok, err := LoadCheckpoint(kv, epoch-1); err != nil || !ok {
+			return nil, fmt.Errorf("validator set of checkpoint %d is not defined (%v)", epoch-1, err)
+		}
+		return CheckpointValidators(kv) // defined by an earlier version
 	}
 	var vals []CheckpointValidator
 	return vals, json.Unmarshal(b, &vals)

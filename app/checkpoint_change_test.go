@@ -254,3 +254,64 @@ func TestQCAcrossValidatorSetChange(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckpointsOfAnEarlierVersion: a chain whose checkpoints were defined
+// before the index existed (epoch = height/N, no cp/latest, cp/at, cp/set)
+// goes on defining, signing and collecting them after an upgrade.
+func TestCheckpointsOfAnEarlierVersion(t *testing.T) {
+	n := newCPNet(t)
+	ctx := context.Background()
+	for range 5 {
+		n.block() // 1..5: epochs 1 (height 2) and 2 (height 4)
+	}
+	// Forget the index, as an earlier version never wrote it.
+	v, _ := n.store.View(0)
+	var idx [][]byte
+	for _, prefix := range []string{"cp/latest", "cp/at/", "cp/set/"} {
+		_ = v.Iterate(permission.SystemLedger, []byte(prefix), append([]byte(prefix), 0xff), func(k, _ []byte) bool {
+			idx = append(idx, append([]byte(nil), k...))
+			return true
+		})
+	}
+	if len(idx) != 1+3+3 {
+		t.Fatalf("index keys %q", idx)
+	}
+	for _, k := range idx {
+		if err := n.store.Delete(permission.SystemLedger, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.block() // 6: commits the deletion; a checkpoint height
+	v, _ = n.store.View(0)
+	if ix, ok, err := LatestCheckpoint(v); err != nil || !ok || ix != (CheckpointIndex{Epoch: 2, Height: 4}) {
+		t.Fatalf("latest checkpoint of the earlier version: %+v %v %v", ix, ok, err)
+	}
+	if e, ok, _ := CheckpointEpochAt(v, 4); !ok || e != 2 {
+		t.Fatalf("epoch at height 4: %d %v", e, ok)
+	}
+	if _, ok, _ := CheckpointEpochAt(v, 5); ok {
+		t.Fatal("height 5 taken for a checkpoint")
+	}
+	ext, err := n.app.ExtendVote(ctx, &abci.RequestExtendVote{Height: 7})
+	if e, _ := DecodeVoteExtension(ext.VoteExtension); err != nil || e.CheckpointSignature == nil {
+		t.Fatalf("no checkpoint signature after the upgrade: %v", err)
+	}
+	p6, ok, err := n.app.checkpointAt(v, 6, n.store.LastCommit().AppHash)
+	if err != nil || !ok || p6.Epoch != 3 {
+		t.Fatalf("checkpoint of height 6: %+v %v %v", p6, ok, err)
+	}
+	votes := n.votes(&p6.Checkpoint)
+	n.block() // 7 defines epoch 3 with the index
+	prep, err := n.app.PrepareProposal(ctx, &abci.RequestPrepareProposal{Height: 8, MaxTxBytes: 1 << 20, LocalLastCommit: abci.ExtendedCommitInfo{Votes: votes}})
+	if err != nil || len(prep.Txs) != 1 {
+		t.Fatalf("PrepareProposal: %v %v", prep, err)
+	}
+	n.mustOK(n.block(prep.Txs...)) // 8
+	v, _ = n.store.View(0)
+	if sigs, ok, _ := CheckpointSignatures(v, p6.Checkpoint); !ok || len(sigs) != 4 {
+		t.Fatalf("checkpoint 3 collected %d signatures", len(sigs))
+	}
+	if ix, _, _ := LatestCheckpoint(v); ix != (CheckpointIndex{Epoch: 3, Height: 6}) {
+		t.Fatalf("cp/latest after the upgrade %+v", ix)
+	}
+}
