@@ -61,12 +61,19 @@ func jsonRPCChain(t *testing.T) (url, keyFile string, sim *relay.Simulated) {
 // JSON-RPC and records it; the prover of `jinlian start --checkpoint.prover`
 // (startProver) then proves and anchors the chain's checkpoints there. A
 // prover pointed at an anchor deployed for another genesis refuses to
-// start.
+// start. (Against a real geth --dev: TestGethDevDeployAndProver, behind the
+// gethdev build tag.)
 func TestCheckpointDeployAndProver(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a localnet and proves checkpoints")
 	}
-	url, keyFile, sim := jsonRPCChain(t)
+	url, keyFile, _ := jsonRPCChain(t)
+	testDeployAndProver(t, url, keyFile)
+}
+
+// testDeployAndProver runs deploy and the prover against the Ethereum
+// JSON-RPC endpoint url, paying with the key in keyFile.
+func testDeployAndProver(t *testing.T, url, keyFile string) {
 	base, err := consensus.FreeBasePort(2)
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +104,16 @@ func TestCheckpointDeployAndProver(t *testing.T) {
 		t.Fatal(err)
 	}
 	g0.AppHash[0] ^= 1
-	other, err := relay.Deploy(context.Background(), sim.Client(), sim.Auth, g0, nil)
+	ecl, err := ethclient.DialContext(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ecl.Close()
+	auth, err := ethTransactor(context.Background(), ecl, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := relay.Deploy(context.Background(), ecl, auth, g0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
