@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -411,5 +412,22 @@ func TestQueries(t *testing.T) {
 				t.Fatalf("query %s = %d %q, want error containing %q", c.path, r.Code, r.Log, c.contains)
 			}
 		})
+	}
+}
+
+func TestSameTxTwiceInOneBlock(t *testing.T) {
+	h := newHarness(t)
+	tx := h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 5))
+	res := h.block(tx, tx)
+	if res[0].Code != 0 || res[1].Code != ErrReplay.Code() || !strings.Contains(res[1].Log, "was committed at height") {
+		t.Fatalf("results %+v, %+v", res[0], res[1])
+	}
+	if got := h.balance(h.bob); got != 5 {
+		t.Fatalf("bob has %d, want 5 (paid once)", got)
+	}
+	// The next block refuses it from the in-memory replay set, the restart
+	// test from the state.
+	if res := h.block(tx); res[0].Code != ErrReplay.Code() {
+		t.Fatalf("replay in the next block: %+v", res[0])
 	}
 }
