@@ -44,8 +44,8 @@ func (e ErrHeightNotAvailable) Error() string {
 const (
 	defaultIAVLCacheSize = 100_000
 	// latestCacheSize bounds each generation of the latest-value cache.
-	latestCacheSize = 200_000
-	maxLedgerNameLen     = 64
+	latestCacheSize  = 200_000
+	maxLedgerNameLen = 64
 	// iterateBatch is how many pairs Store.Iterate reads under the lock
 	// before releasing it to call fn.
 	iterateBatch = 256
