@@ -44,7 +44,8 @@ type App struct {
 	evicted       []string
 	onNodeRemoved func(nodeID string)
 	// checking is true while CheckTx executes into the check state.
-	checking bool
+	checking  bool
+	leanIndex bool
 
 	chainID   string
 	params    Params
@@ -75,6 +76,10 @@ type Options struct {
 	// SigCache, when set, is shared with other apps in this process (see
 	// SigCache); nil gives the app a cache of its own.
 	SigCache *SigCache
+	// LeanIndex limits the indexed event attributes of transactions to the
+	// tx id, sender and recipient (see leanIndex); nodes answering queries
+	// by ledger, organisation, type, asset or amount keep it false.
+	LeanIndex bool
 	// Checkpoints is the checkpoint scheme; required when the genesis sets
 	// checkpoint_interval (checkpoint.go).
 	Checkpoints Checkpointer
@@ -101,6 +106,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		params:        DefaultParams(),
 		cps:           opts.Checkpoints,
 		cpSigner:      opts.SignCheckpoint,
+		leanIndex:     opts.LeanIndex,
 	}
 	if a.sigs == nil {
 		a.sigs = NewSigCache(200_000, 1)
@@ -541,7 +547,33 @@ func (a *App) deliver(kv ledger.KV, raw []byte, at time.Time, height int64) *abc
 	if err != nil {
 		return errResult(err)
 	}
+	if a.leanIndex {
+		leanIndex(events)
+	}
 	return &abci.ExecTxResult{Code: abci.CodeTypeOK, Events: events}
+}
+
+// leanIndex keeps the index flag only on the attributes that find a
+// transaction by id or by account: jinlian_tx id and sender, and the
+// recipient of payments (issue, transfer, burn). Ledger, organisation, type, asset and amount match
+// most transactions and cost index space and time on every node; events are
+// not part of consensus, so this is each node's choice (nodecfg events.index).
+func leanIndex(events []abci.Event) {
+	for i := range events {
+		switch events[i].Type {
+		case "jinlian_tx", "transfer", "issue", "burn":
+		default:
+			continue // rare events (governance, compliance) stay fully indexed
+		}
+		for j := range events[i].Attributes {
+			at := &events[i].Attributes[j]
+			switch at.Key {
+			case "id", "sender", "to":
+			default:
+				at.Index = false
+			}
+		}
+	}
 }
 
 func errResult(err error) *abci.ExecTxResult {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -429,5 +430,32 @@ func TestSameTxTwiceInOneBlock(t *testing.T) {
 	// test from the state.
 	if res := h.block(tx); res[0].Code != ErrReplay.Code() {
 		t.Fatalf("replay in the next block: %+v", res[0])
+	}
+}
+
+func TestLeanIndex(t *testing.T) {
+	indexed := func(lean bool) []string {
+		h := newHarness(t)
+		h.app.leanIndex = lean
+		res := h.block(h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 5)))
+		if res[0].Code != 0 {
+			t.Fatal(res[0].Log)
+		}
+		var keys []string
+		for _, e := range res[0].Events {
+			for _, at := range e.Attributes {
+				if at.Index {
+					keys = append(keys, e.Type+"."+at.Key)
+				}
+			}
+		}
+		slices.Sort(keys)
+		return keys
+	}
+	if got, want := strings.Join(indexed(true), " "), "jinlian_tx.id jinlian_tx.sender transfer.to"; got != want {
+		t.Errorf("lean index: %s, want %s", got, want)
+	}
+	if got := indexed(false); len(got) != 10 {
+		t.Errorf("full index: %d attributes %v, want all 10", len(got), got)
 	}
 }

@@ -52,6 +52,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"[log]\nformat = \"xml\"\n", "log.format"},
 		{"[ledger]\ncache_size = -1\n", "ledger.cache_size"},
 		{"[regulator]\nlisten = \"26699\"\n", "regulator.listen"},
+		{"[events]\nindex = \"some\"\n", "events.index"},
 		{"[api]\nlisten = \n", "jinlian.toml"},
 		{"[api]\nlisen = \"x\"\n", "lisen"},
 	}
@@ -184,5 +185,23 @@ func TestRegulatorKeysRoundTrip(t *testing.T) {
 	}
 	if got.Regulator.Listen != "127.0.0.1:4000" || got.Regulator.Rules != "/etc/rules.toml" || got.Regulator.Key != "/keys/regulator.json" {
 		t.Fatalf("regulator keys %+v", got.Regulator)
+	}
+}
+
+func TestLeanIndex(t *testing.T) {
+	for _, c := range []struct {
+		mode, index string
+		want        bool
+	}{
+		{ModeValidator, EventsIndexAuto, true},
+		{ModeObserver, EventsIndexAuto, false},
+		{ModeValidator, EventsIndexFull, false},
+		{ModeObserver, EventsIndexLean, true},
+	} {
+		var cfg Config
+		cfg.Node.Mode, cfg.Events.Index = c.mode, c.index
+		if got := cfg.LeanIndex(); got != c.want {
+			t.Errorf("mode %s, events.index %s: LeanIndex %v, want %v", c.mode, c.index, got, c.want)
+		}
 	}
 }
