@@ -1,8 +1,8 @@
-// Package memo decodes JSON records of the state through a bounded cache
-// keyed by their bytes. The state machine reads the same few records
-// (organisations, identities, ledger memberships, assets) for every
-// transaction of every block; decoding is a pure function of the bytes, so
-// remembering it changes no result and spares the JSON decoder.
+// Package memo holds bounded caches of pure functions of bytes: decoding
+// the JSON records of the state, parsing signers' certificates. The state
+// machine meets the same few records and identities in every transaction of
+// every block; remembering a pure function changes no result and spares the
+// work.
 package memo
 
 import (
@@ -10,13 +10,60 @@ import (
 	"sync"
 )
 
-// JSON decodes records of type T. It is safe for concurrent use; the apps
-// of a process (a localnet's validators) may share one.
-type JSON[T any] struct {
+// Map is a bounded map safe for concurrent use. It keeps two generations of
+// at most max entries each and drops the older one when the newer fills, so
+// entries in use survive (a hit in the older generation moves the entry to
+// the newer) and the rest age out without per-entry bookkeeping.
+type Map[K comparable, V any] struct {
 	mu       sync.Mutex
-	cur, old map[string]T
+	cur, old map[K]V
 	max      int
-	clone    func(T) T
+}
+
+// NewMap returns a map of about 2·max entries at most.
+func NewMap[K comparable, V any](max int) *Map[K, V] {
+	return &Map[K, V]{cur: map[K]V{}, max: max}
+}
+
+// Get returns the value of k, if present.
+func (m *Map[K, V]) Get(k K) (V, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.cur[k]
+	if !ok {
+		if v, ok = m.old[k]; ok {
+			m.putLocked(k, v)
+		}
+	}
+	return v, ok
+}
+
+// Put sets the value of k.
+func (m *Map[K, V]) Put(k K, v V) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.putLocked(k, v)
+}
+
+// Len is the number of entries held.
+func (m *Map[K, V]) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.cur) + len(m.old)
+}
+
+func (m *Map[K, V]) putLocked(k K, v V) {
+	if len(m.cur) >= m.max {
+		m.old, m.cur = m.cur, map[K]V{}
+	}
+	m.cur[k] = v
+}
+
+// JSON decodes records of type T through a Map keyed by their bytes. The
+// apps of a process (a localnet's validators) may share one.
+type JSON[T any] struct {
+	m     *Map[string, T]
+	clone func(T) T
 }
 
 // NewJSON returns a cache of about 2·max records. clone must return a
@@ -26,21 +73,13 @@ func NewJSON[T any](max int, clone func(T) T) *JSON[T] {
 	if clone == nil {
 		clone = func(v T) T { return v }
 	}
-	return &JSON[T]{cur: map[string]T{}, max: max, clone: clone}
+	return &JSON[T]{m: NewMap[string, T](max), clone: clone}
 }
 
 // Unmarshal decodes b into *v, from the cache when these bytes were
 // decoded before. Errors are not cached.
 func (c *JSON[T]) Unmarshal(b []byte, v *T) error {
-	c.mu.Lock()
-	got, ok := c.cur[string(b)]
-	if !ok {
-		if got, ok = c.old[string(b)]; ok {
-			c.putLocked(string(b), got)
-		}
-	}
-	c.mu.Unlock()
-	if ok {
+	if got, ok := c.m.Get(string(b)); ok {
 		*v = c.clone(got)
 		return nil
 	}
@@ -48,16 +87,7 @@ func (c *JSON[T]) Unmarshal(b []byte, v *T) error {
 	if err := json.Unmarshal(b, &fresh); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	c.putLocked(string(b), fresh)
-	c.mu.Unlock()
+	c.m.Put(string(b), fresh)
 	*v = c.clone(fresh)
 	return nil
-}
-
-func (c *JSON[T]) putLocked(k string, v T) {
-	if len(c.cur) >= c.max {
-		c.old, c.cur = c.cur, map[string]T{}
-	}
-	c.cur[k] = v
 }

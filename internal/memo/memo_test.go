@@ -34,8 +34,8 @@ func TestJSON(t *testing.T) {
 			t.Fatalf("decode %s: %+v, %v", n, r, err)
 		}
 	}
-	if len(c.cur)+len(c.old) > 4 {
-		t.Fatalf("cache holds %d entries, want at most 4", len(c.cur)+len(c.old))
+	if c.m.Len() > 4 {
+		t.Fatalf("cache holds %d entries, want at most 4", c.m.Len())
 	}
 	if err := c.Unmarshal(b, &second); err != nil || second.Name != "alice" {
 		t.Fatalf("decode after eviction: %+v, %v", second, err)
