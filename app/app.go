@@ -43,7 +43,7 @@ type App struct {
 	valUpdates    []abci.ValidatorUpdate
 	evicted       []string
 	onNodeRemoved func(nodeID string)
-	// checking is true while CheckTx executes into the check state.
+	// checking is true in checker, the copy of the App that CheckTx runs on.
 	checking  bool
 	leanIndex bool
 
@@ -61,6 +61,11 @@ type App struct {
 	// CheckTx executes into it so that a mempool's dependent transactions
 	// are judged against each other.
 	checkState *ledger.Cache
+	// checker is a copy of the App as of the last Commit (its parameters,
+	// block time and check state) that CheckTx runs on, so that CheckTx may
+	// run while FinalizeBlock changes the App: the node serialises CheckTx
+	// with Commit only (see consensus.clientCreator).
+	checker *App
 }
 
 // Options configure New.
@@ -158,13 +163,16 @@ func (a *App) resetCheckState() error {
 	if a.store.LastCommit().Height == 0 {
 		// Before the first commit the genesis lives only in the working set.
 		a.checkState = ledger.NewCache(a.store)
-		return nil
+	} else {
+		v, err := a.store.View(0)
+		if err != nil {
+			return err
+		}
+		a.checkState = ledger.NewCache(ledger.NewReadCache(readOnly{v}))
 	}
-	v, err := a.store.View(0)
-	if err != nil {
-		return err
-	}
-	a.checkState = ledger.NewCache(ledger.NewReadCache(readOnly{v}))
+	c := *a
+	c.checking, c.checker = true, nil
+	a.checker = &c
 	return nil
 }
 
@@ -428,11 +436,10 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	if IsQCTx(req.Tx) {
 		return &abci.ResponseCheckTx{Code: ErrBadQC.Code(), Codespace: codespace, Log: "quorum certificates are injected by proposers, not submitted"}, nil
 	}
-	tx, err := a.decodeVerified(req.Tx)
+	c := a.checker
+	tx, err := c.decodeVerified(req.Tx)
 	if err == nil {
-		a.checking = true
-		_, err = a.admit(a.checkState, tx, a.blockTime, a.store.LastCommit().Height+1)
-		a.checking = false
+		_, err = c.admit(c.checkState, tx, c.blockTime, c.store.LastCommit().Height+1)
 	}
 	if err != nil {
 		space, code, log := errs.ABCIInfo(err)
