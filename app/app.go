@@ -43,17 +43,29 @@ type App struct {
 	valUpdates    []abci.ValidatorUpdate
 	evicted       []string
 	onNodeRemoved func(nodeID string)
-	// checking is true while CheckTx executes into the check state.
-	checking bool
+	// checking is true in checker, the copy of the App that CheckTx runs on.
+	checking  bool
+	leanIndex bool
 
 	chainID   string
 	params    Params
 	blockTime time.Time // time of the last committed block (genesis time before any)
 
+	// replay answers most replay checks from memory; blockIDs and checkIDs
+	// are the ids spent by the block being finalized and by the check state.
+	replay   *replaySet
+	blockIDs map[string]int64
+	checkIDs map[string]int64
+
 	// checkState is a cache over the last committed view, reset on Commit;
 	// CheckTx executes into it so that a mempool's dependent transactions
 	// are judged against each other.
 	checkState *ledger.Cache
+	// checker is a copy of the App as of the last Commit (its parameters,
+	// block time and check state) that CheckTx runs on, so that CheckTx may
+	// run while FinalizeBlock changes the App: the node serialises CheckTx
+	// with Commit only (see consensus.clientCreator).
+	checker *App
 }
 
 // Options configure New.
@@ -69,6 +81,10 @@ type Options struct {
 	// SigCache, when set, is shared with other apps in this process (see
 	// SigCache); nil gives the app a cache of its own.
 	SigCache *SigCache
+	// LeanIndex limits the indexed event attributes of transactions to the
+	// tx id, sender and recipient (see leanIndex); nodes answering queries
+	// by ledger, organisation, type, asset or amount keep it false.
+	LeanIndex bool
 	// Checkpoints is the checkpoint scheme; required when the genesis sets
 	// checkpoint_interval (checkpoint.go).
 	Checkpoints Checkpointer
@@ -95,6 +111,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		params:        DefaultParams(),
 		cps:           opts.Checkpoints,
 		cpSigner:      opts.SignCheckpoint,
+		leanIndex:     opts.LeanIndex,
 	}
 	if a.sigs == nil {
 		a.sigs = NewSigCache(200_000, 1)
@@ -119,11 +136,18 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 			return nil, fmt.Errorf("this chain defines checkpoints (checkpoint_interval %d) but the app was built without the checkpoint scheme", a.params.CheckpointInterval)
 		}
 	}
+	a.replay = newReplaySet(a.blockTime, store.LastCommit().Height == 0, replaySetMax)
+	a.blockIDs = map[string]int64{}
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
+
+// replaySetMax bounds the ids the replay set holds (≈ 25 bytes each): the
+// ids of 2 × tx_time_window_seconds of blocks at ≈ 3,300 tx/s with the
+// default window.
+const replaySetMax = 4_000_000
 
 // Store exposes the ledger store to in-process readers (API, observers).
 func (a *App) Store() *ledger.Store { return a.store }
@@ -135,16 +159,20 @@ func (a *App) Params() Params { return a.params }
 func (a *App) ChainID() string { return a.chainID }
 
 func (a *App) resetCheckState() error {
+	a.checkIDs = map[string]int64{}
 	if a.store.LastCommit().Height == 0 {
 		// Before the first commit the genesis lives only in the working set.
 		a.checkState = ledger.NewCache(a.store)
-		return nil
+	} else {
+		v, err := a.store.View(0)
+		if err != nil {
+			return err
+		}
+		a.checkState = ledger.NewCache(ledger.NewReadCache(readOnly{v}))
 	}
-	v, err := a.store.View(0)
-	if err != nil {
-		return err
-	}
-	a.checkState = ledger.NewCache(ledger.NewReadCache(readOnly{v}))
+	c := *a
+	c.checking, c.checker = true, nil
+	a.checker = &c
 	return nil
 }
 
@@ -215,6 +243,16 @@ func (a *App) decodeVerified(raw []byte) (*Tx, error) {
 	return tx, nil
 }
 
+// Preverify decodes tx and verifies its signature into the signature
+// cache, without touching state, so it may run on any goroutine; the node
+// calls it before CheckTx takes the ABCI lock (consensus.Preverifier).
+// Failures are left for CheckTx to report.
+func (a *App) Preverify(raw []byte) {
+	if !IsQCTx(raw) {
+		_, _ = a.decodeVerified(raw)
+	}
+}
+
 // admit runs the state-dependent checks and executes tx into kv at the
 // given block time and height. Checks that fail before authentication
 // leave kv untouched; an authenticated tx spends its id even if its message
@@ -237,7 +275,11 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 	if err := permission.CheckClaimedOrg(kv, tx.Sender, tx.MSPID); err != nil {
 		return nil, err
 	}
-	if h, err := txHeight(kv, tx.ID); err != nil {
+	spent := a.blockIDs
+	if a.checking {
+		spent = a.checkIDs
+	}
+	if h, err := a.committedAt(kv, spent, tx.ID, window); err != nil {
 		return nil, err
 	} else if h > 0 {
 		return nil, ErrReplay.Wrapf("tx %s was committed at height %d", tx.ID, h)
@@ -248,6 +290,7 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 	if err := markTx(kv, tx.ID, height); err != nil {
 		return nil, err
 	}
+	spent[tx.ID] = height
 	if err := permission.RecordPublicKey(kv, tx.Creator); err != nil {
 		return nil, err
 	}
@@ -266,6 +309,19 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 		{Key: "org", Value: tx.MSPID, Index: true},
 		{Key: "type", Value: MsgType(tx.Msg), Index: true},
 	}}), nil
+}
+
+// committedAt returns the height tx id was spent at (0 = never): by the
+// block or check state being executed (spent), or in state, asked only when
+// the replay set cannot rule the id out.
+func (a *App) committedAt(kv ledger.KV, spent map[string]int64, id string, window time.Duration) (int64, error) {
+	if h, ok := spent[id]; ok {
+		return h, nil
+	}
+	if a.replay.neverCommitted(id, a.blockTime, window) {
+		return 0, nil
+	}
+	return txHeight(kv, id)
 }
 
 // authenticate ties the creator to its organisation: a certificate issued
@@ -383,11 +439,10 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	if IsQCTx(req.Tx) {
 		return &abci.ResponseCheckTx{Code: ErrBadQC.Code(), Codespace: codespace, Log: "quorum certificates are injected by proposers, not submitted"}, nil
 	}
-	tx, err := a.decodeVerified(req.Tx)
+	c := a.checker
+	tx, err := c.decodeVerified(req.Tx)
 	if err == nil {
-		a.checking = true
-		_, err = a.admit(a.checkState, tx, a.blockTime, a.store.LastCommit().Height+1)
-		a.checking = false
+		_, err = c.admit(c.checkState, tx, c.blockTime, c.store.LastCommit().Height+1)
 	}
 	if err != nil {
 		space, code, log := errs.ABCIInfo(err)
@@ -464,6 +519,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		}
 	}
 	a.valUpdates, a.evicted = nil, nil
+	a.blockIDs = map[string]int64{}
 	events, err := a.expireProposals(kv, req.Height)
 	if err != nil {
 		return nil, err
@@ -501,7 +557,33 @@ func (a *App) deliver(kv ledger.KV, raw []byte, at time.Time, height int64) *abc
 	if err != nil {
 		return errResult(err)
 	}
+	if a.leanIndex {
+		leanIndex(events)
+	}
 	return &abci.ExecTxResult{Code: abci.CodeTypeOK, Events: events}
+}
+
+// leanIndex keeps the index flag only on the attributes that find a
+// transaction by id or by account: jinlian_tx id and sender, and the
+// recipient of payments (issue, transfer, burn). Ledger, organisation, type, asset and amount match
+// most transactions and cost index space and time on every node; events are
+// not part of consensus, so this is each node's choice (nodecfg events.index).
+func leanIndex(events []abci.Event) {
+	for i := range events {
+		switch events[i].Type {
+		case "jinlian_tx", "transfer", "issue", "burn":
+		default:
+			continue // rare events (governance, compliance) stay fully indexed
+		}
+		for j := range events[i].Attributes {
+			at := &events[i].Attributes[j]
+			switch at.Key {
+			case "id", "sender", "to":
+			default:
+				at.Index = false
+			}
+		}
+	}
 }
 
 func errResult(err error) *abci.ExecTxResult {
@@ -515,6 +597,12 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
+	ids := make([]string, 0, len(a.blockIDs))
+	for id := range a.blockIDs { // order is irrelevant to the replay set
+		ids = append(ids, id)
+	}
+	a.replay.commit(a.blockTime, ids, time.Duration(a.params.TxTimeWindowSeconds)*time.Second)
+	a.blockIDs = map[string]int64{}
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
 	}

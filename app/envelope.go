@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/memo"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 )
 
@@ -104,7 +105,7 @@ func DecodeTx(b []byte) (*Tx, error) {
 	if id.Mspid == "" {
 		return nil, ErrTxDecode.Wrapf("creator names no organisation (mspid)")
 	}
-	creator, cert, err := parseCreator(id.IdBytes)
+	c, err := parseCreatorCached(id.IdBytes)
 	if err != nil {
 		return nil, ErrTxDecode.Wrapf("creator of organisation %s: %v", id.Mspid, err)
 	}
@@ -127,13 +128,39 @@ func DecodeTx(b []byte) (*Tx, error) {
 		ChainID:   ext.ChainId,
 		Timestamp: ch.Timestamp.AsTime(),
 		MSPID:     id.Mspid,
-		Creator:   creator,
-		Cert:      cert,
-		Sender:    creator.Address(),
+		Creator:   c.pub,
+		Cert:      c.cert,
+		Sender:    c.addr,
 		Msg:       &msg,
 		payload:   env.Payload,
 		signature: env.Signature,
 	}, nil
+}
+
+// creators remembers parsed creators by their id_bytes: the same few
+// thousand identities sign every transaction, and parsing a certificate
+// costs more than the rest of the decoding. The parsed keys and
+// certificates are immutable, so entries are shared by every transaction
+// and goroutine.
+var creators = memo.NewMap[string, parsedCreator](50_000)
+
+type parsedCreator struct {
+	pub  *gmcrypto.PublicKey
+	cert *gmcrypto.Certificate
+	addr gmcrypto.Address
+}
+
+func parseCreatorCached(idBytes []byte) (parsedCreator, error) {
+	if p, ok := creators.Get(string(idBytes)); ok {
+		return p, nil
+	}
+	pub, cert, err := parseCreator(idBytes)
+	if err != nil {
+		return parsedCreator{}, err
+	}
+	p := parsedCreator{pub: pub, cert: cert, addr: pub.Address()}
+	creators.Put(string(idBytes), p)
+	return p, nil
 }
 
 // parseCreator reads id_bytes: an SM2 certificate (the normal case) or a

@@ -98,7 +98,7 @@ func startJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 			return nil, fmt.Errorf("node key %s: %w", NodeKeyFile(cfg.Home), err)
 		}
 	}
-	opts := app.Options{Logger: appLogger, NodeKey: nodeKey, Checkpoints: Checkpointer{}}
+	opts := app.Options{Logger: appLogger, NodeKey: nodeKey, Checkpoints: Checkpointer{}, LeanIndex: cfg.LeanIndex()}
 	if nodeKey != nil {
 		// A validator with a checkpoint key signs checkpoints too. The key
 		// file is encrypted under the node key's passphrase.

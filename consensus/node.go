@@ -13,7 +13,6 @@ import (
 	"github.com/cometbft/cometbft/libs/service"
 	"github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
-	"github.com/cometbft/cometbft/proxy"
 	"github.com/cometbft/cometbft/rpc/client/local"
 )
 
@@ -77,7 +76,7 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 
 	dbs := newDBSet(cfg.DefaultDBProvider)
 	cn, err := node.NewNode(conf, pv, nodeKey,
-		proxy.NewLocalClientCreator(app),
+		clientCreator(app),
 		node.DefaultGenesisDocProviderFunc(conf),
 		dbs.provide,
 		node.DefaultMetricsProvider(conf.Instrumentation),

@@ -131,7 +131,7 @@ func (m *storeMachine) actions() map[string]func(*rapid.T) {
 			if err := m.s.Close(); err != nil {
 				t.Fatalf("close: %v", err)
 			}
-			s, err := Open(m.dir, Options{IAVLCacheSize: 100})
+			s, err := Open(m.dir, Options{IAVLCacheSize: 100, LatestCacheSize: 5})
 			if err != nil {
 				t.Fatalf("reopen: %v", err)
 			}
@@ -193,6 +193,13 @@ func (m *storeMachine) checkViews(t *rapid.T) {
 			if got := dumpKV(t, v, l); !maps.Equal(got, snap[l]) {
 				t.Fatalf("View(%d) %s = %v, model %v", h, l, got, snap[l])
 			}
+			for _, k := range propKeys {
+				got, err := v.Get(l, []byte(k))
+				want, ok := snap[l][k]
+				if err != nil || (got != nil) != ok || string(got) != want {
+					t.Fatalf("View(%d).Get %s/%s = %q, %v; model %q, %v", h, l, k, got, err, want, ok)
+				}
+			}
 		}
 	}
 }
@@ -204,7 +211,7 @@ func TestStoreMatchesModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer os.RemoveAll(dir)
-		s, err := Open(dir, Options{IAVLCacheSize: 100})
+		s, err := Open(dir, Options{IAVLCacheSize: 100, LatestCacheSize: 5})
 		if err != nil {
 			t.Fatal(err)
 		}

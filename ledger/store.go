@@ -43,7 +43,9 @@ func (e ErrHeightNotAvailable) Error() string {
 
 const (
 	defaultIAVLCacheSize = 100_000
-	maxLedgerNameLen     = 64
+	// latestCacheSize bounds each generation of the latest-value cache.
+	latestCacheSize  = 200_000
+	maxLedgerNameLen = 64
 	// iterateBatch is how many pairs Store.Iterate reads under the lock
 	// before releasing it to call fn.
 	iterateBatch = 256
@@ -77,6 +79,9 @@ func commitKey(height int64) []byte {
 type Options struct {
 	// IAVLCacheSize is the node cache per tree (default 100_000 when 0).
 	IAVLCacheSize int
+	// LatestCacheSize bounds each of the two generations of the cache of
+	// latest committed values (default 200_000 entries when 0).
+	LatestCacheSize int
 	// InMemory opens Badger in memory (tests only).
 	InMemory bool
 }
@@ -113,6 +118,7 @@ func (ci CommitInfo) clone() CommitInfo {
 type Store struct {
 	mu    sync.RWMutex
 	db    *badger.DB
+	opts  Options
 	cache int
 	last  CommitInfo
 	trees map[string]*iavl.MutableTree // working set, committed and new
@@ -122,6 +128,11 @@ type Store struct {
 	readers map[string]*iavl.MutableTree
 	names   []string // sorted keys of trees
 	broken  error    // set when a Commit failed half way
+	// pending holds the working set's writes since the last Commit
+	// (latestKeyOf → value, nil = deleted); latest the committed values
+	// read so far. Together they answer most reads without a tree walk.
+	pending map[string][]byte
+	latest  *latestCache
 	closed  atomic.Bool
 
 	// testHookAfterTreeSave, when set, runs after each tree's SaveVersion in
@@ -145,7 +156,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open badger in %q: %w", dir, err)
 	}
-	s := &Store{db: db, cache: opts.IAVLCacheSize, trees: map[string]*iavl.MutableTree{}, readers: map[string]*iavl.MutableTree{}}
+	s := &Store{db: db, opts: opts, cache: opts.IAVLCacheSize, trees: map[string]*iavl.MutableTree{}, readers: map[string]*iavl.MutableTree{},
+		pending: map[string][]byte{}}
 	if s.cache <= 0 {
 		s.cache = defaultIAVLCacheSize
 	}
@@ -212,6 +224,11 @@ func (s *Store) load() error {
 		s.readers[r.Name] = s.newTree(r.Name)
 		s.names = append(s.names, r.Name)
 	}
+	size := s.opts.LatestCacheSize
+	if size <= 0 {
+		size = latestCacheSize
+	}
+	s.latest = newLatestCache(height, size)
 	return s.db.Sync()
 }
 
@@ -478,6 +495,8 @@ func (s *Store) Commit() (CommitInfo, error) {
 		}
 	}
 	s.last = ci
+	s.latest.advance(height, s.pending)
+	s.pending = map[string][]byte{}
 	return ci.clone(), nil
 }
 
@@ -503,6 +522,7 @@ func (s *Store) Rollback() {
 		delete(s.trees, name)
 	}
 	s.names = committed
+	s.pending = map[string][]byte{}
 }
 
 func (s *Store) tree(ledger string) (*iavl.MutableTree, error) {
@@ -523,15 +543,30 @@ func (s *Store) Get(ledger string, key []byte) ([]byte, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	v, err := s.get(ledger, key)
+	return cloneValue(v), err
+}
+
+// get reads the working value of key under s.mu: this block's writes, then
+// the committed values already read, then the tree. The result is shared.
+func (s *Store) get(ledger string, key []byte) ([]byte, error) {
 	t, err := s.tree(ledger)
 	if err != nil {
 		return nil, err
+	}
+	k := latestKeyOf(ledger, key)
+	if v, ok := s.pending[k]; ok {
+		return v, nil
+	}
+	if v, ok := s.latest.get(s.last.Height, k); ok {
+		return v, nil
 	}
 	v, err := t.Get(key)
 	if err != nil {
 		return nil, fmt.Errorf("get from ledger %s: %w", ledger, err)
 	}
-	return cloneValue(v), nil
+	s.latest.fill(s.last.Height, k, v)
+	return v, nil
 }
 
 // Has reports whether key is set in the working tree.
@@ -541,15 +576,8 @@ func (s *Store) Has(ledger string, key []byte) (bool, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	t, err := s.tree(ledger)
-	if err != nil {
-		return false, err
-	}
-	ok, err := t.Has(key)
-	if err != nil {
-		return false, fmt.Errorf("has in ledger %s: %w", ledger, err)
-	}
-	return ok, nil
+	v, err := s.get(ledger, key)
+	return v != nil, err
 }
 
 // Set writes key=value to the working tree (in memory until Commit).
@@ -567,9 +595,11 @@ func (s *Store) Set(ledger string, key, value []byte) error {
 		return err
 	}
 	// IAVL keeps the slices it is given; copy so callers may reuse theirs.
-	if _, err := t.Set(slices.Clone(key), append([]byte{}, value...)); err != nil {
+	value = append([]byte{}, value...)
+	if _, err := t.Set(slices.Clone(key), value); err != nil {
 		return fmt.Errorf("set in ledger %s: %w", ledger, err)
 	}
+	s.pending[latestKeyOf(ledger, key)] = value
 	return nil
 }
 
@@ -590,6 +620,7 @@ func (s *Store) Delete(ledger string, key []byte) error {
 	if _, _, err := t.Remove(key); err != nil {
 		return fmt.Errorf("delete from ledger %s: %w", ledger, err)
 	}
+	s.pending[latestKeyOf(ledger, key)] = nil
 	return nil
 }
 

@@ -79,15 +79,27 @@ func (v *View) Get(ledger string, key []byte) ([]byte, error) {
 	if len(key) == 0 {
 		return nil, fmt.Errorf("get from ledger %s: %w", ledger, ErrEmptyKey)
 	}
+	val, err := v.get(ledger, key)
+	return cloneValue(val), err
+}
+
+// get reads key through the Store's cache of the latest committed values
+// while the View is of that height. The result is shared.
+func (v *View) get(ledger string, key []byte) ([]byte, error) {
 	t, err := v.tree(ledger)
 	if err != nil {
 		return nil, err
+	}
+	k := latestKeyOf(ledger, key)
+	if val, ok := v.s.latest.get(v.height, k); ok {
+		return val, nil
 	}
 	val, err := t.Get(key)
 	if err != nil {
 		return nil, fmt.Errorf("get from ledger %s at height %d: %w", ledger, v.height, err)
 	}
-	return cloneValue(val), nil
+	v.s.latest.fill(v.height, k, val)
+	return val, nil
 }
 
 // Has reports whether key is set at the View's height.
@@ -95,15 +107,8 @@ func (v *View) Has(ledger string, key []byte) (bool, error) {
 	if len(key) == 0 {
 		return false, fmt.Errorf("has in ledger %s: %w", ledger, ErrEmptyKey)
 	}
-	t, err := v.tree(ledger)
-	if err != nil {
-		return false, err
-	}
-	ok, err := t.Has(key)
-	if err != nil {
-		return false, fmt.Errorf("has in ledger %s at height %d: %w", ledger, v.height, err)
-	}
-	return ok, nil
+	val, err := v.get(ledger, key)
+	return val != nil, err
 }
 
 // Iterate calls fn for the committed keys in [start, end) in ascending order.

@@ -28,6 +28,20 @@ const (
 	APITLSGM    = "gmtls" // GM TLS, GM/T 0024: dual SM2 certificates, ECC_SM4_CBC_SM3
 )
 
+// What a node's event indexer indexes (events.index). Events are not part
+// of consensus (CometBFT hashes only a result's code and data), so nodes of
+// one chain may choose differently.
+const (
+	EventsIndexAuto = "auto" // lean on validators, full on observers
+	EventsIndexFull = "full" // every attribute the app marks indexable
+	EventsIndexLean = "lean" // only the tx id, sender and recipient
+)
+
+// LeanIndex reports whether the node indexes only the lean attribute set.
+func (c *Config) LeanIndex() bool {
+	return c.Events.Index == EventsIndexLean || c.Events.Index == EventsIndexAuto && c.Node.Mode == ModeValidator
+}
+
 // Config is a node's jinlian settings.
 type Config struct {
 	Home string `mapstructure:"-"`
@@ -55,6 +69,10 @@ type Config struct {
 	Ledger struct {
 		CacheSize int `mapstructure:"cache_size"`
 	} `mapstructure:"ledger"`
+	Events struct {
+		// Index is EventsIndexFull, EventsIndexLean or EventsIndexAuto.
+		Index string `mapstructure:"index"`
+	} `mapstructure:"events"`
 	Regulator struct {
 		Listen string `mapstructure:"listen"`
 		Rules  string `mapstructure:"rules"`
@@ -90,6 +108,7 @@ var defaults = []struct {
 	{"log.level", "info", "log level: debug, info, warn, error"},
 	{"log.format", "text", "log format: text or json"},
 	{"ledger.cache_size", 100000, "IAVL node cache per sub-ledger"},
+	{"events.index", EventsIndexAuto, "event attributes the node indexes: full (all, as the psql sink and tx_search by ledger, org, type, asset or amount need), lean (tx id, sender, recipient) or auto (lean on validators, full on observers)"},
 	{"regulator.listen", "", "observers: address of the regulator API (empty = off; localnet: P2P port + 3)"},
 	{"regulator.rules", "", "observers: rule file, TOML (empty = <home>/config/regulator_rules.toml, written with defaults on first start)"},
 	{"regulator.key", "", "observers: regulator key file for decrypting confidential payloads through the API (empty = off)"},
@@ -186,6 +205,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Ledger.CacheSize < 0 {
 		return fmt.Errorf("config ledger.cache_size = %d: must not be negative", c.Ledger.CacheSize)
+	}
+	switch c.Events.Index {
+	case EventsIndexAuto, EventsIndexFull, EventsIndexLean:
+	default:
+		return fmt.Errorf("config events.index = %q: want %q, %q or %q", c.Events.Index, EventsIndexAuto, EventsIndexFull, EventsIndexLean)
 	}
 	if c.Regulator.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Regulator.Listen); err != nil {

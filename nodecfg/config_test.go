@@ -54,6 +54,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"[regulator]\nlisten = \"26699\"\n", "regulator.listen"},
 		{"[checkpoint]\nanchor = \"0x1234\"\n", "checkpoint.anchor"},
 		{"[checkpoint]\nprover = true\neth_rpc = \"http://127.0.0.1:8545\"\n", "checkpoint.eth_key"},
+		{"[events]\nindex = \"some\"\n", "events.index"},
 		{"[api]\nlisten = \n", "jinlian.toml"},
 		{"[api]\nlisen = \"x\"\n", "lisen"},
 	}
@@ -186,5 +187,23 @@ func TestRegulatorKeysRoundTrip(t *testing.T) {
 	}
 	if got.Regulator.Listen != "127.0.0.1:4000" || got.Regulator.Rules != "/etc/rules.toml" || got.Regulator.Key != "/keys/regulator.json" {
 		t.Fatalf("regulator keys %+v", got.Regulator)
+	}
+}
+
+func TestLeanIndex(t *testing.T) {
+	for _, c := range []struct {
+		mode, index string
+		want        bool
+	}{
+		{ModeValidator, EventsIndexAuto, true},
+		{ModeObserver, EventsIndexAuto, false},
+		{ModeValidator, EventsIndexFull, false},
+		{ModeObserver, EventsIndexLean, true},
+	} {
+		var cfg Config
+		cfg.Node.Mode, cfg.Events.Index = c.mode, c.index
+		if got := cfg.LeanIndex(); got != c.want {
+			t.Errorf("mode %s, events.index %s: LeanIndex %v, want %v", c.mode, c.index, got, c.want)
+		}
 	}
 }

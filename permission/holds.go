@@ -49,6 +49,11 @@ func (h Hold) String() string {
 
 func holdKey(id uint64) []byte { return binary.BigEndian.AppendUint64([]byte("hold/"), id) }
 
+// holdIndexKey lists the ids of a ledger's unlifted holds (8 bytes each,
+// ascending), so that checking a transaction against holds reads one key
+// instead of every hold ever placed.
+func holdIndexKey(ledgerName string) []byte { return []byte("holdidx/" + ledgerName) }
+
 var keyNextHold = []byte("meta/next_hold")
 
 // PlaceHold stores a new hold and returns its id.
@@ -59,7 +64,15 @@ func PlaceHold(kv ledger.KV, h Hold) (uint64, error) {
 	}
 	h.ID = id
 	b, _ := json.Marshal(h)
-	return id, kv.Set(SystemLedger, holdKey(id), b)
+	if err := kv.Set(SystemLedger, holdKey(id), b); err != nil {
+		return 0, err
+	}
+	idx, err := kv.Get(SystemLedger, holdIndexKey(h.Ledger))
+	if err != nil {
+		return 0, err
+	}
+	// Ids only grow, so appending keeps the index ascending.
+	return id, kv.Set(SystemLedger, holdIndexKey(h.Ledger), binary.BigEndian.AppendUint64(idx, id))
 }
 
 // LiftHold marks a hold lifted.
@@ -76,7 +89,39 @@ func LiftHold(kv ledger.KV, id uint64) error {
 	}
 	h.Lifted = true
 	b, _ := json.Marshal(h)
-	return kv.Set(SystemLedger, holdKey(id), b)
+	if err := kv.Set(SystemLedger, holdKey(id), b); err != nil {
+		return err
+	}
+	ids, err := activeHoldIDs(kv, h.Ledger)
+	if err != nil {
+		return err
+	}
+	rest := make([]byte, 0, 8*len(ids))
+	for _, other := range ids {
+		if other != id {
+			rest = binary.BigEndian.AppendUint64(rest, other)
+		}
+	}
+	if len(rest) == 0 {
+		return kv.Delete(SystemLedger, holdIndexKey(h.Ledger))
+	}
+	return kv.Set(SystemLedger, holdIndexKey(h.Ledger), rest)
+}
+
+// activeHoldIDs returns the ids of ledgerName's unlifted holds, ascending.
+func activeHoldIDs(kv Reader, ledgerName string) ([]uint64, error) {
+	b, err := kv.Get(SystemLedger, holdIndexKey(ledgerName))
+	if err != nil {
+		return nil, err
+	}
+	if len(b)%8 != 0 {
+		return nil, fmt.Errorf("hold index of ledger %s: %d bytes, not a multiple of 8", ledgerName, len(b))
+	}
+	ids := make([]uint64, len(b)/8)
+	for i := range ids {
+		ids[i] = binary.BigEndian.Uint64(b[8*i:])
+	}
+	return ids, nil
 }
 
 // GetHold loads a hold.
@@ -93,14 +138,22 @@ func GetHold(kv Reader, id uint64) (Hold, bool, error) {
 func Holds(kv Reader) ([]Hold, error) { return list[Hold](kv, "hold/") }
 
 // CheckHolds returns ErrHeld naming the first active hold at height that
-// covers sending asset from account on ledgerName.
+// covers sending asset from account on ledgerName. It reads the ledger's
+// hold index, so its cost does not grow with the holds ever placed.
 func CheckHolds(kv Reader, ledgerName, asset, account string, height int64) error {
-	holds, err := Holds(kv)
+	ids, err := activeHoldIDs(kv, ledgerName)
 	if err != nil {
 		return err
 	}
-	for _, h := range holds {
-		if !h.Active(height) || h.Ledger != ledgerName {
+	for _, id := range ids {
+		h, ok, err := GetHold(kv, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("hold index of ledger %s names hold %d, which does not exist", ledgerName, id)
+		}
+		if !h.Active(height) {
 			continue
 		}
 		if (h.Asset == "" || h.Asset == asset) && (h.Account == "" || h.Account == account) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
+	"github.com/jinlian-ledger/jinlian/internal/memo"
 	"github.com/jinlian-ledger/jinlian/ledger"
 )
 
@@ -76,6 +77,12 @@ func SetOrganisation(kv ledger.KV, org Organisation) error {
 	return kv.Set(SystemLedger, orgKey(org.ID), b)
 }
 
+// Decoded records read by every transaction (see internal/memo).
+var (
+	orgRecords      = memo.NewJSON[Organisation](1024, nil)
+	identityRecords = memo.NewJSON(100_000, func(id Identity) Identity { id.Roles = slices.Clone(id.Roles); return id })
+)
+
 // GetOrganisation loads an organisation; ErrUnknownOrg if absent.
 func GetOrganisation(kv Reader, id string) (Organisation, error) {
 	var org Organisation
@@ -86,7 +93,7 @@ func GetOrganisation(kv Reader, id string) (Organisation, error) {
 	if b == nil {
 		return org, ErrUnknownOrg.Wrapf("%q", id)
 	}
-	return org, json.Unmarshal(b, &org)
+	return org, orgRecords.Unmarshal(b, &org)
 }
 
 // Organisations lists every organisation in id order.
@@ -113,7 +120,7 @@ func GetIdentity(kv Reader, addr gmcrypto.Address) (id Identity, ok bool, err er
 	if err != nil || b == nil {
 		return id, false, err
 	}
-	if err := json.Unmarshal(b, &id); err != nil {
+	if err := identityRecords.Unmarshal(b, &id); err != nil {
 		return id, false, err
 	}
 	return id, true, nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/memo"
 	"github.com/jinlian-ledger/jinlian/ledger"
 )
 
@@ -149,6 +150,8 @@ func SetLedgerInfo(kv ledger.KV, li LedgerInfo) error {
 	return kv.Set(SystemLedger, ledgerInfoKey(li.Name), b)
 }
 
+var ledgerInfoRecords = memo.NewJSON(1024, func(li LedgerInfo) LedgerInfo { li.Members = slices.Clone(li.Members); return li })
+
 // GetLedgerInfo loads a ledger's membership (ok=false when none recorded).
 func GetLedgerInfo(kv Reader, name string) (LedgerInfo, bool, error) {
 	var li LedgerInfo
@@ -156,7 +159,7 @@ func GetLedgerInfo(kv Reader, name string) (LedgerInfo, bool, error) {
 	if err != nil || b == nil {
 		return li, false, err
 	}
-	return li, true, json.Unmarshal(b, &li)
+	return li, true, ledgerInfoRecords.Unmarshal(b, &li)
 }
 
 // RequireMember succeeds when addr may transact on ledgerName: its

@@ -139,7 +139,7 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.IntVar(&o.accounts, "accounts", 200, "funded sender accounts of the jinlian load")
 	f.IntVar(&o.txSize, "tx-size", 0, "kvstore transaction size in bytes (default: that of a jinlian transfer)")
 	f.IntVar(&o.batch, "batch", 10, "transactions per JSON-RPC batch (CometBFT's rpc.max_request_batch_size is 10)")
-	f.IntVar(&o.workers, "workers", 2, "concurrent HTTP connections per node")
+	f.IntVar(&o.workers, "workers", 8, "concurrent HTTP connections per node (enough that the generator, not the nodes' answer time, sets the offered rate)")
 	f.DurationVar(&o.poll, "poll", 10*time.Millisecond, "how often to ask node0 for the next block")
 	f.DurationVar(&o.drain, "drain", 5*time.Second, "after the load, stop waiting for commits when none came for this long")
 	f.DurationVar(&o.maxDrain, "max-drain", 10*time.Second, "after the load, wait at most this long for the backlog to commit")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
+	"github.com/jinlian-ledger/jinlian/internal/memo"
 	"github.com/jinlian-ledger/jinlian/ledger"
 )
 
@@ -104,6 +105,8 @@ func (k Keeper) CreateAsset(kv ledger.KV, ledgerName string, a Asset) error {
 	return kv.Set(ledgerName, assetKey(a.Symbol), b)
 }
 
+var assetRecords = memo.NewJSON[Asset](4096, nil)
+
 // GetAsset loads an asset; ErrUnknownAsset names it if absent.
 func (k Keeper) GetAsset(kv Reader, ledgerName, sym string) (Asset, error) {
 	var a Asset
@@ -114,7 +117,7 @@ func (k Keeper) GetAsset(kv Reader, ledgerName, sym string) (Asset, error) {
 	if b == nil {
 		return a, ErrUnknownAsset.Wrapf("%q on ledger %s", sym, ledgerName)
 	}
-	return a, json.Unmarshal(b, &a)
+	return a, assetRecords.Unmarshal(b, &a)
 }
 
 // Assets lists a ledger's assets in symbol order.

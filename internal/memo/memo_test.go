@@ -1,0 +1,43 @@
+package memo
+
+import (
+	"slices"
+	"testing"
+)
+
+type rec struct {
+	Name  string   `json:"name"`
+	Roles []string `json:"roles"`
+}
+
+func cloneRec(r rec) rec { r.Roles = slices.Clone(r.Roles); return r }
+
+func TestJSON(t *testing.T) {
+	c := NewJSON(2, cloneRec)
+	b := []byte(`{"name":"alice","roles":["admin","member"]}`)
+	var first rec
+	if err := c.Unmarshal(b, &first); err != nil || first.Name != "alice" || len(first.Roles) != 2 {
+		t.Fatalf("decode: %+v, %v", first, err)
+	}
+	first.Roles[0] = "tampered" // a caller's change must not reach the cache
+	var second rec
+	if err := c.Unmarshal(b, &second); err != nil || second.Roles[0] != "admin" {
+		t.Fatalf("cached value changed by a caller: %+v, %v", second, err)
+	}
+	if err := c.Unmarshal([]byte(`{"name":`), &second); err == nil {
+		t.Fatal("malformed JSON decoded")
+	}
+	// Bounded: two generations of at most 2 entries.
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		var r rec
+		if err := c.Unmarshal([]byte(`{"name":"`+n+`"}`), &r); err != nil || r.Name != n {
+			t.Fatalf("decode %s: %+v, %v", n, r, err)
+		}
+	}
+	if c.m.Len() > 4 {
+		t.Fatalf("cache holds %d entries, want at most 4", c.m.Len())
+	}
+	if err := c.Unmarshal(b, &second); err != nil || second.Name != "alice" {
+		t.Fatalf("decode after eviction: %+v, %v", second, err)
+	}
+}
