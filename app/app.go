@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -279,17 +280,14 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 	if a.checking {
 		spent = a.checkIDs
 	}
-	if h, err := a.committedAt(kv, spent, tx.ID, window); err != nil {
+	if h, err := a.committedAt(spent, tx.ID, window); err != nil {
 		return nil, err
 	} else if h > 0 {
 		return nil, ErrReplay.Wrapf("tx %s was committed at height %d", tx.ID, h)
 	}
 	// An authenticated transaction's id is spent whether or not it executes,
 	// so that its signed bytes can never be replayed later; its effects are
-	// kept only if it executes.
-	if err := markTx(kv, tx.ID, height); err != nil {
-		return nil, err
-	}
+	// kept only if it executes. Commit records the block's spent ids.
 	spent[tx.ID] = height
 	if err := permission.RecordPublicKey(kv, tx.Creator); err != nil {
 		return nil, err
@@ -312,16 +310,17 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 }
 
 // committedAt returns the height tx id was spent at (0 = never): by the
-// block or check state being executed (spent), or in state, asked only when
-// the replay set cannot rule the id out.
-func (a *App) committedAt(kv ledger.KV, spent map[string]int64, id string, window time.Duration) (int64, error) {
+// block or check state being executed (spent), or by a committed block,
+// looked up in the spent-id index only when the replay set cannot rule the
+// id out.
+func (a *App) committedAt(spent map[string]int64, id string, window time.Duration) (int64, error) {
 	if h, ok := spent[id]; ok {
 		return h, nil
 	}
 	if a.replay.neverCommitted(id, a.blockTime, window) {
 		return 0, nil
 	}
-	return txHeight(kv, id)
+	return spentAt(a.store, id, a.store.LastCommit().Height)
 }
 
 // authenticate ties the creator to its organisation: a certificate issued
@@ -593,13 +592,20 @@ func errResult(err error) *abci.ExecTxResult {
 
 // Commit persists the working trees as one version and resets the check state.
 func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	ids := make([]string, 0, len(a.blockIDs))
+	for id := range a.blockIDs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	// The spent ids go to the index before the commit record: a crash in
+	// between leaves records of a height that never committed, which
+	// spentAt ignores and the replayed block writes again.
+	if err := recordSpent(a.store, ids, a.store.LastCommit().Height+1); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
 	ci, err := a.store.Commit()
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
-	}
-	ids := make([]string, 0, len(a.blockIDs))
-	for id := range a.blockIDs { // order is irrelevant to the replay set
-		ids = append(ids, id)
 	}
 	a.replay.commit(a.blockTime, ids, time.Duration(a.params.TxTimeWindowSeconds)*time.Second)
 	a.blockIDs = map[string]int64{}

@@ -459,3 +459,59 @@ func TestLeanIndex(t *testing.T) {
 		t.Errorf("full index: %d attributes %v, want all 10", len(got), got)
 	}
 }
+
+// A crash between writing a block's spent ids and its commit record leaves
+// records of a height that never committed; after the restart they must
+// not make the replayed block's transactions look like replays.
+func TestSpentIndexIgnoresUncommittedHeights(t *testing.T) {
+	dir := t.TempDir()
+	store, err := ledger.Open(dir, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t)
+	h.store.Close()
+	h.store = store
+	if h.app, err = New(store, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	g := GenesisState{
+		Organisations: []permission.Organisation{{ID: "bankB"}},
+		Identities:    []permission.Identity{{Address: h.alice.Public().Address().String(), Org: "bankB", Roles: []string{"member"}}},
+		Ledgers: []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankB"}},
+			Balances: []GenesisBalance{{Asset: "CNY", Account: h.alice.Public().Address().String(), Amount: 10}}}},
+	}
+	b, _ := json.Marshal(g)
+	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b}); err != nil {
+		t.Fatal(err)
+	}
+	h.block() // height 1
+	tx := h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 1))
+	d, _ := DecodeTx(tx)
+	// The crash: height 2's ids recorded, its commit record never written.
+	if err := recordSpent(store, []string{d.ID}, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := spentAt(store, d.ID, 1); got != 0 {
+		t.Fatalf("record of uncommitted height 2 seen at height 1: %d", got)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if h.store, err = ledger.Open(dir, ledger.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer h.store.Close()
+	if h.app, err = New(h.store, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if res := h.block(tx); res[0].Code != 0 {
+		t.Fatalf("replayed block's tx refused after the restart: %+v", res[0])
+	}
+	if got, _ := spentAt(h.store, d.ID, 2); got != 2 {
+		t.Fatalf("spent at %d, want 2", got)
+	}
+	if res := h.block(tx); res[0].Code != ErrReplay.Code() {
+		t.Fatalf("replay after the restart: %+v", res[0])
+	}
+}

@@ -175,7 +175,7 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		if !validTxID(id) {
 			return nil, ErrBadQuery.Wrapf("tx id %q: want 64 hex digits", data)
 		}
-		h, err := txHeight(v, id)
+		h, err := spentAt(a.store, id, v.Height())
 		if err != nil {
 			return nil, err
 		}

@@ -7,19 +7,18 @@ import (
 )
 
 // replaySet answers the replay check from memory for ids that were never
-// committed, the common case, which would otherwise walk the growing tree
-// of tx ids in state for every CheckTx, recheck and delivery.
+// spent, the common case, so that CheckTx, rechecks and deliveries do not
+// each look the id up in the spent-id index on disk (state.go).
 //
 // A transaction passes the timestamp check only within ±window of a block
 // time, and block times only grow, so an id committed in a block of time T
 // can be presented again only while the last block time is at most
 // T + 2·window. The set keeps (64-bit prefixes of) the ids of the blocks
 // committed in the last 2·window of block time; a miss proves "never
-// committed" once the set has seen every block of that span. Until then
-// (after a restart, after the cap evicted blocks early, after the window
-// grew), and on every hit, the caller asks the state, which stays the
-// record: the ids are part of the app hash and survive restarts. So the set
-// never changes an answer, only how fast it comes.
+// spent" once the set has seen every block of that span. Until then (after
+// a restart, after the cap evicted blocks early, after the window grew),
+// and on every hit, the caller asks the index, which stays the record. So
+// the set never changes an answer, only how fast it comes.
 type replaySet struct {
 	ids     map[uint64]int // id prefix → count among the blocks held
 	blocks  []replayBlock  // in commit order

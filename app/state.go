@@ -52,17 +52,38 @@ func loadBlockTime(kv reader) (time.Time, error) {
 	return time.Unix(0, int64(binary.BigEndian.Uint64(b))).UTC(), nil
 }
 
-// txHeight returns the height a tx id was committed at, or 0.
-func txHeight(kv reader, id string) (int64, error) {
-	b, err := kv.Get(permission.SystemLedger, txKey(id))
+// The spent-id index maps every tx id a committed block spent to that
+// block's height. It lives in the store's aside index, beside the Merkle
+// trees (ADR 0006): every node derives it alike from the blocks, and
+// hashing one random key per transaction into a tree cost more than the
+// rest of the state machine. Whether a node's index is right shows in its
+// results (a missed replay changes a result code, which CometBFT hashes).
+
+// recordSpent records the ids spent by the block of height.
+func recordSpent(s *ledger.Store, ids []string, height int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	h := binary.BigEndian.AppendUint64(nil, uint64(height))
+	pairs := make([]ledger.AsidePair, len(ids))
+	for i, id := range ids {
+		pairs[i] = ledger.AsidePair{Key: txKey(id), Value: h}
+	}
+	return s.WriteAside(pairs)
+}
+
+// spentAt returns the height of the block that spent tx id, or 0 when no
+// block up to height upTo did (records past upTo are of blocks that did
+// not commit, or that a View of upTo does not see).
+func spentAt(s *ledger.Store, id string, upTo int64) (int64, error) {
+	b, err := s.GetAside(txKey(id))
 	if err != nil || len(b) != 8 {
 		return 0, err
 	}
-	return int64(binary.BigEndian.Uint64(b)), nil
-}
-
-func markTx(kv ledger.KV, id string, height int64) error {
-	return kv.Set(permission.SystemLedger, txKey(id), binary.BigEndian.AppendUint64(nil, uint64(height)))
+	if h := int64(binary.BigEndian.Uint64(b)); h <= upTo {
+		return h, nil
+	}
+	return 0, nil
 }
 
 func validTxID(id string) bool {

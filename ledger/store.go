@@ -56,6 +56,7 @@ const (
 //	t/<ledger>/<iavl key>      nodes and metadata of one ledger's IAVL tree
 //	m/c/<height, 8 bytes BE>   commit-info record of a height
 //	m/latest                   height of the last commit record (8 bytes BE)
+//	a/<key>                    the aside index (aside.go), outside the trees
 //
 // Ledger names never contain '/', so no tree prefix is a prefix of another.
 var (
