@@ -117,7 +117,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 	if a.sigs == nil {
 		a.sigs = NewSigCache(200_000, 1)
 	}
-	if store.LastCommit().Height > 0 {
+	if store.LastHeight() > 0 {
 		v, err := store.View(0)
 		if err != nil {
 			return nil, err
@@ -137,7 +137,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 			return nil, fmt.Errorf("this chain defines checkpoints (checkpoint_interval %d) but the app was built without the checkpoint scheme", a.params.CheckpointInterval)
 		}
 	}
-	a.replay = newReplaySet(a.blockTime, store.LastCommit().Height == 0, replaySetMax)
+	a.replay = newReplaySet(a.blockTime, store.LastHeight() == 0, replaySetMax)
 	a.blockIDs = map[string]int64{}
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
@@ -161,7 +161,7 @@ func (a *App) ChainID() string { return a.chainID }
 
 func (a *App) resetCheckState() error {
 	a.checkIDs = map[string]int64{}
-	if a.store.LastCommit().Height == 0 {
+	if a.store.LastHeight() == 0 {
 		// Before the first commit the genesis lives only in the working set.
 		a.checkState = ledger.NewCache(a.store)
 	} else {
@@ -300,6 +300,9 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 	if err != nil {
 		return nil, err
 	}
+	if a.checking {
+		return nil, nil // CheckTx reports no events
+	}
 	return append(events, abci.Event{Type: "jinlian_tx", Attributes: []abci.EventAttribute{
 		{Key: "id", Value: tx.ID, Index: true},
 		{Key: "ledger", Value: tx.Ledger, Index: true},
@@ -320,7 +323,7 @@ func (a *App) committedAt(spent map[string]int64, id string, window time.Duratio
 	if a.replay.neverCommitted(id, a.blockTime, window) {
 		return 0, nil
 	}
-	return spentAt(a.store, id, a.store.LastCommit().Height)
+	return spentAt(a.store, id, a.store.LastHeight())
 }
 
 // authenticate ties the creator to its organisation: a certificate issued
@@ -422,7 +425,7 @@ func (a *App) revoke(kv ledger.KV, tx *Tx, m *txpb.RevokeCertificate) ([]abci.Ev
 	if err := permission.RequireRole(kv, tx.Sender, tx.MSPID, permission.RoleAdmin, ""); err != nil {
 		return nil, fmt.Errorf("revoke certificate: %w", err)
 	}
-	r := permission.Revocation{Org: tx.MSPID, Serial: m.Serial, Reason: m.Reason, Height: a.store.LastCommit().Height + 1}
+	r := permission.Revocation{Org: tx.MSPID, Serial: m.Serial, Reason: m.Reason, Height: a.store.LastHeight() + 1}
 	if err := permission.Revoke(kv, r); err != nil {
 		return nil, err
 	}
@@ -441,7 +444,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	c := a.checker
 	tx, err := c.decodeVerified(req.Tx)
 	if err == nil {
-		_, err = c.admit(c.checkState, tx, c.blockTime, c.store.LastCommit().Height+1)
+		_, err = c.admit(c.checkState, tx, c.blockTime, c.store.LastHeight()+1)
 	}
 	if err != nil {
 		space, code, log := errs.ABCIInfo(err)
@@ -600,7 +603,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	// The spent ids go to the index before the commit record: a crash in
 	// between leaves records of a height that never committed, which
 	// spentAt ignores and the replayed block writes again.
-	if err := recordSpent(a.store, ids, a.store.LastCommit().Height+1); err != nil {
+	if err := recordSpent(a.store, ids, a.store.LastHeight()+1); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	ci, err := a.store.Commit()

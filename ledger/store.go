@@ -376,6 +376,13 @@ func (s *Store) LastCommit() CommitInfo {
 	return s.last.clone()
 }
 
+// LastHeight returns the last committed height (LastCommit without the copy).
+func (s *Store) LastHeight() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.last.Height
+}
+
 // Ledgers returns the names of the working set, sorted; it includes ledgers
 // created since the last Commit.
 func (s *Store) Ledgers() []string {
