@@ -172,7 +172,7 @@ func (a *App) resetCheckState() error {
 		a.checkState = ledger.NewCache(ledger.NewReadCache(readOnly{v}))
 	}
 	c := *a
-	c.checking, c.checker = true, nil
+	c.checking, c.checker, c.payments = true, nil, a.payments.Quiet()
 	a.checker = &c
 	return nil
 }
