@@ -289,7 +289,7 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 	// so that its signed bytes can never be replayed later; its effects are
 	// kept only if it executes. Commit records the block's spent ids.
 	spent[tx.ID] = height
-	if err := permission.RecordPublicKey(kv, tx.Creator); err != nil {
+	if err := permission.RecordPublicKey(kv, tx.Sender, tx.Creator); err != nil {
 		return nil, err
 	}
 	exec := ledger.NewCache(kv)

@@ -96,9 +96,10 @@ func EscrowKeys(kv Reader) ([]EscrowKey, error) { return list[EscrowKey](kv, "es
 // Public keys seen on chain, so that clients can encrypt for an address.
 func pubKeyKey(a string) []byte { return []byte("pubkey/" + a) }
 
-// RecordPublicKey remembers the public key behind an address (first sight only).
-func RecordPublicKey(kv ledger.KV, pub *gmcrypto.PublicKey) error {
-	k := pubKeyKey(pub.Address().String())
+// RecordPublicKey remembers pub as the public key behind addr, its address
+// (first sight only).
+func RecordPublicKey(kv ledger.KV, addr gmcrypto.Address, pub *gmcrypto.PublicKey) error {
+	k := pubKeyKey(addr.String())
 	if b, err := kv.Get(SystemLedger, k); err != nil || b != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func SetOrganisation(kv ledger.KV, org Organisation) error {
 // Decoded records read by every transaction (see internal/memo).
 var (
 	orgRecords      = memo.NewJSON[Organisation](1024, nil)
-	identityRecords = memo.NewJSON(100_000, func(id Identity) Identity { id.Roles = slices.Clone(id.Roles); return id })
+	identityRecords = memo.NewJSON[Identity](100_000, nil) // read through GetIdentity (copies) or peekIdentity
 )
 
 // GetOrganisation loads an organisation; ErrUnknownOrg if absent.
@@ -116,14 +116,20 @@ func SetIdentity(kv ledger.KV, id Identity) error {
 
 // GetIdentity returns the identity registered for addr, or ok=false.
 func GetIdentity(kv Reader, addr gmcrypto.Address) (id Identity, ok bool, err error) {
+	id, ok, err = peekIdentity(kv, addr)
+	id.Roles = slices.Clone(id.Roles)
+	return id, ok, err
+}
+
+// peekIdentity is GetIdentity for the checks run on every transaction: its
+// Roles are shared with the record cache and must only be read.
+func peekIdentity(kv Reader, addr gmcrypto.Address) (Identity, bool, error) {
 	b, err := kv.Get(SystemLedger, identityKey(addr.String()))
 	if err != nil || b == nil {
-		return id, false, err
+		return Identity{}, false, err
 	}
-	if err := identityRecords.Unmarshal(b, &id); err != nil {
-		return id, false, err
-	}
-	return id, true, nil
+	id, err := identityRecords.Peek(b)
+	return id, err == nil, err
 }
 
 // RequireRole succeeds when addr is registered to org with role; otherwise the

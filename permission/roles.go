@@ -57,7 +57,14 @@ func holds(roles []string, role, scope string) bool {
 // ledger name, "ledger/asset", or "" for global roles). The error names the
 // identity, the missing role and the scope.
 func Require(kv Reader, addr gmcrypto.Address, role, scope string) (Identity, error) {
-	id, ok, err := GetIdentity(kv, addr)
+	id, err := require(kv, addr, role, scope)
+	id.Roles = slices.Clone(id.Roles)
+	return id, err
+}
+
+// require is Require returning the identity shared with the record cache.
+func require(kv Reader, addr gmcrypto.Address, role, scope string) (Identity, error) {
+	id, ok, err := peekIdentity(kv, addr)
 	if err != nil {
 		return id, err
 	}
@@ -165,7 +172,7 @@ func GetLedgerInfo(kv Reader, name string) (LedgerInfo, bool, error) {
 // RequireMember succeeds when addr may transact on ledgerName: its
 // organisation is a member of the ledger and it holds role member there.
 func RequireMember(kv Reader, addr gmcrypto.Address, ledgerName string) error {
-	id, err := Require(kv, addr, RoleMember, ledgerName)
+	id, err := require(kv, addr, RoleMember, ledgerName)
 	if err != nil {
 		return err
 	}
@@ -240,7 +247,7 @@ func AdmitNode(kv Reader, id string) (bool, error) {
 // CheckClaimedOrg rejects an envelope whose claimed organisation (mspid)
 // differs from the organisation its sender is registered to.
 func CheckClaimedOrg(kv Reader, addr gmcrypto.Address, mspid string) error {
-	id, ok, err := GetIdentity(kv, addr)
+	id, ok, err := peekIdentity(kv, addr)
 	if err != nil || !ok {
 		return err
 	}

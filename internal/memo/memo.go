@@ -79,15 +79,23 @@ func NewJSON[T any](max int, clone func(T) T) *JSON[T] {
 // Unmarshal decodes b into *v, from the cache when these bytes were
 // decoded before. Errors are not cached.
 func (c *JSON[T]) Unmarshal(b []byte, v *T) error {
+	shared, err := c.Peek(b)
+	if err == nil {
+		*v = c.clone(shared)
+	}
+	return err
+}
+
+// Peek is Unmarshal without the copy: the result shares memory with the
+// cache, so the caller must only read it.
+func (c *JSON[T]) Peek(b []byte) (T, error) {
 	if got, ok := c.m.Get(string(b)); ok {
-		*v = c.clone(got)
-		return nil
+		return got, nil
 	}
 	var fresh T
 	if err := json.Unmarshal(b, &fresh); err != nil {
-		return err
+		return fresh, err
 	}
 	c.m.Put(string(b), fresh)
-	*v = c.clone(fresh)
-	return nil
+	return fresh, nil
 }
