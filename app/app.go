@@ -44,8 +44,10 @@ type App struct {
 	valUpdates    []abci.ValidatorUpdate
 	evicted       []string
 	onNodeRemoved func(nodeID string)
-	// checking is true in checker, the copy of the App that CheckTx runs on.
-	checking  bool
+	// checking is true in checker, the copy of the App that CheckTx runs on;
+	// rechecking is set there for the duration of a recheck.
+	checking   bool
+	rechecking bool
 	leanIndex bool
 
 	chainID   string
@@ -289,6 +291,14 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 	// so that its signed bytes can never be replayed later; its effects are
 	// kept only if it executes. Commit records the block's spent ids.
 	spent[tx.ID] = height
+	if a.rechecking {
+		// After every block CometBFT rechecks every transaction left in
+		// the mempool, on the consensus path. A recheck covers what a block
+		// can change and is cheap to check (the timestamp window, replay,
+		// the ledger, the sender's certificate and organisation) but does
+		// not execute the message again: the block that includes it does.
+		return nil, nil
+	}
 	if err := permission.RecordPublicKey(kv, tx.Sender, tx.Creator); err != nil {
 		return nil, err
 	}
@@ -441,7 +451,8 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	if IsQCTx(req.Tx) {
 		return &abci.ResponseCheckTx{Code: ErrBadQC.Code(), Codespace: codespace, Log: "quorum certificates are injected by proposers, not submitted"}, nil
 	}
-	c := a.checker
+	c := a.checker // CheckTx calls are serialised, so c is this call's
+	c.rechecking = req.Type == abci.CheckTxType_Recheck
 	tx, err := c.decodeVerified(req.Tx)
 	if err == nil {
 		_, err = c.admit(c.checkState, tx, c.blockTime, c.store.LastHeight()+1)

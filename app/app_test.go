@@ -515,3 +515,48 @@ func TestSpentIndexIgnoresUncommittedHeights(t *testing.T) {
 		t.Fatalf("replay after the restart: %+v", res[0])
 	}
 }
+
+// After every block CometBFT rechecks the mempool. A recheck removes what
+// the block made invalid and is cheap to tell (replay, an expired timestamp
+// window) but does not execute the message again, so a transfer the block
+// made unaffordable stays until its own block refuses it.
+func TestRecheck(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	check := func(tx []byte, typ abci.CheckTxType) uint32 {
+		t.Helper()
+		r, err := h.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: tx, Type: typ})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Code
+	}
+	spend := h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 500)) // all of alice's CNY
+	waiting := h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 100))
+	if check(waiting, abci.CheckTxType_New) != 0 {
+		t.Fatal("waiting transfer refused")
+	}
+	h.block(spend)
+	if code := check(spend, abci.CheckTxType_Recheck); code != ErrReplay.Code() {
+		t.Fatalf("recheck of a committed transaction: code %d, want replay", code)
+	}
+	if code := check(waiting, abci.CheckTxType_Recheck); code != 0 {
+		t.Fatalf("recheck executed the transfer again: code %d", code)
+	}
+	if code := check(waiting, abci.CheckTxType_New); code == 0 {
+		t.Fatal("a new check did not execute the transfer alice can no longer afford")
+	}
+	if res := h.block(waiting); res[0].Code == 0 {
+		t.Fatal("unaffordable transfer executed")
+	}
+	// Past the timestamp window a recheck removes it.
+	stale := h.tx(h.bob, "bankB", "payments", transfer("CNY", h.alice, 1))
+	if check(stale, abci.CheckTxType_New) != 0 {
+		t.Fatal("fresh transfer refused")
+	}
+	h.now = h.now.Add(time.Duration(h.app.Params().TxTimeWindowSeconds+1) * time.Second)
+	h.block()
+	if code := check(stale, abci.CheckTxType_Recheck); code != ErrStaleTimestamp.Code() {
+		t.Fatalf("recheck past the window: code %d, want stale timestamp", code)
+	}
+}
