@@ -48,7 +48,7 @@ type App struct {
 	// rechecking is set there for the duration of a recheck.
 	checking   bool
 	rechecking bool
-	leanIndex bool
+	leanIndex  bool
 
 	chainID   string
 	params    Params
