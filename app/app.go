@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -68,7 +69,9 @@ type App struct {
 	// block time and check state) that CheckTx runs on, so that CheckTx may
 	// run while FinalizeBlock changes the App: the node serialises CheckTx
 	// with Commit only (see consensus.clientCreator).
-	checker *App
+	// It is swapped atomically: CometBFT's /check_tx RPC calls CheckTx
+	// without the mempool lock, so it may overlap a Commit.
+	checker *atomic.Pointer[App]
 }
 
 // Options configure New.
@@ -105,6 +108,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 	}
 	a := &App{
 		store:         store,
+		checker:       new(atomic.Pointer[App]),
 		payments:      payments.NewKeeper(permission.Keeper{}),
 		logger:        logger,
 		sigs:          opts.SigCache,
@@ -174,8 +178,8 @@ func (a *App) resetCheckState() error {
 		a.checkState = ledger.NewCache(ledger.NewReadCache(readOnly{v}))
 	}
 	c := *a
-	c.checking, c.checker, c.payments = true, nil, a.payments.Quiet()
-	a.checker = &c
+	c.checking, c.payments = true, a.payments.Quiet()
+	a.checker.Store(&c)
 	return nil
 }
 
@@ -451,7 +455,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	if IsQCTx(req.Tx) {
 		return &abci.ResponseCheckTx{Code: ErrBadQC.Code(), Codespace: codespace, Log: "quorum certificates are injected by proposers, not submitted"}, nil
 	}
-	c := a.checker // CheckTx calls are serialised, so c is this call's
+	c := a.checker.Load() // CheckTx calls are serialised, so c is this call's
 	c.rechecking = req.Type == abci.CheckTxType_Recheck
 	tx, err := c.decodeVerified(req.Tx)
 	if err == nil {
