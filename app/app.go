@@ -37,7 +37,7 @@ type App struct {
 	sigs     *SigCache
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
 	cps      Checkpointer         // checkpoint scheme (checkpoint.go); nil without
-	cpSigner func([32]byte) ([]byte, error)
+	cpSigner func([]byte, [32]byte) ([]byte, error)
 	certs    *permission.CertVerifier
 
 	// Effects of the block being finalized that leave the state machine:
@@ -94,9 +94,12 @@ type Options struct {
 	// Checkpoints is the checkpoint scheme; required when the genesis sets
 	// checkpoint_interval (checkpoint.go).
 	Checkpoints Checkpointer
-	// SignCheckpoint signs a checkpoint digest with the validator's
-	// checkpoint key; nil means the node signs no checkpoints.
-	SignCheckpoint func(digest [32]byte) ([]byte, error)
+	// SignCheckpoint signs a checkpoint digest with the checkpoint key
+	// whose public encoding is registered (the one the chain registered for
+	// this validator in the checkpoint's signing set); ErrNoCheckpointKey
+	// when the node does not hold it. Nil means the node signs no
+	// checkpoints.
+	SignCheckpoint func(registered []byte, digest [32]byte) ([]byte, error)
 }
 
 // New returns an app over an opened store, restoring chain id, parameters

@@ -429,6 +429,10 @@ func (a *App) defineCheckpoint(kv ledger.KV) (*abci.Event, error) {
 	}}, nil
 }
 
+// ErrNoCheckpointKey is what Options.SignCheckpoint returns when the node
+// does not hold the registered key.
+var ErrNoCheckpointKey = errors.New("checkpoint key not held by this node")
+
 // signCheckpoint is the checkpoint half of ExtendVote: a signature over the
 // checkpoint of the last committed height, or nil. A node signs only with
 // the key its validator registered for that checkpoint's signing set: any
@@ -460,12 +464,16 @@ func (a *App) signCheckpoint(kv reader, h int64, appHash []byte) ([]byte, error)
 		return nil, nil
 	}
 	d := a.cps.Digest(c.Checkpoint)
-	sig, err := a.cpSigner(d)
+	sig, err := a.cpSigner(key, d)
+	if errors.Is(err, ErrNoCheckpointKey) {
+		a.logger.Warn("not signing checkpoint: this node does not hold the checkpoint key registered for its validator", "epoch", c.Epoch, "validator", self, "registered", hex.EncodeToString(key))
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	if err := a.cps.VerifySignature(key, d, sig); err != nil {
-		a.logger.Warn("not signing checkpoint: this node's checkpoint key is not the one registered for its validator (re-registered? restart with the registered key)", "epoch", c.Epoch, "validator", self)
+		a.logger.Error("not signing checkpoint: the signature does not verify under the registered key", "epoch", c.Epoch, "validator", self, "err", err)
 		return nil, nil
 	}
 	return sig, nil

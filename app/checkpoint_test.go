@@ -129,7 +129,13 @@ func newCPNet(t *testing.T) *cpNet {
 	}
 	t.Cleanup(func() { _ = store.Close() })
 	a, err := New(store, Options{NodeKey: n.nodeKeys[0], Checkpoints: fakeCheckpointer{},
-		SignCheckpoint: func(d [32]byte) ([]byte, error) { s := fakeSign(n.cpKeys[0], d); return s[:], nil }})
+		SignCheckpoint: func(registered []byte, d [32]byte) ([]byte, error) {
+			if !bytes.Equal(registered, n.cpKeys[0]) {
+				return nil, ErrNoCheckpointKey
+			}
+			s := fakeSign(n.cpKeys[0], d)
+			return s[:], nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,8 +102,8 @@ func startJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 	if nodeKey != nil {
 		// A validator with a checkpoint key signs checkpoints too. The key
 		// file is encrypted under the node key's passphrase.
-		if k, err := checkpoint.LoadKey(checkpoint.KeyFile(cfg.Home), pw); err == nil {
-			opts.SignCheckpoint = func(d [32]byte) ([]byte, error) { return k.Sign(d) }
+		if cs, err := newCheckpointSigner(checkpoint.KeyFile(cfg.Home), pw); err == nil {
+			opts.SignCheckpoint = cs.sign
 			if plain, _ := checkpoint.IsPlainKeyFile(checkpoint.KeyFile(cfg.Home)); plain && appLogger != nil {
 				appLogger.Warn("checkpoint key file is not encrypted; encrypt it with: jinlian checkpoint encrypt-key --home "+cfg.Home, "file", checkpoint.KeyFile(cfg.Home))
 			}

@@ -36,8 +36,9 @@ following checkpoint on.
 
 --new-key rotates: it makes a new checkpoint key, registers it, and only
 then replaces <home>/config/checkpoint_key.json (the old file is kept as
-checkpoint_key.json.replaced-<time>). Restart the node afterwards: until then
-it keeps the old key and leaves the new set's checkpoints unsigned.`,
+checkpoint_key.json.replaced-<time>). The running node picks the new file
+up by itself: it signs the hand-over checkpoint with the old key and the
+following ones with the new key, no restart needed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			valAddr, err := consensus.ValidatorAddress(g.home)

@@ -22,7 +22,8 @@ import (
 // TestCheckpointRegisterCommand rotates a running validator's checkpoint
 // key with `jinlian checkpoint register --new-key`: another organisation's
 // admin is refused; its own admin's registration makes that block a
-// checkpoint handing over to the new set, which node0 proves and anchors.
+// checkpoint handing over to the new set, which node0 proves and anchors,
+// and the running node signs the next checkpoint with its new key.
 func TestCheckpointRegisterCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a localnet and proves checkpoints")
@@ -119,6 +120,19 @@ func TestCheckpointRegisterCommand(t *testing.T) {
 	rec, ok, err := an.Store.Load(epoch)
 	if err != nil || !ok || rec.Checkpoint.NextValidatorSet == rec.Checkpoint.ValidatorSet {
 		t.Fatalf("anchored hand-over checkpoint %+v %v", rec.Checkpoint, err)
+	}
+	// The next checkpoint needs both validators' signatures (2 of 2 equal
+	// powers), node1's with the new key: the running node picked up the
+	// rotated key file without a restart.
+	for {
+		st, err := an.Relayer.Status(ctx)
+		if err == nil && st.Epoch >= epoch+1 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("anchor at %+v, waiting for epoch %d signed with the new key: %v", st, epoch+1, err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 
