@@ -20,31 +20,7 @@ import (
 // epochs on the simulated Ethereum chain; what is anchored matches the
 // chain's own checkpoints.
 func TestLocalnetAnchorsCheckpoints(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a localnet and proves checkpoints")
-	}
-	base, err := FreeBasePort(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := PrepareLocalnet(LocalnetOptions{
-		Home: t.TempDir(), Validators: 4, BasePort: base,
-		TimeoutCommit: testTimeoutCommit, CheckpointInterval: 4,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.DiscardHandler)
-	nodes, err := ln.Start(log.NewNopLogger(), quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = StopAll(nodes) })
-	an, err := StartAnchoring(nodes[0], AnchoringOptions{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(an.Stop)
+	_, nodes, an := startAnchoredLocalnet(t, 4)
 
 	ctx := context.Background()
 	deadline := time.Now().Add(4 * time.Minute)
@@ -97,31 +73,7 @@ func TestLocalnetAnchorsCheckpoints(t *testing.T) {
 // three others; the next checkpoint, signed by those three, is proved and
 // anchored too.
 func TestLocalnetAnchorsValidatorSetChange(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a localnet and proves checkpoints")
-	}
-	base, err := FreeBasePort(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := PrepareLocalnet(LocalnetOptions{
-		Home: t.TempDir(), Validators: 4, BasePort: base,
-		TimeoutCommit: testTimeoutCommit, CheckpointInterval: 6,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.DiscardHandler)
-	nodes, err := ln.Start(log.NewNopLogger(), quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = StopAll(nodes) })
-	an, err := StartAnchoring(nodes[0], AnchoringOptions{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(an.Stop)
+	ln, nodes, an := startAnchoredLocalnet(t, 6)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	if err := WaitForHeight(ctx, nodes[0].Client(), 2); err != nil {
@@ -181,4 +133,37 @@ func TestLocalnetAnchorsValidatorSetChange(t *testing.T) {
 		t.Fatalf("epoch %d: %d signers of %d; epoch %d: %d of %d, set %s (handed over %s)", epoch, handOver.Signers, handOver.Validators,
 			epoch+1, next.Signers, next.Validators, next.Checkpoint.ValidatorSet, handOver.Checkpoint.NextValidatorSet)
 	}
+}
+
+// startAnchoredLocalnet runs a four-validator localnet with checkpoints
+// every interval blocks, node0 proving and anchoring them on the simulated
+// chain; everything stops with the test.
+func startAnchoredLocalnet(t *testing.T, interval int64) (*Localnet, []*JinlianNode, *Anchoring) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a localnet and proves checkpoints")
+	}
+	base, err := FreeBasePort(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := PrepareLocalnet(LocalnetOptions{
+		Home: t.TempDir(), Validators: 4, BasePort: base,
+		TimeoutCommit: testTimeoutCommit, CheckpointInterval: interval,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	nodes, err := ln.Start(log.NewNopLogger(), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = StopAll(nodes) })
+	an, err := StartAnchoring(nodes[0], AnchoringOptions{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(an.Stop)
+	return ln, nodes, an
 }
