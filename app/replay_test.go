@@ -3,8 +3,11 @@ package app
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 )
@@ -86,6 +89,48 @@ func TestReplaySet(t *testing.T) {
 		r.commit(at(72), nil, 2*w)
 		if !r.neverCommitted(testID(1), at(72), 2*w) {
 			t.Fatal("not authoritative 2 grown windows later")
+		}
+	})
+}
+
+// Soundness against a model: whenever the set says "never spent", no block
+// committed that id within 2 windows of the last block time, whatever the
+// sequence of blocks, window changes, caps and restarts.
+func TestReplaySetNeverLies(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		type block struct {
+			at  time.Time
+			ids []string
+		}
+		var chain []block
+		now := time.Unix(1_800_000_000, 0)
+		window := time.Duration(rapid.IntRange(1, 5).Draw(t, "window")) * time.Second
+		capIDs := rapid.IntRange(1, 8).Draw(t, "cap")
+		r := newReplaySet(now, true, capIDs)
+		for step := range rapid.IntRange(1, 60).Draw(t, "steps") {
+			switch rapid.IntRange(0, 9).Draw(t, "action") {
+			case 0: // restart: the set starts over from the last block time
+				r = newReplaySet(now, false, capIDs)
+			case 1: // governance changes the window
+				window = time.Duration(rapid.IntRange(1, 5).Draw(t, "newWindow")) * time.Second
+			default: // a block
+				now = now.Add(time.Duration(rapid.IntRange(0, 3000).Draw(t, "gapMs")) * time.Millisecond)
+				var ids []string
+				for range rapid.IntRange(0, 3).Draw(t, "n") {
+					ids = append(ids, testID(rapid.IntRange(0, 20).Draw(t, "id")))
+				}
+				r.commit(now, ids, window)
+				chain = append(chain, block{now, ids})
+			}
+			id := testID(rapid.IntRange(0, 20).Draw(t, "query"))
+			if !r.neverCommitted(id, now, window) {
+				continue
+			}
+			for _, b := range chain {
+				if slices.Contains(b.ids, id) && now.Sub(b.at) <= 2*window {
+					t.Fatalf("step %d: %s reported never spent, but a block %s before the last one (window %s) spent it", step, id[:8], now.Sub(b.at), window)
+				}
+			}
 		}
 	})
 }
