@@ -176,11 +176,15 @@ func RequireMember(kv Reader, addr gmcrypto.Address, ledgerName string) error {
 	if err != nil {
 		return err
 	}
-	li, ok, err := GetLedgerInfo(kv, ledgerName)
+	b, err := kv.Get(SystemLedger, ledgerInfoKey(ledgerName))
+	if err != nil || b == nil {
+		return err
+	}
+	li, err := ledgerInfoRecords.Peek(b) // read only
 	if err != nil {
 		return err
 	}
-	if ok && !slices.Contains(li.Members, id.Org) {
+	if !slices.Contains(li.Members, id.Org) {
 		return ErrUnauthorized.Wrapf("identity %s: organisation %s is not a member of ledger %s", addr, id.Org, ledgerName)
 	}
 	return nil
