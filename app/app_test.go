@@ -560,3 +560,30 @@ func TestRecheck(t *testing.T) {
 		t.Fatalf("recheck past the window: code %d, want stale timestamp", code)
 	}
 }
+
+// CheckTx may run while a block is finalized and, through CometBFT's
+// /check_tx RPC, even while one commits (ADR 0007). Run with -race.
+func TestCheckTxConcurrentWithBlocks(t *testing.T) {
+	h := newHarness(t)
+	txs := make([][]byte, 200)
+	for i := range txs {
+		txs[i] = h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 1))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, tx := range txs {
+			if _, err := h.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: tx}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 0; i < 20; i++ {
+		h.block(txs[i*5 : i*5+5]...)
+	}
+	<-done
+	if got := h.balance(h.bob); got != 100 {
+		t.Fatalf("bob has %d, want 100", got)
+	}
+}

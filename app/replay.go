@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"sync"
 	"time"
 )
 
@@ -20,6 +21,9 @@ import (
 // and on every hit, the caller asks the index, which stays the record. So
 // the set never changes an answer, only how fast it comes.
 type replaySet struct {
+	// mu: Commit writes while FinalizeBlock reads, and CometBFT's /check_tx
+	// RPC reaches CheckTx (which reads) without the mempool lock.
+	mu      sync.RWMutex
 	ids     map[uint64]int // id prefix → count among the blocks held
 	blocks  []replayBlock  // in commit order
 	size    int            // ids held
@@ -53,6 +57,8 @@ func idPrefix(id string) uint64 {
 // transaction that passes the timestamp check at a block time ≥ last. False
 // means: ask the state.
 func (r *replaySet) neverCommitted(id string, last time.Time, window time.Duration) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	if r.ids[idPrefix(id)] > 0 {
 		return false
 	}
@@ -65,6 +71,8 @@ func (r *replaySet) neverCommitted(id string, last time.Time, window time.Durati
 // commit records the ids a block committed at block time at, then evicts
 // the blocks that no longer matter, and the oldest ones while over the cap.
 func (r *replaySet) commit(at time.Time, ids []string, window time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.window != 0 && window > r.window {
 		r.horizon = at // what was evicted may matter again: start over
 	}
