@@ -95,6 +95,7 @@ func validTxID(id string) bool {
 // writes are never flushed.
 type readOnly struct{ v *ledger.View }
 
+func (r readOnly) HasLedger(l string) bool                { return r.v.HasLedger(l) }
 func (r readOnly) Get(l string, k []byte) ([]byte, error) { return r.v.Get(l, k) }
 func (r readOnly) Has(l string, k []byte) (bool, error)   { return r.v.Has(l, k) }
 func (r readOnly) Iterate(l string, s, e []byte, fn func(k, v []byte) bool) error {

@@ -189,6 +189,11 @@ func (m *storeMachine) checkViews(t *rapid.T) {
 		if got := v.Ledgers(); !slices.Equal(got, snap.names()) {
 			t.Fatalf("View(%d).Ledgers = %v, model %v", h, got, snap.names())
 		}
+		for _, l := range propLedgers {
+			if _, want := snap[l]; v.HasLedger(l) != want {
+				t.Fatalf("View(%d).HasLedger(%s) = %v, model %v", h, l, !want, want)
+			}
+		}
 		for _, l := range snap.names() {
 			if got := dumpKV(t, v, l); !maps.Equal(got, snap[l]) {
 				t.Fatalf("View(%d) %s = %v, model %v", h, l, got, snap[l])

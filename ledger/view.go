@@ -60,6 +60,12 @@ func (s *Store) View(height int64) (*View, error) {
 // Height returns the committed height this View reads.
 func (v *View) Height() int64 { return v.height }
 
+// HasLedger reports whether the ledger existed at the View's height.
+func (v *View) HasLedger(name string) bool {
+	_, ok := v.trees[name]
+	return ok
+}
+
 // Ledgers returns the ledgers that existed at the View's height, sorted.
 func (v *View) Ledgers() []string { return slices.Clone(v.names) }
 
