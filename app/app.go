@@ -239,8 +239,8 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 
 // decodeVerified returns the decoded tx with a verified signature, from the
 // cache when this node has seen these bytes before.
-func (a *App) decodeVerified(raw []byte) (*Tx, error) {
-	k := txKeyOf(raw)
+// k is txKeyOf(raw), which callers that need it again compute once.
+func (a *App) decodeVerified(raw []byte, k [32]byte) (*Tx, error) {
 	if tx := a.sigs.get(k); tx != nil {
 		return tx, nil
 	}
@@ -261,7 +261,7 @@ func (a *App) decodeVerified(raw []byte) (*Tx, error) {
 // Failures are left for CheckTx to report.
 func (a *App) Preverify(raw []byte) {
 	if !IsQCTx(raw) {
-		_, _ = a.decodeVerified(raw)
+		_, _ = a.decodeVerified(raw, txKeyOf(raw))
 	}
 }
 
@@ -462,7 +462,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	}
 	c := a.checker.Load() // CheckTx calls are serialised, so c is this call's
 	c.rechecking = req.Type == abci.CheckTxType_Recheck
-	tx, err := c.decodeVerified(req.Tx)
+	tx, err := c.decodeVerified(req.Tx, txKeyOf(req.Tx))
 	if err == nil {
 		_, err = c.admit(c.checkState, tx, c.blockTime, c.store.LastHeight()+1)
 	}
@@ -498,9 +498,10 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposa
 
 func (a *App) verifyAll(txs [][]byte) error {
 	var todo []int
+	var keys [][32]byte
 	for i, raw := range txs {
-		if a.sigs.get(txKeyOf(raw)) == nil {
-			todo = append(todo, i)
+		if k := txKeyOf(raw); a.sigs.get(k) == nil {
+			todo, keys = append(todo, i), append(keys, k)
 		}
 	}
 	if len(todo) == 0 {
@@ -514,7 +515,7 @@ func (a *App) verifyAll(txs [][]byte) error {
 		go func() {
 			defer wg.Done()
 			for j := w; j < len(todo); j += workers {
-				_, errsOut[j] = a.decodeVerified(txs[todo[j]])
+				_, errsOut[j] = a.decodeVerified(txs[todo[j]], keys[j])
 			}
 		}()
 	}
@@ -570,10 +571,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 }
 
 func (a *App) deliver(kv ledger.KV, raw []byte, at time.Time, height int64) *abci.ExecTxResult {
-	tx, err := a.decodeVerified(raw)
+	k := txKeyOf(raw)
+	tx, err := a.decodeVerified(raw, k)
 	var events []abci.Event
 	if err == nil {
-		a.sigs.delivered(txKeyOf(raw))
+		a.sigs.delivered(k)
 		events, err = a.admit(kv, tx, at, height)
 	}
 	if err != nil {

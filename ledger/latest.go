@@ -1,25 +1,29 @@
 package ledger
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/jinlian-ledger/jinlian/internal/memo"
+)
 
 // latestCache holds values as of the last committed height, absent keys
 // included, for reads that would otherwise walk an IAVL tree from the root:
 // the working set's reads of keys the current block has not written, and
 // Views of the latest height. Commit applies the block's writes to it, so an
-// entry stays valid across heights until its key is written; it is bounded
-// by dropping the older of two generations when the newer one fills.
+// entry stays valid across heights until its key is written. The entries
+// live in a bounded memo.Map; mu makes "is this still the height the entry
+// describes" and the map operation one step.
 type latestCache struct {
-	mu       sync.Mutex
-	height   int64 // the committed height the entries describe
-	cur, old map[string][]byte
-	max      int
+	mu     sync.Mutex
+	height int64 // the committed height the entries describe
+	m      *memo.Map[string, []byte]
 }
 
 func newLatestCache(height int64, max int) *latestCache {
-	return &latestCache{height: height, cur: map[string][]byte{}, max: max}
+	return &latestCache{height: height, m: memo.NewMap[string, []byte](max)}
 }
 
-// latestKey names key of ledger; ledger names never contain '/'.
+// latestKeyOf names key of ledger; ledger names never contain '/'.
 func latestKeyOf(ledger string, key []byte) string { return ledger + "/" + string(key) }
 
 // get returns the value of k at height, if known.
@@ -29,14 +33,7 @@ func (c *latestCache) get(height int64, k string) ([]byte, bool) {
 	if height != c.height {
 		return nil, false
 	}
-	if v, ok := c.cur[k]; ok {
-		return v, true
-	}
-	v, ok := c.old[k]
-	if ok {
-		c.putLocked(k, v)
-	}
-	return v, ok
+	return c.m.Get(k)
 }
 
 // fill records the value of k read from the trees at height; it is
@@ -45,7 +42,7 @@ func (c *latestCache) fill(height int64, k string, v []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if height == c.height {
-		c.putLocked(k, cloneValue(v))
+		c.m.Put(k, cloneValue(v))
 	}
 }
 
@@ -54,14 +51,7 @@ func (c *latestCache) advance(height int64, writes map[string][]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, v := range writes {
-		c.putLocked(k, v)
+		c.m.Put(k, v)
 	}
 	c.height = height
-}
-
-func (c *latestCache) putLocked(k string, v []byte) {
-	if len(c.cur) >= c.max {
-		c.old, c.cur = c.cur, make(map[string][]byte, c.max/4)
-	}
-	c.cur[k] = v
 }

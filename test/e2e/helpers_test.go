@@ -223,22 +223,7 @@ func txHeight(ctx context.Context, c rpcclient.ABCIClient, id string) (h int64, 
 
 // waitTx polls c until tx id is committed and returns its height.
 func waitTx(ctx context.Context, c rpcclient.ABCIClient, id string) (int64, error) {
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
-	for {
-		h, found, err := txHeight(ctx, c, id)
-		if err != nil {
-			return 0, err
-		}
-		if found {
-			return h, nil
-		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("wait for tx %s: %w", id, ctx.Err())
-		case <-t.C:
-		}
-	}
+	return waitAnyTx(ctx, c, []string{id})
 }
 
 // waitAnyTx polls c until one of the txs ids is committed and returns its
