@@ -18,7 +18,7 @@ func TestCeremonyCommands(t *testing.T) {
 		wantErr string
 	}{
 		{"verify before init", []string{"verify"}, "", "start one with ceremony init"},
-		{"init", []string{"init", "--slots", "1"}, "started a ceremony for eddsa-bn254-groth16-v1-n1", ""},
+		{"init", []string{"init", "--slots", "1"}, "started a ceremony for eddsa-bn254-groth16-v2-n1", ""},
 		{"init again", []string{"init", "--slots", "1"}, "", "already holds a ceremony"},
 		{"empty transcript verifies", []string{"verify"}, "transcript verifies: 0 phase 1 and 0 phase 2", ""},
 		{"seal an empty phase", []string{"seal", "--beacon", beacon}, "", "phase 1 has no contribution"},

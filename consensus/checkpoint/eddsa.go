@@ -79,6 +79,18 @@ func ParsePublicKey(b []byte) (*eddsa.PublicKey, error) {
 	if _, err := pub.SetBytes(b); err != nil {
 		return nil, fmt.Errorf("checkpoint public key: %w", err)
 	}
+	// gnark-crypto's SetBytes reduces y modulo p and takes a square root
+	// without checking that one exists: check the point it made instead.
+	switch a := &pub.A; {
+	case !a.IsOnCurve():
+		return nil, errors.New("checkpoint public key: not a point of the curve")
+	case a.Bytes() != [KeySize]byte(b):
+		return nil, errors.New("checkpoint public key: not in canonical encoding")
+	case a.IsZero():
+		return nil, errors.New("checkpoint public key: the identity point")
+	case !a.IsInSubGroup():
+		return nil, errors.New("checkpoint public key: not in the prime-order subgroup")
+	}
 	return pub, nil
 }
 

@@ -206,7 +206,7 @@ func assign(n int, digest, set Hash32, vals []Validator, sigs [][]byte) (*Quorum
 	w.Message = new(big.Int).SetBytes(digest[:])
 	w.ValidatorSet = new(big.Int).SetBytes(set[:])
 	for i, sl := range s {
-		w.Keys[i].A.X, w.Keys[i].A.Y = sl.X.BigInt(new(big.Int)), sl.Y.BigInt(new(big.Int))
+		w.Keys[i].X, w.Keys[i].Y = sl.X.BigInt(new(big.Int)), sl.Y.BigInt(new(big.Int))
 		w.Powers[i] = sl.Power
 		w.Sigs[i].R.X, w.Sigs[i].R.Y, w.Sigs[i].S = 0, 1, 0
 		if i < len(sigs) && sigs[i] != nil {

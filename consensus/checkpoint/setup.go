@@ -26,7 +26,7 @@ import (
 // SchemeVersion versions the EdDSA/Groth16 circuit. Bump it with any change
 // to QuorumCircuit, CommitValidators or Digest: keys and verifier contracts
 // are made for one version and one slot count.
-const SchemeVersion = 1
+const SchemeVersion = 2
 
 // DevBeacon seeds the development setup (DevSetup). It is public, so anyone can
 // recompute the setup's secrets and forge proofs: INSECURE, for localnets
