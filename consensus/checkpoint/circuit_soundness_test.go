@@ -54,7 +54,9 @@ func freeQuotientHint(mod *big.Int, in, out []*big.Int) error {
 // attackQuorum is QuorumCircuit compiled by the malicious prover.
 type attackQuorum struct{ QuorumCircuit }
 
-func (c *attackQuorum) Define(api frontend.API) error { return c.QuorumCircuit.Define(maliciousAPI{api}) }
+func (c *attackQuorum) Define(api frontend.API) error {
+	return c.QuorumCircuit.Define(maliciousAPI{api})
+}
 
 // attackGnarkEdDSA is gnark's std/signature/eddsa.IsValid, which the
 // circuit used before, compiled by the malicious prover.
