@@ -563,7 +563,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		return nil, err
 	}
 	a.blockTime = req.Time
-	resp := &abci.ResponseFinalizeBlock{TxResults: results, Events: events, ValidatorUpdates: a.valUpdates, AppHash: a.store.WorkingHash()}
+	resp := &abci.ResponseFinalizeBlock{TxResults: results, Events: events, ValidatorUpdates: mergeValidatorUpdates(a.valUpdates), AppHash: a.store.WorkingHash()}
 	if cpEvent != nil {
 		resp.Events = append(resp.Events, *cpEvent)
 	}

@@ -259,7 +259,7 @@ func TestCheckpointGenesisRequiresKeys(t *testing.T) {
 		Organisations: []permission.Organisation{{ID: "a"}},
 		Validators:    []permission.Validator{{Org: "a", Address: strings.Repeat("AB", 20), SM2PublicKey: hex.EncodeToString(mustKey(t).Public().Bytes())}},
 		Ledgers:       []GenesisLedger{{Name: "p"}},
-		Params:        Params{TxTimeWindowSeconds: 1, CheckpointInterval: 10, CheckpointSlots: 4},
+		Params:        Params{TxTimeWindowSeconds: 30, CheckpointInterval: 10, CheckpointSlots: 4},
 	}
 	if err := g.Validate(); err == nil || !strings.Contains(err.Error(), "no checkpoint key") {
 		t.Fatalf("validator without a checkpoint key: %v", err)

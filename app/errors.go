@@ -19,4 +19,5 @@ var (
 	ErrBadQC          = errs.Register(codespace, 11, "invalid quorum certificate")
 	ErrConfidential   = errs.Register(codespace, 12, "invalid confidential payload")
 	ErrCheckpointKey  = errs.Register(codespace, 13, "invalid checkpoint key registration")
+	ErrBadParams      = errs.Register(codespace, 14, "parameter out of range")
 )

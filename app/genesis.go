@@ -15,6 +15,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
 )
 
 // GenesisState is the app_state of a jinlian genesis file: hand-editable JSON.
@@ -56,7 +57,9 @@ type GenesisBalance struct {
 	Amount  uint64 `json:"amount,string"`
 }
 
-// Params are consortium-wide parameters kept in state.
+// Params are consortium-wide parameters kept in state. Every field has a
+// range (ParamBounds) that genesis and set_params both enforce, so no
+// governance action can make governance impossible.
 type Params struct {
 	// TxTimeWindowSeconds bounds |tx timestamp − block time|; replay
 	// protection relies on it together with the stored tx ids.
@@ -64,8 +67,16 @@ type Params struct {
 	// VotingPeriodBlocks is how many blocks a proposal stays open.
 	VotingPeriodBlocks int64 `json:"voting_period_blocks"`
 	// HoldApprovals is k in the k-of-n approvals (committee or regulator
-	// identities, one per organisation) that place or lift a hold.
+	// identities, one per organisation) that place or lift a hold on one
+	// account. Wider holds need HoldWideThreshold (docs/governance.md).
 	HoldApprovals int64 `json:"hold_approvals"`
+	// HoldWideThreshold is the share of committee organisations whose yes
+	// votes place or lift a hold on a whole asset or sub-ledger, and lift a
+	// hold the regulator approved (default: more than 2/3).
+	HoldWideThreshold Fraction `json:"hold_wide_threshold"`
+	// HoldMaxBlocks is the longest a hold may last; a hold without an
+	// expiry height lifts by itself after this many blocks.
+	HoldMaxBlocks int64 `json:"hold_max_blocks"`
 	// GovThresholds overrides, per proposal type, the share of
 	// organisations whose yes votes pass a proposal (default: more than 2/3).
 	GovThresholds map[string]Fraction `json:"gov_thresholds,omitempty"`
@@ -83,9 +94,28 @@ type Fraction struct {
 	Den int64 `json:"den"`
 }
 
+func (f Fraction) String() string { return fmt.Sprintf("%d/%d", f.Num, f.Den) }
+
+// met reports whether yes of n organisations exceed the share f.
+func (f Fraction) met(yes, n int64) bool { return yes*f.Den > n*f.Num }
+
+// Bounds of each parameter, inclusive. A window too short to get a
+// transaction in, a voting period too short to collect votes, or a
+// threshold no vote count can exceed would lock governance out for good;
+// values above the maxima overflow durations or outlive any review.
+var ParamBounds = struct {
+	TxTimeWindowSeconds, VotingPeriodBlocks, HoldApprovals, HoldMaxBlocks [2]int64
+}{
+	TxTimeWindowSeconds: [2]int64{30, 86_400},
+	VotingPeriodBlocks:  [2]int64{10, 10_000_000},
+	HoldApprovals:       [2]int64{1, 1_000},
+	HoldMaxBlocks:       [2]int64{1, 100_000_000},
+}
+
 // DefaultParams are used for zero fields of a genesis.
 func DefaultParams() Params {
-	return Params{TxTimeWindowSeconds: 600, VotingPeriodBlocks: 100, HoldApprovals: 2}
+	return Params{TxTimeWindowSeconds: 600, VotingPeriodBlocks: 100, HoldApprovals: 2,
+		HoldWideThreshold: Fraction{Num: 2, Den: 3}, HoldMaxBlocks: 2_592_000}
 }
 
 // withDefaults fills zero fields.
@@ -100,7 +130,42 @@ func (p Params) withDefaults() Params {
 	if p.HoldApprovals == 0 {
 		p.HoldApprovals = d.HoldApprovals
 	}
+	if p.HoldWideThreshold == (Fraction{}) {
+		p.HoldWideThreshold = d.HoldWideThreshold
+	}
+	if p.HoldMaxBlocks == 0 {
+		p.HoldMaxBlocks = d.HoldMaxBlocks
+	}
 	return p
+}
+
+// with applies a set_params proposal: zero fields keep their value; the
+// result must be within bounds.
+func (p Params) with(sp *txpb.SetParams) (Params, error) {
+	np := p
+	for _, f := range []struct {
+		v   int64
+		dst *int64
+	}{
+		{sp.TxTimeWindowSeconds, &np.TxTimeWindowSeconds},
+		{sp.VotingPeriodBlocks, &np.VotingPeriodBlocks},
+		{sp.HoldApprovals, &np.HoldApprovals},
+		{sp.HoldMaxBlocks, &np.HoldMaxBlocks},
+	} {
+		if f.v != 0 {
+			*f.dst = f.v
+		}
+	}
+	switch num, den := sp.HoldWideThresholdNum, sp.HoldWideThresholdDen; {
+	case (num == 0) != (den == 0):
+		return p, ErrBadParams.Wrapf("hold_wide_threshold needs both num and den, got %d/%d", num, den)
+	case den != 0:
+		np.HoldWideThreshold = Fraction{Num: num, Den: den}
+	}
+	if err := np.validate(); err != nil {
+		return p, err
+	}
+	return np, nil
 }
 
 // threshold of a proposal type.
@@ -111,17 +176,45 @@ func (p Params) threshold(kind string) Fraction {
 	return Fraction{Num: 2, Den: 3}
 }
 
+// validate checks every parameter against its bounds; the error names the
+// parameter, its value and the range. p has its defaults filled.
 func (p Params) validate() error {
-	if p.TxTimeWindowSeconds < 0 || p.VotingPeriodBlocks < 0 || p.HoldApprovals < 0 {
-		return ErrBadGenesis.Wrapf("params must not be negative: %+v", p)
+	for _, c := range []struct {
+		name  string
+		v     int64
+		bound [2]int64
+	}{
+		{"tx_time_window_seconds", p.TxTimeWindowSeconds, ParamBounds.TxTimeWindowSeconds},
+		{"voting_period_blocks", p.VotingPeriodBlocks, ParamBounds.VotingPeriodBlocks},
+		{"hold_approvals", p.HoldApprovals, ParamBounds.HoldApprovals},
+		{"hold_max_blocks", p.HoldMaxBlocks, ParamBounds.HoldMaxBlocks},
+	} {
+		if c.v < c.bound[0] || c.v > c.bound[1] {
+			return ErrBadParams.Wrapf("%s = %d is outside [%d, %d]", c.name, c.v, c.bound[0], c.bound[1])
+		}
+	}
+	if err := validateThreshold("hold_wide_threshold", p.HoldWideThreshold); err != nil {
+		return err
 	}
 	for kind, f := range p.GovThresholds {
 		if !slices.Contains(ProposalTypes, kind) {
-			return ErrBadGenesis.Wrapf("params.gov_thresholds: unknown proposal type %q", kind)
+			return ErrBadParams.Wrapf("gov_thresholds: unknown proposal type %q", kind)
 		}
-		if f.Den <= 0 || f.Num < 0 || f.Num > f.Den {
-			return ErrBadGenesis.Wrapf("params.gov_thresholds.%s: want 0 <= num <= den, den > 0", kind)
+		if err := validateThreshold("gov_thresholds."+kind, f); err != nil {
+			return err
 		}
+	}
+	if p.CheckpointInterval < 0 {
+		return ErrBadParams.Wrapf("checkpoint_interval = %d is negative", p.CheckpointInterval)
+	}
+	return nil
+}
+
+// validateThreshold accepts shares from 1/2 to below 1: a lower share lets a
+// minority decide, and "more than all organisations" can never pass.
+func validateThreshold(name string, f Fraction) error {
+	if f.Den <= 0 || f.Den > 1_000_000 || f.Num*2 < f.Den || f.Num >= f.Den {
+		return ErrBadParams.Wrapf("%s = %d/%d: want 1/2 <= num/den < 1 with 0 < den <= 1000000", name, f.Num, f.Den)
 	}
 	return nil
 }
@@ -141,8 +234,8 @@ func ParseGenesis(b []byte) (*GenesisState, error) {
 
 // Validate checks references and forms without touching state.
 func (g *GenesisState) Validate() error {
-	if err := g.Params.validate(); err != nil {
-		return err
+	if err := g.Params.withDefaults().validate(); err != nil {
+		return ErrBadGenesis.Wrapf("params: %v", err)
 	}
 	orgs := map[string]bool{}
 	for _, o := range g.Organisations {

@@ -11,6 +11,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -59,15 +60,16 @@ func ProposalType(p *txpb.Propose) string {
 func isHoldType(kind string) bool { return kind == "place_hold" || kind == "lift_hold" }
 
 // voterRole checks who may propose and vote on kind: committee members, and
-// for holds regulators too. It returns the sender's identity.
-func voterRole(kv ledger.KV, sender gmcrypto.Address, kind string) (permission.Identity, error) {
-	id, err := permission.Require(kv, sender, permission.RoleCommittee, "")
-	if err != nil && isHoldType(kind) {
-		if rid, rerr := permission.Require(kv, sender, permission.RoleRegulator, ""); rerr == nil {
-			return rid, nil
+// for holds regulators too. It returns the sender's identity and whether
+// its vote is the regulator's (a hold vote by a regulator identity).
+func voterRole(kv ledger.KV, sender gmcrypto.Address, kind string) (permission.Identity, bool, error) {
+	if isHoldType(kind) {
+		if rid, err := permission.Require(kv, sender, permission.RoleRegulator, ""); err == nil {
+			return rid, true, nil
 		}
 	}
-	return id, err
+	id, err := permission.Require(kv, sender, permission.RoleCommittee, "")
+	return id, false, err
 }
 
 func (a *App) propose(kv ledger.KV, tx *Tx, m *txpb.Propose, height int64) ([]abci.Event, error) {
@@ -75,8 +77,11 @@ func (a *App) propose(kv ledger.KV, tx *Tx, m *txpb.Propose, height int64) ([]ab
 	if kind == "" {
 		return nil, ErrUnknownMessage.Wrapf("proposal without an action")
 	}
-	id, err := voterRole(kv, tx.Sender, kind)
+	id, regulator, err := voterRole(kv, tx.Sender, kind)
 	if err != nil {
+		return nil, fmt.Errorf("propose %s: %w", kind, err)
+	}
+	if err := a.checkProposal(kv, m, id.Org, height); err != nil {
 		return nil, fmt.Errorf("propose %s: %w", kind, err)
 	}
 	action, err := proto.Marshal(m)
@@ -86,7 +91,7 @@ func (a *App) propose(kv ledger.KV, tx *Tx, m *txpb.Propose, height int64) ([]ab
 	p := permission.Proposal{
 		Type: kind, Title: m.Title, Action: action, Proposer: tx.Sender.String(), ProposerOrg: id.Org,
 		SubmitHeight: height, EndHeight: height + a.params.VotingPeriodBlocks, Status: permission.StatusVoting,
-		Votes: []permission.VoteEntry{{Org: id.Org, Voter: tx.Sender.String(), Yes: true, Height: height}},
+		Votes: []permission.VoteEntry{{Org: id.Org, Voter: tx.Sender.String(), Yes: true, Height: height, Regulator: regulator}},
 	}
 	if p.ID, err = permission.NewProposal(kv, p); err != nil {
 		return nil, err
@@ -101,9 +106,18 @@ func (a *App) vote(kv ledger.KV, tx *Tx, m *txpb.Vote, height int64) ([]abci.Eve
 	if err != nil {
 		return nil, err
 	}
-	id, err := voterRole(kv, tx.Sender, p.Type)
+	id, regulator, err := voterRole(kv, tx.Sender, p.Type)
 	if err != nil {
 		return nil, fmt.Errorf("vote on proposal %d: %w", p.ID, err)
+	}
+	if m.Yes && p.Type == "lift_hold" {
+		var pm txpb.Propose
+		if err := proto.Unmarshal(p.Action, &pm); err != nil {
+			return nil, err
+		}
+		if err := checkLiftVoter(kv, pm.GetLiftHold().GetHoldId(), id.Org); err != nil {
+			return nil, fmt.Errorf("vote on proposal %d: %w", p.ID, err)
+		}
 	}
 	if p.Status != permission.StatusVoting {
 		return nil, permission.ErrVotingClosed.Wrapf("proposal %d is %s", p.ID, p.Status)
@@ -116,7 +130,7 @@ func (a *App) vote(kv ledger.KV, tx *Tx, m *txpb.Vote, height int64) ([]abci.Eve
 			return nil, permission.ErrDoubleVote.Wrapf("organisation %s already voted on proposal %d (by %s at height %d)", id.Org, p.ID, v.Voter, v.Height)
 		}
 	}
-	p.Votes = append(p.Votes, permission.VoteEntry{Org: id.Org, Voter: tx.Sender.String(), Yes: m.Yes, Height: height})
+	p.Votes = append(p.Votes, permission.VoteEntry{Org: id.Org, Voter: tx.Sender.String(), Yes: m.Yes, Height: height, Regulator: regulator})
 	events := []abci.Event{{Type: "proposal_vote", Attributes: []abci.EventAttribute{
 		{Key: "proposal", Value: strconv.FormatUint(p.ID, 10), Index: true},
 		{Key: "org", Value: id.Org, Index: true},
@@ -136,13 +150,15 @@ func (a *App) tally(kv ledger.KV, p *permission.Proposal, height int64) ([]abci.
 	yes, no := p.Tally()
 	var pass, hopeless bool
 	if isHoldType(p.Type) {
-		k := a.params.HoldApprovals
-		pass = int64(yes) >= k
-		hopeless = int64(yes)+(n-int64(yes+no)) < k
+		// The regulator can approve until the period ends: a hold
+		// proposal is never hopeless before that.
+		if pass, err = a.holdPasses(kv, p, int64(yes), n); err != nil {
+			return nil, err
+		}
 	} else {
 		f := a.params.threshold(p.Type)
-		pass = int64(yes)*f.Den > n*f.Num
-		hopeless = (n-int64(no))*f.Den <= n*f.Num
+		pass = f.met(int64(yes), n)
+		hopeless = !f.met(n-int64(no), n)
 	}
 	switch {
 	case pass:
@@ -278,25 +294,24 @@ func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, h
 			}
 			account = addr.String()
 		}
-		if h.ExpiryHeight != 0 && h.ExpiryHeight <= height {
-			return nil, permission.ErrInvalid.Wrapf("hold expiry height %d is not after height %d", h.ExpiryHeight, height)
+		expiry, err := a.holdExpiry(h.ExpiryHeight, height)
+		if err != nil {
+			return nil, err
 		}
-		_, err := permission.PlaceHold(kv, permission.Hold{Ledger: h.Ledger, Asset: h.Asset, Account: account, Reason: h.Reason,
-			PlacedBy: fmt.Sprintf("proposal %d of %s", p.ID, p.ProposerOrg), PlacedHeight: height, ExpiryHeight: h.ExpiryHeight})
+		byRegulator := slices.ContainsFunc(p.Votes, func(v permission.VoteEntry) bool { return v.Yes && v.Regulator })
+		placedBy := fmt.Sprintf("proposal %d of %s", p.ID, p.ProposerOrg)
+		if byRegulator {
+			placedBy += ", approved by the regulator"
+		}
+		_, err = permission.PlaceHold(kv, permission.Hold{Ledger: h.Ledger, Asset: h.Asset, Account: account, Reason: h.Reason,
+			PlacedBy: placedBy, ByRegulator: byRegulator, PlacedHeight: height, ExpiryHeight: expiry})
 		return nil, err
 	case *txpb.Propose_LiftHold:
 		return nil, permission.LiftHold(kv, act.LiftHold.HoldId)
 	case *txpb.Propose_SetParams:
-		sp := act.SetParams
-		np := a.params
-		if sp.TxTimeWindowSeconds > 0 {
-			np.TxTimeWindowSeconds = sp.TxTimeWindowSeconds
-		}
-		if sp.VotingPeriodBlocks > 0 {
-			np.VotingPeriodBlocks = sp.VotingPeriodBlocks
-		}
-		if sp.HoldApprovals > 0 {
-			np.HoldApprovals = sp.HoldApprovals
+		np, err := a.params.with(act.SetParams)
+		if err != nil {
+			return nil, err
 		}
 		if err := setParams(kv, np); err != nil {
 			return nil, err
@@ -310,8 +325,8 @@ func (a *App) applySetValidator(kv *ledger.Cache, sv *txpb.SetValidator, height 
 	if len(sv.PubKeyEd25519) != ed25519.PublicKeySize {
 		return nil, permission.ErrInvalid.Wrapf("validator consensus key: %d bytes, want %d (ed25519)", len(sv.PubKeyEd25519), ed25519.PublicKeySize)
 	}
-	if sv.Power < 0 {
-		return nil, permission.ErrInvalid.Wrapf("validator power %d is negative", sv.Power)
+	if err := checkValidatorPower(kv, sv); err != nil {
+		return nil, err
 	}
 	pk := cmted25519.PubKey(sv.PubKeyEd25519)
 	addr := pk.Address().String()
@@ -381,6 +396,58 @@ func (a *App) applySetValidator(kv *ledger.Cache, sv *txpb.SetValidator, height 
 	return append(post, func() {
 		a.valUpdates = append(a.valUpdates, abci.ValidatorUpdate{PubKey: pp, Power: sv.Power})
 	}), nil
+}
+
+// MaxValidatorPower caps one validator's power. CometBFT refuses a
+// validator set whose total power exceeds types.MaxTotalVotingPower
+// (MaxInt64/8) and, when a block's updates do, halts: the app refuses
+// such a change instead. The circuit's power range (62 bits) is wider.
+const MaxValidatorPower = cmttypes.MaxTotalVotingPower
+
+// checkValidatorPower refuses a set_validator whose power is negative or
+// would take the set's total power beyond what CometBFT accepts.
+func checkValidatorPower(kv ledger.Reader, sv *txpb.SetValidator) error {
+	if sv.Power < 0 || sv.Power > MaxValidatorPower {
+		return permission.ErrInvalid.Wrapf("validator power %d is outside [0, %d]", sv.Power, int64(MaxValidatorPower))
+	}
+	if len(sv.PubKeyEd25519) != ed25519.PublicKeySize {
+		return permission.ErrInvalid.Wrapf("validator consensus key: %d bytes, want %d (ed25519)", len(sv.PubKeyEd25519), ed25519.PublicKeySize)
+	}
+	addr := cmted25519.PubKey(sv.PubKeyEd25519).Address().String()
+	vals, err := permission.Validators(kv)
+	if err != nil {
+		return err
+	}
+	total := sv.Power
+	for _, v := range vals {
+		if !strings.EqualFold(v.Address, addr) {
+			total += v.Power // both ≤ MaxInt64/8 here: no overflow
+			if total > MaxValidatorPower || total < 0 {
+				return permission.ErrInvalid.Wrapf("validator power %d would make the set's total power exceed %d", sv.Power, int64(MaxValidatorPower))
+			}
+		}
+	}
+	return nil
+}
+
+// mergeValidatorUpdates keeps one update per key, the last one a block
+// made, in the order keys first appear: CometBFT halts on a block whose
+// updates name a key twice (two set_validator proposals passing in one
+// block).
+func mergeValidatorUpdates(ups []abci.ValidatorUpdate) []abci.ValidatorUpdate {
+	if len(ups) < 2 {
+		return ups
+	}
+	out := make([]abci.ValidatorUpdate, 0, len(ups))
+	for _, u := range ups {
+		i := slices.IndexFunc(out, func(o abci.ValidatorUpdate) bool { return o.PubKey.Equal(u.PubKey) })
+		if i >= 0 {
+			out[i].Power = u.Power
+		} else {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // expireProposals closes proposals whose voting period ended.

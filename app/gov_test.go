@@ -157,7 +157,7 @@ func TestMessagePolicy(t *testing.T) {
 }
 
 func TestGovernanceLifecycle(t *testing.T) {
-	n := newGovNet(t, Params{VotingPeriodBlocks: 3})
+	n := newGovNet(t, Params{VotingPeriodBlocks: 10})
 	cA, cB, cC, cD := n.committee["bankA"], n.committee["bankB"], n.committee["bankC"], n.committee["bankD"]
 	newbie := mustKey(t)
 	grant := func(role, org string) *txpb.Message {
@@ -196,10 +196,9 @@ func TestGovernanceLifecycle(t *testing.T) {
 
 	// #3 expires at the end of its voting period; a later vote is refused.
 	n.mustOK(n.block(n.sys(cA, "bankA", grant("auditor", "bankC"))))
-	n.block()
-	n.block()
-	n.block()
-	n.block()
+	for range 11 {
+		n.block()
+	}
 	if p := n.proposal(3); p.Status != permission.StatusRejected || !strings.Contains(p.Result, "voting period ended") {
 		t.Fatalf("proposal 3 %+v", p)
 	}
@@ -266,11 +265,10 @@ func TestHoldsAndAdmission(t *testing.T) {
 	cA, cB := n.committee["bankA"], n.committee["bankB"]
 	to := mustKey(t)
 
-	// A hold on the member's account: regulator proposes, one committee approves (k = 2).
+	// A hold on the member's account: the regulator alone places it.
 	hold := proposeMsg(&txpb.Propose{Action: &txpb.Propose_PlaceHold{PlaceHold: &txpb.PlaceHold{
-		Ledger: "payments", Account: n.member.Public().Address().Bytes(), Reason: "AML review", ExpiryHeight: n.height + 4}}})
+		Ledger: "payments", Account: n.member.Public().Address().Bytes(), Reason: "AML review", ExpiryHeight: n.height + 3}}})
 	n.mustOK(n.block(n.sys(n.regulator, "bankD", hold)))
-	n.mustOK(n.block(n.sys(cA, "bankA", voteMsg(1, true))))
 	r := n.check(n.tx(n.member, "bankB", "payments", transfer("CNY", to, 1)))
 	if r.Code != permission.ErrHeld.Code() || !strings.Contains(r.Log, "hold 1") || !strings.Contains(r.Log, "AML review") {
 		t.Fatalf("held account sent: %d %q", r.Code, r.Log)
@@ -312,7 +310,7 @@ func TestHoldsAndAdmission(t *testing.T) {
 func TestCheckTxHasNoSideEffects(t *testing.T) {
 	n := newGovNet(t, Params{})
 	create := proposeMsg(&txpb.Propose{Action: &txpb.Propose_CreateLedger{CreateLedger: &txpb.CreateLedger{Name: "custody", MemberOrgs: []string{"bankA"}}}})
-	params := proposeMsg(&txpb.Propose{Action: &txpb.Propose_SetParams{SetParams: &txpb.SetParams{VotingPeriodBlocks: 7}}})
+	params := proposeMsg(&txpb.Propose{Action: &txpb.Propose_SetParams{SetParams: &txpb.SetParams{VotingPeriodBlocks: 17}}})
 	n.mustOK(n.block(n.sys(n.committee["bankA"], "bankA", create), n.sys(n.committee["bankA"], "bankA", params)))
 	for _, id := range []uint64{1, 2} {
 		for _, org := range []string{"bankB", "bankC"} {
@@ -321,12 +319,12 @@ func TestCheckTxHasNoSideEffects(t *testing.T) {
 			}
 		}
 	}
-	if n.store.HasLedger("custody") || n.app.params.VotingPeriodBlocks == 7 {
+	if n.store.HasLedger("custody") || n.app.params.VotingPeriodBlocks == 17 {
 		t.Fatal("CheckTx executed a proposal's effects")
 	}
 	n.mustOK(n.block(n.sys(n.committee["bankB"], "bankB", voteMsg(1, true)), n.sys(n.committee["bankC"], "bankC", voteMsg(1, true)),
 		n.sys(n.committee["bankB"], "bankB", voteMsg(2, true)), n.sys(n.committee["bankC"], "bankC", voteMsg(2, true))))
-	if !n.store.HasLedger("custody") || n.app.params.VotingPeriodBlocks != 7 {
+	if !n.store.HasLedger("custody") || n.app.params.VotingPeriodBlocks != 17 {
 		t.Fatal("the block did not execute the proposals")
 	}
 }

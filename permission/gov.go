@@ -44,6 +44,8 @@ type VoteEntry struct {
 	Voter  string `json:"voter"`
 	Yes    bool   `json:"yes"`
 	Height int64  `json:"height"`
+	// Regulator marks a hold vote cast by a regulator identity.
+	Regulator bool `json:"regulator,omitempty"`
 }
 
 // Tally counts yes and no votes.

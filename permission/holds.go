@@ -14,17 +14,21 @@ import (
 var ErrHeld = errs.Register(codespace, 6, "blocked by a hold")
 
 // Hold freezes an account, an asset or a whole sub-ledger. It lifts by
-// itself at ExpiryHeight (0 = no expiry) or when lifted by governance.
+// itself at ExpiryHeight or when lifted by governance. Holds placed since
+// 2026-12 always have an expiry; 0 (no expiry) remains readable.
 type Hold struct {
-	ID           uint64 `json:"id"`
-	Ledger       string `json:"ledger"`
-	Asset        string `json:"asset,omitempty"`   // "" = every asset
-	Account      string `json:"account,omitempty"` // "" = every account
-	Reason       string `json:"reason"`
-	PlacedBy     string `json:"placed_by"` // e.g. "proposal 7 (bankA, regulator)"
-	PlacedHeight int64  `json:"placed_height"`
-	ExpiryHeight int64  `json:"expiry_height,omitempty"`
-	Lifted       bool   `json:"lifted,omitempty"`
+	ID       uint64 `json:"id"`
+	Ledger   string `json:"ledger"`
+	Asset    string `json:"asset,omitempty"`   // "" = every asset
+	Account  string `json:"account,omitempty"` // "" = every account
+	Reason   string `json:"reason"`
+	PlacedBy string `json:"placed_by"` // e.g. "proposal 7 of bankA, approved by the regulator"
+	// ByRegulator: the regulator approved the hold, so only the regulator
+	// or the wide threshold lifts it (app's hold policy).
+	ByRegulator  bool  `json:"by_regulator,omitempty"`
+	PlacedHeight int64 `json:"placed_height"`
+	ExpiryHeight int64 `json:"expiry_height,omitempty"`
+	Lifted       bool  `json:"lifted,omitempty"`
 }
 
 // Active reports whether the hold applies at height h.

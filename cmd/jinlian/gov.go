@@ -164,7 +164,7 @@ func newGovCmd(g *globals) *cobra.Command {
 	}))
 	var hLedger, hAsset, hAccount, hReason string
 	var hExpiry int64
-	propose.AddCommand(proposeCmd(g, "place-hold", "Freeze an account, an asset or a sub-ledger (k-of-n approvals)", &title, func() (*txpb.Propose, error) {
+	propose.AddCommand(proposeCmd(g, "place-hold", "Freeze an account (hold_approvals), an asset or a sub-ledger (hold_wide_threshold); the regulator alone suffices", &title, func() (*txpb.Propose, error) {
 		ph := &txpb.PlaceHold{Ledger: hLedger, Asset: hAsset, Reason: hReason, ExpiryHeight: hExpiry}
 		if hAccount != "" {
 			a, err := parseAddr("account", hAccount)
@@ -179,21 +179,35 @@ func newGovCmd(g *globals) *cobra.Command {
 		c.Flags().StringVar(&hAsset, "asset", "", "asset (empty: every asset)")
 		c.Flags().StringVar(&hAccount, "account", "", "account (empty: every account)")
 		c.Flags().StringVar(&hReason, "reason", "", "reason, recorded with the hold")
-		c.Flags().Int64Var(&hExpiry, "expiry-height", 0, "height at which the hold lifts by itself (0: never)")
+		c.Flags().Int64Var(&hExpiry, "expiry-height", 0, "height at which the hold lifts by itself (0: after params.hold_max_blocks)")
 		_ = c.MarkFlagRequired("reason")
 	}))
 	var liftID uint64
-	propose.AddCommand(proposeCmd(g, "lift-hold", "Lift a hold (k-of-n approvals)", &title, func() (*txpb.Propose, error) {
+	propose.AddCommand(proposeCmd(g, "lift-hold", "Lift a hold (as placing it; a hold the regulator approved needs the regulator or hold_wide_threshold)", &title, func() (*txpb.Propose, error) {
 		return &txpb.Propose{Action: &txpb.Propose_LiftHold{LiftHold: &txpb.LiftHold{HoldId: liftID}}}, nil
 	}, func(c *cobra.Command) { c.Flags().Uint64Var(&liftID, "id", 0, "hold id") }))
 	var sp txpb.SetParams
+	var wideThreshold string
 	propose.AddCommand(proposeCmd(g, "set-params", "Change consortium parameters (zero leaves a value unchanged)", &title, func() (*txpb.Propose, error) {
-		return &txpb.Propose{Action: &txpb.Propose_SetParams{SetParams: &txpb.SetParams{
-			TxTimeWindowSeconds: sp.TxTimeWindowSeconds, VotingPeriodBlocks: sp.VotingPeriodBlocks, HoldApprovals: sp.HoldApprovals}}}, nil
+		p := &txpb.SetParams{TxTimeWindowSeconds: sp.TxTimeWindowSeconds, VotingPeriodBlocks: sp.VotingPeriodBlocks,
+			HoldApprovals: sp.HoldApprovals, HoldMaxBlocks: sp.HoldMaxBlocks}
+		if wideThreshold != "" {
+			num, den, ok := strings.Cut(wideThreshold, "/")
+			n, err1 := strconv.ParseInt(num, 10, 64)
+			d, err2 := strconv.ParseInt(den, 10, 64)
+			if !ok || err1 != nil || err2 != nil {
+				return nil, fmt.Errorf("--hold-wide-threshold %q: want NUM/DEN, e.g. 2/3", wideThreshold)
+			}
+			p.HoldWideThresholdNum, p.HoldWideThresholdDen = n, d
+		}
+		return &txpb.Propose{Action: &txpb.Propose_SetParams{SetParams: p}}, nil
 	}, func(c *cobra.Command) {
-		c.Flags().Int64Var(&sp.TxTimeWindowSeconds, "tx-time-window", 0, "seconds")
-		c.Flags().Int64Var(&sp.VotingPeriodBlocks, "voting-period", 0, "blocks")
-		c.Flags().Int64Var(&sp.HoldApprovals, "hold-approvals", 0, "k of the k-of-n hold approvals")
+		b := app.ParamBounds
+		c.Flags().Int64Var(&sp.TxTimeWindowSeconds, "tx-time-window", 0, fmt.Sprintf("seconds, %d to %d", b.TxTimeWindowSeconds[0], b.TxTimeWindowSeconds[1]))
+		c.Flags().Int64Var(&sp.VotingPeriodBlocks, "voting-period", 0, fmt.Sprintf("blocks, %d to %d", b.VotingPeriodBlocks[0], b.VotingPeriodBlocks[1]))
+		c.Flags().Int64Var(&sp.HoldApprovals, "hold-approvals", 0, fmt.Sprintf("organisations that place or lift an account hold, %d to %d", b.HoldApprovals[0], b.HoldApprovals[1]))
+		c.Flags().StringVar(&wideThreshold, "hold-wide-threshold", "", "share of committee organisations for asset and ledger holds and for lifting the regulator's holds, NUM/DEN from 1/2 to below 1")
+		c.Flags().Int64Var(&sp.HoldMaxBlocks, "hold-max-blocks", 0, fmt.Sprintf("longest a hold lasts, blocks, %d to %d", b.HoldMaxBlocks[0], b.HoldMaxBlocks[1]))
 	}))
 
 	vote := systemTxCmd(g, "vote ID yes|no", "Cast your organisation's vote", cobra.ExactArgs(2), func(args []string) (*txpb.Message, error) {

@@ -967,13 +967,20 @@ func (x *LiftHold) GetHoldId() uint64 {
 	return 0
 }
 
+// SetParams changes parameters; a zero field leaves its value unchanged.
+// Every resulting value must lie in the bounds app.ParamBounds gives.
 type SetParams struct {
 	state               protoimpl.MessageState `protogen:"open.v1"`
 	TxTimeWindowSeconds int64                  `protobuf:"varint,1,opt,name=tx_time_window_seconds,json=txTimeWindowSeconds,proto3" json:"tx_time_window_seconds,omitempty"`
 	VotingPeriodBlocks  int64                  `protobuf:"varint,2,opt,name=voting_period_blocks,json=votingPeriodBlocks,proto3" json:"voting_period_blocks,omitempty"`
 	HoldApprovals       int64                  `protobuf:"varint,3,opt,name=hold_approvals,json=holdApprovals,proto3" json:"hold_approvals,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The share of committee organisations for wide holds and for lifting a
+	// regulator's hold: num/den, both set or both zero.
+	HoldWideThresholdNum int64 `protobuf:"varint,4,opt,name=hold_wide_threshold_num,json=holdWideThresholdNum,proto3" json:"hold_wide_threshold_num,omitempty"`
+	HoldWideThresholdDen int64 `protobuf:"varint,5,opt,name=hold_wide_threshold_den,json=holdWideThresholdDen,proto3" json:"hold_wide_threshold_den,omitempty"`
+	HoldMaxBlocks        int64 `protobuf:"varint,6,opt,name=hold_max_blocks,json=holdMaxBlocks,proto3" json:"hold_max_blocks,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *SetParams) Reset() {
@@ -1023,6 +1030,27 @@ func (x *SetParams) GetVotingPeriodBlocks() int64 {
 func (x *SetParams) GetHoldApprovals() int64 {
 	if x != nil {
 		return x.HoldApprovals
+	}
+	return 0
+}
+
+func (x *SetParams) GetHoldWideThresholdNum() int64 {
+	if x != nil {
+		return x.HoldWideThresholdNum
+	}
+	return 0
+}
+
+func (x *SetParams) GetHoldWideThresholdDen() int64 {
+	if x != nil {
+		return x.HoldWideThresholdDen
+	}
+	return 0
+}
+
+func (x *SetParams) GetHoldMaxBlocks() int64 {
+	if x != nil {
+		return x.HoldMaxBlocks
 	}
 	return 0
 }
@@ -1100,11 +1128,14 @@ const file_jinlian_tx_v1_gov_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12#\n" +
 	"\rexpiry_height\x18\x05 \x01(\x03R\fexpiryHeight\"#\n" +
 	"\bLiftHold\x12\x17\n" +
-	"\ahold_id\x18\x01 \x01(\x04R\x06holdId\"\x99\x01\n" +
+	"\ahold_id\x18\x01 \x01(\x04R\x06holdId\"\xaf\x02\n" +
 	"\tSetParams\x123\n" +
 	"\x16tx_time_window_seconds\x18\x01 \x01(\x03R\x13txTimeWindowSeconds\x120\n" +
 	"\x14voting_period_blocks\x18\x02 \x01(\x03R\x12votingPeriodBlocks\x12%\n" +
-	"\x0ehold_approvals\x18\x03 \x01(\x03R\rholdApprovalsB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"\x0ehold_approvals\x18\x03 \x01(\x03R\rholdApprovals\x125\n" +
+	"\x17hold_wide_threshold_num\x18\x04 \x01(\x03R\x14holdWideThresholdNum\x125\n" +
+	"\x17hold_wide_threshold_den\x18\x05 \x01(\x03R\x14holdWideThresholdDen\x12&\n" +
+	"\x0fhold_max_blocks\x18\x06 \x01(\x03R\rholdMaxBlocksB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_gov_proto_rawDescOnce sync.Once

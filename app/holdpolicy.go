@@ -1,0 +1,124 @@
+package app
+
+import (
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+)
+
+// The hold policy (docs/governance.md, "Holds"):
+//
+//   - the regulator's approval (a yes vote by a regulator identity) places
+//     or lifts any hold;
+//   - otherwise a hold on one account needs params.hold_approvals
+//     organisations, and a hold on a whole asset or sub-ledger needs more
+//     than params.hold_wide_threshold of the committee organisations;
+//   - a hold the regulator approved is lifted only by the regulator or by
+//     the wide threshold, so a held bank and a friend cannot undo it;
+//   - the organisation whose account a hold freezes cannot approve lifting it;
+//   - every hold expires, after params.hold_max_blocks at the latest.
+
+// holdPasses reports whether a hold proposal's votes pass it; yes counts
+// the organisations that voted yes, n the committee organisations.
+func (a *App) holdPasses(kv ledger.KV, p *permission.Proposal, yes, n int64) (bool, error) {
+	if slices.ContainsFunc(p.Votes, func(v permission.VoteEntry) bool { return v.Yes && v.Regulator }) {
+		return true, nil
+	}
+	if a.params.HoldWideThreshold.met(yes, n) {
+		return true, nil
+	}
+	wide, err := holdIsWide(kv, p)
+	return !wide && yes >= a.params.HoldApprovals, err
+}
+
+// holdIsWide reports whether a hold proposal needs the wide threshold: it
+// places or lifts a hold on a whole asset or sub-ledger, or lifts a hold
+// the regulator approved (or one that does not exist, which fails anyway).
+func holdIsWide(kv ledger.KV, p *permission.Proposal) (bool, error) {
+	var m txpb.Propose
+	if err := proto.Unmarshal(p.Action, &m); err != nil {
+		return true, err
+	}
+	switch act := m.Action.(type) {
+	case *txpb.Propose_PlaceHold:
+		return len(act.PlaceHold.Account) == 0, nil
+	case *txpb.Propose_LiftHold:
+		h, ok, err := permission.GetHold(kv, act.LiftHold.HoldId)
+		return !ok || h.Account == "" || h.ByRegulator, err
+	}
+	return true, nil
+}
+
+// holdExpiry is the expiry height of a hold placed at height: the requested
+// one, or the longest the parameters allow when none is requested.
+func (a *App) holdExpiry(requested, height int64) (int64, error) {
+	longest := height + a.params.HoldMaxBlocks
+	switch {
+	case requested == 0:
+		return longest, nil
+	case requested <= height:
+		return 0, permission.ErrInvalid.Wrapf("hold expiry height %d is not after height %d", requested, height)
+	case requested > longest:
+		return 0, permission.ErrInvalid.Wrapf("hold expiry height %d is beyond height %d, the longest a hold may last (params.hold_max_blocks = %d)", requested, longest, a.params.HoldMaxBlocks)
+	}
+	return requested, nil
+}
+
+// checkLiftVoter refuses an approval to lift a hold by the organisation
+// whose account the hold freezes.
+func checkLiftVoter(kv ledger.KV, holdID uint64, org string) error {
+	h, ok, err := permission.GetHold(kv, holdID)
+	if err != nil || !ok || h.Account == "" {
+		return err
+	}
+	addr, err := gmcrypto.ParseAddress(h.Account)
+	if err != nil {
+		return err
+	}
+	owner, ok, err := permission.GetIdentity(kv, addr)
+	if err != nil || !ok {
+		return err
+	}
+	if owner.Org == org {
+		return permission.ErrUnauthorized.Wrapf("organisation %s owns account %s, which hold %d freezes, and may not approve lifting it", org, h.Account, holdID)
+	}
+	return nil
+}
+
+// checkProposal refuses at submission what would certainly fail at
+// execution, so the committee does not vote on it: a hold on an unknown
+// ledger or beyond the longest duration, lifting a hold that is not in
+// force or one's own, parameters out of range, a validator power CometBFT
+// would refuse.
+func (a *App) checkProposal(kv ledger.KV, m *txpb.Propose, org string, height int64) error {
+	switch act := m.Action.(type) {
+	case *txpb.Propose_PlaceHold:
+		h := act.PlaceHold
+		if !a.store.HasLedger(h.Ledger) || h.Ledger == permission.SystemLedger {
+			return ErrUnknownLedger.Wrapf("%q", h.Ledger)
+		}
+		_, err := a.holdExpiry(h.ExpiryHeight, height)
+		return err
+	case *txpb.Propose_LiftHold:
+		id := act.LiftHold.HoldId
+		h, ok, err := permission.GetHold(kv, id)
+		if err != nil {
+			return err
+		}
+		if !ok || !h.Active(height) {
+			return permission.ErrInvalid.Wrapf("hold %d is not in force", id)
+		}
+		return checkLiftVoter(kv, id, org)
+	case *txpb.Propose_SetParams:
+		_, err := a.params.with(act.SetParams)
+		return err
+	case *txpb.Propose_SetValidator:
+		return checkValidatorPower(kv, act.SetValidator)
+	}
+	return nil
+}
