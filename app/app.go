@@ -445,10 +445,11 @@ func (a *App) revoke(kv ledger.KV, tx *Tx, m *txpb.RevokeCertificate) ([]abci.Ev
 		return nil, fmt.Errorf("revoke certificate: %w", err)
 	}
 	r := permission.Revocation{Org: tx.MSPID, Serial: m.Serial, Reason: m.Reason, Height: a.store.LastHeight() + 1}
+	// The revocation takes effect through state: every authentication
+	// reads the revocation list; no cache is purged.
 	if err := permission.Revoke(kv, r); err != nil {
 		return nil, err
 	}
-	a.certs.Purge()
 	return []abci.Event{{Type: "revoke_certificate", Attributes: []abci.EventAttribute{
 		{Key: "org", Value: tx.MSPID, Index: true},
 		{Key: "serial", Value: m.Serial, Index: true},

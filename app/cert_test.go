@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -154,4 +155,151 @@ func newCertHarness(t testing.TB) *certHarness {
 	h.block()
 	h.aliceCert = h.caA.issue(t, "alice", gmcrypto.RoleClient, h.alice, genesisTime.Add(-time.Hour), 365)
 	return h
+}
+
+// TestCertificateCacheWarmEqualsCold plays a bank whose root CA in state
+// expires while a leaf it issued is still within its own validity (a CA
+// re-issued its root certificate with the same key and subject but a
+// shorter life, so the leaf chains to the short root and outlives it), and
+// a revocation. A warm node (certificate verdicts cached by earlier blocks
+// and by its mempool) and a cold node (a fresh App, as after a restart,
+// before every block) must give every transaction the same result and
+// every block the same app hash.
+func TestCertificateCacheWarmEqualsCold(t *testing.T) {
+	keyA, keyB := mustKey(t), mustKey(t)
+	rootLong, err := gmcrypto.CreateRootCA("bankA", keyA, genesisTime.Add(-24*time.Hour), 3650)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootShort, err := gmcrypto.CreateRootCA("bankA", keyA, genesisTime.Add(-24*time.Hour), 2) // expires at genesis + 24h
+	if err != nil {
+		t.Fatal(err)
+	}
+	caLong := testCA{org: "bankA", key: keyA, cert: rootLong}
+	caB := testCA{org: "bankB", key: keyB}
+	if caB.cert, err = gmcrypto.CreateRootCA("bankB", keyB, genesisTime.Add(-24*time.Hour), 3650); err != nil {
+		t.Fatal(err)
+	}
+	alice, bob, adminB := mustKey(t), mustKey(t), mustKey(t)
+	aliceCert := caLong.issue(t, "alice", gmcrypto.RoleClient, alice, genesisTime.Add(-time.Hour), 365) // outlives rootShort
+	bobCert := caB.issue(t, "bob", gmcrypto.RoleClient, bob, genesisTime.Add(-time.Hour), 365)
+	adminCert := caB.issue(t, "admin", gmcrypto.RoleAdmin, adminB, genesisTime.Add(-time.Hour), 365)
+	addr := func(k *gmcrypto.PrivateKey) string { return k.Public().Address().String() }
+	g := GenesisState{
+		Organisations: []permission.Organisation{{ID: "bankA", RootCA: string(rootShort)}, {ID: "bankB", RootCA: string(caB.cert)}},
+		Identities: []permission.Identity{
+			{Address: addr(alice), Org: "bankA", Roles: []string{"member"}},
+			{Address: addr(bob), Org: "bankB", Roles: []string{"member"}},
+			{Address: addr(adminB), Org: "bankB", Roles: []string{"admin"}},
+		},
+		Ledgers: []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankA"}},
+			Balances: []GenesisBalance{{Asset: "CNY", Account: addr(alice), Amount: 100}, {Asset: "CNY", Account: addr(bob), Amount: 100}}}},
+	}
+	appState, _ := json.Marshal(g)
+	sign := func(key *gmcrypto.PrivateKey, org string, cert []byte, ledgerName string, at time.Time, m *txpb.Message) []byte {
+		raw, _, err := BuildTx(Signer{Key: key, MSPID: org, CertPEM: cert}, testChain, ledgerName, at, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	expiry := mustCert(t, rootShort).NotAfter()
+	revoke := &txpb.Message{Body: &txpb.Message_RevokeCertificate{RevokeCertificate: &txpb.RevokeCertificate{Serial: mustCert(t, bobCert).Serial(), Reason: "key compromise"}}}
+	type block struct {
+		at   time.Time
+		txs  [][]byte
+		want []uint32 // result codes, pinned so that both nodes being wrong alike fails too
+	}
+	var blocks []block
+	add := func(at time.Time, want []uint32, txs ...func(time.Time) []byte) {
+		b := block{at: at, want: want}
+		for _, f := range txs {
+			b.txs = append(b.txs, f(at))
+		}
+		blocks = append(blocks, b)
+	}
+	alicePays := func(at time.Time) []byte {
+		return sign(alice, "bankA", aliceCert, "payments", at, transfer("CNY", bob, 1))
+	}
+	bobPays := func(at time.Time) []byte {
+		return sign(bob, "bankB", bobCert, "payments", at, transfer("CNY", alice, 1))
+	}
+	revokeBob := func(at time.Time) []byte {
+		return sign(adminB, "bankB", adminCert, permission.SystemLedger, at, revoke)
+	}
+	certCode := permission.ErrCertificate.Code()
+	add(genesisTime.Add(time.Second), nil)
+	add(genesisTime.Add(10*time.Second), []uint32{0, 0}, alicePays, bobPays)
+	add(expiry.Add(-10*time.Second), []uint32{0}, alicePays)
+	add(expiry.Add(10*time.Second), []uint32{certCode, 0}, alicePays, bobPays) // bankA's root expired
+	add(expiry.Add(20*time.Second), []uint32{0, certCode}, revokeBob, bobPays)
+	add(expiry.Add(30*time.Second), []uint32{certCode, certCode}, bobPays, alicePays)
+
+	ctx := context.Background()
+	open := func() *ledger.Store {
+		s, err := ledger.Open(t.TempDir(), ledger.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	initApp := func(s *ledger.Store) *App {
+		a, err := New(s, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: appState}); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	run := func(a *App, height int64, b block) *abci.ResponseFinalizeBlock {
+		res, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Txs: b.txs, Height: height, Time: b.at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Commit(ctx, &abci.RequestCommit{}); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	warmStore, coldStore := open(), open()
+	warm, cold := initApp(warmStore), initApp(coldStore)
+	for i, b := range blocks {
+		height := int64(i + 1)
+		// The warm node sees the block's transactions in its mempool first.
+		for _, raw := range b.txs {
+			before := warm.certs.Len()
+			if _, err := warm.CheckTx(ctx, &abci.RequestCheckTx{Tx: raw}); err != nil {
+				t.Fatal(err)
+			}
+			if warm.certs.Len() < before {
+				t.Fatalf("height %d: CheckTx dropped cached certificate verdicts (%d → %d): a node-local side effect of the mempool", height, before, warm.certs.Len())
+			}
+		}
+		if height > 1 {
+			// The cold node restarts before every block: no cache survives.
+			var err error
+			if cold, err = New(coldStore, Options{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w, c := run(warm, height, b), run(cold, height, b)
+		for j := range b.txs {
+			wr, cr := w.TxResults[j], c.TxResults[j]
+			if wr.Code != cr.Code || wr.Log != cr.Log {
+				t.Errorf("height %d tx %d: warm node %d %q, cold node %d %q", height, j, wr.Code, wr.Log, cr.Code, cr.Log)
+			}
+			if b.want != nil && cr.Code != b.want[j] {
+				t.Errorf("height %d tx %d: code %d %q, want %d", height, j, cr.Code, cr.Log, b.want[j])
+			}
+		}
+		if !bytes.Equal(w.AppHash, c.AppHash) {
+			t.Fatalf("height %d: warm app hash %X, cold %X", height, w.AppHash, c.AppHash)
+		}
+	}
+	if warm.certs.Len() == 0 {
+		t.Fatal("the warm node cached nothing: the test did not exercise the cache")
+	}
 }

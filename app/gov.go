@@ -256,10 +256,7 @@ func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, h
 		return nil, permission.RevokeRole(kv, addr, act.RevokeRole.Role)
 	case *txpb.Propose_RevokeCertificate:
 		r := act.RevokeCertificate
-		if err := permission.Revoke(kv, permission.Revocation{Org: r.Org, Serial: r.Serial, Reason: r.Reason, Height: height}); err != nil {
-			return nil, err
-		}
-		return []func(){a.certs.Purge}, nil
+		return nil, permission.Revoke(kv, permission.Revocation{Org: r.Org, Serial: r.Serial, Reason: r.Reason, Height: height})
 	case *txpb.Propose_PlaceHold:
 		h := act.PlaceHold
 		if !a.store.HasLedger(h.Ledger) || h.Ledger == permission.SystemLedger {
