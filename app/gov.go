@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
@@ -412,7 +411,10 @@ func govEvent(kind string, p permission.Proposal) abci.Event {
 }
 
 // registerIdentity lets an organisation admin register its own identities
-// with the roles an admin may grant alone.
+// with local roles (permission.LocalRoles: sub-ledger membership). Roles
+// that reach beyond the organisation come only from governance (grant_role),
+// and re-registering an identity keeps the ones it holds: the admin can
+// neither add nor remove them.
 func (a *App) registerIdentity(kv ledger.KV, tx *Tx, m *txpb.RegisterIdentity) ([]abci.Event, error) {
 	admin, err := permission.Require(kv, tx.Sender, permission.RoleAdmin, "")
 	if err != nil {
@@ -423,20 +425,26 @@ func (a *App) registerIdentity(kv ledger.KV, tx *Tx, m *txpb.RegisterIdentity) (
 		return nil, permission.ErrInvalid.Wrapf("register identity: %v", err)
 	}
 	for _, r := range m.Roles {
-		name, _, _ := strings.Cut(r, ":")
-		if !slices.Contains([]string{permission.RoleMember, permission.RoleAuditor}, name) {
-			return nil, permission.ErrUnauthorized.Wrapf("an organisation admin may grant member and auditor roles only; %s needs a governance proposal", r)
-		}
 		if err := permission.ValidateRole(r); err != nil {
 			return nil, err
 		}
+		if !permission.IsLocalRole(r) {
+			return nil, permission.ErrUnauthorized.Wrapf("register identity %s: role %s is granted only by governance (a grant_role proposal); an organisation admin grants its own identities member roles only", addr, r)
+		}
 	}
+	roles := slices.Clone(m.Roles)
 	if id, ok, err := permission.GetIdentity(kv, addr); err != nil {
 		return nil, err
 	} else if ok && id.Org != admin.Org {
 		return nil, permission.ErrUnauthorized.Wrapf("identity %s belongs to %s, not to %s", addr, id.Org, admin.Org)
+	} else if ok {
+		for _, r := range id.Roles {
+			if !permission.IsLocalRole(r) {
+				roles = append(roles, r)
+			}
+		}
 	}
-	if err := permission.SetIdentity(kv, permission.Identity{Name: m.Name, Address: addr.String(), Org: admin.Org, Roles: m.Roles}); err != nil {
+	if err := permission.SetIdentity(kv, permission.Identity{Name: m.Name, Address: addr.String(), Org: admin.Org, Roles: roles}); err != nil {
 		return nil, err
 	}
 	return []abci.Event{{Type: "register_identity", Attributes: []abci.EventAttribute{

@@ -330,3 +330,96 @@ func TestCheckTxHasNoSideEffects(t *testing.T) {
 		t.Fatal("the block did not execute the proposals")
 	}
 }
+
+// TestAdminCannotGrantCrossOrgRoles plays a bank admin that tries to make
+// itself (or a fresh key of its bank) a global reader, a regulator or a
+// committee member without a vote: refused with a message naming governance,
+// in CheckTx and in a block, and the registry is unchanged. Re-registering
+// an identity keeps the roles governance gave it. Governance grants auditor
+// roles for all sub-ledgers or for one that exists.
+func TestAdminCannotGrantCrossOrgRoles(t *testing.T) {
+	n := newGovNet(t, Params{})
+	admin := n.committee["bankA"] // committee and admin of bankA
+	fresh := mustKey(t)
+	registry := func() string {
+		v, _ := n.store.View(0)
+		ids, err := permission.Identities(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(ids)
+		return string(b)
+	}
+	register := func(who *gmcrypto.PrivateKey, roles ...string) []byte {
+		return n.sys(admin, "bankA", &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{
+			Address: who.Public().Address().Bytes(), Roles: roles}}})
+	}
+	cases := []struct {
+		name  string
+		who   *gmcrypto.PrivateKey
+		roles []string
+	}{
+		{"itself auditor", admin, []string{"auditor"}},
+		{"itself scoped auditor", admin, []string{"auditor:payments"}},
+		{"itself regulator", admin, []string{"regulator"}},
+		{"a fresh key committee", fresh, []string{"committee"}},
+		{"a fresh key member and auditor", fresh, []string{"member", "auditor"}},
+		{"a fresh key issuer", fresh, []string{"issuer:payments/CNY"}},
+		{"a fresh key admin", fresh, []string{"admin"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := registry()
+			raw := register(c.who, c.roles...)
+			r := n.check(raw)
+			if r.Code != permission.ErrUnauthorized.Code() || r.Codespace != "permission" || !strings.Contains(r.Log, "granted only by governance") {
+				t.Fatalf("CheckTx = %s/%d %q, want permission/3 naming governance", r.Codespace, r.Code, r.Log)
+			}
+			res := n.block(raw)
+			if res[0].Code != permission.ErrUnauthorized.Code() || !strings.Contains(res[0].Log, "granted only by governance") {
+				t.Fatalf("FinalizeBlock = %d %q", res[0].Code, res[0].Log)
+			}
+			if after := registry(); after != before {
+				t.Fatalf("registry changed:\n%s\n%s", before, after)
+			}
+		})
+	}
+
+	// Local roles pass; re-registering keeps the governance roles.
+	n.mustOK(n.block(register(admin, "member:payments")))
+	v, _ := n.store.View(0)
+	id, _, _ := permission.GetIdentity(v, admin.Public().Address())
+	if strings.Join(id.Roles, ",") != "admin,committee,member:payments" {
+		t.Fatalf("roles after re-registration: %v", id.Roles)
+	}
+
+	// Governance grants auditor roles, scoped to what the grant names.
+	grant := func(role string) *txpb.Message {
+		return proposeMsg(&txpb.Propose{Action: &txpb.Propose_GrantRole{GrantRole: &txpb.GrantRole{Address: fresh.Public().Address().Bytes(), Org: "bankC", Role: role}}})
+	}
+	pass := func(role string) permission.Proposal {
+		n.mustOK(n.block(n.sys(n.committee["bankB"], "bankB", grant(role))))
+		v, _ := n.store.View(0)
+		ps, _ := permission.Proposals(v)
+		id := ps[len(ps)-1].ID
+		n.mustOK(n.block(n.sys(n.committee["bankC"], "bankC", voteMsg(id, true)), n.sys(n.committee["bankD"], "bankD", voteMsg(id, true))))
+		return n.proposal(id)
+	}
+	if p := pass("auditor:nosuch"); p.Status != permission.StatusFailed || !strings.Contains(p.Result, `no sub-ledger "nosuch"`) {
+		t.Fatalf("auditor of an unknown ledger: %+v", p)
+	}
+	if p := pass("regulator:payments"); p.Status != permission.StatusFailed || !strings.Contains(p.Result, "takes no scope") {
+		t.Fatalf("scoped regulator: %+v", p)
+	}
+	if p := pass("auditor:payments"); p.Status != permission.StatusPassed {
+		t.Fatalf("auditor of payments: %+v", p)
+	}
+	if p := pass("auditor"); p.Status != permission.StatusPassed {
+		t.Fatalf("auditor of every ledger: %+v", p)
+	}
+	v, _ = n.store.View(0)
+	id, _, _ = permission.GetIdentity(v, fresh.Public().Address())
+	if id.Org != "bankC" || strings.Join(id.Roles, ",") != "auditor,auditor:payments" {
+		t.Fatalf("granted identity %+v", id)
+	}
+}

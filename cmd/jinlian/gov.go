@@ -129,7 +129,7 @@ func newGovCmd(g *globals) *cobra.Command {
 	}))
 
 	var roleAddr, roleOrg, role string
-	propose.AddCommand(proposeCmd(g, "grant-role", "Grant a role (committee, regulator, issuer:<ledger>/<asset>, member:<ledger>, ...)", &title, func() (*txpb.Propose, error) {
+	propose.AddCommand(proposeCmd(g, "grant-role", "Grant a role (committee, regulator, auditor (every sub-ledger), auditor:<ledger>, issuer:<ledger>/<asset>, member:<ledger>, ...)", &title, func() (*txpb.Propose, error) {
 		a, err := parseAddr("address", roleAddr)
 		if err != nil {
 			return nil, err
@@ -293,7 +293,7 @@ func newIdentityCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "identity", Short: "Identities of your organisation (admin role)"}
 	var addr, name string
 	var roles []string
-	cmd.AddCommand(systemTxCmd(g, "register", "Register an identity of your organisation with member or auditor roles", cobra.NoArgs, func([]string) (*txpb.Message, error) {
+	cmd.AddCommand(systemTxCmd(g, "register", "Register an identity of your organisation with member roles (other roles need a grant-role proposal)", cobra.NoArgs, func([]string) (*txpb.Message, error) {
 		a, err := parseAddr("address", addr)
 		if err != nil {
 			return nil, err
@@ -302,7 +302,7 @@ func newIdentityCmd(g *globals) *cobra.Command {
 	}, func(c *cobra.Command) {
 		c.Flags().StringVar(&addr, "address", "", "identity address")
 		c.Flags().StringVar(&name, "name", "", "name")
-		c.Flags().StringSliceVar(&roles, "roles", []string{"member"}, "roles: member, member:<ledger>, auditor")
+		c.Flags().StringSliceVar(&roles, "roles", []string{"member"}, "roles: member, member:<ledger>")
 	}))
 	return cmd
 }
