@@ -268,7 +268,9 @@ func (a *App) Preverify(raw []byte) {
 // admit runs the state-dependent checks and executes tx into kv at the
 // given block time and height. Checks that fail before authentication
 // leave kv untouched; an authenticated tx spends its id even if its message
-// then fails, and a failed message leaves no other trace.
+// then fails (the spent-id index lies beside the trees, outside the app
+// hash), and a failed message leaves no other trace, not even its sender's
+// public key.
 func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Event, error) {
 	if tx.ChainID != a.chainID {
 		return nil, ErrWrongChainID.Wrapf("tx %s is for chain %q, this is %q", tx.ID, tx.ChainID, a.chainID)
@@ -308,11 +310,14 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 		// not execute the message again: the block that includes it does.
 		return nil, nil
 	}
-	if err := permission.RecordPublicKey(kv, tx.Sender, tx.Creator); err != nil {
-		return nil, err
-	}
 	exec := ledger.NewCache(kv)
 	events, err := a.route(exec, tx, height)
+	if err == nil {
+		// Only an executed transaction records its sender's key: a refused
+		// one, from anyone holding a certificate of any bank's CA, must
+		// leave nothing in state.
+		err = permission.RecordPublicKey(exec, tx.Sender, tx.Creator)
+	}
 	if err == nil {
 		err = exec.Write()
 	}

@@ -236,36 +236,8 @@ func TestCertificateCacheWarmEqualsCold(t *testing.T) {
 	add(expiry.Add(30*time.Second), []uint32{certCode, certCode}, bobPays, alicePays)
 
 	ctx := context.Background()
-	open := func() *ledger.Store {
-		s, err := ledger.Open(t.TempDir(), ledger.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	}
-	initApp := func(s *ledger.Store) *App {
-		a, err := New(s, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: appState}); err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
-	run := func(a *App, height int64, b block) *abci.ResponseFinalizeBlock {
-		res, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Txs: b.txs, Height: height, Time: b.at})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.Commit(ctx, &abci.RequestCommit{}); err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
-	warmStore, coldStore := open(), open()
-	warm, cold := initApp(warmStore), initApp(coldStore)
+	warmStore, coldStore := openStore(t), openStore(t)
+	warm, cold := initApp(t, warmStore, appState), initApp(t, coldStore, appState)
 	for i, b := range blocks {
 		height := int64(i + 1)
 		// The warm node sees the block's transactions in its mempool first.
@@ -285,7 +257,7 @@ func TestCertificateCacheWarmEqualsCold(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		w, c := run(warm, height, b), run(cold, height, b)
+		w, c := runBlock(t, warm, height, b.at, b.txs...), runBlock(t, cold, height, b.at, b.txs...)
 		for j := range b.txs {
 			wr, cr := w.TxResults[j], c.TxResults[j]
 			if wr.Code != cr.Code || wr.Log != cr.Log {
@@ -301,5 +273,88 @@ func TestCertificateCacheWarmEqualsCold(t *testing.T) {
 	}
 	if warm.certs.Len() == 0 {
 		t.Fatal("the warm node cached nothing: the test did not exercise the cache")
+	}
+}
+
+func openStore(t testing.TB) *ledger.Store {
+	s, err := ledger.Open(t.TempDir(), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// initApp starts a chain on s from the genesis app state.
+func initApp(t testing.TB, s *ledger.Store, appState []byte) *App {
+	a, err := New(s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: appState}); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// runBlock finalizes and commits txs as block height at time at.
+func runBlock(t testing.TB, a *App, height int64, at time.Time, txs ...[]byte) *abci.ResponseFinalizeBlock {
+	ctx := context.Background()
+	res, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Txs: txs, Height: height, Time: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commit(ctx, &abci.RequestCommit{}); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestRefusedTxLeavesNoState plays an outsider holding a valid certificate
+// of a bank's CA (and a registered member whose transaction fails): their
+// refused transactions must leave no trace in state, no recorded public key,
+// and the same app hash as a chain that never saw them.
+func TestRefusedTxLeavesNoState(t *testing.T) {
+	ca := newTestCA(t, "bankA")
+	member, outsider, payee := mustKey(t), mustKey(t), mustKey(t)
+	addr := func(k *gmcrypto.PrivateKey) string { return k.Public().Address().String() }
+	g := GenesisState{
+		Organisations: []permission.Organisation{{ID: "bankA", RootCA: string(ca.cert)}},
+		Identities: []permission.Identity{
+			{Address: addr(member), Org: "bankA", Roles: []string{"member"}},
+			{Address: addr(payee), Org: "bankA", Roles: []string{"member"}},
+		},
+		Ledgers: []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankA"}}}},
+	}
+	appState, _ := json.Marshal(g)
+	at := genesisTime.Add(10 * time.Second)
+	sign := func(k *gmcrypto.PrivateKey, name string, m *txpb.Message) []byte {
+		raw, _, err := BuildTx(Signer{Key: k, MSPID: "bankA", CertPEM: ca.issue(t, name, gmcrypto.RoleClient, k, genesisTime.Add(-time.Hour), 30)}, testChain, "payments", at, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	refused := [][]byte{
+		sign(outsider, "outsider", transfer("CNY", payee, 1)), // not registered
+		sign(member, "member", transfer("CNY", payee, 1)),     // registered, holds nothing
+	}
+	with, without := initApp(t, openStore(t), appState), initApp(t, openStore(t), appState)
+	runBlock(t, with, 1, genesisTime.Add(time.Second))
+	runBlock(t, without, 1, genesisTime.Add(time.Second))
+	got, want := runBlock(t, with, 2, at, refused...), runBlock(t, without, 2, at)
+	for i, r := range got.TxResults {
+		if r.Code == 0 {
+			t.Fatalf("tx %d accepted", i)
+		}
+	}
+	if !bytes.Equal(got.AppHash, want.AppHash) {
+		t.Fatalf("refused transactions changed the app hash: %X, without them %X", got.AppHash, want.AppHash)
+	}
+	v, _ := with.store.View(0)
+	for _, k := range []*gmcrypto.PrivateKey{outsider, member} {
+		if pub, err := permission.PublicKeyOf(v, addr(k)); err != nil || pub != nil {
+			t.Fatalf("public key of %s recorded by a refused transaction (%v)", addr(k), err)
+		}
 	}
 }
