@@ -204,12 +204,22 @@ func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, h
 		if err != nil {
 			return nil, err
 		}
+		// Refused while the organisation runs a validator with power: its
+		// power must go through set_validator (power 0), which keeps the
+		// validator set and the checkpoint signing set in step; removing
+		// the organisation under a voting validator would leave a member
+		// with no organisation in consensus.
 		for _, v := range vals {
 			if v.Org == id && v.Power > 0 {
-				return nil, permission.ErrInvalid.Wrapf("organisation %s still runs validator %s; remove it first", id, v.Address)
+				return nil, permission.ErrInvalid.Wrapf("organisation %s still runs validator %s with power %d; remove it first (set-validator --power 0)", id, v.Address, v.Power)
 			}
 		}
-		return nil, permission.RemoveOrganisation(kv, id)
+		nodes, err := permission.RemoveOrganisation(kv, id)
+		if err != nil {
+			return nil, err
+		}
+		// Its nodes are no longer admitted; disconnect them after the commit.
+		return []func(){func() { a.evicted = append(a.evicted, nodes...) }}, nil
 	case *txpb.Propose_SetValidator:
 		return a.applySetValidator(kv, act.SetValidator, height)
 	case *txpb.Propose_SetNode:

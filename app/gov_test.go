@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/crypto/ed25519"
@@ -421,5 +423,89 @@ func TestAdminCannotGrantCrossOrgRoles(t *testing.T) {
 	id, _, _ = permission.GetIdentity(v, fresh.Public().Address())
 	if id.Org != "bankC" || strings.Join(id.Roles, ",") != "auditor,auditor:payments" {
 		t.Fatalf("granted identity %+v", id)
+	}
+}
+
+// passBy has proposer's organisation propose p and bankB..bankD (other than
+// the proposer) vote yes, returning the proposal.
+func (n *govNet) passBy(proposer string, p *txpb.Propose, voters ...string) permission.Proposal {
+	n.t.Helper()
+	n.mustOK(n.block(n.sys(n.committee[proposer], proposer, proposeMsg(p))))
+	v, _ := n.store.View(0)
+	ps, _ := permission.Proposals(v)
+	id := ps[len(ps)-1].ID
+	var votes [][]byte
+	for _, o := range voters {
+		votes = append(votes, n.sys(n.committee[o], o, voteMsg(id, true)))
+	}
+	n.mustOK(n.block(votes...))
+	return n.proposal(id)
+}
+
+// TestRemoveOrganisation pins that an expelled bank keeps nothing: its
+// identities, its ledger memberships and its nodes in the peer filter are
+// gone, and its connected nodes are handed to the node for eviction after
+// the commit. A bank that still runs a voting validator cannot be removed
+// until its validator is (the safe order: the validator set changes first).
+func TestRemoveOrganisation(t *testing.T) {
+	evicted := make(chan string, 4)
+	n := newGovNet(t, Params{})
+	n.app.onNodeRemoved = func(id string) { evicted <- id }
+	filter := func(id string) uint32 {
+		r, _ := n.app.Query(context.Background(), &abci.RequestQuery{Path: "/p2p/filter/id/" + id})
+		return r.Code
+	}
+	nodeC, nodeB := strings.Repeat("c1", 20), strings.Repeat("b1", 20)
+	for _, nd := range []*txpb.SetNode{{NodeId: nodeC, Org: "bankC", Kind: "observer"}, {NodeId: nodeB, Org: "bankB", Kind: "observer"}} {
+		if p := n.passBy("bankA", &txpb.Propose{Action: &txpb.Propose_SetNode{SetNode: nd}}, "bankB", "bankC"); p.Status != permission.StatusPassed {
+			t.Fatalf("set node: %+v", p)
+		}
+	}
+	if filter(nodeC) != 0 {
+		t.Fatal("bankC's node not admitted")
+	}
+
+	// bankA runs the only validator: its removal is refused, nothing changes.
+	p := n.passBy("bankB", &txpb.Propose{Action: &txpb.Propose_RemoveOrganisation{RemoveOrganisation: &txpb.RemoveOrganisation{Id: "bankA"}}}, "bankC", "bankD")
+	if p.Status != permission.StatusFailed || !strings.Contains(p.Result, "still runs validator") {
+		t.Fatalf("removing a bank with a voting validator: %+v", p)
+	}
+	v, _ := n.store.View(0)
+	if _, err := permission.GetOrganisation(v, "bankA"); err != nil {
+		t.Fatalf("bankA removed: %v", err)
+	}
+
+	// bankC goes.
+	p = n.passBy("bankA", &txpb.Propose{Action: &txpb.Propose_RemoveOrganisation{RemoveOrganisation: &txpb.RemoveOrganisation{Id: "bankC"}}}, "bankB", "bankD")
+	if p.Status != permission.StatusPassed {
+		t.Fatalf("remove bankC: %+v", p)
+	}
+	v, _ = n.store.View(0)
+	ids, _ := permission.Identities(v)
+	for _, id := range ids {
+		if id.Org == "bankC" {
+			t.Fatalf("identity of the removed bank left: %+v", id)
+		}
+	}
+	li, _, _ := permission.GetLedgerInfo(v, "payments")
+	if slices.Contains(li.Members, "bankC") {
+		t.Fatalf("removed bank still a member of payments: %v", li.Members)
+	}
+	if filter(nodeC) == 0 {
+		t.Fatal("removed bank's node still admitted by the peer filter")
+	}
+	if filter(nodeB) != 0 {
+		t.Fatal("another bank's node refused")
+	}
+	select {
+	case got := <-evicted:
+		if got != nodeC {
+			t.Fatalf("evicted %q, want %s", got, nodeC)
+		}
+	case <-time.After(10 * time.Second): // the hand-off runs on its own goroutine; it is expected at once
+		t.Fatal("the removed bank's node was not handed over for eviction")
+	}
+	if n, _ := permission.CommitteeOrgs(v); n != 3 {
+		t.Fatalf("committee organisations %d, want 3", n)
 	}
 }

@@ -161,18 +161,61 @@ func (Keeper) RequireRole(kv ledger.KV, addr gmcrypto.Address, org, role, scope 
 	return RequireRole(kv, addr, org, role, scope)
 }
 
-// RemoveOrganisation deletes an organisation and its identities' registrations.
-func RemoveOrganisation(kv ledger.KV, id string) error {
+// RemoveOrganisation deletes an organisation and everything that let it
+// take part: its identities (with their roles and any escrow key), its
+// memberships of sub-ledgers and its nodes in the peer filter's registry.
+// It returns the removed node ids, in id order, for the embedding node to
+// disconnect. The caller refuses the removal while the organisation runs a
+// validator with power (see app's remove_organisation).
+func RemoveOrganisation(kv ledger.KV, id string) (removedNodes []string, err error) {
+	if _, err := GetOrganisation(kv, id); err != nil {
+		return nil, err
+	}
 	ids, err := Identities(kv)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, i := range ids {
-		if i.Org == id {
-			if err := kv.Delete(SystemLedger, identityKey(i.Address)); err != nil {
-				return err
+		if i.Org != id {
+			continue
+		}
+		if err := kv.Delete(SystemLedger, identityKey(i.Address)); err != nil {
+			return nil, err
+		}
+		if b, err := kv.Get(SystemLedger, escrowKey(i.Address)); err != nil {
+			return nil, err
+		} else if b != nil {
+			if err := kv.Delete(SystemLedger, escrowKey(i.Address)); err != nil {
+				return nil, err
 			}
 		}
 	}
-	return kv.Delete(SystemLedger, orgKey(id))
+	lis, err := list[LedgerInfo](kv, "ledger/")
+	if err != nil {
+		return nil, err
+	}
+	for _, li := range lis {
+		if !slices.Contains(li.Members, id) {
+			continue
+		}
+		li.Members = slices.DeleteFunc(li.Members, func(m string) bool { return m == id })
+		b, _ := json.Marshal(li)
+		if err := kv.Set(SystemLedger, ledgerInfoKey(li.Name), b); err != nil {
+			return nil, err
+		}
+	}
+	nodes, err := Nodes(kv)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		if n.Org != id {
+			continue
+		}
+		if err := kv.Delete(SystemLedger, nodeKey(n.ID)); err != nil {
+			return nil, err
+		}
+		removedNodes = append(removedNodes, n.ID)
+	}
+	return removedNodes, kv.Delete(SystemLedger, orgKey(id))
 }
