@@ -311,7 +311,7 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 		return nil, nil
 	}
 	exec := ledger.NewCache(kv)
-	events, err := a.route(exec, tx, height)
+	events, err := a.route(exec, tx, at, height)
 	if err == nil {
 		// Only an executed transaction records its sender's key: a refused
 		// one, from anyone holding a certificate of any bank's CA, must
@@ -380,7 +380,7 @@ func isSystemMessage(m *txpb.Message) bool {
 
 // route authorizes the message for its sender and ledger (the policy of
 // each message type is stated in its case) and executes it.
-func (a *App) route(kv ledger.KV, tx *Tx, height int64) ([]abci.Event, error) {
+func (a *App) route(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Event, error) {
 	if system := isSystemMessage(tx.Msg); system != (tx.Ledger == permission.SystemLedger) {
 		if system {
 			return nil, ErrUnknownMessage.Wrapf("tx %s: %s goes on the %s channel, not %q", tx.ID, MsgType(tx.Msg), permission.SystemLedger, tx.Ledger)
@@ -390,8 +390,8 @@ func (a *App) route(kv ledger.KV, tx *Tx, height int64) ([]abci.Event, error) {
 	switch m := tx.Msg.Body.(type) {
 	case *txpb.Message_RevokeCertificate: // admin of the sender's organisation
 		return a.revoke(kv, tx, m.RevokeCertificate)
-	case *txpb.Message_RegisterIdentity: // admin of the sender's organisation
-		return a.registerIdentity(kv, tx, m.RegisterIdentity)
+	case *txpb.Message_RegisterIdentity: // admin of the sender's organisation; the identity's certificate from its CA
+		return a.registerIdentity(kv, tx, m.RegisterIdentity, at)
 	case *txpb.Message_Propose: // committee; regulator too for holds
 		return a.propose(kv, tx, m.Propose, height)
 	case *txpb.Message_Vote: // committee; regulator too for holds
@@ -404,7 +404,7 @@ func (a *App) route(kv ledger.KV, tx *Tx, height int64) ([]abci.Event, error) {
 		return a.setAMLThreshold(kv, tx, m.SetAmlThreshold)
 	case *txpb.Message_RegisterCheckpointKey: // admin of the validator's organisation
 		return a.registerCheckpointKey(kv, tx, m.RegisterCheckpointKey, height)
-	case *txpb.Message_Issue: // issuer role of the asset's issuer organisation; not held; no sanctioned party
+	case *txpb.Message_Issue: // issuer role of the asset's issuer organisation; not held; no sanctioned party; a registered recipient
 		if err := permission.CheckHolds(kv, tx.Ledger, m.Issue.Asset, tx.Sender.String(), height); err != nil {
 			return nil, err
 		}
@@ -412,7 +412,7 @@ func (a *App) route(kv ledger.KV, tx *Tx, height int64) ([]abci.Event, error) {
 			return nil, err
 		}
 		return a.payments.Issue(kv, tx.Ledger, tx.Sender, m.Issue.Asset, m.Issue.To, m.Issue.Amount)
-	case *txpb.Message_Transfer: // member of the ledger; not held; no sanctioned party; confidential payload readable by parties and regulators
+	case *txpb.Message_Transfer: // member of the ledger; not held; no sanctioned party; a registered recipient; confidential payload readable by parties and regulators
 		if err := a.mayTransact(kv, tx, m.Transfer.Asset, height); err != nil {
 			return nil, err
 		}

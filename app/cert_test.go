@@ -137,6 +137,7 @@ func newCertHarness(t testing.TB) *certHarness {
 		Identities: []permission.Identity{
 			{Address: h.admin.Public().Address().String(), Org: "bankA", Roles: []string{"admin"}},
 			{Address: h.alice.Public().Address().String(), Org: "bankA", Roles: []string{"member"}},
+			{Address: h.bob.Public().Address().String(), Org: "bankB", Roles: []string{"member"}},
 		},
 		Ledgers: []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankA"}},
 			Balances: []GenesisBalance{{Asset: "CNY", Account: h.alice.Public().Address().String(), Amount: 1 << 40}}}},
@@ -356,5 +357,136 @@ func TestRefusedTxLeavesNoState(t *testing.T) {
 		if pub, err := permission.PublicKeyOf(v, addr(k)); err != nil || pub != nil {
 			t.Fatalf("public key of %s recorded by a refused transaction (%v)", addr(k), err)
 		}
+	}
+}
+
+// TestIdentityClaims plays a bank admin claiming another bank's customer:
+// a registration must carry a certificate from the admin's own CA, whose
+// key gives the address; a payment to an address nobody registered is
+// refused (a typo strands no money); and governance corrects a claim a
+// malicious CA made possible (reassign_identity, remove_identity).
+func TestIdentityClaims(t *testing.T) {
+	caA, caB := newTestCA(t, "bankA"), newTestCA(t, "bankB")
+	adminA, adminB, alice, carol, dave := mustKey(t), mustKey(t), mustKey(t), mustKey(t), mustKey(t)
+	addr := func(k *gmcrypto.PrivateKey) string { return k.Public().Address().String() }
+	nb := genesisTime.Add(-time.Hour)
+	certs := map[*gmcrypto.PrivateKey][]byte{
+		adminA: caA.issue(t, "adminA", gmcrypto.RoleAdmin, adminA, nb, 365),
+		adminB: caB.issue(t, "adminB", gmcrypto.RoleAdmin, adminB, nb, 365),
+		alice:  caA.issue(t, "alice", gmcrypto.RoleClient, alice, nb, 365),
+		carol:  caB.issue(t, "carol", gmcrypto.RoleClient, carol, nb, 365), // bankB's customer
+	}
+	orgOf := map[*gmcrypto.PrivateKey]string{adminA: "bankA", adminB: "bankB", alice: "bankA", carol: "bankB"}
+	g := GenesisState{
+		Organisations: []permission.Organisation{{ID: "bankA", RootCA: string(caA.cert)}, {ID: "bankB", RootCA: string(caB.cert)}},
+		Identities: []permission.Identity{
+			{Address: addr(adminA), Org: "bankA", Roles: []string{"admin", "committee", "issuer"}},
+			{Address: addr(adminB), Org: "bankB", Roles: []string{"admin", "committee"}},
+			{Address: addr(alice), Org: "bankA", Roles: []string{"member"}},
+		},
+		Ledgers: []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankA"}},
+			Balances: []GenesisBalance{{Asset: "CNY", Account: addr(alice), Amount: 100}}}},
+	}
+	appState, _ := json.Marshal(g)
+	store := openStore(t)
+	h := &harness{t: t, app: initApp(t, store, appState), store: store, now: genesisTime}
+	h.block()
+	sign := func(k *gmcrypto.PrivateKey, ledgerName string, m *txpb.Message) []byte {
+		raw, _, err := BuildTx(Signer{Key: k, MSPID: orgOf[k], CertPEM: certs[k]}, testChain, ledgerName, h.now.Add(time.Second), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	register := func(admin *gmcrypto.PrivateKey, address []byte, cert []byte) []byte {
+		return sign(admin, permission.SystemLedger, &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{
+			Address: address, Certificate: cert, Roles: []string{"member"}}}})
+	}
+	identity := func(k *gmcrypto.PrivateKey) (permission.Identity, bool) {
+		v, _ := store.View(0)
+		id, ok, err := permission.GetIdentity(v, k.Public().Address())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id, ok
+	}
+	refused := []struct {
+		name     string
+		raw      []byte
+		code     uint32
+		contains string
+	}{
+		{"claim without a certificate", register(adminA, carol.Public().Address().Bytes(), nil), permission.ErrCertificate.Code(), "must carry the identity's certificate"},
+		{"claim with the other bank's certificate", register(adminA, nil, certs[carol]), permission.ErrCertificate.Code(), `names organisation "bankB"`},
+		{"certificate of another address", register(adminB, alice.Public().Address().Bytes(), certs[carol]), permission.ErrInvalid.Code(), "certifies address " + addr(carol)},
+		{"pay an unregistered address", sign(alice, "payments", transfer("CNY", carol, 10)), permission.ErrUnknownPayee.Code(), "not a registered identity"},
+		{"issue to an unregistered address", sign(adminA, "payments", issue("CNY", carol, 10)), permission.ErrUnknownPayee.Code(), "not a registered identity"},
+	}
+	for _, c := range refused {
+		t.Run(c.name, func(t *testing.T) {
+			before := h.root("payments")
+			res := h.block(c.raw)
+			if res[0].Code != c.code || !strings.Contains(res[0].Log, c.contains) {
+				t.Fatalf("result %s/%d %q, want code %d containing %q", res[0].Codespace, res[0].Code, res[0].Log, c.code, c.contains)
+			}
+			if _, ok := identity(carol); ok {
+				t.Fatal("carol registered by a refused transaction")
+			}
+			if !bytes.Equal(before, h.root("payments")) {
+				t.Fatal("a refused transaction changed the payments ledger")
+			}
+		})
+	}
+
+	// The rightful bank registers its customer by certificate (the address
+	// comes from it); then she can be paid.
+	if res := h.block(register(adminB, nil, certs[carol])); res[0].Code != 0 {
+		t.Fatalf("bankB registering its own customer: %s", res[0].Log)
+	}
+	if id, ok := identity(carol); !ok || id.Org != "bankB" {
+		t.Fatalf("carol %+v %v", id, ok)
+	}
+	if res := h.block(sign(alice, "payments", transfer("CNY", carol, 10))); res[0].Code != 0 {
+		t.Fatalf("paying a registered customer: %s", res[0].Log)
+	}
+
+	// A malicious CA certifies another bank's customer's public key (it is
+	// public: recorded on chain); its admin's claim is accepted, and
+	// governance gives the address back.
+	rogue := caA.issue(t, "dave", gmcrypto.RoleClient, dave, nb, 30)
+	if res := h.block(register(adminA, nil, rogue)); res[0].Code != 0 {
+		t.Fatalf("claim with a certificate of the own CA: %s", res[0].Log)
+	}
+	vote := func(k *gmcrypto.PrivateKey, p *txpb.Propose) permission.Proposal {
+		if res := h.block(sign(k, permission.SystemLedger, proposeMsg(p))); res[0].Code != 0 {
+			t.Fatal(res[0].Log)
+		}
+		v, _ := store.View(0)
+		ps, _ := permission.Proposals(v)
+		last := ps[len(ps)-1]
+		if res := h.block(sign(adminB, permission.SystemLedger, voteMsg(last.ID, true))); res[0].Code != 0 {
+			t.Fatal(res[0].Log)
+		}
+		v, _ = store.View(0)
+		p2, _ := permission.GetProposal(v, last.ID)
+		return p2
+	}
+	reassign := &txpb.Propose{Action: &txpb.Propose_ReassignIdentity{ReassignIdentity: &txpb.ReassignIdentity{
+		Address: dave.Public().Address().Bytes(), Org: "bankB", Roles: []string{"member"}}}}
+	if p := vote(adminA, reassign); p.Status != permission.StatusPassed || p.Type != "reassign_identity" {
+		t.Fatalf("reassign: %+v", p)
+	}
+	if id, ok := identity(dave); !ok || id.Org != "bankB" || strings.Join(id.Roles, ",") != "member" {
+		t.Fatalf("dave after reassignment %+v %v", id, ok)
+	}
+	remove := &txpb.Propose{Action: &txpb.Propose_RemoveIdentity{RemoveIdentity: &txpb.RemoveIdentity{Address: dave.Public().Address().Bytes()}}}
+	if p := vote(adminA, remove); p.Status != permission.StatusPassed {
+		t.Fatalf("remove: %+v", p)
+	}
+	if _, ok := identity(dave); ok {
+		t.Fatal("dave still registered")
+	}
+	if p := vote(adminA, remove); p.Status != permission.StatusFailed || !strings.Contains(p.Result, "not registered") {
+		t.Fatalf("removing an unregistered identity: %+v", p)
 	}
 }

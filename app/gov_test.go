@@ -28,13 +28,14 @@ type govNet struct {
 	committee map[string]*gmcrypto.PrivateKey
 	regulator *gmcrypto.PrivateKey
 	member    *gmcrypto.PrivateKey
+	payee     *gmcrypto.PrivateKey // bankC member, empty: a registered recipient
 	valPub    []byte
 }
 
 var govOrgs = []string{"bankA", "bankB", "bankC", "bankD"}
 
 func newGovNet(t *testing.T, params Params) *govNet {
-	n := &govNet{committee: map[string]*gmcrypto.PrivateKey{}, regulator: mustKey(t), member: mustKey(t)}
+	n := &govNet{committee: map[string]*gmcrypto.PrivateKey{}, regulator: mustKey(t), member: mustKey(t), payee: mustKey(t)}
 	g := GenesisState{Params: params}
 	for _, o := range govOrgs {
 		k := mustKey(t)
@@ -48,7 +49,8 @@ func newGovNet(t *testing.T, params Params) *govNet {
 	}
 	g.Identities = append(g.Identities,
 		permission.Identity{Address: n.regulator.Public().Address().String(), Org: "bankD", Roles: []string{"regulator"}},
-		permission.Identity{Address: n.member.Public().Address().String(), Org: "bankB", Roles: []string{"member"}})
+		permission.Identity{Address: n.member.Public().Address().String(), Org: "bankB", Roles: []string{"member"}},
+		permission.Identity{Address: n.payee.Public().Address().String(), Org: "bankC", Roles: []string{"member"}})
 	g.Ledgers = []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankA"}},
 		Balances: []GenesisBalance{{Asset: "CNY", Account: n.member.Public().Address().String(), Amount: 100}}}}
 	pk := ed25519.GenPrivKey().PubKey()
@@ -124,7 +126,8 @@ func TestMessagePolicy(t *testing.T) {
 		raw      []byte
 		contains string // "" = allowed
 	}{
-		{"transfer by member", n.tx(n.member, "bankB", "payments", transfer("CNY", stranger, 1)), ""},
+		{"transfer by member", n.tx(n.member, "bankB", "payments", transfer("CNY", n.payee, 1)), ""},
+		{"transfer to an unregistered address", n.tx(n.member, "bankB", "payments", transfer("CNY", stranger, 1)), "not a registered identity"},
 		{"transfer by non-member", n.tx(cC, "bankC", "payments", transfer("CNY", stranger, 1)), "lacks role member on payments"},
 		{"issue by issuer-less committee member", n.tx(cA, "bankA", "payments", issue("CNY", stranger, 1)), "lacks role issuer"},
 		{"burn by non-member", n.tx(cB, "bankB", "payments", burn("CNY", 1)), "lacks role member on payments"},
@@ -266,7 +269,7 @@ func TestHoldsAndAdmission(t *testing.T) {
 	n := newGovNet(t, Params{})
 	n.app.onNodeRemoved = func(id string) { evicted <- id }
 	cA, cB := n.committee["bankA"], n.committee["bankB"]
-	to := mustKey(t)
+	to := n.payee
 
 	// A hold on the member's account: regulator proposes, one committee approves (k = 2).
 	hold := proposeMsg(&txpb.Propose{Action: &txpb.Propose_PlaceHold{PlaceHold: &txpb.PlaceHold{
