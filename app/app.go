@@ -268,7 +268,9 @@ func (a *App) Preverify(raw []byte) {
 // admit runs the state-dependent checks and executes tx into kv at the
 // given block time and height. Checks that fail before authentication
 // leave kv untouched; an authenticated tx spends its id even if its message
-// then fails, and a failed message leaves no other trace.
+// then fails (the spent-id index lies beside the trees, outside the app
+// hash), and a failed message leaves no other trace, not even its sender's
+// public key.
 func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Event, error) {
 	if tx.ChainID != a.chainID {
 		return nil, ErrWrongChainID.Wrapf("tx %s is for chain %q, this is %q", tx.ID, tx.ChainID, a.chainID)
@@ -308,11 +310,14 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 		// not execute the message again: the block that includes it does.
 		return nil, nil
 	}
-	if err := permission.RecordPublicKey(kv, tx.Sender, tx.Creator); err != nil {
-		return nil, err
-	}
 	exec := ledger.NewCache(kv)
-	events, err := a.route(exec, tx, height)
+	events, err := a.route(exec, tx, at, height)
+	if err == nil {
+		// Only an executed transaction records its sender's key: a refused
+		// one, from anyone holding a certificate of any bank's CA, must
+		// leave nothing in state.
+		err = permission.RecordPublicKey(exec, tx.Sender, tx.Creator)
+	}
 	if err == nil {
 		err = exec.Write()
 	}
@@ -375,7 +380,7 @@ func isSystemMessage(m *txpb.Message) bool {
 
 // route authorizes the message for its sender and ledger (the policy of
 // each message type is stated in its case) and executes it.
-func (a *App) route(kv ledger.KV, tx *Tx, height int64) ([]abci.Event, error) {
+func (a *App) route(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Event, error) {
 	if system := isSystemMessage(tx.Msg); system != (tx.Ledger == permission.SystemLedger) {
 		if system {
 			return nil, ErrUnknownMessage.Wrapf("tx %s: %s goes on the %s channel, not %q", tx.ID, MsgType(tx.Msg), permission.SystemLedger, tx.Ledger)
@@ -385,8 +390,8 @@ func (a *App) route(kv ledger.KV, tx *Tx, height int64) ([]abci.Event, error) {
 	switch m := tx.Msg.Body.(type) {
 	case *txpb.Message_RevokeCertificate: // admin of the sender's organisation
 		return a.revoke(kv, tx, m.RevokeCertificate)
-	case *txpb.Message_RegisterIdentity: // admin of the sender's organisation
-		return a.registerIdentity(kv, tx, m.RegisterIdentity)
+	case *txpb.Message_RegisterIdentity: // admin of the sender's organisation; the identity's certificate from its CA
+		return a.registerIdentity(kv, tx, m.RegisterIdentity, at)
 	case *txpb.Message_Propose: // committee; regulator too for holds
 		return a.propose(kv, tx, m.Propose, height)
 	case *txpb.Message_Vote: // committee; regulator too for holds
@@ -399,7 +404,7 @@ func (a *App) route(kv ledger.KV, tx *Tx, height int64) ([]abci.Event, error) {
 		return a.setAMLThreshold(kv, tx, m.SetAmlThreshold)
 	case *txpb.Message_RegisterCheckpointKey: // admin of the validator's organisation
 		return a.registerCheckpointKey(kv, tx, m.RegisterCheckpointKey, height)
-	case *txpb.Message_Issue: // issuer role of the asset's issuer organisation; not held; no sanctioned party
+	case *txpb.Message_Issue: // issuer role of the asset's issuer organisation; not held; no sanctioned party; a registered recipient
 		if err := permission.CheckHolds(kv, tx.Ledger, m.Issue.Asset, tx.Sender.String(), height); err != nil {
 			return nil, err
 		}
@@ -407,7 +412,7 @@ func (a *App) route(kv ledger.KV, tx *Tx, height int64) ([]abci.Event, error) {
 			return nil, err
 		}
 		return a.payments.Issue(kv, tx.Ledger, tx.Sender, m.Issue.Asset, m.Issue.To, m.Issue.Amount)
-	case *txpb.Message_Transfer: // member of the ledger; not held; no sanctioned party; confidential payload readable by parties and regulators
+	case *txpb.Message_Transfer: // member of the ledger; not held; no sanctioned party; a registered recipient; confidential payload readable by parties and regulators
 		if err := a.mayTransact(kv, tx, m.Transfer.Asset, height); err != nil {
 			return nil, err
 		}
@@ -445,10 +450,11 @@ func (a *App) revoke(kv ledger.KV, tx *Tx, m *txpb.RevokeCertificate) ([]abci.Ev
 		return nil, fmt.Errorf("revoke certificate: %w", err)
 	}
 	r := permission.Revocation{Org: tx.MSPID, Serial: m.Serial, Reason: m.Reason, Height: a.store.LastHeight() + 1}
+	// The revocation takes effect through state: every authentication
+	// reads the revocation list; no cache is purged.
 	if err := permission.Revoke(kv, r); err != nil {
 		return nil, err
 	}
-	a.certs.Purge()
 	return []abci.Event{{Type: "revoke_certificate", Attributes: []abci.EventAttribute{
 		{Key: "org", Value: tx.MSPID, Index: true},
 		{Key: "serial", Value: m.Serial, Index: true},

@@ -477,7 +477,8 @@ func TestSpentIndexIgnoresUncommittedHeights(t *testing.T) {
 	}
 	g := GenesisState{
 		Organisations: []permission.Organisation{{ID: "bankB"}},
-		Identities:    []permission.Identity{{Address: h.alice.Public().Address().String(), Org: "bankB", Roles: []string{"member"}}},
+		Identities: []permission.Identity{{Address: h.alice.Public().Address().String(), Org: "bankB", Roles: []string{"member"}},
+			{Address: h.bob.Public().Address().String(), Org: "bankB", Roles: []string{"member"}}},
 		Ledgers: []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankB"}},
 			Balances: []GenesisBalance{{Asset: "CNY", Account: h.alice.Public().Address().String(), Amount: 10}}}},
 	}

@@ -16,7 +16,7 @@ import (
 
 func TestSanctionsBeforeOrdering(t *testing.T) {
 	n := newGovNet(t, Params{})
-	bad := mustKey(t)
+	bad := n.payee
 	sanction := &txpb.Message{Body: &txpb.Message_SetSanction{SetSanction: &txpb.SetSanction{Account: bad.Public().Address().Bytes(), Entry: "SDN-4711", Reason: "listed"}}}
 	if r := n.check(n.sys(n.member, "bankB", sanction)); !strings.Contains(r.Log, "lacks role regulator") {
 		t.Fatalf("non-regulator set a sanction: %q", r.Log)
@@ -42,7 +42,7 @@ func TestConfidentialPayload(t *testing.T) {
 	// address is the regulator identity, so it unwraps with that key.
 	reg := &txpb.Message{Body: &txpb.Message_RegisterEscrowKey{RegisterEscrowKey: &txpb.RegisterEscrowKey{PublicKey: n.regulator.Public().Bytes()}}}
 	n.mustOK(n.block(n.sys(n.regulator, "bankD", reg)))
-	recipient, outsider := mustKey(t), mustKey(t)
+	recipient, outsider := n.payee, mustKey(t)
 	secret := []byte("invoice 2026-117: 1,000,000 CNY for 40t copper")
 
 	send := func(readers ...*gmcrypto.PublicKey) []byte {

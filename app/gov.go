@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
@@ -24,6 +25,7 @@ import (
 var ProposalTypes = []string{
 	"add_organisation", "remove_organisation", "set_validator", "set_node", "remove_node",
 	"create_ledger", "grant_role", "revoke_role", "revoke_certificate", "place_hold", "lift_hold", "set_params",
+	"reassign_identity", "remove_identity",
 }
 
 // ProposalType names a proposal's action.
@@ -53,6 +55,10 @@ func ProposalType(p *txpb.Propose) string {
 		return "lift_hold"
 	case *txpb.Propose_SetParams:
 		return "set_params"
+	case *txpb.Propose_ReassignIdentity:
+		return "reassign_identity"
+	case *txpb.Propose_RemoveIdentity:
+		return "remove_identity"
 	}
 	return ""
 }
@@ -221,12 +227,22 @@ func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, h
 		if err != nil {
 			return nil, err
 		}
+		// Refused while the organisation runs a validator with power: its
+		// power must go through set_validator (power 0), which keeps the
+		// validator set and the checkpoint signing set in step; removing
+		// the organisation under a voting validator would leave a member
+		// with no organisation in consensus.
 		for _, v := range vals {
 			if v.Org == id && v.Power > 0 {
-				return nil, permission.ErrInvalid.Wrapf("organisation %s still runs validator %s; remove it first", id, v.Address)
+				return nil, permission.ErrInvalid.Wrapf("organisation %s still runs validator %s with power %d; remove it first (set-validator --power 0)", id, v.Address, v.Power)
 			}
 		}
-		return nil, permission.RemoveOrganisation(kv, id)
+		nodes, err := permission.RemoveOrganisation(kv, id)
+		if err != nil {
+			return nil, err
+		}
+		// Its nodes are no longer admitted; disconnect them after the commit.
+		return []func(){func() { a.evicted = append(a.evicted, nodes...) }}, nil
 	case *txpb.Propose_SetValidator:
 		return a.applySetValidator(kv, act.SetValidator, height)
 	case *txpb.Propose_SetNode:
@@ -270,12 +286,17 @@ func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, h
 			return nil, permission.ErrInvalid.Wrapf("revoke role: %v", err)
 		}
 		return nil, permission.RevokeRole(kv, addr, act.RevokeRole.Role)
+	case *txpb.Propose_ReassignIdentity:
+		return nil, reassignIdentity(kv, act.ReassignIdentity)
+	case *txpb.Propose_RemoveIdentity:
+		addr, err := gmcrypto.AddressFromBytes(act.RemoveIdentity.Address)
+		if err != nil {
+			return nil, permission.ErrInvalid.Wrapf("remove identity: %v", err)
+		}
+		return nil, permission.RemoveIdentity(kv, addr)
 	case *txpb.Propose_RevokeCertificate:
 		r := act.RevokeCertificate
-		if err := permission.Revoke(kv, permission.Revocation{Org: r.Org, Serial: r.Serial, Reason: r.Reason, Height: height}); err != nil {
-			return nil, err
-		}
-		return []func(){a.certs.Purge}, nil
+		return nil, permission.Revoke(kv, permission.Revocation{Org: r.Org, Serial: r.Serial, Reason: r.Reason, Height: height})
 	case *txpb.Propose_PlaceHold:
 		h := act.PlaceHold
 		if !a.store.HasLedger(h.Ledger) || h.Ledger == permission.SystemLedger {
@@ -482,35 +503,89 @@ func govEvent(kind string, p permission.Proposal) abci.Event {
 }
 
 // registerIdentity lets an organisation admin register its own identities
-// with the roles an admin may grant alone.
-func (a *App) registerIdentity(kv ledger.KV, tx *Tx, m *txpb.RegisterIdentity) ([]abci.Event, error) {
+// with local roles (permission.LocalRoles: sub-ledger membership). Roles
+// that reach beyond the organisation come only from governance (grant_role),
+// and re-registering an identity keeps the ones it holds: the admin can
+// neither add nor remove them. Where the organisation has a root CA the
+// registration carries the identity's certificate from it, valid at the
+// block time and not revoked, and the address is the certified key's: an
+// admin claims only addresses its own CA certified.
+func (a *App) registerIdentity(kv ledger.KV, tx *Tx, m *txpb.RegisterIdentity, at time.Time) ([]abci.Event, error) {
 	admin, err := permission.Require(kv, tx.Sender, permission.RoleAdmin, "")
 	if err != nil {
 		return nil, fmt.Errorf("register identity: %w", err)
 	}
-	addr, err := gmcrypto.AddressFromBytes(m.Address)
+	org, err := permission.GetOrganisation(kv, admin.Org)
 	if err != nil {
-		return nil, permission.ErrInvalid.Wrapf("register identity: %v", err)
+		return nil, fmt.Errorf("register identity: %w", err)
+	}
+	var addr gmcrypto.Address
+	switch {
+	case len(m.Certificate) > 0:
+		cert, err := gmcrypto.ParseCertificatePEM(m.Certificate)
+		if err != nil {
+			return nil, permission.ErrCertificate.Wrapf("register identity: %v", err)
+		}
+		if org.RootCA == "" {
+			return nil, permission.ErrCertificate.Wrapf("register identity: organisation %s has no root CA to check the certificate %s against", org.ID, cert.Subject())
+		}
+		if err := a.certs.Authenticate(kv, org, cert, at); err != nil {
+			return nil, fmt.Errorf("register identity: %w", err)
+		}
+		addr = cert.PublicKey().Address()
+		if len(m.Address) > 0 && !slices.Equal(m.Address, addr.Bytes()) {
+			return nil, permission.ErrInvalid.Wrapf("register identity: certificate %s certifies address %s, the registration names %x", cert.Subject(), addr, m.Address)
+		}
+	case org.RootCA != "":
+		return nil, permission.ErrCertificate.Wrapf("register identity %x: organisation %s has a root CA; the registration must carry the identity's certificate issued by it", m.Address, org.ID)
+	default: // development networks: organisations without a CA sign with bare keys
+		if addr, err = gmcrypto.AddressFromBytes(m.Address); err != nil {
+			return nil, permission.ErrInvalid.Wrapf("register identity: %v", err)
+		}
 	}
 	for _, r := range m.Roles {
-		name, _, _ := strings.Cut(r, ":")
-		if !slices.Contains([]string{permission.RoleMember, permission.RoleAuditor}, name) {
-			return nil, permission.ErrUnauthorized.Wrapf("an organisation admin may grant member and auditor roles only; %s needs a governance proposal", r)
-		}
 		if err := permission.ValidateRole(r); err != nil {
 			return nil, err
 		}
+		if !permission.IsLocalRole(r) {
+			return nil, permission.ErrUnauthorized.Wrapf("register identity %s: role %s is granted only by governance (a grant_role proposal); an organisation admin grants its own identities member roles only", addr, r)
+		}
 	}
+	roles := slices.Clone(m.Roles)
 	if id, ok, err := permission.GetIdentity(kv, addr); err != nil {
 		return nil, err
 	} else if ok && id.Org != admin.Org {
 		return nil, permission.ErrUnauthorized.Wrapf("identity %s belongs to %s, not to %s", addr, id.Org, admin.Org)
+	} else if ok {
+		for _, r := range id.Roles {
+			if !permission.IsLocalRole(r) {
+				roles = append(roles, r)
+			}
+		}
 	}
-	if err := permission.SetIdentity(kv, permission.Identity{Name: m.Name, Address: addr.String(), Org: admin.Org, Roles: m.Roles}); err != nil {
+	if err := permission.SetIdentity(kv, permission.Identity{Name: m.Name, Address: addr.String(), Org: admin.Org, Roles: roles}); err != nil {
 		return nil, err
 	}
 	return []abci.Event{{Type: "register_identity", Attributes: []abci.EventAttribute{
 		{Key: "address", Value: addr.String(), Index: true},
 		{Key: "org", Value: admin.Org, Index: true},
 	}}}, nil
+}
+
+// reassignIdentity binds an address to an organisation with the given roles
+// (each as governance grants it), replacing whatever registration it had.
+func reassignIdentity(kv ledger.KV, r *txpb.ReassignIdentity) error {
+	addr, err := gmcrypto.AddressFromBytes(r.Address)
+	if err != nil {
+		return permission.ErrInvalid.Wrapf("reassign identity: %v", err)
+	}
+	if _, err := permission.GetOrganisation(kv, r.Org); err != nil {
+		return fmt.Errorf("reassign identity %s: %w", addr, err)
+	}
+	for _, role := range r.Roles {
+		if err := permission.ValidateGrant(kv, role); err != nil {
+			return err
+		}
+	}
+	return permission.SetIdentity(kv, permission.Identity{Name: r.Name, Address: addr.String(), Org: r.Org, Roles: r.Roles})
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/crypto/ed25519"
@@ -26,13 +28,14 @@ type govNet struct {
 	committee map[string]*gmcrypto.PrivateKey
 	regulator *gmcrypto.PrivateKey
 	member    *gmcrypto.PrivateKey
+	payee     *gmcrypto.PrivateKey // bankC member, empty: a registered recipient
 	valPub    []byte
 }
 
 var govOrgs = []string{"bankA", "bankB", "bankC", "bankD"}
 
 func newGovNet(t *testing.T, params Params) *govNet {
-	n := &govNet{committee: map[string]*gmcrypto.PrivateKey{}, regulator: mustKey(t), member: mustKey(t)}
+	n := &govNet{committee: map[string]*gmcrypto.PrivateKey{}, regulator: mustKey(t), member: mustKey(t), payee: mustKey(t)}
 	g := GenesisState{Params: params}
 	for _, o := range govOrgs {
 		k := mustKey(t)
@@ -46,7 +49,8 @@ func newGovNet(t *testing.T, params Params) *govNet {
 	}
 	g.Identities = append(g.Identities,
 		permission.Identity{Address: n.regulator.Public().Address().String(), Org: "bankD", Roles: []string{"regulator"}},
-		permission.Identity{Address: n.member.Public().Address().String(), Org: "bankB", Roles: []string{"member"}})
+		permission.Identity{Address: n.member.Public().Address().String(), Org: "bankB", Roles: []string{"member"}},
+		permission.Identity{Address: n.payee.Public().Address().String(), Org: "bankC", Roles: []string{"member"}})
 	g.Ledgers = []GenesisLedger{{Name: "payments", Assets: []payments.Asset{{Symbol: "CNY", Issuer: "bankA"}},
 		Balances: []GenesisBalance{{Asset: "CNY", Account: n.member.Public().Address().String(), Amount: 100}}}}
 	pk := ed25519.GenPrivKey().PubKey()
@@ -122,7 +126,8 @@ func TestMessagePolicy(t *testing.T) {
 		raw      []byte
 		contains string // "" = allowed
 	}{
-		{"transfer by member", n.tx(n.member, "bankB", "payments", transfer("CNY", stranger, 1)), ""},
+		{"transfer by member", n.tx(n.member, "bankB", "payments", transfer("CNY", n.payee, 1)), ""},
+		{"transfer to an unregistered address", n.tx(n.member, "bankB", "payments", transfer("CNY", stranger, 1)), "not a registered identity"},
 		{"transfer by non-member", n.tx(cC, "bankC", "payments", transfer("CNY", stranger, 1)), "lacks role member on payments"},
 		{"issue by issuer-less committee member", n.tx(cA, "bankA", "payments", issue("CNY", stranger, 1)), "lacks role issuer"},
 		{"burn by non-member", n.tx(cB, "bankB", "payments", burn("CNY", 1)), "lacks role member on payments"},
@@ -263,7 +268,7 @@ func TestHoldsAndAdmission(t *testing.T) {
 	n := newGovNet(t, Params{})
 	n.app.onNodeRemoved = func(id string) { evicted <- id }
 	cA, cB := n.committee["bankA"], n.committee["bankB"]
-	to := mustKey(t)
+	to := n.payee
 
 	// A hold on the member's account: the regulator alone places it.
 	hold := proposeMsg(&txpb.Propose{Action: &txpb.Propose_PlaceHold{PlaceHold: &txpb.PlaceHold{
@@ -326,5 +331,182 @@ func TestCheckTxHasNoSideEffects(t *testing.T) {
 		n.sys(n.committee["bankB"], "bankB", voteMsg(2, true)), n.sys(n.committee["bankC"], "bankC", voteMsg(2, true))))
 	if !n.store.HasLedger("custody") || n.app.params.VotingPeriodBlocks != 17 {
 		t.Fatal("the block did not execute the proposals")
+	}
+}
+
+// TestAdminCannotGrantCrossOrgRoles plays a bank admin that tries to make
+// itself (or a fresh key of its bank) a global reader, a regulator or a
+// committee member without a vote: refused with a message naming governance,
+// in CheckTx and in a block, and the registry is unchanged. Re-registering
+// an identity keeps the roles governance gave it. Governance grants auditor
+// roles for all sub-ledgers or for one that exists.
+func TestAdminCannotGrantCrossOrgRoles(t *testing.T) {
+	n := newGovNet(t, Params{})
+	admin := n.committee["bankA"] // committee and admin of bankA
+	fresh := mustKey(t)
+	registry := func() string {
+		v, _ := n.store.View(0)
+		ids, err := permission.Identities(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(ids)
+		return string(b)
+	}
+	register := func(who *gmcrypto.PrivateKey, roles ...string) []byte {
+		return n.sys(admin, "bankA", &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{
+			Address: who.Public().Address().Bytes(), Roles: roles}}})
+	}
+	cases := []struct {
+		name  string
+		who   *gmcrypto.PrivateKey
+		roles []string
+	}{
+		{"itself auditor", admin, []string{"auditor"}},
+		{"itself scoped auditor", admin, []string{"auditor:payments"}},
+		{"itself regulator", admin, []string{"regulator"}},
+		{"a fresh key committee", fresh, []string{"committee"}},
+		{"a fresh key member and auditor", fresh, []string{"member", "auditor"}},
+		{"a fresh key issuer", fresh, []string{"issuer:payments/CNY"}},
+		{"a fresh key admin", fresh, []string{"admin"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := registry()
+			raw := register(c.who, c.roles...)
+			r := n.check(raw)
+			if r.Code != permission.ErrUnauthorized.Code() || r.Codespace != "permission" || !strings.Contains(r.Log, "granted only by governance") {
+				t.Fatalf("CheckTx = %s/%d %q, want permission/3 naming governance", r.Codespace, r.Code, r.Log)
+			}
+			res := n.block(raw)
+			if res[0].Code != permission.ErrUnauthorized.Code() || !strings.Contains(res[0].Log, "granted only by governance") {
+				t.Fatalf("FinalizeBlock = %d %q", res[0].Code, res[0].Log)
+			}
+			if after := registry(); after != before {
+				t.Fatalf("registry changed:\n%s\n%s", before, after)
+			}
+		})
+	}
+
+	// Local roles pass; re-registering keeps the governance roles.
+	n.mustOK(n.block(register(admin, "member:payments")))
+	v, _ := n.store.View(0)
+	id, _, _ := permission.GetIdentity(v, admin.Public().Address())
+	if strings.Join(id.Roles, ",") != "admin,committee,member:payments" {
+		t.Fatalf("roles after re-registration: %v", id.Roles)
+	}
+
+	// Governance grants auditor roles, scoped to what the grant names.
+	grant := func(role string) *txpb.Message {
+		return proposeMsg(&txpb.Propose{Action: &txpb.Propose_GrantRole{GrantRole: &txpb.GrantRole{Address: fresh.Public().Address().Bytes(), Org: "bankC", Role: role}}})
+	}
+	pass := func(role string) permission.Proposal {
+		n.mustOK(n.block(n.sys(n.committee["bankB"], "bankB", grant(role))))
+		v, _ := n.store.View(0)
+		ps, _ := permission.Proposals(v)
+		id := ps[len(ps)-1].ID
+		n.mustOK(n.block(n.sys(n.committee["bankC"], "bankC", voteMsg(id, true)), n.sys(n.committee["bankD"], "bankD", voteMsg(id, true))))
+		return n.proposal(id)
+	}
+	if p := pass("auditor:nosuch"); p.Status != permission.StatusFailed || !strings.Contains(p.Result, `no sub-ledger "nosuch"`) {
+		t.Fatalf("auditor of an unknown ledger: %+v", p)
+	}
+	if p := pass("regulator:payments"); p.Status != permission.StatusFailed || !strings.Contains(p.Result, "takes no scope") {
+		t.Fatalf("scoped regulator: %+v", p)
+	}
+	if p := pass("auditor:payments"); p.Status != permission.StatusPassed {
+		t.Fatalf("auditor of payments: %+v", p)
+	}
+	if p := pass("auditor"); p.Status != permission.StatusPassed {
+		t.Fatalf("auditor of every ledger: %+v", p)
+	}
+	v, _ = n.store.View(0)
+	id, _, _ = permission.GetIdentity(v, fresh.Public().Address())
+	if id.Org != "bankC" || strings.Join(id.Roles, ",") != "auditor,auditor:payments" {
+		t.Fatalf("granted identity %+v", id)
+	}
+}
+
+// passBy has proposer's organisation propose p and bankB..bankD (other than
+// the proposer) vote yes, returning the proposal.
+func (n *govNet) passBy(proposer string, p *txpb.Propose, voters ...string) permission.Proposal {
+	n.t.Helper()
+	n.mustOK(n.block(n.sys(n.committee[proposer], proposer, proposeMsg(p))))
+	v, _ := n.store.View(0)
+	ps, _ := permission.Proposals(v)
+	id := ps[len(ps)-1].ID
+	var votes [][]byte
+	for _, o := range voters {
+		votes = append(votes, n.sys(n.committee[o], o, voteMsg(id, true)))
+	}
+	n.mustOK(n.block(votes...))
+	return n.proposal(id)
+}
+
+// TestRemoveOrganisation pins that an expelled bank keeps nothing: its
+// identities, its ledger memberships and its nodes in the peer filter are
+// gone, and its connected nodes are handed to the node for eviction after
+// the commit. A bank that still runs a voting validator cannot be removed
+// until its validator is (the safe order: the validator set changes first).
+func TestRemoveOrganisation(t *testing.T) {
+	evicted := make(chan string, 4)
+	n := newGovNet(t, Params{})
+	n.app.onNodeRemoved = func(id string) { evicted <- id }
+	filter := func(id string) uint32 {
+		r, _ := n.app.Query(context.Background(), &abci.RequestQuery{Path: "/p2p/filter/id/" + id})
+		return r.Code
+	}
+	nodeC, nodeB := strings.Repeat("c1", 20), strings.Repeat("b1", 20)
+	for _, nd := range []*txpb.SetNode{{NodeId: nodeC, Org: "bankC", Kind: "observer"}, {NodeId: nodeB, Org: "bankB", Kind: "observer"}} {
+		if p := n.passBy("bankA", &txpb.Propose{Action: &txpb.Propose_SetNode{SetNode: nd}}, "bankB", "bankC"); p.Status != permission.StatusPassed {
+			t.Fatalf("set node: %+v", p)
+		}
+	}
+	if filter(nodeC) != 0 {
+		t.Fatal("bankC's node not admitted")
+	}
+
+	// bankA runs the only validator: its removal is refused, nothing changes.
+	p := n.passBy("bankB", &txpb.Propose{Action: &txpb.Propose_RemoveOrganisation{RemoveOrganisation: &txpb.RemoveOrganisation{Id: "bankA"}}}, "bankC", "bankD")
+	if p.Status != permission.StatusFailed || !strings.Contains(p.Result, "still runs validator") {
+		t.Fatalf("removing a bank with a voting validator: %+v", p)
+	}
+	v, _ := n.store.View(0)
+	if _, err := permission.GetOrganisation(v, "bankA"); err != nil {
+		t.Fatalf("bankA removed: %v", err)
+	}
+
+	// bankC goes.
+	p = n.passBy("bankA", &txpb.Propose{Action: &txpb.Propose_RemoveOrganisation{RemoveOrganisation: &txpb.RemoveOrganisation{Id: "bankC"}}}, "bankB", "bankD")
+	if p.Status != permission.StatusPassed {
+		t.Fatalf("remove bankC: %+v", p)
+	}
+	v, _ = n.store.View(0)
+	ids, _ := permission.Identities(v)
+	for _, id := range ids {
+		if id.Org == "bankC" {
+			t.Fatalf("identity of the removed bank left: %+v", id)
+		}
+	}
+	li, _, _ := permission.GetLedgerInfo(v, "payments")
+	if slices.Contains(li.Members, "bankC") {
+		t.Fatalf("removed bank still a member of payments: %v", li.Members)
+	}
+	if filter(nodeC) == 0 {
+		t.Fatal("removed bank's node still admitted by the peer filter")
+	}
+	if filter(nodeB) != 0 {
+		t.Fatal("another bank's node refused")
+	}
+	select {
+	case got := <-evicted:
+		if got != nodeC {
+			t.Fatalf("evicted %q, want %s", got, nodeC)
+		}
+	case <-time.After(10 * time.Second): // the hand-off runs on its own goroutine; it is expected at once
+		t.Fatal("the removed bank's node was not handed over for eviction")
+	}
+	if n, _ := permission.CommitteeOrgs(v); n != 3 {
+		t.Fatalf("committee organisations %d, want 3", n)
 	}
 }

@@ -136,7 +136,23 @@ func (c *Certificate) Equal(o *Certificate) bool { return o != nil && bytes.Equa
 // VerifyIssuedBy checks that root is a CA valid at `at` and signed c, that c
 // is valid at `at`, and that c's key may make digital signatures. Errors wrap
 // ErrCertWrongIssuer, ErrCertNotYetValid, ErrCertExpired or ErrCertKeyUsage.
+// It is VerifySignedBy followed by ValidAt of root and of c.
 func (c *Certificate) VerifyIssuedBy(root *Certificate, at time.Time) error {
+	if err := c.VerifySignedBy(root); err != nil {
+		return err
+	}
+	if err := root.ValidAt(at); err != nil {
+		return err
+	}
+	return c.ValidAt(at)
+}
+
+// VerifySignedBy checks the time-independent half of VerifyIssuedBy: root is
+// a CA, it signed c, and c's key may make digital signatures. Its verdict
+// depends on the two certificates' bytes alone, so a caller may cache it;
+// the validity periods (ValidAt of both) must still be checked at each use.
+// Errors wrap ErrCertWrongIssuer or ErrCertKeyUsage.
+func (c *Certificate) VerifySignedBy(root *Certificate) error {
 	if root == nil {
 		return fmt.Errorf("%w: no CA certificate", ErrCertWrongIssuer)
 	}
@@ -149,16 +165,20 @@ func (c *Certificate) VerifyIssuedBy(root *Certificate, at time.Time) error {
 	if err := c.c.CheckSignatureFrom(root.c); err != nil {
 		return fmt.Errorf("%w: signature on %s does not verify under %s: %v", ErrCertWrongIssuer, c.Subject(), root.Subject(), err)
 	}
-	for _, x := range []*Certificate{root, c} {
-		if at.Before(x.c.NotBefore) {
-			return fmt.Errorf("%w: %s is valid from %s, checked at %s", ErrCertNotYetValid, x.Subject(), x.c.NotBefore.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
-		}
-		if at.After(x.c.NotAfter) {
-			return fmt.Errorf("%w: %s expired at %s, checked at %s", ErrCertExpired, x.Subject(), x.c.NotAfter.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
-		}
-	}
 	if c.c.KeyUsage&smx509.KeyUsageDigitalSignature == 0 {
 		return fmt.Errorf("%w: %s lacks digitalSignature", ErrCertKeyUsage, c.Subject())
+	}
+	return nil
+}
+
+// ValidAt checks that `at` lies within c's validity period. Errors wrap
+// ErrCertNotYetValid or ErrCertExpired and name the certificate.
+func (c *Certificate) ValidAt(at time.Time) error {
+	if at.Before(c.c.NotBefore) {
+		return fmt.Errorf("%w: %s is valid from %s, checked at %s", ErrCertNotYetValid, c.Subject(), c.c.NotBefore.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+	}
+	if at.After(c.c.NotAfter) {
+		return fmt.Errorf("%w: %s expired at %s, checked at %s", ErrCertExpired, c.Subject(), c.c.NotAfter.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
@@ -253,6 +273,15 @@ func IssueLeaf(caCertPEM []byte, caKey *PrivateKey, req LeafRequest) ([]byte, er
 	if !ca.PublicKey().Equal(caKey.Public()) {
 		return fail("CA key does not match CA certificate %s", ca.Subject())
 	}
+	// A leaf must not outlive its CA: verifiers check both periods, and one
+	// that cached the pair while the CA was valid must not be the only one
+	// to keep accepting the leaf afterwards.
+	// Certificates carry whole seconds.
+	notAfter := req.NotBefore.UTC().AddDate(0, 0, req.Days)
+	if notAfter.Truncate(time.Second).After(ca.NotAfter()) {
+		return fail("validity to %s outlives the CA %s, valid to %s: issue for fewer days or renew the CA",
+			notAfter.Format(time.RFC3339), ca.Subject(), ca.NotAfter().UTC().Format(time.RFC3339))
+	}
 	serial, err := randomSerial()
 	if err != nil {
 		return fail("%v", err)
@@ -265,7 +294,7 @@ func IssueLeaf(caCertPEM []byte, caKey *PrivateKey, req LeafRequest) ([]byte, er
 			CommonName:         name,
 		},
 		NotBefore:             req.NotBefore.UTC(),
-		NotAfter:              req.NotBefore.UTC().AddDate(0, 0, req.Days),
+		NotAfter:              notAfter,
 		KeyUsage:              smx509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		SubjectKeyId:          keyID(req.Key),

@@ -173,6 +173,7 @@ func TestIssueCertificateRefuses(t *testing.T) {
 		{"leaf as CA", leaf.PEM(), leafKey, RoleClient, 1, "is not a CA"},
 		{"garbage CA", []byte("x"), ca.key, RoleClient, 1, "no CERTIFICATE"},
 		{"zero days", ca.pem, ca.key, RoleClient, 0, "validity of 0 days"},
+		{"outlives the CA", ca.pem, ca.key, RoleClient, 3651, "outlives the CA"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -185,11 +186,21 @@ func TestIssueCertificateRefuses(t *testing.T) {
 }
 
 func TestVerifyIssuedBy(t *testing.T) {
+	var err error
 	ca := newTestCA(t, "bankA", testNow.AddDate(0, 0, -10), 100)
 	leaf, _ := ca.issue(t, "alice", RoleClient, 30)                    // testNow .. +30d
 	impostor := newTestCA(t, "bankA", testNow.AddDate(0, 0, -10), 100) // same DN, other key
 	bankB := newTestCA(t, "bankB", testNow.AddDate(0, 0, -10), 100)
-	longLeaf, _ := ca.issue(t, "carol", RoleClient, 365) // outlives its CA
+	// A leaf that outlives its CA: IssueLeaf refuses to make one, so it is
+	// issued under a longer-lived twin of the CA (same key, same subject).
+	twin := testCA{key: ca.key}
+	if twin.pem, err = CreateRootCA("bankA", ca.key, testNow.AddDate(0, 0, -10), 1000); err != nil {
+		t.Fatal(err)
+	}
+	if twin.cert, err = ParseCertificatePEM(twin.pem); err != nil {
+		t.Fatal(err)
+	}
+	longLeaf, _ := twin.issue(t, "carol", RoleClient, 365)
 
 	// A leaf the CA signed without digitalSignature (not something IssueCertificate makes).
 	k, _ := GenerateKey()

@@ -62,35 +62,41 @@ func Revocations(kv Reader, org string) ([]Revocation, error) {
 }
 
 // CertVerifier authenticates identity certificates against the root CAs in
-// state. Chain signatures are the expensive part, so a verified (leaf, root)
-// pair is cached by SM3 hash; validity period, role and revocation are
-// checked on every use, against the block time, so the cache never changes
-// an outcome. The cache is bounded and dropped on any revocation.
+// state. Chain signatures are the expensive part, so the time-independent
+// verdict on a (leaf, root) pair (the root is a CA, it signed the leaf, the
+// leaf may sign) is cached by the SM3 hashes of both certificates: a pure
+// function of their bytes. Everything that depends on time or state (the
+// validity periods of the leaf and of its root at the block time, the
+// signing role, the revocation list in state) is checked on every use, so a
+// warm cache and a cold one give the same verdict and the cache never
+// changes an outcome. Revocations take effect through state; nothing
+// purges the cache.
 type CertVerifier struct {
-	mu    sync.Mutex
-	ok    map[[2][gmcrypto.HashSize]byte]struct{}
-	roots map[string]*gmcrypto.Certificate // root PEM → parsed
-	max   int
+	mu     sync.Mutex
+	signed map[[2][gmcrypto.HashSize]byte]struct{}
+	roots  map[string]*gmcrypto.Certificate // root PEM → parsed
+	max    int
 }
 
 // NewCertVerifier returns a verifier caching up to max verified pairs.
 func NewCertVerifier(max int) *CertVerifier {
-	return &CertVerifier{ok: map[[2][gmcrypto.HashSize]byte]struct{}{}, roots: map[string]*gmcrypto.Certificate{}, max: max}
+	return &CertVerifier{signed: map[[2][gmcrypto.HashSize]byte]struct{}{}, roots: map[string]*gmcrypto.Certificate{}, max: max}
 }
 
-// Purge drops every cached verification.
-func (v *CertVerifier) Purge() {
+// Len is the number of (leaf, root) pairs whose signature verdict is cached.
+func (v *CertVerifier) Len() int {
 	v.mu.Lock()
-	clear(v.ok)
-	v.mu.Unlock()
+	defer v.mu.Unlock()
+	return len(v.signed)
 }
 
 // SignerRoles are the certificate roles that may sign transactions.
 var SignerRoles = []gmcrypto.Role{gmcrypto.RoleClient, gmcrypto.RoleAdmin}
 
 // Authenticate checks that cert identifies a transaction signer of org at
-// time at: issued by org's root CA held in state, valid at that time, of a
-// role that may sign transactions, and not revoked.
+// time at: issued by org's root CA held in state, valid at that time and
+// issued by a root valid at that time, of a role that may sign
+// transactions, and not revoked in kv.
 func (v *CertVerifier) Authenticate(kv Reader, org Organisation, cert *gmcrypto.Certificate, at time.Time) error {
 	if org.RootCA == "" {
 		return ErrCertificate.Wrapf("organisation %s has no root CA registered", org.ID)
@@ -102,25 +108,15 @@ func (v *CertVerifier) Authenticate(kv Reader, org Organisation, cert *gmcrypto.
 	if err != nil {
 		return ErrCertificate.Wrapf("root CA of %s: %v", org.ID, err)
 	}
-	key := [2][gmcrypto.HashSize]byte{cert.Hash(), root.Hash()}
-	v.mu.Lock()
-	_, cached := v.ok[key]
-	v.mu.Unlock()
-	if cached {
-		if at.Before(cert.NotBefore()) || at.After(cert.NotAfter()) {
-			return ErrCertificate.Wrapf("%v: %s valid %s to %s, block time %s", gmcrypto.ErrCertExpired, cert.Subject(),
-				cert.NotBefore().UTC().Format(time.RFC3339), cert.NotAfter().UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
-		}
-	} else {
-		if err := cert.VerifyIssuedBy(root, at); err != nil {
-			return ErrCertificate.Wrapf("%v", err)
-		}
-		v.mu.Lock()
-		if len(v.ok) >= v.max {
-			clear(v.ok)
-		}
-		v.ok[key] = struct{}{}
-		v.mu.Unlock()
+	if err := v.verifySigned(cert, root); err != nil {
+		return ErrCertificate.Wrapf("%v", err)
+	}
+	// Time-dependent: checked on every use, for the root and the leaf.
+	if err := root.ValidAt(at); err != nil {
+		return ErrCertificate.Wrapf("root CA of %s: %v", org.ID, err)
+	}
+	if err := cert.ValidAt(at); err != nil {
+		return ErrCertificate.Wrapf("%v", err)
 	}
 	roleOK := false
 	for _, r := range SignerRoles {
@@ -136,6 +132,27 @@ func (v *CertVerifier) Authenticate(kv Reader, org Organisation, cert *gmcrypto.
 	if revoked {
 		return ErrCertificate.Wrapf("certificate %s (serial %s) is revoked by %s", cert.Subject(), cert.Serial(), org.ID)
 	}
+	return nil
+}
+
+// verifySigned is cert.VerifySignedBy(root), remembered when it succeeds.
+func (v *CertVerifier) verifySigned(cert, root *gmcrypto.Certificate) error {
+	key := [2][gmcrypto.HashSize]byte{cert.Hash(), root.Hash()}
+	v.mu.Lock()
+	_, ok := v.signed[key]
+	v.mu.Unlock()
+	if ok {
+		return nil
+	}
+	if err := cert.VerifySignedBy(root); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	if len(v.signed) >= v.max {
+		clear(v.signed)
+	}
+	v.signed[key] = struct{}{}
+	v.mu.Unlock()
 	return nil
 }
 

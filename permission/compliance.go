@@ -93,7 +93,8 @@ func SetEscrowKey(kv ledger.KV, k EscrowKey) error {
 // EscrowKeys lists registered escrow keys in regulator order.
 func EscrowKeys(kv Reader) ([]EscrowKey, error) { return list[EscrowKey](kv, "escrow/") }
 
-// Public keys seen on chain, so that clients can encrypt for an address.
+// Public keys of senders of executed transactions, so that clients can
+// encrypt for an address. Refused transactions record nothing.
 func pubKeyKey(a string) []byte { return []byte("pubkey/" + a) }
 
 // RecordPublicKey remembers pub as the public key behind addr, its address

@@ -30,6 +30,11 @@ var (
 	ErrUnknownOrg   = errs.Register(codespace, 2, "unknown organisation")
 	ErrUnauthorized = errs.Register(codespace, 3, "unauthorized")
 	ErrInvalid      = errs.Register(codespace, 4, "invalid registry entry")
+	// ErrUnknownPayee refuses a payment to an address that is not a
+	// registered identity of a member organisation of the ledger: a
+	// permissioned ledger pays only known parties, and money sent to a
+	// mistyped address could never move again.
+	ErrUnknownPayee = errs.Register(codespace, 11, "unknown recipient")
 )
 
 var orgIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -150,6 +155,36 @@ func RequireRole(kv Reader, addr gmcrypto.Address, org, role, scope string) erro
 	return nil
 }
 
+// RequirePayee succeeds when addr may be paid on ledgerName: it is a
+// registered identity and its organisation is a member of the ledger.
+func RequirePayee(kv Reader, addr gmcrypto.Address, ledgerName string) error {
+	id, ok, err := peekIdentity(kv, addr)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrUnknownPayee.Wrapf("recipient %s is not a registered identity; ledger %s pays only registered identities (check the address)", addr, ledgerName)
+	}
+	li, found, err := GetLedgerInfo(kv, ledgerName)
+	if err != nil {
+		return err
+	}
+	if found && !slices.Contains(li.Members, id.Org) {
+		return ErrUnknownPayee.Wrapf("recipient %s belongs to organisation %s, which is not a member of ledger %s", addr, id.Org, ledgerName)
+	}
+	return nil
+}
+
+// RemoveIdentity deletes the registration of addr.
+func RemoveIdentity(kv ledger.KV, addr gmcrypto.Address) error {
+	if _, ok, err := peekIdentity(kv, addr); err != nil {
+		return err
+	} else if !ok {
+		return ErrInvalid.Wrapf("identity %s is not registered", addr)
+	}
+	return kv.Delete(SystemLedger, identityKey(addr.String()))
+}
+
 // Reader is ledger.Reader, named here for the signatures of this package.
 type Reader = ledger.Reader
 
@@ -161,18 +196,66 @@ func (Keeper) RequireRole(kv ledger.KV, addr gmcrypto.Address, org, role, scope 
 	return RequireRole(kv, addr, org, role, scope)
 }
 
-// RemoveOrganisation deletes an organisation and its identities' registrations.
-func RemoveOrganisation(kv ledger.KV, id string) error {
+// RequirePayee implements payments.Authorizer.
+func (Keeper) RequirePayee(kv ledger.KV, addr gmcrypto.Address, ledgerName string) error {
+	return RequirePayee(kv, addr, ledgerName)
+}
+
+// RemoveOrganisation deletes an organisation and everything that let it
+// take part: its identities (with their roles and any escrow key), its
+// memberships of sub-ledgers and its nodes in the peer filter's registry.
+// It returns the removed node ids, in id order, for the embedding node to
+// disconnect. The caller refuses the removal while the organisation runs a
+// validator with power (see app's remove_organisation).
+func RemoveOrganisation(kv ledger.KV, id string) (removedNodes []string, err error) {
+	if _, err := GetOrganisation(kv, id); err != nil {
+		return nil, err
+	}
 	ids, err := Identities(kv)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, i := range ids {
-		if i.Org == id {
-			if err := kv.Delete(SystemLedger, identityKey(i.Address)); err != nil {
-				return err
+		if i.Org != id {
+			continue
+		}
+		if err := kv.Delete(SystemLedger, identityKey(i.Address)); err != nil {
+			return nil, err
+		}
+		if b, err := kv.Get(SystemLedger, escrowKey(i.Address)); err != nil {
+			return nil, err
+		} else if b != nil {
+			if err := kv.Delete(SystemLedger, escrowKey(i.Address)); err != nil {
+				return nil, err
 			}
 		}
 	}
-	return kv.Delete(SystemLedger, orgKey(id))
+	lis, err := list[LedgerInfo](kv, "ledger/")
+	if err != nil {
+		return nil, err
+	}
+	for _, li := range lis {
+		if !slices.Contains(li.Members, id) {
+			continue
+		}
+		li.Members = slices.DeleteFunc(li.Members, func(m string) bool { return m == id })
+		b, _ := json.Marshal(li)
+		if err := kv.Set(SystemLedger, ledgerInfoKey(li.Name), b); err != nil {
+			return nil, err
+		}
+	}
+	nodes, err := Nodes(kv)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		if n.Org != id {
+			continue
+		}
+		if err := kv.Delete(SystemLedger, nodeKey(n.ID)); err != nil {
+			return nil, err
+		}
+		removedNodes = append(removedNodes, n.ID)
+	}
+	return removedNodes, kv.Delete(SystemLedger, orgKey(id))
 }

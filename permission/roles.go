@@ -35,6 +35,46 @@ func ValidateRole(r string) error {
 	return nil
 }
 
+// LocalRoles are the roles an organisation's admin grants its own
+// identities without a vote: membership of sub-ledgers ("member",
+// "member:<ledger>"). Every other role reaches beyond the organisation
+// (auditor and regulator read every member's data, committee votes for the
+// consortium, issuer creates money, admin and validator run the
+// organisation's part of the consortium) and is granted only by governance.
+var LocalRoles = []string{RoleMember}
+
+// IsLocalRole reports whether r ("name" or "name:scope") is a local role.
+func IsLocalRole(r string) bool {
+	name, _, _ := strings.Cut(r, ":")
+	return slices.Contains(LocalRoles, name)
+}
+
+// consortiumRoles are checked without a scope, so a scoped grant of one
+// would be inert; ValidateGrant refuses it rather than record it.
+var consortiumRoles = []string{RoleAdmin, RoleCommittee, RoleRegulator, RoleValidator}
+
+// ValidateGrant checks a role that governance grants: a known name; no
+// scope on consortium-wide roles; an auditor scope that names an existing
+// sub-ledger ("auditor" alone reads every sub-ledger, "auditor:<ledger>"
+// the one it names).
+func ValidateGrant(kv Reader, r string) error {
+	if err := ValidateRole(r); err != nil {
+		return err
+	}
+	name, scope, scoped := strings.Cut(r, ":")
+	switch {
+	case scoped && slices.Contains(consortiumRoles, name):
+		return ErrInvalid.Wrapf("role %q: %s is consortium-wide and takes no scope", r, name)
+	case scoped && name == RoleAuditor:
+		if _, ok, err := GetLedgerInfo(kv, scope); err != nil {
+			return err
+		} else if !ok {
+			return ErrInvalid.Wrapf("role %q: no sub-ledger %q (grant auditor:<ledger> for one sub-ledger, auditor for all)", r, scope)
+		}
+	}
+	return nil
+}
+
 // holds reports whether roles grant role within scope: the global role, the
 // role scoped to scope, or (for "ledger/asset" scopes) to the ledger alone.
 func holds(roles []string, role, scope string) bool {
@@ -82,8 +122,9 @@ func require(kv Reader, addr gmcrypto.Address, role, scope string) (Identity, er
 }
 
 // Grant adds role to the identity at addr, registering it under org if new.
+// It is governance's path (see ValidateGrant).
 func Grant(kv ledger.KV, addr gmcrypto.Address, org, role string) error {
-	if err := ValidateRole(role); err != nil {
+	if err := ValidateGrant(kv, role); err != nil {
 		return err
 	}
 	id, ok, err := GetIdentity(kv, addr)

@@ -129,7 +129,7 @@ func newGovCmd(g *globals) *cobra.Command {
 	}))
 
 	var roleAddr, roleOrg, role string
-	propose.AddCommand(proposeCmd(g, "grant-role", "Grant a role (committee, regulator, issuer:<ledger>/<asset>, member:<ledger>, ...)", &title, func() (*txpb.Propose, error) {
+	propose.AddCommand(proposeCmd(g, "grant-role", "Grant a role (committee, regulator, auditor (every sub-ledger), auditor:<ledger>, issuer:<ledger>/<asset>, member:<ledger>, ...)", &title, func() (*txpb.Propose, error) {
 		a, err := parseAddr("address", roleAddr)
 		if err != nil {
 			return nil, err
@@ -154,6 +154,33 @@ func newGovCmd(g *globals) *cobra.Command {
 		c.Flags().StringVar(&rvAddr, "address", "", "identity address")
 		c.Flags().StringVar(&rvRole, "role", "", "role to revoke")
 	}))
+	var riAddr, riOrg, riName string
+	var riRoles []string
+	propose.AddCommand(proposeCmd(g, "reassign-identity", "Bind an address to an organisation with roles, replacing its registration (corrects a wrong claim)", &title, func() (*txpb.Propose, error) {
+		a, err := parseAddr("address", riAddr)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range riRoles {
+			if err := permission.ValidateRole(r); err != nil {
+				return nil, err
+			}
+		}
+		return &txpb.Propose{Action: &txpb.Propose_ReassignIdentity{ReassignIdentity: &txpb.ReassignIdentity{Address: a, Org: riOrg, Roles: riRoles, Name: riName}}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&riAddr, "address", "", "identity address")
+		c.Flags().StringVar(&riOrg, "org", "", "the organisation the address belongs to")
+		c.Flags().StringSliceVar(&riRoles, "roles", []string{"member"}, "its roles, comma-separated")
+		c.Flags().StringVar(&riName, "name", "", "name")
+	}))
+	var rmAddr string
+	propose.AddCommand(proposeCmd(g, "remove-identity", "Delete an identity's registration", &title, func() (*txpb.Propose, error) {
+		a, err := parseAddr("address", rmAddr)
+		if err != nil {
+			return nil, err
+		}
+		return &txpb.Propose{Action: &txpb.Propose_RemoveIdentity{RemoveIdentity: &txpb.RemoveIdentity{Address: a}}}, nil
+	}, func(c *cobra.Command) { c.Flags().StringVar(&rmAddr, "address", "", "identity address") }))
 	var rcOrg, rcSerial, rcReason string
 	propose.AddCommand(proposeCmd(g, "revoke-certificate", "Revoke a certificate of any organisation", &title, func() (*txpb.Propose, error) {
 		return &txpb.Propose{Action: &txpb.Propose_RevokeCertificate{RevokeCertificate: &txpb.RevokeCertificateAction{Org: rcOrg, Serial: rcSerial, Reason: rcReason}}}, nil
@@ -305,18 +332,44 @@ func validatorFromHome(home string) (*txpb.SetValidator, error) {
 
 func newIdentityCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "identity", Short: "Identities of your organisation (admin role)"}
-	var addr, name string
+	var addr, name, certFile string
 	var roles []string
-	cmd.AddCommand(systemTxCmd(g, "register", "Register an identity of your organisation with member or auditor roles", cobra.NoArgs, func([]string) (*txpb.Message, error) {
-		a, err := parseAddr("address", addr)
-		if err != nil {
-			return nil, err
+	cmd.AddCommand(systemTxCmd(g, "register", "Register an identity of your organisation by its certificate, with member roles (other roles need a grant-role proposal)", cobra.NoArgs, func([]string) (*txpb.Message, error) {
+		ri := &txpb.RegisterIdentity{Name: name, Roles: roles}
+		if certFile != "" {
+			pem, err := os.ReadFile(certFile)
+			if err != nil {
+				return nil, fmt.Errorf("--cert: %w", err)
+			}
+			if info, err := gmcrypto.ReadKeyInfo(certFile); err == nil && info.Certificate != "" {
+				pem = []byte(info.Certificate) // a key file from jinlian ca issue
+			}
+			cert, err := gmcrypto.ParseCertificatePEM(pem)
+			if err != nil {
+				return nil, fmt.Errorf("--cert %s: %w", certFile, err)
+			}
+			ri.Certificate = pem
+			ri.Address = cert.PublicKey().Address().Bytes()
 		}
-		return &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{Address: a, Name: name, Roles: roles}}}, nil
+		if addr != "" {
+			a, err := parseAddr("address", addr)
+			if err != nil {
+				return nil, err
+			}
+			if ri.Address != nil && string(a) != string(ri.Address) {
+				return nil, fmt.Errorf("--address %s is not the address of the key in --cert (%x)", addr, ri.Address)
+			}
+			ri.Address = a
+		}
+		if ri.Address == nil {
+			return nil, fmt.Errorf("give --cert (the identity's certificate from your organisation's CA) or, on a network whose organisation has no CA, --address")
+		}
+		return &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: ri}}, nil
 	}, func(c *cobra.Command) {
-		c.Flags().StringVar(&addr, "address", "", "identity address")
+		c.Flags().StringVar(&certFile, "cert", "", "the identity's certificate from your organisation's CA: a PEM file, or the key file jinlian ca issue wrote; gives the address")
+		c.Flags().StringVar(&addr, "address", "", "identity address (only where your organisation has no CA; else taken from --cert)")
 		c.Flags().StringVar(&name, "name", "", "name")
-		c.Flags().StringSliceVar(&roles, "roles", []string{"member"}, "roles: member, member:<ledger>, auditor")
+		c.Flags().StringSliceVar(&roles, "roles", []string{"member"}, "roles: member, member:<ledger>")
 	}))
 	return cmd
 }

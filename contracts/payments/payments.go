@@ -51,6 +51,10 @@ type Authorizer interface {
 	// RequireRole: addr holds role of organisation org within scope
 	// ("<ledger>/<asset>" for issuers).
 	RequireRole(kv ledger.KV, addr gmcrypto.Address, org, role, scope string) error
+	// RequirePayee: addr may be credited on ledgerName (a registered
+	// identity of a member organisation); issues and transfers to anyone
+	// else are refused, so no payment strands money at an unknown address.
+	RequirePayee(kv ledger.KV, addr gmcrypto.Address, ledgerName string) error
 }
 
 // Keeper executes payments messages on the sub-ledger stores it is handed.
@@ -235,6 +239,9 @@ func (k Keeper) Issue(kv ledger.KV, ledgerName string, sender gmcrypto.Address, 
 	if err != nil {
 		return nil, err
 	}
+	if err := k.auth.RequirePayee(kv, toAddr, ledgerName); err != nil {
+		return nil, fmt.Errorf("issue %s on ledger %s: %w", sym, ledgerName, err)
+	}
 	if err := k.Mint(kv, ledgerName, sym, toAddr, amount); err != nil {
 		return nil, err
 	}
@@ -252,6 +259,9 @@ func (k Keeper) Transfer(kv ledger.KV, ledgerName string, sender gmcrypto.Addres
 	toAddr, err := parseTo(to)
 	if err != nil {
 		return nil, err
+	}
+	if err := k.auth.RequirePayee(kv, toAddr, ledgerName); err != nil {
+		return nil, fmt.Errorf("transfer %s on ledger %s: %w", sym, ledgerName, err)
 	}
 	from, err := k.Balance(kv, ledgerName, sym, sender)
 	if err != nil {

@@ -18,6 +18,7 @@ const testLedger = "payments"
 type allowAll struct{}
 
 func (allowAll) RequireRole(ledger.KV, gmcrypto.Address, string, string, string) error { return nil }
+func (allowAll) RequirePayee(ledger.KV, gmcrypto.Address, string) error                { return nil }
 
 func dump(t *rapid.T, kv ledger.KV) []byte {
 	var out []byte

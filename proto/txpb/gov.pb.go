@@ -40,6 +40,8 @@ type Propose struct {
 	//	*Propose_PlaceHold
 	//	*Propose_LiftHold
 	//	*Propose_SetParams
+	//	*Propose_ReassignIdentity
+	//	*Propose_RemoveIdentity
 	Action        isPropose_Action `protobuf_oneof:"action"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -197,6 +199,24 @@ func (x *Propose) GetSetParams() *SetParams {
 	return nil
 }
 
+func (x *Propose) GetReassignIdentity() *ReassignIdentity {
+	if x != nil {
+		if x, ok := x.Action.(*Propose_ReassignIdentity); ok {
+			return x.ReassignIdentity
+		}
+	}
+	return nil
+}
+
+func (x *Propose) GetRemoveIdentity() *RemoveIdentity {
+	if x != nil {
+		if x, ok := x.Action.(*Propose_RemoveIdentity); ok {
+			return x.RemoveIdentity
+		}
+	}
+	return nil
+}
+
 type isPropose_Action interface {
 	isPropose_Action()
 }
@@ -249,6 +269,14 @@ type Propose_SetParams struct {
 	SetParams *SetParams `protobuf:"bytes,21,opt,name=set_params,json=setParams,proto3,oneof"`
 }
 
+type Propose_ReassignIdentity struct {
+	ReassignIdentity *ReassignIdentity `protobuf:"bytes,22,opt,name=reassign_identity,json=reassignIdentity,proto3,oneof"`
+}
+
+type Propose_RemoveIdentity struct {
+	RemoveIdentity *RemoveIdentity `protobuf:"bytes,23,opt,name=remove_identity,json=removeIdentity,proto3,oneof"`
+}
+
 func (*Propose_AddOrganisation) isPropose_Action() {}
 
 func (*Propose_RemoveOrganisation) isPropose_Action() {}
@@ -272,6 +300,10 @@ func (*Propose_PlaceHold) isPropose_Action() {}
 func (*Propose_LiftHold) isPropose_Action() {}
 
 func (*Propose_SetParams) isPropose_Action() {}
+
+func (*Propose_ReassignIdentity) isPropose_Action() {}
+
+func (*Propose_RemoveIdentity) isPropose_Action() {}
 
 // Vote casts the sender organisation's vote (committee role; regulator too
 // for holds).
@@ -1055,11 +1087,127 @@ func (x *SetParams) GetHoldMaxBlocks() int64 {
 	return 0
 }
 
+// ReassignIdentity binds an address to an organisation with the given roles,
+// replacing any registration it had: governance's correction of an identity
+// claimed by the wrong organisation.
+type ReassignIdentity struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       []byte                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	Org           string                 `protobuf:"bytes,2,opt,name=org,proto3" json:"org,omitempty"`
+	Roles         []string               `protobuf:"bytes,3,rep,name=roles,proto3" json:"roles,omitempty"`
+	Name          string                 `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReassignIdentity) Reset() {
+	*x = ReassignIdentity{}
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReassignIdentity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReassignIdentity) ProtoMessage() {}
+
+func (x *ReassignIdentity) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReassignIdentity.ProtoReflect.Descriptor instead.
+func (*ReassignIdentity) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ReassignIdentity) GetAddress() []byte {
+	if x != nil {
+		return x.Address
+	}
+	return nil
+}
+
+func (x *ReassignIdentity) GetOrg() string {
+	if x != nil {
+		return x.Org
+	}
+	return ""
+}
+
+func (x *ReassignIdentity) GetRoles() []string {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+func (x *ReassignIdentity) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// RemoveIdentity deletes an identity's registration.
+type RemoveIdentity struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Address       []byte                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveIdentity) Reset() {
+	*x = RemoveIdentity{}
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveIdentity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveIdentity) ProtoMessage() {}
+
+func (x *RemoveIdentity) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveIdentity.ProtoReflect.Descriptor instead.
+func (*RemoveIdentity) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RemoveIdentity) GetAddress() []byte {
+	if x != nil {
+		return x.Address
+	}
+	return nil
+}
+
 var File_jinlian_tx_v1_gov_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_gov_proto_rawDesc = "" +
 	"\n" +
-	"\x17jinlian/tx/v1/gov.proto\x12\rjinlian.tx.v1\"\xc7\x06\n" +
+	"\x17jinlian/tx/v1/gov.proto\x12\rjinlian.tx.v1\"\xe1\a\n" +
 	"\aPropose\x12\x14\n" +
 	"\x05title\x18\x01 \x01(\tR\x05title\x12K\n" +
 	"\x10add_organisation\x18\n" +
@@ -1079,7 +1227,9 @@ const file_jinlian_tx_v1_gov_proto_rawDesc = "" +
 	"place_hold\x18\x13 \x01(\v2\x18.jinlian.tx.v1.PlaceHoldH\x00R\tplaceHold\x126\n" +
 	"\tlift_hold\x18\x14 \x01(\v2\x17.jinlian.tx.v1.LiftHoldH\x00R\bliftHold\x129\n" +
 	"\n" +
-	"set_params\x18\x15 \x01(\v2\x18.jinlian.tx.v1.SetParamsH\x00R\tsetParamsB\b\n" +
+	"set_params\x18\x15 \x01(\v2\x18.jinlian.tx.v1.SetParamsH\x00R\tsetParams\x12N\n" +
+	"\x11reassign_identity\x18\x16 \x01(\v2\x1f.jinlian.tx.v1.ReassignIdentityH\x00R\x10reassignIdentity\x12H\n" +
+	"\x0fremove_identity\x18\x17 \x01(\v2\x1d.jinlian.tx.v1.RemoveIdentityH\x00R\x0eremoveIdentityB\b\n" +
 	"\x06action\"9\n" +
 	"\x04Vote\x12\x1f\n" +
 	"\vproposal_id\x18\x01 \x01(\x04R\n" +
@@ -1135,7 +1285,14 @@ const file_jinlian_tx_v1_gov_proto_rawDesc = "" +
 	"\x0ehold_approvals\x18\x03 \x01(\x03R\rholdApprovals\x125\n" +
 	"\x17hold_wide_threshold_num\x18\x04 \x01(\x03R\x14holdWideThresholdNum\x125\n" +
 	"\x17hold_wide_threshold_den\x18\x05 \x01(\x03R\x14holdWideThresholdDen\x12&\n" +
-	"\x0fhold_max_blocks\x18\x06 \x01(\x03R\rholdMaxBlocksB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"\x0fhold_max_blocks\x18\x06 \x01(\x03R\rholdMaxBlocks\"h\n" +
+	"\x10ReassignIdentity\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\fR\aaddress\x12\x10\n" +
+	"\x03org\x18\x02 \x01(\tR\x03org\x12\x14\n" +
+	"\x05roles\x18\x03 \x03(\tR\x05roles\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\"*\n" +
+	"\x0eRemoveIdentity\x12\x18\n" +
+	"\aaddress\x18\x01 \x01(\fR\aaddressB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_gov_proto_rawDescOnce sync.Once
@@ -1149,7 +1306,7 @@ func file_jinlian_tx_v1_gov_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_gov_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_gov_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_jinlian_tx_v1_gov_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_jinlian_tx_v1_gov_proto_goTypes = []any{
 	(*Propose)(nil),                 // 0: jinlian.tx.v1.Propose
 	(*Vote)(nil),                    // 1: jinlian.tx.v1.Vote
@@ -1165,6 +1322,8 @@ var file_jinlian_tx_v1_gov_proto_goTypes = []any{
 	(*PlaceHold)(nil),               // 11: jinlian.tx.v1.PlaceHold
 	(*LiftHold)(nil),                // 12: jinlian.tx.v1.LiftHold
 	(*SetParams)(nil),               // 13: jinlian.tx.v1.SetParams
+	(*ReassignIdentity)(nil),        // 14: jinlian.tx.v1.ReassignIdentity
+	(*RemoveIdentity)(nil),          // 15: jinlian.tx.v1.RemoveIdentity
 }
 var file_jinlian_tx_v1_gov_proto_depIdxs = []int32{
 	2,  // 0: jinlian.tx.v1.Propose.add_organisation:type_name -> jinlian.tx.v1.AddOrganisation
@@ -1179,11 +1338,13 @@ var file_jinlian_tx_v1_gov_proto_depIdxs = []int32{
 	11, // 9: jinlian.tx.v1.Propose.place_hold:type_name -> jinlian.tx.v1.PlaceHold
 	12, // 10: jinlian.tx.v1.Propose.lift_hold:type_name -> jinlian.tx.v1.LiftHold
 	13, // 11: jinlian.tx.v1.Propose.set_params:type_name -> jinlian.tx.v1.SetParams
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	14, // 12: jinlian.tx.v1.Propose.reassign_identity:type_name -> jinlian.tx.v1.ReassignIdentity
+	15, // 13: jinlian.tx.v1.Propose.remove_identity:type_name -> jinlian.tx.v1.RemoveIdentity
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_gov_proto_init() }
@@ -1204,6 +1365,8 @@ func file_jinlian_tx_v1_gov_proto_init() {
 		(*Propose_PlaceHold)(nil),
 		(*Propose_LiftHold)(nil),
 		(*Propose_SetParams)(nil),
+		(*Propose_ReassignIdentity)(nil),
+		(*Propose_RemoveIdentity)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1211,7 +1374,7 @@ func file_jinlian_tx_v1_gov_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_gov_proto_rawDesc), len(file_jinlian_tx_v1_gov_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

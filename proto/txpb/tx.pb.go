@@ -299,12 +299,16 @@ func (*Message_Vote) isMessage_Body() {}
 
 // RegisterIdentity registers (or updates) an identity of the sender's
 // organisation with roles an organisation admin may grant on its own:
-// member, member:<ledger>, auditor. System channel, admin role.
+// member, member:<ledger>. System channel, admin role.
 type RegisterIdentity struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Address       []byte                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Roles         []string               `protobuf:"bytes,3,rep,name=roles,proto3" json:"roles,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Address []byte                 `protobuf:"bytes,1,opt,name=address,proto3" json:"address,omitempty"` // may be empty when certificate is set
+	Name    string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Roles   []string               `protobuf:"bytes,3,rep,name=roles,proto3" json:"roles,omitempty"`
+	// certificate is the identity's certificate (PEM), issued by the sender's
+	// organisation's root CA; the address is its key's. Required when the
+	// organisation has a root CA: it binds the address to that organisation.
+	Certificate   []byte `protobuf:"bytes,4,opt,name=certificate,proto3" json:"certificate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -356,6 +360,13 @@ func (x *RegisterIdentity) GetName() string {
 func (x *RegisterIdentity) GetRoles() []string {
 	if x != nil {
 		return x.Roles
+	}
+	return nil
+}
+
+func (x *RegisterIdentity) GetCertificate() []byte {
+	if x != nil {
+		return x.Certificate
 	}
 	return nil
 }
@@ -1135,11 +1146,12 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\x17register_checkpoint_key\x18\x0f \x01(\v2$.jinlian.tx.v1.RegisterCheckpointKeyH\x00R\x15registerCheckpointKey\x122\n" +
 	"\apropose\x18\x14 \x01(\v2\x16.jinlian.tx.v1.ProposeH\x00R\apropose\x12)\n" +
 	"\x04vote\x18\x15 \x01(\v2\x13.jinlian.tx.v1.VoteH\x00R\x04voteB\x06\n" +
-	"\x04body\"V\n" +
+	"\x04body\"x\n" +
 	"\x10RegisterIdentity\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\fR\aaddress\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
-	"\x05roles\x18\x03 \x03(\tR\x05roles\"C\n" +
+	"\x05roles\x18\x03 \x03(\tR\x05roles\x12 \n" +
+	"\vcertificate\x18\x04 \x01(\fR\vcertificate\"C\n" +
 	"\x11RevokeCertificate\x12\x16\n" +
 	"\x06serial\x18\x01 \x01(\tR\x06serial\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"Y\n" +

@@ -14,7 +14,9 @@ import (
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/ca"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/regulator"
 )
@@ -191,4 +193,51 @@ func newAddr(t *testing.T) (*gmcrypto.PrivateKey, gmcrypto.Address) {
 		t.Fatal(err)
 	}
 	return k, k.Public().Address()
+}
+
+// newMember makes a key, has bankA's CA certify it and bankA's admin
+// register it as a member (a ledger pays only registered identities).
+func (n *localnet) newMember(t *testing.T) (*gmcrypto.PrivateKey, gmcrypto.Address) {
+	t.Helper()
+	keys := n.newMembers(t, 1)
+	return keys[0], keys[0].Public().Address()
+}
+
+// newMembers registers count fresh members in as few blocks as the
+// mempool takes: every registration but the last is broadcast without
+// waiting, and the last is waited for (one sender's transactions are
+// ordered in the order sent).
+func (n *localnet) newMembers(t *testing.T, count int) []*gmcrypto.PrivateKey {
+	t.Helper()
+	auth, err := ca.Load(consensus.LocalnetCADir(n.ln.Home, "bankA"), []byte(consensus.LocalnetPassphrase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	keys := make([]*gmcrypto.PrivateKey, count)
+	for i := range keys {
+		k, addr := newAddr(t)
+		keys[i] = k
+		cert, err := auth.Issue(fmt.Sprintf("member-%s", addr.String()[:8]), gmcrypto.RoleClient, k.Public(), 30, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{Certificate: cert.PEM(), Roles: []string{"member"}}}}
+		raw, _, err := app.BuildTx(n.bankA, n.ln.Network.ChainID, permission.SystemLedger, time.Now(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < count-1 {
+			if res, err := n.val.Client().BroadcastTxSync(ctx, raw); err != nil || res.Code != 0 {
+				t.Fatalf("register %s: %v %+v", addr, err, res)
+			}
+			continue
+		}
+		res, err := n.val.Client().BroadcastTxCommit(ctx, raw)
+		if err != nil || res.CheckTx.Code != 0 || res.TxResult.Code != 0 {
+			t.Fatalf("register %s: %v %+v", addr, err, res)
+		}
+	}
+	return keys
 }

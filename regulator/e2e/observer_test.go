@@ -50,15 +50,11 @@ func testRestartEqualsReplay(t *testing.T, n *localnet) {
 	out := make(chan sent, 64)
 	half := make(chan struct{})
 	errc := make(chan error, 1)
+	recipients := n.newMembers(t, 16)
 	go func() {
 		defer close(out)
 		defer close(half)
-		for i := range 16 {
-			k, err := gmcrypto.GenerateKey()
-			if err != nil {
-				errc <- err
-				return
-			}
+		for i, k := range recipients {
 			amount := uint64(1_000 + i)
 			if i%5 == 0 {
 				amount = 150_000 // a large transfer
@@ -167,7 +163,7 @@ func testConfidential(t *testing.T, n *localnet) {
 	defer svc.Stop()
 
 	plaintext := []byte("LC 2026/7781: 120 t copper cathode, Shanghai -> Rotterdam, beneficiary Hai Feng Metals")
-	recipientKey, recipient := newAddr(t)
+	recipientKey, recipient := n.newMember(t)
 	outsiderKey, _ := newAddr(t)
 	c, err := app.SealConfidential(plaintext, []*gmcrypto.PublicKey{n.bankA.Key.Public(), recipientKey.Public(), n.regKey.Public()})
 	if err != nil {

@@ -182,8 +182,8 @@ func TestPsqlEventSink(t *testing.T) {
 	svc := newService(t, n.obs.Client(), regulator.QueryFromClient(n.obs.Client()), t.TempDir(), nil, pg.conn)
 	defer svc.Stop()
 
-	_, big := newAddr(t)
-	_, small := newAddr(t)
+	_, big := n.newMember(t)
+	_, small := n.newMember(t)
 	largeID, _ := n.transfer(t, big, 150_000, nil)
 	n.transfer(t, small, 1_000, nil)
 	_, h := n.transfer(t, small, 2_000, nil)

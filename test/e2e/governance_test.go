@@ -285,7 +285,7 @@ func TestGovernanceWithRealNodes(t *testing.T) {
 	}
 	e.signers["carol"] = app.Signer{Key: carolKey, MSPID: "bankA", CertPEM: carolCert.PEM()}
 	e.mustSend("bankA", permission.SystemLedger, &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{
-		Address: carolKey.Public().Address().Bytes(), Name: "carol", Roles: []string{"member"}}}})
+		Address: carolKey.Public().Address().Bytes(), Name: "carol", Roles: []string{"member"}, Certificate: carolCert.PEM()}}})
 	to := e.signers["bankB"].Key.Public().Address().Bytes()
 	pay := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 1}}}
 	e.mustSend("bankA", "payments", &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: carolKey.Public().Address().Bytes(), Amount: 10}}})

@@ -88,7 +88,7 @@ func newAccounts(t *testing.T, home string, n int, org string) []*account {
 func registerMembers(t *testing.T, ctx context.Context, c rpcclient.Client, chainID string, admin *account, accounts []*account) {
 	t.Helper()
 	for _, a := range accounts {
-		m := &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{Address: a.addr.Bytes(), Name: a.name, Roles: []string{"member"}}}}
+		m := &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{Address: a.addr.Bytes(), Name: a.name, Roles: []string{"member"}, Certificate: a.signer.CertPEM}}}
 		raw, _, err := app.BuildTx(admin.signer, chainID, permission.SystemLedger, time.Now(), m)
 		if err != nil {
 			t.Fatal(err)
