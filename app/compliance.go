@@ -15,7 +15,11 @@ import (
 )
 
 // ConfidentialAAD is the SM4-GCM additional data of confidential payloads.
-var ConfidentialAAD = []byte("jinlian/confidential/v1")
+var ConfidentialAAD = []byte("jinlian/confidential/v2")
+
+// MaxConfidentialReaders bounds a payload's readers (each costs the
+// validators about 0.3 ms to check).
+const MaxConfidentialReaders = 16
 
 // MaxConfidentialBytes bounds a confidential payload's ciphertext.
 const MaxConfidentialBytes = 32 << 10
@@ -55,9 +59,11 @@ func (a *App) registerEscrowKey(kv ledger.KV, tx *Tx, m *txpb.RegisterEscrowKey)
 	return []abci.Event{{Type: "escrow_key", Attributes: []abci.EventAttribute{{Key: "regulator", Value: tx.Sender.String(), Index: true}}}}, nil
 }
 
-// checkConfidential requires a well-formed payload whose data key is
-// wrapped for the sender, the recipient and every registered escrow key.
-// Validators cannot read it: they only check who can.
+// checkConfidential requires a well-formed payload that the sender, the
+// recipient and every registered escrow key can read, and checks the proof
+// that they all recover the same key (gmcrypto.VerifyShared): validators
+// cannot read the payload, but a sender cannot hand the regulator a share
+// that opens nothing while the recipient's opens the payload.
 func checkConfidential(kv ledger.KV, c *txpb.Confidential, sender, to gmcrypto.Address) error {
 	if c == nil {
 		return nil
@@ -65,71 +71,84 @@ func checkConfidential(kv ledger.KV, c *txpb.Confidential, sender, to gmcrypto.A
 	if len(c.Ciphertext) == 0 || len(c.Ciphertext) > MaxConfidentialBytes {
 		return ErrConfidential.Wrapf("ciphertext of %d bytes, want 1..%d", len(c.Ciphertext), MaxConfidentialBytes)
 	}
-	readers := map[gmcrypto.Address]bool{}
-	for _, k := range c.Keys {
-		addr, err := gmcrypto.AddressFromBytes(k.Reader)
-		if err != nil || len(k.Wrapped) == 0 {
-			return ErrConfidential.Wrapf("malformed wrapped key")
-		}
-		readers[addr] = true
+	if len(c.Keys) == 0 || len(c.Keys) > MaxConfidentialReaders {
+		return ErrConfidential.Wrapf("%d readers, want 1..%d", len(c.Keys), MaxConfidentialReaders)
 	}
-	need := []gmcrypto.Address{sender, to}
+	keys := make([]*gmcrypto.PublicKey, len(c.Keys))
+	shares := make([][]byte, len(c.Keys))
+	readers := make(map[gmcrypto.Address]bool, len(c.Keys))
+	rawKeys := make(map[string]bool, len(c.Keys))
+	for i, k := range c.Keys {
+		addr, err := gmcrypto.AddressFromBytes(k.Reader)
+		if err != nil {
+			return ErrConfidential.Wrapf("reader %d: %v", i, err)
+		}
+		pub, err := gmcrypto.ParsePublicKey(k.PublicKey)
+		if err != nil {
+			return ErrConfidential.Wrapf("reader %s: %v", addr, err)
+		}
+		if pub.Address() != addr {
+			return ErrConfidential.Wrapf("reader %s: its public key is of %s", addr, pub.Address())
+		}
+		if readers[addr] {
+			return ErrConfidential.Wrapf("reader %s listed twice", addr)
+		}
+		readers[addr], rawKeys[string(k.PublicKey)] = true, true
+		keys[i], shares[i] = pub, k.Wrapped
+	}
+	for _, n := range []gmcrypto.Address{sender, to} {
+		if !readers[n] {
+			return ErrConfidential.Wrapf("the payload has no key share for %s (parties and every registered regulator must be able to read it)", n)
+		}
+	}
 	escrow, err := permission.EscrowKeys(kv)
 	if err != nil {
 		return err
 	}
 	for _, e := range escrow {
-		addr, _ := gmcrypto.ParseAddress(e.Regulator)
-		need = append(need, addr)
-	}
-	for _, n := range need {
-		if !readers[n] {
-			return ErrConfidential.Wrapf("data key is not wrapped for %s (parties and every registered regulator must be able to read it)", n)
+		b, err := hex.DecodeString(e.PublicKey)
+		if err != nil || !rawKeys[string(b)] {
+			return ErrConfidential.Wrapf("the payload has no key share for the escrow key of regulator %s (parties and every registered regulator must be able to read it)", e.Regulator)
 		}
+	}
+	if err := gmcrypto.VerifyShared(c.Ciphertext, keys, shares, c.Proof); err != nil {
+		return ErrConfidential.Wrapf("%v: a reader's share would not open the payload's key", err)
 	}
 	return nil
 }
 
-// SealConfidential encrypts plaintext for readers (address → public key)
-// the way checkConfidential expects.
+// SealConfidential encrypts plaintext for readers (the sender's, the
+// recipient's and every registered escrow public key) the way
+// checkConfidential expects.
 func SealConfidential(plaintext []byte, readers []*gmcrypto.PublicKey) (*txpb.Confidential, error) {
-	key, err := gmcrypto.GenerateSM4Key()
-	if err != nil {
-		return nil, err
-	}
-	ct, err := gmcrypto.SealSM4GCM(key, plaintext, ConfidentialAAD)
-	if err != nil {
-		return nil, err
-	}
-	out := &txpb.Confidential{Ciphertext: ct}
+	var uniq []*gmcrypto.PublicKey
 	seen := map[gmcrypto.Address]bool{}
 	for _, r := range readers {
-		if seen[r.Address()] {
-			continue
+		if !seen[r.Address()] {
+			seen[r.Address()] = true
+			uniq = append(uniq, r)
 		}
-		seen[r.Address()] = true
-		w, err := r.Encrypt(key)
-		if err != nil {
-			return nil, err
-		}
-		out.Keys = append(out.Keys, &txpb.WrappedKey{Reader: r.Address().Bytes(), Wrapped: w})
+	}
+	ct, shares, proof, err := gmcrypto.SealShared(plaintext, ConfidentialAAD, uniq)
+	if err != nil {
+		return nil, err
+	}
+	out := &txpb.Confidential{Ciphertext: ct, Proof: proof}
+	for i, r := range uniq {
+		out.Keys = append(out.Keys, &txpb.WrappedKey{Reader: r.Address().Bytes(), Wrapped: shares[i], PublicKey: r.Bytes()})
 	}
 	return out, nil
 }
 
 // OpenConfidential decrypts a payload with the reader's private key; it
-// fails clearly when the reader holds no wrapped key.
+// fails clearly when the reader holds no share.
 func OpenConfidential(c *txpb.Confidential, key *gmcrypto.PrivateKey) ([]byte, error) {
 	me := key.Public().Address()
 	for _, k := range c.Keys {
 		if !bytes.Equal(k.Reader, me[:]) {
 			continue
 		}
-		dk, err := key.Decrypt(k.Wrapped)
-		if err != nil {
-			return nil, fmt.Errorf("unwrap data key: %w", err)
-		}
-		return gmcrypto.OpenSM4GCM(dk, c.Ciphertext, ConfidentialAAD)
+		return key.OpenShared(c.Ciphertext, ConfidentialAAD, k.Wrapped)
 	}
 	return nil, ErrConfidential.Wrapf("%s is not a reader of this payload: only the parties and registered regulators can decrypt it", me)
 }

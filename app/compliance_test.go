@@ -109,3 +109,71 @@ func TestAMLThresholdOnChain(t *testing.T) {
 		t.Fatalf("cleared threshold still listed: %s", r.Value)
 	}
 }
+
+// TestConfidentialEscrowEvasion plays a sender who wants the recipient to
+// read a confidential payload and the regulator not to. Validators cannot
+// decrypt, but each of these is refused, in CheckTx and in a block, and the
+// refused transfer moves nothing.
+func TestConfidentialEscrowEvasion(t *testing.T) {
+	n := newGovNet(t, Params{})
+	escrow := mustKey(t) // a dedicated escrow key, not the regulator's identity key
+	reg := &txpb.Message{Body: &txpb.Message_RegisterEscrowKey{RegisterEscrowKey: &txpb.RegisterEscrowKey{PublicKey: escrow.Public().Bytes()}}}
+	n.mustOK(n.block(n.sys(n.regulator, "bankD", reg)))
+	recipient := n.payee
+	secret := []byte("side letter: the real price is 2,000,000 CNY")
+	seal := func(readers ...*gmcrypto.PublicKey) *txpb.Confidential {
+		c, err := SealConfidential(secret, readers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	honest := func() *txpb.Confidential { return seal(n.member.Public(), recipient.Public(), escrow.Public()) }
+	decoy := seal(n.member.Public(), recipient.Public(), escrow.Public())
+	attacker := mustKey(t)
+
+	cases := []struct {
+		name   string
+		mutate func(c *txpb.Confidential)
+		want   string
+	}{
+		{"escrow share garbage", func(c *txpb.Confidential) { c.Keys[2].Wrapped = bytes.Repeat([]byte{7}, gmcrypto.ShareSize) }, "share"},
+		{"escrow share of another payload's key", func(c *txpb.Confidential) { c.Keys[2].Wrapped = decoy.Keys[2].Wrapped }, "not all of one key"},
+		{"escrow share emptied", func(c *txpb.Confidential) { c.Keys[2].Wrapped = nil }, "share"},
+		{"escrow entry dropped", func(c *txpb.Confidential) { c.Keys = c.Keys[:2] }, "escrow key of regulator"},
+		{"escrow entry re-keyed to the attacker", func(c *txpb.Confidential) {
+			c.Keys[2].PublicKey, c.Keys[2].Reader = attacker.Public().Bytes(), attacker.Public().Address().Bytes()
+		}, "escrow key of regulator"},
+		{"reader label not its key's address", func(c *txpb.Confidential) { c.Keys[2].Reader = n.regulator.Public().Address().Bytes() }, "its public key is of"},
+		{"proof stripped", func(c *txpb.Confidential) { c.Proof = nil }, "proof"},
+		{"ciphertext swapped after proving", func(c *txpb.Confidential) { c.Ciphertext = decoy.Ciphertext }, "not all of one key"},
+	}
+	v, _ := n.store.View(0)
+	before, _ := n.app.payments.Balance(v, "payments", "CNY", recipient.Public().Address())
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := honest()
+			tc.mutate(c)
+			m := transfer("CNY", recipient, 1)
+			m.GetTransfer().Confidential = c
+			raw := n.tx(n.member, "bankB", "payments", m)
+			if r := n.check(raw); r.Code != ErrConfidential.Code() || !strings.Contains(r.Log, tc.want) {
+				t.Fatalf("CheckTx: code %d %q, want %d naming %q", r.Code, r.Log, ErrConfidential.Code(), tc.want)
+			}
+			if r := n.block(raw); r[0].Code != ErrConfidential.Code() {
+				t.Fatalf("FinalizeBlock: code %d %q", r[0].Code, r[0].Log)
+			}
+		})
+	}
+	v, _ = n.store.View(0)
+	if after, _ := n.app.payments.Balance(v, "payments", "CNY", recipient.Public().Address()); after != before {
+		t.Fatalf("refused transfers moved money: %d → %d", before, after)
+	}
+	// The honest payload passes and the escrow key reads it.
+	m := transfer("CNY", recipient, 1)
+	m.GetTransfer().Confidential = honest()
+	n.mustOK(n.block(n.tx(n.member, "bankB", "payments", m)))
+	if got, err := OpenConfidential(m.GetTransfer().Confidential, escrow); err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("escrow key: %q %v", got, err)
+	}
+}

@@ -576,15 +576,17 @@ func (x *Transfer) GetConfidential() *Confidential {
 	return nil
 }
 
-// Confidential is a payload encrypted with SM4-GCM under a fresh 16-byte
-// data key (nonce ‖ ciphertext ‖ tag, additional data
-// "jinlian/confidential/v1"); the data key is wrapped with SM2 public-key
-// encryption (ASN.1, GM/T 0009) for each reader: sender, recipient and
-// every registered regulator escrow key.
+// Confidential is a payload encrypted with SM4-GCM (nonce ‖ ciphertext ‖
+// tag, additional data "jinlian/confidential/v2") under a key that every
+// reader recovers from its share, and a proof, which validators check with
+// public keys only, that all readers recover the same key: sender,
+// recipient and every registered regulator escrow key
+// (gmcrypto.SealShared; docs/adr/0008-verifiable-escrow.md).
 type Confidential struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ciphertext    []byte                 `protobuf:"bytes,1,opt,name=ciphertext,proto3" json:"ciphertext,omitempty"`
 	Keys          []*WrappedKey          `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	Proof         []byte                 `protobuf:"bytes,3,opt,name=proof,proto3" json:"proof,omitempty"` // gmcrypto.VerifyShared, readers in the order of keys
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -633,10 +635,18 @@ func (x *Confidential) GetKeys() []*WrappedKey {
 	return nil
 }
 
+func (x *Confidential) GetProof() []byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
 type WrappedKey struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Reader        []byte                 `protobuf:"bytes,1,opt,name=reader,proto3" json:"reader,omitempty"`   // 20-byte address of the key holder
-	Wrapped       []byte                 `protobuf:"bytes,2,opt,name=wrapped,proto3" json:"wrapped,omitempty"` // SM2-encrypted data key
+	Reader        []byte                 `protobuf:"bytes,1,opt,name=reader,proto3" json:"reader,omitempty"`                        // 20-byte address of public_key
+	Wrapped       []byte                 `protobuf:"bytes,2,opt,name=wrapped,proto3" json:"wrapped,omitempty"`                      // the reader's key share (gmcrypto.ShareSize bytes)
+	PublicKey     []byte                 `protobuf:"bytes,3,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"` // the SM2 key the share is for (04 ‖ X ‖ Y)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -681,6 +691,13 @@ func (x *WrappedKey) GetReader() []byte {
 func (x *WrappedKey) GetWrapped() []byte {
 	if x != nil {
 		return x.Wrapped
+	}
+	return nil
+}
+
+func (x *WrappedKey) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
 	}
 	return nil
 }
@@ -1165,16 +1182,19 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\x02to\x18\x02 \x01(\fR\x02to\x12\x16\n" +
 	"\x06amount\x18\x03 \x01(\x04R\x06amount\x12\x12\n" +
 	"\x04memo\x18\x04 \x01(\tR\x04memo\x12?\n" +
-	"\fconfidential\x18\x05 \x01(\v2\x1b.jinlian.tx.v1.ConfidentialR\fconfidential\"]\n" +
+	"\fconfidential\x18\x05 \x01(\v2\x1b.jinlian.tx.v1.ConfidentialR\fconfidential\"s\n" +
 	"\fConfidential\x12\x1e\n" +
 	"\n" +
 	"ciphertext\x18\x01 \x01(\fR\n" +
 	"ciphertext\x12-\n" +
-	"\x04keys\x18\x02 \x03(\v2\x19.jinlian.tx.v1.WrappedKeyR\x04keys\">\n" +
+	"\x04keys\x18\x02 \x03(\v2\x19.jinlian.tx.v1.WrappedKeyR\x04keys\x12\x14\n" +
+	"\x05proof\x18\x03 \x01(\fR\x05proof\"]\n" +
 	"\n" +
 	"WrappedKey\x12\x16\n" +
 	"\x06reader\x18\x01 \x01(\fR\x06reader\x12\x18\n" +
-	"\awrapped\x18\x02 \x01(\fR\awrapped\"H\n" +
+	"\awrapped\x18\x02 \x01(\fR\awrapped\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x03 \x01(\fR\tpublicKey\"H\n" +
 	"\x04Burn\x12\x14\n" +
 	"\x05asset\x18\x01 \x01(\tR\x05asset\x12\x16\n" +
 	"\x06amount\x18\x02 \x01(\x04R\x06amount\x12\x12\n" +
