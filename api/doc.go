@@ -10,6 +10,11 @@
 // certificates; SM2 certificates need GM TLS. NewHTTPClient builds the
 // matching client. docs/api.md is the operator's guide.
 //
+// With mutual TLS and a Registry, a deny-by-default read gate (gate.go)
+// accepts only JSON-RPC as POST / (and /websocket for regulators and
+// auditors), decodes it as CometBFT does, authorizes every method and app
+// query path by an explicit table, and forwards its own re-encoding.
+//
 // It imports gmcrypto (GM TLS, SM2 certificates) and nodecfg (the api.*
 // keys) of jinlian and CometBFT's RPC client interfaces; it must not import
 // app, consensus or anything above them. consensus starts it.

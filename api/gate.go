@@ -3,8 +3,8 @@ package api
 import (
 	"bytes"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,13 +14,126 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 )
 
-// Registry is what the read gate asks the chain: who an SM2 identity is,
-// and which organisations belong to a sub-ledger.
+// Registry is what the read gate asks the chain (its last committed state):
+// who an SM2 identity is, which CA an organisation registered, and which
+// organisations belong to a sub-ledger.
 type Registry interface {
 	// Identity returns the registered organisation and roles of addr.
 	Identity(addr gmcrypto.Address) (org string, roles []string, ok bool, err error)
+	// OrgOfRootCA returns the organisation that registered the root CA
+	// certificate der (DER bytes, compared exactly) on chain.
+	OrgOfRootCA(der []byte) (org string, ok bool, err error)
 	// LedgerMembers returns a sub-ledger's member organisations.
 	LedgerMembers(ledger string) (members []string, ok bool, err error)
+}
+
+// access says who may make a call.
+type access int
+
+const (
+	// anyClient: every client the TLS handshake authenticated; the state
+	// machine authorizes what it submits.
+	anyClient access = iota + 1
+	// registered: a caller whose organisation the chain knows (GM TLS: a
+	// registered SM2 identity; TLS 1.3: a certificate issued by a root CA
+	// an organisation registered on chain).
+	registered
+	// ledgerMember: a registered caller of a member organisation of the
+	// sub-ledger the call names, or a regulator or auditor.
+	ledgerMember
+	// governance: an identity with the committee, regulator or auditor role.
+	governance
+	// privileged: an identity with the regulator or auditor role.
+	privileged
+)
+
+// rule is who may call a method or an app query path, and why.
+type rule struct {
+	access access
+	// why completes "only … may …" in a refusal.
+	why string
+	// ledger, for ledgerMember, names the sub-ledger a query's data reads.
+	ledger func(data []byte) (string, error)
+}
+
+const whyRaw = "raw blocks, transactions and events carry every sub-ledger"
+
+// methodRules are the CometBFT RPC methods the gate forwards. A method that
+// is not here is refused to everyone (unsafe routes, evidence, peer and
+// consensus internals, subscriptions over HTTP). abci_query is decided by
+// queryRules. Arguments are declared in rpcArgs.
+var methodRules = map[string]rule{
+	"health":              {access: anyClient},
+	"status":              {access: anyClient},
+	"abci_info":           {access: anyClient},
+	"validators":          {access: anyClient},
+	"commit":              {access: anyClient}, // a signed header: hashes and signatures, no transaction
+	"num_unconfirmed_txs": {access: anyClient},
+	"broadcast_tx_sync":   {access: anyClient},
+	"broadcast_tx_async":  {access: anyClient},
+	"broadcast_tx_commit": {access: anyClient},
+	"check_tx":            {access: anyClient},
+	"abci_query":          {}, // per path: queryRules
+
+	"block":           {access: privileged, why: whyRaw},
+	"block_by_hash":   {access: privileged, why: whyRaw},
+	"block_results":   {access: privileged, why: whyRaw},
+	"blockchain":      {access: privileged, why: whyRaw},
+	"header":          {access: privileged, why: whyRaw},
+	"tx":              {access: privileged, why: whyRaw},
+	"tx_search":       {access: privileged, why: whyRaw},
+	"block_search":    {access: privileged, why: whyRaw},
+	"unconfirmed_txs": {access: privileged, why: whyRaw},
+	"genesis":         {access: privileged, why: "the genesis state carries every sub-ledger"},
+	"genesis_chunked": {access: privileged, why: "the genesis state carries every sub-ledger"},
+}
+
+// queryRules are the app's query paths (app/query.go) the gate forwards;
+// a path that is not here is refused to everyone.
+var queryRules = map[string]rule{
+	"/balance":        {access: ledgerMember, ledger: balanceLedger},
+	"/ledger":         {access: ledgerMember, ledger: func(d []byte) (string, error) { return string(d), nil }},
+	"/ledgers":        {access: privileged, why: "it lists every sub-ledger with its supply"},
+	"/invariants":     {access: privileged, why: "it reports the supply of every sub-ledger"},
+	"/holds":          {access: privileged, why: "holds name accounts of every sub-ledger"},
+	"/sanctions":      {access: privileged, why: "the sanctions list is the regulators'"},
+	"/aml_thresholds": {access: privileged, why: "the alert thresholds are the regulators'"},
+	"/proposals":      {access: governance, why: "governance proposals are for the committee"},
+	"/proposal":       {access: governance, why: "governance proposals are for the committee"},
+	"/tx":             {access: registered},
+	"/organisations":  {access: registered},
+	"/validators":     {access: registered},
+	"/qc":             {access: registered},
+	"/roles":          {access: registered},
+	"/nodes":          {access: registered},
+	"/escrow_keys":    {access: registered},
+	"/pubkey":         {access: registered},
+}
+
+// balanceLedger reads the sub-ledger of a /balance request. The app decodes
+// the request with encoding/json, which matches keys case-insensitively and
+// lets a later duplicate win; the gate takes only the exact keys, once
+// each, so that what it checks is what the app reads.
+func balanceLedger(data []byte) (string, error) {
+	fields, err := strictObject(data, []string{"ledger", "asset", "account"})
+	if err != nil {
+		return "", fmt.Errorf("balance request: %w", err)
+	}
+	var ledger string
+	raw, ok := fields["ledger"]
+	if !ok {
+		return "", errors.New("balance request: no ledger")
+	}
+	if err := json.Unmarshal(raw, &ledger); err != nil {
+		return "", fmt.Errorf("balance request: ledger: want a string")
+	}
+	for k, v := range fields {
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return "", fmt.Errorf("balance request: %s: want a string", k)
+		}
+	}
+	return ledger, nil
 }
 
 // caller is the authenticated client of a request.
@@ -28,67 +141,127 @@ type caller struct {
 	desc       string // for refusals
 	org        string
 	privileged bool // regulator or auditor: reads every sub-ledger
+	committee  bool
 }
 
-// Methods any authenticated client may call: node status and submitting
-// transactions (whose authorization the state machine checks).
-var openMethods = []string{
-	"health", "status", "abci_info", "validators", "commit", "num_unconfirmed_txs",
-	"broadcast_tx_sync", "broadcast_tx_async", "broadcast_tx_commit", "check_tx",
-}
-
-// ledgerScoped are the app queries whose data names a sub-ledger.
-var ledgerScoped = map[string]func(data []byte) string{
-	"/balance": func(d []byte) string {
-		var q struct {
-			Ledger string `json:"ledger"`
-		}
-		_ = json.Unmarshal(d, &q)
-		return q.Ledger
-	},
-	"/ledger": func(d []byte) string { return string(d) },
-}
-
-// gate enforces, when clients authenticate with certificates, that
-// sub-ledger data is read only by identities of the ledger's member
-// organisations, regulators and auditors. Raw blocks, transactions and
-// event subscriptions carry every sub-ledger, so only regulators and
-// auditors get them.
+// gate enforces, when clients authenticate with certificates, who may read
+// what. It is deny-by-default: it accepts exactly two request shapes,
+// JSON-RPC as POST / (one call or a batch; see parseRequest) and, for
+// regulators and auditors, GET /websocket, and it forwards the JSON-RPC
+// body it re-encoded from what it checked, never the client's bytes.
 func (s *Server) gate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls, err := rpcCalls(r)
+		req, err := parseRequest(r)
 		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			refuse(w, http.StatusBadRequest, nil, fmt.Errorf("request refused by the API gate: %w", err))
 			return
 		}
-		if !slices.ContainsFunc(calls, func(c rpcCall) bool { return !slices.Contains(openMethods, c.method) }) {
-			next.ServeHTTP(w, r) // status and submissions: the TLS handshake authenticated the client
-			return
-		}
-		c, err := s.caller(r)
-		if err == nil && c.privileged {
+		who := &lazyCaller{s: s, r: r}
+		if req.websocket {
+			if err := who.require(privileged, "open /websocket", "event subscriptions carry every sub-ledger", ""); err != nil {
+				refuse(w, http.StatusForbidden, nil, err)
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
-		for _, call := range calls {
-			if err == nil {
-				err = s.allowed(c, call)
-			}
-			if err != nil {
-				refuse(w, calls, err)
+		for _, c := range req.calls {
+			if err := s.allowed(who, c); err != nil {
+				refuse(w, http.StatusForbidden, req.calls, err)
 				return
 			}
 		}
+		r.URL.Path, r.URL.RawPath, r.URL.RawQuery = "/", "", ""
+		r.Body = io.NopCloser(bytes.NewReader(req.body))
+		r.ContentLength = int64(len(req.body))
+		r.TransferEncoding = nil
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Del("Content-Encoding")
+		r.Header.Del("Upgrade")
 		next.ServeHTTP(w, r)
 	})
 }
 
+func (s *Server) allowed(who *lazyCaller, c rpcCall) error {
+	mr := methodRules[c.method] // parseRequest admits only methods of the table
+	if c.method != "abci_query" {
+		return who.require(mr.access, "call "+c.method, mr.why, "")
+	}
+	path, data := c.queryPath(), c.queryData()
+	qr, ok := queryRules[path]
+	if !ok {
+		return fmt.Errorf("abci_query path %q is not served by the API (known paths: %s)", path, strings.Join(sortedKeys(queryRules), ", "))
+	}
+	ledger := ""
+	if qr.access == ledgerMember {
+		var err error
+		if ledger, err = qr.ledger(data); err != nil {
+			return fmt.Errorf("abci_query %s: %w", path, err)
+		}
+	}
+	return who.require(qr.access, "query "+path, qr.why, ledger)
+}
+
+// lazyCaller identifies the caller once, and only for calls that need it.
+type lazyCaller struct {
+	s    *Server
+	r    *http.Request
+	done bool
+	c    caller
+	err  error
+}
+
+func (l *lazyCaller) get() (caller, error) {
+	if !l.done {
+		l.c, l.err = l.s.caller(l.r)
+		l.done = true
+	}
+	return l.c, l.err
+}
+
+func (l *lazyCaller) require(a access, what, why, ledger string) error {
+	if a == anyClient {
+		return nil
+	}
+	c, err := l.get()
+	if err != nil {
+		return err
+	}
+	switch a {
+	case registered:
+		return nil
+	case privileged:
+		if c.privileged {
+			return nil
+		}
+		return fmt.Errorf("%s may not %s: %s, so only regulators and auditors may", c.desc, what, why)
+	case governance:
+		if c.privileged || c.committee {
+			return nil
+		}
+		return fmt.Errorf("%s may not %s: %s, regulators and auditors", c.desc, what, why)
+	case ledgerMember:
+		if c.privileged {
+			return nil
+		}
+		members, ok, err := l.s.opts.Registry.LedgerMembers(ledger)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s may not %s of sub-ledger %q: no such sub-ledger is registered", c.desc, what, ledger)
+		}
+		if !slices.Contains(members, c.org) {
+			return fmt.Errorf("%s may not read sub-ledger %s: it is open to identities of %s, regulators and auditors", c.desc, ledger, strings.Join(members, ", "))
+		}
+		return nil
+	}
+	return fmt.Errorf("%s may not %s", c.desc, what)
+}
+
 func (s *Server) caller(r *http.Request) (caller, error) {
-	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		// Standard TLS carries ECDSA certificates, which name an
-		// organisation but no on-chain identity.
-		cert := r.TLS.PeerCertificates[0]
-		return caller{desc: cert.Subject.String(), org: firstOrg(cert)}, nil
+	if r.TLS != nil {
+		return s.tlsCaller(r.TLS.VerifiedChains)
 	}
 	if c, ok := r.Context().Value(connKey{}).(*gmtlsServerConn); ok {
 		st := c.State()
@@ -104,95 +277,53 @@ func (s *Server) caller(r *http.Request) (caller, error) {
 		if !ok {
 			return caller{}, fmt.Errorf("%s is not registered on chain; reads need a registered identity", desc)
 		}
-		priv := slices.ContainsFunc(roles, func(r string) bool { return r == "regulator" || r == "auditor" })
-		return caller{desc: desc + " of " + org, org: org, privileged: priv}, nil
+		return caller{
+			desc:       desc + " of " + org,
+			org:        org,
+			privileged: slices.ContainsFunc(roles, func(r string) bool { return r == "regulator" || r == "auditor" }),
+			committee:  slices.Contains(roles, "committee"),
+		}, nil
 	}
 	return caller{}, fmt.Errorf("no client certificate")
 }
 
-func firstOrg(c *x509.Certificate) string {
-	if len(c.Subject.Organization) > 0 {
-		return c.Subject.Organization[0]
+// tlsCaller maps a TLS 1.3 client certificate to the organisation that
+// registered, on chain, the root CA its verified chain ends in. The
+// certificate's own subject O is a claim of whoever issued it: any CA of
+// the client CA bundle can write any O, so it is only compared, never
+// trusted. Standard TLS certificates name no SM2 identity, so such a
+// caller has no roles.
+func (s *Server) tlsCaller(chains [][]*x509.Certificate) (caller, error) {
+	if len(chains) == 0 || len(chains[0]) == 0 {
+		return caller{}, fmt.Errorf("no verified client certificate")
 	}
-	return ""
-}
-
-type rpcCall struct {
-	id     json.RawMessage
-	method string
-	path   string // abci_query path
-	data   []byte // abci_query data
-}
-
-// rpcCalls extracts the JSON-RPC calls of a request: a POST body (one call
-// or a batch), or a GET /<method>?params URI call. The body is restored.
-func rpcCalls(r *http.Request) ([]rpcCall, error) {
-	if r.Method == http.MethodGet {
-		m := strings.TrimPrefix(r.URL.Path, "/")
-		if m == "" || m == "websocket" {
-			return []rpcCall{{method: "subscribe"}}, nil
+	leaf := chains[0][0]
+	desc := fmt.Sprintf("certificate %s", leaf.Subject)
+	var orgs []string
+	for _, ch := range chains {
+		org, ok, err := s.opts.Registry.OrgOfRootCA(ch[len(ch)-1].Raw)
+		if err != nil {
+			return caller{}, err
 		}
-		q := r.URL.Query()
-		data, _ := hex.DecodeString(strings.TrimPrefix(strings.Trim(q.Get("data"), `"`), "0x"))
-		return []rpcCall{{method: m, path: strings.Trim(q.Get("path"), `"`), data: data}}, nil
+		if ok && !slices.Contains(orgs, org) {
+			orgs = append(orgs, org)
+		}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
-	if err != nil {
-		return nil, err
+	switch {
+	case len(orgs) == 0:
+		return caller{}, fmt.Errorf("%s was issued under CA %s, which no organisation has registered on chain; reads need a registered organisation", desc, chains[0][len(chains[0])-1].Subject)
+	case len(orgs) > 1:
+		return caller{}, fmt.Errorf("%s chains to root CAs of several organisations (%s); refused", desc, strings.Join(orgs, ", "))
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	type req struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
-		Params struct {
-			Path string `json:"path"`
-			Data string `json:"data"`
-		} `json:"params"`
+	if claimed := leaf.Subject.Organization; len(claimed) > 0 && (len(claimed) > 1 || claimed[0] != orgs[0]) {
+		return caller{}, fmt.Errorf("%s names organisation %q but was issued under the root CA of %s; refused", desc, strings.Join(claimed, ","), orgs[0])
 	}
-	var reqs []req
-	if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '[' {
-		err = json.Unmarshal(t, &reqs)
-	} else {
-		var one req
-		err = json.Unmarshal(t, &one)
-		reqs = []req{one}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("malformed JSON-RPC request: %v", err)
-	}
-	out := make([]rpcCall, len(reqs))
-	for i, q := range reqs {
-		data, _ := hex.DecodeString(q.Params.Data)
-		out[i] = rpcCall{id: q.ID, method: q.Method, path: q.Params.Path, data: data}
-	}
-	return out, nil
+	return caller{desc: desc + " of " + orgs[0], org: orgs[0]}, nil
 }
 
-func (s *Server) allowed(c caller, call rpcCall) error {
-	if slices.Contains(openMethods, call.method) {
-		return nil
-	}
-	if call.method != "abci_query" {
-		return fmt.Errorf("%s may not call %s: raw blocks, transactions and events carry every sub-ledger, so only regulators and auditors read them", c.desc, call.method)
-	}
-	ledgerOf, scoped := ledgerScoped[call.path]
-	if !scoped {
-		return nil
-	}
-	name := ledgerOf(call.data)
-	members, ok, err := s.opts.Registry.LedgerMembers(name)
-	if err != nil {
-		return err
-	}
-	if ok && !slices.Contains(members, c.org) {
-		return fmt.Errorf("%s may not read sub-ledger %s: it is open to identities of %s, regulators and auditors", c.desc, name, strings.Join(members, ", "))
-	}
-	return nil
-}
-
-// refuse answers 403 with JSON-RPC error objects carrying the request ids,
+// refuse answers code with JSON-RPC error objects carrying the request ids,
 // so that RPC clients print the reason.
-func refuse(w http.ResponseWriter, calls []rpcCall, err error) {
+func refuse(w http.ResponseWriter, code int, calls []rpcCall, err error) {
 	type rpcErr struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
@@ -200,16 +331,39 @@ func refuse(w http.ResponseWriter, calls []rpcCall, err error) {
 	}
 	type resp struct {
 		JSONRPC string          `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id,omitempty"`
+		ID      json.RawMessage `json:"id"`
 		Error   rpcErr          `json:"error"`
+	}
+	msg := "forbidden"
+	if code == http.StatusBadRequest {
+		msg = "invalid request"
+	}
+	one := func(id json.RawMessage) resp {
+		if id == nil {
+			id = json.RawMessage("null")
+		}
+		return resp{JSONRPC: "2.0", ID: id, Error: rpcErr{Code: -32600, Message: msg, Data: err.Error()}}
+	}
+	if len(calls) <= 1 {
+		var id json.RawMessage
+		if len(calls) == 1 {
+			id = calls[0].id
+		}
+		writeJSON(w, code, one(id))
+		return
 	}
 	out := make([]resp, len(calls))
 	for i, c := range calls {
-		out[i] = resp{JSONRPC: "2.0", ID: c.id, Error: rpcErr{Code: -32600, Message: "forbidden", Data: err.Error()}}
+		out[i] = one(c.id)
 	}
-	if len(out) == 1 {
-		writeJSON(w, http.StatusForbidden, out[0])
-		return
+	writeJSON(w, code, out)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	writeJSON(w, http.StatusForbidden, out)
+	slices.Sort(keys)
+	return keys
 }

@@ -48,9 +48,11 @@ type Options struct {
 	// Logger receives handshake failures, proxy errors and the start line;
 	// nil discards them.
 	Logger *slog.Logger
-	// Registry, with mutual TLS on, gates reads: sub-ledger queries only for
-	// identities of member organisations, regulators and auditors; raw
-	// blocks and events only for regulators and auditors. Nil: no gate.
+	// Registry, with mutual TLS on, turns on the deny-by-default read gate
+	// (gate.go): JSON-RPC POST / only, re-encoded from what was checked;
+	// every method and app query path by an explicit rule (sub-ledger
+	// queries for identities of member organisations, raw blocks and
+	// events for regulators and auditors, ...). Nil: no gate.
 	Registry Registry
 }
 

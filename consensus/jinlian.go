@@ -1,6 +1,8 @@
 package consensus
 
 import (
+	"bytes"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -181,6 +183,26 @@ func (r chainRegistry) Identity(addr gmcrypto.Address) (string, []string, bool, 
 	}
 	id, ok, err := permission.GetIdentity(v, addr)
 	return id.Org, id.Roles, ok, err
+}
+
+// OrgOfRootCA finds the organisation whose root CA, as registered on
+// chain, is exactly der. Every organisation registers at most one root CA,
+// so the answer is unique.
+func (r chainRegistry) OrgOfRootCA(der []byte) (string, bool, error) {
+	v, ok, err := r.view()
+	if !ok {
+		return "", false, err
+	}
+	orgs, err := permission.Organisations(v)
+	if err != nil {
+		return "", false, err
+	}
+	for _, o := range orgs {
+		if b, _ := pem.Decode([]byte(o.RootCA)); b != nil && bytes.Equal(b.Bytes, der) {
+			return o.ID, true, nil
+		}
+	}
+	return "", false, nil
 }
 
 func (r chainRegistry) LedgerMembers(name string) ([]string, bool, error) {

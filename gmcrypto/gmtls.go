@@ -25,16 +25,24 @@ import (
 // GMTLSVersion is the protocol version of GM/T 0024 (and TLCP) records.
 const GMTLSVersion uint16 = gmtls.VersionGMSSL
 
-// GM TLS cipher suites this package offers, in order of preference. Both
-// use SM2 authentication, SM4-CBC record encryption and HMAC-SM3.
+// GM TLS cipher suites of GM/T 0024. Both use SM2 authentication, SM4-CBC
+// record encryption and HMAC-SM3.
 const (
 	// GMTLSECCSM4SM3 is ECC_SM4_CBC_SM3 (0xe013): the client encrypts the
-	// pre-master secret to the server's encryption certificate.
+	// pre-master secret to the server's encryption certificate. It is the
+	// only suite this package offers, as server and as client.
 	GMTLSECCSM4SM3 uint16 = gmtls.GMTLS_SM2_WITH_SM4_SM3
-	// GMTLSECDHESM4SM3 is ECDHE_SM4_CBC_SM3 (0xe011): SM2 key agreement; it
-	// needs an encryption certificate on the client too.
+	// GMTLSECDHESM4SM3 is ECDHE_SM4_CBC_SM3 (0xe011), named for logs only:
+	// it is never offered, because tjfoc v1.4.1's server side of it is
+	// panic("") (gm_key_agreement.go), so a server offering it could be
+	// crashed mid-handshake by any client that lists it first.
 	GMTLSECDHESM4SM3 uint16 = gmtls.GMTLS_ECDHE_SM2_WITH_SM4_SM3
 )
+
+// GMTLSCipherSuites returns the suites this package offers, server and
+// client alike, in order of preference. Every one is tested with a real
+// handshake (TestGMTLSOfferedSuites).
+func GMTLSCipherSuites() []uint16 { return []uint16{GMTLSECCSM4SM3} }
 
 // GMTLSCipherSuiteName names a GM TLS cipher suite the way GM/T 0024 does.
 func GMTLSCipherSuiteName(id uint16) string {
@@ -234,8 +242,10 @@ func (c GMTLSServerConfig) tjfoc() (*gmtls.Config, error) {
 	tc := &gmtls.Config{
 		GMSupport:    gmtls.NewGMSupport(),
 		Certificates: []gmtls.Certificate{sign, enc},
-		CipherSuites: []uint16{GMTLSECCSM4SM3, GMTLSECDHESM4SM3},
-		ClientAuth:   gmtls.NoClientCert,
+		CipherSuites: GMTLSCipherSuites(),
+		// Choose from our list, never the client's, whatever it offers first.
+		PreferServerCipherSuites: true,
+		ClientAuth:               gmtls.NoClientCert,
 	}
 	if len(c.ClientCAs) > 0 {
 		pool, err := tjfocPool(c.ClientCAs)
@@ -269,7 +279,7 @@ func (c GMTLSClientConfig) tjfoc() (*gmtls.Config, error) {
 		GMSupport:    gmtls.NewGMSupport(),
 		RootCAs:      pool,
 		ServerName:   c.ServerName,
-		CipherSuites: []uint16{GMTLSECCSM4SM3, GMTLSECDHESM4SM3},
+		CipherSuites: GMTLSCipherSuites(),
 	}
 	if c.Cert != nil {
 		if !c.Cert.PublicKey().Equal(c.Key.Public()) {

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tjfoc/gmsm/gmtls"
 )
 
 // tlsPKI is one organisation's CA with a GM TLS server (dual certificates
@@ -330,6 +333,132 @@ func BenchmarkGMTLSHandshake(b *testing.B) {
 					b.Fatal(err)
 				}
 				c.Close()
+			}
+		})
+	}
+}
+
+// rawSuiteHandshake serves one GM TLS connection with srv and dials it with
+// a tjfoc client that offers exactly suites, in that order, the way a
+// foreign client would. A panic in the server's handshake is caught and
+// returned, so that the test reports it instead of dying.
+func rawSuiteHandshake(t *testing.T, srv GMTLSServerConfig, roots []*Certificate, suites []uint16) (negotiated uint16, clientErr, serverErr error, serverPanic any) {
+	t.Helper()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewGMTLSListener(inner, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	type result struct {
+		err error
+		pan any
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer c.Close()
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{pan: p}
+			}
+		}()
+		done <- result{err: c.(*GMTLSConn).Handshake(ctx)}
+	}()
+	cc, err := GMTLSClientConfig{RootCAs: roots, ServerName: "127.0.0.1"}.tjfoc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc.CipherSuites = suites
+	raw, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetDeadline(time.Now().Add(20 * time.Second))
+	tc := gmtls.Client(raw, cc)
+	clientErr = tc.Handshake()
+	if clientErr != nil {
+		raw.Close() // unblock a server waiting for the client
+	}
+	r := <-done
+	return tc.ConnectionState().CipherSuite, clientErr, r.err, r.pan
+}
+
+// TestGMTLSOfferedSuites: every suite the package offers completes a real
+// handshake when the client offers it alone, and client and server offer
+// the same list.
+func TestGMTLSOfferedSuites(t *testing.T) {
+	a := newTLSPKI(t, "bankA")
+	offered := GMTLSCipherSuites()
+	if len(offered) == 0 {
+		t.Fatal("no suite offered")
+	}
+	for _, s := range offered {
+		t.Run(GMTLSCipherSuiteName(s), func(t *testing.T) {
+			got, cerr, serr, pan := rawSuiteHandshake(t, a.server(), []*Certificate{a.ca.cert}, []uint16{s})
+			if pan != nil || cerr != nil || serr != nil {
+				t.Fatalf("handshake: client %v, server %v, panic %v", cerr, serr, pan)
+			}
+			if got != s {
+				t.Fatalf("negotiated %s", GMTLSCipherSuiteName(got))
+			}
+		})
+	}
+	srv, err := a.server().tjfoc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := GMTLSClientConfig{RootCAs: []*Certificate{a.ca.cert}, ServerName: "x"}.tjfoc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(srv.CipherSuites, offered) || !slices.Equal(cli.CipherSuites, offered) {
+		t.Fatalf("server offers %x, client %x, want %x", srv.CipherSuites, cli.CipherSuites, offered)
+	}
+}
+
+// TestGMTLSClientOfferingECDHEFirst plays a client that lists
+// ECDHE_SM4_CBC_SM3 (0xe011) first, whose server side tjfoc v1.4.1
+// implements as panic(""): the server must negotiate the working suite or
+// fail the handshake cleanly, never panic.
+func TestGMTLSClientOfferingECDHEFirst(t *testing.T) {
+	a := newTLSPKI(t, "bankA")
+	cases := []struct {
+		name    string
+		suites  []uint16
+		wantErr bool
+	}{
+		{"ECDHE first, ECC second: the server picks ECC", []uint16{GMTLSECDHESM4SM3, GMTLSECCSM4SM3}, false},
+		{"ECDHE alone: no shared suite, clean failure", []uint16{GMTLSECDHESM4SM3}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, cerr, serr, pan := rawSuiteHandshake(t, a.server(), []*Certificate{a.ca.cert}, c.suites)
+			if pan != nil {
+				t.Fatalf("server panicked in the handshake: %q", pan)
+			}
+			if c.wantErr {
+				if cerr == nil || serr == nil {
+					t.Fatalf("handshake completed (suite %s); want a failure on both sides", GMTLSCipherSuiteName(got))
+				}
+				t.Logf("client: %v; server: %v", cerr, serr)
+				return
+			}
+			if cerr != nil || serr != nil {
+				t.Fatalf("handshake: client %v, server %v", cerr, serr)
+			}
+			if got != GMTLSECCSM4SM3 {
+				t.Fatalf("negotiated %s, want ECC_SM4_CBC_SM3", GMTLSCipherSuiteName(got))
 			}
 		})
 	}
