@@ -142,6 +142,9 @@ type caller struct {
 	org        string
 	privileged bool // regulator or auditor: reads every sub-ledger
 	committee  bool
+	// audits lists the sub-ledgers of the caller's ledger-scoped auditor
+	// grants (auditor:<ledger>, granted by governance only).
+	audits []string
 }
 
 // gate enforces, when clients authenticate with certificates, who may read
@@ -251,7 +254,7 @@ func (l *lazyCaller) require(a access, what, why, ledger string) error {
 		if !ok {
 			return fmt.Errorf("%s may not %s of sub-ledger %q: no such sub-ledger is registered", c.desc, what, ledger)
 		}
-		if !slices.Contains(members, c.org) {
+		if !slices.Contains(members, c.org) && !slices.Contains(c.audits, ledger) {
 			return fmt.Errorf("%s may not read sub-ledger %s: it is open to identities of %s, regulators and auditors", c.desc, ledger, strings.Join(members, ", "))
 		}
 		return nil
@@ -277,12 +280,18 @@ func (s *Server) caller(r *http.Request) (caller, error) {
 		if !ok {
 			return caller{}, fmt.Errorf("%s is not registered on chain; reads need a registered identity", desc)
 		}
-		return caller{
+		c := caller{
 			desc:       desc + " of " + org,
 			org:        org,
 			privileged: slices.ContainsFunc(roles, func(r string) bool { return r == "regulator" || r == "auditor" }),
 			committee:  slices.Contains(roles, "committee"),
-		}, nil
+		}
+		for _, r := range roles {
+			if l, ok := strings.CutPrefix(r, "auditor:"); ok {
+				c.audits = append(c.audits, l)
+			}
+		}
+		return c, nil
 	}
 	return caller{}, fmt.Errorf("no client certificate")
 }

@@ -307,6 +307,7 @@ func TestGateGMTLSRoles(t *testing.T) {
 	regu := pki(t, mode, "regulator", "reg")
 	b := pki(t, mode, "bankB", "bob")
 	x := pki(t, mode, "bankX", "stranger")
+	aud := pki(t, mode, "bankC", "auditor")
 	addr := func(f *api.CertFiles) gmcrypto.Address {
 		c, err := gmcrypto.LoadCertificatesFile(f.ClientCert)
 		if err != nil {
@@ -318,14 +319,15 @@ func TestGateGMTLSRoles(t *testing.T) {
 		ids: map[gmcrypto.Address][2][]string{
 			addr(regu): {{"regulator"}, {"auditor", "regulator"}},
 			addr(b):    {{"bankB"}, {"committee", "member"}},
+			addr(aud):  {{"bankC"}, {"auditor:custody"}},
 		},
 		ledgers: map[string][]string{"custody": {"bankA"}, "payments": {"bankA", "bankB"}},
 	}
-	s, rec := gatedAPI(t, mode, regu, bundle(t, regu.CA, b.CA, x.CA), reg)
+	s, rec := gatedAPI(t, mode, regu, bundle(t, regu.CA, b.CA, x.CA, aud.CA), reg)
 	client := func(f *api.CertFiles) *http.Client {
 		return httpClient(t, api.ClientTLS{Mode: mode, CAFile: regu.CA, CertFile: f.ClientCert, KeyFile: f.ClientKey})
 	}
-	regulator, bob, stranger := client(regu), client(b), client(x)
+	regulator, bob, stranger, auditor := client(regu), client(b), client(x), client(aud)
 	runGateCases(t, s, rec, []gateCase{
 		{name: "regulator: block", client: regulator, body: rpcBody("block", `{"height":"1"}`), want: []string{"block"}},
 		{name: "regulator: balance of any sub-ledger", client: regulator, body: query("/balance", balanceOf("custody")), want: []string{"abci_query /balance"}},
@@ -336,6 +338,9 @@ func TestGateGMTLSRoles(t *testing.T) {
 		{name: "committee: /proposals", client: bob, body: query("/proposals", ""), want: []string{"abci_query /proposals"}},
 		{name: "committee: /holds", client: bob, body: query("/holds", ""), wantErr: "only regulators and auditors"},
 		{name: "committee member: balance of a sub-ledger of another bank", client: bob, body: query("/balance", balanceOf("custody")), wantErr: "may not read sub-ledger custody"},
+		{name: "ledger-scoped auditor: balance of its ledger", client: auditor, body: query("/balance", balanceOf("custody")), want: []string{"abci_query /balance"}},
+		{name: "ledger-scoped auditor: balance of another ledger", client: auditor, body: query("/balance", balanceOf("payments")), wantErr: "may not read sub-ledger payments"},
+		{name: "ledger-scoped auditor: raw blocks", client: auditor, body: rpcBody("block", `{"height":"1"}`), wantErr: "only regulators and auditors"},
 		{name: "unregistered identity: /nodes", client: stranger, body: query("/nodes", ""), wantErr: "is not registered on chain"},
 		{name: "unregistered identity: status", client: stranger, body: rpcBody("status", "{}"), want: []string{"status"}},
 	})
