@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 )
@@ -202,4 +205,20 @@ func ReadAuditJSONL(r io.Reader) ([]AuditEntry, error) {
 		return nil, errors.New("no audit entries")
 	}
 	return out, nil
+}
+
+// ReadAuditStore reads the audit log straight from an operator store
+// directory (OperatorDir of the index), read-only, with the observer
+// stopped: for an export that does not trust the observer's API.
+func ReadAuditStore(dir string) ([]AuditEntry, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("operator store: %w", err)
+	}
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil).WithReadOnly(true))
+	if err != nil {
+		return nil, fmt.Errorf("open operator store %s (stop the observer first): %w", dir, err)
+	}
+	defer db.Close()
+	ix := &Index{op: db}
+	return ix.AuditLog()
 }

@@ -3,9 +3,17 @@ package regulator
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -529,5 +537,84 @@ func TestStreamClosedWhenRoleRevoked(t *testing.T) {
 	log, _ := fx.svc.Index().AuditLog()
 	if last := log[len(log)-1]; last.Action != "stream alerts closed" || last.Who != fx.auditor.addr() {
 		t.Fatalf("closure not audited: %+v", last)
+	}
+}
+
+// selfSigned returns a TLS 1.3 server config and a client pool for 127.0.0.1.
+func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "observer"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: k}}}, pool
+}
+
+// TestAPITransport: plain HTTP only on loopback unless allowed explicitly;
+// an API on every interface needs its names; over TLS the API answers
+// signed requests and refuses plain HTTP.
+func TestAPITransport(t *testing.T) {
+	fx := newAPIFixture(t, false)
+	start := func(mod func(c *Config)) (*Service, error) {
+		c := fx.cfg
+		mod(&c)
+		svc, err := New(c)
+		if err != nil {
+			return nil, err
+		}
+		if err := svc.Start(context.Background()); err != nil {
+			_ = svc.Stop()
+			return nil, err
+		}
+		t.Cleanup(func() { _ = svc.Stop() })
+		return svc, nil
+	}
+	cases := []struct {
+		name string
+		mod  func(c *Config)
+		want string // "" = starts
+	}{
+		{"plain HTTP on every interface", func(c *Config) { c.Listen = "0.0.0.0:0" }, "refusing plain HTTP"},
+		{"plain HTTP allowed, no names", func(c *Config) { c.Listen, c.PlainHTTP = "0.0.0.0:0", true }, "set regulator.hosts"},
+		{"plain HTTP allowed, with names", func(c *Config) { c.Listen, c.PlainHTTP, c.Hosts = "0.0.0.0:0", true, []string{"observer.example"} }, ""},
+		{"plain HTTP on loopback", func(c *Config) {}, ""},
+	}
+	for _, tc := range cases {
+		_, err := start(tc.mod)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+
+	srvTLS, pool := selfSigned(t)
+	svc, err := start(func(c *Config) {
+		c.Listen = "127.0.0.1:0"
+		c.TLS = func(l net.Listener) net.Listener { return tls.NewListener(l, srvTLS) }
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(svc.URL(), "https://") {
+		t.Fatalf("URL %s", svc.URL())
+	}
+	c := NewClient(svc.URL(), fx.auditor.key)
+	c.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}}}
+	if _, err := c.Status(context.Background()); err != nil {
+		t.Fatalf("over TLS: %v", err)
+	}
+	plain := NewClient("http://"+svc.Addr(), fx.auditor.key)
+	if _, err := plain.Status(context.Background()); err == nil {
+		t.Fatal("the TLS API answered plain HTTP")
 	}
 }
