@@ -635,17 +635,17 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request) {
 }
 
 // streamAllowed re-reads a streaming caller's roles; when it no longer
-// holds a read role it sends a "revoked" event, audits the closure and
+// holds a read role it audits the closure, sends a "revoked" event and
 // returns false.
 func (s *Service) streamAllowed(w http.ResponseWriter, f http.Flusher, r *http.Request, c *Caller) bool {
 	err := s.stillAllowed(r, c)
 	if err == nil {
 		return true
 	}
+	s.audit(r, c, "stream alerts closed", statusOf(err), err) // before the client can see it, like every answer
 	b, _ := json.Marshal(apiError{Error: err.Error()})
 	fmt.Fprintf(w, "event: revoked\ndata: %s\n\n", b)
 	f.Flush()
-	s.audit(r, c, "stream alerts closed", statusOf(err), err)
 	return false
 }
 
