@@ -49,6 +49,12 @@ func (t ServerTLS) mode() string {
 	return t.Mode
 }
 
+// Listener loads the certificates and returns what wraps a TCP listener:
+// the same transports for another server of the node (the regulator API).
+func (t ServerTLS) Listener(logger *slog.Logger) (func(net.Listener) net.Listener, error) {
+	return t.listener(logger)
+}
+
 // listener loads the certificates and returns what wraps the TCP listener.
 func (t ServerTLS) listener(logger *slog.Logger) (func(net.Listener) net.Listener, error) {
 	switch t.mode() {

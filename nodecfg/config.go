@@ -26,6 +26,9 @@ const (
 	APITLSNone  = "none"  // plain HTTP; keep api.listen on loopback
 	APITLSTLS13 = "tls13" // standard TLS 1.3 (ECDSA or Ed25519 certificates)
 	APITLSGM    = "gmtls" // GM TLS, GM/T 0024: dual SM2 certificates, ECC_SM4_CBC_SM3
+	// RegulatorTLSAuto serves the regulator API with the api.* transport:
+	// TLS wherever the node's API has certificates.
+	RegulatorTLSAuto = "auto"
 )
 
 // What a node's event indexer indexes (events.index). Events are not part
@@ -77,6 +80,20 @@ type Config struct {
 		Listen string `mapstructure:"listen"`
 		Rules  string `mapstructure:"rules"`
 		Key    string `mapstructure:"key"`
+		// TLS is RegulatorTLSAuto (the api.* transport and certificates),
+		// or APITLSNone, APITLSTLS13, APITLSGM with the tls_* files below
+		// (each empty one taken from its api.* twin).
+		TLS             string `mapstructure:"tls"`
+		TLSCertFile     string `mapstructure:"tls_cert_file"`
+		TLSKeyFile      string `mapstructure:"tls_key_file"`
+		TLSEncCertFile  string `mapstructure:"tls_enc_cert_file"`
+		TLSEncKeyFile   string `mapstructure:"tls_enc_key_file"`
+		TLSClientCAFile string `mapstructure:"tls_client_ca_file"`
+		// Hosts are the names clients address the API by, comma separated
+		// (signed requests are bound to one of them).
+		Hosts string `mapstructure:"hosts"`
+		// InsecurePlainHTTP allows plain HTTP on an address that is not loopback.
+		InsecurePlainHTTP bool `mapstructure:"insecure_plain_http"`
 	} `mapstructure:"regulator"`
 	// Checkpoint configures the prover and relayer a node may run
 	// (docs/checkpoints.md): it proves the chain's checkpoints and submits
@@ -112,6 +129,14 @@ var defaults = []struct {
 	{"regulator.listen", "", "observers: address of the regulator API (empty = off; localnet: P2P port + 3)"},
 	{"regulator.rules", "", "observers: rule file, TOML (empty = <home>/config/regulator_rules.toml, written with defaults on first start)"},
 	{"regulator.key", "", "observers: regulator key file for decrypting confidential payloads through the API (empty = off)"},
+	{"regulator.tls", RegulatorTLSAuto, "observers: regulator API transport: auto (as api.tls, with its certificates), none, tls13 or gmtls"},
+	{"regulator.tls_cert_file", "", "observers: regulator API server certificate, PEM (empty = api.cert_file)"},
+	{"regulator.tls_key_file", "", "observers: key of regulator.tls_cert_file, PKCS#8 PEM (empty = api.key_file)"},
+	{"regulator.tls_enc_cert_file", "", "observers, gmtls: the SM2 encryption certificate (empty = api.enc_cert_file)"},
+	{"regulator.tls_enc_key_file", "", "observers, gmtls: key of regulator.tls_enc_cert_file (empty = api.enc_key_file)"},
+	{"regulator.tls_client_ca_file", "", "observers: CA bundle for mutual TLS on the regulator API (empty = api.client_ca_file)"},
+	{"regulator.hosts", "", "observers: names clients reach the regulator API by, comma separated (empty = the listen address; needed when it listens on every interface)"},
+	{"regulator.insecure_plain_http", false, "observers: allow the regulator API over plain HTTP on an address that is not loopback"},
 	{"checkpoint.prover", false, "prove this chain's checkpoints and submit them to the anchor on Ethereum (needs checkpoint.eth_rpc, checkpoint.eth_key, checkpoint.anchor)"},
 	{"checkpoint.eth_rpc", "", "prover: Ethereum JSON-RPC endpoint of the anchor (alias --eth-rpc)"},
 	{"checkpoint.eth_key", "", "prover: file with the hex secp256k1 key that pays for submissions (alias --eth-key)"},
@@ -216,6 +241,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("config regulator.listen = %q: %v", c.Regulator.Listen, err)
 		}
 	}
+	if err := c.validateRegulatorTLS(); err != nil {
+		return err
+	}
 	if a := c.Checkpoint.Anchor; a != "" && !isHexAddress(a) {
 		return fmt.Errorf("config checkpoint.anchor = %q: want an Ethereum address (0x and 40 hex digits)", a)
 	}
@@ -270,6 +298,67 @@ func (c *Config) validateAPITLS() error {
 	return nil
 }
 
+// RegulatorTLSFiles is the regulator API's resolved transport: the mode
+// and the files, each regulator.tls_* key falling back on its api.* twin,
+// paths resolved against the home.
+type RegulatorTLSFiles struct {
+	Mode, CertFile, KeyFile, EncCertFile, EncKeyFile, ClientCAFile string
+}
+
+// RegulatorTLS resolves regulator.tls and its files.
+func (c *Config) RegulatorTLS() RegulatorTLSFiles {
+	r, a := c.Regulator, c.API
+	pick := func(own, api string) string {
+		if own != "" {
+			return c.HomePath(own)
+		}
+		return c.HomePath(api)
+	}
+	mode := r.TLS
+	if mode == RegulatorTLSAuto || mode == "" {
+		mode = a.TLS
+		if mode == "" {
+			mode = APITLSNone
+		}
+	}
+	if mode == APITLSNone {
+		return RegulatorTLSFiles{Mode: APITLSNone}
+	}
+	out := RegulatorTLSFiles{Mode: mode, CertFile: pick(r.TLSCertFile, a.CertFile), KeyFile: pick(r.TLSKeyFile, a.KeyFile),
+		ClientCAFile: pick(r.TLSClientCAFile, a.ClientCAFile)}
+	if mode == APITLSGM {
+		out.EncCertFile, out.EncKeyFile = pick(r.TLSEncCertFile, a.EncCertFile), pick(r.TLSEncKeyFile, a.EncKeyFile)
+	}
+	return out
+}
+
+func (c *Config) validateRegulatorTLS() error {
+	switch c.Regulator.TLS {
+	case RegulatorTLSAuto, "", APITLSNone, APITLSTLS13, APITLSGM:
+	default:
+		return fmt.Errorf("config regulator.tls = %q: want %q, %q, %q or %q", c.Regulator.TLS, RegulatorTLSAuto, APITLSNone, APITLSTLS13, APITLSGM)
+	}
+	t := c.RegulatorTLS()
+	switch {
+	case t.Mode != APITLSNone && (t.CertFile == "" || t.KeyFile == ""):
+		return fmt.Errorf("config regulator.tls = %q needs a server certificate and key: set regulator.tls_cert_file and regulator.tls_key_file (or api.cert_file and api.key_file)", t.Mode)
+	case t.Mode == APITLSGM && (t.EncCertFile == "" || t.EncKeyFile == ""):
+		return fmt.Errorf("config regulator.tls = %q needs an SM2 encryption certificate and key: set regulator.tls_enc_cert_file and regulator.tls_enc_key_file (or their api.* twins)", t.Mode)
+	}
+	return nil
+}
+
+// RegulatorHosts splits regulator.hosts.
+func (c *Config) RegulatorHosts() []string {
+	var out []string
+	for _, h := range strings.Split(c.Regulator.Hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 // HomePath resolves a file path from the config: absolute paths stay, and
 // relative ones are relative to the home, as CometBFT's are.
 func (c *Config) HomePath(p string) string {
@@ -309,6 +398,18 @@ cache_size = %d
 listen = %q
 rules = %q
 key = %q
+# auto (as [api], with its certificates), none, tls13 or gmtls; empty
+# tls_* files are taken from their api.* twins (docs/regulator.md).
+tls = %q
+tls_cert_file = %q
+tls_key_file = %q
+tls_enc_cert_file = %q
+tls_enc_key_file = %q
+tls_client_ca_file = %q
+# Names clients use, comma separated: signed requests are bound to the host.
+hosts = %q
+# Plain HTTP on an address that is not loopback is refused unless this is true.
+insecure_plain_http = %t
 
 # Checkpoint prover and relayer (docs/checkpoints.md).
 [checkpoint]
@@ -318,6 +419,8 @@ eth_key = %q
 anchor = %q
 keys = %q
 `, c.Node.Mode, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,
+		c.Regulator.TLS, c.Regulator.TLSCertFile, c.Regulator.TLSKeyFile, c.Regulator.TLSEncCertFile, c.Regulator.TLSEncKeyFile, c.Regulator.TLSClientCAFile,
+		c.Regulator.Hosts, c.Regulator.InsecurePlainHTTP,
 		c.Checkpoint.Prover, c.Checkpoint.EthRPC, c.Checkpoint.EthKey, c.Checkpoint.Anchor, c.Checkpoint.Keys)
 	if err := os.MkdirAll(filepath.Dir(Path(c.Home)), 0o755); err != nil {
 		return err

@@ -207,3 +207,45 @@ func TestLeanIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestRegulatorTLS: the regulator API takes the node API's transport and
+// certificates by default, its own where set, and names a missing file.
+func TestRegulatorTLS(t *testing.T) {
+	home := t.TempDir()
+	c := Default(home)
+	if got := c.RegulatorTLS(); got.Mode != APITLSNone {
+		t.Fatalf("default without certificates: %+v", got)
+	}
+	c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile = APITLSGM, "sign.pem", "sign.key", "enc.pem", "enc.key"
+	if got := c.RegulatorTLS(); got.Mode != APITLSGM || got.CertFile != filepath.Join(home, "sign.pem") || got.EncKeyFile != filepath.Join(home, "enc.key") {
+		t.Fatalf("auto with the API's GM TLS: %+v", got)
+	}
+	c.Regulator.TLS, c.Regulator.TLSCertFile, c.Regulator.TLSKeyFile = APITLSTLS13, "/reg.pem", "/reg.key"
+	if got := c.RegulatorTLS(); got.Mode != APITLSTLS13 || got.CertFile != "/reg.pem" || got.EncCertFile != "" {
+		t.Fatalf("own tls13: %+v", got)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	d := Default(home)
+	d.Regulator.TLS = APITLSTLS13
+	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "regulator.tls_cert_file") {
+		t.Fatalf("tls13 without a certificate: %v", err)
+	}
+	d.Regulator.TLS = "ssl"
+	if err := d.Validate(); err == nil || !strings.Contains(err.Error(), "regulator.tls") {
+		t.Fatalf("unknown mode: %v", err)
+	}
+	d = Default(home)
+	d.Regulator.Hosts, d.Regulator.InsecurePlainHTTP = " reg.example:26699, 10.0.0.5 ", true
+	if err := d.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := got.RegulatorHosts(); len(h) != 2 || h[0] != "reg.example:26699" || !got.Regulator.InsecurePlainHTTP {
+		t.Fatalf("round trip: %+v %v", got.Regulator, h)
+	}
+}

@@ -3,10 +3,12 @@ package regulator
 import (
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +50,8 @@ func statusOf(err error) int {
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, errNoKey):
 		return http.StatusNotImplemented
+	case errors.Is(err, ErrBusy):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -116,9 +120,19 @@ func (s *Service) authorize(r *http.Request, roles []string) (*Caller, error) {
 	if !c.Has(roles...) {
 		return c, fmt.Errorf("%w: %s holds roles %v on chain, this needs one of %v", ErrForbidden, c.Address, c.Roles, roles)
 	}
+	// Only now, so that keys without a role cannot fill the replay cache:
+	// their requests are refused whatever the nonce.
+	if err := s.auth.consumeNonce(c); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
+// audit appends the request's entry. Requests without a valid signature,
+// or signed by a key that holds no role on chain (anyone can make one),
+// are written at most AnonymousAudit times per AnonymousAuditInterval;
+// the rest are counted and summed up in one entry when the interval ends,
+// so nobody can grow the log by sending requests.
 func (s *Service) audit(r *http.Request, c *Caller, action string, status int, err error) {
 	e := AuditEntry{At: s.cfg.Now().UTC(), Who: "anonymous", Action: action, Target: r.URL.RequestURI(), Remote: r.RemoteAddr, Status: status}
 	if c != nil {
@@ -127,9 +141,48 @@ func (s *Service) audit(r *http.Request, c *Caller, action string, status int, e
 	if err != nil {
 		e.Detail = err.Error()
 	}
+	if c == nil || len(c.Roles) == 0 {
+		write, summary := s.admitAnonymous(e.At)
+		if summary != nil {
+			s.appendAudit(*summary)
+		}
+		if !write {
+			return
+		}
+	}
+	s.appendAudit(e)
+}
+
+func (s *Service) appendAudit(e AuditEntry) {
 	if _, aerr := s.ix.AppendAudit(e); aerr != nil {
 		s.log.Error("audit log", "err", aerr)
 	}
+}
+
+// admitAnonymous says whether an anonymous request at now gets its own
+// entry, and returns the summary of the interval that just ended, if any
+// of its requests were not written.
+func (s *Service) admitAnonymous(now time.Time) (bool, *AuditEntry) {
+	s.anonMu.Lock()
+	defer s.anonMu.Unlock()
+	var summary *AuditEntry
+	if now.Sub(s.anonStart) >= s.cfg.AnonymousAuditInterval || now.Before(s.anonStart) {
+		if s.anonSuppressed > 0 {
+			summary = &AuditEntry{At: now, Who: "anonymous", Action: "unlogged refusals", Status: http.StatusUnauthorized,
+				Detail: fmt.Sprintf("%d more requests without a valid signature or by identities without a role between %s and %s (only %d logged one by one per %s)",
+					s.anonSuppressed, s.anonStart.Format(time.RFC3339), now.Format(time.RFC3339), s.cfg.AnonymousAudit, s.cfg.AnonymousAuditInterval)}
+		}
+		s.anonStart, s.anonLogged, s.anonSuppressed = now, 0, 0
+	}
+	if s.anonLogged < s.cfg.AnonymousAudit {
+		s.anonLogged++
+		return true, summary
+	}
+	s.anonSuppressed++
+	if n := s.anonTotal.Add(1); n&(n-1) == 0 { // 1, 2, 4, 8…: a log line that cannot flood either
+		s.log.Warn("regulator API: refused requests beyond the audit log's limit are counted, not logged", "unlogged_total", n)
+	}
+	return false, summary
 }
 
 // Status is GET /v1/status.
@@ -141,10 +194,16 @@ type Status struct {
 	Decryption    bool   `json:"decryption"`
 	Caller        Caller `json:"caller"`
 	FollowError   string `json:"follow_error,omitempty"`
+	// UnloggedRefusals counts refused anonymous requests that were not
+	// written to the audit log one by one (AnonymousAudit).
+	UnloggedRefusals uint64 `json:"unlogged_refusals"`
+	// AuditSigner is the hex public key that signs the audit chain.
+	AuditSigner string `json:"audit_signer"`
 }
 
 func (s *Service) getStatus(r *http.Request, c *Caller) (any, error) {
-	out := Status{Decryption: s.cfg.Key != nil, Caller: *c}
+	out := Status{Decryption: s.cfg.Key != nil, Caller: *c, UnloggedRefusals: s.anonTotal.Load(),
+		AuditSigner: hex.EncodeToString(s.ix.AuditPublicKey().Bytes())}
 	var err error
 	if out.ChainID, err = s.ix.ChainID(); err != nil {
 		return nil, err
@@ -469,7 +528,9 @@ func (s *Service) getSanctions(r *http.Request, _ *Caller) (any, error) {
 // stream is GET /v1/alerts/stream: server-sent events, one "alert" event
 // per raised alert (id = its seq) and an "ack" event per acknowledgement.
 // A client resumes with Last-Event-ID (or ?since=SEQ) and first gets every
-// alert after it from the index.
+// alert after it from the index. The caller's roles are read again at
+// every indexed block and every RoleRecheck: once it holds neither
+// regulator nor auditor, a "revoked" event ends the stream.
 func (s *Service) stream(w http.ResponseWriter, r *http.Request) {
 	c, err := s.authorize(r, readRoles)
 	if err != nil {
@@ -535,10 +596,22 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request) {
 	flusher.Flush()
 	heartbeat := time.NewTicker(15 * time.Second)
 	defer heartbeat.Stop()
+	recheck := time.NewTicker(s.cfg.RoleRecheck)
+	defer recheck.Stop()
+	block := s.blockIndexed()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-block:
+			block = s.blockIndexed()
+			if !s.streamAllowed(w, flusher, r, c) {
+				return
+			}
+		case <-recheck.C:
+			if !s.streamAllowed(w, flusher, r, c) {
+				return
+			}
 		case e, ok := <-ch:
 			if !ok {
 				return
@@ -559,4 +632,32 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request) {
 			flusher.Flush()
 		}
 	}
+}
+
+// streamAllowed re-reads a streaming caller's roles; when it no longer
+// holds a read role it audits the closure, sends a "revoked" event and
+// returns false.
+func (s *Service) streamAllowed(w http.ResponseWriter, f http.Flusher, r *http.Request, c *Caller) bool {
+	err := s.stillAllowed(r, c)
+	if err == nil {
+		return true
+	}
+	s.audit(r, c, "stream alerts closed", statusOf(err), err) // before the client can see it, like every answer
+	b, _ := json.Marshal(apiError{Error: err.Error()})
+	fmt.Fprintf(w, "event: revoked\ndata: %s\n\n", b)
+	f.Flush()
+	return false
+}
+
+// stillAllowed re-reads a streaming caller's roles.
+func (s *Service) stillAllowed(r *http.Request, c *Caller) error {
+	roles, err := s.auth.rolesOf(r.Context(), c.Address)
+	if err != nil {
+		return fmt.Errorf("roles of %s could not be checked again: %w", c.Address, err)
+	}
+	if !slices.ContainsFunc(roles, func(role string) bool { return slices.Contains(readRoles, role) }) {
+		return fmt.Errorf("%w: %s no longer holds %v on chain (roles now %v): stream closed", ErrForbidden, c.Address, readRoles, roles)
+	}
+	c.Roles = roles
+	return nil
 }

@@ -188,6 +188,13 @@ func (c *Client) Stream(ctx context.Context, since uint64, fn func(StreamEvent) 
 		line := sc.Text()
 		switch {
 		case line == "":
+			if kind == "revoked" {
+				var e apiError
+				if json.Unmarshal([]byte(data), &e) != nil {
+					e.Error = data
+				}
+				return &APIError{Status: http.StatusForbidden, Message: e.Error}
+			}
 			if data != "" {
 				var a Alert
 				if err := json.Unmarshal([]byte(data), &a); err != nil {

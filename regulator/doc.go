@@ -5,13 +5,16 @@
 // history of every balance key), runs the compliance rules over each block in
 // block time, persists and streams the alerts they raise, builds signed
 // compliance reports, decrypts confidential payloads with the regulator's
-// escrow key and keeps an audit log of every request to its HTTP API.
+// escrow key and keeps a hash-chained, SM2-signed audit log of the requests
+// to its HTTP API.
 //
 // Indexing is deterministic: a block's index entries, rule state, alerts
 // and the last indexed height are written in one Badger transaction, so a
 // restarted observer resumes exactly where it stopped, never indexes a
 // block twice, and ends with the same index as a fresh replay from genesis.
-// Acknowledgements and the audit log are the only non-deterministic data.
+// Acknowledgements and the audit log are the only non-deterministic data;
+// they live in a second Badger database beside the index (OperatorDir), so
+// that deleting the index to rebuild it under new rules keeps them.
 //
 // It may import app (transaction decoding only), ledger, permission and
 // gmcrypto of jinlian; never consensus (cmd/jinlian wires it to a node).

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
 )
 
 // Key layout of the index database. pos is height(8) ‖ tx index(4) ‖
@@ -39,8 +42,9 @@ const (
 	prefixRule   = "rs/"        // rs/<rule>/<subject> → unix nanos of the last alert
 	prefixAlert  = "al/"        // al/<seq> → Alert (deterministic part)
 	prefixAlertI = "ai/"        // ai/<id> → seq
-	prefixAck    = "ack/"       // ack/<alert id> → Ack (operator data)
-	prefixAudit  = "au/"        // au/<seq> → AuditEntry (operator data)
+	// In the operator store (and, before it existed, in the index).
+	prefixAck   = "ack/" // ack/<alert id>/<alert fingerprint> → Ack
+	prefixAudit = "au/"  // au/<seq> → AuditEntry
 )
 
 // ErrNotNext is returned by ApplyBlock for a block that is not the one
@@ -53,17 +57,47 @@ func (e ErrNotNext) Error() string {
 	return fmt.Sprintf("block %d is not the next block to index (last indexed height %d)", e.Height, e.Last)
 }
 
-// Index is the observer's Badger database.
+// Index is the observer's two Badger databases: the index proper (every
+// key a pure function of the chain, rebuilt by deleting its directory) and
+// the operator store beside it (acknowledgements and the signed audit
+// chain), which a rebuild leaves alone.
 type Index struct {
-	db *badger.DB
+	db *badger.DB // deterministic index
+	op *badger.DB // operator store: ack/, au/
 
-	writeMu  sync.Mutex // one block (or genesis) at a time
-	auditMu  sync.Mutex
-	auditSeq uint64
+	writeMu   sync.Mutex // one block (or genesis) at a time
+	auditMu   sync.Mutex
+	auditKey  *gmcrypto.PrivateKey
+	auditSeq  uint64
+	auditHead string // hash of entry auditSeq (AuditGenesis before the first)
 }
 
-// OpenIndex opens (creating) the index in dir; dir == "" keeps it in memory.
-func OpenIndex(dir string) (*Index, error) {
+// IndexOptions are the optional parts of OpenIndexWith.
+type IndexOptions struct {
+	// OperatorDir holds acknowledgements and the audit log ("" with an
+	// index dir: OperatorDir(dir); with an in-memory index: in memory).
+	OperatorDir string
+	// AuditKey signs every audit entry (nil: a fresh key for this process
+	// only, which is fine for tests and nothing else).
+	AuditKey *gmcrypto.PrivateKey
+}
+
+// OperatorDir is where the operator store of the index in dir lives: a
+// sibling directory, so that deleting the index to rebuild it keeps the
+// audit log and the acknowledgements.
+func OperatorDir(indexDir string) string {
+	if indexDir == "" {
+		return ""
+	}
+	d := filepath.Clean(indexDir)
+	return strings.TrimSuffix(d, ".badger") + "_operator.badger"
+}
+
+// OpenIndex opens (creating) the index in dir and its operator store in
+// OperatorDir(dir); dir == "" keeps both in memory.
+func OpenIndex(dir string) (*Index, error) { return OpenIndexWith(dir, IndexOptions{}) }
+
+func openBadger(dir, what string) (*badger.DB, error) {
 	o := badger.DefaultOptions(dir).
 		WithLogger(nil).
 		WithSyncWrites(true).
@@ -78,27 +112,133 @@ func OpenIndex(dir string) (*Index, error) {
 	}
 	db, err := badger.Open(o)
 	if err != nil {
-		return nil, fmt.Errorf("open regulator index %s: %w", dir, err)
+		return nil, fmt.Errorf("open regulator %s %s: %w", what, dir, err)
 	}
-	ix := &Index{db: db}
-	err = db.View(func(txn *badger.Txn) error {
+	return db, nil
+}
+
+// OpenIndexWith opens the index in dir with o.
+func OpenIndexWith(dir string, o IndexOptions) (*Index, error) {
+	if o.OperatorDir == "" {
+		o.OperatorDir = OperatorDir(dir)
+	}
+	if (dir == "") != (o.OperatorDir == "") {
+		return nil, errors.New("regulator index: the index and its operator store are both on disk or both in memory")
+	}
+	if o.AuditKey == nil {
+		k, err := gmcrypto.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		o.AuditKey = k
+	}
+	db, err := openBadger(dir, "index")
+	if err != nil {
+		return nil, err
+	}
+	op, err := openBadger(o.OperatorDir, "operator store")
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	ix := &Index{db: db, op: op, auditKey: o.AuditKey, auditHead: AuditGenesis}
+	err = op.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixAudit), Reverse: true})
 		defer it.Close()
 		it.Seek(append([]byte(prefixAudit), 0xff))
-		if it.Valid() {
-			ix.auditSeq = binary.BigEndian.Uint64(it.Item().Key()[len(prefixAudit):])
+		if !it.Valid() {
+			return nil
 		}
+		var e AuditEntry
+		if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
+			return fmt.Errorf("last audit entry: %w", err)
+		}
+		ix.auditSeq, ix.auditHead = e.Seq, e.Hash
 		return nil
 	})
+	if err == nil {
+		err = ix.migrateOperatorData()
+	}
 	if err != nil {
-		_ = db.Close()
+		_ = ix.Close()
 		return nil, err
 	}
 	return ix, nil
 }
 
-// Close closes the database.
-func (ix *Index) Close() error { return ix.db.Close() }
+// migrateOperatorData moves acknowledgements and audit entries that an
+// older version kept in the index itself into the operator store (chained
+// and signed now), so that a rebuild no longer loses them.
+func (ix *Index) migrateOperatorData() error {
+	var acks, audits [][2][]byte
+	err := ix.db.View(func(txn *badger.Txn) error {
+		for _, p := range []string{prefixAck, prefixAudit} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(p)})
+			for it.Rewind(); it.Valid(); it.Next() {
+				v, err := it.Item().ValueCopy(nil)
+				if err != nil {
+					it.Close()
+					return err
+				}
+				kv := [2][]byte{it.Item().KeyCopy(nil), v}
+				if p == prefixAck {
+					acks = append(acks, kv)
+				} else {
+					audits = append(audits, kv)
+				}
+			}
+			it.Close()
+		}
+		return nil
+	})
+	if err != nil || len(acks)+len(audits) == 0 {
+		return err
+	}
+	for _, kv := range acks {
+		id := string(kv[0][len(prefixAck):])
+		var a Alert
+		err := ix.db.View(func(txn *badger.Txn) error {
+			seq, ok, err := getU64(txn, cat(prefixAlertI, id))
+			if err != nil || !ok {
+				return err
+			}
+			_, err = getJSON(txn, cat(prefixAlert, u64(seq)), &a)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migrate acknowledgement of %s: %w", id, err)
+		}
+		if a.ID == "" {
+			continue // an acknowledgement of an alert the index no longer has
+		}
+		if err := ix.op.Update(func(txn *badger.Txn) error { return txn.Set(ackKey(&a), kv[1]) }); err != nil {
+			return err
+		}
+	}
+	for _, kv := range audits {
+		var e AuditEntry
+		if err := json.Unmarshal(kv[1], &e); err != nil {
+			return fmt.Errorf("migrate audit entry %x: %w", kv[0], err)
+		}
+		if _, err := ix.AppendAudit(e); err != nil {
+			return err
+		}
+	}
+	return ix.db.Update(func(txn *badger.Txn) error {
+		for _, kv := range append(acks, audits...) {
+			if err := txn.Delete(kv[0]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// AuditPublicKey is the key that signs this index's audit entries.
+func (ix *Index) AuditPublicKey() *gmcrypto.PublicKey { return ix.auditKey.Public() }
+
+// Close closes both databases.
+func (ix *Index) Close() error { return errors.Join(ix.db.Close(), ix.op.Close()) }
 
 func posKey(height int64, index, event int) []byte {
 	b := make([]byte, 14)
@@ -861,9 +1001,21 @@ type AlertFilter struct {
 	Desc     bool
 }
 
-func (ix *Index) withAck(txn *badger.Txn, a *Alert) error {
+// ackKey binds an acknowledgement to the alert it was given for: after a
+// rebuild under other rules the same id may name another alert, which
+// stays open (the old acknowledgement stays in the store and in the audit log).
+func ackKey(a *Alert) []byte {
+	h := gmcrypto.NewSM3()
+	for _, p := range append([]string{a.ID, a.Rule, strconv.FormatInt(a.Height, 10), a.Subject}, a.TxIDs...) {
+		_ = binary.Write(h, binary.BigEndian, uint32(len(p)))
+		h.Write([]byte(p))
+	}
+	return cat(prefixAck, a.ID, "/", hex.EncodeToString(h.Sum(nil)))
+}
+
+func (ix *Index) withAck(op *badger.Txn, a *Alert) error {
 	var ack Ack
-	ok, err := getJSON(txn, cat(prefixAck, a.ID), &ack)
+	ok, err := getJSON(op, ackKey(a), &ack)
 	if err != nil {
 		return err
 	}
@@ -877,6 +1029,8 @@ func (ix *Index) withAck(txn *badger.Txn, a *Alert) error {
 // Alerts lists alerts in raise order.
 func (ix *Index) Alerts(f AlertFilter, cursor string, limit int) (Page[Alert], error) {
 	page := Page[Alert]{Items: []Alert{}}
+	op := ix.op.NewTransaction(false)
+	defer op.Discard()
 	err := ix.db.View(func(txn *badger.Txn) error {
 		var seek []byte
 		if f.AfterSeq > 0 && !f.Desc && cursor == "" {
@@ -887,7 +1041,7 @@ func (ix *Index) Alerts(f AlertFilter, cursor string, limit int) (Page[Alert], e
 			if err := json.Unmarshal(v, &a); err != nil {
 				return false, err
 			}
-			if err := ix.withAck(txn, &a); err != nil {
+			if err := ix.withAck(op, &a); err != nil {
 				return false, err
 			}
 			switch {
@@ -923,7 +1077,7 @@ func (ix *Index) Alert(id string) (*Alert, error) {
 		if _, err := getJSON(txn, cat(prefixAlert, u64(seq)), &a); err != nil {
 			return err
 		}
-		return ix.withAck(txn, &a)
+		return ix.op.View(func(op *badger.Txn) error { return ix.withAck(op, &a) })
 	})
 	if err != nil {
 		return nil, err
@@ -939,17 +1093,16 @@ func (ix *Index) Acknowledge(id, by, note string, at time.Time) (*Alert, error) 
 	if strings.TrimSpace(note) == "" {
 		return nil, errors.New("an acknowledgement needs a note")
 	}
-	err := ix.db.Update(func(txn *badger.Txn) error {
-		if _, ok, err := getU64(txn, cat(prefixAlertI, id)); err != nil {
-			return err
-		} else if !ok {
-			return ErrNotFound{What: "alert " + id}
-		}
-		if _, err := txn.Get(cat(prefixAck, id)); err == nil {
+	a, err := ix.Alert(id)
+	if err != nil {
+		return nil, err
+	}
+	err = ix.op.Update(func(txn *badger.Txn) error {
+		if _, err := txn.Get(ackKey(a)); err == nil {
 			return fmt.Errorf("alert %s: %w", id, ErrAlreadyAcknowledged)
 		}
 		b, _ := json.Marshal(Ack{By: by, Note: note, At: at.UTC()})
-		return txn.Set(cat(prefixAck, id), b)
+		return txn.Set(ackKey(a), b)
 	})
 	if err != nil {
 		return nil, err
@@ -957,23 +1110,28 @@ func (ix *Index) Acknowledge(id, by, note string, at time.Time) (*Alert, error) 
 	return ix.Alert(id)
 }
 
-// AppendAudit appends an audit entry and returns it with its seq.
+// AppendAudit appends an audit entry, chained to the last one and signed,
+// and returns it with its seq and chain fields.
 func (ix *Index) AppendAudit(e AuditEntry) (AuditEntry, error) {
 	ix.auditMu.Lock()
 	defer ix.auditMu.Unlock()
 	e.Seq = ix.auditSeq + 1
+	e.At = e.At.UTC()
+	if err := sealAudit(&e, ix.auditHead, ix.auditKey); err != nil {
+		return e, fmt.Errorf("seal audit entry %d: %w", e.Seq, err)
+	}
 	b, _ := json.Marshal(e)
-	if err := ix.db.Update(func(txn *badger.Txn) error { return txn.Set(cat(prefixAudit, u64(e.Seq)), b) }); err != nil {
+	if err := ix.op.Update(func(txn *badger.Txn) error { return txn.Set(cat(prefixAudit, u64(e.Seq)), b) }); err != nil {
 		return e, fmt.Errorf("append audit entry: %w", err)
 	}
-	ix.auditSeq = e.Seq
+	ix.auditSeq, ix.auditHead = e.Seq, e.Hash
 	return e, nil
 }
 
 // Audit lists the audit log, oldest first; who filters by caller.
 func (ix *Index) Audit(who, cursor string, limit int, desc bool) (Page[AuditEntry], error) {
 	page := Page[AuditEntry]{Items: []AuditEntry{}}
-	err := ix.db.View(func(txn *badger.Txn) error {
+	err := ix.op.View(func(txn *badger.Txn) error {
 		next, err := ix.scanPage(txn, []byte(prefixAudit), nil, cursor, desc, limit, func(_, v []byte) (bool, error) {
 			var e AuditEntry
 			if err := json.Unmarshal(v, &e); err != nil {
@@ -989,6 +1147,24 @@ func (ix *Index) Audit(who, cursor string, limit int, desc bool) (Page[AuditEntr
 		return err
 	})
 	return page, err
+}
+
+// AuditLog returns the whole audit log, oldest first, as stored.
+func (ix *Index) AuditLog() ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := ix.op.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixAudit), PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var e AuditEntry
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
+				return fmt.Errorf("audit key %x: %w", it.Item().Key(), err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Dump returns every deterministic key and value (everything but

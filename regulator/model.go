@@ -151,7 +151,8 @@ type Ack struct {
 	At   time.Time `json:"at"`
 }
 
-// AuditEntry records one request to the regulator's API.
+// AuditEntry records one request to the regulator's API. Prev, Hash,
+// Signer and Sig chain it to the entry before and sign it (audit.go).
 type AuditEntry struct {
 	Seq    uint64    `json:"seq"`
 	At     time.Time `json:"at"`
@@ -162,6 +163,10 @@ type AuditEntry struct {
 	Remote string    `json:"remote,omitempty"`
 	Status int       `json:"status"`
 	Detail string    `json:"detail,omitempty"`
+	Prev   string    `json:"prev"`   // hex SM3 hash of entry seq−1 (seq 1: AuditGenesis)
+	Hash   string    `json:"hash"`   // hex SM3 hash of this entry (AuditHash)
+	Signer string    `json:"signer"` // hex SM2 public key of the observer that signed it
+	Sig    string    `json:"sig"`    // hex SM2 signature of the hash
 }
 
 // Page is a page of a listing; NextCursor is empty on the last page.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -22,11 +23,38 @@ type Config struct {
 	// Roles overrides how callers' roles are found (default: Query "/roles").
 	Roles RolesFunc
 	// IndexDir is the Badger directory ("" = in memory, for tests).
+	// Deleting it rebuilds the index from the chain under the current rules.
 	IndexDir string
+	// OperatorDir keeps acknowledgements and the audit log apart from the
+	// index, so that a rebuild keeps them ("" = OperatorDir(IndexDir)).
+	OperatorDir string
+	// AuditKey signs the audit chain: the observer node's SM2 key (nil = a
+	// key of this process only; entries then verify, but not against a
+	// key anyone recorded).
+	AuditKey *gmcrypto.PrivateKey
 	// Rules configure the engine (nil = DefaultRules).
 	Rules *RulesConfig
 	// Listen is the HTTP API address ("" = no API); port 0 picks one.
 	Listen string
+	// Hosts are the names (host:port, or host for any port) that signed
+	// requests must be addressed to. Empty: the listen address, plus
+	// localhost and 127.0.0.1 when it is a loopback address; an API that
+	// listens on every interface needs them.
+	Hosts []string
+	// TLS wraps the API's listener (TLS 1.3 or GM TLS; nil = plain HTTP).
+	TLS func(net.Listener) net.Listener
+	// PlainHTTP allows serving without TLS on an address that is not a
+	// loopback one (regulator.insecure_plain_http). Off, Start refuses.
+	PlainHTTP bool
+	// RoleRecheck is how often an alert stream re-reads its caller's roles
+	// besides at every indexed block (0 = rolesTTL).
+	RoleRecheck time.Duration
+	// AnonymousAudit bounds the audit entries of requests without a valid
+	// signature or by identities without any role: at most this many per
+	// AnonymousAuditInterval, the rest counted in one summary entry
+	// (0 = 20 a minute).
+	AnonymousAudit         int
+	AnonymousAuditInterval time.Duration
 	// Key is the regulator's escrow key, for decrypting confidential
 	// payloads through the API (nil = decryption is refused).
 	Key *gmcrypto.PrivateKey
@@ -61,6 +89,12 @@ type Service struct {
 	mu        sync.Mutex
 	followErr error
 	indexed   chan struct{} // closed and replaced after every indexed block
+
+	anonMu         sync.Mutex
+	anonStart      time.Time // start of the current AnonymousAuditInterval
+	anonLogged     int       // entries written in it
+	anonSuppressed uint64    // requests counted, not written, in it
+	anonTotal      atomic.Uint64
 }
 
 // New opens the index and prepares the service; Start runs it.
@@ -88,12 +122,24 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("regulator rules: %w", err)
 	}
-	ix, err := OpenIndex(cfg.IndexDir)
+	if cfg.RoleRecheck <= 0 {
+		cfg.RoleRecheck = rolesTTL
+	}
+	if cfg.AnonymousAudit <= 0 {
+		cfg.AnonymousAudit = 20
+	}
+	if cfg.AnonymousAuditInterval <= 0 {
+		cfg.AnonymousAuditInterval = time.Minute
+	}
+	if cfg.AuditKey == nil && cfg.Listen != "" {
+		cfg.Logger.Warn("regulator audit log signed by a key of this process only: configure the observer's node key")
+	}
+	ix, err := OpenIndexWith(cfg.IndexDir, IndexOptions{OperatorDir: cfg.OperatorDir, AuditKey: cfg.AuditKey})
 	if err != nil {
 		return nil, err
 	}
 	return &Service{cfg: cfg, ix: ix, engine: eng, log: cfg.Logger, broker: newBroker(),
-		auth:    &authenticator{roles: roles, now: cfg.Now, cache: map[string]rolesEntry{}},
+		auth:    newAuthenticator(roles, cfg.Now, nil),
 		indexed: make(chan struct{})}, nil
 }
 
@@ -109,7 +155,37 @@ func (s *Service) Addr() string {
 }
 
 // URL is the API's base URL.
-func (s *Service) URL() string { return "http://" + s.Addr() }
+func (s *Service) URL() string {
+	if s.cfg.TLS != nil {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
+
+// listenHosts checks the API's transport and returns the names signed
+// requests may be addressed to.
+func (s *Service) listenHosts(addr net.Addr) ([]string, error) {
+	host, _, err := net.SplitHostPort(s.cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("regulator API listen %q: %w", s.cfg.Listen, err)
+	}
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || ip != nil && ip.IsLoopback()
+	if s.cfg.TLS == nil && !loopback && !s.cfg.PlainHTTP {
+		return nil, fmt.Errorf("regulator API on %s: refusing plain HTTP on an address that is not loopback; serve it over TLS (regulator.tls = tls13 or gmtls) or, on a network you trust, set regulator.insecure_plain_http = true", s.cfg.Listen)
+	}
+	if len(s.cfg.Hosts) > 0 {
+		return s.cfg.Hosts, nil
+	}
+	_, port, _ := net.SplitHostPort(addr.String())
+	switch {
+	case loopback:
+		return []string{net.JoinHostPort(host, port), net.JoinHostPort("localhost", port), net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port)}, nil
+	case host == "" || ip != nil && ip.IsUnspecified():
+		return nil, fmt.Errorf("regulator API on %s listens on every interface: set regulator.hosts to the names clients reach it by (signed requests are bound to the host)", s.cfg.Listen)
+	}
+	return []string{net.JoinHostPort(host, port)}, nil
+}
 
 // Start indexes the genesis, starts following blocks and serves the API.
 func (s *Service) Start(ctx context.Context) error {
@@ -134,6 +210,15 @@ func (s *Service) Start(ctx context.Context) error {
 		ln, err := net.Listen("tcp", s.cfg.Listen)
 		if err != nil {
 			return fmt.Errorf("regulator API: %w", err)
+		}
+		hosts, err := s.listenHosts(ln.Addr())
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		s.auth.hosts = newHostSet(hosts)
+		if s.cfg.TLS != nil {
+			ln = s.cfg.TLS(ln)
 		}
 		s.ln = ln
 		s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -241,12 +326,20 @@ func (s *Service) SyncOnce(ctx context.Context) error {
 			s.log.Warn("alert", "id", a.ID, "rule", a.Rule, "severity", a.Severity, "subject", a.Subject, "reason", a.Reason)
 			s.broker.publish(streamEvent{kind: "alert", seq: a.Seq, alert: a})
 		}
+		s.auth.newBlock()
 		s.mu.Lock()
 		close(s.indexed)
 		s.indexed = make(chan struct{})
 		s.mu.Unlock()
 	}
 	return nil
+}
+
+// blockIndexed is closed when the next block has been indexed.
+func (s *Service) blockIndexed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.indexed
 }
 
 // WaitForHeight blocks until the index reaches h or ctx ends.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,9 +129,42 @@ func (f *fakeChain) add(t *testing.T, at time.Time, xs ...xfer) []string {
 type apiFixture struct {
 	chain                    *fakeChain
 	svc                      *Service
+	cfg                      Config
 	regulator, auditor, bank party
 	bankB, outsider          party
 	start                    time.Time
+
+	mu    sync.Mutex
+	roles map[string][]string // on-chain roles by address; setRoles changes them
+	skew  time.Duration       // the observer's clock runs this far ahead
+}
+
+// setRoles changes addr's on-chain roles (none: revoked).
+func (fx *apiFixture) setRoles(addr string, roles ...string) {
+	fx.mu.Lock()
+	defer fx.mu.Unlock()
+	fx.roles[addr] = roles
+}
+
+// advance moves the observer's clock forward.
+func (fx *apiFixture) advance(d time.Duration) {
+	fx.mu.Lock()
+	defer fx.mu.Unlock()
+	fx.skew += d
+}
+
+// another starts a second observer of the same chain and roles.
+func (fx *apiFixture) another(t *testing.T) *Service {
+	t.Helper()
+	svc, err := New(fx.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Stop() })
+	return svc
 }
 
 func newAPIFixture(t *testing.T, withKey bool) *apiFixture {
@@ -149,15 +183,21 @@ func newAPIFixture(t *testing.T, withKey bool) *apiFixture {
 	}
 	stb, _ := json.Marshal(st)
 	fx.chain = &fakeChain{genesis: &types.GenesisDoc{ChainID: "fake", GenesisTime: fx.start.Add(-time.Hour), AppState: stb}}
-	roles := func(_ context.Context, addr string) ([]string, error) {
-		for _, id := range st["identities"].([]map[string]any) {
-			if id["address"] == addr {
-				return id["roles"].([]string), nil
-			}
-		}
-		return nil, nil
+	fx.roles = map[string][]string{}
+	for _, id := range st["identities"].([]map[string]any) {
+		fx.roles[id["address"].(string)] = id["roles"].([]string)
 	}
-	cfg := Config{Source: fx.chain, Roles: roles, Listen: "127.0.0.1:0", PollInterval: 10 * time.Millisecond,
+	roles := func(_ context.Context, addr string) ([]string, error) {
+		fx.mu.Lock()
+		defer fx.mu.Unlock()
+		return slices.Clone(fx.roles[addr]), nil
+	}
+	now := func() time.Time {
+		fx.mu.Lock()
+		defer fx.mu.Unlock()
+		return time.Now().Add(fx.skew)
+	}
+	cfg := Config{Source: fx.chain, Roles: roles, Now: now, Listen: "127.0.0.1:0", PollInterval: 10 * time.Millisecond,
 		Rules: testRules(t), Query: func(_ context.Context, path string, _ []byte) ([]byte, error) {
 			if path == "/sanctions" {
 				return []byte(`[]`), nil
@@ -167,15 +207,8 @@ func newAPIFixture(t *testing.T, withKey bool) *apiFixture {
 	if withKey {
 		cfg.Key = fx.regulator.key
 	}
-	svc, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = svc.Stop() })
-	fx.svc = svc
+	fx.cfg = cfg
+	fx.svc = fx.another(t)
 	return fx
 }
 

@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/jinlian-ledger/jinlian/permission"
-	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"io"
 	"net/url"
 	"os"
@@ -19,7 +18,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/regulator"
 )
 
@@ -54,7 +57,23 @@ func (f *regFlags) client(g *globals) (*regulator.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return regulator.NewClient(f.observer, k), nil
+	c := regulator.NewClient(f.observer, k)
+	if strings.HasPrefix(c.BaseURL, "https://") {
+		// The same --tls-* flags as for an https:// --node.
+		t := g.node.tls
+		if t.CAFile == "" {
+			return nil, fmt.Errorf("observer %s: an https:// observer needs --tls-ca (the CA of its certificate)", f.observer)
+		}
+		if t.Mode == nodecfg.APITLSGM && t.KeyFile != "" && isKeystoreFile(t.KeyFile) {
+			if err := loadKeystoreTLSKey(&t); err != nil {
+				return nil, fmt.Errorf("observer %s: --tls-key: %w", f.observer, err)
+			}
+		}
+		if c.HTTP, err = api.NewHTTPClient(t); err != nil {
+			return nil, fmt.Errorf("observer %s: %w", f.observer, err)
+		}
+	}
+	return c, nil
 }
 
 func newRegCmd(g *globals) *cobra.Command {
@@ -63,9 +82,11 @@ func newRegCmd(g *globals) *cobra.Command {
 		Use:   "reg",
 		Short: "Regulator: query an observer's index, follow and acknowledge alerts, reports, decryption, audit log",
 		Long: `Talks to a regulator observer's API (--observer, env JINLIAN_OBSERVER; the
-default is the localnet's observer0). Every request is signed with --from, an
-identity holding the regulator or auditor role on chain; the observer records
-each request in its audit log.`,
+default is the localnet's observer0; an https:// observer is reached with
+--tls-mode and --tls-ca). Every request is signed with --from, an identity
+holding the regulator or auditor role on chain, and bound to the observer's
+host and a fresh nonce; the observer records each request in its signed
+audit log.`,
 	}
 	obs := DefaultObserver
 	if v := os.Getenv("JINLIAN_OBSERVER"); v != "" {
@@ -96,6 +117,7 @@ func regStatusCmd(g *globals, f *regFlags) *cobra.Command {
 			return emit(cmd.OutOrStdout(), g, st, func(w io.Writer) {
 				fmt.Fprintf(w, "chain:          %s\nindexed height: %d (node at %d)\nopen alerts:    %d\ndecryption:     %v\ncaller:         %s %v\n",
 					st.ChainID, st.IndexedHeight, st.LatestHeight, st.OpenAlerts, st.Decryption, st.Caller.Address, st.Caller.Roles)
+				fmt.Fprintf(w, "audit signer:   %s\n", st.AuditSigner)
 				if st.FollowError != "" {
 					fmt.Fprintf(w, "follower:       %s\n", st.FollowError)
 				}
@@ -548,7 +570,133 @@ func regAuditCmd(g *globals, f *regFlags) *cobra.Command {
 	}
 	c.Flags().StringVar(&who, "who", "", "only this caller's requests (address)")
 	p.add(c)
+	c.AddCommand(regAuditExportCmd(g, f), regAuditVerifyCmd(g))
 	return c
+}
+
+func regAuditExportCmd(g *globals, f *regFlags) *cobra.Command {
+	var out, store string
+	c := &cobra.Command{
+		Use:   "export --out FILE",
+		Short: "Write the whole audit log, with its hash chain and SM2 signatures, as JSON lines",
+		Long: `Reads every entry through the observer's API (or, with --store, straight from
+the operator store of a stopped observer: <home>/data/regulator_operator.badger)
+and writes one JSON object per line. Check it anywhere with
+jinlian reg audit verify FILE --pubkey <the observer's SM2 public key>.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var entries []regulator.AuditEntry
+			if store != "" {
+				var err error
+				if entries, err = regulator.ReadAuditStore(store); err != nil {
+					return err
+				}
+			} else {
+				cl, err := f.client(g)
+				if err != nil {
+					return err
+				}
+				page, err := pages(cmd.Context(), &pageFlags{limit: regulator.MaxPageSize, all: true}, url.Values{"limit": {strconv.Itoa(regulator.MaxPageSize)}}, cl.Audit)
+				if err != nil {
+					return err
+				}
+				entries = page.Items
+			}
+			fh, err := os.Create(out)
+			if err != nil {
+				return err
+			}
+			if err := regulator.WriteAuditJSONL(fh, entries); err != nil {
+				fh.Close()
+				return err
+			}
+			if err := fh.Close(); err != nil {
+				return err
+			}
+			res := map[string]any{"file": out, "entries": len(entries)}
+			if n := len(entries); n > 0 {
+				res["head_seq"], res["head_hash"], res["signer"] = entries[n-1].Seq, entries[n-1].Hash, entries[n-1].Signer
+			}
+			return emit(cmd.OutOrStdout(), g, res, func(w io.Writer) {
+				fmt.Fprintf(w, "wrote %d audit entries to %s\n", len(entries), out)
+				if n := len(entries); n > 0 {
+					fmt.Fprintf(w, "head: seq %d hash %s\nsigner: %s\n", entries[n-1].Seq, entries[n-1].Hash, entries[n-1].Signer)
+				}
+			})
+		},
+	}
+	c.Flags().StringVar(&out, "out", "", "file to write (JSON lines)")
+	c.Flags().StringVar(&store, "store", "", "read the operator store directory of a stopped observer instead of its API")
+	_ = c.MarkFlagRequired("out")
+	return c
+}
+
+func regAuditVerifyCmd(g *globals) *cobra.Command {
+	var pubkeys []string
+	c := &cobra.Command{
+		Use:   "verify FILE",
+		Short: "Check an exported audit log offline (SM3 hash chain, SM2 signatures) and name the first broken seq",
+		Long: `Recomputes every entry's SM3 hash, checks that each entry's prev is the hash
+of the one before (the first: the fixed genesis tag) and that seqs run 1, 2,
+3… without a gap, and checks each SM2 signature. With --pubkey (hex public
+key, a PEM public key or a jinlian key file; repeatable) every entry must be
+signed by one of those keys: without it, a forger could re-sign the chain.
+An entry edited, deleted, inserted or moved fails at its seq. Entries cut
+off the end are not detectable from the file alone: compare the head it
+prints with one recorded earlier.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var trusted []*gmcrypto.PublicKey
+			for _, p := range pubkeys {
+				k, err := parsePubKeyArg(p)
+				if err != nil {
+					return fmt.Errorf("--pubkey %s: %w", p, err)
+				}
+				trusted = append(trusted, k)
+			}
+			fh, err := os.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer fh.Close()
+			entries, err := regulator.ReadAuditJSONL(fh)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			sum, err := regulator.VerifyAudit(entries, trusted)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			res := map[string]any{"file": args[0], "valid": true, "entries": sum.Entries, "head_seq": sum.HeadSeq,
+				"head_hash": sum.HeadHash, "signers": sum.Signers, "pinned": len(trusted) > 0}
+			return emit(cmd.OutOrStdout(), g, res, func(w io.Writer) {
+				fmt.Fprintf(w, "%s: %d entries, chain and SM2 signatures valid\nhead: seq %d hash %s\n", args[0], sum.Entries, sum.HeadSeq, sum.HeadHash)
+				for _, s := range sum.Signers {
+					fmt.Fprintf(w, "signer: %s\n", s)
+				}
+				if len(trusted) == 0 {
+					fmt.Fprintln(w, "warning: no --pubkey: the signer is not checked against the observer's key")
+				}
+			})
+		},
+	}
+	c.Flags().StringSliceVar(&pubkeys, "pubkey", nil, "the observer's SM2 public key (hex, PEM file or jinlian key file); repeatable")
+	return c
+}
+
+// parsePubKeyArg reads a public key: hex, a PEM file or a jinlian key file.
+func parsePubKeyArg(v string) (*gmcrypto.PublicKey, error) {
+	if b, err := hex.DecodeString(strings.TrimPrefix(v, "0x")); err == nil {
+		return gmcrypto.ParsePublicKey(b)
+	}
+	if info, err := gmcrypto.ReadKeyInfo(v); err == nil && info.PublicKey != "" {
+		return gmcrypto.ParsePublicKeyPEM([]byte(info.PublicKey))
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		return nil, err
+	}
+	return gmcrypto.ParsePublicKeyPEM(b)
 }
 
 // signalContext ends at SIGINT or SIGTERM.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
@@ -19,6 +21,10 @@ import (
 
 // RegulatorIndexDir is an observer's regulator index, inside its home.
 func RegulatorIndexDir(home string) string { return filepath.Join(home, "data", "regulator.badger") }
+
+// RegulatorOperatorDir keeps an observer's acknowledgements and signed
+// audit log, beside the index: deleting the index to rebuild it keeps them.
+func RegulatorOperatorDir(home string) string { return regulator.OperatorDir(RegulatorIndexDir(home)) }
 
 // RegulatorRulesFile is the default rule file of an observer.
 func RegulatorRulesFile(home string) string {
@@ -61,20 +67,38 @@ func startRegulator(cfg *nodecfg.Config, n *consensus.JinlianNode, listen, keyFi
 			return nil, fmt.Errorf("regulator.key: %w", err)
 		}
 	}
+	var auditKey *gmcrypto.PrivateKey // no API, no audit entries to sign
+	if listen != "" {
+		if auditKey, err = observerAuditKey(cfg.Home, passphrase); err != nil {
+			return nil, err
+		}
+	}
+	var wrap func(net.Listener) net.Listener
+	if t := cfg.RegulatorTLS(); t.Mode != nodecfg.APITLSNone {
+		st := api.ServerTLS{Mode: t.Mode, CertFile: t.CertFile, KeyFile: t.KeyFile, EncCertFile: t.EncCertFile, EncKeyFile: t.EncKeyFile, ClientCAFile: t.ClientCAFile}
+		if wrap, err = st.Listener(log); err != nil {
+			return nil, fmt.Errorf("regulator.tls = %s: %w", t.Mode, err)
+		}
+	}
 	// With CometBFT's psql event sink on, block times go to the same database.
 	psql := ""
 	if c := n.Node.Config(); c.TxIndex.Indexer == "psql" {
 		psql = c.TxIndex.PsqlConn
 	}
 	svc, err := regulator.New(regulator.Config{
-		PsqlConn: psql,
-		Source:   n.Client(),
-		Query:    regulator.QueryFromClient(n.Client()),
-		IndexDir: RegulatorIndexDir(cfg.Home),
-		Rules:    rules,
-		Listen:   listen,
-		Key:      key,
-		Logger:   log.With("component", "regulator"),
+		PsqlConn:    psql,
+		Source:      n.Client(),
+		Query:       regulator.QueryFromClient(n.Client()),
+		IndexDir:    RegulatorIndexDir(cfg.Home),
+		OperatorDir: RegulatorOperatorDir(cfg.Home),
+		AuditKey:    auditKey,
+		Rules:       rules,
+		Listen:      listen,
+		Hosts:       cfg.RegulatorHosts(),
+		TLS:         wrap,
+		PlainHTTP:   cfg.Regulator.InsecurePlainHTTP,
+		Key:         key,
+		Logger:      log.With("component", "regulator"),
 	})
 	if err != nil {
 		return nil, err
@@ -82,8 +106,30 @@ func startRegulator(cfg *nodecfg.Config, n *consensus.JinlianNode, listen, keyFi
 	if err := svc.Start(context.Background()); err != nil {
 		return nil, errors.Join(err, svc.Stop())
 	}
-	log.Info("regulator observer", "api", svc.Addr(), "rules", rulesPath, "index", RegulatorIndexDir(cfg.Home), "decryption", key != nil)
+	log.Info("regulator observer", "api", svc.URL(), "rules", rulesPath, "index", RegulatorIndexDir(cfg.Home), "decryption", key != nil,
+		"audit_signer", hex.EncodeToString(svc.Index().AuditPublicKey().Bytes()))
 	return svc, nil
+}
+
+// observerAuditKey is the observer node's SM2 key, which signs the audit
+// chain; an observer home without one (a localnet's) gets one, encrypted
+// under the same passphrase.
+func observerAuditKey(home string, passphrase func(prompt string) ([]byte, error)) (*gmcrypto.PrivateKey, error) {
+	path := consensus.NodeKeyFile(home)
+	pw, err := passphrase("Passphrase for node key " + path + " (signs the regulator audit log): ")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if _, err := consensus.EnsureNodeKey(home, filepath.Base(home), pw); err != nil {
+			return nil, fmt.Errorf("node key for the audit log: %w", err)
+		}
+	}
+	_, k, err := gmcrypto.LoadKey(path, pw)
+	if err != nil {
+		return nil, fmt.Errorf("node key %s (signs the regulator audit log): %w", path, err)
+	}
+	return k, nil
 }
 
 // LocalnetRulesTOML scales the default rules to the localnet's demo

@@ -55,8 +55,8 @@ func newRootCmd() *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.node.addr, "node", env("JINLIAN_NODE", DefaultNode), "RPC address of the node, or https://host:port of its API (env JINLIAN_NODE)")
-	pf.StringVar(&g.node.tls.Mode, "tls-mode", env("JINLIAN_TLS_MODE", defaultTLSMode), "for an https:// --node: gmtls (GM TLS, SM2) or tls13 (env JINLIAN_TLS_MODE)")
-	pf.StringVar(&g.node.tls.CAFile, "tls-ca", env("JINLIAN_TLS_CA", ""), "for an https:// --node: PEM bundle of the CAs of the API's certificate (env JINLIAN_TLS_CA)")
+	pf.StringVar(&g.node.tls.Mode, "tls-mode", env("JINLIAN_TLS_MODE", defaultTLSMode), "for an https:// --node or --observer: gmtls (GM TLS, SM2) or tls13 (env JINLIAN_TLS_MODE)")
+	pf.StringVar(&g.node.tls.CAFile, "tls-ca", env("JINLIAN_TLS_CA", ""), "for an https:// --node or --observer: PEM bundle of the CAs of the API's certificate (env JINLIAN_TLS_CA)")
 	pf.StringVar(&g.node.tls.CertFile, "tls-cert", env("JINLIAN_TLS_CERT", ""), "client certificate (PEM) for an API that requires one (env JINLIAN_TLS_CERT)")
 	pf.StringVar(&g.node.tls.KeyFile, "tls-key", env("JINLIAN_TLS_KEY", ""), "its key: PKCS#8 PEM, or (gmtls) a jinlian key file whose certificate is used when --tls-cert is empty (env JINLIAN_TLS_KEY)")
 	root.AddCommand(
