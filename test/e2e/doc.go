@@ -4,5 +4,15 @@
 // (TestCrashRecovery). Tests talk to nodes only through CometBFT RPC clients
 // (local or HTTP) and the app's ABCI query paths, the way a client would.
 //
+// TestWarmAndColdNodesAgree runs one `jinlian start` process per validator
+// of a localnet home, so each has its own certificate and signature caches
+// (warmed by its own CheckTx), drives payments, a certificate revocation, a
+// refused issue, a regulator's hold and a double spend that is refused
+// inside a block, kills and restarts one validator, then starts the
+// localnet's registered observer for the first time: a cold node that
+// block-syncs and re-executes every block. Each process's own app hash
+// (/block_results) and every transaction result must agree at every
+// height; the test names the first height where they do not.
+//
 // The package has no non-test code; it may import any jinlian package.
 package e2e
