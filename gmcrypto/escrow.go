@@ -1,3 +1,9 @@
+// emmansun/gmsm exposes SM2-curve point arithmetic only through the
+// elliptic.Curve interface of sm2ec.P256() (backed by its constant-time
+// implementation); crypto/ecdh offers no point addition.
+//
+//lint:file-ignore SA1019 elliptic.Curve is the only door to SM2 point arithmetic in emmansun/gmsm
+
 package gmcrypto
 
 import (
@@ -125,7 +131,7 @@ func SealShared(plaintext, aad []byte, readers []*PublicKey) (ciphertext []byte,
 	shares = make([][]byte, len(readers))
 	amG := baseMul(am)
 	for i, pk := range readers {
-		P := point{pk.k.X, pk.k.Y}
+		P, _ := parsePoint(pk.Bytes()) // a parsed key is a point of the curve
 		if r[i], err = randScalar(); err != nil {
 			return nil, nil, nil, err
 		}
@@ -190,7 +196,7 @@ func VerifyShared(ciphertext []byte, readers []*PublicKey, shares [][]byte, proo
 		if !ok {
 			return fmt.Errorf("%w: proof scalar out of range", ErrBadShares)
 		}
-		P := point{pk.k.X, pk.k.Y}
+		P, _ := parsePoint(pk.Bytes()) // a parsed key is a point of the curve
 		t[i] = lin(zi, big.NewInt(0), P, c, A) // z_i·G − c·A_i
 		u[i] = lin(zm, zi, P, c, B)            // z_m·G + z_i·P_i − c·B_i
 	}

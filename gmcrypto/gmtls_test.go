@@ -342,7 +342,7 @@ func BenchmarkGMTLSHandshake(b *testing.B) {
 // a tjfoc client that offers exactly suites, in that order, the way a
 // foreign client would. A panic in the server's handshake is caught and
 // returned, so that the test reports it instead of dying.
-func rawSuiteHandshake(t *testing.T, srv GMTLSServerConfig, roots []*Certificate, suites []uint16) (negotiated uint16, clientErr, serverErr error, serverPanic any) {
+func rawSuiteHandshake(t *testing.T, srv GMTLSServerConfig, roots []*Certificate, suites []uint16) (negotiated uint16, serverPanic any, clientErr, serverErr error) {
 	t.Helper()
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -391,7 +391,7 @@ func rawSuiteHandshake(t *testing.T, srv GMTLSServerConfig, roots []*Certificate
 		raw.Close() // unblock a server waiting for the client
 	}
 	r := <-done
-	return tc.ConnectionState().CipherSuite, clientErr, r.err, r.pan
+	return tc.ConnectionState().CipherSuite, r.pan, clientErr, r.err
 }
 
 // TestGMTLSOfferedSuites: every suite the package offers completes a real
@@ -405,7 +405,7 @@ func TestGMTLSOfferedSuites(t *testing.T) {
 	}
 	for _, s := range offered {
 		t.Run(GMTLSCipherSuiteName(s), func(t *testing.T) {
-			got, cerr, serr, pan := rawSuiteHandshake(t, a.server(), []*Certificate{a.ca.cert}, []uint16{s})
+			got, pan, cerr, serr := rawSuiteHandshake(t, a.server(), []*Certificate{a.ca.cert}, []uint16{s})
 			if pan != nil || cerr != nil || serr != nil {
 				t.Fatalf("handshake: client %v, server %v, panic %v", cerr, serr, pan)
 			}
@@ -443,7 +443,7 @@ func TestGMTLSClientOfferingECDHEFirst(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, cerr, serr, pan := rawSuiteHandshake(t, a.server(), []*Certificate{a.ca.cert}, c.suites)
+			got, pan, cerr, serr := rawSuiteHandshake(t, a.server(), []*Certificate{a.ca.cert}, c.suites)
 			if pan != nil {
 				t.Fatalf("server panicked in the handshake: %q", pan)
 			}
