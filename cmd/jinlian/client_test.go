@@ -119,6 +119,11 @@ func TestCLIThroughGMTLSAPI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &tx); err != nil || tx["code"] != float64(0) {
 		t.Fatalf("tx transfer: %v %s", err, out)
 	}
+	// A proposal prints its id and status.
+	out, err = runCLI(t, append([]string{"gov", "propose", "set-params", "--voting-period", "50", "--from", from.KeyFile}, keystoreFlags...)...)
+	if err != nil || !strings.Contains(out, "proposal: 1 (voting)") {
+		t.Fatalf("gov propose: %v %s", err, out)
+	}
 
 	// Reads are gated: alice's certificate is valid but names no on-chain
 	// identity; bankA's demo identity is a member of payments but no

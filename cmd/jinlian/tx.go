@@ -5,8 +5,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/spf13/cobra"
 
 	"github.com/jinlian-ledger/jinlian/app"
@@ -30,6 +33,10 @@ type txResult struct {
 	Code      uint32 `json:"code"`
 	Codespace string `json:"codespace,omitempty"`
 	Log       string `json:"log,omitempty"`
+	// Proposal and ProposalStatus: the governance proposal the transaction
+	// opened or voted on, and its status after it (from the block's events).
+	Proposal       uint64 `json:"proposal,omitempty"`
+	ProposalStatus string `json:"proposal_status,omitempty"`
 }
 
 func newTxCmd(g *globals) *cobra.Command {
@@ -126,7 +133,10 @@ func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error
 	}
 	res, err := c.BroadcastTxCommit(ctx, raw)
 	if err != nil {
-		return fmt.Errorf("broadcast tx %s: %w", id, err)
+		// The node may have taken the transaction before the wait ended:
+		// a retry with a new `tx` command signs a new transaction (new id)
+		// and could execute twice.
+		return fmt.Errorf("tx %s: no commit seen within --timeout %s (%w); it may still commit: check with `jinlian query tx %s` before sending it again", id, f.timeout, err, id)
 	}
 	out := txResult{TxID: id, Hash: hex.EncodeToString(res.Hash)}
 	switch {
@@ -135,6 +145,7 @@ func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error
 	default:
 		out.Height = res.Height
 		out.Code, out.Codespace, out.Log = res.TxResult.Code, res.TxResult.Codespace, res.TxResult.Log
+		out.Proposal, out.ProposalStatus = proposalOf(res.TxResult.Events)
 	}
 	if err := emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
 		fmt.Fprintf(w, "tx id:  %s\nheight: %d\ncode:   %d", out.TxID, out.Height, out.Code)
@@ -145,6 +156,9 @@ func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error
 		if out.Log != "" {
 			fmt.Fprintf(w, "log:    %s\n", out.Log)
 		}
+		if out.Proposal != 0 {
+			fmt.Fprintf(w, "proposal: %d (%s)\n", out.Proposal, out.ProposalStatus)
+		}
 	}); err != nil {
 		return err
 	}
@@ -152,4 +166,31 @@ func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error
 		return fmt.Errorf("transaction rejected: %s", out.Log)
 	}
 	return nil
+}
+
+// proposalOf finds, in a committed transaction's events, the proposal it
+// opened or voted on and the proposal's status after it.
+func proposalOf(events []abci.Event) (id uint64, status string) {
+	for _, e := range events {
+		kind, ok := strings.CutPrefix(e.Type, "proposal_")
+		if !ok {
+			continue
+		}
+		for _, a := range e.Attributes {
+			if a.Key == "proposal" {
+				if n, err := strconv.ParseUint(a.Value, 10, 64); err == nil {
+					id = n
+				}
+			}
+		}
+		switch kind {
+		case "submitted", "vote":
+			if status == "" {
+				status = "voting"
+			}
+		default: // passed, rejected, failed
+			status = kind
+		}
+	}
+	return id, status
 }

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+)
+
+func TestProposalOf(t *testing.T) {
+	ev := func(kind, id string) abci.Event {
+		return abci.Event{Type: kind, Attributes: []abci.EventAttribute{{Key: "proposal", Value: id}}}
+	}
+	for _, tc := range []struct {
+		name   string
+		events []abci.Event
+		id     uint64
+		status string
+	}{
+		{"a transfer opens no proposal", []abci.Event{{Type: "transfer"}}, 0, ""},
+		{"propose, still voting", []abci.Event{ev("proposal_submitted", "7")}, 7, "voting"},
+		{"propose that passes at once", []abci.Event{ev("proposal_submitted", "8"), ev("proposal_passed", "8")}, 8, "passed"},
+		{"deciding vote", []abci.Event{ev("proposal_vote", "3"), ev("proposal_passed", "3")}, 3, "passed"},
+		{"vote that makes it hopeless", []abci.Event{ev("proposal_vote", "4"), ev("proposal_rejected", "4")}, 4, "rejected"},
+		{"vote, still voting", []abci.Event{ev("proposal_vote", "5")}, 5, "voting"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id, status := proposalOf(tc.events)
+			if id != tc.id || status != tc.status {
+				t.Fatalf("got %d %q, want %d %q", id, status, tc.id, tc.status)
+			}
+		})
+	}
+}
