@@ -124,6 +124,10 @@ func TestCLIThroughGMTLSAPI(t *testing.T) {
 	if err != nil || !strings.Contains(out, "proposal: 1 (voting)") {
 		t.Fatalf("gov propose: %v %s", err, out)
 	}
+	out, err = runCLI(t, append([]string{"gov", "show", "1"}, gmtlsKeyFlags(from.KeyFile, node, certs.CA)...)...)
+	if err != nil || !strings.Contains(out, "action: voting_period_blocks=50") {
+		t.Fatalf("gov show: %v %s", err, out)
+	}
 
 	// Reads are gated: alice's certificate is valid but names no on-chain
 	// identity; bankA's demo identity is a member of payments but no
@@ -173,4 +177,9 @@ func TestCLIThroughGMTLSAPI(t *testing.T) {
 			t.Errorf("%s: error %v, want it to mention %q", r.name, err, r.want)
 		}
 	}
+}
+
+// gmtlsKeyFlags: reach node over GM TLS authenticated by a jinlian key file.
+func gmtlsKeyFlags(key, node, ca string) []string {
+	return []string{"--node", node, "--tls-mode", "gmtls", "--tls-ca", ca, "--tls-key", key}
 }

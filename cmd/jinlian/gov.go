@@ -2,17 +2,22 @@ package main
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
@@ -260,7 +265,11 @@ func newGovCmd(g *globals) *cobra.Command {
 			if err := abciQuery(cmd.Context(), g.node, app.QueryProposal, []byte(args[0]), 0, &p); err != nil {
 				return err
 			}
-			return emit(cmd.OutOrStdout(), g, p, func(w io.Writer) { printProposal(w, p, true) })
+			out := struct {
+				permission.Proposal
+				ActionFields map[string]string `json:"action_fields"`
+			}{p, actionFields(p.Action)}
+			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) { printProposal(w, p, true) })
 		},
 	}
 	list := &cobra.Command{
@@ -287,6 +296,21 @@ func newGovCmd(g *globals) *cobra.Command {
 func printProposal(w io.Writer, p permission.Proposal, votes bool) {
 	yes, no := p.Tally()
 	fmt.Fprintf(w, "#%d %-18s %-8s yes %d no %d  heights %d..%d  by %s  %s\n", p.ID, p.Type, p.Status, yes, no, p.SubmitHeight, p.EndHeight, p.ProposerOrg, p.Title)
+	fields := actionFields(p.Action)
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var action []string
+	for _, k := range names {
+		action = append(action, k+"="+fields[k])
+	}
+	line := strings.Join(action, " ")
+	if !votes && len(line) > 100 {
+		line = line[:97] + "..."
+	}
+	fmt.Fprintf(w, "  action: %s\n", line)
 	if votes {
 		for _, v := range p.Votes {
 			fmt.Fprintf(w, "  vote %-8s yes=%v by %s at %d\n", v.Org, v.Yes, v.Voter, v.Height)
@@ -420,4 +444,47 @@ func registryQueryCmds(g *globals) []*cobra.Command {
 		},
 	}
 	return []*cobra.Command{roles, nodes, holds}
+}
+
+// actionFields decodes a proposal's stored action into its fields, bytes
+// as hex (addresses, keys), so that committee members see what they vote on.
+func actionFields(action []byte) map[string]string {
+	var m txpb.Propose
+	if err := proto.Unmarshal(action, &m); err != nil {
+		return map[string]string{"error": "undecodable action: " + err.Error()}
+	}
+	r := m.ProtoReflect()
+	fd := r.WhichOneof(r.Descriptor().Oneofs().ByName("action"))
+	if fd == nil {
+		return map[string]string{}
+	}
+	out := map[string]string{}
+	r.Get(fd).Message().Range(func(f protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		out[string(f.Name())] = fieldString(f, v)
+		return true
+	})
+	return out
+}
+
+func fieldString(f protoreflect.FieldDescriptor, v protoreflect.Value) string {
+	if f.IsList() {
+		l := v.List()
+		parts := make([]string, l.Len())
+		for i := range parts {
+			parts[i] = scalarString(f, l.Get(i))
+		}
+		return strings.Join(parts, ",")
+	}
+	return scalarString(f, v)
+}
+
+func scalarString(f protoreflect.FieldDescriptor, v protoreflect.Value) string {
+	switch f.Kind() {
+	case protoreflect.BytesKind:
+		return hex.EncodeToString(v.Bytes())
+	case protoreflect.MessageKind:
+		b, _ := protojson.Marshal(v.Message().Interface())
+		return string(b)
+	}
+	return v.String()
 }

@@ -4,6 +4,9 @@ import (
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
 )
 
 func TestProposalOf(t *testing.T) {
@@ -29,5 +32,24 @@ func TestProposalOf(t *testing.T) {
 				t.Fatalf("got %d %q, want %d %q", id, status, tc.id, tc.status)
 			}
 		})
+	}
+}
+
+func TestActionFields(t *testing.T) {
+	p := &txpb.Propose{Action: &txpb.Propose_SetValidator{SetValidator: &txpb.SetValidator{
+		PubKeyEd25519: []byte{0xab, 0xcd}, Org: "bankB", Power: 10}}}
+	b, err := proto.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := actionFields(b)
+	want := map[string]string{"pub_key_ed25519": "abcd", "org": "bankB", "power": "10"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("%s = %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	if got := actionFields([]byte{0xff}); got["error"] == "" {
+		t.Fatalf("undecodable action: %v", got)
 	}
 }
