@@ -539,7 +539,10 @@ func (bw *blockWriter) LastAlert(rule, subject string) (time.Time, bool, error) 
 }
 
 // Raise records an alert and the time rule last alerted on its subject.
+// An alert happens at its block's time: that is the time the cooldown
+// (LastAlert) counts from, so it is set before anything is stored.
 func (bw *blockWriter) Raise(a Alert) error {
+	a.Height, a.Time = bw.b.Height, bw.b.Time
 	k := string(cat(prefixRule, a.Rule, "/", a.Subject))
 	bw.rule[k] = a.Time
 	if err := bw.set([]byte(k), u64(uint64(a.Time.UnixNano()))); err != nil {
@@ -548,7 +551,6 @@ func (bw *blockWriter) Raise(a Alert) error {
 	bw.alertSeq++
 	a.Seq = bw.alertSeq
 	a.ID = fmt.Sprintf("%d-%d", bw.b.Height, len(bw.alerts)+1)
-	a.Height, a.Time = bw.b.Height, bw.b.Time
 	a.Status, a.Ack = "", nil
 	b, _ := json.Marshal(a)
 	if err := bw.set(cat(prefixAlert, u64(a.Seq)), b); err != nil {
