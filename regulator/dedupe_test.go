@@ -234,7 +234,7 @@ func TestFastInFastOutOncePerWindow(t *testing.T) {
 		{"quiet until the cooldown ends, then again", []step{
 			fund(0, "p", 1000), pay(10*m, "p", 800), // alert at 0:10
 			fund(h, "p", 1000), pay(h+10*m, "p", 900), // 85% within the window, but cooling down until 2:10
-			pay(2*h+10*m-time.Second, "p", 10), // 91% in 0:10..2:10, one second before the cooldown ends
+			pay(2*h+10*m-time.Second, "p", 10),                 // 91% in 0:10..2:10, one second before the cooldown ends
 			fund(2*h+10*m, "p", 1000), pay(2*h+10*m, "p", 700), // 1610 of 2000 in 0:10..2:10: alert again
 		}, [][]string{ids(0, 1), ids(2, 3, 4, 5, 6)}},
 	})
