@@ -23,6 +23,28 @@ type BlockSource interface {
 	BlockResults(ctx context.Context, height *int64) (*coretypes.ResultBlockResults, error)
 	Status(ctx context.Context) (*coretypes.ResultStatus, error)
 	Genesis(ctx context.Context) (*coretypes.ResultGenesis, error)
+	// ABCIInfo reports the height the app last committed (ReadableHeight).
+	ABCIInfo(ctx context.Context) (*coretypes.ResultABCIInfo, error)
+}
+
+// ReadableHeight is the last height whose block and results the source
+// can serve. CometBFT saves a block to its block store before it executes
+// it (Status's LatestBlockHeight counts it from then on) and saves the
+// block's results only once FinalizeBlock returns, before the app commits:
+// asking for the results in between fails, and CometBFT's RPC logs
+// "failed to LoadFinalizeBlockResponse … could not find results for
+// height" at error level each time. A height the app has committed has its
+// results saved, so the observer reads up to min(block store, app).
+func ReadableHeight(ctx context.Context, src BlockSource) (latest, earliest int64, err error) {
+	st, err := src.Status(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("status: %w", err)
+	}
+	info, err := src.ABCIInfo(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("abci_info: %w", err)
+	}
+	return min(st.SyncInfo.LatestBlockHeight, info.Response.LastBlockHeight), st.SyncInfo.EarliestBlockHeight, nil
 }
 
 // QueryFunc runs an ABCI query of the app (path, data) at the latest
