@@ -109,13 +109,13 @@ func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
 	switch m := d.Msg.Body.(type) {
 	case *txpb.Message_Transfer:
 		addTo(m.Transfer.To)
-		tx.Memo = m.Transfer.Memo
+		tx.Memo, tx.Asset, tx.Amount = m.Transfer.Memo, m.Transfer.Asset, m.Transfer.Amount
 		tx.Confidential = m.Transfer.Confidential != nil
 	case *txpb.Message_Issue:
 		addTo(m.Issue.To)
-		tx.Memo = m.Issue.Memo
+		tx.Memo, tx.Asset, tx.Amount = m.Issue.Memo, m.Issue.Asset, m.Issue.Amount
 	case *txpb.Message_Burn:
-		tx.Memo = m.Burn.Memo
+		tx.Memo, tx.Asset, tx.Amount = m.Burn.Memo, m.Burn.Asset, m.Burn.Amount
 	}
 	if !tx.OK() {
 		return tx, nil
@@ -134,7 +134,8 @@ func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
 			tx.Movements = append(tx.Movements, Movement{Kind: ev.Type, Ledger: attrs["ledger"], Asset: attrs["asset"],
 				From: attrs["from"], To: attrs["to"], Amount: amt})
 		case "sanction":
-			tx.Sanctions = append(tx.Sanctions, SanctionChange{Account: attrs["account"], Entry: attrs["entry"], Removed: attrs["removed"] == "true"})
+			tx.Sanctions = append(tx.Sanctions, SanctionChange{Account: attrs["account"], Entry: attrs["entry"], Reason: attrs["reason"],
+				Source: attrs["source"], Removed: attrs["removed"] == "true"})
 		case "aml_threshold":
 			amt, err := strconv.ParseUint(attrs["large_amount"], 10, 64)
 			if err != nil {
@@ -158,6 +159,8 @@ type genesisAppState struct {
 	Sanctions []struct {
 		Account string `json:"account"`
 		Entry   string `json:"entry"`
+		Reason  string `json:"reason"`
+		Source  string `json:"source"`
 	} `json:"sanctions"`
 	Ledgers []struct {
 		Name     string `json:"name"`
@@ -182,7 +185,7 @@ func GenesisFromDoc(doc *types.GenesisDoc) (Genesis, error) {
 		g.Identities = append(g.Identities, IdentityOrg{Address: id.Address, Org: id.Org})
 	}
 	for _, s := range st.Sanctions {
-		g.Sanctions = append(g.Sanctions, SanctionChange{Account: s.Account, Entry: s.Entry})
+		g.Sanctions = append(g.Sanctions, SanctionChange{Account: s.Account, Entry: s.Entry, Reason: s.Reason, Source: s.Source})
 	}
 	for _, l := range st.Ledgers {
 		for _, b := range l.Balances {
