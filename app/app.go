@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -50,6 +51,11 @@ type App struct {
 	checking   bool
 	rechecking bool
 	leanIndex  bool
+	// In checker only: skipSanctions is set while CheckTx judges a
+	// transaction that hit the sanctions list as if it had not, and
+	// sanctionsAttempt holds that hit for CheckTx's log (ADR 0007 §4).
+	skipSanctions    bool
+	sanctionsAttempt string
 
 	chainID   string
 	params    Params
@@ -312,6 +318,9 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 	}
 	exec := ledger.NewCache(kv)
 	events, err := a.route(exec, tx, at, height)
+	if err != nil && a.checking && errors.Is(err, permission.ErrSanctioned) {
+		return nil, a.admitSanctionsAttempt(kv, tx, at, height, err)
+	}
 	if err == nil {
 		// Only an executed transaction records its sender's key: a refused
 		// one, from anyone holding a certificate of any bank's CA, must
@@ -334,6 +343,38 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 		{Key: "org", Value: tx.MSPID, Index: true},
 		{Key: "type", Value: MsgType(tx.Msg), Index: true},
 	}}), nil
+}
+
+// admitSanctionsAttempt decides, in CheckTx, on a transaction the
+// sanctions list refused (hit): it goes to the mempool, and so into a block
+// that refuses it with the same error where every observer records the
+// attempt, only if it would otherwise be valid; otherwise CheckTx refuses it
+// with what else is wrong. Its effects stay in the check state, so that a
+// sender cannot have more attempts waiting than its balance covers; the
+// block refuses them all and changes nothing but the spent id (ADR 0007 §4).
+func (a *App) admitSanctionsAttempt(kv ledger.KV, tx *Tx, at time.Time, height int64, hit error) error {
+	exec := ledger.NewCache(kv)
+	a.skipSanctions = true
+	_, err := a.route(exec, tx, at, height)
+	a.skipSanctions = false
+	if err != nil {
+		return err
+	}
+	if err := exec.Write(); err != nil {
+		return err
+	}
+	space, code, log := errs.ABCIInfo(hit)
+	a.sanctionsAttempt = fmt.Sprintf("sanctions attempt: the block will refuse it (code %d, %s) and the regulators' observers will record it: %s", code, space, log)
+	return nil
+}
+
+// checkSanctions refuses a message naming a listed account (but see
+// admitSanctionsAttempt).
+func (a *App) checkSanctions(kv ledger.KV, accounts ...string) error {
+	if a.skipSanctions {
+		return nil
+	}
+	return permission.CheckSanctions(kv, accounts...)
 }
 
 // committedAt returns the height tx id was spent at (0 = never): by the
@@ -408,7 +449,7 @@ func (a *App) route(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 		if err := permission.CheckHolds(kv, tx.Ledger, m.Issue.Asset, tx.Sender.String(), height); err != nil {
 			return nil, err
 		}
-		if err := permission.CheckSanctions(kv, tx.Sender.String(), hex.EncodeToString(m.Issue.To)); err != nil {
+		if err := a.checkSanctions(kv, tx.Sender.String(), hex.EncodeToString(m.Issue.To)); err != nil {
 			return nil, err
 		}
 		return a.payments.Issue(kv, tx.Ledger, tx.Sender, m.Issue.Asset, m.Issue.To, m.Issue.Amount)
@@ -416,7 +457,7 @@ func (a *App) route(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 		if err := a.mayTransact(kv, tx, m.Transfer.Asset, height); err != nil {
 			return nil, err
 		}
-		if err := permission.CheckSanctions(kv, tx.Sender.String(), hex.EncodeToString(m.Transfer.To)); err != nil {
+		if err := a.checkSanctions(kv, tx.Sender.String(), hex.EncodeToString(m.Transfer.To)); err != nil {
 			return nil, err
 		}
 		if to, err := gmcrypto.AddressFromBytes(m.Transfer.To); err == nil {
@@ -429,7 +470,7 @@ func (a *App) route(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 		if err := a.mayTransact(kv, tx, m.Burn.Asset, height); err != nil {
 			return nil, err
 		}
-		if err := permission.CheckSanctions(kv, tx.Sender.String()); err != nil {
+		if err := a.checkSanctions(kv, tx.Sender.String()); err != nil {
 			return nil, err
 		}
 		return a.payments.Burn(kv, tx.Ledger, tx.Sender, m.Burn.Asset, m.Burn.Amount)
@@ -468,6 +509,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	}
 	c := a.checker.Load() // CheckTx calls are serialised, so c is this call's
 	c.rechecking = req.Type == abci.CheckTxType_Recheck
+	c.sanctionsAttempt = ""
 	tx, err := c.decodeVerified(req.Tx, txKeyOf(req.Tx))
 	if err == nil {
 		_, err = c.admit(c.checkState, tx, c.blockTime, c.store.LastHeight()+1)
@@ -475,6 +517,9 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	if err != nil {
 		space, code, log := errs.ABCIInfo(err)
 		return &abci.ResponseCheckTx{Code: code, Codespace: space, Log: log}, nil
+	}
+	if c.sanctionsAttempt != "" {
+		return &abci.ResponseCheckTx{Code: abci.CodeTypeOK, Log: c.sanctionsAttempt}, nil
 	}
 	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
 }

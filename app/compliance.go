@@ -36,7 +36,8 @@ func (a *App) setSanction(kv ledger.KV, tx *Tx, m *txpb.SetSanction, height int6
 	if m.Remove {
 		err = permission.RemoveSanction(kv, acct.String())
 	} else {
-		err = permission.SetSanction(kv, permission.Sanction{Account: acct.String(), Entry: m.Entry, Reason: m.Reason, By: tx.Sender.String(), Height: height})
+		err = permission.SetSanction(kv, permission.Sanction{Account: acct.String(), Entry: m.Entry, Reason: m.Reason, Source: m.Source,
+			By: tx.Sender.String(), Height: height})
 	}
 	if err != nil {
 		return nil, err
@@ -45,6 +46,8 @@ func (a *App) setSanction(kv ledger.KV, tx *Tx, m *txpb.SetSanction, height int6
 		{Key: "account", Value: acct.String(), Index: true},
 		{Key: "entry", Value: m.Entry, Index: true},
 		{Key: "removed", Value: fmt.Sprint(m.Remove)},
+		{Key: "reason", Value: m.Reason},
+		{Key: "source", Value: m.Source},
 	}}}, nil
 }
 

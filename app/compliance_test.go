@@ -9,30 +9,142 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 )
 
-func TestSanctionsBeforeOrdering(t *testing.T) {
-	n := newGovNet(t, Params{})
-	bad := n.payee
-	sanction := &txpb.Message{Body: &txpb.Message_SetSanction{SetSanction: &txpb.SetSanction{Account: bad.Public().Address().Bytes(), Entry: "SDN-4711", Reason: "listed"}}}
-	if r := n.check(n.sys(n.member, "bankB", sanction)); !strings.Contains(r.Log, "lacks role regulator") {
-		t.Fatalf("non-regulator set a sanction: %q", r.Log)
+// TestSanctionsAttemptsReachTheBlock: a transfer, issue or burn that only
+// the sanctions list refuses passes CheckTx (saying so), reaches the block
+// and fails there with ErrSanctioned, spending its id and changing no
+// balance, so that observers see the attempt; one that is invalid for
+// another reason too is refused in CheckTx with that reason; the check
+// state keeps an admitted attempt's funds, so a sender cannot queue more
+// attempts than its balance covers.
+func TestSanctionsAttemptsReachTheBlock(t *testing.T) {
+	sanctioned := permission.ErrSanctioned.Code()
+	cases := []struct {
+		name      string
+		listPayee bool // else the member (the sender, 100 CNY) is listed
+		txs       func(n *govNet) [][]byte
+		wantCheck []uint32 // CheckTx code per tx (0 = admitted)
+		wantBlock []uint32 // FinalizeBlock code of each admitted tx
+	}{
+		{"transfer to a listed account", true,
+			func(n *govNet) [][]byte {
+				return [][]byte{n.tx(n.member, "bankB", "payments", transfer("CNY", n.payee, 1))}
+			},
+			[]uint32{0}, []uint32{sanctioned}},
+		{"transfer from a listed account", false,
+			func(n *govNet) [][]byte {
+				return [][]byte{n.tx(n.member, "bankB", "payments", transfer("CNY", n.payee, 100))}
+			},
+			[]uint32{0}, []uint32{sanctioned}},
+		{"burn by a listed account", false,
+			func(n *govNet) [][]byte { return [][]byte{n.tx(n.member, "bankB", "payments", burn("CNY", 1))} },
+			[]uint32{0}, []uint32{sanctioned}},
+		{"to a listed account, one above the balance: refused for the funds", true,
+			func(n *govNet) [][]byte {
+				return [][]byte{n.tx(n.member, "bankB", "payments", transfer("CNY", n.payee, 101))}
+			},
+			[]uint32{payments.ErrInsufficientFunds.Code()}, nil},
+		{"issue to a listed account without the issuer role: refused for the role", true,
+			func(n *govNet) [][]byte {
+				return [][]byte{n.tx(n.member, "bankB", "payments", issue("CNY", n.payee, 1))}
+			},
+			[]uint32{permission.ErrUnauthorized.Code()}, nil},
+		{"to a listed account, signed by an unregistered key: refused for the signer", true,
+			func(n *govNet) [][]byte {
+				return [][]byte{n.tx(mustKey(t), "bankB", "payments", transfer("CNY", n.payee, 1))}
+			},
+			[]uint32{permission.ErrUnauthorized.Code()}, nil},
+		{"attempts queue only as far as the balance covers", true,
+			func(n *govNet) [][]byte {
+				return [][]byte{n.tx(n.member, "bankB", "payments", transfer("CNY", n.payee, 60)), n.tx(n.member, "bankB", "payments", transfer("CNY", n.payee, 40)),
+					n.tx(n.member, "bankB", "payments", transfer("CNY", n.payee, 1))}
+			},
+			[]uint32{0, 0, payments.ErrInsufficientFunds.Code()}, []uint32{sanctioned, sanctioned}},
 	}
-	n.mustOK(n.block(n.sys(n.regulator, "bankD", sanction)))
-	r := n.check(n.tx(n.member, "bankB", "payments", transfer("CNY", bad, 1)))
-	if r.Code != permission.ErrSanctioned.Code() || !strings.Contains(r.Log, "SDN-4711") {
-		t.Fatalf("transfer to a sanctioned account: %d %q", r.Code, r.Log)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n := newGovNet(t, Params{})
+			listed := n.member
+			if c.listPayee {
+				listed = n.payee
+			}
+			sanction := &txpb.Message{Body: &txpb.Message_SetSanction{SetSanction: &txpb.SetSanction{Account: listed.Public().Address().Bytes(),
+				Entry: "SDN-4711", Reason: "listed", Source: "OFAC SDN 2026-03-01"}}}
+			n.mustOK(n.block(n.sys(n.regulator, "bankD", sanction)))
+			before := n.balance(n.member) + n.balance(n.payee)
+			var admitted [][]byte
+			for i, raw := range c.txs(n) {
+				r := n.check(raw)
+				if r.Code != c.wantCheck[i] {
+					t.Fatalf("tx %d: CheckTx code %d (%s), want %d", i, r.Code, r.Log, c.wantCheck[i])
+				}
+				if r.Code == 0 {
+					if !strings.Contains(r.Log, "sanctions attempt") || !strings.Contains(r.Log, "SDN-4711") {
+						t.Fatalf("tx %d: admitted without saying why it will fail: %q", i, r.Log)
+					}
+					admitted = append(admitted, raw)
+				}
+			}
+			if len(admitted) == 0 {
+				return
+			}
+			res := n.block(admitted...)
+			for i, r := range res {
+				if r.Code != c.wantBlock[i] || r.Codespace != "permission" || !strings.Contains(r.Log, "SDN-4711") {
+					t.Fatalf("tx %d in the block: code %d %s %q, want %d", i, r.Code, r.Codespace, r.Log, c.wantBlock[i])
+				}
+			}
+			if after := n.balance(n.member) + n.balance(n.payee); after != before || n.balance(n.member) != 100 {
+				t.Fatalf("an attempt moved funds: %d → %d", before, after)
+			}
+			// Its id is spent: the same bytes are refused as a replay.
+			if r := n.check(admitted[0]); r.Code != ErrReplay.Code() {
+				t.Fatalf("an attempt's bytes again: code %d %q, want a replay", r.Code, r.Log)
+			}
+		})
 	}
-	res := n.block(n.tx(n.member, "bankB", "payments", transfer("CNY", bad, 1)))
-	if !strings.Contains(res[0].Log, "SDN-4711") {
-		t.Fatalf("FinalizeBlock let it through: %q", res[0].Log)
-	}
-	unlist := &txpb.Message{Body: &txpb.Message_SetSanction{SetSanction: &txpb.SetSanction{Account: bad.Public().Address().Bytes(), Remove: true}}}
-	n.mustOK(n.block(n.sys(n.regulator, "bankD", unlist)))
-	n.mustOK(n.block(n.tx(n.member, "bankB", "payments", transfer("CNY", bad, 1))))
+	t.Run("unlisted, the transfer goes through", func(t *testing.T) {
+		n := newGovNet(t, Params{})
+		acct := n.payee.Public().Address().Bytes()
+		n.mustOK(n.block(n.sys(n.regulator, "bankD", &txpb.Message{Body: &txpb.Message_SetSanction{SetSanction: &txpb.SetSanction{Account: acct, Entry: "SDN-4711"}}})))
+		n.mustOK(n.block(n.sys(n.regulator, "bankD", &txpb.Message{Body: &txpb.Message_SetSanction{SetSanction: &txpb.SetSanction{Account: acct, Remove: true}}})))
+		raw := n.tx(n.member, "bankB", "payments", transfer("CNY", n.payee, 1))
+		if r := n.check(raw); r.Code != 0 || r.Log != "" {
+			t.Fatalf("CheckTx: %d %q", r.Code, r.Log)
+		}
+		n.mustOK(n.block(raw))
+	})
+	t.Run("only a regulator sets a sanction, with its reason and source", func(t *testing.T) {
+		n := newGovNet(t, Params{})
+		m := &txpb.Message{Body: &txpb.Message_SetSanction{SetSanction: &txpb.SetSanction{Account: n.payee.Public().Address().Bytes(),
+			Entry: "SDN-4711", Reason: "listed", Source: "OFAC SDN 2026-03-01"}}}
+		if r := n.check(n.sys(n.member, "bankB", m)); !strings.Contains(r.Log, "lacks role regulator") {
+			t.Fatalf("non-regulator set a sanction: %q", r.Log)
+		}
+		res := n.block(n.sys(n.regulator, "bankD", m))
+		n.mustOK(res)
+		v, _ := n.store.View(0)
+		list, err := permission.Sanctions(v)
+		if err != nil || len(list) != 1 || list[0].Reason != "listed" || list[0].Source != "OFAC SDN 2026-03-01" || list[0].By != n.regulator.Public().Address().String() {
+			t.Fatalf("sanctions list %+v %v", list, err)
+		}
+		attrs := map[string]string{}
+		for _, ev := range res[0].Events {
+			if ev.Type == "sanction" {
+				for _, a := range ev.Attributes {
+					attrs[a.Key] = a.Value
+				}
+			}
+		}
+		if attrs["source"] != "OFAC SDN 2026-03-01" || attrs["reason"] != "listed" || attrs["entry"] != "SDN-4711" {
+			t.Fatalf("sanction event %v", attrs)
+		}
+	})
 }
 
 func TestConfidentialPayload(t *testing.T) {

@@ -9,8 +9,10 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 )
 
-// ErrSanctioned rejects a transfer to or from a sanctioned account; the
-// message names the list entry.
+// ErrSanctioned rejects a transfer, issue or burn naming a sanctioned
+// account; the message names the list entry. CheckTx lets an otherwise
+// valid one into a block, which refuses it with this code, so that the
+// attempt is on chain for the regulators (ADR 0007 §4).
 var ErrSanctioned = errs.Register(codespace, 10, "sanctioned account")
 
 // Sanction is one entry of the consortium sanctions list.
@@ -18,7 +20,8 @@ type Sanction struct {
 	Account string `json:"account"`
 	Entry   string `json:"entry"`
 	Reason  string `json:"reason,omitempty"`
-	By      string `json:"by"` // regulator identity
+	Source  string `json:"source,omitempty"` // the list the entry comes from
+	By      string `json:"by"`               // regulator identity
 	Height  int64  `json:"height"`
 }
 

@@ -8,10 +8,12 @@
 // escrow key and keeps a hash-chained, SM2-signed audit log of the requests
 // to its HTTP API.
 //
-// Indexing is deterministic: a block's index entries, rule state, alerts
-// and the last indexed height are written in one Badger transaction, so a
-// restarted observer resumes exactly where it stopped, never indexes a
-// block twice, and ends with the same index as a fresh replay from genesis.
+// Indexing is deterministic: a block's index entries, rule state and alerts
+// are written before the last indexed height, in one Badger transaction or,
+// for a block larger than one, in chunks behind a redo log (commit.go), so a
+// restarted observer resumes exactly where it stopped, never holds part of
+// a block nor indexes one twice, and ends with the same index as a fresh
+// replay from genesis.
 // Acknowledgements and the audit log are the only non-deterministic data;
 // they live in a second Badger database beside the index (OperatorDir), so
 // that deleting the index to rebuild it under new rules keeps them.

@@ -26,6 +26,8 @@ const (
 	keyChain     = "m/chain"    // chain id
 	keyGenesis   = "m/genesis"  // genesis state indexed
 	keyAlertSeq  = "m/alertseq" // last alert seq
+	keyRedo      = "m/redo"     // a block being written in chunks: height(8) ‖ redo pieces(4)
+	prefixRedo   = "rd/"        // rd/<piece(4)> → the write set of the block in keyRedo, encoded
 	prefixTx     = "tx/"        // tx/<id> → Tx
 	prefixMove   = "mv/"        // mv/<pos> → Entry
 	prefixAcct   = "ia/"        // ia/<account>/<pos> → Entry
@@ -70,6 +72,12 @@ type Index struct {
 	auditKey  *gmcrypto.PrivateKey
 	auditSeq  uint64
 	auditHead string // hash of entry auditSeq (AuditGenesis before the first)
+
+	// Tests only: smaller chunks than Badger's limits, and a crash at a
+	// stage of a chunked commit (commit.go).
+	chunkOps   int
+	chunkBytes int64
+	fail       func(stage string, n int) error
 }
 
 // IndexOptions are the optional parts of OpenIndexWith.
@@ -101,7 +109,8 @@ func openBadger(dir, what string) (*badger.DB, error) {
 	o := badger.DefaultOptions(dir).
 		WithLogger(nil).
 		WithSyncWrites(true).
-		// A block's index is one transaction: room for ~9 MB of entries.
+		// A transaction holds ~9.6 MB or ~100k entries (15% of a memtable);
+		// larger blocks are written in chunks (commit.go).
 		WithMemTableSize(64 << 20).
 		WithNumMemtables(2).
 		WithBlockCacheSize(16 << 20).
@@ -158,6 +167,9 @@ func OpenIndexWith(dir string, o IndexOptions) (*Index, error) {
 	})
 	if err == nil {
 		err = ix.migrateOperatorData()
+	}
+	if err == nil {
+		err = ix.recoverRedo() // a block a crash left half-written
 	}
 	if err != nil {
 		_ = ix.Close()
@@ -397,11 +409,11 @@ func (ix *Index) InitGenesis(g Genesis) error {
 }
 
 // blockWriter applies one block: reads come from the committed snapshot
-// plus what this block wrote so far (overlays), writes go to one update
-// transaction that commits with the new last height.
+// plus what this block wrote so far (overlays), writes go to the block's
+// write set, which commitBlock stores with the new last height.
 type blockWriter struct {
 	snap *badger.Txn
-	w    *badger.Txn
+	w    writeSet
 	b    *Block
 
 	balances map[string]uint64
@@ -416,7 +428,18 @@ type blockWriter struct {
 	alertSeq uint64
 }
 
-func (bw *blockWriter) set(k, v []byte) error { return bw.w.Set(k, v) }
+func (bw *blockWriter) set(k, v []byte) error {
+	if v == nil {
+		v = []byte{} // nil marks a delete in the write set
+	}
+	bw.w[string(k)] = v
+	return nil
+}
+
+func (bw *blockWriter) delete(k []byte) error {
+	bw.w[string(k)] = nil
+	return nil
+}
 
 func (bw *blockWriter) balance(ledger, asset, acct string) (uint64, error) {
 	k := string(cat(prefixBal, ledger, "/", asset, "/", acct))
@@ -539,7 +562,10 @@ func (bw *blockWriter) LastAlert(rule, subject string) (time.Time, bool, error) 
 }
 
 // Raise records an alert and the time rule last alerted on its subject.
+// An alert happens at its block's time: that is the time the cooldown
+// (LastAlert) counts from, so it is set before anything is stored.
 func (bw *blockWriter) Raise(a Alert) error {
+	a.Height, a.Time = bw.b.Height, bw.b.Time
 	k := string(cat(prefixRule, a.Rule, "/", a.Subject))
 	bw.rule[k] = a.Time
 	if err := bw.set([]byte(k), u64(uint64(a.Time.UnixNano()))); err != nil {
@@ -548,7 +574,6 @@ func (bw *blockWriter) Raise(a Alert) error {
 	bw.alertSeq++
 	a.Seq = bw.alertSeq
 	a.ID = fmt.Sprintf("%d-%d", bw.b.Height, len(bw.alerts)+1)
-	a.Height, a.Time = bw.b.Height, bw.b.Time
 	a.Status, a.Ack = "", nil
 	b, _ := json.Marshal(a)
 	if err := bw.set(cat(prefixAlert, u64(a.Seq)), b); err != nil {
@@ -590,11 +615,17 @@ type RuleView interface {
 }
 
 // ApplyBlock indexes b (which must be the block after LastHeight), runs
-// rules over it and commits everything with the new last height in one
-// Badger transaction. It returns the alerts raised.
+// rules over it and stores everything with the new last height (see
+// commitBlock: one Badger transaction when the block's writes fit in one,
+// else chunks behind a redo log). It returns the alerts raised.
 func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
 	ix.writeMu.Lock()
 	defer ix.writeMu.Unlock()
+	// A block whose chunked write failed half-way in this process is
+	// finished first (on open, OpenIndexWith does the same after a crash).
+	if err := ix.recoverRedo(); err != nil {
+		return nil, err
+	}
 	snap := ix.db.NewTransaction(false)
 	defer snap.Discard()
 	last, _, err := getU64(snap, []byte(keyLast))
@@ -608,9 +639,7 @@ func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := ix.db.NewTransaction(true)
-	defer w.Discard()
-	bw := &blockWriter{snap: snap, w: w, b: b, alertSeq: seq,
+	bw := &blockWriter{snap: snap, w: writeSet{}, b: b, alertSeq: seq,
 		balances: map[string]uint64{}, orgs: map[string]string{}, sanc: map[string]*SanctionChange{}, thr: map[string]uint64{},
 		xb: map[string]uint64{}, rule: map[string]time.Time{}, acct: map[string][]Entry{}, histN: map[string]int{}}
 	for i := range b.Txs {
@@ -621,11 +650,8 @@ func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
 	if err := bw.set([]byte(keyAlertSeq), u64(bw.alertSeq)); err != nil {
 		return nil, err
 	}
-	if err := bw.set([]byte(keyLast), u64(uint64(b.Height))); err != nil {
-		return nil, err
-	}
-	if err := w.Commit(); err != nil {
-		return nil, fmt.Errorf("index block %d: commit: %w", b.Height, err)
+	if err := ix.commitBlock(b.Height, bw.w.ops()); err != nil {
+		return nil, fmt.Errorf("index block %d: %w", b.Height, err)
 	}
 	return bw.alerts, nil
 }
@@ -675,7 +701,7 @@ func (bw *blockWriter) applyTx(tx *Tx, rules Rules) error {
 	for _, t := range tx.Thresholds {
 		bw.thr[t.Asset] = t.Amount
 		if t.Amount == 0 {
-			if err := bw.w.Delete(cat(prefixThr, t.Asset)); err != nil {
+			if err := bw.delete(cat(prefixThr, t.Asset)); err != nil {
 				return err
 			}
 		} else if err := bw.set(cat(prefixThr, t.Asset), []byte(strconv.FormatUint(t.Amount, 10))); err != nil {
@@ -686,7 +712,7 @@ func (bw *blockWriter) applyTx(tx *Tx, rules Rules) error {
 		sc := s
 		if s.Removed {
 			bw.sanc[s.Account] = nil
-			if err := bw.w.Delete(cat(prefixSanc, s.Account)); err != nil {
+			if err := bw.delete(cat(prefixSanc, s.Account)); err != nil {
 				return err
 			}
 		} else {

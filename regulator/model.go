@@ -37,6 +37,10 @@ type Tx struct {
 	Parties      []string `json:"parties"`
 	Memo         string   `json:"memo,omitempty"`
 	Confidential bool     `json:"confidential,omitempty"`
+	// Asset and Amount are what a transfer, issue or burn asked to move,
+	// known even when it failed (a refused attempt moves nothing).
+	Asset  string `json:"asset,omitempty"`
+	Amount uint64 `json:"amount,omitempty,string"`
 	// Movements are the payment events of a successful transaction.
 	Movements []Movement `json:"movements,omitempty"`
 	// Sanctions are sanctions-list changes the transaction made.
@@ -66,6 +70,8 @@ type Movement struct {
 type SanctionChange struct {
 	Account string `json:"account"`
 	Entry   string `json:"entry"`
+	Reason  string `json:"reason,omitempty"`
+	Source  string `json:"source,omitempty"` // the list the entry comes from
 	Removed bool   `json:"removed"`
 }
 

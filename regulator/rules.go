@@ -18,7 +18,10 @@ const (
 	RuleVelocity    = "velocity"
 	RuleFastInOut   = "fast_in_fast_out"
 	RuleSanctioned  = "sanctioned"
-	RuleCrossBorder = "cross_border"
+	// RuleSanctionsAttempt is a refused transaction naming a listed
+	// account: the app lets such attempts into blocks so that they are seen.
+	RuleSanctionsAttempt = "sanctions_attempt"
+	RuleCrossBorder      = "cross_border"
 )
 
 // Duration is a time.Duration written as "24h" in TOML.
@@ -487,9 +490,12 @@ func (e *Engine) crossBorder(v RuleView, b *Block, m Entry) error {
 		Reason: fmt.Sprintf("%s sent %d %s to %s on %s (%s), over the daily limit of %d", from, total, m.Asset, to, day, e.loc, limit)})
 }
 
-// sanctioned alerts on any committed transaction, executed or rejected,
-// that names a listed account: the app refuses such transfers, so one in a
-// block is an attempt that a regulator wants to know about.
+// sanctioned alerts on any committed transaction that names a listed
+// account, once per transaction and listed account. The app refuses
+// transfers, issues and burns naming one in the block, after CheckTx let
+// them in if nothing else was wrong (ADR 0007 §4), so a refused one is an
+// attempt (sanctions_attempt: who, to whom, what, at which height); an
+// executed one (a message the list does not stop) is "sanctioned".
 func (e *Engine) sanctioned(v RuleView, b *Block, tx *Tx) error {
 	c := &e.c.Sanctions
 	if !enabled(c.Enabled) {
@@ -508,16 +514,33 @@ func (e *Engine) sanctioned(v RuleView, b *Block, tx *Tx) error {
 		if s == nil {
 			continue
 		}
-		outcome := "executed"
+		a := Alert{Rule: RuleSanctioned, Severity: c.Severity, Subject: p, TxIDs: []string{tx.ID},
+			Reason: fmt.Sprintf("%s tx %s by %s names %s, on the sanctions list as entry %s%s (executed)", tx.Type, tx.ID, tx.Sender, p, s.Entry, listSource(s))}
 		if !tx.OK() {
-			outcome = fmt.Sprintf("rejected with code %d", tx.Code)
+			target := "-"
+			if len(tx.Parties) > 1 {
+				target = tx.Parties[1]
+			}
+			what := tx.Type
+			if tx.Asset != "" {
+				what = fmt.Sprintf("%s of %d %s on %s", tx.Type, tx.Amount, tx.Asset, tx.Ledger)
+			}
+			a.Rule = RuleSanctionsAttempt
+			a.Reason = fmt.Sprintf("attempted %s from %s to %s at height %d, refused (code %d %s): %s is on the sanctions list as entry %s%s",
+				what, tx.Sender, target, b.Height, tx.Code, tx.Codespace, p, s.Entry, listSource(s))
 		}
-		if err := v.Raise(Alert{Rule: RuleSanctioned, Severity: c.Severity, Subject: p, TxIDs: []string{tx.ID},
-			Reason: fmt.Sprintf("%s tx %s by %s names %s, on the sanctions list as entry %s (%s)", tx.Type, tx.ID, tx.Sender, p, s.Entry, outcome)}); err != nil {
+		if err := v.Raise(a); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func listSource(s *SanctionChange) string {
+	if s.Source == "" {
+		return ""
+	}
+	return " of " + s.Source
 }
 
 // OnSanction reports, when an account is listed, what it moved within the

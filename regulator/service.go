@@ -286,21 +286,21 @@ func (s *Service) follow(ctx context.Context) {
 	}
 }
 
-// SyncOnce indexes every block the source has committed beyond the index.
-// A block whose results are not stored yet ends the round quietly.
+// SyncOnce indexes every block the source has executed and committed
+// beyond the index (ReadableHeight): never a block whose results are not
+// saved yet.
 func (s *Service) SyncOnce(ctx context.Context) error {
-	st, err := s.cfg.Source.Status(ctx)
+	latest, earliest, err := ReadableHeight(ctx, s.cfg.Source)
 	if err != nil {
-		return fmt.Errorf("status: %w", err)
+		return err
 	}
-	latest := st.SyncInfo.LatestBlockHeight
 	last, err := s.ix.LastHeight()
 	if err != nil {
 		return err
 	}
-	if last < latest && st.SyncInfo.EarliestBlockHeight > last+1 {
+	if last < latest && earliest > last+1 {
 		return fmt.Errorf("the node's block store starts at height %d, the index needs block %d: run the observer from a node that keeps every block (no state sync, no pruning)",
-			st.SyncInfo.EarliestBlockHeight, last+1)
+			earliest, last+1)
 	}
 	for h := last + 1; h <= latest; h++ {
 		if ctx.Err() != nil {
@@ -308,9 +308,6 @@ func (s *Service) SyncOnce(ctx context.Context) error {
 		}
 		b, err := FetchBlock(ctx, s.cfg.Source, h)
 		if err != nil {
-			if h == latest {
-				return nil // results are saved just after the block
-			}
 			return err
 		}
 		if s.times != nil {

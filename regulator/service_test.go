@@ -61,6 +61,12 @@ func (f *fakeChain) Status(context.Context) (*coretypes.ResultStatus, error) {
 	return st, nil
 }
 
+func (f *fakeChain) ABCIInfo(context.Context) (*coretypes.ResultABCIInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &coretypes.ResultABCIInfo{Response: abci.ResponseInfo{LastBlockHeight: int64(len(f.results))}}, nil
+}
+
 func (f *fakeChain) Genesis(context.Context) (*coretypes.ResultGenesis, error) {
 	return &coretypes.ResultGenesis{Genesis: f.genesis}, nil
 }

@@ -23,6 +23,28 @@ type BlockSource interface {
 	BlockResults(ctx context.Context, height *int64) (*coretypes.ResultBlockResults, error)
 	Status(ctx context.Context) (*coretypes.ResultStatus, error)
 	Genesis(ctx context.Context) (*coretypes.ResultGenesis, error)
+	// ABCIInfo reports the height the app last committed (ReadableHeight).
+	ABCIInfo(ctx context.Context) (*coretypes.ResultABCIInfo, error)
+}
+
+// ReadableHeight is the last height whose block and results the source
+// can serve. CometBFT saves a block to its block store before it executes
+// it (Status's LatestBlockHeight counts it from then on) and saves the
+// block's results only once FinalizeBlock returns, before the app commits:
+// asking for the results in between fails, and CometBFT's RPC logs
+// "failed to LoadFinalizeBlockResponse … could not find results for
+// height" at error level each time. A height the app has committed has its
+// results saved, so the observer reads up to min(block store, app).
+func ReadableHeight(ctx context.Context, src BlockSource) (latest, earliest int64, err error) {
+	st, err := src.Status(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("status: %w", err)
+	}
+	info, err := src.ABCIInfo(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("abci_info: %w", err)
+	}
+	return min(st.SyncInfo.LatestBlockHeight, info.Response.LastBlockHeight), st.SyncInfo.EarliestBlockHeight, nil
 }
 
 // QueryFunc runs an ABCI query of the app (path, data) at the latest
@@ -87,13 +109,13 @@ func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
 	switch m := d.Msg.Body.(type) {
 	case *txpb.Message_Transfer:
 		addTo(m.Transfer.To)
-		tx.Memo = m.Transfer.Memo
+		tx.Memo, tx.Asset, tx.Amount = m.Transfer.Memo, m.Transfer.Asset, m.Transfer.Amount
 		tx.Confidential = m.Transfer.Confidential != nil
 	case *txpb.Message_Issue:
 		addTo(m.Issue.To)
-		tx.Memo = m.Issue.Memo
+		tx.Memo, tx.Asset, tx.Amount = m.Issue.Memo, m.Issue.Asset, m.Issue.Amount
 	case *txpb.Message_Burn:
-		tx.Memo = m.Burn.Memo
+		tx.Memo, tx.Asset, tx.Amount = m.Burn.Memo, m.Burn.Asset, m.Burn.Amount
 	}
 	if !tx.OK() {
 		return tx, nil
@@ -112,7 +134,8 @@ func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
 			tx.Movements = append(tx.Movements, Movement{Kind: ev.Type, Ledger: attrs["ledger"], Asset: attrs["asset"],
 				From: attrs["from"], To: attrs["to"], Amount: amt})
 		case "sanction":
-			tx.Sanctions = append(tx.Sanctions, SanctionChange{Account: attrs["account"], Entry: attrs["entry"], Removed: attrs["removed"] == "true"})
+			tx.Sanctions = append(tx.Sanctions, SanctionChange{Account: attrs["account"], Entry: attrs["entry"], Reason: attrs["reason"],
+				Source: attrs["source"], Removed: attrs["removed"] == "true"})
 		case "aml_threshold":
 			amt, err := strconv.ParseUint(attrs["large_amount"], 10, 64)
 			if err != nil {
@@ -136,6 +159,8 @@ type genesisAppState struct {
 	Sanctions []struct {
 		Account string `json:"account"`
 		Entry   string `json:"entry"`
+		Reason  string `json:"reason"`
+		Source  string `json:"source"`
 	} `json:"sanctions"`
 	Ledgers []struct {
 		Name     string `json:"name"`
@@ -160,7 +185,7 @@ func GenesisFromDoc(doc *types.GenesisDoc) (Genesis, error) {
 		g.Identities = append(g.Identities, IdentityOrg{Address: id.Address, Org: id.Org})
 	}
 	for _, s := range st.Sanctions {
-		g.Sanctions = append(g.Sanctions, SanctionChange{Account: s.Account, Entry: s.Entry})
+		g.Sanctions = append(g.Sanctions, SanctionChange{Account: s.Account, Entry: s.Entry, Reason: s.Reason, Source: s.Source})
 	}
 	for _, l := range st.Ledgers {
 		for _, b := range l.Balances {

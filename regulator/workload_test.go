@@ -198,7 +198,7 @@ func newWorkload(seed uint64) *workload {
 		w.genesis.Sanctions = append(w.genesis.Sanctions, SanctionChange{Account: s, Entry: "OFAC-SDN-1"})
 		p := w.account("bankC", 1_000_000)
 		id := w.rejected(4*day+30, p, s, 5_000, 10, "account is on the sanctions list")
-		w.plant(&plantedCase{"transfer to a sanctioned account", RuleSanctioned, s, []string{id}})
+		w.plant(&plantedCase{"transfer to a sanctioned account", RuleSanctionsAttempt, s, []string{id}})
 	}
 	{ // an account active yesterday is listed today
 		s, p := w.account("bankD", 0), w.account("bankA", 2_000_000)

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jinlian-ledger/jinlian/api"
+	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/permission"
@@ -96,7 +97,8 @@ audit log.`,
 	cmd.PersistentFlags().StringVar(&f.from, "from", "regulator", "signing identity: a name in <home>/keys (or <home>/localnet/keys) or a key file")
 	cmd.PersistentFlags().StringVar(&f.pass.file, "passphrase-file", "", "file holding the key passphrase (else JINLIAN_PASSPHRASE, else a prompt)")
 	cmd.AddCommand(regStatusCmd(g, f), regTxsCmd(g, f), regHistoryCmd(g, f), regAlertsCmd(g, f), regAckCmd(g, f),
-		regReportCmd(g, f), regVerifyReportCmd(g), regDecryptCmd(g, f), regAuditCmd(g, f), regSQLSchemaCmd(), regSetThresholdCmd(g, f))
+		regReportCmd(g, f), regVerifyReportCmd(g), regDecryptCmd(g, f), regAuditCmd(g, f), regSQLSchemaCmd(), regSetThresholdCmd(g, f),
+		regSanctionsCmd(g, f))
 	return cmd
 }
 
@@ -321,7 +323,7 @@ func regAlertsCmd(g *globals, f *regFlags) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&status, "status", "", "open or acknowledged")
-	c.Flags().StringVar(&rule, "rule", "", "rule id (large_amount, structuring, velocity, fast_in_fast_out, sanctioned, cross_border)")
+	c.Flags().StringVar(&rule, "rule", "", "rule id (large_amount, structuring, velocity, fast_in_fast_out, sanctioned, sanctions_attempt, cross_border)")
 	c.Flags().StringVar(&severity, "severity", "", "low, medium, high or critical")
 	c.Flags().StringVar(&subject, "subject", "", "subject contains (account, org pair)")
 	c.Flags().BoolVar(&follow, "follow", false, "stream alerts as they are raised (server-sent events); reconnects after a drop")
@@ -750,4 +752,102 @@ func regSetThresholdCmd(g *globals, f *regFlags) *cobra.Command {
 	c.Flags().Uint64Var(&amount, "amount", 0, "threshold in the asset's smallest unit (0 clears the on-chain value)")
 	_ = c.MarkFlagRequired("asset")
 	return c
+}
+
+func regSanctionsCmd(g *globals, f *regFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sanctions",
+		Short: "Maintain the consortium sanctions list on chain (regulator role) and read it",
+		Long: `add and remove send a SetSanction transaction on the system channel,
+signed with --from (an identity holding the regulator role), to --node; the
+chain records the entry with its reason, its list source, the regulator and
+the height. list reads the app's /sanctions query from --node (regulator or
+auditor, through a node API that gates queries).
+
+A transfer, issue or burn naming a listed account passes the mempool if
+nothing else is wrong with it and fails in its block with code 10
+(permission): the attempt is on chain, and every observer raises a
+sanctions_attempt alert naming sender, target, amount and height.`,
+	}
+	tf := &txFlags{timeout: 30 * time.Second}
+	send := func(cmd *cobra.Command, m *txpb.SetSanction) error {
+		tf.from, tf.pass, tf.ledger = f.from, f.pass, permission.SystemLedger
+		return sendTx(cmd, g, tf, &txpb.Message{Body: &txpb.Message_SetSanction{SetSanction: m}})
+	}
+	account := func(arg string) ([]byte, error) {
+		a, err := gmcrypto.ParseAddress(arg)
+		if err != nil {
+			return nil, fmt.Errorf("account %q: %w", arg, err)
+		}
+		return a.Bytes(), nil
+	}
+	var entry, reason, source string
+	add := &cobra.Command{
+		Use:   "add ADDRESS --entry ID --reason TEXT --source LIST",
+		Short: "List an account: transfers, issues and burns naming it fail in their block and raise sanctions_attempt alerts",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			acct, err := account(args[0])
+			if err != nil {
+				return err
+			}
+			for _, f := range [][2]string{{"--entry", entry}, {"--reason", reason}, {"--source", source}} {
+				if strings.TrimSpace(f[1]) == "" {
+					return fmt.Errorf("%s must not be empty", f[0])
+				}
+			}
+			return send(cmd, &txpb.SetSanction{Account: acct, Entry: entry, Reason: reason, Source: source})
+		},
+	}
+	add.Flags().StringVar(&entry, "entry", "", "the entry's id in its list, e.g. SDN-12345")
+	add.Flags().StringVar(&reason, "reason", "", "why the account is listed (recorded on chain)")
+	add.Flags().StringVar(&source, "source", "", "the list the entry comes from, e.g. \"OFAC SDN 2026-03-01\" (recorded on chain)")
+	for _, n := range []string{"entry", "reason", "source"} {
+		_ = add.MarkFlagRequired(n)
+	}
+	var removeReason string
+	remove := &cobra.Command{
+		Use:   "remove ADDRESS --reason TEXT",
+		Short: "Take an account off the list (the reason goes into the transaction's sanction event)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			acct, err := account(args[0])
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(removeReason) == "" {
+				return errors.New("--reason must not be empty")
+			}
+			return send(cmd, &txpb.SetSanction{Account: acct, Remove: true, Reason: removeReason})
+		},
+	}
+	remove.Flags().StringVar(&removeReason, "reason", "", "why the account is taken off the list")
+	_ = remove.MarkFlagRequired("reason")
+	for _, c := range []*cobra.Command{add, remove} {
+		c.Flags().DurationVar(&tf.timeout, "timeout", tf.timeout, "how long to wait for the transaction's block")
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "The sanctions list as the chain holds it (the app's /sanctions query on --node)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out []permission.Sanction
+			if err := abciQuery(cmd.Context(), g.node, app.QuerySanctions, nil, 0, &out); err != nil {
+				return err
+			}
+			if out == nil {
+				out = []permission.Sanction{}
+			}
+			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "ACCOUNT\tENTRY\tSOURCE\tREASON\tBY\tHEIGHT")
+				for _, s := range out {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", s.Account, s.Entry, s.Source, s.Reason, s.By, s.Height)
+				}
+				_ = tw.Flush()
+			})
+		},
+	}
+	cmd.AddCommand(add, remove, list)
+	return cmd
 }

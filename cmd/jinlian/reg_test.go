@@ -95,6 +95,9 @@ func (genesisOnly) BlockResults(context.Context, *int64) (*coretypes.ResultBlock
 func (genesisOnly) Status(context.Context) (*coretypes.ResultStatus, error) {
 	return &coretypes.ResultStatus{}, nil
 }
+func (genesisOnly) ABCIInfo(context.Context) (*coretypes.ResultABCIInfo, error) {
+	return &coretypes.ResultABCIInfo{}, nil
+}
 func (genesisOnly) Genesis(context.Context) (*coretypes.ResultGenesis, error) {
 	return &coretypes.ResultGenesis{Genesis: &types.GenesisDoc{ChainID: "audit-test", GenesisTime: time.Now()}}, nil
 }

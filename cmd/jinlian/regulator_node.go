@@ -82,8 +82,13 @@ func startRegulator(cfg *nodecfg.Config, n *consensus.JinlianNode, listen, keyFi
 	}
 	// With CometBFT's psql event sink on, block times go to the same database.
 	psql := ""
-	if c := n.Node.Config(); c.TxIndex.Indexer == "psql" {
+	c := n.Node.Config()
+	if c.TxIndex.Indexer == "psql" {
 		psql = c.TxIndex.PsqlConn
+	}
+	if c.Storage.DiscardABCIResponses {
+		// The observer reads every block's results from its node.
+		return nil, errors.New("regulator observer: config.toml [storage] discard_abci_responses = true drops the block results the observer indexes; set it to false")
 	}
 	svc, err := regulator.New(regulator.Config{
 		PsqlConn:    psql,

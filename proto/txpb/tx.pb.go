@@ -889,7 +889,8 @@ func (x *QCSignature) GetSignature() []byte {
 }
 
 // SetSanction adds (or, with remove, deletes) an account on the consortium
-// sanctions list; transfers to or from it are rejected before ordering.
+// sanctions list; transfers, issues and burns naming it fail in the block
+// (code permission/10), where observers record the attempt.
 // System channel, regulator role.
 type SetSanction struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -897,6 +898,7 @@ type SetSanction struct {
 	Entry         string                 `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"` // list entry id, e.g. "OFAC-SDN-12345"
 	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	Remove        bool                   `protobuf:"varint,4,opt,name=remove,proto3" json:"remove,omitempty"`
+	Source        string                 `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"` // the list the entry comes from, e.g. "OFAC SDN 2026-03-01"
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -957,6 +959,13 @@ func (x *SetSanction) GetRemove() bool {
 		return x.Remove
 	}
 	return false
+}
+
+func (x *SetSanction) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
 }
 
 // RegisterEscrowKey registers the sending regulator's SM2 escrow public key
@@ -1208,12 +1217,13 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"signatures\"I\n" +
 	"\vQCSignature\x12\x1c\n" +
 	"\tvalidator\x18\x01 \x01(\fR\tvalidator\x12\x1c\n" +
-	"\tsignature\x18\x02 \x01(\fR\tsignature\"m\n" +
+	"\tsignature\x18\x02 \x01(\fR\tsignature\"\x85\x01\n" +
 	"\vSetSanction\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\fR\aaccount\x12\x14\n" +
 	"\x05entry\x18\x02 \x01(\tR\x05entry\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x16\n" +
-	"\x06remove\x18\x04 \x01(\bR\x06remove\"2\n" +
+	"\x06remove\x18\x04 \x01(\bR\x06remove\x12\x16\n" +
+	"\x06source\x18\x05 \x01(\tR\x06source\"2\n" +
 	"\x11RegisterEscrowKey\x12\x1d\n" +
 	"\n" +
 	"public_key\x18\x01 \x01(\fR\tpublicKey\"b\n" +

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	cmtlog "github.com/cometbft/cometbft/libs/log"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 
 	"github.com/jinlian-ledger/jinlian/app"
@@ -57,6 +58,13 @@ func passphrase() ([]byte, error) { return []byte(consensus.LocalnetPassphrase),
 // prepare may edit the homes before they start.
 func startLocalnet(t *testing.T, prepare func(ln *consensus.Localnet)) *localnet {
 	t.Helper()
+	return startLocalnetLogged(t, prepare, nil)
+}
+
+// startLocalnetLogged is startLocalnet with the nodes' CometBFT logs going
+// to cometLogger (nil: errors only, on stderr).
+func startLocalnetLogged(t *testing.T, prepare func(ln *consensus.Localnet), cometLogger cmtlog.Logger) *localnet {
+	t.Helper()
 	base, err := consensus.FreeBasePort(2)
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +77,7 @@ func startLocalnet(t *testing.T, prepare func(ln *consensus.Localnet)) *localnet
 	if prepare != nil {
 		prepare(ln)
 	}
-	nodes, err := ln.Start(nil, slog.New(slog.DiscardHandler))
+	nodes, err := ln.Start(cometLogger, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
