@@ -32,6 +32,9 @@ type NodeOptions struct {
 	FilterPeers bool
 	// CometOptions are passed through to node.NewNode (custom reactors etc.).
 	CometOptions []node.Option
+	// IndexRepairFrom is the first height whose tx index StartNode checks
+	// and repairs (0: the last IndexRepairWindow heights).
+	IndexRepairFrom int64
 }
 
 // Node is a running in-process CometBFT node.
@@ -45,6 +48,10 @@ type Node struct {
 	state    *atomic.Int32 // nodeRunning..nodeStopped, for quietLogger
 	stopOnce sync.Once
 	stopErr  error
+
+	// IndexRepair says which heights StartNode found missing from the tx
+	// index and indexed again.
+	IndexRepair IndexRepair
 }
 
 // StartNode loads the home's config.toml, keys and genesis, creates a
@@ -97,7 +104,7 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 		state.Store(nodeStopped)
 		return nil, errors.Join(fmt.Errorf("start node: %w", err), dbs.closeAll())
 	}
-	return &Node{
+	n := &Node{
 		home:   home,
 		config: conf,
 		node:   cn,
@@ -105,7 +112,11 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 		dbs:    dbs,
 
 		state: state,
-	}, nil
+	}
+	if n.IndexRepair, err = repairIndex(cn, opts.IndexRepairFrom); err != nil {
+		return nil, errors.Join(fmt.Errorf("start node: %w", err), n.Stop())
+	}
+	return n, nil
 }
 
 // Stop stops the node and closes its databases and ABCI connections. It is
