@@ -137,7 +137,7 @@ func startJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 	jn.mu.Unlock()
 	if cfg.API.Listen != "" {
 		opts := api.OptionsFromConfig(cfg)
-		opts.RPC, opts.Status, opts.Version, opts.Logger = n.RPCAddr(), n.Client(), app.Version, appLogger
+		opts.RPC, opts.Status, opts.Health, opts.Version, opts.Logger = n.RPCAddr(), n.Client(), n.Health, app.Version, appLogger
 		opts.Registry = chainRegistry{store: store}
 		if jn.API, err = api.Start(opts); err != nil {
 			return nil, errors.Join(err, n.Stop(), store.Close())

@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cfg "github.com/cometbft/cometbft/config"
+	cs "github.com/cometbft/cometbft/consensus"
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/libs/service"
 	"github.com/cometbft/cometbft/node"
@@ -32,6 +34,9 @@ type NodeOptions struct {
 	FilterPeers bool
 	// CometOptions are passed through to node.NewNode (custom reactors etc.).
 	CometOptions []node.Option
+	// SuperviseInterval is how often the node's supervisor looks at
+	// consensus and at the persistent peers (0: DefaultSuperviseInterval).
+	SuperviseInterval time.Duration
 	// IndexRepairFrom is the first height whose tx index StartNode checks
 	// and repairs (0: the last IndexRepairWindow heights).
 	IndexRepairFrom int64
@@ -45,9 +50,15 @@ type Node struct {
 	client *local.Local
 	dbs    *dbSet
 
-	state    *atomic.Int32 // nodeRunning..nodeStopped, for quietLogger
-	stopOnce sync.Once
-	stopErr  error
+	state *atomic.Int32 // nodeRunning..nodeStopped, for quietLogger
+	halt  *haltWatch
+	// consensusState is CometBFT's consensus state machine (nil if the
+	// node was built without one).
+	consensusState *cs.State
+	quit           chan struct{} // closed by Stop: ends the supervisor
+	supervisor     sync.WaitGroup
+	stopOnce       sync.Once
+	stopErr        error
 
 	// IndexRepair says which heights StartNode found missing from the tx
 	// index and indexed again.
@@ -80,6 +91,8 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 	if logger == nil {
 		logger = newQuietLogger(state)
 	}
+	halt := newHaltWatch()
+	logger = failureLogger{Logger: logger, w: halt}
 
 	dbs := newDBSet(cfg.DefaultDBProvider)
 	cn, err := node.NewNode(conf, pv, nodeKey,
@@ -112,10 +125,19 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 		dbs:    dbs,
 
 		state: state,
+		halt:  halt,
+		quit:  make(chan struct{}),
 	}
-	if n.IndexRepair, err = repairIndex(cn, opts.IndexRepairFrom); err != nil {
+	env, err := cn.ConfigureRPC()
+	if err != nil {
 		return nil, errors.Join(fmt.Errorf("start node: %w", err), n.Stop())
 	}
+	n.consensusState, _ = env.ConsensusState.(*cs.State)
+	if n.IndexRepair, err = repairIndex(env, opts.IndexRepairFrom); err != nil {
+		return nil, errors.Join(fmt.Errorf("start node: %w", err), n.Stop())
+	}
+	n.supervisor.Add(1)
+	go n.supervise(cmp.Or(opts.SuperviseInterval, DefaultSuperviseInterval))
 	return n, nil
 }
 
@@ -125,6 +147,8 @@ func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
 		var errs []error
 		n.state.Store(nodeStopping)
+		close(n.quit)
+		n.supervisor.Wait()
 		if err := n.node.Stop(); err != nil && !errors.Is(err, service.ErrAlreadyStopped) {
 			errs = append(errs, fmt.Errorf("stop node: %w", err))
 		}

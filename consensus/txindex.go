@@ -4,9 +4,9 @@ import (
 	"fmt"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	"github.com/cometbft/cometbft/node"
 	rpccore "github.com/cometbft/cometbft/rpc/core"
 	"github.com/cometbft/cometbft/state/txindex"
+	"github.com/cometbft/cometbft/state/txindex/kv"
 	"github.com/cometbft/cometbft/types"
 )
 
@@ -34,13 +34,9 @@ type IndexRepair struct {
 // IndexRepairWindow heights) that the kv indexer lacks, the way
 // `cometbft reindex-event` does offline. Indexing is idempotent, so racing
 // the IndexerService on a new height is harmless.
-func repairIndex(cn *node.Node, from int64) (IndexRepair, error) {
-	if cn.Config().TxIndex.Indexer != "kv" {
-		return IndexRepair{}, nil
-	}
-	env, err := cn.ConfigureRPC()
-	if err != nil {
-		return IndexRepair{}, fmt.Errorf("repair tx index: %w", err)
+func repairIndex(env *rpccore.Environment, from int64) (IndexRepair, error) {
+	if _, ok := env.TxIndexer.(*kv.TxIndex); !ok {
+		return IndexRepair{}, nil // null or psql
 	}
 	state, err := env.StateStore.Load()
 	if err != nil {

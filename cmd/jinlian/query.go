@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 )
 
@@ -191,10 +192,16 @@ func newTxLookup(id string, hash []byte, height int64, r *abci.ExecTxResult, sou
 }
 
 func newStatusCmd(g *globals) *cobra.Command {
+	var maxAge time.Duration
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Node and chain status",
-		Args:  cobra.NoArgs,
+		Short: "Node and chain status; exits 1 when the node looks halted",
+		Long: `Prints the node's chain, height, latest block time and its age. A node that
+is not catching up and whose latest block is older than --max-block-age looks
+halted: its consensus stopped (CONSENSUS FAILURE in its log: clock skew, a
+full disk), it is cut off from its peers, or the network lost its quorum.
+The command then says so and exits 1, so it serves as a health check.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := dial(g.node)
 			if err != nil {
@@ -210,25 +217,43 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if vals, err := c.Validators(ctx, nil, nil, nil); err == nil {
 				nvals = vals.Total
 			}
+			si := st.SyncInfo
+			age := time.Since(si.LatestBlockTime)
+			halted := maxAge > 0 && !si.CatchingUp && si.LatestBlockHeight > 0 && age > maxAge
 			out := map[string]any{
 				"chain_id":          st.NodeInfo.Network,
 				"moniker":           st.NodeInfo.Moniker,
 				"node_id":           string(st.NodeInfo.DefaultNodeID),
-				"latest_height":     st.SyncInfo.LatestBlockHeight,
-				"latest_app_hash":   st.SyncInfo.LatestAppHash.String(),
-				"latest_block_time": st.SyncInfo.LatestBlockTime,
-				"catching_up":       st.SyncInfo.CatchingUp,
+				"latest_height":     si.LatestBlockHeight,
+				"latest_app_hash":   si.LatestAppHash.String(),
+				"latest_block_time": si.LatestBlockTime,
+				"block_age_seconds": int64(age.Seconds()),
+				"catching_up":       si.CatchingUp,
+				"halted":            halted,
 				"validators":        nvals,
 				"voting_power":      st.ValidatorInfo.VotingPower,
 				"app_version":       st.NodeInfo.ProtocolVersion.App,
 			}
-			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
-				fmt.Fprintf(w, "chain:      %s\nnode:       %s (%s)\nheight:     %d\napp hash:   %s\nblock time: %s\nvalidators: %d\ncatching up: %v\n",
-					st.NodeInfo.Network, st.NodeInfo.Moniker, st.NodeInfo.DefaultNodeID, st.SyncInfo.LatestBlockHeight,
-					st.SyncInfo.LatestAppHash, st.SyncInfo.LatestBlockTime.Format(time.RFC3339), nvals, st.SyncInfo.CatchingUp)
-			})
+			if err := emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				fmt.Fprintf(w, "chain:      %s\nnode:       %s (%s)\nheight:     %d\napp hash:   %s\nblock time: %s (%s ago)\nvalidators: %d\ncatching up: %v\n",
+					st.NodeInfo.Network, st.NodeInfo.Moniker, st.NodeInfo.DefaultNodeID, si.LatestBlockHeight,
+					si.LatestAppHash, si.LatestBlockTime.Format(time.RFC3339), age.Round(time.Second), nvals, si.CatchingUp)
+				if halted {
+					fmt.Fprintf(w, "halted:     PROBABLY: no new block for %s (limit %s)\n", age.Round(time.Second), maxAge)
+				} else {
+					fmt.Fprintf(w, "halted:     no\n")
+				}
+			}); err != nil {
+				return err
+			}
+			if halted {
+				return fmt.Errorf("node %s looks halted at height %d: no new block for %s and not catching up; look for CONSENSUS FAILURE in its log (a clock behind the network's, a full disk), check its peers, and check that the other validators run (docs/operations.md)",
+					g.node, si.LatestBlockHeight, age.Round(time.Second))
+			}
+			return nil
 		},
 	}
+	cmd.Flags().DurationVar(&maxAge, "max-block-age", consensus.DefaultMaxBlockAge, "a node not catching up whose latest block is older than this looks halted (exit 1); 0: never")
 	return cmd
 }
 
