@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,8 +37,14 @@ type NodeOptions struct {
 	// CometOptions are passed through to node.NewNode (custom reactors etc.).
 	CometOptions []node.Option
 	// SuperviseInterval is how often the node's supervisor looks at
-	// consensus and at the persistent peers (0: DefaultSuperviseInterval).
+	// consensus and redials lost persistent peers (0: DefaultSuperviseInterval).
 	SuperviseInterval time.Duration
+	// RedialPeers (id@host:port) are the peers the supervisor keeps
+	// connected; nil: p2p.persistent_peers.
+	RedialPeers []string
+	// OpsLogger receives the supervisor's messages (a persistent peer
+	// lost, back); nil discards them.
+	OpsLogger *slog.Logger
 	// IndexRepairFrom is the first height whose tx index StartNode checks
 	// and repairs (0: the last IndexRepairWindow heights).
 	IndexRepairFrom int64
@@ -77,6 +85,9 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 	}
 	if opts.FilterPeers {
 		conf.FilterPeers = true
+	}
+	if conf.P2P.ExternalAddress == "" {
+		conf.P2P.ExternalAddress = externalAddress(conf.P2P.ListenAddress)
 	}
 	nodeKey, err := p2p.LoadNodeKey(conf.NodeKeyFile())
 	if err != nil {
@@ -136,8 +147,16 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 	if n.IndexRepair, err = repairIndex(env, opts.IndexRepairFrom); err != nil {
 		return nil, errors.Join(fmt.Errorf("start node: %w", err), n.Stop())
 	}
+	peers := opts.RedialPeers
+	if peers == nil {
+		peers = strings.Split(conf.P2P.PersistentPeers, ",")
+	}
+	ops := opts.OpsLogger
+	if ops == nil {
+		ops = slog.New(slog.DiscardHandler)
+	}
 	n.supervisor.Add(1)
-	go n.supervise(cmp.Or(opts.SuperviseInterval, DefaultSuperviseInterval))
+	go n.supervise(cmp.Or(opts.SuperviseInterval, DefaultSuperviseInterval), redialPeers(peers, nodeKey.ID()), ops)
 	return n, nil
 }
 
