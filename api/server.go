@@ -43,6 +43,10 @@ type Options struct {
 	RPC string
 	// Status answers /healthz; usually the node's in-process client.
 	Status rpcclient.StatusClient
+	// Health, when set, is asked by /healthz after Status: a non-nil
+	// error (consensus halted, no new block for too long) makes the
+	// answer 503 "unhealthy" with the error's text.
+	Health func() error
 	// Version is jinlian's version, reported by /version.
 	Version string
 	// Logger receives handshake failures, proxy errors and the start line;
@@ -201,12 +205,21 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"status":      "ok",
 		"chain_id":    st.NodeInfo.Network,
 		"height":      st.SyncInfo.LatestBlockHeight,
 		"catching_up": st.SyncInfo.CatchingUp,
-	})
+		"block_time":  st.SyncInfo.LatestBlockTime,
+	}
+	if s.opts.Health != nil {
+		if err := s.opts.Health(); err != nil {
+			out["status"], out["error"] = "unhealthy", err.Error()
+			writeJSON(w, http.StatusServiceUnavailable, out)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // VersionInfo is what /version returns.

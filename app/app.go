@@ -283,6 +283,14 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 	}
 	window := time.Duration(a.params.TxTimeWindowSeconds) * time.Second
 	if d := tx.Timestamp.Sub(at); d > window || d < -window {
+		if d > window && a.checking {
+			// CheckTx measures against this node's latest block: a fresh
+			// transaction far ahead of it more likely means the node is
+			// behind (catching up, cut off, halted) than the client's
+			// clock is ahead. Say both, with the node's own numbers.
+			return nil, ErrStaleTimestamp.Wrapf("tx %s stamped %s is %s ahead of this node's latest block (height %d, time %s), beyond the window ±%s: this node may be behind the network (catching up, cut off or halted: check jinlian status, or send to another node), or the client's clock is ahead",
+				tx.ID, tx.Timestamp.UTC().Format(time.RFC3339), d.Round(time.Second), height-1, at.UTC().Format(time.RFC3339), window)
+		}
 		return nil, ErrStaleTimestamp.Wrapf("tx %s stamped %s, block time %s, window ±%s",
 			tx.ID, tx.Timestamp.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339), window)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -559,6 +560,29 @@ func TestRecheck(t *testing.T) {
 	h.block()
 	if code := check(stale, abci.CheckTxType_Recheck); code != ErrStaleTimestamp.Code() {
 		t.Fatalf("recheck past the window: code %d, want stale timestamp", code)
+	}
+}
+
+// A node whose latest block is old refuses a fresh transaction as outside
+// the window; the refusal must say the node may be behind, with its latest
+// height and block time, instead of only blaming the client's timestamp.
+func TestCheckTxOfANodeBehindSaysSo(t *testing.T) {
+	h := newHarness(t)
+	h.block()
+	window := time.Duration(h.app.Params().TxTimeWindowSeconds) * time.Second
+	fresh := h.txAt(h.alice, "bankB", testChain, "payments", h.now.Add(window+time.Hour), transfer("CNY", h.bob, 1))
+	r, err := h.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: fresh, Type: abci.CheckTxType_New})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("ahead of this node's latest block (height %d, time %s)", h.height, h.now.UTC().Format(time.RFC3339))
+	if r.Code != ErrStaleTimestamp.Code() || !strings.Contains(r.Log, want) || !strings.Contains(r.Log, "this node may be behind") {
+		t.Fatalf("CheckTx of a tx ahead of a lagging node: code %d log %q, want %q and the node named as maybe behind", r.Code, r.Log, want)
+	}
+	// A transaction stamped too far in the past is the client's.
+	old := h.txAt(h.alice, "bankB", testChain, "payments", h.now.Add(-window-time.Hour), transfer("CNY", h.bob, 1))
+	if r, _ := h.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: old, Type: abci.CheckTxType_New}); r.Code != ErrStaleTimestamp.Code() || strings.Contains(r.Log, "behind") {
+		t.Fatalf("CheckTx of an old tx: code %d log %q", r.Code, r.Log)
 	}
 }
 

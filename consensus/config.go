@@ -3,8 +3,10 @@ package consensus
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	cfg "github.com/cometbft/cometbft/config"
@@ -96,11 +98,31 @@ func WriteConfig(home string, c *cfg.Config) error {
 	return nil
 }
 
+// externalAddress is the host:port a node tells its peers to dial back when
+// config.toml has no p2p.external_address: its listen address when that
+// names one interface, else "" (CometBFT then advertises the listen address
+// as it is, 0.0.0.0 for all interfaces, which peers cannot dial: set
+// external_address in config.toml, docs/quickstart.md step 6).
+func externalAddress(laddr string) string {
+	hostPort := strings.TrimPrefix(laddr, "tcp://")
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		return ""
+	}
+	return hostPort
+}
+
 // applyLocalnet tunes c for a static network of nodes on 127.0.0.1.
 func applyLocalnet(c *cfg.Config, p2pPort, rpcPort int, peers string, timeoutCommit time.Duration) {
 	c.P2P.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", p2pPort)
 	c.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", rpcPort)
 	c.P2P.PersistentPeers = peers
+	// What peers dial back; the listen address is already one interface,
+	// but say it, as a real node must (docs/quickstart.md).
+	c.P2P.ExternalAddress = fmt.Sprintf("127.0.0.1:%d", p2pPort)
 	// Without it every loopback node keeps a single peer and the chain stalls.
 	c.P2P.AllowDuplicateIP = true
 	c.P2P.AddrBookStrict = false

@@ -14,6 +14,12 @@
 // node, and then closes the real DBs itself, so a node can be stopped and
 // started again on the same home in one process.
 //
+// It also covers what CometBFT leaves to the operator (docs/operations.md):
+// a supervisor redials lost persistent peers however long they were away
+// (supervise.go), a consensus state machine that stopped is reported as a
+// HaltError (health.go), and heights an unclean stop left out of the tx
+// index are indexed again at start (txindex.go).
+//
 // It takes any abci.Application and must not import the jinlian app; per
 // DESIGN.md it may import app, permission, ledger, gmcrypto and nodecfg, and
 // api (StartJinlian serves the node's HTTP API when api.listen is set), and

@@ -124,9 +124,15 @@ func startJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 		return nil, errors.Join(err, store.Close())
 	}
 	// The peer filter asks the app's node registry on every dial and accept.
-	n, err := StartNode(cfg.Home, a, NodeOptions{Logger: cometLogger, FilterPeers: true})
+	n, err := StartNode(cfg.Home, a, NodeOptions{Logger: cometLogger, FilterPeers: true, IndexRepairFrom: int64(cfg.Events.ReindexFrom), OpsLogger: appLogger})
 	if err != nil {
 		return nil, errors.Join(err, store.Close())
+	}
+	if p := n.Config().P2P; p.ExternalAddress == "" && p.PersistentPeers != "" && appLogger != nil {
+		appLogger.Warn("p2p: listening on every interface with no external_address: peers learn no address to dial this node back; set [p2p] external_address in config.toml", "laddr", p.ListenAddress)
+	}
+	if r := n.IndexRepair; len(r.Heights) > 0 && appLogger != nil {
+		appLogger.Warn("tx index: re-indexed heights missing after an unclean stop", "count", len(r.Heights), "first", r.Heights[0], "last", r.Heights[len(r.Heights)-1], "checked_from", r.From, "checked_to", r.To)
 	}
 	jn.App = a
 	jn.mu.Lock()
@@ -134,7 +140,7 @@ func startJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 	jn.mu.Unlock()
 	if cfg.API.Listen != "" {
 		opts := api.OptionsFromConfig(cfg)
-		opts.RPC, opts.Status, opts.Version, opts.Logger = n.RPCAddr(), n.Client(), app.Version, appLogger
+		opts.RPC, opts.Status, opts.Health, opts.Version, opts.Logger = n.RPCAddr(), n.Client(), n.Health, app.Version, appLogger
 		opts.Registry = chainRegistry{store: store}
 		if jn.API, err = api.Start(opts); err != nil {
 			return nil, errors.Join(err, n.Stop(), store.Close())

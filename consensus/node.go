@@ -1,14 +1,18 @@
 package consensus
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cfg "github.com/cometbft/cometbft/config"
+	cs "github.com/cometbft/cometbft/consensus"
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/libs/service"
 	"github.com/cometbft/cometbft/node"
@@ -32,6 +36,18 @@ type NodeOptions struct {
 	FilterPeers bool
 	// CometOptions are passed through to node.NewNode (custom reactors etc.).
 	CometOptions []node.Option
+	// SuperviseInterval is how often the node's supervisor looks at
+	// consensus and redials lost persistent peers (0: DefaultSuperviseInterval).
+	SuperviseInterval time.Duration
+	// RedialPeers (id@host:port) are the peers the supervisor keeps
+	// connected; nil: p2p.persistent_peers.
+	RedialPeers []string
+	// OpsLogger receives the supervisor's messages (a persistent peer
+	// lost, back); nil discards them.
+	OpsLogger *slog.Logger
+	// IndexRepairFrom is the first height whose tx index StartNode checks
+	// and repairs (0: the last IndexRepairWindow heights).
+	IndexRepairFrom int64
 }
 
 // Node is a running in-process CometBFT node.
@@ -42,9 +58,19 @@ type Node struct {
 	client *local.Local
 	dbs    *dbSet
 
-	state    *atomic.Int32 // nodeRunning..nodeStopped, for quietLogger
-	stopOnce sync.Once
-	stopErr  error
+	state *atomic.Int32 // nodeRunning..nodeStopped, for quietLogger
+	halt  *haltWatch
+	// consensusState is CometBFT's consensus state machine (nil if the
+	// node was built without one).
+	consensusState *cs.State
+	quit           chan struct{} // closed by Stop: ends the supervisor
+	supervisor     sync.WaitGroup
+	stopOnce       sync.Once
+	stopErr        error
+
+	// IndexRepair says which heights StartNode found missing from the tx
+	// index and indexed again.
+	IndexRepair IndexRepair
 }
 
 // StartNode loads the home's config.toml, keys and genesis, creates a
@@ -60,6 +86,9 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 	if opts.FilterPeers {
 		conf.FilterPeers = true
 	}
+	if conf.P2P.ExternalAddress == "" {
+		conf.P2P.ExternalAddress = externalAddress(conf.P2P.ListenAddress)
+	}
 	nodeKey, err := p2p.LoadNodeKey(conf.NodeKeyFile())
 	if err != nil {
 		return nil, fmt.Errorf("start node: load node key: %w", err)
@@ -73,6 +102,8 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 	if logger == nil {
 		logger = newQuietLogger(state)
 	}
+	halt := newHaltWatch()
+	logger = failureLogger{Logger: logger, w: halt}
 
 	dbs := newDBSet(cfg.DefaultDBProvider)
 	cn, err := node.NewNode(conf, pv, nodeKey,
@@ -97,7 +128,7 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 		state.Store(nodeStopped)
 		return nil, errors.Join(fmt.Errorf("start node: %w", err), dbs.closeAll())
 	}
-	return &Node{
+	n := &Node{
 		home:   home,
 		config: conf,
 		node:   cn,
@@ -105,7 +136,28 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 		dbs:    dbs,
 
 		state: state,
-	}, nil
+		halt:  halt,
+		quit:  make(chan struct{}),
+	}
+	env, err := cn.ConfigureRPC()
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("start node: %w", err), n.Stop())
+	}
+	n.consensusState, _ = env.ConsensusState.(*cs.State)
+	if n.IndexRepair, err = repairIndex(env, opts.IndexRepairFrom); err != nil {
+		return nil, errors.Join(fmt.Errorf("start node: %w", err), n.Stop())
+	}
+	peers := opts.RedialPeers
+	if peers == nil {
+		peers = strings.Split(conf.P2P.PersistentPeers, ",")
+	}
+	ops := opts.OpsLogger
+	if ops == nil {
+		ops = slog.New(slog.DiscardHandler)
+	}
+	n.supervisor.Add(1)
+	go n.supervise(cmp.Or(opts.SuperviseInterval, DefaultSuperviseInterval), redialPeers(peers, nodeKey.ID()), ops)
+	return n, nil
 }
 
 // Stop stops the node and closes its databases and ABCI connections. It is
@@ -114,6 +166,8 @@ func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
 		var errs []error
 		n.state.Store(nodeStopping)
+		close(n.quit)
+		n.supervisor.Wait()
 		if err := n.node.Stop(); err != nil && !errors.Is(err, service.ErrAlreadyStopped) {
 			errs = append(errs, fmt.Errorf("stop node: %w", err))
 		}

@@ -75,6 +75,10 @@ type Config struct {
 	Events struct {
 		// Index is EventsIndexFull, EventsIndexLean or EventsIndexAuto.
 		Index string `mapstructure:"index"`
+		// ReindexFrom is the first height whose tx index the node checks
+		// and repairs at start (0: the last 1000 heights). A one-off for
+		// holes older than that: jinlian start --events.reindex_from 1.
+		ReindexFrom int `mapstructure:"reindex_from"`
 	} `mapstructure:"events"`
 	Regulator struct {
 		Listen string `mapstructure:"listen"`
@@ -126,6 +130,7 @@ var defaults = []struct {
 	{"log.format", "text", "log format: text or json"},
 	{"ledger.cache_size", 100000, "IAVL node cache per sub-ledger"},
 	{"events.index", EventsIndexAuto, "event attributes the node indexes: full (all, as the psql sink and tx_search by ledger, org, type, asset or amount need), lean (tx id, sender, recipient) or auto (lean on validators, full on observers)"},
+	{"events.reindex_from", 0, "first height whose tx index the node checks and repairs at start (0 = the last 1000 heights; 1 = every height, once, for holes left by an older version)"},
 	{"regulator.listen", "", "observers: address of the regulator API (empty = off; localnet: P2P port + 3)"},
 	{"regulator.rules", "", "observers: rule file, TOML (empty = <home>/config/regulator_rules.toml, written with defaults on first start)"},
 	{"regulator.key", "", "observers: regulator key file for decrypting confidential payloads through the API (empty = off)"},
@@ -235,6 +240,9 @@ func (c *Config) Validate() error {
 	case EventsIndexAuto, EventsIndexFull, EventsIndexLean:
 	default:
 		return fmt.Errorf("config events.index = %q: want %q, %q or %q", c.Events.Index, EventsIndexAuto, EventsIndexFull, EventsIndexLean)
+	}
+	if c.Events.ReindexFrom < 0 {
+		return fmt.Errorf("config events.reindex_from = %d: must not be negative", c.Events.ReindexFrom)
 	}
 	if c.Regulator.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Regulator.Listen); err != nil {

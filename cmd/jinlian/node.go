@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -174,7 +176,15 @@ func newStartCmd(g *globals) *cobra.Command {
 					return errors.Join(err, stopObserver(), n.Stop())
 				}
 			}
-			waitForSignal()
+			if waitForSignalOr(n.Halted()) {
+				// CometBFT keeps the process, RPC and mempool up at a
+				// frozen height; exit instead, so that a supervisor
+				// (systemd, Docker) sees it and restarts the node.
+				herr := n.HaltErr()
+				appLog.Error("consensus halted: exiting", "err", herr)
+				stopProver()
+				return errors.Join(herr, stopObserver(), n.Stop())
+			}
 			appLog.Info("stopping")
 			stopProver()
 			return errors.Join(stopObserver(), n.Stop())
@@ -189,10 +199,38 @@ func newStartCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func waitForSignal() {
+func waitForSignal() { waitForSignalOr(nil) }
+
+// waitForSignalOr waits for SIGINT/SIGTERM or for halted to close, and
+// reports whether halted did.
+func waitForSignalOr(halted <-chan struct{}) bool {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-halted:
+		return true
+	}
+}
+
+// anyHalted closes when the consensus of any of nodes halts.
+func anyHalted(nodes []*consensus.JinlianNode) (<-chan struct{}, func() error) {
+	ch := make(chan struct{})
+	var once sync.Once
+	var which atomic.Pointer[consensus.JinlianNode]
+	for _, n := range nodes {
+		go func() {
+			<-n.Halted()
+			once.Do(func() { which.Store(n); close(ch) })
+		}()
+	}
+	return ch, func() error {
+		if n := which.Load(); n != nil {
+			return fmt.Errorf("%s: %w", n.Home(), n.HaltErr())
+		}
+		return nil
+	}
 }
 
 func newLocalnetCmd(g *globals) *cobra.Command {
@@ -230,12 +268,15 @@ from the same data. --reset deletes it first.`,
 			if err != nil {
 				return errors.Join(err, stopObservers(), consensus.StopAll(nodes))
 			}
-			waitForSignal()
+			halted, haltErr := anyHalted(nodes)
+			if waitForSignalOr(halted) {
+				appLog.Error("consensus halted: stopping the localnet", "err", haltErr())
+			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "stopping localnet...")
 			if an != nil {
 				an.Stop()
 			}
-			return errors.Join(stopObservers(), consensus.StopAll(nodes))
+			return errors.Join(haltErr(), stopObservers(), consensus.StopAll(nodes))
 		},
 	}
 	cmd.Flags().IntVar(&opts.Validators, "validators", 4, "number of validators (1..7)")

@@ -9,10 +9,12 @@ import (
 	"strings"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	"github.com/spf13/cobra"
 
 	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 )
 
@@ -92,7 +94,11 @@ func newQueryCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
-				fmt.Fprintf(w, "tx id:  %s\nhash:   %s\nheight: %d\ncode:   %d\n", out.TxID, out.Hash, out.Height, out.Code)
+				fmt.Fprintf(w, "tx id:  %s\nhash:   %s\nheight: %d\ncode:   %d", out.TxID, out.Hash, out.Height, out.Code)
+				if out.Codespace != "" {
+					fmt.Fprintf(w, " (%s)", out.Codespace)
+				}
+				fmt.Fprintf(w, "\nsource: %s\n", out.Source)
 				if out.Log != "" {
 					fmt.Fprintf(w, "log:    %s\n", out.Log)
 				}
@@ -110,8 +116,23 @@ func newQueryCmd(g *globals) *cobra.Command {
 type txLookup struct {
 	txResult
 	Events []string `json:"events"`
+	// Source says where the result came from: the node's tx index, or
+	// the results of the block the app says spent the id.
+	Source string `json:"source"`
 }
 
+// Where a looked-up result came from (txLookup.Source).
+const (
+	sourceTxIndex      = "tx index"
+	sourceBlockResults = "block results"
+)
+
+// lookupTx finds a committed transaction's result. The app says whether and
+// at which height the id was spent (a refused transaction spends its id
+// too); the result then comes from the node's tx index, or, when the index
+// lacks it (a failed transaction carries no jinlian_tx event to search by;
+// an unclean stop can leave a height unindexed), from the block and its
+// results. It never reports a result it did not read.
 func lookupTx(ctx context.Context, node nodeFlags, id string) (*txLookup, error) {
 	var loc app.TxLocation
 	if err := abciQuery(ctx, node, app.QueryTx, []byte(id), 0, &loc); err != nil {
@@ -122,31 +143,65 @@ func lookupTx(ctx context.Context, node nodeFlags, id string) (*txLookup, error)
 		return nil, err
 	}
 	res, err := c.TxSearch(ctx, fmt.Sprintf("jinlian_tx.id='%s'", id), false, nil, nil, "asc")
-	if err != nil {
+	switch {
+	case err != nil && strings.Contains(err.Error(), "indexing is disabled"):
+		// tx_index.indexer = "null": read the block below.
+	case err != nil:
 		return nil, fmt.Errorf("search tx %s: %w", id, err)
+	case len(res.Txs) > 0:
+		r := res.Txs[0]
+		return newTxLookup(id, r.Hash, r.Height, &r.TxResult, sourceTxIndex), nil
 	}
-	out := &txLookup{txResult: txResult{TxID: id, Height: loc.Height}, Events: []string{}}
-	if len(res.Txs) == 0 {
-		return out, nil // committed, but this node's indexer does not have it
+	h := loc.Height
+	blk, err := c.Block(ctx, &h)
+	if err != nil {
+		return nil, fmt.Errorf("tx %s was committed at height %d (app), but this node has it neither in its tx index nor its block store (%v): its result is unknown here; ask another node", id, h, err)
 	}
-	r := res.Txs[0]
-	out.Hash = hex.EncodeToString(r.Hash)
-	out.Code, out.Codespace, out.Log = r.TxResult.Code, r.TxResult.Codespace, r.TxResult.Log
-	for _, e := range r.TxResult.Events {
+	idx := -1
+	for i, raw := range blk.Block.Txs {
+		if t, err := app.DecodeTx(raw); err == nil && app.TxIDOf(t) == id {
+			idx = i
+			break
+		}
+	}
+	if idx < 0 {
+		return nil, fmt.Errorf("tx %s: the app records it at height %d, but that block holds no such transaction", id, h)
+	}
+	results, err := c.BlockResults(ctx, &h)
+	if err != nil {
+		return nil, fmt.Errorf("tx %s was committed at height %d, but this node has no results for that block (%v): its result is unknown here; ask another node", id, h, err)
+	}
+	if idx >= len(results.TxsResults) {
+		return nil, fmt.Errorf("tx %s: block %d has %d results for %d transactions", id, h, len(results.TxsResults), len(blk.Block.Txs))
+	}
+	tx := blk.Block.Txs[idx]
+	return newTxLookup(id, tx.Hash(), h, results.TxsResults[idx], sourceBlockResults), nil
+}
+
+func newTxLookup(id string, hash []byte, height int64, r *abci.ExecTxResult, source string) *txLookup {
+	out := &txLookup{txResult: txResult{TxID: id, Hash: hex.EncodeToString(hash), Height: height,
+		Code: r.Code, Codespace: r.Codespace, Log: r.Log}, Events: []string{}, Source: source}
+	for _, e := range r.Events {
 		parts := []string{}
 		for _, a := range e.Attributes {
 			parts = append(parts, a.Key+"="+a.Value)
 		}
 		out.Events = append(out.Events, e.Type+" "+strings.Join(parts, " "))
 	}
-	return out, nil
+	return out
 }
 
 func newStatusCmd(g *globals) *cobra.Command {
+	var maxAge time.Duration
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Node and chain status",
-		Args:  cobra.NoArgs,
+		Short: "Node and chain status; exits 1 when the node looks halted",
+		Long: `Prints the node's chain, height, latest block time and its age. A node that
+is not catching up and whose latest block is older than --max-block-age looks
+halted: its consensus stopped (CONSENSUS FAILURE in its log: clock skew, a
+full disk), it is cut off from its peers, or the network lost its quorum.
+The command then says so and exits 1, so it serves as a health check.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := dial(g.node)
 			if err != nil {
@@ -162,25 +217,43 @@ func newStatusCmd(g *globals) *cobra.Command {
 			if vals, err := c.Validators(ctx, nil, nil, nil); err == nil {
 				nvals = vals.Total
 			}
+			si := st.SyncInfo
+			age := time.Since(si.LatestBlockTime)
+			halted := maxAge > 0 && !si.CatchingUp && si.LatestBlockHeight > 0 && age > maxAge
 			out := map[string]any{
 				"chain_id":          st.NodeInfo.Network,
 				"moniker":           st.NodeInfo.Moniker,
 				"node_id":           string(st.NodeInfo.DefaultNodeID),
-				"latest_height":     st.SyncInfo.LatestBlockHeight,
-				"latest_app_hash":   st.SyncInfo.LatestAppHash.String(),
-				"latest_block_time": st.SyncInfo.LatestBlockTime,
-				"catching_up":       st.SyncInfo.CatchingUp,
+				"latest_height":     si.LatestBlockHeight,
+				"latest_app_hash":   si.LatestAppHash.String(),
+				"latest_block_time": si.LatestBlockTime,
+				"block_age_seconds": int64(age.Seconds()),
+				"catching_up":       si.CatchingUp,
+				"halted":            halted,
 				"validators":        nvals,
 				"voting_power":      st.ValidatorInfo.VotingPower,
 				"app_version":       st.NodeInfo.ProtocolVersion.App,
 			}
-			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
-				fmt.Fprintf(w, "chain:      %s\nnode:       %s (%s)\nheight:     %d\napp hash:   %s\nblock time: %s\nvalidators: %d\ncatching up: %v\n",
-					st.NodeInfo.Network, st.NodeInfo.Moniker, st.NodeInfo.DefaultNodeID, st.SyncInfo.LatestBlockHeight,
-					st.SyncInfo.LatestAppHash, st.SyncInfo.LatestBlockTime.Format(time.RFC3339), nvals, st.SyncInfo.CatchingUp)
-			})
+			if err := emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				fmt.Fprintf(w, "chain:      %s\nnode:       %s (%s)\nheight:     %d\napp hash:   %s\nblock time: %s (%s ago)\nvalidators: %d\ncatching up: %v\n",
+					st.NodeInfo.Network, st.NodeInfo.Moniker, st.NodeInfo.DefaultNodeID, si.LatestBlockHeight,
+					si.LatestAppHash, si.LatestBlockTime.Format(time.RFC3339), age.Round(time.Second), nvals, si.CatchingUp)
+				if halted {
+					fmt.Fprintf(w, "halted:     PROBABLY: no new block for %s (limit %s)\n", age.Round(time.Second), maxAge)
+				} else {
+					fmt.Fprintf(w, "halted:     no\n")
+				}
+			}); err != nil {
+				return err
+			}
+			if halted {
+				return fmt.Errorf("node %s looks halted at height %d: no new block for %s and not catching up; look for CONSENSUS FAILURE in its log (a clock behind the network's, a full disk), check its peers, and check that the other validators run (docs/operations.md)",
+					g.node, si.LatestBlockHeight, age.Round(time.Second))
+			}
+			return nil
 		},
 	}
+	cmd.Flags().DurationVar(&maxAge, "max-block-age", consensus.DefaultMaxBlockAge, "a node not catching up whose latest block is older than this looks halted (exit 1); 0: never")
 	return cmd
 }
 
