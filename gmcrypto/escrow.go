@@ -196,7 +196,7 @@ func VerifyShared(ciphertext []byte, readers []*PublicKey, shares [][]byte, proo
 		if !ok {
 			return fmt.Errorf("%w: proof scalar out of range", ErrBadShares)
 		}
-		P, _ := parsePoint(pk.Bytes()) // a parsed key is a point of the curve
+		P, _ := parsePoint(pk.Bytes())         // a parsed key is a point of the curve
 		t[i] = lin(zi, big.NewInt(0), P, c, A) // z_i·G − c·A_i
 		u[i] = lin(zm, zi, P, c, B)            // z_m·G + z_i·P_i − c·B_i
 	}
