@@ -74,8 +74,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// Step proves every complete epoch after the last stored one, then relays.
-// It returns the epochs it proved.
+// Step proves every complete epoch after the last stored one, relaying
+// after each proof, and returns the epochs it proved. Relaying as it goes
+// matters when the chain defines epochs faster than they are proved (a
+// backlog after downtime, a loaded machine): proving everything first
+// would never reach the relay. After a relay error it goes on proving and
+// leaves relaying to the next step.
 func (w *Worker) Step(ctx context.Context) ([]uint64, error) {
 	w.init()
 	next := w.First
@@ -86,6 +90,16 @@ func (w *Worker) Step(ctx context.Context) ([]uint64, error) {
 	}
 	var proved []uint64
 	var errs []error
+	relayFailed := false
+	relay := func() {
+		if w.Relay == nil || relayFailed {
+			return
+		}
+		if err := w.Relay(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("relay: %w", err))
+			relayFailed = true
+		}
+	}
 	for ctx.Err() == nil {
 		cp, vals, sigs, ok, err := w.Collector.Collected(next)
 		if err != nil {
@@ -107,11 +121,10 @@ func (w *Worker) Step(ctx context.Context) ([]uint64, error) {
 		w.Logger.Info("proved checkpoint", "epoch", cp.Epoch, "height", cp.Height, "signers", rec.Signers, "validators", rec.Validators, "ms", rec.ProveMillis)
 		proved = append(proved, next)
 		next++
+		relay()
 	}
-	if w.Relay != nil {
-		if err := w.Relay(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("relay: %w", err))
-		}
+	if len(proved) == 0 {
+		relay() // proofs stored earlier and not yet anchored
 	}
 	return proved, errors.Join(errs...)
 }

@@ -42,8 +42,11 @@ func TestWorkerProvesStoresAndRelays(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sent []Result
+	var relayedAfter []uint64 // the latest stored epoch at each relay
 	newWorker := func() *checkpoint.Worker {
 		return &checkpoint.Worker{Prover: c.p, Store: store, Collector: col, Relay: func(ctx context.Context) error {
+			last, _, _ := store.Latest()
+			relayedAfter = append(relayedAfter, last)
 			res, err := c.r.SyncStore(ctx, store)
 			sent = append(sent, res...)
 			return err
@@ -52,6 +55,11 @@ func TestWorkerProvesStoresAndRelays(t *testing.T) {
 	proved, err := newWorker().Step(ctx)
 	if err != nil || len(proved) != 2 {
 		t.Fatalf("first step proved %v: %v", proved, err)
+	}
+	// It relays after each proof, not once at the end: a chain that defines
+	// epochs faster than they are proved would otherwise never be relayed.
+	if len(relayedAfter) != 2 || relayedAfter[0] != 1 || relayedAfter[1] != 2 {
+		t.Fatalf("relayed with the latest stored epoch at %v, want [1 2]", relayedAfter)
 	}
 	if len(sent) != 2 || sent[0].Skipped || sent[1].Skipped {
 		t.Fatalf("relayed %+v", sent)
