@@ -25,7 +25,7 @@ import (
 var ProposalTypes = []string{
 	"add_organisation", "remove_organisation", "set_validator", "set_node", "remove_node",
 	"create_ledger", "grant_role", "revoke_role", "revoke_certificate", "place_hold", "lift_hold", "set_params",
-	"reassign_identity", "remove_identity",
+	"reassign_identity", "remove_identity", "set_ledger_member",
 }
 
 // ProposalType names a proposal's action.
@@ -59,6 +59,8 @@ func ProposalType(p *txpb.Propose) string {
 		return "reassign_identity"
 	case *txpb.Propose_RemoveIdentity:
 		return "remove_identity"
+	case *txpb.Propose_SetLedgerMember:
+		return "set_ledger_member"
 	}
 	return ""
 }
@@ -288,6 +290,8 @@ func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, h
 		return nil, permission.RevokeRole(kv, addr, act.RevokeRole.Role)
 	case *txpb.Propose_ReassignIdentity:
 		return nil, reassignIdentity(kv, act.ReassignIdentity)
+	case *txpb.Propose_SetLedgerMember:
+		return nil, a.setLedgerMember(kv, act.SetLedgerMember)
 	case *txpb.Propose_RemoveIdentity:
 		addr, err := gmcrypto.AddressFromBytes(act.RemoveIdentity.Address)
 		if err != nil {
@@ -417,6 +421,36 @@ func (a *App) applySetValidator(kv *ledger.Cache, sv *txpb.SetValidator, height 
 	return append(post, func() {
 		a.valUpdates = append(a.valUpdates, abci.ValidatorUpdate{PubKey: pp, Power: sv.Power})
 	}), nil
+}
+
+// setLedgerMember adds an organisation to a sub-ledger's members or takes
+// it out; a sub-ledger keeps at least one member.
+func (a *App) setLedgerMember(kv ledger.KV, m *txpb.SetLedgerMember) error {
+	if m.Ledger == permission.SystemLedger || !a.store.HasLedger(m.Ledger) {
+		return ErrUnknownLedger.Wrapf("%q", m.Ledger)
+	}
+	if _, err := permission.GetOrganisation(kv, m.Org); err != nil {
+		return err
+	}
+	li, _, err := permission.GetLedgerInfo(kv, m.Ledger)
+	if err != nil {
+		return err
+	}
+	member := slices.Contains(li.Members, m.Org)
+	switch {
+	case !m.Remove && member:
+		return permission.ErrInvalid.Wrapf("organisation %s is already a member of sub-ledger %s", m.Org, m.Ledger)
+	case !m.Remove:
+		li.Members = append(li.Members, m.Org)
+	case !member:
+		return permission.ErrInvalid.Wrapf("organisation %s is not a member of sub-ledger %s", m.Org, m.Ledger)
+	case len(li.Members) == 1:
+		return permission.ErrInvalid.Wrapf("organisation %s is the last member of sub-ledger %s: a sub-ledger keeps at least one", m.Org, m.Ledger)
+	default:
+		li.Members = slices.DeleteFunc(li.Members, func(o string) bool { return o == m.Org })
+	}
+	li.Name = m.Ledger
+	return permission.SetLedgerInfo(kv, li)
 }
 
 // MaxValidatorPower caps one validator's power. CometBFT refuses a

@@ -226,3 +226,63 @@ func TestTwoValidatorChangesInOneBlock(t *testing.T) {
 		t.Fatalf("total power overflow: code %d %q", r.Code, r.Log)
 	}
 }
+
+// TestLedgerMembership: governance adds and removes an organisation's
+// membership of a sub-ledger; its identities transact there only while it
+// is a member; nonsense is refused at submission.
+func TestLedgerMembership(t *testing.T) {
+	n := newGovNet(t, Params{})
+	cA, cB, cC := n.committee["bankA"], n.committee["bankB"], n.committee["bankC"]
+	member := func(org string, remove bool) *txpb.Message {
+		return proposeMsg(&txpb.Propose{Action: &txpb.Propose_SetLedgerMember{SetLedgerMember: &txpb.SetLedgerMember{Ledger: "payments", Org: org, Remove: remove}}})
+	}
+	pass := func(m *txpb.Message) {
+		t.Helper()
+		n.mustOK(n.block(n.sys(cA, "bankA", m)))
+		id := n.lastProposal()
+		n.mustOK(n.block(n.sys(cB, "bankB", voteMsg(id, true)), n.sys(cC, "bankC", voteMsg(id, true))))
+		if p := n.proposal(id); p.Status != permission.StatusPassed {
+			t.Fatalf("proposal %d: %s %s", id, p.Status, p.Result)
+		}
+	}
+	pay := func() *abci.ExecTxResult {
+		return n.block(n.tx(n.member, "bankB", "payments", transfer("CNY", n.payee, 1)))[0]
+	}
+	if r := pay(); r.Code != 0 {
+		t.Fatalf("payment before: %s", r.Log)
+	}
+	pass(member("bankC", true)) // the payee's bank leaves payments
+	if r := pay(); r.Code == 0 {
+		t.Fatal("paid an organisation that is no longer a member of payments")
+	}
+	pass(member("bankC", false)) // and comes back
+	if r := pay(); r.Code != 0 {
+		t.Fatalf("payment after re-admission: %s", r.Log)
+	}
+	pass(member("bankB", true)) // the payer's bank leaves
+	if r := pay(); r.Code == 0 || !strings.Contains(r.Log, "not a member") {
+		t.Fatalf("a non-member's identity paid: %d %q", r.Code, r.Log)
+	}
+	for _, tc := range []struct {
+		name string
+		m    *txpb.Message
+		want string
+	}{
+		{"unknown organisation", member("bankZ", false), "bankZ"},
+		{"already a member", member("bankA", false), "already a member"},
+		{"not a member", member("bankB", true), "not a member"},
+		{"unknown ledger", proposeMsg(&txpb.Propose{Action: &txpb.Propose_SetLedgerMember{SetLedgerMember: &txpb.SetLedgerMember{Ledger: "nosuch", Org: "bankA"}}}), "nosuch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := n.check(n.sys(cA, "bankA", tc.m)); r.Code == 0 || !strings.Contains(r.Log, tc.want) {
+				t.Fatalf("code %d %q, want a refusal naming %q", r.Code, r.Log, tc.want)
+			}
+		})
+	}
+	// The last member cannot leave.
+	pass(member("bankD", true))
+	pass(member("bankC", true))
+	if r := n.check(n.sys(cA, "bankA", member("bankA", true))); r.Code == 0 || !strings.Contains(r.Log, "last member") {
+		t.Fatalf("last member left: %d %q", r.Code, r.Log)
+	}
+}

@@ -119,6 +119,10 @@ func (a *App) checkProposal(kv ledger.KV, m *txpb.Propose, org string, height in
 		return err
 	case *txpb.Propose_SetValidator:
 		return checkValidatorPower(kv, act.SetValidator)
+	case *txpb.Propose_SetLedgerMember:
+		c := ledger.NewCache(kv)
+		defer c.Discard()
+		return a.setLedgerMember(c, act.SetLedgerMember)
 	}
 	return nil
 }

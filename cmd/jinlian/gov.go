@@ -214,6 +214,16 @@ func newGovCmd(g *globals) *cobra.Command {
 		c.Flags().Int64Var(&hExpiry, "expiry-height", 0, "height at which the hold lifts by itself (0: after params.hold_max_blocks)")
 		_ = c.MarkFlagRequired("reason")
 	}))
+	var lmLedger, lmOrg string
+	var lmRemove bool
+	propose.AddCommand(proposeCmd(g, "set-ledger-member", "Add an organisation to a sub-ledger's members (--remove: take it out)", &title, func() (*txpb.Propose, error) {
+		return &txpb.Propose{Action: &txpb.Propose_SetLedgerMember{SetLedgerMember: &txpb.SetLedgerMember{Ledger: lmLedger, Org: lmOrg, Remove: lmRemove}}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&lmLedger, "ledger", "payments", "sub-ledger")
+		c.Flags().StringVar(&lmOrg, "org", "", "organisation")
+		c.Flags().BoolVar(&lmRemove, "remove", false, "take the organisation out of the sub-ledger's members")
+		_ = c.MarkFlagRequired("org")
+	}))
 	var liftID uint64
 	propose.AddCommand(proposeCmd(g, "lift-hold", "Lift a hold (as placing it; a hold the regulator approved needs the regulator or hold_wide_threshold)", &title, func() (*txpb.Propose, error) {
 		return &txpb.Propose{Action: &txpb.Propose_LiftHold{LiftHold: &txpb.LiftHold{HoldId: liftID}}}, nil

@@ -42,6 +42,7 @@ type Propose struct {
 	//	*Propose_SetParams
 	//	*Propose_ReassignIdentity
 	//	*Propose_RemoveIdentity
+	//	*Propose_SetLedgerMember
 	Action        isPropose_Action `protobuf_oneof:"action"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -217,6 +218,15 @@ func (x *Propose) GetRemoveIdentity() *RemoveIdentity {
 	return nil
 }
 
+func (x *Propose) GetSetLedgerMember() *SetLedgerMember {
+	if x != nil {
+		if x, ok := x.Action.(*Propose_SetLedgerMember); ok {
+			return x.SetLedgerMember
+		}
+	}
+	return nil
+}
+
 type isPropose_Action interface {
 	isPropose_Action()
 }
@@ -277,6 +287,10 @@ type Propose_RemoveIdentity struct {
 	RemoveIdentity *RemoveIdentity `protobuf:"bytes,23,opt,name=remove_identity,json=removeIdentity,proto3,oneof"`
 }
 
+type Propose_SetLedgerMember struct {
+	SetLedgerMember *SetLedgerMember `protobuf:"bytes,24,opt,name=set_ledger_member,json=setLedgerMember,proto3,oneof"`
+}
+
 func (*Propose_AddOrganisation) isPropose_Action() {}
 
 func (*Propose_RemoveOrganisation) isPropose_Action() {}
@@ -305,6 +319,70 @@ func (*Propose_ReassignIdentity) isPropose_Action() {}
 
 func (*Propose_RemoveIdentity) isPropose_Action() {}
 
+func (*Propose_SetLedgerMember) isPropose_Action() {}
+
+// SetLedgerMember adds an organisation to a sub-ledger's members, or with
+// remove takes it out (its identities can then no longer transact there).
+type SetLedgerMember struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Org           string                 `protobuf:"bytes,2,opt,name=org,proto3" json:"org,omitempty"`
+	Remove        bool                   `protobuf:"varint,3,opt,name=remove,proto3" json:"remove,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetLedgerMember) Reset() {
+	*x = SetLedgerMember{}
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetLedgerMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetLedgerMember) ProtoMessage() {}
+
+func (x *SetLedgerMember) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetLedgerMember.ProtoReflect.Descriptor instead.
+func (*SetLedgerMember) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SetLedgerMember) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *SetLedgerMember) GetOrg() string {
+	if x != nil {
+		return x.Org
+	}
+	return ""
+}
+
+func (x *SetLedgerMember) GetRemove() bool {
+	if x != nil {
+		return x.Remove
+	}
+	return false
+}
+
 // Vote casts the sender organisation's vote (committee role; regulator too
 // for holds).
 type Vote struct {
@@ -317,7 +395,7 @@ type Vote struct {
 
 func (x *Vote) Reset() {
 	*x = Vote{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[1]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +407,7 @@ func (x *Vote) String() string {
 func (*Vote) ProtoMessage() {}
 
 func (x *Vote) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[1]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +420,7 @@ func (x *Vote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vote.ProtoReflect.Descriptor instead.
 func (*Vote) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{1}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Vote) GetProposalId() uint64 {
@@ -370,7 +448,7 @@ type AddOrganisation struct {
 
 func (x *AddOrganisation) Reset() {
 	*x = AddOrganisation{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[2]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -382,7 +460,7 @@ func (x *AddOrganisation) String() string {
 func (*AddOrganisation) ProtoMessage() {}
 
 func (x *AddOrganisation) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[2]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -395,7 +473,7 @@ func (x *AddOrganisation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddOrganisation.ProtoReflect.Descriptor instead.
 func (*AddOrganisation) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{2}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *AddOrganisation) GetId() string {
@@ -428,7 +506,7 @@ type RemoveOrganisation struct {
 
 func (x *RemoveOrganisation) Reset() {
 	*x = RemoveOrganisation{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[3]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -440,7 +518,7 @@ func (x *RemoveOrganisation) String() string {
 func (*RemoveOrganisation) ProtoMessage() {}
 
 func (x *RemoveOrganisation) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[3]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -453,7 +531,7 @@ func (x *RemoveOrganisation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveOrganisation.ProtoReflect.Descriptor instead.
 func (*RemoveOrganisation) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{3}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RemoveOrganisation) GetId() string {
@@ -478,7 +556,7 @@ type SetValidator struct {
 
 func (x *SetValidator) Reset() {
 	*x = SetValidator{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[4]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -490,7 +568,7 @@ func (x *SetValidator) String() string {
 func (*SetValidator) ProtoMessage() {}
 
 func (x *SetValidator) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[4]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -503,7 +581,7 @@ func (x *SetValidator) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetValidator.ProtoReflect.Descriptor instead.
 func (*SetValidator) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{4}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SetValidator) GetPubKeyEd25519() []byte {
@@ -560,7 +638,7 @@ type SetNode struct {
 
 func (x *SetNode) Reset() {
 	*x = SetNode{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[5]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -572,7 +650,7 @@ func (x *SetNode) String() string {
 func (*SetNode) ProtoMessage() {}
 
 func (x *SetNode) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[5]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -585,7 +663,7 @@ func (x *SetNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
 func (*SetNode) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{5}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SetNode) GetNodeId() string {
@@ -618,7 +696,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +708,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +721,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{6}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -663,7 +741,7 @@ type CreateLedger struct {
 
 func (x *CreateLedger) Reset() {
 	*x = CreateLedger{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[7]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +753,7 @@ func (x *CreateLedger) String() string {
 func (*CreateLedger) ProtoMessage() {}
 
 func (x *CreateLedger) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[7]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +766,7 @@ func (x *CreateLedger) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateLedger.ProtoReflect.Descriptor instead.
 func (*CreateLedger) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{7}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateLedger) GetName() string {
@@ -716,7 +794,7 @@ type GrantRole struct {
 
 func (x *GrantRole) Reset() {
 	*x = GrantRole{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[8]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +806,7 @@ func (x *GrantRole) String() string {
 func (*GrantRole) ProtoMessage() {}
 
 func (x *GrantRole) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[8]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +819,7 @@ func (x *GrantRole) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantRole.ProtoReflect.Descriptor instead.
 func (*GrantRole) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{8}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GrantRole) GetAddress() []byte {
@@ -775,7 +853,7 @@ type RevokeRole struct {
 
 func (x *RevokeRole) Reset() {
 	*x = RevokeRole{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[9]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -787,7 +865,7 @@ func (x *RevokeRole) String() string {
 func (*RevokeRole) ProtoMessage() {}
 
 func (x *RevokeRole) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[9]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -800,7 +878,7 @@ func (x *RevokeRole) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeRole.ProtoReflect.Descriptor instead.
 func (*RevokeRole) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{9}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RevokeRole) GetAddress() []byte {
@@ -828,7 +906,7 @@ type RevokeCertificateAction struct {
 
 func (x *RevokeCertificateAction) Reset() {
 	*x = RevokeCertificateAction{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[10]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -840,7 +918,7 @@ func (x *RevokeCertificateAction) String() string {
 func (*RevokeCertificateAction) ProtoMessage() {}
 
 func (x *RevokeCertificateAction) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[10]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -853,7 +931,7 @@ func (x *RevokeCertificateAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeCertificateAction.ProtoReflect.Descriptor instead.
 func (*RevokeCertificateAction) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{10}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RevokeCertificateAction) GetOrg() string {
@@ -892,7 +970,7 @@ type PlaceHold struct {
 
 func (x *PlaceHold) Reset() {
 	*x = PlaceHold{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[11]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -904,7 +982,7 @@ func (x *PlaceHold) String() string {
 func (*PlaceHold) ProtoMessage() {}
 
 func (x *PlaceHold) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[11]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -917,7 +995,7 @@ func (x *PlaceHold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlaceHold.ProtoReflect.Descriptor instead.
 func (*PlaceHold) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{11}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PlaceHold) GetLedger() string {
@@ -964,7 +1042,7 @@ type LiftHold struct {
 
 func (x *LiftHold) Reset() {
 	*x = LiftHold{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[12]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -976,7 +1054,7 @@ func (x *LiftHold) String() string {
 func (*LiftHold) ProtoMessage() {}
 
 func (x *LiftHold) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[12]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -989,7 +1067,7 @@ func (x *LiftHold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiftHold.ProtoReflect.Descriptor instead.
 func (*LiftHold) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{12}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LiftHold) GetHoldId() uint64 {
@@ -1017,7 +1095,7 @@ type SetParams struct {
 
 func (x *SetParams) Reset() {
 	*x = SetParams{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[13]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1029,7 +1107,7 @@ func (x *SetParams) String() string {
 func (*SetParams) ProtoMessage() {}
 
 func (x *SetParams) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[13]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1042,7 +1120,7 @@ func (x *SetParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetParams.ProtoReflect.Descriptor instead.
 func (*SetParams) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{13}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SetParams) GetTxTimeWindowSeconds() int64 {
@@ -1102,7 +1180,7 @@ type ReassignIdentity struct {
 
 func (x *ReassignIdentity) Reset() {
 	*x = ReassignIdentity{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1192,7 @@ func (x *ReassignIdentity) String() string {
 func (*ReassignIdentity) ProtoMessage() {}
 
 func (x *ReassignIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1205,7 @@ func (x *ReassignIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignIdentity.ProtoReflect.Descriptor instead.
 func (*ReassignIdentity) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{14}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReassignIdentity) GetAddress() []byte {
@@ -1168,7 +1246,7 @@ type RemoveIdentity struct {
 
 func (x *RemoveIdentity) Reset() {
 	*x = RemoveIdentity{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1180,7 +1258,7 @@ func (x *RemoveIdentity) String() string {
 func (*RemoveIdentity) ProtoMessage() {}
 
 func (x *RemoveIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1193,7 +1271,7 @@ func (x *RemoveIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveIdentity.ProtoReflect.Descriptor instead.
 func (*RemoveIdentity) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{15}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RemoveIdentity) GetAddress() []byte {
@@ -1207,7 +1285,7 @@ var File_jinlian_tx_v1_gov_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_gov_proto_rawDesc = "" +
 	"\n" +
-	"\x17jinlian/tx/v1/gov.proto\x12\rjinlian.tx.v1\"\xe1\a\n" +
+	"\x17jinlian/tx/v1/gov.proto\x12\rjinlian.tx.v1\"\xaf\b\n" +
 	"\aPropose\x12\x14\n" +
 	"\x05title\x18\x01 \x01(\tR\x05title\x12K\n" +
 	"\x10add_organisation\x18\n" +
@@ -1229,8 +1307,13 @@ const file_jinlian_tx_v1_gov_proto_rawDesc = "" +
 	"\n" +
 	"set_params\x18\x15 \x01(\v2\x18.jinlian.tx.v1.SetParamsH\x00R\tsetParams\x12N\n" +
 	"\x11reassign_identity\x18\x16 \x01(\v2\x1f.jinlian.tx.v1.ReassignIdentityH\x00R\x10reassignIdentity\x12H\n" +
-	"\x0fremove_identity\x18\x17 \x01(\v2\x1d.jinlian.tx.v1.RemoveIdentityH\x00R\x0eremoveIdentityB\b\n" +
-	"\x06action\"9\n" +
+	"\x0fremove_identity\x18\x17 \x01(\v2\x1d.jinlian.tx.v1.RemoveIdentityH\x00R\x0eremoveIdentity\x12L\n" +
+	"\x11set_ledger_member\x18\x18 \x01(\v2\x1e.jinlian.tx.v1.SetLedgerMemberH\x00R\x0fsetLedgerMemberB\b\n" +
+	"\x06action\"S\n" +
+	"\x0fSetLedgerMember\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x10\n" +
+	"\x03org\x18\x02 \x01(\tR\x03org\x12\x16\n" +
+	"\x06remove\x18\x03 \x01(\bR\x06remove\"9\n" +
 	"\x04Vote\x12\x1f\n" +
 	"\vproposal_id\x18\x01 \x01(\x04R\n" +
 	"proposalId\x12\x10\n" +
@@ -1306,45 +1389,47 @@ func file_jinlian_tx_v1_gov_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_gov_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_gov_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_jinlian_tx_v1_gov_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_jinlian_tx_v1_gov_proto_goTypes = []any{
 	(*Propose)(nil),                 // 0: jinlian.tx.v1.Propose
-	(*Vote)(nil),                    // 1: jinlian.tx.v1.Vote
-	(*AddOrganisation)(nil),         // 2: jinlian.tx.v1.AddOrganisation
-	(*RemoveOrganisation)(nil),      // 3: jinlian.tx.v1.RemoveOrganisation
-	(*SetValidator)(nil),            // 4: jinlian.tx.v1.SetValidator
-	(*SetNode)(nil),                 // 5: jinlian.tx.v1.SetNode
-	(*RemoveNode)(nil),              // 6: jinlian.tx.v1.RemoveNode
-	(*CreateLedger)(nil),            // 7: jinlian.tx.v1.CreateLedger
-	(*GrantRole)(nil),               // 8: jinlian.tx.v1.GrantRole
-	(*RevokeRole)(nil),              // 9: jinlian.tx.v1.RevokeRole
-	(*RevokeCertificateAction)(nil), // 10: jinlian.tx.v1.RevokeCertificateAction
-	(*PlaceHold)(nil),               // 11: jinlian.tx.v1.PlaceHold
-	(*LiftHold)(nil),                // 12: jinlian.tx.v1.LiftHold
-	(*SetParams)(nil),               // 13: jinlian.tx.v1.SetParams
-	(*ReassignIdentity)(nil),        // 14: jinlian.tx.v1.ReassignIdentity
-	(*RemoveIdentity)(nil),          // 15: jinlian.tx.v1.RemoveIdentity
+	(*SetLedgerMember)(nil),         // 1: jinlian.tx.v1.SetLedgerMember
+	(*Vote)(nil),                    // 2: jinlian.tx.v1.Vote
+	(*AddOrganisation)(nil),         // 3: jinlian.tx.v1.AddOrganisation
+	(*RemoveOrganisation)(nil),      // 4: jinlian.tx.v1.RemoveOrganisation
+	(*SetValidator)(nil),            // 5: jinlian.tx.v1.SetValidator
+	(*SetNode)(nil),                 // 6: jinlian.tx.v1.SetNode
+	(*RemoveNode)(nil),              // 7: jinlian.tx.v1.RemoveNode
+	(*CreateLedger)(nil),            // 8: jinlian.tx.v1.CreateLedger
+	(*GrantRole)(nil),               // 9: jinlian.tx.v1.GrantRole
+	(*RevokeRole)(nil),              // 10: jinlian.tx.v1.RevokeRole
+	(*RevokeCertificateAction)(nil), // 11: jinlian.tx.v1.RevokeCertificateAction
+	(*PlaceHold)(nil),               // 12: jinlian.tx.v1.PlaceHold
+	(*LiftHold)(nil),                // 13: jinlian.tx.v1.LiftHold
+	(*SetParams)(nil),               // 14: jinlian.tx.v1.SetParams
+	(*ReassignIdentity)(nil),        // 15: jinlian.tx.v1.ReassignIdentity
+	(*RemoveIdentity)(nil),          // 16: jinlian.tx.v1.RemoveIdentity
 }
 var file_jinlian_tx_v1_gov_proto_depIdxs = []int32{
-	2,  // 0: jinlian.tx.v1.Propose.add_organisation:type_name -> jinlian.tx.v1.AddOrganisation
-	3,  // 1: jinlian.tx.v1.Propose.remove_organisation:type_name -> jinlian.tx.v1.RemoveOrganisation
-	4,  // 2: jinlian.tx.v1.Propose.set_validator:type_name -> jinlian.tx.v1.SetValidator
-	5,  // 3: jinlian.tx.v1.Propose.set_node:type_name -> jinlian.tx.v1.SetNode
-	6,  // 4: jinlian.tx.v1.Propose.remove_node:type_name -> jinlian.tx.v1.RemoveNode
-	7,  // 5: jinlian.tx.v1.Propose.create_ledger:type_name -> jinlian.tx.v1.CreateLedger
-	8,  // 6: jinlian.tx.v1.Propose.grant_role:type_name -> jinlian.tx.v1.GrantRole
-	9,  // 7: jinlian.tx.v1.Propose.revoke_role:type_name -> jinlian.tx.v1.RevokeRole
-	10, // 8: jinlian.tx.v1.Propose.revoke_certificate:type_name -> jinlian.tx.v1.RevokeCertificateAction
-	11, // 9: jinlian.tx.v1.Propose.place_hold:type_name -> jinlian.tx.v1.PlaceHold
-	12, // 10: jinlian.tx.v1.Propose.lift_hold:type_name -> jinlian.tx.v1.LiftHold
-	13, // 11: jinlian.tx.v1.Propose.set_params:type_name -> jinlian.tx.v1.SetParams
-	14, // 12: jinlian.tx.v1.Propose.reassign_identity:type_name -> jinlian.tx.v1.ReassignIdentity
-	15, // 13: jinlian.tx.v1.Propose.remove_identity:type_name -> jinlian.tx.v1.RemoveIdentity
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	3,  // 0: jinlian.tx.v1.Propose.add_organisation:type_name -> jinlian.tx.v1.AddOrganisation
+	4,  // 1: jinlian.tx.v1.Propose.remove_organisation:type_name -> jinlian.tx.v1.RemoveOrganisation
+	5,  // 2: jinlian.tx.v1.Propose.set_validator:type_name -> jinlian.tx.v1.SetValidator
+	6,  // 3: jinlian.tx.v1.Propose.set_node:type_name -> jinlian.tx.v1.SetNode
+	7,  // 4: jinlian.tx.v1.Propose.remove_node:type_name -> jinlian.tx.v1.RemoveNode
+	8,  // 5: jinlian.tx.v1.Propose.create_ledger:type_name -> jinlian.tx.v1.CreateLedger
+	9,  // 6: jinlian.tx.v1.Propose.grant_role:type_name -> jinlian.tx.v1.GrantRole
+	10, // 7: jinlian.tx.v1.Propose.revoke_role:type_name -> jinlian.tx.v1.RevokeRole
+	11, // 8: jinlian.tx.v1.Propose.revoke_certificate:type_name -> jinlian.tx.v1.RevokeCertificateAction
+	12, // 9: jinlian.tx.v1.Propose.place_hold:type_name -> jinlian.tx.v1.PlaceHold
+	13, // 10: jinlian.tx.v1.Propose.lift_hold:type_name -> jinlian.tx.v1.LiftHold
+	14, // 11: jinlian.tx.v1.Propose.set_params:type_name -> jinlian.tx.v1.SetParams
+	15, // 12: jinlian.tx.v1.Propose.reassign_identity:type_name -> jinlian.tx.v1.ReassignIdentity
+	16, // 13: jinlian.tx.v1.Propose.remove_identity:type_name -> jinlian.tx.v1.RemoveIdentity
+	1,  // 14: jinlian.tx.v1.Propose.set_ledger_member:type_name -> jinlian.tx.v1.SetLedgerMember
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_gov_proto_init() }
@@ -1367,6 +1452,7 @@ func file_jinlian_tx_v1_gov_proto_init() {
 		(*Propose_SetParams)(nil),
 		(*Propose_ReassignIdentity)(nil),
 		(*Propose_RemoveIdentity)(nil),
+		(*Propose_SetLedgerMember)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1374,7 +1460,7 @@ func file_jinlian_tx_v1_gov_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_gov_proto_rawDesc), len(file_jinlian_tx_v1_gov_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
