@@ -12,6 +12,7 @@ import (
 
 	"github.com/cosmos/iavl"
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // Errors a caller must tell apart. Call sites wrap them with the ledger name.
@@ -119,6 +120,7 @@ func (ci CommitInfo) clone() CommitInfo {
 type Store struct {
 	mu    sync.RWMutex
 	db    *badger.DB
+	dir   string
 	opts  Options
 	cache int
 	last  CommitInfo
@@ -155,23 +157,25 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	db, err := badger.Open(badgerOptions(dir, opts.InMemory))
 	if err != nil {
-		return nil, fmt.Errorf("open badger in %q: %w", dir, err)
+		return nil, damaged(dir, fmt.Errorf("open badger in %q: %w", dir, err))
 	}
-	s := &Store{db: db, opts: opts, cache: opts.IAVLCacheSize, trees: map[string]*iavl.MutableTree{}, readers: map[string]*iavl.MutableTree{},
+	s := &Store{db: db, dir: dir, opts: opts, cache: opts.IAVLCacheSize, trees: map[string]*iavl.MutableTree{}, readers: map[string]*iavl.MutableTree{},
 		pending: map[string][]byte{}}
 	if s.cache <= 0 {
 		s.cache = defaultIAVLCacheSize
 	}
 	if err := s.load(); err != nil {
 		_ = db.Close()
-		return nil, err
+		return nil, damaged(dir, err)
 	}
 	return s, nil
 }
 
 // badgerOptions keeps memory modest (tests open many stores). Writes are not
 // synced one by one; Commit syncs the database after its commit record, which
-// makes every write of the block durable.
+// makes every write of the block durable. Every table block is checked
+// against its checksum when read from disk (cached blocks are not re-read):
+// without it a flipped bit in a table is served as data.
 func badgerOptions(dir string, inMemory bool) badger.Options {
 	o := badger.DefaultOptions(dir).
 		WithLogger(nil).
@@ -180,7 +184,8 @@ func badgerOptions(dir string, inMemory bool) badger.Options {
 		WithNumMemtables(2).
 		WithBlockCacheSize(16 << 20).
 		WithValueLogFileSize(64 << 20).
-		WithNumCompactors(2)
+		WithNumCompactors(2).
+		WithChecksumVerificationMode(options.OnBlockRead)
 	if inMemory {
 		o = o.WithDir("").WithValueDir("").WithInMemory(true)
 	}
@@ -219,7 +224,7 @@ func (s *Store) load() error {
 			return err
 		}
 		if got := tree.Hash(); !bytes.Equal(got, r.Root) {
-			return fmt.Errorf("ledger %s at height %d: root %X, commit record says %X", r.Name, height, got, r.Root)
+			return fmt.Errorf("ledger %s at height %d: %w: root %X, commit record says %X", r.Name, height, errRootMismatch, got, r.Root)
 		}
 		s.trees[r.Name] = tree
 		s.readers[r.Name] = s.newTree(r.Name)
@@ -571,7 +576,7 @@ func (s *Store) get(ledger string, key []byte) ([]byte, error) {
 	}
 	v, err := t.Get(key)
 	if err != nil {
-		return nil, fmt.Errorf("get from ledger %s: %w", ledger, err)
+		return nil, damaged(s.dir, fmt.Errorf("get from ledger %s: %w", ledger, err))
 	}
 	s.latest.fill(s.last.Height, k, v)
 	return v, nil
@@ -684,7 +689,7 @@ func (s *Store) iterateBatch(ledger string, start, end []byte) ([]kvPair, bool, 
 		pairs = append(pairs, kvPair{slices.Clone(it.Key()), cloneValue(it.Value())})
 	}
 	if err := it.Error(); err != nil {
-		return nil, false, fmt.Errorf("iterate ledger %s: %w", ledger, err)
+		return nil, false, damaged(s.dir, fmt.Errorf("iterate ledger %s: %w", ledger, err))
 	}
 	return pairs, false, nil
 }

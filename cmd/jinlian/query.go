@@ -288,7 +288,7 @@ func newDebugCmd(g *globals) *cobra.Command {
 		},
 	}
 	inv.Flags().Int64Var(&height, "height", 0, "height to check (0 = latest)")
-	cmd.AddCommand(inv)
+	cmd.AddCommand(inv, newCheckDataCmd(g))
 	return cmd
 }
 

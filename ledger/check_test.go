@@ -1,0 +1,166 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeCheckStore fills two ledgers over a few heights and closes the store,
+// which flushes its memtable to a table file.
+func writeCheckStore(t *testing.T, dir string) map[string]map[string]string {
+	t.Helper()
+	s := openDir(t, dir)
+	want := map[string]map[string]string{"alpha": {}, "beta": {}}
+	for _, name := range []string{"alpha", "beta"} {
+		must(t, s.CreateLedger(name))
+	}
+	for h := 0; h < 3; h++ {
+		for name, kv := range want {
+			for i := 0; i < 3000; i++ {
+				k := fmt.Sprintf("key-%05d", i)
+				v := fmt.Sprintf("%s-value-%d-%d-%s", name, h, i, strings.Repeat("x", 40))
+				must(t, s.Set(name, []byte(k), []byte(v)))
+				kv[k] = v
+			}
+		}
+		mustCommit(t, s)
+	}
+	must(t, s.Close())
+	return want
+}
+
+func tableFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	must(t, err)
+	if len(files) == 0 {
+		t.Fatalf("no table file in %s", dir)
+	}
+	return files
+}
+
+func TestCheckCleanStore(t *testing.T) {
+	dir := t.TempDir()
+	writeCheckStore(t, dir)
+	r, err := CheckData(dir)
+	must(t, err)
+	if !r.OK() || r.Height != 3 || len(r.Ledgers) != 2 {
+		t.Fatalf("clean store: %+v", r)
+	}
+	for _, l := range r.Ledgers {
+		if l.Keys != 3000 {
+			t.Errorf("ledger %s: %d keys read, want 3000", l.Name, l.Keys)
+		}
+	}
+	s := openDir(t, dir)
+	defer s.Close()
+	r, err = s.Check()
+	must(t, err)
+	if !r.OK() {
+		t.Fatalf("Store.Check of a clean store: %+v", r)
+	}
+}
+
+func TestCheckRefusesWhileOpen(t *testing.T) {
+	dir := t.TempDir()
+	writeCheckStore(t, dir)
+	s := openDir(t, dir)
+	defer s.Close()
+	if _, err := CheckData(dir); err == nil || !strings.Contains(err.Error(), "stop the node") {
+		t.Fatalf("CheckData of an open store: %v", err)
+	}
+}
+
+// TestFlippedTableBytesDetected flips one byte in the middle of every table
+// file (the data blocks) and requires the damage to be reported as
+// ErrDataDamaged, by Open or by a read or by the check, and never a wrong value.
+func TestFlippedTableBytesDetected(t *testing.T) {
+	for _, where := range []float64{0.25, 0.5} {
+		t.Run(fmt.Sprint(where), func(t *testing.T) {
+			dir := t.TempDir()
+			want := writeCheckStore(t, dir)
+			for _, f := range tableFiles(t, dir) {
+				b, err := os.ReadFile(f)
+				must(t, err)
+				b[int(float64(len(b))*where)] ^= 0xff
+				must(t, os.WriteFile(f, b, 0o600))
+			}
+
+			r, err := CheckData(dir)
+			must(t, err)
+			if r.OK() {
+				t.Fatalf("CheckData did not see the damage: %+v", r)
+			}
+			var dd ErrDataDamaged
+			if err := r.Err(dir); !errors.As(err, &dd) || !strings.Contains(err.Error(), "checksum") ||
+				!strings.Contains(err.Error(), "docs/operations.md") {
+				t.Fatalf("report error: %v", err)
+			}
+
+			s, err := Open(dir, Options{IAVLCacheSize: 10})
+			if err != nil {
+				if !errors.As(err, &dd) {
+					t.Fatalf("Open of damaged store: %v is not ErrDataDamaged", err)
+				}
+				return
+			}
+			defer s.Close()
+			damagedReads := 0
+			for name, kv := range want {
+				for k, v := range kv {
+					got, err := s.Get(name, []byte(k))
+					if err != nil {
+						if !errors.As(err, &dd) {
+							t.Fatalf("get %s/%s: %v is not ErrDataDamaged", name, k, err)
+						}
+						damagedReads++
+						continue
+					}
+					if string(got) != v {
+						t.Fatalf("get %s/%s: silently wrong value %q, want %q", name, k, got, v)
+					}
+				}
+			}
+			r, err = s.Check()
+			must(t, err)
+			if r.OK() {
+				t.Fatalf("Store.Check did not see the damage (%d damaged reads)", damagedReads)
+			}
+		})
+	}
+}
+
+func TestMissingTableIsDamage(t *testing.T) {
+	dir := t.TempDir()
+	writeCheckStore(t, dir)
+	for _, f := range tableFiles(t, dir) {
+		must(t, os.Remove(f))
+	}
+	var dd ErrDataDamaged
+	if _, err := CheckData(dir); !errors.As(err, &dd) {
+		t.Fatalf("CheckData without its table: %v", err)
+	}
+	_, err := Open(dir, Options{})
+	if !errors.As(err, &dd) || !strings.Contains(err.Error(), "restore") {
+		t.Fatalf("Open without its table: %v", err)
+	}
+}
+
+func TestCorruptManifestIsDamage(t *testing.T) {
+	dir := t.TempDir()
+	writeCheckStore(t, dir)
+	f := filepath.Join(dir, "MANIFEST")
+	b, err := os.ReadFile(f)
+	must(t, err)
+	b[len(b)/2] ^= 0xff
+	must(t, os.WriteFile(f, b, 0o600))
+	_, err = Open(dir, Options{})
+	var dd ErrDataDamaged
+	if !errors.As(err, &dd) {
+		t.Fatalf("Open with a damaged MANIFEST: %v", err)
+	}
+}
