@@ -94,7 +94,8 @@ type Fraction struct {
 	Den int64 `json:"den"`
 }
 
-func (f Fraction) String() string { return fmt.Sprintf("%d/%d", f.Num, f.Den) }
+// twoThirds is the default share: more than 2/3 of the organisations.
+var twoThirds = Fraction{Num: 2, Den: 3}
 
 // met reports whether yes of n organisations exceed the share f.
 func (f Fraction) met(yes, n int64) bool { return yes*f.Den > n*f.Num }
@@ -115,7 +116,7 @@ var ParamBounds = struct {
 // DefaultParams are used for zero fields of a genesis.
 func DefaultParams() Params {
 	return Params{TxTimeWindowSeconds: 600, VotingPeriodBlocks: 100, HoldApprovals: 2,
-		HoldWideThreshold: Fraction{Num: 2, Den: 3}, HoldMaxBlocks: 2_592_000}
+		HoldWideThreshold: twoThirds, HoldMaxBlocks: 2_592_000}
 }
 
 // withDefaults fills zero fields.
@@ -173,7 +174,7 @@ func (p Params) threshold(kind string) Fraction {
 	if f, ok := p.GovThresholds[kind]; ok {
 		return f
 	}
-	return Fraction{Num: 2, Den: 3}
+	return twoThirds
 }
 
 // validate checks every parameter against its bounds; the error names the

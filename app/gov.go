@@ -303,27 +303,11 @@ func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, h
 		return nil, permission.Revoke(kv, permission.Revocation{Org: r.Org, Serial: r.Serial, Reason: r.Reason, Height: height})
 	case *txpb.Propose_PlaceHold:
 		h := act.PlaceHold
-		if !a.store.HasLedger(h.Ledger) || h.Ledger == permission.SystemLedger {
-			return nil, ErrUnknownLedger.Wrapf("%q", h.Ledger)
-		}
-		if h.Asset != "" {
-			if _, err := a.payments.GetAsset(kv, h.Ledger, h.Asset); err != nil {
-				return nil, err
-			}
-		}
-		account := ""
-		if len(h.Account) > 0 {
-			addr, err := gmcrypto.AddressFromBytes(h.Account)
-			if err != nil {
-				return nil, permission.ErrInvalid.Wrapf("hold account: %v", err)
-			}
-			account = addr.String()
-		}
-		expiry, err := a.holdExpiry(h.ExpiryHeight, height)
+		account, expiry, err := a.holdTarget(kv, h, height)
 		if err != nil {
 			return nil, err
 		}
-		byRegulator := slices.ContainsFunc(p.Votes, func(v permission.VoteEntry) bool { return v.Yes && v.Regulator })
+		byRegulator := regulatorApproved(p)
 		placedBy := fmt.Sprintf("proposal %d of %s", p.ID, p.ProposerOrg)
 		if byRegulator {
 			placedBy += ", approved by the regulator"
@@ -347,10 +331,7 @@ func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, h
 }
 
 func (a *App) applySetValidator(kv *ledger.Cache, sv *txpb.SetValidator, height int64) ([]func(), error) {
-	if len(sv.PubKeyEd25519) != ed25519.PublicKeySize {
-		return nil, permission.ErrInvalid.Wrapf("validator consensus key: %d bytes, want %d (ed25519)", len(sv.PubKeyEd25519), ed25519.PublicKeySize)
-	}
-	if err := checkValidatorPower(kv, sv); err != nil {
+	if err := checkValidatorPower(kv, sv); err != nil { // the key's size too
 		return nil, err
 	}
 	pk := cmted25519.PubKey(sv.PubKeyEd25519)
@@ -459,8 +440,9 @@ func (a *App) setLedgerMember(kv ledger.KV, m *txpb.SetLedgerMember) error {
 // such a change instead. The circuit's power range (62 bits) is wider.
 const MaxValidatorPower = cmttypes.MaxTotalVotingPower
 
-// checkValidatorPower refuses a set_validator whose power is negative or
-// would take the set's total power beyond what CometBFT accepts.
+// checkValidatorPower refuses a set_validator whose consensus key is not an
+// Ed25519 key or whose power is negative or would take the set's total
+// power beyond what CometBFT accepts.
 func checkValidatorPower(kv ledger.Reader, sv *txpb.SetValidator) error {
 	if sv.Power < 0 || sv.Power > MaxValidatorPower {
 		return permission.ErrInvalid.Wrapf("validator power %d is outside [0, %d]", sv.Power, int64(MaxValidatorPower))

@@ -279,6 +279,11 @@ func TestLedgerMembership(t *testing.T) {
 			}
 		})
 	}
+	// A member without the committee role cannot even propose it, e.g. to
+	// push a competitor out of a sub-ledger.
+	if r := n.check(n.sys(n.member, "bankB", member("bankA", true))); r.Code == 0 || !strings.Contains(r.Log, "committee") {
+		t.Fatalf("a member proposed a membership change: %d %q", r.Code, r.Log)
+	}
 	// The last member cannot leave.
 	pass(member("bankD", true))
 	pass(member("bankC", true))

@@ -26,7 +26,7 @@ import (
 // holdPasses reports whether a hold proposal's votes pass it; yes counts
 // the organisations that voted yes, n the committee organisations.
 func (a *App) holdPasses(kv ledger.KV, p *permission.Proposal, yes, n int64) (bool, error) {
-	if slices.ContainsFunc(p.Votes, func(v permission.VoteEntry) bool { return v.Yes && v.Regulator }) {
+	if regulatorApproved(p) {
 		return true, nil
 	}
 	if a.params.HoldWideThreshold.met(yes, n) {
@@ -34,6 +34,11 @@ func (a *App) holdPasses(kv ledger.KV, p *permission.Proposal, yes, n int64) (bo
 	}
 	wide, err := holdIsWide(kv, p)
 	return !wide && yes >= a.params.HoldApprovals, err
+}
+
+// regulatorApproved reports whether a regulator identity voted yes.
+func regulatorApproved(p *permission.Proposal) bool {
+	return slices.ContainsFunc(p.Votes, func(v permission.VoteEntry) bool { return v.Yes && v.Regulator })
 }
 
 // holdIsWide reports whether a hold proposal needs the wide threshold: it
@@ -52,6 +57,30 @@ func holdIsWide(kv ledger.KV, p *permission.Proposal) (bool, error) {
 		return !ok || h.Account == "" || h.ByRegulator, err
 	}
 	return true, nil
+}
+
+// holdTarget checks what a place_hold names, at submission and at
+// execution alike: a sub-ledger (not the system one), its asset if one is
+// named, a well-formed account, an expiry within the parameters. It
+// returns the account as text ("" = every account) and the expiry height.
+func (a *App) holdTarget(kv ledger.KV, h *txpb.PlaceHold, height int64) (account string, expiry int64, err error) {
+	if !a.store.HasLedger(h.Ledger) || h.Ledger == permission.SystemLedger {
+		return "", 0, ErrUnknownLedger.Wrapf("%q", h.Ledger)
+	}
+	if h.Asset != "" {
+		if _, err := a.payments.GetAsset(kv, h.Ledger, h.Asset); err != nil {
+			return "", 0, err
+		}
+	}
+	if len(h.Account) > 0 {
+		addr, err := gmcrypto.AddressFromBytes(h.Account)
+		if err != nil {
+			return "", 0, permission.ErrInvalid.Wrapf("hold account: %v", err)
+		}
+		account = addr.String()
+	}
+	expiry, err = a.holdExpiry(h.ExpiryHeight, height)
+	return account, expiry, err
 }
 
 // holdExpiry is the expiry height of a hold placed at height: the requested
@@ -92,17 +121,13 @@ func checkLiftVoter(kv ledger.KV, holdID uint64, org string) error {
 
 // checkProposal refuses at submission what would certainly fail at
 // execution, so the committee does not vote on it: a hold on an unknown
-// ledger or beyond the longest duration, lifting a hold that is not in
+// ledger or asset, a malformed account or an expiry beyond the longest, lifting a hold that is not in
 // force or one's own, parameters out of range, a validator power CometBFT
 // would refuse.
 func (a *App) checkProposal(kv ledger.KV, m *txpb.Propose, org string, height int64) error {
 	switch act := m.Action.(type) {
 	case *txpb.Propose_PlaceHold:
-		h := act.PlaceHold
-		if !a.store.HasLedger(h.Ledger) || h.Ledger == permission.SystemLedger {
-			return ErrUnknownLedger.Wrapf("%q", h.Ledger)
-		}
-		_, err := a.holdExpiry(h.ExpiryHeight, height)
+		_, _, err := a.holdTarget(kv, act.PlaceHold, height)
 		return err
 	case *txpb.Propose_LiftHold:
 		id := act.LiftHold.HoldId

@@ -77,14 +77,19 @@ func mul(p point, k *big.Int) point {
 
 func add(p, q point) point { x, y := sm2Curve.Add(p.x, p.y, q.x, q.y); return point{x, y} }
 
-// lin is a·G + b·P − c·Q.
-func lin(a *big.Int, b *big.Int, p point, c *big.Int, q point) point {
-	n := sm2Curve.Params().N
+// combined is a·G + b·P.
+func combined(a, b *big.Int, p point) point {
 	x, y := sm2Curve.(interface {
 		CombinedMult(Px, Py *big.Int, s1, s2 []byte) (*big.Int, *big.Int)
 	}).CombinedMult(p.x, p.y, scalar(a), scalar(b))
+	return point{x, y}
+}
+
+// minus is r − c·Q.
+func minus(r point, c *big.Int, q point) point {
+	n := sm2Curve.Params().N
 	negC := new(big.Int).Sub(n, c)
-	return add(point{x, y}, mul(q, negC.Mod(negC, n)))
+	return add(r, mul(q, negC.Mod(negC, n)))
 }
 
 func deriveShareKey(m point) []byte {
@@ -196,9 +201,9 @@ func VerifyShared(ciphertext []byte, readers []*PublicKey, shares [][]byte, proo
 		if !ok {
 			return fmt.Errorf("%w: proof scalar out of range", ErrBadShares)
 		}
-		P, _ := parsePoint(pk.Bytes())         // a parsed key is a point of the curve
-		t[i] = lin(zi, big.NewInt(0), P, c, A) // z_i·G − c·A_i
-		u[i] = lin(zm, zi, P, c, B)            // z_m·G + z_i·P_i − c·B_i
+		P, _ := parsePoint(pk.Bytes())          // a parsed key is a point of the curve
+		t[i] = minus(baseMul(zi), c, A)         // z_i·G − c·A_i
+		u[i] = minus(combined(zm, zi, P), c, B) // z_m·G + z_i·P_i − c·B_i
 	}
 	if challenge(readers, shares, t, u, ciphertext).Cmp(c) != 0 {
 		return fmt.Errorf("%w: the shares are not all of one key", ErrBadShares)

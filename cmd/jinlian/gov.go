@@ -317,8 +317,8 @@ func printProposal(w io.Writer, p permission.Proposal, votes bool) {
 		action = append(action, k+"="+fields[k])
 	}
 	line := strings.Join(action, " ")
-	if !votes && len(line) > 100 {
-		line = line[:97] + "..."
+	if r := []rune(line); !votes && len(r) > 100 {
+		line = string(r[:97]) + "..."
 	}
 	fmt.Fprintf(w, "  action: %s\n", line)
 	if votes {
