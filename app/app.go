@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // Version is reported in Info.
@@ -246,11 +246,11 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 // decodeVerified returns the decoded tx with a verified signature, from the
 // cache when this node has seen these bytes before.
 // k is txKeyOf(raw), which callers that need it again compute once.
-func (a *App) decodeVerified(raw []byte, k [32]byte) (*Tx, error) {
+func (a *App) decodeVerified(raw []byte, k [32]byte) (*wire.Tx, error) {
 	if tx := a.sigs.get(k); tx != nil {
 		return tx, nil
 	}
-	tx, err := DecodeTx(raw)
+	tx, err := wire.DecodeTx(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +266,7 @@ func (a *App) decodeVerified(raw []byte, k [32]byte) (*Tx, error) {
 // calls it before CheckTx takes the ABCI lock (consensus.Preverifier).
 // Failures are left for CheckTx to report.
 func (a *App) Preverify(raw []byte) {
-	if !IsQCTx(raw) {
+	if !wire.IsQCTx(raw) {
 		_, _ = a.decodeVerified(raw, txKeyOf(raw))
 	}
 }
@@ -277,7 +277,7 @@ func (a *App) Preverify(raw []byte) {
 // then fails (the spent-id index lies beside the trees, outside the app
 // hash), and a failed message leaves no other trace, not even its sender's
 // public key.
-func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Event, error) {
+func (a *App) admit(kv ledger.KV, tx *wire.Tx, at time.Time, height int64) ([]abci.Event, error) {
 	if tx.ChainID != a.chainID {
 		return nil, ErrWrongChainID.Wrapf("tx %s is for chain %q, this is %q", tx.ID, tx.ChainID, a.chainID)
 	}
@@ -344,13 +344,9 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 	if a.checking {
 		return nil, nil // CheckTx reports no events
 	}
-	return append(events, abci.Event{Type: "jinlian_tx", Attributes: []abci.EventAttribute{
-		{Key: "id", Value: tx.ID, Index: true},
-		{Key: "ledger", Value: tx.Ledger, Index: true},
-		{Key: "sender", Value: tx.Sender.String(), Index: true},
-		{Key: "org", Value: tx.MSPID, Index: true},
-		{Key: "type", Value: MsgType(tx.Msg), Index: true},
-	}}), nil
+	return append(events, wire.Event(&txpb.EventJinlianTx{
+		Id: tx.ID, Ledger: tx.Ledger, Sender: tx.Sender.String(), Org: tx.MSPID, Type: wire.MessageName(tx.Msg),
+	})), nil
 }
 
 // admitSanctionsAttempt decides, in CheckTx, on a transaction the
@@ -360,7 +356,7 @@ func (a *App) admit(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Ev
 // with what else is wrong. Its effects stay in the check state, so that a
 // sender cannot have more attempts waiting than its balance covers; the
 // block refuses them all and changes nothing but the spent id (ADR 0007 §4).
-func (a *App) admitSanctionsAttempt(kv ledger.KV, tx *Tx, at time.Time, height int64, hit error) error {
+func (a *App) admitSanctionsAttempt(kv ledger.KV, tx *wire.Tx, at time.Time, height int64, hit error) error {
 	exec := ledger.NewCache(kv)
 	a.skipSanctions = true
 	_, err := a.route(exec, tx, at, height)
@@ -402,7 +398,7 @@ func (a *App) committedAt(spent map[string]int64, id string, window time.Duratio
 // authenticate ties the creator to its organisation: a certificate issued
 // by the organisation's root CA in state (valid at the block time, of a
 // signing role, not revoked), or a bare key where the organisation has no CA.
-func (a *App) authenticate(kv ledger.KV, tx *Tx, at time.Time) error {
+func (a *App) authenticate(kv ledger.KV, tx *wire.Tx, at time.Time) error {
 	org, err := permission.GetOrganisation(kv, tx.MSPID)
 	if err != nil {
 		return fmt.Errorf("creator of tx %s: %w", tx.ID, err)
@@ -416,85 +412,14 @@ func (a *App) authenticate(kv ledger.KV, tx *Tx, at time.Time) error {
 	return nil
 }
 
-// isSystemMessage reports messages that travel on the system channel.
-func isSystemMessage(m *txpb.Message) bool {
-	switch m.Body.(type) {
-	case *txpb.Message_RevokeCertificate, *txpb.Message_RegisterIdentity, *txpb.Message_Propose, *txpb.Message_Vote,
-		*txpb.Message_SetSanction, *txpb.Message_RegisterEscrowKey, *txpb.Message_SetAmlThreshold,
-		*txpb.Message_RegisterCheckpointKey:
-		return true
-	}
-	return false
-}
-
-// route authorizes the message for its sender and ledger (the policy of
-// each message type is stated in its case) and executes it.
-func (a *App) route(kv ledger.KV, tx *Tx, at time.Time, height int64) ([]abci.Event, error) {
-	if system := isSystemMessage(tx.Msg); system != (tx.Ledger == permission.SystemLedger) {
-		if system {
-			return nil, ErrUnknownMessage.Wrapf("tx %s: %s goes on the %s channel, not %q", tx.ID, MsgType(tx.Msg), permission.SystemLedger, tx.Ledger)
-		}
-		return nil, ErrUnknownLedger.Wrapf("%q: %s messages go on a sub-ledger", tx.Ledger, MsgType(tx.Msg))
-	}
-	switch m := tx.Msg.Body.(type) {
-	case *txpb.Message_RevokeCertificate: // admin of the sender's organisation
-		return a.revoke(kv, tx, m.RevokeCertificate)
-	case *txpb.Message_RegisterIdentity: // admin of the sender's organisation; the identity's certificate from its CA
-		return a.registerIdentity(kv, tx, m.RegisterIdentity, at)
-	case *txpb.Message_Propose: // committee; regulator too for holds
-		return a.propose(kv, tx, m.Propose, height)
-	case *txpb.Message_Vote: // committee; regulator too for holds
-		return a.vote(kv, tx, m.Vote, height)
-	case *txpb.Message_SetSanction: // regulator
-		return a.setSanction(kv, tx, m.SetSanction, height)
-	case *txpb.Message_RegisterEscrowKey: // regulator
-		return a.registerEscrowKey(kv, tx, m.RegisterEscrowKey)
-	case *txpb.Message_SetAmlThreshold: // regulator
-		return a.setAMLThreshold(kv, tx, m.SetAmlThreshold)
-	case *txpb.Message_RegisterCheckpointKey: // admin of the validator's organisation
-		return a.registerCheckpointKey(kv, tx, m.RegisterCheckpointKey, height)
-	case *txpb.Message_Issue: // issuer role of the asset's issuer organisation; not held; no sanctioned party; a registered recipient
-		if err := permission.CheckHolds(kv, tx.Ledger, m.Issue.Asset, tx.Sender.String(), height); err != nil {
-			return nil, err
-		}
-		if err := a.checkSanctions(kv, tx.Sender.String(), hex.EncodeToString(m.Issue.To)); err != nil {
-			return nil, err
-		}
-		return a.payments.Issue(kv, tx.Ledger, tx.Sender, m.Issue.Asset, m.Issue.To, m.Issue.Amount)
-	case *txpb.Message_Transfer: // member of the ledger; not held; no sanctioned party; a registered recipient; confidential payload readable by parties and regulators
-		if err := a.mayTransact(kv, tx, m.Transfer.Asset, height); err != nil {
-			return nil, err
-		}
-		if err := a.checkSanctions(kv, tx.Sender.String(), hex.EncodeToString(m.Transfer.To)); err != nil {
-			return nil, err
-		}
-		if to, err := gmcrypto.AddressFromBytes(m.Transfer.To); err == nil {
-			if err := checkConfidential(kv, m.Transfer.Confidential, tx.Sender, to); err != nil {
-				return nil, err
-			}
-		}
-		return a.payments.Transfer(kv, tx.Ledger, tx.Sender, m.Transfer.Asset, m.Transfer.To, m.Transfer.Amount)
-	case *txpb.Message_Burn: // member of the ledger; not held; not sanctioned
-		if err := a.mayTransact(kv, tx, m.Burn.Asset, height); err != nil {
-			return nil, err
-		}
-		if err := a.checkSanctions(kv, tx.Sender.String()); err != nil {
-			return nil, err
-		}
-		return a.payments.Burn(kv, tx.Ledger, tx.Sender, m.Burn.Asset, m.Burn.Amount)
-	default:
-		return nil, ErrUnknownMessage.Wrapf("tx %s: message type %T", tx.ID, m)
-	}
-}
-
-func (a *App) mayTransact(kv ledger.KV, tx *Tx, asset string, height int64) error {
+func (a *App) mayTransact(kv ledger.KV, tx *wire.Tx, asset string, height int64) error {
 	if err := permission.RequireMember(kv, tx.Sender, tx.Ledger); err != nil {
-		return fmt.Errorf("%s: %w", MsgType(tx.Msg), err)
+		return fmt.Errorf("%s: %w", wire.MessageName(tx.Msg), err)
 	}
 	return permission.CheckHolds(kv, tx.Ledger, asset, tx.Sender.String(), height)
 }
 
-func (a *App) revoke(kv ledger.KV, tx *Tx, m *txpb.RevokeCertificate) ([]abci.Event, error) {
+func (a *App) revoke(kv ledger.KV, tx *wire.Tx, m *txpb.RevokeCertificate) ([]abci.Event, error) {
 	if err := permission.RequireRole(kv, tx.Sender, tx.MSPID, permission.RoleAdmin, ""); err != nil {
 		return nil, fmt.Errorf("revoke certificate: %w", err)
 	}
@@ -504,15 +429,12 @@ func (a *App) revoke(kv ledger.KV, tx *Tx, m *txpb.RevokeCertificate) ([]abci.Ev
 	if err := permission.Revoke(kv, r); err != nil {
 		return nil, err
 	}
-	return []abci.Event{{Type: "revoke_certificate", Attributes: []abci.EventAttribute{
-		{Key: "org", Value: tx.MSPID, Index: true},
-		{Key: "serial", Value: m.Serial, Index: true},
-	}}}, nil
+	return []abci.Event{wire.Event(&txpb.EventRevokeCertificate{Org: tx.MSPID, Serial: m.Serial})}, nil
 }
 
 // CheckTx admits a transaction to the mempool.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
-	if IsQCTx(req.Tx) {
+	if wire.IsQCTx(req.Tx) {
 		return &abci.ResponseCheckTx{Code: ErrBadQC.Code(), Codespace: codespace, Log: "quorum certificates are injected by proposers, not submitted"}, nil
 	}
 	c := a.checker.Load() // CheckTx calls are serialised, so c is this call's
@@ -537,7 +459,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 // verified yet are checked in parallel.
 func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
 	txs := req.Txs
-	if len(txs) > 0 && IsQCTx(txs[0]) {
+	if len(txs) > 0 && wire.IsQCTx(txs[0]) {
 		v, err := a.store.View(0)
 		if err != nil {
 			return nil, err
@@ -612,7 +534,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
-		if IsQCTx(raw) {
+		if wire.IsQCTx(raw) {
 			results[i] = a.deliverQC(kv, raw, i, req.Height)
 			continue
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 const testChain = "test-chain"
@@ -84,7 +85,7 @@ func (h *harness) tx(key *gmcrypto.PrivateKey, org, ledgerName string, msg *txpb
 }
 
 func (h *harness) txAt(key *gmcrypto.PrivateKey, org, chain, ledgerName string, at time.Time, msg *txpb.Message) []byte {
-	b, _, err := BuildTx(Signer{Key: key, MSPID: org}, chain, ledgerName, at, msg)
+	b, _, err := wire.BuildTx(wire.Signer{Key: key, MSPID: org}, chain, ledgerName, at, msg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -456,8 +457,8 @@ func TestLeanIndex(t *testing.T) {
 	if got, want := strings.Join(indexed(true), " "), "jinlian_tx.id jinlian_tx.sender transfer.to"; got != want {
 		t.Errorf("lean index: %s, want %s", got, want)
 	}
-	if got := indexed(false); len(got) != 10 {
-		t.Errorf("full index: %d attributes %v, want all 10", len(got), got)
+	if got := indexed(false); len(got) != 12 {
+		t.Errorf("full index: %d attributes %v, want all 12", len(got), got)
 	}
 }
 
@@ -489,7 +490,7 @@ func TestSpentIndexIgnoresUncommittedHeights(t *testing.T) {
 	}
 	h.block() // height 1
 	tx := h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 1))
-	d, _ := DecodeTx(tx)
+	d, _ := wire.DecodeTx(tx)
 	// The crash: height 2's ids recorded, its commit record never written.
 	if err := recordSpent(store, []string{d.ID}, 2); err != nil {
 		t.Fatal(err)

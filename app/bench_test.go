@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/wire"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 )
@@ -17,7 +18,7 @@ func BenchmarkDecodeVerify(b *testing.B) {
 	raw := h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 1))
 	b.ReportAllocs()
 	for b.Loop() {
-		tx, err := DecodeTx(raw)
+		tx, err := wire.DecodeTx(raw)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -34,7 +35,7 @@ func BenchmarkCheckTxCertificate(b *testing.B) {
 	h := newCertHarness(b)
 	txs := make([][]byte, b.N)
 	for i := range txs {
-		raw, _, err := BuildTx(Signer{Key: h.alice, MSPID: "bankA", CertPEM: h.aliceCert}, testChain, "payments", h.now, transfer("CNY", h.bob, 1))
+		raw, _, err := wire.BuildTx(wire.Signer{Key: h.alice, MSPID: "bankA", CertPEM: h.aliceCert}, testChain, "payments", h.now, transfer("CNY", h.bob, 1))
 		if err != nil {
 			b.Fatal(err)
 		}

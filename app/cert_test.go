@@ -15,6 +15,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 type testCA struct {
@@ -49,7 +50,7 @@ func TestCertificateIdentities(t *testing.T) {
 	valid := h.aliceCert
 	pay := transfer("CNY", bob, 1)
 	signed := func(key *gmcrypto.PrivateKey, org string, cert []byte, ledgerName string, m *txpb.Message) []byte {
-		raw, _, err := BuildTx(Signer{Key: key, MSPID: org, CertPEM: cert}, testChain, ledgerName, h.now, m)
+		raw, _, err := wire.BuildTx(wire.Signer{Key: key, MSPID: org, CertPEM: cert}, testChain, ledgerName, h.now, m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +199,7 @@ func TestCertificateCacheWarmEqualsCold(t *testing.T) {
 	}
 	appState, _ := json.Marshal(g)
 	sign := func(key *gmcrypto.PrivateKey, org string, cert []byte, ledgerName string, at time.Time, m *txpb.Message) []byte {
-		raw, _, err := BuildTx(Signer{Key: key, MSPID: org, CertPEM: cert}, testChain, ledgerName, at, m)
+		raw, _, err := wire.BuildTx(wire.Signer{Key: key, MSPID: org, CertPEM: cert}, testChain, ledgerName, at, m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -330,7 +331,7 @@ func TestRefusedTxLeavesNoState(t *testing.T) {
 	appState, _ := json.Marshal(g)
 	at := genesisTime.Add(10 * time.Second)
 	sign := func(k *gmcrypto.PrivateKey, name string, m *txpb.Message) []byte {
-		raw, _, err := BuildTx(Signer{Key: k, MSPID: "bankA", CertPEM: ca.issue(t, name, gmcrypto.RoleClient, k, genesisTime.Add(-time.Hour), 30)}, testChain, "payments", at, m)
+		raw, _, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bankA", CertPEM: ca.issue(t, name, gmcrypto.RoleClient, k, genesisTime.Add(-time.Hour), 30)}, testChain, "payments", at, m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -392,7 +393,7 @@ func TestIdentityClaims(t *testing.T) {
 	h := &harness{t: t, app: initApp(t, store, appState), store: store, now: genesisTime}
 	h.block()
 	sign := func(k *gmcrypto.PrivateKey, ledgerName string, m *txpb.Message) []byte {
-		raw, _, err := BuildTx(Signer{Key: k, MSPID: orgOf[k], CertPEM: certs[k]}, testChain, ledgerName, h.now.Add(time.Second), m)
+		raw, _, err := wire.BuildTx(wire.Signer{Key: k, MSPID: orgOf[k], CertPEM: certs[k]}, testChain, ledgerName, h.now.Add(time.Second), m)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // Checkpoints (docs/checkpoints.md). With params.checkpoint_interval = N > 0
@@ -421,12 +422,9 @@ func (a *App) defineCheckpoint(kv ledger.KV) (*abci.Event, error) {
 		return nil, err
 	}
 	h := a.cps.Hash(c)
-	return &abci.Event{Type: "checkpoint", Attributes: []abci.EventAttribute{
-		{Key: "epoch", Value: fmt.Sprint(c.Epoch), Index: true},
-		{Key: "height", Value: fmt.Sprint(c.Height)},
-		{Key: "hash", Value: strings.ToUpper(hex.EncodeToString(h[:]))},
-		{Key: "validator_set_change", Value: fmt.Sprint(c.ValidatorSet != c.NextValidatorSet)},
-	}}, nil
+	ev := wire.Event(&txpb.EventCheckpoint{Epoch: c.Epoch, Height: c.Height, Hash: strings.ToUpper(hex.EncodeToString(h[:])),
+		ValidatorSetChange: c.ValidatorSet != c.NextValidatorSet})
+	return &ev, nil
 }
 
 // ErrNoCheckpointKey is what Options.SignCheckpoint returns when the node
@@ -571,7 +569,7 @@ func (a *App) checkQCCheckpointSignatures(kv reader, qc *txpb.QuorumCertificate)
 // sender must be an admin of the validator's organisation. The new key
 // enters the set that the checkpoint of this height hands over to, so it
 // signs from the checkpoint after that one on.
-func (a *App) registerCheckpointKey(kv ledger.KV, tx *Tx, m *txpb.RegisterCheckpointKey, height int64) ([]abci.Event, error) {
+func (a *App) registerCheckpointKey(kv ledger.KV, tx *wire.Tx, m *txpb.RegisterCheckpointKey, height int64) ([]abci.Event, error) {
 	if !a.checkpointsOn() || a.cps == nil {
 		return nil, ErrCheckpointKey.Wrapf("this chain defines no checkpoints (params.checkpoint_interval is 0)")
 	}
@@ -609,9 +607,5 @@ func (a *App) registerCheckpointKey(kv ledger.KV, tx *Tx, m *txpb.RegisterCheckp
 	if err := a.checkpointSetChanged(kv, height); err != nil {
 		return nil, err
 	}
-	return []abci.Event{{Type: "checkpoint_key", Attributes: []abci.EventAttribute{
-		{Key: "validator", Value: r.Validator, Index: true},
-		{Key: "org", Value: v.Org, Index: true},
-		{Key: "key", Value: r.CheckpointKey},
-	}}}, nil
+	return []abci.Event{wire.Event(&txpb.EventCheckpointKey{Validator: r.Validator, Org: v.Org, Key: r.CheckpointKey})}, nil
 }

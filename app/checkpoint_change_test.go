@@ -13,6 +13,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 func registerMsg(m *txpb.RegisterCheckpointKey) *txpb.Message {
@@ -242,7 +243,7 @@ func TestQCAcrossValidatorSetChange(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := len(prep.Txs) == 1 && IsQCTx(prep.Txs[0]); got != c.wantQC {
+			if got := len(prep.Txs) == 1 && wire.IsQCTx(prep.Txs[0]); got != c.wantQC {
 				t.Fatalf("proposal carries a QC: %v, want %v", got, c.wantQC)
 			}
 			n.mustOK(n.block(prep.Txs...)) // ProcessProposal accepts

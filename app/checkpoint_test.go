@@ -21,6 +21,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // fakeCheckpointer stands in for consensus/checkpoint's scheme: SM3
@@ -220,14 +221,14 @@ func TestCheckpointLifecycle(t *testing.T) {
 	if err != nil || len(prep.Txs) != 1 {
 		t.Fatalf("PrepareProposal: %v %v", prep, err)
 	}
-	qc, _ := DecodeQCTx(prep.Txs[0])
+	qc, _ := wire.DecodeQCTx(prep.Txs[0])
 	// A proposer that swaps a validator's checkpoint signature for garbage
 	// (its SM2 signature does not cover it) is rejected.
 	swapped := proto.Clone(qc).(*txpbQC)
 	se, _ := DecodeVoteExtension(swapped.Signatures[1].Signature)
 	se.CheckpointSignature = bytes.Repeat([]byte{1}, 32)
 	swapped.Signatures[1].Signature = EncodeVoteExtension(se)
-	raw, _ := EncodeQCTx(swapped)
+	raw, _ := wire.EncodeQCTx(swapped)
 	if pp, _ := n.app.ProcessProposal(ctx, &abci.RequestProcessProposal{Txs: [][]byte{raw}, Height: 4}); pp.Status != abci.ResponseProcessProposal_REJECT {
 		t.Fatal("QC with a garbage checkpoint signature accepted")
 	}

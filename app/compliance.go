@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -12,10 +11,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
-
-// ConfidentialAAD is the SM4-GCM additional data of confidential payloads.
-var ConfidentialAAD = []byte("jinlian/confidential/v2")
 
 // MaxConfidentialReaders bounds a payload's readers (each costs the
 // validators about 0.3 ms to check).
@@ -25,7 +22,7 @@ const MaxConfidentialReaders = 16
 const MaxConfidentialBytes = 32 << 10
 
 // setSanction lets a regulator maintain the sanctions list.
-func (a *App) setSanction(kv ledger.KV, tx *Tx, m *txpb.SetSanction, height int64) ([]abci.Event, error) {
+func (a *App) setSanction(kv ledger.KV, tx *wire.Tx, m *txpb.SetSanction, height int64) ([]abci.Event, error) {
 	if _, err := permission.Require(kv, tx.Sender, permission.RoleRegulator, ""); err != nil {
 		return nil, fmt.Errorf("set sanction: %w", err)
 	}
@@ -42,24 +39,18 @@ func (a *App) setSanction(kv ledger.KV, tx *Tx, m *txpb.SetSanction, height int6
 	if err != nil {
 		return nil, err
 	}
-	return []abci.Event{{Type: "sanction", Attributes: []abci.EventAttribute{
-		{Key: "account", Value: acct.String(), Index: true},
-		{Key: "entry", Value: m.Entry, Index: true},
-		{Key: "removed", Value: fmt.Sprint(m.Remove)},
-		{Key: "reason", Value: m.Reason},
-		{Key: "source", Value: m.Source},
-	}}}, nil
+	return []abci.Event{wire.Event(&txpb.EventSanction{Account: acct.String(), Entry: m.Entry, Removed: m.Remove, Reason: m.Reason, Source: m.Source})}, nil
 }
 
 // registerEscrowKey records a regulator's SM2 escrow key.
-func (a *App) registerEscrowKey(kv ledger.KV, tx *Tx, m *txpb.RegisterEscrowKey) ([]abci.Event, error) {
+func (a *App) registerEscrowKey(kv ledger.KV, tx *wire.Tx, m *txpb.RegisterEscrowKey) ([]abci.Event, error) {
 	if _, err := permission.Require(kv, tx.Sender, permission.RoleRegulator, ""); err != nil {
 		return nil, fmt.Errorf("register escrow key: %w", err)
 	}
 	if err := permission.SetEscrowKey(kv, permission.EscrowKey{Regulator: tx.Sender.String(), PublicKey: hex.EncodeToString(m.PublicKey)}); err != nil {
 		return nil, err
 	}
-	return []abci.Event{{Type: "escrow_key", Attributes: []abci.EventAttribute{{Key: "regulator", Value: tx.Sender.String(), Index: true}}}}, nil
+	return []abci.Event{wire.Event(&txpb.EventEscrowKey{Regulator: tx.Sender.String()})}, nil
 }
 
 // checkConfidential requires a well-formed payload that the sender, the
@@ -120,42 +111,6 @@ func checkConfidential(kv ledger.KV, c *txpb.Confidential, sender, to gmcrypto.A
 	return nil
 }
 
-// SealConfidential encrypts plaintext for readers (the sender's, the
-// recipient's and every registered escrow public key) the way
-// checkConfidential expects.
-func SealConfidential(plaintext []byte, readers []*gmcrypto.PublicKey) (*txpb.Confidential, error) {
-	var uniq []*gmcrypto.PublicKey
-	seen := map[gmcrypto.Address]bool{}
-	for _, r := range readers {
-		if !seen[r.Address()] {
-			seen[r.Address()] = true
-			uniq = append(uniq, r)
-		}
-	}
-	ct, shares, proof, err := gmcrypto.SealShared(plaintext, ConfidentialAAD, uniq)
-	if err != nil {
-		return nil, err
-	}
-	out := &txpb.Confidential{Ciphertext: ct, Proof: proof}
-	for i, r := range uniq {
-		out.Keys = append(out.Keys, &txpb.WrappedKey{Reader: r.Address().Bytes(), Wrapped: shares[i], PublicKey: r.Bytes()})
-	}
-	return out, nil
-}
-
-// OpenConfidential decrypts a payload with the reader's private key; it
-// fails clearly when the reader holds no share.
-func OpenConfidential(c *txpb.Confidential, key *gmcrypto.PrivateKey) ([]byte, error) {
-	me := key.Public().Address()
-	for _, k := range c.Keys {
-		if !bytes.Equal(k.Reader, me[:]) {
-			continue
-		}
-		return key.OpenShared(c.Ciphertext, ConfidentialAAD, k.Wrapped)
-	}
-	return nil, ErrConfidential.Wrapf("%s is not a reader of this payload: only the parties and registered regulators can decrypt it", me)
-}
-
 func amlKey(ledgerName, asset string) []byte { return []byte("aml/" + ledgerName + "/" + asset) }
 
 // AMLThreshold is an on-chain large-amount threshold.
@@ -167,7 +122,7 @@ type AMLThreshold struct {
 
 // setAMLThreshold lets a regulator set the large-amount threshold the
 // observers' rule engines apply to an asset.
-func (a *App) setAMLThreshold(kv ledger.KV, tx *Tx, m *txpb.SetAMLThreshold) ([]abci.Event, error) {
+func (a *App) setAMLThreshold(kv ledger.KV, tx *wire.Tx, m *txpb.SetAMLThreshold) ([]abci.Event, error) {
 	if _, err := permission.Require(kv, tx.Sender, permission.RoleRegulator, ""); err != nil {
 		return nil, fmt.Errorf("set AML threshold: %w", err)
 	}
@@ -187,9 +142,5 @@ func (a *App) setAMLThreshold(kv ledger.KV, tx *Tx, m *txpb.SetAMLThreshold) ([]
 	if err != nil {
 		return nil, err
 	}
-	return []abci.Event{{Type: "aml_threshold", Attributes: []abci.EventAttribute{
-		{Key: "ledger", Value: m.Ledger, Index: true},
-		{Key: "asset", Value: m.Asset, Index: true},
-		{Key: "large_amount", Value: fmt.Sprint(m.LargeAmount)},
-	}}}, nil
+	return []abci.Event{wire.Event(&txpb.EventAmlThreshold{Ledger: m.Ledger, Asset: m.Asset, LargeAmount: m.LargeAmount})}, nil
 }

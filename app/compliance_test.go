@@ -13,6 +13,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // TestSanctionsAttemptsReachTheBlock: a transfer, issue or burn that only
@@ -158,7 +159,7 @@ func TestConfidentialPayload(t *testing.T) {
 	secret := []byte("invoice 2026-117: 1,000,000 CNY for 40t copper")
 
 	send := func(readers ...*gmcrypto.PublicKey) []byte {
-		c, err := SealConfidential(secret, readers)
+		c, err := wire.SealConfidential(secret, readers)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,21 +175,21 @@ func TestConfidentialPayload(t *testing.T) {
 	if bytes.Contains(raw, secret) || bytes.Contains(raw, secret[:16]) {
 		t.Fatal("the stored transaction contains the plaintext")
 	}
-	tx, err := DecodeTx(raw)
+	tx, err := wire.DecodeTx(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := tx.Msg.GetTransfer().Confidential
 	for _, reader := range []*gmcrypto.PrivateKey{n.member, recipient, n.regulator} {
-		got, err := OpenConfidential(c, reader)
+		got, err := wire.OpenConfidential(c, reader)
 		if err != nil || !bytes.Equal(got, secret) {
 			t.Fatalf("reader %s: %q %v", reader.Public().Address(), got, err)
 		}
 	}
-	if _, err := OpenConfidential(c, outsider); err == nil || !strings.Contains(err.Error(), "not a reader") {
+	if _, err := wire.OpenConfidential(c, outsider); err == nil || !strings.Contains(err.Error(), "not a reader") {
 		t.Fatalf("outsider decrypted: %v", err)
 	}
-	if _, err := OpenConfidential(c, escrow); err == nil {
+	if _, err := wire.OpenConfidential(c, escrow); err == nil {
 		t.Fatal("an unrelated key decrypted")
 	}
 }
@@ -234,7 +235,7 @@ func TestConfidentialEscrowEvasion(t *testing.T) {
 	recipient := n.payee
 	secret := []byte("side letter: the real price is 2,000,000 CNY")
 	seal := func(readers ...*gmcrypto.PublicKey) *txpb.Confidential {
-		c, err := SealConfidential(secret, readers)
+		c, err := wire.SealConfidential(secret, readers)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -285,7 +286,7 @@ func TestConfidentialEscrowEvasion(t *testing.T) {
 	m := transfer("CNY", recipient, 1)
 	m.GetTransfer().Confidential = honest()
 	n.mustOK(n.block(n.tx(n.member, "bankB", "payments", m)))
-	if got, err := OpenConfidential(m.GetTransfer().Confidential, escrow); err != nil || !bytes.Equal(got, secret) {
+	if got, err := wire.OpenConfidential(m.GetTransfer().Confidential, escrow); err != nil || !bytes.Equal(got, secret) {
 		t.Fatalf("escrow key: %q %v", got, err)
 	}
 }

@@ -1,15 +1,18 @@
 package app
 
-import "github.com/jinlian-ledger/jinlian/internal/errs"
+import (
+	"github.com/jinlian-ledger/jinlian/internal/errs"
+	"github.com/jinlian-ledger/jinlian/wire"
+)
 
-const codespace = "app"
+// codespace is shared with package wire, which registers the decoding
+// errors (codes 2-4) of the same pipeline.
+const codespace = wire.Codespace
 
-// Registered errors of the transaction pipeline, grouped by phase as they
-// are checked: decoding, authentication, then admission against state.
+// Registered errors of the transaction pipeline after decoding (wire has
+// codes 2-4), grouped by phase as they are checked: authentication, then
+// admission against state.
 var (
-	ErrTxDecode       = errs.Register(codespace, 2, "malformed transaction")
-	ErrUnknownMessage = errs.Register(codespace, 3, "unknown message")
-	ErrBadSignature   = errs.Register(codespace, 4, "invalid signature")
 	ErrWrongChainID   = errs.Register(codespace, 5, "wrong chain id")
 	ErrStaleTimestamp = errs.Register(codespace, 6, "timestamp outside the accepted window")
 	ErrReplay         = errs.Register(codespace, 7, "duplicate transaction")

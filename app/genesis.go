@@ -16,6 +16,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // GenesisState is the app_state of a jinlian genesis file: hand-editable JSON.
@@ -198,7 +199,7 @@ func (p Params) validate() error {
 		return err
 	}
 	for kind, f := range p.GovThresholds {
-		if !slices.Contains(ProposalTypes, kind) {
+		if !slices.Contains(wire.ProposalTypes(), kind) {
 			return ErrBadParams.Wrapf("gov_thresholds: unknown proposal type %q", kind)
 		}
 		if err := validateThreshold("gov_thresholds."+kind, f); err != nil {

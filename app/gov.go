@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,51 +18,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
-
-// ProposalTypes are the governance actions, named as in gov_thresholds.
-var ProposalTypes = []string{
-	"add_organisation", "remove_organisation", "set_validator", "set_node", "remove_node",
-	"create_ledger", "grant_role", "revoke_role", "revoke_certificate", "place_hold", "lift_hold", "set_params",
-	"reassign_identity", "remove_identity", "set_ledger_member",
-}
-
-// ProposalType names a proposal's action.
-func ProposalType(p *txpb.Propose) string {
-	switch p.Action.(type) {
-	case *txpb.Propose_AddOrganisation:
-		return "add_organisation"
-	case *txpb.Propose_RemoveOrganisation:
-		return "remove_organisation"
-	case *txpb.Propose_SetValidator:
-		return "set_validator"
-	case *txpb.Propose_SetNode:
-		return "set_node"
-	case *txpb.Propose_RemoveNode:
-		return "remove_node"
-	case *txpb.Propose_CreateLedger:
-		return "create_ledger"
-	case *txpb.Propose_GrantRole:
-		return "grant_role"
-	case *txpb.Propose_RevokeRole:
-		return "revoke_role"
-	case *txpb.Propose_RevokeCertificate:
-		return "revoke_certificate"
-	case *txpb.Propose_PlaceHold:
-		return "place_hold"
-	case *txpb.Propose_LiftHold:
-		return "lift_hold"
-	case *txpb.Propose_SetParams:
-		return "set_params"
-	case *txpb.Propose_ReassignIdentity:
-		return "reassign_identity"
-	case *txpb.Propose_RemoveIdentity:
-		return "remove_identity"
-	case *txpb.Propose_SetLedgerMember:
-		return "set_ledger_member"
-	}
-	return ""
-}
 
 func isHoldType(kind string) bool { return kind == "place_hold" || kind == "lift_hold" }
 
@@ -80,10 +36,10 @@ func voterRole(kv ledger.KV, sender gmcrypto.Address, kind string) (permission.I
 	return id, false, err
 }
 
-func (a *App) propose(kv ledger.KV, tx *Tx, m *txpb.Propose, height int64) ([]abci.Event, error) {
-	kind := ProposalType(m)
+func (a *App) propose(kv ledger.KV, tx *wire.Tx, m *txpb.Propose, height int64) ([]abci.Event, error) {
+	kind := wire.ProposalType(m)
 	if kind == "" {
-		return nil, ErrUnknownMessage.Wrapf("proposal without an action")
+		return nil, wire.ErrUnknownMessage.Wrapf("proposal without an action")
 	}
 	id, regulator, err := voterRole(kv, tx.Sender, kind)
 	if err != nil {
@@ -104,12 +60,12 @@ func (a *App) propose(kv ledger.KV, tx *Tx, m *txpb.Propose, height int64) ([]ab
 	if p.ID, err = permission.NewProposal(kv, p); err != nil {
 		return nil, err
 	}
-	events := []abci.Event{govEvent("proposal_submitted", p)}
+	events := []abci.Event{proposalEvent(p)}
 	more, err := a.tally(kv, &p, height)
 	return append(events, more...), err
 }
 
-func (a *App) vote(kv ledger.KV, tx *Tx, m *txpb.Vote, height int64) ([]abci.Event, error) {
+func (a *App) vote(kv ledger.KV, tx *wire.Tx, m *txpb.Vote, height int64) ([]abci.Event, error) {
 	p, err := permission.GetProposal(kv, m.ProposalId)
 	if err != nil {
 		return nil, err
@@ -139,11 +95,7 @@ func (a *App) vote(kv ledger.KV, tx *Tx, m *txpb.Vote, height int64) ([]abci.Eve
 		}
 	}
 	p.Votes = append(p.Votes, permission.VoteEntry{Org: id.Org, Voter: tx.Sender.String(), Yes: m.Yes, Height: height, Regulator: regulator})
-	events := []abci.Event{{Type: "proposal_vote", Attributes: []abci.EventAttribute{
-		{Key: "proposal", Value: strconv.FormatUint(p.ID, 10), Index: true},
-		{Key: "org", Value: id.Org, Index: true},
-		{Key: "yes", Value: strconv.FormatBool(m.Yes)},
-	}}}
+	events := []abci.Event{wire.Event(&txpb.EventProposalVote{Proposal: p.ID, Org: id.Org, Yes: m.Yes})}
 	more, err := a.tally(kv, &p, height)
 	return append(events, more...), err
 }
@@ -179,7 +131,7 @@ func (a *App) tally(kv ledger.KV, p *permission.Proposal, height int64) ([]abci.
 	if err := permission.SaveProposal(kv, *p); err != nil {
 		return nil, err
 	}
-	return []abci.Event{govEvent("proposal_"+p.Status, *p)}, nil
+	return []abci.Event{proposalEvent(*p)}, nil
 }
 
 // execute runs a passed proposal in a cache: all of it or nothing.
@@ -327,7 +279,7 @@ func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, h
 		}
 		return []func(){func() { a.params = np }}, nil
 	}
-	return nil, ErrUnknownMessage.Wrapf("proposal action %T", m.Action)
+	return nil, wire.ErrUnknownMessage.Wrapf("proposal action %T", m.Action)
 }
 
 func (a *App) applySetValidator(kv *ledger.Cache, sv *txpb.SetValidator, height int64) ([]func(), error) {
@@ -504,18 +456,14 @@ func (a *App) expireProposals(kv ledger.KV, height int64) ([]abci.Event, error) 
 		if err := permission.SaveProposal(kv, p); err != nil {
 			return nil, err
 		}
-		events = append(events, govEvent("proposal_rejected", p))
+		events = append(events, proposalEvent(p))
 	}
 	return events, nil
 }
 
-func govEvent(kind string, p permission.Proposal) abci.Event {
-	return abci.Event{Type: kind, Attributes: []abci.EventAttribute{
-		{Key: "proposal", Value: strconv.FormatUint(p.ID, 10), Index: true},
-		{Key: "type", Value: p.Type, Index: true},
-		{Key: "status", Value: p.Status},
-		{Key: "result", Value: p.Result},
-	}}
+// proposalEvent reports a proposal opened (status voting) or decided.
+func proposalEvent(p permission.Proposal) abci.Event {
+	return wire.Event(&txpb.EventProposal{Proposal: p.ID, Type: p.Type, Status: p.Status, Result: p.Result})
 }
 
 // registerIdentity lets an organisation admin register its own identities
@@ -526,7 +474,7 @@ func govEvent(kind string, p permission.Proposal) abci.Event {
 // registration carries the identity's certificate from it, valid at the
 // block time and not revoked, and the address is the certified key's: an
 // admin claims only addresses its own CA certified.
-func (a *App) registerIdentity(kv ledger.KV, tx *Tx, m *txpb.RegisterIdentity, at time.Time) ([]abci.Event, error) {
+func (a *App) registerIdentity(kv ledger.KV, tx *wire.Tx, m *txpb.RegisterIdentity, at time.Time) ([]abci.Event, error) {
 	admin, err := permission.Require(kv, tx.Sender, permission.RoleAdmin, "")
 	if err != nil {
 		return nil, fmt.Errorf("register identity: %w", err)
@@ -582,10 +530,7 @@ func (a *App) registerIdentity(kv ledger.KV, tx *Tx, m *txpb.RegisterIdentity, a
 	if err := permission.SetIdentity(kv, permission.Identity{Name: m.Name, Address: addr.String(), Org: admin.Org, Roles: roles}); err != nil {
 		return nil, err
 	}
-	return []abci.Event{{Type: "register_identity", Attributes: []abci.EventAttribute{
-		{Key: "address", Value: addr.String(), Index: true},
-		{Key: "org", Value: admin.Org, Index: true},
-	}}}, nil
+	return []abci.Event{wire.Event(&txpb.EventRegisterIdentity{Address: addr.String(), Org: admin.Org})}, nil
 }
 
 // reassignIdentity binds an address to an organisation with the given roles

@@ -16,6 +16,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // The SM2 quorum certificate (QC). In ExtendVote at height H every
@@ -25,10 +26,6 @@ import (
 // transaction placed first in its block; ProcessProposal and FinalizeBlock
 // verify it and FinalizeBlock stores it under qc/<H−1>. Every committed
 // height h ≥ 1 thus gets its QC in block h+2.
-
-// QCTxPrefix marks the proposer-injected QC transaction. An envelope starts
-// with a protobuf tag byte, never with 'J', so the two cannot be confused.
-var QCTxPrefix = []byte("JLQC")
 
 const qcDomain = "jinlian/qc/v1"
 
@@ -40,30 +37,6 @@ func QCSignBytes(chainID string, h int64, appHash []byte) []byte {
 	b = append(b, chainID...)
 	b = binary.BigEndian.AppendUint64(b, uint64(h))
 	return append(b, appHash...)
-}
-
-// IsQCTx reports whether raw is a QC transaction.
-func IsQCTx(raw []byte) bool { return bytes.HasPrefix(raw, QCTxPrefix) }
-
-// EncodeQCTx wraps a QC as a transaction.
-func EncodeQCTx(qc *txpb.QuorumCertificate) ([]byte, error) {
-	b, err := proto.Marshal(qc)
-	if err != nil {
-		return nil, err
-	}
-	return append(append([]byte{}, QCTxPrefix...), b...), nil
-}
-
-// DecodeQCTx unwraps a QC transaction.
-func DecodeQCTx(raw []byte) (*txpb.QuorumCertificate, error) {
-	if !IsQCTx(raw) {
-		return nil, ErrTxDecode.Wrapf("not a quorum certificate transaction")
-	}
-	var qc txpb.QuorumCertificate
-	if err := proto.Unmarshal(raw[len(QCTxPrefix):], &qc); err != nil {
-		return nil, ErrTxDecode.Wrapf("quorum certificate: %v", err)
-	}
-	return &qc, nil
 }
 
 // QCReport is the outcome of checking a QC.
@@ -279,7 +252,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		budget -= int64(len(qcTx))
 	}
 	for _, tx := range req.Txs {
-		if IsQCTx(tx) {
+		if wire.IsQCTx(tx) {
 			continue
 		}
 		if int64(len(tx)) > budget {
@@ -352,7 +325,7 @@ func (a *App) buildQCTx(req *abci.RequestPrepareProposal) []byte {
 		a.logger.Warn("no quorum certificate for height: its signers hold too little power", "height", h, "signed", signed, "total", total)
 		return nil
 	}
-	tx, err := EncodeQCTx(qc)
+	tx, err := wire.EncodeQCTx(qc)
 	if err != nil {
 		return nil
 	}
@@ -365,7 +338,7 @@ func (a *App) checkQCTx(kv reader, raw []byte, i int, blockHeight int64) (*txpb.
 	if i != 0 {
 		return nil, ErrBadQC.Wrapf("quorum certificate at position %d; only the first transaction may carry one", i)
 	}
-	qc, err := DecodeQCTx(raw)
+	qc, err := wire.DecodeQCTx(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -398,10 +371,9 @@ func (a *App) deliverQC(kv ledger.KV, raw []byte, i int, height int64) *abci.Exe
 	if err != nil {
 		return errResult(err)
 	}
-	return &abci.ExecTxResult{Code: abci.CodeTypeOK, Events: []abci.Event{{Type: "quorum_certificate", Attributes: []abci.EventAttribute{
-		{Key: "height", Value: fmt.Sprint(qc.Height), Index: true},
-		{Key: "signers", Value: fmt.Sprint(len(qc.Signatures))},
-	}}}}
+	return &abci.ExecTxResult{Code: abci.CodeTypeOK, Events: []abci.Event{
+		wire.Event(&txpb.EventQuorumCertificate{Height: qc.Height, Signers: uint32(len(qc.Signatures))}),
+	}}
 }
 
 // registerGenesisValidators stores the app_state registrations with the

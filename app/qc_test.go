@@ -17,6 +17,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -124,10 +125,10 @@ func TestQuorumCertificateLifecycle(t *testing.T) {
 	n.block() // height 2
 	// The proposer of height 3 injects the QC of height 1.
 	prep, err := n.app.PrepareProposal(ctx, &abci.RequestPrepareProposal{Height: 3, MaxTxBytes: 1 << 20, LocalLastCommit: abci.ExtendedCommitInfo{Votes: votes}})
-	if err != nil || len(prep.Txs) != 1 || !IsQCTx(prep.Txs[0]) {
+	if err != nil || len(prep.Txs) != 1 || !wire.IsQCTx(prep.Txs[0]) {
 		t.Fatalf("PrepareProposal did not inject a QC: %v %v", prep, err)
 	}
-	qc, _ := DecodeQCTx(prep.Txs[0])
+	qc, _ := wire.DecodeQCTx(prep.Txs[0])
 	if qc.Height != 1 || len(qc.Signatures) != 4 {
 		t.Fatalf("QC height %d with %d signatures", qc.Height, len(qc.Signatures))
 	}
@@ -157,7 +158,7 @@ func TestQuorumCertificateLifecycle(t *testing.T) {
 		{"wrong app hash", wrongHash, "app hash"},
 		{"wrong height", wrongHeight, "want 1"},
 	} {
-		raw, _ := EncodeQCTx(c.qc)
+		raw, _ := wire.EncodeQCTx(c.qc)
 		v, _ := n.store.View(0)
 		if _, err := n.app.checkQCTx(v, raw, 0, 3); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: checkQCTx error %v, want %q", c.name, err, c.want)

@@ -3,6 +3,8 @@ package app
 import (
 	"crypto/sha256"
 	"sync"
+
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // SigCache remembers transactions whose signature has been verified, keyed
@@ -24,7 +26,7 @@ type SigCache struct {
 }
 
 type sigEntry struct {
-	tx        *Tx
+	tx        *wire.Tx
 	delivered int
 }
 
@@ -36,7 +38,7 @@ func NewSigCache(size, sharers int) *SigCache {
 
 func txKeyOf(b []byte) [32]byte { return sha256.Sum256(b) }
 
-func (c *SigCache) get(k [32]byte) *Tx {
+func (c *SigCache) get(k [32]byte) *wire.Tx {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e := c.cur[k]; e != nil {
@@ -48,7 +50,7 @@ func (c *SigCache) get(k [32]byte) *Tx {
 	return nil
 }
 
-func (c *SigCache) put(k [32]byte, tx *Tx) {
+func (c *SigCache) put(k [32]byte, tx *wire.Tx) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cur[k] != nil {

@@ -1,10 +1,14 @@
 package app
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/jinlian-ledger/jinlian/wire"
+)
 
 func TestSigCache(t *testing.T) {
 	k1, k2, k3 := txKeyOf([]byte("one")), txKeyOf([]byte("two")), txKeyOf([]byte("three"))
-	tx1, tx2, tx3 := &Tx{ID: "1"}, &Tx{ID: "2"}, &Tx{ID: "3"}
+	tx1, tx2, tx3 := &wire.Tx{ID: "1"}, &wire.Tx{ID: "2"}, &wire.Tx{ID: "3"}
 	cases := []struct {
 		name    string
 		sharers int

@@ -13,6 +13,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // A four-validator localnet signs checkpoints in its vote extensions,
@@ -79,17 +80,17 @@ func TestLocalnetAnchorsValidatorSetChange(t *testing.T) {
 	if err := WaitForHeight(ctx, nodes[0].Client(), 2); err != nil {
 		t.Fatal(err)
 	}
-	signers := map[string]app.Signer{}
+	signers := map[string]wire.Signer{}
 	for _, id := range ln.Identities {
 		info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(LocalnetPassphrase))
 		if err != nil {
 			t.Fatal(err)
 		}
-		signers[id.Org] = app.Signer{Key: key, MSPID: id.Org, CertPEM: []byte(info.Certificate)}
+		signers[id.Org] = wire.Signer{Key: key, MSPID: id.Org, CertPEM: []byte(info.Certificate)}
 	}
 	send := func(org string, m *txpb.Message) int64 {
 		t.Helper()
-		raw, _, err := app.BuildTx(signers[org], ln.Network.ChainID, permission.SystemLedger, time.Now(), m)
+		raw, _, err := wire.BuildTx(signers[org], ln.Network.ChainID, permission.SystemLedger, time.Now(), m)
 		if err != nil {
 			t.Fatal(err)
 		}

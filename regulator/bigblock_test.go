@@ -43,7 +43,8 @@ func bigChain(n int) (Genesis, []*Block, map[string]uint64) {
 			if bal[from] >= amt {
 				bal[from] -= amt
 				bal[to] += amt
-				tx.Movements = []Movement{{Kind: KindTransfer, Ledger: "payments", Asset: "CNY", From: from, To: to, Amount: amt}}
+				tx.Movements = []Movement{{Kind: KindTransfer, Ledger: "payments", Asset: "CNY", From: from, To: to, Amount: amt,
+					FromBalance: bal[from], ToBalance: bal[to]}}
 			} else {
 				tx.Code, tx.Codespace, tx.Log = 4, "payments", "insufficient funds"
 			}

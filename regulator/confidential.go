@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // ErrNotConfidential is returned for a transaction without a payload.
@@ -19,7 +19,7 @@ var ErrNotReader = errors.New("not a reader of this payload")
 // Only the parties (sender, recipient) and the registered regulators hold
 // a wrapped data key; anyone else gets ErrNotReader.
 func DecryptTx(raw []byte, key *gmcrypto.PrivateKey) ([]byte, error) {
-	d, err := app.DecodeTx(raw)
+	d, err := wire.DecodeTx(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func DecryptTx(raw []byte, key *gmcrypto.PrivateKey) ([]byte, error) {
 	if !reader {
 		return nil, fmt.Errorf("tx %s: %s is %w: only the sender, the recipient and the registered regulators can decrypt it", d.ID, me, ErrNotReader)
 	}
-	pt, err := app.OpenConfidential(c, key)
+	pt, err := wire.OpenConfidential(c, key)
 	if err != nil {
 		return nil, fmt.Errorf("tx %s: %w", d.ID, err)
 	}

@@ -18,6 +18,6 @@
 // they live in a second Badger database beside the index (OperatorDir), so
 // that deleting the index to rebuild it under new rules keeps them.
 //
-// It may import app (transaction decoding only), ledger, permission and
+// It may import wire (transactions and typed events), ledger, permission and
 // gmcrypto of jinlian; never consensus (cmd/jinlian wires it to a node).
 package regulator

@@ -10,11 +10,11 @@ import (
 )
 
 // TestImports keeps doc.go's promise: of jinlian, the regulator imports
-// only app (transaction decoding), ledger, permission, gmcrypto, the
+// only wire (transactions and events), ledger, permission, gmcrypto, the
 // generated protobuf types and internal/memo (bounded caches); never
 // consensus or api, which cmd/jinlian wires in.
 func TestImports(t *testing.T) {
-	allowed := map[string]bool{"app": true, "ledger": true, "permission": true, "gmcrypto": true, "proto/txpb": true, "internal/memo": true}
+	allowed := map[string]bool{"wire": true, "ledger": true, "permission": true, "gmcrypto": true, "proto/txpb": true, "internal/memo": true}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func TestImports(t *testing.T) {
 		for _, imp := range f.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
 			if rest, ok := strings.CutPrefix(path, "github.com/jinlian-ledger/jinlian/"); ok && !allowed[rest] {
-				t.Errorf("%s imports %s: the regulator may import app, ledger, permission, gmcrypto and internal/memo only", name, path)
+				t.Errorf("%s imports %s: the regulator may import wire, ledger, permission, gmcrypto and internal/memo only", name, path)
 			}
 		}
 	}

@@ -416,7 +416,6 @@ type blockWriter struct {
 	w    writeSet
 	b    *Block
 
-	balances map[string]uint64
 	orgs     map[string]string
 	sanc     map[string]*SanctionChange // nil value: removed in this block
 	thr      map[string]uint64          // 0: cleared in this block
@@ -441,19 +440,8 @@ func (bw *blockWriter) delete(k []byte) error {
 	return nil
 }
 
-func (bw *blockWriter) balance(ledger, asset, acct string) (uint64, error) {
-	k := string(cat(prefixBal, ledger, "/", asset, "/", acct))
-	if v, ok := bw.balances[k]; ok {
-		return v, nil
-	}
-	v, _, err := getU64(bw.snap, []byte(k))
-	return v, err
-}
-
 func (bw *blockWriter) setBalance(ledger, asset, acct string, v uint64) error {
-	k := string(cat(prefixBal, ledger, "/", asset, "/", acct))
-	bw.balances[k] = v
-	return bw.set([]byte(k), u64(v))
+	return bw.set(cat(prefixBal, ledger, "/", asset, "/", acct), u64(v))
 }
 
 // OrgOf is the organisation of an address: from the genesis identities,
@@ -640,7 +628,7 @@ func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
 		return nil, err
 	}
 	bw := &blockWriter{snap: snap, w: writeSet{}, b: b, alertSeq: seq,
-		balances: map[string]uint64{}, orgs: map[string]string{}, sanc: map[string]*SanctionChange{}, thr: map[string]uint64{},
+		orgs: map[string]string{}, sanc: map[string]*SanctionChange{}, thr: map[string]uint64{},
 		xb: map[string]uint64{}, rule: map[string]time.Time{}, acct: map[string][]Entry{}, histN: map[string]int{}}
 	for i := range b.Txs {
 		if err := bw.applyTx(&b.Txs[i], rules); err != nil {
@@ -683,7 +671,8 @@ func (bw *blockWriter) applyTx(tx *Tx, rules Rules) error {
 	var entries []Entry
 	for i, m := range tx.Movements {
 		e := Entry{TxID: tx.ID, Height: bw.b.Height, Index: tx.Index, Event: i, Time: bw.b.Time,
-			Kind: m.Kind, Ledger: m.Ledger, Asset: m.Asset, From: m.From, To: m.To, Amount: m.Amount}
+			Kind: m.Kind, Ledger: m.Ledger, Asset: m.Asset, From: m.From, To: m.To, Amount: m.Amount,
+			FromBalance: m.FromBalance, ToBalance: m.ToBalance}
 		var err error
 		if e.FromOrg, err = bw.OrgOf(m.From); err != nil {
 			return err
@@ -769,43 +758,27 @@ func (bw *blockWriter) indexEntry(tx *Tx, e Entry) error {
 	}
 	key := e.Ledger + "/" + e.Asset
 	amt := strconv.FormatUint(e.Amount, 10)
-	debit := func(acct string) error {
-		bal, err := bw.balance(e.Ledger, e.Asset, acct)
-		if err != nil {
+	// Balances come from the event: the state machine's figures, not a
+	// second copy of its arithmetic.
+	set := func(acct, delta string, bal uint64) error {
+		if err := bw.setBalance(e.Ledger, e.Asset, acct, bal); err != nil {
 			return err
 		}
-		if bal < e.Amount {
-			return fmt.Errorf("movement %s of tx %s takes %d %s from %s, which holds %d in the index", e.Kind, tx.ID, e.Amount, e.Asset, acct, bal)
-		}
-		if err := bw.setBalance(e.Ledger, e.Asset, acct, bal-e.Amount); err != nil {
-			return err
-		}
-		return bw.history(acct, tx, HistoryEntry{Key: key, Kind: e.Kind, Delta: "-" + amt, Value: strconv.FormatUint(bal-e.Amount, 10)})
-	}
-	credit := func(acct string) error {
-		bal, err := bw.balance(e.Ledger, e.Asset, acct)
-		if err != nil {
-			return err
-		}
-		nb := satAdd(bal, e.Amount)
-		if err := bw.setBalance(e.Ledger, e.Asset, acct, nb); err != nil {
-			return err
-		}
-		return bw.history(acct, tx, HistoryEntry{Key: key, Kind: e.Kind, Delta: "+" + amt, Value: strconv.FormatUint(nb, 10)})
+		return bw.history(acct, tx, HistoryEntry{Key: key, Kind: e.Kind, Delta: delta + amt, Value: strconv.FormatUint(bal, 10)})
 	}
 	switch e.Kind {
 	case KindIssue:
-		return credit(e.To)
+		return set(e.To, "+", e.ToBalance)
 	case KindBurn:
-		return debit(e.From)
+		return set(e.From, "-", e.FromBalance)
 	case KindTransfer:
 		if e.From == e.To {
 			return nil
 		}
-		if err := debit(e.From); err != nil {
+		if err := set(e.From, "-", e.FromBalance); err != nil {
 			return err
 		}
-		return credit(e.To)
+		return set(e.To, "+", e.ToBalance)
 	}
 	return nil
 }

@@ -64,6 +64,10 @@ type Movement struct {
 	From   string `json:"from"`
 	To     string `json:"to,omitempty"`
 	Amount uint64 `json:"amount,string"`
+	// FromBalance and ToBalance are the accounts' balances after the
+	// movement, as the state machine reported them in its event.
+	FromBalance uint64 `json:"from_balance,string"`
+	ToBalance   uint64 `json:"to_balance,string"`
 }
 
 // SanctionChange is a sanctions-list entry added or removed.
@@ -104,6 +108,10 @@ type Entry struct {
 	Amount  uint64    `json:"amount,string"`
 	FromOrg string    `json:"from_org,omitempty"`
 	ToOrg   string    `json:"to_org,omitempty"`
+	// FromBalance and ToBalance: the accounts' balances after it (issue:
+	// To only; burn: From only).
+	FromBalance uint64 `json:"from_balance,string,omitempty"`
+	ToBalance   uint64 `json:"to_balance,string,omitempty"`
 }
 
 // HistoryEntry is one change of one key of an account: a balance

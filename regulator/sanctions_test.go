@@ -7,9 +7,9 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // TestSanctionsAttemptAlerts: a refused transaction naming a listed
@@ -89,7 +89,7 @@ func TestDecodeRefusedTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, id, err := app.BuildTx(app.Signer{Key: k, MSPID: "bankB"}, "c", "payments", time.Now(),
+	raw, id, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bankB"}, "c", "payments", time.Now(),
 		&txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to.Public().Address().Bytes(), Amount: 4711}}})
 	if err != nil {
 		t.Fatal(err)

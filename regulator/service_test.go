@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,10 +17,10 @@ import (
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/types"
 
-	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // fakeChain is a block source of real signed envelopes with the results a
@@ -32,6 +31,7 @@ type fakeChain struct {
 	genesis *types.GenesisDoc
 	blocks  []*types.Block
 	results [][]*abci.ExecTxResult
+	bal     map[string]uint64 // CNY balances, as the app would report them
 }
 
 func (f *fakeChain) Block(_ context.Context, h *int64) (*coretypes.ResultBlock, error) {
@@ -105,25 +105,25 @@ func (f *fakeChain) add(t *testing.T, at time.Time, xs ...xfer) []string {
 	for _, x := range xs {
 		tr := &txpb.Transfer{Asset: "CNY", To: x.to.key.Public().Address().Bytes(), Amount: x.amount}
 		if x.secret != nil {
-			c, err := app.SealConfidential(x.secret, x.readers)
+			c, err := wire.SealConfidential(x.secret, x.readers)
 			if err != nil {
 				t.Fatal(err)
 			}
 			tr.Confidential = c
 		}
-		raw, id, err := app.BuildTx(app.Signer{Key: x.from.key, MSPID: x.from.org}, f.genesis.ChainID, "payments", at,
+		raw, id, err := wire.BuildTx(wire.Signer{Key: x.from.key, MSPID: x.from.org}, f.genesis.ChainID, "payments", at,
 			&txpb.Message{Body: &txpb.Message_Transfer{Transfer: tr}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		txs = append(txs, raw)
 		ids = append(ids, id)
-		attr := func(k, v string) abci.EventAttribute { return abci.EventAttribute{Key: k, Value: v, Index: true} }
+		f.bal[x.from.addr()] -= x.amount
+		f.bal[x.to.addr()] += x.amount
 		res = append(res, &abci.ExecTxResult{Events: []abci.Event{
-			{Type: "transfer", Attributes: []abci.EventAttribute{attr("ledger", "payments"), attr("asset", "CNY"),
-				attr("from", x.from.addr()), attr("to", x.to.addr()), attr("amount", strconv.FormatUint(x.amount, 10))}},
-			{Type: "jinlian_tx", Attributes: []abci.EventAttribute{attr("id", id), attr("ledger", "payments"),
-				attr("sender", x.from.addr()), attr("org", x.from.org), attr("type", "transfer")}},
+			wire.Event(&txpb.EventTransfer{Ledger: "payments", Asset: "CNY", From: x.from.addr(), To: x.to.addr(), Amount: x.amount,
+				FromBalance: f.bal[x.from.addr()], ToBalance: f.bal[x.to.addr()]}),
+			wire.Event(&txpb.EventJinlianTx{Id: id, Ledger: "payments", Sender: x.from.addr(), Org: x.from.org, Type: "transfer"}),
 		}})
 	}
 	b := &types.Block{Header: types.Header{ChainID: f.genesis.ChainID, Height: int64(len(f.blocks) + 1), Time: at}, Data: types.Data{Txs: txs}}
@@ -188,7 +188,8 @@ func newAPIFixture(t *testing.T, withKey bool) *apiFixture {
 			{"asset": "CNY", "account": fx.bank.addr(), "amount": "100000000"}}}},
 	}
 	stb, _ := json.Marshal(st)
-	fx.chain = &fakeChain{genesis: &types.GenesisDoc{ChainID: "fake", GenesisTime: fx.start.Add(-time.Hour), AppState: stb}}
+	fx.chain = &fakeChain{genesis: &types.GenesisDoc{ChainID: "fake", GenesisTime: fx.start.Add(-time.Hour), AppState: stb},
+		bal: map[string]uint64{fx.bank.addr(): 100_000_000}}
 	fx.roles = map[string][]string{}
 	for _, id := range st["identities"].([]map[string]any) {
 		fx.roles[id["address"].(string)] = id["roles"].([]string)

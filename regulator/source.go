@@ -5,15 +5,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/types"
 
-	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // BlockSource is where the observer reads committed blocks. CometBFT's
@@ -77,7 +76,7 @@ func DecodeBlock(b *types.Block, results []*abci.ExecTxResult) (*Block, error) {
 	}
 	out := &Block{Height: b.Height, Time: b.Time.UTC()}
 	for i, raw := range b.Txs {
-		if app.IsQCTx(raw) {
+		if wire.IsQCTx(raw) {
 			continue
 		}
 		tx, err := DecodeTx(raw, results[i])
@@ -92,13 +91,13 @@ func DecodeBlock(b *types.Block, results []*abci.ExecTxResult) (*Block, error) {
 
 // DecodeTx decodes one committed transaction with its result.
 func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
-	d, err := app.DecodeTx(raw)
+	d, err := wire.DecodeTx(raw)
 	if err != nil {
 		return nil, err
 	}
 	tx := &Tx{
 		ID: d.ID, Hash: hex.EncodeToString(types.Tx(raw).Hash()), Ledger: d.Ledger, Sender: d.Sender.String(),
-		Org: d.MSPID, Type: app.MsgType(d.Msg), Code: res.Code, Codespace: res.Codespace, Log: res.Log,
+		Org: d.MSPID, Type: wire.MessageName(d.Msg), Code: res.Code, Codespace: res.Codespace, Log: res.Log,
 		Parties: []string{d.Sender.String()},
 	}
 	addTo := func(to []byte) {
@@ -121,29 +120,30 @@ func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
 		return tx, nil
 	}
 	for _, ev := range res.Events {
-		attrs := map[string]string{}
-		for _, a := range ev.Attributes {
-			attrs[a.Key] = a.Value
+		m, ok, err := wire.ParseEvent(ev)
+		if err != nil {
+			return nil, fmt.Errorf("tx %s: %w", tx.ID, err)
 		}
-		switch ev.Type {
-		case KindIssue, KindTransfer, KindBurn:
-			amt, err := strconv.ParseUint(attrs["amount"], 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("tx %s: %s event amount %q: %w", tx.ID, ev.Type, attrs["amount"], err)
-			}
-			tx.Movements = append(tx.Movements, Movement{Kind: ev.Type, Ledger: attrs["ledger"], Asset: attrs["asset"],
-				From: attrs["from"], To: attrs["to"], Amount: amt})
-		case "sanction":
-			tx.Sanctions = append(tx.Sanctions, SanctionChange{Account: attrs["account"], Entry: attrs["entry"], Reason: attrs["reason"],
-				Source: attrs["source"], Removed: attrs["removed"] == "true"})
-		case "aml_threshold":
-			amt, err := strconv.ParseUint(attrs["large_amount"], 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("tx %s: aml_threshold amount %q: %w", tx.ID, attrs["large_amount"], err)
-			}
-			tx.Thresholds = append(tx.Thresholds, ThresholdChange{Ledger: attrs["ledger"], Asset: attrs["asset"], Amount: amt})
-		case "register_identity":
-			tx.Identities = append(tx.Identities, IdentityOrg{Address: attrs["address"], Org: attrs["org"]})
+		if !ok {
+			continue
+		}
+		switch e := m.(type) {
+		case *txpb.EventIssue:
+			tx.Movements = append(tx.Movements, Movement{Kind: KindIssue, Ledger: e.Ledger, Asset: e.Asset,
+				From: e.From, To: e.To, Amount: e.Amount, ToBalance: e.ToBalance})
+		case *txpb.EventTransfer:
+			tx.Movements = append(tx.Movements, Movement{Kind: KindTransfer, Ledger: e.Ledger, Asset: e.Asset,
+				From: e.From, To: e.To, Amount: e.Amount, FromBalance: e.FromBalance, ToBalance: e.ToBalance})
+		case *txpb.EventBurn:
+			tx.Movements = append(tx.Movements, Movement{Kind: KindBurn, Ledger: e.Ledger, Asset: e.Asset,
+				From: e.From, Amount: e.Amount, FromBalance: e.FromBalance})
+		case *txpb.EventSanction:
+			tx.Sanctions = append(tx.Sanctions, SanctionChange{Account: e.Account, Entry: e.Entry, Reason: e.Reason,
+				Source: e.Source, Removed: e.Removed})
+		case *txpb.EventAmlThreshold:
+			tx.Thresholds = append(tx.Thresholds, ThresholdChange{Ledger: e.Ledger, Asset: e.Asset, Amount: e.LargeAmount})
+		case *txpb.EventRegisterIdentity:
+			tx.Identities = append(tx.Identities, IdentityOrg{Address: e.Address, Org: e.Org})
 		}
 	}
 	return tx, nil

@@ -65,7 +65,8 @@ func (w *workload) transfer(h int, from, to string, amount uint64) string {
 	} else {
 		w.bal[from] -= amount
 		w.bal[to] += amount
-		tx.Movements = []Movement{{Kind: KindTransfer, Ledger: "payments", Asset: "CNY", From: from, To: to, Amount: amount}}
+		tx.Movements = []Movement{{Kind: KindTransfer, Ledger: "payments", Asset: "CNY", From: from, To: to, Amount: amount,
+			FromBalance: w.bal[from], ToBalance: w.bal[to]}}
 	}
 	b.Txs = append(b.Txs, tx)
 	w.txs++

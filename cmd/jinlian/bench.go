@@ -28,10 +28,10 @@ import (
 	"github.com/cometbft/cometbft/abci/example/kvstore"
 	"github.com/spf13/cobra"
 
-	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // benchChainID is the chain every bench network runs.
@@ -407,7 +407,7 @@ func buildLoad(appName string, o *benchOptions) (*benchLoad, error) {
 			from := i % len(keys)
 			to := addrs[(from+1)%len(keys)]
 			msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 1}}}
-			raw, _, err := app.BuildTx(app.Signer{Key: keys[from], MSPID: "bench"}, benchChainID, "payments", now, msg)
+			raw, _, err := wire.BuildTx(wire.Signer{Key: keys[from], MSPID: "bench"}, benchChainID, "payments", now, msg)
 			l.txs[i] = raw
 			return err
 		})
@@ -422,7 +422,7 @@ func buildLoad(appName string, o *benchOptions) (*benchLoad, error) {
 				return nil, err
 			}
 			msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: k.Public().Address().Bytes(), Amount: 1}}}
-			raw, _, err := app.BuildTx(app.Signer{Key: k, MSPID: "bench"}, benchChainID, "payments", time.Now(), msg)
+			raw, _, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bench"}, benchChainID, "payments", time.Now(), msg)
 			if err != nil {
 				return nil, err
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/regulator"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 func addConfidentialFlags(c *cobra.Command, f *txFlags) {
@@ -77,7 +78,7 @@ func sealConfidential(ctx context.Context, g *globals, f *txFlags, msg *txpb.Mes
 		}
 		readers = append(readers, k)
 	}
-	c, err := app.SealConfidential(plain, readers)
+	c, err := wire.SealConfidential(plain, readers)
 	if err != nil {
 		return err
 	}
@@ -125,7 +126,7 @@ func newTxDecryptCmd(g *globals) *cobra.Command {
 			}
 			var raw []byte
 			for _, tx := range b.Block.Txs {
-				if d, err := app.DecodeTx(tx); err == nil && d.ID == id {
+				if d, err := wire.DecodeTx(tx); err == nil && d.ID == id {
 					raw = tx
 				}
 			}

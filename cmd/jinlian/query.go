@@ -16,6 +16,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // abciQuery runs an app query and decodes its JSON value into out.
@@ -159,7 +160,7 @@ func lookupTx(ctx context.Context, node nodeFlags, id string) (*txLookup, error)
 	}
 	idx := -1
 	for i, raw := range blk.Block.Txs {
-		if t, err := app.DecodeTx(raw); err == nil && app.TxIDOf(t) == id {
+		if t, err := wire.DecodeTx(raw); err == nil && wire.TxIDOf(t) == id {
 			idx = i
 			break
 		}

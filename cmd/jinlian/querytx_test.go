@@ -14,6 +14,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // TestQueryTxNeverInventsAResult runs two validators that keep no tx index
@@ -73,7 +74,7 @@ func TestQueryTxNeverInventsAResult(t *testing.T) {
 	ids := make([]string, 2)
 	for i, n := range nodes {
 		msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: toAddr.Bytes(), Amount: consensus.LocalnetFunding - 10 - uint64(i)}}}
-		raw, id, err := app.BuildTx(app.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}, ln.Network.ChainID, "payments", time.Now(), msg)
+		raw, id, err := wire.BuildTx(wire.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}, ln.Network.ChainID, "payments", time.Now(), msg)
 		if err != nil {
 			t.Fatal(err)
 		}

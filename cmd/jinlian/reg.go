@@ -97,7 +97,7 @@ audit log.`,
 	cmd.PersistentFlags().StringVar(&f.from, "from", "regulator", "signing identity: a name in <home>/keys (or <home>/localnet/keys) or a key file")
 	cmd.PersistentFlags().StringVar(&f.pass.file, "passphrase-file", "", "file holding the key passphrase (else JINLIAN_PASSPHRASE, else a prompt)")
 	cmd.AddCommand(regStatusCmd(g, f), regTxsCmd(g, f), regHistoryCmd(g, f), regAlertsCmd(g, f), regAckCmd(g, f),
-		regReportCmd(g, f), regVerifyReportCmd(g), regDecryptCmd(g, f), regAuditCmd(g, f), regSQLSchemaCmd(), regSetThresholdCmd(g, f),
+		regReportCmd(g, f), regVerifyReportCmd(g), regDecryptCmd(g, f), regAuditCmd(g, f), regSQLSchemaCmd(), regSetThresholdCmd(g, f), regRegisterEscrowKeyCmd(g, f),
 		regSanctionsCmd(g, f))
 	return cmd
 }
@@ -730,6 +730,47 @@ e.g. jinlian reg sql-schema | psql "postgres://..."; see docs/regulator.md.`,
 		},
 	}
 	c.Flags().BoolVar(&jinlianOnly, "jinlian-only", false, "only jinlian's table and views (CometBFT's tables exist already)")
+	return c
+}
+
+func regRegisterEscrowKeyCmd(g *globals, f *regFlags) *cobra.Command {
+	var keyName string
+	var keyPass passphraseFlag
+	tf := &txFlags{timeout: 30 * time.Second}
+	c := &cobra.Command{
+		Use:   "register-escrow-key",
+		Short: "Register on chain the SM2 public key that confidential payloads must be readable by (regulator role)",
+		Long: `Sends a RegisterEscrowKey transaction on the system channel: from then on
+every confidential transfer must carry a key share for this public key, and
+the observer holding its private key (regulator.key) can decrypt them.
+--key names the key (default: the --from key itself); only its public half
+goes on chain. Registering again replaces the sender's key; payloads sealed
+before stay readable only with the old private key.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tf.from, tf.pass, tf.ledger = f.from, f.pass, permission.SystemLedger
+			name, pass := f.from, f.pass
+			if keyName != "" {
+				name, pass = keyName, keyPass
+			}
+			path, err := keyPath(g.home, name)
+			if err != nil {
+				return err
+			}
+			pw, err := pass.read("Passphrase for " + path + ": ")
+			if err != nil {
+				return err
+			}
+			_, key, err := gmcrypto.LoadKey(path, pw)
+			if err != nil {
+				return fmt.Errorf("escrow key %s: %w", path, err)
+			}
+			return sendTx(cmd, g, tf, &txpb.Message{Body: &txpb.Message_RegisterEscrowKey{RegisterEscrowKey: &txpb.RegisterEscrowKey{
+				PublicKey: key.Public().Bytes()}}})
+		},
+	}
+	c.Flags().StringVar(&keyName, "key", "", "the escrow key: a key name or file (default: the --from key)")
+	c.Flags().StringVar(&keyPass.file, "key-passphrase-file", "", "file holding the passphrase of --key (else JINLIAN_PASSPHRASE, else a prompt)")
 	return c
 }
 

@@ -5,16 +5,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/spf13/cobra"
 
-	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 type txFlags struct {
@@ -127,7 +125,7 @@ func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error
 	if err != nil {
 		return err
 	}
-	raw, id, err := app.BuildTx(app.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}, chain, f.ledger, time.Now(), msg)
+	raw, id, err := wire.BuildTx(wire.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}, chain, f.ledger, time.Now(), msg)
 	if err != nil {
 		return err
 	}
@@ -172,24 +170,18 @@ func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error
 // opened or voted on and the proposal's status after it.
 func proposalOf(events []abci.Event) (id uint64, status string) {
 	for _, e := range events {
-		kind, ok := strings.CutPrefix(e.Type, "proposal_")
-		if !ok {
+		m, _, err := wire.ParseEvent(e)
+		if err != nil {
 			continue
 		}
-		for _, a := range e.Attributes {
-			if a.Key == "proposal" {
-				if n, err := strconv.ParseUint(a.Value, 10, 64); err == nil {
-					id = n
-				}
-			}
-		}
-		switch kind {
-		case "submitted", "vote":
+		switch ev := m.(type) {
+		case *txpb.EventProposal: // opened (voting) or decided; the last one counts
+			id, status = ev.Proposal, ev.Status
+		case *txpb.EventProposalVote:
+			id = ev.Proposal
 			if status == "" {
 				status = "voting"
 			}
-		default: // passed, rejected, failed
-			status = kind
 		}
 	}
 	return id, status

@@ -7,11 +7,15 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 func TestProposalOf(t *testing.T) {
-	ev := func(kind, id string) abci.Event {
-		return abci.Event{Type: kind, Attributes: []abci.EventAttribute{{Key: "proposal", Value: id}}}
+	ev := func(status string, id uint64) abci.Event {
+		if status == "vote" {
+			return wire.Event(&txpb.EventProposalVote{Proposal: id, Org: "bankA", Yes: true})
+		}
+		return wire.Event(&txpb.EventProposal{Proposal: id, Type: "set_params", Status: status})
 	}
 	for _, tc := range []struct {
 		name   string
@@ -20,11 +24,11 @@ func TestProposalOf(t *testing.T) {
 		status string
 	}{
 		{"a transfer opens no proposal", []abci.Event{{Type: "transfer"}}, 0, ""},
-		{"propose, still voting", []abci.Event{ev("proposal_submitted", "7")}, 7, "voting"},
-		{"propose that passes at once", []abci.Event{ev("proposal_submitted", "8"), ev("proposal_passed", "8")}, 8, "passed"},
-		{"deciding vote", []abci.Event{ev("proposal_vote", "3"), ev("proposal_passed", "3")}, 3, "passed"},
-		{"vote that makes it hopeless", []abci.Event{ev("proposal_vote", "4"), ev("proposal_rejected", "4")}, 4, "rejected"},
-		{"vote, still voting", []abci.Event{ev("proposal_vote", "5")}, 5, "voting"},
+		{"propose, still voting", []abci.Event{ev("voting", 7)}, 7, "voting"},
+		{"propose that passes at once", []abci.Event{ev("voting", 8), ev("passed", 8)}, 8, "passed"},
+		{"deciding vote", []abci.Event{ev("vote", 3), ev("passed", 3)}, 3, "passed"},
+		{"vote that makes it hopeless", []abci.Event{ev("vote", 4), ev("rejected", 4)}, 4, "rejected"},
+		{"vote, still voting", []abci.Event{ev("vote", 5)}, 5, "voting"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id, status := proposalOf(tc.events)

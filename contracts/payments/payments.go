@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"strconv"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
 	"github.com/jinlian-ledger/jinlian/internal/memo"
 	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 const codespace = "payments"
@@ -201,29 +203,35 @@ func parseTo(to []byte) (gmcrypto.Address, error) {
 // Mint credits amount of sym to addr and counts it as issued. It is the
 // primitive behind Issue and genesis balances; it checks no rights.
 func (k Keeper) Mint(kv ledger.KV, ledgerName, sym string, to gmcrypto.Address, amount uint64) error {
+	_, err := k.mint(kv, ledgerName, sym, to, amount)
+	return err
+}
+
+// mint is Mint returning the recipient's new balance.
+func (k Keeper) mint(kv ledger.KV, ledgerName, sym string, to gmcrypto.Address, amount uint64) (uint64, error) {
 	if err := checkAmount(amount); err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := k.GetAsset(kv, ledgerName, sym); err != nil {
-		return err
+		return 0, err
 	}
 	sup, err := k.GetSupply(kv, ledgerName, sym)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if sup.Issued > math.MaxUint64-amount {
-		return ErrOverflow.Wrapf("issuing %d %s would overflow the issued total %d", amount, sym, sup.Issued)
+		return 0, ErrOverflow.Wrapf("issuing %d %s would overflow the issued total %d", amount, sym, sup.Issued)
 	}
 	bal, err := k.Balance(kv, ledgerName, sym, to)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// bal <= outstanding <= issued, so bal+amount cannot overflow once issued+amount does not.
 	sup.Issued += amount
 	if err := k.setSupply(kv, ledgerName, sym, sup); err != nil {
-		return err
+		return 0, err
 	}
-	return k.setBalance(kv, ledgerName, sym, to, bal+amount)
+	return bal + amount, k.setBalance(kv, ledgerName, sym, to, bal+amount)
 }
 
 // Issue executes an issue message sent by sender.
@@ -242,10 +250,11 @@ func (k Keeper) Issue(kv ledger.KV, ledgerName string, sender gmcrypto.Address, 
 	if err := k.auth.RequirePayee(kv, toAddr, ledgerName); err != nil {
 		return nil, fmt.Errorf("issue %s on ledger %s: %w", sym, ledgerName, err)
 	}
-	if err := k.Mint(kv, ledgerName, sym, toAddr, amount); err != nil {
+	bal, err := k.mint(kv, ledgerName, sym, toAddr, amount)
+	if err != nil {
 		return nil, err
 	}
-	return k.event("issue", ledgerName, sym, sender.String(), toAddr.String(), amount), nil
+	return k.event(&txpb.EventIssue{Ledger: ledgerName, Asset: sym, From: sender.String(), To: toAddr.String(), Amount: amount, ToBalance: bal}), nil
 }
 
 // Transfer moves amount of sym from sender to to.
@@ -270,6 +279,8 @@ func (k Keeper) Transfer(kv ledger.KV, ledgerName string, sender gmcrypto.Addres
 	if from < amount {
 		return nil, ErrInsufficientFunds.Wrapf("account %s holds %d %s on ledger %s, transfer needs %d", sender, from, sym, ledgerName, amount)
 	}
+	ev := &txpb.EventTransfer{Ledger: ledgerName, Asset: sym, From: sender.String(), To: toAddr.String(), Amount: amount,
+		FromBalance: from, ToBalance: from}
 	if toAddr != sender {
 		dest, err := k.Balance(kv, ledgerName, sym, toAddr)
 		if err != nil {
@@ -284,8 +295,9 @@ func (k Keeper) Transfer(kv ledger.KV, ledgerName string, sender gmcrypto.Addres
 		if err := k.setBalance(kv, ledgerName, sym, toAddr, dest+amount); err != nil {
 			return nil, err
 		}
+		ev.FromBalance, ev.ToBalance = from-amount, dest+amount
 	}
-	return k.event("transfer", ledgerName, sym, sender.String(), toAddr.String(), amount), nil
+	return k.event(ev), nil
 }
 
 // Burn destroys amount of sym held by sender.
@@ -314,23 +326,14 @@ func (k Keeper) Burn(kv ledger.KV, ledgerName string, sender gmcrypto.Address, s
 	if err := k.setBalance(kv, ledgerName, sym, sender, bal-amount); err != nil {
 		return nil, err
 	}
-	return k.event("burn", ledgerName, sym, sender.String(), "", amount), nil
+	return k.event(&txpb.EventBurn{Ledger: ledgerName, Asset: sym, From: sender.String(), Amount: amount, FromBalance: bal - amount}), nil
 }
 
-func (k Keeper) event(kind, ledgerName, sym, from, to string, amount uint64) []abci.Event {
+func (k Keeper) event(m protoreflect.ProtoMessage) []abci.Event {
 	if k.quiet {
 		return nil
 	}
-	attrs := []abci.EventAttribute{
-		{Key: "ledger", Value: ledgerName, Index: true},
-		{Key: "asset", Value: sym, Index: true},
-		{Key: "from", Value: from, Index: true},
-	}
-	if to != "" {
-		attrs = append(attrs, abci.EventAttribute{Key: "to", Value: to, Index: true})
-	}
-	attrs = append(attrs, abci.EventAttribute{Key: "amount", Value: strconv.FormatUint(amount, 10), Index: true})
-	return []abci.Event{{Type: kind, Attributes: attrs}}
+	return []abci.Event{wire.Event(m)}
 }
 
 // InvariantResult is the supply check of one asset.

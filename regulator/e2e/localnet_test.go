@@ -12,7 +12,6 @@ import (
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 
-	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/ca"
@@ -20,6 +19,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/regulator"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // rulesTOML scales the large-amount threshold to the localnet's balances.
@@ -47,7 +47,7 @@ CNY = 100000000
 type localnet struct {
 	ln       *consensus.Localnet
 	val, obs *consensus.JinlianNode
-	bankA    app.Signer
+	bankA    wire.Signer
 	regKey   *gmcrypto.PrivateKey
 	regAddr  string
 }
@@ -92,7 +92,7 @@ func startLocalnetLogged(t *testing.T, prepare func(ln *consensus.Localnet), com
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.bankA = app.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}
+	n.bankA = wire.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}
 	if _, n.regKey, err = gmcrypto.LoadKey(filepath.Join(consensus.LocalnetKeysDir(ln.Home), "regulator.json"), []byte(consensus.LocalnetPassphrase)); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func (n *localnet) transfer(t testing.TB, to gmcrypto.Address, amount uint64, co
 }
 
 func (n *localnet) tryTransfer(to gmcrypto.Address, amount uint64, conf *txpb.Confidential) (string, int64, error) {
-	raw, id, err := app.BuildTx(n.bankA, n.ln.Network.ChainID, "payments", time.Now(), transferMsg(to, amount, conf))
+	raw, id, err := wire.BuildTx(n.bankA, n.ln.Network.ChainID, "payments", time.Now(), transferMsg(to, amount, conf))
 	if err != nil {
 		return "", 0, err
 	}
@@ -232,7 +232,7 @@ func (n *localnet) newMembers(t *testing.T, count int) []*gmcrypto.PrivateKey {
 			t.Fatal(err)
 		}
 		m := &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{Certificate: cert.PEM(), Roles: []string{"member"}}}}
-		raw, _, err := app.BuildTx(n.bankA, n.ln.Network.ChainID, permission.SystemLedger, time.Now(), m)
+		raw, _, err := wire.BuildTx(n.bankA, n.ln.Network.ChainID, permission.SystemLedger, time.Now(), m)
 		if err != nil {
 			t.Fatal(err)
 		}

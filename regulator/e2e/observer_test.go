@@ -16,11 +16,11 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/p2p"
 
-	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/regulator"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 func TestObserverOnLocalnet(t *testing.T) {
@@ -165,14 +165,14 @@ func testConfidential(t *testing.T, n *localnet) {
 	plaintext := []byte("LC 2026/7781: 120 t copper cathode, Shanghai -> Rotterdam, beneficiary Hai Feng Metals")
 	recipientKey, recipient := n.newMember(t)
 	outsiderKey, _ := newAddr(t)
-	c, err := app.SealConfidential(plaintext, []*gmcrypto.PublicKey{n.bankA.Key.Public(), recipientKey.Public(), n.regKey.Public()})
+	c, err := wire.SealConfidential(plaintext, []*gmcrypto.PublicKey{n.bankA.Key.Public(), recipientKey.Public(), n.regKey.Public()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	id, h := n.transfer(t, recipient, 500, c)
 	// Without the regulator's key the app refuses the payload.
-	c2, _ := app.SealConfidential(plaintext, []*gmcrypto.PublicKey{n.bankA.Key.Public(), recipientKey.Public()})
-	raw2, _, _ := app.BuildTx(n.bankA, n.ln.Network.ChainID, "payments", time.Now(), transferMsg(recipient, 1, c2))
+	c2, _ := wire.SealConfidential(plaintext, []*gmcrypto.PublicKey{n.bankA.Key.Public(), recipientKey.Public()})
+	raw2, _, _ := wire.BuildTx(n.bankA, n.ln.Network.ChainID, "payments", time.Now(), transferMsg(recipient, 1, c2))
 	if res, err := n.val.Client().BroadcastTxSync(ctx, raw2); err != nil || res.Code == 0 || !strings.Contains(res.Log, "regulator") {
 		t.Fatalf("payload not readable by the regulator was accepted: %+v %v", res, err)
 	}
@@ -184,7 +184,7 @@ func testConfidential(t *testing.T, n *localnet) {
 	}
 	var raw []byte
 	for _, tx := range b.Block.Txs {
-		if d, err := app.DecodeTx(tx); err == nil && d.ID == id {
+		if d, err := wire.DecodeTx(tx); err == nil && d.ID == id {
 			raw = tx
 		}
 	}

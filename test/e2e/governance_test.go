@@ -20,6 +20,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // govEnv is a running localnet of four validators and one observer, with
@@ -28,7 +29,7 @@ type govEnv struct {
 	t       *testing.T
 	ln      *consensus.Localnet
 	nodes   []*consensus.JinlianNode
-	signers map[string]app.Signer
+	signers map[string]wire.Signer
 	client  rpcclient.Client
 	chainID string
 }
@@ -47,14 +48,14 @@ func startGovEnv(t *testing.T) *govEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &govEnv{t: t, ln: ln, nodes: nodes, signers: map[string]app.Signer{}, client: nodes[0].Client(), chainID: ln.Network.ChainID}
+	e := &govEnv{t: t, ln: ln, nodes: nodes, signers: map[string]wire.Signer{}, client: nodes[0].Client(), chainID: ln.Network.ChainID}
 	t.Cleanup(func() { _ = consensus.StopAll(e.nodes) })
 	for _, id := range ln.Identities {
 		info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(consensus.LocalnetPassphrase))
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.signers[id.Name] = app.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}
+		e.signers[id.Name] = wire.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}
 	}
 	e.waitHeight(nodes[0], 3)
 	return e
@@ -81,7 +82,7 @@ func (e *govEnv) height() int64 {
 // it returns the log and code.
 func (e *govEnv) send(who, ledgerName string, m *txpb.Message) (uint32, string) {
 	e.t.Helper()
-	raw, _, err := app.BuildTx(e.signers[who], e.chainID, ledgerName, time.Now(), m)
+	raw, _, err := wire.BuildTx(e.signers[who], e.chainID, ledgerName, time.Now(), m)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -291,7 +292,7 @@ func TestGovernanceWithRealNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.signers["carol"] = app.Signer{Key: carolKey, MSPID: "bankA", CertPEM: carolCert.PEM()}
+	e.signers["carol"] = wire.Signer{Key: carolKey, MSPID: "bankA", CertPEM: carolCert.PEM()}
 	e.mustSend("bankA", permission.SystemLedger, &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{
 		Address: carolKey.Public().Address().Bytes(), Name: "carol", Roles: []string{"member"}, Certificate: carolCert.PEM()}}})
 	to := e.signers["bankB"].Key.Public().Address().Bytes()
@@ -354,7 +355,7 @@ func TestTwoValidatorChangesInOneBlock(t *testing.T) {
 		return id
 	}
 	vote := func(id uint64) (raw []byte, txID string) {
-		raw, txID, err := app.BuildTx(e.signers["bankC"], e.chainID, permission.SystemLedger, time.Now(), &txpb.Message{Body: &txpb.Message_Vote{Vote: &txpb.Vote{ProposalId: id, Yes: true}}})
+		raw, txID, err := wire.BuildTx(e.signers["bankC"], e.chainID, permission.SystemLedger, time.Now(), &txpb.Message{Body: &txpb.Message_Vote{Vote: &txpb.Vote{ProposalId: id, Yes: true}}})
 		if err != nil {
 			t.Fatal(err)
 		}

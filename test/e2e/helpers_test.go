@@ -18,6 +18,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/internal/ca"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 const (
@@ -30,7 +31,7 @@ const (
 // account is a signing identity and its address.
 type account struct {
 	name   string
-	signer app.Signer
+	signer wire.Signer
 	addr   gmcrypto.Address
 }
 
@@ -53,7 +54,7 @@ func loadDemoAccounts(t *testing.T, all []consensus.DemoIdentity) []*account {
 		if info.Address != id.Address || key.Public().Address().String() != id.Address {
 			t.Fatalf("demo key %s: address %s, localnet says %s", id.KeyFile, info.Address, id.Address)
 		}
-		out[i] = &account{name: id.Name, signer: app.Signer{Key: key, MSPID: id.Org, CertPEM: []byte(info.Certificate)}, addr: key.Public().Address()}
+		out[i] = &account{name: id.Name, signer: wire.Signer{Key: key, MSPID: id.Org, CertPEM: []byte(info.Certificate)}, addr: key.Public().Address()}
 	}
 	return out
 }
@@ -78,7 +79,7 @@ func newAccounts(t *testing.T, home string, n int, org string) []*account {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[i] = &account{name: name, signer: app.Signer{Key: k, MSPID: org, CertPEM: cert.PEM()}, addr: k.Public().Address()}
+		out[i] = &account{name: name, signer: wire.Signer{Key: k, MSPID: org, CertPEM: cert.PEM()}, addr: k.Public().Address()}
 	}
 	return out
 }
@@ -89,7 +90,7 @@ func registerMembers(t *testing.T, ctx context.Context, c rpcclient.Client, chai
 	t.Helper()
 	for _, a := range accounts {
 		m := &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{Address: a.addr.Bytes(), Name: a.name, Roles: []string{"member"}, Certificate: a.signer.CertPEM}}}
-		raw, _, err := app.BuildTx(admin.signer, chainID, permission.SystemLedger, time.Now(), m)
+		raw, _, err := wire.BuildTx(admin.signer, chainID, permission.SystemLedger, time.Now(), m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +144,7 @@ func (o op) message() *txpb.Message {
 
 // build signs o for chainID, stamped now.
 func (o op) build(chainID string) ([]byte, string, error) {
-	return app.BuildTx(o.from.signer, chainID, ledgerName, time.Now(), o.message())
+	return wire.BuildTx(o.from.signer, chainID, ledgerName, time.Now(), o.message())
 }
 
 // ledgerModel is the test's own bookkeeping of the CNY asset, against

@@ -17,12 +17,12 @@ import (
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
-	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/ca"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 const (
@@ -202,7 +202,7 @@ func newWarmColdEnv(t *testing.T, ctx context.Context, bin string) *warmColdEnv 
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.regulator = &account{name: id.Name, signer: app.Signer{Key: key, MSPID: id.Org, CertPEM: []byte(info.Certificate)}, addr: key.Public().Address()}
+			e.regulator = &account{name: id.Name, signer: wire.Signer{Key: key, MSPID: id.Org, CertPEM: []byte(info.Certificate)}, addr: key.Public().Address()}
 		}
 	}
 	if len(e.banks) != 4 || e.regulator == nil {
@@ -254,12 +254,12 @@ func newMember(t *testing.T, home, org, name string) *account {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &account{name: name + "@" + org, signer: app.Signer{Key: k, MSPID: org, CertPEM: cert.PEM()}, addr: k.Public().Address()}
+	return &account{name: name + "@" + org, signer: wire.Signer{Key: k, MSPID: org, CertPEM: cert.PEM()}, addr: k.Public().Address()}
 }
 
 func (e *warmColdEnv) build(who *account, ledgerName string, m *txpb.Message) ([]byte, string) {
 	e.t.Helper()
-	raw, id, err := app.BuildTx(who.signer, e.chainID, ledgerName, time.Now(), m)
+	raw, id, err := wire.BuildTx(who.signer, e.chainID, ledgerName, time.Now(), m)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package app
+package wire
 
 import (
 	"crypto/rand"
@@ -263,34 +263,4 @@ func BuildTx(s Signer, chainID, ledgerName string, at time.Time, msg *txpb.Messa
 		return nil, "", err
 	}
 	return env, id, nil
-}
-
-// MsgType names the message for logs and events.
-func MsgType(m *txpb.Message) string {
-	switch m.Body.(type) {
-	case *txpb.Message_Issue:
-		return "issue"
-	case *txpb.Message_Transfer:
-		return "transfer"
-	case *txpb.Message_Burn:
-		return "burn"
-	case *txpb.Message_RevokeCertificate:
-		return "revoke_certificate"
-	case *txpb.Message_RegisterIdentity:
-		return "register_identity"
-	case *txpb.Message_Propose:
-		return "propose"
-	case *txpb.Message_Vote:
-		return "vote"
-	case *txpb.Message_SetSanction:
-		return "set_sanction"
-	case *txpb.Message_RegisterEscrowKey:
-		return "register_escrow_key"
-	case *txpb.Message_SetAmlThreshold:
-		return "set_aml_threshold"
-	case *txpb.Message_RegisterCheckpointKey:
-		return "register_checkpoint_key"
-	default:
-		return "unknown"
-	}
 }

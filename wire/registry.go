@@ -1,0 +1,147 @@
+package wire
+
+import (
+	"fmt"
+	"slices"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+)
+
+// MessageSpec is the registry entry of one message of txpb.Message's body.
+type MessageSpec struct {
+	// Name is the oneof field's name ("transfer"): the message's name in
+	// logs, events (jinlian_tx.type) and the app's handler table.
+	Name string
+	// System messages travel on the _system channel; the others on a
+	// sub-ledger.
+	System bool
+	// Policy says who may send it and what it must satisfy (docs/cli.md
+	// and the app's handler, which enforces it).
+	Policy string
+	// Events are the event messages it emits on success, besides the
+	// EventJinlianTx every transaction ends with.
+	Events []protoreflect.ProtoMessage
+	// Command is the CLI command that sends it.
+	Command string
+}
+
+// EventTypes names Events as CometBFT sees them.
+func (s MessageSpec) EventTypes() []string {
+	out := make([]string, len(s.Events))
+	for i, e := range s.Events {
+		out[i] = EventType(e)
+	}
+	return out
+}
+
+// messages is the registry: one entry per field of txpb.Message's body, in
+// field-number order. Adding a message is one entry here and its handler in
+// app's handler table; init refuses a registry that misses a field.
+var messages = []MessageSpec{
+	{Name: "issue", Policy: "issuer:<ledger>/<asset> role of the asset's issuer organisation; not held; no sanctioned party; a registered recipient",
+		Events: events(&txpb.EventIssue{}), Command: "jinlian tx issue"},
+	{Name: "transfer", Policy: "member of the ledger; not held; no sanctioned party; a registered recipient; a confidential payload readable by the parties and every regulator",
+		Events: events(&txpb.EventTransfer{}), Command: "jinlian tx transfer"},
+	{Name: "burn", Policy: "member of the ledger; not held; not sanctioned",
+		Events: events(&txpb.EventBurn{}), Command: "jinlian tx burn"},
+	{Name: "revoke_certificate", System: true, Policy: "admin of the sender's organisation",
+		Events: events(&txpb.EventRevokeCertificate{}), Command: "jinlian ca revoke"},
+	{Name: "register_identity", System: true, Policy: "admin of the sender's organisation; the identity's certificate from its root CA; member roles only",
+		Events: events(&txpb.EventRegisterIdentity{}), Command: "jinlian identity register"},
+	{Name: "set_sanction", System: true, Policy: "regulator",
+		Events: events(&txpb.EventSanction{}), Command: "jinlian reg sanctions add|remove"},
+	{Name: "register_escrow_key", System: true, Policy: "regulator",
+		Events: events(&txpb.EventEscrowKey{}), Command: "jinlian reg register-escrow-key"},
+	{Name: "set_aml_threshold", System: true, Policy: "regulator",
+		Events: events(&txpb.EventAmlThreshold{}), Command: "jinlian reg set-threshold"},
+	{Name: "register_checkpoint_key", System: true, Policy: "admin of the validator's organisation",
+		Events: events(&txpb.EventCheckpointKey{}), Command: "jinlian checkpoint register"},
+	{Name: "propose", System: true, Policy: "committee; a regulator too for place_hold and lift_hold",
+		Events: events(&txpb.EventProposal{}), Command: "jinlian gov propose <action>"},
+	{Name: "vote", System: true, Policy: "committee; a regulator too on holds",
+		Events: events(&txpb.EventProposalVote{}, &txpb.EventProposal{}), Command: "jinlian gov vote"},
+}
+
+func events(e ...protoreflect.ProtoMessage) []protoreflect.ProtoMessage { return e }
+
+var (
+	bodyOneof   = (&txpb.Message{}).ProtoReflect().Descriptor().Oneofs().ByName("body")
+	actionOneof = (&txpb.Propose{}).ProtoReflect().Descriptor().Oneofs().ByName("action")
+	byField     map[protoreflect.Name]*MessageSpec
+)
+
+func init() {
+	if err := checkRegistry(bodyOneof, messages); err != nil {
+		panic(err)
+	}
+	byField = make(map[protoreflect.Name]*MessageSpec, len(messages))
+	for i := range messages {
+		byField[protoreflect.Name(messages[i].Name)] = &messages[i]
+	}
+}
+
+// checkRegistry requires exactly one spec per field of the oneof, in field
+// order, each emitting registered event types.
+func checkRegistry(oneof protoreflect.OneofDescriptor, specs []MessageSpec) error {
+	fields := oneof.Fields()
+	if fields.Len() != len(specs) {
+		return fmt.Errorf("wire: %s has %d messages, the registry %d entries", oneof.FullName(), fields.Len(), len(specs))
+	}
+	for i := range fields.Len() {
+		f, s := fields.Get(i), specs[i]
+		if string(f.Name()) != s.Name {
+			return fmt.Errorf("wire: registry entry %d is %q, want %q (the %s field in field order)", i, s.Name, f.Name(), oneof.FullName())
+		}
+		if s.Policy == "" || s.Command == "" || len(s.Events) == 0 {
+			return fmt.Errorf("wire: registry entry %q lacks its policy, command or events", s.Name)
+		}
+		for _, e := range s.Events {
+			if mt, ok := eventsByType[EventType(e)]; !ok || mt.Descriptor() != e.ProtoReflect().Descriptor() {
+				return fmt.Errorf("wire: message %q emits %s, which is not an event message", s.Name, e.ProtoReflect().Descriptor().FullName())
+			}
+		}
+	}
+	return nil
+}
+
+// Messages returns the registry in field order.
+func Messages() []MessageSpec { return slices.Clone(messages) }
+
+// Spec returns the registry entry of m's message.
+func Spec(m *txpb.Message) (*MessageSpec, bool) {
+	f := m.ProtoReflect().WhichOneof(bodyOneof)
+	if f == nil {
+		return nil, false
+	}
+	s, ok := byField[f.Name()]
+	return s, ok
+}
+
+// MessageName names m's message for logs and events ("unknown" for none).
+func MessageName(m *txpb.Message) string {
+	if s, ok := Spec(m); ok {
+		return s.Name
+	}
+	return "unknown"
+}
+
+// ProposalTypes are the governance actions, named as the fields of
+// txpb.Propose's action oneof (and as in gov_thresholds).
+func ProposalTypes() []string {
+	fields := actionOneof.Fields()
+	out := make([]string, fields.Len())
+	for i := range fields.Len() {
+		out[i] = string(fields.Get(i).Name())
+	}
+	return out
+}
+
+// ProposalType names a proposal's action ("" when it has none).
+func ProposalType(p *txpb.Propose) string {
+	if f := p.ProtoReflect().WhichOneof(actionOneof); f != nil {
+		return string(f.Name())
+	}
+	return ""
+}
