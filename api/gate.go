@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -91,7 +90,8 @@ var methodRules = map[string]rule{
 // queryRules are the app's query paths (app/query.go) the gate forwards;
 // a path that is not here is refused to everyone.
 var queryRules = map[string]rule{
-	"/balance":        {access: ledgerMember, ledger: balanceLedger},
+	"/balance":        {access: ledgerMember, ledger: ledgerField("balance request", "ledger", "asset", "account")},
+	"/redemptions":    {access: ledgerMember, ledger: ledgerField("redemptions request", "ledger", "asset")},
 	"/ledger":         {access: ledgerMember, ledger: func(d []byte) (string, error) { return string(d), nil }},
 	"/ledgers":        {access: privileged, why: "it lists every sub-ledger with its supply"},
 	"/invariants":     {access: privileged, why: "it reports the supply of every sub-ledger"},
@@ -110,30 +110,33 @@ var queryRules = map[string]rule{
 	"/pubkey":         {access: registered},
 }
 
-// balanceLedger reads the sub-ledger of a /balance request. The app decodes
-// the request with encoding/json, which matches keys case-insensitively and
-// lets a later duplicate win; the gate takes only the exact keys, once
-// each, so that what it checks is what the app reads.
-func balanceLedger(data []byte) (string, error) {
-	fields, err := strictObject(data, []string{"ledger", "asset", "account"})
-	if err != nil {
-		return "", fmt.Errorf("balance request: %w", err)
-	}
-	var ledger string
-	raw, ok := fields["ledger"]
-	if !ok {
-		return "", errors.New("balance request: no ledger")
-	}
-	if err := json.Unmarshal(raw, &ledger); err != nil {
-		return "", fmt.Errorf("balance request: ledger: want a string")
-	}
-	for k, v := range fields {
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return "", fmt.Errorf("balance request: %s: want a string", k)
+// ledgerField reads the sub-ledger of a JSON query request (/balance,
+// /redemptions) whose keys are exactly keys, every value a string. The app
+// decodes the request with encoding/json, which matches keys
+// case-insensitively and lets a later duplicate win; the gate takes only
+// the exact keys, once each, so that what it checks is what the app reads.
+func ledgerField(what string, keys ...string) func([]byte) (string, error) {
+	return func(data []byte) (string, error) {
+		fields, err := strictObject(data, keys)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", what, err)
 		}
+		var ledger string
+		raw, ok := fields["ledger"]
+		if !ok {
+			return "", fmt.Errorf("%s: no ledger", what)
+		}
+		if err := json.Unmarshal(raw, &ledger); err != nil {
+			return "", fmt.Errorf("%s: ledger: want a string", what)
+		}
+		for k, v := range fields {
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return "", fmt.Errorf("%s: %s: want a string", what, k)
+			}
+		}
+		return ledger, nil
 	}
-	return ledger, nil
 }
 
 // caller is the authenticated client of a request.

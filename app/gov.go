@@ -14,6 +14,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
@@ -244,6 +245,10 @@ func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, h
 		return nil, reassignIdentity(kv, act.ReassignIdentity)
 	case *txpb.Propose_SetLedgerMember:
 		return nil, a.setLedgerMember(kv, act.SetLedgerMember)
+	case *txpb.Propose_CreateAsset:
+		return nil, a.createAsset(kv, act.CreateAsset)
+	case *txpb.Propose_UpdateAsset:
+		return nil, a.updateAsset(kv, act.UpdateAsset)
 	case *txpb.Propose_RemoveIdentity:
 		addr, err := gmcrypto.AddressFromBytes(act.RemoveIdentity.Address)
 		if err != nil {
@@ -384,6 +389,70 @@ func (a *App) setLedgerMember(kv ledger.KV, m *txpb.SetLedgerMember) error {
 	}
 	li.Name = m.Ledger
 	return permission.SetLedgerInfo(kv, li)
+}
+
+// assetOf is the payments asset a create-asset proposal describes.
+func assetOf(c *txpb.CreateAsset) payments.Asset {
+	a := payments.Asset{Symbol: c.Symbol, Issuer: c.Issuer, Decimals: c.Decimals, SupplyCap: c.SupplyCap, Redeemable: c.Redeemable}
+	if len(c.MetadataHash) > 0 {
+		a.MetadataHash = hex.EncodeToString(c.MetadataHash)
+	}
+	return a
+}
+
+// checkAssetProposal checks what a create- or update-asset proposal says
+// on its own (at submission: the sub-ledger may be created by a proposal
+// that passes first).
+func checkAssetProposal(kv ledger.KV, m *txpb.Propose) error {
+	var issuer string
+	switch act := m.Action.(type) {
+	case *txpb.Propose_CreateAsset:
+		c := act.CreateAsset
+		if c.Ledger == permission.SystemLedger || c.Ledger == "" {
+			return ErrUnknownLedger.Wrapf("%q: assets live on a sub-ledger", c.Ledger)
+		}
+		if len(c.MetadataHash) != 0 && len(c.MetadataHash) != 32 {
+			return payments.ErrInvalidAsset.Wrapf("metadata hash of %d bytes, want 32 (SM3)", len(c.MetadataHash))
+		}
+		if err := payments.ValidateAsset(assetOf(c)); err != nil {
+			return err
+		}
+		issuer = c.Issuer
+	case *txpb.Propose_UpdateAsset:
+		u := act.UpdateAsset
+		if u.SupplyCap == nil && u.Paused == nil && u.Issuer == nil {
+			return payments.ErrInvalidAsset.Wrapf("update of %s on %s changes nothing", u.Symbol, u.Ledger)
+		}
+		if u.Issuer == nil {
+			return nil
+		}
+		issuer = *u.Issuer
+	default:
+		return nil
+	}
+	_, err := permission.GetOrganisation(kv, issuer)
+	return err
+}
+
+func (a *App) createAsset(kv ledger.KV, c *txpb.CreateAsset) error {
+	if c.Ledger == permission.SystemLedger || !a.store.HasLedger(c.Ledger) {
+		return ErrUnknownLedger.Wrapf("%q", c.Ledger)
+	}
+	if err := checkAssetProposal(kv, &txpb.Propose{Action: &txpb.Propose_CreateAsset{CreateAsset: c}}); err != nil {
+		return err
+	}
+	return a.payments.CreateAsset(kv, c.Ledger, assetOf(c))
+}
+
+func (a *App) updateAsset(kv ledger.KV, u *txpb.UpdateAsset) error {
+	if u.Ledger == permission.SystemLedger || !a.store.HasLedger(u.Ledger) {
+		return ErrUnknownLedger.Wrapf("%q", u.Ledger)
+	}
+	if err := checkAssetProposal(kv, &txpb.Propose{Action: &txpb.Propose_UpdateAsset{UpdateAsset: u}}); err != nil {
+		return err
+	}
+	_, err := a.payments.UpdateAsset(kv, u.Ledger, u.Symbol, payments.AssetUpdate{SupplyCap: u.SupplyCap, Paused: u.Paused, Issuer: u.Issuer})
+	return err
 }
 
 // MaxValidatorPower caps one validator's power. CometBFT refuses a

@@ -148,6 +148,8 @@ func (a *App) checkProposal(kv ledger.KV, m *txpb.Propose, org string, height in
 		c := ledger.NewCache(kv)
 		defer c.Discard()
 		return a.setLedgerMember(c, act.SetLedgerMember)
+	case *txpb.Propose_CreateAsset, *txpb.Propose_UpdateAsset:
+		return checkAssetProposal(kv, m)
 	}
 	return nil
 }

@@ -19,23 +19,24 @@ import (
 
 // Query paths answered by the app. Request data and response values are JSON.
 const (
-	QueryBalance    = "/balance"    // BalanceRequest → BalanceResponse
-	QueryLedgers    = "/ledgers"    // → []LedgerInfo
-	QueryTx         = "/tx"         // data = tx id (hex) → TxLocation
-	QueryInvariants = "/invariants" // → InvariantsResponse
-	QueryOrgs       = "/organisations"
-	QueryValidators = "/validators"     // → []permission.Validator (registry at the height)
-	QueryQC         = "/qc"             // data = height (decimal) → QCResponse
-	QueryRoles      = "/roles"          // data = address (optional) → []permission.Identity
-	QueryNodes      = "/nodes"          // → []permission.Node
-	QueryHolds      = "/holds"          // → []HoldStatus
-	QueryProposals  = "/proposals"      // → []permission.Proposal
-	QueryProposal   = "/proposal"       // data = id (decimal) → permission.Proposal
-	QueryLedgerInfo = "/ledger"         // data = name → permission.LedgerInfo
-	QuerySanctions  = "/sanctions"      // → []permission.Sanction
-	QueryEscrowKeys = "/escrow_keys"    // → []permission.EscrowKey
-	QueryAML        = "/aml_thresholds" // → []AMLThreshold
-	QueryPublicKey  = "/pubkey"         // data = address → hex of the public key seen on chain
+	QueryBalance     = "/balance"     // BalanceRequest → BalanceResponse
+	QueryRedemptions = "/redemptions" // RedemptionsRequest → RedemptionsResponse
+	QueryLedgers     = "/ledgers"     // → []LedgerInfo
+	QueryTx          = "/tx"          // data = tx id (hex) → TxLocation
+	QueryInvariants  = "/invariants"  // → InvariantsResponse
+	QueryOrgs        = "/organisations"
+	QueryValidators  = "/validators"     // → []permission.Validator (registry at the height)
+	QueryQC          = "/qc"             // data = height (decimal) → QCResponse
+	QueryRoles       = "/roles"          // data = address (optional) → []permission.Identity
+	QueryNodes       = "/nodes"          // → []permission.Node
+	QueryHolds       = "/holds"          // → []HoldStatus
+	QueryProposals   = "/proposals"      // → []permission.Proposal
+	QueryProposal    = "/proposal"       // data = id (decimal) → permission.Proposal
+	QueryLedgerInfo  = "/ledger"         // data = name → permission.LedgerInfo
+	QuerySanctions   = "/sanctions"      // → []permission.Sanction
+	QueryEscrowKeys  = "/escrow_keys"    // → []permission.EscrowKey
+	QueryAML         = "/aml_thresholds" // → []AMLThreshold
+	QueryPublicKey   = "/pubkey"         // data = address → hex of the public key seen on chain
 
 	// CometBFT asks these when base.filter_peers is on; code 0 admits.
 	filterIDPrefix   = "/p2p/filter/id/"
@@ -60,6 +61,20 @@ type QCResponse struct {
 type QCSignature struct {
 	Validator string `json:"validator"`
 	Signature string `json:"signature"`
+}
+
+// RedemptionsRequest asks for an asset's redemption queue.
+type RedemptionsRequest struct {
+	Ledger string `json:"ledger"`
+	Asset  string `json:"asset"`
+}
+
+// RedemptionsResponse is an asset's redemption queue at Height.
+type RedemptionsResponse struct {
+	RedemptionsRequest
+	Pending uint64                `json:"pending,string"`
+	Queue   []payments.Redemption `json:"queue"`
+	Height  int64                 `json:"height"`
 }
 
 // BalanceRequest asks for one account's balance of one asset.
@@ -149,6 +164,26 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		}
 		req.Account = addr.String()
 		return BalanceResponse{BalanceRequest: req, Amount: amt, Height: v.Height()}, nil
+	case QueryRedemptions:
+		var req RedemptionsRequest
+		if err := json.Unmarshal(data, &req); err != nil {
+			return nil, ErrBadQuery.Wrapf("redemptions request: %v", err)
+		}
+		if err := checkUserLedger(v, req.Ledger); err != nil {
+			return nil, err
+		}
+		if _, err := a.payments.GetAsset(v, req.Ledger, req.Asset); err != nil {
+			return nil, err
+		}
+		sup, err := a.payments.GetSupply(v, req.Ledger, req.Asset)
+		if err != nil {
+			return nil, err
+		}
+		q, err := a.payments.Redemptions(v, req.Ledger, req.Asset)
+		if err != nil {
+			return nil, err
+		}
+		return RedemptionsResponse{RedemptionsRequest: req, Pending: sup.Pending, Queue: q, Height: v.Height()}, nil
 	case QueryLedgers:
 		out := []LedgerInfo{}
 		for _, name := range v.Ledgers() {

@@ -24,6 +24,14 @@ var handlers = map[string]handler{
 	"issue":    (*App).issue,
 	"transfer": (*App).transfer,
 	"burn":     (*App).burn,
+	"redeem":   (*App).redeem,
+	"settle_redemption": func(a *App, kv ledger.KV, tx *wire.Tx, _ time.Time, height int64) ([]abci.Event, error) {
+		m := tx.Msg.GetSettleRedemption()
+		if err := permission.CheckHolds(kv, tx.Ledger, m.Asset, tx.Sender.String(), height); err != nil {
+			return nil, err
+		}
+		return a.payments.SettleRedemption(kv, tx.Ledger, tx.Sender, m.Asset, m.Id, m.Reject, m.Reason)
+	},
 	"revoke_certificate": func(a *App, kv ledger.KV, tx *wire.Tx, _ time.Time, _ int64) ([]abci.Event, error) {
 		return a.revoke(kv, tx, tx.Msg.GetRevokeCertificate())
 	},
@@ -120,4 +128,15 @@ func (a *App) burn(kv ledger.KV, tx *wire.Tx, _ time.Time, height int64) ([]abci
 		return nil, err
 	}
 	return a.payments.Burn(kv, tx.Ledger, tx.Sender, m.Asset, m.Amount)
+}
+
+func (a *App) redeem(kv ledger.KV, tx *wire.Tx, _ time.Time, height int64) ([]abci.Event, error) {
+	m := tx.Msg.GetRedeem()
+	if err := a.mayTransact(kv, tx, m.Asset, height); err != nil {
+		return nil, err
+	}
+	if err := a.checkSanctions(kv, tx.Sender.String()); err != nil {
+		return nil, err
+	}
+	return a.payments.Redeem(kv, tx.Ledger, tx.Sender, m.Asset, m.Amount, m.Reference, height)
 }

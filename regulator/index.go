@@ -767,9 +767,9 @@ func (bw *blockWriter) indexEntry(tx *Tx, e Entry) error {
 		return bw.history(acct, tx, HistoryEntry{Key: key, Kind: e.Kind, Delta: delta + amt, Value: strconv.FormatUint(bal, 10)})
 	}
 	switch e.Kind {
-	case KindIssue:
+	case KindIssue, KindRedemptionReturned:
 		return set(e.To, "+", e.ToBalance)
-	case KindBurn:
+	case KindBurn, KindRedeem:
 		return set(e.From, "-", e.FromBalance)
 	case KindTransfer:
 		if e.From == e.To {

@@ -4,11 +4,15 @@ import (
 	"time"
 )
 
-// Movement kinds, as the payments contract names its events.
+// Movement kinds, as the payments contract names its events; a redemption
+// leaves the holder's balance (redeem) and comes back only if the issuer
+// rejects it (redemption_returned).
 const (
-	KindIssue    = "issue"
-	KindTransfer = "transfer"
-	KindBurn     = "burn"
+	KindIssue              = "issue"
+	KindTransfer           = "transfer"
+	KindBurn               = "burn"
+	KindRedeem             = "redeem"
+	KindRedemptionReturned = "redemption_returned"
 )
 
 // Block is one committed block as the indexer sees it: decoded

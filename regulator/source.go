@@ -137,6 +137,14 @@ func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
 		case *txpb.EventBurn:
 			tx.Movements = append(tx.Movements, Movement{Kind: KindBurn, Ledger: e.Ledger, Asset: e.Asset,
 				From: e.From, Amount: e.Amount, FromBalance: e.FromBalance})
+		case *txpb.EventRedeem:
+			tx.Movements = append(tx.Movements, Movement{Kind: KindRedeem, Ledger: e.Ledger, Asset: e.Asset,
+				From: e.From, Amount: e.Amount, FromBalance: e.FromBalance})
+		case *txpb.EventRedemptionSettled:
+			if e.Rejected {
+				tx.Movements = append(tx.Movements, Movement{Kind: KindRedemptionReturned, Ledger: e.Ledger, Asset: e.Asset,
+					From: tx.Sender, To: e.To, Amount: e.Amount, ToBalance: e.ToBalance})
+			}
 		case *txpb.EventSanction:
 			tx.Sanctions = append(tx.Sanctions, SanctionChange{Account: e.Account, Entry: e.Entry, Reason: e.Reason,
 				Source: e.Source, Removed: e.Removed})

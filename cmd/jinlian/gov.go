@@ -224,6 +224,60 @@ func newGovCmd(g *globals) *cobra.Command {
 		c.Flags().BoolVar(&lmRemove, "remove", false, "take the organisation out of the sub-ledger's members")
 		_ = c.MarkFlagRequired("org")
 	}))
+	var ca txpb.CreateAsset
+	var caHash string
+	propose.AddCommand(proposeCmd(g, "create-asset", "Create an asset on a sub-ledger: issuer organisation, decimals, optional supply cap, redeemable or not (docs/assets.md)", &title, func() (*txpb.Propose, error) {
+		a := &txpb.CreateAsset{Ledger: ca.Ledger, Symbol: ca.Symbol, Issuer: ca.Issuer, Decimals: ca.Decimals, SupplyCap: ca.SupplyCap, Redeemable: ca.Redeemable}
+		if caHash != "" {
+			h, err := hex.DecodeString(caHash)
+			if err != nil || len(h) != 32 {
+				return nil, fmt.Errorf("--metadata-hash: want 64 hex digits (the SM3 of the asset's terms)")
+			}
+			a.MetadataHash = h
+		}
+		return &txpb.Propose{Action: &txpb.Propose_CreateAsset{CreateAsset: a}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&ca.Ledger, "ledger", "payments", "sub-ledger")
+		c.Flags().StringVar(&ca.Symbol, "symbol", "", "asset symbol (1-32 of A-Z a-z 0-9 _ . -)")
+		c.Flags().StringVar(&ca.Issuer, "issuer", "", "issuing organisation")
+		c.Flags().Uint32Var(&ca.Decimals, "decimals", 2, "display decimals (0-18)")
+		c.Flags().Uint64Var(&ca.SupplyCap, "supply-cap", 0, "most that may be outstanding, in the smallest unit (0: no cap)")
+		c.Flags().BoolVar(&ca.Redeemable, "redeemable", false, "holders may return units to the issuer (tx redeem)")
+		c.Flags().StringVar(&caHash, "metadata-hash", "", "SM3 of the asset's terms (64 hex digits), optional")
+		_ = c.MarkFlagRequired("symbol")
+		_ = c.MarkFlagRequired("issuer")
+	}))
+	var uaLedger, uaSymbol, uaIssuer string
+	var uaCap uint64
+	var uaPause, uaUnpause, uaCapSet bool
+	propose.AddCommand(proposeCmd(g, "update-asset", "Change an asset: --supply-cap, --pause/--unpause, --issuer (what is not given stays)", &title, func() (*txpb.Propose, error) {
+		u := &txpb.UpdateAsset{Ledger: uaLedger, Symbol: uaSymbol}
+		if uaPause && uaUnpause {
+			return nil, fmt.Errorf("--pause and --unpause together")
+		}
+		if uaPause || uaUnpause {
+			u.Paused = &uaPause
+		}
+		if uaCapSet {
+			u.SupplyCap = &uaCap
+		}
+		if uaIssuer != "" {
+			u.Issuer = &uaIssuer
+		}
+		if u.Paused == nil && u.SupplyCap == nil && u.Issuer == nil {
+			return nil, fmt.Errorf("nothing to change: give --supply-cap, --pause, --unpause or --issuer")
+		}
+		return &txpb.Propose{Action: &txpb.Propose_UpdateAsset{UpdateAsset: u}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&uaLedger, "ledger", "payments", "sub-ledger")
+		c.Flags().StringVar(&uaSymbol, "symbol", "", "asset symbol")
+		c.Flags().Uint64Var(&uaCap, "supply-cap", 0, "new supply cap (0 removes it; never below what is outstanding)")
+		c.Flags().BoolVar(&uaPause, "pause", false, "pause the asset: it moves nowhere")
+		c.Flags().BoolVar(&uaUnpause, "unpause", false, "let the asset move again")
+		c.Flags().StringVar(&uaIssuer, "issuer", "", "new issuing organisation")
+		_ = c.MarkFlagRequired("symbol")
+		c.PreRun = func(c *cobra.Command, _ []string) { uaCapSet = c.Flags().Changed("supply-cap") }
+	}))
 	var liftID uint64
 	propose.AddCommand(proposeCmd(g, "lift-hold", "Lift a hold (as placing it; a hold the regulator approved needs the regulator or hold_wide_threshold)", &title, func() (*txpb.Propose, error) {
 		return &txpb.Propose{Action: &txpb.Propose_LiftHold{LiftHold: &txpb.LiftHold{HoldId: liftID}}}, nil

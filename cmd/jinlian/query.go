@@ -65,6 +65,30 @@ func newQueryCmd(g *globals) *cobra.Command {
 	_ = balance.MarkFlagRequired("asset")
 	_ = balance.MarkFlagRequired("account")
 
+	var rreq app.RedemptionsRequest
+	redemptions := &cobra.Command{
+		Use:   "redemptions",
+		Short: "An asset's redemption queue: units holders returned, waiting for the issuer to settle",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			data, _ := json.Marshal(rreq)
+			var out app.RedemptionsResponse
+			if err := abciQuery(cmd.Context(), g.node, app.QueryRedemptions, data, height, &out); err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				fmt.Fprintf(w, "%d %s pending on %s in %d redemptions at height %d\n", out.Pending, out.Asset, out.Ledger, len(out.Queue), out.Height)
+				for _, r := range out.Queue {
+					fmt.Fprintf(w, "  id %d: %d from %s (height %d) %s\n", r.ID, r.Amount, r.Holder, r.Height, r.Reference)
+				}
+			})
+		},
+	}
+	redemptions.Flags().StringVar(&rreq.Ledger, "ledger", "payments", "sub-ledger")
+	redemptions.Flags().StringVar(&rreq.Asset, "asset", "", "asset symbol")
+	redemptions.Flags().Int64Var(&height, "height", 0, "height to read at (0 = latest)")
+	_ = redemptions.MarkFlagRequired("asset")
+
 	ledgers := &cobra.Command{
 		Use:   "ledgers",
 		Short: "Sub-ledgers with their assets and supply",
@@ -109,7 +133,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(balance, ledgers, tx, newQueryQCCmd(g))
+	cmd.AddCommand(balance, redemptions, ledgers, tx, newQueryQCCmd(g))
 	cmd.AddCommand(registryQueryCmds(g)...)
 	return cmd
 }

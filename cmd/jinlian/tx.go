@@ -93,6 +93,10 @@ func newTxCmd(g *globals) *cobra.Command {
 		mk("burn", "Burn units of an asset you hold", false, func(f *txFlags, _ []byte) *txpb.Message {
 			return &txpb.Message{Body: &txpb.Message_Burn{Burn: &txpb.Burn{Asset: f.asset, Amount: f.amount, Memo: f.memo}}}
 		}),
+		mk("redeem", "Return units of a redeemable asset to its issuer (--memo: your payment reference); they wait in the issuer's queue", false, func(f *txFlags, _ []byte) *txpb.Message {
+			return &txpb.Message{Body: &txpb.Message_Redeem{Redeem: &txpb.Redeem{Asset: f.asset, Amount: f.amount, Reference: f.memo}}}
+		}),
+		newSettleRedemptionCmd(g),
 		newTxDecryptCmd(g),
 	)
 	return cmd
@@ -185,4 +189,34 @@ func proposalOf(events []abci.Event) (id uint64, status string) {
 		}
 	}
 	return id, status
+}
+
+// newSettleRedemptionCmd is `jinlian tx settle-redemption`: the issuer
+// burns a queued redemption it paid out, or rejects it back to the holder.
+func newSettleRedemptionCmd(g *globals) *cobra.Command {
+	f := &txFlags{timeout: 30 * time.Second}
+	var id uint64
+	var reject bool
+	var reason string
+	c := &cobra.Command{
+		Use:   "settle-redemption",
+		Short: "Settle a queued redemption (issuer role): burn it, or --reject it back to the holder",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return sendTx(cmd, g, f, &txpb.Message{Body: &txpb.Message_SettleRedemption{SettleRedemption: &txpb.SettleRedemption{
+				Asset: f.asset, Id: id, Reject: reject, Reason: reason}}})
+		},
+	}
+	c.Flags().StringVar(&f.ledger, "ledger", "payments", "sub-ledger")
+	c.Flags().StringVar(&f.asset, "asset", "", "asset symbol")
+	c.Flags().Uint64Var(&id, "id", 0, "the redemption's id (jinlian query redemptions)")
+	c.Flags().BoolVar(&reject, "reject", false, "return the units to the holder instead of burning them")
+	c.Flags().StringVar(&reason, "reason", "", "why (recorded in the event)")
+	c.Flags().StringVar(&f.from, "from", "", "signing key of an issuer of the asset")
+	c.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for commit")
+	f.pass.add(c)
+	for _, name := range []string{"asset", "id", "from"} {
+		_ = c.MarkFlagRequired(name)
+	}
+	return c
 }

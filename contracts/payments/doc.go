@@ -1,14 +1,19 @@
 // Package payments is the multi-asset payments contract: assets with an
 // issuer organisation, balances per (asset, account) on a sub-ledger, issue,
-// transfer and burn, and the supply invariant
+// transfer and burn, the asset lifecycle (created and changed by governance:
+// supply cap, pause, issuer; docs/assets.md), redemption to the issuer, and
+// the supply invariant
 //
-//	per asset: sum of balances == issued − burned
+//	per asset: sum of balances + pending redemptions == issued − burned
 //
 // State layout inside a sub-ledger's tree (all big-endian):
 //
 //	a/<symbol>                    → asset JSON
 //	b/<len(symbol)><symbol><addr> → balance, 8 bytes
-//	s/<symbol>                    → issued (8 bytes) ‖ burned (8 bytes)
+//	s/<symbol>                    → issued (8) ‖ burned (8), then
+//	                                ‖ pending (8) ‖ next redemption id (8)
+//	                                once the asset had a redemption
+//	r/<len(symbol)><symbol><id>   → queued redemption JSON (id 8 bytes)
 //
 // It imports ledger, permission (through the Authorizer it declares) and
 // gmcrypto of jinlian; it reads no clock and iterates no Go map.

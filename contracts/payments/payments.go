@@ -28,6 +28,10 @@ var (
 	ErrOverflow          = errs.Register(codespace, 5, "amount overflow")
 	ErrInvalidAsset      = errs.Register(codespace, 6, "invalid asset")
 	ErrInvalidAddress    = errs.Register(codespace, 7, "invalid address")
+	ErrSupplyCap         = errs.Register(codespace, 8, "supply cap reached")
+	ErrAssetPaused       = errs.Register(codespace, 9, "asset paused")
+	ErrNotRedeemable     = errs.Register(codespace, 10, "asset not redeemable")
+	ErrUnknownRedemption = errs.Register(codespace, 11, "unknown redemption")
 )
 
 var symbolPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
@@ -37,12 +41,26 @@ type Asset struct {
 	Symbol   string `json:"symbol"`
 	Issuer   string `json:"issuer"` // organisation id
 	Decimals uint32 `json:"decimals"`
+	// SupplyCap bounds what may be outstanding (issued − burned); 0: none.
+	SupplyCap uint64 `json:"supply_cap,string,omitempty"`
+	// Redeemable assets can be returned to the issuer (Redeem).
+	Redeemable bool `json:"redeemable,omitempty"`
+	// MetadataHash is the SM3 of the asset's terms (hex), if given.
+	MetadataHash string `json:"metadata_hash,omitempty"`
+	// Paused assets move nowhere: no issue, transfer, burn or redemption.
+	Paused bool `json:"paused,omitempty"`
 }
 
-// Supply is what was issued and burned of an asset.
+// Supply is what was issued and burned of an asset, and its redemption
+// queue's total and next id.
 type Supply struct {
 	Issued uint64 `json:"issued,string"`
 	Burned uint64 `json:"burned,string"`
+	// Pending is the sum of queued redemptions: units that left their
+	// holders' balances and are not yet burned.
+	Pending uint64 `json:"pending,string"`
+	// NextRedemption is the id the next redemption gets.
+	NextRedemption uint64 `json:"next_redemption,string"`
 }
 
 // Outstanding is issued − burned.
@@ -97,13 +115,30 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
+// ValidateAsset checks an asset's own fields.
+func ValidateAsset(a Asset) error {
+	switch {
+	case !symbolPattern.MatchString(a.Symbol):
+		return ErrInvalidAsset.Wrapf("symbol %q: want 1-32 of [A-Za-z0-9_.-], starting alphanumeric", a.Symbol)
+	case a.Issuer == "":
+		return ErrInvalidAsset.Wrapf("asset %s has no issuer organisation", a.Symbol)
+	case a.Decimals > MaxDecimals:
+		return ErrInvalidAsset.Wrapf("asset %s: %d decimals, at most %d", a.Symbol, a.Decimals, MaxDecimals)
+	case a.MetadataHash != "" && !sm3Hex.MatchString(a.MetadataHash):
+		return ErrInvalidAsset.Wrapf("asset %s: metadata hash %q is not 32 bytes of hex (SM3)", a.Symbol, a.MetadataHash)
+	}
+	return nil
+}
+
+// MaxDecimals bounds an asset's display decimals (10^18 still fits uint64).
+const MaxDecimals = 18
+
+var sm3Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
 // CreateAsset registers an asset on a ledger (genesis and governance).
 func (k Keeper) CreateAsset(kv ledger.KV, ledgerName string, a Asset) error {
-	if !symbolPattern.MatchString(a.Symbol) {
-		return ErrInvalidAsset.Wrapf("symbol %q: want 1-32 of [A-Za-z0-9_.-], starting alphanumeric", a.Symbol)
-	}
-	if a.Issuer == "" {
-		return ErrInvalidAsset.Wrapf("asset %s on ledger %s has no issuer organisation", a.Symbol, ledgerName)
+	if err := ValidateAsset(a); err != nil {
+		return fmt.Errorf("ledger %s: %w", ledgerName, err)
 	}
 	old, err := kv.Get(ledgerName, assetKey(a.Symbol))
 	if err != nil {
@@ -174,15 +209,26 @@ func (k Keeper) GetSupply(kv Reader, ledgerName, sym string) (Supply, error) {
 	if err != nil || b == nil {
 		return Supply{}, err
 	}
-	if len(b) != 16 {
-		return Supply{}, fmt.Errorf("corrupt supply of %s/%s", ledgerName, sym)
+	if len(b) != 16 && len(b) != 32 {
+		return Supply{}, fmt.Errorf("corrupt supply of %s/%s: %d bytes", ledgerName, sym, len(b))
 	}
-	return Supply{Issued: binary.BigEndian.Uint64(b), Burned: binary.BigEndian.Uint64(b[8:])}, nil
+	s := Supply{Issued: binary.BigEndian.Uint64(b), Burned: binary.BigEndian.Uint64(b[8:])}
+	if len(b) == 32 {
+		s.Pending, s.NextRedemption = binary.BigEndian.Uint64(b[16:]), binary.BigEndian.Uint64(b[24:])
+	}
+	return s, nil
 }
 
+// setSupply writes issued ‖ burned, and ‖ pending ‖ next redemption id
+// once the asset has had a redemption.
 func (k Keeper) setSupply(kv ledger.KV, ledgerName, sym string, s Supply) error {
 	b := binary.BigEndian.AppendUint64(nil, s.Issued)
-	return kv.Set(ledgerName, supplyKey(sym), binary.BigEndian.AppendUint64(b, s.Burned))
+	b = binary.BigEndian.AppendUint64(b, s.Burned)
+	if s.Pending != 0 || s.NextRedemption != 0 {
+		b = binary.BigEndian.AppendUint64(b, s.Pending)
+		b = binary.BigEndian.AppendUint64(b, s.NextRedemption)
+	}
+	return kv.Set(ledgerName, supplyKey(sym), b)
 }
 
 func checkAmount(amount uint64) error {
@@ -200,6 +246,15 @@ func parseTo(to []byte) (gmcrypto.Address, error) {
 	return a, nil
 }
 
+// movable loads an asset that may move: known and not paused.
+func (k Keeper) movable(kv Reader, ledgerName, sym string) (Asset, error) {
+	a, err := k.GetAsset(kv, ledgerName, sym)
+	if err == nil && a.Paused {
+		err = ErrAssetPaused.Wrapf("%s on ledger %s is paused by governance: it moves nowhere until unpaused", sym, ledgerName)
+	}
+	return a, err
+}
+
 // Mint credits amount of sym to addr and counts it as issued. It is the
 // primitive behind Issue and genesis balances; it checks no rights.
 func (k Keeper) Mint(kv ledger.KV, ledgerName, sym string, to gmcrypto.Address, amount uint64) error {
@@ -212,7 +267,8 @@ func (k Keeper) mint(kv ledger.KV, ledgerName, sym string, to gmcrypto.Address, 
 	if err := checkAmount(amount); err != nil {
 		return 0, err
 	}
-	if _, err := k.GetAsset(kv, ledgerName, sym); err != nil {
+	asset, err := k.GetAsset(kv, ledgerName, sym)
+	if err != nil {
 		return 0, err
 	}
 	sup, err := k.GetSupply(kv, ledgerName, sym)
@@ -221,6 +277,9 @@ func (k Keeper) mint(kv ledger.KV, ledgerName, sym string, to gmcrypto.Address, 
 	}
 	if sup.Issued > math.MaxUint64-amount {
 		return 0, ErrOverflow.Wrapf("issuing %d %s would overflow the issued total %d", amount, sym, sup.Issued)
+	}
+	if c := asset.SupplyCap; c != 0 && (sup.Outstanding() > c || amount > c-sup.Outstanding()) {
+		return 0, ErrSupplyCap.Wrapf("issuing %d %s on ledger %s: %d outstanding, cap %d", amount, sym, ledgerName, sup.Outstanding(), c)
 	}
 	bal, err := k.Balance(kv, ledgerName, sym, to)
 	if err != nil {
@@ -236,7 +295,7 @@ func (k Keeper) mint(kv ledger.KV, ledgerName, sym string, to gmcrypto.Address, 
 
 // Issue executes an issue message sent by sender.
 func (k Keeper) Issue(kv ledger.KV, ledgerName string, sender gmcrypto.Address, sym string, to []byte, amount uint64) ([]abci.Event, error) {
-	asset, err := k.GetAsset(kv, ledgerName, sym)
+	asset, err := k.movable(kv, ledgerName, sym)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +321,7 @@ func (k Keeper) Transfer(kv ledger.KV, ledgerName string, sender gmcrypto.Addres
 	if err := checkAmount(amount); err != nil {
 		return nil, err
 	}
-	if _, err := k.GetAsset(kv, ledgerName, sym); err != nil {
+	if _, err := k.movable(kv, ledgerName, sym); err != nil {
 		return nil, err
 	}
 	toAddr, err := parseTo(to)
@@ -305,7 +364,7 @@ func (k Keeper) Burn(kv ledger.KV, ledgerName string, sender gmcrypto.Address, s
 	if err := checkAmount(amount); err != nil {
 		return nil, err
 	}
-	if _, err := k.GetAsset(kv, ledgerName, sym); err != nil {
+	if _, err := k.movable(kv, ledgerName, sym); err != nil {
 		return nil, err
 	}
 	bal, err := k.Balance(kv, ledgerName, sym, sender)
@@ -341,12 +400,15 @@ type InvariantResult struct {
 	Ledger      string `json:"ledger"`
 	Asset       string `json:"asset"`
 	SumBalances uint64 `json:"sum_balances,string"`
+	Pending     uint64 `json:"pending_redemptions,string"`
 	Issued      uint64 `json:"issued,string"`
 	Burned      uint64 `json:"burned,string"`
 	Holds       bool   `json:"holds"`
 }
 
-// CheckSupply verifies sum of balances == issued − burned for every asset of a ledger.
+// CheckSupply verifies, for every asset of a ledger, sum of balances +
+// pending redemptions == issued − burned, and that the pending total is the
+// sum of the queue.
 func (k Keeper) CheckSupply(kv Reader, ledgerName string) ([]InvariantResult, error) {
 	assets, err := k.Assets(kv, ledgerName)
 	if err != nil {
@@ -373,9 +435,18 @@ func (k Keeper) CheckSupply(kv Reader, ledgerName string) ([]InvariantResult, er
 		if err != nil {
 			return nil, err
 		}
+		queue, err := k.Redemptions(kv, ledgerName, a.Symbol)
+		if err != nil {
+			return nil, err
+		}
+		var queued uint64
+		for _, r := range queue {
+			queued += r.Amount // each ≤ pending ≤ outstanding; a wrap shows as a mismatch
+		}
 		out = append(out, InvariantResult{
-			Ledger: ledgerName, Asset: a.Symbol, SumBalances: sum, Issued: sup.Issued, Burned: sup.Burned,
-			Holds: !overflow && sup.Burned <= sup.Issued && sum == sup.Issued-sup.Burned,
+			Ledger: ledgerName, Asset: a.Symbol, SumBalances: sum, Pending: sup.Pending, Issued: sup.Issued, Burned: sup.Burned,
+			Holds: !overflow && sup.Burned <= sup.Issued && queued == sup.Pending &&
+				sum <= math.MaxUint64-sup.Pending && sum+sup.Pending == sup.Issued-sup.Burned,
 		})
 	}
 	return out, nil

@@ -31,9 +31,10 @@ func dump(t *rapid.T, kv ledger.KV) []byte {
 	return out
 }
 
-// TestSupplyInvariantProperty drives random issue, transfer and burn
-// operations, some invalid, and checks after each one that
-//   - per asset, sum of balances == issued − burned;
+// TestSupplyInvariantProperty drives random issue, transfer, burn,
+// redemption, settlement and asset-update operations, some invalid, and
+// checks after each one that
+//   - per asset, sum of balances + pending redemptions == issued − burned;
 //   - a failed operation changes nothing;
 //   - balances match a simple model.
 func TestSupplyInvariantProperty(t *testing.T) {
@@ -48,11 +49,17 @@ func TestSupplyInvariantProperty(t *testing.T) {
 		}
 		k := NewKeeper(allowAll{})
 		assets := []string{"CNY", "USD"}
-		for _, a := range assets {
-			if err := k.CreateAsset(store, testLedger, Asset{Symbol: a, Issuer: "bankA"}); err != nil {
+		for _, a := range []Asset{{Symbol: "CNY", Issuer: "bankA", Redeemable: true, SupplyCap: 5000}, {Symbol: "USD", Issuer: "bankA"}} {
+			if err := k.CreateAsset(store, testLedger, a); err != nil {
 				t.Fatal(err)
 			}
 		}
+		type queued struct {
+			holder gmcrypto.Address
+			amount uint64
+		}
+		pending := map[uint64]queued{}
+		nextID := map[string]uint64{}
 		var accounts []gmcrypto.Address
 		for i := range 4 {
 			var a gmcrypto.Address
@@ -68,7 +75,9 @@ func TestSupplyInvariantProperty(t *testing.T) {
 			from := rapid.SampledFrom(accounts).Draw(t, "from")
 			to := rapid.SampledFrom(accounts).Draw(t, "to")
 			amt := amount.Draw(t, "amount")
-			op := rapid.IntRange(0, 2).Draw(t, "op")
+			op := rapid.IntRange(0, 6).Draw(t, "op")
+			id := rapid.Uint64Range(0, 5).Draw(t, "redemption")
+			var upd AssetUpdate
 
 			before := dump(t, store)
 			c := ledger.NewCache(store)
@@ -79,6 +88,18 @@ func TestSupplyInvariantProperty(t *testing.T) {
 				_, err = k.Transfer(c, testLedger, from, asset, to[:], amt)
 			case 2:
 				_, err = k.Burn(c, testLedger, from, asset, amt)
+			case 3:
+				_, err = k.Redeem(c, testLedger, from, asset, amt, "ref", 1)
+			case 4, 5:
+				_, err = k.SettleRedemption(c, testLedger, from, asset, id, op == 5, "")
+			case 6:
+				if rapid.Bool().Draw(t, "set cap") {
+					capv := rapid.Uint64Range(0, 6000).Draw(t, "cap")
+					upd.SupplyCap = &capv
+				}
+				paused := rapid.Bool().Draw(t, "paused")
+				upd.Paused = &paused
+				_, err = k.UpdateAsset(c, testLedger, asset, upd)
 			}
 			if err != nil {
 				c.Discard()
@@ -86,7 +107,8 @@ func TestSupplyInvariantProperty(t *testing.T) {
 					t.Fatalf("failed op %d changed state: %v", op, err)
 				}
 				var known bool
-				for _, e := range []error{ErrUnknownAsset, ErrInvalidAmount, ErrInsufficientFunds, ErrOverflow} {
+				for _, e := range []error{ErrUnknownAsset, ErrInvalidAmount, ErrInsufficientFunds, ErrOverflow,
+					ErrSupplyCap, ErrAssetPaused, ErrNotRedeemable, ErrUnknownRedemption} {
 					known = known || errors.Is(err, e)
 				}
 				if !known {
@@ -105,6 +127,23 @@ func TestSupplyInvariantProperty(t *testing.T) {
 				model[key(asset, to)] += amt
 			case 2:
 				model[key(asset, from)] -= amt
+			case 3:
+				model[key(asset, from)] -= amt
+				pending[nextID[asset]] = queued{from, amt}
+				nextID[asset]++
+			case 4, 5:
+				q, ok := pending[id]
+				if !ok || asset != "CNY" {
+					t.Fatalf("settled redemption %d of %s that the model does not have", id, asset)
+				}
+				if op == 5 {
+					model[key(asset, q.holder)] += q.amount
+				}
+				delete(pending, id)
+			}
+			sup, _ := k.GetSupply(store, testLedger, "CNY")
+			if a, _ := k.GetAsset(store, testLedger, "CNY"); a.SupplyCap != 0 && sup.Outstanding() > a.SupplyCap {
+				t.Fatalf("outstanding %d above the cap %d", sup.Outstanding(), a.SupplyCap)
 			}
 			res, err := k.CheckSupply(store, testLedger)
 			if err != nil {

@@ -962,6 +962,201 @@ func (x *EventProposalVote) GetYes() bool {
 	return false
 }
 
+// EventRedeem: a holder returned units to the issuer's redemption queue.
+type EventRedeem struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Asset         string                 `protobuf:"bytes,2,opt,name=asset,proto3" json:"asset,omitempty"`
+	From          string                 `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
+	Amount        uint64                 `protobuf:"varint,4,opt,name=amount,proto3" json:"amount,omitempty"`
+	FromBalance   uint64                 `protobuf:"varint,5,opt,name=from_balance,json=fromBalance,proto3" json:"from_balance,omitempty"` // the holder's balance after it
+	Id            uint64                 `protobuf:"varint,6,opt,name=id,proto3" json:"id,omitempty"`                                      // the redemption's id in the queue
+	Reference     string                 `protobuf:"bytes,7,opt,name=reference,proto3" json:"reference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventRedeem) Reset() {
+	*x = EventRedeem{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventRedeem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventRedeem) ProtoMessage() {}
+
+func (x *EventRedeem) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventRedeem.ProtoReflect.Descriptor instead.
+func (*EventRedeem) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *EventRedeem) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventRedeem) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *EventRedeem) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *EventRedeem) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *EventRedeem) GetFromBalance() uint64 {
+	if x != nil {
+		return x.FromBalance
+	}
+	return 0
+}
+
+func (x *EventRedeem) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *EventRedeem) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+// EventRedemptionSettled: the issuer burned (or, rejected, returned) a
+// queued redemption.
+type EventRedemptionSettled struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Asset         string                 `protobuf:"bytes,2,opt,name=asset,proto3" json:"asset,omitempty"`
+	Id            uint64                 `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
+	To            string                 `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"` // the holder
+	Amount        uint64                 `protobuf:"varint,5,opt,name=amount,proto3" json:"amount,omitempty"`
+	Rejected      bool                   `protobuf:"varint,6,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	ToBalance     uint64                 `protobuf:"varint,7,opt,name=to_balance,json=toBalance,proto3" json:"to_balance,omitempty"` // the holder's balance after it (changes only when rejected)
+	Reason        string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventRedemptionSettled) Reset() {
+	*x = EventRedemptionSettled{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventRedemptionSettled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventRedemptionSettled) ProtoMessage() {}
+
+func (x *EventRedemptionSettled) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventRedemptionSettled.ProtoReflect.Descriptor instead.
+func (*EventRedemptionSettled) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *EventRedemptionSettled) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventRedemptionSettled) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *EventRedemptionSettled) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *EventRedemptionSettled) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *EventRedemptionSettled) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *EventRedemptionSettled) GetRejected() bool {
+	if x != nil {
+		return x.Rejected
+	}
+	return false
+}
+
+func (x *EventRedemptionSettled) GetToBalance() uint64 {
+	if x != nil {
+		return x.ToBalance
+	}
+	return 0
+}
+
+func (x *EventRedemptionSettled) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_jinlian_tx_v1_events_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_events_proto_rawDesc = "" +
@@ -1035,7 +1230,25 @@ const file_jinlian_tx_v1_events_proto_rawDesc = "" +
 	"\x11EventProposalVote\x12\x1a\n" +
 	"\bproposal\x18\x01 \x01(\x04R\bproposal\x12\x10\n" +
 	"\x03org\x18\x02 \x01(\tR\x03org\x12\x10\n" +
-	"\x03yes\x18\x03 \x01(\bR\x03yesB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"\x03yes\x18\x03 \x01(\bR\x03yes\"\xb8\x01\n" +
+	"\vEventRedeem\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x14\n" +
+	"\x05asset\x18\x02 \x01(\tR\x05asset\x12\x12\n" +
+	"\x04from\x18\x03 \x01(\tR\x04from\x12\x16\n" +
+	"\x06amount\x18\x04 \x01(\x04R\x06amount\x12!\n" +
+	"\ffrom_balance\x18\x05 \x01(\x04R\vfromBalance\x12\x0e\n" +
+	"\x02id\x18\x06 \x01(\x04R\x02id\x12\x1c\n" +
+	"\treference\x18\a \x01(\tR\treference\"\xd1\x01\n" +
+	"\x16EventRedemptionSettled\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x14\n" +
+	"\x05asset\x18\x02 \x01(\tR\x05asset\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\x04R\x02id\x12\x0e\n" +
+	"\x02to\x18\x04 \x01(\tR\x02to\x12\x16\n" +
+	"\x06amount\x18\x05 \x01(\x04R\x06amount\x12\x1a\n" +
+	"\brejected\x18\x06 \x01(\bR\brejected\x12\x1d\n" +
+	"\n" +
+	"to_balance\x18\a \x01(\x04R\ttoBalance\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reasonB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_events_proto_rawDescOnce sync.Once
@@ -1049,7 +1262,7 @@ func file_jinlian_tx_v1_events_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_events_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_jinlian_tx_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_jinlian_tx_v1_events_proto_goTypes = []any{
 	(*EventJinlianTx)(nil),         // 0: jinlian.tx.v1.EventJinlianTx
 	(*EventIssue)(nil),             // 1: jinlian.tx.v1.EventIssue
@@ -1065,6 +1278,8 @@ var file_jinlian_tx_v1_events_proto_goTypes = []any{
 	(*EventQuorumCertificate)(nil), // 11: jinlian.tx.v1.EventQuorumCertificate
 	(*EventProposal)(nil),          // 12: jinlian.tx.v1.EventProposal
 	(*EventProposalVote)(nil),      // 13: jinlian.tx.v1.EventProposalVote
+	(*EventRedeem)(nil),            // 14: jinlian.tx.v1.EventRedeem
+	(*EventRedemptionSettled)(nil), // 15: jinlian.tx.v1.EventRedemptionSettled
 }
 var file_jinlian_tx_v1_events_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -1085,7 +1300,7 @@ func file_jinlian_tx_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_events_proto_rawDesc), len(file_jinlian_tx_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

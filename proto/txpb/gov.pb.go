@@ -43,6 +43,8 @@ type Propose struct {
 	//	*Propose_ReassignIdentity
 	//	*Propose_RemoveIdentity
 	//	*Propose_SetLedgerMember
+	//	*Propose_CreateAsset
+	//	*Propose_UpdateAsset
 	Action        isPropose_Action `protobuf_oneof:"action"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -227,6 +229,24 @@ func (x *Propose) GetSetLedgerMember() *SetLedgerMember {
 	return nil
 }
 
+func (x *Propose) GetCreateAsset() *CreateAsset {
+	if x != nil {
+		if x, ok := x.Action.(*Propose_CreateAsset); ok {
+			return x.CreateAsset
+		}
+	}
+	return nil
+}
+
+func (x *Propose) GetUpdateAsset() *UpdateAsset {
+	if x != nil {
+		if x, ok := x.Action.(*Propose_UpdateAsset); ok {
+			return x.UpdateAsset
+		}
+	}
+	return nil
+}
+
 type isPropose_Action interface {
 	isPropose_Action()
 }
@@ -291,6 +311,14 @@ type Propose_SetLedgerMember struct {
 	SetLedgerMember *SetLedgerMember `protobuf:"bytes,24,opt,name=set_ledger_member,json=setLedgerMember,proto3,oneof"`
 }
 
+type Propose_CreateAsset struct {
+	CreateAsset *CreateAsset `protobuf:"bytes,25,opt,name=create_asset,json=createAsset,proto3,oneof"`
+}
+
+type Propose_UpdateAsset struct {
+	UpdateAsset *UpdateAsset `protobuf:"bytes,26,opt,name=update_asset,json=updateAsset,proto3,oneof"`
+}
+
 func (*Propose_AddOrganisation) isPropose_Action() {}
 
 func (*Propose_RemoveOrganisation) isPropose_Action() {}
@@ -321,6 +349,180 @@ func (*Propose_RemoveIdentity) isPropose_Action() {}
 
 func (*Propose_SetLedgerMember) isPropose_Action() {}
 
+func (*Propose_CreateAsset) isPropose_Action() {}
+
+func (*Propose_UpdateAsset) isPropose_Action() {}
+
+// CreateAsset creates an asset on a sub-ledger (docs/assets.md).
+type CreateAsset struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Symbol        string                 `protobuf:"bytes,2,opt,name=symbol,proto3" json:"symbol,omitempty"`
+	Issuer        string                 `protobuf:"bytes,3,opt,name=issuer,proto3" json:"issuer,omitempty"`                                 // the issuing organisation's id
+	Decimals      uint32                 `protobuf:"varint,4,opt,name=decimals,proto3" json:"decimals,omitempty"`                            // 0..18, for display
+	SupplyCap     uint64                 `protobuf:"varint,5,opt,name=supply_cap,json=supplyCap,proto3" json:"supply_cap,omitempty"`         // the most that may be outstanding (issued − burned); 0: no cap
+	Redeemable    bool                   `protobuf:"varint,6,opt,name=redeemable,proto3" json:"redeemable,omitempty"`                        // holders may return units to the issuer (Redeem)
+	MetadataHash  []byte                 `protobuf:"bytes,7,opt,name=metadata_hash,json=metadataHash,proto3" json:"metadata_hash,omitempty"` // SM3 of the asset's terms, 32 bytes; optional
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAsset) Reset() {
+	*x = CreateAsset{}
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAsset) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAsset) ProtoMessage() {}
+
+func (x *CreateAsset) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAsset.ProtoReflect.Descriptor instead.
+func (*CreateAsset) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CreateAsset) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *CreateAsset) GetSymbol() string {
+	if x != nil {
+		return x.Symbol
+	}
+	return ""
+}
+
+func (x *CreateAsset) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *CreateAsset) GetDecimals() uint32 {
+	if x != nil {
+		return x.Decimals
+	}
+	return 0
+}
+
+func (x *CreateAsset) GetSupplyCap() uint64 {
+	if x != nil {
+		return x.SupplyCap
+	}
+	return 0
+}
+
+func (x *CreateAsset) GetRedeemable() bool {
+	if x != nil {
+		return x.Redeemable
+	}
+	return false
+}
+
+func (x *CreateAsset) GetMetadataHash() []byte {
+	if x != nil {
+		return x.MetadataHash
+	}
+	return nil
+}
+
+// UpdateAsset changes an asset; an absent field keeps its value.
+type UpdateAsset struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Symbol        string                 `protobuf:"bytes,2,opt,name=symbol,proto3" json:"symbol,omitempty"`
+	SupplyCap     *uint64                `protobuf:"varint,3,opt,name=supply_cap,json=supplyCap,proto3,oneof" json:"supply_cap,omitempty"` // 0 removes the cap; never below what is outstanding
+	Paused        *bool                  `protobuf:"varint,4,opt,name=paused,proto3,oneof" json:"paused,omitempty"`                        // a paused asset moves nowhere
+	Issuer        *string                `protobuf:"bytes,5,opt,name=issuer,proto3,oneof" json:"issuer,omitempty"`                         // the new issuing organisation
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateAsset) Reset() {
+	*x = UpdateAsset{}
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateAsset) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateAsset) ProtoMessage() {}
+
+func (x *UpdateAsset) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateAsset.ProtoReflect.Descriptor instead.
+func (*UpdateAsset) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *UpdateAsset) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *UpdateAsset) GetSymbol() string {
+	if x != nil {
+		return x.Symbol
+	}
+	return ""
+}
+
+func (x *UpdateAsset) GetSupplyCap() uint64 {
+	if x != nil && x.SupplyCap != nil {
+		return *x.SupplyCap
+	}
+	return 0
+}
+
+func (x *UpdateAsset) GetPaused() bool {
+	if x != nil && x.Paused != nil {
+		return *x.Paused
+	}
+	return false
+}
+
+func (x *UpdateAsset) GetIssuer() string {
+	if x != nil && x.Issuer != nil {
+		return *x.Issuer
+	}
+	return ""
+}
+
 // SetLedgerMember adds an organisation to a sub-ledger's members, or with
 // remove takes it out (its identities can then no longer transact there).
 type SetLedgerMember struct {
@@ -334,7 +536,7 @@ type SetLedgerMember struct {
 
 func (x *SetLedgerMember) Reset() {
 	*x = SetLedgerMember{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[1]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -346,7 +548,7 @@ func (x *SetLedgerMember) String() string {
 func (*SetLedgerMember) ProtoMessage() {}
 
 func (x *SetLedgerMember) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[1]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -359,7 +561,7 @@ func (x *SetLedgerMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLedgerMember.ProtoReflect.Descriptor instead.
 func (*SetLedgerMember) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{1}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SetLedgerMember) GetLedger() string {
@@ -395,7 +597,7 @@ type Vote struct {
 
 func (x *Vote) Reset() {
 	*x = Vote{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[2]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -407,7 +609,7 @@ func (x *Vote) String() string {
 func (*Vote) ProtoMessage() {}
 
 func (x *Vote) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[2]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -420,7 +622,7 @@ func (x *Vote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vote.ProtoReflect.Descriptor instead.
 func (*Vote) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{2}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Vote) GetProposalId() uint64 {
@@ -448,7 +650,7 @@ type AddOrganisation struct {
 
 func (x *AddOrganisation) Reset() {
 	*x = AddOrganisation{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[3]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -460,7 +662,7 @@ func (x *AddOrganisation) String() string {
 func (*AddOrganisation) ProtoMessage() {}
 
 func (x *AddOrganisation) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[3]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -473,7 +675,7 @@ func (x *AddOrganisation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddOrganisation.ProtoReflect.Descriptor instead.
 func (*AddOrganisation) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{3}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AddOrganisation) GetId() string {
@@ -506,7 +708,7 @@ type RemoveOrganisation struct {
 
 func (x *RemoveOrganisation) Reset() {
 	*x = RemoveOrganisation{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[4]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +720,7 @@ func (x *RemoveOrganisation) String() string {
 func (*RemoveOrganisation) ProtoMessage() {}
 
 func (x *RemoveOrganisation) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[4]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +733,7 @@ func (x *RemoveOrganisation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveOrganisation.ProtoReflect.Descriptor instead.
 func (*RemoveOrganisation) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{4}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RemoveOrganisation) GetId() string {
@@ -556,7 +758,7 @@ type SetValidator struct {
 
 func (x *SetValidator) Reset() {
 	*x = SetValidator{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[5]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -568,7 +770,7 @@ func (x *SetValidator) String() string {
 func (*SetValidator) ProtoMessage() {}
 
 func (x *SetValidator) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[5]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -581,7 +783,7 @@ func (x *SetValidator) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetValidator.ProtoReflect.Descriptor instead.
 func (*SetValidator) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{5}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SetValidator) GetPubKeyEd25519() []byte {
@@ -638,7 +840,7 @@ type SetNode struct {
 
 func (x *SetNode) Reset() {
 	*x = SetNode{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +852,7 @@ func (x *SetNode) String() string {
 func (*SetNode) ProtoMessage() {}
 
 func (x *SetNode) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +865,7 @@ func (x *SetNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
 func (*SetNode) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{6}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SetNode) GetNodeId() string {
@@ -696,7 +898,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[7]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +910,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[7]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +923,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{7}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -741,7 +943,7 @@ type CreateLedger struct {
 
 func (x *CreateLedger) Reset() {
 	*x = CreateLedger{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[8]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -753,7 +955,7 @@ func (x *CreateLedger) String() string {
 func (*CreateLedger) ProtoMessage() {}
 
 func (x *CreateLedger) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[8]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -766,7 +968,7 @@ func (x *CreateLedger) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateLedger.ProtoReflect.Descriptor instead.
 func (*CreateLedger) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{8}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateLedger) GetName() string {
@@ -794,7 +996,7 @@ type GrantRole struct {
 
 func (x *GrantRole) Reset() {
 	*x = GrantRole{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[9]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +1008,7 @@ func (x *GrantRole) String() string {
 func (*GrantRole) ProtoMessage() {}
 
 func (x *GrantRole) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[9]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +1021,7 @@ func (x *GrantRole) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantRole.ProtoReflect.Descriptor instead.
 func (*GrantRole) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{9}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GrantRole) GetAddress() []byte {
@@ -853,7 +1055,7 @@ type RevokeRole struct {
 
 func (x *RevokeRole) Reset() {
 	*x = RevokeRole{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[10]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -865,7 +1067,7 @@ func (x *RevokeRole) String() string {
 func (*RevokeRole) ProtoMessage() {}
 
 func (x *RevokeRole) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[10]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -878,7 +1080,7 @@ func (x *RevokeRole) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeRole.ProtoReflect.Descriptor instead.
 func (*RevokeRole) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{10}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RevokeRole) GetAddress() []byte {
@@ -906,7 +1108,7 @@ type RevokeCertificateAction struct {
 
 func (x *RevokeCertificateAction) Reset() {
 	*x = RevokeCertificateAction{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[11]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1120,7 @@ func (x *RevokeCertificateAction) String() string {
 func (*RevokeCertificateAction) ProtoMessage() {}
 
 func (x *RevokeCertificateAction) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[11]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1133,7 @@ func (x *RevokeCertificateAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeCertificateAction.ProtoReflect.Descriptor instead.
 func (*RevokeCertificateAction) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{11}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RevokeCertificateAction) GetOrg() string {
@@ -970,7 +1172,7 @@ type PlaceHold struct {
 
 func (x *PlaceHold) Reset() {
 	*x = PlaceHold{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[12]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1184,7 @@ func (x *PlaceHold) String() string {
 func (*PlaceHold) ProtoMessage() {}
 
 func (x *PlaceHold) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[12]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1197,7 @@ func (x *PlaceHold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlaceHold.ProtoReflect.Descriptor instead.
 func (*PlaceHold) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{12}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PlaceHold) GetLedger() string {
@@ -1042,7 +1244,7 @@ type LiftHold struct {
 
 func (x *LiftHold) Reset() {
 	*x = LiftHold{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[13]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1256,7 @@ func (x *LiftHold) String() string {
 func (*LiftHold) ProtoMessage() {}
 
 func (x *LiftHold) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[13]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1269,7 @@ func (x *LiftHold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiftHold.ProtoReflect.Descriptor instead.
 func (*LiftHold) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{13}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *LiftHold) GetHoldId() uint64 {
@@ -1095,7 +1297,7 @@ type SetParams struct {
 
 func (x *SetParams) Reset() {
 	*x = SetParams{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1309,7 @@ func (x *SetParams) String() string {
 func (*SetParams) ProtoMessage() {}
 
 func (x *SetParams) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1322,7 @@ func (x *SetParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetParams.ProtoReflect.Descriptor instead.
 func (*SetParams) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{14}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SetParams) GetTxTimeWindowSeconds() int64 {
@@ -1180,7 +1382,7 @@ type ReassignIdentity struct {
 
 func (x *ReassignIdentity) Reset() {
 	*x = ReassignIdentity{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1394,7 @@ func (x *ReassignIdentity) String() string {
 func (*ReassignIdentity) ProtoMessage() {}
 
 func (x *ReassignIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1407,7 @@ func (x *ReassignIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignIdentity.ProtoReflect.Descriptor instead.
 func (*ReassignIdentity) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{15}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReassignIdentity) GetAddress() []byte {
@@ -1246,7 +1448,7 @@ type RemoveIdentity struct {
 
 func (x *RemoveIdentity) Reset() {
 	*x = RemoveIdentity{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[16]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1460,7 @@ func (x *RemoveIdentity) String() string {
 func (*RemoveIdentity) ProtoMessage() {}
 
 func (x *RemoveIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[16]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1473,7 @@ func (x *RemoveIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveIdentity.ProtoReflect.Descriptor instead.
 func (*RemoveIdentity) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{16}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RemoveIdentity) GetAddress() []byte {
@@ -1285,7 +1487,7 @@ var File_jinlian_tx_v1_gov_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_gov_proto_rawDesc = "" +
 	"\n" +
-	"\x17jinlian/tx/v1/gov.proto\x12\rjinlian.tx.v1\"\xaf\b\n" +
+	"\x17jinlian/tx/v1/gov.proto\x12\rjinlian.tx.v1\"\xb1\t\n" +
 	"\aPropose\x12\x14\n" +
 	"\x05title\x18\x01 \x01(\tR\x05title\x12K\n" +
 	"\x10add_organisation\x18\n" +
@@ -1308,8 +1510,31 @@ const file_jinlian_tx_v1_gov_proto_rawDesc = "" +
 	"set_params\x18\x15 \x01(\v2\x18.jinlian.tx.v1.SetParamsH\x00R\tsetParams\x12N\n" +
 	"\x11reassign_identity\x18\x16 \x01(\v2\x1f.jinlian.tx.v1.ReassignIdentityH\x00R\x10reassignIdentity\x12H\n" +
 	"\x0fremove_identity\x18\x17 \x01(\v2\x1d.jinlian.tx.v1.RemoveIdentityH\x00R\x0eremoveIdentity\x12L\n" +
-	"\x11set_ledger_member\x18\x18 \x01(\v2\x1e.jinlian.tx.v1.SetLedgerMemberH\x00R\x0fsetLedgerMemberB\b\n" +
-	"\x06action\"S\n" +
+	"\x11set_ledger_member\x18\x18 \x01(\v2\x1e.jinlian.tx.v1.SetLedgerMemberH\x00R\x0fsetLedgerMember\x12?\n" +
+	"\fcreate_asset\x18\x19 \x01(\v2\x1a.jinlian.tx.v1.CreateAssetH\x00R\vcreateAsset\x12?\n" +
+	"\fupdate_asset\x18\x1a \x01(\v2\x1a.jinlian.tx.v1.UpdateAssetH\x00R\vupdateAssetB\b\n" +
+	"\x06action\"\xd5\x01\n" +
+	"\vCreateAsset\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x16\n" +
+	"\x06symbol\x18\x02 \x01(\tR\x06symbol\x12\x16\n" +
+	"\x06issuer\x18\x03 \x01(\tR\x06issuer\x12\x1a\n" +
+	"\bdecimals\x18\x04 \x01(\rR\bdecimals\x12\x1d\n" +
+	"\n" +
+	"supply_cap\x18\x05 \x01(\x04R\tsupplyCap\x12\x1e\n" +
+	"\n" +
+	"redeemable\x18\x06 \x01(\bR\n" +
+	"redeemable\x12#\n" +
+	"\rmetadata_hash\x18\a \x01(\fR\fmetadataHash\"\xc0\x01\n" +
+	"\vUpdateAsset\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x16\n" +
+	"\x06symbol\x18\x02 \x01(\tR\x06symbol\x12\"\n" +
+	"\n" +
+	"supply_cap\x18\x03 \x01(\x04H\x00R\tsupplyCap\x88\x01\x01\x12\x1b\n" +
+	"\x06paused\x18\x04 \x01(\bH\x01R\x06paused\x88\x01\x01\x12\x1b\n" +
+	"\x06issuer\x18\x05 \x01(\tH\x02R\x06issuer\x88\x01\x01B\r\n" +
+	"\v_supply_capB\t\n" +
+	"\a_pausedB\t\n" +
+	"\a_issuer\"S\n" +
 	"\x0fSetLedgerMember\x12\x16\n" +
 	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x10\n" +
 	"\x03org\x18\x02 \x01(\tR\x03org\x12\x16\n" +
@@ -1389,47 +1614,51 @@ func file_jinlian_tx_v1_gov_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_gov_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_gov_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_jinlian_tx_v1_gov_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_jinlian_tx_v1_gov_proto_goTypes = []any{
 	(*Propose)(nil),                 // 0: jinlian.tx.v1.Propose
-	(*SetLedgerMember)(nil),         // 1: jinlian.tx.v1.SetLedgerMember
-	(*Vote)(nil),                    // 2: jinlian.tx.v1.Vote
-	(*AddOrganisation)(nil),         // 3: jinlian.tx.v1.AddOrganisation
-	(*RemoveOrganisation)(nil),      // 4: jinlian.tx.v1.RemoveOrganisation
-	(*SetValidator)(nil),            // 5: jinlian.tx.v1.SetValidator
-	(*SetNode)(nil),                 // 6: jinlian.tx.v1.SetNode
-	(*RemoveNode)(nil),              // 7: jinlian.tx.v1.RemoveNode
-	(*CreateLedger)(nil),            // 8: jinlian.tx.v1.CreateLedger
-	(*GrantRole)(nil),               // 9: jinlian.tx.v1.GrantRole
-	(*RevokeRole)(nil),              // 10: jinlian.tx.v1.RevokeRole
-	(*RevokeCertificateAction)(nil), // 11: jinlian.tx.v1.RevokeCertificateAction
-	(*PlaceHold)(nil),               // 12: jinlian.tx.v1.PlaceHold
-	(*LiftHold)(nil),                // 13: jinlian.tx.v1.LiftHold
-	(*SetParams)(nil),               // 14: jinlian.tx.v1.SetParams
-	(*ReassignIdentity)(nil),        // 15: jinlian.tx.v1.ReassignIdentity
-	(*RemoveIdentity)(nil),          // 16: jinlian.tx.v1.RemoveIdentity
+	(*CreateAsset)(nil),             // 1: jinlian.tx.v1.CreateAsset
+	(*UpdateAsset)(nil),             // 2: jinlian.tx.v1.UpdateAsset
+	(*SetLedgerMember)(nil),         // 3: jinlian.tx.v1.SetLedgerMember
+	(*Vote)(nil),                    // 4: jinlian.tx.v1.Vote
+	(*AddOrganisation)(nil),         // 5: jinlian.tx.v1.AddOrganisation
+	(*RemoveOrganisation)(nil),      // 6: jinlian.tx.v1.RemoveOrganisation
+	(*SetValidator)(nil),            // 7: jinlian.tx.v1.SetValidator
+	(*SetNode)(nil),                 // 8: jinlian.tx.v1.SetNode
+	(*RemoveNode)(nil),              // 9: jinlian.tx.v1.RemoveNode
+	(*CreateLedger)(nil),            // 10: jinlian.tx.v1.CreateLedger
+	(*GrantRole)(nil),               // 11: jinlian.tx.v1.GrantRole
+	(*RevokeRole)(nil),              // 12: jinlian.tx.v1.RevokeRole
+	(*RevokeCertificateAction)(nil), // 13: jinlian.tx.v1.RevokeCertificateAction
+	(*PlaceHold)(nil),               // 14: jinlian.tx.v1.PlaceHold
+	(*LiftHold)(nil),                // 15: jinlian.tx.v1.LiftHold
+	(*SetParams)(nil),               // 16: jinlian.tx.v1.SetParams
+	(*ReassignIdentity)(nil),        // 17: jinlian.tx.v1.ReassignIdentity
+	(*RemoveIdentity)(nil),          // 18: jinlian.tx.v1.RemoveIdentity
 }
 var file_jinlian_tx_v1_gov_proto_depIdxs = []int32{
-	3,  // 0: jinlian.tx.v1.Propose.add_organisation:type_name -> jinlian.tx.v1.AddOrganisation
-	4,  // 1: jinlian.tx.v1.Propose.remove_organisation:type_name -> jinlian.tx.v1.RemoveOrganisation
-	5,  // 2: jinlian.tx.v1.Propose.set_validator:type_name -> jinlian.tx.v1.SetValidator
-	6,  // 3: jinlian.tx.v1.Propose.set_node:type_name -> jinlian.tx.v1.SetNode
-	7,  // 4: jinlian.tx.v1.Propose.remove_node:type_name -> jinlian.tx.v1.RemoveNode
-	8,  // 5: jinlian.tx.v1.Propose.create_ledger:type_name -> jinlian.tx.v1.CreateLedger
-	9,  // 6: jinlian.tx.v1.Propose.grant_role:type_name -> jinlian.tx.v1.GrantRole
-	10, // 7: jinlian.tx.v1.Propose.revoke_role:type_name -> jinlian.tx.v1.RevokeRole
-	11, // 8: jinlian.tx.v1.Propose.revoke_certificate:type_name -> jinlian.tx.v1.RevokeCertificateAction
-	12, // 9: jinlian.tx.v1.Propose.place_hold:type_name -> jinlian.tx.v1.PlaceHold
-	13, // 10: jinlian.tx.v1.Propose.lift_hold:type_name -> jinlian.tx.v1.LiftHold
-	14, // 11: jinlian.tx.v1.Propose.set_params:type_name -> jinlian.tx.v1.SetParams
-	15, // 12: jinlian.tx.v1.Propose.reassign_identity:type_name -> jinlian.tx.v1.ReassignIdentity
-	16, // 13: jinlian.tx.v1.Propose.remove_identity:type_name -> jinlian.tx.v1.RemoveIdentity
-	1,  // 14: jinlian.tx.v1.Propose.set_ledger_member:type_name -> jinlian.tx.v1.SetLedgerMember
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	5,  // 0: jinlian.tx.v1.Propose.add_organisation:type_name -> jinlian.tx.v1.AddOrganisation
+	6,  // 1: jinlian.tx.v1.Propose.remove_organisation:type_name -> jinlian.tx.v1.RemoveOrganisation
+	7,  // 2: jinlian.tx.v1.Propose.set_validator:type_name -> jinlian.tx.v1.SetValidator
+	8,  // 3: jinlian.tx.v1.Propose.set_node:type_name -> jinlian.tx.v1.SetNode
+	9,  // 4: jinlian.tx.v1.Propose.remove_node:type_name -> jinlian.tx.v1.RemoveNode
+	10, // 5: jinlian.tx.v1.Propose.create_ledger:type_name -> jinlian.tx.v1.CreateLedger
+	11, // 6: jinlian.tx.v1.Propose.grant_role:type_name -> jinlian.tx.v1.GrantRole
+	12, // 7: jinlian.tx.v1.Propose.revoke_role:type_name -> jinlian.tx.v1.RevokeRole
+	13, // 8: jinlian.tx.v1.Propose.revoke_certificate:type_name -> jinlian.tx.v1.RevokeCertificateAction
+	14, // 9: jinlian.tx.v1.Propose.place_hold:type_name -> jinlian.tx.v1.PlaceHold
+	15, // 10: jinlian.tx.v1.Propose.lift_hold:type_name -> jinlian.tx.v1.LiftHold
+	16, // 11: jinlian.tx.v1.Propose.set_params:type_name -> jinlian.tx.v1.SetParams
+	17, // 12: jinlian.tx.v1.Propose.reassign_identity:type_name -> jinlian.tx.v1.ReassignIdentity
+	18, // 13: jinlian.tx.v1.Propose.remove_identity:type_name -> jinlian.tx.v1.RemoveIdentity
+	3,  // 14: jinlian.tx.v1.Propose.set_ledger_member:type_name -> jinlian.tx.v1.SetLedgerMember
+	1,  // 15: jinlian.tx.v1.Propose.create_asset:type_name -> jinlian.tx.v1.CreateAsset
+	2,  // 16: jinlian.tx.v1.Propose.update_asset:type_name -> jinlian.tx.v1.UpdateAsset
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_gov_proto_init() }
@@ -1453,14 +1682,17 @@ func file_jinlian_tx_v1_gov_proto_init() {
 		(*Propose_ReassignIdentity)(nil),
 		(*Propose_RemoveIdentity)(nil),
 		(*Propose_SetLedgerMember)(nil),
+		(*Propose_CreateAsset)(nil),
+		(*Propose_UpdateAsset)(nil),
 	}
+	file_jinlian_tx_v1_gov_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_gov_proto_rawDesc), len(file_jinlian_tx_v1_gov_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -78,6 +78,8 @@ type Message struct {
 	//	*Message_Issue
 	//	*Message_Transfer
 	//	*Message_Burn
+	//	*Message_Redeem
+	//	*Message_SettleRedemption
 	//	*Message_RevokeCertificate
 	//	*Message_RegisterIdentity
 	//	*Message_SetSanction
@@ -150,6 +152,24 @@ func (x *Message) GetBurn() *Burn {
 	if x != nil {
 		if x, ok := x.Body.(*Message_Burn); ok {
 			return x.Burn
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetRedeem() *Redeem {
+	if x != nil {
+		if x, ok := x.Body.(*Message_Redeem); ok {
+			return x.Redeem
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetSettleRedemption() *SettleRedemption {
+	if x != nil {
+		if x, ok := x.Body.(*Message_SettleRedemption); ok {
+			return x.SettleRedemption
 		}
 	}
 	return nil
@@ -243,6 +263,14 @@ type Message_Burn struct {
 	Burn *Burn `protobuf:"bytes,3,opt,name=burn,proto3,oneof"`
 }
 
+type Message_Redeem struct {
+	Redeem *Redeem `protobuf:"bytes,4,opt,name=redeem,proto3,oneof"`
+}
+
+type Message_SettleRedemption struct {
+	SettleRedemption *SettleRedemption `protobuf:"bytes,5,opt,name=settle_redemption,json=settleRedemption,proto3,oneof"`
+}
+
 type Message_RevokeCertificate struct {
 	RevokeCertificate *RevokeCertificate `protobuf:"bytes,10,opt,name=revoke_certificate,json=revokeCertificate,proto3,oneof"`
 }
@@ -280,6 +308,10 @@ func (*Message_Issue) isMessage_Body() {}
 func (*Message_Transfer) isMessage_Body() {}
 
 func (*Message_Burn) isMessage_Body() {}
+
+func (*Message_Redeem) isMessage_Body() {}
+
+func (*Message_SettleRedemption) isMessage_Body() {}
 
 func (*Message_RevokeCertificate) isMessage_Body() {}
 
@@ -497,6 +529,140 @@ func (x *Issue) GetMemo() string {
 	return ""
 }
 
+// Redeem returns units of a redeemable asset to its issuer: they leave the
+// sender's balance at once and wait in the issuer's redemption queue until
+// the issuer settles them (SettleRedemption).
+type Redeem struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Asset         string                 `protobuf:"bytes,1,opt,name=asset,proto3" json:"asset,omitempty"`
+	Amount        uint64                 `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	Reference     string                 `protobuf:"bytes,3,opt,name=reference,proto3" json:"reference,omitempty"` // the holder's payment reference for the off-chain payout
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Redeem) Reset() {
+	*x = Redeem{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Redeem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Redeem) ProtoMessage() {}
+
+func (x *Redeem) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Redeem.ProtoReflect.Descriptor instead.
+func (*Redeem) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Redeem) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *Redeem) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *Redeem) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+// SettleRedemption closes a queued redemption (issuer role of the asset):
+// the units are burned (the issuer paid out off chain), or with reject they
+// return to the holder.
+type SettleRedemption struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Asset         string                 `protobuf:"bytes,1,opt,name=asset,proto3" json:"asset,omitempty"`
+	Id            uint64                 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
+	Reject        bool                   `protobuf:"varint,3,opt,name=reject,proto3" json:"reject,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettleRedemption) Reset() {
+	*x = SettleRedemption{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettleRedemption) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettleRedemption) ProtoMessage() {}
+
+func (x *SettleRedemption) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettleRedemption.ProtoReflect.Descriptor instead.
+func (*SettleRedemption) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SettleRedemption) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *SettleRedemption) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *SettleRedemption) GetReject() bool {
+	if x != nil {
+		return x.Reject
+	}
+	return false
+}
+
+func (x *SettleRedemption) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // Transfer moves units of an asset from the sender's account to `to`.
 type Transfer struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -513,7 +679,7 @@ type Transfer struct {
 
 func (x *Transfer) Reset() {
 	*x = Transfer{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -525,7 +691,7 @@ func (x *Transfer) String() string {
 func (*Transfer) ProtoMessage() {}
 
 func (x *Transfer) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[5]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -538,7 +704,7 @@ func (x *Transfer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transfer.ProtoReflect.Descriptor instead.
 func (*Transfer) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{5}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Transfer) GetAsset() string {
@@ -593,7 +759,7 @@ type Confidential struct {
 
 func (x *Confidential) Reset() {
 	*x = Confidential{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -605,7 +771,7 @@ func (x *Confidential) String() string {
 func (*Confidential) ProtoMessage() {}
 
 func (x *Confidential) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -618,7 +784,7 @@ func (x *Confidential) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Confidential.ProtoReflect.Descriptor instead.
 func (*Confidential) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{6}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Confidential) GetCiphertext() []byte {
@@ -653,7 +819,7 @@ type WrappedKey struct {
 
 func (x *WrappedKey) Reset() {
 	*x = WrappedKey{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +831,7 @@ func (x *WrappedKey) String() string {
 func (*WrappedKey) ProtoMessage() {}
 
 func (x *WrappedKey) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[7]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +844,7 @@ func (x *WrappedKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WrappedKey.ProtoReflect.Descriptor instead.
 func (*WrappedKey) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{7}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WrappedKey) GetReader() []byte {
@@ -714,7 +880,7 @@ type Burn struct {
 
 func (x *Burn) Reset() {
 	*x = Burn{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[8]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -726,7 +892,7 @@ func (x *Burn) String() string {
 func (*Burn) ProtoMessage() {}
 
 func (x *Burn) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[8]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -739,7 +905,7 @@ func (x *Burn) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Burn.ProtoReflect.Descriptor instead.
 func (*Burn) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{8}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Burn) GetAsset() string {
@@ -778,7 +944,7 @@ type QuorumCertificate struct {
 
 func (x *QuorumCertificate) Reset() {
 	*x = QuorumCertificate{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[9]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +956,7 @@ func (x *QuorumCertificate) String() string {
 func (*QuorumCertificate) ProtoMessage() {}
 
 func (x *QuorumCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[9]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +969,7 @@ func (x *QuorumCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuorumCertificate.ProtoReflect.Descriptor instead.
 func (*QuorumCertificate) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{9}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *QuorumCertificate) GetChainId() string {
@@ -846,7 +1012,7 @@ type QCSignature struct {
 
 func (x *QCSignature) Reset() {
 	*x = QCSignature{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[10]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -858,7 +1024,7 @@ func (x *QCSignature) String() string {
 func (*QCSignature) ProtoMessage() {}
 
 func (x *QCSignature) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[10]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,7 +1037,7 @@ func (x *QCSignature) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QCSignature.ProtoReflect.Descriptor instead.
 func (*QCSignature) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{10}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *QCSignature) GetValidator() []byte {
@@ -905,7 +1071,7 @@ type SetSanction struct {
 
 func (x *SetSanction) Reset() {
 	*x = SetSanction{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[11]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -917,7 +1083,7 @@ func (x *SetSanction) String() string {
 func (*SetSanction) ProtoMessage() {}
 
 func (x *SetSanction) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[11]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -930,7 +1096,7 @@ func (x *SetSanction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSanction.ProtoReflect.Descriptor instead.
 func (*SetSanction) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{11}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SetSanction) GetAccount() []byte {
@@ -980,7 +1146,7 @@ type RegisterEscrowKey struct {
 
 func (x *RegisterEscrowKey) Reset() {
 	*x = RegisterEscrowKey{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[12]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1158,7 @@ func (x *RegisterEscrowKey) String() string {
 func (*RegisterEscrowKey) ProtoMessage() {}
 
 func (x *RegisterEscrowKey) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[12]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1171,7 @@ func (x *RegisterEscrowKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterEscrowKey.ProtoReflect.Descriptor instead.
 func (*RegisterEscrowKey) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{12}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RegisterEscrowKey) GetPublicKey() []byte {
@@ -1029,7 +1195,7 @@ type SetAMLThreshold struct {
 
 func (x *SetAMLThreshold) Reset() {
 	*x = SetAMLThreshold{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[13]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +1207,7 @@ func (x *SetAMLThreshold) String() string {
 func (*SetAMLThreshold) ProtoMessage() {}
 
 func (x *SetAMLThreshold) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[13]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +1220,7 @@ func (x *SetAMLThreshold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAMLThreshold.ProtoReflect.Descriptor instead.
 func (*SetAMLThreshold) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{13}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SetAMLThreshold) GetLedger() string {
@@ -1096,7 +1262,7 @@ type RegisterCheckpointKey struct {
 
 func (x *RegisterCheckpointKey) Reset() {
 	*x = RegisterCheckpointKey{}
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[14]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1108,7 +1274,7 @@ func (x *RegisterCheckpointKey) String() string {
 func (*RegisterCheckpointKey) ProtoMessage() {}
 
 func (x *RegisterCheckpointKey) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[14]
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1121,7 +1287,7 @@ func (x *RegisterCheckpointKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterCheckpointKey.ProtoReflect.Descriptor instead.
 func (*RegisterCheckpointKey) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{14}
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RegisterCheckpointKey) GetValidator() string {
@@ -1158,11 +1324,13 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\n" +
 	"\x16jinlian/tx/v1/tx.proto\x12\rjinlian.tx.v1\x1a\x17jinlian/tx/v1/gov.proto\",\n" +
 	"\x0fHeaderExtension\x12\x19\n" +
-	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xe6\x05\n" +
+	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xe7\x06\n" +
 	"\aMessage\x12,\n" +
 	"\x05issue\x18\x01 \x01(\v2\x14.jinlian.tx.v1.IssueH\x00R\x05issue\x125\n" +
 	"\btransfer\x18\x02 \x01(\v2\x17.jinlian.tx.v1.TransferH\x00R\btransfer\x12)\n" +
-	"\x04burn\x18\x03 \x01(\v2\x13.jinlian.tx.v1.BurnH\x00R\x04burn\x12Q\n" +
+	"\x04burn\x18\x03 \x01(\v2\x13.jinlian.tx.v1.BurnH\x00R\x04burn\x12/\n" +
+	"\x06redeem\x18\x04 \x01(\v2\x15.jinlian.tx.v1.RedeemH\x00R\x06redeem\x12N\n" +
+	"\x11settle_redemption\x18\x05 \x01(\v2\x1f.jinlian.tx.v1.SettleRedemptionH\x00R\x10settleRedemption\x12Q\n" +
 	"\x12revoke_certificate\x18\n" +
 	" \x01(\v2 .jinlian.tx.v1.RevokeCertificateH\x00R\x11revokeCertificate\x12N\n" +
 	"\x11register_identity\x18\v \x01(\v2\x1f.jinlian.tx.v1.RegisterIdentityH\x00R\x10registerIdentity\x12?\n" +
@@ -1185,7 +1353,16 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\x05asset\x18\x01 \x01(\tR\x05asset\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\fR\x02to\x12\x16\n" +
 	"\x06amount\x18\x03 \x01(\x04R\x06amount\x12\x12\n" +
-	"\x04memo\x18\x04 \x01(\tR\x04memo\"\x9d\x01\n" +
+	"\x04memo\x18\x04 \x01(\tR\x04memo\"T\n" +
+	"\x06Redeem\x12\x14\n" +
+	"\x05asset\x18\x01 \x01(\tR\x05asset\x12\x16\n" +
+	"\x06amount\x18\x02 \x01(\x04R\x06amount\x12\x1c\n" +
+	"\treference\x18\x03 \x01(\tR\treference\"h\n" +
+	"\x10SettleRedemption\x12\x14\n" +
+	"\x05asset\x18\x01 \x01(\tR\x05asset\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x16\n" +
+	"\x06reject\x18\x03 \x01(\bR\x06reject\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x9d\x01\n" +
 	"\bTransfer\x12\x14\n" +
 	"\x05asset\x18\x01 \x01(\tR\x05asset\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\fR\x02to\x12\x16\n" +
@@ -1251,46 +1428,50 @@ func file_jinlian_tx_v1_tx_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_tx_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_jinlian_tx_v1_tx_proto_goTypes = []any{
 	(*HeaderExtension)(nil),       // 0: jinlian.tx.v1.HeaderExtension
 	(*Message)(nil),               // 1: jinlian.tx.v1.Message
 	(*RegisterIdentity)(nil),      // 2: jinlian.tx.v1.RegisterIdentity
 	(*RevokeCertificate)(nil),     // 3: jinlian.tx.v1.RevokeCertificate
 	(*Issue)(nil),                 // 4: jinlian.tx.v1.Issue
-	(*Transfer)(nil),              // 5: jinlian.tx.v1.Transfer
-	(*Confidential)(nil),          // 6: jinlian.tx.v1.Confidential
-	(*WrappedKey)(nil),            // 7: jinlian.tx.v1.WrappedKey
-	(*Burn)(nil),                  // 8: jinlian.tx.v1.Burn
-	(*QuorumCertificate)(nil),     // 9: jinlian.tx.v1.QuorumCertificate
-	(*QCSignature)(nil),           // 10: jinlian.tx.v1.QCSignature
-	(*SetSanction)(nil),           // 11: jinlian.tx.v1.SetSanction
-	(*RegisterEscrowKey)(nil),     // 12: jinlian.tx.v1.RegisterEscrowKey
-	(*SetAMLThreshold)(nil),       // 13: jinlian.tx.v1.SetAMLThreshold
-	(*RegisterCheckpointKey)(nil), // 14: jinlian.tx.v1.RegisterCheckpointKey
-	(*Propose)(nil),               // 15: jinlian.tx.v1.Propose
-	(*Vote)(nil),                  // 16: jinlian.tx.v1.Vote
+	(*Redeem)(nil),                // 5: jinlian.tx.v1.Redeem
+	(*SettleRedemption)(nil),      // 6: jinlian.tx.v1.SettleRedemption
+	(*Transfer)(nil),              // 7: jinlian.tx.v1.Transfer
+	(*Confidential)(nil),          // 8: jinlian.tx.v1.Confidential
+	(*WrappedKey)(nil),            // 9: jinlian.tx.v1.WrappedKey
+	(*Burn)(nil),                  // 10: jinlian.tx.v1.Burn
+	(*QuorumCertificate)(nil),     // 11: jinlian.tx.v1.QuorumCertificate
+	(*QCSignature)(nil),           // 12: jinlian.tx.v1.QCSignature
+	(*SetSanction)(nil),           // 13: jinlian.tx.v1.SetSanction
+	(*RegisterEscrowKey)(nil),     // 14: jinlian.tx.v1.RegisterEscrowKey
+	(*SetAMLThreshold)(nil),       // 15: jinlian.tx.v1.SetAMLThreshold
+	(*RegisterCheckpointKey)(nil), // 16: jinlian.tx.v1.RegisterCheckpointKey
+	(*Propose)(nil),               // 17: jinlian.tx.v1.Propose
+	(*Vote)(nil),                  // 18: jinlian.tx.v1.Vote
 }
 var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	4,  // 0: jinlian.tx.v1.Message.issue:type_name -> jinlian.tx.v1.Issue
-	5,  // 1: jinlian.tx.v1.Message.transfer:type_name -> jinlian.tx.v1.Transfer
-	8,  // 2: jinlian.tx.v1.Message.burn:type_name -> jinlian.tx.v1.Burn
-	3,  // 3: jinlian.tx.v1.Message.revoke_certificate:type_name -> jinlian.tx.v1.RevokeCertificate
-	2,  // 4: jinlian.tx.v1.Message.register_identity:type_name -> jinlian.tx.v1.RegisterIdentity
-	11, // 5: jinlian.tx.v1.Message.set_sanction:type_name -> jinlian.tx.v1.SetSanction
-	12, // 6: jinlian.tx.v1.Message.register_escrow_key:type_name -> jinlian.tx.v1.RegisterEscrowKey
-	13, // 7: jinlian.tx.v1.Message.set_aml_threshold:type_name -> jinlian.tx.v1.SetAMLThreshold
-	14, // 8: jinlian.tx.v1.Message.register_checkpoint_key:type_name -> jinlian.tx.v1.RegisterCheckpointKey
-	15, // 9: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
-	16, // 10: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
-	6,  // 11: jinlian.tx.v1.Transfer.confidential:type_name -> jinlian.tx.v1.Confidential
-	7,  // 12: jinlian.tx.v1.Confidential.keys:type_name -> jinlian.tx.v1.WrappedKey
-	10, // 13: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	7,  // 1: jinlian.tx.v1.Message.transfer:type_name -> jinlian.tx.v1.Transfer
+	10, // 2: jinlian.tx.v1.Message.burn:type_name -> jinlian.tx.v1.Burn
+	5,  // 3: jinlian.tx.v1.Message.redeem:type_name -> jinlian.tx.v1.Redeem
+	6,  // 4: jinlian.tx.v1.Message.settle_redemption:type_name -> jinlian.tx.v1.SettleRedemption
+	3,  // 5: jinlian.tx.v1.Message.revoke_certificate:type_name -> jinlian.tx.v1.RevokeCertificate
+	2,  // 6: jinlian.tx.v1.Message.register_identity:type_name -> jinlian.tx.v1.RegisterIdentity
+	13, // 7: jinlian.tx.v1.Message.set_sanction:type_name -> jinlian.tx.v1.SetSanction
+	14, // 8: jinlian.tx.v1.Message.register_escrow_key:type_name -> jinlian.tx.v1.RegisterEscrowKey
+	15, // 9: jinlian.tx.v1.Message.set_aml_threshold:type_name -> jinlian.tx.v1.SetAMLThreshold
+	16, // 10: jinlian.tx.v1.Message.register_checkpoint_key:type_name -> jinlian.tx.v1.RegisterCheckpointKey
+	17, // 11: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
+	18, // 12: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
+	8,  // 13: jinlian.tx.v1.Transfer.confidential:type_name -> jinlian.tx.v1.Confidential
+	9,  // 14: jinlian.tx.v1.Confidential.keys:type_name -> jinlian.tx.v1.WrappedKey
+	12, // 15: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_tx_proto_init() }
@@ -1303,6 +1484,8 @@ func file_jinlian_tx_v1_tx_proto_init() {
 		(*Message_Issue)(nil),
 		(*Message_Transfer)(nil),
 		(*Message_Burn)(nil),
+		(*Message_Redeem)(nil),
+		(*Message_SettleRedemption)(nil),
 		(*Message_RevokeCertificate)(nil),
 		(*Message_RegisterIdentity)(nil),
 		(*Message_SetSanction)(nil),
@@ -1318,7 +1501,7 @@ func file_jinlian_tx_v1_tx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_tx_proto_rawDesc), len(file_jinlian_tx_v1_tx_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
