@@ -496,6 +496,7 @@ func (s *Service) getReport(r *http.Request, _ *Caller) (any, error) {
 	if err != nil {
 		return nil, badf("%v", err)
 	}
+	AnchorReport(r.Context(), rep, s.cfg.Query)
 	return rep, nil
 }
 

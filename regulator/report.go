@@ -2,6 +2,7 @@ package regulator
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
@@ -16,7 +17,7 @@ import (
 )
 
 // ReportFormat names the report's JSON layout.
-const ReportFormat = "jinlian-compliance-report/v1"
+const ReportFormat = "jinlian-compliance-report/v2"
 
 // Report is a compliance report for a period of block time.
 type Report struct {
@@ -32,6 +33,23 @@ type Report struct {
 	Totals        []Total      `json:"totals"`
 	AlertSummary  []AlertCount `json:"alert_summary"`
 	Alerts        []Alert      `json:"alerts"`
+	// Anchor ties the report to the chain: the app hash, certified by the
+	// SM2 quorum certificate of that height, of the highest height at or
+	// below IndexedHeight whose QC is committed. nil when the observer
+	// could not read one (it says why in AnchorError).
+	Anchor      *ReportAnchor `json:"anchor,omitempty"`
+	AnchorError string        `json:"anchor_error,omitempty"`
+}
+
+// ReportAnchor is a height's app hash with its SM2 QC, as the app stores it
+// (jinlian verify qc checks it against the validator set).
+type ReportAnchor struct {
+	Height  int64  `json:"height"`
+	AppHash string `json:"app_hash"`
+	Signers int    `json:"qc_signers"`
+	// Covers reports whether every movement of the report (LastHeight) is
+	// at or below Height, so in the certified state.
+	Covers bool `json:"covers"`
 }
 
 // Total is what one organisation moved of one asset in the period. An
@@ -144,6 +162,39 @@ func (ix *Index) BuildReport(from, to time.Time, now time.Time) (*Report, error)
 	return r, nil
 }
 
+// AnchorReport sets r.Anchor from the app's stored QCs (query /qc): the QC
+// of height h is committed in block h+2, so the newest heights may not have
+// one yet and the anchor steps back up to two heights.
+func AnchorReport(ctx context.Context, r *Report, query QueryFunc) {
+	if query == nil {
+		r.AnchorError = "this observer has no app query function"
+		return
+	}
+	var last error
+	for h := r.IndexedHeight; h >= 1 && h >= r.IndexedHeight-2; h-- {
+		b, err := query(ctx, "/qc", []byte(strconv.FormatInt(h, 10)))
+		if err != nil {
+			last = err
+			continue
+		}
+		var qc struct {
+			Height     int64             `json:"height"`
+			AppHash    string            `json:"app_hash"`
+			Signatures []json.RawMessage `json:"signatures"`
+		}
+		if err := json.Unmarshal(b, &qc); err != nil {
+			last = fmt.Errorf("qc of height %d: %w", h, err)
+			continue
+		}
+		r.Anchor = &ReportAnchor{Height: qc.Height, AppHash: qc.AppHash, Signers: len(qc.Signatures), Covers: r.LastHeight <= qc.Height}
+		return
+	}
+	if last == nil {
+		last = errors.New("the chain has no committed height yet")
+	}
+	r.AnchorError = fmt.Sprintf("no quorum certificate at heights %d..%d: %v", max(r.IndexedHeight-2, 1), r.IndexedHeight, last)
+}
+
 // JSON renders the report as indented JSON.
 func (r *Report) JSON() []byte {
 	b, _ := json.MarshalIndent(r, "", "  ")
@@ -157,9 +208,15 @@ func (r *Report) CSV() []byte {
 	w := csv.NewWriter(&buf)
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-	_ = w.Write([]string{"record", "format", "chain_id", "from", "to", "indexed_height", "first_height", "last_height", "generated_at", "movements"})
+	var anchorH, anchorHash, anchorSigners, covers string
+	if a := r.Anchor; a != nil {
+		anchorH, anchorHash, anchorSigners, covers = strconv.FormatInt(a.Height, 10), a.AppHash, strconv.Itoa(a.Signers), strconv.FormatBool(a.Covers)
+	}
+	_ = w.Write([]string{"record", "format", "chain_id", "from", "to", "indexed_height", "first_height", "last_height", "generated_at", "movements",
+		"anchor_height", "anchor_app_hash", "anchor_qc_signers", "anchor_covers", "anchor_error"})
 	_ = w.Write([]string{"report", r.Format, r.ChainID, ts(r.From), ts(r.To), strconv.FormatInt(r.IndexedHeight, 10),
-		strconv.FormatInt(r.FirstHeight, 10), strconv.FormatInt(r.LastHeight, 10), ts(r.GeneratedAt), strconv.Itoa(r.Movements)})
+		strconv.FormatInt(r.FirstHeight, 10), strconv.FormatInt(r.LastHeight, 10), ts(r.GeneratedAt), strconv.Itoa(r.Movements),
+		anchorH, anchorHash, anchorSigners, covers, r.AnchorError})
 	_ = w.Write([]string{"record", "ledger", "asset", "org", "issued", "burned", "sent", "received", "sent_count", "received_count"})
 	for _, t := range r.Totals {
 		_ = w.Write([]string{"total", t.Ledger, t.Asset, t.Org, u(t.Issued), u(t.Burned), u(t.Sent), u(t.Received), strconv.Itoa(t.SentCount), strconv.Itoa(t.ReceivedCount)})

@@ -470,11 +470,20 @@ FILE.sig; check it with jinlian reg verify-report FILE.`,
 
 func regVerifyReportCmd(g *globals) *cobra.Command {
 	var sigFile, signer string
+	var anySigner bool
 	c := &cobra.Command{
-		Use:   "verify-report FILE",
-		Short: "Check a report against its SM2 signature (FILE.sig)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "verify-report FILE --signer ADDRESS",
+		Short: "Check a report against its SM2 signature (FILE.sig) by the expected signer",
+		Long: `Recomputes the report file's SM3, checks the SM2 signature in FILE.sig and
+that the signer is --signer (the observer's report key, as the regulator
+published it). A valid signature by someone else proves nothing, so
+--signer is required; --any-signer accepts any valid signature and prints
+who made it.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if signer == "" && !anySigner {
+				return fmt.Errorf("give --signer ADDRESS (the expected signer of the report) or --any-signer")
+			}
 			if sigFile == "" {
 				sigFile = args[0] + ".sig"
 			}
@@ -510,7 +519,8 @@ func regVerifyReportCmd(g *globals) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&sigFile, "sig", "", "signature file (default FILE.sig)")
-	c.Flags().StringVar(&signer, "signer", "", "require this signer address")
+	c.Flags().StringVar(&signer, "signer", "", "the expected signer's address (required unless --any-signer)")
+	c.Flags().BoolVar(&anySigner, "any-signer", false, "accept a valid signature by anyone and print who signed")
 	return c
 }
 

@@ -44,10 +44,11 @@ func TestRegVerifyReport(t *testing.T) {
 		tamper  bool
 		wantErr string
 	}{
-		{"valid", []string{"reg", "verify-report", report}, false, ""},
+		{"no expected signer", []string{"reg", "verify-report", report}, false, "--signer"},
+		{"valid, any signer", []string{"reg", "verify-report", report, "--any-signer"}, false, ""},
 		{"valid, expected signer", []string{"reg", "verify-report", report, "--signer", signer}, false, ""},
 		{"another signer expected", []string{"reg", "verify-report", report, "--signer", other.Public().Address().String()}, false, "not by"},
-		{"changed report", []string{"reg", "verify-report", report}, true, "the report was changed"},
+		{"changed report", []string{"reg", "verify-report", report, "--signer", signer}, true, "the report was changed"},
 	}
 	for _, c := range cases {
 		if c.tamper {

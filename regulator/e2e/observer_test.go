@@ -31,6 +31,35 @@ func TestObserverOnLocalnet(t *testing.T) {
 	t.Run("index, restart mid-stream, equal to a fresh replay", func(t *testing.T) { testRestartEqualsReplay(t, n) })
 	t.Run("confidential payload", func(t *testing.T) { testConfidential(t, n) })
 	t.Run("unregistered node is refused", func(t *testing.T) { testUnregisteredNode(t, n) })
+	t.Run("report anchored to a certified app hash", func(t *testing.T) { testReportAnchor(t, n) })
+}
+
+// A report's anchor is the real chain's: the app hash its QC certifies is
+// the one the next block's header carries.
+func testReportAnchor(t *testing.T, n *localnet) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := n.obs.Client().Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := st.SyncInfo.LatestBlockHeight
+	r := &regulator.Report{IndexedHeight: h, LastHeight: h - 3}
+	regulator.AnchorReport(ctx, r, regulator.QueryFromClient(n.obs.Client()))
+	if r.Anchor == nil {
+		t.Fatalf("no anchor at height %d: %s", h, r.AnchorError)
+	}
+	if r.Anchor.Height < h-2 || !r.Anchor.Covers || r.Anchor.Signers < 1 {
+		t.Fatalf("anchor %+v for indexed height %d", r.Anchor, h)
+	}
+	next := r.Anchor.Height + 1
+	blk, err := n.obs.Client().Block(ctx, &next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := blk.Block.AppHash.String(); !strings.EqualFold(got, r.Anchor.AppHash) {
+		t.Fatalf("anchor app hash %s, block %d carries %s", r.Anchor.AppHash, next, got)
+	}
 }
 
 func testRestartEqualsReplay(t *testing.T, n *localnet) {

@@ -1,0 +1,60 @@
+package regulator
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// A report names the certified app hash of the highest height at or below
+// its indexed height whose QC is committed, and whether it covers every
+// movement of the report.
+func TestAnchorReport(t *testing.T) {
+	qcs := map[string]string{ // height → /qc answer
+		"8": `{"chain_id":"c","height":8,"app_hash":"AA","signatures":[{"validator":"v1"},{"validator":"v2"},{"validator":"v3"}]}`,
+	}
+	query := func(_ context.Context, path string, data []byte) ([]byte, error) {
+		if path != "/qc" {
+			t.Fatalf("path %s", path)
+		}
+		if b, ok := qcs[string(data)]; ok {
+			return []byte(b), nil
+		}
+		return nil, errors.New("no quorum certificate stored for height " + string(data))
+	}
+	for _, tc := range []struct {
+		name          string
+		indexed, last int64
+		wantHeight    int64
+		covers        bool
+		wantErr       string
+	}{
+		{"newest QC two heights back", 10, 8, 8, true, ""},
+		{"movements after the anchor", 10, 9, 8, false, ""},
+		{"QC of the indexed height itself", 8, 8, 8, true, ""},
+		{"no QC within reach", 12, 12, 0, false, "heights 10..12"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Report{IndexedHeight: tc.indexed, LastHeight: tc.last}
+			AnchorReport(context.Background(), r, query)
+			if tc.wantErr != "" {
+				if r.Anchor != nil || !strings.Contains(r.AnchorError, tc.wantErr) {
+					t.Fatalf("anchor %+v, error %q", r.Anchor, r.AnchorError)
+				}
+				return
+			}
+			if r.Anchor == nil || r.Anchor.Height != tc.wantHeight || r.Anchor.AppHash != "AA" || r.Anchor.Signers != 3 || r.Anchor.Covers != tc.covers {
+				t.Fatalf("anchor %+v (%s)", r.Anchor, r.AnchorError)
+			}
+			if !strings.Contains(string(r.CSV()), ",8,AA,3,") {
+				t.Errorf("CSV lacks the anchor: %s", r.CSV())
+			}
+		})
+	}
+	r := &Report{IndexedHeight: 3}
+	AnchorReport(context.Background(), r, nil)
+	if r.AnchorError == "" {
+		t.Error("no query function, no error")
+	}
+}
