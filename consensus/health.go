@@ -161,6 +161,9 @@ func (n *Node) Health() error {
 	if err := n.HaltErr(); err != nil {
 		return err
 	}
+	if err := n.clock.err(); err != nil {
+		return err
+	}
 	maxAge := n.MaxBlockAge()
 	if maxAge == 0 || n.node.ConsensusReactor() == nil || n.node.ConsensusReactor().WaitSync() {
 		return nil // no limit, or catching up

@@ -60,6 +60,7 @@ type Node struct {
 
 	state *atomic.Int32 // nodeRunning..nodeStopped, for quietLogger
 	halt  *haltWatch
+	clock clockWatch
 	// consensusState is CometBFT's consensus state machine (nil if the
 	// node was built without one).
 	consensusState *cs.State
@@ -154,6 +155,11 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 	ops := opts.OpsLogger
 	if ops == nil {
 		ops = slog.New(slog.DiscardHandler)
+	}
+	if meta := cn.BlockStore().LoadBlockMeta(cn.BlockStore().Height()); meta != nil {
+		if err := checkClockAtStart(meta.Header.Time, time.Now()); err != nil {
+			ops.Error("clock at start: "+err.Error(), "height", meta.Header.Height, "block_time", meta.Header.Time.UTC().Format(time.RFC3339))
+		}
 	}
 	n.supervisor.Add(1)
 	go n.supervise(cmp.Or(opts.SuperviseInterval, DefaultSuperviseInterval), redialPeers(peers, nodeKey.ID()), ops)

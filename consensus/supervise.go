@@ -30,6 +30,7 @@ func (n *Node) supervise(every time.Duration, peers []*p2p.NetAddress, logger *s
 	r := &redialer{n: n, peers: peers, logger: logger, lost: map[p2p.ID]bool{}, dialing: map[p2p.ID]bool{}}
 	for {
 		n.halt.watch(n)
+		n.observeClock(logger)
 		select {
 		case <-n.quit:
 			r.wg.Wait()

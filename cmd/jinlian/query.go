@@ -259,10 +259,20 @@ The command then says so and exits 1, so it serves as a health check.`,
 				"voting_power":      st.ValidatorInfo.VotingPower,
 				"app_version":       st.NodeInfo.ProtocolVersion.App,
 			}
+			// A committed block is never from the future: one that looks
+			// so says this machine's clock (or the node's) is behind.
+			clock := ""
+			if -age > consensus.MaxClockSkew {
+				clock = fmt.Sprintf("the latest block is %s in the future by this machine's clock: this machine's clock, or the node's, is behind; synchronise it (NTP, docs/operations.md)", (-age).Round(time.Second))
+				out["clock_warning"] = clock
+			}
 			if err := emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
 				fmt.Fprintf(w, "chain:      %s\nnode:       %s (%s)\nheight:     %d\napp hash:   %s\nblock time: %s (%s ago)\nvalidators: %d\ncatching up: %v\n",
 					st.NodeInfo.Network, st.NodeInfo.Moniker, st.NodeInfo.DefaultNodeID, si.LatestBlockHeight,
 					si.LatestAppHash, si.LatestBlockTime.Format(time.RFC3339), age.Round(time.Second), nvals, si.CatchingUp)
+				if clock != "" {
+					fmt.Fprintf(w, "clock:      %s\n", clock)
+				}
 				if halted {
 					fmt.Fprintf(w, "halted:     PROBABLY: no new block for %s (limit %s)\n", age.Round(time.Second), maxAge)
 				} else {
