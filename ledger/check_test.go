@@ -125,6 +125,26 @@ func TestFlippedTableBytesDetected(t *testing.T) {
 					}
 				}
 			}
+			// Views (queries, old heights) report damage the same way.
+			for _, h := range []int64{0, 2} {
+				v, err := s.View(h)
+				if err != nil {
+					if !errors.As(err, &dd) {
+						t.Fatalf("view at %d: %v is not ErrDataDamaged", h, err)
+					}
+					continue
+				}
+				for name := range want {
+					if err := v.Iterate(name, nil, nil, func(_, _ []byte) bool { return true }); err != nil && !errors.As(err, &dd) {
+						t.Fatalf("iterate %s at %d: %v is not ErrDataDamaged", name, h, err)
+					}
+					for k := range want[name] {
+						if _, err := v.Get(name, []byte(k)); err != nil && !errors.As(err, &dd) {
+							t.Fatalf("view get %s/%s at %d: %v is not ErrDataDamaged", name, k, h, err)
+						}
+					}
+				}
+			}
 			r, err = s.Check()
 			must(t, err)
 			if r.OK() {

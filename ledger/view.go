@@ -49,7 +49,7 @@ func (s *Store) View(height int64) (*View, error) {
 				fmt.Errorf("ledger %s: %w", r.Name, err))
 		}
 		if !bytes.Equal(t.Hash(), r.Root) {
-			return nil, fmt.Errorf("ledger %s at height %d: root %X, commit record says %X", r.Name, height, t.Hash(), r.Root)
+			return nil, damaged(s.dir, fmt.Errorf("ledger %s at height %d: root %X, commit record says %X: %w", r.Name, height, t.Hash(), r.Root, errRootMismatch))
 		}
 		v.names[i] = r.Name
 		v.trees[r.Name] = t
@@ -102,7 +102,7 @@ func (v *View) get(ledger string, key []byte) ([]byte, error) {
 	}
 	val, err := t.Get(key)
 	if err != nil {
-		return nil, fmt.Errorf("get from ledger %s at height %d: %w", ledger, v.height, err)
+		return nil, damaged(v.s.dir, fmt.Errorf("get from ledger %s at height %d: %w", ledger, v.height, err))
 	}
 	v.s.latest.fill(v.height, k, val)
 	return val, nil
@@ -129,7 +129,7 @@ func (v *View) Iterate(ledger string, start, end []byte, fn func(key, value []by
 	}
 	it, err := t.Iterator(start, end, true)
 	if err != nil {
-		return fmt.Errorf("iterate ledger %s at height %d: %w", ledger, v.height, err)
+		return damaged(v.s.dir, fmt.Errorf("iterate ledger %s at height %d: %w", ledger, v.height, err))
 	}
 	defer it.Close()
 	for ; it.Valid(); it.Next() {
@@ -138,7 +138,7 @@ func (v *View) Iterate(ledger string, start, end []byte, fn func(key, value []by
 		}
 	}
 	if err := it.Error(); err != nil {
-		return fmt.Errorf("iterate ledger %s at height %d: %w", ledger, v.height, err)
+		return damaged(v.s.dir, fmt.Errorf("iterate ledger %s at height %d: %w", ledger, v.height, err))
 	}
 	return nil
 }
