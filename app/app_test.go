@@ -457,8 +457,8 @@ func TestLeanIndex(t *testing.T) {
 	if got, want := strings.Join(indexed(true), " "), "jinlian_tx.id jinlian_tx.sender transfer.to"; got != want {
 		t.Errorf("lean index: %s, want %s", got, want)
 	}
-	if got := indexed(false); len(got) != 12 {
-		t.Errorf("full index: %d attributes %v, want all 12", len(got), got)
+	if got := indexed(false); len(got) != 14 {
+		t.Errorf("full index: %d attributes %v, want all 14", len(got), got)
 	}
 }
 

@@ -100,7 +100,7 @@ func (a *App) issue(kv ledger.KV, tx *wire.Tx, _ time.Time, height int64) ([]abc
 	if err := a.checkSanctions(kv, tx.Sender.String(), hex.EncodeToString(m.To)); err != nil {
 		return nil, err
 	}
-	return a.payments.Issue(kv, tx.Ledger, tx.Sender, m.Asset, m.To, m.Amount)
+	return a.payments.Issue(kv, tx.Ledger, tx.Sender, m.Asset, m.To, m.Amount, m.Memo)
 }
 
 func (a *App) transfer(kv ledger.KV, tx *wire.Tx, _ time.Time, height int64) ([]abci.Event, error) {
@@ -116,7 +116,7 @@ func (a *App) transfer(kv ledger.KV, tx *wire.Tx, _ time.Time, height int64) ([]
 			return nil, err
 		}
 	}
-	return a.payments.Transfer(kv, tx.Ledger, tx.Sender, m.Asset, m.To, m.Amount)
+	return a.payments.Transfer(kv, tx.Ledger, tx.Sender, m.Asset, m.To, m.Amount, m.Memo)
 }
 
 func (a *App) burn(kv ledger.KV, tx *wire.Tx, _ time.Time, height int64) ([]abci.Event, error) {
@@ -127,7 +127,7 @@ func (a *App) burn(kv ledger.KV, tx *wire.Tx, _ time.Time, height int64) ([]abci
 	if err := a.checkSanctions(kv, tx.Sender.String()); err != nil {
 		return nil, err
 	}
-	return a.payments.Burn(kv, tx.Ledger, tx.Sender, m.Asset, m.Amount)
+	return a.payments.Burn(kv, tx.Ledger, tx.Sender, m.Asset, m.Amount, m.Memo)
 }
 
 func (a *App) redeem(kv ledger.KV, tx *wire.Tx, _ time.Time, height int64) ([]abci.Event, error) {

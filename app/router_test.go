@@ -68,8 +68,8 @@ func TestEventsAreDeclaredAndTyped(t *testing.T) {
 		return m.(*txpb.EventTransfer)
 	}
 	ev := last(res[1])
-	if ev.FromBalance != 480 || ev.ToBalance != 70 || ev.Amount != 20 {
-		t.Errorf("transfer event balances %d/%d, want 480/70", ev.FromBalance, ev.ToBalance)
+	if ev.FromBalance != 480 || ev.ToBalance != 70 || ev.Amount != 20 || ev.ToOrg != "bankB" {
+		t.Errorf("transfer event balances %d/%d, want 480/70; recipient organisation %q, want bankB", ev.FromBalance, ev.ToBalance, ev.ToOrg)
 	}
 	if got := h.balance(h.bob); got != 65 {
 		t.Errorf("bob holds %d, want 65", got)

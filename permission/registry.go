@@ -156,23 +156,24 @@ func RequireRole(kv Reader, addr gmcrypto.Address, org, role, scope string) erro
 }
 
 // RequirePayee succeeds when addr may be paid on ledgerName: it is a
-// registered identity and its organisation is a member of the ledger.
-func RequirePayee(kv Reader, addr gmcrypto.Address, ledgerName string) error {
+// registered identity and its organisation is a member of the ledger. It
+// returns that organisation.
+func RequirePayee(kv Reader, addr gmcrypto.Address, ledgerName string) (string, error) {
 	id, ok, err := peekIdentity(kv, addr)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !ok {
-		return ErrUnknownPayee.Wrapf("recipient %s is not a registered identity; ledger %s pays only registered identities (check the address)", addr, ledgerName)
+		return "", ErrUnknownPayee.Wrapf("recipient %s is not a registered identity; ledger %s pays only registered identities (check the address)", addr, ledgerName)
 	}
 	li, found, err := GetLedgerInfo(kv, ledgerName)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if found && !slices.Contains(li.Members, id.Org) {
-		return ErrUnknownPayee.Wrapf("recipient %s belongs to organisation %s, which is not a member of ledger %s", addr, id.Org, ledgerName)
+		return "", ErrUnknownPayee.Wrapf("recipient %s belongs to organisation %s, which is not a member of ledger %s", addr, id.Org, ledgerName)
 	}
-	return nil
+	return id.Org, nil
 }
 
 // RemoveIdentity deletes the registration of addr.
@@ -197,7 +198,7 @@ func (Keeper) RequireRole(kv ledger.KV, addr gmcrypto.Address, org, role, scope 
 }
 
 // RequirePayee implements payments.Authorizer.
-func (Keeper) RequirePayee(kv ledger.KV, addr gmcrypto.Address, ledgerName string) error {
+func (Keeper) RequirePayee(kv ledger.KV, addr gmcrypto.Address, ledgerName string) (string, error) {
 	return RequirePayee(kv, addr, ledgerName)
 }
 

@@ -74,7 +74,8 @@ type Authorizer interface {
 	// RequirePayee: addr may be credited on ledgerName (a registered
 	// identity of a member organisation); issues and transfers to anyone
 	// else are refused, so no payment strands money at an unknown address.
-	RequirePayee(kv ledger.KV, addr gmcrypto.Address, ledgerName string) error
+	// It returns the payee's organisation.
+	RequirePayee(kv ledger.KV, addr gmcrypto.Address, ledgerName string) (org string, err error)
 }
 
 // Keeper executes payments messages on the sub-ledger stores it is handed.
@@ -294,7 +295,7 @@ func (k Keeper) mint(kv ledger.KV, ledgerName, sym string, to gmcrypto.Address, 
 }
 
 // Issue executes an issue message sent by sender.
-func (k Keeper) Issue(kv ledger.KV, ledgerName string, sender gmcrypto.Address, sym string, to []byte, amount uint64) ([]abci.Event, error) {
+func (k Keeper) Issue(kv ledger.KV, ledgerName string, sender gmcrypto.Address, sym string, to []byte, amount uint64, memo string) ([]abci.Event, error) {
 	asset, err := k.movable(kv, ledgerName, sym)
 	if err != nil {
 		return nil, err
@@ -306,18 +307,20 @@ func (k Keeper) Issue(kv ledger.KV, ledgerName string, sender gmcrypto.Address, 
 	if err != nil {
 		return nil, err
 	}
-	if err := k.auth.RequirePayee(kv, toAddr, ledgerName); err != nil {
+	toOrg, err := k.auth.RequirePayee(kv, toAddr, ledgerName)
+	if err != nil {
 		return nil, fmt.Errorf("issue %s on ledger %s: %w", sym, ledgerName, err)
 	}
 	bal, err := k.mint(kv, ledgerName, sym, toAddr, amount)
 	if err != nil {
 		return nil, err
 	}
-	return k.event(&txpb.EventIssue{Ledger: ledgerName, Asset: sym, From: sender.String(), To: toAddr.String(), Amount: amount, ToBalance: bal}), nil
+	return k.event(&txpb.EventIssue{Ledger: ledgerName, Asset: sym, From: sender.String(), To: toAddr.String(), Amount: amount, ToBalance: bal,
+		ToOrg: toOrg, Memo: memo}), nil
 }
 
 // Transfer moves amount of sym from sender to to.
-func (k Keeper) Transfer(kv ledger.KV, ledgerName string, sender gmcrypto.Address, sym string, to []byte, amount uint64) ([]abci.Event, error) {
+func (k Keeper) Transfer(kv ledger.KV, ledgerName string, sender gmcrypto.Address, sym string, to []byte, amount uint64, memo string) ([]abci.Event, error) {
 	if err := checkAmount(amount); err != nil {
 		return nil, err
 	}
@@ -328,7 +331,8 @@ func (k Keeper) Transfer(kv ledger.KV, ledgerName string, sender gmcrypto.Addres
 	if err != nil {
 		return nil, err
 	}
-	if err := k.auth.RequirePayee(kv, toAddr, ledgerName); err != nil {
+	toOrg, err := k.auth.RequirePayee(kv, toAddr, ledgerName)
+	if err != nil {
 		return nil, fmt.Errorf("transfer %s on ledger %s: %w", sym, ledgerName, err)
 	}
 	from, err := k.Balance(kv, ledgerName, sym, sender)
@@ -339,7 +343,7 @@ func (k Keeper) Transfer(kv ledger.KV, ledgerName string, sender gmcrypto.Addres
 		return nil, ErrInsufficientFunds.Wrapf("account %s holds %d %s on ledger %s, transfer needs %d", sender, from, sym, ledgerName, amount)
 	}
 	ev := &txpb.EventTransfer{Ledger: ledgerName, Asset: sym, From: sender.String(), To: toAddr.String(), Amount: amount,
-		FromBalance: from, ToBalance: from}
+		FromBalance: from, ToBalance: from, ToOrg: toOrg, Memo: memo}
 	if toAddr != sender {
 		dest, err := k.Balance(kv, ledgerName, sym, toAddr)
 		if err != nil {
@@ -360,7 +364,7 @@ func (k Keeper) Transfer(kv ledger.KV, ledgerName string, sender gmcrypto.Addres
 }
 
 // Burn destroys amount of sym held by sender.
-func (k Keeper) Burn(kv ledger.KV, ledgerName string, sender gmcrypto.Address, sym string, amount uint64) ([]abci.Event, error) {
+func (k Keeper) Burn(kv ledger.KV, ledgerName string, sender gmcrypto.Address, sym string, amount uint64, memo string) ([]abci.Event, error) {
 	if err := checkAmount(amount); err != nil {
 		return nil, err
 	}
@@ -385,7 +389,7 @@ func (k Keeper) Burn(kv ledger.KV, ledgerName string, sender gmcrypto.Address, s
 	if err := k.setBalance(kv, ledgerName, sym, sender, bal-amount); err != nil {
 		return nil, err
 	}
-	return k.event(&txpb.EventBurn{Ledger: ledgerName, Asset: sym, From: sender.String(), Amount: amount, FromBalance: bal - amount}), nil
+	return k.event(&txpb.EventBurn{Ledger: ledgerName, Asset: sym, From: sender.String(), Amount: amount, FromBalance: bal - amount, Memo: memo}), nil
 }
 
 func (k Keeper) event(m protoreflect.ProtoMessage) []abci.Event {

@@ -18,7 +18,9 @@ const testLedger = "payments"
 type allowAll struct{}
 
 func (allowAll) RequireRole(ledger.KV, gmcrypto.Address, string, string, string) error { return nil }
-func (allowAll) RequirePayee(ledger.KV, gmcrypto.Address, string) error                { return nil }
+func (allowAll) RequirePayee(ledger.KV, gmcrypto.Address, string) (string, error) {
+	return "bankB", nil
+}
 
 func dump(t *rapid.T, kv ledger.KV) []byte {
 	var out []byte
@@ -83,11 +85,11 @@ func TestSupplyInvariantProperty(t *testing.T) {
 			c := ledger.NewCache(store)
 			switch op {
 			case 0:
-				_, err = k.Issue(c, testLedger, from, asset, to[:], amt)
+				_, err = k.Issue(c, testLedger, from, asset, to[:], amt, "")
 			case 1:
-				_, err = k.Transfer(c, testLedger, from, asset, to[:], amt)
+				_, err = k.Transfer(c, testLedger, from, asset, to[:], amt, "")
 			case 2:
-				_, err = k.Burn(c, testLedger, from, asset, amt)
+				_, err = k.Burn(c, testLedger, from, asset, amt, "")
 			case 3:
 				_, err = k.Redeem(c, testLedger, from, asset, amt, "ref", 1)
 			case 4, 5:

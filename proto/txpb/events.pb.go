@@ -113,6 +113,8 @@ type EventIssue struct {
 	To            string                 `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
 	Amount        uint64                 `protobuf:"varint,5,opt,name=amount,proto3" json:"amount,omitempty"`
 	ToBalance     uint64                 `protobuf:"varint,6,opt,name=to_balance,json=toBalance,proto3" json:"to_balance,omitempty"` // the recipient's balance after it
+	ToOrg         string                 `protobuf:"bytes,7,opt,name=to_org,json=toOrg,proto3" json:"to_org,omitempty"`              // the recipient's organisation
+	Memo          string                 `protobuf:"bytes,8,opt,name=memo,proto3" json:"memo,omitempty"`                             // the payment reference the sender gave
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -189,6 +191,20 @@ func (x *EventIssue) GetToBalance() uint64 {
 	return 0
 }
 
+func (x *EventIssue) GetToOrg() string {
+	if x != nil {
+		return x.ToOrg
+	}
+	return ""
+}
+
+func (x *EventIssue) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
 // EventTransfer: units moved between two accounts.
 type EventTransfer struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -199,6 +215,8 @@ type EventTransfer struct {
 	Amount        uint64                 `protobuf:"varint,5,opt,name=amount,proto3" json:"amount,omitempty"`
 	FromBalance   uint64                 `protobuf:"varint,6,opt,name=from_balance,json=fromBalance,proto3" json:"from_balance,omitempty"` // the sender's balance after it
 	ToBalance     uint64                 `protobuf:"varint,7,opt,name=to_balance,json=toBalance,proto3" json:"to_balance,omitempty"`       // the recipient's balance after it
+	ToOrg         string                 `protobuf:"bytes,8,opt,name=to_org,json=toOrg,proto3" json:"to_org,omitempty"`                    // the recipient's organisation
+	Memo          string                 `protobuf:"bytes,9,opt,name=memo,proto3" json:"memo,omitempty"`                                   // the payment reference the sender gave
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -282,6 +300,20 @@ func (x *EventTransfer) GetToBalance() uint64 {
 	return 0
 }
 
+func (x *EventTransfer) GetToOrg() string {
+	if x != nil {
+		return x.ToOrg
+	}
+	return ""
+}
+
+func (x *EventTransfer) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
 // EventBurn: units destroyed by their holder.
 type EventBurn struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -290,6 +322,7 @@ type EventBurn struct {
 	From          string                 `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
 	Amount        uint64                 `protobuf:"varint,4,opt,name=amount,proto3" json:"amount,omitempty"`
 	FromBalance   uint64                 `protobuf:"varint,5,opt,name=from_balance,json=fromBalance,proto3" json:"from_balance,omitempty"` // the holder's balance after it
+	Memo          string                 `protobuf:"bytes,6,opt,name=memo,proto3" json:"memo,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -357,6 +390,13 @@ func (x *EventBurn) GetFromBalance() uint64 {
 		return x.FromBalance
 	}
 	return 0
+}
+
+func (x *EventBurn) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
 }
 
 // EventRevokeCertificate: an organisation revoked one of its certificates.
@@ -1167,7 +1207,7 @@ const file_jinlian_tx_v1_events_proto_rawDesc = "" +
 	"\x06ledger\x18\x02 \x01(\tR\x06ledger\x12\x16\n" +
 	"\x06sender\x18\x03 \x01(\tR\x06sender\x12\x10\n" +
 	"\x03org\x18\x04 \x01(\tR\x03org\x12\x12\n" +
-	"\x04type\x18\x05 \x01(\tR\x04type\"\x95\x01\n" +
+	"\x04type\x18\x05 \x01(\tR\x04type\"\xc0\x01\n" +
 	"\n" +
 	"EventIssue\x12\x16\n" +
 	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x14\n" +
@@ -1176,7 +1216,9 @@ const file_jinlian_tx_v1_events_proto_rawDesc = "" +
 	"\x02to\x18\x04 \x01(\tR\x02to\x12\x16\n" +
 	"\x06amount\x18\x05 \x01(\x04R\x06amount\x12\x1d\n" +
 	"\n" +
-	"to_balance\x18\x06 \x01(\x04R\ttoBalance\"\xbb\x01\n" +
+	"to_balance\x18\x06 \x01(\x04R\ttoBalance\x12\x15\n" +
+	"\x06to_org\x18\a \x01(\tR\x05toOrg\x12\x12\n" +
+	"\x04memo\x18\b \x01(\tR\x04memo\"\xe6\x01\n" +
 	"\rEventTransfer\x12\x16\n" +
 	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x14\n" +
 	"\x05asset\x18\x02 \x01(\tR\x05asset\x12\x12\n" +
@@ -1185,13 +1227,16 @@ const file_jinlian_tx_v1_events_proto_rawDesc = "" +
 	"\x06amount\x18\x05 \x01(\x04R\x06amount\x12!\n" +
 	"\ffrom_balance\x18\x06 \x01(\x04R\vfromBalance\x12\x1d\n" +
 	"\n" +
-	"to_balance\x18\a \x01(\x04R\ttoBalance\"\x88\x01\n" +
+	"to_balance\x18\a \x01(\x04R\ttoBalance\x12\x15\n" +
+	"\x06to_org\x18\b \x01(\tR\x05toOrg\x12\x12\n" +
+	"\x04memo\x18\t \x01(\tR\x04memo\"\x9c\x01\n" +
 	"\tEventBurn\x12\x16\n" +
 	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x14\n" +
 	"\x05asset\x18\x02 \x01(\tR\x05asset\x12\x12\n" +
 	"\x04from\x18\x03 \x01(\tR\x04from\x12\x16\n" +
 	"\x06amount\x18\x04 \x01(\x04R\x06amount\x12!\n" +
-	"\ffrom_balance\x18\x05 \x01(\x04R\vfromBalance\"B\n" +
+	"\ffrom_balance\x18\x05 \x01(\x04R\vfromBalance\x12\x12\n" +
+	"\x04memo\x18\x06 \x01(\tR\x04memo\"B\n" +
 	"\x16EventRevokeCertificate\x12\x10\n" +
 	"\x03org\x18\x01 \x01(\tR\x03org\x12\x16\n" +
 	"\x06serial\x18\x02 \x01(\tR\x06serial\"C\n" +

@@ -142,6 +142,13 @@ WHERE kind = 'transfer' AND asset = 'CNY'
 GROUP BY sender, recipient
 ORDER BY total DESC
 LIMIT 10`
+	dailyBankPairFlows = `
+SELECT date_trunc('day', block_time) AS day, sender_org, recipient_org, asset,
+       sum(amount) AS gross, count(*) AS transfers
+FROM jinlian_movements
+WHERE kind = 'transfer'
+GROUP BY 1, 2, 3, 4
+ORDER BY 1 DESC, gross DESC`
 	dailyOrgFlows = `
 SELECT date_trunc('day', block_time) AS day, sender_org, asset, sum(amount) AS sent, count(*) AS transfers
 FROM jinlian_movements
@@ -256,6 +263,24 @@ func TestPsqlEventSink(t *testing.T) {
 	}
 	if org != "bankA" || asset != "CNY" || sent != 153_000 || count != 3 {
 		t.Fatalf("daily flows: %s %s %s %d %d", day, org, asset, sent, count)
+	}
+
+	var from, to string
+	var gross int64
+	if err := db.QueryRow(dailyBankPairFlows).Scan(&day, &from, &to, &asset, &gross, &count); err != nil {
+		t.Fatal(err)
+	}
+	if from != "bankA" || to != "bankA" || asset != "CNY" || gross != 153_000 || count != 3 {
+		t.Fatalf("daily flows per bank pair: %s %s→%s %s %d %d", day, from, to, asset, gross, count)
+	}
+	var memo, recipientOrg string
+	var senderBal, recipientBal int64
+	if err := db.QueryRow(`SELECT memo, recipient_org, sender_balance, recipient_balance FROM jinlian_movements WHERE tx_id = $1`, largeID).
+		Scan(&memo, &recipientOrg, &senderBal, &recipientBal); err != nil {
+		t.Fatal(err)
+	}
+	if memo != "invoice 150000" || recipientOrg != "bankA" || recipientBal != 150_000 || senderBal <= 0 {
+		t.Fatalf("large transfer row: memo %q, recipient org %q, balances %d/%d", memo, recipientOrg, senderBal, recipientBal)
 	}
 
 	// Block times come from consensus, not from when the sink ran.
