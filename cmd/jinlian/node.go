@@ -199,8 +199,6 @@ func newStartCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func waitForSignal() { waitForSignalOr(nil) }
-
 // waitForSignalOr waits for SIGINT/SIGTERM or for halted to close, and
 // reports whether halted did.
 func waitForSignalOr(halted <-chan struct{}) bool {
