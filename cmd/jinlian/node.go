@@ -289,7 +289,7 @@ Without any of them the localnet runs unanchored and says so.`,
 	cmd.Flags().DurationVar(&opts.TimeoutCommit, "timeout-commit", 0, "CometBFT timeout_commit (default 300ms)")
 	cmd.Flags().StringVar(&logLevel, "log.level", "warn", "log level: debug, info, warn, error")
 	cmd.Flags().Int64Var(&opts.CheckpointInterval, "checkpoint-interval", 0, fmt.Sprintf("blocks between checkpoints when the localnet is created (default %d; -1: none)", consensus.LocalnetCheckpointInterval))
-	cmd.Flags().StringVar(&eth.listen, "eth.listen", "127.0.0.1:8545", "JSON-RPC address of the development Ethereum chain the checkpoints are anchored on: in-process with -tags dev, else geth --dev if geth is on PATH (empty: not served in-process; any free port for geth)")
+	cmd.Flags().StringVar(&eth.listen, "eth.listen", "127.0.0.1:8545", "JSON-RPC address of the development Ethereum chain (in-process with -tags dev, else geth --dev); empty: the in-process one is not served, geth takes a free port")
 	cmd.Flags().StringVar(&eth.rpc, "eth-rpc", "", "anchor on this Ethereum JSON-RPC endpoint instead (a new anchor is deployed at each start)")
 	cmd.Flags().StringVar(&eth.key, "eth-key", "", "with --eth-rpc: file with the hex secp256k1 key that pays (default: a key funded by the endpoint's unlocked dev account)")
 	cmd.Flags().BoolVar(&opts.NoVoteExtensions, "no-vote-extensions", false, "create the network without vote extensions, so without SM2 quorum certificates (for measuring their cost)")
