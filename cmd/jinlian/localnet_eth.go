@@ -61,7 +61,7 @@ func localnetEthereum(ctx context.Context, f localnetEthFlags, home string) (*de
 			c.Close()
 			return nil, err
 		}
-		return &devEthereum{client: c, auth: auth, url: f.rpc, what: "the Ethereum chain at " + f.rpc, close: c.Close}, nil
+		return &devEthereum{client: c, auth: auth, url: f.rpc, what: "the Ethereum chain of --eth-rpc", close: c.Close}, nil
 	}
 	if eth, err := inProcessEthereum(f.listen); eth != nil || err != nil {
 		return eth, err
