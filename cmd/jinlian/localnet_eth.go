@@ -40,7 +40,8 @@ const anchoringOffHint = "checkpoint anchoring is off: this build has no in-proc
 
 // localnetEthereum picks the chain: --eth-rpc if given, else the
 // in-process chain of a development build (-tags dev), else `geth --dev`
-// when geth is on PATH (a fresh chain under home each start). nil: none.
+// when geth is on PATH (a fresh chain under home each start, removed at
+// stop). nil: none.
 func localnetEthereum(ctx context.Context, f localnetEthFlags, home string) (*devEthereum, error) {
 	if f.rpc != "" {
 		c, err := ethclient.DialContext(ctx, f.rpc)
@@ -70,21 +71,29 @@ func localnetEthereum(ctx context.Context, f localnetEthFlags, home string) (*de
 	if err != nil {
 		return nil, nil
 	}
-	dir := filepath.Join(home, "geth-dev")
-	if err := os.RemoveAll(dir); err != nil {
+	// A fresh chain each start, in a directory of its own: a geth left
+	// by a killed localnet may still be shutting down in the last one.
+	stale, _ := filepath.Glob(filepath.Join(home, "geth-dev-*"))
+	for _, d := range stale {
+		_ = os.RemoveAll(d)
+	}
+	dir, err := os.MkdirTemp(home, "geth-dev-")
+	if err != nil {
 		return nil, err
 	}
 	logf, err := os.Create(filepath.Join(home, "geth-dev.log"))
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	g, err := relay.StartGethDev(ctx, relay.GethDevOptions{Bin: bin, DataDir: dir, Addr: f.listen, Log: logf, Args: []string{"--dev.period", "1"}})
 	if err != nil {
 		logf.Close()
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("%w (log: %s)", err, logf.Name())
 	}
 	return &devEthereum{client: g.Client, auth: g.Auth, url: g.URL, what: fmt.Sprintf("geth --dev (%s, log %s)", bin, logf.Name()),
-		close: func() { _ = g.Close(); logf.Close() }}, nil
+		close: func() { _ = g.Close(); logf.Close(); os.RemoveAll(dir) }}, nil
 }
 
 // startLocalnetAnchoring starts node0's prover and relayer when the

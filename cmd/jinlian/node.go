@@ -250,6 +250,10 @@ geth --dev process when geth is on PATH, or the endpoint named by --eth-rpc.
 Without any of them the localnet runs unanchored and says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// From the start, so that a signal while the nodes or the
+			// development chain start (geth takes seconds) stops cleanly.
+			sig, stopSig := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stopSig()
 			if !cmd.Flags().Changed("home") && opts.Home == "" {
 				opts.Home = filepath.Join(g.home, "localnet")
 			} else if opts.Home == "" {
@@ -269,12 +273,16 @@ Without any of them the localnet runs unanchored and says so.`,
 				return errors.Join(err, stopObservers(), consensus.StopAll(nodes))
 			}
 			printLocalnet(cmd.OutOrStdout(), g, ln, nodes, observers)
-			stopAnchoring, err := startLocalnetAnchoring(cmd.Context(), cmd.ErrOrStderr(), nodes[0], ln.Home, eth, appLog)
-			if err != nil {
+			stopAnchoring, err := startLocalnetAnchoring(sig, cmd.ErrOrStderr(), nodes[0], ln.Home, eth, appLog)
+			if err != nil && sig.Err() == nil {
 				return errors.Join(err, stopObservers(), consensus.StopAll(nodes))
+			} else if err != nil { // interrupted while starting
+				stopAnchoring = func() {}
 			}
 			halted, haltErr := anyHalted(nodes)
-			if waitForSignalOr(halted) {
+			select {
+			case <-sig.Done():
+			case <-halted:
 				appLog.Error("consensus halted: stopping the localnet", "err", haltErr())
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "stopping localnet...")
