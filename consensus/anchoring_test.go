@@ -10,6 +10,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
@@ -18,7 +19,7 @@ import (
 
 // A four-validator localnet signs checkpoints in its vote extensions,
 // collects the signatures into its state, and node0 proves and anchors two
-// epochs on the simulated Ethereum chain; what is anchored matches the
+// epochs on the in-process development Ethereum chain; what is anchored matches the
 // chain's own checkpoints.
 func TestLocalnetAnchorsCheckpoints(t *testing.T) {
 	_, nodes, an := startAnchoredLocalnet(t, 4)
@@ -137,8 +138,8 @@ func TestLocalnetAnchorsValidatorSetChange(t *testing.T) {
 }
 
 // startAnchoredLocalnet runs a four-validator localnet with checkpoints
-// every interval blocks, node0 proving and anchoring them on the simulated
-// chain; everything stops with the test.
+// every interval blocks, node0 proving and anchoring them on the in-process
+// development chain; everything stops with the test.
 func startAnchoredLocalnet(t *testing.T, interval int64) (*Localnet, []*JinlianNode, *Anchoring) {
 	t.Helper()
 	if testing.Short() {
@@ -161,7 +162,13 @@ func startAnchoredLocalnet(t *testing.T, interval int64) (*Localnet, []*JinlianN
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = StopAll(nodes) })
-	an, err := StartAnchoring(nodes[0], AnchoringOptions{Logger: quiet})
+	sim, err := devchain.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	sim.MineEvery(time.Second)
+	an, err := StartAnchoring(nodes[0], AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

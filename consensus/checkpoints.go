@@ -117,30 +117,28 @@ func (c stateCollector) Collected(epoch uint64) (checkpoint.Checkpoint, []checkp
 
 // AnchoringOptions configure StartAnchoring.
 type AnchoringOptions struct {
-	// Chain, if set, is a real Ethereum endpoint (an ethclient.Client):
-	// the relayer submits to the anchor already deployed at Anchor, signing
-	// with Auth; nothing is simulated or deployed. ChainURL is recorded in
-	// anchor.json for the CLI.
-	Chain    relay.Backend
-	Auth     *bind.TransactOpts
-	Anchor   common.Address
+	// Chain is the Ethereum endpoint (an ethclient.Client, or a
+	// development chain's client); the relayer signs with Auth.
+	Chain relay.Backend
+	Auth  *bind.TransactOpts
+	// Anchor is the CheckpointAnchor on Chain. With Deploy, StartAnchoring
+	// deploys a new one instead, trusting the chain's epoch-0 checkpoint
+	// (a development chain: the localnet's).
+	Anchor common.Address
+	Deploy bool
+	// ChainURL is recorded in anchor.json for the CLI.
 	ChainURL string
-	// RPC, if set (loopback host:port), serves the simulated chain's
-	// JSON-RPC so that `jinlian checkpoint status --eth-rpc` can reach it.
-	RPC string
+	// Mine, if set, seals a block after each transaction (a simulated
+	// chain; real chains mine on their own).
+	Mine func()
 	// KeysDir holds the proving keys (default: the INSECURE development
 	// keys' cache, made on first use).
 	KeysDir string
-	// BlockTime is the simulated chain's block period (1 s).
-	BlockTime time.Duration
-	Logger    *slog.Logger
+	Logger  *slog.Logger
 }
 
-// Anchoring is a node's prover worker and relayer, anchoring to a real
-// Ethereum chain or to an in-process simulated one (the localnet's
-// default; Sim is nil otherwise).
+// Anchoring is a node's prover worker and relayer.
 type Anchoring struct {
-	Sim     *relay.Simulated
 	Relayer *relay.Relayer
 	Store   *checkpoint.Store
 	Prover  *checkpoint.EdDSAGroth16
@@ -160,21 +158,19 @@ func AnchorInfoFile(home string) string {
 }
 
 // StartAnchoring starts, on node n, a prover worker that proves every
-// checkpoint whose signatures are in the state and relays it: to the
-// anchor at opts.Anchor on opts.Chain, or, without opts.Chain, to an
-// anchor it deploys (trusting the chain's epoch-0 checkpoint) on a
-// simulated Ethereum chain. The chain must enable checkpoints in its
-// genesis.
+// checkpoint whose signatures are in the state and relays it to the anchor
+// at opts.Anchor on opts.Chain, or, with opts.Deploy, to an anchor it
+// deploys there. The chain must enable checkpoints in its genesis.
 func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 	p := n.App.Params()
 	if p.CheckpointInterval <= 0 {
 		return nil, errors.New("this chain's genesis does not enable checkpoints (params.checkpoint_interval)")
 	}
+	if opts.Chain == nil || opts.Auth == nil {
+		return nil, errors.New("anchoring needs an Ethereum endpoint and a transactor (the --eth-key account)")
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
-	}
-	if opts.BlockTime <= 0 {
-		opts.BlockTime = time.Second
 	}
 	keys := opts.KeysDir
 	if keys == "" {
@@ -210,54 +206,29 @@ func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	an := &Anchoring{Store: store, Prover: prover, cancel: cancel}
 	fail := func(err error) (*Anchoring, error) { an.Stop(); return nil, err }
-	var info0 AnchorInfo
-	if opts.Chain != nil {
-		if opts.Auth == nil {
-			return fail(errors.New("anchoring to a real chain needs a transactor (the --eth-key account)"))
+	anchor := opts.Anchor
+	if opts.Deploy {
+		if anchor, err = relay.Deploy(ctx, opts.Chain, opts.Auth, toCheckpoint(g0), opts.Mine); err != nil {
+			return fail(fmt.Errorf("deploy the anchor: %w", err))
 		}
-		if an.Relayer, err = relay.New(opts.Chain, opts.Anchor, opts.Auth, relay.Config{Logger: opts.Logger}); err != nil {
-			return fail(err)
-		}
+		opts.Logger.Info("checkpoint anchor deployed", "contract", anchor.Hex(), "rpc", opts.ChainURL)
+	}
+	if an.Relayer, err = relay.New(opts.Chain, anchor, opts.Auth, relay.Config{Mine: opts.Mine, Logger: opts.Logger}); err != nil {
+		return fail(err)
+	}
+	if !opts.Deploy {
 		// An anchor deployed for another chain or genesis would refuse
 		// every submission: say so at once.
 		_, h0, err := an.Relayer.Anchored(ctx, 0)
 		if err != nil {
-			return fail(fmt.Errorf("anchor %s: %w", opts.Anchor.Hex(), err))
+			return fail(fmt.Errorf("anchor %s: %w", anchor.Hex(), err))
 		}
 		if want := checkpoint.Hash32(toCheckpoint(g0).Hash()); h0 != want {
-			return fail(fmt.Errorf("anchor %s trusts checkpoint %s as epoch 0, this chain's is %s: it was deployed for another chain (jinlian checkpoint deploy)", opts.Anchor.Hex(), h0, want))
+			return fail(fmt.Errorf("anchor %s trusts checkpoint %s as epoch 0, this chain's is %s: it was deployed for another chain (jinlian checkpoint deploy)", anchor.Hex(), h0, want))
 		}
-		info0 = AnchorInfo{Contract: opts.Anchor.Hex(), RPC: opts.ChainURL}
-		opts.Logger.Info("relaying checkpoints", "contract", opts.Anchor.Hex(), "rpc", opts.ChainURL)
-	} else {
-		if an.Sim, err = relay.NewSimulatedWith(relay.LiveRules(), opts.RPC); err != nil {
-			return fail(err)
-		}
-		sim := an.Sim
-		addr, err := relay.Deploy(ctx, sim.Client(), sim.Auth, toCheckpoint(g0), sim.Mine)
-		if err != nil {
-			return fail(err)
-		}
-		if an.Relayer, err = relay.New(sim.Client(), addr, sim.Auth, relay.Config{Mine: sim.Mine, Logger: opts.Logger}); err != nil {
-			return fail(err)
-		}
-		info0 = AnchorInfo{Contract: addr.Hex(), RPC: rpcURL(opts.RPC)}
-		opts.Logger.Info("checkpoint anchor deployed on the simulated Ethereum chain", "contract", addr.Hex(), "rpc", rpcURL(opts.RPC))
-		an.wg.Add(1)
-		go func() { // the simulated chain mines on its own, like a real one
-			defer an.wg.Done()
-			t := time.NewTicker(opts.BlockTime)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					sim.Commit()
-				}
-			}
-		}()
+		opts.Logger.Info("relaying checkpoints", "contract", anchor.Hex(), "rpc", opts.ChainURL)
 	}
+	info0 := AnchorInfo{Contract: anchor.Hex(), RPC: opts.ChainURL}
 	if err := WriteAnchorInfo(n.Config.Home, info0); err != nil {
 		return fail(err)
 	}
@@ -316,21 +287,11 @@ func DeployAnchor(ctx context.Context, backend relay.Backend, auth *bind.Transac
 	return addr, g0, WriteAnchorInfo(home, AnchorInfo{Contract: addr.Hex(), RPC: rpcURL})
 }
 
-func rpcURL(addr string) string {
-	if addr == "" {
-		return ""
-	}
-	return "http://" + addr
-}
-
 // Address is the anchor contract's address.
 func (an *Anchoring) Address() common.Address { return an.Relayer.Address() }
 
-// Stop stops the worker and the simulated chain.
+// Stop stops the worker (the chain is the caller's).
 func (an *Anchoring) Stop() {
 	an.cancel()
 	an.wg.Wait()
-	if an.Sim != nil {
-		an.Sim.Close()
-	}
 }

@@ -364,25 +364,6 @@ func newCheckpointSubmitCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// startLocalnetAnchoring starts node0's prover and relayer on an in-process
-// Ethereum chain when the localnet's genesis enables checkpoints.
-func startLocalnetAnchoring(w io.Writer, n *consensus.JinlianNode, ethListen string, logger *slog.Logger) (*consensus.Anchoring, error) {
-	p := n.App.Params()
-	if p.CheckpointInterval <= 0 {
-		return nil, nil
-	}
-	an, err := consensus.StartAnchoring(n, consensus.AnchoringOptions{RPC: ethListen, Logger: logger})
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint anchoring: %w", err)
-	}
-	fmt.Fprintf(w, "checkpoints every %d blocks, proved by %s and anchored at %s on the in-process Ethereum chain", p.CheckpointInterval, n.Home(), an.Address().Hex())
-	if ethListen != "" {
-		fmt.Fprintf(w, " (JSON-RPC http://%s)", ethListen)
-	}
-	fmt.Fprintf(w, "\n  jinlian checkpoint status --home %s\n", n.Home())
-	return an, nil
-}
-
 // checkpointDeployed is `jinlian checkpoint deploy`.
 type checkpointDeployed struct {
 	Anchor         string            `json:"anchor"`

@@ -19,12 +19,13 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
 // jsonRPCChain serves a simulated Ethereum chain over JSON-RPC that mines
 // on its own, as a real one does, and writes its funded key to a file.
-func jsonRPCChain(t *testing.T) (url, keyFile string, sim *relay.Simulated) {
+func jsonRPCChain(t *testing.T) (url, keyFile string, sim *devchain.Chain) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -32,24 +33,12 @@ func jsonRPCChain(t *testing.T) (url, keyFile string, sim *relay.Simulated) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	sim, err = relay.NewSimulatedWith(relay.LiveRules(), addr)
+	sim, err = devchain.NewWith(devchain.LiveRules(), addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-				sim.Commit()
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-done; sim.Close() })
+	sim.MineEvery(100 * time.Millisecond)
+	t.Cleanup(func() { _ = sim.Close() })
 	keyFile = filepath.Join(t.TempDir(), "eth.key")
 	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(crypto.FromECDSA(sim.Key))), 0o600); err != nil {
 		t.Fatal(err)

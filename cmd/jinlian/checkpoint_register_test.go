@@ -16,6 +16,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 )
 
@@ -43,7 +44,13 @@ func TestCheckpointRegisterCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
-	an, err := consensus.StartAnchoring(nodes[0], consensus.AnchoringOptions{Logger: quiet})
+	sim, err := devchain.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	sim.MineEvery(time.Second)
+	an, err := consensus.StartAnchoring(nodes[0], consensus.AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

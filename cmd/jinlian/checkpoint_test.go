@@ -13,7 +13,9 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/checkpointtest"
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay/devchain"
 )
 
 type testCollector map[uint64][3]any
@@ -36,23 +38,12 @@ func TestCheckpointCommands(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	sim, err := relay.NewSimulatedWith(relay.LiveRules(), addr)
+	sim, err := devchain.NewWith(devchain.LiveRules(), addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sim.Close()
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() { // a chain that mines on its own, as a real one does
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
-				sim.Commit()
-			}
-		}
-	}()
+	sim.MineEvery(100 * time.Millisecond) // a chain that mines on its own, as a real one does
 
 	p, err := checkpoint.NewEdDSAGroth16(checkpoint.DevSlots)
 	if err != nil {
@@ -61,8 +52,8 @@ func TestCheckpointCommands(t *testing.T) {
 	if _, err := p.Setup(checkpoint.DevKeysDir(), true); err != nil {
 		t.Fatal(err)
 	}
-	keys, vals := checkpoint.TestValidators(t, 1, 10, 10, 10, 10)
-	g := checkpoint.TestGenesis(t, "jinlian-cli", vals, checkpoint.DevSlots)
+	keys, vals := checkpointtest.Validators(t, 1, 10, 10, 10, 10)
+	g := checkpointtest.Genesis(t, "jinlian-cli", vals, checkpoint.DevSlots)
 	anchor, err := relay.Deploy(context.Background(), sim.Client(), sim.Auth, g, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -70,8 +61,8 @@ func TestCheckpointCommands(t *testing.T) {
 	col := testCollector{}
 	prev := g
 	for e := uint64(1); e <= 2; e++ {
-		cp := checkpoint.TestNext(prev, 20*e, "cli")
-		col[e] = [3]any{cp, vals, checkpoint.TestSign(t, keys, cp, 0, 1, 2)}
+		cp := checkpointtest.Next(prev, 20*e, "cli")
+		col[e] = [3]any{cp, vals, checkpointtest.Sign(t, keys, cp, 0, 1, 2)}
 		prev = cp
 	}
 	dir := t.TempDir()

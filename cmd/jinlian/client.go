@@ -105,7 +105,7 @@ func loadKeystoreTLSKey(t *api.ClientTLS) error {
 func chainID(ctx context.Context, c rpcclient.Client, node fmt.Stringer) (string, error) {
 	st, err := c.Status(ctx)
 	if err != nil {
-		return "", fmt.Errorf("node %s unreachable: %w (is the localnet running? start it with: go run ./cmd/jinlian localnet)", node, err)
+		return "", fmt.Errorf("node %s unreachable: %w (is the localnet running? start it with: go run -tags dev ./cmd/jinlian localnet)", node, err)
 	}
 	return st.NodeInfo.Network, nil
 }

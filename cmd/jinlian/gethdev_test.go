@@ -11,10 +11,13 @@ package main
 // GETH names the binary (default: geth on PATH).
 
 import (
+	"context"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -22,10 +25,23 @@ import (
 )
 
 func TestGethDevDeployAndProver(t *testing.T) {
-	url, _, key := relay.StartGethDev(t, "--dev.period", "1")
-	keyFile := filepath.Join(t.TempDir(), "eth.key")
-	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(crypto.FromECDSA(key))), 0o600); err != nil {
+	bin := os.Getenv("GETH")
+	if bin == "" {
+		bin = "geth"
+	}
+	if _, err := exec.LookPath(bin); err != nil {
+		t.Skipf("%s not found: go install github.com/ethereum/go-ethereum/cmd/geth@v1.17.8", bin)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	geth, err := relay.StartGethDev(ctx, relay.GethDevOptions{Bin: bin, DataDir: t.TempDir(), Log: os.Stderr, Args: []string{"--dev.period", "1"}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	testDeployAndProver(t, url, keyFile)
+	t.Cleanup(func() { _ = geth.Close() })
+	keyFile := filepath.Join(t.TempDir(), "eth.key")
+	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(crypto.FromECDSA(geth.Key))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	testDeployAndProver(t, geth.URL, keyFile)
 }

@@ -199,8 +199,6 @@ func newStartCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func waitForSignal() { waitForSignalOr(nil) }
-
 // waitForSignalOr waits for SIGINT/SIGTERM or for halted to close, and
 // reports whether halted did.
 func waitForSignalOr(halted <-chan struct{}) bool {
@@ -235,16 +233,27 @@ func anyHalted(nodes []*consensus.JinlianNode) (<-chan struct{}, func() error) {
 
 func newLocalnetCmd(g *globals) *cobra.Command {
 	opts := consensus.LocalnetOptions{}
-	var logLevel, ethListen string
+	var logLevel string
+	var eth localnetEthFlags
 	cmd := &cobra.Command{
 		Use:   "localnet",
 		Short: "Run a whole consortium on 127.0.0.1 in one process (development)",
 		Long: `Starts N validators (one per organisation bankA..bankG), each a real CometBFT
 node with its own home, keys and Badger database under --home (default
 <home>/localnet). The first start creates everything; later starts resume
-from the same data. --reset deletes it first.`,
+from the same data. --reset deletes it first.
+
+Node0 proves each checkpoint and anchors it on a development Ethereum chain,
+deploying a fresh anchor at each start: the in-process chain of a
+development build (go run -tags dev ./cmd/jinlian localnet), else a
+geth --dev process when geth is on PATH, or the endpoint named by --eth-rpc.
+Without any of them the localnet runs unanchored and says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// From the start, so that a signal while the nodes or the
+			// development chain start (geth takes seconds) stops cleanly.
+			sig, stopSig := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stopSig()
 			if !cmd.Flags().Changed("home") && opts.Home == "" {
 				opts.Home = filepath.Join(g.home, "localnet")
 			} else if opts.Home == "" {
@@ -264,18 +273,20 @@ from the same data. --reset deletes it first.`,
 				return errors.Join(err, stopObservers(), consensus.StopAll(nodes))
 			}
 			printLocalnet(cmd.OutOrStdout(), g, ln, nodes, observers)
-			an, err := startLocalnetAnchoring(cmd.ErrOrStderr(), nodes[0], ethListen, appLog)
-			if err != nil {
+			stopAnchoring, err := startLocalnetAnchoring(sig, cmd.ErrOrStderr(), nodes[0], ln.Home, eth, appLog)
+			if err != nil && sig.Err() == nil {
 				return errors.Join(err, stopObservers(), consensus.StopAll(nodes))
+			} else if err != nil { // interrupted while starting
+				stopAnchoring = func() {}
 			}
 			halted, haltErr := anyHalted(nodes)
-			if waitForSignalOr(halted) {
+			select {
+			case <-sig.Done():
+			case <-halted:
 				appLog.Error("consensus halted: stopping the localnet", "err", haltErr())
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "stopping localnet...")
-			if an != nil {
-				an.Stop()
-			}
+			stopAnchoring()
 			return errors.Join(haltErr(), stopObservers(), consensus.StopAll(nodes))
 		},
 	}
@@ -286,7 +297,9 @@ from the same data. --reset deletes it first.`,
 	cmd.Flags().DurationVar(&opts.TimeoutCommit, "timeout-commit", 0, "CometBFT timeout_commit (default 300ms)")
 	cmd.Flags().StringVar(&logLevel, "log.level", "warn", "log level: debug, info, warn, error")
 	cmd.Flags().Int64Var(&opts.CheckpointInterval, "checkpoint-interval", 0, fmt.Sprintf("blocks between checkpoints when the localnet is created (default %d; -1: none)", consensus.LocalnetCheckpointInterval))
-	cmd.Flags().StringVar(&ethListen, "eth.listen", "127.0.0.1:8545", "JSON-RPC address of the in-process Ethereum chain the checkpoints are anchored on (empty: not served)")
+	cmd.Flags().StringVar(&eth.listen, "eth.listen", "127.0.0.1:8545", "JSON-RPC address of the development Ethereum chain (in-process with -tags dev, else geth --dev); empty: the in-process one is not served, geth takes a free port")
+	cmd.Flags().StringVar(&eth.rpc, "eth-rpc", "", "anchor on this Ethereum JSON-RPC endpoint instead (a new anchor is deployed at each start)")
+	cmd.Flags().StringVar(&eth.key, "eth-key", "", "with --eth-rpc: file with the hex secp256k1 key that pays (default: a key funded by the endpoint's unlocked dev account)")
 	cmd.Flags().BoolVar(&opts.NoVoteExtensions, "no-vote-extensions", false, "create the network without vote extensions, so without SM2 quorum certificates (for measuring their cost)")
 	return cmd
 }

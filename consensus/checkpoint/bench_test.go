@@ -29,9 +29,9 @@ func BenchmarkProve(b *testing.B) {
 					signers = append(signers, i)
 				}
 			}
-			keys, vals := TestValidators(b, 1, powers...)
-			cp := TestCheckpoint(b, vals, n)
-			sigs := TestSign(b, keys, cp, signers...)
+			keys, vals := testValidators(b, 1, powers...)
+			cp := testCheckpoint(b, vals, n)
+			sigs := testSign(b, keys, cp, signers...)
 			runtime.GC()
 			peak := watchHeap()
 			b.ResetTimer()
@@ -110,7 +110,7 @@ func BenchmarkCommitValidators(b *testing.B) {
 	for i := range powers {
 		powers[i] = 10
 	}
-	_, vals := TestValidators(b, 1, powers...)
+	_, vals := testValidators(b, 1, powers...)
 	b.ResetTimer()
 	for range b.N {
 		if _, err := CommitValidators(vals, 64); err != nil {
@@ -122,8 +122,8 @@ func BenchmarkCommitValidators(b *testing.B) {
 // BenchmarkSignVerify is one validator's cost per checkpoint (sign) and the
 // chain's per vote extension (verify).
 func BenchmarkSignVerify(b *testing.B) {
-	keys, vals := TestValidators(b, 1, 10)
-	d := TestCheckpoint(b, vals, 4).Digest()
+	keys, vals := testValidators(b, 1, 10)
+	d := testCheckpoint(b, vals, 4).Digest()
 	b.Run("sign", func(b *testing.B) {
 		for range b.N {
 			if _, err := keys[0].Sign(d); err != nil {

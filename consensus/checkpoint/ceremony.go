@@ -334,9 +334,9 @@ func (c *Ceremony) Seal(beacon []byte, keysDir string) (KeyInfo, error) {
 // VerifyCeremony is SetupMPC with a beacon per phase: it verifies the
 // phase 1 and phase 2 contributions and applies each phase's beacon.
 func VerifyCeremony(ccs constraint.ConstraintSystem, beacon1, beacon2 []byte, phase1 []*mpcsetup.Phase1, phase2 []*mpcsetup.Phase2) (groth16.ProvingKey, groth16.VerifyingKey, error) {
-	r, ok := ccs.(*cs.R1CS)
-	if !ok {
-		return nil, nil, fmt.Errorf("constraint system %T is not a BN254 R1CS", ccs)
+	r, err := bn254R1CS(ccs)
+	if err != nil {
+		return nil, nil, err
 	}
 	domain := ecc.NextPowerOfTwo(uint64(r.GetNbConstraints()))
 	commons, err := mpcsetup.VerifyPhase1(domain, beacon1, phase1...)

@@ -77,9 +77,9 @@ func TestCeremony(t *testing.T) {
 	if err != nil || info.Insecure {
 		t.Fatalf("ceremony keys %+v: %v", info, err)
 	}
-	ks, vals := TestValidators(t, 7, 10)
-	cp := TestCheckpoint(t, vals, slots)
-	proof, err := p.Prove(cp, vals, TestSign(t, ks, cp, 0))
+	ks, vals := testValidators(t, 7, 10)
+	cp := testCheckpoint(t, vals, slots)
+	proof, err := p.Prove(cp, vals, testSign(t, ks, cp, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,8 +129,8 @@ func prove(t *testing.T, circuit, assignment frontend.Circuit) error {
 // any key set. The attack still works against gnark's eddsa.IsValid (so
 // this test's prover is a real one) and fails against QuorumCircuit.
 func TestMaliciousProverZeroR(t *testing.T) {
-	_, vals := TestValidators(t, 7, 10, 10, 10, 10)
-	cp := TestCheckpoint(t, vals, testSlots)
+	_, vals := testValidators(t, 7, 10, 10, 10, 10)
+	cp := testCheckpoint(t, vals, testSlots)
 	d := cp.Digest()
 
 	t.Run("gnark eddsa.IsValid is forgeable", func(t *testing.T) {
@@ -167,10 +167,10 @@ func TestMaliciousProverZeroR(t *testing.T) {
 // signatures of four make the quorum, so a forged fourth is what would tip
 // a 2-of-4 set over: the cases give two honest signatures and one forged.
 func TestMaliciousWitnesses(t *testing.T) {
-	keys, vals := TestValidators(t, 3, 10, 10, 10, 10)
-	cp := TestCheckpoint(t, vals, testSlots)
+	keys, vals := testValidators(t, 3, 10, 10, 10, 10)
+	cp := testCheckpoint(t, vals, testSlots)
 	d := cp.Digest()
-	sigs := TestSign(t, keys, cp, 0, 1, 2)
+	sigs := testSign(t, keys, cp, 0, 1, 2)
 
 	var honest eddsa.Signature
 	if _, err := honest.SetBytes(sigs[2]); err != nil {
@@ -237,7 +237,7 @@ func TestParsePublicKeyRefusesWeakKeys(t *testing.T) {
 	if !t4.IsOnCurve() {
 		t.Fatal("test point of order 4 is not on the curve")
 	}
-	_, vals := TestValidators(t, 1, 1)
+	_, vals := testValidators(t, 1, 1)
 	var good edbn254.PointAffine
 	if _, err := good.SetBytes(vals[0].Key); err != nil {
 		t.Fatal(err)

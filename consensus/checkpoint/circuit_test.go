@@ -12,8 +12,8 @@ import (
 const testSlots = 4
 
 func TestQuorumCircuit(t *testing.T) {
-	keys, vals := TestValidators(t, 1, 10, 10, 10, 10)
-	cp := TestCheckpoint(t, vals, testSlots)
+	keys, vals := testValidators(t, 1, 10, 10, 10, 10)
+	cp := testCheckpoint(t, vals, testSlots)
 	d := cp.Digest()
 	sign := func(idx ...int) [][]byte {
 		sigs := make([][]byte, len(vals))
@@ -24,7 +24,7 @@ func TestQuorumCircuit(t *testing.T) {
 	}
 	other := cp
 	other.AppHash[0] ^= 1
-	_, strangers := TestValidators(t, 99, 10, 10, 10, 10)
+	_, strangers := testValidators(t, 99, 10, 10, 10, 10)
 
 	cases := []struct {
 		name  string
@@ -49,7 +49,7 @@ func TestQuorumCircuit(t *testing.T) {
 		}(), false},
 		{"wrong validator-set commitment", vals, mustCommit(t, strangers, testSlots), sign(0, 1, 2, 3), false},
 		{"prover's own keys do not match the commitment", strangers, cp.ValidatorSet, func() [][]byte {
-			k, _ := TestValidators(t, 99, 10, 10, 10, 10)
+			k, _ := testValidators(t, 99, 10, 10, 10, 10)
 			s := make([][]byte, 4)
 			for i := range s {
 				s[i] = mustSign(t, k[i], d)
@@ -82,8 +82,8 @@ func TestQuorumCircuit(t *testing.T) {
 
 // Exactly 2/3 is not a quorum: powers 10, 10, 10 (and a padding slot), two sign.
 func TestQuorumCircuitExactlyTwoThirds(t *testing.T) {
-	keys, vals := TestValidators(t, 1, 10, 10, 10)
-	cp := TestCheckpoint(t, vals, testSlots)
+	keys, vals := testValidators(t, 1, 10, 10, 10)
+	cp := testCheckpoint(t, vals, testSlots)
 	d := cp.Digest()
 	sigs := [][]byte{mustSign(t, keys[0], d), mustSign(t, keys[1], d), nil}
 	w, err := assign(testSlots, d, cp.ValidatorSet, vals, sigs)
@@ -103,8 +103,8 @@ func TestQuorumCircuitExactlyTwoThirds(t *testing.T) {
 // Unequal powers: one validator with 70% is a quorum alone; the other three
 // together (30%) are not.
 func TestQuorumCircuitWeighted(t *testing.T) {
-	keys, vals := TestValidators(t, 1, 70, 10, 10, 10)
-	cp := TestCheckpoint(t, vals, testSlots)
+	keys, vals := testValidators(t, 1, 70, 10, 10, 10)
+	cp := testCheckpoint(t, vals, testSlots)
 	d := cp.Digest()
 	for _, tc := range []struct {
 		signers []int
@@ -142,8 +142,8 @@ func TestCircuitHasNoCommitment(t *testing.T) {
 
 func TestAssignRefusesWhatCannotBeProven(t *testing.T) {
 	p := &EdDSAGroth16{n: testSlots}
-	keys, vals := TestValidators(t, 1, 10, 10, 10, 10)
-	cp := TestCheckpoint(t, vals, testSlots)
+	keys, vals := testValidators(t, 1, 10, 10, 10, 10)
+	cp := testCheckpoint(t, vals, testSlots)
 	d := cp.Digest()
 	sigs := [][]byte{mustSign(t, keys[0], d), mustSign(t, keys[1], d), nil, nil}
 	var nq ErrNoQuorum

@@ -18,8 +18,8 @@ func FuzzParseProof(f *testing.F) {
 }
 
 func FuzzVerifySignature(f *testing.F) {
-	keys, vals := TestValidators(f, 1, 10)
-	d := TestCheckpoint(f, vals, 4).Digest()
+	keys, vals := testValidators(f, 1, 10)
+	d := testCheckpoint(f, vals, 4).Digest()
 	sig, _ := keys[0].Sign(d)
 	f.Add(vals[0].Key, sig)
 	f.Add(make([]byte, KeySize), make([]byte, SignatureSize))

@@ -151,11 +151,11 @@ func (p *EdDSAGroth16) Prove(cp Checkpoint, vals []Validator, sigs [][]byte) (Pr
 	if err != nil {
 		return nil, err
 	}
-	proof, err := groth16.Prove(p.ccs, p.pk, full)
+	proof, err := proveBN254(p.ccs, p.pk, full)
 	if err != nil {
 		return nil, fmt.Errorf("prove checkpoint %d: %w", cp.Epoch, err)
 	}
-	out := Proof(proof.(*groth16bn254.Proof).MarshalSolidity())
+	out := Proof(proof.MarshalSolidity())
 	if err := p.Verify(cp, out); err != nil {
 		return nil, fmt.Errorf("fresh proof of checkpoint %d: %w", cp.Epoch, err)
 	}
@@ -241,7 +241,7 @@ func (p *EdDSAGroth16) Verify(cp Checkpoint, proof Proof) error {
 	if err != nil {
 		return err
 	}
-	if err := groth16.Verify(pr, p.vk, pub); err != nil {
+	if err := verifyBN254(pr, p.vk, pub); err != nil {
 		return fmt.Errorf("proof of checkpoint %d: %w", cp.Epoch, err)
 	}
 	return nil

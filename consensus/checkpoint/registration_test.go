@@ -18,7 +18,7 @@ func TestRegistration(t *testing.T) {
 		t.Fatal(err)
 	}
 	other, _ := gmcrypto.GenerateKey()
-	keys, _ := TestValidators(t, 1, 10, 10)
+	keys, _ := testValidators(t, 1, 10, 10)
 	const addr = "0A1B2C3D4E5F60718293A4B5C6D7E8F901234567"
 	reg, err := Register("chain-a", addr, keys[0], node)
 	if err != nil {
@@ -132,9 +132,9 @@ func TestKeyFile(t *testing.T) {
 }
 
 func TestCheckpointChain(t *testing.T) {
-	_, vals := TestValidators(t, 1, 10, 10, 10)
-	g := TestGenesis(t, "c", vals, 4)
-	cp1 := TestNext(g, 20, "a")
+	_, vals := testValidators(t, 1, 10, 10, 10)
+	g := testGenesis(t, "c", vals, 4)
+	cp1 := testNext(g, 20, "a")
 	if err := cp1.Follows(g); err != nil {
 		t.Fatal(err)
 	}

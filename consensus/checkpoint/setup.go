@@ -14,6 +14,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark/backend/groth16"
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/backend/groth16/bn254/mpcsetup"
 	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
@@ -85,7 +86,7 @@ func DevSetup(ccs constraint.ConstraintSystem) (groth16.ProvingKey, groth16.Veri
 	saved := rand.Reader
 	rand.Reader = &devStream{seed: gmcrypto.SM3([]byte(DevBeacon))}
 	defer func() { rand.Reader = saved }()
-	return groth16.Setup(ccs)
+	return setupBN254(ccs)
 }
 
 // devStream is SM3 in counter mode over a seed.
@@ -168,7 +169,7 @@ func LoadKeys(dir, id string, ccs constraint.ConstraintSystem, withPK bool) (Key
 	if info.CircuitID != id || info.CircuitDigest != d {
 		return info, nil, nil, fmt.Errorf("%w: %s is for %s (circuit %s), this binary has %s (circuit %s)", ErrKeysMismatch, ip, info.CircuitID, info.CircuitDigest, id, d)
 	}
-	vk := groth16.NewVerifyingKey(ecc.BN254)
+	vk := new(groth16bn254.VerifyingKey)
 	if err := readFile(vp, vk.ReadFrom); err != nil {
 		return info, nil, nil, err
 	}
@@ -177,10 +178,11 @@ func LoadKeys(dir, id string, ccs constraint.ConstraintSystem, withPK bool) (Key
 		// The proving key is the node's own file; skipping the subgroup
 		// checks saves seconds, and a corrupt key only yields proofs that
 		// do not verify.
-		pk = groth16.NewProvingKey(ecc.BN254)
-		if err := readFile(pp, pk.UnsafeReadFrom); err != nil {
+		k := new(groth16bn254.ProvingKey)
+		if err := readFile(pp, k.UnsafeReadFrom); err != nil {
 			return info, nil, nil, err
 		}
+		pk = k
 	}
 	return info, pk, vk, nil
 }

@@ -7,32 +7,34 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/checkpointtest"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay/devchain"
 )
 
 // BenchmarkSubmitCheckpointGas reports the gas of one submitCheckpoint with
 // the development verifier (8 slots; the verifier's cost does not depend on
 // the slot count, only on the two public inputs). rules=live is what
 // mainnet charges; rules=geth-dev is go-ethereum's dev configuration with
-// the unscheduled Bogota fork, shown only to explain why LiveRules exists.
+// the unscheduled Bogota fork, shown only to explain why devchain.LiveRules exists.
 //
 //	go test -run x -bench SubmitCheckpointGas ./consensus/checkpoint/relay
 func BenchmarkSubmitCheckpointGas(b *testing.B) {
 	for _, rc := range []struct {
 		name  string
 		rules *params.ChainConfig
-	}{{"live", LiveRules()}, {"geth-dev", params.AllDevChainProtocolChanges}} {
+	}{{"live", devchain.LiveRules()}, {"geth-dev", params.AllDevChainProtocolChanges}} {
 		b.Run("rules="+rc.name, func(b *testing.B) {
 			p := dev(b)
-			keys, vals := checkpoint.TestValidators(b, 1, 10, 10, 10, 10)
-			g := checkpoint.TestGenesis(b, "jinlian-gas", vals, checkpoint.DevSlots)
-			cps := []checkpoint.Checkpoint{checkpoint.TestNext(g, 20, "a")}
-			cps = append(cps, checkpoint.TestNext(cps[0], 40, "b"))
+			keys, vals := checkpointtest.Validators(b, 1, 10, 10, 10, 10)
+			g := checkpointtest.Genesis(b, "jinlian-gas", vals, checkpoint.DevSlots)
+			cps := []checkpoint.Checkpoint{checkpointtest.Next(g, 20, "a")}
+			cps = append(cps, checkpointtest.Next(cps[0], 40, "b"))
 			proofs := []checkpoint.Proof{prove(b, p, keys, vals, cps[0], 0, 1, 2), prove(b, p, keys, vals, cps[1], 0, 1, 2)}
 			var gas uint64
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
-				sim, err := NewSimulatedWith(rc.rules, "")
+				sim, err := devchain.NewWith(rc.rules, "")
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,6 +1,8 @@
 // Package relay submits proven checkpoints to the CheckpointAnchor contract
 // on an Ethereum JSON-RPC endpoint (ethclient) or on go-ethereum's
-// in-process simulated backend (the localnet's default, see Simulated).
+// in-process simulated backend (package devchain, which the production
+// binary does not link). StartGethDev runs a `geth --dev` process as a
+// development endpoint.
 //
 // The relayer is idempotent: it reads the anchor's latest epoch first and
 // skips checkpoints already anchored (after checking that the anchored hash

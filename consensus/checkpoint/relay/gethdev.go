@@ -1,16 +1,16 @@
-//go:build gethdev
-
 package relay
 
 import (
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"os"
 	"os/exec"
-	"testing"
+	"strconv"
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
@@ -18,75 +18,150 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
-	"github.com/ethereum/go-ethereum/rpc"
 )
 
-// StartGethDev runs a `geth --dev` process for the test (GETH names the
-// binary, default geth on PATH; the test is skipped without one) and returns
-// its JSON-RPC URL, a client, and a fresh key funded with 100 ether by the
-// dev account. extra are further geth flags. Only in builds tagged gethdev:
-//
-//	go install github.com/ethereum/go-ethereum/cmd/geth@v1.17.8
-//	go test -tags gethdev -run GethDev ./consensus/checkpoint/relay ./cmd/jinlian
-func StartGethDev(t testing.TB, extra ...string) (string, *ethclient.Client, *ecdsa.PrivateKey) {
-	t.Helper()
-	bin := os.Getenv("GETH")
-	if bin == "" {
-		bin = "geth"
-	}
-	if _, err := exec.LookPath(bin); err != nil {
-		t.Skipf("%s not found: go install github.com/ethereum/go-ethereum/cmd/geth@v1.17.8", bin)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	args := append([]string{"--dev", "--datadir", t.TempDir(), "--http", "--http.addr", "127.0.0.1",
-		"--http.port", fmt.Sprint(port), "--http.api", "eth,net,web3", "--nodiscover", "--maxpeers", "0",
-		"--ipcdisable", "--port", "0", "--authrpc.port", "0", "--verbosity", "2"}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+// GethDev is a `geth --dev` child process: a development Ethereum chain for
+// a localnet built without the in-process one (devchain), and for the tests
+// tagged gethdev. Its JSON-RPC is an ordinary endpoint; nothing of geth is
+// linked.
+type GethDev struct {
+	URL    string
+	Client *ethclient.Client
+	// Key is a fresh key funded by the dev account, and Auth its transactor.
+	Key  *ecdsa.PrivateKey
+	Auth *bind.TransactOpts
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	var rc *rpc.Client
-	var coinbase common.Address
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// GethDevOptions configure StartGethDev.
+type GethDevOptions struct {
+	// Bin is the geth binary (default: geth on PATH).
+	Bin string
+	// DataDir holds the chain; a fresh directory gives a fresh chain.
+	DataDir string
+	// Addr is the loopback host:port of its JSON-RPC (default: a free port).
+	Addr string
+	// Log receives geth's output (default: discarded).
+	Log io.Writer
+	// Args are further geth flags (--dev.period 1).
+	Args []string
+}
+
+// StartGethDev starts geth --dev, waits until its JSON-RPC answers and
+// funds a fresh key with 100 ether from the dev account. Close it when done.
+func StartGethDev(ctx context.Context, o GethDevOptions) (*GethDev, error) {
+	if o.Bin == "" {
+		o.Bin = "geth"
+	}
+	if o.DataDir == "" {
+		return nil, errors.New("geth --dev: no data directory")
+	}
+	host, port := "127.0.0.1", 0
+	if o.Addr != "" {
+		h, p, err := net.SplitHostPort(o.Addr)
+		if err == nil {
+			port, err = strconv.Atoi(p)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("geth --dev's RPC address %q: %w", o.Addr, err)
+		}
+		host = h
+	}
+	// Refuse a taken address here: geth would only log it and run on.
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return nil, fmt.Errorf("geth --dev's RPC address: %w", err)
+	}
+	port = l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	args := append([]string{"--dev", "--datadir", o.DataDir, "--http", "--http.addr", host,
+		"--http.port", strconv.Itoa(port), "--http.api", "eth,net,web3", "--nodiscover", "--maxpeers", "0",
+		"--ipcdisable", "--port", "0", "--authrpc.port", "0", "--verbosity", "2"}, o.Args...)
+	cmd := exec.Command(o.Bin, args...)
+	if o.Log != nil {
+		cmd.Stdout, cmd.Stderr = o.Log, o.Log
+	}
+	stopWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("geth --dev: %w", err)
+	}
+	g := &GethDev{URL: "http://" + net.JoinHostPort(host, strconv.Itoa(port)), cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(g.done) }()
+	fail := func(err error) (*GethDev, error) { _ = g.Close(); return nil, fmt.Errorf("geth --dev: %w", err) }
+
 	for {
-		if rc, err = rpc.DialContext(ctx, url); err == nil {
+		if g.Client, err = ethclient.DialContext(ctx, g.URL); err == nil {
 			var accts []common.Address
-			if err = rc.CallContext(ctx, &accts, "eth_accounts"); err == nil && len(accts) > 0 {
-				coinbase = accts[0]
+			if err = g.Client.Client().CallContext(ctx, &accts, "eth_accounts"); err == nil && len(accts) > 0 {
 				break
 			}
-			rc.Close()
+			g.Client.Close()
+			g.Client = nil
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("geth --dev did not come up: %v", err)
+			return fail(fmt.Errorf("did not come up: %w", err))
+		case <-g.done:
+			return fail(fmt.Errorf("exited: %s", cmd.ProcessState))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	client := ethclient.NewClient(rc)
-	t.Cleanup(client.Close)
+	if g.Key, err = FundDevKey(ctx, g.Client, 100); err != nil {
+		return fail(err)
+	}
+	chainID, err := g.Client.ChainID(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if g.Auth, err = bind.NewKeyedTransactorWithChainID(g.Key, chainID); err != nil {
+		return fail(err)
+	}
+	return g, nil
+}
 
-	// Fund a fresh key from the dev account, which geth keeps unlocked.
-	key, _ := crypto.GenerateKey()
-	funds := new(big.Int).Mul(big.NewInt(100), big.NewInt(params.Ether))
+// Close stops geth (SIGINT, then SIGKILL after 10 s).
+func (g *GethDev) Close() error {
+	if g.Client != nil {
+		g.Client.Close()
+	}
+	if err := g.cmd.Process.Signal(os.Interrupt); err != nil {
+		_ = g.cmd.Process.Kill()
+	}
+	select {
+	case <-g.done:
+	case <-time.After(10 * time.Second):
+		_ = g.cmd.Process.Kill()
+		<-g.done
+	}
+	return nil
+}
+
+// FundDevKey makes a fresh key and sends it ether from the endpoint's first
+// account, which a development node (geth --dev, anvil, hardhat) keeps
+// unlocked, and waits until the transfer is mined.
+func FundDevKey(ctx context.Context, c *ethclient.Client, ether int64) (*ecdsa.PrivateKey, error) {
+	var accts []common.Address
+	if err := c.Client().CallContext(ctx, &accts, "eth_accounts"); err != nil {
+		return nil, fmt.Errorf("eth_accounts: %w", err)
+	}
+	if len(accts) == 0 {
+		return nil, errors.New("the endpoint has no unlocked account to fund a key from (is it a development node?)")
+	}
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	funds := new(big.Int).Mul(big.NewInt(ether), big.NewInt(params.Ether))
 	var txHash common.Hash
-	if err := rc.CallContext(ctx, &txHash, "eth_sendTransaction", map[string]any{
-		"from": coinbase, "to": crypto.PubkeyToAddress(key.PublicKey), "value": "0x" + funds.Text(16),
+	if err := c.Client().CallContext(ctx, &txHash, "eth_sendTransaction", map[string]any{
+		"from": accts[0], "to": crypto.PubkeyToAddress(key.PublicKey), "value": "0x" + funds.Text(16),
 	}); err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("fund a key from %s: %w", accts[0].Hex(), err)
 	}
-	if _, err := bind.WaitMinedHash(ctx, client, txHash); err != nil {
-		t.Fatal(err)
+	if _, err := bind.WaitMinedHash(ctx, c, txHash); err != nil {
+		return nil, fmt.Errorf("fund a key from %s: %w", accts[0].Hex(), err)
 	}
-	return url, client, key
+	return key, nil
 }

@@ -9,34 +9,49 @@ package relay
 //
 // GETH names the binary (default: geth on PATH). geth --dev enables the
 // same unscheduled forks as the simulated backend's dev configuration, so
-// its gas figures are not mainnet's (see LiveRules).
+// its gas figures are not mainnet's (see devchain.LiveRules).
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/accounts/abi/bind"
-
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/checkpointtest"
 )
 
-func TestGethDev(t *testing.T) {
-	_, client, key := StartGethDev(t)
+// startGethDev runs geth --dev for the test (skipped without geth). extra
+// are further geth flags.
+func startGethDev(t testing.TB, extra ...string) *GethDev {
+	t.Helper()
+	bin := os.Getenv("GETH")
+	if bin == "" {
+		bin = "geth"
+	}
+	if _, err := exec.LookPath(bin); err != nil {
+		t.Skipf("%s not found: go install github.com/ethereum/go-ethereum/cmd/geth@v1.17.8", bin)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	chainID, err := client.ChainID(ctx)
+	g, err := StartGethDev(ctx, GethDevOptions{Bin: bin, DataDir: t.TempDir(), Log: os.Stderr, Args: extra})
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := bind.NewKeyedTransactorWithChainID(key, chainID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { _ = g.Close() })
+	return g
+}
+
+func TestGethDev(t *testing.T) {
+	geth := startGethDev(t)
+	client, auth := geth.Client, geth.Auth
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 
 	p := dev(t)
-	keys, vals := checkpoint.TestValidators(t, 1, 10, 10, 10, 10)
-	g := checkpoint.TestGenesis(t, "jinlian-gethdev", vals, checkpoint.DevSlots)
+	keys, vals := checkpointtest.Validators(t, 1, 10, 10, 10, 10)
+	g := checkpointtest.Genesis(t, "jinlian-gethdev", vals, checkpoint.DevSlots)
 	addr, err := Deploy(ctx, client, auth, g, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +62,7 @@ func TestGethDev(t *testing.T) {
 	}
 	prev := g
 	for e := uint64(1); e <= 2; e++ {
-		cp := checkpoint.TestNext(prev, e*20, "gethdev")
+		cp := checkpointtest.Next(prev, e*20, "gethdev")
 		res, err := r.Submit(ctx, cp, prove(t, p, keys, vals, cp, 0, 1, 2))
 		if err != nil {
 			t.Fatal(err)

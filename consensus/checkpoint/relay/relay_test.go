@@ -14,6 +14,8 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/checkpointtest"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/contracts/ethereum/bindings"
 )
 
@@ -40,7 +42,7 @@ func dev(t testing.TB) *checkpoint.EdDSAGroth16 {
 }
 
 type chain struct {
-	sim    *Simulated
+	sim    *devchain.Chain
 	r      *Relayer
 	anchor *bindings.CheckpointAnchor
 	p      *checkpoint.EdDSAGroth16
@@ -49,7 +51,7 @@ type chain struct {
 func newChain(t testing.TB, genesis checkpoint.Checkpoint) *chain {
 	t.Helper()
 	p := dev(t)
-	sim, err := NewSimulated()
+	sim, err := devchain.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func newChain(t testing.TB, genesis checkpoint.Checkpoint) *chain {
 
 func prove(t testing.TB, p checkpoint.Prover, keys []*checkpoint.CheckpointKey, vals []checkpoint.Validator, cp checkpoint.Checkpoint, signers ...int) checkpoint.Proof {
 	t.Helper()
-	proof, err := p.Prove(cp, vals, checkpoint.TestSign(t, keys, cp, signers...))
+	proof, err := p.Prove(cp, vals, checkpointtest.Sign(t, keys, cp, signers...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,12 +113,12 @@ func (c *chain) submitDirect(t testing.TB, cp checkpoint.Checkpoint, proof check
 
 func TestAnchorOnSimulatedChain(t *testing.T) {
 	ctx := context.Background()
-	keys, vals := checkpoint.TestValidators(t, 1, 10, 10, 10, 10)
-	newKeys, newVals := checkpoint.TestValidators(t, 2, 10, 10, 10, 10, 20)
-	g := checkpoint.TestGenesis(t, "jinlian-test", vals, checkpoint.DevSlots)
+	keys, vals := checkpointtest.Validators(t, 1, 10, 10, 10, 10)
+	newKeys, newVals := checkpointtest.Validators(t, 2, 10, 10, 10, 10, 20)
+	g := checkpointtest.Genesis(t, "jinlian-test", vals, checkpoint.DevSlots)
 	c := newChain(t, g)
 
-	cp1 := checkpoint.TestNext(g, 20, "state at 20")
+	cp1 := checkpointtest.Next(g, 20, "state at 20")
 	proof1 := prove(t, c.p, keys, vals, cp1, 0, 1, 3)
 
 	t.Run("tampered app hash is refused", func(t *testing.T) {
@@ -134,7 +136,7 @@ func TestAnchorOnSimulatedChain(t *testing.T) {
 			t.Fatalf("tampered height: %v", err)
 		}
 	})
-	cp2 := checkpoint.TestNext(cp1, 40, "state at 40")
+	cp2 := checkpointtest.Next(cp1, 40, "state at 40")
 	set2, err := checkpoint.CommitValidators(newVals, checkpoint.DevSlots)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +190,7 @@ func TestAnchorOnSimulatedChain(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("submitCheckpoint epoch 2 (set change): %d gas", res.GasUsed)
-		cp3 := checkpoint.TestNext(cp2, 60, "state at 60")
+		cp3 := checkpointtest.Next(cp2, 60, "state at 60")
 		old := cp3
 		old.ValidatorSet, old.NextValidatorSet = g.ValidatorSet, g.ValidatorSet
 		oldProof := prove(t, c.p, keys, vals, old, 0, 1, 2, 3)
@@ -210,13 +212,13 @@ func TestAnchorOnSimulatedChain(t *testing.T) {
 // Sync submits what the source has, in order, and is idempotent.
 func TestSync(t *testing.T) {
 	ctx := context.Background()
-	keys, vals := checkpoint.TestValidators(t, 1, 10, 10, 10, 10)
-	g := checkpoint.TestGenesis(t, "jinlian-sync", vals, checkpoint.DevSlots)
+	keys, vals := checkpointtest.Validators(t, 1, 10, 10, 10, 10)
+	g := checkpointtest.Genesis(t, "jinlian-sync", vals, checkpoint.DevSlots)
 	c := newChain(t, g)
 	src := mapSource{}
 	prev := g
 	for e := uint64(1); e <= 2; e++ {
-		cp := checkpoint.TestNext(prev, e*20, "sync")
+		cp := checkpointtest.Next(prev, e*20, "sync")
 		src[e] = proven{cp, prove(t, c.p, keys, vals, cp, 0, 1, 2)}
 		prev = cp
 	}
@@ -231,10 +233,10 @@ func TestSync(t *testing.T) {
 
 // A dead endpoint is retried, then reported.
 func TestSubmitRetriesThenFails(t *testing.T) {
-	keys, vals := checkpoint.TestValidators(t, 1, 10, 10, 10, 10)
-	g := checkpoint.TestGenesis(t, "jinlian-down", vals, checkpoint.DevSlots)
+	keys, vals := checkpointtest.Validators(t, 1, 10, 10, 10, 10)
+	g := checkpointtest.Genesis(t, "jinlian-down", vals, checkpoint.DevSlots)
 	c := newChain(t, g)
-	cp := checkpoint.TestNext(g, 20, "x")
+	cp := checkpointtest.Next(g, 20, "x")
 	_ = keys
 	c.sim.Close()
 	start := time.Now()

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/checkpointtest"
 )
 
 // collected is a chain's collected signatures, for the worker.
@@ -23,18 +24,18 @@ func (c collected) Collected(e uint64) (checkpoint.Checkpoint, []checkpoint.Vali
 // worker on the same store proves and sends nothing again.
 func TestWorkerProvesStoresAndRelays(t *testing.T) {
 	ctx := context.Background()
-	keys, vals := checkpoint.TestValidators(t, 1, 10, 10, 10, 10)
-	g := checkpoint.TestGenesis(t, "jinlian-worker", vals, checkpoint.DevSlots)
+	keys, vals := checkpointtest.Validators(t, 1, 10, 10, 10, 10)
+	g := checkpointtest.Genesis(t, "jinlian-worker", vals, checkpoint.DevSlots)
 	c := newChain(t, g)
 	col := collected{}
 	prev := g
 	for e := uint64(1); e <= 2; e++ {
-		cp := checkpoint.TestNext(prev, e*20, "worker")
+		cp := checkpointtest.Next(prev, e*20, "worker")
 		col[e] = struct {
 			cp   checkpoint.Checkpoint
 			vals []checkpoint.Validator
 			sigs [][]byte
-		}{cp, vals, checkpoint.TestSign(t, keys, cp, 0, 2, 3)}
+		}{cp, vals, checkpointtest.Sign(t, keys, cp, 0, 2, 3)}
 		prev = cp
 	}
 	store, err := checkpoint.OpenStore(t.TempDir())

@@ -7,11 +7,13 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 )
 
-// Helpers for tests of this package and of its users (relay, app).
+// Helpers for this package's own tests. Other packages' tests use
+// checkpointtest, the same helpers (it imports this package, so these tests
+// cannot import it).
 
-// TestValidators makes deterministic checkpoint keys (seeded) with the
+// testValidators makes deterministic checkpoint keys (seeded) with the
 // given powers.
-func TestValidators(t testing.TB, seed uint64, powers ...int64) ([]*CheckpointKey, []Validator) {
+func testValidators(t testing.TB, seed uint64, powers ...int64) ([]*CheckpointKey, []Validator) {
 	t.Helper()
 	keys := make([]*CheckpointKey, len(powers))
 	vals := make([]Validator, len(powers))
@@ -26,15 +28,15 @@ func TestValidators(t testing.TB, seed uint64, powers ...int64) ([]*CheckpointKe
 	return keys, vals
 }
 
-// TestGenesis is an epoch-0 checkpoint of vals for a circuit with n slots.
-func TestGenesis(t testing.TB, chainID string, vals []Validator, n int) Checkpoint {
+// testGenesis is an epoch-0 checkpoint of vals for a circuit with n slots.
+func testGenesis(t testing.TB, chainID string, vals []Validator, n int) Checkpoint {
 	t.Helper()
 	set := mustCommit(t, vals, n)
 	return Checkpoint{ChainID: chainID, AppHash: gmcrypto.SM3([]byte("genesis")), ValidatorSet: set, NextValidatorSet: set}
 }
 
-// TestNext is the checkpoint after prev at height, with app hash SM3(tag).
-func TestNext(prev Checkpoint, height uint64, tag string) Checkpoint {
+// testNext is the checkpoint after prev at height, with app hash SM3(tag).
+func testNext(prev Checkpoint, height uint64, tag string) Checkpoint {
 	return Checkpoint{
 		ChainID: prev.ChainID, Epoch: prev.Epoch + 1, Height: height,
 		AppHash: gmcrypto.SM3([]byte(tag)), PrevHash: prev.Hash(),
@@ -42,14 +44,14 @@ func TestNext(prev Checkpoint, height uint64, tag string) Checkpoint {
 	}
 }
 
-// TestCheckpoint is epoch 1 of a test chain signed by vals.
-func TestCheckpoint(t testing.TB, vals []Validator, n int) Checkpoint {
+// testCheckpoint is epoch 1 of a test chain signed by vals.
+func testCheckpoint(t testing.TB, vals []Validator, n int) Checkpoint {
 	t.Helper()
-	return TestNext(TestGenesis(t, "jinlian-test", vals, n), 20, "state at 20")
+	return testNext(testGenesis(t, "jinlian-test", vals, n), 20, "state at 20")
 }
 
-// TestSign has keys[i] sign cp for every i in signers.
-func TestSign(t testing.TB, keys []*CheckpointKey, cp Checkpoint, signers ...int) [][]byte {
+// testSign has keys[i] sign cp for every i in signers.
+func testSign(t testing.TB, keys []*CheckpointKey, cp Checkpoint, signers ...int) [][]byte {
 	t.Helper()
 	sigs := make([][]byte, len(keys))
 	for _, i := range signers {

@@ -1,7 +1,6 @@
-package main
+package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -12,9 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -22,11 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	"github.com/cometbft/cometbft/abci/example/kvstore"
-	"github.com/spf13/cobra"
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -34,36 +27,36 @@ import (
 	"github.com/jinlian-ledger/jinlian/wire"
 )
 
-// benchChainID is the chain every bench network runs.
-const benchChainID = "jinlian-bench"
+// ChainID is the chain every bench network runs.
+const ChainID = "jinlian-bench"
 
 // benchApps are the applications a bench can run.
 var benchApps = map[string]bool{"kvstore": true, "jinlian": true, "jinlian-separate": true}
 
-// benchOptions configure one `jinlian bench` run.
-type benchOptions struct {
-	apps          []string
-	validators    int
-	rate          int
-	count         int
-	duration      time.Duration
-	timeoutCommit time.Duration
-	accounts      int
-	txSize        int
-	batch         int
-	workers       int
-	poll          time.Duration
-	drain         time.Duration
-	maxDrain      time.Duration
-	checkResults  bool
-	cpuProfile    string
-	keep          bool
-	repeat        int
-	logLevel      string
+// Options configure one `jinlian bench` run.
+type Options struct {
+	Apps          []string
+	Validators    int
+	Rate          int
+	Count         int
+	Duration      time.Duration
+	TimeoutCommit time.Duration
+	Accounts      int
+	TxSize        int
+	Batch         int
+	Workers       int
+	Poll          time.Duration
+	Drain         time.Duration
+	MaxDrain      time.Duration
+	CheckResults  bool
+	CPUProfile    string
+	Keep          bool
+	Repeat        int
+	LogLevel      string
 }
 
-// benchResult is what one run of one app reports.
-type benchResult struct {
+// Result is what one run of one app reports.
+type Result struct {
 	App           string  `json:"app"`
 	Validators    int     `json:"validators"`
 	TimeoutCommit string  `json:"timeout_commit"`
@@ -96,106 +89,53 @@ type benchResult struct {
 	Ratio           float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
 	Round           int            `json:"round,omitempty"`
 	// Runs are the rounds a median row summarises.
-	Runs []*benchResult `json:"runs,omitempty"`
+	Runs []*Result `json:"runs,omitempty"`
 }
 
-func newBenchCmd(g *globals) *cobra.Command {
-	o := &benchOptions{}
-	cmd := &cobra.Command{
-		Use:   "bench",
-		Short: "Measure committed tx/s and commit latency of a localnet under a fixed offered load",
-		Long: `Starts a fresh network of --validators nodes on 127.0.0.1 in a child process,
-offers --count pre-signed transactions at --rate tx/s (for at most --duration)
-round-robin to every node's RPC with broadcast_tx_async, and follows the
-committed blocks to report committed tx/s and commit latency (p50, p99).
-
---app lists the applications to measure one after the other under the same
-load: "kvstore" is CometBFT's abci/example/kvstore (in memory) fed unique
-key=value transactions of the size of a jinlian transfer, "jinlian" is this
-ledger fed SM2-signed CNY transfers between --accounts funded accounts, its
-validators sharing one verified-signature cache as the localnet's do, and
-"jinlian-separate" the same with a cache per validator, so that every
-validator verifies every signature as it would on a machine of its own. The
-ratio column is each app's committed tx/s over the first app's.
-
-Data lives in a temporary directory, removed afterwards, unless --home is
-given (it must then be empty or absent) or --keep is set.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			home := ""
-			if cmd.Flags().Changed("home") {
-				home = g.home
-			}
-			return runBench(cmd, g, o, home)
-		},
+// Run measures every app of o.Apps, o.Repeat rounds interleaved, and
+// returns every run and, with more than one round, each app's medians
+// (ratio: of the medians). self is a jinlian binary built with -tags dev:
+// each run's network is its `bench serve` child process. Data lives under
+// home (empty or absent), or in a temporary directory removed afterwards
+// unless o.Keep. Progress goes to log.
+func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all, summary []*Result, err error) {
+	if o.Rate <= 0 || o.Count <= 0 || o.Duration <= 0 || o.Batch <= 0 || o.Workers <= 0 || o.Accounts <= 0 || o.Repeat <= 0 {
+		return nil, nil, errors.New("--rate, --count, --duration, --batch, --workers, --accounts and --repeat must be positive")
 	}
-	f := cmd.Flags()
-	f.StringSliceVar(&o.apps, "app", []string{"kvstore", "jinlian"}, "applications to measure in order: kvstore, jinlian, jinlian-separate")
-	f.IntVar(&o.validators, "validators", 4, "validators, all on this machine (1..7)")
-	f.IntVar(&o.rate, "rate", 3000, "offered load in tx/s")
-	f.IntVar(&o.count, "count", 60000, "transactions to offer at most")
-	f.DurationVar(&o.duration, "duration", 20*time.Second, "how long to offer load at most")
-	f.DurationVar(&o.timeoutCommit, "timeout-commit", 100*time.Millisecond, "CometBFT consensus.timeout_commit of every node")
-	f.IntVar(&o.accounts, "accounts", 200, "funded sender accounts of the jinlian load")
-	f.IntVar(&o.txSize, "tx-size", 0, "kvstore transaction size in bytes (default: that of a jinlian transfer)")
-	f.IntVar(&o.batch, "batch", 10, "transactions per JSON-RPC batch (CometBFT's rpc.max_request_batch_size is 10)")
-	f.IntVar(&o.workers, "workers", 8, "concurrent HTTP connections per node (enough that the generator, not the nodes' answer time, sets the offered rate)")
-	f.DurationVar(&o.poll, "poll", 10*time.Millisecond, "how often to ask node0 for the next block")
-	f.DurationVar(&o.drain, "drain", 5*time.Second, "after the load, stop waiting for commits when none came for this long")
-	f.DurationVar(&o.maxDrain, "max-drain", 10*time.Second, "after the load, wait at most this long for the backlog to commit")
-	f.BoolVar(&o.checkResults, "check-results", true, "after the run, read block_results and count failed transactions")
-	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the node process during the load to FILE (suffixed .<app> when several apps run)")
-	f.BoolVar(&o.keep, "keep", false, "keep the data directory")
-	f.IntVar(&o.repeat, "repeat", 1, "rounds of all --app runs, interleaved; more than one adds the medians")
-	f.StringVar(&o.logLevel, "log.level", "error", "log level of the nodes")
-	cmd.AddCommand(newBenchServeCmd(g))
-	return cmd
-}
-
-func runBench(cmd *cobra.Command, g *globals, o *benchOptions, home string) error {
-	if o.rate <= 0 || o.count <= 0 || o.duration <= 0 || o.batch <= 0 || o.workers <= 0 || o.accounts <= 0 || o.repeat <= 0 {
-		return errors.New("--rate, --count, --duration, --batch, --workers, --accounts and --repeat must be positive")
+	if o.Validators < 1 || o.Validators > len(consensus.LocalnetOrgs) {
+		return nil, nil, fmt.Errorf("--validators %d: want 1..%d", o.Validators, len(consensus.LocalnetOrgs))
 	}
-	if o.validators < 1 || o.validators > len(consensus.LocalnetOrgs) {
-		return fmt.Errorf("--validators %d: want 1..%d", o.validators, len(consensus.LocalnetOrgs))
-	}
-	for _, a := range o.apps {
+	for _, a := range o.Apps {
 		if !benchApps[a] {
-			return fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-separate", a)
+			return nil, nil, fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-separate", a)
 		}
 	}
 	if home == "" {
 		d, err := os.MkdirTemp("", "jinlian-bench-")
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		home = d
-		if !o.keep {
+		if !o.Keep {
 			defer os.RemoveAll(d)
 		}
 	} else if entries, err := os.ReadDir(home); err == nil && len(entries) > 0 {
-		return fmt.Errorf("--home %s is not empty", home)
+		return nil, nil, fmt.Errorf("--home %s is not empty", home)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	log := cmd.ErrOrStderr()
-	runs := map[string][]*benchResult{}
-	var all []*benchResult
-	for round := 1; round <= o.repeat; round++ {
-		var first *benchResult
-		for _, appName := range o.apps {
-			dir := filepath.Join(home, fmt.Sprintf("%s-%d-%d", appName, o.validators, round))
-			prof := o.cpuProfile
-			if prof != "" && (len(o.apps) > 1 || o.repeat > 1) {
+	runs := map[string][]*Result{}
+	for round := 1; round <= o.Repeat; round++ {
+		var first *Result
+		for _, appName := range o.Apps {
+			dir := filepath.Join(home, fmt.Sprintf("%s-%d-%d", appName, o.Validators, round))
+			prof := o.CPUProfile
+			if prof != "" && (len(o.Apps) > 1 || o.Repeat > 1) {
 				prof += fmt.Sprintf(".%s.%d", appName, round)
 			}
-			r, err := benchOne(cmd.Context(), log, self, dir, appName, o, prof)
+			r, err := runOne(ctx, log, self, dir, appName, o, prof)
 			if err != nil {
-				return fmt.Errorf("bench %s: %w", appName, err)
+				return nil, nil, fmt.Errorf("bench %s: %w", appName, err)
 			}
-			if o.repeat > 1 {
+			if o.Repeat > 1 {
 				r.Round = round
 			}
 			if first == nil {
@@ -207,25 +147,21 @@ func runBench(cmd *cobra.Command, g *globals, o *benchOptions, home string) erro
 			all = append(all, r)
 		}
 	}
-	if o.repeat == 1 {
-		return emit(cmd.OutOrStdout(), g, all, func(w io.Writer) { printBenchTable(w, all) })
+	if o.Repeat == 1 {
+		return all, nil, nil
 	}
-	var summary []*benchResult
-	for _, appName := range o.apps {
+	for _, appName := range o.Apps {
 		m := medianResult(runs[appName])
 		if len(summary) > 0 && summary[0].TPS > 0 {
 			m.Ratio = m.TPS / summary[0].TPS
 		}
 		summary = append(summary, m)
 	}
-	return emit(cmd.OutOrStdout(), g, summary, func(w io.Writer) {
-		printBenchTable(w, all)
-		fmt.Fprintf(w, "\nmedian of %d rounds (ratio: of the medians):\n", o.repeat)
-		printBenchTable(w, summary)
-	})
+	return all, summary, nil
 }
 
-func printBenchTable(w io.Writer, results []*benchResult) {
+// PrintTable prints results, one row each.
+func PrintTable(w io.Writer, results []*Result) {
 	fmt.Fprintf(w, "%-16s %4s %7s %8s %9s %8s %8s %7s %7s %7s %8s %9s %6s\n",
 		"app", "vals", "target", "offered", "committed", "p50", "p99", "blocks", "maxblk", "pending", "rejected", "cpu/tx", "ratio")
 	for _, r := range results {
@@ -249,16 +185,16 @@ func printBenchTable(w io.Writer, results []*benchResult) {
 	}
 }
 
-// benchLoad is the pre-built load: transactions, their hashes and their
+// txLoad is the pre-built load: transactions, their hashes and their
 // base64 forms for the JSON-RPC bodies.
-type benchLoad struct {
+type txLoad struct {
 	txs      [][]byte
 	b64      []string
 	index    map[[32]byte]int
 	accounts []string // jinlian: addresses to fund
 }
 
-func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *benchOptions, cpuProfile string) (*benchResult, error) {
+func runOne(ctx context.Context, log io.Writer, self, dir, appName string, o *Options, cpuProfile string) (*Result, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -269,13 +205,13 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 	}
 	fmt.Fprintf(log, "bench %s: built %d transactions of %d bytes in %s\n", appName, len(load.txs), len(load.txs[0]), time.Since(t0).Round(time.Millisecond))
 
-	basePort, err := consensus.FreeBasePort(o.validators)
+	basePort, err := consensus.FreeBasePort(o.Validators)
 	if err != nil {
 		return nil, err
 	}
 	args := []string{"bench", "serve", "--app", appName, "--home", filepath.Join(dir, "net"),
-		"--validators", strconv.Itoa(o.validators), "--base-port", strconv.Itoa(basePort),
-		"--timeout-commit", o.timeoutCommit.String(), "--log.level", o.logLevel}
+		"--validators", strconv.Itoa(o.Validators), "--base-port", strconv.Itoa(basePort),
+		"--timeout-commit", o.TimeoutCommit.String(), "--log.level", o.LogLevel}
 	if load.accounts != nil {
 		p := filepath.Join(dir, "accounts.txt")
 		if err := os.WriteFile(p, []byte(strings.Join(load.accounts, "\n")+"\n"), 0o644); err != nil {
@@ -288,7 +224,7 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 		pprofAddr = fmt.Sprintf("127.0.0.1:%d", basePort+2)
 		args = append(args, "--pprof", pprofAddr)
 	}
-	child, err := startServe(self, args, filepath.Join(dir, "node.log"))
+	child, err := startChild(self, args, filepath.Join(dir, "node.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -298,16 +234,16 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 	for i, a := range child.ready.RPC {
 		rpcs[i] = "http://" + strings.TrimPrefix(a, "tcp://")
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: o.workers + 2, MaxConnsPerHost: o.workers + 2, IdleConnTimeout: time.Minute}
+	tr := &http.Transport{MaxIdleConnsPerHost: o.Workers + 2, MaxConnsPerHost: o.Workers + 2, IdleConnTimeout: time.Minute}
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	defer tr.CloseIdleConnections()
 	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	err = waitBenchHeight(waitCtx, hc, rpcs[0], 2)
+	err = waitHeight(waitCtx, hc, rpcs[0], 2)
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("network did not start (see %s): %w", filepath.Join(dir, "node.log"), err)
 	}
-	startHeight, err := benchLatestHeight(ctx, hc, rpcs[0])
+	startHeight, err := latestHeight(ctx, hc, rpcs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -315,15 +251,15 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 	var profDone chan error
 	if pprofAddr != "" {
 		profDone = make(chan error, 1)
-		secs := int(o.duration.Seconds()) + 1
+		secs := int(o.Duration.Seconds()) + 1
 		go func() { profDone <- fetchProfile(pprofAddr, secs, cpuProfile) }()
 	}
 
 	cpu0, cpuErr := processCPU(child.cmd.Process.Pid)
 	self0, _ := processCPU(os.Getpid())
-	r := &benchResult{App: appName, Validators: o.validators, TimeoutCommit: o.timeoutCommit.String(),
-		TxBytes: len(load.txs[0]), TargetRate: o.rate, Errors: map[string]int{}}
-	run := &benchRun{o: o, load: load, hc: hc, rpcs: rpcs, sentAt: make([]time.Time, len(load.txs))}
+	r := &Result{App: appName, Validators: o.Validators, TimeoutCommit: o.TimeoutCommit.String(),
+		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}}
+	run := &loadRun{o: o, load: load, hc: hc, rpcs: rpcs, sentAt: make([]time.Time, len(load.txs))}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan error, 1)
 	go func() { watchDone <- run.watch(watchCtx, startHeight+1) }()
@@ -336,14 +272,14 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 
 	// Wait until every accepted transaction is seen or commits stop coming.
 	drainStart, lastProgress, lastSeen := time.Now(), time.Now(), int64(-1)
-	for time.Since(drainStart) < o.maxDrain {
+	for time.Since(drainStart) < o.MaxDrain {
 		seen := run.included.Load()
 		if int(seen)+int(run.rejected.Load()) >= sent {
 			break
 		}
 		if seen != lastSeen {
 			lastSeen, lastProgress = seen, time.Now()
-		} else if time.Since(lastProgress) > o.drain {
+		} else if time.Since(lastProgress) > o.Drain {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -364,7 +300,7 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 		}
 	}
 
-	if o.checkResults {
+	if o.CheckResults {
 		if err := run.checkResults(ctx); err != nil {
 			return nil, err
 		}
@@ -385,14 +321,14 @@ func benchOne(ctx context.Context, log io.Writer, self, dir, appName string, o *
 	return r, nil
 }
 
-// buildLoad pre-builds o.count transactions, so that no signing competes
+// buildLoad pre-builds o.Count transactions, so that no signing competes
 // with the nodes for CPU during the run.
-func buildLoad(appName string, o *benchOptions) (*benchLoad, error) {
-	l := &benchLoad{txs: make([][]byte, o.count)}
+func buildLoad(appName string, o *Options) (*txLoad, error) {
+	l := &txLoad{txs: make([][]byte, o.Count)}
 	switch appName {
 	case "jinlian", "jinlian-separate":
-		keys := make([]*gmcrypto.PrivateKey, o.accounts)
-		addrs := make([][]byte, o.accounts)
+		keys := make([]*gmcrypto.PrivateKey, o.Accounts)
+		addrs := make([][]byte, o.Accounts)
 		for i := range keys {
 			k, err := gmcrypto.GenerateKey()
 			if err != nil {
@@ -403,11 +339,11 @@ func buildLoad(appName string, o *benchOptions) (*benchLoad, error) {
 			l.accounts = append(l.accounts, k.Public().Address().String())
 		}
 		now := time.Now()
-		err := parallel(o.count, func(i int) error {
+		err := parallel(o.Count, func(i int) error {
 			from := i % len(keys)
 			to := addrs[(from+1)%len(keys)]
 			msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 1}}}
-			raw, _, err := wire.BuildTx(wire.Signer{Key: keys[from], MSPID: "bench"}, benchChainID, "payments", now, msg)
+			raw, _, err := wire.BuildTx(wire.Signer{Key: keys[from], MSPID: "bench"}, ChainID, "payments", now, msg)
 			l.txs[i] = raw
 			return err
 		})
@@ -415,14 +351,14 @@ func buildLoad(appName string, o *benchOptions) (*benchLoad, error) {
 			return nil, err
 		}
 	case "kvstore":
-		size := o.txSize
+		size := o.TxSize
 		if size == 0 {
 			k, err := gmcrypto.GenerateKey()
 			if err != nil {
 				return nil, err
 			}
 			msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: k.Public().Address().Bytes(), Amount: 1}}}
-			raw, _, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bench"}, benchChainID, "payments", time.Now(), msg)
+			raw, _, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bench"}, ChainID, "payments", time.Now(), msg)
 			if err != nil {
 				return nil, err
 			}
@@ -467,11 +403,11 @@ func parallel(n int, f func(int) error) error {
 	return errors.Join(errs...)
 }
 
-// benchRun is the state of one run: the offering side writes sentAt and the
+// loadRun is the state of one run: the offering side writes sentAt and the
 // counters, the watcher records blocks.
-type benchRun struct {
-	o    *benchOptions
-	load *benchLoad
+type loadRun struct {
+	o    *Options
+	load *txLoad
 	hc   *http.Client
 	rpcs []string
 
@@ -485,21 +421,21 @@ type benchRun struct {
 	inBlock [][]int // per block: load tx index by position, -1 for others
 }
 
-type benchJob struct {
+type sendJob struct {
 	node   int
 	lo, hi int
 }
 
-// offer sends the load at the target rate until o.count transactions are
-// sent or o.duration has passed. A transaction's send time is when it was
+// offer sends the load at the target rate until o.Count transactions are
+// sent or o.Duration has passed. A transaction's send time is when it was
 // due, so a sender that falls behind shows up as latency; when the nodes
 // answer so slowly that the senders' queue fills, the offered rate drops
 // and what was not sent by the end of the duration is not offered at all.
-func (r *benchRun) offer(ctx context.Context) (int, time.Duration) {
-	jobs := make(chan benchJob, 256)
+func (r *loadRun) offer(ctx context.Context) (int, time.Duration) {
+	jobs := make(chan sendJob, 256)
 	var wg sync.WaitGroup
 	for range r.rpcs {
-		for range r.o.workers {
+		for range r.o.Workers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -511,27 +447,27 @@ func (r *benchRun) offer(ctx context.Context) (int, time.Duration) {
 	}
 	const tick = 2 * time.Millisecond
 	start := time.Now()
-	deadline := time.NewTimer(r.o.duration)
+	deadline := time.NewTimer(r.o.Duration)
 	defer deadline.Stop()
 	next, node := 0, 0
 	n := len(r.load.txs)
 offering:
 	for next < n && ctx.Err() == nil {
-		el := min(time.Since(start), r.o.duration)
+		el := min(time.Since(start), r.o.Duration)
 		// Whole batches only (but the last): fewer, fuller requests, at
 		// the cost of up to batch/rate of waiting, which counts as latency.
-		due := int(float64(r.o.rate) * el.Seconds())
-		if el < r.o.duration {
-			due -= due % r.o.batch
+		due := int(float64(r.o.Rate) * el.Seconds())
+		if el < r.o.Duration {
+			due -= due % r.o.Batch
 		}
 		due = min(due, n)
 		for next < due {
-			hi := min(next+r.o.batch, due)
-			at := start.Add(time.Duration(float64(next) / float64(r.o.rate) * float64(time.Second)))
+			hi := min(next+r.o.Batch, due)
+			at := start.Add(time.Duration(float64(next) / float64(r.o.Rate) * float64(time.Second)))
 			for i := next; i < hi; i++ {
 				r.sentAt[i] = at
 			}
-			j := benchJob{node: node % len(r.rpcs), lo: next, hi: hi}
+			j := sendJob{node: node % len(r.rpcs), lo: next, hi: hi}
 			select {
 			case jobs <- j:
 			default:
@@ -548,7 +484,7 @@ offering:
 			node++
 			next = hi
 		}
-		if el >= r.o.duration {
+		if el >= r.o.Duration {
 			break
 		}
 		time.Sleep(tick)
@@ -567,7 +503,7 @@ type rpcResponse struct {
 	} `json:"error"`
 }
 
-func (r *benchRun) send(ctx context.Context, j benchJob) {
+func (r *loadRun) send(ctx context.Context, j sendJob) {
 	var body bytes.Buffer
 	body.WriteByte('[')
 	for i := j.lo; i < j.hi; i++ {
@@ -650,16 +586,16 @@ type rpcBlock struct {
 
 // watch follows node0's blocks from height h until ctx ends, recording when
 // each block was first found committed and which load transactions it holds.
-func (r *benchRun) watch(ctx context.Context, h int64) error {
+func (r *loadRun) watch(ctx context.Context, h int64) error {
 	for ctx.Err() == nil {
 		asked := time.Now()
 		var b rpcBlock
-		err := benchGet(ctx, r.hc, fmt.Sprintf("%s/block?height=%d", r.rpcs[0], h), &b)
+		err := getJSON(ctx, r.hc, fmt.Sprintf("%s/block?height=%d", r.rpcs[0], h), &b)
 		if err != nil || b.Error != nil {
 			// Not committed yet (or a transient error): ask again shortly.
 			select {
 			case <-ctx.Done():
-			case <-time.After(r.o.poll):
+			case <-time.After(r.o.Poll):
 			}
 			continue
 		}
@@ -684,7 +620,7 @@ func (r *benchRun) watch(ctx context.Context, h int64) error {
 
 // checkResults reads the result codes of the blocks with load transactions
 // and drops the failed ones from the counts.
-func (r *benchRun) checkResults(ctx context.Context) error {
+func (r *loadRun) checkResults(ctx context.Context) error {
 	for bi, b := range r.blocks {
 		if b.LoadTxs == 0 {
 			continue
@@ -697,7 +633,7 @@ func (r *benchRun) checkResults(ctx context.Context) error {
 				} `json:"txs_results"`
 			} `json:"result"`
 		}
-		if err := benchGet(ctx, r.hc, fmt.Sprintf("%s/block_results?height=%d", r.rpcs[0], b.Height), &res); err != nil {
+		if err := getJSON(ctx, r.hc, fmt.Sprintf("%s/block_results?height=%d", r.rpcs[0], b.Height), &res); err != nil {
 			return fmt.Errorf("block_results %d: %w", b.Height, err)
 		}
 		for i, tr := range res.Result.TxsResults {
@@ -714,7 +650,7 @@ func (r *benchRun) checkResults(ctx context.Context) error {
 	return nil
 }
 
-func (r *benchRun) summarize(out *benchResult) {
+func (r *loadRun) summarize(out *Result) {
 	var lat []time.Duration
 	for bi, b := range r.blocks {
 		for _, idx := range r.inBlock[bi] {
@@ -745,7 +681,7 @@ func (r *benchRun) summarize(out *benchResult) {
 	}
 }
 
-func benchGet(ctx context.Context, hc *http.Client, url string, v any) error {
+func getJSON(ctx context.Context, hc *http.Client, url string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -761,7 +697,7 @@ func benchGet(ctx context.Context, hc *http.Client, url string, v any) error {
 	return nil
 }
 
-func benchLatestHeight(ctx context.Context, hc *http.Client, rpc string) (int64, error) {
+func latestHeight(ctx context.Context, hc *http.Client, rpc string) (int64, error) {
 	var st struct {
 		Result struct {
 			SyncInfo struct {
@@ -769,15 +705,15 @@ func benchLatestHeight(ctx context.Context, hc *http.Client, rpc string) (int64,
 			} `json:"sync_info"`
 		} `json:"result"`
 	}
-	if err := benchGet(ctx, hc, rpc+"/status", &st); err != nil {
+	if err := getJSON(ctx, hc, rpc+"/status", &st); err != nil {
 		return 0, err
 	}
 	return st.Result.SyncInfo.Height, nil
 }
 
-func waitBenchHeight(ctx context.Context, hc *http.Client, rpc string, h int64) error {
+func waitHeight(ctx context.Context, hc *http.Client, rpc string, h int64) error {
 	for {
-		got, err := benchLatestHeight(ctx, hc, rpc)
+		got, err := latestHeight(ctx, hc, rpc)
 		if err == nil && got >= h {
 			return nil
 		}
@@ -807,192 +743,6 @@ func fetchProfile(addr string, seconds int, path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// serveReady is the line `jinlian bench serve` prints once its nodes run.
-type serveReady struct {
-	ChainID string   `json:"chain_id"`
-	RPC     []string `json:"rpc"`
-}
-
-// serveChild is a running `jinlian bench serve` process.
-type serveChild struct {
-	cmd   *exec.Cmd
-	ready serveReady
-	done  chan struct{}
-}
-
-func startServe(self string, args []string, logPath string) (*serveChild, error) {
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	c := exec.Command(self, args...)
-	c.Stderr = logf
-	setChildAttrs(c)
-	out, err := c.StdoutPipe()
-	if err != nil {
-		logf.Close()
-		return nil, err
-	}
-	if err := c.Start(); err != nil {
-		logf.Close()
-		return nil, err
-	}
-	ch := &serveChild{cmd: c, done: make(chan struct{})}
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<16), 1<<20)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	go func() {
-		_ = c.Wait()
-		logf.Close()
-		close(ch.done)
-	}()
-	select {
-	case line, ok := <-lines:
-		if ok && json.Unmarshal([]byte(line), &ch.ready) == nil && len(ch.ready.RPC) > 0 {
-			return ch, nil
-		}
-		ch.kill()
-		return nil, fmt.Errorf("node process did not start (see %s)", logPath)
-	case <-time.After(2 * time.Minute):
-		ch.kill()
-		return nil, fmt.Errorf("node process did not start within 2m (see %s)", logPath)
-	}
-}
-
-// stop sends SIGTERM and waits for the process to end.
-func (c *serveChild) stop() error {
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(30 * time.Second):
-		c.kill()
-		return errors.New("node process ignored SIGTERM for 30s: killed")
-	}
-	if ps := c.cmd.ProcessState; !ps.Success() {
-		return fmt.Errorf("node process: %s", ps)
-	}
-	return nil
-}
-
-func (c *serveChild) kill() {
-	select {
-	case <-c.done:
-	default:
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	}
-}
-
-func newBenchServeCmd(g *globals) *cobra.Command {
-	var (
-		appName, accountsFile, pprofAddr, logLevel string
-		validators, basePort                       int
-		timeoutCommit                              time.Duration
-	)
-	cmd := &cobra.Command{
-		Use:    "serve",
-		Short:  "Run the network of a bench until SIGTERM (used by jinlian bench)",
-		Hidden: true,
-		Args:   cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			appLog, cometLog := loggers(cmd.ErrOrStderr(), logLevel, "text")
-			if pprofAddr != "" {
-				mux := http.NewServeMux()
-				mux.HandleFunc("/debug/pprof/", pprof.Index)
-				mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-				l, err := net.Listen("tcp", pprofAddr)
-				if err != nil {
-					return fmt.Errorf("--pprof: %w", err)
-				}
-				go func() { _ = http.Serve(l, mux) }()
-			}
-			var (
-				rpcs []string
-				stop func() error
-			)
-			switch appName {
-			case "jinlian", "jinlian-separate":
-				var extra []string
-				if accountsFile != "" {
-					bz, err := os.ReadFile(accountsFile)
-					if err != nil {
-						return err
-					}
-					extra = strings.Fields(string(bz))
-				}
-				ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{
-					Home: g.home, Validators: validators, BasePort: basePort, ChainID: benchChainID,
-					TimeoutCommit: timeoutCommit, ExtraFundedAccounts: extra,
-					SeparateSigCaches: appName == "jinlian-separate",
-				})
-				if err != nil {
-					return err
-				}
-				nodes, err := ln.Start(cometLog, appLog)
-				if err != nil {
-					return err
-				}
-				for _, n := range nodes {
-					rpcs = append(rpcs, n.RPCAddr())
-				}
-				stop = func() error { return consensus.StopAll(nodes) }
-			case "kvstore":
-				specs := make([]consensus.NodeSpec, validators)
-				for i := range specs {
-					specs[i] = consensus.NodeSpec{Moniker: fmt.Sprintf("node%d", i), Power: 10}
-				}
-				net, err := consensus.WriteNetwork(consensus.NetworkOptions{
-					Dir: g.home, ChainID: benchChainID, Nodes: specs, BasePort: basePort, TimeoutCommit: timeoutCommit,
-				})
-				if err != nil {
-					return err
-				}
-				var nodes []*consensus.Node
-				stop = func() error {
-					var errs []error
-					for i := len(nodes) - 1; i >= 0; i-- {
-						errs = append(errs, nodes[i].Stop())
-					}
-					return errors.Join(errs...)
-				}
-				for _, nn := range net.Nodes {
-					n, err := consensus.StartNode(nn.Home, kvstore.NewInMemoryApplication(), consensus.NodeOptions{Logger: cometLog})
-					if err != nil {
-						return errors.Join(err, stop())
-					}
-					nodes = append(nodes, n)
-					rpcs = append(rpcs, n.RPCAddr())
-				}
-			default:
-				return fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-separate", appName)
-			}
-			bz, err := json.Marshal(serveReady{ChainID: benchChainID, RPC: rpcs})
-			if err != nil {
-				return errors.Join(err, stop())
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), string(bz))
-			waitForSignal()
-			return stop()
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&appName, "app", "jinlian", "application: kvstore, jinlian or jinlian-separate")
-	f.IntVar(&validators, "validators", 4, "validators")
-	f.IntVar(&basePort, "base-port", consensus.LocalnetBasePort, "node i uses P2P base+10i and RPC base+10i+1")
-	f.DurationVar(&timeoutCommit, "timeout-commit", 300*time.Millisecond, "CometBFT timeout_commit")
-	f.StringVar(&accountsFile, "accounts-file", "", "jinlian: file of addresses to fund, one per line")
-	f.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this address (127.0.0.1:port)")
-	f.StringVar(&logLevel, "log.level", "error", "log level: debug, info, warn, error")
-	return cmd
 }
 
 // sortedKeys is for stable error listings.

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"math"
@@ -80,8 +80,8 @@ func median(xs []float64) float64 {
 
 // medianResult summarises rounds of one app: every figure is the median of
 // that figure over the rounds (so the row need not be any one round's).
-func medianResult(rounds []*benchResult) *benchResult {
-	pick := func(f func(*benchResult) float64) float64 {
+func medianResult(rounds []*Result) *Result {
+	pick := func(f func(*Result) float64) float64 {
 		xs := make([]float64, len(rounds))
 		for i, r := range rounds {
 			xs[i] = f(r)
@@ -89,26 +89,26 @@ func medianResult(rounds []*benchResult) *benchResult {
 		return median(xs)
 	}
 	r0 := rounds[0]
-	return &benchResult{
+	return &Result{
 		App: r0.App, Validators: r0.Validators, TimeoutCommit: r0.TimeoutCommit, TxBytes: r0.TxBytes, TargetRate: r0.TargetRate,
-		OfferedRate:     pick(func(r *benchResult) float64 { return r.OfferedRate }),
-		TPS:             pick(func(r *benchResult) float64 { return r.TPS }),
-		P50ms:           pick(func(r *benchResult) float64 { return r.P50ms }),
-		P99ms:           pick(func(r *benchResult) float64 { return r.P99ms }),
-		MaxMs:           pick(func(r *benchResult) float64 { return r.MaxMs }),
-		NodeCPUPerTxUs:  pick(func(r *benchResult) float64 { return r.NodeCPUPerTxUs }),
-		NodeCPUSeconds:  pick(func(r *benchResult) float64 { return r.NodeCPUSeconds }),
-		BenchCPUSeconds: pick(func(r *benchResult) float64 { return r.BenchCPUSeconds }),
-		LoadSeconds:     pick(func(r *benchResult) float64 { return r.LoadSeconds }),
-		WindowSeconds:   pick(func(r *benchResult) float64 { return r.WindowSeconds }),
-		Sent:            int(pick(func(r *benchResult) float64 { return float64(r.Sent) })),
-		Rejected:        int(pick(func(r *benchResult) float64 { return float64(r.Rejected) })),
-		Included:        int(pick(func(r *benchResult) float64 { return float64(r.Included) })),
-		Failed:          int(pick(func(r *benchResult) float64 { return float64(r.Failed) })),
-		Pending:         int(pick(func(r *benchResult) float64 { return float64(r.Pending) })),
-		Committed:       int(pick(func(r *benchResult) float64 { return float64(r.Committed) })),
-		Blocks:          int(pick(func(r *benchResult) float64 { return float64(r.Blocks) })),
-		MaxBlockTxs:     int(pick(func(r *benchResult) float64 { return float64(r.MaxBlockTxs) })),
+		OfferedRate:     pick(func(r *Result) float64 { return r.OfferedRate }),
+		TPS:             pick(func(r *Result) float64 { return r.TPS }),
+		P50ms:           pick(func(r *Result) float64 { return r.P50ms }),
+		P99ms:           pick(func(r *Result) float64 { return r.P99ms }),
+		MaxMs:           pick(func(r *Result) float64 { return r.MaxMs }),
+		NodeCPUPerTxUs:  pick(func(r *Result) float64 { return r.NodeCPUPerTxUs }),
+		NodeCPUSeconds:  pick(func(r *Result) float64 { return r.NodeCPUSeconds }),
+		BenchCPUSeconds: pick(func(r *Result) float64 { return r.BenchCPUSeconds }),
+		LoadSeconds:     pick(func(r *Result) float64 { return r.LoadSeconds }),
+		WindowSeconds:   pick(func(r *Result) float64 { return r.WindowSeconds }),
+		Sent:            int(pick(func(r *Result) float64 { return float64(r.Sent) })),
+		Rejected:        int(pick(func(r *Result) float64 { return float64(r.Rejected) })),
+		Included:        int(pick(func(r *Result) float64 { return float64(r.Included) })),
+		Failed:          int(pick(func(r *Result) float64 { return float64(r.Failed) })),
+		Pending:         int(pick(func(r *Result) float64 { return float64(r.Pending) })),
+		Committed:       int(pick(func(r *Result) float64 { return float64(r.Committed) })),
+		Blocks:          int(pick(func(r *Result) float64 { return float64(r.Blocks) })),
+		MaxBlockTxs:     int(pick(func(r *Result) float64 { return float64(r.MaxBlockTxs) })),
 		Runs:            rounds,
 	}
 }

@@ -1,0 +1,123 @@
+//go:build dev
+
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/test/bench"
+)
+
+// The benchmark harness (test/bench, which links CometBFT's kvstore) is in
+// development builds only: go run -tags dev ./cmd/jinlian bench.
+
+func newBenchCmd(g *globals) *cobra.Command {
+	o := &bench.Options{}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure committed tx/s and commit latency of a localnet under a fixed offered load",
+		Long: `Starts a fresh network of --validators nodes on 127.0.0.1 in a child process,
+offers --count pre-signed transactions at --rate tx/s (for at most --duration)
+round-robin to every node's RPC with broadcast_tx_async, and follows the
+committed blocks to report committed tx/s and commit latency (p50, p99).
+
+--app lists the applications to measure one after the other under the same
+load: "kvstore" is CometBFT's abci/example/kvstore (in memory) fed unique
+key=value transactions of the size of a jinlian transfer, "jinlian" is this
+ledger fed SM2-signed CNY transfers between --accounts funded accounts, its
+validators sharing one verified-signature cache as the localnet's do, and
+"jinlian-separate" the same with a cache per validator, so that every
+validator verifies every signature as it would on a machine of its own. The
+ratio column is each app's committed tx/s over the first app's.
+
+Data lives in a temporary directory, removed afterwards, unless --home is
+given (it must then be empty or absent) or --keep is set.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home := ""
+			if cmd.Flags().Changed("home") {
+				home = g.home
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			all, summary, err := bench.Run(cmd.Context(), cmd.ErrOrStderr(), self, home, o)
+			if err != nil {
+				return err
+			}
+			if summary == nil {
+				return emit(cmd.OutOrStdout(), g, all, func(w io.Writer) { bench.PrintTable(w, all) })
+			}
+			return emit(cmd.OutOrStdout(), g, summary, func(w io.Writer) {
+				bench.PrintTable(w, all)
+				fmt.Fprintf(w, "\nmedian of %d rounds (ratio: of the medians):\n", o.Repeat)
+				bench.PrintTable(w, summary)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&o.Apps, "app", []string{"kvstore", "jinlian"}, "applications to measure in order: kvstore, jinlian, jinlian-separate")
+	f.IntVar(&o.Validators, "validators", 4, "validators, all on this machine (1..7)")
+	f.IntVar(&o.Rate, "rate", 3000, "offered load in tx/s")
+	f.IntVar(&o.Count, "count", 60000, "transactions to offer at most")
+	f.DurationVar(&o.Duration, "duration", 20*time.Second, "how long to offer load at most")
+	f.DurationVar(&o.TimeoutCommit, "timeout-commit", 100*time.Millisecond, "CometBFT consensus.timeout_commit of every node")
+	f.IntVar(&o.Accounts, "accounts", 200, "funded sender accounts of the jinlian load")
+	f.IntVar(&o.TxSize, "tx-size", 0, "kvstore transaction size in bytes (default: that of a jinlian transfer)")
+	f.IntVar(&o.Batch, "batch", 10, "transactions per JSON-RPC batch (CometBFT's rpc.max_request_batch_size is 10)")
+	f.IntVar(&o.Workers, "workers", 8, "concurrent HTTP connections per node (enough that the generator, not the nodes' answer time, sets the offered rate)")
+	f.DurationVar(&o.Poll, "poll", 10*time.Millisecond, "how often to ask node0 for the next block")
+	f.DurationVar(&o.Drain, "drain", 5*time.Second, "after the load, stop waiting for commits when none came for this long")
+	f.DurationVar(&o.MaxDrain, "max-drain", 10*time.Second, "after the load, wait at most this long for the backlog to commit")
+	f.BoolVar(&o.CheckResults, "check-results", true, "after the run, read block_results and count failed transactions")
+	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the node process during the load to FILE (suffixed .<app> when several apps run)")
+	f.BoolVar(&o.Keep, "keep", false, "keep the data directory")
+	f.IntVar(&o.Repeat, "repeat", 1, "rounds of all --app runs, interleaved; more than one adds the medians")
+	f.StringVar(&o.LogLevel, "log.level", "error", "log level of the nodes")
+	cmd.AddCommand(newBenchServeCmd(g))
+	return cmd
+}
+
+func newBenchServeCmd(g *globals) *cobra.Command {
+	var o bench.ServeOptions
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:    "serve",
+		Short:  "Run the network of a bench until SIGTERM (used by jinlian bench)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			appLog, cometLog := loggers(cmd.ErrOrStderr(), logLevel, "text")
+			o.Home = g.home
+			ready, stop, err := bench.Serve(o, cometLog, appLog)
+			if err != nil {
+				return err
+			}
+			bz, err := json.Marshal(ready)
+			if err != nil {
+				return errors.Join(err, stop())
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), string(bz))
+			waitForSignalOr(nil)
+			return stop()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.App, "app", "jinlian", "application: kvstore, jinlian or jinlian-separate")
+	f.IntVar(&o.Validators, "validators", 4, "validators")
+	f.IntVar(&o.BasePort, "base-port", consensus.LocalnetBasePort, "node i uses P2P base+10i and RPC base+10i+1")
+	f.DurationVar(&o.TimeoutCommit, "timeout-commit", 300*time.Millisecond, "CometBFT timeout_commit")
+	f.StringVar(&o.AccountsFile, "accounts-file", "", "jinlian: file of addresses to fund, one per line")
+	f.StringVar(&o.PProf, "pprof", "", "serve net/http/pprof on this address (127.0.0.1:port)")
+	f.StringVar(&logLevel, "log.level", "error", "log level: debug, info, warn, error")
+	return cmd
+}

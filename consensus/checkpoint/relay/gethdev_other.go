@@ -1,0 +1,7 @@
+//go:build !linux
+
+package relay
+
+import "os/exec"
+
+func stopWithParent(*exec.Cmd) {}

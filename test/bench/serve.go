@@ -1,0 +1,195 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cometbft/cometbft/abci/example/kvstore"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+
+	"github.com/jinlian-ledger/jinlian/consensus"
+)
+
+// ServeOptions configure the network of one run (`jinlian bench serve`).
+type ServeOptions struct {
+	App           string // kvstore, jinlian or jinlian-separate
+	Home          string
+	Validators    int
+	BasePort      int
+	TimeoutCommit time.Duration
+	// AccountsFile (jinlian) lists the addresses to fund, one per line.
+	AccountsFile string
+	// PProf, if set, serves net/http/pprof there (127.0.0.1:port).
+	PProf string
+}
+
+// Serve starts the network of a run and returns the line to print once it
+// runs and the function that stops it.
+func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, func() error, error) {
+	if o.PProf != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		l, err := net.Listen("tcp", o.PProf)
+		if err != nil {
+			return Ready{}, nil, fmt.Errorf("--pprof: %w", err)
+		}
+		go func() { _ = http.Serve(l, mux) }()
+	}
+	var (
+		rpcs []string
+		stop func() error
+	)
+	switch o.App {
+	case "jinlian", "jinlian-separate":
+		var extra []string
+		if o.AccountsFile != "" {
+			bz, err := os.ReadFile(o.AccountsFile)
+			if err != nil {
+				return Ready{}, nil, err
+			}
+			extra = strings.Fields(string(bz))
+		}
+		ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{
+			Home: o.Home, Validators: o.Validators, BasePort: o.BasePort, ChainID: ChainID,
+			TimeoutCommit: o.TimeoutCommit, ExtraFundedAccounts: extra,
+			SeparateSigCaches: o.App == "jinlian-separate",
+		})
+		if err != nil {
+			return Ready{}, nil, err
+		}
+		nodes, err := ln.Start(cometLog, appLog)
+		if err != nil {
+			return Ready{}, nil, err
+		}
+		for _, n := range nodes {
+			rpcs = append(rpcs, n.RPCAddr())
+		}
+		stop = func() error { return consensus.StopAll(nodes) }
+	case "kvstore":
+		specs := make([]consensus.NodeSpec, o.Validators)
+		for i := range specs {
+			specs[i] = consensus.NodeSpec{Moniker: fmt.Sprintf("node%d", i), Power: 10}
+		}
+		net, err := consensus.WriteNetwork(consensus.NetworkOptions{
+			Dir: o.Home, ChainID: ChainID, Nodes: specs, BasePort: o.BasePort, TimeoutCommit: o.TimeoutCommit,
+		})
+		if err != nil {
+			return Ready{}, nil, err
+		}
+		var nodes []*consensus.Node
+		stop = func() error {
+			var errs []error
+			for i := len(nodes) - 1; i >= 0; i-- {
+				errs = append(errs, nodes[i].Stop())
+			}
+			return errors.Join(errs...)
+		}
+		for _, nn := range net.Nodes {
+			n, err := consensus.StartNode(nn.Home, kvstore.NewInMemoryApplication(), consensus.NodeOptions{Logger: cometLog})
+			if err != nil {
+				return Ready{}, nil, errors.Join(err, stop())
+			}
+			nodes = append(nodes, n)
+			rpcs = append(rpcs, n.RPCAddr())
+		}
+	default:
+		return Ready{}, nil, fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-separate", o.App)
+	}
+	return Ready{ChainID: ChainID, RPC: rpcs}, stop, nil
+}
+
+// Ready is the line `jinlian bench serve` prints once its nodes run.
+type Ready struct {
+	ChainID string   `json:"chain_id"`
+	RPC     []string `json:"rpc"`
+}
+
+// child is a running `jinlian bench serve` process.
+type child struct {
+	cmd   *exec.Cmd
+	ready Ready
+	done  chan struct{}
+}
+
+func startChild(self string, args []string, logPath string) (*child, error) {
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	c := exec.Command(self, args...)
+	c.Stderr = logf
+	setChildAttrs(c)
+	out, err := c.StdoutPipe()
+	if err != nil {
+		logf.Close()
+		return nil, err
+	}
+	if err := c.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	ch := &child{cmd: c, done: make(chan struct{})}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<16), 1<<20)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	go func() {
+		_ = c.Wait()
+		logf.Close()
+		close(ch.done)
+	}()
+	select {
+	case line, ok := <-lines:
+		if ok && json.Unmarshal([]byte(line), &ch.ready) == nil && len(ch.ready.RPC) > 0 {
+			return ch, nil
+		}
+		ch.kill()
+		return nil, fmt.Errorf("node process did not start (see %s)", logPath)
+	case <-time.After(2 * time.Minute):
+		ch.kill()
+		return nil, fmt.Errorf("node process did not start within 2m (see %s)", logPath)
+	}
+}
+
+// stop sends SIGTERM and waits for the process to end.
+func (c *child) stop() error {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		c.kill()
+		return errors.New("node process ignored SIGTERM for 30s: killed")
+	}
+	if ps := c.cmd.ProcessState; !ps.Success() {
+		return fmt.Errorf("node process: %s", ps)
+	}
+	return nil
+}
+
+func (c *child) kill() {
+	select {
+	case <-c.done:
+	default:
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
