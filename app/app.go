@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -125,7 +126,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		onNodeRemoved: opts.OnNodeRemoved,
 		certs:         permission.NewCertVerifier(100_000),
 		params:        DefaultParams(),
-		cps:           opts.Checkpoints,
+		cps:           cmp.Or[Checkpointer](opts.Checkpoints, coreScheme{}),
 		cpSigner:      opts.SignCheckpoint,
 		leanIndex:     opts.LeanIndex,
 	}
@@ -145,11 +146,6 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		}
 		if a.blockTime, err = loadBlockTime(v); err != nil {
 			return nil, err
-		}
-		if a.params.CheckpointInterval > 0 && a.cps == nil {
-			// Without the scheme this node would not define checkpoints
-			// and its state would diverge.
-			return nil, fmt.Errorf("this chain defines checkpoints (checkpoint_interval %d) but the app was built without the checkpoint scheme", a.params.CheckpointInterval)
 		}
 	}
 	a.replay = newReplaySet(a.blockTime, store.LastHeight() == 0, replaySetMax)

@@ -9,8 +9,8 @@ import (
 	"github.com/cometbft/cometbft/libs/log"
 
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay/devchain"
+	"github.com/jinlian-ledger/jinlian/consensus/prover"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
@@ -45,11 +45,11 @@ func TestLocalnetAnchorsCheckpoints(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("record of epoch %d: %v", e, err)
 		}
-		if err := an.Prover.Verify(rec.Checkpoint, checkpoint.Proof(rec.Proof)); err != nil {
+		if err := an.Prover.Verify(rec.Checkpoint, prover.Proof(rec.Proof)); err != nil {
 			t.Fatalf("epoch %d: %v", e, err)
 		}
 		def, ok, err := app.LoadCheckpoint(v, e)
-		if err != nil || !ok || toCheckpoint(def) != rec.Checkpoint {
+		if err != nil || !ok || app.ToCoreCheckpoint(def) != rec.Checkpoint {
 			t.Fatalf("epoch %d: node1 defines %+v, node0 proved %+v (%v)", e, def, rec.Checkpoint, err)
 		}
 		if rec.Checkpoint.Height != 4*e || rec.Signers*3 <= rec.Validators*2 {

@@ -18,8 +18,8 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/jinlian-ledger/jinlian/consensus"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay/devchain"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 

@@ -14,9 +14,9 @@ import (
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 
 	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/consensus"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay/devchain"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 )
 

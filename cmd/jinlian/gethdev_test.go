@@ -21,7 +21,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
 )
 
 func TestGethDevDeployAndProver(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/jinlian-ledger/jinlian/consensus"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
 )
 
 // devEthereum is the Ethereum chain a localnet anchors its checkpoints on.

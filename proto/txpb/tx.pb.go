@@ -1245,7 +1245,7 @@ func (x *SetAMLThreshold) GetLargeAmount() uint64 {
 }
 
 // RegisterCheckpointKey registers (or replaces) a validator's checkpoint key
-// after genesis: the fields of consensus/checkpoint.Registration for this
+// after genesis: the fields of consensus/prover.Registration for this
 // chain, verified like the genesis checkpoint_keys (SM2 signature by the
 // validator's registered node key over chain id, validator address and
 // checkpoint key; EdDSA proof of possession; subgroup checks). System
