@@ -19,9 +19,11 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
 
 func TestGethDevDeployAndProver(t *testing.T) {
+	heavytest.Begin(t, "runs geth --dev, a localnet, and proves checkpoints")
 	url, _, key := relay.StartGethDev(t, "--dev.period", "1")
 	keyFile := filepath.Join(t.TempDir(), "eth.key")
 	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(crypto.FromECDSA(key))), 0o600); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
 
 // inProcessTimeoutCommit keeps blocks coming fast without starving the
@@ -108,8 +109,8 @@ func (n *inProcessNet) submit(t *testing.T, ctx context.Context, m *ledgerModel,
 // issued to them, sent to different validators; a double spend split
 // across two validators; then a stop and restart of every node.
 func TestFourValidators(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	heavytest.Begin(t, "runs a four-validator localnet")
+	ctx := heavytest.Context(t, 4*time.Minute)
 
 	net := newInProcessNet(t)
 	if !net.ln.Created || len(net.nodes) != 4 {

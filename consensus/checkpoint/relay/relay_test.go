@@ -15,6 +15,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
 	"github.com/jinlian-ledger/jinlian/contracts/ethereum/bindings"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
 
 var (
@@ -110,6 +111,7 @@ func (c *chain) submitDirect(t testing.TB, cp checkpoint.Checkpoint, proof check
 }
 
 func TestAnchorOnSimulatedChain(t *testing.T) {
+	heavytest.Begin(t, "proves checkpoints and anchors them on a simulated chain")
 	ctx := context.Background()
 	keys, vals := checkpoint.TestValidators(t, 1, 10, 10, 10, 10)
 	newKeys, newVals := checkpoint.TestValidators(t, 2, 10, 10, 10, 10, 20)
@@ -209,6 +211,7 @@ func TestAnchorOnSimulatedChain(t *testing.T) {
 
 // Sync submits what the source has, in order, and is idempotent.
 func TestSync(t *testing.T) {
+	heavytest.Begin(t, "proves checkpoints and anchors them on a simulated chain")
 	ctx := context.Background()
 	keys, vals := checkpoint.TestValidators(t, 1, 10, 10, 10, 10)
 	g := checkpoint.TestGenesis(t, "jinlian-sync", vals, checkpoint.DevSlots)
