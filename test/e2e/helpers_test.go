@@ -87,8 +87,8 @@ func newAccounts(t *testing.T, home string, n int, org string) []*account {
 }
 
 // registerMembers has admin register accounts as members of its
-// organisation, and waits for the commit.
-func registerMembers(t *testing.T, ctx context.Context, c rpcclient.Client, chainID string, admin *account, accounts []*account) {
+// organisation, waits for each commit on c and returns the last height.
+func registerMembers(t *testing.T, ctx context.Context, c rpcclient.Client, chainID string, admin *account, accounts []*account) (height int64) {
 	t.Helper()
 	for _, a := range accounts {
 		m := &txpb.Message{Body: &txpb.Message_RegisterIdentity{RegisterIdentity: &txpb.RegisterIdentity{Address: a.addr.Bytes(), Name: a.name, Roles: []string{"member"}, Certificate: a.signer.CertPEM}}}
@@ -103,7 +103,9 @@ func registerMembers(t *testing.T, ctx context.Context, c rpcclient.Client, chai
 		if res.CheckTx.Code != 0 || res.TxResult.Code != 0 {
 			t.Fatalf("register %s: %s%s", a.name, res.CheckTx.Log, res.TxResult.Log)
 		}
+		height = max(height, res.Height)
 	}
+	return height
 }
 
 type opKind int
