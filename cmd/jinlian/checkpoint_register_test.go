@@ -18,6 +18,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
 
 // TestCheckpointRegisterCommand rotates a running validator's checkpoint
@@ -26,9 +27,7 @@ import (
 // checkpoint handing over to the new set, which node0 proves and anchors,
 // and the running node signs the next checkpoint with its new key.
 func TestCheckpointRegisterCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a localnet and proves checkpoints")
-	}
+	heavytest.Begin(t, "runs a localnet and proves checkpoints")
 	base, err := consensus.FreeBasePort(2)
 	if err != nil {
 		t.Fatal(err)

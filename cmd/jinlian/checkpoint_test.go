@@ -17,6 +17,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus/prover/checkpointtest"
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
 
 type testCollector map[uint64][3]any
@@ -33,6 +34,7 @@ func (c testCollector) Collected(e uint64) (checkpoint.Checkpoint, []checkpoint.
 // over JSON-RPC to a simulated chain, then shown, and verified against the
 // anchor.
 func TestCheckpointCommands(t *testing.T) {
+	heavytest.Begin(t, "proves checkpoints and anchors them on a simulated chain")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

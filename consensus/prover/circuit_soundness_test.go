@@ -18,6 +18,8 @@ import (
 	"github.com/consensys/gnark/std/hash/mimc"
 	stdeddsa "github.com/consensys/gnark/std/signature/eddsa"
 	"github.com/jinlian-ledger/jinlian/checkpoint"
+
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
 
 // These tests play a malicious prover: it compiles the circuit so that it
@@ -130,6 +132,7 @@ func prove(t *testing.T, circuit, assignment frontend.Circuit) error {
 // any key set. The attack still works against gnark's eddsa.IsValid (so
 // this test's prover is a real one) and fails against QuorumCircuit.
 func TestMaliciousProverZeroR(t *testing.T) {
+	heavytest.Begin(t, "proves with gnark")
 	_, vals := testValidators(t, 7, 10, 10, 10, 10)
 	cp := testCheckpoint(t, vals, testSlots)
 	d := cp.Digest()
@@ -168,6 +171,7 @@ func TestMaliciousProverZeroR(t *testing.T) {
 // signatures of four make the quorum, so a forged fourth is what would tip
 // a 2-of-4 set over: the cases give two honest signatures and one forged.
 func TestMaliciousWitnesses(t *testing.T) {
+	heavytest.Begin(t, "proves with gnark")
 	keys, vals := testValidators(t, 3, 10, 10, 10, 10)
 	cp := testCheckpoint(t, vals, testSlots)
 	d := cp.Digest()

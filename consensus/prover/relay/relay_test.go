@@ -18,6 +18,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus/prover/checkpointtest"
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/contracts/ethereum/bindings"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
 
 var (
@@ -113,6 +114,7 @@ func (c *chain) submitDirect(t testing.TB, cp checkpoint.Checkpoint, proof prove
 }
 
 func TestAnchorOnSimulatedChain(t *testing.T) {
+	heavytest.Begin(t, "proves checkpoints and anchors them on a simulated chain")
 	ctx := context.Background()
 	keys, vals := checkpointtest.Validators(t, 1, 10, 10, 10, 10)
 	newKeys, newVals := checkpointtest.Validators(t, 2, 10, 10, 10, 10, 20)
@@ -212,6 +214,7 @@ func TestAnchorOnSimulatedChain(t *testing.T) {
 
 // Sync submits what the source has, in order, and is idempotent.
 func TestSync(t *testing.T) {
+	heavytest.Begin(t, "proves checkpoints and anchors them on a simulated chain")
 	ctx := context.Background()
 	keys, vals := checkpointtest.Validators(t, 1, 10, 10, 10, 10)
 	g := checkpointtest.Genesis(t, "jinlian-sync", vals, prover.DevSlots)
