@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"context"
 	"log/slog"
 	"testing"
 	"time"
@@ -166,7 +167,7 @@ func startAnchoredLocalnet(t *testing.T, validators int, interval int64) (*Local
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	sim.MineEvery(time.Second)
-	an, err := StartAnchoring(nodes[0], AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
+	an, err := StartAnchoring(context.Background(), nodes[0], AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

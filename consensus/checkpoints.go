@@ -99,8 +99,10 @@ func AnchorInfoFile(home string) string {
 // StartAnchoring starts, on node n, a prover worker that proves every
 // checkpoint whose signatures are in the state and relays it to the anchor
 // at opts.Anchor on opts.Chain, or, with opts.Deploy, to an anchor it
-// deploys there. The chain must enable checkpoints in its genesis.
-func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
+// deploys there. The chain must enable checkpoints in its genesis. ctx
+// bounds only the start (the wait for checkpoint 0, which block 1
+// commits); the worker runs until Stop.
+func StartAnchoring(ctx context.Context, n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 	p := n.App.Params()
 	if p.CheckpointInterval <= 0 {
 		return nil, errors.New("this chain's genesis does not enable checkpoints (params.checkpoint_interval)")
@@ -130,7 +132,7 @@ func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Epoch 0 is persisted with block 1.
+	// Epoch 0 is persisted with block 1: wait for it while ctx allows.
 	var g0 app.Checkpoint
 	for {
 		v, err := n.Store.View(0)
@@ -140,7 +142,11 @@ func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 				break
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("checkpoint 0 is not committed yet (the chain has not made block 1): %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	an := &Anchoring{Store: store, Prover: scheme, cancel: cancel}

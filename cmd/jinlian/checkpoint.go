@@ -441,7 +441,7 @@ func startProver(ctx context.Context, cfg *nodecfg.Config, n *consensus.JinlianN
 		cl.Close()
 		return nil, err
 	}
-	an, err := consensus.StartAnchoring(n, consensus.AnchoringOptions{
+	an, err := consensus.StartAnchoring(ctx, n, consensus.AnchoringOptions{
 		Chain: cl, Auth: auth, Anchor: common.HexToAddress(anchor), ChainURL: c.EthRPC,
 		KeysDir: cfg.HomePath(c.Keys), Logger: logger,
 	})

@@ -49,7 +49,7 @@ func TestCheckpointRegisterCommand(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	sim.MineEvery(time.Second)
-	an, err := consensus.StartAnchoring(nodes[0], consensus.AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
+	an, err := consensus.StartAnchoring(context.Background(), nodes[0], consensus.AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func startLocalnetAnchoring(ctx context.Context, w io.Writer, n *consensus.Jinli
 		fmt.Fprintln(w, anchoringOffHint)
 		return func() {}, nil
 	}
-	an, err := consensus.StartAnchoring(n, consensus.AnchoringOptions{
+	an, err := consensus.StartAnchoring(ctx, n, consensus.AnchoringOptions{
 		Chain: eth.client, Auth: eth.auth, Deploy: true, Mine: eth.mine, ChainURL: eth.url, Logger: logger,
 	})
 	if err != nil {
