@@ -307,7 +307,11 @@ func newDebugCmd(g *globals) *cobra.Command {
 					if !r.Holds {
 						state = "BROKEN"
 					}
-					fmt.Fprintf(w, "%-6s %s custody account %s: %d pending proposals %s\n", state, r.Ledger, r.Account, r.Pending, r.Problem)
+					fmt.Fprintf(w, "%-6s %s custody account %s: %d pending proposals", state, r.Ledger, r.Account, r.Pending)
+					if r.Problem != "" {
+						fmt.Fprintf(w, ": %s", r.Problem)
+					}
+					fmt.Fprintln(w)
 				}
 				fmt.Fprintf(w, "height %d: invariants hold: %v\n", out.Height, out.Holds)
 			}); err != nil {

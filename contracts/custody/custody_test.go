@@ -214,6 +214,22 @@ func TestSetSigners(t *testing.T) {
 	f.checkInvariants()
 }
 
+// A signer change is checked again when it executes: a new signer that
+// left the ledger meanwhile makes it fail, and nothing changes.
+func TestSetSignersRecheckedAtExecution(t *testing.T) {
+	f := newFixture(t)
+	a := f.account(2, 2, 0)
+	_, err := f.setSigners(f.s[0], a, 2, f.s[0], f.s[3])
+	must(t, err)
+	must(t, permission.SetIdentity(f.store, permission.Identity{Address: f.s[3].String(), Org: "bankC"})) // no member role now
+	if _, err := f.approve(f.s[1], a, 1); !errors.Is(err, custody.ErrUnknownSigner) || !strings.Contains(err.Error(), f.s[3].String()) {
+		t.Fatalf("approve a change to a signer that left: %v", err)
+	}
+	if acc := mustAccount(f, a); !slices.Equal(acc.Signers, sortedStrings(f.s[0], f.s[1])) || len(f.proposals(a)[0].Approvals) != 1 {
+		t.Fatalf("account changed: %+v", acc)
+	}
+}
+
 func sortedStrings(as ...gmcrypto.Address) []string {
 	out := make([]string, len(as))
 	for i, a := range as {
