@@ -300,3 +300,25 @@ func TestCustodyAutoExecuteAndSignerChange(t *testing.T) {
 	}
 	n.invariantsHold()
 }
+
+// A custody account belongs to its signers' and creator's organisations:
+// none of them may propose or approve lifting a hold that freezes it; an
+// organisation with no part in it may.
+func TestCustodyHoldOwners(t *testing.T) {
+	n := newCustodyNet(t)
+	// Created by bankB's member; signers of bankB and bankA.
+	r := n.send(n.member, custodyMsg(&txpb.CustodyCreate{Signers: addrs(n.member, n.officer), Threshold: 2}))
+	n.checkEvents(r)
+	m, _, _ := wire.ParseEvent(r.Events[0])
+	vault, _ := gmcrypto.ParseAddress(m.(*txpb.EventCustodyCreated).Account)
+	n.mustOK(n.block(n.sys(n.regulator, "bankD", placeHold(vault.Bytes(), n.height+50))))
+	for _, org := range []string{"bankA", "bankB"} {
+		if r := n.block(n.sys(n.committee[org], org, liftHold(1))); !strings.Contains(r[0].Log, "may not approve lifting it") {
+			t.Fatalf("%s, a signer's organisation, proposed lifting the hold: %q", org, r[0].Log)
+		}
+	}
+	n.mustOK(n.block(n.sys(n.committee["bankC"], "bankC", liftHold(1))))
+	if r := n.block(n.sys(n.committee["bankA"], "bankA", voteMsg(n.lastProposal(), true))); !strings.Contains(r[0].Log, "may not approve lifting it") {
+		t.Fatalf("a signer's organisation voted to lift the hold: %q", r[0].Log)
+	}
+}
