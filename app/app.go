@@ -14,6 +14,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/jinlian-ledger/jinlian/contracts/custody"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
@@ -35,6 +36,7 @@ type App struct {
 
 	store    *ledger.Store
 	payments payments.Keeper
+	custody  custody.Keeper
 	logger   *slog.Logger
 	sigs     *SigCache
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
@@ -119,7 +121,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 	a := &App{
 		store:         store,
 		checker:       new(atomic.Pointer[App]),
-		payments:      payments.NewKeeper(permission.Keeper{}),
+		payments:      payments.NewKeeper(authorizer{}),
 		logger:        logger,
 		sigs:          opts.SigCache,
 		nodeKey:       opts.NodeKey,
@@ -130,6 +132,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		cpSigner:      opts.SignCheckpoint,
 		leanIndex:     opts.LeanIndex,
 	}
+	a.custody = custody.NewKeeper(a.payments, authorizer{})
 	if a.sigs == nil {
 		a.sigs = NewSigCache(200_000, 1)
 	}
@@ -186,6 +189,7 @@ func (a *App) resetCheckState() error {
 	}
 	c := *a
 	c.checking, c.payments = true, a.payments.Quiet()
+	c.custody = custody.NewKeeper(c.payments, authorizer{}).Quiet()
 	a.checker.Store(&c)
 	return nil
 }
