@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 )
 
 const commitInfoFormat = 1
@@ -56,6 +57,9 @@ func decodeCommitInfo(b []byte) (CommitInfo, error) {
 	height, err := next()
 	if err != nil {
 		return CommitInfo{}, err
+	}
+	if height > math.MaxInt64 {
+		return CommitInfo{}, fmt.Errorf("%w: height %d", errMalformedCommitInfo, height)
 	}
 	n, err := next()
 	if err != nil {
