@@ -202,6 +202,13 @@ func (Keeper) RequirePayee(kv ledger.KV, addr gmcrypto.Address, ledgerName strin
 	return RequirePayee(kv, addr, ledgerName)
 }
 
+// OrgOf implements payments.Authorizer: addr's organisation, "" when it
+// is not registered.
+func (Keeper) OrgOf(kv ledger.KV, addr gmcrypto.Address) (string, error) {
+	id, _, err := peekIdentity(kv, addr)
+	return id.Org, err
+}
+
 // RemoveOrganisation deletes an organisation and everything that let it
 // take part: its identities (with their roles and any escrow key), its
 // memberships of sub-ledgers and its nodes in the peer filter's registry.
