@@ -92,29 +92,32 @@ var methodRules = map[string]rule{
 // queryRules are the app's query paths (app/query.go) the gate forwards;
 // a path that is not here is refused to everyone.
 var queryRules = map[string]rule{
-	"/balance":        {access: ledgerMember, ledger: ledgerField("balance request", "ledger", "asset", "account")},
-	"/redemptions":    {access: ledgerMember, ledger: ledgerField("redemptions request", "ledger", "asset")},
-	"/ledger":         {access: ledgerMember, ledger: func(d []byte) (string, error) { return string(d), nil }},
-	"/ledgers":        {access: privileged, why: "it lists every sub-ledger with its supply"},
-	"/invariants":     {access: privileged, why: "it reports the supply of every sub-ledger"},
-	"/holds":          {access: privileged, why: "holds name accounts of every sub-ledger"},
-	"/sanctions":      {access: privileged, why: "the sanctions list is the regulators'"},
-	"/aml_thresholds": {access: privileged, why: "the alert thresholds are the regulators'"},
-	"/proposals":      {access: governance, why: "governance proposals are for the committee"},
-	"/proposal":       {access: governance, why: "governance proposals are for the committee"},
-	"/tx":             {access: registered},
-	"/organisations":  {access: registered},
-	"/validators":     {access: registered},
-	"/qc":             {access: registered},
-	"/roles":          {access: registered},
-	"/nodes":          {access: registered},
-	"/escrow_keys":    {access: registered},
-	"/pubkey":         {access: registered},
+	"/balance":           {access: ledgerMember, ledger: ledgerField("balance request", "ledger", "asset", "account")},
+	"/redemptions":       {access: ledgerMember, ledger: ledgerField("redemptions request", "ledger", "asset")},
+	"/ledger":            {access: ledgerMember, ledger: func(d []byte) (string, error) { return string(d), nil }},
+	"/custody/account":   {access: ledgerMember, ledger: ledgerField("custody account request", "ledger", "account")},
+	"/custody/proposals": {access: ledgerMember, ledger: ledgerField("custody proposals request", "ledger", "account")},
+	"/custody/accounts":  {access: ledgerMember, ledger: ledgerField("custody accounts request", "ledger", "signer")},
+	"/ledgers":           {access: privileged, why: "it lists every sub-ledger with its supply"},
+	"/invariants":        {access: privileged, why: "it reports the supply of every sub-ledger"},
+	"/holds":             {access: privileged, why: "holds name accounts of every sub-ledger"},
+	"/sanctions":         {access: privileged, why: "the sanctions list is the regulators'"},
+	"/aml_thresholds":    {access: privileged, why: "the alert thresholds are the regulators'"},
+	"/proposals":         {access: governance, why: "governance proposals are for the committee"},
+	"/proposal":          {access: governance, why: "governance proposals are for the committee"},
+	"/tx":                {access: registered},
+	"/organisations":     {access: registered},
+	"/validators":        {access: registered},
+	"/qc":                {access: registered},
+	"/roles":             {access: registered},
+	"/nodes":             {access: registered},
+	"/escrow_keys":       {access: registered},
+	"/pubkey":            {access: registered},
 }
 
 // ledgerField reads the sub-ledger of a JSON query request (/balance,
-// /redemptions) whose keys are exactly keys, every value a string. The app
-// decodes the request with encoding/json, which matches keys
+// /redemptions, /custody/...) whose keys are among keys, every value a
+// string. The app decodes the request with encoding/json, which matches keys
 // case-insensitively and lets a later duplicate win; the gate takes only
 // the exact keys, once each, so that what it checks is what the app reads.
 func ledgerField(what string, keys ...string) func([]byte) (string, error) {

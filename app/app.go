@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/jinlian-ledger/jinlian/contracts/custody"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
@@ -34,6 +36,7 @@ type App struct {
 
 	store    *ledger.Store
 	payments payments.Keeper
+	custody  custody.Keeper
 	logger   *slog.Logger
 	sigs     *SigCache
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
@@ -118,17 +121,18 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 	a := &App{
 		store:         store,
 		checker:       new(atomic.Pointer[App]),
-		payments:      payments.NewKeeper(permission.Keeper{}),
+		payments:      payments.NewKeeper(authorizer{}),
 		logger:        logger,
 		sigs:          opts.SigCache,
 		nodeKey:       opts.NodeKey,
 		onNodeRemoved: opts.OnNodeRemoved,
 		certs:         permission.NewCertVerifier(100_000),
 		params:        DefaultParams(),
-		cps:           opts.Checkpoints,
+		cps:           cmp.Or[Checkpointer](opts.Checkpoints, coreScheme{}),
 		cpSigner:      opts.SignCheckpoint,
 		leanIndex:     opts.LeanIndex,
 	}
+	a.custody = custody.NewKeeper(a.payments, authorizer{})
 	if a.sigs == nil {
 		a.sigs = NewSigCache(200_000, 1)
 	}
@@ -145,11 +149,6 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		}
 		if a.blockTime, err = loadBlockTime(v); err != nil {
 			return nil, err
-		}
-		if a.params.CheckpointInterval > 0 && a.cps == nil {
-			// Without the scheme this node would not define checkpoints
-			// and its state would diverge.
-			return nil, fmt.Errorf("this chain defines checkpoints (checkpoint_interval %d) but the app was built without the checkpoint scheme", a.params.CheckpointInterval)
 		}
 	}
 	a.replay = newReplaySet(a.blockTime, store.LastHeight() == 0, replaySetMax)
@@ -190,6 +189,7 @@ func (a *App) resetCheckState() error {
 	}
 	c := *a
 	c.checking, c.payments = true, a.payments.Quiet()
+	c.custody = custody.NewKeeper(c.payments, authorizer{}).Quiet()
 	a.checker.Store(&c)
 	return nil
 }

@@ -37,12 +37,12 @@ import (
 // Checkpoint k is signed by the set checkpoint k−1 named as next: at a set
 // change the old set signs the checkpoint that hands over to the new one.
 //
-// The scheme itself (commitment, digest, EdDSA) is consensus/checkpoint's;
+// The scheme itself (commitment, digest, EdDSA) is consensus/prover's;
 // the app gets it through the Checkpointer interface so that it does not
 // import the consensus layer. Epoch 0 is defined at InitChain from the
 // genesis validator set (height 0, zero app hash).
 
-// Checkpoint mirrors consensus/checkpoint.Checkpoint.
+// Checkpoint mirrors consensus/prover.Checkpoint.
 type Checkpoint struct {
 	ChainID          string   `json:"chain_id"`
 	Epoch            uint64   `json:"epoch"`
@@ -61,7 +61,7 @@ type CheckpointValidator struct {
 }
 
 // CheckpointRegistration binds a validator's checkpoint key to its SM2 node
-// key (consensus/checkpoint.Registration without the chain id, which is the
+// key (consensus/prover.Registration without the chain id, which is the
 // genesis chain's).
 type CheckpointRegistration struct {
 	Validator     string `json:"validator"`
@@ -70,8 +70,8 @@ type CheckpointRegistration struct {
 	SM2Signature  string `json:"sm2_signature"`
 }
 
-// Checkpointer is the checkpoint scheme as the app needs it;
-// consensus/checkpoint implements it (consensus.Checkpointer).
+// Checkpointer is the checkpoint scheme as the app needs it: the core
+// (coreScheme, package checkpoint) on every node; tests may inject another.
 type Checkpointer interface {
 	// CommitValidators is the validator-set commitment over slots slots.
 	CommitValidators(vals []CheckpointValidator, slots int) ([32]byte, error)
@@ -146,9 +146,6 @@ func (g *GenesisState) validateCheckpoints() error {
 func (a *App) initCheckpoints(kv ledger.KV, chainID string, g *GenesisState) error {
 	if g.Params.CheckpointInterval == 0 {
 		return nil
-	}
-	if a.cps == nil {
-		return ErrBadGenesis.Wrapf("genesis enables checkpoints but this node was started without the checkpoint scheme")
 	}
 	for _, r := range g.CheckpointKeys {
 		v, ok, err := permission.GetValidator(kv, r.Validator)
@@ -263,32 +260,9 @@ func LatestCheckpoint(kv reader) (CheckpointIndex, bool, error) {
 		return ix, false, err
 	}
 	if b == nil {
-		return legacyLatestCheckpoint(kv)
+		return ix, false, nil
 	}
 	return ix, true, json.Unmarshal(b, &ix)
-}
-
-// The index (cp/latest, cp/at, cp/set) came with checkpoints at
-// validator-set changes. A chain that defined checkpoints before has none
-// until its next checkpoint: its epochs were height/N and its signing set
-// was the registry's, and the legacy* readers say so.
-
-// legacyLatestCheckpoint is the highest stored cp/def/<epoch>.
-func legacyLatestCheckpoint(kv reader) (CheckpointIndex, bool, error) {
-	var last []byte
-	start := []byte("cp/def/")
-	err := kv.Iterate(permission.SystemLedger, start, []byte("cp/def0"), func(_, v []byte) bool {
-		last = v
-		return true
-	})
-	if err != nil || last == nil {
-		return CheckpointIndex{}, false, err
-	}
-	var c Checkpoint
-	if err := json.Unmarshal(last, &c); err != nil {
-		return CheckpointIndex{}, false, err
-	}
-	return CheckpointIndex{Epoch: c.Epoch, Height: c.Height}, true, nil
 }
 
 // CheckpointEpochAt is the epoch of the checkpoint defined at height (ok
@@ -298,14 +272,8 @@ func CheckpointEpochAt(kv reader, height uint64) (uint64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	if b == nil { // a checkpoint of an earlier version: epoch height/N
-		p, err := loadParams(kv)
-		if err != nil || p.CheckpointInterval <= 0 || height == 0 || height%uint64(p.CheckpointInterval) != 0 {
-			return 0, false, err
-		}
-		e := height / uint64(p.CheckpointInterval)
-		c, ok, err := LoadCheckpoint(kv, e)
-		return e, ok && c.Height == height, err
+	if b == nil {
+		return 0, false, nil
 	}
 	if len(b) != 8 {
 		return 0, false, fmt.Errorf("checkpoint index of height %d: %d bytes", height, len(b))
@@ -324,10 +292,7 @@ func CheckpointSigners(kv reader, epoch uint64) ([]CheckpointValidator, error) {
 		return nil, err
 	}
 	if b == nil {
-		if _, ok, err := LoadCheckpoint(kv, epoch-1); err != nil || !ok {
-			return nil, fmt.Errorf("validator set of checkpoint %d is not defined (%v)", epoch-1, err)
-		}
-		return CheckpointValidators(kv) // defined by an earlier version
+		return nil, fmt.Errorf("validator set of checkpoint %d is not defined", epoch-1)
 	}
 	var vals []CheckpointValidator
 	return vals, json.Unmarshal(b, &vals)

@@ -24,10 +24,10 @@ import (
 	"github.com/jinlian-ledger/jinlian/wire"
 )
 
-// fakeCheckpointer stands in for consensus/checkpoint's scheme: SM3
+// fakeCheckpointer stands in for consensus/prover's scheme: SM3
 // everywhere, and a "signature" by key k over d is SM3(k ‖ d). The app's
 // job is to define, carry and check; the real scheme is tested in
-// consensus/checkpoint and end to end in consensus.
+// consensus/prover and end to end in consensus.
 type fakeCheckpointer struct{}
 
 func (fakeCheckpointer) CommitValidators(vals []CheckpointValidator, slots int) ([32]byte, error) {

@@ -5,6 +5,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/jinlian-ledger/jinlian/contracts/custody"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
@@ -98,8 +99,10 @@ func (a *App) holdExpiry(requested, height int64) (int64, error) {
 	return requested, nil
 }
 
-// checkLiftVoter refuses an approval to lift a hold by the organisation
-// whose account the hold freezes.
+// checkLiftVoter refuses an approval to lift a hold by an organisation
+// whose account the hold freezes: the identity's organisation, or, for a
+// custody account, the organisation of any of its signers and of its
+// creator (each could move or benefit from its funds).
 func checkLiftVoter(kv ledger.KV, holdID uint64, org string) error {
 	h, ok, err := permission.GetHold(kv, holdID)
 	if err != nil || !ok || h.Account == "" {
@@ -109,14 +112,43 @@ func checkLiftVoter(kv ledger.KV, holdID uint64, org string) error {
 	if err != nil {
 		return err
 	}
-	owner, ok, err := permission.GetIdentity(kv, addr)
-	if err != nil || !ok {
+	owners, err := accountOwners(kv, h.Ledger, addr)
+	if err != nil {
 		return err
 	}
-	if owner.Org == org {
+	if slices.Contains(owners, org) {
 		return permission.ErrUnauthorized.Wrapf("organisation %s owns account %s, which hold %d freezes, and may not approve lifting it", org, h.Account, holdID)
 	}
 	return nil
+}
+
+// accountOwners are the organisations an account on ledgerName belongs
+// to: an identity's organisation, or a custody account's signers' and
+// creator's.
+func accountOwners(kv ledger.KV, ledgerName string, addr gmcrypto.Address) ([]string, error) {
+	if id, ok, err := permission.GetIdentity(kv, addr); err != nil || ok {
+		return []string{id.Org}, err
+	}
+	if ok, err := custody.IsAccount(kv, ledgerName, addr); err != nil || !ok {
+		return nil, err
+	}
+	acc, err := custody.Keeper{}.GetAccount(kv, ledgerName, addr)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range append(slices.Clone(acc.Signers), acc.Creator) {
+		a, err := gmcrypto.ParseAddress(s)
+		if err != nil {
+			return nil, err
+		}
+		if id, ok, err := permission.GetIdentity(kv, a); err != nil {
+			return nil, err
+		} else if ok && !slices.Contains(out, id.Org) {
+			out = append(out, id.Org)
+		}
+	}
+	return out, nil
 }
 
 // checkProposal refuses at submission what would certainly fail at

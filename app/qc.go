@@ -13,6 +13,7 @@ import (
 	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
@@ -92,7 +93,7 @@ func VerifyQC(qc *txpb.QuorumCertificate, chainID string, appHash []byte, vals [
 		rep.SignedPower += v.Power
 		rep.Signers = append(rep.Signers, addr)
 	}
-	rep.Quorum = rep.SignedPower*3 > rep.TotalPower*2
+	rep.Quorum = checkpoint.HasQuorum(rep.SignedPower, rep.TotalPower)
 	if !rep.Quorum {
 		return rep, ErrBadQC.Wrapf("signers hold %d of %d voting power, need more than 2/3", rep.SignedPower, rep.TotalPower)
 	}
@@ -321,7 +322,7 @@ func (a *App) buildQCTx(req *abci.RequestPrepareProposal) []byte {
 	}
 	// A certificate short of quorum would get the proposal rejected by
 	// every validator: leave the height without one instead.
-	if signed*3 <= total*2 {
+	if !checkpoint.HasQuorum(signed, total) {
 		a.logger.Warn("no quorum certificate for height: its signers hold too little power", "height", h, "signed", signed, "total", total)
 		return nil
 	}

@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/jinlian-ledger/jinlian/contracts/custody"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
@@ -37,6 +39,10 @@ const (
 	QueryEscrowKeys  = "/escrow_keys"    // → []permission.EscrowKey
 	QueryAML         = "/aml_thresholds" // → []AMLThreshold
 	QueryPublicKey   = "/pubkey"         // data = address → hex of the public key seen on chain
+
+	QueryCustodyAccount   = "/custody/account"   // CustodyRequest → CustodyAccountResponse
+	QueryCustodyProposals = "/custody/proposals" // CustodyRequest → CustodyProposalsResponse
+	QueryCustodyAccounts  = "/custody/accounts"  // CustodyAccountsRequest → CustodyAccountsResponse
 
 	// CometBFT asks these when base.filter_peers is on; code 0 admits.
 	filterIDPrefix   = "/p2p/filter/id/"
@@ -109,11 +115,69 @@ type TxLocation struct {
 	Height int64  `json:"height"`
 }
 
-// InvariantsResponse is the supply check over every asset of every ledger.
+// InvariantsResponse is the supply check over every asset of every
+// ledger, and the custody check over every custody account.
 type InvariantsResponse struct {
 	Height  int64                      `json:"height"`
 	Holds   bool                       `json:"holds"`
 	Results []payments.InvariantResult `json:"results"`
+	Custody []custody.InvariantResult  `json:"custody"`
+}
+
+// CustodyRequest names a custody account of a sub-ledger.
+type CustodyRequest struct {
+	Ledger  string `json:"ledger"`
+	Account string `json:"account"`
+}
+
+// CustodyAccountResponse is a custody account with its balances at Height.
+type CustodyAccountResponse struct {
+	custody.Account
+	Balances []CustodyBalance `json:"balances"`
+	// Pending counts the account's pending proposals (expired ones too,
+	// until the account's next proposal removes them).
+	Pending int   `json:"pending_proposals"`
+	Height  int64 `json:"height"`
+}
+
+// CustodyBalance is a custody account's balance of one asset: every asset
+// it holds or has a daily limit for; PaidToday is what it paid of a
+// limited asset on the UTC day of the block at Height.
+type CustodyBalance struct {
+	Asset      string `json:"asset"`
+	Amount     uint64 `json:"amount,string"`
+	DailyLimit uint64 `json:"daily_limit,string,omitempty"`
+	PaidToday  uint64 `json:"paid_today,string,omitempty"`
+}
+
+// CustodyProposalsResponse lists a custody account's pending proposals
+// as a transaction in the next block would find them.
+type CustodyProposalsResponse struct {
+	CustodyRequest
+	Threshold uint32                  `json:"threshold"`
+	Proposals []CustodyProposalStatus `json:"proposals"`
+	Height    int64                   `json:"height"`
+}
+
+// CustodyProposalStatus is a pending proposal with its status at the next
+// height: awaiting_approvals, time_locked, executable or expired.
+type CustodyProposalStatus struct {
+	custody.Proposal
+	Status           string `json:"status"`
+	ExecutableHeight int64  `json:"executable_height,omitempty"`
+}
+
+// CustodyAccountsRequest asks for a sub-ledger's custody accounts, or
+// those a signer is one of the signers of.
+type CustodyAccountsRequest struct {
+	Ledger string `json:"ledger"`
+	Signer string `json:"signer,omitempty"`
+}
+
+// CustodyAccountsResponse lists custody accounts in address order.
+type CustodyAccountsResponse struct {
+	Accounts []custody.Account `json:"accounts"`
+	Height   int64             `json:"height"`
 }
 
 // Query answers read requests against a committed height (0 = latest).
@@ -184,6 +248,8 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 			return nil, err
 		}
 		return RedemptionsResponse{RedemptionsRequest: req, Pending: sup.Pending, Queue: q, Height: v.Height()}, nil
+	case QueryCustodyAccount, QueryCustodyProposals, QueryCustodyAccounts:
+		return a.queryCustody(v, path, data)
 	case QueryLedgers:
 		out := []LedgerInfo{}
 		for _, name := range v.Ledgers() {
@@ -331,7 +397,7 @@ func checkUserLedger(v *ledger.View, name string) error {
 
 // Invariants checks the supply invariant over every asset at a view.
 func (a *App) Invariants(v *ledger.View) (InvariantsResponse, error) {
-	resp := InvariantsResponse{Height: v.Height(), Holds: true, Results: []payments.InvariantResult{}}
+	resp := InvariantsResponse{Height: v.Height(), Holds: true, Results: []payments.InvariantResult{}, Custody: []custody.InvariantResult{}}
 	for _, name := range v.Ledgers() {
 		if strings.HasPrefix(name, "_") {
 			continue
@@ -344,8 +410,92 @@ func (a *App) Invariants(v *ledger.View) (InvariantsResponse, error) {
 			resp.Holds = resp.Holds && r.Holds
 		}
 		resp.Results = append(resp.Results, res...)
+		cres, err := a.custody.CheckAccounts(v, name)
+		if err != nil {
+			return resp, err
+		}
+		for _, r := range cres {
+			resp.Holds = resp.Holds && r.Holds
+		}
+		resp.Custody = append(resp.Custody, cres...)
 	}
 	return resp, nil
+}
+
+func (a *App) queryCustody(v *ledger.View, path string, data []byte) (any, error) {
+	if path == QueryCustodyAccounts {
+		var req CustodyAccountsRequest
+		if err := json.Unmarshal(data, &req); err != nil {
+			return nil, ErrBadQuery.Wrapf("custody accounts request: %v", err)
+		}
+		if err := checkUserLedger(v, req.Ledger); err != nil {
+			return nil, err
+		}
+		accounts, err := a.custody.Accounts(v, req.Ledger)
+		if err != nil {
+			return nil, err
+		}
+		if req.Signer != "" {
+			s, err := gmcrypto.ParseAddress(req.Signer)
+			if err != nil {
+				return nil, ErrBadQuery.Wrapf("signer: %v", err)
+			}
+			accounts = slices.DeleteFunc(accounts, func(acc custody.Account) bool { return !acc.IsSigner(s.String()) })
+		}
+		return CustodyAccountsResponse{Accounts: accounts, Height: v.Height()}, nil
+	}
+	var req CustodyRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		return nil, ErrBadQuery.Wrapf("custody request: %v", err)
+	}
+	addr, err := gmcrypto.ParseAddress(req.Account)
+	if err != nil {
+		return nil, ErrBadQuery.Wrapf("account: %v", err)
+	}
+	if err := checkUserLedger(v, req.Ledger); err != nil {
+		return nil, err
+	}
+	acc, err := a.custody.GetAccount(v, req.Ledger, addr)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := a.custody.Proposals(v, req.Ledger, addr)
+	if err != nil {
+		return nil, err
+	}
+	if path == QueryCustodyProposals {
+		out := CustodyProposalsResponse{CustodyRequest: CustodyRequest{Ledger: req.Ledger, Account: acc.Address}, Threshold: acc.Threshold,
+			Proposals: []CustodyProposalStatus{}, Height: v.Height()}
+		for _, p := range ps {
+			out.Proposals = append(out.Proposals, CustodyProposalStatus{Proposal: p, Status: p.Status(acc, v.Height()+1), ExecutableHeight: p.ExecutableHeight(acc)})
+		}
+		return out, nil
+	}
+	at, err := loadBlockTime(v)
+	if err != nil {
+		return nil, err
+	}
+	assets, err := a.payments.Assets(v, req.Ledger)
+	if err != nil {
+		return nil, err
+	}
+	out := CustodyAccountResponse{Account: acc, Balances: []CustodyBalance{}, Pending: len(ps), Height: v.Height()}
+	for _, as := range assets {
+		b := CustodyBalance{Asset: as.Symbol}
+		if b.Amount, err = a.payments.Balance(v, req.Ledger, as.Symbol, addr); err != nil {
+			return nil, err
+		}
+		if l, ok := acc.Limit(as.Symbol); ok {
+			b.DailyLimit = l
+			if b.PaidToday, err = a.custody.Spent(v, req.Ledger, addr, as.Symbol, custody.Day(at)); err != nil {
+				return nil, err
+			}
+		} else if b.Amount == 0 {
+			continue
+		}
+		out.Balances = append(out.Balances, b)
+	}
+	return out, nil
 }
 
 // filterPeer answers CometBFT's peer-filter queries from the node registry

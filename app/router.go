@@ -56,6 +56,12 @@ var handlers = map[string]handler{
 	"vote": func(a *App, kv ledger.KV, tx *wire.Tx, _ time.Time, height int64) ([]abci.Event, error) {
 		return a.vote(kv, tx, tx.Msg.GetVote(), height)
 	},
+	"custody_create":      (*App).custodyCreate,
+	"custody_propose":     (*App).custodyPropose,
+	"custody_approve":     (*App).custodyApprove,
+	"custody_veto":        (*App).custodyVeto,
+	"custody_execute":     (*App).custodyExecute,
+	"custody_set_signers": (*App).custodySetSigners,
 }
 
 func init() {

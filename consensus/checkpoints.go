@@ -2,7 +2,6 @@ package consensus
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,71 +18,11 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
-	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus/prover"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
 	"github.com/jinlian-ledger/jinlian/ledger"
 )
-
-// Checkpointer hands the app consensus/checkpoint's scheme
-// (app.Checkpointer), so that the app does not import this layer.
-type Checkpointer struct{}
-
-var _ app.Checkpointer = Checkpointer{}
-
-func toCheckpoint(c app.Checkpoint) checkpoint.Checkpoint {
-	return checkpoint.Checkpoint{
-		ChainID: c.ChainID, Epoch: c.Epoch, Height: c.Height, AppHash: c.AppHash, PrevHash: c.PrevHash,
-		ValidatorSet: c.ValidatorSet, NextValidatorSet: c.NextValidatorSet,
-	}
-}
-
-func toValidators(vals []app.CheckpointValidator) []checkpoint.Validator {
-	out := make([]checkpoint.Validator, len(vals))
-	for i, v := range vals {
-		out[i] = checkpoint.Validator{Key: v.Key, Power: v.Power}
-	}
-	return out
-}
-
-// CommitValidators implements app.Checkpointer.
-func (Checkpointer) CommitValidators(vals []app.CheckpointValidator, slots int) ([32]byte, error) {
-	return checkpoint.CommitValidators(toValidators(vals), slots)
-}
-
-// Hash implements app.Checkpointer.
-func (Checkpointer) Hash(c app.Checkpoint) [32]byte { return toCheckpoint(c).Hash() }
-
-// Digest implements app.Checkpointer.
-func (Checkpointer) Digest(c app.Checkpoint) [32]byte { return toCheckpoint(c).Digest() }
-
-// VerifySignature implements app.Checkpointer.
-func (Checkpointer) VerifySignature(key []byte, digest [32]byte, sig []byte) error {
-	return checkpoint.VerifySignature(key, digest, sig)
-}
-
-// VerifyRegistration implements app.Checkpointer.
-func (Checkpointer) VerifyRegistration(r app.CheckpointRegistration, chainID string, node *gmcrypto.PublicKey) error {
-	reg := checkpoint.Registration{ChainID: chainID, Validator: r.Validator}
-	var err error
-	for _, f := range []struct {
-		dst *checkpoint.HexBytes
-		src string
-	}{{&reg.CheckpointKey, r.CheckpointKey}, {&reg.Possession, r.Possession}, {&reg.SM2Signature, r.SM2Signature}} {
-		if *f.dst, err = hex.DecodeString(f.src); err != nil {
-			return fmt.Errorf("%w: not hex", checkpoint.ErrBadRegistration)
-		}
-	}
-	return reg.Verify(chainID, node)
-}
-
-// AppRegistration converts a registration to the genesis form.
-func AppRegistration(r checkpoint.Registration) app.CheckpointRegistration {
-	return app.CheckpointRegistration{
-		Validator: r.Validator, CheckpointKey: hex.EncodeToString(r.CheckpointKey),
-		Possession: hex.EncodeToString(r.Possession), SM2Signature: hex.EncodeToString(r.SM2Signature),
-	}
-}
 
 // stateCollector reads checkpoints and their signatures from a node's
 // committed state for the prover worker.
@@ -112,7 +51,7 @@ func (c stateCollector) Collected(epoch uint64) (checkpoint.Checkpoint, []checkp
 	for i, val := range vals {
 		out[i] = sigs[strings.ToUpper(val.Address)]
 	}
-	return toCheckpoint(def), toValidators(vals), out, true, nil
+	return app.ToCoreCheckpoint(def), app.ToCoreValidators(vals), out, true, nil
 }
 
 // AnchoringOptions configure StartAnchoring.
@@ -140,8 +79,8 @@ type AnchoringOptions struct {
 // Anchoring is a node's prover worker and relayer.
 type Anchoring struct {
 	Relayer *relay.Relayer
-	Store   *checkpoint.Store
-	Prover  *checkpoint.EdDSAGroth16
+	Store   *prover.Store
+	Prover  *prover.EdDSAGroth16
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -154,14 +93,16 @@ type AnchorInfo struct {
 
 // AnchorInfoFile is where StartAnchoring records the anchor.
 func AnchorInfoFile(home string) string {
-	return filepath.Join(checkpoint.StoreDir(home), "anchor.json")
+	return filepath.Join(prover.StoreDir(home), "anchor.json")
 }
 
 // StartAnchoring starts, on node n, a prover worker that proves every
 // checkpoint whose signatures are in the state and relays it to the anchor
 // at opts.Anchor on opts.Chain, or, with opts.Deploy, to an anchor it
-// deploys there. The chain must enable checkpoints in its genesis.
-func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
+// deploys there. The chain must enable checkpoints in its genesis. ctx
+// bounds only the start (the wait for checkpoint 0, which block 1
+// commits); the worker runs until Stop.
+func StartAnchoring(ctx context.Context, n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 	p := n.App.Params()
 	if p.CheckpointInterval <= 0 {
 		return nil, errors.New("this chain's genesis does not enable checkpoints (params.checkpoint_interval)")
@@ -174,24 +115,24 @@ func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 	}
 	keys := opts.KeysDir
 	if keys == "" {
-		keys = checkpoint.DevKeysDir()
+		keys = prover.DevKeysDir()
 	}
-	prover, err := checkpoint.NewEdDSAGroth16(p.CheckpointSlots)
+	scheme, err := prover.NewEdDSAGroth16(p.CheckpointSlots)
 	if err != nil {
 		return nil, err
 	}
-	info, err := prover.Setup(keys, opts.KeysDir == "")
+	info, err := scheme.Setup(keys, opts.KeysDir == "")
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint keys: %w", err)
 	}
 	if info.Insecure {
 		opts.Logger.Warn("checkpoint proofs use the INSECURE development setup", "circuit", info.CircuitID)
 	}
-	store, err := checkpoint.OpenStore(checkpoint.StoreDir(n.Config.Home))
+	store, err := prover.OpenStore(prover.StoreDir(n.Config.Home))
 	if err != nil {
 		return nil, err
 	}
-	// Epoch 0 is persisted with block 1.
+	// Epoch 0 is persisted with block 1: wait for it while ctx allows.
 	var g0 app.Checkpoint
 	for {
 		v, err := n.Store.View(0)
@@ -201,14 +142,18 @@ func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 				break
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("checkpoint 0 is not committed yet (the chain has not made block 1): %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	an := &Anchoring{Store: store, Prover: prover, cancel: cancel}
+	an := &Anchoring{Store: store, Prover: scheme, cancel: cancel}
 	fail := func(err error) (*Anchoring, error) { an.Stop(); return nil, err }
 	anchor := opts.Anchor
 	if opts.Deploy {
-		if anchor, err = relay.Deploy(ctx, opts.Chain, opts.Auth, toCheckpoint(g0), opts.Mine); err != nil {
+		if anchor, err = relay.Deploy(ctx, opts.Chain, opts.Auth, app.ToCoreCheckpoint(g0), opts.Mine); err != nil {
 			return fail(fmt.Errorf("deploy the anchor: %w", err))
 		}
 		opts.Logger.Info("checkpoint anchor deployed", "contract", anchor.Hex(), "rpc", opts.ChainURL)
@@ -223,7 +168,7 @@ func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 		if err != nil {
 			return fail(fmt.Errorf("anchor %s: %w", anchor.Hex(), err))
 		}
-		if want := checkpoint.Hash32(toCheckpoint(g0).Hash()); h0 != want {
+		if want := checkpoint.Hash32(app.ToCoreCheckpoint(g0).Hash()); h0 != want {
 			return fail(fmt.Errorf("anchor %s trusts checkpoint %s as epoch 0, this chain's is %s: it was deployed for another chain (jinlian checkpoint deploy)", anchor.Hex(), h0, want))
 		}
 		opts.Logger.Info("relaying checkpoints", "contract", anchor.Hex(), "rpc", opts.ChainURL)
@@ -232,8 +177,8 @@ func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 	if err := WriteAnchorInfo(n.Config.Home, info0); err != nil {
 		return fail(err)
 	}
-	w := &checkpoint.Worker{
-		Prover: prover, Store: store, Collector: stateCollector{n.Store}, Logger: opts.Logger, Poll: time.Second,
+	w := &prover.Worker{
+		Prover: scheme, Store: store, Collector: stateCollector{n.Store}, Logger: opts.Logger, Poll: time.Second,
 		Relay: func(ctx context.Context) error { _, err := an.Relayer.SyncStore(ctx, store); return err },
 	}
 	an.wg.Add(1)
@@ -243,7 +188,7 @@ func StartAnchoring(n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
 
 // WriteAnchorInfo records the anchor in <home>/data/checkpoints/anchor.json.
 func WriteAnchorInfo(home string, info AnchorInfo) error {
-	if err := os.MkdirAll(checkpoint.StoreDir(home), 0o755); err != nil {
+	if err := os.MkdirAll(prover.StoreDir(home), 0o755); err != nil {
 		return err
 	}
 	b, _ := json.MarshalIndent(info, "", "  ")
@@ -265,11 +210,11 @@ func GenesisCheckpoint(home string) (checkpoint.Checkpoint, error) {
 	for _, v := range doc.Validators {
 		vals = append(vals, types.TM2PB.NewValidatorUpdate(v.PubKey, v.Power))
 	}
-	g0, err := app.GenesisCheckpoint(doc.ChainID, doc.AppState, vals, doc.GenesisTime, Checkpointer{})
+	g0, err := app.GenesisCheckpoint(doc.ChainID, doc.AppState, vals, doc.GenesisTime)
 	if err != nil {
 		return checkpoint.Checkpoint{}, fmt.Errorf("genesis of %s: %w", home, err)
 	}
-	return toCheckpoint(g0), nil
+	return app.ToCoreCheckpoint(g0), nil
 }
 
 // DeployAnchor deploys a Verifier and a CheckpointAnchor trusting the

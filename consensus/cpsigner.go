@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 )
 
 // checkpointSigner signs with whichever checkpoint key the chain registered

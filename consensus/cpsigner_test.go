@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 )
 
 func TestCheckpointSignerFollowsRotation(t *testing.T) {
@@ -27,7 +27,7 @@ func TestCheckpointSignerFollowsRotation(t *testing.T) {
 	d[31] = 7
 	verify := func(key *checkpoint.CheckpointKey, sig []byte) {
 		t.Helper()
-		if err := (Checkpointer{}).VerifySignature(key.Public(), d, sig); err != nil {
+		if err := checkpoint.VerifySignature(key.Public(), d, sig); err != nil {
 			t.Fatalf("signature does not verify under %x: %v", key.Public(), err)
 		}
 	}

@@ -5,8 +5,7 @@
 // priv_validator_key.json}, <home>/data/...), key and genesis generation for a
 // local network (WriteNetwork, LoadNetwork) or for one node of a real network
 // (InitHome), and the node's lifecycle (StartNode, Node.Stop) with a local ABCI
-// client. Later it also owns the peer-filter hook, validator updates,
-// vote-extension signatures and checkpoint assembly.
+// client, the peer-filter hook and the evictions governance asks for.
 //
 // Node.Stop exists because CometBFT's own Node.OnStop leaves tx_index.db open
 // and lets reactor goroutines read the block store after it has closed it:
@@ -20,8 +19,10 @@
 // HaltError (health.go), and heights an unclean stop left out of the tx
 // index are indexed again at start (txindex.go).
 //
-// It takes any abci.Application and must not import the jinlian app; per
-// DESIGN.md it may import app, permission, ledger, gmcrypto and nodecfg, and
-// api (StartJinlian serves the node's HTTP API when api.listen is set), and
-// it must not be imported by any of them.
+// It also composes a jinlian node today (StartJinlian: ledger, app, API;
+// StartAnchoring: prover and relayer; the demo localnet), which is why it
+// imports api, the checkpoint core and prover, contracts and permission
+// beyond the design's app and nodecfg: internal/layers lists each of these
+// imports as waiting for the node/ composition package (issue 17 part 4).
+// Nothing below it imports it.
 package consensus

@@ -39,7 +39,7 @@ func (a *failingApp) FinalizeBlock(ctx context.Context, req *abci.RequestFinaliz
 // unhealthy, while the process and RPC stay up.
 func TestHaltedNodeReportsUnhealthy(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a node")
+		t.Skip("starts a node: e2e, skipped with -short")
 	}
 	net := writeTestNetwork(t, 1)
 	app := &failingApp{Application: kvstore.NewInMemoryApplication()}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
@@ -100,7 +100,7 @@ func startJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 			return nil, fmt.Errorf("node key %s: %w", NodeKeyFile(cfg.Home), err)
 		}
 	}
-	opts := app.Options{Logger: appLogger, NodeKey: nodeKey, Checkpoints: Checkpointer{}, LeanIndex: cfg.LeanIndex()}
+	opts := app.Options{Logger: appLogger, NodeKey: nodeKey, LeanIndex: cfg.LeanIndex()}
 	if nodeKey != nil {
 		// A validator with a checkpoint key signs checkpoints too. The key
 		// file is encrypted under the node key's passphrase.

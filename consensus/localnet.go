@@ -13,7 +13,8 @@ import (
 	"github.com/cometbft/cometbft/libs/log"
 
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus/prover"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/ca"
@@ -265,10 +266,10 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 			if err != nil {
 				return nil, err
 			}
-			g.CheckpointKeys = append(g.CheckpointKeys, AppRegistration(reg))
+			g.CheckpointKeys = append(g.CheckpointKeys, app.GenesisRegistration(reg))
 		}
 		if interval > 0 {
-			g.Params.CheckpointInterval, g.Params.CheckpointSlots = interval, checkpoint.DevSlots
+			g.Params.CheckpointInterval, g.Params.CheckpointSlots = interval, prover.DevSlots
 		}
 		if err := g.Validate(); err != nil {
 			return nil, err

@@ -11,6 +11,8 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/p2p"
+
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
 
 // partitionApp is a kvstore whose peer filter refuses the peers refuse
@@ -38,9 +40,7 @@ func (a partitionApp) Query(ctx context.Context, req *abci.RequestQuery) (*abci.
 // that no CometBFT reconnect routine runs on either side: only the node's
 // supervisor, given the same peers as RedialPeers, can bring it back.
 func TestCutOffNodeRejoins(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts four nodes")
-	}
+	heavytest.Begin(t, "starts four nodes")
 	net := writeTestNetwork(t, 1, 1, 1, 1)
 	cutID := net.Nodes[3].NodeID
 	for i, nn := range net.Nodes {

@@ -17,7 +17,7 @@ import (
 // the saved results, so that tx and tx_search find every transaction.
 func TestStartRepairsTxIndex(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a node")
+		t.Skip("starts a node: e2e, skipped with -short")
 	}
 	net := writeTestNetwork(t, 1)
 	home := net.Nodes[0].Home

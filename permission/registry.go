@@ -209,6 +209,11 @@ func (Keeper) OrgOf(kv ledger.KV, addr gmcrypto.Address) (string, error) {
 	return id.Org, err
 }
 
+// RequireMember implements custody.Registry.
+func (Keeper) RequireMember(kv ledger.KV, addr gmcrypto.Address, ledgerName string) error {
+	return RequireMember(kv, addr, ledgerName)
+}
+
 // RemoveOrganisation deletes an organisation and everything that let it
 // take part: its identities (with their roles and any escrow key), its
 // memberships of sub-ledgers and its nodes in the peer filter's registry.

@@ -314,11 +314,19 @@ func movements(r *abci.TxResult, org string, at time.Time) ([]Row, error) {
 	for i, m := range msgs {
 		switch e := m.(type) {
 		case *txpb.EventTransfer:
-			if sent {
+			// A transfer moves the sender's own units, except a custody
+			// account's payment, which its signers execute: the account
+			// is no identity and has no organisation (to_org "" when it
+			// is paid), so neither side of it is any organisation's.
+			fromOrg := ""
+			if e.From == jt.Sender {
+				fromOrg = jt.Org
+			}
+			if sent && fromOrg != "" {
 				add(i, KindTransfer, Debit, e.Ledger, e.Asset, e.Amount, e.From, e.To, e.ToOrg, e.Memo, ptr(e.FromBalance))
 			}
 			if e.ToOrg == org {
-				add(i, KindTransfer, Credit, e.Ledger, e.Asset, e.Amount, e.To, e.From, jt.Org, e.Memo, ptr(e.ToBalance))
+				add(i, KindTransfer, Credit, e.Ledger, e.Asset, e.Amount, e.To, e.From, fromOrg, e.Memo, ptr(e.ToBalance))
 			}
 		case *txpb.EventIssue:
 			if sent {

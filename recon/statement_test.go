@@ -24,6 +24,7 @@ import (
 var (
 	a1, a2, b1, c1 = addr(0xa1), addr(0xa2), addr(0xb1), addr(0xc1)
 	issA, issB     = addr(0x1a), addr(0x1b)
+	cust           = addr(0xcc) // a custody account: no organisation
 )
 
 func addr(b byte) string { return strings.Repeat(fmt.Sprintf("%02x", b), 20) }
@@ -158,6 +159,12 @@ var dayTxs = []tx{
 	{height: 14, sender: issB, org: "bankB", events: []protoreflect.ProtoMessage{&txpb.EventRedemptionSettled{Ledger: "payments", Asset: "USD", Id: 3, To: a1, Amount: 7, Rejected: true, ToBalance: 70, Reason: "closed", ToOrg: "bankA"}}},
 	{height: 14, sender: issA, org: "bankA", events: []protoreflect.ProtoMessage{&txpb.EventRedemptionSettled{Ledger: "payments", Asset: "CNY", Id: 4, To: b1, Amount: 9, ToBalance: 0, ToOrg: "bankB"}}},
 	{height: 15, sender: c1, org: "bankC", events: []protoreflect.ProtoMessage{xfer("custody", "GOLD", c1, b1, "bankB", 2, 0, 2, "")}},
+	// Custody: bankA pays a custody account (no organisation), and a
+	// bankA signer executes the account's payment to bankB.
+	{height: 16, sender: a1, org: "bankA", events: []protoreflect.ProtoMessage{xfer("payments", "CNY", a1, cust, "", 50, 815, 50, "into custody")}},
+	{height: 17, sender: a2, org: "bankA", events: []protoreflect.ProtoMessage{
+		&txpb.EventCustodyExecuted{Ledger: "payments", Account: cust, Proposal: 1, Kind: "transfer", Approvers: a2, Executor: a2, Asset: "CNY", To: b1, Amount: 8},
+		xfer("payments", "CNY", cust, b1, "bankB", 8, 42, 138, "custody payout")}},
 	{height: 34, sender: b1, org: "bankB", events: []protoreflect.ProtoMessage{xfer("payments", "CNY", b1, a1, "bankA", 1, 1, 1, "tomorrow")}},
 }
 
@@ -190,6 +197,7 @@ func TestBuild(t *testing.T) {
 		`13/2/0 redeem debit 7 USD a1 @ "R-3" =63`,
 		`14/0/0 redemption_settled credit 7 USD a1 1b@bankB "closed" =70`,
 		`14/1/0 redemption_settled retired 9 CNY 1a b1@bankB "" =-`,
+		`16/0/0 transfer debit 50 CNY a1 cc@ "into custody" =815`,
 	}
 	cases := []struct {
 		name string
@@ -202,8 +210,10 @@ func TestBuild(t *testing.T) {
 			`11/2/0 transfer debit 20 CNY b1 a2@bankA "REF-2" =110`,
 			`12/1/0 issue issued 70 USD 1b a1@bankA "" =-`,
 			`15/0/0 transfer credit 2 GOLD b1 c1@bankC "" =2`,
+			`17/0/1 transfer credit 8 CNY b1 cc@ "custody payout" =138`,
 		}},
 		{"one account", Request{Org: "bankA", Account: "0x" + strings.ToUpper(a2)}, []string{bankA[1], bankA[5], bankA[6]}},
+		{"a custody account is no organisation's", Request{Org: "bankA", Account: cust}, nil},
 		{"one asset", Request{Org: "bankA", Asset: "USD"}, []string{bankA[3], bankA[7], bankA[8]}},
 		{"one sub-ledger with nothing of bankA", Request{Org: "bankA", Ledger: "custody"}, nil},
 		{"an account of another organisation lists nothing", Request{Org: "bankA", Account: b1}, nil},
@@ -245,7 +255,7 @@ func TestBuildTotalsAndJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Total{
-		{Ledger: "payments", Asset: "CNY", Rows: 7, Credits: "25", Debits: "36", Net: "-11", Issued: "500", Retired: "9"},
+		{Ledger: "payments", Asset: "CNY", Rows: 8, Credits: "25", Debits: "86", Net: "-61", Issued: "500", Retired: "9"},
 		{Ledger: "payments", Asset: "USD", Rows: 3, Credits: "77", Debits: "7", Net: "70", Issued: "0", Retired: "0"},
 	}
 	if !slices.Equal(st.Totals, want) {

@@ -71,6 +71,9 @@ func applyBlocks(t *testing.T, ix *Index, blocks []*Block, eng *Engine) {
 // transaction holds, is indexed (in chunks behind a redo log) with every
 // movement, balance and alert, and the observer goes on to the next block.
 func TestFullBlockIndexes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("indexes a 10,000-transfer block: big-block workload, skipped with -short")
+	}
 	g, blocks, bal := bigChain(fullBlockTransfers)
 	ix, err := OpenIndex(t.TempDir())
 	if err != nil {
@@ -134,6 +137,9 @@ var errCrash = errors.New("simulated crash")
 // chunks, before the height moves) reopens to an index that, once it has
 // indexed the same blocks, equals a clean one byte for byte.
 func TestCrashInTheMiddleOfABlock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("indexes a 4,000-transfer block five times: big-block workload, skipped with -short")
+	}
 	g, blocks, _ := bigChain(4_000)
 	eng := testEngine(t)
 	clean, err := OpenIndex("")

@@ -1,6 +1,7 @@
 package regulator
 
 import (
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +102,61 @@ func TestDecodeRefusedTransfer(t *testing.T) {
 	if tx.ID != id || tx.OK() || tx.Asset != "CNY" || tx.Amount != 4711 || len(tx.Movements) != 0 ||
 		len(tx.Parties) != 2 || tx.Parties[0] != k.Public().Address().String() || tx.Parties[1] != to.Public().Address().String() {
 		t.Fatalf("decoded %+v", tx)
+	}
+}
+
+// TestDecodeCustody: a custody proposal names its recipient and the paying
+// account as parties; an execution's payment is a transfer movement out of
+// the custody account; an account's creation tells the index its
+// organisation (the creator's).
+func TestDecodeCustody(t *testing.T) {
+	k, err := gmcrypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := strings.Repeat("ab", 20)
+	acct := strings.Repeat("cd", 20)
+	toB, _ := hex.DecodeString(to)
+	acctB, _ := hex.DecodeString(acct)
+	raw, _, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bankB"}, "c", "payments", time.Now(),
+		&txpb.Message{Body: &txpb.Message_CustodyPropose{CustodyPropose: &txpb.CustodyPropose{Account: acctB, Asset: "CNY", To: toB, Amount: 9}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := DecodeTx(raw, &abci.ExecTxResult{Code: 10, Codespace: "permission"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tx.Type != "custody_propose" || tx.Amount != 9 || len(tx.Parties) != 3 || tx.Parties[1] != to || tx.Parties[2] != acct {
+		t.Fatalf("decoded proposal %+v", tx)
+	}
+
+	raw, _, err = wire.BuildTx(wire.Signer{Key: k, MSPID: "bankB"}, "c", "payments", time.Now(),
+		&txpb.Message{Body: &txpb.Message_CustodyExecute{CustodyExecute: &txpb.CustodyExecute{Account: acctB, Proposal: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err = DecodeTx(raw, &abci.ExecTxResult{Events: []abci.Event{
+		wire.Event(&txpb.EventTransfer{Ledger: "payments", Asset: "CNY", From: acct, To: to, Amount: 9, FromBalance: 1, ToBalance: 9}),
+		wire.Event(&txpb.EventCustodyExecuted{Ledger: "payments", Account: acct, Proposal: 1, Kind: "transfer"}),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tx.Movements) != 1 || tx.Movements[0].Kind != KindTransfer || tx.Movements[0].From != acct || tx.Movements[0].FromBalance != 1 {
+		t.Fatalf("decoded execution %+v", tx)
+	}
+
+	raw, _, err = wire.BuildTx(wire.Signer{Key: k, MSPID: "bankB"}, "c", "payments", time.Now(),
+		&txpb.Message{Body: &txpb.Message_CustodyCreate{CustodyCreate: &txpb.CustodyCreate{Signers: [][]byte{toB}, Threshold: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err = DecodeTx(raw, &abci.ExecTxResult{Events: []abci.Event{wire.Event(&txpb.EventCustodyCreated{Ledger: "payments", Account: acct})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tx.Identities) != 1 || tx.Identities[0] != (IdentityOrg{Address: acct, Org: "bankB"}) {
+		t.Fatalf("decoded creation %+v", tx)
 	}
 }

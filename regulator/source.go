@@ -115,6 +115,27 @@ func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
 		tx.Memo, tx.Asset, tx.Amount = m.Issue.Memo, m.Issue.Asset, m.Issue.Amount
 	case *txpb.Message_Burn:
 		tx.Memo, tx.Asset, tx.Amount = m.Burn.Memo, m.Burn.Asset, m.Burn.Amount
+	case *txpb.Message_CustodyPropose:
+		// The recipient first (a sanctions attempt names Parties[1] as the
+		// target), then the custody account that would pay it.
+		addTo(m.CustodyPropose.To)
+		addTo(m.CustodyPropose.Account)
+		tx.Memo, tx.Asset, tx.Amount = m.CustodyPropose.Memo, m.CustodyPropose.Asset, m.CustodyPropose.Amount
+	case *txpb.Message_CustodyCreate:
+		for _, s := range m.CustodyCreate.Signers {
+			addTo(s)
+		}
+	case *txpb.Message_CustodySetSigners:
+		addTo(m.CustodySetSigners.Account)
+		for _, s := range m.CustodySetSigners.Signers {
+			addTo(s)
+		}
+	case *txpb.Message_CustodyApprove:
+		addTo(m.CustodyApprove.Account)
+	case *txpb.Message_CustodyVeto:
+		addTo(m.CustodyVeto.Account)
+	case *txpb.Message_CustodyExecute:
+		addTo(m.CustodyExecute.Account)
 	}
 	if !tx.OK() {
 		return tx, nil
@@ -152,6 +173,10 @@ func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
 			tx.Thresholds = append(tx.Thresholds, ThresholdChange{Ledger: e.Ledger, Asset: e.Asset, Amount: e.LargeAmount})
 		case *txpb.EventRegisterIdentity:
 			tx.Identities = append(tx.Identities, IdentityOrg{Address: e.Address, Org: e.Org})
+		case *txpb.EventCustodyCreated:
+			// A custody account belongs, for the rules that sum flows per
+			// organisation, to the organisation that opened it.
+			tx.Identities = append(tx.Identities, IdentityOrg{Address: e.Account, Org: tx.Org})
 		}
 	}
 	return tx, nil

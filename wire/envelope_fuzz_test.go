@@ -21,6 +21,10 @@ func FuzzDecodeTx(f *testing.F) {
 		{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 5}}},
 		{Body: &txpb.Message_Issue{Issue: &txpb.Issue{Asset: "CNY", To: to, Amount: 1}}},
 		{Body: &txpb.Message_Burn{Burn: &txpb.Burn{Asset: "CNY", Amount: 1}}},
+		{Body: &txpb.Message_CustodyCreate{CustodyCreate: &txpb.CustodyCreate{Signers: [][]byte{to, to}, Threshold: 2,
+			DailyLimits: []*txpb.CustodyLimit{{Asset: "CNY", Amount: 9}}}}},
+		{Body: &txpb.Message_CustodyPropose{CustodyPropose: &txpb.CustodyPropose{Account: to, Asset: "CNY", To: to, Amount: 3}}},
+		{Body: &txpb.Message_CustodyApprove{CustodyApprove: &txpb.CustodyApprove{Account: to, Proposal: 1}}},
 	} {
 		b, _, err := BuildTx(Signer{Key: k, MSPID: "bankA"}, "c", "payments", time.Unix(1, 0), m)
 		if err != nil {

@@ -66,6 +66,21 @@ var messages = []MessageSpec{
 		Events: events(&txpb.EventProposal{}), Command: "jinlian gov propose <action>"},
 	{Name: "vote", System: true, Policy: "committee; a regulator too on holds",
 		Events: events(&txpb.EventProposalVote{}, &txpb.EventProposal{}), Command: "jinlian gov vote"},
+	{Name: "custody_create", Policy: "member of the ledger; not held; no sanctioned party; signers member identities of the ledger, each once; 1 ≤ threshold ≤ signers",
+		Events: events(&txpb.EventCustodyCreated{}), Command: "jinlian tx custody create"},
+	{Name: "custody_propose", Policy: "member of the ledger and signer of the account; sender and account not held; no sanctioned party; a registered recipient; within the daily limit; executes at once when the threshold is 1 and there is no time lock",
+		Events:  events(&txpb.EventCustodyClosed{}, &txpb.EventCustodyProposed{}, &txpb.EventCustodyApproved{}, &txpb.EventTransfer{}, &txpb.EventCustodyExecuted{}),
+		Command: "jinlian tx custody propose"},
+	{Name: "custody_approve", Policy: "member of the ledger and signer of the account, once per proposal; not held; not sanctioned; the approval reaching the threshold executes when there is no time lock",
+		Events:  events(&txpb.EventCustodyApproved{}, &txpb.EventTransfer{}, &txpb.EventCustodyClosed{}, &txpb.EventCustodyExecuted{}),
+		Command: "jinlian tx custody approve"},
+	{Name: "custody_veto", Policy: "member of the ledger and signer of the account; not held; not sanctioned; before the proposal is executable",
+		Events: events(&txpb.EventCustodyClosed{}), Command: "jinlian tx custody veto"},
+	{Name: "custody_execute", Policy: "member of the ledger; not held; not sanctioned; threshold approvals, time lock over, not expired; the account not held, neither it nor the recipient sanctioned; within the daily limit",
+		Events: events(&txpb.EventTransfer{}, &txpb.EventCustodyClosed{}, &txpb.EventCustodyExecuted{}), Command: "jinlian tx custody execute"},
+	{Name: "custody_set_signers", Policy: "member of the ledger and signer of the account; not held; not sanctioned; a proposal approved like a payment",
+		Events:  events(&txpb.EventCustodyClosed{}, &txpb.EventCustodyProposed{}, &txpb.EventCustodyApproved{}, &txpb.EventCustodyExecuted{}),
+		Command: "jinlian tx custody set-signers"},
 }
 
 func events(e ...protoreflect.ProtoMessage) []protoreflect.ProtoMessage { return e }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus/prover"
 )
 
 // newCeremonyCmd is `jinlian checkpoint ceremony`: the production setup of
@@ -30,21 +30,21 @@ if one contributor's randomness was destroyed; verify re-checks the whole
 transcript, so anyone can audit it.`,
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", "ceremony", "ceremony directory (transcript and contributions)")
-	open := func() (*checkpoint.Ceremony, error) { return checkpoint.OpenCeremony(dir) }
+	open := func() (*prover.Ceremony, error) { return prover.OpenCeremony(dir) }
 	var slots int
 	initCmd := &cobra.Command{
 		Use:   "init",
 		Short: "Start a ceremony for the circuit with --slots validator slots",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := checkpoint.InitCeremony(dir, slots)
+			c, err := prover.InitCeremony(dir, slots)
 			if err != nil {
 				return err
 			}
 			return emitCeremony(cmd.OutOrStdout(), g, c, fmt.Sprintf("started a ceremony for %s in %s", c.State.CircuitID, dir))
 		},
 	}
-	initCmd.Flags().IntVar(&slots, "slots", checkpoint.DevSlots, "validator slots of the circuit (the most validators a checkpoint can hold)")
+	initCmd.Flags().IntVar(&slots, "slots", prover.DevSlots, "validator slots of the circuit (the most validators a checkpoint can hold)")
 	var name string
 	contribute := &cobra.Command{
 		Use:   "contribute",
@@ -105,7 +105,7 @@ transcript, so anyone can audit it.`,
 			return emitCeremony(cmd.OutOrStdout(), g, c, msg)
 		},
 	}
-	seal.Flags().StringVar(&beacon, "beacon", "", fmt.Sprintf("public random value announced after the phase's last contribution, hex (at least %d bytes; e.g. a drand round)", checkpoint.MinBeaconBytes))
+	seal.Flags().StringVar(&beacon, "beacon", "", fmt.Sprintf("public random value announced after the phase's last contribution, hex (at least %d bytes; e.g. a drand round)", prover.MinBeaconBytes))
 	seal.Flags().StringVar(&keys, "keys", "", "where sealing phase 2 writes the keys (required then)")
 	_ = seal.MarkFlagRequired("beacon")
 	seal.PreRunE = func(*cobra.Command, []string) error {
@@ -118,7 +118,7 @@ transcript, so anyone can audit it.`,
 	return cmd
 }
 
-func emitCeremony(w io.Writer, g *globals, c *checkpoint.Ceremony, msg string) error {
+func emitCeremony(w io.Writer, g *globals, c *prover.Ceremony, msg string) error {
 	return emit(w, g, c.State, func(w io.Writer) {
 		fmt.Fprintln(w, msg)
 		fmt.Fprintf(w, "circuit %s, %d constraints, domain %d; phase %d; %d phase 1 and %d phase 2 contributions\n",

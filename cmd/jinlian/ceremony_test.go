@@ -7,7 +7,7 @@ import (
 )
 
 // The ceremony commands' steps that need no contribution (a whole ceremony
-// is consensus/checkpoint's TestCeremony, behind the ceremony build tag).
+// is consensus/prover's TestCeremony, behind the ceremony build tag).
 func TestCeremonyCommands(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ceremony")
 	beacon := strings.Repeat("ab", 32)

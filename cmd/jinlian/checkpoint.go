@@ -16,9 +16,10 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/spf13/cobra"
 
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/consensus"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
+	"github.com/jinlian-ledger/jinlian/consensus/prover"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
@@ -35,7 +36,7 @@ type checkpointFlags struct {
 func (f *checkpointFlags) register(cmd *cobra.Command, eth bool) {
 	cmd.Flags().StringVar(&f.store, "store", "", "checkpoint store (default <home>/data/checkpoints)")
 	cmd.Flags().StringVar(&f.keys, "keys", "", "directory of the circuit's keys (default: the INSECURE development keys' cache)")
-	cmd.Flags().IntVar(&f.slots, "slots", checkpoint.DevSlots, "validator slots of the circuit")
+	cmd.Flags().IntVar(&f.slots, "slots", prover.DevSlots, "validator slots of the circuit")
 	if eth {
 		cmd.Flags().StringVar(&f.ethRPC, "eth-rpc", "", "Ethereum JSON-RPC endpoint of the anchor")
 		cmd.Flags().StringVar(&f.anchor, "anchor", "", "CheckpointAnchor contract address")
@@ -43,10 +44,10 @@ func (f *checkpointFlags) register(cmd *cobra.Command, eth bool) {
 }
 
 // loadRecord reads the proven checkpoint of epoch from this node's store.
-func (f *checkpointFlags) loadRecord(g *globals, epoch uint64) (checkpoint.Record, error) {
+func (f *checkpointFlags) loadRecord(g *globals, epoch uint64) (prover.Record, error) {
 	s, err := f.openStore(g)
 	if err != nil {
-		return checkpoint.Record{}, err
+		return prover.Record{}, err
 	}
 	rec, ok, err := s.Load(epoch)
 	if err != nil {
@@ -58,12 +59,12 @@ func (f *checkpointFlags) loadRecord(g *globals, epoch uint64) (checkpoint.Recor
 	return rec, nil
 }
 
-func (f *checkpointFlags) openStore(g *globals) (*checkpoint.Store, error) {
+func (f *checkpointFlags) openStore(g *globals) (*prover.Store, error) {
 	dir := f.store
 	if dir == "" {
-		dir = checkpoint.StoreDir(g.home)
+		dir = prover.StoreDir(g.home)
 	}
-	return checkpoint.OpenStore(dir)
+	return prover.OpenStore(dir)
 }
 
 // anchorDefaults fills --eth-rpc and --anchor from the anchor.json a
@@ -166,7 +167,7 @@ func newCheckpointShowCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printRecord(w io.Writer, rec checkpoint.Record) {
+func printRecord(w io.Writer, rec prover.Record) {
 	cp := rec.Checkpoint
 	fmt.Fprintf(w, "epoch:              %d\nchain:              %s\nheight:             %d\n", cp.Epoch, cp.ChainID, cp.Height)
 	fmt.Fprintf(w, "app hash:           %s\nprev hash:          %s\n", cp.AppHash, cp.PrevHash)
@@ -260,13 +261,13 @@ func newCheckpointVerifyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := checkpoint.NewEdDSAGroth16(f.slots)
+			p, err := prover.NewEdDSAGroth16(f.slots)
 			if err != nil {
 				return err
 			}
 			keys := f.keys
 			if keys == "" {
-				keys = checkpoint.DevKeysDir()
+				keys = prover.DevKeysDir()
 			}
 			info, err := p.Setup(keys, f.keys == "")
 			if err != nil {
@@ -276,7 +277,7 @@ func newCheckpointVerifyCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("checkpoint %d was proved with %s, the keys are for %s", epoch, rec.CircuitID, info.CircuitID)
 			}
 			v := checkpointVerdict{Epoch: epoch}
-			verr := p.Verify(rec.Checkpoint, checkpoint.Proof(rec.Proof))
+			verr := p.Verify(rec.Checkpoint, prover.Proof(rec.Proof))
 			v.ProofValid = verr == nil
 			if prev, err := f.loadRecord(g, epoch-1); err == nil && epoch > 0 {
 				chained := rec.Checkpoint.Follows(prev.Checkpoint) == nil
@@ -440,7 +441,7 @@ func startProver(ctx context.Context, cfg *nodecfg.Config, n *consensus.JinlianN
 		cl.Close()
 		return nil, err
 	}
-	an, err := consensus.StartAnchoring(n, consensus.AnchoringOptions{
+	an, err := consensus.StartAnchoring(ctx, n, consensus.AnchoringOptions{
 		Chain: cl, Auth: auth, Anchor: common.HexToAddress(anchor), ChainURL: c.EthRPC,
 		KeysDir: cfg.HomePath(c.Keys), Logger: logger,
 	})

@@ -18,8 +18,10 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/jinlian-ledger/jinlian/consensus"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay/devchain"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
@@ -53,9 +55,7 @@ func jsonRPCChain(t *testing.T) (url, keyFile string, sim *devchain.Chain) {
 // start. (Against a real geth --dev: TestGethDevDeployAndProver, behind the
 // gethdev build tag.)
 func TestCheckpointDeployAndProver(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a localnet and proves checkpoints")
-	}
+	heavytest.Begin(t, "runs a localnet and proves checkpoints")
 	url, keyFile, _ := jsonRPCChain(t)
 	testDeployAndProver(t, url, keyFile)
 }
@@ -112,8 +112,7 @@ func testDeployAndProver(t *testing.T, url, keyFile string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
+	ctx := heavytest.Context(t, 8*time.Minute)
 	cfg, err := nodecfg.Load(home, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -144,9 +143,9 @@ func testDeployAndProver(t *testing.T, url, keyFile string) {
 			break
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("anchor at %+v: %v", st, err)
+			t.Fatalf("anchor at %+v, waiting for epoch 2: %v", st, err)
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond)
 	}
 	out, err = runCLI(t, "checkpoint", "verify", "--home", home, "--epoch", "2")
 	if err != nil || !strings.Contains(out, "anchor: match") {

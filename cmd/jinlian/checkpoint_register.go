@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/consensus"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"

@@ -14,10 +14,11 @@ import (
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 
 	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/consensus"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay/devchain"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
 
 // TestCheckpointRegisterCommand rotates a running validator's checkpoint
@@ -26,9 +27,7 @@ import (
 // checkpoint handing over to the new set, which node0 proves and anchors,
 // and the running node signs the next checkpoint with its new key.
 func TestCheckpointRegisterCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a localnet and proves checkpoints")
-	}
+	heavytest.Begin(t, "runs a localnet and proves checkpoints")
 	base, err := consensus.FreeBasePort(2)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +49,7 @@ func TestCheckpointRegisterCommand(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	sim.MineEvery(time.Second)
-	an, err := consensus.StartAnchoring(nodes[0], consensus.AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
+	an, err := consensus.StartAnchoring(context.Background(), nodes[0], consensus.AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,10 +12,12 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/checkpointtest"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay/devchain"
+	"github.com/jinlian-ledger/jinlian/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus/prover"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/checkpointtest"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
 
 type testCollector map[uint64][3]any
@@ -32,6 +34,7 @@ func (c testCollector) Collected(e uint64) (checkpoint.Checkpoint, []checkpoint.
 // over JSON-RPC to a simulated chain, then shown, and verified against the
 // anchor.
 func TestCheckpointCommands(t *testing.T) {
+	heavytest.Begin(t, "proves checkpoints and anchors them on a simulated chain")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -45,15 +48,15 @@ func TestCheckpointCommands(t *testing.T) {
 	defer sim.Close()
 	sim.MineEvery(100 * time.Millisecond) // a chain that mines on its own, as a real one does
 
-	p, err := checkpoint.NewEdDSAGroth16(checkpoint.DevSlots)
+	p, err := prover.NewEdDSAGroth16(prover.DevSlots)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Setup(checkpoint.DevKeysDir(), true); err != nil {
+	if _, err := p.Setup(prover.DevKeysDir(), true); err != nil {
 		t.Fatal(err)
 	}
 	keys, vals := checkpointtest.Validators(t, 1, 10, 10, 10, 10)
-	g := checkpointtest.Genesis(t, "jinlian-cli", vals, checkpoint.DevSlots)
+	g := checkpointtest.Genesis(t, "jinlian-cli", vals, prover.DevSlots)
 	anchor, err := relay.Deploy(context.Background(), sim.Client(), sim.Auth, g, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -66,8 +69,8 @@ func TestCheckpointCommands(t *testing.T) {
 		prev = cp
 	}
 	dir := t.TempDir()
-	store, _ := checkpoint.OpenStore(filepath.Join(dir, "store"))
-	w := &checkpoint.Worker{Prover: p, Store: store, Collector: col}
+	store, _ := prover.OpenStore(filepath.Join(dir, "store"))
+	w := &prover.Worker{Prover: p, Store: store, Collector: col}
 	if proved, err := w.Step(context.Background()); err != nil || len(proved) != 2 {
 		t.Fatalf("worker proved %v: %v", proved, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
@@ -36,6 +37,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 // serves its API over GM TLS with mutual authentication, and drives the
 // unchanged CLI commands through it: status, a signed transfer, a balance.
 func TestCLIThroughGMTLSAPI(t *testing.T) {
+	heavytest.Begin(t, "runs a localnet behind the GM TLS API")
 	base, err := consensus.FreeBasePort(2)
 	if err != nil {
 		t.Fatal(err)

@@ -20,8 +20,8 @@ func TestProductionDeps(t *testing.T) {
 	const module = "github.com/jinlian-ledger/jinlian"
 	// A trailing * forbids every package whose path starts so.
 	forbidden := []string{
-		module + "/consensus/checkpoint/relay/devchain",
-		module + "/consensus/checkpoint/checkpointtest",
+		module + "/consensus/prover/relay/devchain",
+		module + "/consensus/prover/checkpointtest",
 		module + "/test/*",
 		"github.com/ethereum/go-ethereum/ethclient/simulated",
 		"github.com/ethereum/go-ethereum/eth",

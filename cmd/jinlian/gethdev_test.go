@@ -21,10 +21,12 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
 
 func TestGethDevDeployAndProver(t *testing.T) {
+	heavytest.Begin(t, "runs geth --dev, a localnet, and proves checkpoints")
 	bin := os.Getenv("GETH")
 	if bin == "" {
 		bin = "geth"

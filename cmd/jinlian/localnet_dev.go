@@ -5,7 +5,7 @@ package main
 import (
 	"time"
 
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay/devchain"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
 )
 
 // inProcessEthereum starts the development build's in-process Ethereum

@@ -14,7 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/jinlian-ledger/jinlian/consensus"
-	"github.com/jinlian-ledger/jinlian/consensus/checkpoint/relay"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
 )
 
 // devEthereum is the Ethereum chain a localnet anchors its checkpoints on.
@@ -114,7 +114,7 @@ func startLocalnetAnchoring(ctx context.Context, w io.Writer, n *consensus.Jinli
 		fmt.Fprintln(w, anchoringOffHint)
 		return func() {}, nil
 	}
-	an, err := consensus.StartAnchoring(n, consensus.AnchoringOptions{
+	an, err := consensus.StartAnchoring(ctx, n, consensus.AnchoringOptions{
 		Chain: eth.client, Auth: eth.auth, Deploy: true, Mine: eth.mine, ChainURL: eth.url, Logger: logger,
 	})
 	if err != nil {

@@ -133,7 +133,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(balance, redemptions, ledgers, tx, newQueryQCCmd(g))
+	cmd.AddCommand(balance, redemptions, ledgers, tx, newQueryQCCmd(g), newQueryCustodyCmd(g))
 	cmd.AddCommand(registryQueryCmds(g)...)
 	return cmd
 }
@@ -297,7 +297,7 @@ func newDebugCmd(g *globals) *cobra.Command {
 	var height int64
 	inv := &cobra.Command{
 		Use:   "invariants",
-		Short: "Check per asset: sum of balances == issued − burned",
+		Short: "Check per asset: sum of balances == issued − burned; and every custody account's rules",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out app.InvariantsResponse
@@ -312,12 +312,23 @@ func newDebugCmd(g *globals) *cobra.Command {
 					}
 					fmt.Fprintf(w, "%-6s %s/%s: balances %d, issued %d − burned %d\n", state, r.Ledger, r.Asset, r.SumBalances, r.Issued, r.Burned)
 				}
+				for _, r := range out.Custody {
+					state := "ok"
+					if !r.Holds {
+						state = "BROKEN"
+					}
+					fmt.Fprintf(w, "%-6s %s custody account %s: %d pending proposals", state, r.Ledger, r.Account, r.Pending)
+					if r.Problem != "" {
+						fmt.Fprintf(w, ": %s", r.Problem)
+					}
+					fmt.Fprintln(w)
+				}
 				fmt.Fprintf(w, "height %d: invariants hold: %v\n", out.Height, out.Holds)
 			}); err != nil {
 				return err
 			}
 			if !out.Holds {
-				return fmt.Errorf("supply invariant broken at height %d", out.Height)
+				return fmt.Errorf("invariants broken at height %d", out.Height)
 			}
 			return nil
 		},

@@ -13,6 +13,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
@@ -24,9 +25,7 @@ import (
 // refused inside a block. `query tx` must report each transaction's real
 // code from the block's results, say so, and fail for an unknown id.
 func TestQueryTxNeverInventsAResult(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a localnet")
-	}
+	heavytest.Begin(t, "starts a localnet")
 	base, err := consensus.FreeBasePort(2)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/regulator"
 )
@@ -24,9 +25,7 @@ import (
 // naming sender, target, amount and height; after removal the transfer
 // goes through. A malformed address is refused before anything is sent.
 func TestRegSanctionsLifecycle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a localnet")
-	}
+	heavytest.Begin(t, "starts a localnet")
 	base, err := consensus.FreeBasePort(3)
 	if err != nil {
 		t.Fatal(err)

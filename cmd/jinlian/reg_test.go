@@ -68,7 +68,7 @@ func TestRegVerifyReport(t *testing.T) {
 
 func TestRegSQLSchema(t *testing.T) {
 	out, err := runCLI(t, "reg", "sql-schema")
-	if err != nil || !strings.Contains(out, "CREATE TABLE blocks") || !strings.Contains(out, "CREATE OR REPLACE VIEW jinlian_movements") {
+	if err != nil || !strings.Contains(out, "CREATE TABLE blocks") || !strings.Contains(out, "CREATE VIEW jinlian_movements") {
 		t.Fatalf("sql-schema: %v\n%.200s", err, out)
 	}
 	out, _ = runCLI(t, "reg", "sql-schema", "--jinlian-only")

@@ -20,6 +20,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/recon"
 )
@@ -31,9 +32,7 @@ import (
 // movements with counterparty organisation, memo and balances, in JSON,
 // CSV and text; bankB's client is refused bankA's; the regulator gets any.
 func TestStatementThroughOwnNode(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a three-node localnet")
-	}
+	heavytest.Begin(t, "runs a three-node localnet behind the GM TLS API")
 	base, err := consensus.FreeBasePort(3)
 	if err != nil {
 		t.Fatal(err)

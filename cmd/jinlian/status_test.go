@@ -34,7 +34,7 @@ func (a *haltingApp) FinalizeBlock(ctx context.Context, req *abci.RequestFinaliz
 // false" at the frozen height and exit 0.
 func TestStatusReportsHaltedNode(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a node")
+		t.Skip("starts a node: e2e, skipped with -short")
 	}
 	base, err := consensus.FreeBasePort(1)
 	if err != nil {

@@ -35,6 +35,9 @@ type txResult struct {
 	// opened or voted on, and its status after it (from the block's events).
 	Proposal       uint64 `json:"proposal,omitempty"`
 	ProposalStatus string `json:"proposal_status,omitempty"`
+	// Custody: the custody account a transaction created, or the custody
+	// proposal it opened, approved, executed or vetoed (custodyOf).
+	Custody *custodyOutcome `json:"custody,omitempty"`
 }
 
 func newTxCmd(g *globals) *cobra.Command {
@@ -98,6 +101,7 @@ func newTxCmd(g *globals) *cobra.Command {
 		}),
 		newSettleRedemptionCmd(g),
 		newTxDecryptCmd(g),
+		newTxCustodyCmd(g),
 	)
 	return cmd
 }
@@ -148,6 +152,7 @@ func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error
 		out.Height = res.Height
 		out.Code, out.Codespace, out.Log = res.TxResult.Code, res.TxResult.Codespace, res.TxResult.Log
 		out.Proposal, out.ProposalStatus = proposalOf(res.TxResult.Events)
+		out.Custody = custodyOf(res.TxResult.Events)
 	}
 	if err := emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
 		fmt.Fprintf(w, "tx id:  %s\nheight: %d\ncode:   %d", out.TxID, out.Height, out.Code)
@@ -160,6 +165,9 @@ func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error
 		}
 		if out.Proposal != 0 {
 			fmt.Fprintf(w, "proposal: %d (%s)\n", out.Proposal, out.ProposalStatus)
+		}
+		if out.Custody != nil {
+			fmt.Fprintf(w, "custody: %s\n", out.Custody)
 		}
 	}); err != nil {
 		return err

@@ -7,6 +7,6 @@
 // gen.sh regenerates everything; the tests here check that the committed
 // artifacts agree with each other and with build/manifest.json, and
 // recompile the sources when node and the pinned solc are installed. The
-// package has no Go API of its own: the relayer (consensus/checkpoint/relay)
+// package has no Go API of its own: the relayer (consensus/prover/relay)
 // uses the bindings.
 package ethereum

@@ -26,9 +26,9 @@ done
 
 cd "$root"
 if [ -n "$keys" ]; then
-  go run ./consensus/checkpoint/internal/genverifier -slots "$slots" -keys "$keys" -out "$here/Verifier.sol"
+  go run ./consensus/prover/internal/genverifier -slots "$slots" -keys "$keys" -out "$here/Verifier.sol"
 else
-  go run ./consensus/checkpoint/internal/genverifier -slots "$slots" -dev -out "$here/Verifier.sol"
+  go run ./consensus/prover/internal/genverifier -slots "$slots" -dev -out "$here/Verifier.sol"
 fi
 
 cd "$here"

@@ -1,6 +1,8 @@
 // Package payments is the multi-asset payments contract: assets with an
 // issuer organisation, balances per (asset, account) on a sub-ledger, issue,
-// transfer and burn, the asset lifecycle (created and changed by governance:
+// transfer and burn, Move (a transfer checked for amount, asset, payee and
+// balance but not for the sender's rights, which other contracts pay with:
+// custody), the asset lifecycle (created and changed by governance:
 // supply cap, pause, issuer; docs/assets.md), redemption to the issuer, and
 // the supply invariant
 //

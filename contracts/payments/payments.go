@@ -171,6 +171,12 @@ func (k Keeper) GetAsset(kv Reader, ledgerName, sym string) (Asset, error) {
 	return a, assetRecords.Unmarshal(b, &a)
 }
 
+// RequireAsset succeeds when sym is an asset of ledgerName.
+func (k Keeper) RequireAsset(kv Reader, ledgerName, sym string) error {
+	_, err := k.GetAsset(kv, ledgerName, sym)
+	return err
+}
+
 // Assets lists a ledger's assets in symbol order.
 func (k Keeper) Assets(kv Reader, ledgerName string) ([]Asset, error) {
 	var out []Asset
@@ -335,34 +341,53 @@ func (k Keeper) Transfer(kv ledger.KV, ledgerName string, sender gmcrypto.Addres
 	if err != nil {
 		return nil, err
 	}
-	toOrg, err := k.auth.RequirePayee(kv, toAddr, ledgerName)
+	return k.move(kv, ledgerName, sender, sym, toAddr, amount, memo)
+}
+
+// Move moves amount of sym from one account to another: the primitive
+// behind Transfer, and what other contracts pay with (custody). It checks
+// the amount, the asset (known, not paused), the recipient (a payee of the
+// ledger) and the balance; it checks no rights of whoever asked for it.
+func (k Keeper) Move(kv ledger.KV, ledgerName string, from gmcrypto.Address, sym string, to gmcrypto.Address, amount uint64, memo string) ([]abci.Event, error) {
+	if err := checkAmount(amount); err != nil {
+		return nil, err
+	}
+	if _, err := k.movable(kv, ledgerName, sym); err != nil {
+		return nil, err
+	}
+	return k.move(kv, ledgerName, from, sym, to, amount, memo)
+}
+
+// move is Move after the amount and the asset were checked.
+func (k Keeper) move(kv ledger.KV, ledgerName string, from gmcrypto.Address, sym string, to gmcrypto.Address, amount uint64, memo string) ([]abci.Event, error) {
+	toOrg, err := k.auth.RequirePayee(kv, to, ledgerName)
 	if err != nil {
 		return nil, fmt.Errorf("transfer %s on ledger %s: %w", sym, ledgerName, err)
 	}
-	from, err := k.Balance(kv, ledgerName, sym, sender)
+	bal, err := k.Balance(kv, ledgerName, sym, from)
 	if err != nil {
 		return nil, err
 	}
-	if from < amount {
-		return nil, ErrInsufficientFunds.Wrapf("account %s holds %d %s on ledger %s, transfer needs %d", sender, from, sym, ledgerName, amount)
+	if bal < amount {
+		return nil, ErrInsufficientFunds.Wrapf("account %s holds %d %s on ledger %s, transfer needs %d", from, bal, sym, ledgerName, amount)
 	}
-	ev := &txpb.EventTransfer{Ledger: ledgerName, Asset: sym, From: sender.String(), To: toAddr.String(), Amount: amount,
-		FromBalance: from, ToBalance: from, ToOrg: toOrg, Memo: memo}
-	if toAddr != sender {
-		dest, err := k.Balance(kv, ledgerName, sym, toAddr)
+	ev := &txpb.EventTransfer{Ledger: ledgerName, Asset: sym, From: from.String(), To: to.String(), Amount: amount,
+		FromBalance: bal, ToBalance: bal, ToOrg: toOrg, Memo: memo}
+	if to != from {
+		dest, err := k.Balance(kv, ledgerName, sym, to)
 		if err != nil {
 			return nil, err
 		}
 		if dest > math.MaxUint64-amount {
-			return nil, ErrOverflow.Wrapf("balance of %s would overflow", toAddr)
+			return nil, ErrOverflow.Wrapf("balance of %s would overflow", to)
 		}
-		if err := k.setBalance(kv, ledgerName, sym, sender, from-amount); err != nil {
+		if err := k.setBalance(kv, ledgerName, sym, from, bal-amount); err != nil {
 			return nil, err
 		}
-		if err := k.setBalance(kv, ledgerName, sym, toAddr, dest+amount); err != nil {
+		if err := k.setBalance(kv, ledgerName, sym, to, dest+amount); err != nil {
 			return nil, err
 		}
-		ev.FromBalance, ev.ToBalance = from-amount, dest+amount
+		ev.FromBalance, ev.ToBalance = bal-amount, dest+amount
 	}
 	return k.event(ev), nil
 }

@@ -34,7 +34,7 @@ func dump(t *rapid.T, kv ledger.KV) []byte {
 	return out
 }
 
-// TestSupplyInvariantProperty drives random issue, transfer, burn,
+// TestSupplyInvariantProperty drives random issue, transfer, move, burn,
 // redemption, settlement and asset-update operations, some invalid, and
 // checks after each one that
 //   - per asset, sum of balances + pending redemptions == issued − burned;
@@ -78,7 +78,7 @@ func TestSupplyInvariantProperty(t *testing.T) {
 			from := rapid.SampledFrom(accounts).Draw(t, "from")
 			to := rapid.SampledFrom(accounts).Draw(t, "to")
 			amt := amount.Draw(t, "amount")
-			op := rapid.IntRange(0, 6).Draw(t, "op")
+			op := rapid.IntRange(0, 7).Draw(t, "op")
 			id := rapid.Uint64Range(0, 5).Draw(t, "redemption")
 			var upd AssetUpdate
 
@@ -89,6 +89,8 @@ func TestSupplyInvariantProperty(t *testing.T) {
 				_, err = k.Issue(c, testLedger, from, asset, to[:], amt, "")
 			case 1:
 				_, err = k.Transfer(c, testLedger, from, asset, to[:], amt, "")
+			case 7:
+				_, err = k.Move(c, testLedger, from, asset, to, amt, "")
 			case 2:
 				_, err = k.Burn(c, testLedger, from, asset, amt, "")
 			case 3:
@@ -125,7 +127,7 @@ func TestSupplyInvariantProperty(t *testing.T) {
 			switch op {
 			case 0:
 				model[key(asset, to)] += amt
-			case 1:
+			case 1, 7:
 				model[key(asset, from)] -= amt
 				model[key(asset, to)] += amt
 			case 2:

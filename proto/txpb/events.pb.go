@@ -1205,6 +1205,548 @@ func (x *EventRedemptionSettled) GetToOrg() string {
 	return ""
 }
 
+// EventCustodyCreated: a custody account was opened.
+type EventCustodyCreated struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Ledger         string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Account        string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	Creator        string                 `protobuf:"bytes,3,opt,name=creator,proto3" json:"creator,omitempty"`
+	Signers        string                 `protobuf:"bytes,4,opt,name=signers,proto3" json:"signers,omitempty"` // addresses, comma-separated, sorted
+	Threshold      uint32                 `protobuf:"varint,5,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	TimelockBlocks uint64                 `protobuf:"varint,6,opt,name=timelock_blocks,json=timelockBlocks,proto3" json:"timelock_blocks,omitempty"`
+	ExpiryBlocks   uint64                 `protobuf:"varint,7,opt,name=expiry_blocks,json=expiryBlocks,proto3" json:"expiry_blocks,omitempty"`
+	DailyLimits    string                 `protobuf:"bytes,8,opt,name=daily_limits,json=dailyLimits,proto3" json:"daily_limits,omitempty"` // "ASSET:amount", comma-separated, by asset
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *EventCustodyCreated) Reset() {
+	*x = EventCustodyCreated{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventCustodyCreated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventCustodyCreated) ProtoMessage() {}
+
+func (x *EventCustodyCreated) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventCustodyCreated.ProtoReflect.Descriptor instead.
+func (*EventCustodyCreated) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *EventCustodyCreated) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventCustodyCreated) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *EventCustodyCreated) GetCreator() string {
+	if x != nil {
+		return x.Creator
+	}
+	return ""
+}
+
+func (x *EventCustodyCreated) GetSigners() string {
+	if x != nil {
+		return x.Signers
+	}
+	return ""
+}
+
+func (x *EventCustodyCreated) GetThreshold() uint32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *EventCustodyCreated) GetTimelockBlocks() uint64 {
+	if x != nil {
+		return x.TimelockBlocks
+	}
+	return 0
+}
+
+func (x *EventCustodyCreated) GetExpiryBlocks() uint64 {
+	if x != nil {
+		return x.ExpiryBlocks
+	}
+	return 0
+}
+
+func (x *EventCustodyCreated) GetDailyLimits() string {
+	if x != nil {
+		return x.DailyLimits
+	}
+	return ""
+}
+
+// EventCustodyProposed: a signer proposed a payment (kind transfer) or a
+// signer change (kind set_signers) of a custody account; it counts as the
+// proposer's approval.
+type EventCustodyProposed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Account       string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	Proposal      uint64                 `protobuf:"varint,3,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	Kind          string                 `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"` // transfer | set_signers
+	Proposer      string                 `protobuf:"bytes,5,opt,name=proposer,proto3" json:"proposer,omitempty"`
+	Asset         string                 `protobuf:"bytes,6,opt,name=asset,proto3" json:"asset,omitempty"`                                     // transfer
+	To            string                 `protobuf:"bytes,7,opt,name=to,proto3" json:"to,omitempty"`                                           // transfer
+	Amount        uint64                 `protobuf:"varint,8,opt,name=amount,proto3" json:"amount,omitempty"`                                  // transfer
+	Signers       string                 `protobuf:"bytes,9,opt,name=signers,proto3" json:"signers,omitempty"`                                 // set_signers: the new set, comma-separated
+	Threshold     uint32                 `protobuf:"varint,10,opt,name=threshold,proto3" json:"threshold,omitempty"`                           // set_signers: the new threshold
+	ExpiryHeight  int64                  `protobuf:"varint,11,opt,name=expiry_height,json=expiryHeight,proto3" json:"expiry_height,omitempty"` // from this height it can no longer execute
+	Memo          string                 `protobuf:"bytes,12,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventCustodyProposed) Reset() {
+	*x = EventCustodyProposed{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventCustodyProposed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventCustodyProposed) ProtoMessage() {}
+
+func (x *EventCustodyProposed) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventCustodyProposed.ProtoReflect.Descriptor instead.
+func (*EventCustodyProposed) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *EventCustodyProposed) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventCustodyProposed) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *EventCustodyProposed) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+func (x *EventCustodyProposed) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *EventCustodyProposed) GetProposer() string {
+	if x != nil {
+		return x.Proposer
+	}
+	return ""
+}
+
+func (x *EventCustodyProposed) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *EventCustodyProposed) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *EventCustodyProposed) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *EventCustodyProposed) GetSigners() string {
+	if x != nil {
+		return x.Signers
+	}
+	return ""
+}
+
+func (x *EventCustodyProposed) GetThreshold() uint32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *EventCustodyProposed) GetExpiryHeight() int64 {
+	if x != nil {
+		return x.ExpiryHeight
+	}
+	return 0
+}
+
+func (x *EventCustodyProposed) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+// EventCustodyApproved: a signer approved a proposal.
+type EventCustodyApproved struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Ledger           string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Account          string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	Proposal         uint64                 `protobuf:"varint,3,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	Signer           string                 `protobuf:"bytes,4,opt,name=signer,proto3" json:"signer,omitempty"`
+	Approvals        uint32                 `protobuf:"varint,5,opt,name=approvals,proto3" json:"approvals,omitempty"` // distinct signers that approved, this one included
+	Threshold        uint32                 `protobuf:"varint,6,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	ExecutableHeight int64                  `protobuf:"varint,7,opt,name=executable_height,json=executableHeight,proto3" json:"executable_height,omitempty"` // once approvals ≥ threshold: the first height it may execute; else 0
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *EventCustodyApproved) Reset() {
+	*x = EventCustodyApproved{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventCustodyApproved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventCustodyApproved) ProtoMessage() {}
+
+func (x *EventCustodyApproved) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventCustodyApproved.ProtoReflect.Descriptor instead.
+func (*EventCustodyApproved) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *EventCustodyApproved) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventCustodyApproved) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *EventCustodyApproved) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+func (x *EventCustodyApproved) GetSigner() string {
+	if x != nil {
+		return x.Signer
+	}
+	return ""
+}
+
+func (x *EventCustodyApproved) GetApprovals() uint32 {
+	if x != nil {
+		return x.Approvals
+	}
+	return 0
+}
+
+func (x *EventCustodyApproved) GetThreshold() uint32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *EventCustodyApproved) GetExecutableHeight() int64 {
+	if x != nil {
+		return x.ExecutableHeight
+	}
+	return 0
+}
+
+// EventCustodyExecuted: an approved proposal executed (for a transfer,
+// the movement itself is the transfer event beside it).
+type EventCustodyExecuted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Account       string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	Proposal      uint64                 `protobuf:"varint,3,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	Kind          string                 `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	Approvers     string                 `protobuf:"bytes,5,opt,name=approvers,proto3" json:"approvers,omitempty"` // the signers that approved, comma-separated, in order of approval
+	Executor      string                 `protobuf:"bytes,6,opt,name=executor,proto3" json:"executor,omitempty"`   // who sent the executing transaction
+	Asset         string                 `protobuf:"bytes,7,opt,name=asset,proto3" json:"asset,omitempty"`
+	To            string                 `protobuf:"bytes,8,opt,name=to,proto3" json:"to,omitempty"`
+	Amount        uint64                 `protobuf:"varint,9,opt,name=amount,proto3" json:"amount,omitempty"`
+	Signers       string                 `protobuf:"bytes,10,opt,name=signers,proto3" json:"signers,omitempty"`      // set_signers: the new set
+	Threshold     uint32                 `protobuf:"varint,11,opt,name=threshold,proto3" json:"threshold,omitempty"` // set_signers: the new threshold
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventCustodyExecuted) Reset() {
+	*x = EventCustodyExecuted{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventCustodyExecuted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventCustodyExecuted) ProtoMessage() {}
+
+func (x *EventCustodyExecuted) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventCustodyExecuted.ProtoReflect.Descriptor instead.
+func (*EventCustodyExecuted) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *EventCustodyExecuted) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventCustodyExecuted) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *EventCustodyExecuted) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+func (x *EventCustodyExecuted) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *EventCustodyExecuted) GetApprovers() string {
+	if x != nil {
+		return x.Approvers
+	}
+	return ""
+}
+
+func (x *EventCustodyExecuted) GetExecutor() string {
+	if x != nil {
+		return x.Executor
+	}
+	return ""
+}
+
+func (x *EventCustodyExecuted) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *EventCustodyExecuted) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *EventCustodyExecuted) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *EventCustodyExecuted) GetSigners() string {
+	if x != nil {
+		return x.Signers
+	}
+	return ""
+}
+
+func (x *EventCustodyExecuted) GetThreshold() uint32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+// EventCustodyClosed: a pending proposal closed without executing; status
+// is vetoed (by a signer), expired (removed after its expiry height) or
+// superseded (a signer change executed).
+type EventCustodyClosed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Account       string                 `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	Proposal      uint64                 `protobuf:"varint,3,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	Status        string                 `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	By            string                 `protobuf:"bytes,5,opt,name=by,proto3" json:"by,omitempty"`
+	Reason        string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventCustodyClosed) Reset() {
+	*x = EventCustodyClosed{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventCustodyClosed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventCustodyClosed) ProtoMessage() {}
+
+func (x *EventCustodyClosed) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventCustodyClosed.ProtoReflect.Descriptor instead.
+func (*EventCustodyClosed) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *EventCustodyClosed) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventCustodyClosed) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *EventCustodyClosed) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+func (x *EventCustodyClosed) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *EventCustodyClosed) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *EventCustodyClosed) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_jinlian_tx_v1_events_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_events_proto_rawDesc = "" +
@@ -1302,7 +1844,58 @@ const file_jinlian_tx_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"to_balance\x18\a \x01(\x04R\ttoBalance\x12\x16\n" +
 	"\x06reason\x18\b \x01(\tR\x06reason\x12\x15\n" +
-	"\x06to_org\x18\t \x01(\tR\x05toOrgB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"\x06to_org\x18\t \x01(\tR\x05toOrg\"\x8a\x02\n" +
+	"\x13EventCustodyCreated\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x18\n" +
+	"\acreator\x18\x03 \x01(\tR\acreator\x12\x18\n" +
+	"\asigners\x18\x04 \x01(\tR\asigners\x12\x1c\n" +
+	"\tthreshold\x18\x05 \x01(\rR\tthreshold\x12'\n" +
+	"\x0ftimelock_blocks\x18\x06 \x01(\x04R\x0etimelockBlocks\x12#\n" +
+	"\rexpiry_blocks\x18\a \x01(\x04R\fexpiryBlocks\x12!\n" +
+	"\fdaily_limits\x18\b \x01(\tR\vdailyLimits\"\xc3\x02\n" +
+	"\x14EventCustodyProposed\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x1a\n" +
+	"\bproposal\x18\x03 \x01(\x04R\bproposal\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x1a\n" +
+	"\bproposer\x18\x05 \x01(\tR\bproposer\x12\x14\n" +
+	"\x05asset\x18\x06 \x01(\tR\x05asset\x12\x0e\n" +
+	"\x02to\x18\a \x01(\tR\x02to\x12\x16\n" +
+	"\x06amount\x18\b \x01(\x04R\x06amount\x12\x18\n" +
+	"\asigners\x18\t \x01(\tR\asigners\x12\x1c\n" +
+	"\tthreshold\x18\n" +
+	" \x01(\rR\tthreshold\x12#\n" +
+	"\rexpiry_height\x18\v \x01(\x03R\fexpiryHeight\x12\x12\n" +
+	"\x04memo\x18\f \x01(\tR\x04memo\"\xe5\x01\n" +
+	"\x14EventCustodyApproved\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x1a\n" +
+	"\bproposal\x18\x03 \x01(\x04R\bproposal\x12\x16\n" +
+	"\x06signer\x18\x04 \x01(\tR\x06signer\x12\x1c\n" +
+	"\tapprovals\x18\x05 \x01(\rR\tapprovals\x12\x1c\n" +
+	"\tthreshold\x18\x06 \x01(\rR\tthreshold\x12+\n" +
+	"\x11executable_height\x18\a \x01(\x03R\x10executableHeight\"\xa8\x02\n" +
+	"\x14EventCustodyExecuted\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x1a\n" +
+	"\bproposal\x18\x03 \x01(\x04R\bproposal\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x1c\n" +
+	"\tapprovers\x18\x05 \x01(\tR\tapprovers\x12\x1a\n" +
+	"\bexecutor\x18\x06 \x01(\tR\bexecutor\x12\x14\n" +
+	"\x05asset\x18\a \x01(\tR\x05asset\x12\x0e\n" +
+	"\x02to\x18\b \x01(\tR\x02to\x12\x16\n" +
+	"\x06amount\x18\t \x01(\x04R\x06amount\x12\x18\n" +
+	"\asigners\x18\n" +
+	" \x01(\tR\asigners\x12\x1c\n" +
+	"\tthreshold\x18\v \x01(\rR\tthreshold\"\xa2\x01\n" +
+	"\x12EventCustodyClosed\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x18\n" +
+	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x1a\n" +
+	"\bproposal\x18\x03 \x01(\x04R\bproposal\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x12\x0e\n" +
+	"\x02by\x18\x05 \x01(\tR\x02by\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reasonB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_events_proto_rawDescOnce sync.Once
@@ -1316,7 +1909,7 @@ func file_jinlian_tx_v1_events_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_events_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_jinlian_tx_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_jinlian_tx_v1_events_proto_goTypes = []any{
 	(*EventJinlianTx)(nil),         // 0: jinlian.tx.v1.EventJinlianTx
 	(*EventIssue)(nil),             // 1: jinlian.tx.v1.EventIssue
@@ -1334,6 +1927,11 @@ var file_jinlian_tx_v1_events_proto_goTypes = []any{
 	(*EventProposalVote)(nil),      // 13: jinlian.tx.v1.EventProposalVote
 	(*EventRedeem)(nil),            // 14: jinlian.tx.v1.EventRedeem
 	(*EventRedemptionSettled)(nil), // 15: jinlian.tx.v1.EventRedemptionSettled
+	(*EventCustodyCreated)(nil),    // 16: jinlian.tx.v1.EventCustodyCreated
+	(*EventCustodyProposed)(nil),   // 17: jinlian.tx.v1.EventCustodyProposed
+	(*EventCustodyApproved)(nil),   // 18: jinlian.tx.v1.EventCustodyApproved
+	(*EventCustodyExecuted)(nil),   // 19: jinlian.tx.v1.EventCustodyExecuted
+	(*EventCustodyClosed)(nil),     // 20: jinlian.tx.v1.EventCustodyClosed
 }
 var file_jinlian_tx_v1_events_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -1354,7 +1952,7 @@ func file_jinlian_tx_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_events_proto_rawDesc), len(file_jinlian_tx_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -88,6 +88,12 @@ type Message struct {
 	//	*Message_RegisterCheckpointKey
 	//	*Message_Propose
 	//	*Message_Vote
+	//	*Message_CustodyCreate
+	//	*Message_CustodyPropose
+	//	*Message_CustodyApprove
+	//	*Message_CustodyVeto
+	//	*Message_CustodyExecute
+	//	*Message_CustodySetSigners
 	Body          isMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -247,6 +253,60 @@ func (x *Message) GetVote() *Vote {
 	return nil
 }
 
+func (x *Message) GetCustodyCreate() *CustodyCreate {
+	if x != nil {
+		if x, ok := x.Body.(*Message_CustodyCreate); ok {
+			return x.CustodyCreate
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetCustodyPropose() *CustodyPropose {
+	if x != nil {
+		if x, ok := x.Body.(*Message_CustodyPropose); ok {
+			return x.CustodyPropose
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetCustodyApprove() *CustodyApprove {
+	if x != nil {
+		if x, ok := x.Body.(*Message_CustodyApprove); ok {
+			return x.CustodyApprove
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetCustodyVeto() *CustodyVeto {
+	if x != nil {
+		if x, ok := x.Body.(*Message_CustodyVeto); ok {
+			return x.CustodyVeto
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetCustodyExecute() *CustodyExecute {
+	if x != nil {
+		if x, ok := x.Body.(*Message_CustodyExecute); ok {
+			return x.CustodyExecute
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetCustodySetSigners() *CustodySetSigners {
+	if x != nil {
+		if x, ok := x.Body.(*Message_CustodySetSigners); ok {
+			return x.CustodySetSigners
+		}
+	}
+	return nil
+}
+
 type isMessage_Body interface {
 	isMessage_Body()
 }
@@ -303,6 +363,30 @@ type Message_Vote struct {
 	Vote *Vote `protobuf:"bytes,21,opt,name=vote,proto3,oneof"`
 }
 
+type Message_CustodyCreate struct {
+	CustodyCreate *CustodyCreate `protobuf:"bytes,30,opt,name=custody_create,json=custodyCreate,proto3,oneof"`
+}
+
+type Message_CustodyPropose struct {
+	CustodyPropose *CustodyPropose `protobuf:"bytes,31,opt,name=custody_propose,json=custodyPropose,proto3,oneof"`
+}
+
+type Message_CustodyApprove struct {
+	CustodyApprove *CustodyApprove `protobuf:"bytes,32,opt,name=custody_approve,json=custodyApprove,proto3,oneof"`
+}
+
+type Message_CustodyVeto struct {
+	CustodyVeto *CustodyVeto `protobuf:"bytes,33,opt,name=custody_veto,json=custodyVeto,proto3,oneof"`
+}
+
+type Message_CustodyExecute struct {
+	CustodyExecute *CustodyExecute `protobuf:"bytes,34,opt,name=custody_execute,json=custodyExecute,proto3,oneof"`
+}
+
+type Message_CustodySetSigners struct {
+	CustodySetSigners *CustodySetSigners `protobuf:"bytes,35,opt,name=custody_set_signers,json=custodySetSigners,proto3,oneof"`
+}
+
 func (*Message_Issue) isMessage_Body() {}
 
 func (*Message_Transfer) isMessage_Body() {}
@@ -328,6 +412,18 @@ func (*Message_RegisterCheckpointKey) isMessage_Body() {}
 func (*Message_Propose) isMessage_Body() {}
 
 func (*Message_Vote) isMessage_Body() {}
+
+func (*Message_CustodyCreate) isMessage_Body() {}
+
+func (*Message_CustodyPropose) isMessage_Body() {}
+
+func (*Message_CustodyApprove) isMessage_Body() {}
+
+func (*Message_CustodyVeto) isMessage_Body() {}
+
+func (*Message_CustodyExecute) isMessage_Body() {}
+
+func (*Message_CustodySetSigners) isMessage_Body() {}
 
 // RegisterIdentity registers (or updates) an identity of the sender's
 // organisation with roles an organisation admin may grant on its own:
@@ -1245,7 +1341,7 @@ func (x *SetAMLThreshold) GetLargeAmount() uint64 {
 }
 
 // RegisterCheckpointKey registers (or replaces) a validator's checkpoint key
-// after genesis: the fields of consensus/checkpoint.Registration for this
+// after genesis: the fields of consensus/prover.Registration for this
 // chain, verified like the genesis checkpoint_keys (SM2 signature by the
 // validator's registered node key over chain id, validator address and
 // checkpoint key; EdDSA proof of possession; subgroup checks). System
@@ -1318,13 +1414,477 @@ func (x *RegisterCheckpointKey) GetSm2Signature() []byte {
 	return nil
 }
 
+// CustodyCreate opens a custody account on the envelope's sub-ledger: funds
+// that leave it need approvals of threshold of its signers (dual control,
+// 双人双锁; docs/custody.md). The account's address is derived from the
+// ledger and this transaction's id (contracts/custody.AccountAddress).
+// Sent by a member of the ledger.
+type CustodyCreate struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Signers        [][]byte               `protobuf:"bytes,1,rep,name=signers,proto3" json:"signers,omitempty"`                                      // 20-byte addresses of member identities of the ledger, each once
+	Threshold      uint32                 `protobuf:"varint,2,opt,name=threshold,proto3" json:"threshold,omitempty"`                                 // approvals needed: 1 ≤ threshold ≤ len(signers)
+	TimelockBlocks uint64                 `protobuf:"varint,3,opt,name=timelock_blocks,json=timelockBlocks,proto3" json:"timelock_blocks,omitempty"` // blocks between the last needed approval and execution; 0: none
+	ExpiryBlocks   uint64                 `protobuf:"varint,4,opt,name=expiry_blocks,json=expiryBlocks,proto3" json:"expiry_blocks,omitempty"`       // a proposal expires this many blocks after it is made; 0: 1000
+	DailyLimits    []*CustodyLimit        `protobuf:"bytes,5,rep,name=daily_limits,json=dailyLimits,proto3" json:"daily_limits,omitempty"`           // at most one per asset
+	Memo           string                 `protobuf:"bytes,6,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CustodyCreate) Reset() {
+	*x = CustodyCreate{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustodyCreate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustodyCreate) ProtoMessage() {}
+
+func (x *CustodyCreate) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustodyCreate.ProtoReflect.Descriptor instead.
+func (*CustodyCreate) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CustodyCreate) GetSigners() [][]byte {
+	if x != nil {
+		return x.Signers
+	}
+	return nil
+}
+
+func (x *CustodyCreate) GetThreshold() uint32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *CustodyCreate) GetTimelockBlocks() uint64 {
+	if x != nil {
+		return x.TimelockBlocks
+	}
+	return 0
+}
+
+func (x *CustodyCreate) GetExpiryBlocks() uint64 {
+	if x != nil {
+		return x.ExpiryBlocks
+	}
+	return 0
+}
+
+func (x *CustodyCreate) GetDailyLimits() []*CustodyLimit {
+	if x != nil {
+		return x.DailyLimits
+	}
+	return nil
+}
+
+func (x *CustodyCreate) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+// CustodyLimit bounds what a custody account pays of one asset per day
+// (UTC day of the block time).
+type CustodyLimit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Asset         string                 `protobuf:"bytes,1,opt,name=asset,proto3" json:"asset,omitempty"`
+	Amount        uint64                 `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustodyLimit) Reset() {
+	*x = CustodyLimit{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustodyLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustodyLimit) ProtoMessage() {}
+
+func (x *CustodyLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustodyLimit.ProtoReflect.Descriptor instead.
+func (*CustodyLimit) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CustodyLimit) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *CustodyLimit) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+// CustodyPropose proposes a payment out of a custody account; the proposer,
+// a signer, approves it at once.
+type CustodyPropose struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       []byte                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Asset         string                 `protobuf:"bytes,2,opt,name=asset,proto3" json:"asset,omitempty"`
+	To            []byte                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	Amount        uint64                 `protobuf:"varint,4,opt,name=amount,proto3" json:"amount,omitempty"`
+	Memo          string                 `protobuf:"bytes,5,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustodyPropose) Reset() {
+	*x = CustodyPropose{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustodyPropose) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustodyPropose) ProtoMessage() {}
+
+func (x *CustodyPropose) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustodyPropose.ProtoReflect.Descriptor instead.
+func (*CustodyPropose) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CustodyPropose) GetAccount() []byte {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+func (x *CustodyPropose) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *CustodyPropose) GetTo() []byte {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *CustodyPropose) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *CustodyPropose) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+// CustodyApprove approves a pending proposal of a custody account, once
+// per signer. The approval that reaches the threshold executes the
+// proposal when the account has no time lock.
+type CustodyApprove struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       []byte                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Proposal      uint64                 `protobuf:"varint,2,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustodyApprove) Reset() {
+	*x = CustodyApprove{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustodyApprove) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustodyApprove) ProtoMessage() {}
+
+func (x *CustodyApprove) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustodyApprove.ProtoReflect.Descriptor instead.
+func (*CustodyApprove) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CustodyApprove) GetAccount() []byte {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+func (x *CustodyApprove) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+// CustodyVeto cancels a pending proposal: any signer, until the proposal
+// becomes executable (before its time lock has run out).
+type CustodyVeto struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       []byte                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Proposal      uint64                 `protobuf:"varint,2,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustodyVeto) Reset() {
+	*x = CustodyVeto{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustodyVeto) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustodyVeto) ProtoMessage() {}
+
+func (x *CustodyVeto) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustodyVeto.ProtoReflect.Descriptor instead.
+func (*CustodyVeto) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CustodyVeto) GetAccount() []byte {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+func (x *CustodyVeto) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+func (x *CustodyVeto) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// CustodyExecute executes an approved proposal whose time lock has run
+// out: any member of the ledger.
+type CustodyExecute struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       []byte                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Proposal      uint64                 `protobuf:"varint,2,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustodyExecute) Reset() {
+	*x = CustodyExecute{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustodyExecute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustodyExecute) ProtoMessage() {}
+
+func (x *CustodyExecute) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustodyExecute.ProtoReflect.Descriptor instead.
+func (*CustodyExecute) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CustodyExecute) GetAccount() []byte {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+func (x *CustodyExecute) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+// CustodySetSigners proposes a new signer set and threshold for a custody
+// account: a proposal like a payment, approved, vetoed and executed the same
+// way; executing it closes the account's other pending proposals.
+type CustodySetSigners struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       []byte                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Signers       [][]byte               `protobuf:"bytes,2,rep,name=signers,proto3" json:"signers,omitempty"`
+	Threshold     uint32                 `protobuf:"varint,3,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	Memo          string                 `protobuf:"bytes,4,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustodySetSigners) Reset() {
+	*x = CustodySetSigners{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustodySetSigners) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustodySetSigners) ProtoMessage() {}
+
+func (x *CustodySetSigners) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustodySetSigners.ProtoReflect.Descriptor instead.
+func (*CustodySetSigners) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CustodySetSigners) GetAccount() []byte {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+func (x *CustodySetSigners) GetSigners() [][]byte {
+	if x != nil {
+		return x.Signers
+	}
+	return nil
+}
+
+func (x *CustodySetSigners) GetThreshold() uint32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *CustodySetSigners) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
 var File_jinlian_tx_v1_tx_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\n" +
 	"\x16jinlian/tx/v1/tx.proto\x12\rjinlian.tx.v1\x1a\x17jinlian/tx/v1/gov.proto\",\n" +
 	"\x0fHeaderExtension\x12\x19\n" +
-	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xe7\x06\n" +
+	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xa1\n" +
+	"\n" +
 	"\aMessage\x12,\n" +
 	"\x05issue\x18\x01 \x01(\v2\x14.jinlian.tx.v1.IssueH\x00R\x05issue\x125\n" +
 	"\btransfer\x18\x02 \x01(\v2\x17.jinlian.tx.v1.TransferH\x00R\btransfer\x12)\n" +
@@ -1339,7 +1899,13 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\x11set_aml_threshold\x18\x0e \x01(\v2\x1e.jinlian.tx.v1.SetAMLThresholdH\x00R\x0fsetAmlThreshold\x12^\n" +
 	"\x17register_checkpoint_key\x18\x0f \x01(\v2$.jinlian.tx.v1.RegisterCheckpointKeyH\x00R\x15registerCheckpointKey\x122\n" +
 	"\apropose\x18\x14 \x01(\v2\x16.jinlian.tx.v1.ProposeH\x00R\apropose\x12)\n" +
-	"\x04vote\x18\x15 \x01(\v2\x13.jinlian.tx.v1.VoteH\x00R\x04voteB\x06\n" +
+	"\x04vote\x18\x15 \x01(\v2\x13.jinlian.tx.v1.VoteH\x00R\x04vote\x12E\n" +
+	"\x0ecustody_create\x18\x1e \x01(\v2\x1c.jinlian.tx.v1.CustodyCreateH\x00R\rcustodyCreate\x12H\n" +
+	"\x0fcustody_propose\x18\x1f \x01(\v2\x1d.jinlian.tx.v1.CustodyProposeH\x00R\x0ecustodyPropose\x12H\n" +
+	"\x0fcustody_approve\x18  \x01(\v2\x1d.jinlian.tx.v1.CustodyApproveH\x00R\x0ecustodyApprove\x12?\n" +
+	"\fcustody_veto\x18! \x01(\v2\x1a.jinlian.tx.v1.CustodyVetoH\x00R\vcustodyVeto\x12H\n" +
+	"\x0fcustody_execute\x18\" \x01(\v2\x1d.jinlian.tx.v1.CustodyExecuteH\x00R\x0ecustodyExecute\x12R\n" +
+	"\x13custody_set_signers\x18# \x01(\v2 .jinlian.tx.v1.CustodySetSignersH\x00R\x11custodySetSignersB\x06\n" +
 	"\x04body\"x\n" +
 	"\x10RegisterIdentity\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\fR\aaddress\x12\x12\n" +
@@ -1414,7 +1980,38 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\n" +
 	"possession\x18\x03 \x01(\fR\n" +
 	"possession\x12#\n" +
-	"\rsm2_signature\x18\x04 \x01(\fR\fsm2SignatureB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"\rsm2_signature\x18\x04 \x01(\fR\fsm2Signature\"\xe9\x01\n" +
+	"\rCustodyCreate\x12\x18\n" +
+	"\asigners\x18\x01 \x03(\fR\asigners\x12\x1c\n" +
+	"\tthreshold\x18\x02 \x01(\rR\tthreshold\x12'\n" +
+	"\x0ftimelock_blocks\x18\x03 \x01(\x04R\x0etimelockBlocks\x12#\n" +
+	"\rexpiry_blocks\x18\x04 \x01(\x04R\fexpiryBlocks\x12>\n" +
+	"\fdaily_limits\x18\x05 \x03(\v2\x1b.jinlian.tx.v1.CustodyLimitR\vdailyLimits\x12\x12\n" +
+	"\x04memo\x18\x06 \x01(\tR\x04memo\"<\n" +
+	"\fCustodyLimit\x12\x14\n" +
+	"\x05asset\x18\x01 \x01(\tR\x05asset\x12\x16\n" +
+	"\x06amount\x18\x02 \x01(\x04R\x06amount\"|\n" +
+	"\x0eCustodyPropose\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\fR\aaccount\x12\x14\n" +
+	"\x05asset\x18\x02 \x01(\tR\x05asset\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\fR\x02to\x12\x16\n" +
+	"\x06amount\x18\x04 \x01(\x04R\x06amount\x12\x12\n" +
+	"\x04memo\x18\x05 \x01(\tR\x04memo\"F\n" +
+	"\x0eCustodyApprove\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\fR\aaccount\x12\x1a\n" +
+	"\bproposal\x18\x02 \x01(\x04R\bproposal\"[\n" +
+	"\vCustodyVeto\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\fR\aaccount\x12\x1a\n" +
+	"\bproposal\x18\x02 \x01(\x04R\bproposal\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"F\n" +
+	"\x0eCustodyExecute\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\fR\aaccount\x12\x1a\n" +
+	"\bproposal\x18\x02 \x01(\x04R\bproposal\"y\n" +
+	"\x11CustodySetSigners\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\fR\aaccount\x12\x18\n" +
+	"\asigners\x18\x02 \x03(\fR\asigners\x12\x1c\n" +
+	"\tthreshold\x18\x03 \x01(\rR\tthreshold\x12\x12\n" +
+	"\x04memo\x18\x04 \x01(\tR\x04memoB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_tx_proto_rawDescOnce sync.Once
@@ -1428,7 +2025,7 @@ func file_jinlian_tx_v1_tx_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_tx_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_jinlian_tx_v1_tx_proto_goTypes = []any{
 	(*HeaderExtension)(nil),       // 0: jinlian.tx.v1.HeaderExtension
 	(*Message)(nil),               // 1: jinlian.tx.v1.Message
@@ -1447,8 +2044,15 @@ var file_jinlian_tx_v1_tx_proto_goTypes = []any{
 	(*RegisterEscrowKey)(nil),     // 14: jinlian.tx.v1.RegisterEscrowKey
 	(*SetAMLThreshold)(nil),       // 15: jinlian.tx.v1.SetAMLThreshold
 	(*RegisterCheckpointKey)(nil), // 16: jinlian.tx.v1.RegisterCheckpointKey
-	(*Propose)(nil),               // 17: jinlian.tx.v1.Propose
-	(*Vote)(nil),                  // 18: jinlian.tx.v1.Vote
+	(*CustodyCreate)(nil),         // 17: jinlian.tx.v1.CustodyCreate
+	(*CustodyLimit)(nil),          // 18: jinlian.tx.v1.CustodyLimit
+	(*CustodyPropose)(nil),        // 19: jinlian.tx.v1.CustodyPropose
+	(*CustodyApprove)(nil),        // 20: jinlian.tx.v1.CustodyApprove
+	(*CustodyVeto)(nil),           // 21: jinlian.tx.v1.CustodyVeto
+	(*CustodyExecute)(nil),        // 22: jinlian.tx.v1.CustodyExecute
+	(*CustodySetSigners)(nil),     // 23: jinlian.tx.v1.CustodySetSigners
+	(*Propose)(nil),               // 24: jinlian.tx.v1.Propose
+	(*Vote)(nil),                  // 25: jinlian.tx.v1.Vote
 }
 var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	4,  // 0: jinlian.tx.v1.Message.issue:type_name -> jinlian.tx.v1.Issue
@@ -1462,16 +2066,23 @@ var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	14, // 8: jinlian.tx.v1.Message.register_escrow_key:type_name -> jinlian.tx.v1.RegisterEscrowKey
 	15, // 9: jinlian.tx.v1.Message.set_aml_threshold:type_name -> jinlian.tx.v1.SetAMLThreshold
 	16, // 10: jinlian.tx.v1.Message.register_checkpoint_key:type_name -> jinlian.tx.v1.RegisterCheckpointKey
-	17, // 11: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
-	18, // 12: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
-	8,  // 13: jinlian.tx.v1.Transfer.confidential:type_name -> jinlian.tx.v1.Confidential
-	9,  // 14: jinlian.tx.v1.Confidential.keys:type_name -> jinlian.tx.v1.WrappedKey
-	12, // 15: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	24, // 11: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
+	25, // 12: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
+	17, // 13: jinlian.tx.v1.Message.custody_create:type_name -> jinlian.tx.v1.CustodyCreate
+	19, // 14: jinlian.tx.v1.Message.custody_propose:type_name -> jinlian.tx.v1.CustodyPropose
+	20, // 15: jinlian.tx.v1.Message.custody_approve:type_name -> jinlian.tx.v1.CustodyApprove
+	21, // 16: jinlian.tx.v1.Message.custody_veto:type_name -> jinlian.tx.v1.CustodyVeto
+	22, // 17: jinlian.tx.v1.Message.custody_execute:type_name -> jinlian.tx.v1.CustodyExecute
+	23, // 18: jinlian.tx.v1.Message.custody_set_signers:type_name -> jinlian.tx.v1.CustodySetSigners
+	8,  // 19: jinlian.tx.v1.Transfer.confidential:type_name -> jinlian.tx.v1.Confidential
+	9,  // 20: jinlian.tx.v1.Confidential.keys:type_name -> jinlian.tx.v1.WrappedKey
+	12, // 21: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
+	18, // 22: jinlian.tx.v1.CustodyCreate.daily_limits:type_name -> jinlian.tx.v1.CustodyLimit
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_tx_proto_init() }
@@ -1494,6 +2105,12 @@ func file_jinlian_tx_v1_tx_proto_init() {
 		(*Message_RegisterCheckpointKey)(nil),
 		(*Message_Propose)(nil),
 		(*Message_Vote)(nil),
+		(*Message_CustodyCreate)(nil),
+		(*Message_CustodyPropose)(nil),
+		(*Message_CustodyApprove)(nil),
+		(*Message_CustodyVeto)(nil),
+		(*Message_CustodyExecute)(nil),
+		(*Message_CustodySetSigners)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1501,7 +2118,7 @@ func file_jinlian_tx_v1_tx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_tx_proto_rawDesc), len(file_jinlian_tx_v1_tx_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -2,59 +2,20 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cmtlog "github.com/cometbft/cometbft/libs/log"
-
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/regulator"
 )
-
-// errorLog keeps the error lines of CometBFT's loggers.
-type errorLog struct {
-	mu    *sync.Mutex
-	lines *[]string
-	kv    []any
-}
-
-func newErrorLog() errorLog { return errorLog{mu: &sync.Mutex{}, lines: &[]string{}} }
-
-func (l errorLog) Debug(string, ...any) {}
-func (l errorLog) Info(string, ...any)  {}
-func (l errorLog) Error(msg string, keyvals ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	*l.lines = append(*l.lines, strings.TrimSpace(fmt.Sprintln(append(append([]any{msg}, l.kv...), keyvals...)...)))
-}
-func (l errorLog) With(keyvals ...any) cmtlog.Logger {
-	l.kv = append(append([]any{}, l.kv...), keyvals...)
-	return l
-}
-
-func (l errorLog) matching(s string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range *l.lines {
-		if strings.Contains(line, s) {
-			out = append(out, line)
-		}
-	}
-	return out
-}
 
 // TestObserverReadsOnlySavedResults: an observer polling its node as fast
 // as it can for 25 blocks, with transfers in them, never asks for the
 // results of a block the node has saved but not yet executed, so CometBFT
 // logs no "failed to LoadFinalizeBlockResponse … could not find results".
 func TestObserverReadsOnlySavedResults(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a localnet")
-	}
-	logs := newErrorLog()
+	heavytest.Begin(t, "starts a localnet")
+	logs := newCometLog(t)
 	n := startLocalnetLogged(t, nil, logs)
 	rules, err := regulator.ParseRules([]byte(rulesTOML))
 	if err != nil {

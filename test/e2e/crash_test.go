@@ -22,6 +22,7 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
 
 const (
@@ -329,9 +330,7 @@ func (l *loadGen) running(t *testing.T) {
 // (FAIL_TEST_INDEX makes the process exit at the n-th fail.Fail call, which
 // sit between saving the block, the app's Commit and saving the state).
 func TestCrashRecovery(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the jinlian binary and kills it under load")
-	}
+	heavytest.Begin(t, "builds the jinlian binary and kills it under load")
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
 	started := time.Now()
@@ -463,6 +462,7 @@ func TestCrashFailPointSweep(t *testing.T) {
 	if spec == "" || testing.Short() {
 		t.Skip("set JINLIAN_E2E_FAIL_SWEEP=FROM:COUNT to sweep fail points")
 	}
+	heavytest.Begin(t, "builds the jinlian binary and kills it at each fail point")
 	var from, count int
 	if _, err := fmt.Sscanf(spec, "%d:%d", &from, &count); err != nil || from < 0 || count < 1 {
 		t.Fatalf("JINLIAN_E2E_FAIL_SWEEP=%q: want FROM:COUNT", spec)

@@ -17,6 +17,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/ca"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
@@ -32,6 +33,7 @@ type govEnv struct {
 	signers map[string]wire.Signer
 	client  rpcclient.Client
 	chainID string
+	logs    cometLog // the CometBFT logs of nodes
 }
 
 func startGovEnv(t *testing.T) *govEnv {
@@ -44,11 +46,12 @@ func startGovEnv(t *testing.T) *govEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodes, err := ln.Start(nil, nil)
+	logs := newCometLog(t)
+	nodes, err := ln.Start(logs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &govEnv{t: t, ln: ln, nodes: nodes, signers: map[string]wire.Signer{}, client: nodes[0].Client(), chainID: ln.Network.ChainID}
+	e := &govEnv{t: t, ln: ln, nodes: nodes, signers: map[string]wire.Signer{}, client: nodes[0].Client(), chainID: ln.Network.ChainID, logs: logs}
 	t.Cleanup(func() { _ = consensus.StopAll(e.nodes) })
 	for _, id := range ln.Identities {
 		info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(consensus.LocalnetPassphrase))
@@ -186,9 +189,7 @@ func nodeID(t *testing.T, home string) string {
 // nodes: node admission, a validator added and removed by proposals, an
 // observer evicted, a revoked certificate, a hold that expires.
 func TestGovernanceWithRealNodes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("multi-node governance e2e in -short mode")
-	}
+	heavytest.Begin(t, "multi-node governance")
 	e := startGovEnv(t)
 	base, err := consensus.FreeBasePort(2)
 	if err != nil {
@@ -198,12 +199,23 @@ func TestGovernanceWithRealNodes(t *testing.T) {
 	// An unregistered node holding a fresh key is never taken as a peer.
 	// Validators check the filter before adding a peer, so their peer sets
 	// never hold it (the intruder's own switch may count a connection for
-	// an instant before the other side closes it); while the network makes
-	// several blocks, it syncs none.
+	// an instant before the other side closes it). The intruder redials
+	// node0, its persistent peer, every few seconds: once node0 has refused
+	// it twice and the network has gone on making blocks, it has synced
+	// none.
 	intruderHome := e.newNodeHome("intruder", base)
 	intruderID := p2p.ID(nodeID(t, intruderHome))
 	intruder := e.startNode(intruderHome)
-	e.waitHeight(e.nodes[0], e.height()+5)
+	refused := "filtered ID<" + string(intruderID) + ">"
+	eventually(t, time.Minute, "node0 refuses the unregistered node twice", func() bool {
+		for _, n := range e.nodes {
+			if n.CometNode().Switch().Peers().Has(intruderID) {
+				t.Fatalf("%s took the unregistered node as a peer", n.Home())
+			}
+		}
+		return len(e.logs.matching(refused)) >= 2
+	})
+	e.waitHeight(e.nodes[0], e.height()+2)
 	for _, n := range e.nodes {
 		if n.CometNode().Switch().Peers().Has(intruderID) {
 			t.Fatalf("%s took the unregistered node as a peer", n.Home())
@@ -333,9 +345,7 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 // chain that could not restart. On four real validators the block now
 // carries one update (the later power) and the chain goes on.
 func TestTwoValidatorChangesInOneBlock(t *testing.T) {
-	if testing.Short() {
-		t.Skip("multi-node governance e2e in -short mode")
-	}
+	heavytest.Begin(t, "multi-node governance")
 	e := startGovEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

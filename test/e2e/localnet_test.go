@@ -14,6 +14,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
 
 // inProcessTimeoutCommit keeps blocks coming fast without starving the
@@ -73,7 +74,10 @@ func (n *inProcessNet) stop(t *testing.T) {
 
 // submit broadcasts ops (op i to node i mod 4, with CheckTx required to
 // pass), waits until each is committed, as seen by another node than the
-// one it was sent to, and applies it to the model. It returns the heights.
+// one it was sent to, and applies it to the model; then it waits until
+// every node has committed them all, so that the next ops pass CheckTx on
+// any node, however far behind a loaded machine left it. It returns the
+// heights.
 func (n *inProcessNet) submit(t *testing.T, ctx context.Context, m *ledgerModel, ops ...op) []int64 {
 	t.Helper()
 	ids := make([]string, len(ops))
@@ -100,6 +104,7 @@ func (n *inProcessNet) submit(t *testing.T, ctx context.Context, m *ledgerModel,
 		hs[i] = h
 		m.apply(ops[i])
 	}
+	waitAllHeight(t, ctx, n.clients, maxOf(hs))
 	return hs
 }
 
@@ -108,8 +113,8 @@ func (n *inProcessNet) submit(t *testing.T, ctx context.Context, m *ledgerModel,
 // issued to them, sent to different validators; a double spend split
 // across two validators; then a stop and restart of every node.
 func TestFourValidators(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	heavytest.Begin(t, "runs a four-validator localnet")
+	ctx := heavytest.Context(t, 4*time.Minute)
 
 	net := newInProcessNet(t)
 	if !net.ln.Created || len(net.nodes) != 4 {
@@ -120,7 +125,9 @@ func TestFourValidators(t *testing.T) {
 	banks := loadDemoAccounts(t, net.ln.Identities)
 	bankA, bankB, bankC, bankD := banks[0], banks[1], banks[2], banks[3]
 	fresh := newAccounts(t, net.ln.Home, 3, "bankA")
-	registerMembers(t, ctx, net.clients[0], net.ln.Network.ChainID, bankA, fresh)
+	// Registered through node0; the others check transactions against
+	// their own committed state, which may lag on a loaded machine.
+	waitAllHeight(t, ctx, net.clients, registerMembers(t, ctx, net.clients[0], net.ln.Network.ChainID, bankA, fresh))
 	m := newLedgerModel(banks, consensus.LocalnetFunding)
 	checkLedger(t, ctx, net.clients, m)
 

@@ -20,6 +20,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/ca"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
@@ -51,9 +52,7 @@ const (
 // it (/block_results) and every transaction result must be the same on all
 // five; the test names the first height where they are not.
 func TestWarmAndColdNodesAgree(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the jinlian binary and runs five node processes")
-	}
+	heavytest.Begin(t, "builds the jinlian binary and runs five node processes")
 	started := time.Now()
 	bin := buildJinlian(t)
 	t.Logf("built jinlian in %v", time.Since(started).Round(time.Millisecond))
