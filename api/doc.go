@@ -15,7 +15,12 @@
 // auditors), decodes it as CometBFT does, authorizes every method and app
 // query path by an explicit table, and forwards its own re-encoding.
 //
-// It imports gmcrypto (GM TLS, SM2 certificates) and nodecfg (the api.*
-// keys) of jinlian and CometBFT's RPC client interfaces; it must not import
-// app, consensus or anything above them. consensus starts it.
+// It also serves typed endpoints of its own: GET /v1/statement, an
+// organisation's movements in a business day (statement.go, package
+// recon), authorized by the caller's organisation and roles.
+//
+// It imports gmcrypto (GM TLS, SM2 certificates), nodecfg (the api.*
+// keys) and recon (statements) of jinlian and CometBFT's RPC client
+// interfaces; it must not import app, consensus or anything above them.
+// consensus starts it.
 package api

@@ -24,6 +24,8 @@ type Registry interface {
 	OrgOfRootCA(der []byte) (org string, ok bool, err error)
 	// LedgerMembers returns a sub-ledger's member organisations.
 	LedgerMembers(ledger string) (members []string, ok bool, err error)
+	// OrgExists reports whether organisation id is registered.
+	OrgExists(id string) (bool, error)
 }
 
 // access says who may make a call.

@@ -46,6 +46,27 @@ func (f *fakeRegistry) OrgOfRootCA(der []byte) (string, bool, error) {
 	return org, ok, nil
 }
 
+// OrgExists: an organisation is known when it registered a CA, holds an
+// identity or is a member of a sub-ledger.
+func (f *fakeRegistry) OrgExists(id string) (bool, error) {
+	for _, org := range f.cas {
+		if org == id {
+			return true, nil
+		}
+	}
+	for _, v := range f.ids {
+		if v[0][0] == id {
+			return true, nil
+		}
+	}
+	for _, m := range f.ledgers {
+		if slices.Contains(m, id) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func (f *fakeRegistry) LedgerMembers(name string) ([]string, bool, error) {
 	m, ok := f.ledgers[name]
 	return m, ok, nil

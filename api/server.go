@@ -20,6 +20,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/recon"
 )
 
 // Timeouts of the server. There is no write timeout: broadcast_tx_commit
@@ -58,11 +59,19 @@ type Options struct {
 	// queries for identities of member organisations, raw blocks and
 	// events for regulators and auditors, ...). Nil: no gate.
 	Registry Registry
+	// Statements, when set, serves GET /v1/statement (statement.go): an
+	// organisation's movements in a business day, from the node's block
+	// store and tx index. Nil: not served.
+	Statements recon.Chain
+	// TimeZone cuts business days for statements (recon.timezone); nil:
+	// nodecfg.DefaultTimeZone.
+	TimeZone *time.Location
 }
 
 // OptionsFromConfig takes the api.* keys of cfg.
 func OptionsFromConfig(cfg *nodecfg.Config) Options {
-	return Options{Listen: cfg.API.Listen, TLS: ServerTLSFromConfig(cfg)}
+	loc, _ := cfg.Location() // nil (the default zone) only if cfg was never validated
+	return Options{Listen: cfg.API.Listen, TLS: ServerTLSFromConfig(cfg), TimeZone: loc}
 }
 
 // Server is a running API server.
@@ -86,6 +95,13 @@ func Start(opts Options) (*Server, error) {
 	}
 	if opts.Status == nil {
 		return nil, errors.New("api: no status client")
+	}
+	if opts.TimeZone == nil {
+		loc, err := time.LoadLocation(nodecfg.DefaultTimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("api: time zone: %w", err)
+		}
+		opts.TimeZone = loc
 	}
 	target, transport, err := rpcTarget(opts.RPC)
 	if err != nil {
@@ -114,6 +130,7 @@ func Start(opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /version", s.version)
+	mux.HandleFunc("GET /v1/statement", s.statement)
 	if opts.Registry != nil && opts.TLS.ClientCAFile != "" {
 		mux.Handle("/", s.gate(proxy))
 	} else {

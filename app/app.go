@@ -569,21 +569,25 @@ func (a *App) deliver(kv ledger.KV, raw []byte, at time.Time, height int64) *abc
 }
 
 // leanIndex keeps the index flag only on the attributes that find a
-// transaction by id or by account: jinlian_tx id and sender, and the
-// recipient of payments (issue, transfer, burn). Ledger, organisation, type, asset and amount match
-// most transactions and cost index space and time on every node; events are
-// not part of consensus, so this is each node's choice (nodecfg events.index).
+// transaction by id, by account or by organisation: jinlian_tx id, sender
+// and org (the sender's organisation), and the recipient and its
+// organisation of payments (issue, transfer; burn has no recipient). A
+// member's statement (package recon) finds its organisation's movements by
+// jinlian_tx.org and <event>.to_org. Ledger, type, asset, amount and
+// balances match most transactions and cost index space and time on every
+// node; events are not part of consensus, so this is each node's choice
+// (nodecfg events.index).
 func leanIndex(events []abci.Event) {
 	for i := range events {
 		switch events[i].Type {
 		case "jinlian_tx", "transfer", "issue", "burn":
 		default:
-			continue // rare events (governance, compliance) stay fully indexed
+			continue // rare events (governance, compliance, redemptions) stay fully indexed
 		}
 		for j := range events[i].Attributes {
 			at := &events[i].Attributes[j]
 			switch at.Key {
-			case "id", "sender", "to":
+			case "id", "sender", "org", "to", "to_org":
 			default:
 				at.Index = false
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // The governance path of an asset: a sub-ledger created by proposal, an
@@ -86,7 +87,24 @@ func TestAssetLifecycleByGovernance(t *testing.T) {
 	n.invariantsHold()
 	refused(run("member", settle(0, false)), permission.ErrUnauthorized, "issuer")
 	ok(run("issuer", settle(0, false)))
-	ok(run("issuer", settle(1, true)))
+	returned := run("issuer", settle(1, true))
+	ok(returned)
+	// The return credits the holder: the event names its organisation, so
+	// that bankC's statement finds it (package recon).
+	settled := false
+	for _, ev := range returned.Events {
+		if m, _, err := wire.ParseEvent(ev); err == nil {
+			if e, is := m.(*txpb.EventRedemptionSettled); is {
+				settled = true
+				if !e.Rejected || e.To != n.payee.Public().Address().String() || e.ToOrg != "bankC" || e.Amount != 20 {
+					t.Fatalf("redemption_settled %+v, want 20 returned to the payee of bankC", e)
+				}
+			}
+		}
+	}
+	if !settled {
+		t.Fatal("no redemption_settled event")
+	}
 	refused(run("issuer", settle(1, false)), payments.ErrUnknownRedemption, "no redemption 1")
 	if q := n.redemptions("custody", "GOLD"); q.Pending != 0 || len(q.Queue) != 0 {
 		t.Fatalf("queue after settling %+v", q)

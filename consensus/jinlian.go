@@ -142,6 +142,7 @@ func startJinlian(cfg *nodecfg.Config, passphrase func() ([]byte, error), cometL
 		opts := api.OptionsFromConfig(cfg)
 		opts.RPC, opts.Status, opts.Health, opts.Version, opts.Logger = n.RPCAddr(), n.Client(), n.Health, app.Version, appLogger
 		opts.Registry = chainRegistry{store: store}
+		opts.Statements = n.Statements()
 		if jn.API, err = api.Start(opts); err != nil {
 			return nil, errors.Join(err, n.Stop(), store.Close())
 		}
@@ -209,6 +210,18 @@ func (r chainRegistry) OrgOfRootCA(der []byte) (string, bool, error) {
 		}
 	}
 	return "", false, nil
+}
+
+func (r chainRegistry) OrgExists(id string) (bool, error) {
+	v, ok, err := r.view()
+	if !ok {
+		return false, err
+	}
+	_, err = permission.GetOrganisation(v, id)
+	if errors.Is(err, permission.ErrUnknownOrg) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (r chainRegistry) LedgerMembers(name string) ([]string, bool, error) {

@@ -18,6 +18,7 @@ import (
 	"github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/rpc/client/local"
+	rpccore "github.com/cometbft/cometbft/rpc/core"
 )
 
 // dbCloseGrace is how long Stop lets stray reactor and RPC goroutines finish
@@ -64,10 +65,13 @@ type Node struct {
 	// consensusState is CometBFT's consensus state machine (nil if the
 	// node was built without one).
 	consensusState *cs.State
-	quit           chan struct{} // closed by Stop: ends the supervisor
-	supervisor     sync.WaitGroup
-	stopOnce       sync.Once
-	stopErr        error
+	// env is what CometBFT's RPC reads (block store, indexers, state
+	// store); Statements reads the same.
+	env        *rpccore.Environment
+	quit       chan struct{} // closed by Stop: ends the supervisor
+	supervisor sync.WaitGroup
+	stopOnce   sync.Once
+	stopErr    error
 
 	// IndexRepair says which heights StartNode found missing from the tx
 	// index and indexed again.
@@ -145,6 +149,7 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 		return nil, errors.Join(fmt.Errorf("start node: %w", err), n.Stop())
 	}
 	n.consensusState, _ = env.ConsensusState.(*cs.State)
+	n.env = env
 	if n.IndexRepair, err = repairIndex(env, opts.IndexRepairFrom); err != nil {
 		return nil, errors.Join(fmt.Errorf("start node: %w", err), n.Stop())
 	}

@@ -7,6 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+	// The zone database, for recon.timezone on hosts without one
+	// (/usr/share/zoneinfo): about 450 kB of the binary.
+	_ "time/tzdata"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -37,8 +41,21 @@ const (
 const (
 	EventsIndexAuto = "auto" // lean on validators, full on observers
 	EventsIndexFull = "full" // every attribute the app marks indexable
-	EventsIndexLean = "lean" // only the tx id, sender and recipient
+	EventsIndexLean = "lean" // only the tx id, the sender, the recipient and their organisations
 )
+
+// DefaultTimeZone is recon.timezone's default: China Standard Time, the
+// business day of the consortium's banks.
+const DefaultTimeZone = "Asia/Shanghai"
+
+// Location is recon.timezone loaded (Validate has checked that it loads).
+func (c *Config) Location() (*time.Location, error) {
+	loc, err := time.LoadLocation(c.Recon.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("config recon.timezone = %q: %w", c.Recon.TimeZone, err)
+	}
+	return loc, nil
+}
 
 // LeanIndex reports whether the node indexes only the lean attribute set.
 func (c *Config) LeanIndex() bool {
@@ -80,6 +97,11 @@ type Config struct {
 		// holes older than that: jinlian start --events.reindex_from 1.
 		ReindexFrom int `mapstructure:"reindex_from"`
 	} `mapstructure:"events"`
+	Recon struct {
+		// TimeZone cuts business days for statements (IANA name, as
+		// time.LoadLocation takes it).
+		TimeZone string `mapstructure:"timezone"`
+	} `mapstructure:"recon"`
 	Regulator struct {
 		Listen string `mapstructure:"listen"`
 		Rules  string `mapstructure:"rules"`
@@ -129,8 +151,9 @@ var defaults = []struct {
 	{"log.level", "info", "log level: debug, info, warn, error"},
 	{"log.format", "text", "log format: text or json"},
 	{"ledger.cache_size", 100000, "IAVL node cache per sub-ledger"},
-	{"events.index", EventsIndexAuto, "event attributes the node indexes: full (all, as the psql sink and tx_search by ledger, org, type, asset or amount need), lean (tx id, sender, recipient) or auto (lean on validators, full on observers)"},
+	{"events.index", EventsIndexAuto, "event attributes the node indexes: full (all, as the psql sink and tx_search by ledger, org, type, asset or amount need), lean (tx id, sender, recipient and their organisations) or auto (lean on validators, full on observers)"},
 	{"events.reindex_from", 0, "first height whose tx index the node checks and repairs at start (0 = the last 1000 heights; 1 = every height, once, for holes left by an older version)"},
+	{"recon.timezone", DefaultTimeZone, "time zone that cuts business days for statements: an IANA name such as Asia/Shanghai, or UTC"},
 	{"regulator.listen", "", "observers: address of the regulator API (empty = off; localnet: P2P port + 3)"},
 	{"regulator.rules", "", "observers: rule file, TOML (empty = <home>/config/regulator_rules.toml, written with defaults on first start)"},
 	{"regulator.key", "", "observers: regulator key file for decrypting confidential payloads through the API (empty = off)"},
@@ -243,6 +266,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Events.ReindexFrom < 0 {
 		return fmt.Errorf("config events.reindex_from = %d: must not be negative", c.Events.ReindexFrom)
+	}
+	if c.Recon.TimeZone == "" {
+		return fmt.Errorf("config recon.timezone is empty: want an IANA time zone such as %q, or \"UTC\"", DefaultTimeZone)
+	}
+	if _, err := c.Location(); err != nil {
+		return err
 	}
 	if c.Regulator.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Regulator.Listen); err != nil {
@@ -401,6 +430,15 @@ format = %q
 [ledger]
 cache_size = %d
 
+# Which event attributes the tx indexer indexes: auto, full or lean.
+[events]
+index = %q
+reindex_from = %d
+
+# Statements: business days are cut at midnight in this time zone.
+[recon]
+timezone = %q
+
 # Observers only: the regulator's index, rules and API.
 [regulator]
 listen = %q
@@ -426,7 +464,8 @@ eth_rpc = %q
 eth_key = %q
 anchor = %q
 keys = %q
-`, c.Node.Mode, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,
+`, c.Node.Mode, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize,
+		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,
 		c.Regulator.TLS, c.Regulator.TLSCertFile, c.Regulator.TLSKeyFile, c.Regulator.TLSEncCertFile, c.Regulator.TLSEncKeyFile, c.Regulator.TLSClientCAFile,
 		c.Regulator.Hosts, c.Regulator.InsecurePlainHTTP,
 		c.Checkpoint.Prover, c.Checkpoint.EthRPC, c.Checkpoint.EthKey, c.Checkpoint.Anchor, c.Checkpoint.Keys)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
 )
 
 func TestPrecedence(t *testing.T) {
@@ -55,6 +56,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"[checkpoint]\nanchor = \"0x1234\"\n", "checkpoint.anchor"},
 		{"[checkpoint]\nprover = true\neth_rpc = \"http://127.0.0.1:8545\"\n", "checkpoint.eth_key"},
 		{"[events]\nindex = \"some\"\n", "events.index"},
+		{"[recon]\ntimezone = \"Asia/Atlantis\"\n", "recon.timezone"},
+		{"[recon]\ntimezone = \"\"\n", "recon.timezone"},
 		{"[api]\nlisten = \n", "jinlian.toml"},
 		{"[api]\nlisen = \"x\"\n", "lisen"},
 	}
@@ -247,5 +250,39 @@ func TestRegulatorTLS(t *testing.T) {
 	}
 	if h := got.RegulatorHosts(); len(h) != 2 || h[0] != "reg.example:26699" || !got.Regulator.InsecurePlainHTTP {
 		t.Fatalf("round trip: %+v %v", got.Regulator, h)
+	}
+}
+
+// TestWriteFileWritesEveryKey: a config written by WriteFile and read back
+// keeps every key of the defaults table (events.* and recon.* included).
+func TestWriteFileWritesEveryKey(t *testing.T) {
+	home := t.TempDir()
+	c := Default(home)
+	c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone = EventsIndexFull, 7, "Europe/London"
+	if err := c.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
+	v := viper.New()
+	v.SetConfigFile(Path(home))
+	if err := v.ReadInConfig(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range defaults {
+		if !v.InConfig(d.key) {
+			t.Errorf("WriteFile leaves out %s", d.key)
+		}
+	}
+	back, err := Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Events.Index != EventsIndexFull || back.Events.ReindexFrom != 7 || back.Recon.TimeZone != "Europe/London" {
+		t.Fatalf("read back %+v %+v", back.Events, back.Recon)
+	}
+	if loc, err := back.Location(); err != nil || loc.String() != "Europe/London" {
+		t.Fatalf("Location: %v %v", loc, err)
+	}
+	if loc, err := Default(home).Location(); err != nil || loc.String() != DefaultTimeZone {
+		t.Fatalf("default Location: %v %v", loc, err)
 	}
 }

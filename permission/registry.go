@@ -202,6 +202,13 @@ func (Keeper) RequirePayee(kv ledger.KV, addr gmcrypto.Address, ledgerName strin
 	return RequirePayee(kv, addr, ledgerName)
 }
 
+// OrgOf implements payments.Authorizer: addr's organisation, "" when it
+// is not registered.
+func (Keeper) OrgOf(kv ledger.KV, addr gmcrypto.Address) (string, error) {
+	id, _, err := peekIdentity(kv, addr)
+	return id.Org, err
+}
+
 // RequireMember implements custody.Registry.
 func (Keeper) RequireMember(kv ledger.KV, addr gmcrypto.Address, ledgerName string) error {
 	return RequireMember(kv, addr, ledgerName)

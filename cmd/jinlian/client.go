@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -46,6 +47,21 @@ func dial(node nodeFlags) (rpcclient.Client, error) {
 		}
 		return c, nil
 	}
+	hc, err := apiHTTPClient(node)
+	if err != nil {
+		return nil, err
+	}
+	c, err := rpchttp.NewWithClient(addr, "/websocket", hc)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", node, err)
+	}
+	return c, nil
+}
+
+// apiHTTPClient is the HTTP client for an https:// --node, the node's
+// API: trusting --tls-ca, presenting --tls-cert/--tls-key (a PEM key, or
+// for gmtls a jinlian key file).
+func apiHTTPClient(node nodeFlags) (*http.Client, error) {
 	t := node.tls
 	if t.CAFile == "" {
 		return nil, fmt.Errorf("node %s: an https:// node needs --tls-ca (the CA of the API's certificate)", node)
@@ -59,11 +75,7 @@ func dial(node nodeFlags) (rpcclient.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", node, err)
 	}
-	c, err := rpchttp.NewWithClient(addr, "/websocket", hc)
-	if err != nil {
-		return nil, fmt.Errorf("node %s: %w", node, err)
-	}
-	return c, nil
+	return hc, nil
 }
 
 // isKeystoreFile tells a jinlian key file (JSON) from a PEM key.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -38,15 +40,18 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			switch g.output {
-			case "text", "json":
+			formats := "text,json"
+			if f, ok := cmd.Annotations[outputFormats]; ok {
+				formats = f
+			}
+			if slices.Contains(strings.Split(formats, ","), g.output) {
 				return nil
 			}
-			return fmt.Errorf("--output %q: want text or json", g.output)
+			return fmt.Errorf("--output %q: want %s", g.output, strings.Join(strings.Split(formats, ","), ", "))
 		},
 	}
 	root.PersistentFlags().StringVar(&g.home, "home", defaultHome(), "home directory (keys, node data)")
-	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json (statement: csv too)")
 	env := func(name, def string) string {
 		if v := os.Getenv(name); v != "" {
 			return v
@@ -73,11 +78,16 @@ func newRootCmd() *cobra.Command {
 		newAPICmd(g),
 		newBenchCmd(g),
 		newRegCmd(g),
+		newStatementCmd(g),
 		newCheckpointCmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)
 	return root
 }
+
+// outputFormats is the annotation by which a command accepts other
+// --output formats than text and json: a comma-separated list.
+const outputFormats = "jinlian/output"
 
 // emit prints v as JSON, or calls text to print it for humans.
 func emit(w io.Writer, g *globals, v any, text func(io.Writer)) error {

@@ -180,8 +180,15 @@ func (k Keeper) SettleRedemption(kv ledger.KV, ledgerName string, sender gmcrypt
 	if err := kv.Delete(ledgerName, redemptionKey(sym, id)); err != nil {
 		return nil, err
 	}
+	if k.quiet {
+		return nil, nil
+	}
+	holderOrg, err := k.auth.OrgOf(kv, holder)
+	if err != nil {
+		return nil, err
+	}
 	return k.event(&txpb.EventRedemptionSettled{Ledger: ledgerName, Asset: sym, Id: id, To: r.Holder, Amount: r.Amount,
-		Rejected: reject, ToBalance: bal, Reason: reason}), nil
+		Rejected: reject, ToBalance: bal, Reason: reason, ToOrg: holderOrg}), nil
 }
 
 // Redemptions lists an asset's queue in id order.

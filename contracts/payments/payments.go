@@ -76,6 +76,10 @@ type Authorizer interface {
 	// else are refused, so no payment strands money at an unknown address.
 	// It returns the payee's organisation.
 	RequirePayee(kv ledger.KV, addr gmcrypto.Address, ledgerName string) (org string, err error)
+	// OrgOf is addr's organisation, "" when addr is not (any longer) a
+	// registered identity; events name it so that an organisation's
+	// statement finds the movement (package recon).
+	OrgOf(kv ledger.KV, addr gmcrypto.Address) (org string, err error)
 }
 
 // Keeper executes payments messages on the sub-ledger stores it is handed.

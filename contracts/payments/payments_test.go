@@ -21,6 +21,7 @@ func (allowAll) RequireRole(ledger.KV, gmcrypto.Address, string, string, string)
 func (allowAll) RequirePayee(ledger.KV, gmcrypto.Address, string) (string, error) {
 	return "bankB", nil
 }
+func (allowAll) OrgOf(ledger.KV, gmcrypto.Address) (string, error) { return "bankB", nil }
 
 func dump(t *rapid.T, kv ledger.KV) []byte {
 	var out []byte

@@ -68,15 +68,20 @@ var layers = []struct {
 	// The state machine: never api, consensus, regulator or cmd.
 	{pkg: "app", allow: append([]string{"wire", "checkpoint", "proto/txpb", "contracts/...", "permission", "ledger", "gmcrypto"}, helpers...)},
 
+	// Statements and reconciliation: read the chain through CometBFT's
+	// types and the typed events; never app, api or consensus.
+	{pkg: "recon", allow: append([]string{"wire", "proto/txpb", "gmcrypto"}, helpers...)},
+
 	// The client API: never consensus, regulator or app (api/doc.go; the
 	// design would allow app and permission).
-	{pkg: "api", allow: append([]string{"gmcrypto", "nodecfg"}, helpers...)},
+	{pkg: "api", allow: append([]string{"gmcrypto", "nodecfg", "recon"}, helpers...)},
 
 	// The observer side: never consensus, api or cmd.
 	{pkg: "regulator/...", allow: append([]string{"wire", "proto/txpb", "permission", "ledger", "gmcrypto"}, helpers...)},
 
-	// Embedding CometBFT: the design allows app and nodecfg.
-	{pkg: "consensus", allow: append([]string{"app", "nodecfg"}, helpers...),
+	// Embedding CometBFT: the design allows app and nodecfg; recon reads
+	// the block store and tx index through it (statements.go).
+	{pkg: "consensus", allow: append([]string{"app", "nodecfg", "recon"}, helpers...),
 		todo: map[string]string{
 			"api":                    node4,
 			"checkpoint":             node4,

@@ -1107,6 +1107,7 @@ type EventRedemptionSettled struct {
 	Rejected      bool                   `protobuf:"varint,6,opt,name=rejected,proto3" json:"rejected,omitempty"`
 	ToBalance     uint64                 `protobuf:"varint,7,opt,name=to_balance,json=toBalance,proto3" json:"to_balance,omitempty"` // the holder's balance after it (changes only when rejected)
 	Reason        string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	ToOrg         string                 `protobuf:"bytes,9,opt,name=to_org,json=toOrg,proto3" json:"to_org,omitempty"` // the holder's organisation ("" once it is no longer registered)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1193,6 +1194,13 @@ func (x *EventRedemptionSettled) GetToBalance() uint64 {
 func (x *EventRedemptionSettled) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *EventRedemptionSettled) GetToOrg() string {
+	if x != nil {
+		return x.ToOrg
 	}
 	return ""
 }
@@ -1825,7 +1833,7 @@ const file_jinlian_tx_v1_events_proto_rawDesc = "" +
 	"\x06amount\x18\x04 \x01(\x04R\x06amount\x12!\n" +
 	"\ffrom_balance\x18\x05 \x01(\x04R\vfromBalance\x12\x0e\n" +
 	"\x02id\x18\x06 \x01(\x04R\x02id\x12\x1c\n" +
-	"\treference\x18\a \x01(\tR\treference\"\xd1\x01\n" +
+	"\treference\x18\a \x01(\tR\treference\"\xe8\x01\n" +
 	"\x16EventRedemptionSettled\x12\x16\n" +
 	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x14\n" +
 	"\x05asset\x18\x02 \x01(\tR\x05asset\x12\x0e\n" +
@@ -1835,7 +1843,8 @@ const file_jinlian_tx_v1_events_proto_rawDesc = "" +
 	"\brejected\x18\x06 \x01(\bR\brejected\x12\x1d\n" +
 	"\n" +
 	"to_balance\x18\a \x01(\x04R\ttoBalance\x12\x16\n" +
-	"\x06reason\x18\b \x01(\tR\x06reason\"\x8a\x02\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x12\x15\n" +
+	"\x06to_org\x18\t \x01(\tR\x05toOrg\"\x8a\x02\n" +
 	"\x13EventCustodyCreated\x12\x16\n" +
 	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x18\n" +
 	"\aaccount\x18\x02 \x01(\tR\aaccount\x12\x18\n" +

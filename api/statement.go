@@ -1,0 +1,132 @@
+package api
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/jinlian-ledger/jinlian/recon"
+)
+
+// statementParams are the query parameters of GET /v1/statement.
+var statementParams = []string{"org", "date", "account", "asset", "ledger"}
+
+// parseStatementQuery reads GET /v1/statement's query string strictly, so
+// that what is authorized is what is served: every parameter known, given
+// at most once and not empty. Values are the decoded ones (org=bank%41 is
+// org=bankA), checked by recon.Request.Check before any use.
+func parseStatementQuery(raw string) (recon.Request, error) {
+	var req recon.Request
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return req, fmt.Errorf("query string: %w", err)
+	}
+	dst := map[string]*string{"org": &req.Org, "date": &req.Date, "account": &req.Account, "asset": &req.Asset, "ledger": &req.Ledger}
+	for _, k := range sortedKeys(vals) {
+		p, ok := dst[k]
+		switch {
+		case !ok:
+			return req, fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(statementParams, ", "))
+		case len(vals[k]) != 1:
+			return req, fmt.Errorf("parameter %s given %d times", k, len(vals[k]))
+		case vals[k][0] == "":
+			return req, fmt.Errorf("parameter %s is empty: leave it out", k)
+		}
+		*p = vals[k][0]
+	}
+	return req, nil
+}
+
+// gated reports whether the read gate is on: clients authenticate with
+// certificates and the chain says who they are.
+func (s *Server) gated() bool { return s.opts.Registry != nil && s.opts.TLS.ClientCAFile != "" }
+
+// statement serves GET /v1/statement?org=&date=&account=&asset=&ledger=:
+// the movements of an organisation in a business day (package recon). With
+// the gate on, a member reads only its own organisation's statement (org
+// defaults to it); regulators and auditors read any, and an auditor of one
+// sub-ledger any organisation's on that sub-ledger (ledger=<it>). Every
+// refusal is logged as an audit entry. Without the gate (no client
+// certificates), org is required and, as for the JSON-RPC the API then
+// forwards unchecked, nobody is refused.
+func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
+	fail := func(code int, err error) {
+		writeJSON(w, code, map[string]string{"error": err.Error()})
+	}
+	if s.opts.Statements == nil {
+		fail(http.StatusNotFound, errors.New("this node serves no statements"))
+		return
+	}
+	req, err := parseStatementQuery(r.URL.RawQuery)
+	if err != nil {
+		fail(http.StatusBadRequest, fmt.Errorf("GET /v1/statement: %w", err))
+		return
+	}
+	if s.gated() {
+		c, err := s.caller(r)
+		if err == nil {
+			if req.Org == "" {
+				req.Org = c.org
+			}
+			err = c.mayReadStatement(req)
+		}
+		if err != nil {
+			s.opts.Logger.Warn("api: statement refused", "caller", cmp.Or(c.desc, connectionInfo(r).Client), "org", req.Org, "date", req.Date,
+				"remote", r.RemoteAddr, "err", err)
+			fail(http.StatusForbidden, err)
+			return
+		}
+	} else if req.Org == "" {
+		fail(http.StatusBadRequest, errors.New("GET /v1/statement: org is required (this API takes no client certificate to read the caller's organisation from)"))
+		return
+	}
+	if err := req.Check(); err != nil {
+		fail(http.StatusBadRequest, err)
+		return
+	}
+	if reg := s.opts.Registry; reg != nil {
+		ok, err := reg.OrgExists(req.Org)
+		if err != nil {
+			fail(http.StatusInternalServerError, err)
+			return
+		}
+		if !ok {
+			fail(http.StatusNotFound, fmt.Errorf("no organisation %q is registered on chain", req.Org))
+			return
+		}
+	}
+	if req.Date == "" {
+		if req.Date, err = recon.Today(s.opts.Statements, s.opts.TimeZone); err != nil {
+			fail(http.StatusServiceUnavailable, err)
+			return
+		}
+	}
+	st, err := recon.Build(r.Context(), s.opts.Statements, s.opts.TimeZone, req)
+	var pruned *recon.PrunedError
+	var index *recon.IndexError
+	switch {
+	case errors.Is(err, recon.ErrInvalid):
+		fail(http.StatusBadRequest, err)
+	case errors.As(err, &pruned), errors.As(err, &index):
+		fail(http.StatusGone, err) // this node cannot list that day; another may
+	case err != nil:
+		s.opts.Logger.Error("api: statement", "org", req.Org, "date", req.Date, "err", err)
+		fail(http.StatusInternalServerError, err)
+	default:
+		writeJSON(w, http.StatusOK, st)
+	}
+}
+
+// mayReadStatement: a member reads its own organisation's statement;
+// regulators and auditors any; an auditor of a sub-ledger any
+// organisation's on that sub-ledger.
+func (c caller) mayReadStatement(req recon.Request) error {
+	if c.privileged || c.org == req.Org || req.Ledger != "" && slices.Contains(c.audits, req.Ledger) {
+		return nil
+	}
+	return fmt.Errorf("%s may not read the statement of %s: a member reads only its own organisation's statement; regulators and auditors read any", c.desc, req.Org)
+}

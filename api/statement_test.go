@@ -1,0 +1,278 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/jinlian-ledger/jinlian/api"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/recon"
+	"github.com/jinlian-ledger/jinlian/wire"
+)
+
+var (
+	acctA = strings.Repeat("a1", 20)
+	acctB = strings.Repeat("b1", 20)
+	acctC = strings.Repeat("c1", 20)
+)
+
+// statementChain is a node with three blocks on 2026-12-03 (CST): bankA
+// pays bankB on payments at height 2 and bankC on custody at height 3.
+type statementChain struct {
+	mu       sync.Mutex
+	searches int
+}
+
+func (c *statementChain) Heights() (int64, int64, error) { return 1, 3, nil }
+func (c *statementChain) BlockTime(h int64) (time.Time, error) {
+	return time.Date(2026, 12, 3, 8+int(h), 0, 0, 0, time.FixedZone("CST", 8*3600)), nil
+}
+
+func (c *statementChain) txs() []*abci.TxResult {
+	mk := func(h int64, ev *txpb.EventTransfer) *abci.TxResult {
+		return &abci.TxResult{Height: h, Tx: []byte(ev.Memo), Result: abci.ExecTxResult{Events: []abci.Event{wire.Event(ev),
+			wire.Event(&txpb.EventJinlianTx{Id: "id-" + ev.Memo, Ledger: ev.Ledger, Sender: ev.From, Org: "bankA", Type: "transfer"})}}}
+	}
+	return []*abci.TxResult{
+		mk(2, &txpb.EventTransfer{Ledger: "payments", Asset: "CNY", From: acctA, To: acctB, Amount: 30, FromBalance: 70, ToBalance: 30, ToOrg: "bankB", Memo: "INV-9"}),
+		mk(3, &txpb.EventTransfer{Ledger: "custody", Asset: "GOLD", From: acctA, To: acctC, Amount: 2, FromBalance: 8, ToBalance: 2, ToOrg: "bankC", Memo: "GOLD-1"}),
+	}
+}
+
+func (c *statementChain) SearchTxs(_ context.Context, q string) ([]*abci.TxResult, error) {
+	c.mu.Lock()
+	c.searches++
+	c.mu.Unlock()
+	var out []*abci.TxResult
+	for _, r := range c.txs() {
+		for _, ev := range r.Result.Events {
+			for _, a := range ev.Attributes {
+				if strings.HasSuffix(q, fmt.Sprintf(" AND %s.%s = '%s'", ev.Type, a.Key, a.Value)) {
+					out = append(out, r)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func (c *statementChain) FirstTx(from, to int64, match func(*abci.TxResult) bool) (*abci.TxResult, error) {
+	for _, r := range c.txs() {
+		if r.Height >= from && r.Height <= to && match(r) {
+			return r, nil
+		}
+	}
+	return nil, nil
+}
+
+func (c *statementChain) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.searches
+}
+
+// TestStatementEndpoint plays members, a regulator, a sub-ledger auditor
+// and strangers against GET /v1/statement over GM TLS: each honest caller
+// gets exactly its organisation's rows; bankB asking for bankA's statement,
+// however it spells the request, is refused, logged, and reaches no index.
+func TestStatementEndpoint(t *testing.T) {
+	mode := nodecfg.APITLSGM
+	regu := pki(t, mode, "regulator", "reg")
+	a := pki(t, mode, "bankA", "alice")
+	b := pki(t, mode, "bankB", "bob")
+	aud := pki(t, mode, "bankC", "auditor")
+	x := pki(t, mode, "bankX", "stranger")
+	addr := func(f *api.CertFiles) gmcrypto.Address {
+		c, err := gmcrypto.LoadCertificatesFile(f.ClientCert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c[0].PublicKey().Address()
+	}
+	reg := &fakeRegistry{
+		ids: map[gmcrypto.Address][2][]string{
+			addr(regu): {{"regulator"}, {"auditor", "regulator"}},
+			addr(a):    {{"bankA"}, {"member"}},
+			addr(b):    {{"bankB"}, {"member"}},
+			addr(aud):  {{"bankC"}, {"auditor:custody"}},
+		},
+		ledgers: map[string][]string{"custody": {"bankA", "bankC"}, "payments": {"bankA", "bankB"}},
+	}
+	chain := &statementChain{}
+	var log bytes.Buffer
+	var logMu sync.Mutex
+	s, err := api.Start(api.Options{
+		Listen: "127.0.0.1:0", TLS: serverTLS(mode, regu, bundle(t, regu.CA, a.CA, b.CA, aud.CA, x.CA)),
+		RPC: "tcp://127.0.0.1:1", Status: fakeStatus{}, Registry: reg, Statements: chain,
+		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &log, mu: &logMu}, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Stop() })
+	client := func(f *api.CertFiles) *http.Client {
+		return httpClient(t, api.ClientTLS{Mode: mode, CAFile: regu.CA, CertFile: f.ClientCert, KeyFile: f.ClientKey})
+	}
+	regulator, alice, bob, auditor, stranger := client(regu), client(a), client(b), client(aud), client(x)
+
+	cases := []struct {
+		name   string
+		client *http.Client
+		method string // "": GET
+		target string
+		code   int
+		rows   []string // memo/direction of each row, for 200
+		err    string   // in the refusal
+	}{
+		// Honest callers.
+		{"bankA: its statement", alice, "", "/v1/statement?org=bankA&date=2026-12-03", 200, []string{"INV-9/debit", "GOLD-1/debit"}, ""},
+		{"bankA: org defaults to the caller's", alice, "", "/v1/statement?date=2026-12-03", 200, []string{"INV-9/debit", "GOLD-1/debit"}, ""},
+		{"bankA: date defaults to the latest block's day", alice, "", "/v1/statement", 200, []string{"INV-9/debit", "GOLD-1/debit"}, ""},
+		{"bankA: one sub-ledger", alice, "", "/v1/statement?org=bankA&date=2026-12-03&ledger=custody", 200, []string{"GOLD-1/debit"}, ""},
+		{"bankA: one account, written in upper case with 0x", alice, "", "/v1/statement?account=0x" + strings.ToUpper(acctA), 200, []string{"INV-9/debit", "GOLD-1/debit"}, ""},
+		{"bankB: its side", bob, "", "/v1/statement?org=bankB&date=2026-12-03", 200, []string{"INV-9/credit"}, ""},
+		{"bankB: a day without blocks", bob, "", "/v1/statement?org=bankB&date=2026-12-04", 200, nil, ""},
+		{"regulator: bankA", regulator, "", "/v1/statement?org=bankA&date=2026-12-03", 200, []string{"INV-9/debit", "GOLD-1/debit"}, ""},
+		{"regulator: bankC", regulator, "", "/v1/statement?org=bankC&date=2026-12-03", 200, []string{"GOLD-1/credit"}, ""},
+		{"custody auditor: bankA on custody", auditor, "", "/v1/statement?org=bankA&date=2026-12-03&ledger=custody", 200, []string{"GOLD-1/debit"}, ""},
+
+		// bankB after bankA's statement.
+		{"bankB: org=bankA", bob, "", "/v1/statement?org=bankA&date=2026-12-03", 403, nil, "may not read the statement of bankA"},
+		{"bankB: org=bankA percent-encoded", bob, "", "/v1/statement?org=bank%41&date=2026-12-03", 403, nil, "may not read the statement of bankA"},
+		{"bankB: org twice, its own first", bob, "", "/v1/statement?org=bankB&org=bankA", 400, nil, "given 2 times"},
+		{"bankB: org twice, bankA first", bob, "", "/v1/statement?org=bankA&org=bankB", 400, nil, "given 2 times"},
+		{"bankB: org and an empty org", bob, "", "/v1/statement?org=bankB&org=", 400, nil, "given 2 times"},
+		{"bankB: Org in another case", bob, "", "/v1/statement?Org=bankA", 400, nil, `unknown parameter "Org"`},
+		{"bankB: a semicolon separator", bob, "", "/v1/statement?org=bankB;org=bankA", 400, nil, "semicolon"},
+		{"bankB: a bad escape", bob, "", "/v1/statement?org=bank%4", 400, nil, "invalid URL escape"},
+		{"bankB: its org with a NUL", bob, "", "/v1/statement?org=bankB%00", 403, nil, "may not read"},
+		{"bankB: query injection", bob, "", "/v1/statement?org=bankB%27%20OR%20jinlian_tx.org%3D%27bankA", 403, nil, "may not read"},
+		{"bankB: an empty parameter", bob, "", "/v1/statement?org=bankB&asset=", 400, nil, "asset is empty"},
+		{"bankB: POST", bob, http.MethodPost, "/v1/statement?org=bankA", 400, nil, "URI form"},
+		{"bankB: a trailing slash", bob, "", "/v1/statement/?org=bankA", 400, nil, "URI form"},
+		{"bankB: an encoded slash", bob, "", "/v1%2Fstatement?org=bankA", 400, nil, "URI form"},
+		{"bankB: a doubled slash", bob, "", "//v1/statement?org=bankA", 403, nil, "may not read the statement of bankA"},
+		{"bankB: ledger filter it does not audit", bob, "", "/v1/statement?org=bankA&ledger=payments", 403, nil, "may not read"},
+
+		// Others.
+		{"custody auditor: bankA without ledger=custody", auditor, "", "/v1/statement?org=bankA&date=2026-12-03", 403, nil, "may not read"},
+		{"custody auditor: bankA on payments", auditor, "", "/v1/statement?org=bankA&ledger=payments", 403, nil, "may not read"},
+		{"unregistered identity: its own org", stranger, "", "/v1/statement?org=bankX", 403, nil, "is not registered on chain"},
+		{"regulator: an unknown organisation", regulator, "", "/v1/statement?org=bankZ", 404, nil, `no organisation "bankZ"`},
+		{"regulator: a quote in org", regulator, "", "/v1/statement?org=bankA%27", 400, nil, "organisation"},
+		{"regulator: a bad date", regulator, "", "/v1/statement?org=bankA&date=2026-12-32", 400, nil, "YYYY-MM-DD"},
+		{"regulator: a bad account", regulator, "", "/v1/statement?org=bankA&account=xyz", 400, nil, "account"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := chain.count()
+			method := c.method
+			if method == "" {
+				method = http.MethodGet
+			}
+			req, err := http.NewRequest(method, s.URL()+c.target, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := c.client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != c.code {
+				t.Fatalf("HTTP %s, want %d: %s", resp.Status, c.code, body)
+			}
+			if c.code != http.StatusOK {
+				if !strings.Contains(strings.ReplaceAll(string(body), `\"`, `"`), c.err) {
+					t.Fatalf("refusal %s does not say %q", body, c.err)
+				}
+				if n := chain.count() - before; n > 0 {
+					t.Fatalf("BYPASS: a refused request ran %d index searches", n)
+				}
+				return
+			}
+			var st recon.Statement
+			if err := json.Unmarshal(body, &st); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range st.Rows {
+				got = append(got, r.Memo+"/"+r.Direction)
+			}
+			if strings.Join(got, " ") != strings.Join(c.rows, " ") {
+				t.Fatalf("rows %v, want %v", got, c.rows)
+			}
+		})
+	}
+	forbidden := 0
+	for _, c := range cases {
+		if c.code == http.StatusForbidden {
+			forbidden++
+		}
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	if entries := strings.Count(log.String(), "api: statement refused"); entries != forbidden || !strings.Contains(log.String(), "org=bankA") ||
+		!strings.Contains(log.String(), "CN=bob") {
+		t.Fatalf("%d audit entries for %d refused statements:\n%s", entries, forbidden, log.String())
+	}
+}
+
+// Without client certificates there is nobody to refuse, and org must be
+// named.
+func TestStatementEndpointUngated(t *testing.T) {
+	chain := &statementChain{}
+	s, err := api.Start(api.Options{Listen: "127.0.0.1:0", RPC: "tcp://127.0.0.1:1", Status: fakeStatus{}, Statements: chain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Stop() })
+	for target, want := range map[string]int{"/v1/statement?date=2026-12-03": 400, "/v1/statement?org=bankB&date=2026-12-03": 200} {
+		resp, err := http.Get(s.URL() + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %s, want %d", target, resp.Status, want)
+		}
+	}
+	none, err := api.Start(api.Options{Listen: "127.0.0.1:0", RPC: "tcp://127.0.0.1:1", Status: fakeStatus{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { none.Stop() })
+	resp, err := http.Get(none.URL() + "/v1/statement?org=bankB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a node without statements: %s", resp.Status)
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

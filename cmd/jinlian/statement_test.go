@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+
+	"github.com/jinlian-ledger/jinlian/api"
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/recon"
+)
+
+// TestStatementThroughOwnNode runs a localnet (bankA's and bankB's
+// validators, a regulator observer) where the two banks pay each other
+// with payment references, then asks bankA's own validator, through its
+// GM TLS API and lean tx index, for statements: bankA's lists exactly its
+// movements with counterparty organisation, memo and balances, in JSON,
+// CSV and text; bankB's client is refused bankA's; the regulator gets any.
+func TestStatementThroughOwnNode(t *testing.T) {
+	heavytest.Begin(t, "runs a three-node localnet behind the GM TLS API")
+	base, err := consensus.FreeBasePort(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 2, Observers: 1, BasePort: base,
+		TimeoutCommit: 100 * time.Millisecond, CheckpointInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := ln.Network.Nodes[0].Home
+	certs, err := api.GenerateCertificates(api.CertOptions{Dir: filepath.Join(t.TempDir(), "api"), Mode: nodecfg.APITLSGM, Org: "bankA", Client: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := nodecfg.Load(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.LeanIndex() {
+		t.Fatal("bankA's validator does not run the lean index")
+	}
+	apiAddr := fmt.Sprintf("127.0.0.1:%d", base+2)
+	cfg.API.Listen, cfg.API.TLS = apiAddr, nodecfg.APITLSGM
+	cfg.API.CertFile, cfg.API.KeyFile, cfg.API.EncCertFile, cfg.API.EncKeyFile = certs.Cert, certs.Key, certs.EncCert, certs.EncKey
+	// Clients are the organisations' registered identities: their
+	// certificates chain to the organisations' CAs.
+	var cas []byte
+	for _, org := range []string{"bankA", "bankB", consensus.LocalnetRegulatorOrg} {
+		b, err := os.ReadFile(filepath.Join(consensus.LocalnetCADir(ln.Home, org), "ca.crt.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cas = append(cas, b...)
+	}
+	cfg.API.ClientCAFile = filepath.Join(t.TempDir(), "clients.pem")
+	if err := os.WriteFile(cfg.API.ClientCAFile, cas, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
+	apiLog := &syncWriter{w: &bytes.Buffer{}}
+	nodes, err := ln.Start(cmtlog.NewNopLogger(), slog.New(slog.NewTextHandler(apiLog, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 1); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(gmcrypto.PassphraseEnv, consensus.LocalnetPassphrase)
+	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
+		t.Setenv(env, "")
+	}
+	key := map[string]consensus.DemoIdentity{}
+	for _, id := range ln.Identities {
+		key[id.Org] = id
+	}
+	A, B, R := key["bankA"], key["bankB"], key[consensus.LocalnetRegulatorOrg]
+
+	// Two banks pay each other, with payment references.
+	rpc := nodes[0].RPCAddr()
+	days := map[string]bool{}
+	pay := func(from, to consensus.DemoIdentity, amount int, memo string) {
+		t.Helper()
+		out, err := runCLI(t, "tx", "transfer", "-o", "json", "--node", rpc, "--from", from.KeyFile, "--asset", "CNY", "--to", to.Address,
+			"--amount", fmt.Sprint(amount), "--memo", memo)
+		var res struct {
+			Code   uint32 `json:"code"`
+			Height int64  `json:"height"`
+		}
+		if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Code != 0 {
+			t.Fatalf("transfer %s: %v %s", memo, err, out)
+		}
+		blk, err := nodes[0].Client().Block(ctx, &res.Height)
+		if err != nil {
+			t.Fatal(err)
+		}
+		days[blk.Block.Time.In(shanghai(t)).Format(recon.DateLayout)] = true
+	}
+	pay(A, B, 250, "INV-2026-001")
+	pay(B, A, 40, "REF B/7 货款")
+	pay(A, B, 5, "=fee")
+
+	node := "https://" + apiAddr
+	as := func(id consensus.DemoIdentity) []string {
+		return []string{"--node", node, "--tls-mode", "gmtls", "--tls-ca", certs.CA, "--tls-key", id.KeyFile}
+	}
+	// statement runs the command for every day the transfers fell in (two
+	// when the test straddles midnight in Shanghai) and joins the rows.
+	statement := func(caller consensus.DemoIdentity, org string) []recon.Row {
+		t.Helper()
+		var rows []recon.Row
+		for day := range days {
+			args := append([]string{"statement", "-o", "json", "--date", day}, as(caller)...)
+			if org != "" {
+				args = append(args, "--org", org)
+			}
+			out, err := runCLI(t, args...)
+			if err != nil {
+				t.Fatalf("statement of %q as %s: %v", org, caller.Org, err)
+			}
+			var st recon.Statement
+			if err := json.Unmarshal([]byte(out), &st); err != nil {
+				t.Fatal(err)
+			}
+			rows = append(rows, st.Rows...)
+		}
+		slices.SortFunc(rows, func(a, b recon.Row) int { return int(a.Height - b.Height) })
+		return rows
+	}
+	type want struct {
+		dir, cp, cpOrg, memo string
+		amount, balance      uint64
+	}
+	check := func(who string, rows []recon.Row, account string, wants []want) {
+		t.Helper()
+		if len(rows) != len(wants) {
+			t.Fatalf("%s: %d rows, want %d: %+v", who, len(rows), len(wants), rows)
+		}
+		for i, w := range wants {
+			r := rows[i]
+			if r.Direction != w.dir || r.Account != account || r.Counterparty != w.cp || r.CounterpartyOrg != w.cpOrg || r.Memo != w.memo ||
+				r.Amount != w.amount || r.BalanceAfter == nil || *r.BalanceAfter != w.balance || r.Asset != "CNY" || r.Ledger != "payments" || r.Kind != "transfer" {
+				t.Errorf("%s row %d: %+v, want %+v", who, i, r, w)
+			}
+		}
+	}
+	const F = consensus.LocalnetFunding
+	bankA := []want{
+		{"debit", B.Address, "bankB", "INV-2026-001", 250, F - 250},
+		{"credit", B.Address, "bankB", "REF B/7 货款", 40, F - 210},
+		{"debit", B.Address, "bankB", "=fee", 5, F - 215},
+	}
+	check("bankA's own statement", statement(A, ""), A.Address, bankA)
+	check("the regulator's view of bankA", statement(R, "bankA"), A.Address, bankA)
+	check("the regulator's view of bankB", statement(R, "bankB"), B.Address, []want{
+		{"credit", A.Address, "bankA", "INV-2026-001", 250, F + 250},
+		{"debit", A.Address, "bankA", "REF B/7 货款", 40, F + 210},
+		{"credit", A.Address, "bankA", "=fee", 5, F + 215},
+	})
+
+	// bankB's client asks bankA's node for bankA's statement.
+	var anyDay string
+	for d := range days {
+		anyDay = d
+	}
+	_, err = runCLI(t, append([]string{"statement", "--org", "bankA", "--date", anyDay}, as(B)...)...)
+	if err == nil || !strings.Contains(err.Error(), "may not read the statement of bankA") || !strings.Contains(err.Error(), "HTTP 403") {
+		t.Fatalf("bankB read bankA's statement: %v", err)
+	}
+	if log := apiLog.String(); !strings.Contains(log, "api: statement refused") || !strings.Contains(log, "O=bankB") {
+		t.Fatalf("no audit entry for the refusal:\n%s", log)
+	}
+
+	// CSV and text forms of the same statement.
+	if len(days) == 1 {
+		out, err := runCLI(t, append([]string{"statement", "-o", "csv", "--date", anyDay}, as(A)...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+		if err != nil || len(recs) != 4 || !slices.Equal(recs[0], recon.CSVHeader) {
+			t.Fatalf("CSV: %v\n%s", err, out)
+		}
+		if r := recs[2]; r[9] != "credit" || r[10] != "40" || r[13] != "bankB" || r[14] != "REF B/7 货款" || r[15] != fmt.Sprint(F-210) {
+			t.Fatalf("CSV row %q", r)
+		}
+		if recs[3][14] != "'=fee" {
+			t.Fatalf("CSV memo %q: a spreadsheet would run it", recs[3][14])
+		}
+		out, err = runCLI(t, append([]string{"statement", "--asset", "CNY", "--date", anyDay}, as(A)...)...)
+		if err != nil || !strings.Contains(out, "statement of bankA for "+anyDay) || !strings.Contains(out, `"INV-2026-001"`) ||
+			!strings.Contains(out, "payments CNY: 3 rows, credits 40, debits 255, net -215") {
+			t.Fatalf("text: %v\n%s", err, out)
+		}
+	}
+	// -o csv is only for statements; statements only from the API.
+	if _, err := runCLI(t, "status", "-o", "csv", "--node", rpc); err == nil || !strings.Contains(err.Error(), "want text, json") {
+		t.Fatalf("status -o csv: %v", err)
+	}
+	if _, err := runCLI(t, "statement", "--org", "bankA", "--node", rpc); err == nil || !strings.Contains(err.Error(), "node's API") {
+		t.Fatalf("statement from the RPC: %v", err)
+	}
+}
+
+func shanghai(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(nodecfg.DefaultTimeZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// syncWriter is a log sink the nodes write to while the test reads it.
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
+}

@@ -1,0 +1,101 @@
+package consensus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/libs/pubsub/query"
+	rpccore "github.com/cometbft/cometbft/rpc/core"
+	"github.com/cometbft/cometbft/state/txindex/kv"
+
+	"github.com/jinlian-ledger/jinlian/recon"
+)
+
+// maxIndexLag is how far below the block store's height Statements looks
+// for the highest indexed height before it reports the index as behind.
+const maxIndexLag = 100
+
+// Statements is the node's block store and kv tx index as package recon
+// reads them for statements (GET /v1/statement on the node's API).
+func (n *Node) Statements() recon.Chain { return chainSource{env: n.env} }
+
+type chainSource struct{ env *rpccore.Environment }
+
+var errNoTxIndex = errors.New(`this node keeps no kv tx index ([tx_index] indexer = "kv" in config.toml), so it cannot list movements`)
+
+// Heights is the block store's base and the highest height that is also
+// indexed: CometBFT indexes a block after committing it, asynchronously,
+// so the index may trail the store by a block.
+func (c chainSource) Heights() (int64, int64, error) {
+	if _, ok := c.env.TxIndexer.(*kv.TxIndex); !ok {
+		return 0, 0, errNoTxIndex
+	}
+	bs := c.env.BlockStore
+	base, stored := bs.Base(), bs.Height()
+	for top := stored; top >= max(base, 1); top-- {
+		if stored-top > maxIndexLag {
+			return 0, 0, fmt.Errorf("the tx index is more than %d heights behind the block store (height %d): is the node re-indexing?", maxIndexLag, stored)
+		}
+		ok, err := heightIndexed(c.env, top)
+		if err != nil {
+			return 0, 0, err
+		}
+		if ok {
+			return base, top, nil
+		}
+	}
+	return base, 0, nil
+}
+
+func (c chainSource) BlockTime(h int64) (time.Time, error) {
+	meta := c.env.BlockStore.LoadBlockMeta(h)
+	if meta == nil {
+		return time.Time{}, fmt.Errorf("no block header at height %d", h)
+	}
+	return meta.Header.Time, nil
+}
+
+// SearchTxs asks the kv indexer itself, in one call: the RPC's tx_search
+// runs the whole search again for every page of at most 100.
+func (c chainSource) SearchTxs(ctx context.Context, q string) ([]*abci.TxResult, error) {
+	if _, ok := c.env.TxIndexer.(*kv.TxIndex); !ok {
+		return nil, errNoTxIndex
+	}
+	parsed, err := query.New(q)
+	if err != nil {
+		return nil, fmt.Errorf("query %q: %w", q, err)
+	}
+	return c.env.TxIndexer.Search(ctx, parsed)
+}
+
+// FirstTx walks the heights up from from, reading only the blocks that
+// hold transactions, until match accepts an indexed one.
+func (c chainSource) FirstTx(from, to int64, match func(*abci.TxResult) bool) (*abci.TxResult, error) {
+	bs := c.env.BlockStore
+	for h := from; h <= to; h++ {
+		meta := bs.LoadBlockMeta(h)
+		if meta == nil {
+			return nil, fmt.Errorf("no block header at height %d", h)
+		}
+		if meta.NumTxs == 0 {
+			continue
+		}
+		b := bs.LoadBlock(h)
+		if b == nil {
+			return nil, fmt.Errorf("no block at height %d", h)
+		}
+		for _, tx := range b.Txs {
+			r, err := c.env.TxIndexer.Get(tx.Hash())
+			if err != nil {
+				return nil, fmt.Errorf("tx index at height %d: %w", h, err)
+			}
+			if r != nil && match(r) {
+				return r, nil
+			}
+		}
+	}
+	return nil, nil
+}

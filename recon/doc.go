@@ -1,0 +1,16 @@
+// Package recon is what a bank's reconciliation team reads from its own
+// node: statements of an organisation's movements in a business day
+// (Build), the day cut in a configured time zone (FindDay), and their CSV
+// form (WriteCSV). docs/reconciliation.md is the user's guide.
+//
+// A day is found by binary search over block header times (CometBFT's
+// block time strictly increases with height), and its movements by the
+// node's CometBFT tx index (jinlian_tx.org and <event>.to_org, which even
+// a validator's lean index keeps), decoded with wire.ParseEvent. Package
+// consensus supplies the Chain over the node's block store and indexer;
+// package api serves statements as GET /v1/statement.
+//
+// It imports wire, gmcrypto and the generated proto of jinlian, and
+// CometBFT's types; it must not import app, consensus, api or anything
+// above them.
+package recon

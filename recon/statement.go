@@ -1,0 +1,404 @@
+package recon
+
+import (
+	"cmp"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
+)
+
+// Chain is what a statement reads from a node.
+type Chain interface {
+	Headers
+	// SearchTxs returns every transaction the node's tx index matches
+	// with query (CometBFT's query syntax), in any order.
+	SearchTxs(ctx context.Context, query string) ([]*abci.TxResult, error)
+	// FirstTx returns the first indexed transaction of heights from..to
+	// (both included) that match accepts, or nil: a statement checks
+	// that the day's first jinlian transaction was indexed with the
+	// attributes it searches by.
+	FirstTx(from, to int64, match func(*abci.TxResult) bool) (*abci.TxResult, error)
+}
+
+// Names that can be on chain: organisations (permission), sub-ledgers
+// (ledger) and assets (payments). A name these refuse cannot exist, and no
+// name they accept can change the meaning of a query it is quoted in.
+var (
+	orgPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+	ledgerPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	assetPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
+)
+
+// Request asks for the statement of Org on Date, optionally of one
+// account, asset or sub-ledger.
+type Request struct {
+	Org     string `json:"org"`
+	Date    string `json:"date"`
+	Account string `json:"account,omitempty"`
+	Asset   string `json:"asset,omitempty"`
+	Ledger  string `json:"ledger,omitempty"`
+}
+
+// Check validates r and writes the account in its canonical form (40
+// lower-case hex digits).
+func (r *Request) Check() error {
+	if !orgPattern.MatchString(r.Org) {
+		return fmt.Errorf("%w: organisation %q: want 1-64 of [A-Za-z0-9_.-], starting alphanumeric", ErrInvalid, r.Org)
+	}
+	if r.Ledger != "" && !ledgerPattern.MatchString(r.Ledger) {
+		return fmt.Errorf("%w: sub-ledger %q: want 1-64 of [A-Za-z0-9_.-]", ErrInvalid, r.Ledger)
+	}
+	if r.Asset != "" && !assetPattern.MatchString(r.Asset) {
+		return fmt.Errorf("%w: asset %q: want 1-32 of [A-Za-z0-9_.-], starting alphanumeric", ErrInvalid, r.Asset)
+	}
+	if r.Account != "" {
+		a, err := gmcrypto.ParseAddress(r.Account)
+		if err != nil {
+			return fmt.Errorf("%w: account: %v", ErrInvalid, err)
+		}
+		r.Account = a.String()
+	}
+	return nil
+}
+
+// Kinds of movement: the event that reports it.
+const (
+	KindIssue             = "issue"
+	KindTransfer          = "transfer"
+	KindBurn              = "burn"
+	KindRedeem            = "redeem"
+	KindRedemptionSettled = "redemption_settled"
+)
+
+// Directions of a row, seen from the organisation's account.
+const (
+	// Credit: units arrived in the account.
+	Credit = "credit"
+	// Debit: units left the account.
+	Debit = "debit"
+	// Issued: the organisation, as an asset's issuer, created units for
+	// the counterparty; no balance of its own changed.
+	Issued = "issued"
+	// Retired: the organisation, as issuer, burned units a holder had
+	// queued for redemption; no balance of its own changed.
+	Retired = "retired"
+)
+
+// ResultOK is the result of every row: statements list the movements of
+// committed, successful transactions (a failed transaction moves nothing
+// and emits no event the index could find).
+const ResultOK = "ok"
+
+// Row is one movement of one of the organisation's accounts.
+type Row struct {
+	Time       time.Time `json:"time"` // the block's time, in the day's zone
+	Height     int64     `json:"height"`
+	TxIndex    uint32    `json:"tx_index"`    // position in the block
+	EventIndex int       `json:"event_index"` // position in the transaction's events
+	TxID       string    `json:"tx_id"`       // jinlian's id: hex SM3(nonce ‖ creator)
+	TxHash     string    `json:"tx_hash"`     // CometBFT's: upper-case hex SHA-256 of the transaction
+	Ledger     string    `json:"ledger"`
+	Asset      string    `json:"asset"`
+	Kind       string    `json:"kind"`
+	Direction  string    `json:"direction"`
+	Amount     uint64    `json:"amount,string"` // in the asset's smallest unit
+	// Account is the organisation's account (for issued and retired: the
+	// issuer identity that signed).
+	Account string `json:"account"`
+	// Counterparty is the other account ("" for a burn or a redemption:
+	// the units left circulation or went to the issuer's queue).
+	Counterparty    string `json:"counterparty,omitempty"`
+	CounterpartyOrg string `json:"counterparty_org,omitempty"`
+	// Memo is the payment reference the sender gave (for a redemption,
+	// its reference; for a settlement, the issuer's reason).
+	Memo string `json:"memo,omitempty"`
+	// BalanceAfter is the account's balance of the asset after the
+	// movement; absent for issued and retired rows.
+	BalanceAfter *uint64 `json:"balance_after,string,omitempty"`
+	// Redemption is the queue id of a redemption and its settlement.
+	Redemption *uint64 `json:"redemption,string,omitempty"`
+	Result     string  `json:"result"`
+}
+
+// Total sums a statement's rows of one asset on one sub-ledger. Sums are
+// decimal strings: a day's flows may exceed 64 bits.
+type Total struct {
+	Ledger  string `json:"ledger"`
+	Asset   string `json:"asset"`
+	Rows    int    `json:"rows"`
+	Credits string `json:"credits"`
+	Debits  string `json:"debits"`
+	Net     string `json:"net"` // credits − debits
+	Issued  string `json:"issued"`
+	Retired string `json:"retired"`
+}
+
+// Statement is an organisation's movements in a business day.
+type Statement struct {
+	Org     string  `json:"org"`
+	Day     Day     `json:"day"`
+	Account string  `json:"account,omitempty"`
+	Asset   string  `json:"asset,omitempty"`
+	Ledger  string  `json:"ledger,omitempty"`
+	Rows    []Row   `json:"rows"`
+	Totals  []Total `json:"totals"`
+}
+
+// IndexError: the node's tx index lacks an attribute statements search
+// by at a height of the day, so what it would list is incomplete.
+type IndexError struct {
+	Height int64
+	Reason string
+}
+
+func (e *IndexError) Error() string {
+	return fmt.Sprintf("the tx index of this node cannot list the day's movements by organisation: at height %d %s", e.Height, e.Reason)
+}
+
+// searchKeys are the indexed attributes that name an organisation that a
+// movement concerns: the sender's (every movement it sends) and the
+// recipient's (credits, and a rejected redemption's return).
+var searchKeys = []string{"jinlian_tx.org", "transfer.to_org", "issue.to_org", "redemption_settled.to_org"}
+
+// Build lists every movement of req.Org in req.Date (cut in loc): it finds
+// the day's heights (FindDay), asks the index for the transactions of
+// those heights whose sender or recipient belongs to the organisation,
+// and turns their events into rows, ordered by height, transaction and
+// event. Filters (account, asset, sub-ledger) apply to the rows.
+func Build(ctx context.Context, chain Chain, loc *time.Location, req Request) (*Statement, error) {
+	if err := req.Check(); err != nil {
+		return nil, err
+	}
+	day, err := FindDay(chain, req.Date, loc)
+	if err != nil {
+		return nil, err
+	}
+	st := &Statement{Org: req.Org, Day: day, Account: req.Account, Asset: req.Asset, Ledger: req.Ledger, Rows: []Row{}, Totals: []Total{}}
+	if day.FromHeight == 0 {
+		return st, nil
+	}
+	if err := checkIndexed(chain, day); err != nil {
+		return nil, err
+	}
+	heights := fmt.Sprintf("tx.height >= %d AND tx.height <= %d", day.FromHeight, day.ToHeight)
+	type at struct {
+		height int64
+		index  uint32
+	}
+	found := map[at]*abci.TxResult{}
+	for _, key := range searchKeys {
+		res, err := chain.SearchTxs(ctx, fmt.Sprintf("%s AND %s = '%s'", heights, key, req.Org))
+		// CometBFT's kv indexer answers a cancelled search with what it
+		// has found so far and no error: a statement must not be partial.
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("search the tx index by %s: %w", key, err)
+		}
+		for _, r := range res {
+			if r.Height >= day.FromHeight && r.Height <= day.ToHeight {
+				found[at{r.Height, r.Index}] = r
+			}
+		}
+	}
+	txs := make([]*abci.TxResult, 0, len(found))
+	for _, r := range found {
+		txs = append(txs, r)
+	}
+	slices.SortFunc(txs, func(a, b *abci.TxResult) int {
+		return cmp.Or(cmp.Compare(a.Height, b.Height), cmp.Compare(a.Index, b.Index))
+	})
+	times := map[int64]time.Time{}
+	for _, r := range txs {
+		t, ok := times[r.Height]
+		if !ok {
+			if t, err = chain.BlockTime(r.Height); err != nil {
+				return nil, err
+			}
+			t = t.In(loc)
+			times[r.Height] = t
+		}
+		rows, err := movements(r, req.Org, t)
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range rows {
+			if (req.Account == "" || row.Account == req.Account) && (req.Asset == "" || row.Asset == req.Asset) && (req.Ledger == "" || row.Ledger == req.Ledger) {
+				st.Rows = append(st.Rows, row)
+			}
+		}
+	}
+	st.Totals = totals(st.Rows)
+	return st, nil
+}
+
+// checkIndexed refuses a day whose first jinlian transaction was indexed
+// without jinlian_tx.org: a validator's lean index keeps it only from the
+// version that added statements on, and a height's index flags are fixed
+// when it is indexed (re-indexing replays the same saved events). Heights
+// are indexed in order, so the day's first jinlian transaction stands for
+// the day.
+func checkIndexed(chain Chain, day Day) error {
+	var org *abci.EventAttribute
+	first, err := chain.FirstTx(day.FromHeight, day.ToHeight, func(r *abci.TxResult) bool {
+		if r.Result.Code != abci.CodeTypeOK {
+			return false
+		}
+		for _, ev := range r.Result.Events {
+			if ev.Type == "jinlian_tx" {
+				for i := range ev.Attributes {
+					if ev.Attributes[i].Key == "org" {
+						org = &ev.Attributes[i]
+					}
+				}
+				return true
+			}
+		}
+		return false
+	})
+	switch {
+	case err != nil || first == nil:
+		return err
+	case org == nil:
+		return &IndexError{Height: first.Height, Reason: "the jinlian_tx event carries no org attribute"}
+	case !org.Index:
+		return &IndexError{Height: first.Height, Reason: "jinlian_tx.org is not indexed (a lean index written by a version before statements); ask a node that indexed the day with it, such as an observer (events.index = full)"}
+	}
+	return nil
+}
+
+// movements turns one transaction's events into the rows of org.
+func movements(r *abci.TxResult, org string, at time.Time) ([]Row, error) {
+	if r.Result.Code != abci.CodeTypeOK {
+		return nil, nil
+	}
+	var jt *txpb.EventJinlianTx
+	msgs := make([]any, len(r.Result.Events))
+	for i, ev := range r.Result.Events {
+		m, ok, err := wire.ParseEvent(ev)
+		if err != nil {
+			return nil, fmt.Errorf("height %d tx %d: %w", r.Height, r.Index, err)
+		}
+		if !ok {
+			continue
+		}
+		msgs[i] = m
+		if e, ok := m.(*txpb.EventJinlianTx); ok {
+			jt = e
+		}
+	}
+	if jt == nil {
+		return nil, fmt.Errorf("height %d tx %d: no jinlian_tx event", r.Height, r.Index)
+	}
+	hash := strings.ToUpper(hex.EncodeToString(cmttypes.Tx(r.Tx).Hash()))
+	var rows []Row
+	add := func(i int, kind, dir, ledger, asset string, amount uint64, account, cp, cpOrg, memo string, bal *uint64) {
+		rows = append(rows, Row{Time: at, Height: r.Height, TxIndex: r.Index, EventIndex: i, TxID: jt.Id, TxHash: hash,
+			Ledger: ledger, Asset: asset, Kind: kind, Direction: dir, Amount: amount, Account: account,
+			Counterparty: cp, CounterpartyOrg: cpOrg, Memo: memo, BalanceAfter: bal, Result: ResultOK})
+	}
+	sent := jt.Org == org
+	for i, m := range msgs {
+		switch e := m.(type) {
+		case *txpb.EventTransfer:
+			// A transfer moves the sender's own units, except a custody
+			// account's payment, which its signers execute: the account
+			// is no identity and has no organisation (to_org "" when it
+			// is paid), so neither side of it is any organisation's.
+			fromOrg := ""
+			if e.From == jt.Sender {
+				fromOrg = jt.Org
+			}
+			if sent && fromOrg != "" {
+				add(i, KindTransfer, Debit, e.Ledger, e.Asset, e.Amount, e.From, e.To, e.ToOrg, e.Memo, ptr(e.FromBalance))
+			}
+			if e.ToOrg == org {
+				add(i, KindTransfer, Credit, e.Ledger, e.Asset, e.Amount, e.To, e.From, fromOrg, e.Memo, ptr(e.ToBalance))
+			}
+		case *txpb.EventIssue:
+			if sent {
+				add(i, KindIssue, Issued, e.Ledger, e.Asset, e.Amount, e.From, e.To, e.ToOrg, e.Memo, nil)
+			}
+			if e.ToOrg == org {
+				add(i, KindIssue, Credit, e.Ledger, e.Asset, e.Amount, e.To, e.From, jt.Org, e.Memo, ptr(e.ToBalance))
+			}
+		case *txpb.EventBurn:
+			if sent {
+				add(i, KindBurn, Debit, e.Ledger, e.Asset, e.Amount, e.From, "", "", e.Memo, ptr(e.FromBalance))
+			}
+		case *txpb.EventRedeem:
+			if sent {
+				add(i, KindRedeem, Debit, e.Ledger, e.Asset, e.Amount, e.From, "", "", e.Reference, ptr(e.FromBalance))
+				rows[len(rows)-1].Redemption = ptr(e.Id)
+			}
+		case *txpb.EventRedemptionSettled:
+			switch {
+			case !e.Rejected && sent:
+				add(i, KindRedemptionSettled, Retired, e.Ledger, e.Asset, e.Amount, jt.Sender, e.To, e.ToOrg, e.Reason, nil)
+				rows[len(rows)-1].Redemption = ptr(e.Id)
+			case e.Rejected && e.ToOrg == org:
+				add(i, KindRedemptionSettled, Credit, e.Ledger, e.Asset, e.Amount, e.To, jt.Sender, jt.Org, e.Reason, ptr(e.ToBalance))
+				rows[len(rows)-1].Redemption = ptr(e.Id)
+			}
+		}
+	}
+	return rows, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// totals sums rows per (sub-ledger, asset), in that order.
+func totals(rows []Row) []Total {
+	type key struct{ ledger, asset string }
+	type sums struct {
+		n                                int
+		credits, debits, issued, retired big.Int
+	}
+	by := map[key]*sums{}
+	var keys []key
+	for _, r := range rows {
+		k := key{r.Ledger, r.Asset}
+		s := by[k]
+		if s == nil {
+			s = &sums{}
+			by[k] = s
+			keys = append(keys, k)
+		}
+		s.n++
+		var a big.Int
+		a.SetUint64(r.Amount)
+		switch r.Direction {
+		case Credit:
+			s.credits.Add(&s.credits, &a)
+		case Debit:
+			s.debits.Add(&s.debits, &a)
+		case Issued:
+			s.issued.Add(&s.issued, &a)
+		case Retired:
+			s.retired.Add(&s.retired, &a)
+		}
+	}
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.ledger, b.ledger), cmp.Compare(a.asset, b.asset)) })
+	out := make([]Total, 0, len(keys))
+	for _, k := range keys {
+		s := by[k]
+		var net big.Int
+		net.Sub(&s.credits, &s.debits)
+		out = append(out, Total{Ledger: k.ledger, Asset: k.asset, Rows: s.n, Credits: s.credits.String(), Debits: s.debits.String(),
+			Net: net.String(), Issued: s.issued.String(), Retired: s.retired.String()})
+	}
+	return out
+}
