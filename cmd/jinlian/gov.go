@@ -44,6 +44,7 @@ func systemTxCmd(g *globals, use, short string, args cobra.PositionalArgs, build
 	c.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for commit")
 	_ = c.MarkFlagRequired("from")
 	f.pass.add(c)
+	f.addSigning(c)
 	if flags != nil {
 		flags(c)
 	}

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -21,6 +26,33 @@ type txFlags struct {
 	timeout                       time.Duration
 	pass                          passphraseFlag
 	confidential, toKey           string // transfer only
+	// signOnly, when set, is where the signed transaction goes instead of
+	// a node (offline signing); chainID is then the chain to sign for.
+	signOnly, chainID string
+}
+
+// addSigning registers the offline-signing flags of a command that sends a
+// transaction.
+func (f *txFlags) addSigning(c *cobra.Command) {
+	c.Flags().StringVar(&f.signOnly, "sign-only", "", "sign without a node and write the signed transaction to this file (- for stdout); send it later with `jinlian tx broadcast FILE`")
+	c.Flags().StringVar(&f.chainID, "chain-id", "", "with --sign-only: the chain to sign for (the node is not asked)")
+}
+
+// SignedTxFormat names the file `--sign-only` writes and `tx broadcast` reads.
+const SignedTxFormat = "jinlian-signed-tx/v1"
+
+// signedTx is a transaction signed offline.
+type signedTx struct {
+	Format   string    `json:"format"`
+	TxID     string    `json:"tx_id"`
+	ChainID  string    `json:"chain_id"`
+	Ledger   string    `json:"ledger"`
+	Type     string    `json:"type"`
+	Sender   string    `json:"sender"`
+	Org      string    `json:"org"`
+	SignedAt time.Time `json:"signed_at"`
+	// Envelope is the signed Fabric envelope, base64.
+	Envelope []byte `json:"envelope"`
 }
 
 // txResult is what every tx command prints.
@@ -61,6 +93,9 @@ func newTxCmd(g *globals) *cobra.Command {
 					return fmt.Errorf("--amount must be a positive integer")
 				}
 				msg := build(f, to)
+				if f.signOnly != "" && f.confidential != "" {
+					return errors.New("--confidential needs the node (the regulators' escrow keys); sign confidential transfers online")
+				}
 				if err := sealConfidential(cmd.Context(), g, f, msg); err != nil {
 					return err
 				}
@@ -81,6 +116,7 @@ func newTxCmd(g *globals) *cobra.Command {
 		_ = c.MarkFlagRequired("amount")
 		_ = c.MarkFlagRequired("from")
 		f.pass.add(c)
+		f.addSigning(c)
 		if use == "transfer" {
 			addConfidentialFlags(c, f)
 		}
@@ -100,6 +136,7 @@ func newTxCmd(g *globals) *cobra.Command {
 			return &txpb.Message{Body: &txpb.Message_Redeem{Redeem: &txpb.Redeem{Asset: f.asset, Amount: f.amount, Reference: f.memo}}}
 		}),
 		newSettleRedemptionCmd(g),
+		newTxBroadcastCmd(g),
 		newTxDecryptCmd(g),
 		newTxCustodyCmd(g),
 	)
@@ -123,6 +160,13 @@ func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error
 	if err != nil {
 		return fmt.Errorf("key %s: %w", path, err)
 	}
+	signer := wire.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}
+	if f.signOnly != "" {
+		return signOffline(cmd, g, f, signer, msg)
+	}
+	if f.chainID != "" {
+		return errors.New("--chain-id goes with --sign-only; online the node's chain is used")
+	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 	defer cancel()
 	c, err := dial(g.node)
@@ -133,16 +177,60 @@ func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error
 	if err != nil {
 		return err
 	}
-	raw, id, err := wire.BuildTx(wire.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}, chain, f.ledger, time.Now(), msg)
+	raw, id, err := wire.BuildTx(signer, chain, f.ledger, time.Now(), msg)
+	if err != nil {
+		return err
+	}
+	return broadcastSigned(cmd, g, f.timeout, raw, id)
+}
+
+// signOffline signs msg for f.chainID and writes the signed transaction to
+// f.signOnly: nothing is sent, no node is asked.
+func signOffline(cmd *cobra.Command, g *globals, f *txFlags, signer wire.Signer, msg *txpb.Message) error {
+	if f.chainID == "" {
+		return errors.New("--sign-only needs --chain-id: offline, the node cannot be asked which chain to sign for")
+	}
+	now := time.Now()
+	raw, id, err := wire.BuildTx(signer, f.chainID, f.ledger, now, msg)
+	if err != nil {
+		return err
+	}
+	st := signedTx{Format: SignedTxFormat, TxID: id, ChainID: f.chainID, Ledger: f.ledger, Type: wire.MessageName(msg),
+		Sender: signer.Key.Public().Address().String(), Org: signer.MSPID, SignedAt: now.UTC(), Envelope: raw}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if f.signOnly == "-" {
+		_, err := cmd.OutOrStdout().Write(b)
+		return err
+	}
+	if err := os.WriteFile(f.signOnly, b, 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "signed %s tx %s for chain %s into %s; send it with `jinlian tx broadcast %s` (the chain accepts it within its tx_time_window_seconds of %s)\n",
+		st.Type, id, f.chainID, f.signOnly, f.signOnly, now.UTC().Format(time.RFC3339))
+	return nil
+}
+
+// broadcastSigned sends a signed transaction and waits for its commit.
+func broadcastSigned(cmd *cobra.Command, g *globals, timeout time.Duration, raw []byte, id string) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	c, err := dial(g.node)
 	if err != nil {
 		return err
 	}
 	res, err := c.BroadcastTxCommit(ctx, raw)
+	if err != nil && strings.Contains(err.Error(), "tx already exists in cache") {
+		return fmt.Errorf("tx %s was sent before: the node has it (committed or pending), so it is not sent again; see `jinlian query tx %s`", id, id)
+	}
 	if err != nil {
 		// The node may have taken the transaction before the wait ended:
-		// a retry with a new `tx` command signs a new transaction (new id)
-		// and could execute twice.
-		return fmt.Errorf("tx %s: no commit seen within --timeout %s (%w); it may still commit: check with `jinlian query tx %s` before sending it again", id, f.timeout, err, id)
+		// a new `tx` command signs a new transaction (new id) that could
+		// execute twice; `tx broadcast` of a signed file cannot.
+		return fmt.Errorf("tx %s: no commit seen within --timeout %s (%w); it may still commit: check with `jinlian query tx %s` before sending it again", id, timeout, err, id)
 	}
 	out := txResult{TxID: id, Hash: hex.EncodeToString(res.Hash)}
 	switch {
@@ -223,8 +311,67 @@ func newSettleRedemptionCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&f.from, "from", "", "signing key of an issuer of the asset")
 	c.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for commit")
 	f.pass.add(c)
+	f.addSigning(c)
 	for _, name := range []string{"asset", "id", "from"} {
 		_ = c.MarkFlagRequired(name)
 	}
+	return c
+}
+
+// newTxBroadcastCmd is `jinlian tx broadcast FILE`: it sends a transaction
+// signed offline (`--sign-only`) and waits for its commit.
+func newTxBroadcastCmd(g *globals) *cobra.Command {
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "broadcast FILE",
+		Short: "Send a transaction signed offline (--sign-only) and wait for its commit",
+		Long: `Reads a signed transaction file (` + SignedTxFormat + `, from a tx or gov
+command run with --sign-only --chain-id), checks that it is well formed,
+that its SM2 signature verifies and that it is for the node's chain, then
+sends it. Sending the same file twice is safe: the chain refuses the second
+as a duplicate (the tx id is in the file), so a timed-out broadcast can be
+retried without paying twice.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			var st signedTx
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&st); err != nil {
+				return fmt.Errorf("%s: not a signed transaction file: %w", args[0], err)
+			}
+			if st.Format != SignedTxFormat {
+				return fmt.Errorf("%s: format %q, want %q", args[0], st.Format, SignedTxFormat)
+			}
+			t, err := wire.DecodeTx(st.Envelope)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if err := t.VerifySignature(); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if t.ID != st.TxID || t.ChainID != st.ChainID {
+				return fmt.Errorf("%s: the file says tx %s for chain %s, its envelope is tx %s for chain %s", args[0], st.TxID, st.ChainID, t.ID, t.ChainID)
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			cl, err := dial(g.node)
+			if err != nil {
+				return err
+			}
+			chain, err := chainID(ctx, cl, g.node)
+			if err != nil {
+				return err
+			}
+			if chain != t.ChainID {
+				return fmt.Errorf("%s was signed for chain %s; the node at %s runs %s", args[0], t.ChainID, g.node, chain)
+			}
+			return broadcastSigned(cmd, g, timeout, st.Envelope, t.ID)
+		},
+	}
+	c.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "how long to wait for commit")
 	return c
 }
