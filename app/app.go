@@ -1,7 +1,6 @@
 package app
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,7 +39,6 @@ type App struct {
 	logger   *slog.Logger
 	sigs     *SigCache
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
-	cps      Checkpointer         // checkpoint scheme (checkpoint.go); nil without
 	cpSigner func([]byte, [32]byte) ([]byte, error)
 	certs    *permission.CertVerifier
 
@@ -100,9 +98,6 @@ type Options struct {
 	// tx id, sender and recipient (see leanIndex); nodes answering queries
 	// by ledger, organisation, type, asset or amount keep it false.
 	LeanIndex bool
-	// Checkpoints is the checkpoint scheme; required when the genesis sets
-	// checkpoint_interval (checkpoint.go).
-	Checkpoints Checkpointer
 	// SignCheckpoint signs a checkpoint digest with the checkpoint key
 	// whose public encoding is registered (the one the chain registered for
 	// this validator in the checkpoint's signing set); ErrNoCheckpointKey
@@ -128,7 +123,6 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		onNodeRemoved: opts.OnNodeRemoved,
 		certs:         permission.NewCertVerifier(100_000),
 		params:        DefaultParams(),
-		cps:           cmp.Or[Checkpointer](opts.Checkpoints, coreScheme{}),
 		cpSigner:      opts.SignCheckpoint,
 		leanIndex:     opts.LeanIndex,
 	}

@@ -10,7 +10,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
@@ -37,53 +37,10 @@ import (
 // Checkpoint k is signed by the set checkpoint k−1 named as next: at a set
 // change the old set signs the checkpoint that hands over to the new one.
 //
-// The scheme itself (commitment, digest, EdDSA) is consensus/prover's;
-// the app gets it through the Checkpointer interface so that it does not
-// import the consensus layer. Epoch 0 is defined at InitChain from the
+// The scheme itself (commitment, hash, digest, EdDSA, registration) is the
+// checkpoint core (package checkpoint), which the app imports directly;
+// the prover is not linked. Epoch 0 is defined at InitChain from the
 // genesis validator set (height 0, zero app hash).
-
-// Checkpoint mirrors consensus/prover.Checkpoint.
-type Checkpoint struct {
-	ChainID          string   `json:"chain_id"`
-	Epoch            uint64   `json:"epoch"`
-	Height           uint64   `json:"height"`
-	AppHash          [32]byte `json:"app_hash"`
-	PrevHash         [32]byte `json:"prev_hash"`
-	ValidatorSet     [32]byte `json:"validator_set"`
-	NextValidatorSet [32]byte `json:"next_validator_set"`
-}
-
-// CheckpointValidator is one slot of the validator-set commitment.
-type CheckpointValidator struct {
-	Address string `json:"address"`
-	Key     []byte `json:"key"`
-	Power   int64  `json:"power"`
-}
-
-// CheckpointRegistration binds a validator's checkpoint key to its SM2 node
-// key (consensus/prover.Registration without the chain id, which is the
-// genesis chain's).
-type CheckpointRegistration struct {
-	Validator     string `json:"validator"`
-	CheckpointKey string `json:"checkpoint_key"`
-	Possession    string `json:"possession"`
-	SM2Signature  string `json:"sm2_signature"`
-}
-
-// Checkpointer is the checkpoint scheme as the app needs it: the core
-// (coreScheme, package checkpoint) on every node; tests may inject another.
-type Checkpointer interface {
-	// CommitValidators is the validator-set commitment over slots slots.
-	CommitValidators(vals []CheckpointValidator, slots int) ([32]byte, error)
-	// Hash is the checkpoint's SM3 identity.
-	Hash(Checkpoint) [32]byte
-	// Digest is what validators sign.
-	Digest(Checkpoint) [32]byte
-	// VerifySignature checks a checkpoint signature.
-	VerifySignature(key []byte, digest [32]byte, sig []byte) error
-	// VerifyRegistration checks a registration against the node key.
-	VerifyRegistration(r CheckpointRegistration, chainID string, node *gmcrypto.PublicKey) error
-}
 
 func cpKeyKey(addr string) []byte { return []byte("cp/key/" + strings.ToUpper(addr)) }
 func cpDefKey(epoch uint64) []byte {
@@ -159,10 +116,17 @@ func (a *App) initCheckpoints(kv ledger.KV, chainID string, g *GenesisState) err
 		if err != nil {
 			return ErrBadGenesis.Wrapf("%v", err)
 		}
-		if err := a.cps.VerifyRegistration(r, chainID, pub); err != nil {
+		if r.ChainID == "" {
+			r.ChainID = chainID // the genesis's own chain
+		}
+		if err := r.Verify(chainID, pub); err != nil {
 			return ErrBadGenesis.Wrapf("checkpoint key of validator %s: %v", r.Validator, err)
 		}
-		b, _ := json.Marshal(r)
+		r.ChainID = "" // stored for this chain
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
 		if err := kv.Set(permission.SystemLedger, cpKeyKey(r.Validator), b); err != nil {
 			return err
 		}
@@ -180,11 +144,11 @@ func (a *App) initCheckpoints(kv ledger.KV, chainID string, g *GenesisState) err
 			return ErrBadGenesis.Wrapf("validator %s has no checkpoint key (app_state.checkpoint_keys)", v.Address)
 		}
 	}
-	set, err := a.cps.CommitValidators(vals, g.Params.CheckpointSlots)
+	set, err := checkpoint.CommitValidators(vals, g.Params.CheckpointSlots)
 	if err != nil {
 		return ErrBadGenesis.Wrapf("checkpoint validator set: %v", err)
 	}
-	return saveCheckpoint(kv, Checkpoint{ChainID: chainID, ValidatorSet: set, NextValidatorSet: set}, vals)
+	return saveCheckpoint(kv, checkpoint.Checkpoint{ChainID: chainID, ValidatorSet: set, NextValidatorSet: set}, vals)
 }
 
 // CheckpointValidators lists the active validators with their checkpoint
@@ -192,12 +156,12 @@ func (a *App) initCheckpoints(kv ledger.KV, chainID string, g *GenesisState) err
 // checkpoint hands over to. A validator without a checkpoint key (added by
 // governance and not registered yet) or removed (power 0) is left out: it
 // adds no power to checkpoints, and the chain must not halt over it.
-func CheckpointValidators(kv reader) ([]CheckpointValidator, error) {
+func CheckpointValidators(kv reader) ([]checkpoint.Validator, error) {
 	regs, err := permission.Validators(kv)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]CheckpointValidator, 0, len(regs))
+	out := make([]checkpoint.Validator, 0, len(regs))
 	for _, v := range regs {
 		key, err := checkpointKey(kv, v.Address)
 		if err != nil {
@@ -206,7 +170,7 @@ func CheckpointValidators(kv reader) ([]CheckpointValidator, error) {
 		if key == nil || v.Power == 0 {
 			continue
 		}
-		out = append(out, CheckpointValidator{Address: strings.ToUpper(v.Address), Key: key, Power: v.Power})
+		out = append(out, checkpoint.Validator{Address: strings.ToUpper(v.Address), Key: key, Power: v.Power})
 	}
 	return out, nil
 }
@@ -216,16 +180,16 @@ func checkpointKey(kv reader, addr string) ([]byte, error) {
 	if err != nil || b == nil {
 		return nil, err
 	}
-	var r CheckpointRegistration
+	var r checkpoint.Registration
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, err
 	}
-	return hex.DecodeString(r.CheckpointKey)
+	return r.CheckpointKey, nil
 }
 
 // saveCheckpoint stores c, the validators its next set commits to, and the
 // index entries of its epoch.
-func saveCheckpoint(kv ledger.KV, c Checkpoint, next []CheckpointValidator) error {
+func saveCheckpoint(kv ledger.KV, c checkpoint.Checkpoint, next []checkpoint.Validator) error {
 	b, _ := json.Marshal(c)
 	if err := kv.Set(permission.SystemLedger, cpDefKey(c.Epoch), b); err != nil {
 		return err
@@ -242,8 +206,8 @@ func saveCheckpoint(kv ledger.KV, c Checkpoint, next []CheckpointValidator) erro
 }
 
 // LoadCheckpoint returns the stored checkpoint of epoch (ok false if none).
-func LoadCheckpoint(kv reader, epoch uint64) (Checkpoint, bool, error) {
-	var c Checkpoint
+func LoadCheckpoint(kv reader, epoch uint64) (checkpoint.Checkpoint, bool, error) {
+	var c checkpoint.Checkpoint
 	b, err := kv.Get(permission.SystemLedger, cpDefKey(epoch))
 	if err != nil || b == nil {
 		return c, false, err
@@ -283,7 +247,7 @@ func CheckpointEpochAt(kv reader, height uint64) (uint64, bool, error) {
 
 // CheckpointSigners is the validator set that signs checkpoint epoch (≥ 1)
 // in slot order: the set checkpoint epoch−1 committed to as its next set.
-func CheckpointSigners(kv reader, epoch uint64) ([]CheckpointValidator, error) {
+func CheckpointSigners(kv reader, epoch uint64) ([]checkpoint.Validator, error) {
 	if epoch == 0 {
 		return nil, errors.New("checkpoint 0 is the trusted start and has no signers")
 	}
@@ -294,7 +258,7 @@ func CheckpointSigners(kv reader, epoch uint64) ([]CheckpointValidator, error) {
 	if b == nil {
 		return nil, fmt.Errorf("validator set of checkpoint %d is not defined", epoch-1)
 	}
-	var vals []CheckpointValidator
+	var vals []checkpoint.Validator
 	return vals, json.Unmarshal(b, &vals)
 }
 
@@ -318,8 +282,8 @@ func (a *App) checkpointSetChanged(kv ledger.KV, height int64) error {
 // pendingCheckpoint is a checkpoint computed but not stored yet, with the
 // validators its next set commits to.
 type pendingCheckpoint struct {
-	Checkpoint
-	next []CheckpointValidator
+	checkpoint.Checkpoint
+	next []checkpoint.Validator
 }
 
 // checkpointAt defines the checkpoint of height h with app hash appHash
@@ -328,7 +292,7 @@ type pendingCheckpoint struct {
 // its block changed the checkpoint validator set.
 func (a *App) checkpointAt(kv reader, h int64, appHash []byte) (pendingCheckpoint, bool, error) {
 	n := a.params.CheckpointInterval
-	if n <= 0 || a.cps == nil || h <= 0 || len(appHash) != 32 {
+	if n <= 0 || h <= 0 || len(appHash) != 32 {
 		return pendingCheckpoint{}, false, nil
 	}
 	regular := h%n == 0
@@ -359,15 +323,15 @@ func (a *App) checkpointAt(kv reader, h int64, appHash []byte) (pendingCheckpoin
 	if err != nil {
 		return pendingCheckpoint{}, false, err
 	}
-	next, err := a.cps.CommitValidators(vals, a.params.CheckpointSlots)
+	next, err := checkpoint.CommitValidators(vals, a.params.CheckpointSlots)
 	if err != nil {
 		return pendingCheckpoint{}, false, err
 	}
 	if !regular && next == prev.NextValidatorSet {
 		return pendingCheckpoint{}, false, nil // the change left the checkpoint set as it was
 	}
-	c := Checkpoint{
-		ChainID: a.chainID, Epoch: latest.Epoch + 1, Height: uint64(h), PrevHash: a.cps.Hash(prev),
+	c := checkpoint.Checkpoint{
+		ChainID: a.chainID, Epoch: latest.Epoch + 1, Height: uint64(h), PrevHash: prev.Hash(),
 		ValidatorSet: prev.NextValidatorSet, NextValidatorSet: next,
 	}
 	copy(c.AppHash[:], appHash)
@@ -386,7 +350,7 @@ func (a *App) defineCheckpoint(kv ledger.KV) (*abci.Event, error) {
 	if err := saveCheckpoint(kv, c, p.next); err != nil {
 		return nil, err
 	}
-	h := a.cps.Hash(c)
+	h := c.Hash()
 	ev := wire.Event(&txpb.EventCheckpoint{Epoch: c.Epoch, Height: c.Height, Hash: strings.ToUpper(hex.EncodeToString(h[:])),
 		ValidatorSetChange: c.ValidatorSet != c.NextValidatorSet})
 	return &ev, nil
@@ -426,7 +390,7 @@ func (a *App) signCheckpoint(kv reader, h int64, appHash []byte) ([]byte, error)
 		a.logger.Info("not signing checkpoint: this validator is not in its signing set", "epoch", c.Epoch, "validator", self)
 		return nil, nil
 	}
-	d := a.cps.Digest(c.Checkpoint)
+	d := c.Checkpoint.Digest()
 	sig, err := a.cpSigner(key, d)
 	if errors.Is(err, ErrNoCheckpointKey) {
 		a.logger.Warn("not signing checkpoint: this node does not hold the checkpoint key registered for its validator", "epoch", c.Epoch, "validator", self, "registered", hex.EncodeToString(key))
@@ -435,7 +399,7 @@ func (a *App) signCheckpoint(kv reader, h int64, appHash []byte) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.cps.VerifySignature(key, d, sig); err != nil {
+	if err := checkpoint.VerifySignature(key, d, sig); err != nil {
 		a.logger.Error("not signing checkpoint: the signature does not verify under the registered key", "epoch", c.Epoch, "validator", self, "err", err)
 		return nil, nil
 	}
@@ -460,14 +424,14 @@ func (a *App) selfValidator(kv reader) (string, error) {
 
 // verifyCheckpointSignature checks validator addr's checkpoint signature
 // over c with the key addr has in c's signing set.
-func (a *App) verifyCheckpointSignature(kv reader, c Checkpoint, addr string, sig []byte) error {
+func (a *App) verifyCheckpointSignature(kv reader, c checkpoint.Checkpoint, addr string, sig []byte) error {
 	signers, err := CheckpointSigners(kv, c.Epoch)
 	if err != nil {
 		return err
 	}
 	for _, v := range signers {
 		if v.Address == strings.ToUpper(addr) {
-			return a.cps.VerifySignature(v.Key, a.cps.Digest(c), sig)
+			return checkpoint.VerifySignature(v.Key, c.Digest(), sig)
 		}
 	}
 	return fmt.Errorf("validator %s is not in the signing set of checkpoint %d", addr, c.Epoch)
@@ -475,13 +439,13 @@ func (a *App) verifyCheckpointSignature(kv reader, c Checkpoint, addr string, si
 
 // checkpointForQC returns the stored checkpoint certified by the QC of
 // height h, if h is a checkpoint height.
-func (a *App) checkpointForQC(kv reader, h int64) (Checkpoint, bool, error) {
+func (a *App) checkpointForQC(kv reader, h int64) (checkpoint.Checkpoint, bool, error) {
 	if !a.checkpointsOn() || h <= 0 {
-		return Checkpoint{}, false, nil
+		return checkpoint.Checkpoint{}, false, nil
 	}
 	epoch, ok, err := CheckpointEpochAt(kv, uint64(h))
 	if err != nil || !ok {
-		return Checkpoint{}, false, err
+		return checkpoint.Checkpoint{}, false, err
 	}
 	return LoadCheckpoint(kv, epoch)
 }
@@ -489,7 +453,7 @@ func (a *App) checkpointForQC(kv reader, h int64) (Checkpoint, bool, error) {
 // CheckpointSignatures returns the checkpoint signatures of epoch, by
 // validator address, from the stored QC of its height. ok is false until
 // that QC is in the state.
-func CheckpointSignatures(kv reader, c Checkpoint) (map[string][]byte, bool, error) {
+func CheckpointSignatures(kv reader, c checkpoint.Checkpoint) (map[string][]byte, bool, error) {
 	qc, err := LoadQC(kv, int64(c.Height))
 	if err != nil || qc == nil {
 		return nil, false, err
@@ -535,7 +499,7 @@ func (a *App) checkQCCheckpointSignatures(kv reader, qc *txpb.QuorumCertificate)
 // enters the set that the checkpoint of this height hands over to, so it
 // signs from the checkpoint after that one on.
 func (a *App) registerCheckpointKey(kv ledger.KV, tx *wire.Tx, m *txpb.RegisterCheckpointKey, height int64) ([]abci.Event, error) {
-	if !a.checkpointsOn() || a.cps == nil {
+	if !a.checkpointsOn() {
 		return nil, ErrCheckpointKey.Wrapf("this chain defines no checkpoints (params.checkpoint_interval is 0)")
 	}
 	if b, err := hex.DecodeString(m.Validator); err != nil || len(b) != 20 {
@@ -558,19 +522,23 @@ func (a *App) registerCheckpointKey(kv ledger.KV, tx *wire.Tx, m *txpb.RegisterC
 	if err != nil {
 		return nil, err
 	}
-	r := CheckpointRegistration{
-		Validator: strings.ToUpper(v.Address), CheckpointKey: hex.EncodeToString(m.CheckpointKey),
-		Possession: hex.EncodeToString(m.Possession), SM2Signature: hex.EncodeToString(m.Sm2Signature),
+	r := checkpoint.Registration{
+		ChainID: a.chainID, Validator: strings.ToUpper(v.Address), CheckpointKey: m.CheckpointKey,
+		Possession: m.Possession, SM2Signature: m.Sm2Signature,
 	}
-	if err := a.cps.VerifyRegistration(r, a.chainID, pub); err != nil {
+	if err := r.Verify(a.chainID, pub); err != nil {
 		return nil, ErrCheckpointKey.Wrapf("checkpoint key of validator %s: %v", r.Validator, err)
 	}
-	b, _ := json.Marshal(r)
+	r.ChainID = "" // stored for this chain
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
 	if err := kv.Set(permission.SystemLedger, cpKeyKey(r.Validator), b); err != nil {
 		return nil, err
 	}
 	if err := a.checkpointSetChanged(kv, height); err != nil {
 		return nil, err
 	}
-	return []abci.Event{wire.Event(&txpb.EventCheckpointKey{Validator: r.Validator, Org: v.Org, Key: r.CheckpointKey})}, nil
+	return []abci.Event{wire.Event(&txpb.EventCheckpointKey{Validator: r.Validator, Org: v.Org, Key: hex.EncodeToString(r.CheckpointKey)})}, nil
 }

@@ -33,9 +33,10 @@ func TestRegisterCheckpointKey(t *testing.T) {
 	n := newCPNet(t)
 	n.block()
 	addr := strings.ToUpper(hex.EncodeToString(n.addrs[1]))
-	newKey := gmcrypto.SM3([]byte("rotated key of validator 1"))
+	rotated := cpKey(t, "rotated key of validator 1")
+	newKey := rotated.Public()
 	good := func() *txpb.RegisterCheckpointKey {
-		return fakeRegistration(t, testChain, addr, newKey[:], n.nodeKeys[1])
+		return registration(t, testChain, addr, rotated, n.nodeKeys[1])
 	}
 	cases := []struct {
 		name    string
@@ -54,22 +55,24 @@ func TestRegisterCheckpointKey(t *testing.T) {
 			return m
 		}, `validator address "node0" is not 40 hex digits`},
 		{"not a validator", n.admin, "bankA", permission.SystemLedger, func() *txpb.RegisterCheckpointKey {
-			return fakeRegistration(t, testChain, strings.Repeat("AB", 20), newKey[:], n.nodeKeys[1])
+			return registration(t, testChain, strings.Repeat("AB", 20), rotated, n.nodeKeys[1])
 		}, "ABABABABABABABABABABABABABABABABABABABAB is not a registered validator"},
 		{"SM2 signature by another validator's node key", n.admin, "bankA", permission.SystemLedger, func() *txpb.RegisterCheckpointKey {
-			return fakeRegistration(t, testChain, addr, newKey[:], n.nodeKeys[2])
-		}, "checkpoint key of validator " + addr + ": SM2 signature does not verify"},
+			return registration(t, testChain, addr, rotated, n.nodeKeys[2])
+		}, "SM2 signature of validator " + addr + " does not verify"},
 		{"registration for another chain", n.admin, "bankA", permission.SystemLedger, func() *txpb.RegisterCheckpointKey {
-			return fakeRegistration(t, "other-chain", addr, newKey[:], n.nodeKeys[1])
-		}, "SM2 signature does not verify"},
+			return registration(t, "other-chain", addr, rotated, n.nodeKeys[1])
+		}, "proof of possession of validator " + addr + ": checkpoint signature does not verify"},
 		{"malformed checkpoint key", n.admin, "bankA", permission.SystemLedger, func() *txpb.RegisterCheckpointKey {
-			return fakeRegistration(t, testChain, addr, newKey[:31], n.nodeKeys[1])
+			m := registration(t, testChain, addr, rotated, n.nodeKeys[1])
+			m.CheckpointKey = m.CheckpointKey[:31]
+			return m
 		}, "checkpoint public key of 31 bytes, want 32"},
 		{"no proof of possession", n.admin, "bankA", permission.SystemLedger, func() *txpb.RegisterCheckpointKey {
 			m := good()
 			m.Possession = nil
 			return m
-		}, "proof of possession does not verify"},
+		}, "proof of possession of validator " + addr},
 		{"admin of the validator's organisation replaces the key", n.admin, "bankA", permission.SystemLedger, good, ""},
 	}
 	for _, c := range cases {
@@ -170,8 +173,8 @@ func TestCheckpointAtValidatorSetChange(t *testing.T) {
 	if !ok || c4.Height != 6 || c4.ValidatorSet != c3.NextValidatorSet || c4.NextValidatorSet != c4.ValidatorSet {
 		t.Fatalf("regular checkpoint after the change: %+v", c4)
 	}
-	removed := fakeSign(n.cpKeys[3], fakeCheckpointer{}.Digest(c4))
-	if err := n.app.verifyCheckpointSignature(v, c4, hex.EncodeToString(n.addrs[3]), removed[:]); err == nil || !strings.Contains(err.Error(), "not in the signing set of checkpoint 4") {
+	removed := cpSign(t, n.cpPriv[3], c4)
+	if err := n.app.verifyCheckpointSignature(v, c4, hex.EncodeToString(n.addrs[3]), removed); err == nil || !strings.Contains(err.Error(), "not in the signing set of checkpoint 4") {
 		t.Fatalf("removed validator's signature of checkpoint 4: %v", err)
 	}
 
@@ -189,8 +192,7 @@ func TestCheckpointAtValidatorSetChange(t *testing.T) {
 		t.Fatalf("after adding a validator without a checkpoint key, latest checkpoint %+v, want height 8", ix)
 	}
 	// Registering its key is a change of the checkpoint set (block 11).
-	key := gmcrypto.SM3([]byte("val5"))
-	n.mustOK(n.block(n.tx(n.admin, "bankA", permission.SystemLedger, registerMsg(fakeRegistration(t, testChain, pk.Address().String(), key[:], nk)))))
+	n.mustOK(n.block(n.tx(n.admin, "bankA", permission.SystemLedger, registerMsg(registration(t, testChain, pk.Address().String(), cpKey(t, "val5"), nk)))))
 	n.block() // 12 defines the checkpoint of 11
 	v, _ = n.store.View(0)
 	e, ok, _ := CheckpointEpochAt(v, 11)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
@@ -24,68 +24,43 @@ import (
 	"github.com/jinlian-ledger/jinlian/wire"
 )
 
-// fakeCheckpointer stands in for consensus/prover's scheme: SM3
-// everywhere, and a "signature" by key k over d is SM3(k ‖ d). The app's
-// job is to define, carry and check; the real scheme is tested in
-// consensus/prover and end to end in consensus.
-type fakeCheckpointer struct{}
-
-func (fakeCheckpointer) CommitValidators(vals []CheckpointValidator, slots int) ([32]byte, error) {
-	b, _ := json.Marshal(struct {
-		V []CheckpointValidator
-		N int
-	}{vals, slots})
-	return gmcrypto.SM3(b), nil
-}
-func (fakeCheckpointer) Hash(c Checkpoint) [32]byte {
-	b, _ := json.Marshal(c)
-	return gmcrypto.SM3([]byte("hash"), b)
-}
-func (fakeCheckpointer) Digest(c Checkpoint) [32]byte {
-	b, _ := json.Marshal(c)
-	return gmcrypto.SM3([]byte("digest"), b)
-}
-func (fakeCheckpointer) VerifySignature(key []byte, d [32]byte, sig []byte) error {
-	if want := fakeSign(key, d); !bytes.Equal(sig, want[:]) {
-		return errors.New("fake signature does not verify")
-	}
-	return nil
-}
-func (fakeCheckpointer) VerifyRegistration(r CheckpointRegistration, chainID string, node *gmcrypto.PublicKey) error {
-	key, _ := hex.DecodeString(r.CheckpointKey)
-	if len(key) != 32 {
-		return fmt.Errorf("checkpoint public key of %d bytes, want 32", len(key))
-	}
-	if pop := fakePossession(key); r.Possession != hex.EncodeToString(pop[:]) {
-		return errors.New("proof of possession does not verify")
-	}
-	sig, _ := hex.DecodeString(r.SM2Signature)
-	if !node.Verify([]byte(chainID+r.Validator+r.CheckpointKey), sig) {
-		return errors.New("SM2 signature does not verify")
-	}
-	return nil
-}
-
-func fakeSign(key []byte, d [32]byte) [32]byte { return gmcrypto.SM3(key, d[:]) }
-
-func fakePossession(key []byte) [32]byte { return gmcrypto.SM3([]byte("pop"), key) }
-
-// fakeRegistration is what `jinlian checkpoint register` would send for
-// validator addr, signed by node key nk, under the fake scheme.
-func fakeRegistration(t *testing.T, chain, addr string, key []byte, nk *gmcrypto.PrivateKey) *txpb.RegisterCheckpointKey {
+// cpKey is validator i's checkpoint key of a test network: real EdDSA keys
+// of the checkpoint core, from a fixed seed so runs are reproducible.
+func cpKey(t *testing.T, seed string) *checkpoint.CheckpointKey {
 	t.Helper()
-	addr = strings.ToUpper(addr)
-	sig, err := nk.Sign([]byte(chain + addr + hex.EncodeToString(key)))
+	h := gmcrypto.SM3([]byte("jinlian/app-test/checkpoint-key/" + seed))
+	k, err := checkpoint.GenerateKey(bytes.NewReader(bytes.Repeat(h[:], 8)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pop := fakePossession(key)
-	return &txpb.RegisterCheckpointKey{Validator: addr, CheckpointKey: key, Possession: pop[:], Sm2Signature: sig}
+	return k
+}
+
+// cpSign is key's checkpoint signature over c's digest.
+func cpSign(t testing.TB, key *checkpoint.CheckpointKey, c checkpoint.Checkpoint) []byte {
+	t.Helper()
+	sig, err := key.Sign(c.Digest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
+}
+
+// registration is what `jinlian checkpoint register` sends for validator
+// addr, signed by node key nk.
+func registration(t *testing.T, chain, addr string, key *checkpoint.CheckpointKey, nk *gmcrypto.PrivateKey) *txpb.RegisterCheckpointKey {
+	t.Helper()
+	r, err := checkpoint.Register(chain, addr, key, nk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &txpb.RegisterCheckpointKey{Validator: r.Validator, CheckpointKey: r.CheckpointKey, Possession: r.Possession, Sm2Signature: r.SM2Signature}
 }
 
 type cpNet struct {
 	*qcNet
-	cpKeys  [][]byte
+	cpKeys  [][]byte // public
+	cpPriv  []*checkpoint.CheckpointKey
 	valPubs [][]byte // ed25519 consensus keys
 	// admin is bankA's admin and (sole) committee member, so its proposals
 	// pass at once; member is a bankA member; otherAdmin is bankB's admin.
@@ -117,11 +92,15 @@ func newCPNet(t *testing.T) *cpNet {
 		n.valPubs = append(n.valPubs, pk.Bytes())
 		addr := pk.Address().String()
 		g.Validators = append(g.Validators, permission.Validator{Org: "bankA", Address: addr, SM2PublicKey: hex.EncodeToString(nk.Public().Bytes())})
-		key := gmcrypto.SM3([]byte{byte(i)})
-		n.cpKeys = append(n.cpKeys, key[:])
-		m := fakeRegistration(t, testChain, addr, key[:], nk)
-		g.CheckpointKeys = append(g.CheckpointKeys, CheckpointRegistration{Validator: m.Validator,
-			CheckpointKey: hex.EncodeToString(m.CheckpointKey), Possession: hex.EncodeToString(m.Possession), SM2Signature: hex.EncodeToString(m.Sm2Signature)})
+		key := cpKey(t, fmt.Sprint(i))
+		n.cpPriv = append(n.cpPriv, key)
+		n.cpKeys = append(n.cpKeys, key.Public())
+		r, err := checkpoint.Register(testChain, addr, key, nk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.ChainID = "" // a genesis registers for its own chain
+		g.CheckpointKeys = append(g.CheckpointKeys, r)
 	}
 	b, _ := json.Marshal(g)
 	store, err := ledger.Open(t.TempDir(), ledger.Options{})
@@ -129,13 +108,12 @@ func newCPNet(t *testing.T) *cpNet {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	a, err := New(store, Options{NodeKey: n.nodeKeys[0], Checkpoints: fakeCheckpointer{},
+	a, err := New(store, Options{NodeKey: n.nodeKeys[0],
 		SignCheckpoint: func(registered []byte, d [32]byte) ([]byte, error) {
 			if !bytes.Equal(registered, n.cpKeys[0]) {
 				return nil, ErrNoCheckpointKey
 			}
-			s := fakeSign(n.cpKeys[0], d)
-			return s[:], nil
+			return n.cpPriv[0].Sign(d)
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +127,7 @@ func newCPNet(t *testing.T) *cpNet {
 
 // votes are the four validators' extensions for the next height, with
 // checkpoint signatures over c when c is not nil.
-func (n *cpNet) votes(c *Checkpoint) []abci.ExtendedVoteInfo {
+func (n *cpNet) votes(c *checkpoint.Checkpoint) []abci.ExtendedVoteInfo {
 	ci := n.store.LastCommit()
 	msg := QCSignBytes(testChain, ci.Height, ci.AppHash)
 	var out []abci.ExtendedVoteInfo
@@ -157,8 +135,7 @@ func (n *cpNet) votes(c *Checkpoint) []abci.ExtendedVoteInfo {
 		sig, _ := k.Sign(msg)
 		ext := VoteExtension{SM2Signature: sig}
 		if c != nil {
-			s := fakeSign(n.cpKeys[i], fakeCheckpointer{}.Digest(*c))
-			ext.CheckpointSignature = s[:]
+			ext.CheckpointSignature = cpSign(n.t, n.cpPriv[i], *c)
 		}
 		out = append(out, abci.ExtendedVoteInfo{Validator: abci.Validator{Address: n.addrs[i], Power: 10},
 			VoteExtension: EncodeVoteExtension(ext), BlockIdFlag: cmtproto.BlockIDFlagCommit})
@@ -208,7 +185,7 @@ func TestCheckpointLifecycle(t *testing.T) {
 		t.Fatalf("checkpoint of height 2: %+v %v %v", c1, ok, err)
 	}
 	g0, _, _ := LoadCheckpoint(v, 0)
-	if c1.PrevHash != (fakeCheckpointer{}).Hash(g0) || c1.ValidatorSet != g0.NextValidatorSet {
+	if c1.PrevHash != g0.Hash() || c1.ValidatorSet != g0.NextValidatorSet {
 		t.Fatal("checkpoint 1 does not chain to epoch 0")
 	}
 	votes := n.votes(&c1)
@@ -241,9 +218,9 @@ func TestCheckpointLifecycle(t *testing.T) {
 		t.Fatalf("collected %d checkpoint signatures: %v %v", len(sigs), ok, err)
 	}
 	for i, a := range n.addrs {
-		want := fakeSign(n.cpKeys[i], fakeCheckpointer{}.Digest(c1))
-		if got := sigs[strings.ToUpper(hex.EncodeToString(a))]; !bytes.Equal(got, want[:]) {
-			t.Fatalf("validator %d's collected signature differs", i)
+		got := sigs[strings.ToUpper(hex.EncodeToString(a))]
+		if err := checkpoint.VerifySignature(n.cpKeys[i], c1.Digest(), got); err != nil {
+			t.Fatalf("validator %d's collected signature: %v", i, err)
 		}
 	}
 	// The SM2 QC of the checkpoint height still verifies with SM2 only.

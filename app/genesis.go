@@ -11,6 +11,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
@@ -38,7 +39,7 @@ type GenesisState struct {
 	Params    Params                `json:"params"`
 	// CheckpointKeys register each validator's checkpoint key, bound to its
 	// SM2 node key (checkpoint.go); required with params.checkpoint_interval.
-	CheckpointKeys []CheckpointRegistration `json:"checkpoint_keys,omitempty"`
+	CheckpointKeys []checkpoint.Registration `json:"checkpoint_keys,omitempty"`
 }
 
 // GenesisLedger is a sub-ledger with its assets and opening balances.
@@ -409,32 +410,32 @@ func CheckGenesis(chainID string, appState []byte, validators []abci.ValidatorUp
 // GenesisCheckpoint is epoch 0 of the chain a genesis describes, what an
 // anchor contract is deployed with: it runs InitChain and an empty first
 // block on an in-memory store, so it needs no node and no running chain.
-func GenesisCheckpoint(chainID string, appState []byte, validators []abci.ValidatorUpdate, at time.Time) (Checkpoint, error) {
+func GenesisCheckpoint(chainID string, appState []byte, validators []abci.ValidatorUpdate, at time.Time) (checkpoint.Checkpoint, error) {
 	store, err := ledger.Open("", ledger.Options{InMemory: true})
 	if err != nil {
-		return Checkpoint{}, err
+		return checkpoint.Checkpoint{}, err
 	}
 	defer store.Close()
 	a, err := New(store, Options{})
 	if err != nil {
-		return Checkpoint{}, err
+		return checkpoint.Checkpoint{}, err
 	}
 	ctx := context.Background()
 	if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: chainID, Time: at, AppStateBytes: appState, Validators: validators}); err != nil {
-		return Checkpoint{}, err
+		return checkpoint.Checkpoint{}, err
 	}
 	if !a.checkpointsOn() {
-		return Checkpoint{}, errors.New("this genesis does not enable checkpoints (params.checkpoint_interval)")
+		return checkpoint.Checkpoint{}, errors.New("this genesis does not enable checkpoints (params.checkpoint_interval)")
 	}
 	if _, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: 1, Time: at}); err != nil {
-		return Checkpoint{}, err
+		return checkpoint.Checkpoint{}, err
 	}
 	if _, err := a.Commit(ctx, &abci.RequestCommit{}); err != nil {
-		return Checkpoint{}, err
+		return checkpoint.Checkpoint{}, err
 	}
 	v, err := store.View(0)
 	if err != nil {
-		return Checkpoint{}, err
+		return checkpoint.Checkpoint{}, err
 	}
 	c, ok, err := LoadCheckpoint(v, 0)
 	if err == nil && !ok {

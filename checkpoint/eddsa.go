@@ -19,11 +19,13 @@ const (
 	SignatureSize = 64
 )
 
-// Validator is one slot of a validator set as a scheme sees it: the
-// validator's checkpoint public key and its voting power.
+// Validator is one slot of a validator set: the validator's checkpoint
+// public key and its voting power, and for the chain's records its
+// CometBFT address (upper-case hex; not part of the commitment).
 type Validator struct {
-	Key   []byte `json:"key"`
-	Power int64  `json:"power"`
+	Address string `json:"address,omitempty"`
+	Key     []byte `json:"key"`
+	Power   int64  `json:"power"`
 }
 
 // CheckpointKey is a validator's EdDSA key on BN254's twisted Edwards curve.

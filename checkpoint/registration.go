@@ -24,7 +24,9 @@ const registrationDomain = "jinlian/checkpoint-key/v1"
 // checkpoint key signs the same statement (proof of possession, so nobody
 // can register a key it does not hold, such as another validator's).
 type Registration struct {
-	ChainID string `json:"chain_id"`
+	// ChainID is the chain the registration is for; the chain's state and
+	// a genesis leave it out (their own chain).
+	ChainID string `json:"chain_id,omitempty"`
 	// Validator is the CometBFT address, upper-case hex.
 	Validator     string   `json:"validator"`
 	CheckpointKey HexBytes `json:"checkpoint_key"`

@@ -51,7 +51,7 @@ func (c stateCollector) Collected(epoch uint64) (checkpoint.Checkpoint, []checkp
 	for i, val := range vals {
 		out[i] = sigs[strings.ToUpper(val.Address)]
 	}
-	return app.ToCoreCheckpoint(def), app.ToCoreValidators(vals), out, true, nil
+	return def, vals, out, true, nil
 }
 
 // AnchoringOptions configure StartAnchoring.
@@ -133,7 +133,7 @@ func StartAnchoring(ctx context.Context, n *JinlianNode, opts AnchoringOptions) 
 		return nil, err
 	}
 	// Epoch 0 is persisted with block 1: wait for it while ctx allows.
-	var g0 app.Checkpoint
+	var g0 checkpoint.Checkpoint
 	for {
 		v, err := n.Store.View(0)
 		if err == nil {
@@ -153,7 +153,7 @@ func StartAnchoring(ctx context.Context, n *JinlianNode, opts AnchoringOptions) 
 	fail := func(err error) (*Anchoring, error) { an.Stop(); return nil, err }
 	anchor := opts.Anchor
 	if opts.Deploy {
-		if anchor, err = relay.Deploy(ctx, opts.Chain, opts.Auth, app.ToCoreCheckpoint(g0), opts.Mine); err != nil {
+		if anchor, err = relay.Deploy(ctx, opts.Chain, opts.Auth, g0, opts.Mine); err != nil {
 			return fail(fmt.Errorf("deploy the anchor: %w", err))
 		}
 		opts.Logger.Info("checkpoint anchor deployed", "contract", anchor.Hex(), "rpc", opts.ChainURL)
@@ -168,7 +168,7 @@ func StartAnchoring(ctx context.Context, n *JinlianNode, opts AnchoringOptions) 
 		if err != nil {
 			return fail(fmt.Errorf("anchor %s: %w", anchor.Hex(), err))
 		}
-		if want := checkpoint.Hash32(app.ToCoreCheckpoint(g0).Hash()); h0 != want {
+		if want := checkpoint.Hash32(g0.Hash()); h0 != want {
 			return fail(fmt.Errorf("anchor %s trusts checkpoint %s as epoch 0, this chain's is %s: it was deployed for another chain (jinlian checkpoint deploy)", anchor.Hex(), h0, want))
 		}
 		opts.Logger.Info("relaying checkpoints", "contract", anchor.Hex(), "rpc", opts.ChainURL)
@@ -214,7 +214,7 @@ func GenesisCheckpoint(home string) (checkpoint.Checkpoint, error) {
 	if err != nil {
 		return checkpoint.Checkpoint{}, fmt.Errorf("genesis of %s: %w", home, err)
 	}
-	return app.ToCoreCheckpoint(g0), nil
+	return g0, nil
 }
 
 // DeployAnchor deploys a Verifier and a CheckpointAnchor trusting the

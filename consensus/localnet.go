@@ -266,7 +266,7 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 			if err != nil {
 				return nil, err
 			}
-			g.CheckpointKeys = append(g.CheckpointKeys, app.GenesisRegistration(reg))
+			g.CheckpointKeys = append(g.CheckpointKeys, reg)
 		}
 		if interval > 0 {
 			g.Params.CheckpointInterval, g.Params.CheckpointSlots = interval, prover.DevSlots
