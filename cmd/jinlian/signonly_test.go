@@ -61,10 +61,19 @@ func TestSignOnlyThenBroadcast(t *testing.T) {
 		t.Fatal(err)
 	}
 	node := []string{"--node", ln.Network.Nodes[0].RPCAddr}
-	out, err := runCLI(t, append([]string{"tx", "broadcast", file, "-o", "json"}, node...)...)
+	var status txStatus
+	out, err := runCLI(t, append([]string{"tx", "status", st.TxID, "-o", "json"}, node...)...)
+	if err != nil || json.Unmarshal([]byte(out), &status) != nil || status.Status != "not_committed" || status.AsOf < 1 {
+		t.Fatalf("status before broadcast: %v %s", err, out)
+	}
+	out, err = runCLI(t, append([]string{"tx", "broadcast", file, "-o", "json"}, node...)...)
 	var res txResult
 	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Code != 0 || res.TxID != st.TxID || res.Height == 0 {
 		t.Fatalf("broadcast: %v %s", err, out)
+	}
+	out, err = runCLI(t, append([]string{"tx", "status", st.TxID, "-o", "json"}, node...)...)
+	if err != nil || json.Unmarshal([]byte(out), &status) != nil || status.Status != "committed" || status.Result == nil || status.Result.Height != res.Height {
+		t.Fatalf("status after broadcast: %v %s", err, out)
 	}
 	if _, err := runCLI(t, append([]string{"tx", "broadcast", file}, node...)...); err == nil || !strings.Contains(err.Error(), "sent before") {
 		t.Fatalf("second broadcast of the same file: %v", err)

@@ -137,6 +137,7 @@ func newTxCmd(g *globals) *cobra.Command {
 		}),
 		newSettleRedemptionCmd(g),
 		newTxBroadcastCmd(g),
+		newTxStatusCmd(g),
 		newTxDecryptCmd(g),
 		newTxCustodyCmd(g),
 	)
@@ -374,4 +375,58 @@ retried without paying twice.`,
 	}
 	c.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "how long to wait for commit")
 	return c
+}
+
+// txStatus is what `jinlian tx status` prints.
+type txStatus struct {
+	TxID   string `json:"tx_id"`
+	Status string `json:"status"` // committed, or not_committed
+	// AsOf is the node's latest height when it was not (yet) committed.
+	AsOf   int64     `json:"as_of_height,omitempty"`
+	Result *txLookup `json:"result,omitempty"`
+}
+
+// newTxStatusCmd is `jinlian tx status TXID`: whether a transaction
+// committed, for deciding whether to send it again.
+func newTxStatusCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status TXID",
+		Short: "Whether a transaction committed (and its result), before deciding to send it again",
+		Long: `Asks the node whether the transaction id committed. committed: its height and
+result, as jinlian query tx prints them. not_committed: not as of the node's
+latest height; it may still be pending. A transaction commits only within
+the chain's tx_time_window_seconds of its signing time, so once that much
+time has passed since it was signed it can never commit, and signing a new
+one cannot pay twice. To retry earlier, send the same signed file again
+(jinlian tx broadcast): the chain never executes one id twice.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := strings.ToLower(args[0])
+			out := txStatus{TxID: id}
+			res, err := lookupTx(cmd.Context(), g.node, id)
+			switch {
+			case err == nil:
+				out.Status, out.Result = "committed", res
+			case strings.Contains(err.Error(), "not found at height"):
+				c, derr := dial(g.node)
+				if derr != nil {
+					return derr
+				}
+				st, serr := c.Status(cmd.Context())
+				if serr != nil {
+					return serr
+				}
+				out.Status, out.AsOf = "not_committed", st.SyncInfo.LatestBlockHeight
+			default:
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				if out.Result != nil {
+					fmt.Fprintf(w, "tx %s: committed at height %d, code %d %s\n", id, out.Result.Height, out.Result.Code, out.Result.Log)
+					return
+				}
+				fmt.Fprintf(w, "tx %s: not committed as of height %d; it may still be pending, and can commit only within tx_time_window_seconds of its signing time\n", id, out.AsOf)
+			})
+		},
+	}
 }
