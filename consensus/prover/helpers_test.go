@@ -19,7 +19,7 @@ func testValidators(t testing.TB, seed uint64, powers ...int64) ([]*checkpoint.C
 	keys := make([]*checkpoint.CheckpointKey, len(powers))
 	vals := make([]checkpoint.Validator, len(powers))
 	for i, p := range powers {
-		s := &devStream{seed: gmcrypto.SM3([]byte("jinlian test checkpoint key"), binary.BigEndian.AppendUint64(nil, seed), binary.BigEndian.AppendUint64(nil, uint64(i)))}
+		s := gmcrypto.NewSM3Stream(gmcrypto.SM3([]byte("jinlian test checkpoint key"), binary.BigEndian.AppendUint64(nil, seed), binary.BigEndian.AppendUint64(nil, uint64(i))))
 		k, err := checkpoint.GenerateKey(s)
 		if err != nil {
 			t.Fatal(err)

@@ -3,7 +3,6 @@ package prover
 import (
 	"bufio"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,31 +84,9 @@ func DevSetup(ccs constraint.ConstraintSystem) (groth16.ProvingKey, groth16.Veri
 	devSetupMu.Lock()
 	defer devSetupMu.Unlock()
 	saved := rand.Reader
-	rand.Reader = &devStream{seed: gmcrypto.SM3([]byte(DevBeacon))}
+	rand.Reader = gmcrypto.NewSM3Stream(gmcrypto.SM3([]byte(DevBeacon)))
 	defer func() { rand.Reader = saved }()
 	return setupBN254(ccs)
-}
-
-// devStream is SM3 in counter mode over a seed.
-type devStream struct {
-	seed [gmcrypto.HashSize]byte
-	ctr  uint64
-	buf  []byte
-}
-
-func (s *devStream) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		if len(s.buf) == 0 {
-			b := gmcrypto.SM3(s.seed[:], binary.BigEndian.AppendUint64(nil, s.ctr))
-			s.ctr++
-			s.buf = b[:]
-		}
-		c := copy(p[n:], s.buf)
-		s.buf = s.buf[c:]
-		n += c
-	}
-	return n, nil
 }
 
 // KeyInfo describes a key pair on disk (<dir>/<circuit id>.json).

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,66 +103,6 @@ func startLocalnetLogged(t *testing.T, prepare func(ln *consensus.Localnet), com
 		t.Fatalf("observer does not follow the chain: %v", err)
 	}
 	return n
-}
-
-// cometLog is a CometBFT logger for the localnet's nodes that keeps, in
-// memory, the error lines and the peers refused by the peer filter (an
-// Info line whose error says "filtered"), and prints the error lines in
-// the test's log if the test fails.
-type cometLog struct {
-	mu    *sync.Mutex
-	lines *[]string
-	kv    []any
-}
-
-func newCometLog(t *testing.T) cometLog {
-	l := cometLog{mu: &sync.Mutex{}, lines: &[]string{}}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, line := range l.matching("") {
-				t.Log("CometBFT: " + line)
-			}
-		}
-	})
-	return l
-}
-
-func (l cometLog) Debug(string, ...any) {}
-
-func (l cometLog) Info(msg string, keyvals ...any) {
-	if line := l.line(msg, keyvals); strings.Contains(line, "filtered") {
-		l.keep(line)
-	}
-}
-
-func (l cometLog) Error(msg string, keyvals ...any) { l.keep(l.line(msg, keyvals)) }
-
-func (l cometLog) With(keyvals ...any) cmtlog.Logger {
-	l.kv = append(append([]any{}, l.kv...), keyvals...)
-	return l
-}
-
-func (l cometLog) line(msg string, keyvals []any) string {
-	return strings.TrimSpace(fmt.Sprintln(append(append([]any{msg}, l.kv...), keyvals...)...))
-}
-
-func (l cometLog) keep(line string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	*l.lines = append(*l.lines, line)
-}
-
-// matching is the kept lines that contain s.
-func (l cometLog) matching(s string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range *l.lines {
-		if strings.Contains(line, s) {
-			out = append(out, line)
-		}
-	}
-	return out
 }
 
 // transfer signs and commits a transfer from bankA; it returns the tx id

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/cmtlogtest"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/regulator"
@@ -26,7 +27,7 @@ import (
 
 func TestObserverOnLocalnet(t *testing.T) {
 	heavytest.Begin(t, "starts a localnet")
-	logs := newCometLog(t)
+	logs := cmtlogtest.New(t)
 	n := startLocalnetLogged(t, nil, logs)
 	t.Run("index, restart mid-stream, equal to a fresh replay", func(t *testing.T) { testRestartEqualsReplay(t, n) })
 	t.Run("confidential payload", func(t *testing.T) { testConfidential(t, n) })
@@ -269,7 +270,7 @@ func testConfidential(t *testing.T, n *localnet) {
 	}
 }
 
-func testUnregisteredNode(t *testing.T, n *localnet, logs cometLog) {
+func testUnregisteredNode(t *testing.T, n *localnet, logs cmtlogtest.Log) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	// The filter answers: the registered observer is admitted, a fresh key is not.
@@ -331,12 +332,12 @@ func testUnregisteredNode(t *testing.T, n *localnet, logs cometLog) {
 	// may count the validator for an instant, until the validator closes
 	// the connection.)
 	refused := "filtered ID<" + string(key.ID()) + ">"
-	for len(logs.matching(refused)) < 2 {
+	for len(logs.Matching(refused)) < 2 {
 		if n.val.CometNode().Switch().Peers().Has(key.ID()) {
 			t.Fatal("validator accepted the unregistered node")
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("the validator logged %d refusals of the unregistered node %s in a minute, want 2", len(logs.matching(refused)), key.ID())
+			t.Fatalf("the validator logged %d refusals of the unregistered node %s in a minute, want 2", len(logs.Matching(refused)), key.ID())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jinlian-ledger/jinlian/internal/cmtlogtest"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/regulator"
 )
@@ -15,7 +16,7 @@ import (
 // logs no "failed to LoadFinalizeBlockResponse … could not find results".
 func TestObserverReadsOnlySavedResults(t *testing.T) {
 	heavytest.Begin(t, "starts a localnet")
-	logs := newCometLog(t)
+	logs := cmtlogtest.New(t)
 	n := startLocalnetLogged(t, nil, logs)
 	rules, err := regulator.ParseRules([]byte(rulesTOML))
 	if err != nil {
@@ -47,10 +48,10 @@ func TestObserverReadsOnlySavedResults(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if bad := logs.matching("LoadFinalizeBlockResponse"); len(bad) > 0 {
+	if bad := logs.Matching("LoadFinalizeBlockResponse"); len(bad) > 0 {
 		t.Fatalf("CometBFT logged %d failed results reads, e.g. %s", len(bad), bad[0])
 	}
-	if bad := logs.matching("could not find results"); len(bad) > 0 {
+	if bad := logs.Matching("could not find results"); len(bad) > 0 {
 		t.Fatalf("CometBFT logged: %s", bad[0])
 	}
 }

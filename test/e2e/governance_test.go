@@ -17,6 +17,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/ca"
+	"github.com/jinlian-ledger/jinlian/internal/cmtlogtest"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/permission"
@@ -33,7 +34,7 @@ type govEnv struct {
 	signers map[string]wire.Signer
 	client  rpcclient.Client
 	chainID string
-	logs    cometLog // the CometBFT logs of nodes
+	logs    cmtlogtest.Log // the CometBFT logs of nodes
 }
 
 func startGovEnv(t *testing.T) *govEnv {
@@ -46,7 +47,7 @@ func startGovEnv(t *testing.T) *govEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := newCometLog(t)
+	logs := cmtlogtest.New(t)
 	nodes, err := ln.Start(logs, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +214,7 @@ func TestGovernanceWithRealNodes(t *testing.T) {
 				t.Fatalf("%s took the unregistered node as a peer", n.Home())
 			}
 		}
-		return len(e.logs.matching(refused)) >= 2
+		return len(e.logs.Matching(refused)) >= 2
 	})
 	e.waitHeight(e.nodes[0], e.height()+2)
 	for _, n := range e.nodes {

@@ -7,12 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cmtlog "github.com/cometbft/cometbft/libs/log"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 
 	"github.com/jinlian-ledger/jinlian/app"
@@ -427,64 +424,4 @@ func minOf(hs []int64) int64 {
 		m = min(m, h)
 	}
 	return m
-}
-
-// cometLog is a CometBFT logger for in-process nodes that keeps, in memory,
-// the error lines and the peers refused by the peer filter (an Info line
-// whose error says "filtered"), and prints the error lines in the test's
-// log if the test fails.
-type cometLog struct {
-	mu    *sync.Mutex
-	lines *[]string
-	kv    []any
-}
-
-func newCometLog(t *testing.T) cometLog {
-	l := cometLog{mu: &sync.Mutex{}, lines: &[]string{}}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, line := range l.matching("") {
-				t.Log("CometBFT: " + line)
-			}
-		}
-	})
-	return l
-}
-
-func (l cometLog) Debug(string, ...any) {}
-
-func (l cometLog) Info(msg string, keyvals ...any) {
-	if line := l.line(msg, keyvals); strings.Contains(line, "filtered") {
-		l.keep(line)
-	}
-}
-
-func (l cometLog) Error(msg string, keyvals ...any) { l.keep(l.line(msg, keyvals)) }
-
-func (l cometLog) With(keyvals ...any) cmtlog.Logger {
-	l.kv = append(append([]any{}, l.kv...), keyvals...)
-	return l
-}
-
-func (l cometLog) line(msg string, keyvals []any) string {
-	return strings.TrimSpace(fmt.Sprintln(append(append([]any{msg}, l.kv...), keyvals...)...))
-}
-
-func (l cometLog) keep(line string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	*l.lines = append(*l.lines, line)
-}
-
-// matching is the kept lines that contain s.
-func (l cometLog) matching(s string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range *l.lines {
-		if strings.Contains(line, s) {
-			out = append(out, line)
-		}
-	}
-	return out
 }

@@ -18,7 +18,7 @@ func Validators(t testing.TB, seed uint64, powers ...int64) ([]*checkpoint.Check
 	keys := make([]*checkpoint.CheckpointKey, len(powers))
 	vals := make([]checkpoint.Validator, len(powers))
 	for i, p := range powers {
-		s := &stream{seed: gmcrypto.SM3([]byte("jinlian test checkpoint key"), binary.BigEndian.AppendUint64(nil, seed), binary.BigEndian.AppendUint64(nil, uint64(i)))}
+		s := gmcrypto.NewSM3Stream(gmcrypto.SM3([]byte("jinlian test checkpoint key"), binary.BigEndian.AppendUint64(nil, seed), binary.BigEndian.AppendUint64(nil, uint64(i))))
 		k, err := checkpoint.GenerateKey(s)
 		if err != nil {
 			t.Fatal(err)
@@ -59,27 +59,4 @@ func Sign(t testing.TB, keys []*checkpoint.CheckpointKey, cp checkpoint.Checkpoi
 		sigs[i] = s
 	}
 	return sigs
-}
-
-// stream is SM3 in counter mode over a seed (consensus/prover's
-// development randomness).
-type stream struct {
-	seed [gmcrypto.HashSize]byte
-	ctr  uint64
-	buf  []byte
-}
-
-func (s *stream) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		if len(s.buf) == 0 {
-			b := gmcrypto.SM3(s.seed[:], binary.BigEndian.AppendUint64(nil, s.ctr))
-			s.ctr++
-			s.buf = b[:]
-		}
-		c := copy(p[n:], s.buf)
-		s.buf = s.buf[c:]
-		n += c
-	}
-	return n, nil
 }
