@@ -46,4 +46,15 @@ func (b *blockTimes) record(ctx context.Context, chainID string, height int64, t
 	return nil
 }
 
+// cursor is the highest height whose time the table holds (0: none).
+func (b *blockTimes) cursor(ctx context.Context, chainID string) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var h int64
+	if err := b.db.QueryRowContext(ctx, `SELECT COALESCE(max(height), 0) FROM jinlian_block_times WHERE chain_id = $1`, chainID).Scan(&h); err != nil {
+		return 0, fmt.Errorf("psql: block-time cursor: %w (is jinlian.sql installed? jinlian reg sql-schema)", err)
+	}
+	return h, nil
+}
+
 func (b *blockTimes) close() error { return b.db.Close() }

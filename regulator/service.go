@@ -79,6 +79,8 @@ type Service struct {
 	log    *slog.Logger
 	broker *broker
 	times  *blockTimes
+	// sinkDone is closed when the block-time sink has stopped.
+	sinkDone chan struct{}
 	chain  string
 
 	ln     net.Listener
@@ -230,6 +232,10 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	fctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan struct{})
+	if s.times != nil {
+		s.sinkDone = make(chan struct{})
+		go s.sinkBlockTimes(fctx)
+	}
 	go s.follow(fctx)
 	last, _ := s.ix.LastHeight()
 	s.log.Info("regulator observer started", "chain", g.ChainID, "indexed_height", last, "api", s.Addr(), "decryption", s.cfg.Key != nil)
@@ -251,6 +257,9 @@ func (s *Service) Stop() error {
 	if s.cancel != nil {
 		s.cancel()
 		<-s.done
+		if s.sinkDone != nil {
+			<-s.sinkDone
+		}
 	}
 	if s.times != nil {
 		errs = append(errs, s.times.close())
@@ -309,11 +318,6 @@ func (s *Service) SyncOnce(ctx context.Context) error {
 		b, err := FetchBlock(ctx, s.cfg.Source, h)
 		if err != nil {
 			return err
-		}
-		if s.times != nil {
-			if err := s.times.record(ctx, s.chain, b.Height, b.Time); err != nil {
-				return err
-			}
 		}
 		alerts, err := s.ix.ApplyBlock(b, s.engine)
 		if err != nil {
@@ -415,4 +419,56 @@ func (b *broker) closeAll() {
 		delete(b.subs, ch)
 		close(ch)
 	}
+}
+
+// sinkBlockTimes writes the indexed blocks' consensus times to PostgreSQL
+// with its own cursor (the highest height the table holds), apart from
+// indexing: an outage of the database delays these rows, never the index,
+// the rules or the alerts, and when the database returns the rows catch up
+// from where they stopped (from height 1 on a database that has none, so
+// enabling SQL on an existing observer loads the earlier blocks' times).
+func (s *Service) sinkBlockTimes(ctx context.Context) {
+	defer close(s.sinkDone)
+	t := time.NewTicker(s.cfg.PollInterval)
+	defer t.Stop()
+	down := false
+	for {
+		err := s.sinkOnce(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !down:
+			down = true
+			s.log.Warn("psql: block times are behind; they catch up when the database answers (indexing and alerts go on)", "err", err)
+		case err == nil && down:
+			down = false
+			s.log.Info("psql: block times caught up")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.blockIndexed():
+		}
+	}
+}
+
+// sinkOnce writes the times of the indexed blocks the table lacks.
+func (s *Service) sinkOnce(ctx context.Context) error {
+	from, err := s.times.cursor(ctx, s.chain)
+	if err != nil {
+		return err
+	}
+	last, err := s.ix.LastHeight()
+	if err != nil {
+		return err
+	}
+	for h := from + 1; h <= last && ctx.Err() == nil; h++ {
+		b, err := s.cfg.Source.Block(ctx, &h)
+		if err != nil {
+			return fmt.Errorf("block %d: %w", h, err)
+		}
+		if err := s.times.record(ctx, s.chain, h, b.Block.Time); err != nil {
+			return err
+		}
+	}
+	return nil
 }
