@@ -3,6 +3,7 @@ package pvp
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -35,6 +36,7 @@ var (
 	ErrExpired       = errs.Register(codespace, 10, "trade expired")
 	ErrNotReady      = errs.Register(codespace, 11, "trade not ready to settle")
 	ErrNotExpired    = errs.Register(codespace, 12, "trade not expired")
+	ErrUnknownLedger = errs.Register(codespace, 13, "unknown ledger")
 )
 
 // Bounds.
@@ -255,6 +257,11 @@ func (k Keeper) checkLeg(kv ledger.KV, name string, l *txpb.PvpLeg) error {
 	}
 	if l.Amount > MaxAmount {
 		return ErrInvalidAmount.Wrapf("leg %s: amount %d overflows (at most %d)", name, l.Amount, uint64(MaxAmount))
+	}
+	if _, err := kv.Get(l.Ledger, []byte("pv/")); errors.Is(err, ledger.ErrUnknownLedger) {
+		return ErrUnknownLedger.Wrapf("leg %s: no sub-ledger %q", name, l.Ledger)
+	} else if err != nil {
+		return err
 	}
 	return nil
 }
