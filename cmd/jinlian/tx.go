@@ -139,6 +139,7 @@ func newTxCmd(g *globals) *cobra.Command {
 		newTxBroadcastCmd(g),
 		newTxDecryptCmd(g),
 		newTxCustodyCmd(g),
+		newTxPvpCmd(g),
 	)
 	return cmd
 }
