@@ -15,6 +15,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/contracts/custody"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
+	"github.com/jinlian-ledger/jinlian/contracts/pvp"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
 	"github.com/jinlian-ledger/jinlian/ledger"
@@ -36,6 +37,7 @@ type App struct {
 	store    *ledger.Store
 	payments payments.Keeper
 	custody  custody.Keeper
+	pvp      pvp.Keeper
 	logger   *slog.Logger
 	sigs     *SigCache
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
@@ -127,6 +129,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		leanIndex:     opts.LeanIndex,
 	}
 	a.custody = custody.NewKeeper(a.payments, authorizer{})
+	a.pvp = pvp.NewKeeper(a.payments, authorizer{})
 	if a.sigs == nil {
 		a.sigs = NewSigCache(200_000, 1)
 	}
@@ -184,6 +187,7 @@ func (a *App) resetCheckState() error {
 	c := *a
 	c.checking, c.payments = true, a.payments.Quiet()
 	c.custody = custody.NewKeeper(c.payments, authorizer{}).Quiet()
+	c.pvp = pvp.NewKeeper(c.payments, authorizer{}).Quiet()
 	a.checker.Store(&c)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/jinlian-ledger/jinlian/contracts/custody"
+	"github.com/jinlian-ledger/jinlian/contracts/pvp"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
@@ -16,7 +17,8 @@ import (
 
 // authorizer is the permission registry as the contracts see it
 // (payments.Authorizer, custody.Registry), with one addition: a custody
-// account is a payee of its sub-ledger. It is no identity (nobody holds
+// account is a payee of its sub-ledger, and so is a PvP escrow while the
+// pvp contract funds it (and only then: nobody else can pay into it). It is no identity (nobody holds
 // its key, so it must not be able to sign, hold roles or be registered to
 // an organisation whose removal would take it along), but money paid to it
 // is not stranded: its signers move it. The registry is asked first, so an
@@ -29,6 +31,9 @@ func (authorizer) RequirePayee(kv ledger.KV, addr gmcrypto.Address, ledgerName s
 	org, err := permission.RequirePayee(kv, addr, ledgerName)
 	if errors.Is(err, permission.ErrUnknownPayee) {
 		if ok, cerr := custody.IsAccount(kv, ledgerName, addr); cerr != nil || ok {
+			return "", cerr
+		}
+		if ok, cerr := pvp.IsEscrow(kv, ledgerName, addr); cerr != nil || ok {
 			return "", cerr
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/contracts/custody"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
+	"github.com/jinlian-ledger/jinlian/contracts/pvp"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
 	"github.com/jinlian-ledger/jinlian/ledger"
@@ -43,6 +44,9 @@ const (
 	QueryCustodyAccount   = "/custody/account"   // CustodyRequest → CustodyAccountResponse
 	QueryCustodyProposals = "/custody/proposals" // CustodyRequest → CustodyProposalsResponse
 	QueryCustodyAccounts  = "/custody/accounts"  // CustodyAccountsRequest → CustodyAccountsResponse
+
+	QueryPvpTrade  = "/pvp/trade"  // PvpRequest (ledger, trade) → PvpTradeResponse
+	QueryPvpTrades = "/pvp/trades" // PvpRequest (ledger, party optional) → PvpTradesResponse
 
 	// CometBFT asks these when base.filter_peers is on; code 0 admits.
 	filterIDPrefix   = "/p2p/filter/id/"
@@ -116,12 +120,14 @@ type TxLocation struct {
 }
 
 // InvariantsResponse is the supply check over every asset of every
-// ledger, and the custody check over every custody account.
+// ledger, the custody check over every custody account and the pvp check
+// over every trade.
 type InvariantsResponse struct {
 	Height  int64                      `json:"height"`
 	Holds   bool                       `json:"holds"`
 	Results []payments.InvariantResult `json:"results"`
 	Custody []custody.InvariantResult  `json:"custody"`
+	Pvp     []pvp.InvariantResult      `json:"pvp"`
 }
 
 // CustodyRequest names a custody account of a sub-ledger.
@@ -178,6 +184,29 @@ type CustodyAccountsRequest struct {
 type CustodyAccountsResponse struct {
 	Accounts []custody.Account `json:"accounts"`
 	Height   int64             `json:"height"`
+}
+
+// PvpRequest names a sub-ledger one of whose legs the trades are on (the
+// API gate admits members of that ledger, regulators and auditors), and
+// a trade (/pvp/trade) or a party or receiver to filter by (/pvp/trades).
+type PvpRequest struct {
+	Ledger string `json:"ledger"`
+	Trade  string `json:"trade,omitempty"`
+	Party  string `json:"party,omitempty"`
+}
+
+// PvpTradeResponse is a trade with its status at Height.
+type PvpTradeResponse struct {
+	pvp.Trade
+	// Expired: open at Height but past its expiry height (refundable by anyone).
+	Expired bool  `json:"expired,omitempty"`
+	At      int64 `json:"at_height"`
+}
+
+// PvpTradesResponse lists the trades with a leg on the ledger, in id order.
+type PvpTradesResponse struct {
+	Trades []pvp.Trade `json:"trades"`
+	Height int64       `json:"height"`
 }
 
 // Query answers read requests against a committed height (0 = latest).
@@ -250,6 +279,8 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		return RedemptionsResponse{RedemptionsRequest: req, Pending: sup.Pending, Queue: q, Height: v.Height()}, nil
 	case QueryCustodyAccount, QueryCustodyProposals, QueryCustodyAccounts:
 		return a.queryCustody(v, path, data)
+	case QueryPvpTrade, QueryPvpTrades:
+		return a.queryPvp(v, path, data)
 	case QueryLedgers:
 		out := []LedgerInfo{}
 		for _, name := range v.Ledgers() {
@@ -419,7 +450,54 @@ func (a *App) Invariants(v *ledger.View) (InvariantsResponse, error) {
 		}
 		resp.Custody = append(resp.Custody, cres...)
 	}
+	pres, err := a.pvp.CheckTrades(v)
+	if err != nil {
+		return resp, err
+	}
+	for _, r := range pres {
+		resp.Holds = resp.Holds && r.Holds
+	}
+	resp.Pvp = pres
 	return resp, nil
+}
+
+func (a *App) queryPvp(v *ledger.View, path string, data []byte) (any, error) {
+	var req PvpRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		return nil, ErrBadQuery.Wrapf("pvp request: %v", err)
+	}
+	if err := checkUserLedger(v, req.Ledger); err != nil {
+		return nil, err
+	}
+	if path == QueryPvpTrade {
+		t, err := a.pvp.GetTrade(v, req.Trade)
+		if err != nil {
+			return nil, err
+		}
+		if !t.OnLedger(req.Ledger) {
+			// Asked through a ledger it is not on: as unknown, so that
+			// members of other ledgers learn nothing of it.
+			return nil, pvp.ErrUnknownTrade.Wrapf("no trade %s with a leg on ledger %s", req.Trade, req.Ledger)
+		}
+		next := v.Height() + 1
+		return PvpTradeResponse{Trade: t, Expired: t.Status == pvp.StatusOpen && next >= t.ExpiryHeight, At: v.Height()}, nil
+	}
+	var party string
+	if req.Party != "" {
+		p, err := gmcrypto.ParseAddress(req.Party)
+		if err != nil {
+			return nil, ErrBadQuery.Wrapf("party: %v", err)
+		}
+		party = p.String()
+	}
+	trades, err := a.pvp.Trades(v)
+	if err != nil {
+		return nil, err
+	}
+	trades = slices.DeleteFunc(trades, func(t pvp.Trade) bool {
+		return !t.OnLedger(req.Ledger) || (party != "" && !t.Involves(party))
+	})
+	return PvpTradesResponse{Trades: trades, Height: v.Height()}, nil
 }
 
 func (a *App) queryCustody(v *ledger.View, path string, data []byte) (any, error) {

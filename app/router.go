@@ -62,6 +62,10 @@ var handlers = map[string]handler{
 	"custody_veto":        (*App).custodyVeto,
 	"custody_execute":     (*App).custodyExecute,
 	"custody_set_signers": (*App).custodySetSigners,
+	"pvp_propose":         (*App).pvpPropose,
+	"pvp_fund":            (*App).pvpFund,
+	"pvp_settle":          (*App).pvpSettle,
+	"pvp_refund":          (*App).pvpRefund,
 }
 
 func init() {

@@ -81,7 +81,7 @@ type Service struct {
 	times  *blockTimes
 	// sinkDone is closed when the block-time sink has stopped.
 	sinkDone chan struct{}
-	chain  string
+	chain    string
 
 	ln     net.Listener
 	srv    *http.Server

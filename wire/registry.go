@@ -81,6 +81,14 @@ var messages = []MessageSpec{
 	{Name: "custody_set_signers", Policy: "member of the ledger and signer of the account; not held; not sanctioned; a proposal approved like a payment",
 		Events:  events(&txpb.EventCustodyClosed{}, &txpb.EventCustodyProposed{}, &txpb.EventCustodyApproved{}, &txpb.EventCustodyExecuted{}),
 		Command: "jinlian tx custody set-signers"},
+	{Name: "pvp_propose", System: true, Policy: "member of leg A's ledger, the counterparty a member of leg B's; legs of known assets, positive amounts, not both the same asset of one ledger; receivers payees of the ledger they are paid on, of different organisations; expiry in the future; not held on leg A; no sanctioned party",
+		Events: events(&txpb.EventPvpProposed{}), Command: "jinlian tx pvp propose"},
+	{Name: "pvp_fund", System: true, Policy: "the leg's party (A: the proposer, B: the counterparty), a member of its ledger, once per leg, before the expiry height; not held; no sanctioned party; the funding that completes the trade settles both legs at once (from the value height)",
+		Events: events(&txpb.EventTransfer{}, &txpb.EventPvpFunded{}, &txpb.EventPvpSettled{}), Command: "jinlian tx pvp fund"},
+	{Name: "pvp_settle", System: true, Policy: "anyone registered; both legs funded, from the value height, before the expiry height; escrows not held, no sanctioned receiver",
+		Events: events(&txpb.EventTransfer{}, &txpb.EventPvpSettled{}), Command: "jinlian tx pvp settle"},
+	{Name: "pvp_refund", System: true, Policy: "a party of the trade any time before it settles, anyone from the expiry height; the funded legs return to their funders",
+		Events: events(&txpb.EventTransfer{}, &txpb.EventPvpRefunded{}), Command: "jinlian tx pvp refund"},
 }
 
 func events(e ...protoreflect.ProtoMessage) []protoreflect.ProtoMessage { return e }

@@ -133,7 +133,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(balance, redemptions, ledgers, tx, newQueryQCCmd(g), newQueryCustodyCmd(g))
+	cmd.AddCommand(balance, redemptions, ledgers, tx, newQueryQCCmd(g), newQueryCustodyCmd(g), newQueryPvpCmd(g))
 	cmd.AddCommand(registryQueryCmds(g)...)
 	return cmd
 }
@@ -297,7 +297,7 @@ func newDebugCmd(g *globals) *cobra.Command {
 	var height int64
 	inv := &cobra.Command{
 		Use:   "invariants",
-		Short: "Check per asset: sum of balances == issued − burned; and every custody account's rules",
+		Short: "Check per asset: sum of balances == issued − burned; every custody account's rules; every pvp trade's escrows",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out app.InvariantsResponse
@@ -318,6 +318,17 @@ func newDebugCmd(g *globals) *cobra.Command {
 						state = "BROKEN"
 					}
 					fmt.Fprintf(w, "%-6s %s custody account %s: %d pending proposals", state, r.Ledger, r.Account, r.Pending)
+					if r.Problem != "" {
+						fmt.Fprintf(w, ": %s", r.Problem)
+					}
+					fmt.Fprintln(w)
+				}
+				for _, r := range out.Pvp {
+					state := "ok"
+					if !r.Holds {
+						state = "BROKEN"
+					}
+					fmt.Fprintf(w, "%-6s pvp trade %s: %s", state, r.Trade, r.Status)
 					if r.Problem != "" {
 						fmt.Fprintf(w, ": %s", r.Problem)
 					}

@@ -140,6 +140,7 @@ func newTxCmd(g *globals) *cobra.Command {
 		newTxStatusCmd(g),
 		newTxDecryptCmd(g),
 		newTxCustodyCmd(g),
+		newTxPvpCmd(g),
 	)
 	return cmd
 }

@@ -1747,6 +1747,564 @@ func (x *EventCustodyClosed) GetReason() string {
 	return ""
 }
 
+// EventPvpProposed: a payment-versus-payment trade was proposed.
+type EventPvpProposed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Trade         string                 `protobuf:"bytes,1,opt,name=trade,proto3" json:"trade,omitempty"`
+	LedgerA       string                 `protobuf:"bytes,2,opt,name=ledger_a,json=ledgerA,proto3" json:"ledger_a,omitempty"`
+	AssetA        string                 `protobuf:"bytes,3,opt,name=asset_a,json=assetA,proto3" json:"asset_a,omitempty"`
+	AmountA       uint64                 `protobuf:"varint,4,opt,name=amount_a,json=amountA,proto3" json:"amount_a,omitempty"`
+	LedgerB       string                 `protobuf:"bytes,5,opt,name=ledger_b,json=ledgerB,proto3" json:"ledger_b,omitempty"`
+	AssetB        string                 `protobuf:"bytes,6,opt,name=asset_b,json=assetB,proto3" json:"asset_b,omitempty"`
+	AmountB       uint64                 `protobuf:"varint,7,opt,name=amount_b,json=amountB,proto3" json:"amount_b,omitempty"`
+	Rate          string                 `protobuf:"bytes,8,opt,name=rate,proto3" json:"rate,omitempty"` // amount_b / amount_a in units, 10 decimals
+	Proposer      string                 `protobuf:"bytes,9,opt,name=proposer,proto3" json:"proposer,omitempty"`
+	Counterparty  string                 `protobuf:"bytes,10,opt,name=counterparty,proto3" json:"counterparty,omitempty"`
+	ReceiverA     string                 `protobuf:"bytes,11,opt,name=receiver_a,json=receiverA,proto3" json:"receiver_a,omitempty"` // receives leg B
+	ReceiverB     string                 `protobuf:"bytes,12,opt,name=receiver_b,json=receiverB,proto3" json:"receiver_b,omitempty"` // receives leg A
+	ValueHeight   int64                  `protobuf:"varint,13,opt,name=value_height,json=valueHeight,proto3" json:"value_height,omitempty"`
+	ExpiryHeight  int64                  `protobuf:"varint,14,opt,name=expiry_height,json=expiryHeight,proto3" json:"expiry_height,omitempty"`
+	Memo          string                 `protobuf:"bytes,15,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventPvpProposed) Reset() {
+	*x = EventPvpProposed{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventPvpProposed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventPvpProposed) ProtoMessage() {}
+
+func (x *EventPvpProposed) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventPvpProposed.ProtoReflect.Descriptor instead.
+func (*EventPvpProposed) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *EventPvpProposed) GetTrade() string {
+	if x != nil {
+		return x.Trade
+	}
+	return ""
+}
+
+func (x *EventPvpProposed) GetLedgerA() string {
+	if x != nil {
+		return x.LedgerA
+	}
+	return ""
+}
+
+func (x *EventPvpProposed) GetAssetA() string {
+	if x != nil {
+		return x.AssetA
+	}
+	return ""
+}
+
+func (x *EventPvpProposed) GetAmountA() uint64 {
+	if x != nil {
+		return x.AmountA
+	}
+	return 0
+}
+
+func (x *EventPvpProposed) GetLedgerB() string {
+	if x != nil {
+		return x.LedgerB
+	}
+	return ""
+}
+
+func (x *EventPvpProposed) GetAssetB() string {
+	if x != nil {
+		return x.AssetB
+	}
+	return ""
+}
+
+func (x *EventPvpProposed) GetAmountB() uint64 {
+	if x != nil {
+		return x.AmountB
+	}
+	return 0
+}
+
+func (x *EventPvpProposed) GetRate() string {
+	if x != nil {
+		return x.Rate
+	}
+	return ""
+}
+
+func (x *EventPvpProposed) GetProposer() string {
+	if x != nil {
+		return x.Proposer
+	}
+	return ""
+}
+
+func (x *EventPvpProposed) GetCounterparty() string {
+	if x != nil {
+		return x.Counterparty
+	}
+	return ""
+}
+
+func (x *EventPvpProposed) GetReceiverA() string {
+	if x != nil {
+		return x.ReceiverA
+	}
+	return ""
+}
+
+func (x *EventPvpProposed) GetReceiverB() string {
+	if x != nil {
+		return x.ReceiverB
+	}
+	return ""
+}
+
+func (x *EventPvpProposed) GetValueHeight() int64 {
+	if x != nil {
+		return x.ValueHeight
+	}
+	return 0
+}
+
+func (x *EventPvpProposed) GetExpiryHeight() int64 {
+	if x != nil {
+		return x.ExpiryHeight
+	}
+	return 0
+}
+
+func (x *EventPvpProposed) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+// EventPvpFunded: one leg was paid into its escrow.
+type EventPvpFunded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Trade         string                 `protobuf:"bytes,1,opt,name=trade,proto3" json:"trade,omitempty"`
+	LedgerA       string                 `protobuf:"bytes,2,opt,name=ledger_a,json=ledgerA,proto3" json:"ledger_a,omitempty"`
+	AssetA        string                 `protobuf:"bytes,3,opt,name=asset_a,json=assetA,proto3" json:"asset_a,omitempty"`
+	AmountA       uint64                 `protobuf:"varint,4,opt,name=amount_a,json=amountA,proto3" json:"amount_a,omitempty"`
+	LedgerB       string                 `protobuf:"bytes,5,opt,name=ledger_b,json=ledgerB,proto3" json:"ledger_b,omitempty"`
+	AssetB        string                 `protobuf:"bytes,6,opt,name=asset_b,json=assetB,proto3" json:"asset_b,omitempty"`
+	AmountB       uint64                 `protobuf:"varint,7,opt,name=amount_b,json=amountB,proto3" json:"amount_b,omitempty"`
+	Rate          string                 `protobuf:"bytes,8,opt,name=rate,proto3" json:"rate,omitempty"` // amount_b / amount_a in units, 10 decimals
+	Leg           string                 `protobuf:"bytes,9,opt,name=leg,proto3" json:"leg,omitempty"`   // A or B
+	Funder        string                 `protobuf:"bytes,10,opt,name=funder,proto3" json:"funder,omitempty"`
+	Escrow        string                 `protobuf:"bytes,11,opt,name=escrow,proto3" json:"escrow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventPvpFunded) Reset() {
+	*x = EventPvpFunded{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventPvpFunded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventPvpFunded) ProtoMessage() {}
+
+func (x *EventPvpFunded) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventPvpFunded.ProtoReflect.Descriptor instead.
+func (*EventPvpFunded) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *EventPvpFunded) GetTrade() string {
+	if x != nil {
+		return x.Trade
+	}
+	return ""
+}
+
+func (x *EventPvpFunded) GetLedgerA() string {
+	if x != nil {
+		return x.LedgerA
+	}
+	return ""
+}
+
+func (x *EventPvpFunded) GetAssetA() string {
+	if x != nil {
+		return x.AssetA
+	}
+	return ""
+}
+
+func (x *EventPvpFunded) GetAmountA() uint64 {
+	if x != nil {
+		return x.AmountA
+	}
+	return 0
+}
+
+func (x *EventPvpFunded) GetLedgerB() string {
+	if x != nil {
+		return x.LedgerB
+	}
+	return ""
+}
+
+func (x *EventPvpFunded) GetAssetB() string {
+	if x != nil {
+		return x.AssetB
+	}
+	return ""
+}
+
+func (x *EventPvpFunded) GetAmountB() uint64 {
+	if x != nil {
+		return x.AmountB
+	}
+	return 0
+}
+
+func (x *EventPvpFunded) GetRate() string {
+	if x != nil {
+		return x.Rate
+	}
+	return ""
+}
+
+func (x *EventPvpFunded) GetLeg() string {
+	if x != nil {
+		return x.Leg
+	}
+	return ""
+}
+
+func (x *EventPvpFunded) GetFunder() string {
+	if x != nil {
+		return x.Funder
+	}
+	return ""
+}
+
+func (x *EventPvpFunded) GetEscrow() string {
+	if x != nil {
+		return x.Escrow
+	}
+	return ""
+}
+
+// EventPvpSettled: both legs settled in one transaction: leg A's escrow
+// paid receiver_b on ledger_a, leg B's escrow paid receiver_a on ledger_b.
+type EventPvpSettled struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Trade         string                 `protobuf:"bytes,1,opt,name=trade,proto3" json:"trade,omitempty"`
+	LedgerA       string                 `protobuf:"bytes,2,opt,name=ledger_a,json=ledgerA,proto3" json:"ledger_a,omitempty"`
+	AssetA        string                 `protobuf:"bytes,3,opt,name=asset_a,json=assetA,proto3" json:"asset_a,omitempty"`
+	AmountA       uint64                 `protobuf:"varint,4,opt,name=amount_a,json=amountA,proto3" json:"amount_a,omitempty"`
+	LedgerB       string                 `protobuf:"bytes,5,opt,name=ledger_b,json=ledgerB,proto3" json:"ledger_b,omitempty"`
+	AssetB        string                 `protobuf:"bytes,6,opt,name=asset_b,json=assetB,proto3" json:"asset_b,omitempty"`
+	AmountB       uint64                 `protobuf:"varint,7,opt,name=amount_b,json=amountB,proto3" json:"amount_b,omitempty"`
+	Rate          string                 `protobuf:"bytes,8,opt,name=rate,proto3" json:"rate,omitempty"` // amount_b / amount_a in units, 10 decimals
+	Proposer      string                 `protobuf:"bytes,9,opt,name=proposer,proto3" json:"proposer,omitempty"`
+	Counterparty  string                 `protobuf:"bytes,10,opt,name=counterparty,proto3" json:"counterparty,omitempty"`
+	ReceiverA     string                 `protobuf:"bytes,11,opt,name=receiver_a,json=receiverA,proto3" json:"receiver_a,omitempty"`
+	ReceiverB     string                 `protobuf:"bytes,12,opt,name=receiver_b,json=receiverB,proto3" json:"receiver_b,omitempty"`
+	By            string                 `protobuf:"bytes,13,opt,name=by,proto3" json:"by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventPvpSettled) Reset() {
+	*x = EventPvpSettled{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventPvpSettled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventPvpSettled) ProtoMessage() {}
+
+func (x *EventPvpSettled) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventPvpSettled.ProtoReflect.Descriptor instead.
+func (*EventPvpSettled) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *EventPvpSettled) GetTrade() string {
+	if x != nil {
+		return x.Trade
+	}
+	return ""
+}
+
+func (x *EventPvpSettled) GetLedgerA() string {
+	if x != nil {
+		return x.LedgerA
+	}
+	return ""
+}
+
+func (x *EventPvpSettled) GetAssetA() string {
+	if x != nil {
+		return x.AssetA
+	}
+	return ""
+}
+
+func (x *EventPvpSettled) GetAmountA() uint64 {
+	if x != nil {
+		return x.AmountA
+	}
+	return 0
+}
+
+func (x *EventPvpSettled) GetLedgerB() string {
+	if x != nil {
+		return x.LedgerB
+	}
+	return ""
+}
+
+func (x *EventPvpSettled) GetAssetB() string {
+	if x != nil {
+		return x.AssetB
+	}
+	return ""
+}
+
+func (x *EventPvpSettled) GetAmountB() uint64 {
+	if x != nil {
+		return x.AmountB
+	}
+	return 0
+}
+
+func (x *EventPvpSettled) GetRate() string {
+	if x != nil {
+		return x.Rate
+	}
+	return ""
+}
+
+func (x *EventPvpSettled) GetProposer() string {
+	if x != nil {
+		return x.Proposer
+	}
+	return ""
+}
+
+func (x *EventPvpSettled) GetCounterparty() string {
+	if x != nil {
+		return x.Counterparty
+	}
+	return ""
+}
+
+func (x *EventPvpSettled) GetReceiverA() string {
+	if x != nil {
+		return x.ReceiverA
+	}
+	return ""
+}
+
+func (x *EventPvpSettled) GetReceiverB() string {
+	if x != nil {
+		return x.ReceiverB
+	}
+	return ""
+}
+
+func (x *EventPvpSettled) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+// EventPvpRefunded: a trade closed without settling; its funded legs
+// went back to their funders.
+type EventPvpRefunded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Trade         string                 `protobuf:"bytes,1,opt,name=trade,proto3" json:"trade,omitempty"`
+	LedgerA       string                 `protobuf:"bytes,2,opt,name=ledger_a,json=ledgerA,proto3" json:"ledger_a,omitempty"`
+	AssetA        string                 `protobuf:"bytes,3,opt,name=asset_a,json=assetA,proto3" json:"asset_a,omitempty"`
+	AmountA       uint64                 `protobuf:"varint,4,opt,name=amount_a,json=amountA,proto3" json:"amount_a,omitempty"`
+	LedgerB       string                 `protobuf:"bytes,5,opt,name=ledger_b,json=ledgerB,proto3" json:"ledger_b,omitempty"`
+	AssetB        string                 `protobuf:"bytes,6,opt,name=asset_b,json=assetB,proto3" json:"asset_b,omitempty"`
+	AmountB       uint64                 `protobuf:"varint,7,opt,name=amount_b,json=amountB,proto3" json:"amount_b,omitempty"`
+	Rate          string                 `protobuf:"bytes,8,opt,name=rate,proto3" json:"rate,omitempty"`                             // amount_b / amount_a in units, 10 decimals
+	RefundedA     uint64                 `protobuf:"varint,9,opt,name=refunded_a,json=refundedA,proto3" json:"refunded_a,omitempty"` // 0 when leg A was not funded
+	RefundedB     uint64                 `protobuf:"varint,10,opt,name=refunded_b,json=refundedB,proto3" json:"refunded_b,omitempty"`
+	By            string                 `protobuf:"bytes,11,opt,name=by,proto3" json:"by,omitempty"`
+	Reason        string                 `protobuf:"bytes,12,opt,name=reason,proto3" json:"reason,omitempty"` // cancelled | expired, and the sender's reason
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventPvpRefunded) Reset() {
+	*x = EventPvpRefunded{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventPvpRefunded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventPvpRefunded) ProtoMessage() {}
+
+func (x *EventPvpRefunded) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventPvpRefunded.ProtoReflect.Descriptor instead.
+func (*EventPvpRefunded) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *EventPvpRefunded) GetTrade() string {
+	if x != nil {
+		return x.Trade
+	}
+	return ""
+}
+
+func (x *EventPvpRefunded) GetLedgerA() string {
+	if x != nil {
+		return x.LedgerA
+	}
+	return ""
+}
+
+func (x *EventPvpRefunded) GetAssetA() string {
+	if x != nil {
+		return x.AssetA
+	}
+	return ""
+}
+
+func (x *EventPvpRefunded) GetAmountA() uint64 {
+	if x != nil {
+		return x.AmountA
+	}
+	return 0
+}
+
+func (x *EventPvpRefunded) GetLedgerB() string {
+	if x != nil {
+		return x.LedgerB
+	}
+	return ""
+}
+
+func (x *EventPvpRefunded) GetAssetB() string {
+	if x != nil {
+		return x.AssetB
+	}
+	return ""
+}
+
+func (x *EventPvpRefunded) GetAmountB() uint64 {
+	if x != nil {
+		return x.AmountB
+	}
+	return 0
+}
+
+func (x *EventPvpRefunded) GetRate() string {
+	if x != nil {
+		return x.Rate
+	}
+	return ""
+}
+
+func (x *EventPvpRefunded) GetRefundedA() uint64 {
+	if x != nil {
+		return x.RefundedA
+	}
+	return 0
+}
+
+func (x *EventPvpRefunded) GetRefundedB() uint64 {
+	if x != nil {
+		return x.RefundedB
+	}
+	return 0
+}
+
+func (x *EventPvpRefunded) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *EventPvpRefunded) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_jinlian_tx_v1_events_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_events_proto_rawDesc = "" +
@@ -1895,7 +2453,72 @@ const file_jinlian_tx_v1_events_proto_rawDesc = "" +
 	"\bproposal\x18\x03 \x01(\x04R\bproposal\x12\x16\n" +
 	"\x06status\x18\x04 \x01(\tR\x06status\x12\x0e\n" +
 	"\x02by\x18\x05 \x01(\tR\x02by\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reasonB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xb4\x03\n" +
+	"\x10EventPvpProposed\x12\x14\n" +
+	"\x05trade\x18\x01 \x01(\tR\x05trade\x12\x19\n" +
+	"\bledger_a\x18\x02 \x01(\tR\aledgerA\x12\x17\n" +
+	"\aasset_a\x18\x03 \x01(\tR\x06assetA\x12\x19\n" +
+	"\bamount_a\x18\x04 \x01(\x04R\aamountA\x12\x19\n" +
+	"\bledger_b\x18\x05 \x01(\tR\aledgerB\x12\x17\n" +
+	"\aasset_b\x18\x06 \x01(\tR\x06assetB\x12\x19\n" +
+	"\bamount_b\x18\a \x01(\x04R\aamountB\x12\x12\n" +
+	"\x04rate\x18\b \x01(\tR\x04rate\x12\x1a\n" +
+	"\bproposer\x18\t \x01(\tR\bproposer\x12\"\n" +
+	"\fcounterparty\x18\n" +
+	" \x01(\tR\fcounterparty\x12\x1d\n" +
+	"\n" +
+	"receiver_a\x18\v \x01(\tR\treceiverA\x12\x1d\n" +
+	"\n" +
+	"receiver_b\x18\f \x01(\tR\treceiverB\x12!\n" +
+	"\fvalue_height\x18\r \x01(\x03R\vvalueHeight\x12#\n" +
+	"\rexpiry_height\x18\x0e \x01(\x03R\fexpiryHeight\x12\x12\n" +
+	"\x04memo\x18\x0f \x01(\tR\x04memo\"\x9a\x02\n" +
+	"\x0eEventPvpFunded\x12\x14\n" +
+	"\x05trade\x18\x01 \x01(\tR\x05trade\x12\x19\n" +
+	"\bledger_a\x18\x02 \x01(\tR\aledgerA\x12\x17\n" +
+	"\aasset_a\x18\x03 \x01(\tR\x06assetA\x12\x19\n" +
+	"\bamount_a\x18\x04 \x01(\x04R\aamountA\x12\x19\n" +
+	"\bledger_b\x18\x05 \x01(\tR\aledgerB\x12\x17\n" +
+	"\aasset_b\x18\x06 \x01(\tR\x06assetB\x12\x19\n" +
+	"\bamount_b\x18\a \x01(\x04R\aamountB\x12\x12\n" +
+	"\x04rate\x18\b \x01(\tR\x04rate\x12\x10\n" +
+	"\x03leg\x18\t \x01(\tR\x03leg\x12\x16\n" +
+	"\x06funder\x18\n" +
+	" \x01(\tR\x06funder\x12\x16\n" +
+	"\x06escrow\x18\v \x01(\tR\x06escrow\"\xe7\x02\n" +
+	"\x0fEventPvpSettled\x12\x14\n" +
+	"\x05trade\x18\x01 \x01(\tR\x05trade\x12\x19\n" +
+	"\bledger_a\x18\x02 \x01(\tR\aledgerA\x12\x17\n" +
+	"\aasset_a\x18\x03 \x01(\tR\x06assetA\x12\x19\n" +
+	"\bamount_a\x18\x04 \x01(\x04R\aamountA\x12\x19\n" +
+	"\bledger_b\x18\x05 \x01(\tR\aledgerB\x12\x17\n" +
+	"\aasset_b\x18\x06 \x01(\tR\x06assetB\x12\x19\n" +
+	"\bamount_b\x18\a \x01(\x04R\aamountB\x12\x12\n" +
+	"\x04rate\x18\b \x01(\tR\x04rate\x12\x1a\n" +
+	"\bproposer\x18\t \x01(\tR\bproposer\x12\"\n" +
+	"\fcounterparty\x18\n" +
+	" \x01(\tR\fcounterparty\x12\x1d\n" +
+	"\n" +
+	"receiver_a\x18\v \x01(\tR\treceiverA\x12\x1d\n" +
+	"\n" +
+	"receiver_b\x18\f \x01(\tR\treceiverB\x12\x0e\n" +
+	"\x02by\x18\r \x01(\tR\x02by\"\xc0\x02\n" +
+	"\x10EventPvpRefunded\x12\x14\n" +
+	"\x05trade\x18\x01 \x01(\tR\x05trade\x12\x19\n" +
+	"\bledger_a\x18\x02 \x01(\tR\aledgerA\x12\x17\n" +
+	"\aasset_a\x18\x03 \x01(\tR\x06assetA\x12\x19\n" +
+	"\bamount_a\x18\x04 \x01(\x04R\aamountA\x12\x19\n" +
+	"\bledger_b\x18\x05 \x01(\tR\aledgerB\x12\x17\n" +
+	"\aasset_b\x18\x06 \x01(\tR\x06assetB\x12\x19\n" +
+	"\bamount_b\x18\a \x01(\x04R\aamountB\x12\x12\n" +
+	"\x04rate\x18\b \x01(\tR\x04rate\x12\x1d\n" +
+	"\n" +
+	"refunded_a\x18\t \x01(\x04R\trefundedA\x12\x1d\n" +
+	"\n" +
+	"refunded_b\x18\n" +
+	" \x01(\x04R\trefundedB\x12\x0e\n" +
+	"\x02by\x18\v \x01(\tR\x02by\x12\x16\n" +
+	"\x06reason\x18\f \x01(\tR\x06reasonB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_events_proto_rawDescOnce sync.Once
@@ -1909,7 +2532,7 @@ func file_jinlian_tx_v1_events_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_events_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_jinlian_tx_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_jinlian_tx_v1_events_proto_goTypes = []any{
 	(*EventJinlianTx)(nil),         // 0: jinlian.tx.v1.EventJinlianTx
 	(*EventIssue)(nil),             // 1: jinlian.tx.v1.EventIssue
@@ -1932,6 +2555,10 @@ var file_jinlian_tx_v1_events_proto_goTypes = []any{
 	(*EventCustodyApproved)(nil),   // 18: jinlian.tx.v1.EventCustodyApproved
 	(*EventCustodyExecuted)(nil),   // 19: jinlian.tx.v1.EventCustodyExecuted
 	(*EventCustodyClosed)(nil),     // 20: jinlian.tx.v1.EventCustodyClosed
+	(*EventPvpProposed)(nil),       // 21: jinlian.tx.v1.EventPvpProposed
+	(*EventPvpFunded)(nil),         // 22: jinlian.tx.v1.EventPvpFunded
+	(*EventPvpSettled)(nil),        // 23: jinlian.tx.v1.EventPvpSettled
+	(*EventPvpRefunded)(nil),       // 24: jinlian.tx.v1.EventPvpRefunded
 }
 var file_jinlian_tx_v1_events_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -1952,7 +2579,7 @@ func file_jinlian_tx_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_events_proto_rawDesc), len(file_jinlian_tx_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -94,6 +94,10 @@ type Message struct {
 	//	*Message_CustodyVeto
 	//	*Message_CustodyExecute
 	//	*Message_CustodySetSigners
+	//	*Message_PvpPropose
+	//	*Message_PvpFund
+	//	*Message_PvpSettle
+	//	*Message_PvpRefund
 	Body          isMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -307,6 +311,42 @@ func (x *Message) GetCustodySetSigners() *CustodySetSigners {
 	return nil
 }
 
+func (x *Message) GetPvpPropose() *PvpPropose {
+	if x != nil {
+		if x, ok := x.Body.(*Message_PvpPropose); ok {
+			return x.PvpPropose
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetPvpFund() *PvpFund {
+	if x != nil {
+		if x, ok := x.Body.(*Message_PvpFund); ok {
+			return x.PvpFund
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetPvpSettle() *PvpSettle {
+	if x != nil {
+		if x, ok := x.Body.(*Message_PvpSettle); ok {
+			return x.PvpSettle
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetPvpRefund() *PvpRefund {
+	if x != nil {
+		if x, ok := x.Body.(*Message_PvpRefund); ok {
+			return x.PvpRefund
+		}
+	}
+	return nil
+}
+
 type isMessage_Body interface {
 	isMessage_Body()
 }
@@ -387,6 +427,22 @@ type Message_CustodySetSigners struct {
 	CustodySetSigners *CustodySetSigners `protobuf:"bytes,35,opt,name=custody_set_signers,json=custodySetSigners,proto3,oneof"`
 }
 
+type Message_PvpPropose struct {
+	PvpPropose *PvpPropose `protobuf:"bytes,36,opt,name=pvp_propose,json=pvpPropose,proto3,oneof"`
+}
+
+type Message_PvpFund struct {
+	PvpFund *PvpFund `protobuf:"bytes,37,opt,name=pvp_fund,json=pvpFund,proto3,oneof"`
+}
+
+type Message_PvpSettle struct {
+	PvpSettle *PvpSettle `protobuf:"bytes,38,opt,name=pvp_settle,json=pvpSettle,proto3,oneof"`
+}
+
+type Message_PvpRefund struct {
+	PvpRefund *PvpRefund `protobuf:"bytes,39,opt,name=pvp_refund,json=pvpRefund,proto3,oneof"`
+}
+
 func (*Message_Issue) isMessage_Body() {}
 
 func (*Message_Transfer) isMessage_Body() {}
@@ -424,6 +480,14 @@ func (*Message_CustodyVeto) isMessage_Body() {}
 func (*Message_CustodyExecute) isMessage_Body() {}
 
 func (*Message_CustodySetSigners) isMessage_Body() {}
+
+func (*Message_PvpPropose) isMessage_Body() {}
+
+func (*Message_PvpFund) isMessage_Body() {}
+
+func (*Message_PvpSettle) isMessage_Body() {}
+
+func (*Message_PvpRefund) isMessage_Body() {}
 
 // RegisterIdentity registers (or updates) an identity of the sender's
 // organisation with roles an organisation admin may grant on its own:
@@ -1877,14 +1941,334 @@ func (x *CustodySetSigners) GetMemo() string {
 	return ""
 }
 
+// PvpLeg is one leg of a payment-versus-payment trade: amount of asset
+// on a sub-ledger.
+type PvpLeg struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Asset         string                 `protobuf:"bytes,2,opt,name=asset,proto3" json:"asset,omitempty"`
+	Amount        uint64                 `protobuf:"varint,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PvpLeg) Reset() {
+	*x = PvpLeg{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PvpLeg) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PvpLeg) ProtoMessage() {}
+
+func (x *PvpLeg) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PvpLeg.ProtoReflect.Descriptor instead.
+func (*PvpLeg) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *PvpLeg) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *PvpLeg) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *PvpLeg) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+// PvpPropose proposes a payment-versus-payment trade (docs/pvp.md): leg A,
+// which the proposer pays on leg A's ledger, against leg B, which the
+// counterparty pays on leg B's ledger. System channel; the trade's id is
+// this transaction's id.
+type PvpPropose struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Counterparty  []byte                 `protobuf:"bytes,1,opt,name=counterparty,proto3" json:"counterparty,omitempty"`                      // 20-byte address of the other bank's member identity
+	LegA          *PvpLeg                `protobuf:"bytes,2,opt,name=leg_a,json=legA,proto3" json:"leg_a,omitempty"`                          // paid by the proposer
+	LegB          *PvpLeg                `protobuf:"bytes,3,opt,name=leg_b,json=legB,proto3" json:"leg_b,omitempty"`                          // paid by the counterparty
+	ReceiverA     []byte                 `protobuf:"bytes,4,opt,name=receiver_a,json=receiverA,proto3" json:"receiver_a,omitempty"`           // receives leg B on leg B's ledger; empty: the proposer
+	ReceiverB     []byte                 `protobuf:"bytes,5,opt,name=receiver_b,json=receiverB,proto3" json:"receiver_b,omitempty"`           // receives leg A on leg A's ledger; empty: the counterparty
+	ValueHeight   int64                  `protobuf:"varint,6,opt,name=value_height,json=valueHeight,proto3" json:"value_height,omitempty"`    // settlement not before this height; 0: on funding
+	ExpiryHeight  int64                  `protobuf:"varint,7,opt,name=expiry_height,json=expiryHeight,proto3" json:"expiry_height,omitempty"` // from this height on no funding nor settlement; funded legs are refunded
+	Memo          string                 `protobuf:"bytes,8,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PvpPropose) Reset() {
+	*x = PvpPropose{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PvpPropose) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PvpPropose) ProtoMessage() {}
+
+func (x *PvpPropose) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PvpPropose.ProtoReflect.Descriptor instead.
+func (*PvpPropose) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *PvpPropose) GetCounterparty() []byte {
+	if x != nil {
+		return x.Counterparty
+	}
+	return nil
+}
+
+func (x *PvpPropose) GetLegA() *PvpLeg {
+	if x != nil {
+		return x.LegA
+	}
+	return nil
+}
+
+func (x *PvpPropose) GetLegB() *PvpLeg {
+	if x != nil {
+		return x.LegB
+	}
+	return nil
+}
+
+func (x *PvpPropose) GetReceiverA() []byte {
+	if x != nil {
+		return x.ReceiverA
+	}
+	return nil
+}
+
+func (x *PvpPropose) GetReceiverB() []byte {
+	if x != nil {
+		return x.ReceiverB
+	}
+	return nil
+}
+
+func (x *PvpPropose) GetValueHeight() int64 {
+	if x != nil {
+		return x.ValueHeight
+	}
+	return 0
+}
+
+func (x *PvpPropose) GetExpiryHeight() int64 {
+	if x != nil {
+		return x.ExpiryHeight
+	}
+	return 0
+}
+
+func (x *PvpPropose) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+// PvpFund pays one leg of a trade into its escrow: leg "A" by the
+// proposer, "B" by the counterparty. The funding that completes the trade
+// settles both legs in the same transaction (from the value height on).
+type PvpFund struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Trade         string                 `protobuf:"bytes,1,opt,name=trade,proto3" json:"trade,omitempty"` // the proposing transaction's id, 64 hex digits
+	Leg           string                 `protobuf:"bytes,2,opt,name=leg,proto3" json:"leg,omitempty"`     // A or B
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PvpFund) Reset() {
+	*x = PvpFund{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PvpFund) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PvpFund) ProtoMessage() {}
+
+func (x *PvpFund) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PvpFund.ProtoReflect.Descriptor instead.
+func (*PvpFund) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *PvpFund) GetTrade() string {
+	if x != nil {
+		return x.Trade
+	}
+	return ""
+}
+
+func (x *PvpFund) GetLeg() string {
+	if x != nil {
+		return x.Leg
+	}
+	return ""
+}
+
+// PvpSettle settles a fully funded trade whose value height has come:
+// anyone, before the expiry height.
+type PvpSettle struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Trade         string                 `protobuf:"bytes,1,opt,name=trade,proto3" json:"trade,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PvpSettle) Reset() {
+	*x = PvpSettle{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PvpSettle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PvpSettle) ProtoMessage() {}
+
+func (x *PvpSettle) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PvpSettle.ProtoReflect.Descriptor instead.
+func (*PvpSettle) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *PvpSettle) GetTrade() string {
+	if x != nil {
+		return x.Trade
+	}
+	return ""
+}
+
+// PvpRefund closes a trade that did not settle and returns its funded
+// legs: a party at any time, anyone from the expiry height on.
+type PvpRefund struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Trade         string                 `protobuf:"bytes,1,opt,name=trade,proto3" json:"trade,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PvpRefund) Reset() {
+	*x = PvpRefund{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PvpRefund) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PvpRefund) ProtoMessage() {}
+
+func (x *PvpRefund) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PvpRefund.ProtoReflect.Descriptor instead.
+func (*PvpRefund) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *PvpRefund) GetTrade() string {
+	if x != nil {
+		return x.Trade
+	}
+	return ""
+}
+
+func (x *PvpRefund) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_jinlian_tx_v1_tx_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\n" +
 	"\x16jinlian/tx/v1/tx.proto\x12\rjinlian.tx.v1\x1a\x17jinlian/tx/v1/gov.proto\",\n" +
 	"\x0fHeaderExtension\x12\x19\n" +
-	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xa1\n" +
-	"\n" +
+	"\bchain_id\x18\x01 \x01(\tR\achainId\"\x8a\f\n" +
 	"\aMessage\x12,\n" +
 	"\x05issue\x18\x01 \x01(\v2\x14.jinlian.tx.v1.IssueH\x00R\x05issue\x125\n" +
 	"\btransfer\x18\x02 \x01(\v2\x17.jinlian.tx.v1.TransferH\x00R\btransfer\x12)\n" +
@@ -1905,7 +2289,14 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\x0fcustody_approve\x18  \x01(\v2\x1d.jinlian.tx.v1.CustodyApproveH\x00R\x0ecustodyApprove\x12?\n" +
 	"\fcustody_veto\x18! \x01(\v2\x1a.jinlian.tx.v1.CustodyVetoH\x00R\vcustodyVeto\x12H\n" +
 	"\x0fcustody_execute\x18\" \x01(\v2\x1d.jinlian.tx.v1.CustodyExecuteH\x00R\x0ecustodyExecute\x12R\n" +
-	"\x13custody_set_signers\x18# \x01(\v2 .jinlian.tx.v1.CustodySetSignersH\x00R\x11custodySetSignersB\x06\n" +
+	"\x13custody_set_signers\x18# \x01(\v2 .jinlian.tx.v1.CustodySetSignersH\x00R\x11custodySetSigners\x12<\n" +
+	"\vpvp_propose\x18$ \x01(\v2\x19.jinlian.tx.v1.PvpProposeH\x00R\n" +
+	"pvpPropose\x123\n" +
+	"\bpvp_fund\x18% \x01(\v2\x16.jinlian.tx.v1.PvpFundH\x00R\apvpFund\x129\n" +
+	"\n" +
+	"pvp_settle\x18& \x01(\v2\x18.jinlian.tx.v1.PvpSettleH\x00R\tpvpSettle\x129\n" +
+	"\n" +
+	"pvp_refund\x18' \x01(\v2\x18.jinlian.tx.v1.PvpRefundH\x00R\tpvpRefundB\x06\n" +
 	"\x04body\"x\n" +
 	"\x10RegisterIdentity\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\fR\aaddress\x12\x12\n" +
@@ -2011,7 +2402,31 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\aaccount\x18\x01 \x01(\fR\aaccount\x12\x18\n" +
 	"\asigners\x18\x02 \x03(\fR\asigners\x12\x1c\n" +
 	"\tthreshold\x18\x03 \x01(\rR\tthreshold\x12\x12\n" +
-	"\x04memo\x18\x04 \x01(\tR\x04memoB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"\x04memo\x18\x04 \x01(\tR\x04memo\"N\n" +
+	"\x06PvpLeg\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x14\n" +
+	"\x05asset\x18\x02 \x01(\tR\x05asset\x12\x16\n" +
+	"\x06amount\x18\x03 \x01(\x04R\x06amount\"\xa2\x02\n" +
+	"\n" +
+	"PvpPropose\x12\"\n" +
+	"\fcounterparty\x18\x01 \x01(\fR\fcounterparty\x12*\n" +
+	"\x05leg_a\x18\x02 \x01(\v2\x15.jinlian.tx.v1.PvpLegR\x04legA\x12*\n" +
+	"\x05leg_b\x18\x03 \x01(\v2\x15.jinlian.tx.v1.PvpLegR\x04legB\x12\x1d\n" +
+	"\n" +
+	"receiver_a\x18\x04 \x01(\fR\treceiverA\x12\x1d\n" +
+	"\n" +
+	"receiver_b\x18\x05 \x01(\fR\treceiverB\x12!\n" +
+	"\fvalue_height\x18\x06 \x01(\x03R\vvalueHeight\x12#\n" +
+	"\rexpiry_height\x18\a \x01(\x03R\fexpiryHeight\x12\x12\n" +
+	"\x04memo\x18\b \x01(\tR\x04memo\"1\n" +
+	"\aPvpFund\x12\x14\n" +
+	"\x05trade\x18\x01 \x01(\tR\x05trade\x12\x10\n" +
+	"\x03leg\x18\x02 \x01(\tR\x03leg\"!\n" +
+	"\tPvpSettle\x12\x14\n" +
+	"\x05trade\x18\x01 \x01(\tR\x05trade\"9\n" +
+	"\tPvpRefund\x12\x14\n" +
+	"\x05trade\x18\x01 \x01(\tR\x05trade\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reasonB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_tx_proto_rawDescOnce sync.Once
@@ -2025,7 +2440,7 @@ func file_jinlian_tx_v1_tx_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_tx_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_jinlian_tx_v1_tx_proto_goTypes = []any{
 	(*HeaderExtension)(nil),       // 0: jinlian.tx.v1.HeaderExtension
 	(*Message)(nil),               // 1: jinlian.tx.v1.Message
@@ -2051,8 +2466,13 @@ var file_jinlian_tx_v1_tx_proto_goTypes = []any{
 	(*CustodyVeto)(nil),           // 21: jinlian.tx.v1.CustodyVeto
 	(*CustodyExecute)(nil),        // 22: jinlian.tx.v1.CustodyExecute
 	(*CustodySetSigners)(nil),     // 23: jinlian.tx.v1.CustodySetSigners
-	(*Propose)(nil),               // 24: jinlian.tx.v1.Propose
-	(*Vote)(nil),                  // 25: jinlian.tx.v1.Vote
+	(*PvpLeg)(nil),                // 24: jinlian.tx.v1.PvpLeg
+	(*PvpPropose)(nil),            // 25: jinlian.tx.v1.PvpPropose
+	(*PvpFund)(nil),               // 26: jinlian.tx.v1.PvpFund
+	(*PvpSettle)(nil),             // 27: jinlian.tx.v1.PvpSettle
+	(*PvpRefund)(nil),             // 28: jinlian.tx.v1.PvpRefund
+	(*Propose)(nil),               // 29: jinlian.tx.v1.Propose
+	(*Vote)(nil),                  // 30: jinlian.tx.v1.Vote
 }
 var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	4,  // 0: jinlian.tx.v1.Message.issue:type_name -> jinlian.tx.v1.Issue
@@ -2066,23 +2486,29 @@ var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	14, // 8: jinlian.tx.v1.Message.register_escrow_key:type_name -> jinlian.tx.v1.RegisterEscrowKey
 	15, // 9: jinlian.tx.v1.Message.set_aml_threshold:type_name -> jinlian.tx.v1.SetAMLThreshold
 	16, // 10: jinlian.tx.v1.Message.register_checkpoint_key:type_name -> jinlian.tx.v1.RegisterCheckpointKey
-	24, // 11: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
-	25, // 12: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
+	29, // 11: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
+	30, // 12: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
 	17, // 13: jinlian.tx.v1.Message.custody_create:type_name -> jinlian.tx.v1.CustodyCreate
 	19, // 14: jinlian.tx.v1.Message.custody_propose:type_name -> jinlian.tx.v1.CustodyPropose
 	20, // 15: jinlian.tx.v1.Message.custody_approve:type_name -> jinlian.tx.v1.CustodyApprove
 	21, // 16: jinlian.tx.v1.Message.custody_veto:type_name -> jinlian.tx.v1.CustodyVeto
 	22, // 17: jinlian.tx.v1.Message.custody_execute:type_name -> jinlian.tx.v1.CustodyExecute
 	23, // 18: jinlian.tx.v1.Message.custody_set_signers:type_name -> jinlian.tx.v1.CustodySetSigners
-	8,  // 19: jinlian.tx.v1.Transfer.confidential:type_name -> jinlian.tx.v1.Confidential
-	9,  // 20: jinlian.tx.v1.Confidential.keys:type_name -> jinlian.tx.v1.WrappedKey
-	12, // 21: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
-	18, // 22: jinlian.tx.v1.CustodyCreate.daily_limits:type_name -> jinlian.tx.v1.CustodyLimit
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	25, // 19: jinlian.tx.v1.Message.pvp_propose:type_name -> jinlian.tx.v1.PvpPropose
+	26, // 20: jinlian.tx.v1.Message.pvp_fund:type_name -> jinlian.tx.v1.PvpFund
+	27, // 21: jinlian.tx.v1.Message.pvp_settle:type_name -> jinlian.tx.v1.PvpSettle
+	28, // 22: jinlian.tx.v1.Message.pvp_refund:type_name -> jinlian.tx.v1.PvpRefund
+	8,  // 23: jinlian.tx.v1.Transfer.confidential:type_name -> jinlian.tx.v1.Confidential
+	9,  // 24: jinlian.tx.v1.Confidential.keys:type_name -> jinlian.tx.v1.WrappedKey
+	12, // 25: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
+	18, // 26: jinlian.tx.v1.CustodyCreate.daily_limits:type_name -> jinlian.tx.v1.CustodyLimit
+	24, // 27: jinlian.tx.v1.PvpPropose.leg_a:type_name -> jinlian.tx.v1.PvpLeg
+	24, // 28: jinlian.tx.v1.PvpPropose.leg_b:type_name -> jinlian.tx.v1.PvpLeg
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_tx_proto_init() }
@@ -2111,6 +2537,10 @@ func file_jinlian_tx_v1_tx_proto_init() {
 		(*Message_CustodyVeto)(nil),
 		(*Message_CustodyExecute)(nil),
 		(*Message_CustodySetSigners)(nil),
+		(*Message_PvpPropose)(nil),
+		(*Message_PvpFund)(nil),
+		(*Message_PvpSettle)(nil),
+		(*Message_PvpRefund)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2118,7 +2548,7 @@ func file_jinlian_tx_v1_tx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_tx_proto_rawDesc), len(file_jinlian_tx_v1_tx_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
