@@ -242,6 +242,10 @@ The command then says so and exits 1, so it serves as a health check.`,
 			if vals, err := c.Validators(ctx, nil, nil, nil); err == nil {
 				nvals = vals.Total
 			}
+			peers := -1 // unknown: the node's API does not forward net_info
+			if ni, err := c.NetInfo(ctx); err == nil {
+				peers = ni.NPeers
+			}
 			si := st.SyncInfo
 			age := time.Since(si.LatestBlockTime)
 			halted := maxAge > 0 && !si.CatchingUp && si.LatestBlockHeight > 0 && age > maxAge
@@ -256,6 +260,7 @@ The command then says so and exits 1, so it serves as a health check.`,
 				"catching_up":       si.CatchingUp,
 				"halted":            halted,
 				"validators":        nvals,
+				"peers":             peers,
 				"voting_power":      st.ValidatorInfo.VotingPower,
 				"app_version":       st.NodeInfo.ProtocolVersion.App,
 			}
@@ -270,6 +275,11 @@ The command then says so and exits 1, so it serves as a health check.`,
 				fmt.Fprintf(w, "chain:      %s\nnode:       %s (%s)\nheight:     %d\napp hash:   %s\nblock time: %s (%s ago)\nvalidators: %d\ncatching up: %v\n",
 					st.NodeInfo.Network, st.NodeInfo.Moniker, st.NodeInfo.DefaultNodeID, si.LatestBlockHeight,
 					si.LatestAppHash, si.LatestBlockTime.Format(time.RFC3339), age.Round(time.Second), nvals, si.CatchingUp)
+				if peers >= 0 {
+					fmt.Fprintf(w, "peers:      %d\n", peers)
+				} else {
+					fmt.Fprintf(w, "peers:      unknown (the node's API does not forward net_info; ask its RPC)\n")
+				}
 				if clock != "" {
 					fmt.Fprintf(w, "clock:      %s\n", clock)
 				}

@@ -60,7 +60,7 @@ func TestStatusReportsHaltedNode(t *testing.T) {
 	status := func() (string, error) {
 		return runCLI(t, "status", "--node", n.RPCAddr(), "--max-block-age", "1s")
 	}
-	if out, err := status(); err != nil || !strings.Contains(out, "halted:     no") {
+	if out, err := status(); err != nil || !strings.Contains(out, "halted:     no") || !strings.Contains(out, "peers:      0") {
 		t.Fatalf("status of a running node: %v\n%s", err, out)
 	}
 	app.fail.Store(true)
