@@ -80,6 +80,7 @@ func newRootCmd() *cobra.Command {
 		newRegCmd(g),
 		newStatementCmd(g),
 		newCheckpointCmd(g),
+		newGenesisCmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)
 	return root
