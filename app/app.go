@@ -343,7 +343,7 @@ func (a *App) admit(kv ledger.KV, tx *wire.Tx, at time.Time, height int64) ([]ab
 		return nil, nil // CheckTx reports no events
 	}
 	return append(events, wire.Event(&txpb.EventJinlianTx{
-		Id: tx.ID, Ledger: tx.Ledger, Sender: tx.Sender.String(), Org: tx.MSPID, Type: wire.MessageName(tx.Msg),
+		Id: tx.ID, Ledger: tx.Ledger, Sender: tx.Sender.String(), Org: tx.MSPID, Type: tx.Spec.Name,
 	})), nil
 }
 
@@ -412,7 +412,7 @@ func (a *App) authenticate(kv ledger.KV, tx *wire.Tx, at time.Time) error {
 
 func (a *App) mayTransact(kv ledger.KV, tx *wire.Tx, asset string, height int64) error {
 	if err := permission.RequireMember(kv, tx.Sender, tx.Ledger); err != nil {
-		return fmt.Errorf("%s: %w", wire.MessageName(tx.Msg), err)
+		return fmt.Errorf("%s: %w", tx.Spec.Name, err)
 	}
 	return permission.CheckHolds(kv, tx.Ledger, asset, tx.Sender.String(), height)
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -201,5 +202,65 @@ func (n *govNet) invariantsHold() {
 	}
 	if !out.Holds {
 		n.t.Fatalf("invariants broken: %s", r.Value)
+	}
+}
+
+// Who may change an asset: only the committee, never a member or admin of
+// the bank that would gain from it, nor the regulator (holds only).
+func TestAssetProposalsNeedTheCommittee(t *testing.T) {
+	n := newGovNet(t, Params{})
+	selfIssuer := proposeMsg(&txpb.Propose{Action: &txpb.Propose_UpdateAsset{UpdateAsset: &txpb.UpdateAsset{Ledger: "payments", Symbol: "CNY", Issuer: ptr("bankB")}}})
+	for _, tc := range []struct {
+		name string
+		key  *gmcrypto.PrivateKey
+		org  string
+	}{
+		{"a member of the bank that would issue", n.member, "bankB"},
+		{"the regulator", n.regulator, "bankD"},
+	} {
+		if r := n.check(n.sys(tc.key, tc.org, selfIssuer)); r.Code == 0 || !strings.Contains(r.Log, "committee") {
+			t.Errorf("%s proposed making bankB the issuer of CNY: %d %q", tc.name, r.Code, r.Log)
+		}
+	}
+}
+
+// Two governance actions decided in one block: a sub-ledger and an asset on
+// it. Decided in that order both execute; the other way round the asset
+// fails (its sub-ledger does not exist yet), changes nothing, and the
+// sub-ledger is still created.
+func TestLedgerAndAssetDecidedInOneBlock(t *testing.T) {
+	for _, ledgerFirst := range []bool{true, false} {
+		t.Run(fmt.Sprint("ledger first ", ledgerFirst), func(t *testing.T) {
+			n := newGovNet(t, Params{})
+			propose := func(p *txpb.Propose) uint64 {
+				n.mustOK(n.block(n.sys(n.committee["bankA"], "bankA", proposeMsg(p))))
+				return n.lastProposal()
+			}
+			l := propose(&txpb.Propose{Action: &txpb.Propose_CreateLedger{CreateLedger: &txpb.CreateLedger{Name: "trade", MemberOrgs: []string{"bankA", "bankB"}}}})
+			a := propose(&txpb.Propose{Action: &txpb.Propose_CreateAsset{CreateAsset: &txpb.CreateAsset{Ledger: "trade", Symbol: "USD", Issuer: "bankA"}}})
+			order := []uint64{l, a}
+			if !ledgerFirst {
+				order = []uint64{a, l}
+			}
+			var votes [][]byte
+			for _, id := range order {
+				for _, o := range []string{"bankB", "bankC"} {
+					votes = append(votes, n.sys(n.committee[o], o, voteMsg(id, true)))
+				}
+			}
+			n.mustOK(n.block(votes...))
+			if p := n.proposal(l); p.Status != permission.StatusPassed {
+				t.Fatalf("create-ledger: %s %s", p.Status, p.Result)
+			}
+			p := n.proposal(a)
+			v, _ := n.store.View(0)
+			_, err := n.app.payments.GetAsset(v, "trade", "USD")
+			if ledgerFirst && (p.Status != permission.StatusPassed || err != nil) {
+				t.Fatalf("asset after its ledger in one block: %s %s, %v", p.Status, p.Result, err)
+			}
+			if !ledgerFirst && (p.Status != permission.StatusFailed || err == nil) {
+				t.Fatalf("asset before its ledger in one block: %s %s, asset found: %v", p.Status, p.Result, err == nil)
+			}
+		})
 	}
 }

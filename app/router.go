@@ -89,8 +89,8 @@ func checkHandlers(specs []wire.MessageSpec, hs map[string]handler) error {
 
 // route checks the message's channel and hands it to its handler.
 func (a *App) route(kv ledger.KV, tx *wire.Tx, at time.Time, height int64) ([]abci.Event, error) {
-	spec, ok := wire.Spec(tx.Msg)
-	if !ok {
+	spec := tx.Spec // looked up once, by wire.DecodeTx
+	if spec == nil {
 		return nil, wire.ErrUnknownMessage.Wrapf("tx %s: message type %T", tx.ID, tx.Msg.Body)
 	}
 	if spec.System != (tx.Ledger == permission.SystemLedger) {

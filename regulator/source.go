@@ -97,7 +97,7 @@ func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
 	}
 	tx := &Tx{
 		ID: d.ID, Hash: hex.EncodeToString(types.Tx(raw).Hash()), Ledger: d.Ledger, Sender: d.Sender.String(),
-		Org: d.MSPID, Type: wire.MessageName(d.Msg), Code: res.Code, Codespace: res.Codespace, Log: res.Log,
+		Org: d.MSPID, Type: d.Spec.Name, Code: res.Code, Codespace: res.Codespace, Log: res.Log,
 		Parties: []string{d.Sender.String()},
 	}
 	addTo := func(to []byte) {

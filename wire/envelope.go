@@ -41,6 +41,8 @@ type Tx struct {
 	Cert      *gmcrypto.Certificate // nil when the creator is a bare public key
 	Sender    gmcrypto.Address
 	Msg       *txpb.Message
+	// Spec is Msg's registry entry, looked up once when decoding.
+	Spec *MessageSpec
 
 	payload   []byte
 	signature []byte
@@ -117,8 +119,9 @@ func DecodeTx(b []byte) (*Tx, error) {
 	if err := proto.Unmarshal(payload.Data, &msg); err != nil {
 		return nil, ErrTxDecode.Wrapf("message: %v", err)
 	}
-	if msg.Body == nil {
-		return nil, ErrUnknownMessage.Wrapf("transaction %s carries no message", ch.TxId)
+	spec, ok := Spec(&msg)
+	if !ok {
+		return nil, ErrUnknownMessage.Wrapf("transaction %s carries no message this version knows", ch.TxId)
 	}
 	return &Tx{
 		ID:        ch.TxId,
@@ -132,6 +135,7 @@ func DecodeTx(b []byte) (*Tx, error) {
 		Cert:      c.cert,
 		Sender:    c.addr,
 		Msg:       &msg,
+		Spec:      spec,
 		payload:   env.Payload,
 		signature: env.Signature,
 	}, nil

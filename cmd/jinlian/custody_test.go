@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	cmtlog "github.com/cometbft/cometbft/libs/log"
 
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
@@ -81,31 +77,7 @@ func TestCustodyFlags(t *testing.T) {
 // two; funded; a payment proposed by bankA waits for bankB, which bankA
 // cannot stand in for; bankB's approval pays it; the queries show it.
 func TestCustodyCLI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a localnet")
-	}
-	base, err := consensus.FreeBasePort(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 2, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodes, err := ln.Start(cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 1); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(gmcrypto.PassphraseEnv, consensus.LocalnetPassphrase)
-	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
-		t.Setenv(env, "")
-	}
+	ln, _ := startCLILocalnet(t, 2)
 	keys := consensus.LocalnetKeysDir(ln.Home)
 	bankA, _ := gmcrypto.ReadKeyInfo(filepath.Join(keys, "bankA.json"))
 	bankB, _ := gmcrypto.ReadKeyInfo(filepath.Join(keys, "bankB.json"))

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	cmtlog "github.com/cometbft/cometbft/libs/log"
 
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
@@ -41,31 +36,7 @@ func TestPvpFlags(t *testing.T) {
 // localnet's only sub-ledger); bankA cannot fund bankB's leg; bankB's
 // funding settles both legs; the queries show it.
 func TestPvpCLI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a localnet")
-	}
-	base, err := consensus.FreeBasePort(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 2, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodes, err := ln.Start(cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 1); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(gmcrypto.PassphraseEnv, consensus.LocalnetPassphrase)
-	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
-		t.Setenv(env, "")
-	}
+	ln, _ := startCLILocalnet(t, 2)
 	keys := consensus.LocalnetKeysDir(ln.Home)
 	bankA, _ := gmcrypto.ReadKeyInfo(filepath.Join(keys, "bankA.json"))
 	bankB, _ := gmcrypto.ReadKeyInfo(filepath.Join(keys, "bankB.json"))
