@@ -19,10 +19,10 @@
 // HaltError (health.go), and heights an unclean stop left out of the tx
 // index are indexed again at start (txindex.go).
 //
-// It also composes a jinlian node today (StartJinlian: ledger, app, API;
-// StartAnchoring: prover and relayer; the demo localnet), which is why it
-// imports api, the checkpoint core and prover, contracts and permission
-// beyond the design's app and nodecfg: internal/layers lists each of these
-// imports as waiting for the node/ composition package (issue 17 part 4).
-// Nothing below it imports it.
+// It embeds CometBFT only: the ABCI application it drives is handed to
+// StartNode. Package node composes a jinlian node (ledger, app, this
+// package's CometBFT node, API, regulator, prover) and package
+// node/localnet the demo consortium. Its only import of ours is recon:
+// statements read CometBFT's block store and tx index through
+// Node.Statements.
 package consensus

@@ -128,3 +128,16 @@ func fileExists(path string) (bool, error) {
 	}
 	return false, fmt.Errorf("stat %s: %w", path, err)
 }
+
+// ValidatorAddress is the CometBFT address of the home's validator key.
+func ValidatorAddress(home string) (string, error) {
+	c, err := LoadConfig(home)
+	if err != nil {
+		return "", err
+	}
+	k, err := readPVKey(c.PrivValidatorKeyFile())
+	if err != nil {
+		return "", err
+	}
+	return k.PubKey.Address().String(), nil
+}

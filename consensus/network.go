@@ -34,6 +34,10 @@ const (
 	manifestFile = "network.json"
 )
 
+// ManifestFile is where WriteNetwork describes the network it wrote in
+// dir; LoadNetwork reads it.
+func ManifestFile(dir string) string { return filepath.Join(dir, manifestFile) }
+
 // ErrNetworkExists is returned by WriteNetwork for a Dir that is not empty.
 var ErrNetworkExists = errors.New("network directory is not empty")
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/test/bench"
 )
 
@@ -114,7 +114,7 @@ func newBenchServeCmd(g *globals) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.App, "app", "jinlian", "application: kvstore, jinlian or jinlian-separate")
 	f.IntVar(&o.Validators, "validators", 4, "validators")
-	f.IntVar(&o.BasePort, "base-port", consensus.LocalnetBasePort, "node i uses P2P base+10i and RPC base+10i+1")
+	f.IntVar(&o.BasePort, "base-port", localnet.BasePort, "node i uses P2P base+10i and RPC base+10i+1")
 	f.DurationVar(&o.TimeoutCommit, "timeout-commit", 300*time.Millisecond, "CometBFT timeout_commit")
 	f.StringVar(&o.AccountsFile, "accounts-file", "", "jinlian: file of addresses to fund, one per line")
 	f.StringVar(&o.PProf, "pprof", "", "serve net/http/pprof on this address (127.0.0.1:port)")

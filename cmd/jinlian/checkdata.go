@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/node"
 )
 
 func newCheckDataCmd(g *globals) *cobra.Command {
@@ -22,7 +22,7 @@ its root and compared with the commit record. It prints one line per
 sub-ledger and exits 1 on damage; see docs/operations.md, "Disk damage".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir := consensus.LedgerDir(g.home)
+			dir := node.LedgerDir(g.home)
 			r, err := ledger.CheckData(dir)
 			if err != nil {
 				return err

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/node"
 )
 
 func TestDebugCheckData(t *testing.T) {
 	home := t.TempDir()
-	dir := consensus.LedgerDir(home)
+	dir := node.LedgerDir(home)
 	s, err := ledger.Open(dir, ledger.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -2,25 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/spf13/cobra"
 
 	"github.com/jinlian-ledger/jinlian/checkpoint"
-	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/consensus/prover"
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
-	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/node"
 )
 
 // checkpointFlags are shared by the checkpoint commands.
@@ -73,7 +68,7 @@ func (f *checkpointFlags) anchorDefaults(g *globals) {
 	if f.ethRPC != "" && f.anchor != "" {
 		return
 	}
-	info, ok := readAnchorInfo(g.home)
+	info, ok := node.ReadAnchorInfo(g.home)
 	if !ok {
 		return
 	}
@@ -83,14 +78,6 @@ func (f *checkpointFlags) anchorDefaults(g *globals) {
 	if f.anchor == "" {
 		f.anchor = info.Contract
 	}
-}
-
-// readAnchorInfo reads the anchor.json that a localnet's node0 or
-// `checkpoint deploy` writes into home.
-func readAnchorInfo(home string) (consensus.AnchorInfo, bool) {
-	var info consensus.AnchorInfo
-	b, err := os.ReadFile(consensus.AnchorInfoFile(home))
-	return info, err == nil && json.Unmarshal(b, &info) == nil
 }
 
 func (f *checkpointFlags) relayer(ctx context.Context, withKey bool) (*relay.Relayer, func(), error) {
@@ -106,7 +93,7 @@ func (f *checkpointFlags) relayer(ctx context.Context, withKey bool) (*relay.Rel
 	}
 	auth := &bind.TransactOpts{}
 	if withKey {
-		if auth, err = ethTransactor(ctx, c, f.ethKey); err != nil {
+		if auth, err = relay.KeyedTransactor(ctx, c, f.ethKey); err != nil {
 			c.Close()
 			return nil, nil, err
 		}
@@ -117,23 +104,6 @@ func (f *checkpointFlags) relayer(ctx context.Context, withKey bool) (*relay.Rel
 		return nil, nil, err
 	}
 	return r, c.Close, nil
-}
-
-// ethTransactor signs Ethereum transactions with the hex secp256k1 key in
-// keyFile, for the chain c is connected to.
-func ethTransactor(ctx context.Context, c *ethclient.Client, keyFile string) (*bind.TransactOpts, error) {
-	if keyFile == "" {
-		return nil, errors.New("--eth-key FILE (hex secp256k1 key) pays for the transactions")
-	}
-	key, err := crypto.LoadECDSA(keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("--eth-key: %w", err)
-	}
-	id, err := c.ChainID(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("chain id of the Ethereum endpoint: %w", err)
-	}
-	return bind.NewKeyedTransactorWithChainID(key, id)
 }
 
 func newCheckpointCmd(g *globals) *cobra.Command {
@@ -396,16 +366,16 @@ in <home>/data/checkpoints/anchor.json, where jinlian start
 				return fmt.Errorf("--eth-rpc %s: %w", f.ethRPC, err)
 			}
 			defer c.Close()
-			auth, err := ethTransactor(ctx, c, f.ethKey)
+			auth, err := relay.KeyedTransactor(ctx, c, f.ethKey)
 			if err != nil {
 				return err
 			}
-			addr, g0, err := consensus.DeployAnchor(ctx, c, auth, g.home, f.ethRPC)
+			addr, g0, err := node.DeployAnchor(ctx, c, auth, g.home, f.ethRPC)
 			if err != nil {
 				return err
 			}
 			out := checkpointDeployed{Anchor: addr.Hex(), RPC: f.ethRPC, ChainID: g0.ChainID, CheckpointHash: g0.Hash(),
-				ValidatorSet: g0.ValidatorSet, AnchorFile: consensus.AnchorInfoFile(g.home)}
+				ValidatorSet: g0.ValidatorSet, AnchorFile: node.AnchorInfoFile(g.home)}
 			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
 				fmt.Fprintf(w, "anchor:          %s\nchain:           %s\nepoch 0:         %s\nvalidator set:   %s\nrecorded in:     %s\n",
 					out.Anchor, out.ChainID, out.CheckpointHash, out.ValidatorSet, out.AnchorFile)
@@ -416,38 +386,4 @@ in <home>/data/checkpoints/anchor.json, where jinlian start
 	cmd.Flags().StringVar(&f.ethKey, "eth-key", "", "file with the hex secp256k1 key that pays for the deployment")
 	_ = cmd.MarkFlagRequired("eth-key")
 	return cmd
-}
-
-// startProver starts the checkpoint prover and relayer of `jinlian start
-// --checkpoint.prover` against the anchor on a real Ethereum chain.
-func startProver(ctx context.Context, cfg *nodecfg.Config, n *consensus.JinlianNode, logger *slog.Logger) (stop func(), err error) {
-	c := cfg.Checkpoint
-	anchor := c.Anchor
-	if info, ok := readAnchorInfo(cfg.Home); anchor == "" && ok {
-		anchor = info.Contract
-	}
-	if anchor == "" {
-		return nil, fmt.Errorf("--anchor ADDR (checkpoint.anchor) names the CheckpointAnchor, and %s does not record one: deploy it with jinlian checkpoint deploy --home %s", consensus.AnchorInfoFile(cfg.Home), cfg.Home)
-	}
-	if !common.IsHexAddress(anchor) {
-		return nil, fmt.Errorf("anchor %q is not an address", anchor)
-	}
-	cl, err := ethclient.DialContext(ctx, c.EthRPC)
-	if err != nil {
-		return nil, fmt.Errorf("--eth-rpc %s: %w", c.EthRPC, err)
-	}
-	auth, err := ethTransactor(ctx, cl, cfg.HomePath(c.EthKey))
-	if err != nil {
-		cl.Close()
-		return nil, err
-	}
-	an, err := consensus.StartAnchoring(ctx, n, consensus.AnchoringOptions{
-		Chain: cl, Auth: auth, Anchor: common.HexToAddress(anchor), ChainURL: c.EthRPC,
-		KeysDir: cfg.HomePath(c.Keys), Logger: logger,
-	})
-	if err != nil {
-		cl.Close()
-		return nil, fmt.Errorf("checkpoint prover: %w", err)
-	}
-	return func() { an.Stop(); cl.Close() }, nil
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
@@ -50,7 +52,7 @@ func jsonRPCChain(t *testing.T) (url, keyFile string, sim *devchain.Chain) {
 
 // `jinlian checkpoint deploy` deploys the anchor from a node's genesis over
 // JSON-RPC and records it; the prover of `jinlian start --checkpoint.prover`
-// (startProver) then proves and anchors the chain's checkpoints there. A
+// (node.Start) then proves and anchors the chain's checkpoints there. A
 // prover pointed at an anchor deployed for another genesis refuses to
 // start. (Against a real geth --dev: TestGethDevDeployAndProver, behind the
 // gethdev build tag.)
@@ -67,7 +69,7 @@ func testDeployAndProver(t *testing.T, url, keyFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 2, BasePort: base,
+	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 2, BasePort: base,
 		TimeoutCommit: 100 * time.Millisecond, CheckpointInterval: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -81,14 +83,14 @@ func testDeployAndProver(t *testing.T, url, keyFile string) {
 	if err := json.Unmarshal([]byte(out), &dep); err != nil || !common.IsHexAddress(dep.Anchor) || dep.ChainID != ln.Network.ChainID {
 		t.Fatalf("deploy printed %s (%v)", out, err)
 	}
-	if info, ok := readAnchorInfo(home); !ok || info.Contract != dep.Anchor || info.RPC != url {
+	if info, ok := node.ReadAnchorInfo(home); !ok || info.Contract != dep.Anchor || info.RPC != url {
 		t.Fatalf("anchor.json %+v", info)
 	}
 	if _, err := runCLI(t, "checkpoint", "deploy", "--home", home, "--eth-rpc", url, "--eth-key", filepath.Join(t.TempDir(), "none")); err == nil || !strings.Contains(err.Error(), "--eth-key") {
 		t.Fatalf("deploy without a key file: %v", err)
 	}
 	// An anchor for another genesis: trusts a different epoch 0.
-	g0, err := consensus.GenesisCheckpoint(home)
+	g0, err := node.GenesisCheckpoint(home)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +100,7 @@ func testDeployAndProver(t *testing.T, url, keyFile string) {
 		t.Fatal(err)
 	}
 	defer ecl.Close()
-	auth, err := ethTransactor(context.Background(), ecl, keyFile)
+	auth, err := relay.KeyedTransactor(context.Background(), ecl, keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,11 +109,7 @@ func testDeployAndProver(t *testing.T, url, keyFile string) {
 		t.Fatal(err)
 	}
 
-	nodes, err := ln.Start(cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
+	// node1's jinlian.toml turns its prover on, as an operator's would.
 	ctx := heavytest.Context(t, 8*time.Minute)
 	cfg, err := nodecfg.Load(home, nil)
 	if err != nil {
@@ -119,15 +117,25 @@ func testDeployAndProver(t *testing.T, url, keyFile string) {
 	}
 	cfg.Checkpoint.Prover, cfg.Checkpoint.EthRPC, cfg.Checkpoint.EthKey = true, url, keyFile
 	cfg.Checkpoint.Anchor = other.Hex()
-	if _, err := startProver(ctx, cfg, nodes[1], slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "deployed for another chain") {
+	if err := cfg.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
+	if nodes, err := ln.Start(ctx, cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "deployed for another chain") {
+		_ = node.StopAll(nodes)
 		t.Fatalf("prover against another chain's anchor: %v", err)
 	}
 	cfg.Checkpoint.Anchor = "" // from anchor.json
-	stop, err := startProver(ctx, cfg, nodes[1], slog.New(slog.DiscardHandler))
+	if err := cfg.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := ln.Start(ctx, cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(stop)
+	t.Cleanup(func() { _ = node.StopAll(nodes) })
+	if nodes[1].Anchoring == nil || nodes[0].Anchoring != nil {
+		t.Fatalf("anchoring on node0 %v, node1 %v: want node1's only", nodes[0].Anchoring, nodes[1].Anchoring)
+	}
 	cl, err := ethclient.DialContext(ctx, url)
 	if err != nil {
 		t.Fatal(err)

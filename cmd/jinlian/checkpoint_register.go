@@ -12,6 +12,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 )
@@ -45,11 +46,11 @@ following ones with the new key, no restart needed.`,
 			if err != nil {
 				return fmt.Errorf("--home %s: validator address: %w", g.home, err)
 			}
-			pw, err := f.pass.read("Passphrase for node key " + consensus.NodeKeyFile(g.home) + ": ")
+			pw, err := f.pass.read("Passphrase for node key " + node.SM2KeyFile(g.home) + ": ")
 			if err != nil {
 				return err
 			}
-			_, nodeKey, err := gmcrypto.LoadKey(consensus.NodeKeyFile(g.home), pw)
+			_, nodeKey, err := gmcrypto.LoadKey(node.SM2KeyFile(g.home), pw)
 			if err != nil {
 				return fmt.Errorf("SM2 node key: %w", err)
 			}
@@ -134,12 +135,12 @@ func newCheckpointEncryptKeyCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s is already encrypted\n", path)
 				return nil
 			}
-			pw, err := pass.read("Passphrase for node key " + consensus.NodeKeyFile(g.home) + ": ")
+			pw, err := pass.read("Passphrase for node key " + node.SM2KeyFile(g.home) + ": ")
 			if err != nil {
 				return err
 			}
 			// The node opens both keys with one passphrase: check it first.
-			if _, _, err := gmcrypto.LoadKey(consensus.NodeKeyFile(g.home), pw); err != nil {
+			if _, _, err := gmcrypto.LoadKey(node.SM2KeyFile(g.home), pw); err != nil {
 				return fmt.Errorf("the checkpoint key is encrypted under the node key's passphrase: %w", err)
 			}
 			if err := checkpoint.EncryptKeyFile(path, pw); err != nil {

@@ -19,6 +19,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 )
 
 // TestCheckpointRegisterCommand rotates a running validator's checkpoint
@@ -32,24 +34,24 @@ func TestCheckpointRegisterCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 2, BasePort: base,
+	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 2, BasePort: base,
 		TimeoutCommit: 100 * time.Millisecond, CheckpointInterval: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	nodes, err := ln.Start(cmtlog.NewNopLogger(), quiet)
+	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
+	t.Cleanup(func() { _ = node.StopAll(nodes) })
 	sim, err := devchain.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	sim.MineEvery(time.Second)
-	an, err := consensus.StartAnchoring(context.Background(), nodes[0], consensus.AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
+	an, err := node.StartAnchoring(context.Background(), nodes[0], node.AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func TestCheckpointRegisterCommand(t *testing.T) {
 	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 2); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(gmcrypto.PassphraseEnv, consensus.LocalnetPassphrase)
+	t.Setenv(gmcrypto.PassphraseEnv, localnet.Passphrase)
 	t.Setenv("JINLIAN_NODE", "")
 	admins := map[string]string{}
 	for _, id := range ln.Identities {
@@ -87,7 +89,7 @@ func TestCheckpointRegisterCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Code != 0 || res.Height == 0 {
 		t.Fatalf("register: %v %s", err, out)
 	}
-	newKey, err := checkpoint.LoadKey(checkpoint.KeyFile(home1), []byte(consensus.LocalnetPassphrase))
+	newKey, err := checkpoint.LoadKey(checkpoint.KeyFile(home1), []byte(localnet.Passphrase))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +152,7 @@ func TestCheckpointEncryptKeyCommand(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(home, "config"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := gmcrypto.SaveKey(consensus.NodeKeyFile(home), gmcrypto.KeyInfo{Name: "node"}, nk, []byte("node pass")); err != nil {
+	if err := gmcrypto.SaveKey(node.SM2KeyFile(home), gmcrypto.KeyInfo{Name: "node"}, nk, []byte("node pass")); err != nil {
 		t.Fatal(err)
 	}
 	k, _ := checkpoint.GenerateKey(nil)

@@ -18,6 +18,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
@@ -42,7 +44,7 @@ func TestCLIThroughGMTLSAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 2, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
+	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 2, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +64,7 @@ func TestCLIThroughGMTLSAPI(t *testing.T) {
 	// from bankA's CA (the registered demo identity).
 	bundle := filepath.Join(t.TempDir(), "clients.pem")
 	testCA, _ := os.ReadFile(certs.CA)
-	bankCA, _ := os.ReadFile(filepath.Join(consensus.LocalnetCADir(ln.Home, "bankA"), "ca.crt.pem"))
+	bankCA, _ := os.ReadFile(filepath.Join(localnet.CADir(ln.Home, "bankA"), "ca.crt.pem"))
 	if err := os.WriteFile(bundle, append(testCA, bankCA...), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -70,11 +72,11 @@ func TestCLIThroughGMTLSAPI(t *testing.T) {
 	if err := cfg.WriteFile(); err != nil {
 		t.Fatal(err)
 	}
-	nodes, err := ln.Start(cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
+	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
+	t.Cleanup(func() { _ = node.StopAll(nodes) })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 1); err != nil {
@@ -82,7 +84,7 @@ func TestCLIThroughGMTLSAPI(t *testing.T) {
 	}
 
 	// The client's SM2 TLS key, also as a jinlian key file holding its certificate.
-	t.Setenv(gmcrypto.PassphraseEnv, consensus.LocalnetPassphrase)
+	t.Setenv(gmcrypto.PassphraseEnv, localnet.Passphrase)
 	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
 		t.Setenv(env, "")
 	}
@@ -95,7 +97,7 @@ func TestCLIThroughGMTLSAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	keystore := filepath.Join(t.TempDir(), "alice-tls.json")
-	if err := gmcrypto.SaveKey(keystore, gmcrypto.KeyInfo{Name: "alice", Org: "bankA", Certificate: string(certPEM[0].PEM())}, clientKey, []byte(consensus.LocalnetPassphrase)); err != nil {
+	if err := gmcrypto.SaveKey(keystore, gmcrypto.KeyInfo{Name: "alice", Org: "bankA", Certificate: string(certPEM[0].PEM())}, clientKey, []byte(localnet.Passphrase)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -158,7 +160,7 @@ func TestCLIThroughGMTLSAPI(t *testing.T) {
 		t.Fatalf("query balance through the API: %v", err)
 	}
 	var bal map[string]any
-	if err := json.Unmarshal([]byte(out), &bal); err != nil || fmt.Sprint(bal["amount"]) != fmt.Sprint(consensus.LocalnetFunding+250) {
+	if err := json.Unmarshal([]byte(out), &bal); err != nil || fmt.Sprint(bal["amount"]) != fmt.Sprint(localnet.Funding+250) {
 		t.Fatalf("balance: %v %s", err, out)
 	}
 

@@ -9,9 +9,9 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/contracts/custody"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
@@ -78,7 +78,7 @@ func TestCustodyFlags(t *testing.T) {
 // cannot stand in for; bankB's approval pays it; the queries show it.
 func TestCustodyCLI(t *testing.T) {
 	ln, _ := startCLILocalnet(t, 2)
-	keys := consensus.LocalnetKeysDir(ln.Home)
+	keys := localnet.KeysDir(ln.Home)
 	bankA, _ := gmcrypto.ReadKeyInfo(filepath.Join(keys, "bankA.json"))
 	bankB, _ := gmcrypto.ReadKeyInfo(filepath.Join(keys, "bankB.json"))
 	node := []string{"--node", ln.Network.Nodes[0].RPCAddr, "-o", "json"}

@@ -8,10 +8,11 @@ import (
 	"testing"
 
 	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 )
 
 func TestGenesisValidate(t *testing.T) {
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: filepath.Join(t.TempDir(), "ln"), Validators: 1, BasePort: 27970})
+	ln, err := localnet.Prepare(localnet.Options{Home: filepath.Join(t.TempDir(), "ln"), Validators: 1, BasePort: 27970})
 	if err != nil {
 		t.Fatal(err)
 	}

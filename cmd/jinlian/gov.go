@@ -20,8 +20,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 )
@@ -409,7 +409,7 @@ func validatorFromHome(home string) (*txpb.SetValidator, error) {
 		return nil, fmt.Errorf("node key: %w", err)
 	}
 	sv := &txpb.SetValidator{PubKeyEd25519: pk, NodeId: string(nk.ID())}
-	if info, err := gmcrypto.ReadKeyInfo(consensus.NodeKeyFile(home)); err == nil {
+	if info, err := gmcrypto.ReadKeyInfo(node.SM2KeyFile(home)); err == nil {
 		pub, err := gmcrypto.ParsePublicKeyPEM([]byte(info.PublicKey))
 		if err != nil {
 			return nil, err

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 )
 
 // A bank joining a network whose genesis enables checkpoints installs that
 // genesis with `jinlian init --genesis` (it was refused with "built
 // without the checkpoint scheme" while the scheme was optional).
 func TestInitWithCheckpointedGenesis(t *testing.T) {
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: filepath.Join(t.TempDir(), "ln"), Validators: 1, BasePort: 27990})
+	ln, err := localnet.Prepare(localnet.Options{Home: filepath.Join(t.TempDir(), "ln"), Validators: 1, BasePort: 27990})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
+	"github.com/jinlian-ledger/jinlian/node"
 )
 
 // devEthereum is the Ethereum chain a localnet anchors its checkpoints on.
@@ -50,7 +50,7 @@ func localnetEthereum(ctx context.Context, f localnetEthFlags, home string) (*de
 		}
 		var auth *bind.TransactOpts
 		if f.key != "" {
-			auth, err = ethTransactor(ctx, c, f.key)
+			auth, err = relay.KeyedTransactor(ctx, c, f.key)
 		} else if key, ferr := relay.FundDevKey(ctx, c, 100); ferr != nil {
 			err = fmt.Errorf("--eth-rpc %s without --eth-key: %w", f.rpc, ferr)
 		} else if id, ierr := c.ChainID(ctx); ierr != nil {
@@ -99,7 +99,7 @@ func localnetEthereum(ctx context.Context, f localnetEthFlags, home string) (*de
 // startLocalnetAnchoring starts node0's prover and relayer when the
 // localnet's genesis enables checkpoints, on the chain localnetEthereum
 // picks; without one it says that anchoring is off and how to turn it on.
-func startLocalnetAnchoring(ctx context.Context, w io.Writer, n *consensus.JinlianNode, home string, f localnetEthFlags, logger *slog.Logger) (stop func(), err error) {
+func startLocalnetAnchoring(ctx context.Context, w io.Writer, n *node.Node, home string, f localnetEthFlags, logger *slog.Logger) (stop func(), err error) {
 	p := n.App.Params()
 	if p.CheckpointInterval <= 0 {
 		return func() {}, nil
@@ -114,7 +114,7 @@ func startLocalnetAnchoring(ctx context.Context, w io.Writer, n *consensus.Jinli
 		fmt.Fprintln(w, anchoringOffHint)
 		return func() {}, nil
 	}
-	an, err := consensus.StartAnchoring(ctx, n, consensus.AnchoringOptions{
+	an, err := node.StartAnchoring(ctx, n, node.AnchoringOptions{
 		Chain: eth.client, Auth: eth.auth, Deploy: true, Mine: eth.mine, ChainURL: eth.url, Logger: logger,
 	})
 	if err != nil {

@@ -23,6 +23,8 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
@@ -97,17 +99,17 @@ func newInitCmd(g *globals) *cobra.Command {
 				}
 			}
 			var nodePub []byte
-			if _, err := os.Stat(consensus.NodeKeyFile(g.home)); errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(node.SM2KeyFile(g.home)); errors.Is(err, os.ErrNotExist) {
 				pw, err := pass.read("Passphrase for the new node key: ")
 				if err != nil {
 					return err
 				}
-				pub, err := consensus.EnsureNodeKey(g.home, moniker, pw)
+				pub, err := node.EnsureSM2Key(g.home, moniker, pw)
 				if err != nil {
 					return err
 				}
 				nodePub = pub.Bytes()
-			} else if pub, err := consensus.EnsureNodeKey(g.home, moniker, nil); err == nil {
+			} else if pub, err := node.EnsureSM2Key(g.home, moniker, nil); err == nil {
 				nodePub = pub.Bytes()
 			} else {
 				return err
@@ -159,35 +161,21 @@ func newStartCmd(g *globals) *cobra.Command {
 				return err
 			}
 			appLog, cometLog := loggers(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
-			n, err := consensus.StartJinlian(cfg, func() ([]byte, error) {
-				return pass.read("Passphrase for node key " + consensus.NodeKeyFile(g.home) + ": ")
-			}, cometLog, appLog)
+			n, err := node.Start(cmd.Context(), cfg, node.Options{Passphrase: pass.read, CometLogger: cometLog, Logger: appLog})
 			if err != nil {
 				return err
 			}
 			appLog.Info("node started", "home", g.home, "rpc", n.RPCAddr(), "node_id", n.NodeID(), "mode", cfg.Node.Mode)
-			stopObserver, err := startObserver(cfg, n, pass, appLog)
-			if err != nil {
-				return errors.Join(err, n.Stop())
-			}
-			stopProver := func() {}
-			if cfg.Checkpoint.Prover {
-				if stopProver, err = startProver(cmd.Context(), cfg, n, appLog); err != nil {
-					return errors.Join(err, stopObserver(), n.Stop())
-				}
-			}
 			if waitForSignalOr(n.Halted()) {
 				// CometBFT keeps the process, RPC and mempool up at a
 				// frozen height; exit instead, so that a supervisor
 				// (systemd, Docker) sees it and restarts the node.
 				herr := n.HaltErr()
 				appLog.Error("consensus halted: exiting", "err", herr)
-				stopProver()
-				return errors.Join(herr, stopObserver(), n.Stop())
+				return errors.Join(herr, n.Stop())
 			}
 			appLog.Info("stopping")
-			stopProver()
-			return errors.Join(stopObserver(), n.Stop())
+			return n.Stop()
 		},
 	}
 	nodecfg.AddFlags(cmd.Flags())
@@ -213,10 +201,10 @@ func waitForSignalOr(halted <-chan struct{}) bool {
 }
 
 // anyHalted closes when the consensus of any of nodes halts.
-func anyHalted(nodes []*consensus.JinlianNode) (<-chan struct{}, func() error) {
+func anyHalted(nodes []*node.Node) (<-chan struct{}, func() error) {
 	ch := make(chan struct{})
 	var once sync.Once
-	var which atomic.Pointer[consensus.JinlianNode]
+	var which atomic.Pointer[node.Node]
 	for _, n := range nodes {
 		go func() {
 			<-n.Halted()
@@ -232,7 +220,7 @@ func anyHalted(nodes []*consensus.JinlianNode) (<-chan struct{}, func() error) {
 }
 
 func newLocalnetCmd(g *globals) *cobra.Command {
-	opts := consensus.LocalnetOptions{}
+	opts := localnet.Options{}
 	var logLevel string
 	var eth localnetEthFlags
 	cmd := &cobra.Command{
@@ -259,23 +247,19 @@ Without any of them the localnet runs unanchored and says so.`,
 			} else if opts.Home == "" {
 				opts.Home = g.home
 			}
-			ln, err := consensus.PrepareLocalnet(opts)
+			ln, err := localnet.Prepare(opts)
 			if err != nil {
 				return err
 			}
 			appLog, cometLog := loggers(cmd.ErrOrStderr(), logLevel, "text")
-			nodes, err := ln.Start(cometLog, appLog)
+			nodes, err := ln.Start(sig, cometLog, appLog)
 			if err != nil {
 				return err
 			}
-			stopObservers, observers, err := startLocalnetObservers(ln, nodes, appLog)
-			if err != nil {
-				return errors.Join(err, stopObservers(), consensus.StopAll(nodes))
-			}
-			printLocalnet(cmd.OutOrStdout(), g, ln, nodes, observers)
+			printLocalnet(cmd.OutOrStdout(), g, ln, nodes)
 			stopAnchoring, err := startLocalnetAnchoring(sig, cmd.ErrOrStderr(), nodes[0], ln.Home, eth, appLog)
 			if err != nil && sig.Err() == nil {
-				return errors.Join(err, stopObservers(), consensus.StopAll(nodes))
+				return errors.Join(err, node.StopAll(nodes))
 			} else if err != nil { // interrupted while starting
 				stopAnchoring = func() {}
 			}
@@ -287,16 +271,16 @@ Without any of them the localnet runs unanchored and says so.`,
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), "stopping localnet...")
 			stopAnchoring()
-			return errors.Join(haltErr(), stopObservers(), consensus.StopAll(nodes))
+			return errors.Join(haltErr(), node.StopAll(nodes))
 		},
 	}
 	cmd.Flags().IntVar(&opts.Validators, "validators", 4, "number of validators (1..7)")
 	cmd.Flags().IntVar(&opts.Observers, "observers", 1, "number of regulator observer nodes (0..4)")
 	cmd.Flags().BoolVar(&opts.Reset, "reset", false, "delete the localnet's data first")
-	cmd.Flags().IntVar(&opts.BasePort, "base-port", consensus.LocalnetBasePort, "node i uses P2P base+10i and RPC base+10i+1")
+	cmd.Flags().IntVar(&opts.BasePort, "base-port", localnet.BasePort, "node i uses P2P base+10i and RPC base+10i+1")
 	cmd.Flags().DurationVar(&opts.TimeoutCommit, "timeout-commit", 0, "CometBFT timeout_commit (default 300ms)")
 	cmd.Flags().StringVar(&logLevel, "log.level", "warn", "log level: debug, info, warn, error")
-	cmd.Flags().Int64Var(&opts.CheckpointInterval, "checkpoint-interval", 0, fmt.Sprintf("blocks between checkpoints when the localnet is created (default %d; -1: none)", consensus.LocalnetCheckpointInterval))
+	cmd.Flags().Int64Var(&opts.CheckpointInterval, "checkpoint-interval", 0, fmt.Sprintf("blocks between checkpoints when the localnet is created (default %d; -1: none)", localnet.CheckpointInterval))
 	cmd.Flags().StringVar(&eth.listen, "eth.listen", "127.0.0.1:8545", "JSON-RPC address of the development Ethereum chain (in-process with -tags dev, else geth --dev); empty: the in-process one is not served, geth takes a free port")
 	cmd.Flags().StringVar(&eth.rpc, "eth-rpc", "", "anchor on this Ethereum JSON-RPC endpoint instead (a new anchor is deployed at each start)")
 	cmd.Flags().StringVar(&eth.key, "eth-key", "", "with --eth-rpc: file with the hex secp256k1 key that pays (default: a key funded by the endpoint's unlocked dev account)")
@@ -305,18 +289,24 @@ Without any of them the localnet runs unanchored and says so.`,
 }
 
 type localnetJSON struct {
-	ChainID    string                   `json:"chain_id"`
-	Home       string                   `json:"home"`
-	Resumed    bool                     `json:"resumed"`
-	Passphrase string                   `json:"passphrase"`
-	Nodes      []map[string]string      `json:"nodes"`
-	Identities []consensus.DemoIdentity `json:"identities"`
-	Observers  []observerAPI            `json:"observers,omitempty"`
+	ChainID    string              `json:"chain_id"`
+	Home       string              `json:"home"`
+	Resumed    bool                `json:"resumed"`
+	Passphrase string              `json:"passphrase"`
+	Nodes      []map[string]string `json:"nodes"`
+	Identities []localnet.Identity `json:"identities"`
+	Observers  []observerAPI       `json:"observers,omitempty"`
 }
 
-func printLocalnet(w io.Writer, g *globals, ln *consensus.Localnet, nodes []*consensus.JinlianNode, observers []observerAPI) {
+func printLocalnet(w io.Writer, g *globals, ln *localnet.Net, nodes []*node.Node) {
+	var observers []observerAPI
+	for i, n := range nodes {
+		if n.Regulator != nil {
+			observers = append(observers, observerAPI{Moniker: ln.Network.Nodes[i].Moniker, URL: n.Regulator.URL()})
+		}
+	}
 	out := localnetJSON{ChainID: ln.Network.ChainID, Home: ln.Home, Resumed: !ln.Created,
-		Passphrase: consensus.LocalnetPassphrase, Identities: ln.Identities, Observers: observers}
+		Passphrase: localnet.Passphrase, Identities: ln.Identities, Observers: observers}
 	for i, n := range nodes {
 		out.Nodes = append(out.Nodes, map[string]string{
 			"moniker": ln.Network.Nodes[i].Moniker, "home": n.Home(), "rpc": n.RPCAddr(), "node_id": n.NodeID(),
@@ -337,7 +327,7 @@ func printLocalnet(w io.Writer, g *globals, ln *consensus.Localnet, nodes []*con
 		for _, n := range out.Nodes {
 			fmt.Fprintf(w, "  %-6s rpc %s  id %s\n", n["moniker"], n["rpc"], n["node_id"])
 		}
-		fmt.Fprintf(w, "\ndemo identities (banks funded with %d CNY; keys encrypted with passphrase %q):\n", consensus.LocalnetFunding, consensus.LocalnetPassphrase)
+		fmt.Fprintf(w, "\ndemo identities (banks funded with %d CNY; keys encrypted with passphrase %q):\n", localnet.Funding, localnet.Passphrase)
 		for _, id := range ln.Identities {
 			fmt.Fprintf(w, "  %-6s %s  %s\n", id.Org, id.Address, id.KeyFile)
 		}
@@ -350,7 +340,7 @@ func printLocalnet(w io.Writer, g *globals, ln *consensus.Localnet, nodes []*con
 				flags += " --node " + out.Nodes[0]["rpc"]
 			}
 			fmt.Fprintf(w, "\ntry:\n  export JINLIAN_PASSPHRASE=%s\n  jinlian%s tx transfer --from %s --asset CNY --to %s --amount 100\n  jinlian%s query balance --asset CNY --account %s\n",
-				consensus.LocalnetPassphrase, flags, ln.Identities[0].Name, ln.Identities[1].Address, flags, ln.Identities[1].Address)
+				localnet.Passphrase, flags, ln.Identities[0].Name, ln.Identities[1].Address, flags, ln.Identities[1].Address)
 		}
 		for _, o := range observers {
 			fmt.Fprintln(w)

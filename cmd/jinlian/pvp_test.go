@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/contracts/pvp"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 )
 
 func TestPvpFlags(t *testing.T) {
@@ -37,7 +37,7 @@ func TestPvpFlags(t *testing.T) {
 // funding settles both legs; the queries show it.
 func TestPvpCLI(t *testing.T) {
 	ln, _ := startCLILocalnet(t, 2)
-	keys := consensus.LocalnetKeysDir(ln.Home)
+	keys := localnet.KeysDir(ln.Home)
 	bankA, _ := gmcrypto.ReadKeyInfo(filepath.Join(keys, "bankA.json"))
 	bankB, _ := gmcrypto.ReadKeyInfo(filepath.Join(keys, "bankB.json"))
 	node := []string{"--node", ln.Network.Nodes[0].RPCAddr, "-o", "json"}

@@ -14,6 +14,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
@@ -30,7 +32,7 @@ func TestQueryTxNeverInventsAResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 2, BasePort: base,
+	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 2, BasePort: base,
 		TimeoutCommit: 100 * time.Millisecond, CheckpointInterval: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -46,11 +48,11 @@ func TestQueryTxNeverInventsAResult(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	nodes, err := ln.Start(cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
+	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
+	t.Cleanup(func() { _ = node.StopAll(nodes) })
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 1); err != nil {
@@ -62,7 +64,7 @@ func TestQueryTxNeverInventsAResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, key, err := gmcrypto.LoadKey(from.KeyFile, []byte(consensus.LocalnetPassphrase))
+	_, key, err := gmcrypto.LoadKey(from.KeyFile, []byte(localnet.Passphrase))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +74,7 @@ func TestQueryTxNeverInventsAResult(t *testing.T) {
 	}
 	ids := make([]string, 2)
 	for i, n := range nodes {
-		msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: toAddr.Bytes(), Amount: consensus.LocalnetFunding - 10 - uint64(i)}}}
+		msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: toAddr.Bytes(), Amount: localnet.Funding - 10 - uint64(i)}}}
 		raw, id, err := wire.BuildTx(wire.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}, ln.Network.ChainID, "payments", time.Now(), msg)
 		if err != nil {
 			t.Fatal(err)

@@ -14,6 +14,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/regulator"
 )
@@ -30,30 +32,25 @@ func TestRegSanctionsLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 2, Observers: 1, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
+	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 2, Observers: 1, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodes, err := ln.Start(cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
+	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
-	stopObs, apis, err := startLocalnetObservers(ln, nodes, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stopObs() })
+	t.Cleanup(func() { _ = node.StopAll(nodes) })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := consensus.WaitForHeight(ctx, nodes[2].Client(), 1); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(gmcrypto.PassphraseEnv, consensus.LocalnetPassphrase)
+	t.Setenv(gmcrypto.PassphraseEnv, localnet.Passphrase)
 	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_OBSERVER", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
 		t.Setenv(env, "")
 	}
-	keys := consensus.LocalnetKeysDir(ln.Home)
+	keys := localnet.KeysDir(ln.Home)
 	bankB, err := gmcrypto.ReadKeyInfo(filepath.Join(keys, "bankB.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +80,7 @@ func TestRegSanctionsLifecycle(t *testing.T) {
 	}
 	var alert *regulator.Alert
 	for alert == nil {
-		out, err := runCLI(t, "reg", "--observer", apis[0].URL, "--from", filepath.Join(keys, "regulator.json"), "alerts", "--rule", regulator.RuleSanctionsAttempt, "-o", "json")
+		out, err := runCLI(t, "reg", "--observer", nodes[2].Regulator.URL(), "--from", filepath.Join(keys, "regulator.json"), "alerts", "--rule", regulator.RuleSanctionsAttempt, "-o", "json")
 		if err != nil {
 			t.Fatalf("reg alerts: %v", err)
 		}

@@ -15,6 +15,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 )
 
 // A transaction signed on a machine without a node is sent later by
@@ -25,13 +27,13 @@ func TestSignOnlyThenBroadcast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 1, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
+	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 1, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(gmcrypto.PassphraseEnv, consensus.LocalnetPassphrase)
+	t.Setenv(gmcrypto.PassphraseEnv, localnet.Passphrase)
 	t.Setenv("JINLIAN_NODE", "")
-	keys := consensus.LocalnetKeysDir(ln.Home)
+	keys := localnet.KeysDir(ln.Home)
 	to := ln.Identities[0].Address // bankA pays itself: one validator, one bank
 	file := filepath.Join(t.TempDir(), "pay.json")
 	pay := []string{"tx", "transfer", "--from", filepath.Join(keys, "bankA.json"), "--asset", "CNY", "--to", to, "--amount", "17",
@@ -50,11 +52,11 @@ func TestSignOnlyThenBroadcast(t *testing.T) {
 		t.Fatalf("signed file: %v %s", err, b)
 	}
 
-	nodes, err := ln.Start(cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
+	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
+	t.Cleanup(func() { _ = node.StopAll(nodes) })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 1); err != nil {

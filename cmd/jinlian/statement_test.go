@@ -21,6 +21,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/recon"
 )
@@ -37,7 +39,7 @@ func TestStatementThroughOwnNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 2, Observers: 1, BasePort: base,
+	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 2, Observers: 1, BasePort: base,
 		TimeoutCommit: 100 * time.Millisecond, CheckpointInterval: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -60,8 +62,8 @@ func TestStatementThroughOwnNode(t *testing.T) {
 	// Clients are the organisations' registered identities: their
 	// certificates chain to the organisations' CAs.
 	var cas []byte
-	for _, org := range []string{"bankA", "bankB", consensus.LocalnetRegulatorOrg} {
-		b, err := os.ReadFile(filepath.Join(consensus.LocalnetCADir(ln.Home, org), "ca.crt.pem"))
+	for _, org := range []string{"bankA", "bankB", localnet.RegulatorOrg} {
+		b, err := os.ReadFile(filepath.Join(localnet.CADir(ln.Home, org), "ca.crt.pem"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,30 +77,30 @@ func TestStatementThroughOwnNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	apiLog := &syncWriter{w: &bytes.Buffer{}}
-	nodes, err := ln.Start(cmtlog.NewNopLogger(), slog.New(slog.NewTextHandler(apiLog, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), slog.New(slog.NewTextHandler(apiLog, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = consensus.StopAll(nodes) })
+	t.Cleanup(func() { _ = node.StopAll(nodes) })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 1); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(gmcrypto.PassphraseEnv, consensus.LocalnetPassphrase)
+	t.Setenv(gmcrypto.PassphraseEnv, localnet.Passphrase)
 	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
 		t.Setenv(env, "")
 	}
-	key := map[string]consensus.DemoIdentity{}
+	key := map[string]localnet.Identity{}
 	for _, id := range ln.Identities {
 		key[id.Org] = id
 	}
-	A, B, R := key["bankA"], key["bankB"], key[consensus.LocalnetRegulatorOrg]
+	A, B, R := key["bankA"], key["bankB"], key[localnet.RegulatorOrg]
 
 	// Two banks pay each other, with payment references.
 	rpc := nodes[0].RPCAddr()
 	days := map[string]bool{}
-	pay := func(from, to consensus.DemoIdentity, amount int, memo string) {
+	pay := func(from, to localnet.Identity, amount int, memo string) {
 		t.Helper()
 		out, err := runCLI(t, "tx", "transfer", "-o", "json", "--node", rpc, "--from", from.KeyFile, "--asset", "CNY", "--to", to.Address,
 			"--amount", fmt.Sprint(amount), "--memo", memo)
@@ -120,12 +122,12 @@ func TestStatementThroughOwnNode(t *testing.T) {
 	pay(A, B, 5, "=fee")
 
 	node := "https://" + apiAddr
-	as := func(id consensus.DemoIdentity) []string {
+	as := func(id localnet.Identity) []string {
 		return []string{"--node", node, "--tls-mode", "gmtls", "--tls-ca", certs.CA, "--tls-key", id.KeyFile}
 	}
 	// statement runs the command for every day the transfers fell in (two
 	// when the test straddles midnight in Shanghai) and joins the rows.
-	statement := func(caller consensus.DemoIdentity, org string) []recon.Row {
+	statement := func(caller localnet.Identity, org string) []recon.Row {
 		t.Helper()
 		var rows []recon.Row
 		for day := range days {
@@ -163,7 +165,7 @@ func TestStatementThroughOwnNode(t *testing.T) {
 			}
 		}
 	}
-	const F = consensus.LocalnetFunding
+	const F = localnet.Funding
 	bankA := []want{
 		{"debit", B.Address, "bankB", "INV-2026-001", 250, F - 250},
 		{"credit", B.Address, "bankB", "REF B/7 货款", 40, F - 210},

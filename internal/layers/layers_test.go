@@ -18,11 +18,6 @@ import (
 // internal/ "nothing above"); any package may import them.
 var helpers = []string{"internal/errs", "internal/memo"}
 
-// node4 marks imports that break DESIGN.md's table today and that the
-// node/ composition root (issue 17 part 4) removes: consensus then embeds
-// CometBFT only, and node/ wires the API, the contracts and the prover.
-const node4 = "TODO(issue 17 part 4): node/ composition removes this"
-
 // layers is the import table: a package directory of this module (or
 // "dir/..." for it and every package below it; the longest match wins),
 // and the packages of ours its non-test files may import ("dir/..." for a
@@ -32,9 +27,6 @@ const node4 = "TODO(issue 17 part 4): node/ composition removes this"
 var layers = []struct {
 	pkg   string
 	allow []string
-	// todo lists imports allowed only until the re-layering: each comes
-	// with the reason it goes.
-	todo map[string]string
 }{
 	// The bottom: nothing of ours.
 	{pkg: "gmcrypto"},
@@ -83,20 +75,18 @@ var layers = []struct {
 	// The observer side: never consensus, api or cmd.
 	{pkg: "regulator/...", allow: append([]string{"wire", "proto/txpb", "permission", "ledger", "gmcrypto"}, helpers...)},
 
-	// Embedding CometBFT: the design allows app and nodecfg; recon reads
-	// the block store and tx index through it (statements.go).
-	{pkg: "consensus", allow: append([]string{"app", "nodecfg", "recon"}, helpers...),
-		todo: map[string]string{
-			"api":                    node4,
-			"checkpoint":             node4,
-			"consensus/prover":       node4,
-			"consensus/prover/relay": node4,
-			"contracts/...":          node4,
-			"permission":             node4,
-			"ledger":                 node4,
-			"gmcrypto":               node4,
-			"internal/ca":            node4,
-		}},
+	// Embedding CometBFT only (plus homes, keys and genesis files): the
+	// design allows app and nodecfg; recon reads the block store and tx
+	// index through it (statements.go).
+	{pkg: "consensus", allow: append([]string{"app", "nodecfg", "recon"}, helpers...)},
+
+	// Composing one node from its configuration: everything below.
+	{pkg: "node", allow: append([]string{"api", "app", "checkpoint", "consensus", "consensus/prover", "consensus/prover/relay",
+		"gmcrypto", "ledger", "nodecfg", "permission", "regulator"}, helpers...)},
+	// The demo consortium of `jinlian localnet`: development only, on top
+	// of node; no production package imports it.
+	{pkg: "node/localnet", allow: append([]string{"node", "consensus", "app", "checkpoint", "consensus/prover", "contracts/...",
+		"gmcrypto", "internal/ca", "nodecfg", "permission"}, helpers...)},
 
 	// The binary and the e2e tests take everything.
 	{pkg: "cmd/...", allow: []string{"*"}},
@@ -140,15 +130,7 @@ func ruleFor(pkg string) int {
 
 // allows reports whether entry r of layers lets its packages import ours.
 func allows(r int, ours string) bool {
-	if slices.ContainsFunc(layers[r].allow, func(a string) bool { return match(a, ours) }) {
-		return true
-	}
-	for a := range layers[r].todo {
-		if match(a, ours) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(layers[r].allow, func(a string) bool { return match(a, ours) })
 }
 
 func TestImportLayers(t *testing.T) {
@@ -199,44 +181,20 @@ func TestImportLayers(t *testing.T) {
 }
 
 // TestImportTableMatches keeps the table honest: every entry matches a
-// package, and every allowance for later removal is still used (a stale
-// one would let the import come back unnoticed).
+// package (a stale entry would let a new package inherit its rule unseen).
 func TestImportTableMatches(t *testing.T) {
-	root, module := moduleRoot(t)
+	root, _ := moduleRoot(t)
 	pkgs := goFiles(t, root)
-	fset := token.NewFileSet()
-	used := map[[2]string]bool{}
 	for i, l := range layers {
 		found := false
-		for pkg, files := range pkgs {
-			if ruleFor(pkg) != i {
-				continue
-			}
-			found = true
-			for _, file := range files {
-				f, err := parser.ParseFile(fset, filepath.Join(root, file), nil, parser.ImportsOnly)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, imp := range f.Imports {
-					path, _ := strconv.Unquote(imp.Path.Value)
-					if ours, ok := strings.CutPrefix(path, module+"/"); ok {
-						for a := range l.todo {
-							if match(a, ours) && !slices.ContainsFunc(l.allow, func(b string) bool { return match(b, ours) }) {
-								used[[2]string{l.pkg, a}] = true
-							}
-						}
-					}
-				}
+		for pkg := range pkgs {
+			if ruleFor(pkg) == i {
+				found = true
+				break
 			}
 		}
 		if !found {
 			t.Errorf("table entry %s matches no package", l.pkg)
-		}
-		for a := range l.todo {
-			if !used[[2]string{l.pkg, a}] {
-				t.Errorf("table entry %s still allows %s, which it no longer imports: remove the allowance", l.pkg, a)
-			}
 		}
 	}
 }
@@ -305,7 +263,11 @@ func TestImportTableRefuses(t *testing.T) {
 		{"app", "consensus/prover", false},
 		{"app", "checkpoint", true},
 		{"consensus", "regulator", false},
-		{"consensus", "api", true}, // until node/
+		{"consensus", "api", false},
+		{"consensus", "node", false},
+		{"node", "api", true},
+		{"node", "node/localnet", false},
+		{"api", "node", false},
 		{"consensus/prover", "consensus", false},
 		{"cmd/jinlian", "regulator", true},
 	} {

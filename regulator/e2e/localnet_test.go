@@ -15,6 +15,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/ca"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
@@ -44,32 +46,32 @@ CNY = 50000
 CNY = 100000000
 `
 
-type localnet struct {
-	ln       *consensus.Localnet
-	val, obs *consensus.JinlianNode
+type testnet struct {
+	ln       *localnet.Net
+	val, obs *node.Node
 	bankA    wire.Signer
 	regKey   *gmcrypto.PrivateKey
 	regAddr  string
 }
 
-func passphrase() ([]byte, error) { return []byte(consensus.LocalnetPassphrase), nil }
+func passphrase(string) ([]byte, error) { return []byte(localnet.Passphrase), nil }
 
 // startLocalnet starts one validator (bankA) and one regulator observer;
 // prepare may edit the homes before they start.
-func startLocalnet(t *testing.T, prepare func(ln *consensus.Localnet)) *localnet {
+func startLocalnet(t *testing.T, prepare func(ln *localnet.Net)) *testnet {
 	t.Helper()
 	return startLocalnetLogged(t, prepare, nil)
 }
 
 // startLocalnetLogged is startLocalnet with the nodes' CometBFT logs going
 // to cometLogger (nil: errors only, on stderr).
-func startLocalnetLogged(t *testing.T, prepare func(ln *consensus.Localnet), cometLogger cmtlog.Logger) *localnet {
+func startLocalnetLogged(t *testing.T, prepare func(ln *localnet.Net), cometLogger cmtlog.Logger) *testnet {
 	t.Helper()
 	base, err := consensus.FreeBasePort(2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: filepath.Join(t.TempDir(), "ln"), Validators: 1, Observers: 1,
+	ln, err := localnet.Prepare(localnet.Options{Home: filepath.Join(t.TempDir(), "ln"), Validators: 1, Observers: 1,
 		BasePort: base, TimeoutCommit: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -77,23 +79,23 @@ func startLocalnetLogged(t *testing.T, prepare func(ln *consensus.Localnet), com
 	if prepare != nil {
 		prepare(ln)
 	}
-	nodes, err := ln.Start(cometLogger, slog.New(slog.DiscardHandler))
+	nodes, err := ln.Start(context.Background(), cometLogger, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &localnet{ln: ln, val: nodes[0], obs: nodes[1]}
+	n := &testnet{ln: ln, val: nodes[0], obs: nodes[1]}
 	t.Cleanup(func() {
 		if n.obs != nil {
 			_ = n.obs.Stop()
 		}
 		_ = n.val.Stop()
 	})
-	info, key, err := gmcrypto.LoadKey(filepath.Join(consensus.LocalnetKeysDir(ln.Home), "bankA.json"), []byte(consensus.LocalnetPassphrase))
+	info, key, err := gmcrypto.LoadKey(filepath.Join(localnet.KeysDir(ln.Home), "bankA.json"), []byte(localnet.Passphrase))
 	if err != nil {
 		t.Fatal(err)
 	}
 	n.bankA = wire.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}
-	if _, n.regKey, err = gmcrypto.LoadKey(filepath.Join(consensus.LocalnetKeysDir(ln.Home), "regulator.json"), []byte(consensus.LocalnetPassphrase)); err != nil {
+	if _, n.regKey, err = gmcrypto.LoadKey(filepath.Join(localnet.KeysDir(ln.Home), "regulator.json"), []byte(localnet.Passphrase)); err != nil {
 		t.Fatal(err)
 	}
 	n.regAddr = n.regKey.Public().Address().String()
@@ -107,7 +109,7 @@ func startLocalnetLogged(t *testing.T, prepare func(ln *consensus.Localnet), com
 
 // transfer signs and commits a transfer from bankA; it returns the tx id
 // and height.
-func (n *localnet) transfer(t testing.TB, to gmcrypto.Address, amount uint64, conf *txpb.Confidential) (string, int64) {
+func (n *testnet) transfer(t testing.TB, to gmcrypto.Address, amount uint64, conf *txpb.Confidential) (string, int64) {
 	t.Helper()
 	id, h, err := n.tryTransfer(to, amount, conf)
 	if err != nil {
@@ -116,7 +118,7 @@ func (n *localnet) transfer(t testing.TB, to gmcrypto.Address, amount uint64, co
 	return id, h
 }
 
-func (n *localnet) tryTransfer(to gmcrypto.Address, amount uint64, conf *txpb.Confidential) (string, int64, error) {
+func (n *testnet) tryTransfer(to gmcrypto.Address, amount uint64, conf *txpb.Confidential) (string, int64, error) {
 	raw, id, err := wire.BuildTx(n.bankA, n.ln.Network.ChainID, "payments", time.Now(), transferMsg(to, amount, conf))
 	if err != nil {
 		return "", 0, err
@@ -134,7 +136,7 @@ func (n *localnet) tryTransfer(to gmcrypto.Address, amount uint64, conf *txpb.Co
 }
 
 // restartObserver stops the observer node and starts it again from its home.
-func (n *localnet) restartObserver(t *testing.T) {
+func (n *testnet) restartObserver(t *testing.T) {
 	t.Helper()
 	home := n.obs.Home()
 	if err := n.obs.Stop(); err != nil {
@@ -145,7 +147,7 @@ func (n *localnet) restartObserver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obs, err := consensus.StartJinlian(cfg, passphrase, nil, slog.New(slog.DiscardHandler))
+	obs, err := node.Start(context.Background(), cfg, node.Options{Passphrase: passphrase, Logger: slog.New(slog.DiscardHandler), Regulator: node.RegulatorOptions{Listen: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatalf("restart observer: %v", err)
 	}
@@ -205,7 +207,7 @@ func newAddr(t *testing.T) (*gmcrypto.PrivateKey, gmcrypto.Address) {
 
 // newMember makes a key, has bankA's CA certify it and bankA's admin
 // register it as a member (a ledger pays only registered identities).
-func (n *localnet) newMember(t *testing.T) (*gmcrypto.PrivateKey, gmcrypto.Address) {
+func (n *testnet) newMember(t *testing.T) (*gmcrypto.PrivateKey, gmcrypto.Address) {
 	t.Helper()
 	keys := n.newMembers(t, 1)
 	return keys[0], keys[0].Public().Address()
@@ -215,9 +217,9 @@ func (n *localnet) newMember(t *testing.T) (*gmcrypto.PrivateKey, gmcrypto.Addre
 // mempool takes: every registration but the last is broadcast without
 // waiting, and the last is waited for (one sender's transactions are
 // ordered in the order sent).
-func (n *localnet) newMembers(t *testing.T, count int) []*gmcrypto.PrivateKey {
+func (n *testnet) newMembers(t *testing.T, count int) []*gmcrypto.PrivateKey {
 	t.Helper()
-	auth, err := ca.Load(consensus.LocalnetCADir(n.ln.Home, "bankA"), []byte(consensus.LocalnetPassphrase))
+	auth, err := ca.Load(localnet.CADir(n.ln.Home, "bankA"), []byte(localnet.Passphrase))
 	if err != nil {
 		t.Fatal(err)
 	}

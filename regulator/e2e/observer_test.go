@@ -20,6 +20,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/cmtlogtest"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/regulator"
 	"github.com/jinlian-ledger/jinlian/wire"
@@ -37,7 +38,7 @@ func TestObserverOnLocalnet(t *testing.T) {
 
 // A report's anchor is the real chain's: the app hash its QC certifies is
 // the one the next block's header carries.
-func testReportAnchor(t *testing.T, n *localnet) {
+func testReportAnchor(t *testing.T, n *testnet) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	st, err := n.obs.Client().Status(ctx)
@@ -63,7 +64,7 @@ func testReportAnchor(t *testing.T, n *localnet) {
 	}
 }
 
-func testRestartEqualsReplay(t *testing.T, n *localnet) {
+func testRestartEqualsReplay(t *testing.T, n *testnet) {
 	dirA := t.TempDir()
 	src := &capped{BlockSource: n.obs.Client()}
 	src.max.Store(math.MaxInt64)
@@ -186,7 +187,7 @@ func testRestartEqualsReplay(t *testing.T, n *localnet) {
 	_ = svc.Stop()
 }
 
-func testConfidential(t *testing.T, n *localnet) {
+func testConfidential(t *testing.T, n *testnet) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	svc := newService(t, n.obs.Client(), regulator.QueryFromClient(n.obs.Client()), t.TempDir(), n.regKey, "")
@@ -270,7 +271,7 @@ func testConfidential(t *testing.T, n *localnet) {
 	}
 }
 
-func testUnregisteredNode(t *testing.T, n *localnet, logs cmtlogtest.Log) {
+func testUnregisteredNode(t *testing.T, n *testnet, logs cmtlogtest.Log) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	// The filter answers: the registered observer is admitted, a fresh key is not.
@@ -321,7 +322,7 @@ func testUnregisteredNode(t *testing.T, n *localnet, logs cmtlogtest.Log) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	intruder, err := consensus.StartJinlian(cfg, passphrase, nil, nil)
+	intruder, err := node.Start(context.Background(), cfg, node.Options{Passphrase: passphrase})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/regulator"
 )
 
@@ -164,7 +165,7 @@ func TestPsqlEventSink(t *testing.T) {
 			t.Fatalf("install schema: %v", err)
 		}
 	}
-	n := startLocalnet(t, func(ln *consensus.Localnet) {
+	n := startLocalnet(t, func(ln *localnet.Net) {
 		home := ln.Network.Nodes[1].Home // observer0
 		c, err := consensus.LoadConfig(home)
 		if err != nil {

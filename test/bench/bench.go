@@ -23,6 +23,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
@@ -102,8 +103,8 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 	if o.Rate <= 0 || o.Count <= 0 || o.Duration <= 0 || o.Batch <= 0 || o.Workers <= 0 || o.Accounts <= 0 || o.Repeat <= 0 {
 		return nil, nil, errors.New("--rate, --count, --duration, --batch, --workers, --accounts and --repeat must be positive")
 	}
-	if o.Validators < 1 || o.Validators > len(consensus.LocalnetOrgs) {
-		return nil, nil, fmt.Errorf("--validators %d: want 1..%d", o.Validators, len(consensus.LocalnetOrgs))
+	if o.Validators < 1 || o.Validators > len(localnet.Orgs) {
+		return nil, nil, fmt.Errorf("--validators %d: want 1..%d", o.Validators, len(localnet.Orgs))
 	}
 	for _, a := range o.Apps {
 		if !benchApps[a] {

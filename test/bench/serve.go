@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 
 	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 )
 
 // ServeOptions configure the network of one run (`jinlian bench serve`).
@@ -62,7 +65,7 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 			}
 			extra = strings.Fields(string(bz))
 		}
-		ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{
+		ln, err := localnet.Prepare(localnet.Options{
 			Home: o.Home, Validators: o.Validators, BasePort: o.BasePort, ChainID: ChainID,
 			TimeoutCommit: o.TimeoutCommit, ExtraFundedAccounts: extra,
 			SeparateSigCaches: o.App == "jinlian-separate",
@@ -70,14 +73,14 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 		if err != nil {
 			return Ready{}, nil, err
 		}
-		nodes, err := ln.Start(cometLog, appLog)
+		nodes, err := ln.Start(context.Background(), cometLog, appLog)
 		if err != nil {
 			return Ready{}, nil, err
 		}
 		for _, n := range nodes {
 			rpcs = append(rpcs, n.RPCAddr())
 		}
-		stop = func() error { return consensus.StopAll(nodes) }
+		stop = func() error { return node.StopAll(nodes) }
 	case "kvstore":
 		specs := make([]consensus.NodeSpec, o.Validators)
 		for i := range specs {

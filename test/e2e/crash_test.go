@@ -23,6 +23,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 )
 
 const (
@@ -65,11 +66,11 @@ func buildJinlian(t *testing.T) string {
 // localnetInfo is what `jinlian localnet --output json` prints once every
 // node has started.
 type localnetInfo struct {
-	ChainID    string                   `json:"chain_id"`
-	Resumed    bool                     `json:"resumed"`
-	Passphrase string                   `json:"passphrase"`
-	Nodes      []map[string]string      `json:"nodes"`
-	Identities []consensus.DemoIdentity `json:"identities"`
+	ChainID    string              `json:"chain_id"`
+	Resumed    bool                `json:"resumed"`
+	Passphrase string              `json:"passphrase"`
+	Nodes      []map[string]string `json:"nodes"`
+	Identities []localnet.Identity `json:"identities"`
 }
 
 // localnetProc is a `jinlian localnet` child process.
@@ -526,7 +527,7 @@ func checkObservedCommits(t *testing.T, ctx context.Context, clients []rpcclient
 // committed txs had not been observed by the load.
 func expectedLedger(t *testing.T, ctx context.Context, c rpcclient.Client, banks []*account, sent []sentTx, observed map[string]int64) (*ledgerModel, int) {
 	t.Helper()
-	m := newLedgerModel(banks, consensus.LocalnetFunding)
+	m := newLedgerModel(banks, localnet.Funding)
 	var unobserved int
 	for _, s := range sent {
 		_, found, err := txHeight(ctx, c, s.id)

@@ -19,6 +19,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/internal/ca"
 	"github.com/jinlian-ledger/jinlian/internal/cmtlogtest"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
@@ -29,8 +31,8 @@ import (
 // the demo identities' signers.
 type govEnv struct {
 	t       *testing.T
-	ln      *consensus.Localnet
-	nodes   []*consensus.JinlianNode
+	ln      *localnet.Net
+	nodes   []*node.Node
 	signers map[string]wire.Signer
 	client  rpcclient.Client
 	chainID string
@@ -43,19 +45,19 @@ func startGovEnv(t *testing.T) *govEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: t.TempDir(), Validators: 4, Observers: 1, BasePort: base, TimeoutCommit: 150 * time.Millisecond})
+	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 4, Observers: 1, BasePort: base, TimeoutCommit: 150 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := cmtlogtest.New(t)
-	nodes, err := ln.Start(logs, nil)
+	nodes, err := ln.Start(context.Background(), logs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &govEnv{t: t, ln: ln, nodes: nodes, signers: map[string]wire.Signer{}, client: nodes[0].Client(), chainID: ln.Network.ChainID, logs: logs}
-	t.Cleanup(func() { _ = consensus.StopAll(e.nodes) })
+	t.Cleanup(func() { _ = node.StopAll(e.nodes) })
 	for _, id := range ln.Identities {
-		info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(consensus.LocalnetPassphrase))
+		info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(localnet.Passphrase))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +67,7 @@ func startGovEnv(t *testing.T) *govEnv {
 	return e
 }
 
-func (e *govEnv) waitHeight(n *consensus.JinlianNode, h int64) {
+func (e *govEnv) waitHeight(n *node.Node, h int64) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -159,16 +161,16 @@ func (e *govEnv) newNodeHome(name string, port int) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := consensus.EnsureNodeKey(home, name, []byte(consensus.LocalnetPassphrase)); err != nil {
+	if _, err := node.EnsureSM2Key(home, name, []byte(localnet.Passphrase)); err != nil {
 		e.t.Fatal(err)
 	}
 	return home
 }
 
-func (e *govEnv) startNode(home string) *consensus.JinlianNode {
+func (e *govEnv) startNode(home string) *node.Node {
 	e.t.Helper()
 	cfg := nodecfg.Default(home)
-	n, err := consensus.StartJinlian(cfg, func() ([]byte, error) { return []byte(consensus.LocalnetPassphrase), nil }, nil, nil)
+	n, err := node.Start(context.Background(), cfg, node.Options{Passphrase: func(string) ([]byte, error) { return []byte(localnet.Passphrase), nil }})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -176,7 +178,7 @@ func (e *govEnv) startNode(home string) *consensus.JinlianNode {
 	return n
 }
 
-func peers(n *consensus.JinlianNode) int { return n.CometNode().Switch().Peers().Size() }
+func peers(n *node.Node) int { return n.CometNode().Switch().Peers().Size() }
 
 func nodeID(t *testing.T, home string) string {
 	nk, err := p2p.LoadNodeKey(filepath.Join(home, "config", "node_key.json"))
@@ -230,7 +232,7 @@ func TestGovernanceWithRealNodes(t *testing.T) {
 	// A fifth validator joins through a proposal and signs blocks.
 	home5 := e.newNodeHome("validator5", base+10)
 	pv := privval.LoadFilePV(filepath.Join(home5, "config", "priv_validator_key.json"), filepath.Join(home5, "data", "priv_validator_state.json"))
-	info, err := gmcrypto.ReadKeyInfo(consensus.NodeKeyFile(home5))
+	info, err := gmcrypto.ReadKeyInfo(node.SM2KeyFile(home5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +298,7 @@ func TestGovernanceWithRealNodes(t *testing.T) {
 	}
 
 	// A revoked certificate's transactions are rejected.
-	auth, err := ca.Load(consensus.LocalnetCADir(e.ln.Home, "bankA"), []byte(consensus.LocalnetPassphrase))
+	auth, err := ca.Load(localnet.CADir(e.ln.Home, "bankA"), []byte(localnet.Passphrase))
 	if err != nil {
 		t.Fatal(err)
 	}

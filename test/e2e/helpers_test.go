@@ -16,6 +16,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/ca"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
@@ -37,17 +38,17 @@ type account struct {
 
 // loadDemoAccounts decrypts the localnet's demo bank keys (the regulator's
 // identity, which holds no funds, is left out).
-func loadDemoAccounts(t *testing.T, all []consensus.DemoIdentity) []*account {
+func loadDemoAccounts(t *testing.T, all []localnet.Identity) []*account {
 	t.Helper()
-	var ids []consensus.DemoIdentity
+	var ids []localnet.Identity
 	for _, id := range all {
-		if id.Org != consensus.LocalnetRegulatorOrg {
+		if id.Org != localnet.RegulatorOrg {
 			ids = append(ids, id)
 		}
 	}
 	out := make([]*account, len(ids))
 	for i, id := range ids {
-		info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(consensus.LocalnetPassphrase))
+		info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(localnet.Passphrase))
 		if err != nil {
 			t.Fatalf("load demo key %s: %v", id.KeyFile, err)
 		}
@@ -64,7 +65,7 @@ func loadDemoAccounts(t *testing.T, all []consensus.DemoIdentity) []*account {
 // they may transact.
 func newAccounts(t *testing.T, home string, n int, org string) []*account {
 	t.Helper()
-	auth, err := ca.Load(consensus.LocalnetCADir(home, org), []byte(consensus.LocalnetPassphrase))
+	auth, err := ca.Load(localnet.CADir(home, org), []byte(localnet.Passphrase))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 )
 
 // inProcessTimeoutCommit keeps blocks coming fast without starving the
@@ -23,9 +25,9 @@ const inProcessTimeoutCommit = 150 * time.Millisecond
 
 // inProcessNet is a 4-validator localnet running in this process.
 type inProcessNet struct {
-	opts    consensus.LocalnetOptions
-	ln      *consensus.Localnet
-	nodes   []*consensus.JinlianNode
+	opts    localnet.Options
+	ln      *localnet.Net
+	nodes   []*node.Node
 	clients []rpcclient.Client
 }
 
@@ -35,7 +37,7 @@ func newInProcessNet(t *testing.T) *inProcessNet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &inProcessNet{opts: consensus.LocalnetOptions{
+	n := &inProcessNet{opts: localnet.Options{
 		Home:          t.TempDir(),
 		Validators:    4,
 		BasePort:      base,
@@ -43,19 +45,19 @@ func newInProcessNet(t *testing.T) *inProcessNet {
 		TimeoutCommit: inProcessTimeoutCommit,
 	}}
 	n.start(t)
-	t.Cleanup(func() { _ = consensus.StopAll(n.nodes) })
+	t.Cleanup(func() { _ = node.StopAll(n.nodes) })
 	return n
 }
 
 // start prepares (or resumes) the localnet and starts its nodes.
 func (n *inProcessNet) start(t *testing.T) {
 	t.Helper()
-	ln, err := consensus.PrepareLocalnet(n.opts)
+	ln, err := localnet.Prepare(n.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A nil CometBFT logger gives the node's quiet (errors only) logger.
-	nodes, err := ln.Start(nil, slog.New(slog.DiscardHandler))
+	nodes, err := ln.Start(context.Background(), nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +69,7 @@ func (n *inProcessNet) start(t *testing.T) {
 
 func (n *inProcessNet) stop(t *testing.T) {
 	t.Helper()
-	if err := consensus.StopAll(n.nodes); err != nil {
+	if err := node.StopAll(n.nodes); err != nil {
 		t.Fatalf("stop localnet: %v", err)
 	}
 }
@@ -128,7 +130,7 @@ func TestFourValidators(t *testing.T) {
 	// Registered through node0; the others check transactions against
 	// their own committed state, which may lag on a loaded machine.
 	waitAllHeight(t, ctx, net.clients, registerMembers(t, ctx, net.clients[0], net.ln.Network.ChainID, bankA, fresh))
-	m := newLedgerModel(banks, consensus.LocalnetFunding)
+	m := newLedgerModel(banks, localnet.Funding)
 	checkLedger(t, ctx, net.clients, m)
 
 	// bankA, the CNY issuer, funds three new accounts while every bank

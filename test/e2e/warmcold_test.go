@@ -21,6 +21,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/ca"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
@@ -189,15 +190,15 @@ func newWarmColdEnv(t *testing.T, ctx context.Context, bin string) *warmColdEnv 
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	ln, err := consensus.PrepareLocalnet(consensus.LocalnetOptions{Home: filepath.Join(dir, "localnet"), Validators: 4, Observers: 1,
+	ln, err := localnet.Prepare(localnet.Options{Home: filepath.Join(dir, "localnet"), Validators: 4, Observers: 1,
 		BasePort: base, TimeoutCommit: wcTimeoutCommit})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &warmColdEnv{t: t, ctx: ctx, chainID: ln.Network.ChainID, banks: loadDemoAccounts(t, ln.Identities), raw: map[string][]byte{}}
 	for _, id := range ln.Identities {
-		if id.Org == consensus.LocalnetRegulatorOrg {
-			info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(consensus.LocalnetPassphrase))
+		if id.Org == localnet.RegulatorOrg {
+			info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(localnet.Passphrase))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -208,7 +209,7 @@ func newWarmColdEnv(t *testing.T, ctx context.Context, bin string) *warmColdEnv 
 		t.Fatalf("localnet has %d banks, regulator %v", len(e.banks), e.regulator != nil)
 	}
 	for i, name := range []string{"alice", "bob", "carol", "dave"} {
-		e.members = append(e.members, newMember(t, ln.Home, consensus.LocalnetOrgs[i], name))
+		e.members = append(e.members, newMember(t, ln.Home, localnet.Orgs[i], name))
 	}
 	for _, n := range ln.Network.Nodes {
 		logf, err := os.OpenFile(filepath.Join(dir, n.Moniker+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -241,7 +242,7 @@ func newWarmColdEnv(t *testing.T, ctx context.Context, bin string) *warmColdEnv 
 // key; the org's admin must register it before it transacts.
 func newMember(t *testing.T, home, org, name string) *account {
 	t.Helper()
-	auth, err := ca.Load(consensus.LocalnetCADir(home, org), []byte(consensus.LocalnetPassphrase))
+	auth, err := ca.Load(localnet.CADir(home, org), []byte(localnet.Passphrase))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -525,7 +526,7 @@ type procRun struct {
 func (p *nodeProc) start(t *testing.T) {
 	t.Helper()
 	cmd := exec.Command(p.bin, "start", "--home", p.home, "--log.level", "warn")
-	cmd.Env = append(os.Environ(), gmcrypto.PassphraseEnv+"="+consensus.LocalnetPassphrase)
+	cmd.Env = append(os.Environ(), gmcrypto.PassphraseEnv+"="+localnet.Passphrase)
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	fmt.Fprintf(p.log, "=== %s: jinlian start --home %s\n", time.Now().Format(time.StampMilli), p.home)

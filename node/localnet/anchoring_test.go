@@ -1,10 +1,14 @@
-package consensus
+package localnet_test
 
 import (
 	"context"
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 
 	"github.com/cometbft/cometbft/libs/log"
 
@@ -78,12 +82,12 @@ func TestLocalnetAnchorsCheckpoints(t *testing.T) {
 func TestLocalnetAnchorsValidatorSetChange(t *testing.T) {
 	ln, nodes, an := startAnchoredLocalnet(t, 4, 6)
 	ctx := heavytest.Context(t, 8*time.Minute)
-	if err := WaitForHeight(ctx, nodes[0].Client(), 2); err != nil {
+	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 2); err != nil {
 		t.Fatal(err)
 	}
 	signers := map[string]wire.Signer{}
 	for _, id := range ln.Identities {
-		info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(LocalnetPassphrase))
+		info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(localnet.Passphrase))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +109,7 @@ func TestLocalnetAnchorsValidatorSetChange(t *testing.T) {
 	send("bankA", &txpb.Message{Body: &txpb.Message_Propose{Propose: &txpb.Propose{Action: &txpb.Propose_SetValidator{SetValidator: remove}}}})
 	send("bankB", &txpb.Message{Body: &txpb.Message_Vote{Vote: &txpb.Vote{ProposalId: 1, Yes: true}}})
 	change := send("bankC", &txpb.Message{Body: &txpb.Message_Vote{Vote: &txpb.Vote{ProposalId: 1, Yes: true}}}) // passes here
-	if err := WaitForHeight(ctx, nodes[0].Client(), change+2); err != nil {
+	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), change+2); err != nil {
 		t.Fatal(err)
 	}
 	v, err := nodes[1].Store.View(0)
@@ -141,33 +145,33 @@ func TestLocalnetAnchorsValidatorSetChange(t *testing.T) {
 // checkpoints every interval blocks, node0 proving and anchoring them on
 // the in-process development chain; everything stops with the test. It holds the heavy
 // e2e lock (internal/heavytest) for the whole test.
-func startAnchoredLocalnet(t *testing.T, validators int, interval int64) (*Localnet, []*JinlianNode, *Anchoring) {
+func startAnchoredLocalnet(t *testing.T, validators int, interval int64) (*localnet.Net, []*node.Node, *node.Anchoring) {
 	t.Helper()
 	heavytest.Begin(t, "runs a localnet and proves checkpoints")
-	base, err := FreeBasePort(validators)
+	base, err := consensus.FreeBasePort(validators)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := PrepareLocalnet(LocalnetOptions{
+	ln, err := localnet.Prepare(localnet.Options{
 		Home: t.TempDir(), Validators: validators, BasePort: base,
-		TimeoutCommit: testTimeoutCommit, CheckpointInterval: interval,
+		TimeoutCommit: 100 * time.Millisecond, CheckpointInterval: interval,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	nodes, err := ln.Start(log.NewNopLogger(), quiet)
+	nodes, err := ln.Start(context.Background(), log.NewNopLogger(), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = StopAll(nodes) })
+	t.Cleanup(func() { _ = node.StopAll(nodes) })
 	sim, err := devchain.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	sim.MineEvery(time.Second)
-	an, err := StartAnchoring(context.Background(), nodes[0], AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
+	an, err := node.StartAnchoring(context.Background(), nodes[0], node.AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package consensus
+package node
 
 import (
 	"context"
@@ -16,9 +16,11 @@ import (
 	"github.com/cometbft/cometbft/types"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/consensus/prover"
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
 	"github.com/jinlian-ledger/jinlian/ledger"
@@ -74,6 +76,9 @@ type AnchoringOptions struct {
 	// keys' cache, made on first use).
 	KeysDir string
 	Logger  *slog.Logger
+	// close, if set, is called by Anchoring.Stop (a chain client the
+	// anchoring opened itself).
+	close func()
 }
 
 // Anchoring is a node's prover worker and relayer.
@@ -82,7 +87,9 @@ type Anchoring struct {
 	Store   *prover.Store
 	Prover  *prover.EdDSAGroth16
 	cancel  context.CancelFunc
+	close   func()
 	wg      sync.WaitGroup
+	once    sync.Once
 }
 
 // AnchorInfo is written to <home>/data/checkpoints/anchor.json for the CLI.
@@ -102,7 +109,7 @@ func AnchorInfoFile(home string) string {
 // deploys there. The chain must enable checkpoints in its genesis. ctx
 // bounds only the start (the wait for checkpoint 0, which block 1
 // commits); the worker runs until Stop.
-func StartAnchoring(ctx context.Context, n *JinlianNode, opts AnchoringOptions) (*Anchoring, error) {
+func StartAnchoring(ctx context.Context, n *Node, opts AnchoringOptions) (*Anchoring, error) {
 	p := n.App.Params()
 	if p.CheckpointInterval <= 0 {
 		return nil, errors.New("this chain's genesis does not enable checkpoints (params.checkpoint_interval)")
@@ -149,8 +156,8 @@ func StartAnchoring(ctx context.Context, n *JinlianNode, opts AnchoringOptions) 
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	an := &Anchoring{Store: store, Prover: scheme, cancel: cancel}
-	fail := func(err error) (*Anchoring, error) { an.Stop(); return nil, err }
+	an := &Anchoring{Store: store, Prover: scheme, cancel: cancel, close: opts.close}
+	fail := func(err error) (*Anchoring, error) { an.close = nil; an.Stop(); return nil, err } // the caller closes the chain
 	anchor := opts.Anchor
 	if opts.Deploy {
 		if anchor, err = relay.Deploy(ctx, opts.Chain, opts.Auth, g0, opts.Mine); err != nil {
@@ -191,14 +198,17 @@ func WriteAnchorInfo(home string, info AnchorInfo) error {
 	if err := os.MkdirAll(prover.StoreDir(home), 0o755); err != nil {
 		return err
 	}
-	b, _ := json.MarshalIndent(info, "", "  ")
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
 	return os.WriteFile(AnchorInfoFile(home), append(b, '\n'), 0o644)
 }
 
 // GenesisCheckpoint is epoch 0 of the chain whose genesis is in home,
 // computed from the genesis alone (the node need not run).
 func GenesisCheckpoint(home string) (checkpoint.Checkpoint, error) {
-	c, err := LoadConfig(home)
+	c, err := consensus.LoadConfig(home)
 	if err != nil {
 		return checkpoint.Checkpoint{}, err
 	}
@@ -235,8 +245,58 @@ func DeployAnchor(ctx context.Context, backend relay.Backend, auth *bind.Transac
 // Address is the anchor contract's address.
 func (an *Anchoring) Address() common.Address { return an.Relayer.Address() }
 
-// Stop stops the worker (the chain is the caller's).
+// Stop stops the worker. The chain is the caller's, unless the anchoring
+// dialled it from the configuration. It is safe to call more than once.
 func (an *Anchoring) Stop() {
-	an.cancel()
-	an.wg.Wait()
+	an.once.Do(func() {
+		an.cancel()
+		an.wg.Wait()
+		if an.close != nil {
+			an.close()
+		}
+	})
+}
+
+// ReadAnchorInfo reads the anchor.json that StartAnchoring or DeployAnchor
+// wrote into home.
+func ReadAnchorInfo(home string) (AnchorInfo, bool) {
+	var info AnchorInfo
+	b, err := os.ReadFile(AnchorInfoFile(home))
+	return info, err == nil && json.Unmarshal(b, &info) == nil
+}
+
+// startConfiguredAnchoring starts the prover and relayer that [checkpoint]
+// of n's configuration asks for (checkpoint.prover), against the anchor it
+// names (or the one anchor.json records) on a real Ethereum chain.
+func startConfiguredAnchoring(ctx context.Context, n *Node, logger *slog.Logger) (*Anchoring, error) {
+	cfg := n.Config
+	c := cfg.Checkpoint
+	anchor := c.Anchor
+	if info, ok := ReadAnchorInfo(cfg.Home); anchor == "" && ok {
+		anchor = info.Contract
+	}
+	if anchor == "" {
+		return nil, fmt.Errorf("--anchor ADDR (checkpoint.anchor) names the CheckpointAnchor, and %s does not record one: deploy it with jinlian checkpoint deploy --home %s", AnchorInfoFile(cfg.Home), cfg.Home)
+	}
+	if !common.IsHexAddress(anchor) {
+		return nil, fmt.Errorf("anchor %q is not an address", anchor)
+	}
+	cl, err := ethclient.DialContext(ctx, c.EthRPC)
+	if err != nil {
+		return nil, fmt.Errorf("--eth-rpc %s: %w", c.EthRPC, err)
+	}
+	auth, err := relay.KeyedTransactor(ctx, cl, cfg.HomePath(c.EthKey))
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
+	an, err := StartAnchoring(ctx, n, AnchoringOptions{
+		Chain: cl, Auth: auth, Anchor: common.HexToAddress(anchor), ChainURL: c.EthRPC,
+		KeysDir: cfg.HomePath(c.Keys), Logger: logger, close: cl.Close,
+	})
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return an, nil
 }

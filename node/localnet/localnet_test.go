@@ -1,8 +1,10 @@
-package consensus
+package localnet_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/jinlian-ledger/jinlian/node/localnet"
 
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -27,7 +29,7 @@ func TestLocalnetExtraFundedAccounts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := PrepareLocalnet(LocalnetOptions{Home: t.TempDir(), Validators: 1, BasePort: 30000, ExtraFundedAccounts: tc.extra})
+			ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 1, BasePort: 30000, ExtraFundedAccounts: tc.extra})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want one mentioning %q", err, tc.wantErr)
@@ -49,8 +51,8 @@ func TestLocalnetExtraFundedAccounts(t *testing.T) {
 				t.Fatalf("%d funded accounts, want %d", len(got), len(ln.Identities)+len(tc.funded))
 			}
 			for _, a := range tc.funded {
-				if got[a] != LocalnetFunding {
-					t.Errorf("balance of %s = %d, want %d", a, got[a], LocalnetFunding)
+				if got[a] != localnet.Funding {
+					t.Errorf("balance of %s = %d, want %d", a, got[a], localnet.Funding)
 				}
 			}
 		})

@@ -1,4 +1,4 @@
-package consensus
+package node_test
 
 import (
 	"context"
@@ -8,21 +8,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
+
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
-// TestJinlianNodeServesAPI: a node whose jinlian.toml sets api.listen
+// TestNodeServesAPI: a node whose jinlian.toml sets api.listen
 // serves the API (here GM TLS with mutual authentication, certificate paths
 // relative to the home) and stops it with the node.
-func TestJinlianNodeServesAPI(t *testing.T) {
-	base, err := FreeBasePort(1)
+func TestNodeServesAPI(t *testing.T) {
+	base, err := consensus.FreeBasePort(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := PrepareLocalnet(LocalnetOptions{Home: t.TempDir(), Validators: 1, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
+	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 1, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,14 +47,14 @@ func TestJinlianNodeServesAPI(t *testing.T) {
 	if err := cfg.WriteFile(); err != nil {
 		t.Fatal(err)
 	}
-	nodes, err := ln.Start(nil, slog.New(slog.DiscardHandler))
+	nodes, err := ln.Start(context.Background(), nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {
-			_ = StopAll(nodes)
+			_ = node.StopAll(nodes)
 		}
 	})
 	if nodes[0].API == nil || nodes[0].API.Addr().String() != apiAddr {
@@ -66,11 +70,11 @@ func TestJinlianNodeServesAPI(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := WaitForHeight(ctx, c, 2); err != nil {
+	if err := consensus.WaitForHeight(ctx, c, 2); err != nil {
 		t.Fatalf("through the API: %v", err)
 	}
 	stopped = true
-	if err := StopAll(nodes); err != nil {
+	if err := node.StopAll(nodes); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Status(ctx); err == nil {

@@ -1,58 +1,63 @@
-package consensus
+package localnet
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/cometbft/cometbft/libs/log"
 
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/consensus/prover"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/ca"
+	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/permission"
 )
 
-// LocalnetPassphrase encrypts the localnet's demo keys. It is well known on
+// Passphrase encrypts the localnet's demo keys. It is well known on
 // purpose: the localnet is for development only.
-const LocalnetPassphrase = "localnet"
+const Passphrase = "localnet"
 
-// LocalnetBasePort puts node0's RPC on CometBFT's familiar 26657.
-const LocalnetBasePort = 26656
+// BasePort puts node0's RPC on CometBFT's familiar 26657.
+const BasePort = 26656
 
-// LocalnetOrgs are the organisations of a localnet, one per validator.
-var LocalnetOrgs = []string{"bankA", "bankB", "bankC", "bankD", "bankE", "bankF", "bankG"}
+// Orgs are the organisations of a localnet, one per validator.
+var Orgs = []string{"bankA", "bankB", "bankC", "bankD", "bankE", "bankF", "bankG"}
 
-// LocalnetRegulatorOrg is the organisation of the localnet's regulator,
+// RegulatorOrg is the organisation of the localnet's regulator,
 // whose identity (keys/regulator.json) holds the regulator role and whose
 // key is the registered escrow key for confidential payloads.
-const LocalnetRegulatorOrg = "regulator"
+const RegulatorOrg = "regulator"
 
-// LocalnetBenchOrg holds ExtraFundedAccounts: an organisation without a root
+// BenchOrg holds ExtraFundedAccounts: an organisation without a root
 // CA, so its members sign with bare SM2 keys (load generators).
-const LocalnetBenchOrg = "bench"
+const BenchOrg = "bench"
 
-// localnetSigCacheSize bounds the signature cache the localnet's nodes share.
-const localnetSigCacheSize = 200_000
+// sigCacheSize bounds the signature cache the localnet's nodes share.
+const sigCacheSize = 200_000
 
-// LocalnetFunding is each demo identity's opening CNY balance.
-const LocalnetFunding = 1_000_000
+// Funding is each demo identity's opening CNY balance.
+const Funding = 1_000_000
 
-// LocalnetOptions describe a localnet.
-type LocalnetOptions struct {
+// Options describe a localnet.
+type Options struct {
 	Home          string
 	Validators    int  // 1..7
 	Reset         bool // delete Home first
-	BasePort      int  // default LocalnetBasePort
+	BasePort      int  // default BasePort
 	ChainID       string
 	TimeoutCommit time.Duration
 	// NoVoteExtensions leaves vote extensions (and so the SM2 QC) off; for
@@ -62,9 +67,9 @@ type LocalnetOptions struct {
 	// without voting power, registered to the regulator organisation).
 	Observers int
 	// ExtraFundedAccounts are addresses (40 hex digits) that get a CNY
-	// balance of LocalnetFunding in the genesis besides the demo
+	// balance of Funding in the genesis besides the demo
 	// identities, e.g. the many senders of a load test. They are registered
-	// as members of organisation LocalnetBenchOrg, which has no root CA, so
+	// as members of organisation BenchOrg, which has no root CA, so
 	// they sign with bare keys and mspid "bench". Ignored on resume.
 	ExtraFundedAccounts []string
 	// SeparateSigCaches gives every node its own verified-signature cache,
@@ -72,70 +77,70 @@ type LocalnetOptions struct {
 	// default the nodes of the process share one and verify each once.
 	SeparateSigCaches bool
 	// CheckpointInterval is the genesis checkpoint_interval
-	// (default LocalnetCheckpointInterval; negative: no checkpoints).
+	// (default CheckpointInterval; negative: no checkpoints).
 	CheckpointInterval int64
 }
 
-// LocalnetCheckpointInterval is the localnet's default checkpoint interval:
+// CheckpointInterval is the localnet's default checkpoint interval:
 // small, so that anchoring shows at once (docs/checkpoints.md).
-const LocalnetCheckpointInterval = 20
+const CheckpointInterval = 20
 
-// DemoIdentity is a funded identity of one organisation.
-type DemoIdentity struct {
+// Identity is a funded identity of one organisation.
+type Identity struct {
 	Org     string `json:"org"`
 	Name    string `json:"name"`
 	Address string `json:"address"`
 	KeyFile string `json:"key_file"`
 }
 
-// Localnet is a prepared (not yet started) local consortium.
-type Localnet struct {
+// Net is a prepared (not yet started) local consortium.
+type Net struct {
 	Home       string
-	Network    *Network
-	Identities []DemoIdentity
+	Network    *consensus.Network
+	Identities []Identity
 	Created    bool // false when resumed from existing data
 
 	separateSigCaches bool
 }
 
-// LocalnetCADir holds an organisation's root CA.
-func LocalnetCADir(home, org string) string { return filepath.Join(home, "ca", org) }
+// CADir holds an organisation's root CA.
+func CADir(home, org string) string { return filepath.Join(home, "ca", org) }
 
-// LocalnetKeysDir holds the demo identities' key files.
-func LocalnetKeysDir(home string) string { return filepath.Join(home, "keys") }
+// KeysDir holds the demo identities' key files.
+func KeysDir(home string) string { return filepath.Join(home, "keys") }
 
-// PrepareLocalnet creates the localnet's homes, keys and genesis, or loads
+// Prepare creates the localnet's homes, keys and genesis, or loads
 // them when Home already holds a localnet (so a restart resumes).
-func PrepareLocalnet(opts LocalnetOptions) (*Localnet, error) {
-	if opts.Validators < 1 || opts.Validators > len(LocalnetOrgs) {
-		return nil, fmt.Errorf("--validators %d: want 1..%d", opts.Validators, len(LocalnetOrgs))
+func Prepare(opts Options) (*Net, error) {
+	if opts.Validators < 1 || opts.Validators > len(Orgs) {
+		return nil, fmt.Errorf("--validators %d: want 1..%d", opts.Validators, len(Orgs))
 	}
 	if opts.Observers < 0 || opts.Observers > 4 {
 		return nil, fmt.Errorf("--observers %d: want 0..4", opts.Observers)
 	}
 	if opts.BasePort == 0 {
-		opts.BasePort = LocalnetBasePort
+		opts.BasePort = BasePort
 	}
 	if opts.Reset {
 		entries, _ := os.ReadDir(opts.Home)
-		if _, err := os.Stat(filepath.Join(opts.Home, manifestFile)); err != nil && len(entries) > 0 {
-			return nil, fmt.Errorf("--reset: refusing to delete %s: it holds no localnet (no %s)", opts.Home, manifestFile)
+		if _, err := os.Stat(consensus.ManifestFile(opts.Home)); err != nil && len(entries) > 0 {
+			return nil, fmt.Errorf("--reset: refusing to delete %s: it holds no localnet (no %s)", opts.Home, consensus.ManifestFile(opts.Home))
 		}
 		if err := os.RemoveAll(opts.Home); err != nil {
 			return nil, fmt.Errorf("reset %s: %w", opts.Home, err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(opts.Home, manifestFile)); err == nil {
-		return loadLocalnet(opts)
+	if _, err := os.Stat(consensus.ManifestFile(opts.Home)); err == nil {
+		return load(opts)
 	}
 	if entries, err := os.ReadDir(opts.Home); err == nil && len(entries) > 0 {
 		return nil, fmt.Errorf("%s is not empty and holds no localnet: choose another --home", opts.Home)
 	}
-	return createLocalnet(opts)
+	return create(opts)
 }
 
-func loadLocalnet(opts LocalnetOptions) (*Localnet, error) {
-	net, err := LoadNetwork(opts.Home)
+func load(opts Options) (*Net, error) {
+	net, err := consensus.LoadNetwork(opts.Home)
 	if err != nil {
 		return nil, err
 	}
@@ -151,24 +156,24 @@ func loadLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		return nil, fmt.Errorf("localnet at %s has %d validators and %d observers, not %d and %d: pass --reset to recreate it",
 			opts.Home, vals, obs, opts.Validators, opts.Observers)
 	}
-	ln := &Localnet{Home: opts.Home, Network: net, separateSigCaches: opts.SeparateSigCaches}
-	orgs := LocalnetOrgs[:vals]
+	ln := &Net{Home: opts.Home, Network: net, separateSigCaches: opts.SeparateSigCaches}
+	orgs := Orgs[:vals]
 	if obs > 0 {
-		orgs = append(orgs[:vals:vals], LocalnetRegulatorOrg)
+		orgs = append(orgs[:vals:vals], RegulatorOrg)
 	}
 	for _, org := range orgs {
-		p := filepath.Join(LocalnetKeysDir(opts.Home), org+".json")
+		p := filepath.Join(KeysDir(opts.Home), org+".json")
 		info, err := gmcrypto.ReadKeyInfo(p)
 		if err != nil {
 			return nil, fmt.Errorf("localnet demo key: %w", err)
 		}
-		ln.Identities = append(ln.Identities, DemoIdentity{Org: info.Org, Name: info.Name, Address: info.Address, KeyFile: p})
+		ln.Identities = append(ln.Identities, Identity{Org: info.Org, Name: info.Name, Address: info.Address, KeyFile: p})
 	}
 	return ln, nil
 }
 
-func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
-	orgs := LocalnetOrgs[:opts.Validators]
+func create(opts Options) (*Net, error) {
+	orgs := Orgs[:opts.Validators]
 	keys := make([]*gmcrypto.PrivateKey, len(orgs))
 	cas := make([]*ca.Authority, len(orgs))
 	now := time.Now()
@@ -193,18 +198,18 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 			Name: org, Address: addr, Org: org,
 			Roles: []string{permission.RoleAdmin, permission.RoleCommittee, permission.RoleIssuer, permission.RoleMember},
 		})
-		pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr, Amount: LocalnetFunding})
+		pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr, Amount: Funding})
 	}
 	if len(opts.ExtraFundedAccounts) > 0 {
-		g.Organisations = append(g.Organisations, permission.Organisation{ID: LocalnetBenchOrg, Name: "load generator"})
+		g.Organisations = append(g.Organisations, permission.Organisation{ID: BenchOrg, Name: "load generator"})
 	}
 	for _, a := range opts.ExtraFundedAccounts {
 		addr, err := gmcrypto.ParseAddress(a)
 		if err != nil {
 			return nil, fmt.Errorf("localnet extra funded account: %w", err)
 		}
-		pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr.String(), Amount: LocalnetFunding})
-		g.Identities = append(g.Identities, permission.Identity{Address: addr.String(), Org: LocalnetBenchOrg, Roles: []string{permission.RoleMember}})
+		pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr.String(), Amount: Funding})
+		g.Identities = append(g.Identities, permission.Identity{Address: addr.String(), Org: BenchOrg, Roles: []string{permission.RoleMember}})
 	}
 	g.Ledgers = []app.GenesisLedger{pay}
 	var regKey *gmcrypto.PrivateKey
@@ -214,12 +219,12 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		if regKey, err = gmcrypto.GenerateKey(); err != nil {
 			return nil, err
 		}
-		if regCA, err = ca.New(LocalnetRegulatorOrg, 3650, now); err != nil {
+		if regCA, err = ca.New(RegulatorOrg, 3650, now); err != nil {
 			return nil, err
 		}
 		addr := regKey.Public().Address().String()
-		g.Organisations = append(g.Organisations, permission.Organisation{ID: LocalnetRegulatorOrg, Name: "Consortium regulator", RootCA: string(regCA.CertPEM)})
-		g.Identities = append(g.Identities, permission.Identity{Name: "regulator", Address: addr, Org: LocalnetRegulatorOrg,
+		g.Organisations = append(g.Organisations, permission.Organisation{ID: RegulatorOrg, Name: "Consortium regulator", RootCA: string(regCA.CertPEM)})
+		g.Identities = append(g.Identities, permission.Identity{Name: "regulator", Address: addr, Org: RegulatorOrg,
 			Roles: []string{permission.RoleRegulator, permission.RoleAuditor}})
 		g.EscrowKeys = append(g.EscrowKeys, permission.EscrowKey{Regulator: addr, PublicKey: hex.EncodeToString(regKey.Public().Bytes())})
 	}
@@ -234,19 +239,19 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 	cpKeys := make([]*checkpoint.CheckpointKey, len(orgs))
 	interval := opts.CheckpointInterval
 	if interval == 0 {
-		interval = LocalnetCheckpointInterval
+		interval = CheckpointInterval
 	}
 	if interval < 0 || opts.NoVoteExtensions {
 		interval = 0
 	}
 	chainID := opts.ChainID
 	if chainID == "" {
-		chainID = DefaultChainID
+		chainID = consensus.DefaultChainID
 	}
-	appState := func(nodes []NetworkNode) (json.RawMessage, error) {
+	appState := func(nodes []consensus.NetworkNode) (json.RawMessage, error) {
 		for i, n := range nodes {
 			if n.Power == 0 {
-				g.Nodes = append(g.Nodes, permission.Node{ID: n.NodeID, Org: LocalnetRegulatorOrg, Kind: "observer"})
+				g.Nodes = append(g.Nodes, permission.Node{ID: n.NodeID, Org: RegulatorOrg, Kind: "observer"})
 				continue
 			}
 			g.Nodes = append(g.Nodes, permission.Node{ID: n.NodeID, Org: orgs[i], Kind: "validator"})
@@ -276,14 +281,14 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		}
 		return json.MarshalIndent(g, "", "  ")
 	}
-	specs := make([]NodeSpec, len(orgs))
+	specs := make([]consensus.NodeSpec, len(orgs))
 	for i := range orgs {
-		specs[i] = NodeSpec{Moniker: fmt.Sprintf("node%d", i), Power: 10}
+		specs[i] = consensus.NodeSpec{Moniker: fmt.Sprintf("node%d", i), Power: 10}
 	}
 	for i := range opts.Observers {
-		specs = append(specs, NodeSpec{Moniker: fmt.Sprintf("observer%d", i)})
+		specs = append(specs, consensus.NodeSpec{Moniker: fmt.Sprintf("observer%d", i)})
 	}
-	net, err := WriteNetwork(NetworkOptions{
+	net, err := consensus.WriteNetwork(consensus.NetworkOptions{
 		Dir:           opts.Home,
 		ChainID:       opts.ChainID,
 		Nodes:         specs,
@@ -308,75 +313,134 @@ func createLocalnet(opts LocalnetOptions) (*Localnet, error) {
 		if err := cfg.WriteFile(); err != nil {
 			return nil, err
 		}
-		if err := gmcrypto.SaveKey(NodeKeyFile(n.Home), gmcrypto.KeyInfo{Name: n.Moniker + "-node", Org: orgs[i]}, nodeKeys[i], []byte(LocalnetPassphrase)); err != nil {
+		if err := gmcrypto.SaveKey(node.SM2KeyFile(n.Home), gmcrypto.KeyInfo{Name: n.Moniker + "-node", Org: orgs[i]}, nodeKeys[i], []byte(Passphrase)); err != nil {
 			return nil, err
 		}
 		if cpKeys[i] != nil {
-			if err := checkpoint.SaveKey(checkpoint.KeyFile(n.Home), cpKeys[i], []byte(LocalnetPassphrase)); err != nil {
+			if err := checkpoint.SaveKey(checkpoint.KeyFile(n.Home), cpKeys[i], []byte(Passphrase)); err != nil {
 				return nil, err
 			}
 		}
 	}
-	ln := &Localnet{Home: opts.Home, Network: net, Created: true, separateSigCaches: opts.SeparateSigCaches}
-	if err := os.MkdirAll(LocalnetKeysDir(opts.Home), 0o700); err != nil {
+	ln := &Net{Home: opts.Home, Network: net, Created: true, separateSigCaches: opts.SeparateSigCaches}
+	if err := os.MkdirAll(KeysDir(opts.Home), 0o700); err != nil {
 		return nil, err
 	}
 	for i, org := range orgs {
-		if err := cas[i].Save(LocalnetCADir(opts.Home, org), []byte(LocalnetPassphrase)); err != nil {
+		if err := cas[i].Save(CADir(opts.Home, org), []byte(Passphrase)); err != nil {
 			return nil, err
 		}
-		p, _, err := cas[i].IssueIdentity(LocalnetKeysDir(opts.Home), org, gmcrypto.RoleAdmin, keys[i], 3650, []byte(LocalnetPassphrase), now)
+		p, _, err := cas[i].IssueIdentity(KeysDir(opts.Home), org, gmcrypto.RoleAdmin, keys[i], 3650, []byte(Passphrase), now)
 		if err != nil {
 			return nil, err
 		}
-		ln.Identities = append(ln.Identities, DemoIdentity{Org: org, Name: org, Address: keys[i].Public().Address().String(), KeyFile: p})
+		ln.Identities = append(ln.Identities, Identity{Org: org, Name: org, Address: keys[i].Public().Address().String(), KeyFile: p})
 	}
 	if regCA != nil {
-		if err := regCA.Save(LocalnetCADir(opts.Home, LocalnetRegulatorOrg), []byte(LocalnetPassphrase)); err != nil {
+		if err := regCA.Save(CADir(opts.Home, RegulatorOrg), []byte(Passphrase)); err != nil {
 			return nil, err
 		}
-		p, _, err := regCA.IssueIdentity(LocalnetKeysDir(opts.Home), "regulator", gmcrypto.RoleClient, regKey, 3650, []byte(LocalnetPassphrase), now)
+		p, _, err := regCA.IssueIdentity(KeysDir(opts.Home), "regulator", gmcrypto.RoleClient, regKey, 3650, []byte(Passphrase), now)
 		if err != nil {
 			return nil, err
 		}
-		ln.Identities = append(ln.Identities, DemoIdentity{Org: LocalnetRegulatorOrg, Name: "regulator", Address: regKey.Public().Address().String(), KeyFile: p})
+		ln.Identities = append(ln.Identities, Identity{Org: RegulatorOrg, Name: "regulator", Address: regKey.Public().Address().String(), KeyFile: p})
 	}
 	return ln, nil
 }
 
-// Start starts every node of the localnet in this process. On error, the
-// nodes already started are stopped.
-func (ln *Localnet) Start(cometLogger log.Logger, appLogger *slog.Logger) ([]*JinlianNode, error) {
+// RegulatorPortOffset puts an observer's regulator API at its P2P port + 3
+// (node i: P2P base+10i, RPC +1, API +2).
+const RegulatorPortOffset = 3
+
+// Start starts every node of the localnet in this process (an observer
+// with its regulator service at its P2P port + RegulatorPortOffset, unless
+// its jinlian.toml says otherwise, decrypting with the localnet
+// regulator's key). On error, the nodes already started are stopped.
+func (ln *Net) Start(ctx context.Context, cometLogger log.Logger, appLogger *slog.Logger) ([]*node.Node, error) {
 	if appLogger == nil {
 		appLogger = slog.New(slog.DiscardHandler)
 	}
-	var nodes []*JinlianNode
+	var nodes []*node.Node
 	var shared *app.SigCache
 	if !ln.separateSigCaches {
-		shared = app.NewSigCache(localnetSigCacheSize, len(ln.Network.Nodes))
+		shared = app.NewSigCache(sigCacheSize, len(ln.Network.Nodes))
+	}
+	regKey := filepath.Join(KeysDir(ln.Home), "regulator.json")
+	if _, err := os.Stat(regKey); err != nil {
+		regKey = ""
 	}
 	for _, nn := range ln.Network.Nodes {
 		cfg, err := nodecfg.Load(nn.Home, nil)
 		if err != nil {
-			return nil, errors.Join(err, StopAll(nodes))
+			return nil, errors.Join(err, node.StopAll(nodes))
 		}
-		n, err := startJinlian(cfg, func() ([]byte, error) { return []byte(LocalnetPassphrase), nil }, cometLogger, appLogger.With("node", nn.Moniker), shared)
+		opts := node.Options{
+			Passphrase:  func(string) ([]byte, error) { return []byte(Passphrase), nil },
+			CometLogger: cometLogger,
+			Logger:      appLogger.With("node", nn.Moniker),
+			SigCache:    shared,
+			Regulator:   node.RegulatorOptions{KeyFile: regKey, DefaultRules: RulesTOML},
+		}
+		if cfg.Node.Mode == nodecfg.ModeObserver && cfg.Regulator.Listen == "" {
+			host, port, err := net.SplitHostPort(nn.P2PAddr)
+			if err != nil {
+				return nil, errors.Join(err, node.StopAll(nodes))
+			}
+			p, _ := strconv.Atoi(port)
+			opts.Regulator.Listen = net.JoinHostPort(host, strconv.Itoa(p+RegulatorPortOffset))
+		}
+		n, err := node.Start(ctx, cfg, opts)
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("start %s: %w", nn.Moniker, err), StopAll(nodes))
+			return nil, errors.Join(fmt.Errorf("start %s: %w", nn.Moniker, err), node.StopAll(nodes))
 		}
 		nodes = append(nodes, n)
 	}
 	return nodes, nil
 }
 
-// StopAll stops nodes in reverse order.
-func StopAll(nodes []*JinlianNode) error {
-	var errs []error
-	for i := len(nodes) - 1; i >= 0; i-- {
-		errs = append(errs, nodes[i].Stop())
-	}
-	return errors.Join(errs...)
-}
+// RulesTOML scales the default regulator rules to the localnet's demo
+// balances (10,000.00 CNY per bank), so that its transfers can raise alerts.
+const RulesTOML = `# jinlian regulator rules for the localnet, scaled to its demo balances
+# (1,000,000 fen = 10,000.00 CNY per bank). Amounts are in the asset's
+# smallest unit; windows are block time.
+
+[large_amount]
+severity = "high"
+[large_amount.thresholds]
+CNY = 100000   # 1,000.00 CNY
+USD = 100000
+
+[structuring]
+severity = "high"
+window = "1h"
+count = 3
+margin = 0.1
+
+[velocity]
+severity = "medium"
+window = "10m"
+max_count = 20
+[velocity.max_amount]
+CNY = 300000
+
+[fast_in_fast_out]
+severity = "high"
+window = "30m"
+percent = 80
+[fast_in_fast_out.min_amount]
+CNY = 50000
+
+[sanctions]
+severity = "critical"
+lookback = "24h"
+
+[cross_border]
+severity = "medium"
+timezone = "UTC"
+[cross_border.default_limit]
+CNY = 500000
+`
 
 func veHeight(off bool) int64 {
 	if off {

@@ -1,0 +1,237 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/p2p"
+
+	"github.com/jinlian-ledger/jinlian/api"
+	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/checkpoint"
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/regulator"
+)
+
+// SM2KeyFile holds a node's SM2 key (encrypted), which signs the app hash
+// of every height through vote extensions (and, on an observer, the
+// regulator's audit chain).
+func SM2KeyFile(home string) string { return filepath.Join(home, "config", "node_sm2_key.json") }
+
+// EnsureSM2Key creates the node's SM2 key if absent and returns its public half.
+func EnsureSM2Key(home, moniker string, passphrase []byte) (*gmcrypto.PublicKey, error) {
+	p := SM2KeyFile(home)
+	if info, err := gmcrypto.ReadKeyInfo(p); err == nil {
+		return gmcrypto.ParsePublicKeyPEM([]byte(info.PublicKey))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	k, err := gmcrypto.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := gmcrypto.SaveKey(p, gmcrypto.KeyInfo{Name: moniker + "-node"}, k, passphrase); err != nil {
+		return nil, err
+	}
+	return k.Public(), nil
+}
+
+// LedgerDir is where a node keeps its Badger database, inside its home.
+func LedgerDir(home string) string { return filepath.Join(home, "data", "jinlian.badger") }
+
+// Options are what Start takes besides the node's configuration: the
+// dependencies a caller injects.
+type Options struct {
+	// Passphrase answers a prompt for a key's passphrase (the node's SM2
+	// key, the regulator key); nil: keys that need one cannot be opened.
+	Passphrase func(prompt string) ([]byte, error)
+	// CometLogger receives CometBFT's logs (nil: errors only, on stderr);
+	// Logger the node's own (nil: discarded).
+	CometLogger log.Logger
+	Logger      *slog.Logger
+	// SigCache is a verified-signature cache shared by the nodes of one
+	// process (nil: the app's own). Only a localnet shares one.
+	SigCache *app.SigCache
+	// Regulator adjusts an observer's regulator service; the zero value
+	// takes everything from the configuration.
+	Regulator RegulatorOptions
+	// Anchoring, when set, starts the checkpoint prover and relayer with
+	// these options instead of from [checkpoint] of the configuration
+	// (a localnet's development chain).
+	Anchoring *AnchoringOptions
+}
+
+// Node is a running jinlian node, composed by Start from its
+// configuration: the ledger store, the app over it, the CometBFT node
+// driving the app, and, as configured, the client API, the regulator
+// service of an observer and the checkpoint prover and relayer.
+type Node struct {
+	*consensus.Node
+	App    *app.App
+	Store  *ledger.Store
+	Config *nodecfg.Config
+	// API is the client-facing HTTP API, nil when api.listen is empty.
+	API *api.Server
+	// Regulator is an observer's regulator service, nil on a validator.
+	Regulator *regulator.Service
+	// Anchoring is the checkpoint prover and relayer, nil unless
+	// checkpoint.prover (or Options.Anchoring) starts them.
+	Anchoring *Anchoring
+
+	mu sync.Mutex // guards Node for evict, which may run before consensus.StartNode returns
+}
+
+// evict disconnects a peer whose registration was removed; its redials are
+// then refused by the peer filter.
+func (n *Node) evict(nodeID string) {
+	n.mu.Lock()
+	cn := n.Node
+	n.mu.Unlock()
+	if cn == nil {
+		return
+	}
+	sw := cn.CometNode().Switch()
+	if p := sw.Peers().Get(p2p.ID(strings.ToLower(nodeID))); p != nil {
+		sw.StopPeerForError(p, "node registration removed by governance")
+	}
+}
+
+// Start composes and starts the node of cfg: it opens the ledger, builds
+// the app (with the node's SM2 key and checkpoint key when it is a
+// validator that has them), starts CometBFT with the peer filter on, then
+// the API (api.listen), the regulator service (node.mode = observer) and
+// the checkpoint prover (checkpoint.prover, or opts.Anchoring). ctx bounds
+// only the start. A validator home without an SM2 key runs without
+// extending votes (it weakens the QC). On error, what was started is
+// stopped.
+func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error) {
+	if _, err := os.Stat(consensus.ConfigFile(cfg.Home)); err != nil {
+		return nil, fmt.Errorf("home %s: %w (run jinlian init first)", cfg.Home, consensus.ErrNotInitialized)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	pass := opts.Passphrase
+	if pass == nil {
+		pass = func(prompt string) ([]byte, error) { return nil, errors.New("no passphrase source") }
+	}
+	var nodeKey *gmcrypto.PrivateKey
+	var pw []byte
+	keyFile := SM2KeyFile(cfg.Home)
+	if _, err := os.Stat(keyFile); err == nil && cfg.Node.Mode == nodecfg.ModeValidator {
+		if pw, err = pass("Passphrase for node key " + keyFile + ": "); err != nil {
+			return nil, fmt.Errorf("node key %s: %w", keyFile, err)
+		}
+		if _, nodeKey, err = gmcrypto.LoadKey(keyFile, pw); err != nil {
+			return nil, fmt.Errorf("node key %s: %w", keyFile, err)
+		}
+	}
+	appOpts := app.Options{Logger: logger, NodeKey: nodeKey, LeanIndex: cfg.LeanIndex(), SigCache: opts.SigCache}
+	if nodeKey != nil {
+		// A validator with a checkpoint key signs checkpoints too. The key
+		// file is encrypted under the node key's passphrase.
+		cpFile := checkpoint.KeyFile(cfg.Home)
+		if cs, err := newCheckpointSigner(cpFile, pw); err == nil {
+			appOpts.SignCheckpoint = cs.sign
+			if plain, _ := checkpoint.IsPlainKeyFile(cpFile); plain {
+				logger.Warn("checkpoint key file is not encrypted; encrypt it with: jinlian checkpoint encrypt-key --home "+cfg.Home, "file", cpFile)
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("checkpoint key: %w", err)
+		}
+	}
+	store, err := ledger.Open(LedgerDir(cfg.Home), ledger.Options{IAVLCacheSize: cfg.Ledger.CacheSize})
+	if err != nil {
+		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
+	}
+	n := &Node{Store: store, Config: cfg}
+	appOpts.OnNodeRemoved = n.evict
+	if n.App, err = app.New(store, appOpts); err != nil {
+		return nil, errors.Join(err, store.Close())
+	}
+	// The peer filter asks the app's node registry on every dial and accept.
+	cn, err := consensus.StartNode(cfg.Home, n.App, consensus.NodeOptions{
+		Logger: opts.CometLogger, FilterPeers: true, IndexRepairFrom: int64(cfg.Events.ReindexFrom), OpsLogger: logger,
+	})
+	if err != nil {
+		return nil, errors.Join(err, store.Close())
+	}
+	if p := cn.Config().P2P; p.ExternalAddress == "" && p.PersistentPeers != "" {
+		logger.Warn("p2p: listening on every interface with no external_address: peers learn no address to dial this node back; set [p2p] external_address in config.toml", "laddr", p.ListenAddress)
+	}
+	if r := cn.IndexRepair; len(r.Heights) > 0 {
+		logger.Warn("tx index: re-indexed heights missing after an unclean stop", "count", len(r.Heights), "first", r.Heights[0], "last", r.Heights[len(r.Heights)-1], "checked_from", r.From, "checked_to", r.To)
+	}
+	n.mu.Lock()
+	n.Node = cn
+	n.mu.Unlock()
+	if cfg.API.Listen != "" {
+		ao := api.OptionsFromConfig(cfg)
+		ao.RPC, ao.Status, ao.Health, ao.Version, ao.Logger = cn.RPCAddr(), cn.Client(), cn.Health, app.Version, logger
+		ao.Registry = chainRegistry{store: store}
+		ao.Statements = cn.Statements()
+		if n.API, err = api.Start(ao); err != nil {
+			return nil, errors.Join(err, n.Stop())
+		}
+	}
+	if cfg.Node.Mode == nodecfg.ModeObserver {
+		if n.Regulator, err = startRegulator(n, opts.Regulator, pass, logger); err != nil {
+			return nil, errors.Join(err, n.Stop())
+		}
+	}
+	switch {
+	case opts.Anchoring != nil:
+		n.Anchoring, err = StartAnchoring(ctx, n, *opts.Anchoring)
+	case cfg.Checkpoint.Prover:
+		n.Anchoring, err = startConfiguredAnchoring(ctx, n, logger)
+	}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("checkpoint prover: %w", err), n.Stop())
+	}
+	return n, nil
+}
+
+// Stop stops, in this order, the prover, the regulator service, the API
+// and CometBFT, then closes the ledger. It is safe to call more than once.
+func (n *Node) Stop() error {
+	var errs []error
+	if n.Anchoring != nil {
+		n.Anchoring.Stop()
+	}
+	if n.Regulator != nil {
+		errs = append(errs, n.Regulator.Stop())
+		n.Regulator = nil
+	}
+	if n.API != nil {
+		errs = append(errs, n.API.Stop())
+		n.API = nil
+	}
+	if n.Node != nil {
+		errs = append(errs, n.Node.Stop())
+	}
+	if n.Store != nil {
+		errs = append(errs, n.Store.Close())
+		n.Store = nil
+	}
+	return errors.Join(errs...)
+}
+
+// StopAll stops nodes in reverse order.
+func StopAll(nodes []*Node) error {
+	var errs []error
+	for i := len(nodes) - 1; i >= 0; i-- {
+		errs = append(errs, nodes[i].Stop())
+	}
+	return errors.Join(errs...)
+}
