@@ -110,7 +110,6 @@ var queryRules = map[string]rule{
 	"/tx":                {access: registered},
 	"/organisations":     {access: registered},
 	"/validators":        {access: registered},
-	"/qc":                {access: registered},
 	"/roles":             {access: registered},
 	"/nodes":             {access: registered},
 	"/escrow_keys":       {access: registered},

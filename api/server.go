@@ -63,6 +63,9 @@ type Options struct {
 	// organisation's movements in a business day, from the node's block
 	// store and tx index. Nil: not served.
 	Statements recon.Chain
+	// QC, when set, serves GET /v1/qc (qc.go): the SM2 quorum certificate
+	// of a height, read from the block that carries it. Nil: not served.
+	QC QCSource
 	// TimeZone cuts business days for statements (recon.timezone); nil:
 	// nodecfg.DefaultTimeZone.
 	TimeZone *time.Location
@@ -131,6 +134,7 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /version", s.version)
 	mux.HandleFunc("GET /v1/statement", s.statement)
+	mux.HandleFunc("GET /v1/qc", s.qc)
 	if opts.Registry != nil && opts.TLS.ClientCAFile != "" {
 		mux.Handle("/", s.gate(proxy))
 	} else {

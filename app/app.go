@@ -520,6 +520,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			return nil, err
 		}
 	}
+	if err := pruneQCRecords(kv, req.Height); err != nil {
+		return nil, err
+	}
 	a.valUpdates, a.evicted = nil, nil
 	a.blockIDs = map[string]int64{}
 	events, err := a.expireProposals(kv, req.Height)

@@ -3,7 +3,6 @@ package app
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -123,7 +122,7 @@ func (a *App) initCheckpoints(kv ledger.KV, chainID string, g *GenesisState) err
 			return ErrBadGenesis.Wrapf("checkpoint key of validator %s: %v", r.Validator, err)
 		}
 		r.ChainID = "" // stored for this chain
-		b, err := json.Marshal(r)
+		b, err := ledger.Encode(r)
 		if err != nil {
 			return err
 		}
@@ -181,7 +180,7 @@ func checkpointKey(kv reader, addr string) ([]byte, error) {
 		return nil, err
 	}
 	var r checkpoint.Registration
-	if err := json.Unmarshal(b, &r); err != nil {
+	if err := ledger.Decode(b, &r); err != nil {
 		return nil, err
 	}
 	return r.CheckpointKey, nil
@@ -190,19 +189,29 @@ func checkpointKey(kv reader, addr string) ([]byte, error) {
 // saveCheckpoint stores c, the validators its next set commits to, and the
 // index entries of its epoch.
 func saveCheckpoint(kv ledger.KV, c checkpoint.Checkpoint, next []checkpoint.Validator) error {
-	b, _ := json.Marshal(c)
-	if err := kv.Set(permission.SystemLedger, cpDefKey(c.Epoch), b); err != nil {
+	def, err := ledger.Encode(c)
+	if err != nil {
 		return err
 	}
-	b, _ = json.Marshal(next)
-	if err := kv.Set(permission.SystemLedger, cpSetKey(c.Epoch), b); err != nil {
+	set, err := ledger.Encode(next)
+	if err != nil {
 		return err
 	}
-	if err := kv.Set(permission.SystemLedger, cpAtKey(c.Height), binary.BigEndian.AppendUint64(nil, c.Epoch)); err != nil {
+	latest, err := ledger.Encode(CheckpointIndex{Epoch: c.Epoch, Height: c.Height})
+	if err != nil {
 		return err
 	}
-	b, _ = json.Marshal(CheckpointIndex{Epoch: c.Epoch, Height: c.Height})
-	return kv.Set(permission.SystemLedger, cpLatestKey, b)
+	for _, w := range []struct{ k, v []byte }{
+		{cpDefKey(c.Epoch), def},
+		{cpSetKey(c.Epoch), set},
+		{cpAtKey(c.Height), binary.BigEndian.AppendUint64(nil, c.Epoch)},
+		{cpLatestKey, latest},
+	} {
+		if err := kv.Set(permission.SystemLedger, w.k, w.v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LoadCheckpoint returns the stored checkpoint of epoch (ok false if none).
@@ -212,7 +221,7 @@ func LoadCheckpoint(kv reader, epoch uint64) (checkpoint.Checkpoint, bool, error
 	if err != nil || b == nil {
 		return c, false, err
 	}
-	return c, true, json.Unmarshal(b, &c)
+	return c, true, ledger.Decode(b, &c)
 }
 
 // LatestCheckpoint is the index entry of the latest defined checkpoint (ok
@@ -226,7 +235,7 @@ func LatestCheckpoint(kv reader) (CheckpointIndex, bool, error) {
 	if b == nil {
 		return ix, false, nil
 	}
-	return ix, true, json.Unmarshal(b, &ix)
+	return ix, true, ledger.Decode(b, &ix)
 }
 
 // CheckpointEpochAt is the epoch of the checkpoint defined at height (ok
@@ -259,7 +268,7 @@ func CheckpointSigners(kv reader, epoch uint64) ([]checkpoint.Validator, error) 
 		return nil, fmt.Errorf("validator set of checkpoint %d is not defined", epoch-1)
 	}
 	var vals []checkpoint.Validator
-	return vals, json.Unmarshal(b, &vals)
+	return vals, ledger.Decode(b, &vals)
 }
 
 // checkpointSetChanged runs where a block changes the checkpoint validator
@@ -530,7 +539,7 @@ func (a *App) registerCheckpointKey(kv ledger.KV, tx *wire.Tx, m *txpb.RegisterC
 		return nil, ErrCheckpointKey.Wrapf("checkpoint key of validator %s: %v", r.Validator, err)
 	}
 	r.ChainID = "" // stored for this chain
-	b, err := json.Marshal(r)
+	b, err := ledger.Encode(r)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -136,7 +135,10 @@ func (a *App) setAMLThreshold(kv ledger.KV, tx *wire.Tx, m *txpb.SetAMLThreshold
 	if m.LargeAmount == 0 {
 		err = kv.Delete(permission.SystemLedger, amlKey(m.Ledger, m.Asset))
 	} else {
-		b, _ := json.Marshal(AMLThreshold{Ledger: m.Ledger, Asset: m.Asset, LargeAmount: m.LargeAmount})
+		var b []byte
+		if b, err = ledger.Encode(AMLThreshold{Ledger: m.Ledger, Asset: m.Asset, LargeAmount: m.LargeAmount}); err != nil {
+			return nil, err
+		}
 		err = kv.Set(permission.SystemLedger, amlKey(m.Ledger, m.Asset), b)
 	}
 	if err != nil {

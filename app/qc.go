@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -117,6 +116,27 @@ func qcValsKey(h int64) []byte {
 // counted against its powers: otherwise a large addition would leave them
 // short of quorum, and every proposal carrying them would be rejected.
 
+// The app hash of height h and the registry snapshot taken at h serve
+// only the QCs of h−1 and h, checked in blocks h+1 and h+2; block h+3
+// deletes them (pruneQCRecords), so the _system tree keeps a few of each,
+// not one per height forever. The QC itself stays in its block (block h+2
+// carries the QC of h, where `jinlian verify qc` reads it); the state keeps
+// only the QCs of checkpoint heights, whose checkpoint signatures the
+// prover collects (CheckpointSignatures).
+
+// pruneQCRecords deletes, in block height, the app hash and registry
+// snapshot of height−3, which no QC needs any more.
+func pruneQCRecords(kv ledger.KV, height int64) error {
+	old := height - 3
+	if old < 1 {
+		return nil
+	}
+	if err := kv.Delete(permission.SystemLedger, appHashKey(old)); err != nil {
+		return err
+	}
+	return kv.Delete(permission.SystemLedger, qcValsKey(old))
+}
+
 // snapshotQCValidators keeps the registry before the first change of the
 // block at height.
 func snapshotQCValidators(kv ledger.KV, height int64) error {
@@ -127,7 +147,10 @@ func snapshotQCValidators(kv ledger.KV, height int64) error {
 	if err != nil {
 		return err
 	}
-	b, _ := json.Marshal(vals)
+	b, err := ledger.Encode(vals)
+	if err != nil {
+		return err
+	}
 	return kv.Set(permission.SystemLedger, qcValsKey(height), b)
 }
 
@@ -142,7 +165,7 @@ func qcValidators(kv reader, h int64) ([]permission.Validator, error) {
 		}
 		if b != nil {
 			var vals []permission.Validator
-			return vals, json.Unmarshal(b, &vals)
+			return vals, ledger.Decode(b, &vals)
 		}
 	}
 	return permission.Validators(kv)
@@ -153,7 +176,8 @@ func appHashAt(kv reader, h int64) ([]byte, error) {
 	return kv.Get(permission.SystemLedger, appHashKey(h))
 }
 
-// LoadQC returns the stored QC of height h, or nil.
+// LoadQC returns the QC of checkpoint height h kept in state, or nil
+// (the state keeps no other; every QC is in its block).
 func LoadQC(kv reader, h int64) (*txpb.QuorumCertificate, error) {
 	b, err := kv.Get(permission.SystemLedger, qcKey(h))
 	if err != nil || b == nil {
@@ -365,12 +389,20 @@ func (a *App) checkQCTx(kv reader, raw []byte, i int, blockHeight int64) (*txpb.
 
 func (a *App) deliverQC(kv ledger.KV, raw []byte, i int, height int64) *abci.ExecTxResult {
 	qc, err := a.checkQCTx(kv, raw, i, height)
-	if err == nil {
-		b, _ := proto.Marshal(qc)
-		err = kv.Set(permission.SystemLedger, qcKey(qc.Height), b)
-	}
 	if err != nil {
 		return errResult(err)
+	}
+	// Kept in state at checkpoint heights only (see pruneQCRecords).
+	if _, isCheckpoint, err := a.checkpointForQC(kv, qc.Height); err != nil {
+		return errResult(err)
+	} else if isCheckpoint {
+		b, err := proto.Marshal(qc)
+		if err == nil {
+			err = kv.Set(permission.SystemLedger, qcKey(qc.Height), b)
+		}
+		if err != nil {
+			return errResult(err)
+		}
 	}
 	return &abci.ExecTxResult{Code: abci.CodeTypeOK, Events: []abci.Event{
 		wire.Event(&txpb.EventQuorumCertificate{Height: qc.Height, Signers: uint32(len(qc.Signatures))}),

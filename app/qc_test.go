@@ -178,9 +178,12 @@ func TestQuorumCertificateLifecycle(t *testing.T) {
 		t.Fatalf("QC tx failed: %s", res[0].Log)
 	}
 	v, _ := n.store.View(0)
-	stored, err := LoadQC(v, 1)
-	if err != nil || stored == nil {
-		t.Fatalf("QC of height 1 not stored: %v", err)
+	if kept, err := LoadQC(v, 1); err != nil || kept != nil {
+		t.Fatalf("QC of height 1, not a checkpoint height, kept in state: %v %v", kept, err)
+	}
+	stored, err := wire.DecodeQCTx(prep.Txs[0]) // the block keeps it
+	if err != nil {
+		t.Fatal(err)
 	}
 	vals, _ := permission.Validators(v)
 	appHash1, _ := appHashAt(v, 1)
@@ -207,3 +210,50 @@ func TestGenesisValidatorMustBeRegistered(t *testing.T) {
 }
 
 type txpbQC = txpb.QuorumCertificate
+
+// The _system tree keeps a bounded number of per-height QC records: every
+// block carries the QC of height−2 and the records it needed, and the app
+// hash and registry snapshot of height−3 are deleted, so after any number
+// of blocks only the last three of each remain.
+func TestQCRecordsArePruned(t *testing.T) {
+	n := newQCNet(t)
+	ctx := context.Background()
+	count := func(prefix string) int {
+		v, err := n.store.View(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := 0
+		end := []byte(prefix)
+		end[len(end)-1]++
+		if err := v.Iterate(permission.SystemLedger, []byte(prefix), end, func(_, _ []byte) bool { k++; return true }); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	signed := map[int64][]abci.ExtendedVoteInfo{} // the votes of h+1, signing the state after h
+	n.block()                                     // 1
+	signed[1] = n.extensions(2)
+	n.block() // 2
+	signed[2] = n.extensions(3)
+	for h := int64(3); h <= 12; h++ {
+		prep, err := n.app.PrepareProposal(ctx, &abci.RequestPrepareProposal{Height: h, MaxTxBytes: 1 << 20,
+			LocalLastCommit: abci.ExtendedCommitInfo{Votes: signed[h-2]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(prep.Txs) != 1 || !wire.IsQCTx(prep.Txs[0]) {
+			t.Fatalf("block %d carries no QC", h)
+		}
+		if res := n.block(prep.Txs...); res[0].Code != 0 {
+			t.Fatalf("block %d: QC tx failed: %s", h, res[0].Log)
+		}
+		signed[h] = n.extensions(h + 1)
+		if got := count("meta/apphash/"); got > 3 {
+			t.Fatalf("after block %d: %d app hash records, want at most 3", h, got)
+		}
+	}
+	if got := count("qc/"); got != count("qc/vals-before/") {
+		t.Fatalf("%d QCs kept in state without checkpoints, want none", got-count("qc/vals-before/"))
+	}
+}

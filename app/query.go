@@ -18,6 +18,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/internal/errs"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
 )
 
 // Query paths answered by the app. Request data and response values are JSON.
@@ -29,7 +30,6 @@ const (
 	QueryInvariants  = "/invariants"  // → InvariantsResponse
 	QueryOrgs        = "/organisations"
 	QueryValidators  = "/validators"     // → []permission.Validator (registry at the height)
-	QueryQC          = "/qc"             // data = height (decimal) → QCResponse
 	QueryRoles       = "/roles"          // data = address (optional) → []permission.Identity
 	QueryNodes       = "/nodes"          // → []permission.Node
 	QueryHolds       = "/holds"          // → []HoldStatus
@@ -59,7 +59,7 @@ type HoldStatus struct {
 	Active bool `json:"active"`
 }
 
-// QCResponse is a stored quorum certificate.
+// QCResponse is a quorum certificate as the CLI prints it (NewQCResponse).
 type QCResponse struct {
 	ChainID    string        `json:"chain_id"`
 	Height     int64         `json:"height"`
@@ -71,6 +71,16 @@ type QCResponse struct {
 type QCSignature struct {
 	Validator string `json:"validator"`
 	Signature string `json:"signature"`
+}
+
+// NewQCResponse renders qc (the first transaction of block h+2 holds the
+// QC of height h: wire.QCOfBlock).
+func NewQCResponse(qc *txpb.QuorumCertificate) QCResponse {
+	out := QCResponse{ChainID: qc.ChainId, Height: qc.Height, AppHash: fmt.Sprintf("%X", qc.AppHash), Signatures: []QCSignature{}}
+	for _, s := range qc.Signatures {
+		out.Signatures = append(out.Signatures, QCSignature{Validator: fmt.Sprintf("%X", s.Validator), Signature: hex.EncodeToString(s.Signature)})
+	}
+	return out
 }
 
 // RedemptionsRequest asks for an asset's redemption queue.
@@ -364,7 +374,7 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		var derr error
 		err := v.Iterate(permission.SystemLedger, []byte("aml/"), []byte("aml0"), func(_, b []byte) bool {
 			var t AMLThreshold
-			if derr = json.Unmarshal(b, &t); derr == nil {
+			if derr = ledger.Decode(b, &t); derr == nil {
 				out = append(out, t)
 			}
 			return derr == nil
@@ -392,23 +402,6 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 			err = ErrUnknownLedger.Wrapf("%q", data)
 		}
 		return li, err
-	case QueryQC:
-		h, err := strconv.ParseInt(string(data), 10, 64)
-		if err != nil || h < 1 {
-			return nil, ErrBadQuery.Wrapf("qc height %q: want a positive integer", data)
-		}
-		qc, err := LoadQC(v, h)
-		if err != nil {
-			return nil, err
-		}
-		if qc == nil {
-			return nil, ErrBadQuery.Wrapf("no quorum certificate for height %d at height %d (a height's certificate lands two blocks later)", h, v.Height())
-		}
-		out := QCResponse{ChainID: qc.ChainId, Height: qc.Height, AppHash: fmt.Sprintf("%X", qc.AppHash), Signatures: []QCSignature{}}
-		for _, s := range qc.Signatures {
-			out.Signatures = append(out.Signatures, QCSignature{Validator: fmt.Sprintf("%X", s.Validator), Signature: hex.EncodeToString(s.Signature)})
-		}
-		return out, nil
 	default:
 		return nil, ErrBadQuery.Wrapf("unknown path %q", path)
 	}

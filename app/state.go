@@ -3,7 +3,6 @@ package app
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"time"
 
 	"github.com/jinlian-ledger/jinlian/ledger"
@@ -22,7 +21,10 @@ func txKey(id string) []byte { return append([]byte("tx/"), id...) }
 type reader = ledger.Reader
 
 func setParams(kv ledger.KV, p Params) error {
-	b, _ := json.Marshal(p)
+	b, err := ledger.Encode(p)
+	if err != nil {
+		return err
+	}
 	return kv.Set(permission.SystemLedger, keyParams, b)
 }
 
@@ -32,7 +34,7 @@ func loadParams(kv reader) (Params, error) {
 	if err != nil || b == nil {
 		return p, err
 	}
-	return p, json.Unmarshal(b, &p)
+	return p, ledger.Decode(b, &p)
 }
 
 func loadString(kv reader, key []byte) (string, error) {

@@ -3,8 +3,11 @@ package node_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,8 +73,30 @@ func TestNodeServesAPI(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := consensus.WaitForHeight(ctx, c, 2); err != nil {
+	if err := consensus.WaitForHeight(ctx, c, 3); err != nil {
 		t.Fatalf("through the API: %v", err)
+	}
+	// GET /v1/qc reads the certificate of height 1 from block 3.
+	for _, tc := range []struct {
+		query string
+		code  int
+		want  string
+	}{
+		{"height=1", http.StatusOK, `"height": 1,`},
+		{"height=1000000", http.StatusNotFound, "not committed yet"},
+		{"height=0", http.StatusBadRequest, "positive integer"},
+		{"height=1&height=2", http.StatusBadRequest, "exactly one parameter"},
+		{"h=1", http.StatusBadRequest, "exactly one parameter"},
+	} {
+		resp, err := hc.Get("https://" + apiAddr + "/v1/qc?" + tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || !strings.Contains(string(body), tc.want) {
+			t.Errorf("GET /v1/qc?%s = %d %s, want %d with %q", tc.query, resp.StatusCode, body, tc.code, tc.want)
+		}
 	}
 	stopped = true
 	if err := node.StopAll(nodes); err != nil {

@@ -181,6 +181,13 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 		ao.RPC, ao.Status, ao.Health, ao.Version, ao.Logger = cn.RPCAddr(), cn.Client(), cn.Health, app.Version, logger
 		ao.Registry = chainRegistry{store: store}
 		ao.Statements = cn.Statements()
+		ao.QC = func(ctx context.Context, h int64) (any, error) {
+			qc, err := FetchQC(ctx, cn.Client(), h)
+			if errors.Is(err, ErrNoQCYet) {
+				err = fmt.Errorf("%w: %w", api.ErrNotYet, err)
+			}
+			return qc, err
+		}
 		if n.API, err = api.Start(ao); err != nil {
 			return nil, errors.Join(err, n.Stop())
 		}

@@ -1,7 +1,6 @@
 package permission
 
 import (
-	"encoding/json"
 	"errors"
 	"math/big"
 	"strings"
@@ -46,7 +45,10 @@ func Revoke(kv ledger.KV, r Revocation) error {
 		return err
 	}
 	r.Serial = serial
-	b, _ := json.Marshal(r)
+	b, err := ledger.Encode(r)
+	if err != nil {
+		return err
+	}
 	return kv.Set(SystemLedger, revocationKey(r.Org, serial), b)
 }
 

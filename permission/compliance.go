@@ -2,7 +2,6 @@ package permission
 
 import (
 	"encoding/hex"
-	"encoding/json"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
@@ -35,7 +34,10 @@ func SetSanction(kv ledger.KV, s Sanction) error {
 	if s.Entry == "" {
 		return ErrInvalid.Wrapf("sanction of %s names no list entry", s.Account)
 	}
-	b, _ := json.Marshal(s)
+	b, err := ledger.Encode(s)
+	if err != nil {
+		return err
+	}
 	return kv.Set(SystemLedger, sanctionKey(s.Account), b)
 }
 
@@ -63,7 +65,7 @@ func CheckSanctions(kv Reader, accounts ...string) error {
 		}
 		if b != nil {
 			var s Sanction
-			if err := json.Unmarshal(b, &s); err != nil {
+			if err := ledger.Decode(b, &s); err != nil {
 				return err
 			}
 			return ErrSanctioned.Wrapf("account %s is on the sanctions list as entry %s (%s)", a, s.Entry, s.Reason)
@@ -89,7 +91,10 @@ func SetEscrowKey(kv ledger.KV, k EscrowKey) error {
 	if err != nil {
 		return ErrInvalid.Wrapf("escrow key of %s: %v", k.Regulator, err)
 	}
-	v, _ := json.Marshal(k)
+	v, err := ledger.Encode(k)
+	if err != nil {
+		return err
+	}
 	return kv.Set(SystemLedger, escrowKey(k.Regulator), v)
 }
 

@@ -2,7 +2,6 @@ package permission
 
 import (
 	"encoding/binary"
-	"encoding/json"
 
 	"github.com/jinlian-ledger/jinlian/internal/errs"
 	"github.com/jinlian-ledger/jinlian/ledger"
@@ -83,7 +82,10 @@ func NewProposal(kv ledger.KV, p Proposal) (uint64, error) {
 
 // SaveProposal overwrites a proposal; a closed one leaves the end index.
 func SaveProposal(kv ledger.KV, p Proposal) error {
-	b, _ := json.Marshal(p)
+	b, err := ledger.Encode(p)
+	if err != nil {
+		return err
+	}
 	if err := kv.Set(SystemLedger, proposalKey(p.ID), b); err != nil {
 		return err
 	}
@@ -103,7 +105,7 @@ func GetProposal(kv Reader, id uint64) (Proposal, error) {
 	if b == nil {
 		return p, ErrNoProposal.Wrapf("proposal %d", id)
 	}
-	return p, json.Unmarshal(b, &p)
+	return p, ledger.Decode(b, &p)
 }
 
 // Proposals lists every proposal in id order.

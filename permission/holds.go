@@ -2,7 +2,6 @@ package permission
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	"github.com/jinlian-ledger/jinlian/internal/errs"
@@ -67,7 +66,10 @@ func PlaceHold(kv ledger.KV, h Hold) (uint64, error) {
 		return 0, err
 	}
 	h.ID = id
-	b, _ := json.Marshal(h)
+	b, err := ledger.Encode(h)
+	if err != nil {
+		return 0, err
+	}
 	if err := kv.Set(SystemLedger, holdKey(id), b); err != nil {
 		return 0, err
 	}
@@ -92,7 +94,10 @@ func LiftHold(kv ledger.KV, id uint64) error {
 		return ErrInvalid.Wrapf("hold %d is already lifted", id)
 	}
 	h.Lifted = true
-	b, _ := json.Marshal(h)
+	b, err := ledger.Encode(h)
+	if err != nil {
+		return err
+	}
 	if err := kv.Set(SystemLedger, holdKey(id), b); err != nil {
 		return err
 	}
@@ -135,7 +140,7 @@ func GetHold(kv Reader, id uint64) (Hold, bool, error) {
 	if err != nil || b == nil {
 		return h, false, err
 	}
-	return h, true, json.Unmarshal(b, &h)
+	return h, true, ledger.Decode(b, &h)
 }
 
 // Holds lists every hold in id order.

@@ -1,7 +1,6 @@
 package permission
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -78,14 +77,17 @@ func SetOrganisation(kv ledger.KV, org Organisation) error {
 			return err
 		}
 	}
-	b, _ := json.Marshal(org)
+	b, err := ledger.Encode(org)
+	if err != nil {
+		return err
+	}
 	return kv.Set(SystemLedger, orgKey(org.ID), b)
 }
 
 // Decoded records read by every transaction (see internal/memo).
 var (
-	orgRecords      = memo.NewJSON[Organisation](1024, nil)
-	identityRecords = memo.NewJSON[Identity](100_000, nil) // read through GetIdentity (copies) or peekIdentity
+	orgRecords      = memo.NewRecords[Organisation](1024, ledger.Decode, nil)
+	identityRecords = memo.NewRecords[Identity](100_000, ledger.Decode, nil) // read through GetIdentity (copies) or peekIdentity
 )
 
 // GetOrganisation loads an organisation; ErrUnknownOrg if absent.
@@ -98,7 +100,7 @@ func GetOrganisation(kv Reader, id string) (Organisation, error) {
 	if b == nil {
 		return org, ErrUnknownOrg.Wrapf("%q", id)
 	}
-	return org, orgRecords.Unmarshal(b, &org)
+	return org, orgRecords.Decode(b, &org)
 }
 
 // Organisations lists every organisation in id order.
@@ -115,7 +117,10 @@ func SetIdentity(kv ledger.KV, id Identity) error {
 	roles := slices.Clone(id.Roles)
 	slices.Sort(roles)
 	id.Roles = slices.Compact(roles)
-	b, _ := json.Marshal(id)
+	b, err := ledger.Encode(id)
+	if err != nil {
+		return err
+	}
 	return kv.Set(SystemLedger, identityKey(id.Address), b)
 }
 
@@ -252,7 +257,10 @@ func RemoveOrganisation(kv ledger.KV, id string) (removedNodes []string, err err
 			continue
 		}
 		li.Members = slices.DeleteFunc(li.Members, func(m string) bool { return m == id })
-		b, _ := json.Marshal(li)
+		b, err := ledger.Encode(li)
+		if err != nil {
+			return nil, err
+		}
 		if err := kv.Set(SystemLedger, ledgerInfoKey(li.Name), b); err != nil {
 			return nil, err
 		}

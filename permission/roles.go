@@ -1,7 +1,6 @@
 package permission
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 
@@ -166,7 +165,7 @@ func list[T any](kv Reader, prefix string) ([]T, error) {
 	end[len(end)-1]++
 	err := kv.Iterate(SystemLedger, []byte(prefix), end, func(_, b []byte) bool {
 		var v T
-		if derr = json.Unmarshal(b, &v); derr != nil {
+		if derr = ledger.Decode(b, &v); derr != nil {
 			return false
 		}
 		out = append(out, v)
@@ -194,11 +193,14 @@ func SetLedgerInfo(kv ledger.KV, li LedgerInfo) error {
 		}
 	}
 	li.Members = slices.Compact(slices.Sorted(slices.Values(li.Members)))
-	b, _ := json.Marshal(li)
+	b, err := ledger.Encode(li)
+	if err != nil {
+		return err
+	}
 	return kv.Set(SystemLedger, ledgerInfoKey(li.Name), b)
 }
 
-var ledgerInfoRecords = memo.NewJSON(1024, func(li LedgerInfo) LedgerInfo { li.Members = slices.Clone(li.Members); return li })
+var ledgerInfoRecords = memo.NewRecords(1024, ledger.Decode, func(li LedgerInfo) LedgerInfo { li.Members = slices.Clone(li.Members); return li })
 
 // GetLedgerInfo loads a ledger's membership (ok=false when none recorded).
 func GetLedgerInfo(kv Reader, name string) (LedgerInfo, bool, error) {
@@ -207,7 +209,7 @@ func GetLedgerInfo(kv Reader, name string) (LedgerInfo, bool, error) {
 	if err != nil || b == nil {
 		return li, false, err
 	}
-	return li, true, ledgerInfoRecords.Unmarshal(b, &li)
+	return li, true, ledgerInfoRecords.Decode(b, &li)
 }
 
 // RequireMember succeeds when addr may transact on ledgerName: its
@@ -252,7 +254,10 @@ func SetNode(kv ledger.KV, n Node) error {
 		return err
 	}
 	n.ID = strings.ToLower(n.ID)
-	b, _ := json.Marshal(n)
+	b, err := ledger.Encode(n)
+	if err != nil {
+		return err
+	}
 	if err := kv.Set(SystemLedger, keyAdmission, []byte{1}); err != nil {
 		return err
 	}

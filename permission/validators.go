@@ -2,7 +2,6 @@ package permission
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"strings"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -58,7 +57,10 @@ func SetValidator(kv ledger.KV, v Validator) error {
 		return err
 	}
 	v.Address = strings.ToUpper(v.Address)
-	b, _ := json.Marshal(v)
+	b, err := ledger.Encode(v)
+	if err != nil {
+		return err
+	}
 	return kv.Set(SystemLedger, validatorKey(v.Address), b)
 }
 
@@ -69,7 +71,7 @@ func GetValidator(kv Reader, addr string) (Validator, bool, error) {
 	if err != nil || b == nil {
 		return v, false, err
 	}
-	return v, true, json.Unmarshal(b, &v)
+	return v, true, ledger.Decode(b, &v)
 }
 
 // Validators lists registrations in address order.

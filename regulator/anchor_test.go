@@ -5,23 +5,24 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
 )
 
 // A report names the certified app hash of the highest height at or below
 // its indexed height whose QC is committed, and whether it covers every
 // movement of the report.
 func TestAnchorReport(t *testing.T) {
-	qcs := map[string]string{ // height → /qc answer
-		"8": `{"chain_id":"c","height":8,"app_hash":"AA","signatures":[{"validator":"v1"},{"validator":"v2"},{"validator":"v3"}]}`,
+	qcs := map[int64]*txpb.QuorumCertificate{
+		8: {ChainId: "c", Height: 8, AppHash: []byte{0xAA}, Signatures: []*txpb.QCSignature{{Validator: []byte{1}}, {Validator: []byte{2}}, {Validator: []byte{3}}}},
+		// A source answering the wrong height is not believed.
+		11: {ChainId: "c", Height: 9, AppHash: []byte{0xBB}},
 	}
-	query := func(_ context.Context, path string, data []byte) ([]byte, error) {
-		if path != "/qc" {
-			t.Fatalf("path %s", path)
+	query := func(_ context.Context, h int64) (*txpb.QuorumCertificate, error) {
+		if h == 10 {
+			return nil, errors.New("block 12: unreachable")
 		}
-		if b, ok := qcs[string(data)]; ok {
-			return []byte(b), nil
-		}
-		return nil, errors.New("no quorum certificate stored for height " + string(data))
+		return qcs[h], nil
 	}
 	for _, tc := range []struct {
 		name          string
@@ -34,6 +35,8 @@ func TestAnchorReport(t *testing.T) {
 		{"movements after the anchor", 10, 9, 8, false, ""},
 		{"QC of the indexed height itself", 8, 8, 8, true, ""},
 		{"no QC within reach", 12, 12, 0, false, "heights 10..12"},
+		{"an unreachable block steps back", 10, 10, 8, false, ""},
+		{"a certificate of another height is refused", 11, 11, 0, false, "heights 9..11"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &Report{IndexedHeight: tc.indexed, LastHeight: tc.last}

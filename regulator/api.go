@@ -496,7 +496,7 @@ func (s *Service) getReport(r *http.Request, _ *Caller) (any, error) {
 	if err != nil {
 		return nil, badf("%v", err)
 	}
-	AnchorReport(r.Context(), rep, s.cfg.Query)
+	AnchorReport(r.Context(), rep, QCFromBlocks(s.cfg.Source))
 	return rep, nil
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // ReportFormat names the report's JSON layout.
@@ -162,32 +164,55 @@ func (ix *Index) BuildReport(from, to time.Time, now time.Time) (*Report, error)
 	return r, nil
 }
 
-// AnchorReport sets r.Anchor from the app's stored QCs (query /qc): the QC
-// of height h is committed in block h+2, so the newest heights may not have
-// one yet and the anchor steps back up to two heights.
-func AnchorReport(ctx context.Context, r *Report, query QueryFunc) {
-	if query == nil {
-		r.AnchorError = "this observer has no app query function"
+// QCFunc returns the SM2 quorum certificate of a height, nil when there is
+// none (yet).
+type QCFunc func(ctx context.Context, height int64) (*txpb.QuorumCertificate, error)
+
+// QCFromBlocks reads the certificate of height h from block h+2 of src,
+// whose first transaction carries it.
+func QCFromBlocks(src BlockSource) QCFunc {
+	return func(ctx context.Context, h int64) (*txpb.QuorumCertificate, error) {
+		st, err := src.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		carrier := h + 2
+		if st.SyncInfo.LatestBlockHeight < carrier {
+			return nil, nil
+		}
+		b, err := src.Block(ctx, &carrier)
+		if err != nil {
+			return nil, fmt.Errorf("block %d: %w", carrier, err)
+		}
+		if b.Block == nil {
+			return nil, fmt.Errorf("block %d: not in the block store", carrier)
+		}
+		return wire.QCOfBlock(b.Block.Txs)
+	}
+}
+
+// AnchorReport sets r.Anchor from the chain's QCs: the QC of height h is
+// committed in block h+2, so the newest heights may not have one yet and
+// the anchor steps back up to two heights.
+func AnchorReport(ctx context.Context, r *Report, qcOf QCFunc) {
+	if qcOf == nil {
+		r.AnchorError = "this observer reads no blocks"
 		return
 	}
 	var last error
 	for h := r.IndexedHeight; h >= 1 && h >= r.IndexedHeight-2; h-- {
-		b, err := query(ctx, "/qc", []byte(strconv.FormatInt(h, 10)))
-		if err != nil {
-			last = err
-			continue
-		}
-		var qc struct {
-			Height     int64             `json:"height"`
-			AppHash    string            `json:"app_hash"`
-			Signatures []json.RawMessage `json:"signatures"`
-		}
-		if err := json.Unmarshal(b, &qc); err != nil {
+		qc, err := qcOf(ctx, h)
+		switch {
+		case err != nil:
 			last = fmt.Errorf("qc of height %d: %w", h, err)
-			continue
+		case qc == nil:
+			last = fmt.Errorf("no quorum certificate for height %d", h)
+		case qc.Height != h:
+			last = fmt.Errorf("the certificate read for height %d is of height %d", h, qc.Height)
+		default:
+			r.Anchor = &ReportAnchor{Height: qc.Height, AppHash: fmt.Sprintf("%X", qc.AppHash), Signers: len(qc.Signatures), Covers: r.LastHeight <= qc.Height}
+			return
 		}
-		r.Anchor = &ReportAnchor{Height: qc.Height, AppHash: qc.AppHash, Signers: len(qc.Signatures), Covers: r.LastHeight <= qc.Height}
-		return
 	}
 	if last == nil {
 		last = errors.New("the chain has no committed height yet")

@@ -37,3 +37,13 @@ func DecodeQCTx(raw []byte) (*txpb.QuorumCertificate, error) {
 	}
 	return &qc, nil
 }
+
+// QCOfBlock returns the QC a committed block carries (block h+2 carries
+// the QC of height h, as its first transaction), or nil when it carries
+// none. txs are the block's transactions.
+func QCOfBlock[T ~[]byte](txs []T) (*txpb.QuorumCertificate, error) {
+	if len(txs) == 0 || !IsQCTx(txs[0]) {
+		return nil, nil
+	}
+	return DecodeQCTx(txs[0])
+}

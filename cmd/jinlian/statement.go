@@ -62,56 +62,66 @@ regulators and auditors any. Without --date: the day of the latest block.
 
 // fetchStatement asks the node's API for a statement.
 func fetchStatement(ctx context.Context, node nodeFlags, req recon.Request) (*recon.Statement, error) {
-	base := strings.TrimSuffix(node.addr, "/")
-	var hc *http.Client
-	switch {
-	case strings.HasPrefix(base, "https://"):
-		var err error
-		if hc, err = apiHTTPClient(node); err != nil {
-			return nil, err
-		}
-	case strings.HasPrefix(base, "http://"):
-		hc = &http.Client{}
-	default:
-		return nil, fmt.Errorf("node %s: statements are served by the node's API: pass its address, --node https://host:port (api.listen)", node)
-	}
 	q := url.Values{}
 	for k, v := range map[string]string{"org": req.Org, "date": req.Date, "account": req.Account, "asset": req.Asset, "ledger": req.Ledger} {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
-	u := base + "/v1/statement"
+	path := "/v1/statement"
 	if len(q) > 0 {
-		u += "?" + q.Encode()
+		path += "?" + q.Encode()
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
+	var st recon.Statement
+	if err := apiGet(ctx, node, path, &st); err != nil {
 		return nil, err
+	}
+	return &st, nil
+}
+
+// apiGet reads path (with its query) from the node's API (api.listen)
+// into out; a refusal is returned with the API's own words.
+func apiGet(ctx context.Context, node nodeFlags, path string, out any) error {
+	base := strings.TrimSuffix(node.addr, "/")
+	what := strings.TrimPrefix(path[:strings.IndexAny(path+"?", "?")], "/v1/")
+	var hc *http.Client
+	switch {
+	case strings.HasPrefix(base, "https://"):
+		var err error
+		if hc, err = apiHTTPClient(node); err != nil {
+			return err
+		}
+	case strings.HasPrefix(base, "http://"):
+		hc = &http.Client{}
+	default:
+		return fmt.Errorf("node %s: the node's API serves this: pass its address, --node https://host:port (api.listen)", node)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return err
 	}
 	resp, err := hc.Do(hreq)
 	if err != nil {
-		return nil, fmt.Errorf("node %s unreachable: %w", node, err)
+		return fmt.Errorf("node %s unreachable: %w", node, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<30))
 	if err != nil {
-		return nil, fmt.Errorf("node %s: %w", node, err)
+		return fmt.Errorf("node %s: %w", node, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
 			Error string `json:"error"`
 		}
 		if json.Unmarshal(body, &e) != nil || e.Error == "" {
-			return nil, fmt.Errorf("node %s does not serve statements (HTTP %s): is --node the node's API (api.listen) rather than its CometBFT RPC?", node, resp.Status)
+			return fmt.Errorf("node %s does not serve GET /v1/%s (HTTP %s): is --node the node's API (api.listen) rather than its CometBFT RPC?", node, what, resp.Status)
 		}
-		return nil, fmt.Errorf("statement: %s (HTTP %d)", e.Error, resp.StatusCode)
+		return fmt.Errorf("%s: %s (HTTP %d)", what, e.Error, resp.StatusCode)
 	}
-	var st recon.Statement
-	if err := json.Unmarshal(body, &st); err != nil {
-		return nil, fmt.Errorf("node %s: statement: %w", node, err)
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("node %s: %s: %w", node, what, err)
 	}
-	return &st, nil
+	return nil
 }
 
 func printStatement(w io.Writer, st *recon.Statement) {

@@ -3,7 +3,6 @@ package custody
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -291,7 +290,7 @@ func (k Keeper) GetAccount(kv ledger.Reader, ledgerName string, addr gmcrypto.Ad
 	if b == nil {
 		return a, ErrUnknownAccount.Wrapf("no custody account %s on ledger %s", addr, ledgerName)
 	}
-	return a, json.Unmarshal(b, &a)
+	return a, ledger.Decode(b, &a)
 }
 
 func (k Keeper) setAccount(kv ledger.KV, a Account) error {
@@ -299,7 +298,7 @@ func (k Keeper) setAccount(kv ledger.KV, a Account) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(a)
+	b, err := ledger.Encode(a)
 	if err != nil {
 		return err
 	}
@@ -326,11 +325,11 @@ func (k Keeper) GetProposal(kv ledger.Reader, ledgerName string, addr gmcrypto.A
 	if b == nil {
 		return p, ErrUnknownProposal.Wrapf("custody account %s has no pending proposal %d (never made, or already executed, vetoed, expired or superseded)", addr, id)
 	}
-	return p, json.Unmarshal(b, &p)
+	return p, ledger.Decode(b, &p)
 }
 
 func (k Keeper) setProposal(kv ledger.KV, ledgerName string, addr gmcrypto.Address, p Proposal) error {
-	b, err := json.Marshal(p)
+	b, err := ledger.Encode(p)
 	if err != nil {
 		return err
 	}
@@ -342,7 +341,7 @@ func list[T any](kv ledger.Reader, ledgerName string, prefix []byte) ([]T, error
 	var derr error
 	err := kv.Iterate(ledgerName, prefix, prefixEnd(prefix), func(_, v []byte) bool {
 		var t T
-		if derr = json.Unmarshal(v, &t); derr != nil {
+		if derr = ledger.Decode(v, &t); derr != nil {
 			return false
 		}
 		out = append(out, t)

@@ -21,8 +21,8 @@
 //
 // State layout inside a sub-ledger's tree (all big-endian):
 //
-//	cu/a/<account 20>                      → account JSON
-//	cu/p/<account 20><id 8>                → pending proposal JSON
+//	cu/a/<account 20>                      → account record
+//	cu/p/<account 20><id 8>                → pending proposal record
 //	cu/d/<account 20><len(symbol)><symbol> → UTC day of the block time (8) ‖ paid that day (8)
 //
 // Executed, vetoed, expired and superseded proposals are deleted; their

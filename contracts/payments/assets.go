@@ -2,7 +2,6 @@ package payments
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -46,7 +45,7 @@ func (k Keeper) UpdateAsset(kv ledger.KV, ledgerName, sym string, u AssetUpdate)
 	if err := ValidateAsset(a); err != nil {
 		return a, err
 	}
-	b, err := json.Marshal(a)
+	b, err := ledger.Encode(a)
 	if err != nil {
 		return a, err
 	}
@@ -106,7 +105,7 @@ func (k Keeper) Redeem(kv ledger.KV, ledgerName string, holder gmcrypto.Address,
 		return nil, ErrOverflow.Wrapf("redemption ids of %s exhausted", sym)
 	}
 	sup.NextRedemption++
-	b, err := json.Marshal(r)
+	b, err := ledger.Encode(r)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +132,7 @@ func (k Keeper) GetRedemption(kv Reader, ledgerName, sym string, id uint64) (Red
 	if b == nil {
 		return r, ErrUnknownRedemption.Wrapf("no redemption %d of %s pending on ledger %s", id, sym, ledgerName)
 	}
-	return r, json.Unmarshal(b, &r)
+	return r, ledger.Decode(b, &r)
 }
 
 // SettleRedemption closes a queued redemption for the issuer: burned, or
@@ -198,7 +197,7 @@ func (k Keeper) Redemptions(kv Reader, ledgerName, sym string) ([]Redemption, er
 	p := redemptionPrefix(sym)
 	err := kv.Iterate(ledgerName, p, prefixEnd(p), func(_, v []byte) bool {
 		var r Redemption
-		if derr = json.Unmarshal(v, &r); derr != nil {
+		if derr = ledger.Decode(v, &r); derr != nil {
 			return false
 		}
 		out = append(out, r)

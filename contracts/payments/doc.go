@@ -10,12 +10,12 @@
 //
 // State layout inside a sub-ledger's tree (all big-endian):
 //
-//	a/<symbol>                    → asset JSON
+//	a/<symbol>                    → asset record
 //	b/<len(symbol)><symbol><addr> → balance, 8 bytes
 //	s/<symbol>                    → issued (8) ‖ burned (8), then
 //	                                ‖ pending (8) ‖ next redemption id (8)
 //	                                once the asset had a redemption
-//	r/<len(symbol)><symbol><id>   → queued redemption JSON (id 8 bytes)
+//	r/<len(symbol)><symbol><id>   → queued redemption record (id 8 bytes)
 //
 // It imports ledger, permission (through the Authorizer it declares) and
 // gmcrypto of jinlian; it reads no clock and iterates no Go map.

@@ -2,7 +2,6 @@ package payments
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
@@ -152,11 +151,14 @@ func (k Keeper) CreateAsset(kv ledger.KV, ledgerName string, a Asset) error {
 	if old != nil {
 		return ErrInvalidAsset.Wrapf("asset %s already exists on ledger %s", a.Symbol, ledgerName)
 	}
-	b, _ := json.Marshal(a)
+	b, err := ledger.Encode(a)
+	if err != nil {
+		return err
+	}
 	return kv.Set(ledgerName, assetKey(a.Symbol), b)
 }
 
-var assetRecords = memo.NewJSON[Asset](4096, nil)
+var assetRecords = memo.NewRecords[Asset](4096, ledger.Decode, nil)
 
 // GetAsset loads an asset; ErrUnknownAsset names it if absent.
 func (k Keeper) GetAsset(kv Reader, ledgerName, sym string) (Asset, error) {
@@ -168,7 +170,7 @@ func (k Keeper) GetAsset(kv Reader, ledgerName, sym string) (Asset, error) {
 	if b == nil {
 		return a, ErrUnknownAsset.Wrapf("%q on ledger %s", sym, ledgerName)
 	}
-	return a, assetRecords.Unmarshal(b, &a)
+	return a, assetRecords.Decode(b, &a)
 }
 
 // RequireAsset succeeds when sym is an asset of ledgerName.
@@ -183,7 +185,7 @@ func (k Keeper) Assets(kv Reader, ledgerName string) ([]Asset, error) {
 	var derr error
 	err := kv.Iterate(ledgerName, []byte("a/"), prefixEnd([]byte("a/")), func(_, v []byte) bool {
 		var a Asset
-		if derr = json.Unmarshal(v, &a); derr != nil {
+		if derr = ledger.Decode(v, &a); derr != nil {
 			return false
 		}
 		out = append(out, a)

@@ -22,7 +22,7 @@
 //
 // State layout (all big-endian):
 //
-//	_system: pv/t/<trade id 32>   → trade JSON (kept after it closes)
+//	_system: pv/t/<trade id 32>   → trade record (kept after it closes)
 //	leg ledger: pv/e/<escrow 20>  → trade id, only within a funding
 //
 // Funds move through the Bank this package declares (payments.Move); who

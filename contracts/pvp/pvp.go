@@ -2,7 +2,6 @@ package pvp
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -202,7 +201,7 @@ func (k Keeper) GetTrade(kv ledger.Reader, id string) (Trade, error) {
 	if b == nil {
 		return t, ErrUnknownTrade.Wrapf("no trade %s", id)
 	}
-	return t, json.Unmarshal(b, &t)
+	return t, ledger.Decode(b, &t)
 }
 
 func (k Keeper) setTrade(kv ledger.KV, t Trade) error {
@@ -210,7 +209,7 @@ func (k Keeper) setTrade(kv ledger.KV, t Trade) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(t)
+	b, err := ledger.Encode(t)
 	if err != nil {
 		return err
 	}
@@ -225,7 +224,7 @@ func (k Keeper) Trades(kv ledger.Reader) ([]Trade, error) {
 	var derr error
 	err := kv.Iterate(SystemLedger, prefix, end, func(_, v []byte) bool {
 		var t Trade
-		if derr = json.Unmarshal(v, &t); derr != nil {
+		if derr = ledger.Decode(v, &t); derr != nil {
 			return false
 		}
 		out = append(out, t)

@@ -81,7 +81,7 @@ var layers = []struct {
 	{pkg: "consensus", allow: append([]string{"app", "nodecfg", "recon"}, helpers...)},
 
 	// Composing one node from its configuration: everything below.
-	{pkg: "node", allow: append([]string{"api", "app", "checkpoint", "consensus", "consensus/prover", "consensus/prover/relay",
+	{pkg: "node", allow: append([]string{"api", "app", "checkpoint", "consensus", "consensus/prover", "consensus/prover/relay", "wire",
 		"gmcrypto", "ledger", "nodecfg", "permission", "regulator"}, helpers...)},
 	// The demo consortium of `jinlian localnet`: development only, on top
 	// of node; no production package imports it.

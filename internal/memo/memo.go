@@ -1,12 +1,11 @@
 // Package memo holds bounded caches of pure functions of bytes: decoding
-// the JSON records of the state, parsing signers' certificates. The state
+// the records of the state, parsing signers' certificates. The state
 // machine meets the same few records and identities in every transaction of
 // every block; remembering a pure function changes no result and spares the
 // work.
 package memo
 
 import (
-	"encoding/json"
 	"sync"
 )
 
@@ -59,26 +58,27 @@ func (m *Map[K, V]) putLocked(k K, v V) {
 	m.cur[k] = v
 }
 
-// JSON decodes records of type T through a Map keyed by their bytes. The
-// apps of a process (a localnet's validators) may share one.
-type JSON[T any] struct {
-	m     *Map[string, T]
-	clone func(T) T
+// Records decodes records of type T through a Map keyed by their bytes.
+// The apps of a process (a localnet's validators) may share one.
+type Records[T any] struct {
+	m      *Map[string, T]
+	decode func([]byte, any) error
+	clone  func(T) T
 }
 
-// NewJSON returns a cache of about 2·max records. clone must return a
-// copy that shares nothing a caller could modify (nil when T has no
-// slices, maps or pointers).
-func NewJSON[T any](max int, clone func(T) T) *JSON[T] {
+// NewRecords returns a cache of about 2·max records decoded by decode.
+// clone must return a copy that shares nothing a caller could modify (nil
+// when T has no slices, maps or pointers).
+func NewRecords[T any](max int, decode func([]byte, any) error, clone func(T) T) *Records[T] {
 	if clone == nil {
 		clone = func(v T) T { return v }
 	}
-	return &JSON[T]{m: NewMap[string, T](max), clone: clone}
+	return &Records[T]{m: NewMap[string, T](max), decode: decode, clone: clone}
 }
 
-// Unmarshal decodes b into *v, from the cache when these bytes were
-// decoded before. Errors are not cached.
-func (c *JSON[T]) Unmarshal(b []byte, v *T) error {
+// Decode decodes b into *v, from the cache when these bytes were decoded
+// before. Errors are not cached.
+func (c *Records[T]) Decode(b []byte, v *T) error {
 	shared, err := c.Peek(b)
 	if err == nil {
 		*v = c.clone(shared)
@@ -86,14 +86,14 @@ func (c *JSON[T]) Unmarshal(b []byte, v *T) error {
 	return err
 }
 
-// Peek is Unmarshal without the copy: the result shares memory with the
+// Peek is Decode without the copy: the result shares memory with the
 // cache, so the caller must only read it.
-func (c *JSON[T]) Peek(b []byte) (T, error) {
+func (c *Records[T]) Peek(b []byte) (T, error) {
 	if got, ok := c.m.Get(string(b)); ok {
 		return got, nil
 	}
 	var fresh T
-	if err := json.Unmarshal(b, &fresh); err != nil {
+	if err := c.decode(b, &fresh); err != nil {
 		return fresh, err
 	}
 	c.m.Put(string(b), fresh)

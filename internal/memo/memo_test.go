@@ -1,6 +1,7 @@
 package memo
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 )
@@ -12,32 +13,32 @@ type rec struct {
 
 func cloneRec(r rec) rec { r.Roles = slices.Clone(r.Roles); return r }
 
-func TestJSON(t *testing.T) {
-	c := NewJSON(2, cloneRec)
+func TestRecords(t *testing.T) {
+	c := NewRecords(2, func(b []byte, v any) error { return json.Unmarshal(b, v) }, cloneRec)
 	b := []byte(`{"name":"alice","roles":["admin","member"]}`)
 	var first rec
-	if err := c.Unmarshal(b, &first); err != nil || first.Name != "alice" || len(first.Roles) != 2 {
+	if err := c.Decode(b, &first); err != nil || first.Name != "alice" || len(first.Roles) != 2 {
 		t.Fatalf("decode: %+v, %v", first, err)
 	}
 	first.Roles[0] = "tampered" // a caller's change must not reach the cache
 	var second rec
-	if err := c.Unmarshal(b, &second); err != nil || second.Roles[0] != "admin" {
+	if err := c.Decode(b, &second); err != nil || second.Roles[0] != "admin" {
 		t.Fatalf("cached value changed by a caller: %+v, %v", second, err)
 	}
-	if err := c.Unmarshal([]byte(`{"name":`), &second); err == nil {
+	if err := c.Decode([]byte(`{"name":`), &second); err == nil {
 		t.Fatal("malformed JSON decoded")
 	}
 	// Bounded: two generations of at most 2 entries.
 	for _, n := range []string{"a", "b", "c", "d", "e"} {
 		var r rec
-		if err := c.Unmarshal([]byte(`{"name":"`+n+`"}`), &r); err != nil || r.Name != n {
+		if err := c.Decode([]byte(`{"name":"`+n+`"}`), &r); err != nil || r.Name != n {
 			t.Fatalf("decode %s: %+v, %v", n, r, err)
 		}
 	}
 	if c.m.Len() > 4 {
 		t.Fatalf("cache holds %d entries, want at most 4", c.m.Len())
 	}
-	if err := c.Unmarshal(b, &second); err != nil || second.Name != "alice" {
+	if err := c.Decode(b, &second); err != nil || second.Name != "alice" {
 		t.Fatalf("decode after eviction: %+v, %v", second, err)
 	}
 }

@@ -47,7 +47,7 @@ func testReportAnchor(t *testing.T, n *testnet) {
 	}
 	h := st.SyncInfo.LatestBlockHeight
 	r := &regulator.Report{IndexedHeight: h, LastHeight: h - 3}
-	regulator.AnchorReport(ctx, r, regulator.QueryFromClient(n.obs.Client()))
+	regulator.AnchorReport(ctx, r, regulator.QCFromBlocks(n.obs.Client()))
 	if r.Anchor == nil {
 		t.Fatalf("no anchor at height %d: %s", h, r.AnchorError)
 	}
