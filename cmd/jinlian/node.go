@@ -126,7 +126,11 @@ it as every node will, and says whether the genesis names this home's keys
 				}
 			}
 			if moniker == "" {
-				moniker, _ = os.Hostname()
+				if c, err := consensus.LoadConfig(g.home); err == nil && c.Moniker != "" {
+					moniker = c.Moniker // the home's own, from an earlier init
+				} else {
+					moniker, _ = os.Hostname()
+				}
 			}
 			var inGenesis string
 			if genState != nil {
