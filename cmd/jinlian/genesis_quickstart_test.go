@@ -289,7 +289,13 @@ func TestQuickstartNetwork(t *testing.T) {
 	}
 
 	// A transfer from bankA's treasury commits; bankB's node sees it.
-	mustCLI(t, "--home", banks[0].identity, "tx", "transfer", "--from", banks[0].keyFile, "--asset", "CNY", "--to", banks[1].address, "--amount", "100", "--node", rpc[0])
+	var sent txResult
+	if err := json.Unmarshal([]byte(mustCLI(t, "--home", banks[0].identity, "tx", "transfer", "--from", banks[0].keyFile, "--asset", "CNY", "--to", banks[1].address, "--amount", "100", "--node", rpc[0], "-o", "json")), &sent); err != nil || sent.Code != 0 {
+		t.Fatalf("transfer: %v %+v", err, sent)
+	}
+	if err := consensus.WaitForHeight(ctx, nodes[1].Client(), sent.Height); err != nil {
+		t.Fatal(err)
+	}
 	out := mustCLI(t, "query", "balance", "--asset", "CNY", "--account", banks[1].address, "--node", rpc[1])
 	if !strings.HasPrefix(out, "100 CNY on payments") {
 		t.Fatalf("bankB's balance on its own node: %s", out)
@@ -304,6 +310,9 @@ func TestQuickstartNetwork(t *testing.T) {
 	var res txResult
 	if err := json.Unmarshal([]byte(mustCLI(t, "--home", banks[0].identity, "gov", "propose", "create-ledger", "--name", "trade", "--members", "bankA,bankB", "--from", banks[0].keyFile, "--node", rpc[0], "-o", "json")), &res); err != nil || res.Proposal != 2 || res.ProposalStatus != "voting" {
 		t.Fatalf("gov propose -o json: %v %+v", err, res)
+	}
+	if err := consensus.WaitForHeight(ctx, nodes[1].Client(), res.Height); err != nil {
+		t.Fatal(err)
 	}
 	var shown map[string]any
 	if err := json.Unmarshal([]byte(mustCLI(t, "gov", "show", "1", "--node", rpc[0], "-o", "json")), &shown); err != nil {
