@@ -522,10 +522,12 @@ func newGenesisSetParamsCmd(g *globals) *cobra.Command {
 		return "set " + strings.Join(done, " "), nil
 	})
 	cmd.Long = `Each argument is KEY=VALUE. jinlian's parameters (app_state.params, bounds in
-docs/governance.md): ` + strings.Join(appParamKeys(), ", ") + `; a share is
-NUM/DEN (hold_wide_threshold=3/4, gov_thresholds.<proposal type>=3/4).
-CometBFT's: ` + strings.Join(consensusParamKeys, ", ") + ` (a duration
-as 48h0m0s). The result is checked as InitChain checks it.`
+docs/governance.md): ` + strings.Join(slices.DeleteFunc(appParamKeys(), func(k string) bool { return k == "gov_thresholds" }), ", ") + `,
+gov_thresholds.<proposal type>; a share is NUM/DEN (hold_wide_threshold=3/4,
+gov_thresholds.set_params=3/4). CometBFT's: ` + strings.Join(consensusParamKeys, ", ") + `
+(a duration as 48h0m0s). The result is checked (bounds; with checkpoints on,
+a checkpoint key for every validator and enough slots; vote extensions on)
+before the file is written.`
 	return cmd
 }
 
