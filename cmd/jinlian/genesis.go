@@ -91,7 +91,7 @@ would work but is unusual (checkpoints off).`,
 			return nil
 		},
 	}
-	genesisPathFlag(g, validate, &path)
+	genesisPathFlag(validate, &path)
 	cmd.AddCommand(genesisBuildCmds(g)...)
 	cmd.AddCommand(validate)
 	return cmd

@@ -110,7 +110,7 @@ func writeFileAtomic(path string, b []byte) error {
 }
 
 // genesisPathFlag adds --genesis, defaulting to <home>/config/genesis.json.
-func genesisPathFlag(g *globals, cmd *cobra.Command, path *string) {
+func genesisPathFlag(cmd *cobra.Command, path *string) {
 	cmd.Flags().StringVar(path, "genesis", "", "genesis file to edit (default <home>/config/genesis.json)")
 }
 
@@ -144,7 +144,7 @@ func genesisEditCmd(g *globals, use, short string, args cobra.PositionalArgs, ed
 			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) { fmt.Fprintf(w, "%s: %s\n", p, what) })
 		},
 	}
-	genesisPathFlag(g, cmd, &path)
+	genesisPathFlag(cmd, &path)
 	return cmd
 }
 
@@ -209,7 +209,7 @@ of --checkpoint-slots validators.`, consensus.DefaultMaxBlockBytes),
 			})
 		},
 	}
-	genesisPathFlag(g, cmd, &path)
+	genesisPathFlag(cmd, &path)
 	cmd.Flags().StringVar(&chainID, "chain-id", "", "the chain's id (goes into every transaction)")
 	cmd.Flags().StringVar(&at, "genesis-time", "", "RFC 3339 time before which no block is made (default: now)")
 	cmd.Flags().Int64Var(&interval, "checkpoint-interval", DefaultGenesisCheckpointInterval, "blocks between checkpoints (0: checkpoints off)")
