@@ -288,6 +288,14 @@ func TestQuickstartNetwork(t *testing.T) {
 		}
 	}
 
+	// Admission is on from block 1 with both founders' nodes registered.
+	out := mustCLI(t, "query", "nodes", "--node", rpc[1])
+	for i, id := range ids {
+		if !strings.Contains(out, id+" "+banks[i].org) {
+			t.Fatalf("node %s of %s is not registered:\n%s", id, banks[i].org, out)
+		}
+	}
+
 	// A transfer from bankA's treasury commits; bankB's node sees it.
 	var sent txResult
 	if err := json.Unmarshal([]byte(mustCLI(t, "--home", banks[0].identity, "tx", "transfer", "--from", banks[0].keyFile, "--asset", "CNY", "--to", banks[1].address, "--amount", "100", "--node", rpc[0], "-o", "json")), &sent); err != nil || sent.Code != 0 {
@@ -296,7 +304,7 @@ func TestQuickstartNetwork(t *testing.T) {
 	if err := consensus.WaitForHeight(ctx, nodes[1].Client(), sent.Height); err != nil {
 		t.Fatal(err)
 	}
-	out := mustCLI(t, "query", "balance", "--asset", "CNY", "--account", banks[1].address, "--node", rpc[1])
+	out = mustCLI(t, "query", "balance", "--asset", "CNY", "--account", banks[1].address, "--node", rpc[1])
 	if !strings.HasPrefix(out, "100 CNY on payments") {
 		t.Fatalf("bankB's balance on its own node: %s", out)
 	}
