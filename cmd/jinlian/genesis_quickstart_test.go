@@ -116,6 +116,22 @@ func TestGenesisCommandsRefuseBadInput(t *testing.T) {
 		t.Fatalf("the founders' nodes, validators and checkpoint keys are not all registered: %+v", st.AppState)
 	}
 
+	// The same commands give the same file, but for the genesis time.
+	again := filepath.Join(dir, "again.json")
+	quickstartGenesis(t, again, banks)
+	stripTime := func(b []byte) string {
+		var lines []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if !strings.Contains(l, `"genesis_time"`) {
+				lines = append(lines, l)
+			}
+		}
+		return strings.Join(lines, "\n")
+	}
+	if b, _ := os.ReadFile(again); stripTime(b) != stripTime(good) {
+		t.Fatal("the same genesis commands gave different files")
+	}
+
 	// A registration whose proof of possession was tampered with.
 	fresh := filepath.Join(dir, "fresh.json")
 	mustCLI(t, "init", "--home", filepath.Join(dir, "fresh"), "--chain-id", quickstartChain, "--registration-out", fresh)
