@@ -1,9 +1,10 @@
 #!/bin/sh
 # docker-net.sh generates a jinlian network of NODES validators, one
 # organisation each (bankA, bankB, ...), the way an operator would by hand
-# (docs/quickstart.md, "A real network"): keys with `jinlian keys add`, a draft
-# genesis, `jinlian init` per node, then the validators' public keys into the
-# final genesis and the peers into each config.toml.
+# (docs/quickstart.md, "A real network"): keys with `jinlian keys add`,
+# `jinlian init` per node for its registration, the genesis with the
+# `jinlian genesis` commands, `jinlian init --genesis` per node, and the
+# peers into each config.toml.
 #
 # docker-compose.yml runs it once in its `init` service, with node i's home
 # at $NET_DIR/node<i> (one volume per node). It is also usable outside Docker:
@@ -44,8 +45,6 @@ esac
 org_of() { echo "$ORGS" | cut -d' ' -f"$(($1 + 1))"; }
 home_of() { echo "$NET_DIR/node$1"; }
 
-# Flattened JSON (no blanks) makes the key files easy to cut with sed.
-flat() { tr -d ' \n\t\r' <"$1"; }
 
 # Finished already? Then there is nothing to do.
 done_count=0
@@ -80,115 +79,60 @@ while [ "$i" -lt "$NODES" ]; do
 	i=$((i + 1))
 done
 
-# 2. The app_state: organisations, their identities (admin, issuer, member),
-#    the payments ledger with CNY (issued by bankA) and USD (by bankB), and an
-#    opening CNY balance per identity.
-app_state() {
-	printf '{\n    "organisations": [\n'
-	i=0
-	while [ "$i" -lt "$NODES" ]; do
-		org=$(org_of "$i")
-		[ "$i" -gt 0 ] && printf ',\n'
-		printf '      {"id": "%s", "name": "Bank %s"}' "$org" "${org#bank}"
-		i=$((i + 1))
-	done
-	printf '\n    ],\n    "identities": [\n'
-	i=0
-	while [ "$i" -lt "$NODES" ]; do
-		org=$(org_of "$i")
-		[ "$i" -gt 0 ] && printf ',\n'
-		printf '      {"name": "%s", "address": "%s", "org": "%s", "roles": ["admin", "committee", "issuer", "member"]}' \
-			"$org" "$(cat "$work/$org.addr")" "$org"
-		i=$((i + 1))
-	done
-	printf '\n    ],\n    "ledgers": [\n      {\n        "name": "payments",\n        "assets": [\n'
-	printf '          {"symbol": "CNY", "issuer": "bankA", "decimals": 2}'
-	[ "$NODES" -gt 1 ] && printf ',\n          {"symbol": "USD", "issuer": "bankB", "decimals": 2}'
-	printf '\n        ],\n        "balances": [\n'
-	i=0
-	while [ "$i" -lt "$NODES" ]; do
-		org=$(org_of "$i")
-		[ "$i" -gt 0 ] && printf ',\n'
-		printf '          {"asset": "CNY", "account": "%s", "amount": "%s"}' "$(cat "$work/$org.addr")" "$FUNDING"
-		i=$((i + 1))
-	done
-	printf '\n        ]\n      }\n    ],\n    "validators": [%s\n    ],\n    "params": {"tx_time_window_seconds": 600}\n  }' "$(cat "$work/registrations")"
-}
-
-# genesis VALIDATORS_FILE > genesis.json
-genesis() {
-	cat <<EOF
-{
-  "genesis_time": "$GENESIS_TIME",
-  "chain_id": "$CHAIN_ID",
-  "initial_height": "1",
-  "consensus_params": {
-    "block": {"max_bytes": "4194304", "max_gas": "-1"},
-    "evidence": {"max_age_num_blocks": "100000", "max_age_duration": "172800000000000", "max_bytes": "1048576"},
-    "validator": {"pub_key_types": ["ed25519"]},
-    "version": {"app": "0"},
-    "abci": {"vote_extensions_enable_height": "1"}
-  },
-  "validators": [$(cat "$1")],
-  "app_hash": "",
-  "app_state": $(app_state)
-}
-EOF
-}
-GENESIS_TIME=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-
-# 3. A draft genesis (no validators yet) lets `jinlian init` create each
-#    node's config.toml, node key and validator key.
-# 3. Keys first: `jinlian init` without a genesis makes config.toml, the node
-#    and validator keys and the SM2 node key (encrypted with
-#    JINLIAN_PASSPHRASE), and prints the validator's registration.
-: >"$work/registrations"
+# 2. Each node's keys: `jinlian init` makes config.toml, the node and
+#    validator keys, the SM2 node key and the checkpoint key (encrypted with
+#    JINLIAN_PASSPHRASE), and writes the node's registration for the genesis.
 i=0
 while [ "$i" -lt "$NODES" ]; do
 	org=$(org_of "$i")
-	"$JINLIAN" --home "$(home_of "$i")" init --moniker "node$i" -o json >"$work/init$i.json"
-	vaddr=$(sed -n 's/.*"validator_address": *"\([0-9A-F]*\)".*/\1/p' "$work/init$i.json")
-	sm2=$(sed -n 's/.*"sm2_public_key": *"\([0-9a-f]*\)".*/\1/p' "$work/init$i.json")
-	{ [ -n "$vaddr" ] && [ -n "$sm2" ]; } || die "no validator registration in the output of init for node$i"
-	[ "$i" -gt 0 ] && printf ',' >>"$work/registrations"
-	printf '\n      {"name": "node%d", "org": "%s", "address": "%s", "sm2_public_key": "%s"}' "$i" "$org" "$vaddr" "$sm2" >>"$work/registrations"
+	"$JINLIAN" --home "$(home_of "$i")" init --moniker "node$i" --org "$org" --chain-id "$CHAIN_ID" \
+		--registration-out "$work/reg$i.json" >/dev/null
+	sed -n 's/.*"node_id": *"\([0-9a-f]*\)".*/\1/p' "$work/reg$i.json" >>"$work/ids"
 	i=$((i + 1))
 done
+[ "$(wc -l <"$work/ids")" -eq "$NODES" ] || die "no node id in the registrations written by jinlian init"
 
-# 4. Collect validator public keys and node ids (node id = first 20 bytes of
-#    SHA-256 of the node key's ed25519 public key, hex).
-: >"$work/validators"
-: >"$work/ids"
+# 3. The genesis, with the genesis commands (docs/quickstart.md): the
+#    organisations (no root CA: the demo identities sign with bare keys),
+#    every validator with its node and checkpoint key, one identity per
+#    organisation with the committee, admin, issuer and member roles, and
+#    the payments ledger with CNY (issued by bankA) and USD (by bankB) and an
+#    opening CNY balance per identity.
+gen="$work/genesis.json"
+"$JINLIAN" genesis new --chain-id "$CHAIN_ID" --genesis "$gen" >/dev/null
+members=""
+balances=""
 i=0
 while [ "$i" -lt "$NODES" ]; do
-	home=$(home_of "$i")
-	pv=$(flat "$home/config/priv_validator_key.json")
-	addr=$(echo "$pv" | sed -n 's/.*"address":"\([0-9A-F]*\)".*/\1/p')
-	pub=$(echo "$pv" | sed -n 's/.*"pub_key":{"type":"tendermint\/PubKeyEd25519","value":"\([^"]*\)"}.*/\1/p')
-	if [ -z "$addr" ] || [ -z "$pub" ]; then
-		die "cannot read $home/config/priv_validator_key.json"
-	fi
-	[ "$i" -gt 0 ] && printf ',' >>"$work/validators"
-	printf '\n    {"address": "%s", "pub_key": {"type": "tendermint/PubKeyEd25519", "value": "%s"}, "power": "10", "name": "node%d"}' \
-		"$addr" "$pub" "$i" >>"$work/validators"
-	nk=$(flat "$home/config/node_key.json" | sed -n 's/.*"priv_key":{"type":"tendermint\/PrivKeyEd25519","value":"\([^"]*\)"}.*/\1/p')
-	[ -n "$nk" ] || die "cannot read $home/config/node_key.json"
-	echo "$nk" | base64 -d | tail -c 32 | sha256sum | cut -c1-40 >>"$work/ids"
+	org=$(org_of "$i")
+	"$JINLIAN" genesis add-org "$org" --name "Bank ${org#bank}" --genesis "$gen" >/dev/null
+	members="${members:+$members,}$org"
 	i=$((i + 1))
 done
-printf '\n  ' >>"$work/validators"
-genesis "$work/validators" >"$work/genesis.json"
-
-# 5. The final genesis replaces the draft; `jinlian init` validates it again
-#    and keeps the keys and config.toml it made in step 3.
 i=0
 while [ "$i" -lt "$NODES" ]; do
-	home=$(home_of "$i")
-	"$JINLIAN" --home "$home" init --genesis "$work/genesis.json" --moniker "node$i" >/dev/null
+	org=$(org_of "$i")
+	addr=$(cat "$work/$org.addr")
+	"$JINLIAN" genesis add-validator "$work/reg$i.json" --org "$org" --genesis "$gen" >/dev/null
+	"$JINLIAN" genesis grant "$addr" --org "$org" --roles admin,committee,issuer,member --name "$org" --genesis "$gen" >/dev/null
+	balances="$balances --balance CNY:$addr:$FUNDING"
+	i=$((i + 1))
+done
+usd=""
+[ "$NODES" -gt 1 ] && usd="--asset USD:bankB:2"
+# shellcheck disable=SC2086 # $usd and $balances are lists of flags
+"$JINLIAN" genesis add-ledger payments --members "$members" --asset CNY:bankA:2 $usd $balances --genesis "$gen" >/dev/null
+"$JINLIAN" genesis validate "$gen" >/dev/null
+
+# 4. The final genesis goes into every home; `jinlian init` validates it
+#    again and keeps the keys and config.toml it made in step 2.
+i=0
+while [ "$i" -lt "$NODES" ]; do
+	"$JINLIAN" --home "$(home_of "$i")" init --genesis "$gen" >/dev/null
 	i=$((i + 1))
 done
 
-# 6. config.toml: listen addresses, every other node as a persistent peer,
+# 5. config.toml: listen addresses, every other node as a persistent peer,
 #    PEX off (the peer set is static and complete).
 i=0
 while [ "$i" -lt "$NODES" ]; do

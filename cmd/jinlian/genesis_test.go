@@ -57,7 +57,7 @@ func TestGenesisValidate(t *testing.T) {
 		}, "listed twice", ""},
 		{"incomplete consensus params", func(doc, _ map[string]any) {
 			doc["consensus_params"] = map[string]any{"abci": map[string]any{"vote_extensions_enable_height": "1"}}
-		}, "CometBFT genesis", ""},
+		}, "consensus_params is incomplete: block, evidence, validator missing", ""},
 		{"checkpoint key without its proof of possession", func(_, st map[string]any) {
 			k := st["checkpoint_keys"].([]any)[0].(map[string]any)
 			k["possession"] = strings.Repeat("00", 64)
@@ -73,8 +73,17 @@ func TestGenesisValidate(t *testing.T) {
 				}
 				m["roles"] = roles
 			}
-		}, "", "committee"},
-		{"no registered nodes", func(_, st map[string]any) { delete(st, "nodes") }, "", "app_state.nodes is empty"},
+		}, "no identity holds the committee role", ""},
+		{"no registered nodes", func(_, st map[string]any) { delete(st, "nodes") }, "app_state.nodes is empty", ""},
+		{"duplicate validator", func(doc, _ map[string]any) {
+			vals := doc["validators"].([]any)
+			doc["validators"] = append(vals, vals[0])
+		}, "listed twice in validators", ""},
+		{"checkpoints off", func(_, st map[string]any) {
+			p := st["params"].(map[string]any)
+			delete(p, "checkpoint_interval")
+			delete(st, "checkpoint_keys")
+		}, "", "checkpoints are off"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := runCLI(t, "genesis", "validate", edit(tc.f))

@@ -330,11 +330,7 @@ func newGovCmd(g *globals) *cobra.Command {
 			if err := abciQuery(cmd.Context(), g.node, app.QueryProposal, []byte(args[0]), 0, &p); err != nil {
 				return err
 			}
-			out := struct {
-				permission.Proposal
-				ActionFields map[string]string `json:"action_fields"`
-			}{p, actionFields(p.Action)}
-			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) { printProposal(w, p, true) })
+			return emit(cmd.OutOrStdout(), g, viewProposal(p), func(w io.Writer) { printProposal(w, p, true) })
 		},
 	}
 	list := &cobra.Command{
@@ -344,7 +340,11 @@ func newGovCmd(g *globals) *cobra.Command {
 			if err := abciQuery(cmd.Context(), g.node, app.QueryProposals, nil, 0, &ps); err != nil {
 				return err
 			}
-			return emit(cmd.OutOrStdout(), g, ps, func(w io.Writer) {
+			views := make([]proposalView, len(ps))
+			for i, p := range ps {
+				views[i] = viewProposal(p)
+			}
+			return emit(cmd.OutOrStdout(), g, views, func(w io.Writer) {
 				if len(ps) == 0 {
 					fmt.Fprintln(w, "no proposals")
 				}
@@ -358,9 +358,69 @@ func newGovCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// proposalView is a proposal as `gov show` and `gov list` print it in
+// JSON: the action decoded (protojson, field names as in the .proto), its
+// fields (bytes as hex) and its target, rather than encoded bytes.
+type proposalView struct {
+	permission.Proposal
+	// Action shadows the embedded encoded action.
+	Action       json.RawMessage   `json:"action"`
+	ActionFields map[string]string `json:"action_fields"`
+	// Target is what the proposal acts on (organisation, ledger, asset,
+	// identity, node, hold), as key=value pairs.
+	Target string `json:"target"`
+	Yes    int    `json:"yes"`
+	No     int    `json:"no"`
+}
+
+func viewProposal(p permission.Proposal) proposalView {
+	v := proposalView{Proposal: p, ActionFields: actionFields(p.Action), Target: proposalTarget(p.Action)}
+	v.Yes, v.No = p.Tally()
+	var m txpb.Propose
+	if err := proto.Unmarshal(p.Action, &m); err == nil {
+		r := m.ProtoReflect()
+		if fd := r.WhichOneof(r.Descriptor().Oneofs().ByName("action")); fd != nil {
+			if b, err := (protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: false}).Marshal(r.Get(fd).Message().Interface()); err == nil {
+				// protojson's output is not stable byte for byte; re-encode
+				// it through encoding/json for a deterministic form.
+				var x any
+				if json.Unmarshal(b, &x) == nil {
+					v.Action, _ = json.Marshal(x)
+				}
+			}
+		}
+	}
+	if v.Action == nil {
+		v.Action = json.RawMessage("{}")
+	}
+	return v
+}
+
+// targetFields name what a proposal acts on, in the order they are shown.
+var targetFields = []string{"ledger", "symbol", "asset", "account", "org", "id", "name", "node_id", "address", "hold_id", "serial"}
+
+// proposalTarget says what a proposal acts on, from its action's fields.
+func proposalTarget(action []byte) string {
+	fields := actionFields(action)
+	var parts []string
+	for _, k := range targetFields {
+		if v := fields[k]; v != "" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	if len(parts) == 0 {
+		if _, ok := fields["error"]; ok {
+			return "(undecodable action)"
+		}
+		return "the consortium"
+	}
+	return strings.Join(parts, " ")
+}
+
 func printProposal(w io.Writer, p permission.Proposal, votes bool) {
 	yes, no := p.Tally()
 	fmt.Fprintf(w, "#%d %-18s %-8s yes %d no %d  heights %d..%d  by %s  %s\n", p.ID, p.Type, p.Status, yes, no, p.SubmitHeight, p.EndHeight, p.ProposerOrg, p.Title)
+	fmt.Fprintf(w, "  target: %s\n", proposalTarget(p.Action))
 	fields := actionFields(p.Action)
 	names := make([]string, 0, len(fields))
 	for k := range fields {

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +26,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/permission"
 )
 
 func nodeCommands(g *globals) []*cobra.Command {
@@ -59,16 +60,44 @@ func loggers(w io.Writer, level, format string) (*slog.Logger, cmtlog.Logger) {
 	return slog.New(h), cl
 }
 
+// initResult is what `jinlian init` prints. validator_address and
+// sm2_public_key stay at the top level for scripts of earlier versions.
+type initResult struct {
+	Home             string           `json:"home"`
+	ChainID          string           `json:"chain_id"`
+	Moniker          string           `json:"moniker"`
+	ValidatorAddress string           `json:"validator_address"`
+	SM2PublicKey     string           `json:"sm2_public_key"`
+	Registration     nodeRegistration `json:"registration"`
+	RegistrationFile string           `json:"registration_file,omitempty"`
+	// InGenesis says which genesis validator this home is, if any.
+	InGenesis string `json:"in_genesis,omitempty"`
+}
+
 func newInitCmd(g *globals) *cobra.Command {
-	var genesisFile, moniker string
+	var genesisFile, moniker, chainIDFlag, org, regOut string
 	var pass passphraseFlag
 	cmd := &cobra.Command{
 		Use:   "init",
-		Short: "Prepare a node home (config, node key, validator key, SM2 node key) and install the genesis",
-		Args:  cobra.NoArgs,
+		Short: "Prepare a node home (config, node key, validator key, SM2 node key, checkpoint key), print its registration, install the genesis",
+		Long: `Creates what the home lacks (config.toml, jinlian.toml, the P2P node key, the
+consensus key, the SM2 node key and, with a chain id, the checkpoint key,
+both encrypted under the node key's passphrase) and never replaces a key.
+
+It prints the node's registration: node id, consensus public key and
+address, SM2 node public key, and with --chain-id the checkpoint key with
+its proof of possession, signed by the SM2 node key for that chain. A
+founding bank sends it (--registration-out FILE) to the genesis
+coordinator, who adds it with jinlian genesis add-validator FILE.
+
+With --genesis FILE it installs the network's final genesis after checking
+it as every node will, and says whether the genesis names this home's keys
+(an error if it names this validator with other keys).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var gen []byte
-			chain := "(no genesis yet)"
+			chain := chainIDFlag
+			var genState *app.GenesisState
 			if genesisFile != "" {
 				var err error
 				if gen, err = os.ReadFile(genesisFile); err != nil {
@@ -85,10 +114,34 @@ func newInitCmd(g *globals) *cobra.Command {
 				if err := app.CheckGenesis(doc.ChainID, doc.AppState, vals, doc.GenesisTime); err != nil {
 					return fmt.Errorf("genesis %s: %w", genesisFile, err)
 				}
+				if chain != "" && chain != doc.ChainID {
+					return fmt.Errorf("--chain-id %s, but the genesis is of chain %s", chain, doc.ChainID)
+				}
+				if genState, err = app.ParseGenesis(doc.AppState); err != nil {
+					return fmt.Errorf("genesis %s: %w", genesisFile, err)
+				}
 				chain = doc.ChainID
 			}
+			if org != "" {
+				if err := permission.ValidateOrgID(org); err != nil {
+					return fmt.Errorf("--org: %w", err)
+				}
+			}
 			if moniker == "" {
-				moniker, _ = os.Hostname()
+				if c, err := consensus.LoadConfig(g.home); err == nil && c.Moniker != "" {
+					moniker = c.Moniker // the home's own, from an earlier init
+				} else {
+					moniker, _ = os.Hostname()
+				}
+			}
+			var inGenesis string
+			if genState != nil {
+				// Before anything is written: a genesis that names this
+				// validator with other keys is refused, changing nothing.
+				var err error
+				if inGenesis, err = checkHomeInGenesis(g.home, genState.Validators, genState.CheckpointKeys); err != nil {
+					return fmt.Errorf("genesis %s: %w", genesisFile, err)
+				}
 			}
 			if err := consensus.InitHome(g.home, gen, moniker); err != nil {
 				return err
@@ -98,38 +151,79 @@ func newInitCmd(g *globals) *cobra.Command {
 					return err
 				}
 			}
-			var nodePub []byte
-			if _, err := os.Stat(node.SM2KeyFile(g.home)); errors.Is(err, os.ErrNotExist) {
-				pw, err := pass.read("Passphrase for the new node key: ")
-				if err != nil {
-					return err
+			var pw []byte
+			readPass := func() error {
+				if pw != nil {
+					return nil
 				}
-				pub, err := node.EnsureSM2Key(g.home, moniker, pw)
-				if err != nil {
-					return err
-				}
-				nodePub = pub.Bytes()
-			} else if pub, err := node.EnsureSM2Key(g.home, moniker, nil); err == nil {
-				nodePub = pub.Bytes()
-			} else {
+				var err error
+				pw, err = pass.read("Passphrase for the node key " + node.SM2KeyFile(g.home) + ": ")
 				return err
 			}
-			valAddr, err := consensus.ValidatorAddress(g.home)
+			if _, err := os.Stat(node.SM2KeyFile(g.home)); errors.Is(err, os.ErrNotExist) {
+				if err := readPass(); err != nil {
+					return err
+				}
+				if _, err := node.EnsureSM2Key(g.home, moniker, pw); err != nil {
+					return err
+				}
+			} else if err != nil {
+				return err
+			}
+			// The checkpoint key is registered for the chain named by
+			// --chain-id; installing a genesis (which holds the
+			// registration already) needs none.
+			regChain := chainIDFlag
+			if regChain != "" {
+				if err := readPass(); err != nil {
+					return err
+				}
+			}
+			reg, err := homeRegistration(g.home, moniker, org, regChain, pw)
 			if err != nil {
 				return err
 			}
-			out := map[string]string{"home": g.home, "chain_id": chain, "moniker": moniker,
-				"validator_address": valAddr, "sm2_public_key": hex.EncodeToString(nodePub)}
+			out := initResult{Home: g.home, ChainID: chain, Moniker: moniker, ValidatorAddress: reg.Address,
+				SM2PublicKey: reg.SM2PublicKey, Registration: reg, InGenesis: inGenesis}
+			if out.ChainID == "" {
+				out.ChainID = "(no genesis yet)"
+			}
+			if regOut != "" {
+				b, err := json.MarshalIndent(reg, "", "  ")
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(regOut, append(b, '\n'), 0o644); err != nil {
+					return fmt.Errorf("--registration-out: %w", err)
+				}
+				out.RegistrationFile = regOut
+			}
 			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
-				fmt.Fprintf(w, "initialised %s for chain %s (moniker %s)\n", g.home, chain, moniker)
-				fmt.Fprintf(w, "validator registration for app_state.validators:\n  {\"name\": %q, \"org\": \"<org>\", \"address\": %q, \"sm2_public_key\": %q}\n",
-					moniker, valAddr, hex.EncodeToString(nodePub))
+				fmt.Fprintf(w, "initialised %s for chain %s (moniker %s)\n", g.home, out.ChainID, moniker)
+				fmt.Fprintf(w, "node id:           %s\nconsensus address: %s\nconsensus key:     %s\nSM2 node key:      %s\n",
+					reg.NodeID, reg.Address, reg.PubKey, reg.SM2PublicKey)
+				if reg.CheckpointKey != nil {
+					fmt.Fprintf(w, "checkpoint key:    %x (proof of possession for chain %s)\n", []byte(reg.CheckpointKey.CheckpointKey), reg.ChainID)
+				}
+				switch {
+				case genState != nil && inGenesis != "":
+					fmt.Fprintf(w, "the genesis names this node: %s\n", inGenesis)
+				case genState != nil:
+					fmt.Fprintln(w, "this node is no genesis validator (a full node, or a validator to be added by governance)")
+				case regOut != "":
+					fmt.Fprintf(w, "registration written to %s: send it to the genesis coordinator (jinlian genesis add-validator %s --org <org>)\n", regOut, regOut)
+				default:
+					fmt.Fprintln(w, "write the registration for the genesis coordinator with --registration-out FILE (and --chain-id, for the checkpoint key)")
+				}
 				fmt.Fprintf(w, "edit %s (peers) and %s, then run: jinlian start --home %s\n", consensus.ConfigFile(g.home), nodecfg.Path(g.home), g.home)
 			})
 		},
 	}
-	cmd.Flags().StringVar(&genesisFile, "genesis", "", "genesis.json of the network (omit to create keys first and print the validator registration)")
+	cmd.Flags().StringVar(&genesisFile, "genesis", "", "genesis.json of the network (omit to create keys first and print the node's registration)")
 	cmd.Flags().StringVar(&moniker, "moniker", "", "node name (default: host name)")
+	cmd.Flags().StringVar(&chainIDFlag, "chain-id", "", "chain the registration is for: makes the checkpoint key and its proof of possession (needs the passphrase)")
+	cmd.Flags().StringVar(&org, "org", "", "the node's organisation, recorded in the registration")
+	cmd.Flags().StringVar(&regOut, "registration-out", "", "write the node's registration (JSON) to this file, for jinlian genesis add-validator")
 	pass.add(cmd)
 	return cmd
 }
