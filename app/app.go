@@ -54,6 +54,7 @@ type App struct {
 	checking   bool
 	rechecking bool
 	leanIndex  bool
+	pruning    Pruning
 	// In checker only: skipSanctions is set while CheckTx judges a
 	// transaction that hit the sanctions list as if it had not, and
 	// sanctionsAttempt holds that hit for CheckTx's log (ADR 0007 §4).
@@ -106,6 +107,23 @@ type Options struct {
 	// when the node does not hold it. Nil means the node signs no
 	// checkpoints.
 	SignCheckpoint func(registered []byte, digest [32]byte) ([]byte, error)
+	// Pruning bounds the node's disk (nodecfg [pruning]); the zero value
+	// keeps everything. It changes only what this node stores, never the
+	// state or the app hash.
+	Pruning Pruning
+}
+
+// Pruning is what a node deletes of its history.
+type Pruning struct {
+	// KeepRecent state versions are kept (0: all); pruning runs every
+	// Interval blocks.
+	KeepRecent, Interval int64
+	// RetainBlocks recent blocks are kept by CometBFT (0: all), through
+	// ResponseCommit.RetainHeight.
+	RetainBlocks int64
+	// SpentIDs deletes the spent-id records of blocks older than
+	// SpentIDRetention, which no replay window governance may set reaches.
+	SpentIDs bool
 }
 
 // New returns an app over an opened store, restoring chain id, parameters
@@ -127,6 +145,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		params:        DefaultParams(),
 		cpSigner:      opts.SignCheckpoint,
 		leanIndex:     opts.LeanIndex,
+		pruning:       opts.Pruning,
 	}
 	a.custody = custody.NewKeeper(a.payments, authorizer{})
 	a.pvp = pvp.NewKeeper(a.payments, authorizer{})
@@ -611,7 +630,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	// The spent ids go to the index before the commit record: a crash in
 	// between leaves records of a height that never committed, which
 	// spentAt ignores and the replayed block writes again.
-	if err := recordSpent(a.store, ids, a.store.LastHeight()+1); err != nil {
+	if err := recordSpent(a.store, ids, a.store.LastHeight()+1, a.blockTime, a.pruning.SpentIDs); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	ci, err := a.store.Commit()
@@ -630,5 +649,33 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	}
 	a.evicted = nil
 	a.logger.Debug("committed", "height", ci.Height, "app_hash", fmt.Sprintf("%X", ci.AppHash))
-	return &abci.ResponseCommit{}, nil
+	return &abci.ResponseCommit{RetainHeight: a.prune(ci.Height)}, nil
+}
+
+// prune deletes, every Pruning.Interval blocks, the state versions and
+// spent-id records the node no longer keeps, and returns the height below
+// which CometBFT may delete blocks (0: keep them all). A failure is logged
+// and retried at the next interval: it loses nothing.
+func (a *App) prune(height int64) int64 {
+	p := a.pruning
+	if p.Interval > 0 && height%p.Interval == 0 {
+		if p.KeepRecent > 0 && height > p.KeepRecent {
+			if first, err := a.store.PruneTo(height - p.KeepRecent); err != nil {
+				a.logger.Warn("pruning state versions", "height", height, "err", err)
+			} else {
+				a.logger.Debug("pruned state versions", "first_available", first)
+			}
+		}
+		if p.SpentIDs {
+			if n, err := pruneSpent(a.store, a.blockTime.Add(-SpentIDRetention)); err != nil {
+				a.logger.Warn("pruning spent ids", "height", height, "err", err)
+			} else if n > 0 {
+				a.logger.Debug("pruned spent ids", "count", n)
+			}
+		}
+	}
+	if p.RetainBlocks > 0 && height > p.RetainBlocks {
+		return height - p.RetainBlocks + 1
+	}
+	return 0
 }

@@ -34,6 +34,10 @@ type harness struct {
 	issuer *gmcrypto.PrivateKey // bankA issuer of CNY, funded
 	alice  *gmcrypto.PrivateKey // bankB member, funded
 	bob    *gmcrypto.PrivateKey // bankB member of payments, empty
+	// genesis is the app state InitChain got, for twin.
+	genesis []byte
+	// retainHeight is what the last Commit answered.
+	retainHeight int64
 }
 
 func newHarness(t testing.TB) *harness {
@@ -69,7 +73,28 @@ func newHarness(t testing.TB) *harness {
 	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b}); err != nil {
 		t.Fatal(err)
 	}
+	h.genesis = b
 	return h
+}
+
+// twin is another node of h's chain, with its own store and opts, at
+// genesis: the same blocks can be run on both (h must be at genesis too).
+func (h *harness) twin(opts Options) *harness {
+	h.t.Helper()
+	store, err := ledger.Open(h.t.TempDir(), ledger.Options{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { _ = store.Close() })
+	tw := *h
+	tw.store, tw.retainHeight = store, 0
+	if tw.app, err = New(store, opts); err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := tw.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: h.genesis}); err != nil {
+		h.t.Fatal(err)
+	}
+	return &tw
 }
 
 func mustKey(t testing.TB) *gmcrypto.PrivateKey {
@@ -106,9 +131,11 @@ func (h *harness) block(txs ...[]byte) []*abci.ExecTxResult {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if _, err := h.app.Commit(ctx, &abci.RequestCommit{}); err != nil {
+	cr, err := h.app.Commit(ctx, &abci.RequestCommit{})
+	if err != nil {
 		h.t.Fatal(err)
 	}
+	h.retainHeight = cr.RetainHeight
 	if got := h.store.LastCommit().AppHash; !bytes.Equal(got, res.AppHash) {
 		h.t.Fatalf("committed app hash %X differs from FinalizeBlock's %X", got, res.AppHash)
 	}
@@ -518,7 +545,7 @@ func TestSpentIndexIgnoresUncommittedHeights(t *testing.T) {
 	tx := h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 1))
 	d, _ := wire.DecodeTx(tx)
 	// The crash: height 2's ids recorded, its commit record never written.
-	if err := recordSpent(store, []string{d.ID}, 2); err != nil {
+	if err := recordSpent(store, []string{d.ID}, 2, genesisTime, false); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := spentAt(store, d.ID, 1); got != 0 {

@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"time"
 
 	"github.com/jinlian-ledger/jinlian/ledger"
@@ -61,17 +62,58 @@ func loadBlockTime(kv reader) (time.Time, error) {
 // rest of the state machine. Whether a node's index is right shows in its
 // results (a missed replay changes a result code, which CometBFT hashes).
 
-// recordSpent records the ids spent by the block of height.
-func recordSpent(s *ledger.Store, ids []string, height int64) error {
+// recordSpent records the ids spent by the block of height; byTime also
+// indexes them under the block's time, for pruneSpent.
+func recordSpent(s *ledger.Store, ids []string, height int64, blockTime time.Time, byTime bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	h := binary.BigEndian.AppendUint64(nil, uint64(height))
-	pairs := make([]ledger.AsidePair, len(ids))
-	for i, id := range ids {
-		pairs[i] = ledger.AsidePair{Key: txKey(id), Value: h}
+	pairs := make([]ledger.AsidePair, 0, 2*len(ids))
+	for _, id := range ids {
+		pairs = append(pairs, ledger.AsidePair{Key: txKey(id), Value: h})
+		if byTime {
+			pairs = append(pairs, ledger.AsidePair{Key: spentTimeKey(blockTime, id), Value: nil})
+		}
 	}
 	return s.WriteAside(pairs)
+}
+
+// SpentIDRetention is how long a pruning node keeps a spent id: twice the
+// longest replay window governance may set, and an hour. A transaction's
+// timestamp must lie within the window of its block's time, so a replay of
+// an id spent longer ago is refused by the window whatever the window is,
+// and every node decides it alike whether or not it pruned the record.
+var SpentIDRetention = 2*time.Duration(ParamBounds.TxTimeWindowSeconds[1])*time.Second + time.Hour
+
+var spentTimePrefix = []byte("txt/")
+
+// spentTimeKey indexes a spent id under its block's time (Unix
+// nanoseconds, 8 bytes big-endian, so keys sort by time).
+func spentTimeKey(t time.Time, id string) []byte {
+	k := binary.BigEndian.AppendUint64(slices.Clone(spentTimePrefix), uint64(t.UnixNano()))
+	return append(k, id...)
+}
+
+// pruneSpent deletes the spent-id records of blocks before cutoff and
+// returns how many ids it deleted.
+func pruneSpent(s *ledger.Store, cutoff time.Time) (int, error) {
+	end := binary.BigEndian.AppendUint64(slices.Clone(spentTimePrefix), uint64(max(cutoff.UnixNano(), 0)))
+	var ids [][]byte
+	if err := s.ScanAside(spentTimePrefix, end, func(k, _ []byte) bool {
+		ids = append(ids, txKey(string(k[len(spentTimePrefix)+8:])))
+		return true
+	}); err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if err := s.DeleteAside(ids); err != nil {
+		return 0, err
+	}
+	_, err := s.DeleteAsideRange(spentTimePrefix, end)
+	return len(ids), err
 }
 
 // spentAt returns the height of the block that spent tx id, or 0 when no

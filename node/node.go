@@ -137,7 +137,11 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 			return nil, fmt.Errorf("node key %s: %w", keyFile, err)
 		}
 	}
-	appOpts := app.Options{Logger: logger, NodeKey: nodeKey, LeanIndex: cfg.LeanIndex(), SigCache: opts.SigCache}
+	appOpts := app.Options{Logger: logger, NodeKey: nodeKey, LeanIndex: cfg.LeanIndex(), SigCache: opts.SigCache,
+		Pruning: app.Pruning{
+			KeepRecent: int64(cfg.Pruning.KeepRecent), Interval: int64(cfg.Pruning.Interval),
+			RetainBlocks: int64(cfg.Pruning.RetainBlocks), SpentIDs: cfg.Pruning.SpentIDs,
+		}}
 	if nodeKey != nil {
 		// A validator with a checkpoint key signs checkpoints too. The key
 		// file is encrypted under the node key's passphrase.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
 	// The zone database, for recon.timezone on hosts without one
 	// (/usr/share/zoneinfo): about 450 kB of the binary.
 	_ "time/tzdata"
@@ -89,6 +90,21 @@ type Config struct {
 	Ledger struct {
 		CacheSize int `mapstructure:"cache_size"`
 	} `mapstructure:"ledger"`
+	// Pruning bounds a validator's disk (docs/operations.md, "Bounded
+	// disk"); zero everywhere keeps everything, as observers must.
+	Pruning struct {
+		// KeepRecent is how many recent state versions (heights) the IAVL
+		// trees keep; 0 keeps every version.
+		KeepRecent int `mapstructure:"keep_recent"`
+		// Interval is how many blocks pass between two prunings.
+		Interval int `mapstructure:"interval"`
+		// RetainBlocks is how many recent blocks CometBFT keeps (the app's
+		// retain height); 0 keeps every block.
+		RetainBlocks int `mapstructure:"retain_blocks"`
+		// SpentIDs deletes replay-protection records older than twice the
+		// longest replay window governance may set.
+		SpentIDs bool `mapstructure:"spent_ids"`
+	} `mapstructure:"pruning"`
 	Events struct {
 		// Index is EventsIndexFull, EventsIndexLean or EventsIndexAuto.
 		Index string `mapstructure:"index"`
@@ -151,6 +167,10 @@ var defaults = []struct {
 	{"log.level", "info", "log level: debug, info, warn, error"},
 	{"log.format", "text", "log format: text or json"},
 	{"ledger.cache_size", 100000, "IAVL node cache per sub-ledger"},
+	{"pruning.keep_recent", 0, "validators: state versions (heights) kept; older ones are deleted (0 = keep every version; at least 10 otherwise)"},
+	{"pruning.interval", 100, "validators: blocks between two prunings"},
+	{"pruning.retain_blocks", 0, "validators: recent blocks CometBFT keeps, older ones are deleted with their QCs (0 = keep every block; at least 10 otherwise)"},
+	{"pruning.spent_ids", false, "validators: delete replay-protection records older than twice the longest replay window (2 × 86400 s + 1 h); jinlian query tx then finds only newer ids"},
 	{"events.index", EventsIndexAuto, "event attributes the node indexes: full (all, as the psql sink and tx_search by ledger, org, type, asset or amount need), lean (tx id, sender, recipient and their organisations) or auto (lean on validators, full on observers)"},
 	{"events.reindex_from", 0, "first height whose tx index the node checks and repairs at start (0 = the last 1000 heights; 1 = every height, once, for holes left by an older version)"},
 	{"recon.timezone", DefaultTimeZone, "time zone that cuts business days for statements: an IANA name such as Asia/Shanghai, or UTC"},
@@ -258,6 +278,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Ledger.CacheSize < 0 {
 		return fmt.Errorf("config ledger.cache_size = %d: must not be negative", c.Ledger.CacheSize)
+	}
+	if err := c.validatePruning(); err != nil {
+		return err
 	}
 	switch c.Events.Index {
 	case EventsIndexAuto, EventsIndexFull, EventsIndexLean:
@@ -430,6 +453,13 @@ format = %q
 [ledger]
 cache_size = %d
 
+# Bounded disk, validators only (docs/operations.md): 0 keeps everything.
+[pruning]
+keep_recent = %d
+interval = %d
+retain_blocks = %d
+spent_ids = %t
+
 # Which event attributes the tx indexer indexes: auto, full or lean.
 [events]
 index = %q
@@ -465,6 +495,7 @@ eth_key = %q
 anchor = %q
 keys = %q
 `, c.Node.Mode, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize,
+		c.Pruning.KeepRecent, c.Pruning.Interval, c.Pruning.RetainBlocks, c.Pruning.SpentIDs,
 		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,
 		c.Regulator.TLS, c.Regulator.TLSCertFile, c.Regulator.TLSKeyFile, c.Regulator.TLSEncCertFile, c.Regulator.TLSEncKeyFile, c.Regulator.TLSClientCAFile,
 		c.Regulator.Hosts, c.Regulator.InsecurePlainHTTP,
@@ -492,4 +523,25 @@ func newViper() *viper.Viper {
 		v.SetDefault(d.key, d.value)
 	}
 	return v
+}
+
+// validatePruning checks [pruning]: observers keep everything (the
+// regulator indexes every block, statements and reports read history).
+func (c *Config) validatePruning() error {
+	p := c.Pruning
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"keep_recent", p.KeepRecent}, {"retain_blocks", p.RetainBlocks}} {
+		if f.v < 0 || (f.v > 0 && f.v < 10) {
+			return fmt.Errorf("config pruning.%s = %d: want 0 (keep everything) or at least 10", f.key, f.v)
+		}
+	}
+	if p.Interval < 1 {
+		return fmt.Errorf("config pruning.interval = %d: want at least 1", p.Interval)
+	}
+	if c.Node.Mode == ModeObserver && (p.KeepRecent > 0 || p.RetainBlocks > 0 || p.SpentIDs) {
+		return errors.New("config [pruning]: an observer keeps everything (its regulator indexes every block and reports read history): set keep_recent = 0, retain_blocks = 0 and spent_ids = false")
+	}
+	return nil
 }

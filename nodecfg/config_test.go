@@ -286,3 +286,31 @@ func TestWriteFileWritesEveryKey(t *testing.T) {
 		t.Fatalf("default Location: %v %v", loc, err)
 	}
 }
+
+func TestValidatePruning(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		set  func(*Config)
+		want string // "" = valid
+	}{
+		{"defaults keep everything", func(*Config) {}, ""},
+		{"a validator bounds its disk", func(c *Config) {
+			c.Pruning.KeepRecent, c.Pruning.RetainBlocks, c.Pruning.SpentIDs = 1000, 1000, true
+		}, ""},
+		{"negative keep_recent", func(c *Config) { c.Pruning.KeepRecent = -1 }, "pruning.keep_recent = -1"},
+		{"too few versions", func(c *Config) { c.Pruning.KeepRecent = 3 }, "at least 10"},
+		{"too few blocks", func(c *Config) { c.Pruning.RetainBlocks = 9 }, "pruning.retain_blocks = 9"},
+		{"no interval", func(c *Config) { c.Pruning.Interval = 0 }, "pruning.interval = 0"},
+		{"an observer prunes", func(c *Config) { c.Node.Mode, c.Pruning.KeepRecent = ModeObserver, 1000 }, "an observer keeps everything"},
+		{"an observer drops spent ids", func(c *Config) { c.Node.Mode, c.Pruning.SpentIDs = ModeObserver, true }, "an observer keeps everything"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := Default(t.TempDir())
+			c.set(cfg)
+			err := cfg.Validate()
+			if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+				t.Fatalf("Validate() = %v, want %q", err, c.want)
+			}
+		})
+	}
+}

@@ -84,11 +84,17 @@ type Result struct {
 	NodeCPUSeconds float64 `json:"node_cpu_seconds"`
 	// BenchCPUSeconds is this load generator's own CPU time over the same
 	// LoadSeconds: it competes with the nodes for the same cores.
-	BenchCPUSeconds float64        `json:"bench_cpu_seconds"`
-	LoadSeconds     float64        `json:"load_seconds"`
-	Errors          map[string]int `json:"errors,omitempty"`
-	Ratio           float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
-	Round           int            `json:"round,omitempty"`
+	BenchCPUSeconds float64 `json:"bench_cpu_seconds"`
+	LoadSeconds     float64 `json:"load_seconds"`
+	// DiskBytesPerNode is what one node's home holds on disk (blocks
+	// allocated) after the run; DiskMBPerMillionTx scales it by the
+	// committed transactions (genesis and fixed costs included, so short
+	// runs overstate it).
+	DiskBytesPerNode   int64          `json:"disk_bytes_per_node"`
+	DiskMBPerMillionTx float64        `json:"disk_mb_per_million_tx"`
+	Errors             map[string]int `json:"errors,omitempty"`
+	Ratio              float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
+	Round              int            `json:"round,omitempty"`
 	// Runs are the rounds a median row summarises.
 	Runs []*Result `json:"runs,omitempty"`
 }
@@ -310,6 +316,13 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName string, o *Op
 		fmt.Fprintf(log, "bench %s: stop nodes: %v\n", appName, err)
 	}
 	run.summarize(r)
+	if n, err := diskUsage(filepath.Join(dir, "net")); err == nil && o.Validators > 0 {
+		// Each node's home, data and config; the nodes hold the same chain.
+		r.DiskBytesPerNode = n / int64(o.Validators)
+		if r.Committed > 0 {
+			r.DiskMBPerMillionTx = float64(r.DiskBytesPerNode) / float64(r.Committed) // bytes per tx = MB per million
+		}
+	}
 	if cpuErr == nil {
 		cpu := cpu1 - cpu0
 		r.NodeCPUSeconds = cpu.Seconds()

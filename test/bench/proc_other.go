@@ -4,7 +4,9 @@ package bench
 
 import (
 	"errors"
+	"io/fs"
 	"os/exec"
+	"path/filepath"
 	"time"
 )
 
@@ -12,4 +14,20 @@ func setChildAttrs(*exec.Cmd) {}
 
 func processCPU(int) (time.Duration, error) {
 	return 0, errors.New("process CPU time is only read on Linux")
+}
+
+// diskUsage is the size of the files under dir.
+func diskUsage(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			n += info.Size()
+		}
+		return err
+	})
+	return n, err
 }

@@ -1,0 +1,72 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/wire"
+)
+
+// A pruning node and an archive node run the same blocks: same results and
+// app hash at every height, although the pruning one deletes old state
+// versions and the spent-id records of blocks older than
+// SpentIDRetention and lets CometBFT drop old blocks. A replay of a
+// transaction whose record the pruning node deleted is refused on both,
+// alike, by the replay window.
+func TestPruningNodeAgreesWithArchive(t *testing.T) {
+	archive := newHarness(t)
+	pruning := archive.twin(Options{Pruning: Pruning{KeepRecent: 10, Interval: 5, RetainBlocks: 20, SpentIDs: true}})
+	both := func(txs ...[]byte) {
+		t.Helper()
+		ra, rp := archive.block(txs...), pruning.block(txs...)
+		for i := range ra {
+			if ra[i].Code != rp[i].Code || ra[i].Log != rp[i].Log {
+				t.Fatalf("height %d tx %d: archive %d %q, pruning %d %q", archive.height, i, ra[i].Code, ra[i].Log, rp[i].Code, rp[i].Log)
+			}
+		}
+		if a, p := archive.store.LastCommit().AppHash, pruning.store.LastCommit().AppHash; !bytes.Equal(a, p) {
+			t.Fatalf("height %d: app hash %X (archive) vs %X (pruning)", archive.height, a, p)
+		}
+	}
+	old := archive.tx(archive.alice, "bankB", "payments", transfer("CNY", archive.bob, 1))
+	d, err := wire.DecodeTx(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	both(old) // 1
+	for range 29 {
+		both()
+	}
+	if archive.retainHeight != 0 || pruning.retainHeight != 30-20+1 {
+		t.Fatalf("retain height %d (archive), %d (pruning): want 0 and 11", archive.retainHeight, pruning.retainHeight)
+	}
+	var na ledger.ErrHeightNotAvailable
+	if _, err := pruning.store.View(20); !errors.As(err, &na) {
+		t.Fatalf("pruning node View(20) at height 30: %v, want not available", err)
+	}
+	if _, err := pruning.store.View(21); err != nil { // the last 10 heights stay
+		t.Fatalf("pruning node View(21): %v", err)
+	}
+	if _, err := archive.store.View(1); err != nil {
+		t.Fatalf("archive View(1): %v", err)
+	}
+	// Days pass: the record of the first transaction is older than the
+	// retention at the next pruning.
+	archive.now = archive.now.Add(SpentIDRetention)
+	pruning.now = archive.now
+	for range 5 {
+		both()
+	}
+	if h, _ := spentAt(pruning.store, d.ID, pruning.height); h != 0 {
+		t.Fatalf("pruning node still holds the spent record of %s (height %d)", d.ID, h)
+	}
+	if h, _ := spentAt(archive.store, d.ID, archive.height); h != 1 {
+		t.Fatalf("archive spent record of %s: height %d, want 1", d.ID, h)
+	}
+	both(old) // refused alike: its timestamp is far outside the window
+	if r := archive.block(old); r[0].Code == 0 {
+		t.Fatal("a replay days later executed")
+	}
+}
