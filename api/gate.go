@@ -114,6 +114,7 @@ var queryRules = map[string]rule{
 	"/nodes":             {access: registered},
 	"/escrow_keys":       {access: registered},
 	"/pubkey":            {access: registered},
+	"/upgrade":           {access: registered},
 }
 
 // ledgerField reads the sub-ledger of a JSON query request (/balance,

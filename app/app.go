@@ -166,6 +166,12 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		if a.blockTime, err = loadBlockTime(v); err != nil {
 			return nil, err
 		}
+		if err := checkUpgradeBinary(v, store.LastHeight()); err != nil {
+			return nil, err
+		}
+		if err := checkAppliedCarried(v); err != nil {
+			return nil, err
+		}
 	}
 	a.replay = newReplaySet(a.blockTime, store.LastHeight() == 0, replaySetMax)
 	a.blockIDs = map[string]int64{}
@@ -532,6 +538,17 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	// Every write of the block goes through kv, so that state many
 	// transactions read is looked up in IAVL once per block.
 	kv := ledger.NewReadCache(a.store)
+	// A binary that may not run this block (an upgrade it lacks, or one it
+	// carries too early) stops the node here, naming the upgrade.
+	if err := checkUpgradeBinary(kv, req.Height-1); err != nil {
+		a.logger.Error(err.Error())
+		return nil, err
+	}
+	upgradeEvents, err := applyUpgrade(kv, req.Height)
+	if err != nil {
+		a.logger.Error(err.Error())
+		return nil, err
+	}
 	// Record the app hash of the previous height, which the QC of that
 	// height (arriving two blocks later) must sign.
 	if ci := a.store.LastCommit(); ci.Height >= 1 {
@@ -548,6 +565,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	if err != nil {
 		return nil, err
 	}
+	events = append(upgradeEvents, events...)
 	cpEvent, err := a.defineCheckpoint(kv)
 	if err != nil {
 		return nil, fmt.Errorf("define checkpoint: %w", err)

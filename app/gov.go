@@ -274,6 +274,10 @@ func (a *App) apply(kv *ledger.Cache, m *txpb.Propose, p *permission.Proposal, h
 		return nil, err
 	case *txpb.Propose_LiftHold:
 		return nil, permission.LiftHold(kv, act.LiftHold.HoldId)
+	case *txpb.Propose_ScheduleUpgrade:
+		return nil, scheduleUpgrade(kv, act.ScheduleUpgrade, height)
+	case *txpb.Propose_CancelUpgrade:
+		return nil, cancelUpgrade(kv, act.CancelUpgrade)
 	case *txpb.Propose_SetParams:
 		np, err := a.params.with(act.SetParams)
 		if err != nil {

@@ -182,6 +182,10 @@ func (a *App) checkProposal(kv ledger.KV, m *txpb.Propose, org string, height in
 		return a.setLedgerMember(c, act.SetLedgerMember)
 	case *txpb.Propose_CreateAsset, *txpb.Propose_UpdateAsset:
 		return checkAssetProposal(kv, m)
+	case *txpb.Propose_ScheduleUpgrade:
+		return checkScheduleUpgrade(kv, act.ScheduleUpgrade, height)
+	case *txpb.Propose_CancelUpgrade:
+		return checkCancelUpgrade(kv, act.CancelUpgrade)
 	}
 	return nil
 }

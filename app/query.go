@@ -40,6 +40,7 @@ const (
 	QueryEscrowKeys  = "/escrow_keys"    // → []permission.EscrowKey
 	QueryAML         = "/aml_thresholds" // → []AMLThreshold
 	QueryPublicKey   = "/pubkey"         // data = address → hex of the public key seen on chain
+	QueryUpgrade     = "/upgrade"        // → UpgradeStatus (the scheduled upgrade; the upgrades this node's binary carries)
 
 	QueryCustodyAccount   = "/custody/account"   // CustodyRequest → CustodyAccountResponse
 	QueryCustodyProposals = "/custody/proposals" // CustodyRequest → CustodyProposalsResponse
@@ -367,6 +368,8 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		return permission.GetProposal(v, id)
 	case QuerySanctions:
 		return permission.Sanctions(v)
+	case QueryUpgrade:
+		return upgradeStatus(v)
 	case QueryEscrowKeys:
 		return permission.EscrowKeys(v)
 	case QueryAML:

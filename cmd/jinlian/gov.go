@@ -283,6 +283,18 @@ func newGovCmd(g *globals) *cobra.Command {
 	propose.AddCommand(proposeCmd(g, "lift-hold", "Lift a hold (as placing it; a hold the regulator approved needs the regulator or hold_wide_threshold)", &title, func() (*txpb.Propose, error) {
 		return &txpb.Propose{Action: &txpb.Propose_LiftHold{LiftHold: &txpb.LiftHold{HoldId: liftID}}}, nil
 	}, func(c *cobra.Command) { c.Flags().Uint64Var(&liftID, "id", 0, "hold id") }))
+	var up txpb.ScheduleUpgrade
+	propose.AddCommand(proposeCmd(g, "schedule-upgrade", "Schedule a software upgrade: at --height every node stops unless its binary carries the migration --name (docs/upgrades.md)", &title, func() (*txpb.Propose, error) {
+		return &txpb.Propose{Action: &txpb.Propose_ScheduleUpgrade{ScheduleUpgrade: &txpb.ScheduleUpgrade{Name: up.Name, Height: up.Height, Info: up.Info}}}, nil
+	}, func(c *cobra.Command) {
+		c.Flags().StringVar(&up.Name, "name", "", "upgrade name, as the new release registers its migration")
+		c.Flags().Int64Var(&up.Height, "height", 0, "height at which the upgrade happens (after the vote ends)")
+		c.Flags().StringVar(&up.Info, "info", "", "for operators: the release, where to get it, its SM3 hash")
+	}))
+	var cancelName string
+	propose.AddCommand(proposeCmd(g, "cancel-upgrade", "Cancel the scheduled upgrade --name before its height", &title, func() (*txpb.Propose, error) {
+		return &txpb.Propose{Action: &txpb.Propose_CancelUpgrade{CancelUpgrade: &txpb.CancelUpgrade{Name: cancelName}}}, nil
+	}, func(c *cobra.Command) { c.Flags().StringVar(&cancelName, "name", "", "name of the scheduled upgrade") }))
 	var sp txpb.SetParams
 	var wideThreshold string
 	propose.AddCommand(proposeCmd(g, "set-params", "Change consortium parameters (zero leaves a value unchanged)", &title, func() (*txpb.Propose, error) {
@@ -568,7 +580,27 @@ func registryQueryCmds(g *globals) []*cobra.Command {
 			})
 		},
 	}
-	return []*cobra.Command{roles, nodes, holds}
+	upgrade := &cobra.Command{
+		Use: "upgrade", Short: "The scheduled software upgrade, and the upgrades the node's binary carries", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var st app.UpgradeStatus
+			if err := abciQuery(cmd.Context(), g.node, app.QueryUpgrade, nil, 0, &st); err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, st, func(w io.Writer) {
+				if st.Plan == nil {
+					fmt.Fprintln(w, "no upgrade scheduled")
+				} else {
+					fmt.Fprintf(w, "upgrade %s at height %d (%s)\n", st.Plan.Name, st.Plan.Height, st.Plan.Info)
+				}
+				for _, u := range st.Applied {
+					fmt.Fprintf(w, "applied %s at height %d\n", u.Name, u.Height)
+				}
+				fmt.Fprintf(w, "the node's binary carries: %v\n", st.Carried)
+			})
+		},
+	}
+	return []*cobra.Command{roles, nodes, holds, upgrade}
 }
 
 // actionFields decodes a proposal's stored action into its fields, bytes

@@ -2305,6 +2305,76 @@ func (x *EventPvpRefunded) GetReason() string {
 	return ""
 }
 
+// EventUpgrade: an upgrade was scheduled, cancelled or applied (status
+// scheduled, cancelled or applied) at the height of the event's block.
+type EventUpgrade struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Height        int64                  `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"` // the upgrade height
+	Info          string                 `protobuf:"bytes,3,opt,name=info,proto3" json:"info,omitempty"`
+	Status        string                 `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventUpgrade) Reset() {
+	*x = EventUpgrade{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventUpgrade) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventUpgrade) ProtoMessage() {}
+
+func (x *EventUpgrade) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventUpgrade.ProtoReflect.Descriptor instead.
+func (*EventUpgrade) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *EventUpgrade) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *EventUpgrade) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *EventUpgrade) GetInfo() string {
+	if x != nil {
+		return x.Info
+	}
+	return ""
+}
+
+func (x *EventUpgrade) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
 var File_jinlian_tx_v1_events_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_events_proto_rawDesc = "" +
@@ -2518,7 +2588,12 @@ const file_jinlian_tx_v1_events_proto_rawDesc = "" +
 	"refunded_b\x18\n" +
 	" \x01(\x04R\trefundedB\x12\x0e\n" +
 	"\x02by\x18\v \x01(\tR\x02by\x12\x16\n" +
-	"\x06reason\x18\f \x01(\tR\x06reasonB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"\x06reason\x18\f \x01(\tR\x06reason\"f\n" +
+	"\fEventUpgrade\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\x03R\x06height\x12\x12\n" +
+	"\x04info\x18\x03 \x01(\tR\x04info\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06statusB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_events_proto_rawDescOnce sync.Once
@@ -2532,7 +2607,7 @@ func file_jinlian_tx_v1_events_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_events_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_jinlian_tx_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_jinlian_tx_v1_events_proto_goTypes = []any{
 	(*EventJinlianTx)(nil),         // 0: jinlian.tx.v1.EventJinlianTx
 	(*EventIssue)(nil),             // 1: jinlian.tx.v1.EventIssue
@@ -2559,6 +2634,7 @@ var file_jinlian_tx_v1_events_proto_goTypes = []any{
 	(*EventPvpFunded)(nil),         // 22: jinlian.tx.v1.EventPvpFunded
 	(*EventPvpSettled)(nil),        // 23: jinlian.tx.v1.EventPvpSettled
 	(*EventPvpRefunded)(nil),       // 24: jinlian.tx.v1.EventPvpRefunded
+	(*EventUpgrade)(nil),           // 25: jinlian.tx.v1.EventUpgrade
 }
 var file_jinlian_tx_v1_events_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -2579,7 +2655,7 @@ func file_jinlian_tx_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_events_proto_rawDesc), len(file_jinlian_tx_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -45,6 +45,8 @@ type Propose struct {
 	//	*Propose_SetLedgerMember
 	//	*Propose_CreateAsset
 	//	*Propose_UpdateAsset
+	//	*Propose_ScheduleUpgrade
+	//	*Propose_CancelUpgrade
 	Action        isPropose_Action `protobuf_oneof:"action"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -247,6 +249,24 @@ func (x *Propose) GetUpdateAsset() *UpdateAsset {
 	return nil
 }
 
+func (x *Propose) GetScheduleUpgrade() *ScheduleUpgrade {
+	if x != nil {
+		if x, ok := x.Action.(*Propose_ScheduleUpgrade); ok {
+			return x.ScheduleUpgrade
+		}
+	}
+	return nil
+}
+
+func (x *Propose) GetCancelUpgrade() *CancelUpgrade {
+	if x != nil {
+		if x, ok := x.Action.(*Propose_CancelUpgrade); ok {
+			return x.CancelUpgrade
+		}
+	}
+	return nil
+}
+
 type isPropose_Action interface {
 	isPropose_Action()
 }
@@ -319,6 +339,14 @@ type Propose_UpdateAsset struct {
 	UpdateAsset *UpdateAsset `protobuf:"bytes,26,opt,name=update_asset,json=updateAsset,proto3,oneof"`
 }
 
+type Propose_ScheduleUpgrade struct {
+	ScheduleUpgrade *ScheduleUpgrade `protobuf:"bytes,27,opt,name=schedule_upgrade,json=scheduleUpgrade,proto3,oneof"`
+}
+
+type Propose_CancelUpgrade struct {
+	CancelUpgrade *CancelUpgrade `protobuf:"bytes,28,opt,name=cancel_upgrade,json=cancelUpgrade,proto3,oneof"`
+}
+
 func (*Propose_AddOrganisation) isPropose_Action() {}
 
 func (*Propose_RemoveOrganisation) isPropose_Action() {}
@@ -353,6 +381,119 @@ func (*Propose_CreateAsset) isPropose_Action() {}
 
 func (*Propose_UpdateAsset) isPropose_Action() {}
 
+func (*Propose_ScheduleUpgrade) isPropose_Action() {}
+
+func (*Propose_CancelUpgrade) isPropose_Action() {}
+
+// ScheduleUpgrade plans a software upgrade (docs/upgrades.md): at height
+// every node stops, naming the upgrade, unless its binary carries a
+// migration registered under name, which then runs at that height. A new
+// plan replaces the one scheduled before.
+type ScheduleUpgrade struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`      // [a-z0-9][a-z0-9._-]{0,63}; used once per chain
+	Height        int64                  `protobuf:"varint,2,opt,name=height,proto3" json:"height,omitempty"` // in the future when the proposal passes
+	Info          string                 `protobuf:"bytes,3,opt,name=info,proto3" json:"info,omitempty"`      // for operators: the release, where to get it, its SM3 (at most 1024 bytes)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleUpgrade) Reset() {
+	*x = ScheduleUpgrade{}
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleUpgrade) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleUpgrade) ProtoMessage() {}
+
+func (x *ScheduleUpgrade) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleUpgrade.ProtoReflect.Descriptor instead.
+func (*ScheduleUpgrade) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ScheduleUpgrade) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ScheduleUpgrade) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *ScheduleUpgrade) GetInfo() string {
+	if x != nil {
+		return x.Info
+	}
+	return ""
+}
+
+// CancelUpgrade drops the scheduled upgrade named name before its height.
+type CancelUpgrade struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelUpgrade) Reset() {
+	*x = CancelUpgrade{}
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelUpgrade) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelUpgrade) ProtoMessage() {}
+
+func (x *CancelUpgrade) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelUpgrade.ProtoReflect.Descriptor instead.
+func (*CancelUpgrade) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CancelUpgrade) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 // CreateAsset creates an asset on a sub-ledger (docs/assets.md).
 type CreateAsset struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -369,7 +510,7 @@ type CreateAsset struct {
 
 func (x *CreateAsset) Reset() {
 	*x = CreateAsset{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[1]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +522,7 @@ func (x *CreateAsset) String() string {
 func (*CreateAsset) ProtoMessage() {}
 
 func (x *CreateAsset) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[1]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +535,7 @@ func (x *CreateAsset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAsset.ProtoReflect.Descriptor instead.
 func (*CreateAsset) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{1}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateAsset) GetLedger() string {
@@ -460,7 +601,7 @@ type UpdateAsset struct {
 
 func (x *UpdateAsset) Reset() {
 	*x = UpdateAsset{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[2]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -472,7 +613,7 @@ func (x *UpdateAsset) String() string {
 func (*UpdateAsset) ProtoMessage() {}
 
 func (x *UpdateAsset) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[2]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -485,7 +626,7 @@ func (x *UpdateAsset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAsset.ProtoReflect.Descriptor instead.
 func (*UpdateAsset) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{2}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *UpdateAsset) GetLedger() string {
@@ -536,7 +677,7 @@ type SetLedgerMember struct {
 
 func (x *SetLedgerMember) Reset() {
 	*x = SetLedgerMember{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[3]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +689,7 @@ func (x *SetLedgerMember) String() string {
 func (*SetLedgerMember) ProtoMessage() {}
 
 func (x *SetLedgerMember) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[3]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,7 +702,7 @@ func (x *SetLedgerMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetLedgerMember.ProtoReflect.Descriptor instead.
 func (*SetLedgerMember) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{3}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SetLedgerMember) GetLedger() string {
@@ -597,7 +738,7 @@ type Vote struct {
 
 func (x *Vote) Reset() {
 	*x = Vote{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[4]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -609,7 +750,7 @@ func (x *Vote) String() string {
 func (*Vote) ProtoMessage() {}
 
 func (x *Vote) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[4]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -622,7 +763,7 @@ func (x *Vote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vote.ProtoReflect.Descriptor instead.
 func (*Vote) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{4}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Vote) GetProposalId() uint64 {
@@ -650,7 +791,7 @@ type AddOrganisation struct {
 
 func (x *AddOrganisation) Reset() {
 	*x = AddOrganisation{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[5]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -662,7 +803,7 @@ func (x *AddOrganisation) String() string {
 func (*AddOrganisation) ProtoMessage() {}
 
 func (x *AddOrganisation) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[5]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -675,7 +816,7 @@ func (x *AddOrganisation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddOrganisation.ProtoReflect.Descriptor instead.
 func (*AddOrganisation) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{5}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AddOrganisation) GetId() string {
@@ -708,7 +849,7 @@ type RemoveOrganisation struct {
 
 func (x *RemoveOrganisation) Reset() {
 	*x = RemoveOrganisation{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -720,7 +861,7 @@ func (x *RemoveOrganisation) String() string {
 func (*RemoveOrganisation) ProtoMessage() {}
 
 func (x *RemoveOrganisation) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[6]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -733,7 +874,7 @@ func (x *RemoveOrganisation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveOrganisation.ProtoReflect.Descriptor instead.
 func (*RemoveOrganisation) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{6}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RemoveOrganisation) GetId() string {
@@ -758,7 +899,7 @@ type SetValidator struct {
 
 func (x *SetValidator) Reset() {
 	*x = SetValidator{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[7]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -770,7 +911,7 @@ func (x *SetValidator) String() string {
 func (*SetValidator) ProtoMessage() {}
 
 func (x *SetValidator) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[7]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -783,7 +924,7 @@ func (x *SetValidator) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetValidator.ProtoReflect.Descriptor instead.
 func (*SetValidator) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{7}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SetValidator) GetPubKeyEd25519() []byte {
@@ -840,7 +981,7 @@ type SetNode struct {
 
 func (x *SetNode) Reset() {
 	*x = SetNode{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[8]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +993,7 @@ func (x *SetNode) String() string {
 func (*SetNode) ProtoMessage() {}
 
 func (x *SetNode) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[8]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +1006,7 @@ func (x *SetNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetNode.ProtoReflect.Descriptor instead.
 func (*SetNode) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{8}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SetNode) GetNodeId() string {
@@ -898,7 +1039,7 @@ type RemoveNode struct {
 
 func (x *RemoveNode) Reset() {
 	*x = RemoveNode{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[9]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -910,7 +1051,7 @@ func (x *RemoveNode) String() string {
 func (*RemoveNode) ProtoMessage() {}
 
 func (x *RemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[9]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -923,7 +1064,7 @@ func (x *RemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveNode.ProtoReflect.Descriptor instead.
 func (*RemoveNode) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{9}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RemoveNode) GetNodeId() string {
@@ -943,7 +1084,7 @@ type CreateLedger struct {
 
 func (x *CreateLedger) Reset() {
 	*x = CreateLedger{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[10]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1096,7 @@ func (x *CreateLedger) String() string {
 func (*CreateLedger) ProtoMessage() {}
 
 func (x *CreateLedger) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[10]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1109,7 @@ func (x *CreateLedger) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateLedger.ProtoReflect.Descriptor instead.
 func (*CreateLedger) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{10}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateLedger) GetName() string {
@@ -996,7 +1137,7 @@ type GrantRole struct {
 
 func (x *GrantRole) Reset() {
 	*x = GrantRole{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[11]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1008,7 +1149,7 @@ func (x *GrantRole) String() string {
 func (*GrantRole) ProtoMessage() {}
 
 func (x *GrantRole) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[11]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +1162,7 @@ func (x *GrantRole) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantRole.ProtoReflect.Descriptor instead.
 func (*GrantRole) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{11}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GrantRole) GetAddress() []byte {
@@ -1055,7 +1196,7 @@ type RevokeRole struct {
 
 func (x *RevokeRole) Reset() {
 	*x = RevokeRole{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[12]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1067,7 +1208,7 @@ func (x *RevokeRole) String() string {
 func (*RevokeRole) ProtoMessage() {}
 
 func (x *RevokeRole) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[12]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1080,7 +1221,7 @@ func (x *RevokeRole) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeRole.ProtoReflect.Descriptor instead.
 func (*RevokeRole) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{12}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RevokeRole) GetAddress() []byte {
@@ -1108,7 +1249,7 @@ type RevokeCertificateAction struct {
 
 func (x *RevokeCertificateAction) Reset() {
 	*x = RevokeCertificateAction{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[13]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1120,7 +1261,7 @@ func (x *RevokeCertificateAction) String() string {
 func (*RevokeCertificateAction) ProtoMessage() {}
 
 func (x *RevokeCertificateAction) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[13]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1133,7 +1274,7 @@ func (x *RevokeCertificateAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeCertificateAction.ProtoReflect.Descriptor instead.
 func (*RevokeCertificateAction) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{13}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RevokeCertificateAction) GetOrg() string {
@@ -1172,7 +1313,7 @@ type PlaceHold struct {
 
 func (x *PlaceHold) Reset() {
 	*x = PlaceHold{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1184,7 +1325,7 @@ func (x *PlaceHold) String() string {
 func (*PlaceHold) ProtoMessage() {}
 
 func (x *PlaceHold) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[14]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1197,7 +1338,7 @@ func (x *PlaceHold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlaceHold.ProtoReflect.Descriptor instead.
 func (*PlaceHold) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{14}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PlaceHold) GetLedger() string {
@@ -1244,7 +1385,7 @@ type LiftHold struct {
 
 func (x *LiftHold) Reset() {
 	*x = LiftHold{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1397,7 @@ func (x *LiftHold) String() string {
 func (*LiftHold) ProtoMessage() {}
 
 func (x *LiftHold) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[15]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1410,7 @@ func (x *LiftHold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiftHold.ProtoReflect.Descriptor instead.
 func (*LiftHold) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{15}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LiftHold) GetHoldId() uint64 {
@@ -1297,7 +1438,7 @@ type SetParams struct {
 
 func (x *SetParams) Reset() {
 	*x = SetParams{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[16]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1450,7 @@ func (x *SetParams) String() string {
 func (*SetParams) ProtoMessage() {}
 
 func (x *SetParams) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[16]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1463,7 @@ func (x *SetParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetParams.ProtoReflect.Descriptor instead.
 func (*SetParams) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{16}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SetParams) GetTxTimeWindowSeconds() int64 {
@@ -1382,7 +1523,7 @@ type ReassignIdentity struct {
 
 func (x *ReassignIdentity) Reset() {
 	*x = ReassignIdentity{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[17]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1394,7 +1535,7 @@ func (x *ReassignIdentity) String() string {
 func (*ReassignIdentity) ProtoMessage() {}
 
 func (x *ReassignIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[17]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1407,7 +1548,7 @@ func (x *ReassignIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignIdentity.ProtoReflect.Descriptor instead.
 func (*ReassignIdentity) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{17}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ReassignIdentity) GetAddress() []byte {
@@ -1448,7 +1589,7 @@ type RemoveIdentity struct {
 
 func (x *RemoveIdentity) Reset() {
 	*x = RemoveIdentity{}
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[18]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1460,7 +1601,7 @@ func (x *RemoveIdentity) String() string {
 func (*RemoveIdentity) ProtoMessage() {}
 
 func (x *RemoveIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[18]
+	mi := &file_jinlian_tx_v1_gov_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1473,7 +1614,7 @@ func (x *RemoveIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveIdentity.ProtoReflect.Descriptor instead.
 func (*RemoveIdentity) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{18}
+	return file_jinlian_tx_v1_gov_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RemoveIdentity) GetAddress() []byte {
@@ -1487,7 +1628,8 @@ var File_jinlian_tx_v1_gov_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_gov_proto_rawDesc = "" +
 	"\n" +
-	"\x17jinlian/tx/v1/gov.proto\x12\rjinlian.tx.v1\"\xb1\t\n" +
+	"\x17jinlian/tx/v1/gov.proto\x12\rjinlian.tx.v1\"\xc5\n" +
+	"\n" +
 	"\aPropose\x12\x14\n" +
 	"\x05title\x18\x01 \x01(\tR\x05title\x12K\n" +
 	"\x10add_organisation\x18\n" +
@@ -1512,8 +1654,16 @@ const file_jinlian_tx_v1_gov_proto_rawDesc = "" +
 	"\x0fremove_identity\x18\x17 \x01(\v2\x1d.jinlian.tx.v1.RemoveIdentityH\x00R\x0eremoveIdentity\x12L\n" +
 	"\x11set_ledger_member\x18\x18 \x01(\v2\x1e.jinlian.tx.v1.SetLedgerMemberH\x00R\x0fsetLedgerMember\x12?\n" +
 	"\fcreate_asset\x18\x19 \x01(\v2\x1a.jinlian.tx.v1.CreateAssetH\x00R\vcreateAsset\x12?\n" +
-	"\fupdate_asset\x18\x1a \x01(\v2\x1a.jinlian.tx.v1.UpdateAssetH\x00R\vupdateAssetB\b\n" +
-	"\x06action\"\xd5\x01\n" +
+	"\fupdate_asset\x18\x1a \x01(\v2\x1a.jinlian.tx.v1.UpdateAssetH\x00R\vupdateAsset\x12K\n" +
+	"\x10schedule_upgrade\x18\x1b \x01(\v2\x1e.jinlian.tx.v1.ScheduleUpgradeH\x00R\x0fscheduleUpgrade\x12E\n" +
+	"\x0ecancel_upgrade\x18\x1c \x01(\v2\x1c.jinlian.tx.v1.CancelUpgradeH\x00R\rcancelUpgradeB\b\n" +
+	"\x06action\"Q\n" +
+	"\x0fScheduleUpgrade\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06height\x18\x02 \x01(\x03R\x06height\x12\x12\n" +
+	"\x04info\x18\x03 \x01(\tR\x04info\"#\n" +
+	"\rCancelUpgrade\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\xd5\x01\n" +
 	"\vCreateAsset\x12\x16\n" +
 	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x16\n" +
 	"\x06symbol\x18\x02 \x01(\tR\x06symbol\x12\x16\n" +
@@ -1614,51 +1764,55 @@ func file_jinlian_tx_v1_gov_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_gov_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_gov_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_jinlian_tx_v1_gov_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_jinlian_tx_v1_gov_proto_goTypes = []any{
 	(*Propose)(nil),                 // 0: jinlian.tx.v1.Propose
-	(*CreateAsset)(nil),             // 1: jinlian.tx.v1.CreateAsset
-	(*UpdateAsset)(nil),             // 2: jinlian.tx.v1.UpdateAsset
-	(*SetLedgerMember)(nil),         // 3: jinlian.tx.v1.SetLedgerMember
-	(*Vote)(nil),                    // 4: jinlian.tx.v1.Vote
-	(*AddOrganisation)(nil),         // 5: jinlian.tx.v1.AddOrganisation
-	(*RemoveOrganisation)(nil),      // 6: jinlian.tx.v1.RemoveOrganisation
-	(*SetValidator)(nil),            // 7: jinlian.tx.v1.SetValidator
-	(*SetNode)(nil),                 // 8: jinlian.tx.v1.SetNode
-	(*RemoveNode)(nil),              // 9: jinlian.tx.v1.RemoveNode
-	(*CreateLedger)(nil),            // 10: jinlian.tx.v1.CreateLedger
-	(*GrantRole)(nil),               // 11: jinlian.tx.v1.GrantRole
-	(*RevokeRole)(nil),              // 12: jinlian.tx.v1.RevokeRole
-	(*RevokeCertificateAction)(nil), // 13: jinlian.tx.v1.RevokeCertificateAction
-	(*PlaceHold)(nil),               // 14: jinlian.tx.v1.PlaceHold
-	(*LiftHold)(nil),                // 15: jinlian.tx.v1.LiftHold
-	(*SetParams)(nil),               // 16: jinlian.tx.v1.SetParams
-	(*ReassignIdentity)(nil),        // 17: jinlian.tx.v1.ReassignIdentity
-	(*RemoveIdentity)(nil),          // 18: jinlian.tx.v1.RemoveIdentity
+	(*ScheduleUpgrade)(nil),         // 1: jinlian.tx.v1.ScheduleUpgrade
+	(*CancelUpgrade)(nil),           // 2: jinlian.tx.v1.CancelUpgrade
+	(*CreateAsset)(nil),             // 3: jinlian.tx.v1.CreateAsset
+	(*UpdateAsset)(nil),             // 4: jinlian.tx.v1.UpdateAsset
+	(*SetLedgerMember)(nil),         // 5: jinlian.tx.v1.SetLedgerMember
+	(*Vote)(nil),                    // 6: jinlian.tx.v1.Vote
+	(*AddOrganisation)(nil),         // 7: jinlian.tx.v1.AddOrganisation
+	(*RemoveOrganisation)(nil),      // 8: jinlian.tx.v1.RemoveOrganisation
+	(*SetValidator)(nil),            // 9: jinlian.tx.v1.SetValidator
+	(*SetNode)(nil),                 // 10: jinlian.tx.v1.SetNode
+	(*RemoveNode)(nil),              // 11: jinlian.tx.v1.RemoveNode
+	(*CreateLedger)(nil),            // 12: jinlian.tx.v1.CreateLedger
+	(*GrantRole)(nil),               // 13: jinlian.tx.v1.GrantRole
+	(*RevokeRole)(nil),              // 14: jinlian.tx.v1.RevokeRole
+	(*RevokeCertificateAction)(nil), // 15: jinlian.tx.v1.RevokeCertificateAction
+	(*PlaceHold)(nil),               // 16: jinlian.tx.v1.PlaceHold
+	(*LiftHold)(nil),                // 17: jinlian.tx.v1.LiftHold
+	(*SetParams)(nil),               // 18: jinlian.tx.v1.SetParams
+	(*ReassignIdentity)(nil),        // 19: jinlian.tx.v1.ReassignIdentity
+	(*RemoveIdentity)(nil),          // 20: jinlian.tx.v1.RemoveIdentity
 }
 var file_jinlian_tx_v1_gov_proto_depIdxs = []int32{
-	5,  // 0: jinlian.tx.v1.Propose.add_organisation:type_name -> jinlian.tx.v1.AddOrganisation
-	6,  // 1: jinlian.tx.v1.Propose.remove_organisation:type_name -> jinlian.tx.v1.RemoveOrganisation
-	7,  // 2: jinlian.tx.v1.Propose.set_validator:type_name -> jinlian.tx.v1.SetValidator
-	8,  // 3: jinlian.tx.v1.Propose.set_node:type_name -> jinlian.tx.v1.SetNode
-	9,  // 4: jinlian.tx.v1.Propose.remove_node:type_name -> jinlian.tx.v1.RemoveNode
-	10, // 5: jinlian.tx.v1.Propose.create_ledger:type_name -> jinlian.tx.v1.CreateLedger
-	11, // 6: jinlian.tx.v1.Propose.grant_role:type_name -> jinlian.tx.v1.GrantRole
-	12, // 7: jinlian.tx.v1.Propose.revoke_role:type_name -> jinlian.tx.v1.RevokeRole
-	13, // 8: jinlian.tx.v1.Propose.revoke_certificate:type_name -> jinlian.tx.v1.RevokeCertificateAction
-	14, // 9: jinlian.tx.v1.Propose.place_hold:type_name -> jinlian.tx.v1.PlaceHold
-	15, // 10: jinlian.tx.v1.Propose.lift_hold:type_name -> jinlian.tx.v1.LiftHold
-	16, // 11: jinlian.tx.v1.Propose.set_params:type_name -> jinlian.tx.v1.SetParams
-	17, // 12: jinlian.tx.v1.Propose.reassign_identity:type_name -> jinlian.tx.v1.ReassignIdentity
-	18, // 13: jinlian.tx.v1.Propose.remove_identity:type_name -> jinlian.tx.v1.RemoveIdentity
-	3,  // 14: jinlian.tx.v1.Propose.set_ledger_member:type_name -> jinlian.tx.v1.SetLedgerMember
-	1,  // 15: jinlian.tx.v1.Propose.create_asset:type_name -> jinlian.tx.v1.CreateAsset
-	2,  // 16: jinlian.tx.v1.Propose.update_asset:type_name -> jinlian.tx.v1.UpdateAsset
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	7,  // 0: jinlian.tx.v1.Propose.add_organisation:type_name -> jinlian.tx.v1.AddOrganisation
+	8,  // 1: jinlian.tx.v1.Propose.remove_organisation:type_name -> jinlian.tx.v1.RemoveOrganisation
+	9,  // 2: jinlian.tx.v1.Propose.set_validator:type_name -> jinlian.tx.v1.SetValidator
+	10, // 3: jinlian.tx.v1.Propose.set_node:type_name -> jinlian.tx.v1.SetNode
+	11, // 4: jinlian.tx.v1.Propose.remove_node:type_name -> jinlian.tx.v1.RemoveNode
+	12, // 5: jinlian.tx.v1.Propose.create_ledger:type_name -> jinlian.tx.v1.CreateLedger
+	13, // 6: jinlian.tx.v1.Propose.grant_role:type_name -> jinlian.tx.v1.GrantRole
+	14, // 7: jinlian.tx.v1.Propose.revoke_role:type_name -> jinlian.tx.v1.RevokeRole
+	15, // 8: jinlian.tx.v1.Propose.revoke_certificate:type_name -> jinlian.tx.v1.RevokeCertificateAction
+	16, // 9: jinlian.tx.v1.Propose.place_hold:type_name -> jinlian.tx.v1.PlaceHold
+	17, // 10: jinlian.tx.v1.Propose.lift_hold:type_name -> jinlian.tx.v1.LiftHold
+	18, // 11: jinlian.tx.v1.Propose.set_params:type_name -> jinlian.tx.v1.SetParams
+	19, // 12: jinlian.tx.v1.Propose.reassign_identity:type_name -> jinlian.tx.v1.ReassignIdentity
+	20, // 13: jinlian.tx.v1.Propose.remove_identity:type_name -> jinlian.tx.v1.RemoveIdentity
+	5,  // 14: jinlian.tx.v1.Propose.set_ledger_member:type_name -> jinlian.tx.v1.SetLedgerMember
+	3,  // 15: jinlian.tx.v1.Propose.create_asset:type_name -> jinlian.tx.v1.CreateAsset
+	4,  // 16: jinlian.tx.v1.Propose.update_asset:type_name -> jinlian.tx.v1.UpdateAsset
+	1,  // 17: jinlian.tx.v1.Propose.schedule_upgrade:type_name -> jinlian.tx.v1.ScheduleUpgrade
+	2,  // 18: jinlian.tx.v1.Propose.cancel_upgrade:type_name -> jinlian.tx.v1.CancelUpgrade
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_gov_proto_init() }
@@ -1684,15 +1838,17 @@ func file_jinlian_tx_v1_gov_proto_init() {
 		(*Propose_SetLedgerMember)(nil),
 		(*Propose_CreateAsset)(nil),
 		(*Propose_UpdateAsset)(nil),
+		(*Propose_ScheduleUpgrade)(nil),
+		(*Propose_CancelUpgrade)(nil),
 	}
-	file_jinlian_tx_v1_gov_proto_msgTypes[2].OneofWrappers = []any{}
+	file_jinlian_tx_v1_gov_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_gov_proto_rawDesc), len(file_jinlian_tx_v1_gov_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

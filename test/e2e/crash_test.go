@@ -44,24 +44,7 @@ const (
 )
 
 // buildJinlian builds cmd/jinlian from this module into a temp dir.
-func buildJinlian(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		t.Fatal("go env GOMOD: not inside a module")
-	}
-	bin := filepath.Join(t.TempDir(), "jinlian")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/jinlian")
-	build.Dir = filepath.Dir(gomod)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/jinlian: %v\n%s", err, out)
-	}
-	return bin
-}
+func buildJinlian(t *testing.T) string { return buildJinlianTags(t, "") }
 
 // localnetInfo is what `jinlian localnet --output json` prints once every
 // node has started.
