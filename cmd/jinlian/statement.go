@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -62,56 +58,7 @@ regulators and auditors any. Without --date: the day of the latest block.
 
 // fetchStatement asks the node's API for a statement.
 func fetchStatement(ctx context.Context, node nodeFlags, req recon.Request) (*recon.Statement, error) {
-	base := strings.TrimSuffix(node.addr, "/")
-	var hc *http.Client
-	switch {
-	case strings.HasPrefix(base, "https://"):
-		var err error
-		if hc, err = apiHTTPClient(node); err != nil {
-			return nil, err
-		}
-	case strings.HasPrefix(base, "http://"):
-		hc = &http.Client{}
-	default:
-		return nil, fmt.Errorf("node %s: statements are served by the node's API: pass its address, --node https://host:port (api.listen)", node)
-	}
-	q := url.Values{}
-	for k, v := range map[string]string{"org": req.Org, "date": req.Date, "account": req.Account, "asset": req.Asset, "ledger": req.Ledger} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	u := base + "/v1/statement"
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := hc.Do(hreq)
-	if err != nil {
-		return nil, fmt.Errorf("node %s unreachable: %w", node, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<30))
-	if err != nil {
-		return nil, fmt.Errorf("node %s: %w", node, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(body, &e) != nil || e.Error == "" {
-			return nil, fmt.Errorf("node %s does not serve statements (HTTP %s): is --node the node's API (api.listen) rather than its CometBFT RPC?", node, resp.Status)
-		}
-		return nil, fmt.Errorf("statement: %s (HTTP %d)", e.Error, resp.StatusCode)
-	}
-	var st recon.Statement
-	if err := json.Unmarshal(body, &st); err != nil {
-		return nil, fmt.Errorf("node %s: statement: %w", node, err)
-	}
-	return &st, nil
+	return apiNode(node).Statement(ctx, nil, req)
 }
 
 func printStatement(w io.Writer, st *recon.Statement) {
