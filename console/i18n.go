@@ -94,6 +94,7 @@ var labels = map[string][2]string{
 	"reason":           {"原因", "Reason"},
 	"note":             {"备注", "Note"},
 	"acknowledge":      {"确认处理", "Acknowledge"},
+	"note_required":    {"请填写备注：说明为何关闭此预警", "write a note: why the alert is closed"},
 	"acked_by":         {"处理人", "Acknowledged by"},
 	"acked":            {"已确认预警", "Alert acknowledged"},
 	"no_observer":      {"未配置监管观察节点（--observer）", "No observer configured (--observer)"},

@@ -533,9 +533,30 @@ func (s *Server) voteForm(ctx context.Context, r *http.Request) (*voteData, erro
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
-	msg, _ := protojson.MarshalOptions{Multiline: true, UseProtoNames: true, EmitUnpopulated: true}.Marshal(voteMessage(id, choice == "yes"))
+	msg, err := signedMessageJSON(voteMessage(id, choice == "yes"))
+	if err != nil {
+		return nil, err
+	}
 	return &voteData{Proposal: proposalOf(p), Yes: choice == "yes", ConfirmYes: choice, Chain: st.NodeInfo.Network, Ledger: systemLedger,
-		Signer: s.cfg.Key.Public().Address().String(), Org: s.cfg.Org, Message: string(msg)}, nil
+		Signer: s.cfg.Key.Public().Address().String(), Org: s.cfg.Org, Message: msg}, nil
+}
+
+// signedMessageJSON is the message a vote signs, as protojson writes it,
+// indented the same way every time (protojson varies its spacing on
+// purpose).
+func signedMessageJSON(m *txpb.Message) (string, error) {
+	b, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	var compact, out bytes.Buffer
+	if err := json.Compact(&compact, b); err != nil {
+		return "", err
+	}
+	if err := json.Indent(&out, compact.Bytes(), "", "  "); err != nil {
+		return "", err
+	}
+	return out.String(), nil
 }
 
 // voteConfirm shows exactly what a vote will sign; nothing is sent.
@@ -637,6 +658,13 @@ func (s *Server) ack(w http.ResponseWriter, r *http.Request) {
 	id, note := strings.TrimSpace(r.PostFormValue("id")), strings.TrimSpace(r.PostFormValue("note"))
 	if id == "" {
 		http.Error(w, "acknowledge: no alert id", http.StatusBadRequest)
+		return
+	}
+	if note == "" {
+		v := s.view("regulator")
+		v.Data = &regulatorData{Observer: s.reg.BaseURL}
+		v.Errors = append(v.Errors, tr(s.cfg.Lang, "acknowledge")+" "+id+": "+tr(s.cfg.Lang, "note_required"))
+		s.render(w, v)
 		return
 	}
 	ctx, cancel := s.ctx(r)
