@@ -258,6 +258,11 @@ func TestConsoleInChromium(t *testing.T) {
 	// The bank's clerk.
 	bctx, cancelB := chromedp.NewContext(actx)
 	defer cancelB()
+	// The first run starts the tab on the context it gets: this one, not
+	// a step's deadline, which would close the tab when it ends.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatal(err)
+	}
 	do(bctx, "open the printed URL", chromedp.Navigate(bank))
 	if got := text(bctx, "#chain-id"); got != n.ln.Network.ChainID {
 		t.Errorf("overview chain id %q, want %q", got, n.ln.Network.ChainID)
@@ -337,6 +342,9 @@ func TestConsoleInChromium(t *testing.T) {
 	// The regulator's analyst, in English.
 	rctx, cancelR := chromedp.NewContext(actx)
 	defer cancelR()
+	if err := chromedp.Do(rctx); err != nil {
+		t.Fatal(err)
+	}
 	do(rctx, "step", chromedp.Navigate(reg+"&x=1"), chromedp.Navigate(regBase+"/explorer?tx="+sent.TxID))
 	if typ := text(rctx, "#tx-type"); typ != "transfer" {
 		t.Errorf("tx type %q", typ)
@@ -372,6 +380,9 @@ func TestConsoleInChromium(t *testing.T) {
 	// the clerk's console, and no token gets nothing.
 	for _, u := range []string{bankBase + "/?token=" + strings.Split(reg, "token=")[1], bankBase + "/governance"} {
 		fctx, cancelF := chromedp.NewContext(actx)
+		if err := chromedp.Do(fctx); err != nil {
+			t.Fatal(err)
+		}
 		do(fctx, "step", chromedp.Navigate(u))
 		body, err := chromedp.Run(fctx, chromedp.Evaluate[string](`document.body.innerText`))
 		if err != nil {
