@@ -413,6 +413,9 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 	st, err := s.fetchStatement(ctx, d.Req)
 	v.fail(tr(s.cfg.Lang, "nav.statement"), err)
 	d.St = st
+	if st != nil && d.Req.Date == "" {
+		d.Req.Date = st.Day.Date // the day the node chose: the latest block's
+	}
 	s.render(w, v)
 }
 
