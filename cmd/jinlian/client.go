@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 
@@ -31,11 +30,6 @@ func apiNode(node nodeFlags) api.Node { return api.Node{Addr: node.addr, TLS: no
 // node's CometBFT RPC, or https:// for its API over GM TLS or TLS 1.3
 // (--tls-mode), trusting --tls-ca and presenting --tls-cert/--tls-key.
 func dial(node nodeFlags) (rpcclient.Client, error) { return apiNode(node).Dial() }
-
-// apiHTTPClient is the HTTP client for an https:// --node, the node's
-// API: trusting --tls-ca, presenting --tls-cert/--tls-key (a PEM key, or
-// for gmtls a jinlian key file).
-func apiHTTPClient(node nodeFlags) (*http.Client, error) { return apiNode(node).HTTPClient() }
 
 // isKeystoreFile tells a jinlian key file (JSON) from a PEM key.
 func isKeystoreFile(path string) bool { return api.IsKeystoreFile(path) }
