@@ -24,6 +24,9 @@ import (
 // loopback port above the localnet's (26656 + 10 per node).
 const DefaultListen = "127.0.0.1:26800"
 
+// DefaultTimeZone is the nodes' default recon.timezone.
+const DefaultTimeZone = "Asia/Shanghai"
+
 // Config is what a console needs.
 type Config struct {
 	// Node is the node the console reads from and sends to.
@@ -47,6 +50,10 @@ type Config struct {
 	Listen string
 	// Token is the access token; empty: a random one.
 	Token string
+	// TimeZone cuts business days for statements built from a node's
+	// plain RPC (default Asia/Shanghai, the nodes' default
+	// recon.timezone); a node's API cuts them itself.
+	TimeZone *time.Location
 	// Timeout bounds each call to the node (default 30 s; a vote waits
 	// for its block).
 	Timeout time.Duration
@@ -86,6 +93,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	if err := checkLoopback(cfg.Listen); err != nil {
 		return nil, err
+	}
+	if cfg.TimeZone == nil {
+		loc, err := time.LoadLocation(DefaultTimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("time zone %s: %w", DefaultTimeZone, err)
+		}
+		cfg.TimeZone = loc
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second

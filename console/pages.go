@@ -400,6 +400,19 @@ func (s *Server) fetchStatement(ctx context.Context, req recon.Request) (*recon.
 		// what a member may read anyway.
 		req.Org = s.cfg.Org
 	}
+	if !strings.HasPrefix(s.cfg.Node.Addr, "https://") && !strings.HasPrefix(s.cfg.Node.Addr, "http://") {
+		// A node's plain RPC (tcp://): no API to ask, so build the
+		// statement here from its headers and tx index, as the API would.
+		chain := rpcChain{ctx: ctx, c: s.rpc}
+		if req.Date == "" {
+			d, err := recon.Today(chain, s.cfg.TimeZone)
+			if err != nil {
+				return nil, err
+			}
+			req.Date = d
+		}
+		return recon.Build(ctx, chain, s.cfg.TimeZone, req)
+	}
 	return s.cfg.Node.Statement(ctx, s.apiHTTP, req)
 }
 

@@ -20,8 +20,8 @@ import (
 )
 
 type consoleFlags struct {
-	from, lang, listen, observer string
-	pass                         passphraseFlag
+	from, lang, listen, observer, timezone string
+	pass                                   passphraseFlag
 }
 
 func newConsoleCmd(g *globals) *cobra.Command {
@@ -72,6 +72,7 @@ JINLIAN_OBSERVER). Labels are Chinese unless --lang en (docs/console.md).`,
 	fl.StringVar(&f.lang, "lang", "zh", "language of the pages: zh or en")
 	fl.StringVar(&f.listen, "listen", console.DefaultListen, "loopback address to serve on (port 0: any free port)")
 	fl.StringVar(&f.observer, "observer", "", "regulator API of an observer (default for a regulator or auditor key: JINLIAN_OBSERVER, else "+DefaultObserver+")")
+	fl.StringVar(&f.timezone, "recon.timezone", console.DefaultTimeZone, "time zone that cuts business days for statements built from a node's plain RPC (a node's API uses its own recon.timezone)")
 	f.pass.add(c)
 	_ = c.MarkFlagRequired("from")
 	return c
@@ -82,6 +83,10 @@ JINLIAN_OBSERVER). Labels are Chinese unless --lang en (docs/console.md).`,
 func consoleConfig(cmd *cobra.Command, g *globals, f *consoleFlags) (*console.Config, error) {
 	if f.lang != "zh" && f.lang != "en" {
 		return nil, fmt.Errorf("--lang %q: want zh or en", f.lang)
+	}
+	tz, err := time.LoadLocation(f.timezone)
+	if err != nil {
+		return nil, fmt.Errorf("--recon.timezone %q: %w", f.timezone, err)
 	}
 	path, err := keyPath(g.home, f.from)
 	if err != nil {
@@ -110,7 +115,7 @@ func consoleConfig(cmd *cobra.Command, g *globals, f *consoleFlags) (*console.Co
 		node.TLS.Cert, node.TLS.Key = cert, key
 	}
 	cfg := &console.Config{Node: node, Key: key, Org: info.Org, Name: info.Name, CertPEM: []byte(info.Certificate),
-		Lang: f.lang, Listen: f.listen, Observer: f.observer}
+		Lang: f.lang, Listen: f.listen, Observer: f.observer, TimeZone: tz}
 	if cfg.Name == "" {
 		cfg.Name = key.Public().Address().String()[:8]
 	}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -393,5 +395,110 @@ func TestConsoleInChromium(t *testing.T) {
 			t.Errorf("%s without this console's token: %q", u, body)
 		}
 	}
+
+	// A console on node0's plain RPC (the default localnet's way), through
+	// a TCP relay the test can cut: the statement is built by the console
+	// from the RPC, and the connection indicator shows the cut and the
+	// recovery.
+	relay := startRelay(t, strings.TrimPrefix(n.rpc, "tcp://"))
+	plain := runConsole(t, "--home", n.ln.Home, "--node", "tcp://"+relay.addr, "--from", n.key["bankA"])
+	pctx, cancelP := chromedp.NewContext(actx)
+	defer cancelP()
+	if err := chromedp.Do(pctx); err != nil {
+		t.Fatal(err)
+	}
+	do(pctx, "open the plain-RPC console", chromedp.Navigate(plain), chromedp.Navigate(strings.Split(plain, "/?")[0]+"/statement"))
+	if rows := text(pctx, "#statement tbody"); !strings.Contains(rows, "invoice 42") {
+		t.Errorf("statement from the plain RPC: %q", rows)
+	}
+	noError(pctx, "statement from the plain RPC")
+	banner := func(want bool) {
+		t.Helper()
+		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+			hidden, err := chromedp.Run(pctx, chromedp.Evaluate[bool](`document.getElementById("conn-lost").hidden`))
+			if err == nil && hidden != want {
+				return
+			}
+		}
+		t.Fatalf("connection-lost banner shown = %v, want %v, after 20 s", !want, want)
+	}
+	banner(false)
+	relay.cut()
+	banner(true)
+	shoot(pctx, "connection-lost")
+	relay.restore(t)
+	banner(false)
+	if s := text(pctx, "#conn-text"); s != "连接已恢复" {
+		t.Errorf("indicator after the cut: %q", s)
+	}
 	t.Logf("screenshots in %s", shots)
+}
+
+// tcpRelay forwards TCP connections to a target until cut, and again after
+// restore, on the same address: a network cut between a console and its
+// node.
+type tcpRelay struct {
+	addr, target string
+	mu           sync.Mutex
+	ln           net.Listener
+	conns        []net.Conn
+}
+
+func startRelay(t *testing.T, target string) *tcpRelay {
+	t.Helper()
+	r := &tcpRelay{target: target}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr = ln.Addr().String()
+	r.serve(ln)
+	t.Cleanup(r.cut)
+	return r
+}
+
+func (r *tcpRelay) serve(ln net.Listener) {
+	r.mu.Lock()
+	r.ln = ln
+	r.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", r.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			r.mu.Lock()
+			r.conns = append(r.conns, c, up)
+			r.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+func (r *tcpRelay) cut() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ln != nil {
+		r.ln.Close()
+		r.ln = nil
+	}
+	for _, c := range r.conns {
+		c.Close()
+	}
+	r.conns = nil
+}
+
+func (r *tcpRelay) restore(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.serve(ln)
 }
