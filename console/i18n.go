@@ -103,7 +103,7 @@ var labels = map[string][2]string{
 	"acknowledged":     {"已处理", "acknowledged"},
 	"observer":         {"观察节点", "Observer"},
 	"explorer_note":    {"仅显示节点允许您读取的内容。", "Shows only what the node lets you read."},
-	"statement_note":   {"按营业日列出本机构账户的资金变动（节点 API /v1/statement）。", "Your organisation's movements in a business day (the node's API, /v1/statement)."},
+	"statement_note":   {"按营业日列出本机构账户的资金变动（节点 API 的 /v1/statement；节点只开放 RPC 时由控制台按相同规则生成）。", "Your organisation's movements in a business day (the node's API, /v1/statement; from a node's plain RPC the console builds it by the same rules)."},
 	"governance_note":  {"委员会成员可对提案投票；投票前会显示将要签署的内容。", "Committee members vote on proposals; the page shows what will be signed first."},
 	"regulator_note":   {"监管观察节点的规则引擎预警；每次请求都以您的密钥签名并记入审计日志。", "Alerts of the observer's rule engine; every request is signed with your key and recorded in its audit log."},
 	"connection_title": {"节点连接状态", "Node connection"},
