@@ -214,6 +214,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /governance/vote", s.vote)
 	mux.HandleFunc("GET /regulator", s.regulatorPage)
 	mux.HandleFunc("POST /regulator/ack", s.ack)
+	mux.HandleFunc("GET /regulator/case", s.caseView)
+	mux.HandleFunc("GET /regulator/audit", s.audit)
 	mux.HandleFunc("GET /health", s.health)
 	return s.guard(mux)
 }

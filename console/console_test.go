@@ -190,7 +190,7 @@ func TestPagesShowNodeDown(t *testing.T) {
 		c := login(t, s)
 		base := "http://" + s.Addr()
 		want := map[string]string{"zh": "节点拒绝了此请求", "en": "The node refused this request"}[lang]
-		for _, page := range []string{"/", "/explorer?tx=" + strings.Repeat("ab", 32), "/statement", "/governance", "/governance/vote?id=1&choice=yes", "/regulator"} {
+		for _, page := range []string{"/", "/explorer?tx=" + strings.Repeat("ab", 32), "/statement", "/governance", "/governance/vote?id=1&choice=yes", "/regulator", "/regulator/case?account=" + strings.Repeat("ab", 20), "/regulator/audit"} {
 			resp, body := get(t, c, base+page)
 			if resp.StatusCode != http.StatusOK {
 				t.Errorf("%s %s: %d", lang, page, resp.StatusCode)

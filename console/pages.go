@@ -45,6 +45,7 @@ const (
 	queryTx         = "/tx"
 	queryValidators = "/validators"
 	queryRoles      = "/roles"
+	queryQC         = "/qc"
 	queryProposals  = "/proposals"
 	queryProposal   = "/proposal"
 )
@@ -54,11 +55,12 @@ type pages struct{ t map[string]*template.Template }
 
 func loadPages() (*pages, error) {
 	p := &pages{t: map[string]*template.Template{}}
-	for _, name := range []string{"overview", "explorer", "statement", "governance", "vote", "regulator"} {
+	for _, name := range []string{"overview", "explorer", "statement", "governance", "vote", "regulator", "case", "audit"} {
 		t, err := template.New("layout.html").Funcs(template.FuncMap{
 			"t":     func(lang, key string) string { return tr(lang, key) },
 			"short": short,
 			"join":  strings.Join,
+			"list":  func(v ...string) []string { return v },
 		}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", name, err)
@@ -130,6 +132,9 @@ func (s *Server) query(ctx context.Context, path string, data []byte, out any) e
 type validatorRow struct {
 	Name, Org, Address string
 	Power              int64
+	// QC is how many of the recent heights' SM2 quorum certificates
+	// carry this validator's signature.
+	QC int
 }
 
 type overviewData struct {
@@ -141,7 +146,14 @@ type overviewData struct {
 	Validators     []validatorRow
 	Registered     bool
 	Roles          []string
+	// QCHeights are the heights whose certificates were read.
+	QCFrom, QCTo int64
+	QCCount      int
 }
+
+// qcWindow is how many recent heights the overview reads SM2 quorum
+// certificates of.
+const qcWindow = 10
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.ctx(r)
@@ -176,6 +188,9 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 			d.Validators = append(d.Validators, validatorRow{Name: names[a][0], Org: names[a][1], Address: a, Power: x.VotingPower})
 		}
 	}
+	if d.Height > 2 {
+		s.qcParticipation(ctx, d)
+	}
 	var ids []struct {
 		Name, Org string
 		Roles     []string
@@ -186,6 +201,35 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		d.Registered, d.Roles = true, ids[0].Roles
 	}
 	s.render(w, v)
+}
+
+// qcParticipation counts, per validator, its signatures in the SM2 quorum
+// certificates of the last qcWindow heights that have one (a height's
+// certificate lands two blocks later). It reads what the chain recorded;
+// `jinlian verify qc` checks the signatures.
+func (s *Server) qcParticipation(ctx context.Context, d *overviewData) {
+	signed := map[string]int{}
+	for h := d.Height - 2; h >= 1 && h > d.Height-2-qcWindow; h-- {
+		var qc struct {
+			Signatures []struct {
+				Validator string `json:"validator"`
+			} `json:"signatures"`
+		}
+		if err := s.query(ctx, queryQC, []byte(strconv.FormatInt(h, 10)), &qc); err != nil {
+			continue
+		}
+		d.QCCount++
+		if d.QCTo == 0 {
+			d.QCTo = h
+		}
+		d.QCFrom = h
+		for _, sig := range qc.Signatures {
+			signed[strings.ToUpper(sig.Validator)]++
+		}
+	}
+	for i := range d.Validators {
+		d.Validators[i].QC = signed[d.Validators[i].Address]
+	}
 }
 
 // health answers the page script's poll: the node's height, or why it
@@ -623,10 +667,10 @@ func (s *Server) vote(w http.ResponseWriter, r *http.Request) {
 // --- Regulator ---
 
 type regulatorData struct {
-	Observer string
-	Status   string
-	Alerts   []alertView
-	Acked    string
+	Observer         string
+	Status, Severity string
+	Alerts           []alertView
+	Acked            string
 }
 
 type alertView struct {
@@ -639,7 +683,7 @@ func (s *Server) regulatorPage(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	v := s.view("regulator")
-	d := &regulatorData{Status: r.URL.Query().Get("status"), Acked: r.URL.Query().Get("acked")}
+	d := &regulatorData{Status: r.URL.Query().Get("status"), Severity: r.URL.Query().Get("severity"), Acked: r.URL.Query().Get("acked")}
 	v.Data = d
 	if s.reg == nil {
 		v.Errors = append(v.Errors, tr(s.cfg.Lang, "no_observer"))
@@ -651,18 +695,121 @@ func (s *Server) regulatorPage(w http.ResponseWriter, r *http.Request) {
 	if d.Status != "" {
 		q.Set("status", d.Status)
 	}
+	if d.Severity != "" {
+		q.Set("severity", d.Severity)
+	}
+	d.Alerts = s.alerts(ctx, v, q)
+	s.render(w, v)
+}
+
+func (s *Server) alerts(ctx context.Context, v *view, q url.Values) []alertView {
 	page, err := s.reg.Alerts(ctx, q)
 	v.fail(tr(s.cfg.Lang, "alerts"), err)
+	if err != nil {
+		return nil
+	}
+	var out []alertView
+	for _, a := range page.Items {
+		av := alertView{ID: a.ID, Rule: a.Rule, Severity: a.Severity, Time: a.Time.UTC().Format(time.RFC3339), Subject: a.Subject,
+			Reason: a.Reason, Status: a.Status, TxIDs: a.TxIDs}
+		if a.Ack != nil {
+			av.AckBy, av.AckNote = a.Ack.By, a.Ack.Note
+		}
+		out = append(out, av)
+	}
+	return out
+}
+
+type caseData struct {
+	Account  string
+	Alerts   []alertView
+	Moves    []moveView
+	History  []historyView
+	Observer string
+}
+
+type moveView struct {
+	Time, TxID, Kind, Ledger, Asset, From, FromOrg, To, ToOrg string
+	Height                                                    int64
+	Amount                                                    uint64
+}
+
+type historyView struct {
+	Time, Key, TxID, Kind, Delta, Value string
+	Height                              int64
+}
+
+// caseView is an account's case: its alerts, its movements and the
+// history of its keys, from the observer's index (every request audited).
+func (s *Server) caseView(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	v := s.view("case")
+	d := &caseData{Account: strings.TrimSpace(r.URL.Query().Get("account"))}
+	v.Data = d
+	if s.reg == nil {
+		v.Errors = append(v.Errors, tr(s.cfg.Lang, "no_observer"))
+		s.render(w, v)
+		return
+	}
+	d.Observer = s.reg.BaseURL
+	if d.Account == "" {
+		s.render(w, v)
+		return
+	}
+	a, err := gmcrypto.ParseAddress(d.Account)
+	if err != nil {
+		v.fail(tr(s.cfg.Lang, "account"), fmt.Errorf("%q: %w", d.Account, err))
+		s.render(w, v)
+		return
+	}
+	d.Account = a.String()
+	d.Alerts = s.alerts(ctx, v, url.Values{"subject": {d.Account}, "limit": {"100"}, "order": {"desc"}})
+	moves, err := s.reg.Txs(ctx, url.Values{"account": {d.Account}, "limit": {"100"}, "order": {"desc"}})
+	v.fail(tr(s.cfg.Lang, "movements"), err)
 	if err == nil {
-		for _, a := range page.Items {
-			av := alertView{ID: a.ID, Rule: a.Rule, Severity: a.Severity, Time: a.Time.UTC().Format(time.RFC3339), Subject: a.Subject,
-				Reason: a.Reason, Status: a.Status, TxIDs: a.TxIDs}
-			if a.Ack != nil {
-				av.AckBy, av.AckNote = a.Ack.By, a.Ack.Note
-			}
-			d.Alerts = append(d.Alerts, av)
+		for _, m := range moves.Items {
+			d.Moves = append(d.Moves, moveView{Time: m.Time.UTC().Format(time.RFC3339), TxID: m.TxID, Kind: m.Kind, Ledger: m.Ledger, Asset: m.Asset,
+				From: m.From, FromOrg: m.FromOrg, To: m.To, ToOrg: m.ToOrg, Height: m.Height, Amount: m.Amount})
 		}
 	}
+	hist, err := s.reg.History(ctx, d.Account, url.Values{"limit": {"100"}, "order": {"desc"}})
+	v.fail(tr(s.cfg.Lang, "history"), err)
+	if err == nil {
+		for _, h := range hist.Items {
+			d.History = append(d.History, historyView{Time: h.Time.UTC().Format(time.RFC3339), Key: h.Key, TxID: h.TxID, Kind: h.Kind,
+				Delta: h.Delta, Value: h.Value, Height: h.Height})
+		}
+	}
+	s.render(w, v)
+}
+
+type auditView struct {
+	Seq                                    uint64
+	At, Who, Action, Target, Detail, Roles string
+	Status                                 int
+}
+
+// audit lists the observer's audit log, newest first: who asked or
+// decrypted what (the console's own requests included).
+func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	v := s.view("audit")
+	var rows []auditView
+	if s.reg == nil {
+		v.Errors = append(v.Errors, tr(s.cfg.Lang, "no_observer"))
+	} else {
+		page, err := s.reg.Audit(ctx, url.Values{"limit": {"100"}, "order": {"desc"}})
+		v.fail(tr(s.cfg.Lang, "audit"), err)
+		if err == nil {
+			for _, e := range page.Items {
+				rows = append(rows, auditView{Seq: e.Seq, At: e.At.UTC().Format(time.RFC3339), Who: e.Who, Action: e.Action, Target: e.Target,
+					Detail: e.Detail, Roles: strings.Join(e.Roles, ","), Status: e.Status})
+			}
+		}
+	}
+	v.Data = rows
 	s.render(w, v)
 }
 

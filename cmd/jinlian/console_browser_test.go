@@ -275,6 +275,17 @@ func TestConsoleInChromium(t *testing.T) {
 	if roles := text(bctx, "#roles"); !strings.Contains(roles, "committee") {
 		t.Errorf("overview roles: %q", roles)
 	}
+	// Both validators sign every height's SM2 quorum certificate (two of
+	// two make the quorum).
+	qcs, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#validators td.qc")].map(e => e.textContent)`))
+	if err != nil || len(qcs) != 2 {
+		t.Fatalf("QC column: %v %q", err, qcs)
+	}
+	for _, q := range qcs {
+		if k, n, ok := strings.Cut(q, "/"); !ok || k != n || n == "0" {
+			t.Errorf("QC participation %q, want every recent certificate signed", q)
+		}
+	}
 	noError(bctx, "overview")
 	shoot(bctx, "overview")
 
@@ -377,6 +388,24 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("jinlian reg alerts after the acknowledgement: %v %s", err, out)
 	}
 	shoot(rctx, "regulator-acked")
+
+	// The account's case: its alert (acknowledged) and its movement; the
+	// audit log holds the acknowledgement.
+	do(rctx, "case view", chromedp.Click(chromedp.CSS("#alert-"+id+" td:nth-child(5) a")), chromedp.WaitVisible(chromedp.CSS("#case-moves, main .error")))
+	noError(rctx, "case view")
+	if a := text(rctx, "#case-alerts"); !strings.Contains(a, "large_amount") || !strings.Contains(a, "called bankA") {
+		t.Errorf("case alerts: %q", a)
+	}
+	if m := text(rctx, "#case-moves"); !strings.Contains(m, "200000") {
+		t.Errorf("case movements: %q", m)
+	}
+	shoot(rctx, "regulator-case")
+	do(rctx, "audit log", chromedp.Navigate(regBase+"/regulator/audit"))
+	noError(rctx, "audit log")
+	if a := text(rctx, "#audit"); !strings.Contains(a, "acknowledge alert") {
+		t.Errorf("audit log: %q", a)
+	}
+	shoot(rctx, "regulator-audit")
 
 	// In the browser too: the regulator console's token does not open
 	// the clerk's console, and no token gets nothing.
