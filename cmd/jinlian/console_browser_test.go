@@ -460,6 +460,21 @@ func TestConsoleInChromium(t *testing.T) {
 	if s := text(pctx, "#conn-text"); s != "连接已恢复" {
 		t.Errorf("indicator after the cut: %q", s)
 	}
+
+	// A narrow window (a phone's width): no page scrolls sideways; wide
+	// tables scroll inside their box.
+	do(pctx, "narrow window", chromedp.EmulateViewport(390, 844))
+	plainBase := strings.Split(plain, "/?")[0]
+	for _, page := range []string{"/", "/explorer?tx=" + sent.TxID, "/statement", "/governance"} {
+		do(pctx, "narrow "+page, chromedp.Navigate(plainBase+page))
+		over, err := chromedp.Run(pctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
+		if err != nil || over > 1 {
+			t.Errorf("%s at 390 px: %v, the page is %d px wider than the window", page, err, over)
+		}
+		if page == "/" {
+			shoot(pctx, "narrow-overview")
+		}
+	}
 	t.Logf("screenshots in %s", shots)
 }
 
