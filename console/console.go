@@ -74,7 +74,9 @@ type Server struct {
 	pages   *pages
 	ln      net.Listener
 	srv     *http.Server
-	log     *slog.Logger
+	// stopStreams ends the live streams on Close.
+	stopStreams context.CancelFunc
+	log         *slog.Logger
 }
 
 // New checks cfg and prepares a console; Start serves it.
@@ -175,7 +177,11 @@ func (s *Server) Start() error {
 	// Browsers share cookies across the ports of a host: each console
 	// names its own, so that another console's cookie is not this one's.
 	s.cookie = "jinlian_console_" + port
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Streams (live alerts) end when the console stops, so that Close
+	// does not wait for them.
+	base, cancel := context.WithCancel(context.Background())
+	s.stopStreams = cancel
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return base }}
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("console: serve", "err", err)
@@ -195,6 +201,7 @@ func (s *Server) Close() error {
 	if s.srv == nil {
 		return nil
 	}
+	s.stopStreams()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return s.srv.Shutdown(ctx)
@@ -216,6 +223,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /regulator/ack", s.ack)
 	mux.HandleFunc("GET /regulator/case", s.caseView)
 	mux.HandleFunc("GET /regulator/audit", s.audit)
+	mux.HandleFunc("GET /regulator/stream", s.alertStream)
 	mux.HandleFunc("GET /health", s.health)
 	return s.guard(mux)
 }

@@ -34,8 +34,13 @@ func newTestServer(t *testing.T, lang string) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Node: api.Node{Addr: unreachableNode(t)}, Key: k, Org: "bankA", Name: "clerk", Lang: lang,
+	return newTestServerWith(t, Config{Node: api.Node{Addr: unreachableNode(t)}, Key: k, Org: "bankA", Name: "clerk", Lang: lang,
 		Listen: "127.0.0.1:0", Timeout: 2 * time.Second})
+}
+
+func newTestServerWith(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +229,28 @@ func TestBadInput(t *testing.T) {
 		if !strings.Contains(strings.ReplaceAll(body, "&#34;", "\""), cs.want) {
 			t.Errorf("%s: page does not say %q", cs.page, cs.want)
 		}
+	}
+}
+
+// The live alert stream: only with an observer, from a valid position;
+// an unreachable observer ends the stream with an event saying why.
+func TestAlertStream(t *testing.T) {
+	s := newTestServer(t, "en")
+	c := login(t, s)
+	if resp, _ := get(t, c, "http://"+s.Addr()+"/regulator/stream"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("stream without observer: %d, want 404", resp.StatusCode)
+	}
+	k, _ := gmcrypto.GenerateKey()
+	obs := newTestServerWith(t, Config{Node: api.Node{Addr: unreachableNode(t)}, Key: k, Org: "regulator", Listen: "127.0.0.1:0",
+		Observer: strings.Replace(unreachableNode(t), "tcp://", "http://", 1), Timeout: 2 * time.Second})
+	oc := login(t, obs)
+	base := "http://" + obs.Addr()
+	if resp, _ := get(t, oc, base+"/regulator/stream?since=abc"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("stream since=abc: %d, want 400", resp.StatusCode)
+	}
+	resp, body := get(t, oc, base+"/regulator/stream?since=3")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" || !strings.Contains(body, "event: failed") || !strings.Contains(body, "unreachable") {
+		t.Errorf("stream from an unreachable observer: %d %q", resp.StatusCode, body)
 	}
 }
 

@@ -13,6 +13,8 @@ var labels = map[string][2]string{
 	"nav.audit":        {"审计日志", "Audit log"},
 	"nav.vote":         {"确认投票", "Confirm your vote"},
 	"audit_note":       {"观察节点签名的审计链：谁在何时查询或解密了什么（含本控制台的请求）。jinlian reg audit verify 可离线验证。", "The observer's signed audit chain: who queried or decrypted what, when (this console's requests included). jinlian reg audit verify checks it offline."},
+	"live_title":       {"新到预警", "New alerts"},
+	"reload":           {"刷新列表", "reload the list"},
 	"movements":        {"资金变动", "Movements"},
 	"history":          {"状态变更历史", "Key history"},
 	"from":             {"付款方", "From"},

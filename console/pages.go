@@ -23,6 +23,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/recon"
+	"github.com/jinlian-ledger/jinlian/regulator"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
 
@@ -667,6 +668,9 @@ func (s *Server) vote(w http.ResponseWriter, r *http.Request) {
 // --- Regulator ---
 
 type regulatorData struct {
+	// Since is the highest alert sequence number the page shows: the
+	// live stream starts after it.
+	Since            uint64
 	Observer         string
 	Status, Severity string
 	Alerts           []alertView
@@ -674,6 +678,7 @@ type regulatorData struct {
 }
 
 type alertView struct {
+	Seq                                               uint64
 	ID, Rule, Severity, Time, Subject, Reason, Status string
 	TxIDs                                             []string
 	AckBy, AckNote                                    string
@@ -699,7 +704,55 @@ func (s *Server) regulatorPage(w http.ResponseWriter, r *http.Request) {
 		q.Set("severity", d.Severity)
 	}
 	d.Alerts = s.alerts(ctx, v, q)
+	// The live stream starts after the newest alert of all, whatever the
+	// filter shows.
+	if newest, err := s.reg.Alerts(ctx, url.Values{"limit": {"1"}, "order": {"desc"}}); err == nil && len(newest.Items) > 0 {
+		d.Since = newest.Items[0].Seq
+	}
 	s.render(w, v)
+}
+
+// alertStream relays the observer's alert stream (signed with the user's
+// key, audited there) to the page as server-sent events, from after
+// ?since=, until the page goes away or the console stops.
+func (s *Server) alertStream(w http.ResponseWriter, r *http.Request) {
+	if s.reg == nil {
+		http.Error(w, tr(s.cfg.Lang, "no_observer"), http.StatusNotFound)
+		return
+	}
+	var since uint64
+	if v := r.URL.Query().Get("since"); v != "" {
+		var err error
+		if since, err = strconv.ParseUint(v, 10, 64); err != nil {
+			http.Error(w, fmt.Sprintf("since %q: want an alert sequence number", v), http.StatusBadRequest)
+			return
+		}
+	}
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "console: streaming unsupported", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	fl.Flush()
+	err := s.reg.Stream(r.Context(), since, func(e regulator.StreamEvent) error {
+		b, err := json.Marshal(map[string]any{"id": e.Alert.ID, "seq": e.Alert.Seq, "severity": e.Alert.Severity, "rule": e.Alert.Rule,
+			"reason": e.Alert.Reason, "status": e.Alert.Status})
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Kind, b); err != nil {
+			return err
+		}
+		fl.Flush()
+		return nil
+	})
+	if err != nil && r.Context().Err() == nil {
+		b, _ := json.Marshal(map[string]string{"error": err.Error()})
+		fmt.Fprintf(w, "event: failed\ndata: %s\n\n", b)
+		fl.Flush()
+	}
 }
 
 func (s *Server) alerts(ctx context.Context, v *view, q url.Values) []alertView {
@@ -710,7 +763,7 @@ func (s *Server) alerts(ctx context.Context, v *view, q url.Values) []alertView 
 	}
 	var out []alertView
 	for _, a := range page.Items {
-		av := alertView{ID: a.ID, Rule: a.Rule, Severity: a.Severity, Time: a.Time.UTC().Format(time.RFC3339), Subject: a.Subject,
+		av := alertView{Seq: a.Seq, ID: a.ID, Rule: a.Rule, Severity: a.Severity, Time: a.Time.UTC().Format(time.RFC3339), Subject: a.Subject,
 			Reason: a.Reason, Status: a.Status, TxIDs: a.TxIDs}
 		if a.Ack != nil {
 			av.AckBy, av.AckNote = a.Ack.By, a.Ack.Note

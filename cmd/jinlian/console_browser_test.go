@@ -389,6 +389,17 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	shoot(rctx, "regulator-acked")
 
+	// A new large transfer: its alert appears on the open page, streamed.
+	if out, err := runCLI(t, "tx", "transfer", "--node", n.rpc, "--from", n.key["bankB"], "--asset", "CNY",
+		"--to", n.ln.Identities[0].Address, "--amount", "150000", "--memo", "invoice 43"); err != nil {
+		t.Fatalf("second transfer: %v %s", err, out)
+	}
+	do(rctx, "live alert", chromedp.WaitVisible(chromedp.CSS("#live-alerts li")))
+	if l := text(rctx, "#live-alerts"); !strings.Contains(l, "large_amount") || !strings.Contains(l, "150000") {
+		t.Errorf("live alerts: %q", l)
+	}
+	shoot(rctx, "regulator-live")
+
 	// The account's case: its alert (acknowledged) and its movement; the
 	// audit log holds the acknowledgement.
 	do(rctx, "case view", chromedp.Click(chromedp.CSS("#alert-"+id+" td:nth-child(5) a")), chromedp.WaitVisible(chromedp.CSS("#case-moves, main .error")))

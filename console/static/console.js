@@ -28,3 +28,37 @@
   }
   poll();
 })();
+
+// Regulator page: new alerts and acknowledgements as the observer streams
+// them (through the console, which signs the request), shown without a
+// reload. Text only: nothing from the stream becomes markup.
+(function () {
+  "use strict";
+  var live = document.getElementById("live");
+  if (!live || !window.EventSource) return;
+  var list = document.getElementById("live-alerts"), seen = {};
+  var es = new EventSource("/regulator/stream?since=" + encodeURIComponent(live.dataset.since || "0"));
+  function add(text, cls) {
+    var li = document.createElement("li");
+    li.textContent = text;
+    if (cls) li.className = cls;
+    list.insertBefore(li, list.firstChild);
+    live.hidden = false;
+  }
+  es.addEventListener("alert", function (e) {
+    var a = JSON.parse(e.data);
+    if (seen[a.id]) return;
+    seen[a.id] = true;
+    add(a.id + " · " + a.severity + " · " + a.rule + " · " + a.reason, "sev-" + a.severity);
+  });
+  es.addEventListener("ack", function (e) {
+    var a = JSON.parse(e.data);
+    if (seen["ack " + a.id]) return;
+    seen["ack " + a.id] = true;
+    add(a.id + " · " + live.dataset.ack);
+  });
+  es.addEventListener("failed", function (e) {
+    add(JSON.parse(e.data).error, "error");
+    es.close();
+  });
+})();
