@@ -52,6 +52,7 @@ type consoleNet struct {
 	ca       string // the API's CA
 	observer string // regulator API
 	key      map[string]string
+	funding  uint64 // each bank's opening CNY balance
 }
 
 func startConsoleNet(t *testing.T) *consoleNet {
@@ -110,7 +111,7 @@ func startConsoleNet(t *testing.T) *consoleNet {
 	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_OBSERVER", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
 		t.Setenv(env, "")
 	}
-	n := &consoleNet{ln: ln, rpc: nodes[0].RPCAddr(), api: "https://" + apiAddr, ca: certs.CA, observer: obs[0].URL, key: map[string]string{}}
+	n := &consoleNet{ln: ln, rpc: nodes[0].RPCAddr(), api: "https://" + apiAddr, ca: certs.CA, observer: obs[0].URL, key: map[string]string{}, funding: consensus.LocalnetFunding}
 	for _, id := range ln.Identities {
 		n.key[id.Name] = id.KeyFile
 	}
@@ -322,7 +323,7 @@ func TestConsoleInChromium(t *testing.T) {
 	// Explorer: the clerk's balance; bankB's sub-ledger is refused by
 	// the API's gate, and the page shows the refusal, not data.
 	do(bctx, "step", chromedp.Navigate(bankBase+"/explorer?ledger=payments&asset=CNY&account="+n.ln.Identities[0].Address))
-	if amt := text(bctx, "#balance-amount"); amt != fmt.Sprint(consensus.LocalnetFunding-200000) {
+	if amt := text(bctx, "#balance-amount"); amt != fmt.Sprint(n.funding-200000) {
 		t.Errorf("balance %q", amt)
 	}
 	noError(bctx, "explorer")
