@@ -74,6 +74,7 @@ type Server struct {
 	pages   *pages
 	ln      net.Listener
 	srv     *http.Server
+	reports reportStore
 	// stopStreams ends the live streams on Close.
 	stopStreams context.CancelFunc
 	log         *slog.Logger
@@ -224,6 +225,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /regulator/case", s.caseView)
 	mux.HandleFunc("GET /regulator/audit", s.audit)
 	mux.HandleFunc("GET /regulator/stream", s.alertStream)
+	mux.HandleFunc("GET /regulator/report", s.reportPage)
+	mux.HandleFunc("POST /regulator/report", s.reportPage)
+	mux.HandleFunc("GET /regulator/report/{id}", s.reportFile)
 	mux.HandleFunc("GET /health", s.health)
 	return s.guard(mux)
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -232,9 +233,10 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// The live alert stream: only with an observer, from a valid position;
-// an unreachable observer ends the stream with an event saying why.
-func TestAlertStream(t *testing.T) {
+// Regulator mode's inputs: the live alert stream only with an observer,
+// from a valid position (an unreachable observer ends it with an event
+// saying why); a report's period and format; an unknown report.
+func TestRegulatorInput(t *testing.T) {
 	s := newTestServer(t, "en")
 	c := login(t, s)
 	if resp, _ := get(t, c, "http://"+s.Addr()+"/regulator/stream"); resp.StatusCode != http.StatusNotFound {
@@ -247,6 +249,32 @@ func TestAlertStream(t *testing.T) {
 	base := "http://" + obs.Addr()
 	if resp, _ := get(t, oc, base+"/regulator/stream?since=abc"); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("stream since=abc: %d, want 400", resp.StatusCode)
+	}
+	post := func(form url.Values) string {
+		form.Set("csrf", obs.csrf)
+		resp, err := oc.PostForm(base+"/regulator/report", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.ReplaceAll(string(b), "&#34;", "\"")
+	}
+	for _, c := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"from": {"yesterday"}, "to": {"2026-12-04"}}, `from "yesterday": want YYYY-MM-DD`},
+		{url.Values{"from": {"2026-12-04"}, "to": {"2026-12-03"}}, "the end must come after the start"},
+		{url.Values{"from": {"2026-12-03"}, "to": {"2026-12-04"}, "format": {"xml"}}, `format "xml": want csv or json`},
+		{url.Values{"from": {"2026-12-03"}, "to": {"2026-12-04"}}, "unreachable"},
+	} {
+		if body := post(c.form); !strings.Contains(body, c.want) {
+			t.Errorf("report %v: page does not say %q", c.form, c.want)
+		}
+	}
+	if resp, _ := get(t, oc, base+"/regulator/report/0123456789abcdef"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown report: %d, want 404", resp.StatusCode)
 	}
 	resp, body := get(t, oc, base+"/regulator/stream?since=3")
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" || !strings.Contains(body, "event: failed") || !strings.Contains(body, "unreachable") {

@@ -401,6 +401,31 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	shoot(rctx, "regulator-live")
 
+	// A compliance report for today, signed in the console with the
+	// regulator's key; both files verify with jinlian reg verify-report.
+	do(rctx, "report", chromedp.Navigate(regBase+"/regulator/report"), chromedp.Click(chromedp.CSS("#generate")),
+		chromedp.WaitVisible(chromedp.CSS("#report-ready, main .error")))
+	noError(rctx, "report")
+	if m := text(rctx, "#report-movements"); m == "0" {
+		t.Errorf("report of today has no movements")
+	}
+	shoot(rctx, "regulator-report")
+	repDir := t.TempDir()
+	for _, f := range []struct{ sel, name string }{{"#report-file", "report.csv"}, {"#report-sig", "report.csv.sig"}} {
+		body, err := chromedp.Run(rctx, chromedp.Evaluate[string](`fetch(document.querySelector("`+f.sel+`").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repDir, f.name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	regAddr := n.ln.Identities[len(n.ln.Identities)-1].Address
+	if out, err := runCLI(t, "reg", "verify-report", filepath.Join(repDir, "report.csv"), "--signer", regAddr); err != nil {
+		t.Fatalf("jinlian reg verify-report of the console's report: %v %s", err, out)
+	}
+	do(rctx, "back to the alerts", chromedp.Navigate(regBase+"/regulator"))
+
 	// The account's case: its alert (acknowledged) and its movement; the
 	// audit log holds the acknowledgement.
 	do(rctx, "case view", chromedp.Click(chromedp.CSS("#alert-"+id+" td:nth-child(5) a")), chromedp.WaitVisible(chromedp.CSS("#case-moves, main .error")))
