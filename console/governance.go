@@ -170,13 +170,13 @@ func (s *Server) vote(w http.ResponseWriter, r *http.Request) {
 	signer := wire.Signer{Key: s.cfg.Key, MSPID: s.cfg.Org, CertPEM: s.cfg.CertPEM}
 	raw, id, err := wire.BuildTx(signer, d.Chain, systemLedger, time.Now(), voteMessage(d.Proposal.ID, d.Yes))
 	if err != nil {
-		v.fail("sign", err)
+		v.fail(tr(s.cfg.Lang, "sign_send"), err)
 		s.render(w, v)
 		return
 	}
 	res, err := s.rpc.BroadcastTxCommit(ctx, raw)
 	if err != nil {
-		v.fail("broadcast", fmt.Errorf("tx %s: %w (it may still commit: look it up in the explorer before voting again)", id, err))
+		v.fail(tr(s.cfg.Lang, "sign_send"), fmt.Errorf("tx %s: %w (it may still commit: look it up in the explorer before voting again)", id, err))
 		s.render(w, v)
 		return
 	}

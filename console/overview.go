@@ -44,7 +44,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	d := &overviewData{}
 	v.Data = d
 	st, err := s.rpc.Status(ctx)
-	v.fail("status", err)
+	v.fail(tr(s.cfg.Lang, "node"), err)
 	if err == nil {
 		d.Chain, d.Moniker, v.Chain = st.NodeInfo.Network, st.NodeInfo.Moniker, st.NodeInfo.Network
 		d.Height, d.CatchingUp = st.SyncInfo.LatestBlockHeight, st.SyncInfo.CatchingUp
@@ -56,14 +56,14 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	var reg []struct {
 		Name, Org, Address string
 	}
-	v.fail("validators", s.query(ctx, queryValidators, nil, &reg))
+	v.fail(tr(s.cfg.Lang, "validators"), s.query(ctx, queryValidators, nil, &reg))
 	names := map[string][2]string{}
 	for _, x := range reg {
 		names[strings.ToUpper(x.Address)] = [2]string{x.Name, x.Org}
 	}
 	perPage := 100
 	vals, err := s.rpc.Validators(ctx, nil, nil, &perPage)
-	v.fail("validators", err)
+	v.fail(tr(s.cfg.Lang, "validators"), err)
 	if err == nil {
 		for _, x := range vals.Validators {
 			a := x.Address.String()
@@ -78,7 +78,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		Roles     []string
 	}
 	err = s.query(ctx, queryRoles, []byte(v.Me), &ids)
-	v.fail("roles", err)
+	v.fail(tr(s.cfg.Lang, "roles"), err)
 	if err == nil && len(ids) > 0 {
 		d.Registered, d.Roles = true, ids[0].Roles
 	}
