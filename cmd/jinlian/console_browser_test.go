@@ -583,3 +583,24 @@ func (r *tcpRelay) restore(t *testing.T) {
 	}
 	r.serve(ln)
 }
+
+// jinlian console refuses bad flags before it serves anything.
+func TestConsoleFlagsRefused(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv(gmcrypto.PassphraseEnv, "whatever")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no key", []string{"console"}, `required flag(s) "from" not set`},
+		{"unknown key", []string{"console", "--home", home, "--from", "nobody"}, `key "nobody" not found`},
+		{"unknown language", []string{"console", "--home", home, "--from", "nobody", "--lang", "fr"}, `--lang "fr": want zh or en`},
+		{"unknown time zone", []string{"console", "--home", home, "--from", "nobody", "--recon.timezone", "Mars/Olympus"}, `--recon.timezone "Mars/Olympus"`},
+	} {
+		_, err := runCLI(t, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error naming %q", c.name, err, c.want)
+		}
+	}
+}
