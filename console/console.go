@@ -225,6 +225,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /regulator/case", s.caseView)
 	mux.HandleFunc("GET /regulator/audit", s.audit)
 	mux.HandleFunc("GET /regulator/stream", s.alertStream)
+	mux.HandleFunc("POST /regulator/decrypt", s.decrypt)
 	mux.HandleFunc("GET /regulator/report", s.reportPage)
 	mux.HandleFunc("POST /regulator/report", s.reportPage)
 	mux.HandleFunc("GET /regulator/report/{id}", s.reportFile)

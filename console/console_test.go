@@ -181,6 +181,9 @@ func TestCSRF(t *testing.T) {
 		// down, so the page shows why (200 with the error).
 		{"vote with the CSRF token", "/governance/vote", url.Values{"id": {"1"}, "choice": {"yes"}, "csrf": {s.csrf}}, base, http.StatusOK},
 		{"acknowledge with no observer", "/regulator/ack", url.Values{"id": {"5-1"}, "csrf": {s.csrf}}, "", http.StatusBadRequest},
+		{"decrypt without CSRF token", "/regulator/decrypt", url.Values{"tx": {strings.Repeat("ab", 32)}}, "", http.StatusForbidden},
+		{"report without CSRF token", "/regulator/report", url.Values{"from": {"2026-12-03"}, "to": {"2026-12-04"}}, "", http.StatusForbidden},
+		{"decrypt with no observer", "/regulator/decrypt", url.Values{"tx": {strings.Repeat("ab", 32)}, "csrf": {s.csrf}}, "", http.StatusBadRequest},
 	} {
 		if got := post(c.path, c.form, c.origin); got != c.want {
 			t.Errorf("%s: %d, want %d", c.name, got, c.want)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -39,6 +40,10 @@ type balanceView struct {
 }
 
 type explorerData struct {
+	// CanDecrypt: the transaction carries a confidential payload and an
+	// observer is configured (regulator mode) to open it.
+	CanDecrypt               bool
+	Decrypted                *decryption
 	TxQuery                  string
 	Tx                       *txView
 	Ledger, Asset, Account   string
@@ -46,11 +51,44 @@ type explorerData struct {
 	TxRefused, BalanceRefuse string
 }
 
+type decryption struct {
+	Reader, Plaintext, Base64 string
+}
+
 func (s *Server) explorer(w http.ResponseWriter, r *http.Request) {
+	s.explore(w, r, nil)
+}
+
+// decrypt asks the observer to open a transaction's confidential payload
+// with the regulator's escrow key (POST with the CSRF token: the observer
+// audits every decryption in the user's name), and shows it under the
+// transaction.
+func (s *Server) decrypt(w http.ResponseWriter, r *http.Request) {
+	if s.reg == nil {
+		http.Error(w, tr(s.cfg.Lang, "no_observer"), http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	id := strings.TrimSpace(r.PostFormValue("tx"))
+	out, err := s.reg.Decrypt(ctx, id)
+	if err != nil {
+		s.explore(w, r, err)
+		return
+	}
+	s.explore(w, r, &decryption{Reader: out.Reader, Plaintext: out.Plaintext, Base64: out.PlaintextBase64})
+}
+
+// explore renders the explorer for the form values of r; dec is a
+// decryption to show (a *decryption) or why it failed (an error).
+func (s *Server) explore(w http.ResponseWriter, r *http.Request, dec any) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	v := s.view("explorer")
 	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		q = url.Values{"tx": {r.PostFormValue("tx")}}
+	}
 	d := &explorerData{TxQuery: strings.TrimSpace(q.Get("tx")), Ledger: q.Get("ledger"), Asset: q.Get("asset"), Account: strings.TrimSpace(q.Get("account"))}
 	if d.Ledger == "" {
 		d.Ledger = "payments"
@@ -65,6 +103,17 @@ func (s *Server) explorer(w http.ResponseWriter, r *http.Request) {
 			d.TxRefused = err.Error()
 		}
 		d.Tx = tx
+		if tx != nil && s.reg != nil {
+			for _, f := range tx.Fields {
+				d.CanDecrypt = d.CanDecrypt || f.K == "confidential"
+			}
+		}
+	}
+	switch dec := dec.(type) {
+	case *decryption:
+		d.Decrypted = dec
+	case error:
+		v.fail(tr(s.cfg.Lang, "decrypt"), dec)
 	}
 	if d.Account != "" {
 		b, err := s.balance(ctx, d.Ledger, d.Asset, d.Account)

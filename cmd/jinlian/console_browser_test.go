@@ -320,10 +320,26 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("the vote on chain: %v %s", err, out)
 	}
 
+	// A confidential transfer (bankB's key is on chain since it proposed):
+	// its payload opens only with a key, and the regulator's console opens
+	// it below.
+	secret := filepath.Join(t.TempDir(), "payroll.txt")
+	if err := os.WriteFile(secret, []byte("salary batch 7"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCLI(t, "tx", "transfer", "-o", "json", "--node", n.rpc, "--from", n.key["bankA"], "--asset", "CNY",
+		"--to", n.ln.Identities[1].Address, "--amount", "100", "--confidential", secret)
+	var conf struct {
+		TxID string `json:"tx_id"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &conf) != nil || conf.TxID == "" {
+		t.Fatalf("confidential transfer: %v %s", err, out)
+	}
+
 	// Explorer: the clerk's balance; bankB's sub-ledger is refused by
 	// the API's gate, and the page shows the refusal, not data.
 	do(bctx, "step", chromedp.Navigate(bankBase+"/explorer?ledger=payments&asset=CNY&account="+n.ln.Identities[0].Address))
-	if amt := text(bctx, "#balance-amount"); amt != fmt.Sprint(n.funding-200000) {
+	if amt := text(bctx, "#balance-amount"); amt != fmt.Sprint(n.funding-200000-100) {
 		t.Errorf("balance %q", amt)
 	}
 	noError(bctx, "explorer")
@@ -371,6 +387,13 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	noError(rctx, "explorer (regulator)")
 	shoot(rctx, "explorer-tx")
+	do(rctx, "confidential tx", chromedp.Navigate(regBase+"/explorer?tx="+conf.TxID), chromedp.Click(chromedp.CSS("#decrypt")),
+		chromedp.WaitVisible(chromedp.CSS("#plaintext, main .error")))
+	noError(rctx, "decryption")
+	if p := text(rctx, "#plaintext"); p != "salary batch 7" {
+		t.Errorf("decrypted payload %q", p)
+	}
+	shoot(rctx, "explorer-decrypted")
 	do(rctx, "step", chromedp.Navigate(regBase+"/regulator?status=open"))
 	alerts := text(rctx, "#alerts tbody")
 	id := regexp.MustCompile(`\d+-\d+`).FindString(alerts)
