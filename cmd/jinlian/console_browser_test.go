@@ -353,6 +353,16 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Error("the page shows a balance the API refused")
 	}
 	shoot(bctx, "explorer-refused")
+	// A member finds where its transaction was committed, but the gate
+	// keeps transaction contents for regulators and auditors: the page
+	// shows the refusal, and no decoded field.
+	do(bctx, "member's tx", chromedp.Navigate(bankBase+"/explorer?tx="+sent.TxID))
+	if refused := text(bctx, "#tx-error"); !strings.Contains(refused, "only regulators and auditors") {
+		t.Errorf("member's tx search: %q", refused)
+	}
+	if fields, _ := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("#tx-fields, #tx-type").length`)); fields != 0 {
+		t.Error("the page shows transaction contents the API refused")
+	}
 
 	// Statement: today's movements, and the same as CSV.
 	do(bctx, "step", chromedp.Navigate(bankBase+"/statement"))
