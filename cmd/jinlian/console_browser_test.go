@@ -235,8 +235,18 @@ func TestConsoleInChromium(t *testing.T) {
 		}
 		return s
 	}
+	// paint logs how long the page took to load (navigation start to the
+	// load event): figures, not a limit.
+	paint := func(ctx context.Context, page string) {
+		t.Helper()
+		ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(() => { const e = performance.getEntriesByType("navigation")[0]; return e ? e.loadEventEnd - e.startTime : -1 })()`))
+		if err == nil {
+			t.Logf("page %s loaded in %.0f ms", page, ms)
+		}
+	}
 	noError := func(ctx context.Context, page string) {
 		t.Helper()
+		paint(ctx, page)
 		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("main .error").length`))
 		if err != nil {
 			t.Fatal(err)
