@@ -39,7 +39,19 @@ type balanceView struct {
 	Height                 int64
 }
 
+type blockRow struct {
+	Height     int64
+	Time, Hash string
+	Txs        int
+	Proposer   string
+}
+
 type explorerData struct {
+	// Blocks are the latest blocks (?blocks=1): raw blocks, which the gate
+	// keeps for regulators and auditors.
+	ShowBlocks    bool
+	Blocks        []blockRow
+	BlocksRefused string
 	// CanDecrypt: the transaction carries a confidential payload and an
 	// observer is configured (regulator mode) to open it.
 	CanDecrypt               bool
@@ -109,6 +121,13 @@ func (s *Server) explore(w http.ResponseWriter, r *http.Request, dec any) {
 			}
 		}
 	}
+	if q.Get("blocks") == "1" {
+		d.ShowBlocks = true
+		var err error
+		if d.Blocks, err = s.latestBlocks(ctx); err != nil {
+			d.BlocksRefused = err.Error()
+		}
+	}
 	switch dec := dec.(type) {
 	case *decryption:
 		d.Decrypted = dec
@@ -123,6 +142,20 @@ func (s *Server) explore(w http.ResponseWriter, r *http.Request, dec any) {
 		d.Balance = b
 	}
 	s.render(w, v)
+}
+
+// latestBlocks lists the 20 latest blocks (CometBFT's blockchain method).
+func (s *Server) latestBlocks(ctx context.Context) ([]blockRow, error) {
+	res, err := s.rpc.BlockchainInfo(ctx, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]blockRow, 0, len(res.BlockMetas))
+	for _, m := range res.BlockMetas {
+		out = append(out, blockRow{Height: m.Header.Height, Time: m.Header.Time.UTC().Format(time.RFC3339), Hash: m.BlockID.Hash.String(),
+			Txs: m.NumTxs, Proposer: m.Header.ProposerAddress.String()})
+	}
+	return out, nil
 }
 
 func (s *Server) balance(ctx context.Context, ledger, asset, account string) (*balanceView, error) {

@@ -414,6 +414,15 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("decrypted payload %q", p)
 	}
 	shoot(rctx, "explorer-decrypted")
+	do(rctx, "latest blocks", chromedp.Navigate(regBase+"/explorer?blocks=1"))
+	noError(rctx, "latest blocks")
+	if b := text(rctx, "#blocks tbody"); b == "" {
+		t.Error("no latest blocks")
+	}
+	do(bctx, "member's blocks", chromedp.Navigate(bankBase+"/explorer?blocks=1"))
+	if refused := text(bctx, "#blocks-error"); !strings.Contains(refused, "only regulators and auditors") {
+		t.Errorf("member's latest blocks: %q", refused)
+	}
 	do(rctx, "step", chromedp.Navigate(regBase+"/regulator?status=open"))
 	alerts := text(rctx, "#alerts tbody")
 	id := regexp.MustCompile(`\d+-\d+`).FindString(alerts)
