@@ -12,10 +12,13 @@
 // as refused, never worked around.
 //
 // Pages are server-rendered html/template with one small script (the
-// connection indicator), all embedded with go:embed
-// (docs/adr/0009-console-rendering.md).
+// connection indicator and the regulator page's live alerts), all embedded
+// with go:embed (docs/adr/0009-console-rendering.md); one file per page
+// (overview.go, explorer.go, statement.go, governance.go, regulator.go,
+// report.go). A node that serves no API (a plain CometBFT RPC) still gets
+// statements: rpcstatement.go builds them as the API would.
 //
 // It imports, of jinlian, the client side of api and regulator, wire (to
-// build, sign and decode envelopes) and gmcrypto; never app, consensus,
-// contracts or ledger (internal/layers).
+// build, sign and decode envelopes), recon (statements) and gmcrypto; never
+// app, consensus, contracts or ledger (internal/layers).
 package console
