@@ -13,17 +13,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cometbft/cometbft/p2p"
-	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/spf13/cobra"
 
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // systemTxCmd makes a command that signs a system-channel message.
@@ -603,45 +604,6 @@ func registryQueryCmds(g *globals) []*cobra.Command {
 	return []*cobra.Command{roles, nodes, holds, upgrade}
 }
 
-// actionFields decodes a proposal's stored action into its fields, bytes
-// as hex (addresses, keys), so that committee members see what they vote on.
-func actionFields(action []byte) map[string]string {
-	var m txpb.Propose
-	if err := proto.Unmarshal(action, &m); err != nil {
-		return map[string]string{"error": "undecodable action: " + err.Error()}
-	}
-	r := m.ProtoReflect()
-	fd := r.WhichOneof(r.Descriptor().Oneofs().ByName("action"))
-	if fd == nil {
-		return map[string]string{}
-	}
-	out := map[string]string{}
-	r.Get(fd).Message().Range(func(f protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		out[string(f.Name())] = fieldString(f, v)
-		return true
-	})
-	return out
-}
-
-func fieldString(f protoreflect.FieldDescriptor, v protoreflect.Value) string {
-	if f.IsList() {
-		l := v.List()
-		parts := make([]string, l.Len())
-		for i := range parts {
-			parts[i] = scalarString(f, l.Get(i))
-		}
-		return strings.Join(parts, ",")
-	}
-	return scalarString(f, v)
-}
-
-func scalarString(f protoreflect.FieldDescriptor, v protoreflect.Value) string {
-	switch f.Kind() {
-	case protoreflect.BytesKind:
-		return hex.EncodeToString(v.Bytes())
-	case protoreflect.MessageKind:
-		b, _ := protojson.Marshal(v.Message().Interface())
-		return string(b)
-	}
-	return v.String()
-}
+// actionFields decodes a proposal's stored action into its fields
+// (wire.ActionFields), so that committee members see what they vote on.
+func actionFields(action []byte) map[string]string { return wire.ActionFields(action) }

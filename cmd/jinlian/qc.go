@@ -179,7 +179,7 @@ func fetchQC(ctx context.Context, nf nodeFlags, c rpcclient.Client, height int64
 		return node.FetchQC(ctx, c, height)
 	}
 	var out app.QCResponse
-	return out, apiGet(ctx, nf, "/v1/qc?height="+strconv.FormatInt(height, 10), &out)
+	return out, apiNode(nf).Get(ctx, nil, "/v1/qc?height="+strconv.FormatInt(height, 10), &out)
 }
 
 // verifyQCEvidence checks ev for the certificate of height: see

@@ -81,6 +81,7 @@ func newRootCmd() *cobra.Command {
 		newStatementCmd(g),
 		newCheckpointCmd(g),
 		newGenesisCmd(g),
+		newConsoleCmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)
 	return root

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -62,66 +58,7 @@ regulators and auditors any. Without --date: the day of the latest block.
 
 // fetchStatement asks the node's API for a statement.
 func fetchStatement(ctx context.Context, node nodeFlags, req recon.Request) (*recon.Statement, error) {
-	q := url.Values{}
-	for k, v := range map[string]string{"org": req.Org, "date": req.Date, "account": req.Account, "asset": req.Asset, "ledger": req.Ledger} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	path := "/v1/statement"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
-	var st recon.Statement
-	if err := apiGet(ctx, node, path, &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
-}
-
-// apiGet reads path (with its query) from the node's API (api.listen)
-// into out; a refusal is returned with the API's own words.
-func apiGet(ctx context.Context, node nodeFlags, path string, out any) error {
-	base := strings.TrimSuffix(node.addr, "/")
-	what := strings.TrimPrefix(path[:strings.IndexAny(path+"?", "?")], "/v1/")
-	var hc *http.Client
-	switch {
-	case strings.HasPrefix(base, "https://"):
-		var err error
-		if hc, err = apiHTTPClient(node); err != nil {
-			return err
-		}
-	case strings.HasPrefix(base, "http://"):
-		hc = &http.Client{}
-	default:
-		return fmt.Errorf("node %s: the node's API serves this: pass its address, --node https://host:port (api.listen)", node)
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := hc.Do(hreq)
-	if err != nil {
-		return fmt.Errorf("node %s unreachable: %w", node, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<30))
-	if err != nil {
-		return fmt.Errorf("node %s: %w", node, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(body, &e) != nil || e.Error == "" {
-			return fmt.Errorf("node %s does not serve GET /v1/%s (HTTP %s): is --node the node's API (api.listen) rather than its CometBFT RPC?", node, what, resp.Status)
-		}
-		return fmt.Errorf("%s: %s (HTTP %d)", what, e.Error, resp.StatusCode)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("node %s: %s: %w", node, what, err)
-	}
-	return nil
+	return apiNode(node).Statement(ctx, nil, req)
 }
 
 func printStatement(w io.Writer, st *recon.Statement) {

@@ -72,6 +72,12 @@ var layers = []struct {
 	// design would allow app and permission).
 	{pkg: "api", allow: append([]string{"gmcrypto", "nodecfg", "recon"}, helpers...)},
 
+	// The web console: a client of the node's API (api.Node) and of an
+	// observer's regulator API (regulator.Client), signing with wire; never
+	// app, consensus, contracts or ledger (console/doc.go). recon gives the
+	// statement's types.
+	{pkg: "console", allow: append([]string{"api", "regulator", "wire", "recon", "proto/txpb", "gmcrypto"}, helpers...)},
+
 	// The observer side: never consensus, api or cmd.
 	{pkg: "regulator/...", allow: append([]string{"wire", "proto/txpb", "permission", "ledger", "gmcrypto"}, helpers...)},
 
@@ -270,6 +276,12 @@ func TestImportTableRefuses(t *testing.T) {
 		{"api", "node", false},
 		{"consensus/prover", "consensus", false},
 		{"cmd/jinlian", "regulator", true},
+		{"console", "api", true},
+		{"console", "wire", true},
+		{"console", "app", false},
+		{"console", "consensus", false},
+		{"console", "ledger", false},
+		{"console", "contracts/payments", false},
 	} {
 		r := ruleFor(c.pkg)
 		if r < 0 {

@@ -1,0 +1,197 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/recon"
+)
+
+// Node is the client side of a node: its address and how to reach it.
+// Addr is tcp://, http:// or host:port for the node's CometBFT RPC, or
+// https:// for its API over GM TLS or TLS 1.3 (TLS). The CLI and the web
+// console reach nodes through it. It prints as the address.
+type Node struct {
+	Addr string
+	TLS  ClientTLS
+}
+
+func (n Node) String() string { return n.Addr }
+
+// Dial returns an RPC client for the node: CometBFT's HTTP client over
+// plain HTTP, or over the API's TLS trusting TLS.CAFile and presenting the
+// client certificate.
+func (n Node) Dial() (rpcclient.Client, error) {
+	addr := n.Addr
+	if !strings.Contains(addr, "://") {
+		addr = "tcp://" + addr
+	}
+	if !strings.HasPrefix(addr, "https://") {
+		if t := n.TLS; t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.Key != nil {
+			return nil, fmt.Errorf("node %s: --tls-ca, --tls-cert and --tls-key need an https:// --node", n)
+		}
+		c, err := rpchttp.New(addr, "/websocket")
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", n, err)
+		}
+		return c, nil
+	}
+	hc, err := n.HTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	c, err := rpchttp.NewWithClient(addr, "/websocket", hc)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", n, err)
+	}
+	return c, nil
+}
+
+// HTTPClient is the HTTP client for an https:// node, the node's API:
+// trusting TLS.CAFile, presenting TLS.CertFile/KeyFile (a PEM key, or for
+// gmtls a jinlian key file, decrypted with JINLIAN_PASSPHRASE or a prompt)
+// or the already loaded TLS.Cert/Key.
+func (n Node) HTTPClient() (*http.Client, error) {
+	t := n.TLS
+	if t.CAFile == "" {
+		return nil, fmt.Errorf("node %s: an https:// node needs --tls-ca (the CA of the API's certificate)", n)
+	}
+	if t.Mode == nodecfg.APITLSGM && t.KeyFile != "" && IsKeystoreFile(t.KeyFile) {
+		if err := LoadKeystoreTLSKey(&t); err != nil {
+			return nil, fmt.Errorf("node %s: --tls-key: %w", n, err)
+		}
+	}
+	hc, err := NewHTTPClient(t)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: %w", n, err)
+	}
+	return hc, nil
+}
+
+// IsKeystoreFile tells a jinlian key file (JSON) from a PEM key.
+func IsKeystoreFile(path string) bool {
+	b, err := os.ReadFile(path)
+	return err == nil && bytes.HasPrefix(bytes.TrimSpace(b), []byte("{"))
+}
+
+// LoadKeystoreTLSKey decrypts the jinlian key file t.KeyFile (passphrase
+// from JINLIAN_PASSPHRASE or a prompt) and takes the client certificate
+// from t.CertFile or else from the key file.
+func LoadKeystoreTLSKey(t *ClientTLS) error {
+	pw, err := gmcrypto.ReadPassphrase("", "Passphrase for TLS key "+t.KeyFile+": ")
+	if err != nil {
+		return err
+	}
+	info, key, err := gmcrypto.LoadKey(t.KeyFile, pw)
+	if err != nil {
+		return err
+	}
+	certPEM := []byte(info.Certificate)
+	if t.CertFile != "" {
+		if certPEM, err = os.ReadFile(t.CertFile); err != nil {
+			return fmt.Errorf("--tls-cert: %w", err)
+		}
+	}
+	if len(certPEM) == 0 {
+		return fmt.Errorf("key file %s holds no certificate: pass --tls-cert", t.KeyFile)
+	}
+	cert, err := gmcrypto.ParseCertificatePEM(certPEM)
+	if err != nil {
+		return err
+	}
+	t.Cert, t.Key, t.CertFile, t.KeyFile = cert, key, "", ""
+	return nil
+}
+
+// Error is the API's refusal of a request: its HTTP status and its
+// message.
+type Error struct {
+	What    string // the endpoint, e.g. "statement"
+	Status  int
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s: %s (HTTP %d)", e.What, e.Message, e.Status)
+}
+
+// Get reads path (with its query string) from the node's API into out
+// (JSON). hc is the client to use; nil means n.HTTPClient for https://, a
+// plain one for http://. A refusal is an *Error with the API's own words.
+func (n Node) Get(ctx context.Context, hc *http.Client, path string, out any) error {
+	base := strings.TrimSuffix(n.Addr, "/")
+	what := strings.TrimPrefix(path[:strings.IndexAny(path+"?", "?")], "/v1/")
+	switch {
+	case strings.HasPrefix(base, "https://"):
+		if hc == nil {
+			var err error
+			if hc, err = n.HTTPClient(); err != nil {
+				return err
+			}
+		}
+	case strings.HasPrefix(base, "http://"):
+		if hc == nil {
+			hc = &http.Client{}
+		}
+	default:
+		return fmt.Errorf("node %s: the node's API serves %s: pass its address, --node https://host:port (api.listen)", n, what)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(hreq)
+	if err != nil {
+		return fmt.Errorf("node %s unreachable: %w", n, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<30))
+	if err != nil {
+		return fmt.Errorf("node %s: %w", n, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(body, &e) != nil || e.Error == "" {
+			return fmt.Errorf("node %s does not serve GET /v1/%s (HTTP %s): is --node the node's API (api.listen) rather than its CometBFT RPC?", n, what, resp.Status)
+		}
+		return &Error{What: what, Status: resp.StatusCode, Message: e.Error}
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("node %s: %s: %w", n, what, err)
+	}
+	return nil
+}
+
+// Statement asks the node's API for a statement (GET /v1/statement); hc
+// as for Get.
+func (n Node) Statement(ctx context.Context, hc *http.Client, req recon.Request) (*recon.Statement, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"org": req.Org, "date": req.Date, "account": req.Account, "asset": req.Asset, "ledger": req.Ledger} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	path := "/v1/statement"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var st recon.Statement
+	if err := n.Get(ctx, hc, path, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}

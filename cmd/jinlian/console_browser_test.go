@@ -1,0 +1,658 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+
+	"github.com/jinlian-ledger/jinlian/api"
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
+)
+
+// ScreenshotsEnv names a directory the browser test also writes its page
+// screenshots to (docs/console/ holds the committed ones).
+const ScreenshotsEnv = "JINLIAN_CONSOLE_SCREENSHOTS"
+
+// chromiumPath finds a Chromium or Chrome binary, or says why not.
+func chromiumPath() (string, error) {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no chromium on PATH (Debian: apt-get install -y chromium; .ci/run installs it)")
+}
+
+// consoleNet is a localnet for the console: two banks, a regulator
+// observer with its regulator API, and node0 serving the API over GM TLS
+// with mutual authentication, so that the read gate decides what each
+// console shows. It is the one place the console tests use consensus.
+type consoleNet struct {
+	ln       *localnet.Net
+	rpc      string // node0's CometBFT RPC, for the CLI's own checks
+	api      string // https://… node0's API
+	ca       string // the API's CA
+	observer string // regulator API
+	key      map[string]string
+	funding  uint64 // each bank's opening CNY balance
+}
+
+func startConsoleNet(t *testing.T) *consoleNet {
+	t.Helper()
+	base, err := consensus.FreeBasePort(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 2, Observers: 1, BasePort: base,
+		TimeoutCommit: 300 * time.Millisecond, CheckpointInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := api.GenerateCertificates(api.CertOptions{Dir: filepath.Join(t.TempDir(), "api"), Mode: nodecfg.APITLSGM, Org: "bankA", Client: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := nodecfg.Load(ln.Network.Nodes[0].Home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiAddr := fmt.Sprintf("127.0.0.1:%d", base+2)
+	cfg.API.Listen, cfg.API.TLS = apiAddr, nodecfg.APITLSGM
+	cfg.API.CertFile, cfg.API.KeyFile, cfg.API.EncCertFile, cfg.API.EncKeyFile = certs.Cert, certs.Key, certs.EncCert, certs.EncKey
+	var bundle []byte
+	for _, org := range []string{"bankA", "bankB", localnet.RegulatorOrg} {
+		b, err := os.ReadFile(filepath.Join(localnet.CADir(ln.Home, org), "ca.crt.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bundle = append(bundle, b...)
+	}
+	cfg.API.ClientCAFile = filepath.Join(t.TempDir(), "clients.pem")
+	if err := os.WriteFile(cfg.API.ClientCAFile, bundle, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = node.StopAll(nodes) })
+	if nodes[2].Regulator == nil {
+		t.Fatal("the observer runs no regulator service")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 2); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(gmcrypto.PassphraseEnv, localnet.Passphrase)
+	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_OBSERVER", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
+		t.Setenv(env, "")
+	}
+	n := &consoleNet{ln: ln, rpc: nodes[0].RPCAddr(), api: "https://" + apiAddr, ca: certs.CA, observer: nodes[2].Regulator.URL(), key: map[string]string{}, funding: localnet.Funding}
+	for _, id := range ln.Identities {
+		n.key[id.Name] = id.KeyFile
+	}
+	return n
+}
+
+// syncBuffer is a bytes.Buffer a command writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var consoleURL = regexp.MustCompile(`http://127\.0\.0\.1:\d+/\?token=[0-9a-f]+`)
+
+// runConsole runs `jinlian console args…` until the test ends and returns
+// the URL it prints.
+func runConsole(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	cmd := newRootCmd()
+	cmd.SetArgs(append([]string{"console", "--listen", "127.0.0.1:0"}, args...))
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("console %v: %v", args, err)
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if u := consoleURL.FindString(out.String()); u != "" {
+			return u
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("console %v stopped: %v\n%s%s", args, err, out.String(), errOut.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatalf("console %v printed no URL:\n%s%s", args, out.String(), errOut.String())
+	return ""
+}
+
+// TestConsoleInChromium drives the console in a real headless Chromium
+// against a localnet behind the GM TLS API: a bank's clerk loads every
+// page, sees its balance and its statement (and downloads it as CSV),
+// votes on a proposal after the confirmation step, and is refused another
+// bank's sub-ledger; the regulator's analyst finds the transaction with
+// its decoded fields and acknowledges the alert it raised, which `jinlian
+// reg alerts` then shows.
+func TestConsoleInChromium(t *testing.T) {
+	chromium, err := chromiumPath()
+	if err != nil {
+		t.Skip(err)
+	}
+	heavytest.Begin(t, "runs a localnet, two consoles and Chromium")
+	n := startConsoleNet(t)
+	tlsFlags := []string{"--node", n.api, "--tls-ca", n.ca}
+
+	// A large transfer with a memo: a statement row, and a large_amount alert.
+	out, err := runCLI(t, "tx", "transfer", "-o", "json", "--node", n.rpc, "--from", n.key["bankA"], "--asset", "CNY",
+		"--to", n.ln.Identities[1].Address, "--amount", "200000", "--memo", "invoice 42")
+	if err != nil {
+		t.Fatalf("transfer: %v %s", err, out)
+	}
+	var sent struct {
+		TxID string `json:"tx_id"`
+	}
+	if err := json.Unmarshal([]byte(out), &sent); err != nil || sent.TxID == "" {
+		t.Fatalf("transfer: %v %s", err, out)
+	}
+
+	bank := runConsole(t, append([]string{"--home", n.ln.Home, "--from", n.key["bankA"]}, tlsFlags...)...)
+	reg := runConsole(t, append([]string{"--home", n.ln.Home, "--from", n.key["regulator"], "--observer", n.observer, "--lang", "en"}, tlsFlags...)...)
+	bankBase, regBase := strings.Split(bank, "/?")[0], strings.Split(reg, "/?")[0]
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
+		chromedp.WindowSize(1280, 800), chromedp.Flag("lang", "zh-CN"))
+	actx, cancelA := chromedp.NewExecAllocator(heavytest.Context(t, 5*time.Minute), opts...)
+	defer cancelA()
+	shots := t.TempDir()
+	shoot := func(ctx context.Context, name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		for _, dir := range []string{shots, os.Getenv(ScreenshotsEnv)} {
+			if dir == "" {
+				continue
+			}
+			if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	text := func(ctx context.Context, sel string) string {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("%s: %v\npage:\n%s", sel, err, page)
+		}
+		return s
+	}
+	// paint logs how long the page took to load (navigation start to the
+	// load event): figures, not a limit.
+	paint := func(ctx context.Context, page string) {
+		t.Helper()
+		ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(() => { const e = performance.getEntriesByType("navigation")[0]; return e ? e.loadEventEnd - e.startTime : -1 })()`))
+		if err == nil {
+			t.Logf("page %s loaded in %.0f ms", page, ms)
+		}
+	}
+	noError := func(ctx context.Context, page string) {
+		t.Helper()
+		paint(ctx, page)
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("main .error").length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			t.Fatalf("%s shows an error: %s", page, text(ctx, "main .error"))
+		}
+	}
+
+	// do runs browser steps with a deadline and, when they fail, shows
+	// the page they failed on.
+	do := func(ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("%s: %v\npage:\n%s", what, err, page)
+		}
+	}
+
+	// The bank's clerk.
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	// The first run starts the tab on the context it gets: this one, not
+	// a step's deadline, which would close the tab when it ends.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatal(err)
+	}
+	do(bctx, "open the printed URL", chromedp.Navigate(bank))
+	if got := text(bctx, "#chain-id"); got != n.ln.Network.ChainID {
+		t.Errorf("overview chain id %q, want %q", got, n.ln.Network.ChainID)
+	}
+	if vals := text(bctx, "#validators tbody"); !strings.Contains(vals, "bankA") || !strings.Contains(vals, "bankB") {
+		t.Errorf("overview validators: %q", vals)
+	}
+	if roles := text(bctx, "#roles"); !strings.Contains(roles, "committee") {
+		t.Errorf("overview roles: %q", roles)
+	}
+	// Both validators sign every height's SM2 quorum certificate (two of
+	// two make the quorum).
+	qcs, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#validators td.qc")].map(e => e.textContent)`))
+	if err != nil || len(qcs) != 2 {
+		t.Fatalf("QC column: %v %q", err, qcs)
+	}
+	for _, q := range qcs {
+		if k, n, ok := strings.Cut(q, "/"); !ok || k != n || n == "0" {
+			t.Errorf("QC participation %q, want every recent certificate signed", q)
+		}
+	}
+	noError(bctx, "overview")
+	shoot(bctx, "overview")
+
+	// Governance: bankB proposes a sub-ledger of its own; the clerk votes
+	// yes from the page, after seeing what will be signed.
+	if out, err := runCLI(t, "gov", "propose", "create-ledger", "--name", "bonly", "--members", "bankB", "--title", "bankB's own book",
+		"--node", n.rpc, "--from", n.key["bankB"]); err != nil || !strings.Contains(out, "proposal: 1 (voting)") {
+		t.Fatalf("propose: %v %s", err, out)
+	}
+	do(bctx, "step", chromedp.Navigate(bankBase+"/governance"))
+	if row := text(bctx, "#proposal-1"); !strings.Contains(row, "bonly") || !strings.Contains(row, "voting") {
+		t.Errorf("governance row: %q", row)
+	}
+	noError(bctx, "governance")
+	shoot(bctx, "governance")
+	do(bctx, "step", chromedp.Click(chromedp.CSS("#vote-yes-1")), chromedp.WaitVisible(chromedp.CSS("#message")))
+	if msg := text(bctx, "#message"); !strings.Contains(msg, `"proposal_id": "1"`) || !strings.Contains(msg, `"yes": true`) {
+		t.Errorf("confirmation shows %q", msg)
+	}
+	if tosign := text(bctx, "#to-sign"); !strings.Contains(tosign, "_system") || !strings.Contains(tosign, n.ln.Identities[0].Address) {
+		t.Errorf("confirmation: %q", tosign)
+	}
+	shoot(bctx, "vote-confirm")
+	do(bctx, "sign and send", chromedp.Click(chromedp.CSS("#sign-send")), chromedp.WaitVisible(chromedp.CSS("#vote-result, main .error")))
+	noError(bctx, "vote result")
+	if res := text(bctx, "#vote-result"); !strings.Contains(res, "投票已上链") {
+		t.Fatalf("vote result: %q", res)
+	}
+	out, err = runCLI(t, "gov", "show", "1", "-o", "json", "--node", n.rpc)
+	if err != nil || !strings.Contains(out, `"org": "bankA"`) || !strings.Contains(out, `"status": "passed"`) {
+		t.Fatalf("the vote on chain: %v %s", err, out)
+	}
+
+	// A confidential transfer (bankB's key is on chain since it proposed):
+	// its payload opens only with a key, and the regulator's console opens
+	// it below.
+	secret := filepath.Join(t.TempDir(), "payroll.txt")
+	if err := os.WriteFile(secret, []byte("salary batch 7"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCLI(t, "tx", "transfer", "-o", "json", "--node", n.rpc, "--from", n.key["bankA"], "--asset", "CNY",
+		"--to", n.ln.Identities[1].Address, "--amount", "100", "--confidential", secret)
+	var conf struct {
+		TxID string `json:"tx_id"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &conf) != nil || conf.TxID == "" {
+		t.Fatalf("confidential transfer: %v %s", err, out)
+	}
+
+	// Explorer: the clerk's balance; bankB's sub-ledger is refused by
+	// the API's gate, and the page shows the refusal, not data.
+	do(bctx, "step", chromedp.Navigate(bankBase+"/explorer?ledger=payments&asset=CNY&account="+n.ln.Identities[0].Address))
+	if amt := text(bctx, "#balance-amount"); amt != fmt.Sprint(n.funding-200000-100) {
+		t.Errorf("balance %q", amt)
+	}
+	noError(bctx, "explorer")
+	shoot(bctx, "explorer-balance")
+	do(bctx, "step", chromedp.Navigate(bankBase+"/explorer?ledger=bonly&asset=CNY&account="+n.ln.Identities[1].Address))
+	if refused := text(bctx, "#balance-error"); !strings.Contains(refused, "may not read sub-ledger bonly") {
+		t.Errorf("another bank's sub-ledger: %q", refused)
+	}
+	amounts, _ := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("#balance-amount").length`))
+	if amounts != 0 {
+		t.Error("the page shows a balance the API refused")
+	}
+	shoot(bctx, "explorer-refused")
+	// A member finds where its transaction was committed, but the gate
+	// keeps transaction contents for regulators and auditors: the page
+	// shows the refusal, and no decoded field.
+	do(bctx, "member's tx", chromedp.Navigate(bankBase+"/explorer?tx="+sent.TxID))
+	if refused := text(bctx, "#tx-error"); !strings.Contains(refused, "only regulators and auditors") {
+		t.Errorf("member's tx search: %q", refused)
+	}
+	if fields, _ := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("#tx-fields, #tx-type").length`)); fields != 0 {
+		t.Error("the page shows transaction contents the API refused")
+	}
+
+	// Statement: today's movements, and the same as CSV.
+	do(bctx, "step", chromedp.Navigate(bankBase+"/statement"))
+	if rows := text(bctx, "#statement tbody"); !strings.Contains(rows, "invoice 42") || !strings.Contains(rows, "200000") {
+		t.Errorf("statement rows: %q", rows)
+	}
+	noError(bctx, "statement")
+	shoot(bctx, "statement")
+	csv, err := chromedp.Run(bctx, chromedp.Evaluate[string](`fetch(document.querySelector("#csv").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(csv, "invoice 42") || !strings.Contains(csv, sent.TxID) {
+		t.Errorf("statement CSV: %q", csv)
+	}
+
+	// The regulator's analyst, in English.
+	rctx, cancelR := chromedp.NewContext(actx)
+	defer cancelR()
+	if err := chromedp.Do(rctx); err != nil {
+		t.Fatal(err)
+	}
+	do(rctx, "step", chromedp.Navigate(reg+"&x=1"), chromedp.Navigate(regBase+"/explorer?tx="+sent.TxID))
+	if typ := text(rctx, "#tx-type"); typ != "transfer" {
+		t.Errorf("tx type %q", typ)
+	}
+	if memo := text(rctx, "#tx-memo"); memo != "invoice 42" {
+		t.Errorf("tx memo %q", memo)
+	}
+	if f := text(rctx, "#tx-fields"); !strings.Contains(f, n.ln.Identities[1].Address) || !strings.Contains(f, "200000") {
+		t.Errorf("tx fields %q", f)
+	}
+	noError(rctx, "explorer (regulator)")
+	shoot(rctx, "explorer-tx")
+	do(rctx, "confidential tx", chromedp.Navigate(regBase+"/explorer?tx="+conf.TxID), chromedp.Click(chromedp.CSS("#decrypt")),
+		chromedp.WaitVisible(chromedp.CSS("#plaintext, main .error")))
+	noError(rctx, "decryption")
+	if p := text(rctx, "#plaintext"); p != "salary batch 7" {
+		t.Errorf("decrypted payload %q", p)
+	}
+	shoot(rctx, "explorer-decrypted")
+	do(rctx, "latest blocks", chromedp.Navigate(regBase+"/explorer?blocks=1"))
+	noError(rctx, "latest blocks")
+	if b := text(rctx, "#blocks tbody"); b == "" {
+		t.Error("no latest blocks")
+	}
+	do(bctx, "member's blocks", chromedp.Navigate(bankBase+"/explorer?blocks=1"))
+	if refused := text(bctx, "#blocks-error"); !strings.Contains(refused, "only regulators and auditors") {
+		t.Errorf("member's latest blocks: %q", refused)
+	}
+	do(rctx, "step", chromedp.Navigate(regBase+"/regulator?status=open"))
+	alerts := text(rctx, "#alerts tbody")
+	id := regexp.MustCompile(`\d+-\d+`).FindString(alerts)
+	if !strings.Contains(alerts, "large_amount") || id == "" {
+		t.Fatalf("alerts: %q", alerts)
+	}
+	noError(rctx, "regulator")
+	shoot(rctx, "regulator")
+	do(rctx, "acknowledge",
+		chromedp.SendKeys(chromedp.CSS("#note-"+id), "called bankA: invoice 42, a real payment"),
+		chromedp.Click(chromedp.CSS("#ack-"+id)),
+		chromedp.WaitVisible(chromedp.CSS("#acked, main .error")))
+	noError(rctx, "acknowledged")
+	out, err = runCLI(t, "reg", "--observer", n.observer, "--from", n.key["regulator"], "alerts", "-o", "json")
+	if err != nil || !strings.Contains(out, "called bankA: invoice 42, a real payment") || !strings.Contains(out, `"acknowledged"`) {
+		t.Fatalf("jinlian reg alerts after the acknowledgement: %v %s", err, out)
+	}
+	shoot(rctx, "regulator-acked")
+
+	// A new large transfer: its alert appears on the open page, streamed.
+	if out, err := runCLI(t, "tx", "transfer", "--node", n.rpc, "--from", n.key["bankB"], "--asset", "CNY",
+		"--to", n.ln.Identities[0].Address, "--amount", "150000", "--memo", "invoice 43"); err != nil {
+		t.Fatalf("second transfer: %v %s", err, out)
+	}
+	do(rctx, "live alert", chromedp.WaitVisible(chromedp.CSS("#live-alerts li")))
+	if l := text(rctx, "#live-alerts"); !strings.Contains(l, "large_amount") || !strings.Contains(l, "150000") {
+		t.Errorf("live alerts: %q", l)
+	}
+	shoot(rctx, "regulator-live")
+
+	// A compliance report for today, signed in the console with the
+	// regulator's key; both files verify with jinlian reg verify-report.
+	do(rctx, "report", chromedp.Navigate(regBase+"/regulator/report"), chromedp.Click(chromedp.CSS("#generate")),
+		chromedp.WaitVisible(chromedp.CSS("#report-ready, main .error")))
+	noError(rctx, "report")
+	if m := text(rctx, "#report-movements"); m == "0" {
+		t.Errorf("report of today has no movements")
+	}
+	shoot(rctx, "regulator-report")
+	repDir := t.TempDir()
+	for _, f := range []struct{ sel, name string }{{"#report-file", "report.csv"}, {"#report-sig", "report.csv.sig"}} {
+		body, err := chromedp.Run(rctx, chromedp.Evaluate[string](`fetch(document.querySelector("`+f.sel+`").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repDir, f.name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	regAddr := n.ln.Identities[len(n.ln.Identities)-1].Address
+	if out, err := runCLI(t, "reg", "verify-report", filepath.Join(repDir, "report.csv"), "--signer", regAddr); err != nil {
+		t.Fatalf("jinlian reg verify-report of the console's report: %v %s", err, out)
+	}
+	do(rctx, "back to the alerts", chromedp.Navigate(regBase+"/regulator"))
+
+	// The account's case: its alert (acknowledged) and its movement; the
+	// audit log holds the acknowledgement.
+	do(rctx, "case view", chromedp.Click(chromedp.CSS("#alert-"+id+" td:nth-child(5) a")), chromedp.WaitVisible(chromedp.CSS("#case-moves, main .error")))
+	noError(rctx, "case view")
+	if a := text(rctx, "#case-alerts"); !strings.Contains(a, "large_amount") || !strings.Contains(a, "called bankA") {
+		t.Errorf("case alerts: %q", a)
+	}
+	if m := text(rctx, "#case-moves"); !strings.Contains(m, "200000") {
+		t.Errorf("case movements: %q", m)
+	}
+	shoot(rctx, "regulator-case")
+	do(rctx, "audit log", chromedp.Navigate(regBase+"/regulator/audit"))
+	noError(rctx, "audit log")
+	if a := text(rctx, "#audit"); !strings.Contains(a, "acknowledge alert") {
+		t.Errorf("audit log: %q", a)
+	}
+	shoot(rctx, "regulator-audit")
+
+	// In the browser too: the regulator console's token does not open
+	// the clerk's console, and no token gets nothing.
+	for _, u := range []string{bankBase + "/?token=" + strings.Split(reg, "token=")[1], bankBase + "/governance"} {
+		fctx, cancelF := chromedp.NewContext(actx)
+		if err := chromedp.Do(fctx); err != nil {
+			t.Fatal(err)
+		}
+		do(fctx, "step", chromedp.Navigate(u))
+		body, err := chromedp.Run(fctx, chromedp.Evaluate[string](`document.body.innerText`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancelF()
+		if !strings.Contains(body, "token") || strings.Contains(body, "bonly") {
+			t.Errorf("%s without this console's token: %q", u, body)
+		}
+	}
+
+	// A console on node0's plain RPC (the default localnet's way), through
+	// a TCP relay the test can cut: the statement is built by the console
+	// from the RPC, and the connection indicator shows the cut and the
+	// recovery.
+	relay := startRelay(t, strings.TrimPrefix(n.rpc, "tcp://"))
+	plain := runConsole(t, "--home", n.ln.Home, "--node", "tcp://"+relay.addr, "--from", n.key["bankA"])
+	pctx, cancelP := chromedp.NewContext(actx)
+	defer cancelP()
+	if err := chromedp.Do(pctx); err != nil {
+		t.Fatal(err)
+	}
+	do(pctx, "open the plain-RPC console", chromedp.Navigate(plain), chromedp.Navigate(strings.Split(plain, "/?")[0]+"/statement"))
+	if rows := text(pctx, "#statement tbody"); !strings.Contains(rows, "invoice 42") {
+		t.Errorf("statement from the plain RPC: %q", rows)
+	}
+	noError(pctx, "statement from the plain RPC")
+	banner := func(want bool) {
+		t.Helper()
+		for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+			hidden, err := chromedp.Run(pctx, chromedp.Evaluate[bool](`document.getElementById("conn-lost").hidden`))
+			if err == nil && hidden != want {
+				return
+			}
+		}
+		t.Fatalf("connection-lost banner shown = %v, want %v, after 20 s", !want, want)
+	}
+	banner(false)
+	relay.cut()
+	banner(true)
+	shoot(pctx, "connection-lost")
+	relay.restore(t)
+	banner(false)
+	if s := text(pctx, "#conn-text"); s != "连接已恢复" {
+		t.Errorf("indicator after the cut: %q", s)
+	}
+
+	// A narrow window (a phone's width): no page scrolls sideways; wide
+	// tables scroll inside their box.
+	do(pctx, "narrow window", chromedp.EmulateViewport(390, 844))
+	plainBase := strings.Split(plain, "/?")[0]
+	for _, page := range []string{"/", "/explorer?tx=" + sent.TxID, "/statement", "/governance"} {
+		do(pctx, "narrow "+page, chromedp.Navigate(plainBase+page))
+		over, err := chromedp.Run(pctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
+		if err != nil || over > 1 {
+			t.Errorf("%s at 390 px: %v, the page is %d px wider than the window", page, err, over)
+		}
+		if page == "/" {
+			shoot(pctx, "narrow-overview")
+		}
+	}
+	t.Logf("screenshots in %s", shots)
+}
+
+// tcpRelay forwards TCP connections to a target until cut, and again after
+// restore, on the same address: a network cut between a console and its
+// node.
+type tcpRelay struct {
+	addr, target string
+	mu           sync.Mutex
+	ln           net.Listener
+	conns        []net.Conn
+}
+
+func startRelay(t *testing.T, target string) *tcpRelay {
+	t.Helper()
+	r := &tcpRelay{target: target}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.addr = ln.Addr().String()
+	r.serve(ln)
+	t.Cleanup(r.cut)
+	return r
+}
+
+func (r *tcpRelay) serve(ln net.Listener) {
+	r.mu.Lock()
+	r.ln = ln
+	r.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", r.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			r.mu.Lock()
+			r.conns = append(r.conns, c, up)
+			r.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+func (r *tcpRelay) cut() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ln != nil {
+		r.ln.Close()
+		r.ln = nil
+	}
+	for _, c := range r.conns {
+		c.Close()
+	}
+	r.conns = nil
+}
+
+func (r *tcpRelay) restore(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.serve(ln)
+}
+
+// jinlian console refuses bad flags before it serves anything.
+func TestConsoleFlagsRefused(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv(gmcrypto.PassphraseEnv, "whatever")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no key", []string{"console"}, `required flag(s) "from" not set`},
+		{"unknown key", []string{"console", "--home", home, "--from", "nobody"}, `key "nobody" not found`},
+		{"unknown language", []string{"console", "--home", home, "--from", "nobody", "--lang", "fr"}, `--lang "fr": want zh or en`},
+		{"unknown time zone", []string{"console", "--home", home, "--from", "nobody", "--recon.timezone", "Mars/Olympus"}, `--recon.timezone "Mars/Olympus"`},
+	} {
+		_, err := runCLI(t, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error naming %q", c.name, err, c.want)
+		}
+	}
+}

@@ -1,0 +1,279 @@
+package console
+
+// The explorer: a transaction by id, decoded; an account's balance.
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
+)
+
+type field struct{ K, V string }
+
+type txView struct {
+	ID, Hash, Ledger, Chain, Time, Sender, Org, Type, Memo string
+	Height                                                 int64
+	Fields                                                 []field
+	Code                                                   uint32
+	Codespace, Log                                         string
+	Events                                                 []field
+}
+
+type balanceView struct {
+	Ledger, Asset, Account string
+	Amount                 string
+	Height                 int64
+}
+
+type blockRow struct {
+	Height     int64
+	Time, Hash string
+	Txs        int
+	Proposer   string
+}
+
+type explorerData struct {
+	// Blocks are the latest blocks (?blocks=1): raw blocks, which the gate
+	// keeps for regulators and auditors.
+	ShowBlocks    bool
+	Blocks        []blockRow
+	BlocksRefused string
+	// CanDecrypt: the transaction carries a confidential payload and an
+	// observer is configured (regulator mode) to open it.
+	CanDecrypt               bool
+	Decrypted                *decryption
+	TxQuery                  string
+	Tx                       *txView
+	Ledger, Asset, Account   string
+	Balance                  *balanceView
+	TxRefused, BalanceRefuse string
+}
+
+type decryption struct {
+	Reader, Plaintext, Base64 string
+}
+
+func (s *Server) explorer(w http.ResponseWriter, r *http.Request) {
+	s.explore(w, r, nil)
+}
+
+// decrypt asks the observer to open a transaction's confidential payload
+// with the regulator's escrow key (POST with the CSRF token: the observer
+// audits every decryption in the user's name), and shows it under the
+// transaction.
+func (s *Server) decrypt(w http.ResponseWriter, r *http.Request) {
+	if s.reg == nil {
+		http.Error(w, tr(s.cfg.Lang, "no_observer"), http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	id := strings.TrimSpace(r.PostFormValue("tx"))
+	out, err := s.reg.Decrypt(ctx, id)
+	if err != nil {
+		s.explore(w, r, err)
+		return
+	}
+	s.explore(w, r, &decryption{Reader: out.Reader, Plaintext: out.Plaintext, Base64: out.PlaintextBase64})
+}
+
+// explore renders the explorer for the form values of r; dec is a
+// decryption to show (a *decryption) or why it failed (an error).
+func (s *Server) explore(w http.ResponseWriter, r *http.Request, dec any) {
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	v := s.view("explorer")
+	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		q = url.Values{"tx": {r.PostFormValue("tx")}}
+	}
+	d := &explorerData{TxQuery: strings.TrimSpace(q.Get("tx")), Ledger: q.Get("ledger"), Asset: q.Get("asset"), Account: strings.TrimSpace(q.Get("account"))}
+	if d.Ledger == "" {
+		d.Ledger = "payments"
+	}
+	if d.Asset == "" {
+		d.Asset = "CNY"
+	}
+	v.Data = d
+	if d.TxQuery != "" {
+		tx, err := s.lookupTx(ctx, d.TxQuery)
+		if err != nil {
+			d.TxRefused = err.Error()
+		}
+		d.Tx = tx
+		if tx != nil && s.reg != nil {
+			for _, f := range tx.Fields {
+				d.CanDecrypt = d.CanDecrypt || f.K == "confidential"
+			}
+		}
+	}
+	if q.Get("blocks") == "1" {
+		d.ShowBlocks = true
+		var err error
+		if d.Blocks, err = s.latestBlocks(ctx); err != nil {
+			d.BlocksRefused = err.Error()
+		}
+	}
+	switch dec := dec.(type) {
+	case *decryption:
+		d.Decrypted = dec
+	case error:
+		v.fail(tr(s.cfg.Lang, "decrypt"), dec)
+	}
+	if d.Account != "" {
+		b, err := s.balance(ctx, d.Ledger, d.Asset, d.Account)
+		if err != nil {
+			d.BalanceRefuse = err.Error()
+		}
+		d.Balance = b
+	}
+	s.render(w, v)
+}
+
+// latestBlocks lists the 20 latest blocks (CometBFT's blockchain method).
+func (s *Server) latestBlocks(ctx context.Context) ([]blockRow, error) {
+	res, err := s.rpc.BlockchainInfo(ctx, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]blockRow, 0, len(res.BlockMetas))
+	for _, m := range res.BlockMetas {
+		out = append(out, blockRow{Height: m.Header.Height, Time: m.Header.Time.UTC().Format(time.RFC3339), Hash: m.BlockID.Hash.String(),
+			Txs: m.NumTxs, Proposer: m.Header.ProposerAddress.String()})
+	}
+	return out, nil
+}
+
+func (s *Server) balance(ctx context.Context, ledger, asset, account string) (*balanceView, error) {
+	a, err := gmcrypto.ParseAddress(account)
+	if err != nil {
+		return nil, fmt.Errorf("account %q: %w", account, err)
+	}
+	req, _ := json.Marshal(map[string]string{"ledger": ledger, "asset": asset, "account": a.String()})
+	var out struct {
+		Amount string `json:"amount"`
+		Height int64  `json:"height"`
+	}
+	if err := s.query(ctx, queryBalance, req, &out); err != nil {
+		return nil, err
+	}
+	return &balanceView{Ledger: ledger, Asset: asset, Account: a.String(), Amount: out.Amount, Height: out.Height}, nil
+}
+
+// lookupTx finds a committed transaction: the app says at which height
+// its id was spent; the transaction and its result come from the node's
+// tx index (CometBFT's tx_search, which the read gate keeps for
+// regulators and auditors).
+func (s *Server) lookupTx(ctx context.Context, id string) (*txView, error) {
+	id = strings.ToLower(id)
+	if b, err := hex.DecodeString(id); err != nil || len(b) != 32 {
+		return nil, fmt.Errorf("tx id %q: want 64 hex digits (the id a tx command prints)", id)
+	}
+	var loc struct {
+		Height int64 `json:"height"`
+	}
+	if err := s.query(ctx, queryTx, []byte(id), &loc); err != nil {
+		return nil, err
+	}
+	res, err := s.rpc.TxSearch(ctx, fmt.Sprintf("jinlian_tx.id='%s'", id), false, nil, nil, "asc")
+	if err != nil {
+		return &txView{ID: id, Height: loc.Height}, fmt.Errorf("tx %s was committed at height %d; its content: %w", id, loc.Height, err)
+	}
+	if len(res.Txs) == 0 {
+		return s.txFromBlock(ctx, id, loc.Height)
+	}
+	t := res.Txs[0]
+	return decodeTx(id, t.Tx, t.Hash, t.Height, &t.TxResult), nil
+}
+
+// txFromBlock reads a transaction that the tx index lacks (a failed one
+// carries no jinlian_tx event) from its block and results.
+func (s *Server) txFromBlock(ctx context.Context, id string, h int64) (*txView, error) {
+	blk, err := s.rpc.Block(ctx, &h)
+	if err != nil {
+		return &txView{ID: id, Height: h}, fmt.Errorf("tx %s was committed at height %d; its block: %w", id, h, err)
+	}
+	res, err := s.rpc.BlockResults(ctx, &h)
+	if err != nil {
+		return &txView{ID: id, Height: h}, fmt.Errorf("tx %s was committed at height %d; its result: %w", id, h, err)
+	}
+	for i, raw := range blk.Block.Txs {
+		if t, err := wire.DecodeTx(raw); err == nil && wire.TxIDOf(t) == id && i < len(res.TxsResults) {
+			return decodeTx(id, raw, raw.Hash(), h, res.TxsResults[i]), nil
+		}
+	}
+	return nil, fmt.Errorf("tx %s: block %d holds no such transaction", id, h)
+}
+
+func decodeTx(id string, raw []byte, hash []byte, height int64, r *abci.ExecTxResult) *txView {
+	v := &txView{ID: id, Hash: strings.ToUpper(hex.EncodeToString(hash)), Height: height, Code: r.Code, Codespace: r.Codespace, Log: r.Log}
+	if t, err := wire.DecodeTx(raw); err == nil {
+		v.Ledger, v.Chain, v.Org, v.Sender = t.Ledger, t.ChainID, t.MSPID, t.Sender.String()
+		v.Time = t.Timestamp.UTC().Format(time.RFC3339)
+		v.Type = wire.MessageName(t.Msg)
+		v.Fields = messageFields(t.Msg)
+		for _, f := range v.Fields {
+			if f.K == "memo" {
+				v.Memo = f.V
+			}
+		}
+	} else {
+		v.Fields = []field{{"error", err.Error()}}
+	}
+	for _, e := range r.Events {
+		parts := make([]string, 0, len(e.Attributes))
+		for _, a := range e.Attributes {
+			parts = append(parts, a.Key+"="+a.Value)
+		}
+		v.Events = append(v.Events, field{e.Type, strings.Join(parts, " ")})
+	}
+	return v
+}
+
+// messageFields flattens a message's body into name → value, as protojson
+// writes it (bytes as base64 there: addresses are shown in hex here).
+func messageFields(m *txpb.Message) []field {
+	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+	if err != nil {
+		return []field{{"error", err.Error()}}
+	}
+	var outer map[string]map[string]any
+	if err := json.Unmarshal(b, &outer); err != nil {
+		return []field{{"message", string(b)}}
+	}
+	var out []field
+	for _, body := range outer {
+		for k, val := range body {
+			out = append(out, field{k, fieldValue(k, val)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].K < out[j].K })
+	return out
+}
+
+func fieldValue(k string, v any) string {
+	s, ok := v.(string)
+	if !ok {
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	// protojson writes bytes fields as base64; addresses read as hex.
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) == 20 && (k == "to" || k == "account" || strings.HasSuffix(k, "address") || k == "from") {
+		return hex.EncodeToString(b)
+	}
+	return s
+}

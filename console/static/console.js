@@ -1,0 +1,64 @@
+// jinlian console: the connection indicator. Polls /health every 3 s and
+// shows a banner while the node cannot be reached, and when it is back.
+(function () {
+  "use strict";
+  var body = document.body, banner = document.getElementById("conn-lost");
+  var conn = document.getElementById("conn"), text = document.getElementById("conn-text");
+  var height = document.getElementById("conn-height");
+  var ok = text ? text.textContent : "", lost = false;
+  function set(up, h) {
+    if (!conn) return;
+    conn.classList.toggle("down", !up);
+    if (up) {
+      text.textContent = lost ? body.dataset.back : ok;
+      if (h !== undefined) height.textContent = "#" + h;
+      banner.hidden = true;
+    } else {
+      text.textContent = body.dataset.lost;
+      banner.hidden = false;
+    }
+    lost = !up;
+  }
+  function poll() {
+    fetch("/health", {cache: "no-store", credentials: "same-origin"})
+      .then(function (r) { return r.json(); })
+      .then(function (j) { set(j.ok, j.height); })
+      .catch(function () { set(false); })
+      .finally(function () { setTimeout(poll, 3000); });
+  }
+  poll();
+})();
+
+// Regulator page: new alerts and acknowledgements as the observer streams
+// them (through the console, which signs the request), shown without a
+// reload. Text only: nothing from the stream becomes markup.
+(function () {
+  "use strict";
+  var live = document.getElementById("live");
+  if (!live || !window.EventSource) return;
+  var list = document.getElementById("live-alerts"), seen = {};
+  var es = new EventSource("/regulator/stream?since=" + encodeURIComponent(live.dataset.since || "0"));
+  function add(text, cls) {
+    var li = document.createElement("li");
+    li.textContent = text;
+    if (cls) li.className = cls;
+    list.insertBefore(li, list.firstChild);
+    live.hidden = false;
+  }
+  es.addEventListener("alert", function (e) {
+    var a = JSON.parse(e.data);
+    if (seen[a.id]) return;
+    seen[a.id] = true;
+    add(a.id + " · " + a.severity + " · " + a.rule + " · " + a.reason, "sev-" + a.severity);
+  });
+  es.addEventListener("ack", function (e) {
+    var a = JSON.parse(e.data);
+    if (seen["ack " + a.id]) return;
+    seen["ack " + a.id] = true;
+    add(a.id + " · " + live.dataset.ack);
+  });
+  es.addEventListener("failed", function (e) {
+    add(JSON.parse(e.data).error, "error");
+    es.close();
+  });
+})();
