@@ -727,9 +727,9 @@ func (k Keeper) markOverdue(r *Receivable, env Env, by gmcrypto.Address) []abci.
 
 // Settle is a payment by the payer from the due date on: amount is shared
 // among the holders of all parts pro rata to what each part has
-// outstanding, in this one transaction. A payment that leaves an amount
-// outstanding makes the receivable overdue; the one that pays the last
-// unit settles it.
+// outstanding, in this one transaction; it withdraws the discount offers
+// of the parts it pays. A payment that leaves an amount outstanding makes
+// the receivable overdue; the one that pays the last unit settles it.
 func (k Keeper) Settle(kv ledger.KV, env Env, ledgerName string, sender gmcrypto.Address, m *txpb.ReceivableSettle) ([]abci.Event, error) {
 	r, err := k.GetReceivable(kv, ledgerName, m.Receivable)
 	if err != nil {
@@ -771,15 +771,14 @@ func (k Keeper) Settle(kv ledger.KV, env Env, ledgerName string, sender gmcrypto
 			return nil, fmt.Errorf("settle part %d: %w", p.ID, err)
 		}
 		events = append(events, mv...)
-		p.Paid += shares[i]
+		// The part the offer priced is no longer the part: its price would
+		// now buy less. The holder offers again if it wishes.
+		p.Paid, p.Offer = p.Paid+shares[i], nil
 		payouts = append(payouts, strconv.FormatUint(uint64(p.ID), 10)+":"+p.Holder+":"+strconv.FormatUint(shares[i], 10))
 	}
 	r.Paid += m.Amount
 	if r.Outstanding() == 0 {
 		r.Status, r.SettledHeight = StatusSettled, env.Height
-		for i := range r.Parts {
-			r.Parts[i].Offer = nil
-		}
 	}
 	events = append(events, k.event(&txpb.EventReceivableSettled{Ledger: ledgerName, Receivable: r.ID, Payer: r.Payer, Asset: r.Asset,
 		Amount: m.Amount, Paid: r.Paid, Outstanding: r.Outstanding(), Status: r.Status, Payouts: strings.Join(payouts, ",")})...)

@@ -76,6 +76,9 @@ func TestSupplyChain(t *testing.T) {
 	wantErr(t, err, receivables.ErrNotDue)
 	_, err = f.do(f.bank, &txpb.ReceivableMarkOverdue{Receivable: id})
 	wantErr(t, err, receivables.ErrNotDue)
+	// An offer standing when the payer pays is withdrawn with the payment.
+	_, err = f.do(f.tier2, &txpb.ReceivableDiscountOffer{Receivable: id, Part: 5, Bank: f.bank2.Bytes(), Price: 140, ExpiryHeight: f.height + 500})
+	must(t, err)
 	f.advance(100)
 	// Due: the payer pays half; parts 2 (600, bank), 4 (100, supplier),
 	// 5 and 6 (150 each, tier2) get 300, 50, 75, 75; it is overdue.
@@ -90,6 +93,8 @@ func TestSupplyChain(t *testing.T) {
 	if r := f.get(id); r.Status != receivables.StatusOverdue || r.Paid != 500 || r.OverdueHeight != f.height {
 		t.Fatalf("after half %+v", r)
 	}
+	_, err = f.do(f.bank2, &txpb.ReceivableDiscountAccept{Receivable: id, Part: 5, Price: 140})
+	wantErr(t, err, receivables.ErrNoOffer)
 	f.checkInvariants()
 	_, err = f.do(f.bank, &txpb.ReceivableMarkOverdue{Receivable: id})
 	wantErr(t, err, receivables.ErrAlreadyOverdue)
