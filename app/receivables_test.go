@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -56,6 +57,16 @@ func TestReceivablesSupplyChain(t *testing.T) {
 		return n.send(k, receivableMsg(m))
 	}
 	addr := func(k *gmcrypto.PrivateKey) []byte { return k.Public().Address().Bytes() }
+	// refused sends m in a block of its own and requires it refused with
+	// e, naming want, and the ledger's tree unchanged.
+	refused := func(k *gmcrypto.PrivateKey, m any, e interface{ Code() uint32 }, want string) {
+		t.Helper()
+		before := n.root("payments")
+		refusedWith(t, send(k, m), e, want)
+		if !bytes.Equal(before, n.root("payments")) {
+			t.Fatalf("refused %T changed the ledger", m)
+		}
+	}
 	// The bank's funds.
 	n.checkEvents(n.send(n.member, &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: addr(n.officer), Amount: 30}}}))
 
@@ -72,27 +83,27 @@ func TestReceivablesSupplyChain(t *testing.T) {
 		t.Fatalf("register events %v", got)
 	}
 	// No double financing: the same invoice again, by anyone.
-	refusedWith(t, send(n.officer, &txpb.ReceivableRegister{Payer: addr(n.member), Asset: "CNY", FaceValue: 60, DueTime: due, InvoiceHash: inv[:]}),
+	refused(n.officer, &txpb.ReceivableRegister{Payer: addr(n.member), Asset: "CNY", FaceValue: 60, DueTime: due, InvoiceHash: inv[:]},
 		receivables.ErrDuplicateInvoice, "is registered by receivable "+id)
 	// The payee cannot confirm its own receivable; the payer does.
-	refusedWith(t, send(n.payee, &txpb.ReceivableConfirm{Receivable: id}), receivables.ErrWrongParty, "confirmed by its payer")
+	refused(n.payee, &txpb.ReceivableConfirm{Receivable: id}, receivables.ErrWrongParty, "confirmed by its payer")
 	if got := n.checkEvents(send(n.member, &txpb.ReceivableConfirm{Receivable: id})); !slices.Equal(got, []string{"receivable_confirmed"}) {
 		t.Fatalf("confirm events %v", got)
 	}
-	refusedWith(t, send(n.member, &txpb.ReceivableSettle{Receivable: id, Amount: 60}), receivables.ErrNotDue, "is due at")
+	refused(n.member, &txpb.ReceivableSettle{Receivable: id, Amount: 60}, receivables.ErrNotDue, "is due at")
 	// A non-holder cannot split it; the holder can.
-	refusedWith(t, send(n.officer, &txpb.ReceivableSplit{Receivable: id, Part: 1, Amounts: []uint64{40, 20}}), receivables.ErrWrongParty, "held by")
-	refusedWith(t, send(n.payee, &txpb.ReceivableSplit{Receivable: id, Part: 1, Amounts: []uint64{40, 21}}), receivables.ErrBadSplit, "exceed part 1")
+	refused(n.officer, &txpb.ReceivableSplit{Receivable: id, Part: 1, Amounts: []uint64{40, 20}}, receivables.ErrWrongParty, "held by")
+	refused(n.payee, &txpb.ReceivableSplit{Receivable: id, Part: 1, Amounts: []uint64{40, 21}}, receivables.ErrBadSplit, "exceed part 1")
 	n.checkEvents(send(n.payee, &txpb.ReceivableSplit{Receivable: id, Part: 1, Amounts: []uint64{40, 20}}))
 	// A pledged part cannot move until the pledgee releases it.
 	n.checkEvents(send(n.payee, &txpb.ReceivablePledge{Receivable: id, Part: 2, Pledgee: addr(n.officer)}))
-	refusedWith(t, send(n.payee, &txpb.ReceivableTransfer{Receivable: id, Part: 2, To: addr(n.officer)}), receivables.ErrPledged, "pledged to")
-	refusedWith(t, send(n.payee, &txpb.ReceivableUnpledge{Receivable: id, Part: 2}), receivables.ErrWrongParty, "only it releases")
+	refused(n.payee, &txpb.ReceivableTransfer{Receivable: id, Part: 2, To: addr(n.officer)}, receivables.ErrPledged, "pledged to")
+	refused(n.payee, &txpb.ReceivableUnpledge{Receivable: id, Part: 2}, receivables.ErrWrongParty, "only it releases")
 	n.checkEvents(send(n.officer, &txpb.ReceivableUnpledge{Receivable: id, Part: 2}))
 	// Discount: offered to the bank, accepted by it only, paid and
 	// delivered in one transaction.
 	n.checkEvents(send(n.payee, &txpb.ReceivableDiscountOffer{Receivable: id, Part: 2, Bank: addr(n.officer), Price: 25, ExpiryHeight: n.height + 10}))
-	refusedWith(t, send(n.member, &txpb.ReceivableDiscountAccept{Receivable: id, Part: 2, Price: 25}), receivables.ErrNoOffer, "not offered to")
+	refused(n.member, &txpb.ReceivableDiscountAccept{Receivable: id, Part: 2, Price: 25}, receivables.ErrNoOffer, "not offered to")
 	if got := n.checkEvents(send(n.officer, &txpb.ReceivableDiscountAccept{Receivable: id, Part: 2, Price: 25})); !slices.Equal(got,
 		[]string{"transfer", "receivable_discounted"}) {
 		t.Fatalf("accept events %v", got)
@@ -115,7 +126,7 @@ func TestReceivablesSupplyChain(t *testing.T) {
 		t.Fatal("not paid pro rata")
 	}
 	n.checkEvents(send(n.member, &txpb.ReceivableSettle{Receivable: id, Amount: 30}))
-	refusedWith(t, send(n.member, &txpb.ReceivableSettle{Receivable: id, Amount: 1}), receivables.ErrAlreadySettled, "paid in full")
+	refused(n.member, &txpb.ReceivableSettle{Receivable: id, Amount: 1}, receivables.ErrAlreadySettled, "paid in full")
 	if n.balanceOf("payments", "CNY", n.officer) != 45 || n.balanceOf("payments", "CNY", n.payee) != 45 || n.balanceOf("payments", "CNY", n.member) != 10 {
 		t.Fatal("not paid in full")
 	}
@@ -154,6 +165,10 @@ func TestReceivablesAdmission(t *testing.T) {
 	refusedWith(t, n.block(n.tx(n.committee["bankC"], "bankC", "payments", receivableMsg(reg)))[0], permission.ErrUnauthorized, "receivable_register")
 	refusedWith(t, n.send(n.payee, receivableMsg(&txpb.ReceivableSettle{Receivable: hex.EncodeToString(inv[:]), Amount: 1})),
 		receivables.ErrUnknownReceivable, "no receivable")
+	// The mempool refuses what the block would, with the same code.
+	if r := n.check(n.tx(n.payee, "bankC", "payments", receivableMsg(&txpb.ReceivableConfirm{Receivable: hex.EncodeToString(inv[:])}))); r.Code != receivables.ErrUnknownReceivable.Code() || r.Codespace != "receivables" {
+		t.Fatalf("CheckTx of an unknown receivable: %d %s %s", r.Code, r.Codespace, r.Log)
+	}
 	// A sanctioned payer: nobody registers against it.
 	n.mustOK(n.block(n.sys(n.regulator, "bankD", &txpb.Message{Body: &txpb.Message_SetSanction{SetSanction: &txpb.SetSanction{
 		Account: n.member.Public().Address().Bytes(), Entry: "TEST-1", Reason: "test"}}})))
