@@ -218,6 +218,14 @@ func TestReceivablesProperty(t *testing.T) {
 			for _, id := range ids {
 				old, ok := before[id]
 				now := f.get(id)
+				// The sum invariant, stated here as well as in CheckReceivables.
+				var sum, paid uint64
+				for _, p := range now.Parts {
+					sum, paid = sum+p.Amount, paid+p.Paid
+				}
+				if len(now.Parts) > 0 && (sum != now.FaceValue || paid != now.Paid || now.Paid > now.FaceValue) {
+					rt.Fatalf("receivable %s: parts sum to %d (paid %d), face %d (paid %d)", id, sum, paid, now.FaceValue, now.Paid)
+				}
 				if !ok {
 					continue
 				}
