@@ -100,6 +100,8 @@ var queryRules = map[string]rule{
 	"/custody/accounts":  {access: ledgerMember, ledger: ledgerField("custody accounts request", "ledger", "signer")},
 	"/pvp/trade":         {access: ledgerMember, ledger: ledgerField("pvp trade request", "ledger", "trade")},
 	"/pvp/trades":        {access: ledgerMember, ledger: ledgerField("pvp trades request", "ledger", "party")},
+	"/receivable":        {access: ledgerMember, ledger: ledgerField("receivable request", "ledger", "receivable", "invoice")},
+	"/receivables":       {access: ledgerMember, ledger: ledgerField("receivables request", "ledger", "holder")},
 	"/ledgers":           {access: privileged, why: "it lists every sub-ledger with its supply"},
 	"/invariants":        {access: privileged, why: "it reports the supply of every sub-ledger"},
 	"/holds":             {access: privileged, why: "holds name accounts of every sub-ledger"},

@@ -16,6 +16,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/contracts/custody"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/contracts/pvp"
+	"github.com/jinlian-ledger/jinlian/contracts/receivables"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
 	"github.com/jinlian-ledger/jinlian/ledger"
@@ -38,6 +39,7 @@ type App struct {
 	payments payments.Keeper
 	custody  custody.Keeper
 	pvp      pvp.Keeper
+	recv     receivables.Keeper
 	logger   *slog.Logger
 	sigs     *SigCache
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
@@ -149,6 +151,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 	}
 	a.custody = custody.NewKeeper(a.payments, authorizer{})
 	a.pvp = pvp.NewKeeper(a.payments, authorizer{})
+	a.recv = receivables.NewKeeper(a.payments, authorizer{})
 	if a.sigs == nil {
 		a.sigs = NewSigCache(200_000, 1)
 	}
@@ -213,6 +216,7 @@ func (a *App) resetCheckState() error {
 	c.checking, c.payments = true, a.payments.Quiet()
 	c.custody = custody.NewKeeper(c.payments, authorizer{}).Quiet()
 	c.pvp = pvp.NewKeeper(c.payments, authorizer{}).Quiet()
+	c.recv = receivables.NewKeeper(c.payments, authorizer{}).Quiet()
 	a.checker.Store(&c)
 	return nil
 }

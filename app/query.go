@@ -14,6 +14,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/contracts/custody"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/contracts/pvp"
+	"github.com/jinlian-ledger/jinlian/contracts/receivables"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
 	"github.com/jinlian-ledger/jinlian/ledger"
@@ -48,6 +49,9 @@ const (
 
 	QueryPvpTrade  = "/pvp/trade"  // PvpRequest (ledger, trade) → PvpTradeResponse
 	QueryPvpTrades = "/pvp/trades" // PvpRequest (ledger, party optional) → PvpTradesResponse
+
+	QueryReceivable  = "/receivable"  // ReceivableRequest (ledger, receivable or invoice) → ReceivableResponse
+	QueryReceivables = "/receivables" // ReceivablesRequest (ledger, holder optional) → ReceivablesResponse
 
 	// CometBFT asks these when base.filter_peers is on; code 0 admits.
 	filterIDPrefix   = "/p2p/filter/id/"
@@ -131,14 +135,47 @@ type TxLocation struct {
 }
 
 // InvariantsResponse is the supply check over every asset of every
-// ledger, the custody check over every custody account and the pvp check
-// over every trade.
+// ledger, the custody check over every custody account, the pvp check
+// over every trade and the receivables check over every receivable.
 type InvariantsResponse struct {
-	Height  int64                      `json:"height"`
-	Holds   bool                       `json:"holds"`
-	Results []payments.InvariantResult `json:"results"`
-	Custody []custody.InvariantResult  `json:"custody"`
-	Pvp     []pvp.InvariantResult      `json:"pvp"`
+	Height      int64                         `json:"height"`
+	Holds       bool                          `json:"holds"`
+	Results     []payments.InvariantResult    `json:"results"`
+	Custody     []custody.InvariantResult     `json:"custody"`
+	Pvp         []pvp.InvariantResult         `json:"pvp"`
+	Receivables []receivables.InvariantResult `json:"receivables"`
+}
+
+// ReceivableRequest names a receivable of a sub-ledger by its id or by
+// the SM3 hash of its invoice (64 hex digits).
+type ReceivableRequest struct {
+	Ledger     string `json:"ledger"`
+	Receivable string `json:"receivable,omitempty"`
+	Invoice    string `json:"invoice,omitempty"`
+}
+
+// ReceivableResponse is a receivable with its parts, as a transaction in
+// the next block would find it (Due: payable; PastDue: may be marked
+// overdue; by the next height and the last block time).
+type ReceivableResponse struct {
+	receivables.Receivable
+	Outstanding uint64 `json:"outstanding,string"`
+	Due         bool   `json:"due"`
+	PastDue     bool   `json:"past_due"`
+	At          int64  `json:"at_height"`
+}
+
+// ReceivablesRequest asks for a sub-ledger's receivables, or those of
+// which holder holds a part.
+type ReceivablesRequest struct {
+	Ledger string `json:"ledger"`
+	Holder string `json:"holder,omitempty"`
+}
+
+// ReceivablesResponse lists receivables in id order.
+type ReceivablesResponse struct {
+	Receivables []receivables.Receivable `json:"receivables"`
+	Height      int64                    `json:"height"`
 }
 
 // CustodyRequest names a custody account of a sub-ledger.
@@ -292,6 +329,8 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		return a.queryCustody(v, path, data)
 	case QueryPvpTrade, QueryPvpTrades:
 		return a.queryPvp(v, path, data)
+	case QueryReceivable, QueryReceivables:
+		return a.queryReceivables(v, path, data)
 	case QueryLedgers:
 		out := []LedgerInfo{}
 		for _, name := range v.Ledgers() {
@@ -424,7 +463,8 @@ func checkUserLedger(v *ledger.View, name string) error {
 
 // Invariants checks the supply invariant over every asset at a view.
 func (a *App) Invariants(v *ledger.View) (InvariantsResponse, error) {
-	resp := InvariantsResponse{Height: v.Height(), Holds: true, Results: []payments.InvariantResult{}, Custody: []custody.InvariantResult{}}
+	resp := InvariantsResponse{Height: v.Height(), Holds: true, Results: []payments.InvariantResult{}, Custody: []custody.InvariantResult{},
+		Receivables: []receivables.InvariantResult{}}
 	for _, name := range v.Ledgers() {
 		if strings.HasPrefix(name, "_") {
 			continue
@@ -445,6 +485,14 @@ func (a *App) Invariants(v *ledger.View) (InvariantsResponse, error) {
 			resp.Holds = resp.Holds && r.Holds
 		}
 		resp.Custody = append(resp.Custody, cres...)
+		rres, err := a.recv.CheckReceivables(v, name)
+		if err != nil {
+			return resp, err
+		}
+		for _, r := range rres {
+			resp.Holds = resp.Holds && r.Holds
+		}
+		resp.Receivables = append(resp.Receivables, rres...)
 	}
 	pres, err := a.pvp.CheckTrades(v)
 	if err != nil {
@@ -494,6 +542,65 @@ func (a *App) queryPvp(v *ledger.View, path string, data []byte) (any, error) {
 		return !t.OnLedger(req.Ledger) || (party != "" && !t.Involves(party))
 	})
 	return PvpTradesResponse{Trades: trades, Height: v.Height()}, nil
+}
+
+func (a *App) queryReceivables(v *ledger.View, path string, data []byte) (any, error) {
+	if path == QueryReceivables {
+		var req ReceivablesRequest
+		if err := json.Unmarshal(data, &req); err != nil {
+			return nil, ErrBadQuery.Wrapf("receivables request: %v", err)
+		}
+		if err := checkUserLedger(v, req.Ledger); err != nil {
+			return nil, err
+		}
+		list, err := a.recv.Receivables(v, req.Ledger)
+		if err != nil {
+			return nil, err
+		}
+		if req.Holder != "" {
+			h, err := gmcrypto.ParseAddress(req.Holder)
+			if err != nil {
+				return nil, ErrBadQuery.Wrapf("holder: %v", err)
+			}
+			list = slices.DeleteFunc(list, func(r receivables.Receivable) bool { return !r.HeldBy(h.String()) })
+		}
+		return ReceivablesResponse{Receivables: list, Height: v.Height()}, nil
+	}
+	var req ReceivableRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		return nil, ErrBadQuery.Wrapf("receivable request: %v", err)
+	}
+	if err := checkUserLedger(v, req.Ledger); err != nil {
+		return nil, err
+	}
+	id := req.Receivable
+	if (id == "") == (req.Invoice == "") {
+		return nil, ErrBadQuery.Wrapf("receivable request: give a receivable id or an invoice hash")
+	}
+	if req.Invoice != "" {
+		h, err := hex.DecodeString(req.Invoice)
+		if err != nil || len(h) != receivables.InvoiceHashSize {
+			return nil, ErrBadQuery.Wrapf("invoice %q: want %d hex digits", req.Invoice, 2*receivables.InvoiceHashSize)
+		}
+		if id, err = a.recv.InvoiceOwner(v, req.Ledger, h); err != nil {
+			return nil, err
+		}
+		if id == "" {
+			return nil, receivables.ErrUnknownReceivable.Wrapf("no receivable of invoice %s on ledger %s", req.Invoice, req.Ledger)
+		}
+	}
+	r, err := a.recv.GetReceivable(v, req.Ledger, id)
+	if err != nil {
+		return nil, err
+	}
+	at, err := loadBlockTime(v)
+	if err != nil {
+		return nil, err
+	}
+	next := v.Height() + 1
+	open := r.Status == receivables.StatusActive || r.Status == receivables.StatusOverdue
+	return ReceivableResponse{Receivable: r, Outstanding: r.Outstanding(), Due: open && r.Due(next, at),
+		PastDue: open && r.PastDue(next, at), At: v.Height()}, nil
 }
 
 func (a *App) queryCustody(v *ledger.View, path string, data []byte) (any, error) {

@@ -66,6 +66,17 @@ var handlers = map[string]handler{
 	"pvp_fund":            (*App).pvpFund,
 	"pvp_settle":          (*App).pvpSettle,
 	"pvp_refund":          (*App).pvpRefund,
+
+	"receivable_register":        (*App).receivableRegister,
+	"receivable_confirm":         (*App).receivableConfirm,
+	"receivable_split":           (*App).receivableSplit,
+	"receivable_transfer":        (*App).receivableTransfer,
+	"receivable_pledge":          (*App).receivablePledge,
+	"receivable_unpledge":        (*App).receivableUnpledge,
+	"receivable_discount_offer":  (*App).receivableDiscountOffer,
+	"receivable_discount_accept": (*App).receivableDiscountAccept,
+	"receivable_settle":          (*App).receivableSettle,
+	"receivable_mark_overdue":    (*App).receivableMarkOverdue,
 }
 
 func init() {

@@ -160,3 +160,49 @@ func TestDecodeCustody(t *testing.T) {
 		t.Fatalf("decoded creation %+v", tx)
 	}
 }
+
+// TestDecodeReceivable: a receivable's request names its payer as a party,
+// with its asset and face value; a transfer names the new holder; the
+// payments of a discount or a settlement are transfer movements.
+func TestDecodeReceivable(t *testing.T) {
+	k, err := gmcrypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	payer := strings.Repeat("ab", 20)
+	payerB, _ := hex.DecodeString(payer)
+	inv := gmcrypto.SM3([]byte("invoice"))
+	raw, _, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bankB"}, "c", "payments", time.Now(),
+		&txpb.Message{Body: &txpb.Message_ReceivableRegister{ReceivableRegister: &txpb.ReceivableRegister{Payer: payerB, Asset: "CNY",
+			FaceValue: 1000, DueHeight: 99, InvoiceHash: inv[:], Memo: "PO 42"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := DecodeTx(raw, &abci.ExecTxResult{Code: 10, Codespace: "permission"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tx.Type != "receivable_register" || tx.Amount != 1000 || tx.Asset != "CNY" || tx.Memo != "PO 42" || len(tx.Parties) != 2 || tx.Parties[1] != payer {
+		t.Fatalf("decoded request %+v", tx)
+	}
+	raw, _, err = wire.BuildTx(wire.Signer{Key: k, MSPID: "bankB"}, "c", "payments", time.Now(),
+		&txpb.Message{Body: &txpb.Message_ReceivableTransfer{ReceivableTransfer: &txpb.ReceivableTransfer{Receivable: "x", Part: 2, To: payerB}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tx, err = DecodeTx(raw, &abci.ExecTxResult{}); err != nil || len(tx.Parties) != 2 || tx.Parties[1] != payer {
+		t.Fatalf("decoded transfer %+v %v", tx, err)
+	}
+	raw, _, err = wire.BuildTx(wire.Signer{Key: k, MSPID: "bankC"}, "c", "payments", time.Now(),
+		&txpb.Message{Body: &txpb.Message_ReceivableDiscountAccept{ReceivableDiscountAccept: &txpb.ReceivableDiscountAccept{Receivable: "x", Part: 2, Price: 570}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err = DecodeTx(raw, &abci.ExecTxResult{Events: []abci.Event{
+		wire.Event(&txpb.EventTransfer{Ledger: "payments", Asset: "CNY", From: k.Public().Address().String(), To: payer, Amount: 570}),
+		wire.Event(&txpb.EventReceivableDiscounted{Ledger: "payments", Receivable: "x", Part: 2, Price: 570}),
+	}})
+	if err != nil || len(tx.Movements) != 1 || tx.Movements[0].Amount != 570 || tx.Movements[0].To != payer {
+		t.Fatalf("decoded acceptance %+v %v", tx, err)
+	}
+}

@@ -136,6 +136,18 @@ func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
 		addTo(m.CustodyVeto.Account)
 	case *txpb.Message_CustodyExecute:
 		addTo(m.CustodyExecute.Account)
+	case *txpb.Message_ReceivableRegister:
+		// The payer: a sanctioned core enterprise is a sanctions attempt's target.
+		addTo(m.ReceivableRegister.Payer)
+		tx.Memo, tx.Asset, tx.Amount = m.ReceivableRegister.Memo, m.ReceivableRegister.Asset, m.ReceivableRegister.FaceValue
+	case *txpb.Message_ReceivableTransfer:
+		addTo(m.ReceivableTransfer.To)
+		tx.Memo = m.ReceivableTransfer.Memo
+	case *txpb.Message_ReceivablePledge:
+		addTo(m.ReceivablePledge.Pledgee)
+		tx.Memo = m.ReceivablePledge.Memo
+	case *txpb.Message_ReceivableDiscountOffer:
+		addTo(m.ReceivableDiscountOffer.Bank)
 	}
 	if !tx.OK() {
 		return tx, nil

@@ -141,6 +141,7 @@ func newTxCmd(g *globals) *cobra.Command {
 		newTxDecryptCmd(g),
 		newTxCustodyCmd(g),
 		newTxPvpCmd(g),
+		newTxReceivableCmd(g),
 	)
 	return cmd
 }

@@ -47,10 +47,11 @@ var layers = []struct {
 	// Contracts never import each other, nor anything above them.
 	{pkg: "contracts"}, // the package doc only
 	{pkg: "contracts/...", allow: append([]string{"permission", "ledger", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
-	// custody and pvp reach payments and the permission registry only
+	// custody, pvp and receivables reach payments and the permission registry only
 	// through the interfaces they declare (Bank, Registry).
 	{pkg: "contracts/custody", allow: append([]string{"ledger", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
 	{pkg: "contracts/pvp", allow: append([]string{"ledger", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
+	{pkg: "contracts/receivables", allow: append([]string{"ledger", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
 	{pkg: "contracts/ethereum/...", allow: []string{"contracts/ethereum/bindings"}},
 
 	// The checkpoint core (gnark-crypto only), below the app.
@@ -253,6 +254,8 @@ func TestImportTableRefuses(t *testing.T) {
 		{"contracts/custody", "contracts/payments", false},
 		{"contracts/pvp", "permission", false},
 		{"contracts/pvp", "contracts/custody", false},
+		{"contracts/receivables", "permission", false},
+		{"contracts/receivables", "contracts/pvp", false},
 		{"app", "api", false},
 		{"app", "consensus", false},
 		{"app", "regulator", false},

@@ -2375,6 +2375,997 @@ func (x *EventUpgrade) GetStatus() string {
 	return ""
 }
 
+// EventReceivableRequested: a payee requested a receivable against a payer.
+type EventReceivableRequested struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Receivable    string                 `protobuf:"bytes,2,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Payee         string                 `protobuf:"bytes,3,opt,name=payee,proto3" json:"payee,omitempty"`
+	Payer         string                 `protobuf:"bytes,4,opt,name=payer,proto3" json:"payer,omitempty"`
+	Asset         string                 `protobuf:"bytes,5,opt,name=asset,proto3" json:"asset,omitempty"`
+	FaceValue     uint64                 `protobuf:"varint,6,opt,name=face_value,json=faceValue,proto3" json:"face_value,omitempty"`
+	DueHeight     int64                  `protobuf:"varint,7,opt,name=due_height,json=dueHeight,proto3" json:"due_height,omitempty"`
+	DueTime       int64                  `protobuf:"varint,8,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`            // Unix seconds of block time
+	InvoiceHash   string                 `protobuf:"bytes,9,opt,name=invoice_hash,json=invoiceHash,proto3" json:"invoice_hash,omitempty"` // hex
+	Memo          string                 `protobuf:"bytes,10,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventReceivableRequested) Reset() {
+	*x = EventReceivableRequested{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventReceivableRequested) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventReceivableRequested) ProtoMessage() {}
+
+func (x *EventReceivableRequested) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventReceivableRequested.ProtoReflect.Descriptor instead.
+func (*EventReceivableRequested) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *EventReceivableRequested) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventReceivableRequested) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *EventReceivableRequested) GetPayee() string {
+	if x != nil {
+		return x.Payee
+	}
+	return ""
+}
+
+func (x *EventReceivableRequested) GetPayer() string {
+	if x != nil {
+		return x.Payer
+	}
+	return ""
+}
+
+func (x *EventReceivableRequested) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *EventReceivableRequested) GetFaceValue() uint64 {
+	if x != nil {
+		return x.FaceValue
+	}
+	return 0
+}
+
+func (x *EventReceivableRequested) GetDueHeight() int64 {
+	if x != nil {
+		return x.DueHeight
+	}
+	return 0
+}
+
+func (x *EventReceivableRequested) GetDueTime() int64 {
+	if x != nil {
+		return x.DueTime
+	}
+	return 0
+}
+
+func (x *EventReceivableRequested) GetInvoiceHash() string {
+	if x != nil {
+		return x.InvoiceHash
+	}
+	return ""
+}
+
+func (x *EventReceivableRequested) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+// EventReceivableConfirmed: the payer confirmed a receivable (part 1, of
+// the face value, held by the payee) or rejected it (rejected true).
+type EventReceivableConfirmed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Receivable    string                 `protobuf:"bytes,2,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Payer         string                 `protobuf:"bytes,3,opt,name=payer,proto3" json:"payer,omitempty"`
+	Payee         string                 `protobuf:"bytes,4,opt,name=payee,proto3" json:"payee,omitempty"`
+	Asset         string                 `protobuf:"bytes,5,opt,name=asset,proto3" json:"asset,omitempty"`
+	FaceValue     uint64                 `protobuf:"varint,6,opt,name=face_value,json=faceValue,proto3" json:"face_value,omitempty"`
+	Rejected      bool                   `protobuf:"varint,7,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	Reason        string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventReceivableConfirmed) Reset() {
+	*x = EventReceivableConfirmed{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventReceivableConfirmed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventReceivableConfirmed) ProtoMessage() {}
+
+func (x *EventReceivableConfirmed) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventReceivableConfirmed.ProtoReflect.Descriptor instead.
+func (*EventReceivableConfirmed) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *EventReceivableConfirmed) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventReceivableConfirmed) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *EventReceivableConfirmed) GetPayer() string {
+	if x != nil {
+		return x.Payer
+	}
+	return ""
+}
+
+func (x *EventReceivableConfirmed) GetPayee() string {
+	if x != nil {
+		return x.Payee
+	}
+	return ""
+}
+
+func (x *EventReceivableConfirmed) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *EventReceivableConfirmed) GetFaceValue() uint64 {
+	if x != nil {
+		return x.FaceValue
+	}
+	return 0
+}
+
+func (x *EventReceivableConfirmed) GetRejected() bool {
+	if x != nil {
+		return x.Rejected
+	}
+	return false
+}
+
+func (x *EventReceivableConfirmed) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// EventReceivableSplit: a part was split into new parts of its holder.
+type EventReceivableSplit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Receivable    string                 `protobuf:"bytes,2,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Part          uint32                 `protobuf:"varint,3,opt,name=part,proto3" json:"part,omitempty"` // the part split (it no longer exists)
+	Holder        string                 `protobuf:"bytes,4,opt,name=holder,proto3" json:"holder,omitempty"`
+	Amount        uint64                 `protobuf:"varint,5,opt,name=amount,proto3" json:"amount,omitempty"`
+	Parts         string                 `protobuf:"bytes,6,opt,name=parts,proto3" json:"parts,omitempty"` // "part:amount", comma-separated, the new parts
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventReceivableSplit) Reset() {
+	*x = EventReceivableSplit{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventReceivableSplit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventReceivableSplit) ProtoMessage() {}
+
+func (x *EventReceivableSplit) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventReceivableSplit.ProtoReflect.Descriptor instead.
+func (*EventReceivableSplit) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *EventReceivableSplit) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventReceivableSplit) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *EventReceivableSplit) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *EventReceivableSplit) GetHolder() string {
+	if x != nil {
+		return x.Holder
+	}
+	return ""
+}
+
+func (x *EventReceivableSplit) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *EventReceivableSplit) GetParts() string {
+	if x != nil {
+		return x.Parts
+	}
+	return ""
+}
+
+// EventReceivableTransferred: a part changed holder.
+type EventReceivableTransferred struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Receivable    string                 `protobuf:"bytes,2,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Part          uint32                 `protobuf:"varint,3,opt,name=part,proto3" json:"part,omitempty"`
+	From          string                 `protobuf:"bytes,4,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,5,opt,name=to,proto3" json:"to,omitempty"`
+	Amount        uint64                 `protobuf:"varint,6,opt,name=amount,proto3" json:"amount,omitempty"`
+	Memo          string                 `protobuf:"bytes,7,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventReceivableTransferred) Reset() {
+	*x = EventReceivableTransferred{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventReceivableTransferred) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventReceivableTransferred) ProtoMessage() {}
+
+func (x *EventReceivableTransferred) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventReceivableTransferred.ProtoReflect.Descriptor instead.
+func (*EventReceivableTransferred) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *EventReceivableTransferred) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventReceivableTransferred) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *EventReceivableTransferred) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *EventReceivableTransferred) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *EventReceivableTransferred) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *EventReceivableTransferred) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *EventReceivableTransferred) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+// EventReceivablePledged: a part was pledged to a creditor.
+type EventReceivablePledged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Receivable    string                 `protobuf:"bytes,2,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Part          uint32                 `protobuf:"varint,3,opt,name=part,proto3" json:"part,omitempty"`
+	Holder        string                 `protobuf:"bytes,4,opt,name=holder,proto3" json:"holder,omitempty"`
+	Pledgee       string                 `protobuf:"bytes,5,opt,name=pledgee,proto3" json:"pledgee,omitempty"`
+	Amount        uint64                 `protobuf:"varint,6,opt,name=amount,proto3" json:"amount,omitempty"`
+	Memo          string                 `protobuf:"bytes,7,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventReceivablePledged) Reset() {
+	*x = EventReceivablePledged{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventReceivablePledged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventReceivablePledged) ProtoMessage() {}
+
+func (x *EventReceivablePledged) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventReceivablePledged.ProtoReflect.Descriptor instead.
+func (*EventReceivablePledged) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *EventReceivablePledged) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventReceivablePledged) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *EventReceivablePledged) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *EventReceivablePledged) GetHolder() string {
+	if x != nil {
+		return x.Holder
+	}
+	return ""
+}
+
+func (x *EventReceivablePledged) GetPledgee() string {
+	if x != nil {
+		return x.Pledgee
+	}
+	return ""
+}
+
+func (x *EventReceivablePledged) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *EventReceivablePledged) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+// EventReceivableUnpledged: the pledgee released a pledge.
+type EventReceivableUnpledged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Receivable    string                 `protobuf:"bytes,2,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Part          uint32                 `protobuf:"varint,3,opt,name=part,proto3" json:"part,omitempty"`
+	Holder        string                 `protobuf:"bytes,4,opt,name=holder,proto3" json:"holder,omitempty"`
+	Pledgee       string                 `protobuf:"bytes,5,opt,name=pledgee,proto3" json:"pledgee,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventReceivableUnpledged) Reset() {
+	*x = EventReceivableUnpledged{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventReceivableUnpledged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventReceivableUnpledged) ProtoMessage() {}
+
+func (x *EventReceivableUnpledged) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventReceivableUnpledged.ProtoReflect.Descriptor instead.
+func (*EventReceivableUnpledged) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *EventReceivableUnpledged) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventReceivableUnpledged) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *EventReceivableUnpledged) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *EventReceivableUnpledged) GetHolder() string {
+	if x != nil {
+		return x.Holder
+	}
+	return ""
+}
+
+func (x *EventReceivableUnpledged) GetPledgee() string {
+	if x != nil {
+		return x.Pledgee
+	}
+	return ""
+}
+
+// EventReceivableDiscountOffered: a holder offered a part to a bank.
+type EventReceivableDiscountOffered struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Receivable    string                 `protobuf:"bytes,2,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Part          uint32                 `protobuf:"varint,3,opt,name=part,proto3" json:"part,omitempty"`
+	Holder        string                 `protobuf:"bytes,4,opt,name=holder,proto3" json:"holder,omitempty"`
+	Bank          string                 `protobuf:"bytes,5,opt,name=bank,proto3" json:"bank,omitempty"`
+	Asset         string                 `protobuf:"bytes,6,opt,name=asset,proto3" json:"asset,omitempty"`
+	Amount        uint64                 `protobuf:"varint,7,opt,name=amount,proto3" json:"amount,omitempty"` // the part's outstanding amount
+	Price         uint64                 `protobuf:"varint,8,opt,name=price,proto3" json:"price,omitempty"`
+	ExpiryHeight  int64                  `protobuf:"varint,9,opt,name=expiry_height,json=expiryHeight,proto3" json:"expiry_height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventReceivableDiscountOffered) Reset() {
+	*x = EventReceivableDiscountOffered{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventReceivableDiscountOffered) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventReceivableDiscountOffered) ProtoMessage() {}
+
+func (x *EventReceivableDiscountOffered) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventReceivableDiscountOffered.ProtoReflect.Descriptor instead.
+func (*EventReceivableDiscountOffered) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *EventReceivableDiscountOffered) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventReceivableDiscountOffered) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *EventReceivableDiscountOffered) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *EventReceivableDiscountOffered) GetHolder() string {
+	if x != nil {
+		return x.Holder
+	}
+	return ""
+}
+
+func (x *EventReceivableDiscountOffered) GetBank() string {
+	if x != nil {
+		return x.Bank
+	}
+	return ""
+}
+
+func (x *EventReceivableDiscountOffered) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *EventReceivableDiscountOffered) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *EventReceivableDiscountOffered) GetPrice() uint64 {
+	if x != nil {
+		return x.Price
+	}
+	return 0
+}
+
+func (x *EventReceivableDiscountOffered) GetExpiryHeight() int64 {
+	if x != nil {
+		return x.ExpiryHeight
+	}
+	return 0
+}
+
+// EventReceivableDiscounted: a bank paid the price to the holder and took
+// the part, in one transaction (the payment is the transfer event beside it).
+type EventReceivableDiscounted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Receivable    string                 `protobuf:"bytes,2,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Part          uint32                 `protobuf:"varint,3,opt,name=part,proto3" json:"part,omitempty"`
+	From          string                 `protobuf:"bytes,4,opt,name=from,proto3" json:"from,omitempty"` // the former holder, paid
+	Bank          string                 `protobuf:"bytes,5,opt,name=bank,proto3" json:"bank,omitempty"` // the new holder, payer of the price
+	Asset         string                 `protobuf:"bytes,6,opt,name=asset,proto3" json:"asset,omitempty"`
+	Amount        uint64                 `protobuf:"varint,7,opt,name=amount,proto3" json:"amount,omitempty"`
+	Price         uint64                 `protobuf:"varint,8,opt,name=price,proto3" json:"price,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventReceivableDiscounted) Reset() {
+	*x = EventReceivableDiscounted{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventReceivableDiscounted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventReceivableDiscounted) ProtoMessage() {}
+
+func (x *EventReceivableDiscounted) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventReceivableDiscounted.ProtoReflect.Descriptor instead.
+func (*EventReceivableDiscounted) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *EventReceivableDiscounted) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventReceivableDiscounted) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *EventReceivableDiscounted) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *EventReceivableDiscounted) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *EventReceivableDiscounted) GetBank() string {
+	if x != nil {
+		return x.Bank
+	}
+	return ""
+}
+
+func (x *EventReceivableDiscounted) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *EventReceivableDiscounted) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *EventReceivableDiscounted) GetPrice() uint64 {
+	if x != nil {
+		return x.Price
+	}
+	return 0
+}
+
+// EventReceivableSettled: the payer paid amount, split over the parts pro
+// rata to what each had outstanding (the payments are the transfer events
+// beside it).
+type EventReceivableSettled struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Receivable    string                 `protobuf:"bytes,2,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Payer         string                 `protobuf:"bytes,3,opt,name=payer,proto3" json:"payer,omitempty"`
+	Asset         string                 `protobuf:"bytes,4,opt,name=asset,proto3" json:"asset,omitempty"`
+	Amount        uint64                 `protobuf:"varint,5,opt,name=amount,proto3" json:"amount,omitempty"`
+	Paid          uint64                 `protobuf:"varint,6,opt,name=paid,proto3" json:"paid,omitempty"`               // paid in all, this payment included
+	Outstanding   uint64                 `protobuf:"varint,7,opt,name=outstanding,proto3" json:"outstanding,omitempty"` // face value − paid
+	Status        string                 `protobuf:"bytes,8,opt,name=status,proto3" json:"status,omitempty"`            // settled when nothing is outstanding
+	Payouts       string                 `protobuf:"bytes,9,opt,name=payouts,proto3" json:"payouts,omitempty"`          // "part:holder:amount", comma-separated, by part
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventReceivableSettled) Reset() {
+	*x = EventReceivableSettled{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventReceivableSettled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventReceivableSettled) ProtoMessage() {}
+
+func (x *EventReceivableSettled) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventReceivableSettled.ProtoReflect.Descriptor instead.
+func (*EventReceivableSettled) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *EventReceivableSettled) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventReceivableSettled) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *EventReceivableSettled) GetPayer() string {
+	if x != nil {
+		return x.Payer
+	}
+	return ""
+}
+
+func (x *EventReceivableSettled) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *EventReceivableSettled) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *EventReceivableSettled) GetPaid() uint64 {
+	if x != nil {
+		return x.Paid
+	}
+	return 0
+}
+
+func (x *EventReceivableSettled) GetOutstanding() uint64 {
+	if x != nil {
+		return x.Outstanding
+	}
+	return 0
+}
+
+func (x *EventReceivableSettled) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *EventReceivableSettled) GetPayouts() string {
+	if x != nil {
+		return x.Payouts
+	}
+	return ""
+}
+
+// EventReceivableOverdue: a receivable was found past due and not fully
+// paid (by a settlement or a mark-overdue message; the chain reads no clock).
+type EventReceivableOverdue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Receivable    string                 `protobuf:"bytes,2,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Payer         string                 `protobuf:"bytes,3,opt,name=payer,proto3" json:"payer,omitempty"`
+	Asset         string                 `protobuf:"bytes,4,opt,name=asset,proto3" json:"asset,omitempty"`
+	Outstanding   uint64                 `protobuf:"varint,5,opt,name=outstanding,proto3" json:"outstanding,omitempty"`
+	DueHeight     int64                  `protobuf:"varint,6,opt,name=due_height,json=dueHeight,proto3" json:"due_height,omitempty"`
+	DueTime       int64                  `protobuf:"varint,7,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	By            string                 `protobuf:"bytes,8,opt,name=by,proto3" json:"by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventReceivableOverdue) Reset() {
+	*x = EventReceivableOverdue{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventReceivableOverdue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventReceivableOverdue) ProtoMessage() {}
+
+func (x *EventReceivableOverdue) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventReceivableOverdue.ProtoReflect.Descriptor instead.
+func (*EventReceivableOverdue) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *EventReceivableOverdue) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventReceivableOverdue) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *EventReceivableOverdue) GetPayer() string {
+	if x != nil {
+		return x.Payer
+	}
+	return ""
+}
+
+func (x *EventReceivableOverdue) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *EventReceivableOverdue) GetOutstanding() uint64 {
+	if x != nil {
+		return x.Outstanding
+	}
+	return 0
+}
+
+func (x *EventReceivableOverdue) GetDueHeight() int64 {
+	if x != nil {
+		return x.DueHeight
+	}
+	return 0
+}
+
+func (x *EventReceivableOverdue) GetDueTime() int64 {
+	if x != nil {
+		return x.DueTime
+	}
+	return 0
+}
+
+func (x *EventReceivableOverdue) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
 var File_jinlian_tx_v1_events_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_events_proto_rawDesc = "" +
@@ -2593,7 +3584,119 @@ const file_jinlian_tx_v1_events_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\x03R\x06height\x12\x12\n" +
 	"\x04info\x18\x03 \x01(\tR\x04info\x12\x16\n" +
-	"\x06status\x18\x04 \x01(\tR\x06statusB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"\x06status\x18\x04 \x01(\tR\x06status\"\xa4\x02\n" +
+	"\x18EventReceivableRequested\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x02 \x01(\tR\n" +
+	"receivable\x12\x14\n" +
+	"\x05payee\x18\x03 \x01(\tR\x05payee\x12\x14\n" +
+	"\x05payer\x18\x04 \x01(\tR\x05payer\x12\x14\n" +
+	"\x05asset\x18\x05 \x01(\tR\x05asset\x12\x1d\n" +
+	"\n" +
+	"face_value\x18\x06 \x01(\x04R\tfaceValue\x12\x1d\n" +
+	"\n" +
+	"due_height\x18\a \x01(\x03R\tdueHeight\x12\x19\n" +
+	"\bdue_time\x18\b \x01(\x03R\adueTime\x12!\n" +
+	"\finvoice_hash\x18\t \x01(\tR\vinvoiceHash\x12\x12\n" +
+	"\x04memo\x18\n" +
+	" \x01(\tR\x04memo\"\xe7\x01\n" +
+	"\x18EventReceivableConfirmed\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x02 \x01(\tR\n" +
+	"receivable\x12\x14\n" +
+	"\x05payer\x18\x03 \x01(\tR\x05payer\x12\x14\n" +
+	"\x05payee\x18\x04 \x01(\tR\x05payee\x12\x14\n" +
+	"\x05asset\x18\x05 \x01(\tR\x05asset\x12\x1d\n" +
+	"\n" +
+	"face_value\x18\x06 \x01(\x04R\tfaceValue\x12\x1a\n" +
+	"\brejected\x18\a \x01(\bR\brejected\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\"\xa8\x01\n" +
+	"\x14EventReceivableSplit\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x02 \x01(\tR\n" +
+	"receivable\x12\x12\n" +
+	"\x04part\x18\x03 \x01(\rR\x04part\x12\x16\n" +
+	"\x06holder\x18\x04 \x01(\tR\x06holder\x12\x16\n" +
+	"\x06amount\x18\x05 \x01(\x04R\x06amount\x12\x14\n" +
+	"\x05parts\x18\x06 \x01(\tR\x05parts\"\xb8\x01\n" +
+	"\x1aEventReceivableTransferred\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x02 \x01(\tR\n" +
+	"receivable\x12\x12\n" +
+	"\x04part\x18\x03 \x01(\rR\x04part\x12\x12\n" +
+	"\x04from\x18\x04 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x05 \x01(\tR\x02to\x12\x16\n" +
+	"\x06amount\x18\x06 \x01(\x04R\x06amount\x12\x12\n" +
+	"\x04memo\x18\a \x01(\tR\x04memo\"\xc2\x01\n" +
+	"\x16EventReceivablePledged\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x02 \x01(\tR\n" +
+	"receivable\x12\x12\n" +
+	"\x04part\x18\x03 \x01(\rR\x04part\x12\x16\n" +
+	"\x06holder\x18\x04 \x01(\tR\x06holder\x12\x18\n" +
+	"\apledgee\x18\x05 \x01(\tR\apledgee\x12\x16\n" +
+	"\x06amount\x18\x06 \x01(\x04R\x06amount\x12\x12\n" +
+	"\x04memo\x18\a \x01(\tR\x04memo\"\x98\x01\n" +
+	"\x18EventReceivableUnpledged\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x02 \x01(\tR\n" +
+	"receivable\x12\x12\n" +
+	"\x04part\x18\x03 \x01(\rR\x04part\x12\x16\n" +
+	"\x06holder\x18\x04 \x01(\tR\x06holder\x12\x18\n" +
+	"\apledgee\x18\x05 \x01(\tR\apledgee\"\x81\x02\n" +
+	"\x1eEventReceivableDiscountOffered\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x02 \x01(\tR\n" +
+	"receivable\x12\x12\n" +
+	"\x04part\x18\x03 \x01(\rR\x04part\x12\x16\n" +
+	"\x06holder\x18\x04 \x01(\tR\x06holder\x12\x12\n" +
+	"\x04bank\x18\x05 \x01(\tR\x04bank\x12\x14\n" +
+	"\x05asset\x18\x06 \x01(\tR\x05asset\x12\x16\n" +
+	"\x06amount\x18\a \x01(\x04R\x06amount\x12\x14\n" +
+	"\x05price\x18\b \x01(\x04R\x05price\x12#\n" +
+	"\rexpiry_height\x18\t \x01(\x03R\fexpiryHeight\"\xd3\x01\n" +
+	"\x19EventReceivableDiscounted\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x02 \x01(\tR\n" +
+	"receivable\x12\x12\n" +
+	"\x04part\x18\x03 \x01(\rR\x04part\x12\x12\n" +
+	"\x04from\x18\x04 \x01(\tR\x04from\x12\x12\n" +
+	"\x04bank\x18\x05 \x01(\tR\x04bank\x12\x14\n" +
+	"\x05asset\x18\x06 \x01(\tR\x05asset\x12\x16\n" +
+	"\x06amount\x18\a \x01(\x04R\x06amount\x12\x14\n" +
+	"\x05price\x18\b \x01(\x04R\x05price\"\xfc\x01\n" +
+	"\x16EventReceivableSettled\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x02 \x01(\tR\n" +
+	"receivable\x12\x14\n" +
+	"\x05payer\x18\x03 \x01(\tR\x05payer\x12\x14\n" +
+	"\x05asset\x18\x04 \x01(\tR\x05asset\x12\x16\n" +
+	"\x06amount\x18\x05 \x01(\x04R\x06amount\x12\x12\n" +
+	"\x04paid\x18\x06 \x01(\x04R\x04paid\x12 \n" +
+	"\voutstanding\x18\a \x01(\x04R\voutstanding\x12\x16\n" +
+	"\x06status\x18\b \x01(\tR\x06status\x12\x18\n" +
+	"\apayouts\x18\t \x01(\tR\apayouts\"\xe8\x01\n" +
+	"\x16EventReceivableOverdue\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x02 \x01(\tR\n" +
+	"receivable\x12\x14\n" +
+	"\x05payer\x18\x03 \x01(\tR\x05payer\x12\x14\n" +
+	"\x05asset\x18\x04 \x01(\tR\x05asset\x12 \n" +
+	"\voutstanding\x18\x05 \x01(\x04R\voutstanding\x12\x1d\n" +
+	"\n" +
+	"due_height\x18\x06 \x01(\x03R\tdueHeight\x12\x19\n" +
+	"\bdue_time\x18\a \x01(\x03R\adueTime\x12\x0e\n" +
+	"\x02by\x18\b \x01(\tR\x02byB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_events_proto_rawDescOnce sync.Once
@@ -2607,34 +3710,44 @@ func file_jinlian_tx_v1_events_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_events_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_jinlian_tx_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_jinlian_tx_v1_events_proto_goTypes = []any{
-	(*EventJinlianTx)(nil),         // 0: jinlian.tx.v1.EventJinlianTx
-	(*EventIssue)(nil),             // 1: jinlian.tx.v1.EventIssue
-	(*EventTransfer)(nil),          // 2: jinlian.tx.v1.EventTransfer
-	(*EventBurn)(nil),              // 3: jinlian.tx.v1.EventBurn
-	(*EventRevokeCertificate)(nil), // 4: jinlian.tx.v1.EventRevokeCertificate
-	(*EventRegisterIdentity)(nil),  // 5: jinlian.tx.v1.EventRegisterIdentity
-	(*EventSanction)(nil),          // 6: jinlian.tx.v1.EventSanction
-	(*EventEscrowKey)(nil),         // 7: jinlian.tx.v1.EventEscrowKey
-	(*EventAmlThreshold)(nil),      // 8: jinlian.tx.v1.EventAmlThreshold
-	(*EventCheckpointKey)(nil),     // 9: jinlian.tx.v1.EventCheckpointKey
-	(*EventCheckpoint)(nil),        // 10: jinlian.tx.v1.EventCheckpoint
-	(*EventQuorumCertificate)(nil), // 11: jinlian.tx.v1.EventQuorumCertificate
-	(*EventProposal)(nil),          // 12: jinlian.tx.v1.EventProposal
-	(*EventProposalVote)(nil),      // 13: jinlian.tx.v1.EventProposalVote
-	(*EventRedeem)(nil),            // 14: jinlian.tx.v1.EventRedeem
-	(*EventRedemptionSettled)(nil), // 15: jinlian.tx.v1.EventRedemptionSettled
-	(*EventCustodyCreated)(nil),    // 16: jinlian.tx.v1.EventCustodyCreated
-	(*EventCustodyProposed)(nil),   // 17: jinlian.tx.v1.EventCustodyProposed
-	(*EventCustodyApproved)(nil),   // 18: jinlian.tx.v1.EventCustodyApproved
-	(*EventCustodyExecuted)(nil),   // 19: jinlian.tx.v1.EventCustodyExecuted
-	(*EventCustodyClosed)(nil),     // 20: jinlian.tx.v1.EventCustodyClosed
-	(*EventPvpProposed)(nil),       // 21: jinlian.tx.v1.EventPvpProposed
-	(*EventPvpFunded)(nil),         // 22: jinlian.tx.v1.EventPvpFunded
-	(*EventPvpSettled)(nil),        // 23: jinlian.tx.v1.EventPvpSettled
-	(*EventPvpRefunded)(nil),       // 24: jinlian.tx.v1.EventPvpRefunded
-	(*EventUpgrade)(nil),           // 25: jinlian.tx.v1.EventUpgrade
+	(*EventJinlianTx)(nil),                 // 0: jinlian.tx.v1.EventJinlianTx
+	(*EventIssue)(nil),                     // 1: jinlian.tx.v1.EventIssue
+	(*EventTransfer)(nil),                  // 2: jinlian.tx.v1.EventTransfer
+	(*EventBurn)(nil),                      // 3: jinlian.tx.v1.EventBurn
+	(*EventRevokeCertificate)(nil),         // 4: jinlian.tx.v1.EventRevokeCertificate
+	(*EventRegisterIdentity)(nil),          // 5: jinlian.tx.v1.EventRegisterIdentity
+	(*EventSanction)(nil),                  // 6: jinlian.tx.v1.EventSanction
+	(*EventEscrowKey)(nil),                 // 7: jinlian.tx.v1.EventEscrowKey
+	(*EventAmlThreshold)(nil),              // 8: jinlian.tx.v1.EventAmlThreshold
+	(*EventCheckpointKey)(nil),             // 9: jinlian.tx.v1.EventCheckpointKey
+	(*EventCheckpoint)(nil),                // 10: jinlian.tx.v1.EventCheckpoint
+	(*EventQuorumCertificate)(nil),         // 11: jinlian.tx.v1.EventQuorumCertificate
+	(*EventProposal)(nil),                  // 12: jinlian.tx.v1.EventProposal
+	(*EventProposalVote)(nil),              // 13: jinlian.tx.v1.EventProposalVote
+	(*EventRedeem)(nil),                    // 14: jinlian.tx.v1.EventRedeem
+	(*EventRedemptionSettled)(nil),         // 15: jinlian.tx.v1.EventRedemptionSettled
+	(*EventCustodyCreated)(nil),            // 16: jinlian.tx.v1.EventCustodyCreated
+	(*EventCustodyProposed)(nil),           // 17: jinlian.tx.v1.EventCustodyProposed
+	(*EventCustodyApproved)(nil),           // 18: jinlian.tx.v1.EventCustodyApproved
+	(*EventCustodyExecuted)(nil),           // 19: jinlian.tx.v1.EventCustodyExecuted
+	(*EventCustodyClosed)(nil),             // 20: jinlian.tx.v1.EventCustodyClosed
+	(*EventPvpProposed)(nil),               // 21: jinlian.tx.v1.EventPvpProposed
+	(*EventPvpFunded)(nil),                 // 22: jinlian.tx.v1.EventPvpFunded
+	(*EventPvpSettled)(nil),                // 23: jinlian.tx.v1.EventPvpSettled
+	(*EventPvpRefunded)(nil),               // 24: jinlian.tx.v1.EventPvpRefunded
+	(*EventUpgrade)(nil),                   // 25: jinlian.tx.v1.EventUpgrade
+	(*EventReceivableRequested)(nil),       // 26: jinlian.tx.v1.EventReceivableRequested
+	(*EventReceivableConfirmed)(nil),       // 27: jinlian.tx.v1.EventReceivableConfirmed
+	(*EventReceivableSplit)(nil),           // 28: jinlian.tx.v1.EventReceivableSplit
+	(*EventReceivableTransferred)(nil),     // 29: jinlian.tx.v1.EventReceivableTransferred
+	(*EventReceivablePledged)(nil),         // 30: jinlian.tx.v1.EventReceivablePledged
+	(*EventReceivableUnpledged)(nil),       // 31: jinlian.tx.v1.EventReceivableUnpledged
+	(*EventReceivableDiscountOffered)(nil), // 32: jinlian.tx.v1.EventReceivableDiscountOffered
+	(*EventReceivableDiscounted)(nil),      // 33: jinlian.tx.v1.EventReceivableDiscounted
+	(*EventReceivableSettled)(nil),         // 34: jinlian.tx.v1.EventReceivableSettled
+	(*EventReceivableOverdue)(nil),         // 35: jinlian.tx.v1.EventReceivableOverdue
 }
 var file_jinlian_tx_v1_events_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -2655,7 +3768,7 @@ func file_jinlian_tx_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_events_proto_rawDesc), len(file_jinlian_tx_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -98,6 +98,16 @@ type Message struct {
 	//	*Message_PvpFund
 	//	*Message_PvpSettle
 	//	*Message_PvpRefund
+	//	*Message_ReceivableRegister
+	//	*Message_ReceivableConfirm
+	//	*Message_ReceivableSplit
+	//	*Message_ReceivableTransfer
+	//	*Message_ReceivablePledge
+	//	*Message_ReceivableUnpledge
+	//	*Message_ReceivableDiscountOffer
+	//	*Message_ReceivableDiscountAccept
+	//	*Message_ReceivableSettle
+	//	*Message_ReceivableMarkOverdue
 	Body          isMessage_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -347,6 +357,96 @@ func (x *Message) GetPvpRefund() *PvpRefund {
 	return nil
 }
 
+func (x *Message) GetReceivableRegister() *ReceivableRegister {
+	if x != nil {
+		if x, ok := x.Body.(*Message_ReceivableRegister); ok {
+			return x.ReceivableRegister
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetReceivableConfirm() *ReceivableConfirm {
+	if x != nil {
+		if x, ok := x.Body.(*Message_ReceivableConfirm); ok {
+			return x.ReceivableConfirm
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetReceivableSplit() *ReceivableSplit {
+	if x != nil {
+		if x, ok := x.Body.(*Message_ReceivableSplit); ok {
+			return x.ReceivableSplit
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetReceivableTransfer() *ReceivableTransfer {
+	if x != nil {
+		if x, ok := x.Body.(*Message_ReceivableTransfer); ok {
+			return x.ReceivableTransfer
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetReceivablePledge() *ReceivablePledge {
+	if x != nil {
+		if x, ok := x.Body.(*Message_ReceivablePledge); ok {
+			return x.ReceivablePledge
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetReceivableUnpledge() *ReceivableUnpledge {
+	if x != nil {
+		if x, ok := x.Body.(*Message_ReceivableUnpledge); ok {
+			return x.ReceivableUnpledge
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetReceivableDiscountOffer() *ReceivableDiscountOffer {
+	if x != nil {
+		if x, ok := x.Body.(*Message_ReceivableDiscountOffer); ok {
+			return x.ReceivableDiscountOffer
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetReceivableDiscountAccept() *ReceivableDiscountAccept {
+	if x != nil {
+		if x, ok := x.Body.(*Message_ReceivableDiscountAccept); ok {
+			return x.ReceivableDiscountAccept
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetReceivableSettle() *ReceivableSettle {
+	if x != nil {
+		if x, ok := x.Body.(*Message_ReceivableSettle); ok {
+			return x.ReceivableSettle
+		}
+	}
+	return nil
+}
+
+func (x *Message) GetReceivableMarkOverdue() *ReceivableMarkOverdue {
+	if x != nil {
+		if x, ok := x.Body.(*Message_ReceivableMarkOverdue); ok {
+			return x.ReceivableMarkOverdue
+		}
+	}
+	return nil
+}
+
 type isMessage_Body interface {
 	isMessage_Body()
 }
@@ -443,6 +543,46 @@ type Message_PvpRefund struct {
 	PvpRefund *PvpRefund `protobuf:"bytes,39,opt,name=pvp_refund,json=pvpRefund,proto3,oneof"`
 }
 
+type Message_ReceivableRegister struct {
+	ReceivableRegister *ReceivableRegister `protobuf:"bytes,40,opt,name=receivable_register,json=receivableRegister,proto3,oneof"`
+}
+
+type Message_ReceivableConfirm struct {
+	ReceivableConfirm *ReceivableConfirm `protobuf:"bytes,41,opt,name=receivable_confirm,json=receivableConfirm,proto3,oneof"`
+}
+
+type Message_ReceivableSplit struct {
+	ReceivableSplit *ReceivableSplit `protobuf:"bytes,42,opt,name=receivable_split,json=receivableSplit,proto3,oneof"`
+}
+
+type Message_ReceivableTransfer struct {
+	ReceivableTransfer *ReceivableTransfer `protobuf:"bytes,43,opt,name=receivable_transfer,json=receivableTransfer,proto3,oneof"`
+}
+
+type Message_ReceivablePledge struct {
+	ReceivablePledge *ReceivablePledge `protobuf:"bytes,44,opt,name=receivable_pledge,json=receivablePledge,proto3,oneof"`
+}
+
+type Message_ReceivableUnpledge struct {
+	ReceivableUnpledge *ReceivableUnpledge `protobuf:"bytes,45,opt,name=receivable_unpledge,json=receivableUnpledge,proto3,oneof"`
+}
+
+type Message_ReceivableDiscountOffer struct {
+	ReceivableDiscountOffer *ReceivableDiscountOffer `protobuf:"bytes,46,opt,name=receivable_discount_offer,json=receivableDiscountOffer,proto3,oneof"`
+}
+
+type Message_ReceivableDiscountAccept struct {
+	ReceivableDiscountAccept *ReceivableDiscountAccept `protobuf:"bytes,47,opt,name=receivable_discount_accept,json=receivableDiscountAccept,proto3,oneof"`
+}
+
+type Message_ReceivableSettle struct {
+	ReceivableSettle *ReceivableSettle `protobuf:"bytes,48,opt,name=receivable_settle,json=receivableSettle,proto3,oneof"`
+}
+
+type Message_ReceivableMarkOverdue struct {
+	ReceivableMarkOverdue *ReceivableMarkOverdue `protobuf:"bytes,49,opt,name=receivable_mark_overdue,json=receivableMarkOverdue,proto3,oneof"`
+}
+
 func (*Message_Issue) isMessage_Body() {}
 
 func (*Message_Transfer) isMessage_Body() {}
@@ -488,6 +628,26 @@ func (*Message_PvpFund) isMessage_Body() {}
 func (*Message_PvpSettle) isMessage_Body() {}
 
 func (*Message_PvpRefund) isMessage_Body() {}
+
+func (*Message_ReceivableRegister) isMessage_Body() {}
+
+func (*Message_ReceivableConfirm) isMessage_Body() {}
+
+func (*Message_ReceivableSplit) isMessage_Body() {}
+
+func (*Message_ReceivableTransfer) isMessage_Body() {}
+
+func (*Message_ReceivablePledge) isMessage_Body() {}
+
+func (*Message_ReceivableUnpledge) isMessage_Body() {}
+
+func (*Message_ReceivableDiscountOffer) isMessage_Body() {}
+
+func (*Message_ReceivableDiscountAccept) isMessage_Body() {}
+
+func (*Message_ReceivableSettle) isMessage_Body() {}
+
+func (*Message_ReceivableMarkOverdue) isMessage_Body() {}
 
 // RegisterIdentity registers (or updates) an identity of the sender's
 // organisation with roles an organisation admin may grant on its own:
@@ -2262,13 +2422,675 @@ func (x *PvpRefund) GetReason() string {
 	return ""
 }
 
+// ReceivableRegister requests a receivable (supply-chain finance,
+// docs/receivables.md) on the envelope's sub-ledger: the sender, the payee
+// (a supplier), is owed face_value of asset by the payer (a core
+// enterprise, an identity of another member organisation), due at
+// due_height or due_time (exactly one), for the invoice whose SM3 hash is
+// invoice_hash. It becomes a receivable once the payer confirms it; an
+// invoice hash is registered at most once. The receivable's id is this
+// transaction's id.
+type ReceivableRegister struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Payer         []byte                 `protobuf:"bytes,1,opt,name=payer,proto3" json:"payer,omitempty"` // 20-byte address of the payer's identity
+	Asset         string                 `protobuf:"bytes,2,opt,name=asset,proto3" json:"asset,omitempty"`
+	FaceValue     uint64                 `protobuf:"varint,3,opt,name=face_value,json=faceValue,proto3" json:"face_value,omitempty"`
+	DueHeight     int64                  `protobuf:"varint,4,opt,name=due_height,json=dueHeight,proto3" json:"due_height,omitempty"`      // due from this height on; 0: due_time
+	DueTime       int64                  `protobuf:"varint,5,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`            // due from this block time on (Unix seconds); 0: due_height
+	InvoiceHash   []byte                 `protobuf:"bytes,6,opt,name=invoice_hash,json=invoiceHash,proto3" json:"invoice_hash,omitempty"` // SM3 of the underlying invoice or contract, 32 bytes
+	Memo          string                 `protobuf:"bytes,7,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceivableRegister) Reset() {
+	*x = ReceivableRegister{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceivableRegister) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceivableRegister) ProtoMessage() {}
+
+func (x *ReceivableRegister) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceivableRegister.ProtoReflect.Descriptor instead.
+func (*ReceivableRegister) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ReceivableRegister) GetPayer() []byte {
+	if x != nil {
+		return x.Payer
+	}
+	return nil
+}
+
+func (x *ReceivableRegister) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *ReceivableRegister) GetFaceValue() uint64 {
+	if x != nil {
+		return x.FaceValue
+	}
+	return 0
+}
+
+func (x *ReceivableRegister) GetDueHeight() int64 {
+	if x != nil {
+		return x.DueHeight
+	}
+	return 0
+}
+
+func (x *ReceivableRegister) GetDueTime() int64 {
+	if x != nil {
+		return x.DueTime
+	}
+	return 0
+}
+
+func (x *ReceivableRegister) GetInvoiceHash() []byte {
+	if x != nil {
+		return x.InvoiceHash
+	}
+	return nil
+}
+
+func (x *ReceivableRegister) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+// ReceivableConfirm is the payer's answer to a requested receivable:
+// confirm it (it becomes one part of face_value held by the payee), or
+// reject it (it closes and its invoice hash may be registered again).
+type ReceivableConfirm struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receivable    string                 `protobuf:"bytes,1,opt,name=receivable,proto3" json:"receivable,omitempty"` // the registering transaction's id, 64 hex digits
+	Reject        bool                   `protobuf:"varint,2,opt,name=reject,proto3" json:"reject,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceivableConfirm) Reset() {
+	*x = ReceivableConfirm{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceivableConfirm) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceivableConfirm) ProtoMessage() {}
+
+func (x *ReceivableConfirm) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceivableConfirm.ProtoReflect.Descriptor instead.
+func (*ReceivableConfirm) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ReceivableConfirm) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *ReceivableConfirm) GetReject() bool {
+	if x != nil {
+		return x.Reject
+	}
+	return false
+}
+
+func (x *ReceivableConfirm) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ReceivableSplit splits a part the sender holds into parts of the given
+// amounts, which sum to the part's amount; the sender holds them all.
+type ReceivableSplit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receivable    string                 `protobuf:"bytes,1,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Part          uint32                 `protobuf:"varint,2,opt,name=part,proto3" json:"part,omitempty"`
+	Amounts       []uint64               `protobuf:"varint,3,rep,packed,name=amounts,proto3" json:"amounts,omitempty"` // at least 2, each positive
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceivableSplit) Reset() {
+	*x = ReceivableSplit{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceivableSplit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceivableSplit) ProtoMessage() {}
+
+func (x *ReceivableSplit) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceivableSplit.ProtoReflect.Descriptor instead.
+func (*ReceivableSplit) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ReceivableSplit) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *ReceivableSplit) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *ReceivableSplit) GetAmounts() []uint64 {
+	if x != nil {
+		return x.Amounts
+	}
+	return nil
+}
+
+// ReceivableTransfer hands a part the sender holds to another holder
+// (down the supply chain).
+type ReceivableTransfer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	To            []byte                 `protobuf:"bytes,1,opt,name=to,proto3" json:"to,omitempty"`
+	Receivable    string                 `protobuf:"bytes,2,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Part          uint32                 `protobuf:"varint,3,opt,name=part,proto3" json:"part,omitempty"`
+	Memo          string                 `protobuf:"bytes,4,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceivableTransfer) Reset() {
+	*x = ReceivableTransfer{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceivableTransfer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceivableTransfer) ProtoMessage() {}
+
+func (x *ReceivableTransfer) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceivableTransfer.ProtoReflect.Descriptor instead.
+func (*ReceivableTransfer) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ReceivableTransfer) GetTo() []byte {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *ReceivableTransfer) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *ReceivableTransfer) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *ReceivableTransfer) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+// ReceivablePledge pledges a part the sender holds to a creditor: until
+// the creditor releases it, the part cannot be split, transferred or
+// discounted.
+type ReceivablePledge struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receivable    string                 `protobuf:"bytes,1,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Part          uint32                 `protobuf:"varint,2,opt,name=part,proto3" json:"part,omitempty"`
+	Pledgee       []byte                 `protobuf:"bytes,3,opt,name=pledgee,proto3" json:"pledgee,omitempty"`
+	Memo          string                 `protobuf:"bytes,4,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceivablePledge) Reset() {
+	*x = ReceivablePledge{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceivablePledge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceivablePledge) ProtoMessage() {}
+
+func (x *ReceivablePledge) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceivablePledge.ProtoReflect.Descriptor instead.
+func (*ReceivablePledge) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ReceivablePledge) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *ReceivablePledge) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *ReceivablePledge) GetPledgee() []byte {
+	if x != nil {
+		return x.Pledgee
+	}
+	return nil
+}
+
+func (x *ReceivablePledge) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+// ReceivableUnpledge releases a pledge: sent by the pledgee.
+type ReceivableUnpledge struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receivable    string                 `protobuf:"bytes,1,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Part          uint32                 `protobuf:"varint,2,opt,name=part,proto3" json:"part,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceivableUnpledge) Reset() {
+	*x = ReceivableUnpledge{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceivableUnpledge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceivableUnpledge) ProtoMessage() {}
+
+func (x *ReceivableUnpledge) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceivableUnpledge.ProtoReflect.Descriptor instead.
+func (*ReceivableUnpledge) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ReceivableUnpledge) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *ReceivableUnpledge) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+// ReceivableDiscountOffer offers a part the sender holds to a bank for
+// price units of the receivable's asset, until expiry_height; a later
+// offer of the same part replaces it.
+type ReceivableDiscountOffer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receivable    string                 `protobuf:"bytes,1,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Part          uint32                 `protobuf:"varint,2,opt,name=part,proto3" json:"part,omitempty"`
+	Bank          []byte                 `protobuf:"bytes,3,opt,name=bank,proto3" json:"bank,omitempty"`
+	Price         uint64                 `protobuf:"varint,4,opt,name=price,proto3" json:"price,omitempty"`                                   // at most the part's outstanding amount
+	ExpiryHeight  int64                  `protobuf:"varint,5,opt,name=expiry_height,json=expiryHeight,proto3" json:"expiry_height,omitempty"` // the offer lapses at this height
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceivableDiscountOffer) Reset() {
+	*x = ReceivableDiscountOffer{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceivableDiscountOffer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceivableDiscountOffer) ProtoMessage() {}
+
+func (x *ReceivableDiscountOffer) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceivableDiscountOffer.ProtoReflect.Descriptor instead.
+func (*ReceivableDiscountOffer) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ReceivableDiscountOffer) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *ReceivableDiscountOffer) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *ReceivableDiscountOffer) GetBank() []byte {
+	if x != nil {
+		return x.Bank
+	}
+	return nil
+}
+
+func (x *ReceivableDiscountOffer) GetPrice() uint64 {
+	if x != nil {
+		return x.Price
+	}
+	return 0
+}
+
+func (x *ReceivableDiscountOffer) GetExpiryHeight() int64 {
+	if x != nil {
+		return x.ExpiryHeight
+	}
+	return 0
+}
+
+// ReceivableDiscountAccept is the bank's acceptance of a discount offer:
+// in one transaction the bank pays the price to the holder and becomes the
+// part's holder (delivery versus payment).
+type ReceivableDiscountAccept struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receivable    string                 `protobuf:"bytes,1,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Part          uint32                 `protobuf:"varint,2,opt,name=part,proto3" json:"part,omitempty"`
+	Price         uint64                 `protobuf:"varint,3,opt,name=price,proto3" json:"price,omitempty"` // the price the bank agrees to pay; must equal the offer's
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceivableDiscountAccept) Reset() {
+	*x = ReceivableDiscountAccept{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceivableDiscountAccept) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceivableDiscountAccept) ProtoMessage() {}
+
+func (x *ReceivableDiscountAccept) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceivableDiscountAccept.ProtoReflect.Descriptor instead.
+func (*ReceivableDiscountAccept) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ReceivableDiscountAccept) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *ReceivableDiscountAccept) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *ReceivableDiscountAccept) GetPrice() uint64 {
+	if x != nil {
+		return x.Price
+	}
+	return 0
+}
+
+// ReceivableSettle is a payment by the payer, from the due time on: amount
+// (at most what is outstanding) is paid to the holders of all parts pro
+// rata to what each part has outstanding, in one step.
+type ReceivableSettle struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receivable    string                 `protobuf:"bytes,1,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	Amount        uint64                 `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceivableSettle) Reset() {
+	*x = ReceivableSettle{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceivableSettle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceivableSettle) ProtoMessage() {}
+
+func (x *ReceivableSettle) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceivableSettle.ProtoReflect.Descriptor instead.
+func (*ReceivableSettle) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ReceivableSettle) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
+func (x *ReceivableSettle) GetAmount() uint64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+// ReceivableMarkOverdue records that a receivable is past due and not
+// fully paid: anyone, from the due time on.
+type ReceivableMarkOverdue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receivable    string                 `protobuf:"bytes,1,opt,name=receivable,proto3" json:"receivable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReceivableMarkOverdue) Reset() {
+	*x = ReceivableMarkOverdue{}
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReceivableMarkOverdue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReceivableMarkOverdue) ProtoMessage() {}
+
+func (x *ReceivableMarkOverdue) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_tx_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReceivableMarkOverdue.ProtoReflect.Descriptor instead.
+func (*ReceivableMarkOverdue) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_tx_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ReceivableMarkOverdue) GetReceivable() string {
+	if x != nil {
+		return x.Receivable
+	}
+	return ""
+}
+
 var File_jinlian_tx_v1_tx_proto protoreflect.FileDescriptor
 
 const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\n" +
 	"\x16jinlian/tx/v1/tx.proto\x12\rjinlian.tx.v1\x1a\x17jinlian/tx/v1/gov.proto\",\n" +
 	"\x0fHeaderExtension\x12\x19\n" +
-	"\bchain_id\x18\x01 \x01(\tR\achainId\"\x8a\f\n" +
+	"\bchain_id\x18\x01 \x01(\tR\achainId\"\xfb\x12\n" +
 	"\aMessage\x12,\n" +
 	"\x05issue\x18\x01 \x01(\v2\x14.jinlian.tx.v1.IssueH\x00R\x05issue\x125\n" +
 	"\btransfer\x18\x02 \x01(\v2\x17.jinlian.tx.v1.TransferH\x00R\btransfer\x12)\n" +
@@ -2296,7 +3118,17 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\n" +
 	"pvp_settle\x18& \x01(\v2\x18.jinlian.tx.v1.PvpSettleH\x00R\tpvpSettle\x129\n" +
 	"\n" +
-	"pvp_refund\x18' \x01(\v2\x18.jinlian.tx.v1.PvpRefundH\x00R\tpvpRefundB\x06\n" +
+	"pvp_refund\x18' \x01(\v2\x18.jinlian.tx.v1.PvpRefundH\x00R\tpvpRefund\x12T\n" +
+	"\x13receivable_register\x18( \x01(\v2!.jinlian.tx.v1.ReceivableRegisterH\x00R\x12receivableRegister\x12Q\n" +
+	"\x12receivable_confirm\x18) \x01(\v2 .jinlian.tx.v1.ReceivableConfirmH\x00R\x11receivableConfirm\x12K\n" +
+	"\x10receivable_split\x18* \x01(\v2\x1e.jinlian.tx.v1.ReceivableSplitH\x00R\x0freceivableSplit\x12T\n" +
+	"\x13receivable_transfer\x18+ \x01(\v2!.jinlian.tx.v1.ReceivableTransferH\x00R\x12receivableTransfer\x12N\n" +
+	"\x11receivable_pledge\x18, \x01(\v2\x1f.jinlian.tx.v1.ReceivablePledgeH\x00R\x10receivablePledge\x12T\n" +
+	"\x13receivable_unpledge\x18- \x01(\v2!.jinlian.tx.v1.ReceivableUnpledgeH\x00R\x12receivableUnpledge\x12d\n" +
+	"\x19receivable_discount_offer\x18. \x01(\v2&.jinlian.tx.v1.ReceivableDiscountOfferH\x00R\x17receivableDiscountOffer\x12g\n" +
+	"\x1areceivable_discount_accept\x18/ \x01(\v2'.jinlian.tx.v1.ReceivableDiscountAcceptH\x00R\x18receivableDiscountAccept\x12N\n" +
+	"\x11receivable_settle\x180 \x01(\v2\x1f.jinlian.tx.v1.ReceivableSettleH\x00R\x10receivableSettle\x12^\n" +
+	"\x17receivable_mark_overdue\x181 \x01(\v2$.jinlian.tx.v1.ReceivableMarkOverdueH\x00R\x15receivableMarkOverdueB\x06\n" +
 	"\x04body\"x\n" +
 	"\x10RegisterIdentity\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\fR\aaddress\x12\x12\n" +
@@ -2426,7 +3258,71 @@ const file_jinlian_tx_v1_tx_proto_rawDesc = "" +
 	"\x05trade\x18\x01 \x01(\tR\x05trade\"9\n" +
 	"\tPvpRefund\x12\x14\n" +
 	"\x05trade\x18\x01 \x01(\tR\x05trade\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reasonB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xd0\x01\n" +
+	"\x12ReceivableRegister\x12\x14\n" +
+	"\x05payer\x18\x01 \x01(\fR\x05payer\x12\x14\n" +
+	"\x05asset\x18\x02 \x01(\tR\x05asset\x12\x1d\n" +
+	"\n" +
+	"face_value\x18\x03 \x01(\x04R\tfaceValue\x12\x1d\n" +
+	"\n" +
+	"due_height\x18\x04 \x01(\x03R\tdueHeight\x12\x19\n" +
+	"\bdue_time\x18\x05 \x01(\x03R\adueTime\x12!\n" +
+	"\finvoice_hash\x18\x06 \x01(\fR\vinvoiceHash\x12\x12\n" +
+	"\x04memo\x18\a \x01(\tR\x04memo\"c\n" +
+	"\x11ReceivableConfirm\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x01 \x01(\tR\n" +
+	"receivable\x12\x16\n" +
+	"\x06reject\x18\x02 \x01(\bR\x06reject\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"_\n" +
+	"\x0fReceivableSplit\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x01 \x01(\tR\n" +
+	"receivable\x12\x12\n" +
+	"\x04part\x18\x02 \x01(\rR\x04part\x12\x18\n" +
+	"\aamounts\x18\x03 \x03(\x04R\aamounts\"l\n" +
+	"\x12ReceivableTransfer\x12\x0e\n" +
+	"\x02to\x18\x01 \x01(\fR\x02to\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x02 \x01(\tR\n" +
+	"receivable\x12\x12\n" +
+	"\x04part\x18\x03 \x01(\rR\x04part\x12\x12\n" +
+	"\x04memo\x18\x04 \x01(\tR\x04memo\"t\n" +
+	"\x10ReceivablePledge\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x01 \x01(\tR\n" +
+	"receivable\x12\x12\n" +
+	"\x04part\x18\x02 \x01(\rR\x04part\x12\x18\n" +
+	"\apledgee\x18\x03 \x01(\fR\apledgee\x12\x12\n" +
+	"\x04memo\x18\x04 \x01(\tR\x04memo\"H\n" +
+	"\x12ReceivableUnpledge\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x01 \x01(\tR\n" +
+	"receivable\x12\x12\n" +
+	"\x04part\x18\x02 \x01(\rR\x04part\"\x9c\x01\n" +
+	"\x17ReceivableDiscountOffer\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x01 \x01(\tR\n" +
+	"receivable\x12\x12\n" +
+	"\x04part\x18\x02 \x01(\rR\x04part\x12\x12\n" +
+	"\x04bank\x18\x03 \x01(\fR\x04bank\x12\x14\n" +
+	"\x05price\x18\x04 \x01(\x04R\x05price\x12#\n" +
+	"\rexpiry_height\x18\x05 \x01(\x03R\fexpiryHeight\"d\n" +
+	"\x18ReceivableDiscountAccept\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x01 \x01(\tR\n" +
+	"receivable\x12\x12\n" +
+	"\x04part\x18\x02 \x01(\rR\x04part\x12\x14\n" +
+	"\x05price\x18\x03 \x01(\x04R\x05price\"J\n" +
+	"\x10ReceivableSettle\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x01 \x01(\tR\n" +
+	"receivable\x12\x16\n" +
+	"\x06amount\x18\x02 \x01(\x04R\x06amount\"7\n" +
+	"\x15ReceivableMarkOverdue\x12\x1e\n" +
+	"\n" +
+	"receivable\x18\x01 \x01(\tR\n" +
+	"receivableB.Z,github.com/jinlian-ledger/jinlian/proto/txpbb\x06proto3"
 
 var (
 	file_jinlian_tx_v1_tx_proto_rawDescOnce sync.Once
@@ -2440,39 +3336,49 @@ func file_jinlian_tx_v1_tx_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_tx_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_jinlian_tx_v1_tx_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_jinlian_tx_v1_tx_proto_goTypes = []any{
-	(*HeaderExtension)(nil),       // 0: jinlian.tx.v1.HeaderExtension
-	(*Message)(nil),               // 1: jinlian.tx.v1.Message
-	(*RegisterIdentity)(nil),      // 2: jinlian.tx.v1.RegisterIdentity
-	(*RevokeCertificate)(nil),     // 3: jinlian.tx.v1.RevokeCertificate
-	(*Issue)(nil),                 // 4: jinlian.tx.v1.Issue
-	(*Redeem)(nil),                // 5: jinlian.tx.v1.Redeem
-	(*SettleRedemption)(nil),      // 6: jinlian.tx.v1.SettleRedemption
-	(*Transfer)(nil),              // 7: jinlian.tx.v1.Transfer
-	(*Confidential)(nil),          // 8: jinlian.tx.v1.Confidential
-	(*WrappedKey)(nil),            // 9: jinlian.tx.v1.WrappedKey
-	(*Burn)(nil),                  // 10: jinlian.tx.v1.Burn
-	(*QuorumCertificate)(nil),     // 11: jinlian.tx.v1.QuorumCertificate
-	(*QCSignature)(nil),           // 12: jinlian.tx.v1.QCSignature
-	(*SetSanction)(nil),           // 13: jinlian.tx.v1.SetSanction
-	(*RegisterEscrowKey)(nil),     // 14: jinlian.tx.v1.RegisterEscrowKey
-	(*SetAMLThreshold)(nil),       // 15: jinlian.tx.v1.SetAMLThreshold
-	(*RegisterCheckpointKey)(nil), // 16: jinlian.tx.v1.RegisterCheckpointKey
-	(*CustodyCreate)(nil),         // 17: jinlian.tx.v1.CustodyCreate
-	(*CustodyLimit)(nil),          // 18: jinlian.tx.v1.CustodyLimit
-	(*CustodyPropose)(nil),        // 19: jinlian.tx.v1.CustodyPropose
-	(*CustodyApprove)(nil),        // 20: jinlian.tx.v1.CustodyApprove
-	(*CustodyVeto)(nil),           // 21: jinlian.tx.v1.CustodyVeto
-	(*CustodyExecute)(nil),        // 22: jinlian.tx.v1.CustodyExecute
-	(*CustodySetSigners)(nil),     // 23: jinlian.tx.v1.CustodySetSigners
-	(*PvpLeg)(nil),                // 24: jinlian.tx.v1.PvpLeg
-	(*PvpPropose)(nil),            // 25: jinlian.tx.v1.PvpPropose
-	(*PvpFund)(nil),               // 26: jinlian.tx.v1.PvpFund
-	(*PvpSettle)(nil),             // 27: jinlian.tx.v1.PvpSettle
-	(*PvpRefund)(nil),             // 28: jinlian.tx.v1.PvpRefund
-	(*Propose)(nil),               // 29: jinlian.tx.v1.Propose
-	(*Vote)(nil),                  // 30: jinlian.tx.v1.Vote
+	(*HeaderExtension)(nil),          // 0: jinlian.tx.v1.HeaderExtension
+	(*Message)(nil),                  // 1: jinlian.tx.v1.Message
+	(*RegisterIdentity)(nil),         // 2: jinlian.tx.v1.RegisterIdentity
+	(*RevokeCertificate)(nil),        // 3: jinlian.tx.v1.RevokeCertificate
+	(*Issue)(nil),                    // 4: jinlian.tx.v1.Issue
+	(*Redeem)(nil),                   // 5: jinlian.tx.v1.Redeem
+	(*SettleRedemption)(nil),         // 6: jinlian.tx.v1.SettleRedemption
+	(*Transfer)(nil),                 // 7: jinlian.tx.v1.Transfer
+	(*Confidential)(nil),             // 8: jinlian.tx.v1.Confidential
+	(*WrappedKey)(nil),               // 9: jinlian.tx.v1.WrappedKey
+	(*Burn)(nil),                     // 10: jinlian.tx.v1.Burn
+	(*QuorumCertificate)(nil),        // 11: jinlian.tx.v1.QuorumCertificate
+	(*QCSignature)(nil),              // 12: jinlian.tx.v1.QCSignature
+	(*SetSanction)(nil),              // 13: jinlian.tx.v1.SetSanction
+	(*RegisterEscrowKey)(nil),        // 14: jinlian.tx.v1.RegisterEscrowKey
+	(*SetAMLThreshold)(nil),          // 15: jinlian.tx.v1.SetAMLThreshold
+	(*RegisterCheckpointKey)(nil),    // 16: jinlian.tx.v1.RegisterCheckpointKey
+	(*CustodyCreate)(nil),            // 17: jinlian.tx.v1.CustodyCreate
+	(*CustodyLimit)(nil),             // 18: jinlian.tx.v1.CustodyLimit
+	(*CustodyPropose)(nil),           // 19: jinlian.tx.v1.CustodyPropose
+	(*CustodyApprove)(nil),           // 20: jinlian.tx.v1.CustodyApprove
+	(*CustodyVeto)(nil),              // 21: jinlian.tx.v1.CustodyVeto
+	(*CustodyExecute)(nil),           // 22: jinlian.tx.v1.CustodyExecute
+	(*CustodySetSigners)(nil),        // 23: jinlian.tx.v1.CustodySetSigners
+	(*PvpLeg)(nil),                   // 24: jinlian.tx.v1.PvpLeg
+	(*PvpPropose)(nil),               // 25: jinlian.tx.v1.PvpPropose
+	(*PvpFund)(nil),                  // 26: jinlian.tx.v1.PvpFund
+	(*PvpSettle)(nil),                // 27: jinlian.tx.v1.PvpSettle
+	(*PvpRefund)(nil),                // 28: jinlian.tx.v1.PvpRefund
+	(*ReceivableRegister)(nil),       // 29: jinlian.tx.v1.ReceivableRegister
+	(*ReceivableConfirm)(nil),        // 30: jinlian.tx.v1.ReceivableConfirm
+	(*ReceivableSplit)(nil),          // 31: jinlian.tx.v1.ReceivableSplit
+	(*ReceivableTransfer)(nil),       // 32: jinlian.tx.v1.ReceivableTransfer
+	(*ReceivablePledge)(nil),         // 33: jinlian.tx.v1.ReceivablePledge
+	(*ReceivableUnpledge)(nil),       // 34: jinlian.tx.v1.ReceivableUnpledge
+	(*ReceivableDiscountOffer)(nil),  // 35: jinlian.tx.v1.ReceivableDiscountOffer
+	(*ReceivableDiscountAccept)(nil), // 36: jinlian.tx.v1.ReceivableDiscountAccept
+	(*ReceivableSettle)(nil),         // 37: jinlian.tx.v1.ReceivableSettle
+	(*ReceivableMarkOverdue)(nil),    // 38: jinlian.tx.v1.ReceivableMarkOverdue
+	(*Propose)(nil),                  // 39: jinlian.tx.v1.Propose
+	(*Vote)(nil),                     // 40: jinlian.tx.v1.Vote
 }
 var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	4,  // 0: jinlian.tx.v1.Message.issue:type_name -> jinlian.tx.v1.Issue
@@ -2486,8 +3392,8 @@ var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	14, // 8: jinlian.tx.v1.Message.register_escrow_key:type_name -> jinlian.tx.v1.RegisterEscrowKey
 	15, // 9: jinlian.tx.v1.Message.set_aml_threshold:type_name -> jinlian.tx.v1.SetAMLThreshold
 	16, // 10: jinlian.tx.v1.Message.register_checkpoint_key:type_name -> jinlian.tx.v1.RegisterCheckpointKey
-	29, // 11: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
-	30, // 12: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
+	39, // 11: jinlian.tx.v1.Message.propose:type_name -> jinlian.tx.v1.Propose
+	40, // 12: jinlian.tx.v1.Message.vote:type_name -> jinlian.tx.v1.Vote
 	17, // 13: jinlian.tx.v1.Message.custody_create:type_name -> jinlian.tx.v1.CustodyCreate
 	19, // 14: jinlian.tx.v1.Message.custody_propose:type_name -> jinlian.tx.v1.CustodyPropose
 	20, // 15: jinlian.tx.v1.Message.custody_approve:type_name -> jinlian.tx.v1.CustodyApprove
@@ -2498,17 +3404,27 @@ var file_jinlian_tx_v1_tx_proto_depIdxs = []int32{
 	26, // 20: jinlian.tx.v1.Message.pvp_fund:type_name -> jinlian.tx.v1.PvpFund
 	27, // 21: jinlian.tx.v1.Message.pvp_settle:type_name -> jinlian.tx.v1.PvpSettle
 	28, // 22: jinlian.tx.v1.Message.pvp_refund:type_name -> jinlian.tx.v1.PvpRefund
-	8,  // 23: jinlian.tx.v1.Transfer.confidential:type_name -> jinlian.tx.v1.Confidential
-	9,  // 24: jinlian.tx.v1.Confidential.keys:type_name -> jinlian.tx.v1.WrappedKey
-	12, // 25: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
-	18, // 26: jinlian.tx.v1.CustodyCreate.daily_limits:type_name -> jinlian.tx.v1.CustodyLimit
-	24, // 27: jinlian.tx.v1.PvpPropose.leg_a:type_name -> jinlian.tx.v1.PvpLeg
-	24, // 28: jinlian.tx.v1.PvpPropose.leg_b:type_name -> jinlian.tx.v1.PvpLeg
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	29, // 23: jinlian.tx.v1.Message.receivable_register:type_name -> jinlian.tx.v1.ReceivableRegister
+	30, // 24: jinlian.tx.v1.Message.receivable_confirm:type_name -> jinlian.tx.v1.ReceivableConfirm
+	31, // 25: jinlian.tx.v1.Message.receivable_split:type_name -> jinlian.tx.v1.ReceivableSplit
+	32, // 26: jinlian.tx.v1.Message.receivable_transfer:type_name -> jinlian.tx.v1.ReceivableTransfer
+	33, // 27: jinlian.tx.v1.Message.receivable_pledge:type_name -> jinlian.tx.v1.ReceivablePledge
+	34, // 28: jinlian.tx.v1.Message.receivable_unpledge:type_name -> jinlian.tx.v1.ReceivableUnpledge
+	35, // 29: jinlian.tx.v1.Message.receivable_discount_offer:type_name -> jinlian.tx.v1.ReceivableDiscountOffer
+	36, // 30: jinlian.tx.v1.Message.receivable_discount_accept:type_name -> jinlian.tx.v1.ReceivableDiscountAccept
+	37, // 31: jinlian.tx.v1.Message.receivable_settle:type_name -> jinlian.tx.v1.ReceivableSettle
+	38, // 32: jinlian.tx.v1.Message.receivable_mark_overdue:type_name -> jinlian.tx.v1.ReceivableMarkOverdue
+	8,  // 33: jinlian.tx.v1.Transfer.confidential:type_name -> jinlian.tx.v1.Confidential
+	9,  // 34: jinlian.tx.v1.Confidential.keys:type_name -> jinlian.tx.v1.WrappedKey
+	12, // 35: jinlian.tx.v1.QuorumCertificate.signatures:type_name -> jinlian.tx.v1.QCSignature
+	18, // 36: jinlian.tx.v1.CustodyCreate.daily_limits:type_name -> jinlian.tx.v1.CustodyLimit
+	24, // 37: jinlian.tx.v1.PvpPropose.leg_a:type_name -> jinlian.tx.v1.PvpLeg
+	24, // 38: jinlian.tx.v1.PvpPropose.leg_b:type_name -> jinlian.tx.v1.PvpLeg
+	39, // [39:39] is the sub-list for method output_type
+	39, // [39:39] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_jinlian_tx_v1_tx_proto_init() }
@@ -2541,6 +3457,16 @@ func file_jinlian_tx_v1_tx_proto_init() {
 		(*Message_PvpFund)(nil),
 		(*Message_PvpSettle)(nil),
 		(*Message_PvpRefund)(nil),
+		(*Message_ReceivableRegister)(nil),
+		(*Message_ReceivableConfirm)(nil),
+		(*Message_ReceivableSplit)(nil),
+		(*Message_ReceivableTransfer)(nil),
+		(*Message_ReceivablePledge)(nil),
+		(*Message_ReceivableUnpledge)(nil),
+		(*Message_ReceivableDiscountOffer)(nil),
+		(*Message_ReceivableDiscountAccept)(nil),
+		(*Message_ReceivableSettle)(nil),
+		(*Message_ReceivableMarkOverdue)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2548,7 +3474,7 @@ func file_jinlian_tx_v1_tx_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_tx_proto_rawDesc), len(file_jinlian_tx_v1_tx_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
