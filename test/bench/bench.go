@@ -32,7 +32,7 @@ import (
 const ChainID = "jinlian-bench"
 
 // benchApps are the applications a bench can run.
-var benchApps = map[string]bool{"kvstore": true, "jinlian": true, "jinlian-separate": true}
+var benchApps = map[string]bool{"kvstore": true, "jinlian": true, "jinlian-shared": true}
 
 // Options configure one `jinlian bench` run.
 type Options struct {
@@ -94,7 +94,19 @@ type Result struct {
 	DiskMBPerMillionTx float64        `json:"disk_mb_per_million_tx"`
 	Errors             map[string]int `json:"errors,omitempty"`
 	Ratio              float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
-	Round              int            `json:"round,omitempty"`
+	// SM2VerifyUs is one SM2 signature verification on this machine,
+	// measured by the bench before the runs; Verifies how many each
+	// transfer costs the network (one per validator, or one with the
+	// shared cache of jinlian-shared).
+	SM2VerifyUs float64 `json:"sm2_verify_us,omitempty"`
+	Verifies    int     `json:"verifies_per_tx,omitempty"`
+	// OverheadBudget is, against a kvstore baseline run first, what jinlian
+	// spends per transfer beyond kvstore's node CPU and its SM2
+	// verifications, as a share of kvstore's per-transfer cost (issue 16's
+	// budget: ≤ 0.25).
+	OverheadBudget     float64 `json:"overhead_budget,omitempty"`
+	BaselineCPUPerTxUs float64 `json:"baseline_cpu_per_tx_us,omitempty"`
+	Round              int     `json:"round,omitempty"`
 	// Runs are the rounds a median row summarises.
 	Runs []*Result `json:"runs,omitempty"`
 }
@@ -114,7 +126,7 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 	}
 	for _, a := range o.Apps {
 		if !benchApps[a] {
-			return nil, nil, fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-separate", a)
+			return nil, nil, fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-shared", a)
 		}
 	}
 	if home == "" {
@@ -129,6 +141,11 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 	} else if entries, err := os.ReadDir(home); err == nil && len(entries) > 0 {
 		return nil, nil, fmt.Errorf("--home %s is not empty", home)
 	}
+	verifyUs, err := measureSM2Verify(2000)
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(log, "bench: one SM2 verification takes %.0f µs here\n", verifyUs)
 	runs := map[string][]*Result{}
 	for round := 1; round <= o.Repeat; round++ {
 		var first *Result
@@ -150,6 +167,7 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 			} else if first.TPS > 0 {
 				r.Ratio = r.TPS / first.TPS
 			}
+			r.setBudget(first, verifyUs)
 			runs[appName] = append(runs[appName], r)
 			all = append(all, r)
 		}
@@ -162,15 +180,31 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 		if len(summary) > 0 && summary[0].TPS > 0 {
 			m.Ratio = m.TPS / summary[0].TPS
 		}
+		if len(summary) > 0 {
+			m.setBudget(summary[0], verifyUs)
+		}
 		summary = append(summary, m)
 	}
 	return all, summary, nil
 }
 
+// setBudget computes r's overhead budget against baseline (a kvstore run
+// of the same load), given one SM2 verification's cost.
+func (r *Result) setBudget(baseline *Result, verifyUs float64) {
+	if r == baseline || baseline.App != "kvstore" || !strings.HasPrefix(r.App, "jinlian") || baseline.NodeCPUPerTxUs <= 0 || r.NodeCPUPerTxUs <= 0 {
+		return
+	}
+	r.SM2VerifyUs, r.Verifies, r.BaselineCPUPerTxUs = verifyUs, r.Validators, baseline.NodeCPUPerTxUs
+	if r.App == "jinlian-shared" {
+		r.Verifies = 1
+	}
+	r.OverheadBudget = (r.NodeCPUPerTxUs - baseline.NodeCPUPerTxUs - float64(r.Verifies)*verifyUs) / baseline.NodeCPUPerTxUs
+}
+
 // PrintTable prints results, one row each.
 func PrintTable(w io.Writer, results []*Result) {
-	fmt.Fprintf(w, "%-16s %4s %7s %8s %9s %8s %8s %7s %7s %7s %8s %9s %6s\n",
-		"app", "vals", "target", "offered", "committed", "p50", "p99", "blocks", "maxblk", "pending", "rejected", "cpu/tx", "ratio")
+	fmt.Fprintf(w, "%-16s %4s %7s %8s %9s %8s %8s %7s %7s %7s %8s %9s %6s %7s\n",
+		"app", "vals", "target", "offered", "committed", "p50", "p99", "blocks", "maxblk", "pending", "rejected", "cpu/tx", "ratio", "budget")
 	for _, r := range results {
 		name := r.App
 		if r.Round > 0 {
@@ -180,9 +214,17 @@ func PrintTable(w io.Writer, results []*Result) {
 		if r.Ratio > 0 {
 			ratio = fmt.Sprintf("%.2f", r.Ratio)
 		}
-		fmt.Fprintf(w, "%-16s %4d %7d %8.0f %9.0f %6.0fms %6.0fms %7d %7d %7d %8d %7.0fus %6s\n",
+		budget := "-"
+		if r.SM2VerifyUs > 0 {
+			budget = fmt.Sprintf("%.0f%%", 100*r.OverheadBudget)
+		}
+		fmt.Fprintf(w, "%-16s %4d %7d %8.0f %9.0f %6.0fms %6.0fms %7d %7d %7d %8d %7.0fus %6s %7s\n",
 			name, r.Validators, r.TargetRate, r.OfferedRate, r.TPS, r.P50ms, r.P99ms, r.Blocks, r.MaxBlockTxs,
-			r.Pending, r.Rejected, r.NodeCPUPerTxUs, ratio)
+			r.Pending, r.Rejected, r.NodeCPUPerTxUs, ratio, budget)
+		if r.SM2VerifyUs > 0 {
+			fmt.Fprintf(w, "    budget: (%.0f µs − kvstore's %.0f µs − %d × %.0f µs SM2 verify) / %.0f µs = %.0f%% of kvstore's per-transfer cost (target ≤ 25%%)\n",
+				r.NodeCPUPerTxUs, r.BaselineCPUPerTxUs, r.Verifies, r.SM2VerifyUs, r.BaselineCPUPerTxUs, 100*r.OverheadBudget)
+		}
 		for _, msg := range sortedKeys(r.Errors) {
 			fmt.Fprintf(w, "    %d× %s\n", r.Errors[msg], msg)
 		}
@@ -340,7 +382,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName string, o *Op
 func buildLoad(appName string, o *Options) (*txLoad, error) {
 	l := &txLoad{txs: make([][]byte, o.Count)}
 	switch appName {
-	case "jinlian", "jinlian-separate":
+	case "jinlian", "jinlian-shared":
 		keys := make([]*gmcrypto.PrivateKey, o.Accounts)
 		addrs := make([][]byte, o.Accounts)
 		for i := range keys {
@@ -767,4 +809,32 @@ func sortedKeys(m map[string]int) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// measureSM2Verify is the median cost of one SM2 signature verification
+// (gmcrypto, the node's own path), in µs, over n verifications in 10
+// batches.
+func measureSM2Verify(n int) (float64, error) {
+	k, err := gmcrypto.GenerateKey()
+	if err != nil {
+		return 0, err
+	}
+	msg := []byte("jinlian bench: one SM2 verification")
+	sig, err := k.Sign(msg)
+	if err != nil {
+		return 0, err
+	}
+	pub := k.Public()
+	var per []float64
+	for range 10 {
+		start := time.Now()
+		for range n / 10 {
+			if !pub.Verify(msg, sig) {
+				return 0, errors.New("SM2 self-check failed")
+			}
+		}
+		per = append(per, float64(time.Since(start).Microseconds())/float64(n/10))
+	}
+	sort.Float64s(per)
+	return per[len(per)/2], nil
 }

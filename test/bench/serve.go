@@ -27,7 +27,7 @@ import (
 
 // ServeOptions configure the network of one run (`jinlian bench serve`).
 type ServeOptions struct {
-	App           string // kvstore, jinlian or jinlian-separate
+	App           string // kvstore, jinlian or jinlian-shared
 	Home          string
 	Validators    int
 	BasePort      int
@@ -56,7 +56,7 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 		stop func() error
 	)
 	switch o.App {
-	case "jinlian", "jinlian-separate":
+	case "jinlian", "jinlian-shared":
 		var extra []string
 		if o.AccountsFile != "" {
 			bz, err := os.ReadFile(o.AccountsFile)
@@ -68,7 +68,7 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 		ln, err := localnet.Prepare(localnet.Options{
 			Home: o.Home, Validators: o.Validators, BasePort: o.BasePort, ChainID: ChainID,
 			TimeoutCommit: o.TimeoutCommit, ExtraFundedAccounts: extra,
-			SeparateSigCaches: o.App == "jinlian-separate",
+			SeparateSigCaches: o.App != "jinlian-shared",
 		})
 		if err != nil {
 			return Ready{}, nil, err
@@ -109,7 +109,7 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 			rpcs = append(rpcs, n.RPCAddr())
 		}
 	default:
-		return Ready{}, nil, fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-separate", o.App)
+		return Ready{}, nil, fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-shared", o.App)
 	}
 	return Ready{ChainID: ChainID, RPC: rpcs}, stop, nil
 }
