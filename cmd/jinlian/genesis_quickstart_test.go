@@ -2,24 +2,24 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
-	cmtlog "github.com/cometbft/cometbft/libs/log"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
+	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/node"
-	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
 // quickstartBank is one founding bank of docs/quickstart.md section 2.
@@ -285,24 +285,44 @@ func TestQuickstartNetwork(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Step 7: jinlian start, one node per bank (in this process).
-	var nodes []*node.Node
-	t.Cleanup(func() { _ = node.StopAll(nodes) })
-	for _, b := range banks {
-		cfg, err := nodecfg.Load(b.home, nil)
+	// Step 7: jinlian start, one process per bank, as the quickstart's
+	// systemd unit runs it (a passphrase file, no terminal).
+	bin := buildJinlianBinary(t)
+	pwFile := filepath.Join(dir, "passphrase")
+	if err := os.WriteFile(pwFile, []byte("bank secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var procs []*exec.Cmd
+	var clients []*rpchttp.HTTP
+	exited := make([]chan error, len(banks))
+	for i, b := range banks {
+		logf, err := os.Create(filepath.Join(dir, b.org+".log"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := node.Start(context.Background(), cfg, node.Options{Passphrase: func(string) ([]byte, error) { return []byte("bank secret"), nil }, CometLogger: cmtlog.NewNopLogger(), Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatalf("start %s: %v", b.org, err)
+		cmd := exec.Command(bin, "start", "--home", b.home, "--passphrase-file", pwFile, "--log.level", "warn")
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
-		nodes = append(nodes, n)
+		procs = append(procs, cmd)
+		exited[i] = make(chan error, 1)
+		go func() { exited[i] <- cmd.Wait(); logf.Close() }()
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			<-exited[i]
+		})
+		c, err := rpchttp.New(rpc[i], "/websocket")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
 	}
-	ctx := heavytest.Context(t, 45*time.Second)
-	for _, n := range nodes {
-		if err := consensus.WaitForHeight(ctx, n.Client(), 2); err != nil {
-			t.Fatalf("no blocks: %v", err)
+	ctx := heavytest.Context(t, 60*time.Second)
+	for i, c := range clients {
+		if err := consensus.WaitForHeight(ctx, c, 2); err != nil {
+			log, _ := os.ReadFile(filepath.Join(dir, banks[i].org+".log"))
+			t.Fatalf("%s makes no blocks: %v\n%s", banks[i].org, err, log)
 		}
 	}
 
@@ -319,7 +339,7 @@ func TestQuickstartNetwork(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustCLI(t, "--home", banks[0].identity, "tx", "transfer", "--from", banks[0].keyFile, "--asset", "CNY", "--to", banks[1].address, "--amount", "100", "--node", rpc[0], "-o", "json")), &sent); err != nil || sent.Code != 0 {
 		t.Fatalf("transfer: %v %+v", err, sent)
 	}
-	if err := consensus.WaitForHeight(ctx, nodes[1].Client(), sent.Height); err != nil {
+	if err := consensus.WaitForHeight(ctx, clients[1], sent.Height); err != nil {
 		t.Fatal(err)
 	}
 	out = mustCLI(t, "query", "balance", "--asset", "CNY", "--account", banks[1].address, "--node", rpc[1])
@@ -337,7 +357,7 @@ func TestQuickstartNetwork(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustCLI(t, "--home", banks[0].identity, "gov", "propose", "create-ledger", "--name", "trade", "--members", "bankA,bankB", "--from", banks[0].keyFile, "--node", rpc[0], "-o", "json")), &res); err != nil || res.Proposal != 2 || res.ProposalStatus != "voting" {
 		t.Fatalf("gov propose -o json: %v %+v", err, res)
 	}
-	if err := consensus.WaitForHeight(ctx, nodes[1].Client(), res.Height); err != nil {
+	if err := consensus.WaitForHeight(ctx, clients[1], res.Height); err != nil {
 		t.Fatal(err)
 	}
 	var shown map[string]any
@@ -361,35 +381,59 @@ func TestQuickstartNetwork(t *testing.T) {
 		t.Fatalf("gov list:\n%s", out)
 	}
 
-	// Both founders sign checkpoints with the keys their init made.
-	for {
-		v, err := nodes[0].Store.View(0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		idx, ok, err := app.LatestCheckpoint(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		signed := false
-		for e := uint64(1); ok && e <= idx.Epoch && !signed; e++ {
-			c, _, err := app.LoadCheckpoint(v, e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sigs, _, err := app.CheckpointSignatures(v, c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			signed = len(sigs) == len(banks)
-		}
-		if signed {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("no checkpoint signed by both founders: %v", ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
+	// Both founders sign checkpoints with the keys their init made: past
+	// three checkpoint heights (interval 4) and their QCs, the nodes stop
+	// (SIGTERM, as systemd does) and bankA's state is read from its disk.
+	if err := consensus.WaitForHeight(ctx, clients[0], 15); err != nil {
+		t.Fatal(err)
 	}
+	for i, cmd := range procs {
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-exited[i]; err != nil {
+			t.Fatalf("%s after SIGTERM: %v", banks[i].org, err)
+		}
+		exited[i] <- nil // for the cleanup
+	}
+	store, err := ledger.Open(node.LedgerDir(banks[0].home), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	v, err := store.View(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, ok, err := app.LatestCheckpoint(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := false
+	for e := uint64(1); ok && e <= idx.Epoch && !signed; e++ {
+		c, _, err := app.LoadCheckpoint(v, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs, _, err := app.CheckpointSignatures(v, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed = len(sigs) == len(banks)
+	}
+	if !signed {
+		t.Fatalf("no checkpoint up to epoch %d signed by both founders", idx.Epoch)
+	}
+}
+
+// buildJinlianBinary builds cmd/jinlian into the test's temp dir, for
+// tests that run one process per node.
+func buildJinlianBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "jinlian")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/jinlian: %v\n%s", err, out)
+	}
+	return bin
 }
