@@ -203,6 +203,20 @@ func TxID(nonce, creator []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
+// ParseTxID reads a transaction id in TxID's form (lowercase hex of 32
+// bytes); ok is false for anything else. Contracts name their objects by
+// the id of the transaction that created them.
+func ParseTxID(s string) (id []byte, ok bool) {
+	id, err := hex.DecodeString(s)
+	if err != nil || len(id) != gmcrypto.HashSize || hex.EncodeToString(id) != s {
+		return nil, false
+	}
+	return id, true
+}
+
+// TxIDForm describes TxID's form, for refusals.
+var TxIDForm = fmt.Sprintf("a transaction id of %d lowercase hex digits", 2*gmcrypto.HashSize)
+
 // Signer is what BuildTx needs of a key.
 type Signer struct {
 	Key   *gmcrypto.PrivateKey

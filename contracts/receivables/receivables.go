@@ -218,9 +218,9 @@ func (k Keeper) event(m protoreflect.ProtoMessage) []abci.Event {
 }
 
 func parseID(s string) ([]byte, error) {
-	id, err := hex.DecodeString(s)
-	if err != nil || len(id) != gmcrypto.HashSize || hex.EncodeToString(id) != s {
-		return nil, ErrUnknownReceivable.Wrapf("receivable %q: want a transaction id of %d lowercase hex digits", s, 2*gmcrypto.HashSize)
+	id, ok := wire.ParseTxID(s)
+	if !ok {
+		return nil, ErrUnknownReceivable.Wrapf("receivable %q: want %s", s, wire.TxIDForm)
 	}
 	return id, nil
 }
