@@ -20,13 +20,11 @@ import (
 	"github.com/chromedp/chromedp"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 
-	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
-	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
 // ScreenshotsEnv names a directory the browser test also writes its page
@@ -68,32 +66,7 @@ func startConsoleNet(t *testing.T) *consoleNet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certs, err := api.GenerateCertificates(api.CertOptions{Dir: filepath.Join(t.TempDir(), "api"), Mode: nodecfg.APITLSGM, Org: "bankA", Client: "alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := nodecfg.Load(ln.Network.Nodes[0].Home, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiAddr := fmt.Sprintf("127.0.0.1:%d", base+2)
-	cfg.API.Listen, cfg.API.TLS = apiAddr, nodecfg.APITLSGM
-	cfg.API.CertFile, cfg.API.KeyFile, cfg.API.EncCertFile, cfg.API.EncKeyFile = certs.Cert, certs.Key, certs.EncCert, certs.EncKey
-	var bundle []byte
-	for _, org := range []string{"bankA", "bankB", localnet.RegulatorOrg} {
-		b, err := os.ReadFile(filepath.Join(localnet.CADir(ln.Home, org), "ca.crt.pem"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		bundle = append(bundle, b...)
-	}
-	cfg.API.ClientCAFile = filepath.Join(t.TempDir(), "clients.pem")
-	if err := os.WriteFile(cfg.API.ClientCAFile, bundle, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.WriteFile(); err != nil {
-		t.Fatal(err)
-	}
+	apiURL, apiCA := serveGatedAPI(t, ln, 0, base, "bankA", "bankB", localnet.RegulatorOrg)
 	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +84,7 @@ func startConsoleNet(t *testing.T) *consoleNet {
 	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_OBSERVER", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
 		t.Setenv(env, "")
 	}
-	n := &consoleNet{ln: ln, rpc: nodes[0].RPCAddr(), api: "https://" + apiAddr, ca: certs.CA, observer: nodes[2].Regulator.URL(), key: map[string]string{}, funding: localnet.Funding}
+	n := &consoleNet{ln: ln, rpc: nodes[0].RPCAddr(), api: apiURL, ca: apiCA, observer: nodes[2].Regulator.URL(), key: map[string]string{}, funding: localnet.Funding}
 	for _, id := range ln.Identities {
 		n.key[id.Name] = id.KeyFile
 	}

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,7 +15,6 @@ import (
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 
-	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
@@ -44,38 +41,14 @@ func TestStatementThroughOwnNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	home := ln.Network.Nodes[0].Home
-	certs, err := api.GenerateCertificates(api.CertOptions{Dir: filepath.Join(t.TempDir(), "api"), Mode: nodecfg.APITLSGM, Org: "bankA", Client: "alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := nodecfg.Load(home, nil)
+	cfg, err := nodecfg.Load(ln.Network.Nodes[0].Home, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !cfg.LeanIndex() {
 		t.Fatal("bankA's validator does not run the lean index")
 	}
-	apiAddr := fmt.Sprintf("127.0.0.1:%d", base+2)
-	cfg.API.Listen, cfg.API.TLS = apiAddr, nodecfg.APITLSGM
-	cfg.API.CertFile, cfg.API.KeyFile, cfg.API.EncCertFile, cfg.API.EncKeyFile = certs.Cert, certs.Key, certs.EncCert, certs.EncKey
-	// Clients are the organisations' registered identities: their
-	// certificates chain to the organisations' CAs.
-	var cas []byte
-	for _, org := range []string{"bankA", "bankB", localnet.RegulatorOrg} {
-		b, err := os.ReadFile(filepath.Join(localnet.CADir(ln.Home, org), "ca.crt.pem"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cas = append(cas, b...)
-	}
-	cfg.API.ClientCAFile = filepath.Join(t.TempDir(), "clients.pem")
-	if err := os.WriteFile(cfg.API.ClientCAFile, cas, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.WriteFile(); err != nil {
-		t.Fatal(err)
-	}
+	apiURL, apiCA := serveGatedAPI(t, ln, 0, base, "bankA", "bankB", localnet.RegulatorOrg)
 	apiLog := &syncWriter{w: &bytes.Buffer{}}
 	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), slog.New(slog.NewTextHandler(apiLog, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
@@ -121,9 +94,9 @@ func TestStatementThroughOwnNode(t *testing.T) {
 	pay(B, A, 40, "REF B/7 货款")
 	pay(A, B, 5, "=fee")
 
-	node := "https://" + apiAddr
+	node := apiURL
 	as := func(id localnet.Identity) []string {
-		return []string{"--node", node, "--tls-mode", "gmtls", "--tls-ca", certs.CA, "--tls-key", id.KeyFile}
+		return []string{"--node", node, "--tls-mode", "gmtls", "--tls-ca", apiCA, "--tls-key", id.KeyFile}
 	}
 	// statement runs the command for every day the transfers fell in (two
 	// when the test straddles midnight in Shanghai) and joins the rows.
