@@ -39,7 +39,8 @@ func (b testBank) Supply(kv ledger.Reader, name, sym string) (uint64, uint64, ui
 
 func addr(i int) gmcrypto.Address {
 	var a gmcrypto.Address
-	a[0], a[18], a[19] = 0xa0, byte(i>>8), byte(i)
+	a[0] = 0xa0
+	binary.BigEndian.PutUint32(a[16:], uint32(i))
 	return a
 }
 
