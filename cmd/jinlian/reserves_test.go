@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -12,14 +13,16 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/contracts/reserves"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
 )
 
 // TestReservesCLI: on a localnet of four validators (reserves every
 // checkpoint, 20 blocks), bankA pays bankB; at the next reserves height
-// bankB gets its proof with query reserves --prove, and verify reserves
-// accepts it offline and with --node (the SM2 QC of that height); a
+// bankB gets its proof with query reserves --prove, whose app hash is the
+// checkpoint's of that height, and verify reserves accepts it offline and
+// with --node (the SM2 QC of that height); a
 // bundle with bankB's balance raised, or with a sibling's sum lowered, is
 // refused naming what failed; debug invariants shows the reserves hold.
 func TestReservesCLI(t *testing.T) {
@@ -69,6 +72,25 @@ func TestReservesCLI(t *testing.T) {
 	out = cli("verify", "reserves", file)
 	if !strings.Contains(out, "certified by an SM2 quorum certificate") {
 		t.Fatalf("verify --node:\n%s", out)
+	}
+
+	// The reserves height is a checkpoint height: the checkpoint the
+	// chain defined there (and a prover anchors) has the bundle's app hash.
+	parsed, err := reserves.DecodeBundle([]byte(bundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := nodes[0].Store.View(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch, ok, err := app.CheckpointEpochAt(v, uint64(h))
+	if err != nil || !ok {
+		t.Fatalf("no checkpoint at reserves height %d: %v", h, err)
+	}
+	cp, ok, err := app.LoadCheckpoint(v, epoch)
+	if err != nil || !ok || !bytes.Equal(cp.AppHash[:], parsed.AppHash) {
+		t.Fatalf("checkpoint %d of height %d: app hash %X, the bundle's %X (%v)", epoch, h, cp.AppHash, []byte(parsed.AppHash), err)
 	}
 
 	var b map[string]any
