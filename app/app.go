@@ -585,9 +585,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		}
 		results[i] = a.deliver(kv, raw, req.Time, req.Height)
 	}
-	if err := a.commitReserves(kv, req.Height); err != nil {
+	reserveEvents, err := a.commitReserves(kv, req.Height)
+	if err != nil {
 		return nil, fmt.Errorf("commit reserves: %w", err)
 	}
+	events = append(events, reserveEvents...)
 	if err := setBlockTime(kv, req.Time); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 
+	abci "github.com/cometbft/cometbft/abci/types"
+
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/contracts/reserves"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -45,11 +47,12 @@ type ReservesResponse struct {
 func (p Params) reservesInterval() int64 { return p.ReservesInterval }
 
 // commitReserves runs at the end of the block of height: at a reserves
-// height it records the reserves of every asset of every sub-ledger.
-func (a *App) commitReserves(kv ledger.KV, height int64) error {
+// height it records the reserves of every asset of every sub-ledger, and
+// returns the block events that announce them.
+func (a *App) commitReserves(kv ledger.KV, height int64) ([]abci.Event, error) {
 	n := a.params.reservesInterval()
 	if n <= 0 || height <= 0 || height%n != 0 {
-		return nil
+		return nil, nil
 	}
 	var names []string
 	for _, l := range a.store.Ledgers() {

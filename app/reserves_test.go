@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
@@ -14,6 +16,8 @@ import (
 	"github.com/jinlian-ledger/jinlian/contracts/reserves"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // newReservesHarness is newHarness's chain with reserves every 3 blocks.
@@ -80,8 +84,33 @@ func TestReservesRecordedAtReservesHeights(t *testing.T) {
 	if r := h.query(QueryReserves, ReservesRequest{Ledger: "payments", Asset: "CNY"}, 0); r.Code == 0 || !strings.Contains(r.Log, "next is at height 3") {
 		t.Fatalf("before the first reserves height: %d %q", r.Code, r.Log)
 	}
-	// The transactions of the reserves height's block are in its record.
-	mustOK(h.block(h.tx(h.issuer, "bankA", "payments", issue("CNY", h.bob, 30)), h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 20))))
+	// The transactions of the reserves height's block are in its record,
+	// and the block's events announce each record.
+	txs := [][]byte{h.tx(h.issuer, "bankA", "payments", issue("CNY", h.bob, 30)), h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 20))}
+	h.height++
+	h.now = h.now.Add(time.Second)
+	res, err := h.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Txs: txs, Height: h.height, Time: h.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOK(res.TxResults)
+	if _, err := h.app.Commit(context.Background(), &abci.RequestCommit{}); err != nil {
+		t.Fatal(err)
+	}
+	var announced []string
+	for _, e := range res.Events {
+		if e.Type == "reserves" {
+			m, ok, err := wire.ParseEvent(e)
+			ev, _ := m.(*txpb.EventReserves)
+			if err != nil || !ok || ev == nil {
+				t.Fatalf("reserves event %v: %v", e, err)
+			}
+			announced = append(announced, fmt.Sprintf("%s/%s@%d=%d", ev.Ledger, ev.Asset, ev.Height, ev.Total))
+		}
+	}
+	if got := strings.Join(announced, " "); got != "custody/GOLD@3=0 payments/CNY@3=1530" {
+		t.Fatalf("reserves events: %q", got)
+	}
 	appHash3 := h.store.LastCommit().AppHash
 	mustOK(h.block(h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 1))))
 

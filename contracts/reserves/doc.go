@@ -28,6 +28,8 @@
 // Invariant: total + pending redemptions == issued − burned, and the
 // record is what the balances at its height give.
 //
-// It imports ledger, gmcrypto and internal/errs of jinlian; it reads no
+// Each record is announced by an EventReserves among the block's events.
+//
+// It imports ledger, gmcrypto, wire, proto/txpb and internal/errs of jinlian; it reads no
 // clock and iterates no Go map.
 package reserves

@@ -71,7 +71,11 @@ func newFixture(t testing.TB, balances map[int]uint64, pending uint64) *fixture 
 	sup = binary.BigEndian.AppendUint64(sup, pending)
 	must(t, s.Set("payments", []byte("s/CNY"), sup))
 	f := &fixture{store: s, k: reserves.NewKeeper(testBank{symbols: []string{"CNY"}})}
-	must(t, f.k.Commit(s, []string{"payments"}, 1))
+	events, err := f.k.Commit(s, []string{"payments"}, 1)
+	must(t, err)
+	if len(events) != 1 || events[0].Type != "reserves" {
+		t.Fatalf("events %v", events)
+	}
 	if _, err := s.Commit(); err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,12 @@ import (
 	"math"
 	"strings"
 
+	abci "github.com/cometbft/cometbft/abci/types"
+
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // Hex is bytes that JSON shows as upper-case hex (as app hashes are
@@ -125,35 +129,39 @@ func (k Keeper) Compute(kv ledger.Reader, ledgerName, sym string, height int64) 
 
 // Commit writes, for every asset of each ledger in ledgers, the record of
 // its balances as they stand in kv at height (the end of that height's
-// block). It fails, and the block with it, if a record breaks the supply
+// block), and returns an EventReserves per record, in ledger and symbol
+// order. It fails, and the block with it, if a record breaks the supply
 // invariant: a chain whose balances do not add up must stop rather than
 // commit a proof of it. Cost: per asset, one ordered IAVL iteration of its
 // balances and about two SM3 compressions per account, in memory
 // logarithmic in the number of accounts.
-func (k Keeper) Commit(kv ledger.KV, ledgers []string, height int64) error {
+func (k Keeper) Commit(kv ledger.KV, ledgers []string, height int64) ([]abci.Event, error) {
+	var events []abci.Event
 	for _, name := range ledgers {
 		syms, err := k.bank.AssetSymbols(kv, name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, sym := range syms {
 			r, err := k.Compute(kv, name, sym, height)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if err := r.CheckSupply(); err != nil {
-				return fmt.Errorf("reserves of %s on ledger %s at height %d: %w", sym, name, height, err)
+				return nil, fmt.Errorf("reserves of %s on ledger %s at height %d: %w", sym, name, height, err)
 			}
 			b, err := ledger.Encode(r)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if err := kv.Set(name, RecordKey(sym), b); err != nil {
-				return err
+				return nil, err
 			}
+			events = append(events, wire.Event(&txpb.EventReserves{Ledger: name, Asset: sym, Height: height,
+				Root: strings.ToUpper(hex.EncodeToString(r.Root)), Total: r.Total, Accounts: r.Accounts}))
 		}
 	}
-	return nil
+	return events, nil
 }
 
 // Entries lists the positive balances of sym on ledgerName in account
