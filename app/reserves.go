@@ -102,7 +102,17 @@ func (a *App) queryReserves(v *ledger.View, data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := a.params.reservesInterval()
+	// Parameters and chain id from the view: queries run beside
+	// FinalizeBlock, which may change the App's.
+	params, err := loadParams(v)
+	if err != nil {
+		return nil, err
+	}
+	chainID, err := loadString(v, keyChainID)
+	if err != nil {
+		return nil, err
+	}
+	n := params.reservesInterval()
 	if !ok {
 		if n <= 0 {
 			return nil, reserves.ErrNoRecord.Wrapf("this chain records no reserves (params.reserves_interval is 0)")
@@ -126,7 +136,7 @@ func (a *App) queryReserves(v *ledger.View, data []byte) (any, error) {
 			return nil, ErrBadQuery.Wrapf("the state of reserves height %d: %v", rec.Height, err)
 		}
 	}
-	return a.reserves.Prove(at, a.chainID, req.Ledger, req.Asset, addr)
+	return a.reserves.Prove(at, chainID, req.Ledger, req.Asset, addr)
 }
 
 // reservesInvariants checks every asset's latest record of ledgerName
@@ -137,6 +147,7 @@ func (a *App) reservesInvariants(v *ledger.View, ledgerName string) ([]reserves.
 		return nil, err
 	}
 	var out []reserves.InvariantResult
+	views := map[int64]*ledger.View{v.Height(): v} // looked up only
 	for _, sym := range syms {
 		rec, ok, err := reserves.GetRecord(v, ledgerName, sym)
 		if err != nil {
@@ -145,9 +156,11 @@ func (a *App) reservesInvariants(v *ledger.View, ledgerName string) ([]reserves.
 		if !ok {
 			continue
 		}
-		at := v
-		if rec.Height != v.Height() {
-			if at, err = a.store.View(rec.Height); err != nil {
+		at, ok := views[rec.Height]
+		if !ok {
+			if at, err = a.store.View(rec.Height); err == nil {
+				views[rec.Height] = at
+			} else {
 				// Pruned: the record's own figures are all there is to check.
 				r := reserves.InvariantResult{Ledger: ledgerName, Asset: sym, Height: rec.Height, Total: rec.Total, Accounts: rec.Accounts, Holds: true}
 				if err := rec.CheckSupply(); err != nil {
