@@ -3,6 +3,7 @@ package reserves_test
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/jinlian-ledger/jinlian/contracts/reserves"
@@ -113,5 +114,32 @@ func TestDecodeBundleRefuses(t *testing.T) {
 				t.Fatalf("DecodeBundle: %v, want ErrBadBundle", err)
 			}
 		})
+	}
+}
+
+// TestBrokenSupplyIsShownNotHidden: balances that do not add up to the
+// supply still get their record (the chain does not halt over it), and
+// both a holder's verification and the invariant report the breach.
+func TestBrokenSupplyIsShownNotHidden(t *testing.T) {
+	f := newFixture(t, map[int]uint64{1: 10, 2: 20}, 0)
+	// One more unit in a balance than was ever issued, then a new record.
+	must(t, f.store.Set("payments", balKey("CNY", addr(3)), []byte{0, 0, 0, 0, 0, 0, 0, 1}))
+	if _, err := f.k.Commit(f.store, []string{"payments"}, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	v, err := f.store.View(2)
+	must(t, err)
+	b, err := f.k.Prove(v, "c", "payments", "CNY", addr(3))
+	must(t, err)
+	if _, err := reserves.Verify(b); !errors.Is(err, reserves.ErrSupplyMismatch) {
+		t.Fatalf("Verify: %v, want ErrSupplyMismatch", err)
+	}
+	rec, _, err := reserves.GetRecord(v, "payments", "CNY")
+	must(t, err)
+	if res, err := f.k.Check(v, "payments", "CNY", rec); err != nil || res.Holds || !strings.Contains(res.Problem, "does not match the supply") {
+		t.Fatalf("invariant: %+v %v", res, err)
 	}
 }
