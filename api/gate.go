@@ -102,6 +102,7 @@ var queryRules = map[string]rule{
 	"/pvp/trades":        {access: ledgerMember, ledger: ledgerField("pvp trades request", "ledger", "party")},
 	"/receivable":        {access: ledgerMember, ledger: ledgerField("receivable request", "ledger", "receivable", "invoice")},
 	"/receivables":       {access: ledgerMember, ledger: ledgerField("receivables request", "ledger", "holder")},
+	"/reserves":          {access: ledgerMember, ledger: ledgerField("reserves request", "ledger", "asset", "account")}, // sibling sums: balances of the sub-ledger /balance already opens to members
 	"/ledgers":           {access: privileged, why: "it lists every sub-ledger with its supply"},
 	"/invariants":        {access: privileged, why: "it reports the supply of every sub-ledger"},
 	"/holds":             {access: privileged, why: "holds name accounts of every sub-ledger"},

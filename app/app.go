@@ -17,6 +17,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/contracts/pvp"
 	"github.com/jinlian-ledger/jinlian/contracts/receivables"
+	"github.com/jinlian-ledger/jinlian/contracts/reserves"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
 	"github.com/jinlian-ledger/jinlian/ledger"
@@ -40,6 +41,7 @@ type App struct {
 	custody  custody.Keeper
 	pvp      pvp.Keeper
 	recv     receivables.Keeper
+	reserves reserves.Keeper
 	logger   *slog.Logger
 	sigs     *SigCache
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
@@ -152,6 +154,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 	a.custody = custody.NewKeeper(a.payments, authorizer{})
 	a.pvp = pvp.NewKeeper(a.payments, authorizer{})
 	a.recv = receivables.NewKeeper(a.payments, authorizer{})
+	a.reserves = reserves.NewKeeper(reservesBank{a.payments})
 	if a.sigs == nil {
 		a.sigs = NewSigCache(200_000, 1)
 	}
@@ -582,6 +585,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		}
 		results[i] = a.deliver(kv, raw, req.Time, req.Height)
 	}
+	reserveEvents, err := a.commitReserves(kv, req.Height)
+	if err != nil {
+		return nil, fmt.Errorf("commit reserves: %w", err)
+	}
+	events = append(events, reserveEvents...)
 	if err := setBlockTime(kv, req.Time); err != nil {
 		return nil, err
 	}

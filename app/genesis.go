@@ -88,6 +88,11 @@ type Params struct {
 	// CheckpointSlots is the proof circuit's validator capacity; the
 	// validator-set commitment is padded to it.
 	CheckpointSlots int `json:"checkpoint_slots,omitempty"`
+	// ReservesInterval: every this many blocks the chain commits a proof
+	// of reserves per asset (docs/reserves.md); 0 records none. Genesis
+	// builders set it to checkpoint_interval, so that every checkpoint's
+	// anchored app hash covers the reserves of its height.
+	ReservesInterval int64 `json:"reserves_interval,omitempty"`
 }
 
 // Fraction is a threshold: yes votes × Den > organisations × Num.
@@ -209,6 +214,9 @@ func (p Params) validate() error {
 	}
 	if p.CheckpointInterval < 0 {
 		return ErrBadParams.Wrapf("checkpoint_interval = %d is negative", p.CheckpointInterval)
+	}
+	if p.ReservesInterval < 0 {
+		return ErrBadParams.Wrapf("reserves_interval = %d is negative", p.ReservesInterval)
 	}
 	return nil
 }

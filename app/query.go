@@ -15,6 +15,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/contracts/pvp"
 	"github.com/jinlian-ledger/jinlian/contracts/receivables"
+	"github.com/jinlian-ledger/jinlian/contracts/reserves"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
 	"github.com/jinlian-ledger/jinlian/ledger"
@@ -144,6 +145,7 @@ type InvariantsResponse struct {
 	Custody     []custody.InvariantResult     `json:"custody"`
 	Pvp         []pvp.InvariantResult         `json:"pvp"`
 	Receivables []receivables.InvariantResult `json:"receivables"`
+	Reserves    []reserves.InvariantResult    `json:"reserves"`
 }
 
 // ReceivableRequest names a receivable of a sub-ledger by its id or by
@@ -331,6 +333,8 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		return a.queryPvp(v, path, data)
 	case QueryReceivable, QueryReceivables:
 		return a.queryReceivables(v, path, data)
+	case QueryReserves:
+		return a.queryReserves(v, data)
 	case QueryLedgers:
 		out := []LedgerInfo{}
 		for _, name := range v.Ledgers() {
@@ -464,7 +468,7 @@ func checkUserLedger(v *ledger.View, name string) error {
 // Invariants checks the supply invariant over every asset at a view.
 func (a *App) Invariants(v *ledger.View) (InvariantsResponse, error) {
 	resp := InvariantsResponse{Height: v.Height(), Holds: true, Results: []payments.InvariantResult{}, Custody: []custody.InvariantResult{},
-		Receivables: []receivables.InvariantResult{}}
+		Receivables: []receivables.InvariantResult{}, Reserves: []reserves.InvariantResult{}}
 	for _, name := range v.Ledgers() {
 		if strings.HasPrefix(name, "_") {
 			continue
@@ -493,6 +497,14 @@ func (a *App) Invariants(v *ledger.View) (InvariantsResponse, error) {
 			resp.Holds = resp.Holds && r.Holds
 		}
 		resp.Receivables = append(resp.Receivables, rres...)
+		vres, err := a.reservesInvariants(v, name)
+		if err != nil {
+			return resp, err
+		}
+		for _, r := range vres {
+			resp.Holds = resp.Holds && r.Holds
+		}
+		resp.Reserves = append(resp.Reserves, vres...)
 	}
 	pres, err := a.pvp.CheckTrades(v)
 	if err != nil {

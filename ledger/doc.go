@@ -9,6 +9,11 @@
 // at the last recorded height, so a crash between the two is harmless.
 // Views read committed versions concurrently with block execution.
 //
+// A View proves a committed key/value (ProveMembership: an ICS-23
+// existence proof in the ledger's IAVL tree) and gives the ledger roots
+// whose AppHash is the height's app hash, so a record can be tied to an
+// app hash offline (VerifyMembership, RootOf; proof.go).
+//
 // The app hash is an SM3 Merkle root over the sorted (ledger name, IAVL root)
 // pairs; see AppHash and docs/adr/0001-app-hash.md. IAVL itself hashes with
 // SHA-256, which it hard-codes.

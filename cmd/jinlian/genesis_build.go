@@ -191,6 +191,8 @@ of --checkpoint-slots validators.`, consensus.DefaultMaxBlockBytes),
 			if interval > 0 {
 				st.Params.CheckpointInterval, st.Params.CheckpointSlots = interval, slots
 			}
+			// Reserves at every checkpoint (docs/reserves.md).
+			st.Params.ReservesInterval = interval
 			d := &genesisDraft{path: p, app: st, doc: &types.GenesisDoc{GenesisTime: t, ChainID: chainID, InitialHeight: 1, ConsensusParams: params}}
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				return err

@@ -119,7 +119,7 @@ func newVerifyCmd(g *globals) *cobra.Command {
 	}
 	qc.Flags().Int64Var(&height, "height", 0, "state height to verify")
 	_ = qc.MarkFlagRequired("height")
-	cmd.AddCommand(qc)
+	cmd.AddCommand(qc, newVerifyReservesCmd(g))
 	return cmd
 }
 

@@ -134,7 +134,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.AddCommand(balance, redemptions, ledgers, tx, newQueryQCCmd(g), newQueryCustodyCmd(g), newQueryPvpCmd(g),
-		newQueryReceivableCmd(g), newQueryReceivablesCmd(g))
+		newQueryReceivableCmd(g), newQueryReceivablesCmd(g), newQueryReservesCmd(g))
 	cmd.AddCommand(registryQueryCmds(g)...)
 	return cmd
 }
@@ -308,7 +308,7 @@ func newDebugCmd(g *globals) *cobra.Command {
 	var height int64
 	inv := &cobra.Command{
 		Use:   "invariants",
-		Short: "Check per asset: sum of balances == issued − burned; every custody account's rules; every pvp trade's escrows; every receivable's parts sum to its face value, paid ≤ face",
+		Short: "Check per asset: sum of balances == issued − burned; every custody account's rules; every pvp trade's escrows; every receivable's parts sum to its face value, paid ≤ face; every reserves record is its height's balances, total + pending == issued − burned",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out app.InvariantsResponse
@@ -351,6 +351,17 @@ func newDebugCmd(g *globals) *cobra.Command {
 						state = "BROKEN"
 					}
 					fmt.Fprintf(w, "%-6s %s receivable %s: %s, parts %d of face %d, paid %d", state, r.Ledger, r.Receivable, r.Status, r.SumParts, r.FaceValue, r.Paid)
+					if r.Problem != "" {
+						fmt.Fprintf(w, ": %s", r.Problem)
+					}
+					fmt.Fprintln(w)
+				}
+				for _, r := range out.Reserves {
+					state := "ok"
+					if !r.Holds {
+						state = "BROKEN"
+					}
+					fmt.Fprintf(w, "%-6s %s/%s reserves of height %d: total %d over %d accounts", state, r.Ledger, r.Asset, r.Height, r.Total, r.Accounts)
 					if r.Problem != "" {
 						fmt.Fprintf(w, ": %s", r.Problem)
 					}

@@ -489,3 +489,24 @@ func (k Keeper) CheckSupply(kv Reader, ledgerName string) ([]InvariantResult, er
 
 // Reader is ledger.Reader, named here for the signatures of this package.
 type Reader = ledger.Reader
+
+// IterateBalances calls fn with every non-zero balance of sym on
+// ledgerName in ascending account order (the order of the balance keys),
+// until fn returns false. Proofs of reserves build their tree from it.
+func (k Keeper) IterateBalances(kv Reader, ledgerName, sym string, fn func(addr gmcrypto.Address, amount uint64) bool) error {
+	p := balancePrefix(sym)
+	var derr error
+	err := kv.Iterate(ledgerName, p, prefixEnd(p), func(key, v []byte) bool {
+		if len(key) != len(p)+gmcrypto.AddressSize || len(v) != 8 {
+			derr = fmt.Errorf("corrupt balance record %x of %s/%s", key, ledgerName, sym)
+			return false
+		}
+		var addr gmcrypto.Address
+		copy(addr[:], key[len(p):])
+		return fn(addr, binary.BigEndian.Uint64(v))
+	})
+	if err != nil {
+		return err
+	}
+	return derr
+}

@@ -52,6 +52,8 @@ var layers = []struct {
 	{pkg: "contracts/custody", allow: append([]string{"ledger", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
 	{pkg: "contracts/pvp", allow: append([]string{"ledger", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
 	{pkg: "contracts/receivables", allow: append([]string{"ledger", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
+	// reserves reads payments through the Bank it declares; it has no messages.
+	{pkg: "contracts/reserves", allow: append([]string{"ledger", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
 	{pkg: "contracts/ethereum/...", allow: []string{"contracts/ethereum/bindings"}},
 
 	// The checkpoint core (gnark-crypto only), below the app.

@@ -79,6 +79,10 @@ type Options struct {
 	// CheckpointInterval is the genesis checkpoint_interval
 	// (default CheckpointInterval; negative: no checkpoints).
 	CheckpointInterval int64
+	// ReservesInterval is the genesis reserves_interval (default: the
+	// checkpoint interval, or CheckpointInterval on a localnet without
+	// checkpoints; negative: no reserves records).
+	ReservesInterval int64
 }
 
 // CheckpointInterval is the localnet's default checkpoint interval:
@@ -275,6 +279,14 @@ func create(opts Options) (*Net, error) {
 		}
 		if interval > 0 {
 			g.Params.CheckpointInterval, g.Params.CheckpointSlots = interval, prover.DevSlots
+		}
+		switch r := opts.ReservesInterval; {
+		case r > 0:
+			g.Params.ReservesInterval = r
+		case r == 0 && interval > 0:
+			g.Params.ReservesInterval = interval
+		case r == 0:
+			g.Params.ReservesInterval = CheckpointInterval
 		}
 		if err := g.Validate(); err != nil {
 			return nil, err

@@ -818,6 +818,93 @@ func (x *EventCheckpoint) GetValidatorSetChange() bool {
 	return false
 }
 
+// EventReserves: the block of a reserves height committed the proof of
+// reserves of an asset (docs/reserves.md): the root and total of the
+// Merkle-sum tree over its balances, and its leaf count.
+type EventReserves struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ledger        string                 `protobuf:"bytes,1,opt,name=ledger,proto3" json:"ledger,omitempty"`
+	Asset         string                 `protobuf:"bytes,2,opt,name=asset,proto3" json:"asset,omitempty"`
+	Height        int64                  `protobuf:"varint,3,opt,name=height,proto3" json:"height,omitempty"`
+	Root          string                 `protobuf:"bytes,4,opt,name=root,proto3" json:"root,omitempty"` // upper-case hex
+	Total         uint64                 `protobuf:"varint,5,opt,name=total,proto3" json:"total,omitempty"`
+	Accounts      uint64                 `protobuf:"varint,6,opt,name=accounts,proto3" json:"accounts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EventReserves) Reset() {
+	*x = EventReserves{}
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventReserves) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventReserves) ProtoMessage() {}
+
+func (x *EventReserves) ProtoReflect() protoreflect.Message {
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventReserves.ProtoReflect.Descriptor instead.
+func (*EventReserves) Descriptor() ([]byte, []int) {
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *EventReserves) GetLedger() string {
+	if x != nil {
+		return x.Ledger
+	}
+	return ""
+}
+
+func (x *EventReserves) GetAsset() string {
+	if x != nil {
+		return x.Asset
+	}
+	return ""
+}
+
+func (x *EventReserves) GetHeight() int64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *EventReserves) GetRoot() string {
+	if x != nil {
+		return x.Root
+	}
+	return ""
+}
+
+func (x *EventReserves) GetTotal() uint64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *EventReserves) GetAccounts() uint64 {
+	if x != nil {
+		return x.Accounts
+	}
+	return 0
+}
+
 // EventQuorumCertificate: the block carries the SM2 QC of a height.
 type EventQuorumCertificate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -829,7 +916,7 @@ type EventQuorumCertificate struct {
 
 func (x *EventQuorumCertificate) Reset() {
 	*x = EventQuorumCertificate{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[11]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +928,7 @@ func (x *EventQuorumCertificate) String() string {
 func (*EventQuorumCertificate) ProtoMessage() {}
 
 func (x *EventQuorumCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[11]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +941,7 @@ func (x *EventQuorumCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventQuorumCertificate.ProtoReflect.Descriptor instead.
 func (*EventQuorumCertificate) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EventQuorumCertificate) GetHeight() int64 {
@@ -885,7 +972,7 @@ type EventProposal struct {
 
 func (x *EventProposal) Reset() {
 	*x = EventProposal{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[12]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -897,7 +984,7 @@ func (x *EventProposal) String() string {
 func (*EventProposal) ProtoMessage() {}
 
 func (x *EventProposal) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[12]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -910,7 +997,7 @@ func (x *EventProposal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventProposal.ProtoReflect.Descriptor instead.
 func (*EventProposal) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EventProposal) GetProposal() uint64 {
@@ -953,7 +1040,7 @@ type EventProposalVote struct {
 
 func (x *EventProposalVote) Reset() {
 	*x = EventProposalVote{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[13]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -965,7 +1052,7 @@ func (x *EventProposalVote) String() string {
 func (*EventProposalVote) ProtoMessage() {}
 
 func (x *EventProposalVote) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[13]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -978,7 +1065,7 @@ func (x *EventProposalVote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventProposalVote.ProtoReflect.Descriptor instead.
 func (*EventProposalVote) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *EventProposalVote) GetProposal() uint64 {
@@ -1018,7 +1105,7 @@ type EventRedeem struct {
 
 func (x *EventRedeem) Reset() {
 	*x = EventRedeem{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[14]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1117,7 @@ func (x *EventRedeem) String() string {
 func (*EventRedeem) ProtoMessage() {}
 
 func (x *EventRedeem) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[14]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1130,7 @@ func (x *EventRedeem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventRedeem.ProtoReflect.Descriptor instead.
 func (*EventRedeem) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *EventRedeem) GetLedger() string {
@@ -1114,7 +1201,7 @@ type EventRedemptionSettled struct {
 
 func (x *EventRedemptionSettled) Reset() {
 	*x = EventRedemptionSettled{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[15]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1213,7 @@ func (x *EventRedemptionSettled) String() string {
 func (*EventRedemptionSettled) ProtoMessage() {}
 
 func (x *EventRedemptionSettled) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[15]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1226,7 @@ func (x *EventRedemptionSettled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventRedemptionSettled.ProtoReflect.Descriptor instead.
 func (*EventRedemptionSettled) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *EventRedemptionSettled) GetLedger() string {
@@ -1222,7 +1309,7 @@ type EventCustodyCreated struct {
 
 func (x *EventCustodyCreated) Reset() {
 	*x = EventCustodyCreated{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[16]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1321,7 @@ func (x *EventCustodyCreated) String() string {
 func (*EventCustodyCreated) ProtoMessage() {}
 
 func (x *EventCustodyCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[16]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1334,7 @@ func (x *EventCustodyCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventCustodyCreated.ProtoReflect.Descriptor instead.
 func (*EventCustodyCreated) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{16}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *EventCustodyCreated) GetLedger() string {
@@ -1329,7 +1416,7 @@ type EventCustodyProposed struct {
 
 func (x *EventCustodyProposed) Reset() {
 	*x = EventCustodyProposed{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[17]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +1428,7 @@ func (x *EventCustodyProposed) String() string {
 func (*EventCustodyProposed) ProtoMessage() {}
 
 func (x *EventCustodyProposed) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[17]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1354,7 +1441,7 @@ func (x *EventCustodyProposed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventCustodyProposed.ProtoReflect.Descriptor instead.
 func (*EventCustodyProposed) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{17}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EventCustodyProposed) GetLedger() string {
@@ -1457,7 +1544,7 @@ type EventCustodyApproved struct {
 
 func (x *EventCustodyApproved) Reset() {
 	*x = EventCustodyApproved{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[18]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1469,7 +1556,7 @@ func (x *EventCustodyApproved) String() string {
 func (*EventCustodyApproved) ProtoMessage() {}
 
 func (x *EventCustodyApproved) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[18]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1569,7 @@ func (x *EventCustodyApproved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventCustodyApproved.ProtoReflect.Descriptor instead.
 func (*EventCustodyApproved) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{18}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *EventCustodyApproved) GetLedger() string {
@@ -1555,7 +1642,7 @@ type EventCustodyExecuted struct {
 
 func (x *EventCustodyExecuted) Reset() {
 	*x = EventCustodyExecuted{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[19]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1567,7 +1654,7 @@ func (x *EventCustodyExecuted) String() string {
 func (*EventCustodyExecuted) ProtoMessage() {}
 
 func (x *EventCustodyExecuted) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[19]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1580,7 +1667,7 @@ func (x *EventCustodyExecuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventCustodyExecuted.ProtoReflect.Descriptor instead.
 func (*EventCustodyExecuted) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{19}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *EventCustodyExecuted) GetLedger() string {
@@ -1677,7 +1764,7 @@ type EventCustodyClosed struct {
 
 func (x *EventCustodyClosed) Reset() {
 	*x = EventCustodyClosed{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[20]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1689,7 +1776,7 @@ func (x *EventCustodyClosed) String() string {
 func (*EventCustodyClosed) ProtoMessage() {}
 
 func (x *EventCustodyClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[20]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1702,7 +1789,7 @@ func (x *EventCustodyClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventCustodyClosed.ProtoReflect.Descriptor instead.
 func (*EventCustodyClosed) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{20}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *EventCustodyClosed) GetLedger() string {
@@ -1771,7 +1858,7 @@ type EventPvpProposed struct {
 
 func (x *EventPvpProposed) Reset() {
 	*x = EventPvpProposed{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[21]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1783,7 +1870,7 @@ func (x *EventPvpProposed) String() string {
 func (*EventPvpProposed) ProtoMessage() {}
 
 func (x *EventPvpProposed) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[21]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1796,7 +1883,7 @@ func (x *EventPvpProposed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventPvpProposed.ProtoReflect.Descriptor instead.
 func (*EventPvpProposed) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{21}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *EventPvpProposed) GetTrade() string {
@@ -1924,7 +2011,7 @@ type EventPvpFunded struct {
 
 func (x *EventPvpFunded) Reset() {
 	*x = EventPvpFunded{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[22]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1936,7 +2023,7 @@ func (x *EventPvpFunded) String() string {
 func (*EventPvpFunded) ProtoMessage() {}
 
 func (x *EventPvpFunded) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[22]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1949,7 +2036,7 @@ func (x *EventPvpFunded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventPvpFunded.ProtoReflect.Descriptor instead.
 func (*EventPvpFunded) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{22}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *EventPvpFunded) GetTrade() string {
@@ -2052,7 +2139,7 @@ type EventPvpSettled struct {
 
 func (x *EventPvpSettled) Reset() {
 	*x = EventPvpSettled{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[23]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2064,7 +2151,7 @@ func (x *EventPvpSettled) String() string {
 func (*EventPvpSettled) ProtoMessage() {}
 
 func (x *EventPvpSettled) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[23]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2077,7 +2164,7 @@ func (x *EventPvpSettled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventPvpSettled.ProtoReflect.Descriptor instead.
 func (*EventPvpSettled) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{23}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *EventPvpSettled) GetTrade() string {
@@ -2193,7 +2280,7 @@ type EventPvpRefunded struct {
 
 func (x *EventPvpRefunded) Reset() {
 	*x = EventPvpRefunded{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[24]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2205,7 +2292,7 @@ func (x *EventPvpRefunded) String() string {
 func (*EventPvpRefunded) ProtoMessage() {}
 
 func (x *EventPvpRefunded) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[24]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2218,7 +2305,7 @@ func (x *EventPvpRefunded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventPvpRefunded.ProtoReflect.Descriptor instead.
 func (*EventPvpRefunded) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{24}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *EventPvpRefunded) GetTrade() string {
@@ -2319,7 +2406,7 @@ type EventUpgrade struct {
 
 func (x *EventUpgrade) Reset() {
 	*x = EventUpgrade{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[25]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2331,7 +2418,7 @@ func (x *EventUpgrade) String() string {
 func (*EventUpgrade) ProtoMessage() {}
 
 func (x *EventUpgrade) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[25]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2344,7 +2431,7 @@ func (x *EventUpgrade) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventUpgrade.ProtoReflect.Descriptor instead.
 func (*EventUpgrade) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{25}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *EventUpgrade) GetName() string {
@@ -2394,7 +2481,7 @@ type EventReceivableRequested struct {
 
 func (x *EventReceivableRequested) Reset() {
 	*x = EventReceivableRequested{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[26]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2406,7 +2493,7 @@ func (x *EventReceivableRequested) String() string {
 func (*EventReceivableRequested) ProtoMessage() {}
 
 func (x *EventReceivableRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[26]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2419,7 +2506,7 @@ func (x *EventReceivableRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventReceivableRequested.ProtoReflect.Descriptor instead.
 func (*EventReceivableRequested) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{26}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *EventReceivableRequested) GetLedger() string {
@@ -2510,7 +2597,7 @@ type EventReceivableConfirmed struct {
 
 func (x *EventReceivableConfirmed) Reset() {
 	*x = EventReceivableConfirmed{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[27]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2522,7 +2609,7 @@ func (x *EventReceivableConfirmed) String() string {
 func (*EventReceivableConfirmed) ProtoMessage() {}
 
 func (x *EventReceivableConfirmed) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[27]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2535,7 +2622,7 @@ func (x *EventReceivableConfirmed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventReceivableConfirmed.ProtoReflect.Descriptor instead.
 func (*EventReceivableConfirmed) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{27}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *EventReceivableConfirmed) GetLedger() string {
@@ -2609,7 +2696,7 @@ type EventReceivableSplit struct {
 
 func (x *EventReceivableSplit) Reset() {
 	*x = EventReceivableSplit{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[28]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2621,7 +2708,7 @@ func (x *EventReceivableSplit) String() string {
 func (*EventReceivableSplit) ProtoMessage() {}
 
 func (x *EventReceivableSplit) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[28]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2634,7 +2721,7 @@ func (x *EventReceivableSplit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventReceivableSplit.ProtoReflect.Descriptor instead.
 func (*EventReceivableSplit) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{28}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *EventReceivableSplit) GetLedger() string {
@@ -2695,7 +2782,7 @@ type EventReceivableTransferred struct {
 
 func (x *EventReceivableTransferred) Reset() {
 	*x = EventReceivableTransferred{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[29]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2707,7 +2794,7 @@ func (x *EventReceivableTransferred) String() string {
 func (*EventReceivableTransferred) ProtoMessage() {}
 
 func (x *EventReceivableTransferred) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[29]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2720,7 +2807,7 @@ func (x *EventReceivableTransferred) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventReceivableTransferred.ProtoReflect.Descriptor instead.
 func (*EventReceivableTransferred) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{29}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *EventReceivableTransferred) GetLedger() string {
@@ -2788,7 +2875,7 @@ type EventReceivablePledged struct {
 
 func (x *EventReceivablePledged) Reset() {
 	*x = EventReceivablePledged{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[30]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2800,7 +2887,7 @@ func (x *EventReceivablePledged) String() string {
 func (*EventReceivablePledged) ProtoMessage() {}
 
 func (x *EventReceivablePledged) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[30]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2813,7 +2900,7 @@ func (x *EventReceivablePledged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventReceivablePledged.ProtoReflect.Descriptor instead.
 func (*EventReceivablePledged) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{30}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *EventReceivablePledged) GetLedger() string {
@@ -2879,7 +2966,7 @@ type EventReceivableUnpledged struct {
 
 func (x *EventReceivableUnpledged) Reset() {
 	*x = EventReceivableUnpledged{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[31]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2891,7 +2978,7 @@ func (x *EventReceivableUnpledged) String() string {
 func (*EventReceivableUnpledged) ProtoMessage() {}
 
 func (x *EventReceivableUnpledged) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[31]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2904,7 +2991,7 @@ func (x *EventReceivableUnpledged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventReceivableUnpledged.ProtoReflect.Descriptor instead.
 func (*EventReceivableUnpledged) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{31}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EventReceivableUnpledged) GetLedger() string {
@@ -2960,7 +3047,7 @@ type EventReceivableDiscountOffered struct {
 
 func (x *EventReceivableDiscountOffered) Reset() {
 	*x = EventReceivableDiscountOffered{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[32]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2972,7 +3059,7 @@ func (x *EventReceivableDiscountOffered) String() string {
 func (*EventReceivableDiscountOffered) ProtoMessage() {}
 
 func (x *EventReceivableDiscountOffered) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[32]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2985,7 +3072,7 @@ func (x *EventReceivableDiscountOffered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventReceivableDiscountOffered.ProtoReflect.Descriptor instead.
 func (*EventReceivableDiscountOffered) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{32}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *EventReceivableDiscountOffered) GetLedger() string {
@@ -3069,7 +3156,7 @@ type EventReceivableDiscounted struct {
 
 func (x *EventReceivableDiscounted) Reset() {
 	*x = EventReceivableDiscounted{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[33]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3081,7 +3168,7 @@ func (x *EventReceivableDiscounted) String() string {
 func (*EventReceivableDiscounted) ProtoMessage() {}
 
 func (x *EventReceivableDiscounted) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[33]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3094,7 +3181,7 @@ func (x *EventReceivableDiscounted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventReceivableDiscounted.ProtoReflect.Descriptor instead.
 func (*EventReceivableDiscounted) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{33}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *EventReceivableDiscounted) GetLedger() string {
@@ -3173,7 +3260,7 @@ type EventReceivableSettled struct {
 
 func (x *EventReceivableSettled) Reset() {
 	*x = EventReceivableSettled{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[34]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3185,7 +3272,7 @@ func (x *EventReceivableSettled) String() string {
 func (*EventReceivableSettled) ProtoMessage() {}
 
 func (x *EventReceivableSettled) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[34]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3198,7 +3285,7 @@ func (x *EventReceivableSettled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventReceivableSettled.ProtoReflect.Descriptor instead.
 func (*EventReceivableSettled) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{34}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *EventReceivableSettled) GetLedger() string {
@@ -3282,7 +3369,7 @@ type EventReceivableOverdue struct {
 
 func (x *EventReceivableOverdue) Reset() {
 	*x = EventReceivableOverdue{}
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[35]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3294,7 +3381,7 @@ func (x *EventReceivableOverdue) String() string {
 func (*EventReceivableOverdue) ProtoMessage() {}
 
 func (x *EventReceivableOverdue) ProtoReflect() protoreflect.Message {
-	mi := &file_jinlian_tx_v1_events_proto_msgTypes[35]
+	mi := &file_jinlian_tx_v1_events_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3307,7 +3394,7 @@ func (x *EventReceivableOverdue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventReceivableOverdue.ProtoReflect.Descriptor instead.
 func (*EventReceivableOverdue) Descriptor() ([]byte, []int) {
-	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{35}
+	return file_jinlian_tx_v1_events_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *EventReceivableOverdue) GetLedger() string {
@@ -3432,7 +3519,14 @@ const file_jinlian_tx_v1_events_proto_rawDesc = "" +
 	"\x05epoch\x18\x01 \x01(\x04R\x05epoch\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\x04R\x06height\x12\x12\n" +
 	"\x04hash\x18\x03 \x01(\tR\x04hash\x120\n" +
-	"\x14validator_set_change\x18\x04 \x01(\bR\x12validatorSetChange\"J\n" +
+	"\x14validator_set_change\x18\x04 \x01(\bR\x12validatorSetChange\"\x9b\x01\n" +
+	"\rEventReserves\x12\x16\n" +
+	"\x06ledger\x18\x01 \x01(\tR\x06ledger\x12\x14\n" +
+	"\x05asset\x18\x02 \x01(\tR\x05asset\x12\x16\n" +
+	"\x06height\x18\x03 \x01(\x03R\x06height\x12\x12\n" +
+	"\x04root\x18\x04 \x01(\tR\x04root\x12\x14\n" +
+	"\x05total\x18\x05 \x01(\x04R\x05total\x12\x1a\n" +
+	"\baccounts\x18\x06 \x01(\x04R\baccounts\"J\n" +
 	"\x16EventQuorumCertificate\x12\x16\n" +
 	"\x06height\x18\x01 \x01(\x03R\x06height\x12\x18\n" +
 	"\asigners\x18\x02 \x01(\rR\asigners\"o\n" +
@@ -3710,7 +3804,7 @@ func file_jinlian_tx_v1_events_proto_rawDescGZIP() []byte {
 	return file_jinlian_tx_v1_events_proto_rawDescData
 }
 
-var file_jinlian_tx_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_jinlian_tx_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_jinlian_tx_v1_events_proto_goTypes = []any{
 	(*EventJinlianTx)(nil),                 // 0: jinlian.tx.v1.EventJinlianTx
 	(*EventIssue)(nil),                     // 1: jinlian.tx.v1.EventIssue
@@ -3723,31 +3817,32 @@ var file_jinlian_tx_v1_events_proto_goTypes = []any{
 	(*EventAmlThreshold)(nil),              // 8: jinlian.tx.v1.EventAmlThreshold
 	(*EventCheckpointKey)(nil),             // 9: jinlian.tx.v1.EventCheckpointKey
 	(*EventCheckpoint)(nil),                // 10: jinlian.tx.v1.EventCheckpoint
-	(*EventQuorumCertificate)(nil),         // 11: jinlian.tx.v1.EventQuorumCertificate
-	(*EventProposal)(nil),                  // 12: jinlian.tx.v1.EventProposal
-	(*EventProposalVote)(nil),              // 13: jinlian.tx.v1.EventProposalVote
-	(*EventRedeem)(nil),                    // 14: jinlian.tx.v1.EventRedeem
-	(*EventRedemptionSettled)(nil),         // 15: jinlian.tx.v1.EventRedemptionSettled
-	(*EventCustodyCreated)(nil),            // 16: jinlian.tx.v1.EventCustodyCreated
-	(*EventCustodyProposed)(nil),           // 17: jinlian.tx.v1.EventCustodyProposed
-	(*EventCustodyApproved)(nil),           // 18: jinlian.tx.v1.EventCustodyApproved
-	(*EventCustodyExecuted)(nil),           // 19: jinlian.tx.v1.EventCustodyExecuted
-	(*EventCustodyClosed)(nil),             // 20: jinlian.tx.v1.EventCustodyClosed
-	(*EventPvpProposed)(nil),               // 21: jinlian.tx.v1.EventPvpProposed
-	(*EventPvpFunded)(nil),                 // 22: jinlian.tx.v1.EventPvpFunded
-	(*EventPvpSettled)(nil),                // 23: jinlian.tx.v1.EventPvpSettled
-	(*EventPvpRefunded)(nil),               // 24: jinlian.tx.v1.EventPvpRefunded
-	(*EventUpgrade)(nil),                   // 25: jinlian.tx.v1.EventUpgrade
-	(*EventReceivableRequested)(nil),       // 26: jinlian.tx.v1.EventReceivableRequested
-	(*EventReceivableConfirmed)(nil),       // 27: jinlian.tx.v1.EventReceivableConfirmed
-	(*EventReceivableSplit)(nil),           // 28: jinlian.tx.v1.EventReceivableSplit
-	(*EventReceivableTransferred)(nil),     // 29: jinlian.tx.v1.EventReceivableTransferred
-	(*EventReceivablePledged)(nil),         // 30: jinlian.tx.v1.EventReceivablePledged
-	(*EventReceivableUnpledged)(nil),       // 31: jinlian.tx.v1.EventReceivableUnpledged
-	(*EventReceivableDiscountOffered)(nil), // 32: jinlian.tx.v1.EventReceivableDiscountOffered
-	(*EventReceivableDiscounted)(nil),      // 33: jinlian.tx.v1.EventReceivableDiscounted
-	(*EventReceivableSettled)(nil),         // 34: jinlian.tx.v1.EventReceivableSettled
-	(*EventReceivableOverdue)(nil),         // 35: jinlian.tx.v1.EventReceivableOverdue
+	(*EventReserves)(nil),                  // 11: jinlian.tx.v1.EventReserves
+	(*EventQuorumCertificate)(nil),         // 12: jinlian.tx.v1.EventQuorumCertificate
+	(*EventProposal)(nil),                  // 13: jinlian.tx.v1.EventProposal
+	(*EventProposalVote)(nil),              // 14: jinlian.tx.v1.EventProposalVote
+	(*EventRedeem)(nil),                    // 15: jinlian.tx.v1.EventRedeem
+	(*EventRedemptionSettled)(nil),         // 16: jinlian.tx.v1.EventRedemptionSettled
+	(*EventCustodyCreated)(nil),            // 17: jinlian.tx.v1.EventCustodyCreated
+	(*EventCustodyProposed)(nil),           // 18: jinlian.tx.v1.EventCustodyProposed
+	(*EventCustodyApproved)(nil),           // 19: jinlian.tx.v1.EventCustodyApproved
+	(*EventCustodyExecuted)(nil),           // 20: jinlian.tx.v1.EventCustodyExecuted
+	(*EventCustodyClosed)(nil),             // 21: jinlian.tx.v1.EventCustodyClosed
+	(*EventPvpProposed)(nil),               // 22: jinlian.tx.v1.EventPvpProposed
+	(*EventPvpFunded)(nil),                 // 23: jinlian.tx.v1.EventPvpFunded
+	(*EventPvpSettled)(nil),                // 24: jinlian.tx.v1.EventPvpSettled
+	(*EventPvpRefunded)(nil),               // 25: jinlian.tx.v1.EventPvpRefunded
+	(*EventUpgrade)(nil),                   // 26: jinlian.tx.v1.EventUpgrade
+	(*EventReceivableRequested)(nil),       // 27: jinlian.tx.v1.EventReceivableRequested
+	(*EventReceivableConfirmed)(nil),       // 28: jinlian.tx.v1.EventReceivableConfirmed
+	(*EventReceivableSplit)(nil),           // 29: jinlian.tx.v1.EventReceivableSplit
+	(*EventReceivableTransferred)(nil),     // 30: jinlian.tx.v1.EventReceivableTransferred
+	(*EventReceivablePledged)(nil),         // 31: jinlian.tx.v1.EventReceivablePledged
+	(*EventReceivableUnpledged)(nil),       // 32: jinlian.tx.v1.EventReceivableUnpledged
+	(*EventReceivableDiscountOffered)(nil), // 33: jinlian.tx.v1.EventReceivableDiscountOffered
+	(*EventReceivableDiscounted)(nil),      // 34: jinlian.tx.v1.EventReceivableDiscounted
+	(*EventReceivableSettled)(nil),         // 35: jinlian.tx.v1.EventReceivableSettled
+	(*EventReceivableOverdue)(nil),         // 36: jinlian.tx.v1.EventReceivableOverdue
 }
 var file_jinlian_tx_v1_events_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -3768,7 +3863,7 @@ func file_jinlian_tx_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_jinlian_tx_v1_events_proto_rawDesc), len(file_jinlian_tx_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
