@@ -49,6 +49,10 @@ func EnsureSM2Key(home, moniker string, passphrase []byte) (*gmcrypto.PublicKey,
 // LedgerDir is where a node keeps its Badger database, inside its home.
 func LedgerDir(home string) string { return filepath.Join(home, "data", "jinlian.badger") }
 
+// SnapshotDir is where a node keeps the state snapshots it serves to nodes
+// joining by state sync.
+func SnapshotDir(home string) string { return filepath.Join(home, "data", "snapshots") }
+
 // Options are what Start takes besides the node's configuration: the
 // dependencies a caller injects.
 type Options struct {
@@ -161,6 +165,11 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 	}
 	n := &Node{Store: store, Config: cfg}
 	appOpts.OnNodeRemoved = n.evict
+	// Every node can restore a snapshot; it takes them when configured to.
+	if appOpts.Snapshots, err = ledger.OpenSnapshots(SnapshotDir(cfg.Home)); err != nil {
+		return nil, errors.Join(err, store.Close())
+	}
+	appOpts.Snapshot = app.SnapshotPolicy{Interval: int64(cfg.Statesync.SnapshotInterval), KeepRecent: cfg.Statesync.SnapshotKeepRecent}
 	if n.App, err = app.New(store, appOpts); err != nil {
 		return nil, errors.Join(err, store.Close())
 	}
