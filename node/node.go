@@ -159,6 +159,13 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 			return nil, fmt.Errorf("checkpoint key: %w", err)
 		}
 	}
+	if cfg.Node.Mode == nodecfg.ModeObserver {
+		// The regulator indexes every block from height 1, which a node
+		// restored from a snapshot does not have.
+		if cc, err := consensus.LoadConfig(cfg.Home); err == nil && cc.StateSync.Enable && !ledgerExists(cfg.Home) {
+			return nil, fmt.Errorf("home %s: an observer keeps every block for its regulator and cannot join by state sync: set [statesync] enable = false in %s and let it block-sync", cfg.Home, consensus.ConfigFile(cfg.Home))
+		}
+	}
 	store, err := ledger.Open(LedgerDir(cfg.Home), ledger.Options{IAVLCacheSize: cfg.Ledger.CacheSize})
 	if err != nil {
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
@@ -254,4 +261,10 @@ func StopAll(nodes []*Node) error {
 		errs = append(errs, nodes[i].Stop())
 	}
 	return errors.Join(errs...)
+}
+
+// ledgerExists reports whether the home already has a ledger database.
+func ledgerExists(home string) bool {
+	_, err := os.Stat(LedgerDir(home))
+	return err == nil
 }
