@@ -66,5 +66,8 @@ func ApplyStateSync(c *cfg.Config, t StateSyncTrust, trustPeriod time.Duration) 
 	if trustPeriod > 0 {
 		c.StateSync.TrustPeriod = trustPeriod
 	}
-	return c.StateSync.ValidateBasic()
+	if err := c.StateSync.ValidateBasic(); err != nil {
+		return fmt.Errorf("[statesync]: %w", err)
+	}
+	return nil
 }
