@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -299,13 +300,31 @@ func TestJoinTime(t *testing.T) {
 				loaded := time.Now()
 				h := n.load(count)
 				loadTook := time.Since(loaded)
+				var snapBytes int64
 				if stateSync {
-					n.waitSnapshot(h)
+					snapBytes = snapshotBytes(t, n.vals[0].Home, n.waitSnapshot(h))
 				}
 				took, _, st := n.join(stateSync)
-				fmt.Printf("join-time transfers=%d height=%d statesync=%v join_s=%.2f earliest_block=%d load_s=%.1f\n",
-					count, st.SyncInfo.LatestBlockHeight, stateSync, took.Seconds(), st.SyncInfo.EarliestBlockHeight, loadTook.Seconds())
+				fmt.Printf("join-time transfers=%d height=%d statesync=%v join_s=%.2f earliest_block=%d snapshot_mb=%.1f load_s=%.1f\n",
+					count, st.SyncInfo.LatestBlockHeight, stateSync, took.Seconds(), st.SyncInfo.EarliestBlockHeight, float64(snapBytes)/1e6, loadTook.Seconds())
 			})
 		}
 	}
+}
+
+// snapshotBytes is the size of the chunks of the snapshot of height.
+func snapshotBytes(t *testing.T, home string, height int64) int64 {
+	t.Helper()
+	dir := filepath.Join(node.SnapshotDir(home), fmt.Sprintf("%d-%d", height, ledger.SnapshotFormat))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && e.Name() != "metadata" {
+			total += info.Size()
+		}
+	}
+	return total
 }
