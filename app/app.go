@@ -90,6 +90,7 @@ type App struct {
 	snapshots      *ledger.Snapshots
 	snapshotPolicy SnapshotPolicy
 	snapshotting   *atomic.Bool
+	snapshotDone   *sync.WaitGroup
 	restoring      *restore
 }
 
@@ -162,6 +163,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		pruning:        opts.Pruning,
 		snapshotPolicy: opts.Snapshot,
 		snapshotting:   new(atomic.Bool),
+		snapshotDone:   new(sync.WaitGroup),
 	}
 	a.custody = custody.NewKeeper(a.payments, authorizer{})
 	a.pvp = pvp.NewKeeper(a.payments, authorizer{})

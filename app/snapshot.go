@@ -36,13 +36,19 @@ func (a *App) maybeSnapshot(height int64) {
 		a.logger.Info("snapshot skipped: the previous one is still being written", "height", height)
 		return
 	}
+	a.snapshotDone.Add(1)
 	go func() {
+		defer a.snapshotDone.Done()
 		defer a.snapshotting.Store(false)
 		if _, err := a.TakeSnapshot(height); err != nil {
 			a.logger.Error("snapshot failed", "height", height, "err", err)
 		}
 	}()
 }
+
+// WaitSnapshot waits for a snapshot being written to finish; the node
+// calls it before closing the store.
+func (a *App) WaitSnapshot() { a.snapshotDone.Wait() }
 
 // TakeSnapshot writes a snapshot of the committed height into the node's
 // snapshot directory and prunes the old ones.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"reflect"
 	"testing"
-	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
@@ -229,9 +228,7 @@ func TestSnapshotInterval(t *testing.T) {
 	h = h.twin(Options{Snapshots: ss, Snapshot: SnapshotPolicy{Interval: 2, KeepRecent: 2}})
 	for range 7 {
 		h.block()
-		for h.app.snapshotting.Load() { // the goroutine of this height
-			time.Sleep(time.Millisecond)
-		}
+		h.app.WaitSnapshot() // the goroutine of this height
 	}
 	list, err := ss.List()
 	if err != nil {

@@ -247,6 +247,9 @@ func (n *Node) Stop() error {
 	if n.Node != nil {
 		errs = append(errs, n.Node.Stop())
 	}
+	if n.App != nil {
+		n.App.WaitSnapshot() // it reads the store
+	}
 	if n.Store != nil {
 		errs = append(errs, n.Store.Close())
 		n.Store = nil
