@@ -321,3 +321,34 @@ func FuzzRestore(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSnapshotRestore takes a snapshot of a ledger of n accounts and
+// restores it into an empty store; it reports the snapshot's size.
+func BenchmarkSnapshotRestore(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("keys=%d", n), func(b *testing.B) {
+			s := openDir(b, b.TempDir())
+			defer s.Close()
+			must(b, s.CreateLedger("payments"))
+			for i := range n {
+				must(b, s.Set("payments", fmt.Appendf(nil, "bal/%040x", i*7919), binary.BigEndian.AppendUint64(nil, uint64(i))))
+			}
+			ci := mustCommit(b, s)
+			b.ResetTimer()
+			var size int
+			for range b.N {
+				var chunks [][]byte
+				info, err := s.Snapshot(ci.Height, func(_ int, c []byte) error { chunks = append(chunks, slices.Clone(c)); return nil }, SnapshotOptions{})
+				must(b, err)
+				size = 0
+				for _, c := range chunks {
+					size += len(c)
+				}
+				dst := openDir(b, b.TempDir())
+				must(b, dst.Restore(info, func(i int) ([]byte, error) { return chunks[i], nil }, ci.AppHash))
+				must(b, dst.Close())
+			}
+			b.ReportMetric(float64(size)/1e6, "MB")
+		})
+	}
+}
