@@ -406,11 +406,19 @@ func (s *Store) Restore(info SnapshotInfo, src ChunkSource, trusted []byte) (err
 		return fmt.Errorf("restore: %w (the database holds records)", ErrStoreNotEmpty)
 	}
 	defer func() {
-		if err != nil {
-			if derr := s.db.DropAll(); derr != nil {
-				s.broken = fmt.Errorf("restore failed and its records could not be removed, delete %s: %w", s.dir, derr)
-				err = errors.Join(err, s.broken)
-			}
+		if err == nil {
+			return
+		}
+		for _, t := range s.trees {
+			_ = t.Close()
+		}
+		for _, t := range s.readers {
+			_ = t.Close()
+		}
+		s.resetEmpty()
+		if derr := s.db.DropAll(); derr != nil {
+			s.broken = fmt.Errorf("restore failed and its records could not be removed, delete %s: %w", s.dir, derr)
+			err = errors.Join(err, s.broken)
 		}
 	}()
 	ci, err := s.importSnapshot(info, src, trusted)
@@ -420,13 +428,23 @@ func (s *Store) Restore(info SnapshotInfo, src ChunkSource, trusted []byte) (err
 	if err := s.writeCommitRecord(ci); err != nil {
 		return fmt.Errorf("restore snapshot of height %d: %w", info.Height, err)
 	}
-	s.last = CommitInfo{}
-	s.trees, s.readers, s.names = map[string]*iavl.MutableTree{}, map[string]*iavl.MutableTree{}, nil
-	s.pending = map[string][]byte{}
+	s.resetEmpty()
 	if err := s.load(); err != nil {
 		return fmt.Errorf("restore snapshot of height %d: reload: %w", info.Height, err)
 	}
 	return nil
+}
+
+// resetEmpty sets the Store's memory to that of an empty store.
+func (s *Store) resetEmpty() {
+	s.last = CommitInfo{AppHash: AppHash(nil)}
+	s.trees, s.readers, s.names = map[string]*iavl.MutableTree{}, map[string]*iavl.MutableTree{}, nil
+	s.pending = map[string][]byte{}
+	size := s.opts.LatestCacheSize
+	if size <= 0 {
+		size = latestCacheSize
+	}
+	s.latest = newLatestCache(0, size)
 }
 
 func (s *Store) isEmptyDB() (bool, error) {
