@@ -130,7 +130,33 @@ func (a *App) LoadSnapshotChunk(_ context.Context, req *abci.RequestLoadSnapshot
 type restore struct {
 	info    ledger.SnapshotInfo
 	trusted []byte
-	chunks  [][]byte
+	have    []bool
+	// Chunks go to files beside the node's snapshots (in, when it keeps
+	// them), else to memory.
+	in  *ledger.Incoming
+	mem [][]byte
+}
+
+func (r *restore) put(i int, chunk []byte) error {
+	r.have[i] = true
+	if r.in != nil {
+		return r.in.Put(i, chunk)
+	}
+	r.mem[i] = bytes.Clone(chunk)
+	return nil
+}
+
+func (r *restore) get(i int) ([]byte, error) {
+	if r.in != nil {
+		return r.in.Get(i)
+	}
+	return r.mem[i], nil
+}
+
+func (r *restore) close() {
+	if r.in != nil {
+		_ = r.in.Close()
+	}
 }
 
 // OfferSnapshot accepts a snapshot of this app's format whose claimed app
@@ -165,7 +191,19 @@ func (a *App) OfferSnapshot(_ context.Context, req *abci.RequestOfferSnapshot) (
 			"err", fmt.Errorf("%w: it claims %X, the light client verified %X", ledger.ErrSnapshotAppHash, info.AppHash, req.AppHash))
 		return reply(abci.ResponseOfferSnapshot_REJECT)
 	}
-	a.restoring = &restore{info: info, trusted: bytes.Clone(req.AppHash), chunks: make([][]byte, len(info.Chunks))}
+	if a.restoring != nil {
+		a.restoring.close()
+	}
+	r := &restore{info: info, trusted: bytes.Clone(req.AppHash), have: make([]bool, len(info.Chunks))}
+	if a.snapshots != nil {
+		if r.in, err = a.snapshots.Incoming(); err != nil {
+			a.logger.Error("snapshot refused", "height", s.Height, "err", err)
+			return reply(abci.ResponseOfferSnapshot_ABORT)
+		}
+	} else {
+		r.mem = make([][]byte, len(info.Chunks))
+	}
+	a.restoring = r
 	a.logger.Info("restoring snapshot", "height", info.Height, "chunks", len(info.Chunks))
 	return reply(abci.ResponseOfferSnapshot_ACCEPT)
 }
@@ -183,7 +221,7 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapsh
 		return reply(abci.ResponseApplySnapshotChunk_ABORT)
 	}
 	i := int(req.Index)
-	if req.Index >= uint32(len(r.chunks)) {
+	if req.Index >= uint32(len(r.have)) {
 		return reply(abci.ResponseApplySnapshotChunk_REJECT_SNAPSHOT)
 	}
 	if sum := sm3.Sum(req.Chunk); !bytes.Equal(sum[:], r.info.Chunks[i]) {
@@ -194,14 +232,20 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapsh
 			RejectSenders: []string{req.Sender},
 		}, nil
 	}
-	r.chunks[i] = bytes.Clone(req.Chunk)
-	for _, c := range r.chunks {
-		if c == nil {
+	if err := r.put(i, req.Chunk); err != nil {
+		a.logger.Error("snapshot chunk not stored", "height", r.info.Height, "chunk", i, "err", err)
+		a.restoring = nil
+		r.close()
+		return reply(abci.ResponseApplySnapshotChunk_ABORT)
+	}
+	for _, ok := range r.have {
+		if !ok {
 			return reply(abci.ResponseApplySnapshotChunk_ACCEPT)
 		}
 	}
 	a.restoring = nil
-	err := a.store.Restore(r.info, func(i int) ([]byte, error) { return r.chunks[i], nil }, r.trusted)
+	defer r.close()
+	err := a.store.Restore(r.info, r.get, r.trusted)
 	if err != nil {
 		a.logger.Error("snapshot refused", "height", r.info.Height, "err", err)
 		return reply(abci.ResponseApplySnapshotChunk_REJECT_SNAPSHOT)

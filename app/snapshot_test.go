@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -24,8 +25,9 @@ func snapshotHarness(t *testing.T) *harness {
 }
 
 // joiner is a fresh node of h's chain: an empty store, no InitChain, as
-// CometBFT starts an app it will state-sync.
-func (h *harness) joiner() *harness {
+// CometBFT starts an app it will state-sync. With snaps, it keeps
+// snapshots there and receives chunks as files; else in memory.
+func (h *harness) joiner(snaps ...*ledger.Snapshots) *harness {
 	h.t.Helper()
 	store, err := ledger.Open(h.t.TempDir(), ledger.Options{})
 	if err != nil {
@@ -34,7 +36,11 @@ func (h *harness) joiner() *harness {
 	h.t.Cleanup(func() { _ = store.Close() })
 	j := *h
 	j.store = store
-	if j.app, err = New(store, Options{}); err != nil {
+	var opts Options
+	if len(snaps) > 0 {
+		opts.Snapshots = snaps[0]
+	}
+	if j.app, err = New(store, opts); err != nil {
 		h.t.Fatal(err)
 	}
 	return &j
@@ -97,10 +103,17 @@ func TestStateSyncJoin(t *testing.T) {
 		t.Fatalf("want several chunks, got %d", len(info.Chunks))
 	}
 	trusted := src.store.LastCommit().AppHash
-	j := src.joiner()
+	snaps, err := ledger.OpenSnapshots(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := src.joiner(snaps)
 	offer, results := stateSync(t, src.app, j.app, trusted, nil)
 	if offer != abci.ResponseOfferSnapshot_ACCEPT || results[len(results)-1].Result != abci.ResponseApplySnapshotChunk_ACCEPT {
 		t.Fatalf("state sync: offer %v, last chunk %v", offer, results[len(results)-1])
+	}
+	if left, _ := filepath.Glob(filepath.Join(snaps.Dir(), ".incoming-*")); len(left) != 0 {
+		t.Fatalf("received chunks left behind: %v", left)
 	}
 	in, _ := j.app.Info(context.Background(), &abci.RequestInfo{})
 	if in.LastBlockHeight != 3 || !bytes.Equal(in.LastBlockAppHash, trusted) {

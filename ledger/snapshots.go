@@ -149,3 +149,38 @@ func decodeStoredSnapshot(height int64, format uint32, meta []byte) (SnapshotInf
 	sum := sm3.Sum(meta)
 	return SnapshotInfo{Height: height, Format: format, AppHash: appHash, Chunks: chunks, Metadata: meta, Hash: sum[:]}, nil
 }
+
+// Incoming holds the chunks of a snapshot being received, as files in a
+// temporary directory beside the snapshots, so that a large state need not
+// fit in memory.
+type Incoming struct {
+	dir string
+}
+
+const incomingPrefix = ".incoming-"
+
+// Incoming starts receiving a snapshot, removing what an earlier one left.
+func (ss *Snapshots) Incoming() (*Incoming, error) {
+	old, _ := filepath.Glob(filepath.Join(ss.dir, incomingPrefix+"*"))
+	for _, d := range old {
+		_ = os.RemoveAll(d)
+	}
+	dir, err := os.MkdirTemp(ss.dir, incomingPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("receive snapshot: %w", err)
+	}
+	return &Incoming{dir: dir}, nil
+}
+
+// Put stores chunk index.
+func (in *Incoming) Put(index int, chunk []byte) error {
+	return os.WriteFile(filepath.Join(in.dir, strconv.Itoa(index)), chunk, 0o640)
+}
+
+// Get returns chunk index, which Put stored.
+func (in *Incoming) Get(index int) ([]byte, error) {
+	return os.ReadFile(filepath.Join(in.dir, strconv.Itoa(index)))
+}
+
+// Close removes the received chunks.
+func (in *Incoming) Close() error { return os.RemoveAll(in.dir) }
