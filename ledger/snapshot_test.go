@@ -352,3 +352,19 @@ func BenchmarkSnapshotRestore(b *testing.B) {
 		})
 	}
 }
+
+// FuzzDecodeSnapshotInfo: the description a peer offers never panics the
+// decoder, and what it accepts is consistent.
+func FuzzDecodeSnapshotInfo(f *testing.F) {
+	f.Add(encodeSnapshotMetadata(sm3Sum(nil), [][]byte{sm3Sum([]byte("a")), sm3Sum([]byte("b"))}), uint32(2))
+	f.Add([]byte{1, 32}, uint32(1))
+	f.Fuzz(func(t *testing.T, meta []byte, chunks uint32) {
+		info, err := DecodeSnapshotInfo(7, SnapshotFormat, chunks, sm3Sum(meta), meta)
+		if err != nil {
+			return
+		}
+		if uint32(len(info.Chunks)) != chunks || len(info.AppHash) != 32 || !bytes.Equal(encodeSnapshotMetadata(info.AppHash, info.Chunks), meta) {
+			t.Fatalf("accepted inconsistent metadata %X", meta)
+		}
+	})
+}
