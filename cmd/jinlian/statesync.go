@@ -56,7 +56,7 @@ with enable = true, in <home>/config/config.toml.`,
 			if err != nil {
 				return err
 			}
-			out := stateSyncTrustJSON{TrustHeight: t.Height, TrustHash: t.Hash, RPCServers: t.RPCServers}
+			out := stateSyncTrustJSON{TrustHeight: t.Height, TrustHash: strings.ToLower(t.Hash), RPCServers: t.RPCServers}
 			if write {
 				c, err := consensus.LoadConfig(g.home)
 				if err != nil {
