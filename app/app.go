@@ -86,6 +86,14 @@ type App struct {
 	// It is swapped atomically: CometBFT's /check_tx RPC calls CheckTx
 	// without the mempool lock, so it may overlap a Commit.
 	checker *atomic.Pointer[App]
+
+	// State sync (snapshot.go): the node's snapshot files, what it takes,
+	// whether a snapshot is being written, and the one being restored.
+	snapshots      *ledger.Snapshots
+	snapshotPolicy SnapshotPolicy
+	snapshotting   *atomic.Bool
+	snapshotDone   *sync.WaitGroup
+	restoring      *restore
 }
 
 // Options configure New.
@@ -115,6 +123,11 @@ type Options struct {
 	// keeps everything. It changes only what this node stores, never the
 	// state or the app hash.
 	Pruning Pruning
+	// Snapshots, when set, serves the snapshots kept there to joining
+	// nodes (CometBFT state sync) and receives the chunks of one being
+	// restored; Snapshot.Interval > 0 also takes them.
+	Snapshots *ledger.Snapshots
+	Snapshot  SnapshotPolicy
 }
 
 // Pruning is what a node deletes of its history.
@@ -138,18 +151,21 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	a := &App{
-		store:         store,
-		checker:       new(atomic.Pointer[App]),
-		payments:      payments.NewKeeper(authorizer{}),
-		logger:        logger,
-		sigs:          opts.SigCache,
-		nodeKey:       opts.NodeKey,
-		onNodeRemoved: opts.OnNodeRemoved,
-		certs:         permission.NewCertVerifier(100_000),
-		params:        DefaultParams(),
-		cpSigner:      opts.SignCheckpoint,
-		leanIndex:     opts.LeanIndex,
-		pruning:       opts.Pruning,
+		store:          store,
+		checker:        new(atomic.Pointer[App]),
+		payments:       payments.NewKeeper(authorizer{}),
+		logger:         logger,
+		sigs:           opts.SigCache,
+		nodeKey:        opts.NodeKey,
+		onNodeRemoved:  opts.OnNodeRemoved,
+		certs:          permission.NewCertVerifier(100_000),
+		params:         DefaultParams(),
+		cpSigner:       opts.SignCheckpoint,
+		leanIndex:      opts.LeanIndex,
+		pruning:        opts.Pruning,
+		snapshotPolicy: opts.Snapshot,
+		snapshotting:   new(atomic.Bool),
+		snapshotDone:   new(sync.WaitGroup),
 	}
 	a.custody = custody.NewKeeper(a.payments, authorizer{})
 	a.pvp = pvp.NewKeeper(a.payments, authorizer{})
@@ -158,33 +174,41 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 	if a.sigs == nil {
 		a.sigs = NewSigCache(200_000, 1)
 	}
-	if store.LastHeight() > 0 {
-		v, err := store.View(0)
-		if err != nil {
-			return nil, err
-		}
-		if a.chainID, err = loadString(v, keyChainID); err != nil {
-			return nil, err
-		}
-		if a.params, err = loadParams(v); err != nil {
-			return nil, err
-		}
-		if a.blockTime, err = loadBlockTime(v); err != nil {
-			return nil, err
-		}
-		if err := checkUpgradeBinary(v, store.LastHeight()); err != nil {
-			return nil, err
-		}
-		if err := checkAppliedCarried(v); err != nil {
-			return nil, err
-		}
-	}
-	a.replay = newReplaySet(a.blockTime, store.LastHeight() == 0, replaySetMax)
-	a.blockIDs = map[string]int64{}
-	if err := a.resetCheckState(); err != nil {
+	a.snapshots = opts.Snapshots
+	if err := a.loadState(); err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// loadState restores chain id, parameters and block time from the last
+// commit, and starts the replay set and the check state over: when the app
+// is created, and after a snapshot was restored under it.
+func (a *App) loadState() error {
+	if a.store.LastHeight() > 0 {
+		v, err := a.store.View(0)
+		if err != nil {
+			return err
+		}
+		if a.chainID, err = loadString(v, keyChainID); err != nil {
+			return err
+		}
+		if a.params, err = loadParams(v); err != nil {
+			return err
+		}
+		if a.blockTime, err = loadBlockTime(v); err != nil {
+			return err
+		}
+		if err := checkUpgradeBinary(v, a.store.LastHeight()); err != nil {
+			return err
+		}
+		if err := checkAppliedCarried(v); err != nil {
+			return err
+		}
+	}
+	a.replay = newReplaySet(a.blockTime, a.store.LastHeight() == 0, replaySetMax)
+	a.blockIDs = map[string]int64{}
+	return a.resetCheckState()
 }
 
 // replaySetMax bounds the ids the replay set holds (≈ 40 bytes each, so
@@ -678,6 +702,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 		}
 	}
 	a.evicted = nil
+	a.maybeSnapshot(ci.Height)
 	a.logger.Debug("committed", "height", ci.Height, "app_hash", fmt.Sprintf("%X", ci.AppHash))
 	return &abci.ResponseCommit{RetainHeight: a.prune(ci.Height)}, nil
 }

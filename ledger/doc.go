@@ -18,7 +18,13 @@
 // pairs; see AppHash and docs/adr/0001-app-hash.md. IAVL itself hashes with
 // SHA-256, which it hard-codes.
 //
-// The package does no I/O beyond its Badger database, reads no clock, and
+// Snapshot writes a committed height (every tree's IAVL export, the aside
+// index, the commit record) as SM3-hashed chunks; Restore imports them into
+// an empty store and refuses them unless they hash to the trusted app hash.
+// Snapshots keeps them as files for CometBFT's state sync.
+//
+// The package does no I/O beyond its Badger database and the snapshot
+// directory it is given, reads no clock, and
 // never iterates a Go map to produce state or ordering. Of jinlian's
 // packages it may import only gmcrypto.
 package ledger

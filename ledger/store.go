@@ -489,16 +489,7 @@ func (s *Store) Commit() (CommitInfo, error) {
 		roots = append(roots, LedgerRoot{Name: name, Root: slices.Clone(hash)})
 	}
 	ci := CommitInfo{Height: height, AppHash: AppHash(roots), Roots: roots}
-	err := s.db.Update(func(txn *badger.Txn) error {
-		if err := txn.Set(commitKey(height), encodeCommitInfo(ci)); err != nil {
-			return err
-		}
-		return txn.Set(latestKey, binary.BigEndian.AppendUint64(nil, uint64(height)))
-	})
-	if err == nil {
-		err = s.db.Sync()
-	}
-	if err != nil {
+	if err := s.writeCommitRecord(ci); err != nil {
 		s.broken = fmt.Errorf("write commit record of height %d, reopen the store: %w", height, err)
 		return CommitInfo{}, s.broken
 	}
@@ -511,6 +502,21 @@ func (s *Store) Commit() (CommitInfo, error) {
 	s.latest.advance(height, s.pending)
 	s.pending = map[string][]byte{}
 	return ci.clone(), nil
+}
+
+// writeCommitRecord writes the commit record of ci and makes it the
+// latest, then syncs the database.
+func (s *Store) writeCommitRecord(ci CommitInfo) error {
+	err := s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(commitKey(ci.Height), encodeCommitInfo(ci)); err != nil {
+			return err
+		}
+		return txn.Set(latestKey, binary.BigEndian.AppendUint64(nil, uint64(ci.Height)))
+	})
+	if err != nil {
+		return err
+	}
+	return s.db.Sync()
 }
 
 // Rollback drops the uncommitted changes of every tree and the ledgers

@@ -49,6 +49,10 @@ func EnsureSM2Key(home, moniker string, passphrase []byte) (*gmcrypto.PublicKey,
 // LedgerDir is where a node keeps its Badger database, inside its home.
 func LedgerDir(home string) string { return filepath.Join(home, "data", "jinlian.badger") }
 
+// SnapshotDir is where a node keeps the state snapshots it serves to nodes
+// joining by state sync.
+func SnapshotDir(home string) string { return filepath.Join(home, "data", "snapshots") }
+
 // Options are what Start takes besides the node's configuration: the
 // dependencies a caller injects.
 type Options struct {
@@ -155,12 +159,24 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 			return nil, fmt.Errorf("checkpoint key: %w", err)
 		}
 	}
+	if cfg.Node.Mode == nodecfg.ModeObserver {
+		// The regulator indexes every block from height 1, which a node
+		// restored from a snapshot does not have.
+		if cc, err := consensus.LoadConfig(cfg.Home); err == nil && cc.StateSync.Enable && !ledgerExists(cfg.Home) {
+			return nil, fmt.Errorf("home %s: an observer keeps every block for its regulator and cannot join by state sync: set [statesync] enable = false in %s and let it block-sync", cfg.Home, consensus.ConfigFile(cfg.Home))
+		}
+	}
 	store, err := ledger.Open(LedgerDir(cfg.Home), ledger.Options{IAVLCacheSize: cfg.Ledger.CacheSize})
 	if err != nil {
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
 	}
 	n := &Node{Store: store, Config: cfg}
 	appOpts.OnNodeRemoved = n.evict
+	// Every node can restore a snapshot; it takes them when configured to.
+	if appOpts.Snapshots, err = ledger.OpenSnapshots(SnapshotDir(cfg.Home)); err != nil {
+		return nil, errors.Join(err, store.Close())
+	}
+	appOpts.Snapshot = app.SnapshotPolicy{Interval: int64(cfg.Statesync.SnapshotInterval), KeepRecent: cfg.Statesync.SnapshotKeepRecent}
 	if n.App, err = app.New(store, appOpts); err != nil {
 		return nil, errors.Join(err, store.Close())
 	}
@@ -231,6 +247,9 @@ func (n *Node) Stop() error {
 	if n.Node != nil {
 		errs = append(errs, n.Node.Stop())
 	}
+	if n.App != nil {
+		n.App.WaitSnapshot() // it reads the store
+	}
 	if n.Store != nil {
 		errs = append(errs, n.Store.Close())
 		n.Store = nil
@@ -245,4 +264,10 @@ func StopAll(nodes []*Node) error {
 		errs = append(errs, nodes[i].Stop())
 	}
 	return errors.Join(errs...)
+}
+
+// ledgerExists reports whether the home already has a ledger database.
+func ledgerExists(home string) bool {
+	_, err := os.Stat(LedgerDir(home))
+	return err == nil
 }

@@ -105,6 +105,16 @@ type Config struct {
 		// longest replay window governance may set.
 		SpentIDs bool `mapstructure:"spent_ids"`
 	} `mapstructure:"pruning"`
+	// Statesync is what this node offers joining nodes (docs/operations.md,
+	// "Joining by state sync"); joining itself is CometBFT's [statesync] in
+	// config.toml.
+	Statesync struct {
+		// SnapshotInterval: a snapshot of the state every so many heights
+		// (0: none).
+		SnapshotInterval int `mapstructure:"snapshot_interval"`
+		// SnapshotKeepRecent: how many snapshots are kept (0: all).
+		SnapshotKeepRecent int `mapstructure:"snapshot_keep_recent"`
+	} `mapstructure:"statesync"`
 	Events struct {
 		// Index is EventsIndexFull, EventsIndexLean or EventsIndexAuto.
 		Index string `mapstructure:"index"`
@@ -171,6 +181,8 @@ var defaults = []struct {
 	{"pruning.interval", 100, "validators: blocks between two prunings"},
 	{"pruning.retain_blocks", 0, "validators: recent blocks CometBFT keeps, older ones are deleted with their QCs (0 = keep every block; at least 10 otherwise)"},
 	{"pruning.spent_ids", false, "validators: delete replay-protection records older than twice the longest replay window (2 × 86400 s + 1 h); jinlian query tx then finds only newer ids"},
+	{"statesync.snapshot_interval", 0, "snapshot of the state every so many heights, under <home>/data/snapshots, served to nodes joining by state sync (0 = none)"},
+	{"statesync.snapshot_keep_recent", 2, "snapshots kept (0 = all)"},
 	{"events.index", EventsIndexAuto, "event attributes the node indexes: full (all, as the psql sink and tx_search by ledger, org, type, asset or amount need), lean (tx id, sender, recipient and their organisations) or auto (lean on validators, full on observers)"},
 	{"events.reindex_from", 0, "first height whose tx index the node checks and repairs at start (0 = the last 1000 heights; 1 = every height, once, for holes left by an older version)"},
 	{"recon.timezone", DefaultTimeZone, "time zone that cuts business days for statements: an IANA name such as Asia/Shanghai, or UTC"},
@@ -278,6 +290,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Ledger.CacheSize < 0 {
 		return fmt.Errorf("config ledger.cache_size = %d: must not be negative", c.Ledger.CacheSize)
+	}
+	if c.Statesync.SnapshotInterval < 0 || c.Statesync.SnapshotKeepRecent < 0 {
+		return fmt.Errorf("config statesync.snapshot_interval = %d, snapshot_keep_recent = %d: want 0 (off / keep all) or more",
+			c.Statesync.SnapshotInterval, c.Statesync.SnapshotKeepRecent)
 	}
 	if err := c.validatePruning(); err != nil {
 		return err
@@ -460,6 +476,13 @@ interval = %d
 retain_blocks = %d
 spent_ids = %t
 
+# Snapshots served to nodes joining by state sync (docs/operations.md):
+# one every snapshot_interval heights (0 = none), the newest
+# snapshot_keep_recent kept.
+[statesync]
+snapshot_interval = %d
+snapshot_keep_recent = %d
+
 # Which event attributes the tx indexer indexes: auto, full or lean.
 [events]
 index = %q
@@ -496,6 +519,7 @@ anchor = %q
 keys = %q
 `, c.Node.Mode, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize,
 		c.Pruning.KeepRecent, c.Pruning.Interval, c.Pruning.RetainBlocks, c.Pruning.SpentIDs,
+		c.Statesync.SnapshotInterval, c.Statesync.SnapshotKeepRecent,
 		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,
 		c.Regulator.TLS, c.Regulator.TLSCertFile, c.Regulator.TLSKeyFile, c.Regulator.TLSEncCertFile, c.Regulator.TLSEncKeyFile, c.Regulator.TLSClientCAFile,
 		c.Regulator.Hosts, c.Regulator.InsecurePlainHTTP,

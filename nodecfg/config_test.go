@@ -301,6 +301,7 @@ func TestValidatePruning(t *testing.T) {
 		{"too few versions", func(c *Config) { c.Pruning.KeepRecent = 3 }, "at least 10"},
 		{"too few blocks", func(c *Config) { c.Pruning.RetainBlocks = 9 }, "pruning.retain_blocks = 9"},
 		{"no interval", func(c *Config) { c.Pruning.Interval = 0 }, "pruning.interval = 0"},
+		{"negative snapshot interval", func(c *Config) { c.Statesync.SnapshotInterval = -1 }, "statesync.snapshot_interval = -1"},
 		{"an observer prunes", func(c *Config) { c.Node.Mode, c.Pruning.KeepRecent = ModeObserver, 1000 }, "an observer keeps everything"},
 		{"an observer drops spent ids", func(c *Config) { c.Node.Mode, c.Pruning.SpentIDs = ModeObserver, true }, "an observer keeps everything"},
 	} {

@@ -82,6 +82,7 @@ func newRootCmd() *cobra.Command {
 		newCheckpointCmd(g),
 		newGenesisCmd(g),
 		newConsoleCmd(g),
+		newStateSyncCmd(g),
 	)
 	root.AddCommand(nodeCommands(g)...)
 	return root
