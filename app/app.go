@@ -713,7 +713,11 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 // and retried at the next interval: it loses nothing.
 func (a *App) prune(height int64) int64 {
 	p := a.pruning
-	if p.Interval > 0 && height%p.Interval == 0 {
+	if p.Interval > 0 && height%p.Interval == 0 && a.snapshotting.Load() {
+		// A snapshot being written reads a committed version and the
+		// spent-id records: prune at the next interval instead.
+		a.logger.Info("pruning deferred: a snapshot is being written", "height", height)
+	} else if p.Interval > 0 && height%p.Interval == 0 {
 		if p.KeepRecent > 0 && height > p.KeepRecent {
 			if first, err := a.store.PruneTo(height - p.KeepRecent); err != nil {
 				a.logger.Warn("pruning state versions", "height", height, "err", err)

@@ -70,3 +70,25 @@ func TestPruningNodeAgreesWithArchive(t *testing.T) {
 		t.Fatal("a replay days later executed")
 	}
 }
+
+// While a snapshot is being written (it reads a committed version),
+// pruning waits for the next interval.
+func TestPruningWaitsForSnapshot(t *testing.T) {
+	h := newHarness(t).twin(Options{Pruning: Pruning{KeepRecent: 10, Interval: 5}})
+	for range 14 {
+		h.block()
+	}
+	h.app.snapshotting.Store(true)
+	h.block() // 15: an interval, while a snapshot is written
+	if _, err := h.store.View(3); err != nil {
+		t.Fatalf("pruned while a snapshot was being written: %v", err)
+	}
+	h.app.snapshotting.Store(false)
+	for range 5 {
+		h.block() // 20: the next interval prunes up to 10
+	}
+	var na ledger.ErrHeightNotAvailable
+	if _, err := h.store.View(10); !errors.As(err, &na) {
+		t.Fatalf("View(10) after the next interval: %v, want not available", err)
+	}
+}
