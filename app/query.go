@@ -80,7 +80,7 @@ type QCSignature struct {
 }
 
 // NewQCResponse renders qc (the first transaction of block h+2 holds the
-// QC of height h: wire.QCOfBlock).
+// QC of height h: wire.QCAt).
 func NewQCResponse(qc *txpb.QuorumCertificate) QCResponse {
 	out := QCResponse{ChainID: qc.ChainId, Height: qc.Height, AppHash: fmt.Sprintf("%X", qc.AppHash), Signatures: []QCSignature{}}
 	for _, s := range qc.Signatures {

@@ -95,25 +95,21 @@ func spentTimeKey(t time.Time, id string) []byte {
 	return append(k, id...)
 }
 
-// pruneSpent deletes the spent-id records of blocks before cutoff and
-// returns how many ids it deleted.
+// pruneSpent deletes the spent-id records of blocks before cutoff, and
+// their time index, and returns how many ids it deleted.
 func pruneSpent(s *ledger.Store, cutoff time.Time) (int, error) {
 	end := binary.BigEndian.AppendUint64(slices.Clone(spentTimePrefix), uint64(max(cutoff.UnixNano(), 0)))
-	var ids [][]byte
+	var keys [][]byte // tx/<id> and txt/<time><id>
 	if err := s.ScanAside(spentTimePrefix, end, func(k, _ []byte) bool {
-		ids = append(ids, txKey(string(k[len(spentTimePrefix)+8:])))
+		keys = append(keys, txKey(string(k[len(spentTimePrefix)+8:])), k)
 		return true
 	}); err != nil {
 		return 0, err
 	}
-	if len(ids) == 0 {
+	if len(keys) == 0 {
 		return 0, nil
 	}
-	if err := s.DeleteAside(ids); err != nil {
-		return 0, err
-	}
-	_, err := s.DeleteAsideRange(spentTimePrefix, end)
-	return len(ids), err
+	return len(keys) / 2, s.DeleteAside(keys)
 }
 
 // spentAt returns the height of the block that spent tx id, or 0 when no

@@ -149,14 +149,12 @@ func (s *Server) qcSigners(ctx context.Context, h int64) ([]string, error) {
 		}
 		return out, nil
 	}
-	carrier := h + 2
-	b, err := s.rpc.Block(ctx, &carrier)
+	qc, err := wire.QCAt(ctx, s.rpc, h)
 	if err != nil {
 		return nil, err
 	}
-	qc, err := wire.QCOfBlock(b.Block.Txs)
-	if err != nil || qc == nil {
-		return nil, fmt.Errorf("block %d carries no quorum certificate (%v)", carrier, err)
+	if qc == nil {
+		return nil, fmt.Errorf("block %d carries no quorum certificate", h+2)
 	}
 	for _, sig := range qc.Signatures {
 		out = append(out, strings.ToUpper(hex.EncodeToString(sig.Validator)))

@@ -27,22 +27,14 @@ type AsidePair struct{ Key, Value []byte }
 // height in the value and ignore records of heights past LastCommit, which a
 // crash between WriteAside and Commit can leave behind.
 func (s *Store) WriteAside(pairs []AsidePair) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if err := s.usable(); err != nil {
-		return err
-	}
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	for _, p := range pairs {
+	sets := make([]AsidePair, len(pairs))
+	for i, p := range pairs {
 		if len(p.Key) == 0 {
 			return fmt.Errorf("aside index: %w", ErrEmptyKey)
 		}
-		if err := wb.Set(asideKey(p.Key), slices.Clone(p.Value)); err != nil {
-			return fmt.Errorf("aside index: %w", err)
-		}
+		sets[i] = AsidePair{Key: asideKey(p.Key), Value: slices.Clone(p.Value)}
 	}
-	if err := wb.Flush(); err != nil {
+	if err := s.writeBatch(sets, nil); err != nil {
 		return fmt.Errorf("aside index: %w", err)
 	}
 	return nil
@@ -71,61 +63,45 @@ func (s *Store) GetAside(key []byte) ([]byte, error) {
 	return out, nil
 }
 
-// DeleteAsideRange deletes the aside records whose keys lie in
-// [start, end) and returns how many it deleted. Like WriteAside it is
-// outside the working set and durable with the next Commit's sync.
-func (s *Store) DeleteAsideRange(start, end []byte) (int, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if err := s.usable(); err != nil {
-		return 0, err
+// DeleteAside deletes the aside records of keys, like WriteAside outside
+// the working set and durable with the next Commit's sync.
+func (s *Store) DeleteAside(keys [][]byte) error {
+	raw := make([][]byte, len(keys))
+	for i, k := range keys {
+		raw[i] = asideKey(k)
 	}
-	lo, hi := asideKey(start), asideKey(end)
-	var keys [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.PrefetchValues = false
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		for it.Seek(lo); it.Valid() && bytes.Compare(it.Item().Key(), hi) < 0; it.Next() {
-			keys = append(keys, it.Item().KeyCopy(nil))
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("aside index: %w", err)
+	if err := s.writeBatch(nil, raw); err != nil {
+		return fmt.Errorf("aside index: %w", err)
 	}
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	for _, k := range keys {
-		if err := wb.Delete(k); err != nil {
-			return 0, fmt.Errorf("aside index: %w", err)
-		}
-	}
-	if err := wb.Flush(); err != nil {
-		return 0, fmt.Errorf("aside index: %w", err)
-	}
-	return len(keys), nil
+	return nil
 }
 
-// DeleteAside deletes the aside records of keys.
-func (s *Store) DeleteAside(keys [][]byte) error {
+// writeBatch sets and deletes Badger keys (not tree keys) in one batch,
+// outside the working set.
+func (s *Store) writeBatch(sets []AsidePair, deletes [][]byte) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.usable(); err != nil {
 		return err
 	}
+	return s.writeBatchLocked(sets, deletes)
+}
+
+// writeBatchLocked is writeBatch for a caller that holds s.mu.
+func (s *Store) writeBatchLocked(sets []AsidePair, deletes [][]byte) error {
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	for _, k := range keys {
-		if err := wb.Delete(asideKey(k)); err != nil {
-			return fmt.Errorf("aside index: %w", err)
+	for _, p := range sets {
+		if err := wb.Set(p.Key, p.Value); err != nil {
+			return err
 		}
 	}
-	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("aside index: %w", err)
+	for _, k := range deletes {
+		if err := wb.Delete(k); err != nil {
+			return err
+		}
 	}
-	return nil
+	return wb.Flush()
 }
 
 // ScanAside calls fn with the keys (without the aside prefix) and values

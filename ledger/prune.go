@@ -48,29 +48,22 @@ func (s *Store) PruneTo(height int64) (int64, error) {
 
 // deleteCommitRecordsTo deletes the commit records of heights ≤ height.
 func (s *Store) deleteCommitRecordsTo(height int64) error {
-	end := commitKey(height + 1)
 	var keys [][]byte
 	err := s.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		it := txn.NewIterator(opts)
 		defer it.Close()
+		end := commitKey(height + 1)
 		for it.Seek(commitKeyPrefix); it.ValidForPrefix(commitKeyPrefix) && bytes.Compare(it.Item().Key(), end) < 0; it.Next() {
 			keys = append(keys, it.Item().KeyCopy(nil))
 		}
 		return nil
 	})
+	if err == nil {
+		err = s.writeBatchLocked(nil, keys)
+	}
 	if err != nil {
-		return fmt.Errorf("prune commit records: %w", err)
-	}
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	for _, k := range keys {
-		if err := wb.Delete(k); err != nil {
-			return fmt.Errorf("prune commit records: %w", err)
-		}
-	}
-	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("prune commit records: %w", err)
 	}
 	return nil

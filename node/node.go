@@ -21,6 +21,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/regulator"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // SM2KeyFile holds a node's SM2 key (encrypted), which signs the app hash
@@ -203,7 +204,7 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 		ao.Statements = cn.Statements()
 		ao.QC = func(ctx context.Context, h int64) (any, error) {
 			qc, err := FetchQC(ctx, cn.Client(), h)
-			if errors.Is(err, ErrNoQCYet) {
+			if errors.Is(err, wire.ErrNoQCYet) {
 				err = fmt.Errorf("%w: %w", api.ErrNotYet, err)
 			}
 			return qc, err

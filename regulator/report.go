@@ -168,26 +168,15 @@ func (ix *Index) BuildReport(from, to time.Time, now time.Time) (*Report, error)
 // none (yet).
 type QCFunc func(ctx context.Context, height int64) (*txpb.QuorumCertificate, error)
 
-// QCFromBlocks reads the certificate of height h from block h+2 of src,
-// whose first transaction carries it.
+// QCFromBlocks reads the certificate of height h from block h+2 of src
+// (wire.QCAt); nil while that block is not committed.
 func QCFromBlocks(src BlockSource) QCFunc {
 	return func(ctx context.Context, h int64) (*txpb.QuorumCertificate, error) {
-		st, err := src.Status(ctx)
-		if err != nil {
-			return nil, err
-		}
-		carrier := h + 2
-		if st.SyncInfo.LatestBlockHeight < carrier {
+		qc, err := wire.QCAt(ctx, src, h)
+		if errors.Is(err, wire.ErrNoQCYet) {
 			return nil, nil
 		}
-		b, err := src.Block(ctx, &carrier)
-		if err != nil {
-			return nil, fmt.Errorf("block %d: %w", carrier, err)
-		}
-		if b.Block == nil {
-			return nil, fmt.Errorf("block %d: not in the block store", carrier)
-		}
-		return wire.QCOfBlock(b.Block.Txs)
+		return qc, err
 	}
 }
 

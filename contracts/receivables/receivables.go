@@ -505,24 +505,35 @@ func (k Keeper) Split(kv ledger.KV, env Env, ledgerName string, sender gmcrypto.
 		Amount: parent.Amount, Parts: strings.Join(desc, ",")}), nil
 }
 
-// Transfer hands a part the sender holds to another member of the ledger.
-func (k Keeper) Transfer(kv ledger.KV, env Env, ledgerName string, sender gmcrypto.Address, m *txpb.ReceivableTransfer) ([]abci.Event, error) {
-	to, err := parseAddr(m.To, "recipient")
+// handOver checks what Transfer and Pledge share: the counterparty (role)
+// is a well-formed address, not the sender, and a member of the ledger;
+// the memo fits; the sender holds the part and may act on it (verb).
+func (k Keeper) handOver(kv ledger.KV, ledgerName string, sender gmcrypto.Address, counterparty []byte, role, memo, id string, partID uint32, verb string) (Receivable, *Part, gmcrypto.Address, error) {
+	to, err := parseAddr(counterparty, role)
 	if err != nil {
-		return nil, err
+		return Receivable{}, nil, to, err
 	}
-	if err := checkMemo("memo", m.Memo); err != nil {
-		return nil, err
+	if err := checkMemo("memo", memo); err != nil {
+		return Receivable{}, nil, to, err
 	}
-	r, p, err := k.heldPart(kv, ledgerName, m.Receivable, m.Part, sender, "transfer")
+	r, p, err := k.heldPart(kv, ledgerName, id, partID, sender, verb)
 	if err != nil {
-		return nil, err
+		return r, nil, to, err
 	}
 	if to == sender {
-		return nil, ErrInvalidReceivable.Wrapf("%s transfers part %d to itself", sender, p.ID)
+		return r, nil, to, ErrInvalidReceivable.Wrapf("%s: %s names itself as the %s of part %d", verb, sender, role, p.ID)
 	}
 	if err := k.reg.RequireMember(kv, to, ledgerName); err != nil {
-		return nil, fmt.Errorf("recipient: %w", err)
+		return r, nil, to, fmt.Errorf("%s: %w", role, err)
+	}
+	return r, p, to, nil
+}
+
+// Transfer hands a part the sender holds to another member of the ledger.
+func (k Keeper) Transfer(kv ledger.KV, env Env, ledgerName string, sender gmcrypto.Address, m *txpb.ReceivableTransfer) ([]abci.Event, error) {
+	r, p, to, err := k.handOver(kv, ledgerName, sender, m.To, "recipient", m.Memo, m.Receivable, m.Part, "transfer")
+	if err != nil {
+		return nil, err
 	}
 	p.Holder, p.Offer = to.String(), nil
 	ev := &txpb.EventReceivableTransferred{Ledger: ledgerName, Receivable: r.ID, Part: p.ID, From: sender.String(), To: p.Holder,
@@ -535,22 +546,9 @@ func (k Keeper) Transfer(kv ledger.KV, env Env, ledgerName string, sender gmcryp
 
 // Pledge pledges a part the sender holds to a creditor.
 func (k Keeper) Pledge(kv ledger.KV, env Env, ledgerName string, sender gmcrypto.Address, m *txpb.ReceivablePledge) ([]abci.Event, error) {
-	pledgee, err := parseAddr(m.Pledgee, "pledgee")
+	r, p, pledgee, err := k.handOver(kv, ledgerName, sender, m.Pledgee, "pledgee", m.Memo, m.Receivable, m.Part, "pledge")
 	if err != nil {
 		return nil, err
-	}
-	if err := checkMemo("memo", m.Memo); err != nil {
-		return nil, err
-	}
-	r, p, err := k.heldPart(kv, ledgerName, m.Receivable, m.Part, sender, "pledge")
-	if err != nil {
-		return nil, err
-	}
-	if pledgee == sender {
-		return nil, ErrInvalidReceivable.Wrapf("%s pledges part %d to itself", sender, p.ID)
-	}
-	if err := k.reg.RequireMember(kv, pledgee, ledgerName); err != nil {
-		return nil, fmt.Errorf("pledgee: %w", err)
 	}
 	p.Pledgee, p.Offer = pledgee.String(), nil
 	ev := &txpb.EventReceivablePledged{Ledger: ledgerName, Receivable: r.ID, Part: p.ID, Holder: p.Holder, Pledgee: p.Pledgee,
