@@ -409,6 +409,8 @@ func TestGateGMTLSRoles(t *testing.T) {
 		{name: "ledger-scoped auditor: balance of another ledger", client: auditor, body: query("/balance", balanceOf("payments")), wantErr: "may not read sub-ledger payments"},
 		{name: "ledger-scoped auditor: raw blocks", client: auditor, body: rpcBody("block", `{"height":"1"}`), wantErr: "only regulators and auditors"},
 		{name: "unregistered identity: /nodes", client: stranger, body: query("/nodes", ""), wantErr: "is not registered on chain"},
+		{name: "unregistered identity: /upgrade", client: stranger, body: query("/upgrade", ""), wantErr: "is not registered on chain"},
+		{name: "committee member: /upgrade", client: bob, body: query("/upgrade", ""), want: []string{"abci_query /upgrade"}},
 		{name: "unregistered identity: status", client: stranger, body: rpcBody("status", "{}"), want: []string{"status"}},
 	})
 }

@@ -9,6 +9,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
@@ -184,5 +185,45 @@ func TestUpgradeProposalsRefused(t *testing.T) {
 		if err := n.finalize(); err != nil {
 			t.Fatalf("height %d after the cancel: %v", n.height+1, err)
 		}
+	}
+}
+
+// No single bank can schedule an upgrade (which would stop every other
+// bank's node): a member without the committee role is refused, a
+// regulator too, and one committee organisation's proposal only opens a
+// vote. Two plans passing in one block: the later transaction's plan is
+// the one scheduled, on every node alike.
+func TestUpgradeNeedsTheCommittee(t *testing.T) {
+	n := newGovNet(t, Params{})
+	plan := schedule("v2", n.height+50, "")
+	for _, c := range []struct {
+		name string
+		key  *gmcrypto.PrivateKey
+		org  string
+	}{
+		{"a member without the committee role", n.member, "bankB"},
+		{"the regulator", n.regulator, "bankD"},
+	} {
+		if r := n.check(n.sys(c.key, c.org, proposeMsg(plan))); r.Code == 0 {
+			t.Fatalf("%s proposed an upgrade", c.name)
+		}
+	}
+	n.mustOK(n.block(n.sys(n.committee["bankA"], "bankA", proposeMsg(plan))))
+	v, _ := n.store.View(0)
+	if p, ok, _ := LoadUpgradePlan(v); ok {
+		t.Fatalf("one organisation's proposal scheduled %+v", p)
+	}
+	// bankB and bankC settle #1 (v2) and #2 (v3) in the same block, #2 last.
+	n.mustOK(n.block(n.sys(n.committee["bankA"], "bankA", proposeMsg(schedule("v3", n.height+60, "")))))
+	n.mustOK(n.block(
+		n.sys(n.committee["bankB"], "bankB", voteMsg(1, true)), n.sys(n.committee["bankB"], "bankB", voteMsg(2, true)),
+		n.sys(n.committee["bankC"], "bankC", voteMsg(1, true)), n.sys(n.committee["bankC"], "bankC", voteMsg(2, true)),
+	))
+	v, _ = n.store.View(0)
+	if p, ok, _ := LoadUpgradePlan(v); !ok || p.Name != "v3" {
+		t.Fatalf("plan after both passed in one block: %+v %v, want v3 (passed last)", p, ok)
+	}
+	if n.proposal(1).Status != permission.StatusPassed || n.proposal(2).Status != permission.StatusPassed {
+		t.Fatalf("statuses %s %s", n.proposal(1).Status, n.proposal(2).Status)
 	}
 }
