@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/spf13/cobra"
@@ -129,26 +128,7 @@ func newTxCustodyCmd(g *globals) *cobra.Command {
 	// mk makes a subcommand with the flags every custody transaction has;
 	// flags adds its own, into x, and build turns x into the message.
 	mk := func(use, short string, flags func(c *cobra.Command, x *custodyArgs), build func(x *custodyArgs) (*txpb.Message, error)) *cobra.Command {
-		f, x := &txFlags{}, &custodyArgs{}
-		c := &cobra.Command{
-			Use:   use,
-			Short: short,
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				msg, err := build(x)
-				if err != nil {
-					return err
-				}
-				return sendTx(cmd, g, f, msg)
-			},
-		}
-		c.Flags().StringVar(&f.ledger, "ledger", "payments", "sub-ledger")
-		c.Flags().StringVar(&f.from, "from", "", "signing key: a name in <home>/keys (or <home>/localnet/keys) or a key file")
-		c.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for commit")
-		_ = c.MarkFlagRequired("from")
-		f.pass.add(c)
-		flags(c, x)
-		return c
+		return contractTxCmd(g, "", use, short, flags, build)
 	}
 	account := func(c *cobra.Command, p *string) {
 		c.Flags().StringVar(p, "account", "", "the custody account's address (40 hex digits)")

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -54,26 +53,7 @@ type pvpArgs struct {
 func newTxPvpCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "pvp", Short: "Payment versus payment: two legs on two sub-ledgers settle together or not at all (docs/pvp.md)"}
 	mk := func(use, short string, flags func(c *cobra.Command, x *pvpArgs), build func(x *pvpArgs) (*txpb.Message, error)) *cobra.Command {
-		f, x := &txFlags{ledger: permission.SystemLedger}, &pvpArgs{}
-		c := &cobra.Command{
-			Use:   use,
-			Short: short,
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				msg, err := build(x)
-				if err != nil {
-					return err
-				}
-				return sendTx(cmd, g, f, msg)
-			},
-		}
-		c.Flags().StringVar(&f.from, "from", "", "signing key: a name in <home>/keys (or <home>/localnet/keys) or a key file")
-		c.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for commit")
-		_ = c.MarkFlagRequired("from")
-		f.pass.add(c)
-		f.addSigning(c)
-		flags(c, x)
-		return c
+		return contractTxCmd(g, permission.SystemLedger, use, short, flags, build)
 	}
 	trade := func(c *cobra.Command, x *pvpArgs) {
 		c.Flags().StringVar(&x.trade, "trade", "", "the trade's id: the id of the transaction that proposed it")

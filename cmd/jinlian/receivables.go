@@ -92,27 +92,7 @@ func requiredAddress(flag, s string) ([]byte, error) {
 func newTxReceivableCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "receivable", Short: "Receivables for supply-chain finance: register, confirm, split, transfer, pledge, discount, settle (docs/receivables.md)"}
 	mk := func(use, short string, flags func(c *cobra.Command, x *receivableArgs), build func(x *receivableArgs) (*txpb.Message, error)) *cobra.Command {
-		f, x := &txFlags{}, &receivableArgs{}
-		c := &cobra.Command{
-			Use:   use,
-			Short: short,
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				msg, err := build(x)
-				if err != nil {
-					return err
-				}
-				return sendTx(cmd, g, f, msg)
-			},
-		}
-		c.Flags().StringVar(&f.ledger, "ledger", "payments", "sub-ledger")
-		c.Flags().StringVar(&f.from, "from", "", "signing key: a name in <home>/keys (or <home>/localnet/keys) or a key file")
-		c.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for commit")
-		_ = c.MarkFlagRequired("from")
-		f.pass.add(c)
-		f.addSigning(c)
-		flags(c, x)
-		return c
+		return contractTxCmd(g, "", use, short, flags, build)
 	}
 	receivable := func(c *cobra.Command, x *receivableArgs) {
 		c.Flags().StringVar(&x.receivable, "receivable", "", "the receivable's id: the id of the transaction that registered it")

@@ -432,3 +432,33 @@ one cannot pay twice. To retry earlier, send the same signed file again
 		},
 	}
 }
+
+// contractTxCmd makes a `jinlian tx <contract> <use>` command with the
+// flags every contract transaction has (--from, --timeout, the passphrase,
+// --sign-only/--chain-id, and --ledger unless ledger is fixed); flags adds
+// the command's own into x, and build turns x into the message.
+func contractTxCmd[T any](g *globals, ledger, use, short string, flags func(*cobra.Command, *T), build func(*T) (*txpb.Message, error)) *cobra.Command {
+	f, x := &txFlags{ledger: ledger}, new(T)
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			msg, err := build(x)
+			if err != nil {
+				return err
+			}
+			return sendTx(cmd, g, f, msg)
+		},
+	}
+	if ledger == "" {
+		c.Flags().StringVar(&f.ledger, "ledger", "payments", "sub-ledger")
+	}
+	c.Flags().StringVar(&f.from, "from", "", "signing key: a name in <home>/keys (or <home>/localnet/keys) or a key file")
+	c.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for commit")
+	_ = c.MarkFlagRequired("from")
+	f.pass.add(c)
+	f.addSigning(c)
+	flags(c, x)
+	return c
+}
