@@ -25,9 +25,10 @@ const (
 var ErrNotInitialized = errors.New("home is not initialized")
 
 // DefaultConfig returns CometBFT's default configuration rooted at home with
-// jinlian's choices applied: the given moniker, the kv tx indexer and bounded
-// mempool sizes. Listen addresses stay CometBFT's (P2P on all interfaces
-// port 26656, RPC on 127.0.0.1:26657).
+// jinlian's choices applied: the given moniker, the kv tx indexer, bounded
+// mempool sizes and an RPC connection limit set by the open-file limit
+// (max_open_connections = 0, see rpcConnLimit). Listen addresses stay
+// CometBFT's (P2P on all interfaces port 26656, RPC on 127.0.0.1:26657).
 func DefaultConfig(home, moniker string) *cfg.Config {
 	c := cfg.DefaultConfig()
 	c.SetRoot(home)
@@ -38,6 +39,8 @@ func DefaultConfig(home, moniker string) *cfg.Config {
 	c.Mempool.Size = defaultMempoolSize
 	c.Mempool.MaxTxsBytes = defaultMempoolMaxTxsBytes
 	c.Mempool.CacheSize = defaultMempoolCacheSize
+	// As many RPC connections as the open-file limit allows (rpcConnLimit).
+	c.RPC.MaxOpenConnections = 0
 	return c
 }
 

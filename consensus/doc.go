@@ -17,7 +17,10 @@
 // a supervisor redials lost persistent peers however long they were away
 // (supervise.go), a consensus state machine that stopped is reported as a
 // HaltError (health.go), and heights an unclean stop left out of the tx
-// index are indexed again at start (txindex.go).
+// index are indexed again at start (txindex.go). A disk that nearly fills
+// stops the node before Badger's memory-mapped writes would crash it
+// (disk.go), and the RPC's connection limit follows the open-file limit
+// (rpcconns.go).
 //
 // It embeds CometBFT only: the ABCI application it drives is handed to
 // StartNode. Package node composes a jinlian node (ledger, app, this

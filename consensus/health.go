@@ -90,10 +90,22 @@ func (w *haltWatch) watch(n *Node) {
 			return // a Stop
 		}
 		w.mu.Lock()
-		defer w.mu.Unlock()
-		w.err = &HaltError{Height: n.node.BlockStore().Height(), Cause: w.cause, Fix: haltFix(w.cause, n.home)}
-		close(w.halted)
+		cause := w.cause
+		w.mu.Unlock()
+		w.fire(&HaltError{Height: n.node.BlockStore().Height(), Cause: cause, Fix: haltFix(cause, n.home)})
 	}()
+}
+
+// fire records why the node halted and closes halted, once: the first
+// cause wins.
+func (w *haltWatch) fire(e *HaltError) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return
+	}
+	w.err = e
+	close(w.halted)
 }
 
 func (w *haltWatch) haltErr() error {

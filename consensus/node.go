@@ -49,6 +49,10 @@ type NodeOptions struct {
 	// IndexRepairFrom is the first height whose tx index StartNode checks
 	// and repairs (0: the last IndexRepairWindow heights).
 	IndexRepairFrom int64
+	// MinFreeDisk (bytes) is the free space below which StartNode refuses
+	// to start and the supervisor stops the node with a HaltError that
+	// names the disk (0: never).
+	MinFreeDisk uint64
 }
 
 // Node is a running in-process CometBFT node.
@@ -62,6 +66,8 @@ type Node struct {
 	state *atomic.Int32 // nodeRunning..nodeStopped, for quietLogger
 	halt  *haltWatch
 	clock clockWatch
+	// minFreeDisk is NodeOptions.MinFreeDisk.
+	minFreeDisk uint64
 	// consensusState is CometBFT's consensus state machine (nil if the
 	// node was built without one).
 	consensusState *cs.State
@@ -88,12 +94,16 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
+	if err := CheckDisk(home, opts.MinFreeDisk); err != nil {
+		return nil, fmt.Errorf("start node: %w", err)
+	}
 	if opts.FilterPeers {
 		conf.FilterPeers = true
 	}
 	if conf.P2P.ExternalAddress == "" {
 		conf.P2P.ExternalAddress = externalAddress(conf.P2P.ListenAddress)
 	}
+	conf.RPC.MaxOpenConnections = rpcConnLimit(conf.RPC.MaxOpenConnections, openFileLimit())
 	nodeKey, err := p2p.LoadNodeKey(conf.NodeKeyFile())
 	if err != nil {
 		return nil, fmt.Errorf("start node: load node key: %w", err)
@@ -142,7 +152,9 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 
 		state: state,
 		halt:  halt,
-		quit:  make(chan struct{}),
+
+		minFreeDisk: opts.MinFreeDisk,
+		quit:        make(chan struct{}),
 	}
 	env, err := cn.ConfigureRPC()
 	if err != nil {

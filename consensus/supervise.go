@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -37,10 +38,23 @@ func (n *Node) supervise(every time.Duration, peers []*p2p.NetAddress, logger *s
 			return
 		case <-t.C:
 		}
+		n.watchDisk()
 		// CometBFT dials the persistent peers itself at start; from the
 		// first tick on, a peer still missing is redialled.
 		r.round()
 	}
+}
+
+// watchDisk stops the node, as a halt, when its disk has less than
+// minFreeDisk free: before the disk fills up, while a clean stop can still
+// write the ledger's memtables out.
+func (n *Node) watchDisk() {
+	err := CheckDisk(n.home, n.minFreeDisk)
+	if !errors.Is(err, ErrDiskLow) {
+		return
+	}
+	n.halt.fire(&HaltError{Height: n.node.BlockStore().Height(), Cause: err.Error(),
+		Fix: "the node stopped before its disk was full"})
 }
 
 // redialer keeps the persistent peers connected.

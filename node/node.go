@@ -167,6 +167,12 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 			return nil, fmt.Errorf("home %s: an observer keeps every block for its regulator and cannot join by state sync: set [statesync] enable = false in %s and let it block-sync", cfg.Home, consensus.ConfigFile(cfg.Home))
 		}
 	}
+	// Badger writes through memory-mapped files: on a full disk that is a
+	// crash, not an error. Refuse to start before it.
+	minFree := uint64(cfg.Node.MinFreeDiskMB) << 20
+	if err := consensus.CheckDisk(cfg.Home, minFree); err != nil {
+		return nil, err
+	}
 	store, err := ledger.Open(LedgerDir(cfg.Home), ledger.Options{IAVLCacheSize: cfg.Ledger.CacheSize})
 	if err != nil {
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
@@ -184,6 +190,7 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 	// The peer filter asks the app's node registry on every dial and accept.
 	cn, err := consensus.StartNode(cfg.Home, n.App, consensus.NodeOptions{
 		Logger: opts.CometLogger, FilterPeers: true, IndexRepairFrom: int64(cfg.Events.ReindexFrom), OpsLogger: logger,
+		MinFreeDisk: minFree,
 	})
 	if err != nil {
 		return nil, errors.Join(err, store.Close())

@@ -49,6 +49,11 @@ const (
 // business day of the consortium's banks.
 const DefaultTimeZone = "Asia/Shanghai"
 
+// DefaultMinFreeDiskMB is node.min_free_disk_mb's default: room for the
+// ledger's memtables and value-log files to be written out at a clean stop,
+// with a margin for the blocks that arrive between two checks.
+const DefaultMinFreeDiskMB = 256
+
 // Location is recon.timezone loaded (Validate has checked that it loads).
 func (c *Config) Location() (*time.Location, error) {
 	loc, err := time.LoadLocation(c.Recon.TimeZone)
@@ -69,6 +74,10 @@ type Config struct {
 
 	Node struct {
 		Mode string `mapstructure:"mode"`
+		// MinFreeDiskMB is the free space, in MB, below which the node
+		// stops (and refuses to start): its databases map files into
+		// memory, and a write to a full disk there crashes the process.
+		MinFreeDiskMB int `mapstructure:"min_free_disk_mb"`
 	} `mapstructure:"node"`
 	API struct {
 		Listen string `mapstructure:"listen"`
@@ -167,6 +176,7 @@ var defaults = []struct {
 	usage string
 }{
 	{"node.mode", ModeValidator, "node mode: validator or observer"},
+	{"node.min_free_disk_mb", DefaultMinFreeDiskMB, "free space (MB) on the data directory's file system below which the node stops cleanly and refuses to start (0 = never)"},
 	{"api.listen", "", "address of the HTTP API (empty = off), e.g. 127.0.0.1:26680"},
 	{"api.tls", APITLSNone, "API transport security: none, tls13 or gmtls"},
 	{"api.cert_file", "", "API server certificate, PEM (gmtls: the SM2 signing certificate)"},
@@ -269,6 +279,9 @@ func (c *Config) Validate() error {
 	case ModeValidator, ModeObserver:
 	default:
 		return fmt.Errorf("config node.mode = %q: want %q or %q", c.Node.Mode, ModeValidator, ModeObserver)
+	}
+	if c.Node.MinFreeDiskMB < 0 {
+		return fmt.Errorf("config node.min_free_disk_mb = %d: want 0 (never) or more", c.Node.MinFreeDiskMB)
 	}
 	if c.API.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
@@ -451,6 +464,9 @@ func (c *Config) WriteFile() error {
 
 [node]
 mode = %q
+# The node stops cleanly, and refuses to start, when the file system of
+# its data directory has less free space than this (MB; 0 = never).
+min_free_disk_mb = %d
 
 [api]
 listen = %q
@@ -517,7 +533,7 @@ eth_rpc = %q
 eth_key = %q
 anchor = %q
 keys = %q
-`, c.Node.Mode, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize,
+`, c.Node.Mode, c.Node.MinFreeDiskMB, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize,
 		c.Pruning.KeepRecent, c.Pruning.Interval, c.Pruning.RetainBlocks, c.Pruning.SpentIDs,
 		c.Statesync.SnapshotInterval, c.Statesync.SnapshotKeepRecent,
 		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,

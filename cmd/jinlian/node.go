@@ -265,6 +265,14 @@ func newStartCmd(g *globals) *cobra.Command {
 				// frozen height; exit instead, so that a supervisor
 				// (systemd, Docker) sees it and restarts the node.
 				herr := n.HaltErr()
+				if free, err := consensus.DiskFree(g.home); err == nil && free < consensus.FlushRoom {
+					// Closing the ledger writes its memtables through
+					// memory-mapped files, which on a full disk crashes
+					// the process; what is committed is in the databases'
+					// logs already, and the next start recovers it.
+					appLog.Error("consensus halted: exiting without closing the databases (the disk is full)", "err", herr)
+					return herr
+				}
 				appLog.Error("consensus halted: exiting", "err", herr)
 				return errors.Join(herr, n.Stop())
 			}

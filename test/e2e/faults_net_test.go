@@ -1,0 +1,424 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
+)
+
+// faultNet is a 4-validator network of separate `jinlian start`
+// processes, as docs/quickstart.md runs one per bank, whose P2P links run
+// through proxies the test can cut: node i dials node j at the proxy of
+// link i→j, so a partition is a set of cut links, on loopback, without
+// root. Each process logs to its own file.
+type faultNet struct {
+	t       *testing.T
+	bin     string
+	chainID string
+	banks   []*account
+	nodes   []*faultNode
+	links   map[[2]int]*linkProxy
+}
+
+// faultNode is one validator process and its home.
+type faultNode struct {
+	i       int
+	home    string
+	rpcAddr string
+	client  *rpchttp.HTTP
+	logPath string
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	exitErr error
+	paused  bool
+}
+
+// newFaultNet prepares a localnet of four validators (no observers, no
+// checkpoints) in a temporary directory, rewrites every node's
+// persistent_peers to go through the link proxies, moves node
+// homeOnTmpfs's home (if ≥ 0) onto mnt, and starts every node.
+func newFaultNet(t *testing.T, ctx context.Context, bin string, mnt string, homeOnTmpfs int) *faultNet {
+	t.Helper()
+	dir := t.TempDir()
+	base, err := consensus.FreeBasePort(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := localnet.Prepare(localnet.Options{Home: filepath.Join(dir, "net"), Validators: 4, BasePort: base,
+		TimeoutCommit: 300 * time.Millisecond, CheckpointInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &faultNet{t: t, bin: bin, chainID: ln.Network.ChainID, banks: loadDemoAccounts(t, ln.Identities), links: map[[2]int]*linkProxy{}}
+	for i := range ln.Network.Nodes {
+		for j, other := range ln.Network.Nodes {
+			if i != j {
+				p, err := newLinkProxy(other.P2PAddr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(p.close)
+				f.links[[2]int{i, j}] = p
+			}
+		}
+	}
+	for i, nn := range ln.Network.Nodes {
+		c, err := consensus.LoadConfig(nn.Home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var peers []string
+		for j, other := range ln.Network.Nodes {
+			if i != j {
+				peers = append(peers, other.NodeID+"@"+f.links[[2]int{i, j}].addr())
+			}
+		}
+		c.P2P.PersistentPeers = strings.Join(peers, ",")
+		if err := consensus.WriteConfig(nn.Home, c); err != nil {
+			t.Fatal(err)
+		}
+		home := nn.Home
+		if i == homeOnTmpfs {
+			if out, err := exec.Command("cp", "-a", nn.Home+"/.", mnt).CombinedOutput(); err != nil {
+				t.Fatalf("copy node%d's home onto %s: %v\n%s", i, mnt, err, out)
+			}
+			home = mnt
+		}
+		client, err := rpchttp.New(nn.RPCAddr, "/websocket")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := &faultNode{i: i, home: home, rpcAddr: nn.RPCAddr, client: client, logPath: filepath.Join(dir, fmt.Sprintf("node%d.log", i))}
+		f.nodes = append(f.nodes, n)
+		t.Cleanup(n.stopForGood)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, n := range f.nodes {
+				t.Logf("node%d log:\n%s", n.i, logExcerpt(n.log()))
+			}
+		}
+	})
+	for _, n := range f.nodes {
+		n.start(t, bin)
+	}
+	for _, n := range f.nodes {
+		f.reachHeight(ctx, n.i, 2, time.Now())
+	}
+	return f
+}
+
+// start runs `jinlian start` on the node's home, appending to its log.
+func (n *faultNode) start(t *testing.T, bin string) {
+	t.Helper()
+	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "start", "--home", n.home)
+	cmd.Env = append(os.Environ(), "JINLIAN_PASSPHRASE="+localnet.Passphrase)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		_ = logf.Close()
+		t.Fatalf("start node%d: %v", n.i, err)
+	}
+	exited := make(chan struct{})
+	n.mu.Lock()
+	n.cmd, n.exited, n.exitErr, n.paused = cmd, exited, nil, false
+	n.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		_ = logf.Close()
+		n.mu.Lock()
+		n.exitErr = err
+		n.mu.Unlock()
+		close(exited)
+	}()
+}
+
+// running reports whether the process was started and has not exited.
+func (n *faultNode) running() bool {
+	n.mu.Lock()
+	exited := n.exited
+	n.mu.Unlock()
+	if exited == nil {
+		return false
+	}
+	select {
+	case <-exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// up reports whether the node runs and is not paused.
+func (n *faultNode) up() bool {
+	n.mu.Lock()
+	paused := n.paused
+	n.mu.Unlock()
+	return !paused && n.running()
+}
+
+// kill sends SIGKILL and waits for the process to go.
+func (n *faultNode) kill(t *testing.T) {
+	t.Helper()
+	if !n.running() {
+		t.Fatalf("kill node%d: not running (%v)", n.i, n.exitErr)
+	}
+	_ = n.cmd.Process.Signal(syscall.SIGKILL)
+	<-n.exited
+	var ee *exec.ExitError
+	if !errors.As(n.exitErr, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("node%d exit: %v, want killed by SIGKILL", n.i, n.exitErr)
+	}
+}
+
+// pause stops (SIGSTOP) or continues (SIGCONT) the process.
+func (n *faultNode) pause(t *testing.T, stop bool) {
+	t.Helper()
+	sig := syscall.SIGCONT
+	if stop {
+		sig = syscall.SIGSTOP
+	}
+	if err := n.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("node%d: %v: %v", n.i, sig, err)
+	}
+	n.mu.Lock()
+	n.paused = stop
+	n.mu.Unlock()
+}
+
+// wait waits for the process to exit by itself and returns its exit error.
+func (n *faultNode) wait(ctx context.Context) (error, bool) {
+	select {
+	case <-n.exited:
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return n.exitErr, true
+	case <-ctx.Done():
+		return nil, false
+	}
+}
+
+func (n *faultNode) stopForGood() {
+	if n.running() {
+		_ = n.cmd.Process.Signal(syscall.SIGCONT)
+		_ = n.cmd.Process.Signal(syscall.SIGKILL)
+		<-n.exited
+	}
+}
+
+func (n *faultNode) log() string {
+	b, _ := os.ReadFile(n.logPath)
+	return string(b)
+}
+
+// logExcerpt is the last 3 KiB of a node's log, or, when it crashed, the
+// crash and what came before it rather than the goroutine dump.
+func logExcerpt(s string) string {
+	end := len(s)
+	for _, mark := range []string{"\npanic: ", "\nfatal error: "} {
+		if k := strings.Index(s, mark); k >= 0 {
+			end = min(len(s), k+2048)
+			break
+		}
+	}
+	return s[max(0, end-4096):end]
+}
+
+// height is the node's latest height, 0 when it does not answer.
+func (n *faultNode) height(ctx context.Context) int64 {
+	if !n.up() {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	h, err := heightOf(ctx, n.client)
+	if err != nil {
+		return 0
+	}
+	return h
+}
+
+// top is the highest height among the nodes that answer.
+func (f *faultNet) top(ctx context.Context, except ...int) int64 {
+	var h int64
+	for _, n := range f.nodes {
+		if !containsInt(except, n.i) {
+			h = max(h, n.height(ctx))
+		}
+	}
+	return h
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// reachHeight waits until node i reaches height h and returns how long it
+// took from since.
+func (f *faultNet) reachHeight(ctx context.Context, i int, h int64, since time.Time) time.Duration {
+	f.t.Helper()
+	for f.nodes[i].height(ctx) < h {
+		if ctx.Err() != nil {
+			f.t.Fatalf("node%d did not reach height %d (at %d): %v", i, h, f.nodes[i].height(context.Background()), ctx.Err())
+		}
+		if !f.nodes[i].running() {
+			f.t.Fatalf("node%d exited while catching up to %d: %v", i, h, f.nodes[i].exitErr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return time.Since(since)
+}
+
+// partition cuts every link between nodes of different groups; nodes in
+// no group are cut from everyone. blackhole keeps the cut connections
+// open and drops their bytes (as a network that loses packets); otherwise
+// they are closed at once (as a reset).
+func (f *faultNet) partition(blackhole bool, groups ...[]int) {
+	group := map[int]int{}
+	for g, ids := range groups {
+		for _, i := range ids {
+			group[i] = g + 1
+		}
+	}
+	for link, p := range f.links {
+		a, b := group[link[0]], group[link[1]]
+		p.setCut(a == 0 || b == 0 || a != b, blackhole)
+	}
+}
+
+// heal restores every link.
+func (f *faultNet) heal() {
+	for _, p := range f.links {
+		p.setCut(false, false)
+	}
+}
+
+// linkProxy forwards TCP connections to one node's P2P address unless the
+// link is cut.
+type linkProxy struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	cut   bool
+	conns map[net.Conn]struct{}
+}
+
+func newLinkProxy(target string) (*linkProxy, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &linkProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	go p.serve()
+	return p, nil
+}
+
+func (p *linkProxy) addr() string {
+	return "127.0.0.1:" + strconv.Itoa(p.ln.Addr().(*net.TCPAddr).Port)
+}
+
+func (p *linkProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.handle(c)
+	}
+}
+
+func (p *linkProxy) isCut() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cut
+}
+
+func (p *linkProxy) handle(c net.Conn) {
+	if p.isCut() {
+		_ = c.Close()
+		return
+	}
+	u, err := net.DialTimeout("tcp", p.target, 3*time.Second)
+	if err != nil {
+		_ = c.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.cut {
+		p.mu.Unlock()
+		_ = c.Close()
+		_ = u.Close()
+		return
+	}
+	p.conns[c], p.conns[u] = struct{}{}, struct{}{}
+	p.mu.Unlock()
+	done := make(chan struct{})
+	go func() { p.pipe(u, c); close(done) }()
+	p.pipe(c, u)
+	<-done
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, u)
+	p.mu.Unlock()
+}
+
+// pipe copies src to dst, dropping what arrives while the link is cut.
+func (p *linkProxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.isCut() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	_ = src.Close()
+	_ = dst.Close()
+}
+
+func (p *linkProxy) setCut(cut, blackhole bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut && !blackhole {
+		for c := range p.conns {
+			_ = c.Close()
+		}
+		clear(p.conns)
+	}
+}
+
+func (p *linkProxy) close() {
+	_ = p.ln.Close()
+	p.setCut(true, false)
+}
