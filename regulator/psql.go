@@ -111,6 +111,10 @@ func planBatch(after, last int64, lim batchLimits, counts countFunc) (int64, err
 			return false
 		}
 		rows += n
+		if rows >= lim.rows {
+			end = h
+			return false
+		}
 		return true
 	})
 	return end, err
@@ -119,7 +123,10 @@ func planBatch(after, last int64, lim batchLimits, counts countFunc) (int64, err
 // ErrSQLConfig is a connection string the driver cannot parse.
 var ErrSQLConfig = errors.New("malformed SQL connection string")
 
-var dsnPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+var (
+	dsnPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+	urlPassword = regexp.MustCompile(`(://[^:/@]*:)[^@]*@`)
+)
 
 // RedactConn hides the password of a connection string (URL or
 // key=value form), for logs and errors.
@@ -127,6 +134,7 @@ func RedactConn(conn string) string {
 	if u, err := url.Parse(conn); err == nil && u.Scheme != "" && u.User != nil {
 		return u.Redacted()
 	}
+	conn = urlPassword.ReplaceAllString(conn, "${1}xxxxx@") // a URL that does not parse
 	return dsnPassword.ReplaceAllString(conn, "${1}xxxxx")
 }
 
@@ -144,7 +152,9 @@ type sqlSink struct {
 func openSQLSink(conn, chain string) (*sqlSink, error) {
 	c, err := pq.NewConnector(conn)
 	if err != nil {
-		return nil, fmt.Errorf("regulator SQL %s: %w: %v", RedactConn(conn), ErrSQLConfig, err)
+		// The driver's message quotes the string: hide its password too.
+		msg := urlPassword.ReplaceAllString(err.Error(), "${1}xxxxx@")
+		return nil, fmt.Errorf("regulator SQL %s: %w: %s", RedactConn(conn), ErrSQLConfig, dsnPassword.ReplaceAllString(msg, "${1}xxxxx"))
 	}
 	return &sqlSink{db: sql.OpenDB(c), conn: RedactConn(conn), chain: chain, lim: defaultBatch}, nil
 }
