@@ -96,8 +96,8 @@ SELECT chain_id, day, asset,
        LEAST(sender_org, recipient_org)    AS org_a,
        GREATEST(sender_org, recipient_org) AS org_b,
        sum(transfers) AS transfers,
-       sum(gross) FILTER (WHERE sender_org <= recipient_org) AS a_to_b,
-       sum(gross) FILTER (WHERE sender_org > recipient_org)  AS b_to_a,
+       COALESCE(sum(gross) FILTER (WHERE sender_org <= recipient_org), 0) AS a_to_b,
+       COALESCE(sum(gross) FILTER (WHERE sender_org > recipient_org), 0)  AS b_to_a,
        sum(gross) AS gross,
        COALESCE(sum(gross) FILTER (WHERE sender_org < recipient_org), 0)
          - COALESCE(sum(gross) FILTER (WHERE sender_org > recipient_org), 0) AS net
