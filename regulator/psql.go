@@ -175,16 +175,6 @@ func (k *sqlSink) install(ctx context.Context) error {
 	return nil
 }
 
-// cursor is the highest height loaded (0: none).
-func (k *sqlSink) cursor(ctx context.Context) (int64, error) {
-	var h int64
-	err := k.db.QueryRowContext(ctx, `SELECT COALESCE(max(height), 0) FROM jinlian_sql_cursor WHERE chain_id = $1`, k.chain).Scan(&h)
-	if err != nil {
-		return 0, fmt.Errorf("regulator SQL %s: read cursor: %w", k.conn, err)
-	}
-	return h, nil
-}
-
 // blockTimeFunc is the consensus time of a block the index holds.
 type blockTimeFunc func(ctx context.Context, h int64) (time.Time, error)
 

@@ -541,7 +541,7 @@ func (s *Service) BackfillSQL(ctx context.Context, from int64) (SQLBackfill, err
 		return out, err
 	}
 	if from < 1 || from > last+1 {
-		return out, fmt.Errorf("%w: --from %d: the index holds heights 1..%d", ErrBadBackfill, from, last)
+		return out, fmt.Errorf("%w: from height %d: the index holds heights 1..%d", ErrBadBackfill, from, last)
 	}
 	s.sqlMu.Lock()
 	defer s.sqlMu.Unlock()
