@@ -478,3 +478,57 @@ func (fx *sqlFixture) viewsMatchIndex(t *testing.T) {
 		t.Fatalf("alerts per rule per day: %d rows, the index %d", n, len(perRule))
 	}
 }
+
+// TestSQLDownNeverStopsIndexing: with a database that does not answer, or
+// a connection string that does not parse, the observer indexes and
+// raises alerts as ever, and says why its SQL tables are behind, with the
+// password hidden. A backfill needs the regulator role, and an observer
+// without SQL answers that it has none.
+func TestSQLDownNeverStopsIndexing(t *testing.T) {
+	fx := newAPIFixture(t, false)
+	ctx := context.Background()
+	for _, c := range []struct{ conn, want string }{
+		{"postgres://jinlian:pw0rd@127.0.0.1:1/x?sslmode=disable&connect_timeout=2", "regulator SQL postgres://jinlian:xxxxx@127.0.0.1:1/x"},
+		{"host=db password=pw0rd sslmode=sometimes", "malformed SQL connection string"},
+	} {
+		cfg := fx.cfg
+		cfg.SQLConn = c.conn
+		fx.cfg = cfg
+		svc := fx.another(t)
+		fx.chain.add(t, fx.start.Add(time.Minute), xfer{from: fx.bank, to: fx.bankB, amount: 6_000_000})
+		st, _ := fx.chain.Status(ctx)
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := svc.WaitForHeight(wctx, st.SyncInfo.LatestBlockHeight); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if page, err := svc.Index().Alerts(AlertFilter{Rule: RuleLarge}, "", 10); err != nil || len(page.Items) == 0 {
+			t.Fatalf("%s: no large-amount alert while SQL is down: %v", c.want, err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for s := svc.SQL(); !strings.Contains(s.Error, c.want); s = svc.SQL() {
+			if time.Now().After(deadline) {
+				t.Fatalf("SQL status %+v, want an error with %q", s, c.want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if s := svc.SQL(); strings.Contains(s.Error, "pw0rd") || !s.Enabled {
+			t.Fatalf("SQL status %+v shows the password", s)
+		}
+		// Through the API: the regulator's backfill fails naming the problem.
+		_, err := NewClient(svc.URL(), fx.regulator.key).SQLBackfill(ctx, 1)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("backfill against %s: %v", c.want, err)
+		}
+		var status Status
+		if err := NewClient(svc.URL(), fx.auditor.key).Do(ctx, "GET", "/v1/status", nil, nil, &status); err != nil || status.SQL == nil || status.SQL.Error == "" {
+			t.Fatalf("status %+v %v: want the SQL error", status.SQL, err)
+		}
+	}
+	if _, err := NewClient(fx.svc.URL(), fx.auditor.key).SQLBackfill(ctx, 1); statusErr(err) != 403 {
+		t.Fatalf("backfill by an auditor: %v", err)
+	}
+	if _, err := NewClient(fx.svc.URL(), fx.regulator.key).SQLBackfill(ctx, 1); statusErr(err) != 501 || !strings.Contains(err.Error(), "set regulator.sql") {
+		t.Fatalf("backfill on an observer without SQL: %v", err)
+	}
+}

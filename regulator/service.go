@@ -87,6 +87,8 @@ type Service struct {
 	sinkDone chan struct{}
 	chain    string
 	sqlState SQLStatus // under mu
+	// sqlOpenErr is why a configured connection string was not usable.
+	sqlOpenErr error
 
 	ln     net.Listener
 	srv    *http.Server
@@ -213,7 +215,7 @@ func (s *Service) Start(ctx context.Context) error {
 		// never the index or the alerts: the error is logged and in /v1/status.
 		s.sqlState.Enabled = true
 		if s.sql, err = openSQLSink(s.cfg.SQLConn, g.ChainID); err != nil {
-			s.sqlState.Error = err.Error()
+			s.sqlState.Error, s.sqlOpenErr = err.Error(), err
 			s.log.Error("regulator SQL tables off (indexing and alerts go on)", "err", err)
 		}
 	}
@@ -491,7 +493,7 @@ func (s *Service) sinkSQL(ctx context.Context) {
 // per SQL transaction.
 func (s *Service) SQLSyncOnce(ctx context.Context) error {
 	if s.sql == nil {
-		return ErrSQLOff
+		return s.sqlOff()
 	}
 	s.sqlMu.Lock()
 	defer s.sqlMu.Unlock()
@@ -522,7 +524,15 @@ type SQLBackfill struct {
 
 // ErrSQLOff: the observer has no SQL database (or its connection string
 // does not parse: /v1/status says why).
-var ErrSQLOff = errors.New("regulator SQL is off on this observer: set regulator.sql in its config.toml (see GET /v1/status for a connection string that did not parse)")
+var ErrSQLOff = errors.New("regulator SQL is off on this observer")
+
+// sqlOff says why there is no SQL sink.
+func (s *Service) sqlOff() error {
+	if s.sqlOpenErr != nil {
+		return fmt.Errorf("%w: %w", ErrSQLOff, s.sqlOpenErr)
+	}
+	return fmt.Errorf("%w: set regulator.sql in its config.toml", ErrSQLOff)
+}
 
 // ErrBadBackfill is a backfill start height out of range.
 var ErrBadBackfill = errors.New("bad backfill height")
@@ -534,7 +544,7 @@ var ErrBadBackfill = errors.New("bad backfill height")
 func (s *Service) BackfillSQL(ctx context.Context, from int64) (SQLBackfill, error) {
 	out := SQLBackfill{From: from}
 	if s.sql == nil {
-		return out, ErrSQLOff
+		return out, s.sqlOff()
 	}
 	last, err := s.ix.LastHeight()
 	if err != nil {
