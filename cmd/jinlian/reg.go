@@ -123,6 +123,12 @@ func regStatusCmd(g *globals, f *regFlags) *cobra.Command {
 				if st.FollowError != "" {
 					fmt.Fprintf(w, "follower:       %s\n", st.FollowError)
 				}
+				if st.SQL != nil {
+					fmt.Fprintf(w, "sql height:     %d\n", st.SQL.Height)
+					if st.SQL.Error != "" {
+						fmt.Fprintf(w, "sql behind:     %s\n", st.SQL.Error)
+					}
+				}
 			})
 		},
 	}
