@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -530,5 +531,75 @@ func TestSQLDownNeverStopsIndexing(t *testing.T) {
 	}
 	if _, err := NewClient(fx.svc.URL(), fx.regulator.key).SQLBackfill(ctx, 1); statusErr(err) != 501 || !strings.Contains(err.Error(), "set regulator.sql") {
 		t.Fatalf("backfill on an observer without SQL: %v", err)
+	}
+}
+
+// TestSQLSchemaInstallsAndUpgrades: what `reg sql-schema` prints installs
+// in an empty database; a database made with the earlier schema (where
+// jinlian_movements was a view over CometBFT's sink) takes the regulator's
+// tables when the service starts, and loads.
+func TestSQLSchemaInstallsAndUpgrades(t *testing.T) {
+	pg := pgtest.Start(t)
+	admin, err := sql.Open("postgres", pg.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	old, err := os.ReadFile("testdata/jinlian_view_schema.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		install []string
+	}{
+		{"fresh", []string{PsqlCometBFTSchema, PsqlJinlianSchema, PsqlCometBFTViews}},
+		{"upgrade", []string{PsqlCometBFTSchema, string(old)}},
+	} {
+		if _, err := admin.Exec("CREATE DATABASE " + c.name); err != nil {
+			t.Fatal(err)
+		}
+		conn := strings.Replace(pg.Conn, "/jinlian?", "/"+c.name+"?", 1)
+		db, err := sql.Open("postgres", conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, s := range c.install {
+			if _, err := db.Exec(s); err != nil {
+				t.Fatalf("%s: install: %v", c.name, err)
+			}
+		}
+		ix, err := OpenIndex("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ix.Close()
+		w := newWorkload(7)
+		if err := ix.InitGenesis(w.genesis); err != nil {
+			t.Fatal(err)
+		}
+		runWorkload(t, ix, w, testEngine(t), 0, 50)
+		sink, err := openSQLSink(conn, w.genesis.ChainID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sink.close()
+		svc := &Service{ix: ix, sql: sink, chain: w.genesis.ChainID, log: slog.New(slog.DiscardHandler)}
+		if err := svc.SQLSyncOnce(context.Background()); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		// The service installs its tables again at every start: harmless.
+		sink.installed = false
+		if err := svc.SQLSyncOnce(context.Background()); err != nil {
+			t.Fatalf("%s: second install: %v", c.name, err)
+		}
+		if _, err := db.Exec(PsqlCometBFTViews); err != nil {
+			t.Fatalf("%s: views over CometBFT's sink: %v", c.name, err)
+		}
+		var moves, txs int
+		if err := db.QueryRow(`SELECT (SELECT count(*) FROM jinlian_movements), (SELECT count(*) FROM jinlian_txs)`).Scan(&moves, &txs); err != nil || moves == 0 {
+			t.Fatalf("%s: %d movements loaded, %d txs in CometBFT's view: %v", c.name, moves, txs, err)
+		}
 	}
 }
