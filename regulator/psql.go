@@ -168,8 +168,24 @@ func (k *sqlSink) install(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := k.db.ExecContext(ctx, PsqlJinlianSchema); err != nil {
+	fail := func(err error) error {
 		return fmt.Errorf("regulator SQL %s: install jinlian's tables (jinlian reg sql-schema --jinlian-only): %w", k.conn, err)
+	}
+	tx, err := k.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	// Two observers starting on one database install one after the other
+	// (concurrent CREATE ... IF NOT EXISTS can still collide).
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7365183421)`); err != nil {
+		return fail(err)
+	}
+	if _, err := tx.ExecContext(ctx, PsqlJinlianSchema); err != nil {
+		return fail(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
 	}
 	k.installed = true
 	return nil
