@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/internal/pgtest"
 )
 
@@ -137,6 +138,7 @@ type sqlFixture struct {
 }
 
 func newSQLFixture(t *testing.T) *sqlFixture {
+	heavytest.Begin(t, "starts PostgreSQL")
 	pg := pgtest.Start(t)
 	db, err := sql.Open("postgres", pg.Conn)
 	if err != nil {
@@ -539,6 +541,7 @@ func TestSQLDownNeverStopsIndexing(t *testing.T) {
 // jinlian_movements was a view over CometBFT's sink) takes the regulator's
 // tables when the service starts, and loads.
 func TestSQLSchemaInstallsAndUpgrades(t *testing.T) {
+	heavytest.Begin(t, "starts PostgreSQL")
 	pg := pgtest.Start(t)
 	admin, err := sql.Open("postgres", pg.Conn)
 	if err != nil {
