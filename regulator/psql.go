@@ -161,6 +161,24 @@ func openSQLSink(conn, chain string) (*sqlSink, error) {
 
 func (k *sqlSink) close() error { return k.db.Close() }
 
+// batchTimeout bounds one SQL transaction of the loader; pingTimeout how
+// long a server that does not answer (a dropped route, not a refusal) holds
+// the loader before it reports the outage.
+const (
+	batchTimeout = 10 * time.Minute
+	pingTimeout  = 10 * time.Second
+)
+
+// ping checks that the server answers.
+func (k *sqlSink) ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	if err := k.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("regulator SQL %s: %w", k.conn, err)
+	}
+	return nil
+}
+
 // install creates the regulator's tables and views if they are missing.
 func (k *sqlSink) install(ctx context.Context) error {
 	if k.installed {

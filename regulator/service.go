@@ -470,6 +470,7 @@ func (s *Service) sinkSQL(ctx context.Context) {
 	t := time.NewTicker(s.cfg.PollInterval)
 	defer t.Stop()
 	down := false
+	retry := time.Duration(0) // while the database fails: 0.5 s doubling to 10 s
 	for {
 		err := s.SQLSyncOnce(ctx)
 		switch {
@@ -480,6 +481,16 @@ func (s *Service) sinkSQL(ctx context.Context) {
 			down = false
 			s.log.Info("regulator SQL tables caught up", "height", s.SQL().Height)
 		}
+		if err != nil {
+			retry = min(max(2*retry, 500*time.Millisecond), 10*time.Second)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(retry):
+			}
+			continue
+		}
+		retry = 0
 		select {
 		case <-ctx.Done():
 			return
@@ -497,6 +508,10 @@ func (s *Service) SQLSyncOnce(ctx context.Context) error {
 	}
 	s.sqlMu.Lock()
 	defer s.sqlMu.Unlock()
+	if err := s.sql.ping(ctx); err != nil {
+		s.setSQLState(0, err)
+		return err
+	}
 	if err := s.sql.install(ctx); err != nil {
 		s.setSQLState(0, err)
 		return err
@@ -506,7 +521,9 @@ func (s *Service) SQLSyncOnce(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		h, _, err := s.sql.loadBatch(ctx, s.ix, s.blockTime, 0, true)
+		bctx, cancel := context.WithTimeout(ctx, batchTimeout)
+		h, _, err := s.sql.loadBatch(bctx, s.ix, s.blockTime, 0, true)
+		cancel()
 		s.setSQLState(h, err)
 		if err != nil || h >= last {
 			return err
@@ -555,13 +572,18 @@ func (s *Service) BackfillSQL(ctx context.Context, from int64) (SQLBackfill, err
 	}
 	s.sqlMu.Lock()
 	defer s.sqlMu.Unlock()
+	if err := s.sql.ping(ctx); err != nil {
+		return out, err
+	}
 	if err := s.sql.install(ctx); err != nil {
 		return out, err
 	}
 	after := from - 1
 	out.To = after
 	for ctx.Err() == nil && after < last {
-		h, n, err := s.sql.loadBatch(ctx, s.ix, s.blockTime, after, false)
+		bctx, cancel := context.WithTimeout(ctx, batchTimeout)
+		h, n, err := s.sql.loadBatch(bctx, s.ix, s.blockTime, after, false)
+		cancel()
 		s.setSQLState(h, err)
 		if err != nil {
 			return out, err
