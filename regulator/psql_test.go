@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	badger "github.com/dgraph-io/badger/v4"
+
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/internal/pgtest"
 )
@@ -604,5 +606,30 @@ func TestSQLSchemaInstallsAndUpgrades(t *testing.T) {
 		if err := db.QueryRow(`SELECT (SELECT count(*) FROM jinlian_movements), (SELECT count(*) FROM jinlian_txs)`).Scan(&moves, &txs); err != nil || moves == 0 {
 			t.Fatalf("%s: %d movements loaded, %d txs in CometBFT's view: %v", c.name, moves, txs, err)
 		}
+	}
+}
+
+// TestBlockTimeOfAnOlderIndex: a block indexed before the index kept block
+// times gets its time from the node.
+func TestBlockTimeOfAnOlderIndex(t *testing.T) {
+	fx := newAPIFixture(t, false)
+	at := fx.start.Add(3 * time.Minute)
+	fx.chain.add(t, at, xfer{from: fx.bank, to: fx.bankB, amount: 10})
+	fx.wait(t)
+	ctx := context.Background()
+	if got, err := fx.svc.blockTime(ctx, 1); err != nil || !got.Equal(at) {
+		t.Fatalf("time of block 1 from the index: %v %v, want %v", got, err, at)
+	}
+	if err := fx.svc.ix.db.Update(func(txn *badger.Txn) error { return txn.Delete(cat(prefixBlockT, u64(1))) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := fx.svc.ix.BlockTime(1); ok {
+		t.Fatal("the block time is still in the index")
+	}
+	if got, err := fx.svc.blockTime(ctx, 1); err != nil || !got.Equal(at) {
+		t.Fatalf("time of block 1 from the node: %v %v, want %v", got, err, at)
+	}
+	if _, err := fx.svc.blockTime(ctx, 99); err == nil || !strings.Contains(err.Error(), "time of block 99") {
+		t.Fatalf("time of a block the node lacks: %v", err)
 	}
 }
