@@ -85,10 +85,11 @@ func startRegulator(n *Node, o RegulatorOptions, passphrase func(prompt string) 
 			return nil, fmt.Errorf("regulator.tls = %s: %w", t.Mode, err)
 		}
 	}
-	// With CometBFT's psql event sink on, block times go to the same database.
-	psql := ""
+	// The regulator's SQL tables: regulator.sql, else the database of
+	// CometBFT's psql event sink when it is on.
+	psql := cfg.Regulator.SQL
 	c := n.Node.Config()
-	if c.TxIndex.Indexer == "psql" {
+	if psql == "" && c.TxIndex.Indexer == "psql" {
 		psql = c.TxIndex.PsqlConn
 	}
 	if c.Storage.DiscardABCIResponses {
@@ -96,7 +97,7 @@ func startRegulator(n *Node, o RegulatorOptions, passphrase func(prompt string) 
 		return nil, errors.New("regulator observer: config.toml [storage] discard_abci_responses = true drops the block results the observer indexes; set it to false")
 	}
 	svc, err := regulator.New(regulator.Config{
-		PsqlConn:    psql,
+		SQLConn:     psql,
 		Source:      n.Client(),
 		Query:       regulator.QueryFromClient(n.Client()),
 		IndexDir:    RegulatorIndexDir(cfg.Home),

@@ -155,6 +155,10 @@ type Config struct {
 		Hosts string `mapstructure:"hosts"`
 		// InsecurePlainHTTP allows plain HTTP on an address that is not loopback.
 		InsecurePlainHTTP bool `mapstructure:"insecure_plain_http"`
+		// SQL is the PostgreSQL database the regulator loads its tables
+		// into (empty: CometBFT's tx_index.psql-conn when its psql sink is
+		// on, else none).
+		SQL string `mapstructure:"sql"`
 	} `mapstructure:"regulator"`
 	// Checkpoint configures the prover and relayer a node may run
 	// (docs/checkpoints.md): it proves the chain's checkpoints and submits
@@ -207,6 +211,7 @@ var defaults = []struct {
 	{"regulator.tls_client_ca_file", "", "observers: CA bundle for mutual TLS on the regulator API (empty = api.client_ca_file)"},
 	{"regulator.hosts", "", "observers: names clients reach the regulator API by, comma separated (empty = the listen address; needed when it listens on every interface)"},
 	{"regulator.insecure_plain_http", false, "observers: allow the regulator API over plain HTTP on an address that is not loopback"},
+	{"regulator.sql", "", "observers: PostgreSQL connection string the regulator loads its tables into, from its own index (empty = tx_index.psql-conn when CometBFT's psql sink is on, else none)"},
 	{"checkpoint.prover", false, "prove this chain's checkpoints and submit them to the anchor on Ethereum (needs checkpoint.eth_rpc, checkpoint.eth_key, checkpoint.anchor)"},
 	{"checkpoint.eth_rpc", "", "prover: Ethereum JSON-RPC endpoint of the anchor (alias --eth-rpc)"},
 	{"checkpoint.eth_key", "", "prover: file with the hex secp256k1 key that pays for submissions (alias --eth-key)"},
@@ -525,6 +530,9 @@ tls_client_ca_file = %q
 hosts = %q
 # Plain HTTP on an address that is not loopback is refused unless this is true.
 insecure_plain_http = %t
+# PostgreSQL for analysts (docs/regulator.md): the regulator's tables, loaded
+# from its own index; empty = CometBFT's tx_index.psql-conn if that is set.
+sql = %q
 
 # Checkpoint prover and relayer (docs/checkpoints.md).
 [checkpoint]
@@ -538,7 +546,7 @@ keys = %q
 		c.Statesync.SnapshotInterval, c.Statesync.SnapshotKeepRecent,
 		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,
 		c.Regulator.TLS, c.Regulator.TLSCertFile, c.Regulator.TLSKeyFile, c.Regulator.TLSEncCertFile, c.Regulator.TLSEncKeyFile, c.Regulator.TLSClientCAFile,
-		c.Regulator.Hosts, c.Regulator.InsecurePlainHTTP,
+		c.Regulator.Hosts, c.Regulator.InsecurePlainHTTP, c.Regulator.SQL,
 		c.Checkpoint.Prover, c.Checkpoint.EthRPC, c.Checkpoint.EthKey, c.Checkpoint.Anchor, c.Checkpoint.Keys)
 	if err := os.MkdirAll(filepath.Dir(Path(c.Home)), 0o755); err != nil {
 		return err

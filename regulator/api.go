@@ -48,7 +48,7 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, ErrNotConfidential):
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, errNoKey):
+	case errors.Is(err, errNoKey), errors.Is(err, ErrSQLOff):
 		return http.StatusNotImplemented
 	case errors.Is(err, ErrBusy):
 		return http.StatusServiceUnavailable
@@ -88,6 +88,7 @@ func (s *Service) Handler() http.Handler {
 	s.handle(mux, "GET /v1/report", "report", readRoles, s.getReport)
 	s.handle(mux, "GET /v1/audit", "query audit log", readRoles, s.getAudit)
 	s.handle(mux, "GET /v1/sanctions", "query sanctions", readRoles, s.getSanctions)
+	s.handle(mux, "POST /v1/sql/backfill", "sql backfill", writeRoles, s.postSQLBackfill)
 	mux.HandleFunc("GET /v1/alerts/stream", s.stream)
 	return mux
 }
@@ -199,6 +200,8 @@ type Status struct {
 	UnloggedRefusals uint64 `json:"unlogged_refusals"`
 	// AuditSigner is the hex public key that signs the audit chain.
 	AuditSigner string `json:"audit_signer"`
+	// SQL is where the regulator's PostgreSQL tables stand (absent: off).
+	SQL *SQLStatus `json:"sql,omitempty"`
 }
 
 func (s *Service) getStatus(r *http.Request, c *Caller) (any, error) {
@@ -229,8 +232,29 @@ func (s *Service) getStatus(r *http.Request, c *Caller) (any, error) {
 	if s.followErr != nil {
 		out.FollowError = s.followErr.Error()
 	}
+	if s.sqlState.Enabled {
+		st := s.sqlState
+		out.SQL = &st
+	}
 	s.mu.Unlock()
 	return out, nil
+}
+
+// SQLBackfillRequest is the body of POST /v1/sql/backfill.
+type SQLBackfillRequest struct {
+	From int64 `json:"from"`
+}
+
+func (s *Service) postSQLBackfill(r *http.Request, _ *Caller) (any, error) {
+	var req SQLBackfillRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		return nil, badf("body: want {\"from\": height}: %v", err)
+	}
+	out, err := s.BackfillSQL(r.Context(), req.From)
+	if errors.Is(err, ErrBadBackfill) {
+		return nil, badf("%v", err)
+	}
+	return out, err
 }
 
 func parseAddr(name, v string) (string, error) {

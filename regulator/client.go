@@ -144,6 +144,12 @@ func (c *Client) Decrypt(ctx context.Context, id string) (*Decryption, error) {
 	return &out, c.Do(ctx, http.MethodGet, "/v1/txs/"+url.PathEscape(id)+"/decrypt", nil, nil, &out)
 }
 
+// SQLBackfill asks the observer to reload its SQL tables from height from.
+func (c *Client) SQLBackfill(ctx context.Context, from int64) (*SQLBackfill, error) {
+	var out SQLBackfill
+	return &out, c.Do(ctx, http.MethodPost, "/v1/sql/backfill", nil, SQLBackfillRequest{From: from}, &out)
+}
+
 // Audit lists the audit log.
 func (c *Client) Audit(ctx context.Context, q url.Values) (*Page[AuditEntry], error) {
 	var out Page[AuditEntry]

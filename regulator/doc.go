@@ -18,6 +18,11 @@
 // they live in a second Badger database beside the index (OperatorDir), so
 // that deleting the index to rebuild it under new rules keeps them.
 //
+// With a PostgreSQL database (Config.SQLConn) the service loads what it
+// indexed into its own tables (psql.go) after indexing and apart from it,
+// with a cursor committed in the same SQL transaction as the rows: the
+// database being down delays those rows, never the index or the alerts.
+//
 // It may import wire (transactions and typed events), ledger, permission and
 // gmcrypto of jinlian; never consensus (cmd/jinlian wires it to a node).
 package regulator

@@ -44,6 +44,7 @@ const (
 	prefixRule   = "rs/"        // rs/<rule>/<subject> → unix nanos of the last alert
 	prefixAlert  = "al/"        // al/<seq> → Alert (deterministic part)
 	prefixAlertI = "ai/"        // ai/<id> → seq
+	prefixBlockT = "bt/"        // bt/<height(8)> → block time, unix nanos (the SQL sink's block times)
 	// In the operator store (and, before it existed, in the index).
 	prefixAck   = "ack/" // ack/<alert id>/<alert fingerprint> → Ack
 	prefixAudit = "au/"  // au/<seq> → AuditEntry
@@ -636,6 +637,9 @@ func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
 		}
 	}
 	if err := bw.set([]byte(keyAlertSeq), u64(bw.alertSeq)); err != nil {
+		return nil, err
+	}
+	if err := bw.set(cat(prefixBlockT, u64(uint64(b.Height))), u64(uint64(b.Time.UnixNano()))); err != nil {
 		return nil, err
 	}
 	if err := ix.commitBlock(b.Height, bw.w.ops()); err != nil {

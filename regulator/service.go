@@ -58,10 +58,10 @@ type Config struct {
 	// Key is the regulator's escrow key, for decrypting confidential
 	// payloads through the API (nil = decryption is refused).
 	Key *gmcrypto.PrivateKey
-	// PsqlConn, when set, is the observer's psql event sink (the same as
-	// CometBFT's tx_index.psql-conn): each block's time is written to its
-	// jinlian_block_times table before the block is indexed.
-	PsqlConn string
+	// SQLConn, when set, is the regulator's PostgreSQL database
+	// (regulator.sql): the service loads its tables (jinlian.sql) from the
+	// index, after indexing and apart from it (psql.go).
+	SQLConn string
 	// PollInterval is how often the follower asks for new blocks.
 	PollInterval time.Duration
 	Logger       *slog.Logger
@@ -78,10 +78,17 @@ type Service struct {
 	auth   *authenticator
 	log    *slog.Logger
 	broker *broker
-	times  *blockTimes
-	// sinkDone is closed when the block-time sink has stopped.
+	// sql is the regulator's PostgreSQL database (nil: none, or a
+	// connection string that does not parse: sqlState says why).
+	sql *sqlSink
+	// sqlMu serialises the SQL loader and backfills.
+	sqlMu sync.Mutex
+	// sinkDone is closed when the SQL loader has stopped.
 	sinkDone chan struct{}
 	chain    string
+	sqlState SQLStatus // under mu
+	// sqlOpenErr is why a configured connection string was not usable.
+	sqlOpenErr error
 
 	ln     net.Listener
 	srv    *http.Server
@@ -203,9 +210,13 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	s.chain = g.ChainID
-	if s.cfg.PsqlConn != "" {
-		if s.times, err = openBlockTimes(s.cfg.PsqlConn); err != nil {
-			return err
+	if s.cfg.SQLConn != "" {
+		// A connection string that does not parse stops the SQL tables,
+		// never the index or the alerts: the error is logged and in /v1/status.
+		s.sqlState.Enabled = true
+		if s.sql, err = openSQLSink(s.cfg.SQLConn, g.ChainID); err != nil {
+			s.sqlState.Error, s.sqlOpenErr = err.Error(), err
+			s.log.Error("regulator SQL tables off (indexing and alerts go on)", "err", err)
 		}
 	}
 	if s.cfg.Listen != "" {
@@ -232,9 +243,9 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	fctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan struct{})
-	if s.times != nil {
+	if s.sql != nil {
 		s.sinkDone = make(chan struct{})
-		go s.sinkBlockTimes(fctx)
+		go s.sinkSQL(fctx)
 	}
 	go s.follow(fctx)
 	last, _ := s.ix.LastHeight()
@@ -261,8 +272,8 @@ func (s *Service) Stop() error {
 			<-s.sinkDone
 		}
 	}
-	if s.times != nil {
-		errs = append(errs, s.times.close())
+	if s.sql != nil {
+		errs = append(errs, s.sql.close())
 	}
 	errs = append(errs, s.ix.Close())
 	return errors.Join(errs...)
@@ -421,27 +432,65 @@ func (b *broker) closeAll() {
 	}
 }
 
-// sinkBlockTimes writes the indexed blocks' consensus times to PostgreSQL
-// with its own cursor (the highest height the table holds), apart from
-// indexing: an outage of the database delays these rows, never the index,
-// the rules or the alerts, and when the database returns the rows catch up
-// from where they stopped (from height 1 on a database that has none, so
-// enabling SQL on an existing observer loads the earlier blocks' times).
-func (s *Service) sinkBlockTimes(ctx context.Context) {
+// SQLStatus is where the regulator's SQL tables stand.
+type SQLStatus struct {
+	Enabled bool `json:"enabled"`
+	// Height is the cursor: the highest height loaded (as last read).
+	Height int64 `json:"height"`
+	// Error is why the tables are behind the index ("" when they are not).
+	Error string `json:"error,omitempty"`
+}
+
+// SQL reports where the SQL tables stand.
+func (s *Service) SQL() SQLStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sqlState
+}
+
+func (s *Service) setSQLState(h int64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if h > s.sqlState.Height {
+		s.sqlState.Height = h
+	}
+	s.sqlState.Error = ""
+	if err != nil {
+		s.sqlState.Error = err.Error()
+	}
+}
+
+// sinkSQL loads the indexed blocks into PostgreSQL with its own cursor,
+// apart from indexing: an outage of the database delays these rows, never
+// the index, the rules or the alerts, and when the database returns the
+// rows catch up from the cursor (from height 1 on a database that has
+// none, so enabling SQL on an existing observer loads its history).
+func (s *Service) sinkSQL(ctx context.Context) {
 	defer close(s.sinkDone)
 	t := time.NewTicker(s.cfg.PollInterval)
 	defer t.Stop()
 	down := false
+	retry := time.Duration(0) // while the database fails: 0.5 s doubling to 10 s
 	for {
-		err := s.sinkOnce(ctx)
+		err := s.SQLSyncOnce(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil && !down:
 			down = true
-			s.log.Warn("psql: block times are behind; they catch up when the database answers (indexing and alerts go on)", "err", err)
+			s.log.Warn("regulator SQL tables are behind; they catch up when the database answers (indexing and alerts go on)", "err", err)
 		case err == nil && down:
 			down = false
-			s.log.Info("psql: block times caught up")
+			s.log.Info("regulator SQL tables caught up", "height", s.SQL().Height)
 		}
+		if err != nil {
+			retry = min(max(2*retry, 500*time.Millisecond), 10*time.Second)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(retry):
+			}
+			continue
+		}
+		retry = 0
 		select {
 		case <-ctx.Done():
 			return
@@ -451,24 +500,116 @@ func (s *Service) sinkBlockTimes(ctx context.Context) {
 	}
 }
 
-// sinkOnce writes the times of the indexed blocks the table lacks.
-func (s *Service) sinkOnce(ctx context.Context) error {
-	from, err := s.times.cursor(ctx, s.chain)
-	if err != nil {
+// SQLSyncOnce loads every indexed block beyond the SQL cursor, a batch
+// per SQL transaction.
+func (s *Service) SQLSyncOnce(ctx context.Context) error {
+	if s.sql == nil {
+		return s.sqlOff()
+	}
+	s.sqlMu.Lock()
+	defer s.sqlMu.Unlock()
+	if err := s.sql.ping(ctx); err != nil {
+		s.setSQLState(0, err)
 		return err
 	}
-	last, err := s.ix.LastHeight()
-	if err != nil {
+	if err := s.sql.install(ctx); err != nil {
+		s.setSQLState(0, err)
 		return err
 	}
-	for h := from + 1; h <= last && ctx.Err() == nil; h++ {
-		b, err := s.cfg.Source.Block(ctx, &h)
+	for ctx.Err() == nil {
+		last, err := s.ix.LastHeight()
 		if err != nil {
-			return fmt.Errorf("block %d: %w", h, err)
+			return err
 		}
-		if err := s.times.record(ctx, s.chain, h, b.Block.Time); err != nil {
+		bctx, cancel := context.WithTimeout(ctx, batchTimeout)
+		h, _, err := s.sql.loadBatch(bctx, s.ix, s.blockTime, 0, true)
+		cancel()
+		s.setSQLState(h, err)
+		if err != nil || h >= last {
 			return err
 		}
 	}
 	return nil
+}
+
+// SQLBackfill is what a backfill loaded.
+type SQLBackfill struct {
+	From      int64 `json:"from"`
+	To        int64 `json:"to"`
+	Movements int   `json:"movements"`
+}
+
+// ErrSQLOff: the observer has no SQL database (or its connection string
+// does not parse: /v1/status says why).
+var ErrSQLOff = errors.New("regulator SQL is off on this observer")
+
+// sqlOff says why there is no SQL sink.
+func (s *Service) sqlOff() error {
+	if s.sqlOpenErr != nil {
+		return fmt.Errorf("%w: %w", ErrSQLOff, s.sqlOpenErr)
+	}
+	return fmt.Errorf("%w: set regulator.sql in its config.toml", ErrSQLOff)
+}
+
+// ErrBadBackfill is a backfill start height out of range.
+var ErrBadBackfill = errors.New("bad backfill height")
+
+// BackfillSQL reloads the SQL tables from height from to the index's last
+// height: each batch's heights are deleted and inserted again in one SQL
+// transaction, so the tables never miss a row while it runs and running
+// it twice changes nothing. The cursor ends at the last height loaded.
+func (s *Service) BackfillSQL(ctx context.Context, from int64) (SQLBackfill, error) {
+	out := SQLBackfill{From: from}
+	if s.sql == nil {
+		return out, s.sqlOff()
+	}
+	last, err := s.ix.LastHeight()
+	if err != nil {
+		return out, err
+	}
+	if from < 1 || from > last+1 {
+		return out, fmt.Errorf("%w: from height %d: the index holds heights 1..%d", ErrBadBackfill, from, last)
+	}
+	s.sqlMu.Lock()
+	defer s.sqlMu.Unlock()
+	if err := s.sql.ping(ctx); err != nil {
+		return out, err
+	}
+	if err := s.sql.install(ctx); err != nil {
+		return out, err
+	}
+	after := from - 1
+	out.To = after
+	for ctx.Err() == nil && after < last {
+		bctx, cancel := context.WithTimeout(ctx, batchTimeout)
+		h, n, err := s.sql.loadBatch(bctx, s.ix, s.blockTime, after, false)
+		cancel()
+		s.setSQLState(h, err)
+		if err != nil {
+			return out, err
+		}
+		if h == after { // nothing left to load
+			break
+		}
+		after, out.To, out.Movements = h, h, out.Movements+n
+	}
+	s.log.Info("regulator SQL backfill", "from", out.From, "to", out.To, "movements", out.Movements)
+	return out, ctx.Err()
+}
+
+// blockTime is a block's consensus time: from the index, or for a block
+// indexed before the index kept times, from the node.
+func (s *Service) blockTime(ctx context.Context, h int64) (time.Time, error) {
+	t, ok, err := s.ix.BlockTime(h)
+	if err != nil || ok {
+		return t, err
+	}
+	b, err := s.cfg.Source.Block(ctx, &h)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time of block %d: %w", h, err)
+	}
+	if b.Block == nil {
+		return time.Time{}, fmt.Errorf("time of block %d: not in the block store", h)
+	}
+	return b.Block.Time.UTC(), nil
 }

@@ -97,7 +97,7 @@ audit log.`,
 	cmd.PersistentFlags().StringVar(&f.from, "from", "regulator", "signing identity: a name in <home>/keys (or <home>/localnet/keys) or a key file")
 	cmd.PersistentFlags().StringVar(&f.pass.file, "passphrase-file", "", "file holding the key passphrase (else JINLIAN_PASSPHRASE, else a prompt)")
 	cmd.AddCommand(regStatusCmd(g, f), regTxsCmd(g, f), regHistoryCmd(g, f), regAlertsCmd(g, f), regAckCmd(g, f),
-		regReportCmd(g, f), regVerifyReportCmd(g), regDecryptCmd(g, f), regAuditCmd(g, f), regSQLSchemaCmd(), regSetThresholdCmd(g, f), regRegisterEscrowKeyCmd(g, f),
+		regReportCmd(g, f), regVerifyReportCmd(g), regDecryptCmd(g, f), regAuditCmd(g, f), regSQLSchemaCmd(), regSQLCmd(g, f), regSetThresholdCmd(g, f), regRegisterEscrowKeyCmd(g, f),
 		regSanctionsCmd(g, f))
 	return cmd
 }
@@ -122,6 +122,12 @@ func regStatusCmd(g *globals, f *regFlags) *cobra.Command {
 				fmt.Fprintf(w, "audit signer:   %s\n", st.AuditSigner)
 				if st.FollowError != "" {
 					fmt.Fprintf(w, "follower:       %s\n", st.FollowError)
+				}
+				if st.SQL != nil {
+					fmt.Fprintf(w, "sql height:     %d\n", st.SQL.Height)
+					if st.SQL.Error != "" {
+						fmt.Fprintf(w, "sql behind:     %s\n", st.SQL.Error)
+					}
 				}
 			})
 		},
@@ -723,23 +729,73 @@ func regSQLSchemaCmd() *cobra.Command {
 	var jinlianOnly bool
 	c := &cobra.Command{
 		Use:   "sql-schema",
-		Short: "Print the PostgreSQL schema of an observer's psql event sink (CometBFT's tables, jinlian's block times and views)",
-		Long: `Install it in an empty database, then set in the observer's config.toml:
+		Short: "Print the PostgreSQL schema: CometBFT's psql event sink, the regulator's tables and views, jinlian's view over the sink",
+		Long: `The regulator service creates its own tables (jinlian_movements,
+jinlian_alerts, jinlian_block_times, jinlian_sql_cursor and the analyst
+views) when regulator.sql is set; --jinlian-only prints just those, for a DBA
+who installs schemas by hand. Without it the output also holds CometBFT's
+psql event-sink tables and the jinlian_txs view over them: install it in an
+empty database before an observer with
   [tx_index]
   indexer = "psql"
   psql-conn = "postgres://USER:PASS@HOST:5432/DB?sslmode=disable"
-e.g. jinlian reg sql-schema | psql "postgres://..."; see docs/regulator.md.`,
+starts, e.g. jinlian reg sql-schema | psql "postgres://..."; see docs/regulator.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
-			if !jinlianOnly {
-				fmt.Fprintln(w, regulator.PsqlCometBFTSchema)
+			if jinlianOnly {
+				fmt.Fprintln(w, regulator.PsqlJinlianSchema)
+				return nil
 			}
+			fmt.Fprintln(w, regulator.PsqlCometBFTSchema)
 			fmt.Fprintln(w, regulator.PsqlJinlianSchema)
+			fmt.Fprintln(w, regulator.PsqlCometBFTViews)
 			return nil
 		},
 	}
-	c.Flags().BoolVar(&jinlianOnly, "jinlian-only", false, "only jinlian's table and views (CometBFT's tables exist already)")
+	c.Flags().BoolVar(&jinlianOnly, "jinlian-only", false, "only the regulator's tables and views (no CometBFT event sink)")
+	return c
+}
+
+func regSQLCmd(g *globals, f *regFlags) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "sql",
+		Short: "The observer's PostgreSQL tables for analysts (regulator.sql)",
+	}
+	c.AddCommand(regSQLBackfillCmd(g, f))
+	return c
+}
+
+func regSQLBackfillCmd(g *globals, f *regFlags) *cobra.Command {
+	var from int64
+	c := &cobra.Command{
+		Use:   "backfill --from-height HEIGHT",
+		Short: "Reload the observer's SQL tables from a height to the last indexed one (regulator role)",
+		Long: `Asks the running observer (POST /v1/sql/backfill) to reload its PostgreSQL
+tables from --from-height to its last indexed height, from its own index: each batch
+of blocks is deleted and inserted again in one SQL transaction with the
+cursor, so the tables never miss a row while it runs and running it twice
+changes nothing. Use it after rebuilding the index under new rules, or after
+rows were edited by hand. Enabling SQL needs no backfill: an empty database
+gets the whole history by itself. The request is in the audit log, signed
+with --from like every reg command.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, err := f.client(g)
+			if err != nil {
+				return err
+			}
+			out, err := cl.SQLBackfill(cmd.Context(), from)
+			if err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				fmt.Fprintf(w, "reloaded heights %d..%d: %d movements\n", out.From, out.To, out.Movements)
+			})
+		},
+	}
+	// Not --from: that is the signing identity of every command.
+	c.Flags().Int64Var(&from, "from-height", 1, "first height to reload (1: the whole history)")
 	return c
 }
 

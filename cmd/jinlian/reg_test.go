@@ -68,12 +68,15 @@ func TestRegVerifyReport(t *testing.T) {
 
 func TestRegSQLSchema(t *testing.T) {
 	out, err := runCLI(t, "reg", "sql-schema")
-	if err != nil || !strings.Contains(out, "CREATE TABLE blocks") || !strings.Contains(out, "CREATE VIEW jinlian_movements") {
-		t.Fatalf("sql-schema: %v\n%.200s", err, out)
+	for _, want := range []string{"CREATE TABLE blocks", "CREATE TABLE IF NOT EXISTS jinlian_movements", "CREATE TABLE IF NOT EXISTS jinlian_alerts",
+		"CREATE TABLE IF NOT EXISTS jinlian_sql_cursor", "VIEW jinlian_daily_net_flows", "VIEW jinlian_txs"} {
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("sql-schema lacks %q: %v\n%.200s", want, err, out)
+		}
 	}
 	out, _ = runCLI(t, "reg", "sql-schema", "--jinlian-only")
-	if strings.Contains(out, "CREATE TABLE blocks") {
-		t.Fatal("--jinlian-only printed CometBFT's tables")
+	if strings.Contains(out, "CREATE TABLE blocks") || strings.Contains(out, "jinlian_txs") || !strings.Contains(out, "jinlian_movements") {
+		t.Fatal("--jinlian-only printed CometBFT's tables or the view over them, or not the regulator's")
 	}
 }
 
@@ -185,4 +188,41 @@ func mustGenKey(t *testing.T) *gmcrypto.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// TestRegSQLBackfill: `reg sql backfill` reaches the observer's API signed
+// with --from (its height flag is --from-height) and prints the observer's
+// refusal: here an observer without SQL, and a height outside the index.
+func TestRegSQLBackfill(t *testing.T) {
+	dir := t.TempDir()
+	caller := mustGenKey(t)
+	keyFile, pwFile := filepath.Join(dir, "regulator.json"), filepath.Join(dir, "pw")
+	if err := gmcrypto.SaveKey(keyFile, gmcrypto.KeyInfo{Name: "regulator"}, caller, []byte("pw")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pwFile, []byte("pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		conn, height, want string
+	}{
+		{"", "1", "501: regulator SQL is off on this observer: set regulator.sql"},
+		{"postgres://u:pw0rd@127.0.0.1:1/x?sslmode=disable&connect_timeout=2", "5", "400: bad backfill height: from height 5: the index holds heights 1..0"},
+		{"postgres://u:pw0rd@127.0.0.1:1/x?sslmode=disable&connect_timeout=2", "1", "regulator SQL postgres://u:xxxxx@127.0.0.1:1/x"},
+	} {
+		svc, err := regulator.New(regulator.Config{Source: genesisOnly{}, IndexDir: filepath.Join(t.TempDir(), "regulator.badger"), AuditKey: mustGenKey(t),
+			Listen: "127.0.0.1:0", SQLConn: c.conn,
+			Roles: func(context.Context, string) ([]string, error) { return []string{permission.RoleRegulator}, nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		_, err = runCLI(t, "reg", "--observer", svc.URL(), "--from", keyFile, "--passphrase-file", pwFile, "sql", "backfill", "--from-height", c.height)
+		_ = svc.Stop()
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "pw0rd") {
+			t.Errorf("backfill --from-height %s against %q: %v, want %q", c.height, c.conn, err, c.want)
+		}
+	}
 }

@@ -178,7 +178,7 @@ func newService(t *testing.T, src regulator.BlockSource, q regulator.QueryFunc, 
 		t.Fatal(err)
 	}
 	svc, err := regulator.New(regulator.Config{Source: src, Query: q, IndexDir: dir, Rules: rules, Listen: "127.0.0.1:0",
-		Key: key, PsqlConn: psql, PollInterval: 20 * time.Millisecond})
+		Key: key, SQLConn: psql, PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

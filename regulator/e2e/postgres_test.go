@@ -1,314 +1,419 @@
 package e2e
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
-	"net"
+	"math/big"
 	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	_ "github.com/lib/pq"
 
-	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
-	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/internal/pgtest"
 	"github.com/jinlian-ledger/jinlian/regulator"
 )
 
-// postgres is a throwaway PostgreSQL server.
-type postgres struct {
-	conn        string
-	stop, start func() error // the server, for outage tests
-}
-
-// pgBinDir finds PostgreSQL's server binaries (initdb, pg_ctl). Tests
-// never install them: .ci/run does, and the test skips, saying how, when
-// they are missing.
-func pgBinDir(t *testing.T) string {
+// docQueries are the example queries of docs/regulator.md's SQL section,
+// keyed by their first line (a `-- title` comment): the test runs what the
+// page shows, verbatim.
+func docQueries(t *testing.T) map[string]string {
 	t.Helper()
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if _, err := os.Stat(filepath.Join(dirs[i], "pg_ctl")); err == nil {
-			return dirs[i]
-		}
-	}
-	if p, err := exec.LookPath("pg_ctl"); err == nil {
-		return filepath.Dir(p)
-	}
-	t.Skip("PostgreSQL server not installed: .ci/run installs it; apt-get install -y postgresql")
-	return ""
-}
-
-func tail(b []byte) string {
-	if len(b) > 600 {
-		b = b[len(b)-600:]
-	}
-	return string(b)
-}
-
-// startPostgres runs initdb and a server on a free port in a temporary
-// directory, as the postgres user when running as root (the server
-// refuses root), and stops it when the test ends.
-func startPostgres(t *testing.T) *postgres {
-	t.Helper()
-	bin := pgBinDir(t)
-	dir, err := os.MkdirTemp("", "jinlian-pg-")
+	b, err := os.ReadFile("../../docs/regulator.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	run := func(name string, args ...string) ([]byte, error) {
-		path := filepath.Join(bin, name)
-		if os.Geteuid() != 0 {
-			return exec.Command(path, args...).CombinedOutput()
-		}
-		return exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...).CombinedOutput()
+	doc := string(b)
+	i := strings.Index(doc, "## SQL for analysts")
+	j := strings.Index(doc[i+1:], "\n## ")
+	if i < 0 || j < 0 {
+		t.Fatal("docs/regulator.md has no SQL for analysts section")
 	}
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			t.Skip("running as root and there is no postgres user to run the server as")
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
-		}
+	out := map[string]string{}
+	for _, m := range regexp.MustCompile("(?s)```sql\n(-- ([^\n]+)\n.*?)```").FindAllStringSubmatch(doc[i:i+1+j], -1) {
+		out[m[2]] = m[1]
 	}
-	data := filepath.Join(dir, "data")
-	if out, err := run("initdb", "-D", data, "-A", "trust", "-U", "jinlian", "--no-sync"); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, tail(out))
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", port, dir)
-	if out, err := run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		t.Fatalf("pg_ctl start: %v\n%s\n%s", err, tail(out), tail(log))
-	}
-	t.Cleanup(func() { _, _ = run("pg_ctl", "-D", data, "-m", "fast", "-w", "stop") })
-	ctl := func(args ...string) func() error {
-		return func() error {
-			if out, err := run("pg_ctl", append([]string{"-D", data}, args...)...); err != nil {
-				return fmt.Errorf("pg_ctl %v: %v: %s", args, err, tail(out))
-			}
-			return nil
-		}
-	}
-	admin, err := sql.Open("postgres", fmt.Sprintf("postgres://jinlian@127.0.0.1:%d/postgres?sslmode=disable", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE jinlian"); err != nil {
-		t.Fatal(err)
-	}
-	return &postgres{conn: fmt.Sprintf("postgres://jinlian@127.0.0.1:%d/jinlian?sslmode=disable", port),
-		stop:  ctl("-m", "fast", "-w", "stop"),
-		start: ctl("-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start")}
+	return out
 }
 
-// The queries docs/regulator.md gives analysts.
-const (
-	largeTransfersThisWeek = `
-SELECT block_time, tx_id, sender_org, sender, recipient, asset, amount
-FROM jinlian_movements
-WHERE kind = 'transfer' AND asset = 'CNY' AND amount >= 100000
-  AND block_time >= date_trunc('week', now())
-ORDER BY amount DESC`
-	topCounterparties = `
-SELECT sender, recipient, count(*) AS transfers, sum(amount) AS total
-FROM jinlian_movements
-WHERE kind = 'transfer' AND asset = 'CNY'
-  AND block_time >= now() - interval '30 days'
-GROUP BY sender, recipient
-ORDER BY total DESC
-LIMIT 10`
-	dailyBankPairFlows = `
-SELECT date_trunc('day', block_time) AS day, sender_org, recipient_org, asset,
-       sum(amount) AS gross, count(*) AS transfers
-FROM jinlian_movements
-WHERE kind = 'transfer'
-GROUP BY 1, 2, 3, 4
-ORDER BY 1 DESC, gross DESC`
-	dailyOrgFlows = `
-SELECT date_trunc('day', block_time) AS day, sender_org, asset, sum(amount) AS sent, count(*) AS transfers
-FROM jinlian_movements
-WHERE kind = 'transfer'
-GROUP BY 1, 2, 3
-ORDER BY 1 DESC, sent DESC`
-)
+// sent is what the test sent: one transfer from bankA.
+type sent struct {
+	id     string
+	to     string
+	amount uint64
+}
 
-// TestPsqlEventSink: an observer with tx_index.indexer = "psql" writes every
-// committed event to a real PostgreSQL, and the documented analyst queries
-// find the transfers.
-func TestPsqlEventSink(t *testing.T) {
+// TestRegulatorSQL: the regulator's PostgreSQL tables come from the
+// observer's own index. SQL enabled on an observer with history loads it;
+// an outage of PostgreSQL under load stops neither indexing nor alerts,
+// and the tables catch up with no gap and no duplicate; the documented
+// queries return what the test sent; a backfill through the API changes
+// nothing; a malformed connection string leaves indexing running.
+func TestRegulatorSQL(t *testing.T) {
 	heavytest.Begin(t, "starts PostgreSQL and a localnet")
-	pg := startPostgres(t)
-	db, err := sql.Open("postgres", pg.conn)
+	pg := pgtest.Start(t)
+	db, err := sql.Open("postgres", pg.Conn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, schema := range []string{regulator.PsqlCometBFTSchema, regulator.PsqlJinlianSchema} {
-		if _, err := db.Exec(schema); err != nil {
-			t.Fatalf("install schema: %v", err)
-		}
+	n := startLocalnet(t, nil)
+	dir := t.TempDir()
+	var all []sent
+	send := func(to gmcrypto.Address, amount uint64) int64 {
+		id, h := n.transfer(t, to, amount, nil)
+		all = append(all, sent{id, to.String(), amount})
+		return h
 	}
-	n := startLocalnet(t, func(ln *localnet.Net) {
-		home := ln.Network.Nodes[1].Home // observer0
-		c, err := consensus.LoadConfig(home)
+
+	// History before SQL.
+	svc := newService(t, n.obs.Client(), regulator.QueryFromClient(n.obs.Client()), dir, nil, "")
+	_, big := n.newMember(t)
+	_, small := n.newMember(t)
+	send(big, 150_000)
+	send(small, 1_000)
+	h := send(small, 2_000)
+	waitIndexed(t, svc, h)
+	if err := svc.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// SQL enabled on the same index: the earlier blocks are loaded.
+	svc = newService(t, n.obs.Client(), regulator.QueryFromClient(n.obs.Client()), dir, nil, pg.Conn)
+	defer func() { _ = svc.Stop() }()
+	sqlSameAsIndex(t, svc, db)
+
+	// Outage under load: indexing and alerts go on, the tables wait.
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	_, third := n.newMember(t)
+	alertsBefore := countAlerts(t, svc)
+	for i := range 12 {
+		send([]gmcrypto.Address{big, small, third}[i%3], uint64(3_000+i*1_000))
+	}
+	h = send(third, 160_000) // a large transfer: an alert while PostgreSQL is down
+	waitIndexed(t, svc, h)
+	if got := countAlerts(t, svc); got <= alertsBefore {
+		t.Fatalf("no alert raised during the outage (%d before, %d after)", alertsBefore, got)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for st := svc.SQL(); st.Error == "" || st.Height >= h; st = svc.SQL() {
+		if time.Now().After(deadline) {
+			t.Fatalf("SQL status during the outage: %+v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st := svc.SQL(); !strings.Contains(st.Error, "127.0.0.1") {
+		t.Fatalf("the outage error does not name the server: %q", st.Error)
+	}
+	if err := pg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sqlSameAsIndex(t, svc, db)
+
+	// The documented queries, against what was sent.
+	docQueriesReturnWhatWasSent(t, db, docQueries(t), all, svc)
+
+	// A backfill from the first block through the API (as `jinlian reg sql
+	// backfill` sends it) leaves the tables as they were.
+	cl := regulator.NewClient(svc.URL(), n.regKey)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	last, _ := svc.Index().LastHeight()
+	bf, err := cl.SQLBackfill(ctx, 1)
+	if err != nil || bf.From != 1 || bf.To < last || bf.Movements != len(all) {
+		t.Fatalf("backfill: %+v %v (index at %d, %d transfers sent)", bf, err, last, len(all))
+	}
+	sqlSameAsIndex(t, svc, db)
+	if _, err := cl.SQLBackfill(ctx, 0); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("backfill from 0: %v", err)
+	}
+
+	// A malformed connection string: the error names it, indexing goes on.
+	bad := newService(t, n.obs.Client(), regulator.QueryFromClient(n.obs.Client()), t.TempDir(), nil, "postgres://u:s3cret@db:notaport/x")
+	defer func() { _ = bad.Stop() }()
+	waitIndexed(t, bad, h)
+	if st := bad.SQL(); !strings.Contains(st.Error, "malformed SQL connection string") || strings.Contains(st.Error, "s3cret") {
+		t.Fatalf("malformed connection string: status %+v", st)
+	}
+}
+
+func countAlerts(t *testing.T, svc *regulator.Service) int {
+	t.Helper()
+	n, cursor := 0, ""
+	for {
+		page, err := svc.Index().Alerts(regulator.AlertFilter{}, cursor, regulator.MaxPageSize)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.TxIndex.Indexer, c.TxIndex.PsqlConn = "psql", pg.conn
-		if err := consensus.WriteConfig(home, c); err != nil {
-			t.Fatal(err)
+		n += len(page.Items)
+		if cursor = page.NextCursor; cursor == "" {
+			return n
 		}
-	})
-	svc := newService(t, n.obs.Client(), regulator.QueryFromClient(n.obs.Client()), t.TempDir(), nil, pg.conn)
-	defer svc.Stop()
-
-	_, big := n.newMember(t)
-	_, small := n.newMember(t)
-	largeID, _ := n.transfer(t, big, 150_000, nil)
-	n.transfer(t, small, 1_000, nil)
-	_, h := n.transfer(t, small, 2_000, nil)
-	waitIndexed(t, svc, h)
-
-	// The sink indexes asynchronously: wait for the last transfer's row.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var rows int
-		if err := db.QueryRow(`SELECT count(*) FROM jinlian_movements WHERE kind = 'transfer'`).Scan(&rows); err != nil {
-			t.Fatal(err)
-		}
-		if rows >= 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d transfers in PostgreSQL after 30s, want 3", rows)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
+}
 
-	rows, err := db.Query(largeTransfersThisWeek)
+// sqlSameAsIndex waits until the SQL cursor reaches the index's height,
+// then checks the tables against the index exactly: count and amount sum
+// per kind and asset, alerts, one block time per height, no duplicates.
+func sqlSameAsIndex(t *testing.T, svc *regulator.Service, db *sql.DB) {
+	t.Helper()
+	last, err := svc.Index().LastHeight()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var large []string
-	for rows.Next() {
-		var at time.Time
-		var id, org, from, to, asset string
-		var amount int64
-		if err := rows.Scan(&at, &id, &org, &from, &to, &asset, &amount); err != nil {
+	deadline := time.Now().Add(60 * time.Second)
+	for st := svc.SQL(); st.Height < last || st.Error != ""; st = svc.SQL() {
+		if time.Now().After(deadline) {
+			t.Fatalf("SQL tables at %d, index at %d: %s", st.Height, last, st.Error)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	want := map[string]string{}
+	sums := map[string]*big.Int{}
+	counts := map[string]int{}
+	cursor := ""
+	for {
+		page, err := svc.Index().Txs(regulator.Filter{}, cursor, regulator.MaxPageSize)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if org != "bankA" || to != big.String() || amount != 150_000 {
-			t.Fatalf("large transfer row %s %s %s %s %d", id, org, from, to, amount)
+		for _, e := range page.Items {
+			if e.Height > last {
+				continue
+			}
+			k := e.Kind + "/" + e.Asset
+			if sums[k] == nil {
+				sums[k] = new(big.Int)
+			}
+			sums[k].Add(sums[k], new(big.Int).SetUint64(e.Amount))
+			counts[k]++
 		}
-		large = append(large, id)
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	for k, s := range sums {
+		want[k] = fmt.Sprintf("%d:%s", counts[k], s)
+	}
+	rows, err := db.Query(`SELECT kind || '/' || asset, count(*), sum(amount)::text FROM jinlian_movements WHERE height <= $1 GROUP BY 1`, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for rows.Next() {
+		var k, sum string
+		var c int
+		if err := rows.Scan(&k, &c, &sum); err != nil {
+			t.Fatal(err)
+		}
+		got[k] = fmt.Sprintf("%d:%s", c, sum)
 	}
 	rows.Close()
-	if len(large) != 1 || large[0] != largeID {
-		t.Fatalf("large transfers this week: %v, want [%s]", large, largeID)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("movements up to %d: PostgreSQL %v, index %v", last, got, want)
+	}
+	var alerts, times, dups int
+	err = db.QueryRow(`SELECT (SELECT count(*) FROM jinlian_alerts WHERE height <= $1),
+	                          (SELECT count(DISTINCT height) FROM jinlian_block_times WHERE height BETWEEN 1 AND $1),
+	                          (SELECT count(*) - count(DISTINCT (tx_id, event)) FROM jinlian_movements)`, last).Scan(&alerts, &times, &dups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexAlerts := 0
+	for cursor := ""; ; {
+		page, err := svc.Index().Alerts(regulator.AlertFilter{}, cursor, regulator.MaxPageSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range page.Items {
+			if a.Height <= last {
+				indexAlerts++
+			}
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if alerts != indexAlerts || int64(times) != last || dups != 0 {
+		t.Fatalf("up to %d: %d alerts (index %d), block times of %d heights, %d duplicate movements", last, alerts, indexAlerts, times, dups)
+	}
+}
+
+// docQueriesReturnWhatWasSent runs each documented query and checks its
+// rows against the transfers sent (all from bankA to members of bankA).
+func docQueriesReturnWhatWasSent(t *testing.T, db *sql.DB, q map[string]string, all []sent, svc *regulator.Service) {
+	t.Helper()
+	for _, title := range []string{"large transfers this week", "top counterparties over the last 30 days",
+		"daily gross flows per bank pair per asset", "daily net flows per bank pair per asset", "alerts per rule per day"} {
+		if q[title] == "" {
+			t.Fatalf("docs/regulator.md has no query %q (has %v)", title, slices.Sorted(func(yield func(string) bool) {
+				for k := range q {
+					if !yield(k) {
+						return
+					}
+				}
+			}))
+		}
+	}
+	var total uint64
+	perRecipient := map[string][2]uint64{} // count, sum
+	var large []string
+	for _, s := range all {
+		total += s.amount
+		p := perRecipient[s.to]
+		perRecipient[s.to] = [2]uint64{p[0] + 1, p[1] + s.amount}
+		if s.amount >= 100_000 {
+			large = append(large, s.id)
+		}
 	}
 
-	rows, err = db.Query(topCounterparties)
+	// Large transfers this week, largest first, with memo and organisations.
+	rows, err := db.Query(q["large transfers this week"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotLarge []string
+	for rows.Next() {
+		var at time.Time
+		var id, fromOrg, from, toOrg, to, asset, memo string
+		var amount uint64
+		if err := rows.Scan(&at, &id, &fromOrg, &from, &toOrg, &to, &asset, &amount, &memo); err != nil {
+			t.Fatal(err)
+		}
+		if fromOrg != "bankA" || toOrg != "bankA" || asset != "CNY" || memo != fmt.Sprintf("invoice %d", amount) {
+			t.Fatalf("large transfer row %s: %s→%s %s %d %q", id, fromOrg, toOrg, asset, amount, memo)
+		}
+		gotLarge = append(gotLarge, id)
+	}
+	rows.Close()
+	slices.Reverse(large) // sent in increasing amounts: 150,000 then 160,000
+	if !slices.Equal(gotLarge, []string{large[0], large[1]}) {
+		t.Fatalf("large transfers this week %v, want %v", gotLarge, large)
+	}
+
+	// Top counterparties: per recipient, largest total first.
+	rows, err = db.Query(q["top counterparties over the last 30 days"])
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for rows.Next() {
-		var from, to string
-		var count int
-		var total int64
-		if err := rows.Scan(&from, &to, &count, &total); err != nil {
+		var from, fromOrg, to, toOrg string
+		var count, sum uint64
+		if err := rows.Scan(&from, &fromOrg, &to, &toOrg, &count, &sum); err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, fmt.Sprintf("%s:%d:%d", to[:8], count, total))
+		if p := perRecipient[to]; p != [2]uint64{count, sum} || fromOrg != "bankA" || toOrg != "bankA" {
+			t.Fatalf("counterparty %s (%s): %d transfers, %d; sent %d, %d", to, toOrg, count, sum, p[0], p[1])
+		}
+		got = append(got, to)
 	}
 	rows.Close()
-	want := []string{big.String()[:8] + ":1:150000", small.String()[:8] + ":2:3000"}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Fatalf("top counterparties %v, want %v", got, want)
+	if len(got) != len(perRecipient) || !slices.IsSortedFunc(got, func(a, b string) int { return -cmpU(perRecipient[a][1], perRecipient[b][1]) }) {
+		t.Fatalf("top counterparties %v, want all %d recipients by total", got, len(perRecipient))
 	}
 
-	var day time.Time
-	var org, asset string
-	var sent int64
-	var count int
-	if err := db.QueryRow(dailyOrgFlows).Scan(&day, &org, &asset, &sent, &count); err != nil {
+	// Daily gross and net flows: bankA to bankA, everything sent.
+	var grossSum, netSum, transfers uint64
+	rows, err = db.Query(q["daily gross flows per bank pair per asset"])
+	if err != nil {
 		t.Fatal(err)
 	}
-	if org != "bankA" || asset != "CNY" || sent != 153_000 || count != 3 {
-		t.Fatalf("daily flows: %s %s %s %d %d", day, org, asset, sent, count)
+	for rows.Next() {
+		var day time.Time
+		var from, to, asset string
+		var count, gross uint64
+		if err := rows.Scan(&day, &from, &to, &asset, &count, &gross); err != nil {
+			t.Fatal(err)
+		}
+		if from != "bankA" || to != "bankA" || asset != "CNY" {
+			t.Fatalf("daily flows row %s %s→%s %s", day, from, to, asset)
+		}
+		grossSum, transfers = grossSum+gross, transfers+count
+	}
+	rows.Close()
+	if grossSum != total || transfers != uint64(len(all)) {
+		t.Fatalf("daily gross flows: %d in %d transfers, sent %d in %d", grossSum, transfers, total, len(all))
+	}
+	grossSum = 0
+	rows, err = db.Query(q["daily net flows per bank pair per asset"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var day time.Time
+		var a, b, asset string
+		var aToB, bToA, gross uint64
+		var net int64
+		if err := rows.Scan(&day, &a, &b, &asset, &aToB, &bToA, &net, &gross); err != nil {
+			t.Fatal(err)
+		}
+		if a != "bankA" || b != "bankA" || net != 0 || aToB != gross || bToA != 0 {
+			t.Fatalf("net flows row %s %s|%s: a→b %d b→a %d net %d gross %d", day, a, b, aToB, bToA, net, gross)
+		}
+		grossSum += gross
+		netSum += uint64(net)
+	}
+	rows.Close()
+	if grossSum != total || netSum != 0 {
+		t.Fatalf("net flows: gross %d net %d, sent %d", grossSum, netSum, total)
 	}
 
-	var from, to string
-	var gross int64
-	if err := db.QueryRow(dailyBankPairFlows).Scan(&day, &from, &to, &asset, &gross, &count); err != nil {
+	// Alerts per rule per day: what the index raised.
+	want := map[string]int{}
+	for cursor := ""; ; {
+		page, err := svc.Index().Alerts(regulator.AlertFilter{}, cursor, regulator.MaxPageSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range page.Items {
+			want[a.Rule+"/"+a.Severity]++
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	rows, err = db.Query(q["alerts per rule per day"])
+	if err != nil {
 		t.Fatal(err)
 	}
-	if from != "bankA" || to != "bankA" || asset != "CNY" || gross != 153_000 || count != 3 {
-		t.Fatalf("daily flows per bank pair: %s %s→%s %s %d %d", day, from, to, asset, gross, count)
+	gotAlerts := map[string]int{}
+	for rows.Next() {
+		var day time.Time
+		var rule, severity string
+		var count int
+		if err := rows.Scan(&day, &rule, &severity, &count); err != nil {
+			t.Fatal(err)
+		}
+		gotAlerts[rule+"/"+severity] += count
 	}
-	var memo, recipientOrg string
-	var senderBal, recipientBal int64
-	if err := db.QueryRow(`SELECT memo, recipient_org, sender_balance, recipient_balance FROM jinlian_movements WHERE tx_id = $1`, largeID).
-		Scan(&memo, &recipientOrg, &senderBal, &recipientBal); err != nil {
-		t.Fatal(err)
+	rows.Close()
+	large = nil
+	for k, c := range want {
+		if strings.HasPrefix(k, regulator.RuleLarge+"/") {
+			large = append(large, fmt.Sprint(c))
+		}
 	}
-	if memo != "invoice 150000" || recipientOrg != "bankA" || recipientBal != 150_000 || senderBal <= 0 {
-		t.Fatalf("large transfer row: memo %q, recipient org %q, balances %d/%d", memo, recipientOrg, senderBal, recipientBal)
+	if fmt.Sprint(gotAlerts) != fmt.Sprint(want) || len(large) == 0 {
+		t.Fatalf("alerts per rule: PostgreSQL %v, index %v (want the two large transfers among them)", gotAlerts, want)
 	}
-
-	// Block times come from consensus, not from when the sink ran, and
-	// the observer writes them apart from indexing: they catch up.
-	timesUpTo(t, db, h)
-
-	// An outage of PostgreSQL stops neither the index nor the alerts, and
-	// the block times of the outage arrive when it is back.
-	if err := pg.stop(); err != nil {
-		t.Fatal(err)
-	}
-	during, _ := n.transfer(t, big, 160_000, nil)
-	_, h2 := n.transfer(t, small, 3_000, nil)
-	waitIndexed(t, svc, h2)
-	if _, err := svc.Index().Tx(during); err != nil {
-		t.Fatalf("the transfer made during the outage is not indexed: %v", err)
-	}
-	if err := pg.start(); err != nil {
-		t.Fatal(err)
-	}
-	timesUpTo(t, db, h2)
-	t.Logf("psql sink: large transfers this week %v; top counterparties %v", large, got)
+	t.Logf("documented queries: large transfers %v; %d counterparties; %d sent in %d transfers; alerts %v", gotLarge, len(got), total, len(all), gotAlerts)
 }
 
-// timesUpTo waits until jinlian_block_times holds every height 1..h of the
-// chain, with no gap.
-func timesUpTo(t *testing.T, db *sql.DB, h int64) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var n, top int64
-		err := db.QueryRow(`SELECT count(*), COALESCE(max(height), 0) FROM jinlian_block_times WHERE height <= $1`, h).Scan(&n, &top)
-		if err == nil && n == h && top == h {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("block times up to %d: %d rows, highest %d (%v)", h, n, top, err)
-		}
-		time.Sleep(200 * time.Millisecond)
+func cmpU(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
 	}
+	return 0
 }

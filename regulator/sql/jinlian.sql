@@ -1,8 +1,28 @@
--- jinlian's additions to CometBFT's psql event schema (install after
--- cometbft_schema.sql). CometBFT stamps rows with the time it indexed them;
--- a jinlian observer also writes each block's consensus time here, so that
--- "this week" means block time even for blocks indexed during a replay.
+-- The regulator's own tables and views. The regulator service installs
+-- them itself (every statement here is idempotent) and fills them from the
+-- observer's index, with its own cursor: PostgreSQL being down delays these
+-- rows, never the index or the alerts, and they catch up with no gap.
+-- Amounts are NUMERIC in the asset's smallest unit. Times are consensus
+-- block times. Dates in the views follow the session's TimeZone
+-- (SET TIME ZONE 'Asia/Shanghai' for business days in Beijing time).
 
+-- jinlian_movements used to be a view over CometBFT's event sink: a table now.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_views WHERE schemaname = current_schema() AND viewname = 'jinlian_movements') THEN
+    DROP VIEW jinlian_movements;
+  END IF;
+END $$;
+
+-- The cursor: the highest height whose rows are loaded, per chain. It is
+-- written in the same transaction as the rows.
+CREATE TABLE IF NOT EXISTS jinlian_sql_cursor (
+  chain_id  VARCHAR     NOT NULL PRIMARY KEY,
+  height    BIGINT      NOT NULL,
+  loaded_at TIMESTAMPTZ NOT NULL
+);
+
+-- Each block's consensus time (every height, with or without movements).
 CREATE TABLE IF NOT EXISTS jinlian_block_times (
   chain_id VARCHAR     NOT NULL,
   height   BIGINT      NOT NULL,
@@ -10,53 +30,91 @@ CREATE TABLE IF NOT EXISTS jinlian_block_times (
   PRIMARY KEY (chain_id, height)
 );
 
--- One row per jinlian transaction (its jinlian_tx event): the SM3 tx id,
--- sub-ledger, sender address, sender organisation and message type. Failed
--- transactions have no events and so no row.
-CREATE OR REPLACE VIEW jinlian_txs AS
-SELECT b.chain_id,
-       b.height,
-       r.index                                   AS tx_index,
-       r.tx_hash,
-       COALESCE(bt.time, r.created_at)           AS block_time,
-       max(a.value) FILTER (WHERE a.key = 'id')     AS tx_id,
-       max(a.value) FILTER (WHERE a.key = 'ledger') AS ledger,
-       max(a.value) FILTER (WHERE a.key = 'sender') AS sender,
-       max(a.value) FILTER (WHERE a.key = 'org')    AS org,
-       max(a.value) FILTER (WHERE a.key = 'type')   AS type
-FROM events e
-JOIN tx_results r ON r.rowid = e.tx_id
-JOIN blocks b     ON b.rowid = e.block_id
-JOIN attributes a ON a.event_id = e.rowid
-LEFT JOIN jinlian_block_times bt ON bt.chain_id = b.chain_id AND bt.height = b.height
-WHERE e.type = 'jinlian_tx'
-GROUP BY b.chain_id, b.height, r.index, r.tx_hash, bt.time, r.created_at;
+-- One row per movement of an executed transaction: issue, transfer, burn,
+-- redeem, redemption_returned. sender is the issuer of an issue;
+-- recipient is NULL for a burn or redemption. The organisations are the
+-- ones the observer knew for the addresses when the block was indexed.
+-- memo is the transaction's payment reference. The balances are the
+-- accounts' balances after the movement, as the state machine reported
+-- them (NULL where the kind moves no balance of that party).
+CREATE TABLE IF NOT EXISTS jinlian_movements (
+  chain_id          VARCHAR     NOT NULL,
+  height            BIGINT      NOT NULL,
+  tx_index          INTEGER     NOT NULL,
+  event             INTEGER     NOT NULL,
+  tx_id             VARCHAR     NOT NULL,
+  block_time        TIMESTAMPTZ NOT NULL,
+  kind              VARCHAR     NOT NULL,
+  ledger            VARCHAR     NOT NULL,
+  asset             VARCHAR     NOT NULL,
+  sender            VARCHAR     NOT NULL,
+  sender_org        VARCHAR,
+  recipient         VARCHAR,
+  recipient_org     VARCHAR,
+  amount            NUMERIC(20) NOT NULL,
+  memo              VARCHAR,
+  sender_balance    NUMERIC(20),
+  recipient_balance NUMERIC(20),
+  PRIMARY KEY (chain_id, height, tx_index, event)
+);
+CREATE INDEX IF NOT EXISTS jinlian_movements_time ON jinlian_movements (block_time);
+CREATE INDEX IF NOT EXISTS jinlian_movements_tx ON jinlian_movements (tx_id);
+CREATE INDEX IF NOT EXISTS jinlian_movements_sender ON jinlian_movements (sender);
+CREATE INDEX IF NOT EXISTS jinlian_movements_recipient ON jinlian_movements (recipient);
 
--- One row per payment movement (issue, transfer, burn, redeem event),
--- with the transaction's id, both parties' organisations (the recipient's
--- as the state machine found it when paying), the payment reference (memo)
--- and the balances after it. amount is in the asset's smallest unit.
-DROP VIEW IF EXISTS jinlian_movements;
-CREATE VIEW jinlian_movements AS
-SELECT m.chain_id, m.height, m.tx_index, t.tx_id, t.block_time, m.kind,
-       m.ledger, m.asset, m.sender, t.org AS sender_org, m.recipient, m.recipient_org,
-       m.amount, m.memo, m.sender_balance, m.recipient_balance
-FROM (
-  SELECT b.chain_id, b.height, r.index AS tx_index, e.rowid AS event_id, e.type AS kind,
-         max(a.value) FILTER (WHERE a.key = 'ledger')           AS ledger,
-         max(a.value) FILTER (WHERE a.key = 'asset')            AS asset,
-         max(a.value) FILTER (WHERE a.key = 'from')             AS sender,
-         max(a.value) FILTER (WHERE a.key = 'to')               AS recipient,
-         max(a.value) FILTER (WHERE a.key = 'to_org')           AS recipient_org,
-         (max(a.value) FILTER (WHERE a.key = 'amount'))::numeric AS amount,
-         max(a.value) FILTER (WHERE a.key = 'memo')             AS memo,
-         (max(a.value) FILTER (WHERE a.key = 'from_balance'))::numeric AS sender_balance,
-         (max(a.value) FILTER (WHERE a.key = 'to_balance'))::numeric   AS recipient_balance
-  FROM events e
-  JOIN tx_results r ON r.rowid = e.tx_id
-  JOIN blocks b     ON b.rowid = e.block_id
-  JOIN attributes a ON a.event_id = e.rowid
-  WHERE e.type IN ('issue', 'transfer', 'burn', 'redeem')
-  GROUP BY b.chain_id, b.height, r.index, e.rowid, e.type
-) m
-JOIN jinlian_txs t ON t.chain_id = m.chain_id AND t.height = m.height AND t.tx_index = m.tx_index;
+-- One row per alert the rules raised (acknowledgements stay in the
+-- observer's operator store, GET /v1/alerts).
+CREATE TABLE IF NOT EXISTS jinlian_alerts (
+  chain_id   VARCHAR     NOT NULL,
+  id         VARCHAR     NOT NULL,
+  seq        BIGINT      NOT NULL,
+  height     BIGINT      NOT NULL,
+  block_time TIMESTAMPTZ NOT NULL,
+  rule       VARCHAR     NOT NULL,
+  severity   VARCHAR     NOT NULL,
+  subject    VARCHAR     NOT NULL,
+  tx_ids     VARCHAR[]   NOT NULL,
+  reason     VARCHAR     NOT NULL,
+  PRIMARY KEY (chain_id, id)
+);
+CREATE INDEX IF NOT EXISTS jinlian_alerts_height ON jinlian_alerts (chain_id, height);
+
+-- Daily gross flows per ordered bank pair per asset (transfers only).
+CREATE OR REPLACE VIEW jinlian_daily_flows AS
+SELECT chain_id, date_trunc('day', block_time) AS day, asset, sender_org, recipient_org,
+       count(*) AS transfers, sum(amount) AS gross
+FROM jinlian_movements
+WHERE kind = 'transfer'
+GROUP BY 1, 2, 3, 4, 5;
+
+-- Daily flows per unordered bank pair per asset: org_a < org_b, what each
+-- sent the other, the gross (both ways) and the net (a_to_b − b_to_a,
+-- positive when org_a paid org_b more). Transfers within one organisation
+-- have org_a = org_b and net 0.
+CREATE OR REPLACE VIEW jinlian_daily_net_flows AS
+SELECT chain_id, day, asset,
+       LEAST(sender_org, recipient_org)    AS org_a,
+       GREATEST(sender_org, recipient_org) AS org_b,
+       sum(transfers) AS transfers,
+       COALESCE(sum(gross) FILTER (WHERE sender_org <= recipient_org), 0) AS a_to_b,
+       COALESCE(sum(gross) FILTER (WHERE sender_org > recipient_org), 0)  AS b_to_a,
+       sum(gross) AS gross,
+       COALESCE(sum(gross) FILTER (WHERE sender_org < recipient_org), 0)
+         - COALESCE(sum(gross) FILTER (WHERE sender_org > recipient_org), 0) AS net
+FROM jinlian_daily_flows
+GROUP BY 1, 2, 3, 4, 5;
+
+-- Daily totals per ordered pair of accounts per asset (transfers only):
+-- sum it over a period for the top counterparties.
+CREATE OR REPLACE VIEW jinlian_daily_counterparties AS
+SELECT chain_id, date_trunc('day', block_time) AS day, asset, sender, sender_org, recipient, recipient_org,
+       count(*) AS transfers, sum(amount) AS total
+FROM jinlian_movements
+WHERE kind = 'transfer'
+GROUP BY 1, 2, 3, 4, 5, 6, 7;
+
+-- Alerts per rule and severity per day.
+CREATE OR REPLACE VIEW jinlian_daily_alerts AS
+SELECT chain_id, date_trunc('day', block_time) AS day, rule, severity, count(*) AS alerts
+FROM jinlian_alerts
+GROUP BY 1, 2, 3, 4;
