@@ -255,7 +255,8 @@ func newStartCmd(g *globals) *cobra.Command {
 				return err
 			}
 			appLog, cometLog := loggers(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
-			n, err := node.Start(cmd.Context(), cfg, node.Options{Passphrase: pass.read, CometLogger: cometLog, Logger: appLog})
+			n, err := node.Start(cmd.Context(), cfg, node.Options{Passphrase: pass.read, CometLogger: cometLog, Logger: appLog,
+				StartAnchoring: inProcessAnchoring(appLog)})
 			if err != nil {
 				return err
 			}
@@ -329,7 +330,10 @@ Node0 proves each checkpoint and anchors it on a development Ethereum chain,
 deploying a fresh anchor at each start: the in-process chain of a
 development build (go run -tags dev ./cmd/jinlian localnet), else a
 geth --dev process when geth is on PATH, or the endpoint named by --eth-rpc.
-Without any of them the localnet runs unanchored and says so.`,
+A development build proves in this process; a plain build runs
+jinlian-anchor localnet for node0 (jinlian-anchor next to this executable
+or on PATH). Without a chain, or a plain build without jinlian-anchor, the
+localnet runs unanchored and says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// From the start, so that a signal while the nodes or the
