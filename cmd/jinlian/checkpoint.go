@@ -27,7 +27,7 @@ other commands run "jinlian-anchor checkpoint ..." with the same arguments
 		{"verify", "Check a checkpoint's proof, its chain to the previous one and, with --eth-rpc/--anchor, what Ethereum anchored"},
 		{"submit", "Relay every proven checkpoint the anchor lacks (idempotent; reports gas)"},
 		{"deploy", "Deploy the Verifier and a CheckpointAnchor trusting epoch 0 of this node's chain; print the anchor's address"},
-		{"ceremony", "The multi-party setup ceremony of the circuit's production keys"},
+		{"ceremony", "Groth16 MPC setup of the checkpoint circuit's keys (init, contribute, verify, seal)"},
 	} {
 		cmd.AddCommand(anchorCommand(c.name, c.short+" (jinlian-anchor)"))
 	}
