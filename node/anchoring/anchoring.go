@@ -51,6 +51,29 @@ func QueryCheckpoint(ctx context.Context, src Source, epoch uint64) (app.Checkpo
 	return r, nil
 }
 
+// ErrCheckpointsOff: the chain's genesis does not enable checkpoints.
+var ErrCheckpointsOff = errors.New("this chain's genesis does not enable checkpoints (params.checkpoint_interval)")
+
+// waitCheckpoint0 asks the node for checkpoint 0 until it is committed
+// (with block 1) or the chain turns out to have no checkpoints, while ctx
+// allows. The node may not answer yet, or have no state yet: it retries.
+func waitCheckpoint0(ctx context.Context, src Source) (app.CheckpointResponse, error) {
+	for {
+		r0, err := QueryCheckpoint(ctx, src, 0)
+		if err == nil && (r0.Interval <= 0 || r0.Checkpoint != nil) {
+			return r0, nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = errors.New("the chain has not made block 1")
+			}
+			return r0, fmt.Errorf("checkpoint 0 is not committed yet: %w (%w)", err, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // nodeCollector reads checkpoints and their signatures from a node's
 // committed state, over its RPC, for the prover worker.
 type nodeCollector struct{ src Source }
@@ -137,25 +160,12 @@ func Start(ctx context.Context, opts Options) (*Anchoring, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	// Epoch 0 is persisted with block 1: wait for it while ctx allows.
-	var r0 app.CheckpointResponse
-	for {
-		var err error
-		r0, err = QueryCheckpoint(ctx, opts.Node, 0)
-		if err == nil && r0.Interval <= 0 {
-			return nil, errors.New("this chain's genesis does not enable checkpoints (params.checkpoint_interval)")
-		}
-		if err == nil && r0.Checkpoint != nil {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			if err == nil {
-				err = errors.New("the chain has not made block 1")
-			}
-			return nil, fmt.Errorf("checkpoint 0 is not committed yet: %w (%w)", err, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
+	r0, err := waitCheckpoint0(ctx, opts.Node)
+	if err != nil {
+		return nil, err
+	}
+	if r0.Interval <= 0 {
+		return nil, ErrCheckpointsOff
 	}
 	g0 := *r0.Checkpoint
 	keys := opts.KeysDir

@@ -108,7 +108,7 @@ func LocalnetChain(ctx context.Context, f LocalnetEth, home string) (*Chain, err
 func StartLocalnet(ctx context.Context, w io.Writer, src Source, nodeHome, lnHome string, f LocalnetEth, logger *slog.Logger) (stop func(), err error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	r0, err := QueryCheckpoint(ctx, src, 0)
+	r0, err := waitCheckpoint0(ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint anchoring: %w", err)
 	}
