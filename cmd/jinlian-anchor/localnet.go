@@ -13,7 +13,7 @@ import (
 // newLocalnetCmd is what `jinlian localnet` runs when jinlian is a plain
 // (production) build: node0's prover and relayer on a development chain.
 func newLocalnetCmd(g *globals) *cobra.Command {
-	var addr, lnHome, logLevel string
+	var lnHome, logLevel string
 	var eth anchoring.LocalnetEth
 	cmd := &cobra.Command{
 		Use:   "localnet",
@@ -28,7 +28,7 @@ itself; its first line of output says what it started.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sig, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			src, err := nodeClient(g.home, addr)
+			src, err := nodeClient(g.home, g.node)
 			if err != nil {
 				return err
 			}
@@ -44,7 +44,6 @@ itself; its first line of output says what it started.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&addr, "node", "", "RPC address of the node (default: rpc.laddr of --home's config.toml)")
 	cmd.Flags().StringVar(&lnHome, "localnet-home", "", "the localnet's directory, where geth --dev keeps its data and log (default --home)")
 	cmd.Flags().StringVar(&eth.Listen, "eth.listen", "127.0.0.1:8545", "JSON-RPC address of geth --dev; empty: a free port")
 	cmd.Flags().StringVar(&eth.RPC, "eth-rpc", "", "anchor on this Ethereum JSON-RPC endpoint instead of geth --dev")

@@ -16,6 +16,7 @@ import (
 type globals struct {
 	home   string
 	output string
+	node   string // the node's RPC (run, localnet); "" = rpc.laddr of home
 }
 
 // defaultHome is jinlian's: $JINLIAN_HOME, else ~/.jinlian.
@@ -46,6 +47,13 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.home, "home", defaultHome(), "home directory of the node (its configuration, data/checkpoints)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
+	root.PersistentFlags().StringVar(&g.node, "node", "", "RPC address of the node, for run and localnet (default: rpc.laddr of --home's config.toml)")
+	// jinlian's client flags, which `jinlian checkpoint ...` passes on
+	// with the rest of its arguments; the checkpoint commands read no node.
+	for _, f := range []string{"tls-mode", "tls-ca", "tls-cert", "tls-key"} {
+		root.PersistentFlags().String(f, "", "ignored (a flag of jinlian's)")
+		_ = root.PersistentFlags().MarkHidden(f)
+	}
 	root.AddCommand(newRunCmd(g), newLocalnetCmd(g), newCheckpointCmd(g), newVersionCmd(g))
 	return root
 }

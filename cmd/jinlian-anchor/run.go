@@ -45,7 +45,7 @@ func logger(level string) *slog.Logger {
 }
 
 func newRunCmd(g *globals) *cobra.Command {
-	var addr, logLevel string
+	var logLevel string
 	var start time.Duration
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -80,7 +80,7 @@ and the proofs, and --node names the node's RPC.`,
 					*a.dst = f.Value.String()
 				}
 			}
-			src, err := nodeClient(g.home, addr)
+			src, err := nodeClient(g.home, g.node)
 			if err != nil {
 				return err
 			}
@@ -98,7 +98,6 @@ and the proofs, and --node names the node's RPC.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&addr, "node", "", "RPC address of the node (default: rpc.laddr of --home's config.toml)")
 	cmd.Flags().String("eth-rpc", "", "Ethereum JSON-RPC endpoint of the anchor (checkpoint.eth_rpc)")
 	cmd.Flags().String("eth-key", "", "file with the hex secp256k1 key that pays for submissions (checkpoint.eth_key)")
 	cmd.Flags().String("anchor", "", "CheckpointAnchor contract address (checkpoint.anchor; default: anchor.json of --home)")
