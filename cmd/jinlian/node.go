@@ -236,20 +236,23 @@ func newStartCmd(g *globals) *cobra.Command {
 		Short: "Run one node from its home until SIGINT/SIGTERM",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// --eth-rpc, --eth-key and --anchor are short for
+			// --checkpoint.<key>: set those before Load validates.
+			for _, a := range []struct{ alias, key string }{
+				{"eth-rpc", "checkpoint.eth_rpc"}, {"eth-key", "checkpoint.eth_key"}, {"anchor", "checkpoint.anchor"},
+			} {
+				if f := cmd.Flags().Lookup(a.alias); f.Changed {
+					if err := cmd.Flags().Set(a.key, f.Value.String()); err != nil {
+						return err
+					}
+				}
+			}
 			cfg, err := nodecfg.Load(g.home, cmd.Flags())
 			if err != nil {
 				return err
 			}
 			if mode != "" { // --mode is short for --node.mode
 				cfg.Node.Mode = mode
-			}
-			for _, a := range []struct {
-				flag string
-				dst  *string
-			}{{"eth-rpc", &cfg.Checkpoint.EthRPC}, {"eth-key", &cfg.Checkpoint.EthKey}, {"anchor", &cfg.Checkpoint.Anchor}} {
-				if f := cmd.Flags().Lookup(a.flag); f.Changed { // short for --checkpoint.<key>
-					*a.dst = f.Value.String()
-				}
 			}
 			if err := cfg.Validate(); err != nil {
 				return err
