@@ -113,7 +113,11 @@ func StartAnchorProcess(ctx context.Context, o AnchorProcessOptions) (*AnchorPro
 	select {
 	case <-r.ready:
 	case <-r.exited:
-		return nil, fmt.Errorf("%s %s: %v%s", bin, strings.Join(o.Args, " "), r.err, r.tail.last())
+		select {
+		case <-r.ready: // it said what it did, then exited (nothing to do)
+		default:
+			return nil, fmt.Errorf("%s %s: %v%s", bin, strings.Join(o.Args, " "), r.err, r.tail.last())
+		}
 	case <-ctx.Done():
 		terminate(r)
 		return nil, fmt.Errorf("%s did not get ready: %w", bin, ctx.Err())

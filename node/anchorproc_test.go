@@ -95,6 +95,21 @@ while :; do sleep 0.1; done
 		}
 	})
 
+	t.Run("says what it did and exits", func(t *testing.T) {
+		fakeAnchor(t, "echo 'checkpoint anchoring is off'\nexit 0\n")
+		for i := 0; i < 20; i++ { // ready and exited are both closed: either may be seen first
+			var out syncBuffer
+			p, err := StartAnchorProcess(ctx, AnchorProcessOptions{Args: []string{"localnet"}, Out: &out})
+			if err != nil {
+				t.Fatalf("a process that exits after its line: %v", err)
+			}
+			p.Stop()
+			if out.String() != "checkpoint anchoring is off\n" {
+				t.Fatalf("its line: %q", out.String())
+			}
+		}
+	})
+
 	t.Run("not installed", func(t *testing.T) {
 		t.Setenv(AnchorCommandEnv, "")
 		t.Setenv("PATH", t.TempDir())
