@@ -1,11 +1,14 @@
 # syntax=docker/dockerfile:1
 #
-# The one jinlian binary in a slim Debian image, run as a non-root user.
+# jinlian and jinlian-anchor (the checkpoint prover and relayer, which
+# jinlian start runs when checkpoint.prover is on) in a slim Debian image,
+# run as a non-root user.
 # docker-compose.yml beside this file runs four validators from it; see
 # docs/quickstart.md ("Docker") for what was and was not validated.
 #
 #   docker build -t jinlian:dev .
 #   docker run --rm jinlian:dev version
+#   docker run --rm --entrypoint jinlian-anchor jinlian:dev version
 
 FROM golang:1.26 AS build
 WORKDIR /src
@@ -15,7 +18,7 @@ RUN go mod download
 COPY . .
 # Every dependency is pure Go (Badger, goleveldb, gmsm): a static binary runs
 # on any base image, whatever its libc.
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/jinlian ./cmd/jinlian
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/jinlian ./cmd/jinlian-anchor
 
 FROM debian:trixie-slim
 # /var/lib/jinlian holds the homes. The node<i> directories exist in the image
@@ -24,7 +27,8 @@ RUN useradd --system --user-group --uid 10001 --home-dir /var/lib/jinlian --shel
  && mkdir -p /var/lib/jinlian/node0 /var/lib/jinlian/node1 /var/lib/jinlian/node2 /var/lib/jinlian/node3 \
              /var/lib/jinlian/node4 /var/lib/jinlian/node5 /var/lib/jinlian/node6 \
  && chown -R jinlian:jinlian /var/lib/jinlian
-COPY --from=build /out/jinlian /usr/local/bin/jinlian
+# jinlian finds jinlian-anchor next to itself.
+COPY --from=build /out/jinlian /out/jinlian-anchor /usr/local/bin/
 # Helpers of docker-compose.yml (they need only sh, coreutils, sed and getent).
 COPY scripts/docker-net.sh /usr/local/bin/jinlian-docker-net
 COPY scripts/docker-start.sh /usr/local/bin/jinlian-docker-start

@@ -209,8 +209,27 @@ func TestCheckpointLifecycle(t *testing.T) {
 	if pp, _ := n.app.ProcessProposal(ctx, &abci.RequestProcessProposal{Txs: [][]byte{raw}, Height: 4}); pp.Status != abci.ResponseProcessProposal_REJECT {
 		t.Fatal("QC with a garbage checkpoint signature accepted")
 	}
+	// What a prover reads over RPC (QueryCheckpoint): defined, not yet signed.
+	if r := queryCheckpoint(t, n.app, "1"); r.Checkpoint == nil || *r.Checkpoint != c1 || r.Signed || r.Slots != n.app.Params().CheckpointSlots {
+		t.Fatalf("/checkpoint 1 before its QC: %+v", r)
+	}
 	if res := n.block(prep.Txs...); res[0].Code != 0 { // 4 stores the QC of height 2
 		t.Fatalf("QC tx: %s", res[0].Log)
+	}
+	r := queryCheckpoint(t, n.app, "1")
+	if !r.Signed || len(r.Signers) != 4 || len(r.Signatures) != 4 {
+		t.Fatalf("/checkpoint 1 after its QC: %+v", r)
+	}
+	for i, val := range r.Signers {
+		if err := checkpoint.VerifySignature(val.Key, c1.Digest(), r.Signatures[i]); err != nil {
+			t.Fatalf("/checkpoint 1: signature of signer %d (%s): %v", i, val.Address, err)
+		}
+	}
+	if r := queryCheckpoint(t, n.app, "9"); r.Checkpoint != nil || r.Signed {
+		t.Fatalf("/checkpoint of an undefined epoch: %+v", r)
+	}
+	if res, _ := n.app.Query(ctx, &abci.RequestQuery{Path: QueryCheckpoint, Data: []byte("one")}); res.Code == 0 {
+		t.Fatal("/checkpoint with a non-numeric epoch answered")
 	}
 	v, _ = n.store.View(0)
 	sigs, ok, err := CheckpointSignatures(v, c1)
@@ -246,4 +265,18 @@ func TestCheckpointGenesisRequiresKeys(t *testing.T) {
 	if err := g.Validate(); err == nil || !strings.Contains(err.Error(), "checkpoint_slots") {
 		t.Fatalf("too few slots: %v", err)
 	}
+}
+
+// queryCheckpoint asks app for QueryCheckpoint of epoch.
+func queryCheckpoint(t *testing.T, a *App, epoch string) CheckpointResponse {
+	t.Helper()
+	res, err := a.Query(context.Background(), &abci.RequestQuery{Path: QueryCheckpoint, Data: []byte(epoch)})
+	if err != nil || res.Code != 0 {
+		t.Fatalf("/checkpoint %s: %v %s", epoch, err, res.GetLog())
+	}
+	var r CheckpointResponse
+	if err := json.Unmarshal(res.Value, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

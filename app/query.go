@@ -11,6 +11,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/contracts/custody"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/contracts/pvp"
@@ -43,6 +44,7 @@ const (
 	QueryAML         = "/aml_thresholds" // → []AMLThreshold
 	QueryPublicKey   = "/pubkey"         // data = address → hex of the public key seen on chain
 	QueryUpgrade     = "/upgrade"        // → UpgradeStatus (the scheduled upgrade; the upgrades this node's binary carries)
+	QueryCheckpoint  = "/checkpoint"     // data = epoch (decimal) → CheckpointResponse
 
 	QueryCustodyAccount   = "/custody/account"   // CustodyRequest → CustodyAccountResponse
 	QueryCustodyProposals = "/custody/proposals" // CustodyRequest → CustodyProposalsResponse
@@ -58,6 +60,46 @@ const (
 	filterIDPrefix   = "/p2p/filter/id/"
 	filterAddrPrefix = "/p2p/filter/addr/"
 )
+
+// CheckpointResponse is what a prover reads of a checkpoint over the
+// node's RPC (QueryCheckpoint): the chain's checkpoint parameters, the
+// checkpoint of the epoch once defined, and, once the QC of its height is
+// in the state, its signers (the set the previous checkpoint handed over
+// to, in slot order) with their signatures in the same order (nil for a
+// signer whose signature the QC lacks). Epoch 0 has no signers.
+type CheckpointResponse struct {
+	Interval   int64                  `json:"checkpoint_interval"`
+	Slots      int                    `json:"checkpoint_slots"`
+	Checkpoint *checkpoint.Checkpoint `json:"checkpoint,omitempty"`
+	Signed     bool                   `json:"signed"`
+	Signers    []checkpoint.Validator `json:"signers,omitempty"`
+	Signatures [][]byte               `json:"signatures,omitempty"`
+}
+
+func (a *App) queryCheckpoint(v *ledger.View, epoch uint64) (CheckpointResponse, error) {
+	r := CheckpointResponse{Interval: a.params.CheckpointInterval, Slots: a.params.CheckpointSlots}
+	c, ok, err := LoadCheckpoint(v, epoch)
+	if err != nil || !ok {
+		return r, err
+	}
+	r.Checkpoint = &c
+	if epoch == 0 {
+		return r, nil
+	}
+	sigs, ok, err := CheckpointSignatures(v, c)
+	if err != nil || !ok {
+		return r, err
+	}
+	if r.Signers, err = CheckpointSigners(v, epoch); err != nil {
+		return r, err
+	}
+	r.Signed = true
+	r.Signatures = make([][]byte, len(r.Signers))
+	for i, val := range r.Signers {
+		r.Signatures[i] = sigs[strings.ToUpper(val.Address)]
+	}
+	return r, nil
+}
 
 // HoldStatus is a hold with whether it is in force at the query height.
 type HoldStatus struct {
@@ -371,6 +413,12 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		return TxLocation{ID: id, Height: h}, nil
 	case QueryInvariants:
 		return a.Invariants(v)
+	case QueryCheckpoint:
+		epoch, err := strconv.ParseUint(string(data), 10, 64)
+		if err != nil {
+			return nil, ErrBadQuery.Wrapf("checkpoint epoch %q: want a decimal number", data)
+		}
+		return a.queryCheckpoint(v, epoch)
 	case QueryOrgs:
 		return permission.Organisations(v)
 	case QueryValidators:

@@ -22,6 +22,11 @@ const (
 	DigestDomain = "jinlian/checkpoint/v1"
 )
 
+// DevSlots is the slot count of the development circuit: the localnet has
+// at most 7 validators. The committed contracts/ethereum/Verifier.sol is
+// exported from the development keys of this size (consensus/prover).
+const DevSlots = 8
+
 // Hash32 is a 32-byte hash or commitment, printed as upper-case hex like
 // CometBFT prints app hashes.
 type Hash32 [32]byte

@@ -70,10 +70,11 @@ type Options struct {
 	// Regulator adjusts an observer's regulator service; the zero value
 	// takes everything from the configuration.
 	Regulator RegulatorOptions
-	// Anchoring, when set, starts the checkpoint prover and relayer with
-	// these options instead of from [checkpoint] of the configuration
-	// (a localnet's development chain).
-	Anchoring *AnchoringOptions
+	// StartAnchoring, when set, starts the checkpoint prover and relayer
+	// that checkpoint.prover turns on in this process (a development
+	// build, with package node/anchoring) instead of supervising a
+	// jinlian-anchor process.
+	StartAnchoring func(ctx context.Context, n *Node) (Anchorer, error)
 }
 
 // Node is a running jinlian node, composed by Start from its
@@ -90,8 +91,8 @@ type Node struct {
 	// Regulator is an observer's regulator service, nil on a validator.
 	Regulator *regulator.Service
 	// Anchoring is the checkpoint prover and relayer, nil unless
-	// checkpoint.prover (or Options.Anchoring) starts them.
-	Anchoring *Anchoring
+	// checkpoint.prover starts them.
+	Anchoring Anchorer
 
 	mu sync.Mutex // guards Node for evict, which may run before consensus.StartNode returns
 }
@@ -225,16 +226,42 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 			return nil, errors.Join(err, n.Stop())
 		}
 	}
-	switch {
-	case opts.Anchoring != nil:
-		n.Anchoring, err = StartAnchoring(ctx, n, *opts.Anchoring)
-	case cfg.Checkpoint.Prover:
-		n.Anchoring, err = startConfiguredAnchoring(ctx, n, logger)
-	}
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("checkpoint prover: %w", err), n.Stop())
+	if cfg.Checkpoint.Prover {
+		if opts.StartAnchoring != nil {
+			n.Anchoring, err = opts.StartAnchoring(ctx, n)
+		} else {
+			n.Anchoring, err = startAnchorProcess(ctx, n, logger)
+		}
+		if err != nil {
+			n.Anchoring = nil
+			return nil, errors.Join(fmt.Errorf("checkpoint prover: %w", err), n.Stop())
+		}
 	}
 	return n, nil
+}
+
+// startAnchorProcess runs and supervises `jinlian-anchor run` for n: it
+// reads n's checkpoints over n's RPC and proves them into n's home, with
+// [checkpoint] of n's configuration as resolved here (flags, environment,
+// file).
+func startAnchorProcess(ctx context.Context, n *Node, logger *slog.Logger) (Anchorer, error) {
+	c := n.Config.Checkpoint
+	args := []string{"run", "--home", n.Config.Home, "--node", n.RPCAddr()}
+	for _, f := range []struct{ flag, v string }{
+		{"--eth-rpc", c.EthRPC}, {"--eth-key", n.Config.HomePath(c.EthKey)}, {"--anchor", c.Anchor}, {"--keys", n.Config.HomePath(c.Keys)},
+	} {
+		if f.v != "" {
+			args = append(args, f.flag, f.v)
+		}
+	}
+	p, err := StartAnchorProcess(ctx, AnchorProcessOptions{Args: args, Restart: true, Logger: logger})
+	if errors.Is(err, ErrNoAnchorCommand) {
+		err = fmt.Errorf("checkpoint.prover is on and %w; or run the prover yourself with %s run --home %s and turn checkpoint.prover off", err, AnchorCommand, n.Config.Home)
+	}
+	if err != nil {
+		return nil, err // not a nil *AnchorProcess in an Anchorer
+	}
+	return p, nil
 }
 
 // Stop stops, in this order, the prover, the regulator service, the API

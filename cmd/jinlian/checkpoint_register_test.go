@@ -20,6 +20,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/anchoring"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
 )
 
@@ -51,7 +52,7 @@ func TestCheckpointRegisterCommand(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	sim.MineEvery(time.Second)
-	an, err := node.StartAnchoring(context.Background(), nodes[0], node.AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
+	an, err := anchoring.Start(context.Background(), anchoring.Options{Node: nodes[0].Client(), Home: nodes[0].Home(), Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/consensus"
-	"github.com/jinlian-ledger/jinlian/consensus/prover"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/permission"
@@ -215,7 +214,7 @@ of --checkpoint-slots validators.`, consensus.DefaultMaxBlockBytes),
 	cmd.Flags().StringVar(&chainID, "chain-id", "", "the chain's id (goes into every transaction)")
 	cmd.Flags().StringVar(&at, "genesis-time", "", "RFC 3339 time before which no block is made (default: now)")
 	cmd.Flags().Int64Var(&interval, "checkpoint-interval", DefaultGenesisCheckpointInterval, "blocks between checkpoints (0: checkpoints off)")
-	cmd.Flags().IntVar(&slots, "checkpoint-slots", prover.DevSlots, "validator slots of the checkpoint proof circuit (the most validators a checkpoint can hold)")
+	cmd.Flags().IntVar(&slots, "checkpoint-slots", checkpoint.DevSlots, "validator slots of the checkpoint proof circuit (the most validators a checkpoint can hold)")
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace an existing file")
 	_ = cmd.MarkFlagRequired("chain-id")
 	return cmd

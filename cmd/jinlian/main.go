@@ -1,16 +1,12 @@
-// Command jinlian is the one binary of the jinlian consortium ledger: it
-// runs nodes (start, init, localnet), manages keys, sends transactions and
-// answers queries. See docs/cli.md.
+// Command jinlian is the binary of the jinlian consortium ledger: it runs
+// nodes (start, init, localnet), manages keys, sends transactions and
+// answers queries. The checkpoint prover and relayer (gnark, go-ethereum)
+// are the jinlian-anchor binary's, which jinlian runs when a node's
+// configuration or a command needs it. See docs/cli.md.
 package main
-
-import (
-	"fmt"
-	"os"
-)
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
+		exit(err)
 	}
 }

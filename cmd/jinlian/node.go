@@ -236,6 +236,17 @@ func newStartCmd(g *globals) *cobra.Command {
 		Short: "Run one node from its home until SIGINT/SIGTERM",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// --eth-rpc, --eth-key and --anchor are short for
+			// --checkpoint.<key>: set those before Load validates.
+			for _, a := range []struct{ alias, key string }{
+				{"eth-rpc", "checkpoint.eth_rpc"}, {"eth-key", "checkpoint.eth_key"}, {"anchor", "checkpoint.anchor"},
+			} {
+				if f := cmd.Flags().Lookup(a.alias); f.Changed {
+					if err := cmd.Flags().Set(a.key, f.Value.String()); err != nil {
+						return err
+					}
+				}
+			}
 			cfg, err := nodecfg.Load(g.home, cmd.Flags())
 			if err != nil {
 				return err
@@ -243,19 +254,12 @@ func newStartCmd(g *globals) *cobra.Command {
 			if mode != "" { // --mode is short for --node.mode
 				cfg.Node.Mode = mode
 			}
-			for _, a := range []struct {
-				flag string
-				dst  *string
-			}{{"eth-rpc", &cfg.Checkpoint.EthRPC}, {"eth-key", &cfg.Checkpoint.EthKey}, {"anchor", &cfg.Checkpoint.Anchor}} {
-				if f := cmd.Flags().Lookup(a.flag); f.Changed { // short for --checkpoint.<key>
-					*a.dst = f.Value.String()
-				}
-			}
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
 			appLog, cometLog := loggers(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
-			n, err := node.Start(cmd.Context(), cfg, node.Options{Passphrase: pass.read, CometLogger: cometLog, Logger: appLog})
+			n, err := node.Start(cmd.Context(), cfg, node.Options{Passphrase: pass.read, CometLogger: cometLog, Logger: appLog,
+				StartAnchoring: inProcessAnchoring(appLog)})
 			if err != nil {
 				return err
 			}
@@ -337,7 +341,10 @@ Node0 proves each checkpoint and anchors it on a development Ethereum chain,
 deploying a fresh anchor at each start: the in-process chain of a
 development build (go run -tags dev ./cmd/jinlian localnet), else a
 geth --dev process when geth is on PATH, or the endpoint named by --eth-rpc.
-Without any of them the localnet runs unanchored and says so.`,
+A development build proves in this process; a plain build runs
+jinlian-anchor localnet for node0 (jinlian-anchor next to this executable
+or on PATH). Without a chain, or a plain build without jinlian-anchor, the
+localnet runs unanchored and says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// From the start, so that a signal while the nodes or the

@@ -202,10 +202,9 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 	return err
 }
 
-// DevSlots is the slot count of the development circuit: the localnet has
-// at most 7 validators. The committed contracts/ethereum/Verifier.sol is
-// exported from DevSetup keys of this size.
-const DevSlots = 8
+// DevSlots is the slot count of the development circuit
+// (checkpoint.DevSlots).
+const DevSlots = checkpoint.DevSlots
 
 // DevKeysDir is where tests and tools cache development keys:
 // $JINLIAN_CHECKPOINT_KEYS, or jinlian/checkpoint-keys in the user's cache

@@ -90,11 +90,18 @@ var layers = []struct {
 	{pkg: "consensus", allow: append([]string{"app", "nodecfg", "recon"}, helpers...)},
 
 	// Composing one node from its configuration: everything below.
-	{pkg: "node", allow: append([]string{"api", "app", "checkpoint", "consensus", "consensus/prover", "consensus/prover/relay", "wire",
+	// The prover and relayer are not here: they are node/anchoring's,
+	// which node runs as the jinlian-anchor process.
+	{pkg: "node", allow: append([]string{"api", "app", "checkpoint", "consensus", "wire",
 		"gmcrypto", "ledger", "nodecfg", "permission", "regulator"}, helpers...)},
+	// Composing the checkpoint prover and relayer (gnark, go-ethereum) of
+	// a node, which it reads over its RPC only: never node. Only
+	// cmd/jinlian-anchor, development builds and tests import it.
+	{pkg: "node/anchoring", allow: append([]string{"app", "checkpoint", "consensus", "consensus/prover", "consensus/prover/relay",
+		"nodecfg"}, helpers...)},
 	// The demo consortium of `jinlian localnet`: development only, on top
 	// of node; no production package imports it.
-	{pkg: "node/localnet", allow: append([]string{"node", "consensus", "app", "checkpoint", "consensus/prover", "contracts/...",
+	{pkg: "node/localnet", allow: append([]string{"node", "consensus", "app", "checkpoint", "contracts/...",
 		"gmcrypto", "internal/ca", "nodecfg", "permission"}, helpers...)},
 
 	// The binary and the e2e tests take everything.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/anchoring"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
 
 	"github.com/cometbft/cometbft/libs/log"
@@ -145,7 +146,7 @@ func TestLocalnetAnchorsValidatorSetChange(t *testing.T) {
 // checkpoints every interval blocks, node0 proving and anchoring them on
 // the in-process development chain; everything stops with the test. It holds the heavy
 // e2e lock (internal/heavytest) for the whole test.
-func startAnchoredLocalnet(t *testing.T, validators int, interval int64) (*localnet.Net, []*node.Node, *node.Anchoring) {
+func startAnchoredLocalnet(t *testing.T, validators int, interval int64) (*localnet.Net, []*node.Node, *anchoring.Anchoring) {
 	t.Helper()
 	heavytest.Begin(t, "runs a localnet and proves checkpoints")
 	base, err := consensus.FreeBasePort(validators)
@@ -171,7 +172,7 @@ func startAnchoredLocalnet(t *testing.T, validators int, interval int64) (*local
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	sim.MineEvery(time.Second)
-	an, err := node.StartAnchoring(context.Background(), nodes[0], node.AnchoringOptions{Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
+	an, err := anchoring.Start(context.Background(), anchoring.Options{Node: nodes[0].Client(), Home: nodes[0].Home(), Chain: sim.Client(), Auth: sim.Auth, Deploy: true, Mine: sim.Mine, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/consensus"
-	"github.com/jinlian-ledger/jinlian/consensus/prover"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/ca"
@@ -278,7 +277,7 @@ func create(opts Options) (*Net, error) {
 			g.CheckpointKeys = append(g.CheckpointKeys, reg)
 		}
 		if interval > 0 {
-			g.Params.CheckpointInterval, g.Params.CheckpointSlots = interval, prover.DevSlots
+			g.Params.CheckpointInterval, g.Params.CheckpointSlots = interval, checkpoint.DevSlots
 		}
 		switch r := opts.ReservesInterval; {
 		case r > 0:

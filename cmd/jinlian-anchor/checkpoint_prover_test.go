@@ -22,6 +22,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/anchoring"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
 
 	"github.com/jinlian-ledger/jinlian/nodecfg"
@@ -52,10 +53,12 @@ func jsonRPCChain(t *testing.T) (url, keyFile string, sim *devchain.Chain) {
 
 // `jinlian checkpoint deploy` deploys the anchor from a node's genesis over
 // JSON-RPC and records it; the prover of `jinlian start --checkpoint.prover`
-// (node.Start) then proves and anchors the chain's checkpoints there. A
-// prover pointed at an anchor deployed for another genesis refuses to
-// start. (Against a real geth --dev: TestGethDevDeployAndProver, behind the
-// gethdev build tag.)
+// (node.Start, which runs and supervises `jinlian-anchor run`: here this
+// test binary) then proves and anchors the chain's checkpoints there,
+// reading them over the node's RPC. A prover pointed at an anchor deployed
+// for another genesis refuses to start, and so does its node. (Against a
+// real geth --dev: TestGethDevDeployAndProver, behind the gethdev build
+// tag.)
 func TestCheckpointDeployAndProver(t *testing.T) {
 	heavytest.Begin(t, "runs a localnet and proves checkpoints")
 	url, keyFile, _ := jsonRPCChain(t)
@@ -65,6 +68,7 @@ func TestCheckpointDeployAndProver(t *testing.T) {
 // testDeployAndProver runs deploy and the prover against the Ethereum
 // JSON-RPC endpoint url, paying with the key in keyFile.
 func testDeployAndProver(t *testing.T, url, keyFile string) {
+	asAnchorCommand(t)
 	base, err := consensus.FreeBasePort(2)
 	if err != nil {
 		t.Fatal(err)
@@ -83,14 +87,14 @@ func testDeployAndProver(t *testing.T, url, keyFile string) {
 	if err := json.Unmarshal([]byte(out), &dep); err != nil || !common.IsHexAddress(dep.Anchor) || dep.ChainID != ln.Network.ChainID {
 		t.Fatalf("deploy printed %s (%v)", out, err)
 	}
-	if info, ok := node.ReadAnchorInfo(home); !ok || info.Contract != dep.Anchor || info.RPC != url {
+	if info, ok := anchoring.ReadAnchorInfo(home); !ok || info.Contract != dep.Anchor || info.RPC != url {
 		t.Fatalf("anchor.json %+v", info)
 	}
 	if _, err := runCLI(t, "checkpoint", "deploy", "--home", home, "--eth-rpc", url, "--eth-key", filepath.Join(t.TempDir(), "none")); err == nil || !strings.Contains(err.Error(), "--eth-key") {
 		t.Fatalf("deploy without a key file: %v", err)
 	}
 	// An anchor for another genesis: trusts a different epoch 0.
-	g0, err := node.GenesisCheckpoint(home)
+	g0, err := anchoring.GenesisCheckpoint(home)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package node
+package anchoring
 
 import (
 	"context"
@@ -8,11 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/types"
 	"github.com/ethereum/go-ethereum/accounts/abi/bind"
 	"github.com/ethereum/go-ethereum/common"
@@ -23,48 +26,84 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/consensus/prover"
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
-	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
-// stateCollector reads checkpoints and their signatures from a node's
-// committed state for the prover worker.
-type stateCollector struct{ store *ledger.Store }
+// Source is the node a prover reads checkpoints from: CometBFT's RPC
+// client, over HTTP (rpc/client/http) or in process (rpc/client/local).
+type Source interface {
+	ABCIQuery(ctx context.Context, path string, data cmtbytes.HexBytes) (*coretypes.ResultABCIQuery, error)
+}
 
-func (c stateCollector) Collected(epoch uint64) (checkpoint.Checkpoint, []checkpoint.Validator, [][]byte, bool, error) {
-	v, err := c.store.View(0)
+// QueryCheckpoint asks the node for checkpoint epoch (app.QueryCheckpoint).
+func QueryCheckpoint(ctx context.Context, src Source, epoch uint64) (app.CheckpointResponse, error) {
+	var r app.CheckpointResponse
+	res, err := src.ABCIQuery(ctx, app.QueryCheckpoint, []byte(strconv.FormatUint(epoch, 10)))
 	if err != nil {
-		return checkpoint.Checkpoint{}, nil, nil, false, err
+		return r, fmt.Errorf("query checkpoint %d: %w", epoch, err)
 	}
-	def, ok, err := app.LoadCheckpoint(v, epoch)
-	if err != nil || !ok {
-		return checkpoint.Checkpoint{}, nil, nil, false, err
+	if res.Response.Code != 0 {
+		return r, fmt.Errorf("query checkpoint %d: %s", epoch, res.Response.Log)
 	}
-	sigs, ok, err := app.CheckpointSignatures(v, def)
-	if err != nil || !ok {
+	if err := json.Unmarshal(res.Response.Value, &r); err != nil {
+		return r, fmt.Errorf("query checkpoint %d: %w", epoch, err)
+	}
+	return r, nil
+}
+
+// ErrCheckpointsOff: the chain's genesis does not enable checkpoints.
+var ErrCheckpointsOff = errors.New("this chain's genesis does not enable checkpoints (params.checkpoint_interval)")
+
+// waitCheckpoint0 asks the node for checkpoint 0 until it is committed
+// (with block 1) or the chain turns out to have no checkpoints, while ctx
+// allows. The node may not answer yet, or have no state yet: it retries.
+func waitCheckpoint0(ctx context.Context, src Source) (app.CheckpointResponse, error) {
+	for {
+		r0, err := QueryCheckpoint(ctx, src, 0)
+		if err == nil && (r0.Interval <= 0 || r0.Checkpoint != nil) {
+			return r0, nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = errors.New("the chain has not made block 1")
+			}
+			return r0, fmt.Errorf("checkpoint 0 is not committed yet: %w (%w)", err, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// nodeCollector reads checkpoints and their signatures from a node's
+// committed state, over its RPC, for the prover worker.
+type nodeCollector struct{ src Source }
+
+func (c nodeCollector) Collected(epoch uint64) (checkpoint.Checkpoint, []checkpoint.Validator, [][]byte, bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := QueryCheckpoint(ctx, c.src, epoch)
+	if err != nil || r.Checkpoint == nil || !r.Signed {
 		return checkpoint.Checkpoint{}, nil, nil, false, err
 	}
 	// Signed by the set the previous checkpoint handed over to, not by
 	// today's registry (which may have changed since).
-	vals, err := app.CheckpointSigners(v, epoch)
-	if err != nil {
-		return checkpoint.Checkpoint{}, nil, nil, false, err
-	}
-	out := make([][]byte, len(vals))
-	for i, val := range vals {
-		out[i] = sigs[strings.ToUpper(val.Address)]
-	}
-	return def, vals, out, true, nil
+	return *r.Checkpoint, r.Signers, r.Signatures, true, nil
 }
 
-// AnchoringOptions configure StartAnchoring.
-type AnchoringOptions struct {
+// Options configure Start.
+type Options struct {
+	// Node is the node whose checkpoints are proved; Home is where the
+	// proofs are kept (<home>/data/checkpoints) and the anchor recorded
+	// (anchor.json): the node's home, or a directory of the prover's own.
+	Node Source
+	Home string
 	// Chain is the Ethereum endpoint (an ethclient.Client, or a
 	// development chain's client); the relayer signs with Auth.
 	Chain relay.Backend
 	Auth  *bind.TransactOpts
-	// Anchor is the CheckpointAnchor on Chain. With Deploy, StartAnchoring
-	// deploys a new one instead, trusting the chain's epoch-0 checkpoint
-	// (a development chain: the localnet's).
+	// Anchor is the CheckpointAnchor on Chain. With Deploy, Start deploys
+	// a new one instead, trusting the chain's epoch-0 checkpoint (a
+	// development chain: the localnet's).
 	Anchor common.Address
 	Deploy bool
 	// ChainURL is recorded in anchor.json for the CLI.
@@ -81,15 +120,17 @@ type AnchoringOptions struct {
 	close func()
 }
 
-// Anchoring is a node's prover worker and relayer.
+// Anchoring is a running checkpoint prover worker and relayer.
 type Anchoring struct {
 	Relayer *relay.Relayer
 	Store   *prover.Store
 	Prover  *prover.EdDSAGroth16
-	cancel  context.CancelFunc
-	close   func()
-	wg      sync.WaitGroup
-	once    sync.Once
+	// Interval is the chain's checkpoint interval, in blocks.
+	Interval int64
+	cancel   context.CancelFunc
+	close    func()
+	wg       sync.WaitGroup
+	once     sync.Once
 }
 
 // AnchorInfo is written to <home>/data/checkpoints/anchor.json for the CLI.
@@ -98,21 +139,20 @@ type AnchorInfo struct {
 	RPC      string `json:"rpc,omitempty"`
 }
 
-// AnchorInfoFile is where StartAnchoring records the anchor.
+// AnchorInfoFile is where Start and DeployAnchor record the anchor.
 func AnchorInfoFile(home string) string {
 	return filepath.Join(prover.StoreDir(home), "anchor.json")
 }
 
-// StartAnchoring starts, on node n, a prover worker that proves every
-// checkpoint whose signatures are in the state and relays it to the anchor
-// at opts.Anchor on opts.Chain, or, with opts.Deploy, to an anchor it
-// deploys there. The chain must enable checkpoints in its genesis. ctx
-// bounds only the start (the wait for checkpoint 0, which block 1
-// commits); the worker runs until Stop.
-func StartAnchoring(ctx context.Context, n *Node, opts AnchoringOptions) (*Anchoring, error) {
-	p := n.App.Params()
-	if p.CheckpointInterval <= 0 {
-		return nil, errors.New("this chain's genesis does not enable checkpoints (params.checkpoint_interval)")
+// Start starts a prover worker that proves every checkpoint whose
+// signatures are in the state of opts.Node and relays it to the anchor at
+// opts.Anchor on opts.Chain, or, with opts.Deploy, to an anchor it deploys
+// there. The chain must enable checkpoints in its genesis. ctx bounds only
+// the start (the wait for checkpoint 0, which block 1 commits); the worker
+// runs until Stop.
+func Start(ctx context.Context, opts Options) (*Anchoring, error) {
+	if opts.Node == nil || opts.Home == "" {
+		return nil, errors.New("anchoring needs a node to read and a home for its proofs")
 	}
 	if opts.Chain == nil || opts.Auth == nil {
 		return nil, errors.New("anchoring needs an Ethereum endpoint and a transactor (the --eth-key account)")
@@ -120,11 +160,19 @@ func StartAnchoring(ctx context.Context, n *Node, opts AnchoringOptions) (*Ancho
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	r0, err := waitCheckpoint0(ctx, opts.Node)
+	if err != nil {
+		return nil, err
+	}
+	if r0.Interval <= 0 {
+		return nil, ErrCheckpointsOff
+	}
+	g0 := *r0.Checkpoint
 	keys := opts.KeysDir
 	if keys == "" {
 		keys = prover.DevKeysDir()
 	}
-	scheme, err := prover.NewEdDSAGroth16(p.CheckpointSlots)
+	scheme, err := prover.NewEdDSAGroth16(r0.Slots)
 	if err != nil {
 		return nil, err
 	}
@@ -135,28 +183,12 @@ func StartAnchoring(ctx context.Context, n *Node, opts AnchoringOptions) (*Ancho
 	if info.Insecure {
 		opts.Logger.Warn("checkpoint proofs use the INSECURE development setup", "circuit", info.CircuitID)
 	}
-	store, err := prover.OpenStore(prover.StoreDir(n.Config.Home))
+	store, err := prover.OpenStore(prover.StoreDir(opts.Home))
 	if err != nil {
 		return nil, err
 	}
-	// Epoch 0 is persisted with block 1: wait for it while ctx allows.
-	var g0 checkpoint.Checkpoint
-	for {
-		v, err := n.Store.View(0)
-		if err == nil {
-			var ok bool
-			if g0, ok, err = app.LoadCheckpoint(v, 0); err == nil && ok {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("checkpoint 0 is not committed yet (the chain has not made block 1): %w", ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	an := &Anchoring{Store: store, Prover: scheme, cancel: cancel, close: opts.close}
+	an := &Anchoring{Store: store, Prover: scheme, Interval: r0.Interval, cancel: cancel, close: opts.close}
 	fail := func(err error) (*Anchoring, error) { an.close = nil; an.Stop(); return nil, err } // the caller closes the chain
 	anchor := opts.Anchor
 	if opts.Deploy {
@@ -180,12 +212,11 @@ func StartAnchoring(ctx context.Context, n *Node, opts AnchoringOptions) (*Ancho
 		}
 		opts.Logger.Info("relaying checkpoints", "contract", anchor.Hex(), "rpc", opts.ChainURL)
 	}
-	info0 := AnchorInfo{Contract: anchor.Hex(), RPC: opts.ChainURL}
-	if err := WriteAnchorInfo(n.Config.Home, info0); err != nil {
+	if err := WriteAnchorInfo(opts.Home, AnchorInfo{Contract: anchor.Hex(), RPC: opts.ChainURL}); err != nil {
 		return fail(err)
 	}
 	w := &prover.Worker{
-		Prover: scheme, Store: store, Collector: stateCollector{n.Store}, Logger: opts.Logger, Poll: time.Second,
+		Prover: scheme, Store: store, Collector: nodeCollector{opts.Node}, Logger: opts.Logger, Poll: time.Second,
 		Relay: func(ctx context.Context) error { _, err := an.Relayer.SyncStore(ctx, store); return err },
 	}
 	an.wg.Add(1)
@@ -257,19 +288,20 @@ func (an *Anchoring) Stop() {
 	})
 }
 
-// ReadAnchorInfo reads the anchor.json that StartAnchoring or DeployAnchor
-// wrote into home.
+// ReadAnchorInfo reads the anchor.json that Start or DeployAnchor wrote
+// into home.
 func ReadAnchorInfo(home string) (AnchorInfo, bool) {
 	var info AnchorInfo
 	b, err := os.ReadFile(AnchorInfoFile(home))
 	return info, err == nil && json.Unmarshal(b, &info) == nil
 }
 
-// startConfiguredAnchoring starts the prover and relayer that [checkpoint]
-// of n's configuration asks for (checkpoint.prover), against the anchor it
-// names (or the one anchor.json records) on a real Ethereum chain.
-func startConfiguredAnchoring(ctx context.Context, n *Node, logger *slog.Logger) (*Anchoring, error) {
-	cfg := n.Config
+// StartFromConfig starts the prover and relayer that [checkpoint] of a
+// node's configuration asks for (checkpoint.prover), proving the
+// checkpoints of src into cfg's home and relaying them to the anchor that
+// checkpoint.anchor names (or that anchor.json records) on the Ethereum
+// chain at checkpoint.eth_rpc.
+func StartFromConfig(ctx context.Context, cfg *nodecfg.Config, src Source, logger *slog.Logger) (*Anchoring, error) {
 	c := cfg.Checkpoint
 	anchor := c.Anchor
 	if info, ok := ReadAnchorInfo(cfg.Home); anchor == "" && ok {
@@ -281,6 +313,9 @@ func startConfiguredAnchoring(ctx context.Context, n *Node, logger *slog.Logger)
 	if !common.IsHexAddress(anchor) {
 		return nil, fmt.Errorf("anchor %q is not an address", anchor)
 	}
+	if c.EthRPC == "" {
+		return nil, errors.New("--eth-rpc URL (checkpoint.eth_rpc) names the Ethereum endpoint of the anchor")
+	}
 	cl, err := ethclient.DialContext(ctx, c.EthRPC)
 	if err != nil {
 		return nil, fmt.Errorf("--eth-rpc %s: %w", c.EthRPC, err)
@@ -290,7 +325,8 @@ func startConfiguredAnchoring(ctx context.Context, n *Node, logger *slog.Logger)
 		cl.Close()
 		return nil, err
 	}
-	an, err := StartAnchoring(ctx, n, AnchoringOptions{
+	an, err := Start(ctx, Options{
+		Node: src, Home: cfg.Home,
 		Chain: cl, Auth: auth, Anchor: common.HexToAddress(anchor), ChainURL: c.EthRPC,
 		KeysDir: cfg.HomePath(c.Keys), Logger: logger, close: cl.Close,
 	})
@@ -299,4 +335,16 @@ func startConfiguredAnchoring(ctx context.Context, n *Node, logger *slog.Logger)
 		return nil, err
 	}
 	return an, nil
+}
+
+// DialAddr is the address a client on this host dials to reach a server
+// listening at laddr (CometBFT's rpc.laddr): an unspecified host
+// (0.0.0.0, ::) becomes the loopback.
+func DialAddr(laddr string) string {
+	for _, any := range []string{"://0.0.0.0:", "://[::]:", "://:"} {
+		if i := strings.Index(laddr, any); i >= 0 {
+			return laddr[:i] + "://127.0.0.1:" + laddr[i+len(any):]
+		}
+	}
+	return laddr
 }

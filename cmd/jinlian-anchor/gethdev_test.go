@@ -6,7 +6,7 @@ package main
 // --checkpoint.prover` against a real `geth --dev` process:
 //
 //	go install github.com/ethereum/go-ethereum/cmd/geth@v1.17.8
-//	go test -tags gethdev -run GethDev ./cmd/jinlian
+//	go test -tags gethdev -run GethDev ./cmd/jinlian-anchor
 //
 // GETH names the binary (default: geth on PATH).
 
