@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -31,23 +30,8 @@ type faultNet struct {
 	bin     string
 	chainID string
 	banks   []*account
-	nodes   []*faultNode
+	nodes   []*nodeProc
 	links   map[[2]int]*linkProxy
-}
-
-// faultNode is one validator process and its home.
-type faultNode struct {
-	i       int
-	home    string
-	rpcAddr string
-	client  *rpchttp.HTTP
-	logPath string
-
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	exitErr error
-	paused  bool
 }
 
 // newFaultNet prepares a localnet of four validators (no observers, no
@@ -105,164 +89,30 @@ func newFaultNet(t *testing.T, ctx context.Context, bin string, mnt string, home
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := &faultNode{i: i, home: home, rpcAddr: nn.RPCAddr, client: client, logPath: filepath.Join(dir, fmt.Sprintf("node%d.log", i))}
-		f.nodes = append(f.nodes, n)
-		t.Cleanup(n.stopForGood)
+		f.nodes = append(f.nodes, &nodeProc{name: fmt.Sprintf("node%d", i), home: home, bin: bin, rpcAddr: nn.RPCAddr, client: client,
+			logPath: filepath.Join(dir, fmt.Sprintf("node%d.log", i))})
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, n := range f.nodes {
-				t.Logf("node%d log:\n%s", n.i, logExcerpt(n.log()))
+				t.Logf("%s log:\n%s", n.name, logExcerpt(n.logText()))
 			}
 		}
 	})
 	for _, n := range f.nodes {
-		n.start(t, bin)
+		n.start(t)
 	}
-	for _, n := range f.nodes {
-		f.reachHeight(ctx, n.i, 2, time.Now())
+	for i := range f.nodes {
+		f.reachHeight(ctx, i, 2, time.Now())
 	}
 	return f
-}
-
-// start runs `jinlian start` on the node's home, appending to its log.
-func (n *faultNode) start(t *testing.T, bin string) {
-	t.Helper()
-	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "start", "--home", n.home)
-	cmd.Env = append(os.Environ(), "JINLIAN_PASSPHRASE="+localnet.Passphrase)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		_ = logf.Close()
-		t.Fatalf("start node%d: %v", n.i, err)
-	}
-	exited := make(chan struct{})
-	n.mu.Lock()
-	n.cmd, n.exited, n.exitErr, n.paused = cmd, exited, nil, false
-	n.mu.Unlock()
-	go func() {
-		err := cmd.Wait()
-		_ = logf.Close()
-		n.mu.Lock()
-		n.exitErr = err
-		n.mu.Unlock()
-		close(exited)
-	}()
-}
-
-// running reports whether the process was started and has not exited.
-func (n *faultNode) running() bool {
-	n.mu.Lock()
-	exited := n.exited
-	n.mu.Unlock()
-	if exited == nil {
-		return false
-	}
-	select {
-	case <-exited:
-		return false
-	default:
-		return true
-	}
-}
-
-// up reports whether the node runs and is not paused.
-func (n *faultNode) up() bool {
-	n.mu.Lock()
-	paused := n.paused
-	n.mu.Unlock()
-	return !paused && n.running()
-}
-
-// kill sends SIGKILL and waits for the process to go.
-func (n *faultNode) kill(t *testing.T) {
-	t.Helper()
-	if !n.running() {
-		t.Fatalf("kill node%d: not running (%v)", n.i, n.exitErr)
-	}
-	_ = n.cmd.Process.Signal(syscall.SIGKILL)
-	<-n.exited
-	var ee *exec.ExitError
-	if !errors.As(n.exitErr, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("node%d exit: %v, want killed by SIGKILL", n.i, n.exitErr)
-	}
-}
-
-// pause stops (SIGSTOP) or continues (SIGCONT) the process.
-func (n *faultNode) pause(t *testing.T, stop bool) {
-	t.Helper()
-	sig := syscall.SIGCONT
-	if stop {
-		sig = syscall.SIGSTOP
-	}
-	if err := n.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("node%d: %v: %v", n.i, sig, err)
-	}
-	n.mu.Lock()
-	n.paused = stop
-	n.mu.Unlock()
-}
-
-// wait waits for the process to exit by itself and returns its exit error.
-func (n *faultNode) wait(ctx context.Context) (error, bool) {
-	select {
-	case <-n.exited:
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		return n.exitErr, true
-	case <-ctx.Done():
-		return nil, false
-	}
-}
-
-func (n *faultNode) stopForGood() {
-	if n.running() {
-		_ = n.cmd.Process.Signal(syscall.SIGCONT)
-		_ = n.cmd.Process.Signal(syscall.SIGKILL)
-		<-n.exited
-	}
-}
-
-func (n *faultNode) log() string {
-	b, _ := os.ReadFile(n.logPath)
-	return string(b)
-}
-
-// logExcerpt is the last 3 KiB of a node's log, or, when it crashed, the
-// crash and what came before it rather than the goroutine dump.
-func logExcerpt(s string) string {
-	end := len(s)
-	for _, mark := range []string{"\npanic: ", "\nfatal error: "} {
-		if k := strings.Index(s, mark); k >= 0 {
-			end = min(len(s), k+2048)
-			break
-		}
-	}
-	return s[max(0, end-4096):end]
-}
-
-// height is the node's latest height, 0 when it does not answer.
-func (n *faultNode) height(ctx context.Context) int64 {
-	if !n.up() {
-		return 0
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	h, err := heightOf(ctx, n.client)
-	if err != nil {
-		return 0
-	}
-	return h
 }
 
 // top is the highest height among the nodes that answer.
 func (f *faultNet) top(ctx context.Context, except ...int) int64 {
 	var h int64
-	for _, n := range f.nodes {
-		if !containsInt(except, n.i) {
+	for i, n := range f.nodes {
+		if !containsInt(except, i) {
 			h = max(h, n.height(ctx))
 		}
 	}
@@ -287,7 +137,7 @@ func (f *faultNet) reachHeight(ctx context.Context, i int, h int64, since time.T
 			f.t.Fatalf("node%d did not reach height %d (at %d): %v", i, h, f.nodes[i].height(context.Background()), ctx.Err())
 		}
 		if !f.nodes[i].running() {
-			f.t.Fatalf("node%d exited while catching up to %d: %v", i, h, f.nodes[i].exitErr)
+			f.t.Fatalf("node%d exited while catching up to %d: %v\n%s", i, h, f.nodes[i].exitErr(), logExcerpt(f.nodes[i].logText()))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -421,4 +271,18 @@ func (p *linkProxy) setCut(cut, blackhole bool) {
 func (p *linkProxy) close() {
 	_ = p.ln.Close()
 	p.setCut(true, false)
+}
+
+// sigkill kills node i with SIGKILL and checks that the signal ended it.
+func (f *faultNet) sigkill(i int) {
+	f.t.Helper()
+	n := f.nodes[i]
+	if !n.running() {
+		f.t.Fatalf("kill node%d: not running (%v)", i, n.exitErr())
+	}
+	n.kill()
+	var ee *exec.ExitError
+	if err := n.exitErr(); !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		f.t.Fatalf("node%d exit: %v, want killed by SIGKILL", i, err)
+	}
 }

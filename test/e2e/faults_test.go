@@ -192,9 +192,9 @@ func (c *campaign) killRestart(ctx context.Context, i int, down time.Duration) {
 	t.Helper()
 	c.waitCommits(ctx, 5)
 	time.Sleep(rand.N(300 * time.Millisecond))
-	c.f.nodes[i].kill(t)
+	c.f.sigkill(i)
 	time.Sleep(down)
-	c.f.nodes[i].start(t, c.f.bin)
+	c.f.nodes[i].start(t)
 	start := time.Now()
 	target := c.f.top(ctx, i)
 	c.record("kill -9 one validator, restart", c.f.reachHeight(ctx, i, target, start), "")
@@ -206,14 +206,14 @@ func (c *campaign) killRestart(ctx context.Context, i int, down time.Duration) {
 func (c *campaign) catchUp(ctx context.Context, i int, down time.Duration) {
 	t := c.f.t
 	t.Helper()
-	c.f.nodes[i].kill(t)
+	c.f.sigkill(i)
 	time.Sleep(down)
-	c.f.nodes[i].start(t, c.f.bin)
+	c.f.nodes[i].start(t)
 	start := time.Now()
 	var from int64
 	for from == 0 {
 		if ctx.Err() != nil || !c.f.nodes[i].running() {
-			t.Fatalf("node%d did not come back: %v %v", i, ctx.Err(), c.f.nodes[i].exitErr)
+			t.Fatalf("node%d did not come back: %v %v", i, ctx.Err(), c.f.nodes[i].exitErr())
 		}
 		from = c.f.nodes[i].height(ctx)
 		time.Sleep(20 * time.Millisecond)
@@ -298,15 +298,15 @@ func (c *campaign) pauseNode(ctx context.Context, i int, d time.Duration) {
 func (c *campaign) twoDown(ctx context.Context, a, b int) {
 	t := c.f.t
 	t.Helper()
-	c.f.nodes[a].kill(t)
-	c.f.nodes[b].kill(t)
+	c.f.sigkill(a)
+	c.f.sigkill(b)
 	time.Sleep(2 * time.Second)
 	h0 := c.f.top(ctx)
 	time.Sleep(3 * time.Second)
 	if h1 := c.f.top(ctx); h1 > h0 {
 		t.Fatalf("2 of 4 down: the chain advanced from %d to %d", h0, h1)
 	}
-	c.f.nodes[a].start(t, c.f.bin)
+	c.f.nodes[a].start(t)
 	start := time.Now()
 	for c.f.top(ctx) <= h0 {
 		if ctx.Err() != nil {
@@ -315,7 +315,7 @@ func (c *campaign) twoDown(ctx context.Context, a, b int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	c.record("2 of 4 killed: chain resumes after one restart", time.Since(start), "from the restart (process start included)")
-	c.f.nodes[b].start(t, c.f.bin)
+	c.f.nodes[b].start(t)
 	start = time.Now()
 	c.f.reachHeight(ctx, b, c.f.top(ctx, b), start)
 }
@@ -325,11 +325,11 @@ func (c *campaign) allDown(ctx context.Context) {
 	t := c.f.t
 	t.Helper()
 	h0 := c.f.top(ctx)
-	for _, n := range c.f.nodes {
-		n.kill(t)
+	for i := range c.f.nodes {
+		c.f.sigkill(i)
 	}
 	for _, n := range c.f.nodes {
-		n.start(t, c.f.bin)
+		n.start(t)
 	}
 	start := time.Now()
 	for c.f.top(ctx) <= h0 {
@@ -390,29 +390,29 @@ func (c *campaign) diskFull(ctx context.Context, i int, mnt string, hold time.Du
 		t.Fatalf("node%d kept running on a full disk for 2 minutes (height %d, the others %d)", i, n.height(ctx), c.f.top(ctx, i))
 	}
 	stopped := time.Since(filled)
-	logText := n.log()
+	logText := n.logText()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(logText, "no space left on device") || !strings.Contains(logText, mnt) {
 		t.Fatalf("node%d on a full disk: exit %v; want exit 1 with a message naming the disk %s\n%s", i, err, mnt, logExcerpt(logText))
 	}
 	// A restart while the disk is still full is refused, saying why (as
 	// systemd's Restart=on-failure would try).
-	before := len(n.log())
-	n.start(t, c.f.bin)
+	before := len(n.logText())
+	n.start(t)
 	wctx, cancel = context.WithTimeout(ctx, time.Minute)
 	err, exited = n.wait(wctx)
 	cancel()
 	if !exited {
 		t.Fatalf("node%d started on a full disk", i)
 	}
-	if again := n.log()[before:]; !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(again, "node.min_free_disk_mb") || !strings.Contains(again, mnt) {
+	if again := n.logText()[before:]; !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(again, "node.min_free_disk_mb") || !strings.Contains(again, mnt) {
 		t.Fatalf("node%d restarted on a full disk: exit %v; want exit 1 naming the disk and node.min_free_disk_mb\n%s", i, err, logExcerpt(again))
 	}
 	time.Sleep(hold)
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	n.start(t, c.f.bin)
+	n.start(t)
 	start := time.Now()
 	took := c.f.reachHeight(ctx, i, c.f.top(ctx, i), start)
 	c.record("disk full on one validator (ENOSPC), space freed, restart", took,
@@ -465,7 +465,7 @@ func (c *campaign) audit(ctx context.Context) {
 	clients := make([]rpcclient.Client, len(c.f.nodes))
 	for i, n := range c.f.nodes {
 		if !n.up() {
-			t.Fatalf("node%d is not running at the audit: %v", i, n.exitErr)
+			t.Fatalf("node%d is not running at the audit: %v", i, n.exitErr())
 		}
 		clients[i] = n.client
 	}
@@ -684,7 +684,7 @@ func (l *faultLoad) run(ctx context.Context) {
 
 // poll asks one node that is up about the pending transactions.
 func (l *faultLoad) poll(ctx context.Context) {
-	var n *faultNode
+	var n *nodeProc
 	for _, c := range rand.Perm(len(l.f.nodes)) {
 		if l.f.nodes[c].up() {
 			n = l.f.nodes[c]

@@ -5,16 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/jinlian-ledger/jinlian/consensus"
@@ -212,16 +208,12 @@ func newWarmColdEnv(t *testing.T, ctx context.Context, bin string) *warmColdEnv 
 		e.members = append(e.members, newMember(t, ln.Home, localnet.Orgs[i], name))
 	}
 	for _, n := range ln.Network.Nodes {
-		logf, err := os.OpenFile(filepath.Join(dir, n.Moniker+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = logf.Close() })
 		c, err := rpchttp.NewWithTimeout(n.RPCAddr, "/websocket", 10)
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.procs = append(e.procs, &nodeProc{name: n.Moniker, home: n.Home, bin: bin, log: logf, client: c})
+		e.procs = append(e.procs, &nodeProc{name: n.Moniker, home: n.Home, bin: bin, rpcAddr: n.RPCAddr, client: c,
+			logPath: filepath.Join(dir, n.Moniker+".log"), args: []string{"--log.level", "warn"}})
 	}
 	if len(e.procs) != 5 || ln.Network.Nodes[4].Power != 0 {
 		t.Fatalf("localnet nodes: %+v, want four validators and an observer", ln.Network.Nodes)
@@ -231,8 +223,7 @@ func newWarmColdEnv(t *testing.T, ctx context.Context, bin string) *warmColdEnv 
 			return
 		}
 		for _, p := range e.procs {
-			b, _ := os.ReadFile(p.log.Name())
-			t.Logf("%s log (last 3 KiB):\n%s", p.name, b[max(0, len(b)-3072):])
+			t.Logf("%s log:\n%s", p.name, logExcerpt(p.logText()))
 		}
 	})
 	return e
@@ -500,93 +491,6 @@ func (e *warmColdEnv) doubleSpend(from, to *account) {
 		return
 	}
 	e.t.Fatal("no double spend got both halves admitted in 5 attempts")
-}
-
-// nodeProc is one `jinlian start` process of a node home, started again
-// after each kill.
-type nodeProc struct {
-	name, home, bin string
-	log             *os.File
-	client          rpcclient.Client
-
-	mu  sync.Mutex
-	cur *procRun
-}
-
-// procRun is one run of a node process.
-type procRun struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error // set before exited is closed
-	killed bool  // by the test
-}
-
-// start runs `jinlian start --home <home>` in its own process group, with
-// the localnet passphrase for the node keys in the environment.
-func (p *nodeProc) start(t *testing.T) {
-	t.Helper()
-	cmd := exec.Command(p.bin, "start", "--home", p.home, "--log.level", "warn")
-	cmd.Env = append(os.Environ(), gmcrypto.PassphraseEnv+"="+localnet.Passphrase)
-	cmd.Stdout, cmd.Stderr = p.log, p.log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	fmt.Fprintf(p.log, "=== %s: jinlian start --home %s\n", time.Now().Format(time.StampMilli), p.home)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", p.name, err)
-	}
-	r := &procRun{cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		r.err = cmd.Wait()
-		close(r.exited)
-	}()
-	t.Cleanup(r.kill)
-	p.mu.Lock()
-	p.cur = r
-	p.mu.Unlock()
-}
-
-// kill sends SIGKILL to the process group of the current run and reaps it.
-func (p *nodeProc) kill() {
-	p.mu.Lock()
-	r := p.cur
-	p.mu.Unlock()
-	if r != nil {
-		r.kill()
-	}
-}
-
-func (r *procRun) kill() {
-	select {
-	case <-r.exited:
-		return
-	default:
-	}
-	r.killed = true
-	_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
-	<-r.exited
-}
-
-// running reports whether the node has a live process.
-func (p *nodeProc) running() bool {
-	p.mu.Lock()
-	r := p.cur
-	p.mu.Unlock()
-	if r == nil {
-		return false
-	}
-	select {
-	case <-r.exited:
-		return false
-	default:
-		return true
-	}
-}
-
-func clientsOf(ps []*nodeProc) []rpcclient.Client {
-	out := make([]rpcclient.Client, len(ps))
-	for i, p := range ps {
-		out[i] = p.client
-	}
-	return out
 }
 
 // txResult is what a node reports for one transaction.
