@@ -118,6 +118,7 @@ var queryRules = map[string]rule{
 	"/escrow_keys":       {access: registered},
 	"/pubkey":            {access: registered},
 	"/upgrade":           {access: registered},
+	"/checkpoint":        {access: registered},
 }
 
 // ledgerField reads the sub-ledger of a JSON query request (/balance,
