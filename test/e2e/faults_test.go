@@ -392,7 +392,7 @@ func (c *campaign) diskFull(ctx context.Context, i int, mnt string, hold time.Du
 	stopped := time.Since(filled)
 	logText := n.logText()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(logText, "no space left on device") || !strings.Contains(logText, mnt) {
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !(strings.Contains(logText, "no space left on device") || strings.Contains(logText, "node.min_free_disk_mb")) || !strings.Contains(logText, mnt) {
 		t.Fatalf("node%d on a full disk: exit %v; want exit 1 with a message naming the disk %s\n%s", i, err, mnt, logExcerpt(logText))
 	}
 	// A restart while the disk is still full is refused, saying why (as
