@@ -49,9 +49,10 @@ type NodeOptions struct {
 	// IndexRepairFrom is the first height whose tx index StartNode checks
 	// and repairs (0: the last IndexRepairWindow heights).
 	IndexRepairFrom int64
-	// MinFreeDisk (bytes) is the free space below which StartNode refuses
-	// to start and the supervisor stops the node with a HaltError that
-	// names the disk (0: never).
+	// MinFreeDisk (bytes) is the free space below which the supervisor
+	// stops the node with a HaltError that names the disk (0: never). The
+	// caller checks it before it opens its own databases (CheckDisk), as
+	// node.Start does before the ledger.
 	MinFreeDisk uint64
 }
 
@@ -92,9 +93,6 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 	}
 	conf, err := LoadConfig(home)
 	if err != nil {
-		return nil, fmt.Errorf("start node: %w", err)
-	}
-	if err := CheckDisk(home, opts.MinFreeDisk); err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
 	if opts.FilterPeers {

@@ -593,3 +593,16 @@ func (c *Config) validatePruning() error {
 	}
 	return nil
 }
+
+// DefaultHome is the home every jinlian binary uses without --home:
+// $JINLIAN_HOME, else ~/.jinlian (.jinlian when there is no user home).
+func DefaultHome() string {
+	if h := os.Getenv("JINLIAN_HOME"); h != "" {
+		return h
+	}
+	dir, err := os.UserHomeDir()
+	if err != nil {
+		return ".jinlian"
+	}
+	return filepath.Join(dir, ".jinlian")
+}

@@ -4,31 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
 type globals struct {
 	home   string
 	output string
 	node   string // the node's RPC (run, localnet); "" = rpc.laddr of home
-}
-
-// defaultHome is jinlian's: $JINLIAN_HOME, else ~/.jinlian.
-func defaultHome() string {
-	if h := os.Getenv("JINLIAN_HOME"); h != "" {
-		return h
-	}
-	dir, err := os.UserHomeDir()
-	if err != nil {
-		return ".jinlian"
-	}
-	return filepath.Join(dir, ".jinlian")
 }
 
 func newRootCmd() *cobra.Command {
@@ -45,7 +32,7 @@ func newRootCmd() *cobra.Command {
 			return fmt.Errorf("--output %q: want text, json", g.output)
 		},
 	}
-	root.PersistentFlags().StringVar(&g.home, "home", defaultHome(), "home directory of the node (its configuration, data/checkpoints)")
+	root.PersistentFlags().StringVar(&g.home, "home", nodecfg.DefaultHome(), "home directory of the node (its configuration, data/checkpoints)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.PersistentFlags().StringVar(&g.node, "node", "", "RPC address of the node, for run and localnet (default: rpc.laddr of --home's config.toml)")
 	// jinlian's client flags, which `jinlian checkpoint ...` passes on

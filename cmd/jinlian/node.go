@@ -442,7 +442,7 @@ func printLocalnet(w io.Writer, g *globals, ln *localnet.Net, nodes []*node.Node
 		}
 		if len(ln.Identities) > 1 {
 			flags := ""
-			if ln.Home != filepath.Join(defaultHome(), "localnet") {
+			if ln.Home != filepath.Join(nodecfg.DefaultHome(), "localnet") {
 				flags += " --home " + ln.Home
 			}
 			if len(out.Nodes) > 0 && "tcp://"+strings.TrimPrefix(out.Nodes[0]["rpc"], "tcp://") != DefaultNode {

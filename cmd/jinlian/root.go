@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/spf13/cobra"
 )
 
@@ -19,17 +19,6 @@ type globals struct {
 	home   string
 	output string
 	node   nodeFlags
-}
-
-func defaultHome() string {
-	if h := os.Getenv("JINLIAN_HOME"); h != "" {
-		return h
-	}
-	dir, err := os.UserHomeDir()
-	if err != nil {
-		return ".jinlian"
-	}
-	return filepath.Join(dir, ".jinlian")
 }
 
 func newRootCmd() *cobra.Command {
@@ -50,7 +39,7 @@ func newRootCmd() *cobra.Command {
 			return fmt.Errorf("--output %q: want %s", g.output, strings.Join(strings.Split(formats, ","), ", "))
 		},
 	}
-	root.PersistentFlags().StringVar(&g.home, "home", defaultHome(), "home directory (keys, node data)")
+	root.PersistentFlags().StringVar(&g.home, "home", nodecfg.DefaultHome(), "home directory (keys, node data)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "text", "output format: text or json (statement: csv too)")
 	env := func(name, def string) string {
 		if v := os.Getenv(name); v != "" {

@@ -74,8 +74,7 @@ func TestConsortiumLife(t *testing.T) {
 		t.Skip("runs five node processes through a consortium's life")
 	}
 	heavytest.Begin(t, "builds two releases and runs a five-bank consortium through its life")
-	c := &consortium{t: t, dir: t.TempDir()}
-	c.ctx = heavytest.Context(t, 9*time.Minute)
+	c := &consortium{t: t, dir: t.TempDir(), ctx: heavytest.Context(t, 9*time.Minute)}
 	oldBin, newBin := buildJinlianTags(t, ""), buildJinlianTags(t, "upgradetest")
 	c.bin = oldBin
 	c.pw = filepath.Join(c.dir, "passphrase")
@@ -303,7 +302,7 @@ func containsBank(bs []*lifeBank, b *lifeBank) bool {
 // standard output; a failure fails the test.
 func (c *consortium) cli(args ...string) string {
 	c.t.Helper()
-	cmd := exec.CommandContext(c.context(), c.bin, args...)
+	cmd := exec.CommandContext(c.ctx, c.bin, args...)
 	cmd.Env = append(os.Environ(), gmcrypto.PassphraseEnv+"=", "JINLIAN_NODE=")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -312,13 +311,6 @@ func (c *consortium) cli(args ...string) string {
 		c.t.Fatalf("jinlian %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
 	}
 	return string(out)
-}
-
-func (c *consortium) context() context.Context {
-	if c.ctx == nil {
-		return context.Background()
-	}
-	return c.ctx
 }
 
 // pass proposes with from's organisation, and the members needed vote yes
