@@ -147,7 +147,13 @@ func TestConsortiumLife(t *testing.T) {
 	c.cli("checkpoint", "register", "--home", e.home, "--from", e.keyFile, "--passphrase-file", c.pw, "--node", a.proc.rpcAddr)
 	load.setRecipients([]*lifeBank{b, cc, e})
 	load.waitCommits(20)
-	// E pays from its own node; it signs blocks and QCs without a restart.
+	// E pays from its own node once that node shows the load's payments to
+	// E (the node checks the sender's balance in CheckTx, on its own state).
+	c.eventually("bank E's own node shows its treasury funded", func() bool {
+		got, err := lifeBalance(c.ctx, e.proc.client, e.address)
+		return err == nil && got >= 7
+	})
+	// It signs blocks and QCs without a restart.
 	out := c.cli("tx", "transfer", "--from", e.keyFile, "--passphrase-file", c.pw, "--asset", "CNY", "--to", a.address, "--amount", "7", "--node", e.proc.rpcAddr, "-o", "json")
 	var paid struct {
 		Code   uint32 `json:"code"`
