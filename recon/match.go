@@ -4,8 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"math/big"
+	"math/bits"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -184,9 +184,10 @@ func Match(rows []Row, records []Record) *Reconciliation {
 	}
 
 	// By tx id: exact first, then any movement of that tx and direction.
-	byTx := map[string][]*chainRec{}
+	type dirKey struct{ id, dir string }
+	byTx := make(map[dirKey][]*chainRec, len(chain))
 	for i := range chain {
-		k := chain[i].row.TxID + "\x00" + chain[i].row.Direction
+		k := dirKey{chain[i].row.TxID, chain[i].row.Direction}
 		byTx[k] = append(byTx[k], &chain[i])
 	}
 	for pass := 0; pass < 2; pass++ {
@@ -195,7 +196,7 @@ func Match(rows []Row, records []Record) *Reconciliation {
 			if f.used || f.rec.TxID == "" {
 				continue
 			}
-			for _, c := range byTx[f.rec.TxID+"\x00"+f.rec.Direction] {
+			for _, c := range byTx[dirKey{f.rec.TxID, f.rec.Direction}] {
 				if !c.used && (pass == 1 || len(differs(f.rec, c.row)) == 0) {
 					link(f, c)
 					break
@@ -209,10 +210,10 @@ func Match(rows []Row, records []Record) *Reconciliation {
 		chain []*chainRec
 		file  []*fileRec
 	}
-	groups := map[string]*group{}
-	var order []string
+	groups := map[dirKey]*group{}
+	var order []dirKey
 	grp := func(ref, dir string) *group {
-		k := ref + "\x00" + dir
+		k := dirKey{ref, dir}
 		g := groups[k]
 		if g == nil {
 			g = &group{}
@@ -233,7 +234,7 @@ func Match(rows []Row, records []Record) *Reconciliation {
 			g.file = append(g.file, &file[i])
 		}
 	}
-	slices.Sort(order)
+	slices.SortFunc(order, func(a, b dirKey) int { return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.dir, b.dir)) })
 	for _, k := range order {
 		g := groups[k]
 		if len(g.chain) == 0 || len(g.file) == 0 {
@@ -252,7 +253,7 @@ func Match(rows []Row, records []Record) *Reconciliation {
 				}
 			}
 		}
-		if strings.HasPrefix(k, "\x00") {
+		if k.id == "" {
 			continue // no reference: exact matches only
 		}
 		// The rest pair with the closest movement left (fewest fields
@@ -312,9 +313,27 @@ func Match(rows []Row, records []Record) *Reconciliation {
 	}
 	// Unpaired lines: duplicates of a line of the same side that is
 	// paired, or missing on the other side.
-	seenFile := map[string]bool{}
+	// Only unpaired lines can be duplicates: collect their keys, then
+	// look for a paired line with the same key.
+	unpairedFile := map[fileDup]bool{}
+	for i := range file {
+		if !file[i].used {
+			unpairedFile[fileDupKey(file[i].rec)] = false
+		}
+	}
+	unpairedChain := map[chainDup]bool{}
+	for i := range chain {
+		if !chain[i].used && chain[i].row.Memo != "" {
+			unpairedChain[chainDupKey(chain[i].row)] = false
+		}
+	}
 	for _, p := range pairs {
-		seenFile[fileDupKey(p.f.rec)] = true
+		if _, ok := unpairedFile[fileDupKey(p.f.rec)]; ok {
+			unpairedFile[fileDupKey(p.f.rec)] = true
+		}
+		if _, ok := unpairedChain[chainDupKey(p.c.row)]; ok {
+			unpairedChain[chainDupKey(p.c.row)] = true
+		}
 	}
 	for i := range file {
 		f := &file[i]
@@ -322,14 +341,10 @@ func Match(rows []Row, records []Record) *Reconciliation {
 			continue
 		}
 		kind := BreakMissingOnChain
-		if seenFile[fileDupKey(f.rec)] {
+		if unpairedFile[fileDupKey(f.rec)] {
 			kind = BreakDuplicateInternal
 		}
 		add(Break{Kind: kind, Reference: f.rec.Reference, Internal: f.rec})
-	}
-	seenChain := map[string]bool{}
-	for _, p := range pairs {
-		seenChain[chainDupKey(p.c.row)] = true
 	}
 	for i := range chain {
 		c := &chain[i]
@@ -337,7 +352,7 @@ func Match(rows []Row, records []Record) *Reconciliation {
 			continue
 		}
 		kind := BreakMissingInternally
-		if c.row.Memo != "" && seenChain[chainDupKey(c.row)] {
+		if c.row.Memo != "" && unpairedChain[chainDupKey(c.row)] {
 			kind = BreakDuplicateOnChain
 		}
 		add(Break{Kind: kind, Reference: c.row.Memo, Chain: chainSide(c.row)})
@@ -382,12 +397,22 @@ func cpLabel(row *Row) string {
 	return row.Counterparty
 }
 
-func fileDupKey(r *Record) string {
-	return strings.Join([]string{r.TxID, r.Reference, r.Direction, strconv.FormatUint(r.Amount, 10), r.Asset, r.Counterparty}, "\x00")
+type fileDup struct {
+	txID, ref, dir, asset, cp string
+	amount                    uint64
 }
 
-func chainDupKey(r *Row) string {
-	return strings.Join([]string{r.Memo, r.Direction, strconv.FormatUint(r.Amount, 10), r.Asset, r.Counterparty}, "\x00")
+func fileDupKey(r *Record) fileDup {
+	return fileDup{r.TxID, r.Reference, r.Direction, r.Asset, r.Counterparty, r.Amount}
+}
+
+type chainDup struct {
+	memo, dir, asset, cp string
+	amount               uint64
+}
+
+func chainDupKey(r *Row) chainDup {
+	return chainDup{r.Memo, r.Direction, r.Asset, r.Counterparty, r.Amount}
 }
 
 func chainSide(r *Row) *ChainSide {
@@ -415,30 +440,41 @@ func cmpChain(a, b *ChainSide) int {
 	return cmp.Or(cmp.Compare(a.Height, b.Height), cmp.Compare(a.TxIndex, b.TxIndex), cmp.Compare(a.EventIndex, b.EventIndex))
 }
 
-type sums struct{ cc, cd, ic, id big.Int }
+// u128 sums amounts: a day's flows may exceed 64 bits, and a big.Int
+// per addition would cost an allocation per line.
+type u128 struct{ hi, lo uint64 }
+
+func (u *u128) add(v uint64) {
+	var c uint64
+	u.lo, c = bits.Add64(u.lo, v, 0)
+	u.hi += c
+}
+
+func (u *u128) big() *big.Int {
+	b := new(big.Int).SetUint64(u.hi)
+	return b.Lsh(b, 64).Or(b, new(big.Int).SetUint64(u.lo))
+}
+
+type sums struct{ cc, cd, ic, id u128 }
 
 func (s *sums) add(chain bool, dir string, amount uint64) {
-	var a big.Int
-	a.SetUint64(amount)
 	switch {
 	case chain && dir == Credit:
-		s.cc.Add(&s.cc, &a)
+		s.cc.add(amount)
 	case chain && dir == Debit:
-		s.cd.Add(&s.cd, &a)
+		s.cd.add(amount)
 	case !chain && dir == Credit:
-		s.ic.Add(&s.ic, &a)
+		s.ic.add(amount)
 	case !chain && dir == Debit:
-		s.id.Add(&s.id, &a)
+		s.id.add(amount)
 	}
 }
 
 func (s *sums) flows() Flows {
-	var cn, in big.Int
-	cn.Sub(&s.cc, &s.cd)
-	in.Sub(&s.ic, &s.id)
-	return Flows{ChainCredits: s.cc.String(), ChainDebits: s.cd.String(), ChainNet: cn.String(),
-		InternalCredits: s.ic.String(), InternalDebits: s.id.String(), InternalNet: in.String(),
-		Agree: s.cc.Cmp(&s.ic) == 0 && s.cd.Cmp(&s.id) == 0}
+	cc, cd, ic, id := s.cc.big(), s.cd.big(), s.ic.big(), s.id.big()
+	return Flows{ChainCredits: cc.String(), ChainDebits: cd.String(), ChainNet: new(big.Int).Sub(cc, cd).String(),
+		InternalCredits: ic.String(), InternalDebits: id.String(), InternalNet: new(big.Int).Sub(ic, id).String(),
+		Agree: s.cc == s.ic && s.cd == s.id}
 }
 
 // positions sums credits and debits (issued and retired rows move no
