@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,6 +21,9 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/recon"
 )
+
+// reconMemoryLimit is recon run's soft memory limit (runtime/debug).
+const reconMemoryLimit = 1536 << 20
 
 func newReconCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "recon", Short: "Reconcile the bank's internal ledger file against the chain, and check signed results"}
@@ -62,6 +66,12 @@ check it with jinlian recon verify.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if internal == "" {
 				return errors.New("--internal FILE is required: the bank's ledger file of the day")
+			}
+			if os.Getenv("GOMEMLIMIT") == "" {
+				// A day of a million lines holds about 1.2 GB live; a
+				// soft limit keeps the heap from doubling past 2 GB
+				// (docs/performance.md). GOMEMLIMIT overrides it.
+				debug.SetMemoryLimit(reconMemoryLimit)
 			}
 			if from != "" && out == "" {
 				return errors.New("--from signs the result file: give --out FILE too")
