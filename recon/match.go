@@ -503,6 +503,14 @@ func positions(rows []Row, records []Record, label []posKey) ([]Position, []DayT
 		p.add(true, r.Direction, r.Amount)
 		t.add(true, r.Direction, r.Amount)
 	}
+	// An unpaired line naming a counterparty account the chain knows
+	// counts under that account's organisation.
+	orgOf := map[string]string{}
+	for i := range rows {
+		if r := &rows[i]; r.CounterpartyOrg != "" {
+			orgOf[r.Counterparty] = r.CounterpartyOrg
+		}
+	}
 	for i := range records {
 		r := &records[i]
 		if r.Direction != Credit && r.Direction != Debit {
@@ -511,6 +519,9 @@ func positions(rows []Row, records []Record, label []posKey) ([]Position, []DayT
 		k := label[i]
 		if !k.set {
 			k = posKey{r.Asset, r.Counterparty, true}
+			if org, ok := orgOf[strings.ToLower(r.Counterparty)]; ok {
+				k.cp = org
+			}
 		}
 		p, t := get(k.asset, k.cp)
 		p.add(false, r.Direction, r.Amount)

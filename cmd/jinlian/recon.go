@@ -214,8 +214,14 @@ func chainRange(ctx context.Context, n api.Node, d recon.Day) (recon.ChainRange,
 	case d.FromHeight == 0 && d.AsOfHeight > 0:
 		cr.After, err = anchor(d.AsOfHeight)
 	case d.FromHeight > 0:
-		if cr.Before, err = anchor(d.FromHeight); err == nil && d.ToHeight < d.AsOfHeight {
-			cr.After, err = anchor(d.ToHeight + 1)
+		if cr.Before, err = anchor(d.FromHeight); err != nil {
+			break
+		}
+		// The next block's header holds the state after the day's last
+		// block, whichever day that block is in. Today it may not be
+		// committed yet: then the result has no After.
+		if cr.After, err = anchor(d.ToHeight + 1); err != nil && d.ToHeight == d.AsOfHeight {
+			cr.After, err = nil, nil
 		}
 	}
 	return cr, err
@@ -254,7 +260,11 @@ func printRecon(w io.Writer, r *recon.Result) {
 			line, in, height, ch := "", "", "", ""
 			if x := b.Internal; x != nil {
 				line = fmt.Sprint(x.Line)
-				in = fmt.Sprintf("%s %d %s %s", x.Direction, x.Amount, x.Asset, x.Counterparty)
+				cp := x.Counterparty
+				if len(cp) > 20 {
+					cp = cp[:8] + "…"
+				}
+				in = fmt.Sprintf("%s %d %s %s", x.Direction, x.Amount, x.Asset, cp)
 			}
 			if x := b.Chain; x != nil {
 				height = fmt.Sprint(x.Height)

@@ -164,6 +164,7 @@ func TestReconRunThroughOwnNode(t *testing.T) {
 	if err != nil || !strings.Contains(out, "4 chain movements, 5 internal lines: 2 matched, 4 breaks") || !strings.Contains(out, "amount mismatch") {
 		t.Fatalf("text: %v\n%s", err, out)
 	}
+	t.Logf("recon run:\n%s", out)
 	out, err = runCLI(t, append([]string{"recon", "run", "-o", "csv", "--org", "bankA", "--date", day, "--internal", internal}, as...)...)
 	if lines, _ := csv.NewReader(strings.NewReader(out)).ReadAll(); err != nil || len(lines) != 5 || !slices.Equal(lines[0], recon.BreaksCSVHeader) {
 		t.Fatalf("csv: %v\n%s", err, out)
@@ -174,8 +175,11 @@ func TestReconRunThroughOwnNode(t *testing.T) {
 	if err != nil || !strings.Contains(out, "valid SM2 signature by "+strings.ToLower(A.Address)) {
 		t.Fatalf("verify: %v\n%s", err, out)
 	}
+	t.Logf("recon verify:\n%s", out)
 	if _, err := runCLI(t, "recon", "verify", result, "--signer", B.Address); err == nil || !strings.Contains(err.Error(), "not by") {
 		t.Fatalf("verify with bankB as the signer: %v", err)
+	} else {
+		t.Logf("recon verify --signer bankB: %v", err)
 	}
 	if _, err := runCLI(t, "recon", "verify", result); err == nil || !strings.Contains(err.Error(), "--signer") {
 		t.Fatalf("verify without --signer: %v", err)
