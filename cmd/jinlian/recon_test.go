@@ -169,6 +169,13 @@ func TestReconRunThroughOwnNode(t *testing.T) {
 	if lines, _ := csv.NewReader(strings.NewReader(out)).ReadAll(); err != nil || len(lines) != 5 || !slices.Equal(lines[0], recon.BreaksCSVHeader) {
 		t.Fatalf("csv: %v\n%s", err, out)
 	}
+	t.Logf("recon run -o csv:\n%s", out)
+	out, err = runCLI(t, append([]string{"recon", "run", "--org", "bankA", "--date", day, "--internal", internal,
+		"--from", A.KeyFile, "--out", filepath.Join(dir, "text.json")}, as...)...)
+	if err != nil || !strings.Contains(out, "signed by "+strings.ToLower(A.Address)) {
+		t.Fatalf("text with --out: %v\n%s", err, out)
+	}
+	t.Logf("recon run --from --out:\n%s", out)
 
 	// Verify: bankA's key, not bankB's.
 	out, err = runCLI(t, "recon", "verify", result, "--signer", A.Address)
