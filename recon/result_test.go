@@ -153,3 +153,26 @@ func TestSignedResult(t *testing.T) {
 		t.Error("an unsigned field was accepted")
 	}
 }
+
+// FuzzVerify: a signed result file is outside bytes; Verify never panics
+// and accepts nothing but the file it signed.
+func FuzzVerify(f *testing.F) {
+	key, err := gmcrypto.GenerateKey()
+	if err != nil {
+		f.Fatal(err)
+	}
+	r := &Result{Org: "bankA", Date: "2026-12-03", Breaks: []Break{{Kind: BreakMissingOnChain, Reference: "INV-1", Internal: &Record{Line: 2, Direction: Debit, Amount: 1}}}}
+	sr, err := Sign(r, key)
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, _ := json.Marshal(sr)
+	f.Add(good)
+	f.Add([]byte(`{"result":{},"signature":{}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, _, err := Verify(data)
+		if err == nil && got.Result.Org != "bankA" {
+			t.Fatalf("a file never signed verifies: %s", data)
+		}
+	})
+}
