@@ -89,6 +89,36 @@ func DefaultMapping() Mapping {
 	}
 }
 
+// DefaultMappingTOML is DefaultMapping as a mapping file: what
+// `jinlian recon mapping` prints for a bank to start its own from.
+const DefaultMappingTOML = `# jinlian recon run: column mapping (docs/reconciliation.md#the-mapping-file).
+# This is the default: it reads the CSV that jinlian statement -o csv writes.
+delimiter = ","
+header = true            # the first row names the columns
+encoding = "auto"        # auto (UTF-8, else GB18030), utf-8, gb18030 (gbk is read as gb18030)
+time_layout = "2006-01-02T15:04:05.999999999Z07:00"   # Go's layout; a time without a zone is in the day's
+
+[columns]                # a header name, or (header = false) a number from 1; leave out what the file lacks
+reference = "memo"       # the payment reference
+tx_id = "tx_id"          # jinlian's tx id, where the core system keeps it
+amount = "amount"
+asset = "asset"
+direction = "direction"  # without it, the amount's sign: negative is a debit
+counterparty = "counterparty"   # the account, or its organisation
+time = "time"
+
+[amount]
+scale = 0                # digits after the decimal point in one smallest unit (yuan with fen: 2)
+decimal_point = "."
+thousands = ""           # grouping separator, removed before parsing
+
+[direction]              # the file's words, compared ignoring case and spaces
+debit = ["debit", "D", "DR", "借"]
+credit = ["credit", "C", "CR", "贷"]
+issued = ["issued"]
+retired = ["retired"]
+`
+
 // ParseMapping reads a mapping file: what it sets replaces the default,
 // what it leaves out stays as in DefaultMapping. Unknown keys are an
 // error, so a misspelt key does not silently keep a default.

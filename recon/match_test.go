@@ -426,3 +426,19 @@ func FuzzParseInternal(f *testing.F) {
 		Match(dayRows(t), in.Records)
 	})
 }
+
+// TestDefaultMappingTOML: the mapping file recon mapping prints is the
+// default mapping.
+func TestDefaultMappingTOML(t *testing.T) {
+	m, err := ParseMapping([]byte(DefaultMappingTOML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := DefaultMapping()
+	if err := d.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if jsonOf(t, m) != jsonOf(t, d) {
+		t.Fatalf("DefaultMappingTOML reads as\n%+v\nnot\n%+v", m, d)
+	}
+}

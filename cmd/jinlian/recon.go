@@ -27,7 +27,15 @@ const reconMemoryLimit = 1536 << 20
 
 func newReconCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "recon", Short: "Reconcile the bank's internal ledger file against the chain, and check signed results"}
-	c.AddCommand(reconRunCmd(g), reconVerifyCmd(g))
+	c.AddCommand(reconRunCmd(g), reconVerifyCmd(g), &cobra.Command{
+		Use:   "mapping",
+		Short: "Print the default column mapping (TOML), to start a bank's own from",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := io.WriteString(cmd.OutOrStdout(), recon.DefaultMappingTOML)
+			return err
+		},
+	})
 	return c
 }
 

@@ -58,6 +58,9 @@ func TestReconVerifyCLI(t *testing.T) {
 		t.Fatalf("edited: %v", err)
 	}
 
+	if out, err := runCLI(t, "recon", "mapping"); err != nil || out != recon.DefaultMappingTOML {
+		t.Fatalf("recon mapping: %v\n%s", err, out)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
