@@ -49,11 +49,12 @@ func reconRunCmd(g *globals) *cobra.Command {
 		Short: "Match an internal ledger file against the organisation's statement of a day: breaks, positions, totals (-o text, json or csv)",
 		Long: `Fetches the organisation's statement of the business day from its node, as
 jinlian statement does, reads the internal ledger file with the column
-mapping (--mapping, a TOML file; the default, which jinlian recon mapping
-prints, reads the CSV that jinlian statement -o csv writes), and lists what does not match: missing
-on chain, missing internally, amount / asset / counterparty mismatches and
-duplicates on either side, then per-counterparty gross and net positions
-and the day's totals of both sides.
+mapping (--mapping, a TOML file; the default, which jinlian recon
+mapping prints, reads the CSV that jinlian statement -o csv writes), and
+lists what does not match: missing on chain, missing internally, amount /
+asset / counterparty mismatches and duplicates on either side, then
+per-counterparty gross and net positions and the day's totals of both
+sides.
 
 A line with a tx id is matched with the chain movement of that tx id and
 direction; a line without one by its payment reference (the memo) and
