@@ -264,6 +264,11 @@ func ParseInternal(r io.Reader, m Mapping, loc *time.Location) (*InternalFile, e
 			enc = EncodingGB18030
 		}
 	}
+	if enc == EncodingUTF8 {
+		if head, _ := br.Peek(3); bytes.Equal(head, []byte("\ufeff")) {
+			_, _ = br.Discard(3) // a byte-order mark
+		}
+	}
 	var src io.Reader = br
 	if enc == EncodingGB18030 {
 		src = transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder())
@@ -289,9 +294,6 @@ func ParseInternal(r io.Reader, m Mapping, loc *time.Location) (*InternalFile, e
 		}
 		for i, h := range head {
 			h = strings.TrimSpace(h)
-			if i == 0 {
-				h = strings.TrimPrefix(h, "\ufeff")
-			}
 			if !utf8.ValidString(h) {
 				return fail(1, "", fmt.Errorf("header is not valid %s: give the file's encoding (--encoding gb18030)", enc))
 			}

@@ -442,3 +442,21 @@ func TestDefaultMappingTOML(t *testing.T) {
 		t.Fatalf("DefaultMappingTOML reads as\n%+v\nnot\n%+v", m, d)
 	}
 }
+
+// TestByteOrderMark: a UTF-8 file with a byte-order mark (as spreadsheets
+// save CSV) reads like one without, with or without a header row.
+func TestByteOrderMark(t *testing.T) {
+	csv := statementCSV(t, dayRows(t)[:2])
+	f, err := ParseInternal(bytes.NewReader(append([]byte("\ufeff"), csv...)), DefaultMapping(), shanghaiTZ)
+	if err != nil || len(f.Records) != 2 || f.Encoding != EncodingUTF8 {
+		t.Fatalf("%v %+v", err, f)
+	}
+	m, err := ParseMapping([]byte("header = false\n[columns]\nreference = \"1\"\namount = \"2\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err = ParseInternal(strings.NewReader("\ufeffINV-001,-100\n"), m, shanghaiTZ)
+	if err != nil || f.Records[0].Reference != "INV-001" {
+		t.Fatalf("%v %+v", err, f)
+	}
+}
