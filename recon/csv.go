@@ -50,3 +50,42 @@ func spreadsheetSafe(s string) string {
 	}
 	return s
 }
+
+// BreaksCSVHeader is the first line of a reconciliation's breaks in CSV.
+var BreaksCSVHeader = []string{"kind", "fields", "reference", "internal_line", "internal_tx_id", "internal_direction", "internal_amount",
+	"internal_asset", "internal_counterparty", "internal_time", "chain_height", "chain_tx_index", "chain_event_index", "chain_tx_id",
+	"chain_time", "chain_ledger", "chain_direction", "chain_amount", "chain_asset", "chain_account", "chain_counterparty",
+	"chain_counterparty_org", "chain_memo"}
+
+// WriteBreaksCSV writes every break, one per line, in the result's order
+// (BreaksCSVHeader first); the side a break does not have is empty.
+// Free text (references, memos, counterparties) is defused as in
+// WriteCSV.
+func WriteBreaksCSV(w io.Writer, breaks []Break) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(BreaksCSVHeader); err != nil {
+		return err
+	}
+	for _, b := range breaks {
+		rec := make([]string, 0, len(BreaksCSVHeader))
+		rec = append(rec, b.Kind, strings.Join(b.Fields, " "), spreadsheetSafe(b.Reference))
+		if r := b.Internal; r != nil {
+			rec = append(rec, strconv.Itoa(r.Line), r.TxID, r.Direction, strconv.FormatUint(r.Amount, 10), spreadsheetSafe(r.Asset),
+				spreadsheetSafe(r.Counterparty), r.Time)
+		} else {
+			rec = append(rec, "", "", "", "", "", "", "")
+		}
+		if c := b.Chain; c != nil {
+			rec = append(rec, strconv.FormatInt(c.Height, 10), strconv.FormatUint(uint64(c.TxIndex), 10), strconv.Itoa(c.EventIndex), c.TxID,
+				c.Time, c.Ledger, c.Direction, strconv.FormatUint(c.Amount, 10), c.Asset, c.Account, c.Counterparty, c.CounterpartyOrg,
+				spreadsheetSafe(c.Memo))
+		} else {
+			rec = append(rec, "", "", "", "", "", "", "", "", "", "", "", "", "")
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

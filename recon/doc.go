@@ -1,7 +1,13 @@
 // Package recon is what a bank's reconciliation team reads from its own
 // node: statements of an organisation's movements in a business day
 // (Build), the day cut in a configured time zone (FindDay), and their CSV
-// form (WriteCSV). docs/reconciliation.md is the user's guide.
+// form (WriteCSV); and the reconciliation of the bank's internal ledger
+// file against a statement: the file read through a column mapping in
+// UTF-8 or GB18030 (ParseMapping, ParseInternal, CheckDay), the matching
+// (Match: breaks, positions, day totals, a pure function of its inputs)
+// and the result signed field by field with SM2 (Sign, Verify). The
+// matching core does no I/O: the CLI (jinlian recon run) fetches and
+// reads. docs/reconciliation.md is the user's guide.
 //
 // A day is found by binary search over block header times (CometBFT's
 // block time strictly increases with height), and its movements by the

@@ -68,6 +68,7 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(g),
 		newRegCmd(g),
 		newStatementCmd(g),
+		newReconCmd(g),
 		newCheckpointCmd(g),
 		newGenesisCmd(g),
 		newConsoleCmd(g),

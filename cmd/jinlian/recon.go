@@ -1,0 +1,374 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jinlian-ledger/jinlian/api"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/recon"
+)
+
+// reconMemoryLimit is recon run's soft memory limit (runtime/debug).
+const reconMemoryLimit = 1536 << 20
+
+func newReconCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "recon", Short: "Reconcile the bank's internal ledger file against the chain, and check signed results"}
+	c.AddCommand(reconRunCmd(g), reconVerifyCmd(g), &cobra.Command{
+		Use:   "mapping",
+		Short: "Print the default column mapping (TOML), to start a bank's own from",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := io.WriteString(cmd.OutOrStdout(), recon.DefaultMappingTOML)
+			return err
+		},
+	})
+	return c
+}
+
+func reconRunCmd(g *globals) *cobra.Command {
+	var req recon.Request
+	var internal, mapping, encoding, from, out string
+	var pass passphraseFlag
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "run --org ORG --date YYYY-MM-DD --internal FILE",
+		Short: "Match an internal ledger file against the organisation's statement of a day: breaks, positions, totals (-o text, json or csv)",
+		Long: `Fetches the organisation's statement of the business day from its node, as
+jinlian statement does, reads the internal ledger file with the column
+mapping (--mapping, a TOML file; the default, which jinlian recon
+mapping prints, reads the CSV that jinlian statement -o csv writes), and
+lists what does not match: missing on chain, missing internally, amount /
+asset / counterparty mismatches and duplicates on either side, then
+per-counterparty gross and net positions and the day's totals of both
+sides.
+
+A line with a tx id is matched with the chain movement of that tx id and
+direction; a line without one by its payment reference (the memo) and
+direction. The file may be UTF-8 or GB18030 (detected; or --encoding).
+A file none of whose lines falls in the day is refused.
+
+-o text prints a summary, -o json the whole result, -o csv every break.
+--out writes the result as JSON; with --from KEY it is signed with that
+SM2 key and names the heights and app hashes it was computed against:
+check it with jinlian recon verify.`,
+		Example: `  jinlian recon run --node https://127.0.0.1:26680 --tls-ca api-ca.pem --tls-key bankA.json \
+    --org bankA --date 2026-12-03 --internal bankA-20261203.csv
+  jinlian recon run --org bankA --date 2026-12-03 --internal core-20261203.txt --mapping recon.toml \
+    --from bankA-recon --out bankA-20261203-recon.json
+  jinlian recon run --org bankA --date 2026-12-03 --internal bankA-20261203.csv -o csv > breaks.csv`,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{outputFormats: "text,json,csv"},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if internal == "" {
+				return errors.New("--internal FILE is required: the bank's ledger file of the day")
+			}
+			if os.Getenv("GOMEMLIMIT") == "" {
+				// A day of a million lines holds about 1.2 GB live; a
+				// soft limit keeps the heap from doubling past 2 GB
+				// (docs/performance.md). GOMEMLIMIT overrides it.
+				debug.SetMemoryLimit(reconMemoryLimit)
+			}
+			if from != "" && out == "" {
+				return errors.New("--from signs the result file: give --out FILE too")
+			}
+			m := recon.DefaultMapping()
+			if mapping != "" {
+				b, err := os.ReadFile(mapping)
+				if err != nil {
+					return err
+				}
+				if m, err = recon.ParseMapping(b); err != nil {
+					return fmt.Errorf("%s: %w", mapping, err)
+				}
+			}
+			if encoding != "" {
+				m.Encoding = encoding
+			}
+			if err := m.Check(); err != nil {
+				return err
+			}
+			var key *gmcrypto.PrivateKey
+			if from != "" {
+				path, err := keyPath(g.home, from)
+				if err != nil {
+					return err
+				}
+				pw, err := pass.read("Passphrase for " + path + ": ")
+				if err != nil {
+					return err
+				}
+				if _, key, err = gmcrypto.LoadKey(path, pw); err != nil {
+					return fmt.Errorf("key %s: %w", path, err)
+				}
+			}
+			data, err := os.ReadFile(internal)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			st, err := fetchStatement(ctx, g.node, req)
+			if err != nil {
+				return err
+			}
+			res, err := reconcile(st, data, filepath.Base(internal), m)
+			if err != nil {
+				return fmt.Errorf("%s: %w", internal, err)
+			}
+			if res.Chain, err = chainRange(ctx, apiNode(g.node), st.Day); err != nil {
+				return err
+			}
+			if out != "" {
+				var v any = res
+				if key != nil {
+					if v, err = recon.Sign(res, key); err != nil {
+						return err
+					}
+				}
+				b, err := json.MarshalIndent(v, "", "  ")
+				if err != nil {
+					return err
+				}
+				if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
+					return err
+				}
+			}
+			w := cmd.OutOrStdout()
+			switch g.output {
+			case "csv":
+				return recon.WriteBreaksCSV(w, res.Breaks)
+			case "json":
+				return emit(w, g, res, nil)
+			}
+			printRecon(w, res)
+			if out != "" {
+				signed := ""
+				if key != nil {
+					signed = ", signed by " + key.Public().Address().String()
+				}
+				fmt.Fprintf(w, "result written to %s%s\n", out, signed)
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&req.Org, "org", "", "organisation (default: the caller's)")
+	f.StringVar(&req.Date, "date", "", "business day, YYYY-MM-DD (default: the day of the latest block)")
+	f.StringVar(&req.Account, "account", "", "only this account's movements (a file of one account)")
+	f.StringVar(&req.Asset, "asset", "", "only this asset")
+	f.StringVar(&req.Ledger, "ledger", "", "only this sub-ledger")
+	f.StringVar(&internal, "internal", "", "the internal ledger file of the day (CSV)")
+	f.StringVar(&mapping, "mapping", "", "column mapping (TOML; default: the CSV of jinlian statement -o csv)")
+	f.StringVar(&encoding, "encoding", "", "the file's encoding: auto, utf-8 or gb18030 (default: the mapping's, auto)")
+	f.StringVar(&from, "from", "", "sign the result file with this SM2 key (name or key file)")
+	pass.add(c)
+	f.StringVar(&out, "out", "", "write the result (JSON) to FILE; signed with --from")
+	f.DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the node")
+	return c
+}
+
+// reconcile matches an internal file against a statement.
+func reconcile(st *recon.Statement, data []byte, name string, m recon.Mapping) (*recon.Result, error) {
+	loc, err := time.LoadLocation(st.Day.TimeZone)
+	if err != nil {
+		_, off := st.Day.Start.Zone()
+		loc = time.FixedZone(st.Day.TimeZone, off)
+	}
+	f, err := recon.ParseInternal(bytes.NewReader(data), m, loc)
+	if err != nil {
+		return nil, err
+	}
+	if err := recon.CheckDay(f, st.Day); err != nil {
+		return nil, err
+	}
+	rec := recon.Match(st.Rows, f.Records)
+	h := gmcrypto.SM3(data)
+	return &recon.Result{Format: recon.ResultFormat, Org: st.Org, Date: st.Day.Date, TimeZone: st.Day.TimeZone,
+		Internal: recon.InternalSource{Name: name, SM3: hex.EncodeToString(h[:]), Encoding: f.Encoding, Records: len(f.Records)},
+		Summary:  rec.Summary, Breaks: rec.Breaks, Positions: rec.Positions, Totals: rec.Totals}, nil
+}
+
+// chainRange reads the headers that anchor a day: the day's first block
+// (its app hash is the state before the day) and the block after its
+// last (the state after it), through the node's commit RPC.
+func chainRange(ctx context.Context, n api.Node, d recon.Day) (recon.ChainRange, error) {
+	cr := recon.ChainRange{FromHeight: d.FromHeight, ToHeight: d.ToHeight, Complete: d.Complete, AsOfHeight: d.AsOfHeight}
+	cl, err := n.Dial()
+	if err != nil {
+		return cr, err
+	}
+	anchor := func(h int64) (*recon.ChainAnchor, error) {
+		c, err := cl.Commit(ctx, &h)
+		if err != nil {
+			return nil, fmt.Errorf("header of height %d: %w", h, err)
+		}
+		cr.ChainID = c.ChainID
+		return &recon.ChainAnchor{Height: h, BlockHash: c.Commit.BlockID.Hash.String(), AppHash: c.AppHash.String()}, nil
+	}
+	switch {
+	case d.FromHeight == 0 && d.AsOfHeight > 0:
+		cr.After, err = anchor(d.AsOfHeight)
+	case d.FromHeight > 0:
+		if cr.Before, err = anchor(d.FromHeight); err != nil {
+			break
+		}
+		// The next block's header holds the state after the day's last
+		// block, whichever day that block is in. Today it may not be
+		// committed yet: then the result has no After.
+		if cr.After, err = anchor(d.ToHeight + 1); err != nil && d.ToHeight == d.AsOfHeight {
+			cr.After, err = nil, nil
+		}
+	}
+	return cr, err
+}
+
+func printRecon(w io.Writer, r *recon.Result) {
+	c := r.Chain
+	fmt.Fprintf(w, "reconciliation of %s for %s (%s): %s (%d lines, %s) against the chain", r.Org, r.Date, r.TimeZone, r.Internal.Name,
+		r.Internal.Records, r.Internal.Encoding)
+	switch {
+	case c.FromHeight == 0:
+		fmt.Fprintf(w, ", no block in the day (as of height %d)\n", c.AsOfHeight)
+	default:
+		fmt.Fprintf(w, ", heights %d..%d", c.FromHeight, c.ToHeight)
+		if !c.Complete {
+			fmt.Fprint(w, " so far: the day is not over")
+		}
+		fmt.Fprintln(w)
+	}
+	s := r.Summary
+	fmt.Fprintf(w, "%d chain movements, %d internal lines: %d matched, %d breaks\n", s.ChainMovements, s.InternalRecords, s.Matched, s.Breaks)
+	for _, k := range recon.BreakKinds {
+		if n := s.ByKind[k]; n > 0 {
+			fmt.Fprintf(w, "  %-22s %d\n", strings.ReplaceAll(k, "_", " "), n)
+		}
+	}
+	const shown = 50
+	if len(r.Breaks) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "BREAK\tREFERENCE\tLINE\tINTERNAL\tHEIGHT\tCHAIN")
+		for i, b := range r.Breaks {
+			if i == shown {
+				break
+			}
+			line, in, height, ch := "", "", "", ""
+			if x := b.Internal; x != nil {
+				line = fmt.Sprint(x.Line)
+				cp := x.Counterparty
+				if len(cp) > 20 {
+					cp = cp[:8] + "…"
+				}
+				in = fmt.Sprintf("%s %d %s %s", x.Direction, x.Amount, x.Asset, cp)
+			}
+			if x := b.Chain; x != nil {
+				height = fmt.Sprint(x.Height)
+				cp := x.CounterpartyOrg
+				if cp == "" && len(x.Counterparty) > 10 {
+					cp = x.Counterparty[:8] + "…"
+				}
+				ch = fmt.Sprintf("%s %d %s %s", x.Direction, x.Amount, x.Asset, cp)
+			}
+			kind := strings.ReplaceAll(b.Kind, "_", " ")
+			if len(b.Fields) > 1 {
+				kind += " (" + strings.Join(b.Fields, ", ") + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%q\t%s\t%s\t%s\t%s\n", kind, b.Reference, line, strings.TrimSpace(in), height, strings.TrimSpace(ch))
+		}
+		tw.Flush()
+		if len(r.Breaks) > shown {
+			fmt.Fprintf(w, "… and %d more: -o csv or -o json lists every break\n", len(r.Breaks)-shown)
+		}
+	}
+	if len(r.Positions) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "ASSET\tCOUNTERPARTY\tCHAIN CREDITS\tCHAIN DEBITS\tCHAIN NET\tINTERNAL CREDITS\tINTERNAL DEBITS\tINTERNAL NET\t\t")
+		row := func(asset, cp string, f recon.Flows) {
+			mark := ""
+			if !f.Agree {
+				mark = "differs"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", asset, cp, f.ChainCredits, f.ChainDebits, f.ChainNet,
+				f.InternalCredits, f.InternalDebits, f.InternalNet, mark)
+		}
+		for _, p := range r.Positions {
+			cp := p.Counterparty
+			if len(cp) > 20 {
+				cp = cp[:8] + "…"
+			}
+			row(p.Asset, cp, p.Flows)
+		}
+		for _, t := range r.Totals {
+			row(t.Asset, "day total", t.Flows)
+		}
+		tw.Flush()
+	}
+}
+
+func reconVerifyCmd(g *globals) *cobra.Command {
+	var signer string
+	var anySigner bool
+	c := &cobra.Command{
+		Use:   "verify RESULT.json --signer ADDRESS",
+		Short: "Check a signed reconciliation result: its SM2 signature, every field, and the expected signer",
+		Long: `Recomputes the SM3 of each field of the result, checks them against the
+signed digest list and the SM2 signature, and that the signer is --signer
+(the bank's published reconciliation key). A valid signature by someone
+else proves nothing, so --signer is required; --any-signer accepts any
+valid signature and prints who made it. A changed field is named.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if signer == "" && !anySigner {
+				return errors.New("give --signer ADDRESS (the expected signer of the result) or --any-signer")
+			}
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			sr, who, err := recon.Verify(b)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if signer != "" {
+				want, err := gmcrypto.ParseAddress(signer)
+				if err != nil {
+					return fmt.Errorf("--signer: %w", err)
+				}
+				if want.String() != who {
+					return fmt.Errorf("%s: %w: signed by %s, not by %s", args[0], recon.ErrResultSignature, who, want)
+				}
+			}
+			r := sr.Result
+			res := map[string]any{"result": args[0], "valid": true, "signer": who, "org": r.Org, "date": r.Date, "chain": r.Chain,
+				"summary": r.Summary, "sm3": sr.Signature.SM3}
+			return emit(cmd.OutOrStdout(), g, res, func(w io.Writer) {
+				fmt.Fprintf(w, "%s: valid SM2 signature by %s\n", args[0], who)
+				fmt.Fprintf(w, "reconciliation of %s for %s: heights %d..%d (chain %s), %d matched, %d breaks\n", r.Org, r.Date,
+					r.Chain.FromHeight, r.Chain.ToHeight, r.Chain.ChainID, r.Summary.Matched, r.Summary.Breaks)
+				for _, a := range []*recon.ChainAnchor{r.Chain.Before, r.Chain.After} {
+					if a != nil {
+						fmt.Fprintf(w, "  header %d: app hash %s, block %s\n", a.Height, a.AppHash, a.BlockHash)
+					}
+				}
+			})
+		},
+	}
+	c.Flags().StringVar(&signer, "signer", "", "the expected signer's address (required unless --any-signer)")
+	c.Flags().BoolVar(&anySigner, "any-signer", false, "accept a valid signature by anyone and print who signed")
+	return c
+}
