@@ -63,6 +63,10 @@ type Options struct {
 	// organisation's movements in a business day, from the node's block
 	// store and tx index. Nil: not served.
 	Statements recon.Chain
+	// Events, when set, serves GET /v1/events (events.go): the event
+	// feed of movements from a cursor, read from the node's block store
+	// and saved block results. Nil: not served.
+	Events recon.Blocks
 	// QC, when set, serves GET /v1/qc (qc.go): the SM2 quorum certificate
 	// of a height, read from the block that carries it. Nil: not served.
 	QC QCSource
@@ -135,6 +139,7 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /version", s.version)
 	mux.HandleFunc("GET /v1/statement", s.statement)
 	mux.HandleFunc("GET /v1/qc", s.qc)
+	mux.HandleFunc("GET /v1/events", s.events)
 	if opts.Registry != nil && opts.TLS.ClientCAFile != "" {
 		mux.Handle("/", s.gate(proxy))
 	} else {
