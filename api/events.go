@@ -253,7 +253,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, who caller
 	flusher.Flush()
 	ctx := r.Context()
 	lastSent := ""
-	lastWrite, lastCheck := time.Now(), time.Now()
+	lastCheck := time.Now()
 	for {
 		for _, m := range page.Movements {
 			b, err := json.Marshal(m)
@@ -272,7 +272,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, who caller
 			lastSent = page.Next
 		}
 		flusher.Flush()
-		lastWrite = time.Now()
+		lastWrite := time.Now()
 		next, err := recon.ParseCursor(page.Next)
 		if err != nil {
 			return
