@@ -79,6 +79,7 @@ func newRootCmd() *cobra.Command {
 		newBenchCmd(g),
 		newRegCmd(g),
 		newStatementCmd(g),
+		newEventsCmd(g),
 		newCheckpointCmd(g),
 		newGenesisCmd(g),
 		newConsoleCmd(g),
