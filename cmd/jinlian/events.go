@@ -64,7 +64,7 @@ JSON object per line (docs/api.md).`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&since, "since", "", "resume after this cursor (height.tx.move as printed, or a height to start at)")
+	f.StringVar(&since, "since", "", "start at this cursor: the last one printed (the next movement follows), or a height")
 	f.StringVar(&org, "org", "", "one organisation (regulators and auditors; a member may name only its own)")
 	f.DurationVar(&retryMax, "retry-max", 30*time.Second, "longest wait between reconnections")
 	return c
