@@ -282,6 +282,8 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, who caller
 			select {
 			case <-ctx.Done():
 				return
+			case <-s.stopping:
+				return
 			case <-time.After(eventsPoll):
 			}
 			_, latest, err := s.opts.Events.Stored()

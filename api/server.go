@@ -90,6 +90,9 @@ type Server struct {
 
 	stopOnce sync.Once
 	stopErr  error
+	// stopping is closed when Stop begins, so that event streams end
+	// rather than hold the shutdown for its whole grace period.
+	stopping chan struct{}
 }
 
 // Start checks opts, binds opts.Listen and serves in the background until Stop.
@@ -122,7 +125,7 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: listen on %s (api.listen): %w", opts.Listen, err)
 	}
-	s := &Server{opts: opts, listener: wrap(inner), done: make(chan error, 1)}
+	s := &Server{opts: opts, listener: wrap(inner), done: make(chan error, 1), stopping: make(chan struct{})}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
@@ -176,6 +179,7 @@ func (s *Server) URL() string {
 // call more than once.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
+		close(s.stopping)
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		err := s.http.Shutdown(ctx)
