@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -104,25 +105,34 @@ func (c chainSource) FirstTx(from, to int64, match func(*abci.TxResult) bool) (*
 // (recon.ReadFeed, GET /v1/events) reads them: committed blocks and their
 // saved FinalizeBlock results, not the tx index. Reads take only the
 // stores' own short locks, never the consensus state's.
-func (n *Node) Blocks() recon.Blocks { return blockSource{env: n.env} }
+func (n *Node) Blocks() recon.Blocks { return &blockSource{env: n.env} }
 
-type blockSource struct{ env *rpccore.Environment }
+type blockSource struct {
+	env *rpccore.Environment
+	// saved is the highest height known to have its results saved, so
+	// that a feed polling for new blocks reads one integer, not a
+	// block's results, while nothing commits.
+	saved atomic.Int64
+}
 
 // Stored is the block store's base and its highest height whose results
 // are saved: consensus saves a block before the app finalizes it, so the
-// newest block may not have results yet.
-func (b blockSource) Stored() (int64, int64, error) {
+// newest block may not have results yet (the one below it has: consensus
+// moves to a height only after applying the one before).
+func (b *blockSource) Stored() (int64, int64, error) {
 	bs := b.env.BlockStore
 	base, top := bs.Base(), bs.Height()
-	if top > 0 && top >= base {
-		if _, err := b.env.StateStore.LoadFinalizeBlockResponse(top); err != nil {
-			top--
-		}
+	if top <= b.saved.Load() || top < max(base, 1) {
+		return base, top, nil
 	}
+	if _, err := b.env.StateStore.LoadFinalizeBlockResponse(top); err != nil {
+		return base, top - 1, nil
+	}
+	b.saved.Store(top)
 	return base, top, nil
 }
 
-func (b blockSource) BlockTxs(h int64) (time.Time, []*abci.TxResult, error) {
+func (b *blockSource) BlockTxs(h int64) (time.Time, []*abci.TxResult, error) {
 	blk := b.env.BlockStore.LoadBlock(h)
 	if blk == nil {
 		return time.Time{}, nil, fmt.Errorf("no block at height %d", h)
