@@ -43,11 +43,12 @@ const (
 type eventsQuery struct {
 	cursor *recon.Cursor // nil: from the next block
 	org    string
+	ledger string
 	limit  int // 0: default; JSON only
 	json   bool
 }
 
-var eventsParams = []string{"cursor", "org", "limit", "format"}
+var eventsParams = []string{"cursor", "org", "ledger", "limit", "format"}
 
 func parseEventsQuery(r *http.Request) (eventsQuery, error) {
 	var q eventsQuery
@@ -74,6 +75,8 @@ func parseEventsQuery(r *http.Request) (eventsQuery, error) {
 			q.cursor = &c
 		case "org":
 			q.org = v
+		case "ledger":
+			q.ledger = v
 		case "limit":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > MaxEventsLimit || strconv.Itoa(n) != v {
@@ -155,16 +158,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			s.opts.Logger.Warn("api: events refused", "caller", cmp.Or(who.desc, connectionInfo(r).Client), "org", q.org,
-				"remote", r.RemoteAddr, "err", err)
+				"ledger", q.ledger, "remote", r.RemoteAddr, "err", err)
 			fail(http.StatusForbidden, err)
 			return
 		}
 	}
+	if err := (recon.FeedQuery{Org: q.org, Ledger: q.ledger}).Check(); err != nil {
+		fail(http.StatusBadRequest, err)
+		return
+	}
 	if q.org != "" {
-		if err := (&recon.Request{Org: q.org}).Check(); err != nil {
-			fail(http.StatusBadRequest, err)
-			return
-		}
 		if reg := s.opts.Registry; reg != nil {
 			ok, err := reg.OrgExists(q.org)
 			if err != nil {
@@ -195,7 +198,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		limit = DefaultEventsLimit
 	}
 	read := func(c recon.Cursor) (*recon.Page, error) {
-		return recon.ReadFeed(r.Context(), s.opts.Events, recon.FeedQuery{From: c, Org: q.org, Limit: limit, MaxHeights: eventsPageHeights, Loc: s.opts.TimeZone})
+		return recon.ReadFeed(r.Context(), s.opts.Events, recon.FeedQuery{From: c, Org: q.org, Ledger: q.ledger, Limit: limit, MaxHeights: eventsPageHeights, Loc: s.opts.TimeZone})
 	}
 	page, err := read(from)
 	var pruned *recon.PrunedCursorError
@@ -221,10 +224,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 
 // mayReadEvents: a member reads its own organisation's movements (org
 // defaults to it and may name only it); regulators and auditors read
-// every organisation's (no org) or one's.
+// every organisation's (no org) or one's; an auditor of a sub-ledger the
+// same, on that sub-ledger (ledger=<it>).
 func (c caller) mayReadEvents(q *eventsQuery) error {
 	switch {
-	case c.privileged:
+	case c.privileged, q.ledger != "" && slices.Contains(c.audits, q.ledger):
 		return nil
 	case q.org == "" || q.org == c.org:
 		q.org = c.org
@@ -249,7 +253,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, who caller
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, ": jinlian event feed, org %s\nretry: 1000\n\n", cmp.Or(q.org, "(all)"))
+	fmt.Fprintf(w, ": jinlian event feed, org %s, sub-ledger %s\nretry: 1000\n\n", cmp.Or(q.org, "(all)"), cmp.Or(q.ledger, "(all)"))
 	flusher.Flush()
 	ctx := r.Context()
 	lastSent := ""
@@ -300,7 +304,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, who caller
 		}
 		if s.gated() && time.Since(lastCheck) >= eventsRecheck {
 			c, err := s.caller(r)
-			if err == nil && !c.privileged && (q.org == "" || q.org != c.org) {
+			if err == nil && !c.privileged && !(q.ledger != "" && slices.Contains(c.audits, q.ledger)) && (q.org == "" || q.org != c.org) {
 				err = fmt.Errorf("%s may no longer read this feed", c.desc)
 			}
 			if err != nil {

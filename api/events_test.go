@@ -68,6 +68,7 @@ func TestEventsEndpoint(t *testing.T) {
 	a := pki(t, mode, "bankA", "alice")
 	b := pki(t, mode, "bankB", "bob")
 	x := pki(t, mode, "bankX", "stranger")
+	aud := pki(t, mode, "bankC", "auditor")
 	addr := func(f *api.CertFiles) gmcrypto.Address {
 		c, err := gmcrypto.LoadCertificatesFile(f.ClientCert)
 		if err != nil {
@@ -80,6 +81,7 @@ func TestEventsEndpoint(t *testing.T) {
 			addr(regu): {{"regulator"}, {"auditor", "regulator"}},
 			addr(a):    {{"bankA"}, {"member"}},
 			addr(b):    {{"bankB"}, {"member"}},
+			addr(aud):  {{"bankC"}, {"auditor:custody"}},
 		},
 		ledgers: map[string][]string{"custody": {"bankA", "bankC"}, "payments": {"bankA", "bankB"}},
 	}
@@ -87,7 +89,7 @@ func TestEventsEndpoint(t *testing.T) {
 	var log bytes.Buffer
 	var logMu sync.Mutex
 	s, err := api.Start(api.Options{
-		Listen: "127.0.0.1:0", TLS: serverTLS(mode, regu, bundle(t, regu.CA, a.CA, b.CA, x.CA)),
+		Listen: "127.0.0.1:0", TLS: serverTLS(mode, regu, bundle(t, regu.CA, a.CA, b.CA, x.CA, aud.CA)),
 		RPC: "tcp://127.0.0.1:1", Status: fakeStatus{}, Registry: reg, Events: blocks,
 		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: &log, mu: &logMu}, nil)),
 	})
@@ -98,7 +100,7 @@ func TestEventsEndpoint(t *testing.T) {
 	client := func(f *api.CertFiles) *http.Client {
 		return httpClient(t, api.ClientTLS{Mode: mode, CAFile: regu.CA, CertFile: f.ClientCert, KeyFile: f.ClientKey})
 	}
-	regulator, alice, bob, stranger := client(regu), client(a), client(b), client(x)
+	regulator, alice, bob, stranger, auditor := client(regu), client(a), client(b), client(x), client(aud)
 
 	cases := []struct {
 		name    string
@@ -122,7 +124,16 @@ func TestEventsEndpoint(t *testing.T) {
 		{"regulator: both sides of every movement", regulator, "", "/v1/events?cursor=2&format=json", [2]string{}, 200,
 			[]string{"bankA/INV-9/debit", "bankB/INV-9/credit", "bankA/GOLD-1/debit", "bankC/GOLD-1/credit"}, "4.0.0", ""},
 		{"regulator: one organisation", regulator, "", "/v1/events?cursor=2&org=bankC&format=json", [2]string{}, 200, []string{"bankC/GOLD-1/credit"}, "4.0.0", ""},
+		{"bankA: one sub-ledger", alice, "", "/v1/events?cursor=2&ledger=payments&format=json", [2]string{}, 200, []string{"bankA/INV-9/debit"}, "4.0.0", ""},
+		{"custody auditor: every organisation on custody", auditor, "", "/v1/events?cursor=2&ledger=custody&format=json", [2]string{}, 200,
+			[]string{"bankA/GOLD-1/debit", "bankC/GOLD-1/credit"}, "4.0.0", ""},
+		{"custody auditor: bankA on custody", auditor, "", "/v1/events?cursor=2&ledger=custody&org=bankA&format=json", [2]string{}, 200, []string{"bankA/GOLD-1/debit"}, "4.0.0", ""},
+		{"custody auditor: without ledger=custody, its own organisation", auditor, "", "/v1/events?cursor=2&format=json", [2]string{}, 200, []string{"bankC/GOLD-1/credit"}, "4.0.0", ""},
+		{"custody auditor: payments, its own organisation's (none)", auditor, "", "/v1/events?cursor=2&ledger=payments&format=json", [2]string{}, 200, nil, "4.0.0", ""},
 
+		{"custody auditor: bankA without ledger=custody", auditor, "", "/v1/events?cursor=2&org=bankA&format=json", [2]string{}, 403, nil, "", "may not read the movements of bankA"},
+		{"custody auditor: bankA on payments", auditor, "", "/v1/events?cursor=2&org=bankA&ledger=payments&format=json", [2]string{}, 403, nil, "", "may not read the movements of bankA"},
+		{"bankB: a quote in ledger", bob, "", "/v1/events?cursor=2&ledger=pay%27", [2]string{}, 400, nil, "", "sub-ledger"},
 		{"bankB: org=bankA", bob, "", "/v1/events?cursor=2&org=bankA&format=json", [2]string{}, 403, nil, "", "may not read the movements of bankA"},
 		{"bankB: org=bankA as a stream", bob, "", "/v1/events?org=bank%41", [2]string{}, 403, nil, "", "may not read the movements of bankA"},
 		{"bankB: org twice", bob, "", "/v1/events?org=bankB&org=bankA", [2]string{}, 400, nil, "", "given 2 times"},

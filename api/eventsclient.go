@@ -20,13 +20,13 @@ var ErrStreamEnded = errors.New("event stream ended")
 
 // FollowEvents opens GET /v1/events as a stream from cursor (""; the next
 // block) for org ("": the caller's, or every organisation's for
-// regulators and auditors) and calls seen with each cursor the node
+// regulators and auditors) on ledger ("": every sub-ledger) and calls seen with each cursor the node
 // sends, a movement's (m non-nil) or a progress id past blocks with none
 // (m nil), in order. It returns when ctx ends, seen fails, or the stream
 // does: ErrStreamEnded, an *Error for a refusal (a bad cursor: 400, a
 // pruned one: 410), or a transport error. Resume from the last cursor
 // seen: nothing is skipped or repeated. hc as for Get.
-func (n Node) FollowEvents(ctx context.Context, hc *http.Client, org, cursor string, seen func(cursor string, m *recon.Movement) error) error {
+func (n Node) FollowEvents(ctx context.Context, hc *http.Client, org, ledger, cursor string, seen func(cursor string, m *recon.Movement) error) error {
 	base := strings.TrimSuffix(n.Addr, "/")
 	switch {
 	case strings.HasPrefix(base, "https://"):
@@ -46,6 +46,9 @@ func (n Node) FollowEvents(ctx context.Context, hc *http.Client, org, cursor str
 	q := url.Values{}
 	if org != "" {
 		q.Set("org", org)
+	}
+	if ledger != "" {
+		q.Set("ledger", ledger)
 	}
 	path := base + "/v1/events"
 	if len(q) > 0 {

@@ -146,6 +146,8 @@ type FeedQuery struct {
 	From Cursor
 	// Org keeps one organisation's rows; "" keeps every organisation's.
 	Org string
+	// Ledger keeps one sub-ledger's rows; "" keeps every sub-ledger's.
+	Ledger string
 	// Limit is the most movements to return (at least 1).
 	Limit int
 	// MaxHeights is the most heights to read (0: no bound), so that a
@@ -153,6 +155,17 @@ type FeedQuery struct {
 	MaxHeights int64
 	// Loc is the zone of the rows' times (nil: UTC).
 	Loc *time.Location
+}
+
+// Check validates the names q filters by.
+func (q FeedQuery) Check() error {
+	if q.Org != "" && !orgPattern.MatchString(q.Org) {
+		return fmt.Errorf("%w: organisation %q: want 1-64 of [A-Za-z0-9_.-], starting alphanumeric", ErrInvalid, q.Org)
+	}
+	if q.Ledger != "" && !ledgerPattern.MatchString(q.Ledger) {
+		return fmt.Errorf("%w: sub-ledger %q: want 1-64 of [A-Za-z0-9_.-]", ErrInvalid, q.Ledger)
+	}
+	return nil
 }
 
 // ReadFeed returns the movements from q.From on, in chain order. A
@@ -204,7 +217,7 @@ func ReadFeed(ctx context.Context, b Blocks, q FeedQuery) (*Page, error) {
 				if h == from.Height && r.Index == from.Tx && uint32(m) < from.Move {
 					continue
 				}
-				if q.Org != "" && row.Org != q.Org {
+				if q.Org != "" && row.Org != q.Org || q.Ledger != "" && row.Ledger != q.Ledger {
 					continue
 				}
 				after := Cursor{Height: h, Tx: r.Index, Move: uint32(m) + 1}

@@ -26,14 +26,15 @@ func newEventsCmd(g *globals) *cobra.Command {
 }
 
 func newEventsFollowCmd(g *globals) *cobra.Command {
-	var since, org string
+	var since, org, ledger string
 	var retryMax time.Duration
 	c := &cobra.Command{
 		Use:   "follow",
 		Short: "Print movements as they commit, one line each, resuming after errors from the last cursor printed",
 		Long: `Follow the node's event feed (GET /v1/events on its API): every movement
 of the caller's organisation (regulators and auditors: every
-organisation's, or --org's), from --since on, then each new one as its
+organisation's, or --org's; an auditor of a sub-ledger, with --ledger,
+every organisation's on it), from --since on, then each new one as its
 block commits. Each line starts with the movement's cursor; pass the last
 one printed as --since to resume with nothing skipped and nothing
 repeated. Without --since: from the next block.
@@ -60,22 +61,23 @@ JSON object per line (docs/api.md).`,
 					return err
 				}
 			}
-			return followEvents(cmd.Context(), node, hc, org, since, retryMax, cmd.OutOrStdout(), cmd.ErrOrStderr(), g.output == "json")
+			return followEvents(cmd.Context(), node, hc, org, ledger, since, retryMax, cmd.OutOrStdout(), cmd.ErrOrStderr(), g.output == "json")
 		},
 	}
 	f := c.Flags()
 	f.StringVar(&since, "since", "", "start at this cursor: the last one printed (the next movement follows), or a height")
 	f.StringVar(&org, "org", "", "one organisation (regulators and auditors; a member may name only its own)")
+	f.StringVar(&ledger, "ledger", "", "one sub-ledger (an auditor of a sub-ledger reads every organisation's movements on it)")
 	f.DurationVar(&retryMax, "retry-max", 30*time.Second, "longest wait between reconnections")
 	return c
 }
 
 // followEvents prints the feed until ctx ends or the node refuses the
 // request; a broken stream is retried from the last cursor seen.
-func followEvents(ctx context.Context, node api.Node, hc *http.Client, org, cursor string, retryMax time.Duration, out, errOut io.Writer, asJSON bool) error {
+func followEvents(ctx context.Context, node api.Node, hc *http.Client, org, ledger, cursor string, retryMax time.Duration, out, errOut io.Writer, asJSON bool) error {
 	wait := time.Second
 	for {
-		err := node.FollowEvents(ctx, hc, org, cursor, func(c string, m *recon.Movement) error {
+		err := node.FollowEvents(ctx, hc, org, ledger, cursor, func(c string, m *recon.Movement) error {
 			cursor = c
 			wait = time.Second
 			if m == nil {

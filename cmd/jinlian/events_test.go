@@ -65,7 +65,7 @@ func TestEventsFollowReconnects(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- followEvents(ctx, api.Node{Addr: url}, nil, "", "1", time.Second, out, errOut, false)
+		done <- followEvents(ctx, api.Node{Addr: url}, nil, "", "", "1", time.Second, out, errOut, false)
 	}()
 	lines := func(n int) []string {
 		t.Helper()
@@ -109,7 +109,7 @@ func TestEventsFollowReconnects(t *testing.T) {
 	}
 
 	// A cursor from the future is the node's refusal, not a reason to retry.
-	err := followEvents(context.Background(), api.Node{Addr: url}, nil, "", "99", time.Second, out, errOut, false)
+	err := followEvents(context.Background(), api.Node{Addr: url}, nil, "", "", "99", time.Second, out, errOut, false)
 	if err == nil || !strings.Contains(err.Error(), "from the future") || !strings.Contains(err.Error(), "HTTP 400") {
 		t.Fatalf("cursor 99: %v", err)
 	}
@@ -117,7 +117,7 @@ func TestEventsFollowReconnects(t *testing.T) {
 	out.w.Reset()
 	ctx, cancel = context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	_ = followEvents(ctx, api.Node{Addr: url}, nil, "bankB", "4", time.Second, out, errOut, true)
+	_ = followEvents(ctx, api.Node{Addr: url}, nil, "bankB", "", "4", time.Second, out, errOut, true)
 	if l := strings.TrimSpace(out.String()); strings.Count(l, "\n") != 0 || !strings.HasPrefix(l, `{"cursor":"4.0.2","move":1,"org":"bankB"`) {
 		t.Fatalf("json:\n%s", out.String())
 	}

@@ -43,7 +43,7 @@ type feedClient struct {
 func (f *feedClient) follow(ctx context.Context, from string) {
 	f.cursor = from
 	for ctx.Err() == nil {
-		err := f.node.FollowEvents(ctx, f.hc, "", f.cursorNow(), func(c string, m *recon.Movement) error {
+		err := f.node.FollowEvents(ctx, f.hc, "", "", f.cursorNow(), func(c string, m *recon.Movement) error {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.cursor = c
