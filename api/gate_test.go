@@ -268,6 +268,10 @@ func TestGateRefusesBypasses(t *testing.T) {
 			target: "/tx_search?query=%22tx.height%3E0%22", body: status, wantErr: "URI form"},
 		{name: "unregistered client: POST /abci_query of custody with status in the body", client: stranger,
 			target: "/abci_query?path=%22/balance%22&data=0x" + hx(balanceOf("custody")), body: status, wantErr: "URI form"},
+		{name: "unregistered client: POST /v1/events with status in the body", client: stranger,
+			target: "/v1/events?cursor=1", body: status, wantErr: "URI form"},
+		{name: "member: GET /v1/events/ with a trailing slash", client: bob, method: http.MethodGet,
+			target: "/v1/events/?cursor=1", wantErr: "URI form"},
 		{name: "non-member: POST /abci_query with form-encoded arguments", client: bob, target: "/abci_query",
 			ctype: "application/x-www-form-urlencoded", body: "path=%22/balance%22&data=0x" + hx(balanceOf("custody")), wantErr: "JSON-RPC"},
 		// (b) parameters parsed otherwise than CometBFT parses them.

@@ -63,6 +63,10 @@ type Options struct {
 	// organisation's movements in a business day, from the node's block
 	// store and tx index. Nil: not served.
 	Statements recon.Chain
+	// Events, when set, serves GET /v1/events (events.go): the event
+	// feed of movements from a cursor, read from the node's block store
+	// and saved block results. Nil: not served.
+	Events recon.Blocks
 	// QC, when set, serves GET /v1/qc (qc.go): the SM2 quorum certificate
 	// of a height, read from the block that carries it. Nil: not served.
 	QC QCSource
@@ -86,6 +90,9 @@ type Server struct {
 
 	stopOnce sync.Once
 	stopErr  error
+	// stopping is closed when Stop begins, so that event streams end
+	// rather than hold the shutdown for its whole grace period.
+	stopping chan struct{}
 }
 
 // Start checks opts, binds opts.Listen and serves in the background until Stop.
@@ -118,7 +125,7 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: listen on %s (api.listen): %w", opts.Listen, err)
 	}
-	s := &Server{opts: opts, listener: wrap(inner), done: make(chan error, 1)}
+	s := &Server{opts: opts, listener: wrap(inner), done: make(chan error, 1), stopping: make(chan struct{})}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
@@ -135,6 +142,7 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /version", s.version)
 	mux.HandleFunc("GET /v1/statement", s.statement)
 	mux.HandleFunc("GET /v1/qc", s.qc)
+	mux.HandleFunc("GET /v1/events", s.events)
 	if opts.Registry != nil && opts.TLS.ClientCAFile != "" {
 		mux.Handle("/", s.gate(proxy))
 	} else {
@@ -171,6 +179,7 @@ func (s *Server) URL() string {
 // call more than once.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
+		close(s.stopping)
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		err := s.http.Shutdown(ctx)

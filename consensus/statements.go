@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -98,4 +99,57 @@ func (c chainSource) FirstTx(from, to int64, match func(*abci.TxResult) bool) (*
 		}
 	}
 	return nil, nil
+}
+
+// Blocks is the node's block store and state store as the event feed
+// (recon.ReadFeed, GET /v1/events) reads them: committed blocks and their
+// saved FinalizeBlock results, not the tx index. Reads take only the
+// stores' own short locks, never the consensus state's.
+func (n *Node) Blocks() recon.Blocks { return &blockSource{env: n.env} }
+
+type blockSource struct {
+	env *rpccore.Environment
+	// saved is the highest height known to have its results saved, so
+	// that a feed polling for new blocks reads one integer, not a
+	// block's results, while nothing commits.
+	saved atomic.Int64
+}
+
+// Stored is the block store's base and its highest height whose results
+// are saved: consensus saves a block before the app finalizes it, so the
+// newest block may not have results yet (the one below it has: consensus
+// moves to a height only after applying the one before).
+func (b *blockSource) Stored() (int64, int64, error) {
+	bs := b.env.BlockStore
+	base, top := bs.Base(), bs.Height()
+	if top <= b.saved.Load() || top < max(base, 1) {
+		return base, top, nil
+	}
+	if _, err := b.env.StateStore.LoadFinalizeBlockResponse(top); err != nil {
+		return base, top - 1, nil
+	}
+	b.saved.Store(top)
+	return base, top, nil
+}
+
+func (b *blockSource) BlockTxs(h int64) (time.Time, []*abci.TxResult, error) {
+	blk := b.env.BlockStore.LoadBlock(h)
+	if blk == nil {
+		return time.Time{}, nil, fmt.Errorf("no block at height %d", h)
+	}
+	if len(blk.Txs) == 0 {
+		return blk.Time, nil, nil
+	}
+	resp, err := b.env.StateStore.LoadFinalizeBlockResponse(h)
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("results of height %d not saved (storage.discard_abci_responses = true keeps only the latest): %w", h, err)
+	}
+	if len(resp.TxResults) != len(blk.Txs) {
+		return time.Time{}, nil, fmt.Errorf("height %d: %d results for %d transactions", h, len(resp.TxResults), len(blk.Txs))
+	}
+	txs := make([]*abci.TxResult, len(blk.Txs))
+	for i, tx := range blk.Txs {
+		txs[i] = &abci.TxResult{Height: h, Index: uint32(i), Tx: tx, Result: *resp.TxResults[i]}
+	}
+	return blk.Time, txs, nil
 }

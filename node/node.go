@@ -210,6 +210,7 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 		ao.RPC, ao.Status, ao.Health, ao.Version, ao.Logger = cn.RPCAddr(), cn.Client(), cn.Health, app.Version, logger
 		ao.Registry = chainRegistry{store: store}
 		ao.Statements = cn.Statements()
+		ao.Events = cn.Blocks()
 		ao.QC = func(ctx context.Context, h int64) (any, error) {
 			qc, err := FetchQC(ctx, cn.Client(), h)
 			if errors.Is(err, wire.ErrNoQCYet) {

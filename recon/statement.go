@@ -282,6 +282,32 @@ func checkIndexed(chain Chain, day Day) error {
 
 // movements turns one transaction's events into the rows of org.
 func movements(r *abci.TxResult, org string, at time.Time) ([]Row, error) {
+	all, err := TxMovements(r, at)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Row
+	for _, m := range all {
+		if m.Org == org {
+			rows = append(rows, m.Row)
+		}
+	}
+	return rows, nil
+}
+
+// OrgRow is a Row with the organisation whose account it is.
+type OrgRow struct {
+	Org string `json:"org"`
+	Row
+}
+
+// TxMovements turns one committed transaction's events into the rows of
+// every organisation they concern, in the transaction's order: for each
+// event, the sender's side, then the recipient's. It is the one decoder of
+// movements: statements keep the rows of one organisation, the event feed
+// (feed.go) numbers them all, so a position in this list is the same for
+// every caller. A failed transaction moves nothing.
+func TxMovements(r *abci.TxResult, at time.Time) ([]OrgRow, error) {
 	if r.Result.Code != abci.CodeTypeOK {
 		return nil, nil
 	}
@@ -301,16 +327,20 @@ func movements(r *abci.TxResult, org string, at time.Time) ([]Row, error) {
 		}
 	}
 	if jt == nil {
-		return nil, fmt.Errorf("height %d tx %d: no jinlian_tx event", r.Height, r.Index)
+		// A transaction the app made itself (a quorum certificate, a
+		// checkpoint) has no sender and moves nothing.
+		if slices.ContainsFunc(msgs, isMovement) {
+			return nil, fmt.Errorf("height %d tx %d: movements without a jinlian_tx event", r.Height, r.Index)
+		}
+		return nil, nil
 	}
 	hash := strings.ToUpper(hex.EncodeToString(cmttypes.Tx(r.Tx).Hash()))
-	var rows []Row
-	add := func(i int, kind, dir, ledger, asset string, amount uint64, account, cp, cpOrg, memo string, bal *uint64) {
-		rows = append(rows, Row{Time: at, Height: r.Height, TxIndex: r.Index, EventIndex: i, TxID: jt.Id, TxHash: hash,
+	var rows []OrgRow
+	add := func(org string, i int, kind, dir, ledger, asset string, amount uint64, account, cp, cpOrg, memo string, bal *uint64) {
+		rows = append(rows, OrgRow{Org: org, Row: Row{Time: at, Height: r.Height, TxIndex: r.Index, EventIndex: i, TxID: jt.Id, TxHash: hash,
 			Ledger: ledger, Asset: asset, Kind: kind, Direction: dir, Amount: amount, Account: account,
-			Counterparty: cp, CounterpartyOrg: cpOrg, Memo: memo, BalanceAfter: bal, Result: ResultOK})
+			Counterparty: cp, CounterpartyOrg: cpOrg, Memo: memo, BalanceAfter: bal, Result: ResultOK}})
 	}
-	sent := jt.Org == org
 	for i, m := range msgs {
 		switch e := m.(type) {
 		case *txpb.EventTransfer:
@@ -322,40 +352,42 @@ func movements(r *abci.TxResult, org string, at time.Time) ([]Row, error) {
 			if e.From == jt.Sender {
 				fromOrg = jt.Org
 			}
-			if sent && fromOrg != "" {
-				add(i, KindTransfer, Debit, e.Ledger, e.Asset, e.Amount, e.From, e.To, e.ToOrg, e.Memo, ptr(e.FromBalance))
+			if fromOrg != "" {
+				add(fromOrg, i, KindTransfer, Debit, e.Ledger, e.Asset, e.Amount, e.From, e.To, e.ToOrg, e.Memo, ptr(e.FromBalance))
 			}
-			if e.ToOrg == org {
-				add(i, KindTransfer, Credit, e.Ledger, e.Asset, e.Amount, e.To, e.From, fromOrg, e.Memo, ptr(e.ToBalance))
+			if e.ToOrg != "" {
+				add(e.ToOrg, i, KindTransfer, Credit, e.Ledger, e.Asset, e.Amount, e.To, e.From, fromOrg, e.Memo, ptr(e.ToBalance))
 			}
 		case *txpb.EventIssue:
-			if sent {
-				add(i, KindIssue, Issued, e.Ledger, e.Asset, e.Amount, e.From, e.To, e.ToOrg, e.Memo, nil)
-			}
-			if e.ToOrg == org {
-				add(i, KindIssue, Credit, e.Ledger, e.Asset, e.Amount, e.To, e.From, jt.Org, e.Memo, ptr(e.ToBalance))
+			add(jt.Org, i, KindIssue, Issued, e.Ledger, e.Asset, e.Amount, e.From, e.To, e.ToOrg, e.Memo, nil)
+			if e.ToOrg != "" {
+				add(e.ToOrg, i, KindIssue, Credit, e.Ledger, e.Asset, e.Amount, e.To, e.From, jt.Org, e.Memo, ptr(e.ToBalance))
 			}
 		case *txpb.EventBurn:
-			if sent {
-				add(i, KindBurn, Debit, e.Ledger, e.Asset, e.Amount, e.From, "", "", e.Memo, ptr(e.FromBalance))
-			}
+			add(jt.Org, i, KindBurn, Debit, e.Ledger, e.Asset, e.Amount, e.From, "", "", e.Memo, ptr(e.FromBalance))
 		case *txpb.EventRedeem:
-			if sent {
-				add(i, KindRedeem, Debit, e.Ledger, e.Asset, e.Amount, e.From, "", "", e.Reference, ptr(e.FromBalance))
-				rows[len(rows)-1].Redemption = ptr(e.Id)
-			}
+			add(jt.Org, i, KindRedeem, Debit, e.Ledger, e.Asset, e.Amount, e.From, "", "", e.Reference, ptr(e.FromBalance))
+			rows[len(rows)-1].Redemption = ptr(e.Id)
 		case *txpb.EventRedemptionSettled:
 			switch {
-			case !e.Rejected && sent:
-				add(i, KindRedemptionSettled, Retired, e.Ledger, e.Asset, e.Amount, jt.Sender, e.To, e.ToOrg, e.Reason, nil)
+			case !e.Rejected:
+				add(jt.Org, i, KindRedemptionSettled, Retired, e.Ledger, e.Asset, e.Amount, jt.Sender, e.To, e.ToOrg, e.Reason, nil)
 				rows[len(rows)-1].Redemption = ptr(e.Id)
-			case e.Rejected && e.ToOrg == org:
-				add(i, KindRedemptionSettled, Credit, e.Ledger, e.Asset, e.Amount, e.To, jt.Sender, jt.Org, e.Reason, ptr(e.ToBalance))
+			case e.ToOrg != "":
+				add(e.ToOrg, i, KindRedemptionSettled, Credit, e.Ledger, e.Asset, e.Amount, e.To, jt.Sender, jt.Org, e.Reason, ptr(e.ToBalance))
 				rows[len(rows)-1].Redemption = ptr(e.Id)
 			}
 		}
 	}
 	return rows, nil
+}
+
+func isMovement(m any) bool {
+	switch m.(type) {
+	case *txpb.EventTransfer, *txpb.EventIssue, *txpb.EventBurn, *txpb.EventRedeem, *txpb.EventRedemptionSettled:
+		return true
+	}
+	return false
 }
 
 func ptr[T any](v T) *T { return &v }

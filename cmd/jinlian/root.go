@@ -69,6 +69,7 @@ func newRootCmd() *cobra.Command {
 		newRegCmd(g),
 		newStatementCmd(g),
 		newReconCmd(g),
+		newEventsCmd(g),
 		newCheckpointCmd(g),
 		newGenesisCmd(g),
 		newConsoleCmd(g),
