@@ -21,6 +21,10 @@ const (
 	defaultMempoolCacheSize   = 20000
 )
 
+// defaultPeerGossipSleep is jinlian's consensus.peer_gossip_sleep_duration
+// (CometBFT's default: 100ms); see DefaultConfig.
+const defaultPeerGossipSleep = 10 * time.Millisecond
+
 // ErrNotInitialized is returned when a home has no config/config.toml.
 var ErrNotInitialized = errors.New("home is not initialized")
 
@@ -41,6 +45,12 @@ func DefaultConfig(home, moniker string) *cfg.Config {
 	c.Mempool.CacheSize = defaultMempoolCacheSize
 	// As many RPC connections as the open-file limit allows (rpcConnLimit).
 	c.RPC.MaxOpenConnections = 0
+	// A peer with nothing new to gossip sleeps this long before it looks
+	// again. A node catching up in consensus (after a partition: it left
+	// block sync long ago) gets one height per such exchange, so CometBFT's
+	// 100ms held it to ~600 blocks/min, behind a chain at 1 block/s by 0.6 s
+	// per second (BenchmarkConsensusCatchUp).
+	c.Consensus.PeerGossipSleepDuration = defaultPeerGossipSleep
 	return c
 }
 

@@ -171,8 +171,9 @@ func TestInitHome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Moniker != "bankA" || c.P2P.ListenAddress != "tcp://0.0.0.0:36656" || c.TxIndex.Indexer != "kv" {
-		t.Fatalf("config moniker %q p2p %q indexer %q", c.Moniker, c.P2P.ListenAddress, c.TxIndex.Indexer)
+	if c.Moniker != "bankA" || c.P2P.ListenAddress != "tcp://0.0.0.0:36656" || c.TxIndex.Indexer != "kv" ||
+		c.Consensus.PeerGossipSleepDuration != defaultPeerGossipSleep {
+		t.Fatalf("config moniker %q p2p %q indexer %q peer_gossip_sleep_duration %s", c.Moniker, c.P2P.ListenAddress, c.TxIndex.Indexer, c.Consensus.PeerGossipSleepDuration)
 	}
 	if _, err := types.GenesisDocFromFile(c.GenesisFile()); err != nil {
 		t.Fatal(err)

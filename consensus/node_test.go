@@ -21,7 +21,7 @@ func writeTestNetwork(t *testing.T, powers ...int64) *Network {
 	return writeTestNetworkTimeout(t, testTimeoutCommit, powers...)
 }
 
-func writeTestNetworkTimeout(t *testing.T, timeoutCommit time.Duration, powers ...int64) *Network {
+func writeTestNetworkTimeout(t testing.TB, timeoutCommit time.Duration, powers ...int64) *Network {
 	t.Helper()
 	base, err := FreeBasePort(len(powers))
 	if err != nil {
@@ -71,7 +71,7 @@ func stopAll(t *testing.T, nodes []*Node) {
 	}
 }
 
-func waitAll(t *testing.T, nodes []*Node, h int64) {
+func waitAll(t testing.TB, nodes []*Node, h int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -82,7 +82,7 @@ func waitAll(t *testing.T, nodes []*Node, h int64) {
 	}
 }
 
-func height(t *testing.T, n *Node) int64 {
+func height(t testing.TB, n *Node) int64 {
 	t.Helper()
 	st, err := n.Client().Status(context.Background())
 	if err != nil {
@@ -118,7 +118,7 @@ func queryKV(t *testing.T, n *Node, key string) string {
 
 // sameAppHashes checks that every node has the same block (hence the same
 // app hash of height h-1) at height h.
-func sameAppHashes(t *testing.T, nodes []*Node, h int64) {
+func sameAppHashes(t testing.TB, nodes []*Node, h int64) {
 	t.Helper()
 	var want []byte
 	for i, n := range nodes {

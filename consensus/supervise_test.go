@@ -33,20 +33,52 @@ func (a partitionApp) Query(ctx context.Context, req *abci.RequestQuery) (*abci.
 // TestCutOffNodeRejoins cuts one of four validators off, keeps every dial
 // failing while the other three commit, then heals the partition and
 // expects the node back and caught up within 60 s by itself.
+func TestCutOffNodeRejoins(t *testing.T) {
+	heavytest.Begin(t, "starts four nodes")
+	p := startPartitionable(t, testTimeoutCommit, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	frozen := p.cutFor(ctx, 10)
+	healed := time.Now()
+	target := height(t, p.nodes[0])
+	rejoin, cancelRejoin := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelRejoin()
+	if err := WaitForHeight(rejoin, p.cutOff.Client(), target); err != nil {
+		t.Fatalf("cut-off node not caught up to height %d within 60 s of healing (at %d, %d peers): %v",
+			target, height(t, p.cutOff), p.sw.Peers().Size(), err)
+	}
+	t.Logf("rejoined and caught up %d heights %s after healing", target-frozen, time.Since(healed).Round(time.Millisecond))
+	sameAppHashes(t, p.nodes, target)
+}
+
+// partitionable is four validators of which the last can be cut off.
 //
 // CometBFT's own redial of a persistent peer gives up for hours after
-// about 20 minutes of failures; the test stands in for that state by
+// about 20 minutes of failures; the network stands in for that state by
 // leaving the cut-off node out of every CometBFT persistent_peers list, so
 // that no CometBFT reconnect routine runs on either side: only the node's
 // supervisor, given the same peers as RedialPeers, can bring it back.
-func TestCutOffNodeRejoins(t *testing.T) {
-	heavytest.Begin(t, "starts four nodes")
-	net := writeTestNetwork(t, 1, 1, 1, 1)
-	cutID := net.Nodes[3].NodeID
+type partitionable struct {
+	tb     testing.TB
+	nodes  []*Node
+	cutOff *Node
+	sw     *p2p.Switch
+	cut    *atomic.Bool
+	cutID  string
+}
+
+// startPartitionable starts the four validators, connected, at
+// timeoutCommit; gossipSleep, when not 0, replaces every node's
+// peer_gossip_sleep_duration.
+func startPartitionable(tb testing.TB, timeoutCommit, gossipSleep time.Duration) *partitionable {
+	// The last has little power, so it is rarely the proposer the others
+	// wait timeout_propose for while it is cut off.
+	net := writeTestNetworkTimeout(tb, timeoutCommit, 10, 10, 10, 1)
+	p := &partitionable{tb: tb, cut: &atomic.Bool{}, cutID: string(net.Nodes[3].NodeID)}
 	for i, nn := range net.Nodes {
 		c, err := LoadConfig(nn.Home)
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		var peers []string
 		for j, other := range net.Nodes[:3] {
@@ -55,75 +87,72 @@ func TestCutOffNodeRejoins(t *testing.T) {
 			}
 		}
 		c.P2P.PersistentPeers = strings.Join(peers, ",")
+		if gossipSleep != 0 {
+			c.Consensus.PeerGossipSleepDuration = gossipSleep
+		}
 		if err := WriteConfig(nn.Home, c); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
-	var cut atomic.Bool
-	nodes := make([]*Node, 4)
 	for i, nn := range net.Nodes {
-		refuse := func(id string) bool { return id == cutID }
-		opts := NodeOptions{Logger: log.NewNopLogger(), FilterPeers: true, SuperviseInterval: 500 * time.Millisecond}
+		refuse := func(id string) bool { return id == p.cutID }
+		opts := NodeOptions{Logger: log.NewNopLogger(), FilterPeers: true, SuperviseInterval: 100 * time.Millisecond}
 		if i == 3 {
 			refuse = func(string) bool { return true }
 			for _, other := range net.Nodes[:3] {
 				opts.RedialPeers = append(opts.RedialPeers, other.PeerAddr())
 			}
 		}
-		n, err := StartNode(nn.Home, partitionApp{kvstore.NewInMemoryApplication(), &cut, refuse}, opts)
+		n, err := StartNode(nn.Home, partitionApp{kvstore.NewInMemoryApplication(), p.cut, refuse}, opts)
 		if err != nil {
-			t.Fatalf("start %s: %v", nn.Moniker, err)
+			tb.Fatalf("start %s: %v", nn.Moniker, err)
 		}
-		nodes[i] = n
-		t.Cleanup(func() { _ = n.Stop() })
+		p.nodes = append(p.nodes, n)
+		tb.Cleanup(func() { _ = n.Stop() })
 	}
-	cutOff := nodes[3]
-	sw := cutOff.CometNode().Switch()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	poll := func(what string, done func() bool) {
-		t.Helper()
-		for !done() {
-			if ctx.Err() != nil {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	poll("the supervisor to connect the node to its three peers", func() bool { return sw.Peers().Size() == 3 })
-	waitAll(t, nodes, 3)
+	p.cutOff = p.nodes[3]
+	p.sw = p.cutOff.CometNode().Switch()
+	return p
+}
 
-	cut.Store(true)
-	for _, p := range sw.Peers().List() {
-		sw.StopPeerForError(p, "test: partition")
+func (p *partitionable) poll(ctx context.Context, what string, done func() bool) {
+	p.tb.Helper()
+	for !done() {
+		if ctx.Err() != nil {
+			p.tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	poll("the partition", func() bool {
-		for _, n := range nodes[:3] {
-			if n.CometNode().Switch().Peers().Has(p2p.ID(cutID)) {
+}
+
+// cutFor waits for the network to run, cuts the last node off until the
+// others are behind heights ahead of it, heals the partition and returns
+// the height the cut-off node was frozen at.
+func (p *partitionable) cutFor(ctx context.Context, behind int64) int64 {
+	p.tb.Helper()
+	p.poll(ctx, "the supervisor to connect the node to its three peers", func() bool { return p.sw.Peers().Size() == 3 })
+	waitAll(p.tb, p.nodes, 3)
+	p.cut.Store(true)
+	for _, peer := range p.sw.Peers().List() {
+		p.sw.StopPeerForError(peer, "test: partition")
+	}
+	p.poll(ctx, "the partition", func() bool {
+		for _, n := range p.nodes[:3] {
+			if n.CometNode().Switch().Peers().Has(p2p.ID(p.cutID)) {
 				return false
 			}
 		}
-		return sw.Peers().Size() == 0
+		return p.sw.Peers().Size() == 0
 	})
-	frozen := height(t, cutOff)
-	if err := WaitForHeight(ctx, nodes[0].Client(), frozen+10); err != nil {
-		t.Fatal(err)
+	frozen := height(p.tb, p.cutOff)
+	if err := WaitForHeight(ctx, p.nodes[0].Client(), frozen+behind); err != nil {
+		p.tb.Fatal(err)
 	}
-	if n, h := sw.Peers().Size(), height(t, cutOff); n != 0 || h > frozen+1 {
-		t.Fatalf("partition leaked: cut-off node has %d peers, height %d (was %d)", n, h, frozen)
+	if n, h := p.sw.Peers().Size(), height(p.tb, p.cutOff); n != 0 || h > frozen+1 {
+		p.tb.Fatalf("partition leaked: cut-off node has %d peers, height %d (was %d)", n, h, frozen)
 	}
-
-	cut.Store(false)
-	healed := time.Now()
-	target := height(t, nodes[0])
-	rejoin, cancelRejoin := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelRejoin()
-	if err := WaitForHeight(rejoin, cutOff.Client(), target); err != nil {
-		t.Fatalf("cut-off node not caught up to height %d within 60 s of healing (at %d, %d peers): %v",
-			target, height(t, cutOff), sw.Peers().Size(), err)
-	}
-	t.Logf("rejoined and caught up %d heights %s after healing", target-frozen, time.Since(healed).Round(time.Millisecond))
-	sameAppHashes(t, nodes, target)
+	p.cut.Store(false)
+	return frozen
 }
 
 // TestExternalAddress: a node that listens on one interface tells peers

@@ -147,9 +147,9 @@ func TestConsortiumLife(t *testing.T) {
 	c.cli("checkpoint", "register", "--home", e.home, "--from", e.keyFile, "--passphrase-file", c.pw, "--node", a.proc.rpcAddr)
 	load.setRecipients([]*lifeBank{b, cc, e})
 	load.waitCommits(20)
-	// E pays from its own node once that node shows the load's payments to
-	// E (the node checks the sender's balance in CheckTx, on its own state).
-	c.eventually("bank E's own node shows its treasury funded", func() bool {
+	// E pays from its own node once the load's payments to E have landed
+	// (the 20 commits counted may all be to B and C).
+	c.eventually("bank E's own node shows its treasury funded by the load", func() bool {
 		got, err := lifeBalance(c.ctx, e.proc.client, e.address)
 		return err == nil && got >= 7
 	})
