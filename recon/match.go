@@ -47,11 +47,15 @@ type ChainSide struct {
 // has both sides and lists every field that differs (Kind is the first
 // of amount, asset, counterparty); a missing or duplicate line has one.
 type Break struct {
-	Kind      string     `json:"kind"`
-	Reference string     `json:"reference,omitempty"`
-	Fields    []string   `json:"fields,omitempty"`
-	Internal  *Record    `json:"internal,omitempty"`
-	Chain     *ChainSide `json:"chain,omitempty"`
+	Kind      string   `json:"kind"`
+	Reference string   `json:"reference,omitempty"`
+	Fields    []string `json:"fields,omitempty"`
+	// Counterparty is whom the break is with, as positions count it: the
+	// chain's organisation of the other account where the day's
+	// statement knows it, else the account, else what the file names.
+	Counterparty string     `json:"counterparty,omitempty"`
+	Internal     *Record    `json:"internal,omitempty"`
+	Chain        *ChainSide `json:"chain,omitempty"`
 }
 
 // Position is the flows with one counterparty in one asset, as the chain
@@ -309,7 +313,24 @@ func Match(rows []Row, records []Record) *Reconciliation {
 			continue
 		}
 		kind := map[string]string{"amount": BreakAmountMismatch, "asset": BreakAssetMismatch, "counterparty": BreakCounterpartyMismatch}[d[0]]
-		add(Break{Kind: kind, Reference: p.f.rec.Reference, Fields: d, Internal: p.f.rec, Chain: chainSide(p.c.row)})
+		add(Break{Kind: kind, Reference: p.f.rec.Reference, Fields: d, Counterparty: cpLabel(p.c.row), Internal: p.f.rec, Chain: chainSide(p.c.row)})
+	}
+	// An unpaired line naming a counterparty account the chain knows
+	// counts under that account's organisation.
+	orgOf := map[string]string{}
+	for i := range rows {
+		if r := &rows[i]; r.CounterpartyOrg != "" {
+			orgOf[r.Counterparty] = r.CounterpartyOrg
+		}
+	}
+	for i := range records {
+		if !label[i].set {
+			r := &records[i]
+			label[i] = posKey{r.Asset, r.Counterparty, true}
+			if org, ok := orgOf[strings.ToLower(r.Counterparty)]; ok {
+				label[i].cp = org
+			}
+		}
 	}
 	// Unpaired lines: duplicates of a line of the same side that is
 	// paired, or missing on the other side.
@@ -344,7 +365,7 @@ func Match(rows []Row, records []Record) *Reconciliation {
 		if unpairedFile[fileDupKey(f.rec)] {
 			kind = BreakDuplicateInternal
 		}
-		add(Break{Kind: kind, Reference: f.rec.Reference, Internal: f.rec})
+		add(Break{Kind: kind, Reference: f.rec.Reference, Counterparty: label[f.i].cp, Internal: f.rec})
 	}
 	for i := range chain {
 		c := &chain[i]
@@ -355,7 +376,7 @@ func Match(rows []Row, records []Record) *Reconciliation {
 		if c.row.Memo != "" && unpairedChain[chainDupKey(c.row)] {
 			kind = BreakDuplicateOnChain
 		}
-		add(Break{Kind: kind, Reference: c.row.Memo, Chain: chainSide(c.row)})
+		add(Break{Kind: kind, Reference: c.row.Memo, Counterparty: cpLabel(c.row), Chain: chainSide(c.row)})
 	}
 	rec.Summary.Breaks = len(rec.Breaks)
 	kindOrder := map[string]int{}
@@ -479,7 +500,8 @@ func (s *sums) flows() Flows {
 
 // positions sums credits and debits (issued and retired rows move no
 // balance of the bank's and are left out) per asset and counterparty,
-// sorted by asset and counterparty, and per asset.
+// sorted by asset and counterparty, and per asset; label is each
+// record's (asset, counterparty).
 func positions(rows []Row, records []Record, label []posKey) ([]Position, []DayTotal) {
 	type key struct{ asset, cp string }
 	by := map[key]*sums{}
@@ -503,26 +525,12 @@ func positions(rows []Row, records []Record, label []posKey) ([]Position, []DayT
 		p.add(true, r.Direction, r.Amount)
 		t.add(true, r.Direction, r.Amount)
 	}
-	// An unpaired line naming a counterparty account the chain knows
-	// counts under that account's organisation.
-	orgOf := map[string]string{}
-	for i := range rows {
-		if r := &rows[i]; r.CounterpartyOrg != "" {
-			orgOf[r.Counterparty] = r.CounterpartyOrg
-		}
-	}
 	for i := range records {
 		r := &records[i]
 		if r.Direction != Credit && r.Direction != Debit {
 			continue
 		}
 		k := label[i]
-		if !k.set {
-			k = posKey{r.Asset, r.Counterparty, true}
-			if org, ok := orgOf[strings.ToLower(r.Counterparty)]; ok {
-				k.cp = org
-			}
-		}
 		p, t := get(k.asset, k.cp)
 		p.add(false, r.Direction, r.Amount)
 		t.add(false, r.Direction, r.Amount)

@@ -27,7 +27,7 @@ const reconMemoryLimit = 1536 << 20
 
 func newReconCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "recon", Short: "Reconcile the bank's internal ledger file against the chain, and check signed results"}
-	c.AddCommand(reconRunCmd(g), reconVerifyCmd(g), &cobra.Command{
+	c.AddCommand(reconRunCmd(g), reconVerifyCmd(g), reconCompareCmd(g), &cobra.Command{
 		Use:   "mapping",
 		Short: "Print the default column mapping (TOML), to start a bank's own from",
 		Args:  cobra.NoArgs,
@@ -336,22 +336,9 @@ valid signature and prints who made it. A changed field is named.`,
 			if signer == "" && !anySigner {
 				return errors.New("give --signer ADDRESS (the expected signer of the result) or --any-signer")
 			}
-			b, err := os.ReadFile(args[0])
+			sr, who, err := verifyResultFile(args[0], signer)
 			if err != nil {
 				return err
-			}
-			sr, who, err := recon.Verify(b)
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
-			}
-			if signer != "" {
-				want, err := gmcrypto.ParseAddress(signer)
-				if err != nil {
-					return fmt.Errorf("--signer: %w", err)
-				}
-				if want.String() != who {
-					return fmt.Errorf("%s: %w: signed by %s, not by %s", args[0], recon.ErrResultSignature, who, want)
-				}
 			}
 			r := sr.Result
 			res := map[string]any{"result": args[0], "valid": true, "signer": who, "org": r.Org, "date": r.Date, "chain": r.Chain,
@@ -371,4 +358,114 @@ valid signature and prints who made it. A changed field is named.`,
 	c.Flags().StringVar(&signer, "signer", "", "the expected signer's address (required unless --any-signer)")
 	c.Flags().BoolVar(&anySigner, "any-signer", false, "accept a valid signature by anyone and print who signed")
 	return c
+}
+
+// verifyResultFile reads and verifies a signed result file; signer, when
+// not "", is the address that must have signed it.
+func verifyResultFile(path, signer string) (*recon.SignedResult, string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	sr, who, err := recon.Verify(b)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	if signer != "" {
+		want, err := gmcrypto.ParseAddress(signer)
+		if err != nil {
+			return nil, "", fmt.Errorf("signer of %s: %w", path, err)
+		}
+		if want.String() != who {
+			return nil, "", fmt.Errorf("%s: %w: signed by %s, not by %s", path, recon.ErrResultSignature, who, want)
+		}
+	}
+	return sr, who, nil
+}
+
+// errDisagree is recon compare's exit status 1 when the results disagree.
+var errDisagree = errors.New("the results disagree")
+
+func reconCompareCmd(g *globals) *cobra.Command {
+	var signerA, signerB string
+	var anySigner bool
+	c := &cobra.Command{
+		Use:   "compare A.json B.json --signer-a ADDRESS --signer-b ADDRESS",
+		Short: "Bilateral T+0 confirmation: check two banks' signed results of a day against each other for their pair",
+		Long: `Verifies both signed results (as jinlian recon verify does, each against
+its bank's published reconciliation key) and compares them for the pair
+of banks: that they cover the same heights with the same block and app
+hashes and that the day was over for both; that what each result says
+the chain moved between the two banks mirrors the other's (A's credits
+from B are B's debits to A, per asset); that the two banks' books agree
+about the pair; and lists every break either bank reported that is with
+the other.
+
+Exit status 0 when the results agree, 1 when they disagree (every
+disagreement is listed first) or cannot be compared (different days,
+time zones or chains, or both of one bank).`,
+		Example: `  jinlian recon compare bankA-20261203-recon.json bankB-20261203-recon.json \
+    --signer-a 1c0ddad0f42edb0cd9f10b48292a458b40e00114 --signer-b 5c3f3fd53d9f12532b1776bee772ef39201a000e`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (signerA == "" || signerB == "") && !anySigner {
+				return errors.New("give --signer-a and --signer-b (each bank's published reconciliation key) or --any-signer")
+			}
+			a, whoA, err := verifyResultFile(args[0], signerA)
+			if err != nil {
+				return err
+			}
+			b, whoB, err := verifyResultFile(args[1], signerB)
+			if err != nil {
+				return err
+			}
+			cmp, err := recon.Compare(&a.Result, &b.Result)
+			if err != nil {
+				return err
+			}
+			res := struct {
+				*recon.Comparison
+				SignerA string `json:"signer_a"`
+				SignerB string `json:"signer_b"`
+			}{cmp, whoA, whoB}
+			if err := emit(cmd.OutOrStdout(), g, res, func(w io.Writer) { printCompare(w, cmp, whoA, whoB) }); err != nil {
+				return err
+			}
+			if !cmp.Agree {
+				return fmt.Errorf("%w: %s and %s, %s: %d disagreements", errDisagree, cmp.A, cmp.B, cmp.Date, len(cmp.Disagreements))
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&signerA, "signer-a", "", "the expected signer of the first result (its bank's reconciliation key)")
+	f.StringVar(&signerB, "signer-b", "", "the expected signer of the second result")
+	f.BoolVar(&anySigner, "any-signer", false, "accept valid signatures by anyone for a result whose --signer-* is not given")
+	return c
+}
+
+func printCompare(w io.Writer, c *recon.Comparison, whoA, whoB string) {
+	fmt.Fprintf(w, "%s (signed by %s) and %s (signed by %s), %s (%s), chain %s\n", c.A, whoA, c.B, whoB, c.Date, c.TimeZone, c.ChainID)
+	if len(c.Pairs) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "ASSET\tCHAIN %s→%s\tCHAIN %s→%s\tBOOKS %s→%s (%s / %s)\tBOOKS %s→%s (%s / %s)\t\t\n",
+			c.A, c.B, c.B, c.A, c.A, c.B, c.A, c.B, c.B, c.A, c.A, c.B)
+		for _, p := range c.Pairs {
+			mark := ""
+			if !p.Agree {
+				mark = "differs"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s / %s\t%s / %s\t%s\t\n", p.Asset, p.A.ChainDebits, p.A.ChainCredits,
+				p.A.InternalDebits, p.B.InternalCredits, p.A.InternalCredits, p.B.InternalDebits, mark)
+		}
+		tw.Flush()
+	}
+	if c.Agree {
+		fmt.Fprintln(w, "the results agree: same heights and hashes, the chain's flows mirror, both books agree, no open break between them")
+		return
+	}
+	fmt.Fprintf(w, "%d disagreements:\n", len(c.Disagreements))
+	for _, d := range c.Disagreements {
+		fmt.Fprintf(w, "  %-12s %s\n", strings.ReplaceAll(d.Kind, "_", " "), d.Detail)
+	}
 }

@@ -192,6 +192,61 @@ func TestReconRunThroughOwnNode(t *testing.T) {
 		t.Fatalf("verify without --signer: %v", err)
 	}
 
+	// bankB's books are its statement; recon compare confirms the pair.
+	bs := []string{"--node", apiURL, "--tls-mode", "gmtls", "--tls-ca", apiCA, "--tls-key", B.KeyFile}
+	out, err = runCLI(t, append([]string{"statement", "-o", "csv", "--org", "bankB", "--date", day}, bs...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	internalB := filepath.Join(dir, "bankB.csv")
+	if err := os.WriteFile(internalB, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resultB := filepath.Join(dir, "resultB.json")
+	if out, err := runCLI(t, append([]string{"recon", "run", "--org", "bankB", "--date", day, "--internal", internalB,
+		"--from", B.KeyFile, "--out", resultB}, bs...)...); err != nil || !strings.Contains(out, "0 breaks") {
+		t.Fatalf("recon run for bankB: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "recon", "compare", result, resultB, "--signer-a", A.Address, "--signer-b", B.Address, "-o", "json")
+	if err == nil || !strings.Contains(err.Error(), "the results disagree") {
+		t.Fatalf("compare: %v\n%s", err, out)
+	}
+	var cmp recon.Comparison
+	if err := json.Unmarshal([]byte(out), &cmp); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	// The day is today: neither result is of a finished day, which
+	// compare says first.
+	got = nil
+	if d := cmp.Disagreements; len(d) == 0 || d[0].Kind != recon.DisagreeChainRange || d[0].Field != "complete" {
+		t.Fatalf("compare of two results of a day not over: %+v", d)
+	}
+	for _, d := range cmp.Disagreements {
+		if d.Kind == recon.DisagreeChainRange {
+			continue
+		}
+		k := d.Kind + " " + d.Field
+		if d.Break != nil {
+			k = d.Kind + " " + d.Side + " " + d.Break.Kind + " " + d.Break.Reference
+		}
+		got = append(got, k)
+	}
+	want = []string{"book_flows a.internal_credits vs b.internal_debits", "book_flows a.internal_debits vs b.internal_credits",
+		"open_break bankA missing_on_chain INV-999", "open_break bankA missing_internally INV-3", "open_break bankA amount_mismatch INV-4",
+		"open_break bankA duplicate_internal REF-2"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("compare found\n%q\nwant\n%q", got, want)
+	}
+	out, err = runCLI(t, "recon", "compare", result, resultB, "--signer-a", A.Address, "--signer-b", B.Address)
+	t.Logf("recon compare: %v\n%s", err, out)
+	if _, err := runCLI(t, "recon", "compare", resultB, resultB, "--signer-a", B.Address, "--signer-b", B.Address); err == nil ||
+		!strings.Contains(err.Error(), "both are of bankB") {
+		t.Fatalf("compare of one bank's result with itself: %v", err)
+	}
+	if _, err := runCLI(t, "recon", "compare", result, resultB, "--signer-a", B.Address, "--signer-b", B.Address); err == nil ||
+		!strings.Contains(err.Error(), "not by") {
+		t.Fatalf("compare with the wrong signer: %v", err)
+	}
 	// A file of another day is refused.
 	other := time.Now().AddDate(0, 0, -3).In(shanghai(t)).Format(recon.DateLayout)
 	if _, err := runCLI(t, append([]string{"recon", "run", "--org", "bankA", "--date", other, "--internal", internal}, as...)...); err == nil ||
