@@ -27,7 +27,7 @@ const reconMemoryLimit = 1536 << 20
 
 func newReconCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "recon", Short: "Reconcile the bank's internal ledger file against the chain, and check signed results"}
-	c.AddCommand(reconRunCmd(g), reconVerifyCmd(g), reconCompareCmd(g), &cobra.Command{
+	c.AddCommand(reconRunCmd(g), reconWatchCmd(g), reconVerifyCmd(g), reconCompareCmd(g), &cobra.Command{
 		Use:   "mapping",
 		Short: "Print the default column mapping (TOML), to start a bank's own from",
 		Args:  cobra.NoArgs,
@@ -85,65 +85,22 @@ check it with jinlian recon verify.`,
 			if from != "" && out == "" {
 				return errors.New("--from signs the result file: give --out FILE too")
 			}
-			m := recon.DefaultMapping()
-			if mapping != "" {
-				b, err := os.ReadFile(mapping)
-				if err != nil {
-					return err
-				}
-				if m, err = recon.ParseMapping(b); err != nil {
-					return fmt.Errorf("%s: %w", mapping, err)
-				}
-			}
-			if encoding != "" {
-				m.Encoding = encoding
-			}
-			if err := m.Check(); err != nil {
+			m, err := loadMapping(mapping, encoding)
+			if err != nil {
 				return err
 			}
-			var key *gmcrypto.PrivateKey
-			if from != "" {
-				path, err := keyPath(g.home, from)
-				if err != nil {
-					return err
-				}
-				pw, err := pass.read("Passphrase for " + path + ": ")
-				if err != nil {
-					return err
-				}
-				if _, key, err = gmcrypto.LoadKey(path, pw); err != nil {
-					return fmt.Errorf("key %s: %w", path, err)
-				}
-			}
-			data, err := os.ReadFile(internal)
+			key, err := loadSigningKey(g, from, &pass)
 			if err != nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			st, err := fetchStatement(ctx, g.node, req)
+			res, err := reconcileDay(ctx, g, req, internal, m)
 			if err != nil {
-				return err
-			}
-			res, err := reconcile(st, data, filepath.Base(internal), m)
-			if err != nil {
-				return fmt.Errorf("%s: %w", internal, err)
-			}
-			if res.Chain, err = chainRange(ctx, apiNode(g.node), st.Day); err != nil {
 				return err
 			}
 			if out != "" {
-				var v any = res
-				if key != nil {
-					if v, err = recon.Sign(res, key); err != nil {
-						return err
-					}
-				}
-				b, err := json.MarshalIndent(v, "", "  ")
-				if err != nil {
-					return err
-				}
-				if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
+				if err := writeResult(out, res, key); err != nil {
 					return err
 				}
 			}
@@ -179,6 +136,89 @@ check it with jinlian recon verify.`,
 	f.StringVar(&out, "out", "", "write the result (JSON) to FILE; signed with --from")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the node")
 	return c
+}
+
+// loadMapping reads a column mapping file ("" for the default) and
+// applies an encoding given on the command line.
+func loadMapping(path, encoding string) (recon.Mapping, error) {
+	m := recon.DefaultMapping()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return m, err
+		}
+		if m, err = recon.ParseMapping(b); err != nil {
+			return m, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if encoding != "" {
+		m.Encoding = encoding
+	}
+	return m, m.Check()
+}
+
+// loadSigningKey loads the key that signs result files; nil when from is "".
+func loadSigningKey(g *globals, from string, pass *passphraseFlag) (*gmcrypto.PrivateKey, error) {
+	if from == "" {
+		return nil, nil
+	}
+	path, err := keyPath(g.home, from)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := pass.read("Passphrase for " + path + ": ")
+	if err != nil {
+		return nil, err
+	}
+	_, key, err := gmcrypto.LoadKey(path, pw)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", path, err)
+	}
+	return key, nil
+}
+
+// reconcileDay fetches the statement req asks for from the node and
+// reconciles the internal file against it; the result names the day's
+// chain range.
+func reconcileDay(ctx context.Context, g *globals, req recon.Request, internal string, m recon.Mapping) (*recon.Result, error) {
+	data, err := os.ReadFile(internal)
+	if err != nil {
+		return nil, err
+	}
+	st, err := fetchStatement(ctx, g.node, req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := reconcile(st, data, filepath.Base(internal), m)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", internal, err)
+	}
+	if res.Chain, err = chainRange(ctx, apiNode(g.node), st.Day); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// writeResult writes res as JSON to path, signed when key is not nil,
+// through a temporary file renamed into place.
+func writeResult(path string, res *recon.Result, key *gmcrypto.PrivateKey) error {
+	var v any = res
+	if key != nil {
+		sr, err := recon.Sign(res, key)
+		if err != nil {
+			return err
+		}
+		v = sr
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // reconcile matches an internal file against a statement.

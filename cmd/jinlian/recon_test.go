@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -247,6 +248,105 @@ func TestReconRunThroughOwnNode(t *testing.T) {
 		!strings.Contains(err.Error(), "not by") {
 		t.Fatalf("compare with the wrong signer: %v", err)
 	}
+	// recon watch: two days before the chain started (no transfers), then
+	// today's, which is not over. The second day's file comes late.
+	watchDir, inDir := filepath.Join(dir, "watch"), filepath.Join(dir, "in")
+	if err := os.MkdirAll(inDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	today, err := time.ParseInLocation(recon.DateLayout, day, shanghai(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, d2 := today.AddDate(0, 0, -2).Format(recon.DateLayout), today.AddDate(0, 0, -1).Format(recon.DateLayout)
+	header := []byte(strings.Join(recon.CSVHeader, ",") + "\n")
+	inFile := func(d string) string { return filepath.Join(inDir, "bankA-"+strings.ReplaceAll(d, "-", "")+".csv") }
+	if err := os.WriteFile(inFile(d1), header, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	watch := func(extra ...string) (string, string) {
+		t.Helper()
+		var stdout, stderr strings.Builder
+		cmd := newRootCmd()
+		cmd.SetOut(&stdout)
+		cmd.SetErr(&stderr)
+		cmd.SetArgs(append(append([]string{"recon", "watch", "--once", "--org", "bankA", "--internal", filepath.Join(inDir, "bankA-{yyyymmdd}.csv"),
+			"--out-dir", watchDir, "--from", A.KeyFile}, as...), extra...))
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("recon watch: %v\n%s%s", err, stdout.String(), stderr.String())
+		}
+		return stdout.String(), stderr.String()
+	}
+	out, errOut := watch("--since", d1)
+	if !strings.Contains(out, d1+" (no block): ") || !strings.Contains(out, "0 chain movements, 0 internal lines") ||
+		!strings.Contains(errOut, d2+" is over; waiting for the internal file "+inFile(d2)) {
+		t.Fatalf("first watch:\n%s%s", out, errOut)
+	}
+	t.Logf("recon watch, first run:\n%s%s", out, errOut)
+	// Restarted with the late file and today's: d2 is done, not d1 again,
+	// and today waits.
+	if err := os.WriteFile(inFile(d2), header, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(inFile(day), []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut = watch("--since", d1)
+	if strings.Contains(out, d1+" (no block): ") || !strings.Contains(out, d2+" (no block): ") || !strings.Contains(errOut, day+" is not over yet") ||
+		!strings.Contains(errOut, "--since "+d1+" is ignored") {
+		t.Fatalf("second watch:\n%s%s", out, errOut)
+	}
+	t.Logf("recon watch, restarted:\n%s%s", out, errOut)
+	for _, d := range []string{d1, d2} {
+		f := filepath.Join(watchDir, "bankA-"+strings.ReplaceAll(d, "-", "")+"-recon.json")
+		if out, err := runCLI(t, "recon", "verify", f, "--signer", A.Address); err != nil || !strings.Contains(out, "for "+d) {
+			t.Fatalf("verify %s: %v\n%s", f, err, out)
+		}
+		if _, err := os.Stat(filepath.Join(watchDir, "bankA-"+strings.ReplaceAll(d, "-", "")+"-breaks.csv")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(watchDir, "bankA-"+strings.ReplaceAll(day, "-", "")+"-recon.json")); !os.IsNotExist(err) {
+		t.Fatalf("today's result written before the day is over: %v", err)
+	}
+	// Without --once it keeps running: both days done, today awaited,
+	// until it is stopped.
+	{
+		outDir := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		cmd := newRootCmd()
+		cmd.SetOut(&stdout)
+		cmd.SetErr(&stderr)
+		cmd.SetArgs(append([]string{"recon", "watch", "--poll", "100ms", "--org", "bankA", "--internal", filepath.Join(inDir, "bankA-{yyyymmdd}.csv"),
+			"--out-dir", outDir, "--since", d1}, as...))
+		wctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- cmd.ExecuteContext(wctx) }()
+		for _, d := range []string{d1, d2} {
+			for {
+				if _, err := os.Stat(filepath.Join(outDir, "bankA-"+strings.ReplaceAll(d, "-", "")+"-recon.json")); err == nil {
+					break
+				}
+				if ctx.Err() != nil {
+					t.Fatalf("recon watch did not write %s's result", d)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		time.Sleep(300 * time.Millisecond) // a few polls of today
+		stop()
+		if err := <-done; err != nil || !strings.Contains(stderr.String(), day+" is not over yet") ||
+			strings.Count(stderr.String(), "not over yet") != 1 {
+			t.Fatalf("recon watch, stopped: %v\n%s%s", err, stdout.String(), stderr.String())
+		}
+	}
+	for _, bad := range [][]string{{"--internal", "x.csv"}, {"--org", ""}, {"--since", "3 Dec"}} {
+		args := append([]string{"recon", "watch", "--once", "--org", "bankA", "--internal", "{date}.csv", "--out-dir", t.TempDir(), "--since", d1}, bad...)
+		if _, err := runCLI(t, args...); err == nil {
+			t.Fatalf("recon watch %q accepted", bad)
+		}
+	}
+
 	// A file of another day is refused.
 	other := time.Now().AddDate(0, 0, -3).In(shanghai(t)).Format(recon.DateLayout)
 	if _, err := runCLI(t, append([]string{"recon", "run", "--org", "bankA", "--date", other, "--internal", internal}, as...)...); err == nil ||
