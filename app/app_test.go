@@ -40,7 +40,9 @@ type harness struct {
 	retainHeight int64
 }
 
-func newHarness(t testing.TB) *harness {
+// newHarness starts a chain at genesis; members are extra identities of
+// bankB with the member role (payees of the payments ledger).
+func newHarness(t testing.TB, members ...*gmcrypto.PrivateKey) *harness {
 	t.Helper()
 	store, err := ledger.Open(t.TempDir(), ledger.Options{})
 	if err != nil {
@@ -68,6 +70,9 @@ func newHarness(t testing.TB) *harness {
 				{Asset: "CNY", Account: h.alice.Public().Address().String(), Amount: 500},
 			},
 		}, {Name: "custody", Assets: []payments.Asset{{Symbol: "GOLD", Issuer: "bankB"}}}},
+	}
+	for i, k := range members {
+		g.Identities = append(g.Identities, permission.Identity{Name: fmt.Sprintf("member%d", i), Address: k.Public().Address().String(), Org: "bankB", Roles: []string{"member"}})
 	}
 	b, _ := json.Marshal(g)
 	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b}); err != nil {
