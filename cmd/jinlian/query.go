@@ -308,7 +308,7 @@ func newDebugCmd(g *globals) *cobra.Command {
 	var height int64
 	inv := &cobra.Command{
 		Use:   "invariants",
-		Short: "Check per asset: sum of balances == issued − burned; every custody account's rules; every pvp trade's escrows; every receivable's parts sum to its face value, paid ≤ face; every reserves record is its height's balances, total + pending == issued − burned",
+		Short: "Check per asset: sum of balances == issued − burned; every custody account's rules; every pvp trade's escrows; every receivable's parts sum to its face value, paid ≤ face; every reserves record is its height's balances, total + pending == issued − burned; every balance is its completeness commitment's",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out app.InvariantsResponse
@@ -322,6 +322,17 @@ func newDebugCmd(g *globals) *cobra.Command {
 						state = "BROKEN"
 					}
 					fmt.Fprintf(w, "%-6s %s/%s: balances %d, issued %d − burned %d\n", state, r.Ledger, r.Asset, r.SumBalances, r.Issued, r.Burned)
+				}
+				for _, r := range out.Commitments {
+					state := "ok"
+					if !r.Holds {
+						state = "BROKEN"
+					}
+					fmt.Fprintf(w, "%-6s %s/%s: %d completeness commitments over %d movements", state, r.Ledger, r.Asset, r.Accounts, r.Movements)
+					if r.Mismatches > 0 {
+						fmt.Fprintf(w, ": %d accounts whose balance is not their commitment's (first %s)", r.Mismatches, r.First)
+					}
+					fmt.Fprintln(w)
 				}
 				for _, r := range out.Custody {
 					state := "ok"
