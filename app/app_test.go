@@ -144,7 +144,34 @@ func (h *harness) block(txs ...[]byte) []*abci.ExecTxResult {
 	if got := h.store.LastCommit().AppHash; !bytes.Equal(got, res.AppHash) {
 		h.t.Fatalf("committed app hash %X differs from FinalizeBlock's %X", got, res.AppHash)
 	}
+	h.checkCommitments()
 	return res.TxResults
+}
+
+// checkCommitments fails the test when a balance of any sub-ledger is not
+// its completeness commitment's: every block of every app test (payments,
+// custody, pvp, receivables, redemptions) checks that no balance moved
+// without a movement the commitments recorded.
+func (h *harness) checkCommitments() {
+	h.t.Helper()
+	v, err := h.store.View(0)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, name := range v.Ledgers() {
+		if strings.HasPrefix(name, "_") {
+			continue
+		}
+		res, err := h.app.payments.CheckCommitments(v, name)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, r := range res {
+			if !r.Holds {
+				h.t.Fatalf("height %d: completeness commitments of %s/%s broken: %+v", h.height, r.Ledger, r.Asset, r)
+			}
+		}
+	}
 }
 
 func (h *harness) balance(key *gmcrypto.PrivateKey) uint64 {
