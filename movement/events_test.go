@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
@@ -53,5 +54,38 @@ func TestFromEvents(t *testing.T) {
 	bad := []abci.Event{{Type: "transfer", Attributes: []abci.EventAttribute{{Key: "amount", Value: "lots"}}}}
 	if _, err := FromEvents(9, 0, txA, alice, bad); err == nil {
 		t.Fatal("a transfer event whose amount does not parse was accepted")
+	}
+}
+
+// TestKnownAttributesAreTheEvents: the attributes FromEvents accepts of
+// each movement event are exactly its message's fields, so a field added
+// to an event in events.proto fails here until FromEvents reads it.
+func TestKnownAttributesAreTheEvents(t *testing.T) {
+	for _, m := range []protoreflect.ProtoMessage{&txpb.EventTransfer{}, &txpb.EventIssue{}, &txpb.EventBurn{}, &txpb.EventRedeem{}, &txpb.EventRedemptionSettled{}} {
+		ev := wire.Event(m)
+		want := map[string]bool{}
+		for _, a := range ev.Attributes {
+			want[a.Key] = true
+		}
+		if !reflect.DeepEqual(known[ev.Type], want) {
+			t.Errorf("%s: FromEvents reads %v, the event has %v", ev.Type, known[ev.Type], want)
+		}
+	}
+	if len(known) != 5 {
+		t.Fatalf("%d movement event types", len(known))
+	}
+	// Refused as wire.ParseEvent refuses them.
+	tr := wire.Event(&txpb.EventTransfer{Ledger: "payments", Asset: "CNY", From: alice, To: bob, Amount: 1})
+	for name, ev := range map[string]abci.Event{
+		"unknown attribute":  {Type: "transfer", Attributes: append(append([]abci.EventAttribute{}, tr.Attributes...), abci.EventAttribute{Key: "extra", Value: "1"})},
+		"repeated attribute": {Type: "transfer", Attributes: append(append([]abci.EventAttribute{}, tr.Attributes...), abci.EventAttribute{Key: "amount", Value: "9"})},
+		"bad bool":           {Type: "redemption_settled", Attributes: []abci.EventAttribute{{Key: "rejected", Value: "yes"}}},
+	} {
+		if _, err := FromEvents(1, 0, txA, alice, []abci.Event{ev}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+		if _, _, err := wire.ParseEvent(ev); err == nil {
+			t.Errorf("%s: wire.ParseEvent accepts it, FromEvents does not", name)
+		}
 	}
 }

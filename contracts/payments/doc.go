@@ -16,7 +16,10 @@
 //	                                ‖ pending (8) ‖ next redemption id (8)
 //	                                once the asset had a redemption
 //	r/<len(symbol)><symbol><id>   → queued redemption record (id 8 bytes)
+//	c/<len(symbol)><symbol><addr> → completeness commitment: SM3 chain (32)
+//	                                ‖ movements (8) ‖ balance after the last (8)
+//	                                (package movement; commitment.go)
 //
-// It imports ledger, permission (through the Authorizer it declares) and
-// gmcrypto of jinlian; it reads no clock and iterates no Go map.
+// It imports ledger, movement, permission (through the Authorizer it
+// declares) and gmcrypto of jinlian; it reads no clock and iterates no Go map.
 package payments
