@@ -27,8 +27,8 @@ var (
 // the two to the same events): about a microsecond less per transfer.
 type attrs struct {
 	ledger, asset, from, to, memo, reference, reason string
-	amount, fromBalance, toBalance, id                uint64
-	rejected                                          bool
+	amount, fromBalance, toBalance, id               uint64
+	rejected                                         bool
 }
 
 // known lists, per event type, the attributes its message declares; a
