@@ -163,8 +163,9 @@ type BalanceResponse struct {
 // CommitmentResponse is an account's completeness commitment of an asset
 // at Height (package movement): the SM3 chain over its movements (64 hex
 // digits; zeros before its first movement), how many there were, and the
-// balance after the last one. Key is the state key that holds it in the
-// sub-ledger's tree (hex), for a state proof of it.
+// balance after the last one. Key is the state key of the balance record
+// that carries it in the sub-ledger's tree (hex), for a state proof of it
+// (payments.DecodeBalanceRecord reads the proven value).
 type CommitmentResponse struct {
 	BalanceRequest
 	Chain   string `json:"chain"`
@@ -387,7 +388,7 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		}
 		req.Account = addr.String()
 		return CommitmentResponse{BalanceRequest: req, Chain: hex.EncodeToString(c.Chain[:]), Count: c.Count, Balance: c.Balance,
-			Key: hex.EncodeToString(payments.CommitmentKey(req.Asset, addr)), Height: v.Height()}, nil
+			Key: hex.EncodeToString(payments.BalanceKey(req.Asset, addr)), Height: v.Height()}, nil
 	case QueryRedemptions:
 		var req RedemptionsRequest
 		if err := json.Unmarshal(data, &req); err != nil {

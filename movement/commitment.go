@@ -30,11 +30,13 @@ var ErrBadCommitment = errors.New("malformed completeness commitment")
 
 // Encode is chain (32) ‖ be64(count) ‖ be64(balance): the value kept in
 // the sub-ledger's state.
-func (c Commitment) Encode() []byte {
-	b := make([]byte, 0, CommitmentSize)
-	b = append(b, c.Chain[:]...)
-	b = binary.BigEndian.AppendUint64(b, c.Count)
-	return binary.BigEndian.AppendUint64(b, c.Balance)
+func (c Commitment) Encode() []byte { return c.AppendEncode(make([]byte, 0, CommitmentSize)) }
+
+// AppendEncode appends Encode's form to dst.
+func (c Commitment) AppendEncode(dst []byte) []byte {
+	dst = append(dst, c.Chain[:]...)
+	dst = binary.BigEndian.AppendUint64(dst, c.Count)
+	return binary.BigEndian.AppendUint64(dst, c.Balance)
 }
 
 // DecodeCommitment reads Encode's form, as a state proof delivers it:

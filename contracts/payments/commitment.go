@@ -1,7 +1,8 @@
 package payments
 
 import (
-	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -9,65 +10,102 @@ import (
 	"github.com/jinlian-ledger/jinlian/movement"
 )
 
-// Completeness commitments (package movement): one per (asset, account)
-// that ever held or moved the asset, next to its balance, under a key of
-// its own so that balance reads stay 8 bytes:
+// Completeness commitments (package movement) live in the balance record
+// of each (asset, account) that moved or was funded in the genesis:
 //
-//	c/<len(symbol)><symbol><addr> → movement.Commitment (chain 32 ‖ count 8 ‖ balance 8)
+//	b/<len(symbol)><symbol><addr> → be64(balance) ‖ movement.Commitment
+//	                                (chain 32 ‖ be64(count) ‖ be64(balance after the last movement))
+//
+// so that a movement costs its account one SM3 and no state key of its
+// own: the record the transfer writes anyway carries it (docs/adr/0014).
+// A record of 8 bytes is a balance without a commitment, which only a
+// balance changed without a recorded movement leaves (CheckCommitments).
 
-func commitmentPrefix(sym string) []byte {
-	k := make([]byte, 0, 3+len(sym)+gmcrypto.AddressSize)
-	k = append(k, 'c', '/', byte(len(sym)))
-	return append(k, sym...)
-}
+// balanceRecordSize is the length of a balance record with its commitment.
+const balanceRecordSize = 8 + movement.CommitmentSize
 
-// CommitmentKey is the state key of addr's commitment of sym in its
-// sub-ledger's tree: what a state proof of the commitment proves.
-func CommitmentKey(sym string, addr gmcrypto.Address) []byte {
-	return append(commitmentPrefix(sym), addr[:]...)
+// ErrBadBalanceRecord: a balance record (as a state proof delivers it)
+// that does not decode.
+var ErrBadBalanceRecord = errors.New("malformed balance record")
+
+// BalanceKey is the state key of addr's balance record of sym in its
+// sub-ledger's tree: what a state proof of the balance and its
+// completeness commitment proves.
+func BalanceKey(sym string, addr gmcrypto.Address) []byte { return balanceKey(sym, addr) }
+
+// DecodeBalanceRecord reads a balance record: the balance and, when the
+// record carries one, the completeness commitment (ok false for an 8-byte
+// record). An absent record (nil) is a zero balance with no commitment.
+func DecodeBalanceRecord(b []byte) (balance uint64, c movement.Commitment, ok bool, err error) {
+	switch len(b) {
+	case 0:
+		if b == nil {
+			return 0, c, false, nil
+		}
+	case 8:
+		return binary.BigEndian.Uint64(b), c, false, nil
+	case balanceRecordSize:
+		c, err := movement.DecodeCommitment(b[8:])
+		if err != nil {
+			return 0, c, false, fmt.Errorf("%w: %v", ErrBadBalanceRecord, err)
+		}
+		return binary.BigEndian.Uint64(b), c, true, nil
+	}
+	return 0, c, false, fmt.Errorf("%w: %d bytes, want 8 or %d", ErrBadBalanceRecord, len(b), balanceRecordSize)
 }
 
 // Commitment returns addr's completeness commitment of sym on ledgerName
 // (the zero Commitment when the account never held or moved it).
 func (k Keeper) Commitment(kv Reader, ledgerName, sym string, addr gmcrypto.Address) (movement.Commitment, error) {
-	b, err := kv.Get(ledgerName, CommitmentKey(sym, addr))
-	if err != nil || b == nil {
+	b, err := kv.Get(ledgerName, balanceKey(sym, addr))
+	if err != nil {
 		return movement.Commitment{}, err
 	}
-	c, err := movement.DecodeCommitment(b)
+	_, c, _, err := DecodeBalanceRecord(b)
 	if err != nil {
-		return c, fmt.Errorf("commitment of %s/%s/%s: %w", ledgerName, sym, addr, err)
+		return c, fmt.Errorf("balance record of %s/%s/%s: %w", ledgerName, sym, addr, err)
 	}
 	return c, nil
 }
 
 // RecordMovement folds m into its account's commitment. The app calls it
 // for every movement of an executed transaction (movement.FromEvents),
-// in order, before the transaction's writes are kept.
+// in order, before the transaction's writes are kept; the balance the
+// contract wrote stays as it is.
 func (k Keeper) RecordMovement(kv ledger.KV, m movement.Movement) error {
 	addr, err := gmcrypto.ParseAddress(m.Account)
 	if err != nil {
 		return fmt.Errorf("movement of height %d tx %s: %w", m.Height, m.TxID, err)
 	}
-	c, err := k.Commitment(kv, m.Ledger, m.Asset, addr)
+	key := balanceKey(m.Asset, addr)
+	b, err := kv.Get(m.Ledger, key)
 	if err != nil {
 		return err
+	}
+	bal, c, _, err := DecodeBalanceRecord(b)
+	if err != nil {
+		return fmt.Errorf("balance record of %s/%s/%s: %w", m.Ledger, m.Asset, addr, err)
 	}
 	if c, err = c.Next(m); err != nil {
 		return fmt.Errorf("movement of height %d tx %s: %w", m.Height, m.TxID, err)
 	}
-	return kv.Set(m.Ledger, CommitmentKey(m.Asset, addr), c.Encode())
+	return kv.Set(m.Ledger, key, encodeBalanceRecord(bal, c))
 }
 
-// OpenCommitment sets the commitment of an account funded in the genesis:
+func encodeBalanceRecord(bal uint64, c movement.Commitment) []byte {
+	return c.AppendEncode(binary.BigEndian.AppendUint64(make([]byte, 0, balanceRecordSize), bal))
+}
+
+// OpenCommitment gives an account funded in the genesis its commitment:
 // no movement yet (count 0, zero chain), its genesis balance. Genesis
 // calls it after minting the account's genesis balances.
 func (k Keeper) OpenCommitment(kv ledger.KV, ledgerName, sym string, addr gmcrypto.Address) error {
-	bal, err := k.Balance(kv, ledgerName, sym, addr)
+	key := balanceKey(sym, addr)
+	b, err := kv.Get(ledgerName, key)
 	if err != nil {
 		return err
 	}
-	c, err := k.Commitment(kv, ledgerName, sym, addr)
+	bal, c, _, err := DecodeBalanceRecord(b)
 	if err != nil {
 		return err
 	}
@@ -75,28 +113,26 @@ func (k Keeper) OpenCommitment(kv ledger.KV, ledgerName, sym string, addr gmcryp
 		return fmt.Errorf("open commitment of %s/%s/%s: it has %d movements", ledgerName, sym, addr, c.Count)
 	}
 	c.Balance = bal
-	return kv.Set(ledgerName, CommitmentKey(sym, addr), c.Encode())
+	return kv.Set(ledgerName, key, encodeBalanceRecord(bal, c))
 }
 
-// CommitmentResult is the completeness check of one asset: every account
-// holding it has a commitment, and every commitment's balance is the
-// account's balance, so no balance changed without a committed movement.
+// CommitmentResult is the completeness check of one asset: every balance
+// record carries a commitment whose balance is the record's, so no
+// balance changed without a committed movement.
 type CommitmentResult struct {
 	Ledger    string `json:"ledger"`
 	Asset     string `json:"asset"`
-	Accounts  int    `json:"accounts"`         // commitments kept
+	Accounts  int    `json:"accounts"`         // records with a commitment
 	Movements uint64 `json:"movements,string"` // their counts summed
-	// Mismatches counts accounts whose balance differs from their
-	// commitment's, or that hold a balance and have none; First names
-	// the first of them.
+	// Mismatches counts records whose balance differs from their
+	// commitment's, or that carry none; First names the first of them.
 	Mismatches int    `json:"mismatches"`
 	First      string `json:"first_mismatch,omitempty"`
 	Holds      bool   `json:"holds"`
 }
 
 // CheckCommitments runs the completeness check over every asset of a
-// ledger: the balance and commitment keys of an asset are both in account
-// order, so one merge of the two sorted lists compares them.
+// ledger.
 func (k Keeper) CheckCommitments(kv Reader, ledgerName string) ([]CommitmentResult, error) {
 	assets, err := k.Assets(kv, ledgerName)
 	if err != nil {
@@ -104,46 +140,24 @@ func (k Keeper) CheckCommitments(kv Reader, ledgerName string) ([]CommitmentResu
 	}
 	out := make([]CommitmentResult, 0, len(assets))
 	for _, a := range assets {
-		type entry struct {
-			addr []byte
-			bal  uint64
-		}
-		var bals []entry
-		if err := k.IterateBalances(kv, ledgerName, a.Symbol, func(addr gmcrypto.Address, amount uint64) bool {
-			bals = append(bals, entry{append([]byte(nil), addr[:]...), amount})
-			return true
-		}); err != nil {
-			return nil, err
-		}
 		r := CommitmentResult{Ledger: ledgerName, Asset: a.Symbol}
-		mismatch := func(addr []byte) {
-			if r.Mismatches == 0 {
-				r.First = fmt.Sprintf("%x", addr)
-			}
-			r.Mismatches++
-		}
-		p := commitmentPrefix(a.Symbol)
-		i := 0
+		p := balancePrefix(a.Symbol)
 		var derr error
 		err := kv.Iterate(ledgerName, p, prefixEnd(p), func(key, v []byte) bool {
-			addr := key[len(p):]
-			c, err := movement.DecodeCommitment(v)
-			if err != nil || len(addr) != gmcrypto.AddressSize {
-				derr = fmt.Errorf("commitment record %x of %s/%s: %v", key, ledgerName, a.Symbol, err)
+			bal, c, ok, err := DecodeBalanceRecord(v)
+			if err != nil || len(key) != len(p)+gmcrypto.AddressSize {
+				derr = fmt.Errorf("balance record %x of %s/%s: %v", key, ledgerName, a.Symbol, err)
 				return false
 			}
-			r.Accounts++
-			r.Movements += c.Count
-			for ; i < len(bals) && bytes.Compare(bals[i].addr, addr) < 0; i++ {
-				mismatch(bals[i].addr) // a balance without a commitment
+			if ok {
+				r.Accounts++
+				r.Movements += c.Count
 			}
-			var bal uint64
-			if i < len(bals) && bytes.Equal(bals[i].addr, addr) {
-				bal = bals[i].bal
-				i++
-			}
-			if bal != c.Balance {
-				mismatch(addr)
+			if !ok || c.Balance != bal {
+				if r.Mismatches == 0 {
+					r.First = fmt.Sprintf("%x", key[len(p):])
+				}
+				r.Mismatches++
 			}
 			return true
 		})
@@ -152,9 +166,6 @@ func (k Keeper) CheckCommitments(kv Reader, ledgerName string) ([]CommitmentResu
 		}
 		if err != nil {
 			return nil, err
-		}
-		for ; i < len(bals); i++ {
-			mismatch(bals[i].addr)
 		}
 		r.Holds = r.Mismatches == 0
 		out = append(out, r)
