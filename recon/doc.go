@@ -18,7 +18,7 @@
 // consensus supplies the Chain over the node's block store and indexer;
 // package api serves statements as GET /v1/statement.
 //
-// It imports wire, gmcrypto and the generated proto of jinlian, and
+// It imports wire, movement, gmcrypto and the generated proto of jinlian, and
 // CometBFT's types; it must not import app, consensus, api or anything
 // above them.
 package recon
