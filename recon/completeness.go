@@ -118,3 +118,23 @@ func txAccountMovements(r *abci.TxResult) ([]movement.Movement, error) {
 	}
 	return ms, nil
 }
+
+// Movement is the movement a statement row reports, for checking a
+// statement's rows of one account against the account's completeness
+// commitments (movement.Verify over the day's heights). ok is false for
+// the rows that move no balance of the row's account: an issuer's
+// "issued" and "retired" rows.
+func (r Row) Movement() (m movement.Movement, ok bool) {
+	if r.Direction != Credit && r.Direction != Debit {
+		return m, false
+	}
+	m = movement.Movement{Height: r.Height, TxIndex: r.TxIndex, TxID: r.TxID, Event: uint32(r.EventIndex), Ledger: r.Ledger, Asset: r.Asset,
+		Account: r.Account, Kind: r.Kind, Direction: r.Direction, Amount: r.Amount, Counterparty: r.Counterparty, Memo: r.Memo}
+	if r.BalanceAfter != nil {
+		m.BalanceAfter = *r.BalanceAfter
+	}
+	if r.Redemption != nil {
+		m.Redemption = *r.Redemption
+	}
+	return m, true
+}

@@ -97,3 +97,32 @@ func TestAccountMovements(t *testing.T) {
 		t.Fatalf("movement without jinlian_tx: %v", err)
 	}
 }
+
+// TestStatementRowsAreMovements: an account's rows in the day's statement
+// are, as movements, exactly what AccountMovements lists for the day's
+// heights, so a statement checks against the commitments.
+func TestStatementRowsAreMovements(t *testing.T) {
+	ctx := context.Background()
+	chain := newChain(dayTxs)
+	for _, c := range []struct{ org, account, asset string }{
+		{"bankA", a1, "CNY"}, {"bankA", a1, "USD"}, {"bankB", b1, "CNY"}, {"bankA", a2, "CNY"},
+	} {
+		st, err := Build(ctx, chain, cst, Request{Org: c.org, Date: "2026-12-03", Account: c.account, Asset: c.asset, Ledger: "payments"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fromRows []movement.Movement
+		for _, r := range st.Rows {
+			if m, ok := r.Movement(); ok {
+				fromRows = append(fromRows, m)
+			}
+		}
+		listed, err := AccountMovements(ctx, chainBlocks{chain}, movement.Account{Ledger: "payments", Asset: c.asset, Address: c.account}, st.Day.FromHeight, st.Day.ToHeight)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(listed) == 0 || !slices.Equal(fromRows, listed) {
+			t.Errorf("%s %s: statement rows\n%+v\nlisted\n%+v", c.account[:4], c.asset, fromRows, listed)
+		}
+	}
+}
