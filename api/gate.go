@@ -46,6 +46,12 @@ const (
 	governance
 	// privileged: an identity with the regulator or auditor role.
 	privileged
+	// accountOwner: a ledgerMember caller asking about an account that is
+	// a registered identity of its own organisation, or a regulator or
+	// auditor (of the sub-ledger). A completeness commitment tells how
+	// often an account moved: the account's bank reads it and hands it,
+	// proven, to whom it chooses.
+	accountOwner
 )
 
 // rule is who may call a method or an app query path, and why.
@@ -55,6 +61,8 @@ type rule struct {
 	why string
 	// ledger, for ledgerMember, names the sub-ledger a query's data reads.
 	ledger func(data []byte) (string, error)
+	// account, for accountOwner, names the sub-ledger and the account.
+	account func(data []byte) (ledger, account string, err error)
 }
 
 const whyRaw = "raw blocks, transactions and events carry every sub-ledger"
@@ -93,6 +101,7 @@ var methodRules = map[string]rule{
 // a path that is not here is refused to everyone.
 var queryRules = map[string]rule{
 	"/balance":           {access: ledgerMember, ledger: ledgerField("balance request", "ledger", "asset", "account")},
+	"/commitment":        {access: accountOwner, account: accountField("commitment request", "ledger", "asset", "account")},
 	"/redemptions":       {access: ledgerMember, ledger: ledgerField("redemptions request", "ledger", "asset")},
 	"/ledger":            {access: ledgerMember, ledger: func(d []byte) (string, error) { return string(d), nil }},
 	"/custody/account":   {access: ledgerMember, ledger: ledgerField("custody account request", "ledger", "account")},
@@ -147,6 +156,26 @@ func ledgerField(what string, keys ...string) func([]byte) (string, error) {
 			}
 		}
 		return ledger, nil
+	}
+}
+
+// accountField reads the sub-ledger and the account of a JSON query
+// request as ledgerField does (exact keys, once each, strings).
+func accountField(what string, keys ...string) func([]byte) (string, string, error) {
+	ledgerOf := ledgerField(what, keys...)
+	return func(data []byte) (string, string, error) {
+		ledger, err := ledgerOf(data)
+		if err != nil {
+			return "", "", err
+		}
+		fields, _ := strictObject(data, keys) // ledgerOf checked it
+		var account string
+		raw, ok := fields["account"]
+		if !ok {
+			return "", "", fmt.Errorf("%s: no account", what)
+		}
+		_ = json.Unmarshal(raw, &account) // a string: ledgerOf checked every value
+		return ledger, account, nil
 	}
 }
 
@@ -210,13 +239,50 @@ func (s *Server) allowed(who *lazyCaller, c rpcCall) error {
 		return fmt.Errorf("abci_query path %q is not served by the API (known paths: %s)", path, strings.Join(sortedKeys(queryRules), ", "))
 	}
 	ledger := ""
-	if qr.access == ledgerMember {
+	switch qr.access {
+	case ledgerMember:
 		var err error
 		if ledger, err = qr.ledger(data); err != nil {
 			return fmt.Errorf("abci_query %s: %w", path, err)
 		}
+	case accountOwner:
+		ledger, account, err := qr.account(data)
+		if err != nil {
+			return fmt.Errorf("abci_query %s: %w", path, err)
+		}
+		return who.requireAccount(s.opts.Registry, "query "+path, ledger, account)
 	}
 	return who.require(qr.access, "query "+path, qr.why, ledger)
+}
+
+// requireAccount admits a caller to an account of a sub-ledger: a
+// regulator or auditor of it, or a member of the sub-ledger whose own
+// organisation the account (a registered identity) belongs to.
+func (l *lazyCaller) requireAccount(reg Registry, what, ledger, account string) error {
+	c, err := l.get()
+	if err != nil {
+		return err
+	}
+	if c.privileged || slices.Contains(c.audits, ledger) {
+		return nil
+	}
+	if err := l.require(ledgerMember, what, "", ledger); err != nil {
+		return err
+	}
+	addr, err := gmcrypto.ParseAddress(account)
+	if err != nil {
+		return fmt.Errorf("%s may not %s: account: %v", c.desc, what, err)
+	}
+	org, _, ok, err := reg.Identity(addr)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return fmt.Errorf("%s may not %s of account %s: it is no registered identity of %s (custody and escrow accounts: regulators and auditors)", c.desc, what, addr, c.org)
+	case org != c.org:
+		return fmt.Errorf("%s may not %s of account %s: it is an account of %s; members read their own organisation's accounts only", c.desc, what, addr, org)
+	}
+	return nil
 }
 
 // lazyCaller identifies the caller once, and only for calls that need it.

@@ -84,6 +84,9 @@ func TestGateCoversEveryAppQuery(t *testing.T) {
 		if r.access == ledgerMember && r.ledger == nil {
 			t.Errorf("%s: member-only without a way to read its sub-ledger", path)
 		}
+		if r.access == accountOwner && r.account == nil {
+			t.Errorf("%s: account-owner-only without a way to read its account", path)
+		}
 		if (r.access == privileged || r.access == governance) && r.why == "" {
 			t.Errorf("%s: no reason for a refusal", path)
 		}

@@ -386,11 +386,18 @@ func TestGateGMTLSRoles(t *testing.T) {
 		}
 		return c[0].PublicKey().Address()
 	}
+	aliceKey, err := gmcrypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobAcct, aliceAcct := addr(b).String(), aliceKey.Public().Address().String()
+	custodyAcct := strings.Repeat("c7", 20) // no identity: a custody or escrow account
 	reg := &fakeRegistry{
 		ids: map[gmcrypto.Address][2][]string{
-			addr(regu): {{"regulator"}, {"auditor", "regulator"}},
-			addr(b):    {{"bankB"}, {"committee", "member"}},
-			addr(aud):  {{"bankC"}, {"auditor:custody"}},
+			addr(regu):                  {{"regulator"}, {"auditor", "regulator"}},
+			addr(b):                     {{"bankB"}, {"committee", "member"}},
+			addr(aud):                   {{"bankC"}, {"auditor:custody"}},
+			aliceKey.Public().Address(): {{"bankA"}, {"member"}},
 		},
 		ledgers: map[string][]string{"custody": {"bankA"}, "payments": {"bankA", "bankB"}},
 	}
@@ -418,7 +425,29 @@ func TestGateGMTLSRoles(t *testing.T) {
 		{name: "unregistered identity: /checkpoint", client: stranger, body: query("/checkpoint", "1"), wantErr: "is not registered on chain"},
 		{name: "committee member: /checkpoint", client: bob, body: query("/checkpoint", "1"), want: []string{"abci_query /checkpoint"}},
 		{name: "unregistered identity: status", client: stranger, body: rpcBody("status", "{}"), want: []string{"status"}},
+
+		// /commitment: a member reads its own organisation's accounts only.
+		{name: "member: commitment of its own account", client: bob, body: query("/commitment", commitmentOf("payments", bobAcct)), want: []string{"abci_query /commitment"}},
+		{name: "member: commitment of another bank's account", client: bob, body: query("/commitment", commitmentOf("payments", aliceAcct)), wantErr: "it is an account of bankA"},
+		{name: "member: commitment of a custody account", client: bob, body: query("/commitment", commitmentOf("payments", custodyAcct)), wantErr: "no registered identity"},
+		{name: "member: its own account on a sub-ledger it is not a member of", client: bob, body: query("/commitment", commitmentOf("custody", bobAcct)), wantErr: "may not read sub-ledger custody"},
+		{name: "member: a malformed account", client: bob, body: query("/commitment", commitmentOf("payments", "x")), wantErr: "account:"},
+		{name: "member: no account", client: bob, body: query("/commitment", `{"ledger":"payments","asset":"CNY"}`), wantErr: "no account"},
+		{name: "member: own account checked, another read (case-folded key)", client: bob,
+			body: query("/commitment", fmt.Sprintf(`{"ledger":"payments","asset":"CNY","account":%q,"Account":%q}`, bobAcct, aliceAcct)), wantErr: `unknown key "Account"`},
+		{name: "member: own account checked, another read (duplicate key)", client: bob,
+			body: query("/commitment", fmt.Sprintf(`{"ledger":"payments","asset":"CNY","account":%q,"account":%q}`, bobAcct, aliceAcct)), wantErr: `duplicate key "account"`},
+		{name: "member: account as a number", client: bob, body: query("/commitment", `{"ledger":"payments","asset":"CNY","account":5}`), wantErr: "want a string"},
+		{name: "regulator: commitment of any account", client: regulator, body: query("/commitment", commitmentOf("payments", aliceAcct)), want: []string{"abci_query /commitment"}},
+		{name: "regulator: commitment of a custody account", client: regulator, body: query("/commitment", commitmentOf("custody", custodyAcct)), want: []string{"abci_query /commitment"}},
+		{name: "ledger-scoped auditor: commitment on its ledger", client: auditor, body: query("/commitment", commitmentOf("custody", aliceAcct)), want: []string{"abci_query /commitment"}},
+		{name: "ledger-scoped auditor: commitment on another ledger", client: auditor, body: query("/commitment", commitmentOf("payments", aliceAcct)), wantErr: "may not read sub-ledger payments"},
+		{name: "unregistered identity: commitment", client: stranger, body: query("/commitment", commitmentOf("payments", bobAcct)), wantErr: "is not registered on chain"},
 	})
+}
+
+func commitmentOf(ledger, account string) string {
+	return fmt.Sprintf(`{"ledger":%q,"asset":"CNY","account":%q}`, ledger, account)
 }
 
 // TestGateTLS13OrgFromIssuingCA: over TLS 1.3 a client is of the

@@ -331,7 +331,7 @@ func (a *App) Preverify(raw []byte) {
 // then fails (the spent-id index lies beside the trees, outside the app
 // hash), and a failed message leaves no other trace, not even its sender's
 // public key.
-func (a *App) admit(kv ledger.KV, tx *wire.Tx, at time.Time, height int64) ([]abci.Event, error) {
+func (a *App) admit(kv ledger.KV, tx *wire.Tx, at time.Time, height int64, txIndex uint32) ([]abci.Event, error) {
 	if tx.ChainID != a.chainID {
 		return nil, ErrWrongChainID.Wrapf("tx %s is for chain %q, this is %q", tx.ID, tx.ChainID, a.chainID)
 	}
@@ -388,6 +388,12 @@ func (a *App) admit(kv ledger.KV, tx *wire.Tx, at time.Time, height int64) ([]ab
 		// one, from anyone holding a certificate of any bank's CA, must
 		// leave nothing in state.
 		err = permission.RecordPublicKey(exec, tx.Sender, tx.Creator)
+	}
+	if err == nil && !a.checking {
+		// The block's execution (not CheckTx, whose state is thrown away
+		// and whose keepers report no events) folds the movements its
+		// events report into the accounts' completeness commitments.
+		err = a.recordMovements(exec, tx, height, txIndex, events)
 	}
 	if err == nil {
 		err = exec.Write()
@@ -496,7 +502,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	c.sanctionsAttempt = ""
 	tx, err := c.decodeVerified(req.Tx, txKeyOf(req.Tx))
 	if err == nil {
-		_, err = c.admit(c.checkState, tx, c.blockTime, c.store.LastHeight()+1)
+		_, err = c.admit(c.checkState, tx, c.blockTime, c.store.LastHeight()+1, 0)
 	}
 	if err != nil {
 		space, code, log := errs.ABCIInfo(err)
@@ -607,7 +613,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			results[i] = a.deliverQC(kv, raw, i, req.Height)
 			continue
 		}
-		results[i] = a.deliver(kv, raw, req.Time, req.Height)
+		results[i] = a.deliver(kv, raw, req.Time, req.Height, uint32(i))
 	}
 	reserveEvents, err := a.commitReserves(kv, req.Height)
 	if err != nil {
@@ -625,13 +631,13 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	return resp, nil
 }
 
-func (a *App) deliver(kv ledger.KV, raw []byte, at time.Time, height int64) *abci.ExecTxResult {
+func (a *App) deliver(kv ledger.KV, raw []byte, at time.Time, height int64, txIndex uint32) *abci.ExecTxResult {
 	k := txKeyOf(raw)
 	tx, err := a.decodeVerified(raw, k)
 	var events []abci.Event
 	if err == nil {
 		a.sigs.delivered(k)
-		events, err = a.admit(kv, tx, at, height)
+		events, err = a.admit(kv, tx, at, height, txIndex)
 	}
 	if err != nil {
 		return errResult(err)

@@ -40,7 +40,9 @@ type harness struct {
 	retainHeight int64
 }
 
-func newHarness(t testing.TB) *harness {
+// newHarness starts a chain at genesis; members are extra identities of
+// bankB with the member role (payees of the payments ledger).
+func newHarness(t testing.TB, members ...*gmcrypto.PrivateKey) *harness {
 	t.Helper()
 	store, err := ledger.Open(t.TempDir(), ledger.Options{})
 	if err != nil {
@@ -68,6 +70,9 @@ func newHarness(t testing.TB) *harness {
 				{Asset: "CNY", Account: h.alice.Public().Address().String(), Amount: 500},
 			},
 		}, {Name: "custody", Assets: []payments.Asset{{Symbol: "GOLD", Issuer: "bankB"}}}},
+	}
+	for i, k := range members {
+		g.Identities = append(g.Identities, permission.Identity{Name: fmt.Sprintf("member%d", i), Address: k.Public().Address().String(), Org: "bankB", Roles: []string{"member"}})
 	}
 	b, _ := json.Marshal(g)
 	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b}); err != nil {
@@ -139,7 +144,37 @@ func (h *harness) block(txs ...[]byte) []*abci.ExecTxResult {
 	if got := h.store.LastCommit().AppHash; !bytes.Equal(got, res.AppHash) {
 		h.t.Fatalf("committed app hash %X differs from FinalizeBlock's %X", got, res.AppHash)
 	}
+	h.checkCommitments()
 	return res.TxResults
+}
+
+// checkCommitments fails the test when a balance of any sub-ledger is not
+// its completeness commitment's: every block of every app test (payments,
+// custody, pvp, receivables, redemptions) checks that no balance moved
+// without a movement the commitments recorded.
+func (h *harness) checkCommitments() {
+	h.t.Helper()
+	if _, bench := h.t.(*testing.B); bench {
+		return // benchmarks time the state machine, not the test's checks
+	}
+	v, err := h.store.View(0)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, name := range v.Ledgers() {
+		if strings.HasPrefix(name, "_") {
+			continue
+		}
+		res, err := h.app.payments.CheckCommitments(v, name)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for _, r := range res {
+			if !r.Holds {
+				h.t.Fatalf("height %d: completeness commitments of %s/%s broken: %+v", h.height, r.Ledger, r.Asset, r)
+			}
+		}
+	}
 }
 
 func (h *harness) balance(key *gmcrypto.PrivateKey) uint64 {

@@ -6,6 +6,8 @@
 //
 // The state machine is deterministic: it reads no clock but the block time,
 // iterates no Go map into state or events, and writes state from one
-// goroutine only. It may import contracts, permission, ledger and gmcrypto of
-// jinlian.
+// goroutine only. It may import contracts, permission, ledger, wire,
+// movement, checkpoint and gmcrypto of jinlian. After each executed
+// transaction it folds the movements its events report into the accounts'
+// completeness commitments (completeness.go, package movement).
 package app

@@ -413,6 +413,12 @@ func (g *GenesisState) apply(store *ledger.Store, pay payments.Keeper) error {
 			if err := pay.Mint(store, l.Name, b.Asset, addr, b.Amount); err != nil {
 				return ErrBadGenesis.Wrapf("balance of %s %s on %s: %v", b.Account, b.Asset, l.Name, err)
 			}
+			// A genesis balance is the account's opening balance, not a
+			// movement: its commitment opens with that balance and no
+			// movement.
+			if err := pay.OpenCommitment(store, l.Name, b.Asset, addr); err != nil {
+				return ErrBadGenesis.Wrapf("balance of %s %s on %s: %v", b.Account, b.Asset, l.Name, err)
+			}
 		}
 	}
 	return nil

@@ -27,6 +27,7 @@ import (
 // Query paths answered by the app. Request data and response values are JSON.
 const (
 	QueryBalance     = "/balance"     // BalanceRequest → BalanceResponse
+	QueryCommitment  = "/commitment"  // BalanceRequest → CommitmentResponse
 	QueryRedemptions = "/redemptions" // RedemptionsRequest → RedemptionsResponse
 	QueryLedgers     = "/ledgers"     // → []LedgerInfo
 	QueryTx          = "/tx"          // data = tx id (hex) → TxLocation
@@ -159,6 +160,21 @@ type BalanceResponse struct {
 	Height int64  `json:"height"`
 }
 
+// CommitmentResponse is an account's completeness commitment of an asset
+// at Height (package movement): the SM3 chain over its movements (64 hex
+// digits; zeros before its first movement), how many there were, and the
+// balance after the last one. Key is the state key of the balance record
+// that carries it in the sub-ledger's tree (hex), for a state proof of it
+// (payments.DecodeBalanceRecord reads the proven value).
+type CommitmentResponse struct {
+	BalanceRequest
+	Chain   string `json:"chain"`
+	Count   uint64 `json:"count,string"`
+	Balance uint64 `json:"balance,string"`
+	Key     string `json:"key"`
+	Height  int64  `json:"height"`
+}
+
 // LedgerInfo describes a sub-ledger and its assets.
 type LedgerInfo struct {
 	Name   string        `json:"name"`
@@ -188,6 +204,8 @@ type InvariantsResponse struct {
 	Pvp         []pvp.InvariantResult         `json:"pvp"`
 	Receivables []receivables.InvariantResult `json:"receivables"`
 	Reserves    []reserves.InvariantResult    `json:"reserves"`
+	// Commitments: every balance is its completeness commitment's.
+	Commitments []payments.CommitmentResult `json:"commitments"`
 }
 
 // ReceivableRequest names a receivable of a sub-ledger by its id or by
@@ -349,6 +367,28 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		}
 		req.Account = addr.String()
 		return BalanceResponse{BalanceRequest: req, Amount: amt, Height: v.Height()}, nil
+	case QueryCommitment:
+		var req BalanceRequest
+		if err := json.Unmarshal(data, &req); err != nil {
+			return nil, ErrBadQuery.Wrapf("commitment request: %v", err)
+		}
+		addr, err := gmcrypto.ParseAddress(req.Account)
+		if err != nil {
+			return nil, ErrBadQuery.Wrapf("%v", err)
+		}
+		if err := checkUserLedger(v, req.Ledger); err != nil {
+			return nil, err
+		}
+		if _, err := a.payments.GetAsset(v, req.Ledger, req.Asset); err != nil {
+			return nil, err
+		}
+		c, err := a.payments.Commitment(v, req.Ledger, req.Asset, addr)
+		if err != nil {
+			return nil, err
+		}
+		req.Account = addr.String()
+		return CommitmentResponse{BalanceRequest: req, Chain: hex.EncodeToString(c.Chain[:]), Count: c.Count, Balance: c.Balance,
+			Key: hex.EncodeToString(payments.BalanceKey(req.Asset, addr)), Height: v.Height()}, nil
 	case QueryRedemptions:
 		var req RedemptionsRequest
 		if err := json.Unmarshal(data, &req); err != nil {
@@ -516,7 +556,7 @@ func checkUserLedger(v *ledger.View, name string) error {
 // Invariants checks the supply invariant over every asset at a view.
 func (a *App) Invariants(v *ledger.View) (InvariantsResponse, error) {
 	resp := InvariantsResponse{Height: v.Height(), Holds: true, Results: []payments.InvariantResult{}, Custody: []custody.InvariantResult{},
-		Receivables: []receivables.InvariantResult{}, Reserves: []reserves.InvariantResult{}}
+		Receivables: []receivables.InvariantResult{}, Reserves: []reserves.InvariantResult{}, Commitments: []payments.CommitmentResult{}}
 	for _, name := range v.Ledgers() {
 		if strings.HasPrefix(name, "_") {
 			continue
@@ -529,6 +569,14 @@ func (a *App) Invariants(v *ledger.View) (InvariantsResponse, error) {
 			resp.Holds = resp.Holds && r.Holds
 		}
 		resp.Results = append(resp.Results, res...)
+		mres, err := a.payments.CheckCommitments(v, name)
+		if err != nil {
+			return resp, err
+		}
+		for _, r := range mres {
+			resp.Holds = resp.Holds && r.Holds
+		}
+		resp.Commitments = append(resp.Commitments, mres...)
 		cres, err := a.custody.CheckAccounts(v, name)
 		if err != nil {
 			return resp, err

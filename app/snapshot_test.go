@@ -125,6 +125,11 @@ func TestStateSyncJoin(t *testing.T) {
 	if got, want := j.balance(j.bob), src.balance(src.bob); got != want || got != 10 {
 		t.Fatalf("bob has %d on the joiner, %d on the source", got, want)
 	}
+	// The completeness commitments travel in the snapshot: a joiner
+	// answers the proofs of movements before it joined.
+	if got, want := j.commitment(j.bob, 0), src.commitment(src.bob, 0); got != want || got.Count != 2 {
+		t.Fatalf("bob's commitment on the joiner %+v, on the source %+v", got, want)
+	}
 	// A replay of the transaction spent at height 1, through CheckTx and
 	// in a block, is refused by both nodes alike.
 	ct, _ := j.app.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: spent})

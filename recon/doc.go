@@ -1,7 +1,9 @@
 // Package recon is what a bank's reconciliation team reads from its own
 // node: statements of an organisation's movements in a business day
 // (Build), the day cut in a configured time zone (FindDay), and their CSV
-// form (WriteCSV); and the reconciliation of the bank's internal ledger
+// form (WriteCSV); an account's movements over a height range, every one
+// of them, as the completeness commitments check them (AccountMovements,
+// package movement); and the reconciliation of the bank's internal ledger
 // file against a statement: the file read through a column mapping in
 // UTF-8 or GB18030 (ParseMapping, ParseInternal, CheckDay), the matching
 // (Match: breaks, positions, day totals, a pure function of its inputs)
@@ -16,7 +18,7 @@
 // consensus supplies the Chain over the node's block store and indexer;
 // package api serves statements as GET /v1/statement.
 //
-// It imports wire, gmcrypto and the generated proto of jinlian, and
+// It imports wire, movement, gmcrypto and the generated proto of jinlian, and
 // CometBFT's types; it must not import app, consensus, api or anything
 // above them.
 package recon

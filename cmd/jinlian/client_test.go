@@ -164,6 +164,23 @@ func TestCLIThroughGMTLSAPI(t *testing.T) {
 		t.Fatalf("balance: %v %s", err, out)
 	}
 
+	// Completeness commitments: a member reads its own organisation's
+	// accounts (the transfer above is the sender's first movement), not
+	// another bank's.
+	out, err = runCLI(t, append([]string{"query", "commitment", "-o", "json", "--asset", "CNY", "--account", from.Address}, bankFlags...)...)
+	if err != nil {
+		t.Fatalf("query commitment of its own account through the API: %v", err)
+	}
+	var com map[string]any
+	if err := json.Unmarshal([]byte(out), &com); err != nil || com["count"] != "1" || fmt.Sprint(com["balance"]) != fmt.Sprint(localnet.Funding-250) || len(fmt.Sprint(com["chain"])) != 64 {
+		t.Fatalf("commitment: %v %s", err, out)
+	}
+	if to.Org != from.Org {
+		if _, err := runCLI(t, append([]string{"query", "commitment", "--asset", "CNY", "--account", to.Address}, bankFlags...)...); err == nil || !strings.Contains(err.Error(), "it is an account of "+to.Org) {
+			t.Fatalf("member read another bank's commitment: %v", err)
+		}
+	}
+
 	refused := []struct {
 		name string
 		args []string

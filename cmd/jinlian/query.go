@@ -65,6 +65,35 @@ func newQueryCmd(g *globals) *cobra.Command {
 	_ = balance.MarkFlagRequired("asset")
 	_ = balance.MarkFlagRequired("account")
 
+	var creq app.BalanceRequest
+	commitment := &cobra.Command{
+		Use:   "commitment",
+		Short: "Completeness commitment of an account's movements of an asset (SM3 chain, count, balance), at the latest or a given height",
+		Long: "The account's completeness commitment (docs/reconciliation.md#completeness-commitments): the SM3 chain over\n" +
+			"every movement of the asset it had, their count and its balance after the last one, and the state key\n" +
+			"that holds them for a state proof. Through the API a member reads its own organisation's accounts only.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := gmcrypto.ParseAddress(creq.Account); err != nil {
+				return fmt.Errorf("--account: %w", err)
+			}
+			data, _ := json.Marshal(creq)
+			var out app.CommitmentResponse
+			if err := abciQuery(cmd.Context(), g.node, app.QueryCommitment, data, height, &out); err != nil {
+				return err
+			}
+			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+				fmt.Fprintf(w, "%s %s on %s at height %d: %d movements, balance %d, chain %s\n", out.Account, out.Asset, out.Ledger, out.Height, out.Count, out.Balance, out.Chain)
+			})
+		},
+	}
+	commitment.Flags().StringVar(&creq.Ledger, "ledger", "payments", "sub-ledger")
+	commitment.Flags().StringVar(&creq.Asset, "asset", "", "asset symbol")
+	commitment.Flags().StringVar(&creq.Account, "account", "", "account address")
+	commitment.Flags().Int64Var(&height, "height", 0, "height to read at (0 = latest)")
+	_ = commitment.MarkFlagRequired("asset")
+	_ = commitment.MarkFlagRequired("account")
+
 	var rreq app.RedemptionsRequest
 	redemptions := &cobra.Command{
 		Use:   "redemptions",
@@ -133,7 +162,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(balance, redemptions, ledgers, tx, newQueryQCCmd(g), newQueryCustodyCmd(g), newQueryPvpCmd(g),
+	cmd.AddCommand(balance, commitment, redemptions, ledgers, tx, newQueryQCCmd(g), newQueryCustodyCmd(g), newQueryPvpCmd(g),
 		newQueryReceivableCmd(g), newQueryReceivablesCmd(g), newQueryReservesCmd(g))
 	cmd.AddCommand(registryQueryCmds(g)...)
 	return cmd
@@ -308,7 +337,7 @@ func newDebugCmd(g *globals) *cobra.Command {
 	var height int64
 	inv := &cobra.Command{
 		Use:   "invariants",
-		Short: "Check per asset: sum of balances == issued − burned; every custody account's rules; every pvp trade's escrows; every receivable's parts sum to its face value, paid ≤ face; every reserves record is its height's balances, total + pending == issued − burned",
+		Short: "Check per asset: sum of balances == issued − burned; every custody account's rules; every pvp trade's escrows; every receivable's parts sum to its face value, paid ≤ face; every reserves record is its height's balances, total + pending == issued − burned; every balance is its completeness commitment's",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out app.InvariantsResponse
@@ -322,6 +351,17 @@ func newDebugCmd(g *globals) *cobra.Command {
 						state = "BROKEN"
 					}
 					fmt.Fprintf(w, "%-6s %s/%s: balances %d, issued %d − burned %d\n", state, r.Ledger, r.Asset, r.SumBalances, r.Issued, r.Burned)
+				}
+				for _, r := range out.Commitments {
+					state := "ok"
+					if !r.Holds {
+						state = "BROKEN"
+					}
+					fmt.Fprintf(w, "%-6s %s/%s: %d completeness commitments over %d movements", state, r.Ledger, r.Asset, r.Accounts, r.Movements)
+					if r.Mismatches > 0 {
+						fmt.Fprintf(w, ": %d accounts whose balance is not their commitment's (first %s)", r.Mismatches, r.First)
+					}
+					fmt.Fprintln(w)
 				}
 				for _, r := range out.Custody {
 					state := "ok"

@@ -11,12 +11,17 @@
 // State layout inside a sub-ledger's tree (all big-endian):
 //
 //	a/<symbol>                    → asset record
-//	b/<len(symbol)><symbol><addr> → balance, 8 bytes
+//	b/<len(symbol)><symbol><addr> → balance, 8 bytes, then ‖ completeness
+//	                                commitment (48: SM3 chain ‖ movements (8)
+//	                                ‖ balance after the last (8)) once the
+//	                                account moved or was funded in the genesis
+//	                                (package movement; commitment.go); a zero
+//	                                balance with a commitment is kept
 //	s/<symbol>                    → issued (8) ‖ burned (8), then
 //	                                ‖ pending (8) ‖ next redemption id (8)
 //	                                once the asset had a redemption
 //	r/<len(symbol)><symbol><id>   → queued redemption record (id 8 bytes)
 //
-// It imports ledger, permission (through the Authorizer it declares) and
-// gmcrypto of jinlian; it reads no clock and iterates no Go map.
+// It imports ledger, movement, permission (through the Authorizer it
+// declares) and gmcrypto of jinlian; it reads no clock and iterates no Go map.
 package payments

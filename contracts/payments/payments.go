@@ -203,17 +203,29 @@ func (k Keeper) Balance(kv Reader, ledgerName, sym string, addr gmcrypto.Address
 	if err != nil || b == nil {
 		return 0, err
 	}
-	if len(b) != 8 {
+	if len(b) != 8 && len(b) != balanceRecordSize {
 		return 0, fmt.Errorf("corrupt balance of %s/%s/%s: %d bytes", ledgerName, sym, addr, len(b))
 	}
 	return binary.BigEndian.Uint64(b), nil
 }
 
+// setBalance writes addr's balance of sym, keeping the record's
+// completeness commitment (commitment.go): an account that ever moved
+// keeps its record at a zero balance; one that never did has none.
 func (k Keeper) setBalance(kv ledger.KV, ledgerName, sym string, addr gmcrypto.Address, v uint64) error {
-	if v == 0 {
-		return kv.Delete(ledgerName, balanceKey(sym, addr))
+	key := balanceKey(sym, addr)
+	old, err := kv.Get(ledgerName, key)
+	if err != nil {
+		return err
 	}
-	return kv.Set(ledgerName, balanceKey(sym, addr), binary.BigEndian.AppendUint64(nil, v))
+	if len(old) == balanceRecordSize {
+		rec := binary.BigEndian.AppendUint64(make([]byte, 0, balanceRecordSize), v)
+		return kv.Set(ledgerName, key, append(rec, old[8:]...))
+	}
+	if v == 0 {
+		return kv.Delete(ledgerName, key)
+	}
+	return kv.Set(ledgerName, key, binary.BigEndian.AppendUint64(nil, v))
 }
 
 // GetSupply returns the supply record of sym.
@@ -459,7 +471,7 @@ func (k Keeper) CheckSupply(kv Reader, ledgerName string) ([]InvariantResult, er
 		overflow := false
 		p := balancePrefix(a.Symbol)
 		err = kv.Iterate(ledgerName, p, prefixEnd(p), func(_, v []byte) bool {
-			b := binary.BigEndian.Uint64(v)
+			b := binary.BigEndian.Uint64(v) // the balance; a commitment may follow
 			if sum > math.MaxUint64-b {
 				overflow = true
 				return false
@@ -497,13 +509,17 @@ func (k Keeper) IterateBalances(kv Reader, ledgerName, sym string, fn func(addr 
 	p := balancePrefix(sym)
 	var derr error
 	err := kv.Iterate(ledgerName, p, prefixEnd(p), func(key, v []byte) bool {
-		if len(key) != len(p)+gmcrypto.AddressSize || len(v) != 8 {
+		if len(key) != len(p)+gmcrypto.AddressSize || len(v) != 8 && len(v) != balanceRecordSize {
 			derr = fmt.Errorf("corrupt balance record %x of %s/%s", key, ledgerName, sym)
 			return false
 		}
+		amount := binary.BigEndian.Uint64(v)
+		if amount == 0 {
+			return true // an account that moved keeps its record (and commitment) at zero
+		}
 		var addr gmcrypto.Address
 		copy(addr[:], key[len(p):])
-		return fn(addr, binary.BigEndian.Uint64(v))
+		return fn(addr, amount)
 	})
 	if err != nil {
 		return err

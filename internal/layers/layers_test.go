@@ -43,10 +43,15 @@ var layers = []struct {
 	// app, contracts, regulator and CLI.
 	{pkg: "wire", allow: append([]string{"proto/txpb", "gmcrypto"}, helpers...)},
 	{pkg: "permission", allow: append([]string{"ledger", "gmcrypto"}, helpers...)},
+	// What a movement of an account is (decoded from the typed events) and
+	// the completeness commitment over an account's movements: shared by
+	// payments (which keeps the commitment), app (which folds movements
+	// into it) and recon (which lists and verifies them).
+	{pkg: "movement", allow: append([]string{"wire", "proto/txpb", "gmcrypto"}, helpers...)},
 
 	// Contracts never import each other, nor anything above them.
 	{pkg: "contracts"}, // the package doc only
-	{pkg: "contracts/...", allow: append([]string{"permission", "ledger", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
+	{pkg: "contracts/...", allow: append([]string{"permission", "ledger", "wire", "movement", "proto/txpb", "gmcrypto"}, helpers...)},
 	// custody, pvp and receivables reach payments and the permission registry only
 	// through the interfaces they declare (Bank, Registry).
 	{pkg: "contracts/custody", allow: append([]string{"ledger", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
@@ -65,11 +70,11 @@ var layers = []struct {
 	{pkg: "consensus/prover/checkpointtest", allow: []string{"checkpoint", "gmcrypto"}},
 
 	// The state machine: never api, consensus, regulator or cmd.
-	{pkg: "app", allow: append([]string{"wire", "checkpoint", "proto/txpb", "contracts/...", "permission", "ledger", "gmcrypto"}, helpers...)},
+	{pkg: "app", allow: append([]string{"wire", "movement", "checkpoint", "proto/txpb", "contracts/...", "permission", "ledger", "gmcrypto"}, helpers...)},
 
 	// Statements and reconciliation: read the chain through CometBFT's
 	// types and the typed events; never app, api or consensus.
-	{pkg: "recon", allow: append([]string{"wire", "proto/txpb", "gmcrypto"}, helpers...)},
+	{pkg: "recon", allow: append([]string{"wire", "movement", "proto/txpb", "gmcrypto"}, helpers...)},
 
 	// The client API: never consensus, regulator or app (api/doc.go; the
 	// design would allow app and permission).
