@@ -79,13 +79,17 @@ func TestCompare(t *testing.T) {
 			},
 			want: []string{"chain_flows a.chain_debits vs b.chain_credits CNY", "book_flows a.internal_debits vs b.internal_credits CNY"}},
 		{name: "bankB computed before the day was over",
-			mut: func(a, b *Result) { b.Chain.Complete, b.Chain.ToHeight, b.Chain.After = false, 30, nil },
+			mut:  func(a, b *Result) { b.Chain.Complete, b.Chain.ToHeight, b.Chain.After = false, 30, nil },
 			want: []string{"chain_range complete", "chain_range heights"}},
 		{name: "other block at the same height",
-			mut:  func(a, b *Result) { b.Chain.Before = &ChainAnchor{Height: a.Chain.Before.Height, BlockHash: "EE", AppHash: "BB"} },
+			mut: func(a, b *Result) {
+				b.Chain.Before = &ChainAnchor{Height: a.Chain.Before.Height, BlockHash: "EE", AppHash: "BB"}
+			},
 			want: []string{"chain_range before"}},
 		{name: "other app hash after the day",
-			mut:  func(a, b *Result) { b.Chain.After = &ChainAnchor{Height: a.Chain.After.Height, BlockHash: "CC", AppHash: "FF"} },
+			mut: func(a, b *Result) {
+				b.Chain.After = &ChainAnchor{Height: a.Chain.After.Height, BlockHash: "CC", AppHash: "FF"}
+			},
 			want: []string{"chain_range after"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
