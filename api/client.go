@@ -195,3 +195,17 @@ func (n Node) Statement(ctx context.Context, hc *http.Client, req recon.Request)
 	}
 	return &st, nil
 }
+
+// Anchors reads headers for recon.Range through a node's RPC (its
+// commit of a height).
+func Anchors(c rpcclient.Client) recon.Anchors { return commitAnchors{c} }
+
+type commitAnchors struct{ c rpcclient.Client }
+
+func (a commitAnchors) Anchor(ctx context.Context, h int64) (string, recon.ChainAnchor, error) {
+	c, err := a.c.Commit(ctx, &h)
+	if err != nil {
+		return "", recon.ChainAnchor{}, err
+	}
+	return c.ChainID, recon.ChainAnchor{Height: h, BlockHash: c.Commit.BlockID.Hash.String(), AppHash: c.AppHash.String()}, nil
+}

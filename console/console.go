@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
@@ -74,7 +75,13 @@ type Server struct {
 	pages   *pages
 	ln      net.Listener
 	srv     *http.Server
-	reports reportStore
+	reports store[*signedReport]
+	recons  store[*reconRun]
+	// mapping is the column mapping last used (TOML), offered again.
+	mapping struct {
+		sync.Mutex
+		toml string
+	}
 	// stopStreams ends the live streams on Close.
 	stopStreams context.CancelFunc
 	log         *slog.Logger
@@ -217,6 +224,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /explorer", s.explorer)
 	mux.HandleFunc("GET /statement", s.statement)
 	mux.HandleFunc("GET /statement.csv", s.statementCSV)
+	mux.HandleFunc("GET /recon", s.reconPage)
+	mux.HandleFunc("POST /recon", s.reconRun)
+	mux.HandleFunc("GET /recon/{id}/result.json", s.reconResult)
+	mux.HandleFunc("GET /recon/{id}/breaks.csv", s.reconBreaks)
+	mux.HandleFunc("POST /recon/{id}/compare", s.reconCompare)
 	mux.HandleFunc("GET /governance", s.governance)
 	mux.HandleFunc("GET /governance/vote", s.voteConfirm)
 	mux.HandleFunc("POST /governance/vote", s.vote)

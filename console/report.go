@@ -8,15 +8,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jinlian-ledger/jinlian/regulator"
 )
-
-// maxReports is how many signed reports a console keeps for download; the
-// oldest goes first.
-const maxReports = 20
 
 // signedReport is a generated report: the exact bytes signed and the
 // signature, as `jinlian reg report` writes FILE and FILE.sig.
@@ -27,33 +22,6 @@ type signedReport struct {
 	Movements, Alerts int
 	Totals            int
 	Signer, SM3       string
-}
-
-type reportStore struct {
-	mu    sync.Mutex
-	order []string
-	byID  map[string]*signedReport
-}
-
-func (r *reportStore) put(rep *signedReport) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.byID == nil {
-		r.byID = map[string]*signedReport{}
-	}
-	if len(r.order) == maxReports {
-		delete(r.byID, r.order[0])
-		r.order = r.order[1:]
-	}
-	r.order = append(r.order, rep.ID)
-	r.byID[rep.ID] = rep
-}
-
-func (r *reportStore) get(id string) (*signedReport, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	rep, ok := r.byID[id]
-	return rep, ok
 }
 
 type reportData struct {
@@ -140,7 +108,7 @@ func (s *Server) makeReport(r *http.Request, d *reportData) (*signedReport, erro
 	out := &signedReport{ID: id[:16], Format: d.Format, From: d.From, To: d.To, Body: body, Sig: append(sigb, '\n'),
 		Movements: rep.Movements, Alerts: len(rep.Alerts), Totals: len(rep.Totals), Signer: sig.Signer, SM3: sig.SM3}
 	out.Name = fmt.Sprintf("report-%s-%s.%s", strings.ReplaceAll(d.From, ":", ""), strings.ReplaceAll(d.To, ":", ""), d.Format)
-	s.reports.put(out)
+	s.reports.put(out.ID, out)
 	return out, nil
 }
 

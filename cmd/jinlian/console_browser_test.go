@@ -25,6 +25,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/recon"
 )
 
 // ScreenshotsEnv names a directory the browser test also writes its page
@@ -360,6 +361,45 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	if !strings.Contains(csv, "invoice 42") || !strings.Contains(csv, sent.TxID) {
 		t.Errorf("statement CSV: %q", csv)
+	}
+
+	// Reconciliation: the statement's CSV as the bank's books, with the
+	// 200000 booked as 200001: exactly one break, an amount mismatch.
+	books := filepath.Join(t.TempDir(), "bankA-books.csv")
+	if err := os.WriteFile(books, []byte(strings.Replace(csv, ",200000,", ",200001,", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	do(bctx, "reconcile", chromedp.Navigate(bankBase+"/recon"), chromedp.SetUploadFiles(chromedp.CSS("#internal"), []string{books}),
+		chromedp.Click(chromedp.CSS("#reconcile")), chromedp.WaitVisible(chromedp.CSS("#recon-summary")))
+	noError(bctx, "reconciliation")
+	if got := text(bctx, "#break-count"); got != "1" {
+		t.Errorf("breaks: %s\n%s", got, text(bctx, "#recon-summary"))
+	}
+	if rows := text(bctx, "#breaks tbody"); !strings.Contains(rows, "金额不符") || !strings.Contains(rows, "invoice 42") {
+		t.Errorf("break rows: %q", rows)
+	}
+	if pos := text(bctx, "#positions tbody"); !strings.Contains(pos, "200101") || !strings.Contains(pos, "不一致") {
+		t.Errorf("positions: %q", pos)
+	}
+	shoot(bctx, "reconciliation")
+	signed, err := chromedp.Run(bctx, chromedp.Evaluate[string](`fetch(document.querySelector("#result-json").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, who, err := recon.Verify([]byte(signed))
+	if err != nil || who != strings.ToLower(n.ln.Identities[0].Address) || sr.Result.Summary.Breaks != 1 {
+		t.Fatalf("the console's signed result: %v, signed by %s (want bankA's %s)", err, who, n.ln.Identities[0].Address)
+	}
+	// Compared with itself as the counterparty's: refused (one bank's both).
+	self := filepath.Join(t.TempDir(), "theirs.json")
+	if err := os.WriteFile(self, []byte(signed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	do(bctx, "compare", chromedp.SetUploadFiles(chromedp.CSS("#theirs"), []string{self}),
+		chromedp.SendKeys(chromedp.CSS("#signer"), n.ln.Identities[0].Address), chromedp.Click(chromedp.CSS("#compare")),
+		chromedp.WaitVisible(chromedp.CSS("main .error")))
+	if msg := text(bctx, "main .error"); !strings.Contains(msg, "both are of bankA") {
+		t.Errorf("compare with one's own result: %q", msg)
 	}
 
 	// The regulator's analyst, in English.

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -189,11 +187,15 @@ func reconcileDay(ctx context.Context, g *globals, req recon.Request, internal s
 	if err != nil {
 		return nil, err
 	}
-	res, err := reconcile(st, data, filepath.Base(internal), m)
+	res, err := recon.Reconcile(st, data, filepath.Base(internal), m)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", internal, err)
 	}
-	if res.Chain, err = chainRange(ctx, apiNode(g.node), st.Day); err != nil {
+	cl, err := apiNode(g.node).Dial()
+	if err != nil {
+		return nil, err
+	}
+	if res.Chain, err = recon.Range(ctx, api.Anchors(cl), st.Day); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -219,61 +221,6 @@ func writeResult(path string, res *recon.Result, key *gmcrypto.PrivateKey) error
 		return err
 	}
 	return os.Rename(tmp, path)
-}
-
-// reconcile matches an internal file against a statement.
-func reconcile(st *recon.Statement, data []byte, name string, m recon.Mapping) (*recon.Result, error) {
-	loc, err := time.LoadLocation(st.Day.TimeZone)
-	if err != nil {
-		_, off := st.Day.Start.Zone()
-		loc = time.FixedZone(st.Day.TimeZone, off)
-	}
-	f, err := recon.ParseInternal(bytes.NewReader(data), m, loc)
-	if err != nil {
-		return nil, err
-	}
-	if err := recon.CheckDay(f, st.Day); err != nil {
-		return nil, err
-	}
-	rec := recon.Match(st.Rows, f.Records)
-	h := gmcrypto.SM3(data)
-	return &recon.Result{Format: recon.ResultFormat, Org: st.Org, Date: st.Day.Date, TimeZone: st.Day.TimeZone,
-		Internal: recon.InternalSource{Name: name, SM3: hex.EncodeToString(h[:]), Encoding: f.Encoding, Records: len(f.Records)},
-		Summary:  rec.Summary, Breaks: rec.Breaks, Positions: rec.Positions, Totals: rec.Totals}, nil
-}
-
-// chainRange reads the headers that anchor a day: the day's first block
-// (its app hash is the state before the day) and the block after its
-// last (the state after it), through the node's commit RPC.
-func chainRange(ctx context.Context, n api.Node, d recon.Day) (recon.ChainRange, error) {
-	cr := recon.ChainRange{FromHeight: d.FromHeight, ToHeight: d.ToHeight, Complete: d.Complete, AsOfHeight: d.AsOfHeight}
-	cl, err := n.Dial()
-	if err != nil {
-		return cr, err
-	}
-	anchor := func(h int64) (*recon.ChainAnchor, error) {
-		c, err := cl.Commit(ctx, &h)
-		if err != nil {
-			return nil, fmt.Errorf("header of height %d: %w", h, err)
-		}
-		cr.ChainID = c.ChainID
-		return &recon.ChainAnchor{Height: h, BlockHash: c.Commit.BlockID.Hash.String(), AppHash: c.AppHash.String()}, nil
-	}
-	switch {
-	case d.FromHeight == 0 && d.AsOfHeight > 0:
-		cr.After, err = anchor(d.AsOfHeight)
-	case d.FromHeight > 0:
-		if cr.Before, err = anchor(d.FromHeight); err != nil {
-			break
-		}
-		// The next block's header holds the state after the day's last
-		// block, whichever day that block is in. Today it may not be
-		// committed yet: then the result has no After.
-		if cr.After, err = anchor(d.ToHeight + 1); err != nil && d.ToHeight == d.AsOfHeight {
-			cr.After, err = nil, nil
-		}
-	}
-	return cr, err
 }
 
 func printRecon(w io.Writer, r *recon.Result) {

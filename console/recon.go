@@ -1,0 +1,212 @@
+package console
+
+// The reconciliation page: the bank's internal file of a day uploaded,
+// matched against the organisation's statement as `jinlian recon run`
+// matches it, the result signed with the user's key for download, and
+// compared with a counterparty's signed result (`jinlian recon compare`).
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/jinlian-ledger/jinlian/api"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/recon"
+)
+
+// maxUpload bounds an uploaded file: a day of a million lines is about
+// 150 MB.
+const maxUpload = 512 << 20
+
+// reconRun is one reconciliation made in this console.
+type reconRun struct {
+	ID     string
+	Result *recon.Result
+	Signed []byte // the signed result file, as recon run --out writes it
+	Signer string
+}
+
+type reconData struct {
+	Date, Encoding, Mapping string
+	Run                     *reconRun
+	// Compare is the comparison with a counterparty's result, when asked.
+	Compare      *recon.Comparison
+	CompareWith  string // the counterparty result's signer
+	BreakKinds   []string
+	PositionRows []recon.Position
+}
+
+func (s *Server) lastMapping() string {
+	s.mapping.Lock()
+	defer s.mapping.Unlock()
+	if s.mapping.toml == "" {
+		return recon.DefaultMappingTOML
+	}
+	return s.mapping.toml
+}
+
+func (s *Server) reconPage(w http.ResponseWriter, r *http.Request) {
+	v := s.view("recon")
+	v.Data = &reconData{Date: r.URL.Query().Get("date"), Encoding: "auto", Mapping: s.lastMapping(), BreakKinds: recon.BreakKinds}
+	s.render(w, v)
+}
+
+// reconRun reconciles the uploaded file against the statement of the day.
+func (s *Server) reconRun(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+	v := s.view("recon")
+	d := &reconData{Date: strings.TrimSpace(r.PostFormValue("date")), Encoding: r.PostFormValue("encoding"),
+		Mapping: r.PostFormValue("mapping"), BreakKinds: recon.BreakKinds}
+	v.Data = d
+	run, err := s.reconcile(r, d)
+	if err != nil {
+		v.fail(tr(s.cfg.Lang, "nav.recon"), err)
+		s.render(w, v)
+		return
+	}
+	d.Run, d.Date = run, run.Result.Date
+	s.render(w, v)
+}
+
+func (s *Server) reconcile(r *http.Request, d *reconData) (*reconRun, error) {
+	m := recon.DefaultMapping()
+	if strings.TrimSpace(d.Mapping) != "" {
+		var err error
+		if m, err = recon.ParseMapping([]byte(d.Mapping)); err != nil {
+			return nil, fmt.Errorf("column mapping: %w", err)
+		}
+	}
+	if d.Encoding != "" {
+		m.Encoding = d.Encoding
+	}
+	if err := m.Check(); err != nil {
+		return nil, err
+	}
+	f, hdr, err := r.FormFile("internal")
+	if err != nil {
+		return nil, fmt.Errorf("choose the internal ledger file of the day: %v", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", hdr.Filename, err)
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	st, err := s.fetchStatement(ctx, recon.Request{Date: d.Date})
+	if err != nil {
+		return nil, err
+	}
+	res, err := recon.Reconcile(st, data, hdr.Filename, m)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", hdr.Filename, err)
+	}
+	if res.Chain, err = recon.Range(ctx, api.Anchors(s.rpc), st.Day); err != nil {
+		return nil, err
+	}
+	signed, err := recon.Sign(res, s.cfg.Key)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(signed, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	id, err := randomHex("")
+	if err != nil {
+		return nil, err
+	}
+	run := &reconRun{ID: id[:16], Result: res, Signed: append(b, '\n'), Signer: s.cfg.Key.Public().Address().String()}
+	s.recons.put(run.ID, run)
+	if strings.TrimSpace(d.Mapping) != "" {
+		s.mapping.Lock()
+		s.mapping.toml = d.Mapping
+		s.mapping.Unlock()
+	}
+	return run, nil
+}
+
+func (s *Server) run(w http.ResponseWriter, r *http.Request) (*reconRun, bool) {
+	run, ok := s.recons.get(r.PathValue("id"))
+	if !ok {
+		http.Error(w, "console: no such reconciliation (the console keeps the last 20): run it again", http.StatusNotFound)
+	}
+	return run, ok
+}
+
+func (s *Server) fileName(run *reconRun, suffix string) string {
+	return run.Result.Org + "-" + strings.ReplaceAll(run.Result.Date, "-", "") + suffix
+}
+
+// reconResult downloads the signed result file.
+func (s *Server) reconResult(w http.ResponseWriter, r *http.Request) {
+	run, ok := s.run(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", s.fileName(run, "-recon.json")))
+	_, _ = w.Write(run.Signed)
+}
+
+// reconBreaks downloads the breaks as CSV, as recon run -o csv prints them.
+func (s *Server) reconBreaks(w http.ResponseWriter, r *http.Request) {
+	run, ok := s.run(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", s.fileName(run, "-breaks.csv")))
+	if err := recon.WriteBreaksCSV(w, run.Result.Breaks); err != nil {
+		s.log.Error("console: breaks csv", "err", err)
+	}
+}
+
+// reconCompare checks a counterparty's signed result, uploaded with the
+// address it must be signed by, against this console's result.
+func (s *Server) reconCompare(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+	run, ok := s.run(w, r)
+	if !ok {
+		return
+	}
+	v := s.view("recon")
+	d := &reconData{Date: run.Result.Date, Encoding: "auto", Mapping: s.lastMapping(), Run: run, BreakKinds: recon.BreakKinds}
+	v.Data = d
+	cmp, who, err := compareUpload(r, run)
+	v.fail(tr(s.cfg.Lang, "compare"), err)
+	d.Compare, d.CompareWith = cmp, who
+	s.render(w, v)
+}
+
+func compareUpload(r *http.Request, run *reconRun) (*recon.Comparison, string, error) {
+	signer := strings.TrimSpace(r.PostFormValue("signer"))
+	if signer == "" {
+		return nil, "", fmt.Errorf("give the address the counterparty published for its reconciliation key: a valid signature by someone else proves nothing")
+	}
+	want, err := gmcrypto.ParseAddress(signer)
+	if err != nil {
+		return nil, "", fmt.Errorf("signer: %w", err)
+	}
+	f, hdr, err := r.FormFile("theirs")
+	if err != nil {
+		return nil, "", fmt.Errorf("choose the counterparty's signed result file: %v", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, "", err
+	}
+	theirs, who, err := recon.Verify(b)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", hdr.Filename, err)
+	}
+	if who != want.String() {
+		return nil, "", fmt.Errorf("%s: %w: signed by %s, not by %s", hdr.Filename, recon.ErrResultSignature, who, want)
+	}
+	cmp, err := recon.Compare(run.Result, &theirs.Result)
+	return cmp, who, err
+}
