@@ -614,6 +614,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		return nil, fmt.Errorf("commit reserves: %w", err)
 	}
 	events = append(events, reserveEvents...)
+	if err := setTxResults(kv, req.Height, req.Txs, results); err != nil {
+		return nil, err
+	}
 	if err := setBlockTime(kv, req.Time); err != nil {
 		return nil, err
 	}
