@@ -197,3 +197,23 @@ func RootOf(roots []LedgerRoot, ledger string) ([]byte, error) {
 	}
 	return roots[i].Root, nil
 }
+
+// ProvenValue is the value an ICS-23 proof from Prove shows: the value of
+// an existence proof, nil for a non-existence proof. It checks nothing
+// else (VerifyKey does).
+func ProvenValue(proof []byte) ([]byte, error) {
+	var p ics23.CommitmentProof
+	if err := p.Unmarshal(proof); err != nil {
+		return nil, fmt.Errorf("%w: decode: %v", ErrMembershipProof, err)
+	}
+	switch {
+	case p.GetExist() != nil:
+		if len(p.GetExist().Value) == 0 {
+			return nil, fmt.Errorf("%w: an existence proof of an empty value", ErrMembershipProof)
+		}
+		return p.GetExist().Value, nil
+	case p.GetNonexist() != nil:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%w: neither an existence nor a non-existence proof", ErrMembershipProof)
+}

@@ -103,6 +103,10 @@ func balancePrefix(sym string) []byte {
 	return append(k, sym...)
 }
 
+// BalanceKey is the key of addr's balance of sym in a sub-ledger's tree
+// (8 bytes big-endian; not set is 0): what a state proof of a balance proves.
+func BalanceKey(sym string, addr gmcrypto.Address) []byte { return balanceKey(sym, addr) }
+
 func balanceKey(sym string, addr gmcrypto.Address) []byte {
 	return append(balancePrefix(sym), addr[:]...)
 }
