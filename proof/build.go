@@ -117,8 +117,8 @@ func (s Source) Tx(ctx context.Context, h int64, id string) (*Bundle, error) {
 	dp := blk.Block.Txs.Proof(idx)
 	rp := cmttypes.NewResults(res.TxsResults).ProveResult(idx)
 	tx := &Tx{ID: id, Index: uint32(idx), Tx: Hex(blk.Block.Txs[idx]), Code: r.Code, Header: hdrBytes,
-		DataProof: fromMerkle(dp.Proof.Total, dp.Proof.Index, dp.Proof.LeafHash, dp.Proof.Aunts),
-		Result:    ExecResult{Code: r.Code, Data: Hex(nonNil(r.Data)), GasWanted: r.GasWanted, GasUsed: r.GasUsed},
+		DataProof:   fromMerkle(dp.Proof.Total, dp.Proof.Index, dp.Proof.LeafHash, dp.Proof.Aunts),
+		Result:      ExecResult{Code: r.Code, Data: Hex(nonNil(r.Data)), GasWanted: r.GasWanted, GasUsed: r.GasUsed},
 		ResultProof: fromMerkle(rp.Total, rp.Index, rp.LeafHash, rp.Aunts), ResultsPath: []ResultStep{}}
 	leaves := make([][gmcrypto.HashSize]byte, len(blk.Block.Txs))
 	for i, raw := range blk.Block.Txs {

@@ -33,6 +33,12 @@ func encodeLightBlock(lb *cmttypes.LightBlock) (Hex, error) {
 	return pb.Marshal()
 }
 
+// DecodeLightBlock reads one of a bundle's light_blocks and checks its
+// shape for chainID (not its signatures: Verify does).
+func DecodeLightBlock(b []byte, chainID string) (*cmttypes.LightBlock, error) {
+	return decodeLightBlock(b, chainID)
+}
+
 func decodeLightBlock(b []byte, chainID string) (*cmttypes.LightBlock, error) {
 	var pb cmtproto.LightBlock
 	if err := pb.Unmarshal(b); err != nil {
