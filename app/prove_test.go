@@ -89,3 +89,28 @@ func TestQueryProofs(t *testing.T) {
 		t.Fatal("a path without proofs answered prove=true")
 	}
 }
+
+// BenchmarkTxResultsCommitment is the FinalizeBlock cost of the results
+// commitment for a block of 1,000 transactions of 1 KiB (ADR 0013).
+func BenchmarkTxResultsCommitment(b *testing.B) {
+	txs := make([][]byte, 1000)
+	results := make([]*abci.ExecTxResult, len(txs))
+	for i := range txs {
+		txs[i] = make([]byte, 1024)
+		txs[i][0], txs[i][1] = byte(i), byte(i>>8)
+		results[i] = &abci.ExecTxResult{Code: uint32(i % 2)}
+	}
+	s, err := ledger.Open(b.TempDir(), ledger.Options{InMemory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateLedger(permission.SystemLedger); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := setTxResults(s, 1, txs, results); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -172,3 +172,32 @@ func TestLightBlocksTampered(t *testing.T) {
 		})
 	}
 }
+
+// TestNodeLyingAboutTheRegistry plays a node that serves, for a
+// validator's SM2 key, a proof of another key of the state that does
+// verify under the app hash (a balance), or drops the registration: the
+// SM2 keys must be the registrations of the verified set, proven.
+func TestNodeLyingAboutTheRegistry(t *testing.T) {
+	ch := startChain(t)
+	trust := proof.Trust{Genesis: ch.Genesis}
+	for _, c := range []struct {
+		name   string
+		change func(b *proof.Bundle)
+	}{
+		{"another proven key in place of a registration", func(b *proof.Bundle) {
+			b.Certificate.Registry[0] = ch.State.State.Entries[0]
+		}},
+		{"a registration proven of another key", func(b *proof.Bundle) {
+			b.Certificate.Registry[0].Key = append(b.Certificate.Registry[0].Key, 'x')
+		}},
+		{"no registrations", func(b *proof.Bundle) { b.Certificate.Registry = nil }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := reencode(t, ch.State)
+			c.change(b)
+			if _, err := proof.Verify(b, trust); !errors.Is(err, proof.ErrRegistry) {
+				t.Fatalf("got %v, want %v", err, proof.ErrRegistry)
+			}
+		})
+	}
+}
