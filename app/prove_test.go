@@ -108,9 +108,44 @@ func BenchmarkTxResultsCommitment(b *testing.B) {
 	if err := s.CreateLedger(permission.SystemLedger); err != nil {
 		b.Fatal(err)
 	}
+	if err := startTxResults(s); err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
 		if err := setTxResults(s, 1, txs, results); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTxResultsOnlyOnceStarted: a chain of an older release has no
+// results record, and its blocks write none (its app hashes stay) until
+// the upgrade's migration writes the first.
+func TestTxResultsOnlyOnceStarted(t *testing.T) {
+	s, err := ledger.Open(t.TempDir(), ledger.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateLedger(permission.SystemLedger); err != nil {
+		t.Fatal(err)
+	}
+	txs, results := [][]byte{[]byte("tx")}, []*abci.ExecTxResult{{Code: 3}}
+	if err := setTxResults(s, 5, txs, results); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := s.Get(permission.SystemLedger, wire.TxResultsKey); b != nil {
+		t.Fatal("a chain without the upgrade wrote a results record")
+	}
+	if err := startTxResults(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := setTxResults(s, 6, txs, results); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := s.Get(permission.SystemLedger, wire.TxResultsKey)
+	rec, err := wire.DecodeTxResultsRecord(b)
+	if err != nil || rec.Height != 6 || rec.Count != 1 || rec.Root != wire.TxResultsRoot([][32]byte{wire.TxResultLeaf(0, txs[0], 3)}) {
+		t.Fatalf("record %+v %v", rec, err)
 	}
 }
