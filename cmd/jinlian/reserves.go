@@ -28,7 +28,7 @@ blocks), or with --account --prove the bundle that proves the account's
 balance in it, for jinlian verify reserves:
 
   jinlian query reserves --ledger payments --asset CNY --account ADDR --prove -o json > bundle.json
-  jinlian verify reserves bundle.json --node NODE`,
+  jinlian verify reserves bundle.json --node NODE --trust genesis.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if prove && req.Account == "" {
