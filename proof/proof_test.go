@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -75,11 +76,15 @@ func newChain() (*chain, error) {
 		return nil, err
 	}
 	stranger, _ := gmcrypto.GenerateKey()
-	base, err := consensus.FreeBasePort(1)
+	base, err := consensus.FreeBasePort(7)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := localnet.Prepare(localnet.Options{Home: dir, Validators: 1, BasePort: base, TimeoutCommit: 100 * time.Millisecond,
+	// JINLIAN_PROOF_VALIDATORS=4 runs the tests and benchmarks on four
+	// validators (docs/performance.md, "Proof bundles").
+	vals, _ := strconv.Atoi(os.Getenv("JINLIAN_PROOF_VALIDATORS"))
+	vals = max(vals, 1)
+	ln, err := localnet.Prepare(localnet.Options{Home: dir, Validators: vals, BasePort: base, TimeoutCommit: 100 * time.Millisecond,
 		ExtraFundedAccounts: []string{sender.Public().Address().String(), stranger.Public().Address().String()}, CheckpointInterval: -1})
 	if err != nil {
 		return nil, err
