@@ -48,6 +48,9 @@ func decodeLightBlock(b []byte, chainID string) (*cmttypes.LightBlock, error) {
 	if err != nil {
 		return nil, err
 	}
+	if lb.SignedHeader != nil && lb.Header != nil && lb.ChainID != chainID {
+		return nil, fmt.Errorf("%w: block %d is of chain %q, the bundle's chain_id is %q", ErrChain, lb.Height, lb.ChainID, chainID)
+	}
 	return lb, lb.ValidateBasic(chainID)
 }
 

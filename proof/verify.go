@@ -2,6 +2,7 @@ package proof
 
 import (
 	"bytes"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -104,10 +105,10 @@ func Verify(b *Bundle, t Trust) (Report, error) {
 	} else {
 		for i, raw := range b.LightBlocks {
 			lb, err := decodeLightBlock(raw, b.ChainID)
+			if errors.Is(err, ErrChain) {
+				return rep, fmt.Errorf("light_blocks[%d]: %w", i, err)
+			}
 			if err != nil {
-				if strings.Contains(err.Error(), "chain") {
-					return rep, fmt.Errorf("%w: light_blocks[%d]: %v", ErrChain, i, err)
-				}
 				return rep, fmt.Errorf("%w: light_blocks[%d]: %v", ErrHeaders, i, err)
 			}
 			blocks = append(blocks, lb)
