@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	cmttypes "github.com/cometbft/cometbft/types"
+
 	"github.com/jinlian-ledger/jinlian/proof"
 )
 
@@ -149,14 +151,25 @@ func TestLightBlocksTampered(t *testing.T) {
 		{"the last dropped", func(b *proof.Bundle) { b.LightBlocks = b.LightBlocks[:len(b.LightBlocks)-1] }, proof.ErrHeaders},
 		{"the first dropped", func(b *proof.Bundle) { b.LightBlocks = b.LightBlocks[1:] }, proof.ErrTrust},
 		{"a header's app hash changed", func(b *proof.Bundle) {
-			last := len(b.LightBlocks) - 1
-			lb := lightBlock(t, b, last)
-			lb.AppHash = make([]byte, 32)
-			enc, err := lb.ToProto()
-			if err != nil {
-				t.Fatal(err)
-			}
-			b.LightBlocks[last], _ = enc.Marshal()
+			reencodeLast(t, b, func(lb *cmttypes.LightBlock) { lb.AppHash = make([]byte, 32) })
+		}, proof.ErrHeaders},
+		{"the last commit's signatures dropped", func(b *proof.Bundle) {
+			reencodeLast(t, b, func(lb *cmttypes.LightBlock) {
+				for i := range lb.Commit.Signatures {
+					lb.Commit.Signatures[i] = cmttypes.NewCommitSigAbsent()
+				}
+			})
+		}, proof.ErrHeaders},
+		{"the last block's validator set swapped for another", func(b *proof.Bundle) {
+			reencodeLast(t, b, func(lb *cmttypes.LightBlock) {
+				lb.ValidatorSet, _ = cmttypes.RandValidatorSet(lb.ValidatorSet.Size(), 10)
+			})
+		}, proof.ErrHeaders},
+		{"another set claiming the header, with the header's hash rewritten", func(b *proof.Bundle) {
+			reencodeLast(t, b, func(lb *cmttypes.LightBlock) {
+				lb.ValidatorSet, _ = cmttypes.RandValidatorSet(lb.ValidatorSet.Size(), 10)
+				lb.ValidatorsHash = lb.ValidatorSet.Hash()
+			})
 		}, proof.ErrHeaders},
 		{"a light block's bytes cut", func(b *proof.Bundle) { b.LightBlocks[0] = b.LightBlocks[0][:10] }, proof.ErrHeaders},
 		{"the blocks out of order", func(b *proof.Bundle) {
@@ -199,5 +212,20 @@ func TestNodeLyingAboutTheRegistry(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, proof.ErrRegistry)
 			}
 		})
+	}
+}
+
+// reencodeLast changes the bundle's last light block.
+func reencodeLast(t *testing.T, b *proof.Bundle, change func(*cmttypes.LightBlock)) {
+	t.Helper()
+	last := len(b.LightBlocks) - 1
+	lb := lightBlock(t, b, last)
+	change(lb)
+	enc, err := lb.ToProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.LightBlocks[last], err = enc.Marshal(); err != nil {
+		t.Fatal(err)
 	}
 }
