@@ -245,6 +245,8 @@ func printReport(w io.Writer, rep proof.Report, verr error) {
 	}
 	if verr == nil {
 		fmt.Fprintln(w, "OK")
+	} else {
+		fmt.Fprintf(w, "FAILED: %v\n", verr)
 	}
 }
 
