@@ -112,22 +112,27 @@ var queryRules = map[string]rule{
 	"/receivable":        {access: ledgerMember, ledger: ledgerField("receivable request", "ledger", "receivable", "invoice")},
 	"/receivables":       {access: ledgerMember, ledger: ledgerField("receivables request", "ledger", "holder")},
 	"/reserves":          {access: ledgerMember, ledger: ledgerField("reserves request", "ledger", "asset", "account")}, // sibling sums: balances of the sub-ledger /balance already opens to members
-	"/ledgers":           {access: privileged, why: "it lists every sub-ledger with its supply"},
-	"/invariants":        {access: privileged, why: "it reports the supply of every sub-ledger"},
-	"/holds":             {access: privileged, why: "holds name accounts of every sub-ledger"},
-	"/sanctions":         {access: privileged, why: "the sanctions list is the regulators'"},
-	"/aml_thresholds":    {access: privileged, why: "the alert thresholds are the regulators'"},
-	"/proposals":         {access: governance, why: "governance proposals are for the committee"},
-	"/proposal":          {access: governance, why: "governance proposals are for the committee"},
-	"/tx":                {access: registered},
-	"/organisations":     {access: registered},
-	"/validators":        {access: registered},
-	"/roles":             {access: registered},
-	"/nodes":             {access: registered},
-	"/escrow_keys":       {access: registered},
-	"/pubkey":            {access: registered},
-	"/upgrade":           {access: registered},
-	"/checkpoint":        {access: registered},
+	// Any key of a sub-ledger, with its state proof: members of that
+	// sub-ledger (the _system ledger is no member's: regulators and auditors).
+	"/store":          {access: ledgerMember, ledger: ledgerField("store request", "ledger", "key")},
+	"/ledgers":        {access: privileged, why: "it lists every sub-ledger with its supply"},
+	"/invariants":     {access: privileged, why: "it reports the supply of every sub-ledger"},
+	"/holds":          {access: privileged, why: "holds name accounts of every sub-ledger"},
+	"/sanctions":      {access: privileged, why: "the sanctions list is the regulators'"},
+	"/aml_thresholds": {access: privileged, why: "the alert thresholds are the regulators'"},
+	"/proposals":      {access: governance, why: "governance proposals are for the committee"},
+	"/proposal":       {access: governance, why: "governance proposals are for the committee"},
+	"/tx":             {access: registered},
+	"/organisations":  {access: registered},
+	"/validators":     {access: registered},
+	"/validator":      {access: registered}, // one registration of /validators, with its state proof
+	"/txresults":      {access: registered}, // a block's results commitment: a count and an SM3 root
+	"/roles":          {access: registered},
+	"/nodes":          {access: registered},
+	"/escrow_keys":    {access: registered},
+	"/pubkey":         {access: registered},
+	"/upgrade":        {access: registered},
+	"/checkpoint":     {access: registered},
 }
 
 // ledgerField reads the sub-ledger of a JSON query request (/balance,

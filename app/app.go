@@ -289,6 +289,9 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if err := setBlockTime(a.store, req.Time); err != nil {
 		return nil, err
 	}
+	if err := startTxResults(a.store); err != nil {
+		return nil, err
+	}
 	a.chainID, a.params, a.blockTime = req.ChainId, g.Params, req.Time
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
@@ -620,6 +623,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		return nil, fmt.Errorf("commit reserves: %w", err)
 	}
 	events = append(events, reserveEvents...)
+	if err := setTxResults(kv, req.Height, req.Txs, results); err != nil {
+		return nil, err
+	}
 	if err := setBlockTime(kv, req.Time); err != nil {
 		return nil, err
 	}

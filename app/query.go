@@ -46,6 +46,9 @@ const (
 	QueryPublicKey   = "/pubkey"         // data = address → hex of the public key seen on chain
 	QueryUpgrade     = "/upgrade"        // → UpgradeStatus (the scheduled upgrade; the upgrades this node's binary carries)
 	QueryCheckpoint  = "/checkpoint"     // data = epoch (decimal) → CheckpointResponse
+	QueryStore       = "/store"          // StoreRequest → StoreResponse (prove: any key of a sub-ledger)
+	QueryValidator   = "/validator"      // data = address → permission.Validator (prove: its registration)
+	QueryTxResults   = "/txresults"      // → TxResultsResponse (prove: the block's results commitment)
 
 	QueryCustodyAccount   = "/custody/account"   // CustodyRequest → CustodyAccountResponse
 	QueryCustodyProposals = "/custody/proposals" // CustodyRequest → CustodyProposalsResponse
@@ -336,7 +339,18 @@ func (a *App) Query(_ context.Context, req *abci.RequestQuery) (*abci.ResponseQu
 	if err != nil {
 		return queryError(err, v.Height()), nil
 	}
-	return &abci.ResponseQuery{Code: abci.CodeTypeOK, Value: b, Height: v.Height()}, nil
+	res := &abci.ResponseQuery{Code: abci.CodeTypeOK, Value: b, Height: v.Height()}
+	if req.Prove {
+		ledgerName, key, err := proofKey(req.Path, req.Data)
+		if err == nil {
+			res.Key = key
+			res.ProofOps, err = ProveKey(v, ledgerName, key)
+		}
+		if err != nil {
+			return queryError(err, v.Height()), nil
+		}
+	}
+	return res, nil
 }
 
 func queryError(err error, height int64) *abci.ResponseQuery {
@@ -463,6 +477,16 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		return permission.Organisations(v)
 	case QueryValidators:
 		return permission.Validators(v)
+	case QueryStore:
+		return queryStore(v, data)
+	case QueryValidator:
+		val, ok, err := permission.GetValidator(v, string(data))
+		if err == nil && !ok {
+			err = ErrBadQuery.Wrapf("validator %q is not registered at height %d", data, v.Height())
+		}
+		return val, err
+	case QueryTxResults:
+		return queryTxResults(v)
 	case QueryRoles:
 		ids, err := permission.Identities(v)
 		if err != nil || len(data) == 0 {

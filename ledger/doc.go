@@ -12,7 +12,9 @@
 // A View proves a committed key/value (ProveMembership: an ICS-23
 // existence proof in the ledger's IAVL tree) and gives the ledger roots
 // whose AppHash is the height's app hash, so a record can be tied to an
-// app hash offline (VerifyMembership, RootOf; proof.go).
+// app hash offline (VerifyMembership, RootOf; proof.go); Prove adds
+// ICS-23 non-existence proofs for keys not set, and VerifyInAppHash is the
+// one check of a key (or its absence) under an app hash.
 //
 // The app hash is an SM3 Merkle root over the sorted (ledger name, IAVL root)
 // pairs; see AppHash and docs/adr/0001-app-hash.md. IAVL itself hashes with

@@ -23,6 +23,10 @@ type Validator struct {
 
 func validatorKey(addr string) []byte { return []byte("val/" + strings.ToUpper(addr)) }
 
+// ValidatorKey is the _system key of a validator's registration (what a
+// state proof of its SM2 node key proves).
+func ValidatorKey(addr string) []byte { return validatorKey(addr) }
+
 // PublicKey parses the validator's SM2 node key.
 func (v Validator) PublicKey() (*gmcrypto.PublicKey, error) {
 	b, err := hex.DecodeString(v.SM2PublicKey)

@@ -151,7 +151,7 @@ func TestCLIThroughGMTLSAPI(t *testing.T) {
 	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 5); err != nil {
 		t.Fatal(err)
 	}
-	out, err = runCLI(t, append([]string{"verify", "qc", "--height", "2"}, bankFlags...)...)
+	out, err = runCLI(t, append([]string{"verify", "qc", "--height", "2", "--trust", filepath.Join(ln.Network.Nodes[0].Home, "config", "genesis.json")}, bankFlags...)...)
 	if err != nil || !strings.Contains(out, "OK: every SM2 signature verifies") || !strings.Contains(out, "header 3 verified") {
 		t.Fatalf("member verify qc through the API: %v\n%s", err, out)
 	}

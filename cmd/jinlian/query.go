@@ -40,6 +40,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 
 	var req app.BalanceRequest
 	var height int64
+	var balanceProof, txProof proveFlags
 	balance := &cobra.Command{
 		Use:   "balance",
 		Short: "Balance of an account, at the latest or a given height",
@@ -47,6 +48,22 @@ func newQueryCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := gmcrypto.ParseAddress(req.Account); err != nil {
 				return fmt.Errorf("--account: %w", err)
+			}
+			if balanceProof.file != "" {
+				addr, _ := gmcrypto.ParseAddress(req.Account)
+				b, err := proveBalances(cmd.Context(), g, balanceProof, req.Ledger, []string{req.Asset}, addr, height)
+				if err != nil {
+					return err
+				}
+				amt, err := balanceValue(b.State.Entries[0].Value)
+				if err != nil {
+					return err
+				}
+				out := app.BalanceResponse{BalanceRequest: app.BalanceRequest{Ledger: req.Ledger, Asset: req.Asset, Account: addr.String()}, Amount: amt, Height: b.Height}
+				return emit(cmd.OutOrStdout(), g, map[string]any{"balance": out, "proof": balanceProof.file}, func(w io.Writer) {
+					fmt.Fprintf(w, "%d %s on %s for %s at height %d\nproof bundle written to %s (jinlian verify proof %s --trust genesis.json)\n",
+						out.Amount, out.Asset, out.Ledger, out.Account, out.Height, balanceProof.file, balanceProof.file)
+				})
 			}
 			data, _ := json.Marshal(req)
 			var out app.BalanceResponse
@@ -62,6 +79,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 	balance.Flags().StringVar(&req.Asset, "asset", "", "asset symbol")
 	balance.Flags().StringVar(&req.Account, "account", "", "account address")
 	balance.Flags().Int64Var(&height, "height", 0, "height to read at (0 = latest)")
+	balanceProof.add(balance)
 	_ = balance.MarkFlagRequired("asset")
 	_ = balance.MarkFlagRequired("account")
 
@@ -147,6 +165,20 @@ func newQueryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if txProof.file != "" {
+				src, err := proofSource(g, txProof.from)
+				if err != nil {
+					return err
+				}
+				b, err := src.Tx(cmd.Context(), out.Height, out.TxID)
+				if err != nil {
+					return fmt.Errorf("prove tx %s: %w", out.TxID, err)
+				}
+				if err := writeBundle(txProof.file, b); err != nil {
+					return err
+				}
+				out.Proof = txProof.file
+			}
 			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
 				fmt.Fprintf(w, "tx id:  %s\nhash:   %s\nheight: %d\ncode:   %d", out.TxID, out.Hash, out.Height, out.Code)
 				if out.Codespace != "" {
@@ -159,10 +191,14 @@ func newQueryCmd(g *globals) *cobra.Command {
 				for _, e := range out.Events {
 					fmt.Fprintf(w, "event:  %s\n", e)
 				}
+				if out.Proof != "" {
+					fmt.Fprintf(w, "proof:  %s (jinlian verify proof %s --trust genesis.json)\n", out.Proof, out.Proof)
+				}
 			})
 		},
 	}
-	cmd.AddCommand(balance, commitment, redemptions, ledgers, tx, newQueryQCCmd(g), newQueryCustodyCmd(g), newQueryPvpCmd(g),
+	txProof.add(tx)
+	cmd.AddCommand(balance, commitment, newQueryAccountCmd(g), redemptions, ledgers, tx, newQueryQCCmd(g), newQueryCustodyCmd(g), newQueryPvpCmd(g),
 		newQueryReceivableCmd(g), newQueryReceivablesCmd(g), newQueryReservesCmd(g))
 	cmd.AddCommand(registryQueryCmds(g)...)
 	return cmd
@@ -174,6 +210,8 @@ type txLookup struct {
 	// Source says where the result came from: the node's tx index, or
 	// the results of the block the app says spent the id.
 	Source string `json:"source"`
+	// Proof is the file a --prove bundle was written to.
+	Proof string `json:"proof,omitempty"`
 }
 
 // Where a looked-up result came from (txLookup.Source).

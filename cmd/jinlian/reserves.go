@@ -12,6 +12,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/contracts/reserves"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/proof"
 )
 
 func newQueryReservesCmd(g *globals) *cobra.Command {
@@ -27,7 +28,7 @@ blocks), or with --account --prove the bundle that proves the account's
 balance in it, for jinlian verify reserves:
 
   jinlian query reserves --ledger payments --asset CNY --account ADDR --prove -o json > bundle.json
-  jinlian verify reserves bundle.json --node NODE`,
+  jinlian verify reserves bundle.json --node NODE --trust genesis.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if prove && req.Account == "" {
@@ -88,13 +89,15 @@ hard-codes):
   - the record is the value of the asset's key in the sub-ledger's IAVL tree
     (ICS-23 existence proof), and the sub-ledger roots hash (SM3) to the app
     hash of the record's height.
-With --node (or JINLIAN_NODE) it also checks, as jinlian verify qc does, that
-more than 2/3 of the voting power signed that app hash with SM2: the header of
-the next block verified with CometBFT's light-client rule, and the SM2 quorum
-certificate against it. Without, the app hash is as trusted as the bundle's
+With --node (or JINLIAN_NODE) and --trust genesis.json (or --trust-height and
+--trust-hash) it also checks, as jinlian verify qc does, that more than 2/3 of
+the voting power signed that app hash with SM2: the header chain from the
+trusted point verified with CometBFT's light-client rules, the SM2 node keys
+proven in the state, and the SM2 quorum certificate against them. Without, the app hash is as trusted as the bundle's
 source; compare it with a checkpoint anchored on Ethereum or a QC you trust.`
 
 func newVerifyReservesCmd(g *globals) *cobra.Command {
+	var tf trustFlags
 	cmd := &cobra.Command{
 		Use:   "reserves BUNDLE",
 		Short: "Check a proof-of-reserves bundle: inclusion, sums, record in the app hash, and (--node) the SM2 QC",
@@ -112,7 +115,11 @@ func newVerifyReservesCmd(g *globals) *cobra.Command {
 			rep, verr := reserves.Verify(b)
 			certified := false
 			if verr == nil && (cmd.Flags().Changed("node") || os.Getenv("JINLIAN_NODE") != "") {
-				verr = certifyAppHash(cmd, g, b)
+				trust, err := tf.load()
+				if err != nil {
+					return fmt.Errorf("--node certifies the app hash from a trusted point: %w", err)
+				}
+				verr = certifyAppHash(cmd, g, b, trust)
 				certified = verr == nil
 			}
 			if err := emit(cmd.OutOrStdout(), g, map[string]any{"report": rep, "valid": verr == nil, "certified": certified, "error": errString(verr)}, func(w io.Writer) {
@@ -134,6 +141,7 @@ func newVerifyReservesCmd(g *globals) *cobra.Command {
 			return verr
 		},
 	}
+	tf.add(cmd)
 	return cmd
 }
 
@@ -145,20 +153,25 @@ func readBundle(stdin io.Reader, path string) ([]byte, error) {
 }
 
 // certifyAppHash checks that the bundle's app hash is the one the SM2
-// quorum certificate of its height signs, with verify qc's checks.
-func certifyAppHash(cmd *cobra.Command, g *globals, b *reserves.Bundle) error {
-	ev, err := fetchQCEvidence(cmd.Context(), g.node, b.Height)
+// quorum certificate of its height signs, with verify qc's checks from
+// the trusted point t.
+func certifyAppHash(cmd *cobra.Command, g *globals, b *reserves.Bundle, t proof.Trust) error {
+	src, err := proofSource(g, t.Height)
+	if err != nil {
+		return err
+	}
+	qb, err := src.QCBundle(cmd.Context(), b.Height)
 	if err != nil {
 		return reserves.ErrNotCertified.Wrapf("the certificate of height %d: %v", b.Height, err)
 	}
-	if _, err := verifyQCEvidence(b.Height, ev); err != nil {
+	if _, err := proof.Verify(qb, t); err != nil {
 		return reserves.ErrNotCertified.Wrapf("the certificate of height %d: %v", b.Height, err)
 	}
-	if b.ChainID != "" && ev.Header.ChainID != b.ChainID {
-		return reserves.ErrNotCertified.Wrapf("the bundle is of chain %s, the node's header of chain %s", b.ChainID, ev.Header.ChainID)
+	if b.ChainID != "" && qb.ChainID != b.ChainID {
+		return reserves.ErrNotCertified.Wrapf("the bundle is of chain %s, the certified header of chain %s", b.ChainID, qb.ChainID)
 	}
-	if !bytes.Equal(ev.Header.AppHash, b.AppHash) {
-		return reserves.ErrNotCertified.Wrapf("the certified app hash of height %d is %X, the bundle's %X", b.Height, []byte(ev.Header.AppHash), []byte(b.AppHash))
+	if !bytes.Equal(qb.AppHash, b.AppHash) {
+		return reserves.ErrNotCertified.Wrapf("the certified app hash of height %d is %X, the bundle's %X", b.Height, []byte(qb.AppHash), []byte(b.AppHash))
 	}
 	return nil
 }

@@ -69,7 +69,11 @@ func TestReservesCLI(t *testing.T) {
 	if out, err := runCLI(t, "verify", "reserves", file); err != nil || !strings.Contains(out, "OK: "+bankB.Address) || !strings.Contains(out, "not checked against a quorum certificate") {
 		t.Fatalf("offline verify: %v\n%s", err, out)
 	}
-	out = cli("verify", "reserves", file)
+	genesis := filepath.Join(ln.Network.Nodes[0].Home, "config", "genesis.json")
+	if _, err := runCLI(t, append([]string{"verify", "reserves", file}, node...)...); err == nil || !strings.Contains(err.Error(), "nothing trusted") {
+		t.Fatalf("verify --node without a trusted point: %v", err)
+	}
+	out = cli("verify", "reserves", file, "--trust", genesis)
 	if !strings.Contains(out, "certified by an SM2 quorum certificate") {
 		t.Fatalf("verify --node:\n%s", out)
 	}

@@ -218,15 +218,11 @@ func Verify(b *Bundle) (Report, error) {
 	for i, r := range b.LedgerRoots {
 		roots[i] = ledger.LedgerRoot{Name: r.Name, Root: r.Root}
 	}
-	ledgerRoot, err := ledger.RootOf(roots, b.Ledger)
-	if err != nil {
-		return rep, ErrRecordNotProven.Wrapf("%v", err)
-	}
-	if err := ledger.VerifyMembership(ledgerRoot, b.RecordProof, RecordKey(b.Asset), b.RecordValue); err != nil {
+	switch err := ledger.VerifyInAppHash(b.AppHash, roots, b.Ledger, RecordKey(b.Asset), b.RecordValue, b.RecordProof); {
+	case errors.Is(err, ledger.ErrAppHashMismatch):
+		return rep, ErrAppHashMismatch.Wrapf("%v", err)
+	case err != nil:
 		return rep, ErrRecordNotProven.Wrapf("record of %s in ledger %s: %v", b.Asset, b.Ledger, err)
-	}
-	if got := ledger.AppHash(roots); !bytes.Equal(got, b.AppHash) {
-		return rep, ErrAppHashMismatch.Wrapf("they hash to %X, the bundle's app hash is %X", got, []byte(b.AppHash))
 	}
 	return rep, nil
 }

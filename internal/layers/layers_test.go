@@ -72,6 +72,10 @@ var layers = []struct {
 	// The state machine: never api, consensus, regulator or cmd.
 	{pkg: "app", allow: append([]string{"wire", "movement", "checkpoint", "proto/txpb", "contracts/...", "permission", "ledger", "gmcrypto"}, helpers...)},
 
+	// Proof bundles: built from a node's RPC, verified offline; above the
+	// state machine (its query paths, VerifyQC), never api, consensus or node.
+	{pkg: "proof", allow: append([]string{"app", "ledger", "permission", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
+
 	// Statements and reconciliation: read the chain through CometBFT's
 	// types and the typed events; never app, api or consensus.
 	{pkg: "recon", allow: append([]string{"wire", "movement", "proto/txpb", "gmcrypto"}, helpers...)},

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
+)
+
+// TestProveAndVerifyCLI: query balance, account and tx write bundles
+// that verify proof checks offline from the genesis, from a trusted block
+// and with SM2/SM3 alone; an edited bundle is refused naming the field.
+func TestProveAndVerifyCLI(t *testing.T) {
+	ln, nodes := startCLILocalnet(t, 2)
+	keys := localnet.KeysDir(ln.Home)
+	bankB, err := gmcrypto.ReadKeyInfo(filepath.Join(keys, "bankB.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := []string{"--node", ln.Network.Nodes[0].RPCAddr}
+	genesis := filepath.Join(ln.Network.Nodes[0].Home, "config", "genesis.json")
+	cli := func(args ...string) string {
+		t.Helper()
+		out, err := runCLI(t, append(args, node...)...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	var res txResult
+	out := cli("tx", "transfer", "-o", "json", "--from", filepath.Join(keys, "bankA.json"), "--asset", "CNY", "--to", bankB.Address, "--amount", "250")
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Code != 0 {
+		t.Fatalf("transfer: %v %s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), res.Height+3); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bal, acct, txb := filepath.Join(dir, "balance.json"), filepath.Join(dir, "account.json"), filepath.Join(dir, "tx.json")
+	if out := cli("query", "balance", "--asset", "CNY", "--account", bankB.Address, "--prove", bal); !strings.Contains(out, "proof bundle written to") {
+		t.Fatalf("query balance --prove:\n%s", out)
+	}
+	if out := cli("query", "account", "--account", bankB.Address, "--asset", "CNY", "--asset", "NOPE", "--prove", acct); !strings.Contains(out, "NOPE     0") {
+		t.Fatalf("query account --prove:\n%s", out)
+	}
+	if out := cli("query", "tx", res.TxID, "--prove", txb); !strings.Contains(out, "proof:") {
+		t.Fatalf("query tx --prove:\n%s", out)
+	}
+	one := int64(1)
+	c1, err := nodes[0].Client().Commit(ctx, &one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"balance from the genesis", []string{"verify", "proof", bal, "--trust", genesis}, "proven: payments key"},
+		{"account from the genesis", []string{"verify", "proof", acct, "--trust", genesis}, "is not set"},
+		{"tx from the genesis", []string{"verify", "proof", txb, "--trust", genesis}, "CometBFT commitments: true, SM3 results commitment: true"},
+		{"tx from a trusted block", []string{"verify", "proof", txb, "--trust-height", "1", "--trust-hash", c1.Commit.BlockID.Hash.String()}, "OK"},
+		{"tx with SM2/SM3 alone", []string{"verify", "proof", txb, "--trust", genesis, "--guomi"}, "CometBFT commitments: false, SM3 results commitment: true"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := runCLI(t, c.args...)
+			if err != nil || !strings.Contains(out, c.want) || !strings.Contains(out, "OK") {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			t.Logf("%s", out)
+		})
+	}
+	raw, _ := os.ReadFile(txb)
+	edited := strings.Replace(string(raw), `"code": 0`, `"code": 1`, 1)
+	bad := filepath.Join(dir, "bad.json")
+	_ = os.WriteFile(bad, []byte(edited), 0o600)
+	if _, err := runCLI(t, "verify", "proof", bad, "--trust", genesis); err == nil || !strings.Contains(err.Error(), "tx.result") {
+		t.Fatalf("edited code: %v", err)
+	}
+	if _, err := runCLI(t, "verify", "proof", filepath.Join(dir, "none.json"), "--trust", genesis); err == nil {
+		t.Fatal("missing bundle accepted")
+	}
+	// verify qc from the genesis, and the bundle it saves.
+	qcb := filepath.Join(dir, "qc.json")
+	if out := cli("verify", "qc", "--height", "2", "--trust", genesis, "--save", qcb); !strings.Contains(out, "OK: every SM2 signature verifies") {
+		t.Fatalf("verify qc:\n%s", out)
+	}
+	if out, err := runCLI(t, "verify", "proof", qcb, "--trust", genesis); err != nil || !strings.Contains(out, "qc bundle") {
+		t.Fatalf("qc bundle: %v\n%s", err, out)
+	}
+}

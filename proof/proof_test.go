@@ -1,0 +1,290 @@
+package proof_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/jinlian-ledger/jinlian/app"
+	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/contracts/payments"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/proof"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
+)
+
+// chain is one real single-validator localnet shared by the tests of this
+// package: a funded sender's transfer is committed at TxHeight, and the
+// bundles below are built from it once.
+type chain struct {
+	Genesis  *cmttypes.GenesisDoc
+	Src      proof.Source
+	Sender   gmcrypto.Address
+	Stranger gmcrypto.Address
+	TxID     string
+	TxHeight int64
+	State    *proof.Bundle // balance of Sender (set) and Stranger (not set)
+	Tx       *proof.Bundle
+	QC       *proof.Bundle
+}
+
+var (
+	chainOnce sync.Once
+	theChain  *chain
+	chainErr  error
+)
+
+func startChain(t testing.TB) *chain {
+	t.Helper()
+	chainOnce.Do(func() { theChain, chainErr = newChain() })
+	if chainErr != nil {
+		t.Fatal(chainErr)
+	}
+	return theChain
+}
+
+var stopChain func()
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if stopChain != nil {
+		stopChain()
+	}
+	os.Exit(code)
+}
+
+func newChain() (*chain, error) {
+	dir, err := os.MkdirTemp("", "proof-test-")
+	if err != nil {
+		return nil, err
+	}
+	sender, err := gmcrypto.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	stranger, _ := gmcrypto.GenerateKey()
+	base, err := consensus.FreeBasePort(7)
+	if err != nil {
+		return nil, err
+	}
+	// JINLIAN_PROOF_VALIDATORS=4 runs the tests and benchmarks on four
+	// validators (docs/performance.md, "Proof bundles").
+	vals, _ := strconv.Atoi(os.Getenv("JINLIAN_PROOF_VALIDATORS"))
+	vals = max(vals, 1)
+	ln, err := localnet.Prepare(localnet.Options{Home: dir, Validators: vals, BasePort: base, TimeoutCommit: 100 * time.Millisecond,
+		ExtraFundedAccounts: []string{sender.Public().Address().String(), stranger.Public().Address().String()}, CheckpointInterval: -1})
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := ln.Start(context.Background(), nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	stopChain = func() { _ = node.StopAll(nodes); _ = os.RemoveAll(dir) }
+	c, err := rpchttp.New(ln.Network.Nodes[0].RPCAddr, "/websocket")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := consensus.WaitForHeight(ctx, c, 2); err != nil {
+		return nil, err
+	}
+	send := func(amount uint64) (string, int64, uint32, error) {
+		m := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: stranger.Public().Address().Bytes(), Amount: amount}}}
+		raw, id, err := wire.BuildTx(wire.Signer{Key: sender, MSPID: localnet.BenchOrg}, ln.Network.ChainID, "payments", time.Now(), m)
+		if err != nil {
+			return "", 0, 0, err
+		}
+		res, err := c.BroadcastTxCommit(ctx, raw)
+		if err != nil {
+			return "", 0, 0, err
+		}
+		if res.CheckTx.Code != 0 {
+			return "", 0, 0, errors.New(res.CheckTx.Log)
+		}
+		return id, res.Height, res.TxResult.Code, nil
+	}
+	ch := &chain{Genesis: ln.Network.Genesis, Sender: sender.Public().Address()}
+	ch.Src = proof.Source{RPC: c, QC: func(ctx context.Context, h int64) (app.QCResponse, error) { return node.FetchQC(ctx, c, h) }}
+	if ch.TxID, ch.TxHeight, _, err = send(7); err != nil {
+		return nil, err
+	}
+	// The recipient's balance was set at genesis; prove a third address's absence.
+	third, _ := gmcrypto.GenerateKey()
+	ch.Stranger = third.Public().Address()
+	if err := consensus.WaitForHeight(ctx, c, ch.TxHeight+3); err != nil {
+		return nil, err
+	}
+	if ch.State, err = ch.Src.State(ctx, ch.TxHeight, []proof.Key{
+		{Ledger: "payments", Key: payments.BalanceKey("CNY", ch.Sender)},
+		{Ledger: "payments", Key: payments.BalanceKey("CNY", ch.Stranger)},
+	}); err != nil {
+		return nil, err
+	}
+	if ch.Tx, err = ch.Src.Tx(ctx, ch.TxHeight, ch.TxID); err != nil {
+		return nil, err
+	}
+	if ch.QC, err = ch.Src.QCBundle(ctx, ch.TxHeight); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// reencode round-trips b through its JSON, as a counterparty receives it.
+func reencode(t testing.TB, b *proof.Bundle) *proof.Bundle {
+	t.Helper()
+	raw, err := b.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := proof.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestRoundTrips(t *testing.T) {
+	ch := startChain(t)
+	genesis := proof.Trust{Genesis: ch.Genesis}
+	for _, c := range []struct {
+		name  string
+		b     *proof.Bundle
+		trust proof.Trust
+		check func(t *testing.T, r proof.Report)
+	}{
+		{"state: a balance set and one not set, from the genesis", ch.State, genesis, func(t *testing.T, r proof.Report) {
+			if len(r.Entries) != 2 || !r.Entries[0].Found || r.Entries[1].Found || !r.Headers {
+				t.Fatalf("report %+v", r)
+			}
+		}},
+		{"state: SM2/SM3 alone", ch.State, proof.Trust{Genesis: ch.Genesis, Guomi: true}, func(t *testing.T, r proof.Report) {
+			if r.Headers || len(r.Entries) != 2 {
+				t.Fatalf("report %+v", r)
+			}
+		}},
+		{"tx: CometBFT's commitments and SM3", ch.Tx, genesis, func(t *testing.T, r proof.Report) {
+			if r.Tx == nil || !r.Tx.CometBFT || !r.Tx.SM3 || r.Tx.Code != 0 || r.Tx.ID != ch.TxID {
+				t.Fatalf("report %+v", r.Tx)
+			}
+		}},
+		{"tx: SM2/SM3 alone", ch.Tx, proof.Trust{Genesis: ch.Genesis, Guomi: true}, func(t *testing.T, r proof.Report) {
+			if r.Tx == nil || r.Tx.CometBFT || !r.Tx.SM3 {
+				t.Fatalf("report %+v", r.Tx)
+			}
+		}},
+		{"qc alone", ch.QC, genesis, func(t *testing.T, r proof.Report) {
+			if !r.Certificate.Quorum {
+				t.Fatalf("report %+v", r)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := proof.Verify(reencode(t, c.b), c.trust)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.check(t, r)
+		})
+	}
+	t.Run("trusted height and hash", func(t *testing.T) {
+		b := reencode(t, ch.State)
+		lb := lightBlock(t, b, 0)
+		if _, err := proof.Verify(b, proof.Trust{Height: lb.Height, Hash: lb.Hash()}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := proof.Verify(b, proof.Trust{Height: lb.Height, Hash: make([]byte, 32)}); !errors.Is(err, proof.ErrTrust) {
+			t.Fatalf("another hash: %v", err)
+		}
+		if _, err := proof.Verify(b, proof.Trust{Height: lb.Height + 1000, Hash: lb.Hash()}); !errors.Is(err, proof.ErrTrust) {
+			t.Fatalf("a height the bundle lacks: %v", err)
+		}
+		if _, err := proof.Verify(b, proof.Trust{}); !errors.Is(err, proof.ErrTrust) {
+			t.Fatalf("no trust: %v", err)
+		}
+	})
+}
+
+func lightBlock(t testing.TB, b *proof.Bundle, i int) *cmttypes.LightBlock {
+	t.Helper()
+	lb, err := proof.DecodeLightBlock(b.LightBlocks[i], b.ChainID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lb
+}
+
+func TestAnotherChainRefused(t *testing.T) {
+	ch := startChain(t)
+	other := *ch.Genesis
+	other.ChainID = "another-chain"
+	if _, err := proof.Verify(reencode(t, ch.State), proof.Trust{Genesis: &other}); !errors.Is(err, proof.ErrChain) {
+		t.Fatalf("bundle of another chain: %v", err)
+	}
+	b := reencode(t, ch.State)
+	b.ChainID = "another-chain"
+	if _, err := proof.Verify(b, proof.Trust{Genesis: &other}); !errors.Is(err, proof.ErrChain) {
+		t.Fatalf("bundle relabelled to the trusted chain: %v", err)
+	}
+	// Another chain's validators (a genesis of the same chain id with
+	// other keys) refuse the first header.
+	forged := *ch.Genesis
+	vals, _ := cmttypes.RandValidatorSet(1, 10)
+	forged.Validators = []cmttypes.GenesisValidator{{Address: vals.Validators[0].Address, PubKey: vals.Validators[0].PubKey, Power: 10}}
+	if _, err := proof.Verify(reencode(t, ch.State), proof.Trust{Genesis: &forged}); !errors.Is(err, proof.ErrTrust) {
+		t.Fatalf("genesis with other validators: %v", err)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	ch := startChain(t)
+	good, _ := ch.State.Encode()
+	var m map[string]any
+	_ = json.Unmarshal(good, &m)
+	with := func(k string, v any) string {
+		c := map[string]any{}
+		for kk, vv := range m {
+			c[kk] = vv
+		}
+		c[k] = v
+		b, _ := json.Marshal(c)
+		return string(b)
+	}
+	for _, c := range []struct {
+		name, in string
+		want     error
+		msg      string
+	}{
+		{"not JSON", "{", proof.ErrMalformed, "unexpected EOF"},
+		{"empty", "", proof.ErrMalformed, "EOF"},
+		{"unknown kind", with("kind", "completeness"), proof.ErrKind, `kind "completeness"`},
+		{"format 2", with("format", 2), proof.ErrMalformed, "format: 2"},
+		{"unknown field", with("extra", 1), proof.ErrMalformed, `unknown field "extra"`},
+		{"not hex", with("app_hash", "zz"), proof.ErrMalformed, "hex"},
+		{"short app hash", with("app_hash", "AB"), proof.ErrMalformed, "app_hash"},
+		{"no height", with("height", 0), proof.ErrMalformed, "height"},
+		{"data after the bundle", string(good) + "{}", proof.ErrMalformed, "data after"},
+		{"a state bundle without state", with("state", nil), proof.ErrMalformed, "state"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := proof.Decode([]byte(c.in))
+			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
+				t.Fatalf("got %v, want %v naming %q", err, c.want, c.msg)
+			}
+		})
+	}
+}
