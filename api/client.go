@@ -10,7 +10,9 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
@@ -208,4 +210,45 @@ func (a commitAnchors) Anchor(ctx context.Context, h int64) (string, recon.Chain
 		return "", recon.ChainAnchor{}, err
 	}
 	return c.ChainID, recon.ChainAnchor{Height: h, BlockHash: c.Commit.BlockID.Hash.String(), AppHash: c.AppHash.String()}, nil
+}
+
+// RPCBlocks reads blocks and their results for package recon through a
+// node's RPC (/block, /block_results): a node's plain RPC, or its API for
+// regulators and auditors, whom the gate gives raw blocks.
+func RPCBlocks(ctx context.Context, c rpcclient.Client) recon.Blocks { return rpcBlocks{ctx, c} }
+
+type rpcBlocks struct {
+	ctx context.Context
+	c   rpcclient.Client
+}
+
+func (b rpcBlocks) Stored() (int64, int64, error) {
+	st, err := b.c.Status(b.ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	// The newest block's results may not be saved yet.
+	return st.SyncInfo.EarliestBlockHeight, st.SyncInfo.LatestBlockHeight - 1, nil
+}
+
+func (b rpcBlocks) BlockTxs(h int64) (time.Time, []*abci.TxResult, error) {
+	blk, err := b.c.Block(b.ctx, &h)
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("block %d: %w", h, err)
+	}
+	if len(blk.Block.Txs) == 0 {
+		return blk.Block.Time, nil, nil
+	}
+	res, err := b.c.BlockResults(b.ctx, &h)
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("results of block %d: %w", h, err)
+	}
+	if len(res.TxsResults) != len(blk.Block.Txs) {
+		return time.Time{}, nil, fmt.Errorf("height %d: %d results for %d transactions", h, len(res.TxsResults), len(blk.Block.Txs))
+	}
+	txs := make([]*abci.TxResult, len(blk.Block.Txs))
+	for i, tx := range blk.Block.Txs {
+		txs[i] = &abci.TxResult{Height: h, Index: uint32(i), Tx: tx, Result: *res.TxsResults[i]}
+	}
+	return blk.Block.Time, txs, nil
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -62,7 +63,9 @@ func TestQueryProofs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if kp.Ledger != c.ledger || (c.want != nil && string(kp.Value) != string(c.want)) || (c.want == nil && c.path != QueryTxResults && kp.Value != nil) {
+			// A balance record starts with the balance (then its
+			// completeness commitment).
+			if kp.Ledger != c.ledger || (c.want != nil && !bytes.HasPrefix(kp.Value, c.want)) || (c.want == nil && c.path != QueryTxResults && kp.Value != nil) {
 				t.Fatalf("proof of %s/%x shows %x", kp.Ledger, kp.Key, kp.Value)
 			}
 			if err := ledger.VerifyInAppHash(appHash, kp.Roots, kp.Ledger, kp.Key, kp.Value, kp.Proof); err != nil {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/jinlian-ledger/jinlian/movement"
 )
 
 // Format is the version of Bundle this package writes and reads.
@@ -19,10 +21,13 @@ const (
 	KindState = "state" // values (or absence) of keys of sub-ledgers
 	KindTx    = "tx"    // a transaction in block H with its result code
 	KindQC    = "qc"    // the quorum certificate of H alone
+	// KindCompleteness: every movement of an account's asset at heights
+	// from..to (H = to), against its completeness commitments.
+	KindCompleteness = "completeness"
 )
 
 // Kinds lists the kinds this verifier reads.
-var Kinds = []string{KindState, KindTx, KindQC}
+var Kinds = []string{KindState, KindTx, KindQC, KindCompleteness}
 
 // Bundle is one proof, checkable offline (Verify). Field by field in
 // docs/proofs.md.
@@ -37,10 +42,29 @@ type Bundle struct {
 	LedgerRoots []LedgerRoot `json:"ledger_roots"`
 	State       *State       `json:"state,omitempty"`
 	Tx          *Tx          `json:"tx,omitempty"`
-	Certificate Certificate  `json:"certificate"`
+	// Completeness, with State proving the account's balance record at
+	// H (the end of the range), is a completeness bundle's claim.
+	Completeness *Completeness `json:"completeness,omitempty"`
+	Certificate  Certificate   `json:"certificate"`
 	// LightBlocks are CometBFT light blocks (protobuf
 	// tendermint.types.LightBlock, hex), ascending, the last of height H+1.
 	LightBlocks []Hex `json:"light_blocks"`
+}
+
+// Completeness claims that Movements are all the movements of Account's
+// Asset on Ledger at heights FromHeight..ToHeight (= H), in chain order:
+// Before is a state bundle of the balance record after FromHeight−1, the
+// enclosing bundle's state proves it after H, and the movements must
+// carry the committed chain and count from one to the other
+// (docs/proofs.md, docs/reconciliation.md#completeness-commitments).
+type Completeness struct {
+	Ledger     string              `json:"ledger"`
+	Asset      string              `json:"asset"`
+	Account    string              `json:"account"`
+	FromHeight int64               `json:"from_height"`
+	ToHeight   int64               `json:"to_height"`
+	Before     *Bundle             `json:"before"`
+	Movements  []movement.Movement `json:"movements"`
 }
 
 // LedgerRoot is a sub-ledger's IAVL root after block H.
@@ -175,21 +199,22 @@ const (
 // Errors of Verify and Decode, one per step, each naming the field or step
 // that failed (errors.Is tells them apart; the message says why).
 var (
-	ErrMalformed   = errors.New("malformed bundle")
-	ErrKind        = errors.New("unknown bundle kind")
-	ErrChain       = errors.New("bundle of another chain")
-	ErrTrust       = errors.New("light_blocks: trusted point not matched")
-	ErrHeaders     = errors.New("light_blocks: header chain does not verify")
-	ErrAppHash     = errors.New("app_hash: not the app hash of the verified header")
-	ErrLedgerRoots = errors.New("ledger_roots: do not hash to app_hash")
-	ErrRegistry    = errors.New("certificate.registry: registration not proven")
-	ErrCertificate = errors.New("certificate.qc: quorum certificate does not verify")
-	ErrState       = errors.New("state.entries: entry not proven")
-	ErrTxHeader    = errors.New("tx.header: not block H's header")
-	ErrTxData      = errors.New("tx.data_proof: transaction not in the block's data_hash")
-	ErrTxResult    = errors.New("tx.result_proof: result not in last_results_hash")
-	ErrTxResults   = errors.New("tx.results: SM3 results commitment does not prove the transaction")
-	ErrTxID        = errors.New("tx.id: not the transaction's id")
+	ErrMalformed    = errors.New("malformed bundle")
+	ErrKind         = errors.New("unknown bundle kind")
+	ErrChain        = errors.New("bundle of another chain")
+	ErrTrust        = errors.New("light_blocks: trusted point not matched")
+	ErrHeaders      = errors.New("light_blocks: header chain does not verify")
+	ErrAppHash      = errors.New("app_hash: not the app hash of the verified header")
+	ErrLedgerRoots  = errors.New("ledger_roots: do not hash to app_hash")
+	ErrRegistry     = errors.New("certificate.registry: registration not proven")
+	ErrCertificate  = errors.New("certificate.qc: quorum certificate does not verify")
+	ErrState        = errors.New("state.entries: entry not proven")
+	ErrTxHeader     = errors.New("tx.header: not block H's header")
+	ErrTxData       = errors.New("tx.data_proof: transaction not in the block's data_hash")
+	ErrTxResult     = errors.New("tx.result_proof: result not in last_results_hash")
+	ErrCompleteness = errors.New("completeness: the movements are not all of the account's")
+	ErrTxResults    = errors.New("tx.results: SM3 results commitment does not prove the transaction")
+	ErrTxID         = errors.New("tx.id: not the transaction's id")
 )
 
 // Decode reads a bundle strictly: one JSON object, no unknown fields,
@@ -227,7 +252,7 @@ func (b *Bundle) validate() error {
 	}
 	switch b.Kind {
 	case KindState:
-		if b.State == nil || b.Tx != nil {
+		if b.State == nil || b.Tx != nil || b.Completeness != nil {
 			return malformed("state", "a state bundle carries state and no tx")
 		}
 		if len(b.State.Entries) == 0 || len(b.State.Entries) > maxEntries {
@@ -239,15 +264,19 @@ func (b *Bundle) validate() error {
 			}
 		}
 	case KindTx:
-		if b.Tx == nil || b.State != nil {
+		if b.Tx == nil || b.State != nil || b.Completeness != nil {
 			return malformed("tx", "a tx bundle carries tx and no state")
 		}
 		if err := b.Tx.validate(); err != nil {
 			return err
 		}
 	case KindQC:
-		if b.Tx != nil || b.State != nil {
+		if b.Tx != nil || b.State != nil || b.Completeness != nil {
 			return malformed("kind", "a qc bundle carries neither state nor tx")
+		}
+	case KindCompleteness:
+		if err := b.Completeness.validate(b); err != nil {
+			return err
 		}
 	default:
 		return fmt.Errorf("%w: kind %q; this verifier reads %s", ErrKind, b.Kind, strings.Join(Kinds, ", "))
@@ -270,6 +299,36 @@ func (b *Bundle) validate() error {
 		if err := e.validate(fmt.Sprintf("certificate.registry[%d]", i)); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// maxMovements bounds a completeness bundle's list (the bundle's byte
+// limit bounds it first).
+const maxMovements = 20000
+
+func (c *Completeness) validate(b *Bundle) error {
+	switch {
+	case c == nil || b.Tx != nil:
+		return malformed("completeness", "a completeness bundle carries completeness and state, and no tx")
+	case b.State == nil || len(b.State.Entries) != 1:
+		return malformed("state", "a completeness bundle proves one entry, the balance record at to_height")
+	case c.Before == nil || c.Before.Kind != KindState || c.Before.Completeness != nil:
+		return malformed("completeness.before", "want a state bundle of the balance record at from_height−1")
+	case c.FromHeight < 2 || c.ToHeight < c.FromHeight:
+		return malformed("completeness", "heights %d..%d: want 2 ≤ from_height ≤ to_height", c.FromHeight, c.ToHeight)
+	case c.ToHeight != b.Height:
+		return malformed("completeness.to_height", "%d, the bundle proves height %d", c.ToHeight, b.Height)
+	case c.Before.Height != c.FromHeight-1:
+		return malformed("completeness.before.height", "%d, want from_height−1 = %d", c.Before.Height, c.FromHeight-1)
+	case len(c.Movements) > maxMovements:
+		return malformed("completeness.movements", "%d movements, more than %d", len(c.Movements), maxMovements)
+	}
+	if err := c.Before.validate(); err != nil {
+		return fmt.Errorf("completeness.before: %w", err)
+	}
+	if len(c.Before.State.Entries) != 1 {
+		return malformed("completeness.before.state", "want one entry, the balance record")
 	}
 	return nil
 }

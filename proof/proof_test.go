@@ -15,14 +15,17 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/movement"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/proof"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/recon"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
 
@@ -271,7 +274,7 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"not JSON", "{", proof.ErrMalformed, "unexpected EOF"},
 		{"empty", "", proof.ErrMalformed, "EOF"},
-		{"unknown kind", with("kind", "completeness"), proof.ErrKind, `kind "completeness"`},
+		{"unknown kind", with("kind", "inclusion"), proof.ErrKind, `kind "inclusion"`},
 		{"format 2", with("format", 2), proof.ErrMalformed, "format: 2"},
 		{"unknown field", with("extra", 1), proof.ErrMalformed, `unknown field "extra"`},
 		{"not hex", with("app_hash", "zz"), proof.ErrMalformed, "hex"},
@@ -284,6 +287,65 @@ func TestBadInput(t *testing.T) {
 			_, err := proof.Decode([]byte(c.in))
 			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
 				t.Fatalf("got %v, want %v naming %q", err, c.want, c.msg)
+			}
+		})
+	}
+}
+
+// TestCompleteness proves every movement of the sender's CNY around its
+// transfer, and that a list missing, adding or changing one is refused.
+func TestCompleteness(t *testing.T) {
+	ch := startChain(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	acct := movement.Account{Ledger: "payments", Asset: "CNY", Address: ch.Sender.String()}
+	from, to := ch.TxHeight-1, ch.TxHeight+1
+	ms, err := recon.AccountMovements(ctx, api.RPCBlocks(ctx, ch.Src.RPC), acct, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].Amount != 7 || ms[0].Direction != "debit" {
+		t.Fatalf("movements %+v", ms)
+	}
+	b, err := ch.Src.Completeness(ctx, "payments", "CNY", ch.Sender, from, to, ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := proof.Verify(reencode(t, b), proof.Trust{Genesis: ch.Genesis})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := r.Completeness; c == nil || c.Count != 1 || c.BalanceBefore != c.BalanceAfter+7 {
+		t.Fatalf("report %+v", r.Completeness)
+	}
+	if _, err := proof.Verify(reencode(t, b), proof.Trust{Genesis: ch.Genesis, Guomi: true}); err != nil {
+		t.Fatalf("SM2/SM3 alone: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		mut  func(b *proof.Bundle)
+		want error
+	}{
+		{"the payment left out", func(b *proof.Bundle) { b.Completeness.Movements = nil }, movement.ErrCount},
+		{"a payment added", func(b *proof.Bundle) {
+			m := b.Completeness.Movements[0]
+			m.TxIndex++
+			b.Completeness.Movements = append(b.Completeness.Movements, m)
+		}, movement.ErrCount},
+		{"the amount changed", func(b *proof.Bundle) { b.Completeness.Movements[0].Amount = 8 }, proof.ErrCompleteness},
+		{"the memo changed", func(b *proof.Bundle) { b.Completeness.Movements[0].Memo = "other" }, movement.ErrChain},
+		{"another account", func(b *proof.Bundle) { b.Completeness.Account = ch.Stranger.String() }, proof.ErrCompleteness},
+		{"another asset", func(b *proof.Bundle) { b.Completeness.Asset = "USD" }, proof.ErrCompleteness},
+		{"a wider range than proven", func(b *proof.Bundle) { b.Completeness.FromHeight-- }, proof.ErrMalformed},
+		{"before from another height", func(b *proof.Bundle) { b.Completeness.Before.Height++ }, proof.ErrMalformed},
+		{"before's app hash", func(b *proof.Bundle) { b.Completeness.Before.AppHash[0] ^= 1 }, proof.ErrAppHash},
+		{"before's record", func(b *proof.Bundle) { b.Completeness.Before.State.Entries[0].Value[40] ^= 1 }, proof.ErrState},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			x := reencode(t, b)
+			c.mut(x)
+			if _, err := proof.Verify(x, proof.Trust{Genesis: ch.Genesis}); !errors.Is(err, c.want) {
+				t.Fatalf("err %v, want %v", err, c.want)
 			}
 		})
 	}

@@ -48,6 +48,9 @@ type Report struct {
 	Certificate app.QCReport  `json:"certificate"`
 	Entries     []EntryReport `json:"entries,omitempty"`
 	Tx          *TxReport     `json:"tx,omitempty"`
+	// Completeness: the movements listed are all of the account's in
+	// the range.
+	Completeness *CompletenessReport `json:"completeness,omitempty"`
 }
 
 // EntryReport is one proven key.
@@ -143,7 +146,7 @@ func Verify(b *Bundle, t Trust) (Report, error) {
 		return rep, err
 	}
 	switch b.Kind {
-	case KindState:
+	case KindState, KindCompleteness:
 		for i, e := range b.State.Entries {
 			if err := verifyEntry(b.AppHash, roots, e); err != nil {
 				return rep, fmt.Errorf("%w: state.entries[%d]: %v", ErrState, i, err)
@@ -160,6 +163,13 @@ func Verify(b *Bundle, t Trust) (Report, error) {
 			return rep, err
 		}
 		rep.Tx = &tr
+	}
+	if b.Kind == KindCompleteness {
+		cr, err := verifyCompleteness(b, t)
+		if err != nil {
+			return rep, err
+		}
+		rep.Completeness = &cr
 	}
 	return rep, nil
 }

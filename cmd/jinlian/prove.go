@@ -241,6 +241,10 @@ func printReport(w io.Writer, rep proof.Report, verr error) {
 	if t := rep.Tx; t != nil {
 		fmt.Fprintf(w, "proven: tx %s is transaction %d of block %d with code %d (CometBFT commitments: %t, SM3 results commitment: %t)\n", t.ID, t.Index, rep.Height, t.Code, t.CometBFT, t.SM3)
 	}
+	if c := rep.Completeness; c != nil {
+		fmt.Fprintf(w, "proven: the %d movements listed are every movement of %s %s on %s at heights %d..%d (balance %d before, %d after)\n",
+			c.Count, c.Account, c.Asset, c.Ledger, c.FromHeight, c.ToHeight, c.BalanceBefore, c.BalanceAfter)
+	}
 	if verr == nil {
 		fmt.Fprintln(w, "OK")
 	} else {

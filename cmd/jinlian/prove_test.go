@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/proof"
 )
 
 // TestProveAndVerifyCLI: query balance, account and tx write bundles
@@ -55,6 +57,17 @@ func TestProveAndVerifyCLI(t *testing.T) {
 	if out := cli("query", "tx", res.TxID, "--prove", txb); !strings.Contains(out, "proof:") {
 		t.Fatalf("query tx --prove:\n%s", out)
 	}
+	// Completeness: bankB's CNY around the transfer, one credit of 250.
+	mov := filepath.Join(dir, "movements.json")
+	rng := []string{"--from-height", fmt.Sprint(res.Height - 1), "--to-height", fmt.Sprint(res.Height + 1)}
+	if out := cli(append([]string{"query", "movements", "--account", bankB.Address, "--asset", "CNY", "--prove", mov}, rng...)...); !strings.Contains(out, ": 1 movements") ||
+		!strings.Contains(out, "credit 250") {
+		t.Fatalf("query movements --prove:\n%s", out)
+	}
+	if _, err := runCLI(t, append([]string{"query", "movements", "--account", bankB.Address, "--asset", "CNY", "--from-height", "1"}, node...)...); err == nil ||
+		!strings.Contains(err.Error(), "want 2 ≤ --from-height") {
+		t.Fatalf("query movements from height 1: %v", err)
+	}
 	one := int64(1)
 	c1, err := nodes[0].Client().Commit(ctx, &one)
 	if err != nil {
@@ -70,6 +83,7 @@ func TestProveAndVerifyCLI(t *testing.T) {
 		{"tx from the genesis", []string{"verify", "proof", txb, "--trust", genesis}, "CometBFT commitments: true, SM3 results commitment: true"},
 		{"tx from a trusted block", []string{"verify", "proof", txb, "--trust-height", "1", "--trust-hash", c1.Commit.BlockID.Hash.String()}, "OK"},
 		{"tx with SM2/SM3 alone", []string{"verify", "proof", txb, "--trust", genesis, "--guomi"}, "CometBFT commitments: false, SM3 results commitment: true"},
+		{"completeness from the genesis", []string{"verify", "proof", mov, "--trust", genesis}, "the 1 movements listed are every movement of"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, err := runCLI(t, c.args...)
@@ -85,6 +99,19 @@ func TestProveAndVerifyCLI(t *testing.T) {
 	_ = os.WriteFile(bad, []byte(edited), 0o600)
 	if _, err := runCLI(t, "verify", "proof", bad, "--trust", genesis); err == nil || !strings.Contains(err.Error(), "tx.result") {
 		t.Fatalf("edited code: %v", err)
+	}
+	raw, _ = os.ReadFile(mov)
+	mb, err := proof.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb.Completeness.Movements = mb.Completeness.Movements[:0]
+	if raw, err = mb.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(bad, raw, 0o600)
+	if _, err := runCLI(t, "verify", "proof", bad, "--trust", genesis); err == nil || !strings.Contains(err.Error(), "completeness") {
+		t.Fatalf("a completeness bundle with its movement dropped: %v", err)
 	}
 	if _, err := runCLI(t, "verify", "proof", filepath.Join(dir, "none.json"), "--trust", genesis); err == nil {
 		t.Fatal("missing bundle accepted")

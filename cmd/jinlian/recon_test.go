@@ -193,6 +193,18 @@ func TestReconRunThroughOwnNode(t *testing.T) {
 		t.Fatalf("verify without --signer: %v", err)
 	}
 
+	// A member proves its account's movements through its node's API:
+	// the gate gives it no raw block, so they come from the event feed.
+	bundle := filepath.Join(dir, "movements.json")
+	out, err = runCLI(t, append([]string{"query", "movements", "--account", A.Address, "--asset", "CNY", "--from-height", "2", "--prove", bundle}, as...)...)
+	if err != nil || !strings.Contains(out, ": 4 movements") || !strings.Contains(out, `memo="INV-4"`) {
+		t.Fatalf("query movements through the API: %v\n%s", err, out)
+	}
+	genesis := filepath.Join(ln.Network.Nodes[0].Home, "config", "genesis.json")
+	if out, err := runCLI(t, "verify", "proof", bundle, "--trust", genesis); err != nil || !strings.Contains(out, "the 4 movements listed are every movement") {
+		t.Fatalf("verify the member's completeness bundle: %v\n%s", err, out)
+	}
+
 	// bankB's books are its statement; recon compare confirms the pair.
 	bs := []string{"--node", apiURL, "--tls-mode", "gmtls", "--tls-ca", apiCA, "--tls-key", B.KeyFile}
 	out, err = runCLI(t, append([]string{"statement", "-o", "csv", "--org", "bankB", "--date", day}, bs...)...)

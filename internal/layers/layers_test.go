@@ -74,7 +74,7 @@ var layers = []struct {
 
 	// Proof bundles: built from a node's RPC, verified offline; above the
 	// state machine (its query paths, VerifyQC), never api, consensus or node.
-	{pkg: "proof", allow: append([]string{"app", "ledger", "permission", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
+	{pkg: "proof", allow: append([]string{"app", "contracts/...", "movement", "ledger", "permission", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
 
 	// Statements and reconciliation: read the chain through CometBFT's
 	// types and the typed events; never app, api or consensus.
