@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
-	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
 
 	"github.com/jinlian-ledger/jinlian/app"
@@ -268,23 +264,13 @@ func (t *trustFlags) add(cmd *cobra.Command) {
 }
 
 func (t *trustFlags) load() (proof.Trust, error) {
-	switch {
-	case t.genesis != "" && (t.height != 0 || t.hash != ""):
-		return proof.Trust{}, errors.New("give --trust or --trust-height with --trust-hash, not both")
-	case t.genesis != "":
-		g, err := cmttypes.GenesisDocFromFile(t.genesis)
-		if err != nil {
-			return proof.Trust{}, fmt.Errorf("--trust: %w", err)
-		}
-		return proof.Trust{Genesis: g, Guomi: t.guomi}, nil
-	case t.guomi:
-		return proof.Trust{}, errors.New("--guomi needs --trust genesis.json (its SM2 node keys)")
-	case t.height > 0 && t.hash != "":
-		h, err := hex.DecodeString(strings.TrimPrefix(t.hash, "0x"))
-		if err != nil || len(h) != 32 {
-			return proof.Trust{}, fmt.Errorf("--trust-hash %q: want 64 hex digits", t.hash)
-		}
-		return proof.Trust{Height: t.height, Hash: h}, nil
+	var genesis func() ([]byte, error)
+	if t.genesis != "" {
+		genesis = func() ([]byte, error) { return os.ReadFile(t.genesis) }
 	}
-	return proof.Trust{}, errors.New("nothing trusted: give --trust genesis.json, or --trust-height H --trust-hash X (a block hash from a node you trust)")
+	tr, err := proof.ParseTrust(genesis, t.height, t.hash, t.guomi)
+	if err != nil {
+		return tr, fmt.Errorf("--trust, --trust-height, --trust-hash, --guomi: %w", err)
+	}
+	return tr, nil
 }

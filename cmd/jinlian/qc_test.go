@@ -16,7 +16,7 @@ func TestVerifyQCNeedsATrustedPoint(t *testing.T) {
 		want string
 	}{
 		{"nothing trusted", []string{"verify", "qc", "--height", "3", "--node", "tcp://127.0.0.1:1"}, "nothing trusted"},
-		{"guomi without a genesis", []string{"verify", "qc", "--height", "3", "--guomi", "--trust-height", "1", "--trust-hash", strings.Repeat("ab", 32)}, "--guomi needs --trust"},
+		{"guomi without a genesis", []string{"verify", "qc", "--height", "3", "--guomi", "--trust-height", "1", "--trust-hash", strings.Repeat("ab", 32)}, "SM2/SM3-only verification needs the trusted genesis"},
 		{"both trusted points", []string{"verify", "qc", "--height", "3", "--trust", "g.json", "--trust-height", "1"}, "not both"},
 		{"short trusted hash", []string{"verify", "qc", "--height", "3", "--trust-height", "1", "--trust-hash", "abcd"}, "want 64 hex digits"},
 		{"missing genesis", []string{"verify", "proof", "b.json", "--trust", "/nonexistent/genesis.json"}, "--trust"},
