@@ -229,6 +229,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /recon/{id}/result.json", s.reconResult)
 	mux.HandleFunc("GET /recon/{id}/breaks.csv", s.reconBreaks)
 	mux.HandleFunc("POST /recon/{id}/compare", s.reconCompare)
+	mux.HandleFunc("GET /proof", s.proofPage)
+	mux.HandleFunc("POST /proof", s.proofCheck)
 	mux.HandleFunc("GET /governance", s.governance)
 	mux.HandleFunc("GET /governance/vote", s.voteConfirm)
 	mux.HandleFunc("POST /governance/vote", s.vote)

@@ -40,7 +40,7 @@ type pages struct{ t map[string]*template.Template }
 
 func loadPages() (*pages, error) {
 	p := &pages{t: map[string]*template.Template{}}
-	for _, name := range []string{"overview", "explorer", "statement", "recon", "governance", "vote", "regulator", "case", "audit", "report"} {
+	for _, name := range []string{"overview", "explorer", "statement", "recon", "proof", "governance", "vote", "regulator", "case", "audit", "report"} {
 		t, err := template.New("layout.html").Funcs(template.FuncMap{
 			"t":     func(lang, key string) string { return tr(lang, key) },
 			"short": short,

@@ -25,6 +25,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/proof"
 	"github.com/jinlian-ledger/jinlian/recon"
 )
 
@@ -400,6 +401,45 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("main .error")))
 	if msg := text(bctx, "main .error"); !strings.Contains(msg, "both are of bankA") {
 		t.Errorf("compare with one's own result: %q", msg)
+	}
+
+	// Proof check: a balance bundle from the CLI, checked in the page
+	// against the genesis file; then the same bundle with its proven
+	// value changed.
+	bundle := filepath.Join(t.TempDir(), "balance.json")
+	if out, err := runCLI(t, "query", "balance", "--asset", "CNY", "--account", n.ln.Identities[0].Address, "--prove", bundle, "--node", n.rpc); err != nil {
+		t.Fatalf("query balance --prove: %v\n%s", err, out)
+	}
+	genesis := filepath.Join(n.ln.Network.Nodes[0].Home, "config", "genesis.json")
+	do(bctx, "proof check", chromedp.Navigate(bankBase+"/proof"), chromedp.SetUploadFiles(chromedp.CSS("#bundle"), []string{bundle}),
+		chromedp.SetUploadFiles(chromedp.CSS("#genesis"), []string{genesis}), chromedp.Click(chromedp.CSS("#check")),
+		chromedp.WaitVisible(chromedp.CSS("#proof-steps")))
+	noError(bctx, "proof check")
+	if steps := text(bctx, "#proof-steps"); !strings.Contains(steps, "区块头链") || !strings.Contains(steps, "2 SM2") {
+		t.Errorf("proof steps: %q", steps)
+	}
+	text(bctx, "#proof-ok")
+	shoot(bctx, "proof-check")
+	raw, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := proof.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb.State.Entries[0].Value[7] ^= 1
+	if raw, err = pb.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bundle, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	do(bctx, "a changed bundle", chromedp.Navigate(bankBase+"/proof"), chromedp.SetUploadFiles(chromedp.CSS("#bundle"), []string{bundle}),
+		chromedp.SetUploadFiles(chromedp.CSS("#genesis"), []string{genesis}), chromedp.Click(chromedp.CSS("#check")),
+		chromedp.WaitVisible(chromedp.CSS("#proof-failed")))
+	if msg := text(bctx, "#proof-failed"); !strings.Contains(msg, "state.entries") {
+		t.Errorf("a changed balance in the bundle: %q", msg)
 	}
 
 	// The regulator's analyst, in English.

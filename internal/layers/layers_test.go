@@ -88,7 +88,7 @@ var layers = []struct {
 	// observer's regulator API (regulator.Client), signing with wire; never
 	// app, consensus, contracts or ledger (console/doc.go). recon gives the
 	// statement's types.
-	{pkg: "console", allow: append([]string{"api", "regulator", "wire", "recon", "proto/txpb", "gmcrypto"}, helpers...)},
+	{pkg: "console", allow: append([]string{"api", "regulator", "proof", "wire", "recon", "proto/txpb", "gmcrypto"}, helpers...)},
 
 	// The observer side: never consensus, api or cmd.
 	{pkg: "regulator/...", allow: append([]string{"wire", "proto/txpb", "permission", "ledger", "gmcrypto"}, helpers...)},
