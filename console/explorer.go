@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/movement"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
@@ -61,7 +64,17 @@ type explorerData struct {
 	Ledger, Asset, Account   string
 	Balance                  *balanceView
 	TxRefused, BalanceRefuse string
+	// History is the account's movements of the asset at heights
+	// HistoryFrom..HistoryTo, newest first; Earlier pages back.
+	History        []movement.Movement
+	HistoryFrom    int64
+	HistoryTo      int64
+	Earlier        string
+	HistoryRefused string
 }
+
+// historySpan is how many heights a page of an account's history covers.
+const historySpan = 500
 
 type decryption struct {
 	Reader, Plaintext, Base64 string
@@ -140,8 +153,38 @@ func (s *Server) explore(w http.ResponseWriter, r *http.Request, dec any) {
 			d.BalanceRefuse = err.Error()
 		}
 		d.Balance = b
+		if b != nil {
+			if err := s.history(ctx, d, b, q.Get("before")); err != nil {
+				d.HistoryRefused = err.Error()
+			}
+		}
 	}
 	s.render(w, v)
+}
+
+// history reads a page of the account's movements: the historySpan
+// heights up to before (default: the balance's height), newest first.
+func (s *Server) history(ctx context.Context, d *explorerData, b *balanceView, before string) error {
+	to := b.Height
+	if before != "" {
+		h, err := strconv.ParseInt(before, 10, 64)
+		if err != nil || h < 1 {
+			return fmt.Errorf("before %q: want a height", before)
+		}
+		to = min(h, to)
+	}
+	from := max(1, to-historySpan+1)
+	acct := movement.Account{Ledger: b.Ledger, Asset: b.Asset, Address: b.Account}
+	ms, err := s.cfg.Node.Movements(ctx, s.apiHTTP, acct, from, to)
+	if err != nil {
+		return err
+	}
+	slices.Reverse(ms)
+	d.History, d.HistoryFrom, d.HistoryTo = ms, from, to
+	if from > 1 {
+		d.Earlier = url.Values{"ledger": {b.Ledger}, "asset": {b.Asset}, "account": {b.Account}, "before": {strconv.FormatInt(from-1, 10)}}.Encode()
+	}
+	return nil
 }
 
 // latestBlocks lists the 20 latest blocks (CometBFT's blockchain method).

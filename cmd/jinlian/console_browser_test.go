@@ -328,6 +328,11 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("balance %q", amt)
 	}
 	noError(bctx, "explorer")
+	// Its history: the member's node API gives no raw block, so the
+	// console reads the event feed; the large transfer with its memo.
+	if hist := text(bctx, "#history tbody"); !strings.Contains(hist, "invoice 42") || !strings.Contains(hist, "200000") {
+		t.Errorf("account history: %q", hist)
+	}
 	shoot(bctx, "explorer-balance")
 	do(bctx, "step", chromedp.Navigate(bankBase+"/explorer?ledger=bonly&asset=CNY&account="+n.ln.Identities[1].Address))
 	if refused := text(bctx, "#balance-error"); !strings.Contains(refused, "may not read sub-ledger bonly") {

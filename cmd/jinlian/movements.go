@@ -2,20 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/movement"
-	"github.com/jinlian-ledger/jinlian/recon"
 )
 
 // AccountMovements is what query movements prints.
@@ -114,60 +109,15 @@ verified list did not reach the account in the range
 	return cmd
 }
 
-// listMovements reads acct's movements at heights from..to: from the
-// blocks and their results (a plain RPC, or the API for a regulator or
-// auditor), else, through the API, from the event feed, which a member
-// reads for its own organisation.
+// listMovements reads acct's movements at heights from..to (api.Node.Movements).
 func listMovements(ctx context.Context, g *globals, acct movement.Account, from, to int64) ([]movement.Movement, error) {
 	n := apiNode(g.node)
-	cl, err := n.Dial()
-	if err != nil {
-		return nil, err
-	}
-	ms, err := recon.AccountMovements(ctx, api.RPCBlocks(ctx, cl), acct, from, to)
-	if err == nil || !strings.HasPrefix(n.Addr, "https://") {
-		return ms, err
-	}
-	hc, herr := n.HTTPClient()
-	if herr != nil {
-		return nil, herr
-	}
-	fed, ferr := feedMovements(ctx, n, hc, acct, from, to)
-	if ferr != nil {
-		return nil, fmt.Errorf("%w (the blocks: %v)", ferr, err)
-	}
-	return fed, nil
-}
-
-// feedMovements pages the node's event feed (GET /v1/events, JSON) from
-// height from to height to, keeping acct's movements.
-func feedMovements(ctx context.Context, n api.Node, hc *http.Client, acct movement.Account, from, to int64) ([]movement.Movement, error) {
-	out := []movement.Movement{}
-	cursor := strconv.FormatInt(from, 10)
-	for {
-		q := url.Values{"format": {"json"}, "cursor": {cursor}, "ledger": {acct.Ledger}, "limit": {"1000"}}
-		var page recon.Page
-		if err := n.Get(ctx, hc, "/v1/events?"+q.Encode(), &page); err != nil {
+	var hc *http.Client
+	if strings.HasPrefix(n.Addr, "https://") {
+		var err error
+		if hc, err = n.HTTPClient(); err != nil {
 			return nil, err
 		}
-		for _, fm := range page.Movements {
-			if fm.Height > to {
-				return out, nil
-			}
-			if m, ok := fm.Row.Movement(); ok && m.Of() == acct {
-				out = append(out, m)
-			}
-		}
-		next, err := recon.ParseCursor(page.Next)
-		if err != nil {
-			return nil, fmt.Errorf("event feed: next cursor %q: %w", page.Next, err)
-		}
-		if next.Height > to {
-			return out, nil
-		}
-		if next.Height > page.Latest {
-			return nil, errors.New("event feed: the node has not saved the results of every height of the range yet")
-		}
-		cursor = page.Next
 	}
+	return n.Movements(ctx, hc, acct, from, to)
 }

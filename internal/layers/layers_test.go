@@ -82,7 +82,7 @@ var layers = []struct {
 
 	// The client API: never consensus, regulator or app (api/doc.go; the
 	// design would allow app and permission).
-	{pkg: "api", allow: append([]string{"gmcrypto", "nodecfg", "recon"}, helpers...)},
+	{pkg: "api", allow: append([]string{"gmcrypto", "movement", "nodecfg", "recon"}, helpers...)},
 
 	// The web console: a client of the node's API (api.Node) and of an
 	// observer's regulator API (regulator.Client), signing with wire; never
