@@ -224,6 +224,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /explorer", s.explorer)
 	mux.HandleFunc("GET /statement", s.statement)
 	mux.HandleFunc("GET /statement.csv", s.statementCSV)
+	mux.HandleFunc("GET /movements/stream", s.movementStream)
 	mux.HandleFunc("GET /recon", s.reconPage)
 	mux.HandleFunc("POST /recon", s.reconRun)
 	mux.HandleFunc("GET /recon/{id}/result.json", s.reconResult)

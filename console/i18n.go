@@ -31,6 +31,8 @@ var labels = map[string][2]string{
 	"proof_failed":              {"验证失败", "Verification failed"},
 	"history_title":             {"账户变动历史", "Account history"},
 	"earlier":                   {"更早的变动", "Earlier movements"},
+	"live_needs_api":            {"实时变动需要节点的 API（https://）；节点只开放 RPC 时请刷新页面。", "Live movements need the node's API (https://); against a plain RPC, reload the page."},
+	"live_rows":                 {"实时：新的资金变动将自动出现在表格顶部", "Live: new movements appear at the top of the table as their blocks commit"},
 	"nav.recon":                 {"对账", "Reconciliation"},
 	"recon_note":                {"上传本行当日的内部账务文件（CSV，UTF-8 或 GB18030），与本机构当日对账单逐笔核对（同 jinlian recon run）；结果以您的 SM2 密钥签名，可下载，并可与交易对手的签名结果比对（同 jinlian recon compare）。", "Upload the bank's internal ledger file of the day (CSV, UTF-8 or GB18030) and match it against your organisation's statement of the day (as jinlian recon run); the result is signed with your SM2 key for download and can be compared with a counterparty's signed result (as jinlian recon compare)."},
 	"internal_file":             {"内部账务文件", "Internal ledger file"},

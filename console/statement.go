@@ -16,6 +16,10 @@ type statementData struct {
 	Req      recon.Request
 	St       *recon.Statement
 	CSVQuery string
+	// Live: the day is not over and the node has an API: new movements
+	// stream in (live.go) from LiveSince on.
+	Live      bool
+	LiveSince int64
 }
 
 func statementRequest(q url.Values) recon.Request {
@@ -55,6 +59,9 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 	st, err := s.fetchStatement(ctx, d.Req)
 	v.fail(tr(s.cfg.Lang, "nav.statement"), err)
 	d.St = st
+	if st != nil && !st.Day.Complete && s.apiHTTP != nil {
+		d.Live, d.LiveSince = true, st.Day.AsOfHeight+1
+	}
 	if st != nil && d.Req.Date == "" {
 		d.Req.Date = st.Day.Date // the day the node chose: the latest block's
 	}

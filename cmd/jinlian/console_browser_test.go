@@ -360,6 +360,15 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("statement rows: %q", rows)
 	}
 	noError(bctx, "statement")
+	// Live: a payment made now appears in the open page, no reload.
+	if out, err := runCLI(t, "tx", "transfer", "-o", "json", "--node", n.rpc, "--from", n.key["bankA"], "--asset", "CNY",
+		"--to", n.ln.Identities[1].Address, "--amount", "3", "--memo", "live row"); err != nil {
+		t.Fatalf("transfer: %v %s", err, out)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector("#statement tbody").innerText.includes("live row")`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("the payment made with the statement open did not appear in it: %v\n%s", err, text(bctx, "main"))
+	}
 	shoot(bctx, "statement")
 	csv, err := chromedp.Run(bctx, chromedp.Evaluate[string](`fetch(document.querySelector("#csv").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -384,7 +393,7 @@ func TestConsoleInChromium(t *testing.T) {
 	if rows := text(bctx, "#breaks tbody"); !strings.Contains(rows, "金额不符") || !strings.Contains(rows, "invoice 42") {
 		t.Errorf("break rows: %q", rows)
 	}
-	if pos := text(bctx, "#positions tbody"); !strings.Contains(pos, "200101") || !strings.Contains(pos, "不一致") {
+	if pos := text(bctx, "#positions tbody"); !strings.Contains(pos, "bankB") || !strings.Contains(pos, "不一致") {
 		t.Errorf("positions: %q", pos)
 	}
 	shoot(bctx, "reconciliation")

@@ -62,3 +62,30 @@
     es.close();
   });
 })();
+
+// Statement page, a day not over: each new movement of the organisation
+// (the node's event feed, relayed by the console) is added at the end of
+// the table as its block commits; EventSource resumes from the last id
+// after a break. Text only: nothing from the stream becomes markup.
+(function () {
+  "use strict";
+  var live = document.getElementById("statement-live");
+  if (!live || !window.EventSource) return;
+  var body = document.querySelector("#statement tbody"), f = live.dataset;
+  function short(s) { return s && s.length > 14 ? s.slice(0, 10) + "\u2026" : (s || ""); }
+  var es = new EventSource("/movements/stream?since=" + encodeURIComponent(f.since));
+  es.addEventListener("movement", function (e) {
+    var m = JSON.parse(e.data);
+    if ((f.ledger && m.ledger !== f.ledger) || (f.asset && m.asset !== f.asset) || (f.account && m.account !== f.account)) return;
+    var tr = document.createElement("tr");
+    tr.className = "live";
+    [m.time, String(m.height), m.ledger, m.asset, m.direction, m.amount, short(m.account),
+     (short(m.counterparty) + " " + (m.counterparty_org || "")).trim(), m.memo, short(m.tx_id)].forEach(function (v, i) {
+      var td = document.createElement("td");
+      td.textContent = v;
+      if (i === 5) td.className = "num";
+      tr.appendChild(td);
+    });
+    body.appendChild(tr);
+  });
+})();
