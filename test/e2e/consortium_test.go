@@ -163,6 +163,7 @@ func TestConsortiumLife(t *testing.T) {
 		t.Fatalf("bank E pays: %s", out)
 	}
 	c.signsQC(e, c.top())
+	c.signsCheckpoint(e)
 
 	// Each founder restarts in turn; none is locked out.
 	for _, bk := range founders {
@@ -409,6 +410,39 @@ func (c *consortium) hasPeer(bk *lifeBank, id string) bool {
 
 // signsQC waits until a QC from height from on carries bank bk's
 // validator's SM2 signature.
+// signsCheckpoint waits for a checkpoint that bk's validator signed with
+// the checkpoint key it registered, without a restart: a signer of the
+// epoch (the set the previous checkpoint handed over to) with a signature.
+func (c *consortium) signsCheckpoint(bk *lifeBank) {
+	c.t.Helper()
+	var key struct {
+		Address string `json:"address"`
+	}
+	raw, err := os.ReadFile(filepath.Join(bk.home, "config", "priv_validator_key.json"))
+	if err != nil || json.Unmarshal(raw, &key) != nil || key.Address == "" {
+		c.t.Fatalf("%s's validator key: %v", bk.org, err)
+	}
+	c.eventually(bk.org+"'s signature in a checkpoint", func() bool {
+		var latest app.CheckpointResponse
+		if err := abciQuery(c.ctx, bk.proc.client, app.QueryCheckpoint, []byte("0"), &latest); err != nil || latest.Interval <= 0 {
+			return false
+		}
+		for epoch := c.top() / latest.Interval; epoch > 0; epoch-- {
+			var cp app.CheckpointResponse
+			if err := abciQuery(c.ctx, bk.proc.client, app.QueryCheckpoint, []byte(strconv.FormatInt(epoch, 10)), &cp); err != nil || !cp.Signed {
+				continue
+			}
+			for i, v := range cp.Signers {
+				if strings.EqualFold(v.Address, key.Address) && len(cp.Signatures[i]) > 0 {
+					return true
+				}
+			}
+			return false // the latest signed checkpoint lacks it
+		}
+		return false
+	})
+}
+
 func (c *consortium) signsQC(bk *lifeBank, from int64) {
 	c.t.Helper()
 	var key struct {
