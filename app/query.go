@@ -358,49 +358,48 @@ func queryError(err error, height int64) *abci.ResponseQuery {
 	return &abci.ResponseQuery{Code: code, Codespace: space, Log: log, Height: height}
 }
 
+// accountRequest reads a (ledger, asset, account) request of a user
+// ledger's known asset, the account in canonical form.
+func (a *App) accountRequest(v *ledger.View, what string, data []byte) (BalanceRequest, gmcrypto.Address, error) {
+	var req BalanceRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		return req, gmcrypto.Address{}, ErrBadQuery.Wrapf("%s request: %v", what, err)
+	}
+	addr, err := gmcrypto.ParseAddress(req.Account)
+	if err != nil {
+		return req, addr, ErrBadQuery.Wrapf("%v", err)
+	}
+	if err := checkUserLedger(v, req.Ledger); err != nil {
+		return req, addr, err
+	}
+	if _, err := a.payments.GetAsset(v, req.Ledger, req.Asset); err != nil {
+		return req, addr, err
+	}
+	req.Account = addr.String()
+	return req, addr, nil
+}
+
 func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 	switch path {
 	case QueryBalance:
-		var req BalanceRequest
-		if err := json.Unmarshal(data, &req); err != nil {
-			return nil, ErrBadQuery.Wrapf("balance request: %v", err)
-		}
-		addr, err := gmcrypto.ParseAddress(req.Account)
+		req, addr, err := a.accountRequest(v, "balance", data)
 		if err != nil {
-			return nil, ErrBadQuery.Wrapf("%v", err)
-		}
-		if err := checkUserLedger(v, req.Ledger); err != nil {
-			return nil, err
-		}
-		if _, err := a.payments.GetAsset(v, req.Ledger, req.Asset); err != nil {
 			return nil, err
 		}
 		amt, err := a.payments.Balance(v, req.Ledger, req.Asset, addr)
 		if err != nil {
 			return nil, err
 		}
-		req.Account = addr.String()
 		return BalanceResponse{BalanceRequest: req, Amount: amt, Height: v.Height()}, nil
 	case QueryCommitment:
-		var req BalanceRequest
-		if err := json.Unmarshal(data, &req); err != nil {
-			return nil, ErrBadQuery.Wrapf("commitment request: %v", err)
-		}
-		addr, err := gmcrypto.ParseAddress(req.Account)
+		req, addr, err := a.accountRequest(v, "commitment", data)
 		if err != nil {
-			return nil, ErrBadQuery.Wrapf("%v", err)
-		}
-		if err := checkUserLedger(v, req.Ledger); err != nil {
-			return nil, err
-		}
-		if _, err := a.payments.GetAsset(v, req.Ledger, req.Asset); err != nil {
 			return nil, err
 		}
 		c, err := a.payments.Commitment(v, req.Ledger, req.Asset, addr)
 		if err != nil {
 			return nil, err
 		}
-		req.Account = addr.String()
 		return CommitmentResponse{BalanceRequest: req, Chain: hex.EncodeToString(c.Chain[:]), Count: c.Count, Balance: c.Balance,
 			Key: hex.EncodeToString(payments.BalanceKey(req.Asset, addr)), Height: v.Height()}, nil
 	case QueryRedemptions:

@@ -47,14 +47,10 @@ func (s *Server) movementStream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	fl, ok := w.(http.Flusher)
+	fl, ok := startStream(w)
 	if !ok {
-		http.Error(w, "console: streaming unsupported", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	fl.Flush()
 	err := s.cfg.Node.FollowEvents(r.Context(), s.apiHTTP, "", "", cursor, func(c string, m *recon.Movement) error {
 		if m == nil {
 			_, err := fmt.Fprintf(w, "id: %s\nevent: tick\ndata: {}\n\n", c)
@@ -80,4 +76,18 @@ func (s *Server) movementStream(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "event: interrupted\ndata: %s\n\n", b)
 		fl.Flush()
 	}
+}
+
+// startStream answers a server-sent event stream's headers; false (and
+// an error answered) when w cannot stream.
+func startStream(w http.ResponseWriter) (http.Flusher, bool) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "console: streaming unsupported", http.StatusInternalServerError)
+		return nil, false
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	fl.Flush()
+	return fl, true
 }

@@ -78,14 +78,10 @@ func (s *Server) alertStream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	fl, ok := w.(http.Flusher)
+	fl, ok := startStream(w)
 	if !ok {
-		http.Error(w, "console: streaming unsupported", http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	fl.Flush()
 	err := s.reg.Stream(r.Context(), since, func(e regulator.StreamEvent) error {
 		b, err := json.Marshal(map[string]any{"id": e.Alert.ID, "seq": e.Alert.Seq, "severity": e.Alert.Severity, "rule": e.Alert.Rule,
 			"reason": e.Alert.Reason, "status": e.Alert.Status})

@@ -127,13 +127,20 @@ check it with jinlian recon verify.`,
 	f.StringVar(&req.Asset, "asset", "", "only this asset")
 	f.StringVar(&req.Ledger, "ledger", "", "only this sub-ledger")
 	f.StringVar(&internal, "internal", "", "the internal ledger file of the day (CSV)")
-	f.StringVar(&mapping, "mapping", "", "column mapping (TOML; default: the CSV of jinlian statement -o csv)")
-	f.StringVar(&encoding, "encoding", "", "the file's encoding: auto, utf-8 or gb18030 (default: the mapping's, auto)")
-	f.StringVar(&from, "from", "", "sign the result file with this SM2 key (name or key file)")
-	pass.add(c)
+	reconFileFlags(c, &mapping, &encoding, &from, &pass)
 	f.StringVar(&out, "out", "", "write the result (JSON) to FILE; signed with --from")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the node")
 	return c
+}
+
+// reconFileFlags adds the flags of reading internal files and signing
+// results, which recon run and recon watch share.
+func reconFileFlags(c *cobra.Command, mapping, encoding, from *string, pass *passphraseFlag) {
+	f := c.Flags()
+	f.StringVar(mapping, "mapping", "", "column mapping (TOML; default: the CSV of jinlian statement -o csv)")
+	f.StringVar(encoding, "encoding", "", "the file's encoding: auto, utf-8 or gb18030 (default: the mapping's, auto)")
+	f.StringVar(from, "from", "", "sign the result file with this SM2 key (name or key file)")
+	pass.add(c)
 }
 
 // loadMapping reads a column mapping file ("" for the default) and

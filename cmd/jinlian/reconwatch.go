@@ -274,10 +274,7 @@ it can and exits (for cron); it exits 1 on a file it cannot reconcile.`,
 	f.StringVar(&w.internal, "internal", "", "the internal ledger files: a path with {date} or {yyyymmdd}")
 	f.StringVar(&w.outDir, "out-dir", "", "where to write each day's result and breaks, and the watch's state")
 	f.StringVar(&since, "since", "", "the first day to reconcile, YYYY-MM-DD (required on the first run)")
-	f.StringVar(&mapping, "mapping", "", "column mapping (TOML; default: the CSV of jinlian statement -o csv)")
-	f.StringVar(&encoding, "encoding", "", "the files' encoding: auto, utf-8 or gb18030 (default: the mapping's, auto)")
-	f.StringVar(&from, "from", "", "sign each result with this SM2 key (name or key file)")
-	pass.add(c)
+	reconFileFlags(c, &mapping, &encoding, &from, &pass)
 	f.DurationVar(&w.poll, "poll", 30*time.Second, "how often to look again while waiting")
 	f.BoolVar(&w.once, "once", false, "reconcile every day that can be done now, then exit (for cron)")
 	return c
