@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -325,13 +324,16 @@ func TestReconRunThroughOwnNode(t *testing.T) {
 	// until it is stopped.
 	{
 		outDir := t.TempDir()
-		var stdout, stderr bytes.Buffer
+		var stdout, stderr syncBuffer
 		cmd := newRootCmd()
 		cmd.SetOut(&stdout)
 		cmd.SetErr(&stderr)
 		cmd.SetArgs(append([]string{"recon", "watch", "--poll", "100ms", "--org", "bankA", "--internal", filepath.Join(inDir, "bankA-{yyyymmdd}.csv"),
 			"--out-dir", outDir, "--since", d1}, as...))
-		wctx, stop := context.WithCancel(ctx)
+		// Its own deadline: the test's context has been running for
+		// the whole test, and -race makes it slow.
+		wctx, stop := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer stop()
 		done := make(chan error, 1)
 		go func() { done <- cmd.ExecuteContext(wctx) }()
 		for _, d := range []string{d1, d2} {
@@ -339,13 +341,19 @@ func TestReconRunThroughOwnNode(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(outDir, "bankA-"+strings.ReplaceAll(d, "-", "")+"-recon.json")); err == nil {
 					break
 				}
-				if ctx.Err() != nil {
-					t.Fatalf("recon watch did not write %s's result", d)
+				if wctx.Err() != nil {
+					t.Fatalf("recon watch did not write %s's result:\n%s%s", d, stdout.String(), stderr.String())
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
 		}
-		time.Sleep(300 * time.Millisecond) // a few polls of today
+		for !strings.Contains(stderr.String(), day+" is not over yet") {
+			if wctx.Err() != nil {
+				t.Fatalf("recon watch did not wait for today:\n%s%s", stdout.String(), stderr.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond) // a few more polls of today, said once
 		stop()
 		if err := <-done; err != nil || !strings.Contains(stderr.String(), day+" is not over yet") ||
 			strings.Count(stderr.String(), "not over yet") != 1 {

@@ -92,6 +92,9 @@ var errWaiting = errors.New("waiting")
 func (w *watcher) run(ctx context.Context, next string) error {
 	for {
 		err := w.day(ctx, next)
+		if ctx.Err() != nil {
+			return nil // stopped: what was cut short is done again next time
+		}
 		switch {
 		case err == nil:
 			next = nextDate(next)

@@ -328,6 +328,7 @@ func (c *consortium) pass(from *lifeBank, kind string, args ...string) {
 	node := from.proc.rpcAddr
 	var res struct {
 		Code     uint32 `json:"code"`
+		Height   int64  `json:"height"`
 		Proposal uint64 `json:"proposal"`
 		Status   string `json:"proposal_status"`
 	}
@@ -342,6 +343,9 @@ func (c *consortium) pass(from *lifeBank, kind string, args ...string) {
 		if voter == from || voter.removed {
 			continue
 		}
+		// The voter's node checks the vote against its own state: it
+		// must hold the proposal's block first.
+		c.reach(voter, res.Height)
 		out = c.cli("gov", "vote", strconv.FormatUint(res.Proposal, 10), "yes", "--from", voter.keyFile, "--passphrase-file", c.pw, "--node", voter.proc.rpcAddr, "-o", "json")
 		if json.Unmarshal([]byte(out), &res) != nil || res.Code != 0 {
 			c.t.Fatalf("gov vote on %s: %s", kind, out)
