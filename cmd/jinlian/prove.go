@@ -184,12 +184,21 @@ key's value or absence under the app hash (state.entries), or the
 transaction in block H's data_hash and its result in block H+1's
 last_results_hash, and in the SM3 results commitment of H (tx.*).
 
+With --eth-rpc URL --anchor ADDRESS it then asks that Ethereum endpoint
+(the only thing it contacts) whether the bundle's height is a checkpoint
+the chain's CheckpointAnchor contract anchored, with the bundle's app hash:
+the contract's chain id hash, its CheckpointAnchored event of that height,
+and the app hash it stores for that epoch. Build the bundle at an anchored
+height for this (--height; jinlian checkpoint status lists the anchor's
+latest). A height not anchored, or anchored with another app hash, fails.
+
 Exit status 0 only when every step passes.`
 
 func newVerifyProofCmd(g *globals) *cobra.Command {
 	var tf trustFlags
+	var anchor proof.Anchor
 	cmd := &cobra.Command{
-		Use:   "proof BUNDLE",
+		Use:   "proof BUNDLE [--eth-rpc URL --anchor ADDRESS]",
 		Short: "Check a proof bundle offline: header chain, SM2 quorum certificate, state or transaction proof",
 		Long:  verifyProofLong,
 		Args:  cobra.ExactArgs(1),
@@ -206,9 +215,17 @@ func newVerifyProofCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
+			if (anchor.RPC == "") != (anchor.Address == "") {
+				return fmt.Errorf("--eth-rpc and --anchor go together: the Ethereum endpoint and the CheckpointAnchor contract on it")
+			}
 			rep, verr := proof.Verify(b, trust)
-			if err := emit(cmd.OutOrStdout(), g, map[string]any{"report": rep, "valid": verr == nil, "error": errString(verr)}, func(w io.Writer) {
-				printReport(w, rep, verr)
+			var anchored *proof.AnchorReport
+			if verr == nil && anchor.RPC != "" {
+				a, err := proof.CheckAnchor(cmd.Context(), anchor, rep)
+				anchored, verr = &a, err
+			}
+			if err := emit(cmd.OutOrStdout(), g, map[string]any{"report": rep, "anchor": anchored, "valid": verr == nil, "error": errString(verr)}, func(w io.Writer) {
+				printReport(w, rep, anchored, verr)
 			}); err != nil {
 				return err
 			}
@@ -216,10 +233,13 @@ func newVerifyProofCmd(g *globals) *cobra.Command {
 		},
 	}
 	tf.add(cmd)
+	cmd.Flags().StringVar(&anchor.RPC, "eth-rpc", "", "Ethereum JSON-RPC endpoint: also check that the bundle's height is an anchored checkpoint with its app hash (with --anchor)")
+	cmd.Flags().StringVar(&anchor.Address, "anchor", "", "address of the chain's CheckpointAnchor contract on --eth-rpc")
+	cmd.Flags().Uint64Var(&anchor.FromBlock, "eth-from-block", 0, "first Ethereum block to search for the checkpoint (the contract's deployment block, for providers that limit log ranges)")
 	return cmd
 }
 
-func printReport(w io.Writer, rep proof.Report, verr error) {
+func printReport(w io.Writer, rep proof.Report, anchored *proof.AnchorReport, verr error) {
 	fmt.Fprintf(w, "%s bundle of chain %s, height %d, app hash %s\n", rep.Kind, rep.ChainID, rep.Height, rep.AppHash)
 	if rep.Headers {
 		fmt.Fprintf(w, "headers: verified from the trusted point to block %d (CometBFT light-client rules)\n", rep.Header)
@@ -240,6 +260,10 @@ func printReport(w io.Writer, rep proof.Report, verr error) {
 	if c := rep.Completeness; c != nil {
 		fmt.Fprintf(w, "proven: the %d movements listed are every movement of %s %s on %s at heights %d..%d (balance %d before, %d after)\n",
 			c.Count, c.Account, c.Asset, c.Ledger, c.FromHeight, c.ToHeight, c.BalanceBefore, c.BalanceAfter)
+	}
+	if a := anchored; a != nil && a.EthTx != "" {
+		fmt.Fprintf(w, "anchored: checkpoint %d (height %d, app hash %s) by contract %s, Ethereum block %d, transaction %s\n",
+			a.Epoch, a.Height, a.AppHash, a.Contract, a.EthBlock, a.EthTx)
 	}
 	if verr == nil {
 		fmt.Fprintln(w, "OK")
