@@ -70,6 +70,10 @@ type Options struct {
 	// QC, when set, serves GET /v1/qc (qc.go): the SM2 quorum certificate
 	// of a height, read from the block that carries it. Nil: not served.
 	QC QCSource
+	// TxProof, with Events, serves GET /v1/proofs/tx (txproof.go): the
+	// proof bundle of a committed transaction, for the organisations it
+	// concerns. Nil: not served.
+	TxProof TxProofSource
 	// TimeZone cuts business days for statements (recon.timezone); nil:
 	// nodecfg.DefaultTimeZone.
 	TimeZone *time.Location
@@ -143,6 +147,7 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/statement", s.statement)
 	mux.HandleFunc("GET /v1/qc", s.qc)
 	mux.HandleFunc("GET /v1/events", s.events)
+	mux.HandleFunc("GET /v1/proofs/tx", s.txProof)
 	if opts.Registry != nil && opts.TLS.ClientCAFile != "" {
 		mux.Handle("/", s.gate(proxy))
 	} else {

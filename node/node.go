@@ -20,6 +20,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/proof"
 	"github.com/jinlian-ledger/jinlian/regulator"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
@@ -217,6 +218,16 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 				err = fmt.Errorf("%w: %w", api.ErrNotYet, err)
 			}
 			return qc, err
+		}
+		ao.TxProof = func(ctx context.Context, h, from int64, id string) (any, error) {
+			src := proof.Source{RPC: cn.Client(), From: from, QC: func(ctx context.Context, h int64) (app.QCResponse, error) {
+				return FetchQC(ctx, cn.Client(), h)
+			}}
+			b, err := src.Tx(ctx, h, id)
+			if errors.Is(err, wire.ErrNoQCYet) {
+				err = fmt.Errorf("%w: %w", api.ErrNotYet, err)
+			}
+			return b, err
 		}
 		if n.API, err = api.Start(ao); err != nil {
 			return nil, errors.Join(err, n.Stop())

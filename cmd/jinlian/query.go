@@ -16,6 +16,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/proof"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
 
@@ -161,7 +162,21 @@ func newQueryCmd(g *globals) *cobra.Command {
 		Short: "A committed transaction by its id (SM3 hex)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			out, err := lookupTx(cmd.Context(), g.node, strings.ToLower(args[0]))
+			id := strings.ToLower(args[0])
+			if txProof.file != "" && isAPI(g.node) {
+				// Through the API a member reads no raw block: the node
+				// builds the bundle, for the organisations the
+				// transaction concerns.
+				out, err := proveTxThroughAPI(cmd.Context(), g.node, id, txProof)
+				if err != nil {
+					return err
+				}
+				return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
+					fmt.Fprintf(w, "tx id:  %s\nheight: %d\ncode:   %d\nsource: %s\nproof:  %s (jinlian verify proof %s --trust genesis.json)\n",
+						out.TxID, out.Height, out.Code, out.Source, out.Proof, out.Proof)
+				})
+			}
+			out, err := lookupTx(cmd.Context(), g.node, id)
 			if err != nil {
 				return err
 			}
@@ -269,6 +284,39 @@ func lookupTx(ctx context.Context, node nodeFlags, id string) (*txLookup, error)
 	}
 	tx := blk.Block.Txs[idx]
 	return newTxLookup(id, tx.Hash(), h, results.TxsResults[idx], sourceBlockResults), nil
+}
+
+// sourceProof: the result was read from a proof bundle the node built.
+const sourceProof = "proof bundle"
+
+// proveTxThroughAPI asks the API for transaction id's proof bundle
+// (GET /v1/proofs/tx), at the height the app records for it, checks its
+// shape and that it is id's, writes it to pf.file and returns what it
+// says of the transaction.
+func proveTxThroughAPI(ctx context.Context, node nodeFlags, id string, pf proveFlags) (*txLookup, error) {
+	var loc app.TxLocation
+	if err := abciQuery(ctx, node, app.QueryTx, []byte(id), 0, &loc); err != nil {
+		return nil, err
+	}
+	path := fmt.Sprintf("/v1/proofs/tx?id=%s&height=%d", id, loc.Height)
+	if pf.from > 0 {
+		path += fmt.Sprintf("&from=%d", pf.from)
+	}
+	var raw json.RawMessage
+	if err := apiNode(node).Get(ctx, nil, path, &raw); err != nil {
+		return nil, fmt.Errorf("prove tx %s: %w", id, err)
+	}
+	b, err := proof.Decode(raw)
+	if err != nil {
+		return nil, fmt.Errorf("prove tx %s: the node's bundle: %w", id, err)
+	}
+	if b.Kind != proof.KindTx || b.Tx == nil || b.Tx.ID != id || b.Height != loc.Height {
+		return nil, fmt.Errorf("prove tx %s: the node sent a %s bundle of height %d, not of this transaction", id, b.Kind, b.Height)
+	}
+	if err := writeBundle(pf.file, b); err != nil {
+		return nil, err
+	}
+	return &txLookup{txResult: txResult{TxID: id, Height: b.Height, Code: b.Tx.Code}, Events: []string{}, Source: sourceProof, Proof: pf.file}, nil
 }
 
 func newTxLookup(id string, hash []byte, height int64, r *abci.ExecTxResult, source string) *txLookup {

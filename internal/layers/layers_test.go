@@ -102,7 +102,7 @@ var layers = []struct {
 	// The prover and relayer are not here: they are node/anchoring's,
 	// which node runs as the jinlian-anchor process.
 	{pkg: "node", allow: append([]string{"api", "app", "checkpoint", "consensus", "wire",
-		"gmcrypto", "ledger", "nodecfg", "permission", "regulator"}, helpers...)},
+		"gmcrypto", "ledger", "nodecfg", "permission", "proof", "regulator"}, helpers...)},
 	// Composing the checkpoint prover and relayer (gnark, go-ethereum) of
 	// a node, which it reads over its RPC only: never node. Only
 	// cmd/jinlian-anchor, development builds and tests import it.
