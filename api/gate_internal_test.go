@@ -228,3 +228,14 @@ func TestParseTxProofQuery(t *testing.T) {
 		}
 	}
 }
+
+func TestAcceptsGzip(t *testing.T) {
+	for h, want := range map[string]bool{
+		"gzip": true, "gzip, deflate, br": true, "br;q=1.0, GZIP;q=0.5": true, "deflate": false, "": false,
+		"gzip;q=0": false, "gzip; q=0.000": false, "x-gzip": false, "identity, gzip;q=0.1": true,
+	} {
+		if got := acceptsGzip(h); got != want {
+			t.Errorf("Accept-Encoding %q: %v, want %v", h, got, want)
+		}
+	}
+}
