@@ -68,9 +68,17 @@ func TestProveAndVerifyCLI(t *testing.T) {
 		!strings.Contains(out, "credit 250") {
 		t.Fatalf("query movements --prove:\n%s", out)
 	}
-	if _, err := runCLI(t, append([]string{"query", "movements", "--account", bankB.Address, "--asset", "CNY", "--from-height", "1"}, node...)...); err == nil ||
-		!strings.Contains(err.Error(), "want 2 ≤ --from-height") {
-		t.Fatalf("query movements from height 1: %v", err)
+	// From height 1: the opening balance is the genesis's.
+	mov1 := filepath.Join(dir, "movements-from-1.json")
+	if out := cli("query", "movements", "--account", bankB.Address, "--asset", "CNY", "--from-height", "1", "--to-height", fmt.Sprint(res.Height+1), "--prove", mov1); !strings.Contains(out, ": 1 movements") {
+		t.Fatalf("query movements --from-height 1 --prove:\n%s", out)
+	}
+	if out, err := runCLI(t, "verify", "proof", mov1, "--trust", genesis); err != nil || !strings.Contains(out, fmt.Sprintf("at heights 1..%d (balance %d before", res.Height+1, localnet.Funding)) {
+		t.Fatalf("verify the bundle from height 1: %v\n%s", err, out)
+	}
+	if _, err := runCLI(t, append([]string{"query", "movements", "--account", bankB.Address, "--asset", "CNY", "--from-height", "0"}, node...)...); err == nil ||
+		!strings.Contains(err.Error(), "want 1 ≤ --from-height") {
+		t.Fatalf("query movements from height 0: %v", err)
 	}
 	one := int64(1)
 	c1, err := nodes[0].Client().Commit(ctx, &one)
