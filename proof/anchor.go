@@ -72,6 +72,37 @@ func CheckAnchor(ctx context.Context, a Anchor, rep Report) (AnchorReport, error
 	if want := checkpoint.ChainIDHash(rep.ChainID); !bytes.Equal(word, want[:]) {
 		return out, fmt.Errorf("%w: contract %s anchors the chain whose id hashes to %X, not %q (%s)", ErrAnchor, addr, word, rep.ChainID, want)
 	}
+	filter := map[string]any{
+		"address": addr, "topics": []string{"0x" + hex.EncodeToString(keccak([]byte(anchoredEvent)))},
+		"fromBlock": fmt.Sprintf("0x%x", a.FromBlock), "toBlock": "latest",
+	}
+	var logs json.RawMessage
+	if err := a.rpc(ctx, "eth_getLogs", []any{filter}, &logs); err != nil {
+		return out, err
+	}
+	found, err := anchoredAt(logs, uint64(rep.Height))
+	if err != nil {
+		return out, fmt.Errorf("contract %s: %w", addr, err)
+	}
+	found.Contract = addr
+	out = found
+	// The contract's storage, not only its log: the app hash of the epoch.
+	stored, err := a.call(ctx, addr, selector("appHash(uint64)"), new(big.Int).SetUint64(out.Epoch))
+	if err != nil {
+		return out, err
+	}
+	if got := fmt.Sprintf("%X", stored); got != out.AppHash || got != rep.AppHash {
+		return out, fmt.Errorf("%w: contract %s anchored app hash %s for epoch %d (height %d), the bundle proves %s", ErrAnchor, addr, got, out.Epoch, out.Height, rep.AppHash)
+	}
+	return out, nil
+}
+
+// anchoredAt reads eth_getLogs's answer (the CheckpointAnchored events of
+// one contract) for the checkpoint of height: ErrNotAnchored, naming the
+// anchored heights nearest to it, when none is of that height;
+// ErrEthereum when an event is malformed.
+func anchoredAt(raw json.RawMessage, height uint64) (AnchorReport, error) {
+	var out AnchorReport
 	var logs []struct {
 		Topics      []string `json:"topics"`
 		Data        string   `json:"data"`
@@ -79,44 +110,40 @@ func CheckAnchor(ctx context.Context, a Anchor, rep Report) (AnchorReport, error
 		TxHash      string   `json:"transactionHash"`
 		Removed     bool     `json:"removed"`
 	}
-	filter := map[string]any{
-		"address": addr, "topics": []string{"0x" + hex.EncodeToString(keccak([]byte(anchoredEvent)))},
-		"fromBlock": fmt.Sprintf("0x%x", a.FromBlock), "toBlock": "latest",
-	}
-	if err := a.rpc(ctx, "eth_getLogs", []any{filter}, &logs); err != nil {
-		return out, err
+	if err := json.Unmarshal(raw, &logs); err != nil {
+		return out, fmt.Errorf("%w: eth_getLogs answered %.100s", ErrEthereum, raw)
 	}
 	found := false
-	var below, above uint64 // the anchored heights nearest to rep.Height
+	var below, above uint64 // the anchored heights nearest to height
 	for i, l := range logs {
 		if l.Removed {
 			continue
 		}
 		data, err := decodeHex(l.Data)
 		if err != nil || len(l.Topics) != 2 || len(data) != 4*32 {
-			return out, fmt.Errorf("%w: CheckpointAnchored event %d of %s is malformed", ErrEthereum, i, addr)
+			return out, fmt.Errorf("%w: CheckpointAnchored event %d is malformed", ErrEthereum, i)
 		}
 		epoch, err := decodeHex(l.Topics[1])
-		if err != nil || len(epoch) != 32 {
-			return out, fmt.Errorf("%w: CheckpointAnchored event %d of %s has a malformed epoch topic", ErrEthereum, i, addr)
+		if err != nil || len(epoch) != 32 || !new(big.Int).SetBytes(epoch).IsUint64() {
+			return out, fmt.Errorf("%w: CheckpointAnchored event %d has a malformed epoch topic", ErrEthereum, i)
 		}
-		height := new(big.Int).SetBytes(data[:32])
-		if !height.IsUint64() {
-			return out, fmt.Errorf("%w: CheckpointAnchored event %d of %s has a malformed height", ErrEthereum, i, addr)
+		hb := new(big.Int).SetBytes(data[:32])
+		if !hb.IsUint64() {
+			return out, fmt.Errorf("%w: CheckpointAnchored event %d has a malformed height", ErrEthereum, i)
 		}
-		h := height.Uint64()
+		h := hb.Uint64()
 		switch {
-		case h == uint64(rep.Height):
+		case h == height:
 			found = true
 			out.Epoch = new(big.Int).SetBytes(epoch).Uint64()
 			out.Height = h
 			out.AppHash = fmt.Sprintf("%X", data[32:64])
 			out.Checkpoint = fmt.Sprintf("%X", data[64:96])
 			out.EthTx = l.TxHash
-			if n, ok := new(big.Int).SetString(strings.TrimPrefix(l.BlockNumber, "0x"), 16); ok {
+			if n, ok := new(big.Int).SetString(strings.TrimPrefix(l.BlockNumber, "0x"), 16); ok && n.IsUint64() {
 				out.EthBlock = n.Uint64()
 			}
-		case h < uint64(rep.Height):
+		case h < height:
 			below = max(below, h)
 		case above == 0 || h < above:
 			above = h
@@ -132,15 +159,7 @@ func CheckAnchor(ctx context.Context, a Anchor, rep Report) (AnchorReport, error
 		} else {
 			near += ", none above it yet"
 		}
-		return out, fmt.Errorf("%w: contract %s anchored no checkpoint of height %d (%s); build the bundle at an anchored height (--height)", ErrNotAnchored, addr, rep.Height, near)
-	}
-	// The contract's storage, not only its log: the app hash of the epoch.
-	stored, err := a.call(ctx, addr, selector("appHash(uint64)"), new(big.Int).SetUint64(out.Epoch))
-	if err != nil {
-		return out, err
-	}
-	if got := fmt.Sprintf("%X", stored); got != out.AppHash || got != rep.AppHash {
-		return out, fmt.Errorf("%w: contract %s anchored app hash %s for epoch %d (height %d), the bundle proves %s", ErrAnchor, addr, got, out.Epoch, out.Height, rep.AppHash)
+		return out, fmt.Errorf("%w: anchored no checkpoint of height %d (%s); build the bundle at an anchored height (--height)", ErrNotAnchored, height, near)
 	}
 	return out, nil
 }
