@@ -57,8 +57,8 @@ type Tx struct {
 	// settled or refunded, read from its typed events; nil for any other
 	// transaction. Every movement of such a transaction goes into or out
 	// of the trade's escrows.
-	Pvp *PvpTrade `json:"pvp,omitempty"`
-	Time       time.Time         `json:"time"`
+	Pvp  *PvpTrade `json:"pvp,omitempty"`
+	Time time.Time `json:"time"`
 }
 
 // OK reports whether the transaction executed.
