@@ -114,7 +114,9 @@ func (d *bankDesk) query(i int, out any, args ...string) {
 // same state on any node.
 func (d *bankDesk) send(who string, args ...string) deskTx {
 	d.t.Helper()
-	i := int(d.addr[who][0]) // any node: spread the signers over them
+	// Each bank talks to a node of its own (the first hex digit of its
+	// address picks it), so the transactions enter through every node.
+	i := int(d.addr[who][0])
 	stdout, stderr, err := d.run(i, append(args, "--from", d.keys[who])...)
 	var res deskTx
 	if jerr := json.Unmarshal([]byte(stdout), &res); jerr != nil {
