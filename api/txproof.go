@@ -84,14 +84,7 @@ func (s *Server) txProof(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	b, err := s.opts.TxProof(r.Context(), h, from, id)
-	switch {
-	case errors.Is(err, ErrNotYet):
-		fail(http.StatusNotFound, err)
-	case err != nil:
-		fail(http.StatusBadGateway, err)
-	default:
-		writeJSON(w, http.StatusOK, b)
-	}
+	writeFromNode(w, b, err)
 }
 
 // parseTxProofQuery reads GET /v1/proofs/tx's query string strictly.
