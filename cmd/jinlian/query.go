@@ -163,20 +163,27 @@ func newQueryCmd(g *globals) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := strings.ToLower(args[0])
-			if txProof.file != "" && isAPI(g.node) {
-				// Through the API a member reads no raw block: the node
-				// builds the bundle, for the organisations the
-				// transaction concerns.
+			var out *txLookup
+			var err error
+			if txProof.file == "" {
+				out, err = lookupTx(cmd.Context(), g.node, id)
+			}
+			if isAPI(g.node) && (txProof.file != "" || err != nil && strings.Contains(err.Error(), "forbidden")) {
+				// Through the API a member reads no raw block or tx
+				// index: the node builds the transaction's bundle, for
+				// the organisations it concerns, and its result is read
+				// from it.
 				out, err := proveTxThroughAPI(cmd.Context(), g.node, id, txProof)
 				if err != nil {
 					return err
 				}
 				return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
-					fmt.Fprintf(w, "tx id:  %s\nheight: %d\ncode:   %d\nsource: %s\nproof:  %s (jinlian verify proof %s --trust genesis.json)\n",
-						out.TxID, out.Height, out.Code, out.Source, out.Proof, out.Proof)
+					fmt.Fprintf(w, "tx id:  %s\nheight: %d\ncode:   %d\nsource: %s\n", out.TxID, out.Height, out.Code, out.Source)
+					if out.Proof != "" {
+						fmt.Fprintf(w, "proof:  %s (jinlian verify proof %s --trust genesis.json)\n", out.Proof, out.Proof)
+					}
 				})
 			}
-			out, err := lookupTx(cmd.Context(), g.node, id)
 			if err != nil {
 				return err
 			}
@@ -291,8 +298,8 @@ const sourceProof = "proof bundle"
 
 // proveTxThroughAPI asks the API for transaction id's proof bundle
 // (GET /v1/proofs/tx), at the height the app records for it, checks its
-// shape and that it is id's, writes it to pf.file and returns what it
-// says of the transaction.
+// shape and that it is id's, writes it to pf.file (if set) and returns
+// what it says of the transaction.
 func proveTxThroughAPI(ctx context.Context, node nodeFlags, id string, pf proveFlags) (*txLookup, error) {
 	var loc app.TxLocation
 	if err := abciQuery(ctx, node, app.QueryTx, []byte(id), 0, &loc); err != nil {
@@ -313,8 +320,10 @@ func proveTxThroughAPI(ctx context.Context, node nodeFlags, id string, pf proveF
 	if b.Kind != proof.KindTx || b.Tx == nil || b.Tx.ID != id || b.Height != loc.Height {
 		return nil, fmt.Errorf("prove tx %s: the node sent a %s bundle of height %d, not of this transaction", id, b.Kind, b.Height)
 	}
-	if err := writeBundle(pf.file, b); err != nil {
-		return nil, err
+	if pf.file != "" {
+		if err := writeBundle(pf.file, b); err != nil {
+			return nil, err
+		}
 	}
 	return &txLookup{txResult: txResult{TxID: id, Height: b.Height, Code: b.Tx.Code}, Events: []string{}, Source: sourceProof, Proof: pf.file}, nil
 }

@@ -226,6 +226,12 @@ func TestStatementThroughOwnNode(t *testing.T) {
 				t.Fatalf("verify %s's bundle: %v\n%s", c.who.Org, err, out)
 			}
 		}
+		// Without --prove, a member's query tx reads the result from the
+		// bundle (the tx index is the regulators').
+		if out, err := runCLI(t, append([]string{"query", "tx", ab.TxID}, as(B)...)...); err != nil || !strings.Contains(out, "source: proof bundle") ||
+			!strings.Contains(out, fmt.Sprintf("height: %d", ab.Height)) || !strings.Contains(out, "code:   0") {
+			t.Fatalf("bankB's query tx through the API: %v\n%s", err, out)
+		}
 		_, err := runCLI(t, append([]string{"query", "tx", bt.TxID, "--prove", filepath.Join(dir, "no.json")}, as(A)...)...)
 		if err == nil || !strings.Contains(err.Error(), "may not read the proof of transaction "+bt.TxID) || !strings.Contains(err.Error(), "HTTP 403") {
 			t.Fatalf("bankA proved bankB's payment to a third bank: %v", err)
