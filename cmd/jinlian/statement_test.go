@@ -208,7 +208,9 @@ func TestStatementThroughOwnNode(t *testing.T) {
 			return res
 		}
 		ab, bt := send(A, B.Address), send(B, third.Public().Address().String())
-		if err := consensus.WaitForHeight(ctx, nodes[0].Client(), bt.Height+3); err != nil {
+		pctx, pcancel := context.WithTimeout(context.Background(), time.Minute) // its own: the test's may be spent under load
+		defer pcancel()
+		if err := consensus.WaitForHeight(pctx, nodes[0].Client(), bt.Height+3); err != nil {
 			t.Fatal(err)
 		}
 		genesis := filepath.Join(ln.Network.Nodes[0].Home, "config", "genesis.json")
