@@ -150,7 +150,9 @@ func TestProveAndVerifyCLI(t *testing.T) {
 		defer eth.Close()
 		cp := checkpoint.Checkpoint{ChainID: bb.ChainID, Epoch: 1, Height: uint64(bb.Height)}
 		copy(cp.AppHash[:], bb.AppHash)
-		anchor, err := relay.Deploy(ctx, eth.Client(), eth.Auth, cp, eth.Mine)
+		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
+		defer dcancel()
+		anchor, err := relay.Deploy(dctx, eth.Client(), eth.Auth, cp, eth.Mine)
 		if err != nil {
 			t.Fatal(err)
 		}
