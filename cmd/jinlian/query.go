@@ -56,7 +56,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				amt, err := balanceValue(b.State.Entries[0].Value)
+				amt, err := proof.BalanceOf(b.State.Entries[0])
 				if err != nil {
 					return err
 				}
