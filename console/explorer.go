@@ -50,11 +50,6 @@ type blockRow struct {
 }
 
 type explorerData struct {
-	// Blocks are the latest blocks (?blocks=1): raw blocks, which the gate
-	// keeps for regulators and auditors.
-	ShowBlocks    bool
-	Blocks        []blockRow
-	BlocksRefused string
 	// CanDecrypt: the transaction carries a confidential payload and an
 	// observer is configured (regulator mode) to open it.
 	CanDecrypt               bool
@@ -107,9 +102,16 @@ func (s *Server) decrypt(w http.ResponseWriter, r *http.Request) {
 // explore renders the explorer for the form values of r; dec is a
 // decryption to show (a *decryption) or why it failed (an error).
 func (s *Server) explore(w http.ResponseWriter, r *http.Request, dec any) {
+	s.exploreStatus(w, r, dec, http.StatusOK)
+}
+
+// exploreStatus is explore answering with status; dec may also be a
+// proofError, a bundle download that failed.
+func (s *Server) exploreStatus(w http.ResponseWriter, r *http.Request, dec any, status int) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	v := s.view("explorer")
+	v.Status = status
 	q := r.URL.Query()
 	if r.Method == http.MethodPost {
 		q = url.Values{"tx": {r.PostFormValue("tx")}}
@@ -134,18 +136,13 @@ func (s *Server) explore(w http.ResponseWriter, r *http.Request, dec any) {
 			}
 		}
 	}
-	if q.Get("blocks") == "1" {
-		d.ShowBlocks = true
-		var err error
-		if d.Blocks, err = s.latestBlocks(ctx); err != nil {
-			d.BlocksRefused = err.Error()
-		}
-	}
 	switch dec := dec.(type) {
 	case *decryption:
 		d.Decrypted = dec
 	case error:
 		v.fail(tr(s.cfg.Lang, "decrypt"), dec)
+	case proofError:
+		v.fail(tr(s.cfg.Lang, "download_proof"), dec.err)
 	}
 	if d.Account != "" {
 		b, err := s.balance(ctx, d.Ledger, d.Asset, d.Account)
@@ -187,20 +184,6 @@ func (s *Server) history(ctx context.Context, d *explorerData, b *balanceView, b
 	return nil
 }
 
-// latestBlocks lists the 20 latest blocks (CometBFT's blockchain method).
-func (s *Server) latestBlocks(ctx context.Context) ([]blockRow, error) {
-	res, err := s.rpc.BlockchainInfo(ctx, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]blockRow, 0, len(res.BlockMetas))
-	for _, m := range res.BlockMetas {
-		out = append(out, blockRow{Height: m.Header.Height, Time: m.Header.Time.UTC().Format(time.RFC3339), Hash: m.BlockID.Hash.String(),
-			Txs: m.NumTxs, Proposer: m.Header.ProposerAddress.String()})
-	}
-	return out, nil
-}
-
 func (s *Server) balance(ctx context.Context, ledger, asset, account string) (*balanceView, error) {
 	a, err := gmcrypto.ParseAddress(account)
 	if err != nil {
@@ -223,15 +206,11 @@ func (s *Server) balance(ctx context.Context, ledger, asset, account string) (*b
 // regulators and auditors).
 func (s *Server) lookupTx(ctx context.Context, id string) (*txView, error) {
 	id = strings.ToLower(id)
-	if b, err := hex.DecodeString(id); err != nil || len(b) != 32 {
-		return nil, fmt.Errorf("tx id %q: want 64 hex digits (the id a tx command prints)", id)
-	}
-	var loc struct {
-		Height int64 `json:"height"`
-	}
-	if err := s.query(ctx, queryTx, []byte(id), &loc); err != nil {
+	h, err := s.txHeight(ctx, id)
+	if err != nil {
 		return nil, err
 	}
+	loc := struct{ Height int64 }{h}
 	res, err := s.rpc.TxSearch(ctx, fmt.Sprintf("jinlian_tx.id='%s'", id), false, nil, nil, "asc")
 	if err != nil {
 		return &txView{ID: id, Height: loc.Height}, fmt.Errorf("tx %s was committed at height %d; its content: %w", id, loc.Height, err)
@@ -241,6 +220,21 @@ func (s *Server) lookupTx(ctx context.Context, id string) (*txView, error) {
 	}
 	t := res.Txs[0]
 	return decodeTx(id, t.Tx, t.Hash, t.Height, &t.TxResult), nil
+}
+
+// txHeight asks the app at which height the transaction id was committed
+// (its id spent).
+func (s *Server) txHeight(ctx context.Context, id string) (int64, error) {
+	if b, err := hex.DecodeString(id); err != nil || len(b) != 32 {
+		return 0, fmt.Errorf("tx id %q: want 64 hex digits (the id a tx command prints)", id)
+	}
+	var loc struct {
+		Height int64 `json:"height"`
+	}
+	if err := s.query(ctx, queryTx, []byte(id), &loc); err != nil {
+		return 0, err
+	}
+	return loc.Height, nil
 }
 
 // txFromBlock reads a transaction that the tx index lacks (a failed one
