@@ -2,6 +2,7 @@ package proof
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -24,9 +25,31 @@ type GetJSON func(ctx context.Context, path string, out any) error
 // height from the API's GET /v1/qc when get is set (the gate lets members
 // read no raw block), else from block h+2 over rpc. from: Source.From.
 func NodeSource(rpc rpcclient.Client, get GetJSON, from int64) Source {
-	return Source{RPC: rpc, From: from, QC: func(ctx context.Context, h int64) (app.QCResponse, error) {
+	return Source{RPC: rpc, From: from, API: get, QC: func(ctx context.Context, h int64) (app.QCResponse, error) {
 		return FetchQC(ctx, rpc, get, h)
 	}}
+}
+
+// txFromAPI asks the node's API for the bundle of transaction id in block
+// h (GET /v1/proofs/tx) and checks that it is one, of that transaction
+// and height.
+func (s Source) txFromAPI(ctx context.Context, h int64, id string) (*Bundle, error) {
+	path := fmt.Sprintf("/v1/proofs/tx?id=%s&height=%d", id, h)
+	if s.From > 0 {
+		path += fmt.Sprintf("&from=%d", s.From)
+	}
+	var raw json.RawMessage
+	if err := s.API(ctx, path, &raw); err != nil {
+		return nil, err
+	}
+	b, err := Decode(raw)
+	if err != nil {
+		return nil, fmt.Errorf("the node's bundle: %w", err)
+	}
+	if b.Kind != KindTx || b.Tx == nil || b.Tx.ID != id || b.Height != h {
+		return nil, fmt.Errorf("the node sent a %s bundle of height %d, not of transaction %s in block %d", b.Kind, b.Height, id, h)
+	}
+	return b, nil
 }
 
 // FetchQC reads the SM2 quorum certificate of height h: GET /v1/qc through
