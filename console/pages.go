@@ -46,8 +46,8 @@ func loadPages() (*pages, error) {
 			"short": short,
 			"join":  strings.Join,
 			"list":  func(v ...string) []string { return v },
-			"inc":   func(h int64) int64 { return h + 1 },
-			"dec":   func(h int64) int64 { return h - 1 },
+			"inc":   func(h any) int64 { return toInt64(h) + 1 },
+			"dec":   func(h any) int64 { return toInt64(h) - 1 },
 		}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", name, err)
@@ -55,6 +55,18 @@ func loadPages() (*pages, error) {
 		p.t[name] = t
 	}
 	return p, nil
+}
+
+func toInt64(v any) int64 {
+	switch v := v.(type) {
+	case int64:
+		return v
+	case uint64:
+		return int64(v)
+	case int:
+		return int64(v)
+	}
+	return 0
 }
 
 func short(s string) string {
