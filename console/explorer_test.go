@@ -18,6 +18,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // rpcAnswer answers one JSON-RPC call of the console to its node: a
@@ -219,5 +220,48 @@ func TestBlocksPages(t *testing.T) {
 	}
 	if _, body := get(t, mc, "http://"+m.Addr()+"/explorer/block/0"); !strings.Contains(body, "want a positive height") {
 		t.Error("block 0 accepted")
+	}
+}
+
+// Search by memo: the transfers whose memo matches, from the node's tx
+// index, a page at a time (the console asks for one page of 20); a
+// member meets the gate's refusal of tx_search; a memo the index cannot
+// be asked for is refused by the console.
+func TestMemoSearch(t *testing.T) {
+	k, _ := gmcrypto.GenerateKey()
+	raw, id, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bankA"}, "c1", "payments", time.Unix(1_780_000_000, 0), voteMessage(1, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	node := fakeNode(t, func(method string, params map[string]json.RawMessage) (any, string) {
+		if method != "tx_search" {
+			return nil, ""
+		}
+		var q, page, per string
+		_ = json.Unmarshal(params["query"], &q)
+		_ = json.Unmarshal(params["page"], &page)
+		_ = json.Unmarshal(params["per_page"], &per)
+		asked = append(asked, q+" page "+page+" per "+per)
+		return &ctypes.ResultTxSearch{TotalCount: 41, Txs: []*ctypes.ResultTx{{Height: 12, Tx: raw}}}, ""
+	})
+	s, c := consoleOn(t, node, "en")
+	base := "http://" + s.Addr()
+	_, body := get(t, c, base+"/explorer?memo=invoice+42&page=2")
+	for _, want := range []string{`id="memo-count">41 transfers · page 2`, `href="/explorer?tx=` + id + `"`, `href="/explorer/block/12"`, `href="/explorer?memo=invoice&#43;42&amp;page=3" id="memo-next"`, `href="/explorer?memo=invoice&#43;42&amp;page=1" rel="prev"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("memo search: no %q in\n%s", want, body[strings.Index(body, "memo-count"):])
+		}
+	}
+	if len(asked) != 1 || asked[0] != "transfer.memo='invoice 42' page 2 per 20" {
+		t.Errorf("the console asked %q", asked)
+	}
+	if _, body := get(t, c, base+"/explorer?memo=it's"); !strings.Contains(body, `id="memo-error"`) || len(asked) != 1 {
+		t.Error("a memo with a quote went to the node")
+	}
+	m, mc := consoleOn(t, memberNode(t), "en")
+	_, body = get(t, mc, "http://"+m.Addr()+"/explorer?memo=invoice+42")
+	if !strings.Contains(strings.ReplaceAll(body, "&#39;", "'"), "call tx_search: raw blocks") || strings.Contains(body, `id="memo-hits"`) {
+		t.Errorf("member's memo search: not the gate's refusal:\n%s", body)
 	}
 }
