@@ -134,6 +134,7 @@ var labels = map[string][2]string{
 	"anchor_differs":            {"不一致：以太坊上锚定的状态根与本链该高度的状态根不同", "differs: the app hash anchored on Ethereum is not the chain's at that height"},
 	"memo_search":               {"按附言查询转账", "Find transfers by memo"},
 	"memo_note":                 {"附言须完全一致；查询节点的交易索引（tx_search，节点仅向监管与审计身份开放）。", "The memo must match exactly; searches the node's tx index (tx_search, which the node opens to regulators and auditors only)."},
+	"memo_lean":                 {"以精简索引运行的节点（events.index = lean，验证节点的默认值）不索引附言", "a node with the lean index (events.index = lean, a validator's default) indexes no memo"},
 	"memo_found":                {"笔转账", "transfers"},
 	"page":                      {"页码", "page"},
 	"prev_page":                 {"上一页", "Previous page"},

@@ -25,6 +25,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/proof"
 	"github.com/jinlian-ledger/jinlian/recon"
 )
@@ -69,6 +70,17 @@ func startConsoleNet(t *testing.T) *consoleNet {
 		t.Fatal(err)
 	}
 	apiURL, apiCA := serveGatedAPI(t, ln, 0, base, "bankA", "bankB", localnet.RegulatorOrg)
+	// node0 answers the consoles' queries: it indexes every event
+	// attribute (a validator's default is the lean index, without memos),
+	// so that the explorer's search by memo finds transfers.
+	cfg, err := nodecfg.Load(ln.Network.Nodes[0].Home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Events.Index = nodecfg.EventsIndexFull
+	if err := cfg.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
 	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -542,6 +554,18 @@ func TestConsoleInChromium(t *testing.T) {
 	do(rctx, "the tx from its block", chromedp.Click(chromedp.CSS(`#block-txs a[href="/explorer?tx=`+sent.TxID+`"]`)), chromedp.WaitVisible(chromedp.CSS("#tx-type")))
 	// The regulator's download of the transaction's proof verifies too.
 	verifyDownload(rctx, "#tx-proof", "proven: tx "+sent.TxID)
+	// Search by memo: the transfer with "invoice 42", from the tx index;
+	// the member is refused the index.
+	do(rctx, "memo search", chromedp.Navigate(regBase+"/explorer"), chromedp.SendKeys(chromedp.CSS("#memo"), "invoice 42"),
+		chromedp.Click(chromedp.CSS("#memo-search")), chromedp.WaitVisible(chromedp.CSS("#memo-count")))
+	noError(rctx, "memo search")
+	if hits, _ := chromedp.Run(rctx, chromedp.Evaluate[int](`document.querySelectorAll('#memo-hits a[href="/explorer?tx=`+sent.TxID+`"]').length`)); hits != 1 {
+		t.Errorf("memo search: %q", text(rctx, "#memo-count"))
+	}
+	do(bctx, "member's memo search", chromedp.Navigate(bankBase+"/explorer?memo=invoice+42"))
+	if refused := text(bctx, "#memo-error"); !strings.Contains(refused, "only regulators and auditors") {
+		t.Errorf("member's memo search: %q", refused)
+	}
 	do(bctx, "member's blocks", chromedp.Navigate(bankBase+"/explorer/blocks"))
 	if refused := text(bctx, "main .error"); !strings.Contains(refused, "only regulators and auditors") {
 		t.Errorf("member's blocks: %q", refused)
