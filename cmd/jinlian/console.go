@@ -40,7 +40,9 @@ out with your identity, so the node's read gate decides what you see.
 
 With a key that holds the regulator or auditor role the console also opens
 the regulator page against --observer (default: the localnet's observer0, or
-JINLIAN_OBSERVER). Labels are Chinese unless --lang en (docs/console.md).`,
+JINLIAN_OBSERVER). With --eth-rpc and --anchor the overview shows the
+chain's checkpoint anchoring on Ethereum. Labels are Chinese unless --lang
+en (docs/console.md).`,
 		Example: `  jinlian console --from bankA
   jinlian console --from regulator --lang en
   jinlian console --node https://10.0.0.5:26680 --tls-ca api-ca.pem --from ~/.jinlian/keys/alice.json`,
