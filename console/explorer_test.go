@@ -158,9 +158,11 @@ func TestProofDownloadRefused(t *testing.T) {
 	if !strings.Contains(body, `href="/explorer/tx/`+id+`/proof.json" download id="tx-proof"`) || !strings.Contains(body, `href="/explorer/block/5"`) {
 		t.Errorf("a transaction at height 5: no proof link, or no link to its block:\n%s", body)
 	}
-	// Bad input is the console's own refusal.
-	if resp, body := get(t, c, base+"/explorer/balance/proof.json?ledger=payments&asset=CNY&account=xyz"); resp.StatusCode == http.StatusOK || !strings.Contains(body, "xyz") {
-		t.Errorf("a bad account: %d", resp.StatusCode)
+	// Bad input is the console's own refusal (400).
+	for _, u := range []string{"/explorer/balance/proof.json?ledger=payments&asset=CNY&account=xyz", "/explorer/balance/proof.json?account=" + acct, "/explorer/tx/xyz/proof.json"} {
+		if resp, body := get(t, c, base+u); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `class="error"`) {
+			t.Errorf("%s: %d, want 400 and the reason", u, resp.StatusCode)
+		}
 	}
 }
 

@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
+	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/proof"
 )
@@ -37,6 +39,10 @@ func (s *Server) txProof(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	id := strings.ToLower(r.PathValue("id"))
 	back := url.Values{"tx": {id}}
+	if !txIDPattern.MatchString(id) {
+		s.proofFailed(w, r, back, badInput{fmt.Errorf("tx id %q: want 64 hex digits (the id a tx command prints)", id)})
+		return
+	}
 	h, err := s.txHeight(ctx, id)
 	if err != nil {
 		s.proofFailed(w, r, back, err)
@@ -61,7 +67,11 @@ func (s *Server) balanceProof(w http.ResponseWriter, r *http.Request) {
 	ledger, asset, account := q.Get("ledger"), q.Get("asset"), strings.TrimSpace(q.Get("account"))
 	back := url.Values{"ledger": {ledger}, "asset": {asset}, "account": {account}}
 	if ledger == "" || asset == "" {
-		s.proofFailed(w, r, back, errors.New("a balance proof needs the sub-ledger, the asset and the account"))
+		s.proofFailed(w, r, back, badInput{errors.New("a balance proof needs the sub-ledger, the asset and the account")})
+		return
+	}
+	if _, err := gmcrypto.ParseAddress(account); err != nil {
+		s.proofFailed(w, r, back, badInput{fmt.Errorf("account %q: %w", account, err)})
 		return
 	}
 	bal, err := s.balance(ctx, ledger, asset, account)
@@ -91,11 +101,15 @@ func (s *Server) sendBundle(w http.ResponseWriter, b *proof.Bundle, name string)
 
 // proofFailed shows the explorer page the link was on (back: its query)
 // with why no bundle came: the node's refusal in the red box, no data.
-// The status says it too, for a link fetched by a script: 403 when the
-// node's gate refused, 502 when the node failed otherwise.
+// The status says it too, for a link fetched by a script: 400 for the
+// console's own refusal of the input, 403 when the node's gate refused,
+// 502 when the node failed otherwise.
 func (s *Server) proofFailed(w http.ResponseWriter, r *http.Request, back url.Values, err error) {
 	status := http.StatusBadGateway
-	if refusedByGate(err) {
+	switch {
+	case errors.As(err, new(badInput)):
+		status = http.StatusBadRequest
+	case refusedByGate(err):
 		status = http.StatusForbidden
 	}
 	r2 := r.Clone(r.Context())
@@ -106,9 +120,18 @@ func (s *Server) proofFailed(w http.ResponseWriter, r *http.Request, back url.Va
 // proofError is explore's argument for a bundle that could not be built.
 type proofError struct{ err error }
 
-// refusedByGate tells the API gate's refusal (HTTP 403, a JSON-RPC error
-// "forbidden", or an *api.Error of status 403) from a node that failed.
+// badInput is a request the console refuses itself.
+type badInput struct{ error }
+
+var txIDPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// refusedByGate tells the API gate's refusal from a node that failed: an
+// *api.Error of status 403 (the API's own endpoints), or the JSON-RPC
+// error "forbidden" the gate answers RPC calls with (CometBFT's client
+// keeps only its text).
 func refusedByGate(err error) bool {
-	m := err.Error()
-	return strings.Contains(m, "forbidden") || strings.Contains(m, "HTTP 403") || strings.Contains(m, "only regulators")
+	if ae := (*api.Error)(nil); errors.As(err, &ae) {
+		return ae.Status == http.StatusForbidden
+	}
+	return strings.Contains(err.Error(), "forbidden")
 }
