@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -265,5 +266,52 @@ func TestMemoSearch(t *testing.T) {
 	_, body = get(t, mc, "http://"+m.Addr()+"/explorer?memo=invoice+42")
 	if !strings.Contains(strings.ReplaceAll(body, "&#39;", "'"), "call tx_search: raw blocks") || strings.Contains(body, `id="memo-hits"`) {
 		t.Errorf("member's memo search: not the gate's refusal:\n%s", body)
+	}
+}
+
+// A block's page: its header, and its transactions a page at a time,
+// each linking to its page, with its result.
+func TestBlockPage(t *testing.T) {
+	k, _ := gmcrypto.GenerateKey()
+	var txs cmttypes.Txs
+	var ids []string
+	for i := range 103 {
+		raw, id, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bankA"}, "c1", "payments", time.Unix(1_780_000_000+int64(i), 0), voteMessage(uint64(i+1), true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs, ids = append(txs, raw), append(ids, id)
+	}
+	node := fakeNode(t, func(method string, params map[string]json.RawMessage) (any, string) {
+		switch method {
+		case "block":
+			b := &cmttypes.Block{Header: cmttypes.Header{ChainID: "c1", Height: 7, Time: time.Unix(1_780_000_000, 0), AppHash: bytes.Repeat([]byte{0xab}, 32)}, Data: cmttypes.Data{Txs: txs}}
+			return &ctypes.ResultBlock{BlockID: cmttypes.BlockID{Hash: bytes.Repeat([]byte{0xcd}, 32)}, Block: b}, ""
+		case "block_results":
+			res := &ctypes.ResultBlockResults{Height: 7}
+			for i := range txs {
+				res.TxsResults = append(res.TxsResults, &abci.ExecTxResult{Code: uint32(i % 2)})
+			}
+			return res, ""
+		case "status":
+			return &ctypes.ResultStatus{SyncInfo: ctypes.SyncInfo{LatestBlockHeight: 9}}, ""
+		}
+		return nil, ""
+	})
+	s, c := consoleOn(t, node, "en")
+	base := "http://" + s.Addr()
+	_, body := get(t, c, base+"/explorer/block/7")
+	for _, want := range []string{`<h1>Block 7</h1>`, `id="block-app-hash">` + strings.Repeat("AB", 32), `id="block-ntxs">103`, `href="/explorer?tx=` + ids[0] + `"`,
+		`href="/explorer?tx=` + ids[99] + `"`, `href="/explorer/block/7?from=100" id="next-txs"`, `href="/explorer/block/6" id="prev-block"`, `href="/explorer/block/8" id="next-block"`, "Failed (1)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("block 7: no %q", want)
+		}
+	}
+	if strings.Contains(body, ids[100]) {
+		t.Error("block 7: more than one page of transactions")
+	}
+	_, body = get(t, c, base+"/explorer/block/7?from=100")
+	if !strings.Contains(body, ids[102]) || strings.Contains(body, ids[99]) || !strings.Contains(body, `href="/explorer/block/7?from=0" rel="prev"`) {
+		t.Error("block 7 from 100: not the last page")
 	}
 }
