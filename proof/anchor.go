@@ -250,3 +250,64 @@ func parseEthAddress(s string) (string, error) {
 	}
 	return "0x" + hex.EncodeToString(b), nil
 }
+
+// LatestAnchored reads the latest checkpoint the contract anchored, for a
+// status display (the web console's overview): the contract must anchor
+// chainID; its latest height (latestHeight()) is found among the
+// CheckpointAnchored events of the Ethereum block of the latest anchoring
+// (anchoredAtBlock()), which names the epoch, the app hash and the
+// transaction; the app hash the contract stores for that epoch must be
+// the event's. Whether that app hash is the chain's is the caller's to
+// check, against the header of block Height+1.
+func LatestAnchored(ctx context.Context, a Anchor, chainID string) (AnchorReport, error) {
+	out := AnchorReport{Contract: a.Address}
+	addr, err := parseEthAddress(a.Address)
+	if err != nil {
+		return out, err
+	}
+	out.Contract = addr
+	word, err := a.call(ctx, addr, selector("chainIdHash()"), nil)
+	if err != nil {
+		return out, err
+	}
+	if want := checkpoint.ChainIDHash(chainID); !bytes.Equal(word, want[:]) {
+		return out, fmt.Errorf("%w: contract %s anchors the chain whose id hashes to %X, not %q (%s)", ErrAnchor, addr, word, chainID, want)
+	}
+	var h, blk uint64
+	for _, v := range []struct {
+		sig string
+		out *uint64
+	}{{"latestHeight()", &h}, {"anchoredAtBlock()", &blk}} {
+		w, err := a.call(ctx, addr, selector(v.sig), nil)
+		if err != nil {
+			return out, err
+		}
+		n := new(big.Int).SetBytes(w)
+		if !n.IsUint64() {
+			return out, fmt.Errorf("%w: contract %s: %s is %s", ErrEthereum, addr, v.sig, n)
+		}
+		*v.out = n.Uint64()
+	}
+	filter := map[string]any{
+		"address": addr, "topics": []string{"0x" + hex.EncodeToString(keccak([]byte(anchoredEvent)))},
+		"fromBlock": fmt.Sprintf("0x%x", blk), "toBlock": fmt.Sprintf("0x%x", blk),
+	}
+	var logs json.RawMessage
+	if err := a.rpc(ctx, "eth_getLogs", []any{filter}, &logs); err != nil {
+		return out, err
+	}
+	found, err := anchoredAt(logs, h)
+	if err != nil {
+		return out, fmt.Errorf("contract %s, Ethereum block %d: %w", addr, blk, err)
+	}
+	found.Contract = addr
+	out = found
+	stored, err := a.call(ctx, addr, selector("appHash(uint64)"), new(big.Int).SetUint64(out.Epoch))
+	if err != nil {
+		return out, err
+	}
+	if got := fmt.Sprintf("%X", stored); got != out.AppHash {
+		return out, fmt.Errorf("%w: contract %s stores app hash %s for epoch %d, its event says %s", ErrAnchor, addr, got, out.Epoch, out.AppHash)
+	}
+	return out, nil
+}

@@ -94,3 +94,39 @@ func TestCheckAnchor(t *testing.T) {
 		t.Fatalf("malformed address: %v", err)
 	}
 }
+
+// LatestAnchored reads what a status page shows: the latest checkpoint a
+// contract anchored, with the Ethereum transaction that anchored it; an
+// anchor of another chain is refused.
+func TestLatestAnchored(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	eth, err := devchain.NewWith(devchain.LiveRules(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = eth.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	at := checkpoint.Checkpoint{ChainID: "jinlian-status", Epoch: 4, Height: 40}
+	at.AppHash[0], at.AppHash[31] = 0xa1, 0x1a
+	a, err := relay.Deploy(ctx, eth.Client(), eth.Auth, at, eth.Mine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor := proof.Anchor{RPC: "http://" + addr, Address: a.Hex()}
+	got, err := proof.LatestAnchored(ctx, anchor, at.ChainID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Epoch != 4 || got.Height != 40 || got.AppHash != at.AppHash.String() || got.EthTx == "" || got.EthBlock == 0 || got.Checkpoint != at.Hash().String() {
+		t.Fatalf("latest anchored %+v", got)
+	}
+	if _, err := proof.LatestAnchored(ctx, anchor, "another-chain"); !errors.Is(err, proof.ErrAnchor) {
+		t.Fatalf("another chain's anchor: %v", err)
+	}
+}

@@ -9,21 +9,28 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/proof"
 )
 
-// proofSource reads bundles from --node: CometBFT's RPC, and the QC
-// through fetchQC (the API's /v1/qc when --node is the API).
+// proofSource reads bundles from --node as the web console does
+// (proof.NodeSource): CometBFT's RPC, and the QC from the API's /v1/qc
+// when --node is the API.
 func proofSource(g *globals, from int64) (proof.Source, error) {
 	c, err := dial(g.node)
 	if err != nil {
 		return proof.Source{}, err
 	}
-	return proof.Source{RPC: c, From: from, QC: func(ctx context.Context, h int64) (app.QCResponse, error) {
-		return fetchQC(ctx, g.node, c, h)
-	}}, nil
+	return proof.NodeSource(c, apiGetter(g.node), from), nil
+}
+
+// apiGetter reads the node's API when --node is one (https://), else nil.
+func apiGetter(nf nodeFlags) proof.GetJSON {
+	if !isAPI(nf) {
+		return nil
+	}
+	n := apiNode(nf)
+	return func(ctx context.Context, path string, out any) error { return n.Get(ctx, nil, path, out) }
 }
 
 // writeBundle writes b to path.
@@ -46,16 +53,6 @@ func (p *proveFlags) add(cmd *cobra.Command) {
 	cmd.Flags().Int64Var(&p.from, "prove-from", 0, "height the bundle's header chain starts at (0: the node's earliest block); a verifier trusting --trust-height needs it included")
 }
 
-// balanceValue reads a proven balance record (payments.DecodeBalanceRecord:
-// the balance, then its completeness commitment); not set is 0.
-func balanceValue(v []byte) (uint64, error) {
-	if len(v) == 0 {
-		return 0, nil
-	}
-	bal, _, _, err := payments.DecodeBalanceRecord(v)
-	return bal, err
-}
-
 // proveBalances writes a state bundle of account's balances of assets on
 // ledgerName at height (0: the latest with a QC) and returns the bundle.
 func proveBalances(ctx context.Context, g *globals, pf proveFlags, ledgerName string, assets []string, account gmcrypto.Address, height int64) (*proof.Bundle, error) {
@@ -63,11 +60,7 @@ func proveBalances(ctx context.Context, g *globals, pf proveFlags, ledgerName st
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]proof.Key, len(assets))
-	for i, a := range assets {
-		keys[i] = proof.Key{Ledger: ledgerName, Key: payments.BalanceKey(a, account)}
-	}
-	b, err := src.State(ctx, height, keys)
+	b, err := src.Balances(ctx, height, ledgerName, assets, account)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +120,7 @@ certificate is committed (or --height), and the bundle is written to FILE:
 				}
 				out.Height, out.Proof = b.Height, pf.file
 				for i, e := range b.State.Entries {
-					amt, err := balanceValue(e.Value)
+					amt, err := proof.BalanceOf(e)
 					if err != nil {
 						return err
 					}

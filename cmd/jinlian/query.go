@@ -56,7 +56,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				amt, err := balanceValue(b.State.Entries[0].Value)
+				amt, err := proof.BalanceOf(b.State.Entries[0])
 				if err != nil {
 					return err
 				}
@@ -173,7 +173,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 				// index: the node builds the transaction's bundle, for
 				// the organisations it concerns, and its result is read
 				// from it.
-				out, err := proveTxThroughAPI(cmd.Context(), g.node, id, txProof)
+				out, err := proveTxThroughAPI(cmd.Context(), g, id, txProof)
 				if err != nil {
 					return err
 				}
@@ -297,28 +297,22 @@ func lookupTx(ctx context.Context, node nodeFlags, id string) (*txLookup, error)
 const sourceProof = "proof bundle"
 
 // proveTxThroughAPI asks the API for transaction id's proof bundle
-// (GET /v1/proofs/tx), at the height the app records for it, checks its
-// shape and that it is id's, writes it to pf.file (if set) and returns
-// what it says of the transaction.
-func proveTxThroughAPI(ctx context.Context, node nodeFlags, id string, pf proveFlags) (*txLookup, error) {
+// (GET /v1/proofs/tx, through proof.Source as the web console does), at
+// the height the app records for it, checks its shape and that it is
+// id's, writes it to pf.file (if set) and returns what it says of the
+// transaction.
+func proveTxThroughAPI(ctx context.Context, g *globals, id string, pf proveFlags) (*txLookup, error) {
 	var loc app.TxLocation
-	if err := abciQuery(ctx, node, app.QueryTx, []byte(id), 0, &loc); err != nil {
+	if err := abciQuery(ctx, g.node, app.QueryTx, []byte(id), 0, &loc); err != nil {
 		return nil, err
 	}
-	path := fmt.Sprintf("/v1/proofs/tx?id=%s&height=%d", id, loc.Height)
-	if pf.from > 0 {
-		path += fmt.Sprintf("&from=%d", pf.from)
-	}
-	var raw json.RawMessage
-	if err := apiNode(node).Get(ctx, nil, path, &raw); err != nil {
-		return nil, fmt.Errorf("prove tx %s: %w", id, err)
-	}
-	b, err := proof.Decode(raw)
+	src, err := proofSource(g, pf.from)
 	if err != nil {
-		return nil, fmt.Errorf("prove tx %s: the node's bundle: %w", id, err)
+		return nil, err
 	}
-	if b.Kind != proof.KindTx || b.Tx == nil || b.Tx.ID != id || b.Height != loc.Height {
-		return nil, fmt.Errorf("prove tx %s: the node sent a %s bundle of height %d, not of this transaction", id, b.Kind, b.Height)
+	b, err := src.Tx(ctx, loc.Height, id)
+	if err != nil {
+		return nil, fmt.Errorf("prove tx %s: %w", id, err)
 	}
 	if pf.file != "" {
 		if err := writeBundle(pf.file, b); err != nil {
