@@ -14,7 +14,7 @@ import (
 var ErrNotYet = errors.New("not committed yet")
 
 // QCSource reads the SM2 quorum certificate of a height from the node's
-// block store (node.FetchQC, over wire.QCAt), as a JSON-encodable value.
+// block store (proof.FetchQC, over wire.QCAt), as a JSON-encodable value.
 type QCSource func(ctx context.Context, height int64) (any, error)
 
 // qc serves GET /v1/qc?height=H: the SM2 quorum certificate of height H,

@@ -122,7 +122,7 @@ func newChain() (*chain, error) {
 		return id, res.Height, res.TxResult.Code, nil
 	}
 	ch := &chain{Genesis: ln.Network.Genesis, Sender: sender.Public().Address()}
-	ch.Src = proof.Source{RPC: c, QC: func(ctx context.Context, h int64) (app.QCResponse, error) { return node.FetchQC(ctx, c, h) }}
+	ch.Src = proof.NodeSource(c, nil, 0)
 	if ch.TxID, ch.TxHeight, _, err = send(7); err != nil {
 		return nil, err
 	}
