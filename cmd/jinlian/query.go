@@ -165,7 +165,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 			id := strings.ToLower(args[0])
 			var out *txLookup
 			var err error
-			if txProof.file == "" {
+			if txProof.file == "" || !isAPI(g.node) {
 				out, err = lookupTx(cmd.Context(), g.node, id)
 			}
 			if isAPI(g.node) && (txProof.file != "" || err != nil && strings.Contains(err.Error(), "forbidden")) {
