@@ -18,6 +18,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/recon"
 	"github.com/jinlian-ledger/jinlian/regulator"
 )
 
@@ -84,6 +85,9 @@ type Server struct {
 	srv     *http.Server
 	reports store[*signedReport]
 	recons  store[*reconRun]
+	// statements keeps the statements of days that are over, which no
+	// longer change, so that paging through one does not build it again.
+	statements store[*recon.Statement]
 	// mapping is the column mapping last used (TOML), offered again.
 	mapping struct {
 		sync.Mutex
@@ -125,6 +129,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.statements.limit = keptStatements
 	var err error
 	if s.token, err = randomHex(cfg.Token); err != nil {
 		return nil, err

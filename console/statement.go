@@ -5,17 +5,32 @@ package console
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/jinlian-ledger/jinlian/recon"
+)
+
+// statementRows is how many rows the statement page shows at a time;
+// keptStatements how many statements of days that are over the console
+// keeps (a day of 100,000 movements is some 40 MB).
+const (
+	statementRows  = 500
+	keptStatements = 4
 )
 
 type statementData struct {
 	Req      recon.Request
 	St       *recon.Statement
 	CSVQuery string
+	// Rows are the page's rows, First the number of its first (from 1),
+	// Prev and Next the queries of the pages around it ("" at an end).
+	Rows        []recon.Row
+	First, Last int
+	Prev, Next  template.URL
 	// Live: the day is not over and the node has an API: new movements
 	// stream in (live.go) from LiveSince on.
 	Live      bool
@@ -33,6 +48,18 @@ func (s *Server) fetchStatement(ctx context.Context, req recon.Request) (*recon.
 		// what a member may read anyway.
 		req.Org = s.cfg.Org
 	}
+	key := strings.Join([]string{req.Org, req.Date, req.Account, req.Asset, req.Ledger}, "\x00")
+	if st, ok := s.statements.get(key); ok && req.Date != "" {
+		return st, nil
+	}
+	st, err := s.buildStatement(ctx, req)
+	if err == nil && st.Day.Complete && req.Date != "" {
+		s.statements.put(key, st) // a day that is over no longer changes
+	}
+	return st, err
+}
+
+func (s *Server) buildStatement(ctx context.Context, req recon.Request) (*recon.Statement, error) {
 	if !strings.HasPrefix(s.cfg.Node.Addr, "https://") && !strings.HasPrefix(s.cfg.Node.Addr, "http://") {
 		// A node's plain RPC (tcp://): no API to ask, so build the
 		// statement here from its headers and tx index, as the API would.
@@ -53,14 +80,38 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	v := s.view("statement")
-	d := &statementData{Req: statementRequest(r.URL.Query())}
-	d.CSVQuery = r.URL.Query().Encode()
+	q := r.URL.Query()
+	page, _ := strconv.Atoi(q.Get("page"))
+	q.Del("page")
+	d := &statementData{Req: statementRequest(q)}
+	d.CSVQuery = q.Encode()
 	v.Data = d
 	st, err := s.fetchStatement(ctx, d.Req)
 	v.fail(tr(s.cfg.Lang, "nav.statement"), err)
 	d.St = st
-	if st != nil && !st.Day.Complete && s.apiHTTP != nil {
-		d.Live, d.LiveSince = true, st.Day.AsOfHeight+1
+	last := true
+	if st != nil {
+		// Pages of statementRows; without ?page, the last (the newest).
+		pages := max((len(st.Rows)+statementRows-1)/statementRows, 1)
+		if page < 1 || page > pages {
+			page = pages
+		}
+		from := (page - 1) * statementRows
+		d.Rows = st.Rows[from:min(from+statementRows, len(st.Rows))]
+		d.First, d.Last = from+1, from+len(d.Rows)
+		at := func(p int) template.URL {
+			q.Set("page", strconv.Itoa(p))
+			return template.URL("/statement?" + q.Encode())
+		}
+		if page > 1 {
+			d.Prev = at(page - 1)
+		}
+		if page < pages {
+			d.Next, last = at(page+1), false
+		}
+	}
+	if st != nil && !st.Day.Complete && s.apiHTTP != nil && last {
+		d.Live, d.LiveSince = true, st.Day.AsOfHeight+1 // new rows come after the last page's
 	}
 	if st != nil && d.Req.Date == "" {
 		d.Req.Date = st.Day.Date // the day the node chose: the latest block's

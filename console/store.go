@@ -9,6 +9,7 @@ const keep = 20
 // store keeps the last keep generated files by id, in memory: they are
 // the user's own, made on request, and gone with the console.
 type store[T any] struct {
+	limit int // how many it keeps; 0: keep
 	mu    sync.Mutex
 	order []string
 	byID  map[string]T
@@ -20,7 +21,15 @@ func (r *store[T]) put(id string, v T) {
 	if r.byID == nil {
 		r.byID = map[string]T{}
 	}
-	if len(r.order) == keep {
+	if _, ok := r.byID[id]; ok {
+		r.byID[id] = v
+		return
+	}
+	limit := r.limit
+	if limit == 0 {
+		limit = keep
+	}
+	if len(r.order) >= limit {
 		delete(r.byID, r.order[0])
 		r.order = r.order[1:]
 	}

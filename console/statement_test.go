@@ -1,0 +1,75 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jinlian-ledger/jinlian/api"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/recon"
+)
+
+// The statement page shows a day statementRows rows at a time, the last
+// page first; a day that is over is built once and paged (and downloaded)
+// from the console's copy; today's is asked for again.
+func TestStatementPages(t *testing.T) {
+	const n = 2*statementRows + 201
+	var asked atomic.Int32
+	api1 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/statement" {
+			http.NotFound(w, r)
+			return
+		}
+		asked.Add(1)
+		date := r.URL.Query().Get("date")
+		st := recon.Statement{Org: "bankA", Day: recon.Day{Date: date, TimeZone: "Asia/Shanghai", FromHeight: 1, ToHeight: n, Complete: date == "2026-12-03", AsOfHeight: n}}
+		for i := range n {
+			st.Rows = append(st.Rows, recon.Row{Time: time.Date(2026, 12, 3, 1, 0, 0, 0, time.UTC), Height: int64(i + 1), Ledger: "payments", Asset: "CNY",
+				Kind: "transfer", Direction: "debit", Amount: 1, Account: strings.Repeat("a", 40), Memo: fmt.Sprintf("ROW-%04d", i+1), TxID: strings.Repeat("b", 64)})
+		}
+		_ = json.NewEncoder(w).Encode(st)
+	}))
+	t.Cleanup(api1.Close)
+	k, err := gmcrypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestServerWith(t, Config{Node: api.Node{Addr: api1.URL}, Key: k, Org: "bankA", Name: "clerk", Lang: "en", Listen: "127.0.0.1:0", Timeout: 5 * time.Second})
+	c := login(t, s)
+	page := func(q string) string {
+		t.Helper()
+		resp, body := get(t, c, "http://"+s.Addr()+"/statement?"+q)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d\n%s", q, resp.StatusCode, body)
+		}
+		return body
+	}
+	last := page("date=2026-12-03")
+	if !strings.Contains(last, fmt.Sprintf("%d–%d / %d", 2*statementRows+1, n, n)) || !strings.Contains(last, fmt.Sprintf("ROW-%04d", n)) ||
+		strings.Contains(last, fmt.Sprintf("ROW-%04d", 2*statementRows)) || strings.Contains(last, `id="next-rows"`) {
+		t.Fatalf("the last page:\n%s", last)
+	}
+	first := page("date=2026-12-03&page=1")
+	if !strings.Contains(first, "ROW-0001") || strings.Contains(first, fmt.Sprintf("ROW-%04d", statementRows+1)) || strings.Contains(first, `id="prev-rows"`) ||
+		!strings.Contains(first, `href="/statement?date=2026-12-03&amp;page=2"`) {
+		t.Fatalf("the first page:\n%s", first)
+	}
+	resp, csv := get(t, c, "http://"+s.Addr()+"/statement.csv?date=2026-12-03")
+	if resp.StatusCode != http.StatusOK || strings.Count(csv, "\n") != n+1 {
+		t.Fatalf("CSV: %d, %d lines", resp.StatusCode, strings.Count(csv, "\n"))
+	}
+	if got := asked.Load(); got != 1 {
+		t.Fatalf("a day that is over was asked for %d times, want once", got)
+	}
+	page("date=2026-12-04")
+	page("date=2026-12-04&page=2")
+	if got := asked.Load(); got != 3 {
+		t.Fatalf("a day not over: asked %d times in all, want 3", got)
+	}
+}
