@@ -31,6 +31,7 @@ var labels = map[string][2]string{
 	"proof_failed":              {"验证失败", "Verification failed"},
 	"history_title":             {"账户变动历史", "Account history"},
 	"earlier":                   {"更早的变动", "Earlier movements"},
+	"flows_chart":               {"对手方资金流（链上与行内账，贷记与借记）", "Flows per counterparty (chain and books, credits and debits)"},
 	"live_needs_api":            {"实时变动需要节点的 API（https://）；节点只开放 RPC 时请刷新页面。", "Live movements need the node's API (https://); against a plain RPC, reload the page."},
 	"live_rows":                 {"实时：新的资金变动将自动出现在表格顶部", "Live: new movements appear at the top of the table as their blocks commit"},
 	"nav.recon":                 {"对账", "Reconciliation"},

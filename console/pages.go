@@ -48,6 +48,8 @@ func loadPages() (*pages, error) {
 			"list":  func(v ...string) []string { return v },
 			"inc":   func(h any) int64 { return toInt64(h) + 1 },
 			"dec":   func(h any) int64 { return toInt64(h) - 1 },
+			// barEnd is where a flows chart's value label starts.
+			"barEnd": func(w float64) float64 { return chartLabel + w + 4 },
 		}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", name, err)

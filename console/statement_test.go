@@ -73,3 +73,22 @@ func TestStatementPages(t *testing.T) {
 		t.Fatalf("a day not over: asked %d times in all, want 3", got)
 	}
 }
+
+// The flows chart scales each asset's bars to its largest figure.
+func TestFlowChart(t *testing.T) {
+	rows, h := flowChart([]recon.Position{
+		{Asset: "CNY", Counterparty: "bankB", Flows: recon.Flows{ChainCredits: "40", ChainDebits: "200", InternalCredits: "40", InternalDebits: "100", Agree: false}},
+		{Asset: "USD", Counterparty: "bankC", Flows: recon.Flows{ChainCredits: "5", ChainDebits: "0", InternalCredits: "5", InternalDebits: "0", Agree: true}},
+	})
+	if len(rows) != 2 || h != 2*rowHeight+4 || rows[1].Y != rowHeight {
+		t.Fatalf("rows %+v, height %d", rows, h)
+	}
+	want := [][]float64{{0.2 * chartWidth, chartWidth, 0.2 * chartWidth, 0.5 * chartWidth}, {chartWidth, 0, chartWidth, 0}}
+	for i, r := range rows {
+		for j, b := range r.Bars {
+			if b.Width != want[i][j] {
+				t.Errorf("%s %s %s: width %v, want %v", r.Asset, r.Counterparty, b.Key, b.Width, want[i][j])
+			}
+		}
+	}
+}

@@ -444,6 +444,10 @@ func TestConsoleInChromium(t *testing.T) {
 	if pos := text(bctx, "#positions tbody"); !strings.Contains(pos, "bankB") || !strings.Contains(pos, "不一致") {
 		t.Errorf("positions: %q", pos)
 	}
+	// The flows chart: four bars per counterparty, drawn (not empty).
+	if bars, err := chromedp.Run(bctx, chromedp.Evaluate[int](`[...document.querySelectorAll("#flows-chart rect")].filter(r => r.getBBox().width > 0).length`)); err != nil || bars < 2 {
+		t.Errorf("flows chart: %d bars drawn, %v", bars, err)
+	}
 	shoot(bctx, "reconciliation")
 	signed, err := chromedp.Run(bctx, chromedp.Evaluate[string](`fetch(document.querySelector("#result-json").href).then(r => r.text())`, chromedp.EvalAwaitPromise))
 	if err != nil {
