@@ -6,10 +6,10 @@ package console
 // compared with a counterparty's signed result (`jinlian recon compare`).
 
 import (
-	"math/big"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"strings"
 
