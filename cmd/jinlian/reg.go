@@ -812,8 +812,8 @@ afterwards, and prints the alerts those rules raise at heights
 --from-height..--to-height, each marked new (the live index has no such
 alert), same (it has; its id and status are shown), or gone (a live alert
 these rules would not raise). Alerts are the same when rule, height, subject
-and transactions agree. The live index, its alerts, acknowledgements and
-cases are not touched; the request is in the audit log. The replay always
+and transactions agree. The live index, its alerts and acknowledgements are
+not touched; the request is in the audit log. The replay always
 starts at genesis, so windows and daily totals that began before
 --from-height count as they do live. The rule file is checked here first: a
 bad one is refused with the key it names.`,
