@@ -2,6 +2,7 @@ package regulator
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -44,6 +45,13 @@ func TestWhatIfReplaysUnderOtherRules(t *testing.T) {
 	want := []string{"same large_amount " + big[0] + " acknowledged", "new large_amount " + mid1[0] + " ", "new large_amount " + mid2[0] + " "}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") || res.New != 2 || res.Same != 1 || res.Gone != 0 || res.From != 1 || res.To != 3 {
 		t.Fatalf("what-if %+v:\n%s\nwant\n%s", res, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The same rules again: the same answer; the live rules: nothing changes.
+	if again, err := reg.WhatIf(ctx, WhatIfRequest{Rules: stricter}); err != nil || fmt.Sprint(again) != fmt.Sprint(res) {
+		t.Fatalf("what-if twice:\n%+v\n%+v (%v)", res, again, err)
+	}
+	if same, err := reg.WhatIf(ctx, WhatIfRequest{Rules: testRulesTOML}); err != nil || same.Same != 1 || same.New != 0 || same.Gone != 0 {
+		t.Fatalf("what-if under the live rules: %+v %v", same, err)
 	}
 	// From height 2 on: only the two new ones are compared.
 	if res, err = reg.WhatIf(ctx, WhatIfRequest{Rules: stricter, From: 2}); err != nil || res.New != 2 || res.Same != 0 || res.Live != 0 {
@@ -91,7 +99,7 @@ func TestWhatIfReplaysUnderOtherRules(t *testing.T) {
 			n++
 		}
 	}
-	if n != 7 {
-		t.Fatalf("%d what-if entries in the audit log, want 7", n)
+	if n != 9 {
+		t.Fatalf("%d what-if entries in the audit log, want 9", n)
 	}
 }
