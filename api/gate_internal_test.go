@@ -195,3 +195,47 @@ func httpBody(b []byte) *readCloser { return &readCloser{bytes.NewReader(b)} }
 type readCloser struct{ *bytes.Reader }
 
 func (readCloser) Close() error { return nil }
+
+// GET /v1/proofs/tx's query string is read strictly: what is authorized
+// is what is built.
+func TestParseTxProofQuery(t *testing.T) {
+	id := strings.Repeat("ab", 32)
+	for _, c := range []struct {
+		q, err  string
+		h, from int64
+		wantID  string
+	}{
+		{q: "id=" + id + "&height=7", h: 7, wantID: id},
+		{q: "id=" + strings.ToUpper(id) + "&height=7&from=2", h: 7, from: 2, wantID: id},
+		{q: "height=7", err: "want a transaction id"},
+		{q: "id=" + id[:62] + "&height=7", err: "want a transaction id"},
+		{q: "id=" + id + "&height=0", err: "want a positive integer"},
+		{q: "id=" + id + "&height=x", err: "want a positive integer"},
+		{q: "id=" + id + "&height=7&from=8", err: "want a height from 1 to 7"},
+		{q: "id=" + id + "&height=7&height=8", err: "given 2 times"},
+		{q: "id=" + id + "&height=7&org=bankA", err: `unknown parameter "org"`},
+		{q: "id=%zz", err: "query string"},
+	} {
+		gotID, h, from, err := parseTxProofQuery(c.q)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: %v, want %q", c.q, err, c.err)
+			}
+			continue
+		}
+		if err != nil || gotID != c.wantID || h != c.h || from != c.from {
+			t.Errorf("%q: %s %d %d %v", c.q, gotID, h, from, err)
+		}
+	}
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	for h, want := range map[string]bool{
+		"gzip": true, "gzip, deflate, br": true, "br;q=1.0, GZIP;q=0.5": true, "deflate": false, "": false,
+		"gzip;q=0": false, "gzip; q=0.000": false, "x-gzip": false, "identity, gzip;q=0.1": true,
+	} {
+		if got := acceptsGzip(h); got != want {
+			t.Errorf("Accept-Encoding %q: %v, want %v", h, got, want)
+		}
+	}
+}

@@ -14,7 +14,7 @@ import (
 var ErrNotYet = errors.New("not committed yet")
 
 // QCSource reads the SM2 quorum certificate of a height from the node's
-// block store (node.FetchQC, over wire.QCAt), as a JSON-encodable value.
+// block store (proof.FetchQC, over wire.QCAt), as a JSON-encodable value.
 type QCSource func(ctx context.Context, height int64) (any, error)
 
 // qc serves GET /v1/qc?height=H: the SM2 quorum certificate of height H,
@@ -43,11 +43,17 @@ func (s *Server) qc(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := s.opts.QC(r.Context(), h)
+	writeFromNode(w, out, err)
+}
+
+// writeFromNode answers what the node gave: out, or 404 for what is not
+// committed yet (ErrNotYet), 502 for any other failure.
+func writeFromNode(w http.ResponseWriter, out any, err error) {
 	switch {
 	case errors.Is(err, ErrNotYet):
-		fail(http.StatusNotFound, err)
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
 	case err != nil:
-		fail(http.StatusBadGateway, err)
+		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
 	default:
 		writeJSON(w, http.StatusOK, out)
 	}

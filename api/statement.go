@@ -117,7 +117,7 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 		s.opts.Logger.Error("api: statement", "org", req.Org, "date", req.Date, "err", err)
 		fail(http.StatusInternalServerError, err)
 	default:
-		writeJSON(w, http.StatusOK, st)
+		writeCompactJSON(w, http.StatusOK, st)
 	}
 }
 

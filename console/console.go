@@ -44,6 +44,13 @@ type Config struct {
 	Org     string
 	Name    string
 	CertPEM []byte
+	// EthRPC and Anchor say where the chain's checkpoints are anchored:
+	// an Ethereum JSON-RPC endpoint and the CheckpointAnchor's address
+	// (the node's checkpoint.eth_rpc and checkpoint.anchor); empty: the
+	// overview says anchoring is not enabled. EthHTTP, when set, is the
+	// client for the endpoint.
+	EthRPC, Anchor string
+	EthHTTP        *http.Client
 	// Lang is "zh" (default) or "en".
 	Lang string
 	// Listen is a loopback host:port (DefaultListen when empty; port 0
@@ -133,6 +140,12 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if (cfg.EthRPC == "") != (cfg.Anchor == "") {
+		return nil, errors.New("console: the anchoring status needs both --eth-rpc and --anchor")
+	}
+	if a := cfg.Anchor; a != "" && (len(a) != 42 || !strings.HasPrefix(a, "0x") || !isHex(a[2:])) {
+		return nil, fmt.Errorf("--anchor %q: want the CheckpointAnchor's address, 0x and 40 hex digits", a)
+	}
 	if cfg.Observer != "" {
 		s.reg = regulator.NewClient(cfg.Observer, cfg.Key)
 		if cfg.ObserverHTTP != nil {
@@ -161,6 +174,11 @@ func checkLoopback(listen string) error {
 		return fmt.Errorf("--listen %q: the console holds your signing key and serves on loopback only (127.0.0.1, ::1 or localhost)", listen)
 	}
 	return nil
+}
+
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 func randomHex(given string) (string, error) {
@@ -222,6 +240,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /static/", http.FileServerFS(staticFS))
 	mux.HandleFunc("GET /{$}", s.overview)
 	mux.HandleFunc("GET /explorer", s.explorer)
+	mux.HandleFunc("GET /explorer/blocks", s.blocks)
+	mux.HandleFunc("GET /explorer/block/{height}", s.block)
+	mux.HandleFunc("GET /explorer/tx/{id}/proof.json", s.txProof)
+	mux.HandleFunc("GET /explorer/balance/proof.json", s.balanceProof)
 	mux.HandleFunc("GET /statement", s.statement)
 	mux.HandleFunc("GET /statement.csv", s.statementCSV)
 	mux.HandleFunc("GET /movements/stream", s.movementStream)

@@ -14,11 +14,15 @@
 // Pages are server-rendered html/template with one small script (the
 // connection indicator and the regulator page's live alerts), all embedded
 // with go:embed (docs/adr/0010-console-rendering.md); one file per page
-// (overview.go, explorer.go, statement.go, governance.go, regulator.go,
-// report.go). A node that serves no API (a plain CometBFT RPC) still gets
+// (overview.go with anchoring.go, explorer.go with blocks.go and
+// proofdownload.go, statement.go, governance.go, regulator.go, report.go).
+// Proof bundles are built by package proof's builders, as `jinlian query
+// … --prove` builds them, and checkpoint anchoring is read with its
+// Ethereum reader (no Ethereum library). A node that serves no API (a plain CometBFT RPC) still gets
 // statements: rpcstatement.go builds them as the API would.
 //
 // It imports, of jinlian, the client side of api and regulator, wire (to
-// build, sign and decode envelopes), recon (statements) and gmcrypto; never
-// app, consensus, contracts or ledger (internal/layers).
+// build, sign and decode envelopes), recon (statements), movement, proof
+// (bundles: build, verify, anchoring) and gmcrypto; never app, consensus,
+// contracts or ledger (internal/layers).
 package console

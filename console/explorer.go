@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -50,11 +51,6 @@ type blockRow struct {
 }
 
 type explorerData struct {
-	// Blocks are the latest blocks (?blocks=1): raw blocks, which the gate
-	// keeps for regulators and auditors.
-	ShowBlocks    bool
-	Blocks        []blockRow
-	BlocksRefused string
 	// CanDecrypt: the transaction carries a confidential payload and an
 	// observer is configured (regulator mode) to open it.
 	CanDecrypt               bool
@@ -64,12 +60,22 @@ type explorerData struct {
 	Ledger, Asset, Account   string
 	Balance                  *balanceView
 	TxRefused, BalanceRefuse string
+	// Memo search (?memo=, ?page=): transfers whose memo is exactly
+	// Memo, from the node's tx index (tx_search, which the gate keeps for
+	// regulators and auditors), memoPerPage a page, newest first.
+	Memo        string
+	MemoHits    []memoHit
+	MemoTotal   int
+	MemoPage    int
+	MemoNext    template.URL
+	MemoPrev    template.URL
+	MemoRefused string
 	// History is the account's movements of the asset at heights
 	// HistoryFrom..HistoryTo, newest first; Earlier pages back.
 	History        []movement.Movement
 	HistoryFrom    int64
 	HistoryTo      int64
-	Earlier        string
+	Earlier        template.URL
 	HistoryRefused string
 }
 
@@ -107,9 +113,16 @@ func (s *Server) decrypt(w http.ResponseWriter, r *http.Request) {
 // explore renders the explorer for the form values of r; dec is a
 // decryption to show (a *decryption) or why it failed (an error).
 func (s *Server) explore(w http.ResponseWriter, r *http.Request, dec any) {
+	s.exploreStatus(w, r, dec, http.StatusOK)
+}
+
+// exploreStatus is explore answering with status; dec may also be a
+// proofError, a bundle download that failed.
+func (s *Server) exploreStatus(w http.ResponseWriter, r *http.Request, dec any, status int) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	v := s.view("explorer")
+	v.Status = status
 	q := r.URL.Query()
 	if r.Method == http.MethodPost {
 		q = url.Values{"tx": {r.PostFormValue("tx")}}
@@ -134,11 +147,9 @@ func (s *Server) explore(w http.ResponseWriter, r *http.Request, dec any) {
 			}
 		}
 	}
-	if q.Get("blocks") == "1" {
-		d.ShowBlocks = true
-		var err error
-		if d.Blocks, err = s.latestBlocks(ctx); err != nil {
-			d.BlocksRefused = err.Error()
+	if d.Memo = strings.TrimSpace(q.Get("memo")); d.Memo != "" {
+		if err := s.searchMemo(ctx, d, q.Get("page")); err != nil {
+			d.MemoRefused = err.Error()
 		}
 	}
 	switch dec := dec.(type) {
@@ -146,6 +157,8 @@ func (s *Server) explore(w http.ResponseWriter, r *http.Request, dec any) {
 		d.Decrypted = dec
 	case error:
 		v.fail(tr(s.cfg.Lang, "decrypt"), dec)
+	case proofError:
+		v.fail(tr(s.cfg.Lang, "download_proof"), dec.err)
 	}
 	if d.Account != "" {
 		b, err := s.balance(ctx, d.Ledger, d.Asset, d.Account)
@@ -182,23 +195,11 @@ func (s *Server) history(ctx context.Context, d *explorerData, b *balanceView, b
 	slices.Reverse(ms)
 	d.History, d.HistoryFrom, d.HistoryTo = ms, from, to
 	if from > 1 {
-		d.Earlier = url.Values{"ledger": {b.Ledger}, "asset": {b.Asset}, "account": {b.Account}, "before": {strconv.FormatInt(from-1, 10)}}.Encode()
+		// template.URL: the query is built here, escaped once (the
+		// template would escape it again as one query value).
+		d.Earlier = template.URL("/explorer?" + url.Values{"ledger": {b.Ledger}, "asset": {b.Asset}, "account": {b.Account}, "before": {strconv.FormatInt(from-1, 10)}}.Encode())
 	}
 	return nil
-}
-
-// latestBlocks lists the 20 latest blocks (CometBFT's blockchain method).
-func (s *Server) latestBlocks(ctx context.Context) ([]blockRow, error) {
-	res, err := s.rpc.BlockchainInfo(ctx, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]blockRow, 0, len(res.BlockMetas))
-	for _, m := range res.BlockMetas {
-		out = append(out, blockRow{Height: m.Header.Height, Time: m.Header.Time.UTC().Format(time.RFC3339), Hash: m.BlockID.Hash.String(),
-			Txs: m.NumTxs, Proposer: m.Header.ProposerAddress.String()})
-	}
-	return out, nil
 }
 
 func (s *Server) balance(ctx context.Context, ledger, asset, account string) (*balanceView, error) {
@@ -223,15 +224,11 @@ func (s *Server) balance(ctx context.Context, ledger, asset, account string) (*b
 // regulators and auditors).
 func (s *Server) lookupTx(ctx context.Context, id string) (*txView, error) {
 	id = strings.ToLower(id)
-	if b, err := hex.DecodeString(id); err != nil || len(b) != 32 {
-		return nil, fmt.Errorf("tx id %q: want 64 hex digits (the id a tx command prints)", id)
-	}
-	var loc struct {
-		Height int64 `json:"height"`
-	}
-	if err := s.query(ctx, queryTx, []byte(id), &loc); err != nil {
+	h, err := s.txHeight(ctx, id)
+	if err != nil {
 		return nil, err
 	}
+	loc := struct{ Height int64 }{h}
 	res, err := s.rpc.TxSearch(ctx, fmt.Sprintf("jinlian_tx.id='%s'", id), false, nil, nil, "asc")
 	if err != nil {
 		return &txView{ID: id, Height: loc.Height}, fmt.Errorf("tx %s was committed at height %d; its content: %w", id, loc.Height, err)
@@ -241,6 +238,71 @@ func (s *Server) lookupTx(ctx context.Context, id string) (*txView, error) {
 	}
 	t := res.Txs[0]
 	return decodeTx(id, t.Tx, t.Hash, t.Height, &t.TxResult), nil
+}
+
+// memoPerPage is how many transfers a page of a memo search lists.
+const memoPerPage = 20
+
+type memoHit struct {
+	Height        int64
+	ID, Org, Memo string
+	Code          uint32
+}
+
+// searchMemo finds transfers whose memo is d.Memo in the node's tx index
+// (the memo attribute of transfer events; a node with a lean index keeps
+// none).
+func (s *Server) searchMemo(ctx context.Context, d *explorerData, page string) error {
+	if strings.ContainsAny(d.Memo, "'\\") {
+		return fmt.Errorf("memo %q: the node's tx index cannot be searched for a quote or a backslash", d.Memo)
+	}
+	d.MemoPage = 1
+	if page != "" {
+		p, err := strconv.Atoi(page)
+		if err != nil || p < 1 {
+			return fmt.Errorf("page %q: want a positive number", page)
+		}
+		d.MemoPage = p
+	}
+	per := memoPerPage
+	res, err := s.rpc.TxSearch(ctx, fmt.Sprintf("transfer.memo='%s'", d.Memo), false, &d.MemoPage, &per, "desc")
+	if err != nil {
+		return err
+	}
+	d.MemoTotal = res.TotalCount
+	for _, t := range res.Txs {
+		h := memoHit{Height: t.Height, Code: t.TxResult.Code, Memo: d.Memo}
+		if tx, err := wire.DecodeTx(t.Tx); err == nil {
+			h.ID, h.Org = wire.TxIDOf(tx), tx.MSPID
+		}
+		d.MemoHits = append(d.MemoHits, h)
+	}
+	// template.URL: the query is built here, escaped once.
+	link := func(p int) template.URL {
+		return template.URL("/explorer?" + url.Values{"memo": {d.Memo}, "page": {strconv.Itoa(p)}}.Encode())
+	}
+	if d.MemoPage*per < d.MemoTotal {
+		d.MemoNext = link(d.MemoPage + 1)
+	}
+	if d.MemoPage > 1 {
+		d.MemoPrev = link(d.MemoPage - 1)
+	}
+	return nil
+}
+
+// txHeight asks the app at which height the transaction id was committed
+// (its id spent).
+func (s *Server) txHeight(ctx context.Context, id string) (int64, error) {
+	if b, err := hex.DecodeString(id); err != nil || len(b) != 32 {
+		return 0, fmt.Errorf("tx id %q: want 64 hex digits (the id a tx command prints)", id)
+	}
+	var loc struct {
+		Height int64 `json:"height"`
+	}
+	if err := s.query(ctx, queryTx, []byte(id), &loc); err != nil {
+		return 0, err
+	}
+	return loc.Height, nil
 }
 
 // txFromBlock reads a transaction that the tx index lacks (a failed one

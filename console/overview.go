@@ -35,6 +35,8 @@ type overviewData struct {
 	// QCHeights are the heights whose certificates were read.
 	QCFrom, QCTo int64
 	QCCount      int
+	// Anchoring is the checkpoint anchoring status (anchoring.go).
+	Anchoring *anchorView
 }
 
 // qcWindow is how many recent heights the overview reads SM2 quorum
@@ -86,6 +88,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 	if err == nil && len(ids) > 0 {
 		d.Registered, d.Roles = true, ids[0].Roles
 	}
+	d.Anchoring = s.anchoring(ctx, d.Chain)
 	s.render(w, v)
 }
 

@@ -40,12 +40,14 @@ type pages struct{ t map[string]*template.Template }
 
 func loadPages() (*pages, error) {
 	p := &pages{t: map[string]*template.Template{}}
-	for _, name := range []string{"overview", "explorer", "statement", "recon", "proof", "governance", "vote", "regulator", "case", "audit", "report"} {
+	for _, name := range []string{"overview", "explorer", "blocks", "block", "statement", "recon", "proof", "governance", "vote", "regulator", "case", "audit", "report"} {
 		t, err := template.New("layout.html").Funcs(template.FuncMap{
 			"t":     func(lang, key string) string { return tr(lang, key) },
 			"short": short,
 			"join":  strings.Join,
 			"list":  func(v ...string) []string { return v },
+			"inc":   func(h any) int64 { return toInt64(h) + 1 },
+			"dec":   func(h any) int64 { return toInt64(h) - 1 },
 		}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", name, err)
@@ -53,6 +55,18 @@ func loadPages() (*pages, error) {
 		p.t[name] = t
 	}
 	return p, nil
+}
+
+func toInt64(v any) int64 {
+	switch v := v.(type) {
+	case int64:
+		return v
+	case uint64:
+		return int64(v)
+	case int:
+		return int64(v)
+	}
+	return 0
 }
 
 func short(s string) string {
@@ -72,6 +86,8 @@ type view struct {
 	Errors           []string
 	Flash            string
 	Data             any
+	// Status is the HTTP status of the page (0: 200).
+	Status int
 }
 
 func (s *Server) view(page string) *view {
@@ -93,6 +109,9 @@ func (s *Server) render(w http.ResponseWriter, v *view) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if v.Status != 0 {
+		w.WriteHeader(v.Status)
+	}
 	_, _ = w.Write(b.Bytes())
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
+	"github.com/jinlian-ledger/jinlian/proof"
 	"github.com/jinlian-ledger/jinlian/regulator"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
@@ -211,12 +212,19 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 		ao.Registry = chainRegistry{store: store}
 		ao.Statements = cn.Statements()
 		ao.Events = cn.Blocks()
-		ao.QC = func(ctx context.Context, h int64) (any, error) {
-			qc, err := FetchQC(ctx, cn.Client(), h)
+		notYet := func(err error) error {
 			if errors.Is(err, wire.ErrNoQCYet) {
-				err = fmt.Errorf("%w: %w", api.ErrNotYet, err)
+				return fmt.Errorf("%w: %w", api.ErrNotYet, err)
 			}
-			return qc, err
+			return err
+		}
+		ao.QC = func(ctx context.Context, h int64) (any, error) {
+			qc, err := proof.FetchQC(ctx, cn.Client(), nil, h)
+			return qc, notYet(err)
+		}
+		ao.TxProof = func(ctx context.Context, h, from int64, id string) (any, error) {
+			b, err := proof.NodeSource(cn.Client(), nil, from).Tx(ctx, h, id)
+			return b, notYet(err)
 		}
 		if n.API, err = api.Start(ao); err != nil {
 			return nil, errors.Join(err, n.Stop())

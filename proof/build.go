@@ -28,6 +28,11 @@ type Source struct {
 	// earliest block, the genesis on an unpruned node). A verifier that
 	// trusts a (height, hash) needs the chain to include that height.
 	From int64
+	// API, when set, reads the node's client API as the caller: Tx then
+	// asks it for the bundle (GET /v1/proofs/tx: the node builds it for
+	// the organisations the transaction concerns, since its gate gives
+	// members no raw block). NodeSource sets it for an API.
+	API GetJSON
 }
 
 // Key is one key of a sub-ledger a state bundle proves.
@@ -80,9 +85,13 @@ func storeRequest(k Key) []byte {
 	return b
 }
 
-// Tx builds the bundle of the transaction id included in block h.
+// Tx builds the bundle of the transaction id included in block h, from
+// its block and results, or asks the node's API for it (Source.API).
 func (s Source) Tx(ctx context.Context, h int64, id string) (*Bundle, error) {
 	id = strings.ToLower(id)
+	if s.API != nil {
+		return s.txFromAPI(ctx, h, id)
+	}
 	blk, err := s.RPC.Block(ctx, &h)
 	if err != nil {
 		return nil, fmt.Errorf("block %d: %w", h, err)

@@ -53,7 +53,9 @@ type Bundle struct {
 
 // Completeness claims that Movements are all the movements of Account's
 // Asset on Ledger at heights FromHeight..ToHeight (= H), in chain order:
-// Before is a state bundle of the balance record after FromHeight−1, the
+// Before is a state bundle of the balance record after FromHeight−1 (nil
+// from height 1: the verifier reads the opening balance from the trusted
+// genesis), the
 // enclosing bundle's state proves it after H, and the movements must
 // carry the committed chain and count from one to the other
 // (docs/proofs.md, docs/reconciliation.md#completeness-commitments).
@@ -313,16 +315,23 @@ func (c *Completeness) validate(b *Bundle) error {
 		return malformed("completeness", "a completeness bundle carries completeness and state, and no tx")
 	case b.State == nil || len(b.State.Entries) != 1:
 		return malformed("state", "a completeness bundle proves one entry, the balance record at to_height")
-	case c.Before == nil || c.Before.Kind != KindState || c.Before.Completeness != nil:
-		return malformed("completeness.before", "want a state bundle of the balance record at from_height−1")
-	case c.FromHeight < 2 || c.ToHeight < c.FromHeight:
-		return malformed("completeness", "heights %d..%d: want 2 ≤ from_height ≤ to_height", c.FromHeight, c.ToHeight)
+	case c.FromHeight < 1 || c.ToHeight < c.FromHeight:
+		return malformed("completeness", "heights %d..%d: want 1 ≤ from_height ≤ to_height", c.FromHeight, c.ToHeight)
 	case c.ToHeight != b.Height:
 		return malformed("completeness.to_height", "%d, the bundle proves height %d", c.ToHeight, b.Height)
+	case c.FromHeight == 1 && c.Before != nil:
+		return malformed("completeness.before", "from height 1 the state before is the genesis's: want no before bundle")
+	case c.FromHeight == 1:
+		// The opening balances come from the trusted genesis.
+	case c.Before == nil || c.Before.Kind != KindState || c.Before.Completeness != nil:
+		return malformed("completeness.before", "want a state bundle of the balance record at from_height−1")
 	case c.Before.Height != c.FromHeight-1:
 		return malformed("completeness.before.height", "%d, want from_height−1 = %d", c.Before.Height, c.FromHeight-1)
 	case len(c.Movements) > maxMovements:
 		return malformed("completeness.movements", "%d movements, more than %d", len(c.Movements), maxMovements)
+	}
+	if c.Before == nil {
+		return nil
 	}
 	if err := c.Before.validate(); err != nil {
 		return fmt.Errorf("completeness.before: %w", err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/movement"
@@ -31,15 +32,17 @@ func verifyCompleteness(b *Bundle, t Trust) (CompletenessReport, error) {
 	c := b.Completeness
 	rep := CompletenessReport{Ledger: c.Ledger, Asset: c.Asset, Account: c.Account, FromHeight: c.FromHeight, ToHeight: c.ToHeight,
 		Count: len(c.Movements)}
-	if c.Before.ChainID != b.ChainID {
-		return rep, fmt.Errorf("%w: completeness.before: chain_id %q, the bundle's is %q", ErrChain, c.Before.ChainID, b.ChainID)
-	}
-	if _, err := Verify(c.Before, t); err != nil {
-		return rep, fmt.Errorf("completeness.before: %w", err)
-	}
 	addr, err := gmcrypto.ParseAddress(c.Account)
 	if err != nil {
 		return rep, malformed("completeness.account", "%v", err)
+	}
+	if c.Before != nil {
+		if c.Before.ChainID != b.ChainID {
+			return rep, fmt.Errorf("%w: completeness.before: chain_id %q, the bundle's is %q", ErrChain, c.Before.ChainID, b.ChainID)
+		}
+		if _, err := Verify(c.Before, t); err != nil {
+			return rep, fmt.Errorf("completeness.before: %w", err)
+		}
 	}
 	key := payments.BalanceKey(c.Asset, addr)
 	record := func(field string, e Entry) (movement.Commitment, error) {
@@ -56,7 +59,12 @@ func verifyCompleteness(b *Bundle, t Trust) (CompletenessReport, error) {
 		}
 		return com, nil
 	}
-	before, err := record("completeness.before.state.entries[0]", c.Before.State.Entries[0])
+	var before movement.Commitment
+	if c.Before != nil {
+		before, err = record("completeness.before.state.entries[0]", c.Before.State.Entries[0])
+	} else {
+		before, err = genesisCommitment(t, c.Ledger, c.Asset, addr)
+	}
 	if err != nil {
 		return rep, err
 	}
@@ -72,8 +80,38 @@ func verifyCompleteness(b *Bundle, t Trust) (CompletenessReport, error) {
 	return rep, nil
 }
 
+// genesisCommitment is the commitment the genesis opens an account's
+// record with (app's genesis: the opening balance, no movement), read from
+// the trusted genesis: the state before height 1 has no quorum
+// certificate, and the genesis file is what it was made from.
+func genesisCommitment(t Trust, ledgerName, asset string, addr gmcrypto.Address) (movement.Commitment, error) {
+	if t.Genesis == nil {
+		return movement.Commitment{}, fmt.Errorf("%w: a completeness bundle from height 1 starts from the genesis's opening balances: trust the genesis file (--trust genesis.json)", ErrTrust)
+	}
+	g, err := app.DecodeGenesis(t.Genesis.AppState)
+	if err != nil {
+		return movement.Commitment{}, fmt.Errorf("%w: the trusted genesis's app_state: %v", ErrTrust, err)
+	}
+	var open movement.Commitment
+	for _, l := range g.Ledgers {
+		if l.Name != ledgerName {
+			continue
+		}
+		for _, b := range l.Balances {
+			if a, err := gmcrypto.ParseAddress(b.Account); err == nil && a == addr && b.Asset == asset {
+				if open.Balance+b.Amount < open.Balance {
+					return open, fmt.Errorf("%w: the genesis's opening balances of %s %s overflow", ErrTrust, addr, asset)
+				}
+				open.Balance += b.Amount
+			}
+		}
+	}
+	return open, nil
+}
+
 // Completeness builds a completeness bundle: the account's balance record
-// proven at from−1 and at to (0: StateHeight), and ms, the movements the
+// proven at from−1 (from 1: none, the verifier reads the genesis) and at
+// to (0: StateHeight), and ms, the movements the
 // caller listed for the range (recon.AccountMovements, or the node's
 // event feed). The bundle is not checked here: Verify finds a list that
 // is not complete.
@@ -84,17 +122,19 @@ func (s Source) Completeness(ctx context.Context, ledgerName, asset string, acco
 			return nil, err
 		}
 	}
-	if from < 2 || to < from {
-		return nil, fmt.Errorf("heights %d..%d: want 2 ≤ from ≤ to (the state after from−1 is proven)", from, to)
+	if from < 1 || to < from {
+		return nil, fmt.Errorf("heights %d..%d: want 1 ≤ from ≤ to", from, to)
 	}
 	keys := []Key{{Ledger: ledgerName, Key: payments.BalanceKey(asset, account)}}
 	after, err := s.State(ctx, to, keys)
 	if err != nil {
 		return nil, err
 	}
-	before, err := s.State(ctx, from-1, keys)
-	if err != nil {
-		return nil, err
+	var before *Bundle
+	if from > 1 {
+		if before, err = s.State(ctx, from-1, keys); err != nil {
+			return nil, err
+		}
 	}
 	if ms == nil {
 		ms = []movement.Movement{}

@@ -15,7 +15,11 @@
 // The envelope (format, kind) leaves room for further kinds (a per-account
 // completeness commitment).
 //
+// CheckAnchor adds one online step to a verified bundle: that its height is
+// a checkpoint the chain's CheckpointAnchor contract on Ethereum anchored,
+// with its app hash (plain JSON-RPC, no go-ethereum in the binary).
+//
 // Build reads a node over CometBFT's RPC. The package sits above app (its
-// query paths, VerifyQC), permission, ledger, wire and gmcrypto; it never
+// query paths, VerifyQC), checkpoint, permission, ledger, wire and gmcrypto; it never
 // imports api, consensus, node or cmd.
 package proof

@@ -122,7 +122,7 @@ func newChain() (*chain, error) {
 		return id, res.Height, res.TxResult.Code, nil
 	}
 	ch := &chain{Genesis: ln.Network.Genesis, Sender: sender.Public().Address()}
-	ch.Src = proof.Source{RPC: c, QC: func(ctx context.Context, h int64) (app.QCResponse, error) { return node.FetchQC(ctx, c, h) }}
+	ch.Src = proof.NodeSource(c, nil, 0)
 	if ch.TxID, ch.TxHeight, _, err = send(7); err != nil {
 		return nil, err
 	}
@@ -349,4 +349,61 @@ func TestCompleteness(t *testing.T) {
 			}
 		})
 	}
+
+	// From height 1: no state before it is proven; the opening balance
+	// (the sender was funded in the genesis) comes from the trusted
+	// genesis file.
+	t.Run("from height 1", func(t *testing.T) {
+		ms, err := recon.AccountMovements(ctx, api.RPCBlocks(ctx, ch.Src.RPC), acct, 1, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b1, err := ch.Src.Completeness(ctx, "payments", "CNY", ch.Sender, 1, to, ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b1.Completeness.Before != nil {
+			t.Fatal("a before bundle from height 1")
+		}
+		for _, tr := range []proof.Trust{{Genesis: ch.Genesis}, {Genesis: ch.Genesis, Guomi: true}} {
+			r, err := proof.Verify(reencode(t, b1), tr)
+			if err != nil {
+				t.Fatalf("guomi %v: %v", tr.Guomi, err)
+			}
+			if c := r.Completeness; c.Count != 1 || c.FromHeight != 1 || c.BalanceBefore != localnet.Funding || c.BalanceAfter != localnet.Funding-7 {
+				t.Fatalf("report %+v", c)
+			}
+		}
+		lb := lightBlock(t, b1, 0)
+		if _, err := proof.Verify(reencode(t, b1), proof.Trust{Height: lb.Height, Hash: lb.Hash()}); !errors.Is(err, proof.ErrTrust) ||
+			!strings.Contains(err.Error(), "--trust genesis.json") {
+			t.Fatalf("from height 1 without the genesis: %v", err)
+		}
+		// A genesis that opened the account with another balance.
+		g, err := app.DecodeGenesis(ch.Genesis.AppState)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for i := range g.Ledgers {
+			for j, bal := range g.Ledgers[i].Balances {
+				if bal.Account == ch.Sender.String() && bal.Asset == "CNY" {
+					g.Ledgers[i].Balances[j].Amount++
+					found = true
+				}
+			}
+		}
+		other := *ch.Genesis
+		if other.AppState, err = json.Marshal(g); err != nil || !found {
+			t.Fatalf("the sender's genesis balance: found %v, %v", found, err)
+		}
+		if _, err := proof.Verify(reencode(t, b1), proof.Trust{Genesis: &other, Guomi: true}); !errors.Is(err, proof.ErrCompleteness) {
+			t.Fatalf("another opening balance: %v", err)
+		}
+		x := reencode(t, b1)
+		x.Completeness.Before = b.Completeness.Before
+		if _, err := proof.Verify(x, proof.Trust{Genesis: ch.Genesis}); !errors.Is(err, proof.ErrMalformed) {
+			t.Fatalf("a before bundle from height 1: %v", err)
+		}
+	})
 }

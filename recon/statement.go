@@ -434,3 +434,28 @@ func totals(rows []Row) []Total {
 	}
 	return out
 }
+
+// TxParties finds transaction id (64 lower-case hex digits) among a
+// block's transactions and returns the organisations it concerns, sorted,
+// once each: its sender's (the envelope's MSP id, also for a transaction
+// that failed) and the organisation of each of its movements
+// (TxMovements). ok is false when the block does not hold it.
+func TxParties(txs []*abci.TxResult, id string) (orgs []string, ok bool, err error) {
+	for _, r := range txs {
+		t, err := wire.DecodeTx(r.Tx)
+		if err != nil || wire.TxIDOf(t) != id {
+			continue // an app-made transaction, or another one
+		}
+		orgs = append(orgs, t.MSPID)
+		rows, err := TxMovements(r, time.Time{})
+		if err != nil {
+			return nil, true, err
+		}
+		for _, row := range rows {
+			orgs = append(orgs, row.Org)
+		}
+		slices.Sort(orgs)
+		return slices.Compact(orgs), true, nil
+	}
+	return nil, false, nil
+}

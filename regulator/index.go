@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -74,6 +75,10 @@ type Index struct {
 	auditKey  *gmcrypto.PrivateKey
 	auditSeq  uint64
 	auditHead string // hash of entry auditSeq (AuditGenesis before the first)
+
+	// recent caches, for ApplyBlock only (under writeMu), the committed
+	// entries of accounts the rules read (recent.go).
+	recent recentCache
 
 	// Tests only: smaller chunks than Badger's limits, and a crash at a
 	// stage of a chunked commit (commit.go).
@@ -425,7 +430,9 @@ type blockWriter struct {
 	xbTx     map[string][]string // this block's xt/ entries per day/pair/asset prefix
 	rule     map[string]time.Time
 	acct     map[string][]Entry // this block's entries per account
-	histN    map[string]int     // history entries per account per tx position
+	recent   *recentCache       // the index's, read-only until commit
+	loaded   map[string]*recentEntries
+	histN    map[string]int // history entries per account per tx position
 	alerts   []Alert
 	alertSeq uint64
 }
@@ -498,6 +505,28 @@ func (bw *blockWriter) Threshold(asset string) (uint64, bool, error) {
 // AccountEntries returns the movements of an account (either side) with
 // time ≥ since, oldest first, including this block's so far.
 func (bw *blockWriter) AccountEntries(addr string, since time.Time) ([]Entry, error) {
+	out, ok := bw.recent.since(addr, since)
+	if l := bw.loaded[addr]; !ok && l != nil && !since.Before(l.from) {
+		out, ok = (&recentCache{accounts: map[string]*recentEntries{addr: l}}).since(addr, since)
+	}
+	if !ok {
+		var err error
+		if out, err = bw.scanAccount(addr, since); err != nil {
+			return nil, err
+		}
+		bw.loaded[addr] = &recentEntries{from: since, entries: slices.Clone(out)}
+	}
+	for _, e := range bw.acct[addr] {
+		if !e.Time.Before(since) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// scanAccount reads the committed entries of an account with time ≥
+// since from the index, oldest first.
+func (bw *blockWriter) scanAccount(addr string, since time.Time) ([]Entry, error) {
 	var out []Entry
 	prefix := cat(prefixAcct, addr, "/")
 	it := bw.snap.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true, PrefetchValues: true, PrefetchSize: 64})
@@ -512,14 +541,7 @@ func (bw *blockWriter) AccountEntries(addr string, since time.Time) ([]Entry, er
 		}
 		out = append(out, e)
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
-	for _, e := range bw.acct[addr] {
-		if !e.Time.Before(since) {
-			out = append(out, e)
-		}
-	}
+	slices.Reverse(out)
 	return out, nil
 }
 
@@ -673,7 +695,8 @@ func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
 	}
 	bw := &blockWriter{snap: snap, w: writeSet{}, b: b, alertSeq: seq,
 		orgs: map[string]string{}, sanc: map[string]*SanctionChange{}, thr: map[string]uint64{},
-		xb: map[string]uint64{}, xbTx: map[string][]string{}, rule: map[string]time.Time{}, acct: map[string][]Entry{}, histN: map[string]int{}}
+		xb: map[string]uint64{}, xbTx: map[string][]string{}, rule: map[string]time.Time{}, acct: map[string][]Entry{}, histN: map[string]int{},
+		recent: &ix.recent, loaded: map[string]*recentEntries{}}
 	for i := range b.Txs {
 		if err := bw.applyTx(&b.Txs[i], rules); err != nil {
 			return nil, fmt.Errorf("index block %d tx %d: %w", b.Height, i, err)
@@ -686,8 +709,10 @@ func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
 		return nil, err
 	}
 	if err := ix.commitBlock(b.Height, bw.w.ops()); err != nil {
+		ix.recent.clear() // what is committed is not known here
 		return nil, fmt.Errorf("index block %d: %w", b.Height, err)
 	}
+	ix.recent.committed(b.Time, bw.loaded, bw.acct)
 	return bw.alerts, nil
 }
 

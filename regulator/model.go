@@ -53,7 +53,12 @@ type Tx struct {
 	Identities []IdentityOrg `json:"identities,omitempty"`
 	// Thresholds are on-chain large-amount thresholds the transaction set.
 	Thresholds []ThresholdChange `json:"thresholds,omitempty"`
-	Time       time.Time         `json:"time"`
+	// Pvp is the payment-versus-payment trade the transaction funded,
+	// settled or refunded, read from its typed events; nil for any other
+	// transaction. Every movement of such a transaction goes into or out
+	// of the trade's escrows.
+	Pvp  *PvpTrade `json:"pvp,omitempty"`
+	Time time.Time `json:"time"`
 }
 
 // OK reports whether the transaction executed.
@@ -72,6 +77,34 @@ type Movement struct {
 	// movement, as the state machine reported them in its event.
 	FromBalance uint64 `json:"from_balance,string"`
 	ToBalance   uint64 `json:"to_balance,string"`
+}
+
+// PvP trade outcomes a transaction can have (PvpTrade.Status).
+const (
+	PvpFunded   = "funded"   // a leg went into its escrow; the trade is still open
+	PvpSettled  = "settled"  // both legs left their escrows for their receivers
+	PvpRefunded = "refunded" // the funded legs went back to their payers
+)
+
+// PvpTrade is what a transaction's pvp_funded, pvp_settled or
+// pvp_refunded event says of a trade: both legs and their rate, and, once
+// settled, who paid and who received each leg. The proposer pays leg A
+// (LedgerA/AssetA/AmountA) to ReceiverB; the counterparty pays leg B to
+// ReceiverA.
+type PvpTrade struct {
+	Trade        string `json:"trade"`
+	Status       string `json:"status"`
+	LedgerA      string `json:"ledger_a"`
+	AssetA       string `json:"asset_a"`
+	AmountA      uint64 `json:"amount_a,string"`
+	LedgerB      string `json:"ledger_b"`
+	AssetB       string `json:"asset_b"`
+	AmountB      uint64 `json:"amount_b,string"`
+	Rate         string `json:"rate"` // AmountB / AmountA, 10 decimals
+	Proposer     string `json:"proposer,omitempty"`
+	Counterparty string `json:"counterparty,omitempty"`
+	ReceiverA    string `json:"receiver_a,omitempty"`
+	ReceiverB    string `json:"receiver_b,omitempty"`
 }
 
 // SanctionChange is a sanctions-list entry added or removed.

@@ -368,13 +368,13 @@ func (e *Engine) OnTx(v RuleView, b *Block, tx *Tx, entries []Entry) error {
 		return err
 	}
 	for _, m := range entries {
-		for _, rule := range []func(RuleView, *Block, Entry) error{e.large, e.structuring, e.velocity, e.fastInOut, e.crossBorder} {
+		for _, rule := range []func(RuleView, *Block, Entry) error{e.large, e.structuring, e.velocity, e.fastInOut} {
 			if err := rule(v, b, m); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	return e.crossBorder(v, b, tx, entries)
 }
 
 // threshold is the large-amount threshold of asset: the one set on chain
@@ -613,16 +613,73 @@ func (e *Engine) usualOutflow(v RuleView, b *Block, m Entry, acct string) (float
 
 // crossBorder sums, per calendar day in the configured time zone, what
 // each organisation's accounts send to another organisation's accounts.
-// The sender's organisation is the jinlian_tx event's org; the receiver's
-// is the one the index learned for its address (genesis identities,
+//
+// For a payment-versus-payment trade it reads the trade, not the
+// movements: those go into and out of escrows, which belong to no
+// organisation, so that funding a leg is no flow and its settlement would
+// seem to come from nowhere. When a trade settles, each leg counts once,
+// from its payer's organisation to its receiver's, in its own asset, and
+// an alert names the trade, both legs and their rate; funding and refunds
+// count nothing (the money stays with, or returns to, its payer).
+//
+// For any other transaction each transfer counts: the sender's
+// organisation is the jinlian_tx event's org; the receiver's is the one
+// the index learned for its address (genesis identities,
 // register_identity events, or the org it signed with as a sender).
 // Transfers to an address of unknown organisation count as "unknown".
-func (e *Engine) crossBorder(v RuleView, b *Block, m Entry) error {
-	c := &e.c.CrossBorder
-	if !enabled(c.Enabled) || m.Kind != KindTransfer {
+func (e *Engine) crossBorder(v RuleView, b *Block, tx *Tx, entries []Entry) error {
+	if !enabled(e.c.CrossBorder.Enabled) {
 		return nil
 	}
-	from, to := m.FromOrg, m.ToOrg
+	if p := tx.Pvp; p != nil {
+		if p.Status != PvpSettled {
+			return nil
+		}
+		legs := []struct {
+			payer, receiver, ledger, asset, name string
+			amount                               uint64
+		}{
+			{p.Proposer, p.ReceiverB, p.LedgerA, p.AssetA, "A", p.AmountA},
+			{p.Counterparty, p.ReceiverA, p.LedgerB, p.AssetB, "B", p.AmountB},
+		}
+		for i, l := range legs {
+			from, err := v.OrgOf(l.payer)
+			if err != nil {
+				return err
+			}
+			to, err := v.OrgOf(l.receiver)
+			if err != nil {
+				return err
+			}
+			note := fmt.Sprintf("; PvP trade %s leg %s on %s (%d %s on %s against %d %s on %s, rate %s %s per %s)",
+				p.Trade, l.name, l.ledger, p.AmountA, p.AssetA, p.LedgerA, p.AmountB, p.AssetB, p.LedgerB, p.Rate, p.AssetB, p.AssetA)
+			// A leg counts as a movement of the trade's transaction (its
+			// event number the leg's), to be listed in the day's flow.
+			leg := Entry{TxID: tx.ID, Height: b.Height, Index: tx.Index, Event: i, Ledger: l.ledger, Asset: l.asset, Amount: l.amount}
+			if err := e.addFlow(v, b, leg, from, to, note); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, m := range entries {
+		if m.Kind != KindTransfer {
+			continue
+		}
+		if err := e.addFlow(v, b, m, m.FromOrg, m.ToOrg, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addFlow adds movement m to the day's flow from one organisation to
+// another and alerts, once per pair, asset and day, when the total passes
+// the pair's limit, listing every transaction of the flow; note ends the
+// alert's reason.
+func (e *Engine) addFlow(v RuleView, b *Block, m Entry, from, to, note string) error {
+	c := &e.c.CrossBorder
+	asset := m.Asset
 	if to == "" {
 		to = "unknown"
 	}
@@ -634,21 +691,21 @@ func (e *Engine) crossBorder(v RuleView, b *Block, m Entry) error {
 	if err != nil {
 		return err
 	}
-	limit, ok := c.Default[m.Asset]
+	limit, ok := c.Default[asset]
 	for _, l := range c.Limits {
-		if l.From == from && l.To == to && l.Asset == m.Asset {
+		if l.From == from && l.To == to && l.Asset == asset {
 			limit, ok = l.Amount, true
 		}
 	}
 	if !ok || total <= limit {
 		return nil
 	}
-	subject := from + "->" + to + "/" + m.Asset + "/" + day
+	subject := from + "->" + to + "/" + asset + "/" + day
 	if _, done, err := v.LastAlert(RuleCrossBorder, subject); err != nil || done {
 		return err
 	}
-	// Every transfer that makes up the total, up to MaxAlertTxIDs.
-	ids, n, err := v.OrgFlowTxIDs(day, from, to, m.Asset, MaxAlertTxIDs)
+	// Every transaction that makes up the total, up to MaxAlertTxIDs.
+	ids, n, err := v.OrgFlowTxIDs(day, from, to, asset, MaxAlertTxIDs)
 	if err != nil {
 		return err
 	}
@@ -657,7 +714,7 @@ func (e *Engine) crossBorder(v RuleView, b *Block, m Entry) error {
 		more = fmt.Sprintf("; the first %d listed", len(ids))
 	}
 	return v.Raise(Alert{Rule: RuleCrossBorder, Severity: c.Severity, Subject: subject, TxIDs: ids,
-		Reason: fmt.Sprintf("%s sent %d %s to %s on %s (%s) in %d transfers, over the daily limit of %d%s", from, total, m.Asset, to, day, e.loc, n, limit, more)})
+		Reason: fmt.Sprintf("%s sent %d %s to %s on %s (%s) in %s, over the daily limit of %d%s%s", from, total, asset, to, day, e.loc, plural(n, "transaction"), limit, more, note)})
 }
 
 // sanctioned alerts on any committed transaction that names a listed
@@ -704,6 +761,13 @@ func (e *Engine) sanctioned(v RuleView, b *Block, tx *Tx) error {
 		}
 	}
 	return nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func listSource(s *SanctionChange) string {

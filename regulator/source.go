@@ -185,6 +185,18 @@ func DecodeTx(raw []byte, res *abci.ExecTxResult) (*Tx, error) {
 			tx.Thresholds = append(tx.Thresholds, ThresholdChange{Ledger: e.Ledger, Asset: e.Asset, Amount: e.LargeAmount})
 		case *txpb.EventRegisterIdentity:
 			tx.Identities = append(tx.Identities, IdentityOrg{Address: e.Address, Org: e.Org})
+		case *txpb.EventPvpFunded:
+			if tx.Pvp == nil { // a settling funding's pvp_settled follows and wins
+				tx.Pvp = &PvpTrade{Trade: e.Trade, Status: PvpFunded, LedgerA: e.LedgerA, AssetA: e.AssetA, AmountA: e.AmountA,
+					LedgerB: e.LedgerB, AssetB: e.AssetB, AmountB: e.AmountB, Rate: e.Rate}
+			}
+		case *txpb.EventPvpSettled:
+			tx.Pvp = &PvpTrade{Trade: e.Trade, Status: PvpSettled, LedgerA: e.LedgerA, AssetA: e.AssetA, AmountA: e.AmountA,
+				LedgerB: e.LedgerB, AssetB: e.AssetB, AmountB: e.AmountB, Rate: e.Rate,
+				Proposer: e.Proposer, Counterparty: e.Counterparty, ReceiverA: e.ReceiverA, ReceiverB: e.ReceiverB}
+		case *txpb.EventPvpRefunded:
+			tx.Pvp = &PvpTrade{Trade: e.Trade, Status: PvpRefunded, LedgerA: e.LedgerA, AssetA: e.AssetA, AmountA: e.AmountA,
+				LedgerB: e.LedgerB, AssetB: e.AssetB, AmountB: e.AmountB, Rate: e.Rate}
 		case *txpb.EventCustodyCreated:
 			// A custody account belongs, for the rules that sum flows per
 			// organisation, to the organisation that opened it.

@@ -36,10 +36,21 @@ ledger fed SM2-signed CNY transfers between --accounts funded accounts, each
 validator verifying every signature itself as it would on a machine of its
 own, and "jinlian-shared" the same with one verified-signature cache for all
 validators, as the localnet's share it (it flatters several validators on
-one machine). The ratio column is each app's committed tx/s over the first
-app's; against a kvstore baseline the budget column is what jinlian spends
-per transfer beyond kvstore's node CPU and its SM2 verifications (one per
-validator; measured before the runs), as a share of kvstore's cost.
+one machine).
+
+--workload lists the transaction types the jinlian apps are measured with,
+one run each: "transfer" (the load above), "custody-approve" (the approval
+that executes a two-of-two custody payment), "receivable-transfer" (a
+confirmed receivable passed down the supply chain) and "pvp-settle" (the
+funding of leg B that settles a PvP trade). A contract workload first
+commits the state it needs (custody accounts and proposals, receivables
+registered and confirmed, trades with leg A funded) in setup phases outside
+the measurement, from --accounts identities split over two organisations.
+
+The ratio column is each run's committed tx/s over the first run's; against
+a kvstore baseline the budget column is what jinlian spends per transfer
+beyond kvstore's node CPU and its SM2 verifications (one per validator;
+measured before the runs), as a share of kvstore's cost.
 
 Data lives in a temporary directory, removed afterwards, unless --home is
 given (it must then be empty or absent) or --keep is set.`,
@@ -69,6 +80,7 @@ given (it must then be empty or absent) or --keep is set.`,
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&o.Apps, "app", []string{"kvstore", "jinlian"}, "applications to measure in order: kvstore, jinlian, jinlian-shared")
+	f.StringSliceVar(&o.Workloads, "workload", []string{"transfer"}, "jinlian apps: transaction types to measure in order: transfer, custody-approve, receivable-transfer, pvp-settle (ratio: of the first run)")
 	f.IntVar(&o.Validators, "validators", 4, "validators, all on this machine (1..7)")
 	f.IntVar(&o.Rate, "rate", 3000, "offered load in tx/s")
 	f.IntVar(&o.Count, "count", 60000, "transactions to offer at most")

@@ -24,7 +24,7 @@ import (
 )
 
 // runCLI runs the jinlian command with args and returns its stdout.
-func runCLI(t *testing.T, args ...string) (string, error) {
+func runCLI(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	cmd := newRootCmd()

@@ -57,7 +57,7 @@ func startCLILocalnet(t *testing.T, n int) (*localnet.Net, []*node.Node) {
 // registered identities of orgs (their certificates chain to the
 // organisations' CAs), so that the read gate decides. It returns the API's
 // https:// URL and its CA file.
-func serveGatedAPI(t *testing.T, ln *localnet.Net, i, base int, orgs ...string) (url, caFile string) {
+func serveGatedAPI(t testing.TB, ln *localnet.Net, i, base int, orgs ...string) (url, caFile string) {
 	t.Helper()
 	home := ln.Network.Nodes[i].Home
 	certs, err := api.GenerateCertificates(api.CertOptions{Dir: filepath.Join(t.TempDir(), "api"), Mode: nodecfg.APITLSGM, Org: "bankA", Client: "alice"})

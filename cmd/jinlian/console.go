@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 
 type consoleFlags struct {
 	from, lang, listen, observer, timezone string
+	ethRPC, anchor                         string
 	pass                                   passphraseFlag
 }
 
@@ -38,7 +40,9 @@ out with your identity, so the node's read gate decides what you see.
 
 With a key that holds the regulator or auditor role the console also opens
 the regulator page against --observer (default: the localnet's observer0, or
-JINLIAN_OBSERVER). Labels are Chinese unless --lang en (docs/console.md).`,
+JINLIAN_OBSERVER). With --eth-rpc and --anchor the overview shows the
+chain's checkpoint anchoring on Ethereum. Labels are Chinese unless --lang
+en (docs/console.md).`,
 		Example: `  jinlian console --from bankA
   jinlian console --from regulator --lang en
   jinlian console --node https://10.0.0.5:26680 --tls-ca api-ca.pem --from ~/.jinlian/keys/alice.json`,
@@ -73,6 +77,8 @@ JINLIAN_OBSERVER). Labels are Chinese unless --lang en (docs/console.md).`,
 	fl.StringVar(&f.listen, "listen", console.DefaultListen, "loopback address to serve on (port 0: any free port)")
 	fl.StringVar(&f.observer, "observer", "", "regulator API of an observer (default for a regulator or auditor key: JINLIAN_OBSERVER, else "+DefaultObserver+")")
 	fl.StringVar(&f.timezone, "recon.timezone", console.DefaultTimeZone, "time zone that cuts business days for statements built from a node's plain RPC (a node's API uses its own recon.timezone)")
+	fl.StringVar(&f.ethRPC, "eth-rpc", "", "Ethereum JSON-RPC endpoint of the chain's checkpoint anchor: the overview shows the anchoring status (with --anchor; default: what the localnet's node0 recorded in data/checkpoints/anchor.json)")
+	fl.StringVar(&f.anchor, "anchor", "", "address of the chain's CheckpointAnchor contract on --eth-rpc")
 	f.pass.add(c)
 	_ = c.MarkFlagRequired("from")
 	return c
@@ -115,7 +121,10 @@ func consoleConfig(cmd *cobra.Command, g *globals, f *consoleFlags) (*console.Co
 		node.TLS.Cert, node.TLS.Key = cert, key
 	}
 	cfg := &console.Config{Node: node, Key: key, Org: info.Org, Name: info.Name, CertPEM: []byte(info.Certificate),
-		Lang: f.lang, Listen: f.listen, Observer: f.observer, TimeZone: tz}
+		Lang: f.lang, Listen: f.listen, Observer: f.observer, TimeZone: tz, EthRPC: f.ethRPC, Anchor: f.anchor}
+	if cfg.EthRPC == "" && cfg.Anchor == "" {
+		cfg.EthRPC, cfg.Anchor = localnetAnchor(g.home)
+	}
 	if cfg.Name == "" {
 		cfg.Name = key.Public().Address().String()[:8]
 	}
@@ -142,6 +151,27 @@ func consoleConfig(cmd *cobra.Command, g *globals, f *consoleFlags) (*console.Co
 		cfg.ObserverHTTP = hc
 	}
 	return cfg, nil
+}
+
+// localnetAnchor is the Ethereum endpoint and anchor contract that the
+// localnet's node0 recorded (node/anchoring's anchor.json, which its
+// prover writes when it deploys the anchor on the development chain), or
+// nothing.
+func localnetAnchor(home string) (rpc, contract string) {
+	for _, dir := range []string{filepath.Join(home, "localnet", "node0"), filepath.Join(home, "node0")} {
+		b, err := os.ReadFile(filepath.Join(dir, "data", "checkpoints", "anchor.json"))
+		if err != nil {
+			continue
+		}
+		var info struct {
+			Contract string `json:"contract"`
+			RPC      string `json:"rpc"`
+		}
+		if json.Unmarshal(b, &info) == nil && info.Contract != "" && info.RPC != "" {
+			return info.RPC, info.Contract
+		}
+	}
+	return "", ""
 }
 
 // regulatorRole reports whether the chain gives addr the regulator or

@@ -25,6 +25,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/proof"
 	"github.com/jinlian-ledger/jinlian/recon"
 )
@@ -69,6 +70,17 @@ func startConsoleNet(t *testing.T) *consoleNet {
 		t.Fatal(err)
 	}
 	apiURL, apiCA := serveGatedAPI(t, ln, 0, base, "bankA", "bankB", localnet.RegulatorOrg)
+	// node0 answers the consoles' queries: it indexes every event
+	// attribute (a validator's default is the lean index, without memos),
+	// so that the explorer's search by memo finds transfers.
+	cfg, err := nodecfg.Load(ln.Network.Nodes[0].Home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Events.Index = nodecfg.EventsIndexFull
+	if err := cfg.WriteFile(); err != nil {
+		t.Fatal(err)
+	}
 	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -243,6 +255,26 @@ func TestConsoleInChromium(t *testing.T) {
 		}
 	}
 
+	genesis := filepath.Join(n.ln.Network.Nodes[0].Home, "config", "genesis.json")
+	// verifyDownload fetches the bundle the page's link sel points at, as
+	// the browser downloads it (the console's cookie), and checks it with
+	// jinlian verify proof from the localnet's genesis.
+	verifyDownload := func(ctx context.Context, sel, want string) {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.querySelector("`+sel+`").href).then(r => r.ok ? r.text() : "HTTP " + r.status)`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("download %s: %v", sel, err)
+		}
+		file := filepath.Join(t.TempDir(), "bundle.json")
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := runCLI(t, "verify", "proof", file, "--trust", genesis)
+		if err != nil || !strings.Contains(out, want) || !strings.Contains(out, "OK") {
+			t.Fatalf("jinlian verify proof of the bundle of %s: %v\n%s\n%.300s", sel, err, out, got)
+		}
+	}
+
 	// The bank's clerk.
 	bctx, cancelB := chromedp.NewContext(actx)
 	defer cancelB()
@@ -271,6 +303,11 @@ func TestConsoleInChromium(t *testing.T) {
 		if k, n, ok := strings.Cut(q, "/"); !ok || k != n || n == "0" {
 			t.Errorf("QC participation %q, want every recent certificate signed", q)
 		}
+	}
+	// This localnet defines no checkpoints: the overview says anchoring
+	// is not enabled, plainly.
+	if off := text(bctx, "#anchor-off"); !strings.Contains(off, "未启用锚定") || !strings.Contains(off, "checkpoint_interval") {
+		t.Errorf("overview anchoring: %q", off)
 	}
 	noError(bctx, "overview")
 	shoot(bctx, "overview")
@@ -334,6 +371,14 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("account history: %q", hist)
 	}
 	shoot(bctx, "explorer-balance")
+	// Its balance proof, downloaded from the page, verifies offline.
+	verifyDownload(bctx, "#balance-proof", "proven: payments key")
+	// Another bank's sub-ledger: the download is refused by the gate and
+	// the console says so, with no bundle.
+	do(bctx, "another bank's balance proof", chromedp.Navigate(bankBase+"/explorer/balance/proof.json?ledger=bonly&asset=CNY&account="+n.ln.Identities[1].Address))
+	if refused := text(bctx, "main .error"); !strings.Contains(refused, "下载证明") || !strings.Contains(refused, "may not read sub-ledger bonly") {
+		t.Errorf("another bank's balance proof: %q", refused)
+	}
 	do(bctx, "step", chromedp.Navigate(bankBase+"/explorer?ledger=bonly&asset=CNY&account="+n.ln.Identities[1].Address))
 	if refused := text(bctx, "#balance-error"); !strings.Contains(refused, "may not read sub-ledger bonly") {
 		t.Errorf("another bank's sub-ledger: %q", refused)
@@ -353,6 +398,9 @@ func TestConsoleInChromium(t *testing.T) {
 	if fields, _ := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("#tx-fields, #tx-type").length`)); fields != 0 {
 		t.Error("the page shows transaction contents the API refused")
 	}
+	// Its own transaction's inclusion proof the node builds for it
+	// (GET /v1/proofs/tx): downloaded from the page, it verifies.
+	verifyDownload(bctx, "#tx-proof", "proven: tx "+sent.TxID)
 
 	// Statement: today's movements, and the same as CSV.
 	do(bctx, "step", chromedp.Navigate(bankBase+"/statement"))
@@ -424,7 +472,6 @@ func TestConsoleInChromium(t *testing.T) {
 	if out, err := runCLI(t, "query", "balance", "--asset", "CNY", "--account", n.ln.Identities[0].Address, "--prove", bundle, "--node", n.rpc); err != nil {
 		t.Fatalf("query balance --prove: %v\n%s", err, out)
 	}
-	genesis := filepath.Join(n.ln.Network.Nodes[0].Home, "config", "genesis.json")
 	do(bctx, "proof check", chromedp.Navigate(bankBase+"/proof"), chromedp.SetUploadFiles(chromedp.CSS("#bundle"), []string{bundle}),
 		chromedp.SetUploadFiles(chromedp.CSS("#genesis"), []string{genesis}), chromedp.Click(chromedp.CSS("#check")),
 		chromedp.WaitVisible(chromedp.CSS("#proof-steps")))
@@ -481,14 +528,47 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("decrypted payload %q", p)
 	}
 	shoot(rctx, "explorer-decrypted")
-	do(rctx, "latest blocks", chromedp.Navigate(regBase+"/explorer?blocks=1"))
+	// Blocks: the list, a page back, and the block of the transaction
+	// with its header and the transaction linking to its page.
+	do(rctx, "latest blocks", chromedp.Navigate(regBase+"/explorer"), chromedp.Click(chromedp.CSS("#show-blocks")), chromedp.WaitVisible(chromedp.CSS("#blocks")))
 	noError(rctx, "latest blocks")
-	if b := text(rctx, "#blocks tbody"); b == "" {
-		t.Error("no latest blocks")
+	if rows, _ := chromedp.Run(rctx, chromedp.Evaluate[int](`document.querySelectorAll("#blocks tbody tr").length`)); rows < 2 || rows > 20 {
+		t.Errorf("latest blocks: %d rows", rows)
 	}
-	do(bctx, "member's blocks", chromedp.Navigate(bankBase+"/explorer?blocks=1"))
-	if refused := text(bctx, "#blocks-error"); !strings.Contains(refused, "only regulators and auditors") {
-		t.Errorf("member's latest blocks: %q", refused)
+	shoot(rctx, "explorer-blocks")
+	if more, _ := chromedp.Run(rctx, chromedp.Evaluate[int](`document.querySelectorAll("#earlier-blocks").length`)); more == 1 {
+		do(rctx, "earlier blocks", chromedp.Click(chromedp.CSS("#earlier-blocks")), chromedp.WaitVisible(chromedp.CSS("#later-blocks")))
+		noError(rctx, "earlier blocks")
+	}
+	do(rctx, "the tx's block", chromedp.Navigate(regBase+"/explorer?tx="+sent.TxID), chromedp.Click(chromedp.CSS("#tx-block")), chromedp.WaitVisible(chromedp.CSS("#block-header")))
+	noError(rctx, "block")
+	txHeight := strings.TrimPrefix(text(rctx, "h1"), "Block ")
+	if hdr := text(rctx, "#block-header"); !strings.Contains(hdr, n.ln.Network.ChainID) || len(text(rctx, "#block-app-hash")) != 64 {
+		t.Errorf("block %s header: %q", txHeight, hdr)
+	}
+	link, err := chromedp.Run(rctx, chromedp.Evaluate[int](`document.querySelectorAll('#block-txs a[href="/explorer?tx=`+sent.TxID+`"]').length`))
+	if err != nil || link != 1 {
+		t.Errorf("block %s: %d links to the transaction (%v): %q", txHeight, link, err, text(rctx, "#block-txs"))
+	}
+	shoot(rctx, "explorer-block")
+	do(rctx, "the tx from its block", chromedp.Click(chromedp.CSS(`#block-txs a[href="/explorer?tx=`+sent.TxID+`"]`)), chromedp.WaitVisible(chromedp.CSS("#tx-type")))
+	// The regulator's download of the transaction's proof verifies too.
+	verifyDownload(rctx, "#tx-proof", "proven: tx "+sent.TxID)
+	// Search by memo: the transfer with "invoice 42", from the tx index;
+	// the member is refused the index.
+	do(rctx, "memo search", chromedp.Navigate(regBase+"/explorer"), chromedp.SendKeys(chromedp.CSS("#memo"), "invoice 42"),
+		chromedp.Click(chromedp.CSS("#memo-search")), chromedp.WaitVisible(chromedp.CSS("#memo-count")))
+	noError(rctx, "memo search")
+	if hits, _ := chromedp.Run(rctx, chromedp.Evaluate[int](`document.querySelectorAll('#memo-hits a[href="/explorer?tx=`+sent.TxID+`"]').length`)); hits != 1 {
+		t.Errorf("memo search: %q", text(rctx, "#memo-count"))
+	}
+	do(bctx, "member's memo search", chromedp.Navigate(bankBase+"/explorer?memo=invoice+42"))
+	if refused := text(bctx, "#memo-error"); !strings.Contains(refused, "only regulators and auditors") {
+		t.Errorf("member's memo search: %q", refused)
+	}
+	do(bctx, "member's blocks", chromedp.Navigate(bankBase+"/explorer/blocks"))
+	if refused := text(bctx, "main .error"); !strings.Contains(refused, "only regulators and auditors") {
+		t.Errorf("member's blocks: %q", refused)
 	}
 	do(rctx, "step", chromedp.Navigate(regBase+"/regulator?status=open"))
 	alerts := text(rctx, "#alerts tbody")
@@ -621,7 +701,7 @@ func TestConsoleInChromium(t *testing.T) {
 	// tables scroll inside their box.
 	do(pctx, "narrow window", chromedp.EmulateViewport(390, 844))
 	plainBase := strings.Split(plain, "/?")[0]
-	for _, page := range []string{"/", "/explorer?tx=" + sent.TxID, "/statement", "/governance"} {
+	for _, page := range []string{"/", "/explorer?tx=" + sent.TxID, "/explorer/blocks", "/explorer/block/" + txHeight, "/statement", "/governance"} {
 		do(pctx, "narrow "+page, chromedp.Navigate(plainBase+page))
 		over, err := chromedp.Run(pctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
 		if err != nil || over > 1 {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,7 +54,7 @@ JSON object per line (docs/api.md).`,
 			}
 			node := apiNode(g.node)
 			var hc *http.Client
-			if strings.HasPrefix(g.node.addr, "https://") {
+			if isAPI(g.node) {
 				var err error
 				if hc, err = node.HTTPClient(); err != nil { // load the key once, not at each reconnect
 					return err

@@ -39,10 +39,12 @@ reads its own organisation's accounts, from the event feed).
 
 With --prove FILE it writes a completeness bundle: the account's balance
 record, which carries its completeness commitment (an SM3 chain over
-every movement and their count), proven at --from-height − 1 and at
---to-height, and the list. jinlian verify proof checks offline that the
-list reproduces one commitment from the other: a payment missing from a
-verified list did not reach the account in the range
+every movement and their count), proven at --from-height − 1 (from
+height 1: the genesis's opening balance, which the verifier reads from
+the genesis file it trusts) and at --to-height, and the list. jinlian
+verify proof checks offline that the list reproduces one commitment from
+the other: a payment missing from a verified list did not reach the
+account in the range
 (docs/proofs.md, docs/reconciliation.md#completeness-commitments).`,
 		Example: `  jinlian query movements --account 2bebc21f… --asset CNY --from-height 120 --to-height 180 --prove acct.json
   jinlian verify proof acct.json --trust genesis.json`,
@@ -62,8 +64,8 @@ verified list did not reach the account in the range
 					return err
 				}
 			}
-			if from < 2 || to < from {
-				return fmt.Errorf("heights %d..%d: want 2 ≤ --from-height ≤ --to-height (the state after --from-height − 1 is proven)", from, to)
+			if from < 1 || to < from {
+				return fmt.Errorf("heights %d..%d: want 1 ≤ --from-height ≤ --to-height", from, to)
 			}
 			acct := movement.Account{Ledger: ledgerName, Asset: asset, Address: addr.String()}
 			ms, err := listMovements(ctx, g, acct, from, to)
@@ -100,7 +102,7 @@ verified list did not reach the account in the range
 	f.StringVar(&ledgerName, "ledger", "payments", "sub-ledger")
 	f.StringVar(&account, "account", "", "account address")
 	f.StringVar(&asset, "asset", "", "asset symbol")
-	f.Int64Var(&from, "from-height", 0, "first height of the range (at least 2)")
+	f.Int64Var(&from, "from-height", 0, "first height of the range (1: from the genesis)")
 	f.Int64Var(&to, "to-height", 0, "last height of the range (0: the latest with a quorum certificate)")
 	pf.add(cmd)
 	_ = cmd.MarkFlagRequired("account")

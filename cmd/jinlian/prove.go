@@ -9,21 +9,28 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/proof"
 )
 
-// proofSource reads bundles from --node: CometBFT's RPC, and the QC
-// through fetchQC (the API's /v1/qc when --node is the API).
+// proofSource reads bundles from --node as the web console does
+// (proof.NodeSource): CometBFT's RPC, and the QC from the API's /v1/qc
+// when --node is the API.
 func proofSource(g *globals, from int64) (proof.Source, error) {
 	c, err := dial(g.node)
 	if err != nil {
 		return proof.Source{}, err
 	}
-	return proof.Source{RPC: c, From: from, QC: func(ctx context.Context, h int64) (app.QCResponse, error) {
-		return fetchQC(ctx, g.node, c, h)
-	}}, nil
+	return proof.NodeSource(c, apiGetter(g.node), from), nil
+}
+
+// apiGetter reads the node's API when --node is one (https://), else nil.
+func apiGetter(nf nodeFlags) proof.GetJSON {
+	if !isAPI(nf) {
+		return nil
+	}
+	n := apiNode(nf)
+	return func(ctx context.Context, path string, out any) error { return n.Get(ctx, nil, path, out) }
 }
 
 // writeBundle writes b to path.
@@ -46,16 +53,6 @@ func (p *proveFlags) add(cmd *cobra.Command) {
 	cmd.Flags().Int64Var(&p.from, "prove-from", 0, "height the bundle's header chain starts at (0: the node's earliest block); a verifier trusting --trust-height needs it included")
 }
 
-// balanceValue reads a proven balance record (payments.DecodeBalanceRecord:
-// the balance, then its completeness commitment); not set is 0.
-func balanceValue(v []byte) (uint64, error) {
-	if len(v) == 0 {
-		return 0, nil
-	}
-	bal, _, _, err := payments.DecodeBalanceRecord(v)
-	return bal, err
-}
-
 // proveBalances writes a state bundle of account's balances of assets on
 // ledgerName at height (0: the latest with a QC) and returns the bundle.
 func proveBalances(ctx context.Context, g *globals, pf proveFlags, ledgerName string, assets []string, account gmcrypto.Address, height int64) (*proof.Bundle, error) {
@@ -63,11 +60,7 @@ func proveBalances(ctx context.Context, g *globals, pf proveFlags, ledgerName st
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]proof.Key, len(assets))
-	for i, a := range assets {
-		keys[i] = proof.Key{Ledger: ledgerName, Key: payments.BalanceKey(a, account)}
-	}
-	b, err := src.State(ctx, height, keys)
+	b, err := src.Balances(ctx, height, ledgerName, assets, account)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +120,7 @@ certificate is committed (or --height), and the bundle is written to FILE:
 				}
 				out.Height, out.Proof = b.Height, pf.file
 				for i, e := range b.State.Entries {
-					amt, err := balanceValue(e.Value)
+					amt, err := proof.BalanceOf(e)
 					if err != nil {
 						return err
 					}
@@ -184,12 +177,21 @@ key's value or absence under the app hash (state.entries), or the
 transaction in block H's data_hash and its result in block H+1's
 last_results_hash, and in the SM3 results commitment of H (tx.*).
 
+With --eth-rpc URL --anchor ADDRESS it then asks that Ethereum endpoint
+(the only thing it contacts) whether the bundle's height is a checkpoint
+the chain's CheckpointAnchor contract anchored, with the bundle's app hash:
+the contract's chain id hash, its CheckpointAnchored event of that height,
+and the app hash it stores for that epoch. Build the bundle at an anchored
+height for this (--height; jinlian checkpoint status lists the anchor's
+latest). A height not anchored, or anchored with another app hash, fails.
+
 Exit status 0 only when every step passes.`
 
 func newVerifyProofCmd(g *globals) *cobra.Command {
 	var tf trustFlags
+	var anchor proof.Anchor
 	cmd := &cobra.Command{
-		Use:   "proof BUNDLE",
+		Use:   "proof BUNDLE [--eth-rpc URL --anchor ADDRESS]",
 		Short: "Check a proof bundle offline: header chain, SM2 quorum certificate, state or transaction proof",
 		Long:  verifyProofLong,
 		Args:  cobra.ExactArgs(1),
@@ -206,9 +208,17 @@ func newVerifyProofCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
+			if (anchor.RPC == "") != (anchor.Address == "") {
+				return fmt.Errorf("--eth-rpc and --anchor go together: the Ethereum endpoint and the CheckpointAnchor contract on it")
+			}
 			rep, verr := proof.Verify(b, trust)
-			if err := emit(cmd.OutOrStdout(), g, map[string]any{"report": rep, "valid": verr == nil, "error": errString(verr)}, func(w io.Writer) {
-				printReport(w, rep, verr)
+			var anchored *proof.AnchorReport
+			if verr == nil && anchor.RPC != "" {
+				a, err := proof.CheckAnchor(cmd.Context(), anchor, rep)
+				anchored, verr = &a, err
+			}
+			if err := emit(cmd.OutOrStdout(), g, map[string]any{"report": rep, "anchor": anchored, "valid": verr == nil, "error": errString(verr)}, func(w io.Writer) {
+				printReport(w, rep, anchored, verr)
 			}); err != nil {
 				return err
 			}
@@ -216,10 +226,13 @@ func newVerifyProofCmd(g *globals) *cobra.Command {
 		},
 	}
 	tf.add(cmd)
+	cmd.Flags().StringVar(&anchor.RPC, "eth-rpc", "", "Ethereum JSON-RPC endpoint: also check that the bundle's height is an anchored checkpoint with its app hash (with --anchor)")
+	cmd.Flags().StringVar(&anchor.Address, "anchor", "", "address of the chain's CheckpointAnchor contract on --eth-rpc")
+	cmd.Flags().Uint64Var(&anchor.FromBlock, "eth-from-block", 0, "first Ethereum block to search for the checkpoint (the contract's deployment block, for providers that limit log ranges)")
 	return cmd
 }
 
-func printReport(w io.Writer, rep proof.Report, verr error) {
+func printReport(w io.Writer, rep proof.Report, anchored *proof.AnchorReport, verr error) {
 	fmt.Fprintf(w, "%s bundle of chain %s, height %d, app hash %s\n", rep.Kind, rep.ChainID, rep.Height, rep.AppHash)
 	if rep.Headers {
 		fmt.Fprintf(w, "headers: verified from the trusted point to block %d (CometBFT light-client rules)\n", rep.Header)
@@ -240,6 +253,10 @@ func printReport(w io.Writer, rep proof.Report, verr error) {
 	if c := rep.Completeness; c != nil {
 		fmt.Fprintf(w, "proven: the %d movements listed are every movement of %s %s on %s at heights %d..%d (balance %d before, %d after)\n",
 			c.Count, c.Account, c.Asset, c.Ledger, c.FromHeight, c.ToHeight, c.BalanceBefore, c.BalanceAfter)
+	}
+	if a := anchored; a != nil && a.EthTx != "" {
+		fmt.Fprintf(w, "anchored: checkpoint %d (height %d, app hash %s) by contract %s, Ethereum block %d, transaction %s\n",
+			a.Epoch, a.Height, a.AppHash, a.Contract, a.EthBlock, a.EthTx)
 	}
 	if verr == nil {
 		fmt.Fprintln(w, "OK")

@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/consensus"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/proof"
@@ -64,9 +68,17 @@ func TestProveAndVerifyCLI(t *testing.T) {
 		!strings.Contains(out, "credit 250") {
 		t.Fatalf("query movements --prove:\n%s", out)
 	}
-	if _, err := runCLI(t, append([]string{"query", "movements", "--account", bankB.Address, "--asset", "CNY", "--from-height", "1"}, node...)...); err == nil ||
-		!strings.Contains(err.Error(), "want 2 ≤ --from-height") {
-		t.Fatalf("query movements from height 1: %v", err)
+	// From height 1: the opening balance is the genesis's.
+	mov1 := filepath.Join(dir, "movements-from-1.json")
+	if out := cli("query", "movements", "--account", bankB.Address, "--asset", "CNY", "--from-height", "1", "--to-height", fmt.Sprint(res.Height+1), "--prove", mov1); !strings.Contains(out, ": 1 movements") {
+		t.Fatalf("query movements --from-height 1 --prove:\n%s", out)
+	}
+	if out, err := runCLI(t, "verify", "proof", mov1, "--trust", genesis); err != nil || !strings.Contains(out, fmt.Sprintf("at heights 1..%d (balance %d before", res.Height+1, localnet.Funding)) {
+		t.Fatalf("verify the bundle from height 1: %v\n%s", err, out)
+	}
+	if _, err := runCLI(t, append([]string{"query", "movements", "--account", bankB.Address, "--asset", "CNY", "--from-height", "0"}, node...)...); err == nil ||
+		!strings.Contains(err.Error(), "want 1 ≤ --from-height") {
+		t.Fatalf("query movements from height 0: %v", err)
 	}
 	one := int64(1)
 	c1, err := nodes[0].Client().Commit(ctx, &one)
@@ -115,6 +127,47 @@ func TestProveAndVerifyCLI(t *testing.T) {
 	}
 	if _, err := runCLI(t, "verify", "proof", filepath.Join(dir, "none.json"), "--trust", genesis); err == nil {
 		t.Fatal("missing bundle accepted")
+	}
+	// --eth-rpc: the balance bundle's height anchored by a CheckpointAnchor
+	// on a real in-process Ethereum chain (deployed trusting that height's
+	// checkpoint, as an anchor trusts its epoch 0), read over its JSON-RPC.
+	{
+		raw, _ := os.ReadFile(bal)
+		bb, err := proof.Decode(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ethAddr := l.Addr().String()
+		l.Close()
+		eth, err := devchain.NewWith(devchain.LiveRules(), ethAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer eth.Close()
+		cp := checkpoint.Checkpoint{ChainID: bb.ChainID, Epoch: 1, Height: uint64(bb.Height)}
+		copy(cp.AppHash[:], bb.AppHash)
+		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
+		defer dcancel()
+		anchor, err := relay.Deploy(dctx, eth.Client(), eth.Auth, cp, eth.Mine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := runCLI(t, "verify", "proof", bal, "--trust", genesis, "--eth-rpc", "http://"+ethAddr, "--anchor", anchor.Hex()); err != nil ||
+			!strings.Contains(out, fmt.Sprintf("anchored: checkpoint 1 (height %d, app hash %X) by contract", bb.Height, []byte(bb.AppHash))) {
+			t.Fatalf("verify proof --eth-rpc: %v\n%s", err, out)
+		}
+		if out, err := runCLI(t, "verify", "proof", txb, "--trust", genesis, "--eth-rpc", "http://"+ethAddr, "--anchor", anchor.Hex()); err == nil ||
+			!strings.Contains(err.Error(), "anchored no checkpoint of height") {
+			t.Fatalf("verify proof --eth-rpc of a height not anchored: %v\n%s", err, out)
+		}
+		if _, err := runCLI(t, "verify", "proof", bal, "--trust", genesis, "--eth-rpc", "http://"+ethAddr); err == nil ||
+			!strings.Contains(err.Error(), "--eth-rpc and --anchor go together") {
+			t.Fatalf("--eth-rpc without --anchor: %v", err)
+		}
 	}
 	// verify qc from the genesis, and the bundle it saves.
 	qcb := filepath.Join(dir, "qc.json")

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	"github.com/spf13/cobra"
 
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/proof"
 )
 
@@ -122,15 +120,16 @@ func newVerifyCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// isAPI reports whether --node is a node's client API (https://), not
+// CometBFT's RPC: members then read no raw block, and what needs one is
+// asked of the API's own endpoints.
+func isAPI(nf nodeFlags) bool { return strings.HasPrefix(nf.addr, "https://") }
+
 // fetchQC reads the QC of height: from the node's API (GET /v1/qc) when
 // --node is one, for the gate lets members read no raw block; else from
-// block height+2 over CometBFT's RPC (node.FetchQC).
+// block height+2 over CometBFT's RPC (proof.FetchQC).
 func fetchQC(ctx context.Context, nf nodeFlags, c rpcclient.Client, height int64) (app.QCResponse, error) {
-	if !strings.HasPrefix(nf.addr, "https://") {
-		return node.FetchQC(ctx, c, height)
-	}
-	var out app.QCResponse
-	return out, apiNode(nf).Get(ctx, nil, "/v1/qc?height="+strconv.FormatInt(height, 10), &out)
+	return proof.FetchQC(ctx, c, apiGetter(nf), height)
 }
 
 func errString(err error) string {

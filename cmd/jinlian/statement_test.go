@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -36,8 +38,14 @@ func TestStatementThroughOwnNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An account of a third organisation (localnet.BenchOrg), paid by
+	// bankB below: a transaction that is none of bankA's business.
+	third, err := gmcrypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 2, Observers: 1, BasePort: base,
-		TimeoutCommit: 100 * time.Millisecond, CheckpointInterval: -1})
+		TimeoutCommit: 100 * time.Millisecond, CheckpointInterval: -1, ExtraFundedAccounts: []string{third.Public().Address().String()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,6 +193,56 @@ func TestStatementThroughOwnNode(t *testing.T) {
 		if err != nil || !strings.Contains(out, "statement of bankA for "+anyDay) || !strings.Contains(out, `"INV-2026-001"`) ||
 			!strings.Contains(out, "payments CNY: 3 rows, credits 40, debits 255, net -215") {
 			t.Fatalf("text: %v\n%s", err, out)
+		}
+	}
+	// Transaction proofs through the API: the node builds the bundle for
+	// the organisations a transaction concerns (GET /v1/proofs/tx).
+	{
+		send := func(from localnet.Identity, to string) txResult {
+			t.Helper()
+			out, err := runCLI(t, "tx", "transfer", "-o", "json", "--node", rpc, "--from", from.KeyFile, "--asset", "CNY", "--to", to, "--amount", "1")
+			var res txResult
+			if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Code != 0 {
+				t.Fatalf("transfer: %v %s", err, out)
+			}
+			return res
+		}
+		ab, bt := send(A, B.Address), send(B, third.Public().Address().String())
+		pctx, pcancel := context.WithTimeout(context.Background(), time.Minute) // its own: the test's may be spent under load
+		defer pcancel()
+		if err := consensus.WaitForHeight(pctx, nodes[0].Client(), bt.Height+3); err != nil {
+			t.Fatal(err)
+		}
+		genesis := filepath.Join(ln.Network.Nodes[0].Home, "config", "genesis.json")
+		dir := t.TempDir()
+		for i, c := range []struct {
+			who localnet.Identity
+			tx  txResult
+		}{{A, ab}, {B, ab}, {B, bt}, {R, bt}} {
+			f := filepath.Join(dir, fmt.Sprintf("tx%d.json", i))
+			out, err := runCLI(t, append([]string{"query", "tx", c.tx.TxID, "--prove", f}, as(c.who)...)...)
+			if err != nil || !strings.Contains(out, "source: proof bundle") {
+				t.Fatalf("%s proves tx %s: %v\n%s", c.who.Org, c.tx.TxID, err, out)
+			}
+			if out, err := runCLI(t, "verify", "proof", f, "--trust", genesis); err != nil || !strings.Contains(out, "proven: tx "+c.tx.TxID) {
+				t.Fatalf("verify %s's bundle: %v\n%s", c.who.Org, err, out)
+			}
+		}
+		// Without --prove, a member's query tx reads the result from the
+		// bundle (the tx index is the regulators').
+		if out, err := runCLI(t, append([]string{"query", "tx", ab.TxID}, as(B)...)...); err != nil || !strings.Contains(out, "source: proof bundle") ||
+			!strings.Contains(out, fmt.Sprintf("height: %d", ab.Height)) || !strings.Contains(out, "code:   0") {
+			t.Fatalf("bankB's query tx through the API: %v\n%s", err, out)
+		}
+		_, err := runCLI(t, append([]string{"query", "tx", bt.TxID, "--prove", filepath.Join(dir, "no.json")}, as(A)...)...)
+		if err == nil || !strings.Contains(err.Error(), "may not read the proof of transaction "+bt.TxID) || !strings.Contains(err.Error(), "HTTP 403") {
+			t.Fatalf("bankA proved bankB's payment to a third bank: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "no.json")); !os.IsNotExist(err) {
+			t.Fatalf("a refused proof left a file: %v", err)
+		}
+		if log := apiLog.String(); !strings.Contains(log, "api: transaction proof refused") || !strings.Contains(log, "O=bankA") {
+			t.Fatalf("no audit entry for the refused proof:\n%s", log)
 		}
 	}
 	// -o csv is only for statements; statements only from the API.

@@ -74,7 +74,7 @@ var layers = []struct {
 
 	// Proof bundles: built from a node's RPC, verified offline; above the
 	// state machine (its query paths, VerifyQC), never api, consensus or node.
-	{pkg: "proof", allow: append([]string{"app", "contracts/...", "movement", "ledger", "permission", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
+	{pkg: "proof", allow: append([]string{"app", "checkpoint", "contracts/...", "movement", "ledger", "permission", "wire", "proto/txpb", "gmcrypto"}, helpers...)},
 
 	// Statements and reconciliation: read the chain through CometBFT's
 	// types and the typed events; never app, api or consensus.
@@ -88,7 +88,7 @@ var layers = []struct {
 	// observer's regulator API (regulator.Client), signing with wire; never
 	// app, consensus, contracts or ledger (console/doc.go). recon gives the
 	// statement's types.
-	{pkg: "console", allow: append([]string{"api", "regulator", "proof", "wire", "recon", "proto/txpb", "gmcrypto"}, helpers...)},
+	{pkg: "console", allow: append([]string{"api", "regulator", "proof", "movement", "wire", "recon", "proto/txpb", "gmcrypto"}, helpers...)},
 
 	// The observer side: never consensus, api or cmd.
 	{pkg: "regulator/...", allow: append([]string{"wire", "proto/txpb", "permission", "ledger", "gmcrypto"}, helpers...)},
@@ -102,7 +102,7 @@ var layers = []struct {
 	// The prover and relayer are not here: they are node/anchoring's,
 	// which node runs as the jinlian-anchor process.
 	{pkg: "node", allow: append([]string{"api", "app", "checkpoint", "consensus", "wire",
-		"gmcrypto", "ledger", "nodecfg", "permission", "regulator"}, helpers...)},
+		"gmcrypto", "ledger", "nodecfg", "permission", "proof", "regulator"}, helpers...)},
 	// Composing the checkpoint prover and relayer (gnark, go-ethereum) of
 	// a node, which it reads over its RPC only: never node. Only
 	// cmd/jinlian-anchor, development builds and tests import it.

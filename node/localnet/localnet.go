@@ -45,6 +45,11 @@ const RegulatorOrg = "regulator"
 // CA, so its members sign with bare SM2 keys (load generators).
 const BenchOrg = "bench"
 
+// BenchOrgB holds ExtraFundedAccountsB: a second load-generating
+// organisation, for workloads whose parties must belong to two (a
+// receivable's payer and payee, a PvP trade's receivers).
+const BenchOrgB = "bench-b"
+
 // sigCacheSize bounds the signature cache the localnet's nodes share.
 const sigCacheSize = 200_000
 
@@ -71,6 +76,11 @@ type Options struct {
 	// as members of organisation BenchOrg, which has no root CA, so
 	// they sign with bare keys and mspid "bench". Ignored on resume.
 	ExtraFundedAccounts []string
+	// ExtraFundedAccountsB are funded as ExtraFundedAccounts are, as
+	// members of organisation BenchOrgB (mspid "bench-b"). Both kinds of
+	// extra account also get Funding of USD when the localnet has that
+	// asset (two or more validators).
+	ExtraFundedAccountsB []string
 	// SeparateSigCaches gives every node its own verified-signature cache,
 	// so each verifies every transaction as separate machines would. By
 	// default the nodes of the process share one and verify each once.
@@ -203,16 +213,25 @@ func create(opts Options) (*Net, error) {
 		})
 		pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr, Amount: Funding})
 	}
-	if len(opts.ExtraFundedAccounts) > 0 {
-		g.Organisations = append(g.Organisations, permission.Organisation{ID: BenchOrg, Name: "load generator"})
-	}
-	for _, a := range opts.ExtraFundedAccounts {
-		addr, err := gmcrypto.ParseAddress(a)
-		if err != nil {
-			return nil, fmt.Errorf("localnet extra funded account: %w", err)
+	for _, extra := range []struct {
+		org   string
+		addrs []string
+	}{{BenchOrg, opts.ExtraFundedAccounts}, {BenchOrgB, opts.ExtraFundedAccountsB}} {
+		if len(extra.addrs) == 0 {
+			continue
 		}
-		pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr.String(), Amount: Funding})
-		g.Identities = append(g.Identities, permission.Identity{Address: addr.String(), Org: BenchOrg, Roles: []string{permission.RoleMember}})
+		g.Organisations = append(g.Organisations, permission.Organisation{ID: extra.org, Name: "load generator"})
+		for _, a := range extra.addrs {
+			addr, err := gmcrypto.ParseAddress(a)
+			if err != nil {
+				return nil, fmt.Errorf("localnet extra funded account: %w", err)
+			}
+			pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "CNY", Account: addr.String(), Amount: Funding})
+			if len(orgs) > 1 {
+				pay.Balances = append(pay.Balances, app.GenesisBalance{Asset: "USD", Account: addr.String(), Amount: Funding})
+			}
+			g.Identities = append(g.Identities, permission.Identity{Address: addr.String(), Org: extra.org, Roles: []string{permission.RoleMember}})
+		}
 	}
 	g.Ledgers = []app.GenesisLedger{pay}
 	var regKey *gmcrypto.PrivateKey

@@ -34,9 +34,35 @@ const ChainID = "jinlian-bench"
 // benchApps are the applications a bench can run.
 var benchApps = map[string]bool{"kvstore": true, "jinlian": true, "jinlian-shared": true}
 
+// Workloads of the jinlian apps: the transaction type the measured load is
+// made of. Every workload but transfer first commits, in setup phases
+// outside the measurement, the state its transactions need.
+const (
+	// WorkloadTransfer: CNY transfers between the funded accounts.
+	WorkloadTransfer = "transfer"
+	// WorkloadCustodyApprove: the second approval of a two-of-two custody
+	// account's payment (signers of two organisations), which executes it.
+	WorkloadCustodyApprove = "custody-approve"
+	// WorkloadReceivableTransfer: a confirmed receivable's payee passes it
+	// to another member down the supply chain.
+	WorkloadReceivableTransfer = "receivable-transfer"
+	// WorkloadPvpSettle: the counterparty funds leg B (USD) of a trade
+	// whose leg A (CNY) is funded, which settles both legs.
+	WorkloadPvpSettle = "pvp-settle"
+)
+
+var benchWorkloads = map[string]bool{WorkloadTransfer: true, WorkloadCustodyApprove: true, WorkloadReceivableTransfer: true, WorkloadPvpSettle: true}
+
+// setupChunk is how many setup transactions are in flight at once: well
+// under CometBFT's default mempool of 5000, on every node.
+const setupChunk = 2000
+
 // Options configure one `jinlian bench` run.
 type Options struct {
-	Apps          []string
+	Apps []string
+	// Workloads are measured one after the other for each jinlian app
+	// (kvstore runs its one load once); empty: transfer.
+	Workloads     []string
 	Validators    int
 	Rate          int
 	Count         int
@@ -59,6 +85,7 @@ type Options struct {
 // Result is what one run of one app reports.
 type Result struct {
 	App           string  `json:"app"`
+	Workload      string  `json:"workload,omitempty"`
 	Validators    int     `json:"validators"`
 	TimeoutCommit string  `json:"timeout_commit"`
 	TxBytes       int     `json:"tx_bytes"`
@@ -129,6 +156,26 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 			return nil, nil, fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-shared", a)
 		}
 	}
+	if len(o.Workloads) == 0 {
+		o.Workloads = []string{WorkloadTransfer}
+	}
+	for _, w := range o.Workloads {
+		if !benchWorkloads[w] {
+			return nil, nil, fmt.Errorf("--workload %q: want transfer, custody-approve, receivable-transfer or pvp-settle", w)
+		}
+	}
+	// The runs of one round: each jinlian app with each workload.
+	type runSpec struct{ app, workload string }
+	var specs []runSpec
+	for _, a := range o.Apps {
+		if a == "kvstore" {
+			specs = append(specs, runSpec{a, ""})
+			continue
+		}
+		for _, w := range o.Workloads {
+			specs = append(specs, runSpec{a, w})
+		}
+	}
 	if home == "" {
 		d, err := os.MkdirTemp("", "jinlian-bench-")
 		if err != nil {
@@ -149,15 +196,19 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 	runs := map[string][]*Result{}
 	for round := 1; round <= o.Repeat; round++ {
 		var first *Result
-		for _, appName := range o.Apps {
-			dir := filepath.Join(home, fmt.Sprintf("%s-%d-%d", appName, o.Validators, round))
-			prof := o.CPUProfile
-			if prof != "" && (len(o.Apps) > 1 || o.Repeat > 1) {
-				prof += fmt.Sprintf(".%s.%d", appName, round)
+		for _, spec := range specs {
+			appName, name := spec.app, spec.app
+			if spec.workload != "" && spec.workload != WorkloadTransfer {
+				name += "-" + spec.workload
 			}
-			r, err := runOne(ctx, log, self, dir, appName, o, prof)
+			dir := filepath.Join(home, fmt.Sprintf("%s-%d-%d", name, o.Validators, round))
+			prof := o.CPUProfile
+			if prof != "" && (len(specs) > 1 || o.Repeat > 1) {
+				prof += fmt.Sprintf(".%s.%d", name, round)
+			}
+			r, err := runOne(ctx, log, self, dir, appName, spec.workload, o, prof)
 			if err != nil {
-				return nil, nil, fmt.Errorf("bench %s: %w", appName, err)
+				return nil, nil, fmt.Errorf("bench %s: %w", name, err)
 			}
 			if o.Repeat > 1 {
 				r.Round = round
@@ -168,15 +219,19 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 				r.Ratio = r.TPS / first.TPS
 			}
 			r.setBudget(first, verifyUs)
-			runs[appName] = append(runs[appName], r)
+			runs[name] = append(runs[name], r)
 			all = append(all, r)
 		}
 	}
 	if o.Repeat == 1 {
 		return all, nil, nil
 	}
-	for _, appName := range o.Apps {
-		m := medianResult(runs[appName])
+	for _, spec := range specs {
+		name := spec.app
+		if spec.workload != "" && spec.workload != WorkloadTransfer {
+			name += "-" + spec.workload
+		}
+		m := medianResult(runs[name])
 		if len(summary) > 0 && summary[0].TPS > 0 {
 			m.Ratio = m.TPS / summary[0].TPS
 		}
@@ -191,7 +246,7 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 // setBudget computes r's overhead budget against baseline (a kvstore run
 // of the same load), given one SM2 verification's cost.
 func (r *Result) setBudget(baseline *Result, verifyUs float64) {
-	if r == baseline || baseline.App != "kvstore" || !strings.HasPrefix(r.App, "jinlian") || baseline.NodeCPUPerTxUs <= 0 || r.NodeCPUPerTxUs <= 0 {
+	if r == baseline || baseline.App != "kvstore" || !strings.HasPrefix(r.App, "jinlian") || (r.Workload != "" && r.Workload != WorkloadTransfer) || baseline.NodeCPUPerTxUs <= 0 || r.NodeCPUPerTxUs <= 0 {
 		return
 	}
 	r.SM2VerifyUs, r.Verifies, r.BaselineCPUPerTxUs = verifyUs, r.Validators, baseline.NodeCPUPerTxUs
@@ -203,10 +258,13 @@ func (r *Result) setBudget(baseline *Result, verifyUs float64) {
 
 // PrintTable prints results, one row each.
 func PrintTable(w io.Writer, results []*Result) {
-	fmt.Fprintf(w, "%-16s %4s %7s %8s %9s %8s %8s %7s %7s %7s %8s %9s %6s %7s\n",
+	fmt.Fprintf(w, "%-30s %4s %7s %8s %9s %8s %8s %7s %7s %7s %8s %9s %6s %7s\n",
 		"app", "vals", "target", "offered", "committed", "p50", "p99", "blocks", "maxblk", "pending", "rejected", "cpu/tx", "ratio", "budget")
 	for _, r := range results {
 		name := r.App
+		if r.Workload != "" && r.Workload != WorkloadTransfer {
+			name += " " + r.Workload
+		}
 		if r.Round > 0 {
 			name = fmt.Sprintf("%s #%d", r.App, r.Round)
 		}
@@ -218,7 +276,7 @@ func PrintTable(w io.Writer, results []*Result) {
 		if r.SM2VerifyUs > 0 {
 			budget = fmt.Sprintf("%.0f%%", 100*r.OverheadBudget)
 		}
-		fmt.Fprintf(w, "%-16s %4d %7d %8.0f %9.0f %6.0fms %6.0fms %7d %7d %7d %8d %7.0fus %6s %7s\n",
+		fmt.Fprintf(w, "%-30s %4d %7d %8.0f %9.0f %6.0fms %6.0fms %7d %7d %7d %8d %7.0fus %6s %7s\n",
 			name, r.Validators, r.TargetRate, r.OfferedRate, r.TPS, r.P50ms, r.P99ms, r.Blocks, r.MaxBlockTxs,
 			r.Pending, r.Rejected, r.NodeCPUPerTxUs, ratio, budget)
 		if r.SM2VerifyUs > 0 {
@@ -240,15 +298,18 @@ type txLoad struct {
 	txs      [][]byte
 	b64      []string
 	index    map[[32]byte]int
-	accounts []string // jinlian: addresses to fund
+	accounts []string // jinlian: addresses to fund (lines of --accounts-file)
+	// setup are the phases a contract workload commits before the load,
+	// in order, each phase's transactions all committed before the next.
+	setup [][][]byte
 }
 
-func runOne(ctx context.Context, log io.Writer, self, dir, appName string, o *Options, cpuProfile string) (*Result, error) {
+func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload string, o *Options, cpuProfile string) (*Result, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	t0 := time.Now()
-	load, err := buildLoad(appName, o)
+	load, err := buildLoad(appName, workload, o)
 	if err != nil {
 		return nil, err
 	}
@@ -292,6 +353,17 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName string, o *Op
 	if err != nil {
 		return nil, fmt.Errorf("network did not start (see %s): %w", filepath.Join(dir, "node.log"), err)
 	}
+	if len(load.setup) > 0 {
+		t1 := time.Now()
+		if err := runSetup(ctx, hc, rpcs, o.Batch, load.setup); err != nil {
+			return nil, fmt.Errorf("%s setup (see %s): %w", workload, filepath.Join(dir, "node.log"), err)
+		}
+		n := 0
+		for _, p := range load.setup {
+			n += len(p)
+		}
+		fmt.Fprintf(log, "bench %s %s: committed %d setup transactions in %d phases in %s\n", appName, workload, n, len(load.setup), time.Since(t1).Round(time.Millisecond))
+	}
 	startHeight, err := latestHeight(ctx, hc, rpcs[0])
 	if err != nil {
 		return nil, err
@@ -306,7 +378,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName string, o *Op
 
 	cpu0, cpuErr := processCPU(child.cmd.Process.Pid)
 	self0, _ := processCPU(os.Getpid())
-	r := &Result{App: appName, Validators: o.Validators, TimeoutCommit: o.TimeoutCommit.String(),
+	r := &Result{App: appName, Workload: workload, Validators: o.Validators, TimeoutCommit: o.TimeoutCommit.String(),
 		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}}
 	run := &loadRun{o: o, load: load, hc: hc, rpcs: rpcs, sentAt: make([]time.Time, len(load.txs))}
 	watchCtx, stopWatch := context.WithCancel(ctx)
@@ -379,10 +451,14 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName string, o *Op
 
 // buildLoad pre-builds o.Count transactions, so that no signing competes
 // with the nodes for CPU during the run.
-func buildLoad(appName string, o *Options) (*txLoad, error) {
+func buildLoad(appName, workload string, o *Options) (*txLoad, error) {
 	l := &txLoad{txs: make([][]byte, o.Count)}
-	switch appName {
-	case "jinlian", "jinlian-shared":
+	switch {
+	case appName != "kvstore" && workload != "" && workload != WorkloadTransfer:
+		if err := buildContractLoad(l, workload, o); err != nil {
+			return nil, err
+		}
+	case appName == "jinlian", appName == "jinlian-shared":
 		keys := make([]*gmcrypto.PrivateKey, o.Accounts)
 		addrs := make([][]byte, o.Accounts)
 		for i := range keys {
@@ -406,7 +482,7 @@ func buildLoad(appName string, o *Options) (*txLoad, error) {
 		if err != nil {
 			return nil, err
 		}
-	case "kvstore":
+	case appName == "kvstore":
 		size := o.TxSize
 		if size == 0 {
 			k, err := gmcrypto.GenerateKey()

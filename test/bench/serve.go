@@ -32,7 +32,9 @@ type ServeOptions struct {
 	Validators    int
 	BasePort      int
 	TimeoutCommit time.Duration
-	// AccountsFile (jinlian) lists the addresses to fund, one per line.
+	// AccountsFile (jinlian) lists the addresses to fund, one per line,
+	// members of localnet.BenchOrg, or of localnet.BenchOrgB when the
+	// address is followed by that name.
 	AccountsFile string
 	// PProf, if set, serves net/http/pprof there (127.0.0.1:port).
 	PProf string
@@ -57,17 +59,26 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 	)
 	switch o.App {
 	case "jinlian", "jinlian-shared":
-		var extra []string
+		var extra, extraB []string
 		if o.AccountsFile != "" {
 			bz, err := os.ReadFile(o.AccountsFile)
 			if err != nil {
 				return Ready{}, nil, err
 			}
-			extra = strings.Fields(string(bz))
+			for _, line := range strings.Split(string(bz), "\n") {
+				switch f := strings.Fields(line); {
+				case len(f) == 1:
+					extra = append(extra, f[0])
+				case len(f) == 2 && f[1] == localnet.BenchOrgB:
+					extraB = append(extraB, f[0])
+				case len(f) != 0:
+					return Ready{}, nil, fmt.Errorf("--accounts-file: line %q: want an address, optionally followed by %s", line, localnet.BenchOrgB)
+				}
+			}
 		}
 		ln, err := localnet.Prepare(localnet.Options{
 			Home: o.Home, Validators: o.Validators, BasePort: o.BasePort, ChainID: ChainID,
-			TimeoutCommit: o.TimeoutCommit, ExtraFundedAccounts: extra,
+			TimeoutCommit: o.TimeoutCommit, ExtraFundedAccounts: extra, ExtraFundedAccountsB: extraB,
 			SeparateSigCaches: o.App != "jinlian-shared",
 		})
 		if err != nil {

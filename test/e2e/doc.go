@@ -14,5 +14,13 @@
 // (/block_results) and every transaction result must agree at every
 // height; the test names the first height where they do not.
 //
+// TestContractsThroughCLI runs the banks' contracts on a four-validator
+// localnet through the jinlian binary only, as a bank's operator would:
+// a sub-ledger and an asset by governance, a custody account under dual
+// control, a receivable down a supply chain and discounted to a bank, PvP
+// trades settled and refunded, each refusal checked for its registered
+// error and for moving nothing, then `jinlian debug invariants` on every
+// node and the app hashes compared.
+//
 // The package has no non-test code; it may import any jinlian package.
 package e2e

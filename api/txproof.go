@@ -1,0 +1,117 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jinlian-ledger/jinlian/recon"
+)
+
+// TxProofSource builds the proof bundle of transaction id in block height,
+// its header chain starting at block from (0: the node's earliest), as a
+// JSON-encodable value (package proof, on the node's own RPC). An error
+// wrapping ErrNotYet says the height's quorum certificate is not committed
+// yet.
+type TxProofSource func(ctx context.Context, height, from int64, id string) (any, error)
+
+var txIDPattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// txProofParams are the query parameters of GET /v1/proofs/tx.
+var txProofParams = []string{"id", "height", "from"}
+
+// txProof serves GET /v1/proofs/tx?id=ID&height=H[&from=F]: the proof
+// bundle (docs/proofs.md, kind tx) of a committed transaction. Members
+// may read no raw block, so the node builds the bundle: it holds the
+// transaction, its result and hashes only, no other transaction of the
+// block. With the gate on, a member reads the bundle of a transaction
+// its organisation sent or whose movements touch its accounts;
+// regulators and auditors any. Refusals are logged as audit entries.
+func (s *Server) txProof(w http.ResponseWriter, r *http.Request) {
+	fail := func(code int, err error) { writeJSON(w, code, map[string]string{"error": err.Error()}) }
+	if s.opts.TxProof == nil || s.opts.Events == nil {
+		fail(http.StatusNotFound, errors.New("this node serves no transaction proofs"))
+		return
+	}
+	id, h, from, err := parseTxProofQuery(r.URL.RawQuery)
+	if err != nil {
+		fail(http.StatusBadRequest, fmt.Errorf("GET /v1/proofs/tx: %w", err))
+		return
+	}
+	base, latest, err := s.opts.Events.Stored()
+	switch {
+	case err != nil:
+		fail(http.StatusInternalServerError, err)
+		return
+	case h < base:
+		fail(http.StatusGone, fmt.Errorf("block %d is pruned here (this node keeps blocks from %d): ask an archive node", h, base))
+		return
+	case h > latest:
+		fail(http.StatusNotFound, fmt.Errorf("block %d: %w (this node's latest is %d)", h, ErrNotYet, latest))
+		return
+	}
+	_, txs, err := s.opts.Events.BlockTxs(h)
+	if err != nil {
+		fail(http.StatusInternalServerError, err)
+		return
+	}
+	parties, ok, err := recon.TxParties(txs, id)
+	switch {
+	case err != nil:
+		fail(http.StatusInternalServerError, err)
+		return
+	case !ok:
+		fail(http.StatusNotFound, fmt.Errorf("block %d holds no transaction %s", h, id))
+		return
+	}
+	if s.gated() {
+		c, err := s.caller(r)
+		if err == nil && !c.privileged && !slices.Contains(parties, c.org) {
+			err = fmt.Errorf("%s may not read the proof of transaction %s: a member proves only transactions its organisation sent or that moved its accounts; regulators and auditors any", c.desc, id)
+		}
+		if err != nil {
+			s.opts.Logger.Warn("api: transaction proof refused", "caller", cmp.Or(c.desc, connectionInfo(r).Client), "tx", id, "height", h,
+				"remote", r.RemoteAddr, "err", err)
+			fail(http.StatusForbidden, err)
+			return
+		}
+	}
+	b, err := s.opts.TxProof(r.Context(), h, from, id)
+	writeFromNode(w, b, err)
+}
+
+// parseTxProofQuery reads GET /v1/proofs/tx's query string strictly.
+func parseTxProofQuery(raw string) (id string, height, from int64, err error) {
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("query string: %w", err)
+	}
+	for _, k := range sortedKeys(vals) {
+		switch {
+		case !slices.Contains(txProofParams, k):
+			return "", 0, 0, fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(txProofParams, ", "))
+		case len(vals[k]) != 1:
+			return "", 0, 0, fmt.Errorf("parameter %s given %d times", k, len(vals[k]))
+		}
+	}
+	id = strings.ToLower(vals.Get("id"))
+	if !txIDPattern.MatchString(id) {
+		return "", 0, 0, fmt.Errorf("id %q: want a transaction id, 64 hex digits", vals.Get("id"))
+	}
+	if height, err = strconv.ParseInt(vals.Get("height"), 10, 64); err != nil || height < 1 {
+		return "", 0, 0, fmt.Errorf("height %q: want a positive integer", vals.Get("height"))
+	}
+	if f := vals.Get("from"); f != "" {
+		if from, err = strconv.ParseInt(f, 10, 64); err != nil || from < 1 || from > height {
+			return "", 0, 0, fmt.Errorf("from %q: want a height from 1 to %d", f, height)
+		}
+	}
+	return id, height, from, nil
+}

@@ -1,0 +1,317 @@
+package console
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/jinlian-ledger/jinlian/api"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/wire"
+)
+
+// rpcAnswer answers one JSON-RPC call of the console to its node: a
+// result, or a refusal worded as the API's read gate words it (answered
+// as the gate answers: HTTP 403 with a JSON-RPC error).
+type rpcAnswer func(method string, params map[string]json.RawMessage) (result any, refusal string)
+
+// fakeNode is a node's RPC that answers as answer says; the console's
+// CometBFT client reads it as it reads a node or the API's gate.
+func fakeNode(t *testing.T, answer rpcAnswer) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			ID     json.RawMessage            `json:"id"`
+			Method string                     `json:"method"`
+			Params map[string]json.RawMessage `json:"params"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(body, &req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		res, refusal := answer(req.Method, req.Params)
+		w.Header().Set("Content-Type", "application/json")
+		if refusal != "" {
+			data, _ := json.Marshal(refusal)
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32600,"message":"forbidden","data":%s}}`, req.ID, data)
+			return
+		}
+		if res == nil {
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32601,"message":"method not found","data":%q}}`, req.ID, req.Method)
+			return
+		}
+		b, err := cmtjson.Marshal(res)
+		if err != nil {
+			t.Errorf("fake node: %v", err)
+		}
+		fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"result":%s}`, req.ID, b)
+	}))
+	t.Cleanup(srv.Close)
+	return "tcp://" + srv.Listener.Addr().String()
+}
+
+// queryOf reads an abci_query's path and data.
+func queryOf(params map[string]json.RawMessage) (path string, data []byte) {
+	_ = json.Unmarshal(params["path"], &path)
+	var h string
+	_ = json.Unmarshal(params["data"], &h)
+	data, _ = hex.DecodeString(h)
+	return path, data
+}
+
+func queryResult(v any) *ctypes.ResultABCIQuery {
+	b, _ := json.Marshal(v)
+	return &ctypes.ResultABCIQuery{Response: abci.ResponseQuery{Value: b, Height: 9}}
+}
+
+func consoleOn(t *testing.T, node, lang string) (*Server, *http.Client) {
+	t.Helper()
+	k, err := gmcrypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestServerWith(t, Config{Node: api.Node{Addr: node}, Key: k, Org: "bankA", Name: "clerk", Lang: lang,
+		Listen: "127.0.0.1:0", Timeout: 5 * time.Second})
+	return s, login(t, s)
+}
+
+// The gate's refusals a member meets.
+const (
+	refuseLedger = `CN=clerk,O=bankA of bankA may not read sub-ledger bonly: it is open to identities of bankB, regulators and auditors`
+	refuseRaw    = `CN=clerk,O=bankA of bankA may not call block: raw blocks, transactions and events carry every sub-ledger, so only regulators and auditors may`
+)
+
+// memberNode answers as the API's gate answers bankA's clerk: its own
+// sub-ledger's balance, the height of a transaction, no raw block and no
+// sub-ledger bonly.
+func memberNode(t *testing.T) string {
+	return fakeNode(t, func(method string, params map[string]json.RawMessage) (any, string) {
+		switch method {
+		case "abci_query":
+			path, data := queryOf(params)
+			switch {
+			case path == queryBalance && strings.Contains(string(data), `"bonly"`):
+				return nil, refuseLedger
+			case path == queryBalance:
+				return queryResult(map[string]any{"amount": "700", "height": 9}), ""
+			case path == queryTx:
+				return queryResult(map[string]any{"height": 5}), ""
+			}
+			return nil, "no such path " + path
+		case "block", "block_results", "blockchain", "tx_search":
+			return nil, strings.Replace(refuseRaw, "call block", "call "+method, 1)
+		}
+		return nil, ""
+	})
+}
+
+// A member asking for a proof of another bank's sub-ledger, or of a
+// transaction's inclusion (raw blocks), gets the gate's refusal: on the
+// page (in the red box, with HTTP 403 for a script), never a bundle.
+func TestProofDownloadRefused(t *testing.T) {
+	s, c := consoleOn(t, memberNode(t), "zh")
+	base := "http://" + s.Addr()
+	acct := strings.Repeat("ab", 20)
+	id := strings.Repeat("cd", 32)
+	for _, cs := range []struct {
+		name, url, want string
+	}{
+		{"another bank's balance", "/explorer/balance/proof.json?ledger=bonly&asset=CNY&account=" + acct, refuseLedger},
+		{"a transaction's inclusion", "/explorer/tx/" + id + "/proof.json", "only regulators and auditors may"},
+	} {
+		resp, body := get(t, c, base+cs.url)
+		body = strings.ReplaceAll(body, "&#39;", "'")
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: HTTP %d, want 403", cs.name, resp.StatusCode)
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") || resp.Header.Get("Content-Disposition") != "" {
+			t.Errorf("%s: %s %q, want the explorer page, not a download", cs.name, ct, resp.Header.Get("Content-Disposition"))
+		}
+		if !strings.Contains(body, "下载证明") || !strings.Contains(body, cs.want) {
+			t.Errorf("%s: the page does not show the gate's refusal %q:\n%s", cs.name, cs.want, body)
+		}
+		if strings.Contains(body, "light_blocks") || strings.Contains(body, `id="balance-amount"`) {
+			t.Errorf("%s: the page shows data", cs.name)
+		}
+	}
+	// The member's own balance offers the link, and so does a transaction
+	// whose content the gate keeps (through a node's API the node builds
+	// the bundle of the member's own transactions: GET /v1/proofs/tx).
+	_, body := get(t, c, base+"/explorer?ledger=payments&asset=CNY&account="+acct)
+	if !strings.Contains(body, `id="balance-proof"`) || !strings.Contains(body, "/explorer/balance/proof.json?ledger=payments&amp;asset=CNY&amp;account="+acct) {
+		t.Errorf("balance view without its proof link:\n%s", body)
+	}
+	_, body = get(t, c, base+"/explorer?tx="+id)
+	if !strings.Contains(body, `href="/explorer/tx/`+id+`/proof.json" download id="tx-proof"`) || !strings.Contains(body, `href="/explorer/block/5"`) {
+		t.Errorf("a transaction at height 5: no proof link, or no link to its block:\n%s", body)
+	}
+	// Bad input is the console's own refusal (400).
+	for _, u := range []string{"/explorer/balance/proof.json?ledger=payments&asset=CNY&account=xyz", "/explorer/balance/proof.json?account=" + acct, "/explorer/tx/xyz/proof.json"} {
+		if resp, body := get(t, c, base+u); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `class="error"`) {
+			t.Errorf("%s: %d, want 400 and the reason", u, resp.StatusCode)
+		}
+	}
+}
+
+// The block list pages by height through CometBFT's blockchain method
+// (20 at most: nothing reads the whole chain), newest first, each height a
+// link to its block; a member sees the gate's refusal.
+func TestBlocksPages(t *testing.T) {
+	var asked [][2]string
+	node := fakeNode(t, func(method string, params map[string]json.RawMessage) (any, string) {
+		if method != "blockchain" {
+			return nil, ""
+		}
+		var lo, hi string
+		_ = json.Unmarshal(params["minHeight"], &lo)
+		_ = json.Unmarshal(params["maxHeight"], &hi)
+		asked = append(asked, [2]string{lo, hi})
+		top := int64(45)
+		if hi != "" && hi != "0" {
+			fmt.Sscan(hi, &top)
+		}
+		res := &ctypes.ResultBlockchainInfo{LastHeight: 45}
+		for h := top; h > max(0, top-20); h-- {
+			res.BlockMetas = append(res.BlockMetas, &cmttypes.BlockMeta{NumTxs: int(h % 3), Header: cmttypes.Header{Height: h, Time: time.Unix(1_780_000_000+h, 0)}})
+		}
+		return res, ""
+	})
+	s, c := consoleOn(t, node, "en")
+	base := "http://" + s.Addr()
+	_, body := get(t, c, base+"/explorer/blocks")
+	for _, want := range []string{`<a href="/explorer/block/45">45</a>`, `<a href="/explorer/block/26">26</a>`, `href="/explorer/blocks?before=25" id="earlier-blocks"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("latest blocks: no %q", want)
+		}
+	}
+	if strings.Contains(body, "later-blocks") || strings.Contains(body, `/explorer/block/25"`) {
+		t.Error("latest blocks: a later page, or a 21st block")
+	}
+	_, body = get(t, c, base+"/explorer/blocks?before=25")
+	for _, want := range []string{`/explorer/block/25"`, `/explorer/block/6"`, `href="/explorer/blocks?before=45" id="later-blocks"`, `href="/explorer/blocks?before=5" id="earlier-blocks"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("blocks before 25: no %q", want)
+		}
+	}
+	if len(asked) != 2 || asked[1] != [2]string{"6", "25"} {
+		t.Errorf("the console asked for heights %v, want one page (6..25) the second time", asked)
+	}
+	if _, body := get(t, c, base+"/explorer/blocks?before=x"); !strings.Contains(body, "want a height") {
+		t.Error("before=x accepted")
+	}
+
+	m, mc := consoleOn(t, memberNode(t), "en")
+	for _, page := range []string{"/explorer/blocks", "/explorer/block/7"} {
+		_, body := get(t, mc, "http://"+m.Addr()+page)
+		if !strings.Contains(strings.ReplaceAll(body, "&#39;", "'"), "only regulators and auditors may") || strings.Contains(body, `id="block-header"`) {
+			t.Errorf("member's %s: not the gate's refusal:\n%s", page, body)
+		}
+	}
+	if _, body := get(t, mc, "http://"+m.Addr()+"/explorer/block/0"); !strings.Contains(body, "want a positive height") {
+		t.Error("block 0 accepted")
+	}
+}
+
+// Search by memo: the transfers whose memo matches, from the node's tx
+// index, a page at a time (the console asks for one page of 20); a
+// member meets the gate's refusal of tx_search; a memo the index cannot
+// be asked for is refused by the console.
+func TestMemoSearch(t *testing.T) {
+	k, _ := gmcrypto.GenerateKey()
+	raw, id, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bankA"}, "c1", "payments", time.Unix(1_780_000_000, 0), voteMessage(1, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	node := fakeNode(t, func(method string, params map[string]json.RawMessage) (any, string) {
+		if method != "tx_search" {
+			return nil, ""
+		}
+		var q, page, per string
+		_ = json.Unmarshal(params["query"], &q)
+		_ = json.Unmarshal(params["page"], &page)
+		_ = json.Unmarshal(params["per_page"], &per)
+		asked = append(asked, q+" page "+page+" per "+per)
+		return &ctypes.ResultTxSearch{TotalCount: 41, Txs: []*ctypes.ResultTx{{Height: 12, Tx: raw}}}, ""
+	})
+	s, c := consoleOn(t, node, "en")
+	base := "http://" + s.Addr()
+	_, body := get(t, c, base+"/explorer?memo=invoice+42&page=2")
+	for _, want := range []string{`id="memo-count">41 transfers · page 2`, `href="/explorer?tx=` + id + `"`, `href="/explorer/block/12"`, `href="/explorer?memo=invoice&#43;42&amp;page=3" id="memo-next"`, `href="/explorer?memo=invoice&#43;42&amp;page=1" rel="prev"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("memo search: no %q in\n%s", want, body[strings.Index(body, "memo-count"):])
+		}
+	}
+	if len(asked) != 1 || asked[0] != "transfer.memo='invoice 42' page 2 per 20" {
+		t.Errorf("the console asked %q", asked)
+	}
+	if _, body := get(t, c, base+"/explorer?memo=it's"); !strings.Contains(body, `id="memo-error"`) || len(asked) != 1 {
+		t.Error("a memo with a quote went to the node")
+	}
+	m, mc := consoleOn(t, memberNode(t), "en")
+	_, body = get(t, mc, "http://"+m.Addr()+"/explorer?memo=invoice+42")
+	if !strings.Contains(strings.ReplaceAll(body, "&#39;", "'"), "call tx_search: raw blocks") || strings.Contains(body, `id="memo-hits"`) {
+		t.Errorf("member's memo search: not the gate's refusal:\n%s", body)
+	}
+}
+
+// A block's page: its header, and its transactions a page at a time,
+// each linking to its page, with its result.
+func TestBlockPage(t *testing.T) {
+	k, _ := gmcrypto.GenerateKey()
+	var txs cmttypes.Txs
+	var ids []string
+	for i := range 103 {
+		raw, id, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bankA"}, "c1", "payments", time.Unix(1_780_000_000+int64(i), 0), voteMessage(uint64(i+1), true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		txs, ids = append(txs, raw), append(ids, id)
+	}
+	node := fakeNode(t, func(method string, params map[string]json.RawMessage) (any, string) {
+		switch method {
+		case "block":
+			b := &cmttypes.Block{Header: cmttypes.Header{ChainID: "c1", Height: 7, Time: time.Unix(1_780_000_000, 0), AppHash: bytes.Repeat([]byte{0xab}, 32)}, Data: cmttypes.Data{Txs: txs}}
+			return &ctypes.ResultBlock{BlockID: cmttypes.BlockID{Hash: bytes.Repeat([]byte{0xcd}, 32)}, Block: b}, ""
+		case "block_results":
+			res := &ctypes.ResultBlockResults{Height: 7}
+			for i := range txs {
+				res.TxsResults = append(res.TxsResults, &abci.ExecTxResult{Code: uint32(i % 2)})
+			}
+			return res, ""
+		case "status":
+			return &ctypes.ResultStatus{SyncInfo: ctypes.SyncInfo{LatestBlockHeight: 9}}, ""
+		}
+		return nil, ""
+	})
+	s, c := consoleOn(t, node, "en")
+	base := "http://" + s.Addr()
+	_, body := get(t, c, base+"/explorer/block/7")
+	for _, want := range []string{`<h1>Block 7</h1>`, `id="block-app-hash">` + strings.Repeat("AB", 32), `id="block-ntxs">103`, `href="/explorer?tx=` + ids[0] + `"`,
+		`href="/explorer?tx=` + ids[99] + `"`, `href="/explorer/block/7?from=100" id="next-txs"`, `href="/explorer/block/6" id="prev-block"`, `href="/explorer/block/8" id="next-block"`, "Failed (1)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("block 7: no %q", want)
+		}
+	}
+	if strings.Contains(body, ids[100]) {
+		t.Error("block 7: more than one page of transactions")
+	}
+	_, body = get(t, c, base+"/explorer/block/7?from=100")
+	if !strings.Contains(body, ids[102]) || strings.Contains(body, ids[99]) || !strings.Contains(body, `href="/explorer/block/7?from=0" rel="prev"`) {
+		t.Error("block 7 from 100: not the last page")
+	}
+}
