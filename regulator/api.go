@@ -50,7 +50,7 @@ func statusOf(err error) int {
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, errNoKey), errors.Is(err, ErrSQLOff):
 		return http.StatusNotImplemented
-	case errors.Is(err, ErrBusy):
+	case errors.Is(err, ErrBusy), errors.Is(err, ErrWhatIfBusy):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -89,6 +89,7 @@ func (s *Service) Handler() http.Handler {
 	s.handle(mux, "GET /v1/audit", "query audit log", readRoles, s.getAudit)
 	s.handle(mux, "GET /v1/sanctions", "query sanctions", readRoles, s.getSanctions)
 	s.handle(mux, "POST /v1/sql/backfill", "sql backfill", writeRoles, s.postSQLBackfill)
+	s.handle(mux, "POST /v1/whatif", "what-if replay", writeRoles, s.postWhatIf)
 	mux.HandleFunc("GET /v1/alerts/stream", s.stream)
 	return mux
 }
@@ -255,6 +256,17 @@ func (s *Service) postSQLBackfill(r *http.Request, _ *Caller) (any, error) {
 		return nil, badf("%v", err)
 	}
 	return out, err
+}
+
+// maxRulesBody bounds the body of POST /v1/whatif (a rule file).
+const maxRulesBody = 1 << 20
+
+func (s *Service) postWhatIf(r *http.Request, _ *Caller) (any, error) {
+	var req WhatIfRequest
+	if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxRulesBody)).Decode(&req); err != nil {
+		return nil, badf("body: want {\"rules\": \"<rule file>\", \"from\": height, \"to\": height} of at most %d bytes: %v", maxRulesBody, err)
+	}
+	return s.WhatIf(r.Context(), req)
 }
 
 func parseAddr(name, v string) (string, error) {

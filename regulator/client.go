@@ -144,6 +144,13 @@ func (c *Client) Decrypt(ctx context.Context, id string) (*Decryption, error) {
 	return &out, c.Do(ctx, http.MethodGet, "/v1/txs/"+url.PathEscape(id)+"/decrypt", nil, nil, &out)
 }
 
+// WhatIf asks the observer to replay its chain under another rule file
+// and compare the alerts with its own (POST /v1/whatif).
+func (c *Client) WhatIf(ctx context.Context, req WhatIfRequest) (*WhatIf, error) {
+	var out WhatIf
+	return &out, c.Do(ctx, http.MethodPost, "/v1/whatif", nil, req, &out)
+}
+
 // SQLBackfill asks the observer to reload its SQL tables from height from.
 func (c *Client) SQLBackfill(ctx context.Context, from int64) (*SQLBackfill, error) {
 	var out SQLBackfill

@@ -265,7 +265,7 @@ func TestLargeAmountAndCrossBorderOnce(t *testing.T) {
 	})
 	runRuleTable(t, RuleCrossBorder, "[cross_border]\ntimezone = \"UTC\"\n[cross_border.default_limit]\nCNY = 1000\n", []ruleCase{
 		{"at the daily limit", []step{x(0, 600), x(h, 400)}, nil},
-		{"one above the limit", []step{x(0, 600), x(h, 401)}, [][]string{ids(1)}},
+		{"one above the limit: every transfer of the day listed", []step{x(0, 600), x(h, 401)}, [][]string{ids(0, 1)}},
 		{"more the same day adds nothing", []step{x(0, 1001), x(h, 10), x(2*h, 10)}, [][]string{ids(0)}},
 		{"the next day is a new day", []step{x(0, 1001), x(23*h+59*time.Minute, 10), x(24*h, 1001)}, [][]string{ids(0), ids(2)}},
 	})

@@ -42,6 +42,7 @@ const (
 	prefixSanc   = "sanc/"      // sanc/<address> → SanctionChange
 	prefixThr    = "thr/"       // thr/<asset> → on-chain large-amount threshold (JSON number)
 	prefixXB     = "xb/"        // xb/<day>/<from org>/<to org>/<asset> → uint64
+	prefixXBTx   = "xt/"        // xt/<day>/<from org>/<to org>/<asset>/<pos> → tx id of a transfer counted in xb/
 	prefixRule   = "rs/"        // rs/<rule>/<subject> → unix nanos of the last alert
 	prefixAlert  = "al/"        // al/<seq> → Alert (deterministic part)
 	prefixAlertI = "ai/"        // ai/<id> → seq
@@ -426,6 +427,7 @@ type blockWriter struct {
 	sanc     map[string]*SanctionChange // nil value: removed in this block
 	thr      map[string]uint64          // 0: cleared in this block
 	xb       map[string]uint64
+	xbTx     map[string][]string // this block's xt/ entries per day/pair/asset prefix
 	rule     map[string]time.Time
 	acct     map[string][]Entry // this block's entries per account
 	recent   *recentCache       // the index's, read-only until commit
@@ -543,10 +545,11 @@ func (bw *blockWriter) scanAccount(addr string, since time.Time) ([]Entry, error
 	return out, nil
 }
 
-// AddOrgFlow adds amount to the day's total from one org to another and
-// returns the new total.
-func (bw *blockWriter) AddOrgFlow(day, from, to, asset string, amount uint64) (uint64, error) {
-	k := string(cat(prefixXB, day, "/", from, "/", to, "/", asset))
+// AddOrgFlow adds m's amount to the day's total from one org to another,
+// records m as one of the transfers that make it up, and returns the new
+// total.
+func (bw *blockWriter) AddOrgFlow(day, from, to string, m Entry) (uint64, error) {
+	k := string(cat(prefixXB, day, "/", from, "/", to, "/", m.Asset))
 	cur, ok := bw.xb[k]
 	if !ok {
 		var err error
@@ -554,9 +557,45 @@ func (bw *blockWriter) AddOrgFlow(day, from, to, asset string, amount uint64) (u
 			return 0, err
 		}
 	}
-	cur = satAdd(cur, amount)
+	cur = satAdd(cur, m.Amount)
 	bw.xb[k] = cur
+	tk := string(cat(prefixXBTx, day, "/", from, "/", to, "/", m.Asset, "/"))
+	bw.xbTx[tk] = append(bw.xbTx[tk], m.TxID)
+	if err := bw.set(cat(tk, posKey(m.Height, m.Index, m.Event)), []byte(m.TxID)); err != nil {
+		return 0, err
+	}
 	return cur, bw.set([]byte(k), u64(cur))
+}
+
+// OrgFlowTxIDs lists the transactions of the day's transfers from one org
+// to another in asset, in block order, at most limit of them (distinct),
+// and how many there are in all.
+func (bw *blockWriter) OrgFlowTxIDs(day, from, to, asset string, limit int) ([]string, int, error) {
+	prefix := cat(prefixXBTx, day, "/", from, "/", to, "/", asset, "/")
+	var out []string
+	n := 0
+	add := func(id string) {
+		if len(out) > 0 && out[len(out)-1] == id {
+			return // movements of one transaction are adjacent
+		}
+		n++
+		if len(out) < limit {
+			out = append(out, id)
+		}
+	}
+	it := bw.snap.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		v, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		add(string(v))
+	}
+	for _, id := range bw.xbTx[string(prefix)] {
+		add(id)
+	}
+	return out, n, nil
 }
 
 // LastAlert is when rule last alerted on subject.
@@ -620,7 +659,11 @@ type RuleView interface {
 	// Threshold is the on-chain large-amount threshold of asset, if set.
 	Threshold(asset string) (uint64, bool, error)
 	AccountEntries(addr string, since time.Time) ([]Entry, error)
-	AddOrgFlow(day, from, to, asset string, amount uint64) (uint64, error)
+	// AddOrgFlow counts transfer m in the day's flow from one organisation
+	// to another and returns the day's total.
+	AddOrgFlow(day, from, to string, m Entry) (uint64, error)
+	// OrgFlowTxIDs are the transactions AddOrgFlow counted in that flow.
+	OrgFlowTxIDs(day, from, to, asset string, limit int) ([]string, int, error)
 	LastAlert(rule, subject string) (time.Time, bool, error)
 	Raise(a Alert) error
 }
@@ -652,7 +695,7 @@ func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
 	}
 	bw := &blockWriter{snap: snap, w: writeSet{}, b: b, alertSeq: seq,
 		orgs: map[string]string{}, sanc: map[string]*SanctionChange{}, thr: map[string]uint64{},
-		xb: map[string]uint64{}, rule: map[string]time.Time{}, acct: map[string][]Entry{}, histN: map[string]int{},
+		xb: map[string]uint64{}, xbTx: map[string][]string{}, rule: map[string]time.Time{}, acct: map[string][]Entry{}, histN: map[string]int{},
 		recent: &ix.recent, loaded: map[string]*recentEntries{}}
 	for i := range b.Txs {
 		if err := bw.applyTx(&b.Txs[i], rules); err != nil {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +25,9 @@ const (
 	RuleSanctionsAttempt = "sanctions_attempt"
 	RuleCrossBorder      = "cross_border"
 )
+
+// MaxAlertTxIDs bounds the transactions an alert lists.
+const MaxAlertTxIDs = 1000
 
 // Duration is a time.Duration written as "24h" in TOML.
 type Duration time.Duration
@@ -61,6 +66,10 @@ type RulesConfig struct {
 		// Margin: a transfer is "just below" the large-amount threshold T
 		// when T×(1−Margin) ≤ amount < T.
 		Margin float64 `toml:"margin"`
+		// PerOrg also sums, per beneficiary, such transfers from all the
+		// accounts of one organisation (default true): Count of them from
+		// two or more of its accounts raise subject org:<org>-><to>/<asset>.
+		PerOrg *bool `toml:"per_org"`
 	} `toml:"structuring"`
 	Velocity struct {
 		Enabled   *bool             `toml:"enabled"`
@@ -75,6 +84,17 @@ type RulesConfig struct {
 		Window    Duration          `toml:"window"`
 		Percent   float64           `toml:"percent"`
 		MinAmount map[string]uint64 `toml:"min_amount"`
+		// NetOfOpening (default true): what leaves counts as "fast out"
+		// only beyond the balance the account held before the window's
+		// first receipt (the balance the state machine reported in that
+		// receipt's event, less the receipt).
+		NetOfOpening *bool `toml:"net_of_opening"`
+		// Baseline (0 = off) is a lookback before the window: when what
+		// left within the window is at most BaselineFactor times the
+		// account's usual outflow per window over it, the account is
+		// moving money as it always does and the rule stays quiet.
+		Baseline       Duration `toml:"baseline"`
+		BaselineFactor float64  `toml:"baseline_factor"`
 	} `toml:"fast_in_fast_out"`
 	Sanctions struct {
 		Enabled  *bool    `toml:"enabled"`
@@ -114,6 +134,7 @@ severity = "high"
 window = "24h"
 count = 3       # this many transfers by one sender ...
 margin = 0.1    # ... each within 10% below the large-amount threshold
+per_org = true  # also: this many from 2+ accounts of one organisation to one beneficiary
 
 [velocity]
 severity = "medium"
@@ -126,6 +147,9 @@ CNY = 20000000
 severity = "high"
 window = "2h"
 percent = 80    # at least 80% of what came in within the window left again
+net_of_opening = true  # ... beyond the balance held before the window's first receipt
+baseline = "0s"        # e.g. "168h": quiet while the outflow is at most ...
+baseline_factor = 1.5  # ... 1.5 × the usual outflow per window over the week before
 [fast_in_fast_out.min_amount]
 CNY = 1000000
 
@@ -177,9 +201,42 @@ func ParseRules(b []byte) (*RulesConfig, error) {
 		if errors.As(err, &sm) {
 			return nil, fmt.Errorf("unknown key: %s", sm.String())
 		}
+		var de *toml.DecodeError
+		if errors.As(err, &de) {
+			return nil, decodeError(b, de)
+		}
 		return nil, err
 	}
 	return &c, c.Validate()
+}
+
+var goTypeInError = regexp.MustCompile(`cannot decode TOML (\w+) into struct field .*\.\w+ of type \*?(\S+)$`)
+
+// decodeError names the key of a value that does not decode (go-toml
+// names the Go field's type): "fast_in_fast_out.baseline (line 3):
+// time: invalid duration "a week"".
+func decodeError(b []byte, de *toml.DecodeError) error {
+	row, _ := de.Position()
+	msg := strings.TrimPrefix(de.Error(), "toml: ")
+	if m := goTypeInError.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("want %s, not a TOML %s", strings.TrimPrefix(m[2], "regulator."), m[1])
+	}
+	lines := strings.Split(string(b), "\n")
+	if row < 1 || row > len(lines) {
+		return fmt.Errorf("%s", msg)
+	}
+	key, _, ok := strings.Cut(lines[row-1], "=")
+	key = strings.TrimSpace(key)
+	if !ok || key == "" {
+		return fmt.Errorf("line %d: %s", row, msg)
+	}
+	for i := row - 2; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); strings.HasPrefix(l, "[") {
+			key = strings.Trim(l, "[] ") + "." + key
+			break
+		}
+	}
+	return fmt.Errorf("%s (line %d): %s", key, row, msg)
 }
 
 func sev(s *string, def string) error {
@@ -223,6 +280,15 @@ func (c *RulesConfig) Validate() error {
 	}
 	if enabled(c.FastInOut.Enabled) && (c.FastInOut.Window <= 0 || c.FastInOut.Percent <= 0 || c.FastInOut.Percent > 100) {
 		return fmt.Errorf("fast_in_fast_out: want window > 0 and 0 < percent ≤ 100 (or enabled = false)")
+	}
+	if c.FastInOut.Baseline < 0 {
+		return fmt.Errorf("fast_in_fast_out.baseline: must not be negative (0 turns the baseline off)")
+	}
+	if c.FastInOut.BaselineFactor == 0 {
+		c.FastInOut.BaselineFactor = 1
+	}
+	if c.FastInOut.BaselineFactor < 0 {
+		return fmt.Errorf("fast_in_fast_out.baseline_factor: want a positive factor, got %g", c.FastInOut.BaselineFactor)
 	}
 	if c.Sanctions.Lookback < 0 {
 		return fmt.Errorf("sanctions.lookback: must not be negative")
@@ -321,17 +387,30 @@ func (e *Engine) threshold(v RuleView, asset string) (uint64, bool, error) {
 	return t, ok, nil
 }
 
+// large alerts on a transfer, issue or burn of at least the threshold:
+// money created or destroyed in one go is screened like money moved.
 func (e *Engine) large(v RuleView, b *Block, m Entry) error {
 	c := &e.c.Large
-	t, ok, err := e.threshold(v, m.Asset)
-	if err != nil {
-		return err
-	}
-	if !enabled(c.Enabled) || !ok || m.Kind != KindTransfer || m.Amount < t {
+	if !enabled(c.Enabled) {
 		return nil
 	}
-	return v.Raise(Alert{Rule: RuleLarge, Severity: c.Severity, Subject: m.From, TxIDs: []string{m.TxID},
-		Reason: fmt.Sprintf("transfer of %d %s on %s from %s to %s reaches the large-amount threshold %d", m.Amount, m.Asset, m.Ledger, m.From, m.To, t)})
+	t, ok, err := e.threshold(v, m.Asset)
+	if err != nil || !ok || m.Amount < t {
+		return err
+	}
+	a := Alert{Rule: RuleLarge, Severity: c.Severity, Subject: m.From, TxIDs: []string{m.TxID}}
+	switch m.Kind {
+	case KindTransfer:
+		a.Reason = fmt.Sprintf("transfer of %d %s on %s from %s to %s reaches the large-amount threshold %d", m.Amount, m.Asset, m.Ledger, m.From, m.To, t)
+	case KindIssue:
+		a.Subject = m.To
+		a.Reason = fmt.Sprintf("issue of %d %s on %s by %s to %s reaches the large-amount threshold %d", m.Amount, m.Asset, m.Ledger, m.From, m.To, t)
+	case KindBurn:
+		a.Reason = fmt.Sprintf("burn of %d %s on %s from %s reaches the large-amount threshold %d", m.Amount, m.Asset, m.Ledger, m.From, t)
+	default:
+		return nil
+	}
+	return v.Raise(a)
 }
 
 func (e *Engine) structuring(v RuleView, b *Block, m Entry) error {
@@ -344,36 +423,64 @@ func (e *Engine) structuring(v RuleView, b *Block, m Entry) error {
 		return nil
 	}
 	lo := uint64(float64(t) * (1 - c.Margin))
-	below := func(x Entry) bool {
-		return x.Kind == KindTransfer && x.From == m.From && x.Asset == m.Asset && x.Amount >= lo && x.Amount < t
+	inBand := func(x Entry) bool {
+		return x.Kind == KindTransfer && x.Asset == m.Asset && x.Amount >= lo && x.Amount < t
 	}
-	if !below(m) {
+	if !inBand(m) {
 		return nil
 	}
+	band := fmt.Sprintf("each just below the %d threshold (%d..%d)", t, lo, t-1)
 	subject := m.From + "/" + m.Asset
+	err = e.structured(v, b, subject, m.From, func(x Entry) bool { return inBand(x) && x.From == m.From }, 1,
+		func(hits []Entry, sum uint64) string {
+			return fmt.Sprintf("%s sent %d transfers of %s within %s, %s, %d in total", m.From, len(hits), m.Asset, c.Window.D(), band, sum)
+		})
+	if err != nil || m.FromOrg == "" || m.To == "" || (c.PerOrg != nil && !*c.PerOrg) {
+		return err
+	}
+	// The same, split across the accounts of one organisation, towards
+	// one beneficiary: read from the beneficiary's side.
+	subject = "org:" + m.FromOrg + "->" + m.To + "/" + m.Asset
+	return e.structured(v, b, subject, m.To, func(x Entry) bool { return inBand(x) && x.FromOrg == m.FromOrg && x.To == m.To }, 2,
+		func(hits []Entry, sum uint64) string {
+			var senders []string
+			for _, x := range hits {
+				if !slices.Contains(senders, short(x.From)) {
+					senders = append(senders, short(x.From))
+				}
+			}
+			return fmt.Sprintf("%d accounts of %s (%s) sent %s %d transfers of %s within %s, %s, %d in total",
+				len(senders), m.FromOrg, strings.Join(senders, ", "), m.To, len(hits), m.Asset, c.Window.D(), band, sum)
+		})
+}
+
+// structured raises structuring on subject when at least Count of acct's
+// movements within the window match, from at least minSenders accounts.
+func (e *Engine) structured(v RuleView, b *Block, subject, acct string, match func(Entry) bool, minSenders int, why func([]Entry, uint64) string) error {
+	c := &e.c.Structuring
 	if ok, err := cooled(v, RuleStructuring, subject, b.Time, c.Window.D()); err != nil || !ok {
 		return err
 	}
-	es, err := v.AccountEntries(m.From, b.Time.Add(-c.Window.D()))
+	es, err := v.AccountEntries(acct, b.Time.Add(-c.Window.D()))
 	if err != nil {
 		return err
 	}
 	var hits []Entry
+	var sum uint64
+	senders := 0
 	for _, x := range es {
-		if below(x) {
+		if match(x) {
+			if !slices.ContainsFunc(hits, func(h Entry) bool { return h.From == x.From }) {
+				senders++
+			}
 			hits = append(hits, x)
+			sum = satAdd(sum, x.Amount)
 		}
 	}
-	if len(hits) < c.Count {
+	if len(hits) < c.Count || senders < minSenders {
 		return nil
 	}
-	var sum uint64
-	for _, x := range hits {
-		sum = satAdd(sum, x.Amount)
-	}
-	return v.Raise(Alert{Rule: RuleStructuring, Severity: c.Severity, Subject: subject, TxIDs: txIDs(hits),
-		Reason: fmt.Sprintf("%s sent %d transfers of %s within %s, each just below the %d threshold (%d..%d), %d in total",
-			m.From, len(hits), m.Asset, c.Window.D(), t, lo, t-1, sum)})
+	return v.Raise(Alert{Rule: RuleStructuring, Severity: c.Severity, Subject: subject, TxIDs: txIDs(hits), Reason: why(hits, sum)})
 }
 
 func (e *Engine) velocity(v RuleView, b *Block, m Entry) error {
@@ -410,6 +517,13 @@ func (e *Engine) velocity(v RuleView, b *Block, m Entry) error {
 	return v.Raise(Alert{Rule: RuleVelocity, Severity: c.Severity, Subject: subject, TxIDs: txIDs(out), Reason: m.From + ": " + why})
 }
 
+// fastInOut: an account that received at least min_amount within the
+// window and sent at least percent of it on again. Only what leaves beyond
+// the balance the account held before the window's first receipt counts
+// (net_of_opening): a settlement account that holds a large balance and
+// pays all day is not passing through what it receives. With a baseline,
+// an outflow no larger than baseline_factor × the account's usual outflow
+// per window is its ordinary business, too.
 func (e *Engine) fastInOut(v RuleView, b *Block, m Entry) error {
 	c := &e.c.FastInOut
 	if !enabled(c.Enabled) || m.Kind != KindTransfer {
@@ -421,7 +535,7 @@ func (e *Engine) fastInOut(v RuleView, b *Block, m Entry) error {
 		return err
 	}
 	// Funds received in the window, then what left after the first receipt.
-	var in, out uint64
+	var in, out, opening uint64
 	var involved []Entry
 	seenIn := false
 	for _, x := range es {
@@ -430,6 +544,13 @@ func (e *Engine) fastInOut(v RuleView, b *Block, m Entry) error {
 		}
 		switch {
 		case x.To == acct && x.From != acct && (x.Kind == KindTransfer || x.Kind == KindIssue):
+			if !seenIn && x.ToBalance >= x.Amount {
+				// The balance after the receipt is the state machine's
+				// (its event); before it, the account held the rest. An
+				// entry indexed without balances (ToBalance < Amount)
+				// counts as an empty account.
+				opening = x.ToBalance - x.Amount
+			}
 			in = satAdd(in, x.Amount)
 			seenIn = true
 			involved = append(involved, x)
@@ -438,16 +559,56 @@ func (e *Engine) fastInOut(v RuleView, b *Block, m Entry) error {
 			involved = append(involved, x)
 		}
 	}
+	fast := out
+	if c.NetOfOpening == nil || *c.NetOfOpening {
+		fast = out - min(out, opening)
+	}
 	minIn := c.MinAmount[m.Asset]
-	if in == 0 || in < minIn || float64(out)*100 < c.Percent*float64(in) {
+	if in == 0 || in < minIn || float64(fast)*100 < c.Percent*float64(in) {
 		return nil
 	}
 	subject := acct + "/" + m.Asset
 	if ok, err := cooled(v, RuleFastInOut, subject, b.Time, c.Window.D()); err != nil || !ok {
 		return err
 	}
+	usual := ""
+	if c.Baseline > 0 {
+		avg, err := e.usualOutflow(v, b, m, acct)
+		if err != nil {
+			return err
+		}
+		if float64(out) <= c.BaselineFactor*avg {
+			return nil
+		}
+		usual = fmt.Sprintf("; its usual outflow is %.0f per %s (%s before)", avg, c.Window.D(), c.Baseline.D())
+	}
+	held := ""
+	if fast != out {
+		held = fmt.Sprintf(" beyond the %d it held before", opening)
+	}
 	return v.Raise(Alert{Rule: RuleFastInOut, Severity: c.Severity, Subject: subject, TxIDs: txIDs(involved),
-		Reason: fmt.Sprintf("%s received %d %s and sent %d on (%.0f%%) within %s", acct, in, m.Asset, out, float64(out)*100/float64(in), c.Window.D())})
+		Reason: fmt.Sprintf("%s received %d %s and sent %d on%s (%.0f%%) within %s%s", acct, in, m.Asset, fast, held, float64(fast)*100/float64(in), c.Window.D(), usual)})
+}
+
+// usualOutflow is what acct sent in m's asset per window, on average, over
+// the baseline before the window.
+func (e *Engine) usualOutflow(v RuleView, b *Block, m Entry, acct string) (float64, error) {
+	c := &e.c.FastInOut
+	start := b.Time.Add(-c.Window.D())
+	es, err := v.AccountEntries(acct, start.Add(-c.Baseline.D()))
+	if err != nil {
+		return 0, err
+	}
+	var sum uint64
+	for _, x := range es {
+		if !x.Time.Before(start) {
+			break
+		}
+		if x.From == acct && x.To != acct && x.Kind == KindTransfer && x.Asset == m.Asset && x.Ledger == m.Ledger {
+			sum = satAdd(sum, x.Amount)
+		}
+	}
+	return float64(sum) * float64(c.Window) / float64(c.Baseline), nil
 }
 
 // crossBorder sums, per calendar day in the configured time zone, what
@@ -481,7 +642,7 @@ func (e *Engine) crossBorder(v RuleView, b *Block, tx *Tx, entries []Entry) erro
 			{p.Proposer, p.ReceiverB, p.LedgerA, p.AssetA, "A", p.AmountA},
 			{p.Counterparty, p.ReceiverA, p.LedgerB, p.AssetB, "B", p.AmountB},
 		}
-		for _, l := range legs {
+		for i, l := range legs {
 			from, err := v.OrgOf(l.payer)
 			if err != nil {
 				return err
@@ -492,7 +653,10 @@ func (e *Engine) crossBorder(v RuleView, b *Block, tx *Tx, entries []Entry) erro
 			}
 			note := fmt.Sprintf("; PvP trade %s leg %s on %s (%d %s on %s against %d %s on %s, rate %s %s per %s)",
 				p.Trade, l.name, l.ledger, p.AmountA, p.AssetA, p.LedgerA, p.AmountB, p.AssetB, p.LedgerB, p.Rate, p.AssetB, p.AssetA)
-			if err := e.addFlow(v, b, tx.ID, from, to, l.asset, l.amount, note); err != nil {
+			// A leg counts as a movement of the trade's transaction (its
+			// event number the leg's), to be listed in the day's flow.
+			leg := Entry{TxID: tx.ID, Height: b.Height, Index: tx.Index, Event: i, Ledger: l.ledger, Asset: l.asset, Amount: l.amount}
+			if err := e.addFlow(v, b, leg, from, to, note); err != nil {
 				return err
 			}
 		}
@@ -502,18 +666,20 @@ func (e *Engine) crossBorder(v RuleView, b *Block, tx *Tx, entries []Entry) erro
 		if m.Kind != KindTransfer {
 			continue
 		}
-		if err := e.addFlow(v, b, m.TxID, m.FromOrg, m.ToOrg, m.Asset, m.Amount, ""); err != nil {
+		if err := e.addFlow(v, b, m, m.FromOrg, m.ToOrg, ""); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// addFlow adds amount of asset to the day's flow from one organisation to
+// addFlow adds movement m to the day's flow from one organisation to
 // another and alerts, once per pair, asset and day, when the total passes
-// the pair's limit; note ends the alert's reason.
-func (e *Engine) addFlow(v RuleView, b *Block, txID, from, to, asset string, amount uint64, note string) error {
+// the pair's limit, listing every transaction of the flow; note ends the
+// alert's reason.
+func (e *Engine) addFlow(v RuleView, b *Block, m Entry, from, to, note string) error {
 	c := &e.c.CrossBorder
+	asset := m.Asset
 	if to == "" {
 		to = "unknown"
 	}
@@ -521,7 +687,7 @@ func (e *Engine) addFlow(v RuleView, b *Block, txID, from, to, asset string, amo
 		return nil
 	}
 	day := b.Time.In(e.loc).Format("2006-01-02")
-	total, err := v.AddOrgFlow(day, from, to, asset, amount)
+	total, err := v.AddOrgFlow(day, from, to, m)
 	if err != nil {
 		return err
 	}
@@ -538,8 +704,17 @@ func (e *Engine) addFlow(v RuleView, b *Block, txID, from, to, asset string, amo
 	if _, done, err := v.LastAlert(RuleCrossBorder, subject); err != nil || done {
 		return err
 	}
-	return v.Raise(Alert{Rule: RuleCrossBorder, Severity: c.Severity, Subject: subject, TxIDs: []string{txID},
-		Reason: fmt.Sprintf("%s sent %d %s to %s on %s (%s), over the daily limit of %d%s", from, total, asset, to, day, e.loc, limit, note)})
+	// Every transaction that makes up the total, up to MaxAlertTxIDs.
+	ids, n, err := v.OrgFlowTxIDs(day, from, to, asset, MaxAlertTxIDs)
+	if err != nil {
+		return err
+	}
+	more := ""
+	if n > len(ids) {
+		more = fmt.Sprintf("; the first %d listed", len(ids))
+	}
+	return v.Raise(Alert{Rule: RuleCrossBorder, Severity: c.Severity, Subject: subject, TxIDs: ids,
+		Reason: fmt.Sprintf("%s sent %d %s to %s on %s (%s) in %s, over the daily limit of %d%s%s", from, total, asset, to, day, e.loc, plural(n, "transaction"), limit, more, note)})
 }
 
 // sanctioned alerts on any committed transaction that names a listed
@@ -586,6 +761,13 @@ func (e *Engine) sanctioned(v RuleView, b *Block, tx *Tx) error {
 		}
 	}
 	return nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func listSource(s *SanctionChange) string {

@@ -30,6 +30,13 @@ func TestSanctionsAttemptAlerts(t *testing.T) {
 		tx.Movements = []Movement{{Kind: KindTransfer, Ledger: "payments", Asset: "CNY", From: from, To: to, Amount: amount}}
 		return tx
 	}
+	kind := func(tx Tx, typ string) Tx {
+		tx.Type = typ
+		if tx.Parties[1] == "" {
+			tx.Parties = tx.Parties[:1] // a burn names its sender only
+		}
+		return tx
+	}
 	delist := Tx{ID: "delist", Ledger: "_system", Sender: "reg", Org: "regulator", Type: "set_sanction", Parties: []string{"reg"},
 		Sanctions: []SanctionChange{{Account: "bad", Entry: "SDN-1", Removed: true}}}
 	cases := []struct {
@@ -46,6 +53,10 @@ func TestSanctionsAttemptAlerts(t *testing.T) {
 			[]string{"sanctions_attempt bad a3", "sanctions_attempt bad a4"}, nil},
 		{"an executed transaction naming a listed account", [][]Tx{{executed("e1", "src", "bad", 7)}},
 			[]string{"sanctioned bad e1"}, []string{"(executed)"}},
+		{"refused issue to a listed account", [][]Tx{{kind(refused("i1", "src", "bad", 9000), "issue")}},
+			[]string{"sanctions_attempt bad i1"}, []string{"attempted issue of 9000 CNY on payments from src to bad"}},
+		{"refused burn by a listed account", [][]Tx{{kind(refused("b1", "bad", "", 300), "burn")}},
+			[]string{"sanctions_attempt bad b1"}, []string{"attempted burn of 300 CNY on payments from bad to -"}},
 		{"a refused transfer between unlisted accounts", [][]Tx{{refused("n1", "src", "q", 1)}}, nil, nil},
 		{"delisted the block before", [][]Tx{{delist}, {refused("n2", "src", "bad", 1)}}, nil, nil},
 	}

@@ -99,6 +99,9 @@ type Service struct {
 	followErr error
 	indexed   chan struct{} // closed and replaced after every indexed block
 
+	// whatIfMu: one what-if replay at a time.
+	whatIfMu sync.Mutex
+
 	anonMu         sync.Mutex
 	anonStart      time.Time // start of the current AnonymousAuditInterval
 	anonLogged     int       // entries written in it
@@ -198,15 +201,8 @@ func (s *Service) listenHosts(addr net.Addr) ([]string, error) {
 
 // Start indexes the genesis, starts following blocks and serves the API.
 func (s *Service) Start(ctx context.Context) error {
-	gen, err := s.cfg.Source.Genesis(ctx)
+	g, err := initGenesis(ctx, s.cfg.Source, s.ix)
 	if err != nil {
-		return fmt.Errorf("regulator: genesis: %w", err)
-	}
-	g, err := GenesisFromDoc(gen.Genesis)
-	if err != nil {
-		return err
-	}
-	if err := s.ix.InitGenesis(g); err != nil {
 		return err
 	}
 	s.chain = g.ChainID
@@ -322,18 +318,7 @@ func (s *Service) SyncOnce(ctx context.Context) error {
 		return fmt.Errorf("the node's block store starts at height %d, the index needs block %d: run the observer from a node that keeps every block (no state sync, no pruning)",
 			earliest, last+1)
 	}
-	for h := last + 1; h <= latest; h++ {
-		if ctx.Err() != nil {
-			return nil
-		}
-		b, err := FetchBlock(ctx, s.cfg.Source, h)
-		if err != nil {
-			return err
-		}
-		alerts, err := s.ix.ApplyBlock(b, s.engine)
-		if err != nil {
-			return err
-		}
+	err = indexBlocks(ctx, s.cfg.Source, s.ix, s.engine, last+1, latest, func(_ *Block, alerts []Alert) {
 		for _, a := range alerts {
 			s.log.Warn("alert", "id", a.ID, "rule", a.Rule, "severity", a.Severity, "subject", a.Subject, "reason", a.Reason)
 			s.broker.publish(streamEvent{kind: "alert", seq: a.Seq, alert: a})
@@ -343,8 +328,11 @@ func (s *Service) SyncOnce(ctx context.Context) error {
 		close(s.indexed)
 		s.indexed = make(chan struct{})
 		s.mu.Unlock()
+	})
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil // stopped
 	}
-	return nil
+	return err
 }
 
 // blockIndexed is closed when the next block has been indexed.

@@ -208,13 +208,13 @@ func newWorkload(seed uint64) *workload {
 		w.sanction(5*day+100, regulator, s, "UN-1267-42")
 		w.plant(&plantedCase{"newly listed account", RuleSanctioned, s, []string{a, b}})
 	}
-	{ // bankE sends bankF 3 × 4M in one day; the pair's limit is 10M
+	{ // bankE sends bankF 3 × 4M in one day; the pair's limit is 10M: the alert lists all three
 		p, q := w.account("bankE", 20_000_000), w.account("bankF", 0)
-		w.transfer(6*day+1, p, q, 4_000_000)
-		w.transfer(6*day+20, p, q, 4_000_000)
+		a := w.transfer(6*day+1, p, q, 4_000_000)
+		b := w.transfer(6*day+20, p, q, 4_000_000)
 		id := w.transfer(6*day+40, p, q, 4_000_000)
 		date := w.blocks[6*day+40].Time.Format("2006-01-02")
-		w.plant(&plantedCase{"cross-border daily limit", RuleCrossBorder, "bankE->bankF/CNY/" + date, []string{id}})
+		w.plant(&plantedCase{"cross-border daily limit", RuleCrossBorder, "bankE->bankF/CNY/" + date, []string{a, b, id}})
 	}
 	return w
 }
