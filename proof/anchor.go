@@ -60,18 +60,11 @@ type AnchorReport struct {
 // anchored heights nearest to it.
 func CheckAnchor(ctx context.Context, a Anchor, rep Report) (AnchorReport, error) {
 	out := AnchorReport{Contract: a.Address}
-	addr, err := parseEthAddress(a.Address)
+	addr, err := a.ofChain(ctx, rep.ChainID)
 	if err != nil {
 		return out, err
 	}
 	out.Contract = addr
-	word, err := a.call(ctx, addr, selector("chainIdHash()"), nil)
-	if err != nil {
-		return out, err
-	}
-	if want := checkpoint.ChainIDHash(rep.ChainID); !bytes.Equal(word, want[:]) {
-		return out, fmt.Errorf("%w: contract %s anchors the chain whose id hashes to %X, not %q (%s)", ErrAnchor, addr, word, rep.ChainID, want)
-	}
 	filter := map[string]any{
 		"address": addr, "topics": []string{"0x" + hex.EncodeToString(keccak([]byte(anchoredEvent)))},
 		"fromBlock": fmt.Sprintf("0x%x", a.FromBlock), "toBlock": "latest",
@@ -95,6 +88,24 @@ func CheckAnchor(ctx context.Context, a Anchor, rep Report) (AnchorReport, error
 		return out, fmt.Errorf("%w: contract %s anchored app hash %s for epoch %d (height %d), the bundle proves %s", ErrAnchor, addr, got, out.Epoch, out.Height, rep.AppHash)
 	}
 	return out, nil
+}
+
+// ofChain checks a's address and that its contract anchors chainID (its
+// chainIdHash() is keccak-256 of it), and returns the address 0x-prefixed,
+// lower case.
+func (a Anchor) ofChain(ctx context.Context, chainID string) (string, error) {
+	addr, err := parseEthAddress(a.Address)
+	if err != nil {
+		return a.Address, err
+	}
+	word, err := a.call(ctx, addr, selector("chainIdHash()"), nil)
+	if err != nil {
+		return addr, err
+	}
+	if want := checkpoint.ChainIDHash(chainID); !bytes.Equal(word, want[:]) {
+		return addr, fmt.Errorf("%w: contract %s anchors the chain whose id hashes to %X, not %q (%s)", ErrAnchor, addr, word, chainID, want)
+	}
+	return addr, nil
 }
 
 // anchoredAt reads eth_getLogs's answer (the CheckpointAnchored events of
@@ -261,18 +272,11 @@ func parseEthAddress(s string) (string, error) {
 // check, against the header of block Height+1.
 func LatestAnchored(ctx context.Context, a Anchor, chainID string) (AnchorReport, error) {
 	out := AnchorReport{Contract: a.Address}
-	addr, err := parseEthAddress(a.Address)
+	addr, err := a.ofChain(ctx, chainID)
 	if err != nil {
 		return out, err
 	}
 	out.Contract = addr
-	word, err := a.call(ctx, addr, selector("chainIdHash()"), nil)
-	if err != nil {
-		return out, err
-	}
-	if want := checkpoint.ChainIDHash(chainID); !bytes.Equal(word, want[:]) {
-		return out, fmt.Errorf("%w: contract %s anchors the chain whose id hashes to %X, not %q (%s)", ErrAnchor, addr, word, chainID, want)
-	}
 	var h, blk uint64
 	for _, v := range []struct {
 		sig string
