@@ -2,12 +2,15 @@ package regulator
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
 )
 
 // initGenesis reads the source's genesis and indexes it into ix.
@@ -82,7 +85,10 @@ type WhatIfAlert struct {
 // reason, which names thresholds, nor on the id, which numbers the
 // block's alerts).
 type WhatIf struct {
-	From   int64 `json:"from"`
+	// RulesSM3 is the SM3 hash (hex) of the rule file replayed, so that an
+	// answer (and the observer's log line of it) names the rules it is of.
+	RulesSM3 string `json:"rules_sm3"`
+	From     int64  `json:"from"`
 	To     int64 `json:"to"`
 	Raised int   `json:"raised"` // alerts the rules raise at heights From..To
 	Live   int   `json:"live"`   // live alerts at those heights
@@ -225,5 +231,12 @@ func (s *Service) WhatIf(ctx context.Context, req WhatIfRequest) (*WhatIf, error
 	if s.cfg.IndexDir != "" {
 		dir = os.TempDir()
 	}
-	return ReplayWhatIf(ctx, s.cfg.Source, s.ix, c, req, dir)
+	out, err := ReplayWhatIf(ctx, s.cfg.Source, s.ix, c, req, dir)
+	if err != nil {
+		return nil, err
+	}
+	h := gmcrypto.SM3([]byte(req.Rules))
+	out.RulesSM3 = hex.EncodeToString(h[:])
+	s.log.Info("what-if replay", "rules_sm3", out.RulesSM3, "from", out.From, "to", out.To, "new", out.New, "gone", out.Gone, "same", out.Same)
+	return out, nil
 }

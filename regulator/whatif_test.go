@@ -2,11 +2,14 @@ package regulator
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
 )
 
 // TestWhatIfReplaysUnderOtherRules: a what-if replays the chain under
@@ -50,8 +53,13 @@ func TestWhatIfReplaysUnderOtherRules(t *testing.T) {
 	if again, err := reg.WhatIf(ctx, WhatIfRequest{Rules: stricter}); err != nil || fmt.Sprint(again) != fmt.Sprint(res) {
 		t.Fatalf("what-if twice:\n%+v\n%+v (%v)", res, again, err)
 	}
-	if same, err := reg.WhatIf(ctx, WhatIfRequest{Rules: testRulesTOML}); err != nil || same.Same != 1 || same.New != 0 || same.Gone != 0 {
+	same, err := reg.WhatIf(ctx, WhatIfRequest{Rules: testRulesTOML})
+	if err != nil || same.Same != 1 || same.New != 0 || same.Gone != 0 {
 		t.Fatalf("what-if under the live rules: %+v %v", same, err)
+	}
+	// Each answer names the rules it is of.
+	if h := gmcrypto.SM3([]byte(stricter)); res.RulesSM3 != hex.EncodeToString(h[:]) || same.RulesSM3 == res.RulesSM3 {
+		t.Fatalf("rules hashes %s, %s", res.RulesSM3, same.RulesSM3)
 	}
 	// From height 2 on: only the two new ones are compared.
 	if res, err = reg.WhatIf(ctx, WhatIfRequest{Rules: stricter, From: 2}); err != nil || res.New != 2 || res.Same != 0 || res.Live != 0 {

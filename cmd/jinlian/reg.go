@@ -835,8 +835,8 @@ bad one is refused with the key it names.`,
 				return err
 			}
 			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
-				fmt.Fprintf(w, "what-if under %s, heights %d..%d (replayed from genesis): %d alerts, live %d: %d new, %d gone, %d same\n",
-					rules, out.From, out.To, out.Raised, out.Live, out.New, out.Gone, out.Same)
+				fmt.Fprintf(w, "what-if under %s (SM3 %s), heights %d..%d (replayed from genesis): %d alerts, live %d: %d new, %d gone, %d same\n",
+					rules, out.RulesSM3, out.From, out.To, out.Raised, out.Live, out.New, out.Gone, out.Same)
 				for _, a := range out.Alerts {
 					live := ""
 					if a.LiveID != "" {
