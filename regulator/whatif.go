@@ -89,12 +89,12 @@ type WhatIf struct {
 	// answer (and the observer's log line of it) names the rules it is of.
 	RulesSM3 string `json:"rules_sm3"`
 	From     int64  `json:"from"`
-	To     int64 `json:"to"`
-	Raised int   `json:"raised"` // alerts the rules raise at heights From..To
-	Live   int   `json:"live"`   // live alerts at those heights
-	New    int   `json:"new"`
-	Gone   int   `json:"gone"`
-	Same   int   `json:"same"`
+	To       int64  `json:"to"`
+	Raised   int    `json:"raised"` // alerts the rules raise at heights From..To
+	Live     int    `json:"live"`   // live alerts at those heights
+	New      int    `json:"new"`
+	Gone     int    `json:"gone"`
+	Same     int    `json:"same"`
 	// Alerts are the replay's (new and same) in raise order, then the
 	// gone ones in live order, at most Limit of each change.
 	Alerts    []WhatIfAlert `json:"alerts"`
