@@ -72,8 +72,8 @@ type App struct {
 	// replay answers most replay checks from memory; blockIDs and checkIDs
 	// are the ids spent by the block being finalized and by the check state.
 	replay   *replaySet
-	blockIDs map[string]int64
-	checkIDs map[string]int64
+	blockIDs map[string]spend
+	checkIDs map[string]spend
 
 	// checkState is a cache over the last committed view, reset on Commit;
 	// CheckTx executes into it so that a mempool's dependent transactions
@@ -206,8 +206,17 @@ func (a *App) loadState() error {
 			return err
 		}
 	}
-	a.replay = newReplaySet(a.blockTime, a.store.LastHeight() == 0, replaySetMax)
-	a.blockIDs = map[string]int64{}
+	latest, err := latestSpentStamp(a.store)
+	if err != nil {
+		return err
+	}
+	if latest.IsZero() && a.store.LastHeight() > 0 {
+		// An index from before the latest stamp was recorded: any
+		// transaction was stamped within the widest window of its block.
+		latest = a.blockTime.Add(time.Duration(ParamBounds.TxTimeWindowSeconds[1]) * time.Second)
+	}
+	a.replay = newReplaySet(latest, replaySetMax)
+	a.blockIDs = map[string]spend{}
 	return a.resetCheckState()
 }
 
@@ -228,7 +237,7 @@ func (a *App) Params() Params { return a.params }
 func (a *App) ChainID() string { return a.chainID }
 
 func (a *App) resetCheckState() error {
-	a.checkIDs = map[string]int64{}
+	a.checkIDs = map[string]spend{}
 	if a.store.LastHeight() == 0 {
 		// Before the first commit the genesis lives only in the working set.
 		a.checkState = ledger.NewCache(a.store)
@@ -364,7 +373,7 @@ func (a *App) admit(kv ledger.KV, tx *wire.Tx, at time.Time, height int64, txInd
 	if a.checking {
 		spent = a.checkIDs
 	}
-	if h, err := a.committedAt(spent, tx.ID, window); err != nil {
+	if h, err := a.committedAt(spent, tx.ID, at, window); err != nil {
 		return nil, err
 	} else if h > 0 {
 		return nil, ErrReplay.Wrapf("tx %s was committed at height %d", tx.ID, h)
@@ -372,7 +381,7 @@ func (a *App) admit(kv ledger.KV, tx *wire.Tx, at time.Time, height int64, txInd
 	// An authenticated transaction's id is spent whether or not it executes,
 	// so that its signed bytes can never be replayed later; its effects are
 	// kept only if it executes. Commit records the block's spent ids.
-	spent[tx.ID] = height
+	spent[tx.ID] = spend{height: height, stamp: tx.Timestamp}
 	if a.rechecking {
 		// After every block CometBFT rechecks every transaction left in
 		// the mempool, on the consensus path. A recheck covers what a block
@@ -444,18 +453,19 @@ func (a *App) checkSanctions(kv ledger.KV, accounts ...string) error {
 	return permission.CheckSanctions(kv, accounts...)
 }
 
-// committedAt returns the height tx id was spent at (0 = never): by the
-// block or check state being executed (spent), or by a committed block,
-// looked up in the spent-id index only when the replay set cannot rule the
-// id out.
-func (a *App) committedAt(spent map[string]int64, id string, window time.Duration) (int64, error) {
-	if h, ok := spent[id]; ok {
-		return h, nil
+// committedAt returns the height at which tx id was spent by a
+// transaction that still refuses it at block time now (the replay rule,
+// state.go; 0 = none): by the block or check state being executed
+// (spent), or by a committed block, looked up in the spent-id index only
+// when the replay set cannot rule the id out.
+func (a *App) committedAt(spent map[string]spend, id string, now time.Time, window time.Duration) (int64, error) {
+	if sp, ok := spent[id]; ok {
+		return sp.height, nil
 	}
-	if a.replay.neverCommitted(id, a.blockTime, window) {
+	if a.replay.neverCommitted(id, now, window) {
 		return 0, nil
 	}
-	return spentAt(a.store, id, a.store.LastHeight())
+	return spentAt(a.store, id, a.store.LastHeight(), now.Add(-window))
 }
 
 // authenticate ties the creator to its organisation: a certificate issued
@@ -600,7 +610,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		return nil, err
 	}
 	a.valUpdates, a.evicted = nil, nil
-	a.blockIDs = map[string]int64{}
+	a.blockIDs = map[string]spend{}
 	events, err := a.expireProposals(kv, req.Height)
 	if err != nil {
 		return nil, err
@@ -696,15 +706,16 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	// The spent ids go to the index before the commit record: a crash in
 	// between leaves records of a height that never committed, which
 	// spentAt ignores and the replayed block writes again.
-	if err := recordSpent(a.store, ids, a.store.LastHeight()+1, a.blockTime, a.pruning.SpentIDs); err != nil {
+	latest, err := recordSpent(a.store, a.blockIDs, ids, a.blockTime, a.pruning.SpentIDs)
+	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	ci, err := a.store.Commit()
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	a.replay.commit(a.blockTime, ids, time.Duration(a.params.TxTimeWindowSeconds)*time.Second)
-	a.blockIDs = map[string]int64{}
+	a.replay.commit(a.blockTime, ids, latest, time.Duration(a.params.TxTimeWindowSeconds)*time.Second)
+	a.blockIDs = map[string]spend{}
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
 	}

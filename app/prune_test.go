@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/wire"
@@ -30,7 +31,12 @@ func TestPruningNodeAgreesWithArchive(t *testing.T) {
 			t.Fatalf("height %d: app hash %X (archive) vs %X (pruning)", archive.height, a, p)
 		}
 	}
-	old := archive.tx(archive.alice, "bankB", "payments", transfer("CNY", archive.bob, 1))
+	nonce := bytes.Repeat([]byte{7}, 24)
+	old, _, err := wire.BuildTxWithNonce(wire.Signer{Key: archive.alice, MSPID: "bankB"}, testChain, "payments", archive.now,
+		transfer("CNY", archive.bob, 1), nonce)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d, err := wire.DecodeTx(old)
 	if err != nil {
 		t.Fatal(err)
@@ -59,15 +65,29 @@ func TestPruningNodeAgreesWithArchive(t *testing.T) {
 	for range 5 {
 		both()
 	}
-	if h, _ := spentAt(pruning.store, d.ID, pruning.height); h != 0 {
+	if h, _ := spentAt(pruning.store, d.ID, pruning.height, anyStamp); h != 0 {
 		t.Fatalf("pruning node still holds the spent record of %s (height %d)", d.ID, h)
 	}
-	if h, _ := spentAt(archive.store, d.ID, archive.height); h != 1 {
+	if h, _ := spentAt(archive.store, d.ID, archive.height, anyStamp); h != 1 {
 		t.Fatalf("archive spent record of %s: height %d, want 1", d.ID, h)
 	}
-	both(old) // refused alike: its timestamp is far outside the window
 	if r := archive.block(old); r[0].Code == 0 {
 		t.Fatal("a replay days later executed")
+	}
+	pruning.block(old) // refused alike: its timestamp is far outside the window
+	both(old)
+	// The signer reuses the old nonce in a fresh envelope: its id is the
+	// old one's, which the archive node still holds and the pruning node
+	// deleted. Both judge it alike (the record's stamp is long past the
+	// window), so neither the results nor the app hash part.
+	reused, id, err := wire.BuildTxWithNonce(wire.Signer{Key: archive.alice, MSPID: "bankB"}, testChain, "payments", archive.now.Add(2*time.Second),
+		transfer("CNY", archive.bob, 1), nonce)
+	if err != nil || id != d.ID {
+		t.Fatalf("reused nonce: id %s, want %s (%v)", id, d.ID, err)
+	}
+	both(reused)
+	if r := pruning.block(reused); r[0].Code != ErrReplay.Code() {
+		t.Fatalf("the reused nonce's second envelope replayed: %+v", r[0])
 	}
 }
 

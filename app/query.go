@@ -456,7 +456,7 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 		if !validTxID(id) {
 			return nil, ErrBadQuery.Wrapf("tx id %q: want 64 hex digits", data)
 		}
-		h, err := spentAt(a.store, id, v.Height())
+		h, err := spentAt(a.store, id, v.Height(), anyStamp)
 		if err != nil {
 			return nil, err
 		}

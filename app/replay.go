@@ -11,40 +11,39 @@ import (
 // spent, the common case, so that CheckTx, rechecks and deliveries do not
 // each look the id up in the spent-id index on disk (state.go).
 //
-// A transaction passes the timestamp check only within ±window of a block
-// time, and block times only grow, so an id committed in a block of time T
-// can be presented again only while the last block time is at most
-// T + 2·window. The set keeps (64-bit prefixes of) the ids of the blocks
-// committed in the last 2·window of block time; a miss proves "never
-// spent" once the set has seen every block of that span. Until then (after
-// a restart, after the cap evicted blocks early, after the window grew),
-// and on every hit, the caller asks the index, which stays the record. So
-// the set never changes an answer, only how fast it comes.
+// Under the replay rule (state.go) a transaction presented at block time
+// now under the window w is refused as a replay only by an id spent by a
+// transaction stamped at or after now − w. Block times only grow, so a
+// block whose latest stamp is before now − w can never refuse anything
+// again while the window does not grow. The set keeps (64-bit prefixes of)
+// the ids of the blocks that still can; a miss proves "never spent" once
+// the set has seen every such block. Until then (after a restart, after the
+// cap evicted blocks early, after the window grew), and on every hit, the
+// caller asks the index, which stays the record. So the set never changes
+// an answer, only how fast it comes.
 type replaySet struct {
 	// mu: Commit writes while FinalizeBlock reads, and CometBFT's /check_tx
 	// RPC reaches CheckTx (which reads) without the mempool lock.
-	mu      sync.RWMutex
-	ids     map[uint64]int // id prefix → count among the blocks held
-	blocks  []replayBlock  // in commit order
-	size    int            // ids held
-	max     int            // ids held at most
-	window  time.Duration  // the window of the last commit
-	horizon time.Time      // ids of blocks at or before this time may be missing
+	mu     sync.RWMutex
+	ids    map[uint64]int // id prefix → count among the blocks held
+	blocks []replayBlock  // in commit order
+	size   int            // ids held
+	max    int            // ids held at most
+	window time.Duration  // the window of the last commit
+	// horizon: ids stamped at or before it may be missing (zero: none).
+	horizon time.Time
 }
 
 type replayBlock struct {
-	time time.Time
-	ids  []uint64
+	latest time.Time // the latest stamp of the block's transactions
+	ids    []uint64
 }
 
-// newReplaySet returns a set that has seen no block after the block time
-// last; complete means nothing was committed before (a chain at height 0).
-func newReplaySet(last time.Time, complete bool, max int) *replaySet {
-	r := &replaySet{ids: map[uint64]int{}, max: max, horizon: last}
-	if complete {
-		r.horizon = time.Time{}
-	}
-	return r
+// newReplaySet returns a set that has seen no block committed so far;
+// latest is the latest stamp of any transaction they spent (zero when
+// nothing was committed, or spent).
+func newReplaySet(latest time.Time, max int) *replaySet {
+	return &replaySet{ids: map[uint64]int{}, max: max, horizon: latest}
 }
 
 func idPrefix(id string) uint64 {
@@ -53,10 +52,9 @@ func idPrefix(id string) uint64 {
 	return binary.BigEndian.Uint64(b[:])
 }
 
-// neverCommitted reports whether id is certainly not committed, for a
-// transaction that passes the timestamp check at a block time ≥ last. False
-// means: ask the state.
-func (r *replaySet) neverCommitted(id string, last time.Time, window time.Duration) bool {
+// neverCommitted reports whether id is certainly not refused as a replay
+// at block time now under window. False means: ask the state.
+func (r *replaySet) neverCommitted(id string, now time.Time, window time.Duration) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.ids[idPrefix(id)] > 0 {
@@ -65,20 +63,21 @@ func (r *replaySet) neverCommitted(id string, last time.Time, window time.Durati
 	if r.window != 0 && window > r.window {
 		return false // a grown window reaches back past what was evicted
 	}
-	return r.horizon.IsZero() || last.Sub(r.horizon) > 2*window
+	return r.horizon.IsZero() || r.horizon.Before(now.Add(-window))
 }
 
-// commit records the ids a block committed at block time at, then evicts
-// the blocks that no longer matter, and the oldest ones while over the cap.
-func (r *replaySet) commit(at time.Time, ids []string, window time.Duration) {
+// commit records the ids a block committed at block time at, whose
+// latest stamp is latest, then evicts the blocks that no longer matter,
+// and the oldest ones while over the cap.
+func (r *replaySet) commit(at time.Time, ids []string, latest time.Time, window time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.window != 0 && window > r.window {
+	if r.window != 0 && window > r.window && at.After(r.horizon) {
 		r.horizon = at // what was evicted may matter again: start over
 	}
 	r.window = window
 	if len(ids) > 0 {
-		b := replayBlock{time: at, ids: make([]uint64, len(ids))}
+		b := replayBlock{latest: latest, ids: make([]uint64, len(ids))}
 		for i, id := range ids {
 			b.ids[i] = idPrefix(id)
 			r.ids[b.ids[i]]++
@@ -86,15 +85,18 @@ func (r *replaySet) commit(at time.Time, ids []string, window time.Duration) {
 		r.blocks = append(r.blocks, b)
 		r.size += len(ids)
 	}
+	// Blocks are evicted in commit order: one whose stamps no longer
+	// matter waits behind an older one that still does (a transaction
+	// stamped ahead), which costs memory, never an answer.
 	n := 0
 	for ; n < len(r.blocks); n++ {
 		b := r.blocks[n]
-		if at.Sub(b.time) <= 2*window {
+		if !b.latest.Before(at.Add(-window)) {
 			if r.size <= r.max {
 				break
 			}
-			if b.time.After(r.horizon) {
-				r.horizon = b.time
+			if b.latest.After(r.horizon) {
+				r.horizon = b.latest
 			}
 		}
 		for _, p := range b.ids {

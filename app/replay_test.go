@@ -3,13 +3,13 @@ package app
 import (
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
 	"pgregory.net/rapid"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
 )
 
 func testID(i int) string {
@@ -21,13 +21,20 @@ func TestReplaySet(t *testing.T) {
 	const w = 10 * time.Second
 	t0 := time.Unix(1_800_000_000, 0)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	ids := func(n ...int) []string {
+		var out []string
+		for _, i := range n {
+			out = append(out, testID(i))
+		}
+		return out
+	}
 
 	t.Run("fresh chain is complete at once", func(t *testing.T) {
-		r := newReplaySet(t0, true, 100)
+		r := newReplaySet(time.Time{}, 100)
 		if !r.neverCommitted(testID(1), t0, w) {
 			t.Fatal("miss on a fresh chain not authoritative")
 		}
-		r.commit(at(1), []string{testID(1)}, w)
+		r.commit(at(1), ids(1), at(1), w)
 		if r.neverCommitted(testID(1), at(1), w) {
 			t.Fatal("committed id reported never committed")
 		}
@@ -35,102 +42,170 @@ func TestReplaySet(t *testing.T) {
 			t.Fatal("other id not reported never committed")
 		}
 	})
-	t.Run("after a restart it defers to the state for 2 windows", func(t *testing.T) {
-		r := newReplaySet(t0, false, 100)
-		for s := 1; s <= 20; s++ {
-			r.commit(at(s), nil, w)
+	t.Run("after a restart it defers to the state until the latest stamp is a window old", func(t *testing.T) {
+		r := newReplaySet(at(5), 100) // a transaction stamped 5 s ahead of the last block
+		for s := 1; s <= 15; s++ {
+			r.commit(at(s), nil, time.Time{}, w)
 			if r.neverCommitted(testID(9), at(s), w) {
 				t.Fatalf("authoritative %d s after restart, window %s", s, w)
 			}
 		}
-		r.commit(at(21), nil, w)
-		if !r.neverCommitted(testID(9), at(21), w) {
-			t.Fatal("not authoritative after 2 windows")
+		r.commit(at(16), nil, time.Time{}, w)
+		if !r.neverCommitted(testID(9), at(16), w) {
+			t.Fatal("not authoritative once the latest stamp is older than the window")
 		}
 	})
-	t.Run("blocks older than 2 windows are evicted", func(t *testing.T) {
-		r := newReplaySet(t0, true, 100)
-		r.commit(at(1), []string{testID(1), testID(2)}, w)
-		r.commit(at(21), []string{testID(3)}, w)
-		if r.neverCommitted(testID(1), at(21), w) || r.size != 3 {
-			t.Fatalf("evicted at exactly 2 windows (size %d)", r.size)
+	t.Run("blocks are evicted when their latest stamp is older than the window", func(t *testing.T) {
+		r := newReplaySet(time.Time{}, 100)
+		r.commit(at(1), ids(1, 2), at(1), w)
+		r.commit(at(11), ids(3), at(11), w)
+		if r.neverCommitted(testID(1), at(11), w) || r.size != 3 {
+			t.Fatalf("evicted at exactly one window (size %d)", r.size)
 		}
-		r.commit(at(22), nil, w)
-		if !r.neverCommitted(testID(1), at(22), w) || r.neverCommitted(testID(3), at(22), w) || r.size != 1 {
+		r.commit(at(12), nil, time.Time{}, w)
+		if !r.neverCommitted(testID(1), at(12), w) || r.neverCommitted(testID(3), at(12), w) || r.size != 1 {
 			t.Fatalf("eviction wrong: size %d", r.size)
 		}
 	})
+	t.Run("a transaction stamped ahead keeps its block", func(t *testing.T) {
+		// Committed under a window of 60 s, stamped 50 s ahead; governance
+		// then shrinks the window to 10 s. The same envelope passes the
+		// timestamp check until 60 s, and must meet its record until then.
+		r := newReplaySet(time.Time{}, 100)
+		r.commit(at(1), ids(1), at(51), 60*time.Second)
+		r.commit(at(30), nil, time.Time{}, w)
+		r.commit(at(60), nil, time.Time{}, w)
+		if r.neverCommitted(testID(1), at(60), w) {
+			t.Fatal("an id whose stamp is within the window was evicted when the window shrank")
+		}
+		r.commit(at(62), nil, time.Time{}, w)
+		if !r.neverCommitted(testID(1), at(62), w) {
+			t.Fatal("kept past its stamp's window")
+		}
+	})
 	t.Run("the cap evicts early and defers to the state", func(t *testing.T) {
-		r := newReplaySet(t0, true, 2)
-		r.commit(at(1), []string{testID(1), testID(2)}, w)
-		r.commit(at(2), []string{testID(3)}, w)
+		r := newReplaySet(time.Time{}, 2)
+		r.commit(at(1), ids(1, 2), at(1), w)
+		r.commit(at(2), ids(3), at(2), w)
 		if r.size != 1 || len(r.blocks) != 1 {
 			t.Fatalf("size %d blocks %d after the cap", r.size, len(r.blocks))
 		}
 		if r.neverCommitted(testID(1), at(2), w) || r.neverCommitted(testID(7), at(2), w) {
 			t.Fatal("authoritative although a block within the window was evicted")
 		}
-		r.commit(at(22), nil, w)
-		if !r.neverCommitted(testID(7), at(22), w) {
-			t.Fatal("not authoritative 2 windows after the early eviction")
+		r.commit(at(12), nil, time.Time{}, w)
+		if !r.neverCommitted(testID(7), at(12), w) {
+			t.Fatal("not authoritative a window after the early eviction")
 		}
 	})
 	t.Run("a grown window defers to the state", func(t *testing.T) {
-		r := newReplaySet(t0, true, 100)
-		r.commit(at(1), []string{testID(1)}, w)
-		r.commit(at(30), nil, w) // block 1 evicted
-		if r.neverCommitted(testID(1), at(30), 2*w) {
+		r := newReplaySet(time.Time{}, 100)
+		r.commit(at(1), ids(1), at(1), w)
+		r.commit(at(15), nil, time.Time{}, w) // block 1 evicted
+		if r.neverCommitted(testID(1), at(15), 2*w) {
 			t.Fatal("authoritative under a grown window before it was committed")
 		}
-		r.commit(at(31), nil, 2*w)
-		if r.neverCommitted(testID(1), at(31), 2*w) {
+		r.commit(at(16), nil, time.Time{}, 2*w)
+		if r.neverCommitted(testID(1), at(16), 2*w) {
 			t.Fatal("authoritative right after the window grew")
 		}
-		r.commit(at(72), nil, 2*w)
-		if !r.neverCommitted(testID(1), at(72), 2*w) {
-			t.Fatal("not authoritative 2 grown windows later")
+		r.commit(at(37), nil, time.Time{}, 2*w)
+		if !r.neverCommitted(testID(1), at(37), 2*w) {
+			t.Fatal("not authoritative a grown window later")
 		}
 	})
 }
 
-// Soundness against a model: whenever the set says "never spent", no block
-// committed that id within 2 windows of the last block time, whatever the
-// sequence of blocks, window changes, caps and restarts.
+// Soundness against a model of the replay rule: whenever the set says
+// "never spent", no committed transaction with that id was stamped within
+// the window before the block time, whatever the sequence of blocks,
+// stamps, window changes, caps and restarts.
 func TestReplaySetNeverLies(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		type block struct {
-			at  time.Time
-			ids []string
+		type spent struct {
+			id    string
+			stamp time.Time
 		}
-		var chain []block
+		var chain []spent
+		var latestEver time.Time
 		now := time.Unix(1_800_000_000, 0)
 		window := time.Duration(rapid.IntRange(1, 5).Draw(t, "window")) * time.Second
 		capIDs := rapid.IntRange(1, 8).Draw(t, "cap")
-		r := newReplaySet(now, true, capIDs)
+		r := newReplaySet(time.Time{}, capIDs)
 		for step := range rapid.IntRange(1, 60).Draw(t, "steps") {
 			switch rapid.IntRange(0, 9).Draw(t, "action") {
-			case 0: // restart: the set starts over from the last block time
-				r = newReplaySet(now, false, capIDs)
+			case 0: // restart: the set starts over from the latest stamp recorded
+				r = newReplaySet(latestEver, capIDs)
 			case 1: // governance changes the window
 				window = time.Duration(rapid.IntRange(1, 5).Draw(t, "newWindow")) * time.Second
 			default: // a block
 				now = now.Add(time.Duration(rapid.IntRange(0, 3000).Draw(t, "gapMs")) * time.Millisecond)
 				var ids []string
+				var latest time.Time
 				for range rapid.IntRange(0, 3).Draw(t, "n") {
-					ids = append(ids, testID(rapid.IntRange(0, 20).Draw(t, "id")))
+					id := testID(rapid.IntRange(0, 20).Draw(t, "id"))
+					off := time.Duration(rapid.Int64Range(-int64(window), int64(window)).Draw(t, "stampOffset"))
+					stamp := now.Add(off)
+					ids = append(ids, id)
+					chain = append(chain, spent{id, stamp})
+					if stamp.After(latest) {
+						latest = stamp
+					}
 				}
-				r.commit(now, ids, window)
-				chain = append(chain, block{now, ids})
+				if latest.After(latestEver) {
+					latestEver = latest
+				}
+				r.commit(now, ids, latest, window)
 			}
 			id := testID(rapid.IntRange(0, 20).Draw(t, "query"))
 			if !r.neverCommitted(id, now, window) {
 				continue
 			}
-			for _, b := range chain {
-				if slices.Contains(b.ids, id) && now.Sub(b.at) <= 2*window {
-					t.Fatalf("step %d: %s reported never spent, but a block %s before the last one (window %s) spent it", step, id[:8], now.Sub(b.at), window)
+			for _, sp := range chain {
+				if sp.id == id && !sp.stamp.Before(now.Add(-window)) {
+					t.Fatalf("step %d: %s reported never spent, but it was spent stamped %s before the block time (window %s)", step, id[:8], now.Sub(sp.stamp), window)
 				}
 			}
 		}
 	})
+}
+
+// TestReplayAfterTheWindowShrinks plays a signer who stamps a payment ahead
+// of the block time within a wide window, then presents the same signed
+// bytes again after governance narrowed the window, once the stamp is
+// within the narrow window of the block time. The first payment's block is
+// older than two narrow windows: a replay set that forgot it by block time
+// alone would execute the payment twice on a warm node and refuse it on a
+// restarted one. Warm and restarted nodes both refuse it.
+func TestReplayAfterTheWindowShrinks(t *testing.T) {
+	n := newGovNet(t, Params{TxTimeWindowSeconds: 3600})
+	stamp := n.now.Add(50 * time.Minute)
+	pay := n.txAt(n.member, "bankB", testChain, "payments", stamp, transfer("CNY", n.payee, 1))
+	n.mustOK(n.block(pay))
+	narrow := proposeMsg(&txpb.Propose{Action: &txpb.Propose_SetParams{SetParams: &txpb.SetParams{TxTimeWindowSeconds: 60}}})
+	n.mustOK(n.block(n.sys(n.committee["bankA"], "bankA", narrow)))
+	n.mustOK(n.block(n.sys(n.committee["bankB"], "bankB", voteMsg(1, true)), n.sys(n.committee["bankC"], "bankC", voteMsg(1, true))))
+	if w := n.app.Params().TxTimeWindowSeconds; w != 60 {
+		t.Fatalf("window %d s after the vote, want 60", w)
+	}
+	n.now = stamp.Add(-40 * time.Second)
+	n.block() // the replay set sees a block long after the payment's
+	if r := n.block(pay); r[0].Code != ErrReplay.Code() {
+		t.Fatalf("warm node: the same payment again, stamped within the narrowed window: code %d %q, want a replay", r[0].Code, r[0].Log)
+	}
+	restarted, err := New(n.store, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.app = restarted
+	if r := n.block(pay); r[0].Code != ErrReplay.Code() {
+		t.Fatalf("restarted node: code %d %q, want a replay", r[0].Code, r[0].Log)
+	}
+	v, err := n.store.View(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := n.app.payments.Balance(v, "payments", "CNY", n.payee.Public().Address()); err != nil || b != 1 {
+		t.Fatalf("payee holds %d (%v), want 1: the payment executed more than once", b, err)
+	}
 }

@@ -82,10 +82,10 @@ func spentUpTo(s *ledger.Store, height int64) func(key, value []byte) bool {
 			if len(key) < len(spentTimePrefix)+8 {
 				return false
 			}
-			h, err := spentAt(s, string(key[len(spentTimePrefix)+8:]), height)
+			h, err := spentAt(s, string(key[len(spentTimePrefix)+8:]), height, anyStamp)
 			return err == nil && h > 0
 		case bytes.HasPrefix(key, txKey("")):
-			return len(value) == 8 && int64(binary.BigEndian.Uint64(value)) <= height
+			return len(value) >= 8 && int64(binary.BigEndian.Uint64(value)) <= height
 		default:
 			return true
 		}

@@ -227,18 +227,31 @@ type Signer struct {
 }
 
 // BuildTx makes a signed envelope carrying msg for ledger on chainID, stamped
-// with at. It returns the bytes to broadcast and the tx id.
+// with at, under a fresh random nonce. It returns the bytes to broadcast and
+// the tx id.
 func BuildTx(s Signer, chainID, ledgerName string, at time.Time, msg *txpb.Message) ([]byte, string, error) {
+	nonce := make([]byte, 24)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, "", err
+	}
+	return BuildTxWithNonce(s, chainID, ledgerName, at, msg, nonce)
+}
+
+// BuildTxWithNonce is BuildTx under the caller's nonce. The id is
+// hex(SM3(nonce ‖ creator)): two envelopes of one signer under one nonce
+// share an id, and the later one is refused as a replay while the earlier
+// one's stamp is within the window (the app's replay rule). Tests use it
+// to play a signer that reuses a nonce.
+func BuildTxWithNonce(s Signer, chainID, ledgerName string, at time.Time, msg *txpb.Message, nonce []byte) ([]byte, string, error) {
+	if n := len(nonce); n < MinNonceLen || n > MaxNonceLen {
+		return nil, "", fmt.Errorf("build tx: nonce of %d bytes, want %d..%d", n, MinNonceLen, MaxNonceLen)
+	}
 	idBytes := s.CertPEM
 	if len(idBytes) == 0 {
 		idBytes = s.Key.Public().MarshalPEM()
 	}
 	creator, err := proto.Marshal(&msp.SerializedIdentity{Mspid: s.MSPID, IdBytes: idBytes})
 	if err != nil {
-		return nil, "", err
-	}
-	nonce := make([]byte, 24)
-	if _, err := rand.Read(nonce); err != nil {
 		return nil, "", err
 	}
 	ext, err := proto.Marshal(&txpb.HeaderExtension{ChainId: chainID})
