@@ -74,6 +74,8 @@ type App struct {
 	replay   *replaySet
 	blockIDs map[string]spend
 	checkIDs map[string]spend
+	// spentSorted: blockIDs' keys in order, from FinalizeBlock to Commit.
+	spentSorted []string
 
 	// checkState is a cache over the last committed view, reset on Commit;
 	// CheckTx executes into it so that a mempool's dependent transactions
@@ -628,6 +630,14 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		}
 		results[i] = a.deliver(kv, raw, req.Time, req.Height, uint32(i))
 	}
+	a.spentSorted = make([]string, 0, len(a.blockIDs))
+	for id := range a.blockIDs {
+		a.spentSorted = append(a.spentSorted, id)
+	}
+	slices.Sort(a.spentSorted)
+	if err := commitSpent(kv, req.Height, req.Time, a.spentSorted, a.blockIDs); err != nil {
+		return nil, fmt.Errorf("spent-id commitment: %w", err)
+	}
 	reserveEvents, err := a.commitReserves(kv, req.Height)
 	if err != nil {
 		return nil, fmt.Errorf("commit reserves: %w", err)
@@ -698,11 +708,7 @@ func errResult(err error) *abci.ExecTxResult {
 
 // Commit persists the working trees as one version and resets the check state.
 func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
-	ids := make([]string, 0, len(a.blockIDs))
-	for id := range a.blockIDs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+	ids := a.spentSorted // FinalizeBlock sorted the block's spent ids
 	// The spent ids go to the index before the commit record: a crash in
 	// between leaves records of a height that never committed, which
 	// spentAt ignores and the replayed block writes again.
@@ -715,7 +721,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	a.replay.commit(a.blockTime, ids, latest, time.Duration(a.params.TxTimeWindowSeconds)*time.Second)
-	a.blockIDs = map[string]spend{}
+	a.blockIDs, a.spentSorted = map[string]spend{}, nil
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
 	}

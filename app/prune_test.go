@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
 
@@ -58,6 +59,11 @@ func TestPruningNodeAgreesWithArchive(t *testing.T) {
 	if _, err := archive.store.View(1); err != nil {
 		t.Fatalf("archive View(1): %v", err)
 	}
+	if v, _ := pruning.store.View(0); v != nil {
+		if b, _ := v.Get(permission.SystemLedger, spentCommitKey(1)); b == nil {
+			t.Fatal("no spent-id commitment of height 1")
+		}
+	}
 	// Days pass: the record of the first transaction is older than the
 	// retention at the next pruning.
 	archive.now = archive.now.Add(SpentIDRetention)
@@ -70,6 +76,14 @@ func TestPruningNodeAgreesWithArchive(t *testing.T) {
 	}
 	if h, _ := spentAt(archive.store, d.ID, archive.height, anyStamp); h != 1 {
 		t.Fatalf("archive spent record of %s: height %d, want 1", d.ID, h)
+	}
+	// Both deleted the spent-id commitment of height 1 from state, which
+	// is in the app hash: it can decide nothing any more.
+	for _, n := range []*harness{archive, pruning} {
+		v, _ := n.store.View(0)
+		if b, err := v.Get(permission.SystemLedger, spentCommitKey(1)); err != nil || b != nil {
+			t.Fatalf("spent-id commitment of height 1 kept after the retention (%v)", err)
+		}
 	}
 	if r := archive.block(old); r[0].Code == 0 {
 		t.Fatal("a replay days later executed")

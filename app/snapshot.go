@@ -246,6 +246,13 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.RequestApplySnapsh
 	a.restoring = nil
 	defer r.close()
 	err := a.store.Restore(r.info, r.get, r.trusted)
+	if err == nil {
+		if err = verifySpentIndex(a.store, a.pruning.SpentIDs); err != nil {
+			if derr := a.store.Discard(); derr != nil {
+				return nil, fmt.Errorf("restored snapshot of height %d refused (%v) and not removed: %w", r.info.Height, err, derr)
+			}
+		}
+	}
 	if err != nil {
 		a.logger.Error("snapshot refused", "height", r.info.Height, "err", err)
 		return reply(abci.ResponseApplySnapshotChunk_REJECT_SNAPSHOT)

@@ -3,13 +3,16 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/jinlian-ledger/jinlian/ledger"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // snapshotHarness is a chain whose node keeps snapshots, with small chunks
@@ -255,4 +258,103 @@ func TestSnapshotInterval(t *testing.T) {
 	if len(list) != 2 || list[0].Height != 6 || list[1].Height != 4 {
 		t.Fatalf("snapshots %v", list)
 	}
+}
+
+// TestStateSyncChecksSpentIDs plays a peer that serves a snapshot with a
+// doctored spent-id index (which lies beside the trees, outside the app
+// hash): an id left out (a replay the joiner would then execute), a stamp
+// moved, an id added to a block that spent it not. The joiner checks the
+// index against the spent-id commitments its state carries, refuses the
+// snapshot and is left empty, ready for another peer's. A record of a block
+// that has no commitment (a fresh transaction's id, planted to make the
+// joiner refuse it) is dropped.
+func TestStateSyncChecksSpentIDs(t *testing.T) {
+	setRecord := func(h *harness, id string, height int64, stamp time.Time) {
+		v := binary.BigEndian.AppendUint64(nil, uint64(height))
+		v = binary.BigEndian.AppendUint64(v, uint64(stamp.UnixNano()))
+		if err := h.store.WriteAside([]ledger.AsidePair{{Key: txKey(id), Value: v}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type source struct {
+		*harness
+		spent, fresh *wire.Tx
+		rawSpent     []byte
+		rawFresh     []byte
+	}
+	newSource := func(t *testing.T) source {
+		src := snapshotHarness(t)
+		raw := src.tx(src.alice, "bankB", "payments", transfer("CNY", src.bob, 7))
+		src.block(raw, src.tx(src.issuer, "bankA", "payments", issue("CNY", src.bob, 3)))
+		src.block()
+		fresh := src.tx(src.alice, "bankB", "payments", transfer("CNY", src.bob, 1))
+		s := source{harness: src, rawSpent: raw, rawFresh: fresh}
+		s.spent, _ = wire.DecodeTx(raw)
+		s.fresh, _ = wire.DecodeTx(fresh)
+		return s
+	}
+	sync := func(t *testing.T, src source) (*harness, abci.ResponseApplySnapshotChunk_Result) {
+		if _, err := src.app.TakeSnapshot(2); err != nil {
+			t.Fatal(err)
+		}
+		j := src.joiner()
+		offer, results := stateSync(t, src.app, j.app, src.store.LastCommit().AppHash, nil)
+		if offer != abci.ResponseOfferSnapshot_ACCEPT {
+			t.Fatalf("offer %v", offer)
+		}
+		return j, results[len(results)-1].Result
+	}
+	for _, tc := range []struct {
+		name   string
+		doctor func(src source)
+	}{
+		{"an id left out", func(src source) {
+			if err := src.store.DeleteAside([][]byte{txKey(src.spent.ID)}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a stamp moved", func(src source) { setRecord(src.harness, src.spent.ID, 1, src.spent.Timestamp.Add(-time.Hour)) }},
+		{"an id added to a block that spent ids", func(src source) { setRecord(src.harness, src.fresh.ID, 1, src.fresh.Timestamp) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newSource(t)
+			tc.doctor(src)
+			j, last := sync(t, src)
+			if last != abci.ResponseApplySnapshotChunk_REJECT_SNAPSHOT {
+				t.Fatalf("doctored snapshot: %v, want REJECT_SNAPSHOT", last)
+			}
+			if j.store.LastHeight() != 0 {
+				t.Fatalf("refused snapshot left the joiner at height %d", j.store.LastHeight())
+			}
+			// An honest peer's snapshot then restores on the same joiner.
+			honest := newSource(t)
+			if _, err := honest.app.TakeSnapshot(2); err != nil {
+				t.Fatal(err)
+			}
+			offer, results := stateSync(t, honest.app, j.app, honest.store.LastCommit().AppHash, nil)
+			if offer != abci.ResponseOfferSnapshot_ACCEPT || results[len(results)-1].Result != abci.ResponseApplySnapshotChunk_ACCEPT {
+				t.Fatalf("honest snapshot after a refused one: offer %v, last chunk %v", offer, results[len(results)-1].Result)
+			}
+		})
+	}
+	t.Run("a record of a block without commitment is dropped", func(t *testing.T) {
+		src := newSource(t)
+		setRecord(src.harness, src.fresh.ID, 2, src.fresh.Timestamp) // block 2 spent nothing
+		j, last := sync(t, src)
+		if last != abci.ResponseApplySnapshotChunk_ACCEPT {
+			t.Fatalf("snapshot refused: %v", last)
+		}
+		if h, _ := spentAt(j.store, src.fresh.ID, 2, anyStamp); h != 0 {
+			t.Fatalf("planted record kept (height %d)", h)
+		}
+		if h, _ := spentAt(j.store, src.spent.ID, 2, anyStamp); h != 1 {
+			t.Fatalf("verified record of height 1: %d", h)
+		}
+		if r := j.block(src.rawFresh); r[0].Code != 0 {
+			t.Fatalf("the joiner refused a fresh transaction: %s", r[0].Log)
+		}
+		if r := j.block(src.rawSpent); r[0].Code != ErrReplay.Code() {
+			t.Fatalf("the joiner let a replay through: %+v", r[0])
+		}
+	})
 }

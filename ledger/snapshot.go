@@ -406,19 +406,8 @@ func (s *Store) Restore(info SnapshotInfo, src ChunkSource, trusted []byte) (err
 		return fmt.Errorf("restore: %w (the database holds records)", ErrStoreNotEmpty)
 	}
 	defer func() {
-		if err == nil {
-			return
-		}
-		for _, t := range s.trees {
-			_ = t.Close()
-		}
-		for _, t := range s.readers {
-			_ = t.Close()
-		}
-		s.resetEmpty()
-		if derr := s.db.DropAll(); derr != nil {
-			s.broken = fmt.Errorf("restore failed and its records could not be removed, delete %s: %w", s.dir, derr)
-			err = errors.Join(err, s.broken)
+		if err != nil {
+			err = errors.Join(err, s.dropAll())
 		}
 	}()
 	ci, err := s.importSnapshot(info, src, trusted)
@@ -431,6 +420,41 @@ func (s *Store) Restore(info SnapshotInfo, src ChunkSource, trusted []byte) (err
 	s.resetEmpty()
 	if err := s.load(); err != nil {
 		return fmt.Errorf("restore snapshot of height %d: reload: %w", info.Height, err)
+	}
+	s.restoredAt = info.Height
+	return nil
+}
+
+// Discard removes every record of a store just restored from a snapshot
+// that the app refuses after its own checks (the snapshot's records beside
+// the trees), leaving it empty for another snapshot. It refuses a store
+// that committed a block since.
+func (s *Store) Discard() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return err
+	}
+	if s.restoredAt == 0 || s.last.Height != s.restoredAt {
+		return fmt.Errorf("discard: the store was not just restored from a snapshot (height %d)", s.last.Height)
+	}
+	return s.dropAll()
+}
+
+// dropAll closes the trees and deletes every record; on failure the store
+// is broken (its directory must be deleted by hand).
+func (s *Store) dropAll() error {
+	for _, t := range s.trees {
+		_ = t.Close()
+	}
+	for _, t := range s.readers {
+		_ = t.Close()
+	}
+	s.resetEmpty()
+	s.restoredAt = 0
+	if derr := s.db.DropAll(); derr != nil {
+		s.broken = fmt.Errorf("a restored snapshot was refused and its records could not be removed, delete %s: %w", s.dir, derr)
+		return s.broken
 	}
 	return nil
 }

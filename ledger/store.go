@@ -131,6 +131,9 @@ type Store struct {
 	readers map[string]*iavl.MutableTree
 	names   []string // sorted keys of trees
 	broken  error    // set when a Commit failed half way
+	// restoredAt: the height of the snapshot this store was restored from
+	// and has not committed past (0: none); Discard may drop it.
+	restoredAt int64
 	// pending holds the working set's writes since the last Commit
 	// (latestKeyOf → value, nil = deleted); latest the committed values
 	// read so far. Together they answer most reads without a tree walk.
