@@ -282,6 +282,7 @@ CNY = 1000
 window = "24h"
 count = 3
 margin = 0.1
+beneficiary_count = 3
 [velocity]
 window = "1h"
 max_count = 3
@@ -300,12 +301,28 @@ timezone = "UTC"
 CNY = 2000
 `
 
+// receipt is a movement into an account of a generated chain, with the
+// balance the account held before it (the generator's, not the event's).
+type receipt struct {
+	acct   string
+	at     time.Time
+	before uint64
+}
+
 // TestAlertsReplayIdenticallyAndOncePerWindow: for any block sequence,
 // indexing it twice from genesis, once with the cache of recent entries
 // and once reading every window from Badger, raises the identical alerts
 // (and the identical index), and no windowed rule alerts twice on a subject within
 // its window; large amounts and sanctions alert at most once per
 // transaction and subject, cross-border once per pair, asset and day.
+//
+// The accounts start with balances that differ (empty, small, or more
+// than they ever move), receive issues and transfers, and every movement
+// carries the balances after it as the payments contract reports them, so
+// that fast-in/fast-out reads its opening balance (the one before the
+// window's first receipt) from the events, through the cache and from
+// Badger alike; each of its alerts must name, as what the account held
+// before, the balance the generator tracked.
 func TestAlertsReplayIdenticallyAndOncePerWindow(t *testing.T) {
 	c, err := ParseRules([]byte(propertyRules))
 	if err != nil {
@@ -317,17 +334,19 @@ func TestAlertsReplayIdenticallyAndOncePerWindow(t *testing.T) {
 	}
 	accts := []string{"p", "q", "bankB.r", "bankB.s"}
 	amounts := []uint64{1, 10, 899, 900, 950, 999, 1000, 1001, 2000}
+	openings := []uint64{0, 500, 2000, 1 << 30}
 	gaps := []time.Duration{time.Second, time.Minute, 20 * time.Minute, time.Hour, time.Hour + time.Second, 2 * time.Hour, 24 * time.Hour}
 	rapid.Check(t, func(rt *rapid.T) {
 		g := tableGenesis()
 		g.Identities = append(g.Identities, IdentityOrg{Address: "bankB.s", Org: "bankB"})
-		for _, a := range accts {
-			g.Balances = append(g.Balances, GenesisBalance{Ledger: "payments", Asset: "CNY", Account: a, Amount: 1 << 30})
-		}
 		bal := map[string]uint64{}
 		for _, a := range accts {
-			bal[a] = 1 << 30
+			bal[a] = rapid.SampledFrom(openings).Draw(rt, "opening")
+			if bal[a] > 0 {
+				g.Balances = append(g.Balances, GenesisBalance{Ledger: "payments", Asset: "CNY", Account: a, Amount: bal[a]})
+			}
 		}
+		var receipts []receipt
 		at := dedupeStart
 		var blocks []*Block
 		n := 0
@@ -341,11 +360,19 @@ func TestAlertsReplayIdenticallyAndOncePerWindow(t *testing.T) {
 				tx := Tx{ID: fmt.Sprintf("t%d", n), Index: len(b.Txs), Ledger: "payments", Sender: from, Org: orgOfTestAcct(from),
 					Type: "transfer", Parties: []string{from, to}}
 				n++
-				if from != to && bal[from] >= amt {
+				switch {
+				case rapid.IntRange(0, 5).Draw(rt, "kind") == 0: // an issue to "to" by src, the issuer
+					receipts = append(receipts, receipt{to, at, bal[to]})
+					bal[to] += amt
+					tx.Sender, tx.Org, tx.Type, tx.Parties = "src", "bankA", "issue", []string{"src", to}
+					tx.Movements = []Movement{{Kind: KindIssue, Ledger: "payments", Asset: "CNY", From: "src", To: to, Amount: amt, ToBalance: bal[to]}}
+				case from != to && bal[from] >= amt:
+					receipts = append(receipts, receipt{to, at, bal[to]})
 					bal[from] -= amt
 					bal[to] += amt
-					tx.Movements = []Movement{{Kind: KindTransfer, Ledger: "payments", Asset: "CNY", From: from, To: to, Amount: amt}}
-				} else {
+					tx.Movements = []Movement{{Kind: KindTransfer, Ledger: "payments", Asset: "CNY", From: from, To: to, Amount: amt,
+						FromBalance: bal[from], ToBalance: bal[to]}}
+				default:
 					tx.Code, tx.Codespace, tx.Log = 4, "payments", "refused"
 				}
 				b.Txs = append(b.Txs, tx)
@@ -362,6 +389,9 @@ func TestAlertsReplayIdenticallyAndOncePerWindow(t *testing.T) {
 		seen := map[string]bool{}
 		for _, a := range a1 {
 			key := a.Rule + " " + a.Subject
+			if a.Rule == RuleFastInOut {
+				checkOpening(rt, a, receipts, windowed[RuleFastInOut])
+			}
 			if w, ok := windowed[a.Rule]; ok {
 				if prev, ok := last[key]; ok && a.Time.Before(prev.Add(w)) {
 					rt.Fatalf("%s alerted on %s at %s and again at %s, within its %s window", a.Rule, a.Subject, prev, a.Time, w)
@@ -378,4 +408,20 @@ func TestAlertsReplayIdenticallyAndOncePerWindow(t *testing.T) {
 			seen[key] = true
 		}
 	})
+}
+
+// checkOpening: a fast-in/fast-out alert names what its account held
+// before the window's first receipt (net_of_opening) exactly when it held
+// something, and then the balance the generator tracked.
+func checkOpening(t fataler, a Alert, receipts []receipt, window time.Duration) {
+	t.Helper()
+	acct := strings.TrimSuffix(a.Subject, "/CNY")
+	i := slices.IndexFunc(receipts, func(r receipt) bool { return r.acct == acct && !r.at.Before(a.Time.Add(-window)) })
+	if i < 0 {
+		t.Fatalf("fast-in/fast-out alert without a receipt in its window: %+v", a)
+	}
+	held := fmt.Sprintf(" beyond the %d it held before ", receipts[i].before)
+	if got := strings.Contains(a.Reason, " it held before "); got != (receipts[i].before > 0) || (got && !strings.Contains(a.Reason, held)) {
+		t.Fatalf("alert %q: %s held %d before the window's first receipt", a.Reason, acct, receipts[i].before)
+	}
 }

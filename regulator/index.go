@@ -744,7 +744,7 @@ func (bw *blockWriter) applyTx(tx *Tx, rules Rules) error {
 	for i, m := range tx.Movements {
 		e := Entry{TxID: tx.ID, Height: bw.b.Height, Index: tx.Index, Event: i, Time: bw.b.Time,
 			Kind: m.Kind, Ledger: m.Ledger, Asset: m.Asset, From: m.From, To: m.To, Amount: m.Amount,
-			FromBalance: m.FromBalance, ToBalance: m.ToBalance}
+			FromBalance: m.FromBalance, ToBalance: m.ToBalance, Refund: tx.Pvp != nil && tx.Pvp.Status == PvpRefunded}
 		var err error
 		if e.FromOrg, err = bw.OrgOf(m.From); err != nil {
 			return err

@@ -149,6 +149,9 @@ type Entry struct {
 	// To only; burn: From only).
 	FromBalance uint64 `json:"from_balance,string,omitempty"`
 	ToBalance   uint64 `json:"to_balance,string,omitempty"`
+	// Refund: the movement returns a PvP leg from its escrow to its payer
+	// (the transaction refunded a trade), so no rule counts it a payment.
+	Refund bool `json:"refund,omitempty"`
 }
 
 // HistoryEntry is one change of one key of an account: a balance

@@ -70,6 +70,12 @@ type RulesConfig struct {
 		// accounts of one organisation (default true): Count of them from
 		// two or more of its accounts raise subject org:<org>-><to>/<asset>.
 		PerOrg *bool `toml:"per_org"`
+		// BeneficiaryCount (0 = off) also sums, per beneficiary, such
+		// transfers from every sender, of any organisation: this many of
+		// them within the window, from two or more accounts, raise
+		// subject to:<beneficiary>/<asset>. Set it above Count: at Count,
+		// every per-organisation alert would have a twin.
+		BeneficiaryCount int `toml:"beneficiary_count"`
 	} `toml:"structuring"`
 	Velocity struct {
 		Enabled   *bool             `toml:"enabled"`
@@ -135,6 +141,7 @@ window = "24h"
 count = 3       # this many transfers by one sender ...
 margin = 0.1    # ... each within 10% below the large-amount threshold
 per_org = true  # also: this many from 2+ accounts of one organisation to one beneficiary
+beneficiary_count = 5  # also: this many from 2+ senders of any organisations into one account (0: off)
 
 [velocity]
 severity = "medium"
@@ -274,6 +281,9 @@ func (c *RulesConfig) Validate() error {
 		if c.Structuring.Window <= 0 || c.Structuring.Count < 2 || c.Structuring.Margin <= 0 || c.Structuring.Margin >= 1 {
 			return fmt.Errorf("structuring: want window > 0, count ≥ 2 and 0 < margin < 1 (or enabled = false)")
 		}
+	}
+	if n := c.Structuring.BeneficiaryCount; n < 0 || n == 1 {
+		return fmt.Errorf("structuring.beneficiary_count: want 0 (off) or at least 2, got %d", n)
 	}
 	if enabled(c.Velocity.Enabled) && (c.Velocity.Window <= 0 || (c.Velocity.MaxCount <= 0 && len(c.Velocity.MaxAmount) == 0)) {
 		return fmt.Errorf("velocity: want window > 0 and max_count or max_amount (or enabled = false)")
@@ -423,40 +433,81 @@ func (e *Engine) structuring(v RuleView, b *Block, m Entry) error {
 		return nil
 	}
 	lo := uint64(float64(t) * (1 - c.Margin))
+	// A refund (a PvP leg back to its payer) returns the payer's own
+	// money: it is no payment, whatever its amount.
 	inBand := func(x Entry) bool {
-		return x.Kind == KindTransfer && x.Asset == m.Asset && x.Amount >= lo && x.Amount < t
+		return x.Kind == KindTransfer && !x.Refund && x.Asset == m.Asset && x.Amount >= lo && x.Amount < t
 	}
 	if !inBand(m) {
 		return nil
 	}
 	band := fmt.Sprintf("each just below the %d threshold (%d..%d)", t, lo, t-1)
 	subject := m.From + "/" + m.Asset
-	err = e.structured(v, b, subject, m.From, func(x Entry) bool { return inBand(x) && x.From == m.From }, 1,
+	err = e.structured(v, b, subject, m.From, func(x Entry) bool { return inBand(x) && x.From == m.From }, c.Count, 1,
 		func(hits []Entry, sum uint64) string {
 			return fmt.Sprintf("%s sent %d transfers of %s within %s, %s, %d in total", m.From, len(hits), m.Asset, c.Window.D(), band, sum)
 		})
-	if err != nil || m.FromOrg == "" || m.To == "" || (c.PerOrg != nil && !*c.PerOrg) {
+	if err != nil || m.To == "" {
 		return err
 	}
-	// The same, split across the accounts of one organisation, towards
-	// one beneficiary: read from the beneficiary's side.
-	subject = "org:" + m.FromOrg + "->" + m.To + "/" + m.Asset
-	return e.structured(v, b, subject, m.To, func(x Entry) bool { return inBand(x) && x.FromOrg == m.FromOrg && x.To == m.To }, 2,
+	if m.FromOrg != "" && (c.PerOrg == nil || *c.PerOrg) {
+		// The same, split across the accounts of one organisation, towards
+		// one beneficiary: read from the beneficiary's side.
+		subject = "org:" + m.FromOrg + "->" + m.To + "/" + m.Asset
+		err = e.structured(v, b, subject, m.To, func(x Entry) bool { return inBand(x) && x.FromOrg == m.FromOrg && x.To == m.To }, c.Count, 2,
+			func(hits []Entry, sum uint64) string {
+				senders, _ := sendersOf(hits)
+				return fmt.Sprintf("%d accounts of %s (%s) sent %s %d transfers of %s within %s, %s, %d in total",
+					len(senders), m.FromOrg, strings.Join(senders, ", "), m.To, len(hits), m.Asset, c.Window.D(), band, sum)
+			})
+		if err != nil {
+			return err
+		}
+	}
+	if c.BeneficiaryCount == 0 || m.To == m.From {
+		return nil
+	}
+	// The same from every sender, of any organisation, into one account:
+	// the beneficiary's own entries of the window (the cache of recent
+	// entries holds them, as for the per-organisation sum).
+	subject = "to:" + m.To + "/" + m.Asset
+	return e.structured(v, b, subject, m.To, func(x Entry) bool { return inBand(x) && x.To == m.To && x.From != m.To }, c.BeneficiaryCount, 2,
 		func(hits []Entry, sum uint64) string {
-			var senders []string
-			for _, x := range hits {
-				if !slices.Contains(senders, short(x.From)) {
-					senders = append(senders, short(x.From))
-				}
+			senders, orgs := sendersOf(hits)
+			listed := senders
+			if len(listed) > maxNamedSenders {
+				listed = append(slices.Clone(listed[:maxNamedSenders]), fmt.Sprintf("and %d more", len(senders)-maxNamedSenders))
 			}
-			return fmt.Sprintf("%d accounts of %s (%s) sent %s %d transfers of %s within %s, %s, %d in total",
-				len(senders), m.FromOrg, strings.Join(senders, ", "), m.To, len(hits), m.Asset, c.Window.D(), band, sum)
+			return fmt.Sprintf("%s received %d transfers of %s from %d accounts of %s (%s) within %s, %s, %d in total",
+				m.To, len(hits), m.Asset, len(senders), plural(len(orgs), "organisation"), strings.Join(listed, ", "), c.Window.D(), band, sum)
 		})
 }
 
-// structured raises structuring on subject when at least Count of acct's
+// maxNamedSenders bounds the senders a structuring reason names.
+const maxNamedSenders = 10
+
+// sendersOf lists the distinct senders of hits (shortened) and their
+// organisations ("unknown" for none), in order of first appearance.
+func sendersOf(hits []Entry) (senders, orgs []string) {
+	for _, x := range hits {
+		if s := short(x.From); !slices.Contains(senders, s) {
+			senders = append(senders, s)
+		}
+		org := x.FromOrg
+		if org == "" {
+			org = "unknown"
+		}
+		if !slices.Contains(orgs, org) {
+			orgs = append(orgs, org)
+		}
+	}
+	return senders, orgs
+}
+
+// structured raises structuring on subject when at least count of acct's
 // movements within the window match, from at least minSenders accounts.
-func (e *Engine) structured(v RuleView, b *Block, subject, acct string, match func(Entry) bool, minSenders int, why func([]Entry, uint64) string) error {
+// The alert lists at most MaxAlertTxIDs of their transactions.
+func (e *Engine) structured(v RuleView, b *Block, subject, acct string, match func(Entry) bool, count, minSenders int, why func([]Entry, uint64) string) error {
 	c := &e.c.Structuring
 	if ok, err := cooled(v, RuleStructuring, subject, b.Time, c.Window.D()); err != nil || !ok {
 		return err
@@ -477,10 +528,16 @@ func (e *Engine) structured(v RuleView, b *Block, subject, acct string, match fu
 			sum = satAdd(sum, x.Amount)
 		}
 	}
-	if len(hits) < c.Count || senders < minSenders {
+	if len(hits) < count || senders < minSenders {
 		return nil
 	}
-	return v.Raise(Alert{Rule: RuleStructuring, Severity: c.Severity, Subject: subject, TxIDs: txIDs(hits), Reason: why(hits, sum)})
+	ids := txIDs(hits)
+	reason := why(hits, sum)
+	if len(ids) > MaxAlertTxIDs {
+		reason += fmt.Sprintf("; the first %d of %d transactions listed", MaxAlertTxIDs, len(ids))
+		ids = ids[:MaxAlertTxIDs]
+	}
+	return v.Raise(Alert{Rule: RuleStructuring, Severity: c.Severity, Subject: subject, TxIDs: ids, Reason: reason})
 }
 
 func (e *Engine) velocity(v RuleView, b *Block, m Entry) error {

@@ -8,12 +8,15 @@ import (
 )
 
 // move is one movement of a balanced rule table: a transfer unless kind
-// says issue or burn.
+// says issue or burn, of CNY unless asset says otherwise; refund makes it
+// the refund of a PvP trade (its transaction's pvp_refunded).
 type move struct {
 	at       time.Duration
 	kind     string
 	from, to string
 	amount   uint64
+	asset    string
+	refund   bool
 }
 
 func mvXfer(at time.Duration, from, to string, amount uint64) move {
@@ -22,13 +25,11 @@ func mvXfer(at time.Duration, from, to string, amount uint64) move {
 
 // balancedChain is tableChain with the balances after each movement in
 // its event, as the payments contract reports them: open holds the
-// genesis balances (src gets 1<<40 besides).
+// genesis balances, the same in every asset (src gets 1<<40 besides).
 func balancedChain(t testing.TB, open map[string]uint64, moves []move) []*Block {
 	t.Helper()
-	bal := map[string]uint64{"src": 1 << 40}
-	for a, v := range open {
-		bal[a] += v
-	}
+	type key struct{ asset, acct string }
+	bal := map[key]uint64{}
 	var blocks []*Block
 	for i, s := range moves {
 		at := dedupeStart.Add(s.at)
@@ -36,28 +37,44 @@ func balancedChain(t testing.TB, open map[string]uint64, moves []move) []*Block 
 			blocks = append(blocks, &Block{Height: int64(len(blocks) + 1), Time: at})
 		}
 		b := blocks[len(blocks)-1]
-		m := Movement{Kind: s.kind, Ledger: "payments", Asset: "CNY", From: s.from, To: s.to, Amount: s.amount}
+		asset := s.asset
+		if asset == "" {
+			asset = "CNY"
+		}
+		from, to := key{asset, s.from}, key{asset, s.to}
+		if _, ok := bal[key{asset, "src"}]; !ok { // the first movement of asset
+			for a, v := range open {
+				bal[key{asset, a}] = v
+			}
+			bal[key{asset, "src"}] = 1 << 40
+		}
+		m := Movement{Kind: s.kind, Ledger: "payments", Asset: asset, From: s.from, To: s.to, Amount: s.amount}
 		switch s.kind {
 		case KindIssue:
-			bal[s.to] += s.amount
-			m.ToBalance = bal[s.to]
+			bal[to] += s.amount
+			m.ToBalance = bal[to]
 		case KindBurn:
 			m.To = ""
-			if bal[s.from] < s.amount {
-				t.Fatalf("move %d: %s holds %d, burns %d", i, s.from, bal[s.from], s.amount)
+			if bal[from] < s.amount {
+				t.Fatalf("move %d: %s holds %d, burns %d", i, s.from, bal[from], s.amount)
 			}
-			bal[s.from] -= s.amount
-			m.FromBalance = bal[s.from]
+			bal[from] -= s.amount
+			m.FromBalance = bal[from]
 		default:
-			if bal[s.from] < s.amount {
-				t.Fatalf("move %d: %s holds %d, sends %d", i, s.from, bal[s.from], s.amount)
+			if bal[from] < s.amount {
+				t.Fatalf("move %d: %s holds %d, sends %d", i, s.from, bal[from], s.amount)
 			}
-			bal[s.from] -= s.amount
-			bal[s.to] += s.amount
-			m.FromBalance, m.ToBalance = bal[s.from], bal[s.to]
+			bal[from] -= s.amount
+			bal[to] += s.amount
+			m.FromBalance, m.ToBalance = bal[from], bal[to]
 		}
-		b.Txs = append(b.Txs, Tx{ID: fmt.Sprintf("t%d", i), Index: len(b.Txs), Ledger: "payments", Sender: s.from, Org: orgOfTestAcct(s.from),
-			Type: s.kind, Parties: []string{s.from, s.to}, Movements: []Movement{m}})
+		tx := Tx{ID: fmt.Sprintf("t%d", i), Index: len(b.Txs), Ledger: "payments", Sender: s.from, Org: orgOfTestAcct(s.from),
+			Type: s.kind, Parties: []string{s.from, s.to}, Movements: []Movement{m}}
+		if s.refund {
+			tx.Type = "pvp_refund"
+			tx.Pvp = &PvpTrade{Trade: fmt.Sprintf("trade%d", i), Status: PvpRefunded, LedgerA: "payments", AssetA: asset, AmountA: s.amount}
+		}
+		b.Txs = append(b.Txs, tx)
 	}
 	return blocks
 }
@@ -237,6 +254,7 @@ func TestCrossBorderListsEveryTransfer(t *testing.T) {
 func TestParseRulesNewKeys(t *testing.T) {
 	const others = "[structuring]\nenabled = false\n[velocity]\nenabled = false\n"
 	const fio = "[fast_in_fast_out]\nwindow = \"2h\"\npercent = 80\n"
+	const structuring = "[structuring]\nwindow = \"24h\"\ncount = 3\nmargin = 0.1\n"
 	for _, c := range []struct{ toml, want string }{
 		{fio + "baseline = \"-1h\"\n", "fast_in_fast_out.baseline: must not be negative"},
 		{fio + "baseline = \"a week\"\n", `fast_in_fast_out.baseline (line 8): time: invalid duration "a week"`},
@@ -245,6 +263,9 @@ func TestParseRulesNewKeys(t *testing.T) {
 		{fio + "net_of_openings = true\n", "net_of_openings"},
 		{fio + "[fast_in_fast_out.min_amount]\nCNY = 1000\nnet_of_opening = false\n", "fast_in_fast_out.min_amount.net_of_opening (line 10)"},
 		{"[structuring]\nper_org = 1\n", "structuring.per_org (line 2): want bool, not a TOML integer"},
+		{structuring + "beneficiary_count = 1\n", "structuring.beneficiary_count: want 0 (off) or at least 2, got 1"},
+		{structuring + "beneficiary_count = -3\n", "structuring.beneficiary_count: want 0 (off) or at least 2, got -3"},
+		{structuring + "beneficiary_count = \"many\"\n", "structuring.beneficiary_count (line 5): want int, not a TOML string"},
 		{"[velocity]\nmax_count = \"x\"\n", "velocity.max_count (line 2): want int, not a TOML string"},
 	} {
 		in := c.toml
@@ -257,7 +278,8 @@ func TestParseRulesNewKeys(t *testing.T) {
 		}
 	}
 	d := DefaultRules()
-	if !enabled(d.FastInOut.NetOfOpening) || d.FastInOut.Baseline != 0 || d.FastInOut.BaselineFactor != 1.5 || !enabled(d.Structuring.PerOrg) {
+	if !enabled(d.FastInOut.NetOfOpening) || d.FastInOut.Baseline != 0 || d.FastInOut.BaselineFactor != 1.5 || !enabled(d.Structuring.PerOrg) ||
+		d.Structuring.BeneficiaryCount != 5 {
 		t.Fatalf("defaults: %+v %+v", d.FastInOut, d.Structuring)
 	}
 }

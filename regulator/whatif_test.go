@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -109,5 +110,42 @@ func TestWhatIfReplaysUnderOtherRules(t *testing.T) {
 	}
 	if n != 9 {
 		t.Fatalf("%d what-if entries in the audit log, want 9", n)
+	}
+}
+
+// TestWhatIfReplaysStructuringPerBeneficiary: a what-if replays the
+// structuring sum over every sender into one account (beneficiary_count)
+// with the engine the live observer runs: under the live rules (the key
+// absent: off) there is no such alert; under rules that set it, the
+// replay raises it as new.
+func TestWhatIfReplaysStructuringPerBeneficiary(t *testing.T) {
+	fx := newAPIFixture(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fx.chain.add(t, fx.start, xfer{from: fx.bank, to: fx.bankB, amount: 15_000_000})
+	var ids []string
+	for i, from := range []party{fx.bank, fx.bankB, fx.bank} {
+		ids = append(ids, fx.chain.add(t, fx.start.Add(time.Duration(i+1)*time.Hour), xfer{from: from, to: fx.outsider, amount: 4_600_000})...)
+	}
+	fx.wait(t)
+	reg := NewClient(fx.svc.URL(), fx.regulator.key)
+	live, err := reg.Alerts(ctx, url.Values{"rule": {RuleStructuring}})
+	if err != nil || len(live.Items) != 0 {
+		t.Fatalf("live structuring alerts %+v %v: want none", live, err)
+	}
+	rules := strings.Replace(testRulesTOML, "margin = 0.1\n", "margin = 0.1\nbeneficiary_count = 3\n", 1)
+	res, err := reg.WhatIf(ctx, WhatIfRequest{Rules: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range res.Alerts {
+		if a.Change != WhatIfSame {
+			got = append(got, a.Change+" "+a.Rule+" "+a.Subject+" "+strings.Join(a.TxIDs, ","))
+		}
+	}
+	want := "new structuring to:" + fx.outsider.addr() + "/CNY " + strings.Join(ids, ",")
+	if len(got) != 1 || got[0] != want || res.New != 1 || res.Gone != 0 {
+		t.Fatalf("what-if %+v:\n%s\nwant\n%s", res, strings.Join(got, "\n"), want)
 	}
 }
