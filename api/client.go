@@ -133,6 +133,25 @@ func (e *Error) Error() string {
 // (JSON). hc is the client to use; nil means n.HTTPClient for https://, a
 // plain one for http://. A refusal is an *Error with the API's own words.
 func (n Node) Get(ctx context.Context, hc *http.Client, path string, out any) error {
+	body, what, err := n.open(ctx, hc, path)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	b, err := io.ReadAll(io.LimitReader(body, 1<<30))
+	if err != nil {
+		return fmt.Errorf("node %s: %w", n, err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("node %s: %s: %w", n, what, err)
+	}
+	return nil
+}
+
+// open sends GET path to the node's API (hc as for Get) and returns the
+// body of a 200 answer and the endpoint's name; any other answer is an
+// error (an *Error with the API's own words when it gave some).
+func (n Node) open(ctx context.Context, hc *http.Client, path string) (io.ReadCloser, string, error) {
 	base := strings.TrimSuffix(n.Addr, "/")
 	what := strings.TrimPrefix(path[:strings.IndexAny(path+"?", "?")], "/v1/")
 	switch {
@@ -140,7 +159,7 @@ func (n Node) Get(ctx context.Context, hc *http.Client, path string, out any) er
 		if hc == nil {
 			var err error
 			if hc, err = n.HTTPClient(); err != nil {
-				return err
+				return nil, what, err
 			}
 		}
 	case strings.HasPrefix(base, "http://"):
@@ -148,41 +167,61 @@ func (n Node) Get(ctx context.Context, hc *http.Client, path string, out any) er
 			hc = &http.Client{}
 		}
 	default:
-		return fmt.Errorf("node %s: the node's API serves %s: pass its address, --node https://host:port (api.listen)", n, what)
+		return nil, what, fmt.Errorf("node %s: the node's API serves %s: pass its address, --node https://host:port (api.listen)", n, what)
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	if err != nil {
-		return err
+		return nil, what, err
 	}
 	resp, err := hc.Do(hreq)
 	if err != nil {
-		return fmt.Errorf("node %s unreachable: %w", n, err)
+		return nil, what, fmt.Errorf("node %s unreachable: %w", n, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp.Body, what, nil
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<30))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("node %s: %w", n, err)
+		return nil, what, fmt.Errorf("node %s: %w", n, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(body, &e) != nil || e.Error == "" {
-			return fmt.Errorf("node %s does not serve GET /v1/%s (HTTP %s): is --node the node's API (api.listen) rather than its CometBFT RPC?", n, what, resp.Status)
-		}
-		return &Error{What: what, Status: resp.StatusCode, Message: e.Error}
+	var e struct {
+		Error string `json:"error"`
 	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("node %s: %s: %w", n, what, err)
+	if json.Unmarshal(body, &e) != nil || e.Error == "" {
+		return nil, what, fmt.Errorf("node %s does not serve GET /v1/%s (HTTP %s): is --node the node's API (api.listen) rather than its CometBFT RPC?", n, what, resp.Status)
 	}
-	return nil
+	return nil, what, &Error{What: what, Status: resp.StatusCode, Message: e.Error}
 }
 
 // Statement asks the node's API for a statement (GET /v1/statement); hc
 // as for Get.
 func (n Node) Statement(ctx context.Context, hc *http.Client, req recon.Request) (*recon.Statement, error) {
+	var st recon.Statement
+	if err := n.Get(ctx, hc, statementPath(req, ""), &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// StatementCSV copies a statement's CSV form, as the node writes it
+// (GET /v1/statement?format=csv, recon.Statement.WriteCSV), to w; hc as
+// for Get.
+func (n Node) StatementCSV(ctx context.Context, hc *http.Client, req recon.Request, w io.Writer) error {
+	body, what, err := n.open(ctx, hc, statementPath(req, "csv"))
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if _, err := io.Copy(w, body); err != nil {
+		return fmt.Errorf("node %s: %s: %w", n, what, err)
+	}
+	return nil
+}
+
+func statementPath(req recon.Request, format string) string {
 	q := url.Values{}
-	for k, v := range map[string]string{"org": req.Org, "date": req.Date, "account": req.Account, "asset": req.Asset, "ledger": req.Ledger} {
+	for k, v := range map[string]string{"org": req.Org, "date": req.Date, "account": req.Account, "asset": req.Asset, "ledger": req.Ledger, "format": format} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -191,11 +230,7 @@ func (n Node) Statement(ctx context.Context, hc *http.Client, req recon.Request)
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var st recon.Statement
-	if err := n.Get(ctx, hc, path, &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
+	return path
 }
 
 // Anchors reads headers for recon.Range through a node's RPC (its

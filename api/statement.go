@@ -13,40 +13,45 @@ import (
 )
 
 // statementParams are the query parameters of GET /v1/statement.
-var statementParams = []string{"org", "date", "account", "asset", "ledger"}
+var statementParams = []string{"org", "date", "account", "asset", "ledger", "format"}
 
 // parseStatementQuery reads GET /v1/statement's query string strictly, so
 // that what is authorized is what is served: every parameter known, given
 // at most once and not empty. Values are the decoded ones (org=bank%41 is
-// org=bankA), checked by recon.Request.Check before any use.
-func parseStatementQuery(raw string) (recon.Request, error) {
-	var req recon.Request
+// org=bankA), checked by recon.Request.Check before any use. format is
+// "json" (the default) or "csv".
+func parseStatementQuery(raw string) (req recon.Request, format string, err error) {
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
-		return req, fmt.Errorf("query string: %w", err)
+		return req, "", fmt.Errorf("query string: %w", err)
 	}
-	dst := map[string]*string{"org": &req.Org, "date": &req.Date, "account": &req.Account, "asset": &req.Asset, "ledger": &req.Ledger}
+	format = "json"
+	dst := map[string]*string{"org": &req.Org, "date": &req.Date, "account": &req.Account, "asset": &req.Asset, "ledger": &req.Ledger, "format": &format}
 	for _, k := range sortedKeys(vals) {
 		p, ok := dst[k]
 		switch {
 		case !ok:
-			return req, fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(statementParams, ", "))
+			return req, "", fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(statementParams, ", "))
 		case len(vals[k]) != 1:
-			return req, fmt.Errorf("parameter %s given %d times", k, len(vals[k]))
+			return req, "", fmt.Errorf("parameter %s given %d times", k, len(vals[k]))
 		case vals[k][0] == "":
-			return req, fmt.Errorf("parameter %s is empty: leave it out", k)
+			return req, "", fmt.Errorf("parameter %s is empty: leave it out", k)
 		}
 		*p = vals[k][0]
 	}
-	return req, nil
+	if format != "json" && format != "csv" {
+		return req, "", fmt.Errorf("format %q: want json or csv", format)
+	}
+	return req, format, nil
 }
 
 // gated reports whether the read gate is on: clients authenticate with
 // certificates and the chain says who they are.
 func (s *Server) gated() bool { return s.opts.Registry != nil && s.opts.TLS.ClientCAFile != "" }
 
-// statement serves GET /v1/statement?org=&date=&account=&asset=&ledger=:
-// the movements of an organisation in a business day (package recon). With
+// statement serves GET /v1/statement?org=&date=&account=&asset=&ledger=
+// [&format=csv]: the movements of an organisation in a business day
+// (package recon), as JSON or as its CSV form (no day or totals). With
 // the gate on, a member reads only its own organisation's statement (org
 // defaults to it); regulators and auditors read any, and an auditor of one
 // sub-ledger any organisation's on that sub-ledger (ledger=<it>). Every
@@ -61,7 +66,7 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusNotFound, errors.New("this node serves no statements"))
 		return
 	}
-	req, err := parseStatementQuery(r.URL.RawQuery)
+	req, format, err := parseStatementQuery(r.URL.RawQuery)
 	if err != nil {
 		fail(http.StatusBadRequest, fmt.Errorf("GET /v1/statement: %w", err))
 		return
@@ -116,6 +121,12 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.opts.Logger.Error("api: statement", "org", req.Org, "date", req.Date, "err", err)
 		fail(http.StatusInternalServerError, err)
+	case format == "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		if err := st.WriteCSV(w); err != nil {
+			s.opts.Logger.Info("api: statement CSV not delivered", "org", req.Org, "date", req.Date, "remote", r.RemoteAddr, "err", err)
+		}
 	default:
 		writeCompactJSON(w, http.StatusOK, st)
 	}

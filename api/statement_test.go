@@ -3,11 +3,13 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -149,7 +151,13 @@ func TestStatementEndpoint(t *testing.T) {
 		{"regulator: bankC", regulator, "", "/v1/statement?org=bankC&date=2026-12-03", 200, []string{"GOLD-1/credit"}, ""},
 		{"custody auditor: bankA on custody", auditor, "", "/v1/statement?org=bankA&date=2026-12-03&ledger=custody", 200, []string{"GOLD-1/debit"}, ""},
 
+		{"bankA: as CSV", alice, "", "/v1/statement?date=2026-12-03&format=csv", 200, []string{"INV-9/debit", "GOLD-1/debit"}, ""},
+		{"bankA: format=json", alice, "", "/v1/statement?date=2026-12-03&format=json", 200, []string{"INV-9/debit", "GOLD-1/debit"}, ""},
+		{"bankA: another format", alice, "", "/v1/statement?format=xml", 400, nil, `format "xml": want json or csv`},
+		{"bankA: format twice", alice, "", "/v1/statement?format=csv&format=json", 400, nil, "given 2 times"},
+
 		// bankB after bankA's statement.
+		{"bankB: org=bankA as CSV", bob, "", "/v1/statement?org=bankA&format=csv", 403, nil, "may not read the statement of bankA"},
 		{"bankB: org=bankA", bob, "", "/v1/statement?org=bankA&date=2026-12-03", 403, nil, "may not read the statement of bankA"},
 		{"bankB: org=bankA percent-encoded", bob, "", "/v1/statement?org=bank%41&date=2026-12-03", 403, nil, "may not read the statement of bankA"},
 		{"bankB: org twice, its own first", bob, "", "/v1/statement?org=bankB&org=bankA", 400, nil, "given 2 times"},
@@ -205,13 +213,24 @@ func TestStatementEndpoint(t *testing.T) {
 				}
 				return
 			}
-			var st recon.Statement
-			if err := json.Unmarshal(body, &st); err != nil {
-				t.Fatal(err)
-			}
 			var got []string
-			for _, r := range st.Rows {
-				got = append(got, r.Memo+"/"+r.Direction)
+			if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+				recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+				if err != nil || len(recs) == 0 || strings.Join(recs[0], ",") != strings.Join(recon.CSVHeader, ",") {
+					t.Fatalf("CSV %q: %v", body, err)
+				}
+				col := func(name string) int { return slices.Index(recon.CSVHeader, name) }
+				for _, r := range recs[1:] {
+					got = append(got, r[col("memo")]+"/"+r[col("direction")])
+				}
+			} else {
+				var st recon.Statement
+				if err := json.Unmarshal(body, &st); err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range st.Rows {
+					got = append(got, r.Memo+"/"+r.Direction)
+				}
 			}
 			if strings.Join(got, " ") != strings.Join(c.rows, " ") {
 				t.Fatalf("rows %v, want %v", got, c.rows)

@@ -35,13 +35,14 @@ regulators and auditors any. Without --date: the day of the latest block.
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
+			w := cmd.OutOrStdout()
+			if g.output == "csv" {
+				// The node writes the CSV: nothing to decode here.
+				return apiNode(g.node).StatementCSV(ctx, nil, req, w)
+			}
 			st, err := fetchStatement(ctx, g.node, req)
 			if err != nil {
 				return err
-			}
-			w := cmd.OutOrStdout()
-			if g.output == "csv" {
-				return st.WriteCSV(w)
 			}
 			return emit(w, g, st, func(w io.Writer) { printStatement(w, st) })
 		},
