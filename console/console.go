@@ -249,6 +249,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /explorer/block/{height}", s.block)
 	mux.HandleFunc("GET /explorer/tx/{id}/proof.json", s.txProof)
 	mux.HandleFunc("GET /explorer/balance/proof.json", s.balanceProof)
+	mux.HandleFunc("GET /explorer/movements/proof.json", s.movementsProof)
 	mux.HandleFunc("GET /statement", s.statement)
 	mux.HandleFunc("GET /statement.csv", s.statementCSV)
 	mux.HandleFunc("GET /movements/stream", s.movementStream)
