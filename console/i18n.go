@@ -39,7 +39,7 @@ var labels = map[string][2]string{
 	"internal_file":             {"内部账务文件", "Internal ledger file"},
 	"encoding":                  {"编码", "Encoding"},
 	"reconcile":                 {"对账", "Reconcile"},
-	"mapping":                   {"列映射（TOML，本控制台记住上次所用）", "Column mapping (TOML; the console remembers the last one used)"},
+	"mapping":                   {"列映射（TOML，控制台按机构记住上次所用，重启后仍在）", "Column mapping (TOML; the console remembers your organisation's last one, across restarts)"},
 	"mapping_note":              {"默认映射读取 jinlian statement -o csv 的 CSV；各键含义见 docs/reconciliation.md。", "The default reads the CSV of jinlian statement -o csv; docs/reconciliation.md explains each key."},
 	"no_block":                  {"当日无区块", "no block in the day"},
 	"chain_movements":           {"链上变动", "Chain movements"},

@@ -132,7 +132,9 @@ func runConsole(t *testing.T, args ...string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut syncBuffer
 	cmd := newRootCmd()
-	cmd.SetArgs(append([]string{"console", "--listen", "127.0.0.1:0"}, args...))
+	// --state-dir: the consoles save column mappings in the test's own
+	// directory, not the user's config dir.
+	cmd.SetArgs(append([]string{"console", "--listen", "127.0.0.1:0", "--state-dir", t.TempDir()}, args...))
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
 	done := make(chan error, 1)
