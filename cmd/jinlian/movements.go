@@ -69,8 +69,7 @@ account in the range
 			if err != nil {
 				return err
 			}
-			from, to, ms := res.FromHeight, res.ToHeight, res.Movements
-			out := AccountMovements{Ledger: ledgerName, Asset: asset, Account: addr.String(), FromHeight: from, ToHeight: to, Movements: ms}
+			out := AccountMovements{Ledger: ledgerName, Asset: asset, Account: addr.String(), FromHeight: res.FromHeight, ToHeight: res.ToHeight, Movements: res.Movements}
 			if pf.file != "" {
 				if err := writeBundle(pf.file, res.Bundle); err != nil {
 					return err
@@ -78,8 +77,8 @@ account in the range
 				out.Proof = pf.file
 			}
 			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
-				fmt.Fprintf(w, "%s %s on %s, heights %d..%d: %d movements\n", out.Account, out.Asset, out.Ledger, from, to, len(ms))
-				for _, m := range ms {
+				fmt.Fprintf(w, "%s %s on %s, heights %d..%d: %d movements\n", out.Account, out.Asset, out.Ledger, out.FromHeight, out.ToHeight, len(out.Movements))
+				for _, m := range out.Movements {
 					cp := m.Counterparty
 					if cp == "" {
 						cp = "-"
