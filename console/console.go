@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
@@ -63,6 +62,12 @@ type Config struct {
 	// plain RPC (default Asia/Shanghai, the nodes' default
 	// recon.timezone); a node's API cuts them itself.
 	TimeZone *time.Location
+	// StateDir keeps what the console remembers across restarts: the
+	// reconciliation page's column mapping of each organisation
+	// (MappingsFile). Empty: nothing is written, the mapping is kept in
+	// memory until the console stops. The command's default is
+	// os.UserConfigDir()/jinlian (--state-dir).
+	StateDir string
 	// Timeout bounds each call to the node (default 30 s; a vote waits
 	// for its block).
 	Timeout time.Duration
@@ -88,11 +93,9 @@ type Server struct {
 	// statements keeps the statements of days that are over, which no
 	// longer change, so that paging through one does not build it again.
 	statements store[*recon.Statement]
-	// mapping is the column mapping last used (TOML), offered again.
-	mapping struct {
-		sync.Mutex
-		toml string
-	}
+	// mapping is the column mapping last used (TOML), offered again; kept
+	// in Config.StateDir across restarts.
+	mapping *mappingStore
 	// stopStreams ends the live streams on Close.
 	stopStreams context.CancelFunc
 	log         *slog.Logger
@@ -158,6 +161,16 @@ func New(cfg Config) (*Server, error) {
 		} else if strings.HasPrefix(s.reg.BaseURL, "https://") {
 			return nil, fmt.Errorf("observer %s: an https:// observer needs its TLS client", cfg.Observer)
 		}
+	}
+	owner := cfg.Org
+	if owner == "" {
+		owner = cfg.Key.Public().Address().String()
+	}
+	s.mapping = &mappingStore{dir: cfg.StateDir, org: owner}
+	if err := s.mapping.load(); err != nil {
+		// The console starts anyway: the reconciliation page says why
+		// the saved mapping is not offered.
+		s.log.Error("console: column mappings", "err", err)
 	}
 	if s.pages, err = loadPages(); err != nil {
 		return nil, err
@@ -249,6 +262,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /explorer/block/{height}", s.block)
 	mux.HandleFunc("GET /explorer/tx/{id}/proof.json", s.txProof)
 	mux.HandleFunc("GET /explorer/balance/proof.json", s.balanceProof)
+	mux.HandleFunc("GET /explorer/movements/proof.json", s.movementsProof)
 	mux.HandleFunc("GET /statement", s.statement)
 	mux.HandleFunc("GET /statement.csv", s.statementCSV)
 	mux.HandleFunc("GET /movements/stream", s.movementStream)

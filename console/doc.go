@@ -17,8 +17,11 @@
 // (overview.go with anchoring.go, explorer.go with blocks.go and
 // proofdownload.go, statement.go, governance.go, regulator.go, report.go).
 // Proof bundles are built by package proof's builders, as `jinlian query
-// … --prove` builds them, and checkpoint anchoring is read with its
-// Ethereum reader (no Ethereum library). A node that serves no API (a plain CometBFT RPC) still gets
+// … --prove` builds them (an account's completeness bundle through
+// proof.Source.ListMovements, the CLI's own path), and checkpoint
+// anchoring is read with its Ethereum reader (no Ethereum library). The
+// one thing the console writes to disk is mappings.go's file of column
+// mappings in Config.StateDir. A node that serves no API (a plain CometBFT RPC) still gets
 // statements: rpcstatement.go builds them as the API would.
 //
 // It imports, of jinlian, the client side of api and regulator, wire (to

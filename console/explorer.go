@@ -77,6 +77,10 @@ type explorerData struct {
 	HistoryTo      int64
 	Earlier        template.URL
 	HistoryRefused string
+	// ProofFrom, ProofTo fill the completeness download's height range
+	// (empty: the last historySpan heights up to the latest with a
+	// quorum certificate).
+	ProofFrom, ProofTo string
 }
 
 // historySpan is how many heights a page of an account's history covers.
@@ -128,6 +132,7 @@ func (s *Server) exploreStatus(w http.ResponseWriter, r *http.Request, dec any, 
 		q = url.Values{"tx": {r.PostFormValue("tx")}}
 	}
 	d := &explorerData{TxQuery: strings.TrimSpace(q.Get("tx")), Ledger: q.Get("ledger"), Asset: q.Get("asset"), Account: strings.TrimSpace(q.Get("account"))}
+	d.ProofFrom, d.ProofTo = strings.TrimSpace(q.Get("from")), strings.TrimSpace(q.Get("to"))
 	if d.Ledger == "" {
 		d.Ledger = "payments"
 	}

@@ -41,20 +41,25 @@ type reconData struct {
 	CompareWith  string // the counterparty result's signer
 	BreakKinds   []string
 	PositionRows []recon.Position
+	// mappingNotSaved is why the mapping used could not be saved.
+	mappingNotSaved error
 }
 
-func (s *Server) lastMapping() string {
-	s.mapping.Lock()
-	defer s.mapping.Unlock()
-	if s.mapping.toml == "" {
-		return recon.DefaultMappingTOML
+// lastMapping is the mapping to offer: the organisation's last one, else
+// the default; err says why the saved one could not be read.
+func (s *Server) lastMapping() (string, error) {
+	toml, err := s.mapping.last()
+	if toml == "" {
+		toml = recon.DefaultMappingTOML
 	}
-	return s.mapping.toml
+	return toml, err
 }
 
 func (s *Server) reconPage(w http.ResponseWriter, r *http.Request) {
 	v := s.view("recon")
-	v.Data = &reconData{Date: r.URL.Query().Get("date"), Encoding: "auto", Mapping: s.lastMapping(), BreakKinds: recon.BreakKinds}
+	mapping, err := s.lastMapping()
+	v.fail(tr(s.cfg.Lang, "mapping"), err)
+	v.Data = &reconData{Date: r.URL.Query().Get("date"), Encoding: "auto", Mapping: mapping, BreakKinds: recon.BreakKinds}
 	s.render(w, v)
 }
 
@@ -66,6 +71,7 @@ func (s *Server) reconRun(w http.ResponseWriter, r *http.Request) {
 		Mapping: r.PostFormValue("mapping"), BreakKinds: recon.BreakKinds}
 	v.Data = d
 	run, err := s.reconcile(r, d)
+	v.fail(tr(s.cfg.Lang, "mapping"), d.mappingNotSaved)
 	if err != nil {
 		v.fail(tr(s.cfg.Lang, "nav.recon"), err)
 		s.render(w, v)
@@ -88,6 +94,14 @@ func (s *Server) reconcile(r *http.Request, d *reconData) (*reconRun, error) {
 	}
 	if err := m.Check(); err != nil {
 		return nil, err
+	}
+	// A mapping that reads is kept (across restarts too, with a state
+	// dir), even if the node then fails: the user's edits are not lost.
+	if strings.TrimSpace(d.Mapping) != "" {
+		if err := s.mapping.save(d.Mapping); err != nil {
+			s.log.Error("console: column mappings", "err", err)
+			d.mappingNotSaved = err
+		}
 	}
 	f, hdr, err := r.FormFile("internal")
 	if err != nil {
@@ -126,11 +140,6 @@ func (s *Server) reconcile(r *http.Request, d *reconData) (*reconRun, error) {
 	run := &reconRun{ID: id[:16], Result: res, Signed: append(b, '\n'), Signer: s.cfg.Key.Public().Address().String()}
 	run.Flows, run.FlowsHeight = flowChart(res.Positions)
 	s.recons.put(run.ID, run)
-	if strings.TrimSpace(d.Mapping) != "" {
-		s.mapping.Lock()
-		s.mapping.toml = d.Mapping
-		s.mapping.Unlock()
-	}
 	return run, nil
 }
 
@@ -179,7 +188,8 @@ func (s *Server) reconCompare(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.view("recon")
-	d := &reconData{Date: run.Result.Date, Encoding: "auto", Mapping: s.lastMapping(), Run: run, BreakKinds: recon.BreakKinds}
+	mapping, _ := s.lastMapping() // why it cannot be read: on the page of its own
+	d := &reconData{Date: run.Result.Date, Encoding: "auto", Mapping: mapping, Run: run, BreakKinds: recon.BreakKinds}
 	v.Data = d
 	cmp, who, err := compareUpload(r, run)
 	v.fail(tr(s.cfg.Lang, "compare"), err)

@@ -7,8 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,7 +27,16 @@ type regulatorData struct {
 	Status, Severity string
 	Alerts           []alertView
 	Acked            string
+	// Older and Newer page the list (alertsPerPage a page) by sequence
+	// number: ?before=SEQ lists the alerts older than SEQ, ?after=SEQ
+	// those newer; empty where there is nothing to page to. Paged is
+	// whether this is not the newest page (the live stream is then off).
+	Older, Newer template.URL
+	Paged        bool
 }
+
+// alertsPerPage is how many alerts a page of the regulator page lists.
+const alertsPerPage = 100
 
 type alertView struct {
 	Seq                                               uint64
@@ -46,20 +57,117 @@ func (s *Server) regulatorPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Observer = s.reg.BaseURL
-	q := url.Values{"limit": {"100"}, "order": {"desc"}}
+	before, after, err := alertsPosition(r.URL.Query())
+	if err != nil {
+		v.fail(tr(s.cfg.Lang, "alerts"), err)
+		v.Status = http.StatusBadRequest
+		s.render(w, v)
+		return
+	}
+	q := url.Values{"limit": {strconv.Itoa(alertsPerPage)}, "order": {"desc"}}
 	if d.Status != "" {
 		q.Set("status", d.Status)
 	}
 	if d.Severity != "" {
 		q.Set("severity", d.Severity)
 	}
-	d.Alerts = s.alerts(ctx, v, q)
+	switch {
+	case before > 0:
+		// The observer's cursor after alert before, older ones first.
+		q.Set("cursor", regulator.AlertsCursor(before))
+	case after > 0:
+		// The alerts newer than after, oldest first (since=SEQ), shown
+		// newest first as every page.
+		q.Set("order", "asc")
+		q.Set("since", strconv.FormatUint(after, 10))
+	}
+	alerts, more, ok := s.alerts(ctx, v, q)
+	if after > 0 {
+		slices.Reverse(alerts)
+	}
+	d.Alerts, d.Paged = alerts, before > 0 || after > 0
+	if ok {
+		d.Older, d.Newer = alertsLinks(d, before, after, more)
+	}
 	// The live stream starts after the newest alert of all, whatever the
-	// filter shows.
-	if newest, err := s.reg.Alerts(ctx, url.Values{"limit": {"1"}, "order": {"desc"}}); err == nil && len(newest.Items) > 0 {
-		d.Since = newest.Items[0].Seq
+	// filter shows; it is for the newest page only.
+	if !d.Paged {
+		if newest, err := s.reg.Alerts(ctx, url.Values{"limit": {"1"}, "order": {"desc"}}); err == nil && len(newest.Items) > 0 {
+			d.Since = newest.Items[0].Seq
+		}
 	}
 	s.render(w, v)
+}
+
+// alertsPosition reads where a page of alerts starts: ?before=SEQ (older
+// than the alert SEQ) or ?after=SEQ (newer), at most one; neither: the
+// newest page.
+func alertsPosition(q url.Values) (before, after uint64, err error) {
+	seq := func(name string) (uint64, error) {
+		v := strings.TrimSpace(q.Get(name))
+		if v == "" {
+			return 0, nil
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n == 0 {
+			return 0, fmt.Errorf("page cursor %s=%q: want an alert's sequence number (1 or more), as the older and newer links give", name, v)
+		}
+		return n, nil
+	}
+	if before, err = seq("before"); err != nil {
+		return 0, 0, err
+	}
+	if after, err = seq("after"); err != nil {
+		return 0, 0, err
+	}
+	if before > 0 && after > 0 {
+		return 0, 0, fmt.Errorf("page cursor: before=%d and after=%d: give one of them", before, after)
+	}
+	return before, after, nil
+}
+
+// alertsLinks are the older and newer links of a page of alerts (shown
+// newest first) that started before or after a sequence number; more:
+// the observer has more beyond the page in the order it was asked.
+func alertsLinks(d *regulatorData, before, after uint64, more bool) (older, newer template.URL) {
+	link := func(k string, seq uint64) template.URL {
+		q := url.Values{k: {strconv.FormatUint(seq, 10)}}
+		if d.Status != "" {
+			q.Set("status", d.Status)
+		}
+		if d.Severity != "" {
+			q.Set("severity", d.Severity)
+		}
+		// template.URL: the query is built here, escaped once.
+		return template.URL("/regulator?" + q.Encode())
+	}
+	var newest, oldest uint64
+	if n := len(d.Alerts); n > 0 {
+		newest, oldest = d.Alerts[0].Seq, d.Alerts[n-1].Seq
+	}
+	switch {
+	case after > 0: // asked oldest first: more means newer ones
+		if more {
+			newer = link("after", newest)
+		}
+		if oldest > 0 {
+			older = link("before", oldest)
+		} else {
+			older = link("before", after+1)
+		}
+	default: // asked newest first: more means older ones
+		if more {
+			older = link("before", oldest)
+		}
+		if before > 0 {
+			if newest > 0 {
+				newer = link("after", newest)
+			} else {
+				newer = link("after", before-1)
+			}
+		}
+	}
+	return older, newer
 }
 
 // alertStream relays the observer's alert stream (signed with the user's
@@ -101,13 +209,14 @@ func (s *Server) alertStream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) alerts(ctx context.Context, v *view, q url.Values) []alertView {
+// alerts lists a page of the observer's alerts; more: it has more beyond
+// the page; ok: it answered.
+func (s *Server) alerts(ctx context.Context, v *view, q url.Values) (out []alertView, more, ok bool) {
 	page, err := s.reg.Alerts(ctx, q)
 	v.fail(tr(s.cfg.Lang, "alerts"), err)
 	if err != nil {
-		return nil
+		return nil, false, false
 	}
-	var out []alertView
 	for _, a := range page.Items {
 		av := alertView{Seq: a.Seq, ID: a.ID, Rule: a.Rule, Severity: a.Severity, Time: a.Time.UTC().Format(time.RFC3339), Subject: a.Subject,
 			Reason: a.Reason, Status: a.Status, TxIDs: a.TxIDs}
@@ -116,7 +225,7 @@ func (s *Server) alerts(ctx context.Context, v *view, q url.Values) []alertView 
 		}
 		out = append(out, av)
 	}
-	return out
+	return out, page.NextCursor != "", true
 }
 
 type caseData struct {
@@ -163,7 +272,7 @@ func (s *Server) caseView(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Account = a.String()
-	d.Alerts = s.alerts(ctx, v, url.Values{"subject": {d.Account}, "limit": {"100"}, "order": {"desc"}})
+	d.Alerts, _, _ = s.alerts(ctx, v, url.Values{"subject": {d.Account}, "limit": {"100"}, "order": {"desc"}})
 	moves, err := s.reg.Txs(ctx, url.Values{"account": {d.Account}, "limit": {"100"}, "order": {"desc"}})
 	v.fail(tr(s.cfg.Lang, "movements"), err)
 	if err == nil {

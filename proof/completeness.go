@@ -123,7 +123,7 @@ func (s Source) Completeness(ctx context.Context, ledgerName, asset string, acco
 		}
 	}
 	if from < 1 || to < from {
-		return nil, fmt.Errorf("heights %d..%d: want 1 ≤ from ≤ to", from, to)
+		return nil, &ErrRange{From: from, To: to}
 	}
 	keys := []Key{{Ledger: ledgerName, Key: payments.BalanceKey(asset, account)}}
 	after, err := s.State(ctx, to, keys)
@@ -143,4 +143,58 @@ func (s Source) Completeness(ctx context.Context, ledgerName, asset string, acco
 	after.Completeness = &Completeness{Ledger: ledgerName, Asset: asset, Account: account.String(), FromHeight: from, ToHeight: to,
 		Before: before, Movements: ms}
 	return after, nil
+}
+
+// ErrRange is a height range of an account's movements that is not one:
+// want 1 ≤ From ≤ To.
+type ErrRange struct{ From, To int64 }
+
+func (e *ErrRange) Error() string {
+	return fmt.Sprintf("heights %d..%d: want 1 ≤ from ≤ to", e.From, e.To)
+}
+
+// MovementLister lists an account's movements at heights from..to, as
+// its caller may read them: api.Node.Movements with the caller's client
+// (proof does not import api; the CLI and the console hand it in).
+type MovementLister func(ctx context.Context, acct movement.Account, from, to int64) ([]movement.Movement, error)
+
+// AccountMovements is an account's movements over a height range and,
+// when asked, the completeness bundle proving the list.
+type AccountMovements struct {
+	Account    movement.Account
+	FromHeight int64
+	ToHeight   int64
+	Movements  []movement.Movement
+	Bundle     *Bundle // nil unless asked
+}
+
+// ListMovements is what `jinlian query movements [--prove]` and the web
+// console's completeness download do: the range from..to (to 0: the
+// latest height with a quorum certificate, StateHeight; an *ErrRange
+// unless 1 ≤ from ≤ to), the account's movements there listed by list,
+// and with prove their completeness bundle (Completeness).
+func (s Source) ListMovements(ctx context.Context, acct movement.Account, from, to int64, list MovementLister, prove bool) (AccountMovements, error) {
+	addr, err := gmcrypto.ParseAddress(acct.Address)
+	if err != nil {
+		return AccountMovements{}, fmt.Errorf("account %q: %w", acct.Address, err)
+	}
+	acct.Address = addr.String()
+	if to == 0 {
+		if to, err = s.StateHeight(ctx); err != nil {
+			return AccountMovements{}, err
+		}
+	}
+	if from < 1 || to < from {
+		return AccountMovements{}, &ErrRange{From: from, To: to}
+	}
+	out := AccountMovements{Account: acct, FromHeight: from, ToHeight: to}
+	if out.Movements, err = list(ctx, acct, from, to); err != nil {
+		return out, err
+	}
+	if prove {
+		if out.Bundle, err = s.Completeness(ctx, acct.Ledger, acct.Asset, addr, from, to, out.Movements); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }

@@ -1134,6 +1134,14 @@ func (ix *Index) Alerts(f AlertFilter, cursor string, limit int) (Page[Alert], e
 	return page, err
 }
 
+// AlertsCursor is the cursor of GET /v1/alerts (Index.Alerts) that
+// continues after the alert of sequence number seq, in the order asked:
+// older ones with order=desc, newer ones with order=asc. It is the
+// next_cursor of a page that ends with that alert; a client that pages by
+// sequence number both ways (the web console's older and newer links)
+// builds it here instead of keeping every page's cursor.
+func AlertsCursor(seq uint64) string { return hex.EncodeToString(cat(prefixAlert, u64(seq))) }
+
 // Alert returns one alert by id.
 func (ix *Index) Alert(id string) (*Alert, error) {
 	var a Alert

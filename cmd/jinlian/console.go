@@ -22,7 +22,7 @@ import (
 
 type consoleFlags struct {
 	from, lang, listen, observer, timezone string
-	ethRPC, anchor                         string
+	ethRPC, anchor, stateDir               string
 	pass                                   passphraseFlag
 }
 
@@ -79,6 +79,7 @@ en (docs/console.md).`,
 	fl.StringVar(&f.timezone, "recon.timezone", console.DefaultTimeZone, "time zone that cuts business days for statements built from a node's plain RPC (a node's API uses its own recon.timezone)")
 	fl.StringVar(&f.ethRPC, "eth-rpc", "", "Ethereum JSON-RPC endpoint of the chain's checkpoint anchor: the overview shows the anchoring status (with --anchor; default: what the localnet's node0 recorded in data/checkpoints/anchor.json)")
 	fl.StringVar(&f.anchor, "anchor", "", "address of the chain's CheckpointAnchor contract on --eth-rpc")
+	fl.StringVar(&f.stateDir, "state-dir", "", "where the console keeps, across restarts, each organisation's last reconciliation column mapping ("+console.MappingsFile+"; default: your config dir's jinlian, ~/.config/jinlian on Linux)")
 	f.pass.add(c)
 	_ = c.MarkFlagRequired("from")
 	return c
@@ -122,6 +123,13 @@ func consoleConfig(cmd *cobra.Command, g *globals, f *consoleFlags) (*console.Co
 	}
 	cfg := &console.Config{Node: node, Key: key, Org: info.Org, Name: info.Name, CertPEM: []byte(info.Certificate),
 		Lang: f.lang, Listen: f.listen, Observer: f.observer, TimeZone: tz, EthRPC: f.ethRPC, Anchor: f.anchor}
+	if cfg.StateDir = f.stateDir; cfg.StateDir == "" {
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return nil, fmt.Errorf("--state-dir: none given, and %v", err)
+		}
+		cfg.StateDir = filepath.Join(dir, "jinlian")
+	}
 	if cfg.EthRPC == "" && cfg.Anchor == "" {
 		cfg.EthRPC, cfg.Anchor = localnetAnchor(g.home)
 	}

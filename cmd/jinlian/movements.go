@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/movement"
+	"github.com/jinlian-ledger/jinlian/proof"
 )
 
 // AccountMovements is what query movements prints.
@@ -59,33 +61,24 @@ account in the range
 			if err != nil {
 				return err
 			}
-			if to == 0 {
-				if to, err = src.StateHeight(ctx); err != nil {
-					return err
-				}
-			}
-			if from < 1 || to < from {
-				return fmt.Errorf("heights %d..%d: want 1 ≤ --from-height ≤ --to-height", from, to)
-			}
 			acct := movement.Account{Ledger: ledgerName, Asset: asset, Address: addr.String()}
-			ms, err := listMovements(ctx, g, acct, from, to)
+			res, err := src.ListMovements(ctx, acct, from, to, nodeMovements(g), pf.file != "")
+			if br := (*proof.ErrRange)(nil); errors.As(err, &br) {
+				return fmt.Errorf("heights %d..%d: want 1 ≤ --from-height ≤ --to-height", br.From, br.To)
+			}
 			if err != nil {
 				return err
 			}
-			out := AccountMovements{Ledger: ledgerName, Asset: asset, Account: addr.String(), FromHeight: from, ToHeight: to, Movements: ms}
+			out := AccountMovements{Ledger: ledgerName, Asset: asset, Account: addr.String(), FromHeight: res.FromHeight, ToHeight: res.ToHeight, Movements: res.Movements}
 			if pf.file != "" {
-				b, err := src.Completeness(ctx, ledgerName, asset, addr, from, to, ms)
-				if err != nil {
-					return err
-				}
-				if err := writeBundle(pf.file, b); err != nil {
+				if err := writeBundle(pf.file, res.Bundle); err != nil {
 					return err
 				}
 				out.Proof = pf.file
 			}
 			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
-				fmt.Fprintf(w, "%s %s on %s, heights %d..%d: %d movements\n", out.Account, out.Asset, out.Ledger, from, to, len(ms))
-				for _, m := range ms {
+				fmt.Fprintf(w, "%s %s on %s, heights %d..%d: %d movements\n", out.Account, out.Asset, out.Ledger, out.FromHeight, out.ToHeight, len(out.Movements))
+				for _, m := range out.Movements {
 					cp := m.Counterparty
 					if cp == "" {
 						cp = "-"
@@ -111,15 +104,19 @@ account in the range
 	return cmd
 }
 
-// listMovements reads acct's movements at heights from..to (api.Node.Movements).
-func listMovements(ctx context.Context, g *globals, acct movement.Account, from, to int64) ([]movement.Movement, error) {
-	n := apiNode(g.node)
-	var hc *http.Client
-	if strings.HasPrefix(n.Addr, "https://") {
-		var err error
-		if hc, err = n.HTTPClient(); err != nil {
-			return nil, err
+// nodeMovements lists an account's movements from --node
+// (api.Node.Movements: through the API, a member reads its own
+// organisation's accounts from the event feed).
+func nodeMovements(g *globals) proof.MovementLister {
+	return func(ctx context.Context, acct movement.Account, from, to int64) ([]movement.Movement, error) {
+		n := apiNode(g.node)
+		var hc *http.Client
+		if strings.HasPrefix(n.Addr, "https://") {
+			var err error
+			if hc, err = n.HTTPClient(); err != nil {
+				return nil, err
+			}
 		}
+		return n.Movements(ctx, hc, acct, from, to)
 	}
-	return n.Movements(ctx, hc, acct, from, to)
 }
