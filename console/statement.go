@@ -23,9 +23,9 @@ const (
 )
 
 type statementData struct {
-	Req      recon.Request
-	St       *recon.Statement
-	CSVQuery string
+	Req     recon.Request
+	St      *recon.Statement
+	CSVHref template.URL // the download link, its query already encoded
 	// Rows are the page's rows, First the number of its first (from 1),
 	// Prev and Next the queries of the pages around it ("" at an end).
 	Rows        []recon.Row
@@ -48,7 +48,7 @@ func (s *Server) fetchStatement(ctx context.Context, req recon.Request) (*recon.
 		// what a member may read anyway.
 		req.Org = s.cfg.Org
 	}
-	key := strings.Join([]string{req.Org, req.Date, req.Account, req.Asset, req.Ledger}, "\x00")
+	key := statementKey(req)
 	if st, ok := s.statements.get(key); ok && req.Date != "" {
 		return st, nil
 	}
@@ -57,6 +57,26 @@ func (s *Server) fetchStatement(ctx context.Context, req recon.Request) (*recon.
 		s.statements.put(key, st) // a day that is over no longer changes
 	}
 	return st, err
+}
+
+func statementKey(req recon.Request) string {
+	return strings.Join([]string{req.Org, req.Date, req.Account, req.Asset, req.Ledger}, "\x00")
+}
+
+// headerFirst sets the response's headers at its first write, so that an
+// error before any byte can still be answered as an error.
+type headerFirst struct {
+	w     http.ResponseWriter
+	set   func(http.Header)
+	wrote bool
+}
+
+func (h *headerFirst) Write(p []byte) (int, error) {
+	if !h.wrote {
+		h.wrote = true
+		h.set(h.w.Header())
+	}
+	return h.w.Write(p)
 }
 
 func (s *Server) buildStatement(ctx context.Context, req recon.Request) (*recon.Statement, error) {
@@ -84,11 +104,20 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 	page, _ := strconv.Atoi(q.Get("page"))
 	q.Del("page")
 	d := &statementData{Req: statementRequest(q)}
-	d.CSVQuery = q.Encode()
+	d.CSVHref = template.URL("/statement.csv?" + q.Encode())
 	v.Data = d
 	st, err := s.fetchStatement(ctx, d.Req)
 	v.fail(tr(s.cfg.Lang, "nav.statement"), err)
 	d.St = st
+	if st != nil && d.Req.Date == "" {
+		// The download names the day the node chose: the latest block's.
+		cq := url.Values{}
+		for k, vs := range q {
+			cq[k] = vs
+		}
+		cq.Set("date", st.Day.Date)
+		d.CSVHref = template.URL("/statement.csv?" + cq.Encode())
+	}
 	last := true
 	if st != nil {
 		// Pages of statementRows; without ?page, the last (the newest).
@@ -122,13 +151,36 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 func (s *Server) statementCSV(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	st, err := s.fetchStatement(ctx, statementRequest(r.URL.Query()))
+	req := statementRequest(r.URL.Query())
+	if req.Org == "" {
+		req.Org = s.cfg.Org
+	}
+	name := func(org, date string) string {
+		return fmt.Sprintf("attachment; filename=%q", org+"-"+strings.ReplaceAll(date, "-", "")+".csv")
+	}
+	if _, cached := s.statements.get(statementKey(req)); !cached && req.Date != "" && s.apiHTTP != nil {
+		// The node writes the CSV (GET /v1/statement?format=csv): the
+		// console passes it on without decoding a statement.
+		out := &headerFirst{w: w, set: func(h http.Header) {
+			h.Set("Content-Type", "text/csv; charset=utf-8")
+			h.Set("Content-Disposition", name(req.Org, req.Date))
+		}}
+		err := s.cfg.Node.StatementCSV(ctx, s.apiHTTP, req, out)
+		switch {
+		case err != nil && !out.wrote:
+			http.Error(w, err.Error(), http.StatusBadGateway)
+		case err != nil:
+			s.log.Error("console: statement csv", "err", err)
+		}
+		return
+	}
+	st, err := s.fetchStatement(ctx, req)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", st.Org+"-"+strings.ReplaceAll(st.Day.Date, "-", "")+".csv"))
+	w.Header().Set("Content-Disposition", name(st.Org, st.Day.Date))
 	if err := st.WriteCSV(w); err != nil {
 		s.log.Error("console: statement csv", "err", err)
 	}

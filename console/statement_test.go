@@ -28,10 +28,19 @@ func TestStatementPages(t *testing.T) {
 		}
 		asked.Add(1)
 		date := r.URL.Query().Get("date")
+		if date == "2026-12-05" {
+			w.WriteHeader(http.StatusGone)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "this node keeps no blocks of 2026-12-05"})
+			return
+		}
 		st := recon.Statement{Org: "bankA", Day: recon.Day{Date: date, TimeZone: "Asia/Shanghai", FromHeight: 1, ToHeight: n, Complete: date == "2026-12-03", AsOfHeight: n}}
 		for i := range n {
 			st.Rows = append(st.Rows, recon.Row{Time: time.Date(2026, 12, 3, 1, 0, 0, 0, time.UTC), Height: int64(i + 1), Ledger: "payments", Asset: "CNY",
 				Kind: "transfer", Direction: "debit", Amount: 1, Account: strings.Repeat("a", 40), Memo: fmt.Sprintf("ROW-%04d", i+1), TxID: strings.Repeat("b", 64)})
+		}
+		if r.URL.Query().Get("format") == "csv" {
+			_ = st.WriteCSV(w)
+			return
 		}
 		_ = json.NewEncoder(w).Encode(st)
 	}))
@@ -67,10 +76,28 @@ func TestStatementPages(t *testing.T) {
 	if got := asked.Load(); got != 1 {
 		t.Fatalf("a day that is over was asked for %d times, want once", got)
 	}
-	page("date=2026-12-04")
+	today := page("date=2026-12-04")
 	page("date=2026-12-04&page=2")
 	if got := asked.Load(); got != 3 {
 		t.Fatalf("a day not over: asked %d times in all, want 3", got)
+	}
+	// Today's download: the node writes the CSV, the console passes it on.
+	if !strings.Contains(today, `href="/statement.csv?date=2026-12-04"`) {
+		t.Fatalf("no download link for the day:\n%s", today)
+	}
+	resp, csv = get(t, c, "http://"+s.Addr()+"/statement.csv?date=2026-12-04")
+	if resp.StatusCode != http.StatusOK || strings.Count(csv, "\n") != n+1 || !strings.Contains(csv, "ROW-0001") ||
+		resp.Header.Get("Content-Disposition") != `attachment; filename="bankA-20261204.csv"` {
+		t.Fatalf("today's CSV: %d, %d lines, %q", resp.StatusCode, strings.Count(csv, "\n"), resp.Header.Get("Content-Disposition"))
+	}
+	// Without a date the page names the node's day in its download link.
+	if p := page(""); !strings.Contains(p, `href="/statement.csv?date=`) {
+		t.Fatalf("the download link of the latest day names no date:\n%s", p)
+	}
+	// The node's refusal is an error, not a file.
+	resp, body := get(t, c, "http://"+s.Addr()+"/statement.csv?date=2026-12-05")
+	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("Content-Disposition") != "" || !strings.Contains(body, "keeps no blocks of 2026-12-05") {
+		t.Fatalf("refused download: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
 	}
 }
 
