@@ -1,0 +1,359 @@
+package gmcrypto
+
+import (
+	"math/big"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm2/sm2ec"
+	"github.com/emmansun/gmsm/sm3"
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// Fast SM2 verification for keys that sign often. An SM2 verification
+// computes s·G + t·P: gmsm multiplies the fixed base G with precomputed
+// tables, but the signer's key P with a variable-base multiplication, which
+// is three quarters of a verification. A bank's gateway key signs every
+// payment it sends, so once a key has been seen verifyTableAfter times
+// jinlian precomputes j·64ⁱ·P (i < 43, 1 ≤ j ≤ 32) for it, and t·P becomes
+// 43 table additions (t in signed base-64 digits, a negative digit adding
+// the entry's negative). The result is the same as gmsm's verifier for every
+// input (FuzzFastVerify compares them); verification handles public values
+// only, so it need not run in constant time. ADR 0016.
+
+// verifyTableAfter: a key's table is built at its verifyTableAfter-th
+// verification (building one costs about as much as 20 verifications).
+const verifyTableAfter = 4
+
+// maxVerifyTables bounds the tables kept (88,064 bytes each: 22 MiB at
+// most); past it the key seen first loses its table.
+const maxVerifyTables = 256
+
+// The table's shape: tableWindows digits of tableBits bits, entries
+// 1..tableEntries of each window.
+const (
+	tableBits    = 6
+	tableWindows = (256 + tableBits) / tableBits // 43: room for the top digit's carry
+	tableEntries = 1 << (tableBits - 1)          // 32
+)
+
+type verifyTable [tableWindows][tableEntries]affine
+
+type affine struct{ x, y fe }
+
+type jacobian struct{ x, y, z fe } // z = 0: the point at infinity
+
+// keyTable is what fast verification keeps per key.
+type keyTable struct {
+	once sync.Once
+	za   []byte
+	t    *verifyTable // nil when the key could not be tabled
+}
+
+// verifyTables holds the tables, and how often keys without one were seen:
+// a key that signed once cannot push out a table (an attacker signing
+// with fresh keys only fills uses, which is cleared when full).
+var verifyTables = struct {
+	sync.Mutex
+	m     map[string]*keyTable
+	order []string // insertion order, for eviction
+	uses  map[string]int
+}{m: map[string]*keyTable{}, uses: map[string]int{}}
+
+// maxCountedKeys bounds the keys whose uses are counted before they earn
+// a table.
+const maxCountedKeys = 4096
+
+// fastVerifyOff makes Verify use gmsm only: tests, and the environment
+// variable JINLIAN_SM2_TABLES=off (a diagnostic switch, and the "before" of
+// docs/performance.md's comparison).
+var fastVerifyOff atomic.Bool
+
+func init() {
+	if os.Getenv("JINLIAN_SM2_TABLES") == "off" {
+		fastVerifyOff.Store(true)
+	}
+}
+
+// tableFor returns raw's table entry, nil while the key has been seen
+// fewer than verifyTableAfter times.
+func tableFor(raw []byte) *keyTable {
+	verifyTables.Lock()
+	defer verifyTables.Unlock()
+	if kt, ok := verifyTables.m[string(raw)]; ok {
+		return kt
+	}
+	k := string(raw)
+	if verifyTables.uses[k]++; verifyTables.uses[k] < verifyTableAfter {
+		if len(verifyTables.uses) > maxCountedKeys {
+			clear(verifyTables.uses)
+		}
+		return nil
+	}
+	delete(verifyTables.uses, k)
+	if len(verifyTables.order) >= maxVerifyTables {
+		delete(verifyTables.m, verifyTables.order[0])
+		verifyTables.order = verifyTables.order[1:]
+	}
+	kt := &keyTable{}
+	verifyTables.m[k] = kt
+	verifyTables.order = append(verifyTables.order, k)
+	return kt
+}
+
+var (
+	curveN      = sm2ec.P256().Params().N
+	defaultSMID = []byte("1234567812345678") // GB/T 32918's default user ID
+)
+
+// verify checks sig over msg with p: through p's table once p has signed
+// often enough, else through gmsm.
+func (p *PublicKey) verify(msg, sig []byte) bool {
+	if fastVerifyOff.Load() {
+		return sm2.VerifyASN1WithSM2(p.k, nil, msg, sig)
+	}
+	kt := tableFor(p.raw)
+	if kt != nil {
+		kt.once.Do(func() { kt.build(p) })
+	}
+	if kt == nil || kt.t == nil {
+		return sm2.VerifyASN1WithSM2(p.k, nil, msg, sig)
+	}
+	return kt.verify(msg, sig)
+}
+
+func (kt *keyTable) build(p *PublicKey) {
+	za, err := sm2.CalculateZA(p.k, defaultSMID)
+	if err != nil {
+		return
+	}
+	kt.za = za
+	kt.t = buildTable(rawAffine(p.raw))
+}
+
+// rawAffine reads 04 ‖ X ‖ Y (a point checked on the curve).
+func rawAffine(raw []byte) affine {
+	return affine{feFromBig(new(big.Int).SetBytes(raw[1:33])), feFromBig(new(big.Int).SetBytes(raw[33:65]))}
+}
+
+// addScalar adds k·(the table's point) to acc, k < n given as 32 bytes.
+func addScalar(acc jacobian, t *verifyTable, k *[32]byte) jacobian {
+	for i, d := range digits(k) {
+		switch {
+		case d > 0:
+			acc = addMixed(acc, t[i][d-1])
+		case d < 0:
+			e := t[i][-d-1]
+			feSub(&e.y, &fe{}, &e.y) // −(x, y) = (x, −y)
+			acc = addMixed(acc, e)
+		}
+	}
+	return acc
+}
+
+// buildTable returns T[i][j−1] = j·64ⁱ·P.
+func buildTable(p affine) *verifyTable {
+	const n = tableWindows * tableEntries
+	jac := make([]jacobian, n)
+	base := p
+	for i := range tableWindows {
+		acc := jacobian{base.x, base.y, feOne}
+		jac[tableEntries*i] = acc
+		for j := 1; j < tableEntries; j++ {
+			acc = addMixed(acc, base)
+			jac[tableEntries*i+j] = acc
+		}
+		if i < tableWindows-1 {
+			base = double(acc).toAffine() // 64·base
+		}
+	}
+	// One inversion for all (Montgomery's trick).
+	prefix := make([]fe, n)
+	prod := feOne
+	for i := range jac {
+		prefix[i] = prod
+		feMul(&prod, &prod, &jac[i].z)
+	}
+	var inv fe
+	feInv(&inv, &prod)
+	t := new(verifyTable)
+	for i := n - 1; i >= 0; i-- {
+		var zi, zi2, zi3 fe
+		feMul(&zi, &inv, &prefix[i]) // 1/z_i
+		feMul(&inv, &inv, &jac[i].z)
+		feSqr(&zi2, &zi)
+		feMul(&zi3, &zi2, &zi)
+		e := &t[i/tableEntries][i%tableEntries]
+		feMul(&e.x, &jac[i].x, &zi2)
+		feMul(&e.y, &jac[i].y, &zi3)
+	}
+	return t
+}
+
+// digits writes t (32 bytes, big-endian, < n) in signed base 2^tableBits:
+// t = Σ d[i]·64ⁱ with −32 ≤ d[i] < 32.
+func digits(t *[32]byte) [tableWindows]int8 {
+	var d [tableWindows]int8
+	carry := 0
+	for i := range tableWindows {
+		v := carry
+		for b := range tableBits {
+			bit := i*tableBits + b
+			if bit < 256 && t[31-bit/8]>>(bit%8)&1 == 1 {
+				v += 1 << b
+			}
+		}
+		carry = 0
+		if v >= tableEntries {
+			v -= 1 << tableBits
+			carry = 1
+		}
+		d[i] = int8(v)
+	}
+	return d
+}
+
+// toAffine returns q (not the point at infinity) in affine coordinates.
+func (q jacobian) toAffine() affine {
+	var zi, zi2, zi3 fe
+	feInv(&zi, &q.z)
+	feSqr(&zi2, &zi)
+	feMul(&zi3, &zi2, &zi)
+	var a affine
+	feMul(&a.x, &q.x, &zi2)
+	feMul(&a.y, &q.y, &zi3)
+	return a
+}
+
+// double returns 2·q (a = −3; dbl-2001-b).
+func double(q jacobian) jacobian {
+	var delta, gamma, beta, alpha, t1, t2 fe
+	feSqr(&delta, &q.z)
+	feSqr(&gamma, &q.y)
+	feMul(&beta, &q.x, &gamma)
+	feSub(&t1, &q.x, &delta)
+	feAdd(&t2, &q.x, &delta)
+	feMul(&alpha, &t1, &t2)
+	feAdd(&t1, &alpha, &alpha)
+	feAdd(&alpha, &t1, &alpha) // 3·(x−δ)(x+δ)
+	var r jacobian
+	feSqr(&r.x, &alpha)
+	feAdd(&t1, &beta, &beta) // 2β
+	feAdd(&t1, &t1, &t1)     // 4β
+	feAdd(&t2, &t1, &t1)     // 8β
+	feSub(&r.x, &r.x, &t2)
+	feAdd(&r.z, &q.y, &q.z)
+	feSqr(&r.z, &r.z)
+	feSub(&r.z, &r.z, &gamma)
+	feSub(&r.z, &r.z, &delta)
+	feSub(&t1, &t1, &r.x) // 4β − x3
+	feMul(&r.y, &alpha, &t1)
+	feSqr(&t2, &gamma) // γ²
+	feAdd(&t2, &t2, &t2)
+	feAdd(&t2, &t2, &t2)
+	feAdd(&t2, &t2, &t2) // 8γ²
+	feSub(&r.y, &r.y, &t2)
+	return r
+}
+
+// addMixed returns q + a (a affine, not the point at infinity;
+// madd-2007-bl), with the exceptional cases q = ∞, q = a and q = −a.
+func addMixed(q jacobian, a affine) jacobian {
+	if q.z.isZero() {
+		return jacobian{a.x, a.y, feOne}
+	}
+	var z1z1, u2, s2, h, rr fe
+	feSqr(&z1z1, &q.z)
+	feMul(&u2, &a.x, &z1z1)
+	feMul(&s2, &a.y, &q.z)
+	feMul(&s2, &s2, &z1z1)
+	feSub(&h, &u2, &q.x)
+	feSub(&rr, &s2, &q.y)
+	if h.isZero() {
+		if rr.isZero() {
+			return double(q)
+		}
+		return jacobian{} // q = −a
+	}
+	feAdd(&rr, &rr, &rr)
+	var hh, i, j, v fe
+	feSqr(&hh, &h)
+	feAdd(&i, &hh, &hh)
+	feAdd(&i, &i, &i)
+	feMul(&j, &h, &i)
+	feMul(&v, &q.x, &i)
+	var r jacobian
+	feSqr(&r.x, &rr)
+	feSub(&r.x, &r.x, &j)
+	feSub(&r.x, &r.x, &v)
+	feSub(&r.x, &r.x, &v)
+	var t fe
+	feSub(&t, &v, &r.x)
+	feMul(&r.y, &rr, &t)
+	feMul(&t, &q.y, &j)
+	feAdd(&t, &t, &t)
+	feSub(&r.y, &r.y, &t)
+	feAdd(&r.z, &q.z, &h)
+	feSqr(&r.z, &r.z)
+	feSub(&r.z, &r.z, &z1z1)
+	feSub(&r.z, &r.z, &hh)
+	return r
+}
+
+// verify is GB/T 32918.2's verification, as gmsm's VerifyASN1WithSM2 with
+// the default user ID, with t·P from the key's table.
+func (kt *keyTable) verify(msg, sig []byte) bool {
+	// The signature's DER, read exactly as gmsm reads it.
+	var inner cryptobyte.String
+	var rb, sb []byte
+	input := cryptobyte.String(sig)
+	if !input.ReadASN1(&inner, asn1.SEQUENCE) || !input.Empty() || !inner.ReadASN1Integer(&rb) || !inner.ReadASN1Integer(&sb) || !inner.Empty() {
+		return false
+	}
+	if len(rb) > 32 || len(sb) > 32 {
+		return false // ≥ 2²⁵⁶ > n
+	}
+	r, s := new(big.Int).SetBytes(rb), new(big.Int).SetBytes(sb)
+	if r.Sign() == 0 || s.Sign() == 0 || r.Cmp(curveN) >= 0 || s.Cmp(curveN) >= 0 {
+		return false
+	}
+	h := sm3.New()
+	h.Write(kt.za)
+	h.Write(msg)
+	e := new(big.Int).SetBytes(h.Sum(nil))
+	e.Mod(e, curveN)
+	t := new(big.Int).Add(r, s)
+	if t.Mod(t, curveN).Sign() == 0 {
+		return false
+	}
+	// t·P from the key's table, plus s·G.
+	var tb [32]byte
+	t.FillBytes(tb[:])
+	acc := addScalar(jacobian{}, kt.t, &tb)
+	// gmsm's fixed-base multiplication (assembly, its own tables) is
+	// faster than a walk of a table of G here.
+	//lint:ignore SA1019 the elliptic.Curve form is gmsm's only public door to its base multiplication
+	gx, gy := sm2ec.P256().ScalarBaseMult(s.Bytes())
+	acc = addMixed(acc, affine{feFromBig(gx), feFromBig(gy)})
+	if acc.z.isZero() {
+		return false
+	}
+	// (x + e) mod n = r, with x = X/Z²: x ≡ r − e (mod n), so x is c or
+	// c + n (when below p), and X = x·Z² needs no inversion.
+	c := new(big.Int).Sub(r, e)
+	c.Mod(c, curveN)
+	var zz, want fe
+	feSqr(&zz, &acc.z)
+	for c.Cmp(pBig) < 0 {
+		cf := feFromBig(c)
+		feMul(&want, &cf, &zz)
+		if want.equal(&acc.x) {
+			return true
+		}
+		c.Add(c, curveN)
+	}
+	return false
+}

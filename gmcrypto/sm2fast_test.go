@@ -1,0 +1,270 @@
+package gmcrypto
+
+import (
+	"bytes"
+	"crypto/rand"
+	"math/big"
+	"testing"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm2/sm2ec"
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
+)
+
+func randBelow(t testing.TB, m *big.Int) *big.Int {
+	v, err := rand.Int(rand.Reader, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// The field arithmetic against math/big, at random and at the edges.
+func TestFieldArithmetic(t *testing.T) {
+	pm1 := new(big.Int).Sub(pBig, big.NewInt(1))
+	vals := []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(2), pm1, new(big.Int).Rsh(pBig, 1), new(big.Int).Lsh(big.NewInt(1), 255)}
+	for range 200 {
+		vals = append(vals, randBelow(t, pBig))
+	}
+	mod := func(v *big.Int) *big.Int { return v.Mod(v, pBig) }
+	for i, a := range vals {
+		b := vals[(i*7+3)%len(vals)]
+		fa, fb := feFromBig(a), feFromBig(b)
+		var z fe
+		feMul(&z, &fa, &fb)
+		if got, want := z.toBig(), mod(new(big.Int).Mul(a, b)); got.Cmp(want) != 0 {
+			t.Fatalf("%x · %x = %x, want %x", a, b, got, want)
+		}
+		feAdd(&z, &fa, &fb)
+		if got, want := z.toBig(), mod(new(big.Int).Add(a, b)); got.Cmp(want) != 0 {
+			t.Fatalf("%x + %x = %x, want %x", a, b, got, want)
+		}
+		feSub(&z, &fa, &fb)
+		if got, want := z.toBig(), mod(new(big.Int).Sub(a, b)); got.Cmp(want) != 0 {
+			t.Fatalf("%x − %x = %x, want %x", a, b, got, want)
+		}
+		if a.Sign() != 0 {
+			feInv(&z, &fa)
+			if got, want := z.toBig(), new(big.Int).ModInverse(a, pBig); got.Cmp(want) != 0 {
+				t.Fatalf("1/%x = %x, want %x", a, got, want)
+			}
+		}
+	}
+}
+
+// Every entry of a key's table is j·16ⁱ·P as gmsm computes it, and the
+// point operations' exceptional cases (doubling through an addition, a
+// point plus its negative, the point at infinity) are right.
+func TestKeyTable(t *testing.T) {
+	k, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sm2ec.P256()
+	raw := k.Public().raw
+	px, py := new(big.Int).SetBytes(raw[1:33]), new(big.Int).SetBytes(raw[33:])
+	tab := buildTable(rawAffine(raw))
+	for _, ij := range [][2]int{{0, 1}, {0, 2}, {0, 32}, {1, 1}, {7, 9}, {31, 15}, {42, 1}, {42, 32}} {
+		i, j := ij[0], ij[1]
+		scalar := new(big.Int).Lsh(big.NewInt(int64(j)), uint(tableBits*i))
+		//lint:ignore SA1019 gmsm's curve arithmetic is the reference the table is checked against
+		x, y := c.ScalarMult(px, py, scalar.Bytes())
+		e := tab[i][j-1]
+		if e.x.toBig().Cmp(x) != 0 || e.y.toBig().Cmp(y) != 0 {
+			t.Fatalf("T[%d][%d] is not %d·64^%d·P", i, j-1, j, i)
+		}
+	}
+	p := tab[0][0]
+	var negY fe
+	feSub(&negY, &negY, &p.y)
+	if r := addMixed(jacobian{p.x, p.y, feOne}, affine{p.x, negY}); !r.z.isZero() {
+		t.Fatal("P + (−P) is not the point at infinity")
+	}
+	if r := addMixed(jacobian{}, p); r.toAffine() != p {
+		t.Fatal("∞ + P is not P")
+	}
+	if r := addMixed(jacobian{p.x, p.y, feOne}, p).toAffine(); r != tab[0][1] {
+		t.Fatal("P + P is not 2·P")
+	}
+}
+
+// digits recodes a scalar exactly, at random and at the edges.
+func TestDigits(t *testing.T) {
+	scalars := []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(31), big.NewInt(32), big.NewInt(63), big.NewInt(64),
+		new(big.Int).Sub(curveN, big.NewInt(1)), new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1))}
+	for range 100 {
+		scalars = append(scalars, randBelow(t, curveN))
+	}
+	for _, k := range scalars {
+		var b [32]byte
+		k.FillBytes(b[:])
+		sum := new(big.Int)
+		for i, d := range digits(&b) {
+			if d < -tableEntries || d >= tableEntries {
+				t.Fatalf("digit %d of %x out of range: %d", i, k, d)
+			}
+			sum.Add(sum, new(big.Int).Lsh(big.NewInt(int64(d)), uint(tableBits*i)))
+		}
+		if sum.Cmp(k) != 0 {
+			t.Fatalf("digits of %x sum to %x", k, sum)
+		}
+	}
+}
+
+// derSig encodes r and s as gmsm does.
+func derSig(r, s *big.Int) []byte {
+	var b cryptobyte.Builder
+	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1BigInt(r)
+		b.AddASN1BigInt(s)
+	})
+	return b.BytesOrPanic()
+}
+
+func tabled(t testing.TB, k *PrivateKey) *keyTable {
+	kt := &keyTable{}
+	kt.build(k.Public())
+	if kt.t == nil {
+		t.Fatal("no table")
+	}
+	return kt
+}
+
+// The table's verification answers as gmsm's for valid signatures and for
+// every kind of tampering: another message, r or s changed, out of range,
+// zero, swapped, negative, non-minimal or trailing DER, and for
+// signatures whose x-coordinate check needs the x = c + n branch.
+func TestFastVerifyMatchesGmsm(t *testing.T) {
+	n := curveN
+	for range 20 {
+		k, err := GenerateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		kt := tabled(t, k)
+		pub := k.Public().k
+		msg := make([]byte, 1+len(kt.za))
+		_, _ = rand.Read(msg)
+		sig, err := k.Sign(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inner cryptobyte.String
+		input := cryptobyte.String(sig)
+		r, s := new(big.Int), new(big.Int)
+		if !input.ReadASN1(&inner, asn1.SEQUENCE) || !inner.ReadASN1Integer(r) || !inner.ReadASN1Integer(s) {
+			t.Fatal("own signature unreadable")
+		}
+		one := big.NewInt(1)
+		cases := map[string][2][]byte{
+			"valid":            {msg, sig},
+			"other message":    {append(bytes.Clone(msg), 0), sig},
+			"r+1":              {msg, derSig(new(big.Int).Add(r, one), s)},
+			"s+1":              {msg, derSig(r, new(big.Int).Add(s, one))},
+			"r+n":              {msg, derSig(new(big.Int).Add(r, n), s)},
+			"s+n":              {msg, derSig(r, new(big.Int).Add(s, n))},
+			"r=0":              {msg, derSig(big.NewInt(0), s)},
+			"s=0":              {msg, derSig(r, big.NewInt(0))},
+			"r=n":              {msg, derSig(n, s)},
+			"s=n-r":            {msg, derSig(r, new(big.Int).Sub(n, r))},
+			"swapped":          {msg, derSig(s, r)},
+			"negative r":       {msg, derSig(new(big.Int).Neg(r), s)},
+			"trailing byte":    {msg, append(bytes.Clone(sig), 0)},
+			"truncated":        {msg, sig[:len(sig)-1]},
+			"empty":            {msg, nil},
+			"r=1,s=1":          {msg, derSig(one, one)},
+			"r=n-1,s=n-1":      {msg, derSig(new(big.Int).Sub(n, one), new(big.Int).Sub(n, one))},
+			"r,s of 2^256 - 1": {msg, derSig(new(big.Int).Sub(new(big.Int).Lsh(one, 256), one), s)},
+		}
+		for name, c := range cases {
+			want := sm2.VerifyASN1WithSM2(pub, nil, c[0], c[1])
+			if got := kt.verify(c[0], c[1]); got != want {
+				t.Fatalf("%s: table says %v, gmsm %v", name, got, want)
+			}
+			if name == "valid" && !want {
+				t.Fatal("valid signature refused by gmsm")
+			}
+		}
+	}
+}
+
+// Through PublicKey.Verify: a key is verified by gmsm until it has signed
+// verifyTableAfter times, then through its table; both accept its
+// signatures and refuse another key's.
+func TestVerifySwitchesToTable(t *testing.T) {
+	k, _ := GenerateKey()
+	other, _ := GenerateKey()
+	msg := []byte("payment")
+	sig, _ := k.Sign(msg)
+	forged, _ := other.Sign(msg)
+	for i := range 2 * verifyTableAfter {
+		if !k.Public().Verify(msg, sig) || k.Public().Verify(msg, forged) {
+			t.Fatalf("verification %d wrong", i)
+		}
+	}
+	verifyTables.Lock()
+	kt := verifyTables.m[string(k.Public().raw)]
+	verifyTables.Unlock()
+	if kt == nil || kt.t == nil {
+		t.Fatal("no table after many verifications")
+	}
+}
+
+// FuzzFastVerify: for any signature bytes and message, the table's answer
+// is gmsm's.
+func FuzzFastVerify(f *testing.F) {
+	k, err := GenerateKey()
+	if err != nil {
+		f.Fatal(err)
+	}
+	kt := tabled(f, k)
+	pub := k.Public().k
+	for _, m := range []string{"", "a", "payment 1"} {
+		sig, _ := k.Sign([]byte(m))
+		f.Add([]byte(m), sig)
+	}
+	f.Add([]byte("x"), []byte{0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01})
+	f.Fuzz(func(t *testing.T, msg, sig []byte) {
+		if got, want := kt.verify(msg, sig), sm2.VerifyASN1WithSM2(pub, nil, msg, sig); got != want {
+			t.Fatalf("table %v, gmsm %v", got, want)
+		}
+	})
+}
+
+func BenchmarkSM2VerifyTabled(b *testing.B) {
+	k, _ := GenerateKey()
+	kt := tabled(b, k)
+	msg := make([]byte, 256)
+	sig, _ := k.Sign(msg)
+	for b.Loop() {
+		if !kt.verify(msg, sig) {
+			b.Fatal("verify failed")
+		}
+	}
+}
+
+func BenchmarkSM2VerifyGmsm(b *testing.B) {
+	k, _ := GenerateKey()
+	msg := make([]byte, 256)
+	sig, _ := k.Sign(msg)
+	for b.Loop() {
+		if !sm2.VerifyASN1WithSM2(k.Public().k, nil, msg, sig) {
+			b.Fatal("verify failed")
+		}
+	}
+}
+
+func BenchmarkSM2BuildTable(b *testing.B) {
+	k, _ := GenerateKey()
+	for b.Loop() {
+		tabled(b, k)
+	}
+}
+
+func BenchmarkFieldMul(b *testing.B) {
+	x, y := feFromBig(big.NewInt(12345)), feFromBig(new(big.Int).Rsh(pBig, 3))
+	for b.Loop() {
+		feMul(&x, &x, &y)
+	}
+}
