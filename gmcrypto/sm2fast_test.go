@@ -24,8 +24,13 @@ func randBelow(t testing.TB, m *big.Int) *big.Int {
 func TestFieldArithmetic(t *testing.T) {
 	pm1 := new(big.Int).Sub(pBig, big.NewInt(1))
 	vals := []*big.Int{big.NewInt(0), big.NewInt(1), big.NewInt(2), pm1, new(big.Int).Rsh(pBig, 1), new(big.Int).Lsh(big.NewInt(1), 255)}
-	for range 200 {
+	for range 2000 {
 		vals = append(vals, randBelow(t, pBig))
+	}
+	// Values whose limbs are all ones or zeros but one: the carries and
+	// borrows of the reduction at their edges.
+	for i := range 256 {
+		vals = append(vals, new(big.Int).Lsh(big.NewInt(1), uint(i)), new(big.Int).Sub(pBig, new(big.Int).Lsh(big.NewInt(1), uint(i)/2)))
 	}
 	mod := func(v *big.Int) *big.Int { return v.Mod(v, pBig) }
 	for i, a := range vals {

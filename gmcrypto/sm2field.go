@@ -72,7 +72,7 @@ func (x *fe) equal(y *fe) bool { return *x == *y }
 
 // feMul sets z = x·y·2⁻²⁵⁶ mod p (Montgomery multiplication, CIOS,
 // unrolled; p ≡ −1 mod 2⁶⁴, so −p⁻¹ mod 2⁶⁴ is 1 and each round's m is
-// the low limb).
+// the low limb, and p's sparse form turns m·p into shifts).
 func feMul(z, x, y *fe) {
 	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
 	var t0, t1, t2, t3, t4, t5 uint64
@@ -100,28 +100,20 @@ func feMul(z, x, y *fe) {
 		c = hi + cc
 		t4, cc = bits.Add64(t4, c, 0)
 		t5 = cc
-		// t += m·p, shifted one limb
+		// (t + m·p) / 2⁶⁴ with m = t0, p = 2²⁵⁶ − 2²²⁴ − 2⁹⁶ + 2⁶⁴ − 1:
+		// t0 − m cancels, leaving t/2⁶⁴ + m + m·2¹⁹² − m·2³² − m·2¹⁶⁰.
 		m = t0
-		hi, lo = bits.Mul64(m, feP[0])
-		_, cc = bits.Add64(lo, t0, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(m, feP[1])
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t0, cc = bits.Add64(t1, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(m, feP[2])
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t1, cc = bits.Add64(t2, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(m, feP[3])
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t2, cc = bits.Add64(t3, lo, 0)
-		c = hi + cc
-		t3, cc = bits.Add64(t4, c, 0)
+		t0, cc = bits.Add64(t1, m, 0)
+		t1, cc = bits.Add64(t2, 0, cc)
+		t2, cc = bits.Add64(t3, 0, cc)
+		t3, cc = bits.Add64(t4, m, cc)
 		t4 = t5 + cc
+		ml, mh := m<<32, m>>32
+		t0, cc = bits.Sub64(t0, ml, 0)
+		t1, cc = bits.Sub64(t1, mh, cc)
+		t2, cc = bits.Sub64(t2, ml, cc)
+		t3, cc = bits.Sub64(t3, mh, cc)
+		t4 -= cc
 	}
 	// round 1: t += x·y[1]
 	{
@@ -146,28 +138,20 @@ func feMul(z, x, y *fe) {
 		c = hi + cc
 		t4, cc = bits.Add64(t4, c, 0)
 		t5 = cc
-		// t += m·p, shifted one limb
+		// (t + m·p) / 2⁶⁴ with m = t0, p = 2²⁵⁶ − 2²²⁴ − 2⁹⁶ + 2⁶⁴ − 1:
+		// t0 − m cancels, leaving t/2⁶⁴ + m + m·2¹⁹² − m·2³² − m·2¹⁶⁰.
 		m = t0
-		hi, lo = bits.Mul64(m, feP[0])
-		_, cc = bits.Add64(lo, t0, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(m, feP[1])
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t0, cc = bits.Add64(t1, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(m, feP[2])
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t1, cc = bits.Add64(t2, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(m, feP[3])
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t2, cc = bits.Add64(t3, lo, 0)
-		c = hi + cc
-		t3, cc = bits.Add64(t4, c, 0)
+		t0, cc = bits.Add64(t1, m, 0)
+		t1, cc = bits.Add64(t2, 0, cc)
+		t2, cc = bits.Add64(t3, 0, cc)
+		t3, cc = bits.Add64(t4, m, cc)
 		t4 = t5 + cc
+		ml, mh := m<<32, m>>32
+		t0, cc = bits.Sub64(t0, ml, 0)
+		t1, cc = bits.Sub64(t1, mh, cc)
+		t2, cc = bits.Sub64(t2, ml, cc)
+		t3, cc = bits.Sub64(t3, mh, cc)
+		t4 -= cc
 	}
 	// round 2: t += x·y[2]
 	{
@@ -192,28 +176,20 @@ func feMul(z, x, y *fe) {
 		c = hi + cc
 		t4, cc = bits.Add64(t4, c, 0)
 		t5 = cc
-		// t += m·p, shifted one limb
+		// (t + m·p) / 2⁶⁴ with m = t0, p = 2²⁵⁶ − 2²²⁴ − 2⁹⁶ + 2⁶⁴ − 1:
+		// t0 − m cancels, leaving t/2⁶⁴ + m + m·2¹⁹² − m·2³² − m·2¹⁶⁰.
 		m = t0
-		hi, lo = bits.Mul64(m, feP[0])
-		_, cc = bits.Add64(lo, t0, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(m, feP[1])
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t0, cc = bits.Add64(t1, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(m, feP[2])
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t1, cc = bits.Add64(t2, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(m, feP[3])
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t2, cc = bits.Add64(t3, lo, 0)
-		c = hi + cc
-		t3, cc = bits.Add64(t4, c, 0)
+		t0, cc = bits.Add64(t1, m, 0)
+		t1, cc = bits.Add64(t2, 0, cc)
+		t2, cc = bits.Add64(t3, 0, cc)
+		t3, cc = bits.Add64(t4, m, cc)
 		t4 = t5 + cc
+		ml, mh := m<<32, m>>32
+		t0, cc = bits.Sub64(t0, ml, 0)
+		t1, cc = bits.Sub64(t1, mh, cc)
+		t2, cc = bits.Sub64(t2, ml, cc)
+		t3, cc = bits.Sub64(t3, mh, cc)
+		t4 -= cc
 	}
 	// round 3: t += x·y[3]
 	{
@@ -238,28 +214,20 @@ func feMul(z, x, y *fe) {
 		c = hi + cc
 		t4, cc = bits.Add64(t4, c, 0)
 		t5 = cc
-		// t += m·p, shifted one limb
+		// (t + m·p) / 2⁶⁴ with m = t0, p = 2²⁵⁶ − 2²²⁴ − 2⁹⁶ + 2⁶⁴ − 1:
+		// t0 − m cancels, leaving t/2⁶⁴ + m + m·2¹⁹² − m·2³² − m·2¹⁶⁰.
 		m = t0
-		hi, lo = bits.Mul64(m, feP[0])
-		_, cc = bits.Add64(lo, t0, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(m, feP[1])
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t0, cc = bits.Add64(t1, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(m, feP[2])
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t1, cc = bits.Add64(t2, lo, 0)
-		c = hi + cc
-		hi, lo = bits.Mul64(m, feP[3])
-		lo, cc = bits.Add64(lo, c, 0)
-		hi += cc
-		t2, cc = bits.Add64(t3, lo, 0)
-		c = hi + cc
-		t3, cc = bits.Add64(t4, c, 0)
+		t0, cc = bits.Add64(t1, m, 0)
+		t1, cc = bits.Add64(t2, 0, cc)
+		t2, cc = bits.Add64(t3, 0, cc)
+		t3, cc = bits.Add64(t4, m, cc)
 		t4 = t5 + cc
+		ml, mh := m<<32, m>>32
+		t0, cc = bits.Sub64(t0, ml, 0)
+		t1, cc = bits.Sub64(t1, mh, cc)
+		t2, cc = bits.Sub64(t2, ml, cc)
+		t3, cc = bits.Sub64(t3, mh, cc)
+		t4 -= cc
 	}
 	feReduce(z, t0, t1, t2, t3, t4)
 }
