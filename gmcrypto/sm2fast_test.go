@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"math/big"
+	"sync"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -271,5 +272,40 @@ func BenchmarkFieldMul(b *testing.B) {
 	x, y := feFromBig(big.NewInt(12345)), feFromBig(new(big.Int).Rsh(pBig, 3))
 	for b.Loop() {
 		feMul(&x, &x, &y)
+	}
+}
+
+// Many goroutines verify one key's signatures while its table is built,
+// and other keys come and go: every answer is right (run with -race).
+func TestVerifyConcurrently(t *testing.T) {
+	k, _ := GenerateKey()
+	msg := []byte("payment")
+	sig, _ := k.Sign(msg)
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				if !k.Public().Verify(msg, sig) {
+					errs <- "a valid signature refused"
+					return
+				}
+				if g%2 == 0 && i%5 == 0 {
+					o, _ := GenerateKey()
+					s, _ := o.Sign(msg)
+					if !o.Public().Verify(msg, s) || o.Public().Verify(msg, sig) {
+						errs <- "another key judged wrong"
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
 	}
 }
