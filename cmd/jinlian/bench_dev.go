@@ -81,7 +81,7 @@ given (it must then be empty or absent) or --keep is set.`,
 	f := cmd.Flags()
 	f.StringSliceVar(&o.Apps, "app", []string{"kvstore", "jinlian"}, "applications to measure in order: kvstore, jinlian, jinlian-shared")
 	f.StringSliceVar(&o.Workloads, "workload", []string{"transfer"}, "jinlian apps: transaction types to measure in order: transfer, custody-approve, receivable-transfer, pvp-settle (ratio: of the first run)")
-	f.IntVar(&o.Validators, "validators", 4, "validators, all on this machine (1..7)")
+	f.IntVar(&o.Validators, "validators", 4, "validators, all on this machine (1..10; above 8 without ZK checkpoints)")
 	f.IntVar(&o.Rate, "rate", 3000, "offered load in tx/s")
 	f.IntVar(&o.Count, "count", 60000, "transactions to offer at most")
 	f.DurationVar(&o.Duration, "duration", 20*time.Second, "how long to offer load at most")

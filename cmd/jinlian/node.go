@@ -383,7 +383,7 @@ localnet runs unanchored and says so.`,
 			return errors.Join(haltErr(), node.StopAll(nodes))
 		},
 	}
-	cmd.Flags().IntVar(&opts.Validators, "validators", 4, "number of validators (1..7)")
+	cmd.Flags().IntVar(&opts.Validators, "validators", 4, "number of validators (1..10; above 8 with --checkpoint-interval -1)")
 	cmd.Flags().IntVar(&opts.Observers, "observers", 1, "number of regulator observer nodes (0..4)")
 	cmd.Flags().BoolVar(&opts.Reset, "reset", false, "delete the localnet's data first")
 	cmd.Flags().IntVar(&opts.BasePort, "base-port", localnet.BasePort, "node i uses P2P base+10i and RPC base+10i+1")

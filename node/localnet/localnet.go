@@ -34,7 +34,7 @@ const Passphrase = "localnet"
 const BasePort = 26656
 
 // Orgs are the organisations of a localnet, one per validator.
-var Orgs = []string{"bankA", "bankB", "bankC", "bankD", "bankE", "bankF", "bankG"}
+var Orgs = []string{"bankA", "bankB", "bankC", "bankD", "bankE", "bankF", "bankG", "bankH", "bankI", "bankJ"}
 
 // RegulatorOrg is the organisation of the localnet's regulator,
 // whose identity (keys/regulator.json) holds the regulator role and whose
@@ -59,7 +59,7 @@ const Funding = 1_000_000
 // Options describe a localnet.
 type Options struct {
 	Home          string
-	Validators    int  // 1..7
+	Validators    int  // 1..10 (above checkpoint.DevSlots without checkpoints)
 	Reset         bool // delete Home first
 	BasePort      int  // default BasePort
 	ChainID       string
@@ -127,6 +127,9 @@ func KeysDir(home string) string { return filepath.Join(home, "keys") }
 func Prepare(opts Options) (*Net, error) {
 	if opts.Validators < 1 || opts.Validators > len(Orgs) {
 		return nil, fmt.Errorf("--validators %d: want 1..%d", opts.Validators, len(Orgs))
+	}
+	if opts.Validators > checkpoint.DevSlots && opts.CheckpointInterval >= 0 && !opts.NoVoteExtensions {
+		return nil, fmt.Errorf("--validators %d: the development checkpoint circuit has %d slots; more validators run without checkpoints only", opts.Validators, checkpoint.DevSlots)
 	}
 	if opts.Observers < 0 || opts.Observers > 4 {
 		return nil, fmt.Errorf("--observers %d: want 0..4", opts.Observers)

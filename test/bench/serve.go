@@ -20,6 +20,7 @@ import (
 	"github.com/cometbft/cometbft/abci/example/kvstore"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 
+	"github.com/jinlian-ledger/jinlian/checkpoint"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
@@ -79,7 +80,8 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 		ln, err := localnet.Prepare(localnet.Options{
 			Home: o.Home, Validators: o.Validators, BasePort: o.BasePort, ChainID: ChainID,
 			TimeoutCommit: o.TimeoutCommit, ExtraFundedAccounts: extra, ExtraFundedAccountsB: extraB,
-			SeparateSigCaches: o.App != "jinlian-shared",
+			SeparateSigCaches:  o.App != "jinlian-shared",
+			CheckpointInterval: checkpointInterval(o.Validators),
 		})
 		if err != nil {
 			return Ready{}, nil, err
@@ -206,4 +208,14 @@ func (c *child) kill() {
 		_ = c.cmd.Process.Kill()
 		<-c.done
 	}
+}
+
+// checkpointInterval: the localnet's default, or none for more validators
+// than the development checkpoint circuit has slots (kvstore has no
+// checkpoints either; the QCs stay).
+func checkpointInterval(validators int) int64 {
+	if validators > checkpoint.DevSlots {
+		return -1
+	}
+	return 0
 }
