@@ -332,7 +332,7 @@ func newLocalnetCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "localnet",
 		Short: "Run a whole consortium on 127.0.0.1 in one process (development)",
-		Long: `Starts N validators (one per organisation bankA..bankG), each a real CometBFT
+		Long: `Starts N validators (one per organisation bankA..bankJ), each a real CometBFT
 node with its own home, keys and Badger database under --home (default
 <home>/localnet). The first start creates everything; later starts resume
 from the same data. --reset deletes it first.
