@@ -150,7 +150,9 @@ type Entry struct {
 	FromBalance uint64 `json:"from_balance,string,omitempty"`
 	ToBalance   uint64 `json:"to_balance,string,omitempty"`
 	// Refund: the movement returns a PvP leg from its escrow to its payer
-	// (the transaction refunded a trade), so no rule counts it a payment.
+	// (the transaction refunded a trade): the payer's own money coming
+	// back, which structuring, velocity and fast-in/fast-out do not count
+	// as a payment or a receipt (docs/regulator.md, Rules).
 	Refund bool `json:"refund,omitempty"`
 }
 

@@ -40,7 +40,7 @@ var (
 // SQL tables the sink writes, and their columns in COPY order.
 var (
 	movementColumns = []string{"chain_id", "height", "tx_index", "event", "tx_id", "block_time", "kind", "ledger", "asset",
-		"sender", "sender_org", "recipient", "recipient_org", "amount", "memo", "sender_balance", "recipient_balance"}
+		"sender", "sender_org", "recipient", "recipient_org", "amount", "memo", "sender_balance", "recipient_balance", "refund"}
 	alertColumns     = []string{"chain_id", "id", "seq", "height", "block_time", "rule", "severity", "subject", "tx_ids", "reason"}
 	blockTimeColumns = []string{"chain_id", "height", "time"}
 )
@@ -48,6 +48,7 @@ var (
 // movementRow is the jinlian_movements row of an indexed movement. A
 // column that does not apply to the kind is NULL: an issue has no sender
 // balance (the issuer's is not moved), a burn or redemption no recipient.
+// refund is never NULL: false but for the refund of a PvP trade.
 func movementRow(chain string, e *Entry, memo string) []any {
 	str := func(s string) any {
 		if s == "" {
@@ -69,7 +70,7 @@ func movementRow(chain string, e *Entry, memo string) []any {
 		toBal = nil
 	}
 	return []any{chain, e.Height, int64(e.Index), int64(e.Event), e.TxID, e.Time.UTC(), e.Kind, e.Ledger, e.Asset,
-		e.From, str(e.FromOrg), str(e.To), str(e.ToOrg), num(e.Amount), str(memo), fromBal, toBal}
+		e.From, str(e.FromOrg), str(e.To), str(e.ToOrg), num(e.Amount), str(memo), fromBal, toBal, e.Refund}
 }
 
 // alertRow is the jinlian_alerts row of an alert (its deterministic part:

@@ -33,17 +33,19 @@ func TestMovementRow(t *testing.T) {
 		want []any
 	}{
 		{"transfer: both parties and balances, the largest amount exact", with(func(e *Entry) { e.Kind = KindTransfer }), "invoice 7",
-			[]any{"c", int64(7), int64(3), int64(1), "ab12", at.UTC(), "transfer", "payments", "CNY", "a1", "bankA", "b1", "bankB", "18446744073709551615", "invoice 7", "5", "9"}},
+			[]any{"c", int64(7), int64(3), int64(1), "ab12", at.UTC(), "transfer", "payments", "CNY", "a1", "bankA", "b1", "bankB", "18446744073709551615", "invoice 7", "5", "9", false}},
 		{"issue: the issuer's balance does not move", with(func(e *Entry) { e.Kind = KindIssue }), "",
-			[]any{"c", int64(7), int64(3), int64(1), "ab12", at.UTC(), "issue", "payments", "CNY", "a1", "bankA", "b1", "bankB", "18446744073709551615", nil, nil, "9"}},
+			[]any{"c", int64(7), int64(3), int64(1), "ab12", at.UTC(), "issue", "payments", "CNY", "a1", "bankA", "b1", "bankB", "18446744073709551615", nil, nil, "9", false}},
 		{"burn: no recipient", with(func(e *Entry) { e.Kind, e.To, e.ToOrg, e.ToBalance = KindBurn, "", "", 0 }), "",
-			[]any{"c", int64(7), int64(3), int64(1), "ab12", at.UTC(), "burn", "payments", "CNY", "a1", "bankA", nil, nil, "18446744073709551615", nil, "5", nil}},
+			[]any{"c", int64(7), int64(3), int64(1), "ab12", at.UTC(), "burn", "payments", "CNY", "a1", "bankA", nil, nil, "18446744073709551615", nil, "5", nil, false}},
 		{"redeem: the holder's balance only", with(func(e *Entry) { e.Kind = KindRedeem }), "r",
-			[]any{"c", int64(7), int64(3), int64(1), "ab12", at.UTC(), "redeem", "payments", "CNY", "a1", "bankA", "b1", "bankB", "18446744073709551615", "r", "5", nil}},
+			[]any{"c", int64(7), int64(3), int64(1), "ab12", at.UTC(), "redeem", "payments", "CNY", "a1", "bankA", "b1", "bankB", "18446744073709551615", "r", "5", nil, false}},
 		{"redemption returned: the holder's balance only", with(func(e *Entry) { e.Kind = KindRedemptionReturned }), "",
-			[]any{"c", int64(7), int64(3), int64(1), "ab12", at.UTC(), "redemption_returned", "payments", "CNY", "a1", "bankA", "b1", "bankB", "18446744073709551615", nil, nil, "9"}},
+			[]any{"c", int64(7), int64(3), int64(1), "ab12", at.UTC(), "redemption_returned", "payments", "CNY", "a1", "bankA", "b1", "bankB", "18446744073709551615", nil, nil, "9", false}},
 		{"unknown organisations are NULL, not empty", with(func(e *Entry) { e.Kind, e.FromOrg, e.ToOrg = KindTransfer, "", "" }), "",
-			[]any{"c", int64(7), int64(3), int64(1), "ab12", at.UTC(), "transfer", "payments", "CNY", "a1", nil, "b1", nil, "18446744073709551615", nil, "5", "9"}},
+			[]any{"c", int64(7), int64(3), int64(1), "ab12", at.UTC(), "transfer", "payments", "CNY", "a1", nil, "b1", nil, "18446744073709551615", nil, "5", "9", false}},
+		{"a PvP refund: marked", with(func(e *Entry) { e.Kind, e.Refund = KindTransfer, true }), "",
+			[]any{"c", int64(7), int64(3), int64(1), "ab12", at.UTC(), "transfer", "payments", "CNY", "a1", "bankA", "b1", "bankB", "18446744073709551615", nil, "5", "9", true}},
 	}
 	for _, c := range cases {
 		got := movementRow("c", c.e, c.memo)
@@ -631,5 +633,93 @@ func TestBlockTimeOfAnOlderIndex(t *testing.T) {
 	}
 	if _, err := fx.svc.blockTime(ctx, 99); err == nil || !strings.Contains(err.Error(), "time of block 99") {
 		t.Fatalf("time of a block the node lacks: %v", err)
+	}
+}
+
+// TestSQLRefundColumn: jinlian_movements.refund is true for the refund
+// of a PvP trade and false for any other movement, in a database the
+// service installs and in one whose table predates the column (its rows
+// read false, the column's default, and new rows carry the flag).
+func TestSQLRefundColumn(t *testing.T) {
+	heavytest.Begin(t, "starts PostgreSQL")
+	pg := pgtest.Start(t)
+	admin, err := sql.Open("postgres", pg.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	old, err := os.ReadFile("testdata/jinlian_no_refund_schema.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const oldRow = `INSERT INTO jinlian_movements (chain_id, height, tx_index, event, tx_id, block_time, kind, ledger, asset, sender, amount)
+		VALUES ('older', 1, 0, 0, 'old', now(), 'transfer', 'payments', 'CNY', 'a', 1)`
+	blocks := balancedChain(t, map[string]uint64{"p": 1000}, []move{
+		mvXfer(0, "p", "E", 600),
+		{at: time.Minute, kind: KindTransfer, from: "E", to: "p", amount: 600, refund: true},
+		mvXfer(2*time.Minute, "p", "q", 500),
+	})
+	for _, c := range []struct {
+		name    string
+		install []string
+		want    string
+	}{
+		{"fresh", nil, "[rules/t0:false rules/t1:true rules/t2:false]"},
+		{"before_refund", []string{string(old), oldRow}, "[older/old:false rules/t0:false rules/t1:true rules/t2:false]"},
+	} {
+		if _, err := admin.Exec("CREATE DATABASE " + c.name); err != nil {
+			t.Fatal(err)
+		}
+		conn := strings.Replace(pg.Conn, "/jinlian?", "/"+c.name+"?", 1)
+		db, err := sql.Open("postgres", conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, s := range c.install {
+			if _, err := db.Exec(s); err != nil {
+				t.Fatalf("%s: install: %v", c.name, err)
+			}
+		}
+		ix, err := OpenIndex("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ix.Close()
+		g := tableGenesis()
+		g.Balances = append(g.Balances, GenesisBalance{Ledger: "payments", Asset: "CNY", Account: "p", Amount: 1000})
+		if err := ix.InitGenesis(g); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range blocks {
+			if _, err := ix.ApplyBlock(b, testEngine(t)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sink, err := openSQLSink(conn, g.ChainID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sink.close()
+		svc := &Service{ix: ix, sql: sink, chain: g.ChainID, log: slog.New(slog.DiscardHandler)}
+		if err := svc.SQLSyncOnce(context.Background()); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		rows, err := db.Query(`SELECT chain_id || '/' || tx_id || ':' || refund FROM jinlian_movements ORDER BY chain_id, height, tx_index, event`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for rows.Next() {
+			var r string
+			if err := rows.Scan(&r); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, r)
+		}
+		rows.Close()
+		if fmt.Sprint(got) != c.want {
+			t.Errorf("%s: movements %v, want %s", c.name, got, c.want)
+		}
 	}
 }

@@ -540,9 +540,14 @@ func (e *Engine) structured(v RuleView, b *Block, subject, acct string, match fu
 	return v.Raise(Alert{Rule: RuleStructuring, Severity: c.Severity, Subject: subject, TxIDs: ids, Reason: reason})
 }
 
+// velocity: more than max_count outgoing transfers of one account in one
+// asset within the window, or more than max_amount in total. A PvP refund
+// is no activity of the escrow that returns it (nor of the payer, for whom
+// it is a receipt): it neither counts nor raises. The funding it returns
+// still counts: the payer did send it.
 func (e *Engine) velocity(v RuleView, b *Block, m Entry) error {
 	c := &e.c.Velocity
-	if !enabled(c.Enabled) || m.Kind != KindTransfer {
+	if !enabled(c.Enabled) || m.Kind != KindTransfer || m.Refund {
 		return nil
 	}
 	subject := m.From + "/" + m.Asset
@@ -553,7 +558,7 @@ func (e *Engine) velocity(v RuleView, b *Block, m Entry) error {
 	var out []Entry
 	var sum uint64
 	for _, x := range es {
-		if x.Kind == KindTransfer && x.From == m.From && x.Asset == m.Asset {
+		if x.Kind == KindTransfer && !x.Refund && x.From == m.From && x.Asset == m.Asset {
 			out = append(out, x)
 			sum = satAdd(sum, x.Amount)
 		}
@@ -581,9 +586,15 @@ func (e *Engine) velocity(v RuleView, b *Block, m Entry) error {
 // pays all day is not passing through what it receives. With a baseline,
 // an outflow no larger than baseline_factor × the account's usual outflow
 // per window is its ordinary business, too.
+//
+// A PvP refund is the payer's own money coming back from the trade's
+// escrow: it is no receipt of the payer (it neither counts in nor opens
+// the window) and no payment out of the escrow; and the funding it
+// returns (the payer's transfer into that escrow, of that ledger and
+// asset) is no longer money passed on, once the refund is in the window.
 func (e *Engine) fastInOut(v RuleView, b *Block, m Entry) error {
 	c := &e.c.FastInOut
-	if !enabled(c.Enabled) || m.Kind != KindTransfer {
+	if !enabled(c.Enabled) || m.Kind != KindTransfer || m.Refund {
 		return nil
 	}
 	acct := m.From
@@ -591,12 +602,13 @@ func (e *Engine) fastInOut(v RuleView, b *Block, m Entry) error {
 	if err != nil {
 		return err
 	}
+	returned := refundedEscrows(es, acct, m)
 	// Funds received in the window, then what left after the first receipt.
 	var in, out, opening uint64
 	var involved []Entry
 	seenIn := false
 	for _, x := range es {
-		if x.Asset != m.Asset || x.Ledger != m.Ledger {
+		if x.Asset != m.Asset || x.Ledger != m.Ledger || x.Refund || (x.From == acct && returned[x.To]) {
 			continue
 		}
 		switch {
@@ -656,16 +668,35 @@ func (e *Engine) usualOutflow(v RuleView, b *Block, m Entry, acct string) (float
 	if err != nil {
 		return 0, err
 	}
+	returned := refundedEscrows(es, acct, m)
 	var sum uint64
 	for _, x := range es {
 		if !x.Time.Before(start) {
 			break
 		}
-		if x.From == acct && x.To != acct && x.Kind == KindTransfer && x.Asset == m.Asset && x.Ledger == m.Ledger {
+		if x.From == acct && x.To != acct && x.Kind == KindTransfer && !x.Refund && !returned[x.To] && x.Asset == m.Asset && x.Ledger == m.Ledger {
 			sum = satAdd(sum, x.Amount)
 		}
 	}
 	return float64(sum) * float64(c.Window) / float64(c.Baseline), nil
+}
+
+// refundedEscrows are the PvP escrows that refunded acct in m's ledger
+// and asset among es: what acct paid into them came back. An escrow is
+// one trade's leg on one ledger, funded once by that leg's payer, so the
+// refund returns exactly that funding. The set is only looked up, never
+// ranged over.
+func refundedEscrows(es []Entry, acct string, m Entry) map[string]bool {
+	var r map[string]bool
+	for _, x := range es {
+		if x.Refund && x.To == acct && x.From != acct && x.Asset == m.Asset && x.Ledger == m.Ledger {
+			if r == nil {
+				r = map[string]bool{}
+			}
+			r[x.From] = true
+		}
+	}
+	return r
 }
 
 // crossBorder sums, per calendar day in the configured time zone, what

@@ -36,7 +36,10 @@ CREATE TABLE IF NOT EXISTS jinlian_block_times (
 -- ones the observer knew for the addresses when the block was indexed.
 -- memo is the transaction's payment reference. The balances are the
 -- accounts' balances after the movement, as the state machine reported
--- them (NULL where the kind moves no balance of that party).
+-- them (NULL where the kind moves no balance of that party). refund is
+-- true for a transfer that returns a PvP leg from its escrow to its payer
+-- (the transaction refunded the trade): the payer's own money coming back,
+-- which the rules count neither as a payment nor as a receipt.
 CREATE TABLE IF NOT EXISTS jinlian_movements (
   chain_id          VARCHAR     NOT NULL,
   height            BIGINT      NOT NULL,
@@ -55,8 +58,20 @@ CREATE TABLE IF NOT EXISTS jinlian_movements (
   memo              VARCHAR,
   sender_balance    NUMERIC(20),
   recipient_balance NUMERIC(20),
+  refund            BOOLEAN     NOT NULL DEFAULT false,
   PRIMARY KEY (chain_id, height, tx_index, event)
 );
+-- A table made before refund existed takes the column; its rows read
+-- false until reloaded (jinlian reg sql backfill --from-height 1). The
+-- catalogue is asked first, so that a table that has the column is not
+-- locked (ALTER TABLE would wait behind, and hold up, analysts' queries).
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = 'jinlian_movements' AND column_name = 'refund') THEN
+    ALTER TABLE jinlian_movements ADD COLUMN refund BOOLEAN NOT NULL DEFAULT false;
+  END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS jinlian_movements_time ON jinlian_movements (block_time);
 CREATE INDEX IF NOT EXISTS jinlian_movements_tx ON jinlian_movements (tx_id);
 CREATE INDEX IF NOT EXISTS jinlian_movements_sender ON jinlian_movements (sender);
