@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/node/localnet/localnettest"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
@@ -29,37 +29,28 @@ func TestNodeServesAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 1, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	home := ln.Network.Nodes[0].Home
-	files, err := api.GenerateCertificates(api.CertOptions{Dir: filepath.Join(home, "config", "api"), Mode: nodecfg.APITLSGM, Org: "bankA", Client: "alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := nodecfg.Load(home, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	apiAddr := fmt.Sprintf("127.0.0.1:%d", base+2)
-	cfg.API.Listen, cfg.API.TLS = apiAddr, nodecfg.APITLSGM
-	cfg.API.CertFile, cfg.API.KeyFile = "config/api/server_sign.pem", "config/api/server_sign_key.pem"
-	cfg.API.EncCertFile, cfg.API.EncKeyFile = "config/api/server_enc.pem", "config/api/server_enc_key.pem"
-	cfg.API.ClientCAFile = "config/api/ca.pem"
-	if err := cfg.WriteFile(); err != nil {
-		t.Fatal(err)
-	}
-	nodes, err := ln.Start(context.Background(), nil, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			_ = node.StopAll(nodes)
+	var files *api.CertFiles
+	h := localnettest.Start(t, localnettest.Options{Options: localnet.Options{BasePort: base}, WaitHeight: -1, Prepare: func(ln *localnet.Net) {
+		home := ln.Network.Nodes[0].Home
+		var err error
+		files, err = api.GenerateCertificates(api.CertOptions{Dir: filepath.Join(home, "config", "api"), Mode: nodecfg.APITLSGM, Org: "bankA", Client: "alice"})
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		cfg, err := nodecfg.Load(home, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.API.Listen, cfg.API.TLS = apiAddr, nodecfg.APITLSGM
+		cfg.API.CertFile, cfg.API.KeyFile = "config/api/server_sign.pem", "config/api/server_sign_key.pem"
+		cfg.API.EncCertFile, cfg.API.EncKeyFile = "config/api/server_enc.pem", "config/api/server_enc_key.pem"
+		cfg.API.ClientCAFile = "config/api/ca.pem"
+		if err := cfg.WriteFile(); err != nil {
+			t.Fatal(err)
+		}
+	}})
+	nodes := h.Nodes
 	if nodes[0].API == nil || nodes[0].API.Addr().String() != apiAddr {
 		t.Fatalf("API not started on %s", apiAddr)
 	}
@@ -98,7 +89,7 @@ func TestNodeServesAPI(t *testing.T) {
 			t.Errorf("GET /v1/qc?%s = %d %s, want %d with %q", tc.query, resp.StatusCode, body, tc.code, tc.want)
 		}
 	}
-	stopped = true
+	h.Nodes = nil // stopped here, not again when the test ends
 	if err := node.StopAll(nodes); err != nil {
 		t.Fatal(err)
 	}

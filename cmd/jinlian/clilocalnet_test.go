@@ -1,22 +1,19 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 
 	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
-	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/node/localnet/localnettest"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
@@ -26,25 +23,9 @@ import (
 // key passphrase is set.
 func startCLILocalnet(t *testing.T, n int) (*localnet.Net, []*node.Node) {
 	t.Helper()
-	heavytest.Begin(t, "starts a localnet")
-	base, err := consensus.FreeBasePort(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: n, BasePort: base, TimeoutCommit: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = node.StopAll(nodes) })
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 1); err != nil {
-		t.Fatal(err)
-	}
+	net := localnettest.Start(t, localnettest.Options{Options: localnet.Options{Validators: n}, Heavy: "starts a localnet",
+		CometLogger: cmtlog.NewNopLogger()})
+	ln, nodes := net.Net, net.Nodes
 	t.Setenv(gmcrypto.PassphraseEnv, localnet.Passphrase)
 	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_OBSERVER", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
 		t.Setenv(env, "")

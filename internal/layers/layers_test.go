@@ -112,6 +112,8 @@ var layers = []struct {
 	// of node; no production package imports it.
 	{pkg: "node/localnet", allow: append([]string{"node", "consensus", "app", "checkpoint", "contracts/...",
 		"gmcrypto", "internal/ca", "nodecfg", "permission"}, helpers...)},
+	// The one harness that starts a test's localnet: tests only.
+	{pkg: "node/localnet/localnettest", allow: append([]string{"node", "node/localnet", "consensus", "internal/heavytest"}, helpers...)},
 
 	// The binary and the e2e tests take everything.
 	{pkg: "cmd/...", allow: []string{"*"}},

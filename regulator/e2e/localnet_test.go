@@ -17,6 +17,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/internal/ca"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/node/localnet/localnettest"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
@@ -47,6 +48,7 @@ CNY = 100000000
 `
 
 type testnet struct {
+	h        *localnettest.Net // stops the nodes it holds when the test ends
 	ln       *localnet.Net
 	val, obs *node.Node
 	bankA    wire.Signer
@@ -67,29 +69,10 @@ func startLocalnet(t *testing.T, prepare func(ln *localnet.Net)) *testnet {
 // to cometLogger (nil: errors only, on stderr).
 func startLocalnetLogged(t *testing.T, prepare func(ln *localnet.Net), cometLogger cmtlog.Logger) *testnet {
 	t.Helper()
-	base, err := consensus.FreeBasePort(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := localnet.Prepare(localnet.Options{Home: filepath.Join(t.TempDir(), "ln"), Validators: 1, Observers: 1,
-		BasePort: base, TimeoutCommit: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if prepare != nil {
-		prepare(ln)
-	}
-	nodes, err := ln.Start(context.Background(), cometLogger, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &testnet{ln: ln, val: nodes[0], obs: nodes[1]}
-	t.Cleanup(func() {
-		if n.obs != nil {
-			_ = n.obs.Stop()
-		}
-		_ = n.val.Stop()
-	})
+	h := localnettest.Start(t, localnettest.Options{Options: localnet.Options{Home: filepath.Join(t.TempDir(), "ln"), Validators: 1, Observers: 1},
+		Prepare: prepare, CometLogger: cometLogger})
+	ln := h.Net
+	n := &testnet{h: h, ln: ln, val: h.Nodes[0], obs: h.Nodes[1]}
 	info, key, err := gmcrypto.LoadKey(filepath.Join(localnet.KeysDir(ln.Home), "bankA.json"), []byte(localnet.Passphrase))
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +125,7 @@ func (n *testnet) restartObserver(t *testing.T) {
 	if err := n.obs.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	n.obs = nil
+	n.obs, n.h.Nodes = nil, n.h.Nodes[:1]
 	cfg, err := nodecfg.Load(home, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +134,7 @@ func (n *testnet) restartObserver(t *testing.T) {
 	if err != nil {
 		t.Fatalf("restart observer: %v", err)
 	}
-	n.obs = obs
+	n.obs, n.h.Nodes = obs, append(n.h.Nodes, obs)
 }
 
 // capped hides blocks above max from a service, so that two services can

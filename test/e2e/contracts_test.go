@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -16,15 +15,14 @@ import (
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/contracts/custody"
 	"github.com/jinlian-ledger/jinlian/contracts/pvp"
 	"github.com/jinlian-ledger/jinlian/contracts/receivables"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/errs"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
-	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/node/localnet/localnettest"
 	"github.com/jinlian-ledger/jinlian/permission"
 )
 
@@ -60,19 +58,8 @@ type deskTx struct {
 func startBankDesk(t *testing.T, ctx context.Context) *bankDesk {
 	t.Helper()
 	bin := buildJinlian(t)
-	base, err := consensus.FreeBasePort(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 4, BasePort: base, TimeoutCommit: inProcessTimeoutCommit})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodes, err := ln.Start(context.Background(), nil, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = node.StopAll(nodes) })
+	h := localnettest.Start(t, localnettest.Options{Options: localnet.Options{Validators: 4, TimeoutCommit: inProcessTimeoutCommit}, WaitHeight: -1})
+	ln, nodes := h.Net, h.Nodes
 	d := &bankDesk{t: t, ctx: ctx, bin: bin, keys: map[string]string{}, addr: map[string]string{}}
 	for i, n := range nodes {
 		d.rpc = append(d.rpc, ln.Network.Nodes[i].RPCAddr)

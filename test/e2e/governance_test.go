@@ -21,6 +21,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/node/localnet/localnettest"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
@@ -41,21 +42,11 @@ type govEnv struct {
 
 func startGovEnv(t *testing.T) *govEnv {
 	t.Helper()
-	base, err := consensus.FreeBasePort(8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 4, Observers: 1, BasePort: base, TimeoutCommit: 150 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := cmtlogtest.New(t)
-	nodes, err := ln.Start(context.Background(), logs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := localnettest.Start(t, localnettest.Options{Options: localnet.Options{Validators: 4, Observers: 1, TimeoutCommit: 150 * time.Millisecond},
+		CometLogger: logs, WaitHeight: -1})
+	ln, nodes := h.Net, h.Nodes
 	e := &govEnv{t: t, ln: ln, nodes: nodes, signers: map[string]wire.Signer{}, client: nodes[0].Client(), chainID: ln.Network.ChainID, logs: logs}
-	t.Cleanup(func() { _ = node.StopAll(e.nodes) })
 	for _, id := range ln.Identities {
 		info, key, err := gmcrypto.LoadKey(id.KeyFile, []byte(localnet.Passphrase))
 		if err != nil {

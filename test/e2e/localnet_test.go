@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -12,20 +11,21 @@ import (
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/node/localnet/localnettest"
 )
 
 // inProcessTimeoutCommit keeps blocks coming fast without starving the
 // two shared cores the tests run on.
 const inProcessTimeoutCommit = 150 * time.Millisecond
 
-// inProcessNet is a 4-validator localnet running in this process.
+// inProcessNet is a 4-validator localnet running in this process
+// (localnettest's, which stops it when the test ends).
 type inProcessNet struct {
-	opts    localnet.Options
+	h       *localnettest.Net
 	ln      *localnet.Net
 	nodes   []*node.Node
 	clients []rpcclient.Client
@@ -33,46 +33,20 @@ type inProcessNet struct {
 
 func newInProcessNet(t *testing.T) *inProcessNet {
 	t.Helper()
-	base, err := consensus.FreeBasePort(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &inProcessNet{opts: localnet.Options{
-		Home:          t.TempDir(),
-		Validators:    4,
-		BasePort:      base,
-		ChainID:       "jinlian-e2e",
-		TimeoutCommit: inProcessTimeoutCommit,
-	}}
-	n.start(t)
-	t.Cleanup(func() { _ = node.StopAll(n.nodes) })
+	n := &inProcessNet{h: localnettest.Start(t, localnettest.Options{Options: localnet.Options{
+		Validators: 4, ChainID: "jinlian-e2e", TimeoutCommit: inProcessTimeoutCommit}, WaitHeight: -1})}
+	n.ln, n.nodes, n.clients = n.h.Net, n.h.Nodes, n.h.Clients
 	return n
 }
 
-// start prepares (or resumes) the localnet and starts its nodes.
+// start starts the stopped localnet again on its homes.
 func (n *inProcessNet) start(t *testing.T) {
 	t.Helper()
-	ln, err := localnet.Prepare(n.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A nil CometBFT logger gives the node's quiet (errors only) logger.
-	nodes, err := ln.Start(context.Background(), nil, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.ln, n.nodes, n.clients = ln, nodes, make([]rpcclient.Client, len(nodes))
-	for i, jn := range nodes {
-		n.clients[i] = jn.Client()
-	}
+	n.h.Restart(t)
+	n.ln, n.nodes, n.clients = n.h.Net, n.h.Nodes, n.h.Clients
 }
 
-func (n *inProcessNet) stop(t *testing.T) {
-	t.Helper()
-	if err := node.StopAll(n.nodes); err != nil {
-		t.Fatalf("stop localnet: %v", err)
-	}
-}
+func (n *inProcessNet) stop(t *testing.T) { n.h.Stop(t) }
 
 // submit broadcasts ops (op i to node i mod 4, with CheckTx required to
 // pass), waits until each is committed, as seen by another node than the
