@@ -65,15 +65,9 @@ func (s *Server) txProof(w http.ResponseWriter, r *http.Request) {
 func (s *Server) balanceProof(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	q := r.URL.Query()
-	ledger, asset, account := q.Get("ledger"), q.Get("asset"), strings.TrimSpace(q.Get("account"))
-	back := url.Values{"ledger": {ledger}, "asset": {asset}, "account": {account}}
-	if ledger == "" || asset == "" {
-		s.proofFailed(w, r, back, badInput{errors.New("a balance proof needs the sub-ledger, the asset and the account")})
-		return
-	}
-	if _, err := gmcrypto.ParseAddress(account); err != nil {
-		s.proofFailed(w, r, back, badInput{fmt.Errorf("account %q: %w", account, err)})
+	ledger, asset, account, back, err := accountProofQuery(r.URL.Query(), "a balance proof")
+	if err != nil {
+		s.proofFailed(w, r, back, err)
 		return
 	}
 	bal, err := s.balance(ctx, ledger, asset, account)
@@ -90,6 +84,21 @@ func (s *Server) balanceProof(w http.ResponseWriter, r *http.Request) {
 	s.sendBundle(w, b, fmt.Sprintf("balance-%s-%s-%s-%d.json", ledger, asset, bal.Account[:8], b.Height))
 }
 
+// accountProofQuery reads the sub-ledger, asset and account a proof of an
+// account is asked for, and the query of the page to go back to; what is
+// missing or malformed is a badInput naming it.
+func accountProofQuery(q url.Values, what string) (ledger, asset, account string, back url.Values, err error) {
+	ledger, asset, account = q.Get("ledger"), q.Get("asset"), strings.TrimSpace(q.Get("account"))
+	back = url.Values{"ledger": {ledger}, "asset": {asset}, "account": {account}}
+	if ledger == "" || asset == "" {
+		return "", "", "", back, badInput{fmt.Errorf("%s needs the sub-ledger, the asset and the account", what)}
+	}
+	if _, err := gmcrypto.ParseAddress(account); err != nil {
+		return "", "", "", back, badInput{fmt.Errorf("account %q: %w", account, err)}
+	}
+	return ledger, asset, account, back, nil
+}
+
 // movementsProof downloads the completeness bundle of an account's
 // movements of an asset at heights from..to (kind completeness), the file
 // `jinlian query movements --prove` writes, by the same code
@@ -102,14 +111,9 @@ func (s *Server) movementsProof(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	q := r.URL.Query()
-	ledger, asset, account := q.Get("ledger"), q.Get("asset"), strings.TrimSpace(q.Get("account"))
-	back := url.Values{"ledger": {ledger}, "asset": {asset}, "account": {account}}
-	if ledger == "" || asset == "" {
-		s.proofFailed(w, r, back, badInput{errors.New("a completeness proof needs the sub-ledger, the asset and the account")})
-		return
-	}
-	if _, err := gmcrypto.ParseAddress(account); err != nil {
-		s.proofFailed(w, r, back, badInput{fmt.Errorf("account %q: %w", account, err)})
+	ledger, asset, account, back, err := accountProofQuery(q, "a completeness proof")
+	if err != nil {
+		s.proofFailed(w, r, back, err)
 		return
 	}
 	back.Set("from", q.Get("from"))
