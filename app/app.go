@@ -223,8 +223,8 @@ func (a *App) loadState() error {
 }
 
 // replaySetMax bounds the ids the replay set holds (≈ 40 bytes each, so
-// ≈ 40 MB at most): the ids of 2 × tx_time_window_seconds of blocks at
-// ≈ 800 tx/s with the default window. Past that the set lets the oldest
+// ≈ 40 MB at most): the ids of the blocks whose stamps are within
+// tx_time_window_seconds, ≈ 1,600 tx/s with the default window. Past that the set lets the oldest
 // blocks go and, for a while, sends misses to the spent-id index on disk (a
 // Badger lookup of a few µs) instead of answering them from memory.
 const replaySetMax = 1_000_000
