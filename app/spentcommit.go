@@ -107,7 +107,7 @@ func verifySpentIndex(s *ledger.Store, byTime bool) error {
 	committed := map[int64]spentRecord{}
 	var heights []int64
 	var decodeErr error
-	if err := v.Iterate(permission.SystemLedger, spentCommitPrefix, prefixEnd(spentCommitPrefix), func(k, val []byte) bool {
+	if err := v.Iterate(permission.SystemLedger, spentCommitPrefix, ledger.PrefixEnd(spentCommitPrefix), func(k, val []byte) bool {
 		var r spentRecord
 		if len(k) != len(spentCommitPrefix)+8 {
 			decodeErr = fmt.Errorf("spent-id commitment key %x", k)
@@ -132,7 +132,7 @@ func verifySpentIndex(s *ledger.Store, byTime bool) error {
 	}
 	byHeight := map[int64][]rec{}
 	var drop [][]byte
-	if err := s.ScanAside(txKey(""), prefixEnd(txKey("")), func(k, val []byte) bool {
+	if err := s.ScanAside(txKey(""), ledger.PrefixEnd(txKey("")), func(k, val []byte) bool {
 		id := string(k[len(txKey("")):])
 		if len(val) == 16 && validTxID(id) {
 			h := int64(binary.BigEndian.Uint64(val))
@@ -146,7 +146,7 @@ func verifySpentIndex(s *ledger.Store, byTime bool) error {
 	}); err != nil {
 		return err
 	}
-	if err := s.ScanAside(spentTimePrefix, prefixEnd(spentTimePrefix), func(k, _ []byte) bool {
+	if err := s.ScanAside(spentTimePrefix, ledger.PrefixEnd(spentTimePrefix), func(k, _ []byte) bool {
 		drop = append(drop, bytes.Clone(k))
 		return true
 	}); err != nil {
@@ -187,12 +187,4 @@ func verifySpentIndex(s *ledger.Store, byTime bool) error {
 		return nil
 	}
 	return s.WriteAside(pairs)
-}
-
-// prefixEnd is the first key after every key with prefix p (p does not
-// end in 0xff).
-func prefixEnd(p []byte) []byte {
-	e := slices.Clone(p)
-	e[len(e)-1]++
-	return e
 }

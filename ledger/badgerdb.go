@@ -97,9 +97,10 @@ func (p *prefixDB) NewBatchWithSize(n int) corestore.Batch {
 	return b
 }
 
-// prefixEnd returns the smallest key greater than every key with the given
-// prefix, or nil when no such key exists (prefix is all 0xFF).
-func prefixEnd(prefix []byte) []byte {
+// PrefixEnd returns the smallest key greater than every key with the given
+// prefix, or nil when no such key exists (prefix is all 0xFF): the end of a
+// prefix's range for Iterate and ScanAside.
+func PrefixEnd(prefix []byte) []byte {
 	end := append([]byte(nil), prefix...)
 	for i := len(end) - 1; i >= 0; i-- {
 		if end[i] < 0xFF {
@@ -131,7 +132,7 @@ func (p *prefixDB) newIterator(start, end []byte, reverse bool) (*badgerIterator
 	if end != nil {
 		hi = p.key(end)
 	} else {
-		hi = prefixEnd(p.prefix)
+		hi = PrefixEnd(p.prefix)
 	}
 	txn := p.db.NewTransaction(false)
 	opts := badger.DefaultIteratorOptions

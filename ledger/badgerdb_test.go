@@ -190,8 +190,8 @@ func TestPrefixEnd(t *testing.T) {
 		{[]byte{0xFF, 0xFF}, nil},
 	}
 	for _, tc := range tests {
-		if got := prefixEnd(tc.in); !slices.Equal(got, tc.want) {
-			t.Errorf("prefixEnd(%x) = %x, want %x", tc.in, got, tc.want)
+		if got := PrefixEnd(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("PrefixEnd(%x) = %x, want %x", tc.in, got, tc.want)
 		}
 	}
 }

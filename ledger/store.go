@@ -289,7 +289,7 @@ func (s *Store) treeNamesOnDisk() ([]string, error) {
 			}
 			name := string(rest[:i])
 			names = append(names, name)
-			it.Seek(prefixEnd(treePrefix(name)))
+			it.Seek(PrefixEnd(treePrefix(name)))
 		}
 		return nil
 	})

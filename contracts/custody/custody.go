@@ -254,18 +254,6 @@ func spentKey(a gmcrypto.Address, sym string) []byte {
 	return append(k, sym...)
 }
 
-// prefixEnd is the first key after every key starting with p.
-func prefixEnd(p []byte) []byte {
-	end := append([]byte{}, p...)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
-}
-
 // IsAccount reports whether addr is a custody account of ledgerName.
 func IsAccount(kv ledger.Reader, ledgerName string, addr gmcrypto.Address) (bool, error) {
 	b, err := kv.Get(ledgerName, accountKey(addr))
@@ -339,7 +327,7 @@ func (k Keeper) setProposal(kv ledger.KV, ledgerName string, addr gmcrypto.Addre
 func list[T any](kv ledger.Reader, ledgerName string, prefix []byte) ([]T, error) {
 	out := []T{}
 	var derr error
-	err := kv.Iterate(ledgerName, prefix, prefixEnd(prefix), func(_, v []byte) bool {
+	err := kv.Iterate(ledgerName, prefix, ledger.PrefixEnd(prefix), func(_, v []byte) bool {
 		var t T
 		if derr = ledger.Decode(v, &t); derr != nil {
 			return false

@@ -195,7 +195,7 @@ func (k Keeper) Redemptions(kv Reader, ledgerName, sym string) ([]Redemption, er
 	out := []Redemption{}
 	var derr error
 	p := redemptionPrefix(sym)
-	err := kv.Iterate(ledgerName, p, prefixEnd(p), func(_, v []byte) bool {
+	err := kv.Iterate(ledgerName, p, ledger.PrefixEnd(p), func(_, v []byte) bool {
 		var r Redemption
 		if derr = ledger.Decode(v, &r); derr != nil {
 			return false

@@ -143,7 +143,7 @@ func (k Keeper) CheckCommitments(kv Reader, ledgerName string) ([]CommitmentResu
 		r := CommitmentResult{Ledger: ledgerName, Asset: a.Symbol}
 		p := balancePrefix(a.Symbol)
 		var derr error
-		err := kv.Iterate(ledgerName, p, prefixEnd(p), func(key, v []byte) bool {
+		err := kv.Iterate(ledgerName, p, ledger.PrefixEnd(p), func(key, v []byte) bool {
 			bal, c, ok, err := DecodeBalanceRecord(v)
 			if err != nil || len(key) != len(p)+gmcrypto.AddressSize {
 				derr = fmt.Errorf("balance record %x of %s/%s: %v", key, ledgerName, a.Symbol, err)

@@ -107,18 +107,6 @@ func balanceKey(sym string, addr gmcrypto.Address) []byte {
 	return append(balancePrefix(sym), addr[:]...)
 }
 
-// prefixEnd is the first key after every key starting with p.
-func prefixEnd(p []byte) []byte {
-	end := append([]byte{}, p...)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
-}
-
 // ValidateAsset checks an asset's own fields.
 func ValidateAsset(a Asset) error {
 	switch {
@@ -183,7 +171,7 @@ func (k Keeper) RequireAsset(kv Reader, ledgerName, sym string) error {
 func (k Keeper) Assets(kv Reader, ledgerName string) ([]Asset, error) {
 	var out []Asset
 	var derr error
-	err := kv.Iterate(ledgerName, []byte("a/"), prefixEnd([]byte("a/")), func(_, v []byte) bool {
+	err := kv.Iterate(ledgerName, []byte("a/"), ledger.PrefixEnd([]byte("a/")), func(_, v []byte) bool {
 		var a Asset
 		if derr = ledger.Decode(v, &a); derr != nil {
 			return false
@@ -470,7 +458,7 @@ func (k Keeper) CheckSupply(kv Reader, ledgerName string) ([]InvariantResult, er
 		var sum uint64
 		overflow := false
 		p := balancePrefix(a.Symbol)
-		err = kv.Iterate(ledgerName, p, prefixEnd(p), func(_, v []byte) bool {
+		err = kv.Iterate(ledgerName, p, ledger.PrefixEnd(p), func(_, v []byte) bool {
 			b := binary.BigEndian.Uint64(v) // the balance; a commitment may follow
 			if sum > math.MaxUint64-b {
 				overflow = true
@@ -508,7 +496,7 @@ type Reader = ledger.Reader
 func (k Keeper) IterateBalances(kv Reader, ledgerName, sym string, fn func(addr gmcrypto.Address, amount uint64) bool) error {
 	p := balancePrefix(sym)
 	var derr error
-	err := kv.Iterate(ledgerName, p, prefixEnd(p), func(key, v []byte) bool {
+	err := kv.Iterate(ledgerName, p, ledger.PrefixEnd(p), func(key, v []byte) bool {
 		if len(key) != len(p)+gmcrypto.AddressSize || len(v) != 8 && len(v) != balanceRecordSize {
 			derr = fmt.Errorf("corrupt balance record %x of %s/%s", key, ledgerName, sym)
 			return false
