@@ -39,14 +39,14 @@ type spentRecord struct {
 
 // spentDigest is SM3 over the ids in ascending order, each as its 32 bytes
 // followed by its stamp (Unix nanoseconds, 8 bytes big-endian).
-func spentDigest(ids []string, stamp func(id string) int64) ([]byte, error) {
+func spentDigest(ids []string, stamp func(i int) int64) ([]byte, error) {
 	buf := make([]byte, 0, len(ids)*(gmcrypto.HashSize+8))
-	for _, id := range ids {
+	for i, id := range ids {
 		b, err := hex.DecodeString(id)
 		if err != nil || len(b) != gmcrypto.HashSize {
 			return nil, fmt.Errorf("spent id %q: want %d hex digits", id, 2*gmcrypto.HashSize)
 		}
-		buf = binary.BigEndian.AppendUint64(append(buf, b...), uint64(stamp(id)))
+		buf = binary.BigEndian.AppendUint64(append(buf, b...), uint64(stamp(i)))
 	}
 	d := gmcrypto.SM3(buf)
 	return d[:], nil
@@ -77,7 +77,7 @@ func commitSpent(kv ledger.KV, height int64, at time.Time, ids []string, spent m
 	if len(ids) == 0 {
 		return nil
 	}
-	d, err := spentDigest(ids, func(id string) int64 { return spent[id].stamp.UnixNano() })
+	d, err := spentDigest(ids, func(i int) int64 { return spent[ids[i]].stamp.UnixNano() })
 	if err != nil {
 		return err
 	}
@@ -161,15 +161,14 @@ func verifySpentIndex(s *ledger.Store, byTime bool) error {
 		}
 		slices.SortFunc(recs, func(a, b rec) int { return strings.Compare(a.id, b.id) })
 		ids := make([]string, len(recs))
-		stamps := make(map[string]int64, len(recs))
 		for i, x := range recs {
-			ids[i], stamps[x.id] = x.id, x.stamp
+			ids[i] = x.id
 			latest = max(latest, x.stamp)
 			if byTime {
 				pairs = append(pairs, ledger.AsidePair{Key: spentTimeKey(time.Unix(0, r.Time), x.id)})
 			}
 		}
-		d, err := spentDigest(ids, func(id string) int64 { return stamps[id] })
+		d, err := spentDigest(ids, func(i int) int64 { return recs[i].stamp })
 		if err != nil {
 			return err
 		}
