@@ -35,7 +35,7 @@ func BenchmarkConsensusCatchUp(b *testing.B) {
 // cut-off node's catch-up rate in blocks per minute, counted from the
 // moment it has a peer again.
 func catchUpRate(b *testing.B, gossipSleep time.Duration, behind int64) float64 {
-	p := startPartitionable(b, 20*time.Millisecond, gossipSleep)
+	p := startPartitionable(b, 20*time.Millisecond, gossipSleep, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	b.StopTimer()

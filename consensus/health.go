@@ -25,6 +25,9 @@ type HaltError struct {
 	Height int64  // the last committed height
 	Cause  string // CometBFT's CONSENSUS FAILURE error, if it logged one
 	Fix    string
+	// Behind: the node fell behind its peers (ErrFallenBehind); its
+	// consensus did not fail, and a restart catches up by block sync.
+	Behind bool
 }
 
 func (e *HaltError) Error() string {
@@ -35,7 +38,12 @@ func (e *HaltError) Error() string {
 	return fmt.Sprintf("consensus halted after height %d: %s; %s", e.Height, cause, e.Fix)
 }
 
-func (e *HaltError) Unwrap() error { return ErrConsensusHalted }
+func (e *HaltError) Unwrap() []error {
+	if e.Behind {
+		return []error{ErrConsensusHalted, ErrFallenBehind}
+	}
+	return []error{ErrConsensusHalted}
+}
 
 // haltFix names what to do for the causes seen in the fault campaign.
 func haltFix(cause, home string) string {

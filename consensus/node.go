@@ -54,6 +54,11 @@ type NodeOptions struct {
 	// caller checks it before it opens its own databases (CheckDisk), as
 	// node.Start does before the ledger.
 	MinFreeDisk uint64
+	// BlockSyncGap, when above 0, is how many heights behind its peers
+	// the node may fall while following consensus before the supervisor
+	// stops it with a HaltError wrapping ErrFallenBehind, for the caller
+	// to start it again into block sync (nodecfg's node.block_sync_gap).
+	BlockSyncGap int64
 }
 
 // Node is a running in-process CometBFT node.
@@ -69,6 +74,7 @@ type Node struct {
 	clock clockWatch
 	// minFreeDisk is NodeOptions.MinFreeDisk.
 	minFreeDisk uint64
+	behind      behindWatch
 	// consensusState is CometBFT's consensus state machine (nil if the
 	// node was built without one).
 	consensusState *cs.State
@@ -123,7 +129,7 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 		clientCreator(app),
 		node.DefaultGenesisDocProviderFunc(conf),
 		dbs.provide,
-		node.DefaultMetricsProvider(conf.Instrumentation),
+		metricsProvider(conf.Instrumentation),
 		logger,
 		opts.CometOptions...,
 	)
@@ -152,6 +158,7 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 		halt:  halt,
 
 		minFreeDisk: opts.MinFreeDisk,
+		behind:      behindWatch{gap: opts.BlockSyncGap},
 		quit:        make(chan struct{}),
 	}
 	env, err := cn.ConfigureRPC()

@@ -15,7 +15,8 @@ import (
 const DefaultSuperviseInterval = 5 * time.Second
 
 // supervise runs until Stop. Each round it starts the halt watch once
-// consensus runs, and dials every persistent peer that is not connected.
+// consensus runs, dials every persistent peer that is not connected, and
+// watches whether the node has fallen behind its peers (watchBehind).
 //
 // CometBFT redials a lost persistent peer 20 times about 5 s apart, then
 // after waits of 3^1 … 3^10 s, then never again; persistent_peers_max_dial_period
@@ -42,6 +43,7 @@ func (n *Node) supervise(every time.Duration, peers []*p2p.NetAddress, logger *s
 		// CometBFT dials the persistent peers itself at start; from the
 		// first tick on, a peer still missing is redialled.
 		r.round()
+		n.watchBehind(logger)
 	}
 }
 

@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -35,7 +36,9 @@ func (a partitionApp) Query(ctx context.Context, req *abci.RequestQuery) (*abci.
 // expects the node back and caught up within 60 s by itself.
 func TestCutOffNodeRejoins(t *testing.T) {
 	heavytest.Begin(t, "starts four nodes")
-	p := startPartitionable(t, testTimeoutCommit, 0)
+	// Ten heights behind is under its block_sync_gap: gossip catches it up
+	// without a restart.
+	p := startPartitionable(t, testTimeoutCommit, 0, 20)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	frozen := p.cutFor(ctx, 10)
@@ -49,6 +52,80 @@ func TestCutOffNodeRejoins(t *testing.T) {
 	}
 	t.Logf("rejoined and caught up %d heights %s after healing", target-frozen, time.Since(healed).Round(time.Millisecond))
 	sameAppHashes(t, p.nodes, target)
+	if err := p.cutOff.HaltErr(); err != nil {
+		t.Fatalf("a node %d heights behind, under its block_sync_gap of 20, stopped: %v", target-frozen, err)
+	}
+}
+
+// TestFallenBehindRestartsIntoBlockSync: a node cut off until it is more
+// than its block_sync_gap behind stops, once the partition heals, with
+// ErrFallenBehind; started again, as jinlian start does, it catches up by
+// block sync and agrees with the others.
+func TestFallenBehindRestartsIntoBlockSync(t *testing.T) {
+	heavytest.Begin(t, "starts four nodes")
+	p := startPartitionable(t, testTimeoutCommit, 0, 20)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	frozen := p.cutFor(ctx, 40)
+	healed := time.Now()
+	select {
+	case <-p.cutOff.Halted():
+	case <-ctx.Done():
+		t.Fatalf("a node 40 heights behind (block_sync_gap 20) did not stop to block-sync (at %d, %d peers)", height(t, p.cutOff), p.sw.Peers().Size())
+	}
+	err := p.cutOff.HaltErr()
+	if !errors.Is(err, ErrFallenBehind) || !errors.Is(err, ErrConsensusHalted) {
+		t.Fatalf("halt error %v: want ErrFallenBehind", err)
+	}
+	if !strings.Contains(err.Error(), "heights behind its peers") {
+		t.Errorf("halt error %q does not say how far behind", err)
+	}
+	stopped := time.Now()
+	p.restartCutOff()
+	if !p.cutOff.CometNode().ConsensusReactor().WaitSync() {
+		t.Errorf("the restarted node is not block-syncing")
+	}
+	target := height(t, p.nodes[0])
+	if err := WaitForHeight(ctx, p.cutOff.Client(), target); err != nil {
+		t.Fatalf("restarted node not caught up to %d: %v", target, err)
+	}
+	t.Logf("%d heights behind: stopped %s after healing, caught up %s after healing (%s after the restart)",
+		target-frozen, stopped.Sub(healed).Round(time.Millisecond), time.Since(healed).Round(time.Millisecond), time.Since(stopped).Round(time.Millisecond))
+	sameAppHashes(t, p.nodes, target)
+}
+
+// TestBehindNeedsTwoPeers: one peer alone cannot make a node restart.
+func TestBehindNeedsTwoPeers(t *testing.T) {
+	for _, c := range []struct {
+		own   int64
+		peers []int64
+		want  int64
+	}{
+		{10, nil, 0},
+		{10, []int64{500}, 490},       // the only peer
+		{10, []int64{500, 11, 10}, 1}, // one peer far ahead, one near
+		{10, []int64{500, 400, 10}, 390},
+		{600, []int64{500, 400}, -200}, // ahead of them
+	} {
+		if got := behind(c.own, c.peers); got != c.want {
+			t.Errorf("behind(%d, %v) = %d, want %d", c.own, c.peers, got, c.want)
+		}
+	}
+}
+
+// restartCutOff stops the cut-off node and starts it again on its home
+// with the same application and options.
+func (p *partitionable) restartCutOff() {
+	p.tb.Helper()
+	if err := p.cutOff.Stop(); err != nil {
+		p.tb.Fatal(err)
+	}
+	n, err := StartNode(p.cutHome, p.cutApp, p.cutOpts)
+	if err != nil {
+		p.tb.Fatalf("start the cut-off node again: %v", err)
+	}
+	p.tb.Cleanup(func() { _ = n.Stop() })
+	p.nodes[3], p.cutOff, p.sw = n, n, n.CometNode().Switch()
 }
 
 // partitionable is four validators of which the last can be cut off.
@@ -65,12 +142,18 @@ type partitionable struct {
 	sw     *p2p.Switch
 	cut    *atomic.Bool
 	cutID  string
+
+	// how the cut-off node was started, for restartCutOff
+	cutHome string
+	cutApp  abci.Application
+	cutOpts NodeOptions
 }
 
 // startPartitionable starts the four validators, connected, at
 // timeoutCommit; gossipSleep, when not 0, replaces every node's
-// peer_gossip_sleep_duration.
-func startPartitionable(tb testing.TB, timeoutCommit, gossipSleep time.Duration) *partitionable {
+// peer_gossip_sleep_duration; blockSyncGap is the cut-off node's
+// NodeOptions.BlockSyncGap.
+func startPartitionable(tb testing.TB, timeoutCommit, gossipSleep time.Duration, blockSyncGap int64) *partitionable {
 	// The last has little power, so it is rarely the proposer the others
 	// wait timeout_propose for while it is cut off.
 	net := writeTestNetworkTimeout(tb, timeoutCommit, 10, 10, 10, 1)
@@ -102,13 +185,16 @@ func startPartitionable(tb testing.TB, timeoutCommit, gossipSleep time.Duration)
 			for _, other := range net.Nodes[:3] {
 				opts.RedialPeers = append(opts.RedialPeers, other.PeerAddr())
 			}
+			opts.BlockSyncGap = blockSyncGap
 		}
-		n, err := StartNode(nn.Home, partitionApp{kvstore.NewInMemoryApplication(), p.cut, refuse}, opts)
+		app := partitionApp{kvstore.NewInMemoryApplication(), p.cut, refuse}
+		n, err := StartNode(nn.Home, app, opts)
 		if err != nil {
 			tb.Fatalf("start %s: %v", nn.Moniker, err)
 		}
 		p.nodes = append(p.nodes, n)
 		tb.Cleanup(func() { _ = n.Stop() })
+		p.cutHome, p.cutApp, p.cutOpts = nn.Home, app, opts
 	}
 	p.cutOff = p.nodes[3]
 	p.sw = p.cutOff.CometNode().Switch()

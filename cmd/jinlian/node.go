@@ -258,17 +258,34 @@ func newStartCmd(g *globals) *cobra.Command {
 				return err
 			}
 			appLog, cometLog := loggers(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
-			n, err := node.Start(cmd.Context(), cfg, node.Options{Passphrase: pass.read, CometLogger: cometLog, Logger: appLog,
-				StartAnchoring: inProcessAnchoring(appLog)})
-			if err != nil {
-				return err
-			}
-			appLog.Info("node started", "home", g.home, "rpc", n.RPCAddr(), "node_id", n.NodeID(), "mode", cfg.Node.Mode)
-			if waitForSignalOr(n.Halted()) {
+			// A restart into block sync reads the key passphrases again:
+			// ask (or read the file) once.
+			passphrase := rememberPassphrases(pass.read)
+			for {
+				n, err := node.Start(cmd.Context(), cfg, node.Options{Passphrase: passphrase, CometLogger: cometLog, Logger: appLog,
+					StartAnchoring: inProcessAnchoring(appLog)})
+				if err != nil {
+					return err
+				}
+				appLog.Info("node started", "home", g.home, "rpc", n.RPCAddr(), "node_id", n.NodeID(), "mode", cfg.Node.Mode)
+				if !waitForSignalOr(n.Halted()) {
+					appLog.Info("stopping")
+					return n.Stop()
+				}
+				herr := n.HaltErr()
+				if errors.Is(herr, consensus.ErrFallenBehind) {
+					// Consensus gossip catches up one height per
+					// exchange; CometBFT returns to block sync only
+					// when the node starts again.
+					appLog.Warn("fallen behind the network: restarting into block sync", "err", herr)
+					if err := n.Stop(); err != nil {
+						return err
+					}
+					continue
+				}
 				// CometBFT keeps the process, RPC and mempool up at a
 				// frozen height; exit instead, so that a supervisor
 				// (systemd, Docker) sees it and restarts the node.
-				herr := n.HaltErr()
 				if free, err := consensus.DiskFree(g.home); err == nil && free < consensus.FlushRoom {
 					// Closing the ledger writes its memtables through
 					// memory-mapped files, which on a full disk crashes
@@ -280,8 +297,6 @@ func newStartCmd(g *globals) *cobra.Command {
 				appLog.Error("consensus halted: exiting", "err", herr)
 				return errors.Join(herr, n.Stop())
 			}
-			appLog.Info("stopping")
-			return n.Stop()
 		},
 	}
 	nodecfg.AddFlags(cmd.Flags())
@@ -291,6 +306,25 @@ func newStartCmd(g *globals) *cobra.Command {
 	cmd.Flags().String("anchor", "", "same as --checkpoint.anchor")
 	pass.add(cmd)
 	return cmd
+}
+
+// rememberPassphrases answers each prompt once through read and repeats
+// the answer after.
+func rememberPassphrases(read func(prompt string) ([]byte, error)) func(prompt string) ([]byte, error) {
+	var mu sync.Mutex
+	seen := map[string][]byte{}
+	return func(prompt string) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if pw, ok := seen[prompt]; ok {
+			return pw, nil
+		}
+		pw, err := read(prompt)
+		if err == nil {
+			seen[prompt] = pw
+		}
+		return pw, err
+	}
 }
 
 // waitForSignalOr waits for SIGINT/SIGTERM or for halted to close, and

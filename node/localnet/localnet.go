@@ -423,6 +423,9 @@ func (ln *Net) Start(ctx context.Context, cometLogger log.Logger, appLogger *slo
 			p, _ := strconv.Atoi(port)
 			opts.Regulator.Listen = net.JoinHostPort(host, strconv.Itoa(p+RegulatorPortOffset))
 		}
+		// The nodes share this process and cannot be cut off from one
+		// another; one that stopped to block-sync would stop them all.
+		cfg.Node.BlockSyncGap = 0
 		n, err := node.Start(ctx, cfg, opts)
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("start %s: %w", nn.Moniker, err), node.StopAll(nodes))

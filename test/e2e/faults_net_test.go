@@ -38,7 +38,7 @@ type faultNet struct {
 // checkpoints) in a temporary directory, rewrites every node's
 // persistent_peers to go through the link proxies, moves node
 // homeOnTmpfs's home (if ≥ 0) onto mnt, and starts every node.
-func newFaultNet(t *testing.T, ctx context.Context, bin string, mnt string, homeOnTmpfs int) *faultNet {
+func newFaultNet(t *testing.T, ctx context.Context, bin string, mnt string, homeOnTmpfs int, args ...string) *faultNet {
 	t.Helper()
 	dir := t.TempDir()
 	base, err := consensus.FreeBasePort(4)
@@ -89,7 +89,7 @@ func newFaultNet(t *testing.T, ctx context.Context, bin string, mnt string, home
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.nodes = append(f.nodes, &nodeProc{name: fmt.Sprintf("node%d", i), home: home, bin: bin, rpcAddr: nn.RPCAddr, client: client,
+		f.nodes = append(f.nodes, &nodeProc{name: fmt.Sprintf("node%d", i), home: home, bin: bin, args: args, rpcAddr: nn.RPCAddr, client: client,
 			logPath: filepath.Join(dir, fmt.Sprintf("node%d.log", i))})
 	}
 	t.Cleanup(func() {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,6 +46,10 @@ type faultProfile struct {
 	tmpfsBytes int64         // size of the file system under that validator
 	rate       int           // transfers per second offered
 	budget     time.Duration
+	// syncGap, when not 0, is every node's node.block_sync_gap; rejoinOnly
+	// runs the 1|3 partition alone.
+	syncGap    int
+	rejoinOnly bool
 }
 
 var (
@@ -54,6 +59,10 @@ var (
 	longFaults = faultProfile{name: "long", kills: 100, maxDown: 10 * time.Second, lagDown: 10 * time.Minute,
 		partition: 30 * time.Minute, blackhole: true, split: time.Minute, pause: time.Minute, idleConns: 1000,
 		diskFull: time.Minute, tmpfsBytes: 6 << 30, rate: 40, budget: 3 * time.Hour}
+	// rejoinFaults is the long partition alone, shorter, with a gap it
+	// leaves behind: the restart into block sync (scripts/faults rejoin).
+	rejoinFaults = faultProfile{name: "rejoin", partition: 5 * time.Minute, blackhole: true, rate: 40,
+		syncGap: 100, rejoinOnly: true, budget: 20 * time.Minute}
 )
 
 // TestFaultCampaign runs a network of four validator processes under a
@@ -74,8 +83,10 @@ func TestFaultCampaign(t *testing.T) {
 	case "":
 	case "long":
 		prof = longFaults
+	case "rejoin":
+		prof = rejoinFaults
 	default:
-		t.Fatalf("%s=%q: want long or nothing", faultsEnv, os.Getenv(faultsEnv))
+		t.Fatalf("%s=%q: want long, rejoin or nothing", faultsEnv, os.Getenv(faultsEnv))
 	}
 	if testing.Short() {
 		t.Skip("the fault campaign runs four node processes for minutes")
@@ -89,12 +100,19 @@ func TestFaultCampaign(t *testing.T) {
 	bin := buildJinlian(t)
 
 	// One validator's home on a small file system of its own, to fill.
-	mnt, tmpfsErr := mountTmpfs(t, prof.tmpfsBytes)
+	mnt, tmpfsErr := "", errors.New("not in this profile")
+	if prof.tmpfsBytes > 0 {
+		mnt, tmpfsErr = mountTmpfs(t, prof.tmpfsBytes)
+	}
 	onTmpfs := -1
 	if tmpfsErr == nil {
 		onTmpfs = 3
 	}
-	f := newFaultNet(t, ctx, bin, mnt, onTmpfs)
+	var args []string
+	if prof.syncGap != 0 {
+		args = []string{"--node.block_sync_gap", strconv.Itoa(prof.syncGap)}
+	}
+	f := newFaultNet(t, ctx, bin, mnt, onTmpfs, args...)
 	load := newFaultLoad(f, prof.rate)
 	go load.run(ctx)
 	c := &campaign{f: f, load: load, prof: prof}
@@ -104,6 +122,12 @@ func TestFaultCampaign(t *testing.T) {
 		}
 	}()
 	c.waitCommits(ctx, 20)
+	if prof.rejoinOnly {
+		c.cutOff(ctx, 2, prof.partition, prof.blackhole)
+		c.audit(ctx)
+		t.Logf("fault campaign (%s profile):\n%s", prof.name, c.table())
+		return
+	}
 
 	for k := range prof.kills {
 		c.killRestart(ctx, rand.IntN(4), rand.N(prof.maxDown+1))
@@ -256,7 +280,11 @@ func (c *campaign) cutOff(ctx context.Context, i int, d time.Duration, blackhole
 		what = "partition 1|3 (packets dropped), heal"
 	}
 	took := c.f.reachHeight(ctx, i, h1, start)
-	c.record(what, took, fmt.Sprintf("cut off %v, %d blocks behind, caught up at %.0f blocks/min", d, h1-hi, float64(h1-hi)/took.Minutes()))
+	how := "by consensus gossip"
+	if strings.Contains(c.f.nodes[i].logText(), "restarting into block sync") {
+		how = "restarted itself into block sync"
+	}
+	c.record(what, took, fmt.Sprintf("cut off %v, %d blocks behind, caught up %s at %.0f blocks/min", d, h1-hi, how, float64(h1-hi)/took.Minutes()))
 }
 
 // noQuorum splits the validators 2|2 for d: no side has two thirds, the
