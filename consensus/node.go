@@ -200,6 +200,7 @@ func (n *Node) Stop() error {
 			errs = append(errs, fmt.Errorf("stop node: %w", err))
 		}
 		n.node.Wait()
+		dropRPCConns(n.config.RPC.ListenAddress)
 		// Node.OnStop leaves the ABCI connections running.
 		if err := n.node.ProxyApp().Stop(); err != nil && !errors.Is(err, service.ErrAlreadyStopped) {
 			errs = append(errs, fmt.Errorf("stop abci connections: %w", err))

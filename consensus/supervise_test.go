@@ -12,6 +12,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/p2p"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 )
@@ -80,6 +81,15 @@ func TestFallenBehindRestartsIntoBlockSync(t *testing.T) {
 	if !strings.Contains(err.Error(), "heights behind its peers") {
 		t.Errorf("halt error %q does not say how far behind", err)
 	}
+	// A client of the node's RPC holding a keep-alive connection across
+	// the restart must reach the new node, not the stopped one.
+	rpc, err := rpchttp.New(p.cutOff.RPCAddr(), "/websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rpc.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
 	stopped := time.Now()
 	p.restartCutOff()
 	if !p.cutOff.CometNode().ConsensusReactor().WaitSync() {
@@ -88,6 +98,11 @@ func TestFallenBehindRestartsIntoBlockSync(t *testing.T) {
 	target := height(t, p.nodes[0])
 	if err := WaitForHeight(ctx, p.cutOff.Client(), target); err != nil {
 		t.Fatalf("restarted node not caught up to %d: %v", target, err)
+	}
+	fresh, cancelFresh := context.WithTimeout(ctx, 5*time.Second)
+	defer cancelFresh()
+	if err := WaitForHeight(fresh, rpc, target); err != nil {
+		t.Fatalf("an RPC client connected before the restart does not see the restarted node: %v", err)
 	}
 	t.Logf("%d heights behind: stopped %s after healing, caught up %s after healing (%s after the restart)",
 		target-frozen, stopped.Sub(healed).Round(time.Millisecond), time.Since(healed).Round(time.Millisecond), time.Since(stopped).Round(time.Millisecond))
