@@ -245,6 +245,8 @@ var labels = map[string][2]string{
 	"alerts":                    {"预警", "Alerts"},
 	"newer_alerts":              {"较新的预警", "Newer alerts"},
 	"older_alerts":              {"较早的预警", "Older alerts"},
+	"older":                     {"较早的", "Older"},
+	"newest":                    {"最新的", "Newest"},
 	"newest_alerts":             {"回到最新预警", "Back to the newest alerts"},
 	"alerts_paged":              {"此页不是最新一页：新到的预警不在此显示。", "This is not the newest page: new alerts do not appear here."},
 	"no_alerts":                 {"暂无预警", "No alerts"},

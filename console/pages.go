@@ -48,6 +48,9 @@ func loadPages() (*pages, error) {
 			"list":  func(v ...string) []string { return v },
 			"inc":   func(h any) int64 { return toInt64(h) + 1 },
 			"dec":   func(h any) int64 { return toInt64(h) - 1 },
+			"casepager": func(v *view, d *caseData, list string) casePager {
+				return casePager{Lang: v.Lang, Newest: d.Newest[list], Older: d.Older[list], List: list}
+			},
 			// barEnd is where a flows chart's value label starts.
 			"barEnd": func(w float64) float64 { return chartLabel + w + 4 },
 		}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
@@ -57,6 +60,13 @@ func loadPages() (*pages, error) {
 		p.t[name] = t
 	}
 	return p, nil
+}
+
+// casePager is what a list of the case view pages with.
+type casePager struct {
+	Lang          string
+	Newest, Older template.URL
+	List          string
 }
 
 func toInt64(v any) int64 {

@@ -217,7 +217,12 @@ func (s *Server) alerts(ctx context.Context, v *view, q url.Values) (out []alert
 	if err != nil {
 		return nil, false, false
 	}
-	for _, a := range page.Items {
+	return alertViews(page.Items), page.NextCursor != "", true
+}
+
+func alertViews(alerts []regulator.Alert) []alertView {
+	var out []alertView
+	for _, a := range alerts {
 		av := alertView{Seq: a.Seq, ID: a.ID, Rule: a.Rule, Severity: a.Severity, Time: a.Time.UTC().Format(time.RFC3339), Subject: a.Subject,
 			Reason: a.Reason, Status: a.Status, TxIDs: a.TxIDs}
 		if a.Ack != nil {
@@ -225,7 +230,7 @@ func (s *Server) alerts(ctx context.Context, v *view, q url.Values) (out []alert
 		}
 		out = append(out, av)
 	}
-	return out, page.NextCursor != "", true
+	return out
 }
 
 type caseData struct {
@@ -234,6 +239,38 @@ type caseData struct {
 	Moves    []moveView
 	History  []historyView
 	Observer string
+	// Each list shows the newest casePageSize entries, or the page after
+	// the observer's cursor in its query parameter (alerts, moves,
+	// history); Older
+	// and Newest link to the list's next page and back to its first.
+	Older, Newest map[string]template.URL
+}
+
+// casePageSize is how many entries a list of the case view shows a page.
+const casePageSize = 100
+
+// caseLink is the case view of account with the list named by param at
+// cursor (the first page when cursor is empty), the other lists at their
+// first pages.
+func caseLink(account, param, cursor string) template.URL {
+	q := url.Values{"account": {account}}
+	if cursor != "" {
+		q.Set(param, cursor)
+	}
+	// template.URL: the query is built here, escaped once.
+	return template.URL("/regulator/case?" + q.Encode())
+}
+
+// pageLinks records, for the list param of the case view, the link to its
+// next page (the observer's next cursor) and, when it is not on its first
+// page, back to its first.
+func (d *caseData) pageLinks(param, cursor, next string) {
+	if next != "" {
+		d.Older[param] = caseLink(d.Account, param, next)
+	}
+	if cursor != "" {
+		d.Newest[param] = caseLink(d.Account, param, "")
+	}
 }
 
 type moveView struct {
@@ -272,22 +309,41 @@ func (s *Server) caseView(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Account = a.String()
-	d.Alerts, _, _ = s.alerts(ctx, v, url.Values{"subject": {d.Account}, "limit": {"100"}, "order": {"desc"}})
-	moves, err := s.reg.Txs(ctx, url.Values{"account": {d.Account}, "limit": {"100"}, "order": {"desc"}})
+	d.Older, d.Newest = map[string]template.URL{}, map[string]template.URL{}
+	q := r.URL.Query()
+	list := func(param string, extra url.Values) url.Values {
+		out := url.Values{"limit": {strconv.Itoa(casePageSize)}, "order": {"desc"}}
+		for k, vs := range extra {
+			out[k] = vs
+		}
+		if c := q.Get(param); c != "" {
+			out.Set("cursor", c)
+		}
+		return out
+	}
+	if page, err := s.reg.Alerts(ctx, list("alerts", url.Values{"subject": {d.Account}})); err != nil {
+		v.fail(tr(s.cfg.Lang, "alerts"), err)
+	} else {
+		d.Alerts = alertViews(page.Items)
+		d.pageLinks("alerts", q.Get("alerts"), page.NextCursor)
+	}
+	moves, err := s.reg.Txs(ctx, list("moves", url.Values{"account": {d.Account}}))
 	v.fail(tr(s.cfg.Lang, "movements"), err)
 	if err == nil {
 		for _, m := range moves.Items {
 			d.Moves = append(d.Moves, moveView{Time: m.Time.UTC().Format(time.RFC3339), TxID: m.TxID, Kind: m.Kind, Ledger: m.Ledger, Asset: m.Asset,
 				From: m.From, FromOrg: m.FromOrg, To: m.To, ToOrg: m.ToOrg, Height: m.Height, Amount: m.Amount})
 		}
+		d.pageLinks("moves", q.Get("moves"), moves.NextCursor)
 	}
-	hist, err := s.reg.History(ctx, d.Account, url.Values{"limit": {"100"}, "order": {"desc"}})
+	hist, err := s.reg.History(ctx, d.Account, list("history", nil))
 	v.fail(tr(s.cfg.Lang, "history"), err)
 	if err == nil {
 		for _, h := range hist.Items {
 			d.History = append(d.History, historyView{Time: h.Time.UTC().Format(time.RFC3339), Key: h.Key, TxID: h.TxID, Kind: h.Kind,
 				Delta: h.Delta, Value: h.Value, Height: h.Height})
 		}
+		d.pageLinks("history", q.Get("history"), hist.NextCursor)
 	}
 	s.render(w, v)
 }
@@ -298,26 +354,45 @@ type auditView struct {
 	Status                                 int
 }
 
-// audit lists the observer's audit log, newest first: who asked or
-// decrypted what (the console's own requests included).
+type auditData struct {
+	Rows []auditView
+	// Older is the next page (?cursor=, the observer's cursor), Newest
+	// the first; empty where there is none.
+	Older, Newest template.URL
+}
+
+// audit lists the observer's audit log, newest first, casePageSize
+// entries a page: who asked or decrypted what (the console's own requests
+// included).
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	v := s.view("audit")
-	var rows []auditView
+	d := &auditData{}
+	v.Data = d
 	if s.reg == nil {
 		v.Errors = append(v.Errors, tr(s.cfg.Lang, "no_observer"))
-	} else {
-		page, err := s.reg.Audit(ctx, url.Values{"limit": {"100"}, "order": {"desc"}})
-		v.fail(tr(s.cfg.Lang, "audit"), err)
-		if err == nil {
-			for _, e := range page.Items {
-				rows = append(rows, auditView{Seq: e.Seq, At: e.At.UTC().Format(time.RFC3339), Who: e.Who, Action: e.Action, Target: e.Target,
-					Detail: e.Detail, Roles: strings.Join(e.Roles, ","), Status: e.Status})
-			}
+		s.render(w, v)
+		return
+	}
+	q := url.Values{"limit": {strconv.Itoa(casePageSize)}, "order": {"desc"}}
+	cursor := r.URL.Query().Get("cursor")
+	if cursor != "" {
+		q.Set("cursor", cursor)
+		d.Newest = "/regulator/audit"
+	}
+	page, err := s.reg.Audit(ctx, q)
+	v.fail(tr(s.cfg.Lang, "audit"), err)
+	if err == nil {
+		for _, e := range page.Items {
+			d.Rows = append(d.Rows, auditView{Seq: e.Seq, At: e.At.UTC().Format(time.RFC3339), Who: e.Who, Action: e.Action, Target: e.Target,
+				Detail: e.Detail, Roles: strings.Join(e.Roles, ","), Status: e.Status})
+		}
+		if page.NextCursor != "" {
+			// template.URL: the query is built here, escaped once.
+			d.Older = template.URL("/regulator/audit?" + url.Values{"cursor": {page.NextCursor}}.Encode())
 		}
 	}
-	v.Data = rows
 	s.render(w, v)
 }
 
