@@ -3,11 +3,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -122,7 +125,7 @@ func newBenchServeCmd(g *globals) *cobra.Command {
 				return errors.Join(err, stop())
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), string(bz))
-			waitForSignalOr(nil)
+			waitForSignal()
 			return stop()
 		},
 	}
@@ -135,4 +138,11 @@ func newBenchServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.PProf, "pprof", "", "serve net/http/pprof on this address (127.0.0.1:port)")
 	f.StringVar(&logLevel, "log.level", "error", "log level: debug, info, warn, error")
 	return cmd
+}
+
+// waitForSignal waits for SIGINT or SIGTERM.
+func waitForSignal() {
+	sig, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-sig.Done()
 }

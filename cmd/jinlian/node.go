@@ -261,6 +261,10 @@ func newStartCmd(g *globals) *cobra.Command {
 			// A restart into block sync reads the key passphrases again:
 			// ask (or read the file) once.
 			passphrase := rememberPassphrases(pass.read)
+			// From the start, so that a signal during a restart into
+			// block sync stops the node cleanly too.
+			sig, stopSig := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stopSig()
 			for {
 				n, err := node.Start(cmd.Context(), cfg, node.Options{Passphrase: passphrase, CometLogger: cometLog, Logger: appLog,
 					StartAnchoring: inProcessAnchoring(appLog)})
@@ -268,7 +272,7 @@ func newStartCmd(g *globals) *cobra.Command {
 					return err
 				}
 				appLog.Info("node started", "home", g.home, "rpc", n.RPCAddr(), "node_id", n.NodeID(), "mode", cfg.Node.Mode)
-				if !waitForSignalOr(n.Halted()) {
+				if !waitForSignalOr(sig, n.Halted()) {
 					appLog.Info("stopping")
 					return n.Stop()
 				}
@@ -327,13 +331,11 @@ func rememberPassphrases(read func(prompt string) ([]byte, error)) func(prompt s
 	}
 }
 
-// waitForSignalOr waits for SIGINT/SIGTERM or for halted to close, and
-// reports whether halted did.
-func waitForSignalOr(halted <-chan struct{}) bool {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// waitForSignalOr waits for sig to end (SIGINT/SIGTERM) or for halted to
+// close, and reports whether halted did.
+func waitForSignalOr(sig context.Context, halted <-chan struct{}) bool {
 	select {
-	case <-ctx.Done():
+	case <-sig.Done():
 		return false
 	case <-halted:
 		return true
