@@ -54,6 +54,11 @@ const DefaultTimeZone = "Asia/Shanghai"
 // with a margin for the blocks that arrive between two checks.
 const DefaultMinFreeDiskMB = 256
 
+// DefaultMaxProposalTxs is node.max_proposal_txs's default: what the other
+// validators of a 2-core machine verify and execute within a round's
+// timeouts, measured in docs/performance.md ("Throughput").
+const DefaultMaxProposalTxs = 2000
+
 // Location is recon.timezone loaded (Validate has checked that it loads).
 func (c *Config) Location() (*time.Location, error) {
 	loc, err := time.LoadLocation(c.Recon.TimeZone)
@@ -78,6 +83,9 @@ type Config struct {
 		// stops (and refuses to start): its databases map files into
 		// memory, and a write to a full disk there crashes the process.
 		MinFreeDiskMB int `mapstructure:"min_free_disk_mb"`
+		// MaxProposalTxs caps the transactions in a block this node
+		// proposes (0: only block.max_bytes); see app.Options.
+		MaxProposalTxs int `mapstructure:"max_proposal_txs"`
 	} `mapstructure:"node"`
 	API struct {
 		Listen string `mapstructure:"listen"`
@@ -181,6 +189,7 @@ var defaults = []struct {
 }{
 	{"node.mode", ModeValidator, "node mode: validator or observer"},
 	{"node.min_free_disk_mb", DefaultMinFreeDiskMB, "free space (MB) on the data directory's file system below which the node stops cleanly and refuses to start (0 = never)"},
+	{"node.max_proposal_txs", DefaultMaxProposalTxs, "validators: most transactions in a block this node proposes, so that the others verify and execute it within the round's timeouts (0 = only the genesis block.max_bytes); blocks of other validators are accepted whatever their size"},
 	{"api.listen", "", "address of the HTTP API (empty = off), e.g. 127.0.0.1:26680"},
 	{"api.tls", APITLSNone, "API transport security: none, tls13 or gmtls"},
 	{"api.cert_file", "", "API server certificate, PEM (gmtls: the SM2 signing certificate)"},
@@ -287,6 +296,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Node.MinFreeDiskMB < 0 {
 		return fmt.Errorf("config node.min_free_disk_mb = %d: want 0 (never) or more", c.Node.MinFreeDiskMB)
+	}
+	if c.Node.MaxProposalTxs < 0 {
+		return fmt.Errorf("config node.max_proposal_txs = %d: want 0 (no cap) or more", c.Node.MaxProposalTxs)
 	}
 	if c.API.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
@@ -472,6 +484,10 @@ mode = %q
 # The node stops cleanly, and refuses to start, when the file system of
 # its data directory has less free space than this (MB; 0 = never).
 min_free_disk_mb = %d
+# Validators: most transactions in a block this node proposes (0 = only the
+# genesis block.max_bytes). Blocks of other validators are accepted whatever
+# their size.
+max_proposal_txs = %d
 
 [api]
 listen = %q
@@ -541,7 +557,7 @@ eth_rpc = %q
 eth_key = %q
 anchor = %q
 keys = %q
-`, c.Node.Mode, c.Node.MinFreeDiskMB, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize,
+`, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.MaxProposalTxs, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize,
 		c.Pruning.KeepRecent, c.Pruning.Interval, c.Pruning.RetainBlocks, c.Pruning.SpentIDs,
 		c.Statesync.SnapshotInterval, c.Statesync.SnapshotKeepRecent,
 		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,
