@@ -52,7 +52,7 @@ load's start to the last block holding load, so a run that stalls shows a
 low rate; window is the rate between the first and the last block holding
 load (the steady state once blocks flow), and stall the longest time no
 block holding load was committed (a row with 3 s or more is marked
-STALLED). The ratio column is each run's committed tx/s over the first
+STALLED), and late the heights decided in a round above 0. The ratio column is each run's committed tx/s over the first
 run's; against a kvstore baseline the budget column is what jinlian spends
 per transfer beyond kvstore's node CPU and its SM2 verifications (one per
 validator; measured before the runs), as a share of kvstore's cost.

@@ -112,7 +112,12 @@ type Result struct {
 	// MaxStallMs is the longest time, from the load's start, that no block
 	// holding load was committed: between two such blocks, or from the
 	// last one to the end of the offering (the drain is left out).
-	MaxStallMs  float64 `json:"max_stall_ms"`
+	MaxStallMs float64 `json:"max_stall_ms"`
+	// LateHeights counts the heights of the run decided in a round above 0
+	// (their first proposal missed the round's timeouts or was refused);
+	// MaxRound is the highest round any of them needed.
+	LateHeights int     `json:"late_heights"`
+	MaxRound    int     `json:"max_round"`
 	Blocks      int     `json:"blocks"`
 	MaxBlockTxs int     `json:"max_block_txs"`
 	P50ms       float64 `json:"p50_ms"`
@@ -279,8 +284,8 @@ const stalledMs = 3000
 // load's start to the last commit, window the rate between the first and
 // the last block holding load, stall the longest time without such a block.
 func PrintTable(w io.Writer, results []*Result) {
-	fmt.Fprintf(w, "%-30s %4s %7s %8s %9s %7s %6s %8s %8s %7s %7s %7s %8s %9s %6s %7s\n",
-		"app", "vals", "target", "offered", "committed", "window", "stall", "p50", "p99", "blocks", "maxblk", "pending", "rejected", "cpu/tx", "ratio", "budget")
+	fmt.Fprintf(w, "%-30s %4s %7s %8s %9s %7s %6s %5s %8s %8s %7s %7s %7s %8s %9s %6s %7s\n",
+		"app", "vals", "target", "offered", "committed", "window", "stall", "late", "p50", "p99", "blocks", "maxblk", "pending", "rejected", "cpu/tx", "ratio", "budget")
 	for _, r := range results {
 		name := r.App
 		if r.Workload != "" && r.Workload != WorkloadTransfer {
@@ -297,8 +302,8 @@ func PrintTable(w io.Writer, results []*Result) {
 		if r.SM2VerifyUs > 0 {
 			budget = fmt.Sprintf("%.0f%%", 100*r.OverheadBudget)
 		}
-		fmt.Fprintf(w, "%-30s %4d %7d %8.0f %9.0f %7.0f %5.1fs %6.0fms %6.0fms %7d %7d %7d %8d %7.0fus %6s %7s\n",
-			name, r.Validators, r.TargetRate, r.OfferedRate, r.TPS, r.WindowTPS, r.MaxStallMs/1000, r.P50ms, r.P99ms, r.Blocks, r.MaxBlockTxs,
+		fmt.Fprintf(w, "%-30s %4d %7d %8.0f %9.0f %7.0f %5.1fs %5d %6.0fms %6.0fms %7d %7d %7d %8d %7.0fus %6s %7s\n",
+			name, r.Validators, r.TargetRate, r.OfferedRate, r.TPS, r.WindowTPS, r.MaxStallMs/1000, r.LateHeights, r.P50ms, r.P99ms, r.Blocks, r.MaxBlockTxs,
 			r.Pending, r.Rejected, r.NodeCPUPerTxUs, ratio, budget)
 		if r.MaxStallMs >= stalledMs {
 			fmt.Fprintf(w, "    STALLED: no block with load committed for %.1f s\n", r.MaxStallMs/1000)
@@ -407,6 +412,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	run := &loadRun{o: o, load: load, hc: hc, rpcs: rpcs, sentAt: make([]time.Time, len(load.txs))}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan error, 1)
+	run.firstHeight = startHeight + 1
 	go func() { watchDone <- run.watch(watchCtx, startHeight+1) }()
 
 	loadStart := time.Now()
@@ -577,6 +583,10 @@ type loadRun struct {
 	errs    map[string]int
 	blocks  []blockSample
 	inBlock [][]int // per block: load tx index by position, -1 for others
+	// rounds: the round in which each height from firstHeight on was
+	// decided, as the next block's last commit says.
+	firstHeight int64
+	rounds      []int
 }
 
 type sendJob struct {
@@ -737,6 +747,11 @@ type rpcBlock struct {
 			Data struct {
 				Txs [][]byte `json:"txs"` // base64 in JSON
 			} `json:"data"`
+			// LastCommit.Round is the round in which the previous height
+			// was decided: above 0 when its first proposals failed.
+			LastCommit struct {
+				Round int `json:"round"`
+			} `json:"last_commit"`
 		} `json:"block"`
 	} `json:"result"`
 	Error *struct {
@@ -771,6 +786,9 @@ func (r *loadRun) watch(ctx context.Context, h int64) error {
 		r.mu.Lock()
 		r.blocks = append(r.blocks, blockSample{Height: h, Seen: asked, LoadTxs: n})
 		r.inBlock = append(r.inBlock, pos)
+		if h > r.firstHeight {
+			r.rounds = append(r.rounds, b.Result.Block.LastCommit.Round)
+		}
 		r.mu.Unlock()
 		r.included.Add(int64(n))
 		h++
@@ -837,6 +855,12 @@ func (r *loadRun) summarize(out *Result) {
 	out.TPS, out.FromStartSeconds = rate, span.Seconds()
 	stall := longestStall(r.blocks, r.start, r.loadEnd)
 	out.MaxStallMs = float64(stall.Microseconds()) / 1000
+	for _, round := range r.rounds {
+		if round > 0 {
+			out.LateHeights++
+		}
+		out.MaxRound = max(out.MaxRound, round)
+	}
 	p50, p99, maxLat := latencyStats(lat)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	out.P50ms, out.P99ms, out.MaxMs = ms(p50), ms(p99), ms(maxLat)

@@ -141,6 +141,8 @@ func medianResult(rounds []*Result) *Result {
 		WindowTPS:        pick(func(r *Result) float64 { return r.WindowTPS }),
 		FromStartSeconds: pick(func(r *Result) float64 { return r.FromStartSeconds }),
 		MaxStallMs:       pick(func(r *Result) float64 { return r.MaxStallMs }),
+		LateHeights:      int(pick(func(r *Result) float64 { return float64(r.LateHeights) })),
+		MaxRound:         int(pick(func(r *Result) float64 { return float64(r.MaxRound) })),
 		P50ms:            pick(func(r *Result) float64 { return r.P50ms }),
 		P99ms:            pick(func(r *Result) float64 { return r.P99ms }),
 		MaxMs:            pick(func(r *Result) float64 { return r.MaxMs }),
