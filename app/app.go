@@ -134,10 +134,11 @@ type Options struct {
 	Snapshot  SnapshotPolicy
 	// MaxProposalTxs caps the mempool transactions this node puts in a
 	// block it proposes (the QC transaction is not counted); 0 leaves only
-	// the consensus parameter block.max_bytes. Every other validator must
-	// verify the signatures it has not seen and execute the block within
-	// the round's timeouts, so a proposal of everything a full mempool
-	// holds can stall the chain (docs/performance.md). It is the
+	// the consensus parameter block.max_bytes. Every validator verifies
+	// the signatures it has not seen, executes and commits the block while
+	// its mempool admits load on the same cores, so a proposal of
+	// everything a full mempool holds can stall a loaded chain for the
+	// rest of a run (docs/performance.md). It is the
 	// proposer's own choice: ProcessProposal accepts a block of any size
 	// that block.max_bytes allows, so nodes may set it differently.
 	MaxProposalTxs int
