@@ -57,7 +57,7 @@ const DefaultMinFreeDiskMB = 256
 // DefaultMaxProposalTxs is node.max_proposal_txs's default: a block that
 // every validator of a loaded 2-core machine verifies, executes and commits
 // in under a second; it cost no throughput with 1 and 4 validators and kept
-// 7 and 10 committing (docs/performance.md, "Throughput").
+// 7 committing (docs/performance.md, "Throughput").
 const DefaultMaxProposalTxs = 2000
 
 // Location is recon.timezone loaded (Validate has checked that it loads).
