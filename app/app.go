@@ -59,6 +59,8 @@ type App struct {
 	rechecking bool
 	leanIndex  bool
 	pruning    Pruning
+	// maxProposalTxs is Options.MaxProposalTxs (0: no cap).
+	maxProposalTxs int
 	// In checker only: skipSanctions is set while CheckTx judges a
 	// transaction that hit the sanctions list as if it had not, and
 	// sanctionsAttempt holds that hit for CheckTx's log (ADR 0007 §4).
@@ -130,6 +132,16 @@ type Options struct {
 	// restored; Snapshot.Interval > 0 also takes them.
 	Snapshots *ledger.Snapshots
 	Snapshot  SnapshotPolicy
+	// MaxProposalTxs caps the mempool transactions this node puts in a
+	// block it proposes (the QC transaction is not counted); 0 leaves only
+	// the consensus parameter block.max_bytes. Every validator verifies
+	// the signatures it has not seen, executes and commits the block while
+	// its mempool admits load on the same cores, so a proposal of
+	// everything a full mempool holds can stall a loaded chain for the
+	// rest of a run (docs/performance.md). It is the
+	// proposer's own choice: ProcessProposal accepts a block of any size
+	// that block.max_bytes allows, so nodes may set it differently.
+	MaxProposalTxs int
 }
 
 // Pruning is what a node deletes of its history.
@@ -165,6 +177,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 		cpSigner:       opts.SignCheckpoint,
 		leanIndex:      opts.LeanIndex,
 		pruning:        opts.Pruning,
+		maxProposalTxs: max(opts.MaxProposalTxs, 0),
 		snapshotPolicy: opts.Snapshot,
 		snapshotting:   new(atomic.Bool),
 		snapshotDone:   new(sync.WaitGroup),
@@ -531,7 +544,10 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 
 // ProcessProposal rejects a block that carries a transaction that does not
 // decode or whose signature does not verify. Transactions this node has not
-// verified yet are checked in parallel.
+// verified yet are checked in parallel. It never judges a block by its
+// number of transactions: Options.MaxProposalTxs is only what this node
+// proposes, and validators with different caps must accept each other's
+// blocks.
 func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
 	txs := req.Txs
 	if len(txs) > 0 && wire.IsQCTx(txs[0]) {

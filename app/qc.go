@@ -268,7 +268,9 @@ func (a *App) verifyExtension(valAddr []byte, voteHeight int64, raw []byte) erro
 }
 
 // PrepareProposal puts the QC of height req.Height−2, built from the vote
-// extensions of the last commit, before the mempool's transactions.
+// extensions of the last commit, before the mempool's transactions, of
+// which it takes, in the mempool's order, as many as req.MaxTxBytes and
+// Options.MaxProposalTxs allow.
 func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
 	var txs [][]byte
 	budget := req.MaxTxBytes
@@ -276,13 +278,15 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		txs = append(txs, qcTx)
 		budget -= int64(len(qcTx))
 	}
+	taken := 0
 	for _, tx := range req.Txs {
 		if wire.IsQCTx(tx) {
 			continue
 		}
-		if int64(len(tx)) > budget {
+		if int64(len(tx)) > budget || a.maxProposalTxs > 0 && taken >= a.maxProposalTxs {
 			break
 		}
+		taken++
 		budget -= int64(len(tx))
 		txs = append(txs, tx)
 	}

@@ -31,6 +31,13 @@ type qcNet struct {
 
 func newQCNet(t *testing.T) *qcNet {
 	t.Helper()
+	return newQCNetWith(t, Options{})
+}
+
+// newQCNetWith is newQCNet with opts for the app (its NodeKey is the first
+// validator's).
+func newQCNetWith(t *testing.T, opts Options) *qcNet {
+	t.Helper()
 	n := &qcNet{}
 	g := GenesisState{
 		Organisations: []permission.Organisation{{ID: "bankA"}},
@@ -55,7 +62,8 @@ func newQCNet(t *testing.T) *qcNet {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	a, err := New(store, Options{NodeKey: n.nodeKeys[0]})
+	opts.NodeKey = n.nodeKeys[0]
+	a, err := New(store, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

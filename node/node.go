@@ -145,6 +145,7 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 		}
 	}
 	appOpts := app.Options{Logger: logger, NodeKey: nodeKey, LeanIndex: cfg.LeanIndex(), SigCache: opts.SigCache,
+		MaxProposalTxs: cfg.Node.MaxProposalTxs,
 		Pruning: app.Pruning{
 			KeepRecent: int64(cfg.Pruning.KeepRecent), Interval: int64(cfg.Pruning.Interval),
 			RetainBlocks: int64(cfg.Pruning.RetainBlocks), SpentIDs: cfg.Pruning.SpentIDs,

@@ -62,6 +62,12 @@ const DefaultMinFreeDiskMB = 256
 // 1,300 heights behind after a 30-minute partition took 89 s by gossip).
 const DefaultBlockSyncGap = 300
 
+// DefaultMaxProposalTxs is node.max_proposal_txs's default: a block that
+// every validator of a loaded 2-core machine verifies, executes and commits
+// in under a second; it cost no throughput with 1 and 4 validators and kept
+// 7 committing (docs/performance.md, "Throughput").
+const DefaultMaxProposalTxs = 2000
+
 // Location is recon.timezone loaded (Validate has checked that it loads).
 func (c *Config) Location() (*time.Location, error) {
 	loc, err := time.LoadLocation(c.Recon.TimeZone)
@@ -90,6 +96,9 @@ type Config struct {
 		// following consensus may fall before jinlian start restarts it
 		// into block sync (0 = never).
 		BlockSyncGap int `mapstructure:"block_sync_gap"`
+		// MaxProposalTxs caps the transactions in a block this node
+		// proposes (0: only block.max_bytes); see app.Options.
+		MaxProposalTxs int `mapstructure:"max_proposal_txs"`
 	} `mapstructure:"node"`
 	API struct {
 		Listen string `mapstructure:"listen"`
@@ -194,6 +203,7 @@ var defaults = []struct {
 	{"node.mode", ModeValidator, "node mode: validator or observer"},
 	{"node.min_free_disk_mb", DefaultMinFreeDiskMB, "free space (MB) on the data directory's file system below which the node stops cleanly and refuses to start (0 = never)"},
 	{"node.block_sync_gap", DefaultBlockSyncGap, "heights behind its peers (at least two of them) at which a node following consensus restarts itself into block sync, which catches up faster (0 = never)"},
+	{"node.max_proposal_txs", DefaultMaxProposalTxs, "validators: most transactions in a block this node proposes, so that every validator verifies, executes and commits it quickly under load (0 = only the genesis block.max_bytes); blocks of other validators are accepted whatever their size"},
 	{"api.listen", "", "address of the HTTP API (empty = off), e.g. 127.0.0.1:26680"},
 	{"api.tls", APITLSNone, "API transport security: none, tls13 or gmtls"},
 	{"api.cert_file", "", "API server certificate, PEM (gmtls: the SM2 signing certificate)"},
@@ -303,6 +313,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Node.BlockSyncGap < 0 {
 		return fmt.Errorf("config node.block_sync_gap = %d: want 0 (never) or more", c.Node.BlockSyncGap)
+	}
+	if c.Node.MaxProposalTxs < 0 {
+		return fmt.Errorf("config node.max_proposal_txs = %d: want 0 (no cap) or more", c.Node.MaxProposalTxs)
 	}
 	if c.API.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
@@ -492,6 +505,10 @@ min_free_disk_mb = %d
 # peers (after a long partition) restarts itself into block sync, which
 # catches up faster than consensus gossip (0 = never).
 block_sync_gap = %d
+# Validators: most transactions in a block this node proposes (0 = only the
+# genesis block.max_bytes). Blocks of other validators are accepted whatever
+# their size.
+max_proposal_txs = %d
 
 [api]
 listen = %q
@@ -561,7 +578,7 @@ eth_rpc = %q
 eth_key = %q
 anchor = %q
 keys = %q
-`, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.BlockSyncGap, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize,
+`, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.BlockSyncGap, c.Node.MaxProposalTxs, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize,
 		c.Pruning.KeepRecent, c.Pruning.Interval, c.Pruning.RetainBlocks, c.Pruning.SpentIDs,
 		c.Statesync.SnapshotInterval, c.Statesync.SnapshotKeepRecent,
 		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,

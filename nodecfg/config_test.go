@@ -299,6 +299,7 @@ func TestValidatePruning(t *testing.T) {
 		}, ""},
 		{"negative min_free_disk_mb", func(c *Config) { c.Node.MinFreeDiskMB = -1 }, "node.min_free_disk_mb = -1"},
 		{"negative block_sync_gap", func(c *Config) { c.Node.BlockSyncGap = -1 }, "node.block_sync_gap = -1"},
+		{"negative max_proposal_txs", func(c *Config) { c.Node.MaxProposalTxs = -1 }, "node.max_proposal_txs = -1"},
 		{"negative keep_recent", func(c *Config) { c.Pruning.KeepRecent = -1 }, "pruning.keep_recent = -1"},
 		{"too few versions", func(c *Config) { c.Pruning.KeepRecent = 3 }, "at least 10"},
 		{"too few blocks", func(c *Config) { c.Pruning.RetainBlocks = 9 }, "pruning.retain_blocks = 9"},

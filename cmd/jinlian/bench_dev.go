@@ -50,10 +50,15 @@ commits the state it needs (custody accounts and proposals, receivables
 registered and confirmed, trades with leg A funded) in setup phases outside
 the measurement, from --accounts identities split over two organisations.
 
-The ratio column is each run's committed tx/s over the first run's; against
-a kvstore baseline the budget column is what jinlian spends per transfer
-beyond kvstore's node CPU and its SM2 verifications (one per validator;
-measured before the runs), as a share of kvstore's cost.
+The committed column counts every committed load transaction from the
+load's start to the last block holding load, so a run that stalls shows a
+low rate; window is the rate between the first and the last block holding
+load (the steady state once blocks flow), and stall the longest time no
+block holding load was committed (a row with 3 s or more is marked
+STALLED), and late the heights decided in a round above 0. The ratio column is each run's committed tx/s over the first
+run's; against a kvstore baseline the budget column is what jinlian spends
+per transfer beyond kvstore's node CPU and its SM2 verifications (one per
+validator; measured before the runs), as a share of kvstore's cost.
 
 Data lives in a temporary directory, removed afterwards, unless --home is
 given (it must then be empty or absent) or --keep is set.`,

@@ -97,13 +97,32 @@ type Result struct {
 	Failed        int     `json:"failed"`   // included with a non-zero result code
 	Pending       int     `json:"pending"`  // accepted but not seen committed by the end
 	Committed     int     `json:"committed"`
-	TPS           float64 `json:"committed_tps"`
+	// TPS counts every committed load transaction from the load's start
+	// (the first transaction due) to the last block holding load seen
+	// committed, or to the end of the offering if that is later:
+	// FromStartSeconds. A run that stalls shows a low rate.
+	TPS              float64 `json:"committed_tps"`
+	FromStartSeconds float64 `json:"from_start_seconds"`
+	// WindowTPS is the rate between the first and the last block holding
+	// load (the first block's transactions left out), WindowSeconds apart:
+	// the steady state once blocks flow, which flatters a run that waited
+	// long for its first block. committed_tps before 2026-12-04.
+	WindowTPS     float64 `json:"window_tps"`
 	WindowSeconds float64 `json:"window_seconds"`
-	Blocks        int     `json:"blocks"`
-	MaxBlockTxs   int     `json:"max_block_txs"`
-	P50ms         float64 `json:"p50_ms"`
-	P99ms         float64 `json:"p99_ms"`
-	MaxMs         float64 `json:"max_ms"`
+	// MaxStallMs is the longest time, from the load's start, that no block
+	// holding load was committed: between two such blocks, or from the
+	// last one to the end of the offering (the drain is left out).
+	MaxStallMs float64 `json:"max_stall_ms"`
+	// LateHeights counts the heights of the run decided in a round above 0
+	// (their first proposal missed the round's timeouts or was refused);
+	// MaxRound is the highest round any of them needed.
+	LateHeights int     `json:"late_heights"`
+	MaxRound    int     `json:"max_round"`
+	Blocks      int     `json:"blocks"`
+	MaxBlockTxs int     `json:"max_block_txs"`
+	P50ms       float64 `json:"p50_ms"`
+	P99ms       float64 `json:"p99_ms"`
+	MaxMs       float64 `json:"max_ms"`
 	// NodeCPUPerTx is the node process's user+system CPU time from the
 	// start of the load to the last commit, divided by the committed
 	// transactions.
@@ -256,10 +275,17 @@ func (r *Result) setBudget(baseline *Result, verifyUs float64) {
 	r.OverheadBudget = (r.NodeCPUPerTxUs - baseline.NodeCPUPerTxUs - float64(r.Verifies)*verifyUs) / baseline.NodeCPUPerTxUs
 }
 
-// PrintTable prints results, one row each.
+// stalledMs is the longest wait for a block holding load that PrintTable
+// lets pass without calling the run stalled: many times a block interval,
+// even with 10 validators on one machine.
+const stalledMs = 3000
+
+// PrintTable prints results, one row each: committed is the rate from the
+// load's start to the last commit, window the rate between the first and
+// the last block holding load, stall the longest time without such a block.
 func PrintTable(w io.Writer, results []*Result) {
-	fmt.Fprintf(w, "%-30s %4s %7s %8s %9s %8s %8s %7s %7s %7s %8s %9s %6s %7s\n",
-		"app", "vals", "target", "offered", "committed", "p50", "p99", "blocks", "maxblk", "pending", "rejected", "cpu/tx", "ratio", "budget")
+	fmt.Fprintf(w, "%-30s %4s %7s %8s %9s %7s %6s %5s %8s %8s %7s %7s %7s %8s %9s %6s %7s\n",
+		"app", "vals", "target", "offered", "committed", "window", "stall", "late", "p50", "p99", "blocks", "maxblk", "pending", "rejected", "cpu/tx", "ratio", "budget")
 	for _, r := range results {
 		name := r.App
 		if r.Workload != "" && r.Workload != WorkloadTransfer {
@@ -276,9 +302,12 @@ func PrintTable(w io.Writer, results []*Result) {
 		if r.SM2VerifyUs > 0 {
 			budget = fmt.Sprintf("%.0f%%", 100*r.OverheadBudget)
 		}
-		fmt.Fprintf(w, "%-30s %4d %7d %8.0f %9.0f %6.0fms %6.0fms %7d %7d %7d %8d %7.0fus %6s %7s\n",
-			name, r.Validators, r.TargetRate, r.OfferedRate, r.TPS, r.P50ms, r.P99ms, r.Blocks, r.MaxBlockTxs,
+		fmt.Fprintf(w, "%-30s %4d %7d %8.0f %9.0f %7.0f %5.1fs %5d %6.0fms %6.0fms %7d %7d %7d %8d %7.0fus %6s %7s\n",
+			name, r.Validators, r.TargetRate, r.OfferedRate, r.TPS, r.WindowTPS, r.MaxStallMs/1000, r.LateHeights, r.P50ms, r.P99ms, r.Blocks, r.MaxBlockTxs,
 			r.Pending, r.Rejected, r.NodeCPUPerTxUs, ratio, budget)
+		if r.MaxStallMs >= stalledMs {
+			fmt.Fprintf(w, "    STALLED: no block with load committed for %.1f s\n", r.MaxStallMs/1000)
+		}
 		if r.SM2VerifyUs > 0 {
 			fmt.Fprintf(w, "    budget: (%.0f µs − kvstore's %.0f µs − %d × %.0f µs SM2 verify) / %.0f µs = %.0f%% of kvstore's per-transfer cost (target ≤ 25%%)\n",
 				r.NodeCPUPerTxUs, r.BaselineCPUPerTxUs, r.Verifies, r.SM2VerifyUs, r.BaselineCPUPerTxUs, 100*r.OverheadBudget)
@@ -383,6 +412,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	run := &loadRun{o: o, load: load, hc: hc, rpcs: rpcs, sentAt: make([]time.Time, len(load.txs))}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan error, 1)
+	run.firstHeight = startHeight + 1
 	go func() { watchDone <- run.watch(watchCtx, startHeight+1) }()
 
 	loadStart := time.Now()
@@ -544,6 +574,8 @@ type loadRun struct {
 	rpcs []string
 
 	sentAt   []time.Time // written before the tx is handed to a sender
+	start    time.Time   // when offer began: the first transaction's due time
+	loadEnd  time.Time   // when offer stopped offering
 	rejected atomic.Int64
 	included atomic.Int64
 
@@ -551,6 +583,10 @@ type loadRun struct {
 	errs    map[string]int
 	blocks  []blockSample
 	inBlock [][]int // per block: load tx index by position, -1 for others
+	// rounds: the round in which each height from firstHeight on was
+	// decided, as the next block's last commit says.
+	firstHeight int64
+	rounds      []int
 }
 
 type sendJob struct {
@@ -579,6 +615,7 @@ func (r *loadRun) offer(ctx context.Context) (int, time.Duration) {
 	}
 	const tick = 2 * time.Millisecond
 	start := time.Now()
+	r.start = start
 	deadline := time.NewTimer(r.o.Duration)
 	defer deadline.Stop()
 	next, node := 0, 0
@@ -622,6 +659,7 @@ offering:
 		time.Sleep(tick)
 	}
 	elapsed := time.Since(start)
+	r.loadEnd = start.Add(elapsed)
 	close(jobs)
 	wg.Wait()
 	return next, elapsed
@@ -709,6 +747,11 @@ type rpcBlock struct {
 			Data struct {
 				Txs [][]byte `json:"txs"` // base64 in JSON
 			} `json:"data"`
+			// LastCommit.Round is the round in which the previous height
+			// was decided: above 0 when its first proposals failed.
+			LastCommit struct {
+				Round int `json:"round"`
+			} `json:"last_commit"`
 		} `json:"block"`
 	} `json:"result"`
 	Error *struct {
@@ -743,6 +786,9 @@ func (r *loadRun) watch(ctx context.Context, h int64) error {
 		r.mu.Lock()
 		r.blocks = append(r.blocks, blockSample{Height: h, Seen: asked, LoadTxs: n})
 		r.inBlock = append(r.inBlock, pos)
+		if h > r.firstHeight {
+			r.rounds = append(r.rounds, b.Result.Block.LastCommit.Round)
+		}
 		r.mu.Unlock()
 		r.included.Add(int64(n))
 		h++
@@ -804,7 +850,17 @@ func (r *loadRun) summarize(out *Result) {
 	out.Rejected = int(r.rejected.Load())
 	out.Pending = out.Sent - out.Rejected - out.Included
 	_, window, tps := throughput(r.blocks)
-	out.TPS, out.WindowSeconds = tps, window.Seconds()
+	out.WindowTPS, out.WindowSeconds = tps, window.Seconds()
+	_, span, rate := sustained(r.blocks, r.start, r.loadEnd)
+	out.TPS, out.FromStartSeconds = rate, span.Seconds()
+	stall := longestStall(r.blocks, r.start, r.loadEnd)
+	out.MaxStallMs = float64(stall.Microseconds()) / 1000
+	for _, round := range r.rounds {
+		if round > 0 {
+			out.LateHeights++
+		}
+		out.MaxRound = max(out.MaxRound, round)
+	}
 	p50, p99, maxLat := latencyStats(lat)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	out.P50ms, out.P99ms, out.MaxMs = ms(p50), ms(p99), ms(maxLat)

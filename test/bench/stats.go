@@ -42,6 +42,51 @@ func throughput(blocks []blockSample) (txs int, window time.Duration, perSecond 
 	return txs, window, float64(txs) / window.Seconds()
 }
 
+// sustained counts every committed load transaction per second from the
+// load's start to the later of the last block holding load and the end of
+// the offering (loadEnd): what a client offering the load from start saw get
+// through, including the wait for the first block, and a chain that halts
+// while load is still offered does not shorten its own span. throughput's
+// window opens only at the first block with load and closes at the last, so
+// it flatters a stalled run. With no load committed the rate is 0.
+func sustained(blocks []blockSample, start, loadEnd time.Time) (txs int, span time.Duration, perSecond float64) {
+	last := loadEnd
+	for _, b := range blocks {
+		if b.LoadTxs > 0 {
+			txs += b.LoadTxs
+			if b.Seen.After(last) {
+				last = b.Seen
+			}
+		}
+	}
+	if txs == 0 {
+		return 0, 0, 0
+	}
+	span = last.Sub(start)
+	if span <= 0 {
+		return txs, span, 0
+	}
+	return txs, span, float64(txs) / span.Seconds()
+}
+
+// longestStall is the longest time, from the load's start, during which no
+// block holding load was committed: the gaps between start and each such
+// block, and from the last one to the end of the offering (loadEnd) when
+// that is later. The drain after the load is left out: a few transactions
+// that never commit would make its end a stall of --drain.
+func longestStall(blocks []blockSample, start, loadEnd time.Time) time.Duration {
+	var longest time.Duration
+	prev := start
+	for _, b := range blocks {
+		if b.LoadTxs == 0 || b.Seen.Before(start) {
+			continue
+		}
+		longest = max(longest, b.Seen.Sub(prev))
+		prev = b.Seen
+	}
+	return max(longest, loadEnd.Sub(prev))
+}
+
 // percentile returns the nearest-rank p-th percentile (0 < p ≤ 100) of
 // sorted, which must be in ascending order; 0 when sorted is empty.
 func percentile(sorted []time.Duration, p float64) time.Duration {
@@ -91,24 +136,29 @@ func medianResult(rounds []*Result) *Result {
 	r0 := rounds[0]
 	return &Result{
 		App: r0.App, Validators: r0.Validators, TimeoutCommit: r0.TimeoutCommit, TxBytes: r0.TxBytes, TargetRate: r0.TargetRate,
-		OfferedRate:     pick(func(r *Result) float64 { return r.OfferedRate }),
-		TPS:             pick(func(r *Result) float64 { return r.TPS }),
-		P50ms:           pick(func(r *Result) float64 { return r.P50ms }),
-		P99ms:           pick(func(r *Result) float64 { return r.P99ms }),
-		MaxMs:           pick(func(r *Result) float64 { return r.MaxMs }),
-		NodeCPUPerTxUs:  pick(func(r *Result) float64 { return r.NodeCPUPerTxUs }),
-		NodeCPUSeconds:  pick(func(r *Result) float64 { return r.NodeCPUSeconds }),
-		BenchCPUSeconds: pick(func(r *Result) float64 { return r.BenchCPUSeconds }),
-		LoadSeconds:     pick(func(r *Result) float64 { return r.LoadSeconds }),
-		WindowSeconds:   pick(func(r *Result) float64 { return r.WindowSeconds }),
-		Sent:            int(pick(func(r *Result) float64 { return float64(r.Sent) })),
-		Rejected:        int(pick(func(r *Result) float64 { return float64(r.Rejected) })),
-		Included:        int(pick(func(r *Result) float64 { return float64(r.Included) })),
-		Failed:          int(pick(func(r *Result) float64 { return float64(r.Failed) })),
-		Pending:         int(pick(func(r *Result) float64 { return float64(r.Pending) })),
-		Committed:       int(pick(func(r *Result) float64 { return float64(r.Committed) })),
-		Blocks:          int(pick(func(r *Result) float64 { return float64(r.Blocks) })),
-		MaxBlockTxs:     int(pick(func(r *Result) float64 { return float64(r.MaxBlockTxs) })),
-		Runs:            rounds,
+		OfferedRate:      pick(func(r *Result) float64 { return r.OfferedRate }),
+		TPS:              pick(func(r *Result) float64 { return r.TPS }),
+		WindowTPS:        pick(func(r *Result) float64 { return r.WindowTPS }),
+		FromStartSeconds: pick(func(r *Result) float64 { return r.FromStartSeconds }),
+		MaxStallMs:       pick(func(r *Result) float64 { return r.MaxStallMs }),
+		LateHeights:      int(pick(func(r *Result) float64 { return float64(r.LateHeights) })),
+		MaxRound:         int(pick(func(r *Result) float64 { return float64(r.MaxRound) })),
+		P50ms:            pick(func(r *Result) float64 { return r.P50ms }),
+		P99ms:            pick(func(r *Result) float64 { return r.P99ms }),
+		MaxMs:            pick(func(r *Result) float64 { return r.MaxMs }),
+		NodeCPUPerTxUs:   pick(func(r *Result) float64 { return r.NodeCPUPerTxUs }),
+		NodeCPUSeconds:   pick(func(r *Result) float64 { return r.NodeCPUSeconds }),
+		BenchCPUSeconds:  pick(func(r *Result) float64 { return r.BenchCPUSeconds }),
+		LoadSeconds:      pick(func(r *Result) float64 { return r.LoadSeconds }),
+		WindowSeconds:    pick(func(r *Result) float64 { return r.WindowSeconds }),
+		Sent:             int(pick(func(r *Result) float64 { return float64(r.Sent) })),
+		Rejected:         int(pick(func(r *Result) float64 { return float64(r.Rejected) })),
+		Included:         int(pick(func(r *Result) float64 { return float64(r.Included) })),
+		Failed:           int(pick(func(r *Result) float64 { return float64(r.Failed) })),
+		Pending:          int(pick(func(r *Result) float64 { return float64(r.Pending) })),
+		Committed:        int(pick(func(r *Result) float64 { return float64(r.Committed) })),
+		Blocks:           int(pick(func(r *Result) float64 { return float64(r.Blocks) })),
+		MaxBlockTxs:      int(pick(func(r *Result) float64 { return float64(r.MaxBlockTxs) })),
+		Runs:             rounds,
 	}
 }

@@ -120,3 +120,86 @@ func TestMedian(t *testing.T) {
 		})
 	}
 }
+
+func TestSustained(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	cases := []struct {
+		name     string
+		blocks   []blockSample
+		loadEnd  time.Time
+		wantTxs  int
+		wantSpan time.Duration
+		wantRate float64
+	}{
+		{"no load committed is 0", []blockSample{{1, at(500), 0}}, at(1000), 0, 0, 0},
+		{
+			name:     "counts the first block's transactions and the wait for it",
+			blocks:   []blockSample{{1, at(1000), 100}, {2, at(2000), 300}},
+			loadEnd:  at(1500),
+			wantTxs:  400,
+			wantSpan: 2 * time.Second,
+			wantRate: 200,
+		},
+		{
+			name: "a run that waited long for its blocks shows a low rate",
+			// throughput's window (9 s to 10 s) would say 1,000/s.
+			blocks:   []blockSample{{1, at(9000), 100}, {2, at(10000), 1000}},
+			loadEnd:  at(8000),
+			wantTxs:  1100,
+			wantSpan: 10 * time.Second,
+			wantRate: 110,
+		},
+		{
+			name: "a chain that halts while load is offered is measured to the load's end",
+			// to its last commit it would be 1,000/s.
+			blocks:   []blockSample{{1, at(1000), 1000}, {2, at(2000), 1000}},
+			loadEnd:  at(8000),
+			wantTxs:  2000,
+			wantSpan: 8 * time.Second,
+			wantRate: 250,
+		},
+		{
+			name:     "empty blocks after the last load do not count",
+			blocks:   []blockSample{{1, at(500), 0}, {2, at(4000), 2000}, {3, at(4100), 0}},
+			loadEnd:  at(3000),
+			wantTxs:  2000,
+			wantSpan: 4 * time.Second,
+			wantRate: 500,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			txs, span, rate := sustained(tc.blocks, t0, tc.loadEnd)
+			if txs != tc.wantTxs || span != tc.wantSpan || rate != tc.wantRate {
+				t.Errorf("sustained = %d txs over %v = %.1f/s; want %d over %v = %.1f/s",
+					txs, span, rate, tc.wantTxs, tc.wantSpan, tc.wantRate)
+			}
+		})
+	}
+}
+
+func TestLongestStall(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	steady := []blockSample{{1, at(400), 100}, {2, at(600), 0}, {3, at(900), 100}, {4, at(1100), 100}}
+	cases := []struct {
+		name    string
+		blocks  []blockSample
+		loadEnd time.Time
+		want    time.Duration
+	}{
+		{"the wait for the first block counts", steady[:1], at(400), 400 * time.Millisecond},
+		{"empty blocks do not end a stall", steady, at(1000), 500 * time.Millisecond},
+		{"no commit until the load's end is a stall", steady, at(9000), 7900 * time.Millisecond},
+		{"the drain after the load does not count", steady, at(700), 500 * time.Millisecond},
+		{"nothing committed: the whole load", nil, at(8000), 8 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := longestStall(tc.blocks, t0, tc.loadEnd); got != tc.want {
+				t.Errorf("longestStall = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
