@@ -68,18 +68,20 @@ type Options struct {
 	Count         int
 	Duration      time.Duration
 	TimeoutCommit time.Duration
-	Accounts      int
-	TxSize        int
-	Batch         int
-	Workers       int
-	Poll          time.Duration
-	Drain         time.Duration
-	MaxDrain      time.Duration
-	CheckResults  bool
-	CPUProfile    string
-	Keep          bool
-	Repeat        int
-	LogLevel      string
+	// MempoolSize is every node's mempool.size (0: jinlian's default).
+	MempoolSize  int
+	Accounts     int
+	TxSize       int
+	Batch        int
+	Workers      int
+	Poll         time.Duration
+	Drain        time.Duration
+	MaxDrain     time.Duration
+	CheckResults bool
+	CPUProfile   string
+	Keep         bool
+	Repeat       int
+	LogLevel     string
 }
 
 // Result is what one run of one app reports.
@@ -350,7 +352,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	}
 	args := []string{"bench", "serve", "--app", appName, "--home", filepath.Join(dir, "net"),
 		"--validators", strconv.Itoa(o.Validators), "--base-port", strconv.Itoa(basePort),
-		"--timeout-commit", o.TimeoutCommit.String(), "--log.level", o.LogLevel}
+		"--timeout-commit", o.TimeoutCommit.String(), "--log.level", o.LogLevel, "--mempool-size", strconv.Itoa(o.MempoolSize)}
 	if load.accounts != nil {
 		p := filepath.Join(dir, "accounts.txt")
 		if err := os.WriteFile(p, []byte(strings.Join(load.accounts, "\n")+"\n"), 0o644); err != nil {

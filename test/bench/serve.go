@@ -33,6 +33,8 @@ type ServeOptions struct {
 	Validators    int
 	BasePort      int
 	TimeoutCommit time.Duration
+	// MempoolSize is every node's mempool.size (0: jinlian's default).
+	MempoolSize int
 	// AccountsFile (jinlian) lists the addresses to fund, one per line,
 	// members of localnet.BenchOrg, or of localnet.BenchOrgB when the
 	// address is followed by that name.
@@ -86,6 +88,11 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 		if err != nil {
 			return Ready{}, nil, err
 		}
+		for _, nn := range ln.Network.Nodes {
+			if err := setMempoolSize(nn.Home, o.MempoolSize); err != nil {
+				return Ready{}, nil, err
+			}
+		}
 		nodes, err := ln.Start(context.Background(), cometLog, appLog)
 		if err != nil {
 			return Ready{}, nil, err
@@ -114,6 +121,9 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 			return errors.Join(errs...)
 		}
 		for _, nn := range net.Nodes {
+			if err := setMempoolSize(nn.Home, o.MempoolSize); err != nil {
+				return Ready{}, nil, errors.Join(err, stop())
+			}
 			n, err := consensus.StartNode(nn.Home, kvstore.NewInMemoryApplication(), consensus.NodeOptions{Logger: cometLog})
 			if err != nil {
 				return Ready{}, nil, errors.Join(err, stop())
@@ -125,6 +135,20 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 		return Ready{}, nil, fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-shared", o.App)
 	}
 	return Ready{ChainID: ChainID, RPC: rpcs}, stop, nil
+}
+
+// setMempoolSize writes mempool.size into home's config.toml (0: leaves
+// it).
+func setMempoolSize(home string, size int) error {
+	if size == 0 {
+		return nil
+	}
+	c, err := consensus.LoadConfig(home)
+	if err != nil {
+		return err
+	}
+	c.Mempool.Size = size
+	return consensus.WriteConfig(home, c)
 }
 
 // Ready is the line `jinlian bench serve` prints once its nodes run.
