@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -282,8 +283,23 @@ func TestBlockPage(t *testing.T) {
 		}
 		txs, ids = append(txs, raw), append(ids, id)
 	}
+	index := false // whether the node answers tx_search by height
+	var asked []string
 	node := fakeNode(t, func(method string, params map[string]json.RawMessage) (any, string) {
+		asked = append(asked, method)
 		switch method {
+		case "tx_search":
+			var q, page string
+			_ = json.Unmarshal(params["query"], &q)
+			_ = json.Unmarshal(params["page"], &page)
+			if !index || q != "tx.height=7" || page != "1" {
+				return nil, ""
+			}
+			res := &ctypes.ResultTxSearch{TotalCount: len(txs)}
+			for i := range 100 {
+				res.Txs = append(res.Txs, &ctypes.ResultTx{Height: 7, Index: uint32(i), TxResult: abci.ExecTxResult{Code: 3}})
+			}
+			return res, ""
 		case "block":
 			b := &cmttypes.Block{Header: cmttypes.Header{ChainID: "c1", Height: 7, Time: time.Unix(1_780_000_000, 0), AppHash: bytes.Repeat([]byte{0xab}, 32)}, Data: cmttypes.Data{Txs: txs}}
 			return &ctypes.ResultBlock{BlockID: cmttypes.BlockID{Hash: bytes.Repeat([]byte{0xcd}, 32)}, Block: b}, ""
@@ -313,5 +329,12 @@ func TestBlockPage(t *testing.T) {
 	_, body = get(t, c, base+"/explorer/block/7?from=100")
 	if !strings.Contains(body, ids[102]) || strings.Contains(body, ids[99]) || !strings.Contains(body, `href="/explorer/block/7?from=0" rel="prev"`) {
 		t.Error("block 7 from 100: not the last page")
+	}
+	// With a tx index, the codes of a page come from one page of
+	// tx_search, not from every result of the block.
+	index, asked = true, nil
+	_, body = get(t, c, base+"/explorer/block/7")
+	if !strings.Contains(body, "Failed (3)") || slices.Contains(asked, "block_results") {
+		t.Errorf("block 7 with a tx index: asked %q; the codes shown are not the index's", asked)
 	}
 }
