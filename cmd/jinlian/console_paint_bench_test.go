@@ -33,7 +33,7 @@ import (
 // the day's statement, reconciliation, governance, proof check), bankA's
 // on node0's plain RPC as the localnet's default console (the block list,
 // a block, a transaction, a memo search: the API's gate keeps those for
-// regulators), and, with JINLIAN_CONSOLE_OBSERVER=1 (a regulator
+// regulators; and the account, read from blocks there), and, with JINLIAN_CONSOLE_OBSERVER=1 (a regulator
 // observer replays the whole history too), the regulator's (alerts, an
 // account's case, the audit log, the report form).
 //
@@ -190,6 +190,7 @@ func BenchmarkConsolePaint(b *testing.B) {
 			{"block", fmt.Sprintf("/explorer/block/%d", midHeight.Height), "#block-txs"},
 			{"tx", "/explorer?tx=" + mid, "#tx-fields"},
 			{"memo", "/explorer?memo=batch-042", "#memo-hits a"},
+			{"account (RPC)", "/explorer?" + account, "#history tbody tr"},
 		}},
 	}
 	if observer {
