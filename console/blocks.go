@@ -148,17 +148,12 @@ func (s *Server) readBlock(ctx context.Context, h int64, from int) (*blockData, 
 		d.Next = to
 	}
 	// Result codes, when the node gives them; the page stands without.
-	var codes []uint32
-	if res, err := s.rpc.BlockResults(ctx, &h); err == nil && len(res.TxsResults) == d.NumTxs {
-		for _, x := range res.TxsResults {
-			codes = append(codes, x.Code)
-		}
-	}
+	codes := s.pageCodes(ctx, h, from, to)
 	for i := from; i < to; i++ {
 		raw := blk.Block.Txs[i]
 		t := blockTx{Index: i}
 		if codes != nil {
-			t.Code, t.HasCode = codes[i], true
+			t.Code, t.HasCode = codes[i-from], true
 		}
 		switch {
 		case i == 0 && wire.IsQCTx(raw):
@@ -177,4 +172,39 @@ func (s *Server) readBlock(ctx context.Context, h int64, from int) (*blockData, 
 		d.Txs = append(d.Txs, t)
 	}
 	return d, nil
+}
+
+// pageCodes are the result codes of block h's transactions from..to-1:
+// from the tx index, one page of tx_search (CometBFT orders a height's
+// transactions by index), which sends the console only the page's
+// results; else from block_results, every result of the block with its
+// events (with a few thousand transactions a block, that alone took most
+// of a second); nil when the node gives neither.
+func (s *Server) pageCodes(ctx context.Context, h int64, from, to int) []uint32 {
+	if from%blockTxsPerPage == 0 {
+		page, per := from/blockTxsPerPage+1, blockTxsPerPage
+		res, err := s.rpc.TxSearch(ctx, fmt.Sprintf("tx.height=%d", h), false, &page, &per, "asc")
+		if err == nil && len(res.Txs) == to-from {
+			codes := make([]uint32, 0, to-from)
+			for i, t := range res.Txs {
+				if t.Height != h || int(t.Index) != from+i {
+					codes = nil
+					break
+				}
+				codes = append(codes, t.TxResult.Code)
+			}
+			if codes != nil {
+				return codes
+			}
+		}
+	}
+	res, err := s.rpc.BlockResults(ctx, &h)
+	if err != nil || len(res.TxsResults) < to {
+		return nil
+	}
+	codes := make([]uint32, 0, to-from)
+	for _, x := range res.TxsResults[from:to] {
+		codes = append(codes, x.Code)
+	}
+	return codes
 }

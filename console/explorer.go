@@ -83,8 +83,12 @@ type explorerData struct {
 	ProofFrom, ProofTo string
 }
 
-// historySpan is how many heights a page of an account's history covers.
-const historySpan = 500
+// historySpan is how many heights a page of an account's history covers
+// at most; historyRows how many movements it aims at (history).
+const (
+	historySpan = 500
+	historyRows = 100
+)
 
 type decryption struct {
 	Reader, Plaintext, Base64 string
@@ -180,8 +184,14 @@ func (s *Server) exploreStatus(w http.ResponseWriter, r *http.Request, dec any, 
 	s.render(w, v)
 }
 
-// history reads a page of the account's movements: the historySpan
-// heights up to before (default: the balance's height), newest first.
+// history reads a page of the account's movements, newest first: heights
+// back from before (default: the balance's height) in steps that double
+// (1, 2, 4, … heights) until the page holds historyRows movements or
+// covers historySpan heights. On a busy chain a page reads a block or
+// two, not historySpan of them: a member's node gives movements only
+// through its event feed, every movement of the ledger at those heights
+// (with 1M transactions of history, 500 heights were some 500,000 of them
+// and the page took tens of seconds).
 func (s *Server) history(ctx context.Context, d *explorerData, b *balanceView, before string) error {
 	to := b.Height
 	if before != "" {
@@ -191,11 +201,18 @@ func (s *Server) history(ctx context.Context, d *explorerData, b *balanceView, b
 		}
 		to = min(h, to)
 	}
-	from := max(1, to-historySpan+1)
 	acct := movement.Account{Ledger: b.Ledger, Asset: b.Asset, Address: b.Account}
-	ms, err := s.cfg.Node.Movements(ctx, s.apiHTTP, acct, from, to)
-	if err != nil {
-		return err
+	floor := max(1, to-historySpan+1)
+	from := to + 1 // the lowest height read so far
+	var ms []movement.Movement
+	for step := int64(1); from > floor && len(ms) < historyRows; step *= 2 {
+		lo := max(floor, from-step)
+		part, err := s.cfg.Node.Movements(ctx, s.apiHTTP, acct, lo, from-1)
+		if err != nil {
+			return err
+		}
+		ms = append(part, ms...)
+		from = lo
 	}
 	slices.Reverse(ms)
 	d.History, d.HistoryFrom, d.HistoryTo = ms, from, to

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -282,8 +284,23 @@ func TestBlockPage(t *testing.T) {
 		}
 		txs, ids = append(txs, raw), append(ids, id)
 	}
+	index := false // whether the node answers tx_search by height
+	var asked []string
 	node := fakeNode(t, func(method string, params map[string]json.RawMessage) (any, string) {
+		asked = append(asked, method)
 		switch method {
+		case "tx_search":
+			var q, page string
+			_ = json.Unmarshal(params["query"], &q)
+			_ = json.Unmarshal(params["page"], &page)
+			if !index || q != "tx.height=7" || page != "1" {
+				return nil, ""
+			}
+			res := &ctypes.ResultTxSearch{TotalCount: len(txs)}
+			for i := range 100 {
+				res.Txs = append(res.Txs, &ctypes.ResultTx{Height: 7, Index: uint32(i), TxResult: abci.ExecTxResult{Code: 3}})
+			}
+			return res, ""
 		case "block":
 			b := &cmttypes.Block{Header: cmttypes.Header{ChainID: "c1", Height: 7, Time: time.Unix(1_780_000_000, 0), AppHash: bytes.Repeat([]byte{0xab}, 32)}, Data: cmttypes.Data{Txs: txs}}
 			return &ctypes.ResultBlock{BlockID: cmttypes.BlockID{Hash: bytes.Repeat([]byte{0xcd}, 32)}, Block: b}, ""
@@ -313,5 +330,61 @@ func TestBlockPage(t *testing.T) {
 	_, body = get(t, c, base+"/explorer/block/7?from=100")
 	if !strings.Contains(body, ids[102]) || strings.Contains(body, ids[99]) || !strings.Contains(body, `href="/explorer/block/7?from=0" rel="prev"`) {
 		t.Error("block 7 from 100: not the last page")
+	}
+	// With a tx index, the codes of a page come from one page of
+	// tx_search, not from every result of the block.
+	index, asked = true, nil
+	_, body = get(t, c, base+"/explorer/block/7")
+	if !strings.Contains(body, "Failed (3)") || slices.Contains(asked, "block_results") {
+		t.Errorf("block 7 with a tx index: asked %q; the codes shown are not the index's", asked)
+	}
+}
+
+// An account's history reads back from the balance's height in doubling
+// steps: a quiet account's page reads each of the last historySpan
+// heights once (the node has nothing of it there) and links to the
+// heights before; ?before= starts the page lower.
+func TestAccountHistorySpan(t *testing.T) {
+	var asked []int64
+	node := fakeNode(t, func(method string, params map[string]json.RawMessage) (any, string) {
+		switch method {
+		case "abci_query":
+			if path, _ := queryOf(params); path == queryBalance {
+				return queryResult(map[string]any{"amount": "700", "height": 1000}), ""
+			}
+		case "status":
+			return &ctypes.ResultStatus{SyncInfo: ctypes.SyncInfo{EarliestBlockHeight: 1, LatestBlockHeight: 1001}}, ""
+		case "block":
+			var hs string
+			_ = json.Unmarshal(params["height"], &hs)
+			h, _ := strconv.ParseInt(hs, 10, 64)
+			asked = append(asked, h)
+			return &ctypes.ResultBlock{Block: &cmttypes.Block{Header: cmttypes.Header{Height: h, Time: time.Unix(1_780_000_000+h, 0)}}}, ""
+		}
+		return nil, ""
+	})
+	s, c := consoleOn(t, node, "en")
+	acct := strings.Repeat("ab", 20)
+	for _, cs := range []struct {
+		name, query  string
+		top, earlier int64
+	}{
+		{"the latest page", "", 1000, 500},
+		{"an earlier page", "&before=300", 300, 0},
+	} {
+		asked = nil
+		_, body := get(t, c, "http://"+s.Addr()+"/explorer?ledger=payments&asset=CNY&account="+acct+cs.query)
+		slices.Sort(asked)
+		want := []int64{}
+		for h := max(1, cs.top-historySpan+1); h <= cs.top; h++ {
+			want = append(want, h)
+		}
+		if !slices.Equal(asked, want) {
+			t.Errorf("%s: read %d heights (%v…), want each of %d..%d once", cs.name, len(asked), asked[:min(len(asked), 5)], want[0], cs.top)
+		}
+		earlier := fmt.Sprintf("before=%d", cs.earlier)
+		if has := strings.Contains(body, earlier); has != (cs.earlier > 0) {
+			t.Errorf("%s: link to the page before (%s): %v", cs.name, earlier, has)
+		}
 	}
 }

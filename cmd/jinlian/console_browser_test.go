@@ -127,7 +127,7 @@ var consoleURL = regexp.MustCompile(`http://127\.0\.0\.1:\d+/\?token=[0-9a-f]+`)
 
 // runConsole runs `jinlian console args…` until the test ends and returns
 // the URL it prints.
-func runConsole(t *testing.T, args ...string) string {
+func runConsole(t testing.TB, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut syncBuffer

@@ -3,17 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	cmtlog "github.com/cometbft/cometbft/libs/log"
-
-	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
-	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
@@ -30,80 +24,22 @@ import (
 //
 //	go test ./cmd/jinlian -run '^$' -bench StatementCSV -benchtime 3x -timeout 30m
 func BenchmarkStatementCSV(b *testing.B) {
-	n := 100_000
-	if v, err := strconv.Atoi(os.Getenv("JINLIAN_STATEMENT_MOVEMENTS")); err == nil && v > 0 {
-		n = v
-	}
-	base, err := consensus.FreeBasePort(1)
-	if err != nil {
-		b.Fatal(err)
-	}
+	n := envCount("JINLIAN_STATEMENT_MOVEMENTS", 100_000)
 	payee, err := gmcrypto.GenerateKey() // an account of localnet.BenchOrg
 	if err != nil {
 		b.Fatal(err)
 	}
-	ln, err := localnet.Prepare(localnet.Options{Home: b.TempDir(), Validators: 1, BasePort: base,
-		TimeoutCommit: 200 * time.Millisecond, CheckpointInterval: -1, ExtraFundedAccounts: []string{payee.Public().Address().String()}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	apiURL, apiCA := serveGatedAPI(b, ln, 0, base, "bankA")
-	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = node.StopAll(nodes) })
-	c := nodes[0].Client()
+	h := startHistoryNet(b, historyOptions{Extra: []string{payee.Public().Address().String()}})
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
-	if err := consensus.WaitForHeight(ctx, c, 1); err != nil {
-		b.Fatal(err)
-	}
-	key := map[string]localnet.Identity{}
-	for _, id := range ln.Identities {
-		key[id.Org] = id
-	}
-	A := key["bankA"]
-	info, sk, err := gmcrypto.LoadKey(A.KeyFile, []byte(localnet.Passphrase))
-	if err != nil {
-		b.Fatal(err)
-	}
-	signer := wire.Signer{Key: sk, MSPID: "bankA", CertPEM: []byte(info.Certificate)}
-	to := payee.Public().Address()
+	A, signer := h.id["bankA"], h.signer(b, "bankA")
+	to := payee.Public().Address().Bytes()
 	start := time.Now()
-	var last string
-	for i := 0; i < n; i++ {
-		m := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to.Bytes(), Amount: 1, Memo: fmt.Sprintf("INV-%07d", i)}}}
-		raw, id, err := wire.BuildTx(signer, ln.Network.ChainID, "payments", time.Now(), m)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for {
-			_, err = c.BroadcastTxAsync(ctx, raw)
-			if err == nil || !strings.Contains(err.Error(), "full") {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		last = id
-	}
-	for {
-		var loc struct{ Height int64 }
-		if err := abciQuery(ctx, nodeFlags{addr: ln.Network.Nodes[0].RPCAddr}, "/tx", []byte(last), 0, &loc); err == nil && loc.Height > 0 {
-			if err := consensus.WaitForHeight(ctx, c, loc.Height+2); err != nil {
-				b.Fatal(err)
-			}
-			break
-		}
-		if ctx.Err() != nil {
-			b.Fatal("the transfers were not committed")
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	h.commit(b, ctx, n, func(i int) (wire.Signer, *txpb.Message) {
+		return signer, &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 1, Memo: fmt.Sprintf("INV-%07d", i)}}}
+	})
 	b.Logf("%d transfers committed in %s", n, time.Since(start).Round(time.Second))
+	apiURL, apiCA := h.api, h.apiCA
 	b.Setenv(gmcrypto.PassphraseEnv, localnet.Passphrase)
 	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
 		b.Setenv(env, "")
