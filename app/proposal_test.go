@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/jinlian-ledger/jinlian/wire"
 )
@@ -47,7 +48,9 @@ func TestPrepareProposalCap(t *testing.T) {
 				if err != nil || len(qcOnly.Txs) != 1 {
 					t.Fatalf("QC-only proposal: %v %v", qcOnly, err)
 				}
-				req.MaxTxBytes = int64(len(qcOnly.Txs[0]) + c.room*len(mempool[0]))
+				// As CometBFT counts: each transaction's protobuf size.
+				size := func(tx []byte) int64 { return cmttypes.ComputeProtoSizeForTxs([]cmttypes.Tx{tx}) }
+				req.MaxTxBytes = size(qcOnly.Txs[0]) + int64(c.room)*size(mempool[0])
 			}
 			prep, err := n.app.PrepareProposal(ctx, req)
 			if err != nil {

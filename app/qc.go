@@ -10,6 +10,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/jinlian-ledger/jinlian/checkpoint"
@@ -273,21 +274,29 @@ func (a *App) verifyExtension(valAddr []byte, voteHeight int64, raw []byte) erro
 // Options.MaxProposalTxs allow.
 func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
 	var txs [][]byte
+	// CometBFT checks MaxTxBytes against the transactions' protobuf size
+	// (each with its field tag and length, cmttypes.ComputeProtoSizeForTxs),
+	// and panics in consensus when a proposal exceeds it: counting bare
+	// lengths let a full block of a few thousand transfers overflow by a
+	// few bytes each, and a one-validator localnet stopped at its first
+	// full block.
 	budget := req.MaxTxBytes
-	if qcTx := a.buildQCTx(req); qcTx != nil && int64(len(qcTx)) <= budget {
+	size := func(tx []byte) int64 { return cmttypes.ComputeProtoSizeForTxs([]cmttypes.Tx{tx}) }
+	if qcTx := a.buildQCTx(req); qcTx != nil && size(qcTx) <= budget {
 		txs = append(txs, qcTx)
-		budget -= int64(len(qcTx))
+		budget -= size(qcTx)
 	}
 	taken := 0
 	for _, tx := range req.Txs {
 		if wire.IsQCTx(tx) {
 			continue
 		}
-		if int64(len(tx)) > budget || a.maxProposalTxs > 0 && taken >= a.maxProposalTxs {
+		n := size(tx)
+		if n > budget || a.maxProposalTxs > 0 && taken >= a.maxProposalTxs {
 			break
 		}
 		taken++
-		budget -= int64(len(tx))
+		budget -= n
 		txs = append(txs, tx)
 	}
 	return &abci.ResponsePrepareProposal{Txs: txs}, nil

@@ -88,7 +88,13 @@ func startHistoryNet(b *testing.B, o historyOptions) *historyNet {
 			b.Fatal(err)
 		}
 	}
-	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
+	// JINLIAN_BENCH_LOG=1: the nodes' errors and warnings on stderr.
+	cometLog, appLog := cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler)
+	if os.Getenv("JINLIAN_BENCH_LOG") == "1" {
+		cometLog = cmtlog.NewFilter(cmtlog.NewTMLogger(cmtlog.NewSyncWriter(os.Stderr)), cmtlog.AllowError())
+		appLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	nodes, err := ln.Start(context.Background(), cometLog, appLog)
 	if err != nil {
 		b.Fatal(err)
 	}
