@@ -16,7 +16,6 @@ import (
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/libs/service"
 	"github.com/cometbft/cometbft/node"
-	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/rpc/client/local"
 	rpccore "github.com/cometbft/cometbft/rpc/core"
 )
@@ -69,9 +68,12 @@ type Node struct {
 	client *local.Local
 	dbs    *dbSet
 
-	state *atomic.Int32 // nodeRunning..nodeStopped, for quietLogger
-	halt  *haltWatch
-	clock clockWatch
+	// keyRetired retires the p2p key CometBFT's transport holds: set at
+	// Stop, so the stopped switch's leftover dials complete no handshake.
+	keyRetired *atomic.Bool
+	state      *atomic.Int32 // nodeRunning..nodeStopped, for quietLogger
+	halt       *haltWatch
+	clock      clockWatch
 	// minFreeDisk is NodeOptions.MinFreeDisk.
 	minFreeDisk uint64
 	behind      behindWatch
@@ -108,7 +110,7 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 		conf.P2P.ExternalAddress = externalAddress(conf.P2P.ListenAddress)
 	}
 	conf.RPC.MaxOpenConnections = rpcConnLimit(conf.RPC.MaxOpenConnections, openFileLimit())
-	nodeKey, err := p2p.LoadNodeKey(conf.NodeKeyFile())
+	nodeKey, keyRetired, err := loadRetiringNodeKey(conf.NodeKeyFile())
 	if err != nil {
 		return nil, fmt.Errorf("start node: load node key: %w", err)
 	}
@@ -142,6 +144,7 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 		// Start failed, so Stop would refuse (ErrNotStarted): undo by hand
 		// whatever OnStart and NewNode had started.
 		state.Store(nodeStopping)
+		keyRetired.Store(true)
 		cn.OnStop()
 		_ = cn.ProxyApp().Stop()
 		state.Store(nodeStopped)
@@ -154,8 +157,9 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 		client: local.New(cn),
 		dbs:    dbs,
 
-		state: state,
-		halt:  halt,
+		keyRetired: keyRetired,
+		state:      state,
+		halt:       halt,
 
 		minFreeDisk: opts.MinFreeDisk,
 		behind:      behindWatch{gap: opts.BlockSyncGap},
@@ -196,6 +200,7 @@ func (n *Node) Stop() error {
 		n.state.Store(nodeStopping)
 		close(n.quit)
 		n.supervisor.Wait()
+		n.keyRetired.Store(true)
 		if err := n.node.Stop(); err != nil && !errors.Is(err, service.ErrAlreadyStopped) {
 			errs = append(errs, fmt.Errorf("stop node: %w", err))
 		}

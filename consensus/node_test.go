@@ -151,9 +151,10 @@ func sameAppHashes(t testing.TB, nodes []*Node, h int64) {
 }
 
 func TestFourValidatorsCommitAndResume(t *testing.T) {
-	// Four nodes stopped and restarted: a multi-node test, run alone
-	// (under contention, the restarted network was once seen not to
-	// reach three more heights within its deadline).
+	// Four nodes stopped and restarted: a multi-node test, run alone.
+	// Under contention it once stalled for 100 s after the restart: a
+	// stopped switch's late dial held a peer under a restarted node's ID
+	// (fixed by retiring the key at Stop, TestRestartRightAfterStartKeepsPeer).
 	heavytest.Begin(t, "starts and restarts four nodes")
 	net := writeTestNetwork(t, 1, 1, 1, 1)
 	apps := []abci.Application{
