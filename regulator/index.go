@@ -432,6 +432,8 @@ type blockWriter struct {
 	acct     map[string][]Entry // this block's entries per account
 	recent   *recentCache       // the index's, read-only until commit
 	loaded   map[string]*recentEntries
+	windows  map[windowKey]*window // AccountEntries' answers of this block
+	folds    map[foldKey]*windowFold
 	histN    map[string]int // history entries per account per tx position
 	alerts   []Alert
 	alertSeq uint64
@@ -502,26 +504,62 @@ func (bw *blockWriter) Threshold(asset string) (uint64, bool, error) {
 	return t, ok && err == nil, err
 }
 
+// windowKey is an account and the start of a window read of it.
+type windowKey struct {
+	addr  string
+	since int64 // UnixNano
+}
+
+// window is what AccountEntries answered for a windowKey in this block:
+// the committed entries, then the block's, of which the first block are in.
+type window struct {
+	entries []Entry
+	block   int
+}
+
 // AccountEntries returns the movements of an account (either side) with
-// time ≥ since, oldest first, including this block's so far.
+// time ≥ since, oldest first, including this block's so far. The rules
+// read the same windows at every movement of a block (since is the block's
+// time less a rule's window), so each is built once per block and then
+// only extended by the block's new entries: copied at every movement, a
+// busy account's window cost time and garbage in proportion to its
+// activity, at every one of its movements (BenchmarkHotAccounts). The
+// slice is shared: the caller reads it and must not modify its entries.
 func (bw *blockWriter) AccountEntries(addr string, since time.Time) ([]Entry, error) {
-	out, ok := bw.recent.since(addr, since)
-	if l := bw.loaded[addr]; !ok && l != nil && !since.Before(l.from) {
-		out, ok = (&recentCache{accounts: map[string]*recentEntries{addr: l}}).since(addr, since)
-	}
-	if !ok {
-		var err error
-		if out, err = bw.scanAccount(addr, since); err != nil {
-			return nil, err
+	k := windowKey{addr: addr, since: since.UnixNano()}
+	w := bw.windows[k]
+	if w == nil {
+		out, ok := bw.recent.since(addr, since)
+		if l := bw.loaded[addr]; !ok && l != nil && !since.Before(l.from) {
+			out, ok = (&recentCache{accounts: map[string]*recentEntries{addr: l}}).since(addr, since)
 		}
-		bw.loaded[addr] = &recentEntries{from: since, entries: slices.Clone(out)}
+		if !ok {
+			var err error
+			if out, err = bw.scanAccount(addr, since); err != nil {
+				return nil, err
+			}
+			bw.loaded[addr] = &recentEntries{from: since, entries: slices.Clone(out)}
+		}
+		w = &window{entries: out}
+		bw.windows[k] = w
 	}
-	for _, e := range bw.acct[addr] {
+	block := bw.acct[addr]
+	for _, e := range block[w.block:] {
 		if !e.Time.Before(since) {
-			out = append(out, e)
+			w.entries = append(w.entries, e)
 		}
 	}
-	return out, nil
+	w.block = len(block)
+	return slices.Clip(w.entries), nil
+}
+
+func (bw *blockWriter) fold(k foldKey) *windowFold {
+	f := bw.folds[k]
+	if f == nil {
+		f = &windowFold{}
+		bw.folds[k] = f
+	}
+	return f
 }
 
 // scanAccount reads the committed entries of an account with time ≥
@@ -658,7 +696,13 @@ type RuleView interface {
 	Sanctioned(addr string) (*SanctionChange, error)
 	// Threshold is the on-chain large-amount threshold of asset, if set.
 	Threshold(asset string) (uint64, bool, error)
+	// AccountEntries are addr's movements with time ≥ since, oldest
+	// first, this block's so far included; the slice is shared, to be
+	// read, not modified.
 	AccountEntries(addr string, since time.Time) ([]Entry, error)
+	// fold is the block's running reading of a window by a rule: zero
+	// at the first call of the block, then as the rule left it.
+	fold(k foldKey) *windowFold
 	// AddOrgFlow counts transfer m in the day's flow from one organisation
 	// to another and returns the day's total.
 	AddOrgFlow(day, from, to string, m Entry) (uint64, error)
@@ -696,7 +740,7 @@ func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
 	bw := &blockWriter{snap: snap, w: writeSet{}, b: b, alertSeq: seq,
 		orgs: map[string]string{}, sanc: map[string]*SanctionChange{}, thr: map[string]uint64{},
 		xb: map[string]uint64{}, xbTx: map[string][]string{}, rule: map[string]time.Time{}, acct: map[string][]Entry{}, histN: map[string]int{},
-		recent: &ix.recent, loaded: map[string]*recentEntries{}}
+		recent: &ix.recent, loaded: map[string]*recentEntries{}, windows: map[windowKey]*window{}, folds: map[foldKey]*windowFold{}}
 	for i := range b.Txs {
 		if err := bw.applyTx(&b.Txs[i], rules); err != nil {
 			return nil, fmt.Errorf("index block %d tx %d: %w", b.Height, i, err)

@@ -555,19 +555,26 @@ func (e *Engine) velocity(v RuleView, b *Block, m Entry) error {
 	if err != nil {
 		return err
 	}
-	var out []Entry
-	var sum uint64
-	for _, x := range es {
-		if x.Kind == KindTransfer && !x.Refund && x.From == m.From && x.Asset == m.Asset {
-			out = append(out, x)
-			sum = satAdd(sum, x.Amount)
+	outgoing := func(x Entry) bool {
+		return x.Kind == KindTransfer && !x.Refund && x.From == m.From && x.Asset == m.Asset
+	}
+	// Counted as the window grows (a busy account's window is long, and
+	// it is read at each of its movements); the transactions are listed
+	// only for an alert.
+	f := v.fold(foldKey{rule: RuleVelocity, addr: m.From, asset: m.Asset, since: b.Time.Add(-c.Window.D()).UnixNano()})
+	for _, x := range es[f.upto:] {
+		if outgoing(x) {
+			f.n++
+			f.sum = satAdd(f.sum, x.Amount)
 		}
 	}
+	f.upto = len(es)
+	n, sum := f.n, f.sum
 	maxAmt, hasAmt := c.MaxAmount[m.Asset]
 	var why string
 	switch {
-	case c.MaxCount > 0 && len(out) > c.MaxCount:
-		why = fmt.Sprintf("%d outgoing transfers of %s within %s exceed the limit of %d", len(out), m.Asset, c.Window.D(), c.MaxCount)
+	case c.MaxCount > 0 && n > c.MaxCount:
+		why = fmt.Sprintf("%d outgoing transfers of %s within %s exceed the limit of %d", n, m.Asset, c.Window.D(), c.MaxCount)
 	case hasAmt && sum > maxAmt:
 		why = fmt.Sprintf("outgoing %s total %d within %s exceeds the limit of %d", m.Asset, sum, c.Window.D(), maxAmt)
 	default:
@@ -575,6 +582,12 @@ func (e *Engine) velocity(v RuleView, b *Block, m Entry) error {
 	}
 	if ok, err := cooled(v, RuleVelocity, subject, b.Time, c.Window.D()); err != nil || !ok {
 		return err
+	}
+	var out []Entry
+	for _, x := range es {
+		if outgoing(x) {
+			out = append(out, x)
+		}
 	}
 	return v.Raise(Alert{Rule: RuleVelocity, Severity: c.Severity, Subject: subject, TxIDs: txIDs(out), Reason: m.From + ": " + why})
 }
@@ -602,32 +615,21 @@ func (e *Engine) fastInOut(v RuleView, b *Block, m Entry) error {
 	if err != nil {
 		return err
 	}
-	returned := refundedEscrows(es, acct, m)
-	// Funds received in the window, then what left after the first receipt.
-	var in, out, opening uint64
-	var involved []Entry
-	seenIn := false
-	for _, x := range es {
-		if x.Asset != m.Asset || x.Ledger != m.Ledger || x.Refund || (x.From == acct && returned[x.To]) {
-			continue
-		}
-		switch {
-		case x.To == acct && x.From != acct && (x.Kind == KindTransfer || x.Kind == KindIssue):
-			if !seenIn && x.ToBalance >= x.Amount {
-				// The balance after the receipt is the state machine's
-				// (its event); before it, the account held the rest. An
-				// entry indexed without balances (ToBalance < Amount)
-				// counts as an empty account.
-				opening = x.ToBalance - x.Amount
-			}
-			in = satAdd(in, x.Amount)
-			seenIn = true
-			involved = append(involved, x)
-		case x.From == acct && x.Kind == KindTransfer && x.To != acct && seenIn:
-			out = satAdd(out, x.Amount)
-			involved = append(involved, x)
-		}
+	// Folded as the window grows; from its start again when a refund
+	// turns up, which takes its escrow's funding out of what was passed on.
+	f := v.fold(foldKey{rule: RuleFastInOut, addr: acct, asset: m.Asset, ledger: m.Ledger, since: b.Time.Add(-c.Window.D()).UnixNano()})
+	for _, x := range es[f.upto:] {
+		f.escrows = addRefunded(f.escrows, x, acct, m)
 	}
+	f.upto = len(es)
+	if len(f.escrows) != f.returned {
+		f.pass, f.passUpto, f.returned = passing{}, 0, len(f.escrows)
+	}
+	for _, x := range es[f.passUpto:] {
+		f.pass.add(x, acct, m, f.escrows)
+	}
+	f.passUpto = len(es)
+	in, out, opening := f.pass.in, f.pass.out, f.pass.opening
 	fast := out
 	if c.NetOfOpening == nil || *c.NetOfOpening {
 		fast = out - min(out, opening)
@@ -655,8 +657,73 @@ func (e *Engine) fastInOut(v RuleView, b *Block, m Entry) error {
 	if fast != out {
 		held = fmt.Sprintf(" beyond the %d it held before", opening)
 	}
+	var involved []Entry
+	var again passing
+	for _, x := range es {
+		if again.add(x, acct, m, f.escrows) {
+			involved = append(involved, x)
+		}
+	}
 	return v.Raise(Alert{Rule: RuleFastInOut, Severity: c.Severity, Subject: subject, TxIDs: txIDs(involved),
 		Reason: fmt.Sprintf("%s received %d %s and sent %d on%s (%.0f%%) within %s%s", acct, in, m.Asset, fast, held, float64(fast)*100/float64(in), c.Window.D(), usual)})
+}
+
+// passing is fastInOut's reading of an account's window, a left fold:
+// what it received in m's ledger and asset, what left after the first
+// receipt, and the balance it held before that receipt.
+type passing struct {
+	in, out, opening uint64
+	seenIn           bool
+}
+
+// add folds x in and says whether it counted. What acct paid into an
+// escrow that refunded it (returned) was not passed on.
+func (p *passing) add(x Entry, acct string, m Entry, returned map[string]bool) bool {
+	if x.Asset != m.Asset || x.Ledger != m.Ledger || x.Refund || (x.From == acct && returned[x.To]) {
+		return false
+	}
+	switch {
+	case x.To == acct && x.From != acct && (x.Kind == KindTransfer || x.Kind == KindIssue):
+		if !p.seenIn && x.ToBalance >= x.Amount {
+			// The balance after the receipt is the state machine's (its
+			// event); before it, the account held the rest. An entry
+			// indexed without balances (ToBalance < Amount) counts as an
+			// empty account.
+			p.opening = x.ToBalance - x.Amount
+		}
+		p.in = satAdd(p.in, x.Amount)
+		p.seenIn = true
+	case x.From == acct && x.Kind == KindTransfer && x.To != acct && p.seenIn:
+		p.out = satAdd(p.out, x.Amount)
+	default:
+		return false
+	}
+	return true
+}
+
+// foldKey names a rule's running reading of one account's window in one
+// block (RuleView.fold).
+type foldKey struct {
+	rule, addr, asset, ledger string
+	since                     int64 // UnixNano
+}
+
+// windowFold is a rule's running reading of a window. Within a block a
+// window only grows (AccountEntries appends the block's entries), so each
+// movement folds in only the entries after upto; a busy account's rules
+// then cost what its new entries cost, not its whole window at each of
+// its movements (BenchmarkHotAccounts).
+type windowFold struct {
+	upto int
+	// velocity: the outgoing transfers counted and their sum.
+	n   int
+	sum uint64
+	// fastInOut: the escrows that refunded the account, the fold of the
+	// entries up to passUpto, and how many escrows it was folded with.
+	escrows  map[string]bool
+	pass     passing
+	passUpto int
+	returned int
 }
 
 // usualOutflow is what acct sent in m's asset per window, on average, over
@@ -689,12 +756,19 @@ func (e *Engine) usualOutflow(v RuleView, b *Block, m Entry, acct string) (float
 func refundedEscrows(es []Entry, acct string, m Entry) map[string]bool {
 	var r map[string]bool
 	for _, x := range es {
-		if x.Refund && x.To == acct && x.From != acct && x.Asset == m.Asset && x.Ledger == m.Ledger {
-			if r == nil {
-				r = map[string]bool{}
-			}
-			r[x.From] = true
+		r = addRefunded(r, x, acct, m)
+	}
+	return r
+}
+
+// addRefunded adds x's escrow to r if x refunded acct in m's ledger and
+// asset.
+func addRefunded(r map[string]bool, x Entry, acct string, m Entry) map[string]bool {
+	if x.Refund && x.To == acct && x.From != acct && x.Asset == m.Asset && x.Ledger == m.Ledger {
+		if r == nil {
+			r = map[string]bool{}
 		}
+		r[x.From] = true
 	}
 	return r
 }

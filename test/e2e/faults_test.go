@@ -63,6 +63,10 @@ var (
 	// leaves behind: the restart into block sync (scripts/faults rejoin).
 	rejoinFaults = faultProfile{name: "rejoin", partition: 5 * time.Minute, blackhole: true, rate: 40,
 		syncGap: 100, rejoinOnly: true, budget: 20 * time.Minute}
+	// rejoinLongFaults is the long profile's 30-minute partition alone,
+	// with the default node.block_sync_gap (scripts/faults rejoin-long).
+	rejoinLongFaults = faultProfile{name: "rejoin-long", partition: 30 * time.Minute, blackhole: true, rate: 40,
+		rejoinOnly: true, budget: 50 * time.Minute}
 )
 
 // TestFaultCampaign runs a network of four validator processes under a
@@ -85,8 +89,10 @@ func TestFaultCampaign(t *testing.T) {
 		prof = longFaults
 	case "rejoin":
 		prof = rejoinFaults
+	case "rejoin-long":
+		prof = rejoinLongFaults
 	default:
-		t.Fatalf("%s=%q: want long, rejoin or nothing", faultsEnv, os.Getenv(faultsEnv))
+		t.Fatalf("%s=%q: want long, rejoin, rejoin-long or nothing", faultsEnv, os.Getenv(faultsEnv))
 	}
 	if testing.Short() {
 		t.Skip("the fault campaign runs four node processes for minutes")

@@ -1,0 +1,98 @@
+package regulator
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// BenchmarkHotAccounts is an observer indexing the traffic of a few busy
+// accounts (a bank's settlement accounts): blocks of 2,000 transfers among
+// ten accounts, one block a second, under the default rules, whose windows
+// (velocity 1 h, fast-in-fast-out 2 h, structuring 24 h) then hold every
+// movement so far. Before the rules read windows without copying them,
+// the time per block grew with the history: an observer of such a chain
+// fell further behind with every block (docs/performance.md, "The
+// regulator observer"). It reports the time per block over the first and
+// the last tenth of the blocks:
+//
+//	go test ./regulator -run '^$' -bench HotAccounts -benchtime 1x
+//
+// JINLIAN_HOT_BLOCKS sets the number of blocks (default 50: 100,000
+// transfers).
+func BenchmarkHotAccounts(b *testing.B) {
+	blocks := 50
+	if v := os.Getenv("JINLIAN_HOT_BLOCKS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("JINLIAN_HOT_BLOCKS=%q: want a number of blocks", v)
+		}
+		blocks = n
+	}
+	const perBlock, accounts = 2_000, 10
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	g := Genesis{ChainID: "hot", Time: start.Add(-time.Hour)}
+	var accts []string
+	bal := map[string]uint64{}
+	for i := range accounts {
+		a := fmt.Sprintf("%040x", i+1)
+		accts = append(accts, a)
+		g.Identities = append(g.Identities, IdentityOrg{Address: a, Org: fmt.Sprintf("bank%c", 'A'+i%4)})
+		g.Balances = append(g.Balances, GenesisBalance{Ledger: "payments", Asset: "CNY", Account: a, Amount: 1 << 50})
+		bal[a] = 1 << 50
+	}
+	eng, err := NewEngine(DefaultRules())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		ix, err := OpenIndex(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ix.InitGenesis(g); err != nil {
+			b.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(20261204, 1))
+		id := 0
+		took := make([]time.Duration, blocks)
+		for h := range blocks {
+			blk := &Block{Height: int64(h + 1), Time: start.Add(time.Duration(h) * time.Second)}
+			for range perBlock {
+				from, to := accts[rng.IntN(accounts)], accts[rng.IntN(accounts)]
+				for to == from {
+					to = accts[rng.IntN(accounts)]
+				}
+				amt := uint64(100 + rng.IntN(100_000))
+				bal[from] -= amt
+				bal[to] += amt
+				id++
+				blk.Txs = append(blk.Txs, Tx{ID: fmt.Sprintf("%064x", id), Index: len(blk.Txs), Ledger: "payments", Sender: from,
+					Org: g.Identities[0].Org, Type: "transfer", Parties: []string{from, to},
+					Movements: []Movement{{Kind: KindTransfer, Ledger: "payments", Asset: "CNY", From: from, To: to, Amount: amt,
+						FromBalance: bal[from], ToBalance: bal[to]}}})
+			}
+			began := time.Now()
+			if _, err := ix.ApplyBlock(blk, eng); err != nil {
+				b.Fatalf("block %d: %v", h+1, err)
+			}
+			took[h] = time.Since(began)
+		}
+		_ = ix.Close()
+		tenth := max(blocks/10, 1)
+		mean := func(ds []time.Duration) float64 {
+			var s time.Duration
+			for _, d := range ds {
+				s += d
+			}
+			return float64(s.Milliseconds()) / float64(len(ds))
+		}
+		first, last := mean(took[:tenth]), mean(took[blocks-tenth:])
+		b.Logf("%d blocks of %d transfers among %d accounts: %.0f ms per block at first, %.0f ms at the end", blocks, perBlock, accounts, first, last)
+		b.ReportMetric(first, "first_ms/block")
+		b.ReportMetric(last, "last_ms/block")
+	}
+}
