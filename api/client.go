@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -202,6 +203,26 @@ func (n Node) Statement(ctx context.Context, hc *http.Client, req recon.Request)
 		return nil, err
 	}
 	return &st, nil
+}
+
+// StatementPage asks the node's API for a page of a statement: limit rows
+// from offset, or the last page with offset −1 (GET /v1/statement?limit=
+// &offset=); hc as for Get.
+func (n Node) StatementPage(ctx context.Context, hc *http.Client, req recon.Request, offset, limit int) (*StatementPage, error) {
+	path := statementPath(req, "")
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	off := strconv.Itoa(offset)
+	if offset < 0 {
+		off = "last"
+	}
+	var p StatementPage
+	if err := n.Get(ctx, hc, path+sep+"limit="+strconv.Itoa(limit)+"&offset="+off, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // StatementCSV copies a statement's CSV form, as the node writes it

@@ -99,6 +99,8 @@ type Server struct {
 	// stopping is closed when Stop begins, so that event streams end
 	// rather than hold the shutdown for its whole grace period.
 	stopping chan struct{}
+
+	statements statementCache // GET /v1/statement's
 }
 
 // Start checks opts, binds opts.Listen and serves in the background until Stop.

@@ -7,42 +7,97 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jinlian-ledger/jinlian/recon"
 )
 
 // statementParams are the query parameters of GET /v1/statement.
-var statementParams = []string{"org", "date", "account", "asset", "ledger", "format"}
+var statementParams = []string{"org", "date", "account", "asset", "ledger", "format", "offset", "limit"}
+
+// maxStatementPage bounds limit= of GET /v1/statement.
+const maxStatementPage = 10_000
+
+// statementQuery is a parsed GET /v1/statement.
+type statementQuery struct {
+	req    recon.Request
+	format string // json or csv
+	// limit > 0 asks for a page (StatementPage): limit rows from offset,
+	// or the last page when offset is −1 (offset=last).
+	offset, limit int
+}
 
 // parseStatementQuery reads GET /v1/statement's query string strictly, so
 // that what is authorized is what is served: every parameter known, given
 // at most once and not empty. Values are the decoded ones (org=bank%41 is
 // org=bankA), checked by recon.Request.Check before any use. format is
-// "json" (the default) or "csv".
-func parseStatementQuery(raw string) (req recon.Request, format string, err error) {
+// "json" (the default) or "csv"; offset and limit page the JSON.
+func parseStatementQuery(raw string) (q statementQuery, err error) {
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
-		return req, "", fmt.Errorf("query string: %w", err)
+		return q, fmt.Errorf("query string: %w", err)
 	}
-	format = "json"
-	dst := map[string]*string{"org": &req.Org, "date": &req.Date, "account": &req.Account, "asset": &req.Asset, "ledger": &req.Ledger, "format": &format}
+	q.format = "json"
+	var offset, limit string
+	dst := map[string]*string{"org": &q.req.Org, "date": &q.req.Date, "account": &q.req.Account, "asset": &q.req.Asset, "ledger": &q.req.Ledger,
+		"format": &q.format, "offset": &offset, "limit": &limit}
 	for _, k := range sortedKeys(vals) {
 		p, ok := dst[k]
 		switch {
 		case !ok:
-			return req, "", fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(statementParams, ", "))
+			return q, fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(statementParams, ", "))
 		case len(vals[k]) != 1:
-			return req, "", fmt.Errorf("parameter %s given %d times", k, len(vals[k]))
+			return q, fmt.Errorf("parameter %s given %d times", k, len(vals[k]))
 		case vals[k][0] == "":
-			return req, "", fmt.Errorf("parameter %s is empty: leave it out", k)
+			return q, fmt.Errorf("parameter %s is empty: leave it out", k)
 		}
 		*p = vals[k][0]
 	}
-	if format != "json" && format != "csv" {
-		return req, "", fmt.Errorf("format %q: want json or csv", format)
+	if q.format != "json" && q.format != "csv" {
+		return q, fmt.Errorf("format %q: want json or csv", q.format)
 	}
-	return req, format, nil
+	if limit != "" {
+		if q.limit, err = strconv.Atoi(limit); err != nil || q.limit < 1 || q.limit > maxStatementPage {
+			return q, fmt.Errorf("limit %q: want a number of rows from 1 to %d", limit, maxStatementPage)
+		}
+		if q.format == "csv" {
+			return q, errors.New("limit pages the JSON form; the CSV is the whole statement")
+		}
+	}
+	switch {
+	case offset == "":
+	case limit == "":
+		return q, errors.New("offset needs limit (a page of limit rows)")
+	case offset == "last":
+		q.offset = -1
+	default:
+		if q.offset, err = strconv.Atoi(offset); err != nil || q.offset < 0 {
+			return q, fmt.Errorf("offset %q: want a row number from 0, or last", offset)
+		}
+	}
+	return q, nil
+}
+
+// StatementPage is a page of a statement (GET /v1/statement with limit=):
+// Rows are its rows Offset to Offset+len(Rows)−1 of RowsTotal, Totals
+// cover all of them.
+type StatementPage struct {
+	recon.Statement
+	RowsTotal int `json:"rows_total"`
+	Offset    int `json:"offset"`
+}
+
+// NewStatementPage cuts st to the page of limit rows from offset, or the
+// last page with offset −1: what GET /v1/statement?limit=&offset= answers.
+func NewStatementPage(st *recon.Statement, offset, limit int) *StatementPage {
+	p := &StatementPage{Statement: *st, RowsTotal: len(st.Rows), Offset: offset}
+	if p.Offset < 0 {
+		p.Offset = max(len(st.Rows)-1, 0) / limit * limit
+	}
+	p.Offset = min(p.Offset, len(st.Rows))
+	p.Rows = st.Rows[p.Offset:min(p.Offset+limit, len(st.Rows))]
+	return p
 }
 
 // gated reports whether the read gate is on: clients authenticate with
@@ -66,7 +121,8 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusNotFound, errors.New("this node serves no statements"))
 		return
 	}
-	req, format, err := parseStatementQuery(r.URL.RawQuery)
+	q, err := parseStatementQuery(r.URL.RawQuery)
+	req := &q.req
 	if err != nil {
 		fail(http.StatusBadRequest, fmt.Errorf("GET /v1/statement: %w", err))
 		return
@@ -77,7 +133,7 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 			if req.Org == "" {
 				req.Org = c.org
 			}
-			err = c.mayReadStatement(req)
+			err = c.mayReadStatement(*req)
 		}
 		if err != nil {
 			s.opts.Logger.Warn("api: statement refused", "caller", cmp.Or(c.desc, connectionInfo(r).Client), "org", req.Org, "date", req.Date,
@@ -110,7 +166,7 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	st, err := recon.Build(r.Context(), s.opts.Statements, s.opts.TimeZone, req)
+	st, err := s.statements.statement(r.Context(), s.opts.Statements, s.opts.TimeZone, *req)
 	var pruned *recon.PrunedError
 	var index *recon.IndexError
 	switch {
@@ -121,12 +177,14 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.opts.Logger.Error("api: statement", "org", req.Org, "date", req.Date, "err", err)
 		fail(http.StatusInternalServerError, err)
-	case format == "csv":
+	case q.format == "csv":
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
 		if err := st.WriteCSV(w); err != nil {
 			s.opts.Logger.Info("api: statement CSV not delivered", "org", req.Org, "date", req.Date, "remote", r.RemoteAddr, "err", err)
 		}
+	case q.limit > 0:
+		writeCompactJSON(w, http.StatusOK, NewStatementPage(st, q.offset, q.limit))
 	default:
 		writeCompactJSON(w, http.StatusOK, st)
 	}

@@ -36,22 +36,35 @@ var (
 type statementChain struct {
 	mu       sync.Mutex
 	searches int
+	top      int64 // 0: 3; 4 adds a payment of bankB to bankA
 }
 
-func (c *statementChain) Heights() (int64, int64, error) { return 1, 3, nil }
+func (c *statementChain) Heights() (int64, int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return 1, max(c.top, 3), nil
+}
 func (c *statementChain) BlockTime(h int64) (time.Time, error) {
 	return time.Date(2026, 12, 3, 8+int(h), 0, 0, 0, time.FixedZone("CST", 8*3600)), nil
 }
 
 func (c *statementChain) txs() []*abci.TxResult {
 	mk := func(h int64, ev *txpb.EventTransfer) *abci.TxResult {
+		org := "bankA"
+		if ev.From == acctB {
+			org = "bankB"
+		}
 		return &abci.TxResult{Height: h, Tx: []byte(ev.Memo), Result: abci.ExecTxResult{Events: []abci.Event{wire.Event(ev),
-			wire.Event(&txpb.EventJinlianTx{Id: "id-" + ev.Memo, Ledger: ev.Ledger, Sender: ev.From, Org: "bankA", Type: "transfer"})}}}
+			wire.Event(&txpb.EventJinlianTx{Id: "id-" + ev.Memo, Ledger: ev.Ledger, Sender: ev.From, Org: org, Type: "transfer"})}}}
 	}
-	return []*abci.TxResult{
+	txs := []*abci.TxResult{
 		mk(2, &txpb.EventTransfer{Ledger: "payments", Asset: "CNY", From: acctA, To: acctB, Amount: 30, FromBalance: 70, ToBalance: 30, ToOrg: "bankB", Memo: "INV-9"}),
 		mk(3, &txpb.EventTransfer{Ledger: "custody", Asset: "GOLD", From: acctA, To: acctC, Amount: 2, FromBalance: 8, ToBalance: 2, ToOrg: "bankC", Memo: "GOLD-1"}),
 	}
+	if _, top, _ := c.Heights(); top >= 4 {
+		txs = append(txs, mk(4, &txpb.EventTransfer{Ledger: "payments", Asset: "CNY", From: acctB, To: acctA, Amount: 5, FromBalance: 25, ToBalance: 75, ToOrg: "bankA", Memo: "REF-4"}))
+	}
+	return txs
 }
 
 func (c *statementChain) SearchTxs(_ context.Context, q string) ([]*abci.TxResult, error) {
@@ -154,6 +167,16 @@ func TestStatementEndpoint(t *testing.T) {
 		{"bankA: as CSV", alice, "", "/v1/statement?date=2026-12-03&format=csv", 200, []string{"INV-9/debit", "GOLD-1/debit"}, ""},
 		{"bankA: format=json", alice, "", "/v1/statement?date=2026-12-03&format=json", 200, []string{"INV-9/debit", "GOLD-1/debit"}, ""},
 		{"bankA: another format", alice, "", "/v1/statement?format=xml", 400, nil, `format "xml": want json or csv`},
+		{"bankA: the first page of one row", alice, "", "/v1/statement?date=2026-12-03&limit=1", 200, []string{"INV-9/debit"}, ""},
+		{"bankA: the second page", alice, "", "/v1/statement?date=2026-12-03&limit=1&offset=1", 200, []string{"GOLD-1/debit"}, ""},
+		{"bankA: the last page", alice, "", "/v1/statement?date=2026-12-03&limit=5&offset=last", 200, []string{"INV-9/debit", "GOLD-1/debit"}, ""},
+		{"bankA: past the end", alice, "", "/v1/statement?date=2026-12-03&limit=5&offset=7", 200, nil, ""},
+		{"bankA: limit 0", alice, "", "/v1/statement?limit=0", 400, nil, "limit \"0\": want a number of rows from 1 to 10000"},
+		{"bankA: limit too large", alice, "", "/v1/statement?limit=10001", 400, nil, "from 1 to 10000"},
+		{"bankA: offset without limit", alice, "", "/v1/statement?offset=3", 400, nil, "offset needs limit"},
+		{"bankA: a negative offset", alice, "", "/v1/statement?limit=2&offset=-1", 400, nil, "want a row number from 0, or last"},
+		{"bankA: a page of the CSV", alice, "", "/v1/statement?format=csv&limit=2", 400, nil, "the CSV is the whole statement"},
+		{"bankB: a page of bankA's", bob, "", "/v1/statement?org=bankA&date=2026-12-03&limit=1&offset=last", 403, nil, "may not read the statement of bankA"},
 		{"bankA: format twice", alice, "", "/v1/statement?format=csv&format=json", 400, nil, "given 2 times"},
 
 		// bankB after bankA's statement.
@@ -224,9 +247,12 @@ func TestStatementEndpoint(t *testing.T) {
 					got = append(got, r[col("memo")]+"/"+r[col("direction")])
 				}
 			} else {
-				var st recon.Statement
+				var st api.StatementPage
 				if err := json.Unmarshal(body, &st); err != nil {
 					t.Fatal(err)
+				}
+				if paged := strings.Contains(c.target, "limit="); paged && (st.RowsTotal != 2 || len(st.Totals) == 0) || !paged && st.RowsTotal != 0 {
+					t.Fatalf("rows_total %d, totals %v: want the whole statement's (2 rows) on a page only", st.RowsTotal, st.Totals)
 				}
 				for _, r := range st.Rows {
 					got = append(got, r.Memo+"/"+r.Direction)
@@ -294,4 +320,57 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// TestStatementFollowsTheChain: the API keeps the statements it built; an
+// open day's, asked for again, has what was committed since (searching
+// only the new heights), and a page's rows_total and totals follow.
+func TestStatementFollowsTheChain(t *testing.T) {
+	chain := &statementChain{}
+	s, err := api.Start(api.Options{Listen: "127.0.0.1:0", RPC: "tcp://127.0.0.1:1", Status: fakeStatus{}, Statements: chain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Stop() })
+	get := func(target string) api.StatementPage {
+		t.Helper()
+		resp, err := http.Get(s.URL() + target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var p api.StatementPage
+		if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %s, %v", target, resp.Status, err)
+		}
+		return p
+	}
+	const page = "/v1/statement?org=bankA&date=2026-12-03&limit=1&offset=last"
+	p := get(page)
+	if p.RowsTotal != 2 || p.Offset != 1 || len(p.Rows) != 1 || p.Rows[0].Memo != "GOLD-1" || p.Day.Complete {
+		t.Fatalf("at height 3: %+v", p)
+	}
+	searches := chain.count()
+	if p = get(page); p.RowsTotal != 2 || chain.count() != searches {
+		t.Fatalf("again at height 3: %d rows, %d more searches; want 2 and none", p.RowsTotal, chain.count()-searches)
+	}
+	chain.mu.Lock()
+	chain.top = 4
+	chain.mu.Unlock()
+	p = get(page)
+	if p.RowsTotal != 3 || p.Offset != 2 || p.Rows[0].Memo != "REF-4" || p.Rows[0].Direction != "credit" || p.Day.ToHeight != 4 {
+		t.Fatalf("at height 4: %+v", p)
+	}
+	var cny string
+	for _, tot := range p.Totals {
+		if tot.Asset == "CNY" {
+			cny = tot.Credits + "/" + tot.Debits
+		}
+	}
+	if cny != "5/30" {
+		t.Fatalf("CNY credits/debits %q at height 4, want 5/30", cny)
+	}
+	if whole := get("/v1/statement?org=bankA&date=2026-12-03"); len(whole.Rows) != 3 || whole.RowsTotal != 0 {
+		t.Fatalf("the whole statement at height 4: %d rows, rows_total %d", len(whole.Rows), whole.RowsTotal)
+	}
 }

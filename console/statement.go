@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/recon"
 )
 
@@ -27,8 +28,10 @@ type statementData struct {
 	St      *recon.Statement
 	CSVHref template.URL // the download link, its query already encoded
 	// Rows are the page's rows, First the number of its first (from 1),
-	// Prev and Next the queries of the pages around it ("" at an end).
+	// Total the statement's, Prev and Next the queries of the pages around
+	// it ("" at an end). St.Rows may hold the page only.
 	Rows        []recon.Row
+	Total       int
 	First, Last int
 	Prev, Next  template.URL
 	// Live: the day is not over and the node has an API: new movements
@@ -80,7 +83,7 @@ func (h *headerFirst) Write(p []byte) (int, error) {
 }
 
 func (s *Server) buildStatement(ctx context.Context, req recon.Request) (*recon.Statement, error) {
-	if !strings.HasPrefix(s.cfg.Node.Addr, "https://") && !strings.HasPrefix(s.cfg.Node.Addr, "http://") {
+	if !s.nodeAPI() {
 		// A node's plain RPC (tcp://): no API to ask, so build the
 		// statement here from its headers and tx index, as the API would.
 		chain := rpcChain{ctx: ctx, c: s.rpc}
@@ -106,7 +109,32 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 	d := &statementData{Req: statementRequest(q)}
 	d.CSVHref = template.URL("/statement.csv?" + q.Encode())
 	v.Data = d
-	st, err := s.fetchStatement(ctx, d.Req)
+	// Pages of statementRows; without ?page, the last (the newest). A
+	// node's API answers the page alone (it keeps the day's statement and
+	// extends it as blocks commit); from a plain RPC the console builds
+	// the day and pages it.
+	var st *recon.Statement
+	var err error
+	offset := -1
+	if page >= 1 {
+		offset = (page - 1) * statementRows
+	}
+	if s.nodeAPI() {
+		req := d.Req
+		if req.Org == "" {
+			req.Org = s.cfg.Org
+		}
+		var p *api.StatementPage
+		if p, err = s.cfg.Node.StatementPage(ctx, s.apiHTTP, req, offset, statementRows); err == nil {
+			st, d.Rows, d.Total, offset = &p.Statement, p.Rows, p.RowsTotal, p.Offset
+		}
+	} else if st, err = s.fetchStatement(ctx, d.Req); err == nil {
+		d.Total = len(st.Rows)
+		if offset < 0 || offset >= d.Total {
+			offset = max(d.Total-1, 0) / statementRows * statementRows
+		}
+		d.Rows = st.Rows[offset:min(offset+statementRows, d.Total)]
+	}
 	v.fail(tr(s.cfg.Lang, "nav.statement"), err)
 	d.St = st
 	if st != nil && d.Req.Date == "" {
@@ -120,14 +148,9 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 	}
 	last := true
 	if st != nil {
-		// Pages of statementRows; without ?page, the last (the newest).
-		pages := max((len(st.Rows)+statementRows-1)/statementRows, 1)
-		if page < 1 || page > pages {
-			page = pages
-		}
-		from := (page - 1) * statementRows
-		d.Rows = st.Rows[from:min(from+statementRows, len(st.Rows))]
-		d.First, d.Last = from+1, from+len(d.Rows)
+		pages := max((d.Total+statementRows-1)/statementRows, 1)
+		page = offset/statementRows + 1
+		d.First, d.Last = offset+1, offset+len(d.Rows)
 		at := func(p int) template.URL {
 			q.Set("page", strconv.Itoa(p))
 			return template.URL("/statement?" + q.Encode())
@@ -148,6 +171,12 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 	s.render(w, v)
 }
 
+// nodeAPI says whether the console's node is a jinlian API (http or
+// https), not a plain CometBFT RPC.
+func (s *Server) nodeAPI() bool {
+	return strings.HasPrefix(s.cfg.Node.Addr, "https://") || strings.HasPrefix(s.cfg.Node.Addr, "http://")
+}
+
 func (s *Server) statementCSV(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
@@ -158,7 +187,7 @@ func (s *Server) statementCSV(w http.ResponseWriter, r *http.Request) {
 	name := func(org, date string) string {
 		return fmt.Sprintf("attachment; filename=%q", org+"-"+strings.ReplaceAll(date, "-", "")+".csv")
 	}
-	if _, cached := s.statements.get(statementKey(req)); !cached && req.Date != "" && s.apiHTTP != nil {
+	if _, cached := s.statements.get(statementKey(req)); !cached && req.Date != "" && s.nodeAPI() {
 		// The node writes the CSV (GET /v1/statement?format=csv): the
 		// console passes it on without decoding a statement.
 		out := &headerFirst{w: w, set: func(h http.Header) {

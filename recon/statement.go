@@ -192,7 +192,53 @@ func Build(ctx context.Context, chain Chain, loc *time.Location, req Request) (*
 	if err := checkIndexed(chain, day); err != nil {
 		return nil, err
 	}
-	heights := fmt.Sprintf("tx.height >= %d AND tx.height <= %d", day.FromHeight, day.ToHeight)
+	if st.Rows, err = rowsOf(ctx, chain, loc, req, day.FromHeight, day.ToHeight); err != nil {
+		return nil, err
+	}
+	st.Totals = totals(st.Rows)
+	return st, nil
+}
+
+// Extend brings prev, a statement that Build or Extend returned, up to the
+// chain's current height: a day that is over is returned as it is; for
+// today's, only the heights after prev's are searched, so a busy day's
+// statement asked for again costs what was committed since, not the day.
+// prev is not modified.
+func Extend(ctx context.Context, chain Chain, loc *time.Location, prev *Statement) (*Statement, error) {
+	if prev.Day.Complete {
+		return prev, nil
+	}
+	req := Request{Org: prev.Org, Date: prev.Day.Date, Account: prev.Account, Asset: prev.Asset, Ledger: prev.Ledger}
+	day, err := FindDay(chain, req.Date, loc)
+	if err != nil {
+		return nil, err
+	}
+	if prev.Day.FromHeight == 0 || day.FromHeight != prev.Day.FromHeight || day.ToHeight < prev.Day.ToHeight {
+		// The day's first block is new (or the node was restored to an
+		// earlier height): the whole day again.
+		return Build(ctx, chain, loc, req)
+	}
+	st := *prev
+	st.Day = day
+	if day.ToHeight > prev.Day.ToHeight {
+		rows, err := rowsOf(ctx, chain, loc, req, prev.Day.ToHeight+1, day.ToHeight)
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) > 0 {
+			st.Rows = append(slices.Clip(prev.Rows), rows...)
+			st.Totals = totals(st.Rows)
+		}
+	}
+	return &st, nil
+}
+
+// rowsOf lists req's rows in heights from..to (both included): it asks the
+// index for the transactions of those heights whose sender or recipient
+// belongs to the organisation and turns their events into rows, ordered by
+// height, transaction and event.
+func rowsOf(ctx context.Context, chain Chain, loc *time.Location, req Request, from, to int64) ([]Row, error) {
+	heights := fmt.Sprintf("tx.height >= %d AND tx.height <= %d", from, to)
 	type at struct {
 		height int64
 		index  uint32
@@ -209,7 +255,7 @@ func Build(ctx context.Context, chain Chain, loc *time.Location, req Request) (*
 			return nil, fmt.Errorf("search the tx index by %s: %w", key, err)
 		}
 		for _, r := range res {
-			if r.Height >= day.FromHeight && r.Height <= day.ToHeight {
+			if r.Height >= from && r.Height <= to {
 				found[at{r.Height, r.Index}] = r
 			}
 		}
@@ -221,28 +267,29 @@ func Build(ctx context.Context, chain Chain, loc *time.Location, req Request) (*
 	slices.SortFunc(txs, func(a, b *abci.TxResult) int {
 		return cmp.Or(cmp.Compare(a.Height, b.Height), cmp.Compare(a.Index, b.Index))
 	})
+	rows := []Row{}
 	times := map[int64]time.Time{}
 	for _, r := range txs {
 		t, ok := times[r.Height]
 		if !ok {
+			var err error
 			if t, err = chain.BlockTime(r.Height); err != nil {
 				return nil, err
 			}
 			t = t.In(loc)
 			times[r.Height] = t
 		}
-		rows, err := movements(r, req.Org, t)
+		mine, err := movements(r, req.Org, t)
 		if err != nil {
 			return nil, err
 		}
-		for _, row := range rows {
+		for _, row := range mine {
 			if (req.Account == "" || row.Account == req.Account) && (req.Asset == "" || row.Asset == req.Asset) && (req.Ledger == "" || row.Ledger == req.Ledger) {
-				st.Rows = append(st.Rows, row)
+				rows = append(rows, row)
 			}
 		}
 	}
-	st.Totals = totals(st.Rows)
-	return st, nil
+	return rows, nil
 }
 
 // checkIndexed refuses a day whose first jinlian transaction was indexed

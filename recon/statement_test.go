@@ -338,3 +338,67 @@ func TestBuildEmptyDays(t *testing.T) {
 		}
 	}
 }
+
+// TestExtend: today's statement, asked for again as the chain grows, is
+// the statement built afresh, while only the new heights are searched; a
+// day that is over comes back as it is.
+func TestExtend(t *testing.T) {
+	ctx := context.Background()
+	full := newChain(dayTxs)
+	chain := newChain(dayTxs)
+	at := func(top int) { chain.times = full.times[:top] } // heights 1..top
+	for _, req := range []Request{{Org: "bankA"}, {Org: "bankB"}, {Org: "bankA", Asset: "USD"}} {
+		req.Date = "2026-12-03"
+		at(9) // the day has no block yet
+		st, err := Build(ctx, chain, cst, req)
+		if err != nil || st.Day.FromHeight != 0 {
+			t.Fatalf("%+v before the day: %v, %+v", req, err, st.Day)
+		}
+		for _, top := range []int{11, 12, 12, 14, 16, 33, 34, 40} {
+			at(top)
+			chain.searches = nil
+			prevRows := slices.Clone(st.Rows)
+			prevTo := st.Day.ToHeight
+			next, err := Extend(ctx, chain, cst, st)
+			if err != nil {
+				t.Fatalf("%+v at %d: %v", req, top, err)
+			}
+			if st.Day.Complete {
+				if next != st || len(chain.searches) != 0 {
+					t.Fatalf("%+v at %d: a day that is over was read again (%q)", req, top, chain.searches)
+				}
+				continue
+			}
+			if !slices.EqualFunc(st.Rows, prevRows, func(a, b Row) bool { return line(a) == line(b) }) {
+				t.Fatalf("%+v at %d: Extend changed the statement it extended", req, top)
+			}
+			want, err := Build(ctx, newChainTop(top), cst, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotJSON, _ := json.Marshal(next)
+			wantJSON, _ := json.Marshal(want)
+			if string(gotJSON) != string(wantJSON) {
+				t.Fatalf("%+v at %d: extended\n%s\nbuilt\n%s", req, top, gotJSON, wantJSON)
+			}
+			if prevTo > 0 {
+				for _, q := range chain.searches {
+					if !strings.HasPrefix(q, fmt.Sprintf("tx.height >= %d AND", prevTo+1)) {
+						t.Fatalf("%+v at %d: searched %q, want only the heights after %d", req, top, q, prevTo)
+					}
+				}
+			}
+			st = next
+		}
+		if !st.Day.Complete {
+			t.Fatalf("%+v: day not complete at height 40: %+v", req, st.Day)
+		}
+	}
+}
+
+// newChainTop is newChain(dayTxs) with heights 1..top.
+func newChainTop(top int) *fakeChain {
+	c := newChain(dayTxs)
+	c.times = c.times[:top]
+	return c
+}
