@@ -6,6 +6,7 @@ package console
 // member sees the refusal. Nothing reads more than one page.
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/jinlian-ledger/jinlian/wire"
 )
@@ -57,9 +60,16 @@ type blockData struct {
 }
 
 // blocks lists blocksPerPage blocks up to ?before= (default the latest).
+// With ?after=H it answers only the table rows of the blocks after H
+// (at most blocksPerPage, newest first): the newest page adds them as
+// they commit (console.js).
 func (s *Server) blocks(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
+	if a := r.URL.Query().Get("after"); a != "" {
+		s.blocksAfter(ctx, w, a)
+		return
+	}
 	v := s.view("blocks")
 	d := &blocksData{}
 	v.Data = d
@@ -85,8 +95,7 @@ func (s *Server) blocks(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Latest = res.LastHeight
 	for _, m := range res.BlockMetas {
-		d.Blocks = append(d.Blocks, blockRow{Height: m.Header.Height, Time: m.Header.Time.UTC().Format(time.RFC3339), Hash: m.BlockID.Hash.String(),
-			Txs: m.NumTxs, Proposer: m.Header.ProposerAddress.String()})
+		d.Blocks = append(d.Blocks, blockRowOf(m))
 	}
 	if n := len(d.Blocks); n > 0 {
 		if low := d.Blocks[n-1].Height; low > 1 {
@@ -97,6 +106,39 @@ func (s *Server) blocks(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, v)
+}
+
+func blockRowOf(m *cmttypes.BlockMeta) blockRow {
+	return blockRow{Height: m.Header.Height, Time: m.Header.Time.UTC().Format(time.RFC3339), Hash: m.BlockID.Hash.String(),
+		Txs: m.NumTxs, Proposer: m.Header.ProposerAddress.String()}
+}
+
+// blocksAfter writes the rows of the blocks after height a, as the block
+// list's table has them.
+func (s *Server) blocksAfter(ctx context.Context, w http.ResponseWriter, a string) {
+	after, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || after < 0 {
+		http.Error(w, fmt.Sprintf("after %q: want a height", a), http.StatusBadRequest)
+		return
+	}
+	res, err := s.rpc.BlockchainInfo(ctx, after+1, 0)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	var rows []blockRow
+	for _, m := range res.BlockMetas {
+		if m.Header.Height > after {
+			rows = append(rows, blockRowOf(m))
+		}
+	}
+	var b bytes.Buffer
+	if err := s.pages.t["blocks"].ExecuteTemplate(&b, "blockrows", rows); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(b.Bytes())
 }
 
 // block shows block {height}: its header and a page of its transactions

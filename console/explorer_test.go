@@ -215,6 +215,23 @@ func TestBlocksPages(t *testing.T) {
 	if _, body := get(t, c, base+"/explorer/blocks?before=x"); !strings.Contains(body, "want a height") {
 		t.Error("before=x accepted")
 	}
+	// The newest page grows as blocks commit (console.js asks for the
+	// rows after its top); an older page does not.
+	_, body = get(t, c, base+"/explorer/blocks")
+	if !strings.Contains(body, `<tbody data-live-top="45">`) {
+		t.Error("the newest page does not say its top height for live rows")
+	}
+	if _, body = get(t, c, base+"/explorer/blocks?before=25"); strings.Contains(body, "data-live-top") {
+		t.Error("an older page takes live rows")
+	}
+	resp, rows := get(t, c, base+"/explorer/blocks?after=43")
+	if resp.StatusCode != http.StatusOK || strings.Count(rows, "<tr>") != 2 || !strings.HasPrefix(rows, `<tr><td><a href="/explorer/block/45">45</a>`) ||
+		!strings.Contains(rows, `/explorer/block/44"`) || strings.Contains(rows, `/explorer/block/43"`) || strings.Contains(rows, "<html") {
+		t.Errorf("rows after 43: %d\n%s", resp.StatusCode, rows)
+	}
+	if resp, _ := get(t, c, base+"/explorer/blocks?after=x"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("after=x: %d, want 400", resp.StatusCode)
+	}
 
 	m, mc := consoleOn(t, memberNode(t), "en")
 	for _, page := range []string{"/explorer/blocks", "/explorer/block/7"} {

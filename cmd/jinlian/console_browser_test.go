@@ -546,6 +546,13 @@ func TestConsoleInChromium(t *testing.T) {
 	if rows, _ := chromedp.Run(rctx, chromedp.Evaluate[int](`document.querySelectorAll("#blocks tbody tr").length`)); rows < 2 || rows > 20 {
 		t.Errorf("latest blocks: %d rows", rows)
 	}
+	// Live: the blocks committed while the list is open are added at its
+	// top, newest first, the page keeping 20 rows at most.
+	if _, err := chromedp.Run(rctx, chromedp.Poll[bool](`(() => { const r = document.querySelectorAll("#blocks tbody tr");
+		return r.length <= 20 && r[0].classList.contains("live") && Number(r[0].cells[0].textContent) > Number(r[1].cells[0].textContent) })()`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Errorf("no block added to the open block list within 30 s: %v\n%s", err, text(rctx, "#blocks"))
+	}
 	shoot(rctx, "explorer-blocks")
 	if more, _ := chromedp.Run(rctx, chromedp.Evaluate[int](`document.querySelectorAll("#earlier-blocks").length`)); more == 1 {
 		do(rctx, "earlier blocks", chromedp.Click(chromedp.CSS("#earlier-blocks")), chromedp.WaitVisible(chromedp.CSS("#later-blocks")))

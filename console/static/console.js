@@ -11,7 +11,10 @@
     conn.classList.toggle("down", !up);
     if (up) {
       text.textContent = lost ? body.dataset.back : ok;
-      if (h !== undefined) height.textContent = "#" + h;
+      if (h !== undefined) {
+        height.textContent = "#" + h;
+        document.dispatchEvent(new CustomEvent("jl-height", {detail: h}));
+      }
       banner.hidden = true;
     } else {
       text.textContent = body.dataset.lost;
@@ -87,5 +90,38 @@
       tr.appendChild(td);
     });
     body.appendChild(tr);
+  });
+})();
+
+// Block list, newest page: the blocks committed since are added at the
+// top as the connection indicator sees the height grow; the page keeps
+// its 20 rows. The rows are the console's own rendering (/explorer/blocks
+// ?after=), escaped by its templates.
+(function () {
+  "use strict";
+  var body = document.querySelector("#blocks tbody[data-live-top]");
+  if (!body) return;
+  var top = Number(body.dataset.liveTop), busy = false;
+  document.addEventListener("jl-height", function (e) {
+    if (busy || !(e.detail > top)) return;
+    busy = true;
+    fetch("/explorer/blocks?after=" + top, {cache: "no-store", credentials: "same-origin"})
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        var t = document.createElement("tbody");
+        t.innerHTML = html;
+        var rows = Array.prototype.slice.call(t.rows);
+        rows.reverse().forEach(function (tr) {
+          var h = Number(tr.cells[0].textContent);
+          if (h > top) {
+            tr.className = "live";
+            body.insertBefore(tr, body.firstChild);
+          }
+        });
+        rows.forEach(function (tr) { top = Math.max(top, Number(tr.cells[0].textContent)); });
+        while (body.rows.length > 20) body.deleteRow(body.rows.length - 1);
+      })
+      .catch(function () {})
+      .finally(function () { busy = false; });
   });
 })();
