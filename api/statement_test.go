@@ -277,15 +277,23 @@ func TestStatementEndpoint(t *testing.T) {
 	}
 }
 
-// Without client certificates there is nobody to refuse, and org must be
-// named.
-func TestStatementEndpointUngated(t *testing.T) {
-	chain := &statementChain{}
+// ungatedStatements starts an API without client certificates that serves
+// chain's statements.
+func ungatedStatements(t *testing.T, chain recon.Chain) *api.Server {
+	t.Helper()
 	s, err := api.Start(api.Options{Listen: "127.0.0.1:0", RPC: "tcp://127.0.0.1:1", Status: fakeStatus{}, Statements: chain})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Stop() })
+	return s
+}
+
+// Without client certificates there is nobody to refuse, and org must be
+// named.
+func TestStatementEndpointUngated(t *testing.T) {
+	chain := &statementChain{}
+	s := ungatedStatements(t, chain)
 	for target, want := range map[string]int{"/v1/statement?date=2026-12-03": 400, "/v1/statement?org=bankB&date=2026-12-03": 200} {
 		resp, err := http.Get(s.URL() + target)
 		if err != nil {
@@ -327,11 +335,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // only the new heights), and a page's rows_total and totals follow.
 func TestStatementFollowsTheChain(t *testing.T) {
 	chain := &statementChain{}
-	s, err := api.Start(api.Options{Listen: "127.0.0.1:0", RPC: "tcp://127.0.0.1:1", Status: fakeStatus{}, Statements: chain})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Stop() })
+	s := ungatedStatements(t, chain)
 	get := func(target string) api.StatementPage {
 		t.Helper()
 		resp, err := http.Get(s.URL() + target)

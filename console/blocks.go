@@ -128,9 +128,7 @@ func (s *Server) blocksAfter(ctx context.Context, w http.ResponseWriter, a strin
 	}
 	var rows []blockRow
 	for _, m := range res.BlockMetas {
-		if m.Header.Height > after {
-			rows = append(rows, blockRowOf(m))
-		}
+		rows = append(rows, blockRowOf(m))
 	}
 	var b bytes.Buffer
 	if err := s.pages.t["blocks"].ExecuteTemplate(&b, "blockrows", rows); err != nil {

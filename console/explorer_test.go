@@ -186,8 +186,10 @@ func TestBlocksPages(t *testing.T) {
 		if hi != "" && hi != "0" {
 			fmt.Sscan(hi, &top)
 		}
+		bottom := int64(1) // CometBFT's minHeight: at least this
+		fmt.Sscan(lo, &bottom)
 		res := &ctypes.ResultBlockchainInfo{LastHeight: 45}
-		for h := top; h > max(0, top-20); h-- {
+		for h := top; h > max(0, top-20, bottom-1); h-- {
 			res.BlockMetas = append(res.BlockMetas, &cmttypes.BlockMeta{NumTxs: int(h % 3), Header: cmttypes.Header{Height: h, Time: time.Unix(1_780_000_000+h, 0)}})
 		}
 		return res, ""

@@ -113,27 +113,33 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 	// node's API answers the page alone (it keeps the day's statement and
 	// extends it as blocks commit); from a plain RPC the console builds
 	// the day and pages it.
-	var st *recon.Statement
-	var err error
 	offset := -1
 	if page >= 1 {
 		offset = (page - 1) * statementRows
 	}
+	var p *api.StatementPage
+	var err error
 	if s.nodeAPI() {
 		req := d.Req
 		if req.Org == "" {
 			req.Org = s.cfg.Org
 		}
-		var p *api.StatementPage
-		if p, err = s.cfg.Node.StatementPage(ctx, s.apiHTTP, req, offset, statementRows); err == nil {
-			st, d.Rows, d.Total, offset = &p.Statement, p.Rows, p.RowsTotal, p.Offset
+		p, err = s.cfg.Node.StatementPage(ctx, s.apiHTTP, req, offset, statementRows)
+		if err == nil && len(p.Rows) == 0 && p.RowsTotal > 0 { // a page past the end: the last
+			p, err = s.cfg.Node.StatementPage(ctx, s.apiHTTP, req, -1, statementRows)
 		}
-	} else if st, err = s.fetchStatement(ctx, d.Req); err == nil {
-		d.Total = len(st.Rows)
-		if offset < 0 || offset >= d.Total {
-			offset = max(d.Total-1, 0) / statementRows * statementRows
+	} else {
+		var whole *recon.Statement
+		if whole, err = s.fetchStatement(ctx, d.Req); err == nil {
+			if offset >= len(whole.Rows) {
+				offset = -1 // a page past the end: the last
+			}
+			p = api.NewStatementPage(whole, offset, statementRows)
 		}
-		d.Rows = st.Rows[offset:min(offset+statementRows, d.Total)]
+	}
+	var st *recon.Statement
+	if p != nil {
+		st, d.Rows, d.Total, offset = &p.Statement, p.Rows, p.RowsTotal, p.Offset
 	}
 	v.fail(tr(s.cfg.Lang, "nav.statement"), err)
 	d.St = st
