@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -36,12 +37,18 @@ const AppVersion uint64 = 1
 type App struct {
 	abci.BaseApplication
 
+	// largeGenesis: InitChain applied at least largeGenesis accounts and
+	// identities; the first Commit then returns the freed heap to the OS.
+	largeGenesis bool
+
 	store    *ledger.Store
 	payments payments.Keeper
 	custody  custody.Keeper
 	pvp      pvp.Keeper
 	recv     receivables.Keeper
 	reserves reserves.Keeper
+	// leaves are the reserves' balances kept beside the state.
+	leaves reservesLeaves
 	logger   *slog.Logger
 	sigs     *SigCache
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
@@ -113,6 +120,8 @@ type Options struct {
 	// SigCache, when set, is shared with other apps in this process (see
 	// SigCache); nil gives the app a cache of its own.
 	SigCache *SigCache
+	// noReservesCache (tests): reserves heights iterate every balance.
+	noReservesCache bool
 	// LeanIndex limits the indexed event attributes of transactions to the
 	// tx id, sender and recipient (see leanIndex); nodes answering queries
 	// by ledger, organisation, type, asset or amount keep it false.
@@ -186,6 +195,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 	a.pvp = pvp.NewKeeper(a.payments, authorizer{})
 	a.recv = receivables.NewKeeper(a.payments, authorizer{})
 	a.reserves = reserves.NewKeeper(reservesBank{a.payments})
+	a.leaves.off = opts.noReservesCache
 	if a.sigs == nil {
 		a.sigs = NewSigCache(200_000, 1)
 	}
@@ -200,6 +210,7 @@ func New(store *ledger.Store, opts Options) (*App, error) {
 // commit, and starts the replay set and the check state over: when the app
 // is created, and after a snapshot was restored under it.
 func (a *App) loadState() error {
+	a.leaves.reset() // a restored state is not the one the leaves followed
 	if a.store.LastHeight() > 0 {
 		v, err := a.store.View(0)
 		if err != nil {
@@ -317,6 +328,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, err
 	}
 	a.chainID, a.params, a.blockTime = req.ChainId, g.Params, req.Time
+	a.largeGenesis = g.entries() >= largeGenesis
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
 	}
@@ -748,6 +760,15 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	}
 	a.evicted = nil
 	a.maybeSnapshot(ci.Height)
+	if a.largeGenesis {
+		// The genesis's working trees, saved now, were the largest heap
+		// this process will hold; give those pages back at once, so that
+		// a node of millions of accounts does not run its first hours
+		// with gigabytes of free heap the OS cannot use (for Badger's
+		// files in the page cache, above all).
+		a.largeGenesis = false
+		debug.FreeOSMemory()
+	}
 	a.logger.Debug("committed", "height", ci.Height, "app_hash", fmt.Sprintf("%X", ci.AppHash))
 	return &abci.ResponseCommit{RetainHeight: a.prune(ci.Height)}, nil
 }

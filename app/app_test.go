@@ -44,6 +44,12 @@ type harness struct {
 // bankB with the member role (payees of the payments ledger).
 func newHarness(t testing.TB, members ...*gmcrypto.PrivateKey) *harness {
 	t.Helper()
+	return newHarnessEdited(t, nil, members...)
+}
+
+// newHarnessEdited is newHarness with edit applied to the genesis first.
+func newHarnessEdited(t testing.TB, edit func(*GenesisState), members ...*gmcrypto.PrivateKey) *harness {
+	t.Helper()
 	store, err := ledger.Open(t.TempDir(), ledger.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +79,9 @@ func newHarness(t testing.TB, members ...*gmcrypto.PrivateKey) *harness {
 	}
 	for i, k := range members {
 		g.Identities = append(g.Identities, permission.Identity{Name: fmt.Sprintf("member%d", i), Address: k.Public().Address().String(), Org: "bankB", Roles: []string{"member"}})
+	}
+	if edit != nil {
+		edit(&g)
 	}
 	b, _ := json.Marshal(g)
 	if _, err := h.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b}); err != nil {

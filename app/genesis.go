@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +52,99 @@ type GenesisLedger struct {
 	Members  []string         `json:"members,omitempty"`
 	Assets   []payments.Asset `json:"assets"`
 	Balances []GenesisBalance `json:"balances,omitempty"`
+	// Synthetic funds generated accounts without listing them (sizing
+	// and load tests of a state of millions of accounts).
+	Synthetic *SyntheticAccounts `json:"synthetic_accounts,omitempty"`
+}
+
+// SyntheticAccounts are Count accounts generated from Seed at genesis,
+// so that a state of millions of funded accounts needs no genesis file
+// of millions of entries nor millions of transactions through consensus
+// (docs/performance.md, "Cost as the state grows"). Account i, for i in
+// [0, Count), has the address SyntheticAddress(Seed, i), is registered
+// as a member of Org (an identity without a name, role member) and holds
+// Amount of Asset, opening its completeness commitment as a listed
+// balance does. Nobody holds their keys: they receive, they never send.
+// Every node that applies the same genesis computes the same state.
+type SyntheticAccounts struct {
+	Count  int64  `json:"count"`
+	Seed   string `json:"seed"` // hex, 1..64 bytes
+	Org    string `json:"org"`
+	Asset  string `json:"asset"`
+	Amount uint64 `json:"amount,string"`
+}
+
+// largeGenesis is the genesis size, in identities and balances listed
+// or generated, above which the first commit hands the freed heap back
+// to the OS (App.Commit).
+const largeGenesis = 100_000
+
+// entries counts the identities and balances g lists or generates.
+func (g *GenesisState) entries() int64 {
+	n := int64(len(g.Identities))
+	for _, l := range g.Ledgers {
+		n += int64(len(l.Balances))
+		if l.Synthetic != nil {
+			n += 2 * l.Synthetic.Count
+		}
+	}
+	return n
+}
+
+// MaxSyntheticAccounts bounds SyntheticAccounts.Count.
+const MaxSyntheticAccounts = 100_000_000
+
+// SyntheticAddress is the address of synthetic account i of seed: the
+// first 20 bytes of SM3("jinlian/synthetic-account" ‖ seed ‖ i as 8
+// bytes big-endian). No key is known for it.
+func SyntheticAddress(seed []byte, i int64) gmcrypto.Address {
+	var a gmcrypto.Address
+	h := gmcrypto.SM3([]byte("jinlian/synthetic-account"), seed, binary.BigEndian.AppendUint64(nil, uint64(i)))
+	copy(a[:], h[:])
+	return a
+}
+
+// validate checks s against the genesis's organisations and the
+// ledger's assets and members.
+func (s *SyntheticAccounts) validate(l GenesisLedger, orgs, assets map[string]bool) error {
+	where := "synthetic_accounts of sub-ledger " + l.Name
+	if s.Count < 1 || s.Count > MaxSyntheticAccounts {
+		return ErrBadGenesis.Wrapf("%s: count %d is outside [1, %d]", where, s.Count, MaxSyntheticAccounts)
+	}
+	if seed, err := hex.DecodeString(s.Seed); err != nil || len(seed) == 0 || len(seed) > 64 {
+		return ErrBadGenesis.Wrapf("%s: seed %q: want 1..64 bytes in hex", where, s.Seed)
+	}
+	if !orgs[s.Org] {
+		return ErrBadGenesis.Wrapf("%s: unknown organisation %q", where, s.Org)
+	}
+	if len(l.Members) > 0 && !slices.Contains(l.Members, s.Org) {
+		return ErrBadGenesis.Wrapf("%s: organisation %s is not a member of the sub-ledger", where, s.Org)
+	}
+	if !assets[s.Asset] {
+		return ErrBadGenesis.Wrapf("%s: unknown asset %q", where, s.Asset)
+	}
+	if s.Amount == 0 {
+		return ErrBadGenesis.Wrapf("%s: amount must be positive", where)
+	}
+	return nil
+}
+
+// apply registers and funds the synthetic accounts of ledger l.
+func (s *SyntheticAccounts) apply(store *ledger.Store, pay payments.Keeper, l string) error {
+	seed, _ := hex.DecodeString(s.Seed)
+	for i := range s.Count {
+		addr := SyntheticAddress(seed, i)
+		if err := permission.SetIdentity(store, permission.Identity{Address: addr.String(), Org: s.Org, Roles: []string{permission.RoleMember}}); err != nil {
+			return ErrBadGenesis.Wrapf("synthetic account %d: %v", i, err)
+		}
+		if err := pay.Mint(store, l, s.Asset, addr, s.Amount); err != nil {
+			return ErrBadGenesis.Wrapf("synthetic account %d of %s on %s: %v", i, s.Asset, l, err)
+		}
+		if err := pay.OpenCommitment(store, l, s.Asset, addr); err != nil {
+			return ErrBadGenesis.Wrapf("synthetic account %d of %s on %s: %v", i, s.Asset, l, err)
+		}
+	}
+	return nil
 }
 
 // GenesisBalance is an opening balance; it counts as issued.
@@ -338,6 +433,11 @@ func (g *GenesisState) ValidateDraft() error {
 				return ErrBadGenesis.Wrapf("balance on %s: %v", l.Name, err)
 			}
 		}
+		if l.Synthetic != nil {
+			if err := l.Synthetic.validate(l, orgs, assets); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -418,6 +518,11 @@ func (g *GenesisState) apply(store *ledger.Store, pay payments.Keeper) error {
 			// movement.
 			if err := pay.OpenCommitment(store, l.Name, b.Asset, addr); err != nil {
 				return ErrBadGenesis.Wrapf("balance of %s %s on %s: %v", b.Account, b.Asset, l.Name, err)
+			}
+		}
+		if l.Synthetic != nil {
+			if err := l.Synthetic.apply(store, pay, l.Name); err != nil {
+				return err
 			}
 		}
 	}

@@ -51,7 +51,7 @@ func (p Params) reservesInterval() int64 { return p.ReservesInterval }
 // returns the block events that announce them.
 func (a *App) commitReserves(kv ledger.KV, height int64) ([]abci.Event, error) {
 	n := a.params.reservesInterval()
-	if n <= 0 || height <= 0 || height%n != 0 {
+	if n <= 0 || height <= 0 {
 		return nil, nil
 	}
 	var names []string
@@ -60,7 +60,17 @@ func (a *App) commitReserves(kv ledger.KV, height int64) ([]abci.Event, error) {
 			names = append(names, l)
 		}
 	}
-	return a.reserves.Commit(kv, names, height)
+	a.leaves.follow(a.store, height, names)
+	if height%n != 0 {
+		return nil, nil
+	}
+	events, err := reserves.NewKeeper(leavesBank{reservesBank{a.payments}, &a.leaves, height}).Commit(kv, names, height)
+	if err != nil {
+		a.leaves.reset()
+		return nil, err
+	}
+	a.leaves.done(height)
+	return events, nil
 }
 
 // reservesBank adapts payments.Keeper to reserves.Bank.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
 	"github.com/jinlian-ledger/jinlian/contracts/reserves"
+	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
@@ -213,5 +215,43 @@ func TestReservesSameOnEveryNode(t *testing.T) {
 	}
 	if a, b := h.store.LastCommit().AppHash, tw.store.LastCommit().AppHash; !bytes.Equal(a, b) {
 		t.Fatalf("app hash %X vs %X", a, b)
+	}
+}
+
+// TestReservesLeavesFollowTheState plays the cache of reserves leaves
+// against a node that iterates every balance at every reserves height:
+// random blocks of transfers that fund new accounts (leaves appear),
+// drain accounts to zero (leaves go), issue and burn, must give both the
+// same app hash at every height; and the cache must have been used.
+func TestReservesLeavesFollowTheState(t *testing.T) {
+	h := newReservesHarness(t)
+	cold := h.twin(Options{noReservesCache: true})
+	rng := rand.New(rand.NewPCG(7, 16))
+	keys := []*gmcrypto.PrivateKey{h.issuer, h.alice, h.bob}
+	orgs := []string{"bankA", "bankB", "bankB"}
+	for height := 1; height <= 40; height++ {
+		var txs [][]byte
+		for range rng.IntN(4) {
+			switch op := rng.IntN(5); op {
+			case 0: // issue to alice or bob
+				txs = append(txs, h.tx(h.issuer, "bankA", "payments", issue("CNY", keys[1+rng.IntN(2)], uint64(1+rng.IntN(50)))))
+			case 1: // drain bob (or alice) to the other: a leaf goes to zero
+				from := 1 + rng.IntN(2)
+				txs = append(txs, h.tx(keys[from], orgs[from], "payments", transfer("CNY", keys[3-from], h.balance(keys[from]))))
+			case 2: // burn by the issuer
+				txs = append(txs, h.tx(h.issuer, "bankA", "payments", burn("CNY", uint64(1+rng.IntN(5)))))
+			default: // a transfer between any two
+				from, to := rng.IntN(3), rng.IntN(3)
+				txs = append(txs, h.tx(keys[from], orgs[from], "payments", transfer("CNY", keys[to], uint64(1+rng.IntN(20)))))
+			}
+		}
+		h.block(txs...)
+		cold.block(txs...)
+		if a, b := h.store.LastCommit().AppHash, cold.store.LastCommit().AppHash; !bytes.Equal(a, b) {
+			t.Fatalf("height %d: app hash %X with the kept leaves, %X iterating the balances", height, a, b)
+		}
+	}
+	if h.app.leaves.merges < 5 || cold.app.leaves.merges != 0 {
+		t.Fatalf("merged sets: %d with the cache (want at least 5), %d without (want 0)", h.app.leaves.merges, cold.app.leaves.merges)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -644,6 +645,25 @@ func (s *Store) Delete(ledger string, key []byte) error {
 	}
 	s.pending[latestKeyOf(ledger, key)] = nil
 	return nil
+}
+
+// WrittenKeys returns, in ascending order, the keys of ledger under
+// prefix that the working set wrote (set or deleted) since the last
+// Commit: what a block changed there so far. Caches kept beside the state
+// (the app's reserves leaves) follow the state with it instead of reading
+// all of it again. O(writes since the last Commit).
+func (s *Store) WrittenKeys(ledger string, prefix []byte) [][]byte {
+	p := latestKeyOf(ledger, prefix)
+	s.mu.RLock()
+	var out [][]byte
+	for k := range s.pending {
+		if strings.HasPrefix(k, p) {
+			out = append(out, []byte(k[len(ledger)+1:]))
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, bytes.Compare)
+	return out
 }
 
 // Iterate calls fn for the working keys in [start, end) in ascending order.

@@ -387,3 +387,44 @@ func TestViewConcurrentWithWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestWrittenKeys(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, l := range []string{"a", "ab"} {
+		if err := s.CreateLedger(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set := func(l, k string) {
+		t.Helper()
+		if err := s.Set(l, []byte(k), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("a", "b/2")
+	set("a", "b/1")
+	set("a", "c/1")
+	set("ab", "b/3") // another ledger whose name extends "a"
+	if err := s.Delete("a", []byte("b/0")); err != nil {
+		t.Fatal(err)
+	}
+	got := s.WrittenKeys("a", []byte("b/"))
+	if want := [][]byte{[]byte("b/0"), []byte("b/1"), []byte("b/2")}; !slices.EqualFunc(got, want, bytes.Equal) {
+		t.Fatalf("written keys %q, want %q (sorted, deletes included, other prefixes and ledgers left out)", got, want)
+	}
+	if _, err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.WrittenKeys("a", []byte("b/")); len(got) != 0 {
+		t.Fatalf("after Commit: %q, want none", got)
+	}
+	set("a", "b/9")
+	s.Rollback()
+	if got := s.WrittenKeys("a", []byte("b/")); len(got) != 0 {
+		t.Fatalf("after Rollback: %q, want none", got)
+	}
+}

@@ -60,6 +60,15 @@ run's; against a kvstore baseline the budget column is what jinlian spends
 per transfer beyond kvstore's node CPU and its SM2 verifications (one per
 validator; measured before the runs), as a share of kvstore's cost.
 
+--synthetic-accounts N grows the state: the genesis funds N generated
+accounts (app_state synthetic_accounts, applied by every validator in its
+InitChain, not sent through consensus) and the load's transfers go to them,
+drawn uniformly, so that every transfer reads and writes a random place of
+a state of N accounts. Below each jinlian row: how long the network took to
+be ready (genesis applied and committed), the node process's resident
+memory after the load and at its peak, and what each node's home grew by
+per committed transfer.
+
 Data lives in a temporary directory, removed afterwards, unless --home is
 given (it must then be empty or absent) or --keep is set.`,
 		Args: cobra.NoArgs,
@@ -96,6 +105,8 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.DurationVar(&o.TimeoutCommit, "timeout-commit", 100*time.Millisecond, "CometBFT consensus.timeout_commit of every node")
 	f.IntVar(&o.MempoolSize, "mempool-size", 0, "CometBFT mempool.size of every node, both apps (0: jinlian's default, 10000)")
 	f.IntVar(&o.Accounts, "accounts", 200, "funded sender accounts of the jinlian load")
+	f.Int64Var(&o.SyntheticAccounts, "synthetic-accounts", 0, "jinlian: fund this many generated accounts in the genesis (app_state synthetic_accounts) and send the load's transfers to them, drawn uniformly")
+	f.StringVar(&o.HeapProfile, "heapprofile", "", "write a heap profile of the node process after the load to FILE.<app>")
 	f.IntVar(&o.TxSize, "tx-size", 0, "kvstore transaction size in bytes (default: that of a jinlian transfer)")
 	f.IntVar(&o.Batch, "batch", 10, "transactions per JSON-RPC batch (CometBFT's rpc.max_request_batch_size is 10)")
 	f.IntVar(&o.Workers, "workers", 8, "concurrent HTTP connections per node (enough that the generator, not the nodes' answer time, sets the offered rate)")
@@ -142,6 +153,7 @@ func newBenchServeCmd(g *globals) *cobra.Command {
 	f.DurationVar(&o.TimeoutCommit, "timeout-commit", 300*time.Millisecond, "CometBFT timeout_commit")
 	f.IntVar(&o.MempoolSize, "mempool-size", 0, "CometBFT mempool.size (0: jinlian's default)")
 	f.StringVar(&o.AccountsFile, "accounts-file", "", "jinlian: file of addresses to fund, one per line")
+	f.Int64Var(&o.SyntheticAccounts, "synthetic-accounts", 0, "jinlian: generated accounts the genesis funds")
 	f.StringVar(&o.PProf, "pprof", "", "serve net/http/pprof on this address (127.0.0.1:port)")
 	f.StringVar(&logLevel, "log.level", "error", "log level: debug, info, warn, error")
 	return cmd

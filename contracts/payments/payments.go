@@ -103,6 +103,25 @@ func balancePrefix(sym string) []byte {
 	return append(k, sym...)
 }
 
+// BalanceKeysPrefix starts every balance key of a sub-ledger's tree:
+// b/<len(sym)><sym><address>.
+var BalanceKeysPrefix = []byte("b/")
+
+// ParseBalanceKey splits a balance key into its asset and account; ok is
+// false for any other key.
+func ParseBalanceKey(key []byte) (sym string, addr gmcrypto.Address, ok bool) {
+	if len(key) < len(BalanceKeysPrefix)+1 || string(key[:len(BalanceKeysPrefix)]) != string(BalanceKeysPrefix) {
+		return "", addr, false
+	}
+	n := int(key[len(BalanceKeysPrefix)])
+	rest := key[len(BalanceKeysPrefix)+1:]
+	if n == 0 || len(rest) != n+gmcrypto.AddressSize {
+		return "", addr, false
+	}
+	copy(addr[:], rest[n:])
+	return string(rest[:n]), addr, true
+}
+
 func balanceKey(sym string, addr gmcrypto.Address) []byte {
 	return append(balancePrefix(sym), addr[:]...)
 }

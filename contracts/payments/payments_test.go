@@ -170,3 +170,17 @@ func TestSupplyInvariantProperty(t *testing.T) {
 		}
 	})
 }
+
+func TestParseBalanceKey(t *testing.T) {
+	var a gmcrypto.Address
+	a[0], a[19] = 0xab, 0xcd
+	sym, addr, ok := ParseBalanceKey(balanceKey("CNY", a))
+	if !ok || sym != "CNY" || addr != a {
+		t.Fatalf("ParseBalanceKey(balanceKey(CNY, a)) = %q %s %v", sym, addr, ok)
+	}
+	for _, k := range [][]byte{nil, []byte("b/"), balancePrefix("CNY"), append(balanceKey("CNY", a), 0), []byte("s/CNY"), append([]byte("b/\x00"), a[:]...)} {
+		if _, _, ok := ParseBalanceKey(k); ok {
+			t.Errorf("ParseBalanceKey(%q) accepted", k)
+		}
+	}
+}

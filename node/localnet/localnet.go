@@ -50,6 +50,9 @@ const BenchOrg = "bench"
 // receivable's payer and payee, a PvP trade's receivers).
 const BenchOrgB = "bench-b"
 
+// SyntheticSeed is the seed of a localnet's synthetic accounts, in hex.
+const SyntheticSeed = "6a696e6c69616e2d62656e6368" // "jinlian-bench"
+
 // sigCacheSize bounds the signature cache the localnet's nodes share.
 const sigCacheSize = 200_000
 
@@ -81,6 +84,12 @@ type Options struct {
 	// extra account also get Funding of USD when the localnet has that
 	// asset (two or more validators).
 	ExtraFundedAccountsB []string
+	// SyntheticAccounts, when positive, funds that many generated
+	// accounts (app.SyntheticAccounts: members of BenchOrg, Funding CNY
+	// each, addresses app.SyntheticAddress(SyntheticSeed, i)), built in
+	// InitChain instead of listed in the genesis: a state of millions of
+	// accounts for sizing runs. Ignored on resume.
+	SyntheticAccounts int64
 	// SeparateSigCaches gives every node its own verified-signature cache,
 	// so each verifies every transaction as separate machines would. By
 	// default the nodes of the process share one and verify each once.
@@ -220,7 +229,7 @@ func create(opts Options) (*Net, error) {
 		org   string
 		addrs []string
 	}{{BenchOrg, opts.ExtraFundedAccounts}, {BenchOrgB, opts.ExtraFundedAccountsB}} {
-		if len(extra.addrs) == 0 {
+		if len(extra.addrs) == 0 && (extra.org != BenchOrg || opts.SyntheticAccounts <= 0) {
 			continue
 		}
 		g.Organisations = append(g.Organisations, permission.Organisation{ID: extra.org, Name: "load generator"})
@@ -235,6 +244,9 @@ func create(opts Options) (*Net, error) {
 			}
 			g.Identities = append(g.Identities, permission.Identity{Address: addr.String(), Org: extra.org, Roles: []string{permission.RoleMember}})
 		}
+	}
+	if opts.SyntheticAccounts > 0 {
+		pay.Synthetic = &app.SyntheticAccounts{Count: opts.SyntheticAccounts, Seed: SyntheticSeed, Org: BenchOrg, Asset: "CNY", Amount: Funding}
 	}
 	g.Ledgers = []app.GenesisLedger{pay}
 	var regKey *gmcrypto.PrivateKey

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
@@ -69,8 +72,15 @@ type Options struct {
 	Duration      time.Duration
 	TimeoutCommit time.Duration
 	// MempoolSize is every node's mempool.size (0: jinlian's default).
-	MempoolSize  int
-	Accounts     int
+	MempoolSize int
+	Accounts    int
+	// SyntheticAccounts (jinlian): the genesis funds this many generated
+	// accounts (app.SyntheticAccounts), and the transfers of the load go
+	// to them, drawn uniformly, from the Accounts senders.
+	SyntheticAccounts int64
+	// HeapProfile: write a heap profile of the node process after the
+	// load to this file.
+	HeapProfile  string
 	TxSize       int
 	Batch        int
 	Workers      int
@@ -138,10 +148,24 @@ type Result struct {
 	// allocated) after the run; DiskMBPerMillionTx scales it by the
 	// committed transactions (genesis and fixed costs included, so short
 	// runs overstate it).
-	DiskBytesPerNode   int64          `json:"disk_bytes_per_node"`
-	DiskMBPerMillionTx float64        `json:"disk_mb_per_million_tx"`
-	Errors             map[string]int `json:"errors,omitempty"`
-	Ratio              float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
+	DiskBytesPerNode   int64   `json:"disk_bytes_per_node"`
+	DiskMBPerMillionTx float64 `json:"disk_mb_per_million_tx"`
+	// DiskBytesPerTx is what one node's home grew by from the load's start
+	// to the end of the run, per committed transaction: genesis and fixed
+	// costs left out.
+	DiskBytesPerTx float64 `json:"disk_bytes_per_tx"`
+	// SyntheticAccounts is the generated accounts of the genesis (the
+	// state's size); ReadySeconds how long the network took from its
+	// process's start to height 2 (genesis applied and committed).
+	SyntheticAccounts int64   `json:"synthetic_accounts,omitempty"`
+	ReadySeconds      float64 `json:"ready_seconds"`
+	// NodeRSSBytes is the node process's resident memory after the load
+	// (all validators of the run: they share the process);
+	// NodeMaxRSSBytes its peak over the run, genesis included.
+	NodeRSSBytes    int64          `json:"node_rss_bytes"`
+	NodeMaxRSSBytes int64          `json:"node_max_rss_bytes"`
+	Errors          map[string]int `json:"errors,omitempty"`
+	Ratio           float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
 	// SM2VerifyUs is one SM2 signature verification on this machine,
 	// measured by the bench before the runs; Verifies how many each
 	// transfer costs the network (one per validator, or one with the
@@ -314,6 +338,14 @@ func PrintTable(w io.Writer, results []*Result) {
 			fmt.Fprintf(w, "    budget: (%.0f µs − kvstore's %.0f µs − %d × %.0f µs SM2 verify) / %.0f µs = %.0f%% of kvstore's per-transfer cost (target ≤ 25%%)\n",
 				r.NodeCPUPerTxUs, r.BaselineCPUPerTxUs, r.Verifies, r.SM2VerifyUs, r.BaselineCPUPerTxUs, 100*r.OverheadBudget)
 		}
+		if r.NodeRSSBytes > 0 {
+			state := ""
+			if r.SyntheticAccounts > 0 {
+				state = fmt.Sprintf("%d synthetic accounts, ", r.SyntheticAccounts)
+			}
+			fmt.Fprintf(w, "    %sready in %.1f s; node process RSS %.2f GB after the load (peak %.2f GB); disk %.0f B per committed transfer per node\n",
+				state, r.ReadySeconds, float64(r.NodeRSSBytes)/1e9, float64(r.NodeMaxRSSBytes)/1e9, r.DiskBytesPerTx)
+		}
 		for _, msg := range sortedKeys(r.Errors) {
 			fmt.Fprintf(w, "    %d× %s\n", r.Errors[msg], msg)
 		}
@@ -360,12 +392,20 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		}
 		args = append(args, "--accounts-file", p)
 	}
+	if o.SyntheticAccounts > 0 && appName != "kvstore" {
+		args = append(args, "--synthetic-accounts", strconv.FormatInt(o.SyntheticAccounts, 10))
+	}
+	// Each validator applies the synthetic accounts in its InitChain and
+	// saves them at the first commit: allow for it (about 50 µs an account
+	// each, measured; BenchmarkGenesisSynthetic in app).
+	genesisWork := time.Duration(o.SyntheticAccounts*int64(o.Validators)) * 100 * time.Microsecond
 	var pprofAddr string
-	if cpuProfile != "" {
+	if cpuProfile != "" || o.HeapProfile != "" {
 		pprofAddr = fmt.Sprintf("127.0.0.1:%d", basePort+2)
 		args = append(args, "--pprof", pprofAddr)
 	}
-	child, err := startChild(self, args, filepath.Join(dir, "node.log"))
+	childStart := time.Now()
+	child, err := startChild(self, args, filepath.Join(dir, "node.log"), 2*time.Minute+genesisWork)
 	if err != nil {
 		return nil, err
 	}
@@ -378,12 +418,14 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	tr := &http.Transport{MaxIdleConnsPerHost: o.Workers + 2, MaxConnsPerHost: o.Workers + 2, IdleConnTimeout: time.Minute}
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	defer tr.CloseIdleConnections()
-	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second+genesisWork)
 	err = waitHeight(waitCtx, hc, rpcs[0], 2)
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("network did not start (see %s): %w", filepath.Join(dir, "node.log"), err)
 	}
+	readySeconds := time.Since(childStart).Seconds()
+	diskBefore, diskErr := diskUsage(filepath.Join(dir, "net"))
 	if len(load.setup) > 0 {
 		t1 := time.Now()
 		if err := runSetup(ctx, hc, rpcs, o.Batch, load.setup); err != nil {
@@ -401,16 +443,19 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	}
 
 	var profDone chan error
-	if pprofAddr != "" {
+	if cpuProfile != "" {
 		profDone = make(chan error, 1)
 		secs := int(o.Duration.Seconds()) + 1
-		go func() { profDone <- fetchProfile(pprofAddr, secs, cpuProfile) }()
+		go func() { profDone <- fetchProfile(pprofAddr, fmt.Sprintf("profile?seconds=%d", secs), cpuProfile) }()
 	}
 
 	cpu0, cpuErr := processCPU(child.cmd.Process.Pid)
 	self0, _ := processCPU(os.Getpid())
 	r := &Result{App: appName, Workload: workload, Validators: o.Validators, TimeoutCommit: o.TimeoutCommit.String(),
-		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}}
+		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds}
+	if appName != "kvstore" {
+		r.SyntheticAccounts = o.SyntheticAccounts
+	}
 	run := &loadRun{o: o, load: load, hc: hc, rpcs: rpcs, sentAt: make([]time.Time, len(load.txs))}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan error, 1)
@@ -452,6 +497,15 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 			fmt.Fprintf(log, "bench %s: cpu profile of the load written to %s\n", appName, cpuProfile)
 		}
 	}
+	if o.HeapProfile != "" {
+		p := o.HeapProfile + "." + appName
+		if err := fetchProfile(pprofAddr, "heap?gc=1", p); err != nil {
+			fmt.Fprintf(log, "bench %s: heap profile: %v\n", appName, err)
+		} else {
+			fmt.Fprintf(log, "bench %s: heap profile after the load written to %s\n", appName, p)
+		}
+	}
+	r.NodeRSSBytes, r.NodeMaxRSSBytes, _ = processRSS(child.cmd.Process.Pid)
 
 	if o.CheckResults {
 		if err := run.checkResults(ctx); err != nil {
@@ -467,6 +521,9 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		r.DiskBytesPerNode = n / int64(o.Validators)
 		if r.Committed > 0 {
 			r.DiskMBPerMillionTx = float64(r.DiskBytesPerNode) / float64(r.Committed) // bytes per tx = MB per million
+			if diskErr == nil {
+				r.DiskBytesPerTx = float64(n-diskBefore) / float64(o.Validators) / float64(r.Committed)
+			}
 		}
 	}
 	if cpuErr == nil {
@@ -503,9 +560,18 @@ func buildLoad(appName, workload string, o *Options) (*txLoad, error) {
 			l.accounts = append(l.accounts, k.Public().Address().String())
 		}
 		now := time.Now()
+		var seed []byte
+		if o.SyntheticAccounts > 0 {
+			seed, _ = hex.DecodeString(localnet.SyntheticSeed)
+		}
 		err := parallel(o.Count, func(i int) error {
 			from := i % len(keys)
 			to := addrs[(from+1)%len(keys)]
+			if seed != nil {
+				// Uniform over the synthetic accounts, the same at every run.
+				h := gmcrypto.SM3(binary.BigEndian.AppendUint64(nil, uint64(i)))
+				to = app.SyntheticAddress(seed, int64(binary.BigEndian.Uint64(h[:8])%uint64(o.SyntheticAccounts))).Bytes()
+			}
 			msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 1}}}
 			raw, _, err := wire.BuildTx(wire.Signer{Key: keys[from], MSPID: "bench"}, ChainID, "payments", now, msg)
 			l.txs[i] = raw
@@ -915,8 +981,8 @@ func waitHeight(ctx context.Context, hc *http.Client, rpc string, h int64) error
 	}
 }
 
-func fetchProfile(addr string, seconds int, path string) error {
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds))
+func fetchProfile(addr, what, path string) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s", addr, what))
 	if err != nil {
 		return err
 	}

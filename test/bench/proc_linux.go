@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -46,6 +47,48 @@ func processCPU(pid int) (time.Duration, error) {
 		return 0, err
 	}
 	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// processRSS returns a live process's resident memory now (VmRSS) and
+// its peak (VmHWM), in bytes.
+func processRSS(pid int) (rss, peak int64, err error) {
+	bz, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(bz), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[2] != "kB" {
+			continue
+		}
+		var kb int64
+		if _, err := fmt.Sscan(f[1], &kb); err != nil {
+			return 0, 0, err
+		}
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb << 10
+		case "VmHWM:":
+			peak = kb << 10
+		}
+	}
+	return rss, peak, nil
+}
+
+// memTotal is the machine's memory in bytes (MemTotal of /proc/meminfo).
+func memTotal() (int64, error) {
+	bz, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(bz), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "MemTotal:" && f[2] == "kB" {
+			var kb int64
+			_, err := fmt.Sscan(f[1], &kb)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("/proc/meminfo: no MemTotal")
 }
 
 // diskUsage is the disk space the files under dir occupy (allocated

@@ -16,6 +16,14 @@ func processCPU(int) (time.Duration, error) {
 	return 0, errors.New("process CPU time is only read on Linux")
 }
 
+func processRSS(int) (int64, int64, error) {
+	return 0, 0, errors.New("process memory is only read on Linux")
+}
+
+func memTotal() (int64, error) {
+	return 0, errors.New("machine memory is only read on Linux")
+}
+
 // diskUsage is the size of the files under dir.
 func diskUsage(dir string) (int64, error) {
 	var n int64

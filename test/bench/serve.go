@@ -39,6 +39,8 @@ type ServeOptions struct {
 	// members of localnet.BenchOrg, or of localnet.BenchOrgB when the
 	// address is followed by that name.
 	AccountsFile string
+	// SyntheticAccounts (jinlian): generated accounts the genesis funds.
+	SyntheticAccounts int64
 	// PProf, if set, serves net/http/pprof there (127.0.0.1:port).
 	PProf string
 }
@@ -82,6 +84,7 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 		ln, err := localnet.Prepare(localnet.Options{
 			Home: o.Home, Validators: o.Validators, BasePort: o.BasePort, ChainID: ChainID,
 			TimeoutCommit: o.TimeoutCommit, ExtraFundedAccounts: extra, ExtraFundedAccountsB: extraB,
+			SyntheticAccounts:  o.SyntheticAccounts,
 			SeparateSigCaches:  o.App != "jinlian-shared",
 			CheckpointInterval: checkpointInterval(o.Validators),
 		})
@@ -164,13 +167,22 @@ type child struct {
 	done  chan struct{}
 }
 
-func startChild(self string, args []string, logPath string) (*child, error) {
+func startChild(self string, args []string, logPath string, timeout time.Duration) (*child, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	c := exec.Command(self, args...)
 	c.Stderr = logf
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if total, err := memTotal(); err == nil {
+			// A soft limit under the machine's memory, so that the
+			// validators' genesis peak (all of them hold their genesis
+			// working trees until the first commit) is collected before
+			// the machine runs out rather than after.
+			c.Env = append(os.Environ(), fmt.Sprintf("GOMEMLIMIT=%dMiB", total*3/4>>20))
+		}
+	}
 	setChildAttrs(c)
 	out, err := c.StdoutPipe()
 	if err != nil {
@@ -204,9 +216,9 @@ func startChild(self string, args []string, logPath string) (*child, error) {
 		}
 		ch.kill()
 		return nil, fmt.Errorf("node process did not start (see %s)", logPath)
-	case <-time.After(2 * time.Minute):
+	case <-time.After(timeout):
 		ch.kill()
-		return nil, fmt.Errorf("node process did not start within 2m (see %s)", logPath)
+		return nil, fmt.Errorf("node process did not start within %s (see %s)", timeout, logPath)
 	}
 }
 
