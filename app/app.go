@@ -329,6 +329,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	}
 	a.chainID, a.params, a.blockTime = req.ChainId, g.Params, req.Time
 	a.largeGenesis = g.entries() >= largeGenesis
+	a.leaves.startAtGenesis()
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
 	}

@@ -60,7 +60,9 @@ func (a *App) commitReserves(kv ledger.KV, height int64) ([]abci.Event, error) {
 			names = append(names, l)
 		}
 	}
-	a.leaves.follow(a.store, height, names)
+	if err := a.leaves.follow(a.store, height, names); err != nil {
+		return nil, err
+	}
 	if height%n != 0 {
 		return nil, nil
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 
 	"github.com/jinlian-ledger/jinlian/contracts/payments"
@@ -11,107 +12,123 @@ import (
 )
 
 // maxReservesLeaves bounds the leaves reservesLeaves keeps, over all
-// assets: 16M entries of 28 bytes (about 450 MB; twice that while a
+// assets, and the balances written since the last reserves height it
+// holds: 16M entries of 28 bytes (about 450 MB; up to twice that while a
 // reserves height merges). A chain with more positive balances iterates
 // them at every reserves height.
 const maxReservesLeaves = 16_000_000
 
 // reservesLeaves keeps, beside the state, the positive balances of every
-// asset as of the last reserves height, and follows the balance keys each
-// block writes (ledger.Store.WrittenKeys), so that the next reserves
-// height merges what changed instead of iterating every balance in IAVL
-// (about 10 µs an account read from disk: 10 s per asset at a million
-// accounts, at every reserves height). It is a cache, a pure function of
-// the state at the height it holds and the writes since: a node without
-// it (restarted, restored from a snapshot, or one that missed a block)
-// iterates the balances, and both give the same record
+// asset as of the last reserves height, and the balances each block wrote
+// since (ledger.Store.Written), so that the next reserves height merges
+// what changed instead of iterating every balance in IAVL (about 10 µs an
+// account read from disk: 10 s per asset at a million accounts, at every
+// reserves height). It is a cache, a pure function of the state at the
+// height it holds and the writes since: a node without it (restarted,
+// restored from a snapshot, or one that missed a block) iterates the
+// balances at its next reserves height, and both give the same record
 // (TestReservesLeavesFollowTheState).
 type reservesLeaves struct {
-	at        int64 // the height whose end-of-block balances sets holds; 0: none
-	collected int64 // the last height whose written keys are in dirty
-	sets      map[string][]reserves.Entry
-	dirty     map[string]map[gmcrypto.Address]struct{}
+	valid bool
+	// at is the height whose end-of-block balances sets holds (0: the
+	// genesis, before its writes, which the first block's carry);
+	// collected the last height whose writes are in written.
+	at, collected int64
+	sets          map[string][]reserves.Entry
+	written       map[string]map[gmcrypto.Address]uint64
+	size          int // entries in sets and written
 	// next are the sets of the reserves height being computed.
-	next  map[string][]reserves.Entry
-	total int
-	off   bool // Options.noReservesCache: always iterate
+	next map[string][]reserves.Entry
+	off  bool // Options.noReservesCache: always iterate
 	// merges counts the sets computed by a merge (tests).
 	merges int
 }
 
 func leavesKey(ledgerName, sym string) string { return ledgerName + "\x00" + sym }
 
-// follow records the balance keys the block of height wrote in ledgers,
-// and forgets everything when it did not see the block before: a gap
-// would leave writes untracked.
-func (c *reservesLeaves) follow(store *ledger.Store, height int64, ledgers []string) {
-	if c.at == 0 {
-		return
+// startAtGenesis: no balance before the genesis's writes, which the
+// first block's follow finds among its own.
+func (c *reservesLeaves) startAtGenesis() {
+	c.reset()
+	if !c.off {
+		c.valid, c.sets, c.written = true, map[string][]reserves.Entry{}, map[string]map[gmcrypto.Address]uint64{}
+	}
+}
+
+// follow records the balances the block of height wrote in ledgers, and
+// forgets everything when it did not see the block before (a gap would
+// leave writes untracked) or holds more than maxReservesLeaves.
+func (c *reservesLeaves) follow(store *ledger.Store, height int64, ledgers []string) error {
+	if !c.valid {
+		return nil
 	}
 	if c.collected != height-1 {
 		c.reset()
-		return
+		return nil
 	}
 	for _, l := range ledgers {
-		for _, k := range store.WrittenKeys(l, payments.BalanceKeysPrefix) {
-			sym, addr, ok := payments.ParseBalanceKey(k)
+		for _, w := range store.Written(l, payments.BalanceKeysPrefix) {
+			sym, addr, ok := payments.ParseBalanceKey(w.Key)
 			if !ok {
 				continue
 			}
-			lk := leavesKey(l, sym)
-			d := c.dirty[lk]
-			if d == nil {
-				d = map[gmcrypto.Address]struct{}{}
-				c.dirty[lk] = d
+			bal, _, _, err := payments.DecodeBalanceRecord(w.Value)
+			if err != nil {
+				return fmt.Errorf("balance of %s %s on %s: %w", addr, sym, l, err)
 			}
-			d[addr] = struct{}{}
+			lk := leavesKey(l, sym)
+			m := c.written[lk]
+			if m == nil {
+				m = map[gmcrypto.Address]uint64{}
+				c.written[lk] = m
+			}
+			if _, seen := m[addr]; !seen {
+				c.size++
+			}
+			m[addr] = bal
 		}
 	}
 	c.collected = height
+	if c.size > maxReservesLeaves {
+		c.reset()
+	}
+	return nil
 }
 
 func (c *reservesLeaves) reset() {
-	c.at, c.collected, c.sets, c.dirty, c.next, c.total = 0, 0, nil, nil, nil, 0
+	*c = reservesLeaves{off: c.off, merges: c.merges}
 }
 
 // entries returns the positive balances of sym on ledgerName at the end
-// of the block of height, in account order: merged from the kept set and
-// the accounts written since when the set follows the chain up to
-// height, read from kv in one ordered iteration otherwise.
-func (c *reservesLeaves) entries(kv ledger.KV, p payments.Keeper, ledgerName, sym string, height int64) ([]reserves.Entry, error) {
+// of the block of height, in account order: the kept set merged with the
+// balances written since, when the leaves follow the chain up to height;
+// read from kv in one ordered iteration otherwise.
+func (c *reservesLeaves) entries(kv ledger.Reader, p payments.Keeper, ledgerName, sym string, height int64) ([]reserves.Entry, error) {
 	lk := leavesKey(ledgerName, sym)
-	old, kept := c.sets[lk]
-	dirty := c.dirty[lk]
 	var out []reserves.Entry
-	var err error
-	if !c.off && c.at > 0 && c.collected == height && kept && len(dirty) <= len(old)/4+1024 {
-		out, err = mergeLeaves(kv, p, ledgerName, sym, old, dirty)
+	if c.valid && c.collected == height {
+		out = mergeLeaves(c.sets[lk], c.written[lk])
 		c.merges++
 	} else {
-		err = p.IterateBalances(kv, ledgerName, sym, func(addr gmcrypto.Address, amount uint64) bool {
+		err := p.IterateBalances(kv, ledgerName, sym, func(addr gmcrypto.Address, amount uint64) bool {
 			out = append(out, reserves.Entry{Account: addr, Balance: amount})
 			return true
 		})
-	}
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
 	}
 	if c.next == nil {
 		c.next = map[string][]reserves.Entry{}
 	}
 	c.next[lk] = out
-	c.total += len(out)
 	return out, nil
 }
 
-// mergeLeaves applies to old the balances the accounts of dirty hold now.
-func mergeLeaves(kv ledger.KV, p payments.Keeper, ledgerName, sym string, old []reserves.Entry, dirty map[gmcrypto.Address]struct{}) ([]reserves.Entry, error) {
-	changed := make([]reserves.Entry, 0, len(dirty))
-	for addr := range dirty {
-		b, err := p.Balance(kv, ledgerName, sym, addr)
-		if err != nil {
-			return nil, err
-		}
+// mergeLeaves applies to old the balances written since.
+func mergeLeaves(old []reserves.Entry, written map[gmcrypto.Address]uint64) []reserves.Entry {
+	changed := make([]reserves.Entry, 0, len(written))
+	for addr, b := range written {
 		changed = append(changed, reserves.Entry{Account: addr, Balance: b})
 	}
 	slices.SortFunc(changed, func(x, y reserves.Entry) int { return bytes.Compare(x.Account[:], y.Account[:]) })
@@ -129,19 +146,22 @@ func mergeLeaves(kv ledger.KV, p payments.Keeper, ledgerName, sym string, old []
 			out = append(out, ch)
 		}
 	}
-	return append(out, old[i:]...), nil
+	return append(out, old[i:]...)
 }
 
-// done makes the sets computed at the reserves height the kept ones, or
-// keeps none when they exceed maxReservesLeaves.
+// done makes the sets computed at the reserves height the kept ones.
 func (c *reservesLeaves) done(height int64) {
-	next, total := c.next, c.total
+	next := c.next
 	c.reset()
-	if c.off || total > maxReservesLeaves {
+	size := 0
+	for _, es := range next {
+		size += len(es)
+	}
+	if c.off || size > maxReservesLeaves {
 		return
 	}
-	c.sets, c.at, c.collected = next, height, height
-	c.dirty = map[string]map[gmcrypto.Address]struct{}{}
+	c.valid, c.sets, c.at, c.collected, c.size = true, next, height, height, size
+	c.written = map[string]map[gmcrypto.Address]uint64{}
 }
 
 // leavesBank is reservesBank for the reserves heights of FinalizeBlock:
@@ -153,11 +173,7 @@ type leavesBank struct {
 }
 
 func (b leavesBank) IterateBalances(kv ledger.Reader, ledgerName, sym string, fn func(gmcrypto.Address, uint64) bool) error {
-	w, ok := kv.(ledger.KV)
-	if !ok {
-		return b.reservesBank.IterateBalances(kv, ledgerName, sym, fn)
-	}
-	es, err := b.c.entries(w, b.p, ledgerName, sym, b.height)
+	es, err := b.c.entries(kv, b.p, ledgerName, sym, b.height)
 	if err != nil {
 		return err
 	}

@@ -647,22 +647,28 @@ func (s *Store) Delete(ledger string, key []byte) error {
 	return nil
 }
 
-// WrittenKeys returns, in ascending order, the keys of ledger under
-// prefix that the working set wrote (set or deleted) since the last
-// Commit: what a block changed there so far. Caches kept beside the state
-// (the app's reserves leaves) follow the state with it instead of reading
-// all of it again. O(writes since the last Commit).
-func (s *Store) WrittenKeys(ledger string, prefix []byte) [][]byte {
+// Write is a key the working set wrote since the last Commit and the
+// value it holds now (nil: deleted). Value must not be modified.
+type Write struct {
+	Key, Value []byte
+}
+
+// Written returns, in key order, the keys of ledger under prefix that
+// the working set wrote (set or deleted) since the last Commit, with
+// their values: what a block changed there so far. Caches kept beside the
+// state (the app's reserves leaves) follow the state with it instead of
+// reading all of it again. O(writes since the last Commit).
+func (s *Store) Written(ledger string, prefix []byte) []Write {
 	p := latestKeyOf(ledger, prefix)
 	s.mu.RLock()
-	var out [][]byte
-	for k := range s.pending {
+	var out []Write
+	for k, v := range s.pending {
 		if strings.HasPrefix(k, p) {
-			out = append(out, []byte(k[len(ledger)+1:]))
+			out = append(out, Write{Key: []byte(k[len(ledger)+1:]), Value: v})
 		}
 	}
 	s.mu.RUnlock()
-	slices.SortFunc(out, bytes.Compare)
+	slices.SortFunc(out, func(a, b Write) int { return bytes.Compare(a.Key, b.Key) })
 	return out
 }
 

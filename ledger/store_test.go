@@ -388,7 +388,7 @@ func TestViewConcurrentWithWrites(t *testing.T) {
 	}
 }
 
-func TestWrittenKeys(t *testing.T) {
+func TestWritten(t *testing.T) {
 	s, err := Open(t.TempDir(), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -412,19 +412,20 @@ func TestWrittenKeys(t *testing.T) {
 	if err := s.Delete("a", []byte("b/0")); err != nil {
 		t.Fatal(err)
 	}
-	got := s.WrittenKeys("a", []byte("b/"))
-	if want := [][]byte{[]byte("b/0"), []byte("b/1"), []byte("b/2")}; !slices.EqualFunc(got, want, bytes.Equal) {
-		t.Fatalf("written keys %q, want %q (sorted, deletes included, other prefixes and ledgers left out)", got, want)
+	got := s.Written("a", []byte("b/"))
+	want := []Write{{[]byte("b/0"), nil}, {[]byte("b/1"), []byte("v")}, {[]byte("b/2"), []byte("v")}}
+	if !slices.EqualFunc(got, want, func(x, y Write) bool { return bytes.Equal(x.Key, y.Key) && bytes.Equal(x.Value, y.Value) && (x.Value == nil) == (y.Value == nil) }) {
+		t.Fatalf("written %q, want %q (sorted, deletes included as nil, other prefixes and ledgers left out)", got, want)
 	}
 	if _, err := s.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if got := s.WrittenKeys("a", []byte("b/")); len(got) != 0 {
+	if got := s.Written("a", []byte("b/")); len(got) != 0 {
 		t.Fatalf("after Commit: %q, want none", got)
 	}
 	set("a", "b/9")
 	s.Rollback()
-	if got := s.WrittenKeys("a", []byte("b/")); len(got) != 0 {
+	if got := s.Written("a", []byte("b/")); len(got) != 0 {
 		t.Fatalf("after Rollback: %q, want none", got)
 	}
 }
