@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -37,8 +36,9 @@ const AppVersion uint64 = 1
 type App struct {
 	abci.BaseApplication
 
-	// largeGenesis: InitChain applied at least largeGenesis accounts and
-	// identities; the first Commit then returns the freed heap to the OS.
+	// largeGenesis: InitChain is applying, or applied and not yet
+	// committed, at least largeGenesis identities and balances
+	// (holdLargeGenesis).
 	largeGenesis bool
 
 	store    *ledger.Store
@@ -48,7 +48,7 @@ type App struct {
 	recv     receivables.Keeper
 	reserves reserves.Keeper
 	// leaves are the reserves' balances kept beside the state.
-	leaves reservesLeaves
+	leaves   reservesLeaves
 	logger   *slog.Logger
 	sigs     *SigCache
 	nodeKey  *gmcrypto.PrivateKey // signs vote extensions; nil on non-validators
@@ -306,8 +306,13 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if err != nil {
 		return nil, err
 	}
+	if g.entries() >= largeGenesis && !a.largeGenesis {
+		a.largeGenesis = true
+		holdLargeGenesis()
+	}
 	if err := g.apply(a.store, a.payments); err != nil {
 		a.store.Rollback()
+		a.releaseLargeGenesis()
 		return nil, err
 	}
 	if err := registerGenesisValidators(a.store, g.Validators, req.Validators); err != nil {
@@ -328,7 +333,6 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, err
 	}
 	a.chainID, a.params, a.blockTime = req.ChainId, g.Params, req.Time
-	a.largeGenesis = g.entries() >= largeGenesis
 	a.leaves.startAtGenesis()
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
@@ -761,15 +765,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	}
 	a.evicted = nil
 	a.maybeSnapshot(ci.Height)
-	if a.largeGenesis {
-		// The genesis's working trees, saved now, were the largest heap
-		// this process will hold; give those pages back at once, so that
-		// a node of millions of accounts does not run its first hours
-		// with gigabytes of free heap the OS cannot use (for Badger's
-		// files in the page cache, above all).
-		a.largeGenesis = false
-		debug.FreeOSMemory()
-	}
+	a.releaseLargeGenesis()
 	a.logger.Debug("committed", "height", ci.Height, "app_hash", fmt.Sprintf("%X", ci.AppHash))
 	return &abci.ResponseCommit{RetainHeight: a.prune(ci.Height)}, nil
 }

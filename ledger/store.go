@@ -85,6 +85,11 @@ type Options struct {
 	// LatestCacheSize bounds each of the two generations of the cache of
 	// latest committed values (default 200_000 entries when 0).
 	LatestCacheSize int
+	// BlockCacheBytes is Badger's cache of decompressed, checksum-checked
+	// table blocks (default 16 MiB when 0, which keeps the many stores of
+	// tests small; a node's default is nodecfg's ledger.block_cache_mb).
+	// A read that misses it decompresses and checks a block again.
+	BlockCacheBytes int64
 	// InMemory opens Badger in memory (tests only).
 	InMemory bool
 }
@@ -159,7 +164,7 @@ func Open(dir string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("create ledger dir: %w", err)
 		}
 	}
-	db, err := badger.Open(badgerOptions(dir, opts.InMemory))
+	db, err := badger.Open(badgerOptions(dir, opts.InMemory, opts.BlockCacheBytes))
 	if err != nil {
 		return nil, damaged(dir, fmt.Errorf("open badger in %q: %w", dir, err))
 	}
@@ -180,13 +185,16 @@ func Open(dir string, opts Options) (*Store, error) {
 // makes every write of the block durable. Every table block is checked
 // against its checksum when read from disk (cached blocks are not re-read):
 // without it a flipped bit in a table is served as data.
-func badgerOptions(dir string, inMemory bool) badger.Options {
+func badgerOptions(dir string, inMemory bool, blockCache int64) badger.Options {
+	if blockCache <= 0 {
+		blockCache = 16 << 20
+	}
 	o := badger.DefaultOptions(dir).
 		WithLogger(nil).
 		WithSyncWrites(false).
 		WithMemTableSize(16 << 20).
 		WithNumMemtables(2).
-		WithBlockCacheSize(16 << 20).
+		WithBlockCacheSize(blockCache).
 		WithValueLogFileSize(64 << 20).
 		WithNumCompactors(2).
 		WithChecksumVerificationMode(options.OnBlockRead)

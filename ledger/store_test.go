@@ -414,7 +414,9 @@ func TestWritten(t *testing.T) {
 	}
 	got := s.Written("a", []byte("b/"))
 	want := []Write{{[]byte("b/0"), nil}, {[]byte("b/1"), []byte("v")}, {[]byte("b/2"), []byte("v")}}
-	if !slices.EqualFunc(got, want, func(x, y Write) bool { return bytes.Equal(x.Key, y.Key) && bytes.Equal(x.Value, y.Value) && (x.Value == nil) == (y.Value == nil) }) {
+	if !slices.EqualFunc(got, want, func(x, y Write) bool {
+		return bytes.Equal(x.Key, y.Key) && bytes.Equal(x.Value, y.Value) && (x.Value == nil) == (y.Value == nil)
+	}) {
 		t.Fatalf("written %q, want %q (sorted, deletes included as nil, other prefixes and ledgers left out)", got, want)
 	}
 	if _, err := s.Commit(); err != nil {

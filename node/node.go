@@ -176,7 +176,8 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 	if err := consensus.CheckDisk(cfg.Home, minFree); err != nil {
 		return nil, err
 	}
-	store, err := ledger.Open(LedgerDir(cfg.Home), ledger.Options{IAVLCacheSize: cfg.Ledger.CacheSize})
+	store, err := ledger.Open(LedgerDir(cfg.Home), ledger.Options{IAVLCacheSize: cfg.Ledger.CacheSize,
+		BlockCacheBytes: int64(cfg.Ledger.BlockCacheMB) << 20})
 	if err != nil {
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
 	}

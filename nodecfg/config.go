@@ -119,6 +119,9 @@ type Config struct {
 	} `mapstructure:"log"`
 	Ledger struct {
 		CacheSize int `mapstructure:"cache_size"`
+		// BlockCacheMB is Badger's cache of decompressed, checked table
+		// blocks, in MiB.
+		BlockCacheMB int `mapstructure:"block_cache_mb"`
 	} `mapstructure:"ledger"`
 	// Pruning bounds a validator's disk (docs/operations.md, "Bounded
 	// disk"); zero everywhere keeps everything, as observers must.
@@ -214,6 +217,7 @@ var defaults = []struct {
 	{"log.level", "info", "log level: debug, info, warn, error"},
 	{"log.format", "text", "log format: text or json"},
 	{"ledger.cache_size", 100000, "IAVL node cache per sub-ledger"},
+	{"ledger.block_cache_mb", 256, "Badger block cache of the ledger database, MiB (16 at least)"},
 	{"pruning.keep_recent", 0, "validators: state versions (heights) kept; older ones are deleted (0 = keep every version; at least 10 otherwise)"},
 	{"pruning.interval", 100, "validators: blocks between two prunings"},
 	{"pruning.retain_blocks", 0, "validators: recent blocks CometBFT keeps, older ones are deleted with their QCs (0 = keep every block; at least 10 otherwise)"},
@@ -337,6 +341,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Ledger.CacheSize < 0 {
 		return fmt.Errorf("config ledger.cache_size = %d: must not be negative", c.Ledger.CacheSize)
+	}
+	if c.Ledger.BlockCacheMB < 16 || c.Ledger.BlockCacheMB > 1<<20 {
+		return fmt.Errorf("config ledger.block_cache_mb = %d: want 16..1048576 (MiB)", c.Ledger.BlockCacheMB)
 	}
 	if c.Statesync.SnapshotInterval < 0 || c.Statesync.SnapshotKeepRecent < 0 {
 		return fmt.Errorf("config statesync.snapshot_interval = %d, snapshot_keep_recent = %d: want 0 (off / keep all) or more",
@@ -526,6 +533,7 @@ format = %q
 
 [ledger]
 cache_size = %d
+block_cache_mb = %d
 
 # Bounded disk, validators only (docs/operations.md): 0 keeps everything.
 [pruning]
@@ -578,7 +586,7 @@ eth_rpc = %q
 eth_key = %q
 anchor = %q
 keys = %q
-`, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.BlockSyncGap, c.Node.MaxProposalTxs, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize,
+`, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.BlockSyncGap, c.Node.MaxProposalTxs, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Ledger.BlockCacheMB,
 		c.Pruning.KeepRecent, c.Pruning.Interval, c.Pruning.RetainBlocks, c.Pruning.SpentIDs,
 		c.Statesync.SnapshotInterval, c.Statesync.SnapshotKeepRecent,
 		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,

@@ -52,6 +52,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"[log]\nlevel = \"loud\"\n", "log.level"},
 		{"[log]\nformat = \"xml\"\n", "log.format"},
 		{"[ledger]\ncache_size = -1\n", "ledger.cache_size"},
+		{"[ledger]\nblock_cache_mb = 8\n", "ledger.block_cache_mb"},
 		{"[regulator]\nlisten = \"26699\"\n", "regulator.listen"},
 		{"[checkpoint]\nanchor = \"0x1234\"\n", "checkpoint.anchor"},
 		{"[checkpoint]\nprover = true\neth_rpc = \"http://127.0.0.1:8545\"\n", "checkpoint.eth_key"},

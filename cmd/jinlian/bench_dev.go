@@ -106,6 +106,7 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.IntVar(&o.MempoolSize, "mempool-size", 0, "CometBFT mempool.size of every node, both apps (0: jinlian's default, 10000)")
 	f.IntVar(&o.Accounts, "accounts", 200, "funded sender accounts of the jinlian load")
 	f.Int64Var(&o.SyntheticAccounts, "synthetic-accounts", 0, "jinlian: fund this many generated accounts in the genesis (app_state synthetic_accounts) and send the load's transfers to them, drawn uniformly")
+	f.DurationVar(&o.Settle, "settle", 0, "wait this long between a ready network (every node past its first block) and the load, e.g. after a large genesis")
 	f.StringVar(&o.HeapProfile, "heapprofile", "", "write a heap profile of the node process after the load to FILE.<app>")
 	f.IntVar(&o.TxSize, "tx-size", 0, "kvstore transaction size in bytes (default: that of a jinlian transfer)")
 	f.IntVar(&o.Batch, "batch", 10, "transactions per JSON-RPC batch (CometBFT's rpc.max_request_batch_size is 10)")

@@ -78,6 +78,9 @@ type Options struct {
 	// accounts (app.SyntheticAccounts), and the transfers of the load go
 	// to them, drawn uniformly, from the Accounts senders.
 	SyntheticAccounts int64
+	// Settle is how long to wait between a ready network and the load:
+	// after a large genesis the nodes still compact and collect it.
+	Settle time.Duration
 	// HeapProfile: write a heap profile of the node process after the
 	// load to this file.
 	HeapProfile  string
@@ -396,9 +399,9 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		args = append(args, "--synthetic-accounts", strconv.FormatInt(o.SyntheticAccounts, 10))
 	}
 	// Each validator applies the synthetic accounts in its InitChain and
-	// saves them at the first commit: allow for it (about 50 µs an account
-	// each, measured; BenchmarkGenesisSynthetic in app).
-	genesisWork := time.Duration(o.SyntheticAccounts*int64(o.Validators)) * 100 * time.Microsecond
+	// saves them at the first commit: allow for it (50–85 µs an account
+	// each, measured; BenchmarkGenesisSynthetic in app; twice that here).
+	genesisWork := time.Duration(o.SyntheticAccounts*int64(o.Validators)) * 200 * time.Microsecond
 	var pprofAddr string
 	if cpuProfile != "" || o.HeapProfile != "" {
 		pprofAddr = fmt.Sprintf("127.0.0.1:%d", basePort+2)
@@ -418,13 +421,26 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	tr := &http.Transport{MaxIdleConnsPerHost: o.Workers + 2, MaxConnsPerHost: o.Workers + 2, IdleConnTimeout: time.Minute}
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	defer tr.CloseIdleConnections()
+	// Ready: every node has committed the genesis's first block.
 	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second+genesisWork)
-	err = waitHeight(waitCtx, hc, rpcs[0], 2)
+	for _, rpc := range rpcs {
+		if err = waitHeight(waitCtx, hc, rpc, 2); err != nil {
+			break
+		}
+	}
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("network did not start (see %s): %w", filepath.Join(dir, "node.log"), err)
 	}
 	readySeconds := time.Since(childStart).Seconds()
+	if o.Settle > 0 {
+		fmt.Fprintf(log, "bench %s: ready in %.1f s; settling for %s before the load\n", appName, readySeconds, o.Settle)
+		select {
+		case <-time.After(o.Settle):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	diskBefore, diskErr := diskUsage(filepath.Join(dir, "net"))
 	if len(load.setup) > 0 {
 		t1 := time.Now()
