@@ -302,6 +302,14 @@ func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, erro
 // InitChain writes the genesis app_state into the working set; it is
 // persisted with block 1, so a crash before that replays InitChain.
 func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	resp, err := a.initChain(req)
+	if err != nil {
+		a.releaseLargeGenesis()
+	}
+	return resp, err
+}
+
+func (a *App) initChain(req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
 	g, err := ParseGenesis(req.AppStateBytes)
 	if err != nil {
 		return nil, err
@@ -312,7 +320,6 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	}
 	if err := g.apply(a.store, a.payments); err != nil {
 		a.store.Rollback()
-		a.releaseLargeGenesis()
 		return nil, err
 	}
 	if err := registerGenesisValidators(a.store, g.Validators, req.Validators); err != nil {

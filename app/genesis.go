@@ -78,8 +78,9 @@ type SyntheticAccounts struct {
 
 // largeGenesis is the genesis size, in identities and balances listed
 // or generated, from which InitChain holds the garbage collector to a
-// lower target until the first commit (holdLargeGenesis).
-const largeGenesis = 100_000
+// lower target until the first commit (holdLargeGenesis). A variable for
+// tests.
+var largeGenesis int64 = 100_000
 
 // genesisGC counts the apps of this process holding a large genesis's
 // working trees (several validators share a process in a localnet).
@@ -586,6 +587,7 @@ func CheckGenesis(chainID string, appState []byte, validators []abci.ValidatorUp
 	if err != nil {
 		return err
 	}
+	defer a.releaseLargeGenesis() // this app never commits
 	_, err = a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chainID, Time: at, AppStateBytes: appState, Validators: validators})
 	return err
 }
@@ -603,6 +605,7 @@ func GenesisCheckpoint(chainID string, appState []byte, validators []abci.Valida
 	if err != nil {
 		return checkpoint.Checkpoint{}, err
 	}
+	defer a.releaseLargeGenesis() // when it returns before its commit
 	ctx := context.Background()
 	if _, err := a.InitChain(ctx, &abci.RequestInitChain{ChainId: chainID, Time: at, AppStateBytes: appState, Validators: validators}); err != nil {
 		return checkpoint.Checkpoint{}, err

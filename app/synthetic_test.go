@@ -3,8 +3,10 @@ package app
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -138,4 +140,48 @@ func BenchmarkGenesisSynthetic(b *testing.B) {
 
 func transferTo(asset string, to gmcrypto.Address, amount uint64) *txpb.Message {
 	return &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: asset, To: to.Bytes(), Amount: amount}}}
+}
+
+// TestLargeGenesisHoldsTheCollector: a large genesis lowers the GC target
+// until the chain's first commit, and every way out of InitChain without
+// one (the throw-away apps of CheckGenesis and GenesisCheckpoint, a
+// genesis InitChain refuses) gives it back.
+func TestLargeGenesisHoldsTheCollector(t *testing.T) {
+	defer func(n int64) { largeGenesis = n }(largeGenesis)
+	largeGenesis = 10
+	gcPercent := func() int { p := debug.SetGCPercent(100); debug.SetGCPercent(p); return p }
+	before := gcPercent()
+	released := func(when string) {
+		t.Helper()
+		if genesisGC.holders != 0 || gcPercent() != before {
+			t.Fatalf("%s: %d holders, GC target %d %%, want 0 and %d %%", when, genesisGC.holders, gcPercent(), before)
+		}
+	}
+
+	h := newHarnessEdited(t, withSynthetic(SyntheticAccounts{Count: 20, Seed: "01", Org: "bankB", Asset: "CNY", Amount: 1}))
+	if genesisGC.holders != 1 || gcPercent() != genesisGCPercent {
+		t.Fatalf("after InitChain: %d holders, GC target %d %%, want 1 and %d %%", genesisGC.holders, gcPercent(), genesisGCPercent)
+	}
+	h.block()
+	released("after the first commit")
+
+	if err := CheckGenesis(testChain, h.genesis, nil, genesisTime); err != nil {
+		t.Fatal(err)
+	}
+	released("after CheckGenesis")
+	if _, err := GenesisCheckpoint(testChain, h.genesis, nil, genesisTime); err == nil {
+		t.Fatal("GenesisCheckpoint of a genesis without checkpoints succeeded")
+	}
+	released("after GenesisCheckpoint returned early")
+
+	var g GenesisState
+	if err := json.Unmarshal(h.genesis, &g); err != nil {
+		t.Fatal(err)
+	}
+	g.Ledgers[0].Synthetic.Amount = 1 << 62 // 20 of them overflow the supply
+	bad, _ := json.Marshal(g)
+	if err := CheckGenesis(testChain, bad, nil, genesisTime); err == nil || !strings.Contains(err.Error(), "synthetic account") {
+		t.Fatalf("a genesis whose synthetic accounts overflow the supply: %v", err)
+	}
+	released("after InitChain refused a genesis")
 }
