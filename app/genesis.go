@@ -109,9 +109,9 @@ func holdLargeGenesis() {
 
 // releaseLargeGenesis ends a's hold, after the first commit saved the
 // genesis (or InitChain failed): the last holder restores the target and
-// gives the freed heap back to the OS at once, so that a node of millions
-// of accounts does not run for hours with gigabytes of free heap the page
-// cache could use.
+// gives the freed heap back to the OS at once, instead of leaving
+// gigabytes of it to the runtime's gradual scavenging while the page
+// cache of the node's tables could use them.
 func (a *App) releaseLargeGenesis() {
 	if !a.largeGenesis {
 		return
