@@ -29,14 +29,15 @@ const maxReservesLeaves = 16_000_000
 // balances at its next reserves height, and both give the same record
 // (TestReservesLeavesFollowTheState).
 type reservesLeaves struct {
-	valid bool
-	// at is the height whose end-of-block balances sets holds (0: the
-	// genesis, before its writes, which the first block's carry);
-	// collected the last height whose writes are in written.
-	at, collected int64
-	sets          map[string][]reserves.Entry
-	written       map[string]map[gmcrypto.Address]uint64
-	size          int // entries in sets and written
+	// valid: sets holds the positive balances at the end of the last
+	// reserves height (empty at the genesis, whose writes the first
+	// block's carry), and written every balance written since, up to the
+	// end of the block of height collected.
+	valid     bool
+	collected int64
+	sets      map[string][]reserves.Entry
+	written   map[string]map[gmcrypto.Address]uint64
+	size      int // entries in sets and written
 	// next are the sets of the reserves height being computed.
 	next map[string][]reserves.Entry
 	off  bool // Options.noReservesCache: always iterate
@@ -160,7 +161,7 @@ func (c *reservesLeaves) done(height int64) {
 	if c.off || size > maxReservesLeaves {
 		return
 	}
-	c.valid, c.sets, c.at, c.collected, c.size = true, next, height, height, size
+	c.valid, c.sets, c.collected, c.size = true, next, height, size
 	c.written = map[string]map[gmcrypto.Address]uint64{}
 }
 
