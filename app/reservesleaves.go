@@ -126,8 +126,12 @@ func (c *reservesLeaves) entries(kv ledger.Reader, p payments.Keeper, ledgerName
 	return out, nil
 }
 
-// mergeLeaves applies to old the balances written since.
+// mergeLeaves applies to old the balances written since; old itself
+// when none were (the kept sets are never modified).
 func mergeLeaves(old []reserves.Entry, written map[gmcrypto.Address]uint64) []reserves.Entry {
+	if len(written) == 0 {
+		return old
+	}
 	changed := make([]reserves.Entry, 0, len(written))
 	for addr, b := range written {
 		changed = append(changed, reserves.Entry{Account: addr, Balance: b})

@@ -7,7 +7,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,12 +124,6 @@ func BenchmarkGenesisSynthetic(b *testing.B) {
 		h := newHarnessEdited(b, withSynthetic(SyntheticAccounts{Count: n, Seed: "01", Org: "bankB", Asset: "CNY", Amount: 1}))
 		applied := time.Since(t0)
 		runtime.ReadMemStats(&m1)
-		if p := os.Getenv("JINLIAN_SYNTHETIC_HEAP"); p != "" {
-			f, _ := os.Create(p)
-			runtime.GC()
-			_ = pprof.WriteHeapProfile(f)
-			f.Close()
-		}
 		h.block()
 		b.ReportMetric(float64(applied.Nanoseconds())/float64(n), "ns-apply/account")
 		b.ReportMetric(float64(time.Since(t0).Nanoseconds())/float64(n), "ns-total/account")

@@ -389,29 +389,18 @@ func TestViewConcurrentWithWrites(t *testing.T) {
 }
 
 func TestWritten(t *testing.T) {
-	s, err := Open(t.TempDir(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	for _, l := range []string{"a", "ab"} {
-		if err := s.CreateLedger(l); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s := openMem(t)
+	must(t, s.CreateLedger("a"))
+	must(t, s.CreateLedger("ab"))
 	set := func(l, k string) {
 		t.Helper()
-		if err := s.Set(l, []byte(k), []byte("v")); err != nil {
-			t.Fatal(err)
-		}
+		must(t, s.Set(l, []byte(k), []byte("v")))
 	}
 	set("a", "b/2")
 	set("a", "b/1")
 	set("a", "c/1")
 	set("ab", "b/3") // another ledger whose name extends "a"
-	if err := s.Delete("a", []byte("b/0")); err != nil {
-		t.Fatal(err)
-	}
+	must(t, s.Delete("a", []byte("b/0")))
 	got := s.Written("a", []byte("b/"))
 	want := []Write{{[]byte("b/0"), nil}, {[]byte("b/1"), []byte("v")}, {[]byte("b/2"), []byte("v")}}
 	if !slices.EqualFunc(got, want, func(x, y Write) bool {

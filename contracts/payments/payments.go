@@ -98,8 +98,8 @@ func assetKey(sym string) []byte  { return []byte("a/" + sym) }
 func supplyKey(sym string) []byte { return []byte("s/" + sym) }
 
 func balancePrefix(sym string) []byte {
-	k := make([]byte, 0, 3+len(sym)+gmcrypto.AddressSize)
-	k = append(k, 'b', '/', byte(len(sym)))
+	k := make([]byte, 0, len(BalanceKeysPrefix)+1+len(sym)+gmcrypto.AddressSize)
+	k = append(append(k, BalanceKeysPrefix...), byte(len(sym)))
 	return append(k, sym...)
 }
 

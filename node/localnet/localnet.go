@@ -229,7 +229,8 @@ func create(opts Options) (*Net, error) {
 		org   string
 		addrs []string
 	}{{BenchOrg, opts.ExtraFundedAccounts}, {BenchOrgB, opts.ExtraFundedAccountsB}} {
-		if len(extra.addrs) == 0 && (extra.org != BenchOrg || opts.SyntheticAccounts <= 0) {
+		holdsSynthetic := extra.org == BenchOrg && opts.SyntheticAccounts > 0
+		if len(extra.addrs) == 0 && !holdsSynthetic {
 			continue
 		}
 		g.Organisations = append(g.Organisations, permission.Organisation{ID: extra.org, Name: "load generator"})

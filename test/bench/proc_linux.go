@@ -1,12 +1,12 @@
 package bench
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -52,43 +52,42 @@ func processCPU(pid int) (time.Duration, error) {
 // processRSS returns a live process's resident memory now (VmRSS) and
 // its peak (VmHWM), in bytes.
 func processRSS(pid int) (rss, peak int64, err error) {
-	bz, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	v, err := procKB(fmt.Sprintf("/proc/%d/status", pid), "VmRSS", "VmHWM")
+	return v[0], v[1], err
+}
+
+// memTotal is the machine's memory in bytes (MemTotal of /proc/meminfo).
+func memTotal() (int64, error) {
+	v, err := procKB("/proc/meminfo", "MemTotal")
+	return v[0], err
+}
+
+// procKB reads the "Key: N kB" lines of a /proc file named by keys, in
+// bytes; a key the file lacks is an error.
+func procKB(path string, keys ...string) ([]int64, error) {
+	out := make([]int64, len(keys))
+	bz, err := os.ReadFile(path)
 	if err != nil {
-		return 0, 0, err
+		return out, err
 	}
+	found := 0
 	for _, line := range strings.Split(string(bz), "\n") {
 		f := strings.Fields(line)
 		if len(f) != 3 || f[2] != "kB" {
 			continue
 		}
-		var kb int64
-		if _, err := fmt.Sscan(f[1], &kb); err != nil {
-			return 0, 0, err
-		}
-		switch f[0] {
-		case "VmRSS:":
-			rss = kb << 10
-		case "VmHWM:":
-			peak = kb << 10
+		if i := slices.Index(keys, strings.TrimSuffix(f[0], ":")); i >= 0 {
+			if _, err := fmt.Sscan(f[1], &out[i]); err != nil {
+				return out, fmt.Errorf("%s: %s: %w", path, f[0], err)
+			}
+			out[i] <<= 10
+			found++
 		}
 	}
-	return rss, peak, nil
-}
-
-// memTotal is the machine's memory in bytes (MemTotal of /proc/meminfo).
-func memTotal() (int64, error) {
-	bz, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return 0, err
+	if found != len(keys) {
+		return out, fmt.Errorf("%s: want %s", path, strings.Join(keys, ", "))
 	}
-	for _, line := range strings.Split(string(bz), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "MemTotal:" && f[2] == "kB" {
-			var kb int64
-			_, err := fmt.Sscan(f[1], &kb)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("/proc/meminfo: no MemTotal")
+	return out, nil
 }
 
 // diskUsage is the disk space the files under dir occupy (allocated
