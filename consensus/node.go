@@ -42,6 +42,10 @@ type NodeOptions struct {
 	// RedialPeers (id@host:port) are the peers the supervisor keeps
 	// connected; nil: p2p.persistent_peers.
 	RedialPeers []string
+	// MovementIndex keeps the movement index (movementindex.go):
+	// statements then read an organisation's day from it rather than
+	// from the tx index.
+	MovementIndex bool
 	// OpsLogger receives the supervisor's messages (a persistent peer
 	// lost, back); nil discards them.
 	OpsLogger *slog.Logger
@@ -82,7 +86,9 @@ type Node struct {
 	consensusState *cs.State
 	// env is what CometBFT's RPC reads (block store, indexers, state
 	// store); Statements reads the same.
-	env        *rpccore.Environment
+	env *rpccore.Environment
+	// movements is the movement index, nil unless NodeOptions.MovementIndex.
+	movements  *movementIndex
 	quit       chan struct{} // closed by Stop: ends the supervisor
 	supervisor sync.WaitGroup
 	stopOnce   sync.Once
@@ -174,13 +180,24 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 	if n.IndexRepair, err = repairIndex(env, opts.IndexRepairFrom); err != nil {
 		return nil, errors.Join(fmt.Errorf("start node: %w", err), n.Stop())
 	}
-	peers := opts.RedialPeers
-	if peers == nil {
-		peers = strings.Split(conf.P2P.PersistentPeers, ",")
-	}
 	ops := opts.OpsLogger
 	if ops == nil {
 		ops = slog.New(slog.DiscardHandler)
+	}
+	if opts.MovementIndex {
+		db, err := dbs.provide(&cfg.DBContext{ID: "movements", Config: conf})
+		if err == nil {
+			n.movements, err = openMovementIndex(db, &blockSource{env: env}, ops)
+		}
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("start node: %w", err), n.Stop())
+		}
+		n.supervisor.Add(1)
+		go func() { defer n.supervisor.Done(); n.movements.follow(n.quit) }()
+	}
+	peers := opts.RedialPeers
+	if peers == nil {
+		peers = strings.Split(conf.P2P.PersistentPeers, ",")
 	}
 	if meta := cn.BlockStore().LoadBlockMeta(cn.BlockStore().Height()); meta != nil {
 		if err := checkClockAtStart(meta.Header.Time, time.Now()); err != nil {

@@ -20,10 +20,22 @@ import (
 const maxIndexLag = 100
 
 // Statements is the node's block store and kv tx index as package recon
-// reads them for statements (GET /v1/statement on the node's API).
-func (n *Node) Statements() recon.Chain { return chainSource{env: n.env} }
+// reads them for statements (GET /v1/statement on the node's API), with
+// the movement index when the node keeps one (a recon.OrgIndex).
+func (n *Node) Statements() recon.Chain {
+	if n.movements != nil {
+		return indexedChain{chainSource{env: n.env}, n.movements}
+	}
+	return chainSource{env: n.env}
+}
 
 type chainSource struct{ env *rpccore.Environment }
+
+// indexedChain is a chainSource with the node's movement index.
+type indexedChain struct {
+	chainSource
+	*movementIndex
+}
 
 var errNoTxIndex = errors.New(`this node keeps no kv tx index ([tx_index] indexer = "kv" in config.toml), so it cannot list movements`)
 

@@ -194,7 +194,8 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 	// The peer filter asks the app's node registry on every dial and accept.
 	cn, err := consensus.StartNode(cfg.Home, n.App, consensus.NodeOptions{
 		Logger: opts.CometLogger, FilterPeers: true, IndexRepairFrom: int64(cfg.Events.ReindexFrom), OpsLogger: logger,
-		MinFreeDisk: minFree, BlockSyncGap: int64(cfg.Node.BlockSyncGap),
+		MovementIndex: cfg.Recon.MovementIndex && cfg.API.Listen != "",
+		MinFreeDisk:   minFree, BlockSyncGap: int64(cfg.Node.BlockSyncGap),
 	})
 	if err != nil {
 		return nil, errors.Join(err, store.Close())

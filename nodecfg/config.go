@@ -160,6 +160,10 @@ type Config struct {
 		// TimeZone cuts business days for statements (IANA name, as
 		// time.LoadLocation takes it).
 		TimeZone string `mapstructure:"timezone"`
+		// MovementIndex keeps the node's own index of movements by
+		// organisation for statements (movements.db), on a node that
+		// serves the API.
+		MovementIndex bool `mapstructure:"movement_index"`
 	} `mapstructure:"recon"`
 	Regulator struct {
 		Listen string `mapstructure:"listen"`
@@ -227,6 +231,7 @@ var defaults = []struct {
 	{"events.index", EventsIndexAuto, "event attributes the node indexes: full (all, as the psql sink and tx_search by ledger, org, type, asset or amount need), lean (tx id, sender, recipient and their organisations) or auto (lean on validators, full on observers)"},
 	{"events.reindex_from", 0, "first height whose tx index the node checks and repairs at start (0 = the last 1000 heights; 1 = every height, once, for holes left by an older version)"},
 	{"recon.timezone", DefaultTimeZone, "time zone that cuts business days for statements: an IANA name such as Asia/Shanghai, or UTC"},
+	{"recon.movement_index", true, "nodes serving the API: keep an index of every movement by organisation (data/movements.db), from which statements read a day in one scan instead of searching the tx index"},
 	{"regulator.listen", "", "observers: address of the regulator API (empty = off; localnet: P2P port + 3)"},
 	{"regulator.rules", "", "observers: rule file, TOML (empty = <home>/config/regulator_rules.toml, written with defaults on first start)"},
 	{"regulator.key", "", "observers: regulator key file for decrypting confidential payloads through the API (empty = off)"},
@@ -557,6 +562,7 @@ reindex_from = %d
 # Statements: business days are cut at midnight in this time zone.
 [recon]
 timezone = %q
+movement_index = %t
 
 # Observers only: the regulator's index, rules and API.
 [regulator]
@@ -589,7 +595,7 @@ keys = %q
 `, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.BlockSyncGap, c.Node.MaxProposalTxs, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Ledger.BlockCacheMB,
 		c.Pruning.KeepRecent, c.Pruning.Interval, c.Pruning.RetainBlocks, c.Pruning.SpentIDs,
 		c.Statesync.SnapshotInterval, c.Statesync.SnapshotKeepRecent,
-		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,
+		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Recon.MovementIndex, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,
 		c.Regulator.TLS, c.Regulator.TLSCertFile, c.Regulator.TLSKeyFile, c.Regulator.TLSEncCertFile, c.Regulator.TLSEncKeyFile, c.Regulator.TLSClientCAFile,
 		c.Regulator.Hosts, c.Regulator.InsecurePlainHTTP, c.Regulator.SQL,
 		c.Checkpoint.Prover, c.Checkpoint.EthRPC, c.Checkpoint.EthKey, c.Checkpoint.Anchor, c.Checkpoint.Keys)

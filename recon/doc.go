@@ -12,11 +12,14 @@
 // reads. docs/reconciliation.md is the user's guide.
 //
 // A day is found by binary search over block header times (CometBFT's
-// block time strictly increases with height), and its movements by the
-// node's CometBFT tx index (jinlian_tx.org and <event>.to_org, which even
-// a validator's lean index keeps), decoded with wire.ParseEvent. Package
-// consensus supplies the Chain over the node's block store and indexer;
-// package api serves statements as GET /v1/statement.
+// block time strictly increases with height), and its movements in the
+// node's movement index where the Chain has one (OrgIndex: every
+// movement by organisation, rows encoded by AppendIndexedRow), else by
+// the node's CometBFT tx index (jinlian_tx.org and <event>.to_org, which
+// even a validator's lean index keeps), decoded with wire.ParseEvent.
+// Package consensus supplies the Chain over the node's block store,
+// movement index and indexer; package api serves statements as
+// GET /v1/statement.
 //
 // It imports wire, movement, gmcrypto and the generated proto of jinlian, and
 // CometBFT's types; it must not import app, consensus, api or anything

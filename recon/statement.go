@@ -189,8 +189,10 @@ func Build(ctx context.Context, chain Chain, loc *time.Location, req Request) (*
 	if day.FromHeight == 0 {
 		return st, nil
 	}
-	if err := checkIndexed(chain, day); err != nil {
-		return nil, err
+	if !covers(chain, day.FromHeight) {
+		if err := checkIndexed(chain, day); err != nil {
+			return nil, err
+		}
 	}
 	if st.Rows, err = rowsOf(ctx, chain, loc, req, day.FromHeight, day.ToHeight); err != nil {
 		return nil, err
@@ -233,11 +235,43 @@ func Extend(ctx context.Context, chain Chain, loc *time.Location, prev *Statemen
 	return &st, nil
 }
 
-// rowsOf lists req's rows in heights from..to (both included): it asks the
-// index for the transactions of those heights whose sender or recipient
-// belongs to the organisation and turns their events into rows, ordered by
-// height, transaction and event.
+// rowsOf lists req's rows in heights from..to (both included), ordered by
+// height, transaction and event: from the chain's movement index
+// (OrgIndex) where it holds from, with the heights it does not hold yet
+// (it follows the block store and may trail it by a block) from the tx
+// index; else all from the tx index.
 func rowsOf(ctx context.Context, chain Chain, loc *time.Location, req Request, from, to int64) ([]Row, error) {
+	if !covers(chain, from) {
+		return searchedRows(ctx, chain, loc, req, from, to)
+	}
+	idx := chain.(OrgIndex)
+	_, hi := idx.Indexed()
+	rows, err := indexedRows(ctx, idx, loc, req, from, min(to, hi))
+	if err != nil || hi >= to {
+		return rows, err
+	}
+	more, err := searchedRows(ctx, chain, loc, req, hi+1, to)
+	if err != nil {
+		return nil, err
+	}
+	return append(rows, more...), nil
+}
+
+// covers reports whether chain has a movement index that holds height h.
+func covers(chain Chain, h int64) bool {
+	idx, ok := chain.(OrgIndex)
+	if !ok {
+		return false
+	}
+	lo, hi := idx.Indexed()
+	return lo != 0 && lo <= h && h <= hi
+}
+
+// searchedRows lists req's rows in heights from..to (both included): it
+// asks the tx index for the transactions of those heights whose sender or
+// recipient belongs to the organisation and turns their events into rows,
+// ordered by height, transaction and event.
+func searchedRows(ctx context.Context, chain Chain, loc *time.Location, req Request, from, to int64) ([]Row, error) {
 	heights := fmt.Sprintf("tx.height >= %d AND tx.height <= %d", from, to)
 	type at struct {
 		height int64
@@ -284,7 +318,7 @@ func rowsOf(ctx context.Context, chain Chain, loc *time.Location, req Request, f
 			return nil, err
 		}
 		for _, row := range mine {
-			if (req.Account == "" || row.Account == req.Account) && (req.Asset == "" || row.Asset == req.Asset) && (req.Ledger == "" || row.Ledger == req.Ledger) {
+			if keep(req, &row) {
 				rows = append(rows, row)
 			}
 		}

@@ -81,6 +81,7 @@ func TestStatementThroughOwnNode(t *testing.T) {
 	// Two banks pay each other, with payment references.
 	rpc := nodes[0].RPCAddr()
 	days := map[string]bool{}
+	var last int64 // the payments' highest height
 	pay := func(from, to localnet.Identity, amount int, memo string) {
 		t.Helper()
 		out, err := runCLI(t, "tx", "transfer", "-o", "json", "--node", rpc, "--from", from.KeyFile, "--asset", "CNY", "--to", to.Address,
@@ -97,10 +98,47 @@ func TestStatementThroughOwnNode(t *testing.T) {
 			t.Fatal(err)
 		}
 		days[blk.Block.Time.In(shanghai(t)).Format(recon.DateLayout)] = true
+		last = max(last, res.Height)
 	}
 	pay(A, B, 250, "INV-2026-001")
 	pay(B, A, 40, "REF B/7 货款")
 	pay(A, B, 5, "=fee")
+
+	// bankA's node serves the API, so it keeps the movement index: once
+	// it holds the payments' heights, a statement read from it is the one
+	// the tx index gives.
+	chain := nodes[0].Statements()
+	idx, ok := chain.(recon.OrgIndex)
+	if !ok {
+		t.Fatal("bankA's node keeps no movement index")
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if lo, hi := idx.Indexed(); lo == 1 && hi >= last {
+			break
+		}
+		if time.Now().After(deadline) {
+			lo, hi := idx.Indexed()
+			t.Fatalf("the movement index holds heights %d-%d, not %d", lo, hi, last)
+		}
+	}
+	for day := range days {
+		for _, org := range []string{"bankA", "bankB"} {
+			req := recon.Request{Org: org, Date: day}
+			got, err := recon.Build(ctx, chain, shanghai(t), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := recon.Build(ctx, struct{ recon.Chain }{chain}, shanghai(t), req) // the tx index only
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			if string(g) != string(w) || len(want.Rows) == 0 && len(days) == 1 {
+				t.Fatalf("%s's statement of %s from the movement index:\n%s\nfrom the tx index:\n%s", org, day, g, w)
+			}
+		}
+	}
 
 	node := apiURL
 	as := func(id localnet.Identity) []string {

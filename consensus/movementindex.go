@@ -1,0 +1,321 @@
+package consensus
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	dbm "github.com/cometbft/cometbft-db"
+
+	"github.com/jinlian-ledger/jinlian/recon"
+)
+
+// The movement index (NodeOptions.MovementIndex): every movement of every
+// committed transaction, by organisation, in the node's data directory
+// (movements.db, CometBFT's database backend), so that a statement reads
+// an organisation's day in one ordered scan (recon.OrgIndex). It is the
+// node's own: derived from the block store and the saved results, outside
+// the state and the app hash, rebuilt from them whenever it does not
+// follow them.
+//
+// Keys:
+//
+//	r<org>\x00<height 8 BE><tx 4 BE><move 4 BE>   a row (recon.AppendIndexedRow)
+//	o<org>                                        an organisation with rows
+//	mfrom, mto                                    the heights held (8 BE each)
+//
+// Organisation names never contain a zero byte (recon checks them), so an
+// organisation's rows are one contiguous range.
+var (
+	movFromKey = []byte("mfrom")
+	movToKey   = []byte("mto")
+)
+
+// Pace of the movement index.
+const (
+	// movementPoll is how often the index looks for new heights.
+	movementPoll = 200 * time.Millisecond
+	// movementBatchRows and movementBatchHeights bound one write while
+	// catching up: a crash loses at most one batch, which is read again.
+	movementBatchRows    = 20_000
+	movementBatchHeights = 256
+	// movementPruneStep: rows below the block store's base are deleted
+	// once the base has moved this far past the index's first height.
+	movementPruneStep = 1000
+)
+
+// movementIndex follows the block store and writes its movements.
+type movementIndex struct {
+	db     dbm.DB
+	blocks recon.Blocks
+	logger *slog.Logger
+	// from and to are the heights held (0, 0: none), as in the database.
+	from, to atomic.Int64
+}
+
+func openMovementIndex(db dbm.DB, blocks recon.Blocks, logger *slog.Logger) (*movementIndex, error) {
+	m := &movementIndex{db: db, blocks: blocks, logger: logger}
+	for _, k := range []struct {
+		key []byte
+		v   *atomic.Int64
+	}{{movFromKey, &m.from}, {movToKey, &m.to}} {
+		b, err := db.Get(k.key)
+		if err != nil {
+			return nil, fmt.Errorf("movement index: read %s: %w", k.key, err)
+		}
+		switch len(b) {
+		case 0:
+		case 8:
+			k.v.Store(int64(binary.BigEndian.Uint64(b)))
+		default:
+			return nil, fmt.Errorf("movement index: malformed %s record (%d bytes)", k.key, len(b))
+		}
+	}
+	return m, nil
+}
+
+// rowKey is the key of a row: move is its position in its transaction's
+// movements (recon.TxMovements), not its event's, since a transfer between
+// two accounts of one organisation is two rows of one event.
+func rowKey(org string, r *recon.Row, move int) []byte {
+	k := orgHeightKey(org, r.Height)
+	k = binary.BigEndian.AppendUint32(k, r.TxIndex)
+	return binary.BigEndian.AppendUint32(k, uint32(move))
+}
+
+// orgHeightKey is the first key of org's rows at height h.
+func orgHeightKey(org string, h int64) []byte {
+	k := append([]byte{'r'}, org...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, uint64(h))
+}
+
+// Indexed implements recon.OrgIndex.
+func (m *movementIndex) Indexed() (from, to int64) {
+	// to first: the follower moves from only up (pruning) and resets
+	// both to 0 before a rebuild, so a pair read this way never claims a
+	// height it does not hold.
+	to = m.to.Load()
+	from = m.from.Load()
+	if from == 0 || to < from {
+		return 0, 0
+	}
+	return from, to
+}
+
+// OrgRows implements recon.OrgIndex.
+func (m *movementIndex) OrgRows(ctx context.Context, org string, from, to int64, fn func(recon.Row) error) error {
+	it, err := m.db.Iterator(orgHeightKey(org, from), orgHeightKey(org, to+1))
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for n := 0; it.Valid(); it.Next() {
+		if n++; n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r, err := recon.DecodeIndexedRow(it.Value())
+		if err != nil {
+			return fmt.Errorf("key %x: %w", it.Key(), err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// follow indexes new heights until quit is closed.
+func (m *movementIndex) follow(quit <-chan struct{}) {
+	t := time.NewTicker(movementPoll)
+	defer t.Stop()
+	failing := false
+	for {
+		err := m.catchUp(quit)
+		switch {
+		case err != nil && !failing:
+			m.logger.Error("movement index: "+err.Error()+"; statements read the tx index meanwhile", "indexed_to", m.to.Load())
+		case err == nil && failing:
+			m.logger.Info("movement index: indexing again", "indexed_to", m.to.Load())
+		}
+		failing = err != nil
+		select {
+		case <-quit:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// catchUp indexes the heights stored since the last call, in batches.
+func (m *movementIndex) catchUp(quit <-chan struct{}) error {
+	base, latest, err := m.blocks.Stored()
+	if err != nil {
+		return err
+	}
+	base = max(base, 1)
+	from, to := m.from.Load(), m.to.Load()
+	if from != 0 && (to > latest || base > to+1) {
+		// The block store no longer continues the index (restored from a
+		// snapshot, rolled back, or pruned past it while the index was
+		// off): index it again from its base.
+		m.logger.Warn("movement index: the block store does not continue it; indexing again from the store's base",
+			"indexed_from", from, "indexed_to", to, "store_base", base, "store_height", latest)
+		if err := m.reset(); err != nil {
+			return err
+		}
+		from, to = 0, 0
+	}
+	next := to + 1
+	if from == 0 {
+		next = base
+	}
+	started, logged := time.Now(), false
+	for next <= latest {
+		select {
+		case <-quit:
+			return nil
+		default:
+		}
+		if !logged && latest-next > movementBatchHeights {
+			m.logger.Info("movement index: catching up", "from", next, "to", latest)
+			logged = true
+		}
+		n, err := m.writeBatch(next, latest)
+		if err != nil {
+			return err
+		}
+		next += n
+	}
+	if logged {
+		m.logger.Info("movement index: caught up", "height", latest, "took", time.Since(started).Round(time.Millisecond).String())
+	}
+	if from != 0 && base-from >= movementPruneStep {
+		return m.prune(base)
+	}
+	return nil
+}
+
+// writeBatch indexes heights from next on, up to latest, in one batch of
+// at most movementBatchHeights heights and about movementBatchRows rows,
+// and returns how many heights it wrote.
+func (m *movementIndex) writeBatch(next, latest int64) (int64, error) {
+	b := m.db.NewBatch()
+	defer b.Close()
+	first := m.from.Load() == 0
+	orgs := map[string]bool{}
+	rows, h := 0, next
+	for ; h <= latest && h-next < movementBatchHeights && rows < movementBatchRows; h++ {
+		at, txs, err := m.blocks.BlockTxs(h)
+		if err != nil {
+			return 0, err
+		}
+		for _, tx := range txs {
+			mv, err := recon.TxMovements(tx, at.UTC())
+			if err != nil {
+				return 0, err
+			}
+			for i := range mv {
+				if err := b.Set(rowKey(mv[i].Org, &mv[i].Row, i), recon.AppendIndexedRow(nil, &mv[i].Row)); err != nil {
+					return 0, err
+				}
+				orgs[mv[i].Org] = true
+			}
+			rows += len(mv)
+		}
+	}
+	for org := range orgs { // keys of one batch: the order does not matter
+		if err := b.Set(append([]byte{'o'}, org...), []byte{}); err != nil {
+			return 0, err
+		}
+	}
+	if first {
+		if err := b.Set(movFromKey, binary.BigEndian.AppendUint64(nil, uint64(next))); err != nil {
+			return 0, err
+		}
+	}
+	if err := b.Set(movToKey, binary.BigEndian.AppendUint64(nil, uint64(h-1))); err != nil {
+		return 0, err
+	}
+	if err := b.Write(); err != nil {
+		return 0, fmt.Errorf("write heights %d-%d: %w", next, h-1, err)
+	}
+	if first {
+		m.from.Store(next)
+	}
+	m.to.Store(h - 1)
+	return h - next, nil
+}
+
+// prune deletes the rows of heights below base, which the block store no
+// longer keeps (statements of those days are refused: recon.PrunedError).
+func (m *movementIndex) prune(base int64) error {
+	orgs, err := m.orgs()
+	if err != nil {
+		return err
+	}
+	// from first, so that a reader never trusts a height being deleted.
+	if err := m.db.Set(movFromKey, binary.BigEndian.AppendUint64(nil, uint64(base))); err != nil {
+		return err
+	}
+	old := m.from.Swap(base)
+	for _, org := range orgs {
+		if err := m.deleteRange(orgHeightKey(org, old), orgHeightKey(org, base)); err != nil {
+			return fmt.Errorf("prune below height %d: %w", base, err)
+		}
+	}
+	return nil
+}
+
+// reset empties the index.
+func (m *movementIndex) reset() error {
+	m.from.Store(0)
+	m.to.Store(0)
+	if err := m.db.Delete(movFromKey); err != nil {
+		return err
+	}
+	return m.deleteRange(nil, nil)
+}
+
+func (m *movementIndex) orgs() ([]string, error) {
+	it, err := m.db.Iterator([]byte{'o'}, []byte{'o' + 1})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []string
+	for ; it.Valid(); it.Next() {
+		out = append(out, string(it.Key()[1:]))
+	}
+	return out, it.Error()
+}
+
+// deleteRange deletes the keys in [start, end), in batches.
+func (m *movementIndex) deleteRange(start, end []byte) error {
+	for {
+		it, err := m.db.Iterator(start, end)
+		if err != nil {
+			return err
+		}
+		b := m.db.NewBatch()
+		n := 0
+		for ; it.Valid() && n < movementBatchRows; it.Next() {
+			if err = b.Delete(it.Key()); err != nil {
+				break
+			}
+			n++
+		}
+		err = errors.Join(err, it.Error(), it.Close())
+		if err == nil && n > 0 {
+			err = b.Write()
+		}
+		err = errors.Join(err, b.Close())
+		if err != nil || n < movementBatchRows {
+			return err
+		}
+	}
+}

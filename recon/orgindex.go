@@ -1,0 +1,263 @@
+package recon
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// OrgIndex is a node's own index of movements by organisation: every row
+// of every committed transaction (TxMovements), kept under the
+// organisation whose account it is, in height, transaction and event
+// order. A node writes it as blocks commit, from the blocks and their
+// saved results (consensus.MovementIndex), so it lists a day's movements
+// with one ordered read instead of the tx index's searches, and it is
+// complete by construction: it does not depend on which attributes the
+// tx index keeps. A Chain that also implements OrgIndex serves the
+// heights it covers from it (rowsOf).
+type OrgIndex interface {
+	// Indexed returns the heights the index holds, both included: from
+	// is 0 when it holds none. Every height in between is complete.
+	Indexed() (from, to int64)
+	// OrgRows calls fn with org's rows of heights from..to (both
+	// included, within Indexed), in order, their times in UTC; it stops
+	// at the first error fn returns and returns it.
+	OrgRows(ctx context.Context, org string, from, to int64, fn func(Row) error) error
+}
+
+// Encoding of a row in an OrgIndex (AppendIndexedRow, DecodeIndexedRow):
+// a version byte, then the fields in Row's order, integers as varints and
+// strings as a length and their bytes.
+const indexedRowV1 = 1
+
+// Flags of an indexed row.
+const (
+	rowHasBalance    = 1 << 0
+	rowHasRedemption = 1 << 1
+)
+
+// maxIndexedString bounds one string of an indexed row.
+const maxIndexedString = 1 << 16
+
+// AppendIndexedRow appends r's encoding to b. Result is not kept: every
+// indexed row is a committed, successful transaction's (ResultOK).
+func AppendIndexedRow(b []byte, r *Row) []byte {
+	b = append(b, indexedRowV1)
+	b = binary.AppendVarint(b, r.Time.UnixNano())
+	b = binary.AppendVarint(b, r.Height)
+	b = binary.AppendUvarint(b, uint64(r.TxIndex))
+	b = binary.AppendUvarint(b, uint64(r.EventIndex))
+	b = appendHex(b, r.TxID, false)
+	b = appendHex(b, r.TxHash, true)
+	for _, s := range []string{r.Ledger, r.Asset, r.Kind, r.Direction} {
+		b = appendString(b, s)
+	}
+	b = binary.AppendUvarint(b, r.Amount)
+	b = appendHex(b, r.Account, false)
+	b = appendHex(b, r.Counterparty, false)
+	for _, s := range []string{r.CounterpartyOrg, r.Memo} {
+		b = appendString(b, s)
+	}
+	var flags byte
+	if r.BalanceAfter != nil {
+		flags |= rowHasBalance
+	}
+	if r.Redemption != nil {
+		flags |= rowHasRedemption
+	}
+	b = append(b, flags)
+	if r.BalanceAfter != nil {
+		b = binary.AppendUvarint(b, *r.BalanceAfter)
+	}
+	if r.Redemption != nil {
+		b = binary.AppendUvarint(b, *r.Redemption)
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// appendHex appends s, an id, hash or address written in hex (upper or
+// lower case, as the row has it), as its bytes when it is hex in that
+// case, which halves the largest fields of a row, else as a string: a
+// length shifted left with the low bit telling which.
+func appendHex(b []byte, s string, upper bool) []byte {
+	if raw, ok := packedHex(s, upper); ok {
+		b = binary.AppendUvarint(b, uint64(len(raw))<<1|1)
+		return append(b, raw...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(s))<<1)
+	return append(b, s...)
+}
+
+// packedHex returns s's bytes when s is non-empty hex in the given case.
+func packedHex(s string, upper bool) ([]byte, bool) {
+	if s == "" || len(s)%2 != 0 {
+		return nil, false
+	}
+	raw, err := hex.DecodeString(s)
+	if err != nil || hexOf(raw, upper) != s {
+		return nil, false
+	}
+	return raw, true
+}
+
+func hexOf(raw []byte, upper bool) string {
+	if upper {
+		return strings.ToUpper(hex.EncodeToString(raw))
+	}
+	return hex.EncodeToString(raw)
+}
+
+// errIndexedRow is the cause of every decoding failure.
+var errIndexedRow = errors.New("malformed indexed row")
+
+// DecodeIndexedRow decodes what AppendIndexedRow wrote, with its time in
+// UTC; any other input is an error, never a panic.
+func DecodeIndexedRow(b []byte) (Row, error) {
+	d := rowDecoder{b: b}
+	if v := d.byte(); v != indexedRowV1 && d.err == nil {
+		return Row{}, fmt.Errorf("%w: version %d (this build reads %d)", errIndexedRow, v, indexedRowV1)
+	}
+	var r Row
+	r.Time = time.Unix(0, d.varint()).UTC()
+	r.Height = d.varint()
+	r.TxIndex = uint32(d.uvarint(1<<32 - 1))
+	r.EventIndex = int(d.uvarint(1<<31 - 1))
+	r.TxID = d.hex(false)
+	r.TxHash = d.hex(true)
+	for _, s := range []*string{&r.Ledger, &r.Asset, &r.Kind, &r.Direction} {
+		*s = d.string()
+	}
+	r.Amount = d.uvarint(^uint64(0))
+	r.Account = d.hex(false)
+	r.Counterparty = d.hex(false)
+	for _, s := range []*string{&r.CounterpartyOrg, &r.Memo} {
+		*s = d.string()
+	}
+	flags := d.byte()
+	if flags&^(rowHasBalance|rowHasRedemption) != 0 && d.err == nil {
+		d.err = fmt.Errorf("%w: unknown flags %#x", errIndexedRow, flags)
+	}
+	if flags&rowHasBalance != 0 {
+		r.BalanceAfter = ptr(d.uvarint(^uint64(0)))
+	}
+	if flags&rowHasRedemption != 0 {
+		r.Redemption = ptr(d.uvarint(^uint64(0)))
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.err = fmt.Errorf("%w: %d trailing bytes", errIndexedRow, len(d.b))
+	}
+	if d.err != nil {
+		return Row{}, d.err
+	}
+	r.Result = ResultOK
+	return r, nil
+}
+
+// rowDecoder reads an indexed row; the first failure sticks and later
+// reads return zero values.
+type rowDecoder struct {
+	b   []byte
+	err error
+}
+
+func (d *rowDecoder) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s", errIndexedRow, what)
+	}
+	d.b = nil
+}
+
+func (d *rowDecoder) byte() byte {
+	if len(d.b) == 0 {
+		d.fail("truncated")
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *rowDecoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 || n != len(binary.AppendVarint(nil, v)) { // canonical only: one encoding per row
+		d.fail("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *rowDecoder) uvarint(max uint64) uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 || v > max || n != len(binary.AppendUvarint(nil, v)) {
+		d.fail("bad unsigned varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *rowDecoder) string() string {
+	return string(d.bytes(d.uvarint(maxIndexedString)))
+}
+
+func (d *rowDecoder) bytes(n uint64) []byte {
+	if d.err != nil || uint64(len(d.b)) < n {
+		d.fail("truncated string")
+		return nil
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
+
+// hex reads what appendHex wrote; a string that appendHex would have
+// packed is refused, so that a row has one encoding.
+func (d *rowDecoder) hex(upper bool) string {
+	tag := d.uvarint(maxIndexedString<<1 | 1)
+	v := d.bytes(tag >> 1)
+	if tag&1 == 1 {
+		if len(v) == 0 && d.err == nil {
+			d.fail("empty packed hex")
+		}
+		return hexOf(v, upper)
+	}
+	if _, packed := packedHex(string(v), upper); packed && d.err == nil {
+		d.fail("hex not packed")
+	}
+	return string(v)
+}
+
+// indexedRows lists req's rows of heights from..to from idx, in loc.
+func indexedRows(ctx context.Context, idx OrgIndex, loc *time.Location, req Request, from, to int64) ([]Row, error) {
+	rows := []Row{}
+	err := idx.OrgRows(ctx, req.Org, from, to, func(r Row) error {
+		if keep(req, &r) {
+			r.Time = r.Time.In(loc)
+			rows = append(rows, r)
+		}
+		return nil
+	})
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("movement index of %s, heights %d-%d: %w", req.Org, from, to, err)
+	}
+	return rows, nil
+}
+
+// keep reports whether row passes req's filters (account, asset,
+// sub-ledger).
+func keep(req Request, r *Row) bool {
+	return (req.Account == "" || r.Account == req.Account) && (req.Asset == "" || r.Asset == req.Asset) && (req.Ledger == "" || r.Ledger == req.Ledger)
+}

@@ -1,0 +1,184 @@
+package recon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// indexedChain is a fakeChain with a movement index of heights lo..hi,
+// built from its transactions with TxMovements and kept encoded, as a
+// node keeps it.
+type indexedChain struct {
+	*fakeChain
+	lo, hi int64
+	rows   map[string][][]byte // by organisation, in order
+	reads  int
+}
+
+func withIndex(c *fakeChain, lo, hi int64) *indexedChain {
+	ic := &indexedChain{fakeChain: c, lo: lo, hi: hi, rows: map[string][][]byte{}}
+	for _, r := range c.txs {
+		if r.Height < lo || r.Height > hi {
+			continue
+		}
+		at, err := c.BlockTime(r.Height)
+		if err != nil {
+			panic(err)
+		}
+		mv, err := TxMovements(r, at.UTC())
+		if err != nil {
+			panic(err)
+		}
+		for _, m := range mv {
+			ic.rows[m.Org] = append(ic.rows[m.Org], AppendIndexedRow(nil, &m.Row))
+		}
+	}
+	return ic
+}
+
+func (c *indexedChain) Indexed() (int64, int64) { return c.lo, c.hi }
+
+func (c *indexedChain) OrgRows(ctx context.Context, org string, from, to int64, fn func(Row) error) error {
+	if from < c.lo || to > c.hi {
+		return fmt.Errorf("fake index: heights %d-%d outside %d-%d", from, to, c.lo, c.hi)
+	}
+	c.reads++
+	for _, b := range c.rows[org] {
+		r, err := DecodeIndexedRow(b)
+		if err != nil {
+			return err
+		}
+		if r.Height >= from && r.Height <= to {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// TestBuildFromTheMovementIndex: a statement read from a node's movement
+// index, whole or in part, is the statement the tx index gives, and the
+// index is read where it covers the day.
+func TestBuildFromTheMovementIndex(t *testing.T) {
+	reqs := []Request{{Org: "bankA"}, {Org: "bankB"}, {Org: "bankC"}, {Org: "bankA", Account: a2}, {Org: "bankA", Asset: "USD"},
+		{Org: "bankB", Ledger: "custody"}, {Org: "bankZ"}}
+	cases := []struct {
+		name     string
+		lo, hi   int64
+		searches bool // the tx index is searched too
+	}{
+		{"the index holds the whole chain", 1, 40, false},
+		{"the index holds the day exactly", 10, 33, false},
+		{"the index trails the block store", 1, 13, true},
+		{"the index starts inside the day", 12, 40, true},
+		{"the index holds nothing yet", 0, 0, true},
+	}
+	for _, c := range cases {
+		for _, req := range reqs {
+			t.Run(fmt.Sprintf("%s/%+v", c.name, req), func(t *testing.T) {
+				req.Date = "2026-12-03"
+				want, err := Build(context.Background(), newChain(dayTxs), cst, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				chain := withIndex(newChain(dayTxs), c.lo, c.hi)
+				got, err := Build(context.Background(), chain, cst, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				gotJSON, _ := json.Marshal(got)
+				wantJSON, _ := json.Marshal(want)
+				if string(gotJSON) != string(wantJSON) {
+					t.Fatalf("from the index:\n%s\nfrom the tx index:\n%s", gotJSON, wantJSON)
+				}
+				if searched := len(chain.searches) > 0; searched != c.searches {
+					t.Fatalf("tx index searched: %v (%q), want %v", searched, chain.searches, c.searches)
+				}
+				if used := chain.reads > 0; used != (c.lo != 0 && c.lo <= 10) {
+					t.Fatalf("index read %d times", chain.reads)
+				}
+			})
+		}
+	}
+}
+
+// The movement index is complete by construction: a day that an old lean
+// tx index cannot list is listed from it.
+func TestBuildFromTheIndexOverALeanTxIndex(t *testing.T) {
+	c := newChain(dayTxs)
+	c.lean(true)
+	if _, err := Build(context.Background(), c, cst, Request{Org: "bankA", Date: "2026-12-03"}); err == nil {
+		t.Fatal("the old lean index listed the day")
+	}
+	st, err := Build(context.Background(), withIndex(c, 1, 40), cst, Request{Org: "bankA", Date: "2026-12-03"})
+	if err != nil || len(st.Rows) != 11 {
+		t.Fatalf("%v, %d rows", err, len(st.Rows))
+	}
+}
+
+// An index that fails, or a cancelled read, gives no statement.
+func TestBuildFromAFailingIndex(t *testing.T) {
+	c := withIndex(newChain(dayTxs), 1, 40)
+	c.rows["bankA"] = append(c.rows["bankA"], []byte{indexedRowV1, 0x80})
+	if _, err := Build(context.Background(), c, cst, Request{Org: "bankA", Date: "2026-12-03"}); !errors.Is(err, errIndexedRow) {
+		t.Fatalf("a malformed row: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Build(ctx, withIndex(newChain(dayTxs), 1, 40), cst, Request{Org: "bankA", Date: "2026-12-03"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+}
+
+func TestIndexedRowRoundTrip(t *testing.T) {
+	at := time.Date(2026, 12, 5, 9, 30, 0, 123, time.UTC)
+	rows := []Row{
+		{Time: at, Height: 7, TxIndex: 3, EventIndex: 2, TxID: "ab", TxHash: "CD", Ledger: "payments", Asset: "CNY", Kind: KindTransfer,
+			Direction: Debit, Amount: ^uint64(0), Account: a1, Counterparty: b1, CounterpartyOrg: "bankB", Memo: "发票 INV-1", BalanceAfter: ptr(uint64(0)), Result: ResultOK},
+		{Time: at, Height: 1 << 40, Kind: KindRedemptionSettled, Direction: Retired, Redemption: ptr(uint64(9)), Result: ResultOK},
+		{Time: time.Unix(0, 0).UTC(), Result: ResultOK},
+	}
+	for _, r := range rows {
+		b := AppendIndexedRow(nil, &r)
+		got, err := DecodeIndexedRow(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(r)
+		if string(g) != string(w) {
+			t.Fatalf("decoded\n%s\nwant\n%s", g, w)
+		}
+		for n := range b { // every strict prefix is refused
+			if _, err := DecodeIndexedRow(b[:n]); !errors.Is(err, errIndexedRow) {
+				t.Fatalf("%d of %d bytes: %v", n, len(b), err)
+			}
+		}
+		if _, err := DecodeIndexedRow(append(slices.Clone(b), 0)); !errors.Is(err, errIndexedRow) {
+			t.Fatalf("a trailing byte: %v", err)
+		}
+	}
+}
+
+// FuzzDecodeIndexedRow: any bytes decode to a row that encodes back to
+// them, or to an error; never a panic.
+func FuzzDecodeIndexedRow(f *testing.F) {
+	f.Add(AppendIndexedRow(nil, &Row{Time: time.Unix(5, 0), Height: 3, Memo: "m", BalanceAfter: ptr(uint64(4))}))
+	f.Add([]byte{indexedRowV1})
+	f.Add([]byte{2, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeIndexedRow(b)
+		if err != nil {
+			return
+		}
+		if again := AppendIndexedRow(nil, &r); string(again) != string(b) {
+			t.Fatalf("decoded %x, encodes to %x", b, again)
+		}
+	})
+}
