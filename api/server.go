@@ -76,6 +76,10 @@ type Options struct {
 	// proof bundle of a committed transaction, for the organisations it
 	// concerns. Nil: not served.
 	TxProof TxProofSource
+	// Anchoring, when set, serves GET /v1/anchoring (anchoring.go): the
+	// latest checkpoint anchored on Ethereum, read by the node. Nil, or
+	// ErrNoAnchor from it: HTTP 404.
+	Anchoring AnchoringSource
 	// TimeZone cuts business days for statements (recon.timezone); nil:
 	// nodecfg.DefaultTimeZone.
 	TimeZone *time.Location
@@ -152,6 +156,7 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/qc", s.qc)
 	mux.HandleFunc("GET /v1/events", s.events) // a stream: flushed, never gzipped
 	mux.Handle("GET /v1/proofs/tx", gzipped(s.txProof))
+	mux.HandleFunc("GET /v1/anchoring", s.anchoring)
 	if opts.Registry != nil && opts.TLS.ClientCAFile != "" {
 		mux.Handle("/", s.gate(proxy))
 	} else {

@@ -4,19 +4,22 @@ package console
 // CheckpointAnchor contract on Ethereum holds (contracts/ethereum), the
 // Ethereum transaction that anchored it, and whether its app hash is the
 // chain's at that height (the header of the next block, which every
-// caller of the node may read). The node's API exposes no anchoring state
-// of its own: the console reads the anchor over Ethereum's JSON-RPC
-// when told where it is (Config.EthRPC, Anchor), with proof.LatestAnchored
-// (plain JSON-RPC, no Ethereum library: the reader of jinlian verify proof
-// --eth-rpc), and the chain's checkpoint parameters from the app
-// (/checkpoint).
+// caller of the node may read). The console reads the anchor over
+// Ethereum's JSON-RPC itself when told where it is (Config.EthRPC,
+// Anchor), with proof.LatestAnchored (plain JSON-RPC, no Ethereum
+// library: the reader of jinlian verify proof --eth-rpc); otherwise it
+// asks the node's API, which reads the contract its configuration names
+// with the same code (GET /v1/anchoring). The chain's checkpoint
+// parameters come from the app (/checkpoint).
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/proof"
 )
 
@@ -30,7 +33,10 @@ type anchorView struct {
 	// checkpoints; the console was not told where the anchor is).
 	Off string
 	// Err is why the status could not be read.
-	Err      string
+	Err string
+	// ByNode: the node read the contract (GET /v1/anchoring), at EthRPC.
+	ByNode   bool
+	EthRPC   string
 	Contract string
 	Interval int64
 	Epoch    uint64
@@ -62,6 +68,9 @@ func (s *Server) anchoring(ctx context.Context, chainID string) *anchorView {
 	case params.Interval <= 0:
 		a.Off = tr(s.cfg.Lang, "anchor_off_chain")
 		return a
+	case (s.cfg.EthRPC == "" || s.cfg.Anchor == "") && s.nodeAPI():
+		s.nodeAnchor(ctx, a)
+		return a
 	case s.cfg.EthRPC == "" || s.cfg.Anchor == "":
 		a.Off = tr(s.cfg.Lang, "anchor_off_console")
 		return a
@@ -92,4 +101,22 @@ func (s *Server) readAnchor(ctx context.Context, a *anchorView, chainID string) 
 	a.ChainAppHash = c.Header.AppHash.String()
 	a.Match = strings.EqualFold(a.ChainAppHash, a.AppHash)
 	return nil
+}
+
+// nodeAnchor fills a from the node's GET /v1/anchoring; a node that does
+// not know the anchor (HTTP 404) turns the section off, saying so.
+func (s *Server) nodeAnchor(ctx context.Context, a *anchorView) {
+	st, err := s.cfg.Node.Anchoring(ctx, s.apiHTTP)
+	var apiErr *api.Error
+	switch {
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound:
+		a.Off = tr(s.cfg.Lang, "anchor_off_node")
+		return
+	case err != nil:
+		a.Err = err.Error()
+		return
+	}
+	a.ByNode, a.EthRPC = true, st.RPC
+	a.Contract, a.Epoch, a.Height, a.AppHash, a.CheckpointHash = st.Contract, st.Epoch, st.Height, st.AppHash, st.CheckpointHash
+	a.EthTx, a.EthBlock, a.ChainAppHash, a.Match = st.EthTx, st.EthBlock, st.ChainAppHash, st.Match
 }

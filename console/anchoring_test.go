@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -130,4 +131,61 @@ func TestAnchoringStatus(t *testing.T) {
 			t.Errorf("New with eth %q anchor %q: %v", cfg.EthRPC, cfg.Anchor, err)
 		}
 	}
+}
+
+// A console that is not told where the anchor is asks its node's API
+// (GET /v1/anchoring), and says who read it; a node that does not know
+// either turns the section off naming both settings.
+func TestAnchoringStatusFromTheNode(t *testing.T) {
+	anchored := bytes.Repeat([]byte{0xa1}, 32)
+	status := &api.AnchoringStatus{Contract: "0x00000000000000000000000000000000000000aa", RPC: "http://eth.bank.example:8545", Epoch: 3, Height: 30,
+		AppHash: strings.ToUpper(hex.EncodeToString(anchored)), ChainAppHash: strings.ToUpper(hex.EncodeToString(anchored)), Match: true, EthTx: "0x5151", EthBlock: 12}
+	for _, c := range []struct {
+		name   string
+		source api.AnchoringSource
+		want   []string
+		not    []string
+	}{
+		{"the node reads the contract", func(context.Context) (*api.AnchoringStatus, error) { return status, nil },
+			[]string{`id="anchor-epoch">3 (`, `id="anchor-tx"><code>0x5151`, "matches: the app hash", `id="anchor-source">the node, from the contract on Ethereum (<code>http://eth.bank.example:8545`},
+			[]string{`id="anchor-off"`, `id="anchor-error"`}},
+		{"the node does not know the anchor", func(context.Context) (*api.AnchoringStatus, error) { return nil, api.ErrNoAnchor },
+			[]string{`id="anchor-off"`, "neither the node (checkpoint.eth_rpc, checkpoint.anchor) nor this console"}, []string{`id="anchor"`}},
+		{"the node cannot read it", func(context.Context) (*api.AnchoringStatus, error) {
+			return nil, errors.New("eth_call: connection refused")
+		},
+			[]string{`id="anchor-error"`, "connection refused", "HTTP 502"}, []string{`id="anchor"`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			node, err := api.Start(api.Options{Listen: "127.0.0.1:0", RPC: checkpointNode(t, 5, anchored), Status: nopStatus{}, Anchoring: c.source})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = node.Stop() })
+			k, _ := gmcrypto.GenerateKey()
+			s := newTestServerWith(t, Config{Node: api.Node{Addr: node.URL()}, Key: k, Org: "bankA", Lang: "en", Listen: "127.0.0.1:0", Timeout: 3 * time.Second})
+			_, body := get(t, login(t, s), "http://"+s.Addr()+"/")
+			for _, w := range c.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("overview lacks %q", w)
+				}
+			}
+			for _, n := range c.not {
+				if strings.Contains(body, n) {
+					t.Errorf("overview shows %q", n)
+				}
+			}
+			if t.Failed() {
+				i := strings.Index(body, "anchor")
+				t.Logf("overview:\n%s", body[max(0, i-200):])
+			}
+		})
+	}
+}
+
+// nopStatus answers the API's /healthz.
+type nopStatus struct{}
+
+func (nopStatus) Status(context.Context) (*ctypes.ResultStatus, error) {
+	return &ctypes.ResultStatus{}, nil
 }

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cometbft/cometbft/libs/log"
 	"github.com/cometbft/cometbft/p2p"
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
 
 	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/app"
@@ -229,6 +232,7 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 			b, err := proof.NodeSource(cn.Client(), nil, from).Tx(ctx, h, id)
 			return b, notYet(err)
 		}
+		ao.Anchoring = anchoringStatus(cn.CometNode().GenesisDoc().ChainID, cn.Client(), cfg)
 		if n.API, err = api.Start(ao); err != nil {
 			return nil, errors.Join(err, n.Stop())
 		}
@@ -250,6 +254,40 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 		}
 	}
 	return n, nil
+}
+
+// anchorReadTimeout bounds one read of the anchor contract for
+// GET /v1/anchoring.
+const anchorReadTimeout = 10 * time.Second
+
+// anchoringStatus reads, for GET /v1/anchoring, the latest checkpoint the
+// CheckpointAnchor contract holds (proof.LatestAnchored: plain JSON-RPC,
+// the reader of jinlian verify proof --eth-rpc) and compares its app hash
+// with the one in the header of the block after its height. The contract
+// and endpoint are looked up at each request (cfg.Anchor), since the
+// prover of a localnet records them in anchor.json after the API starts.
+func anchoringStatus(chainID string, headers rpcclient.SignClient, cfg *nodecfg.Config) api.AnchoringSource {
+	hc := &http.Client{Timeout: anchorReadTimeout}
+	return func(ctx context.Context) (*api.AnchoringStatus, error) {
+		rpc, contract := cfg.Anchor()
+		if rpc == "" || contract == "" {
+			return nil, api.ErrNoAnchor
+		}
+		rep, err := proof.LatestAnchored(ctx, proof.Anchor{RPC: rpc, Address: contract, Client: hc}, chainID)
+		if err != nil {
+			return nil, fmt.Errorf("anchor %s at %s: %w", contract, rpc, err)
+		}
+		st := &api.AnchoringStatus{Contract: rep.Contract, RPC: rpc, Epoch: rep.Epoch, Height: rep.Height, AppHash: rep.AppHash,
+			CheckpointHash: rep.Checkpoint, EthTx: rep.EthTx, EthBlock: rep.EthBlock}
+		next := int64(rep.Height) + 1
+		c, err := headers.Commit(ctx, &next)
+		if err != nil {
+			return nil, fmt.Errorf("header of block %d: %w", next, err)
+		}
+		st.ChainAppHash = c.Header.AppHash.String()
+		st.Match = strings.EqualFold(st.ChainAppHash, st.AppHash)
+		return st, nil
+	}
 }
 
 // startAnchorProcess runs and supervises `jinlian-anchor run` for n: it

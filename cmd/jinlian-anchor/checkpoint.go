@@ -16,6 +16,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus/prover"
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
 	"github.com/jinlian-ledger/jinlian/node/anchoring"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
 // checkpointFlags are shared by the checkpoint commands.
@@ -68,7 +69,7 @@ func (f *checkpointFlags) anchorDefaults(g *globals) {
 	if f.ethRPC != "" && f.anchor != "" {
 		return
 	}
-	info, ok := anchoring.ReadAnchorInfo(g.home)
+	info, ok := nodecfg.ReadAnchorInfo(g.home)
 	if !ok {
 		return
 	}
@@ -378,7 +379,7 @@ find it.`,
 				return err
 			}
 			out := checkpointDeployed{Anchor: addr.Hex(), RPC: f.ethRPC, ChainID: g0.ChainID, CheckpointHash: g0.Hash(),
-				ValidatorSet: g0.ValidatorSet, AnchorFile: anchoring.AnchorInfoFile(g.home)}
+				ValidatorSet: g0.ValidatorSet, AnchorFile: nodecfg.AnchorInfoFile(g.home)}
 			return emit(cmd.OutOrStdout(), g, out, func(w io.Writer) {
 				fmt.Fprintf(w, "anchor:          %s\nchain:           %s\nepoch 0:         %s\nvalidator set:   %s\nrecorded in:     %s\n",
 					out.Anchor, out.ChainID, out.CheckpointHash, out.ValidatorSet, out.AnchorFile)

@@ -87,7 +87,7 @@ func testDeployAndProver(t *testing.T, url, keyFile string) {
 	if err := json.Unmarshal([]byte(out), &dep); err != nil || !common.IsHexAddress(dep.Anchor) || dep.ChainID != ln.Network.ChainID {
 		t.Fatalf("deploy printed %s (%v)", out, err)
 	}
-	if info, ok := anchoring.ReadAnchorInfo(home); !ok || info.Contract != dep.Anchor || info.RPC != url {
+	if info, ok := nodecfg.ReadAnchorInfo(home); !ok || info.Contract != dep.Anchor || info.RPC != url {
 		t.Fatalf("anchor.json %+v", info)
 	}
 	if _, err := runCLI(t, "checkpoint", "deploy", "--home", home, "--eth-rpc", url, "--eth-key", filepath.Join(t.TempDir(), "none")); err == nil || !strings.Contains(err.Error(), "--eth-key") {

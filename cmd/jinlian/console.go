@@ -167,15 +167,7 @@ func consoleConfig(cmd *cobra.Command, g *globals, f *consoleFlags) (*console.Co
 // nothing.
 func localnetAnchor(home string) (rpc, contract string) {
 	for _, dir := range []string{filepath.Join(home, "localnet", "node0"), filepath.Join(home, "node0")} {
-		b, err := os.ReadFile(filepath.Join(dir, "data", "checkpoints", "anchor.json"))
-		if err != nil {
-			continue
-		}
-		var info struct {
-			Contract string `json:"contract"`
-			RPC      string `json:"rpc"`
-		}
-		if json.Unmarshal(b, &info) == nil && info.Contract != "" && info.RPC != "" {
+		if info, ok := nodecfg.ReadAnchorInfo(dir); ok && info.Contract != "" && info.RPC != "" {
 			return info.RPC, info.Contract
 		}
 	}

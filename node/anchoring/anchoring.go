@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -133,17 +131,6 @@ type Anchoring struct {
 	once     sync.Once
 }
 
-// AnchorInfo is written to <home>/data/checkpoints/anchor.json for the CLI.
-type AnchorInfo struct {
-	Contract string `json:"contract"`
-	RPC      string `json:"rpc,omitempty"`
-}
-
-// AnchorInfoFile is where Start and DeployAnchor record the anchor.
-func AnchorInfoFile(home string) string {
-	return filepath.Join(prover.StoreDir(home), "anchor.json")
-}
-
 // Start starts a prover worker that proves every checkpoint whose
 // signatures are in the state of opts.Node and relays it to the anchor at
 // opts.Anchor on opts.Chain, or, with opts.Deploy, to an anchor it deploys
@@ -212,7 +199,7 @@ func Start(ctx context.Context, opts Options) (*Anchoring, error) {
 		}
 		opts.Logger.Info("relaying checkpoints", "contract", anchor.Hex(), "rpc", opts.ChainURL)
 	}
-	if err := WriteAnchorInfo(opts.Home, AnchorInfo{Contract: anchor.Hex(), RPC: opts.ChainURL}); err != nil {
+	if err := nodecfg.WriteAnchorInfo(opts.Home, nodecfg.AnchorInfo{Contract: anchor.Hex(), RPC: opts.ChainURL}); err != nil {
 		return fail(err)
 	}
 	w := &prover.Worker{
@@ -222,18 +209,6 @@ func Start(ctx context.Context, opts Options) (*Anchoring, error) {
 	an.wg.Add(1)
 	go func() { defer an.wg.Done(); _ = w.Run(ctx) }()
 	return an, nil
-}
-
-// WriteAnchorInfo records the anchor in <home>/data/checkpoints/anchor.json.
-func WriteAnchorInfo(home string, info AnchorInfo) error {
-	if err := os.MkdirAll(prover.StoreDir(home), 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(AnchorInfoFile(home), append(b, '\n'), 0o644)
 }
 
 // GenesisCheckpoint is epoch 0 of the chain whose genesis is in home,
@@ -270,7 +245,7 @@ func DeployAnchor(ctx context.Context, backend relay.Backend, auth *bind.Transac
 	if err != nil {
 		return common.Address{}, g0, err
 	}
-	return addr, g0, WriteAnchorInfo(home, AnchorInfo{Contract: addr.Hex(), RPC: rpcURL})
+	return addr, g0, nodecfg.WriteAnchorInfo(home, nodecfg.AnchorInfo{Contract: addr.Hex(), RPC: rpcURL})
 }
 
 // Address is the anchor contract's address.
@@ -288,14 +263,6 @@ func (an *Anchoring) Stop() {
 	})
 }
 
-// ReadAnchorInfo reads the anchor.json that Start or DeployAnchor wrote
-// into home.
-func ReadAnchorInfo(home string) (AnchorInfo, bool) {
-	var info AnchorInfo
-	b, err := os.ReadFile(AnchorInfoFile(home))
-	return info, err == nil && json.Unmarshal(b, &info) == nil
-}
-
 // StartFromConfig starts the prover and relayer that [checkpoint] of a
 // node's configuration asks for (checkpoint.prover), proving the
 // checkpoints of src into cfg's home and relaying them to the anchor that
@@ -304,11 +271,11 @@ func ReadAnchorInfo(home string) (AnchorInfo, bool) {
 func StartFromConfig(ctx context.Context, cfg *nodecfg.Config, src Source, logger *slog.Logger) (*Anchoring, error) {
 	c := cfg.Checkpoint
 	anchor := c.Anchor
-	if info, ok := ReadAnchorInfo(cfg.Home); anchor == "" && ok {
+	if info, ok := nodecfg.ReadAnchorInfo(cfg.Home); anchor == "" && ok {
 		anchor = info.Contract
 	}
 	if anchor == "" {
-		return nil, fmt.Errorf("--anchor ADDR (checkpoint.anchor) names the CheckpointAnchor, and %s does not record one: deploy it with jinlian checkpoint deploy --home %s", AnchorInfoFile(cfg.Home), cfg.Home)
+		return nil, fmt.Errorf("--anchor ADDR (checkpoint.anchor) names the CheckpointAnchor, and %s does not record one: deploy it with jinlian checkpoint deploy --home %s", nodecfg.AnchorInfoFile(cfg.Home), cfg.Home)
 	}
 	if !common.IsHexAddress(anchor) {
 		return nil, fmt.Errorf("anchor %q is not an address", anchor)
