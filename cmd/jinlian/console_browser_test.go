@@ -50,6 +50,7 @@ func chromiumPath() (string, error) {
 // console shows. It is the one place the console tests use consensus.
 type consoleNet struct {
 	ln       *localnet.Net
+	nodes    []*node.Node // stopped at the test's end; restartNode0 replaces node0
 	rpc      string // node0's CometBFT RPC, for the CLI's own checks
 	api      string // https://… node0's API
 	ca       string // the API's CA
@@ -85,7 +86,8 @@ func startConsoleNet(t *testing.T) *consoleNet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = node.StopAll(nodes) })
+	n := &consoleNet{ln: ln, nodes: nodes, rpc: nodes[0].RPCAddr(), api: apiURL, ca: apiCA, observer: nodes[2].Regulator.URL(), key: map[string]string{}, funding: localnet.Funding}
+	t.Cleanup(func() { _ = node.StopAll(n.nodes) })
 	if nodes[2].Regulator == nil {
 		t.Fatal("the observer runs no regulator service")
 	}
@@ -98,11 +100,31 @@ func startConsoleNet(t *testing.T) *consoleNet {
 	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_OBSERVER", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
 		t.Setenv(env, "")
 	}
-	n := &consoleNet{ln: ln, rpc: nodes[0].RPCAddr(), api: apiURL, ca: apiCA, observer: nodes[2].Regulator.URL(), key: map[string]string{}, funding: localnet.Funding}
 	for _, id := range ln.Identities {
 		n.key[id.Name] = id.KeyFile
 	}
 	return n
+}
+
+// stopNode0 stops node0 (its CometBFT node, app and API) as an operator's
+// stop or a crash would, and restartNode0 starts it again on the same
+// home and addresses.
+func (n *consoleNet) stopNode0(t *testing.T) {
+	t.Helper()
+	if err := n.nodes[0].Stop(); err != nil {
+		t.Fatalf("stop node0: %v", err)
+	}
+}
+
+func (n *consoleNet) restartNode0(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n0, err := n.ln.Restart(ctx, 0, cmtlog.NewNopLogger(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("restart node0: %v", err)
+	}
+	n.nodes[0] = n0
 }
 
 // syncBuffer is a bytes.Buffer a command writes while the test reads.
@@ -714,6 +736,34 @@ func TestConsoleInChromium(t *testing.T) {
 	if s := text(pctx, "#conn-text"); s != "连接已恢复" {
 		t.Errorf("indicator after the cut: %q", s)
 	}
+
+	// The node itself stops and comes back: the block list, live, shows
+	// the lost connection, then the recovery and the blocks committed
+	// after the restart, without a reload.
+	do(pctx, "open the live block list", chromedp.Navigate(strings.Split(plain, "/?")[0]+"/explorer/blocks"))
+	newest := func() int {
+		h, err := chromedp.Run(pctx, chromedp.Evaluate[int](`Number(document.querySelector("#blocks tbody").rows[0].cells[0].textContent)`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	n.stopNode0(t)
+	banner(true)
+	before := newest()
+	shoot(pctx, "node-stopped")
+	n.restartNode0(t)
+	banner(false)
+	for end := time.Now().Add(30 * time.Second); newest() <= before+1; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("no new block on the live block list 30 s after node0's restart (newest %d, %d before)", newest(), before)
+		}
+	}
+	live, err := chromedp.Run(pctx, chromedp.Evaluate[int](`document.querySelectorAll("#blocks tbody tr.live").length`))
+	if err != nil || live == 0 {
+		t.Errorf("the blocks after the restart were not added live: %d rows, %v", live, err)
+	}
+	noError(pctx, "block list after node0's restart")
 
 	// A narrow window (a phone's width): no page scrolls sideways; wide
 	// tables scroll inside their box.

@@ -404,48 +404,69 @@ const RegulatorPortOffset = 3
 // its jinlian.toml says otherwise, decrypting with the localnet
 // regulator's key). On error, the nodes already started are stopped.
 func (ln *Net) Start(ctx context.Context, cometLogger log.Logger, appLogger *slog.Logger) ([]*node.Node, error) {
-	if appLogger == nil {
-		appLogger = slog.New(slog.DiscardHandler)
-	}
-	var nodes []*node.Node
 	var shared *app.SigCache
 	if !ln.separateSigCaches {
 		shared = app.NewSigCache(sigCacheSize, len(ln.Network.Nodes))
+	}
+	var nodes []*node.Node
+	for i := range ln.Network.Nodes {
+		n, err := ln.startNode(ctx, i, shared, cometLogger, appLogger)
+		if err != nil {
+			return nil, errors.Join(err, node.StopAll(nodes))
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, nil
+}
+
+// Restart starts node i of the localnet again, after its caller stopped
+// it (Node.Stop), as Start started it but with a signature cache of its
+// own: a node that comes back after a crash or a maintenance stop.
+func (ln *Net) Restart(ctx context.Context, i int, cometLogger log.Logger, appLogger *slog.Logger) (*node.Node, error) {
+	if i < 0 || i >= len(ln.Network.Nodes) {
+		return nil, fmt.Errorf("restart node %d: the localnet has nodes 0 to %d", i, len(ln.Network.Nodes)-1)
+	}
+	return ln.startNode(ctx, i, nil, cometLogger, appLogger)
+}
+
+// startNode starts node i (shared: the process's signature cache, nil for
+// the node's own).
+func (ln *Net) startNode(ctx context.Context, i int, shared *app.SigCache, cometLogger log.Logger, appLogger *slog.Logger) (*node.Node, error) {
+	if appLogger == nil {
+		appLogger = slog.New(slog.DiscardHandler)
 	}
 	regKey := filepath.Join(KeysDir(ln.Home), "regulator.json")
 	if _, err := os.Stat(regKey); err != nil {
 		regKey = ""
 	}
-	for _, nn := range ln.Network.Nodes {
-		cfg, err := nodecfg.Load(nn.Home, nil)
-		if err != nil {
-			return nil, errors.Join(err, node.StopAll(nodes))
-		}
-		opts := node.Options{
-			Passphrase:  func(string) ([]byte, error) { return []byte(Passphrase), nil },
-			CometLogger: cometLogger,
-			Logger:      appLogger.With("node", nn.Moniker),
-			SigCache:    shared,
-			Regulator:   node.RegulatorOptions{KeyFile: regKey, DefaultRules: RulesTOML},
-		}
-		if cfg.Node.Mode == nodecfg.ModeObserver && cfg.Regulator.Listen == "" {
-			host, port, err := net.SplitHostPort(nn.P2PAddr)
-			if err != nil {
-				return nil, errors.Join(err, node.StopAll(nodes))
-			}
-			p, _ := strconv.Atoi(port)
-			opts.Regulator.Listen = net.JoinHostPort(host, strconv.Itoa(p+RegulatorPortOffset))
-		}
-		// The nodes share this process and cannot be cut off from one
-		// another; one that stopped to block-sync would stop them all.
-		cfg.Node.BlockSyncGap = 0
-		n, err := node.Start(ctx, cfg, opts)
-		if err != nil {
-			return nil, errors.Join(fmt.Errorf("start %s: %w", nn.Moniker, err), node.StopAll(nodes))
-		}
-		nodes = append(nodes, n)
+	nn := ln.Network.Nodes[i]
+	cfg, err := nodecfg.Load(nn.Home, nil)
+	if err != nil {
+		return nil, err
 	}
-	return nodes, nil
+	opts := node.Options{
+		Passphrase:  func(string) ([]byte, error) { return []byte(Passphrase), nil },
+		CometLogger: cometLogger,
+		Logger:      appLogger.With("node", nn.Moniker),
+		SigCache:    shared,
+		Regulator:   node.RegulatorOptions{KeyFile: regKey, DefaultRules: RulesTOML},
+	}
+	if cfg.Node.Mode == nodecfg.ModeObserver && cfg.Regulator.Listen == "" {
+		host, port, err := net.SplitHostPort(nn.P2PAddr)
+		if err != nil {
+			return nil, err
+		}
+		p, _ := strconv.Atoi(port)
+		opts.Regulator.Listen = net.JoinHostPort(host, strconv.Itoa(p+RegulatorPortOffset))
+	}
+	// The nodes share this process and cannot be cut off from one
+	// another; one that stopped to block-sync would stop them all.
+	cfg.Node.BlockSyncGap = 0
+	n, err := node.Start(ctx, cfg, opts)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", nn.Moniker, err)
+	}
+	return n, nil
 }
 
 // RulesTOML scales the default regulator rules to the localnet's demo
