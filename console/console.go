@@ -258,6 +258,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /static/", http.FileServerFS(staticFS))
 	mux.HandleFunc("GET /{$}", s.overview)
 	mux.HandleFunc("GET /explorer", s.explorer)
+	mux.HandleFunc("GET /explorer/history", s.historyAfter)
 	mux.HandleFunc("GET /explorer/blocks", s.blocks)
 	mux.HandleFunc("GET /explorer/block/{height}", s.block)
 	mux.HandleFunc("GET /explorer/tx/{id}/proof.json", s.txProof)

@@ -3,6 +3,7 @@ package console
 // The explorer: a transaction by id, decoded; an account's balance.
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -77,6 +78,9 @@ type explorerData struct {
 	HistoryTo      int64
 	Earlier        template.URL
 	HistoryRefused string
+	// LiveHistory, on the newest page, is where console.js asks for the
+	// movements committed after HistoryTo (historyAfter).
+	LiveHistory template.URL
 	// ProofFrom, ProofTo fill the completeness download's height range
 	// (empty: the last historySpan heights up to the latest with a
 	// quorum certificate).
@@ -216,12 +220,69 @@ func (s *Server) history(ctx context.Context, d *explorerData, b *balanceView, b
 	}
 	slices.Reverse(ms)
 	d.History, d.HistoryFrom, d.HistoryTo = ms, from, to
+	if before == "" {
+		d.LiveHistory = template.URL("/explorer/history?" + url.Values{"ledger": {b.Ledger}, "asset": {b.Asset}, "account": {b.Account}}.Encode())
+	}
 	if from > 1 {
 		// template.URL: the query is built here, escaped once (the
 		// template would escape it again as one query value).
 		d.Earlier = template.URL("/explorer?" + url.Values{"ledger": {b.Ledger}, "asset": {b.Asset}, "account": {b.Account}, "before": {strconv.FormatInt(from-1, 10)}}.Encode())
 	}
 	return nil
+}
+
+// historyNew is what historyAfter answers: the history's rows after a
+// height, newest first, as the page's table has them, the height they
+// were read up to and the balance there.
+type historyNew struct {
+	Rows    string `json:"rows"`
+	To      int64  `json:"to"`
+	Balance string `json:"balance"`
+}
+
+// historyAfter serves /explorer/history?ledger=&asset=&account=&after=H:
+// the account's movements at heights after H up to the latest, for the
+// newest page of its history, which adds them as they commit
+// (console.js). It reads the balance first, as the page does, so a
+// sub-ledger the node does not open to the caller gets its refusal; and
+// it reads at most historySpan heights (a page left open across a longer
+// break is told to reload: HTTP 409).
+func (s *Server) historyAfter(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	q := r.URL.Query()
+	after, err := strconv.ParseInt(q.Get("after"), 10, 64)
+	if err != nil || after < 0 {
+		http.Error(w, fmt.Sprintf("after %q: want a height", q.Get("after")), http.StatusBadRequest)
+		return
+	}
+	b, err := s.balance(ctx, q.Get("ledger"), q.Get("asset"), q.Get("account"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	out := historyNew{To: max(after, b.Height), Balance: b.Amount}
+	if b.Height > after {
+		if b.Height-after > historySpan {
+			http.Error(w, fmt.Sprintf("%d heights since the page was read: reload it", b.Height-after), http.StatusConflict)
+			return
+		}
+		ms, err := s.cfg.Node.Movements(ctx, s.apiHTTP, movement.Account{Ledger: b.Ledger, Asset: b.Asset, Address: b.Account}, after+1, b.Height)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		slices.Reverse(ms)
+		var rows bytes.Buffer
+		if err := s.pages.t["explorer"].ExecuteTemplate(&rows, "historyrows", ms); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		out.Rows = rows.String()
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 func (s *Server) balance(ctx context.Context, ledger, asset, account string) (*balanceView, error) {

@@ -51,10 +51,10 @@ func chromiumPath() (string, error) {
 type consoleNet struct {
 	ln       *localnet.Net
 	nodes    []*node.Node // stopped at the test's end; restartNode0 replaces node0
-	rpc      string // node0's CometBFT RPC, for the CLI's own checks
-	api      string // https://… node0's API
-	ca       string // the API's CA
-	observer string // regulator API
+	rpc      string       // node0's CometBFT RPC, for the CLI's own checks
+	api      string       // https://… node0's API
+	ca       string       // the API's CA
+	observer string       // regulator API
 	key      map[string]string
 	funding  uint64 // each bank's opening CNY balance
 }
@@ -396,6 +396,19 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Errorf("account history: %q", hist)
 	}
 	shoot(bctx, "explorer-balance")
+	// Live: a payment sent now is added at the top of the open history,
+	// and the balance follows, without a reload.
+	if out, err := runCLI(t, "tx", "transfer", "-o", "json", "--node", n.rpc, "--from", n.key["bankA"], "--asset", "CNY",
+		"--to", n.ln.Identities[1].Address, "--amount", "5", "--memo", "live history"); err != nil {
+		t.Fatalf("transfer: %v %s", err, out)
+	}
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`(function () { var r = document.querySelector("#history tbody tr.live"); return !!r && r.innerText.includes("live history"); })()`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("the payment made with the account's history open did not appear in it: %v\n%s", err, text(bctx, "main"))
+	}
+	if amt := text(bctx, "#balance-amount"); amt != fmt.Sprint(n.funding-200000-100-5) {
+		t.Errorf("balance after the live payment %q", amt)
+	}
 	// Its balance proof, downloaded from the page, verifies offline.
 	verifyDownload(bctx, "#balance-proof", "proven: payments key")
 	// And the completeness of its history (the form's default range: the

@@ -125,3 +125,37 @@
       .finally(function () { busy = false; });
   });
 })();
+
+// An account's history, newest page: the movements committed since are
+// added at the top, and the balance follows, as the connection indicator
+// sees the height grow. The rows are the console's own rendering
+// (/explorer/history?after=), escaped by its templates.
+(function () {
+  "use strict";
+  var body = document.querySelector("#history tbody[data-live-url]");
+  if (!body) return;
+  var after = Number(body.dataset.liveAfter), url = body.dataset.liveUrl, busy = false;
+  var amount = document.getElementById("balance-amount"), none = document.getElementById("no-history");
+  document.addEventListener("jl-height", function (e) {
+    if (busy || !(e.detail > after)) return;
+    busy = true;
+    fetch(url + "&after=" + after, {cache: "no-store", credentials: "same-origin"})
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (j) {
+        if (j.rows) {
+          var t = document.createElement("tbody");
+          t.innerHTML = j.rows;
+          Array.prototype.slice.call(t.rows).reverse().forEach(function (tr) {
+            tr.className = "live";
+            body.insertBefore(tr, body.firstChild);
+          });
+          body.closest(".scroll").hidden = false;
+          if (none) none.hidden = true;
+        }
+        if (amount && j.balance) amount.textContent = j.balance;
+        after = Math.max(after, j.to);
+      })
+      .catch(function () {})
+      .finally(function () { busy = false; });
+  });
+})();
