@@ -31,6 +31,8 @@ var labels = map[string][2]string{
 	"proof_failed":              {"验证失败", "Verification failed"},
 	"history_title":             {"账户变动历史", "Account history"},
 	"earlier":                   {"更早的变动", "Earlier movements"},
+	"daily_chart":               {"近 7 日每日资金流（链上，本机构各账户，按资产）", "Daily flows, the 7 days to this one (chain, the organisation's accounts, per asset)"},
+	"daily_unread":              {"部分日期无法读取", "Some days could not be read"},
 	"flows_chart":               {"对手方资金流（链上与行内账，贷记与借记）", "Flows per counterparty (chain and books, credits and debits)"},
 	"live_needs_api":            {"实时变动需要节点的 API（https://）；节点只开放 RPC 时请刷新页面。", "Live movements need the node's API (https://); against a plain RPC, reload the page."},
 	"live_rows":                 {"实时：新的资金变动将自动出现在表格顶部", "Live: new movements appear at the top of the table as their blocks commit"},

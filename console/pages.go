@@ -46,6 +46,7 @@ func loadPages() (*pages, error) {
 			"short": short,
 			"join":  strings.Join,
 			"list":  func(v ...string) []string { return v },
+			"args":  func(v ...any) []any { return v }, // a sub-template's several arguments
 			"inc":   func(h any) int64 { return toInt64(h) + 1 },
 			"dec":   func(h any) int64 { return toInt64(h) - 1 },
 			"casepager": func(v *view, d *caseData, list string) casePager {

@@ -6,12 +6,15 @@ package console
 // compared with a counterparty's signed result (`jinlian recon compare`).
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -31,6 +34,12 @@ type reconRun struct {
 	// Flows and FlowsHeight: the positions as the page's chart draws them.
 	Flows       []flowRow
 	FlowsHeight int
+	// Daily and DailyHeight: the organisation's chain credits and debits
+	// per asset on each of the dailyDays days to the reconciled one;
+	// DailyErr why some day could not be read.
+	Daily       []flowRow
+	DailyHeight int
+	DailyErr    string
 }
 
 type reconData struct {
@@ -139,6 +148,7 @@ func (s *Server) reconcile(r *http.Request, d *reconData) (*reconRun, error) {
 	}
 	run := &reconRun{ID: id[:16], Result: res, Signed: append(b, '\n'), Signer: s.cfg.Key.Public().Address().String()}
 	run.Flows, run.FlowsHeight = flowChart(res.Positions)
+	run.Daily, run.DailyHeight, run.DailyErr = s.dailyFlows(ctx, res.Org, res.Date)
 	s.recons.put(run.ID, run)
 	return run, nil
 }
@@ -226,14 +236,16 @@ func compareUpload(r *http.Request, run *reconRun) (*recon.Comparison, string, e
 	return cmp, who, err
 }
 
-// flowRow is one counterparty's position drawn as four bars (chain and
-// books, credits and debits), each a share of the largest figure of its
-// asset in the day, at height Y of the chart.
+// flowRow is one row of a bar chart at height Y: a counterparty's
+// position drawn as four bars (chain and books, credits and debits), or a
+// day's chain credits and debits of an asset; each bar a share of the
+// largest figure of its asset in the chart. Label names the row, Differs
+// marks a position whose two sides do not agree.
 type flowRow struct {
-	Asset, Counterparty string
-	Agree               bool
-	Y                   int
-	Bars                []flowBar
+	Label   string
+	Differs bool
+	Y       int
+	Bars    []flowBar
 }
 
 type flowBar struct {
@@ -252,9 +264,18 @@ const (
 	rowHeight  = 4*barHeight + 14
 )
 
-// flowChart lays the positions out for the reconciliation page's chart
-// (server-drawn SVG: ADR 0010, no chart library to ship or keep).
-func flowChart(ps []recon.Position) (rows []flowRow, height int) {
+// chartInput is one row of barChart: its label, the asset its figures
+// are of (bars are scaled per asset), and its bars (key, decimal value).
+type chartInput struct {
+	Label, Asset string
+	Differs      bool
+	Bars         [][2]string
+}
+
+// barChart lays rows out for a server-drawn SVG chart (ADR 0010, no chart
+// library to ship or keep): each bar a share of the largest figure of its
+// asset, rows of len(bars) bars each.
+func barChart(in []chartInput) (rows []flowRow, height int) {
 	largest := map[string]*big.Int{}
 	num := func(s string) *big.Int {
 		n, ok := new(big.Int).SetString(s, 10)
@@ -263,25 +284,109 @@ func flowChart(ps []recon.Position) (rows []flowRow, height int) {
 		}
 		return n.Abs(n)
 	}
-	for _, p := range ps {
-		for _, v := range []string{p.ChainCredits, p.ChainDebits, p.InternalCredits, p.InternalDebits} {
-			if l := largest[p.Asset]; l == nil || num(v).Cmp(l) > 0 {
-				largest[p.Asset] = num(v)
+	for _, c := range in {
+		for _, b := range c.Bars {
+			if l := largest[c.Asset]; l == nil || num(b[1]).Cmp(l) > 0 {
+				largest[c.Asset] = num(b[1])
 			}
 		}
 	}
-	for i, p := range ps {
-		y := i * rowHeight
-		r := flowRow{Asset: p.Asset, Counterparty: p.Counterparty, Agree: p.Agree, Y: y}
-		for j, b := range [][2]string{{"chain_credits", p.ChainCredits}, {"chain_debits", p.ChainDebits}, {"internal_credits", p.InternalCredits}, {"internal_debits", p.InternalDebits}} {
+	y := 0
+	for _, c := range in {
+		r := flowRow{Label: c.Label, Differs: c.Differs, Y: y}
+		for j, b := range c.Bars {
 			w := 0.0
-			if l := largest[p.Asset]; l != nil && l.Sign() > 0 {
+			if l := largest[c.Asset]; l != nil && l.Sign() > 0 {
 				f, _ := new(big.Rat).SetFrac(num(b[1]), l).Float64()
 				w = f * chartWidth
 			}
 			r.Bars = append(r.Bars, flowBar{Key: b[0], Value: b[1], Y: y + 12 + j*barHeight, Width: w})
 		}
 		rows = append(rows, r)
+		y += len(c.Bars)*barHeight + 14
 	}
-	return rows, len(ps)*rowHeight + 4
+	return rows, y + 4
+}
+
+// flowChart lays the positions out for the reconciliation page's chart:
+// per counterparty, chain and books, credits and debits.
+func flowChart(ps []recon.Position) ([]flowRow, int) {
+	in := make([]chartInput, len(ps))
+	for i, p := range ps {
+		in[i] = chartInput{Label: p.Asset + " · " + short(p.Counterparty), Asset: p.Asset, Differs: !p.Agree,
+			Bars: [][2]string{{"chain_credits", p.ChainCredits}, {"chain_debits", p.ChainDebits}, {"internal_credits", p.InternalCredits}, {"internal_debits", p.InternalDebits}}}
+	}
+	return barChart(in)
+}
+
+// dailyDays is how many days the daily flows chart shows, the reconciled
+// one the last.
+const dailyDays = 7
+
+// dailyFlows reads the organisation's statement totals of the dailyDays
+// days to date (a page of one row each from a node's API, which keeps the
+// statements it builds; the whole statement from a plain RPC) and lays
+// out, per asset and day, the chain credits and debits. A day that cannot
+// be read (pruned, say) is left out and named in errText.
+func (s *Server) dailyFlows(ctx context.Context, org, date string) (rows []flowRow, height int, errText string) {
+	last, err := time.Parse(recon.DateLayout, date)
+	if err != nil {
+		return nil, 0, err.Error()
+	}
+	type sums struct{ credits, debits big.Int }
+	byAsset := map[string]map[string]*sums{} // asset → day → sums
+	var assets, days, failed []string
+	for i := dailyDays - 1; i >= 0; i-- {
+		day := last.AddDate(0, 0, -i).Format(recon.DateLayout)
+		days = append(days, day)
+		var totals []recon.Total
+		req := recon.Request{Org: org, Date: day}
+		if s.nodeAPI() {
+			p, err := s.cfg.Node.StatementPage(ctx, s.apiHTTP, req, 0, 1)
+			if err != nil {
+				failed = append(failed, day+": "+err.Error())
+				continue
+			}
+			totals = p.Totals
+		} else {
+			st, err := s.fetchStatement(ctx, req)
+			if err != nil {
+				failed = append(failed, day+": "+err.Error())
+				continue
+			}
+			totals = st.Totals
+		}
+		for _, t := range totals {
+			if byAsset[t.Asset] == nil {
+				byAsset[t.Asset] = map[string]*sums{}
+				assets = append(assets, t.Asset)
+			}
+			d := byAsset[t.Asset][day]
+			if d == nil {
+				d = &sums{}
+				byAsset[t.Asset][day] = d
+			}
+			for _, f := range []struct {
+				dst *big.Int
+				v   string
+			}{{&d.credits, t.Credits}, {&d.debits, t.Debits}} {
+				if n, ok := new(big.Int).SetString(f.v, 10); ok {
+					f.dst.Add(f.dst, n)
+				}
+			}
+		}
+	}
+	slices.Sort(assets)
+	var in []chartInput
+	for _, a := range assets {
+		for _, day := range days {
+			c, d := "0", "0"
+			if v := byAsset[a][day]; v != nil {
+				c, d = v.credits.String(), v.debits.String()
+			}
+			in = append(in, chartInput{Label: a + " · " + day, Asset: a, Bars: [][2]string{{"chain_credits", c}, {"chain_debits", d}}})
+		}
+	}
+	rows, height = barChart(in)
+	return rows, height, strings.Join(failed, "; ")
 }

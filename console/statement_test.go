@@ -128,7 +128,7 @@ func TestFlowChart(t *testing.T) {
 	for i, r := range rows {
 		for j, b := range r.Bars {
 			if b.Width != want[i][j] {
-				t.Errorf("%s %s %s: width %v, want %v", r.Asset, r.Counterparty, b.Key, b.Width, want[i][j])
+				t.Errorf("%s %s: width %v, want %v", r.Label, b.Key, b.Width, want[i][j])
 			}
 		}
 	}
