@@ -16,8 +16,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/checkpoint"
-	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
-	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/anchortest"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 )
 
@@ -27,21 +26,9 @@ import (
 // anchored. It returns the endpoint and the contract.
 func anchorChain(t *testing.T, anchored []byte) (url, contract string) {
 	t.Helper()
-	addr := strings.TrimPrefix(unreachableNode(t), "tcp://")
-	eth, err := devchain.NewWith(devchain.LiveRules(), addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = eth.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	cp := checkpoint.Checkpoint{ChainID: statusChain, Epoch: 3, Height: 30}
 	copy(cp.AppHash[:], anchored)
-	a, err := relay.Deploy(ctx, eth.Client(), eth.Auth, cp, eth.Mine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "http://" + addr, a.Hex()
+	return anchortest.Serve(t, cp)
 }
 
 const statusChain = "jinlian-status"
@@ -105,21 +92,7 @@ func TestAnchoringStatus(t *testing.T) {
 				}
 			}
 			s := newTestServerWith(t, cfg)
-			_, body := get(t, login(t, s), "http://"+s.Addr()+"/")
-			for _, w := range c.want {
-				if !strings.Contains(body, w) {
-					t.Errorf("overview lacks %q", w)
-				}
-			}
-			for _, n := range c.not {
-				if strings.Contains(body, n) {
-					t.Errorf("overview shows %q", n)
-				}
-			}
-			if t.Failed() {
-				i := strings.Index(body, "anchor")
-				t.Logf("overview from %q:\n%s", c.name, body[max(0, i-200):])
-			}
+			checkAnchorSection(t, s, c.want, c.not)
 		})
 	}
 	k, _ := gmcrypto.GenerateKey()
@@ -164,21 +137,7 @@ func TestAnchoringStatusFromTheNode(t *testing.T) {
 			t.Cleanup(func() { _ = node.Stop() })
 			k, _ := gmcrypto.GenerateKey()
 			s := newTestServerWith(t, Config{Node: api.Node{Addr: node.URL()}, Key: k, Org: "bankA", Lang: "en", Listen: "127.0.0.1:0", Timeout: 3 * time.Second})
-			_, body := get(t, login(t, s), "http://"+s.Addr()+"/")
-			for _, w := range c.want {
-				if !strings.Contains(body, w) {
-					t.Errorf("overview lacks %q", w)
-				}
-			}
-			for _, n := range c.not {
-				if strings.Contains(body, n) {
-					t.Errorf("overview shows %q", n)
-				}
-			}
-			if t.Failed() {
-				i := strings.Index(body, "anchor")
-				t.Logf("overview:\n%s", body[max(0, i-200):])
-			}
+			checkAnchorSection(t, s, c.want, c.not)
 		})
 	}
 }
@@ -188,4 +147,25 @@ type nopStatus struct{}
 
 func (nopStatus) Status(context.Context) (*ctypes.ResultStatus, error) {
 	return &ctypes.ResultStatus{}, nil
+}
+
+// checkAnchorSection loads s's overview and checks that it holds every
+// want and none of not.
+func checkAnchorSection(t *testing.T, s *Server, want, not []string) {
+	t.Helper()
+	_, body := get(t, login(t, s), "http://"+s.Addr()+"/")
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("overview lacks %q", w)
+		}
+	}
+	for _, n := range not {
+		if strings.Contains(body, n) {
+			t.Errorf("overview shows %q", n)
+		}
+	}
+	if t.Failed() {
+		i := strings.Index(body, "anchor")
+		t.Logf("overview:\n%s", body[max(0, i-200):])
+	}
 }

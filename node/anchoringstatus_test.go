@@ -16,8 +16,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/checkpoint"
-	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
-	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/anchortest"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
@@ -51,21 +50,11 @@ func freeAddr(t *testing.T) string {
 func TestAnchoringStatus(t *testing.T) {
 	const chainID = "jinlian-anchoring-status"
 	anchored, other := bytes.Repeat([]byte{0xa1}, 32), bytes.Repeat([]byte{0xb2}, 32)
-	addr := freeAddr(t)
-	eth, err := devchain.NewWith(devchain.LiveRules(), addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = eth.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	cp := checkpoint.Checkpoint{ChainID: chainID, Epoch: 3, Height: 30}
 	copy(cp.AppHash[:], anchored)
-	contract, err := relay.Deploy(ctx, eth.Client(), eth.Auth, cp, eth.Mine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rpc := "http://" + addr
+	rpc, contract := anchortest.Serve(t, cp)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 
 	cases := []struct {
 		name      string
@@ -75,16 +64,16 @@ func TestAnchoringStatus(t *testing.T) {
 		err       string
 	}{
 		{"no anchor", func(*nodecfg.Config) {}, anchored, false, "not told where the checkpoint anchor is"},
-		{"only the contract", func(c *nodecfg.Config) { c.Checkpoint.Anchor = contract.Hex() }, anchored, false, "not told"},
-		{"from the configuration, matching", func(c *nodecfg.Config) { c.Checkpoint.EthRPC, c.Checkpoint.Anchor = rpc, contract.Hex() }, anchored, true, ""},
+		{"only the contract", func(c *nodecfg.Config) { c.Checkpoint.Anchor = contract }, anchored, false, "not told"},
+		{"from the configuration, matching", func(c *nodecfg.Config) { c.Checkpoint.EthRPC, c.Checkpoint.Anchor = rpc, contract }, anchored, true, ""},
 		{"from anchor.json, differing", func(c *nodecfg.Config) {
-			if err := nodecfg.WriteAnchorInfo(c.Home, nodecfg.AnchorInfo{Contract: contract.Hex(), RPC: rpc}); err != nil {
+			if err := nodecfg.WriteAnchorInfo(c.Home, nodecfg.AnchorInfo{Contract: contract, RPC: rpc}); err != nil {
 				t.Fatal(err)
 			}
 		}, other, false, ""},
 		{"Ethereum down", func(c *nodecfg.Config) {
-			c.Checkpoint.EthRPC, c.Checkpoint.Anchor = "http://"+freeAddr(t), contract.Hex()
-		}, anchored, false, "anchor " + contract.Hex()},
+			c.Checkpoint.EthRPC, c.Checkpoint.Anchor = "http://"+freeAddr(t), contract
+		}, anchored, false, "anchor " + contract},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -103,7 +92,7 @@ func TestAnchoringStatus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.Epoch != 3 || st.Height != 30 || st.RPC != rpc || !strings.EqualFold(st.Contract, contract.Hex()) || st.Match != c.match ||
+			if st.Epoch != 3 || st.Height != 30 || st.RPC != rpc || !strings.EqualFold(st.Contract, contract) || st.Match != c.match ||
 				!strings.EqualFold(st.ChainAppHash, fmt.Sprintf("%X", c.chainHash)) || st.EthTx == "" {
 				t.Fatalf("status %+v", st)
 			}

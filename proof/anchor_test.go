@@ -3,15 +3,13 @@ package proof_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jinlian-ledger/jinlian/checkpoint"
-	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
-	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/anchortest"
 	"github.com/jinlian-ledger/jinlian/proof"
 )
 
@@ -28,29 +26,12 @@ func TestCheckAnchor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	eth, err := devchain.NewWith(devchain.LiveRules(), addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = eth.Close() })
+	url, eth := anchortest.Chain(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var appHash checkpoint.Hash32
 	copy(appHash[:], ch.State.AppHash)
-	deploy := func(cp checkpoint.Checkpoint) string {
-		t.Helper()
-		a, err := relay.Deploy(ctx, eth.Client(), eth.Auth, cp, eth.Mine)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a.Hex()
-	}
+	deploy := func(cp checkpoint.Checkpoint) string { return anchortest.Deploy(t, eth, cp) }
 	at := checkpoint.Checkpoint{ChainID: ch.Genesis.ChainID, Epoch: 3, Height: uint64(ch.State.Height), AppHash: appHash}
 	other := at
 	other.AppHash[0] ^= 1
@@ -58,7 +39,6 @@ func TestCheckAnchor(t *testing.T) {
 	later.Height += 5
 	foreign := at
 	foreign.ChainID = "another-chain"
-	url := "http://" + addr
 	good := deploy(at)
 
 	got, err := proof.CheckAnchor(ctx, proof.Anchor{RPC: url, Address: good}, rep)
@@ -99,26 +79,12 @@ func TestCheckAnchor(t *testing.T) {
 // contract anchored, with the Ethereum transaction that anchored it; an
 // anchor of another chain is refused.
 func TestLatestAnchored(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	eth, err := devchain.NewWith(devchain.LiveRules(), addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = eth.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	at := checkpoint.Checkpoint{ChainID: "jinlian-status", Epoch: 4, Height: 40}
 	at.AppHash[0], at.AppHash[31] = 0xa1, 0x1a
-	a, err := relay.Deploy(ctx, eth.Client(), eth.Auth, at, eth.Mine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	anchor := proof.Anchor{RPC: "http://" + addr, Address: a.Hex()}
+	url, contract := anchortest.Serve(t, at)
+	anchor := proof.Anchor{RPC: url, Address: contract}
 	got, err := proof.LatestAnchored(ctx, anchor, at.ChainID)
 	if err != nil {
 		t.Fatal(err)

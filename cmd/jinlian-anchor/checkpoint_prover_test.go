@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay"
+	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/anchortest"
 	"github.com/jinlian-ledger/jinlian/consensus/prover/relay/devchain"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/node"
@@ -32,23 +32,13 @@ import (
 // on its own, as a real one does, and writes its funded key to a file.
 func jsonRPCChain(t *testing.T) (url, keyFile string, sim *devchain.Chain) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	sim, err = devchain.NewWith(devchain.LiveRules(), addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	url, sim = anchortest.Chain(t)
 	sim.MineEvery(100 * time.Millisecond)
-	t.Cleanup(func() { _ = sim.Close() })
 	keyFile = filepath.Join(t.TempDir(), "eth.key")
 	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(crypto.FromECDSA(sim.Key))), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return "http://" + addr, keyFile, sim
+	return url, keyFile, sim
 }
 
 // `jinlian checkpoint deploy` deploys the anchor from a node's genesis over

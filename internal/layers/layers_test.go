@@ -68,6 +68,9 @@ var layers = []struct {
 	{pkg: "consensus/prover/internal/genverifier", allow: []string{"consensus/prover"}},
 	{pkg: "consensus/prover/relay/...", allow: []string{"checkpoint", "consensus/prover", "consensus/prover/relay", "contracts/ethereum/bindings", "gmcrypto"}},
 	{pkg: "consensus/prover/checkpointtest", allow: []string{"checkpoint", "gmcrypto"}},
+	// A CheckpointAnchor on a development chain, for the anchor readers'
+	// tests only.
+	{pkg: "consensus/prover/relay/anchortest", allow: []string{"checkpoint", "consensus/prover/relay", "consensus/prover/relay/devchain"}},
 
 	// The state machine: never api, consensus, regulator or cmd.
 	{pkg: "app", allow: append([]string{"wire", "movement", "checkpoint", "proto/txpb", "contracts/...", "permission", "ledger", "gmcrypto"}, helpers...)},
