@@ -240,6 +240,30 @@ func (n Node) StatementCSV(ctx context.Context, hc *http.Client, req recon.Reque
 	return nil
 }
 
+// Tx asks the node's API for committed transaction id, decoded (GET
+// /v1/tx): whole for a regulator or auditor, a member's cut of it
+// (Tx.ForMember) for a member whose organisation it concerns; hc as for
+// Get.
+func (n Node) Tx(ctx context.Context, hc *http.Client, id string) (*Tx, error) {
+	var t Tx
+	if err := n.Get(ctx, hc, "/v1/tx?"+url.Values{"id": {id}}.Encode(), &t); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// TxsByMemo asks the node's API for page (from 1) of limit of the
+// transfers whose memo is exactly memo that the caller may read, newest
+// first (GET /v1/txs); hc as for Get.
+func (n Node) TxsByMemo(ctx context.Context, hc *http.Client, memo string, page, limit int) (*TxPage, error) {
+	q := url.Values{"memo": {memo}, "page": {strconv.Itoa(page)}, "limit": {strconv.Itoa(limit)}}
+	var p TxPage
+	if err := n.Get(ctx, hc, "/v1/txs?"+q.Encode(), &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
 func statementPath(req recon.Request, format string) string {
 	q := url.Values{}
 	for k, v := range map[string]string{"org": req.Org, "date": req.Date, "account": req.Account, "asset": req.Asset, "ledger": req.Ledger, "format": format} {

@@ -17,10 +17,13 @@
 //
 // It also serves typed endpoints of its own: GET /v1/statement, an
 // organisation's movements in a business day (statement.go, package
-// recon), authorized by the caller's organisation and roles.
+// recon), the event feed, quorum certificates, transaction proofs, and a
+// committed transaction decoded (GET /v1/tx, GET /v1/txs by memo: tx.go,
+// txsearch.go), authorized by the caller's organisation and roles.
 //
 // It imports gmcrypto (GM TLS, SM2 certificates), nodecfg (the api.*
-// keys) and recon (statements) of jinlian and CometBFT's RPC client
-// interfaces; it must not import app, consensus or anything above them.
+// keys), recon (statements, movements) and wire (decoding transactions)
+// of jinlian and CometBFT's RPC client interfaces; it must not import
+// app, consensus or anything above them.
 // consensus starts it.
 package api

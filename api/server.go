@@ -80,6 +80,15 @@ type Options struct {
 	// latest checkpoint anchored on Ethereum, read by the node. Nil, or
 	// ErrNoAnchor from it: HTTP 404.
 	Anchoring AnchoringSource
+	// TxHeight, with Events, serves GET /v1/tx (tx.go): a committed
+	// transaction decoded, for the organisations it concerns. Nil: not
+	// served.
+	TxHeight TxLocator
+	// LeanIndex says the node's tx index keeps only the lean attribute
+	// set (nodecfg events.index), without memos: GET /v1/txs, which
+	// searches by memo in Statements' index, says so rather than find
+	// nothing.
+	LeanIndex bool
 	// TimeZone cuts business days for statements (recon.timezone); nil:
 	// nodecfg.DefaultTimeZone.
 	TimeZone *time.Location
@@ -88,7 +97,7 @@ type Options struct {
 // OptionsFromConfig takes the api.* keys of cfg.
 func OptionsFromConfig(cfg *nodecfg.Config) Options {
 	loc, _ := cfg.Location() // nil (the default zone) only if cfg was never validated
-	return Options{Listen: cfg.API.Listen, TLS: ServerTLSFromConfig(cfg), TimeZone: loc}
+	return Options{Listen: cfg.API.Listen, TLS: ServerTLSFromConfig(cfg), TimeZone: loc, LeanIndex: cfg.LeanIndex()}
 }
 
 // Server is a running API server.
@@ -157,6 +166,8 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/events", s.events) // a stream: flushed, never gzipped
 	mux.Handle("GET /v1/proofs/tx", gzipped(s.txProof))
 	mux.HandleFunc("GET /v1/anchoring", s.anchoring)
+	mux.Handle("GET /v1/tx", gzipped(s.tx))
+	mux.Handle("GET /v1/txs", gzipped(s.txs))
 	if opts.Registry != nil && opts.TLS.ClientCAFile != "" {
 		mux.Handle("/", s.gate(proxy))
 	} else {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,8 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/jinlian-ledger/jinlian/recon"
 )
 
 // TxProofSource builds the proof bundle of transaction id in block height,
@@ -45,43 +42,14 @@ func (s *Server) txProof(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, fmt.Errorf("GET /v1/proofs/tx: %w", err))
 		return
 	}
-	base, latest, err := s.opts.Events.Stored()
-	switch {
-	case err != nil:
-		fail(http.StatusInternalServerError, err)
-		return
-	case h < base:
-		fail(http.StatusGone, fmt.Errorf("block %d is pruned here (this node keeps blocks from %d): ask an archive node", h, base))
-		return
-	case h > latest:
-		fail(http.StatusNotFound, fmt.Errorf("block %d: %w (this node's latest is %d)", h, ErrNotYet, latest))
-		return
-	}
-	_, txs, err := s.opts.Events.BlockTxs(h)
+	res, _, code, err := s.blockTx(h, id)
 	if err != nil {
-		fail(http.StatusInternalServerError, err)
+		fail(code, err)
 		return
 	}
-	parties, ok, err := recon.TxParties(txs, id)
-	switch {
-	case err != nil:
-		fail(http.StatusInternalServerError, err)
+	if _, code, err := s.authorizeTx(r, "api: transaction proof refused", "the proof of transaction", res, id); err != nil {
+		fail(code, err)
 		return
-	case !ok:
-		fail(http.StatusNotFound, fmt.Errorf("block %d holds no transaction %s", h, id))
-		return
-	}
-	if s.gated() {
-		c, err := s.caller(r)
-		if err == nil && !c.privileged && !slices.Contains(parties, c.org) {
-			err = fmt.Errorf("%s may not read the proof of transaction %s: a member proves only transactions its organisation sent or that moved its accounts; regulators and auditors any", c.desc, id)
-		}
-		if err != nil {
-			s.opts.Logger.Warn("api: transaction proof refused", "caller", cmp.Or(c.desc, connectionInfo(r).Client), "tx", id, "height", h,
-				"remote", r.RemoteAddr, "err", err)
-			fail(http.StatusForbidden, err)
-			return
-		}
 	}
 	b, err := s.opts.TxProof(r.Context(), h, from, id)
 	writeFromNode(w, b, err)

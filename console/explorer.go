@@ -5,7 +5,6 @@ package console
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -13,30 +12,19 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/movement"
-	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 type field struct{ K, V string }
-
-type txView struct {
-	ID, Hash, Ledger, Chain, Time, Sender, Org, Type, Memo string
-	Height                                                 int64
-	Fields                                                 []field
-	Code                                                   uint32
-	Codespace, Log                                         string
-	Events                                                 []field
-}
 
 type balanceView struct {
 	Ledger, Asset, Account string
@@ -57,14 +45,18 @@ type explorerData struct {
 	CanDecrypt               bool
 	Decrypted                *decryption
 	TxQuery                  string
-	Tx                       *txView
+	Tx                       *api.Tx
 	Ledger, Asset, Account   string
 	Balance                  *balanceView
 	TxRefused, BalanceRefuse string
 	// Memo search (?memo=, ?page=): transfers whose memo is exactly
-	// Memo, from the node's tx index (tx_search, which the gate keeps for
-	// regulators and auditors), memoPerPage a page, newest first.
+	// Memo, memoPerPage a page, newest first: through a node's API those
+	// the user's organisation sent or received (GET /v1/txs; a
+	// regulator's or auditor's: all), from a plain RPC's tx index all.
+	// MemoLean: the search read a plain RPC's index, which finds nothing
+	// when the node indexes lean (the API says so itself).
 	Memo        string
+	MemoLean    bool
 	MemoHits    []memoHit
 	MemoTotal   int
 	MemoPage    int
@@ -156,7 +148,7 @@ func (s *Server) exploreStatus(w http.ResponseWriter, r *http.Request, dec any, 
 		d.Tx = tx
 		if tx != nil && s.reg != nil {
 			for _, f := range tx.Fields {
-				d.CanDecrypt = d.CanDecrypt || f.K == "confidential"
+				d.CanDecrypt = d.CanDecrypt || f.Name == "confidential"
 			}
 		}
 	}
@@ -301,26 +293,33 @@ func (s *Server) balance(ctx context.Context, ledger, asset, account string) (*b
 	return &balanceView{Ledger: ledger, Asset: asset, Account: a.String(), Amount: out.Amount, Height: out.Height}, nil
 }
 
-// lookupTx finds a committed transaction: the app says at which height
-// its id was spent; the transaction and its result come from the node's
-// tx index (CometBFT's tx_search, which the read gate keeps for
-// regulators and auditors).
-func (s *Server) lookupTx(ctx context.Context, id string) (*txView, error) {
+// lookupTx finds a committed transaction, decoded. Through a node's API
+// the node reads it (GET /v1/tx): a member's own organisation's
+// transactions (those it sent or whose movements touch its accounts,
+// without their events), a regulator's or auditor's any. From a plain
+// RPC the app says at which height its id was spent, and the transaction
+// and its result come from the node's tx index, else from its block.
+func (s *Server) lookupTx(ctx context.Context, id string) (*api.Tx, error) {
 	id = strings.ToLower(id)
+	if !txIDPattern.MatchString(id) {
+		return nil, fmt.Errorf("tx id %q: want 64 hex digits (the id a tx command prints)", id)
+	}
+	if s.nodeAPI() {
+		return s.cfg.Node.Tx(ctx, s.apiHTTP, id)
+	}
 	h, err := s.txHeight(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	loc := struct{ Height int64 }{h}
 	res, err := s.rpc.TxSearch(ctx, fmt.Sprintf("jinlian_tx.id='%s'", id), false, nil, nil, "asc")
 	if err != nil {
-		return &txView{ID: id, Height: loc.Height}, fmt.Errorf("tx %s was committed at height %d; its content: %w", id, loc.Height, err)
+		return &api.Tx{ID: id, Height: h}, fmt.Errorf("tx %s was committed at height %d; its content: %w", id, h, err)
 	}
 	if len(res.Txs) == 0 {
-		return s.txFromBlock(ctx, id, loc.Height)
+		return s.txFromBlock(ctx, id, h)
 	}
 	t := res.Txs[0]
-	return decodeTx(id, t.Tx, t.Hash, t.Height, &t.TxResult), nil
+	return api.DecodeTx(&abci.TxResult{Height: t.Height, Index: t.Index, Tx: t.Tx, Result: t.TxResult}, time.Time{}), nil
 }
 
 // memoPerPage is how many transfers a page of a memo search lists.
@@ -332,13 +331,11 @@ type memoHit struct {
 	Code          uint32
 }
 
-// searchMemo finds transfers whose memo is d.Memo in the node's tx index
-// (the memo attribute of transfer events; a node with a lean index keeps
-// none).
+// searchMemo finds the transfers whose memo is d.Memo: through a node's
+// API those the node lets the user read (GET /v1/txs), from a plain
+// RPC's tx index all (the memo attribute of transfer events; a node with
+// a lean index keeps none).
 func (s *Server) searchMemo(ctx context.Context, d *explorerData, page string) error {
-	if strings.ContainsAny(d.Memo, "'\\") {
-		return fmt.Errorf("memo %q: the node's tx index cannot be searched for a quote or a backslash", d.Memo)
-	}
 	d.MemoPage = 1
 	if page != "" {
 		p, err := strconv.Atoi(page)
@@ -348,17 +345,31 @@ func (s *Server) searchMemo(ctx context.Context, d *explorerData, page string) e
 		d.MemoPage = p
 	}
 	per := memoPerPage
-	res, err := s.rpc.TxSearch(ctx, fmt.Sprintf("transfer.memo='%s'", d.Memo), false, &d.MemoPage, &per, "desc")
-	if err != nil {
-		return err
-	}
-	d.MemoTotal = res.TotalCount
-	for _, t := range res.Txs {
-		h := memoHit{Height: t.Height, Code: t.TxResult.Code, Memo: d.Memo}
-		if tx, err := wire.DecodeTx(t.Tx); err == nil {
-			h.ID, h.Org = wire.TxIDOf(tx), tx.MSPID
+	if s.nodeAPI() {
+		p, err := s.cfg.Node.TxsByMemo(ctx, s.apiHTTP, d.Memo, d.MemoPage, per)
+		if err != nil {
+			return err
 		}
-		d.MemoHits = append(d.MemoHits, h)
+		d.MemoTotal = p.Total
+		for _, t := range p.Txs {
+			d.MemoHits = append(d.MemoHits, memoHit{Height: t.Height, ID: t.ID, Org: t.Org, Memo: d.Memo, Code: t.Result.Code})
+		}
+	} else {
+		if strings.ContainsAny(d.Memo, "'\\") {
+			return fmt.Errorf("memo %q: the node's tx index cannot be searched for a quote or a backslash", d.Memo)
+		}
+		res, err := s.rpc.TxSearch(ctx, fmt.Sprintf("transfer.memo='%s'", d.Memo), false, &d.MemoPage, &per, "desc")
+		if err != nil {
+			return err
+		}
+		d.MemoTotal, d.MemoLean = res.TotalCount, true
+		for _, t := range res.Txs {
+			h := memoHit{Height: t.Height, Code: t.TxResult.Code, Memo: d.Memo}
+			if tx, err := wire.DecodeTx(t.Tx); err == nil {
+				h.ID, h.Org = wire.TxIDOf(tx), tx.MSPID
+			}
+			d.MemoHits = append(d.MemoHits, h)
+		}
 	}
 	// template.URL: the query is built here, escaped once.
 	link := func(p int) template.URL {
@@ -390,78 +401,19 @@ func (s *Server) txHeight(ctx context.Context, id string) (int64, error) {
 
 // txFromBlock reads a transaction that the tx index lacks (a failed one
 // carries no jinlian_tx event) from its block and results.
-func (s *Server) txFromBlock(ctx context.Context, id string, h int64) (*txView, error) {
+func (s *Server) txFromBlock(ctx context.Context, id string, h int64) (*api.Tx, error) {
 	blk, err := s.rpc.Block(ctx, &h)
 	if err != nil {
-		return &txView{ID: id, Height: h}, fmt.Errorf("tx %s was committed at height %d; its block: %w", id, h, err)
+		return &api.Tx{ID: id, Height: h}, fmt.Errorf("tx %s was committed at height %d; its block: %w", id, h, err)
 	}
 	res, err := s.rpc.BlockResults(ctx, &h)
 	if err != nil {
-		return &txView{ID: id, Height: h}, fmt.Errorf("tx %s was committed at height %d; its result: %w", id, h, err)
+		return &api.Tx{ID: id, Height: h}, fmt.Errorf("tx %s was committed at height %d; its result: %w", id, h, err)
 	}
 	for i, raw := range blk.Block.Txs {
 		if t, err := wire.DecodeTx(raw); err == nil && wire.TxIDOf(t) == id && i < len(res.TxsResults) {
-			return decodeTx(id, raw, raw.Hash(), h, res.TxsResults[i]), nil
+			return api.DecodeTx(&abci.TxResult{Height: h, Index: uint32(i), Tx: raw, Result: *res.TxsResults[i]}, blk.Block.Time), nil
 		}
 	}
 	return nil, fmt.Errorf("tx %s: block %d holds no such transaction", id, h)
-}
-
-func decodeTx(id string, raw []byte, hash []byte, height int64, r *abci.ExecTxResult) *txView {
-	v := &txView{ID: id, Hash: strings.ToUpper(hex.EncodeToString(hash)), Height: height, Code: r.Code, Codespace: r.Codespace, Log: r.Log}
-	if t, err := wire.DecodeTx(raw); err == nil {
-		v.Ledger, v.Chain, v.Org, v.Sender = t.Ledger, t.ChainID, t.MSPID, t.Sender.String()
-		v.Time = t.Timestamp.UTC().Format(time.RFC3339)
-		v.Type = wire.MessageName(t.Msg)
-		v.Fields = messageFields(t.Msg)
-		for _, f := range v.Fields {
-			if f.K == "memo" {
-				v.Memo = f.V
-			}
-		}
-	} else {
-		v.Fields = []field{{"error", err.Error()}}
-	}
-	for _, e := range r.Events {
-		parts := make([]string, 0, len(e.Attributes))
-		for _, a := range e.Attributes {
-			parts = append(parts, a.Key+"="+a.Value)
-		}
-		v.Events = append(v.Events, field{e.Type, strings.Join(parts, " ")})
-	}
-	return v
-}
-
-// messageFields flattens a message's body into name → value, as protojson
-// writes it (bytes as base64 there: addresses are shown in hex here).
-func messageFields(m *txpb.Message) []field {
-	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
-	if err != nil {
-		return []field{{"error", err.Error()}}
-	}
-	var outer map[string]map[string]any
-	if err := json.Unmarshal(b, &outer); err != nil {
-		return []field{{"message", string(b)}}
-	}
-	var out []field
-	for _, body := range outer {
-		for k, val := range body {
-			out = append(out, field{k, fieldValue(k, val)})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].K < out[j].K })
-	return out
-}
-
-func fieldValue(k string, v any) string {
-	s, ok := v.(string)
-	if !ok {
-		b, _ := json.Marshal(v)
-		return string(b)
-	}
-	// protojson writes bytes fields as base64; addresses read as hex.
-	if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) == 20 && (k == "to" || k == "account" || strings.HasSuffix(k, "address") || k == "from") {
-		return hex.EncodeToString(b)
-	}
-	return s
 }

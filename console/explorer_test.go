@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 
 	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
 
@@ -406,4 +408,127 @@ func TestAccountHistorySpan(t *testing.T) {
 			t.Errorf("%s: link to the page before (%s): %v", cs.name, earlier, has)
 		}
 	}
+}
+
+// memberAPI is a node's API as it answers bankA's clerk: GET /v1/tx gives
+// bankA's own transaction (bankB paid it), cut to a member's view, and
+// refuses bankB's payment to bankC as the node does (HTTP 403 with its
+// reason); GET /v1/txs gives the one transfer of bankA's with the memo,
+// and refuses a memo with a quote (400). asked records the API calls.
+func memberAPI(t *testing.T) (url, own, foreign string, asked *calls) {
+	t.Helper()
+	keyB, _ := gmcrypto.GenerateKey()
+	keyA, _ := gmcrypto.GenerateKey()
+	build := func(to *gmcrypto.PrivateKey, memo string, h int64) (*abci.TxResult, string) {
+		msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to.Public().Address().Bytes(), Amount: 5, Memo: memo}}}
+		raw, id, err := wire.BuildTx(wire.Signer{Key: keyB, MSPID: "bankB"}, "c1", "payments", time.Unix(1_780_000_000, 0), msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		from, toAddr := keyB.Public().Address().String(), to.Public().Address().String()
+		toOrg := "bankA"
+		if to != keyA {
+			toOrg = "bankC"
+		}
+		return &abci.TxResult{Height: h, Tx: raw, Result: abci.ExecTxResult{Events: []abci.Event{
+			wire.Event(&txpb.EventJinlianTx{Id: id, Ledger: "payments", Sender: from, Org: "bankB", Type: "transfer"}),
+			wire.Event(&txpb.EventTransfer{Ledger: "payments", Asset: "CNY", From: from, To: toAddr, Amount: 5, FromBalance: 777002, ToBalance: 75, ToOrg: toOrg, Memo: memo}),
+		}}}, id
+	}
+	mine, own := build(keyA, "INV-7", 12)
+	_, foreign = build(keyB, "INV-7", 13)
+	asked = &calls{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.add(r.URL.String())
+		w.Header().Set("Content-Type", "application/json")
+		view := api.DecodeTx(mine, time.Unix(1_780_000_100, 0))
+		view.ForMember("bankA")
+		q := r.URL.Query()
+		switch {
+		case r.URL.Path == "/v1/tx" && q.Get("id") == own:
+			_ = json.NewEncoder(w).Encode(view)
+		case r.URL.Path == "/v1/tx":
+			w.WriteHeader(http.StatusForbidden)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "identity 5f1c (CN=clerk,O=bankA) of bankA may not read transaction " + q.Get("id") +
+				": a member reads only transactions its organisation sent or whose movements touch its accounts; regulators and auditors any"})
+		case r.URL.Path == "/v1/txs" && strings.Contains(q.Get("memo"), "'"):
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "GET /v1/txs: memo: the tx index cannot be searched for a quote (')"})
+		case r.URL.Path == "/v1/txs":
+			_ = json.NewEncoder(w).Encode(api.TxPage{Memo: q.Get("memo"), Total: 21, Page: 2, Limit: 20, Txs: []*api.Tx{view}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, own, foreign, asked
+}
+
+// A member's console through the node's API: its own transaction decoded
+// (message fields, its movements, the events withheld), another bank's
+// refused with the node's reason and no content; the memo search lists
+// its own transfers from GET /v1/txs, a page at a time.
+func TestMemberOwnTransactions(t *testing.T) {
+	node, own, foreign, asked := memberAPI(t)
+	k, _ := gmcrypto.GenerateKey()
+	s := newTestServerWith(t, Config{Node: api.Node{Addr: node}, Key: k, Org: "bankA", Name: "clerk", Lang: "en", Listen: "127.0.0.1:0", Timeout: 5 * time.Second})
+	c := login(t, s)
+	base := "http://" + s.Addr()
+
+	_, body := get(t, c, base+"/explorer?tx="+own)
+	for _, want := range []string{`id="tx-type">transfer`, `id="tx-memo">INV-7`, `id="tx-fields"`, `<th scope="row">memo</th><td><code>INV-7</code>`,
+		`id="tx-movements"`, `<td class="num">75</td>`, `id="tx-events-withheld"`, `href="/explorer/tx/` + own + `/proof.json" download id="tx-proof"`, `href="/explorer/block/12"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("own transaction: no %q in\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, `id="tx-events"`) || strings.Contains(body, "777002") || strings.Contains(body, `id="tx-error"`) {
+		t.Errorf("own transaction: events, bankB's balance or a refusal shown:\n%s", body)
+	}
+
+	_, body = get(t, c, base+"/explorer?tx="+foreign)
+	if !strings.Contains(body, `id="tx-error"`) || !strings.Contains(body, "may not read transaction "+foreign) || !strings.Contains(body, "HTTP 403") {
+		t.Errorf("another bank's transaction: not the node's refusal:\n%s", body)
+	}
+	if strings.Contains(body, `id="tx-fields"`) || strings.Contains(body, `id="tx-type"`) || strings.Contains(body, `id="tx-movements"`) {
+		t.Errorf("another bank's transaction: contents shown:\n%s", body)
+	}
+
+	asked.take()
+	_, body = get(t, c, base+"/explorer?memo=INV-7&page=2")
+	for _, want := range []string{`id="memo-count">21 transfers · page 2`, `href="/explorer?tx=` + own + `"`, `href="/explorer/block/12"`, `href="/explorer?memo=INV-7&amp;page=1" rel="prev"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("memo search: no %q in\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, `id="memo-error"`) || strings.Contains(body, "memo-next") || strings.Contains(body, foreign) {
+		t.Errorf("memo search: a refusal, a next page or another bank's transfer:\n%s", body)
+	}
+	if got := asked.take(); len(got) != 1 || got[0] != "/v1/txs?limit=20&memo=INV-7&page=2" {
+		t.Errorf("the console asked %q, want one page of GET /v1/txs", got)
+	}
+	_, body = get(t, c, base+"/explorer?memo=x%27+OR+transfer.to_org%3D%27bankB")
+	if !strings.Contains(body, `id="memo-error"`) || !strings.Contains(body, "cannot be searched for a quote") || strings.Contains(body, `id="memo-hits"`) {
+		t.Errorf("memo with a quote: not the node's refusal:\n%s", body)
+	}
+}
+
+// calls records the requests a fake node answered.
+type calls struct {
+	mu   sync.Mutex
+	urls []string
+}
+
+func (c *calls) add(u string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.urls = append(c.urls, u)
+}
+
+func (c *calls) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u := c.urls
+	c.urls = nil
+	return u
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -233,6 +234,21 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 			return b, notYet(err)
 		}
 		ao.Anchoring = anchoringStatus(cn.CometNode().GenesisDoc().ChainID, cn.Client(), cfg)
+		ao.TxHeight = func(ctx context.Context, id string) (int64, error) {
+			res, err := cn.Client().ABCIQuery(ctx, app.QueryTx, []byte(id))
+			if err != nil {
+				return 0, err
+			}
+			if res.Response.Code != 0 {
+				// The app's spent-id index has no such id (or pruned it).
+				return 0, fmt.Errorf("%w: %s", api.ErrNotFound, res.Response.Log)
+			}
+			var loc app.TxLocation
+			if err := json.Unmarshal(res.Response.Value, &loc); err != nil {
+				return 0, fmt.Errorf("tx %s: %w", id, err)
+			}
+			return loc.Height, nil
+		}
 		if n.API, err = api.Start(ao); err != nil {
 			return nil, errors.Join(err, n.Stop())
 		}

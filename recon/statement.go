@@ -516,27 +516,35 @@ func totals(rows []Row) []Total {
 	return out
 }
 
-// TxParties finds transaction id (64 lower-case hex digits) among a
-// block's transactions and returns the organisations it concerns, sorted,
-// once each: its sender's (the envelope's MSP id, also for a transaction
-// that failed) and the organisation of each of its movements
-// (TxMovements). ok is false when the block does not hold it.
-func TxParties(txs []*abci.TxResult, id string) (orgs []string, ok bool, err error) {
+// FindTx finds transaction id (64 lower-case hex digits) among a
+// block's transactions; ok is false when the block does not hold it.
+func FindTx(txs []*abci.TxResult, id string) (r *abci.TxResult, ok bool) {
 	for _, r := range txs {
-		t, err := wire.DecodeTx(r.Tx)
-		if err != nil || wire.TxIDOf(t) != id {
-			continue // an app-made transaction, or another one
+		if t, err := wire.DecodeTx(r.Tx); err == nil && wire.TxIDOf(t) == id {
+			return r, true
 		}
-		orgs = append(orgs, t.MSPID)
-		rows, err := TxMovements(r, time.Time{})
-		if err != nil {
-			return nil, true, err
-		}
-		for _, row := range rows {
-			orgs = append(orgs, row.Org)
-		}
-		slices.Sort(orgs)
-		return slices.Compact(orgs), true, nil
 	}
-	return nil, false, nil
+	return nil, false // an app-made transaction, or another one
+}
+
+// TxParties returns the organisations committed transaction r concerns,
+// sorted, once each: its sender's (the envelope's MSP id, also for a
+// transaction that failed) and the organisation of each of its movements
+// (TxMovements). It is what decides which members may read a transaction
+// (the node's API: its decoded form, its proof).
+func TxParties(r *abci.TxResult) (orgs []string, err error) {
+	t, err := wire.DecodeTx(r.Tx)
+	if err != nil {
+		return nil, fmt.Errorf("height %d tx %d: %w", r.Height, r.Index, err)
+	}
+	orgs = append(orgs, t.MSPID)
+	rows, err := TxMovements(r, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	for _, row := range rows {
+		orgs = append(orgs, row.Org)
+	}
+	slices.Sort(orgs)
+	return slices.Compact(orgs), nil
 }

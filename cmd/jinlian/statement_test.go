@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 
+	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
@@ -281,6 +283,38 @@ func TestStatementThroughOwnNode(t *testing.T) {
 		}
 		if log := apiLog.String(); !strings.Contains(log, "api: transaction proof refused") || !strings.Contains(log, "O=bankA") {
 			t.Fatalf("no audit entry for the refused proof:\n%s", log)
+		}
+		// The transactions themselves, decoded by the node (GET /v1/tx):
+		// each bank its own side, bankA nothing of bankB's payment to the
+		// third bank; the regulator all of it, events included.
+		nodeAs := func(id localnet.Identity) api.Node {
+			return api.Node{Addr: node, TLS: api.ClientTLS{Mode: nodecfg.APITLSGM, CAFile: apiCA, KeyFile: id.KeyFile}}
+		}
+		for _, c := range []struct {
+			who       localnet.Identity
+			tx        txResult
+			movements string // org/direction of each movement shown
+			events    bool
+		}{{A, ab, "bankA/debit", false}, {B, ab, "bankB/credit", false}, {B, bt, "bankB/debit", false}, {R, ab, "bankA/debit bankB/credit", true}} {
+			got, err := nodeAs(c.who).Tx(pctx, nil, c.tx.TxID)
+			if err != nil {
+				t.Fatalf("%s reads tx %s: %v", c.who.Org, c.tx.TxID, err)
+			}
+			var ms []string
+			for _, m := range got.Movements {
+				ms = append(ms, m.Org+"/"+m.Direction)
+			}
+			if got.ID != c.tx.TxID || got.Height != c.tx.Height || got.Type != "transfer" || strings.Join(ms, " ") != c.movements || (len(got.Events) > 0) != c.events {
+				t.Fatalf("%s reads tx %s: %+v", c.who.Org, c.tx.TxID, got)
+			}
+		}
+		var ae *api.Error
+		if got, err := nodeAs(A).Tx(pctx, nil, bt.TxID); !errors.As(err, &ae) || ae.Status != 403 || !strings.Contains(ae.Message, "may not read transaction "+bt.TxID) {
+			t.Fatalf("bankA read bankB's payment to a third bank: %+v %v", got, err)
+		}
+		// bankA's validator runs the lean index: no memo to search by.
+		if _, err := nodeAs(A).TxsByMemo(pctx, nil, "INV-2026-001", 1, 20); !errors.As(err, &ae) || ae.Status != 404 || !strings.Contains(ae.Message, "events.index = full") {
+			t.Fatalf("memo search on a lean node: %v", err)
 		}
 	}
 	// -o csv is only for statements; statements only from the API.

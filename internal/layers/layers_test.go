@@ -84,8 +84,9 @@ var layers = []struct {
 	{pkg: "recon", allow: append([]string{"wire", "movement", "proto/txpb", "gmcrypto"}, helpers...)},
 
 	// The client API: never consensus, regulator or app (api/doc.go; the
-	// design would allow app and permission).
-	{pkg: "api", allow: append([]string{"gmcrypto", "movement", "nodecfg", "recon"}, helpers...)},
+	// design would allow app and permission). wire decodes the committed
+	// transactions GET /v1/tx and /v1/txs serve.
+	{pkg: "api", allow: append([]string{"gmcrypto", "movement", "nodecfg", "recon", "wire", "proto/txpb"}, helpers...)},
 
 	// The web console: a client of the node's API (api.Node) and of an
 	// observer's regulator API (regulator.Client), signing with wire; never
