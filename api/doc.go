@@ -17,9 +17,11 @@
 //
 // It also serves typed endpoints of its own: GET /v1/statement, an
 // organisation's movements in a business day (statement.go, package
-// recon), the event feed, quorum certificates, transaction proofs, and a
+// recon), the event feed, quorum certificates, transaction proofs, a
 // committed transaction decoded (GET /v1/tx, GET /v1/txs by memo: tx.go,
-// txsearch.go), authorized by the caller's organisation and roles.
+// txsearch.go), an account's movements (GET /v1/movements: movements.go)
+// and the anchoring status (anchoring.go), authorized by the caller's
+// organisation and roles.
 //
 // It imports gmcrypto (GM TLS, SM2 certificates), nodecfg (the api.*
 // keys), recon (statements, movements) and wire (decoding transactions)

@@ -166,6 +166,7 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /v1/events", s.events) // a stream: flushed, never gzipped
 	mux.Handle("GET /v1/proofs/tx", gzipped(s.txProof))
 	mux.HandleFunc("GET /v1/anchoring", s.anchoring)
+	mux.Handle("GET /v1/movements", gzipped(s.movements))
 	mux.Handle("GET /v1/tx", gzipped(s.tx))
 	mux.Handle("GET /v1/txs", gzipped(s.txs))
 	if opts.Registry != nil && opts.TLS.ClientCAFile != "" {

@@ -32,6 +32,7 @@ import (
 // so the queries the endpoints make are read as a node reads them.
 type ownTxChain struct {
 	mu      sync.Mutex
+	parties map[string]party // by organisation: the account that pays and is paid
 	txs     []*abci.TxResult
 	index   *kv.TxIndex
 	ids     map[string]int64 // tx id → height
@@ -63,7 +64,7 @@ func newOwnTxChain(t *testing.T) (*ownTxChain, map[string]string) {
 		}
 		parties[org] = party{k, org}
 	}
-	c := &ownTxChain{ids: map[string]int64{}, index: kv.NewTxIndex(dbm.NewMemDB())}
+	c := &ownTxChain{parties: parties, ids: map[string]int64{}, index: kv.NewTxIndex(dbm.NewMemDB())}
 	ids := map[string]string{}
 	add := func(name string, h int64, from, to string, amount, fromBal, toBal uint64, memo string, code uint32) {
 		p, q := parties[from], parties[to]
@@ -169,6 +170,9 @@ func ownTxAPI(t *testing.T, chain *ownTxChain, lean bool) (s *api.Server, alice,
 			addr(b):    {{"bankB"}, {"member"}},
 		},
 		ledgers: map[string][]string{"payments": {"bankA", "bankB", "bankC"}},
+	}
+	for _, p := range chain.parties { // the accounts are registered identities too
+		reg.ids[p.key.Public().Address()] = [2][]string{{p.org}, {"member"}}
 	}
 	var buf bytes.Buffer
 	var mu sync.Mutex
