@@ -36,8 +36,9 @@ func newQueryMovementsCmd(g *globals) *cobra.Command {
 		Long: `Lists every movement of --account's --asset on --ledger at heights
 --from-height..--to-height (both included; default: the latest height
 whose SM2 quorum certificate is committed), read from the node's blocks
-and results (a node's plain RPC, or its API: through the API a member
-reads its own organisation's accounts, from the event feed).
+and results: by the node itself through its API (GET /v1/movements; a
+member reads its own organisation's accounts, regulators and auditors
+any), else over its plain RPC.
 
 With --prove FILE it writes a completeness bundle: the account's balance
 record, which carries its completeness commitment (an SM3 chain over
