@@ -414,7 +414,8 @@ func (s *Store) Restore(info SnapshotInfo, src ChunkSource, trusted []byte) (err
 	if err != nil {
 		return fmt.Errorf("restore snapshot of height %d: %w", info.Height, err)
 	}
-	if err := s.writeCommitRecord(ci); err != nil {
+	// The flat index is built from the imported trees by load.
+	if err := s.writeCommitRecord(ci, false); err != nil {
 		return fmt.Errorf("restore snapshot of height %d: %w", info.Height, err)
 	}
 	s.resetEmpty()
