@@ -66,6 +66,9 @@ func (s *Store) flatGet(height int64, ledger string, key []byte) (value []byte, 
 	if len(key) > flatMaxKeyLen || s.flatHeight.Load() != height {
 		return nil, false, nil
 	}
+	if s.testHookFlatRead != nil {
+		s.testHookFlatRead()
+	}
 	err = s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(flatKey(ledger, key))
 		if errors.Is(err, badger.ErrKeyNotFound) {

@@ -248,6 +248,41 @@ func TestFlatIndexAfterRestore(t *testing.T) {
 	checkFlat(t, dst)
 }
 
+// TestFlatIndexReadAcrossCommit: a View's read that checked the index's
+// height and then reads while a Commit rewrites the index falls back to the
+// tree instead of returning the next height's value.
+func TestFlatIndexReadAcrossCommit(t *testing.T) {
+	for _, key := range []string{"k", "gone"} {
+		s, err := Open("", Options{InMemory: true, IAVLCacheSize: 1000, LatestCacheSize: 1})
+		must(t, err)
+		defer s.Close()
+		must(t, s.CreateLedger("a"))
+		must(t, s.Set("a", []byte("k"), []byte("1")))
+		must(t, s.Set("a", []byte("gone"), []byte("1")))
+		mustCommit(t, s)
+		v, err := s.View(0)
+		must(t, err)
+		for _, other := range []string{"o1", "o2", "o3"} { // pushes key out of the latest cache
+			_, err := v.Get("a", []byte(other))
+			must(t, err)
+		}
+		ran := false
+		s.testHookFlatRead = func() {
+			s.testHookFlatRead, ran = nil, true
+			must(t, s.Set("a", []byte("k"), []byte("2")))
+			must(t, s.Delete("a", []byte("gone")))
+			mustCommit(t, s)
+		}
+		got, err := v.Get("a", []byte(key))
+		if err != nil || string(got) != "1" {
+			t.Fatalf("View(1) read %s = %q, %v while height %d was committed", key, got, err, s.LastHeight())
+		}
+		if !ran {
+			t.Fatalf("the read of %s did not reach the flat index", key)
+		}
+	}
+}
+
 // TestFlatIndexViewsDuringCommit reads the latest View while blocks commit:
 // every value must be the one of the View's height, never of the block
 // being written to the index.

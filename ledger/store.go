@@ -161,6 +161,9 @@ type Store struct {
 	// written (point "flat index"); an error aborts the Commit there, as a
 	// crash would.
 	testHookCommit func(point string) error
+	// testHookFlatRead, when set, runs in flatGet between its first check
+	// of the index's height and its Badger get.
+	testHookFlatRead func()
 }
 
 var _ KV = (*Store)(nil)
