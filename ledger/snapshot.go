@@ -465,6 +465,7 @@ func (s *Store) resetEmpty() {
 	s.last = CommitInfo{AppHash: AppHash(nil)}
 	s.trees, s.readers, s.names = map[string]*iavl.MutableTree{}, map[string]*iavl.MutableTree{}, nil
 	s.pending = map[string][]byte{}
+	s.flatHeight.Store(-1) // load, or the next Commit, sets it
 	size := s.opts.LatestCacheSize
 	if size <= 0 {
 		size = latestCacheSize
