@@ -47,8 +47,8 @@ var (
 )
 
 // flatMaxKeyLen: longer keys are not in the index (Badger refuses keys of
-// more than 65,000 bytes) and their reads walk the tree. No key of
-// jinlian's contracts comes near it.
+// more than 65,000 bytes, and long keys bloat its table indexes); their
+// reads walk the tree, so they are answered right, only not faster.
 const flatMaxKeyLen = 1024
 
 func flatKey(ledger string, key []byte) []byte {
