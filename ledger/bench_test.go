@@ -3,7 +3,12 @@ package ledger
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 func benchKey(i int) []byte {
@@ -69,4 +74,67 @@ func BenchmarkGet(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkGetRandom reads random keys of one committed ledger of N keys
+// (JINLIAN_LEDGER_BENCH_KEYS, default 100,000) through the working set and
+// a View, with the flat index and walking the tree, the latest cache out of
+// the way and the node's block cache. "rebuild" is what Open pays for an
+// index to rebuild (a crash while Commit wrote it, a database from before
+// it): clear it and write every key again. Run it with the default
+// -benchtime: every iteration of "rebuild" writes all N keys.
+func BenchmarkGetRandom(b *testing.B) {
+	keys := 100_000
+	if env := os.Getenv("JINLIAN_LEDGER_BENCH_KEYS"); env != "" {
+		var err error
+		if keys, err = strconv.Atoi(env); err != nil || keys <= 0 {
+			b.Fatalf("JINLIAN_LEDGER_BENCH_KEYS=%q: want a positive count", env)
+		}
+	}
+	s, err := Open(b.TempDir(), Options{LatestCacheSize: 1, BlockCacheBytes: 256 << 20})
+	must(b, err)
+	defer s.Close()
+	must(b, s.CreateLedger("payments"))
+	key := func(i int) []byte { return binary.BigEndian.AppendUint64([]byte("acct/"), uint64(i)*2654435761) }
+	for i := 0; i < keys; i++ {
+		must(b, s.Set("payments", key(i), fmt.Appendf(nil, "value-%d", i)))
+		if i%10_000 == 9_999 || i == keys-1 {
+			if _, err := s.Commit(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	v, err := s.View(0)
+	must(b, err)
+	height := s.LastHeight()
+	for _, index := range []string{"tree", "flat"} {
+		for _, kv := range []struct {
+			name string
+			get  func(string, []byte) ([]byte, error)
+		}{{"working", s.Get}, {"view", v.Get}} {
+			b.Run(index+"/"+kv.name, func(b *testing.B) {
+				if index == "tree" {
+					s.flatHeight.Store(-1)
+					defer s.flatHeight.Store(height)
+				}
+				rng := rand.New(rand.NewPCG(1, 2))
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					val, err := kv.get("payments", key(rng.IntN(keys)))
+					if err != nil || val == nil {
+						b.Fatalf("get %d: %q, %v", i, val, err)
+					}
+				}
+			})
+		}
+	}
+	b.Run("rebuild", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			must(b, s.db.Update(func(txn *badger.Txn) error { return txn.Delete(flatMarkerKey) }))
+			if err := s.loadFlat(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(keys), "ns/key")
+	})
 }

@@ -9,12 +9,19 @@ import (
 )
 
 // TestCrashBetweenTreeSavesAndCommitRecord stops Commit after k trees were
-// saved (as kill -9 would), reopens the database and checks that the store
-// is exactly at the last commit and commits again normally.
+// saved, or after the flat index was written (as kill -9 would), reopens
+// the database and checks that the store is exactly at the last commit,
+// its flat index rebuilt or untouched, and commits again normally.
 func TestCrashBetweenTreeSavesAndCommitRecord(t *testing.T) {
 	ledgers := []string{"_system", "assets", "payments"}
-	for saved := 1; saved <= len(ledgers)+1; saved++ { // +1: also the new ledger
-		t.Run(fmt.Sprintf("after %d tree saves", saved), func(t *testing.T) {
+	// The hook's points in order: a tree save per ledger (and the new
+	// one), then the flat index.
+	for stop := 1; stop <= len(ledgers)+2; stop++ {
+		name := fmt.Sprintf("after %d tree saves", stop)
+		if stop == len(ledgers)+2 {
+			name = "after the flat index was written"
+		}
+		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			s := openDir(t, dir)
 			for _, l := range ledgers {
@@ -35,8 +42,8 @@ func TestCrashBetweenTreeSavesAndCommitRecord(t *testing.T) {
 			must(t, s.Delete("payments", []byte("p07")))
 			n := 0
 			crash := errors.New("simulated crash")
-			s.testHookAfterTreeSave = func(string) error {
-				if n++; n == saved {
+			s.testHookCommit = func(string) error {
+				if n++; n == stop {
 					return crash
 				}
 				return nil
@@ -69,6 +76,7 @@ func TestCrashBetweenTreeSavesAndCommitRecord(t *testing.T) {
 			if v, _ := s.Get("payments", []byte("p07")); v == nil {
 				t.Fatal("uncommitted delete survived the crash")
 			}
+			checkFlat(t, s)
 
 			// Replaying block 3 gives the same result as a store that never crashed.
 			must(t, s.CreateLedger("_new"))
@@ -111,6 +119,7 @@ func TestCrashBetweenTreeSavesAndCommitRecord(t *testing.T) {
 			if c := s2.LastCommit(); !bytes.Equal(c.AppHash, ci.AppHash) {
 				t.Fatal("app hash changed across reopen after recovery")
 			}
+			checkFlat(t, s2)
 		})
 	}
 }

@@ -9,6 +9,13 @@
 // at the last recorded height, so a crash between the two is harmless.
 // Views read committed versions concurrently with block execution.
 //
+// Reads of the latest committed state (the working set's reads of keys the
+// block has not written, Views of the latest height) go to the flat index
+// (flat.go): every key's value at the last commit, one Badger record per
+// key beside the trees, written with each Commit and rebuilt from the trees
+// at Open when a crash left it behind the commit record. Iteration and
+// Views of older heights walk the trees.
+//
 // A View proves a committed key/value (ProveMembership: an ICS-23
 // existence proof in the ledger's IAVL tree) and gives the ledger roots
 // whose AppHash is the height's app hash, so a record can be tied to an

@@ -27,6 +27,7 @@ func (m modelState) names() []string {
 
 type storeMachine struct {
 	dir       string
+	opts      Options
 	s         *Store
 	working   modelState
 	snapshots []modelState // index = height
@@ -119,6 +120,33 @@ func (m *storeMachine) actions() map[string]func(*rapid.T) {
 			m.snapshots = append(m.snapshots, m.working.clone())
 			m.hashes = append(m.hashes, ci.AppHash)
 			m.checkViews(t)
+			m.checkFlat(t)
+		},
+		// A Commit stopped at a drawn point, as kill -9 would stop it:
+		// the reopened store is at the last commit.
+		"crash": func(t *rapid.T) {
+			if rapid.IntRange(0, 3).Draw(t, "crashDice") != 0 {
+				t.Skip("a crash is rare: the reopen is slow")
+			}
+			points := len(m.working) // a tree save per ledger
+			if !m.opts.NoFlatIndex {
+				points++ // then the flat index
+			}
+			if points == 0 {
+				t.Skip("no crash point")
+			}
+			stop := rapid.IntRange(1, points).Draw(t, "crashPoint")
+			n := 0
+			m.s.testHookCommit = func(string) error {
+				if n++; n == stop {
+					return errors.New("crash")
+				}
+				return nil
+			}
+			if _, err := m.s.Commit(); err == nil {
+				t.Fatalf("commit did not stop at point %d of %d", stop, points)
+			}
+			m.reopen(t)
 		},
 		"rollback": func(t *rapid.T) {
 			m.s.Rollback()
@@ -128,22 +156,62 @@ func (m *storeMachine) actions() map[string]func(*rapid.T) {
 			if rapid.IntRange(0, 3).Draw(t, "reopenDice") != 0 {
 				t.Skip("reopen is rare: it is slow")
 			}
-			if err := m.s.Close(); err != nil {
-				t.Fatalf("close: %v", err)
+			// Now and then with the flat index turned the other way.
+			if rapid.IntRange(0, 3).Draw(t, "toggleFlatIndex") == 0 {
+				m.opts.NoFlatIndex = !m.opts.NoFlatIndex
 			}
-			s, err := Open(m.dir, Options{IAVLCacheSize: 100, LatestCacheSize: 5})
-			if err != nil {
-				t.Fatalf("reopen: %v", err)
-			}
-			m.s = s
-			m.working = m.snapshots[len(m.snapshots)-1].clone()
-			last := s.LastCommit()
-			if last.Height != int64(len(m.snapshots)-1) || !bytes.Equal(last.AppHash, m.hashes[len(m.hashes)-1]) {
-				t.Fatalf("LastCommit after reopen = %d %X", last.Height, last.AppHash)
-			}
-			m.checkViews(t)
+			m.reopen(t)
 		},
 		"": func(t *rapid.T) { m.checkWorking(t) },
+	}
+}
+
+func (m *storeMachine) reopen(t *rapid.T) {
+	if err := m.s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	s, err := Open(m.dir, m.opts)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	m.s = s
+	m.working = m.snapshots[len(m.snapshots)-1].clone()
+	last := s.LastCommit()
+	if last.Height != int64(len(m.snapshots)-1) || !bytes.Equal(last.AppHash, m.hashes[len(m.hashes)-1]) {
+		t.Fatalf("LastCommit after reopen = %d %X", last.Height, last.AppHash)
+	}
+	m.checkViews(t)
+	m.checkFlat(t)
+}
+
+// checkFlat compares the flat index with the model of the last commit,
+// record by record, and its reads with the trees'.
+func (m *storeMachine) checkFlat(t *rapid.T) {
+	if err := flatMismatch(m.s); err != nil {
+		t.Fatal(err)
+	}
+	if m.opts.NoFlatIndex {
+		return
+	}
+	last := m.snapshots[len(m.snapshots)-1]
+	recs, err := flatRecords(m.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range last.names() {
+		if !maps.Equal(recs[l], last[l]) {
+			t.Fatalf("flat index of %s = %v, model %v", l, recs[l], last[l])
+		}
+	}
+	h := int64(len(m.snapshots) - 1)
+	for _, l := range last.names() {
+		for _, k := range propKeys {
+			got, ok, err := m.s.flatGet(h, l, []byte(k))
+			want, present := last[l][k]
+			if err != nil || !ok || (got != nil) != present || string(got) != want {
+				t.Fatalf("flatGet(%d) %s/%s = %q, %v, %v; model %q, %v", h, l, k, got, ok, err, want, present)
+			}
+		}
 	}
 }
 
@@ -216,11 +284,12 @@ func TestStoreMatchesModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer os.RemoveAll(dir)
-		s, err := Open(dir, Options{IAVLCacheSize: 100, LatestCacheSize: 5})
+		opts := Options{IAVLCacheSize: 100, LatestCacheSize: 5, NoFlatIndex: rapid.Bool().Draw(t, "noFlatIndex")}
+		s, err := Open(dir, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := &storeMachine{dir: dir, s: s, working: modelState{},
+		m := &storeMachine{dir: dir, opts: opts, s: s, working: modelState{},
 			snapshots: []modelState{{}}, hashes: [][]byte{AppHash(nil)}}
 		defer func() { _ = m.s.Close() }()
 		t.Repeat(m.actions())

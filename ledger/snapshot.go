@@ -414,7 +414,8 @@ func (s *Store) Restore(info SnapshotInfo, src ChunkSource, trusted []byte) (err
 	if err != nil {
 		return fmt.Errorf("restore snapshot of height %d: %w", info.Height, err)
 	}
-	if err := s.writeCommitRecord(ci); err != nil {
+	// The flat index is built from the imported trees by load.
+	if err := s.writeCommitRecord(ci, false); err != nil {
 		return fmt.Errorf("restore snapshot of height %d: %w", info.Height, err)
 	}
 	s.resetEmpty()
@@ -464,6 +465,7 @@ func (s *Store) resetEmpty() {
 	s.last = CommitInfo{AppHash: AppHash(nil)}
 	s.trees, s.readers, s.names = map[string]*iavl.MutableTree{}, map[string]*iavl.MutableTree{}, nil
 	s.pending = map[string][]byte{}
+	s.flatHeight.Store(-1) // load, or the next Commit, sets it
 	size := s.opts.LatestCacheSize
 	if size <= 0 {
 		size = latestCacheSize

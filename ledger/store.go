@@ -58,6 +58,8 @@ const (
 //	t/<ledger>/<iavl key>      nodes and metadata of one ledger's IAVL tree
 //	m/c/<height, 8 bytes BE>   commit-info record of a height
 //	m/latest                   height of the last commit record (8 bytes BE)
+//	m/flat                     height the flat index describes (flat.go)
+//	f/<ledger>/<key>           the flat index: key's value at that height
 //	a/<key>                    the aside index (aside.go), outside the trees
 //
 // Ledger names never contain '/', so no tree prefix is a prefix of another.
@@ -92,6 +94,10 @@ type Options struct {
 	BlockCacheBytes int64
 	// InMemory opens Badger in memory (tests only).
 	InMemory bool
+	// NoFlatIndex turns the flat index of the latest values off (flat.go):
+	// reads of the latest state walk the trees, and Open removes an index
+	// left by an earlier run.
+	NoFlatIndex bool
 }
 
 // LedgerRoot is the IAVL root hash of one ledger at a height.
@@ -145,11 +151,19 @@ type Store struct {
 	// read so far. Together they answer most reads without a tree walk.
 	pending map[string][]byte
 	latest  *latestCache
-	closed  atomic.Bool
+	// flatHeight is the height the flat index describes, -1 while it is
+	// off or being rewritten (flat.go).
+	flatHeight atomic.Int64
+	closed     atomic.Bool
 
-	// testHookAfterTreeSave, when set, runs after each tree's SaveVersion in
-	// Commit; an error aborts the Commit there, as a crash would.
-	testHookAfterTreeSave func(name string) error
+	// testHookCommit, when set, runs in Commit after each tree's
+	// SaveVersion (point "tree <name>") and after the flat index was
+	// written (point "flat index"); an error aborts the Commit there, as a
+	// crash would.
+	testHookCommit func(point string) error
+	// testHookFlatRead, when set, runs in flatGet between its first check
+	// of the index's height and its Badger get.
+	testHookFlatRead func()
 }
 
 var _ KV = (*Store)(nil)
@@ -247,6 +261,9 @@ func (s *Store) load() error {
 		size = latestCacheSize
 	}
 	s.latest = newLatestCache(height, size)
+	if err := s.loadFlat(); err != nil {
+		return err
+	}
 	return s.db.Sync()
 }
 
@@ -374,6 +391,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.flatHeight.Store(-1)
 	var errs []error
 	for _, name := range s.names {
 		errs = append(errs, s.trees[name].Close())
@@ -491,8 +509,8 @@ func (s *Store) Commit() (CommitInfo, error) {
 		if err == nil && version != height {
 			err = fmt.Errorf("saved version %d, want height %d", version, height)
 		}
-		if err == nil && s.testHookAfterTreeSave != nil {
-			err = s.testHookAfterTreeSave(name)
+		if err == nil && s.testHookCommit != nil {
+			err = s.testHookCommit("tree " + name)
 		}
 		if err != nil {
 			s.broken = fmt.Errorf("commit of height %d failed at ledger %s, reopen the store: %w", height, name, err)
@@ -500,8 +518,19 @@ func (s *Store) Commit() (CommitInfo, error) {
 		}
 		roots = append(roots, LedgerRoot{Name: name, Root: slices.Clone(hash)})
 	}
+	flat := !s.opts.NoFlatIndex
+	if flat {
+		err := s.writeFlat(s.pending)
+		if err == nil && s.testHookCommit != nil {
+			err = s.testHookCommit("flat index")
+		}
+		if err != nil {
+			s.broken = fmt.Errorf("write flat index of height %d, reopen the store: %w", height, err)
+			return CommitInfo{}, s.broken
+		}
+	}
 	ci := CommitInfo{Height: height, AppHash: AppHash(roots), Roots: roots}
-	if err := s.writeCommitRecord(ci); err != nil {
+	if err := s.writeCommitRecord(ci, flat); err != nil {
 		s.broken = fmt.Errorf("write commit record of height %d, reopen the store: %w", height, err)
 		return CommitInfo{}, s.broken
 	}
@@ -511,19 +540,29 @@ func (s *Store) Commit() (CommitInfo, error) {
 		}
 	}
 	s.last = ci
+	if flat {
+		s.flatHeight.Store(height)
+	}
 	s.latest.advance(height, s.pending)
 	s.pending = map[string][]byte{}
 	return ci.clone(), nil
 }
 
 // writeCommitRecord writes the commit record of ci and makes it the
-// latest, then syncs the database.
-func (s *Store) writeCommitRecord(ci CommitInfo) error {
+// latest, with the flat index's marker when flat (the index holds the
+// height's values), then syncs the database.
+func (s *Store) writeCommitRecord(ci CommitInfo, flat bool) error {
+	height := binary.BigEndian.AppendUint64(nil, uint64(ci.Height))
 	err := s.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Set(commitKey(ci.Height), encodeCommitInfo(ci)); err != nil {
 			return err
 		}
-		return txn.Set(latestKey, binary.BigEndian.AppendUint64(nil, uint64(ci.Height)))
+		if flat {
+			if err := txn.Set(flatMarkerKey, height); err != nil {
+				return err
+			}
+		}
+		return txn.Set(latestKey, height)
 	})
 	if err != nil {
 		return err
@@ -579,7 +618,8 @@ func (s *Store) Get(ledger string, key []byte) ([]byte, error) {
 }
 
 // get reads the working value of key under s.mu: this block's writes, then
-// the committed values already read, then the tree. The result is shared.
+// the committed values already read, then the flat index, then the tree.
+// The result is shared.
 func (s *Store) get(ledger string, key []byte) ([]byte, error) {
 	t, err := s.tree(ledger)
 	if err != nil {
@@ -592,9 +632,14 @@ func (s *Store) get(ledger string, key []byte) ([]byte, error) {
 	if v, ok := s.latest.get(s.last.Height, k); ok {
 		return v, nil
 	}
-	v, err := t.Get(key)
+	v, ok, err := s.flatGet(s.last.Height, ledger, key)
 	if err != nil {
-		return nil, damaged(s.dir, fmt.Errorf("get from ledger %s: %w", ledger, err))
+		return nil, err
+	}
+	if !ok {
+		if v, err = t.Get(key); err != nil {
+			return nil, damaged(s.dir, fmt.Errorf("get from ledger %s: %w", ledger, err))
+		}
 	}
 	s.latest.fill(s.last.Height, k, v)
 	return v, nil

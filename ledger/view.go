@@ -90,7 +90,7 @@ func (v *View) Get(ledger string, key []byte) ([]byte, error) {
 }
 
 // get reads key through the Store's cache of the latest committed values
-// while the View is of that height. The result is shared.
+// and its flat index while the View is of that height. The result is shared.
 func (v *View) get(ledger string, key []byte) ([]byte, error) {
 	t, err := v.tree(ledger)
 	if err != nil {
@@ -100,9 +100,14 @@ func (v *View) get(ledger string, key []byte) ([]byte, error) {
 	if val, ok := v.s.latest.get(v.height, k); ok {
 		return val, nil
 	}
-	val, err := t.Get(key)
+	val, ok, err := v.s.flatGet(v.height, ledger, key)
 	if err != nil {
-		return nil, damaged(v.s.dir, fmt.Errorf("get from ledger %s at height %d: %w", ledger, v.height, err))
+		return nil, err
+	}
+	if !ok {
+		if val, err = t.Get(key); err != nil {
+			return nil, damaged(v.s.dir, fmt.Errorf("get from ledger %s at height %d: %w", ledger, v.height, err))
+		}
 	}
 	v.s.latest.fill(v.height, k, val)
 	return val, nil

@@ -1,0 +1,232 @@
+package ledger
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// The flat index holds every key's value as of the last committed height,
+// one Badger record per key, so that a read of the latest state is one
+// Badger get instead of a walk of an IAVL tree from its root (about 20
+// node fetches past the node cache at a million keys). It is outside the
+// trees and so outside the app hash, like the aside index; it serves the
+// working set's reads of keys the current block has not written and Views
+// of the latest height. Iteration and Views of older heights read the trees.
+//
+//	f/<ledger>/<key>   key's value at the height m/flat names
+//	m/flat             the committed height the index describes (8 bytes BE)
+//
+// The index is valid when m/flat equals m/latest. Commit keeps it so:
+//
+//  1. the trees are saved (IAVL's batches);
+//  2. one WriteBatch deletes m/flat, then applies the block's writes to
+//     f/ (it may commit as several Badger transactions, in order);
+//  3. one transaction writes the commit record, m/latest and m/flat.
+//
+// Badger applies transactions in commit order and recovers a prefix of them
+// after a crash, each whole or not at all. A crash before 2 leaves m/flat =
+// m/latest = the previous height and the index untouched; a crash during or
+// after 2 and before 3 leaves m/flat absent; after 3 both name the new
+// height. Open rebuilds the index from the trees whenever m/flat differs
+// from m/latest (an absent m/flat included: a crash, or a database from
+// before the index), so a stale index is never read. At height 0 the index
+// is empty: Open clears any record a first Commit that did not finish left.
+//
+// Views read the index without the Store's lock while Commit writes it.
+// flatHeight is the height the index describes, or -1 while Commit
+// rewrites it: a reader checks it before and after its Badger get, and a
+// value read while a Commit was writing fails the second check (flatHeight
+// never returns to a height once it moved past it).
+var (
+	flatKeyPrefix = []byte("f/")
+	flatMarkerKey = []byte("m/flat")
+)
+
+// flatMaxKeyLen: longer keys are not in the index (Badger refuses keys of
+// more than 65,000 bytes, and long keys bloat its table indexes); their
+// reads walk the tree, so they are answered right, only not faster.
+const flatMaxKeyLen = 1024
+
+func flatKey(ledger string, key []byte) []byte {
+	k := make([]byte, 0, len(flatKeyPrefix)+len(ledger)+1+len(key))
+	k = append(k, flatKeyPrefix...)
+	k = append(k, ledger...)
+	k = append(k, '/')
+	return append(k, key...)
+}
+
+// flatGet reads key from the flat index if it describes height: ok is
+// false when it does not (or the key is too long to be indexed), and the
+// caller reads the tree. A nil value with ok is an absent key.
+func (s *Store) flatGet(height int64, ledger string, key []byte) (value []byte, ok bool, err error) {
+	if len(key) > flatMaxKeyLen || s.flatHeight.Load() != height {
+		return nil, false, nil
+	}
+	if s.testHookFlatRead != nil {
+		s.testHookFlatRead()
+	}
+	err = s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(flatKey(ledger, key))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		value, err = item.ValueCopy(nil)
+		if value == nil {
+			value = []byte{}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, false, damaged(s.dir, fmt.Errorf("flat index: get from ledger %s: %w", ledger, err))
+	}
+	if s.flatHeight.Load() != height {
+		return nil, false, nil // a Commit rewrote the index meanwhile
+	}
+	return value, true, nil
+}
+
+// writeFlat applies the block's writes (latestKeyOf → value, nil =
+// deleted) to the flat index after deleting its marker (step 2 above).
+// The writes' keys are distinct, so the map's order does not matter.
+func (s *Store) writeFlat(writes map[string][]byte) error {
+	s.flatHeight.Store(-1)
+	if len(writes) == 0 {
+		return nil
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	if err := wb.Delete(flatMarkerKey); err != nil {
+		return err
+	}
+	for k, v := range writes {
+		if len(k)-strings.IndexByte(k, '/')-1 > flatMaxKeyLen {
+			continue
+		}
+		fk := append(append([]byte(nil), flatKeyPrefix...), k...)
+		var err error
+		if v == nil {
+			err = wb.Delete(fk)
+		} else {
+			err = wb.Set(fk, v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return wb.Flush()
+}
+
+// readFlatMarker returns the height m/flat names, 0 when absent.
+func (s *Store) readFlatMarker() (int64, error) {
+	var height int64
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(flatMarkerKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("malformed flat-index marker (%d bytes)", len(v))
+			}
+			height = int64(binary.BigEndian.Uint64(v))
+			return nil
+		})
+	})
+	return height, err
+}
+
+// loadFlat makes the flat index describe the loaded height, rebuilding it
+// from the trees when its marker says otherwise; with the index off it
+// removes a left-over one. Called by load, before the Store is shared.
+func (s *Store) loadFlat() error {
+	s.flatHeight.Store(-1)
+	height := s.last.Height
+	marker, err := s.readFlatMarker()
+	if err != nil {
+		return fmt.Errorf("flat index: %w", err)
+	}
+	if !s.opts.NoFlatIndex && height > 0 && marker == height {
+		s.flatHeight.Store(height)
+		return nil
+	}
+	if err := s.clearFlat(); err != nil {
+		return fmt.Errorf("flat index: clear: %w", err)
+	}
+	if s.opts.NoFlatIndex {
+		return nil
+	}
+	if height > 0 {
+		if err := s.rebuildFlat(height); err != nil {
+			return fmt.Errorf("flat index: rebuild at height %d: %w", height, err)
+		}
+	}
+	s.flatHeight.Store(height)
+	return nil
+}
+
+// clearFlat deletes the marker, then every record of the index.
+func (s *Store) clearFlat() error {
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(flatMarkerKey) }); err != nil {
+		return err
+	}
+	found := false
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Prefix = flatKeyPrefix
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		it.Seek(flatKeyPrefix)
+		found = it.ValidForPrefix(flatKeyPrefix)
+		return nil
+	})
+	if err != nil || !found {
+		return err
+	}
+	return s.db.DropPrefix(flatKeyPrefix)
+}
+
+// rebuildFlat writes every key of every tree at height (the loaded working
+// trees, which hold no writes yet) into the cleared index, then its marker.
+func (s *Store) rebuildFlat(height int64) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, name := range s.names {
+		it, err := s.trees[name].Iterator(nil, nil, true)
+		if err != nil {
+			return fmt.Errorf("ledger %s: %w", name, err)
+		}
+		for ; it.Valid(); it.Next() {
+			if len(it.Key()) > flatMaxKeyLen {
+				continue
+			}
+			if err := wb.Set(flatKey(name, it.Key()), it.Value()); err != nil {
+				_ = it.Close()
+				return err
+			}
+		}
+		err = it.Error()
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("ledger %s: %w", name, err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(flatMarkerKey, binary.BigEndian.AppendUint64(nil, uint64(height)))
+	})
+}
