@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -199,6 +200,7 @@ func (s *Store) clearFlat() error {
 // rebuildFlat writes every key of every tree at height (the loaded working
 // trees, which hold no writes yet) into the cleared index, then its marker.
 func (s *Store) rebuildFlat(height int64) error {
+	start, keys := time.Now(), 0
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, name := range s.names {
@@ -214,6 +216,7 @@ func (s *Store) rebuildFlat(height int64) error {
 				_ = it.Close()
 				return err
 			}
+			keys++
 		}
 		err = it.Error()
 		if cerr := it.Close(); err == nil {
@@ -226,7 +229,24 @@ func (s *Store) rebuildFlat(height int64) error {
 	if err := wb.Flush(); err != nil {
 		return err
 	}
-	return s.db.Update(func(txn *badger.Txn) error {
+	err := s.db.Update(func(txn *badger.Txn) error {
 		return txn.Set(flatMarkerKey, binary.BigEndian.AppendUint64(nil, uint64(height)))
 	})
+	if err == nil {
+		s.flatRebuilt = FlatRebuild{Height: height, Keys: keys, Took: time.Since(start)}
+	}
+	return err
 }
+
+// FlatRebuild says that opening (or restoring) the store rebuilt the flat
+// index from the trees (docs/operations.md): at its first start after the
+// upgrade that added it, or after a crash while a Commit wrote it.
+type FlatRebuild struct {
+	Height int64
+	Keys   int
+	Took   time.Duration
+}
+
+// FlatRebuilt is the last rebuild of the flat index since the store was
+// opened; Keys is 0 when there was none.
+func (s *Store) FlatRebuilt() FlatRebuild { return s.flatRebuilt }

@@ -226,9 +226,16 @@ func TestFlatIndexRebuiltAtOpen(t *testing.T) {
 			s := openDir(t, dir)
 			fill(t, s, 0, 5)
 			checkFlat(t, s)
+			s = reopen(t, s, dir, Options{IAVLCacheSize: 1000})
+			if r := s.FlatRebuilt(); r.Keys != 0 {
+				t.Fatalf("a valid index was rebuilt at open: %+v", r)
+			}
 			tc.damage(t, s)
 			s = reopen(t, s, dir, Options{IAVLCacheSize: 1000})
 			checkFlat(t, s)
+			if r := s.FlatRebuilt(); r.Keys == 0 || r.Height != s.LastHeight() {
+				t.Fatalf("the rebuild at open is not reported: %+v at height %d", r, s.LastHeight())
+			}
 			// And it follows commits again.
 			fill(t, s, 10, 12)
 			checkFlat(t, s)

@@ -154,7 +154,10 @@ type Store struct {
 	// flatHeight is the height the flat index describes, -1 while it is
 	// off or being rewritten (flat.go).
 	flatHeight atomic.Int64
-	closed     atomic.Bool
+	// flatRebuilt is FlatRebuilt's answer (set by load, under s.mu or
+	// before the store is shared).
+	flatRebuilt FlatRebuild
+	closed      atomic.Bool
 
 	// testHookCommit, when set, runs in Commit after each tree's
 	// SaveVersion (point "tree <name>") and after the flat index was

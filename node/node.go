@@ -185,6 +185,10 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 	if err != nil {
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
 	}
+	if r := store.FlatRebuilt(); r.Keys > 0 {
+		logger.Info("ledger: flat index of the latest state rebuilt from the trees (first start after the upgrade, or a crash during a commit)",
+			"height", r.Height, "keys", r.Keys, "took", r.Took.Round(time.Millisecond).String())
+	}
 	n := &Node{Store: store, Config: cfg}
 	appOpts.OnNodeRemoved = n.evict
 	// Every node can restore a snapshot; it takes them when configured to.
