@@ -181,7 +181,7 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 		return nil, err
 	}
 	store, err := ledger.Open(LedgerDir(cfg.Home), ledger.Options{IAVLCacheSize: cfg.Ledger.CacheSize,
-		BlockCacheBytes: int64(cfg.Ledger.BlockCacheMB) << 20})
+		BlockCacheBytes: int64(cfg.Ledger.BlockCacheMB) << 20, NoFlatIndex: !cfg.Ledger.FlatIndex})
 	if err != nil {
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
 	}

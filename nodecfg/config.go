@@ -122,6 +122,9 @@ type Config struct {
 		// BlockCacheMB is Badger's cache of decompressed, checked table
 		// blocks, in MiB.
 		BlockCacheMB int `mapstructure:"block_cache_mb"`
+		// FlatIndex keeps the flat index of the latest state beside the
+		// trees (ADR 0019); off, reads of the latest state walk the trees.
+		FlatIndex bool `mapstructure:"flat_index"`
 	} `mapstructure:"ledger"`
 	// Pruning bounds a validator's disk (docs/operations.md, "Bounded
 	// disk"); zero everywhere keeps everything, as observers must.
@@ -222,6 +225,7 @@ var defaults = []struct {
 	{"log.format", "text", "log format: text or json"},
 	{"ledger.cache_size", 100000, "IAVL node cache per sub-ledger"},
 	{"ledger.block_cache_mb", 256, "Badger block cache of the ledger database, MiB (16 at least)"},
+	{"ledger.flat_index", true, "keep a flat copy of the latest state beside the trees, so a read of it is one lookup (off: reads walk the trees; a start with it on after a run with it off rebuilds it)"},
 	{"pruning.keep_recent", 0, "validators: state versions (heights) kept; older ones are deleted (0 = keep every version; at least 10 otherwise)"},
 	{"pruning.interval", 100, "validators: blocks between two prunings"},
 	{"pruning.retain_blocks", 0, "validators: recent blocks CometBFT keeps, older ones are deleted with their QCs (0 = keep every block; at least 10 otherwise)"},
@@ -539,6 +543,7 @@ format = %q
 [ledger]
 cache_size = %d
 block_cache_mb = %d
+flat_index = %t
 
 # Bounded disk, validators only (docs/operations.md): 0 keeps everything.
 [pruning]
@@ -592,7 +597,7 @@ eth_rpc = %q
 eth_key = %q
 anchor = %q
 keys = %q
-`, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.BlockSyncGap, c.Node.MaxProposalTxs, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Ledger.BlockCacheMB,
+`, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.BlockSyncGap, c.Node.MaxProposalTxs, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Ledger.BlockCacheMB, c.Ledger.FlatIndex,
 		c.Pruning.KeepRecent, c.Pruning.Interval, c.Pruning.RetainBlocks, c.Pruning.SpentIDs,
 		c.Statesync.SnapshotInterval, c.Statesync.SnapshotKeepRecent,
 		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Recon.MovementIndex, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,
