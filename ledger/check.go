@@ -96,11 +96,18 @@ type CheckReport struct {
 	// Tables is empty when every Badger table passed its checksums.
 	Tables  string
 	Ledgers []LedgerCheck
+	// Flat is what the flat index of the latest state holds (ADR 0019):
+	// "ok" when it is the trees' keys and values at Height, "none" when
+	// it describes no height (the node rebuilds it at its next start),
+	// else the first difference found (FlatDiffers).
+	Flat        string
+	FlatKeys    int
+	FlatDiffers bool
 }
 
 // OK reports whether nothing was found.
 func (r *CheckReport) OK() bool {
-	if r.Tables != "" {
+	if r.Tables != "" || r.FlatDiffers {
 		return false
 	}
 	for _, l := range r.Ledgers {
@@ -125,6 +132,9 @@ func (r *CheckReport) Err(dir string) error {
 		if l.Problem != "" {
 			probs = append(probs, "ledger "+l.Name+": "+l.Problem)
 		}
+	}
+	if r.FlatDiffers {
+		probs = append(probs, "flat index: "+r.Flat+" (start the node once with ledger.flat_index = false, which removes it, then with it on again, which rebuilds it from the trees)")
 	}
 	return ErrDataDamaged{Path: dir, Err: errors.New(strings.Join(probs, "; "))}
 }
@@ -157,8 +167,117 @@ func (s *Store) check(last CommitInfo) (*CheckReport, error) {
 		}
 		r.Ledgers = append(r.Ledgers, lc)
 	}
+	if err := s.checkFlat(r, last); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
+
+// checkFlat compares the flat index with the trees at last's height, key
+// by key in order, when its marker says it describes that height.
+func (s *Store) checkFlat(r *CheckReport, last CommitInfo) error {
+	marker, err := s.readFlatMarker()
+	if err != nil {
+		return err
+	}
+	if marker == 0 || marker != last.Height {
+		r.Flat = "none"
+		return nil
+	}
+	differs := func(format string, a ...any) error {
+		if !r.FlatDiffers {
+			r.Flat, r.FlatDiffers = fmt.Sprintf(format, a...), true
+		}
+		return errFlatDiffers
+	}
+	want := 0 // the trees' keys the index should hold
+	for _, root := range last.Roots {
+		tree := s.newTree(root.Name)
+		imm, err := tree.GetImmutable(last.Height)
+		if err != nil {
+			tree.Close()
+			continue // the tree's own check reports it
+		}
+		err = s.db.View(func(txn *badger.Txn) error {
+			prefix := flatKey(root.Name, nil)
+			opts := badger.DefaultIteratorOptions
+			opts.Prefix = prefix
+			it := txn.NewIterator(opts)
+			defer it.Close()
+			it.Seek(prefix)
+			var ferr error
+			_, err := imm.Iterate(func(k, v []byte) bool {
+				if len(k) > flatMaxKeyLen {
+					return false
+				}
+				want++
+				if !it.ValidForPrefix(prefix) {
+					ferr = differs("ledger %s: key %x is not in it", root.Name, k)
+					return true
+				}
+				fk := it.Item().Key()[len(prefix):]
+				if c := bytes.Compare(fk, k); c != 0 {
+					if c < 0 {
+						ferr = differs("ledger %s: it holds key %x, which the tree does not", root.Name, fk)
+					} else {
+						ferr = differs("ledger %s: key %x is not in it", root.Name, k)
+					}
+					return true
+				}
+				fv, err := it.Item().ValueCopy(nil)
+				if err != nil {
+					ferr = err
+					return true
+				}
+				if !bytes.Equal(fv, v) {
+					ferr = differs("ledger %s: key %x holds %x, the tree %x", root.Name, k, fv, v)
+					return true
+				}
+				it.Next()
+				return false
+			})
+			if ferr != nil {
+				return ferr
+			}
+			if err == nil && it.ValidForPrefix(prefix) {
+				err = differs("ledger %s: it holds key %x, which the tree does not", root.Name, it.Item().Key()[len(prefix):])
+			}
+			return err
+		})
+		tree.Close()
+		if errors.Is(err, errFlatDiffers) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("flat index, ledger %s: %w", root.Name, err)
+		}
+	}
+	// Records of a ledger the commit record does not name.
+	total := 0
+	err = s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix, opts.PrefetchValues = flatKeyPrefix, false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Seek(flatKeyPrefix); it.ValidForPrefix(flatKeyPrefix); it.Next() {
+			total++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.FlatKeys = total
+	if total != want {
+		_ = differs("%d records, the trees have %d keys: records of a sub-ledger the commit record does not name", total, want)
+		return nil
+	}
+	r.Flat = "ok"
+	return nil
+}
+
+// errFlatDiffers stops checkFlat's walk at the first difference.
+var errFlatDiffers = errors.New("flat index differs from the trees")
 
 // checkTree loads one ledger at height in a tree of its own, walks every key
 // (so Badger reads, and checksums, every block the tree uses), and rebuilds

@@ -48,7 +48,7 @@ func TestCheckCleanStore(t *testing.T) {
 	writeCheckStore(t, dir)
 	r, err := CheckData(dir)
 	must(t, err)
-	if !r.OK() || r.Height != 3 || len(r.Ledgers) != 2 {
+	if !r.OK() || r.Height != 3 || len(r.Ledgers) != 2 || r.Flat != "ok" || r.FlatKeys != 6000 {
 		t.Fatalf("clean store: %+v", r)
 	}
 	for _, l := range r.Ledgers {
@@ -62,6 +62,65 @@ func TestCheckCleanStore(t *testing.T) {
 	must(t, err)
 	if !r.OK() {
 		t.Fatalf("Store.Check of a clean store: %+v", r)
+	}
+}
+
+// TestCheckFlatIndex: the check compares the flat index with the trees,
+// key by key, and names the first difference: a wrong value, a missing
+// record, a record the trees do not hold, records of a ledger the commit
+// record does not name. An index that describes no height is "none", not
+// damage (the node rebuilds it at its next start).
+func TestCheckFlatIndex(t *testing.T) {
+	cases := []struct {
+		name   string
+		tamper func(s *Store) error
+		want   string // "" : OK
+	}{
+		{"untouched", func(*Store) error { return nil }, ""},
+		{"a wrong value", func(s *Store) error {
+			return s.writeBatch([]AsidePair{{Key: flatKey("alpha", []byte("key-00042")), Value: []byte("forged")}}, nil)
+		}, "ledger alpha: key 6b65792d3030303432 holds"},
+		{"a missing record", func(s *Store) error { return s.writeBatch(nil, [][]byte{flatKey("beta", []byte("key-02999"))}) }, "ledger beta: key 6b65792d3032393939 is not in it"},
+		{"a record the tree does not hold", func(s *Store) error {
+			return s.writeBatch([]AsidePair{{Key: flatKey("alpha", []byte("key-00042a")), Value: []byte("x")}}, nil)
+		}, "which the tree does not"},
+		{"a ledger the commit record does not name", func(s *Store) error {
+			return s.writeBatch([]AsidePair{{Key: flatKey("gamma", []byte("k")), Value: []byte("x")}}, nil)
+		}, "records of a sub-ledger the commit record does not name"},
+		{"no marker", func(s *Store) error { return s.writeBatch(nil, [][]byte{flatMarkerKey}) }, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeCheckStore(t, dir)
+			s := openDir(t, dir)
+			must(t, c.tamper(s))
+			must(t, s.Close())
+			r, err := CheckData(dir)
+			must(t, err)
+			if c.want == "" {
+				want := "ok"
+				if c.name == "no marker" {
+					want = "none"
+				}
+				if !r.OK() || r.Flat != want {
+					t.Fatalf("flat %q, ok %v, want %q", r.Flat, r.OK(), want)
+				}
+				return
+			}
+			if r.OK() || !r.FlatDiffers || !strings.Contains(r.Flat, c.want) {
+				t.Fatalf("flat %q (ok %v), want a difference naming %q", r.Flat, r.OK(), c.want)
+			}
+			var d ErrDataDamaged
+			if err := r.Err(dir); !errors.As(err, &d) || !strings.Contains(err.Error(), "ledger.flat_index = false") {
+				t.Fatalf("report error %v", err)
+			}
+			for _, l := range r.Ledgers {
+				if l.Problem != "" {
+					t.Errorf("the trees are fine, ledger %s: %s", l.Name, l.Problem)
+				}
+			}
+		})
 	}
 }
 

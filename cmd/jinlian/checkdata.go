@@ -18,8 +18,10 @@ func newCheckDataCmd(g *globals) *cobra.Command {
 		Long: `check-data reads the whole ledger of the node in --home (the node must be
 stopped): every Badger table block against its checksum, then every
 sub-ledger's tree at the last committed height, key by key, rehashed up to
-its root and compared with the commit record. It prints one line per
-sub-ledger and exits 1 on damage; see docs/operations.md, "Disk damage".`,
+its root and compared with the commit record, then the flat index of the
+latest state against the trees, key by key. It prints one line per
+sub-ledger and one for the flat index, and exits 1 on damage; see
+docs/operations.md, "Disk damage".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir := node.LedgerDir(g.home)
@@ -27,7 +29,7 @@ sub-ledger and exits 1 on damage; see docs/operations.md, "Disk damage".`,
 			if err != nil {
 				return err
 			}
-			out := checkDataJSON{Dir: dir, Height: r.Height, AppHash: hex.EncodeToString(r.AppHash), Tables: "ok", OK: r.OK()}
+			out := checkDataJSON{Dir: dir, Height: r.Height, AppHash: hex.EncodeToString(r.AppHash), Tables: "ok", Flat: r.Flat, FlatKeys: r.FlatKeys, OK: r.OK()}
 			if r.Tables != "" {
 				out.Tables = r.Tables
 			}
@@ -44,6 +46,7 @@ sub-ledger and exits 1 on damage; see docs/operations.md, "Disk damage".`,
 				for _, l := range out.Ledgers {
 					fmt.Fprintf(w, "%s (%d keys): %s\n", l.Name, l.Keys, l.State)
 				}
+				fmt.Fprintf(w, "flat index (%d records): %s\n", out.FlatKeys, out.Flat)
 			}); err != nil {
 				return err
 			}
@@ -65,5 +68,9 @@ type checkDataJSON struct {
 	AppHash string            `json:"app_hash"`
 	Tables  string            `json:"tables"`
 	Ledgers []checkDataLedger `json:"ledgers"`
-	OK      bool              `json:"ok"`
+	// Flat is the flat index of the latest state: ok, none (rebuilt at
+	// the next start) or its first difference from the trees.
+	Flat     string `json:"flat_index"`
+	FlatKeys int    `json:"flat_index_records"`
+	OK       bool   `json:"ok"`
 }
