@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,19 +51,11 @@ var eventsParams = []string{"cursor", "org", "ledger", "limit", "format"}
 
 func parseEventsQuery(r *http.Request) (eventsQuery, error) {
 	var q eventsQuery
-	vals, err := url.ParseQuery(r.URL.RawQuery)
+	vals, err := strictQuery(r.URL.RawQuery, eventsParams)
 	if err != nil {
-		return q, fmt.Errorf("query string: %w", err)
+		return q, err
 	}
 	for _, k := range sortedKeys(vals) {
-		switch {
-		case !slices.Contains(eventsParams, k):
-			return q, fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(eventsParams, ", "))
-		case len(vals[k]) != 1:
-			return q, fmt.Errorf("parameter %s given %d times", k, len(vals[k]))
-		case vals[k][0] == "":
-			return q, fmt.Errorf("parameter %s is empty: leave it out", k)
-		}
 		v := vals[k][0]
 		switch k {
 		case "cursor":

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -451,6 +452,27 @@ func refuse(w http.ResponseWriter, code int, calls []rpcCall, err error) {
 		out[i] = one(c.id)
 	}
 	writeJSON(w, code, out)
+}
+
+// strictQuery parses the query string of a typed endpoint strictly, so
+// that what is authorized is what is served: every parameter one of known,
+// given at most once and not empty. Values are the decoded ones.
+func strictQuery(raw string, known []string) (url.Values, error) {
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, fmt.Errorf("query string: %w", err)
+	}
+	for _, k := range sortedKeys(vals) {
+		switch {
+		case !slices.Contains(known, k):
+			return nil, fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(known, ", "))
+		case len(vals[k]) != 1:
+			return nil, fmt.Errorf("parameter %s given %d times", k, len(vals[k]))
+		case vals[k][0] == "":
+			return nil, fmt.Errorf("parameter %s is empty: leave it out", k)
+		}
+	}
+	return vals, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -164,17 +164,9 @@ func (s *Server) mayReadAccount(c caller, acct movement.Account) error {
 // every parameter known, given once and not empty; the account checked
 // and canonical (recon.CheckAccount).
 func parseMovementsQuery(raw string) (acct movement.Account, from, to int64, err error) {
-	vals, err := url.ParseQuery(raw)
+	vals, err := strictQuery(raw, movementsParams)
 	if err != nil {
-		return acct, 0, 0, fmt.Errorf("query string: %w", err)
-	}
-	for _, k := range sortedKeys(vals) {
-		switch {
-		case !slices.Contains(movementsParams, k):
-			return acct, 0, 0, fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(movementsParams, ", "))
-		case len(vals[k]) != 1:
-			return acct, 0, 0, fmt.Errorf("parameter %s given %d times", k, len(vals[k]))
-		}
+		return acct, 0, 0, err
 	}
 	for _, k := range movementsParams {
 		if vals.Get(k) == "" {

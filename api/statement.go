@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/jinlian-ledger/jinlian/recon"
 )
@@ -34,25 +32,16 @@ type statementQuery struct {
 // org=bankA), checked by recon.Request.Check before any use. format is
 // "json" (the default) or "csv"; offset and limit page the JSON.
 func parseStatementQuery(raw string) (q statementQuery, err error) {
-	vals, err := url.ParseQuery(raw)
+	vals, err := strictQuery(raw, statementParams)
 	if err != nil {
-		return q, fmt.Errorf("query string: %w", err)
+		return q, err
 	}
 	q.format = "json"
 	var offset, limit string
 	dst := map[string]*string{"org": &q.req.Org, "date": &q.req.Date, "account": &q.req.Account, "asset": &q.req.Asset, "ledger": &q.req.Ledger,
 		"format": &q.format, "offset": &offset, "limit": &limit}
 	for _, k := range sortedKeys(vals) {
-		p, ok := dst[k]
-		switch {
-		case !ok:
-			return q, fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(statementParams, ", "))
-		case len(vals[k]) != 1:
-			return q, fmt.Errorf("parameter %s given %d times", k, len(vals[k]))
-		case vals[k][0] == "":
-			return q, fmt.Errorf("parameter %s is empty: leave it out", k)
-		}
-		*p = vals[k][0]
+		*dst[k] = vals[k][0]
 	}
 	if q.format != "json" && q.format != "csv" {
 		return q, fmt.Errorf("format %q: want json or csv", q.format)

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -288,17 +287,9 @@ func (s *Server) tx(w http.ResponseWriter, r *http.Request) {
 
 // parseTxQuery reads GET /v1/tx's query string strictly: exactly id=.
 func parseTxQuery(raw string) (string, error) {
-	vals, err := url.ParseQuery(raw)
+	vals, err := strictQuery(raw, []string{"id"})
 	if err != nil {
-		return "", fmt.Errorf("query string: %w", err)
-	}
-	for _, k := range sortedKeys(vals) {
-		switch {
-		case k != "id":
-			return "", fmt.Errorf("unknown parameter %q (known: id)", k)
-		case len(vals[k]) != 1:
-			return "", fmt.Errorf("parameter %s given %d times", k, len(vals[k]))
-		}
+		return "", err
 	}
 	id := strings.ToLower(vals.Get("id"))
 	if !txIDPattern.MatchString(id) {

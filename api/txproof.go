@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -57,17 +55,9 @@ func (s *Server) txProof(w http.ResponseWriter, r *http.Request) {
 
 // parseTxProofQuery reads GET /v1/proofs/tx's query string strictly.
 func parseTxProofQuery(raw string) (id string, height, from int64, err error) {
-	vals, err := url.ParseQuery(raw)
+	vals, err := strictQuery(raw, txProofParams)
 	if err != nil {
-		return "", 0, 0, fmt.Errorf("query string: %w", err)
-	}
-	for _, k := range sortedKeys(vals) {
-		switch {
-		case !slices.Contains(txProofParams, k):
-			return "", 0, 0, fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(txProofParams, ", "))
-		case len(vals[k]) != 1:
-			return "", 0, 0, fmt.Errorf("parameter %s given %d times", k, len(vals[k]))
-		}
+		return "", 0, 0, err
 	}
 	id = strings.ToLower(vals.Get("id"))
 	if !txIDPattern.MatchString(id) {

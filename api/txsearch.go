@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,19 +53,9 @@ type txsQuery struct {
 // cannot be searched for: it is refused rather than let change the
 // query's meaning.
 func parseTxsQuery(raw string) (q txsQuery, err error) {
-	vals, err := url.ParseQuery(raw)
+	vals, err := strictQuery(raw, txsParams)
 	if err != nil {
-		return q, fmt.Errorf("query string: %w", err)
-	}
-	for _, k := range sortedKeys(vals) {
-		switch {
-		case !slices.Contains(txsParams, k):
-			return q, fmt.Errorf("unknown parameter %q (known: %s)", k, strings.Join(txsParams, ", "))
-		case len(vals[k]) != 1:
-			return q, fmt.Errorf("parameter %s given %d times", k, len(vals[k]))
-		case vals[k][0] == "":
-			return q, fmt.Errorf("parameter %s is empty: leave it out", k)
-		}
+		return q, err
 	}
 	q.memo, q.page, q.limit = vals.Get("memo"), 1, DefaultTxsLimit
 	switch {

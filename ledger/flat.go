@@ -126,24 +126,7 @@ func (s *Store) writeFlat(writes map[string][]byte) error {
 
 // readFlatMarker returns the height m/flat names, 0 when absent.
 func (s *Store) readFlatMarker() (int64, error) {
-	var height int64
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(flatMarkerKey)
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			if len(v) != 8 {
-				return fmt.Errorf("malformed flat-index marker (%d bytes)", len(v))
-			}
-			height = int64(binary.BigEndian.Uint64(v))
-			return nil
-		})
-	})
-	return height, err
+	return s.readHeightRecord(flatMarkerKey, "flat-index marker")
 }
 
 // loadFlat makes the flat index describe the loaded height, rebuilding it

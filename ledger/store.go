@@ -343,9 +343,19 @@ func (s *Store) dropPrefix(prefix []byte) error {
 }
 
 func (s *Store) readLatestHeight() (int64, error) {
+	height, err := s.readHeightRecord(latestKey, "latest-height record")
+	if err != nil {
+		return 0, fmt.Errorf("read latest height: %w", err)
+	}
+	return height, nil
+}
+
+// readHeightRecord reads a record that holds a height (8 bytes BE), 0 when
+// it is absent; what names it in errors.
+func (s *Store) readHeightRecord(key []byte, what string) (int64, error) {
 	var height int64
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(latestKey)
+		item, err := txn.Get(key)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
 		}
@@ -354,16 +364,13 @@ func (s *Store) readLatestHeight() (int64, error) {
 		}
 		return item.Value(func(v []byte) error {
 			if len(v) != 8 {
-				return fmt.Errorf("malformed latest-height record (%d bytes)", len(v))
+				return fmt.Errorf("malformed %s (%d bytes)", what, len(v))
 			}
 			height = int64(binary.BigEndian.Uint64(v))
 			return nil
 		})
 	})
-	if err != nil {
-		return 0, fmt.Errorf("read latest height: %w", err)
-	}
-	return height, nil
+	return height, err
 }
 
 func (s *Store) readCommitInfo(height int64) (CommitInfo, error) {
