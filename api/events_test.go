@@ -69,13 +69,7 @@ func TestEventsEndpoint(t *testing.T) {
 	b := pki(t, mode, "bankB", "bob")
 	x := pki(t, mode, "bankX", "stranger")
 	aud := pki(t, mode, "bankC", "auditor")
-	addr := func(f *api.CertFiles) gmcrypto.Address {
-		c, err := gmcrypto.LoadCertificatesFile(f.ClientCert)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c[0].PublicKey().Address()
-	}
+	addr := func(f *api.CertFiles) gmcrypto.Address { return certAddr(t, f) }
 	reg := &fakeRegistry{
 		ids: map[gmcrypto.Address][2][]string{
 			addr(regu): {{"regulator"}, {"auditor", "regulator"}},

@@ -395,13 +395,7 @@ func TestGateGMTLSRoles(t *testing.T) {
 	b := pki(t, mode, "bankB", "bob")
 	x := pki(t, mode, "bankX", "stranger")
 	aud := pki(t, mode, "bankC", "auditor")
-	addr := func(f *api.CertFiles) gmcrypto.Address {
-		c, err := gmcrypto.LoadCertificatesFile(f.ClientCert)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c[0].PublicKey().Address()
-	}
+	addr := func(f *api.CertFiles) gmcrypto.Address { return certAddr(t, f) }
 	aliceKey, err := gmcrypto.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -491,4 +485,14 @@ func TestGateTLS13OrgFromIssuingCA(t *testing.T) {
 		{name: "bankC's own client: balance of bankC's sub-ledger", client: carol, body: query("/balance", balanceOf("trade")), want: []string{"abci_query /balance"}},
 		{name: "bankA's own client: balance of bankA's sub-ledger", client: alice, body: query("/balance", balanceOf("custody")), want: []string{"abci_query /balance"}},
 	})
+}
+
+// certAddr is the SM2 address of f's client certificate.
+func certAddr(t *testing.T, f *api.CertFiles) gmcrypto.Address {
+	t.Helper()
+	c, err := gmcrypto.LoadCertificatesFile(f.ClientCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c[0].PublicKey().Address()
 }

@@ -110,13 +110,7 @@ func TestStatementEndpoint(t *testing.T) {
 	b := pki(t, mode, "bankB", "bob")
 	aud := pki(t, mode, "bankC", "auditor")
 	x := pki(t, mode, "bankX", "stranger")
-	addr := func(f *api.CertFiles) gmcrypto.Address {
-		c, err := gmcrypto.LoadCertificatesFile(f.ClientCert)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c[0].PublicKey().Address()
-	}
+	addr := func(f *api.CertFiles) gmcrypto.Address { return certAddr(t, f) }
 	reg := &fakeRegistry{
 		ids: map[gmcrypto.Address][2][]string{
 			addr(regu): {{"regulator"}, {"auditor", "regulator"}},

@@ -156,13 +156,7 @@ func ownTxAPI(t *testing.T, chain *ownTxChain, lean bool) (s *api.Server, alice,
 	a := pki(t, mode, "bankA", "alice")
 	b := pki(t, mode, "bankB", "bob")
 	x := pki(t, mode, "bankX", "stranger")
-	addr := func(f *api.CertFiles) gmcrypto.Address {
-		c, err := gmcrypto.LoadCertificatesFile(f.ClientCert)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c[0].PublicKey().Address()
-	}
+	addr := func(f *api.CertFiles) gmcrypto.Address { return certAddr(t, f) }
 	reg := &fakeRegistry{
 		ids: map[gmcrypto.Address][2][]string{
 			addr(regu): {{"regulator"}, {"regulator"}},
