@@ -94,17 +94,19 @@ type fataler interface {
 // alert and the index's dump.
 func applyAll(t fataler, g Genesis, blocks []*Block, eng *Engine) ([]Alert, [][2][]byte) {
 	t.Helper()
-	return applyAllWith(t, g, blocks, eng, false)
+	return applyAllWith(t, g, blocks, eng, false, 0)
 }
 
 // applyAllWith is applyAll; cold empties the index's cache of recent
-// entries before each block, as a restart does (recent.go).
-func applyAllWith(t fataler, g Genesis, blocks []*Block, eng *Engine, cold bool) ([]Alert, [][2][]byte) {
+// entries before each block, as a restart does, and maxRecent > 0 bounds
+// it to that many entries (recent.go).
+func applyAllWith(t fataler, g Genesis, blocks []*Block, eng *Engine, cold bool, maxRecent int) ([]Alert, [][2][]byte) {
 	t.Helper()
 	ix, err := OpenIndex("")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ix.recent.max = maxRecent
 	defer ix.Close()
 	if err := ix.InitGenesis(g); err != nil {
 		t.Fatal(err)
@@ -381,9 +383,15 @@ func TestAlertsReplayIdenticallyAndOncePerWindow(t *testing.T) {
 		}
 		a1, d1 := applyAll(rt, g, blocks, eng)
 		// The replay reads every window from Badger (no cached entries).
-		a2, d2 := applyAllWith(rt, g, blocks, eng, true)
+		a2, d2 := applyAllWith(rt, g, blocks, eng, true, 0)
 		if fmt.Sprint(a1) != fmt.Sprint(a2) || !dumpsEqual(d1, d2) {
 			rt.Fatalf("a replay raised other alerts:\n%v\n%v", a1, a2)
+		}
+		// And one whose cache holds a few entries, evicting accounts at
+		// almost every block.
+		a3, d3 := applyAllWith(rt, g, blocks, eng, false, rapid.IntRange(1, 8).Draw(rt, "max recent"))
+		if fmt.Sprint(a1) != fmt.Sprint(a3) || !dumpsEqual(d1, d3) {
+			rt.Fatalf("a replay with a small cache raised other alerts:\n%v\n%v", a1, a3)
 		}
 		last := map[string]time.Time{}
 		seen := map[string]bool{}

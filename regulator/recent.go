@@ -1,6 +1,7 @@
 package regulator
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"sort"
@@ -20,20 +21,30 @@ import (
 // (an empty cache) raises the same alerts.
 
 // Bounds of the cache: at most maxRecentEntries entries in all (a few
-// hundred bytes each); past it, it starts again empty.
+// hundred bytes each); past it, the accounts read longest ago are dropped
+// until a quarter of the bound is free, so that the accounts of the
+// current blocks stay (an account dropped is read from Badger again when
+// a rule next asks for it).
 const maxRecentEntries = 1 << 20
 
 // recentEntries are an account's committed entries with time ≥ from,
-// oldest first; span is the longest window a rule read of it.
+// oldest first; span is the longest window a rule read of it, used the
+// cache's clock (the number of the committed block) when a rule last read
+// it or a block moved it.
 type recentEntries struct {
 	from    time.Time
 	span    time.Duration
 	entries []Entry
+	used    uint64
 }
 
 type recentCache struct {
 	accounts map[string]*recentEntries
 	total    int
+	// max bounds total (0: maxRecentEntries); clock counts committed
+	// blocks.
+	max   int
+	clock uint64
 }
 
 // since returns a copy of addr's cached entries with time ≥ since, or ok
@@ -43,11 +54,12 @@ func (c *recentCache) since(addr string, since time.Time) ([]Entry, bool) {
 	if !ok || since.Before(r.from) {
 		return nil, false
 	}
+	r.used = c.clock + 1 // the block being indexed, which committed numbers
 	i := sort.Search(len(r.entries), func(i int) bool { return !r.entries[i].Time.Before(since) })
 	return slices.Clone(r.entries[i:]), true
 }
 
-func (c *recentCache) clear() { *c = recentCache{} }
+func (c *recentCache) clear() { *c = recentCache{max: c.max} }
 
 // committed takes in a committed block at time at: the accounts read from
 // the index while indexing it (loaded, as they were before it), then the
@@ -57,9 +69,10 @@ func (c *recentCache) committed(at time.Time, loaded map[string]*recentEntries, 
 	if c.accounts == nil {
 		c.accounts = map[string]*recentEntries{}
 	}
+	c.clock++
 	// Map order does not matter here: each account is its own.
 	for addr, l := range loaded {
-		l.span = at.Sub(l.from)
+		l.span, l.used = at.Sub(l.from), c.clock
 		if old, ok := c.accounts[addr]; ok {
 			c.total -= len(old.entries)
 			l.span = max(l.span, old.span)
@@ -70,6 +83,7 @@ func (c *recentCache) committed(at time.Time, loaded map[string]*recentEntries, 
 	for _, addr := range slices.Sorted(maps.Keys(block)) {
 		if r, ok := c.accounts[addr]; ok {
 			r.entries = append(r.entries, block[addr]...)
+			r.used = c.clock
 			c.total += len(block[addr])
 		}
 	}
@@ -81,7 +95,23 @@ func (c *recentCache) committed(at time.Time, loaded map[string]*recentEntries, 
 			r.from = from
 		}
 	}
-	if c.total > maxRecentEntries {
-		c.clear()
+	if max := cmp.Or(c.max, maxRecentEntries); c.total > max {
+		c.evict(max - max/4)
+	}
+}
+
+// evict drops the accounts read longest ago (ties: by address, so that
+// the same blocks leave the same cache) until at most target entries are
+// left.
+func (c *recentCache) evict(target int) {
+	addrs := slices.SortedFunc(maps.Keys(c.accounts), func(a, b string) int {
+		return cmp.Or(cmp.Compare(c.accounts[a].used, c.accounts[b].used), cmp.Compare(a, b))
+	})
+	for _, addr := range addrs {
+		if c.total <= target {
+			return
+		}
+		c.total -= len(c.accounts[addr].entries)
+		delete(c.accounts, addr)
 	}
 }
