@@ -33,6 +33,12 @@ type Node struct {
 
 func (n Node) String() string { return n.Addr }
 
+// IsAPI reports whether n is a node's jinlian API (https:// or http://),
+// which serves the typed endpoints, rather than its plain CometBFT RPC.
+func (n Node) IsAPI() bool {
+	return strings.HasPrefix(n.Addr, "https://") || strings.HasPrefix(n.Addr, "http://")
+}
+
 // Dial returns an RPC client for the node: CometBFT's HTTP client over
 // plain HTTP, or over the API's TLS trusting TLS.CAFile and presenting the
 // client certificate.

@@ -18,18 +18,18 @@ import (
 
 // Movements reads acct's movements at heights from..to, in chain order.
 // Through a node's API (hc its client) the node reads them itself (GET
-// /v1/movements): what a member may read of its own accounts, any account
-// for a regulator or auditor. Where the API does not serve them (an
-// older node, or a member's custody account, which the endpoint refuses),
-// and from a plain RPC: from the blocks and their results (a node's plain
-// RPC, or its API for a regulator or auditor, whom the gate gives raw
-// blocks), else from the event feed, which a member reads for its own
-// organisation.
+// /v1/movements): what a member may read of its own organisation's
+// accounts, any account for a regulator or auditor; a refusal is returned
+// as it is. Only where the API answers 404 (an older node without the
+// endpoint, or one that serves no blocks), and from a plain RPC: from the
+// blocks and their results (a node's plain RPC, or its API for a
+// regulator or auditor, whom the gate gives raw blocks), else from the
+// event feed, which a member reads for its own organisation.
 func (n Node) Movements(ctx context.Context, hc *http.Client, acct movement.Account, from, to int64) ([]movement.Movement, error) {
-	var apiErr *Error
-	if strings.HasPrefix(n.Addr, "https://") || strings.HasPrefix(n.Addr, "http://") {
+	if n.IsAPI() {
 		ms, err := n.apiMovements(ctx, hc, acct, from, to)
-		if !errors.As(err, &apiErr) {
+		var apiErr *Error
+		if !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound {
 			return ms, err
 		}
 	}

@@ -53,6 +53,12 @@ func TestMovementsEndpoint(t *testing.T) {
 				if !errors.As(err, &apiErr) || apiErr.Status != c.status {
 					t.Fatalf("%v, want HTTP %d", err, c.status)
 				}
+				// The client says so too, rather than fall back to
+				// another reading that would list nothing.
+				got, err := c.caller.Movements(ctx, nil, acct(c.org), 1, 5)
+				if !errors.As(err, &apiErr) || apiErr.Status != c.status || got != nil {
+					t.Fatalf("Node.Movements: %v, %v; want the refusal", got, err)
+				}
 				return
 			}
 			if err != nil {
@@ -84,6 +90,8 @@ func TestMovementsEndpoint(t *testing.T) {
 		{"ledger=payments&asset=CNY&account=" + a + "&from=1", 400, "parameter to is missing"},
 		{"ledger=payments&asset=CNY&account=" + a + "&from=1&to=5&org=bankB", 400, `unknown parameter "org"`},
 		{"ledger=payments&asset=CNY&account=" + a + "&from=1&to=5&to=6", 400, "given 2 times"},
+		// A second account spelt with an escaped name is the same parameter.
+		{"ledger=payments&asset=CNY&account=" + a + "&%61ccount=" + acct("bankB").Address + "&from=1&to=5", 400, "parameter account given 2 times"},
 		{"ledger=payments&asset=CNY&account=" + a + "&from=4&to=3", 400, "want a height from 4 on"},
 		{"ledger=payments&asset=CNY&account=" + a + "&from=1&to=1001", 400, "at most 1000 heights"},
 		{"ledger=payments&asset=CNY&account=zz&from=1&to=5", 400, "account"},

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -55,10 +57,13 @@ type movementIndex struct {
 	logger *slog.Logger
 	// from and to are the heights held (0, 0: none), as in the database.
 	from, to atomic.Int64
+	// orgs are the organisations with an o<org> record (the follower's
+	// only), so that a batch writes the record of a new one only.
+	orgs map[string]bool
 }
 
 func openMovementIndex(db dbm.DB, blocks recon.Blocks, logger *slog.Logger) (*movementIndex, error) {
-	m := &movementIndex{db: db, blocks: blocks, logger: logger}
+	m := &movementIndex{db: db, blocks: blocks, logger: logger, orgs: map[string]bool{}}
 	for _, k := range []struct {
 		key []byte
 		v   *atomic.Int64
@@ -74,6 +79,13 @@ func openMovementIndex(db dbm.DB, blocks recon.Blocks, logger *slog.Logger) (*mo
 		default:
 			return nil, fmt.Errorf("movement index: malformed %s record (%d bytes)", k.key, len(b))
 		}
+	}
+	orgs, err := m.orgsOnDisk()
+	if err != nil {
+		return nil, fmt.Errorf("movement index: read its organisations: %w", err)
+	}
+	for _, org := range orgs {
+		m.orgs[org] = true
 	}
 	return m, nil
 }
@@ -207,7 +219,7 @@ func (m *movementIndex) writeBatch(next, latest int64) (int64, error) {
 	b := m.db.NewBatch()
 	defer b.Close()
 	first := m.from.Load() == 0
-	orgs := map[string]bool{}
+	var newOrgs []string
 	rows, h := 0, next
 	for ; h <= latest && h-next < movementBatchHeights && rows < movementBatchRows; h++ {
 		at, txs, err := m.blocks.BlockTxs(h)
@@ -223,12 +235,14 @@ func (m *movementIndex) writeBatch(next, latest int64) (int64, error) {
 				if err := b.Set(rowKey(mv[i].Org, &mv[i].Row, i), recon.AppendIndexedRow(nil, &mv[i].Row)); err != nil {
 					return 0, err
 				}
-				orgs[mv[i].Org] = true
+				if org := mv[i].Org; !m.orgs[org] && !slices.Contains(newOrgs, org) {
+					newOrgs = append(newOrgs, org)
+				}
 			}
 			rows += len(mv)
 		}
 	}
-	for org := range orgs { // keys of one batch: the order does not matter
+	for _, org := range newOrgs {
 		if err := b.Set(append([]byte{'o'}, org...), []byte{}); err != nil {
 			return 0, err
 		}
@@ -244,6 +258,9 @@ func (m *movementIndex) writeBatch(next, latest int64) (int64, error) {
 	if err := b.Write(); err != nil {
 		return 0, fmt.Errorf("write heights %d-%d: %w", next, h-1, err)
 	}
+	for _, org := range newOrgs {
+		m.orgs[org] = true
+	}
 	if first {
 		m.from.Store(next)
 	}
@@ -254,10 +271,7 @@ func (m *movementIndex) writeBatch(next, latest int64) (int64, error) {
 // prune deletes the rows of heights below base, which the block store no
 // longer keeps (statements of those days are refused: recon.PrunedError).
 func (m *movementIndex) prune(base int64) error {
-	orgs, err := m.orgs()
-	if err != nil {
-		return err
-	}
+	orgs := slices.Sorted(maps.Keys(m.orgs))
 	// from first, so that a reader never trusts a height being deleted.
 	if err := m.db.Set(movFromKey, binary.BigEndian.AppendUint64(nil, uint64(base))); err != nil {
 		return err
@@ -275,13 +289,15 @@ func (m *movementIndex) prune(base int64) error {
 func (m *movementIndex) reset() error {
 	m.from.Store(0)
 	m.to.Store(0)
+	clear(m.orgs)
 	if err := m.db.Delete(movFromKey); err != nil {
 		return err
 	}
 	return m.deleteRange(nil, nil)
 }
 
-func (m *movementIndex) orgs() ([]string, error) {
+// orgsOnDisk lists the organisations the index has an o<org> record of.
+func (m *movementIndex) orgsOnDisk() ([]string, error) {
 	it, err := m.db.Iterator([]byte{'o'}, []byte{'o' + 1})
 	if err != nil {
 		return nil, err

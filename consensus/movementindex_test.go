@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +171,9 @@ func TestMovementIndexFollowsTheBlocks(t *testing.T) {
 	m = openTestIndex(t, db, f)
 	if _, hi := m.Indexed(); hi != f.top-40 {
 		t.Fatalf("reopened at %d, want %d", hi, f.top-40)
+	}
+	if orgs := slices.Sorted(maps.Keys(m.orgs)); !slices.Equal(orgs, []string{"bankA", "bankB", "bankC"}) {
+		t.Fatalf("reopened knowing the organisations %v", orgs)
 	}
 	clear(f.reads)
 	if err := m.catchUp(nil); err != nil {

@@ -179,9 +179,7 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 
 // nodeAPI says whether the console's node is a jinlian API (http or
 // https), not a plain CometBFT RPC.
-func (s *Server) nodeAPI() bool {
-	return strings.HasPrefix(s.cfg.Node.Addr, "https://") || strings.HasPrefix(s.cfg.Node.Addr, "http://")
-}
+func (s *Server) nodeAPI() bool { return s.cfg.Node.IsAPI() }
 
 func (s *Server) statementCSV(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.ctx(r)

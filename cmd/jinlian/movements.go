@@ -106,8 +106,8 @@ account in the range
 }
 
 // nodeMovements lists an account's movements from --node
-// (api.Node.Movements: through the API, a member reads its own
-// organisation's accounts from the event feed).
+// (api.Node.Movements: through the API the node reads them, GET
+// /v1/movements).
 func nodeMovements(g *globals) proof.MovementLister {
 	return func(ctx context.Context, acct movement.Account, from, to int64) ([]movement.Movement, error) {
 		n := apiNode(g.node)
