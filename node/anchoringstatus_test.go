@@ -24,9 +24,13 @@ import (
 type headerAt struct {
 	rpcclient.SignClient
 	appHash []byte
+	reads   *int // counts Commit calls when set
 }
 
 func (h headerAt) Commit(_ context.Context, height *int64) (*ctypes.ResultCommit, error) {
+	if h.reads != nil {
+		*h.reads++
+	}
 	if height == nil || *height != 31 {
 		return nil, fmt.Errorf("no header at %v", height)
 	}
@@ -97,5 +101,19 @@ func TestAnchoringStatus(t *testing.T) {
 				t.Fatalf("status %+v", st)
 			}
 		})
+	}
+	// Asked again at once, the status is served from the last read: one
+	// read of the contract and the header, not one per client.
+	reads := 0
+	cfg := nodecfg.Default(t.TempDir())
+	cfg.Checkpoint.EthRPC, cfg.Checkpoint.Anchor = rpc, contract
+	src := anchoringStatus(chainID, headerAt{appHash: anchored, reads: &reads}, cfg)
+	for range 3 {
+		if st, err := src(ctx); err != nil || !st.Match {
+			t.Fatalf("%+v, %v", st, err)
+		}
+	}
+	if reads != 1 {
+		t.Fatalf("three requests read the header %d times, want 1", reads)
 	}
 }

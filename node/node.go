@@ -286,7 +286,38 @@ const anchorReadTimeout = 10 * time.Second
 // with the one in the header of the block after its height. The contract
 // and endpoint are looked up at each request (cfg.Anchor), since the
 // prover of a localnet records them in anchor.json after the API starts.
+//
+// A status read less than anchorStatusTTL ago is served again, and one
+// read at a time goes out: every client's overview asks for it, and an
+// epoch lasts a checkpoint interval, so clients cannot make the node
+// hammer the Ethereum endpoint.
 func anchoringStatus(chainID string, headers rpcclient.SignClient, cfg *nodecfg.Config) api.AnchoringSource {
+	var (
+		mu   sync.Mutex
+		at   time.Time
+		last *api.AnchoringStatus
+	)
+	read := anchoringRead(chainID, headers, cfg)
+	return func(ctx context.Context) (*api.AnchoringStatus, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if last != nil && time.Since(at) < anchorStatusTTL {
+			return last, nil
+		}
+		st, err := read(ctx)
+		if err != nil {
+			return nil, err
+		}
+		last, at = st, time.Now()
+		return st, nil
+	}
+}
+
+// anchorStatusTTL is how long a read anchoring status is served again.
+const anchorStatusTTL = 5 * time.Second
+
+// anchoringRead reads the anchoring status once.
+func anchoringRead(chainID string, headers rpcclient.SignClient, cfg *nodecfg.Config) api.AnchoringSource {
 	hc := &http.Client{Timeout: anchorReadTimeout}
 	return func(ctx context.Context) (*api.AnchoringStatus, error) {
 		rpc, contract := cfg.Anchor()
