@@ -309,3 +309,25 @@ func TestVerifyConcurrently(t *testing.T) {
 		t.Fatal(e)
 	}
 }
+
+// Many keys' tables in turn, as a validator sees a consortium's senders:
+// tables fall out of the processor's caches between two uses (addScalar
+// fetches an addition's entries together for that).
+func BenchmarkSM2VerifyTabledMany(b *testing.B) {
+	const n = 200
+	kts := make([]*keyTable, n)
+	sigs := make([][]byte, n)
+	msg := make([]byte, 256)
+	for i := range kts {
+		k, _ := GenerateKey()
+		kts[i] = tabled(b, k)
+		sigs[i], _ = k.Sign(msg)
+	}
+	i := 0
+	for b.Loop() {
+		if !kts[i%n].verify(msg, sigs[i%n]) {
+			b.Fatal("verify failed")
+		}
+		i += 7
+	}
+}
