@@ -126,11 +126,12 @@ func (m *movementIndex) OrgRows(ctx context.Context, org string, from, to int64,
 		return err
 	}
 	defer it.Close()
+	var rd recon.RowDecoder
 	for n := 0; it.Valid(); it.Next() {
 		if n++; n%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		r, err := recon.DecodeIndexedRow(it.Value())
+		r, err := rd.Decode(it.Value())
 		if err != nil {
 			return fmt.Errorf("key %x: %w", it.Key(), err)
 		}

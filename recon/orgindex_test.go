@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -172,8 +173,15 @@ func FuzzDecodeIndexedRow(f *testing.F) {
 	f.Add(AppendIndexedRow(nil, &Row{Time: time.Unix(5, 0), Height: 3, Memo: "m", BalanceAfter: ptr(uint64(4))}))
 	f.Add([]byte{indexedRowV1})
 	f.Add([]byte{2, 0})
+	// A RowDecoder shares strings across its rows (and so across the
+	// inputs): it must decode, and refuse, exactly as DecodeIndexedRow.
+	var rd RowDecoder
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := DecodeIndexedRow(b)
+		shared, serr := rd.Decode(b)
+		if (err == nil) != (serr == nil) || !reflect.DeepEqual(r, shared) {
+			t.Fatalf("%x: DecodeIndexedRow %+v, %v; RowDecoder %+v, %v", b, r, err, shared, serr)
+		}
 		if err != nil {
 			return
 		}
