@@ -11,7 +11,8 @@ import (
 // TestCrashBetweenTreeSavesAndCommitRecord stops Commit after k trees were
 // saved, or after the flat index was written (as kill -9 would), reopens
 // the database and checks that the store is exactly at the last commit,
-// its flat index rebuilt or untouched, and commits again normally.
+// its flat index repaired (the crashed block's keys only) or untouched,
+// and commits again normally.
 func TestCrashBetweenTreeSavesAndCommitRecord(t *testing.T) {
 	ledgers := []string{"_system", "assets", "payments"}
 	// The hook's points in order: a tree save per ledger (and the new
@@ -77,6 +78,16 @@ func TestCrashBetweenTreeSavesAndCommitRecord(t *testing.T) {
 				t.Fatal("uncommitted delete survived the crash")
 			}
 			checkFlat(t, s)
+			// A crash before the index was written leaves it valid; one
+			// after repairs the keys block 3 changed (k in four ledgers,
+			// p07), not the whole index.
+			r := s.FlatRebuilt()
+			if stop <= len(ledgers)+1 && r != (FlatRebuild{}) {
+				t.Fatalf("an untouched index was rebuilt or repaired: %+v", r)
+			}
+			if stop == len(ledgers)+2 && (!r.Repaired || r.Keys != 5 || r.Height != last.Height) {
+				t.Fatalf("flat index after a crash while it was written: %+v, want 5 keys repaired at height %d", r, last.Height)
+			}
 
 			// Replaying block 3 gives the same result as a store that never crashed.
 			must(t, s.CreateLedger("_new"))

@@ -4,9 +4,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/cosmos/iavl"
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -24,18 +27,26 @@ import (
 // The index is valid when m/flat equals m/latest. Commit keeps it so:
 //
 //  1. the trees are saved (IAVL's batches);
-//  2. one WriteBatch deletes m/flat, then applies the block's writes to
-//     f/ (it may commit as several Badger transactions, in order);
-//  3. one transaction writes the commit record, m/latest and m/flat.
+//  2. one WriteBatch deletes m/flat and writes m/flatwriting (the height
+//     being committed), then applies the block's writes to f/ (it may
+//     commit as several Badger transactions, in order);
+//  3. one transaction writes the commit record, m/latest and m/flat, and
+//     deletes m/flatwriting.
 //
 // Badger applies transactions in commit order and recovers a prefix of them
 // after a crash, each whole or not at all. A crash before 2 leaves m/flat =
 // m/latest = the previous height and the index untouched; a crash during or
-// after 2 and before 3 leaves m/flat absent; after 3 both name the new
-// height. Open rebuilds the index from the trees whenever m/flat differs
-// from m/latest (an absent m/flat included: a crash, or a database from
-// before the index), so a stale index is never read. At height 0 the index
-// is empty: Open clears any record a first Commit that did not finish left.
+// after 2 and before 3 leaves m/flat absent and m/flatwriting = m/latest + 1;
+// after 3 both name the new height. Open trusts the index only when m/flat
+// equals m/latest. After a crash in 2 it repairs it: every tree holds the
+// unfinished height (step 1 was over), so the keys that height changed are
+// the difference of the trees' last two versions, and only those records
+// are written again, from the committed trees (a block's keys, not the
+// state's). In every other case (no m/flat and no m/flatwriting of the next
+// height: a database from before the index, or one whose index was turned
+// off) Open rebuilds the index from the trees. So a stale index is never
+// read. At height 0 the index is empty: Open clears any record a first
+// Commit that did not finish left.
 //
 // Views read the index without the Store's lock while Commit writes it.
 // flatHeight is the height the index describes, or -1 while Commit
@@ -43,8 +54,9 @@ import (
 // value read while a Commit was writing fails the second check (flatHeight
 // never returns to a height once it moved past it).
 var (
-	flatKeyPrefix = []byte("f/")
-	flatMarkerKey = []byte("m/flat")
+	flatKeyPrefix  = []byte("f/")
+	flatMarkerKey  = []byte("m/flat")
+	flatWritingKey = []byte("m/flatwriting")
 )
 
 // flatMaxKeyLen: longer keys are not in the index (Badger refuses keys of
@@ -96,7 +108,7 @@ func (s *Store) flatGet(height int64, ledger string, key []byte) (value []byte, 
 // writeFlat applies the block's writes (latestKeyOf → value, nil =
 // deleted) to the flat index after deleting its marker (step 2 above).
 // The writes' keys are distinct, so the map's order does not matter.
-func (s *Store) writeFlat(writes map[string][]byte) error {
+func (s *Store) writeFlat(height int64, writes map[string][]byte) error {
 	s.flatHeight.Store(-1)
 	if len(writes) == 0 {
 		return nil
@@ -104,6 +116,9 @@ func (s *Store) writeFlat(writes map[string][]byte) error {
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	if err := wb.Delete(flatMarkerKey); err != nil {
+		return err
+	}
+	if err := wb.Set(flatWritingKey, binary.BigEndian.AppendUint64(nil, uint64(height))); err != nil {
 		return err
 	}
 	for k, v := range writes {
@@ -129,10 +144,108 @@ func (s *Store) readFlatMarker() (int64, error) {
 	return s.readHeightRecord(flatMarkerKey, "flat-index marker")
 }
 
-// loadFlat makes the flat index describe the loaded height, rebuilding it
-// from the trees when its marker says otherwise; with the index off it
-// removes a left-over one. Called by load, before the Store is shared.
-func (s *Store) loadFlat() error {
+// unfinishedFlatWrite returns, when a Commit of the height after the
+// committed one crashed while it wrote the flat index (step 2 above), the
+// keys that height changed in each tree on disk; nil when there was no
+// such crash, or when the changes cannot be read (Open then rebuilds the
+// whole index). Called by load before it rolls the trees back to the
+// committed height or drops the trees of ledgers that height created.
+func (s *Store) unfinishedFlatWrite(height int64, names []string) (map[string][][]byte, error) {
+	if s.opts.NoFlatIndex || height == 0 {
+		return nil, nil
+	}
+	marker, err := s.readFlatMarker()
+	if err != nil || marker != 0 {
+		return nil, err
+	}
+	writing, err := s.readHeightRecord(flatWritingKey, "flat-index write marker")
+	if err != nil || writing != height+1 {
+		return nil, err
+	}
+	changed := map[string][][]byte{}
+	for _, name := range names {
+		tree := s.newTree(name)
+		latest, err := tree.GetLatestVersion()
+		if err != nil {
+			return nil, fmt.Errorf("ledger %s: %w", name, err)
+		}
+		if latest != writing {
+			return nil, nil // not what step 2 leaves: rebuild
+		}
+		var keys [][]byte
+		err = tree.TraverseStateChanges(writing, writing, func(_ int64, cs *iavl.ChangeSet) error {
+			for _, p := range cs.Pairs {
+				keys = append(keys, p.Key)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("ledger %s: changes of version %d: %w", name, writing, err)
+		}
+		changed[name] = keys
+	}
+	return changed, nil
+}
+
+// repairFlat writes again, from the loaded trees, the index records of
+// the keys an unfinished Commit changed (unfinishedFlatWrite), then the
+// marker. A ledger that Commit created has no tree now: its records go.
+func (s *Store) repairFlat(height int64, changed map[string][][]byte) error {
+	start, n := time.Now(), 0
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	names := slices.Sorted(maps.Keys(changed)) // the order of the writes does not matter; the log's does
+	for _, name := range names {
+		tree := s.trees[name]
+		for _, k := range changed[name] {
+			if len(k) > flatMaxKeyLen {
+				continue
+			}
+			var v []byte
+			present := false
+			if tree != nil {
+				var err error
+				if v, err = tree.Get(k); err != nil {
+					return fmt.Errorf("ledger %s: %w", name, err)
+				}
+				if present = v != nil; !present {
+					if present, err = tree.Has(k); err != nil {
+						return fmt.Errorf("ledger %s: %w", name, err)
+					}
+				}
+			}
+			var err error
+			if present {
+				err = wb.Set(flatKey(name, k), append([]byte{}, v...))
+			} else {
+				err = wb.Delete(flatKey(name, k))
+			}
+			if err != nil {
+				return err
+			}
+			n++
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Delete(flatWritingKey); err != nil {
+			return err
+		}
+		return txn.Set(flatMarkerKey, binary.BigEndian.AppendUint64(nil, uint64(height)))
+	})
+	if err == nil {
+		s.flatRebuilt = FlatRebuild{Height: height, Keys: n, Took: time.Since(start), Repaired: true}
+	}
+	return err
+}
+
+// loadFlat makes the flat index describe the loaded height: as it is when
+// its marker says so, repaired when changed (unfinishedFlatWrite) is not
+// nil, else rebuilt from the trees; with the index off it removes a
+// left-over one. Called by load, before the Store is shared.
+func (s *Store) loadFlat(changed map[string][][]byte) error {
 	s.flatHeight.Store(-1)
 	height := s.last.Height
 	marker, err := s.readFlatMarker()
@@ -140,6 +253,13 @@ func (s *Store) loadFlat() error {
 		return fmt.Errorf("flat index: %w", err)
 	}
 	if !s.opts.NoFlatIndex && height > 0 && marker == height {
+		s.flatHeight.Store(height)
+		return nil
+	}
+	if changed != nil && !s.opts.NoFlatIndex && height > 0 {
+		if err := s.repairFlat(height, changed); err != nil {
+			return fmt.Errorf("flat index: repair at height %d: %w", height, err)
+		}
 		s.flatHeight.Store(height)
 		return nil
 	}
@@ -160,11 +280,17 @@ func (s *Store) loadFlat() error {
 
 // clearFlat deletes the marker, then every record of the index.
 func (s *Store) clearFlat() error {
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(flatMarkerKey) }); err != nil {
+	err := s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Delete(flatWritingKey); err != nil {
+			return err
+		}
+		return txn.Delete(flatMarkerKey)
+	})
+	if err != nil {
 		return err
 	}
 	found := false
-	err := s.db.View(func(txn *badger.Txn) error {
+	err = s.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		opts.Prefix = flatKeyPrefix
@@ -223,11 +349,14 @@ func (s *Store) rebuildFlat(height int64) error {
 
 // FlatRebuild says that opening (or restoring) the store rebuilt the flat
 // index from the trees (docs/operations.md): at its first start after the
-// upgrade that added it, or after a crash while a Commit wrote it.
+// upgrade that added it, or when its index had been turned off; or that
+// it repaired the index (Repaired), writing again the Keys of a Commit
+// that a crash interrupted while it wrote the index.
 type FlatRebuild struct {
-	Height int64
-	Keys   int
-	Took   time.Duration
+	Height   int64
+	Keys     int
+	Took     time.Duration
+	Repaired bool
 }
 
 // FlatRebuilt is the last rebuild of the flat index since the store was

@@ -240,6 +240,12 @@ func (s *Store) load() error {
 	if err != nil {
 		return err
 	}
+	// Before the trees are rolled back to the committed height: what a
+	// crashed Commit changed, to repair the flat index with.
+	flatChanged, err := s.unfinishedFlatWrite(height, onDisk)
+	if err != nil {
+		return fmt.Errorf("flat index: %w", err)
+	}
 	for _, name := range onDisk {
 		if !committed[name] {
 			if err := s.dropPrefix(treePrefix(name)); err != nil {
@@ -264,7 +270,7 @@ func (s *Store) load() error {
 		size = latestCacheSize
 	}
 	s.latest = newLatestCache(height, size)
-	if err := s.loadFlat(); err != nil {
+	if err := s.loadFlat(flatChanged); err != nil {
 		return err
 	}
 	return s.db.Sync()
@@ -530,7 +536,7 @@ func (s *Store) Commit() (CommitInfo, error) {
 	}
 	flat := !s.opts.NoFlatIndex
 	if flat {
-		err := s.writeFlat(s.pending)
+		err := s.writeFlat(height, s.pending)
 		if err == nil && s.testHookCommit != nil {
 			err = s.testHookCommit("flat index")
 		}
@@ -569,6 +575,9 @@ func (s *Store) writeCommitRecord(ci CommitInfo, flat bool) error {
 		}
 		if flat {
 			if err := txn.Set(flatMarkerKey, height); err != nil {
+				return err
+			}
+			if err := txn.Delete(flatWritingKey); err != nil {
 				return err
 			}
 		}

@@ -185,8 +185,12 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 	if err != nil {
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
 	}
-	if r := store.FlatRebuilt(); r.Keys > 0 {
-		logger.Info("ledger: flat index of the latest state rebuilt from the trees (first start after the upgrade, or a crash during a commit)",
+	switch r := store.FlatRebuilt(); {
+	case r.Repaired:
+		logger.Info("ledger: flat index of the latest state repaired (the keys of a commit a crash interrupted)",
+			"height", r.Height, "keys", r.Keys, "took", r.Took.Round(time.Millisecond).String())
+	case r.Keys > 0:
+		logger.Info("ledger: flat index of the latest state rebuilt from the trees (first start after the upgrade, or after it was turned off)",
 			"height", r.Height, "keys", r.Keys, "took", r.Took.Round(time.Millisecond).String())
 	}
 	n := &Node{Store: store, Config: cfg}
