@@ -189,6 +189,7 @@ type bulkIter struct {
 	k, v   []byte
 	valid  bool
 	err    error
+	read   int // records read through the current Badger transaction
 }
 
 func (s *Store) newBulkIter(ledger string, start, end []byte) (*bulkIter, error) {
@@ -207,14 +208,40 @@ func (s *Store) newBulkIter(ledger string, start, end []byte) (*bulkIter, error)
 	if end != nil {
 		b.end = flatKey(ledger, end)
 	}
-	b.txn = s.db.NewTransaction(false)
-	opts := badger.DefaultIteratorOptions
-	opts.Prefix = b.prefix
-	b.it = b.txn.NewIterator(opts)
-	b.it.Seek(flatKey(ledger, start))
+	b.open(flatKey(ledger, start))
 	b.skipWritten()
 	b.next()
 	return b, nil
+}
+
+// bulkIterChunk is how many records one Badger transaction of a bulkIter
+// reads before the iterator moves to a new one. Badger keeps the conflict
+// keys of every transaction committed after the oldest read transaction
+// still open: one transaction open for a whole import (millions of node
+// writes) held gigabytes of them.
+var bulkIterChunk = 1 << 14 // a variable for tests
+
+// open starts a Badger transaction and iterator at key.
+func (b *bulkIter) open(key []byte) {
+	b.txn = b.s.db.NewTransaction(false)
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = b.prefix
+	b.it = b.txn.NewIterator(opts)
+	b.it.Seek(key)
+	b.read = 0
+}
+
+// advance moves the Badger iterator to the next record, through a new
+// transaction every bulkIterChunk records.
+func (b *bulkIter) advance() {
+	b.it.Next()
+	if b.read++; b.read < bulkIterChunk || !b.it.Valid() {
+		return
+	}
+	at := b.it.Item().KeyCopy(nil)
+	b.it.Close()
+	b.txn.Discard()
+	b.open(at)
 }
 
 // badgerValid reports whether the Badger iterator is on a bulk record in range.
@@ -233,7 +260,7 @@ func (b *bulkIter) skipWritten() {
 		if _, ok := b.s.pending[string(k)]; !ok {
 			return
 		}
-		b.it.Next()
+		b.advance()
 	}
 }
 
@@ -253,7 +280,7 @@ func (b *bulkIter) next() {
 			b.k, b.v = b.tree.Key(), b.tree.Value()
 			b.tree.Next()
 			if c == 0 { // cannot happen: written keys are skipped
-				b.it.Next()
+				b.advance()
 				b.skipWritten()
 			}
 		} else {
@@ -279,7 +306,7 @@ func (b *bulkIter) fromBadger() {
 		v = []byte{}
 	}
 	b.v = v
-	b.it.Next()
+	b.advance()
 	b.skipWritten()
 }
 

@@ -129,6 +129,8 @@ func checkState(t testing.TB, what string, kv interface {
 // index holds every key, it reopens, prunes, snapshots and restores, and
 // later heights change it as any.
 func TestBulkLoad(t *testing.T) {
+	defer func(n int) { bulkIterChunk = n }(bulkIterChunk)
+	bulkIterChunk = 7 // iterations move through many Badger transactions
 	for _, c := range []struct {
 		name string
 		g    bulkGenesis
