@@ -399,8 +399,9 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		args = append(args, "--synthetic-accounts", strconv.FormatInt(o.SyntheticAccounts, 10))
 	}
 	// Each validator applies the synthetic accounts in its InitChain and
-	// saves them at the first commit: allow for it (50–85 µs an account
-	// each, measured; BenchmarkGenesisSynthetic in app; twice that here).
+	// imports them at the first commit: allow for it (about 70 µs an
+	// account each, measured; BenchmarkGenesisSynthetic in app; about
+	// three times that here, for a machine shared with other work).
 	genesisWork := time.Duration(o.SyntheticAccounts*int64(o.Validators)) * 200 * time.Microsecond
 	var pprofAddr string
 	if cpuProfile != "" || o.HeapProfile != "" {
