@@ -78,6 +78,9 @@ type Options struct {
 	// accounts (app.SyntheticAccounts), and the transfers of the load go
 	// to them, drawn uniformly, from the Accounts senders.
 	SyntheticAccounts int64
+	// ReservesInterval (jinlian): the genesis reserves_interval (0: the
+	// localnet's default, every checkpoint interval; negative: none).
+	ReservesInterval int64
 	// Settle is how long to wait between a ready network and the load:
 	// after a large genesis the nodes still compact and collect it.
 	Settle time.Duration
@@ -397,6 +400,9 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	}
 	if o.SyntheticAccounts > 0 && appName != "kvstore" {
 		args = append(args, "--synthetic-accounts", strconv.FormatInt(o.SyntheticAccounts, 10))
+	}
+	if o.ReservesInterval != 0 && appName != "kvstore" {
+		args = append(args, "--reserves-interval", strconv.FormatInt(o.ReservesInterval, 10))
 	}
 	// Each validator applies the synthetic accounts in its InitChain and
 	// imports them at the first commit: allow for it (about 70 µs an
