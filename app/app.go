@@ -340,7 +340,17 @@ func (a *App) initChain(req *abci.RequestInitChain) (*abci.ResponseInitChain, er
 		return nil, err
 	}
 	a.chainID, a.params, a.blockTime = req.ChainId, g.Params, req.Time
-	a.leaves.startAtGenesis()
+	switch {
+	case !a.store.BulkLoaded():
+		a.leaves.startAtGenesis()
+	case g.Params.reservesInterval() > 0:
+		if err := a.leaves.startAfterBulkLoad(a.store, a.payments, userLedgers(a.store)); err != nil {
+			a.store.Rollback()
+			return nil, err
+		}
+	default: // no reserves heights: nothing to keep
+		a.leaves.reset()
+	}
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
 	}

@@ -54,12 +54,7 @@ func (a *App) commitReserves(kv ledger.KV, height int64) ([]abci.Event, error) {
 	if n <= 0 || height <= 0 {
 		return nil, nil
 	}
-	var names []string
-	for _, l := range a.store.Ledgers() {
-		if !strings.HasPrefix(l, "_") {
-			names = append(names, l)
-		}
-	}
+	names := userLedgers(a.store)
 	if err := a.leaves.follow(a.store, height, names); err != nil {
 		return nil, err
 	}
@@ -73,6 +68,17 @@ func (a *App) commitReserves(kv ledger.KV, height int64) ([]abci.Event, error) {
 	}
 	a.leaves.done(height)
 	return events, nil
+}
+
+// userLedgers are the store's sub-ledgers, without the reserved ones.
+func userLedgers(store *ledger.Store) []string {
+	var names []string
+	for _, l := range store.Ledgers() {
+		if !strings.HasPrefix(l, "_") {
+			names = append(names, l)
+		}
+	}
+	return names
 }
 
 // reservesBank adapts payments.Keeper to reserves.Bank.

@@ -16,6 +16,11 @@
 // at Open when a crash left it behind the commit record. Iteration and
 // Views of older heights walk the trees.
 //
+// BulkLoad (bulk.go) keeps a large genesis out of the working trees: its
+// records are written to Badger as flat-index records as they come, and
+// the first Commit imports the ledgers that hold them through IAVL's
+// importer, as balanced trees.
+//
 // A View proves a committed key/value (ProveMembership: an ICS-23
 // existence proof in the ledger's IAVL tree) and gives the ledger roots
 // whose AppHash is the height's app hash, so a record can be tied to an

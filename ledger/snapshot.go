@@ -465,12 +465,9 @@ func (s *Store) resetEmpty() {
 	s.last = CommitInfo{AppHash: AppHash(nil)}
 	s.trees, s.readers, s.names = map[string]*iavl.MutableTree{}, map[string]*iavl.MutableTree{}, nil
 	s.pending = map[string][]byte{}
+	s.bulk, s.bulkBuf, s.bulkLedgers, s.bulkRoots = false, nil, nil, nil
 	s.flatHeight.Store(-1) // load, or the next Commit, sets it
-	size := s.opts.LatestCacheSize
-	if size <= 0 {
-		size = latestCacheSize
-	}
-	s.latest = newLatestCache(0, size)
+	s.latest = newLatestCache(0, s.latestSize())
 }
 
 func (s *Store) isEmptyDB() (bool, error) {

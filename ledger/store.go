@@ -159,6 +159,15 @@ type Store struct {
 	flatRebuilt FlatRebuild
 	closed      atomic.Bool
 
+	// bulk is set while BulkLoad runs; bulkBuf holds its records not yet
+	// written to Badger; bulkLedgers are the ledgers holding bulk records
+	// until the first Commit saves them, bulkRoots their memoised working
+	// roots (bulk.go).
+	bulk        bool
+	bulkBuf     map[string][]byte
+	bulkLedgers map[string]bool
+	bulkRoots   map[string][]byte
+
 	// testHookCommit, when set, runs in Commit after each tree's
 	// SaveVersion (point "tree <name>") and after the flat index was
 	// written (point "flat index"); an error aborts the Commit there, as a
@@ -265,15 +274,19 @@ func (s *Store) load() error {
 		s.readers[r.Name] = s.newTree(r.Name)
 		s.names = append(s.names, r.Name)
 	}
-	size := s.opts.LatestCacheSize
-	if size <= 0 {
-		size = latestCacheSize
-	}
-	s.latest = newLatestCache(height, size)
+	s.latest = newLatestCache(height, s.latestSize())
 	if err := s.loadFlat(flatChanged); err != nil {
 		return err
 	}
 	return s.db.Sync()
+}
+
+// latestSize is the bound of each generation of the latest-value cache.
+func (s *Store) latestSize() int {
+	if s.opts.LatestCacheSize > 0 {
+		return s.opts.LatestCacheSize
+	}
+	return latestCacheSize
 }
 
 // newTree opens a tree over the ledger's prefix. IAVL's fast-node index is
@@ -504,6 +517,17 @@ func (s *Store) WorkingHash() []byte {
 	}
 	roots := make([]LedgerRoot, len(s.names))
 	for i, name := range s.names {
+		if s.bulkLedgers[name] {
+			r, err := s.bulkRoot(name)
+			if err != nil {
+				// A Badger read failed: no hash to give, and Commit must not
+				// save a state whose hash was not reported.
+				s.broken = fmt.Errorf("reopen the store: %w", err)
+				return nil
+			}
+			roots[i] = LedgerRoot{Name: name, Root: r}
+			continue
+		}
 		roots[i] = LedgerRoot{Name: name, Root: s.trees[name].WorkingHash()}
 	}
 	return AppHash(roots)
@@ -521,7 +545,15 @@ func (s *Store) Commit() (CommitInfo, error) {
 	height := s.last.Height + 1
 	roots := make([]LedgerRoot, 0, len(s.names))
 	for _, name := range s.names {
-		hash, version, err := s.trees[name].SaveVersion()
+		var hash []byte
+		var version int64
+		var err error
+		if s.bulkLedgers[name] {
+			hash, err = s.importBulk(name, height)
+			version = height
+		} else {
+			hash, version, err = s.trees[name].SaveVersion()
+		}
 		if err == nil && version != height {
 			err = fmt.Errorf("saved version %d, want height %d", version, height)
 		}
@@ -550,6 +582,18 @@ func (s *Store) Commit() (CommitInfo, error) {
 		s.broken = fmt.Errorf("write commit record of height %d, reopen the store: %w", height, err)
 		return CommitInfo{}, s.broken
 	}
+	bulkCommit := len(s.bulkLedgers) > 0
+	if bulkCommit {
+		// The bulk records became the flat index; without one, they go
+		// (a crash first leaves them to Open, which removes them too).
+		s.bulkLedgers, s.bulkRoots = nil, nil
+		if !flat {
+			if err := s.clearFlat(); err != nil {
+				s.broken = fmt.Errorf("remove the bulk records after height %d, reopen the store: %w", height, err)
+				return CommitInfo{}, s.broken
+			}
+		}
+	}
 	for _, name := range s.names {
 		if _, ok := s.readers[name]; !ok {
 			s.readers[name] = s.newTree(name)
@@ -559,7 +603,13 @@ func (s *Store) Commit() (CommitInfo, error) {
 	if flat {
 		s.flatHeight.Store(height)
 	}
-	s.latest.advance(height, s.pending)
+	if bulkCommit {
+		// Reads before a key's bulk record was written cached it as
+		// absent; the cache knows nothing of the bulk records.
+		s.latest = newLatestCache(height, s.latestSize())
+	} else {
+		s.latest.advance(height, s.pending)
+	}
 	s.pending = map[string][]byte{}
 	return ci.clone(), nil
 }
@@ -612,6 +662,9 @@ func (s *Store) Rollback() {
 	}
 	s.names = committed
 	s.pending = map[string][]byte{}
+	if err := s.dropBulk(); err != nil {
+		s.broken = fmt.Errorf("drop the bulk records, reopen the store: %w", err)
+	}
 }
 
 func (s *Store) tree(ledger string) (*iavl.MutableTree, error) {
@@ -648,6 +701,9 @@ func (s *Store) get(ledger string, key []byte) ([]byte, error) {
 	if v, ok := s.pending[k]; ok {
 		return v, nil
 	}
+	if s.bulkLedgers[ledger] {
+		return s.getBulk(ledger, key)
+	}
 	if v, ok := s.latest.get(s.last.Height, k); ok {
 		return v, nil
 	}
@@ -660,7 +716,9 @@ func (s *Store) get(ledger string, key []byte) ([]byte, error) {
 			return nil, damaged(s.dir, fmt.Errorf("get from ledger %s: %w", ledger, err))
 		}
 	}
-	s.latest.fill(s.last.Height, k, v)
+	if !s.bulk {
+		s.latest.fill(s.last.Height, k, v)
+	}
 	return v, nil
 }
 
@@ -685,9 +743,15 @@ func (s *Store) Set(ledger string, key, value []byte) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
+	if ok, err := s.setBulk(ledger, key, value); ok || err != nil {
+		return err
+	}
 	t, err := s.tree(ledger)
 	if err != nil {
 		return err
+	}
+	if s.bulkLedgers != nil {
+		delete(s.bulkRoots, ledger)
 	}
 	// IAVL keeps the slices it is given; copy so callers may reuse theirs.
 	value = append([]byte{}, value...)
@@ -714,6 +778,9 @@ func (s *Store) Delete(ledger string, key []byte) error {
 	}
 	if _, _, err := t.Remove(key); err != nil {
 		return fmt.Errorf("delete from ledger %s: %w", ledger, err)
+	}
+	if s.bulkLedgers != nil {
+		delete(s.bulkRoots, ledger)
 	}
 	s.pending[latestKeyOf(ledger, key)] = nil
 	return nil
@@ -782,6 +849,9 @@ func (s *Store) iterateBatch(ledger string, start, end []byte) ([]kvPair, bool, 
 	t, err := s.tree(ledger)
 	if err != nil {
 		return nil, false, err
+	}
+	if s.bulkLedgers[ledger] {
+		return s.iterateBulkBatch(ledger, start, end)
 	}
 	it, err := t.Iterator(start, end, true)
 	if err != nil {

@@ -106,6 +106,7 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.IntVar(&o.MempoolSize, "mempool-size", 0, "CometBFT mempool.size of every node, both apps (0: jinlian's default, 10000)")
 	f.IntVar(&o.Accounts, "accounts", 200, "funded sender accounts of the jinlian load")
 	f.Int64Var(&o.SyntheticAccounts, "synthetic-accounts", 0, "jinlian: fund this many generated accounts in the genesis (app_state synthetic_accounts) and send the load's transfers to them, drawn uniformly")
+	f.Int64Var(&o.ReservesInterval, "reserves-interval", 0, "jinlian: the genesis reserves_interval (0: the localnet's, every checkpoint interval; negative: no reserves records, as a chain whose reserves heights would stall the load)")
 	f.DurationVar(&o.Settle, "settle", 0, "wait this long between a ready network (every node past its first block) and the load, e.g. after a large genesis")
 	f.StringVar(&o.HeapProfile, "heapprofile", "", "write a heap profile of the node process after the load to FILE.<app>")
 	f.IntVar(&o.TxSize, "tx-size", 0, "kvstore transaction size in bytes (default: that of a jinlian transfer)")
@@ -155,6 +156,7 @@ func newBenchServeCmd(g *globals) *cobra.Command {
 	f.IntVar(&o.MempoolSize, "mempool-size", 0, "CometBFT mempool.size (0: jinlian's default)")
 	f.StringVar(&o.AccountsFile, "accounts-file", "", "jinlian: file of addresses to fund, one per line")
 	f.Int64Var(&o.SyntheticAccounts, "synthetic-accounts", 0, "jinlian: generated accounts the genesis funds")
+	f.Int64Var(&o.ReservesInterval, "reserves-interval", 0, "jinlian: the genesis reserves_interval (0: every checkpoint interval; negative: no reserves records)")
 	f.StringVar(&o.PProf, "pprof", "", "serve net/http/pprof on this address (127.0.0.1:port)")
 	f.StringVar(&logLevel, "log.level", "error", "log level: debug, info, warn, error")
 	return cmd

@@ -78,6 +78,9 @@ type Options struct {
 	// accounts (app.SyntheticAccounts), and the transfers of the load go
 	// to them, drawn uniformly, from the Accounts senders.
 	SyntheticAccounts int64
+	// ReservesInterval (jinlian): the genesis reserves_interval (0: the
+	// localnet's default, every checkpoint interval; negative: none).
+	ReservesInterval int64
 	// Settle is how long to wait between a ready network and the load:
 	// after a large genesis the nodes still compact and collect it.
 	Settle time.Duration
@@ -398,9 +401,13 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	if o.SyntheticAccounts > 0 && appName != "kvstore" {
 		args = append(args, "--synthetic-accounts", strconv.FormatInt(o.SyntheticAccounts, 10))
 	}
+	if o.ReservesInterval != 0 && appName != "kvstore" {
+		args = append(args, "--reserves-interval", strconv.FormatInt(o.ReservesInterval, 10))
+	}
 	// Each validator applies the synthetic accounts in its InitChain and
-	// saves them at the first commit: allow for it (50–85 µs an account
-	// each, measured; BenchmarkGenesisSynthetic in app; twice that here).
+	// imports them at the first commit: allow for it (about 70 µs an
+	// account each, measured; BenchmarkGenesisSynthetic in app; about
+	// three times that here, for a machine shared with other work).
 	genesisWork := time.Duration(o.SyntheticAccounts*int64(o.Validators)) * 200 * time.Microsecond
 	var pprofAddr string
 	if cpuProfile != "" || o.HeapProfile != "" {

@@ -41,6 +41,10 @@ type ServeOptions struct {
 	AccountsFile string
 	// SyntheticAccounts (jinlian): generated accounts the genesis funds.
 	SyntheticAccounts int64
+	// ReservesInterval (jinlian) is the genesis reserves_interval
+	// (localnet.Options.ReservesInterval: 0 the localnet's default,
+	// negative none).
+	ReservesInterval int64
 	// PProf, if set, serves net/http/pprof there (127.0.0.1:port).
 	PProf string
 }
@@ -85,6 +89,7 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 			Home: o.Home, Validators: o.Validators, BasePort: o.BasePort, ChainID: ChainID,
 			TimeoutCommit: o.TimeoutCommit, ExtraFundedAccounts: extra, ExtraFundedAccountsB: extraB,
 			SyntheticAccounts:  o.SyntheticAccounts,
+			ReservesInterval:   o.ReservesInterval,
 			SeparateSigCaches:  o.App != "jinlian-shared",
 			CheckpointInterval: checkpointInterval(o.Validators),
 		})
