@@ -371,7 +371,16 @@ type txLoad struct {
 	// setup are the phases a contract workload commits before the load,
 	// in order, each phase's transactions all committed before the next.
 	setup [][][]byte
+	// sign (the transfer load) signs the transactions again at a time:
+	// a genesis of millions of accounts takes longer to start than
+	// app.Params.TxTimeWindowSeconds, which then refuses transactions
+	// signed before it.
+	sign func(at time.Time) error
 }
+
+// staleLoad is how old a pre-built load may be when the network is ready;
+// an older one is signed again (the default window is 600 s).
+const staleLoad = 4 * time.Minute
 
 func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload string, o *Options, cpuProfile string) (*Result, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -447,6 +456,13 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+	if load.sign != nil && time.Since(t0) > staleLoad {
+		t1 := time.Now()
+		if err := load.sign(t1); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(log, "bench %s: signed the load again (%s), built %s before: older than the tx time window allows\n", appName, time.Since(t1).Round(time.Millisecond), t1.Sub(t0).Round(time.Second))
 	}
 	diskBefore, diskErr := diskUsage(filepath.Join(dir, "net"))
 	if len(load.setup) > 0 {
@@ -582,27 +598,33 @@ func buildLoad(appName, workload string, o *Options) (*txLoad, error) {
 			addrs[i] = k.Public().Address().Bytes()
 			l.accounts = append(l.accounts, k.Public().Address().String())
 		}
-		now := time.Now()
 		var seed []byte
 		if o.SyntheticAccounts > 0 {
 			seed, _ = hex.DecodeString(localnet.SyntheticSeed)
 		}
-		err := parallel(o.Count, func(i int) error {
-			from := i % len(keys)
-			to := addrs[(from+1)%len(keys)]
-			if seed != nil {
-				// Uniform over the synthetic accounts, the same at every run.
-				h := gmcrypto.SM3(binary.BigEndian.AppendUint64(nil, uint64(i)))
-				to = app.SyntheticAddress(seed, int64(binary.BigEndian.Uint64(h[:8])%uint64(o.SyntheticAccounts))).Bytes()
+		l.sign = func(now time.Time) error {
+			if err := parallel(o.Count, func(i int) error {
+				from := i % len(keys)
+				to := addrs[(from+1)%len(keys)]
+				if seed != nil {
+					// Uniform over the synthetic accounts, the same at every run.
+					h := gmcrypto.SM3(binary.BigEndian.AppendUint64(nil, uint64(i)))
+					to = app.SyntheticAddress(seed, int64(binary.BigEndian.Uint64(h[:8])%uint64(o.SyntheticAccounts))).Bytes()
+				}
+				msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 1}}}
+				raw, _, err := wire.BuildTx(wire.Signer{Key: keys[from], MSPID: "bench"}, ChainID, "payments", now, msg)
+				l.txs[i] = raw
+				return err
+			}); err != nil {
+				return err
 			}
-			msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 1}}}
-			raw, _, err := wire.BuildTx(wire.Signer{Key: keys[from], MSPID: "bench"}, ChainID, "payments", now, msg)
-			l.txs[i] = raw
-			return err
-		})
-		if err != nil {
+			l.encode()
+			return nil
+		}
+		if err := l.sign(time.Now()); err != nil {
 			return nil, err
 		}
+		return l, nil
 	case appName == "kvstore":
 		size := o.TxSize
 		if size == 0 {
@@ -625,13 +647,18 @@ func buildLoad(appName, workload string, o *Options) (*txLoad, error) {
 			l.txs[i] = append([]byte(key), bytes.Repeat([]byte{'v'}, size-len(key))...)
 		}
 	}
+	l.encode()
+	return l, nil
+}
+
+// encode sets the base64 forms and the index of l's transactions.
+func (l *txLoad) encode() {
 	l.b64 = make([]string, len(l.txs))
 	l.index = make(map[[32]byte]int, len(l.txs))
 	for i, tx := range l.txs {
 		l.b64[i] = base64.StdEncoding.EncodeToString(tx)
 		l.index[sha256.Sum256(tx)] = i
 	}
-	return l, nil
 }
 
 // parallel runs f(0..n-1) on every core and returns the first error.
