@@ -142,21 +142,7 @@ func (s *Store) getBulk(ledger string, key []byte) ([]byte, error) {
 	if v, ok := s.bulkBuf[latestKeyOf(ledger, key)]; ok {
 		return v, nil
 	}
-	var value []byte
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(flatKey(ledger, key))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		value, err = item.ValueCopy(nil)
-		if value == nil {
-			value = []byte{}
-		}
-		return err
-	})
+	value, err := s.readFlatRecord(ledger, key)
 	if err != nil {
 		return nil, damaged(s.dir, fmt.Errorf("bulk records: get from ledger %s: %w", ledger, err))
 	}

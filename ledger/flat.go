@@ -82,6 +82,20 @@ func (s *Store) flatGet(height int64, ledger string, key []byte) (value []byte, 
 	if s.testHookFlatRead != nil {
 		s.testHookFlatRead()
 	}
+	value, err = s.readFlatRecord(ledger, key)
+	if err != nil {
+		return nil, false, damaged(s.dir, fmt.Errorf("flat index: get from ledger %s: %w", ledger, err))
+	}
+	if s.flatHeight.Load() != height {
+		return nil, false, nil // a Commit rewrote the index meanwhile
+	}
+	return value, true, nil
+}
+
+// readFlatRecord reads key's record f/<ledger>/<key> (the flat index's,
+// or a bulk load's): nil when there is none, an empty slice for an empty
+// value.
+func (s *Store) readFlatRecord(ledger string, key []byte) (value []byte, err error) {
 	err = s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(flatKey(ledger, key))
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -96,13 +110,7 @@ func (s *Store) flatGet(height int64, ledger string, key []byte) (value []byte, 
 		}
 		return err
 	})
-	if err != nil {
-		return nil, false, damaged(s.dir, fmt.Errorf("flat index: get from ledger %s: %w", ledger, err))
-	}
-	if s.flatHeight.Load() != height {
-		return nil, false, nil // a Commit rewrote the index meanwhile
-	}
-	return value, true, nil
+	return value, err
 }
 
 // writeFlat applies the block's writes (latestKeyOf → value, nil =
