@@ -97,19 +97,20 @@ func startRegulator(n *Node, o RegulatorOptions, passphrase func(prompt string) 
 		return nil, errors.New("regulator observer: config.toml [storage] discard_abci_responses = true drops the block results the observer indexes; set it to false")
 	}
 	svc, err := regulator.New(regulator.Config{
-		SQLConn:     psql,
-		Source:      n.Client(),
-		Query:       regulator.QueryFromClient(n.Client()),
-		IndexDir:    RegulatorIndexDir(cfg.Home),
-		OperatorDir: RegulatorOperatorDir(cfg.Home),
-		AuditKey:    auditKey,
-		Rules:       rules,
-		Listen:      listen,
-		Hosts:       cfg.RegulatorHosts(),
-		TLS:         wrap,
-		PlainHTTP:   cfg.Regulator.InsecurePlainHTTP,
-		Key:         key,
-		Logger:      log.With("component", "regulator"),
+		SQLConn:          psql,
+		Source:           n.Client(),
+		Query:            regulator.QueryFromClient(n.Client()),
+		IndexDir:         RegulatorIndexDir(cfg.Home),
+		OperatorDir:      RegulatorOperatorDir(cfg.Home),
+		RecentCacheBytes: cfg.Regulator.RecentCacheMB << 20,
+		AuditKey:         auditKey,
+		Rules:            rules,
+		Listen:           listen,
+		Hosts:            cfg.RegulatorHosts(),
+		TLS:              wrap,
+		PlainHTTP:        cfg.Regulator.InsecurePlainHTTP,
+		Key:              key,
+		Logger:           log.With("component", "regulator"),
 	})
 	if err != nil {
 		return nil, err

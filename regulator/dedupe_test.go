@@ -99,14 +99,14 @@ func applyAll(t fataler, g Genesis, blocks []*Block, eng *Engine) ([]Alert, [][2
 
 // applyAllWith is applyAll; cold empties the index's cache of recent
 // entries before each block, as a restart does, and maxRecent > 0 bounds
-// it to that many entries (recent.go).
+// it to about that many entries of a transfer (recent.go counts bytes).
 func applyAllWith(t fataler, g Genesis, blocks []*Block, eng *Engine, cold bool, maxRecent int) ([]Alert, [][2][]byte) {
 	t.Helper()
 	ix, err := OpenIndex("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix.recent.max = maxRecent
+	ix.recent.max = maxRecent * entrySize(&Entry{TxID: strings.Repeat("0", 64), Kind: KindTransfer, From: strings.Repeat("0", 40), To: strings.Repeat("0", 40)})
 	defer ix.Close()
 	if err := ix.InitGenesis(g); err != nil {
 		t.Fatal(err)

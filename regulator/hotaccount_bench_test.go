@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -81,6 +82,12 @@ func BenchmarkHotAccounts(b *testing.B) {
 			}
 			took[h] = time.Since(began)
 		}
+		// What the index holds in memory at the end: the cache of recent
+		// entries, and the live heap (after a collection).
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		cached := ix.recent.total
 		_ = ix.Close()
 		tenth := max(blocks/10, 1)
 		mean := func(ds []time.Duration) float64 {
@@ -91,8 +98,10 @@ func BenchmarkHotAccounts(b *testing.B) {
 			return float64(s.Milliseconds()) / float64(len(ds))
 		}
 		first, last := mean(took[:tenth]), mean(took[blocks-tenth:])
-		b.Logf("%d blocks of %d transfers among %d accounts: %.0f ms per block at first, %.0f ms at the end", blocks, perBlock, accounts, first, last)
+		b.Logf("%d blocks of %d transfers among %d accounts: %.0f ms per block at first, %.0f ms at the end; %d entries cached, live heap %d MB",
+			blocks, perBlock, accounts, first, last, cached, ms.HeapAlloc>>20)
 		b.ReportMetric(first, "first_ms/block")
 		b.ReportMetric(last, "last_ms/block")
+		b.ReportMetric(float64(ms.HeapAlloc>>20), "heap_MB")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -95,6 +96,9 @@ type IndexOptions struct {
 	// AuditKey signs every audit entry (nil: a fresh key for this process
 	// only, which is fine for tests and nothing else).
 	AuditKey *gmcrypto.PrivateKey
+	// RecentCacheBytes bounds the memory of the rules' cache of recent
+	// entries (0: DefaultRecentCacheBytes; recent.go).
+	RecentCacheBytes int
 }
 
 // OperatorDir is where the operator store of the index in dir lives: a
@@ -135,6 +139,9 @@ func openBadger(dir, what string) (*badger.DB, error) {
 
 // OpenIndexWith opens the index in dir with o.
 func OpenIndexWith(dir string, o IndexOptions) (*Index, error) {
+	if o.RecentCacheBytes < 0 {
+		return nil, fmt.Errorf("regulator index: a recent-entries cache of %d bytes", o.RecentCacheBytes)
+	}
 	if o.OperatorDir == "" {
 		o.OperatorDir = OperatorDir(dir)
 	}
@@ -157,7 +164,7 @@ func OpenIndexWith(dir string, o IndexOptions) (*Index, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	ix := &Index{db: db, op: op, auditKey: o.AuditKey, auditHead: AuditGenesis}
+	ix := &Index{db: db, op: op, auditKey: o.AuditKey, auditHead: AuditGenesis, recent: recentCache{max: o.RecentCacheBytes}}
 	err = op.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixAudit), Reverse: true})
 		defer it.Close()
@@ -432,7 +439,7 @@ type blockWriter struct {
 	acct     map[string][]Entry // this block's entries per account
 	recent   *recentCache       // the index's, read-only until commit
 	loaded   map[string]*recentEntries
-	windows  map[windowKey]*window // AccountEntries' answers of this block
+	windows  map[windowKey][]Entry // the committed part of AccountEntries' answers of this block
 	folds    map[foldKey]*windowFold
 	histN    map[string]int // history entries per account per tx position
 	alerts   []Alert
@@ -510,47 +517,64 @@ type windowKey struct {
 	since int64 // UnixNano
 }
 
-// window is what AccountEntries answered for a windowKey in this block:
-// the committed entries, then the block's, of which the first block are in.
-type window struct {
-	entries []Entry
-	block   int
+// Window is an account's movements with time ≥ some start, oldest first:
+// its committed ones (shared with the index's cache of recent entries),
+// then this block's so far. Reading one copies nothing: a busy account's
+// window is read at every one of its movements, and a copy of it at each
+// cost time and garbage in proportion to its activity
+// (BenchmarkHotAccounts). It is read, never modified.
+type Window struct{ committed, block []Entry }
+
+// Len is the number of entries.
+func (w Window) Len() int { return len(w.committed) + len(w.block) }
+
+// From yields the entries from the i-th on, in order.
+func (w Window) From(i int) iter.Seq[*Entry] {
+	return func(yield func(*Entry) bool) {
+		for _, part := range [][]Entry{w.committed, w.block} {
+			if i >= len(part) {
+				i -= len(part)
+				continue
+			}
+			for j := i; j < len(part); j++ {
+				if !yield(&part[j]) {
+					return
+				}
+			}
+			i = 0
+		}
+	}
 }
 
+// Entries copies the window into one slice (for an alert).
+func (w Window) Entries() []Entry { return slices.Concat(w.committed, w.block) }
+
 // AccountEntries returns the movements of an account (either side) with
-// time ≥ since, oldest first, including this block's so far. The rules
-// read the same windows at every movement of a block (since is the block's
-// time less a rule's window), so each is built once per block and then
-// only extended by the block's new entries: copied at every movement, a
-// busy account's window cost time and garbage in proportion to its
-// activity, at every one of its movements (BenchmarkHotAccounts). The
-// slice is shared: the caller reads it and must not modify its entries.
-func (bw *blockWriter) AccountEntries(addr string, since time.Time) ([]Entry, error) {
+// time ≥ since, oldest first, including this block's so far. The
+// committed part of each window is found once per block (in the cache of
+// recent entries, else read from the index) and shared, not copied.
+func (bw *blockWriter) AccountEntries(addr string, since time.Time) (Window, error) {
 	k := windowKey{addr: addr, since: since.UnixNano()}
-	w := bw.windows[k]
-	if w == nil {
-		out, ok := bw.recent.since(addr, since)
+	old, ok := bw.windows[k]
+	if !ok {
+		old, ok = bw.recent.since(addr, since)
 		if l := bw.loaded[addr]; !ok && l != nil && !since.Before(l.from) {
-			out, ok = (&recentCache{accounts: map[string]*recentEntries{addr: l}}).since(addr, since)
+			old, ok = l.since(since), true
 		}
 		if !ok {
-			var err error
-			if out, err = bw.scanAccount(addr, since); err != nil {
-				return nil, err
+			out, err := bw.scanAccount(addr, since)
+			if err != nil {
+				return Window{}, err
 			}
-			bw.loaded[addr] = &recentEntries{from: since, entries: slices.Clone(out)}
+			bw.loaded[addr] = &recentEntries{from: since, entries: out}
+			old = slices.Clip(out)
 		}
-		w = &window{entries: out}
-		bw.windows[k] = w
+		bw.windows[k] = old
 	}
+	// A block's entries all have its time.
 	block := bw.acct[addr]
-	for _, e := range block[w.block:] {
-		if !e.Time.Before(since) {
-			w.entries = append(w.entries, e)
-		}
-	}
-	w.block = len(block)
-	return slices.Clip(w.entries), nil
+	i := sort.Search(len(block), func(i int) bool { return !block[i].Time.Before(since) })
+	return Window{committed: old, block: slices.Clip(block[i:])}, nil
 }
 
 func (bw *blockWriter) fold(k foldKey) *windowFold {
@@ -697,9 +721,8 @@ type RuleView interface {
 	// Threshold is the on-chain large-amount threshold of asset, if set.
 	Threshold(asset string) (uint64, bool, error)
 	// AccountEntries are addr's movements with time ≥ since, oldest
-	// first, this block's so far included; the slice is shared, to be
-	// read, not modified.
-	AccountEntries(addr string, since time.Time) ([]Entry, error)
+	// first, this block's so far included.
+	AccountEntries(addr string, since time.Time) (Window, error)
 	// fold is the block's running reading of a window by a rule: zero
 	// at the first call of the block, then as the rule left it.
 	fold(k foldKey) *windowFold
@@ -740,7 +763,7 @@ func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
 	bw := &blockWriter{snap: snap, w: writeSet{}, b: b, alertSeq: seq,
 		orgs: map[string]string{}, sanc: map[string]*SanctionChange{}, thr: map[string]uint64{},
 		xb: map[string]uint64{}, xbTx: map[string][]string{}, rule: map[string]time.Time{}, acct: map[string][]Entry{}, histN: map[string]int{},
-		recent: &ix.recent, loaded: map[string]*recentEntries{}, windows: map[windowKey]*window{}, folds: map[foldKey]*windowFold{}}
+		recent: &ix.recent, loaded: map[string]*recentEntries{}, windows: map[windowKey][]Entry{}, folds: map[foldKey]*windowFold{}}
 	for i := range b.Txs {
 		if err := bw.applyTx(&b.Txs[i], rules); err != nil {
 			return nil, fmt.Errorf("index block %d tx %d: %w", b.Height, i, err)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"time"
+	"unsafe"
 )
 
 // The rules read an account's movements of a window (its last hour, day)
@@ -20,43 +21,78 @@ import (
 // and it is filled only from committed blocks, so a replay or a restart
 // (an empty cache) raises the same alerts.
 
-// Bounds of the cache: at most maxRecentEntries entries in all (a few
-// hundred bytes each); past it, the accounts read longest ago are dropped
-// until a quarter of the bound is free, so that the accounts of the
-// current blocks stay (an account dropped is read from Badger again when
-// a rule next asks for it).
-const maxRecentEntries = 1 << 20
+// Bound of the cache: DefaultRecentCacheBytes of entries in all
+// (entrySize: about 400 bytes a transfer), IndexOptions.RecentCacheBytes
+// on a node ([regulator] recent_cache_mb); past it, the accounts read
+// longest ago are dropped until a quarter of the bound is free, so that
+// the accounts of the current blocks stay (an account dropped is read
+// from Badger again when a rule next asks for it). A day of a million
+// transfers among ten accounts, all in the rules' windows, is two million
+// entries: about 800 MB.
+const DefaultRecentCacheBytes = 1 << 30
+
+// entrySize is what an entry holds in memory, its strings counted as its
+// own (an entry read from the index has its own; the two entries of a
+// block's transfer share theirs, so this over-counts those).
+func entrySize(e *Entry) int {
+	return int(unsafe.Sizeof(*e)) + len(e.TxID) + len(e.Kind) + len(e.Ledger) + len(e.Asset) +
+		len(e.From) + len(e.To) + len(e.FromOrg) + len(e.ToOrg)
+}
+
+func entriesSize(es []Entry) int {
+	n := 0
+	for i := range es {
+		n += entrySize(&es[i])
+	}
+	return n
+}
 
 // recentEntries are an account's committed entries with time ≥ from,
-// oldest first; span is the longest window a rule read of it, used the
-// cache's clock (the number of the committed block) when a rule last read
-// it or a block moved it.
+// oldest first: entries[head:]. Entries that fall out of every window
+// only move the head, so a block costs no copy of a long window; the
+// rest is copied to a new array once the dropped head is larger than
+// it. span is the longest window a rule read of it, used the cache's
+// clock (the number of the committed block) when a rule last read it or
+// a block moved it.
 type recentEntries struct {
 	from    time.Time
 	span    time.Duration
 	entries []Entry
+	head    int
 	used    uint64
+	size    int // entriesSize(live())
+}
+
+// live are the entries with time ≥ from.
+func (r *recentEntries) live() []Entry { return r.entries[r.head:] }
+
+// since returns r's entries with time ≥ since, shared with r: the cache
+// only appends after them and never writes over an entry it handed out,
+// so the slice stays as it is (read, never modified).
+func (r *recentEntries) since(since time.Time) []Entry {
+	live := r.live()
+	i := sort.Search(len(live), func(i int) bool { return !live[i].Time.Before(since) })
+	return slices.Clip(live[i:])
 }
 
 type recentCache struct {
 	accounts map[string]*recentEntries
-	total    int
-	// max bounds total (0: maxRecentEntries); clock counts committed
-	// blocks.
+	total    int // bytes, the sum of the accounts' sizes
+	// max bounds total (0: DefaultRecentCacheBytes); clock counts
+	// committed blocks.
 	max   int
 	clock uint64
 }
 
-// since returns a copy of addr's cached entries with time ≥ since, or ok
-// false when the cache does not cover since.
+// since returns addr's cached entries with time ≥ since (shared, see
+// recentEntries.since), or ok false when the cache does not cover since.
 func (c *recentCache) since(addr string, since time.Time) ([]Entry, bool) {
 	r, ok := c.accounts[addr]
 	if !ok || since.Before(r.from) {
 		return nil, false
 	}
 	r.used = c.clock + 1 // the block being indexed, which committed numbers
-	i := sort.Search(len(r.entries), func(i int) bool { return !r.entries[i].Time.Before(since) })
-	return slices.Clone(r.entries[i:]), true
+	return r.since(since), true
 }
 
 func (c *recentCache) clear() { *c = recentCache{max: c.max} }
@@ -72,36 +108,46 @@ func (c *recentCache) committed(at time.Time, loaded map[string]*recentEntries, 
 	c.clock++
 	// Map order does not matter here: each account is its own.
 	for addr, l := range loaded {
-		l.span, l.used = at.Sub(l.from), c.clock
+		l.span, l.used, l.size = at.Sub(l.from), c.clock, entriesSize(l.live())
 		if old, ok := c.accounts[addr]; ok {
-			c.total -= len(old.entries)
+			c.total -= old.size
 			l.span = max(l.span, old.span)
 		}
 		c.accounts[addr] = l
-		c.total += len(l.entries)
+		c.total += l.size
 	}
 	for _, addr := range slices.Sorted(maps.Keys(block)) {
 		if r, ok := c.accounts[addr]; ok {
 			r.entries = append(r.entries, block[addr]...)
 			r.used = c.clock
-			c.total += len(block[addr])
+			n := entriesSize(block[addr])
+			r.size += n
+			c.total += n
 		}
 	}
 	for _, r := range c.accounts {
 		if from := at.Add(-r.span); from.After(r.from) {
-			i := sort.Search(len(r.entries), func(i int) bool { return !r.entries[i].Time.Before(from) })
-			c.total -= i
-			r.entries = slices.Delete(r.entries, 0, i)
+			live := r.live()
+			i := sort.Search(len(live), func(i int) bool { return !live[i].Time.Before(from) })
+			n := entriesSize(live[:i])
+			r.size -= n
+			c.total -= n
+			r.head += i
 			r.from = from
+			if r.head > len(r.entries)-r.head {
+				// A new array: the old one may be shared with a window
+				// handed out (which then keeps it alive).
+				r.entries, r.head = slices.Clone(r.live()), 0
+			}
 		}
 	}
-	if max := cmp.Or(c.max, maxRecentEntries); c.total > max {
+	if max := cmp.Or(c.max, DefaultRecentCacheBytes); c.total > max {
 		c.evict(max - max/4)
 	}
 }
 
 // evict drops the accounts read longest ago (ties: by address, so that
-// the same blocks leave the same cache) until at most target entries are
+// the same blocks leave the same cache) until at most target bytes are
 // left.
 func (c *recentCache) evict(target int) {
 	addrs := slices.SortedFunc(maps.Keys(c.accounts), func(a, b string) int {
@@ -111,7 +157,7 @@ func (c *recentCache) evict(target int) {
 		if c.total <= target {
 			return
 		}
-		c.total -= len(c.accounts[addr].entries)
+		c.total -= c.accounts[addr].size
 		delete(c.accounts, addr)
 	}
 }

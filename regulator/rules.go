@@ -435,15 +435,15 @@ func (e *Engine) structuring(v RuleView, b *Block, m Entry) error {
 	lo := uint64(float64(t) * (1 - c.Margin))
 	// A refund (a PvP leg back to its payer) returns the payer's own
 	// money: it is no payment, whatever its amount.
-	inBand := func(x Entry) bool {
+	inBand := func(x *Entry) bool {
 		return x.Kind == KindTransfer && !x.Refund && x.Asset == m.Asset && x.Amount >= lo && x.Amount < t
 	}
-	if !inBand(m) {
+	if !inBand(&m) {
 		return nil
 	}
 	band := fmt.Sprintf("each just below the %d threshold (%d..%d)", t, lo, t-1)
 	subject := m.From + "/" + m.Asset
-	err = e.structured(v, b, subject, m.From, func(x Entry) bool { return inBand(x) && x.From == m.From }, c.Count, 1,
+	err = e.structured(v, b, subject, m.From, func(x *Entry) bool { return inBand(x) && x.From == m.From }, c.Count, 1,
 		func(hits []Entry, sum uint64) string {
 			return fmt.Sprintf("%s sent %d transfers of %s within %s, %s, %d in total", m.From, len(hits), m.Asset, c.Window.D(), band, sum)
 		})
@@ -454,7 +454,7 @@ func (e *Engine) structuring(v RuleView, b *Block, m Entry) error {
 		// The same, split across the accounts of one organisation, towards
 		// one beneficiary: read from the beneficiary's side.
 		subject = "org:" + m.FromOrg + "->" + m.To + "/" + m.Asset
-		err = e.structured(v, b, subject, m.To, func(x Entry) bool { return inBand(x) && x.FromOrg == m.FromOrg && x.To == m.To }, c.Count, 2,
+		err = e.structured(v, b, subject, m.To, func(x *Entry) bool { return inBand(x) && x.FromOrg == m.FromOrg && x.To == m.To }, c.Count, 2,
 			func(hits []Entry, sum uint64) string {
 				senders, _ := sendersOf(hits)
 				return fmt.Sprintf("%d accounts of %s (%s) sent %s %d transfers of %s within %s, %s, %d in total",
@@ -471,7 +471,7 @@ func (e *Engine) structuring(v RuleView, b *Block, m Entry) error {
 	// the beneficiary's own entries of the window (the cache of recent
 	// entries holds them, as for the per-organisation sum).
 	subject = "to:" + m.To + "/" + m.Asset
-	return e.structured(v, b, subject, m.To, func(x Entry) bool { return inBand(x) && x.To == m.To && x.From != m.To }, c.BeneficiaryCount, 2,
+	return e.structured(v, b, subject, m.To, func(x *Entry) bool { return inBand(x) && x.To == m.To && x.From != m.To }, c.BeneficiaryCount, 2,
 		func(hits []Entry, sum uint64) string {
 			senders, orgs := sendersOf(hits)
 			listed := senders
@@ -507,7 +507,7 @@ func sendersOf(hits []Entry) (senders, orgs []string) {
 // structured raises structuring on subject when at least count of acct's
 // movements within the window match, from at least minSenders accounts.
 // The alert lists at most MaxAlertTxIDs of their transactions.
-func (e *Engine) structured(v RuleView, b *Block, subject, acct string, match func(Entry) bool, count, minSenders int, why func([]Entry, uint64) string) error {
+func (e *Engine) structured(v RuleView, b *Block, subject, acct string, match func(*Entry) bool, count, minSenders int, why func([]Entry, uint64) string) error {
 	c := &e.c.Structuring
 	if ok, err := cooled(v, RuleStructuring, subject, b.Time, c.Window.D()); err != nil || !ok {
 		return err
@@ -519,12 +519,12 @@ func (e *Engine) structured(v RuleView, b *Block, subject, acct string, match fu
 	var hits []Entry
 	var sum uint64
 	senders := 0
-	for _, x := range es {
+	for x := range es.From(0) {
 		if match(x) {
 			if !slices.ContainsFunc(hits, func(h Entry) bool { return h.From == x.From }) {
 				senders++
 			}
-			hits = append(hits, x)
+			hits = append(hits, *x)
 			sum = satAdd(sum, x.Amount)
 		}
 	}
@@ -555,20 +555,20 @@ func (e *Engine) velocity(v RuleView, b *Block, m Entry) error {
 	if err != nil {
 		return err
 	}
-	outgoing := func(x Entry) bool {
+	outgoing := func(x *Entry) bool {
 		return x.Kind == KindTransfer && !x.Refund && x.From == m.From && x.Asset == m.Asset
 	}
 	// Counted as the window grows (a busy account's window is long, and
 	// it is read at each of its movements); the transactions are listed
 	// only for an alert.
 	f := v.fold(foldKey{rule: RuleVelocity, addr: m.From, asset: m.Asset, since: b.Time.Add(-c.Window.D()).UnixNano()})
-	for _, x := range es[f.upto:] {
+	for x := range es.From(f.upto) {
 		if outgoing(x) {
 			f.n++
 			f.sum = satAdd(f.sum, x.Amount)
 		}
 	}
-	f.upto = len(es)
+	f.upto = es.Len()
 	n, sum := f.n, f.sum
 	maxAmt, hasAmt := c.MaxAmount[m.Asset]
 	var why string
@@ -584,9 +584,9 @@ func (e *Engine) velocity(v RuleView, b *Block, m Entry) error {
 		return err
 	}
 	var out []Entry
-	for _, x := range es {
+	for x := range es.From(0) {
 		if outgoing(x) {
-			out = append(out, x)
+			out = append(out, *x)
 		}
 	}
 	return v.Raise(Alert{Rule: RuleVelocity, Severity: c.Severity, Subject: subject, TxIDs: txIDs(out), Reason: m.From + ": " + why})
@@ -618,17 +618,17 @@ func (e *Engine) fastInOut(v RuleView, b *Block, m Entry) error {
 	// Folded as the window grows; from its start again when a refund
 	// turns up, which takes its escrow's funding out of what was passed on.
 	f := v.fold(foldKey{rule: RuleFastInOut, addr: acct, asset: m.Asset, ledger: m.Ledger, since: b.Time.Add(-c.Window.D()).UnixNano()})
-	for _, x := range es[f.upto:] {
+	for x := range es.From(f.upto) {
 		f.escrows = addRefunded(f.escrows, x, acct, m)
 	}
-	f.upto = len(es)
+	f.upto = es.Len()
 	if len(f.escrows) != f.returned {
 		f.pass, f.passUpto, f.returned = passing{}, 0, len(f.escrows)
 	}
-	for _, x := range es[f.passUpto:] {
+	for x := range es.From(f.passUpto) {
 		f.pass.add(x, acct, m, f.escrows)
 	}
-	f.passUpto = len(es)
+	f.passUpto = es.Len()
 	in, out, opening := f.pass.in, f.pass.out, f.pass.opening
 	fast := out
 	if c.NetOfOpening == nil || *c.NetOfOpening {
@@ -659,9 +659,9 @@ func (e *Engine) fastInOut(v RuleView, b *Block, m Entry) error {
 	}
 	var involved []Entry
 	var again passing
-	for _, x := range es {
+	for x := range es.From(0) {
 		if again.add(x, acct, m, f.escrows) {
-			involved = append(involved, x)
+			involved = append(involved, *x)
 		}
 	}
 	return v.Raise(Alert{Rule: RuleFastInOut, Severity: c.Severity, Subject: subject, TxIDs: txIDs(involved),
@@ -678,7 +678,7 @@ type passing struct {
 
 // add folds x in and says whether it counted. What acct paid into an
 // escrow that refunded it (returned) was not passed on.
-func (p *passing) add(x Entry, acct string, m Entry, returned map[string]bool) bool {
+func (p *passing) add(x *Entry, acct string, m Entry, returned map[string]bool) bool {
 	if x.Asset != m.Asset || x.Ledger != m.Ledger || x.Refund || (x.From == acct && returned[x.To]) {
 		return false
 	}
@@ -737,7 +737,7 @@ func (e *Engine) usualOutflow(v RuleView, b *Block, m Entry, acct string) (float
 	}
 	returned := refundedEscrows(es, acct, m)
 	var sum uint64
-	for _, x := range es {
+	for x := range es.From(0) {
 		if !x.Time.Before(start) {
 			break
 		}
@@ -753,9 +753,9 @@ func (e *Engine) usualOutflow(v RuleView, b *Block, m Entry, acct string) (float
 // one trade's leg on one ledger, funded once by that leg's payer, so the
 // refund returns exactly that funding. The set is only looked up, never
 // ranged over.
-func refundedEscrows(es []Entry, acct string, m Entry) map[string]bool {
+func refundedEscrows(es Window, acct string, m Entry) map[string]bool {
 	var r map[string]bool
-	for _, x := range es {
+	for x := range es.From(0) {
 		r = addRefunded(r, x, acct, m)
 	}
 	return r
@@ -763,7 +763,7 @@ func refundedEscrows(es []Entry, acct string, m Entry) map[string]bool {
 
 // addRefunded adds x's escrow to r if x refunded acct in m's ledger and
 // asset.
-func addRefunded(r map[string]bool, x Entry, acct string, m Entry) map[string]bool {
+func addRefunded(r map[string]bool, x *Entry, acct string, m Entry) map[string]bool {
 	if x.Refund && x.To == acct && x.From != acct && x.Asset == m.Asset && x.Ledger == m.Ledger {
 		if r == nil {
 			r = map[string]bool{}
@@ -947,12 +947,12 @@ func (e *Engine) OnSanction(v RuleView, b *Block, tx *Tx, s SanctionChange) erro
 		return nil
 	}
 	es, err := v.AccountEntries(s.Account, b.Time.Add(-c.Lookback.D()))
-	if err != nil || len(es) == 0 {
+	if err != nil || es.Len() == 0 {
 		return err
 	}
 	counter := map[string]bool{}
 	var names []string
-	for _, x := range es {
+	for x := range es.From(0) {
 		for _, p := range []string{x.From, x.To} {
 			if p != "" && p != s.Account && !counter[p] {
 				counter[p] = true
@@ -960,7 +960,7 @@ func (e *Engine) OnSanction(v RuleView, b *Block, tx *Tx, s SanctionChange) erro
 			}
 		}
 	}
-	return v.Raise(Alert{Rule: RuleSanctioned, Severity: c.Severity, Subject: s.Account, TxIDs: txIDs(es),
+	return v.Raise(Alert{Rule: RuleSanctioned, Severity: c.Severity, Subject: s.Account, TxIDs: txIDs(es.Entries()),
 		Reason: fmt.Sprintf("%s was listed as entry %s by tx %s; it made %d movements within %s before, with %d counterparties (%s)",
-			s.Account, s.Entry, tx.ID, len(es), c.Lookback.D(), len(names), strings.Join(names, ", "))})
+			s.Account, s.Entry, tx.ID, es.Len(), c.Lookback.D(), len(names), strings.Join(names, ", "))})
 }

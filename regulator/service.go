@@ -28,6 +28,9 @@ type Config struct {
 	// OperatorDir keeps acknowledgements and the audit log apart from the
 	// index, so that a rebuild keeps them ("" = OperatorDir(IndexDir)).
 	OperatorDir string
+	// RecentCacheBytes bounds the rules' cache of recent movements (0 =
+	// DefaultRecentCacheBytes).
+	RecentCacheBytes int
 	// AuditKey signs the audit chain: the observer node's SM2 key (nil = a
 	// key of this process only; entries then verify, but not against a
 	// key anyone recorded).
@@ -146,7 +149,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.AuditKey == nil && cfg.Listen != "" {
 		cfg.Logger.Warn("regulator audit log signed by a key of this process only: configure the observer's node key")
 	}
-	ix, err := OpenIndexWith(cfg.IndexDir, IndexOptions{OperatorDir: cfg.OperatorDir, AuditKey: cfg.AuditKey})
+	ix, err := OpenIndexWith(cfg.IndexDir, IndexOptions{OperatorDir: cfg.OperatorDir, AuditKey: cfg.AuditKey, RecentCacheBytes: cfg.RecentCacheBytes})
 	if err != nil {
 		return nil, err
 	}
