@@ -79,7 +79,13 @@ func TestLocalnetSyntheticAccounts(t *testing.T) {
 	seed, _ := hex.DecodeString(localnet.SyntheticSeed)
 	last := app.SyntheticAddress(seed, n-1)
 	var hashes [][]byte
+	wait, cancelWait := context.WithTimeout(context.Background(), time.Minute)
+	defer cancelWait()
 	for i, nd := range h.Nodes {
+		// WaitHeight is node 0's: another may be a block behind.
+		if err := consensus.WaitForHeight(wait, h.Clients[i], 3); err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
 		v, err := nd.Store.View(2)
 		if err != nil {
 			t.Fatalf("node %d: %v", i, err)
