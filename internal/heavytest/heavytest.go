@@ -52,6 +52,15 @@ func Begin(t testing.TB, what string) {
 	if testing.Short() {
 		t.Skip(what + ": e2e, skipped with -short")
 	}
+	if os.Getenv(LongEnv) == "only" {
+		t.Skip(what + ": not a long e2e test, skipped with " + LongEnv + "=only")
+	}
+	begin(t)
+}
+
+// begin waits for the lock and holds it until t ends.
+func begin(t testing.TB) {
+	t.Helper()
 	mu.Lock()
 	if since := time.Since(lastRelease); since < fairPause {
 		time.Sleep(fairPause - since)
@@ -69,13 +78,36 @@ func Begin(t testing.TB, what string) {
 	case waited >= time.Second:
 		t.Logf("waited %s for the heavy-test lock (another heavy e2e test was running)", waited)
 	}
+	held := time.Now()
 	t.Cleanup(func() {
 		if unlock != nil {
 			unlock()
+			// Which heavy tests make up the full tier's time (go test -v).
+			t.Logf("held the heavy-test lock %s", time.Since(held).Round(100*time.Millisecond))
 		}
 		lastRelease = time.Now()
 		mu.Unlock()
 	})
+}
+
+// LongEnv selects the long end-to-end tests (Long): unset, they skip and
+// `go test ./...` stays within 15 minutes on 2 cores; "1" runs them with
+// the rest; "only" runs them and skips every other heavy test (.ci/run's
+// long tier, which comes after the full one).
+const LongEnv = "JINLIAN_E2E_LONG"
+
+// Long is Begin for a heavy test of minutes (a consortium's life, a fault
+// campaign: one process per node, two builds of the binary): it runs only
+// with LongEnv set, saying how otherwise.
+func Long(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip(what + ": e2e, skipped with -short")
+	}
+	if v := os.Getenv(LongEnv); v != "1" && v != "only" {
+		t.Skip(what + ": a long e2e test, run with " + LongEnv + "=1 (README, \"Continuous integration\")")
+	}
+	begin(t)
 }
 
 // Context is a context for t that ends after d, or 30 seconds before the

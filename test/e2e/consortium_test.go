@@ -73,7 +73,7 @@ func TestConsortiumLife(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs five node processes through a consortium's life")
 	}
-	heavytest.Begin(t, "builds two releases and runs a five-bank consortium through its life")
+	heavytest.Long(t, "builds two releases and runs a five-bank consortium through its life")
 	c := &consortium{t: t, dir: t.TempDir(), ctx: heavytest.Context(t, 9*time.Minute)}
 	oldBin, newBin := buildJinlianTags(t, ""), buildJinlianTags(t, "upgradetest")
 	c.bin = oldBin

@@ -230,7 +230,7 @@ func (d *bankDesk) height() int64 {
 // error and for moving nothing. At the end every node's invariants hold
 // and all four agree on every app hash.
 func TestContractsThroughCLI(t *testing.T) {
-	heavytest.Begin(t, "contracts through the CLI on a four-validator localnet")
+	heavytest.Long(t, "contracts through the CLI on a four-validator localnet")
 	ctx := heavytest.Context(t, 4*time.Minute)
 	d := startBankDesk(t, ctx)
 	a, b, c, dd := d.addr["bankA"], d.addr["bankB"], d.addr["bankC"], d.addr["bankD"]

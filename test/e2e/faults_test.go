@@ -98,7 +98,7 @@ func TestFaultCampaign(t *testing.T) {
 		t.Skip("the fault campaign runs four node processes for minutes")
 	}
 	if prof.name == "short" {
-		heavytest.Begin(t, "builds the jinlian binary and runs four validator processes through faults")
+		heavytest.Long(t, "builds the jinlian binary and runs four validator processes through faults")
 	}
 	// The long profile is run by hand (scripts/faults) and does not hold
 	// the heavy-test lock for its hour: other tests may share the cores.
