@@ -259,6 +259,7 @@ var labels = map[string][2]string{
 	"newest_alerts":             {"回到最新预警", "Back to the newest alerts"},
 	"alerts_paged":              {"此页不是最新一页：新到的预警不在此显示。", "This is not the newest page: new alerts do not appear here."},
 	"no_alerts":                 {"暂无预警", "No alerts"},
+	"more_txs":                  {"笔", "more"},
 	"severity":                  {"级别", "Severity"},
 	"rule":                      {"规则", "Rule"},
 	"subject":                   {"对象", "Subject"},

@@ -75,8 +75,14 @@ func fakeObserver(t *testing.T, n uint64) (string, func() []string) {
 				page.NextCursor = regulator.AlertsCursor(page.Items[limit-1].Seq)
 				break
 			}
-			page.Items = append(page.Items, regulator.Alert{Seq: s, ID: fmt.Sprintf("%d-1", s), Rule: regulator.RuleLarge, Severity: sev,
-				Subject: strings.Repeat("ab", 20), Status: regulator.StatusOpen, Time: time.Unix(int64(s), 0)})
+			a := regulator.Alert{Seq: s, ID: fmt.Sprintf("%d-1", s), Rule: regulator.RuleLarge, Severity: sev,
+				Subject: strings.Repeat("ab", 20), Status: regulator.StatusOpen, Time: time.Unix(int64(s), 0)}
+			if s%50 == 0 { // a day's cross-border flow lists up to MaxAlertTxIDs
+				for i := range regulator.MaxAlertTxIDs {
+					a.TxIDs = append(a.TxIDs, fmt.Sprintf("%064x", i))
+				}
+			}
+			page.Items = append(page.Items, a)
 		}
 		_ = json.NewEncoder(w).Encode(page)
 	}))
@@ -136,6 +142,12 @@ func TestRegulatorAlertPages(t *testing.T) {
 	eq := func(a, b []uint64) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
 
 	body, shown, links := page("/regulator")
+	// Alert 200 lists 1,000 transactions: its row links the first ten.
+	row := body[strings.Index(body, `<tr id="alert-200-1">`):]
+	row = row[:strings.Index(row, "</tr>")]
+	if n := strings.Count(row, `href="/explorer?tx=`); n != alertTxsShown || !strings.Contains(row, "+990 more") {
+		t.Fatalf("an alert of %d transactions: %d links in its row\n%s", regulator.MaxAlertTxIDs, n, row)
+	}
 	if !eq(shown, span(250, 151)) || links["newer"] != "" || links["older"] != "/regulator?before=151" || !strings.Contains(body, `id="live"`) {
 		t.Fatalf("newest page: %v %v (live: %v)", shown, links, strings.Contains(body, `id="live"`))
 	}

@@ -618,17 +618,21 @@ func (e *Engine) fastInOut(v RuleView, b *Block, m Entry) error {
 	// Folded as the window grows; from its start again when a refund
 	// turns up, which takes its escrow's funding out of what was passed on.
 	f := v.fold(foldKey{rule: RuleFastInOut, addr: acct, asset: m.Asset, ledger: m.Ledger, since: b.Time.Add(-c.Window.D()).UnixNano()})
+	// One reading of the new entries: each is folded with the escrows
+	// known so far, which are all of them unless a refund comes later.
 	for x := range es.From(f.upto) {
 		f.escrows = addRefunded(f.escrows, x, acct, m)
+		if len(f.escrows) == f.returned {
+			f.pass.add(x, acct, m, f.escrows)
+		}
 	}
 	f.upto = es.Len()
 	if len(f.escrows) != f.returned {
-		f.pass, f.passUpto, f.returned = passing{}, 0, len(f.escrows)
+		f.pass, f.returned = passing{}, len(f.escrows)
+		for x := range es.From(0) {
+			f.pass.add(x, acct, m, f.escrows)
+		}
 	}
-	for x := range es.From(f.passUpto) {
-		f.pass.add(x, acct, m, f.escrows)
-	}
-	f.passUpto = es.Len()
 	in, out, opening := f.pass.in, f.pass.out, f.pass.opening
 	fast := out
 	if c.NetOfOpening == nil || *c.NetOfOpening {
@@ -719,10 +723,9 @@ type windowFold struct {
 	n   int
 	sum uint64
 	// fastInOut: the escrows that refunded the account, the fold of the
-	// entries up to passUpto, and how many escrows it was folded with.
+	// entries up to upto, and how many escrows it was folded with.
 	escrows  map[string]bool
 	pass     passing
-	passUpto int
 	returned int
 }
 
