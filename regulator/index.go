@@ -1175,6 +1175,26 @@ func (ix *Index) Alerts(f AlertFilter, cursor string, limit int) (Page[Alert], e
 			seek = cat(prefixAlert, u64(f.AfterSeq+1))
 		}
 		next, err := ix.scanPage(txn, []byte(prefixAlert), seek, cursor, f.Desc, limit, func(_, v []byte) (bool, error) {
+			// The fields the filters read, first: an alert may list a
+			// thousand transactions, and a filter that few alerts match
+			// (an account's case) reads every alert.
+			var h struct {
+				Seq                     uint64
+				Rule, Severity, Subject string
+				Time                    time.Time
+			}
+			if err := json.Unmarshal(v, &h); err != nil {
+				return false, err
+			}
+			switch {
+			case f.Rule != "" && h.Rule != f.Rule,
+				f.Severity != "" && h.Severity != f.Severity,
+				f.Subject != "" && !strings.Contains(h.Subject, f.Subject),
+				h.Seq <= f.AfterSeq,
+				!f.From.IsZero() && h.Time.Before(f.From),
+				!f.To.IsZero() && !h.Time.Before(f.To):
+				return false, nil
+			}
 			var a Alert
 			if err := json.Unmarshal(v, &a); err != nil {
 				return false, err
@@ -1182,14 +1202,7 @@ func (ix *Index) Alerts(f AlertFilter, cursor string, limit int) (Page[Alert], e
 			if err := ix.withAck(op, &a); err != nil {
 				return false, err
 			}
-			switch {
-			case f.Rule != "" && a.Rule != f.Rule,
-				f.Status != "" && a.Status != f.Status,
-				f.Severity != "" && a.Severity != f.Severity,
-				f.Subject != "" && !strings.Contains(a.Subject, f.Subject),
-				a.Seq <= f.AfterSeq,
-				!f.From.IsZero() && a.Time.Before(f.From),
-				!f.To.IsZero() && !a.Time.Before(f.To):
+			if f.Status != "" && a.Status != f.Status {
 				return false, nil
 			}
 			page.Items = append(page.Items, a)
