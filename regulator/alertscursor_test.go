@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -23,7 +24,12 @@ func TestAlertsCursor(t *testing.T) {
 			if seq%2 == 0 {
 				sev = "high"
 			}
-			b, _ := json.Marshal(Alert{Seq: seq, ID: "a" + string(rune('0'+seq)), Rule: RuleLarge, Severity: sev})
+			subject, rule := "acct-odd", RuleLarge
+			if seq%2 == 0 {
+				subject, rule = "acct-even", RuleVelocity
+			}
+			b, _ := json.Marshal(Alert{Seq: seq, ID: "a" + string(rune('0'+seq)), Rule: rule, Severity: sev, Subject: subject,
+				Time: time.Unix(int64(seq), 0), TxIDs: []string{"t"}})
 			if err := txn.Set(cat(prefixAlert, u64(seq)), b); err != nil {
 				return err
 			}
@@ -53,6 +59,13 @@ func TestAlertsCursor(t *testing.T) {
 		{"newer than 1, a page of 3", AlertFilter{}, AlertsCursor(1), 3, []uint64{2, 3, 4}, AlertsCursor(4)},
 		{"older than 7, filtered", AlertFilter{Desc: true, Severity: "high"}, AlertsCursor(7), 2, []uint64{6, 4}, AlertsCursor(4)},
 		{"the newest page ends where the cursor starts", AlertFilter{Desc: true}, "", 3, []uint64{7, 6, 5}, AlertsCursor(5)},
+		// Each filter, read from the alert's head before the whole alert.
+		{"a subject's", AlertFilter{Desc: true, Subject: "odd"}, "", 10, []uint64{7, 5, 3, 1}, ""},
+		{"a rule's", AlertFilter{Rule: RuleVelocity}, "", 10, []uint64{2, 4, 6}, ""},
+		{"after a sequence number", AlertFilter{AfterSeq: 5}, "", 10, []uint64{6, 7}, ""},
+		{"within a time", AlertFilter{From: time.Unix(3, 0), To: time.Unix(5, 0)}, "", 10, []uint64{3, 4}, ""},
+		{"open ones", AlertFilter{Status: StatusOpen}, "", 2, []uint64{1, 2}, AlertsCursor(2)},
+		{"acknowledged ones: none", AlertFilter{Status: StatusAcknowledged}, "", 10, nil, ""},
 	} {
 		p, err := ix.Alerts(c.f, c.cursor, c.limit)
 		if err != nil {
