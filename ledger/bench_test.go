@@ -77,6 +77,20 @@ func BenchmarkGet(b *testing.B) {
 	}
 }
 
+// benchKeys is JINLIAN_LEDGER_BENCH_KEYS, the keys of a benchmark's
+// ledger (default 100,000).
+func benchKeys(b *testing.B) int {
+	env := os.Getenv("JINLIAN_LEDGER_BENCH_KEYS")
+	if env == "" {
+		return 100_000
+	}
+	keys, err := strconv.Atoi(env)
+	if err != nil || keys <= 0 {
+		b.Fatalf("JINLIAN_LEDGER_BENCH_KEYS=%q: want a positive count", env)
+	}
+	return keys
+}
+
 // BenchmarkGetRandom reads random keys of one committed ledger of N keys
 // (JINLIAN_LEDGER_BENCH_KEYS, default 100,000) through the working set and
 // a View, with the flat index and walking the tree, the latest cache out of
@@ -85,13 +99,7 @@ func BenchmarkGet(b *testing.B) {
 // it): clear it and write every key again. Run it with the default
 // -benchtime: every iteration of "rebuild" writes all N keys.
 func BenchmarkGetRandom(b *testing.B) {
-	keys := 100_000
-	if env := os.Getenv("JINLIAN_LEDGER_BENCH_KEYS"); env != "" {
-		var err error
-		if keys, err = strconv.Atoi(env); err != nil || keys <= 0 {
-			b.Fatalf("JINLIAN_LEDGER_BENCH_KEYS=%q: want a positive count", env)
-		}
-	}
+	keys := benchKeys(b)
 	dir, opts := b.TempDir(), Options{LatestCacheSize: 1, BlockCacheBytes: 256 << 20}
 	s, err := Open(dir, opts)
 	must(b, err)

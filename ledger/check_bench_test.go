@@ -3,9 +3,7 @@ package ledger
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"runtime"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -19,13 +17,7 @@ import (
 //
 //	JINLIAN_LEDGER_BENCH_KEYS=1000000 go test ./ledger -run '^$' -bench CheckData -benchtime 1x
 func BenchmarkCheckData(b *testing.B) {
-	keys := 100_000
-	if env := os.Getenv("JINLIAN_LEDGER_BENCH_KEYS"); env != "" {
-		var err error
-		if keys, err = strconv.Atoi(env); err != nil || keys <= 0 {
-			b.Fatalf("JINLIAN_LEDGER_BENCH_KEYS=%q: want a positive count", env)
-		}
-	}
+	keys := benchKeys(b)
 	dir := b.TempDir()
 	s, err := Open(dir, Options{})
 	must(b, err)
