@@ -16,7 +16,6 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
-	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
@@ -318,31 +317,15 @@ func (b rpcBlocks) Stored() (int64, int64, error) {
 	return st.SyncInfo.EarliestBlockHeight, st.SyncInfo.LatestBlockHeight - 1, nil
 }
 
-// BlockTxs reads the block and its results at once: with a few thousand
-// transactions each is a JSON document of megabytes, which the node
-// encodes and this process decodes, and one after the other they took
-// most of a second (an account's history from blocks over a plain RPC,
-// docs/console.md).
 func (b rpcBlocks) BlockTxs(h int64) (time.Time, []*abci.TxResult, error) {
-	type results struct {
-		res *coretypes.ResultBlockResults
-		err error
-	}
-	ch := make(chan results, 1)
-	go func() {
-		rh := h
-		res, err := b.c.BlockResults(b.ctx, &rh)
-		ch <- results{res, err}
-	}()
 	blk, err := b.c.Block(b.ctx, &h)
-	r := <-ch
 	if err != nil {
 		return time.Time{}, nil, fmt.Errorf("block %d: %w", h, err)
 	}
 	if len(blk.Block.Txs) == 0 {
 		return blk.Block.Time, nil, nil
 	}
-	res, err := r.res, r.err
+	res, err := b.c.BlockResults(b.ctx, &h)
 	if err != nil {
 		return time.Time{}, nil, fmt.Errorf("results of block %d: %w", h, err)
 	}

@@ -439,7 +439,6 @@ type blockWriter struct {
 	acct     map[string][]Entry // this block's entries per account
 	recent   *recentCache       // the index's, read-only until commit
 	loaded   map[string]*recentEntries
-	windows  map[windowKey][]Entry // the committed part of AccountEntries' answers of this block
 	folds    map[foldKey]*windowFold
 	histN    map[string]int // history entries per account per tx position
 	alerts   []Alert
@@ -511,12 +510,6 @@ func (bw *blockWriter) Threshold(asset string) (uint64, bool, error) {
 	return t, ok && err == nil, err
 }
 
-// windowKey is an account and the start of a window read of it.
-type windowKey struct {
-	addr  string
-	since int64 // UnixNano
-}
-
 // Window is an account's movements with time ≥ some start, oldest first:
 // its committed ones (shared with the index's cache of recent entries),
 // then this block's so far. Reading one copies nothing: a busy account's
@@ -531,17 +524,15 @@ func (w Window) Len() int { return len(w.committed) + len(w.block) }
 // From yields the entries from the i-th on, in order.
 func (w Window) From(i int) iter.Seq[*Entry] {
 	return func(yield func(*Entry) bool) {
-		for _, part := range [][]Entry{w.committed, w.block} {
-			if i >= len(part) {
-				i -= len(part)
-				continue
+		for j := i; j < len(w.committed); j++ {
+			if !yield(&w.committed[j]) {
+				return
 			}
-			for j := i; j < len(part); j++ {
-				if !yield(&part[j]) {
-					return
-				}
+		}
+		for j := max(i-len(w.committed), 0); j < len(w.block); j++ {
+			if !yield(&w.block[j]) {
+				return
 			}
-			i = 0
 		}
 	}
 }
@@ -551,25 +542,22 @@ func (w Window) Entries() []Entry { return slices.Concat(w.committed, w.block) }
 
 // AccountEntries returns the movements of an account (either side) with
 // time ≥ since, oldest first, including this block's so far. The
-// committed part of each window is found once per block (in the cache of
-// recent entries, else read from the index) and shared, not copied.
+// committed part comes from the cache of recent entries, else from what
+// this block already read of the account, else from the index (then
+// kept for the rest of the block and the cache); it is shared, not
+// copied, and found by a binary search.
 func (bw *blockWriter) AccountEntries(addr string, since time.Time) (Window, error) {
-	k := windowKey{addr: addr, since: since.UnixNano()}
-	old, ok := bw.windows[k]
+	old, ok := bw.recent.since(addr, since)
+	if l := bw.loaded[addr]; !ok && l != nil && !since.Before(l.from) {
+		old, ok = l.since(since), true
+	}
 	if !ok {
-		old, ok = bw.recent.since(addr, since)
-		if l := bw.loaded[addr]; !ok && l != nil && !since.Before(l.from) {
-			old, ok = l.since(since), true
+		out, err := bw.scanAccount(addr, since)
+		if err != nil {
+			return Window{}, err
 		}
-		if !ok {
-			out, err := bw.scanAccount(addr, since)
-			if err != nil {
-				return Window{}, err
-			}
-			bw.loaded[addr] = &recentEntries{from: since, entries: out}
-			old = slices.Clip(out)
-		}
-		bw.windows[k] = old
+		bw.loaded[addr] = &recentEntries{from: since, entries: out}
+		old = slices.Clip(out)
 	}
 	// A block's entries all have its time.
 	block := bw.acct[addr]
@@ -763,7 +751,7 @@ func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
 	bw := &blockWriter{snap: snap, w: writeSet{}, b: b, alertSeq: seq,
 		orgs: map[string]string{}, sanc: map[string]*SanctionChange{}, thr: map[string]uint64{},
 		xb: map[string]uint64{}, xbTx: map[string][]string{}, rule: map[string]time.Time{}, acct: map[string][]Entry{}, histN: map[string]int{},
-		recent: &ix.recent, loaded: map[string]*recentEntries{}, windows: map[windowKey][]Entry{}, folds: map[foldKey]*windowFold{}}
+		recent: &ix.recent, loaded: map[string]*recentEntries{}, folds: map[foldKey]*windowFold{}}
 	for i := range b.Txs {
 		if err := bw.applyTx(&b.Txs[i], rules); err != nil {
 			return nil, fmt.Errorf("index block %d tx %d: %w", b.Height, i, err)
@@ -1164,6 +1152,23 @@ func (ix *Index) withAck(op *badger.Txn, a *Alert) error {
 	return nil
 }
 
+// alertHead is what AlertFilter reads of an alert, besides its status.
+type alertHead struct {
+	Seq                     uint64
+	Rule, Severity, Subject string
+	Time                    time.Time
+}
+
+// admits reports whether an alert with head h passes f (its status aside).
+func (f AlertFilter) admits(h alertHead) bool {
+	return (f.Rule == "" || h.Rule == f.Rule) &&
+		(f.Severity == "" || h.Severity == f.Severity) &&
+		(f.Subject == "" || strings.Contains(h.Subject, f.Subject)) &&
+		h.Seq > f.AfterSeq &&
+		(f.From.IsZero() || !h.Time.Before(f.From)) &&
+		(f.To.IsZero() || h.Time.Before(f.To))
+}
+
 // Alerts lists alerts in raise order.
 func (ix *Index) Alerts(f AlertFilter, cursor string, limit int) (Page[Alert], error) {
 	page := Page[Alert]{Items: []Alert{}}
@@ -1174,26 +1179,20 @@ func (ix *Index) Alerts(f AlertFilter, cursor string, limit int) (Page[Alert], e
 		if f.AfterSeq > 0 && !f.Desc && cursor == "" {
 			seek = cat(prefixAlert, u64(f.AfterSeq+1))
 		}
+		// An alert may list a thousand transactions, and a filter that few
+		// alerts match (an account's case) reads every alert: with one,
+		// the fields it reads are decoded first, the rest only for an
+		// alert it lets through.
+		headFilter := f.Rule != "" || f.Severity != "" || f.Subject != "" || f.AfterSeq > 0 || !f.From.IsZero() || !f.To.IsZero()
 		next, err := ix.scanPage(txn, []byte(prefixAlert), seek, cursor, f.Desc, limit, func(_, v []byte) (bool, error) {
-			// The fields the filters read, first: an alert may list a
-			// thousand transactions, and a filter that few alerts match
-			// (an account's case) reads every alert.
-			var h struct {
-				Seq                     uint64
-				Rule, Severity, Subject string
-				Time                    time.Time
-			}
-			if err := json.Unmarshal(v, &h); err != nil {
-				return false, err
-			}
-			switch {
-			case f.Rule != "" && h.Rule != f.Rule,
-				f.Severity != "" && h.Severity != f.Severity,
-				f.Subject != "" && !strings.Contains(h.Subject, f.Subject),
-				h.Seq <= f.AfterSeq,
-				!f.From.IsZero() && h.Time.Before(f.From),
-				!f.To.IsZero() && !h.Time.Before(f.To):
-				return false, nil
+			if headFilter {
+				var h alertHead
+				if err := json.Unmarshal(v, &h); err != nil {
+					return false, err
+				}
+				if !f.admits(h) {
+					return false, nil
+				}
 			}
 			var a Alert
 			if err := json.Unmarshal(v, &a); err != nil {
