@@ -338,3 +338,87 @@ func TestSyntheticBulkLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestStateSyncFromBulkLoadedChain: a node joins by state sync a chain
+// whose genesis bulk-loaded its synthetic accounts (issue 16's state
+// generator), with and without reserves heights. The joiner starts from
+// the snapshot alone (no genesis, no bulk load, no reserves cache): it
+// reports the snapshot's app hash, holds the synthetic accounts'
+// balances and identities, its store passes the data check, and it
+// executes the next blocks, a reserves height among them, to the
+// source's app hash.
+func TestStateSyncFromBulkLoadedChain(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		reserves int64
+	}{{"no reserves", 0}, {"reserves at every height", 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			syn := SyntheticAccounts{Count: 500, Seed: "0a0b", Org: "bankB", Asset: "CNY", Amount: 7}
+			h := newHarnessEdited(t, func(g *GenesisState) {
+				g.Ledgers[0].Synthetic = &syn
+				g.Params.ReservesInterval = c.reserves
+			})
+			ss, err := ledger.OpenSnapshots(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := h.twin(Options{Snapshots: ss, Snapshot: SnapshotPolicy{ChunkSize: 1 << 12}})
+			if !src.store.BulkLoaded() {
+				t.Fatal("the synthetic accounts were not bulk loaded")
+			}
+			seed, _ := hex.DecodeString(syn.Seed)
+			first, last := SyntheticAddress(seed, 0), SyntheticAddress(seed, syn.Count-1)
+			if r := src.block(src.tx(src.alice, "bankB", "payments", transferTo("CNY", last, 3))); r[0].Code != 0 {
+				t.Fatal(r[0].Log)
+			}
+			src.block()
+			info, err := src.app.TakeSnapshot(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(info.Chunks) < 2 {
+				t.Fatalf("want several chunks, got %d", len(info.Chunks))
+			}
+			trusted := src.store.LastCommit().AppHash
+			j := src.joiner()
+			offer, results := stateSync(t, src.app, j.app, trusted, nil)
+			if offer != abci.ResponseOfferSnapshot_ACCEPT || results[len(results)-1].Result != abci.ResponseApplySnapshotChunk_ACCEPT {
+				t.Fatalf("state sync: offer %v, last chunk %v", offer, results[len(results)-1])
+			}
+			in, _ := j.app.Info(context.Background(), &abci.RequestInfo{})
+			if in.LastBlockHeight != 2 || !bytes.Equal(in.LastBlockAppHash, trusted) {
+				t.Fatalf("Info after restore: height %d app hash %X, want 2 %X", in.LastBlockHeight, in.LastBlockAppHash, trusted)
+			}
+			v, err := j.store.View(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range []struct {
+				addr gmcrypto.Address
+				want uint64
+			}{{first, 7}, {SyntheticAddress(seed, syn.Count/2), 7}, {last, 10}, {SyntheticAddress(seed, syn.Count), 0}} {
+				if got, err := j.app.payments.Balance(v, "payments", "CNY", b.addr); err != nil || got != b.want {
+					t.Fatalf("joiner: balance of %s: %d, %v; want %d", b.addr, got, err, b.want)
+				}
+			}
+			if id, ok, err := permission.GetIdentity(v, SyntheticAddress(seed, 1)); err != nil || !ok || id.Org != "bankB" {
+				t.Fatalf("joiner: identity of synthetic account 1: %+v %v %v", id, ok, err)
+			}
+			if r, err := j.store.Check(); err != nil || !r.OK() {
+				t.Fatalf("check-data of the joiner: %+v, %v", r, err)
+			}
+			for i, x := range [][]byte{
+				src.tx(src.alice, "bankB", "payments", transferTo("CNY", first, 1)),
+				src.tx(src.alice, "bankB", "payments", transferTo("CNY", last, 2)),
+			} {
+				rs, rj := src.block(x), j.block(x)
+				if rs[0].Code != 0 || rj[0].Code != 0 {
+					t.Fatalf("block %d: source %q, joiner %q", 3+i, rs[0].Log, rj[0].Log)
+				}
+				if a, b := src.store.LastCommit().AppHash, j.store.LastCommit().AppHash; !bytes.Equal(a, b) {
+					t.Fatalf("height %d: source %X, joiner %X", 3+i, a, b)
+				}
+			}
+		})
+	}
+}
