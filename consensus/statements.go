@@ -165,3 +165,20 @@ func (b *blockSource) BlockTxs(h int64) (time.Time, []*abci.TxResult, error) {
 	}
 	return blk.Time, txs, nil
 }
+
+// TxResults reads height h's saved results without its block
+// (recon.ResultsReader): an account's movements need only their events.
+// Where they are not saved, it answers as BlockTxs does (an empty block
+// has none to read).
+func (b *blockSource) TxResults(h int64) ([]*abci.TxResult, error) {
+	resp, err := b.env.StateStore.LoadFinalizeBlockResponse(h)
+	if err != nil {
+		_, txs, berr := b.BlockTxs(h)
+		return txs, berr
+	}
+	txs := make([]*abci.TxResult, len(resp.TxResults))
+	for i, r := range resp.TxResults {
+		txs[i] = &abci.TxResult{Height: h, Index: uint32(i), Result: *r}
+	}
+	return txs, nil
+}

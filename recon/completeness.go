@@ -68,7 +68,7 @@ func AccountMovements(ctx context.Context, b Blocks, acct movement.Account, from
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		_, txs, err := b.BlockTxs(h)
+		txs, err := txResults(b, h)
 		if err != nil {
 			return nil, err
 		}
@@ -85,6 +85,24 @@ func AccountMovements(ctx context.Context, b Blocks, acct movement.Account, from
 		}
 	}
 	return out, nil
+}
+
+// ResultsReader is what a Blocks may also offer: height h's transactions'
+// results alone, without the block (Tx may be nil), where the results
+// cost less to read without the block, as over a node's RPC, whose block
+// carries every transaction again in its JSON. AccountMovements reads
+// only the results' events.
+type ResultsReader interface {
+	TxResults(h int64) ([]*abci.TxResult, error)
+}
+
+// txResults reads height h's results, alone where b offers it.
+func txResults(b Blocks, h int64) ([]*abci.TxResult, error) {
+	if rr, ok := b.(ResultsReader); ok {
+		return rr.TxResults(h)
+	}
+	_, txs, err := b.BlockTxs(h)
+	return txs, err
 }
 
 // txAccountMovements is movement.FromEvents of one committed transaction,

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
@@ -95,6 +96,47 @@ func TestAccountMovements(t *testing.T) {
 	odd.txs = append(odd.txs, &abci.TxResult{Height: 3, Result: abci.ExecTxResult{Events: []abci.Event{wire.Event(xfer("payments", "CNY", a1, b1, "bankB", 1, 1, 1, ""))}}})
 	if _, err := AccountMovements(ctx, odd, acct, 1, 5); err == nil || !strings.Contains(err.Error(), "without a jinlian_tx event") {
 		t.Fatalf("movement without jinlian_tx: %v", err)
+	}
+}
+
+// resultsOnly is a Blocks that also reads results alone
+// (ResultsReader), without the transactions, and whose blocks cannot be
+// read: AccountMovements must list from the results alone.
+type resultsOnly struct{ chainBlocks }
+
+func (resultsOnly) BlockTxs(h int64) (time.Time, []*abci.TxResult, error) {
+	return time.Time{}, nil, fmt.Errorf("block %d read", h)
+}
+
+func (r resultsOnly) TxResults(h int64) ([]*abci.TxResult, error) {
+	_, txs, err := r.chainBlocks.BlockTxs(h)
+	out := make([]*abci.TxResult, len(txs))
+	for i, t := range txs {
+		out[i] = &abci.TxResult{Height: t.Height, Index: t.Index, Result: t.Result}
+	}
+	return out, err
+}
+
+// TestAccountMovementsFromResultsAlone: where the blocks offer their
+// results alone (a node's RPC, whose block JSON carries every
+// transaction again), AccountMovements reads nothing else and lists what
+// it lists from the blocks.
+func TestAccountMovementsFromResultsAlone(t *testing.T) {
+	b := chainBlocks{newChain(dayTxs)}
+	ctx := context.Background()
+	for _, addr := range []string{a1, a2, b1, cust} {
+		acct := movement.Account{Ledger: "payments", Asset: "CNY", Address: addr}
+		want, err := AccountMovements(ctx, b, acct, 1, 40)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := AccountMovements(ctx, resultsOnly{b}, acct, 1, 40)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Fatalf("%.8s: from the results alone %+v, from the blocks %+v", addr, got, want)
+		}
 	}
 }
 

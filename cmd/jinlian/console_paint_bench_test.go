@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"testing"
@@ -45,6 +46,7 @@ import (
 //
 //	flock /tmp/jinlian-heavy-e2e.lock go test ./cmd/jinlian -run '^$' -bench ConsolePaint -benchtime 1x -timeout 90m
 //	JINLIAN_CONSOLE_HISTORY=20000 ... (a smaller history)
+//	JINLIAN_CONSOLE_CATCHUP_PROFILE=cpu.out ... (with the observer: a CPU profile of its catch-up)
 func BenchmarkConsolePaint(b *testing.B) {
 	chromium, err := chromiumPath()
 	if err != nil {
@@ -138,6 +140,18 @@ func BenchmarkConsolePaint(b *testing.B) {
 			b.Fatal(err)
 		}
 		top, progress := st.SyncInfo.LatestBlockHeight, 1
+		if f := os.Getenv("JINLIAN_CONSOLE_CATCHUP_PROFILE"); f != "" {
+			// A CPU profile of the catch-up alone (the whole process:
+			// the localnet's nodes run in it).
+			out, err := os.Create(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(out); err != nil {
+				b.Fatal(err)
+			}
+			defer func() { pprof.StopCPUProfile(); out.Close() }()
+		}
 		for {
 			ix, err := h.nodes[1].Regulator.Index().LastHeight()
 			if err != nil {
@@ -151,7 +165,11 @@ func BenchmarkConsolePaint(b *testing.B) {
 			}
 			if time.Since(caught) > time.Duration(progress)*30*time.Second {
 				progress++
-				fmt.Printf("history: the observer has indexed height %d of %d (%s)\n", ix, top, time.Since(caught).Round(time.Second))
+				var own int64 // the observer node's own committed height
+				if ost, err := h.nodes[1].Client().Status(ctx); err == nil {
+					own = ost.SyncInfo.LatestBlockHeight
+				}
+				fmt.Printf("history: the observer has indexed height %d of %d, its node has committed %d (%s)\n", ix, top, own, time.Since(caught).Round(time.Second))
 			}
 			time.Sleep(time.Second)
 		}
