@@ -81,6 +81,12 @@ func fakeObserver(t *testing.T, n uint64) (string, func() []string) {
 				for i := range regulator.MaxAlertTxIDs {
 					a.TxIDs = append(a.TxIDs, fmt.Sprintf("%064x", i))
 				}
+				// The observer lists the first tx_ids of them; the fake
+				// does for alerts 100 and 200 only, as an observer that
+				// does not know the parameter lists all of the others.
+				if n, _ := strconv.Atoi(q.Get("tx_ids")); n > 0 && s%100 == 0 {
+					a.TxIDsTotal, a.TxIDs = len(a.TxIDs), a.TxIDs[:n]
+				}
 			}
 			page.Items = append(page.Items, a)
 		}
@@ -142,11 +148,18 @@ func TestRegulatorAlertPages(t *testing.T) {
 	eq := func(a, b []uint64) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
 
 	body, shown, links := page("/regulator")
-	// Alert 200 lists 1,000 transactions: its row links the first ten.
-	row := body[strings.Index(body, `<tr id="alert-200-1">`):]
-	row = row[:strings.Index(row, "</tr>")]
-	if n := strings.Count(row, `href="/explorer?tx=`); n != alertTxsShown || !strings.Contains(row, "+990 more") {
-		t.Fatalf("an alert of %d transactions: %d links in its row\n%s", regulator.MaxAlertTxIDs, n, row)
+	// Alerts 200 and 250 list 1,000 transactions: each row links the
+	// first ten, whether the observer sent ten (200) or all (250); and
+	// the console asks for ten.
+	for _, id := range []string{"alert-200-1", "alert-250-1"} {
+		row := body[strings.Index(body, `<tr id="`+id+`">`):]
+		row = row[:strings.Index(row, "</tr>")]
+		if n := strings.Count(row, `href="/explorer?tx=`); n != alertTxsShown || !strings.Contains(row, "+990 more") {
+			t.Fatalf("%s, of %d transactions: %d links in its row\n%s", id, regulator.MaxAlertTxIDs, n, row)
+		}
+	}
+	if q := asked(); len(q) == 0 || !strings.Contains(q[0], "tx_ids=10") {
+		t.Fatalf("the console asked the observer %q, want tx_ids=10", q)
 	}
 	if !eq(shown, span(250, 151)) || links["newer"] != "" || links["older"] != "/regulator?before=151" || !strings.Contains(body, `id="live"`) {
 		t.Fatalf("newest page: %v %v (live: %v)", shown, links, strings.Contains(body, `id="live"`))
@@ -172,7 +185,7 @@ func TestRegulatorAlertPages(t *testing.T) {
 	if len(shown) != 50 || shown[0] != 100 || shown[49] != 2 || links["older"] != "" || links["newer"] != "/regulator?after=100&severity=high" {
 		t.Fatalf("high alerts older than 101: %v %v", shown, links)
 	}
-	for _, want := range []string{"cursor=" + regulator.AlertsCursor(151) + "&limit=100&order=desc", "limit=100&order=asc&since=50", "cursor=" + regulator.AlertsCursor(101) + "&limit=100&order=desc&severity=high"} {
+	for _, want := range []string{"cursor=" + regulator.AlertsCursor(151) + "&limit=100&order=desc&tx_ids=10", "limit=100&order=asc&since=50&tx_ids=10", "cursor=" + regulator.AlertsCursor(101) + "&limit=100&order=desc&severity=high&tx_ids=10"} {
 		found := false
 		for _, q := range asked() {
 			found = found || q == want

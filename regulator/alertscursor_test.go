@@ -2,7 +2,9 @@ package regulator
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,5 +76,74 @@ func TestAlertsCursor(t *testing.T) {
 		if got := seqs(p); !slices.Equal(got, c.want) || p.NextCursor != c.next {
 			t.Errorf("%s: %v next %q, want %v next %q", c.name, got, p.NextCursor, c.want, c.next)
 		}
+	}
+}
+
+// TestAlertsListTheFirstTxIDs: with AlertFilter.TxIDs (GET
+// /v1/alerts?tx_ids=N) each alert lists its first N transactions and
+// says how many it has; an alert with no more lists them all, without a
+// total; the acknowledgement, bound to the whole list, still shows; and
+// the API refuses a count it cannot honour, naming the parameter.
+func TestAlertsListTheFirstTxIDs(t *testing.T) {
+	ix, err := OpenIndex("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ix.Close() })
+	ids := []string{"t1", "t2", "t3", "t4", "t5"}
+	if err := ix.db.Update(func(txn *badger.Txn) error {
+		for seq, n := range []int{1: 5, 2: 2} {
+			if seq == 0 {
+				continue
+			}
+			b, _ := json.Marshal(Alert{Seq: uint64(seq), ID: fmt.Sprintf("a%d", seq), Rule: RuleLarge, Severity: "high", Subject: "acct",
+				Time: time.Unix(int64(seq), 0), TxIDs: ids[:n], Status: StatusOpen})
+			if err := txn.Set(cat(prefixAlert, u64(uint64(seq))), b); err != nil {
+				return err
+			}
+			if err := txn.Set(cat(prefixAlertI, fmt.Sprintf("a%d", seq)), u64(uint64(seq))); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Acknowledge("a1", "analyst", "seen", time.Unix(9, 0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		max   int
+		want  string
+		total [2]int
+	}{
+		{0, "[t1 t2 t3 t4 t5] [t1 t2]", [2]int{0, 0}},
+		{3, "[t1 t2 t3] [t1 t2]", [2]int{5, 0}},
+		{2, "[t1 t2] [t1 t2]", [2]int{5, 0}},
+		{5, "[t1 t2 t3 t4 t5] [t1 t2]", [2]int{0, 0}},
+	} {
+		p, err := ix.Alerts(AlertFilter{TxIDs: c.max}, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Items) != 2 {
+			t.Fatalf("tx_ids=%d: %d alerts", c.max, len(p.Items))
+		}
+		a, b := p.Items[0], p.Items[1]
+		if got := fmt.Sprint(a.TxIDs, b.TxIDs); got != c.want || a.TxIDsTotal != c.total[0] || b.TxIDsTotal != c.total[1] {
+			t.Errorf("tx_ids=%d: %s totals %d %d, want %s %v", c.max, got, a.TxIDsTotal, b.TxIDsTotal, c.want, c.total)
+		}
+		if a.Status != StatusAcknowledged || a.Ack == nil || a.Ack.Note != "seen" {
+			t.Errorf("tx_ids=%d: the acknowledged alert reads %s %+v", c.max, a.Status, a.Ack)
+		}
+	}
+	s := &Service{}
+	for _, bad := range []string{"0", "-1", "x", fmt.Sprint(MaxAlertTxIDs + 1)} {
+		if _, err := s.alertFilter(map[string][]string{"tx_ids": {bad}}); err == nil || !strings.Contains(err.Error(), "tx_ids") {
+			t.Errorf("tx_ids=%s: %v", bad, err)
+		}
+	}
+	if f, err := s.alertFilter(map[string][]string{"tx_ids": {"10"}}); err != nil || f.TxIDs != 10 {
+		t.Errorf("tx_ids=10: %+v %v", f, err)
 	}
 }

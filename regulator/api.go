@@ -465,6 +465,13 @@ func (s *Service) alertFilter(q map[string][]string) (AlertFilter, error) {
 		}
 		f.AfterSeq = n
 	}
+	if v := get("tx_ids"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxAlertTxIDs {
+			return f, badf("tx_ids %q: want 1..%d, the most transaction ids to list of each alert", v, MaxAlertTxIDs)
+		}
+		f.TxIDs = n
+	}
 	var err error
 	if f.From, err = parseTime("from", get("from")); err != nil {
 		return f, err

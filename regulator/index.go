@@ -1125,6 +1125,11 @@ type AlertFilter struct {
 	AfterSeq uint64
 	From, To time.Time
 	Desc     bool
+	// TxIDs, when above 0, lists at most that many of each alert's
+	// transactions (the first), with TxIDsTotal set where it cut: a page
+	// of a hundred alerts of a busy day's cross-border flows lists up to
+	// a hundred thousand ids, which a screen of alerts does not show.
+	TxIDs int
 }
 
 // ackKey binds an acknowledgement to the alert it was given for: after a
@@ -1203,6 +1208,9 @@ func (ix *Index) Alerts(f AlertFilter, cursor string, limit int) (Page[Alert], e
 			}
 			if f.Status != "" && a.Status != f.Status {
 				return false, nil
+			}
+			if f.TxIDs > 0 && len(a.TxIDs) > f.TxIDs {
+				a.TxIDsTotal, a.TxIDs = len(a.TxIDs), a.TxIDs[:f.TxIDs:f.TxIDs]
 			}
 			page.Items = append(page.Items, a)
 			return true, nil

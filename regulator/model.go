@@ -195,9 +195,12 @@ type Alert struct {
 	Time     time.Time `json:"time"`
 	Subject  string    `json:"subject"` // account, or org pair
 	TxIDs    []string  `json:"tx_ids"`
-	Reason   string    `json:"reason"`
-	Status   string    `json:"status"`
-	Ack      *Ack      `json:"ack,omitempty"`
+	// TxIDsTotal is how many transactions the alert lists in all, where
+	// an answer lists only the first of them (GET /v1/alerts?tx_ids=N).
+	TxIDsTotal int    `json:"tx_ids_total,omitempty"`
+	Reason     string `json:"reason"`
+	Status     string `json:"status"`
+	Ack        *Ack   `json:"ack,omitempty"`
 }
 
 // Ack is an acknowledgement of an alert.
