@@ -349,9 +349,5 @@ func (b rpcBlocks) TxResults(h int64) ([]*abci.TxResult, error) {
 		_, txs, berr := b.BlockTxs(h)
 		return txs, berr
 	}
-	txs := make([]*abci.TxResult, len(res.TxsResults))
-	for i, r := range res.TxsResults {
-		txs[i] = &abci.TxResult{Height: h, Index: uint32(i), Result: *r}
-	}
-	return txs, nil
+	return recon.ResultsAt(h, res.TxsResults), nil
 }

@@ -176,9 +176,5 @@ func (b *blockSource) TxResults(h int64) ([]*abci.TxResult, error) {
 		_, txs, berr := b.BlockTxs(h)
 		return txs, berr
 	}
-	txs := make([]*abci.TxResult, len(resp.TxResults))
-	for i, r := range resp.TxResults {
-		txs[i] = &abci.TxResult{Height: h, Index: uint32(i), Result: *r}
-	}
-	return txs, nil
+	return recon.ResultsAt(h, resp.TxResults), nil
 }

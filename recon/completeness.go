@@ -96,6 +96,16 @@ type ResultsReader interface {
 	TxResults(h int64) ([]*abci.TxResult, error)
 }
 
+// ResultsAt is height h's results as a ResultsReader answers them: in
+// block order, Index set, without the transactions.
+func ResultsAt(h int64, rs []*abci.ExecTxResult) []*abci.TxResult {
+	txs := make([]*abci.TxResult, len(rs))
+	for i, r := range rs {
+		txs[i] = &abci.TxResult{Height: h, Index: uint32(i), Result: *r}
+	}
+	return txs
+}
+
 // txResults reads height h's results, alone where b offers it.
 func txResults(b Blocks, h int64) ([]*abci.TxResult, error) {
 	if rr, ok := b.(ResultsReader); ok {
