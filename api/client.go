@@ -341,13 +341,15 @@ func (b rpcBlocks) BlockTxs(h int64) (time.Time, []*abci.TxResult, error) {
 
 // TxResults reads height h's results alone (recon.ResultsReader): a block
 // of 2,000 transfers is another megabyte of JSON that an account's
-// movements do not need. Where the node has no results of h (an empty
-// block's results may be discarded), it reads the block as BlockTxs does.
+// movements do not need. Where the node has no results of h, only an
+// empty block (whose results may be discarded) is no error.
 func (b rpcBlocks) TxResults(h int64) ([]*abci.TxResult, error) {
 	res, err := b.c.BlockResults(b.ctx, &h)
-	if err != nil {
-		_, txs, berr := b.BlockTxs(h)
-		return txs, berr
+	if err == nil {
+		return recon.ResultsAt(h, res.TxsResults), nil
 	}
-	return recon.ResultsAt(h, res.TxsResults), nil
+	if blk, berr := b.c.Block(b.ctx, &h); berr == nil && len(blk.Block.Txs) == 0 {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("results of block %d: %w", h, err)
 }

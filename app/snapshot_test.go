@@ -98,29 +98,13 @@ func TestStateSyncJoin(t *testing.T) {
 	src.block(spent)
 	src.block(src.tx(src.issuer, "bankA", "payments", issue("CNY", src.bob, 3)))
 	src.block()
-	info, err := src.app.TakeSnapshot(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(info.Chunks) < 2 {
-		t.Fatalf("want several chunks, got %d", len(info.Chunks))
-	}
-	trusted := src.store.LastCommit().AppHash
 	snaps, err := ledger.OpenSnapshots(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := src.joiner(snaps)
-	offer, results := stateSync(t, src.app, j.app, trusted, nil)
-	if offer != abci.ResponseOfferSnapshot_ACCEPT || results[len(results)-1].Result != abci.ResponseApplySnapshotChunk_ACCEPT {
-		t.Fatalf("state sync: offer %v, last chunk %v", offer, results[len(results)-1])
-	}
+	j := joinBySnapshot(t, src, 3, snaps)
 	if left, _ := filepath.Glob(filepath.Join(snaps.Dir(), ".incoming-*")); len(left) != 0 {
 		t.Fatalf("received chunks left behind: %v", left)
-	}
-	in, _ := j.app.Info(context.Background(), &abci.RequestInfo{})
-	if in.LastBlockHeight != 3 || !bytes.Equal(in.LastBlockAppHash, trusted) {
-		t.Fatalf("Info after restore: height %d app hash %X, want 3 %X", in.LastBlockHeight, in.LastBlockAppHash, trusted)
 	}
 	if j.app.ChainID() != testChain || !reflect.DeepEqual(j.app.Params(), src.app.Params()) || !j.app.blockTime.Equal(src.app.blockTime) {
 		t.Fatalf("restored app: chain %q params %+v time %v", j.app.ChainID(), j.app.Params(), j.app.blockTime)
@@ -152,6 +136,32 @@ func TestStateSyncJoin(t *testing.T) {
 	if a, b := src.store.LastCommit().AppHash, j.store.LastCommit().AppHash; !bytes.Equal(a, b) {
 		t.Fatalf("height 4: source %X, joiner %X", a, b)
 	}
+}
+
+// joinBySnapshot takes src's snapshot of its latest height h (several
+// chunks) and state-syncs a fresh joiner from it, trusting src's app
+// hash; the joiner must accept every chunk and report height h and that
+// hash. With snaps, the joiner receives chunks as files there.
+func joinBySnapshot(t *testing.T, src *harness, h int64, snaps ...*ledger.Snapshots) *harness {
+	t.Helper()
+	info, err := src.app.TakeSnapshot(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.Chunks) < 2 {
+		t.Fatalf("want several chunks, got %d", len(info.Chunks))
+	}
+	trusted := src.store.LastCommit().AppHash
+	j := src.joiner(snaps...)
+	offer, results := stateSync(t, src.app, j.app, trusted, nil)
+	if offer != abci.ResponseOfferSnapshot_ACCEPT || results[len(results)-1].Result != abci.ResponseApplySnapshotChunk_ACCEPT {
+		t.Fatalf("state sync: offer %v, last chunk %v", offer, results[len(results)-1])
+	}
+	in, _ := j.app.Info(context.Background(), &abci.RequestInfo{})
+	if in.LastBlockHeight != h || !bytes.Equal(in.LastBlockAppHash, trusted) {
+		t.Fatalf("Info after restore: height %d app hash %X, want %d %X", in.LastBlockHeight, in.LastBlockAppHash, h, trusted)
+	}
+	return j
 }
 
 // The adversary's side: a snapshot whose app hash is not the trusted one,

@@ -26,6 +26,22 @@ func withSynthetic(s SyntheticAccounts) func(*GenesisState) {
 	return func(g *GenesisState) { g.Ledgers[0].Synthetic = &s }
 }
 
+// reservesCases are the bulk-load tests' two genesis settings: no
+// reserves heights, and one at every height.
+var reservesCases = []struct {
+	name     string
+	reserves int64
+}{{"no reserves", 0}, {"reserves at every height", 1}}
+
+// withSyntheticReserves is withSynthetic with reserves every interval
+// heights (0: none).
+func withSyntheticReserves(s SyntheticAccounts, interval int64) func(*GenesisState) {
+	return func(g *GenesisState) {
+		g.Ledgers[0].Synthetic = &s
+		g.Params.ReservesInterval = interval
+	}
+}
+
 // TestSyntheticAccounts: the generated accounts are registered and funded
 // as listed ones would be, receive transfers, count in the supply, and
 // two nodes applying the same genesis agree on the app hash; another seed
@@ -243,17 +259,10 @@ func workingState(t testing.TB, kv interface {
 // InitChain again. The committed store passes the
 // data check.
 func TestSyntheticBulkLoad(t *testing.T) {
-	for _, c := range []struct {
-		name     string
-		reserves int64
-	}{{"no reserves", 0}, {"reserves at every height", 1}} {
+	for _, c := range reservesCases {
 		t.Run(c.name, func(t *testing.T) {
 			syn := SyntheticAccounts{Count: 300, Seed: "0a0b", Org: "bankB", Asset: "CNY", Amount: 7}
-			edit := func(g *GenesisState) {
-				g.Ledgers[0].Synthetic = &syn
-				g.Params.ReservesInterval = c.reserves
-			}
-			h := newHarnessEdited(t, edit)
+			h := newHarnessEdited(t, withSyntheticReserves(syn, c.reserves))
 			if !h.store.BulkLoaded() {
 				t.Fatal("the synthetic accounts were not bulk loaded")
 			}
@@ -348,16 +357,10 @@ func TestSyntheticBulkLoad(t *testing.T) {
 // executes the next blocks, a reserves height among them, to the
 // source's app hash.
 func TestStateSyncFromBulkLoadedChain(t *testing.T) {
-	for _, c := range []struct {
-		name     string
-		reserves int64
-	}{{"no reserves", 0}, {"reserves at every height", 1}} {
+	for _, c := range reservesCases {
 		t.Run(c.name, func(t *testing.T) {
 			syn := SyntheticAccounts{Count: 500, Seed: "0a0b", Org: "bankB", Asset: "CNY", Amount: 7}
-			h := newHarnessEdited(t, func(g *GenesisState) {
-				g.Ledgers[0].Synthetic = &syn
-				g.Params.ReservesInterval = c.reserves
-			})
+			h := newHarnessEdited(t, withSyntheticReserves(syn, c.reserves))
 			ss, err := ledger.OpenSnapshots(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
@@ -372,23 +375,7 @@ func TestStateSyncFromBulkLoadedChain(t *testing.T) {
 				t.Fatal(r[0].Log)
 			}
 			src.block()
-			info, err := src.app.TakeSnapshot(2)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(info.Chunks) < 2 {
-				t.Fatalf("want several chunks, got %d", len(info.Chunks))
-			}
-			trusted := src.store.LastCommit().AppHash
-			j := src.joiner()
-			offer, results := stateSync(t, src.app, j.app, trusted, nil)
-			if offer != abci.ResponseOfferSnapshot_ACCEPT || results[len(results)-1].Result != abci.ResponseApplySnapshotChunk_ACCEPT {
-				t.Fatalf("state sync: offer %v, last chunk %v", offer, results[len(results)-1])
-			}
-			in, _ := j.app.Info(context.Background(), &abci.RequestInfo{})
-			if in.LastBlockHeight != 2 || !bytes.Equal(in.LastBlockAppHash, trusted) {
-				t.Fatalf("Info after restore: height %d app hash %X, want 2 %X", in.LastBlockHeight, in.LastBlockAppHash, trusted)
-			}
+			j := joinBySnapshot(t, src, 2)
 			v, err := j.store.View(0)
 			if err != nil {
 				t.Fatal(err)

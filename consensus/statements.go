@@ -154,7 +154,7 @@ func (b *blockSource) BlockTxs(h int64) (time.Time, []*abci.TxResult, error) {
 	}
 	resp, err := b.env.StateStore.LoadFinalizeBlockResponse(h)
 	if err != nil {
-		return time.Time{}, nil, fmt.Errorf("results of height %d not saved (storage.discard_abci_responses = true keeps only the latest): %w", h, err)
+		return time.Time{}, nil, resultsNotSaved(h, err)
 	}
 	if len(resp.TxResults) != len(blk.Txs) {
 		return time.Time{}, nil, fmt.Errorf("height %d: %d results for %d transactions", h, len(resp.TxResults), len(blk.Txs))
@@ -168,13 +168,19 @@ func (b *blockSource) BlockTxs(h int64) (time.Time, []*abci.TxResult, error) {
 
 // TxResults reads height h's saved results without its block
 // (recon.ResultsReader): an account's movements need only their events.
-// Where they are not saved, it answers as BlockTxs does (an empty block
-// has none to read).
+// Where they are not saved, only an empty block is no error, as in
+// BlockTxs.
 func (b *blockSource) TxResults(h int64) ([]*abci.TxResult, error) {
 	resp, err := b.env.StateStore.LoadFinalizeBlockResponse(h)
-	if err != nil {
-		_, txs, berr := b.BlockTxs(h)
-		return txs, berr
+	if err == nil {
+		return recon.ResultsAt(h, resp.TxResults), nil
 	}
-	return recon.ResultsAt(h, resp.TxResults), nil
+	if meta := b.env.BlockStore.LoadBlockMeta(h); meta != nil && meta.NumTxs == 0 {
+		return nil, nil
+	}
+	return nil, resultsNotSaved(h, err)
+}
+
+func resultsNotSaved(h int64, err error) error {
+	return fmt.Errorf("results of height %d not saved (storage.discard_abci_responses = true keeps only the latest): %w", h, err)
 }
