@@ -143,7 +143,10 @@ func TestCaseAndAuditPaging(t *testing.T) {
 	if links["newest-history"] != "/regulator/case?account="+acct || links["older-history"] != "/regulator/case?account="+acct+"&history=history.200" || links["newest-alerts"] != "" {
 		t.Fatalf("case, older history: links %v", links)
 	}
-	for _, want := range []string{"audit?cursor=audit.100&limit=100&order=desc", "history?cursor=history.100&limit=100&order=desc"} {
+	// The account's alerts are asked by account (the observer's index of
+	// alerts by account), not by a subject every alert is filtered with.
+	for _, want := range []string{"audit?cursor=audit.100&limit=100&order=desc", "history?cursor=history.100&limit=100&order=desc",
+		"alerts?account=" + acct + "&limit=100&order=desc&tx_ids=10"} {
 		found := false
 		for _, q := range asked() {
 			found = found || q == want

@@ -342,7 +342,7 @@ func (s *Server) caseView(w http.ResponseWriter, r *http.Request) {
 		}
 		return out
 	}
-	if page, err := s.reg.Alerts(ctx, list("alerts", url.Values{"subject": {d.Account}, "tx_ids": alertTxsParam})); err != nil {
+	if page, err := s.reg.Alerts(ctx, list("alerts", url.Values{"account": {d.Account}, "tx_ids": alertTxsParam})); err != nil {
 		v.fail(tr(s.cfg.Lang, "alerts"), err)
 	} else {
 		d.Alerts = alertViews(page.Items)

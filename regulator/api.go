@@ -453,6 +453,13 @@ func (s *Service) alertFilter(q map[string][]string) (AlertFilter, error) {
 		return ""
 	}
 	f := AlertFilter{Rule: get("rule"), Status: get("status"), Severity: get("severity"), Subject: get("subject")}
+	if v := get("account"); v != "" {
+		a, err := gmcrypto.ParseAddress(v)
+		if err != nil {
+			return f, badf("account %q: want 40 hex digits, an address", v)
+		}
+		f.Account = a.String()
+	}
 	switch f.Status {
 	case "", StatusOpen, StatusAcknowledged:
 	default:

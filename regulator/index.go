@@ -28,6 +28,7 @@ const (
 	keyChain     = "m/chain"    // chain id
 	keyGenesis   = "m/genesis"  // genesis state indexed
 	keyAlertSeq  = "m/alertseq" // last alert seq
+	keyAlertAcct = "m/alertacc" // set once aa/ holds every alert (those of an index older than aa/ included)
 	keyRedo      = "m/redo"     // a block being written in chunks: height(8) ‖ redo pieces(4)
 	prefixRedo   = "rd/"        // rd/<piece(4)> → the write set of the block in keyRedo, encoded
 	prefixTx     = "tx/"        // tx/<id> → Tx
@@ -47,6 +48,7 @@ const (
 	prefixRule   = "rs/"        // rs/<rule>/<subject> → unix nanos of the last alert
 	prefixAlert  = "al/"        // al/<seq> → Alert (deterministic part)
 	prefixAlertI = "ai/"        // ai/<id> → seq
+	prefixAlertA = "aa/"        // aa/<account>/<seq(8)> → nothing: the alerts whose subject names the account
 	prefixBlockT = "bt/"        // bt/<height(8)> → block time, unix nanos (the SQL sink's block times)
 	// In the operator store (and, before it existed, in the index).
 	prefixAck   = "ack/" // ack/<alert id>/<alert fingerprint> → Ack
@@ -185,11 +187,54 @@ func OpenIndexWith(dir string, o IndexOptions) (*Index, error) {
 	if err == nil {
 		err = ix.recoverRedo() // a block a crash left half-written
 	}
+	if err == nil {
+		err = ix.indexAlertsByAccount()
+	}
 	if err != nil {
 		_ = ix.Close()
 		return nil, err
 	}
 	return ix, nil
+}
+
+// indexAlertsByAccount indexes by account (aa/) the alerts of an index
+// written before that index existed, once.
+func (ix *Index) indexAlertsByAccount() error {
+	var done bool
+	if err := ix.db.View(func(txn *badger.Txn) (err error) {
+		_, done, err = getU64(txn, []byte(keyAlertAcct))
+		return err
+	}); err != nil || done {
+		return err
+	}
+	wb := ix.db.NewWriteBatch()
+	defer wb.Cancel()
+	err := ix.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixAlert), PrefetchValues: true, PrefetchSize: 100})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var h alertHead
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &h) }); err != nil {
+				return fmt.Errorf("index alerts by account: alert %x: %w", it.Item().Key(), err)
+			}
+			for _, acct := range subjectAccounts(h.Subject) {
+				if err := wb.Set(cat(prefixAlertA, acct, "/", u64(h.Seq)), nil); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = wb.Set([]byte(keyAlertAcct), u64(1))
+	}
+	if err == nil {
+		err = wb.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("index alerts by account: %w", err)
+	}
+	return nil
 }
 
 // migrateOperatorData moves acknowledgements and audit entries that an
@@ -661,6 +706,24 @@ func (bw *blockWriter) LastAlert(rule, subject string) (time.Time, bool, error) 
 	return time.Unix(0, int64(v)).UTC(), true, nil
 }
 
+// subjectAccounts lists the accounts an alert's subject names, once each
+// in the order named: the subjects are an account, account/asset,
+// to:account/asset, org:org->account/asset and org->org/asset/day (no
+// account), and an account is 40 hex digits.
+func subjectAccounts(subject string) []string {
+	var out []string
+	for _, part := range strings.FieldsFunc(subject, func(r rune) bool { return r == '/' || r == ':' || r == '>' }) {
+		a, err := gmcrypto.ParseAddress(strings.TrimSuffix(part, "-"))
+		if err != nil {
+			continue
+		}
+		if s := a.String(); !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Raise records an alert and the time rule last alerted on its subject.
 // An alert happens at its block's time: that is the time the cooldown
 // (LastAlert) counts from, so it is set before anything is stored.
@@ -681,6 +744,11 @@ func (bw *blockWriter) Raise(a Alert) error {
 	}
 	if err := bw.set(cat(prefixAlertI, a.ID), u64(a.Seq)); err != nil {
 		return err
+	}
+	for _, acct := range subjectAccounts(a.Subject) {
+		if err := bw.set(cat(prefixAlertA, acct, "/", u64(a.Seq)), nil); err != nil {
+			return err
+		}
 	}
 	a.Status = StatusOpen
 	bw.alerts = append(bw.alerts, a)
@@ -1122,6 +1190,10 @@ type AlertFilter struct {
 	Status   string
 	Severity string
 	Subject  string
+	// Account, when set (an address in canonical form), keeps the alerts
+	// whose subject names the account (subjectAccounts): read from the
+	// alerts indexed by account, not filtered from every alert.
+	Account  string
 	AfterSeq uint64
 	From, To time.Time
 	Desc     bool
@@ -1180,16 +1252,28 @@ func (ix *Index) Alerts(f AlertFilter, cursor string, limit int) (Page[Alert], e
 	op := ix.op.NewTransaction(false)
 	defer op.Discard()
 	err := ix.db.View(func(txn *badger.Txn) error {
+		prefix := []byte(prefixAlert)
+		if f.Account != "" {
+			prefix = cat(prefixAlertA, f.Account, "/")
+		}
 		var seek []byte
 		if f.AfterSeq > 0 && !f.Desc && cursor == "" {
-			seek = cat(prefixAlert, u64(f.AfterSeq+1))
+			seek = cat(string(prefix), u64(f.AfterSeq+1))
 		}
 		// An alert may list a thousand transactions, and a filter that few
-		// alerts match (an account's case) reads every alert: with one,
-		// the fields it reads are decoded first, the rest only for an
-		// alert it lets through.
+		// alerts match reads many alerts: with one, the fields it reads are
+		// decoded first, the rest only for an alert it lets through.
 		headFilter := f.Rule != "" || f.Severity != "" || f.Subject != "" || f.AfterSeq > 0 || !f.From.IsZero() || !f.To.IsZero()
-		next, err := ix.scanPage(txn, []byte(prefixAlert), seek, cursor, f.Desc, limit, func(_, v []byte) (bool, error) {
+		next, err := ix.scanPage(txn, prefix, seek, cursor, f.Desc, limit, func(k, v []byte) (bool, error) {
+			if f.Account != "" {
+				item, err := txn.Get(cat(prefixAlert, k[len(k)-8:]))
+				if err != nil {
+					return false, fmt.Errorf("alert %d of account %s: %w", binary.BigEndian.Uint64(k[len(k)-8:]), f.Account, err)
+				}
+				if v, err = item.ValueCopy(nil); err != nil {
+					return false, err
+				}
+			}
 			if headFilter {
 				var h alertHead
 				if err := json.Unmarshal(v, &h); err != nil {

@@ -288,7 +288,7 @@ func printAlert(w io.Writer, a regulator.Alert) {
 }
 
 func regAlertsCmd(g *globals, f *regFlags) *cobra.Command {
-	var status, rule, severity, subject string
+	var status, rule, severity, subject, account string
 	var follow bool
 	var since uint64
 	var p pageFlags
@@ -305,7 +305,7 @@ func regAlertsCmd(g *globals, f *regFlags) *cobra.Command {
 				return followAlerts(cmd, g, cl, since)
 			}
 			q := url.Values{}
-			for k, v := range map[string]string{"status": status, "rule": rule, "severity": severity, "subject": subject} {
+			for k, v := range map[string]string{"status": status, "rule": rule, "severity": severity, "subject": subject, "account": account} {
 				if v != "" {
 					q.Set(k, v)
 				}
@@ -332,6 +332,7 @@ func regAlertsCmd(g *globals, f *regFlags) *cobra.Command {
 	c.Flags().StringVar(&rule, "rule", "", "rule id (large_amount, structuring, velocity, fast_in_fast_out, sanctioned, sanctions_attempt, cross_border)")
 	c.Flags().StringVar(&severity, "severity", "", "low, medium, high or critical")
 	c.Flags().StringVar(&subject, "subject", "", "subject contains (account, org pair)")
+	c.Flags().StringVar(&account, "account", "", "only alerts whose subject names this account (an index read, not a filter of every alert)")
 	c.Flags().BoolVar(&follow, "follow", false, "stream alerts as they are raised (server-sent events); reconnects after a drop")
 	c.Flags().Uint64Var(&since, "since", 0, "only alerts after this seq (with --follow: replay from it)")
 	p.add(c)
