@@ -582,6 +582,17 @@ func (w Window) From(i int) iter.Seq[*Entry] {
 	}
 }
 
+// last is the window's last entry, nil if it is empty.
+func (w Window) last() *Entry {
+	switch {
+	case len(w.block) > 0:
+		return &w.block[len(w.block)-1]
+	case len(w.committed) > 0:
+		return &w.committed[len(w.committed)-1]
+	}
+	return nil
+}
+
 // Entries copies the window into one slice (for an alert).
 func (w Window) Entries() []Entry { return slices.Concat(w.committed, w.block) }
 
@@ -610,10 +621,12 @@ func (bw *blockWriter) AccountEntries(addr string, since time.Time) (Window, err
 	return Window{committed: old, block: slices.Clip(block[i:])}, nil
 }
 
-func (bw *blockWriter) fold(k foldKey) *windowFold {
+func (bw *blockWriter) fold(k foldKey, es Window) *windowFold {
 	f := bw.folds[k]
 	if f == nil {
-		f = &windowFold{}
+		if f = resume(bw.recent.carried(k), k, bw.b.Time, es); f == nil {
+			f = &windowFold{}
+		}
 		bw.folds[k] = f
 	}
 	return f
@@ -779,9 +792,10 @@ type RuleView interface {
 	// AccountEntries are addr's movements with time ≥ since, oldest
 	// first, this block's so far included.
 	AccountEntries(addr string, since time.Time) (Window, error)
-	// fold is the block's running reading of a window by a rule: zero
-	// at the first call of the block, then as the rule left it.
-	fold(k foldKey) *windowFold
+	// fold is the block's running reading of window es by a rule: at
+	// the first call of the block as the block before left it (moved to
+	// k's window start, slide.go) or zero, then as the rule left it.
+	fold(k foldKey, es Window) *windowFold
 	// AddOrgFlow counts transfer m in the day's flow from one organisation
 	// to another and returns the day's total.
 	AddOrgFlow(day, from, to string, m Entry) (uint64, error)
@@ -835,7 +849,7 @@ func (ix *Index) ApplyBlock(b *Block, rules Rules) ([]Alert, error) {
 		ix.recent.clear() // what is committed is not known here
 		return nil, fmt.Errorf("index block %d: %w", b.Height, err)
 	}
-	ix.recent.committed(b.Time, bw.loaded, bw.acct)
+	ix.recent.committed(b.Time, bw.loaded, bw.acct, bw.folds)
 	return bw.alerts, nil
 }
 

@@ -60,7 +60,9 @@ type recentEntries struct {
 	entries []Entry
 	head    int
 	used    uint64
-	size    int // entriesSize(live())
+	size    int // entriesSize(live()) + the carried folds' sizes
+	// The rules' folds of its windows, carried to the next block (slide.go).
+	carried map[slideID]*carried
 }
 
 // live are the entries with time ≥ from.
@@ -97,11 +99,20 @@ func (c *recentCache) since(addr string, since time.Time) ([]Entry, bool) {
 
 func (c *recentCache) clear() { *c = recentCache{max: c.max} }
 
+// carried is the fold of k's rule, account, asset and ledger that the last
+// committed block left, or nil.
+func (c *recentCache) carried(k foldKey) *carried {
+	if r, ok := c.accounts[k.addr]; ok {
+		return r.carried[slideID{k.rule, k.asset, k.ledger}]
+	}
+	return nil
+}
+
 // committed takes in a committed block at time at: the accounts read from
 // the index while indexing it (loaded, as they were before it), then the
 // block's entries per account (in the block's order), then drops entries
 // older than each account's span.
-func (c *recentCache) committed(at time.Time, loaded map[string]*recentEntries, block map[string][]Entry) {
+func (c *recentCache) committed(at time.Time, loaded map[string]*recentEntries, block map[string][]Entry, folds map[foldKey]*windowFold) {
 	if c.accounts == nil {
 		c.accounts = map[string]*recentEntries{}
 	}
@@ -124,6 +135,30 @@ func (c *recentCache) committed(at time.Time, loaded map[string]*recentEntries, 
 			r.size += n
 			c.total += n
 		}
+	}
+	// The block's folds, for the next block, where their accounts are
+	// kept (map order does not matter either: each fold is its own).
+	for k, f := range folds {
+		r, ok := c.accounts[k.addr]
+		if !ok {
+			continue
+		}
+		id := slideID{k.rule, k.asset, k.ledger}
+		if old, ok := r.carried[id]; ok {
+			r.size -= old.size()
+			c.total -= old.size()
+			delete(r.carried, id)
+		}
+		if f.noCarry {
+			continue
+		}
+		if r.carried == nil {
+			r.carried = map[slideID]*carried{}
+		}
+		cf := &carried{since: k.since, span: at.Sub(time.Unix(0, k.since)), fold: *f}
+		r.carried[id] = cf
+		r.size += cf.size()
+		c.total += cf.size()
 	}
 	for _, r := range c.accounts {
 		if from := at.Add(-r.span); from.After(r.from) {

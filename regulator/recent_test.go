@@ -22,8 +22,8 @@ func TestRecentCacheEvictsAccountsReadLongestAgo(t *testing.T) {
 		return out
 	}
 	// Block 1 loads a and b, block 2 c and d (10 entries each): 40, at the bound.
-	c.committed(at, map[string]*recentEntries{"a": {from: at, entries: entries(10)}, "b": {from: at, entries: entries(10)}}, nil)
-	c.committed(at, map[string]*recentEntries{"c": {from: at, entries: entries(10)}, "d": {from: at, entries: entries(10)}}, nil)
+	c.committed(at, map[string]*recentEntries{"a": {from: at, entries: entries(10)}, "b": {from: at, entries: entries(10)}}, nil, nil)
+	c.committed(at, map[string]*recentEntries{"c": {from: at, entries: entries(10)}, "d": {from: at, entries: entries(10)}}, nil, nil)
 	if c.total != 40*size || len(c.accounts) != 4 {
 		t.Fatalf("at the bound: %d entries, %d accounts", c.total, len(c.accounts))
 	}
@@ -32,7 +32,7 @@ func TestRecentCacheEvictsAccountsReadLongestAgo(t *testing.T) {
 	if _, ok := c.since("b", at); !ok {
 		t.Fatal("b not cached")
 	}
-	c.committed(at, nil, map[string][]Entry{"b": entries(1), "d": entries(1)})
+	c.committed(at, nil, map[string][]Entry{"b": entries(1), "d": entries(1)}, nil)
 	var left []string
 	for addr := range c.accounts {
 		left = append(left, addr)
@@ -63,7 +63,7 @@ func TestRecentCacheWindowsStayAsHandedOut(t *testing.T) {
 		return out
 	}
 	// The account is read with a window of 10 s, from block 0 on.
-	c.committed(at, map[string]*recentEntries{"a": {from: at.Add(-10 * time.Second), entries: block(0)}}, nil)
+	c.committed(at, map[string]*recentEntries{"a": {from: at.Add(-10 * time.Second), entries: block(0)}}, nil, nil)
 	var views [][]Entry
 	var want [][]Entry
 	for h := 1; h <= 40; h++ {
@@ -72,7 +72,7 @@ func TestRecentCacheWindowsStayAsHandedOut(t *testing.T) {
 			t.Fatalf("block %d: a not cached", h)
 		}
 		views, want = append(views, v), append(want, slices.Clone(v))
-		c.committed(at.Add(time.Duration(h)*time.Second), nil, map[string][]Entry{"a": block(h)})
+		c.committed(at.Add(time.Duration(h)*time.Second), nil, map[string][]Entry{"a": block(h)}, nil)
 	}
 	for i, v := range views {
 		if !slices.EqualFunc(v, want[i], func(a, b Entry) bool { return a.TxID == b.TxID }) {

@@ -561,15 +561,16 @@ func (e *Engine) velocity(v RuleView, b *Block, m Entry) error {
 	// Counted as the window grows (a busy account's window is long, and
 	// it is read at each of its movements); the transactions are listed
 	// only for an alert.
-	f := v.fold(foldKey{rule: RuleVelocity, addr: m.From, asset: m.Asset, since: b.Time.Add(-c.Window.D()).UnixNano()})
+	f := v.fold(foldKey{rule: RuleVelocity, addr: m.From, asset: m.Asset, since: b.Time.Add(-c.Window.D()).UnixNano()}, es)
 	for x := range es.From(f.upto) {
 		if outgoing(x) {
 			f.n++
-			f.sum = satAdd(f.sum, x.Amount)
+			f.sum.add(x.Amount)
+			f.keep(x, false)
 		}
 	}
-	f.upto = es.Len()
-	n, sum := f.n, f.sum
+	f.folded(es)
+	n, sum := f.n, f.sum.sat()
 	maxAmt, hasAmt := c.MaxAmount[m.Asset]
 	var why string
 	switch {
@@ -617,23 +618,24 @@ func (e *Engine) fastInOut(v RuleView, b *Block, m Entry) error {
 	}
 	// Folded as the window grows; from its start again when a refund
 	// turns up, which takes its escrow's funding out of what was passed on.
-	f := v.fold(foldKey{rule: RuleFastInOut, addr: acct, asset: m.Asset, ledger: m.Ledger, since: b.Time.Add(-c.Window.D()).UnixNano()})
+	f := v.fold(foldKey{rule: RuleFastInOut, addr: acct, asset: m.Asset, ledger: m.Ledger, since: b.Time.Add(-c.Window.D()).UnixNano()}, es)
 	// One reading of the new entries: each is folded with the escrows
 	// known so far, which are all of them unless a refund comes later.
 	for x := range es.From(f.upto) {
 		f.escrows = addRefunded(f.escrows, x, acct, m)
-		if len(f.escrows) == f.returned {
-			f.pass.add(x, acct, m, f.escrows)
+		if len(f.escrows) == f.returned && f.pass.add(x, acct, m, f.escrows) {
+			f.keep(x, x.To == acct)
 		}
 	}
-	f.upto = es.Len()
+	f.folded(es)
 	if len(f.escrows) != f.returned {
 		f.pass, f.returned = passing{}, len(f.escrows)
 		for x := range es.From(0) {
 			f.pass.add(x, acct, m, f.escrows)
 		}
+		f.noCarry = true // what counts depends on the refunds in the window
 	}
-	in, out, opening := f.pass.in, f.pass.out, f.pass.opening
+	in, out, opening := f.pass.in.sat(), f.pass.out.sat(), f.pass.opening
 	fast := out
 	if c.NetOfOpening == nil || *c.NetOfOpening {
 		fast = out - min(out, opening)
@@ -676,8 +678,9 @@ func (e *Engine) fastInOut(v RuleView, b *Block, m Entry) error {
 // what it received in m's ledger and asset, what left after the first
 // receipt, and the balance it held before that receipt.
 type passing struct {
-	in, out, opening uint64
-	seenIn           bool
+	in, out wide
+	opening uint64
+	seenIn  bool
 }
 
 // add folds x in and says whether it counted. What acct paid into an
@@ -695,10 +698,10 @@ func (p *passing) add(x *Entry, acct string, m Entry, returned map[string]bool) 
 			// empty account.
 			p.opening = x.ToBalance - x.Amount
 		}
-		p.in = satAdd(p.in, x.Amount)
+		p.in.add(x.Amount)
 		p.seenIn = true
 	case x.From == acct && x.Kind == KindTransfer && x.To != acct && p.seenIn:
-		p.out = satAdd(p.out, x.Amount)
+		p.out.add(x.Amount)
 	default:
 		return false
 	}
@@ -716,17 +719,38 @@ type foldKey struct {
 // window only grows (AccountEntries appends the block's entries), so each
 // movement folds in only the entries after upto; a busy account's rules
 // then cost what its new entries cost, not its whole window at each of
-// its movements (BenchmarkHotAccounts).
+// its movements. It is carried to the next block (slide.go), so that a
+// block costs what its own entries cost (BenchmarkHotAccounts).
 type windowFold struct {
-	upto int
+	upto int      // es.From(upto) is not folded yet
+	last entryPos // the last entry folded (read, counted or not)
+	// The entries counted, oldest first from head, to subtract when the
+	// window moves past them (keep); noCarry: not carried to the next
+	// block.
+	items   []foldItem
+	head    int
+	noCarry bool
 	// velocity: the outgoing transfers counted and their sum.
 	n   int
-	sum uint64
+	sum wide
 	// fastInOut: the escrows that refunded the account, the fold of the
 	// entries up to upto, and how many escrows it was folded with.
 	escrows  map[string]bool
 	pass     passing
 	returned int
+}
+
+// keep records a counted entry, for the next block's fold to subtract.
+func (f *windowFold) keep(x *Entry, receipt bool) {
+	f.items = append(f.items, foldItem{at: x.Time.UnixNano(), amount: x.Amount, balance: x.ToBalance, receipt: receipt})
+}
+
+// folded records that the fold has read es to its end.
+func (f *windowFold) folded(es Window) {
+	f.upto = es.Len()
+	if x := es.last(); x != nil {
+		f.last = posOf(x)
+	}
 }
 
 // usualOutflow is what acct sent in m's asset per window, on average, over
