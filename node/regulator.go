@@ -103,6 +103,7 @@ func startRegulator(n *Node, o RegulatorOptions, passphrase func(prompt string) 
 		IndexDir:         RegulatorIndexDir(cfg.Home),
 		OperatorDir:      RegulatorOperatorDir(cfg.Home),
 		RecentCacheBytes: cfg.Regulator.RecentCacheMB << 20,
+		IndexMemtable:    cfg.Regulator.IndexMemtableMB << 20,
 		AuditKey:         auditKey,
 		Rules:            rules,
 		Listen:           listen,

@@ -268,3 +268,21 @@ func BenchmarkAccountAlerts(b *testing.B) {
 		})
 	}
 }
+
+// The index's memtable is IndexOptions.Memtable (regulator.index_memtable_mb):
+// a transaction holds up to 15 % of it, and a size below 1 MiB is refused.
+func TestIndexMemtable(t *testing.T) {
+	for _, c := range []struct{ memtable, want int }{{0, DefaultIndexMemtable}, {16 << 20, 16 << 20}} {
+		ix, err := OpenIndexWith(t.TempDir(), IndexOptions{Memtable: c.memtable})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := ix.db.MaxBatchSize(), int64(c.want)*15/100; got < want*9/10 || got > want {
+			t.Errorf("memtable %d: a transaction holds %d bytes, want about %d", c.memtable, got, want)
+		}
+		_ = ix.Close()
+	}
+	if _, err := OpenIndexWith(t.TempDir(), IndexOptions{Memtable: 512 << 10}); err == nil || !strings.Contains(err.Error(), "memtable") {
+		t.Errorf("a memtable of 512 KiB: %v", err)
+	}
+}

@@ -1,10 +1,14 @@
 package regulator
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
@@ -23,7 +27,8 @@ import (
 //	go test ./regulator -run '^$' -bench HotAccounts -benchtime 1x
 //
 // JINLIAN_HOT_BLOCKS sets the number of blocks (default 50: 100,000
-// transfers).
+// transfers); JINLIAN_HOT_HEAPPROFILE=FILE writes the heap profile of the
+// end, the index still open (go tool pprof -sample_index=inuse_space).
 func BenchmarkHotAccounts(b *testing.B) {
 	blocks := 50
 	if v := os.Getenv("JINLIAN_HOT_BLOCKS"); v != "" {
@@ -50,7 +55,8 @@ func BenchmarkHotAccounts(b *testing.B) {
 		b.Fatal(err)
 	}
 	for range b.N {
-		ix, err := OpenIndex(b.TempDir())
+		dir := b.TempDir()
+		ix, err := OpenIndex(dir)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -87,6 +93,11 @@ func BenchmarkHotAccounts(b *testing.B) {
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
+		if f := os.Getenv("JINLIAN_HOT_HEAPPROFILE"); f != "" {
+			if err := writeHeapProfile(f); err != nil {
+				b.Fatal(err)
+			}
+		}
 		cached := ix.recent.total
 		// The cache's real heap: what a collection frees once it is
 		// emptied.
@@ -96,6 +107,15 @@ func BenchmarkHotAccounts(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		cacheMB := (int64(ms.HeapAlloc) - int64(after.HeapAlloc)) >> 20
 		_ = ix.Close()
+		var disk int64
+		_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if fi, err := d.Info(); err == nil {
+					disk += fi.Size()
+				}
+			}
+			return nil
+		})
 		tenth := max(blocks/10, 1)
 		mean := func(ds []time.Duration) float64 {
 			var s time.Duration
@@ -105,11 +125,20 @@ func BenchmarkHotAccounts(b *testing.B) {
 			return float64(s.Milliseconds()) / float64(len(ds))
 		}
 		first, last := mean(took[:tenth]), mean(took[blocks-tenth:])
-		b.Logf("%d blocks of %d transfers among %d accounts: %.0f ms per block at first, %.0f ms at the end; cache of recent entries %d MB counted, %d MB of heap; live heap %d MB",
-			blocks, perBlock, accounts, first, last, cached>>20, cacheMB, ms.HeapAlloc>>20)
+		b.Logf("%d blocks of %d transfers among %d accounts: %.0f ms per block at first, %.0f ms at the end; cache of recent entries %d MB counted, %d MB of heap; live heap %d MB; index on disk %d MB",
+			blocks, perBlock, accounts, first, last, cached>>20, cacheMB, ms.HeapAlloc>>20, disk>>20)
 		b.ReportMetric(first, "first_ms/block")
 		b.ReportMetric(last, "last_ms/block")
 		b.ReportMetric(float64(ms.HeapAlloc>>20), "heap_MB")
 		b.ReportMetric(float64(cacheMB), "cache_heap_MB")
+		b.ReportMetric(float64(disk>>20), "disk_MB")
 	}
+}
+
+func writeHeapProfile(name string) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	return errors.Join(pprof.Lookup("heap").WriteTo(f, 0), f.Close())
 }

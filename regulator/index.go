@@ -2,6 +2,7 @@ package regulator
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -101,7 +102,20 @@ type IndexOptions struct {
 	// RecentCacheBytes bounds the memory of the rules' cache of recent
 	// entries (0: DefaultRecentCacheBytes; recent.go).
 	RecentCacheBytes int
+	// Memtable is the size of each of the index's memtables (0:
+	// DefaultIndexMemtable).
+	Memtable int
 }
+
+// DefaultIndexMemtable is the index's memtable size. A transaction holds
+// up to 15 % of it (9.6 MB, about 100,000 writes, at 64 MiB); a block
+// whose writes do not fit is written in chunks behind a redo log
+// (commit.go), which costs more. Badger keeps the buffers of up to eight
+// table builders for reuse while it writes, each grown to the largest
+// table it built, the memtable's flush: at 64 MiB they held about 2 GB in
+// BenchmarkHotAccounts, at 32 MiB about 1 GB, the index a fifth slower
+// (docs/performance.md).
+const DefaultIndexMemtable = 64 << 20
 
 // OperatorDir is where the operator store of the index in dir lives: a
 // sibling directory, so that deleting the index to rebuild it keeps the
@@ -118,13 +132,11 @@ func OperatorDir(indexDir string) string {
 // OperatorDir(dir); dir == "" keeps both in memory.
 func OpenIndex(dir string) (*Index, error) { return OpenIndexWith(dir, IndexOptions{}) }
 
-func openBadger(dir, what string) (*badger.DB, error) {
+func openBadger(dir, what string, memtable int) (*badger.DB, error) {
 	o := badger.DefaultOptions(dir).
 		WithLogger(nil).
 		WithSyncWrites(true).
-		// A transaction holds ~9.6 MB or ~100k entries (15% of a memtable);
-		// larger blocks are written in chunks (commit.go).
-		WithMemTableSize(64 << 20).
+		WithMemTableSize(int64(cmp.Or(memtable, DefaultIndexMemtable))).
 		WithNumMemtables(2).
 		WithBlockCacheSize(16 << 20).
 		WithValueLogFileSize(64 << 20).
@@ -144,6 +156,9 @@ func OpenIndexWith(dir string, o IndexOptions) (*Index, error) {
 	if o.RecentCacheBytes < 0 {
 		return nil, fmt.Errorf("regulator index: a recent-entries cache of %d bytes", o.RecentCacheBytes)
 	}
+	if o.Memtable != 0 && o.Memtable < 1<<20 {
+		return nil, fmt.Errorf("regulator index: a memtable of %d bytes, want 1 MiB at least", o.Memtable)
+	}
 	if o.OperatorDir == "" {
 		o.OperatorDir = OperatorDir(dir)
 	}
@@ -157,11 +172,11 @@ func OpenIndexWith(dir string, o IndexOptions) (*Index, error) {
 		}
 		o.AuditKey = k
 	}
-	db, err := openBadger(dir, "index")
+	db, err := openBadger(dir, "index", o.Memtable)
 	if err != nil {
 		return nil, err
 	}
-	op, err := openBadger(o.OperatorDir, "operator store")
+	op, err := openBadger(o.OperatorDir, "operator store", 0)
 	if err != nil {
 		_ = db.Close()
 		return nil, err

@@ -31,6 +31,9 @@ type Config struct {
 	// RecentCacheBytes bounds the rules' cache of recent movements (0 =
 	// DefaultRecentCacheBytes).
 	RecentCacheBytes int
+	// IndexMemtable is the index's Badger memtable size in bytes (0 =
+	// DefaultIndexMemtable).
+	IndexMemtable int
 	// AuditKey signs the audit chain: the observer node's SM2 key (nil = a
 	// key of this process only; entries then verify, but not against a
 	// key anyone recorded).
@@ -149,7 +152,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.AuditKey == nil && cfg.Listen != "" {
 		cfg.Logger.Warn("regulator audit log signed by a key of this process only: configure the observer's node key")
 	}
-	ix, err := OpenIndexWith(cfg.IndexDir, IndexOptions{OperatorDir: cfg.OperatorDir, AuditKey: cfg.AuditKey, RecentCacheBytes: cfg.RecentCacheBytes})
+	ix, err := OpenIndexWith(cfg.IndexDir, IndexOptions{OperatorDir: cfg.OperatorDir, AuditKey: cfg.AuditKey, RecentCacheBytes: cfg.RecentCacheBytes, Memtable: cfg.IndexMemtable})
 	if err != nil {
 		return nil, err
 	}
