@@ -38,6 +38,11 @@ type reservesLeaves struct {
 	sets      map[string][]reserves.Entry
 	written   map[string]map[gmcrypto.Address]uint64
 	size      int // entries in sets and written
+	// chunks are the upper levels of each set's Merkle-sum tree
+	// (reserves.Chunks), where computed, so that a reserves height
+	// rehashes what changed since; nextChunks those of the height being
+	// computed.
+	chunks, nextChunks map[string]*reserves.Chunks
 	// next are the sets of the reserves height being computed.
 	next map[string][]reserves.Entry
 	off  bool // Options.noReservesCache: always iterate
@@ -137,7 +142,7 @@ func (c *reservesLeaves) entries(kv ledger.Reader, p payments.Keeper, ledgerName
 	lk := leavesKey(ledgerName, sym)
 	var out []reserves.Entry
 	if c.valid && c.collected == height {
-		out = mergeLeaves(c.sets[lk], c.written[lk])
+		out, _, _ = mergeLeaves(c.sets[lk], c.written[lk])
 		c.merges++
 	} else {
 		err := p.IterateBalances(kv, ledgerName, sym, func(addr gmcrypto.Address, amount uint64) bool {
@@ -155,37 +160,95 @@ func (c *reservesLeaves) entries(kv ledger.Reader, p payments.Keeper, ledgerName
 	return out, nil
 }
 
+// root is the root of sym's Merkle-sum tree on ledgerName at the end of
+// the block of height, and its number of leaves: the kept tree's chunks
+// updated with the balances written since, when the leaves follow the
+// chain up to height and hold its chunks; else computed whole, from the
+// entries, keeping its chunks for the next reserves height. ok false when
+// the leaves are off (the keeper then builds the root itself).
+func (c *reservesLeaves) root(kv ledger.Reader, p payments.Keeper, ledgerName, sym string, height int64) (reserves.Node, uint64, bool, error) {
+	if c.off {
+		return reserves.Node{}, 0, false, nil
+	}
+	lk := leavesKey(ledgerName, sym)
+	if c.nextChunks == nil {
+		c.nextChunks = map[string]*reserves.Chunks{}
+	}
+	var root reserves.Node
+	ch := c.chunks[lk]
+	if ch != nil && c.valid && c.collected == height && ch.Len() == len(c.sets[lk]) {
+		out, changed, from := mergeLeaves(c.sets[lk], c.written[lk])
+		c.merges++
+		if c.next == nil {
+			c.next = map[string][]reserves.Entry{}
+		}
+		c.next[lk] = out
+		var err error
+		if root, err = ch.Update(out, changed, from); err != nil {
+			return reserves.Node{}, 0, false, err
+		}
+	} else {
+		es, err := c.entries(kv, p, ledgerName, sym, height)
+		if err != nil {
+			return reserves.Node{}, 0, false, err
+		}
+		ch = &reserves.Chunks{}
+		if root, err = ch.Rebuild(es); err != nil {
+			return reserves.Node{}, 0, false, err
+		}
+	}
+	c.nextChunks[lk] = ch
+	return root, uint64(ch.Len()), true, nil
+}
+
 // mergeLeaves applies to old the balances written since; old itself
-// when none were (the kept sets are never modified).
-func mergeLeaves(old []reserves.Entry, written map[gmcrypto.Address]uint64) []reserves.Entry {
+// when none were (the kept sets are never modified). It reports, for
+// reserves.Chunks.Update, the indexes of the leaves whose balance changed
+// before from, and from, the index of the first leaf that moved (an
+// account that appeared or emptied; -1: none).
+func mergeLeaves(old []reserves.Entry, written map[gmcrypto.Address]uint64) (out []reserves.Entry, changedAt []int, from int) {
+	from = -1
 	if len(written) == 0 {
-		return old
+		return old, nil, from
 	}
 	changed := make([]reserves.Entry, 0, len(written))
 	for addr, b := range written {
 		changed = append(changed, reserves.Entry{Account: addr, Balance: b})
 	}
 	slices.SortFunc(changed, func(x, y reserves.Entry) int { return bytes.Compare(x.Account[:], y.Account[:]) })
-	out := make([]reserves.Entry, 0, len(old)+len(changed))
+	out = make([]reserves.Entry, 0, len(old)+len(changed))
 	i := 0
+	moved := func() {
+		if from < 0 {
+			from = len(out)
+		}
+	}
 	for _, ch := range changed {
 		for i < len(old) && bytes.Compare(old[i].Account[:], ch.Account[:]) < 0 {
 			out = append(out, old[i])
 			i++
 		}
-		if i < len(old) && old[i].Account == ch.Account {
-			i++ // replaced, or gone if now zero
-		}
-		if ch.Balance > 0 {
+		switch {
+		case i < len(old) && old[i].Account == ch.Account && ch.Balance > 0: // replaced
+			i++
+			if from < 0 {
+				changedAt = append(changedAt, len(out))
+			}
+			out = append(out, ch)
+		case i < len(old) && old[i].Account == ch.Account: // emptied: gone
+			i++
+			moved()
+		case ch.Balance > 0: // a new account
+			moved()
 			out = append(out, ch)
 		}
 	}
-	return append(out, old[i:]...)
+	return append(out, old[i:]...), changedAt, from
 }
 
 // done makes the sets computed at the reserves height the kept ones.
 func (c *reservesLeaves) done(height int64) {
-	next := c.next
+	next, chunks := c.next, c.nextChunks
 	c.reset()
 	size := 0
 	for _, es := range next {
@@ -195,6 +258,7 @@ func (c *reservesLeaves) done(height int64) {
 		return
 	}
 	c.valid, c.sets, c.collected, c.size = true, next, height, size
+	c.chunks = chunks
 	c.written = map[string]map[gmcrypto.Address]uint64{}
 }
 
@@ -204,6 +268,11 @@ type leavesBank struct {
 	reservesBank
 	c      *reservesLeaves
 	height int64
+}
+
+// Root implements reserves.RootBank.
+func (b leavesBank) Root(kv ledger.Reader, ledgerName, sym string) (reserves.Node, uint64, bool, error) {
+	return b.c.root(kv, b.p, ledgerName, sym, b.height)
 }
 
 func (b leavesBank) IterateBalances(kv ledger.Reader, ledgerName, sym string, fn func(gmcrypto.Address, uint64) bool) error {

@@ -95,6 +95,15 @@ type Bank interface {
 	Supply(kv ledger.Reader, ledgerName, sym string) (issued, burned, pending uint64, err error)
 }
 
+// RootBank is a Bank that may compute an asset's root itself, from what it
+// keeps between reserves heights (the app's leaves and their
+// reserves.Chunks); ok false when it does not, and the keeper builds the
+// root from IterateBalances.
+type RootBank interface {
+	Bank
+	Root(kv ledger.Reader, ledgerName, sym string) (root Node, leaves uint64, ok bool, err error)
+}
+
 // Keeper computes and reads reserves records.
 type Keeper struct{ bank Bank }
 
@@ -104,6 +113,24 @@ func NewKeeper(bank Bank) Keeper { return Keeper{bank: bank} }
 // Compute builds the record of sym on ledgerName from the balances in kv,
 // without storing it.
 func (k Keeper) Compute(kv ledger.Reader, ledgerName, sym string, height int64) (Record, error) {
+	root, leaves, err := k.root(kv, ledgerName, sym)
+	if err != nil {
+		return Record{}, fmt.Errorf("reserves of %s on ledger %s: %w", sym, ledgerName, err)
+	}
+	r := Record{Height: height, Root: Hex(root.Hash[:]), Total: root.Sum, Accounts: leaves}
+	if r.Issued, r.Burned, r.Pending, err = k.bank.Supply(kv, ledgerName, sym); err != nil {
+		return Record{}, err
+	}
+	return r, nil
+}
+
+// root is the root over sym's balances and the number of its leaves.
+func (k Keeper) root(kv ledger.Reader, ledgerName, sym string) (Node, uint64, error) {
+	if rb, ok := k.bank.(RootBank); ok {
+		if root, n, ok, err := rb.Root(kv, ledgerName, sym); ok || err != nil {
+			return root, n, err
+		}
+	}
 	var b Builder
 	var addErr error
 	err := k.bank.IterateBalances(kv, ledgerName, sym, func(addr gmcrypto.Address, amount uint64) bool {
@@ -114,17 +141,10 @@ func (k Keeper) Compute(kv ledger.Reader, ledgerName, sym string, height int64) 
 		err = addErr
 	}
 	if err != nil {
-		return Record{}, fmt.Errorf("reserves of %s on ledger %s: %w", sym, ledgerName, err)
+		return Node{}, 0, err
 	}
 	root, err := b.Root()
-	if err != nil {
-		return Record{}, fmt.Errorf("reserves of %s on ledger %s: %w", sym, ledgerName, err)
-	}
-	r := Record{Height: height, Root: Hex(root.Hash[:]), Total: root.Sum, Accounts: b.Len()}
-	if r.Issued, r.Burned, r.Pending, err = k.bank.Supply(kv, ledgerName, sym); err != nil {
-		return Record{}, err
-	}
-	return r, nil
+	return root, b.Len(), err
 }
 
 // Commit writes, for every asset of each ledger in ledgers, the record of
