@@ -44,12 +44,9 @@ func (c *Chunks) Root() Node {
 // duplicates, positive balances: Builder's rules, checked) and returns the
 // root.
 func (c *Chunks) Rebuild(entries []Entry) (Node, error) {
-	for i, e := range entries {
-		if e.Balance == 0 {
-			return Node{}, ErrBadLeaf.Wrapf("account %s has balance 0: only positive balances are leaves", e.Account)
-		}
-		if i > 0 && bytes.Compare(entries[i-1].Account[:], e.Account[:]) >= 0 {
-			return Node{}, ErrBadLeaf.Wrapf("account %s does not follow %s: leaves must be in strictly ascending account order", e.Account, entries[i-1].Account)
+	for i := range entries {
+		if err := checkLeaf(entries, i); err != nil {
+			return Node{}, err
 		}
 	}
 	*c = Chunks{}
@@ -72,17 +69,10 @@ func (c *Chunks) Update(entries []Entry, changed []int, from int) (Node, error) 
 	}
 	from = min(from, len(entries), c.n)
 	check := func(i int) error {
-		e := entries[i]
-		if e.Balance == 0 {
-			return ErrBadLeaf.Wrapf("account %s has balance 0: only positive balances are leaves", e.Account)
+		if err := checkLeaf(entries, i); err != nil || i+1 == len(entries) {
+			return err
 		}
-		if i > 0 && bytes.Compare(entries[i-1].Account[:], e.Account[:]) >= 0 {
-			return ErrBadLeaf.Wrapf("account %s does not follow %s: leaves must be in strictly ascending account order", e.Account, entries[i-1].Account)
-		}
-		if i+1 < len(entries) && bytes.Compare(e.Account[:], entries[i+1].Account[:]) >= 0 {
-			return ErrBadLeaf.Wrapf("account %s does not follow %s: leaves must be in strictly ascending account order", entries[i+1].Account, e.Account)
-		}
-		return nil
+		return checkLeaf(entries, i+1)
 	}
 	var dirty []int
 	for _, i := range changed {
@@ -103,6 +93,19 @@ func (c *Chunks) Update(entries []Entry, changed []int, from int) (Node, error) 
 	}
 	slices.Sort(dirty)
 	return c.update(entries, slices.Compact(dirty), from)
+}
+
+// checkLeaf applies Builder's rules to leaf i: a positive balance, an
+// account after the one before.
+func checkLeaf(entries []Entry, i int) error {
+	e := entries[i]
+	if e.Balance == 0 {
+		return ErrBadLeaf.Wrapf("account %s has balance 0: only positive balances are leaves", e.Account)
+	}
+	if i > 0 && bytes.Compare(entries[i-1].Account[:], e.Account[:]) >= 0 {
+		return ErrBadLeaf.Wrapf("account %s does not follow %s: leaves must be in strictly ascending account order", e.Account, entries[i-1].Account)
+	}
+	return nil
 }
 
 // update rehashes the chunks in dirty (ascending, below from's chunk) and
