@@ -139,10 +139,26 @@ func (c *reservesLeaves) reset() {
 // balances written since, when the leaves follow the chain up to height;
 // read from kv in one ordered iteration otherwise.
 func (c *reservesLeaves) entries(kv ledger.Reader, p payments.Keeper, ledgerName, sym string, height int64) ([]reserves.Entry, error) {
+	out, _, err := c.collect(kv, p, ledgerName, sym, height)
+	return out, err
+}
+
+// merged is what collect reports of a merge (mergeLeaves): the leaves that
+// changed before from, the first that moved.
+type merged struct {
+	changed []int
+	from    int
+}
+
+// collect is entries, with what changed since the kept set when it merged
+// (nil when it iterated).
+func (c *reservesLeaves) collect(kv ledger.Reader, p payments.Keeper, ledgerName, sym string, height int64) ([]reserves.Entry, *merged, error) {
 	lk := leavesKey(ledgerName, sym)
 	var out []reserves.Entry
+	var m *merged
 	if c.valid && c.collected == height {
-		out, _, _ = mergeLeaves(c.sets[lk], c.written[lk])
+		m = &merged{}
+		out, m.changed, m.from = mergeLeaves(c.sets[lk], c.written[lk])
 		c.merges++
 	} else {
 		err := p.IterateBalances(kv, ledgerName, sym, func(addr gmcrypto.Address, amount uint64) bool {
@@ -150,14 +166,14 @@ func (c *reservesLeaves) entries(kv ledger.Reader, p payments.Keeper, ledgerName
 			return true
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if c.next == nil {
 		c.next = map[string][]reserves.Entry{}
 	}
 	c.next[lk] = out
-	return out, nil
+	return out, m, nil
 }
 
 // root is the root of sym's Merkle-sum tree on ledgerName at the end of
@@ -171,31 +187,25 @@ func (c *reservesLeaves) root(kv ledger.Reader, p payments.Keeper, ledgerName, s
 		return reserves.Node{}, 0, false, nil
 	}
 	lk := leavesKey(ledgerName, sym)
-	if c.nextChunks == nil {
-		c.nextChunks = map[string]*reserves.Chunks{}
+	kept := c.chunks[lk] // before collect: it is of the kept set
+	keptFor := len(c.sets[lk])
+	es, m, err := c.collect(kv, p, ledgerName, sym, height)
+	if err != nil {
+		return reserves.Node{}, 0, false, err
 	}
 	var root reserves.Node
-	ch := c.chunks[lk]
-	if ch != nil && c.valid && c.collected == height && ch.Len() == len(c.sets[lk]) {
-		out, changed, from := mergeLeaves(c.sets[lk], c.written[lk])
-		c.merges++
-		if c.next == nil {
-			c.next = map[string][]reserves.Entry{}
-		}
-		c.next[lk] = out
-		var err error
-		if root, err = ch.Update(out, changed, from); err != nil {
-			return reserves.Node{}, 0, false, err
-		}
+	ch := kept
+	if m != nil && kept != nil && kept.Len() == keptFor {
+		root, err = ch.Update(es, m.changed, m.from)
 	} else {
-		es, err := c.entries(kv, p, ledgerName, sym, height)
-		if err != nil {
-			return reserves.Node{}, 0, false, err
-		}
 		ch = &reserves.Chunks{}
-		if root, err = ch.Rebuild(es); err != nil {
-			return reserves.Node{}, 0, false, err
-		}
+		root, err = ch.Rebuild(es)
+	}
+	if err != nil {
+		return reserves.Node{}, 0, false, err
+	}
+	if c.nextChunks == nil {
+		c.nextChunks = map[string]*reserves.Chunks{}
 	}
 	c.nextChunks[lk] = ch
 	return root, uint64(ch.Len()), true, nil

@@ -232,8 +232,8 @@ func (ix *Index) indexAlertsByAccount() error {
 			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &h) }); err != nil {
 				return fmt.Errorf("index alerts by account: alert %x: %w", it.Item().Key(), err)
 			}
-			for _, acct := range subjectAccounts(h.Subject) {
-				if err := wb.Set(cat(prefixAlertA, acct, "/", u64(h.Seq)), nil); err != nil {
+			for _, k := range alertAccountKeys(h.Subject, h.Seq) {
+				if err := wb.Set(k, nil); err != nil {
 					return err
 				}
 			}
@@ -752,6 +752,15 @@ func subjectAccounts(subject string) []string {
 	return out
 }
 
+// alertAccountKeys are the aa/ keys of alert seq with subject.
+func alertAccountKeys(subject string, seq uint64) [][]byte {
+	var out [][]byte
+	for _, acct := range subjectAccounts(subject) {
+		out = append(out, cat(prefixAlertA, acct, "/", u64(seq)))
+	}
+	return out
+}
+
 // Raise records an alert and the time rule last alerted on its subject.
 // An alert happens at its block's time: that is the time the cooldown
 // (LastAlert) counts from, so it is set before anything is stored.
@@ -773,8 +782,8 @@ func (bw *blockWriter) Raise(a Alert) error {
 	if err := bw.set(cat(prefixAlertI, a.ID), u64(a.Seq)); err != nil {
 		return err
 	}
-	for _, acct := range subjectAccounts(a.Subject) {
-		if err := bw.set(cat(prefixAlertA, acct, "/", u64(a.Seq)), nil); err != nil {
+	for _, k := range alertAccountKeys(a.Subject, a.Seq) {
+		if err := bw.set(k, nil); err != nil {
 			return err
 		}
 	}

@@ -102,16 +102,7 @@ func resume(c *carried, k foldKey, at time.Time, es Window) *windowFold {
 	if f.head > len(f.items)-f.head {
 		f.items, f.head = append([]foldItem(nil), f.items[f.head:]...), 0
 	}
-	switch k.rule {
-	case RuleVelocity:
-		for f.head < len(f.items) && f.items[f.head].at < k.since {
-			f.n--
-			f.sum.sub(f.items[f.head].amount)
-			f.head++
-		}
-	case RuleFastInOut:
-		f.pass.slide(&f, k.since)
-	default:
+	if !f.slide(k.rule, k.since) {
 		return nil
 	}
 	// Folded so far: the window's committed entries up to the last one
@@ -120,32 +111,47 @@ func resume(c *carried, k foldKey, at time.Time, es Window) *windowFold {
 	return &f
 }
 
-// slide moves fast-in/fast-out's fold to a window starting at since: the
-// receipts before it leave what was received, and the outflows between a
-// receipt that left and the next one leave what was passed on (they now
-// come before the window's first receipt); the first receipt left sets the
+// slide moves the fold of rule to a window starting at since, false for a
+// rule whose folds are not carried. Velocity: the outgoing transfers
+// before it leave the count and the sum. Fast-in/fast-out: the receipts
+// before it leave what was received, and the outflows between a receipt
+// that left and the next one leave what was passed on (they now come
+// before the window's first receipt); the first receipt left sets the
 // opening balance.
-func (p *passing) slide(f *windowFold, since int64) {
-	for f.head < len(f.items) && f.items[f.head].at < since {
-		// The first item is always a receipt: outflows are kept only
-		// after one, and leave with the receipt before them.
-		p.in.sub(f.items[f.head].amount)
-		f.head++
-		for f.head < len(f.items) && !f.items[f.head].receipt {
-			p.out.sub(f.items[f.head].amount)
+func (f *windowFold) slide(rule string, since int64) bool {
+	switch rule {
+	case RuleVelocity:
+		for f.head < len(f.items) && f.items[f.head].at < since {
+			f.n--
+			f.sum.sub(f.items[f.head].amount)
 			f.head++
 		}
+	case RuleFastInOut:
+		p := &f.pass
+		for f.head < len(f.items) && f.items[f.head].at < since {
+			// The first item is always a receipt: outflows are kept only
+			// after one, and leave with the receipt before them.
+			p.in.sub(f.items[f.head].amount)
+			f.head++
+			for f.head < len(f.items) && !f.items[f.head].receipt {
+				p.out.sub(f.items[f.head].amount)
+				f.head++
+			}
+		}
+		if f.head == len(f.items) {
+			*p = passing{}
+			break
+		}
+		first := f.items[f.head]
+		p.opening = 0
+		if first.balance >= first.amount {
+			p.opening = first.balance - first.amount
+		}
+	default:
+		return false
 	}
-	if f.head == len(f.items) {
-		*p = passing{}
-		return
-	}
-	first := f.items[f.head]
-	p.opening = 0
-	if first.balance >= first.amount {
-		p.opening = first.balance - first.amount
-	}
+	return true
 }
 
-// carriedSize is what c holds in memory beyond its struct.
+// size is what c holds in memory beyond its struct.
 func (c *carried) size() int { return (len(c.fold.items) - c.fold.head) * foldItemSize }
