@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/recon"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
 
@@ -37,6 +39,45 @@ type ownTxChain struct {
 	index   *kv.TxIndex
 	ids     map[string]int64 // tx id → height
 	queries []string
+	// memo, when set, makes the chain a node with a memo index
+	// (api.MemoIndex) that answers as memo says.
+	memo *memoIndexFake
+}
+
+// memoIndexFake is a node's memo index as the API sees it: it answers
+// from the chain's transactions (answer false: it is catching up), and
+// may be made to name a transaction the caller may not read (smuggle).
+type memoIndexFake struct {
+	answer  bool
+	smuggle *abci.TxResult
+	asked   []string // org/memo of each search
+}
+
+// memoIndexed is an ownTxChain with a memo index.
+type memoIndexed struct{ *ownTxChain }
+
+func (c memoIndexed) MemoTxs(_ context.Context, org, memo string, skip, limit int) ([]*abci.TxResult, int, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.memo.asked = append(c.memo.asked, org+"/"+memo)
+	if !c.memo.answer {
+		return nil, 0, false, nil
+	}
+	var hits []*abci.TxResult
+	for _, r := range slices.Backward(c.txs) { // in height order: newest first
+		memos, parties, err := recon.TxMemos(r)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		if slices.Contains(memos, memo) && (org == "" || slices.Contains(parties, org)) {
+			hits = append(hits, r)
+		}
+	}
+	page := hits[min(skip, len(hits)):min(skip+limit, len(hits))]
+	if c.memo.smuggle != nil {
+		page = append(slices.Clone(page), c.memo.smuggle)
+	}
+	return page, len(hits), true, nil
 }
 
 // Distinctive balances after the transfers: a member must never see
@@ -168,11 +209,15 @@ func ownTxAPI(t *testing.T, chain *ownTxChain, lean bool) (s *api.Server, alice,
 	for _, p := range chain.parties { // the accounts are registered identities too
 		reg.ids[p.key.Public().Address()] = [2][]string{{p.org}, {"member"}}
 	}
+	var statements recon.Chain = chain
+	if chain.memo != nil {
+		statements = memoIndexed{chain}
+	}
 	var buf bytes.Buffer
 	var mu sync.Mutex
 	s, err := api.Start(api.Options{
 		Listen: "127.0.0.1:0", TLS: serverTLS(mode, regu, bundle(t, regu.CA, a.CA, b.CA, x.CA)),
-		RPC: "tcp://127.0.0.1:1", Status: fakeStatus{}, Registry: reg, Events: chain, Statements: chain, TxHeight: chain.height, LeanIndex: lean,
+		RPC: "tcp://127.0.0.1:1", Status: fakeStatus{}, Registry: reg, Events: chain, Statements: statements, TxHeight: chain.height, LeanIndex: lean,
 		TxProof: func(_ context.Context, h, _ int64, id string) (any, error) {
 			return map[string]any{"kind": "tx", "height": h, "id": id}, nil
 		},
@@ -336,6 +381,78 @@ func TestTxsByMemo(t *testing.T) {
 	chain, ids := newOwnTxChain(t)
 	_, alice, bob, regulator, stranger, log := ownTxAPI(t, chain, false)
 	ctx := context.Background()
+	checkMemoSearch(t, ids, alice, bob, regulator)
+	chain.takeQueries()
+	if _, err := alice.TxsByMemo(ctx, nil, "INV-1", 1, 20); err != nil {
+		t.Fatal(err)
+	}
+	// The index is asked for the memo alone (CometBFT's kv indexer
+	// matches a query's conditions within one event, and the sender's
+	// organisation is not on the transfer event): it hands the node
+	// bankB's payment to bankC too, and the endpoint keeps it from bankA.
+	if q := strings.Join(chain.takeQueries(), " | "); q != "transfer.memo = 'INV-1'" {
+		t.Errorf("bankA's searches: %s", q)
+	}
+	if found, _ := chain.SearchTxs(ctx, "transfer.memo = 'INV-1'"); len(found) != 3 {
+		t.Errorf("the index matches %d transfers with INV-1, want bankC's among them", len(found))
+	}
+	chain.takeQueries()
+
+	// The attacker: a memo that closes the quote and adds conditions of
+	// its own, however it is spelt, reaches no index.
+	for _, memo := range []string{"x' OR transfer.to_org='bankB", "INV-1' AND transfer.to_org='bankC", "INV-1'", "'"} {
+		p, err := alice.TxsByMemo(ctx, nil, memo, 1, 20)
+		var ae *api.Error
+		if !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(ae.Message, "cannot be searched for a quote") || p != nil {
+			t.Errorf("memo %q: %v %v, want 400", memo, p, err)
+		}
+	}
+	if q := chain.takeQueries(); len(q) != 0 {
+		t.Errorf("BYPASS: a refused memo reached the index: %q", q)
+	}
+	// Strangers and bad requests.
+	var ae *api.Error
+	if _, err := stranger.TxsByMemo(ctx, nil, "INV-1", 1, 20); !errors.As(err, &ae) || ae.Status != 403 || !strings.Contains(ae.Message, "not registered") {
+		t.Errorf("a stranger: %v", err)
+	}
+	if l := log(); !strings.Contains(l, "api: transaction search refused") {
+		t.Errorf("no audit entry for the stranger:\n%s", l)
+	}
+	for target, want := range map[string]string{
+		"/v1/txs":                                     "memo is required",
+		"/v1/txs?memo=":                               "parameter memo is empty",
+		"/v1/txs?memo=INV-1&memo=INV-2":               "parameter memo given 2 times",
+		"/v1/txs?memo=INV-1&org=bankB":                `unknown parameter "org"`,
+		"/v1/txs?Memo=INV-1":                          `unknown parameter "Memo"`,
+		"/v1/txs?memo=INV-1&page=0":                   `page "0": want a page number from 1`,
+		"/v1/txs?memo=INV-1&page=4611686018427387904": `want a page number from 1 to 2147483647`, // (page-1)*limit would overflow
+		"/v1/txs?memo=INV-1&limit=101":                `limit "101": want a number of transactions from 1 to 100`,
+		"/v1/txs?memo=INV-1&limit=x":                  `limit "x"`,
+		"/v1/txs?memo=INV-1;org=bankB":                "semicolon",
+		"/v1/txs?memo=" + strings.Repeat("m", 1025):   "memo of 1025 bytes",
+	} {
+		var ae *api.Error
+		if err := alice.Get(ctx, nil, target, new(api.TxPage)); !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(ae.Message, want) {
+			t.Errorf("%s: %v, want 400 saying %q", target, err, want)
+		}
+	}
+	if q := chain.takeQueries(); len(q) != 0 {
+		t.Errorf("a bad request reached the index: %q", q)
+	}
+
+	// A node whose index is lean keeps no memo: it says so.
+	lean, _ := newOwnTxChain(t)
+	_, leanAlice, _, _, _, _ := ownTxAPI(t, lean, true)
+	if _, err := leanAlice.TxsByMemo(ctx, nil, "INV-1", 1, 20); !errors.As(err, &ae) || ae.Status != 404 || !strings.Contains(ae.Message, "events.index = full") {
+		t.Errorf("a lean node: %v", err)
+	}
+}
+
+// checkMemoSearch asks GET /v1/txs as bankA, bankB and the regulator for
+// memos of newOwnTxChain's transfers, whole and in pages.
+func checkMemoSearch(t *testing.T, ids map[string]string, alice, bob, regulator api.Node) {
+	t.Helper()
+	ctx := context.Background()
 	list := func(p *api.TxPage) string {
 		var out []string
 		for _, tx := range p.Txs {
@@ -380,68 +497,56 @@ func TestTxsByMemo(t *testing.T) {
 			}
 		})
 	}
-	chain.takeQueries()
-	if _, err := alice.TxsByMemo(ctx, nil, "INV-1", 1, 20); err != nil {
-		t.Fatal(err)
-	}
-	// The index is asked for the memo alone (CometBFT's kv indexer
-	// matches a query's conditions within one event, and the sender's
-	// organisation is not on the transfer event): it hands the node
-	// bankB's payment to bankC too, and the endpoint keeps it from bankA.
-	if q := strings.Join(chain.takeQueries(), " | "); q != "transfer.memo = 'INV-1'" {
-		t.Errorf("bankA's searches: %s", q)
-	}
-	if found, _ := chain.SearchTxs(ctx, "transfer.memo = 'INV-1'"); len(found) != 3 {
-		t.Errorf("the index matches %d transfers with INV-1, want bankC's among them", len(found))
-	}
-	chain.takeQueries()
+}
 
-	// The attacker: a memo that closes the quote and adds conditions of
-	// its own, however it is spelt, reaches no index.
-	for _, memo := range []string{"x' OR transfer.to_org='bankB", "INV-1' AND transfer.to_org='bankC", "INV-1'", "'"} {
-		p, err := alice.TxsByMemo(ctx, nil, memo, 1, 20)
-		var ae *api.Error
-		if !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(ae.Message, "cannot be searched for a quote") || p != nil {
-			t.Errorf("memo %q: %v %v, want 400", memo, p, err)
+// TestTxsByMemoFromTheMemoIndex: a node with a memo index of its own
+// answers GET /v1/txs from it, even with a lean tx index, asking it
+// for the caller's organisation's transfers (the regulator's: every
+// one), and searches its tx index only while the memo index cannot
+// answer; a transaction the memo index names that the caller may not
+// read, or that lacks the memo, is not shown.
+func TestTxsByMemoFromTheMemoIndex(t *testing.T) {
+	chain, ids := newOwnTxChain(t)
+	chain.memo = &memoIndexFake{answer: true}
+	_, alice, bob, regulator, _, log := ownTxAPI(t, chain, true)
+	checkMemoSearch(t, ids, alice, bob, regulator)
+	if q := chain.takeQueries(); len(q) != 0 {
+		t.Errorf("the tx index was searched: %q", q)
+	}
+	asked := strings.Join(chain.memo.asked, " ")
+	if !strings.Contains(asked, "bankA/INV-1") || !strings.Contains(asked, "bankB/INV-1") || !strings.Contains(asked, " /INV-1") {
+		t.Errorf("the memo index was asked %s", asked)
+	}
+	ctx := context.Background()
+	for _, smuggled := range []string{"BtoC", "BtoC other"} { // another bank's; a transfer with another memo
+		for _, r := range chain.txs {
+			if api.DecodeTx(r, time.Time{}).ID == ids[smuggled] {
+				chain.memo.smuggle = r
+			}
+		}
+		p, err := alice.TxsByMemo(ctx, nil, "INV-1", 1, 20)
+		if err != nil || len(p.Txs) != 2 || p.Txs[0].ID != ids["BtoA"] || p.Txs[1].ID != ids["AtoB"] {
+			t.Fatalf("with %s smuggled in: %+v %v", smuggled, p, err)
 		}
 	}
-	if q := chain.takeQueries(); len(q) != 0 {
-		t.Errorf("BYPASS: a refused memo reached the index: %q", q)
+	if l := log(); !strings.Contains(l, "a memo search found a transaction the caller may not read") || !strings.Contains(l, "a memo search found a transaction without the memo") {
+		t.Errorf("what the memo index named wrongly is not logged:\n%s", l)
 	}
-	// Strangers and bad requests.
+	chain.memo.smuggle = nil
+
+	// Catching up, the memo index cannot answer: a full tx index is
+	// searched meanwhile; a lean one says so.
+	chain.memo.answer = false
 	var ae *api.Error
-	if _, err := stranger.TxsByMemo(ctx, nil, "INV-1", 1, 20); !errors.As(err, &ae) || ae.Status != 403 || !strings.Contains(ae.Message, "not registered") {
-		t.Errorf("a stranger: %v", err)
+	if _, err := alice.TxsByMemo(ctx, nil, "INV-1", 1, 20); !errors.As(err, &ae) || ae.Status != 404 || !strings.Contains(ae.Message, "catching up") {
+		t.Errorf("a lean node whose memo index is catching up: %v", err)
 	}
-	if l := log(); !strings.Contains(l, "api: transaction search refused") {
-		t.Errorf("no audit entry for the stranger:\n%s", l)
-	}
-	for target, want := range map[string]string{
-		"/v1/txs":                                   "memo is required",
-		"/v1/txs?memo=":                             "parameter memo is empty",
-		"/v1/txs?memo=INV-1&memo=INV-2":             "parameter memo given 2 times",
-		"/v1/txs?memo=INV-1&org=bankB":              `unknown parameter "org"`,
-		"/v1/txs?Memo=INV-1":                        `unknown parameter "Memo"`,
-		"/v1/txs?memo=INV-1&page=0":                 `page "0": want a page number from 1`,
-		"/v1/txs?memo=INV-1&limit=101":              `limit "101": want a number of transactions from 1 to 100`,
-		"/v1/txs?memo=INV-1&limit=x":                `limit "x"`,
-		"/v1/txs?memo=INV-1;org=bankB":              "semicolon",
-		"/v1/txs?memo=" + strings.Repeat("m", 1025): "memo of 1025 bytes",
-	} {
-		var ae *api.Error
-		if err := alice.Get(ctx, nil, target, new(api.TxPage)); !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(ae.Message, want) {
-			t.Errorf("%s: %v, want 400 saying %q", target, err, want)
-		}
-	}
-	if q := chain.takeQueries(); len(q) != 0 {
-		t.Errorf("a bad request reached the index: %q", q)
-	}
-
-	// A node whose index is lean keeps no memo: it says so.
-	lean, _ := newOwnTxChain(t)
-	_, leanAlice, _, _, _, _ := ownTxAPI(t, lean, true)
-	if _, err := leanAlice.TxsByMemo(ctx, nil, "INV-1", 1, 20); !errors.As(err, &ae) || ae.Status != 404 || !strings.Contains(ae.Message, "events.index = full") {
-		t.Errorf("a lean node: %v", err)
+	full, ids := newOwnTxChain(t)
+	full.memo = &memoIndexFake{}
+	_, alice, bob, regulator, _, _ = ownTxAPI(t, full, false)
+	checkMemoSearch(t, ids, alice, bob, regulator)
+	if len(full.takeQueries()) == 0 || len(full.memo.asked) == 0 {
+		t.Errorf("not asked: the memo index %q, then the tx index", full.memo.asked)
 	}
 }
 

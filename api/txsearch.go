@@ -2,8 +2,10 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,8 +14,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/jinlian-ledger/jinlian/proto/txpb"
-	"github.com/jinlian-ledger/jinlian/wire"
+	"github.com/jinlian-ledger/jinlian/recon"
 )
 
 // txsParams are the query parameters of GET /v1/txs.
@@ -25,9 +26,6 @@ const (
 	DefaultTxsLimit = 20
 	MaxTxsLimit     = 100
 )
-
-// maxMemoQuery bounds memo= of GET /v1/txs, in bytes.
-const maxMemoQuery = 1024
 
 // TxPage is GET /v1/txs's answer: the page of the transfers whose memo is
 // Memo that the caller may read, newest first, each as GET /v1/tx
@@ -61,14 +59,14 @@ func parseTxsQuery(raw string) (q txsQuery, err error) {
 	switch {
 	case q.memo == "":
 		return q, errors.New("memo is required: the exact memo of the transfers to find")
-	case len(q.memo) > maxMemoQuery:
-		return q, fmt.Errorf("memo of %d bytes: at most %d", len(q.memo), maxMemoQuery)
+	case len(q.memo) > recon.MaxMemoQuery:
+		return q, fmt.Errorf("memo of %d bytes: at most %d", len(q.memo), recon.MaxMemoQuery)
 	case strings.ContainsRune(q.memo, '\''):
 		return q, fmt.Errorf("memo %q: the tx index cannot be searched for a quote (') (CometBFT's query strings have no escape)", q.memo)
 	}
 	if p := vals.Get("page"); p != "" {
-		if q.page, err = strconv.Atoi(p); err != nil || q.page < 1 {
-			return q, fmt.Errorf("page %q: want a page number from 1", p)
+		if q.page, err = strconv.Atoi(p); err != nil || q.page < 1 || q.page > math.MaxInt32 {
+			return q, fmt.Errorf("page %q: want a page number from 1 to %d", p, math.MaxInt32)
 		}
 	}
 	if l := vals.Get("limit"); l != "" {
@@ -80,9 +78,10 @@ func parseTxsQuery(raw string) (q txsQuery, err error) {
 }
 
 // txs serves GET /v1/txs?memo=M[&page=P&limit=L]: the transfers whose
-// memo is exactly M, newest first, from the node's tx index (the memo
-// attribute of transfer events, which only a full index keeps), each as
-// GET /v1/tx answers it. With the gate on, a member finds those it may
+// memo is exactly M, newest first, each as GET /v1/tx answers it: a page
+// of the node's own memo index (MemoIndex) where it keeps one, else the
+// tx index's search (the memo attribute of transfer events, which only a
+// full index keeps). With the gate on, a member finds those it may
 // read by GET /v1/tx's rule (mayReadTx): the transfers its organisation
 // sent or received; regulators and auditors every one. Refusals are
 // logged as audit entries.
@@ -105,39 +104,41 @@ func (s *Server) txs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.opts.LeanIndex {
-		fail(http.StatusNotFound, errors.New("this node's tx index is lean (events.index = lean, or auto on a validator): it keeps no memo; ask a node with events.index = full"))
-		return
+	org := "" // every transfer with the memo
+	if !c.privileged {
+		org = c.org
 	}
-	// One query, the memo alone: CometBFT's kv indexer matches the
-	// conditions of a query within one event (tx.height aside), and the
-	// sender's organisation is on the jinlian_tx event, not on the
-	// transfer event that carries the memo, so "transfer.memo AND
-	// jinlian_tx.org" matches nothing. The hits a member may not read
-	// are dropped here, by GET /v1/tx's rule.
-	found, err := s.opts.Statements.SearchTxs(r.Context(), "transfer.memo = '"+q.memo+"'")
-	if err != nil {
-		fail(http.StatusBadGateway, fmt.Errorf("tx index: %w", err))
-		return
+	from := (q.page - 1) * q.limit
+	var page []*abci.TxResult
+	total, indexed := 0, false
+	if mi, ok := s.opts.Statements.(MemoIndex); ok {
+		if page, total, indexed, err = mi.MemoTxs(r.Context(), org, q.memo, from, q.limit); err != nil {
+			fail(http.StatusBadGateway, fmt.Errorf("memo index: %w", err))
+			return
+		}
 	}
-	var hits []*abci.TxResult
-	for _, t := range found {
-		// What the index matched is checked again on the transaction
-		// itself: its memo, and whether the caller may read it.
-		if !hasTransferMemo(t, q.memo) {
+	if !indexed { // no memo index, or it is catching up
+		if s.opts.LeanIndex {
+			fail(http.StatusNotFound, errors.New("this node's tx index is lean (events.index = lean, or auto on a validator): it keeps no memo, and the node's own memo index (recon.movement_index with api.listen) is off or catching up; ask a node with events.index = full"))
+			return
+		}
+		if page, total, err = s.searchMemo(r, c, q.memo, from, q.limit); err != nil {
+			fail(http.StatusBadGateway, fmt.Errorf("tx index: %w", err))
+			return
+		}
+	}
+	out := &TxPage{Memo: q.memo, Total: total, Page: q.page, Limit: q.limit, Txs: []*Tx{}}
+	for _, t := range page {
+		// What an index found is checked again on the transaction itself:
+		// its memo, and whether the caller may read it.
+		if !slices.Contains(mustMemos(t), q.memo) {
+			s.opts.Logger.Error("api: a memo search found a transaction without the memo", "tx_height", t.Height, "tx_index", t.Index, "memo", q.memo)
 			continue
 		}
 		if ok, err := c.mayReadTx(t); err != nil || !ok {
+			s.opts.Logger.Error("api: a memo search found a transaction the caller may not read", "tx_height", t.Height, "tx_index", t.Index, "caller", c.desc)
 			continue
 		}
-		hits = append(hits, t)
-	}
-	slices.SortFunc(hits, func(a, b *abci.TxResult) int {
-		return cmp.Or(cmp.Compare(b.Height, a.Height), cmp.Compare(b.Index, a.Index))
-	})
-	out := &TxPage{Memo: q.memo, Total: len(hits), Page: q.page, Limit: q.limit, Txs: []*Tx{}}
-	from := min((q.page-1)*q.limit, len(hits))
-	for _, t := range hits[from:min(from+q.limit, len(hits))] {
 		at, err := s.opts.Statements.BlockTime(t.Height)
 		if err != nil {
 			at = time.Time{} // the block's time is a convenience; the transaction is what was asked
@@ -151,16 +152,56 @@ func (s *Server) txs(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// hasTransferMemo says whether committed transaction r has a transfer
-// event whose memo is exactly memo.
-func hasTransferMemo(r *abci.TxResult, memo string) bool {
-	for _, ev := range r.Result.Events {
-		if ev.Type != wire.EventType(&txpb.EventTransfer{}) {
+// MemoIndex is a node's own index of transfers by memo (the node keeps
+// one beside its movement index: consensus.Node.Statements). Where
+// Options.Statements implements it, GET /v1/txs reads a page of it;
+// otherwise, or while it cannot answer (ok false: it is catching up), the
+// tx index's search, which reads every match.
+type MemoIndex interface {
+	// MemoTxs returns the page of at most limit after the first skip of
+	// the committed transactions with a transfer whose memo is memo that
+	// org may read (every one for org ""), newest first, and how many
+	// there are.
+	MemoTxs(ctx context.Context, org, memo string, skip, limit int) (page []*abci.TxResult, total int, ok bool, err error)
+}
+
+// searchMemo finds the transfers with memo that c may read in the node's
+// tx index, newest first: the page of at most limit after the first skip,
+// and how many there are. One query, the memo alone: CometBFT's kv indexer
+// matches the conditions of a query within one event (tx.height aside),
+// and the sender's organisation is on the jinlian_tx event, not on the
+// transfer event that carries the memo, so "transfer.memo AND
+// jinlian_tx.org" matches nothing. The hits a member may not read are
+// dropped here, by GET /v1/tx's rule.
+func (s *Server) searchMemo(r *http.Request, c caller, memo string, skip, limit int) ([]*abci.TxResult, int, error) {
+	found, err := s.opts.Statements.SearchTxs(r.Context(), "transfer.memo = '"+memo+"'")
+	if err != nil {
+		return nil, 0, err
+	}
+	var hits []*abci.TxResult
+	for _, t := range found {
+		// What the index matched is checked on the transaction itself.
+		if !slices.Contains(mustMemos(t), memo) {
 			continue
 		}
-		if m, ok, err := wire.ParseEvent(ev); ok && err == nil && m.(*txpb.EventTransfer).Memo == memo {
-			return true
+		if ok, err := c.mayReadTx(t); err != nil || !ok {
+			continue
 		}
+		hits = append(hits, t)
 	}
-	return false
+	slices.SortFunc(hits, func(a, b *abci.TxResult) int {
+		return cmp.Or(cmp.Compare(b.Height, a.Height), cmp.Compare(b.Index, a.Index))
+	})
+	from := min(skip, len(hits))
+	return hits[from:min(from+limit, len(hits))], len(hits), nil
+}
+
+// mustMemos is recon.TxMemos's memos of r, none where its events do not
+// decode.
+func mustMemos(r *abci.TxResult) []string {
+	memos, _, err := recon.TxMemos(r)
+	if err != nil {
+		return nil
+	}
+	return memos
 }

@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	dbm "github.com/cometbft/cometbft-db"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/jinlian-ledger/jinlian/recon"
 )
@@ -28,14 +30,27 @@ import (
 //
 //	r<org>\x00<height 8 BE><tx 4 BE><move 4 BE>   a row (recon.AppendIndexedRow)
 //	o<org>                                        an organisation with rows
+//	E<memo>\x00<height 8 BE><tx 4 BE>             a transfer with this memo (value: the tx hash)
+//	e<org>\x00<memo>\x00<height 8 BE><tx 4 BE>    one org may read (recon.TxMemos; value: the tx hash)
 //	mfrom, mto                                    the heights held (8 BE each)
+//	mver                                          the format (movementIndexFormat)
 //
 // Organisation names never contain a zero byte (recon checks them), so an
-// organisation's rows are one contiguous range.
+// organisation's rows are one contiguous range. A memo may, so memo keys
+// write it escaped (memoPrefix): a zero byte as 0x01 0x01 and 0x01 as
+// 0x01 0x02, so one memo's keys are one range that no other memo's
+// enters. The memo keys are not pruned with the rows: they are a few
+// dozen bytes a transfer, and they name transactions that CometBFT's tx
+// index keeps after their blocks are pruned.
 var (
 	movFromKey = []byte("mfrom")
 	movToKey   = []byte("mto")
+	movVerKey  = []byte("mver")
 )
+
+// movementIndexFormat is the index's format: an index of another one
+// (version 1, before memo keys, wrote no mver) is indexed again on open.
+const movementIndexFormat = 2
 
 // Pace of the movement index.
 const (
@@ -80,6 +95,16 @@ func openMovementIndex(db dbm.DB, blocks recon.Blocks, logger *slog.Logger) (*mo
 			return nil, fmt.Errorf("movement index: malformed %s record (%d bytes)", k.key, len(b))
 		}
 	}
+	ver, err := db.Get(movVerKey)
+	if err != nil {
+		return nil, fmt.Errorf("movement index: read %s: %w", movVerKey, err)
+	}
+	if m.from.Load() != 0 && !bytes.Equal(ver, []byte{movementIndexFormat}) {
+		logger.Info("movement index: written in an older format (without memos); indexing it again", "format", movementIndexFormat)
+		if err := m.reset(); err != nil {
+			return nil, fmt.Errorf("movement index: %w", err)
+		}
+	}
 	orgs, err := m.orgsOnDisk()
 	if err != nil {
 		return nil, fmt.Errorf("movement index: read its organisations: %w", err)
@@ -104,6 +129,31 @@ func orgHeightKey(org string, h int64) []byte {
 	k := append([]byte{'r'}, org...)
 	k = append(k, 0)
 	return binary.BigEndian.AppendUint64(k, uint64(h))
+}
+
+// memoPrefix is the first part of the keys of org's transfers with memo
+// (every organisation's for org "").
+func memoPrefix(org, memo string) []byte {
+	k := []byte{'E'}
+	if org != "" {
+		k = append([]byte{'e'}, org...)
+		k = append(k, 0)
+	}
+	for i := 0; i < len(memo); i++ {
+		switch c := memo[i]; c {
+		case 0, 1:
+			k = append(k, 1, c+1)
+		default:
+			k = append(k, c)
+		}
+	}
+	return append(k, 0)
+}
+
+// memoKey is the key of transaction tx of height h under memoPrefix(org,
+// memo).
+func memoKey(org, memo string, h int64, tx uint32) []byte {
+	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(memoPrefix(org, memo), uint64(h)), tx)
 }
 
 // Indexed implements recon.OrgIndex.
@@ -241,6 +291,22 @@ func (m *movementIndex) writeBatch(next, latest int64) (int64, error) {
 				}
 			}
 			rows += len(mv)
+			memos, parties, err := recon.TxMemos(tx)
+			if err != nil {
+				return 0, err
+			}
+			if len(memos) == 0 {
+				continue
+			}
+			hash := cmttypes.Tx(tx.Tx).Hash()
+			for _, memo := range memos {
+				for _, org := range append([]string{""}, parties...) {
+					if err := b.Set(memoKey(org, memo, tx.Height, tx.Index), hash); err != nil {
+						return 0, err
+					}
+				}
+			}
+			rows += len(memos) * (1 + len(parties))
 		}
 	}
 	for _, org := range newOrgs {
@@ -250,6 +316,9 @@ func (m *movementIndex) writeBatch(next, latest int64) (int64, error) {
 	}
 	if first {
 		if err := b.Set(movFromKey, binary.BigEndian.AppendUint64(nil, uint64(next))); err != nil {
+			return 0, err
+		}
+		if err := b.Set(movVerKey, []byte{movementIndexFormat}); err != nil {
 			return 0, err
 		}
 	}

@@ -31,6 +31,10 @@ type fakeBlocks struct {
 
 var genesisTime = time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
 
+// testMemos are the fake transfers' memos: one the prefix of others, with
+// zero and one bytes (escaped in the memo keys), and none.
+var testMemos = []string{"m", "m\x00", "m\x00\x01", "m\x01", "m\x01\x01", "INV-1", ""}
+
 func newFakeBlocks(top int64, seed uint64) *fakeBlocks {
 	f := &fakeBlocks{base: 1, txs: map[int64][]*abci.TxResult{}, reads: map[int64]int{}}
 	f.grow(top, seed)
@@ -54,7 +58,7 @@ func (f *fakeBlocks) grow(top int64, seed uint64) {
 			} else {
 				r.Result.Events = []abci.Event{
 					wire.Event(&txpb.EventTransfer{Ledger: "payments", Asset: "CNY", From: sender, To: fmt.Sprintf("%040x", 10+rng.IntN(6)),
-						Amount: uint64(1 + rng.IntN(1000)), FromBalance: 5, ToBalance: 7, ToOrg: to, Memo: fmt.Sprintf("m%d", h)}),
+						Amount: uint64(1 + rng.IntN(1000)), FromBalance: 5, ToBalance: 7, ToOrg: to, Memo: testMemos[rng.IntN(len(testMemos))]}),
 					wire.Event(&txpb.EventJinlianTx{Id: fmt.Sprintf("%064x", h<<8|int64(i)), Ledger: "payments", Sender: sender, Org: from, Type: "transfer"}),
 				}
 			}

@@ -1,9 +1,12 @@
 package consensus
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/cometbft/cometbft/libs/pubsub/query"
 	rpccore "github.com/cometbft/cometbft/rpc/core"
 	"github.com/cometbft/cometbft/state/txindex/kv"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/jinlian-ledger/jinlian/recon"
 )
@@ -183,4 +187,109 @@ func (b *blockSource) TxResults(h int64) ([]*abci.TxResult, error) {
 
 func resultsNotSaved(h int64, err error) error {
 	return fmt.Errorf("results of height %d not saved (storage.discard_abci_responses = true keeps only the latest): %w", h, err)
+}
+
+// memoTailMax is how many heights above the movement index's top a search
+// by memo reads from the block store itself; further behind (the index is
+// catching up), MemoTxs cannot answer.
+const memoTailMax = 16
+
+// MemoTxs finds the committed transactions with a transfer whose memo is
+// memo that org may read (recon.TxMemos; every one for org ""), newest
+// first: the page of at most limit after the first skip, and how many
+// there are. It reads one page of the movement index's memo keys, not
+// every match as the tx index's search does, and the heights the index
+// has not reached from the block store. ok is false when the index cannot
+// answer: it holds nothing yet, or is more than memoTailMax heights
+// behind.
+func (c indexedChain) MemoTxs(ctx context.Context, org, memo string, skip, limit int) (page []*abci.TxResult, total int, ok bool, err error) {
+	from, to := c.Indexed()
+	if from == 0 {
+		return nil, 0, false, nil
+	}
+	_, top, err := c.blocks.Stored()
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if top-to > memoTailMax {
+		return nil, 0, false, nil
+	}
+	keep := func(r *abci.TxResult) {
+		if total >= skip && total < skip+limit {
+			page = append(page, r)
+		}
+		total++
+	}
+	for h := top; h > to; h-- {
+		_, txs, err := c.blocks.BlockTxs(h)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		for _, r := range slices.Backward(txs) {
+			memos, parties, err := recon.TxMemos(r)
+			if err != nil {
+				return nil, 0, false, err
+			}
+			if slices.Contains(memos, memo) && (org == "" || slices.Contains(parties, org)) {
+				keep(r)
+			}
+		}
+	}
+	// Heights up to to only: what the follower writes meanwhile was read
+	// above.
+	prefix := memoPrefix(org, memo)
+	it, err := c.db.ReverseIterator(prefix, binary.BigEndian.AppendUint64(slices.Clip(prefix), uint64(to+1)))
+	if err != nil {
+		return nil, 0, false, err
+	}
+	defer it.Close()
+	type hit struct {
+		h    int64
+		tx   uint32
+		hash []byte
+	}
+	var hits []hit
+	for ; it.Valid(); it.Next() {
+		if total%4096 == 0 && ctx.Err() != nil {
+			return nil, 0, false, ctx.Err()
+		}
+		if total >= skip && total < skip+limit {
+			k := it.Key()[len(prefix):]
+			if len(k) != 12 {
+				return nil, 0, false, fmt.Errorf("movement index: malformed memo key %x", it.Key())
+			}
+			hits = append(hits, hit{int64(binary.BigEndian.Uint64(k)), binary.BigEndian.Uint32(k[8:]), slices.Clone(it.Value())})
+		}
+		total++
+	}
+	if err := it.Error(); err != nil {
+		return nil, 0, false, err
+	}
+	for _, x := range hits {
+		r, err := c.txAt(x.h, x.tx, x.hash)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		page = append(page, r)
+	}
+	return page, total, true, nil
+}
+
+// txAt reads transaction tx of height h, whose hash is hash: from the tx
+// index, or, where CometBFT has not indexed it yet (it indexes after the
+// commit, asynchronously) or keeps no kv index, from the block store.
+func (c indexedChain) txAt(h int64, tx uint32, hash []byte) (*abci.TxResult, error) {
+	if r, err := c.env.TxIndexer.Get(hash); err != nil {
+		return nil, fmt.Errorf("tx index: %w", err)
+	} else if r != nil {
+		return r, nil
+	}
+	_, txs, err := c.blocks.BlockTxs(h)
+	if err != nil {
+		return nil, err
+	}
+	if int(tx) >= len(txs) || !bytes.Equal(cmttypes.Tx(txs[tx].Tx).Hash(), hash) {
+		return nil, fmt.Errorf("movement index: no transaction %X at height %d position %d", hash, h, tx)
+	}
+	return txs[tx], nil
 }

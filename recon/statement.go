@@ -548,3 +548,52 @@ func TxParties(r *abci.TxResult) (orgs []string, err error) {
 	slices.Sort(orgs)
 	return slices.Compact(orgs), nil
 }
+
+// MaxMemoQuery bounds the memo a search by memo asks for (GET /v1/txs),
+// in bytes: memos longer than this are in no memo index.
+const MaxMemoQuery = 1024
+
+// TxMemos returns what a search by memo keeps of committed transaction r
+// (the node's memo index, GET /v1/txs): the distinct memos of its
+// transfer events that a search can ask for (not empty, at most
+// MaxMemoQuery bytes), in the order they first appear, and the
+// organisations that may read it, as TxParties gives them for a
+// transaction that succeeded (its sender's, from its jinlian_tx event,
+// and its movements'), read from its events alone. Both are nil when r
+// has no such memo; a failed transaction has none.
+func TxMemos(r *abci.TxResult) (memos, parties []string, err error) {
+	if r.Result.Code != abci.CodeTypeOK {
+		return nil, nil, nil
+	}
+	sender := ""
+	for _, ev := range r.Result.Events {
+		m, ok, err := wire.ParseEvent(ev)
+		if err != nil {
+			return nil, nil, fmt.Errorf("height %d tx %d: %w", r.Height, r.Index, err)
+		}
+		switch e := m.(type) {
+		case *txpb.EventTransfer:
+			if ok && e.Memo != "" && len(e.Memo) <= MaxMemoQuery && !slices.Contains(memos, e.Memo) {
+				memos = append(memos, e.Memo)
+			}
+		case *txpb.EventJinlianTx:
+			sender = e.Org
+		}
+	}
+	if len(memos) == 0 {
+		return nil, nil, nil
+	}
+	if sender == "" {
+		return nil, nil, fmt.Errorf("height %d tx %d: transfers without a jinlian_tx event", r.Height, r.Index)
+	}
+	rows, err := TxMovements(r, time.Time{})
+	if err != nil {
+		return nil, nil, err
+	}
+	parties = []string{sender}
+	for _, row := range rows {
+		parties = append(parties, row.Org)
+	}
+	slices.Sort(parties)
+	return memos, slices.Compact(parties), nil
+}

@@ -31,12 +31,15 @@ import (
 // among nine bench accounts under 250 batch memos. Then headless Chromium
 // loads each page JINLIAN_CONSOLE_LOADS times (default 5) from three
 // consoles: bankA's through node0's GM TLS API (overview, its account,
-// the day's statement, reconciliation, governance, proof check), bankA's
-// on node0's plain RPC as the localnet's default console (the block list,
-// a block, a transaction, a memo search: the API's gate keeps those for
-// regulators; and the account, read from blocks there), and, with JINLIAN_CONSOLE_OBSERVER=1 (a regulator
+// the day's statement, reconciliation, governance, proof check, a memo
+// search from the node's memo index), bankA's on node0's plain RPC as the
+// localnet's default console (the block list, a block, a transaction, the
+// same memo search, which CometBFT's tx_search answers by reading every
+// match: the API's gate keeps those for regulators; and the account, read
+// from blocks there), and, with JINLIAN_CONSOLE_OBSERVER=1 (a regulator
 // observer replays the whole history too), the regulator's (alerts, an
-// account's case, the audit log, the report form).
+// account's case, the audit log, the report form, a transaction, the
+// memo search, the block list through the API).
 //
 // Per load it records the first contentful paint (the Performance API's
 // paint entry) and when the page's expected content element was first in
@@ -202,6 +205,7 @@ func BenchmarkConsolePaint(b *testing.B) {
 			{"recon", "/recon", "#internal"},
 			{"governance", "/governance", "#proposal-1"},
 			{"proof", "/proof", "#bundle"},
+			{"memo (API)", "/explorer?memo=batch-042", "#memo-hits a"},
 		}},
 		{runConsole(b, "--home", h.ln.Home, "--from", A.KeyFile, "--node", h.rpc), []pageLoad{
 			{"blocks", "/explorer/blocks", "#blocks tbody tr"},
@@ -219,6 +223,7 @@ func BenchmarkConsolePaint(b *testing.B) {
 			{"audit", "/regulator/audit", "#audit"},
 			{"report", "/regulator/report", "#generate"},
 			{"tx (regulator)", "/explorer?tx=" + mid, "#tx-fields"},
+			{"memo (regulator)", "/explorer?memo=batch-042", "#memo-hits a"},
 			{"blocks (regulator)", "/explorer/blocks", "#blocks tbody tr"},
 		}})
 	}
