@@ -164,8 +164,8 @@ type Config struct {
 		// time.LoadLocation takes it).
 		TimeZone string `mapstructure:"timezone"`
 		// MovementIndex keeps the node's own index of movements by
-		// organisation for statements (movements.db), on a node that
-		// serves the API.
+		// organisation for statements, and of transfers by memo for the
+		// API's search (movements.db), on a node that serves the API.
 		MovementIndex bool `mapstructure:"movement_index"`
 	} `mapstructure:"recon"`
 	Regulator struct {
@@ -242,7 +242,7 @@ var defaults = []struct {
 	{"events.index", EventsIndexAuto, "event attributes the node indexes: full (all, as the psql sink and tx_search by ledger, org, type, asset or amount need), lean (tx id, sender, recipient and their organisations) or auto (lean on validators, full on observers)"},
 	{"events.reindex_from", 0, "first height whose tx index the node checks and repairs at start (0 = the last 1000 heights; 1 = every height, once, for holes left by an older version)"},
 	{"recon.timezone", DefaultTimeZone, "time zone that cuts business days for statements: an IANA name such as Asia/Shanghai, or UTC"},
-	{"recon.movement_index", true, "nodes serving the API: keep an index of every movement by organisation (data/movements.db), from which statements read a day in one scan instead of searching the tx index"},
+	{"recon.movement_index", true, "nodes serving the API: keep an index of every movement by organisation and of transfers by memo (data/movements.db), from which statements read a day in one scan and memo searches a page, instead of searching the tx index"},
 	{"regulator.listen", "", "observers: address of the regulator API (empty = off; localnet: P2P port + 3)"},
 	{"regulator.rules", "", "observers: rule file, TOML (empty = <home>/config/regulator_rules.toml, written with defaults on first start)"},
 	{"regulator.key", "", "observers: regulator key file for decrypting confidential payloads through the API (empty = off)"},
