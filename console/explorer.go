@@ -53,10 +53,13 @@ type explorerData struct {
 	// Memo, memoPerPage a page, newest first: through a node's API those
 	// the user's organisation sent or received (GET /v1/txs; a
 	// regulator's or auditor's: all), from a plain RPC's tx index all.
+	// MemoMore: MemoTotal is a lower bound (a plain RPC's search stops
+	// once it holds the page and one after it).
 	// MemoLean: the search read a plain RPC's index, which finds nothing
 	// when the node indexes lean (the API says so itself).
 	Memo        string
 	MemoLean    bool
+	MemoMore    bool
 	MemoHits    []memoHit
 	MemoTotal   int
 	MemoPage    int
@@ -358,17 +361,8 @@ func (s *Server) searchMemo(ctx context.Context, d *explorerData, page string) e
 		if strings.ContainsAny(d.Memo, "'\\") {
 			return fmt.Errorf("memo %q: the node's tx index cannot be searched for a quote or a backslash", d.Memo)
 		}
-		res, err := s.rpc.TxSearch(ctx, fmt.Sprintf("transfer.memo='%s'", d.Memo), false, &d.MemoPage, &per, "desc")
-		if err != nil {
+		if err := s.searchMemoRPC(ctx, d, per); err != nil {
 			return err
-		}
-		d.MemoTotal, d.MemoLean = res.TotalCount, true
-		for _, t := range res.Txs {
-			h := memoHit{Height: t.Height, Code: t.TxResult.Code, Memo: d.Memo}
-			if tx, err := wire.DecodeTx(t.Tx); err == nil {
-				h.ID, h.Org = wire.TxIDOf(tx), tx.MSPID
-			}
-			d.MemoHits = append(d.MemoHits, h)
 		}
 	}
 	// template.URL: the query is built here, escaped once.
@@ -381,6 +375,65 @@ func (s *Server) searchMemo(ctx context.Context, d *explorerData, page string) e
 	if d.MemoPage > 1 {
 		d.MemoPrev = link(d.MemoPage - 1)
 	}
+	return nil
+}
+
+// rpcMemoWindow is how many of the newest heights a memo search over a
+// plain RPC asks for first; each window after it, older, is twice as
+// many.
+const rpcMemoWindow = 64
+
+// searchMemoRPC finds page d.MemoPage of the transfers with memo d.Memo in
+// a plain RPC's tx index, newest first. CometBFT's tx_search reads every
+// match of its query before it answers a page, so the search asks for
+// windows of heights, newest first and doubling, and stops once it holds
+// the page and knows whether another follows: a memo that thousands of
+// transfers carry costs the matches of the newest heights, not all of
+// them. d.MemoTotal is then a lower bound (d.MemoMore); a search that
+// reached the oldest height counted every match.
+func (s *Server) searchMemoRPC(ctx context.Context, d *explorerData, per int) error {
+	st, err := s.rpc.Status(ctx)
+	if err != nil {
+		return err
+	}
+	base, top := max(st.SyncInfo.EarliestBlockHeight, 1), st.SyncInfo.LatestBlockHeight
+	skip := (d.MemoPage - 1) * per
+	seen := 0 // matches in the windows asked so far
+	d.MemoLean = true
+	for hi, w := top, int64(rpcMemoWindow); hi >= base; hi, w = hi-w, 2*w {
+		if seen > skip+per { // the page, and one after it
+			d.MemoMore = true
+			break
+		}
+		q := fmt.Sprintf("transfer.memo='%s' AND tx.height >= %d AND tx.height <= %d", d.Memo, max(hi-w+1, base), hi)
+		// Page 1 counts the window; the pages that hold the wanted rows
+		// are read (CometBFT refuses a page past the end).
+		total := -1
+		for page := 1; total < 0 || (page-1)*rpcPage < min(total, skip+per-seen); page++ {
+			if page == 2 && skip > seen { // to the page that holds row skip
+				if page = max(page, (skip-seen)/rpcPage+1); (page-1)*rpcPage >= total {
+					break
+				}
+			}
+			p, pp := page, rpcPage
+			res, err := s.rpc.TxSearch(ctx, q, false, &p, &pp, "desc")
+			if err != nil {
+				return err
+			}
+			total = res.TotalCount
+			for i, t := range res.Txs {
+				if k := seen + (page-1)*rpcPage + i; k >= skip && k < skip+per {
+					h := memoHit{Height: t.Height, Code: t.TxResult.Code, Memo: d.Memo}
+					if tx, err := wire.DecodeTx(t.Tx); err == nil {
+						h.ID, h.Org = wire.TxIDOf(tx), tx.MSPID
+					}
+					d.MemoHits = append(d.MemoHits, h)
+				}
+			}
+		}
+		seen += total
+	}
+	d.MemoTotal = seen
 	return nil
 }
 
