@@ -220,7 +220,7 @@ func newQueryCmd(g *globals) *cobra.Command {
 		},
 	}
 	txProof.add(tx)
-	cmd.AddCommand(balance, commitment, newQueryAccountCmd(g), newQueryMovementsCmd(g), redemptions, ledgers, tx, newQueryQCCmd(g), newQueryCustodyCmd(g), newQueryPvpCmd(g),
+	cmd.AddCommand(balance, commitment, newQueryAccountCmd(g), newQueryMovementsCmd(g), redemptions, ledgers, tx, newQueryTxsCmd(g), newQueryQCCmd(g), newQueryCustodyCmd(g), newQueryPvpCmd(g),
 		newQueryReceivableCmd(g), newQueryReceivablesCmd(g), newQueryReservesCmd(g))
 	cmd.AddCommand(registryQueryCmds(g)...)
 	return cmd

@@ -338,6 +338,20 @@ func TestStatementThroughOwnNode(t *testing.T) {
 				t.Fatalf("%s searches memo %q: %v %v, want %v", c.who.Org, c.memo, got, err, c.want)
 			}
 		}
+		// The same search from the command line: JSON, text, a page, and
+		// a plain RPC refused naming what is needed.
+		out, err := runCLI(t, append([]string{"query", "txs", "--memo", "INV-2026-001", "--limit", "1", "--page", "2", "-o", "json"}, as(A)...)...)
+		var pg api.TxPage
+		if err != nil || json.Unmarshal([]byte(out), &pg) != nil || pg.Total != 2 || len(pg.Txs) != 1 || pg.Txs[0].ID != inv1 {
+			t.Fatalf("bankA's query txs, page 2 of 1: %v\n%s", err, out)
+		}
+		out, err = runCLI(t, append([]string{"query", "txs", "--memo", "INV-2026-001"}, as(B)...)...)
+		if err != nil || !strings.Contains(out, `memo "INV-2026-001": 3 transfers, 1–3 shown`) || !strings.Contains(out, bt.TxID+" bankB transfer code=0 bankB:debit 1 CNY") {
+			t.Fatalf("bankB's query txs as text: %v\n%s", err, out)
+		}
+		if _, err := runCLI(t, "query", "txs", "--memo", "INV-2026-001", "--node", rpc); err == nil || !strings.Contains(err.Error(), "needs the node's API") {
+			t.Fatalf("query txs over the RPC: %v", err)
+		}
 	}
 	// -o csv is only for statements; statements only from the API.
 	if _, err := runCLI(t, "status", "-o", "csv", "--node", rpc); err == nil || !strings.Contains(err.Error(), "want text, json") {
