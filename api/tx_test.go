@@ -504,7 +504,9 @@ func checkMemoSearch(t *testing.T, ids map[string]string, alice, bob, regulator 
 // for the caller's organisation's transfers (the regulator's: every
 // one), and searches its tx index only while the memo index cannot
 // answer; a transaction the memo index names that the caller may not
-// read, or that lacks the memo, is not shown.
+// read, or that lacks the memo, is not shown; a memo with a quote is
+// searched for there as it is, and refused only where the tx index would
+// be asked.
 func TestTxsByMemoFromTheMemoIndex(t *testing.T) {
 	chain, ids := newOwnTxChain(t)
 	chain.memo = &memoIndexFake{answer: true}
@@ -534,6 +536,18 @@ func TestTxsByMemoFromTheMemoIndex(t *testing.T) {
 	}
 	chain.memo.smuggle = nil
 
+	// A memo with a quote is only a string to the memo index: searched
+	// for as it is, where the tx index's query language refuses it.
+	chain.memo.asked = nil
+	for _, memo := range []string{"x' OR transfer.to_org='bankB", "INV-1'"} {
+		if p, err := alice.TxsByMemo(ctx, nil, memo, 1, 20); err != nil || p.Total != 0 || len(p.Txs) != 0 {
+			t.Errorf("memo %q: %+v %v", memo, p, err)
+		}
+	}
+	if asked := strings.Join(chain.memo.asked, "|"); asked != "bankA/x' OR transfer.to_org='bankB|bankA/INV-1'" || len(chain.takeQueries()) != 0 {
+		t.Errorf("memos with a quote: the memo index was asked %q", asked)
+	}
+
 	// Catching up, the memo index cannot answer: a full tx index is
 	// searched meanwhile; a lean one says so.
 	chain.memo.answer = false
@@ -544,6 +558,9 @@ func TestTxsByMemoFromTheMemoIndex(t *testing.T) {
 	full, ids := newOwnTxChain(t)
 	full.memo = &memoIndexFake{}
 	_, alice, bob, regulator, _, _ = ownTxAPI(t, full, false)
+	if _, err := alice.TxsByMemo(ctx, nil, "INV-1'", 1, 20); !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(ae.Message, "cannot be searched for a quote") || len(full.takeQueries()) != 0 {
+		t.Errorf("a quote while the memo index catches up: %v", err)
+	}
 	checkMemoSearch(t, ids, alice, bob, regulator)
 	if len(full.takeQueries()) == 0 || len(full.memo.asked) == 0 {
 		t.Errorf("not asked: the memo index %q, then the tx index", full.memo.asked)

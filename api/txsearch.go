@@ -46,10 +46,7 @@ type txsQuery struct {
 
 // parseTxsQuery reads GET /v1/txs's query string strictly, as
 // parseStatementQuery does: every parameter known, given at most once and
-// not empty. The memo goes into a tx index query between single quotes,
-// and CometBFT's query syntax has no escape, so a memo with a quote
-// cannot be searched for: it is refused rather than let change the
-// query's meaning.
+// not empty.
 func parseTxsQuery(raw string) (q txsQuery, err error) {
 	vals, err := strictQuery(raw, txsParams)
 	if err != nil {
@@ -61,8 +58,6 @@ func parseTxsQuery(raw string) (q txsQuery, err error) {
 		return q, errors.New("memo is required: the exact memo of the transfers to find")
 	case len(q.memo) > recon.MaxMemoQuery:
 		return q, fmt.Errorf("memo of %d bytes: at most %d", len(q.memo), recon.MaxMemoQuery)
-	case strings.ContainsRune(q.memo, '\''):
-		return q, fmt.Errorf("memo %q: the tx index cannot be searched for a quote (') (CometBFT's query strings have no escape)", q.memo)
 	}
 	if p := vals.Get("page"); p != "" {
 		if q.page, err = strconv.Atoi(p); err != nil || q.page < 1 || q.page > math.MaxInt32 {
@@ -120,6 +115,13 @@ func (s *Server) txs(w http.ResponseWriter, r *http.Request) {
 	if !indexed { // no memo index, or it is catching up
 		if s.opts.LeanIndex {
 			fail(http.StatusNotFound, errors.New("this node's tx index is lean (events.index = lean, or auto on a validator): it keeps no memo, and the node's own memo index (recon.movement_index with api.listen) is off or catching up; ask a node with events.index = full"))
+			return
+		}
+		if strings.ContainsRune(q.memo, '\'') {
+			// The memo goes into a tx index query between single quotes,
+			// and CometBFT's query syntax has no escape: refused rather
+			// than let change the query's meaning.
+			fail(http.StatusBadRequest, fmt.Errorf("GET /v1/txs: memo %q: the tx index cannot be searched for a quote (') (CometBFT's query strings have no escape), and this node keeps no memo index (or it is catching up)", q.memo))
 			return
 		}
 		if page, total, err = s.searchMemo(r, c, q.memo, from, q.limit); err != nil {
