@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 
@@ -25,6 +26,17 @@ func (n nodeFlags) String() string { return n.addr }
 
 // apiNode is --node as the api package's client side sees it.
 func apiNode(node nodeFlags) api.Node { return api.Node{Addr: node.addr, TLS: node.tls} }
+
+// apiClient is --node's API and, for https://, the HTTP client that holds
+// its TLS identity (the key is loaded here, once); nil for plain http://.
+func apiClient(nf nodeFlags) (api.Node, *http.Client, error) {
+	n := apiNode(nf)
+	if !isAPI(nf) {
+		return n, nil, nil
+	}
+	hc, err := n.HTTPClient()
+	return n, hc, err
+}
 
 // dial returns an RPC client for --node: tcp://, http:// or host:port for a
 // node's CometBFT RPC, or https:// for its API over GM TLS or TLS 1.3

@@ -52,13 +52,9 @@ JSON object per line (docs/api.md).`,
 					return fmt.Errorf("--since: %w", err)
 				}
 			}
-			node := apiNode(g.node)
-			var hc *http.Client
-			if isAPI(g.node) {
-				var err error
-				if hc, err = node.HTTPClient(); err != nil { // load the key once, not at each reconnect
-					return err
-				}
+			node, hc, err := apiClient(g.node) // the key loaded once, not at each reconnect
+			if err != nil {
+				return err
 			}
 			return followEvents(cmd.Context(), node, hc, org, ledger, since, retryMax, cmd.OutOrStdout(), cmd.ErrOrStderr(), g.output == "json")
 		},

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -110,13 +108,9 @@ account in the range
 // /v1/movements).
 func nodeMovements(g *globals) proof.MovementLister {
 	return func(ctx context.Context, acct movement.Account, from, to int64) ([]movement.Movement, error) {
-		n := apiNode(g.node)
-		var hc *http.Client
-		if strings.HasPrefix(n.Addr, "https://") {
-			var err error
-			if hc, err = n.HTTPClient(); err != nil {
-				return nil, err
-			}
+		n, hc, err := apiClient(g.node)
+		if err != nil {
+			return nil, err
 		}
 		return n.Movements(ctx, hc, acct, from, to)
 	}

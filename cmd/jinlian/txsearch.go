@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -35,13 +34,9 @@ tx_search "transfer.memo='MEMO'").`,
 			if !strings.HasPrefix(g.node.addr, "https://") && !strings.HasPrefix(g.node.addr, "http://") {
 				return fmt.Errorf("--node %s: a search by memo needs the node's API (https://HOST:PORT, api.listen in its config.toml), not its RPC", g.node.addr)
 			}
-			node := apiNode(g.node)
-			var hc *http.Client
-			if isAPI(g.node) {
-				var err error
-				if hc, err = node.HTTPClient(); err != nil {
-					return err
-				}
+			node, hc, err := apiClient(g.node)
+			if err != nil {
+				return err
 			}
 			out, err := node.TxsByMemo(cmd.Context(), hc, memo, page, limit)
 			if err != nil {
