@@ -700,7 +700,14 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		return nil, err
 	}
 	a.blockTime = req.Time
-	resp := &abci.ResponseFinalizeBlock{TxResults: results, Events: events, ValidatorUpdates: mergeValidatorUpdates(a.valUpdates), AppHash: a.store.WorkingHash()}
+	hash := a.store.WorkingHash()
+	if hash == nil {
+		// The trees could not take the block's writes (a read of the
+		// database failed): the store refuses to commit; the node stops
+		// here rather than report a hash it cannot save.
+		return nil, fmt.Errorf("height %d: the ledger could not apply the block's writes to its trees; the store refuses to commit until the node restarts", req.Height)
+	}
+	resp := &abci.ResponseFinalizeBlock{TxResults: results, Events: events, ValidatorUpdates: mergeValidatorUpdates(a.valUpdates), AppHash: hash}
 	if cpEvent != nil {
 		resp.Events = append(resp.Events, *cpEvent)
 	}

@@ -465,9 +465,11 @@ func (s *Store) resetEmpty() {
 	s.last = CommitInfo{AppHash: AppHash(nil)}
 	s.trees, s.readers, s.names = map[string]*iavl.MutableTree{}, map[string]*iavl.MutableTree{}, nil
 	s.pending = map[string][]byte{}
+	s.dropOps()
 	s.bulk, s.bulkBuf, s.bulkLedgers, s.bulkRoots = false, nil, nil, nil
 	s.flatHeight.Store(-1) // load, or the next Commit, sets it
 	s.latest = newLatestCache(0, s.latestSize())
+	s.published()
 }
 
 func (s *Store) isEmptyDB() (bool, error) {

@@ -142,7 +142,12 @@ type Store struct {
 	// copy-on-write touches the nodes it copies from).
 	readers map[string]*iavl.MutableTree
 	names   []string // sorted keys of trees
-	broken  error    // set when a Commit failed half way
+	// lastHeight is s.last.Height and ledgers the keys of s.trees, for
+	// readers that must not wait on s.mu while a block's writes are
+	// applied (CheckTx asks both for every transaction).
+	lastHeight atomic.Int64
+	ledgers    atomic.Pointer[map[string]struct{}]
+	broken     error // set when a Commit failed half way
 	// restoredAt: the height of the snapshot this store was restored from
 	// and has not committed past (0: none); Discard may drop it.
 	restoredAt int64
@@ -151,6 +156,12 @@ type Store struct {
 	// read so far. Together they answer most reads without a tree walk.
 	pending map[string][]byte
 	latest  *latestCache
+	// ops are the writes since the last Commit that the working trees
+	// have not taken yet, in order; opAt the index in ops of a key's set
+	// that a later set of it may update in place (treeops.go).
+	ops   []treeOp
+	opAt  map[string]int
+	opsIn map[string]int // ledger → its writes in ops
 	// flatHeight is the height the flat index describes, -1 while it is
 	// off or being rewritten (flat.go).
 	flatHeight atomic.Int64
@@ -195,7 +206,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, damaged(dir, fmt.Errorf("open badger in %q: %w", dir, err))
 	}
 	s := &Store{db: db, dir: dir, opts: opts, cache: opts.IAVLCacheSize, trees: map[string]*iavl.MutableTree{}, readers: map[string]*iavl.MutableTree{},
-		pending: map[string][]byte{}}
+		pending: map[string][]byte{}, opAt: map[string]int{}, opsIn: map[string]int{}}
 	if s.cache <= 0 {
 		s.cache = defaultIAVLCacheSize
 	}
@@ -275,6 +286,7 @@ func (s *Store) load() error {
 		s.names = append(s.names, r.Name)
 	}
 	s.latest = newLatestCache(height, s.latestSize())
+	s.published()
 	if err := s.loadFlat(flatChanged); err != nil {
 		return err
 	}
@@ -421,6 +433,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.flatHeight.Store(-1)
+	s.dropOps()
 	var errs []error
 	for _, name := range s.names {
 		errs = append(errs, s.trees[name].Close())
@@ -442,9 +455,19 @@ func (s *Store) LastCommit() CommitInfo {
 
 // LastHeight returns the last committed height (LastCommit without the copy).
 func (s *Store) LastHeight() int64 {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.last.Height
+	return s.lastHeight.Load()
+}
+
+// published makes s.last.Height and the working set's ledger names
+// visible to LastHeight and HasLedger. Under s.mu (write), after a change
+// of either.
+func (s *Store) published() {
+	s.lastHeight.Store(s.last.Height)
+	set := make(map[string]struct{}, len(s.trees))
+	for name := range s.trees {
+		set[name] = struct{}{}
+	}
+	s.ledgers.Store(&set)
 }
 
 // Ledgers returns the names of the working set, sorted; it includes ledgers
@@ -457,9 +480,11 @@ func (s *Store) Ledgers() []string {
 
 // HasLedger reports whether the working set has the named ledger.
 func (s *Store) HasLedger(name string) bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	_, ok := s.trees[name]
+	set := s.ledgers.Load()
+	if set == nil || s.closed.Load() {
+		return false
+	}
+	_, ok := (*set)[name]
 	return ok
 }
 
@@ -497,6 +522,7 @@ func (s *Store) CreateLedger(name string) error {
 	s.trees[name] = tree
 	i, _ := slices.BinarySearch(s.names, name)
 	s.names = slices.Insert(s.names, i, name)
+	s.published()
 	return nil
 }
 
@@ -514,6 +540,9 @@ func (s *Store) WorkingHash() []byte {
 	defer s.mu.Unlock()
 	if s.closed.Load() {
 		return nil
+	}
+	if s.applyOps() != nil {
+		return nil // broken: Commit refuses too
 	}
 	roots := make([]LedgerRoot, len(s.names))
 	for i, name := range s.names {
@@ -540,6 +569,9 @@ func (s *Store) Commit() (CommitInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.usable(); err != nil {
+		return CommitInfo{}, err
+	}
+	if err := s.applyOps(); err != nil {
 		return CommitInfo{}, err
 	}
 	height := s.last.Height + 1
@@ -600,6 +632,7 @@ func (s *Store) Commit() (CommitInfo, error) {
 		}
 	}
 	s.last = ci
+	s.published()
 	if flat {
 		s.flatHeight.Store(height)
 	}
@@ -661,7 +694,9 @@ func (s *Store) Rollback() {
 		delete(s.trees, name)
 	}
 	s.names = committed
+	s.published()
 	s.pending = map[string][]byte{}
+	s.dropOps()
 	if err := s.dropBulk(); err != nil {
 		s.broken = fmt.Errorf("drop the bulk records, reopen the store: %w", err)
 	}
@@ -733,7 +768,8 @@ func (s *Store) Has(ledger string, key []byte) (bool, error) {
 	return v != nil, err
 }
 
-// Set writes key=value to the working tree (in memory until Commit).
+// Set writes key=value to the working set (in memory until Commit; the
+// tree takes it later, treeops.go).
 func (s *Store) Set(ledger string, key, value []byte) error {
 	if err := checkKV(ledger, key, value); err != nil {
 		return err
@@ -746,8 +782,7 @@ func (s *Store) Set(ledger string, key, value []byte) error {
 	if ok, err := s.setBulk(ledger, key, value); ok || err != nil {
 		return err
 	}
-	t, err := s.tree(ledger)
-	if err != nil {
+	if _, err := s.tree(ledger); err != nil {
 		return err
 	}
 	if s.bulkLedgers != nil {
@@ -755,10 +790,9 @@ func (s *Store) Set(ledger string, key, value []byte) error {
 	}
 	// IAVL keeps the slices it is given; copy so callers may reuse theirs.
 	value = append([]byte{}, value...)
-	if _, err := t.Set(slices.Clone(key), value); err != nil {
-		return fmt.Errorf("set in ledger %s: %w", ledger, err)
-	}
-	s.pending[latestKeyOf(ledger, key)] = value
+	lk := latestKeyOf(ledger, key)
+	s.logWrite(ledger, slices.Clone(key), value, lk)
+	s.pending[lk] = value
 	return nil
 }
 
@@ -772,17 +806,15 @@ func (s *Store) Delete(ledger string, key []byte) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
-	t, err := s.tree(ledger)
-	if err != nil {
+	if _, err := s.tree(ledger); err != nil {
 		return err
-	}
-	if _, _, err := t.Remove(key); err != nil {
-		return fmt.Errorf("delete from ledger %s: %w", ledger, err)
 	}
 	if s.bulkLedgers != nil {
 		delete(s.bulkRoots, ledger)
 	}
-	s.pending[latestKeyOf(ledger, key)] = nil
+	lk := latestKeyOf(ledger, key)
+	s.logWrite(ledger, slices.Clone(key), nil, lk)
+	s.pending[lk] = nil
 	return nil
 }
 
@@ -845,6 +877,17 @@ type kvPair struct{ key, value []byte }
 
 func (s *Store) iterateBatch(ledger string, start, end []byte) ([]kvPair, bool, error) {
 	s.mu.RLock()
+	for s.opsFor(ledger) {
+		// The tree takes its logged writes first (fn may have written).
+		s.mu.RUnlock()
+		s.mu.Lock()
+		err := s.applyOpsOf(ledger)
+		s.mu.Unlock()
+		if err != nil {
+			return nil, false, err
+		}
+		s.mu.RLock()
+	}
 	defer s.mu.RUnlock()
 	t, err := s.tree(ledger)
 	if err != nil {
