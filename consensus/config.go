@@ -14,9 +14,12 @@ import (
 )
 
 // Mempool sizes for jinlian nodes. CometBFT's defaults allow 1 GiB of pending
-// transactions; a bank node should refuse load long before that.
+// transactions; a bank node should refuse load long before that. 4,000
+// transactions is two proposals at node.max_proposal_txs: offered more than
+// it commits, a node refuses the rest at once instead of queueing seconds of
+// work that every block rechecks (docs/operations.md, "Mempool size").
 const (
-	defaultMempoolSize        = 10000
+	defaultMempoolSize        = 4000
 	defaultMempoolMaxTxsBytes = 256 << 20
 	defaultMempoolCacheSize   = 20000
 )

@@ -103,7 +103,7 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.IntVar(&o.Count, "count", 60000, "transactions to offer at most")
 	f.DurationVar(&o.Duration, "duration", 20*time.Second, "how long to offer load at most")
 	f.DurationVar(&o.TimeoutCommit, "timeout-commit", 100*time.Millisecond, "CometBFT consensus.timeout_commit of every node")
-	f.IntVar(&o.MempoolSize, "mempool-size", 0, "CometBFT mempool.size of every node, both apps (0: jinlian's default, 10000)")
+	f.IntVar(&o.MempoolSize, "mempool-size", 0, "CometBFT mempool.size of every node, both apps (0: jinlian's default, 4000)")
 	f.IntVar(&o.Accounts, "accounts", 200, "funded sender accounts of the jinlian load")
 	f.Int64Var(&o.SyntheticAccounts, "synthetic-accounts", 0, "jinlian: fund this many generated accounts in the genesis (app_state synthetic_accounts) and send the load's transfers to them, drawn uniformly")
 	f.Int64Var(&o.ReservesInterval, "reserves-interval", 0, "jinlian: the genesis reserves_interval (0: the localnet's, every checkpoint interval; negative: no reserves records, as a chain whose reserves heights would stall the load)")
