@@ -354,8 +354,23 @@ func (a *App) initChain(req *abci.RequestInitChain) (*abci.ResponseInitChain, er
 	if err := a.resetCheckState(); err != nil {
 		return nil, err
 	}
+	hash, err := a.workingHash(req.InitialHeight)
+	if err != nil {
+		return nil, err
+	}
 	a.logger.Info("genesis applied", "chain", req.ChainId, "ledgers", len(g.Ledgers), "organisations", len(g.Organisations))
-	return &abci.ResponseInitChain{AppHash: a.store.WorkingHash()}, nil
+	return &abci.ResponseInitChain{AppHash: hash}, nil
+}
+
+// workingHash is the app hash of the working state at height, or why the
+// store cannot give one (its trees could not take the block's writes: a
+// read of the database failed). The store then refuses to commit, and the
+// node stops here rather than report a hash it cannot save.
+func (a *App) workingHash(height int64) ([]byte, error) {
+	if hash := a.store.WorkingHash(); hash != nil {
+		return hash, nil
+	}
+	return nil, fmt.Errorf("height %d: the ledger cannot hash its working state: %w", height, a.store.Err())
 }
 
 // decodeVerified returns the decoded tx with a verified signature, from the
@@ -700,12 +715,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		return nil, err
 	}
 	a.blockTime = req.Time
-	hash := a.store.WorkingHash()
-	if hash == nil {
-		// The trees could not take the block's writes (a read of the
-		// database failed): the store refuses to commit; the node stops
-		// here rather than report a hash it cannot save.
-		return nil, fmt.Errorf("height %d: the ledger could not apply the block's writes to its trees; the store refuses to commit until the node restarts", req.Height)
+	hash, err := a.workingHash(req.Height)
+	if err != nil {
+		return nil, err
 	}
 	resp := &abci.ResponseFinalizeBlock{TxResults: results, Events: events, ValidatorUpdates: mergeValidatorUpdates(a.valUpdates), AppHash: hash}
 	if cpEvent != nil {

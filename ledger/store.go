@@ -526,6 +526,15 @@ func (s *Store) CreateLedger(name string) error {
 	return nil
 }
 
+// Err says why the store refuses writes and commits (closed, or a
+// Commit or the log of a block's writes failed half way; see WorkingHash,
+// which returns nil then); nil while it is usable.
+func (s *Store) Err() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.usable()
+}
+
 func (s *Store) usable() error {
 	if s.closed.Load() {
 		return ErrClosed

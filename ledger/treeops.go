@@ -1,6 +1,9 @@
 package ledger
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // The working trees take a block's writes late.
 //
@@ -75,18 +78,15 @@ func (s *Store) applyOpsOf(ledger string) error {
 			return s.broken
 		}
 	}
-	clear(s.ops[len(rest):]) // no references to the values kept
-	s.ops = rest
-	clear(s.opAt)
-	clear(s.opsIn)
-	for i, op := range s.ops {
-		s.opsIn[op.ledger]++
-		lk := latestKeyOf(op.ledger, op.key)
-		if op.value != nil {
-			s.opAt[lk] = i
-		} else {
-			delete(s.opAt, lk)
-		}
+	if len(rest) == 0 {
+		s.dropOps()
+		return nil
+	}
+	// The other ledgers' writes are logged again, in order.
+	rest = slices.Clone(rest)
+	s.dropOps()
+	for _, op := range rest {
+		s.logWrite(op.ledger, op.key, op.value, latestKeyOf(op.ledger, op.key))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -25,13 +26,7 @@ func (r *immediateTrees) create(name string, height int64) {
 }
 
 func (r *immediateTrees) hash() []byte {
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range r.trees {
-			if !yield(n) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(r.trees))
 	roots := make([]LedgerRoot, len(names))
 	for i, n := range names {
 		roots[i] = LedgerRoot{Name: n, Root: r.trees[n].WorkingHash()}
