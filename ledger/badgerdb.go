@@ -19,16 +19,19 @@ var (
 
 // prefixDB is the iavl db.DB one tree writes through: every key lives under
 // prefix in the shared Badger database, so trees cannot see each other's
-// nodes. Close is a no-op; the Store owns the Badger handle.
+// nodes. Close is a no-op; the Store owns the Badger handle. nodes, when
+// set, is the tree's cache of encoded inner nodes (nodecache.go), shared by
+// every prefixDB of the tree.
 type prefixDB struct {
 	db     *badger.DB
 	prefix []byte
+	nodes  *nodeCache
 }
 
 var _ iavldb.DB = (*prefixDB)(nil)
 
-func newPrefixDB(db *badger.DB, prefix []byte) *prefixDB {
-	return &prefixDB{db: db, prefix: append([]byte(nil), prefix...)}
+func newPrefixDB(db *badger.DB, prefix []byte, nodes *nodeCache) *prefixDB {
+	return &prefixDB{db: db, prefix: append([]byte(nil), prefix...), nodes: nodes}
 }
 
 func (p *prefixDB) key(k []byte) []byte {
@@ -41,6 +44,14 @@ func (p *prefixDB) key(k []byte) []byte {
 func (p *prefixDB) Get(key []byte) ([]byte, error) {
 	if len(key) == 0 {
 		return nil, errKeyEmpty
+	}
+	cached := p.nodes != nil && isNodeKey(key)
+	var epoch uint64
+	if cached {
+		if v, ok := p.nodes.get(key); ok {
+			return v, nil
+		}
+		epoch = p.nodes.readEpoch()
 	}
 	var value []byte
 	err := p.db.View(func(txn *badger.Txn) error {
@@ -59,6 +70,9 @@ func (p *prefixDB) Get(key []byte) ([]byte, error) {
 	}
 	if value == nil {
 		value = []byte{}
+	}
+	if cached {
+		p.nodes.fill(key, value, epoch)
 	}
 	return value, nil
 }
@@ -277,7 +291,13 @@ func (b *badgerBatch) write(sync bool) error {
 			}
 		}
 		if err := wb.Flush(); err != nil {
+			if b.p.nodes != nil {
+				b.p.nodes.clear() // some of the batch may be in
+			}
 			return err
+		}
+		if b.p.nodes != nil {
+			b.p.nodes.written(ops, len(b.p.prefix))
 		}
 	}
 	if sync {

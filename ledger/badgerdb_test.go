@@ -33,9 +33,9 @@ func collect(t *testing.T, it corestore.Iterator, err error) []string {
 
 func TestPrefixDB(t *testing.T) {
 	db := openBadger(t)
-	a := newPrefixDB(db, treePrefix("a"))
-	ab := newPrefixDB(db, treePrefix("ab")) // a name that extends another
-	all := newPrefixDB(db, []byte{0xFF, 0xFF})
+	a := newPrefixDB(db, treePrefix("a"), nil)
+	ab := newPrefixDB(db, treePrefix("ab"), nil) // a name that extends another
+	all := newPrefixDB(db, []byte{0xFF, 0xFF}, nil)
 
 	b := a.NewBatch()
 	for _, k := range []string{"1", "2", "3", "4"} {

@@ -178,3 +178,68 @@ func BenchmarkGetRandom(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRandomWrites measures blocks of writes to random existing keys
+// of one ledger of N keys (JINLIAN_LEDGER_BENCH_KEYS, default 100,000), as
+// transfers to random recipients write their balances: 2,000 sets, then
+// Commit (the trees take the writes, save, sync). The same database is
+// opened with the inner-node cache (ADR 0023) off and at its default, and
+// 60 blocks warm the caches before the timed ones; ns/write is the time
+// of a block over its writes, badger-reads/write the nodes the trees read
+// from Badger (counted by the cache, so only where it is on). Run it with
+// a fixed count, e.g. -benchtime 30x: each run opens the store and warms
+// it again.
+func BenchmarkRandomWrites(b *testing.B) {
+	keys := benchKeys(b)
+	dir := b.TempDir()
+	key := func(i int) []byte { return binary.BigEndian.AppendUint64([]byte("acct/"), uint64(i)*2654435761) }
+	s, err := Open(dir, Options{NodeCacheBytes: -1})
+	must(b, err)
+	must(b, s.CreateLedger("payments"))
+	for i := 0; i < keys; i++ {
+		must(b, s.Set("payments", key(i), binary.BigEndian.AppendUint64(nil, uint64(i))))
+		if i%10_000 == 9_999 || i == keys-1 {
+			if _, err := s.Commit(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	must(b, s.Close())
+	const writes = 2000
+	for _, c := range []struct {
+		name  string
+		bytes int
+	}{{"inner-off", -1}, {"inner-default", 0}} {
+		b.Run(c.name, func(b *testing.B) {
+			s, err := Open(dir, Options{NodeCacheBytes: c.bytes, BlockCacheBytes: 256 << 20})
+			must(b, err)
+			defer func() { _ = s.Close() }()
+			rng := rand.New(rand.NewPCG(5, 6))
+			block := func() {
+				for range writes {
+					i := rng.IntN(keys)
+					must(b, s.Set("payments", key(i), binary.BigEndian.AppendUint64(nil, uint64(i)+1)))
+				}
+				if _, err := s.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for range 60 {
+				block()
+			}
+			cache := s.nodes.of("payments")
+			var missed uint64
+			if cache != nil {
+				missed = cache.misses.Load()
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				block()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*writes), "ns/write")
+			if cache != nil {
+				b.ReportMetric(float64(cache.misses.Load()-missed)/float64(b.N*writes), "badger-reads/write")
+			}
+		})
+	}
+}

@@ -284,7 +284,11 @@ func TestStoreMatchesModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer os.RemoveAll(dir)
-		opts := Options{IAVLCacheSize: 100, LatestCacheSize: 5, NoFlatIndex: rapid.Bool().Draw(t, "noFlatIndex")}
+		// The inner-node cache off, rotating every few nodes, or holding
+		// all; with IAVL's own cache of 1 node its reads go through it.
+		opts := Options{IAVLCacheSize: rapid.SampledFrom([]int{1, 100}).Draw(t, "iavlCache"), LatestCacheSize: 5,
+			NodeCacheBytes: rapid.SampledFrom([]int{-1, 400, 1 << 20}).Draw(t, "nodeCache"),
+			NoFlatIndex:    rapid.Bool().Draw(t, "noFlatIndex")}
 		s, err := Open(dir, opts)
 		if err != nil {
 			t.Fatal(err)

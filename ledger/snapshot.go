@@ -469,6 +469,7 @@ func (s *Store) resetEmpty() {
 	s.bulk, s.bulkBuf, s.bulkLedgers, s.bulkRoots = false, nil, nil, nil
 	s.flatHeight.Store(-1) // load, or the next Commit, sets it
 	s.latest = newLatestCache(0, s.latestSize())
+	s.nodes.clear()
 	s.published()
 }
 

@@ -45,6 +45,9 @@ func (e ErrHeightNotAvailable) Error() string {
 
 const (
 	defaultIAVLCacheSize = 100_000
+	// defaultNodeCacheBytes bounds each tree's cache of inner nodes
+	// (nodecache.go).
+	defaultNodeCacheBytes = 1 << 30
 	// latestCacheSize bounds each generation of the latest-value cache.
 	latestCacheSize  = 200_000
 	maxLedgerNameLen = 64
@@ -84,6 +87,10 @@ func commitKey(height int64) []byte {
 type Options struct {
 	// IAVLCacheSize is the node cache per tree (default 100_000 when 0).
 	IAVLCacheSize int
+	// NodeCacheBytes bounds each tree's cache of encoded inner nodes
+	// below IAVL's (nodecache.go; default 1 GiB when 0, off when
+	// negative).
+	NodeCacheBytes int
 	// LatestCacheSize bounds each of the two generations of the cache of
 	// latest committed values (default 200_000 entries when 0).
 	LatestCacheSize int
@@ -135,6 +142,7 @@ type Store struct {
 	dir   string
 	opts  Options
 	cache int
+	nodes *nodeCaches
 	last  CommitInfo
 	trees map[string]*iavl.MutableTree // working set, committed and new
 	// readers serve Views. They are separate trees over the same keys, so
@@ -210,6 +218,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if s.cache <= 0 {
 		s.cache = defaultIAVLCacheSize
 	}
+	s.nodes = &nodeCaches{bytes: opts.NodeCacheBytes}
+	if s.nodes.bytes == 0 {
+		s.nodes.bytes = defaultNodeCacheBytes
+	}
 	if err := s.load(); err != nil {
 		_ = db.Close()
 		return nil, damaged(dir, err)
@@ -268,7 +280,7 @@ func (s *Store) load() error {
 	}
 	for _, name := range onDisk {
 		if !committed[name] {
-			if err := s.dropPrefix(treePrefix(name)); err != nil {
+			if err := s.dropTree(name); err != nil {
 				return fmt.Errorf("remove uncommitted ledger %s: %w", name, err)
 			}
 		}
@@ -306,7 +318,7 @@ func (s *Store) latestSize() int {
 // reader trees that serve Views, and would need a rebuild after every crash
 // recovery. Reads walk the tree instead (O(log n) cached node lookups).
 func (s *Store) newTree(name string) *iavl.MutableTree {
-	return iavl.NewMutableTree(newPrefixDB(s.db, treePrefix(name)), s.cache, true,
+	return iavl.NewMutableTree(newPrefixDB(s.db, treePrefix(name), s.nodes.of(name)), s.cache, true,
 		iavl.NewNopLogger(), iavl.SyncOption(false))
 }
 
@@ -356,8 +368,8 @@ func (s *Store) treeNamesOnDisk() ([]string, error) {
 	return names, err
 }
 
-func (s *Store) dropPrefix(prefix []byte) error {
-	p := newPrefixDB(s.db, prefix)
+func (s *Store) dropTree(name string) error {
+	p := newPrefixDB(s.db, treePrefix(name), s.nodes.of(name))
 	it, err := p.Iterator(nil, nil)
 	if err != nil {
 		return err
@@ -442,6 +454,7 @@ func (s *Store) Close() error {
 		errs = append(errs, s.readers[r.Name].Close())
 	}
 	s.trees, s.readers, s.names = nil, nil, nil
+	s.nodes.clear()
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)
 }

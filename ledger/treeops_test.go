@@ -20,7 +20,7 @@ type immediateTrees struct {
 }
 
 func (r *immediateTrees) create(name string, height int64) {
-	t := iavl.NewMutableTree(newPrefixDB(r.db, treePrefix(name)), 50, true, iavl.NewNopLogger())
+	t := iavl.NewMutableTree(newPrefixDB(r.db, treePrefix(name), nil), 50, true, iavl.NewNopLogger())
 	t.SetInitialVersion(uint64(height + 1))
 	r.trees[name] = t
 }

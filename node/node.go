@@ -180,7 +180,11 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 	if err := consensus.CheckDisk(cfg.Home, minFree); err != nil {
 		return nil, err
 	}
-	store, err := ledger.Open(LedgerDir(cfg.Home), ledger.Options{IAVLCacheSize: cfg.Ledger.CacheSize,
+	inner := cfg.Ledger.InnerCacheMB << 20
+	if inner == 0 {
+		inner = -1 // off
+	}
+	store, err := ledger.Open(LedgerDir(cfg.Home), ledger.Options{IAVLCacheSize: cfg.Ledger.CacheSize, NodeCacheBytes: inner,
 		BlockCacheBytes: int64(cfg.Ledger.BlockCacheMB) << 20, NoFlatIndex: !cfg.Ledger.FlatIndex})
 	if err != nil {
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)

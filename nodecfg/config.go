@@ -119,6 +119,9 @@ type Config struct {
 	} `mapstructure:"log"`
 	Ledger struct {
 		CacheSize int `mapstructure:"cache_size"`
+		// InnerCacheMB bounds each sub-ledger's cache of encoded inner
+		// nodes below the IAVL node cache, in MiB; 0 turns it off.
+		InnerCacheMB int `mapstructure:"inner_cache_mb"`
 		// BlockCacheMB is Badger's cache of decompressed, checked table
 		// blocks, in MiB.
 		BlockCacheMB int `mapstructure:"block_cache_mb"`
@@ -231,6 +234,7 @@ var defaults = []struct {
 	{"log.level", "info", "log level: debug, info, warn, error"},
 	{"log.format", "text", "log format: text or json"},
 	{"ledger.cache_size", 100000, "IAVL node cache per sub-ledger"},
+	{"ledger.inner_cache_mb", 1024, "cache of the upper and middle levels of each sub-ledger's tree, below the IAVL node cache, MiB (0 = off)"},
 	{"ledger.block_cache_mb", 256, "Badger block cache of the ledger database, MiB (16 at least)"},
 	{"ledger.flat_index", true, "keep a flat copy of the latest state beside the trees, so a read of it is one lookup (off: reads walk the trees; a start with it on after a run with it off rebuilds it)"},
 	{"pruning.keep_recent", 0, "validators: state versions (heights) kept; older ones are deleted (0 = keep every version; at least 10 otherwise)"},
@@ -359,6 +363,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Ledger.CacheSize < 0 {
 		return fmt.Errorf("config ledger.cache_size = %d: must not be negative", c.Ledger.CacheSize)
+	}
+	if c.Ledger.InnerCacheMB < 0 || c.Ledger.InnerCacheMB > 1<<20 {
+		return fmt.Errorf("config ledger.inner_cache_mb = %d: want 0..1048576 (MiB, 0 = off)", c.Ledger.InnerCacheMB)
 	}
 	if c.Ledger.BlockCacheMB < 16 || c.Ledger.BlockCacheMB > 1<<20 {
 		return fmt.Errorf("config ledger.block_cache_mb = %d: want 16..1048576 (MiB)", c.Ledger.BlockCacheMB)
@@ -557,6 +564,7 @@ format = %q
 
 [ledger]
 cache_size = %d
+inner_cache_mb = %d
 block_cache_mb = %d
 flat_index = %t
 
@@ -617,7 +625,7 @@ eth_rpc = %q
 eth_key = %q
 anchor = %q
 keys = %q
-`, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.BlockSyncGap, c.Node.MaxProposalTxs, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Ledger.BlockCacheMB, c.Ledger.FlatIndex,
+`, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.BlockSyncGap, c.Node.MaxProposalTxs, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Ledger.InnerCacheMB, c.Ledger.BlockCacheMB, c.Ledger.FlatIndex,
 		c.Pruning.KeepRecent, c.Pruning.Interval, c.Pruning.RetainBlocks, c.Pruning.SpentIDs,
 		c.Statesync.SnapshotInterval, c.Statesync.SnapshotKeepRecent,
 		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Recon.MovementIndex, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,
