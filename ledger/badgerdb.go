@@ -48,10 +48,11 @@ func (p *prefixDB) Get(key []byte) ([]byte, error) {
 	cached := p.nodes != nil && isNodeKey(key)
 	var epoch uint64
 	if cached {
-		if v, ok := p.nodes.get(key); ok {
+		var v []byte
+		var ok bool
+		if v, ok, epoch = p.nodes.get(key); ok {
 			return v, nil
 		}
-		epoch = p.nodes.readEpoch()
 	}
 	var value []byte
 	err := p.db.View(func(txn *badger.Txn) error {

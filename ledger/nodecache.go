@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"slices"
 	"sync"
-	"sync/atomic"
 )
 
 // nodeCache keeps the encoded inner nodes of one tree's upper and middle
@@ -49,10 +48,10 @@ type nodeCache struct {
 	// largest is the size (leaves) of the largest subtree seen, the
 	// root's; a node is admitted when its subtree holds at least
 	// largest/share leaves.
-	largest atomic.Int64
+	largest int64
 	share   int64
 
-	hits, misses atomic.Uint64
+	hits, misses uint64
 }
 
 const (
@@ -132,10 +131,10 @@ func isNodeKey(key []byte) bool {
 	return len(key) == 13 && key[0] == 's'
 }
 
-// admit reports whether value, an encoded IAVL node, is an inner node big
-// enough to keep. It decodes the two leading varints IAVL writes: the
-// subtree's height and its size in leaves.
-func (c *nodeCache) admit(value []byte) bool {
+// admitLocked reports whether value, an encoded IAVL node, is an inner
+// node big enough to keep. It decodes the two leading varints IAVL writes:
+// the subtree's height and its size in leaves.
+func (c *nodeCache) admitLocked(value []byte) bool {
 	if len(value) > maxCachedNode {
 		return false
 	}
@@ -147,23 +146,25 @@ func (c *nodeCache) admit(value []byte) bool {
 	if m <= 0 || size < 2 {
 		return false
 	}
-	largest := c.largest.Load()
-	for size > largest {
-		if c.largest.CompareAndSwap(largest, size) {
-			largest = size
-			break
-		}
-		largest = c.largest.Load()
-	}
-	return size >= largest/c.share
+	c.largest = max(c.largest, size)
+	return size >= c.largest/c.share
+}
+
+// stats returns the reads answered and the reads missed.
+func (c *nodeCache) stats() (hits, misses uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hits, c.misses
 }
 
 func idOf(key []byte) nodeID { return nodeID(key[1:]) }
 
-// get returns a copy of the cached bytes of key, a node key, or ok false.
-func (c *nodeCache) get(key []byte) (value []byte, ok bool) {
+// get returns a copy of the cached bytes of key, a node key, or ok false
+// and the epoch to pass to fill with what Badger holds.
+func (c *nodeCache) get(key []byte) (value []byte, ok bool, epoch uint64) {
 	id := idOf(key)
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	v, ok := c.cur.get(id)
 	if ok {
 		value = slices.Clone(v)
@@ -173,55 +174,39 @@ func (c *nodeCache) get(key []byte) (value []byte, ok bool) {
 		delete(c.old.index, id)
 		c.putLocked(id, value)
 	}
-	c.mu.Unlock()
 	if !ok {
-		c.misses.Add(1)
-		return nil, false
+		c.misses++
+		return nil, false, c.epoch
 	}
-	c.hits.Add(1)
-	return value, true
-}
-
-// readEpoch is taken before a read of Badger that may be stored with
-// fill.
-func (c *nodeCache) readEpoch() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.epoch
+	c.hits++
+	return value, true, 0
 }
 
 // fill stores what a read found under key, unless a write came since
 // epoch.
 func (c *nodeCache) fill(key, value []byte, epoch uint64) {
-	if !c.admit(value) {
-		return
-	}
 	c.mu.Lock()
-	if c.epoch == epoch {
+	defer c.mu.Unlock()
+	if c.epoch == epoch && c.admitLocked(value) {
 		c.putLocked(idOf(key), value)
 	}
-	c.mu.Unlock()
 }
 
 // written records what a batch has stored in Badger: each op's value
 // under its key, or the key deleted (value nil). Keys carry the tree's
 // prefix, of prefixLen bytes.
 func (c *nodeCache) written(ops []batchOp, prefixLen int) {
-	keep := make([]bool, len(ops))
-	for i, op := range ops {
-		keep[i] = op.value != nil && isNodeKey(op.key[prefixLen:]) && c.admit(op.value)
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
-	for i, op := range ops {
+	for _, op := range ops {
 		key := op.key[prefixLen:]
 		if !isNodeKey(key) {
 			continue
 		}
 		id := idOf(key)
 		delete(c.old.index, id)
-		if keep[i] {
+		if op.value != nil && c.admitLocked(op.value) {
 			c.putLocked(id, op.value)
 		} else {
 			delete(c.cur.index, id)
@@ -248,7 +233,7 @@ func (c *nodeCache) clear() {
 	c.old.free()
 	c.cur, c.old = newGeneration(0), newGeneration(0)
 	c.epoch++
-	c.largest.Store(0)
+	c.largest = 0
 }
 
 // nodeCaches holds the nodeCache of each tree, made on first use.

@@ -23,7 +23,7 @@ func nodeKeyOf(version int64, nonce uint32) []byte {
 
 func TestNodeCacheAdmits(t *testing.T) {
 	c := newNodeCache(256 * 2 * 2 * nodeEntryBytes) // share 256: with a root of 1024 leaves, subtrees of 4 or more
-	if !c.admit(innerNode(10, 1024, 40)) {
+	if !c.admitLocked(innerNode(10, 1024, 40)) {
 		t.Fatal("the root was not admitted")
 	}
 	for _, tc := range []struct {
@@ -39,13 +39,13 @@ func TestNodeCacheAdmits(t *testing.T) {
 		{"truncated varint", []byte{0x80}, false},
 		{"too large", innerNode(5, 64, maxCachedNode), false},
 	} {
-		if got := c.admit(tc.value); got != tc.want {
+		if got := c.admitLocked(tc.value); got != tc.want {
 			t.Errorf("%s: admit = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 	// A larger root raises the bar.
-	c.admit(innerNode(20, 1<<20, 40))
-	if c.admit(innerNode(2, 4, 40)) {
+	c.admitLocked(innerNode(20, 1<<20, 40))
+	if c.admitLocked(innerNode(2, 4, 40)) {
 		t.Error("a subtree of 4 leaves is still admitted beside a root of 2^20")
 	}
 }
@@ -53,14 +53,14 @@ func TestNodeCacheAdmits(t *testing.T) {
 func TestNodeCacheGetReturnsACopy(t *testing.T) {
 	c := newNodeCache(64)
 	key, v := nodeKeyOf(7, 1), innerNode(3, 8, 20)
-	c.fill(key, v, c.readEpoch())
-	got, ok := c.get(key)
+	c.fill(key, v, c.epochNow())
+	got, ok, _ := c.get(key)
 	if !ok || string(got) != string(v) {
 		t.Fatalf("get = %x %v, want %x", got, ok, v)
 	}
 	got[len(got)-1] = 0xFF
 	v[len(v)-1] = 0xEE // the caller's buffer, copied by fill
-	if again, _ := c.get(key); again[len(again)-1] != 0 {
+	if again, _, _ := c.get(key); again[len(again)-1] != 0 {
 		t.Fatalf("the cached bytes changed with a caller's buffer: %x", again)
 	}
 }
@@ -71,20 +71,20 @@ func TestNodeCacheGetReturnsACopy(t *testing.T) {
 func TestNodeCacheFillAfterWriteIsDropped(t *testing.T) {
 	c := newNodeCache(64)
 	key, v := nodeKeyOf(9, 2), innerNode(3, 8, 20)
-	epoch := c.readEpoch() // a read starts; Badger still holds v
+	_, _, epoch := c.get(key) // a read misses; Badger still holds v
 	c.written([]batchOp{{key: append([]byte("t/x/"), key...)}}, len("t/x/"))
 	c.fill(key, v, epoch) // the read ends with what it saw before the delete
-	if got, ok := c.get(key); ok {
+	if got, ok, _ := c.get(key); ok {
 		t.Fatalf("a deleted node came back from a read that started before the delete: %x", got)
 	}
 	// A write stores the new bytes, and a later delete removes them.
 	w := innerNode(3, 8, 21)
 	c.written([]batchOp{{key: append([]byte("t/x/"), key...), value: w}}, len("t/x/"))
-	if got, ok := c.get(key); !ok || string(got) != string(w) {
+	if got, ok, _ := c.get(key); !ok || string(got) != string(w) {
 		t.Fatalf("after a write get = %x %v, want %x", got, ok, w)
 	}
 	c.written([]batchOp{{key: append([]byte("t/x/"), key...)}}, len("t/x/"))
-	if _, ok := c.get(key); ok {
+	if _, ok, _ := c.get(key); ok {
 		t.Fatal("a deleted node is still served")
 	}
 }
@@ -96,11 +96,11 @@ func TestNodeCacheBoundAndGenerations(t *testing.T) {
 	entry := len(innerNode(20, 1<<20, 30)) + nodeIndexBytes
 	c := newNodeCache(entries * entry)
 	hot := nodeKeyOf(1, 1)
-	c.fill(hot, innerNode(20, 1<<20, 30), c.readEpoch())
+	c.fill(hot, innerNode(20, 1<<20, 30), c.epochNow())
 	for i := range 50 * entries {
-		c.fill(nodeKeyOf(int64(2+i), 1), innerNode(20, 1<<20, 30), c.readEpoch())
+		c.fill(nodeKeyOf(int64(2+i), 1), innerNode(20, 1<<20, 30), c.epochNow())
 		if i%(entries/4) == 0 {
-			if _, ok := c.get(hot); !ok {
+			if _, ok, _ := c.get(hot); !ok {
 				t.Fatalf("the hot node was dropped after %d others", i)
 			}
 		}
@@ -111,7 +111,7 @@ func TestNodeCacheBoundAndGenerations(t *testing.T) {
 			t.Fatalf("%d bytes held, bound %d", b, entries*entry)
 		}
 	}
-	if _, ok := c.get(nodeKeyOf(2, 1)); ok {
+	if _, ok, _ := c.get(nodeKeyOf(2, 1)); ok {
 		t.Fatal("a node read once, 50 generations ago, is still held")
 	}
 }
@@ -158,7 +158,7 @@ func TestNodeCacheSavesTreeReads(t *testing.T) {
 				}
 				return
 			}
-			missed, hit := c.misses.Load(), c.hits.Load()
+			hit, missed := c.stats()
 			// A fresh tree over the same keys, as the reader trees are:
 			// IAVL's cache of one node holds nothing of it.
 			tree := s.newTree("payments")
@@ -177,11 +177,19 @@ func TestNodeCacheSavesTreeReads(t *testing.T) {
 			// A walk of a tree of 20,000 leaves passes about 16 nodes;
 			// 8 MiB admits subtrees of 20,000/16,384 = 1 leaf or more,
 			// every inner node, so only leaves go to Badger.
-			perWalk := float64(c.misses.Load()-missed) / float64(walks)
-			hits := float64(c.hits.Load()-hit) / float64(walks)
+			hitsNow, missedNow := c.stats()
+			perWalk := float64(missedNow-missed) / float64(walks)
+			hits := float64(hitsNow-hit) / float64(walks)
 			if perWalk > 2 || hits < 10 {
 				t.Fatalf("a walk of a fresh tree: %.1f Badger reads (want at most 2, the leaf), %.1f nodes from the cache (want 10 or more)", perWalk, hits)
 			}
 		})
 	}
+}
+
+// epochNow is the epoch a read starting now would see.
+func (c *nodeCache) epochNow() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epoch
 }
