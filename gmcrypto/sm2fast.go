@@ -1,6 +1,7 @@
 package gmcrypto
 
 import (
+	"encoding/binary"
 	"math/big"
 	"os"
 	"sync"
@@ -18,11 +19,13 @@ import (
 // tables, but the signer's key P with a variable-base multiplication, which
 // is three quarters of a verification. A bank's gateway key signs every
 // payment it sends, so once a key has been seen verifyTableAfter times
-// jinlian precomputes j·64ⁱ·P (i < 43, 1 ≤ j ≤ 32) for it, and t·P becomes
-// 43 table additions (t in signed base-64 digits, a negative digit adding
-// the entry's negative). The result is the same as gmsm's verifier for every
-// input (FuzzFastVerify compares them); verification handles public values
-// only, so it need not run in constant time. ADR 0016.
+// jinlian precomputes j·64ⁱ·P (i < 43, 1 ≤ j ≤ 32) for it, and t·P + s·G
+// becomes one sum of at most 86 table entries, P's and the generator's (t
+// and s in signed base-64 digits, a negative digit adding the entry's
+// negative), added by gmsm's assembly where it has it (sm2asm.go). The
+// result is the same as gmsm's verifier for every input (FuzzFastVerify
+// compares them); verification handles public values only, so it need not
+// run in constant time. ADR 0016.
 
 // verifyTableAfter: a key's table is built at its verifyTableAfter-th
 // verification (building one costs about as much as 20 verifications).
@@ -139,30 +142,95 @@ func rawAffine(raw []byte) affine {
 	return affine{feFromBig(new(big.Int).SetBytes(raw[1:33])), feFromBig(new(big.Int).SetBytes(raw[33:65]))}
 }
 
-// addScalar adds k·(the table's point) to acc, k < n given as 32 bytes.
-func addScalar(acc jacobian, t *verifyTable, k *[32]byte) jacobian {
-	// Copy out every entry the sum will use before adding any: the loads
-	// are independent, so the processor fetches the cache lines of a cold
-	// table together instead of stalling on one miss per addition (a
-	// verifier that sees many keys' tables: BenchmarkSM2VerifyTabledMany).
-	var es [tableWindows]affine
-	n := 0
-	for i, d := range digits(k) {
-		switch {
-		case d > 0:
-			es[n] = t[i][d-1]
-		case d < 0:
-			es[n] = t[i][-d-1]
-			feSub(&es[n].y, &fe{}, &es[n].y) // −(x, y) = (x, −y)
-		default:
-			continue
-		}
-		n++
+// addend is one addition of a sum of table entries: the entry, or its
+// negative.
+type addend struct {
+	e   affine
+	neg bool
+}
+
+// termOf is digit d (≠ 0) of window w: the entry |d|·64ⁱ·P, negated for
+// d < 0.
+func termOf(w *[tableEntries]affine, d int8) addend {
+	if d < 0 {
+		return addend{w[-d-1], true}
 	}
-	for j := range n {
-		acc = addMixed(acc, es[j])
+	return addend{w[d-1], false}
+}
+
+// addEntry sets acc = acc ± e, acc not the point at infinity: gmsm's
+// assembly where it has it (sm2asm.go), else addEntryGo. The assembly's
+// formula is incomplete (acc = ±e gives Z = 0, and Z stays 0), so
+// sumTerms checks its result.
+var addEntry = addEntryGo
+
+func addEntryGo(acc *jacobian, e *affine, neg bool) {
+	*acc = addMixed(*acc, negated(*e, neg))
+}
+
+func negated(a affine, neg bool) affine {
+	if neg {
+		feSub(&a.y, &fe{}, &a.y) // −(x, y) = (x, −y)
+	}
+	return a
+}
+
+// sumTerms returns the sum of ts. The terms were copied out of their
+// tables before any addition, so the processor fetches a cold table's
+// cache lines together instead of stalling on one miss per addition (a
+// verifier that sees many keys' tables: BenchmarkSM2VerifyTabledMany).
+//
+// The fast additions are exact unless the running sum meets ± the entry
+// it adds (a doubling or a cancellation), which leaves Z = 0 to the end;
+// then the sum is taken again with addMixed, whose formulas are complete.
+// A sum whose exact value is the point at infinity meets its last entry's
+// negative, so it takes that path too and comes back with Z = 0. Honest
+// signatures meet such a case with negligible probability; a signer that
+// crafts one (a key such as P = G makes it easy) only slows its own
+// verification, and the answer is gmsm's either way.
+func sumTerms(ts []addend) jacobian {
+	if len(ts) == 0 {
+		return jacobian{}
+	}
+	first := negated(ts[0].e, ts[0].neg)
+	acc := jacobian{first.x, first.y, feOne}
+	for i := 1; i < len(ts); i++ {
+		addEntry(&acc, &ts[i].e, ts[i].neg)
+	}
+	if !acc.z.isZero() {
+		return acc
+	}
+	acc = jacobian{}
+	for _, t := range ts {
+		acc = addMixed(acc, negated(t.e, t.neg))
 	}
 	return acc
+}
+
+// gTable is the generator's table, built at the first tabled verification.
+var gTable = sync.OnceValue(func() *verifyTable {
+	params := sm2ec.P256().Params()
+	return buildTable(affine{feFromBig(params.Gx), feFromBig(params.Gy)})
+})
+
+// linearCombination returns t·P + s·G (t, s < n as 32 big-endian bytes),
+// P the table's point: the digits of both scalars, one addition each.
+func linearCombination(tp *verifyTable, t, s *[32]byte) jacobian {
+	g := gTable()
+	var ts [2 * tableWindows]addend
+	n := 0
+	dt, ds := digits(t), digits(s)
+	for i := range tableWindows {
+		if d := dt[i]; d != 0 {
+			ts[n] = termOf(&tp[i], d)
+			n++
+		}
+		if d := ds[i]; d != 0 {
+			ts[n] = termOf(&g[i], d)
+			n++
+		}
+	}
+	return sumTerms(ts[:n])
 }
 
 // buildTable returns T[i][j−1] = j·64ⁱ·P.
@@ -207,16 +275,19 @@ func buildTable(p affine) *verifyTable {
 // digits writes t (32 bytes, big-endian, < n) in signed base 2^tableBits:
 // t = Σ d[i]·64ⁱ with −32 ≤ d[i] < 32.
 func digits(t *[32]byte) [tableWindows]int8 {
+	var limbs [5]uint64 // little-endian, and a zero limb for the top window
+	for i := range 4 {
+		limbs[i] = binary.BigEndian.Uint64(t[24-8*i:])
+	}
 	var d [tableWindows]int8
 	carry := 0
 	for i := range tableWindows {
-		v := carry
-		for b := range tableBits {
-			bit := i*tableBits + b
-			if bit < 256 && t[31-bit/8]>>(bit%8)&1 == 1 {
-				v += 1 << b
-			}
+		bit := i * tableBits
+		w := limbs[bit/64] >> (bit % 64)
+		if bit%64 > 64-tableBits {
+			w |= limbs[bit/64+1] << (64 - bit%64)
 		}
+		v := int(w&(1<<tableBits-1)) + carry
 		carry = 0
 		if v >= tableEntries {
 			v -= 1 << tableBits
@@ -340,15 +411,11 @@ func (kt *keyTable) verify(msg, sig []byte) bool {
 	if t.Mod(t, curveN).Sign() == 0 {
 		return false
 	}
-	// t·P from the key's table, plus s·G.
-	var tb [32]byte
+	// t·P + s·G from the key's table and the generator's.
+	var tb, sk [32]byte
 	t.FillBytes(tb[:])
-	acc := addScalar(jacobian{}, kt.t, &tb)
-	// gmsm's fixed-base multiplication (assembly, its own tables) is
-	// faster than a walk of a table of G here.
-	//lint:ignore SA1019 the elliptic.Curve form is gmsm's only public door to its base multiplication
-	gx, gy := sm2ec.P256().ScalarBaseMult(s.Bytes())
-	acc = addMixed(acc, affine{feFromBig(gx), feFromBig(gy)})
+	s.FillBytes(sk[:])
+	acc := linearCombination(kt.t, &tb, &sk)
 	if acc.z.isZero() {
 		return false
 	}

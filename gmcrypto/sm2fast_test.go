@@ -118,6 +118,21 @@ func TestDigits(t *testing.T) {
 	}
 }
 
+// signRS signs msg with k and returns the signature and its r and s.
+func signRS(t testing.TB, k *PrivateKey, msg []byte) (sig []byte, r, s *big.Int) {
+	sig, err := k.Sign(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inner cryptobyte.String
+	input := cryptobyte.String(sig)
+	r, s = new(big.Int), new(big.Int)
+	if !input.ReadASN1(&inner, asn1.SEQUENCE) || !inner.ReadASN1Integer(r) || !inner.ReadASN1Integer(s) {
+		t.Fatal("own signature unreadable")
+	}
+	return sig, r, s
+}
+
 // derSig encodes r and s as gmsm does.
 func derSig(r, s *big.Int) []byte {
 	var b cryptobyte.Builder
@@ -152,16 +167,7 @@ func TestFastVerifyMatchesGmsm(t *testing.T) {
 		pub := k.Public().k
 		msg := make([]byte, 1+len(kt.za))
 		_, _ = rand.Read(msg)
-		sig, err := k.Sign(msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var inner cryptobyte.String
-		input := cryptobyte.String(sig)
-		r, s := new(big.Int), new(big.Int)
-		if !input.ReadASN1(&inner, asn1.SEQUENCE) || !inner.ReadASN1Integer(r) || !inner.ReadASN1Integer(s) {
-			t.Fatal("own signature unreadable")
-		}
+		sig, r, s := signRS(t, k, msg)
 		one := big.NewInt(1)
 		cases := map[string][2][]byte{
 			"valid":            {msg, sig},
@@ -329,5 +335,94 @@ func BenchmarkSM2VerifyTabledMany(b *testing.B) {
 			b.Fatal("verify failed")
 		}
 		i += 7
+	}
+}
+
+// sumTerms is exact for every sum, whichever addEntry the platform has
+// (gmsm's incomplete assembly formula on amd64 and arm64): at random, and
+// where the running sum meets ± the entry it adds (a doubling, a
+// cancellation, the point at infinity in the middle or at the end), it
+// equals the sum taken with addMixed's complete formulas alone.
+func TestSumTermsExact(t *testing.T) {
+	k, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := buildTable(rawAffine(k.Public().raw))
+	p, p2, p3 := tab[0][0], tab[0][1], tab[0][2]
+	cases := map[string][]addend{
+		"P+2P":                            {{p, false}, {p2, false}},
+		"P+P, a doubling":                 {{p, false}, {p, false}},
+		"−P−P, a doubling":                {{p, true}, {p, true}},
+		"P−P, the point at infinity":      {{p, false}, {p, true}},
+		"P−P+3P, infinity in the middle":  {{p, false}, {p, true}, {p3, false}},
+		"P+2P−3P, infinity at the end":    {{p, false}, {p2, false}, {p3, true}},
+		"2P+P+3P, a doubling at the end":  {{p2, false}, {p, false}, {p3, false}},
+		"P+2P+64P+P, a doubling far away": {{p, false}, {p2, false}, {tab[1][0], false}, {p3, true}, {p3, false}, {p, false}, {p, false}},
+	}
+	for i := range 20 {
+		ts := make([]addend, 12)
+		for j := range ts {
+			b := make([]byte, 3)
+			_, _ = rand.Read(b)
+			ts[j] = addend{tab[int(b[0])%tableWindows][int(b[1])%tableEntries], b[2]&1 == 1}
+		}
+		cases["random "+string(rune('a'+i))] = ts
+	}
+	for name, ts := range cases {
+		var want jacobian
+		for _, a := range ts {
+			want = addMixed(want, negated(a.e, a.neg))
+		}
+		got := sumTerms(ts)
+		switch {
+		case want.z.isZero() != got.z.isZero():
+			t.Fatalf("%s: infinity %v, want %v", name, got.z.isZero(), want.z.isZero())
+		case !want.z.isZero() && got.toAffine() != want.toAffine():
+			t.Fatalf("%s: wrong sum", name)
+		}
+	}
+}
+
+// The adversary's key: d = 1, so P = G and the key's table is the
+// generator's, and the signer can make t·P's and s·G's digits meet in the
+// one sum that linearCombination takes (t's digit equal to s's: a
+// doubling; opposite: a cancellation). Its valid signatures that do so
+// are still accepted and its forgeries refused, as gmsm decides.
+func TestFastVerifyCraftedKey(t *testing.T) {
+	gk, err := sm2.NewPrivateKeyFromInt(big.NewInt(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := newPrivateKey(gk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kt := tabled(t, k)
+	pub := k.Public().k
+	n := curveN
+	met := 0
+	for i := 0; met < 3 && i < 5000; i++ {
+		msg := []byte{byte(i), byte(i >> 8)}
+		sig, r, s := signRS(t, k, msg)
+		var tb, sb [32]byte
+		new(big.Int).Mod(new(big.Int).Add(r, s), n).FillBytes(tb[:])
+		s.FillBytes(sb[:])
+		dt, ds := digits(&tb), digits(&sb)
+		if dt[0] == 0 || (dt[0] != ds[0] && dt[0] != -ds[0]) {
+			continue
+		}
+		met++
+		if !kt.verify(msg, sig) || !sm2.VerifyASN1WithSM2(pub, nil, msg, sig) {
+			t.Fatalf("a valid signature whose digits meet (t %d, s %d) refused", dt[0], ds[0])
+		}
+		// The same t and s with r − 1 and s + 1 (t unchanged): a forgery.
+		forged := derSig(new(big.Int).Sub(r, big.NewInt(1)), new(big.Int).Add(s, big.NewInt(1)))
+		if got, want := kt.verify(msg, forged), sm2.VerifyASN1WithSM2(pub, nil, msg, forged); got != want {
+			t.Fatalf("forgery: table %v, gmsm %v", got, want)
+		}
+	}
+	if met < 3 {
+		t.Fatalf("only %d signatures whose first digits meet", met)
 	}
 }
