@@ -26,13 +26,19 @@ import (
 // runCLI runs the jinlian command with args and returns its stdout.
 func runCLI(t testing.TB, args ...string) (string, error) {
 	t.Helper()
-	var out, errOut bytes.Buffer
+	out, _, err := runCLIStderr(args...)
+	return out, err
+}
+
+// runCLIStderr runs the CLI and returns its stdout and stderr.
+func runCLIStderr(args ...string) (out, errOut string, err error) {
+	var o, e bytes.Buffer
 	cmd := newRootCmd()
 	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	err := cmd.Execute()
-	return out.String(), err
+	cmd.SetOut(&o)
+	cmd.SetErr(&e)
+	err = cmd.Execute()
+	return o.String(), e.String(), err
 }
 
 // TestCLIThroughGMTLSAPI runs a one-validator jinlian localnet whose node

@@ -226,6 +226,20 @@ func broadcastSigned(cmd *cobra.Command, g *globals, timeout time.Duration, raw 
 		return err
 	}
 	res, err := c.BroadcastTxCommit(ctx, raw)
+	// A full mempool refuses the transaction before CheckTx and keeps
+	// nothing of it, so the same signed bytes (the same id) go again,
+	// backing off, until --timeout.
+	for wait := mempoolRetryFirst; mempoolFull(err); wait = min(2*wait, mempoolRetryMax) {
+		if wait == mempoolRetryFirst {
+			fmt.Fprintf(cmd.ErrOrStderr(), "the node's mempool is full (it took nothing); sending tx %s again until --timeout %s\n", id, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("tx %s: the node's mempool stayed full for --timeout %s and refused it each time (%w); nothing was taken: send it again later (`jinlian tx broadcast` of a signed file sends the same transaction) or to another node", id, timeout, err)
+		case <-time.After(wait):
+		}
+		res, err = c.BroadcastTxCommit(ctx, raw)
+	}
 	if err != nil && strings.Contains(err.Error(), "tx already exists in cache") {
 		return fmt.Errorf("tx %s was sent before: the node has it (committed or pending), so it is not sent again; see `jinlian query tx %s`", id, id)
 	}
@@ -267,6 +281,19 @@ func broadcastSigned(cmd *cobra.Command, g *globals, timeout time.Duration, raw 
 		return fmt.Errorf("transaction rejected: %s", out.Log)
 	}
 	return nil
+}
+
+// The back-off of a transaction a full mempool refused: the first wait,
+// doubling up to the last.
+const (
+	mempoolRetryFirst = 100 * time.Millisecond
+	mempoolRetryMax   = 2 * time.Second
+)
+
+// mempoolFull reports whether err is CometBFT's refusal of a transaction
+// by a full mempool (`mempool is full: number of txs …`).
+func mempoolFull(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "mempool is full")
 }
 
 // proposalOf finds, in a committed transaction's events, the proposal it
