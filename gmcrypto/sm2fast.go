@@ -149,9 +149,9 @@ type addend struct {
 	neg bool
 }
 
-// termOf is digit d (≠ 0) of window w: the entry |d|·64ⁱ·P, negated for
+// addendOf is digit d (≠ 0) of window w: the entry |d|·64ⁱ·P, negated for
 // d < 0.
-func termOf(w *[tableEntries]affine, d int8) addend {
+func addendOf(w *[tableEntries]affine, d int8) addend {
 	if d < 0 {
 		return addend{w[-d-1], true}
 	}
@@ -222,11 +222,11 @@ func linearCombination(tp *verifyTable, t, s *[32]byte) jacobian {
 	dt, ds := digits(t), digits(s)
 	for i := range tableWindows {
 		if d := dt[i]; d != 0 {
-			ts[n] = termOf(&tp[i], d)
+			ts[n] = addendOf(&tp[i], d)
 			n++
 		}
 		if d := ds[i]; d != 0 {
-			ts[n] = termOf(&g[i], d)
+			ts[n] = addendOf(&g[i], d)
 			n++
 		}
 	}
