@@ -23,14 +23,21 @@ import (
 // key passphrase is set.
 func startCLILocalnet(t *testing.T, n int) (*localnet.Net, []*node.Node) {
 	t.Helper()
-	net := localnettest.Start(t, localnettest.Options{Options: localnet.Options{Validators: n}, Heavy: "starts a localnet",
-		CometLogger: cmtlog.NewNopLogger()})
-	ln, nodes := net.Net, net.Nodes
+	net := startCLILocalnetWith(t, localnettest.Options{Options: localnet.Options{Validators: n}})
+	return net.Net, net.Nodes
+}
+
+// startCLILocalnetWith is startCLILocalnet with the harness's options (a
+// Prepare hook, timeouts); Heavy and CometLogger are set here.
+func startCLILocalnetWith(t *testing.T, o localnettest.Options) *localnettest.Net {
+	t.Helper()
+	o.Heavy, o.CometLogger = "starts a localnet", cmtlog.NewNopLogger()
+	net := localnettest.Start(t, o)
 	t.Setenv(gmcrypto.PassphraseEnv, localnet.Passphrase)
 	for _, env := range []string{"JINLIAN_NODE", "JINLIAN_OBSERVER", "JINLIAN_TLS_MODE", "JINLIAN_TLS_CA", "JINLIAN_TLS_CERT", "JINLIAN_TLS_KEY"} {
 		t.Setenv(env, "")
 	}
-	return ln, nodes
+	return net
 }
 
 // serveGatedAPI configures node i of ln (before it starts) to serve the API

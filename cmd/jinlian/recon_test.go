@@ -277,16 +277,12 @@ func TestReconRunThroughOwnNode(t *testing.T) {
 	}
 	watch := func(extra ...string) (string, string) {
 		t.Helper()
-		var stdout, stderr strings.Builder
-		cmd := newRootCmd()
-		cmd.SetOut(&stdout)
-		cmd.SetErr(&stderr)
-		cmd.SetArgs(append(append([]string{"recon", "watch", "--once", "--org", "bankA", "--internal", filepath.Join(inDir, "bankA-{yyyymmdd}.csv"),
-			"--out-dir", watchDir, "--from", A.KeyFile}, as...), extra...))
-		if err := cmd.Execute(); err != nil {
-			t.Fatalf("recon watch: %v\n%s%s", err, stdout.String(), stderr.String())
+		out, errOut, err := runCLIStderr(append(append([]string{"recon", "watch", "--once", "--org", "bankA", "--internal", filepath.Join(inDir, "bankA-{yyyymmdd}.csv"),
+			"--out-dir", watchDir, "--from", A.KeyFile}, as...), extra...)...)
+		if err != nil {
+			t.Fatalf("recon watch: %v\n%s%s", err, out, errOut)
 		}
-		return stdout.String(), stderr.String()
+		return out, errOut
 	}
 	out, errOut := watch("--since", d1)
 	if !strings.Contains(out, d1+" (no block): ") || !strings.Contains(out, "0 chain movements, 0 internal lines") ||

@@ -8,10 +8,7 @@ import (
 	"testing"
 	"time"
 
-	cmtlog "github.com/cometbft/cometbft/libs/log"
-
 	"github.com/jinlian-ledger/jinlian/consensus"
-	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/node/localnet/localnettest"
 )
@@ -23,10 +20,8 @@ import (
 // every 3 s, so a transfer broadcast while another waits for its block
 // finds the mempool full.
 func TestTxRetriesWhileMempoolFull(t *testing.T) {
-	net := localnettest.Start(t, localnettest.Options{
-		Options:     localnet.Options{Validators: 1, TimeoutCommit: 3 * time.Second},
-		Heavy:       "starts a localnet",
-		CometLogger: cmtlog.NewNopLogger(),
+	net := startCLILocalnetWith(t, localnettest.Options{
+		Options: localnet.Options{Validators: 1, TimeoutCommit: 3 * time.Second},
 		Prepare: func(ln *localnet.Net) {
 			home := ln.Network.Nodes[0].Home
 			c, err := consensus.LoadConfig(home)
@@ -39,8 +34,6 @@ func TestTxRetriesWhileMempoolFull(t *testing.T) {
 			}
 		},
 	})
-	t.Setenv(gmcrypto.PassphraseEnv, localnet.Passphrase)
-	t.Setenv("JINLIAN_NODE", "")
 	rpc := net.Network.Nodes[0].RPCAddr
 	from := net.Identities[0]
 	pay := func(memo string) []string {
