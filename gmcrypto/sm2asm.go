@@ -13,7 +13,8 @@ import (
 // is 0. Its point layouts are jacobian's and affine's: Montgomery-form
 // field elements (R = 2²⁵⁶) in four little-endian limbs, x, y (, z).
 // gmsm does not export it; the version is pinned in go.mod and
-// TestFastVerifyMatchesGmsm, FuzzFastVerify and TestAddEntryPaths check
+// TestFastVerifyMatchesGmsm, FuzzFastVerify, TestSumTermsExact and
+// TestFastVerifyCraftedKey check
 // it against gmsm's verifier and against addMixed.
 //
 //go:linkname p256PointAddAffineAsm github.com/emmansun/gmsm/internal/sm2ec.p256PointAddAffineAsm
