@@ -14,8 +14,8 @@ import (
 // field elements (R = 2²⁵⁶) in four little-endian limbs, x, y (, z).
 // gmsm does not export it; the version is pinned in go.mod and
 // TestFastVerifyMatchesGmsm, FuzzFastVerify, TestSumTermsExact and
-// TestFastVerifyCraftedKey check
-// it against gmsm's verifier and against addMixed.
+// TestFastVerifyCraftedKey check it against gmsm's verifier and against
+// addMixed.
 //
 //go:linkname p256PointAddAffineAsm github.com/emmansun/gmsm/internal/sm2ec.p256PointAddAffineAsm
 //go:noescape
