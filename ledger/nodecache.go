@@ -8,7 +8,9 @@ import (
 
 // nodeCache keeps the encoded inner nodes of one tree's upper and middle
 // levels, under IAVL's own node cache, so that a write to a random key
-// reads from Badger only the few nodes nearest its leaf (ADR 0023).
+// reads from Badger only the few nodes nearest its leaf (ADR 0023); a
+// tree small enough for one generation is kept whole, leaves included, so
+// that a write reads nothing from Badger.
 //
 // IAVL's cache is an LRU of every node it reads or saves. A block of
 // random writes saves and reads tens of thousands of nodes near the
@@ -17,7 +19,9 @@ import (
 // keys a random write read a dozen nodes from Badger. This cache admits
 // only inner nodes whose subtree holds at least a share of the largest
 // subtree it has seen (the root's) that keeps the levels above them within
-// its bound, so leaves and the lowest levels never displace them.
+// its bound, so leaves and the lowest levels never displace them; leaves
+// only while the whole tree (the root's leaves and as many inner nodes)
+// fits in one generation.
 //
 // It is exact, not a guess: it maps a node key to the bytes Badger holds
 // under it. IAVL never writes a node key twice with different bytes except
@@ -50,6 +54,9 @@ type nodeCache struct {
 	// largest/share leaves.
 	largest int64
 	share   int64
+	// whole is the most leaves a tree may have for its leaves to be kept:
+	// as many leaves and inner nodes fit in one generation.
+	whole int64
 
 	hits, misses uint64
 }
@@ -62,6 +69,9 @@ const (
 	// of the root a node must hold (an inner node of a ledger key is
 	// about 80 bytes).
 	nodeEntryBytes = 128
+	// leafEntryBytes is the size of a leaf entry assumed to tell whether
+	// a whole tree fits (a ledger key, its value and the index entry).
+	leafEntryBytes = 176
 	// nodeChunkSize: mapped chunks take memory only as they are written,
 	// so a large chunk costs a small cache nothing, and a cache of a
 	// gigabyte is 256 mappings.
@@ -121,7 +131,8 @@ func (g *generation) put(id nodeID, v []byte) {
 func newNodeCache(bytes int) *nodeCache {
 	half := max(bytes/2, 1)
 	return &nodeCache{cur: newGeneration(0), old: newGeneration(0), half: half,
-		share: max(int64(half/nodeEntryBytes/2), 1)}
+		share: max(int64(half/nodeEntryBytes/2), 1),
+		whole: int64(half / (nodeEntryBytes + leafEntryBytes))}
 }
 
 // isNodeKey: IAVL v1 node keys are 's' followed by the version (8 bytes)
@@ -131,22 +142,28 @@ func isNodeKey(key []byte) bool {
 	return len(key) == 13 && key[0] == 's'
 }
 
-// admitLocked reports whether value, an encoded IAVL node, is an inner
-// node big enough to keep. It decodes the two leading varints IAVL writes:
-// the subtree's height and its size in leaves.
+// admitLocked reports whether value, an encoded IAVL node, is worth
+// keeping: an inner node whose subtree is big enough, or a leaf of a tree
+// that fits whole. It decodes the two leading varints IAVL writes: the
+// subtree's height and its size in leaves.
 func (c *nodeCache) admitLocked(value []byte) bool {
 	if len(value) > maxCachedNode {
 		return false
 	}
 	height, n := binary.Varint(value)
-	if n <= 0 || height < 1 {
+	if n <= 0 || height < 0 {
 		return false
 	}
 	size, m := binary.Varint(value[n:])
-	if m <= 0 || size < 2 {
+	if m <= 0 || size < 1 || (height == 0) != (size == 1) {
 		return false
 	}
 	c.largest = max(c.largest, size)
+	if height == 0 {
+		// A leaf: kept only while the whole tree (largest leaves and as
+		// many inner nodes) fits in one generation.
+		return c.largest <= c.whole
+	}
 	return size >= c.largest/c.share
 }
 

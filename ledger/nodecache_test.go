@@ -31,7 +31,9 @@ func TestNodeCacheAdmits(t *testing.T) {
 		value []byte
 		want  bool
 	}{
-		{"leaf", innerNode(0, 1, 40), false},
+		{"leaf of a tree larger than the share", innerNode(0, 1, 40), false},
+		{"height 0 of more than one leaf", innerNode(0, 2, 40), false},
+		{"inner node of one leaf", innerNode(1, 1, 40), false},
 		{"subtree of 3 leaves, below the share", innerNode(2, 3, 40), false},
 		{"subtree of 4 leaves", innerNode(2, 4, 40), true},
 		{"negative height (a root reference)", append([]byte{'s'}, make([]byte, 12)...), false},
@@ -47,6 +49,20 @@ func TestNodeCacheAdmits(t *testing.T) {
 	c.admitLocked(innerNode(20, 1<<20, 40))
 	if c.admitLocked(innerNode(2, 4, 40)) {
 		t.Error("a subtree of 4 leaves is still admitted beside a root of 2^20")
+	}
+
+	// A tree that fits whole in a generation (its leaves and as many inner
+	// nodes) is kept whole, leaves included.
+	const leaves = 100
+	small := newNodeCache(2 * leaves * (nodeEntryBytes + leafEntryBytes))
+	for _, v := range [][]byte{innerNode(7, leaves, 40), innerNode(1, 2, 40), innerNode(0, 1, 40)} {
+		if !small.admitLocked(v) {
+			t.Errorf("height %d of a tree of %d leaves that fits whole: not admitted", v[0]/2, leaves)
+		}
+	}
+	small.admitLocked(innerNode(7, leaves+1, 40))
+	if small.admitLocked(innerNode(0, 1, 40)) {
+		t.Error("a leaf is still admitted once the tree outgrew a generation")
 	}
 }
 
@@ -122,7 +138,7 @@ func TestNodeCacheBoundAndGenerations(t *testing.T) {
 // the cache off.
 func TestNodeCacheSavesTreeReads(t *testing.T) {
 	const n = 20_000
-	for _, bytes := range []int{-1, 8 << 20} {
+	for _, bytes := range []int{-1, 8 << 20, 32 << 20} {
 		t.Run(fmt.Sprint(bytes), func(t *testing.T) {
 			s, err := Open(t.TempDir(), Options{IAVLCacheSize: 1, NodeCacheBytes: bytes})
 			if err != nil {
@@ -176,12 +192,18 @@ func TestNodeCacheSavesTreeReads(t *testing.T) {
 			}
 			// A walk of a tree of 20,000 leaves passes about 16 nodes;
 			// 8 MiB admits subtrees of 20,000/16,384 = 1 leaf or more,
-			// every inner node, so only leaves go to Badger.
+			// every inner node, so only leaves go to Badger; 32 MiB
+			// holds the whole tree (20,000 leaves and as many inner nodes
+			// in 16 MiB), leaves included.
 			hitsNow, missedNow := c.stats()
 			perWalk := float64(missedNow-missed) / float64(walks)
 			hits := float64(hitsNow-hit) / float64(walks)
-			if perWalk > 2 || hits < 10 {
-				t.Fatalf("a walk of a fresh tree: %.1f Badger reads (want at most 2, the leaf), %.1f nodes from the cache (want 10 or more)", perWalk, hits)
+			want := 2.0
+			if bytes >= 32<<20 {
+				want = 0
+			}
+			if perWalk > want || hits < 10 {
+				t.Fatalf("a walk of a fresh tree: %.1f Badger reads (want at most %.0f), %.1f nodes from the cache (want 10 or more)", perWalk, want, hits)
 			}
 		})
 	}

@@ -234,7 +234,7 @@ var defaults = []struct {
 	{"log.level", "info", "log level: debug, info, warn, error"},
 	{"log.format", "text", "log format: text or json"},
 	{"ledger.cache_size", 100000, "IAVL node cache per sub-ledger"},
-	{"ledger.inner_cache_mb", 1024, "cache of the upper and middle levels of each sub-ledger's tree, below the IAVL node cache, MiB (0 = off)"},
+	{"ledger.inner_cache_mb", 1024, "cache of each sub-ledger's tree below the IAVL node cache: its upper and middle levels, all of it when it fits, MiB (0 = off)"},
 	{"ledger.block_cache_mb", 256, "Badger block cache of the ledger database, MiB (16 at least)"},
 	{"ledger.flat_index", true, "keep a flat copy of the latest state beside the trees, so a read of it is one lookup (off: reads walk the trees; a start with it on after a run with it off rebuilds it)"},
 	{"pruning.keep_recent", 0, "validators: state versions (heights) kept; older ones are deleted (0 = keep every version; at least 10 otherwise)"},
