@@ -55,9 +55,9 @@ func TestNodeCacheAdmits(t *testing.T) {
 	// nodes) is kept whole, leaves included.
 	const leaves = 100
 	small := newNodeCache(2 * leaves * (nodeEntryBytes + leafEntryBytes))
-	for _, v := range [][]byte{innerNode(7, leaves, 40), innerNode(1, 2, 40), innerNode(0, 1, 40)} {
-		if !small.admitLocked(v) {
-			t.Errorf("height %d of a tree of %d leaves that fits whole: not admitted", v[0]/2, leaves)
+	for _, n := range []struct{ height, size int64 }{{7, leaves}, {1, 2}, {0, 1}} {
+		if !small.admitLocked(innerNode(n.height, n.size, 40)) {
+			t.Errorf("height %d of a tree of %d leaves that fits whole: not admitted", n.height, leaves)
 		}
 	}
 	small.admitLocked(innerNode(7, leaves+1, 40))
