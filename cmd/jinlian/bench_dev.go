@@ -69,6 +69,14 @@ be ready (genesis applied and committed), the node process's resident
 memory after the load and at its peak, and what each node's home grew by
 per committed transfer.
 
+--history N runs the jinlian load on a chain with history: before the
+measurement, N more transfers from the load's senders (to the receivers
+the load draws from) are signed chunk by chunk, offered no further ahead
+of the commits than three-quarters of the mempools, and committed, with a
+line every million (a tenth, for less) giving that step's committed tx/s,
+the node process's resident memory and each node's disk. The load's own
+figures then measure that chain.
+
 Data lives in a temporary directory, removed afterwards, unless --home is
 given (it must then be empty or absent) or --keep is set.`,
 		Args: cobra.NoArgs,
@@ -106,8 +114,9 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.IntVar(&o.MempoolSize, "mempool-size", 0, "CometBFT mempool.size of every node, both apps (0: jinlian's default, 4000)")
 	f.IntVar(&o.Accounts, "accounts", 200, "funded sender accounts of the jinlian load")
 	f.Int64Var(&o.SyntheticAccounts, "synthetic-accounts", 0, "jinlian: fund this many generated accounts in the genesis (app_state synthetic_accounts) and send the load's transfers to them, drawn uniformly")
+	f.Int64Var(&o.History, "history", 0, "jinlian, transfer workload: commit this many transfers (from the load's senders, to the same receivers) before the measured load, printing the rate every million")
 	f.Int64Var(&o.ReservesInterval, "reserves-interval", 0, "jinlian: the genesis reserves_interval (0: the localnet's, every checkpoint interval; negative: no reserves records, as a chain whose reserves heights would stall the load)")
-	f.DurationVar(&o.Settle, "settle", 0, "wait this long between a ready network (every node past its first block) and the load, e.g. after a large genesis")
+	f.DurationVar(&o.Settle, "settle", 0, "wait this long between a ready network (every node past its first block) and the load, e.g. after a large genesis (after --history, between it and the load)")
 	f.StringVar(&o.HeapProfile, "heapprofile", "", "write a heap profile of the node process after the load to FILE.<app>")
 	f.IntVar(&o.TxSize, "tx-size", 0, "kvstore transaction size in bytes (default: that of a jinlian transfer)")
 	f.IntVar(&o.Batch, "batch", 10, "transactions per JSON-RPC batch (CometBFT's rpc.max_request_batch_size is 10)")

@@ -84,6 +84,10 @@ type Options struct {
 	// Settle is how long to wait between a ready network and the load:
 	// after a large genesis the nodes still compact and collect it.
 	Settle time.Duration
+	// History (jinlian, transfer workload): commit this many transfers
+	// from the load's senders before the measured load, so that it runs
+	// on a chain with that history (blocks, indexes, state versions).
+	History int64
 	// HeapProfile: write a heap profile of the node process after the
 	// load to this file.
 	HeapProfile  string
@@ -165,6 +169,8 @@ type Result struct {
 	// process's start to height 2 (genesis applied and committed).
 	SyntheticAccounts int64   `json:"synthetic_accounts,omitempty"`
 	ReadySeconds      float64 `json:"ready_seconds"`
+	// History is what the run committed before its load (--history).
+	History *History `json:"history,omitempty"`
 	// NodeRSSBytes is the node process's resident memory after the load
 	// (all validators of the run: they share the process);
 	// NodeMaxRSSBytes its peak over the run, genesis included.
@@ -349,6 +355,9 @@ func PrintTable(w io.Writer, results []*Result) {
 			if r.SyntheticAccounts > 0 {
 				state = fmt.Sprintf("%d synthetic accounts, ", r.SyntheticAccounts)
 			}
+			if h := r.History; h != nil {
+				state += fmt.Sprintf("%d transfers of history (committed in %.0f s), ", h.Transfers, h.Seconds)
+			}
 			fmt.Fprintf(w, "    %sready in %.1f s; node process RSS %.2f GB after the load (peak %.2f GB); disk %.0f B per committed transfer per node\n",
 				state, r.ReadySeconds, float64(r.NodeRSSBytes)/1e9, float64(r.NodeMaxRSSBytes)/1e9, r.DiskBytesPerTx)
 		}
@@ -376,6 +385,9 @@ type txLoad struct {
 	// app.Params.TxTimeWindowSeconds, which then refuses transactions
 	// signed before it.
 	sign func(at time.Time) error
+	// transfer (the transfer load) builds the i-th transfer signed at a
+	// time: the load is transfers 0..Count-1, a history those after.
+	transfer func(i int, at time.Time) ([]byte, error)
 }
 
 // staleLoad is how old a pre-built load may be when the network is ready;
@@ -449,8 +461,16 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		return nil, fmt.Errorf("network did not start (see %s): %w", filepath.Join(dir, "node.log"), err)
 	}
 	readySeconds := time.Since(childStart).Seconds()
+	var hist *History
+	if o.History > 0 && appName != "kvstore" {
+		t1 := time.Now()
+		if hist, err = history(ctx, log, hc, rpcs, o, load, child.cmd.Process.Pid, filepath.Join(dir, "net")); err != nil {
+			return nil, fmt.Errorf("history (see %s): %w", filepath.Join(dir, "node.log"), err)
+		}
+		fmt.Fprintf(log, "bench %s: committed %d history transfers in %s\n", appName, hist.Transfers, time.Since(t1).Round(time.Second))
+	}
 	if o.Settle > 0 {
-		fmt.Fprintf(log, "bench %s: ready in %.1f s; settling for %s before the load\n", appName, readySeconds, o.Settle)
+		fmt.Fprintf(log, "bench %s: ready in %.1f s; settling for %s before the load\n", appName, time.Since(childStart).Seconds(), o.Settle)
 		select {
 		case <-time.After(o.Settle):
 		case <-ctx.Done():
@@ -494,6 +514,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds}
 	if appName != "kvstore" {
 		r.SyntheticAccounts = o.SyntheticAccounts
+		r.History = hist
 	}
 	run := &loadRun{o: o, load: load, hc: hc, rpcs: rpcs, sentAt: make([]time.Time, len(load.txs))}
 	watchCtx, stopWatch := context.WithCancel(ctx)
@@ -602,18 +623,21 @@ func buildLoad(appName, workload string, o *Options) (*txLoad, error) {
 		if o.SyntheticAccounts > 0 {
 			seed, _ = hex.DecodeString(localnet.SyntheticSeed)
 		}
+		l.transfer = func(i int, now time.Time) ([]byte, error) {
+			from := i % len(keys)
+			to := addrs[(from+1)%len(keys)]
+			if seed != nil {
+				// Uniform over the synthetic accounts, the same at every run.
+				h := gmcrypto.SM3(binary.BigEndian.AppendUint64(nil, uint64(i)))
+				to = app.SyntheticAddress(seed, int64(binary.BigEndian.Uint64(h[:8])%uint64(o.SyntheticAccounts))).Bytes()
+			}
+			msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 1}}}
+			raw, _, err := wire.BuildTx(wire.Signer{Key: keys[from], MSPID: "bench"}, ChainID, "payments", now, msg)
+			return raw, err
+		}
 		l.sign = func(now time.Time) error {
-			if err := parallel(o.Count, func(i int) error {
-				from := i % len(keys)
-				to := addrs[(from+1)%len(keys)]
-				if seed != nil {
-					// Uniform over the synthetic accounts, the same at every run.
-					h := gmcrypto.SM3(binary.BigEndian.AppendUint64(nil, uint64(i)))
-					to = app.SyntheticAddress(seed, int64(binary.BigEndian.Uint64(h[:8])%uint64(o.SyntheticAccounts))).Bytes()
-				}
-				msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 1}}}
-				raw, _, err := wire.BuildTx(wire.Signer{Key: keys[from], MSPID: "bench"}, ChainID, "payments", now, msg)
-				l.txs[i] = raw
+			if err := parallel(o.Count, func(i int) (err error) {
+				l.txs[i], err = l.transfer(i, now)
 				return err
 			}); err != nil {
 				return err

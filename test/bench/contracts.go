@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -179,7 +180,15 @@ func setupChunkRun(ctx context.Context, hc *http.Client, rpcs []string, batch in
 		go func() {
 			defer wg.Done()
 			for lo := node * batch; lo < len(txs) && errs[node] == nil; lo += batch * len(rpcs) {
-				errs[node] = broadcastSync(ctx, hc, rpcs[node], txs[lo:min(lo+batch, len(txs))])
+				var b64 []string
+				for _, tx := range txs[lo:min(lo+batch, len(txs))] {
+					b64 = append(b64, base64.StdEncoding.EncodeToString(tx))
+				}
+				full, err := broadcastSync(ctx, hc, rpcs[node], b64)
+				if err == nil && len(full) > 0 {
+					err = fmt.Errorf("%d setup transactions refused: mempool is full", len(full))
+				}
+				errs[node] = err
 			}
 		}()
 	}
@@ -235,37 +244,39 @@ func setupChunkRun(ctx context.Context, hc *http.Client, rpcs []string, batch in
 	return nil
 }
 
-// broadcastSync sends txs in one JSON-RPC batch of broadcast_tx_sync and
-// fails on any CheckTx refusal.
-func broadcastSync(ctx context.Context, hc *http.Client, rpc string, txs [][]byte) error {
+// broadcastSync sends txs (base64) in one JSON-RPC batch of
+// broadcast_tx_sync and returns the positions of those a full mempool
+// refused; any other refusal (CheckTx's or the RPC's) is an error.
+func broadcastSync(ctx context.Context, hc *http.Client, rpc string, txs []string) (full []int, err error) {
 	var body bytes.Buffer
 	body.WriteByte('[')
 	for i, tx := range txs {
 		if i > 0 {
 			body.WriteByte(',')
 		}
-		fmt.Fprintf(&body, `{"jsonrpc":"2.0","id":%d,"method":"broadcast_tx_sync","params":{"tx":"%s"}}`, i, base64.StdEncoding.EncodeToString(tx))
+		fmt.Fprintf(&body, `{"jsonrpc":"2.0","id":%d,"method":"broadcast_tx_sync","params":{"tx":"%s"}}`, i, tx)
 	}
 	body.WriteByte(']')
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rpc, &body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '{' {
 		raw = append(append([]byte{'['}, raw...), ']')
 	}
 	var out []struct {
+		ID     int `json:"id"`
 		Result struct {
 			Code uint32 `json:"code"`
 			Log  string `json:"log"`
@@ -276,15 +287,17 @@ func broadcastSync(ctx context.Context, hc *http.Client, rpc string, txs [][]byt
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return fmt.Errorf("broadcast_tx_sync: status %d: %w", resp.StatusCode, err)
+		return nil, fmt.Errorf("broadcast_tx_sync: status %d: %w", resp.StatusCode, err)
 	}
 	for _, o := range out {
-		if o.Error != nil {
-			return fmt.Errorf("broadcast_tx_sync: %s: %s", o.Error.Message, o.Error.Data)
-		}
-		if o.Result.Code != 0 {
-			return fmt.Errorf("setup transaction refused by CheckTx: code %d: %s", o.Result.Code, o.Result.Log)
+		switch {
+		case o.Error != nil && strings.Contains(o.Error.Data, "mempool is full") && o.ID >= 0 && o.ID < len(txs):
+			full = append(full, o.ID)
+		case o.Error != nil:
+			return nil, fmt.Errorf("broadcast_tx_sync: %s: %s", o.Error.Message, o.Error.Data)
+		case o.Result.Code != 0:
+			return nil, fmt.Errorf("transaction refused by CheckTx: code %d: %s", o.Result.Code, o.Result.Log)
 		}
 	}
-	return nil
+	return full, nil
 }
