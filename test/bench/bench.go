@@ -174,10 +174,14 @@ type Result struct {
 	// NodeRSSBytes is the node process's resident memory after the load
 	// (all validators of the run: they share the process);
 	// NodeMaxRSSBytes its peak over the run, genesis included.
-	NodeRSSBytes    int64          `json:"node_rss_bytes"`
-	NodeMaxRSSBytes int64          `json:"node_max_rss_bytes"`
-	Errors          map[string]int `json:"errors,omitempty"`
-	Ratio           float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
+	NodeRSSBytes    int64 `json:"node_rss_bytes"`
+	NodeMaxRSSBytes int64 `json:"node_max_rss_bytes"`
+	// NodeAnonRSSBytes is the anonymous part of NodeRSSBytes: the rest
+	// is pages of mapped files (Badger's tables), which the kernel drops
+	// when memory is short.
+	NodeAnonRSSBytes int64          `json:"node_anon_rss_bytes"`
+	Errors           map[string]int `json:"errors,omitempty"`
+	Ratio            float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
 	// SM2VerifyUs is one SM2 signature verification on this machine,
 	// measured by the bench before the runs; Verifies how many each
 	// transfer costs the network (one per validator, or one with the
@@ -356,10 +360,14 @@ func PrintTable(w io.Writer, results []*Result) {
 				state = fmt.Sprintf("%d synthetic accounts, ", r.SyntheticAccounts)
 			}
 			if h := r.History; h != nil {
-				state += fmt.Sprintf("%d transfers of history (committed in %.0f s), ", h.Transfers, h.Seconds)
+				state += fmt.Sprintf("%d transfers of history (committed in %.0f s", h.Transfers, h.Seconds)
+				if h.Lost > 0 {
+					state += fmt.Sprintf("; %d accepted and never committed", h.Lost)
+				}
+				state += "), "
 			}
-			fmt.Fprintf(w, "    %sready in %.1f s; node process RSS %.2f GB after the load (peak %.2f GB); disk %.0f B per committed transfer per node\n",
-				state, r.ReadySeconds, float64(r.NodeRSSBytes)/1e9, float64(r.NodeMaxRSSBytes)/1e9, r.DiskBytesPerTx)
+			fmt.Fprintf(w, "    %sready in %.1f s; node process RSS %.2f GB after the load (%.2f GB anonymous; peak %.2f GB); disk %.0f B per committed transfer per node\n",
+				state, r.ReadySeconds, float64(r.NodeRSSBytes)/1e9, float64(r.NodeAnonRSSBytes)/1e9, float64(r.NodeMaxRSSBytes)/1e9, r.DiskBytesPerTx)
 		}
 		for _, msg := range sortedKeys(r.Errors) {
 			fmt.Fprintf(w, "    %d× %s\n", r.Errors[msg], msg)
@@ -565,7 +573,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 			fmt.Fprintf(log, "bench %s: heap profile after the load written to %s\n", appName, p)
 		}
 	}
-	r.NodeRSSBytes, r.NodeMaxRSSBytes, _ = processRSS(child.cmd.Process.Pid)
+	r.NodeRSSBytes, r.NodeMaxRSSBytes, r.NodeAnonRSSBytes, _ = processRSS(child.cmd.Process.Pid)
 
 	if o.CheckResults {
 		if err := run.checkResults(ctx); err != nil {

@@ -2,11 +2,14 @@ package bench
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +21,10 @@ import (
 type History struct {
 	Transfers int64   `json:"transfers"`
 	Seconds   float64 `json:"seconds"`
+	// Lost counts the transfers CheckTx accepted that no block included
+	// by the end of the phase (the mempools empty); LostIDs names a few.
+	Lost    int64    `json:"lost,omitempty"`
+	LostIDs []string `json:"lost_ids,omitempty"`
 	// Steps are the phase's progress, one per historyStep transfers.
 	Steps []HistoryStep `json:"steps"`
 }
@@ -28,6 +35,7 @@ type HistoryStep struct {
 	Committed int64   `json:"committed"`
 	TPS       float64 `json:"committed_tps"`
 	RSSBytes  int64   `json:"node_rss_bytes"`
+	AnonBytes int64   `json:"node_anon_rss_bytes"`
 	DiskBytes int64   `json:"disk_bytes_per_node"`
 }
 
@@ -41,13 +49,69 @@ const (
 	// historySample: every historySample-th block of the history has its
 	// results read, and a failed transfer stops the phase.
 	historySample = 50
+	// historyStall: a phase that commits nothing for this long while
+	// its transfers wait in the mempools stops with an error.
+	historyStall = 2 * time.Minute
+	// historyQuiet: once everything is offered, a phase ends when nothing
+	// was committed for this long and the mempools are empty.
+	historyQuiet = 10 * time.Second
 )
+
+// inFlight is the history's transfers offered and not yet seen in a
+// block, by hash: the follower takes out what it finds.
+type inFlight struct {
+	mu        sync.Mutex
+	txs       map[[32]byte][]byte
+	committed atomic.Int64
+}
+
+func (f *inFlight) add(tx []byte) {
+	f.mu.Lock()
+	f.txs[sha256.Sum256(tx)] = tx
+	f.mu.Unlock()
+}
+
+// take removes the block's transfers that are in flight and counts them.
+func (f *inFlight) take(block [][]byte) int {
+	n := 0
+	f.mu.Lock()
+	for _, tx := range block {
+		k := sha256.Sum256(tx)
+		if _, ok := f.txs[k]; ok {
+			delete(f.txs, k)
+			n++
+		}
+	}
+	f.mu.Unlock()
+	f.committed.Add(int64(n))
+	return n
+}
+
+// lost returns how many are still in flight and the ids of up to three.
+func (f *inFlight) lost() (int64, []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for _, raw := range f.txs {
+		if len(ids) == 3 {
+			break
+		}
+		if tx, err := wire.DecodeTx(raw); err == nil {
+			ids = append(ids, tx.ID)
+		}
+	}
+	slices.Sort(ids)
+	return int64(len(f.txs)), ids
+}
 
 // history commits n transfers (load.transfer from index o.Count on, so
 // none equals a load transaction) before the measured load: signed chunk
 // by chunk, offered with broadcast_tx_sync round-robin, and at most
 // three-quarters of a mempool ahead of the commits, so that the nodes
-// refuse none for a full mempool. It prints a line every step.
+// refuse none for a full mempool. It prints a line every step. The phase
+// ends when every transfer was committed, or, everything offered, when
+// nothing was committed for historyQuiet and the mempools are empty: the
+// transfers CheckTx accepted and no block included are then Lost.
 func history(ctx context.Context, log io.Writer, hc *http.Client, rpcs []string, o *Options, load *txLoad, pid int, dir string) (*History, error) {
 	n := o.History
 	if load.transfer == nil {
@@ -65,12 +129,12 @@ func history(ctx context.Context, log io.Writer, hc *http.Client, rpcs []string,
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var committed atomic.Int64
+	flight := &inFlight{txs: map[[32]byte][]byte{}}
 	var followErr error
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
-		followErr = followCommits(ctx, hc, rpcs[0], start+1, &committed)
+		followErr = followCommits(ctx, hc, rpcs[0], start+1, flight)
 		if followErr != nil {
 			cancel()
 		}
@@ -83,17 +147,17 @@ func history(ctx context.Context, log io.Writer, hc *http.Client, rpcs []string,
 	report := func(c int64) {
 		now := time.Now()
 		s := HistoryStep{Committed: c, TPS: float64(c-stepFrom) / now.Sub(stepStart).Seconds()}
-		s.RSSBytes, _, _ = processRSS(pid)
+		s.RSSBytes, _, s.AnonBytes, _ = processRSS(pid)
 		if d, err := diskUsage(dir); err == nil {
 			s.DiskBytes = d / int64(o.Validators)
 		}
 		h.Steps = append(h.Steps, s)
-		fmt.Fprintf(log, "bench history: %d transfers committed in %s; the last %d at %.0f tx/s; node RSS %.2f GB, disk %.2f GB per node\n",
-			c, now.Sub(t0).Round(time.Second), c-stepFrom, s.TPS, float64(s.RSSBytes)/1e9, float64(s.DiskBytes)/1e9)
+		fmt.Fprintf(log, "bench history: %d transfers committed in %s; the last %d at %.0f tx/s; node RSS %.2f GB (%.2f GB anonymous), disk %.2f GB per node\n",
+			c, now.Sub(t0).Round(time.Second), c-stepFrom, s.TPS, float64(s.RSSBytes)/1e9, float64(s.AnonBytes)/1e9, float64(s.DiskBytes)/1e9)
 		stepStart, stepFrom = now, c
 	}
 
-	jobs := make(chan []string, 2*o.Workers)
+	jobs := make(chan [][]byte, 2*o.Workers)
 	var sendErr error
 	var once sync.Once
 	var wg sync.WaitGroup
@@ -110,15 +174,27 @@ func history(ctx context.Context, log io.Writer, hc *http.Client, rpcs []string,
 		}()
 	}
 	// handed counts the transfers handed to the senders: at most window
-	// of them are ahead of the commits.
+	// of them are ahead of the commits. progress reports the steps
+	// passed, and stops the phase when nothing was committed for
+	// historyStall while transfers were in flight.
 	var handed int64
+	var stallErr error
+	seen, seenAt := int64(0), time.Now()
 	progress := func() {
-		for c := committed.Load(); c >= stepFrom+step; c = committed.Load() {
+		c := flight.committed.Load()
+		for ; c >= stepFrom+step; c = flight.committed.Load() {
 			report(stepFrom + step)
+		}
+		switch {
+		case c != seen:
+			seen, seenAt = c, time.Now()
+		case handed > c && time.Since(seenAt) > historyStall && stallErr == nil:
+			stallErr = fmt.Errorf("nothing committed for %s with %d transfers in flight", historyStall, handed-c)
+			cancel()
 		}
 	}
 	wait := func(k int64) {
-		for progress(); handed+k-committed.Load() > window && ctx.Err() == nil; progress() {
+		for progress(); handed+k-flight.committed.Load() > window && ctx.Err() == nil; progress() {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
@@ -134,11 +210,11 @@ func history(ctx context.Context, log io.Writer, hc *http.Client, rpcs []string,
 		}
 		next += int64(len(txs))
 		for lo := 0; lo < len(txs) && ctx.Err() == nil; lo += o.Batch {
-			batch := make([]string, 0, o.Batch)
-			for _, tx := range txs[lo:min(lo+o.Batch, len(txs))] {
-				batch = append(batch, base64.StdEncoding.EncodeToString(tx))
-			}
+			batch := txs[lo:min(lo+o.Batch, len(txs))]
 			wait(int64(len(batch)))
+			for _, tx := range batch {
+				flight.add(tx)
+			}
 			select {
 			case jobs <- batch:
 				handed += int64(len(batch))
@@ -148,30 +224,55 @@ func history(ctx context.Context, log io.Writer, hc *http.Client, rpcs []string,
 	}
 	close(jobs)
 	wg.Wait()
-	for err := error(nil); err == nil && sendErr == nil && committed.Load() < n; err = ctx.Err() {
+	for ctx.Err() == nil && flight.committed.Load() < n {
 		time.Sleep(20 * time.Millisecond)
 		progress()
+		if time.Since(seenAt) > historyQuiet && mempoolsEmpty(ctx, hc, rpcs) {
+			break
+		}
 	}
 	cancel()
 	<-followed
-	if sendErr != nil {
-		return nil, fmt.Errorf("history: %w", sendErr)
+	if err := errors.Join(stallErr, sendErr, followErr); err != nil {
+		return nil, fmt.Errorf("history: %w", err)
 	}
-	if c := committed.Load(); c < n {
-		return nil, fmt.Errorf("history: %d of %d transfers committed: %w", c, n, errors.Join(followErr, ctx.Err()))
-	}
-	if c := committed.Load(); c > stepFrom {
+	c := flight.committed.Load()
+	if c > stepFrom {
 		report(c)
+	}
+	if h.Lost, h.LostIDs = flight.lost(); h.Lost > 0 {
+		fmt.Fprintf(log, "bench history: %d of the %d transfers CheckTx accepted were in no block with the mempools empty (%s, ...)\n", h.Lost, n, strings.Join(h.LostIDs, ", "))
+	} else if c < n {
+		return nil, fmt.Errorf("history: %d of %d transfers committed", c, n)
 	}
 	h.Seconds = time.Since(t0).Seconds()
 	return h, nil
 }
 
-// offerHistory offers one batch (base64) with broadcast_tx_sync and
-// offers again, after a pause, what a full mempool refused.
-func offerHistory(ctx context.Context, hc *http.Client, rpc string, batch []string) error {
-	for len(batch) > 0 {
-		full, err := broadcastSync(ctx, hc, rpc, batch)
+// mempoolsEmpty reports whether every node's mempool is empty.
+func mempoolsEmpty(ctx context.Context, hc *http.Client, rpcs []string) bool {
+	for _, rpc := range rpcs {
+		var r struct {
+			Result struct {
+				Total string `json:"total"`
+			} `json:"result"`
+		}
+		if err := getJSON(ctx, hc, rpc+"/num_unconfirmed_txs", &r); err != nil || r.Result.Total != "0" {
+			return false
+		}
+	}
+	return true
+}
+
+// offerHistory offers one batch with broadcast_tx_sync and offers again,
+// after a pause, what a full mempool refused.
+func offerHistory(ctx context.Context, hc *http.Client, rpc string, batch [][]byte) error {
+	b64 := make([]string, len(batch))
+	for i, tx := range batch {
+		b64[i] = base64.StdEncoding.EncodeToString(tx)
+	}
+	for len(b64) > 0 {
+		full, err := broadcastSync(ctx, hc, rpc, b64)
 		if err != nil {
 			return err
 		}
@@ -180,23 +281,23 @@ func offerHistory(ctx context.Context, hc *http.Client, rpc string, batch []stri
 		}
 		again := make([]string, len(full))
 		for i, at := range full {
-			again[i] = batch[at]
+			again[i] = b64[at]
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-		batch = again
+		b64 = again
 	}
 	return nil
 }
 
-// followCommits adds to committed the transactions of every block of node
-// rpc from height h on, until ctx ends, leaving out the QC transaction a
-// proposer puts first, and reads every historySample-th block's results: a
-// failed transaction there is an error.
-func followCommits(ctx context.Context, hc *http.Client, rpc string, h int64, committed *atomic.Int64) error {
+// followCommits takes the history's transfers out of flight as node rpc's
+// blocks from height h on include them, until ctx ends, and reads every
+// historySample-th block's results: a failed transaction there is an
+// error.
+func followCommits(ctx context.Context, hc *http.Client, rpc string, h int64, flight *inFlight) error {
 	for ctx.Err() == nil {
 		var b rpcBlock
 		if err := getJSON(ctx, hc, fmt.Sprintf("%s/block?height=%d", rpc, h), &b); err != nil || b.Error != nil {
@@ -206,15 +307,8 @@ func followCommits(ctx context.Context, hc *http.Client, rpc string, h int64, co
 			}
 			continue
 		}
-		n := 0
-		for _, tx := range b.Result.Block.Data.Txs {
-			if !wire.IsQCTx(tx) {
-				n++
-			}
-		}
-		committed.Add(int64(n))
-		if h%historySample == 0 && n > 0 {
-			if err := checkBlockResults(ctx, hc, rpc, h); err != nil {
+		if flight.take(b.Result.Block.Data.Txs) > 0 && h%historySample == 0 {
+			if err := checkBlockResults(ctx, hc, rpc, h); err != nil && ctx.Err() == nil {
 				return err
 			}
 		}
@@ -224,23 +318,39 @@ func followCommits(ctx context.Context, hc *http.Client, rpc string, h int64, co
 }
 
 // checkBlockResults returns an error naming the first failed transaction
-// of block height.
+// of block height. A block's results are stored after the block: it asks
+// again while the node has none yet.
 func checkBlockResults(ctx context.Context, hc *http.Client, rpc string, height int64) error {
-	var res struct {
-		Result struct {
-			TxsResults []struct {
-				Code uint32 `json:"code"`
-				Log  string `json:"log"`
-			} `json:"txs_results"`
-		} `json:"result"`
-	}
-	if err := getJSON(ctx, hc, fmt.Sprintf("%s/block_results?height=%d", rpc, height), &res); err != nil {
-		return fmt.Errorf("block_results %d: %w", height, err)
-	}
-	for i, r := range res.Result.TxsResults {
-		if r.Code != 0 {
-			return fmt.Errorf("history transfer %d of block %d failed: code %d: %s", i, height, r.Code, r.Log)
+	for try := 0; ; try++ {
+		var res struct {
+			Result *struct {
+				TxsResults []struct {
+					Code uint32 `json:"code"`
+					Log  string `json:"log"`
+				} `json:"txs_results"`
+			} `json:"result"`
+			Error *struct {
+				Data string `json:"data"`
+			} `json:"error"`
+		}
+		err := getJSON(ctx, hc, fmt.Sprintf("%s/block_results?height=%d", rpc, height), &res)
+		if err == nil && res.Result != nil {
+			for i, r := range res.Result.TxsResults {
+				if r.Code != 0 {
+					return fmt.Errorf("history transfer %d of block %d failed: code %d: %s", i, height, r.Code, r.Log)
+				}
+			}
+			return nil
+		}
+		if err == nil && res.Error != nil {
+			err = errors.New(res.Error.Data)
+		}
+		if try == 100 || ctx.Err() != nil {
+			return fmt.Errorf("block_results %d: %w", height, errors.Join(err, ctx.Err()))
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return nil
 }

@@ -49,11 +49,12 @@ func processCPU(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * time.Second / clockTicks, nil
 }
 
-// processRSS returns a live process's resident memory now (VmRSS) and
-// its peak (VmHWM), in bytes.
-func processRSS(pid int) (rss, peak int64, err error) {
-	v, err := procKB(fmt.Sprintf("/proc/%d/status", pid), "VmRSS", "VmHWM")
-	return v[0], v[1], err
+// processRSS returns a live process's resident memory now (VmRSS), its
+// peak (VmHWM) and the anonymous part of the first (RssAnon: what is not
+// a mapped file's pages, which the kernel may drop), in bytes.
+func processRSS(pid int) (rss, peak, anon int64, err error) {
+	v, err := procKB(fmt.Sprintf("/proc/%d/status", pid), "VmRSS", "VmHWM", "RssAnon")
+	return v[0], v[1], v[2], err
 }
 
 // memTotal is the machine's memory in bytes (MemTotal of /proc/meminfo).

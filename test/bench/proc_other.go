@@ -16,8 +16,8 @@ func processCPU(int) (time.Duration, error) {
 	return 0, errors.New("process CPU time is only read on Linux")
 }
 
-func processRSS(int) (int64, int64, error) {
-	return 0, 0, errors.New("process memory is only read on Linux")
+func processRSS(int) (int64, int64, int64, error) {
+	return 0, 0, 0, errors.New("process memory is only read on Linux")
 }
 
 func memTotal() (int64, error) {
