@@ -72,7 +72,7 @@ per committed transfer.
 --history N runs the jinlian load on a chain with history: before the
 measurement, N more transfers from the load's senders (to the receivers
 the load draws from) are signed chunk by chunk, offered no further ahead
-of the commits than three-quarters of the mempools, and committed, with a
+of the commits than three-quarters of a mempool, and committed, with a
 line every million (a tenth, for less) giving that step's committed tx/s,
 the node process's resident memory and each node's disk. The load's own
 figures then measure that chain.

@@ -125,7 +125,9 @@ func history(ctx context.Context, log io.Writer, hc *http.Client, rpcs []string,
 	if window == 0 {
 		window = 4000
 	}
-	window = window * 3 / 4 * int64(len(rpcs))
+	// Three-quarters of one mempool, whatever the nodes: the mempools
+	// gossip, so each holds what every node was sent.
+	window = window * 3 / 4
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -296,8 +298,12 @@ func offerHistory(ctx context.Context, hc *http.Client, rpc string, batch [][]by
 // followCommits takes the history's transfers out of flight as node rpc's
 // blocks from height h on include them, until ctx ends, and reads every
 // historySample-th block's results: a failed transaction there is an
-// error.
+// error. A block counts once the next one is stored: a node stores a
+// block before its mempool lets go of the block's transactions, and a
+// count ahead of the mempool lets the window overfill it (CometBFT then
+// drops what CheckTx accepted as the mempool filled).
 func followCommits(ctx context.Context, hc *http.Client, rpc string, h int64, flight *inFlight) error {
+	var prev [][]byte
 	for ctx.Err() == nil {
 		var b rpcBlock
 		if err := getJSON(ctx, hc, fmt.Sprintf("%s/block?height=%d", rpc, h), &b); err != nil || b.Error != nil {
@@ -307,11 +313,12 @@ func followCommits(ctx context.Context, hc *http.Client, rpc string, h int64, fl
 			}
 			continue
 		}
-		if flight.take(b.Result.Block.Data.Txs) > 0 && h%historySample == 0 {
-			if err := checkBlockResults(ctx, hc, rpc, h); err != nil && ctx.Err() == nil {
+		if flight.take(prev) > 0 && (h-1)%historySample == 0 {
+			if err := checkBlockResults(ctx, hc, rpc, h-1); err != nil && ctx.Err() == nil {
 				return err
 			}
 		}
+		prev = b.Result.Block.Data.Txs
 		h++
 	}
 	return nil

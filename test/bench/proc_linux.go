@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -101,6 +102,9 @@ func diskUsage(dir string) (int64, error) {
 			return err
 		}
 		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed since the directory was read (a compacted table)
+		}
 		if err != nil {
 			return err
 		}
