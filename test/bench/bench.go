@@ -73,6 +73,8 @@ type Options struct {
 	TimeoutCommit time.Duration
 	// MempoolSize is every node's mempool.size (0: jinlian's default).
 	MempoolSize int
+	// TxIndex is every node's tx_index.indexer ("": the default, kv).
+	TxIndex string
 	Accounts    int
 	// SyntheticAccounts (jinlian): the genesis funds this many generated
 	// accounts (app.SyntheticAccounts), and the transfers of the load go
@@ -216,6 +218,9 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 		if !benchApps[a] {
 			return nil, nil, fmt.Errorf("--app %q: want kvstore, jinlian or jinlian-shared", a)
 		}
+	}
+	if o.TxIndex != "" && o.TxIndex != "kv" && o.TxIndex != "null" {
+		return nil, nil, fmt.Errorf("--tx-index %q: want kv or null", o.TxIndex)
 	}
 	if len(o.Workloads) == 0 {
 		o.Workloads = []string{WorkloadTransfer}
@@ -419,7 +424,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	}
 	args := []string{"bench", "serve", "--app", appName, "--home", filepath.Join(dir, "net"),
 		"--validators", strconv.Itoa(o.Validators), "--base-port", strconv.Itoa(basePort),
-		"--timeout-commit", o.TimeoutCommit.String(), "--log.level", o.LogLevel, "--mempool-size", strconv.Itoa(o.MempoolSize)}
+		"--timeout-commit", o.TimeoutCommit.String(), "--log.level", o.LogLevel, "--mempool-size", strconv.Itoa(o.MempoolSize), "--tx-index", o.TxIndex}
 	if load.accounts != nil {
 		p := filepath.Join(dir, "accounts.txt")
 		if err := os.WriteFile(p, []byte(strings.Join(load.accounts, "\n")+"\n"), 0o644); err != nil {

@@ -35,6 +35,8 @@ type ServeOptions struct {
 	TimeoutCommit time.Duration
 	// MempoolSize is every node's mempool.size (0: jinlian's default).
 	MempoolSize int
+	// TxIndex is every node's tx_index.indexer ("": the default, kv).
+	TxIndex string
 	// AccountsFile (jinlian) lists the addresses to fund, one per line,
 	// members of localnet.BenchOrg, or of localnet.BenchOrgB when the
 	// address is followed by that name.
@@ -97,7 +99,7 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 			return Ready{}, nil, err
 		}
 		for _, nn := range ln.Network.Nodes {
-			if err := setMempoolSize(nn.Home, o.MempoolSize); err != nil {
+			if err := setCometConfig(nn.Home, o.MempoolSize, o.TxIndex); err != nil {
 				return Ready{}, nil, err
 			}
 		}
@@ -129,7 +131,7 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 			return errors.Join(errs...)
 		}
 		for _, nn := range net.Nodes {
-			if err := setMempoolSize(nn.Home, o.MempoolSize); err != nil {
+			if err := setCometConfig(nn.Home, o.MempoolSize, o.TxIndex); err != nil {
 				return Ready{}, nil, errors.Join(err, stop())
 			}
 			n, err := consensus.StartNode(nn.Home, kvstore.NewInMemoryApplication(), consensus.NodeOptions{Logger: cometLog})
@@ -145,17 +147,22 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 	return Ready{ChainID: ChainID, RPC: rpcs}, stop, nil
 }
 
-// setMempoolSize writes mempool.size into home's config.toml (0: leaves
-// it).
-func setMempoolSize(home string, size int) error {
-	if size == 0 {
+// setCometConfig writes mempool.size (0: leaves it) and tx_index.indexer
+// ("": leaves it) into home's config.toml.
+func setCometConfig(home string, size int, indexer string) error {
+	if size == 0 && indexer == "" {
 		return nil
 	}
 	c, err := consensus.LoadConfig(home)
 	if err != nil {
 		return err
 	}
-	c.Mempool.Size = size
+	if size != 0 {
+		c.Mempool.Size = size
+	}
+	if indexer != "" {
+		c.TxIndex.Indexer = indexer
+	}
 	return consensus.WriteConfig(home, c)
 }
 
