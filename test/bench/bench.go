@@ -74,8 +74,8 @@ type Options struct {
 	// MempoolSize is every node's mempool.size (0: jinlian's default).
 	MempoolSize int
 	// TxIndex is every node's tx_index.indexer ("": the default, kv).
-	TxIndex string
-	Accounts    int
+	TxIndex  string
+	Accounts int
 	// SyntheticAccounts (jinlian): the genesis funds this many generated
 	// accounts (app.SyntheticAccounts), and the transfers of the load go
 	// to them, drawn uniformly, from the Accounts senders.
