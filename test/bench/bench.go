@@ -958,18 +958,11 @@ func (r *loadRun) checkResults(ctx context.Context) error {
 		if b.LoadTxs == 0 {
 			continue
 		}
-		var res struct {
-			Result struct {
-				TxsResults []struct {
-					Code uint32 `json:"code"`
-					Log  string `json:"log"`
-				} `json:"txs_results"`
-			} `json:"result"`
+		res, err := blockResults(ctx, r.hc, r.rpcs[0], b.Height)
+		if err != nil {
+			return err
 		}
-		if err := getJSON(ctx, r.hc, fmt.Sprintf("%s/block_results?height=%d", r.rpcs[0], b.Height), &res); err != nil {
-			return fmt.Errorf("block_results %d: %w", b.Height, err)
-		}
-		for i, tr := range res.Result.TxsResults {
+		for i, tr := range res {
 			if i < len(r.inBlock[bi]) && r.inBlock[bi][i] >= 0 && tr.Code != 0 {
 				r.inBlock[bi][i] = -2 // failed
 				r.blocks[bi].LoadTxs--
@@ -981,6 +974,42 @@ func (r *loadRun) checkResults(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// txResult is a transaction's result code and log in block_results.
+type txResult struct {
+	Code uint32 `json:"code"`
+	Log  string `json:"log"`
+}
+
+// blockResults returns the transaction results of block height. A node
+// stores a block before its results: while it answers that it has none
+// yet, it is asked again (for up to 5 s).
+func blockResults(ctx context.Context, hc *http.Client, rpc string, height int64) ([]txResult, error) {
+	for try := 0; ; try++ {
+		var res struct {
+			Result *struct {
+				TxsResults []txResult `json:"txs_results"`
+			} `json:"result"`
+			Error *struct {
+				Data string `json:"data"`
+			} `json:"error"`
+		}
+		err := getJSON(ctx, hc, fmt.Sprintf("%s/block_results?height=%d", rpc, height), &res)
+		if err == nil && res.Result != nil {
+			return res.Result.TxsResults, nil
+		}
+		if err == nil && res.Error != nil {
+			err = errors.New(res.Error.Data)
+		}
+		if try == 100 || ctx.Err() != nil {
+			return nil, fmt.Errorf("block_results %d: %w", height, errors.Join(err, ctx.Err()))
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (r *loadRun) summarize(out *Result) {

@@ -180,11 +180,7 @@ func setupChunkRun(ctx context.Context, hc *http.Client, rpcs []string, batch in
 		go func() {
 			defer wg.Done()
 			for lo := node * batch; lo < len(txs) && errs[node] == nil; lo += batch * len(rpcs) {
-				var b64 []string
-				for _, tx := range txs[lo:min(lo+batch, len(txs))] {
-					b64 = append(b64, base64.StdEncoding.EncodeToString(tx))
-				}
-				full, err := broadcastSync(ctx, hc, rpcs[node], b64)
+				full, err := broadcastSync(ctx, hc, rpcs[node], txs[lo:min(lo+batch, len(txs))])
 				if err == nil && len(full) > 0 {
 					err = fmt.Errorf("%d setup transactions refused: mempool is full", len(full))
 				}
@@ -215,20 +211,13 @@ func setupChunkRun(ctx context.Context, hc *http.Client, rpcs []string, batch in
 			}
 		}
 		if len(mine) > 0 {
-			var res struct {
-				Result struct {
-					TxsResults []struct {
-						Code uint32 `json:"code"`
-						Log  string `json:"log"`
-					} `json:"txs_results"`
-				} `json:"result"`
-			}
-			if err := getJSON(ctx, hc, fmt.Sprintf("%s/block_results?height=%d", rpcs[0], h), &res); err != nil {
-				return fmt.Errorf("block_results %d: %w", h, err)
+			res, err := blockResults(ctx, hc, rpcs[0], h)
+			if err != nil {
+				return err
 			}
 			for _, i := range mine {
-				if i < len(res.Result.TxsResults) && res.Result.TxsResults[i].Code != 0 {
-					return fmt.Errorf("height %d: a setup transaction failed: code %d: %s", h, res.Result.TxsResults[i].Code, res.Result.TxsResults[i].Log)
+				if i < len(res) && res[i].Code != 0 {
+					return fmt.Errorf("height %d: a setup transaction failed: code %d: %s", h, res[i].Code, res[i].Log)
 				}
 			}
 		}
@@ -244,17 +233,17 @@ func setupChunkRun(ctx context.Context, hc *http.Client, rpcs []string, batch in
 	return nil
 }
 
-// broadcastSync sends txs (base64) in one JSON-RPC batch of
+// broadcastSync sends txs in one JSON-RPC batch of
 // broadcast_tx_sync and returns the positions of those a full mempool
 // refused; any other refusal (CheckTx's or the RPC's) is an error.
-func broadcastSync(ctx context.Context, hc *http.Client, rpc string, txs []string) (full []int, err error) {
+func broadcastSync(ctx context.Context, hc *http.Client, rpc string, txs [][]byte) (full []int, err error) {
 	var body bytes.Buffer
 	body.WriteByte('[')
 	for i, tx := range txs {
 		if i > 0 {
 			body.WriteByte(',')
 		}
-		fmt.Fprintf(&body, `{"jsonrpc":"2.0","id":%d,"method":"broadcast_tx_sync","params":{"tx":"%s"}}`, i, tx)
+		fmt.Fprintf(&body, `{"jsonrpc":"2.0","id":%d,"method":"broadcast_tx_sync","params":{"tx":"%s"}}`, i, base64.StdEncoding.EncodeToString(tx))
 	}
 	body.WriteByte(']')
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rpc, &body)

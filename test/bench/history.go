@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -269,28 +268,21 @@ func mempoolsEmpty(ctx context.Context, hc *http.Client, rpcs []string) bool {
 // offerHistory offers one batch with broadcast_tx_sync and offers again,
 // after a pause, what a full mempool refused.
 func offerHistory(ctx context.Context, hc *http.Client, rpc string, batch [][]byte) error {
-	b64 := make([]string, len(batch))
-	for i, tx := range batch {
-		b64[i] = base64.StdEncoding.EncodeToString(tx)
-	}
-	for len(b64) > 0 {
-		full, err := broadcastSync(ctx, hc, rpc, b64)
-		if err != nil {
+	for len(batch) > 0 {
+		full, err := broadcastSync(ctx, hc, rpc, batch)
+		if err != nil || len(full) == 0 {
 			return err
 		}
-		if len(full) == 0 {
-			return nil
-		}
-		again := make([]string, len(full))
+		again := make([][]byte, len(full))
 		for i, at := range full {
-			again[i] = b64[at]
+			again[i] = batch[at]
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-		b64 = again
+		batch = again
 	}
 	return nil
 }
@@ -314,50 +306,18 @@ func followCommits(ctx context.Context, hc *http.Client, rpc string, h int64, fl
 			continue
 		}
 		if flight.take(prev) > 0 && (h-1)%historySample == 0 {
-			if err := checkBlockResults(ctx, hc, rpc, h-1); err != nil && ctx.Err() == nil {
+			res, err := blockResults(ctx, hc, rpc, h-1)
+			if err != nil && ctx.Err() == nil {
 				return err
+			}
+			for i, r := range res {
+				if r.Code != 0 {
+					return fmt.Errorf("history transfer %d of block %d failed: code %d: %s", i, h-1, r.Code, r.Log)
+				}
 			}
 		}
 		prev = b.Result.Block.Data.Txs
 		h++
 	}
 	return nil
-}
-
-// checkBlockResults returns an error naming the first failed transaction
-// of block height. A block's results are stored after the block: it asks
-// again while the node has none yet.
-func checkBlockResults(ctx context.Context, hc *http.Client, rpc string, height int64) error {
-	for try := 0; ; try++ {
-		var res struct {
-			Result *struct {
-				TxsResults []struct {
-					Code uint32 `json:"code"`
-					Log  string `json:"log"`
-				} `json:"txs_results"`
-			} `json:"result"`
-			Error *struct {
-				Data string `json:"data"`
-			} `json:"error"`
-		}
-		err := getJSON(ctx, hc, fmt.Sprintf("%s/block_results?height=%d", rpc, height), &res)
-		if err == nil && res.Result != nil {
-			for i, r := range res.Result.TxsResults {
-				if r.Code != 0 {
-					return fmt.Errorf("history transfer %d of block %d failed: code %d: %s", i, height, r.Code, r.Log)
-				}
-			}
-			return nil
-		}
-		if err == nil && res.Error != nil {
-			err = errors.New(res.Error.Data)
-		}
-		if try == 100 || ctx.Err() != nil {
-			return fmt.Errorf("block_results %d: %w", height, errors.Join(err, ctx.Err()))
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
