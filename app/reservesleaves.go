@@ -211,11 +211,20 @@ func (c *reservesLeaves) root(kv ledger.Reader, p payments.Keeper, ledgerName, s
 	return root, uint64(ch.Len()), true, nil
 }
 
-// mergeLeaves applies to old the balances written since; old itself
-// when none were (the kept sets are never modified). It reports, for
+// mergeLeaves applies to old the balances written since. It reports, for
 // reserves.Chunks.Update, the indexes of the leaves whose balance changed
 // before from, and from, the index of the first leaf that moved (an
 // account that appeared or emptied; -1: none).
+//
+// When no leaf moves (every written balance replaces a positive one, as
+// in a chain whose accounts are all funded) old is updated in place and
+// returned: a reserves height then costs what was written, not a copy of
+// every leaf (at ten million accounts the copy was 280 MB, a quarter of a
+// second, at every reserves height). That is safe because the result
+// replaces the kept set (done) or everything is forgotten (reset), as the
+// kept chunks are updated in place too; merging the same writes again
+// gives the same leaves. Otherwise out is a new slice and old is left as
+// it was.
 func mergeLeaves(old []reserves.Entry, written map[gmcrypto.Address]uint64) (out []reserves.Entry, changedAt []int, from int) {
 	from = -1
 	if len(written) == 0 {
@@ -226,6 +235,13 @@ func mergeLeaves(old []reserves.Entry, written map[gmcrypto.Address]uint64) (out
 		changed = append(changed, reserves.Entry{Account: addr, Balance: b})
 	}
 	slices.SortFunc(changed, func(x, y reserves.Entry) int { return bytes.Compare(x.Account[:], y.Account[:]) })
+	if at, ok := replacedOnly(old, changed); ok {
+		for _, r := range at {
+			old[r.at].Balance = r.balance
+			changedAt = append(changedAt, r.at)
+		}
+		return old, changedAt, from
+	}
 	out = make([]reserves.Entry, 0, len(old)+len(changed))
 	i := 0
 	moved := func() {
@@ -254,6 +270,33 @@ func mergeLeaves(old []reserves.Entry, written map[gmcrypto.Address]uint64) (out
 		}
 	}
 	return append(out, old[i:]...), changedAt, from
+}
+
+// replacedOnly tells whether merging changed (in account order) into old
+// moves no leaf: every account written a positive balance is in old, and
+// every account written zero is not (a no-op). It returns where each
+// positive one is.
+func replacedOnly(old, changed []reserves.Entry) ([]replaced, bool) {
+	at := make([]replaced, 0, len(changed))
+	lo := 0
+	for _, ch := range changed {
+		i, found := slices.BinarySearchFunc(old[lo:], ch.Account, func(e reserves.Entry, a gmcrypto.Address) int {
+			return bytes.Compare(e.Account[:], a[:])
+		})
+		if found != (ch.Balance > 0) {
+			return nil, false
+		}
+		if found {
+			at = append(at, replaced{lo + i, ch.Balance})
+		}
+		lo += i
+	}
+	return at, true
+}
+
+type replaced struct {
+	at      int
+	balance uint64
 }
 
 // done makes the sets computed at the reserves height the kept ones.
