@@ -8,7 +8,37 @@ import (
 
 	dbm "github.com/cometbft/cometbft-db"
 	cfg "github.com/cometbft/cometbft/config"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 )
+
+// openDB opens one of CometBFT's stores (blockstore, state, tx_index,
+// evidence, and the node's movement index): goleveldb, the default
+// db_backend, with levelDBOptions; any other backend as CometBFT would.
+func openDB(ctx *cfg.DBContext) (dbm.DB, error) {
+	if dbm.BackendType(ctx.Config.DBBackend) != dbm.GoLevelDBBackend {
+		return cfg.DefaultDBProvider(ctx)
+	}
+	return dbm.NewGoLevelDBWithOpts(ctx.ID, ctx.Config.DBDir(), levelDBOptions())
+}
+
+// levelDBOptions (ADR 0024): goleveldb's defaults but for the sizes that
+// set how often its compaction rewrites the data. Its defaults (a 4 MiB
+// memtable, 2 MiB tables, 10 MiB at level 1) were made for small
+// databases; a validator's block store, state store and tx index grow by
+// about 2 KB a transfer, and with those sizes their compaction took a
+// quarter of the node's CPU after two million transfers. A 32 MiB
+// memtable, 16 MiB tables and 160 MiB at level 1 (each level ten times the
+// one above, as before) flush less often and keep a level fewer; snappy
+// compression is kept (without it the disk grew by 40 % for no measured
+// gain). The on-disk format is the same: stores written with the old
+// sizes open unchanged, and their tables are rewritten as they compact.
+func levelDBOptions() *opt.Options {
+	return &opt.Options{
+		WriteBuffer:         32 << 20,
+		CompactionTableSize: 16 << 20,
+		CompactionTotalSize: 160 << 20,
+	}
+}
 
 // ErrHomeInUse is returned by StartNode when another node (in this process
 // or another) holds the home's database locks.

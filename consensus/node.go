@@ -132,7 +132,7 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 	halt := newHaltWatch()
 	logger = failureLogger{Logger: logger, w: halt}
 
-	dbs := newDBSet(cfg.DefaultDBProvider)
+	dbs := newDBSet(openDB)
 	cn, err := node.NewNode(conf, pv, nodeKey,
 		clientCreator(app),
 		node.DefaultGenesisDocProviderFunc(conf),
