@@ -4,9 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -15,6 +13,8 @@ import (
 	dbm "github.com/cometbft/cometbft-db"
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
+
+	"github.com/jinlian-ledger/jinlian/internal/diskuse"
 )
 
 // BenchmarkLevelDBHistory writes what a stream of committed transfers
@@ -63,7 +63,11 @@ func BenchmarkLevelDBHistory(b *testing.B) {
 				b.ReportMetric(float64(cpu.Microseconds())/float64(transfers), "cpu-µs/transfer")
 				b.ReportMetric(float64(wall.Microseconds())/float64(transfers), "wall-µs/transfer")
 				b.ReportMetric(float64(written)/float64(transfers), "written-B/transfer")
-				b.ReportMetric(float64(dirBytes(b, dir))/float64(transfers), "disk-B/transfer")
+				disk, err := diskuse.Of(dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(disk)/float64(transfers), "disk-B/transfer")
 			}
 		})
 	}
@@ -126,22 +130,4 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func dirBytes(b *testing.B, dir string) int64 {
-	var n int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err == nil {
-			n += info.Size()
-		}
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return n
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/diskuse"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
@@ -497,7 +498,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		}
 		fmt.Fprintf(log, "bench %s: signed the load again (%s), built %s before: older than the tx time window allows\n", appName, time.Since(t1).Round(time.Millisecond), t1.Sub(t0).Round(time.Second))
 	}
-	diskBefore, diskErr := diskUsage(filepath.Join(dir, "net"))
+	diskBefore, diskErr := diskuse.Of(filepath.Join(dir, "net"))
 	if len(load.setup) > 0 {
 		t1 := time.Now()
 		if err := runSetup(ctx, hc, rpcs, o.Batch, load.setup); err != nil {
@@ -589,7 +590,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		fmt.Fprintf(log, "bench %s: stop nodes: %v\n", appName, err)
 	}
 	run.summarize(r)
-	if n, err := diskUsage(filepath.Join(dir, "net")); err == nil && o.Validators > 0 {
+	if n, err := diskuse.Of(filepath.Join(dir, "net")); err == nil && o.Validators > 0 {
 		// Each node's home, data and config; the nodes hold the same chain.
 		r.DiskBytesPerNode = n / int64(o.Validators)
 		if r.Committed > 0 {

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jinlian-ledger/jinlian/internal/diskuse"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
 
@@ -149,7 +150,7 @@ func history(ctx context.Context, log io.Writer, hc *http.Client, rpcs []string,
 		now := time.Now()
 		s := HistoryStep{Committed: c, TPS: float64(c-stepFrom) / now.Sub(stepStart).Seconds()}
 		s.RSSBytes, _, s.AnonBytes, _ = processRSS(pid)
-		if d, err := diskUsage(dir); err == nil {
+		if d, err := diskuse.Of(dir); err == nil {
 			s.DiskBytes = d / int64(o.Validators)
 		}
 		h.Steps = append(h.Steps, s)

@@ -1,12 +1,9 @@
 package bench
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -90,30 +87,4 @@ func procKB(path string, keys ...string) ([]int64, error) {
 		return out, fmt.Errorf("%s: want %s", path, strings.Join(keys, ", "))
 	}
 	return out, nil
-}
-
-// diskUsage is the disk space the files under dir occupy (allocated
-// blocks, so Badger's sparse, preallocated value logs count for what they
-// hold).
-func diskUsage(dir string) (int64, error) {
-	var n int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil // removed since the directory was read (a compacted table)
-		}
-		if err != nil {
-			return err
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			n += st.Blocks * 512
-		} else {
-			n += info.Size()
-		}
-		return nil
-	})
-	return n, err
 }

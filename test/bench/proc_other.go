@@ -4,9 +4,7 @@ package bench
 
 import (
 	"errors"
-	"io/fs"
 	"os/exec"
-	"path/filepath"
 	"time"
 )
 
@@ -22,20 +20,4 @@ func processRSS(int) (int64, int64, int64, error) {
 
 func memTotal() (int64, error) {
 	return 0, errors.New("machine memory is only read on Linux")
-}
-
-// diskUsage is the size of the files under dir.
-func diskUsage(dir string) (int64, error) {
-	var n int64
-	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err == nil {
-			n += info.Size()
-		}
-		return err
-	})
-	return n, err
 }
