@@ -246,12 +246,15 @@ func (a *App) loadState() error {
 	return a.resetCheckState()
 }
 
-// replaySetMax bounds the ids the replay set holds (≈ 40 bytes each, so
-// ≈ 40 MB at most): the ids of the blocks whose stamps are within
-// tx_time_window_seconds, ≈ 1,600 tx/s with the default window. Past that the set lets the oldest
-// blocks go and, for a while, sends misses to the spent-id index on disk (a
-// Badger lookup of a few µs) instead of answering them from memory.
-const replaySetMax = 1_000_000
+// replaySetMax bounds the ids the replay set holds (24 bytes each,
+// BenchmarkReplaySet: about 94 MB full): the ids of the blocks whose stamps
+// are within tx_time_window_seconds, up to 6,600 tx/s sustained with the
+// default window of 600 s (a validator's maximum on the 2-core machine of
+// docs/performance.md is about 7,000). Past that the set lets the oldest
+// blocks go and sends misses to the spent-id index on disk (a Badger
+// lookup, 5-6 % of a node's CPU under load) until the load drops for a
+// window.
+const replaySetMax = 4_000_000
 
 // Store exposes the ledger store to in-process readers (API, observers).
 func (a *App) Store() *ledger.Store { return a.store }

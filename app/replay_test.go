@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -208,4 +209,51 @@ func TestReplayAfterTheWindowShrinks(t *testing.T) {
 	if b, err := n.app.payments.Balance(v, "payments", "CNY", n.payee.Public().Address()); err != nil || b != 1 {
 		t.Fatalf("payee holds %d (%v), want 1: the payment executed more than once", b, err)
 	}
+}
+
+// BenchmarkReplaySet fills the set to its cap (replaySetMax ids, in blocks
+// of 2,000 within the window) and reports its memory per id held and the
+// time of a lookup of a new id, the common case of CheckTx, rechecks and
+// deliveries (docs/performance.md, "The replay set").
+func BenchmarkReplaySet(b *testing.B) {
+	const perBlock = 2000
+	t0 := time.Unix(1_800_000_000, 0)
+	ids := make([]string, perBlock)
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	r := newReplaySet(time.Time{}, replaySetMax)
+	n := 0
+	for block := 0; n+perBlock <= replaySetMax; block++ {
+		for i := range ids {
+			ids[i] = testID(n)
+			n++
+		}
+		at := t0.Add(time.Duration(block) * time.Millisecond)
+		r.commit(at, ids, at, 600*time.Second)
+	}
+	held := r.size
+	bytes := float64(heap()-before) / float64(held)
+	fresh := make([]string, 4096)
+	for i := range fresh {
+		fresh[i] = testID(n + i)
+	}
+	now := t0.Add(time.Minute)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := fresh[i%len(fresh)]
+		if !r.neverCommitted(id, now, 600*time.Second) && r.ids[idPrefix(id)] == 0 {
+			b.Fatal("a new id not answered from the set")
+		}
+	}
+	b.StopTimer()
+	if held != n {
+		b.Fatalf("the set holds %d of the %d ids committed within the window", held, n)
+	}
+	b.ReportMetric(bytes, "B/id")
+	b.ReportMetric(float64(held), "ids")
 }
