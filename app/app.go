@@ -246,8 +246,8 @@ func (a *App) loadState() error {
 	return a.resetCheckState()
 }
 
-// replaySetMax bounds the ids the replay set holds (24 bytes each,
-// BenchmarkReplaySet: about 94 MB full): the ids of the blocks whose stamps
+// replaySetMax bounds the ids the replay set holds (28 bytes each,
+// BenchmarkReplaySet: about 110 MB full): the ids of the blocks whose stamps
 // are within tx_time_window_seconds, up to 6,600 tx/s sustained with the
 // default window of 600 s (a validator's maximum on the 2-core machine of
 // docs/performance.md is about 7,000). Past that the set lets the oldest

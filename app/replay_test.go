@@ -3,7 +3,6 @@ package app
 import (
 	"encoding/hex"
 	"fmt"
-	"runtime"
 	"testing"
 	"time"
 
@@ -219,13 +218,7 @@ func BenchmarkReplaySet(b *testing.B) {
 	const perBlock = 2000
 	t0 := time.Unix(1_800_000_000, 0)
 	ids := make([]string, perBlock)
-	heap := func() uint64 {
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
-	before := heap()
+	before := liveHeap()
 	r := newReplaySet(time.Time{}, replaySetMax)
 	n := 0
 	for block := 0; n+perBlock <= replaySetMax; block++ {
@@ -237,7 +230,7 @@ func BenchmarkReplaySet(b *testing.B) {
 		r.commit(at, ids, at, 600*time.Second)
 	}
 	held := r.size
-	bytes := float64(heap()-before) / float64(held)
+	bytes := float64(liveHeap()-before) / float64(held)
 	fresh := make([]string, 4096)
 	for i := range fresh {
 		fresh[i] = testID(n + i)
