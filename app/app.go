@@ -241,7 +241,9 @@ func (a *App) loadState() error {
 		// transaction was stamped within the widest window of its block.
 		latest = a.blockTime.Add(time.Duration(ParamBounds.TxTimeWindowSeconds[1]) * time.Second)
 	}
-	a.replay = newReplaySet(latest, replaySetMax)
+	if a.replay, err = loadReplaySet(a.store, a.store.LastHeight(), latest, replaySetMax); err != nil {
+		return err
+	}
 	a.blockIDs = map[string]spend{}
 	return a.resetCheckState()
 }
@@ -781,18 +783,24 @@ func errResult(err error) *abci.ExecTxResult {
 // Commit persists the working trees as one version and resets the check state.
 func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
 	ids := a.spentSorted // FinalizeBlock sorted the block's spent ids
-	// The spent ids go to the index before the commit record: a crash in
-	// between leaves records of a height that never committed, which
-	// spentAt ignores and the replayed block writes again.
-	latest, err := recordSpent(a.store, a.blockIDs, ids, a.blockTime, a.pruning.SpentIDs)
+	// The spent ids and the replay set's journal go to the aside index
+	// before the commit record: a crash in between leaves records of a
+	// height that never committed, which spentAt and loadReplaySet ignore
+	// and the replayed block writes again.
+	pairs, latest, err := spentRecords(a.store, a.blockIDs, ids, a.blockTime, a.pruning.SpentIDs)
 	if err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	b := newReplayBlock(a.store.LastHeight()+1, ids, latest)
+	sets, deletes := a.replay.journal(b)
+	if err := a.store.UpdateAside(append(pairs, sets...), deletes); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	ci, err := a.store.Commit()
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	a.replay.commit(a.blockTime, ids, latest, time.Duration(a.params.TxTimeWindowSeconds)*time.Second)
+	a.replay.commit(a.blockTime, b, time.Duration(a.params.TxTimeWindowSeconds)*time.Second)
 	a.blockIDs, a.spentSorted = map[string]spend{}, nil
 	if err := a.resetCheckState(); err != nil {
 		return nil, err

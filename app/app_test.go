@@ -589,7 +589,11 @@ func TestSpentIndexIgnoresUncommittedHeights(t *testing.T) {
 	tx := h.tx(h.alice, "bankB", "payments", transfer("CNY", h.bob, 1))
 	d, _ := wire.DecodeTx(tx)
 	// The crash: height 2's ids recorded, its commit record never written.
-	if _, err := recordSpent(store, map[string]spend{d.ID: {height: 2, stamp: d.Timestamp}}, []string{d.ID}, genesisTime, false); err != nil {
+	pairs, _, err := spentRecords(store, map[string]spend{d.ID: {height: 2, stamp: d.Timestamp}}, []string{d.ID}, genesisTime, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.WriteAside(pairs); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := spentAt(store, d.ID, 1, anyStamp); got != 0 {

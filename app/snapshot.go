@@ -74,10 +74,13 @@ func (a *App) TakeSnapshot(height int64) (ledger.SnapshotInfo, error) {
 
 // spentUpTo keeps the spent-id records of the blocks up to height: the
 // aside index is not versioned, and a snapshot taken while later blocks
-// commit must not carry their ids.
+// commit must not carry their ids. The replay set's journal stays behind:
+// it is this node's, of its own last commit.
 func spentUpTo(s *ledger.Store, height int64) func(key, value []byte) bool {
 	return func(key, value []byte) bool {
 		switch {
+		case bytes.HasPrefix(key, replayBlockPrefix), bytes.Equal(key, keyReplayState):
+			return false
 		case bytes.HasPrefix(key, spentTimePrefix):
 			if len(key) < len(spentTimePrefix)+8 {
 				return false

@@ -176,7 +176,15 @@ func verifySpentIndex(s *ledger.Store, byTime bool) error {
 			return fmt.Errorf("%w: the ids or stamps of height %d differ", ErrSpentIndex, h)
 		}
 	}
-	if err := s.DeleteAside(append(drop, keyLatestStamp)); err != nil {
+	// A replay set's journal is its node's own; the snapshot's, if it
+	// brought one, is not to be trusted (loadReplaySet starts empty).
+	if err := s.ScanAside(replayBlockPrefix, ledger.PrefixEnd(replayBlockPrefix), func(k, _ []byte) bool {
+		drop = append(drop, bytes.Clone(k))
+		return true
+	}); err != nil {
+		return err
+	}
+	if err := s.DeleteAside(append(drop, keyLatestStamp, keyReplayState)); err != nil {
 		return err
 	}
 	if latest != 0 {

@@ -78,12 +78,13 @@ type spend struct {
 	stamp  time.Time // the transaction's timestamp
 }
 
-// recordSpent records the ids spent by a block (ids: spent's keys, in
-// order); byTime also indexes them under the block's time, for pruneSpent.
-// It returns the latest stamp of the block's transactions.
-func recordSpent(s *ledger.Store, spent map[string]spend, ids []string, blockTime time.Time, byTime bool) (time.Time, error) {
+// spentRecords returns the aside records of the ids spent by a block
+// (ids: spent's keys, in order); byTime also indexes them under the
+// block's time, for pruneSpent. It returns the latest stamp of the block's
+// transactions too.
+func spentRecords(s *ledger.Store, spent map[string]spend, ids []string, blockTime time.Time, byTime bool) ([]ledger.AsidePair, time.Time, error) {
 	if len(ids) == 0 {
-		return time.Time{}, nil
+		return nil, time.Time{}, nil
 	}
 	pairs := make([]ledger.AsidePair, 0, 2*len(ids)+1)
 	var latest time.Time
@@ -100,15 +101,15 @@ func recordSpent(s *ledger.Store, spent map[string]spend, ids []string, blockTim
 		}
 	}
 	// The latest stamp ever spent bounds what a restarted node's replay
-	// set may have missed (newReplaySet).
+	// set may have missed (loadReplaySet).
 	prev, err := latestSpentStamp(s)
 	if err != nil {
-		return time.Time{}, err
+		return nil, time.Time{}, err
 	}
 	if latest.After(prev) {
 		pairs = append(pairs, ledger.AsidePair{Key: keyLatestStamp, Value: binary.BigEndian.AppendUint64(nil, uint64(latest.UnixNano()))})
 	}
-	return latest, s.WriteAside(pairs)
+	return pairs, latest, nil
 }
 
 // keyLatestStamp holds the latest timestamp of any spent transaction.

@@ -21,12 +21,13 @@ func asideKey(key []byte) []byte { return append(slices.Clone(asidePrefix), key.
 // AsidePair is one record of the aside index.
 type AsidePair struct{ Key, Value []byte }
 
-// WriteAside writes records to the aside index at once, outside the
-// working set: Rollback does not undo them and they are durable with the
-// next Commit's sync. Callers that need them to follow commits put the
-// height in the value and ignore records of heights past LastCommit, which a
-// crash between WriteAside and Commit can leave behind.
-func (s *Store) WriteAside(pairs []AsidePair) error {
+// UpdateAside writes and deletes records of the aside index at once (one
+// batch), outside the working set: Rollback does not undo them and they
+// are durable with the next Commit's sync. Callers that need them to
+// follow commits put the height in the value and ignore records of
+// heights past LastCommit, which a crash between UpdateAside and Commit
+// can leave behind.
+func (s *Store) UpdateAside(pairs []AsidePair, deletes [][]byte) error {
 	sets := make([]AsidePair, len(pairs))
 	for i, p := range pairs {
 		if len(p.Key) == 0 {
@@ -34,11 +35,18 @@ func (s *Store) WriteAside(pairs []AsidePair) error {
 		}
 		sets[i] = AsidePair{Key: asideKey(p.Key), Value: slices.Clone(p.Value)}
 	}
-	if err := s.writeBatch(sets, nil); err != nil {
+	raw := make([][]byte, len(deletes))
+	for i, k := range deletes {
+		raw[i] = asideKey(k)
+	}
+	if err := s.writeBatch(sets, raw); err != nil {
 		return fmt.Errorf("aside index: %w", err)
 	}
 	return nil
 }
+
+// WriteAside writes records to the aside index (UpdateAside).
+func (s *Store) WriteAside(pairs []AsidePair) error { return s.UpdateAside(pairs, nil) }
 
 // GetAside returns the aside record of key, or nil.
 func (s *Store) GetAside(key []byte) ([]byte, error) {
@@ -63,18 +71,8 @@ func (s *Store) GetAside(key []byte) ([]byte, error) {
 	return out, nil
 }
 
-// DeleteAside deletes the aside records of keys, like WriteAside outside
-// the working set and durable with the next Commit's sync.
-func (s *Store) DeleteAside(keys [][]byte) error {
-	raw := make([][]byte, len(keys))
-	for i, k := range keys {
-		raw[i] = asideKey(k)
-	}
-	if err := s.writeBatch(nil, raw); err != nil {
-		return fmt.Errorf("aside index: %w", err)
-	}
-	return nil
-}
+// DeleteAside deletes the aside records of keys (UpdateAside).
+func (s *Store) DeleteAside(keys [][]byte) error { return s.UpdateAside(nil, keys) }
 
 // writeBatch sets and deletes Badger keys (not tree keys) in one batch,
 // outside the working set.
