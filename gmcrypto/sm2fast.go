@@ -27,12 +27,12 @@ import (
 // compares them); verification handles public values only, so it need not
 // run in constant time. ADR 0016.
 
-// verifyTableAfter: a key's table is built at its verifyTableAfter-th
-// verification (building one costs about as much as 20 verifications).
+// verifyTableAfter: a key earns a table at its verifyTableAfter-th
+// verification (building one costs about as much as 25 verifications).
 const verifyTableAfter = 4
 
 // maxVerifyTables bounds the tables kept (88,064 bytes each: 22 MiB at
-// most); past it the key seen first loses its table.
+// most).
 const maxVerifyTables = 256
 
 // The table's shape: tableWindows digits of tableBits bits, entries
@@ -54,21 +54,46 @@ type keyTable struct {
 	once sync.Once
 	za   []byte
 	t    *verifyTable // nil when the key could not be tabled
+	hits uint32       // verifications through it, halved as the cache ages (tableCache's lock)
 }
 
-// verifyTables holds the tables, and how often keys without one were seen:
-// a key that signed once cannot push out a table (an attacker signing
-// with fresh keys only fills uses, which is cleared when full).
-var verifyTables = struct {
+// tableCache holds the tables of the keys that sign most, and counts the
+// verifications of keys without one. It keeps the most frequent signers,
+// not the latest: a key with no table takes the place of the least used of
+// a few tables drawn at random only when it has been seen verifyTableAfter
+// times more than that table was used, and every count is halved every
+// tableAgePeriod verifications, so the cache follows a changing load. The
+// first version dropped the oldest table instead: with more than
+// maxVerifyTables keys signing in turn every table was dropped before its
+// next use and rebuilt a few verifications later, up to five times the
+// cost of no tables at all (TestTableCachePolicy; docs/performance.md).
+// An attacker's fresh keys (or garbage signatures under one key) push a
+// table out only by being verified more often than that table's key is.
+type tableCache struct {
 	sync.Mutex
-	m     map[string]*keyTable
-	order []string // insertion order, for eviction
-	uses  map[string]int
-}{m: map[string]*keyTable{}, uses: map[string]int{}}
+	tables  int // most tables kept
+	counted int // most keys without a table counted
+	m       map[string]*keyTable
+	uses    map[string]uint32
+	seen    int // verifications since the counts were last halved
+}
+
+// tableAgePeriod: the counts are halved every tableAgePeriod verifications.
+const tableAgePeriod = 128 * maxVerifyTables
+
+// tableVictimSample: how many tables (drawn by map iteration, which is
+// random) a candidate competes with.
+const tableVictimSample = 8
 
 // maxCountedKeys bounds the keys whose uses are counted before they earn
-// a table.
+// a table; past it the counts start over.
 const maxCountedKeys = 4096
+
+func newTableCache(tables, counted int) *tableCache {
+	return &tableCache{tables: tables, counted: counted, m: map[string]*keyTable{}, uses: map[string]uint32{}}
+}
+
+var verifyTables = newTableCache(maxVerifyTables, maxCountedKeys)
 
 // fastVerifyOff makes Verify use gmsm only: tests, and the environment
 // variable JINLIAN_SM2_TABLES=off (a diagnostic switch, and the "before" of
@@ -81,30 +106,61 @@ func init() {
 	}
 }
 
-// tableFor returns raw's table entry, nil while the key has been seen
-// fewer than verifyTableAfter times.
-func tableFor(raw []byte) *keyTable {
-	verifyTables.Lock()
-	defer verifyTables.Unlock()
-	if kt, ok := verifyTables.m[string(raw)]; ok {
+// get returns the table entry of key k (its raw bytes), nil while k has
+// not earned one; a new entry's table is built by its first user.
+func (c *tableCache) get(k []byte) *keyTable {
+	c.Lock()
+	defer c.Unlock()
+	if c.seen++; c.seen >= tableAgePeriod {
+		c.age()
+	}
+	if kt, ok := c.m[string(k)]; ok {
+		kt.hits++
 		return kt
 	}
-	k := string(raw)
-	if verifyTables.uses[k]++; verifyTables.uses[k] < verifyTableAfter {
-		if len(verifyTables.uses) > maxCountedKeys {
-			clear(verifyTables.uses)
+	n := c.uses[string(k)] + 1
+	if n < verifyTableAfter {
+		if len(c.uses) >= c.counted {
+			clear(c.uses)
 		}
+		c.uses[string(k)] = n
 		return nil
 	}
-	delete(verifyTables.uses, k)
-	if len(verifyTables.order) >= maxVerifyTables {
-		delete(verifyTables.m, verifyTables.order[0])
-		verifyTables.order = verifyTables.order[1:]
+	if len(c.m) >= c.tables {
+		victim, least, i := "", ^uint32(0), 0
+		for vk, kt := range c.m {
+			if kt.hits < least {
+				victim, least = vk, kt.hits
+			}
+			if i++; i == tableVictimSample {
+				break
+			}
+		}
+		if n <= least+verifyTableAfter {
+			c.uses[string(k)] = n
+			return nil
+		}
+		delete(c.m, victim)
 	}
-	kt := &keyTable{}
-	verifyTables.m[k] = kt
-	verifyTables.order = append(verifyTables.order, k)
+	delete(c.uses, string(k))
+	kt := &keyTable{hits: n}
+	c.m[string(k)] = kt
 	return kt
+}
+
+// age halves every count, and forgets the keys counted once.
+func (c *tableCache) age() {
+	c.seen = 0
+	for _, kt := range c.m {
+		kt.hits /= 2
+	}
+	for k, n := range c.uses {
+		if n /= 2; n == 0 {
+			delete(c.uses, k)
+		} else {
+			c.uses[k] = n
+		}
+	}
 }
 
 var (
@@ -118,7 +174,7 @@ func (p *PublicKey) verify(msg, sig []byte) bool {
 	if fastVerifyOff.Load() {
 		return sm2.VerifyASN1WithSM2(p.k, nil, msg, sig)
 	}
-	kt := tableFor(p.raw)
+	kt := verifyTables.get(p.raw)
 	if kt != nil {
 		kt.once.Do(func() { kt.build(p) })
 	}
@@ -233,7 +289,9 @@ func linearCombination(tp *verifyTable, t, s *[32]byte) jacobian {
 	return sumTerms(ts[:n])
 }
 
-// buildTable returns T[i][j−1] = j·64ⁱ·P.
+// buildTable returns T[i][j−1] = j·64ⁱ·P. The additions j·B + B (j ≥ 2)
+// never meet ±B (P's order is the prime n, far above 33), so they may use
+// addEntry's incomplete formula; 2·B is a doubling.
 func buildTable(p affine) *verifyTable {
 	const n = tableWindows * tableEntries
 	jac := make([]jacobian, n)
@@ -241,8 +299,10 @@ func buildTable(p affine) *verifyTable {
 	for i := range tableWindows {
 		acc := jacobian{base.x, base.y, feOne}
 		jac[tableEntries*i] = acc
-		for j := 1; j < tableEntries; j++ {
-			acc = addMixed(acc, base)
+		acc = double(acc)
+		jac[tableEntries*i+1] = acc
+		for j := 2; j < tableEntries; j++ {
+			addEntry(&acc, &base, false)
 			jac[tableEntries*i+j] = acc
 		}
 		if i < tableWindows-1 {

@@ -3,6 +3,7 @@ package gmcrypto
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"math/big"
 	"sync"
 	"testing"
@@ -220,6 +221,72 @@ func TestVerifySwitchesToTable(t *testing.T) {
 	verifyTables.Unlock()
 	if kt == nil || kt.t == nil {
 		t.Fatal("no table after many verifications")
+	}
+}
+
+// The table cache keeps the keys that sign most, whatever the load: keys
+// in turn, more of them than it holds tables (the first cache, which
+// dropped the oldest table, rebuilt a table every few verifications
+// there); a hot set beside an attacker's fresh keys; a hot set that
+// changes. builds counts the tables the cache asked for (each costs about
+// 25 verifications), tabled the verifications through a table.
+func TestTableCachePolicy(t *testing.T) {
+	const n = 200_000
+	cases := []struct {
+		name       string
+		key        func(i int) int
+		maxBuilds  int
+		minTabled  float64 // of the verifications from warm on
+		tabledFrom int     // warm: from this verification on
+	}{
+		{"200 keys in turn", func(i int) int { return i % 200 }, 200, 1, 1000},
+		{"300 keys in turn", func(i int) int { return i % 300 }, 2 * maxVerifyTables, 0.8, 10_000},
+		{"1000 keys in turn", func(i int) int { return i % 1000 }, 2 * maxVerifyTables, 0.2, 10_000},
+		{"3000 keys in turn", func(i int) int { return i % 3000 }, 2 * maxVerifyTables, 0.05, 20_000},
+		{"200 hot keys, fresh keys verified 4 times each between", func(i int) int {
+			if i%2 == 0 {
+				return i / 2 % 200
+			}
+			return 1_000_000 + i/8
+		}, 2 * maxVerifyTables, 0.45, 2000},
+		{"200 hot keys, then 200 others", func(i int) int {
+			if i < n/2 {
+				return i % 200
+			}
+			return 1000 + i%200
+		}, 400 + maxVerifyTables/2, 0.9, 3 * n / 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTableCache(maxVerifyTables, maxCountedKeys)
+			built := map[*keyTable]bool{}
+			tabled, warm := 0, 0
+			for i := range n {
+				kt := c.get([]byte(fmt.Sprint(tc.key(i))))
+				if kt != nil {
+					built[kt] = true
+				}
+				if i >= tc.tabledFrom {
+					warm++
+					if kt != nil {
+						tabled++
+					}
+				}
+			}
+			if warm == 0 {
+				t.Fatal("no warm verifications")
+			}
+			if len(built) > tc.maxBuilds {
+				t.Errorf("%d tables built, want at most %d", len(built), tc.maxBuilds)
+			}
+			if got := float64(tabled) / float64(warm); got < tc.minTabled {
+				t.Errorf("%.1f %% of the warm verifications through a table, want at least %.1f %%", 100*got, 100*tc.minTabled)
+			}
+			if len(c.m) > maxVerifyTables || len(c.uses) > maxCountedKeys {
+				t.Errorf("%d tables and %d counted keys kept: over the bounds", len(c.m), len(c.uses))
+			}
+			t.Logf("%d tables built, %.1f %% of the warm verifications tabled", len(built), 100*float64(tabled)/float64(warm))
+		})
 	}
 }
 
