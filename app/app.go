@@ -244,6 +244,12 @@ func (a *App) loadState() error {
 	if a.replay, err = loadReplaySet(a.store, a.store.LastHeight(), latest, replaySetMax); err != nil {
 		return err
 	}
+	if a.store.LastHeight() > 0 {
+		// ids 0 after a restart under load: the journal was dropped (a
+		// state-synced or rolled-back store), and replay checks read the
+		// spent-id index for a window.
+		a.logger.Info("replay set loaded", "ids", a.replay.size, "blocks", len(a.replay.blocks))
+	}
 	a.blockIDs = map[string]spend{}
 	return a.resetCheckState()
 }

@@ -43,8 +43,9 @@ const (
 // holds, a member tries to issue, the regulator holds an account until a
 // height, and a double spend sent to two validators at once puts a refused
 // transfer into a block. One validator is killed with SIGKILL under load
-// and restarted with empty caches. Then a cold node (the localnet's
-// registered observer, never started before) block-syncs from height 1 and
+// and restarted with empty signature caches (its replay set comes back
+// from its journal). Then a cold node (the localnet's registered
+// observer, never started before) block-syncs from height 1 and
 // re-executes every block. Every height's app hash as each process computed
 // it (/block_results) and every transaction result must be the same on all
 // five; the test names the first height where they are not.
