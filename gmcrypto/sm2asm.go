@@ -21,14 +21,12 @@ import (
 //go:noescape
 func p256PointAddAffineAsm(res, in1 *jacobian, in2 *affine, sign, sel, zero int)
 
-// addEntryAsm sets acc = acc + e (neg: acc − e); acc is not the point at
-// infinity. The formula is incomplete: acc = ±e gives Z = 0 (see sumTables).
-func addEntryAsm(acc *jacobian, e *affine, neg bool) {
+// addEntry sets acc = acc + e (neg: acc − e); acc is not the point at
+// infinity. The formula is incomplete: acc = ±e gives Z = 0 (see sumTerms).
+func addEntry(acc *jacobian, e *affine, neg bool) {
 	sign := 0
 	if neg {
 		sign = 1
 	}
 	p256PointAddAffineAsm(acc, acc, e, sign, 1, 1)
 }
-
-func init() { addEntry = addEntryAsm }

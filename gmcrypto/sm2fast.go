@@ -214,15 +214,12 @@ func addendOf(w *[tableEntries]affine, d int8) addend {
 	return addend{w[d-1], false}
 }
 
-// addEntry sets acc = acc ± e, acc not the point at infinity: gmsm's
-// assembly where it has it (sm2asm.go), else addEntryGo. The assembly's
-// formula is incomplete (acc = ±e gives Z = 0, and Z stays 0), so
-// sumTerms checks its result.
-var addEntry = addEntryGo
+// addEntry (sm2asm.go, sm2noasm.go) sets acc = acc ± e, acc not the point
+// at infinity: gmsm's assembly where it has it, else addMixed. The
+// assembly's formula is incomplete (acc = ±e gives Z = 0, and Z stays 0),
+// so sumTerms checks its result. A plain function, not a variable: an
+// indirect call would move every verification's terms (6 KB) to the heap.
 
-func addEntryGo(acc *jacobian, e *affine, neg bool) {
-	*acc = addMixed(*acc, negated(*e, neg))
-}
 
 func negated(a affine, neg bool) affine {
 	if neg {
