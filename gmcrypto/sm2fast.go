@@ -220,7 +220,6 @@ func addendOf(w *[tableEntries]affine, d int8) addend {
 // so sumTerms checks its result. A plain function, not a variable: an
 // indirect call would move every verification's terms (6 KB) to the heap.
 
-
 func negated(a affine, neg bool) affine {
 	if neg {
 		feSub(&a.y, &fe{}, &a.y) // −(x, y) = (x, −y)
