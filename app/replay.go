@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"sync"
 	"time"
 
@@ -151,7 +152,7 @@ var (
 )
 
 func replayBlockKey(height int64) []byte {
-	return binary.BigEndian.AppendUint64(append([]byte(nil), replayBlockPrefix...), uint64(height))
+	return binary.BigEndian.AppendUint64(slices.Clone(replayBlockPrefix), uint64(height))
 }
 
 // journal returns what Commit writes to the aside index with the block b

@@ -176,14 +176,8 @@ func verifySpentIndex(s *ledger.Store, byTime bool) error {
 			return fmt.Errorf("%w: the ids or stamps of height %d differ", ErrSpentIndex, h)
 		}
 	}
-	// A replay set's journal is its node's own; the snapshot's, if it
-	// brought one, is not to be trusted (loadReplaySet starts empty).
-	if err := s.ScanAside(replayBlockPrefix, ledger.PrefixEnd(replayBlockPrefix), func(k, _ []byte) bool {
-		drop = append(drop, bytes.Clone(k))
-		return true
-	}); err != nil {
-		return err
-	}
+	// A replay set's journal is its node's own: without its state record
+	// any the snapshot brought is untrusted, and loadReplaySet drops it.
 	if err := s.DeleteAside(append(drop, keyLatestStamp, keyReplayState)); err != nil {
 		return err
 	}

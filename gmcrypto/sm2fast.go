@@ -71,11 +71,9 @@ type keyTable struct {
 // table out only by being verified more often than that table's key is.
 type tableCache struct {
 	sync.Mutex
-	tables  int // most tables kept
-	counted int // most keys without a table counted
-	m       map[string]*keyTable
-	uses    map[string]uint32
-	seen    int // verifications since the counts were last halved
+	m    map[string]*keyTable // at most maxVerifyTables
+	uses map[string]uint32    // at most maxCountedKeys
+	seen int                  // verifications since the counts were last halved
 }
 
 // tableAgePeriod: the counts are halved every tableAgePeriod verifications.
@@ -89,11 +87,11 @@ const tableVictimSample = 8
 // a table; past it the counts start over.
 const maxCountedKeys = 4096
 
-func newTableCache(tables, counted int) *tableCache {
-	return &tableCache{tables: tables, counted: counted, m: map[string]*keyTable{}, uses: map[string]uint32{}}
+func newTableCache() *tableCache {
+	return &tableCache{m: map[string]*keyTable{}, uses: map[string]uint32{}}
 }
 
-var verifyTables = newTableCache(maxVerifyTables, maxCountedKeys)
+var verifyTables = newTableCache()
 
 // fastVerifyOff makes Verify use gmsm only: tests, and the environment
 // variable JINLIAN_SM2_TABLES=off (a diagnostic switch, and the "before" of
@@ -120,13 +118,13 @@ func (c *tableCache) get(k []byte) *keyTable {
 	}
 	n := c.uses[string(k)] + 1
 	if n < verifyTableAfter {
-		if len(c.uses) >= c.counted {
+		if len(c.uses) >= maxCountedKeys {
 			clear(c.uses)
 		}
 		c.uses[string(k)] = n
 		return nil
 	}
-	if len(c.m) >= c.tables {
+	if len(c.m) >= maxVerifyTables {
 		victim, least, i := "", ^uint32(0), 0
 		for vk, kt := range c.m {
 			if kt.hits < least {

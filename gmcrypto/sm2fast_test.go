@@ -260,7 +260,7 @@ func TestTableCachePolicy(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newTableCache(maxVerifyTables, maxCountedKeys)
+			c := newTableCache()
 			built := map[*keyTable]bool{}
 			tabled, warm := 0, 0
 			for i := range n {
