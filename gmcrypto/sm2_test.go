@@ -2,6 +2,7 @@ package gmcrypto
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -97,6 +98,25 @@ func TestParseAddress(t *testing.T) {
 		if _, err := ParseAddress(s); err == nil {
 			t.Fatalf("ParseAddress(%q) accepted", s)
 		}
+	}
+}
+
+// TestAddressString pins the form every state key built from an address
+// uses: forty lowercase hex digits, no prefix.
+func TestAddressString(t *testing.T) {
+	var a Address
+	for i := range a {
+		a[i] = byte(i*13 + 0x0a)
+	}
+	const want = "0a1724313e4b5865727f8c99a6b3c0cddae7f401"
+	if got := a.String(); got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
+	}
+	if got := (Address{}).String(); got != strings.Repeat("0", 40) {
+		t.Fatalf("zero address String() = %q", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = a.String() }); n > 1 {
+		t.Fatalf("String() allocates %v times, want 1", n)
 	}
 }
 
