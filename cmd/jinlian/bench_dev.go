@@ -117,6 +117,7 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.Int64Var(&o.SyntheticAccounts, "synthetic-accounts", 0, "jinlian: fund this many generated accounts in the genesis (app_state synthetic_accounts) and send the load's transfers to them, drawn uniformly")
 	f.Int64Var(&o.History, "history", 0, "jinlian, transfer workload: commit this many transfers (from the load's senders, to the same receivers) before the measured load, printing the rate every million")
 	f.Int64Var(&o.ReservesInterval, "reserves-interval", 0, "jinlian: the genesis reserves_interval (0: the localnet's, every checkpoint interval; negative: no reserves records, as a chain whose reserves heights would stall the load)")
+	f.DurationVar(&o.Warmup, "warmup", 0, "before the measured load, offer --rate for this long and wait for the mempools to empty, so that the nodes are measured warm (grown heaps, filled caches, the senders' SM2 tables); transfer workload and kvstore")
 	f.DurationVar(&o.Settle, "settle", 0, "wait this long between a ready network (every node past its first block) and the load, e.g. after a large genesis (after --history, between it and the load)")
 	f.StringVar(&o.HeapProfile, "heapprofile", "", "write a heap profile of the node process after the load to FILE.<app>")
 	f.IntVar(&o.TxSize, "tx-size", 0, "kvstore transaction size in bytes (default: that of a jinlian transfer)")

@@ -87,6 +87,12 @@ type Options struct {
 	// Settle is how long to wait between a ready network and the load:
 	// after a large genesis the nodes still compact and collect it.
 	Settle time.Duration
+	// Warmup (transfer and kvstore loads): before the measured load, offer
+	// Rate for this long from transactions of their own, then wait for
+	// every mempool to empty, so that the measured load finds the nodes
+	// as a running network keeps them (grown heaps, filled caches, the
+	// senders' SM2 tables) instead of a process that just started.
+	Warmup time.Duration
 	// History (jinlian, transfer workload): commit this many transfers
 	// from the load's senders before the measured load, so that it runs
 	// on a chain with that history (blocks, indexes, state versions).
@@ -172,6 +178,9 @@ type Result struct {
 	// process's start to height 2 (genesis applied and committed).
 	SyntheticAccounts int64   `json:"synthetic_accounts,omitempty"`
 	ReadySeconds      float64 `json:"ready_seconds"`
+	// WarmupSeconds is the warm-up load before the measurement (--warmup):
+	// none of the figures count it.
+	WarmupSeconds float64 `json:"warmup_seconds,omitempty"`
 	// History is what the run committed before its load (--history).
 	History *History `json:"history,omitempty"`
 	// NodeRSSBytes is the node process's resident memory after the load
@@ -212,6 +221,9 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 	if o.Rate <= 0 || o.Count <= 0 || o.Duration <= 0 || o.Batch <= 0 || o.Workers <= 0 || o.Accounts <= 0 || o.Repeat <= 0 {
 		return nil, nil, errors.New("--rate, --count, --duration, --batch, --workers, --accounts and --repeat must be positive")
 	}
+	if o.Warmup < 0 {
+		return nil, nil, errors.New("--warmup must not be negative")
+	}
 	if o.Validators < 1 || o.Validators > len(localnet.Orgs) {
 		return nil, nil, fmt.Errorf("--validators %d: want 1..%d", o.Validators, len(localnet.Orgs))
 	}
@@ -229,6 +241,9 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 	for _, w := range o.Workloads {
 		if !benchWorkloads[w] {
 			return nil, nil, fmt.Errorf("--workload %q: want transfer, custody-approve, receivable-transfer or pvp-settle", w)
+		}
+		if o.Warmup > 0 && w != WorkloadTransfer {
+			return nil, nil, fmt.Errorf("--warmup with --workload %s: a warm-up is offered for the transfer workload and kvstore only (a contract's transactions each need their own setup)", w)
 		}
 	}
 	// The runs of one round: each jinlian app with each workload.
@@ -372,6 +387,9 @@ func PrintTable(w io.Writer, results []*Result) {
 				}
 				state += "), "
 			}
+			if r.WarmupSeconds > 0 {
+				state += fmt.Sprintf("measured after a warm-up of %.0f s at the offered rate; ", r.WarmupSeconds)
+			}
 			fmt.Fprintf(w, "    %sready in %.1f s; node process RSS %.2f GB after the load (%.2f GB anonymous; peak %.2f GB); disk %.0f B per committed transfer per node\n",
 				state, r.ReadySeconds, float64(r.NodeRSSBytes)/1e9, float64(r.NodeAnonRSSBytes)/1e9, float64(r.NodeMaxRSSBytes)/1e9, r.DiskBytesPerTx)
 		}
@@ -413,7 +431,8 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		return nil, err
 	}
 	t0 := time.Now()
-	load, err := buildLoad(appName, workload, o)
+	warmCount := int(float64(o.Rate) * o.Warmup.Seconds())
+	load, err := buildLoad(appName, workload, o, warmCount)
 	if err != nil {
 		return nil, err
 	}
@@ -498,6 +517,13 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		}
 		fmt.Fprintf(log, "bench %s: signed the load again (%s), built %s before: older than the tx time window allows\n", appName, time.Since(t1).Round(time.Millisecond), t1.Sub(t0).Round(time.Second))
 	}
+	if warmCount > 0 {
+		var warm *txLoad
+		warm, load = load.split(warmCount)
+		if err := warmUp(ctx, log, appName, o, warm, hc, rpcs); err != nil {
+			return nil, err
+		}
+	}
 	diskBefore, diskErr := diskuse.Of(filepath.Join(dir, "net"))
 	if len(load.setup) > 0 {
 		t1 := time.Now()
@@ -525,7 +551,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	cpu0, cpuErr := processCPU(child.cmd.Process.Pid)
 	self0, _ := processCPU(os.Getpid())
 	r := &Result{App: appName, Workload: workload, Validators: o.Validators, TimeoutCommit: o.TimeoutCommit.String(),
-		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds}
+		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds, WarmupSeconds: o.Warmup.Seconds()}
 	if appName != "kvstore" {
 		r.SyntheticAccounts = o.SyntheticAccounts
 		r.History = hist
@@ -612,10 +638,11 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	return r, nil
 }
 
-// buildLoad pre-builds o.Count transactions, so that no signing competes
-// with the nodes for CPU during the run.
-func buildLoad(appName, workload string, o *Options) (*txLoad, error) {
-	l := &txLoad{txs: make([][]byte, o.Count)}
+// buildLoad pre-builds extra + o.Count transactions (the extra first: a
+// warm-up's), so that no signing competes with the nodes for CPU during
+// the run.
+func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error) {
+	l := &txLoad{txs: make([][]byte, extra+o.Count)}
 	switch {
 	case appName != "kvstore" && workload != "" && workload != WorkloadTransfer:
 		if err := buildContractLoad(l, workload, o); err != nil {
@@ -650,7 +677,7 @@ func buildLoad(appName, workload string, o *Options) (*txLoad, error) {
 			return raw, err
 		}
 		l.sign = func(now time.Time) error {
-			if err := parallel(o.Count, func(i int) (err error) {
+			if err := parallel(len(l.txs), func(i int) (err error) {
 				l.txs[i], err = l.transfer(i, now)
 				return err
 			}); err != nil {
@@ -687,6 +714,70 @@ func buildLoad(appName, workload string, o *Options) (*txLoad, error) {
 	}
 	l.encode()
 	return l, nil
+}
+
+// split returns l's first n transactions as a load of their own (a
+// warm-up's: no accounts, setup or signing) and l with the rest.
+func (l *txLoad) split(n int) (head, rest *txLoad) {
+	head = &txLoad{txs: l.txs[:n]}
+	head.encode()
+	r := *l
+	r.txs = l.txs[n:]
+	r.encode()
+	return head, &r
+}
+
+// warmUp offers warm at o.Rate for o.Warmup and waits until every node's
+// mempool is empty (at most o.MaxDrain more): the measured load then
+// starts on nodes that have already carried load.
+func warmUp(ctx context.Context, log io.Writer, appName string, o *Options, warm *txLoad, hc *http.Client, rpcs []string) error {
+	wo := *o
+	wo.Duration, wo.Count = o.Warmup, len(warm.txs)
+	run := &loadRun{o: &wo, load: warm, hc: hc, rpcs: rpcs, sentAt: make([]time.Time, len(warm.txs))}
+	t0 := time.Now()
+	sent, elapsed := run.offer(ctx)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	left, err := waitMempools(ctx, hc, rpcs, o.MaxDrain)
+	if err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	fmt.Fprintf(log, "bench %s: warmed up: offered %d transactions in %s (%d refused), %d still in the mempools after %s\n",
+		appName, sent, elapsed.Round(time.Millisecond), run.rejected.Load(), left, time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+// waitMempools waits until no node's mempool holds a transaction, or
+// for at most limit; it returns the transactions left in them.
+func waitMempools(ctx context.Context, hc *http.Client, rpcs []string, limit time.Duration) (int, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		left := 0
+		for _, rpc := range rpcs {
+			var res struct {
+				Result struct {
+					N string `json:"n_txs"`
+				} `json:"result"`
+			}
+			if err := getJSON(ctx, hc, rpc+"/num_unconfirmed_txs", &res); err != nil {
+				return 0, err
+			}
+			n, err := strconv.Atoi(res.Result.N)
+			if err != nil {
+				return 0, fmt.Errorf("num_unconfirmed_txs of %s: n_txs %q", rpc, res.Result.N)
+			}
+			left += n
+		}
+		if left == 0 || time.Now().After(deadline) {
+			return left, nil
+		}
+		select {
+		case <-ctx.Done():
+			return left, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // encode sets the base64 forms and the index of l's transactions.

@@ -104,7 +104,7 @@ func (f *inFlight) lost() (int64, []string) {
 	return int64(len(f.txs)), ids
 }
 
-// history commits n transfers (load.transfer from index o.Count on, so
+// history commits n transfers (load.transfer from index len(load.txs) on, so
 // none equals a load transaction) before the measured load: signed chunk
 // by chunk, offered with broadcast_tx_sync round-robin, and at most
 // three-quarters of a mempool ahead of the commits, so that the nodes
@@ -204,7 +204,7 @@ func history(ctx context.Context, log io.Writer, hc *http.Client, rpcs []string,
 		txs := make([][]byte, min(int64(historyChunk), n-next))
 		now := time.Now()
 		if err := parallel(len(txs), func(i int) (err error) {
-			txs[i], err = load.transfer(o.Count+int(next)+i, now)
+			txs[i], err = load.transfer(len(load.txs)+int(next)+i, now)
 			return err
 		}); err != nil {
 			cancel()

@@ -159,6 +159,7 @@ func medianResult(rounds []*Result) *Result {
 		Committed:        int(pick(func(r *Result) float64 { return float64(r.Committed) })),
 		Blocks:           int(pick(func(r *Result) float64 { return float64(r.Blocks) })),
 		MaxBlockTxs:      int(pick(func(r *Result) float64 { return float64(r.MaxBlockTxs) })),
+		WarmupSeconds:    r0.WarmupSeconds,
 		Runs:             rounds,
 	}
 }
