@@ -717,13 +717,20 @@ func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error)
 }
 
 // split returns l's first n transactions as a load of their own (a
-// warm-up's: no accounts, setup or signing) and l with the rest.
+// warm-up's: no accounts, setup or signing) and l with the rest. The
+// request bodies and the index are l's, cut at n: nothing is encoded or
+// hashed again.
 func (l *txLoad) split(n int) (head, rest *txLoad) {
-	head = &txLoad{txs: l.txs[:n]}
-	head.encode()
+	head = &txLoad{txs: l.txs[:n], b64: l.b64[:n], index: make(map[[32]byte]int, n)}
 	r := *l
-	r.txs = l.txs[n:]
-	r.encode()
+	r.txs, r.b64, r.index = l.txs[n:], l.b64[n:], make(map[[32]byte]int, len(l.txs)-n)
+	for h, i := range l.index {
+		if i < n {
+			head.index[h] = i
+		} else {
+			r.index[h] = i - n
+		}
+	}
 	return head, &r
 }
 
