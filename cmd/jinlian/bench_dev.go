@@ -69,6 +69,13 @@ be ready (genesis applied and committed), the node process's resident
 memory after the load and at its peak, and what each node's home grew by
 per committed transfer.
 
+--certs has the jinlian load's senders sign as a bank's members do: the
+bench organisation gets a root CA in the genesis, each sender a client
+certificate it issued, and every envelope carries that certificate, which
+CheckTx authenticates (the chain to the root, validity, revocation);
+without it they sign with bare keys. kvstore's transactions take the size
+of such an envelope.
+
 --history N runs the jinlian load on a chain with history: before the
 measurement, N more transfers from the load's senders (to the receivers
 the load draws from) are signed chunk by chunk, offered no further ahead
@@ -117,6 +124,7 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.Int64Var(&o.SyntheticAccounts, "synthetic-accounts", 0, "jinlian: fund this many generated accounts in the genesis (app_state synthetic_accounts) and send the load's transfers to them, drawn uniformly")
 	f.Int64Var(&o.History, "history", 0, "jinlian, transfer workload: commit this many transfers (from the load's senders, to the same receivers) before the measured load, printing the rate every million")
 	f.Int64Var(&o.ReservesInterval, "reserves-interval", 0, "jinlian: the genesis reserves_interval (0: the localnet's, every checkpoint interval; negative: no reserves records, as a chain whose reserves heights would stall the load)")
+	f.BoolVar(&o.Certs, "certs", false, "jinlian transfer workload: senders sign with client certificates of the bench organisation's root CA (carried in every envelope), not bare keys; kvstore's transactions take that size")
 	f.DurationVar(&o.Warmup, "warmup", 0, "before the measured load, offer --rate for this long and wait for the mempools to empty, so that the nodes are measured warm (grown heaps, filled caches, the senders' SM2 tables); transfer workload and kvstore")
 	f.DurationVar(&o.Settle, "settle", 0, "wait this long between a ready network (every node past its first block) and the load, e.g. after a large genesis (after --history, between it and the load)")
 	f.StringVar(&o.HeapProfile, "heapprofile", "", "write a heap profile of the node process after the load to FILE.<app>")
@@ -168,6 +176,7 @@ func newBenchServeCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.TxIndex, "tx-index", "", "CometBFT tx_index.indexer (empty: the default)")
 	f.StringVar(&o.AccountsFile, "accounts-file", "", "jinlian: file of addresses to fund, one per line")
 	f.Int64Var(&o.SyntheticAccounts, "synthetic-accounts", 0, "jinlian: generated accounts the genesis funds")
+	f.StringVar(&o.BenchCAFile, "bench-ca", "", "jinlian: file holding the root certificate (PEM) of the bench organisation, whose members then sign with its certificates")
 	f.Int64Var(&o.ReservesInterval, "reserves-interval", 0, "jinlian: the genesis reserves_interval (0: every checkpoint interval; negative: no reserves records)")
 	f.StringVar(&o.PProf, "pprof", "", "serve net/http/pprof on this address (127.0.0.1:port)")
 	f.StringVar(&logLevel, "log.level", "error", "log level: debug, info, warn, error")

@@ -42,7 +42,8 @@ var Orgs = []string{"bankA", "bankB", "bankC", "bankD", "bankE", "bankF", "bankG
 const RegulatorOrg = "regulator"
 
 // BenchOrg holds ExtraFundedAccounts: an organisation without a root
-// CA, so its members sign with bare SM2 keys (load generators).
+// CA, so its members sign with bare SM2 keys (load generators), unless
+// Options.BenchRootCA gives it one.
 const BenchOrg = "bench"
 
 // BenchOrgB holds ExtraFundedAccountsB: a second load-generating
@@ -76,14 +77,19 @@ type Options struct {
 	// ExtraFundedAccounts are addresses (40 hex digits) that get a CNY
 	// balance of Funding in the genesis besides the demo
 	// identities, e.g. the many senders of a load test. They are registered
-	// as members of organisation BenchOrg, which has no root CA, so
-	// they sign with bare keys and mspid "bench". Ignored on resume.
+	// as members of organisation BenchOrg, which has no root CA unless
+	// BenchRootCA gives it one, so they sign with bare keys and mspid
+	// "bench". Ignored on resume.
 	ExtraFundedAccounts []string
 	// ExtraFundedAccountsB are funded as ExtraFundedAccounts are, as
 	// members of organisation BenchOrgB (mspid "bench-b"). Both kinds of
 	// extra account also get Funding of USD when the localnet has that
 	// asset (two or more validators).
 	ExtraFundedAccountsB []string
+	// BenchRootCA, when set, is the root certificate (PEM) of BenchOrg:
+	// its members then sign with certificates it issued, as a bank's
+	// members do, instead of bare keys. Ignored on resume.
+	BenchRootCA string
 	// SyntheticAccounts, when positive, funds that many generated
 	// accounts (app.SyntheticAccounts: members of BenchOrg, Funding CNY
 	// each, addresses app.SyntheticAddress(SyntheticSeed, i)), built in
@@ -233,7 +239,11 @@ func create(opts Options) (*Net, error) {
 		if len(extra.addrs) == 0 && !holdsSynthetic {
 			continue
 		}
-		g.Organisations = append(g.Organisations, permission.Organisation{ID: extra.org, Name: "load generator"})
+		o := permission.Organisation{ID: extra.org, Name: "load generator"}
+		if extra.org == BenchOrg {
+			o.RootCA = opts.BenchRootCA
+		}
+		g.Organisations = append(g.Organisations, o)
 		for _, a := range extra.addrs {
 			addr, err := gmcrypto.ParseAddress(a)
 			if err != nil {

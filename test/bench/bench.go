@@ -26,6 +26,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
+	"github.com/jinlian-ledger/jinlian/internal/ca"
 	"github.com/jinlian-ledger/jinlian/internal/diskuse"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
@@ -93,6 +94,12 @@ type Options struct {
 	// as a running network keeps them (grown heaps, filled caches, the
 	// senders' SM2 tables) instead of a process that just started.
 	Warmup time.Duration
+	// Certs (jinlian, transfer workload): the load's senders sign with
+	// certificates that the bench organisation's root CA issued, as a
+	// bank's members do, instead of bare keys: every envelope carries the
+	// certificate and CheckTx authenticates it. kvstore's transactions
+	// take the size of such an envelope.
+	Certs bool
 	// History (jinlian, transfer workload): commit this many transfers
 	// from the load's senders before the measured load, so that it runs
 	// on a chain with that history (blocks, indexes, state versions).
@@ -181,6 +188,8 @@ type Result struct {
 	// WarmupSeconds is the warm-up load before the measurement (--warmup):
 	// none of the figures count it.
 	WarmupSeconds float64 `json:"warmup_seconds,omitempty"`
+	// Certs: the load's envelopes carried certificates (--certs).
+	Certs bool `json:"certs,omitempty"`
 	// History is what the run committed before its load (--history).
 	History *History `json:"history,omitempty"`
 	// NodeRSSBytes is the node process's resident memory after the load
@@ -241,6 +250,9 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 	for _, w := range o.Workloads {
 		if !benchWorkloads[w] {
 			return nil, nil, fmt.Errorf("--workload %q: want transfer, custody-approve, receivable-transfer or pvp-settle", w)
+		}
+		if o.Certs && w != WorkloadTransfer {
+			return nil, nil, fmt.Errorf("--certs with --workload %s: certificates are offered for the transfer workload only", w)
 		}
 		if o.Warmup > 0 && w != WorkloadTransfer {
 			return nil, nil, fmt.Errorf("--warmup with --workload %s: a warm-up is offered for the transfer workload and kvstore only (a contract's transactions each need their own setup)", w)
@@ -390,6 +402,9 @@ func PrintTable(w io.Writer, results []*Result) {
 			if r.WarmupSeconds > 0 {
 				state += fmt.Sprintf("measured after a warm-up of %.0f s at the offered rate; ", r.WarmupSeconds)
 			}
+			if r.Certs {
+				state += "senders sign with certificates; "
+			}
 			fmt.Fprintf(w, "    %sready in %.1f s; node process RSS %.2f GB after the load (%.2f GB anonymous; peak %.2f GB); disk %.0f B per committed transfer per node\n",
 				state, r.ReadySeconds, float64(r.NodeRSSBytes)/1e9, float64(r.NodeAnonRSSBytes)/1e9, float64(r.NodeMaxRSSBytes)/1e9, r.DiskBytesPerTx)
 		}
@@ -409,6 +424,9 @@ type txLoad struct {
 	b64      []string
 	index    map[[32]byte]int
 	accounts []string // jinlian: addresses to fund (lines of --accounts-file)
+	// rootCA (--certs) is the root certificate of the bench organisation,
+	// which issued the senders' certificates.
+	rootCA []byte
 	// setup are the phases a contract workload commits before the load,
 	// in order, each phase's transactions all committed before the next.
 	setup [][][]byte
@@ -451,6 +469,13 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 			return nil, err
 		}
 		args = append(args, "--accounts-file", p)
+	}
+	if load.rootCA != nil {
+		p := filepath.Join(dir, "bench-ca.pem")
+		if err := os.WriteFile(p, load.rootCA, 0o644); err != nil {
+			return nil, err
+		}
+		args = append(args, "--bench-ca", p)
 	}
 	if o.SyntheticAccounts > 0 && appName != "kvstore" {
 		args = append(args, "--synthetic-accounts", strconv.FormatInt(o.SyntheticAccounts, 10))
@@ -551,7 +576,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	cpu0, cpuErr := processCPU(child.cmd.Process.Pid)
 	self0, _ := processCPU(os.Getpid())
 	r := &Result{App: appName, Workload: workload, Validators: o.Validators, TimeoutCommit: o.TimeoutCommit.String(),
-		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds, WarmupSeconds: o.Warmup.Seconds()}
+		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds, WarmupSeconds: o.Warmup.Seconds(), Certs: o.Certs && appName != "kvstore"}
 	if appName != "kvstore" {
 		r.SyntheticAccounts = o.SyntheticAccounts
 		r.History = hist
@@ -649,14 +674,26 @@ func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error)
 			return nil, err
 		}
 	case appName == "jinlian", appName == "jinlian-shared":
-		keys := make([]*gmcrypto.PrivateKey, o.Accounts)
+		signers := make([]wire.Signer, o.Accounts)
 		addrs := make([][]byte, o.Accounts)
-		for i := range keys {
+		var issue func(i int, k *gmcrypto.PrivateKey) (wire.Signer, error)
+		if o.Certs {
+			var err error
+			if issue, l.rootCA, err = benchIssuer(); err != nil {
+				return nil, err
+			}
+		}
+		for i := range signers {
 			k, err := gmcrypto.GenerateKey()
 			if err != nil {
 				return nil, err
 			}
-			keys[i] = k
+			signers[i] = wire.Signer{Key: k, MSPID: localnet.BenchOrg}
+			if issue != nil {
+				if signers[i], err = issue(i, k); err != nil {
+					return nil, err
+				}
+			}
 			addrs[i] = k.Public().Address().Bytes()
 			l.accounts = append(l.accounts, k.Public().Address().String())
 		}
@@ -665,15 +702,15 @@ func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error)
 			seed, _ = hex.DecodeString(localnet.SyntheticSeed)
 		}
 		l.transfer = func(i int, now time.Time) ([]byte, error) {
-			from := i % len(keys)
-			to := addrs[(from+1)%len(keys)]
+			from := i % len(signers)
+			to := addrs[(from+1)%len(signers)]
 			if seed != nil {
 				// Uniform over the synthetic accounts, the same at every run.
 				h := gmcrypto.SM3(binary.BigEndian.AppendUint64(nil, uint64(i)))
 				to = app.SyntheticAddress(seed, int64(binary.BigEndian.Uint64(h[:8])%uint64(o.SyntheticAccounts))).Bytes()
 			}
 			msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 1}}}
-			raw, _, err := wire.BuildTx(wire.Signer{Key: keys[from], MSPID: "bench"}, ChainID, "payments", now, msg)
+			raw, _, err := wire.BuildTx(signers[from], ChainID, "payments", now, msg)
 			return raw, err
 		}
 		l.sign = func(now time.Time) error {
@@ -693,12 +730,23 @@ func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error)
 	case appName == "kvstore":
 		size := o.TxSize
 		if size == 0 {
+			// A transfer's size, with a certificate under --certs.
 			k, err := gmcrypto.GenerateKey()
 			if err != nil {
 				return nil, err
 			}
+			signer := wire.Signer{Key: k, MSPID: localnet.BenchOrg}
+			if o.Certs {
+				issue, _, err := benchIssuer()
+				if err != nil {
+					return nil, err
+				}
+				if signer, err = issue(0, k); err != nil {
+					return nil, err
+				}
+			}
 			msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: k.Public().Address().Bytes(), Amount: 1}}}
-			raw, _, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bench"}, ChainID, "payments", time.Now(), msg)
+			raw, _, err := wire.BuildTx(signer, ChainID, "payments", time.Now(), msg)
 			if err != nil {
 				return nil, err
 			}
@@ -714,6 +762,24 @@ func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error)
 	}
 	l.encode()
 	return l, nil
+}
+
+// benchIssuer creates a root CA for the bench organisation and returns
+// what makes a sender of a key: a client certificate it issued, valid
+// for ten years, carried by the sender's envelopes.
+func benchIssuer() (func(i int, k *gmcrypto.PrivateKey) (wire.Signer, error), []byte, error) {
+	now := time.Now()
+	a, err := ca.New(localnet.BenchOrg, 3650, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(i int, k *gmcrypto.PrivateKey) (wire.Signer, error) {
+		c, err := a.Issue(fmt.Sprintf("sender-%d", i), gmcrypto.RoleClient, k.Public(), 3650, now)
+		if err != nil {
+			return wire.Signer{}, err
+		}
+		return wire.Signer{Key: k, MSPID: localnet.BenchOrg, CertPEM: c.PEM()}, nil
+	}, a.CertPEM, nil
 }
 
 // split returns l's first n transactions as a load of their own (a

@@ -41,6 +41,10 @@ type ServeOptions struct {
 	// members of localnet.BenchOrg, or of localnet.BenchOrgB when the
 	// address is followed by that name.
 	AccountsFile string
+	// BenchCAFile (jinlian) holds the root certificate (PEM) of
+	// localnet.BenchOrg, whose members then sign with the certificates
+	// it issued (localnet.Options.BenchRootCA).
+	BenchCAFile string
 	// SyntheticAccounts (jinlian): generated accounts the genesis funds.
 	SyntheticAccounts int64
 	// ReservesInterval (jinlian) is the genesis reserves_interval
@@ -87,9 +91,17 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 				}
 			}
 		}
+		var benchCA []byte
+		if o.BenchCAFile != "" {
+			var err error
+			if benchCA, err = os.ReadFile(o.BenchCAFile); err != nil {
+				return Ready{}, nil, fmt.Errorf("--bench-ca: %w", err)
+			}
+		}
 		ln, err := localnet.Prepare(localnet.Options{
 			Home: o.Home, Validators: o.Validators, BasePort: o.BasePort, ChainID: ChainID,
 			TimeoutCommit: o.TimeoutCommit, ExtraFundedAccounts: extra, ExtraFundedAccountsB: extraB,
+			BenchRootCA:        string(benchCA),
 			SyntheticAccounts:  o.SyntheticAccounts,
 			ReservesInterval:   o.ReservesInterval,
 			SeparateSigCaches:  o.App != "jinlian-shared",
