@@ -676,23 +676,18 @@ func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error)
 	case appName == "jinlian", appName == "jinlian-shared":
 		signers := make([]wire.Signer, o.Accounts)
 		addrs := make([][]byte, o.Accounts)
-		var issue func(i int, k *gmcrypto.PrivateKey) (wire.Signer, error)
-		if o.Certs {
-			var err error
-			if issue, l.rootCA, err = benchIssuer(); err != nil {
-				return nil, err
-			}
+		sender, rootCA, err := senders(o)
+		if err != nil {
+			return nil, err
 		}
+		l.rootCA = rootCA
 		for i := range signers {
 			k, err := gmcrypto.GenerateKey()
 			if err != nil {
 				return nil, err
 			}
-			signers[i] = wire.Signer{Key: k, MSPID: localnet.BenchOrg}
-			if issue != nil {
-				if signers[i], err = issue(i, k); err != nil {
-					return nil, err
-				}
+			if signers[i], err = sender(i, k); err != nil {
+				return nil, err
 			}
 			addrs[i] = k.Public().Address().Bytes()
 			l.accounts = append(l.accounts, k.Public().Address().String())
@@ -735,15 +730,13 @@ func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error)
 			if err != nil {
 				return nil, err
 			}
-			signer := wire.Signer{Key: k, MSPID: localnet.BenchOrg}
-			if o.Certs {
-				issue, _, err := benchIssuer()
-				if err != nil {
-					return nil, err
-				}
-				if signer, err = issue(0, k); err != nil {
-					return nil, err
-				}
+			sender, _, err := senders(o)
+			if err != nil {
+				return nil, err
+			}
+			signer, err := sender(0, k)
+			if err != nil {
+				return nil, err
 			}
 			msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: k.Public().Address().Bytes(), Amount: 1}}}
 			raw, _, err := wire.BuildTx(signer, ChainID, "payments", time.Now(), msg)
@@ -764,10 +757,17 @@ func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error)
 	return l, nil
 }
 
-// benchIssuer creates a root CA for the bench organisation and returns
-// what makes a sender of a key: a client certificate it issued, valid
-// for ten years, carried by the sender's envelopes.
-func benchIssuer() (func(i int, k *gmcrypto.PrivateKey) (wire.Signer, error), []byte, error) {
+// senders returns what makes the i-th sender of a key: a member of the
+// bench organisation signing with its bare key, or, under o.Certs, with a
+// client certificate (valid for ten years) that a root CA made here
+// issued, carried by every envelope; rootCA is that CA's certificate,
+// for the genesis.
+func senders(o *Options) (sender func(i int, k *gmcrypto.PrivateKey) (wire.Signer, error), rootCA []byte, err error) {
+	if !o.Certs {
+		return func(_ int, k *gmcrypto.PrivateKey) (wire.Signer, error) {
+			return wire.Signer{Key: k, MSPID: localnet.BenchOrg}, nil
+		}, nil, nil
+	}
 	now := time.Now()
 	a, err := ca.New(localnet.BenchOrg, 3650, now)
 	if err != nil {
