@@ -54,6 +54,12 @@ const serialBits = 128
 type Certificate struct {
 	c   *smx509.Certificate
 	pub *PublicKey
+	// hash (SM3 of the DER) and serial are computed once: every
+	// transaction that carries the certificate is authenticated with them
+	// (permission's CertVerifier: the verified-chain cache, the
+	// revocation list), and parsed certificates are shared.
+	hash   [HashSize]byte
+	serial string
 }
 
 // ParseCertificatePEM parses exactly one "CERTIFICATE" PEM block holding an
@@ -86,7 +92,7 @@ func ParseCertificate(der []byte) (*Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidCertificate, err)
 	}
-	return &Certificate{c: c, pub: pub}, nil
+	return &Certificate{c: c, pub: pub, hash: SM3(c.Raw), serial: c.SerialNumber.Text(16)}, nil
 }
 
 // PublicKey returns the certified SM2 key.
@@ -106,7 +112,7 @@ func (c *Certificate) Role() Role { return Role(first(c.c.Subject.Organizational
 func (c *Certificate) Subject() string { return c.c.Subject.String() }
 
 // Serial is the serial number in lowercase hex.
-func (c *Certificate) Serial() string { return c.c.SerialNumber.Text(16) }
+func (c *Certificate) Serial() string { return c.serial }
 
 // NotBefore is the start of the validity period.
 func (c *Certificate) NotBefore() time.Time { return c.c.NotBefore }
@@ -120,7 +126,7 @@ func (c *Certificate) IsCA() bool {
 }
 
 // Hash is SM3 of the DER encoding: the certificate's identity on the ledger.
-func (c *Certificate) Hash() [HashSize]byte { return SM3(c.c.Raw) }
+func (c *Certificate) Hash() [HashSize]byte { return c.hash }
 
 // DER returns the DER encoding.
 func (c *Certificate) DER() []byte { return bytes.Clone(c.c.Raw) }

@@ -122,3 +122,41 @@ func TestCertVerifier(t *testing.T) {
 		t.Error("leaf certificate accepted as a root CA")
 	}
 }
+
+// BenchmarkCertVerifierAuthenticate is what every transaction that carries
+// a certificate pays in CheckTx and in its block, once the chain to the
+// root is cached: the organisation, validity, role and revocation checks.
+// go test ./permission -run '^$' -bench CertVerifierAuthenticate -benchmem
+func BenchmarkCertVerifierAuthenticate(b *testing.B) {
+	s, err := ledger.Open(b.TempDir(), ledger.Options{InMemory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	if err := s.CreateLedger(SystemLedger); err != nil {
+		b.Fatal(err)
+	}
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	caKey, _ := gmcrypto.GenerateKey()
+	root, err := gmcrypto.CreateRootCA("bankA", caKey, now.Add(-time.Hour), 10)
+	if err != nil {
+		b.Fatal(err)
+	}
+	org := Organisation{ID: "bankA", RootCA: string(root)}
+	if err := SetOrganisation(s, org); err != nil {
+		b.Fatal(err)
+	}
+	k, _ := gmcrypto.GenerateKey()
+	leafPEM, err := gmcrypto.IssueCertificate(root, caKey, "alice", "bankA", gmcrypto.RoleClient, k.Public(), now.Add(-time.Hour), 2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	leaf, _ := gmcrypto.ParseCertificatePEM(leafPEM)
+	v := NewCertVerifier(1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := v.Authenticate(s, org, leaf, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
