@@ -9,7 +9,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 )
 
-func newKV(t *testing.T) *ledger.Store {
+func newKV(t testing.TB) *ledger.Store {
 	t.Helper()
 	s, err := ledger.Open(t.TempDir(), ledger.Options{InMemory: true})
 	if err != nil {
@@ -74,21 +74,34 @@ func TestRequireRole(t *testing.T) {
 	}
 }
 
-func TestCertVerifier(t *testing.T) {
-	kv := newKV(t)
-	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+// certFixture registers organisation bankA with a root CA of ten days
+// and returns it, the CA's PEM, a client certificate of alice valid for
+// two days, its PEM, and a time inside both.
+func certFixture(t testing.TB, kv ledger.KV) (org Organisation, root []byte, leaf *gmcrypto.Certificate, leafPEM []byte, now time.Time) {
+	t.Helper()
+	now = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	caKey, _ := gmcrypto.GenerateKey()
 	root, err := gmcrypto.CreateRootCA("bankA", caKey, now.Add(-time.Hour), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	org := Organisation{ID: "bankA", RootCA: string(root)}
+	org = Organisation{ID: "bankA", RootCA: string(root)}
 	if err := SetOrganisation(kv, org); err != nil {
 		t.Fatal(err)
 	}
 	k, _ := gmcrypto.GenerateKey()
-	leafPEM, _ := gmcrypto.IssueCertificate(root, caKey, "alice", "bankA", gmcrypto.RoleClient, k.Public(), now.Add(-time.Hour), 2)
-	leaf, _ := gmcrypto.ParseCertificatePEM(leafPEM)
+	if leafPEM, err = gmcrypto.IssueCertificate(root, caKey, "alice", "bankA", gmcrypto.RoleClient, k.Public(), now.Add(-time.Hour), 2); err != nil {
+		t.Fatal(err)
+	}
+	if leaf, err = gmcrypto.ParseCertificatePEM(leafPEM); err != nil {
+		t.Fatal(err)
+	}
+	return org, root, leaf, leafPEM, now
+}
+
+func TestCertVerifier(t *testing.T) {
+	kv := newKV(t)
+	org, root, leaf, leafPEM, now := certFixture(t, kv)
 	v := NewCertVerifier(2)
 	for i := 0; i < 3; i++ { // cold, then cached
 		if err := v.Authenticate(kv, org, leaf, now); err != nil {
@@ -128,34 +141,12 @@ func TestCertVerifier(t *testing.T) {
 // root is cached: the organisation, validity, role and revocation checks.
 // go test ./permission -run '^$' -bench CertVerifierAuthenticate -benchmem
 func BenchmarkCertVerifierAuthenticate(b *testing.B) {
-	s, err := ledger.Open(b.TempDir(), ledger.Options{InMemory: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = s.Close() }()
-	if err := s.CreateLedger(SystemLedger); err != nil {
-		b.Fatal(err)
-	}
-	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	caKey, _ := gmcrypto.GenerateKey()
-	root, err := gmcrypto.CreateRootCA("bankA", caKey, now.Add(-time.Hour), 10)
-	if err != nil {
-		b.Fatal(err)
-	}
-	org := Organisation{ID: "bankA", RootCA: string(root)}
-	if err := SetOrganisation(s, org); err != nil {
-		b.Fatal(err)
-	}
-	k, _ := gmcrypto.GenerateKey()
-	leafPEM, err := gmcrypto.IssueCertificate(root, caKey, "alice", "bankA", gmcrypto.RoleClient, k.Public(), now.Add(-time.Hour), 2)
-	if err != nil {
-		b.Fatal(err)
-	}
-	leaf, _ := gmcrypto.ParseCertificatePEM(leafPEM)
+	kv := newKV(b)
+	org, _, leaf, _, now := certFixture(b, kv)
 	v := NewCertVerifier(1024)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := v.Authenticate(s, org, leaf, now); err != nil {
+		if err := v.Authenticate(kv, org, leaf, now); err != nil {
 			b.Fatal(err)
 		}
 	}

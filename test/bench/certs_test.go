@@ -2,12 +2,8 @@ package bench
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +11,7 @@ import (
 	"time"
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -124,37 +121,21 @@ func TestCertsNetworkAuthenticates(t *testing.T) {
 	}
 }
 
-// commitTx sends tx with broadcast_tx_commit and returns where it stopped
-// (check_tx, or tx_result once in a block) with that stage's code and log.
+// commitTx sends tx with broadcast_tx_commit to the node at rpc and returns
+// where it stopped (check_tx, or tx_result once in a block) with that
+// stage's code and log.
 func commitTx(t *testing.T, rpc string, tx []byte) (stage string, code uint32, log string) {
 	t.Helper()
-	body := fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"broadcast_tx_commit","params":{"tx":"%s"}}`, base64.StdEncoding.EncodeToString(tx))
-	resp, err := http.Post("http://"+strings.TrimPrefix(rpc, "tcp://"), "application/json", strings.NewReader(body))
+	c, err := rpchttp.New(rpc, "/websocket")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	type result struct {
-		Code uint32 `json:"code"`
-		Log  string `json:"log"`
+	res, err := c.BroadcastTxCommit(context.Background(), tx)
+	if err != nil {
+		t.Fatalf("broadcast_tx_commit: %v", err)
 	}
-	var out struct {
-		Result struct {
-			CheckTx  result `json:"check_tx"`
-			TxResult result `json:"tx_result"`
-		} `json:"result"`
-		Error *struct {
-			Message, Data string
-		} `json:"error"`
+	if res.CheckTx.Code != 0 {
+		return "check_tx", res.CheckTx.Code, res.CheckTx.Log
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	if out.Error != nil {
-		t.Fatalf("broadcast_tx_commit: %s: %s", out.Error.Message, out.Error.Data)
-	}
-	if out.Result.CheckTx.Code != 0 {
-		return "check_tx", out.Result.CheckTx.Code, out.Result.CheckTx.Log
-	}
-	return "tx_result", out.Result.TxResult.Code, out.Result.TxResult.Log
+	return "tx_result", res.TxResult.Code, res.TxResult.Log
 }

@@ -160,6 +160,7 @@ func medianResult(rounds []*Result) *Result {
 		Blocks:           int(pick(func(r *Result) float64 { return float64(r.Blocks) })),
 		MaxBlockTxs:      int(pick(func(r *Result) float64 { return float64(r.MaxBlockTxs) })),
 		WarmupSeconds:    r0.WarmupSeconds,
+		Certs:            r0.Certs,
 		Runs:             rounds,
 	}
 }
