@@ -133,6 +133,7 @@ var queryRules = map[string]rule{
 	"/escrow_keys":    {access: registered},
 	"/pubkey":         {access: registered},
 	"/upgrade":        {access: registered},
+	"/certificate":    {access: registered}, // whether a certificate hash is recorded, not the certificate
 	"/checkpoint":     {access: registered},
 }
 

@@ -350,6 +350,9 @@ func (a *App) initChain(req *abci.RequestInitChain) (*abci.ResponseInitChain, er
 	if err := startTxResults(a.store); err != nil {
 		return nil, err
 	}
+	if err := permission.EnableCertRefs(a.store); err != nil {
+		return nil, err
+	}
 	a.chainID, a.params, a.blockTime = req.ChainId, g.Params, req.Time
 	switch {
 	case !a.store.BulkLoaded():
@@ -471,10 +474,13 @@ func (a *App) admit(kv ledger.KV, tx *wire.Tx, at time.Time, height int64, txInd
 		return nil, a.admitSanctionsAttempt(kv, tx, at, height, err)
 	}
 	if err == nil {
-		// Only an executed transaction records its sender's key: a refused
-		// one, from anyone holding a certificate of any bank's CA, must
-		// leave nothing in state.
+		// Only an executed transaction records its sender's key and
+		// certificate: a refused one, from anyone holding a certificate of
+		// any bank's CA, must leave nothing in state.
 		err = permission.RecordPublicKey(exec, tx.Sender, tx.Creator)
+	}
+	if err == nil {
+		err = recordCert(exec, tx)
 	}
 	if err == nil && !a.checking {
 		// The block's execution (not CheckTx, whose state is thrown away
@@ -551,10 +557,25 @@ func (a *App) authenticate(kv ledger.KV, tx *wire.Tx, at time.Time) error {
 	if err != nil {
 		return fmt.Errorf("creator of tx %s: %w", tx.ID, err)
 	}
-	switch {
-	case tx.Cert != nil:
+	if tx.Cert != nil {
 		return a.certs.Authenticate(kv, org, tx.Cert, at)
-	case org.RootCA != "":
+	}
+	if tx.CertRef != nil || tx.CertRefErr != nil {
+		on, err := permission.CertRefsOn(kv)
+		if err != nil {
+			return err
+		}
+		if on {
+			return a.authenticateNamed(kv, org, tx, at)
+		}
+		// Before references are on, a public key's PEM headers mean
+		// nothing, as they always did: the creator is a bare key.
+		if org.RootCA != "" {
+			return permission.ErrCertificate.Wrapf("organisation %s requires certificate identities; tx %s carries a public key naming a certificate, which this chain accepts only after upgrade %q", org.ID, tx.ID, CertRefsUpgrade)
+		}
+		return nil
+	}
+	if org.RootCA != "" {
 		return permission.ErrCertificate.Wrapf("organisation %s requires certificate identities; tx %s carries a bare public key", org.ID, tx.ID)
 	}
 	return nil

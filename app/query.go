@@ -22,6 +22,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/permission"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // Query paths answered by the app. Request data and response values are JSON.
@@ -45,6 +46,7 @@ const (
 	QueryAML         = "/aml_thresholds" // → []AMLThreshold
 	QueryPublicKey   = "/pubkey"         // data = address → hex of the public key seen on chain
 	QueryUpgrade     = "/upgrade"        // → UpgradeStatus (the scheduled upgrade; the upgrades this node's binary carries)
+	QueryCertificate = "/certificate"    // data = SM3 of a certificate (hex) → CertificateStatus
 	QueryCheckpoint  = "/checkpoint"     // data = epoch (decimal) → CheckpointResponse
 	QueryStore       = "/store"          // StoreRequest → StoreResponse (prove: any key of a sub-ledger)
 	QueryValidator   = "/validator"      // data = address → permission.Validator (prove: its registration)
@@ -540,6 +542,8 @@ func (a *App) query(v *ledger.View, path string, data []byte) (any, error) {
 			err = derr
 		}
 		return out, err
+	case QueryCertificate:
+		return queryCertificate(v, string(data))
 	case QueryPublicKey:
 		addr, err := gmcrypto.ParseAddress(string(data))
 		if err != nil {
@@ -838,4 +842,28 @@ func (a *App) filterPeer(path string) *abci.ResponseQuery {
 		return queryError(permission.ErrUnauthorized.Wrapf("node %s is not registered", id), v.Height())
 	}
 	return &abci.ResponseQuery{Code: abci.CodeTypeOK, Height: v.Height()}
+}
+
+// CertificateStatus answers QueryCertificate: whether the chain accepts
+// envelopes that name their certificate by hash (ADR 0025), and whether it
+// has recorded the certificate asked about, so that such an envelope of it
+// would authenticate.
+type CertificateStatus struct {
+	References bool `json:"references"`
+	Recorded   bool `json:"recorded"`
+}
+
+func queryCertificate(v *ledger.View, hashHex string) (CertificateStatus, error) {
+	h, ok := wire.ParseTxID(hashHex) // the same form: 64 lowercase hex digits
+	if !ok {
+		return CertificateStatus{}, ErrBadQuery.Wrapf("certificate hash %q: want the 64 lowercase hex digits of its SM3", hashHex)
+	}
+	var st CertificateStatus
+	var err error
+	if st.References, err = permission.CertRefsOn(v); err != nil {
+		return st, err
+	}
+	c, err := permission.RecordedCertificate(v, h)
+	st.Recorded = c != nil
+	return st, err
 }

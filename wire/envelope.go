@@ -1,10 +1,14 @@
 package wire
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hyperledger/fabric-protos-go-apiv2/common"
@@ -39,8 +43,18 @@ type Tx struct {
 	MSPID     string
 	Creator   *gmcrypto.PublicKey
 	Cert      *gmcrypto.Certificate // nil when the creator is a bare public key
-	Sender    gmcrypto.Address
-	Msg       *txpb.Message
+	// CertRef is the SM3 hash of the certificate the creator names instead
+	// of carrying it (a public key PEM with one Certificate-SM3 header;
+	// docs/adr/0025-certificate-references.md); nil otherwise. The app
+	// resolves it in state.
+	CertRef []byte
+	// CertRefErr says why the creator's public key PEM carries headers that
+	// are not one well-formed Certificate-SM3 header; nil otherwise. Before
+	// a chain turns certificate references on, headers are ignored, as they
+	// always were; after, the app refuses such a creator.
+	CertRefErr error
+	Sender     gmcrypto.Address
+	Msg        *txpb.Message
 	// Spec is Msg's registry entry, looked up once when decoding.
 	Spec *MessageSpec
 
@@ -124,20 +138,22 @@ func DecodeTx(b []byte) (*Tx, error) {
 		return nil, ErrUnknownMessage.Wrapf("transaction %s carries no message this version knows", ch.TxId)
 	}
 	return &Tx{
-		ID:        ch.TxId,
-		nonce:     sh.Nonce,
-		creator:   sh.Creator,
-		Ledger:    ch.ChannelId,
-		ChainID:   ext.ChainId,
-		Timestamp: ch.Timestamp.AsTime(),
-		MSPID:     id.Mspid,
-		Creator:   c.pub,
-		Cert:      c.cert,
-		Sender:    c.addr,
-		Msg:       &msg,
-		Spec:      spec,
-		payload:   env.Payload,
-		signature: env.Signature,
+		ID:         ch.TxId,
+		nonce:      sh.Nonce,
+		creator:    sh.Creator,
+		Ledger:     ch.ChannelId,
+		ChainID:    ext.ChainId,
+		Timestamp:  ch.Timestamp.AsTime(),
+		MSPID:      id.Mspid,
+		Creator:    c.pub,
+		Cert:       c.cert,
+		CertRef:    c.certRef,
+		CertRefErr: c.certRefErr,
+		Sender:     c.addr,
+		Msg:        &msg,
+		Spec:       spec,
+		payload:    env.Payload,
+		signature:  env.Signature,
 	}, nil
 }
 
@@ -149,44 +165,96 @@ func DecodeTx(b []byte) (*Tx, error) {
 var creators = memo.NewMap[string, parsedCreator](50_000)
 
 type parsedCreator struct {
-	pub  *gmcrypto.PublicKey
-	cert *gmcrypto.Certificate
-	addr gmcrypto.Address
+	pub        *gmcrypto.PublicKey
+	cert       *gmcrypto.Certificate
+	certRef    []byte
+	certRefErr error
+	addr       gmcrypto.Address
 }
 
 func parseCreatorCached(idBytes []byte) (parsedCreator, error) {
 	if p, ok := creators.Get(string(idBytes)); ok {
 		return p, nil
 	}
-	pub, cert, err := parseCreator(idBytes)
+	p, err := parseCreator(idBytes)
 	if err != nil {
 		return parsedCreator{}, err
 	}
-	p := parsedCreator{pub: pub, cert: cert, addr: pub.Address()}
+	p.addr = p.pub.Address()
 	creators.Put(string(idBytes), p)
 	return p, nil
 }
 
-// parseCreator reads id_bytes: an SM2 certificate (the normal case) or a
-// bare SM2 public key (organisations without a registered root CA).
-func parseCreator(idBytes []byte) (*gmcrypto.PublicKey, *gmcrypto.Certificate, error) {
+// parseCreator reads id_bytes: an SM2 certificate (the normal case), an
+// SM2 public key naming a certificate by its hash, or a bare SM2 public key
+// (organisations without a registered root CA).
+func parseCreator(idBytes []byte) (parsedCreator, error) {
 	block, _ := pem.Decode(idBytes)
 	if block == nil {
-		return nil, nil, fmt.Errorf("id_bytes is not PEM")
+		return parsedCreator{}, fmt.Errorf("id_bytes is not PEM")
 	}
 	switch block.Type {
 	case "CERTIFICATE":
 		c, err := gmcrypto.ParseCertificatePEM(idBytes)
 		if err != nil {
-			return nil, nil, err
+			return parsedCreator{}, err
 		}
-		return c.PublicKey(), c, nil
+		return parsedCreator{pub: c.PublicKey(), cert: c}, nil
 	case "PUBLIC KEY":
 		k, err := gmcrypto.ParsePublicKeyPEM(idBytes)
-		return k, nil, err
+		if err != nil {
+			return parsedCreator{}, err
+		}
+		p := parsedCreator{pub: k}
+		if len(block.Headers) > 0 {
+			p.certRef, p.certRefErr = certRefOf(k, block, idBytes)
+		}
+		return p, nil
 	default:
-		return nil, nil, fmt.Errorf("unsupported identity PEM type %q", block.Type)
+		return parsedCreator{}, fmt.Errorf("unsupported identity PEM type %q", block.Type)
 	}
+}
+
+// CertRefHeader is the PEM header of a public key that names its
+// certificate: the 64 lowercase hex digits of SM3 over the certificate's
+// DER (docs/adr/0025-certificate-references.md).
+const CertRefHeader = "Certificate-SM3"
+
+// certRefOf reads the hash a public key PEM names. The form is exactly
+// what NamedCertPEM writes: one Certificate-SM3 header of 32 bytes in
+// lowercase hex, the key, nothing else, so that one key naming one
+// certificate has one encoding.
+func certRefOf(k *gmcrypto.PublicKey, block *pem.Block, idBytes []byte) ([]byte, error) {
+	v, ok := block.Headers[CertRefHeader]
+	if !ok || len(block.Headers) != 1 {
+		return nil, fmt.Errorf("public key PEM headers %s: want exactly one, %s", headerNames(block.Headers), CertRefHeader)
+	}
+	ref, err := hex.DecodeString(v)
+	if err != nil || len(ref) != gmcrypto.HashSize || hex.EncodeToString(ref) != v {
+		return nil, fmt.Errorf("%s %q: want %d lowercase hex digits", CertRefHeader, v, 2*gmcrypto.HashSize)
+	}
+	if !bytes.Equal(NamedCertPEM(k, [gmcrypto.HashSize]byte(ref)), idBytes) {
+		return nil, fmt.Errorf("public key PEM naming certificate %s is not in its canonical form (one header, 64-column base64, no trailing bytes)", v)
+	}
+	return ref, nil
+}
+
+func headerNames(h map[string]string) string {
+	names := make([]string, 0, len(h))
+	for n := range h {
+		names = append(names, strconv.Quote(n))
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+// NamedCertPEM is the creator id_bytes of a signer that names its
+// certificate, of SM3 hash certHash, instead of carrying it: its public
+// key as a PKIX PEM block with one Certificate-SM3 header.
+func NamedCertPEM(pub *gmcrypto.PublicKey, certHash [gmcrypto.HashSize]byte) []byte {
+	block, _ := pem.Decode(pub.MarshalPEM())
+	block.Headers = map[string]string{CertRefHeader: hex.EncodeToString(certHash[:])}
+	return pem.EncodeToMemory(block)
 }
 
 // VerifySignature checks the creator's SM2 signature over the payload bytes.
@@ -224,6 +292,29 @@ type Signer struct {
 	// CertPEM is the signer's certificate; when empty the envelope carries
 	// the bare public key.
 	CertPEM []byte
+	// IDBytes, when set, is the creator's id_bytes as they are: NamingCert
+	// sets them; tests set them to play a signer with a crafted identity.
+	IDBytes []byte
+}
+
+// NamingCert returns s signing with its public key naming its
+// certificate by SM3 hash instead of carrying the certificate: envelopes
+// about 450 bytes smaller, which a chain accepts once it has recorded the
+// certificate (any executed transaction that carried it records it;
+// docs/adr/0025-certificate-references.md).
+func (s Signer) NamingCert() (Signer, error) {
+	if len(s.CertPEM) == 0 {
+		return Signer{}, fmt.Errorf("naming a certificate: the signer has none")
+	}
+	c, err := gmcrypto.ParseCertificatePEM(s.CertPEM)
+	if err != nil {
+		return Signer{}, err
+	}
+	if !c.PublicKey().Equal(s.Key.Public()) {
+		return Signer{}, fmt.Errorf("naming a certificate: certificate %s is not of the signer's key", c.Subject())
+	}
+	s.IDBytes = NamedCertPEM(s.Key.Public(), c.Hash())
+	return s, nil
 }
 
 // BuildTx makes a signed envelope carrying msg for ledger on chainID, stamped
@@ -246,7 +337,10 @@ func BuildTxWithNonce(s Signer, chainID, ledgerName string, at time.Time, msg *t
 	if n := len(nonce); n < MinNonceLen || n > MaxNonceLen {
 		return nil, "", fmt.Errorf("build tx: nonce of %d bytes, want %d..%d", n, MinNonceLen, MaxNonceLen)
 	}
-	idBytes := s.CertPEM
+	idBytes := s.IDBytes
+	if len(idBytes) == 0 {
+		idBytes = s.CertPEM
+	}
 	if len(idBytes) == 0 {
 		idBytes = s.Key.Public().MarshalPEM()
 	}

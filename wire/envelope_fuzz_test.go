@@ -32,6 +32,17 @@ func FuzzDecodeTx(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// An envelope naming its certificate by hash (ADR 0025).
+	cs, _ := certSigner(f)
+	named, err := cs.NamingCert()
+	if err != nil {
+		f.Fatal(err)
+	}
+	b, _, err := BuildTx(named, "c", "payments", time.Unix(1, 0), &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 5}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
 	f.Add([]byte{})
 	f.Add([]byte{0x0a, 0x00})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -44,6 +55,9 @@ func FuzzDecodeTx(f *testing.F) {
 		}
 		if tx.Msg == nil || tx.Msg.Body == nil || tx.Creator == nil {
 			t.Fatalf("accepted tx without message or creator")
+		}
+		if tx.CertRef != nil && (tx.Cert != nil || tx.CertRefErr != nil) {
+			t.Fatalf("a named certificate with a carried one or an error")
 		}
 		_ = tx.VerifySignature() // must not panic
 	})

@@ -125,6 +125,7 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.Int64Var(&o.History, "history", 0, "jinlian, transfer workload: commit this many transfers (from the load's senders, to the same receivers) before the measured load, printing the rate every million")
 	f.Int64Var(&o.ReservesInterval, "reserves-interval", 0, "jinlian: the genesis reserves_interval (0: the localnet's, every checkpoint interval; negative: no reserves records, as a chain whose reserves heights would stall the load)")
 	f.BoolVar(&o.Certs, "certs", false, "jinlian transfer workload: senders sign with client certificates of the bench organisation's root CA (carried in every envelope), not bare keys; kvstore's transactions take that size")
+	f.BoolVar(&o.CertRefs, "cert-refs", false, "with --certs and --warmup: the measured load's envelopes name the certificates by SM3 hash (ADR 0025); the warm-up's carry them whole, which records them; kvstore's transactions take the named size")
 	f.DurationVar(&o.Warmup, "warmup", 0, "before the measured load, offer --rate for this long and wait for the mempools to empty, so that the nodes are measured warm (grown heaps, filled caches, the senders' SM2 tables); transfer workload and kvstore")
 	f.DurationVar(&o.Settle, "settle", 0, "wait this long between a ready network (every node past its first block) and the load, e.g. after a large genesis (after --history, between it and the load)")
 	f.StringVar(&o.HeapProfile, "heapprofile", "", "write a heap profile of the node process after the load to FILE.<app>")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/ledger"
 	"github.com/jinlian-ledger/jinlian/node"
+	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // quickstartBank is one founding bank of docs/quickstart.md section 2.
@@ -345,6 +347,36 @@ func TestQuickstartNetwork(t *testing.T) {
 	out = mustCLI(t, "query", "balance", "--asset", "CNY", "--account", banks[1].address, "--node", rpc[1])
 	if !strings.HasPrefix(out, "100 CNY on payments") {
 		t.Fatalf("bankB's balance on its own node: %s", out)
+	}
+
+	// The chain recorded the treasury's certificate with that transfer, so
+	// the next one names it by hash (ADR 0025); bankB's treasury, which
+	// has sent nothing, cannot name its own yet.
+	creator := func(c *rpchttp.HTTP, r txResult) *wire.Tx {
+		t.Helper()
+		h, _ := hex.DecodeString(r.Hash)
+		res, err := c.Tx(ctx, h, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := wire.DecodeTx(res.Tx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	if tx := creator(clients[0], sent); tx.Cert == nil || tx.CertRef != nil {
+		t.Fatalf("the first transfer does not carry the certificate: %+v", tx)
+	}
+	var again txResult
+	if err := json.Unmarshal([]byte(mustCLI(t, "--home", banks[0].identity, "tx", "transfer", "--from", banks[0].keyFile, "--asset", "CNY", "--to", banks[1].address, "--amount", "1", "--node", rpc[1], "-o", "json")), &again); err != nil || again.Code != 0 {
+		t.Fatalf("second transfer: %v %+v", err, again)
+	}
+	if tx := creator(clients[1], again); tx.Cert != nil || tx.CertRef == nil {
+		t.Fatalf("the second transfer does not name the certificate: %+v", tx)
+	}
+	if out, err := runCLI(t, "--home", banks[1].identity, "tx", "transfer", "--from", banks[1].keyFile, "--certificate", "named", "--asset", "CNY", "--to", banks[0].address, "--amount", "1", "--node", rpc[1]); err == nil || !strings.Contains(out+err.Error(), "has not recorded certificate") {
+		t.Fatalf("naming an unrecorded certificate: %v\n%s", err, out)
 	}
 
 	// Governance reads back: propose prints the id (text and JSON), show

@@ -15,6 +15,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/spf13/cobra"
 
+	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
@@ -29,6 +30,9 @@ type txFlags struct {
 	// signOnly, when set, is where the signed transaction goes instead of
 	// a node (offline signing); chainID is then the chain to sign for.
 	signOnly, chainID string
+	// certificate is how a key with a certificate signs: auto (the
+	// default, also when empty), whole or named.
+	certificate string
 }
 
 // addSigning registers the offline-signing flags of a command that sends a
@@ -36,6 +40,56 @@ type txFlags struct {
 func (f *txFlags) addSigning(c *cobra.Command) {
 	c.Flags().StringVar(&f.signOnly, "sign-only", "", "sign without a node and write the signed transaction to this file (- for stdout); send it later with `jinlian tx broadcast FILE`")
 	c.Flags().StringVar(&f.chainID, "chain-id", "", "with --sign-only: the chain to sign for (the node is not asked)")
+	c.Flags().StringVar(&f.certificate, "certificate", "auto", "for a key with a certificate: whole (carry it), named (carry its SM3 hash, about 450 bytes less; the chain must have recorded it), or auto (named once the node says the chain has recorded it, whole otherwise and with --sign-only)")
+}
+
+// certSigner picks how signer, a key with a certificate, identifies
+// itself (docs/adr/0025-certificate-references.md); ask says whether the
+// chain records the certificate (nil offline).
+func certSigner(form string, signer wire.Signer, ask func(hash string) (app.CertificateStatus, error)) (wire.Signer, error) {
+	if len(signer.CertPEM) == 0 {
+		if form == "named" {
+			return signer, errors.New("--certificate named: the key has no certificate")
+		}
+		return signer, nil
+	}
+	switch form {
+	case "whole":
+		return signer, nil
+	case "", "auto", "named":
+	default:
+		return signer, fmt.Errorf("--certificate %q: want auto, whole or named", form)
+	}
+	named, err := signer.NamingCert()
+	if err != nil {
+		return signer, err
+	}
+	if ask == nil {
+		if form == "named" {
+			return named, nil
+		}
+		return signer, nil
+	}
+	c, err := gmcrypto.ParseCertificatePEM(signer.CertPEM)
+	if err != nil {
+		return signer, err
+	}
+	h := c.Hash()
+	st, err := ask(hex.EncodeToString(h[:]))
+	switch {
+	case err != nil && form == "named":
+		return signer, err
+	case err != nil:
+		return signer, nil // a node of an older release: the whole certificate
+	case st.References && st.Recorded:
+		return named, nil
+	case form != "named":
+		return signer, nil
+	case !st.References:
+		return signer, fmt.Errorf("--certificate named: the chain does not accept named certificates before upgrade %q; send with --certificate whole", app.CertRefsUpgrade)
+	default:
+		return signer, fmt.Errorf("--certificate named: the chain has not recorded certificate %x; send one transaction with --certificate whole (or auto) first", h)
+	}
 }
 
 // SignedTxFormat names the file `--sign-only` writes and `tx broadcast` reads.
@@ -165,6 +219,9 @@ func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error
 	}
 	signer := wire.Signer{Key: key, MSPID: info.Org, CertPEM: []byte(info.Certificate)}
 	if f.signOnly != "" {
+		if signer, err = certSigner(f.certificate, signer, nil); err != nil {
+			return err
+		}
 		return signOffline(cmd, g, f, signer, msg)
 	}
 	if f.chainID != "" {
@@ -177,6 +234,12 @@ func sendTx(cmd *cobra.Command, g *globals, f *txFlags, msg *txpb.Message) error
 		return err
 	}
 	chain, err := chainID(ctx, c, g.node)
+	if err != nil {
+		return err
+	}
+	signer, err = certSigner(f.certificate, signer, func(hash string) (st app.CertificateStatus, err error) {
+		return st, abciQuery(ctx, g.node, app.QueryCertificate, []byte(hash), 0, &st)
+	})
 	if err != nil {
 		return err
 	}

@@ -100,6 +100,11 @@ type Options struct {
 	// certificate and CheckTx authenticates it. kvstore's transactions
 	// take the size of such an envelope.
 	Certs bool
+	// CertRefs (with Certs and a warm-up): the measured load's envelopes
+	// name their certificates by SM3 hash (ADR 0025) instead of carrying
+	// them; the warm-up's carry them whole, which records them on chain.
+	// kvstore's transactions take the size of a named envelope.
+	CertRefs bool
 	// History (jinlian, transfer workload): commit this many transfers
 	// from the load's senders before the measured load, so that it runs
 	// on a chain with that history (blocks, indexes, state versions).
@@ -188,8 +193,10 @@ type Result struct {
 	// WarmupSeconds is the warm-up load before the measurement (--warmup):
 	// none of the figures count it.
 	WarmupSeconds float64 `json:"warmup_seconds,omitempty"`
-	// Certs: the load's envelopes carried certificates (--certs).
-	Certs bool `json:"certs,omitempty"`
+	// Certs: the load's envelopes carried certificates (--certs), or named
+	// them by hash (CertRefs, --cert-refs).
+	Certs    bool `json:"certs,omitempty"`
+	CertRefs bool `json:"cert_refs,omitempty"`
 	// History is what the run committed before its load (--history).
 	History *History `json:"history,omitempty"`
 	// NodeRSSBytes is the node process's resident memory after the load
@@ -232,6 +239,9 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 	}
 	if o.Warmup < 0 {
 		return nil, nil, errors.New("--warmup must not be negative")
+	}
+	if o.CertRefs && (!o.Certs || o.Warmup <= 0) {
+		return nil, nil, errors.New("--cert-refs needs --certs and a --warmup: the warm-up's envelopes carry the certificates whole, which records them for the measured load to name")
 	}
 	if o.Validators < 1 || o.Validators > len(localnet.Orgs) {
 		return nil, nil, fmt.Errorf("--validators %d: want 1..%d", o.Validators, len(localnet.Orgs))
@@ -402,7 +412,10 @@ func PrintTable(w io.Writer, results []*Result) {
 			if r.WarmupSeconds > 0 {
 				state += fmt.Sprintf("measured after a warm-up of %.0f s at the offered rate; ", r.WarmupSeconds)
 			}
-			if r.Certs {
+			switch {
+			case r.CertRefs:
+				state += "senders sign with certificates, named by hash; "
+			case r.Certs:
 				state += "senders sign with certificates; "
 			}
 			fmt.Fprintf(w, "    %sready in %.1f s; node process RSS %.2f GB after the load (%.2f GB anonymous; peak %.2f GB); disk %.0f B per committed transfer per node\n",
@@ -576,7 +589,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	cpu0, cpuErr := processCPU(child.cmd.Process.Pid)
 	self0, _ := processCPU(os.Getpid())
 	r := &Result{App: appName, Workload: workload, Validators: o.Validators, TimeoutCommit: o.TimeoutCommit.String(),
-		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds, WarmupSeconds: o.Warmup.Seconds(), Certs: o.Certs && appName != "kvstore"}
+		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds, WarmupSeconds: o.Warmup.Seconds(), Certs: o.Certs && appName != "kvstore", CertRefs: o.CertRefs && appName != "kvstore"}
 	if appName != "kvstore" {
 		r.SyntheticAccounts = o.SyntheticAccounts
 		r.History = hist
@@ -674,7 +687,7 @@ func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error)
 			return nil, err
 		}
 	case appName == "jinlian", appName == "jinlian-shared":
-		signers := make([]wire.Signer, o.Accounts)
+		signers, named := make([]wire.Signer, o.Accounts), make([]wire.Signer, o.Accounts)
 		addrs := make([][]byte, o.Accounts)
 		sender, rootCA, err := senders(o)
 		if err != nil {
@@ -688,6 +701,12 @@ func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error)
 			}
 			if signers[i], err = sender(i, k); err != nil {
 				return nil, err
+			}
+			named[i] = signers[i]
+			if o.CertRefs {
+				if named[i], err = signers[i].NamingCert(); err != nil {
+					return nil, err
+				}
 			}
 			addrs[i] = k.Public().Address().Bytes()
 			l.accounts = append(l.accounts, k.Public().Address().String())
@@ -705,7 +724,11 @@ func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error)
 				to = app.SyntheticAddress(seed, int64(binary.BigEndian.Uint64(h[:8])%uint64(o.SyntheticAccounts))).Bytes()
 			}
 			msg := &txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: to, Amount: 1}}}
-			raw, _, err := wire.BuildTx(signers[from], ChainID, "payments", now, msg)
+			signer := named[from] // the warm-up's (the first extra) carry certificates whole
+			if i < extra {
+				signer = signers[from]
+			}
+			raw, _, err := wire.BuildTx(signer, ChainID, "payments", now, msg)
 			return raw, err
 		}
 		l.sign = func(now time.Time) error {
@@ -725,7 +748,8 @@ func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error)
 	case appName == "kvstore":
 		size := o.TxSize
 		if size == 0 {
-			// A transfer's size, with a certificate under --certs.
+			// A transfer's size, with a certificate under --certs, naming
+			// it under --cert-refs.
 			k, err := gmcrypto.GenerateKey()
 			if err != nil {
 				return nil, err
@@ -735,6 +759,9 @@ func buildLoad(appName, workload string, o *Options, extra int) (*txLoad, error)
 				return nil, err
 			}
 			signer, err := sender(0, k)
+			if err == nil && o.CertRefs {
+				signer, err = signer.NamingCert()
+			}
 			if err != nil {
 				return nil, err
 			}

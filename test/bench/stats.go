@@ -161,6 +161,7 @@ func medianResult(rounds []*Result) *Result {
 		MaxBlockTxs:      int(pick(func(r *Result) float64 { return float64(r.MaxBlockTxs) })),
 		WarmupSeconds:    r0.WarmupSeconds,
 		Certs:            r0.Certs,
+		CertRefs:         r0.CertRefs,
 		Runs:             rounds,
 	}
 }
