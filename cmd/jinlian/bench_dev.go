@@ -76,6 +76,11 @@ CheckTx authenticates (the chain to the root, validity, revocation);
 without it they sign with bare keys. kvstore's transactions take the size
 of such an envelope.
 
+--cert-refs (with --certs and a --warmup) has the measured load's envelopes
+name their certificates by SM3 hash, as signers do once the chain has
+recorded their certificates (ADR 0025); the warm-up's envelopes carry them
+whole, which records them. kvstore's transactions take the named size.
+
 --history N runs the jinlian load on a chain with history: before the
 measurement, N more transfers from the load's senders (to the receivers
 the load draws from) are signed chunk by chunk, offered no further ahead
