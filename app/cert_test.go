@@ -164,8 +164,8 @@ func newCertHarness(t testing.TB) *certHarness {
 // expires while a leaf it issued is still within its own validity (a CA
 // re-issued its root certificate with the same key and subject but a
 // shorter life, so the leaf chains to the short root and outlives it), and
-// a revocation. A warm node (certificate verdicts cached by earlier blocks
-// and by its mempool) and a cold node (a fresh App, as after a restart,
+// a revocation, with certificates carried and named by hash. A warm node
+// (certificate verdicts cached by earlier blocks and by its mempool) and a cold node (a fresh App, as after a restart,
 // before every block) must give every transaction the same result and
 // every block the same app hash.
 func TestCertificateCacheWarmEqualsCold(t *testing.T) {
@@ -227,16 +227,27 @@ func TestCertificateCacheWarmEqualsCold(t *testing.T) {
 	bobPays := func(at time.Time) []byte {
 		return sign(bob, "bankB", bobCert, "payments", at, transfer("CNY", alice, 1))
 	}
+	// The same signers naming their certificates by hash (ADR 0025), once
+	// the block of 10 s has recorded them.
+	signNamed := func(key *gmcrypto.PrivateKey, org string, cert []byte, at time.Time, m *txpb.Message) []byte {
+		raw, _, err := wire.BuildTx(wire.Signer{Key: key, MSPID: org, IDBytes: wire.NamedCertPEM(key.Public(), mustCert(t, cert).Hash())}, testChain, "payments", at, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	aliceNames := func(at time.Time) []byte { return signNamed(alice, "bankA", aliceCert, at, transfer("CNY", bob, 1)) }
+	bobNames := func(at time.Time) []byte { return signNamed(bob, "bankB", bobCert, at, transfer("CNY", alice, 1)) }
 	revokeBob := func(at time.Time) []byte {
 		return sign(adminB, "bankB", adminCert, permission.SystemLedger, at, revoke)
 	}
 	certCode := permission.ErrCertificate.Code()
 	add(genesisTime.Add(time.Second), nil)
 	add(genesisTime.Add(10*time.Second), []uint32{0, 0}, alicePays, bobPays)
-	add(expiry.Add(-10*time.Second), []uint32{0}, alicePays)
-	add(expiry.Add(10*time.Second), []uint32{certCode, 0}, alicePays, bobPays) // bankA's root expired
-	add(expiry.Add(20*time.Second), []uint32{0, certCode}, revokeBob, bobPays)
-	add(expiry.Add(30*time.Second), []uint32{certCode, certCode}, bobPays, alicePays)
+	add(expiry.Add(-10*time.Second), []uint32{0, 0}, alicePays, aliceNames)
+	add(expiry.Add(10*time.Second), []uint32{certCode, 0, certCode, 0}, alicePays, bobPays, aliceNames, bobNames) // bankA's root expired
+	add(expiry.Add(20*time.Second), []uint32{0, certCode, certCode}, revokeBob, bobPays, bobNames)
+	add(expiry.Add(30*time.Second), []uint32{certCode, certCode, certCode}, bobPays, alicePays, bobNames)
 
 	ctx := context.Background()
 	warmStore, coldStore := openStore(t), openStore(t)
