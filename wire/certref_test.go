@@ -179,3 +179,30 @@ func FuzzParseCreator(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodeTx: decoding a transfer envelope (no signature check),
+// bare key, carried certificate and named certificate.
+func BenchmarkDecodeTx(b *testing.B) {
+	s, _ := certSigner(b)
+	named, err := s.NamingCert()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		s    Signer
+	}{{"bare", Signer{Key: s.Key, MSPID: "bankA"}}, {"certificate", s}, {"named", named}} {
+		raw, _, err := BuildTx(c.s, "c", "payments", time.Now(), transferMsg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := DecodeTx(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
