@@ -51,8 +51,17 @@ func (r *ReadCache) remember(ledger string, key, v []byte) {
 }
 
 func (r *ReadCache) Has(ledger string, key []byte) (bool, error) {
-	v, err := r.Get(ledger, key)
-	return v != nil, err
+	if l, ok := r.reads[ledger]; ok {
+		if v, ok := l[string(key)]; ok {
+			return v != nil, nil // no copy of a value nobody reads
+		}
+	}
+	v, err := r.parent.Get(ledger, key)
+	if err != nil {
+		return false, err
+	}
+	r.remember(ledger, key, v)
+	return v != nil, nil
 }
 
 func (r *ReadCache) Set(ledger string, key, value []byte) error {

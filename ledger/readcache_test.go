@@ -35,8 +35,20 @@ func TestReadCache(t *testing.T) {
 			t.Fatalf("absent key = %q", v)
 		}
 	}
-	if parent.gets != 2 {
-		t.Fatalf("%d reads reached the parent, want 2 (one per key)", parent.gets)
+	// Has answers from the same cache, and fills it for Get.
+	for range 2 {
+		if ok, err := r.Has("l", []byte("a")); !ok || err != nil {
+			t.Fatalf("Has(a) = %v, %v", ok, err)
+		}
+		if ok, err := r.Has("l", []byte("c")); ok || err != nil {
+			t.Fatalf("Has(absent c) = %v, %v", ok, err)
+		}
+	}
+	if v, _ := r.Get("l", []byte("c")); v != nil {
+		t.Fatalf("absent key after Has = %q", v)
+	}
+	if parent.gets != 3 {
+		t.Fatalf("%d reads reached the parent, want 3 (one per key)", parent.gets)
 	}
 	// Writes go through and the cache follows them.
 	if err := r.Set("l", []byte("missing"), []byte("now")); err != nil {
@@ -73,5 +85,8 @@ func TestReadCache(t *testing.T) {
 	}
 	if _, err := r.Get("nosuch", []byte("k")); err == nil {
 		t.Fatal("unknown ledger read succeeded")
+	}
+	if _, err := r.Has("nosuch", []byte("k")); err == nil {
+		t.Fatal("unknown ledger Has succeeded")
 	}
 }

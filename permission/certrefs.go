@@ -27,10 +27,7 @@ func EnableCertRefs(kv ledger.KV) error { return kv.Set(SystemLedger, certRefsKe
 
 // CertRefsOn reports whether the chain records and resolves certificate
 // references.
-func CertRefsOn(kv Reader) (bool, error) {
-	b, err := kv.Get(SystemLedger, certRefsKey)
-	return b != nil, err
-}
+func CertRefsOn(kv HasReader) (bool, error) { return kv.Has(SystemLedger, certRefsKey) }
 
 func certKey(hash []byte) []byte { return []byte("cert/" + hex.EncodeToString(hash)) }
 
@@ -49,18 +46,28 @@ func RecordCertificate(kv ledger.KV, c *gmcrypto.Certificate) error {
 // changes. Whether the hash is recorded is read from state every time.
 var recorded = memo.NewMap[[gmcrypto.HashSize]byte, *gmcrypto.Certificate](10_000)
 
+// HasReader is a Reader that can tell presence without copying a value
+// (ledger.KV, ledger.View).
+type HasReader interface {
+	Reader
+	Has(ledger string, key []byte) (bool, error)
+}
+
 // RecordedCertificate returns the certificate recorded under hash, or nil.
-func RecordedCertificate(kv Reader, hash []byte) (*gmcrypto.Certificate, error) {
+func RecordedCertificate(kv HasReader, hash []byte) (*gmcrypto.Certificate, error) {
 	if len(hash) != gmcrypto.HashSize {
 		return nil, ErrCertificate.Wrapf("certificate hash of %d bytes, want %d", len(hash), gmcrypto.HashSize)
+	}
+	h := [gmcrypto.HashSize]byte(hash)
+	if c, ok := recorded.Get(h); ok {
+		if ok, err := kv.Has(SystemLedger, certKey(hash)); err != nil || !ok {
+			return nil, err
+		}
+		return c, nil
 	}
 	der, err := kv.Get(SystemLedger, certKey(hash))
 	if err != nil || der == nil {
 		return nil, err
-	}
-	h := [gmcrypto.HashSize]byte(hash)
-	if c, ok := recorded.Get(h); ok {
-		return c, nil
 	}
 	c, err := gmcrypto.ParseCertificate(der)
 	if err != nil {
