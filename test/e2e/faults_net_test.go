@@ -144,6 +144,34 @@ func (f *faultNet) reachHeight(ctx context.Context, i int, h int64, since time.T
 	return time.Since(since)
 }
 
+// meshed waits (at most limit) until every node has a P2P connection to
+// every other one, as after persistent peers have redialled: a node that
+// just caught up by block sync may still lack some, and a partition then
+// would measure the redial, not the partition.
+func (f *faultNet) meshed(ctx context.Context, limit time.Duration) {
+	f.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		full := true
+		for _, n := range f.nodes {
+			qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			ni, err := n.client.NetInfo(qctx)
+			cancel()
+			if err != nil || ni.NPeers < len(f.nodes)-1 {
+				full = false
+				break
+			}
+		}
+		if full {
+			return
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			f.t.Fatalf("the validators did not all connect to each other within %v", limit)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // partition cuts every link between nodes of different groups; nodes in
 // no group are cut from everyone. blackhole keeps the cut connections
 // open and drops their bytes (as a network that loses packets); otherwise

@@ -269,6 +269,7 @@ func (c *campaign) cutOff(ctx context.Context, i int, d time.Duration, blackhole
 		}
 	}
 	rest = append(rest, []int{i}, others)
+	c.f.meshed(ctx, 30*time.Second)
 	c.f.partition(blackhole, rest...)
 	h0 := c.f.top(ctx, i)
 	time.Sleep(d)
@@ -413,7 +414,7 @@ func (c *campaign) diskFull(ctx context.Context, i int, mnt string, hold time.Du
 	t.Helper()
 	n := c.f.nodes[i]
 	filler := filepath.Join(mnt, "filler")
-	if err := fillDisk(filler); err != nil {
+	if err := fillDisk(filler, mnt, diskLeft); err != nil {
 		t.Fatalf("fill %s: %v", mnt, err)
 	}
 	filled := time.Now()
@@ -472,8 +473,17 @@ func mountTmpfs(t *testing.T, size int64) (string, error) {
 	return dir, nil
 }
 
-// fillDisk writes path until the file system is full.
-func fillDisk(path string) error {
+// diskLeft is what fillDisk leaves free: below node.min_free_disk_mb's
+// default (256 MB), so that the node's check stops it, and more than the
+// node writes in the 5 s between two checks. Filled to the last byte, the
+// outcome is a race: a write through the ledger's memory-mapped files can
+// fault (SIGBUS, exit 2) before CometBFT's write fails (ENOSPC, exit 1);
+// docs/operations.md, "A full disk".
+const diskLeft = 64 << 20
+
+// fillDisk writes path until the file system under dir has at most left
+// bytes free.
+func fillDisk(path, dir string, left uint64) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -481,6 +491,13 @@ func fillDisk(path string) error {
 	defer f.Close()
 	buf := make([]byte, 1<<20)
 	for {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(dir, &st); err != nil {
+			return err
+		}
+		if st.Bavail*uint64(st.Bsize) <= left {
+			return f.Sync()
+		}
 		if _, err := f.Write(buf); err != nil {
 			if errors.Is(err, syscall.ENOSPC) {
 				return nil
