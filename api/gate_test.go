@@ -432,6 +432,10 @@ func TestGateGMTLSRoles(t *testing.T) {
 		{name: "unregistered identity: /nodes", client: stranger, body: query("/nodes", ""), wantErr: "is not registered on chain"},
 		{name: "unregistered identity: /upgrade", client: stranger, body: query("/upgrade", ""), wantErr: "is not registered on chain"},
 		{name: "committee member: /upgrade", client: bob, body: query("/upgrade", ""), want: []string{"abci_query /upgrade"}},
+		// /certificate (ADR 0025) says whether a certificate hash is recorded:
+		// registered identities only, as /pubkey.
+		{name: "unregistered identity: /certificate", client: stranger, body: query("/certificate", strings.Repeat("ab", 32)), wantErr: "is not registered on chain"},
+		{name: "member: /certificate", client: bob, body: query("/certificate", strings.Repeat("ab", 32)), want: []string{"abci_query /certificate"}},
 		{name: "unregistered identity: /checkpoint", client: stranger, body: query("/checkpoint", "1"), wantErr: "is not registered on chain"},
 		{name: "committee member: /checkpoint", client: bob, body: query("/checkpoint", "1"), want: []string{"abci_query /checkpoint"}},
 		{name: "unregistered identity: status", client: stranger, body: rpcBody("status", "{}"), want: []string{"status"}},

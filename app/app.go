@@ -479,8 +479,8 @@ func (a *App) admit(kv ledger.KV, tx *wire.Tx, at time.Time, height int64, txInd
 		// any bank's CA, must leave nothing in state.
 		err = permission.RecordPublicKey(exec, tx.Sender, tx.Creator)
 	}
-	if err == nil {
-		err = recordCert(exec, tx)
+	if err == nil && tx.Cert != nil {
+		err = permission.RecordCertificate(exec, tx.Cert)
 	}
 	if err == nil && !a.checking {
 		// The block's execution (not CheckTx, whose state is thrown away
@@ -561,19 +561,7 @@ func (a *App) authenticate(kv ledger.KV, tx *wire.Tx, at time.Time) error {
 		return a.certs.Authenticate(kv, org, tx.Cert, at)
 	}
 	if tx.CertRef != nil || tx.CertRefErr != nil {
-		on, err := permission.CertRefsOn(kv)
-		if err != nil {
-			return err
-		}
-		if on {
-			return a.authenticateNamed(kv, org, tx, at)
-		}
-		// Before references are on, a public key's PEM headers mean
-		// nothing, as they always did: the creator is a bare key.
-		if org.RootCA != "" {
-			return permission.ErrCertificate.Wrapf("organisation %s requires certificate identities; tx %s carries a public key naming a certificate, which this chain accepts only after upgrade %q", org.ID, tx.ID, CertRefsUpgrade)
-		}
-		return nil
+		return a.authenticateNamed(kv, org, tx, at)
 	}
 	if org.RootCA != "" {
 		return permission.ErrCertificate.Wrapf("organisation %s requires certificate identities; tx %s carries a bare public key", org.ID, tx.ID)

@@ -18,35 +18,36 @@ const CertRefsUpgrade = "certificate-references"
 
 func init() { RegisterMigration(CertRefsUpgrade, permission.EnableCertRefs) }
 
-// authenticateNamed authenticates a creator that names its certificate by
-// hash (docs/adr/0025-certificate-references.md): the certificate must be
-// recorded, be of the envelope's key, and pass every check a carried one
-// does.
+// authenticateNamed authenticates a creator whose public key PEM carries
+// headers (docs/adr/0025-certificate-references.md). A recorded
+// certificate (recorded only once references are on) must be of the
+// envelope's key and pass every check a carried one does. Otherwise the
+// marker decides: before references are on, the headers mean nothing, as
+// they always did, and the creator is a bare key; after, the creator is
+// refused, saying why.
 func (a *App) authenticateNamed(kv ledger.KV, org permission.Organisation, tx *wire.Tx, at time.Time) error {
-	if tx.CertRefErr != nil {
+	if tx.CertRef != nil {
+		cert, err := permission.RecordedCertificate(kv, tx.CertRef)
+		if err != nil {
+			return err
+		}
+		if cert != nil {
+			if !cert.PublicKey().Equal(tx.Creator) {
+				return permission.ErrCertificate.Wrapf("tx %s names certificate %x of %s, whose key is not the envelope's (%s)", tx.ID, tx.CertRef, cert.Subject(), tx.Sender)
+			}
+			return a.certs.Authenticate(kv, org, cert, at)
+		}
+	}
+	on, err := permission.CertRefsOn(kv)
+	switch {
+	case err != nil:
+		return err
+	case !on && org.RootCA != "":
+		return permission.ErrCertificate.Wrapf("organisation %s requires certificate identities; tx %s carries a public key naming a certificate, which this chain accepts only after upgrade %q", org.ID, tx.ID, CertRefsUpgrade)
+	case !on:
+		return nil
+	case tx.CertRefErr != nil:
 		return wire.ErrTxDecode.Wrapf("creator of tx %s: %v", tx.ID, tx.CertRefErr)
 	}
-	cert, err := permission.RecordedCertificate(kv, tx.CertRef)
-	if err != nil {
-		return err
-	}
-	if cert == nil {
-		return permission.ErrCertificate.Wrapf("tx %s names certificate %x, which this chain has not recorded: send one transaction carrying the whole certificate first", tx.ID, tx.CertRef)
-	}
-	if !cert.PublicKey().Equal(tx.Creator) {
-		return permission.ErrCertificate.Wrapf("tx %s names certificate %x of %s, whose key is not the envelope's (%s)", tx.ID, tx.CertRef, cert.Subject(), tx.Sender)
-	}
-	return a.certs.Authenticate(kv, org, cert, at)
-}
-
-// recordCert records a carried certificate for later envelopes to name,
-// once the chain has references on.
-func recordCert(kv ledger.KV, tx *wire.Tx) error {
-	if tx.Cert == nil {
-		return nil
-	}
-	if on, err := permission.CertRefsOn(kv); err != nil || !on {
-		return err
-	}
-	return permission.RecordCertificate(kv, tx.Cert)
+	return permission.ErrCertificate.Wrapf("tx %s names certificate %x, which this chain has not recorded: send one transaction carrying the whole certificate first", tx.ID, tx.CertRef)
 }

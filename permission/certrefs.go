@@ -31,11 +31,16 @@ func CertRefsOn(kv HasReader) (bool, error) { return kv.Has(SystemLedger, certRe
 
 func certKey(hash []byte) []byte { return []byte("cert/" + hex.EncodeToString(hash)) }
 
-// RecordCertificate records c under its hash (first sight only).
+// RecordCertificate records c under its hash, first sight only, once
+// references are on (before, it records nothing). A recorded certificate
+// is one read; the marker is read only for a certificate not yet recorded.
 func RecordCertificate(kv ledger.KV, c *gmcrypto.Certificate) error {
 	h := c.Hash()
 	k := certKey(h[:])
 	if ok, err := kv.Has(SystemLedger, k); err != nil || ok {
+		return err
+	}
+	if on, err := CertRefsOn(kv); err != nil || !on {
 		return err
 	}
 	return kv.Set(SystemLedger, k, c.DER())

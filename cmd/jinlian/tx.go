@@ -43,48 +43,40 @@ func (f *txFlags) addSigning(c *cobra.Command) {
 	c.Flags().StringVar(&f.certificate, "certificate", "auto", "for a key with a certificate: whole (carry it), named (carry its SM3 hash, about 450 bytes less; the chain must have recorded it), or auto (named once the node says the chain has recorded it, whole otherwise and with --sign-only)")
 }
 
-// certSigner picks how signer, a key with a certificate, identifies
-// itself (docs/adr/0025-certificate-references.md); ask says whether the
-// chain records the certificate (nil offline).
+// certSigner picks how signer identifies itself when its key has a
+// certificate (docs/adr/0025-certificate-references.md): form is auto
+// (also when empty), whole or named; ask says whether the chain accepts
+// named certificates and has recorded this one (nil offline: auto then
+// carries it).
 func certSigner(form string, signer wire.Signer, ask func(hash string) (app.CertificateStatus, error)) (wire.Signer, error) {
-	if len(signer.CertPEM) == 0 {
-		if form == "named" {
-			return signer, errors.New("--certificate named: the key has no certificate")
-		}
-		return signer, nil
-	}
 	switch form {
-	case "whole":
-		return signer, nil
-	case "", "auto", "named":
+	case "", "auto", "whole", "named":
 	default:
 		return signer, fmt.Errorf("--certificate %q: want auto, whole or named", form)
 	}
-	named, err := signer.NamingCert()
-	if err != nil {
-		return signer, err
-	}
-	if ask == nil {
-		if form == "named" {
-			return named, nil
-		}
+	switch {
+	case len(signer.CertPEM) == 0 && form == "named":
+		return signer, errors.New("--certificate named: the key has no certificate")
+	case len(signer.CertPEM) == 0, form == "whole", ask == nil && form != "named":
 		return signer, nil
 	}
 	c, err := gmcrypto.ParseCertificatePEM(signer.CertPEM)
 	if err != nil {
 		return signer, err
 	}
+	named, err := signer.NamingCert()
+	if err != nil || ask == nil {
+		return named, err
+	}
 	h := c.Hash()
 	st, err := ask(hex.EncodeToString(h[:]))
 	switch {
-	case err != nil && form == "named":
-		return signer, err
-	case err != nil:
-		return signer, nil // a node of an older release: the whole certificate
-	case st.References && st.Recorded:
+	case err == nil && st.References && st.Recorded:
 		return named, nil
 	case form != "named":
-		return signer, nil
+		return signer, nil // not recorded yet, or a node of an older release: the whole certificate
+	case err != nil:
+		return signer, err
 	case !st.References:
 		return signer, fmt.Errorf("--certificate named: the chain does not accept named certificates before upgrade %q; send with --certificate whole", app.CertRefsUpgrade)
 	default:
