@@ -76,75 +76,63 @@ func DecodeTx(b []byte) (*Tx, error) {
 	if len(b) > MaxTxBytes {
 		return nil, ErrTxDecode.Wrapf("transaction of %d bytes exceeds the %d-byte limit", len(b), MaxTxBytes)
 	}
-	var env common.Envelope
-	if err := proto.Unmarshal(b, &env); err != nil {
-		return nil, ErrTxDecode.Wrapf("envelope: %v", err)
+	// The Tx keeps slices of the envelope (payload, signature, nonce,
+	// creator); one copy of the bytes lets it keep them without holding
+	// the caller's buffer.
+	b = slices.Clone(b)
+	p, ok := scanEnvelope(b)
+	if !ok {
+		var err error
+		if p, err = unmarshalEnvelope(b); err != nil {
+			return nil, err
+		}
 	}
-	if len(env.Payload) == 0 || len(env.Signature) == 0 {
+	if len(p.payload) == 0 || len(p.signature) == 0 {
 		return nil, ErrTxDecode.Wrapf("envelope lacks payload or signature")
 	}
-	var payload common.Payload
-	if err := proto.Unmarshal(env.Payload, &payload); err != nil {
-		return nil, ErrTxDecode.Wrapf("payload: %v", err)
-	}
-	if payload.Header == nil {
+	if !p.hasHeader {
 		return nil, ErrTxDecode.Wrapf("payload has no header")
 	}
-	var ch common.ChannelHeader
-	if err := proto.Unmarshal(payload.Header.ChannelHeader, &ch); err != nil {
-		return nil, ErrTxDecode.Wrapf("channel header: %v", err)
+	if common.HeaderType(p.chType) != HeaderTypeJinlian {
+		return nil, ErrTxDecode.Wrapf("channel header type %d, want %d", p.chType, HeaderTypeJinlian)
 	}
-	var sh common.SignatureHeader
-	if err := proto.Unmarshal(payload.Header.SignatureHeader, &sh); err != nil {
-		return nil, ErrTxDecode.Wrapf("signature header: %v", err)
-	}
-	if common.HeaderType(ch.Type) != HeaderTypeJinlian {
-		return nil, ErrTxDecode.Wrapf("channel header type %d, want %d", ch.Type, HeaderTypeJinlian)
-	}
-	if ch.ChannelId == "" {
+	if p.channelID == "" {
 		return nil, ErrTxDecode.Wrapf("channel header names no sub-ledger")
 	}
-	if ch.Timestamp == nil || ch.Timestamp.CheckValid() != nil {
+	ts := timestamppb.Timestamp{Seconds: p.seconds, Nanos: p.nanos}
+	if !p.hasTimestamp || ts.CheckValid() != nil {
 		return nil, ErrTxDecode.Wrapf("channel header has no valid timestamp")
 	}
-	var ext txpb.HeaderExtension
-	if err := proto.Unmarshal(ch.Extension, &ext); err != nil {
-		return nil, ErrTxDecode.Wrapf("channel header extension: %v", err)
-	}
-	if n := len(sh.Nonce); n < MinNonceLen || n > MaxNonceLen {
+	if n := len(p.nonce); n < MinNonceLen || n > MaxNonceLen {
 		return nil, ErrTxDecode.Wrapf("nonce of %d bytes, want %d..%d", n, MinNonceLen, MaxNonceLen)
 	}
-	var id msp.SerializedIdentity
-	if err := proto.Unmarshal(sh.Creator, &id); err != nil {
-		return nil, ErrTxDecode.Wrapf("creator identity: %v", err)
-	}
-	if id.Mspid == "" {
+	if p.mspid == "" {
 		return nil, ErrTxDecode.Wrapf("creator names no organisation (mspid)")
 	}
-	c, err := parseCreatorCached(id.IdBytes)
+	c, err := parseCreatorCached(p.idBytes)
 	if err != nil {
-		return nil, ErrTxDecode.Wrapf("creator of organisation %s: %v", id.Mspid, err)
+		return nil, ErrTxDecode.Wrapf("creator of organisation %s: %v", p.mspid, err)
 	}
-	want := TxID(sh.Nonce, sh.Creator)
-	if ch.TxId != want {
-		return nil, ErrTxDecode.Wrapf("tx id %q does not match hex(SM3(nonce ‖ creator)) %s", ch.TxId, want)
+	want := TxID(p.nonce, p.creator)
+	if p.txID != want {
+		return nil, ErrTxDecode.Wrapf("tx id %q does not match hex(SM3(nonce ‖ creator)) %s", p.txID, want)
 	}
 	var msg txpb.Message
-	if err := proto.Unmarshal(payload.Data, &msg); err != nil {
+	if err := proto.Unmarshal(p.data, &msg); err != nil {
 		return nil, ErrTxDecode.Wrapf("message: %v", err)
 	}
 	spec, ok := Spec(&msg)
 	if !ok {
-		return nil, ErrUnknownMessage.Wrapf("transaction %s carries no message this version knows", ch.TxId)
+		return nil, ErrUnknownMessage.Wrapf("transaction %s carries no message this version knows", p.txID)
 	}
 	return &Tx{
-		ID:         ch.TxId,
-		nonce:      sh.Nonce,
-		creator:    sh.Creator,
-		Ledger:     ch.ChannelId,
-		ChainID:    ext.ChainId,
-		Timestamp:  ch.Timestamp.AsTime(),
-		MSPID:      id.Mspid,
+		ID:         p.txID,
+		nonce:      p.nonce,
+		creator:    p.creator,
+		Ledger:     p.channelID,
+		ChainID:    p.chainID,
+		Timestamp:  ts.AsTime(),
+		MSPID:      p.mspid,
 		Creator:    c.pub,
 		Cert:       c.cert,
 		CertRef:    c.certRef,
@@ -152,8 +140,8 @@ func DecodeTx(b []byte) (*Tx, error) {
 		Sender:     c.addr,
 		Msg:        &msg,
 		Spec:       spec,
-		payload:    env.Payload,
-		signature:  env.Signature,
+		payload:    p.payload,
+		signature:  p.signature,
 	}, nil
 }
 
