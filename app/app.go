@@ -350,8 +350,10 @@ func (a *App) initChain(req *abci.RequestInitChain) (*abci.ResponseInitChain, er
 	if err := startTxResults(a.store); err != nil {
 		return nil, err
 	}
-	if err := permission.EnableCertRefs(a.store); err != nil {
-		return nil, err
+	if certRefsRelease {
+		if err := permission.EnableCertRefs(a.store); err != nil {
+			return nil, err
+		}
 	}
 	a.chainID, a.params, a.blockTime = req.ChainId, g.Params, req.Time
 	switch {

@@ -16,7 +16,11 @@ import (
 // started by this binary has them from genesis (InitChain).
 const CertRefsUpgrade = "certificate-references"
 
-func init() { RegisterMigration(CertRefsUpgrade, permission.EnableCertRefs) }
+func init() {
+	if certRefsRelease {
+		RegisterMigration(CertRefsUpgrade, permission.EnableCertRefs)
+	}
+}
 
 // authenticateNamed authenticates a creator whose public key PEM carries
 // headers (docs/adr/0025-certificate-references.md). A recorded

@@ -65,7 +65,12 @@ type consortium struct {
 // joins by state sync, registers its checkpoint key and pays; each founder
 // restarts in turn and is never refused; bank D leaves the validator set
 // and the consortium and is evicted; an upgrade is scheduled, every node
-// stops at its height and goes on with the new release. At the end every
+// stops at its height and goes on with the new release. The old release
+// plays the one before certificate references (-tags nocertrefs) and the
+// upgrade is certificate-references (ADR 0025): before it, the chain
+// refuses an envelope naming its certificate; after it, the load's next
+// payment records bankA's certificate and a payment naming it commits on
+// every node. At the end every
 // node has the same app hash at every height it holds, every payment the
 // chain reports committed is in every node's app, balances add up and the
 // invariants hold.
@@ -75,7 +80,7 @@ func TestConsortiumLife(t *testing.T) {
 	}
 	heavytest.Long(t, "builds two releases and runs a five-bank consortium through its life")
 	c := &consortium{t: t, dir: t.TempDir(), ctx: heavytest.Context(t, 9*time.Minute)}
-	oldBin, newBin := buildJinlianTags(t, ""), buildJinlianTags(t, "upgradetest")
+	oldBin, newBin := buildJinlianTags(t, "nocertrefs"), buildJinlianTags(t, "")
 	c.bin = oldBin
 	c.pw = filepath.Join(c.dir, "passphrase")
 	if err := os.WriteFile(c.pw, []byte(lifePassphrase+"\n"), 0o600); err != nil {
@@ -192,10 +197,22 @@ func TestConsortiumLife(t *testing.T) {
 	}
 	d.proc.kill()
 
+	// An envelope naming bankA's certificate by hash: refused, by every
+	// node of the old release, since the chain has no certificate
+	// references yet (the key's PEM header means nothing, and bankA's
+	// organisation has a root CA, so a bare key may not sign for it).
+	named := namedPayment(t, load.signer, b.address)
+	for _, bk := range c.members() {
+		res, err := bk.proc.client.BroadcastTxSync(c.ctx, named)
+		if err != nil || res.Code == 0 || !strings.Contains(res.Log, "only after upgrade \""+app.CertRefsUpgrade+"\"") {
+			t.Fatalf("%s's node before the upgrade, a named certificate: %v %+v", bk.org, err, res)
+		}
+	}
+
 	// An upgrade: every member's node stops at the height naming it, and
 	// goes on with the release that carries its migration.
 	at := c.top() + 15
-	c.pass(a, "schedule-upgrade", "--name", "test-upgrade", "--height", strconv.FormatInt(at, 10), "--info", "the upgradetest build")
+	c.pass(a, "schedule-upgrade", "--name", app.CertRefsUpgrade, "--height", strconv.FormatInt(at, 10), "--info", "the release with certificate references")
 	// As cosmovisor would: each node that stopped for the upgrade starts
 	// again on the new release. A node that had not received the block of
 	// the height before its peers stopped gets it from them once they run
@@ -209,7 +226,7 @@ func TestConsortiumLife(t *testing.T) {
 				still = append(still, bk)
 				continue
 			}
-			if !strings.Contains(bk.proc.logText(), `UPGRADE "test-upgrade" NEEDED at height `+strconv.FormatInt(at, 10)) {
+			if !strings.Contains(bk.proc.logText(), `UPGRADE "`+app.CertRefsUpgrade+`" NEEDED at height `+strconv.FormatInt(at, 10)) {
 				t.Fatalf("%s stopped without naming the upgrade at %d: %v\n%s", bk.org, at, bk.proc.exitErr(), logExcerpt(bk.proc.logText()))
 			}
 			bk.proc.bin = newBin
@@ -226,8 +243,24 @@ func TestConsortiumLife(t *testing.T) {
 	}
 	var ups app.UpgradeStatus
 	if err := json.Unmarshal([]byte(c.cli("query", "upgrade", "--node", a.proc.rpcAddr, "-o", "json")), &ups); err != nil ||
-		len(ups.Applied) != 1 || ups.Applied[0] != (app.AppliedUpgrade{Name: "test-upgrade", Height: at}) {
+		len(ups.Applied) != 1 || ups.Applied[0] != (app.AppliedUpgrade{Name: app.CertRefsUpgrade, Height: at}) {
 		t.Fatalf("query upgrade after the upgrade: %v %+v", err, ups)
+	}
+	// The load carries bankA's certificate whole; its first payment after
+	// the upgrade records it, and then a payment may name it: the CLI's
+	// --certificate named asks the node and sends the 64-digit hash.
+	load.waitCommits(5)
+	out = c.cli("tx", "transfer", "--from", a.keyFile, "--passphrase-file", c.pw, "--certificate", "named", "--asset", "CNY", "--to", b.address, "--amount", "3", "--node", cc.proc.rpcAddr, "-o", "json")
+	var namedPaid struct {
+		Code   uint32 `json:"code"`
+		Height int64  `json:"height"`
+		Log    string `json:"log"`
+	}
+	if json.Unmarshal([]byte(out), &namedPaid) != nil || namedPaid.Code != 0 {
+		t.Fatalf("bankA pays naming its certificate after the upgrade: %s", out)
+	}
+	for _, bk := range c.members() {
+		c.reach(bk, namedPaid.Height)
 	}
 	load.waitCommits(20)
 	load.stop()
@@ -519,14 +552,16 @@ func (c *consortium) audit(load *lifeLoad, joinedAt, paidAt int64) {
 			}
 		}
 	}
-	// Balances: bankA paid every committed payment and got 7 back from E.
-	a, e := c.banks[0], c.banks[4]
+	// Balances: bankA paid every committed payment, got 7 back from E and
+	// paid B 3 naming its certificate.
+	a, b, e := c.banks[0], c.banks[1], c.banks[4]
 	var paid uint64
 	for _, v := range want {
 		paid += v
 	}
-	want[a.address] = lifeFunding - paid + 7
+	want[a.address] = lifeFunding - paid + 7 - 3
 	want[e.address] -= 7
+	want[b.address] += 3
 	final := top + 1
 	for _, bk := range members {
 		for addr, amount := range want {
@@ -605,6 +640,26 @@ func newLifeLoad(c *consortium, from *lifeBank, to []*lifeBank) *lifeLoad {
 	}
 	return &lifeLoad{c: c, signer: wire.Signer{Key: key, MSPID: from.org, CertPEM: []byte(info.Certificate)},
 		quit: make(chan struct{}), done: make(chan struct{}), recipients: to, pending: map[string]time.Time{}, observed: map[string]int64{}}
+}
+
+// namedPayment is a payment of 1 fen to addr, signed by signer naming its
+// certificate by hash instead of carrying it (ADR 0025).
+func namedPayment(t *testing.T, signer wire.Signer, to string) []byte {
+	t.Helper()
+	named, err := signer.NamingCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := gmcrypto.ParseAddress(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _, err := wire.BuildTx(named, lifeChain, ledgerName, time.Now(),
+		&txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: assetCNY, To: addr.Bytes(), Amount: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
 
 func (l *lifeLoad) setRecipients(to []*lifeBank) {
