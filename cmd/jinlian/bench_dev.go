@@ -124,6 +124,7 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.DurationVar(&o.Duration, "duration", 20*time.Second, "how long to offer load at most")
 	f.DurationVar(&o.TimeoutCommit, "timeout-commit", 100*time.Millisecond, "CometBFT consensus.timeout_commit of every node")
 	f.IntVar(&o.MempoolSize, "mempool-size", 0, "CometBFT mempool.size of every node, both apps (0: jinlian's default, 4000)")
+	f.IntVar(&o.MaxProposalTxs, "max-proposal-txs", 0, "node.max_proposal_txs of every jinlian node: the most transactions a block it proposes holds (0: jinlian's default, 2000; a large number leaves block.max_bytes the only limit); kvstore proposes what block.max_bytes allows")
 	f.StringVar(&o.TxIndex, "tx-index", "", "CometBFT tx_index.indexer of every node, both apps: kv or null (empty: the default, kv)")
 	f.IntVar(&o.Accounts, "accounts", 200, "funded sender accounts of the jinlian load")
 	f.Int64Var(&o.SyntheticAccounts, "synthetic-accounts", 0, "jinlian: fund this many generated accounts in the genesis (app_state synthetic_accounts) and send the load's transfers to them, drawn uniformly")

@@ -75,6 +75,10 @@ type Options struct {
 	TimeoutCommit time.Duration
 	// MempoolSize is every node's mempool.size (0: jinlian's default).
 	MempoolSize int
+	// MaxProposalTxs is every jinlian node's node.max_proposal_txs (0:
+	// jinlian's default, 2000). kvstore proposes what block.max_bytes
+	// allows.
+	MaxProposalTxs int
 	// TxIndex is every node's tx_index.indexer ("": the default, kv).
 	TxIndex  string
 	Accounts int
@@ -506,8 +510,14 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		pprofAddr = fmt.Sprintf("127.0.0.1:%d", basePort+2)
 		args = append(args, "--pprof", pprofAddr)
 	}
+	var env []string
+	if o.MaxProposalTxs > 0 && appName != "kvstore" {
+		// The nodes read it from the environment like any setting of
+		// jinlian.toml (docs/quickstart.md).
+		env = append(env, "JINLIAN_NODE_MAX_PROPOSAL_TXS="+strconv.Itoa(o.MaxProposalTxs))
+	}
 	childStart := time.Now()
-	child, err := startChild(self, args, filepath.Join(dir, "node.log"), 2*time.Minute+genesisWork)
+	child, err := startChild(self, args, env, filepath.Join(dir, "node.log"), 2*time.Minute+genesisWork)
 	if err != nil {
 		return nil, err
 	}

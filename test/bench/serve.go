@@ -191,20 +191,21 @@ type child struct {
 	done  chan struct{}
 }
 
-func startChild(self string, args []string, logPath string, timeout time.Duration) (*child, error) {
+func startChild(self string, args, env []string, logPath string, timeout time.Duration) (*child, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	c := exec.Command(self, args...)
 	c.Stderr = logf
+	c.Env = append(os.Environ(), env...)
 	if os.Getenv("GOMEMLIMIT") == "" {
 		if total, err := memTotal(); err == nil {
 			// A soft limit under the machine's memory, so that the
 			// validators' genesis peak (all of them hold their genesis
 			// working trees until the first commit) is collected before
 			// the machine runs out rather than after.
-			c.Env = append(os.Environ(), fmt.Sprintf("GOMEMLIMIT=%dMiB", total*3/4>>20))
+			c.Env = append(c.Env, fmt.Sprintf("GOMEMLIMIT=%dMiB", total*3/4>>20))
 		}
 	}
 	setChildAttrs(c)
