@@ -123,15 +123,7 @@ func envelopeVariants(t testing.TB, b []byte) []envelopeVariant {
 // every encoding protobuf accepts, through the fast scanner or the
 // fallback, and the scanner reads the clients' encodings.
 func TestDecodeTxEncodings(t *testing.T) {
-	k, err := gmcrypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _, err := BuildTx(Signer{Key: k, MSPID: "bankA"}, "c", "payments", time.Unix(1, 0),
-		&txpb.Message{Body: &txpb.Message_Transfer{Transfer: &txpb.Transfer{Asset: "CNY", To: k.Public().Address().Bytes(), Amount: 5}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := selfTransfer(t)
 	want, err := DecodeTx(b)
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +152,20 @@ func TestDecodeTxEncodings(t *testing.T) {
 // TestDecodeTxOwnsItsBytes: the decoded transaction does not share the
 // caller's buffer, which the caller may reuse.
 func TestDecodeTxOwnsItsBytes(t *testing.T) {
+	b := selfTransfer(t)
+	tx, err := DecodeTx(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(b)
+	if err := tx.VerifySignature(); err != nil || tx.ID != TxIDOf(tx) {
+		t.Fatalf("the decoded transaction changed with the caller's buffer: %v", err)
+	}
+}
+
+// selfTransfer is the envelope of a transfer a fresh key signs to itself.
+func selfTransfer(t *testing.T) []byte {
+	t.Helper()
 	k, err := gmcrypto.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -169,12 +175,5 @@ func TestDecodeTxOwnsItsBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, err := DecodeTx(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clear(b)
-	if err := tx.VerifySignature(); err != nil || tx.ID != TxIDOf(tx) {
-		t.Fatalf("the decoded transaction changed with the caller's buffer: %v", err)
-	}
+	return b
 }
