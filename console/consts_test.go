@@ -1,6 +1,7 @@
 package console
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/jinlian-ledger/jinlian/app"
@@ -17,10 +18,25 @@ func TestNamesMatchTheApp(t *testing.T) {
 		{queryRoles, app.QueryRoles},
 		{queryProposals, app.QueryProposals},
 		{queryProposal, app.QueryProposal},
+		{queryCertificate, app.QueryCertificate},
 		{systemLedger, permission.SystemLedger},
 	} {
 		if c.ours != c.theirs {
 			t.Errorf("console names %q where the app has %q", c.ours, c.theirs)
+		}
+	}
+}
+
+// certificateStatus reads app.CertificateStatus's JSON.
+func TestCertificateStatusMatchesTheApp(t *testing.T) {
+	for _, want := range []app.CertificateStatus{{References: true, Recorded: true}, {References: true}, {}} {
+		b, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got certificateStatus
+		if err := json.Unmarshal(b, &got); err != nil || got.References != want.References || got.Recorded != want.Recorded {
+			t.Errorf("%s read as %+v (%v)", b, got, err)
 		}
 	}
 }

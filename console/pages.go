@@ -33,6 +33,9 @@ const (
 	queryRoles      = "/roles"
 	queryProposals  = "/proposals"
 	queryProposal   = "/proposal"
+	// queryCertificate answers certificateStatus for a certificate's SM3
+	// (ADR 0025).
+	queryCertificate = "/certificate"
 )
 
 // pages holds one parsed template per page, each with the layout.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -371,6 +372,22 @@ func TestConsoleInChromium(t *testing.T) {
 	out, err = runCLI(t, "gov", "show", "1", "-o", "json", "--node", n.rpc)
 	if err != nil || !strings.Contains(out, `"org": "bankA"`) || !strings.Contains(out, `"status": "passed"`) {
 		t.Fatalf("the vote on chain: %v %s", err, out)
+	}
+	// The clerk's transfer above carried its certificate, which the chain
+	// recorded, so the console's vote names it by hash (ADR 0025), as
+	// `jinlian tx` signs.
+	var vote txResult
+	if out, err := runCLI(t, "query", "tx", text(bctx, "#vote-result code"), "-o", "json", "--node", n.rpc); err != nil || json.Unmarshal([]byte(out), &vote) != nil {
+		t.Fatalf("query the vote: %v %s", err, out)
+	}
+	rpc, err := rpchttp.New(n.rpc, "/websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	qctx, cancelQ := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelQ()
+	if tx := committedEnvelope(qctx, t, rpc, vote.Hash); tx.CertRef == nil || tx.Cert != nil {
+		t.Errorf("the console's vote does not name its certificate: carried %v, named %x", tx.Cert != nil, tx.CertRef)
 	}
 
 	// A confidential transfer (bankB's key is on chain since it proposed):

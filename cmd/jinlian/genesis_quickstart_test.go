@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -230,6 +231,25 @@ func TestGenesisCommandsRefuseBadInput(t *testing.T) {
 	}
 }
 
+// committedEnvelope decodes the committed transaction of CometBFT hash
+// (hex) that the node of c holds.
+func committedEnvelope(ctx context.Context, t *testing.T, c *rpchttp.HTTP, hash string) *wire.Tx {
+	t.Helper()
+	h, err := hex.DecodeString(hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Tx(ctx, h, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := wire.DecodeTx(res.Tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
 // TestQuickstartNetwork follows docs/quickstart.md section 2 for two banks
 // through the CLI commands: each bank makes its keys and registration in
 // its own home, the coordinator builds the genesis with the genesis
@@ -352,19 +372,7 @@ func TestQuickstartNetwork(t *testing.T) {
 	// The chain recorded the treasury's certificate with that transfer, so
 	// the next one names it by hash (ADR 0025); bankB's treasury, which
 	// has sent nothing, cannot name its own yet.
-	creator := func(c *rpchttp.HTTP, r txResult) *wire.Tx {
-		t.Helper()
-		h, _ := hex.DecodeString(r.Hash)
-		res, err := c.Tx(ctx, h, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx, err := wire.DecodeTx(res.Tx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tx
-	}
+	creator := func(c *rpchttp.HTTP, r txResult) *wire.Tx { return committedEnvelope(ctx, t, c, r.Hash) }
 	if tx := creator(clients[0], sent); tx.Cert == nil || tx.CertRef != nil {
 		t.Fatalf("the first transfer does not carry the certificate: %+v", tx)
 	}
