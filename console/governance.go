@@ -15,7 +15,6 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/jinlian-ledger/jinlian/gmcrypto"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
@@ -171,20 +170,12 @@ type certificateStatus struct {
 // recorded yet, a node that cannot say) the vote carries it whole, which
 // is always valid.
 func (s *Server) namingCertificate(ctx context.Context, signer wire.Signer) wire.Signer {
-	if len(signer.CertPEM) == 0 {
-		return signer
-	}
-	c, err := gmcrypto.ParseCertificatePEM(signer.CertPEM)
-	if err != nil {
-		return signer
-	}
-	h := c.Hash()
-	var st certificateStatus
-	if err := s.query(ctx, queryCertificate, []byte(hex.EncodeToString(h[:])), &st); err != nil || !st.References || !st.Recorded {
-		return signer
-	}
 	named, err := signer.NamingCert()
 	if err != nil {
+		return signer // no certificate (or not of the key): carried as it is
+	}
+	var st certificateStatus
+	if err := s.query(ctx, queryCertificate, []byte(hex.EncodeToString(named.CertRef)), &st); err != nil || !st.References || !st.Recorded {
 		return signer
 	}
 	return named

@@ -12,25 +12,14 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
-	"github.com/jinlian-ledger/jinlian/internal/ca"
+	"github.com/jinlian-ledger/jinlian/internal/ca/catest"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 )
 
 // certSigner is a client of a fresh CA of bankA, carrying its certificate.
 func certSigner(t testing.TB) (Signer, *gmcrypto.Certificate) {
 	t.Helper()
-	a, err := ca.New("bankA", 30, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := gmcrypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := a.Issue("alice", gmcrypto.RoleClient, k.Public(), 30, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, c := catest.Client(t, "bankA")
 	return Signer{Key: k, MSPID: "bankA", CertPEM: c.PEM()}, c
 }
 

@@ -283,6 +283,9 @@ type Signer struct {
 	// IDBytes, when set, is the creator's id_bytes as they are: NamingCert
 	// sets them; tests set them to play a signer with a crafted identity.
 	IDBytes []byte
+	// CertRef, set by NamingCert, is the SM3 hash of the certificate
+	// IDBytes names: what a client asks the node about (/certificate).
+	CertRef []byte
 }
 
 // NamingCert returns s signing with its public key naming its
@@ -301,7 +304,8 @@ func (s Signer) NamingCert() (Signer, error) {
 	if !c.PublicKey().Equal(s.Key.Public()) {
 		return Signer{}, fmt.Errorf("naming a certificate: certificate %s is not of the signer's key", c.Subject())
 	}
-	s.IDBytes = NamedCertPEM(s.Key.Public(), c.Hash())
+	h := c.Hash()
+	s.IDBytes, s.CertRef = NamedCertPEM(s.Key.Public(), h), h[:]
 	return s, nil
 }
 

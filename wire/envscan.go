@@ -41,44 +41,24 @@ type envelopeParts struct {
 // validator's own work per transfer; protobuf's reflection was half of it
 // (docs/performance.md).
 func scanEnvelope(b []byte) (p envelopeParts, ok bool) {
-	var header, channelHeader, signatureHeader, timestamp, extension []byte
-	if !scanMessage(b, func(n protowire.Number, t protowire.Type, v []byte, _ uint64) bool {
-		switch {
-		case n == 1 && t == protowire.BytesType:
-			p.payload = v
-		case n == 2 && t == protowire.BytesType:
-			p.signature = v
-		default:
-			return false
-		}
-		return true
-	}) {
+	var header, channelHeader, signatureHeader, timestamp, extension, mspid []byte
+	if p.payload, p.signature, _, ok = scanPair(b); !ok {
 		return p, false
 	}
-	if !scanMessage(p.payload, func(n protowire.Number, t protowire.Type, v []byte, _ uint64) bool {
-		switch {
-		case n == 1 && t == protowire.BytesType:
-			header, p.hasHeader = v, true
-		case n == 2 && t == protowire.BytesType:
-			p.data = v
-		default:
-			return false
-		}
-		return true
-	}) {
+	if header, p.data, p.hasHeader, ok = scanPair(p.payload); !ok {
 		return p, false
 	}
-	ok = scanMessage(header, func(n protowire.Number, t protowire.Type, v []byte, _ uint64) bool {
-		switch {
-		case n == 1 && t == protowire.BytesType:
-			channelHeader = v
-		case n == 2 && t == protowire.BytesType:
-			signatureHeader = v
-		default:
-			return false
-		}
-		return true
-	}) && scanMessage(channelHeader, func(n protowire.Number, t protowire.Type, v []byte, x uint64) bool {
+	if channelHeader, signatureHeader, _, ok = scanPair(header); !ok {
+		return p, false
+	}
+	if p.creator, p.nonce, _, ok = scanPair(signatureHeader); !ok {
+		return p, false
+	}
+	if mspid, p.idBytes, _, ok = scanPair(p.creator); !ok || !utf8.Valid(mspid) {
+		return p, false
+	}
+	p.mspid = string(mspid)
+	ok = scanMessage(channelHeader, func(n protowire.Number, t protowire.Type, v []byte, x uint64) bool {
 		switch {
 		case n == 1 && t == protowire.VarintType:
 			p.chType = int32(x)
@@ -113,28 +93,29 @@ func scanEnvelope(b []byte) (p envelopeParts, ok bool) {
 		}
 		p.chainID = string(v)
 		return true
-	}) && scanMessage(signatureHeader, func(n protowire.Number, t protowire.Type, v []byte, _ uint64) bool {
+	})
+	return p, ok
+}
+
+// scanPair reads a message of two length-delimited fields, numbers 1 and
+// 2, as Envelope, Payload, Header, SignatureHeader and SerializedIdentity
+// are: their values, and whether field 1 was present (a message field
+// present but empty is not absent).
+func scanPair(b []byte) (f1, f2 []byte, has1, ok bool) {
+	ok = scanMessage(b, func(n protowire.Number, t protowire.Type, v []byte, _ uint64) bool {
 		switch {
-		case n == 1 && t == protowire.BytesType:
-			p.creator = v
-		case n == 2 && t == protowire.BytesType:
-			p.nonce = v
-		default:
+		case t != protowire.BytesType:
 			return false
-		}
-		return true
-	}) && scanMessage(p.creator, func(n protowire.Number, t protowire.Type, v []byte, _ uint64) bool {
-		switch {
-		case n == 1 && t == protowire.BytesType && utf8.Valid(v):
-			p.mspid = string(v)
-		case n == 2 && t == protowire.BytesType:
-			p.idBytes = v
+		case n == 1:
+			f1, has1 = v, true
+		case n == 2:
+			f2 = v
 		default:
 			return false
 		}
 		return true
 	})
-	return p, ok
+	return f1, f2, has1, ok
 }
 
 // scanMessage calls field for each field of the protobuf message b, with

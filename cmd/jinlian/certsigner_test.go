@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/jinlian-ledger/jinlian/app"
-	"github.com/jinlian-ledger/jinlian/gmcrypto"
-	"github.com/jinlian-ledger/jinlian/internal/ca"
+	"github.com/jinlian-ledger/jinlian/internal/ca/catest"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
@@ -16,18 +15,7 @@ import (
 // TestCertSigner: what --certificate picks, from the node's answer, and
 // what it refuses before signing.
 func TestCertSigner(t *testing.T) {
-	a, err := ca.New("bankA", 30, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := gmcrypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := a.Issue("alice", gmcrypto.RoleClient, k.Public(), 30, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, c := catest.Client(t, "bankA")
 	certified := wire.Signer{Key: k, MSPID: "bankA", CertPEM: c.PEM()}
 	bare := wire.Signer{Key: k, MSPID: "bankA"}
 	answer := func(st app.CertificateStatus, err error) func(string) (app.CertificateStatus, error) {

@@ -60,16 +60,11 @@ func certSigner(form string, signer wire.Signer, ask func(hash string) (app.Cert
 	case len(signer.CertPEM) == 0, form == "whole", ask == nil && form != "named":
 		return signer, nil
 	}
-	c, err := gmcrypto.ParseCertificatePEM(signer.CertPEM)
-	if err != nil {
-		return signer, err
-	}
 	named, err := signer.NamingCert()
 	if err != nil || ask == nil {
 		return named, err
 	}
-	h := c.Hash()
-	st, err := ask(hex.EncodeToString(h[:]))
+	st, err := ask(hex.EncodeToString(named.CertRef))
 	switch {
 	case err == nil && st.References && st.Recorded:
 		return named, nil
@@ -80,7 +75,7 @@ func certSigner(form string, signer wire.Signer, ask func(hash string) (app.Cert
 	case !st.References:
 		return signer, fmt.Errorf("--certificate named: the chain does not accept named certificates before upgrade %q; send with --certificate whole", app.CertRefsUpgrade)
 	default:
-		return signer, fmt.Errorf("--certificate named: the chain has not recorded certificate %x; send one transaction with --certificate whole (or auto) first", h)
+		return signer, fmt.Errorf("--certificate named: the chain has not recorded certificate %x; send one transaction with --certificate whole (or auto) first", named.CertRef)
 	}
 }
 

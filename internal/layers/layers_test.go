@@ -36,6 +36,8 @@ var layers = []struct {
 	// internal/ca issues SM2 certificates for localnets and tests, so it
 	// sits on gmcrypto, unlike the other helpers.
 	{pkg: "internal/ca", allow: []string{"gmcrypto"}},
+	// catest certifies keys for tests with internal/ca.
+	{pkg: "internal/ca/catest", allow: []string{"internal/ca", "gmcrypto"}},
 
 	{pkg: "ledger", allow: append([]string{"gmcrypto"}, helpers...)},
 
