@@ -59,6 +59,12 @@ STALLED), and late the heights decided in a round above 0. The ratio column is e
 run's; against a kvstore baseline the budget column is what jinlian spends
 per transfer beyond kvstore's node CPU and its SM2 verifications (one per
 validator; measured before the runs), as a share of kvstore's cost.
+With --cpuprofile, a table after the results splits each run's node CPU
+per transfer by its CPU profile of the load into parts (the SM2
+verification and the envelope's decoding wherever they run, each ABCI
+method of the app, CometBFT's tx index, event bus, mempool, RPC, p2p,
+stores and consensus, the Go collector), with each jinlian run's
+difference from kvstore's: where the budget goes.
 
 --synthetic-accounts N grows the state: the genesis funds N generated
 accounts (app_state synthetic_accounts, applied by every validator in its
@@ -142,7 +148,7 @@ given (it must then be empty or absent) or --keep is set.`,
 	f.DurationVar(&o.Drain, "drain", 5*time.Second, "after the load, stop waiting for commits when none came for this long")
 	f.DurationVar(&o.MaxDrain, "max-drain", 10*time.Second, "after the load, wait at most this long for the backlog to commit")
 	f.BoolVar(&o.CheckResults, "check-results", true, "after the run, read block_results and count failed transactions")
-	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the node process during the load to FILE (suffixed .<app> when several apps run)")
+	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the node process during the load to FILE (suffixed .<app>.<round> when several runs), and split each run's cpu/tx by it into parts (SM2 verification, decoding, each ABCI method, CometBFT's pieces), printed after the results")
 	f.BoolVar(&o.Keep, "keep", false, "keep the data directory")
 	f.IntVar(&o.Repeat, "repeat", 1, "rounds of all --app runs, interleaved; more than one adds the medians")
 	f.StringVar(&o.LogLevel, "log.level", "error", "log level of the nodes")

@@ -227,6 +227,10 @@ type Result struct {
 	OverheadBudget     float64 `json:"overhead_budget,omitempty"`
 	BaselineCPUPerTxUs float64 `json:"baseline_cpu_per_tx_us,omitempty"`
 	Round              int     `json:"round,omitempty"`
+	// CPUParts (with --cpuprofile) split NodeCPUPerTxUs by the node
+	// process's CPU profile of the load: the SM2 verification, decoding,
+	// each ABCI method, CometBFT's pieces (cpuparts.go).
+	CPUParts []CPUPart `json:"cpu_parts,omitempty"`
 	// Runs are the rounds a median row summarises.
 	Runs []*Result `json:"runs,omitempty"`
 }
@@ -432,6 +436,7 @@ func PrintTable(w io.Writer, results []*Result) {
 			fmt.Fprintf(w, "    %d included transactions failed\n", r.Failed)
 		}
 	}
+	printCPUParts(w, results)
 }
 
 // txLoad is the pre-built load: transactions, their hashes and their
@@ -590,6 +595,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	}
 
 	var profDone chan error
+	profiled := false
 	if cpuProfile != "" {
 		profDone = make(chan error, 1)
 		secs := int(o.Duration.Seconds()) + 1
@@ -642,6 +648,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		if err := <-profDone; err != nil {
 			fmt.Fprintf(log, "bench %s: cpu profile: %v\n", appName, err)
 		} else {
+			profiled = true
 			fmt.Fprintf(log, "bench %s: cpu profile of the load written to %s\n", appName, cpuProfile)
 		}
 	}
@@ -681,6 +688,11 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		r.LoadSeconds = loadWall.Seconds()
 		if r.Committed > 0 {
 			r.NodeCPUPerTxUs = float64(cpu.Microseconds()) / float64(r.Committed)
+		}
+	}
+	if profiled && r.NodeCPUPerTxUs > 0 {
+		if err := r.setCPUParts(cpuProfile); err != nil {
+			fmt.Fprintf(log, "bench %s: cpu profile: %v\n", appName, err)
 		}
 	}
 	return r, nil

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -134,7 +135,7 @@ func medianResult(rounds []*Result) *Result {
 		return median(xs)
 	}
 	r0 := rounds[0]
-	return &Result{
+	m := &Result{
 		App: r0.App, Validators: r0.Validators, TimeoutCommit: r0.TimeoutCommit, TxBytes: r0.TxBytes, TargetRate: r0.TargetRate,
 		OfferedRate:      pick(func(r *Result) float64 { return r.OfferedRate }),
 		TPS:              pick(func(r *Result) float64 { return r.TPS }),
@@ -164,4 +165,16 @@ func medianResult(rounds []*Result) *Result {
 		CertRefs:         r0.CertRefs,
 		Runs:             rounds,
 	}
+	// The CPU parts, where every round has them: each part's median.
+	for i := range r0.CPUParts {
+		if slices.ContainsFunc(rounds, func(r *Result) bool { return len(r.CPUParts) != len(r0.CPUParts) }) {
+			break
+		}
+		m.CPUParts = append(m.CPUParts, CPUPart{
+			Part:  r0.CPUParts[i].Part,
+			Share: pick(func(r *Result) float64 { return r.CPUParts[i].Share }),
+			Us:    pick(func(r *Result) float64 { return r.CPUParts[i].Us }),
+		})
+	}
+	return m
 }

@@ -1,0 +1,221 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/google/pprof/profile"
+)
+
+// CPUPart is one part of a run's node CPU per committed transfer, split by
+// the node process's CPU profile of the load (--cpuprofile): Share is the
+// part's share of the profile's samples, Us that share of the run's
+// node_cpu_per_tx_us, so that the parts add up to it.
+type CPUPart struct {
+	Part  string  `json:"part"`
+	Share float64 `json:"share"`
+	Us    float64 `json:"us"`
+}
+
+// cpuParts are the parts, in the order a sample is given to the first
+// whose functions are on its stack: the application's work first (the SM2
+// verification and the envelope's decoding wherever they run, then each
+// ABCI method), then CometBFT's pieces under which the application's calls
+// sit, so that CheckTx is not counted as the mempool's. A function matches
+// a name that it equals or that it starts with followed by '.' or '('
+// (a package, or a type's methods).
+var cpuParts = []struct {
+	part  string
+	funcs []string
+}{
+	{"SM2 verification", []string{"github.com/jinlian-ledger/jinlian/gmcrypto.(*PublicKey).Verify", "github.com/jinlian-ledger/jinlian/gmcrypto.(*PublicKey).verify"}},
+	{"envelope decoding", []string{"github.com/jinlian-ledger/jinlian/wire.DecodeTx"}},
+	{"app CheckTx", appMethods("CheckTx")},
+	{"app Prepare/ProcessProposal", append(appMethods("PrepareProposal"), appMethods("ProcessProposal")...)},
+	{"app FinalizeBlock", appMethods("FinalizeBlock")},
+	{"app Commit", appMethods("Commit")},
+	{"app other ABCI", append(appMethods("ExtendVote"), append(appMethods("VerifyVoteExtension"), append(appMethods("Query"), appMethods("Info")...)...)...)},
+	{"CometBFT tx index", []string{"github.com/cometbft/cometbft/state/txindex", "github.com/cometbft/cometbft/state/indexer"}},
+	{"CometBFT event bus", []string{"github.com/cometbft/cometbft/types.(*EventBus)", "github.com/cometbft/cometbft/libs/pubsub"}},
+	{"CometBFT mempool", []string{"github.com/cometbft/cometbft/mempool"}},
+	{"CometBFT RPC", []string{"github.com/cometbft/cometbft/rpc"}},
+	{"CometBFT p2p", []string{"github.com/cometbft/cometbft/p2p"}},
+	{"CometBFT block and state stores", []string{"github.com/cometbft/cometbft/store", "github.com/cometbft/cometbft/state"}},
+	{"CometBFT consensus and the rest", []string{"github.com/cometbft/cometbft"}},
+	{"Go collector (background)", []string{"runtime.gcBgMarkWorker", "runtime.bgsweep", "runtime.bgscavenge"}},
+}
+
+// appMethods names an ABCI method of both applications the bench runs.
+func appMethods(m string) []string {
+	return []string{
+		"github.com/jinlian-ledger/jinlian/app.(*App)." + m,
+		"github.com/cometbft/cometbft/abci/example/kvstore.(*Application)." + m,
+	}
+}
+
+// otherPart is where a sample that no part names goes.
+const otherPart = "other: runtime, Badger, goleveldb"
+
+// matchFunc reports whether function name is fn or lies under it.
+func matchFunc(name, fn string) bool {
+	if !strings.HasPrefix(name, fn) {
+		return false
+	}
+	if len(name) == len(fn) {
+		return true
+	}
+	c := name[len(fn)]
+	return c == '.' || c == '(' || c == '/' && !strings.Contains(fn[strings.LastIndexByte(fn, '/')+1:], ".")
+}
+
+// splitProfile splits a CPU profile's samples into cpuParts (and
+// otherPart), as shares of its total, in cpuParts' order.
+func splitProfile(r io.Reader) ([]CPUPart, error) {
+	p, err := profile.Parse(r)
+	if err != nil {
+		return nil, err
+	}
+	idx := -1
+	for i, st := range p.SampleType {
+		if st.Type == "cpu" {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return nil, fmt.Errorf("not a CPU profile (no cpu sample type)")
+	}
+	sums := make([]int64, len(cpuParts)+1)
+	var total int64
+	for _, s := range p.Sample {
+		v := s.Value[idx]
+		total += v
+		sums[partOf(s)] += v
+	}
+	if total == 0 {
+		return nil, fmt.Errorf("the profile holds no samples")
+	}
+	out := make([]CPUPart, 0, len(sums))
+	for i, v := range sums {
+		name := otherPart
+		if i < len(cpuParts) {
+			name = cpuParts[i].part
+		}
+		out = append(out, CPUPart{Part: name, Share: float64(v) / float64(total)})
+	}
+	return out, nil
+}
+
+// partOf is the index in cpuParts of the first part any of whose
+// functions is on s's stack, or len(cpuParts).
+func partOf(s *profile.Sample) int {
+	best := len(cpuParts)
+	for _, loc := range s.Location {
+		for _, line := range loc.Line {
+			if line.Function == nil {
+				continue
+			}
+			for i := 0; i < best; i++ {
+				for _, fn := range cpuParts[i].funcs {
+					if matchFunc(line.Function.Name, fn) {
+						best = i
+						break
+					}
+				}
+			}
+		}
+	}
+	return best
+}
+
+// setCPUParts splits r's node CPU per transfer by the profile at path.
+func (r *Result) setCPUParts(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	parts, err := splitProfile(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	for i := range parts {
+		parts[i].Us = parts[i].Share * r.NodeCPUPerTxUs
+	}
+	r.CPUParts = parts
+	return nil
+}
+
+// printCPUParts prints, for the results that have them, their CPU parts
+// side by side, in µs per committed transfer; after a kvstore column,
+// each jinlian column is followed by its difference from it.
+func printCPUParts(w io.Writer, results []*Result) {
+	var cols []*Result
+	for _, r := range results {
+		if len(r.CPUParts) > 0 {
+			cols = append(cols, r)
+		}
+	}
+	if len(cols) == 0 {
+		return
+	}
+	type column struct {
+		head string
+		us   func(i int) float64 // part i; len(parts) is the total
+	}
+	var table []column
+	var base *Result
+	for _, r := range cols {
+		r := r
+		name := r.App
+		if r.Round > 0 {
+			name = fmt.Sprintf("%s #%d", r.App, r.Round)
+		}
+		us := func(i int) float64 {
+			if i == len(r.CPUParts) {
+				return r.NodeCPUPerTxUs
+			}
+			return r.CPUParts[i].Us
+		}
+		table = append(table, column{name, us})
+		if r.App == "kvstore" {
+			base = r
+			continue
+		}
+		if b := base; b != nil && len(b.CPUParts) == len(r.CPUParts) {
+			bus := func(i int) float64 {
+				if i == len(b.CPUParts) {
+					return b.NodeCPUPerTxUs
+				}
+				return b.CPUParts[i].Us
+			}
+			table = append(table, column{"+ beyond kvstore", func(i int) float64 { return us(i) - bus(i) }})
+		}
+	}
+	fmt.Fprintf(w, "\nnode CPU per committed transfer by part (µs: each run's cpu/tx split by its CPU profile of the load; a median row's parts are the rounds' medians):\n")
+	fmt.Fprintf(w, "%-36s", "part")
+	for _, c := range table {
+		fmt.Fprintf(w, " %16s", c.head)
+	}
+	fmt.Fprintln(w)
+	parts := cols[0].CPUParts
+	for i := 0; i <= len(parts); i++ {
+		name := "total (cpu/tx)"
+		if i < len(parts) {
+			name = parts[i].Part
+			if len(name) > 36 {
+				name = name[:strings.LastIndexByte(name[:36], ' ')]
+			}
+		}
+		fmt.Fprintf(w, "%-36s", name)
+		for _, c := range table {
+			if strings.HasPrefix(c.head, "+") {
+				fmt.Fprintf(w, " %+16.1f", c.us(i))
+			} else {
+				fmt.Fprintf(w, " %16.1f", c.us(i))
+			}
+		}
+		fmt.Fprintln(w)
+	}
+}
