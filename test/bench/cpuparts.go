@@ -20,38 +20,51 @@ type CPUPart struct {
 }
 
 // cpuParts are the parts, in the order a sample is given to the first
-// whose functions are on its stack: the application's work first (the SM2
-// verification and the envelope's decoding wherever they run, then each
-// ABCI method), then CometBFT's pieces under which the application's calls
-// sit, so that CheckTx is not counted as the mempool's. A function matches
-// a name that it equals or that it starts with followed by '.' or '('
-// (a package, or a type's methods).
+// whose functions are on its stack (and, for a sub-part, the method it is
+// under): the application's work first (the SM2 verification and the
+// envelope's decoding wherever they run, then each ABCI method, jinlian's
+// split into the steps the profiles of issue 16 followed), then
+// CometBFT's pieces under which the application's calls sit, so that
+// CheckTx is not counted as the mempool's. A function matches a name that
+// it equals or that it starts with followed by '.', '(' or, for a
+// package, '/' (a package, or a type's methods).
 var cpuParts = []struct {
 	part  string
 	funcs []string
+	under []string // a sub-part: one of these is on the stack too
 }{
-	{"SM2 verification", []string{"github.com/jinlian-ledger/jinlian/gmcrypto.(*PublicKey).Verify", "github.com/jinlian-ledger/jinlian/gmcrypto.(*PublicKey).verify"}},
-	{"envelope decoding", []string{"github.com/jinlian-ledger/jinlian/wire.DecodeTx"}},
-	{"app CheckTx", appMethods("CheckTx")},
-	{"app Prepare/ProcessProposal", append(appMethods("PrepareProposal"), appMethods("ProcessProposal")...)},
-	{"app FinalizeBlock", appMethods("FinalizeBlock")},
-	{"app Commit", appMethods("Commit")},
-	{"app other ABCI", append(appMethods("ExtendVote"), append(appMethods("VerifyVoteExtension"), append(appMethods("Query"), appMethods("Info")...)...)...)},
-	{"CometBFT tx index", []string{"github.com/cometbft/cometbft/state/txindex", "github.com/cometbft/cometbft/state/indexer"}},
-	{"CometBFT event bus", []string{"github.com/cometbft/cometbft/types.(*EventBus)", "github.com/cometbft/cometbft/libs/pubsub"}},
-	{"CometBFT mempool", []string{"github.com/cometbft/cometbft/mempool"}},
-	{"CometBFT RPC", []string{"github.com/cometbft/cometbft/rpc"}},
-	{"CometBFT p2p", []string{"github.com/cometbft/cometbft/p2p"}},
-	{"CometBFT block and state stores", []string{"github.com/cometbft/cometbft/store", "github.com/cometbft/cometbft/state"}},
-	{"CometBFT consensus and the rest", []string{"github.com/cometbft/cometbft"}},
-	{"Go collector (background)", []string{"runtime.gcBgMarkWorker", "runtime.bgsweep", "runtime.bgscavenge"}},
+	{part: "SM2 verification", funcs: []string{jl + "gmcrypto.(*PublicKey).Verify", jl + "gmcrypto.(*PublicKey).verify"}},
+	{part: "envelope decoding", funcs: []string{jl + "wire.DecodeTx"}},
+	{part: "app CheckTx: execution", funcs: []string{jl + "app.(*App).route"}, under: []string{jl + "app.(*App).CheckTx"}},
+	{part: "app CheckTx: the rest", funcs: appMethods("CheckTx")},
+	{part: "app Prepare/ProcessProposal", funcs: append(appMethods("PrepareProposal"), appMethods("ProcessProposal")...)},
+	{part: "app FinalizeBlock: execution", funcs: []string{jl + "app.(*App).route"}, under: []string{jl + "app.(*App).FinalizeBlock"}},
+	{part: "app FinalizeBlock: movements", funcs: []string{jl + "app.(*App).recordMovements"}},
+	{part: "app FinalizeBlock: results root", funcs: []string{jl + "app.setTxResults"}},
+	{part: "app FinalizeBlock: state root", funcs: []string{jl + "app.(*App).workingHash"}},
+	{part: "app FinalizeBlock: the rest", funcs: appMethods("FinalizeBlock")},
+	{part: "app Commit", funcs: appMethods("Commit")},
+	{part: "app other ABCI", funcs: append(appMethods("ExtendVote"), append(appMethods("VerifyVoteExtension"), append(appMethods("Query"), appMethods("Info")...)...)...)},
+	{part: "CometBFT tx index", funcs: []string{cmt + "state/txindex", cmt + "state/indexer"}},
+	{part: "CometBFT event bus", funcs: []string{cmt + "types.(*EventBus)", cmt + "libs/pubsub"}},
+	{part: "CometBFT mempool", funcs: []string{cmt + "mempool"}},
+	{part: "CometBFT RPC", funcs: []string{cmt + "rpc"}},
+	{part: "CometBFT p2p", funcs: []string{cmt + "p2p"}},
+	{part: "CometBFT block and state stores", funcs: []string{cmt + "store", cmt + "state"}},
+	{part: "CometBFT consensus and the rest", funcs: []string{strings.TrimSuffix(cmt, "/")}},
+	{part: "Go collector (background)", funcs: []string{"runtime.gcBgMarkWorker", "runtime.bgsweep", "runtime.bgscavenge"}},
 }
+
+const (
+	jl  = "github.com/jinlian-ledger/jinlian/"
+	cmt = "github.com/cometbft/cometbft/"
+)
 
 // appMethods names an ABCI method of both applications the bench runs.
 func appMethods(m string) []string {
 	return []string{
-		"github.com/jinlian-ledger/jinlian/app.(*App)." + m,
-		"github.com/cometbft/cometbft/abci/example/kvstore.(*Application)." + m,
+		jl + "app.(*App)." + m,
+		cmt + "abci/example/kvstore.(*Application)." + m,
 	}
 }
 
@@ -108,25 +121,30 @@ func splitProfile(r io.Reader) ([]CPUPart, error) {
 }
 
 // partOf is the index in cpuParts of the first part any of whose
-// functions is on s's stack, or len(cpuParts).
+// functions is on s's stack (with one of its under, for a sub-part), or
+// len(cpuParts).
 func partOf(s *profile.Sample) int {
-	best := len(cpuParts)
-	for _, loc := range s.Location {
-		for _, line := range loc.Line {
-			if line.Function == nil {
-				continue
-			}
-			for i := 0; i < best; i++ {
-				for _, fn := range cpuParts[i].funcs {
+	onStack := func(fns []string) bool {
+		for _, loc := range s.Location {
+			for _, line := range loc.Line {
+				if line.Function == nil {
+					continue
+				}
+				for _, fn := range fns {
 					if matchFunc(line.Function.Name, fn) {
-						best = i
-						break
+						return true
 					}
 				}
 			}
 		}
+		return false
 	}
-	return best
+	for i, p := range cpuParts {
+		if onStack(p.funcs) && (p.under == nil || onStack(p.under)) {
+			return i
+		}
+	}
+	return len(cpuParts)
 }
 
 // setCPUParts splits r's node CPU per transfer by the profile at path.

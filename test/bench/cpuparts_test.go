@@ -12,14 +12,16 @@ import (
 // TestSplitProfile gives each sample of a CPU profile to the first part
 // whose functions are on its stack, whatever their depth: the
 // verification inside CheckTx is the verification's, CheckTx under
-// CometBFT's mempool is the app's, and names that only begin like a part's
-// function are not it.
+// CometBFT's mempool is the app's, the execution of a message is
+// CheckTx's or FinalizeBlock's by the method it runs under, and names that
+// only begin like a part's function are not it.
 func TestSplitProfile(t *testing.T) {
 	const (
 		verify    = "github.com/jinlian-ledger/jinlian/gmcrypto.(*PublicKey).verify"
 		decode    = "github.com/jinlian-ledger/jinlian/wire.DecodeTx"
 		checkTx   = "github.com/jinlian-ledger/jinlian/app.(*App).CheckTx"
 		finalize  = "github.com/jinlian-ledger/jinlian/app.(*App).FinalizeBlock"
+		route     = "github.com/jinlian-ledger/jinlian/app.(*App).route"
 		kvCheckTx = "github.com/cometbft/cometbft/abci/example/kvstore.(*Application).CheckTx"
 		mempool   = "github.com/cometbft/cometbft/mempool.(*CListMempool).CheckTx"
 		applyBlk  = "github.com/cometbft/cometbft/state.(*BlockExecutor).ApplyBlock"
@@ -35,9 +37,12 @@ func TestSplitProfile(t *testing.T) {
 		{[]string{"sm2P256MulInternal", verify, checkTx, mempool}, 40, "SM2 verification"},
 		{[]string{"github.com/jinlian-ledger/jinlian/gmcrypto.(*PublicKey).Verify.func1", "runtime.goexit"}, 5, "SM2 verification"},
 		{[]string{malloc, decode, finalize, applyBlk, consensus}, 10, "envelope decoding"},
-		{[]string{malloc, checkTx, mempool}, 20, "app CheckTx"},
-		{[]string{kvCheckTx, mempool}, 3, "app CheckTx"},
-		{[]string{finalize, applyBlk, consensus}, 30, "app FinalizeBlock"},
+		{[]string{malloc, checkTx, mempool}, 20, "app CheckTx: the rest"},
+		{[]string{kvCheckTx, mempool}, 3, "app CheckTx: the rest"},
+		{[]string{"github.com/jinlian-ledger/jinlian/ledger.(*Cache).Get", route, checkTx, mempool}, 9, "app CheckTx: execution"},
+		{[]string{"github.com/jinlian-ledger/jinlian/ledger.(*Cache).Get", route, "github.com/jinlian-ledger/jinlian/app.(*App).admit", finalize, applyBlk}, 8, "app FinalizeBlock: execution"},
+		{[]string{"github.com/jinlian-ledger/jinlian/gmcrypto.SM3", "github.com/jinlian-ledger/jinlian/app.setTxResults", finalize}, 4, "app FinalizeBlock: results root"},
+		{[]string{finalize, applyBlk, consensus}, 30, "app FinalizeBlock: the rest"},
 		{[]string{"github.com/syndtr/goleveldb/leveldb.(*DB).Write", txIndex, "github.com/cometbft/cometbft/state/txindex.(*IndexerService).OnStart.func1"}, 15, "CometBFT tx index"},
 		{[]string{applyBlk, consensus}, 7, "CometBFT block and state stores"},
 		{[]string{"github.com/cometbft/cometbft/statefoo.Bar"}, 1, "CometBFT consensus and the rest"},
