@@ -52,6 +52,11 @@ var cpuParts = []struct {
 	{part: "CometBFT p2p", funcs: []string{cmt + "p2p"}},
 	{part: "CometBFT block and state stores", funcs: []string{cmt + "store", cmt + "state"}},
 	{part: "CometBFT consensus and the rest", funcs: []string{strings.TrimSuffix(cmt, "/")}},
+	// What the stores do on goroutines of their own (compaction, flushing
+	// memtables); their work under an ABCI method or CometBFT's code is
+	// counted there.
+	{part: "Badger (background)", funcs: []string{"github.com/dgraph-io/badger/v4", "github.com/dgraph-io/ristretto/v2"}},
+	{part: "goleveldb (background)", funcs: []string{"github.com/syndtr/goleveldb"}},
 	{part: "Go collector (background)", funcs: []string{"runtime.gcBgMarkWorker", "runtime.bgsweep", "runtime.bgscavenge"}},
 }
 
@@ -69,7 +74,7 @@ func appMethods(m string) []string {
 }
 
 // otherPart is where a sample that no part names goes.
-const otherPart = "other: runtime, Badger, goleveldb"
+const otherPart = "other (Go runtime, ...)"
 
 // matchFunc reports whether function name is fn or lies under it.
 func matchFunc(name, fn string) bool {

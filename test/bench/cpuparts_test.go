@@ -48,7 +48,10 @@ func TestSplitProfile(t *testing.T) {
 		{[]string{"github.com/cometbft/cometbft/statefoo.Bar"}, 1, "CometBFT consensus and the rest"},
 		{[]string{"github.com/jinlian-ledger/jinlian/app.(*App).CheckTxFoo"}, 2, otherPart},
 		{[]string{"runtime.scanobject", "runtime.gcDrain", "runtime.gcBgMarkWorker"}, 6, "Go collector (background)"},
-		{[]string{malloc, "github.com/dgraph-io/badger/v4.(*levelsController).runCompactor"}, 11, otherPart},
+		{[]string{malloc, "github.com/dgraph-io/badger/v4.(*levelsController).runCompactor"}, 11, "Badger (background)"},
+		{[]string{"github.com/dgraph-io/badger/v4.(*Txn).Commit", "github.com/jinlian-ledger/jinlian/app.(*App).Commit"}, 3, "app Commit"},
+		{[]string{"github.com/syndtr/goleveldb/leveldb.(*DB).tCompaction"}, 2, "goleveldb (background)"},
+		{[]string{"runtime.mcall", "runtime.schedule"}, 4, otherPart},
 	}
 	p := &profile.Profile{
 		SampleType: []*profile.ValueType{{Type: "samples", Unit: "count"}, {Type: "cpu", Unit: "nanoseconds"}},
