@@ -129,16 +129,19 @@ func splitProfile(r io.Reader) ([]CPUPart, error) {
 // functions is on s's stack (with one of its under, for a sub-part), or
 // len(cpuParts).
 func partOf(s *profile.Sample) int {
+	var stack []string
+	for _, loc := range s.Location {
+		for _, line := range loc.Line {
+			if line.Function != nil {
+				stack = append(stack, line.Function.Name)
+			}
+		}
+	}
 	onStack := func(fns []string) bool {
-		for _, loc := range s.Location {
-			for _, line := range loc.Line {
-				if line.Function == nil {
-					continue
-				}
-				for _, fn := range fns {
-					if matchFunc(line.Function.Name, fn) {
-						return true
-					}
+		for _, name := range stack {
+			for _, fn := range fns {
+				if matchFunc(name, fn) {
+					return true
 				}
 			}
 		}
@@ -174,47 +177,44 @@ func (r *Result) setCPUParts(path string) error {
 // side by side, in µs per committed transfer; after a kvstore column,
 // each jinlian column is followed by its difference from it.
 func printCPUParts(w io.Writer, results []*Result) {
-	var cols []*Result
-	for _, r := range results {
-		if len(r.CPUParts) > 0 {
-			cols = append(cols, r)
-		}
-	}
-	if len(cols) == 0 {
-		return
-	}
 	type column struct {
 		head string
-		us   func(i int) float64 // part i; len(parts) is the total
+		us   []float64 // the parts, then the total
+		diff bool
+	}
+	usOf := func(r *Result) []float64 {
+		us := make([]float64, 0, len(r.CPUParts)+1)
+		for _, p := range r.CPUParts {
+			us = append(us, p.Us)
+		}
+		return append(us, r.NodeCPUPerTxUs)
 	}
 	var table []column
-	var base *Result
-	for _, r := range cols {
-		r := r
-		name := r.App
-		if r.Round > 0 {
-			name = fmt.Sprintf("%s #%d", r.App, r.Round)
-		}
-		us := func(i int) float64 {
-			if i == len(r.CPUParts) {
-				return r.NodeCPUPerTxUs
-			}
-			return r.CPUParts[i].Us
-		}
-		table = append(table, column{name, us})
-		if r.App == "kvstore" {
-			base = r
+	var parts []CPUPart
+	var base []float64
+	for _, r := range results {
+		if len(r.CPUParts) == 0 {
 			continue
 		}
-		if b := base; b != nil && len(b.CPUParts) == len(r.CPUParts) {
-			bus := func(i int) float64 {
-				if i == len(b.CPUParts) {
-					return b.NodeCPUPerTxUs
-				}
-				return b.CPUParts[i].Us
-			}
-			table = append(table, column{"+ beyond kvstore", func(i int) float64 { return us(i) - bus(i) }})
+		parts = r.CPUParts
+		head := r.App
+		if r.Round > 0 {
+			head = fmt.Sprintf("%s #%d", r.App, r.Round)
 		}
+		us := usOf(r)
+		table = append(table, column{head: head, us: us})
+		if r.App == "kvstore" {
+			base = us
+		} else if len(base) == len(us) {
+			d := make([]float64, len(us))
+			for i := range us {
+				d[i] = us[i] - base[i]
+			}
+			table = append(table, column{head: "+ beyond kvstore", us: d, diff: true})
+		}
+	}
+	if len(table) == 0 {
+		return
 	}
 	fmt.Fprintf(w, "\nnode CPU per committed transfer by part (µs: each run's cpu/tx split by its CPU profile of the load; a median row's parts are the rounds' medians):\n")
 	fmt.Fprintf(w, "%-36s", "part")
@@ -222,22 +222,18 @@ func printCPUParts(w io.Writer, results []*Result) {
 		fmt.Fprintf(w, " %16s", c.head)
 	}
 	fmt.Fprintln(w)
-	parts := cols[0].CPUParts
 	for i := 0; i <= len(parts); i++ {
 		name := "total (cpu/tx)"
 		if i < len(parts) {
 			name = parts[i].Part
-			if len(name) > 36 {
-				name = name[:strings.LastIndexByte(name[:36], ' ')]
-			}
 		}
 		fmt.Fprintf(w, "%-36s", name)
 		for _, c := range table {
-			if strings.HasPrefix(c.head, "+") {
-				fmt.Fprintf(w, " %+16.1f", c.us(i))
-			} else {
-				fmt.Fprintf(w, " %16.1f", c.us(i))
+			format := " %16.1f"
+			if c.diff {
+				format = " %+16.1f"
 			}
+			fmt.Fprintf(w, format, c.us[i])
 		}
 		fmt.Fprintln(w)
 	}

@@ -166,10 +166,10 @@ func medianResult(rounds []*Result) *Result {
 		Runs:             rounds,
 	}
 	// The CPU parts, where every round has them: each part's median.
+	if slices.ContainsFunc(rounds, func(r *Result) bool { return len(r.CPUParts) != len(r0.CPUParts) }) {
+		return m
+	}
 	for i := range r0.CPUParts {
-		if slices.ContainsFunc(rounds, func(r *Result) bool { return len(r.CPUParts) != len(r0.CPUParts) }) {
-			break
-		}
 		m.CPUParts = append(m.CPUParts, CPUPart{
 			Part:  r0.CPUParts[i].Part,
 			Share: pick(func(r *Result) float64 { return r.CPUParts[i].Share }),
