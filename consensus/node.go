@@ -62,6 +62,11 @@ type NodeOptions struct {
 	// stops it with a HaltError wrapping ErrFallenBehind, for the caller
 	// to start it again into block sync (nodecfg's node.block_sync_gap).
 	BlockSyncGap int64
+	// NoTxIndex runs CometBFT's tx and block indexers null where
+	// config.toml names kv (the default "jinlian init" writes): the node
+	// keeps no tx index (nodecfg events.index = none, or auto on a
+	// validator without the API; ADR 0028). A psql sink is kept.
+	NoTxIndex bool
 }
 
 // Node is a running in-process CometBFT node.
@@ -111,6 +116,9 @@ func StartNode(home string, app abci.Application, opts NodeOptions) (*Node, erro
 	}
 	if opts.FilterPeers {
 		conf.FilterPeers = true
+	}
+	if opts.NoTxIndex && conf.TxIndex.Indexer == "kv" {
+		conf.TxIndex.Indexer = "null"
 	}
 	if conf.P2P.ExternalAddress == "" {
 		conf.P2P.ExternalAddress = externalAddress(conf.P2P.ListenAddress)

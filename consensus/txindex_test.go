@@ -3,6 +3,7 @@ package consensus
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,10 +12,11 @@ import (
 )
 
 // TestStartRepairsTxIndex commits transactions on a node that keeps no tx
-// index (tx_index.indexer = "null": the heights a kill -9 leaves
-// unindexed look the same), restarts it with the kv index, and expects
-// StartNode to have indexed those heights again from the block store and
-// the saved results, so that tx and tx_search find every transaction.
+// index (NodeOptions.NoTxIndex over config.toml's kv, as a validator
+// without the API runs: the heights a kill -9 leaves unindexed look the
+// same), restarts it with the kv index, and expects StartNode to have
+// indexed those heights again from the block store and the saved
+// results, so that tx and tx_search find every transaction.
 func TestStartRepairsTxIndex(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a node: e2e, skipped with -short")
@@ -32,9 +34,9 @@ func TestStartRepairsTxIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	setIndexer("null")
+	setIndexer("kv")
 	app := kvstore.NewInMemoryApplication()
-	n, err := StartNode(home, app, NodeOptions{})
+	n, err := StartNode(home, app, NodeOptions{NoTxIndex: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +44,17 @@ func TestStartRepairsTxIndex(t *testing.T) {
 	var heights []int64
 	for _, tx := range txs {
 		heights = append(heights, commitTx(t, n, tx))
+	}
+	if got := n.Config().TxIndex.Indexer; got != "null" {
+		t.Errorf("NoTxIndex: indexer %q, want null", got)
+	}
+	if _, err := n.Client().TxSearch(context.Background(), "app.key='b'", false, nil, nil, ""); err == nil || !strings.Contains(err.Error(), "indexing is disabled") {
+		t.Errorf("tx_search without a tx index: %v, want indexing is disabled", err)
+	}
+	if c, err := LoadConfig(home); err != nil {
+		t.Fatal(err)
+	} else if c.TxIndex.Indexer != "kv" {
+		t.Errorf("NoTxIndex rewrote config.toml: indexer %q", c.TxIndex.Indexer)
 	}
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)

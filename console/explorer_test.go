@@ -2,8 +2,10 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -573,4 +575,53 @@ func (c *calls) take() []string {
 	u := c.urls
 	c.urls = nil
 	return u
+}
+
+// TestNoTxIndex: a validator without the API keeps no tx index (ADR 0028)
+// and its RPC answers tx_search as CometBFT's null indexer does. From it
+// the explorer still shows a transaction by id, from the block the app
+// names and its results (code 5, as the block says), and a statement
+// says that the node keeps no tx index instead of CometBFT's bare error.
+func TestNoTxIndex(t *testing.T) {
+	k, _ := gmcrypto.GenerateKey()
+	other, _, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bankA"}, "c1", "payments", time.Unix(1_780_000_000, 0), voteMessage(1, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, id, err := wire.BuildTx(wire.Signer{Key: k, MSPID: "bankA"}, "c1", "payments", time.Unix(1_780_000_001, 0), voteMessage(2, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const disabled = "transaction indexing is disabled"
+	var searched int
+	node := fakeNode(t, func(method string, params map[string]json.RawMessage) (any, string) {
+		switch method {
+		case "abci_query":
+			if path, data := queryOf(params); path == queryTx && string(data) == id {
+				return queryResult(map[string]any{"height": 7}), ""
+			}
+			return nil, "no such transaction"
+		case "tx_search":
+			searched++
+			return nil, disabled
+		case "block":
+			b := &cmttypes.Block{Header: cmttypes.Header{ChainID: "c1", Height: 7, Time: time.Unix(1_780_000_000, 0)}, Data: cmttypes.Data{Txs: cmttypes.Txs{other, raw}}}
+			return &ctypes.ResultBlock{Block: b}, ""
+		case "block_results":
+			return &ctypes.ResultBlockResults{Height: 7, TxsResults: []*abci.ExecTxResult{{Code: 0}, {Code: 5, Codespace: "jinlian", Log: "refused"}}}, ""
+		case "status":
+			return &ctypes.ResultStatus{SyncInfo: ctypes.SyncInfo{EarliestBlockHeight: 1, LatestBlockHeight: 9}}, ""
+		}
+		return nil, ""
+	})
+	s, c := consoleOn(t, node, "en")
+	base := "http://" + s.Addr()
+	_, body := get(t, c, base+"/explorer?tx="+id)
+	if searched == 0 || !strings.Contains(body, `id="tx-block">7<`) || !strings.Contains(body, "Code 5 (jinlian) refused") || strings.Contains(body, `id="tx-error"`) {
+		t.Errorf("a transaction from a node without a tx index (tx_search asked %d times):\n%s", searched, body)
+	}
+	chain := rpcChain{ctx: context.Background(), c: s.rpc}
+	if _, err := chain.SearchTxs(context.Background(), "tx.height >= 1 AND tx.height <= 9 AND jinlian_tx.org = 'bankA'"); !errors.Is(err, errNoTxIndex) || !strings.Contains(err.Error(), disabled) {
+		t.Errorf("a statement's search on a node without a tx index: %v, want errNoTxIndex", err)
+	}
 }

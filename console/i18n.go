@@ -141,7 +141,7 @@ var labels = map[string][2]string{
 	"anchor_differs":            {"不一致：以太坊上锚定的状态根与本链该高度的状态根不同", "differs: the app hash anchored on Ethereum is not the chain's at that height"},
 	"memo_search":               {"按附言查询转账", "Find transfers by memo"},
 	"memo_note":                 {"附言须完全一致；经节点 API 查询本机构发出或收到的转账（监管与审计身份：全部）；节点须完整索引事件（events.index = full）。", "The memo must match exactly; through the node's API, the transfers your organisation sent or received (regulators and auditors: all); the node must index in full (events.index = full)."},
-	"memo_lean":                 {"以精简索引运行的节点（events.index = lean，验证节点的默认值）不索引附言", "a node with the lean index (events.index = lean, a validator's default) indexes no memo"},
+	"memo_lean":                 {"以精简索引运行的节点（events.index = lean，提供 API 的验证节点的默认值）不索引附言", "a node with the lean index (events.index = lean, the default of a validator serving the API) indexes no memo"},
 	"memo_found":                {"笔转账", "transfers"},
 	"page":                      {"页码", "page"},
 	"prev_page":                 {"上一页", "Previous page"},

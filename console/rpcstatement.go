@@ -2,9 +2,11 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -87,7 +89,7 @@ func (r rpcChain) searchRange(ctx context.Context, lo, hi int64, cond string, ou
 		return r.pageAll(ctx, q, out)
 	}
 	p, per := 1, rpcPage
-	res, err := r.c.TxSearch(ctx, q, false, &p, &per, "asc")
+	res, err := r.txSearch(ctx, q, &p, &per)
 	if err != nil {
 		return err
 	}
@@ -106,7 +108,7 @@ func (r rpcChain) searchRange(ctx context.Context, lo, hi int64, cond string, ou
 func (r rpcChain) pageAll(ctx context.Context, query string, out *[]*abci.TxResult) error {
 	for page, got := 1, 0; ; page++ {
 		p, per := page, rpcPage
-		res, err := r.c.TxSearch(ctx, query, false, &p, &per, "asc")
+		res, err := r.txSearch(ctx, query, &p, &per)
 		if err != nil {
 			return err
 		}
@@ -115,6 +117,19 @@ func (r rpcChain) pageAll(ctx context.Context, query string, out *[]*abci.TxResu
 			return nil
 		}
 	}
+}
+
+// errNoTxIndex says that the node asked keeps no tx index.
+var errNoTxIndex = errors.New("this node keeps no tx index (a validator without the API keeps none: events.index = auto, ADR 0028); statements from a plain RPC need a node that keeps one (events.index = lean or full), or ask a node's API (https://HOST:PORT)")
+
+// txSearch is one page of tx_search, in chain order; a node without a tx
+// index is named as such.
+func (r rpcChain) txSearch(ctx context.Context, q string, page, per *int) (*ctypes.ResultTxSearch, error) {
+	res, err := r.c.TxSearch(ctx, q, false, page, per, "asc")
+	if err != nil && strings.Contains(err.Error(), "indexing is disabled") {
+		return nil, fmt.Errorf("%w: %v", errNoTxIndex, err)
+	}
+	return res, err
 }
 
 func appendResults(out *[]*abci.TxResult, txs []*ctypes.ResultTx) {
@@ -129,7 +144,7 @@ func (r rpcChain) FirstTx(from, to int64, match func(*abci.TxResult) bool) (*abc
 	q := fmt.Sprintf("tx.height >= %d AND tx.height <= %d", from, to)
 	for page := 1; ; page++ {
 		p, per := page, rpcPage
-		res, err := r.c.TxSearch(r.ctx, q, false, &p, &per, "asc")
+		res, err := r.txSearch(r.ctx, q, &p, &per)
 		if err != nil {
 			return nil, err
 		}

@@ -212,12 +212,16 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 		Logger: opts.CometLogger, FilterPeers: true, IndexRepairFrom: int64(cfg.Events.ReindexFrom), OpsLogger: logger,
 		MovementIndex: cfg.Recon.MovementIndex && cfg.API.Listen != "",
 		MinFreeDisk:   minFree, BlockSyncGap: int64(cfg.Node.BlockSyncGap),
+		NoTxIndex: cfg.NoTxIndex(),
 	})
 	if err != nil {
 		return nil, errors.Join(err, store.Close())
 	}
 	if p := cn.Config().P2P; p.ExternalAddress == "" && p.PersistentPeers != "" {
 		logger.Warn("p2p: listening on every interface with no external_address: peers learn no address to dial this node back; set [p2p] external_address in config.toml", "laddr", p.ListenAddress)
+	}
+	if cfg.NoTxIndex() && cn.Config().TxIndex.Indexer == "null" {
+		logger.Info("tx index: none (events.index = "+cfg.Events.Index+", a validator without the API): tx_search answers that indexing is disabled; jinlian query tx reads the block the app names", "adr", "0028")
 	}
 	if r := cn.IndexRepair; len(r.Heights) > 0 {
 		logger.Warn("tx index: re-indexed heights missing after an unclean stop", "count", len(r.Heights), "first", r.Heights[0], "last", r.Heights[len(r.Heights)-1], "checked_from", r.From, "checked_to", r.To)

@@ -40,9 +40,13 @@ const (
 // of consensus (CometBFT hashes only a result's code and data), so nodes of
 // one chain may choose differently.
 const (
-	EventsIndexAuto = "auto" // lean on validators, full on observers
+	// EventsIndexAuto is full on observers, lean on validators that serve
+	// the API (api.listen) and none on validators that do not (ADR 0028).
+	EventsIndexAuto = "auto"
 	EventsIndexFull = "full" // every attribute the app marks indexable
 	EventsIndexLean = "lean" // only the tx id, the sender, the recipient and their organisations
+	// EventsIndexNone keeps no tx index: CometBFT's indexer is null.
+	EventsIndexNone = "none"
 )
 
 // DefaultTimeZone is recon.timezone's default: China Standard Time, the
@@ -77,10 +81,28 @@ func (c *Config) Location() (*time.Location, error) {
 	return loc, nil
 }
 
-// LeanIndex reports whether the node indexes only the lean attribute set.
-func (c *Config) LeanIndex() bool {
-	return c.Events.Index == EventsIndexLean || c.Events.Index == EventsIndexAuto && c.Node.Mode == ModeValidator
+// EventsIndex is the tx index the node keeps: events.index, with auto
+// resolved (EventsIndexFull, EventsIndexLean or EventsIndexNone).
+func (c *Config) EventsIndex() string {
+	switch {
+	case c.Events.Index != EventsIndexAuto:
+		return c.Events.Index
+	case c.Node.Mode != ModeValidator:
+		return EventsIndexFull
+	case c.API.Listen != "":
+		return EventsIndexLean
+	default:
+		return EventsIndexNone
+	}
 }
+
+// LeanIndex reports whether the app marks only the lean attribute set
+// indexable: on every node that does not index in full.
+func (c *Config) LeanIndex() bool { return c.EventsIndex() != EventsIndexFull }
+
+// NoTxIndex reports whether the node keeps no tx index (events.index =
+// none, or auto on a validator without the API).
+func (c *Config) NoTxIndex() bool { return c.EventsIndex() == EventsIndexNone }
 
 // Config is a node's jinlian settings.
 type Config struct {
@@ -155,7 +177,8 @@ type Config struct {
 		SnapshotKeepRecent int `mapstructure:"snapshot_keep_recent"`
 	} `mapstructure:"statesync"`
 	Events struct {
-		// Index is EventsIndexFull, EventsIndexLean or EventsIndexAuto.
+		// Index is EventsIndexAuto, EventsIndexFull, EventsIndexLean or
+		// EventsIndexNone.
 		Index string `mapstructure:"index"`
 		// ReindexFrom is the first height whose tx index the node checks
 		// and repairs at start (0: the last 1000 heights). A one-off for
@@ -243,7 +266,7 @@ var defaults = []struct {
 	{"pruning.spent_ids", false, "validators: delete replay-protection records older than twice the longest replay window (2 × 86400 s + 1 h); jinlian query tx then finds only newer ids"},
 	{"statesync.snapshot_interval", 0, "snapshot of the state every so many heights, under <home>/data/snapshots, served to nodes joining by state sync (0 = none)"},
 	{"statesync.snapshot_keep_recent", 2, "snapshots kept (0 = all)"},
-	{"events.index", EventsIndexAuto, "event attributes the node indexes: full (all, as the psql sink and tx_search by ledger, org, type, asset or amount need), lean (tx id, sender, recipient and their organisations) or auto (lean on validators, full on observers)"},
+	{"events.index", EventsIndexAuto, "event attributes the node indexes: full (all, as the psql sink and tx_search by ledger, org, type, asset or amount need), lean (tx id, sender, recipient and their organisations), none (no tx index: CometBFT's indexer null; not with api.listen) or auto (full on observers, lean on validators serving the API, none on validators without it)"},
 	{"events.reindex_from", 0, "first height whose tx index the node checks and repairs at start (0 = the last 1000 heights; 1 = every height, once, for holes left by an older version)"},
 	{"recon.timezone", DefaultTimeZone, "time zone that cuts business days for statements: an IANA name such as Asia/Shanghai, or UTC"},
 	{"recon.movement_index", true, "nodes serving the API: keep an index of every movement by organisation and of transfers by memo (data/movements.db), from which statements read a day in one scan and memo searches a page, instead of searching the tx index"},
@@ -385,8 +408,12 @@ func (c *Config) Validate() error {
 	}
 	switch c.Events.Index {
 	case EventsIndexAuto, EventsIndexFull, EventsIndexLean:
+	case EventsIndexNone:
+		if c.API.Listen != "" {
+			return fmt.Errorf("config events.index = %q with api.listen = %q: the API's statements and transaction searches read the tx index; set events.index = %q or %q", EventsIndexNone, c.API.Listen, EventsIndexLean, EventsIndexAuto)
+		}
 	default:
-		return fmt.Errorf("config events.index = %q: want %q, %q or %q", c.Events.Index, EventsIndexAuto, EventsIndexFull, EventsIndexLean)
+		return fmt.Errorf("config events.index = %q: want %q, %q, %q or %q", c.Events.Index, EventsIndexAuto, EventsIndexFull, EventsIndexLean, EventsIndexNone)
 	}
 	if c.Events.ReindexFrom < 0 {
 		return fmt.Errorf("config events.reindex_from = %d: must not be negative", c.Events.ReindexFrom)
@@ -582,7 +609,9 @@ spent_ids = %t
 snapshot_interval = %d
 snapshot_keep_recent = %d
 
-# Which event attributes the tx indexer indexes: auto, full or lean.
+# Which event attributes the tx indexer indexes: auto, full, lean or none
+# (auto: full on observers, lean on validators serving the API, none on
+# validators without it).
 [events]
 index = %q
 reindex_from = %d

@@ -198,21 +198,58 @@ func TestRegulatorKeysRoundTrip(t *testing.T) {
 	}
 }
 
-func TestLeanIndex(t *testing.T) {
+// TestEventsIndex: auto resolves by the node's mode and whether it serves
+// the API (ADR 0028); an explicit value stands; LeanIndex and NoTxIndex
+// follow the resolved index.
+func TestEventsIndex(t *testing.T) {
 	for _, c := range []struct {
-		mode, index string
-		want        bool
+		mode, index, api string
+		want             string
 	}{
-		{ModeValidator, EventsIndexAuto, true},
-		{ModeObserver, EventsIndexAuto, false},
-		{ModeValidator, EventsIndexFull, false},
-		{ModeObserver, EventsIndexLean, true},
+		{ModeValidator, EventsIndexAuto, "", EventsIndexNone},
+		{ModeValidator, EventsIndexAuto, "127.0.0.1:26680", EventsIndexLean},
+		{ModeObserver, EventsIndexAuto, "", EventsIndexFull},
+		{ModeObserver, EventsIndexAuto, "127.0.0.1:26680", EventsIndexFull},
+		{ModeValidator, EventsIndexFull, "", EventsIndexFull},
+		{ModeValidator, EventsIndexLean, "", EventsIndexLean},
+		{ModeObserver, EventsIndexLean, "", EventsIndexLean},
+		{ModeObserver, EventsIndexNone, "", EventsIndexNone},
 	} {
 		var cfg Config
-		cfg.Node.Mode, cfg.Events.Index = c.mode, c.index
-		if got := cfg.LeanIndex(); got != c.want {
-			t.Errorf("mode %s, events.index %s: LeanIndex %v, want %v", c.mode, c.index, got, c.want)
+		cfg.Node.Mode, cfg.Events.Index, cfg.API.Listen = c.mode, c.index, c.api
+		got := cfg.EventsIndex()
+		if got != c.want {
+			t.Errorf("mode %s, events.index %s, api.listen %q: %s, want %s", c.mode, c.index, c.api, got, c.want)
 		}
+		if lean := cfg.LeanIndex(); lean != (c.want != EventsIndexFull) {
+			t.Errorf("mode %s, events.index %s, api.listen %q: LeanIndex %v", c.mode, c.index, c.api, lean)
+		}
+		if none := cfg.NoTxIndex(); none != (c.want == EventsIndexNone) {
+			t.Errorf("mode %s, events.index %s, api.listen %q: NoTxIndex %v", c.mode, c.index, c.api, none)
+		}
+	}
+}
+
+// TestEventsIndexRefused: an unknown events.index, and none on a node
+// that serves the API (whose statements and searches read the index), are
+// refused with the setting named.
+func TestEventsIndexRefused(t *testing.T) {
+	for _, c := range []struct {
+		index, api, want string
+	}{
+		{"off", "", `events.index = "off": want "auto", "full", "lean" or "none"`},
+		{EventsIndexNone, "127.0.0.1:26680", `events.index = "none" with api.listen = "127.0.0.1:26680"`},
+	} {
+		cfg := Default(t.TempDir())
+		cfg.Events.Index, cfg.API.Listen = c.index, c.api
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("events.index %q, api.listen %q: %v, want %q", c.index, c.api, err, c.want)
+		}
+	}
+	cfg := Default(t.TempDir())
+	cfg.Events.Index = EventsIndexNone
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("events.index none without the API: %v", err)
 	}
 }
 

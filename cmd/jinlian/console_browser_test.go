@@ -386,7 +386,7 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	qctx, cancelQ := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancelQ()
-	if tx := committedEnvelope(qctx, t, rpc, vote.Hash); tx.CertRef == nil || tx.Cert != nil {
+	if tx := committedEnvelope(qctx, t, rpc, vote); tx.CertRef == nil || tx.Cert != nil {
 		t.Errorf("the console's vote does not name its certificate: carried %v, named %x", tx.Cert != nil, tx.CertRef)
 	}
 

@@ -16,13 +16,15 @@ import (
 	"github.com/jinlian-ledger/jinlian/internal/heavytest"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
 	"github.com/jinlian-ledger/jinlian/proto/txpb"
 	"github.com/jinlian-ledger/jinlian/wire"
 )
 
 // TestQueryTxNeverInventsAResult runs two validators that keep no tx index
-// (tx_index.indexer = "null", as a height lost from the index by a kill -9
-// looks) and gossip no transactions, so that a double spend sent half to
+// (events.index = auto without the API, a validator's default, ADR 0028;
+// a height lost from the index by a kill -9 looks the same) and gossip no
+// transactions, so that a double spend sent half to
 // each validator is admitted by both and the half proposed second is
 // refused inside a block. `query tx` must report each transaction's real
 // code from the block's results, say so, and fail for an unknown id.
@@ -33,7 +35,7 @@ func TestQueryTxNeverInventsAResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln, err := localnet.Prepare(localnet.Options{Home: t.TempDir(), Validators: 2, BasePort: base,
-		TimeoutCommit: 100 * time.Millisecond, CheckpointInterval: -1})
+		TimeoutCommit: 100 * time.Millisecond, CheckpointInterval: -1, EventsIndex: nodecfg.EventsIndexAuto})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,6 @@ func TestQueryTxNeverInventsAResult(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.TxIndex.Indexer = "null"
 		c.Mempool.Broadcast = false
 		if err := consensus.WriteConfig(n.Home, c); err != nil {
 			t.Fatal(err)
@@ -53,6 +54,11 @@ func TestQueryTxNeverInventsAResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = node.StopAll(nodes) })
+	for i, n := range nodes {
+		if got := n.Node.Config().TxIndex.Indexer; got != "null" {
+			t.Fatalf("validator %d without the API: tx indexer %q, want null", i, got)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	if err := consensus.WaitForHeight(ctx, nodes[0].Client(), 1); err != nil {

@@ -1,6 +1,7 @@
 package localnet
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -107,6 +108,11 @@ type Options struct {
 	// checkpoint interval, or CheckpointInterval on a localnet without
 	// checkpoints; negative: no reserves records).
 	ReservesInterval int64
+	// EventsIndex is the validators' events.index (nodecfg). Empty: lean,
+	// so that the console and statements read from the validators' RPC
+	// as from a node that serves the API; a validator's own default, auto,
+	// keeps no tx index without the API (ADR 0028). Ignored on resume.
+	EventsIndex string
 }
 
 // CheckpointInterval is the localnet's default checkpoint interval:
@@ -365,6 +371,10 @@ func create(opts Options) (*Net, error) {
 				return nil, err
 			}
 			continue
+		}
+		cfg.Events.Index = cmp.Or(opts.EventsIndex, nodecfg.EventsIndexLean)
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("localnet %s: %w", n.Moniker, err)
 		}
 		if err := cfg.WriteFile(); err != nil {
 			return nil, err

@@ -24,6 +24,7 @@ import (
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/node"
 	"github.com/jinlian-ledger/jinlian/node/localnet"
+	"github.com/jinlian-ledger/jinlian/nodecfg"
 )
 
 // ServeOptions configure the network of one run (`jinlian bench serve`).
@@ -35,7 +36,8 @@ type ServeOptions struct {
 	TimeoutCommit time.Duration
 	// MempoolSize is every node's mempool.size (0: jinlian's default).
 	MempoolSize int
-	// TxIndex is every node's tx_index.indexer ("": the default, kv).
+	// TxIndex is every node's tx_index.indexer ("": each app's default:
+	// kv for kvstore, none for jinlian's validators, ADR 0028).
 	TxIndex string
 	// AccountsFile (jinlian) lists the addresses to fund, one per line,
 	// members of localnet.BenchOrg, or of localnet.BenchOrgB when the
@@ -98,8 +100,19 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 				return Ready{}, nil, fmt.Errorf("--bench-ca: %w", err)
 			}
 		}
+		// The validators' own default, auto: no tx index on a validator
+		// without the API (ADR 0028); --tx-index kv gives them the lean
+		// one a validator with the API keeps.
+		events := nodecfg.EventsIndexAuto
+		switch o.TxIndex {
+		case "kv":
+			events = nodecfg.EventsIndexLean
+		case "null":
+			events = nodecfg.EventsIndexNone
+		}
 		ln, err := localnet.Prepare(localnet.Options{
-			Home: o.Home, Validators: o.Validators, BasePort: o.BasePort, ChainID: ChainID,
+			EventsIndex: events,
+			Home:        o.Home, Validators: o.Validators, BasePort: o.BasePort, ChainID: ChainID,
 			TimeoutCommit: o.TimeoutCommit, ExtraFundedAccounts: extra, ExtraFundedAccountsB: extraB,
 			BenchRootCA:        string(benchCA),
 			SyntheticAccounts:  o.SyntheticAccounts,
