@@ -111,14 +111,14 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 			events = nodecfg.EventsIndexNone
 		}
 		ln, err := localnet.Prepare(localnet.Options{
-			EventsIndex: events,
-			Home:        o.Home, Validators: o.Validators, BasePort: o.BasePort, ChainID: ChainID,
+			Home: o.Home, Validators: o.Validators, BasePort: o.BasePort, ChainID: ChainID,
 			TimeoutCommit: o.TimeoutCommit, ExtraFundedAccounts: extra, ExtraFundedAccountsB: extraB,
 			BenchRootCA:        string(benchCA),
 			SyntheticAccounts:  o.SyntheticAccounts,
 			ReservesInterval:   o.ReservesInterval,
 			SeparateSigCaches:  o.App != "jinlian-shared",
 			CheckpointInterval: checkpointInterval(o.Validators),
+			EventsIndex:        events,
 		})
 		if err != nil {
 			return Ready{}, nil, err
