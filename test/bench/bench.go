@@ -194,6 +194,9 @@ type Result struct {
 	// process's start to height 2 (genesis applied and committed).
 	SyntheticAccounts int64   `json:"synthetic_accounts,omitempty"`
 	ReadySeconds      float64 `json:"ready_seconds"`
+	// TxIndex is the tx index the nodes kept: kv (kvstore's), lean or
+	// none (jinlian's validators, ADR 0028).
+	TxIndex string `json:"tx_index"`
 	// WarmupSeconds is the warm-up load before the measurement (--warmup):
 	// none of the figures count it.
 	WarmupSeconds float64 `json:"warmup_seconds,omitempty"`
@@ -420,6 +423,9 @@ func PrintTable(w io.Writer, results []*Result) {
 			if r.WarmupSeconds > 0 {
 				state += fmt.Sprintf("measured after a warm-up of %.0f s at the offered rate; ", r.WarmupSeconds)
 			}
+			if r.TxIndex != "" {
+				state += "tx index " + r.TxIndex + "; "
+			}
 			switch {
 			case r.CertRefs:
 				state += "senders sign with certificates, named by hash; "
@@ -605,7 +611,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	cpu0, cpuErr := processCPU(child.cmd.Process.Pid)
 	self0, _ := processCPU(os.Getpid())
 	r := &Result{App: appName, Workload: workload, Validators: o.Validators, TimeoutCommit: o.TimeoutCommit.String(),
-		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds, WarmupSeconds: o.Warmup.Seconds(), Certs: o.Certs && appName != "kvstore", CertRefs: o.CertRefs && appName != "kvstore"}
+		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds, TxIndex: txIndexOf(appName, o.TxIndex), WarmupSeconds: o.Warmup.Seconds(), Certs: o.Certs && appName != "kvstore", CertRefs: o.CertRefs && appName != "kvstore"}
 	if appName != "kvstore" {
 		r.SyntheticAccounts = o.SyntheticAccounts
 		r.History = hist
@@ -1367,4 +1373,21 @@ func measureSM2Verify(n int) (float64, error) {
 	}
 	sort.Float64s(per)
 	return per[len(per)/2], nil
+}
+
+// txIndexOf is the tx index the nodes of app keep with --tx-index
+// indexer: CometBFT's indexer for kvstore; for jinlian's validators,
+// which serve no API in the bench, none by default (ADR 0028) and the
+// lean attributes with kv.
+func txIndexOf(app, indexer string) string {
+	switch {
+	case indexer == "null":
+		return "none"
+	case app == "kvstore":
+		return "kv"
+	case indexer == "kv":
+		return "lean"
+	default:
+		return "none"
+	}
 }

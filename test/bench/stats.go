@@ -136,7 +136,7 @@ func medianResult(rounds []*Result) *Result {
 	}
 	r0 := rounds[0]
 	m := &Result{
-		App: r0.App, Validators: r0.Validators, TimeoutCommit: r0.TimeoutCommit, TxBytes: r0.TxBytes, TargetRate: r0.TargetRate,
+		App: r0.App, Validators: r0.Validators, TimeoutCommit: r0.TimeoutCommit, TxBytes: r0.TxBytes, TargetRate: r0.TargetRate, TxIndex: r0.TxIndex,
 		OfferedRate:      pick(func(r *Result) float64 { return r.OfferedRate }),
 		TPS:              pick(func(r *Result) float64 { return r.TPS }),
 		WindowTPS:        pick(func(r *Result) float64 { return r.WindowTPS }),

@@ -203,3 +203,18 @@ func TestLongestStall(t *testing.T) {
 		})
 	}
 }
+
+// TestTxIndexOf: the index each app's nodes keep for each --tx-index, as
+// Serve configures them (ADR 0028: jinlian's validators, without the
+// API in the bench, keep none unless given kv).
+func TestTxIndexOf(t *testing.T) {
+	for _, c := range []struct{ app, flag, want string }{
+		{"kvstore", "", "kv"}, {"kvstore", "kv", "kv"}, {"kvstore", "null", "none"},
+		{"jinlian", "", "none"}, {"jinlian", "kv", "lean"}, {"jinlian", "null", "none"},
+		{"jinlian-shared", "", "none"},
+	} {
+		if got := txIndexOf(c.app, c.flag); got != c.want {
+			t.Errorf("%s --tx-index %q: %q, want %q", c.app, c.flag, got, c.want)
+		}
+	}
+}
