@@ -89,6 +89,14 @@ func (n Node) HTTPClient() (*http.Client, error) {
 	return hc, nil
 }
 
+// NoTxIndex reports whether err is a node's answer that it keeps no tx
+// index: CometBFT's tx_search, tx and block_search with the null indexer
+// (a validator without the API by default, ADR 0028). A caller then
+// reads the block instead, or names the node's choice.
+func NoTxIndex(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "indexing is disabled")
+}
+
 // IsKeystoreFile tells a jinlian key file (JSON) from a PEM key.
 func IsKeystoreFile(path string) bool {
 	b, err := os.ReadFile(path)

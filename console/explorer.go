@@ -316,7 +316,7 @@ func (s *Server) lookupTx(ctx context.Context, id string) (*api.Tx, error) {
 		return nil, err
 	}
 	res, err := s.rpc.TxSearch(ctx, fmt.Sprintf("jinlian_tx.id='%s'", id), false, nil, nil, "asc")
-	if err != nil && !strings.Contains(err.Error(), "indexing is disabled") {
+	if err != nil && !api.NoTxIndex(err) {
 		return &api.Tx{ID: id, Height: h}, fmt.Errorf("tx %s was committed at height %d; its content: %w", id, h, err)
 	}
 	if err != nil || len(res.Txs) == 0 { // no tx index (ADR 0028), or a failed transaction

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 
+	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/recon"
 )
 
@@ -126,7 +126,7 @@ var errNoTxIndex = errors.New("this node keeps no tx index (a validator without 
 // index is named as such.
 func (r rpcChain) txSearch(ctx context.Context, q string, page, per *int) (*ctypes.ResultTxSearch, error) {
 	res, err := r.c.TxSearch(ctx, q, false, page, per, "asc")
-	if err != nil && strings.Contains(err.Error(), "indexing is disabled") {
+	if api.NoTxIndex(err) {
 		return nil, fmt.Errorf("%w: %v", errNoTxIndex, err)
 	}
 	return res, err

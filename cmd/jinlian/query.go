@@ -13,6 +13,7 @@ import (
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	"github.com/spf13/cobra"
 
+	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -259,7 +260,7 @@ func lookupTx(ctx context.Context, node nodeFlags, id string) (*txLookup, error)
 	}
 	res, err := c.TxSearch(ctx, fmt.Sprintf("jinlian_tx.id='%s'", id), false, nil, nil, "asc")
 	switch {
-	case err != nil && strings.Contains(err.Error(), "indexing is disabled"):
+	case api.NoTxIndex(err):
 		// tx_index.indexer = "null": read the block below.
 	case err != nil:
 		return nil, fmt.Errorf("search tx %s: %w", id, err)
