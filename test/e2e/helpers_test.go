@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
 
 	"github.com/jinlian-ledger/jinlian/app"
@@ -223,6 +224,30 @@ func txHeight(ctx context.Context, c rpcclient.ABCIClient, id string) (h int64, 
 		return 0, false, fmt.Errorf("query tx %s: answer %+v", id, loc)
 	}
 	return loc.Height, true, nil
+}
+
+// txResultAt reads the result of the transaction whose CometBFT hash is
+// hash from block h and its saved results, as `jinlian query tx` does on
+// a node without a tx index (a validator without the API, ADR 0028).
+func txResultAt(ctx context.Context, c rpcclient.Client, h int64, hash []byte) (*abci.ExecTxResult, error) {
+	blk, err := c.Block(ctx, &h)
+	if err != nil {
+		return nil, fmt.Errorf("block %d: %w", h, err)
+	}
+	for i, tx := range blk.Block.Txs {
+		if !bytes.Equal(tx.Hash(), hash) {
+			continue
+		}
+		res, err := c.BlockResults(ctx, &h)
+		if err != nil {
+			return nil, fmt.Errorf("results of block %d: %w", h, err)
+		}
+		if i >= len(res.TxsResults) {
+			return nil, fmt.Errorf("block %d: %d results for %d transactions", h, len(res.TxsResults), len(blk.Block.Txs))
+		}
+		return res.TxsResults[i], nil
+	}
+	return nil, fmt.Errorf("block %d holds no transaction %X", h, hash)
 }
 
 // waitTx polls c until tx id is committed and returns its height.
