@@ -1374,20 +1374,3 @@ func measureSM2Verify(n int) (float64, error) {
 	sort.Float64s(per)
 	return per[len(per)/2], nil
 }
-
-// txIndexOf is the tx index the nodes of app keep with --tx-index
-// indexer: CometBFT's indexer for kvstore; for jinlian's validators,
-// which serve no API in the bench, none by default (ADR 0028) and the
-// lean attributes with kv.
-func txIndexOf(app, indexer string) string {
-	switch {
-	case indexer == "null":
-		return "none"
-	case app == "kvstore":
-		return "kv"
-	case indexer == "kv":
-		return "lean"
-	default:
-		return "none"
-	}
-}

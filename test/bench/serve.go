@@ -100,16 +100,6 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 				return Ready{}, nil, fmt.Errorf("--bench-ca: %w", err)
 			}
 		}
-		// The validators' own default, auto: no tx index on a validator
-		// without the API (ADR 0028); --tx-index kv gives them the lean
-		// one a validator with the API keeps.
-		events := nodecfg.EventsIndexAuto
-		switch o.TxIndex {
-		case "kv":
-			events = nodecfg.EventsIndexLean
-		case "null":
-			events = nodecfg.EventsIndexNone
-		}
 		ln, err := localnet.Prepare(localnet.Options{
 			Home: o.Home, Validators: o.Validators, BasePort: o.BasePort, ChainID: ChainID,
 			TimeoutCommit: o.TimeoutCommit, ExtraFundedAccounts: extra, ExtraFundedAccountsB: extraB,
@@ -118,7 +108,7 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 			ReservesInterval:   o.ReservesInterval,
 			SeparateSigCaches:  o.App != "jinlian-shared",
 			CheckpointInterval: checkpointInterval(o.Validators),
-			EventsIndex:        events,
+			EventsIndex:        validatorsEventsIndex(o.TxIndex),
 		})
 		if err != nil {
 			return Ready{}, nil, err
@@ -292,4 +282,33 @@ func checkpointInterval(validators int) int64 {
 		return -1
 	}
 	return 0
+}
+
+// validatorsEventsIndex is the events.index of jinlian's validators for
+// --tx-index indexer: their own default, auto (no tx index on a validator
+// without the API, as the bench's are: ADR 0028); kv gives them the lean
+// index a validator with the API keeps, null none.
+func validatorsEventsIndex(indexer string) string {
+	switch indexer {
+	case "kv":
+		return nodecfg.EventsIndexLean
+	case "null":
+		return nodecfg.EventsIndexNone
+	}
+	return nodecfg.EventsIndexAuto
+}
+
+// txIndexOf is the tx index the nodes of app keep with --tx-index
+// indexer: CometBFT's kv for kvstore unless null; for jinlian's
+// validators, what their events.index resolves to (nodecfg).
+func txIndexOf(app, indexer string) string {
+	if app == "kvstore" {
+		if indexer == "null" {
+			return nodecfg.EventsIndexNone
+		}
+		return "kv"
+	}
+	var c nodecfg.Config
+	c.Node.Mode, c.Events.Index = nodecfg.ModeValidator, validatorsEventsIndex(indexer)
+	return c.EventsIndex()
 }

@@ -12,7 +12,9 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
+	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/jinlian-ledger/jinlian/api"
 	"github.com/jinlian-ledger/jinlian/app"
 	"github.com/jinlian-ledger/jinlian/consensus"
 	"github.com/jinlian-ledger/jinlian/gmcrypto"
@@ -227,25 +229,18 @@ func txHeight(ctx context.Context, c rpcclient.ABCIClient, id string) (h int64, 
 }
 
 // txResultAt reads the result of the transaction whose CometBFT hash is
-// hash from block h and its saved results, as `jinlian query tx` does on
-// a node without a tx index (a validator without the API, ADR 0028).
+// hash from block h and its saved results (api.RPCBlocks), as `jinlian
+// query tx` does on a node without a tx index (a validator without the
+// API, ADR 0028).
 func txResultAt(ctx context.Context, c rpcclient.Client, h int64, hash []byte) (*abci.ExecTxResult, error) {
-	blk, err := c.Block(ctx, &h)
+	_, txs, err := api.RPCBlocks(ctx, c).BlockTxs(h)
 	if err != nil {
-		return nil, fmt.Errorf("block %d: %w", h, err)
+		return nil, err
 	}
-	for i, tx := range blk.Block.Txs {
-		if !bytes.Equal(tx.Hash(), hash) {
-			continue
+	for _, r := range txs {
+		if bytes.Equal(cmttypes.Tx(r.Tx).Hash(), hash) {
+			return &r.Result, nil
 		}
-		res, err := c.BlockResults(ctx, &h)
-		if err != nil {
-			return nil, fmt.Errorf("results of block %d: %w", h, err)
-		}
-		if i >= len(res.TxsResults) {
-			return nil, fmt.Errorf("block %d: %d results for %d transactions", h, len(res.TxsResults), len(blk.Block.Txs))
-		}
-		return res.TxsResults[i], nil
 	}
 	return nil, fmt.Errorf("block %d holds no transaction %X", h, hash)
 }
