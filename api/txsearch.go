@@ -114,7 +114,7 @@ func (s *Server) txs(w http.ResponseWriter, r *http.Request) {
 	}
 	if !indexed { // no memo index, or it is catching up
 		if s.opts.LeanIndex {
-			fail(http.StatusNotFound, errors.New("this node's tx index is lean (events.index = lean, or auto on a validator): it keeps no memo, and the node's own memo index (recon.movement_index with api.listen) is off or catching up; ask a node with events.index = full"))
+			fail(http.StatusNotFound, errors.New("this node's tx index is lean or off (events.index = lean or none, or auto on a validator): it keeps no memo, and the node's own memo index (recon.movement_index with api.listen) is off or catching up; ask again shortly, or a node with events.index = full"))
 			return
 		}
 		if strings.ContainsRune(q.memo, '\'') {

@@ -74,7 +74,7 @@ func checkMemos(t *testing.T, chain indexedChain, f *fakeBlocks) {
 // memo that the blocks hold, newest first, page by page: a memo that is
 // the prefix of another, or holds zero bytes, finds only its own; the
 // heights the index has not reached are read from the block store, up to
-// memoTailMax of them, and past that the index says it cannot answer; the
+// recon.MaxTail of them, and past that the index says it cannot answer; the
 // transactions come from the tx index, or from the block store where it
 // has not indexed them; an index written before memo keys is indexed
 // again when opened.
@@ -106,14 +106,14 @@ func TestMemoIndexAnswersAsTheBlocks(t *testing.T) {
 	m.to.Add(3)
 
 	// Blocks the index has not read yet: the search reads them.
-	f.grow(f.top+memoTailMax, 12)
+	f.grow(f.top+recon.MaxTail, 12)
 	checkMemos(t, chain, f)
-	if _, to := m.Indexed(); to != f.top-memoTailMax {
+	if _, to := m.Indexed(); to != f.top-recon.MaxTail {
 		t.Fatalf("the index moved to %d", to)
 	}
 	f.grow(f.top+1, 13)
 	if _, _, ok, err := chain.MemoTxs(context.Background(), "bankA", "INV-1", 0, 20); ok || err != nil {
-		t.Fatalf("%d heights behind, the index answered: %v %v", memoTailMax+1, ok, err)
+		t.Fatalf("%d heights behind, the index answered: %v %v", recon.MaxTail+1, ok, err)
 	}
 	if err := m.catchUp(nil); err != nil {
 		t.Fatal(err)

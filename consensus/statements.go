@@ -35,7 +35,10 @@ func (n *Node) Statements() recon.Chain {
 
 type chainSource struct{ env *rpccore.Environment }
 
-// indexedChain is a chainSource with the node's movement index.
+// indexedChain is a chainSource with the node's movement index, and the
+// heights the index has not reached read from the blocks
+// (recon.BlockTail). On a node without a kv tx index (events.index =
+// none with the API, ADR 0028) it is the statements' only source.
 type indexedChain struct {
 	chainSource
 	*movementIndex
@@ -43,11 +46,59 @@ type indexedChain struct {
 
 var errNoTxIndex = errors.New(`this node keeps no kv tx index ([tx_index] indexer = "kv" in config.toml), so it cannot list movements`)
 
+// kvIndexed reports whether the node keeps CometBFT's kv tx index.
+func (c chainSource) kvIndexed() bool {
+	_, ok := c.env.TxIndexer.(*kv.TxIndex)
+	return ok
+}
+
+// Heights is the block store's base and, without a kv tx index, its
+// highest height whose results are saved: the movement index and the
+// blocks serve every height up to it.
+func (c indexedChain) Heights() (int64, int64, error) {
+	if c.kvIndexed() {
+		return c.chainSource.Heights()
+	}
+	return c.blocks.Stored()
+}
+
+// BlockTxs implements recon.BlockTail.
+func (c indexedChain) BlockTxs(h int64) (time.Time, []*abci.TxResult, error) {
+	return c.blocks.BlockTxs(h)
+}
+
+// SearchTxs searches the kv tx index. Without one, a statement reaches it
+// only for heights neither the movement index nor the blocks' tail serve
+// (the index is catching up), and the answer says so.
+func (c indexedChain) SearchTxs(ctx context.Context, q string) ([]*abci.TxResult, error) {
+	if !c.kvIndexed() {
+		return nil, c.catchingUp()
+	}
+	return c.chainSource.SearchTxs(ctx, q)
+}
+
+// FirstTx: see SearchTxs.
+func (c indexedChain) FirstTx(from, to int64, match func(*abci.TxResult) bool) (*abci.TxResult, error) {
+	if !c.kvIndexed() {
+		return nil, c.catchingUp()
+	}
+	return c.chainSource.FirstTx(from, to, match)
+}
+
+func (c indexedChain) catchingUp() error {
+	from, to := c.Indexed()
+	_, top, err := c.blocks.Stored()
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("this node keeps no tx index (events.index = none), and its movement index, from which it lists movements, holds heights %d..%d of %d (0..0: none yet): it is catching up, or began after the heights asked for; ask again when it has caught up, or ask a node with a tx index", from, to, top)
+}
+
 // Heights is the block store's base and the highest height that is also
 // indexed: CometBFT indexes a block after committing it, asynchronously,
 // so the index may trail the store by a block.
 func (c chainSource) Heights() (int64, int64, error) {
-	if _, ok := c.env.TxIndexer.(*kv.TxIndex); !ok {
+	if !c.kvIndexed() {
 		return 0, 0, errNoTxIndex
 	}
 	bs := c.env.BlockStore
@@ -78,7 +129,7 @@ func (c chainSource) BlockTime(h int64) (time.Time, error) {
 // SearchTxs asks the kv indexer itself, in one call: the RPC's tx_search
 // runs the whole search again for every page of at most 100.
 func (c chainSource) SearchTxs(ctx context.Context, q string) ([]*abci.TxResult, error) {
-	if _, ok := c.env.TxIndexer.(*kv.TxIndex); !ok {
+	if !c.kvIndexed() {
 		return nil, errNoTxIndex
 	}
 	parsed, err := query.New(q)
@@ -189,18 +240,13 @@ func resultsNotSaved(h int64, err error) error {
 	return fmt.Errorf("results of height %d not saved (storage.discard_abci_responses = true keeps only the latest): %w", h, err)
 }
 
-// memoTailMax is how many heights above the movement index's top a search
-// by memo reads from the block store itself; further behind (the index is
-// catching up), MemoTxs cannot answer.
-const memoTailMax = 16
-
 // MemoTxs finds the committed transactions with a transfer whose memo is
 // memo that org may read (recon.TxMemos; every one for org ""), newest
 // first: the page of at most limit after the first skip, and how many
 // there are. It reads one page of the movement index's memo keys, not
 // every match as the tx index's search does, and the heights the index
 // has not reached from the block store. ok is false when the index cannot
-// answer: it holds nothing yet, or is more than memoTailMax heights
+// answer: it holds nothing yet, or is more than recon.MaxTail heights
 // behind.
 func (c indexedChain) MemoTxs(ctx context.Context, org, memo string, skip, limit int) (page []*abci.TxResult, total int, ok bool, err error) {
 	from, to := c.Indexed()
@@ -211,7 +257,7 @@ func (c indexedChain) MemoTxs(ctx context.Context, org, memo string, skip, limit
 	if err != nil {
 		return nil, 0, false, err
 	}
-	if top-to > memoTailMax {
+	if top-to > recon.MaxTail {
 		return nil, 0, false, nil
 	}
 	keep := func(r *abci.TxResult) {
@@ -279,10 +325,12 @@ func (c indexedChain) MemoTxs(ctx context.Context, org, memo string, skip, limit
 // index, or, where CometBFT has not indexed it yet (it indexes after the
 // commit, asynchronously) or keeps no kv index, from the block store.
 func (c indexedChain) txAt(h int64, tx uint32, hash []byte) (*abci.TxResult, error) {
-	if r, err := c.env.TxIndexer.Get(hash); err != nil {
-		return nil, fmt.Errorf("tx index: %w", err)
-	} else if r != nil {
-		return r, nil
+	if c.kvIndexed() {
+		if r, err := c.env.TxIndexer.Get(hash); err != nil {
+			return nil, fmt.Errorf("tx index: %w", err)
+		} else if r != nil {
+			return r, nil
+		}
 	}
 	_, txs, err := c.blocks.BlockTxs(h)
 	if err != nil {

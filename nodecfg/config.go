@@ -40,8 +40,10 @@ const (
 // of consensus (CometBFT hashes only a result's code and data), so nodes of
 // one chain may choose differently.
 const (
-	// EventsIndexAuto is full on observers, lean on validators that serve
-	// the API (api.listen) and none on validators that do not (ADR 0028).
+	// EventsIndexAuto is full on observers and none on validators (ADR
+	// 0028): those that serve the API (api.listen) answer it from their
+	// movement index and blocks; one whose movement index is off
+	// (recon.movement_index = false) keeps the lean index instead.
 	EventsIndexAuto = "auto"
 	EventsIndexFull = "full" // every attribute the app marks indexable
 	EventsIndexLean = "lean" // only the tx id, the sender, the recipient and their organisations
@@ -89,7 +91,7 @@ func (c *Config) EventsIndex() string {
 		return c.Events.Index
 	case c.Node.Mode != ModeValidator:
 		return EventsIndexFull
-	case c.API.Listen != "":
+	case c.API.Listen != "" && !c.Recon.MovementIndex:
 		return EventsIndexLean
 	default:
 		return EventsIndexNone
@@ -101,7 +103,7 @@ func (c *Config) EventsIndex() string {
 func (c *Config) LeanIndex() bool { return c.EventsIndex() != EventsIndexFull }
 
 // NoTxIndex reports whether the node keeps no tx index (events.index =
-// none, or auto on a validator without the API).
+// none, or auto on a validator).
 func (c *Config) NoTxIndex() bool { return c.EventsIndex() == EventsIndexNone }
 
 // Config is a node's jinlian settings.
@@ -266,7 +268,7 @@ var defaults = []struct {
 	{"pruning.spent_ids", false, "validators: delete replay-protection records older than twice the longest replay window (2 × 86400 s + 1 h); jinlian query tx then finds only newer ids"},
 	{"statesync.snapshot_interval", 0, "snapshot of the state every so many heights, under <home>/data/snapshots, served to nodes joining by state sync (0 = none)"},
 	{"statesync.snapshot_keep_recent", 2, "snapshots kept (0 = all)"},
-	{"events.index", EventsIndexAuto, "event attributes the node indexes: full (all, as the psql sink and tx_search by ledger, org, type, asset or amount need), lean (tx id, sender, recipient and their organisations), none (no tx index: CometBFT's indexer null; not with api.listen) or auto (full on observers, lean on validators serving the API, none on validators without it)"},
+	{"events.index", EventsIndexAuto, "event attributes the node indexes: full (all, as the psql sink and tx_search by ledger, org, type, asset or amount need), lean (tx id, sender, recipient and their organisations), none (no tx index: CometBFT's indexer null; with api.listen, the API reads its movement index and the blocks instead, so recon.movement_index must be on) or auto (full on observers, none on validators: lean on one serving the API with recon.movement_index off)"},
 	{"events.reindex_from", 0, "first height whose tx index the node checks and repairs at start (0 = the last 1000 heights; 1 = every height, once, for holes left by an older version)"},
 	{"recon.timezone", DefaultTimeZone, "time zone that cuts business days for statements: an IANA name such as Asia/Shanghai, or UTC"},
 	{"recon.movement_index", true, "nodes serving the API: keep an index of every movement by organisation and of transfers by memo (data/movements.db), from which statements read a day in one scan and memo searches a page, instead of searching the tx index"},
@@ -409,8 +411,8 @@ func (c *Config) Validate() error {
 	switch c.Events.Index {
 	case EventsIndexAuto, EventsIndexFull, EventsIndexLean:
 	case EventsIndexNone:
-		if c.API.Listen != "" {
-			return fmt.Errorf("config events.index = %q with api.listen = %q: the API's statements and transaction searches read the tx index; set events.index = %q or %q", EventsIndexNone, c.API.Listen, EventsIndexLean, EventsIndexAuto)
+		if c.API.Listen != "" && !c.Recon.MovementIndex {
+			return fmt.Errorf("config events.index = %q with api.listen = %q and recon.movement_index = false: without a tx index the API's statements and memo searches read the movement index; set recon.movement_index = true, or events.index = %q", EventsIndexNone, c.API.Listen, EventsIndexLean)
 		}
 	default:
 		return fmt.Errorf("config events.index = %q: want %q, %q, %q or %q", c.Events.Index, EventsIndexAuto, EventsIndexFull, EventsIndexLean, EventsIndexNone)

@@ -204,52 +204,62 @@ func TestRegulatorKeysRoundTrip(t *testing.T) {
 func TestEventsIndex(t *testing.T) {
 	for _, c := range []struct {
 		mode, index, api string
+		movements        bool // recon.movement_index
 		want             string
 	}{
-		{ModeValidator, EventsIndexAuto, "", EventsIndexNone},
-		{ModeValidator, EventsIndexAuto, "127.0.0.1:26680", EventsIndexLean},
-		{ModeObserver, EventsIndexAuto, "", EventsIndexFull},
-		{ModeObserver, EventsIndexAuto, "127.0.0.1:26680", EventsIndexFull},
-		{ModeValidator, EventsIndexFull, "", EventsIndexFull},
-		{ModeValidator, EventsIndexLean, "", EventsIndexLean},
-		{ModeObserver, EventsIndexLean, "", EventsIndexLean},
-		{ModeObserver, EventsIndexNone, "", EventsIndexNone},
+		{ModeValidator, EventsIndexAuto, "", true, EventsIndexNone},
+		{ModeValidator, EventsIndexAuto, "127.0.0.1:26680", true, EventsIndexNone},
+		{ModeValidator, EventsIndexAuto, "127.0.0.1:26680", false, EventsIndexLean},
+		{ModeValidator, EventsIndexAuto, "", false, EventsIndexNone},
+		{ModeObserver, EventsIndexAuto, "", true, EventsIndexFull},
+		{ModeObserver, EventsIndexAuto, "127.0.0.1:26680", true, EventsIndexFull},
+		{ModeValidator, EventsIndexFull, "", true, EventsIndexFull},
+		{ModeValidator, EventsIndexLean, "127.0.0.1:26680", true, EventsIndexLean},
+		{ModeObserver, EventsIndexLean, "", true, EventsIndexLean},
+		{ModeObserver, EventsIndexNone, "", true, EventsIndexNone},
 	} {
 		var cfg Config
-		cfg.Node.Mode, cfg.Events.Index, cfg.API.Listen = c.mode, c.index, c.api
+		cfg.Node.Mode, cfg.Events.Index, cfg.API.Listen, cfg.Recon.MovementIndex = c.mode, c.index, c.api, c.movements
 		got := cfg.EventsIndex()
 		if got != c.want {
-			t.Errorf("mode %s, events.index %s, api.listen %q: %s, want %s", c.mode, c.index, c.api, got, c.want)
+			t.Errorf("%+v: %s, want %s", c, got, c.want)
 		}
 		if lean := cfg.LeanIndex(); lean != (c.want != EventsIndexFull) {
-			t.Errorf("mode %s, events.index %s, api.listen %q: LeanIndex %v", c.mode, c.index, c.api, lean)
+			t.Errorf("%+v: LeanIndex %v", c, lean)
 		}
 		if none := cfg.NoTxIndex(); none != (c.want == EventsIndexNone) {
-			t.Errorf("mode %s, events.index %s, api.listen %q: NoTxIndex %v", c.mode, c.index, c.api, none)
+			t.Errorf("%+v: NoTxIndex %v", c, none)
 		}
 	}
 }
 
 // TestEventsIndexRefused: an unknown events.index, and none on a node
-// that serves the API (whose statements and searches read the index), are
-// refused with the setting named.
+// that serves the API without the movement index (which its statements
+// and memo searches then read), are refused with the settings named.
 func TestEventsIndexRefused(t *testing.T) {
 	for _, c := range []struct {
-		index, api, want string
+		index, api string
+		movements  bool
+		want       string
 	}{
-		{"off", "", `events.index = "off": want "auto", "full", "lean" or "none"`},
-		{EventsIndexNone, "127.0.0.1:26680", `events.index = "none" with api.listen = "127.0.0.1:26680"`},
+		{"off", "", true, `events.index = "off": want "auto", "full", "lean" or "none"`},
+		{EventsIndexNone, "127.0.0.1:26680", false, `events.index = "none" with api.listen = "127.0.0.1:26680" and recon.movement_index = false`},
 	} {
 		cfg := Default(t.TempDir())
-		cfg.Events.Index, cfg.API.Listen = c.index, c.api
+		cfg.Events.Index, cfg.API.Listen, cfg.Recon.MovementIndex = c.index, c.api, c.movements
 		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("events.index %q, api.listen %q: %v, want %q", c.index, c.api, err, c.want)
+			t.Errorf("%+v: %v, want %q", c, err, c.want)
 		}
 	}
-	cfg := Default(t.TempDir())
-	cfg.Events.Index = EventsIndexNone
-	if err := cfg.Validate(); err != nil {
-		t.Errorf("events.index none without the API: %v", err)
+	for _, api := range []string{"", "127.0.0.1:26680"} {
+		cfg := Default(t.TempDir())
+		cfg.Events.Index, cfg.API.Listen = EventsIndexNone, api
+		if !cfg.Recon.MovementIndex {
+			t.Fatal("recon.movement_index is off by default")
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("events.index none, api.listen %q: %v", api, err)
+		}
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 )
 
 // OrgIndex is a node's own index of movements by organisation: every row
@@ -27,6 +29,24 @@ type OrgIndex interface {
 	// at the first error fn returns and returns it.
 	OrgRows(ctx context.Context, org string, from, to int64, fn func(Row) error) error
 }
+
+// BlockTail is a Chain with an OrgIndex that can also read its blocks and
+// their saved results: the heights the index has not reached yet (it
+// follows the block store and trails it by a block or two) are then read
+// from the blocks, as the index itself reads them, instead of searched in
+// the tx index, up to MaxTail heights behind. A node that keeps no tx
+// index (events.index = none with the API, ADR 0028) lists statements
+// this way alone.
+type BlockTail interface {
+	// BlockTxs returns height h's block time and its transactions with
+	// their results, in block order (Blocks.BlockTxs).
+	BlockTxs(h int64) (time.Time, []*abci.TxResult, error)
+}
+
+// MaxTail is how many heights above an OrgIndex's last a BlockTail chain
+// reads from its blocks; further behind (the index is catching up after a
+// start), the heights are searched in the tx index.
+const MaxTail = 16
 
 // Encoding of a row in an OrgIndex (AppendIndexedRow, DecodeIndexedRow):
 // a version byte, then the fields in Row's order, integers as varints and

@@ -189,7 +189,7 @@ func Build(ctx context.Context, chain Chain, loc *time.Location, req Request) (*
 	if day.FromHeight == 0 {
 		return st, nil
 	}
-	if !covers(chain, day.FromHeight) {
+	if _, _, ok := fromIndex(chain, day.FromHeight, day.ToHeight); !ok {
 		if err := checkIndexed(chain, day); err != nil {
 			return nil, err
 		}
@@ -237,34 +237,77 @@ func Extend(ctx context.Context, chain Chain, loc *time.Location, prev *Statemen
 
 // rowsOf lists req's rows in heights from..to (both included), ordered by
 // height, transaction and event: from the chain's movement index
-// (OrgIndex) where it holds from, with the heights it does not hold yet
-// (it follows the block store and may trail it by a block) from the tx
-// index; else all from the tx index.
+// (OrgIndex) where it serves from (fromIndex), with the heights it does
+// not hold yet (it follows the block store and may trail it by a block)
+// from the blocks (BlockTail, up to MaxTail heights) or the tx index;
+// else all from the tx index.
 func rowsOf(ctx context.Context, chain Chain, loc *time.Location, req Request, from, to int64) ([]Row, error) {
-	if !covers(chain, from) {
+	idx, hi, ok := fromIndex(chain, from, to)
+	if !ok {
 		return searchedRows(ctx, chain, loc, req, from, to)
 	}
-	idx := chain.(OrgIndex)
-	_, hi := idx.Indexed()
-	rows, err := indexedRows(ctx, idx, loc, req, from, min(to, hi))
-	if err != nil || hi >= to {
-		return rows, err
+	rows := []Row{}
+	if from <= hi {
+		var err error
+		if rows, err = indexedRows(ctx, idx, loc, req, from, min(to, hi)); err != nil || hi >= to {
+			return rows, err
+		}
+		from = hi + 1
 	}
-	more, err := searchedRows(ctx, chain, loc, req, hi+1, to)
+	var more []Row
+	var err error
+	if tail, ok := chain.(BlockTail); ok && to-hi <= MaxTail {
+		more, err = blockRows(ctx, tail, loc, req, from, to)
+	} else {
+		more, err = searchedRows(ctx, chain, loc, req, from, to)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return append(rows, more...), nil
 }
 
-// covers reports whether chain has a movement index that holds height h.
-func covers(chain Chain, h int64) bool {
+// fromIndex reports whether chain's movement index serves heights
+// from..to from their start: it holds from, or, on a chain that reads its
+// blocks (BlockTail), has not reached from but is at most MaxTail heights
+// below to, as on a day that began a block ago. It returns the index and
+// the last height it holds.
+func fromIndex(chain Chain, from, to int64) (OrgIndex, int64, bool) {
 	idx, ok := chain.(OrgIndex)
 	if !ok {
-		return false
+		return nil, 0, false
 	}
 	lo, hi := idx.Indexed()
-	return lo != 0 && lo <= h && h <= hi
+	switch {
+	case lo == 0 || from < lo:
+		return nil, 0, false
+	case from <= hi:
+		return idx, hi, true
+	}
+	_, tail := chain.(BlockTail)
+	return idx, hi, tail && to-hi <= MaxTail
+}
+
+// blockRows lists req's rows in heights from..to (both included) from
+// the blocks themselves: every transaction's movements, those of req.Org
+// kept, the rows searchedRows finds in the tx index.
+func blockRows(ctx context.Context, chain BlockTail, loc *time.Location, req Request, from, to int64) ([]Row, error) {
+	rows := []Row{}
+	for h := from; h <= to; h++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		t, txs, err := chain.BlockTxs(h)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range txs {
+			if rows, err = appendRows(rows, r, req, t.In(loc)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return rows, nil
 }
 
 // searchedRows lists req's rows in heights from..to (both included): it
@@ -304,23 +347,32 @@ func searchedRows(ctx context.Context, chain Chain, loc *time.Location, req Requ
 	rows := []Row{}
 	times := map[int64]time.Time{}
 	for _, r := range txs {
+		var err error
 		t, ok := times[r.Height]
 		if !ok {
-			var err error
 			if t, err = chain.BlockTime(r.Height); err != nil {
 				return nil, err
 			}
 			t = t.In(loc)
 			times[r.Height] = t
 		}
-		mine, err := movements(r, req.Org, t)
-		if err != nil {
+		if rows, err = appendRows(rows, r, req, t); err != nil {
 			return nil, err
 		}
-		for _, row := range mine {
-			if keep(req, &row) {
-				rows = append(rows, row)
-			}
+	}
+	return rows, nil
+}
+
+// appendRows appends to rows those of committed transaction r, at time
+// at, that req lists.
+func appendRows(rows []Row, r *abci.TxResult, req Request, at time.Time) ([]Row, error) {
+	mine, err := movements(r, req.Org, at)
+	if err != nil {
+		return nil, err
+	}
+	for _, row := range mine {
+		if keep(req, &row) {
+			rows = append(rows, row)
 		}
 	}
 	return rows, nil

@@ -31,9 +31,11 @@ import (
 // TestStatementThroughOwnNode runs a localnet (bankA's and bankB's
 // validators, a regulator observer) where the two banks pay each other
 // with payment references, then asks bankA's own validator, through its
-// GM TLS API and lean tx index, for statements: bankA's lists exactly its
-// movements with counterparty organisation, memo and balances, in JSON,
-// CSV and text; bankB's client is refused bankA's; the regulator gets any.
+// GM TLS API, for statements: bankA's lists exactly its movements with
+// counterparty organisation, memo and balances, in JSON, CSV and text;
+// bankB's client is refused bankA's; the regulator gets any. The validator
+// runs the default, events.index = auto, which keeps no tx index on a
+// validator (ADR 0028): it answers from its movement index and blocks.
 func TestStatementThroughOwnNode(t *testing.T) {
 	heavytest.Begin(t, "runs a three-node localnet behind the GM TLS API")
 	base, err := consensus.FreeBasePort(3)
@@ -51,14 +53,18 @@ func TestStatementThroughOwnNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	apiURL, apiCA := serveGatedAPI(t, ln, 0, base, "bankA", "bankB", localnet.RegulatorOrg)
 	cfg, err := nodecfg.Load(ln.Network.Nodes[0].Home, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.LeanIndex() {
-		t.Fatal("bankA's validator does not run the lean index")
+	cfg.Events.Index = nodecfg.EventsIndexAuto // the localnet's lean for a plain RPC; a bank's validator runs the default
+	if err := cfg.WriteFile(); err != nil {
+		t.Fatal(err)
 	}
-	apiURL, apiCA := serveGatedAPI(t, ln, 0, base, "bankA", "bankB", localnet.RegulatorOrg)
+	if !cfg.NoTxIndex() {
+		t.Fatalf("bankA's validator with the API keeps a tx index: %s", cfg.EventsIndex())
+	}
 	apiLog := &syncWriter{w: &bytes.Buffer{}}
 	nodes, err := ln.Start(context.Background(), cmtlog.NewNopLogger(), slog.New(slog.NewTextHandler(apiLog, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
@@ -104,9 +110,10 @@ func TestStatementThroughOwnNode(t *testing.T) {
 	ref := pay(B, A, 40, "REF B/7 货款")
 	pay(A, B, 5, "=fee")
 
-	// bankA's node serves the API, so it keeps the movement index: once
-	// it holds the payments' heights, a statement read from it is the one
-	// the tx index gives.
+	// bankA's node serves the API, so it keeps the movement index: a
+	// statement read from it, and from the blocks it has not reached
+	// yet, is the one the regulator's observer finds in its full tx
+	// index.
 	chain := nodes[0].Statements()
 	idx, ok := chain.(recon.OrgIndex)
 	if !ok {
@@ -121,6 +128,18 @@ func TestStatementThroughOwnNode(t *testing.T) {
 			t.Fatalf("the movement index holds heights %d-%d, not %d", lo, hi, last)
 		}
 	}
+	if _, err := nodes[0].Client().TxSearch(ctx, "tx.height > 0", false, nil, nil, "asc"); !api.NoTxIndex(err) {
+		t.Fatalf("bankA's validator answers tx_search: %v", err)
+	}
+	observer := nodes[len(nodes)-1].Statements()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, top, err := observer.Heights(); err == nil && top >= last {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the observer's tx index has not reached height %d", last)
+		}
+	}
 	for day := range days {
 		for _, org := range []string{"bankA", "bankB"} {
 			req := recon.Request{Org: org, Date: day}
@@ -128,10 +147,16 @@ func TestStatementThroughOwnNode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := recon.Build(ctx, struct{ recon.Chain }{chain}, shanghai(t), req) // the tx index only
+			want, err := recon.Build(ctx, observer, shanghai(t), req) // the tx index only
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got.Day.ToHeight < last {
+				// the observer's day may end higher: the chain moved on
+				g, _ := json.Marshal(got)
+				t.Fatalf("%s's statement of %s ends at %d, before the payments' %d:\n%s", org, day, got.Day.ToHeight, last, g)
+			}
+			got.Day, want.Day = recon.Day{}, recon.Day{}
 			g, _ := json.Marshal(got)
 			w, _ := json.Marshal(want)
 			if string(g) != string(w) || len(want.Rows) == 0 && len(days) == 1 {
@@ -311,8 +336,8 @@ func TestStatementThroughOwnNode(t *testing.T) {
 		if got, err := nodeAs(A).Tx(pctx, nil, bt.TxID); !errors.As(err, &ae) || ae.Status != 403 || !strings.Contains(ae.Message, "may not read transaction "+bt.TxID) {
 			t.Fatalf("bankA read bankB's payment to a third bank: %+v %v", got, err)
 		}
-		// bankA's validator runs the lean index, without memos, but keeps a
-		// memo index of its own beside its movement index: each bank finds
+		// bankA's validator keeps no tx index, but keeps a memo index of
+		// its own beside its movement index: each bank finds
 		// the transfers with a memo that it sent or received, newest first
 		// (bankA not bankB's payment to the third bank), the regulator
 		// every one.
