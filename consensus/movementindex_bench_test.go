@@ -27,23 +27,7 @@ import (
 // index on disk, as a node's API builds the first page of a busy day
 // (docs/performance.md, Statements).
 func BenchmarkStatementFromIndex(b *testing.B) {
-	f := &fakeBlocks{base: 1, txs: map[int64][]*abci.TxResult{}, reads: map[int64]int{}}
-	rng := rand.New(rand.NewPCG(1, 2))
-	orgs := []string{"bankA", "bankB"}
-	for h := int64(1); h <= 200; h++ {
-		for i := range 500 {
-			from, to := orgs[rng.IntN(2)], orgs[rng.IntN(2)]
-			sender := fmt.Sprintf("%040x", rng.IntN(6))
-			r := &abci.TxResult{Height: h, Index: uint32(i), Tx: []byte(fmt.Sprintf("tx %d/%d", h, i))}
-			r.Result.Events = []abci.Event{
-				wire.Event(&txpb.EventTransfer{Ledger: "payments", Asset: "CNY", From: sender, To: fmt.Sprintf("%040x", 10+rng.IntN(6)),
-					Amount: uint64(1 + rng.IntN(1000)), FromBalance: 5, ToBalance: 7, ToOrg: to, Memo: fmt.Sprintf("m%d", h)}),
-				wire.Event(&txpb.EventJinlianTx{Id: fmt.Sprintf("%064x", h<<12|int64(i)), Ledger: "payments", Sender: sender, Org: from, Type: "transfer"}),
-			}
-			f.txs[h] = append(f.txs[h], r)
-		}
-	}
-	f.top = 200
+	f := busyBlocks(200, 500)
 	db, err := dbm.NewGoLevelDB("movements", b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -69,6 +53,67 @@ func BenchmarkStatementFromIndex(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(st.Rows)), "rows")
 	}
+}
+
+// busyBlocks is a block store of heights 1..heights, each of perBlock
+// transfers between two banks' accounts, with a memo per height.
+func busyBlocks(heights int64, perBlock int) *fakeBlocks {
+	f := &fakeBlocks{base: 1, txs: map[int64][]*abci.TxResult{}, reads: map[int64]int{}}
+	rng := rand.New(rand.NewPCG(1, 2))
+	orgs := []string{"bankA", "bankB"}
+	for h := int64(1); h <= heights; h++ {
+		for i := range perBlock {
+			from, to := orgs[rng.IntN(2)], orgs[rng.IntN(2)]
+			sender := fmt.Sprintf("%040x", rng.IntN(6))
+			r := &abci.TxResult{Height: h, Index: uint32(i), Tx: []byte(fmt.Sprintf("tx %d/%d", h, i))}
+			r.Result.Events = []abci.Event{
+				wire.Event(&txpb.EventTransfer{Ledger: "payments", Asset: "CNY", From: sender, To: fmt.Sprintf("%040x", 10+rng.IntN(6)),
+					Amount: uint64(1 + rng.IntN(1000)), FromBalance: 5, ToBalance: 7, ToOrg: to, Memo: fmt.Sprintf("m%d", h)}),
+				wire.Event(&txpb.EventJinlianTx{Id: fmt.Sprintf("%064x", h<<12|int64(i)), Ledger: "payments", Sender: sender, Org: from, Type: "transfer"}),
+			}
+			f.txs[h] = append(f.txs[h], r)
+		}
+	}
+	f.top = heights
+	return f
+}
+
+// BenchmarkMovementIndexFollow: what the movement index's follower spends
+// a transfer on a validator that serves the API (ADR 0029): it decodes
+// each transfer's events into rows and writes them, with the memo keys,
+// into goleveldb on disk, in batches, as it follows blocks of 500
+// transfers. Reading the blocks and results from CometBFT's stores is not
+// included (the fake block store hands them over decoded).
+//
+//	go test ./consensus -run '^$' -bench MovementIndexFollow -benchtime 5x
+func BenchmarkMovementIndexFollow(b *testing.B) {
+	f := busyBlocks(200, 500)
+	for b.Loop() {
+		b.StopTimer()
+		db, err := dbm.NewGoLevelDB("movements", b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := openMovementIndex(db, f, slog.New(slog.DiscardHandler))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for {
+			if err := m.catchUp(nil); err != nil {
+				b.Fatal(err)
+			}
+			if _, hi := m.Indexed(); hi == f.top {
+				break
+			}
+		}
+		b.StopTimer()
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(f.top*500)/1e3, "µs/transfer")
 }
 
 // indexChain is a chain of heights 1..200 whose movement index is m.

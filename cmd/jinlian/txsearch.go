@@ -22,10 +22,10 @@ func newQueryTxsCmd(g *globals) *cobra.Command {
 --memo, newest first, --limit a page, through the node's API (GET
 /v1/txs): with mutual TLS a member finds the transfers its organisation
 sent or received, regulators and auditors every one. The node reads its
-own memo index (beside the movement index; a validator with the lean tx
-index answers too), else its tx index. --node must be the node's API
-(https://HOST:PORT, or http:// without TLS); a plain CometBFT RPC has no
-such endpoint (its tx_search reads every match of a query:
+own memo index (beside the movement index; a validator, which keeps no
+tx index by default, answers too), else its tx index. --node must be the
+node's API (https://HOST:PORT, or http:// without TLS); a plain CometBFT
+RPC has no such endpoint (its tx_search reads every match of a query:
 tx_search "transfer.memo='MEMO'").`,
 		Example: `  jinlian query txs --memo INV-2026-1203-001 --node https://127.0.0.1:26660 --tls-ca ca.pem --tls-key bankA.key
   jinlian query txs --memo batch-042 --page 2 -o json`,

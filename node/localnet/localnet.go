@@ -110,8 +110,8 @@ type Options struct {
 	ReservesInterval int64
 	// EventsIndex is the validators' events.index (nodecfg). Empty: lean,
 	// so that the console and statements read from the validators' RPC
-	// as from a node that serves the API; a validator's own default, auto,
-	// keeps no tx index without the API (ADR 0028). Ignored on resume.
+	// as from a node that serves the API with a tx index; a validator's
+	// own default, auto, keeps none (ADR 0028). Ignored on resume.
 	EventsIndex string
 }
 

@@ -80,7 +80,10 @@ type Options struct {
 	// allows.
 	MaxProposalTxs int
 	// TxIndex is every node's tx_index.indexer ("": the default, kv).
-	TxIndex  string
+	TxIndex string
+	// API (jinlian): every validator serves the API, with the movement
+	// index it keeps (ServeOptions.API).
+	API      bool
 	Accounts int
 	// SyntheticAccounts (jinlian): the genesis funds this many generated
 	// accounts (app.SyntheticAccounts), and the transfers of the load go
@@ -197,6 +200,9 @@ type Result struct {
 	// TxIndex is the tx index the nodes kept: kv (kvstore's), lean or
 	// none (jinlian's validators, ADR 0028).
 	TxIndex string `json:"tx_index"`
+	// API: jinlian's validators served the API and kept the movement
+	// index (--api).
+	API bool `json:"api,omitempty"`
 	// WarmupSeconds is the warm-up load before the measurement (--warmup):
 	// none of the figures count it.
 	WarmupSeconds float64 `json:"warmup_seconds,omitempty"`
@@ -426,6 +432,9 @@ func PrintTable(w io.Writer, results []*Result) {
 			if r.TxIndex != "" {
 				state += "tx index " + r.TxIndex + "; "
 			}
+			if r.API {
+				state += "validators serve the API, with the movement index; "
+			}
 			switch {
 			case r.CertRefs:
 				state += "senders sign with certificates, named by hash; "
@@ -510,6 +519,9 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	}
 	if o.ReservesInterval != 0 && appName != "kvstore" {
 		args = append(args, "--reserves-interval", strconv.FormatInt(o.ReservesInterval, 10))
+	}
+	if o.API && appName != "kvstore" {
+		args = append(args, "--api")
 	}
 	// Each validator applies the synthetic accounts in its InitChain and
 	// imports them at the first commit: allow for it (about 70 µs an
@@ -611,7 +623,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	cpu0, cpuErr := processCPU(child.cmd.Process.Pid)
 	self0, _ := processCPU(os.Getpid())
 	r := &Result{App: appName, Workload: workload, Validators: o.Validators, TimeoutCommit: o.TimeoutCommit.String(),
-		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds, TxIndex: txIndexOf(appName, o.TxIndex), WarmupSeconds: o.Warmup.Seconds(), Certs: o.Certs && appName != "kvstore", CertRefs: o.CertRefs && appName != "kvstore"}
+		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds, TxIndex: txIndexOf(appName, o.TxIndex, o.API), API: o.API && appName != "kvstore", WarmupSeconds: o.Warmup.Seconds(), Certs: o.Certs && appName != "kvstore", CertRefs: o.CertRefs && appName != "kvstore"}
 	if appName != "kvstore" {
 		r.SyntheticAccounts = o.SyntheticAccounts
 		r.History = hist

@@ -55,6 +55,10 @@ type ServeOptions struct {
 	ReservesInterval int64
 	// PProf, if set, serves net/http/pprof there (127.0.0.1:port).
 	PProf string
+	// API (jinlian): every validator serves the API (plain HTTP on
+	// loopback), and so keeps the movement index, as a bank's validator
+	// that serves its members does (ADR 0029).
+	API bool
 }
 
 // Serve starts the network of a run and returns the line to print once it
@@ -113,9 +117,14 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 		if err != nil {
 			return Ready{}, nil, err
 		}
-		for _, nn := range ln.Network.Nodes {
+		for i, nn := range ln.Network.Nodes {
 			if err := setCometConfig(nn.Home, o.MempoolSize, o.TxIndex); err != nil {
 				return Ready{}, nil, err
+			}
+			if o.API {
+				if err := serveAPI(nn.Home, fmt.Sprintf("127.0.0.1:%d", o.BasePort+consensus.PortsPerNode*i+2)); err != nil {
+					return Ready{}, nil, err
+				}
 			}
 		}
 		nodes, err := ln.Start(context.Background(), cometLog, appLog)
@@ -179,6 +188,20 @@ func setCometConfig(home string, size int, indexer string) error {
 		c.TxIndex.Indexer = indexer
 	}
 	return consensus.WriteConfig(home, c)
+}
+
+// serveAPI sets api.listen in home's jinlian.toml, with the movement
+// index it keeps by default.
+func serveAPI(home, addr string) error {
+	cfg, err := nodecfg.Load(home, nil)
+	if err != nil {
+		return err
+	}
+	cfg.API.Listen = addr
+	if !cfg.Recon.MovementIndex {
+		return fmt.Errorf("%s: recon.movement_index is off", home)
+	}
+	return cfg.WriteFile()
 }
 
 // Ready is the line `jinlian bench serve` prints once its nodes run.
@@ -285,9 +308,10 @@ func checkpointInterval(validators int) int64 {
 }
 
 // validatorsEventsIndex is the events.index of jinlian's validators for
-// --tx-index indexer: their own default, auto (no tx index on a validator
-// without the API, as the bench's are: ADR 0028); kv gives them the lean
-// index a validator with the API keeps, null none.
+// --tx-index indexer: their own default, auto (no tx index on a
+// validator: ADR 0028); kv gives them the lean index, which a validator
+// keeps that serves the API with recon.movement_index off or that an
+// operator sets; null none.
 func validatorsEventsIndex(indexer string) string {
 	switch indexer {
 	case "kv":
@@ -299,16 +323,20 @@ func validatorsEventsIndex(indexer string) string {
 }
 
 // txIndexOf is the tx index the nodes of app keep with --tx-index
-// indexer: CometBFT's kv for kvstore unless null; for jinlian's
-// validators, what their events.index resolves to (nodecfg).
-func txIndexOf(app, indexer string) string {
+// indexer, serving the API or not: CometBFT's kv for kvstore unless null;
+// for jinlian's validators, what their events.index resolves to
+// (nodecfg).
+func txIndexOf(app, indexer string, api bool) string {
 	if app == "kvstore" {
 		if indexer == "null" {
 			return nodecfg.EventsIndexNone
 		}
 		return "kv"
 	}
-	var c nodecfg.Config
+	c := nodecfg.Default("")
 	c.Node.Mode, c.Events.Index = nodecfg.ModeValidator, validatorsEventsIndex(indexer)
+	if api {
+		c.API.Listen = "127.0.0.1:1"
+	}
 	return c.EventsIndex()
 }

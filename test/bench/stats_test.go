@@ -204,17 +204,19 @@ func TestLongestStall(t *testing.T) {
 	}
 }
 
-// TestTxIndexOf: the index each app's nodes keep for each --tx-index, as
-// Serve configures them (ADR 0028: jinlian's validators, without the
-// API in the bench, keep none unless given kv).
+// TestTxIndexOf: the index each app's nodes keep for each --tx-index,
+// with and without --api, as Serve configures them (ADR 0028 and 0029:
+// jinlian's validators keep none unless given kv, API or not).
 func TestTxIndexOf(t *testing.T) {
-	for _, c := range []struct{ app, flag, want string }{
-		{"kvstore", "", "kv"}, {"kvstore", "kv", "kv"}, {"kvstore", "null", "none"},
-		{"jinlian", "", "none"}, {"jinlian", "kv", "lean"}, {"jinlian", "null", "none"},
-		{"jinlian-shared", "", "none"},
-	} {
-		if got := txIndexOf(c.app, c.flag); got != c.want {
-			t.Errorf("%s --tx-index %q: %q, want %q", c.app, c.flag, got, c.want)
+	for _, api := range []bool{false, true} {
+		for _, c := range []struct{ app, flag, want string }{
+			{"kvstore", "", "kv"}, {"kvstore", "kv", "kv"}, {"kvstore", "null", "none"},
+			{"jinlian", "", "none"}, {"jinlian", "kv", "lean"}, {"jinlian", "null", "none"},
+			{"jinlian-shared", "", "none"},
+		} {
+			if got := txIndexOf(c.app, c.flag, api); got != c.want {
+				t.Errorf("%s --tx-index %q --api=%v: %q, want %q", c.app, c.flag, api, got, c.want)
+			}
 		}
 	}
 }
