@@ -278,7 +278,7 @@ func (m *movementIndex) writeBatch(next, latest int64) (int64, error) {
 			return 0, err
 		}
 		for _, tx := range txs {
-			mv, err := recon.TxMovements(tx, at.UTC())
+			mv, memos, parties, err := recon.TxIndexEntries(tx, at.UTC())
 			if err != nil {
 				return 0, err
 			}
@@ -291,10 +291,6 @@ func (m *movementIndex) writeBatch(next, latest int64) (int64, error) {
 				}
 			}
 			rows += len(mv)
-			memos, parties, err := recon.TxMemos(tx)
-			if err != nil {
-				return 0, err
-			}
 			if len(memos) == 0 {
 				continue
 			}

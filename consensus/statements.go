@@ -180,6 +180,24 @@ type blockSource struct {
 	// that a feed polling for new blocks reads one integer, not a
 	// block's results, while nothing commits.
 	saved atomic.Int64
+	// top is the results Stored read to learn that they are saved: the
+	// follower and the feed read that height's next, and take them from
+	// here instead of decoding them again. A height's saved results never
+	// change while the node runs.
+	top atomic.Pointer[heightResults]
+}
+
+type heightResults struct {
+	h    int64
+	resp *abci.ResponseFinalizeBlock
+}
+
+// results is height h's saved results.
+func (b *blockSource) results(h int64) (*abci.ResponseFinalizeBlock, error) {
+	if t := b.top.Load(); t != nil && t.h == h {
+		return t.resp, nil
+	}
+	return b.env.StateStore.LoadFinalizeBlockResponse(h)
 }
 
 // Stored is the block store's base and its highest height whose results
@@ -192,9 +210,11 @@ func (b *blockSource) Stored() (int64, int64, error) {
 	if top <= b.saved.Load() || top < max(base, 1) {
 		return base, top, nil
 	}
-	if _, err := b.env.StateStore.LoadFinalizeBlockResponse(top); err != nil {
+	resp, err := b.env.StateStore.LoadFinalizeBlockResponse(top)
+	if err != nil {
 		return base, top - 1, nil
 	}
+	b.top.Store(&heightResults{top, resp})
 	b.saved.Store(top)
 	return base, top, nil
 }
@@ -207,7 +227,7 @@ func (b *blockSource) BlockTxs(h int64) (time.Time, []*abci.TxResult, error) {
 	if len(blk.Txs) == 0 {
 		return blk.Time, nil, nil
 	}
-	resp, err := b.env.StateStore.LoadFinalizeBlockResponse(h)
+	resp, err := b.results(h)
 	if err != nil {
 		return time.Time{}, nil, resultsNotSaved(h, err)
 	}
@@ -226,7 +246,7 @@ func (b *blockSource) BlockTxs(h int64) (time.Time, []*abci.TxResult, error) {
 // Where they are not saved, only an empty block is no error, as in
 // BlockTxs.
 func (b *blockSource) TxResults(h int64) ([]*abci.TxResult, error) {
-	resp, err := b.env.StateStore.LoadFinalizeBlockResponse(h)
+	resp, err := b.results(h)
 	if err == nil {
 		return recon.ResultsAt(h, resp.TxResults), nil
 	}

@@ -1,8 +1,11 @@
 package recon
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -18,6 +21,7 @@ import (
 // index.
 func TestTxMemos(t *testing.T) {
 	long := strings.Repeat("x", MaxMemoQuery)
+	at := time.Date(2026, 12, 3, 1, 0, 0, 0, cst)
 	cases := []struct {
 		name           string
 		tx             tx
@@ -51,7 +55,22 @@ func TestTxMemos(t *testing.T) {
 			if got := strings.Join(memos, " "); got != c.memos || strings.Join(parties, " ") != c.parties {
 				t.Fatalf("memos %.40q parties %q, want %.40q %q", got, parties, c.memos, c.parties)
 			}
+			// The movement index's one decoding gives the same.
+			rows, memos2, parties2, err := TxIndexEntries(r, at)
+			want, err2 := TxMovements(r, at)
+			if err != nil || err2 != nil || !reflect.DeepEqual(rows, want) || !slices.Equal(memos2, memos) || !slices.Equal(parties2, parties) {
+				t.Fatalf("TxIndexEntries: %v %v\n%+v %q %q\nwant %+v", err, err2, rows, memos2, parties2, want)
+			}
 		})
+	}
+	// Every transaction of the statements' day, too.
+	for _, r := range newChain(lateTxs).txs {
+		rows, memos, parties, err := TxIndexEntries(r, at)
+		want, err2 := TxMovements(r, at)
+		wantMemos, wantParties, err3 := TxMemos(r)
+		if err != nil || err2 != nil || err3 != nil || !reflect.DeepEqual(rows, want) || !slices.Equal(memos, wantMemos) || !slices.Equal(parties, wantParties) {
+			t.Fatalf("height %d tx %d: TxIndexEntries %v %+v %q %q, want %v %v %+v %q %q", r.Height, r.Index, err, rows, memos, parties, err2, err3, want, wantMemos, wantParties)
+		}
 	}
 	// Transfers without the jinlian_tx event that names their sender's
 	// organisation are refused, not kept for nobody.
@@ -60,5 +79,8 @@ func TestTxMemos(t *testing.T) {
 		xfer("payments", "CNY", a1, b1, "bankB", 1, 1, 1, "INV-1")}}}).txs[0].Result.Events[0])
 	if _, _, err := TxMemos(r); err == nil || !strings.Contains(err.Error(), "without a jinlian_tx event") {
 		t.Fatalf("transfers without their sender: %v", err)
+	}
+	if _, _, _, err := TxIndexEntries(r, at); err == nil || !strings.Contains(err.Error(), "without a jinlian_tx event") {
+		t.Fatalf("TxIndexEntries of transfers without their sender: %v", err)
 	}
 }

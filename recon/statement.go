@@ -441,15 +441,24 @@ type OrgRow struct {
 // (feed.go) numbers them all, so a position in this list is the same for
 // every caller. A failed transaction moves nothing.
 func TxMovements(r *abci.TxResult, at time.Time) ([]OrgRow, error) {
-	if r.Result.Code != abci.CodeTypeOK {
-		return nil, nil
+	msgs, jt, err := parseTx(r)
+	if err != nil {
+		return nil, err
 	}
-	var jt *txpb.EventJinlianTx
-	msgs := make([]any, len(r.Result.Events))
+	return movementRows(r, at, msgs, jt)
+}
+
+// parseTx decodes a committed transaction's events (none for a failed
+// one), and returns the jinlian_tx event among them.
+func parseTx(r *abci.TxResult) (msgs []any, jt *txpb.EventJinlianTx, err error) {
+	if r.Result.Code != abci.CodeTypeOK {
+		return nil, nil, nil
+	}
+	msgs = make([]any, len(r.Result.Events))
 	for i, ev := range r.Result.Events {
 		m, ok, err := wire.ParseEvent(ev)
 		if err != nil {
-			return nil, fmt.Errorf("height %d tx %d: %w", r.Height, r.Index, err)
+			return nil, nil, fmt.Errorf("height %d tx %d: %w", r.Height, r.Index, err)
 		}
 		if !ok {
 			continue
@@ -459,6 +468,11 @@ func TxMovements(r *abci.TxResult, at time.Time) ([]OrgRow, error) {
 			jt = e
 		}
 	}
+	return msgs, jt, nil
+}
+
+// movementRows is TxMovements of r's parsed events.
+func movementRows(r *abci.TxResult, at time.Time, msgs []any, jt *txpb.EventJinlianTx) ([]OrgRow, error) {
 	if jt == nil {
 		// A transaction the app made itself (a quorum certificate, a
 		// checkpoint) has no sender and moves nothing.
@@ -614,38 +628,60 @@ const MaxMemoQuery = 1024
 // and its movements'), read from its events alone. Both are nil when r
 // has no such memo; a failed transaction has none.
 func TxMemos(r *abci.TxResult) (memos, parties []string, err error) {
-	if r.Result.Code != abci.CodeTypeOK {
-		return nil, nil, nil
-	}
-	sender := ""
-	for _, ev := range r.Result.Events {
-		m, ok, err := wire.ParseEvent(ev)
-		if err != nil {
-			return nil, nil, fmt.Errorf("height %d tx %d: %w", r.Height, r.Index, err)
-		}
-		switch e := m.(type) {
-		case *txpb.EventTransfer:
-			if ok && e.Memo != "" && len(e.Memo) <= MaxMemoQuery && !slices.Contains(memos, e.Memo) {
-				memos = append(memos, e.Memo)
-			}
-		case *txpb.EventJinlianTx:
-			sender = e.Org
-		}
-	}
-	if len(memos) == 0 {
-		return nil, nil, nil
-	}
-	if sender == "" {
-		return nil, nil, fmt.Errorf("height %d tx %d: transfers without a jinlian_tx event", r.Height, r.Index)
-	}
-	rows, err := TxMovements(r, time.Time{})
+	msgs, jt, err := parseTx(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	parties = []string{sender}
+	if memos = memosOf(msgs); len(memos) == 0 {
+		return nil, nil, nil
+	}
+	if jt == nil {
+		return nil, nil, fmt.Errorf("height %d tx %d: transfers without a jinlian_tx event", r.Height, r.Index)
+	}
+	rows, err := movementRows(r, time.Time{}, msgs, jt)
+	if err != nil {
+		return nil, nil, err
+	}
+	return memos, partiesOf(jt, rows), nil
+}
+
+// TxIndexEntries is TxMovements and TxMemos of r from one decoding of its
+// events: what a node's movement index keeps of a transaction.
+func TxIndexEntries(r *abci.TxResult, at time.Time) (rows []OrgRow, memos, parties []string, err error) {
+	msgs, jt, err := parseTx(r)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if rows, err = movementRows(r, at, msgs, jt); err != nil {
+		return nil, nil, nil, err
+	}
+	if memos = memosOf(msgs); len(memos) == 0 {
+		return rows, nil, nil, nil
+	}
+	// A transfer is a movement: movementRows refused one without a
+	// jinlian_tx event.
+	return rows, memos, partiesOf(jt, rows), nil
+}
+
+// memosOf is the distinct searchable memos of parsed transfer events, in
+// order.
+func memosOf(msgs []any) []string {
+	var memos []string
+	for _, m := range msgs {
+		if e, ok := m.(*txpb.EventTransfer); ok && e.Memo != "" && len(e.Memo) <= MaxMemoQuery && !slices.Contains(memos, e.Memo) {
+			memos = append(memos, e.Memo)
+		}
+	}
+	return memos
+}
+
+// partiesOf is the organisations that may read a transaction: its
+// sender's and its movements', sorted, each once.
+func partiesOf(jt *txpb.EventJinlianTx, rows []OrgRow) []string {
+	parties := []string{jt.Org}
 	for _, row := range rows {
 		parties = append(parties, row.Org)
 	}
 	slices.Sort(parties)
-	return memos, slices.Compact(parties), nil
+	return slices.Compact(parties)
 }

@@ -121,8 +121,8 @@ func Serve(o ServeOptions, cometLog cmtlog.Logger, appLog *slog.Logger) (Ready, 
 			if err := setCometConfig(nn.Home, o.MempoolSize, o.TxIndex); err != nil {
 				return Ready{}, nil, err
 			}
-			if o.API {
-				if err := serveAPI(nn.Home, fmt.Sprintf("127.0.0.1:%d", o.BasePort+consensus.PortsPerNode*i+2)); err != nil {
+			if o.API { // +2 of node 0 is --pprof's
+				if err := serveAPI(nn.Home, fmt.Sprintf("127.0.0.1:%d", o.BasePort+consensus.PortsPerNode*i+3)); err != nil {
 					return Ready{}, nil, err
 				}
 			}
