@@ -28,22 +28,8 @@ import (
 // (docs/performance.md, Statements).
 func BenchmarkStatementFromIndex(b *testing.B) {
 	f := busyBlocks(200, 500)
-	db, err := dbm.NewGoLevelDB("movements", b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := openMovementIndex(db, f, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for {
-		if err := m.catchUp(nil); err != nil {
-			b.Fatal(err)
-		}
-		if _, hi := m.Indexed(); hi == 200 {
-			break
-		}
-	}
+	m, _ := indexOnDisk(b, f)
+	followAll(b, m, f.top)
 	c := indexChain{m}
 	b.ResetTimer()
 	for b.Loop() {
@@ -85,28 +71,14 @@ func busyBlocks(heights int64, perBlock int) *fakeBlocks {
 // transfers. Reading the blocks and results from CometBFT's stores is not
 // included (the fake block store hands them over decoded).
 //
-//	go test ./consensus -run '^$' -bench MovementIndexFollow -benchtime 5x
+//	go test ./consensus -run '^$' -bench MovementIndexFollow -benchtime 6x
 func BenchmarkMovementIndexFollow(b *testing.B) {
 	f := busyBlocks(200, 500)
 	for b.Loop() {
 		b.StopTimer()
-		db, err := dbm.NewGoLevelDB("movements", b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		m, err := openMovementIndex(db, f, slog.New(slog.DiscardHandler))
-		if err != nil {
-			b.Fatal(err)
-		}
+		m, db := indexOnDisk(b, f)
 		b.StartTimer()
-		for {
-			if err := m.catchUp(nil); err != nil {
-				b.Fatal(err)
-			}
-			if _, hi := m.Indexed(); hi == f.top {
-				break
-			}
-		}
+		followAll(b, m, f.top)
 		b.StopTimer()
 		if err := db.Close(); err != nil {
 			b.Fatal(err)
@@ -114,6 +86,32 @@ func BenchmarkMovementIndexFollow(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(f.top*500)/1e3, "µs/transfer")
+}
+
+// indexOnDisk opens a new movement index of f in goleveldb on disk, as a
+// node keeps it.
+func indexOnDisk(b *testing.B, f *fakeBlocks) (*movementIndex, dbm.DB) {
+	db, err := dbm.NewGoLevelDB("movements", b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := openMovementIndex(db, f, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m, db
+}
+
+// followAll catches m up to height top.
+func followAll(b *testing.B, m *movementIndex, top int64) {
+	for {
+		if err := m.catchUp(nil); err != nil {
+			b.Fatal(err)
+		}
+		if _, hi := m.Indexed(); hi == top {
+			return
+		}
+	}
 }
 
 // indexChain is a chain of heights 1..200 whose movement index is m.

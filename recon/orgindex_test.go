@@ -140,10 +140,8 @@ func TestBuildFromTheMovementIndex(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					gotJSON, _ := json.Marshal(got)
-					wantJSON, _ := json.Marshal(want)
-					if string(gotJSON) != string(wantJSON) {
-						t.Fatalf("from the index:\n%s\nfrom the tx index:\n%s", gotJSON, wantJSON)
+					if g, w := jsonOf(t, got), jsonOf(t, want); g != w {
+						t.Fatalf("from the index:\n%s\nfrom the tx index:\n%s", g, w)
 					}
 					if searched := len(idx.searches) > 0; searched != wantSearches {
 						t.Fatalf("tx index searched: %v (%q), want %v", searched, idx.searches, wantSearches)
@@ -285,10 +283,8 @@ func TestExtendFromTheBlocks(t *testing.T) {
 				if st.Day.Complete {
 					want.Day.AsOfHeight = st.Day.AsOfHeight // Extend returns a day that is over as it was
 				}
-				gotJSON, _ := json.Marshal(st)
-				wantJSON, _ := json.Marshal(want)
-				if string(gotJSON) != string(wantJSON) {
-					t.Fatalf("%+v at %d, the index %d behind:\n%s\nfrom the tx index:\n%s", req, top, behind, gotJSON, wantJSON)
+				if g, w := jsonOf(t, st), jsonOf(t, want); g != w {
+					t.Fatalf("%+v at %d, the index %d behind:\n%s\nfrom the tx index:\n%s", req, top, behind, g, w)
 				}
 				if len(chain.searches) != 0 {
 					t.Fatalf("%+v at %d, the index %d behind: searched the tx index %q", req, top, behind, chain.searches)
@@ -297,3 +293,4 @@ func TestExtendFromTheBlocks(t *testing.T) {
 		}
 	}
 }
+
