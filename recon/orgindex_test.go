@@ -293,4 +293,3 @@ func TestExtendFromTheBlocks(t *testing.T) {
 		}
 	}
 }
-
