@@ -635,7 +635,7 @@ func TxMemos(r *abci.TxResult) (memos, parties []string, err error) {
 	if memos = memosOf(msgs); len(memos) == 0 {
 		return nil, nil, nil
 	}
-	if jt == nil {
+	if jt == nil || jt.Org == "" {
 		return nil, nil, fmt.Errorf("height %d tx %d: transfers without a jinlian_tx event", r.Height, r.Index)
 	}
 	rows, err := movementRows(r, time.Time{}, msgs, jt)
@@ -658,8 +658,9 @@ func TxIndexEntries(r *abci.TxResult, at time.Time) (rows []OrgRow, memos, parti
 	if memos = memosOf(msgs); len(memos) == 0 {
 		return rows, nil, nil, nil
 	}
-	// A transfer is a movement: movementRows refused one without a
-	// jinlian_tx event.
+	if jt.Org == "" { // jt is there: movementRows refused transfers without it
+		return nil, nil, nil, fmt.Errorf("height %d tx %d: transfers without a jinlian_tx event", r.Height, r.Index)
+	}
 	return rows, memos, partiesOf(jt, rows), nil
 }
 
