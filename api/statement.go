@@ -163,6 +163,9 @@ func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, err)
 	case errors.As(err, &pruned), errors.As(err, &index):
 		fail(http.StatusGone, err) // this node cannot list that day; another may
+	case errors.Is(err, recon.ErrCatchingUp):
+		w.Header().Set("Retry-After", "5")
+		fail(http.StatusServiceUnavailable, err)
 	case err != nil:
 		s.opts.Logger.Error("api: statement", "org", req.Org, "date", req.Date, "err", err)
 		fail(http.StatusInternalServerError, err)

@@ -37,6 +37,7 @@ type statementChain struct {
 	mu       sync.Mutex
 	searches int
 	top      int64 // 0: 3; 4 adds a payment of bankB to bankA
+	fail     error // every search's answer, if set
 }
 
 func (c *statementChain) Heights() (int64, int64, error) {
@@ -71,6 +72,9 @@ func (c *statementChain) SearchTxs(_ context.Context, q string) ([]*abci.TxResul
 	c.mu.Lock()
 	c.searches++
 	c.mu.Unlock()
+	if c.fail != nil {
+		return nil, c.fail
+	}
 	var out []*abci.TxResult
 	for _, r := range c.txs() {
 		for _, ev := range r.Result.Events {
@@ -298,12 +302,24 @@ func TestStatementEndpointUngated(t *testing.T) {
 			t.Errorf("%s: %s, want %d", target, resp.Status, want)
 		}
 	}
+	// A node whose movement index is catching up, without a tx index to
+	// search meanwhile, says so and when to ask again.
+	catching := ungatedStatements(t, &statementChain{fail: fmt.Errorf("%w: it holds heights 1..1 of 3", recon.ErrCatchingUp)})
+	resp, err := http.Get(catching.URL() + "/v1/statement?org=bankB&date=2026-12-03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "catching up: it holds heights 1..1 of 3") {
+		t.Fatalf("catching up: %s %q %s", resp.Status, resp.Header.Get("Retry-After"), body)
+	}
 	none, err := api.Start(api.Options{Listen: "127.0.0.1:0", RPC: "tcp://127.0.0.1:1", Status: fakeStatus{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { none.Stop() })
-	resp, err := http.Get(none.URL() + "/v1/statement?org=bankB")
+	resp, err = http.Get(none.URL() + "/v1/statement?org=bankB")
 	if err != nil {
 		t.Fatal(err)
 	}

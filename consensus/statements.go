@@ -91,7 +91,7 @@ func (c indexedChain) catchingUp() error {
 	if err != nil {
 		return err
 	}
-	return fmt.Errorf("this node keeps no tx index (events.index = none), and its movement index, from which it lists movements, holds heights %d..%d of %d (0..0: none yet): it is catching up, or began after the heights asked for; ask again when it has caught up, or ask a node with a tx index", from, to, top)
+	return fmt.Errorf("%w: it holds heights %d..%d of %d (0..0: none yet), and this node keeps no tx index (events.index = none) to search the others in; ask again when it has caught up, or ask a node with a tx index", recon.ErrCatchingUp, from, to, top)
 }
 
 // Heights is the block store's base and the highest height that is also

@@ -43,6 +43,11 @@ type BlockTail interface {
 	BlockTxs(h int64) (time.Time, []*abci.TxResult, error)
 }
 
+// ErrCatchingUp: a node's movement index has not reached the heights a
+// statement needs, and the node keeps no tx index to search them in. It
+// answers once the index has caught up.
+var ErrCatchingUp = errors.New("the movement index is catching up")
+
 // MaxTail is how many heights above an OrgIndex's last a BlockTail chain
 // reads from its blocks; further behind (the index is catching up after a
 // start), the heights are searched in the tx index.
