@@ -221,7 +221,7 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 		logger.Warn("p2p: listening on every interface with no external_address: peers learn no address to dial this node back; set [p2p] external_address in config.toml", "laddr", p.ListenAddress)
 	}
 	if cfg.NoTxIndex() && cn.Config().TxIndex.Indexer == "null" {
-		logger.Info("tx index: none (ADR 0028): CometBFT's indexers are null, tx_search answers that indexing is disabled, jinlian query tx reads the block the app names; a data/tx_index.db from an earlier start is unused", "events.index", cfg.Events.Index)
+		logger.Info("tx index: none (ADR 0028, 0029): CometBFT's indexers are null, tx_search answers that indexing is disabled, jinlian query tx reads the block the app names, the API (if served) answers statements and memo searches from its movement index; a data/tx_index.db from an earlier start is unused", "events.index", cfg.Events.Index)
 	}
 	if r := cn.IndexRepair; len(r.Heights) > 0 {
 		logger.Warn("tx index: re-indexed heights missing after an unclean stop", "count", len(r.Heights), "first", r.Heights[0], "last", r.Heights[len(r.Heights)-1], "checked_from", r.From, "checked_to", r.To)
