@@ -396,7 +396,7 @@ func CheckData(dir string) (*CheckReport, error) {
 	// Without block verification on read, VerifyChecksum verifies each
 	// block itself and names the table and block that fail; the tree walk
 	// after it is covered by the rehash.
-	db, err := badger.Open(badgerOptions(dir, false, 0).WithReadOnly(true).
+	db, err := badger.Open(badgerOptions(dir, false, 0, 0).WithReadOnly(true).
 		WithChecksumVerificationMode(options.NoVerification))
 	if err != nil {
 		if isLocked(err) {

@@ -253,7 +253,7 @@ func TestCorruptManifestIsDamage(t *testing.T) {
 func TestCheckRehashFindsAChangedValue(t *testing.T) {
 	dir := t.TempDir()
 	writeCheckStore(t, dir)
-	db, err := badger.Open(badgerOptions(dir, false, 0))
+	db, err := badger.Open(badgerOptions(dir, false, 0, 0))
 	must(t, err)
 	old := []byte("alpha-value-2-1234-")
 	changed := 0

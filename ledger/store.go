@@ -99,6 +99,11 @@ type Options struct {
 	// tests small; a node's default is nodecfg's ledger.block_cache_mb).
 	// A read that misses it decompresses and checks a block again.
 	BlockCacheBytes int64
+	// LevelZeroTables is how many tables Badger's level 0 holds before
+	// they are compacted into level 1 (Badger's 5 when 0; nodecfg's
+	// ledger.level_zero_tables). More merge more writes into each rewrite
+	// of level 1, which a large state's random keys span (ADR 0030).
+	LevelZeroTables int
 	// InMemory opens Badger in memory (tests only).
 	InMemory bool
 	// NoFlatIndex turns the flat index of the latest values off (flat.go):
@@ -209,7 +214,7 @@ func Open(dir string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("create ledger dir: %w", err)
 		}
 	}
-	db, err := badger.Open(badgerOptions(dir, opts.InMemory, opts.BlockCacheBytes))
+	db, err := badger.Open(badgerOptions(dir, opts.InMemory, opts.BlockCacheBytes, opts.LevelZeroTables))
 	if err != nil {
 		return nil, damaged(dir, fmt.Errorf("open badger in %q: %w", dir, err))
 	}
@@ -233,8 +238,10 @@ func Open(dir string, opts Options) (*Store, error) {
 // synced one by one; Commit syncs the database after its commit record, which
 // makes every write of the block durable. Every table block is checked
 // against its checksum when read from disk (cached blocks are not re-read):
-// without it a flipped bit in a table is served as data.
-func badgerOptions(dir string, inMemory bool, blockCache int64) badger.Options {
+// without it a flipped bit in a table is served as data. Level 0 is compacted
+// into level 1 when it holds levelZero tables (Badger's 5 when 0; writes
+// stall at three times as many, as Badger's 15; ADR 0030).
+func badgerOptions(dir string, inMemory bool, blockCache int64, levelZero int) badger.Options {
 	if blockCache <= 0 {
 		blockCache = 16 << 20
 	}
@@ -247,6 +254,9 @@ func badgerOptions(dir string, inMemory bool, blockCache int64) badger.Options {
 		WithValueLogFileSize(64 << 20).
 		WithNumCompactors(2).
 		WithChecksumVerificationMode(options.OnBlockRead)
+	if levelZero > 0 {
+		o = o.WithNumLevelZeroTables(levelZero).WithNumLevelZeroTablesStall(3 * levelZero)
+	}
 	if inMemory {
 		o = o.WithDir("").WithValueDir("").WithInMemory(true)
 	}

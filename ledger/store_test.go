@@ -420,3 +420,21 @@ func TestWritten(t *testing.T) {
 		t.Fatalf("after Rollback: %q, want none", got)
 	}
 }
+
+// TestLevelZeroTables: ledger.level_zero_tables reaches Badger, with writes
+// stalling at three times as many tables; 0 keeps Badger's 5 and 15.
+func TestLevelZeroTables(t *testing.T) {
+	for _, c := range []struct{ set, want, stall int }{{0, 5, 15}, {10, 10, 30}} {
+		s, err := Open(t.TempDir(), Options{LevelZeroTables: c.set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := s.db.Opts()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if o.NumLevelZeroTables != c.want || o.NumLevelZeroTablesStall != c.stall {
+			t.Errorf("LevelZeroTables %d: Badger's %d, stall %d; want %d, %d", c.set, o.NumLevelZeroTables, o.NumLevelZeroTablesStall, c.want, c.stall)
+		}
+	}
+}

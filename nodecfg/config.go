@@ -149,6 +149,9 @@ type Config struct {
 		// BlockCacheMB is Badger's cache of decompressed, checked table
 		// blocks, in MiB.
 		BlockCacheMB int `mapstructure:"block_cache_mb"`
+		// LevelZeroTables is how many tables Badger's level 0 of the
+		// ledger database holds before they are compacted (ADR 0030).
+		LevelZeroTables int `mapstructure:"level_zero_tables"`
 		// FlatIndex keeps the flat index of the latest state beside the
 		// trees (ADR 0019); off, reads of the latest state walk the trees.
 		FlatIndex bool `mapstructure:"flat_index"`
@@ -261,6 +264,7 @@ var defaults = []struct {
 	{"ledger.cache_size", 100000, "IAVL node cache per sub-ledger"},
 	{"ledger.inner_cache_mb", 1024, "cache of each sub-ledger's tree below the IAVL node cache: its upper and middle levels, all of it when it fits, MiB (0 = off)"},
 	{"ledger.block_cache_mb", 256, "Badger block cache of the ledger database, MiB (16 at least)"},
+	{"ledger.level_zero_tables", 5, "tables in Badger's level 0 of the ledger database before they are compacted (5..50; 10 for millions of accounts, ADR 0030)"},
 	{"ledger.flat_index", true, "keep a flat copy of the latest state beside the trees, so a read of it is one lookup (off: reads walk the trees; a start with it on after a run with it off rebuilds it)"},
 	{"pruning.keep_recent", 0, "validators: state versions (heights) kept; older ones are deleted (0 = keep every version; at least 10 otherwise)"},
 	{"pruning.interval", 100, "validators: blocks between two prunings"},
@@ -394,6 +398,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Ledger.BlockCacheMB < 16 || c.Ledger.BlockCacheMB > 1<<20 {
 		return fmt.Errorf("config ledger.block_cache_mb = %d: want 16..1048576 (MiB)", c.Ledger.BlockCacheMB)
+	}
+	if c.Ledger.LevelZeroTables < 5 || c.Ledger.LevelZeroTables > 50 {
+		return fmt.Errorf("config ledger.level_zero_tables = %d: want 5..50", c.Ledger.LevelZeroTables)
 	}
 	if c.Regulator.RecentCacheMB < 16 || c.Regulator.RecentCacheMB > 1<<20 {
 		return fmt.Errorf("config regulator.recent_cache_mb = %d: want 16..1048576 (MiB)", c.Regulator.RecentCacheMB)
@@ -595,6 +602,7 @@ format = %q
 cache_size = %d
 inner_cache_mb = %d
 block_cache_mb = %d
+level_zero_tables = %d
 flat_index = %t
 
 # Bounded disk, validators only (docs/operations.md): 0 keeps everything.
@@ -656,7 +664,7 @@ eth_rpc = %q
 eth_key = %q
 anchor = %q
 keys = %q
-`, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.BlockSyncGap, c.Node.MaxProposalTxs, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Ledger.InnerCacheMB, c.Ledger.BlockCacheMB, c.Ledger.FlatIndex,
+`, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.BlockSyncGap, c.Node.MaxProposalTxs, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Ledger.InnerCacheMB, c.Ledger.BlockCacheMB, c.Ledger.LevelZeroTables, c.Ledger.FlatIndex,
 		c.Pruning.KeepRecent, c.Pruning.Interval, c.Pruning.RetainBlocks, c.Pruning.SpentIDs,
 		c.Statesync.SnapshotInterval, c.Statesync.SnapshotKeepRecent,
 		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Recon.MovementIndex, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,

@@ -53,6 +53,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"[log]\nformat = \"xml\"\n", "log.format"},
 		{"[ledger]\ncache_size = -1\n", "ledger.cache_size"},
 		{"[ledger]\nblock_cache_mb = 8\n", "ledger.block_cache_mb"},
+		{"[ledger]\nlevel_zero_tables = 4\n", "ledger.level_zero_tables"},
+		{"[ledger]\nlevel_zero_tables = 51\n", "ledger.level_zero_tables"},
 		{"[ledger]\ninner_cache_mb = -1\n", "ledger.inner_cache_mb"},
 		{"[regulator]\nlisten = \"26699\"\n", "regulator.listen"},
 		{"[regulator]\nrecent_cache_mb = 8\n", "regulator.recent_cache_mb"},
