@@ -176,14 +176,12 @@ func (n *Node) Blocks() recon.Blocks { return &blockSource{env: n.env} }
 
 type blockSource struct {
 	env *rpccore.Environment
-	// saved is the highest height known to have its results saved, so
-	// that a feed polling for new blocks reads one integer, not a
-	// block's results, while nothing commits.
-	saved atomic.Int64
-	// top is the results Stored read to learn that they are saved: the
-	// follower and the feed read that height's next, and take them from
-	// here instead of decoding them again. A height's saved results never
-	// change while the node runs.
+	// top is the highest height known to have its results saved, with
+	// the results Stored read to learn it: a feed polling for new blocks
+	// reads one pointer, not a block's results, while nothing commits,
+	// and the follower and the feed, which read that height next, take
+	// its results from here instead of decoding them again. A height's
+	// saved results never change while the node runs.
 	top atomic.Pointer[heightResults]
 }
 
@@ -207,7 +205,7 @@ func (b *blockSource) results(h int64) (*abci.ResponseFinalizeBlock, error) {
 func (b *blockSource) Stored() (int64, int64, error) {
 	bs := b.env.BlockStore
 	base, top := bs.Base(), bs.Height()
-	if top <= b.saved.Load() || top < max(base, 1) {
+	if t := b.top.Load(); t != nil && top <= t.h || top < max(base, 1) {
 		return base, top, nil
 	}
 	resp, err := b.env.StateStore.LoadFinalizeBlockResponse(top)
@@ -215,7 +213,6 @@ func (b *blockSource) Stored() (int64, int64, error) {
 		return base, top - 1, nil
 	}
 	b.top.Store(&heightResults{top, resp})
-	b.saved.Store(top)
 	return base, top, nil
 }
 

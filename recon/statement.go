@@ -189,7 +189,7 @@ func Build(ctx context.Context, chain Chain, loc *time.Location, req Request) (*
 	if day.FromHeight == 0 {
 		return st, nil
 	}
-	if _, _, ok := fromIndex(chain, day.FromHeight, day.ToHeight); !ok {
+	if _, _, _, ok := fromIndex(chain, day.FromHeight, day.ToHeight); !ok {
 		if err := checkIndexed(chain, day); err != nil {
 			return nil, err
 		}
@@ -242,7 +242,7 @@ func Extend(ctx context.Context, chain Chain, loc *time.Location, prev *Statemen
 // from the blocks (BlockTail, up to MaxTail heights) or the tx index;
 // else all from the tx index.
 func rowsOf(ctx context.Context, chain Chain, loc *time.Location, req Request, from, to int64) ([]Row, error) {
-	idx, hi, ok := fromIndex(chain, from, to)
+	idx, hi, tail, ok := fromIndex(chain, from, to)
 	if !ok {
 		return searchedRows(ctx, chain, loc, req, from, to)
 	}
@@ -256,7 +256,7 @@ func rowsOf(ctx context.Context, chain Chain, loc *time.Location, req Request, f
 	}
 	var more []Row
 	var err error
-	if tail, ok := chain.(BlockTail); ok && to-hi <= MaxTail {
+	if tail != nil {
 		more, err = blockRows(ctx, tail, loc, req, from, to)
 	} else {
 		more, err = searchedRows(ctx, chain, loc, req, from, to)
@@ -270,22 +270,23 @@ func rowsOf(ctx context.Context, chain Chain, loc *time.Location, req Request, f
 // fromIndex reports whether chain's movement index serves heights
 // from..to from their start: it holds from, or, on a chain that reads its
 // blocks (BlockTail), has not reached from but is at most MaxTail heights
-// below to, as on a day that began a block ago. It returns the index and
-// the last height it holds.
-func fromIndex(chain Chain, from, to int64) (OrgIndex, int64, bool) {
+// below to, as on a day that began a block ago. It returns the index, the
+// last height it holds, and the chain's blocks when they serve the
+// heights above it (nil: those are searched in the tx index).
+func fromIndex(chain Chain, from, to int64) (OrgIndex, int64, BlockTail, bool) {
 	idx, ok := chain.(OrgIndex)
 	if !ok {
-		return nil, 0, false
+		return nil, 0, nil, false
 	}
 	lo, hi := idx.Indexed()
-	switch {
-	case lo == 0 || from < lo:
-		return nil, 0, false
-	case from <= hi:
-		return idx, hi, true
+	if lo == 0 || from < lo {
+		return nil, 0, nil, false
 	}
-	_, tail := chain.(BlockTail)
-	return idx, hi, tail && to-hi <= MaxTail
+	tail, ok := chain.(BlockTail)
+	if !ok || to-hi > MaxTail {
+		tail = nil
+	}
+	return idx, hi, tail, from <= hi || tail != nil
 }
 
 // blockRows lists req's rows in heights from..to (both included) from
