@@ -84,10 +84,11 @@ type Options struct {
 	// transaction decoded, for the organisations it concerns. Nil: not
 	// served.
 	TxHeight TxLocator
-	// LeanIndex says the node's tx index keeps only the lean attribute
-	// set (nodecfg events.index), without memos: GET /v1/txs, which
-	// searches by memo in Statements' index, says so rather than find
-	// nothing.
+	// LeanIndex says the node's tx index keeps at most the lean
+	// attribute set, without memos, or that it keeps none (nodecfg
+	// events.index lean or none): GET /v1/txs, which searches by memo in
+	// Statements' index when the memo index cannot answer, says so rather
+	// than find nothing.
 	LeanIndex bool
 	// TimeZone cuts business days for statements (recon.timezone); nil:
 	// nodecfg.DefaultTimeZone.
