@@ -470,7 +470,8 @@ func (a *App) admit(kv ledger.KV, tx *wire.Tx, at time.Time, height int64, txInd
 		// not execute the message again: the block that includes it does.
 		return nil, nil
 	}
-	exec := ledger.NewCache(kv)
+	exec := ledger.BorrowCache(kv)
+	defer exec.Release()
 	events, err := a.route(exec, tx, at, height)
 	if err != nil && a.checking && errors.Is(err, permission.ErrSanctioned) {
 		return nil, a.admitSanctionsAttempt(kv, tx, at, height, err)
@@ -512,7 +513,8 @@ func (a *App) admit(kv ledger.KV, tx *wire.Tx, at time.Time, height int64, txInd
 // sender cannot have more attempts waiting than its balance covers; the
 // block refuses them all and changes nothing but the spent id (ADR 0007 §4).
 func (a *App) admitSanctionsAttempt(kv ledger.KV, tx *wire.Tx, at time.Time, height int64, hit error) error {
-	exec := ledger.NewCache(kv)
+	exec := ledger.BorrowCache(kv)
+	defer exec.Release()
 	a.skipSanctions = true
 	_, err := a.route(exec, tx, at, height)
 	a.skipSanctions = false
@@ -676,7 +678,8 @@ func (a *App) verifyAll(txs [][]byte) error {
 func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	// Every write of the block goes through kv, so that state many
 	// transactions read is looked up in IAVL once per block.
-	kv := ledger.NewReadCache(a.store)
+	kv := ledger.BorrowReadCache(a.store)
+	defer kv.Release()
 	// A binary that may not run this block (an upgrade it lacks, or one it
 	// carries too early) stops the node here, naming the upgrade.
 	if err := checkUpgradeBinary(kv, req.Height-1); err != nil {
@@ -699,7 +702,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		return nil, err
 	}
 	a.valUpdates, a.evicted = nil, nil
-	a.blockIDs = map[string]spend{}
+	a.blockIDs = make(map[string]spend, len(req.Txs))
 	events, err := a.expireProposals(kv, req.Height)
 	if err != nil {
 		return nil, err

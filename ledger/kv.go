@@ -3,6 +3,7 @@ package ledger
 import (
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // Reader is the read side of KV, which committed Views satisfy too; the
@@ -10,6 +11,24 @@ import (
 type Reader interface {
 	Get(ledger string, key []byte) ([]byte, error)
 	Iterate(ledger string, start, end []byte, fn func(key, value []byte) bool) error
+}
+
+// Peek is r.Get without the copy, for a caller that decodes the value at
+// once and neither modifies nor keeps it: the result may be the store's or
+// a cache's own bytes. The state machine reads an identity, a ledger's
+// membership and two balances this way in every transaction. A Reader of
+// another package copies as its Get does.
+func Peek(r Reader, ledger string, key []byte) ([]byte, error) {
+	if p, ok := r.(peeker); ok {
+		return p.peek(ledger, key)
+	}
+	return r.Get(ledger, key)
+}
+
+// peeker is implemented by this package's KVs, which can share their
+// values (see Peek).
+type peeker interface {
+	peek(ledger string, key []byte) ([]byte, error)
 }
 
 // KV is the read-write view the state machine uses.
@@ -38,6 +57,7 @@ type ledgerChecker interface {
 type Cache struct {
 	parent  KV
 	ledgers map[string]*cacheLedger
+	spare   []*cacheLedger // emptied by Discard, for write to take again
 }
 
 var _ KV = (*Cache)(nil)
@@ -74,6 +94,18 @@ func (c *Cache) Get(ledger string, key []byte) ([]byte, error) {
 	return c.parent.Get(ledger, key)
 }
 
+func (c *Cache) peek(ledger string, key []byte) ([]byte, error) {
+	if len(key) == 0 {
+		return nil, fmt.Errorf("get from ledger %s: %w", ledger, ErrEmptyKey)
+	}
+	if l, ok := c.ledgers[ledger]; ok {
+		if v, ok := l.writes[string(key)]; ok {
+			return v, nil
+		}
+	}
+	return Peek(c.parent, ledger, key)
+}
+
 func (c *Cache) Has(ledger string, key []byte) (bool, error) {
 	if len(key) == 0 {
 		return false, fmt.Errorf("has in ledger %s: %w", ledger, ErrEmptyKey)
@@ -106,7 +138,11 @@ func (c *Cache) write(ledger string, key, value []byte) error {
 		if !c.HasLedger(ledger) {
 			return fmt.Errorf("%w %s", ErrUnknownLedger, ledger)
 		}
-		l = &cacheLedger{writes: map[string][]byte{}}
+		if n := len(c.spare); n > 0 {
+			l, c.spare = c.spare[n-1], c.spare[:n-1]
+		} else {
+			l = &cacheLedger{writes: map[string][]byte{}}
+		}
 		c.ledgers[ledger] = l
 	}
 	if _, ok := l.writes[string(key)]; !ok {
@@ -219,7 +255,35 @@ func (c *Cache) Write() error {
 	return nil
 }
 
-// Discard drops the buffered writes.
+// Discard drops the buffered writes. The Cache keeps its maps, emptied,
+// for the writes that follow: a transaction's Cache is borrowed
+// (BorrowCache) and its maps would otherwise grow again, from nothing, in
+// every transaction of every block.
 func (c *Cache) Discard() {
-	c.ledgers = map[string]*cacheLedger{}
+	for _, l := range c.ledgers {
+		clear(l.writes)
+		clear(l.sorted)
+		l.sorted, l.dirty = l.sorted[:0], false
+		c.spare = append(c.spare, l)
+	}
+	clear(c.ledgers)
+}
+
+// caches holds released Caches; see BorrowCache.
+var caches = sync.Pool{New: func() any { return &Cache{ledgers: map[string]*cacheLedger{}} }}
+
+// BorrowCache is NewCache for a Cache that lives for one call: the caller
+// must Release it, and must not use it, or anything it returned, after
+// that. The state machine borrows one for every transaction.
+func BorrowCache(parent KV) *Cache {
+	c := caches.Get().(*Cache)
+	c.parent = parent
+	return c
+}
+
+// Release discards c's writes and hands c back for a later BorrowCache.
+func (c *Cache) Release() {
+	c.Discard()
+	c.parent = nil
+	caches.Put(c)
 }

@@ -26,14 +26,20 @@ func newLatestCache(height int64, max int) *latestCache {
 // latestKeyOf names key of ledger; ledger names never contain '/'.
 func latestKeyOf(ledger string, key []byte) string { return ledger + "/" + string(key) }
 
-// get returns the value of k at height, if known.
-func (c *latestCache) get(height int64, k string) ([]byte, bool) {
+// appendLatestKey appends latestKeyOf(ledger, key) to b: lookups build the
+// name in a buffer on the stack and allocate nothing.
+func appendLatestKey(b []byte, ledger string, key []byte) []byte {
+	return append(append(append(b, ledger...), '/'), key...)
+}
+
+// get returns the value of k (latestKeyOf's form) at height, if known.
+func (c *latestCache) get(height int64, k []byte) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if height != c.height {
 		return nil, false
 	}
-	return c.m.Get(k)
+	return memo.GetBytes(c.m, k)
 }
 
 // fill records the value of k read from the trees at height; it is

@@ -756,6 +756,15 @@ func (s *Store) Get(ledger string, key []byte) ([]byte, error) {
 	return cloneValue(v), err
 }
 
+func (s *Store) peek(ledger string, key []byte) ([]byte, error) {
+	if len(key) == 0 {
+		return nil, fmt.Errorf("get from ledger %s: %w", ledger, ErrEmptyKey)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.get(ledger, key)
+}
+
 // get reads the working value of key under s.mu: this block's writes, then
 // the committed values already read, then the flat index, then the tree.
 // The result is shared.
@@ -764,8 +773,9 @@ func (s *Store) get(ledger string, key []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := latestKeyOf(ledger, key)
-	if v, ok := s.pending[k]; ok {
+	var buf [128]byte
+	k := appendLatestKey(buf[:0], ledger, key)
+	if v, ok := s.pending[string(k)]; ok {
 		return v, nil
 	}
 	if s.bulkLedgers[ledger] {
@@ -784,7 +794,7 @@ func (s *Store) get(ledger string, key []byte) ([]byte, error) {
 		}
 	}
 	if !s.bulk {
-		s.latest.fill(s.last.Height, k, v)
+		s.latest.fill(s.last.Height, string(k), v)
 	}
 	return v, nil
 }

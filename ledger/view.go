@@ -89,6 +89,13 @@ func (v *View) Get(ledger string, key []byte) ([]byte, error) {
 	return cloneValue(val), err
 }
 
+func (v *View) peek(ledger string, key []byte) ([]byte, error) {
+	if len(key) == 0 {
+		return nil, fmt.Errorf("get from ledger %s: %w", ledger, ErrEmptyKey)
+	}
+	return v.get(ledger, key)
+}
+
 // get reads key through the Store's cache of the latest committed values
 // and its flat index while the View is of that height. The result is shared.
 func (v *View) get(ledger string, key []byte) ([]byte, error) {
@@ -96,7 +103,8 @@ func (v *View) get(ledger string, key []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := latestKeyOf(ledger, key)
+	var buf [128]byte
+	k := appendLatestKey(buf[:0], ledger, key)
 	if val, ok := v.s.latest.get(v.height, k); ok {
 		return val, nil
 	}
@@ -109,7 +117,7 @@ func (v *View) get(ledger string, key []byte) ([]byte, error) {
 			return nil, damaged(v.s.dir, fmt.Errorf("get from ledger %s at height %d: %w", ledger, v.height, err))
 		}
 	}
-	v.s.latest.fill(v.height, k, val)
+	v.s.latest.fill(v.height, string(k), val)
 	return val, nil
 }
 

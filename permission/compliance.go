@@ -59,7 +59,7 @@ func Sanctions(kv Reader) ([]Sanction, error) { return list[Sanction](kv, "sanct
 // CheckSanctions returns ErrSanctioned naming the entry if any of accounts is listed.
 func CheckSanctions(kv Reader, accounts ...string) error {
 	for _, a := range accounts {
-		b, err := kv.Get(SystemLedger, sanctionKey(a))
+		b, err := ledger.Peek(kv, SystemLedger, sanctionKey(a))
 		if err != nil {
 			return err
 		}
@@ -108,8 +108,8 @@ func pubKeyKey(a string) []byte { return []byte("pubkey/" + a) }
 // RecordPublicKey remembers pub as the public key behind addr, its address
 // (first sight only).
 func RecordPublicKey(kv ledger.KV, addr gmcrypto.Address, pub *gmcrypto.PublicKey) error {
-	k := pubKeyKey(addr.String())
-	if b, err := kv.Get(SystemLedger, k); err != nil || b != nil {
+	k := addrKey("pubkey/", addr)
+	if seen, err := kv.Has(SystemLedger, k); err != nil || seen {
 		return err
 	}
 	return kv.Set(SystemLedger, k, pub.Bytes())

@@ -1,6 +1,7 @@
 package permission
 
 import (
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"slices"
@@ -59,6 +60,15 @@ type Identity struct {
 func orgKey(id string) []byte     { return []byte("org/" + id) }
 func identityKey(a string) []byte { return []byte("id/" + a) }
 
+// addrKey is prefix followed by addr's hex (identityKey(addr.String())
+// for "id/"), built in one allocation: a transaction names its accounts'
+// records many times.
+func addrKey(prefix string, addr gmcrypto.Address) []byte {
+	k := make([]byte, len(prefix)+2*gmcrypto.AddressSize)
+	hex.Encode(k[copy(k, prefix):], addr[:])
+	return k
+}
+
 // ValidateOrgID checks the form of an organisation id.
 func ValidateOrgID(id string) error {
 	if !orgIDPattern.MatchString(id) {
@@ -93,7 +103,7 @@ var (
 // GetOrganisation loads an organisation; ErrUnknownOrg if absent.
 func GetOrganisation(kv Reader, id string) (Organisation, error) {
 	var org Organisation
-	b, err := kv.Get(SystemLedger, orgKey(id))
+	b, err := ledger.Peek(kv, SystemLedger, orgKey(id))
 	if err != nil {
 		return org, err
 	}
@@ -134,7 +144,7 @@ func GetIdentity(kv Reader, addr gmcrypto.Address) (id Identity, ok bool, err er
 // peekIdentity is GetIdentity for the checks run on every transaction: its
 // Roles are shared with the record cache and must only be read.
 func peekIdentity(kv Reader, addr gmcrypto.Address) (Identity, bool, error) {
-	b, err := kv.Get(SystemLedger, identityKey(addr.String()))
+	b, err := ledger.Peek(kv, SystemLedger, addrKey("id/", addr))
 	if err != nil || b == nil {
 		return Identity{}, false, err
 	}
@@ -188,7 +198,7 @@ func RemoveIdentity(kv ledger.KV, addr gmcrypto.Address) error {
 	} else if !ok {
 		return ErrInvalid.Wrapf("identity %s is not registered", addr)
 	}
-	return kv.Delete(SystemLedger, identityKey(addr.String()))
+	return kv.Delete(SystemLedger, addrKey("id/", addr))
 }
 
 // Reader is ledger.Reader, named here for the signatures of this package.

@@ -205,7 +205,7 @@ var ledgerInfoRecords = memo.NewRecords(1024, ledger.Decode, func(li LedgerInfo)
 // GetLedgerInfo loads a ledger's membership (ok=false when none recorded).
 func GetLedgerInfo(kv Reader, name string) (LedgerInfo, bool, error) {
 	var li LedgerInfo
-	b, err := kv.Get(SystemLedger, ledgerInfoKey(name))
+	b, err := ledger.Peek(kv, SystemLedger, ledgerInfoKey(name))
 	if err != nil || b == nil {
 		return li, false, err
 	}
@@ -219,7 +219,7 @@ func RequireMember(kv Reader, addr gmcrypto.Address, ledgerName string) error {
 	if err != nil {
 		return err
 	}
-	b, err := kv.Get(SystemLedger, ledgerInfoKey(ledgerName))
+	b, err := ledger.Peek(kv, SystemLedger, ledgerInfoKey(ledgerName))
 	if err != nil || b == nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func DecodeBalanceRecord(b []byte) (balance uint64, c movement.Commitment, ok bo
 // Commitment returns addr's completeness commitment of sym on ledgerName
 // (the zero Commitment when the account never held or moved it).
 func (k Keeper) Commitment(kv Reader, ledgerName, sym string, addr gmcrypto.Address) (movement.Commitment, error) {
-	b, err := kv.Get(ledgerName, balanceKey(sym, addr))
+	b, err := ledger.Peek(kv, ledgerName, balanceKey(sym, addr))
 	if err != nil {
 		return movement.Commitment{}, err
 	}
@@ -78,7 +78,7 @@ func (k Keeper) RecordMovement(kv ledger.KV, m movement.Movement) error {
 		return fmt.Errorf("movement of height %d tx %s: %w", m.Height, m.TxID, err)
 	}
 	key := balanceKey(m.Asset, addr)
-	b, err := kv.Get(m.Ledger, key)
+	b, err := ledger.Peek(kv, m.Ledger, key)
 	if err != nil {
 		return err
 	}

@@ -170,7 +170,7 @@ var assetRecords = memo.NewRecords[Asset](4096, ledger.Decode, nil)
 // GetAsset loads an asset; ErrUnknownAsset names it if absent.
 func (k Keeper) GetAsset(kv Reader, ledgerName, sym string) (Asset, error) {
 	var a Asset
-	b, err := kv.Get(ledgerName, assetKey(sym))
+	b, err := ledger.Peek(kv, ledgerName, assetKey(sym))
 	if err != nil {
 		return a, err
 	}
@@ -206,7 +206,7 @@ func (k Keeper) Assets(kv Reader, ledgerName string) ([]Asset, error) {
 
 // Balance returns addr's balance of sym (0 if none).
 func (k Keeper) Balance(kv Reader, ledgerName, sym string, addr gmcrypto.Address) (uint64, error) {
-	b, err := kv.Get(ledgerName, balanceKey(sym, addr))
+	b, err := ledger.Peek(kv, ledgerName, balanceKey(sym, addr))
 	if err != nil || b == nil {
 		return 0, err
 	}
@@ -221,7 +221,7 @@ func (k Keeper) Balance(kv Reader, ledgerName, sym string, addr gmcrypto.Address
 // keeps its record at a zero balance; one that never did has none.
 func (k Keeper) setBalance(kv ledger.KV, ledgerName, sym string, addr gmcrypto.Address, v uint64) error {
 	key := balanceKey(sym, addr)
-	old, err := kv.Get(ledgerName, key)
+	old, err := ledger.Peek(kv, ledgerName, key)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,20 @@ func (m *Map[K, V]) Get(k K) (V, bool) {
 	return v, ok
 }
 
+// GetBytes is m.Get(string(k)) without the string: the lookups of a map
+// keyed by bytes' strings allocate nothing.
+func GetBytes[V any](m *Map[string, V], k []byte) (V, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.cur[string(k)]
+	if !ok {
+		if v, ok = m.old[string(k)]; ok {
+			m.putLocked(string(k), v)
+		}
+	}
+	return v, ok
+}
+
 // Put sets the value of k.
 func (m *Map[K, V]) Put(k K, v V) {
 	m.mu.Lock()
@@ -89,7 +103,7 @@ func (c *Records[T]) Decode(b []byte, v *T) error {
 // Peek is Decode without the copy: the result shares memory with the
 // cache, so the caller must only read it.
 func (c *Records[T]) Peek(b []byte) (T, error) {
-	if got, ok := c.m.Get(string(b)); ok {
+	if got, ok := GetBytes(c.m, b); ok {
 		return got, nil
 	}
 	var fresh T

@@ -42,3 +42,29 @@ func TestRecords(t *testing.T) {
 		t.Fatalf("decode after eviction: %+v, %v", second, err)
 	}
 }
+
+func TestGetBytes(t *testing.T) {
+	m := NewMap[string, int](2)
+	m.Put("a", 1)
+	if v, ok := GetBytes(m, []byte("a")); !ok || v != 1 {
+		t.Fatalf("GetBytes(a) = %d, %v", v, ok)
+	}
+	if _, ok := GetBytes(m, []byte("b")); ok {
+		t.Fatal("GetBytes found an absent key")
+	}
+	// "a" ages into the older generation; a hit there keeps it, as Get's does.
+	m.Put("b", 2)
+	m.Put("c", 3)
+	if v, ok := GetBytes(m, []byte("a")); !ok || v != 1 {
+		t.Fatalf("GetBytes(a) from the older generation = %d, %v", v, ok)
+	}
+	m.Put("d", 4)
+	m.Put("e", 5)
+	if v, ok := m.Get("a"); !ok || v != 1 {
+		t.Fatalf("a hit in the older generation did not keep a: %d, %v", v, ok)
+	}
+	k := []byte("e")
+	if n := testing.AllocsPerRun(100, func() { GetBytes(m, k) }); n != 0 {
+		t.Fatalf("a hit allocates %.0f times, want 0", n)
+	}
+}
