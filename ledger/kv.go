@@ -31,6 +31,25 @@ type peeker interface {
 	peek(ledger string, key []byte) ([]byte, error)
 }
 
+// owner is implemented by this package's KVs that keep the values they
+// are given: setOwned is Set for a value the caller hands over and never
+// touches again, so it is kept without the copy Set makes. A Cache's Write
+// hands over its buffered values, which Set copied when they were
+// written, so that a value is copied once on its way to the Store, not
+// three times.
+type owner interface {
+	setOwned(ledger string, key, value []byte) error
+}
+
+// setOwned hands value over to kv where kv keeps it as given, and sets it
+// through Set (a copy) elsewhere.
+func setOwned(kv KV, ledger string, key, value []byte) error {
+	if o, ok := kv.(owner); ok {
+		return o.setOwned(ledger, key, value)
+	}
+	return kv.Set(ledger, key, value)
+}
+
 // KV is the read-write view the state machine uses.
 type KV interface {
 	// Get returns nil, nil if key is absent; an error wrapping
@@ -123,6 +142,13 @@ func (c *Cache) Set(ledger string, key, value []byte) error {
 		return err
 	}
 	return c.write(ledger, key, append([]byte{}, value...))
+}
+
+func (c *Cache) setOwned(ledger string, key, value []byte) error {
+	if err := checkKV(ledger, key, value); err != nil {
+		return err
+	}
+	return c.write(ledger, key, value)
 }
 
 func (c *Cache) Delete(ledger string, key []byte) error {
@@ -244,7 +270,7 @@ func (c *Cache) Write() error {
 			if v := l.writes[k]; v == nil {
 				err = c.parent.Delete(name, []byte(k))
 			} else {
-				err = c.parent.Set(name, []byte(k), v)
+				err = setOwned(c.parent, name, []byte(k), v) // v is the copy Set made
 			}
 			if err != nil {
 				return fmt.Errorf("write cache to ledger %s: %w", name, err)

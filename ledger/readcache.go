@@ -104,6 +104,16 @@ func (r *ReadCache) Set(ledger string, key, value []byte) error {
 	return nil
 }
 
+// setOwned is Set for a value handed over (see owner): it is passed on and
+// remembered without a copy.
+func (r *ReadCache) setOwned(ledger string, key, value []byte) error {
+	if err := setOwned(r.parent, ledger, key, value); err != nil {
+		return err
+	}
+	r.remember(ledger, key, value)
+	return nil
+}
+
 func (r *ReadCache) Delete(ledger string, key []byte) error {
 	if err := r.parent.Delete(ledger, key); err != nil {
 		return err

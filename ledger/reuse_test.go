@@ -147,3 +147,34 @@ func TestPeek(t *testing.T) {
 		t.Fatalf("a change to Get's value reached the cache: %q", p)
 	}
 }
+
+// Values handed from a Cache to its parents are copied once, when the
+// Cache is given them: a caller that reuses its slice after Set changes
+// nothing, through any depth of Caches, a ReadCache and the Store.
+func TestCacheWriteHandsOverItsCopy(t *testing.T) {
+	s := openMem(t)
+	must(t, s.CreateLedger("l"))
+	r := NewReadCache(s)
+	outer := NewCache(r)
+	inner := NewCache(outer)
+	buf := []byte("v1")
+	must(t, inner.Set("l", []byte("k"), buf))
+	buf[1] = '9'
+	must(t, inner.Write())
+	buf[1] = '8'
+	must(t, outer.Write())
+	buf[1] = '7'
+	for name, kv := range map[string]KV{"Store": s, "ReadCache": r} {
+		if v, _ := kv.Get("l", []byte("k")); string(v) != "v1" {
+			t.Fatalf("%s holds %q, want v1", name, v)
+		}
+	}
+	// A Set through the ReadCache itself still copies.
+	must(t, r.Set("l", []byte("k"), buf))
+	buf[1] = '6'
+	for name, kv := range map[string]KV{"Store": s, "ReadCache": r} {
+		if v, _ := kv.Get("l", []byte("k")); string(v) != "v7" {
+			t.Fatalf("%s holds %q, want v7", name, v)
+		}
+	}
+}

@@ -813,6 +813,15 @@ func (s *Store) Has(ledger string, key []byte) (bool, error) {
 // Set writes key=value to the working set (in memory until Commit; the
 // tree takes it later, treeops.go).
 func (s *Store) Set(ledger string, key, value []byte) error {
+	return s.set(ledger, key, value, false)
+}
+
+func (s *Store) setOwned(ledger string, key, value []byte) error {
+	return s.set(ledger, key, value, true)
+}
+
+// set is Set; owned says value is the Store's to keep (see owner).
+func (s *Store) set(ledger string, key, value []byte, owned bool) error {
 	if err := checkKV(ledger, key, value); err != nil {
 		return err
 	}
@@ -831,7 +840,9 @@ func (s *Store) Set(ledger string, key, value []byte) error {
 		delete(s.bulkRoots, ledger)
 	}
 	// IAVL keeps the slices it is given; copy so callers may reuse theirs.
-	value = append([]byte{}, value...)
+	if !owned {
+		value = append([]byte{}, value...)
+	}
 	lk := latestKeyOf(ledger, key)
 	s.logWrite(ledger, slices.Clone(key), value, lk)
 	s.pending[lk] = value
