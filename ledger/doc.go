@@ -9,6 +9,13 @@
 // at the last recorded height, so a crash between the two is harmless.
 // Views read committed versions concurrently with block execution.
 //
+// Get returns a copy its caller may change. Peek reads the same value
+// without the copy, for a caller that decodes it at once; a Cache's Write
+// hands its buffered copies to the ReadCache and Store below it, which keep
+// them as given. A transaction's Cache and a block's ReadCache are borrowed
+// (BorrowCache, BorrowReadCache) and released, so that their maps keep
+// their room from one transaction and block to the next.
+//
 // Reads of the latest committed state (the working set's reads of keys the
 // block has not written, Views of the latest height) go to the flat index
 // (flat.go): every key's value at the last commit, one Badger record per
