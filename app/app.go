@@ -283,7 +283,7 @@ func (a *App) resetCheckState() error {
 		if err != nil {
 			return err
 		}
-		a.checkState = ledger.NewCache(ledger.NewReadCache(readOnly{v}))
+		a.checkState = ledger.NewCache(ledger.NewReadCache(v.ReadOnly()))
 	}
 	c := *a
 	c.checking, c.payments = true, a.payments.Quiet()

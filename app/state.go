@@ -187,18 +187,3 @@ func validTxID(id string) bool {
 	b, err := hex.DecodeString(id)
 	return err == nil && len(b) == 32
 }
-
-// readOnly lets a committed view be the parent of a check-state cache whose
-// writes are never flushed.
-type readOnly struct{ v *ledger.View }
-
-func (r readOnly) HasLedger(l string) bool                { return r.v.HasLedger(l) }
-func (r readOnly) Get(l string, k []byte) ([]byte, error) { return r.v.Get(l, k) }
-func (r readOnly) Has(l string, k []byte) (bool, error)   { return r.v.Has(l, k) }
-func (r readOnly) Iterate(l string, s, e []byte, fn func(k, v []byte) bool) error {
-	return r.v.Iterate(l, s, e, fn)
-}
-func (r readOnly) Set(l string, _, _ []byte) error { return errReadOnly(l) }
-func (r readOnly) Delete(l string, _ []byte) error { return errReadOnly(l) }
-
-func errReadOnly(l string) error { return ErrBadQuery.Wrapf("write to read-only view of ledger %s", l) }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -105,6 +106,7 @@ func TestPeek(t *testing.T) {
 		{"View", v, map[string]string{"a": "1", "b": "2"}},
 		{"Cache", c, map[string]string{"a": "1", "b": "2'", "c": "3"}},
 		{"ReadCache", rc, map[string]string{"a": "1", "b": "2'", "c": "3"}},
+		{"View.ReadOnly", v.ReadOnly(), map[string]string{"a": "1", "b": "2"}},
 		{"another package's Reader", outside, map[string]string{"a": "1", "b": "2'"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,7 +137,7 @@ func TestPeek(t *testing.T) {
 	}
 	// What Peek is for: a read the caches already hold costs no copy.
 	ka := []byte("a")
-	for name, r := range map[string]Reader{"Store": s, "ReadCache": rc} {
+	for name, r := range map[string]Reader{"Store": s, "ReadCache": rc, "View.ReadOnly": v.ReadOnly()} {
 		if n := testing.AllocsPerRun(100, func() { _, _ = Peek(r, "l", ka) }); n != 0 {
 			t.Fatalf("%s: Peek of a held value allocates %.0f times, want 0", name, n)
 		}
@@ -176,5 +178,42 @@ func TestCacheWriteHandsOverItsCopy(t *testing.T) {
 		if v, _ := kv.Get("l", []byte("k")); string(v) != "v7" {
 			t.Fatalf("%s holds %q, want v7", name, v)
 		}
+	}
+}
+
+// A View's ReadOnly KV refuses writes, naming the ledger, and changes
+// nothing: the check state's base cannot reach the committed state.
+func TestViewReadOnly(t *testing.T) {
+	s := openMem(t)
+	must(t, s.CreateLedger("l"))
+	must(t, s.Set("l", []byte("a"), []byte("1")))
+	if _, err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.View(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := v.ReadOnly()
+	for what, err := range map[string]error{
+		"Set":    ro.Set("l", []byte("a"), []byte("2")),
+		"Delete": ro.Delete("l", []byte("a")),
+	} {
+		if !errors.Is(err, ErrReadOnly) || !strings.Contains(err.Error(), "ledger l") {
+			t.Fatalf("%s: %v, want ErrReadOnly naming ledger l", what, err)
+		}
+	}
+	c := NewCache(NewReadCache(ro))
+	must(t, c.Set("l", []byte("a"), []byte("2")))
+	if err := c.Write(); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("a cache over it wrote through: %v", err)
+	}
+	for name, r := range map[string]Reader{"the store": s, "the view": v, "the read-only KV": ro} {
+		if got, _ := r.Get("l", []byte("a")); string(got) != "1" {
+			t.Fatalf("%s holds %q after refused writes, want 1", name, got)
+		}
+	}
+	if ok, err := ro.Has("l", []byte("a")); !ok || err != nil || !ro.(ledgerChecker).HasLedger("l") {
+		t.Fatalf("Has = %v, %v", ok, err)
 	}
 }

@@ -19,6 +19,24 @@ type View struct {
 	trees  map[string]*iavl.ImmutableTree
 }
 
+// ErrReadOnly: a write to a View's ReadOnly KV.
+var ErrReadOnly = errors.New("write to a read-only view")
+
+// ReadOnly is v as a KV whose writes fail with ErrReadOnly: the parent of
+// a cache whose writes are never flushed (the app's check state). Peek
+// reads through it without copies, as through v.
+func (v *View) ReadOnly() KV { return readOnlyView{v} }
+
+type readOnlyView struct{ *View }
+
+func (readOnlyView) Set(ledger string, _, _ []byte) error {
+	return fmt.Errorf("%w: ledger %s", ErrReadOnly, ledger)
+}
+
+func (readOnlyView) Delete(ledger string, _ []byte) error {
+	return fmt.Errorf("%w: ledger %s", ErrReadOnly, ledger)
+}
+
 // View opens the snapshot at height; 0 means the latest commit. Before any
 // Commit, View(0) is the empty state at height 0.
 func (s *Store) View(height int64) (*View, error) {
