@@ -110,8 +110,11 @@ func (p *EdDSAGroth16) Setup(dir string, dev bool) (KeyInfo, error) {
 	info, pk, vk, err := LoadKeys(dir, p.CircuitID(), p.ccs, true)
 	// Development keys are a cache of a deterministic setup: keys made for
 	// an earlier build of the circuit (its digest covers the constraint
-	// system with its debug information) are made again, not refused.
-	if dev && (errors.Is(err, os.ErrNotExist) || errors.Is(err, ErrKeysMismatch)) {
+	// system with its debug information), or by an earlier development
+	// setup (its description differs: before devRand, a process's other
+	// goroutines could change the keys), are made again, not refused.
+	stale := err == nil && info.Insecure && info.Setup != devSetupDescription
+	if dev && (stale || errors.Is(err, os.ErrNotExist) || errors.Is(err, ErrKeysMismatch)) {
 		if info, pk, vk, err = p.devSetup(); err == nil {
 			err = SaveKeys(dir, info, pk, vk)
 		}
@@ -129,6 +132,9 @@ func (p *EdDSAGroth16) Info() KeyInfo { return p.info }
 // UseKeys installs keys made elsewhere (tests, benchmarks).
 func (p *EdDSAGroth16) UseKeys(pk groth16.ProvingKey, vk groth16.VerifyingKey) { p.pk, p.vk = pk, vk }
 
+// devSetupDescription is the Setup of development keys' KeyInfo.
+var devSetupDescription = fmt.Sprintf("INSECURE development setup: toxic waste from SM3 counter stream over %q, read by the setup's goroutine only", DevBeacon)
+
 func (p *EdDSAGroth16) devSetup() (KeyInfo, groth16.ProvingKey, groth16.VerifyingKey, error) {
 	d, err := CircuitDigest(p.ccs)
 	if err != nil {
@@ -137,7 +143,7 @@ func (p *EdDSAGroth16) devSetup() (KeyInfo, groth16.ProvingKey, groth16.Verifyin
 	pk, vk, err := DevSetup(p.ccs)
 	info := KeyInfo{
 		CircuitID: p.CircuitID(), CircuitDigest: d, Constraints: p.ccs.GetNbConstraints(),
-		Insecure: true, Setup: fmt.Sprintf("INSECURE development setup: toxic waste from SM3 counter stream over %q", DevBeacon),
+		Insecure: true, Setup: devSetupDescription,
 	}
 	return info, pk, vk, err
 }

@@ -2,6 +2,7 @@ package prover
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc"
@@ -76,17 +78,56 @@ var devSetupMu sync.Mutex
 // DevBeacon determines, so every machine derives the same keys (and the
 // committed Verifier.sol can be checked) and anyone can forge proofs.
 //
-// gnark draws the toxic waste from crypto/rand.Reader, so DevSetup replaces
-// that variable for the duration of the call: run it only while nothing
-// else in the process needs randomness (jinlian runs it when it creates a
-// localnet, before any node starts, and in tests).
+// gnark draws its secrets from crypto/rand.Reader, the toxic waste at the
+// start of the setup and the commitment key's secret seconds later, so
+// DevSetup replaces that variable for the duration of the call with a
+// reader that serves the stream to the calling goroutine only (devRand).
+// Every other goroutine of the process keeps the system's randomness: one
+// that read in between, a test's TLS handshake or key, once took bytes of
+// the stream, and the keys came out different from every other machine's
+// (a fresh machine's cache then held keys that Verifier.sol refuses).
 func DevSetup(ccs constraint.ConstraintSystem) (groth16.ProvingKey, groth16.VerifyingKey, error) {
 	devSetupMu.Lock()
 	defer devSetupMu.Unlock()
 	saved := rand.Reader
-	rand.Reader = gmcrypto.NewSM3Stream(gmcrypto.SM3([]byte(DevBeacon)))
+	rand.Reader = &devRand{owner: goroutineID(), stream: gmcrypto.NewSM3Stream(gmcrypto.SM3([]byte(DevBeacon))), others: saved}
 	defer func() { rand.Reader = saved }()
 	return setupBN254(ccs)
+}
+
+// devRand reads the deterministic stream for the goroutine that owns it,
+// and others for every other goroutine. gnark's setup draws its secrets in
+// the goroutine that calls it.
+type devRand struct {
+	mu     sync.Mutex
+	owner  uint64
+	stream io.Reader
+	others io.Reader
+}
+
+func (r *devRand) Read(p []byte) (int, error) {
+	if goroutineID() != r.owner {
+		return r.others.Read(p)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stream.Read(p)
+}
+
+// goroutineID is the calling goroutine's number, from the first line of
+// its stack ("goroutine 18 [running]:"). Go offers no other way to tell
+// goroutines apart; the development setup's reads are few.
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := bytes.TrimPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
+	var id uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + uint64(c-'0')
+	}
+	return id
 }
 
 // KeyInfo describes a key pair on disk (<dir>/<circuit id>.json).
