@@ -274,7 +274,7 @@ func (a *App) Params() Params { return a.params }
 func (a *App) ChainID() string { return a.chainID }
 
 func (a *App) resetCheckState() error {
-	a.checkIDs = make(map[string]spend, len(a.checkIDs)) // about as many as the last block's turn held
+	a.checkIDs = map[string]spend{}
 	if a.store.LastHeight() == 0 {
 		// Before the first commit the genesis lives only in the working set.
 		a.checkState = ledger.NewCache(a.store)
