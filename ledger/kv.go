@@ -102,15 +102,8 @@ func (c *Cache) HasLedger(name string) bool {
 }
 
 func (c *Cache) Get(ledger string, key []byte) ([]byte, error) {
-	if len(key) == 0 {
-		return nil, fmt.Errorf("get from ledger %s: %w", ledger, ErrEmptyKey)
-	}
-	if l, ok := c.ledgers[ledger]; ok {
-		if v, ok := l.writes[string(key)]; ok {
-			return cloneValue(v), nil
-		}
-	}
-	return c.parent.Get(ledger, key)
+	v, err := c.peek(ledger, key)
+	return cloneValue(v), err
 }
 
 func (c *Cache) peek(ledger string, key []byte) ([]byte, error) {

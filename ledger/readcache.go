@@ -83,17 +83,8 @@ func (r *ReadCache) remember(ledger string, key, v []byte) {
 }
 
 func (r *ReadCache) Has(ledger string, key []byte) (bool, error) {
-	if l, ok := r.reads[ledger]; ok {
-		if v, ok := l[string(key)]; ok {
-			return v != nil, nil // no copy of a value nobody reads
-		}
-	}
-	v, err := Peek(r.parent, ledger, key)
-	if err != nil {
-		return false, err
-	}
-	r.remember(ledger, key, v)
-	return v != nil, nil
+	v, err := r.peek(ledger, key) // no copy of a value nobody reads
+	return v != nil, err
 }
 
 func (r *ReadCache) Set(ledger string, key, value []byte) error {

@@ -747,12 +747,7 @@ func (s *Store) tree(ledger string) (*iavl.MutableTree, error) {
 
 // Get returns the working value of key, or nil if absent.
 func (s *Store) Get(ledger string, key []byte) ([]byte, error) {
-	if len(key) == 0 {
-		return nil, fmt.Errorf("get from ledger %s: %w", ledger, ErrEmptyKey)
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	v, err := s.get(ledger, key)
+	v, err := s.peek(ledger, key)
 	return cloneValue(v), err
 }
 

@@ -100,10 +100,7 @@ func (v *View) tree(ledger string) (*iavl.ImmutableTree, error) {
 
 // Get returns the committed value of key, or nil if absent.
 func (v *View) Get(ledger string, key []byte) ([]byte, error) {
-	if len(key) == 0 {
-		return nil, fmt.Errorf("get from ledger %s: %w", ledger, ErrEmptyKey)
-	}
-	val, err := v.get(ledger, key)
+	val, err := v.peek(ledger, key)
 	return cloneValue(val), err
 }
 

@@ -103,12 +103,12 @@ func EscrowKeys(kv Reader) ([]EscrowKey, error) { return list[EscrowKey](kv, "es
 
 // Public keys of senders of executed transactions, so that clients can
 // encrypt for an address. Refused transactions record nothing.
-func pubKeyKey(a string) []byte { return []byte("pubkey/" + a) }
+func pubKeyKey(a string) []byte { return []byte(pubKeyPrefix + a) }
 
 // RecordPublicKey remembers pub as the public key behind addr, its address
 // (first sight only).
 func RecordPublicKey(kv ledger.KV, addr gmcrypto.Address, pub *gmcrypto.PublicKey) error {
-	k := addrKey("pubkey/", addr)
+	k := addrKey(pubKeyPrefix, addr)
 	if seen, err := kv.Has(SystemLedger, k); err != nil || seen {
 		return err
 	}

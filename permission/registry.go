@@ -58,11 +58,18 @@ type Identity struct {
 }
 
 func orgKey(id string) []byte     { return []byte("org/" + id) }
-func identityKey(a string) []byte { return []byte("id/" + a) }
+func identityKey(a string) []byte { return []byte(identityPrefix + a) }
+
+// identityPrefix and pubKeyPrefix start the keys of identities and of
+// senders' public keys, followed by the address's hex.
+const (
+	identityPrefix = "id/"
+	pubKeyPrefix   = "pubkey/"
+)
 
 // addrKey is prefix followed by addr's hex (identityKey(addr.String())
-// for "id/"), built in one allocation: a transaction names its accounts'
-// records many times.
+// for identityPrefix), built in one allocation: a transaction names its
+// accounts' records many times.
 func addrKey(prefix string, addr gmcrypto.Address) []byte {
 	k := make([]byte, len(prefix)+2*gmcrypto.AddressSize)
 	hex.Encode(k[copy(k, prefix):], addr[:])
@@ -144,7 +151,7 @@ func GetIdentity(kv Reader, addr gmcrypto.Address) (id Identity, ok bool, err er
 // peekIdentity is GetIdentity for the checks run on every transaction: its
 // Roles are shared with the record cache and must only be read.
 func peekIdentity(kv Reader, addr gmcrypto.Address) (Identity, bool, error) {
-	b, err := ledger.Peek(kv, SystemLedger, addrKey("id/", addr))
+	b, err := ledger.Peek(kv, SystemLedger, addrKey(identityPrefix, addr))
 	if err != nil || b == nil {
 		return Identity{}, false, err
 	}
@@ -198,7 +205,7 @@ func RemoveIdentity(kv ledger.KV, addr gmcrypto.Address) error {
 	} else if !ok {
 		return ErrInvalid.Wrapf("identity %s is not registered", addr)
 	}
-	return kv.Delete(SystemLedger, addrKey("id/", addr))
+	return kv.Delete(SystemLedger, addrKey(identityPrefix, addr))
 }
 
 // Reader is ledger.Reader, named here for the signatures of this package.

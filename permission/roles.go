@@ -154,7 +154,7 @@ func RevokeRole(kv ledger.KV, addr gmcrypto.Address, role string) error {
 
 // Identities lists registered identities in address order.
 func Identities(kv Reader) ([]Identity, error) {
-	return list[Identity](kv, "id/")
+	return list[Identity](kv, identityPrefix)
 }
 
 // list decodes every JSON value under prefix of the system ledger, in key order.

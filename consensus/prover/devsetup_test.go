@@ -20,6 +20,44 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// readMeanwhile starts n goroutines that read r (nil: crypto/rand's
+// Reader, whatever it is at each read) until the returned stop is called,
+// as a test's TLS handshakes would beside a setup. It returns once each
+// has read.
+func readMeanwhile(t *testing.T, n int, r io.Reader) (stop func()) {
+	done := make(chan struct{})
+	var wg, started sync.WaitGroup
+	started.Add(n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := make([]byte, 32)
+			for first := true; ; first = false {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				from := r
+				if from == nil {
+					from = rand.Reader
+				}
+				_, err := io.ReadFull(from, b)
+				if first {
+					started.Done()
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	started.Wait()
+	return func() { close(done); wg.Wait() }
+}
+
 // The development setup's stream goes to its own goroutine only: another
 // goroutine reading crypto/rand meanwhile (a test's TLS handshake) takes
 // none of it, so the setup's secrets, and the keys, are every machine's.
@@ -27,31 +65,8 @@ func TestDevRandServesItsOwnerOnly(t *testing.T) {
 	seed := gmcrypto.SM3([]byte(DevBeacon))
 	others := &countingReader{}
 	r := &devRand{owner: goroutineID(), stream: gmcrypto.NewSM3Stream(seed), others: others}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b := make([]byte, 32)
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-					if _, err := io.ReadFull(r, b); err != nil {
-						t.Error(err)
-						return
-					}
-				}
-			}
-		}()
-	}
-	// The owner reads while the others do: it starts once they have begun
-	// and yields between its reads.
-	for others.n.Load() == 0 {
-		runtime.Gosched()
-	}
+	stop := readMeanwhile(t, 4, r)
+	// The owner reads while the others do, yielding between its reads.
 	got := make([]byte, 5*32)
 	for i := 0; i < len(got); i += 32 {
 		if _, err := io.ReadFull(r, got[i:i+32]); err != nil {
@@ -59,14 +74,16 @@ func TestDevRandServesItsOwnerOnly(t *testing.T) {
 		}
 		runtime.Gosched()
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	want := make([]byte, len(got))
 	if _, err := io.ReadFull(gmcrypto.NewSM3Stream(seed), want); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatal("the owner's bytes are not the stream's: other goroutines took some")
+	}
+	if others.n.Load() == 0 {
+		t.Fatal("the other goroutines' reads did not reach their own reader")
 	}
 }
 
@@ -84,24 +101,9 @@ func TestDevSetupDeterministicUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		b := make([]byte, 32)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				_, _ = rand.Read(b)
-			}
-		}
-	}()
+	stop := readMeanwhile(t, 1, nil)
 	_, busy, err := DevSetup(ccs)
-	close(stop)
-	wg.Wait()
+	stop()
 	if err != nil {
 		t.Fatal(err)
 	}
