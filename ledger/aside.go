@@ -62,7 +62,7 @@ func (s *Store) GetAside(key []byte) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		out, err = item.ValueCopy(nil)
+		out, err = valueOf(item)
 		return err
 	})
 	if err != nil {
@@ -113,7 +113,7 @@ func (s *Store) ScanAside(start, end []byte, fn func(key, value []byte) bool) er
 		it := txn.NewIterator(badger.DefaultIteratorOptions)
 		defer it.Close()
 		for it.Seek(lo); it.Valid() && bytes.Compare(it.Item().Key(), hi) < 0; it.Next() {
-			v, err := it.Item().ValueCopy(nil)
+			v, err := valueOf(it.Item())
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	corestore "cosmossdk.io/core/store"
 	iavldb "github.com/cosmos/iavl/db"
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/y"
 )
 
 var (
@@ -60,7 +61,7 @@ func (p *prefixDB) Get(key []byte) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		value, err = item.ValueCopy(nil)
+		value, err = valueOf(item)
 		return err
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
@@ -204,7 +205,7 @@ func (i *badgerIterator) Key() []byte {
 
 func (i *badgerIterator) Value() []byte {
 	i.assertValid()
-	v, err := i.it.Item().ValueCopy(nil)
+	v, err := valueOf(i.it.Item())
 	if err != nil {
 		panic(fmt.Sprintf("ledger: read value: %v", err))
 	}
@@ -318,4 +319,17 @@ func (b *badgerBatch) GetByteSize() (int, error) {
 		return 0, errBatchClosed
 	}
 	return b.size, nil
+}
+
+// valueOf reads item's value. Badger v4.9.6 answers a read of the value
+// log that fails (an entry that does not match its checksum, a file gone)
+// with an empty value and no error (Item.yieldItemValue only logs it), so
+// an empty value of an item whose value is in the log (ValueSize above 0:
+// only values of Options.ValueThreshold bytes or more go there) is damage.
+func valueOf(item *badger.Item) ([]byte, error) {
+	v, err := item.ValueCopy(nil)
+	if err == nil && len(v) == 0 && item.ValueSize() > 0 {
+		err = fmt.Errorf("%w: the value of key %x in the value log cannot be read (value corrupted for vp)", y.ErrChecksumMismatch, item.Key())
+	}
+	return v, err
 }

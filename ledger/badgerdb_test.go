@@ -11,7 +11,7 @@ import (
 
 func openBadger(t *testing.T) *badger.DB {
 	t.Helper()
-	db, err := badger.Open(badgerOptions("", true, 0, 0))
+	db, err := badger.Open(badgerOptions("", Options{InMemory: true}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -284,7 +284,7 @@ func (b *bulkIter) next() {
 func (b *bulkIter) fromBadger() {
 	item := b.it.Item()
 	b.k = item.KeyCopy(nil)[len(b.prefix):]
-	v, err := item.ValueCopy(nil)
+	v, err := valueOf(item)
 	if err != nil {
 		b.err = damaged(b.s.dir, fmt.Errorf("bulk records: iterate ledger %s: %w", b.ledger, err))
 	}

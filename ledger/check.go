@@ -41,7 +41,11 @@ var damageMarkers = []string{
 	"file does not exist for table", // a table listed in the MANIFEST is gone
 	"failed to initialize table",    // a table whose index cannot be read
 	"opening table",
-	"value missing for key", // IAVL: a node the tree points to is not in the database
+	"value missing for key",        // IAVL: a node the tree points to is not in the database
+	"value corrupted for vp",       // a value-log entry that fails its checksum
+	"invalid read: len",            // a value-log entry shorter than its header says
+	"invalid value pointer offset", // a pointer past the end of the value log
+	"file with id:",                // a value-log file the LSM tree points to is gone
 }
 
 // isDamage reports whether err says the data on disk is damaged, as opposed
@@ -94,7 +98,8 @@ type CheckReport struct {
 	// AppHash is recomputed from the recorded roots; compare it with the
 	// app hash of the block at Height (jinlian status, a peer).
 	AppHash []byte
-	// Tables is empty when every Badger table passed its checksums.
+	// Tables is empty when every Badger table passed its checksums, and
+	// every value in the value log its own.
 	Tables  string
 	Ledgers []LedgerCheck
 	// Flat is what the flat index of the latest state holds (ADR 0019):
@@ -141,7 +146,7 @@ func (r *CheckReport) Err(dir string) error {
 }
 
 // Check verifies the last committed height: every Badger table against its
-// checksums, then every ledger's tree, read key by key and rehashed from its
+// checksums and every value in the value log against its own, then every ledger's tree, read key by key and rehashed from its
 // nodes, against the root in the commit record. It reads the whole state, so
 // it takes as long as a full scan; findings go in the report, the error is
 // for a check that could not run.
@@ -156,7 +161,7 @@ func (s *Store) Check() (*CheckReport, error) {
 
 func (s *Store) check(last CommitInfo) (*CheckReport, error) {
 	r := &CheckReport{Height: last.Height, AppHash: AppHash(last.Roots)}
-	if err := verifyTables(s.db); err != nil {
+	if err := errors.Join(verifyTables(s.db), verifyValueLog(s.db)); err != nil {
 		r.Tables = err.Error()
 	}
 	for _, root := range last.Roots {
@@ -225,7 +230,7 @@ func (s *Store) checkFlat(r *CheckReport, last CommitInfo) error {
 					}
 					return true
 				}
-				fv, err := it.Item().ValueCopy(nil)
+				fv, err := valueOf(it.Item())
 				if err != nil {
 					ferr = err
 					return true
@@ -386,6 +391,23 @@ func verifyTables(db *badger.DB) (err error) {
 	return db.VerifyChecksum()
 }
 
+// verifyValueLog reads every value the LSM tree points to in the value
+// log, which checks it against its checksum (valueOf): the tree walk reads
+// only the last height's nodes, and the table checksums cover only the
+// pointers.
+func verifyValueLog(db *badger.DB) error {
+	return db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if _, err := valueOf(it.Item()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // CheckData opens the ledger in dir read-only and checks it (Store.Check).
 // It refuses when another process, a running node, holds the directory, and
 // it does not recover an unfinished commit: it checks the last one recorded.
@@ -396,7 +418,7 @@ func CheckData(dir string) (*CheckReport, error) {
 	// Without block verification on read, VerifyChecksum verifies each
 	// block itself and names the table and block that fail; the tree walk
 	// after it is covered by the rehash.
-	db, err := badger.Open(badgerOptions(dir, false, 0, 0).WithReadOnly(true).
+	db, err := badger.Open(badgerOptions(dir, Options{}).WithReadOnly(true).
 		WithChecksumVerificationMode(options.NoVerification))
 	if err != nil {
 		if isLocked(err) {

@@ -16,7 +16,13 @@ import (
 // which flushes its memtable to a table file.
 func writeCheckStore(t *testing.T, dir string) map[string]map[string]string {
 	t.Helper()
-	s := openDir(t, dir)
+	return writeCheckStoreWith(t, dir, Options{IAVLCacheSize: 1000})
+}
+
+func writeCheckStoreWith(t *testing.T, dir string, opts Options) map[string]map[string]string {
+	t.Helper()
+	s, err := Open(dir, opts)
+	must(t, err)
 	want := map[string]map[string]string{"alpha": {}, "beta": {}}
 	for _, name := range []string{"alpha", "beta"} {
 		must(t, s.CreateLedger(name))
@@ -25,7 +31,7 @@ func writeCheckStore(t *testing.T, dir string) map[string]map[string]string {
 		for name, kv := range want {
 			for i := 0; i < 3000; i++ {
 				k := fmt.Sprintf("key-%05d", i)
-				v := fmt.Sprintf("%s-value-%d-%d-%s", name, h, i, strings.Repeat("x", 40))
+				v := checkStoreValue(name, h, i)
 				must(t, s.Set(name, []byte(k), []byte(v)))
 				kv[k] = v
 			}
@@ -253,7 +259,7 @@ func TestCorruptManifestIsDamage(t *testing.T) {
 func TestCheckRehashFindsAChangedValue(t *testing.T) {
 	dir := t.TempDir()
 	writeCheckStore(t, dir)
-	db, err := badger.Open(badgerOptions(dir, false, 0, 0))
+	db, err := badger.Open(badgerOptions(dir, Options{}))
 	must(t, err)
 	old := []byte("alpha-value-2-1234-")
 	changed := 0

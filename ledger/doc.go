@@ -23,6 +23,12 @@
 // at Open when a crash left it behind the commit record. Iteration and
 // Views of older heights walk the trees.
 //
+// Values of Options.ValueThreshold bytes or more (the trees' nodes) are
+// kept in Badger's value log, the LSM tree holding pointers to them, so
+// that compaction rewrites keys and pointers (ADR 0031). Every value read
+// from the log is checked against its checksum (valueOf), and the store
+// collects the log in the background (valuelog.go).
+//
 // BulkLoad (bulk.go) keeps a large genesis out of the working trees: its
 // records are written to Badger as flat-index records as they come, and
 // the first Commit imports the ledgers that hold them through IAVL's
@@ -45,7 +51,8 @@
 // Snapshots keeps them as files for CometBFT's state sync.
 //
 // The package does no I/O beyond its Badger database and the snapshot
-// directory it is given, reads no clock, and
-// never iterates a Go map to produce state or ordering. Of jinlian's
+// directory it is given, reads no clock (the value log's collection runs on
+// a timer and changes no value), and never iterates a Go map to produce
+// state or ordering. Of jinlian's
 // packages it may import only gmcrypto.
 package ledger

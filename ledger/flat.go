@@ -104,7 +104,7 @@ func (s *Store) readFlatRecord(ledger string, key []byte) (value []byte, err err
 		if err != nil {
 			return err
 		}
-		value, err = item.ValueCopy(nil)
+		value, err = valueOf(item)
 		if value == nil {
 			value = []byte{}
 		}

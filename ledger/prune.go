@@ -43,6 +43,7 @@ func (s *Store) PruneTo(height int64) (int64, error) {
 	if err := s.deleteCommitRecordsTo(height); err != nil {
 		return 0, err
 	}
+	s.kickValueLogGC()
 	return s.firstAvailable()
 }
 

@@ -453,7 +453,10 @@ func (s *Store) dropAll() error {
 	}
 	s.resetEmpty()
 	s.restoredAt = 0
-	if derr := s.db.DropAll(); derr != nil {
+	s.gc.mu.Lock() // the value log's collection reads the files DropAll deletes
+	derr := s.db.DropAll()
+	s.gc.mu.Unlock()
+	if derr != nil {
 		s.broken = fmt.Errorf("a restored snapshot was refused and its records could not be removed, delete %s: %w", s.dir, derr)
 		return s.broken
 	}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -104,6 +105,18 @@ type Options struct {
 	// ledger.level_zero_tables). More merge more writes into each rewrite
 	// of level 1, which a large state's random keys span (ADR 0030).
 	LevelZeroTables int
+	// ValueThreshold: when above 0, a value of at least this many bytes
+	// is kept in Badger's value log, and the LSM tree holds a pointer to
+	// it; 64 puts the trees' nodes there and keeps the flat index's
+	// balance records in the LSM tree, which compaction then rewrites at
+	// a fraction of the bytes (ADR 0031). 0 keeps every value in the LSM
+	// tree (Badger's 1 MiB threshold). The value log's collection
+	// reclaims what pruning and overwrites leave in the log (valuelog.go).
+	ValueThreshold int
+	// valueLogFileBytes and memTableBytes size Badger's value-log files
+	// and memtables (64 and 16 MiB when 0; tests make them small to see
+	// compaction and the value log's collection work).
+	valueLogFileBytes, memTableBytes int64
 	// InMemory opens Badger in memory (tests only).
 	InMemory bool
 	// NoFlatIndex turns the flat index of the latest values off (flat.go):
@@ -182,6 +195,8 @@ type Store struct {
 	// before the store is shared).
 	flatRebuilt FlatRebuild
 	closed      atomic.Bool
+	// gc runs the value log's collection (valuelog.go).
+	gc valueLogGC
 
 	// bulk is set while BulkLoad runs; bulkBuf holds its records not yet
 	// written to Badger; bulkLedgers are the ledgers holding bulk records
@@ -214,7 +229,7 @@ func Open(dir string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("create ledger dir: %w", err)
 		}
 	}
-	db, err := badger.Open(badgerOptions(dir, opts.InMemory, opts.BlockCacheBytes, opts.LevelZeroTables))
+	db, err := badger.Open(badgerOptions(dir, opts))
 	if err != nil {
 		return nil, damaged(dir, fmt.Errorf("open badger in %q: %w", dir, err))
 	}
@@ -231,33 +246,42 @@ func Open(dir string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, damaged(dir, err)
 	}
+	s.startValueLogGC()
 	return s, nil
 }
 
 // badgerOptions keeps memory modest (tests open many stores). Writes are not
 // synced one by one; Commit syncs the database after its commit record, which
 // makes every write of the block durable. Every table block is checked
-// against its checksum when read from disk (cached blocks are not re-read):
-// without it a flipped bit in a table is served as data. Level 0 is compacted
-// into level 1 when it holds levelZero tables (Badger's 5 when 0; writes
-// stall at three times as many, as Badger's 15; ADR 0030).
-func badgerOptions(dir string, inMemory bool, blockCache int64, levelZero int) badger.Options {
+// against its checksum when read from disk (cached blocks are not re-read),
+// and so is every value read from the value log: without it a flipped bit
+// is served as data. Level 0 is compacted into level 1 when it holds
+// opts.LevelZeroTables tables (Badger's 5 when 0; writes stall at three
+// times as many, as Badger's 15; ADR 0030). Values of opts.ValueThreshold
+// bytes or more go to the value log (ADR 0031).
+func badgerOptions(dir string, opts Options) badger.Options {
+	blockCache := opts.BlockCacheBytes
 	if blockCache <= 0 {
 		blockCache = 16 << 20
 	}
+	vlogFile, memTable := cmp.Or(opts.valueLogFileBytes, 64<<20), cmp.Or(opts.memTableBytes, 16<<20)
 	o := badger.DefaultOptions(dir).
 		WithLogger(nil).
 		WithSyncWrites(false).
-		WithMemTableSize(16 << 20).
+		WithMemTableSize(memTable).
 		WithNumMemtables(2).
 		WithBlockCacheSize(blockCache).
-		WithValueLogFileSize(64 << 20).
+		WithValueLogFileSize(vlogFile).
 		WithNumCompactors(2).
-		WithChecksumVerificationMode(options.OnBlockRead)
-	if levelZero > 0 {
-		o = o.WithNumLevelZeroTables(levelZero).WithNumLevelZeroTablesStall(3 * levelZero)
+		WithChecksumVerificationMode(options.OnBlockRead).
+		WithVerifyValueChecksum(true)
+	if opts.ValueThreshold > 0 && !opts.InMemory { // in memory, Badger refuses values above it
+		o = o.WithValueThreshold(int64(opts.ValueThreshold))
 	}
-	if inMemory {
+	if l0 := opts.LevelZeroTables; l0 > 0 {
+		o = o.WithNumLevelZeroTables(l0).WithNumLevelZeroTablesStall(3 * l0)
+	}
+	if opts.InMemory {
 		o = o.WithDir("").WithValueDir("").WithInMemory(true)
 	}
 	return o
@@ -415,13 +439,15 @@ func (s *Store) readHeightRecord(key []byte, what string) (int64, error) {
 		if err != nil {
 			return err
 		}
-		return item.Value(func(v []byte) error {
-			if len(v) != 8 {
-				return fmt.Errorf("malformed %s (%d bytes)", what, len(v))
-			}
-			height = int64(binary.BigEndian.Uint64(v))
-			return nil
-		})
+		v, err := valueOf(item)
+		if err != nil {
+			return err
+		}
+		if len(v) != 8 {
+			return fmt.Errorf("malformed %s (%d bytes)", what, len(v))
+		}
+		height = int64(binary.BigEndian.Uint64(v))
+		return nil
 	})
 	return height, err
 }
@@ -433,10 +459,11 @@ func (s *Store) readCommitInfo(height int64) (CommitInfo, error) {
 		if err != nil {
 			return err
 		}
-		return item.Value(func(v []byte) error {
+		v, err := valueOf(item)
+		if err == nil {
 			ci, err = decodeCommitInfo(v)
-			return err
-		})
+		}
+		return err
 	})
 	if err != nil {
 		return CommitInfo{}, fmt.Errorf("read commit info of height %d: %w", height, err)
@@ -465,6 +492,7 @@ func (s *Store) Close() error {
 	}
 	s.trees, s.readers, s.names = nil, nil, nil
 	s.nodes.clear()
+	s.stopValueLogGC()
 	errs = append(errs, s.db.Close())
 	return errors.Join(errs...)
 }

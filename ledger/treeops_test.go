@@ -50,7 +50,7 @@ func TestDeferredWritesHashAsImmediate(t *testing.T) {
 			rt.Fatal(err)
 		}
 		defer s.Close()
-		refDB, err := badger.Open(badgerOptions("", true, 0, 0))
+		refDB, err := badger.Open(badgerOptions("", Options{InMemory: true}))
 		if err != nil {
 			rt.Fatal(err)
 		}

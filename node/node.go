@@ -185,7 +185,8 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 		inner = -1 // off
 	}
 	store, err := ledger.Open(LedgerDir(cfg.Home), ledger.Options{IAVLCacheSize: cfg.Ledger.CacheSize, NodeCacheBytes: inner,
-		BlockCacheBytes: int64(cfg.Ledger.BlockCacheMB) << 20, LevelZeroTables: cfg.Ledger.LevelZeroTables, NoFlatIndex: !cfg.Ledger.FlatIndex})
+		BlockCacheBytes: int64(cfg.Ledger.BlockCacheMB) << 20, LevelZeroTables: cfg.Ledger.LevelZeroTables,
+		ValueThreshold: cfg.Ledger.ValueThreshold, NoFlatIndex: !cfg.Ledger.FlatIndex})
 	if err != nil {
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
 	}

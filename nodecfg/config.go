@@ -152,6 +152,10 @@ type Config struct {
 		// LevelZeroTables is how many tables Badger's level 0 of the
 		// ledger database holds before they are compacted (ADR 0030).
 		LevelZeroTables int `mapstructure:"level_zero_tables"`
+		// ValueThreshold: values of the ledger database of at least this
+		// many bytes are kept in Badger's value log, outside its LSM tree
+		// (0: every value in the LSM tree; ADR 0031).
+		ValueThreshold int `mapstructure:"value_threshold"`
 		// FlatIndex keeps the flat index of the latest state beside the
 		// trees (ADR 0019); off, reads of the latest state walk the trees.
 		FlatIndex bool `mapstructure:"flat_index"`
@@ -265,6 +269,7 @@ var defaults = []struct {
 	{"ledger.inner_cache_mb", 1024, "cache of each sub-ledger's tree below the IAVL node cache: its upper and middle levels, all of it when it fits, MiB (0 = off)"},
 	{"ledger.block_cache_mb", 256, "Badger block cache of the ledger database, MiB (16 at least)"},
 	{"ledger.level_zero_tables", 5, "tables in Badger's level 0 of the ledger database before they are compacted (5..50; 10 for millions of accounts, ADR 0030)"},
+	{"ledger.value_threshold", 0, "values of the ledger database of at least this many bytes go to Badger's value log, outside its LSM tree (0..1048576; 0 = every value in the LSM tree; 64 for millions of accounts: the trees' nodes, ADR 0031)"},
 	{"ledger.flat_index", true, "keep a flat copy of the latest state beside the trees, so a read of it is one lookup (off: reads walk the trees; a start with it on after a run with it off rebuilds it)"},
 	{"pruning.keep_recent", 0, "validators: state versions (heights) kept; older ones are deleted (0 = keep every version; at least 10 otherwise)"},
 	{"pruning.interval", 100, "validators: blocks between two prunings"},
@@ -401,6 +406,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Ledger.LevelZeroTables < 5 || c.Ledger.LevelZeroTables > 50 {
 		return fmt.Errorf("config ledger.level_zero_tables = %d: want 5..50", c.Ledger.LevelZeroTables)
+	}
+	if c.Ledger.ValueThreshold < 0 || c.Ledger.ValueThreshold > 1<<20 {
+		return fmt.Errorf("config ledger.value_threshold = %d: want 0..1048576 (bytes, 0 = every value in the LSM tree)", c.Ledger.ValueThreshold)
 	}
 	if c.Regulator.RecentCacheMB < 16 || c.Regulator.RecentCacheMB > 1<<20 {
 		return fmt.Errorf("config regulator.recent_cache_mb = %d: want 16..1048576 (MiB)", c.Regulator.RecentCacheMB)
@@ -603,6 +611,7 @@ cache_size = %d
 inner_cache_mb = %d
 block_cache_mb = %d
 level_zero_tables = %d
+value_threshold = %d
 flat_index = %t
 
 # Bounded disk, validators only (docs/operations.md): 0 keeps everything.
@@ -664,7 +673,7 @@ eth_rpc = %q
 eth_key = %q
 anchor = %q
 keys = %q
-`, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.BlockSyncGap, c.Node.MaxProposalTxs, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Ledger.InnerCacheMB, c.Ledger.BlockCacheMB, c.Ledger.LevelZeroTables, c.Ledger.FlatIndex,
+`, c.Node.Mode, c.Node.MinFreeDiskMB, c.Node.BlockSyncGap, c.Node.MaxProposalTxs, c.API.Listen, c.API.TLS, c.API.CertFile, c.API.KeyFile, c.API.EncCertFile, c.API.EncKeyFile, c.API.ClientCAFile, c.Log.Level, c.Log.Format, c.Ledger.CacheSize, c.Ledger.InnerCacheMB, c.Ledger.BlockCacheMB, c.Ledger.LevelZeroTables, c.Ledger.ValueThreshold, c.Ledger.FlatIndex,
 		c.Pruning.KeepRecent, c.Pruning.Interval, c.Pruning.RetainBlocks, c.Pruning.SpentIDs,
 		c.Statesync.SnapshotInterval, c.Statesync.SnapshotKeepRecent,
 		c.Events.Index, c.Events.ReindexFrom, c.Recon.TimeZone, c.Recon.MovementIndex, c.Regulator.Listen, c.Regulator.Rules, c.Regulator.Key,

@@ -55,6 +55,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"[ledger]\nblock_cache_mb = 8\n", "ledger.block_cache_mb"},
 		{"[ledger]\nlevel_zero_tables = 4\n", "ledger.level_zero_tables"},
 		{"[ledger]\nlevel_zero_tables = 51\n", "ledger.level_zero_tables"},
+		{"[ledger]\nvalue_threshold = -1\n", "ledger.value_threshold"},
+		{"[ledger]\nvalue_threshold = 1048577\n", "ledger.value_threshold"},
 		{"[ledger]\ninner_cache_mb = -1\n", "ledger.inner_cache_mb"},
 		{"[regulator]\nlisten = \"26699\"\n", "regulator.listen"},
 		{"[regulator]\nrecent_cache_mb = 8\n", "regulator.recent_cache_mb"},

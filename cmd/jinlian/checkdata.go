@@ -14,10 +14,10 @@ import (
 func newCheckDataCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "check-data",
-		Short: "Verify the stopped node's ledger data: table checksums, every sub-ledger's root against its commit record",
+		Short: "Verify the stopped node's ledger data: table and value-log checksums, every sub-ledger's root against its commit record",
 		Long: `check-data reads the whole ledger of the node in --home (the node must be
-stopped): every Badger table block against its checksum, then every
-sub-ledger's tree at the last committed height, node by node, rehashed up
+stopped): every Badger table block against its checksum and every value
+in Badger's value log against its own, then every sub-ledger's tree at the last committed height, node by node, rehashed up
 to its root and compared with the commit record, then the flat index of
 the latest state against the trees, key by key. It streams: its memory
 does not grow with the state. It prints one line per sub-ledger and one
