@@ -29,8 +29,8 @@ func writeCheckStoreWith(t *testing.T, dir string, opts Options) map[string]map[
 	}
 	for h := 0; h < 3; h++ {
 		for name, kv := range want {
-			for i := 0; i < 3000; i++ {
-				k := fmt.Sprintf("key-%05d", i)
+			for i := range checkStoreKeys {
+				k := checkStoreKey(i)
 				v := checkStoreValue(name, h, i)
 				must(t, s.Set(name, []byte(k), []byte(v)))
 				kv[k] = v
@@ -150,75 +150,100 @@ func TestFlippedTableBytesDetected(t *testing.T) {
 	for _, where := range []float64{0.25, 0.5} {
 		t.Run(fmt.Sprint(where), func(t *testing.T) {
 			dir := t.TempDir()
-			want := writeCheckStore(t, dir)
+			writeCheckStore(t, dir)
 			for _, f := range tableFiles(t, dir) {
-				b, err := os.ReadFile(f)
-				must(t, err)
-				b[int(float64(len(b))*where)] ^= 0xff
-				must(t, os.WriteFile(f, b, 0o600))
+				flipByte(t, f, where)
 			}
-
-			r, err := CheckData(dir)
-			must(t, err)
-			if r.OK() {
-				t.Fatalf("CheckData did not see the damage: %+v", r)
-			}
-			var dd ErrDataDamaged
-			if err := r.Err(dir); !errors.As(err, &dd) || !strings.Contains(err.Error(), "checksum") ||
-				!strings.Contains(err.Error(), "docs/operations.md") {
-				t.Fatalf("report error: %v", err)
-			}
-
-			s, err := Open(dir, Options{IAVLCacheSize: 10})
-			if err != nil {
-				if !errors.As(err, &dd) {
-					t.Fatalf("Open of damaged store: %v is not ErrDataDamaged", err)
-				}
-				return
-			}
-			defer s.Close()
-			damagedReads := 0
-			for name, kv := range want {
-				for k, v := range kv {
-					got, err := s.Get(name, []byte(k))
-					if err != nil {
-						if !errors.As(err, &dd) {
-							t.Fatalf("get %s/%s: %v is not ErrDataDamaged", name, k, err)
-						}
-						damagedReads++
-						continue
-					}
-					if string(got) != v {
-						t.Fatalf("get %s/%s: silently wrong value %q, want %q", name, k, got, v)
-					}
-				}
-			}
-			// Views (queries, old heights) report damage the same way.
-			for _, h := range []int64{0, 2} {
-				v, err := s.View(h)
-				if err != nil {
-					if !errors.As(err, &dd) {
-						t.Fatalf("view at %d: %v is not ErrDataDamaged", h, err)
-					}
-					continue
-				}
-				for name := range want {
-					if err := v.Iterate(name, nil, nil, func(_, _ []byte) bool { return true }); err != nil && !errors.As(err, &dd) {
-						t.Fatalf("iterate %s at %d: %v is not ErrDataDamaged", name, h, err)
-					}
-					for k := range want[name] {
-						if _, err := v.Get(name, []byte(k)); err != nil && !errors.As(err, &dd) {
-							t.Fatalf("view get %s/%s at %d: %v is not ErrDataDamaged", name, k, h, err)
-						}
-					}
-				}
-			}
-			r, err = s.Check()
-			must(t, err)
-			if r.OK() {
-				t.Fatalf("Store.Check did not see the damage (%d damaged reads)", damagedReads)
-			}
+			requireDamageReported(t, dir, Options{IAVLCacheSize: 10}, "checksum")
 		})
+	}
+}
+
+// flipByte flips the byte of file f at where (a fraction of its length).
+func flipByte(t *testing.T, f string, where float64) {
+	t.Helper()
+	b, err := os.ReadFile(f)
+	must(t, err)
+	b[int(float64(len(b))*where)] ^= 0xff
+	must(t, os.WriteFile(f, b, 0o600))
+}
+
+// requireDamageReported: the store writeCheckStore wrote in dir was
+// damaged. CheckData must report it (naming what, and the operator's
+// page), and a store opened with opts must answer every read, of the last
+// height (Get) and of every height (Views: Get and Iterate), with the value
+// written or ErrDataDamaged, never a wrong one; its Check must see the
+// damage too. Open may refuse, with ErrDataDamaged.
+func requireDamageReported(t *testing.T, dir string, opts Options, what string) {
+	t.Helper()
+	r, err := CheckData(dir)
+	must(t, err)
+	if r.OK() {
+		t.Fatalf("CheckData did not see the damage: %+v", r)
+	}
+	var dd ErrDataDamaged
+	if err := r.Err(dir); !errors.As(err, &dd) || !strings.Contains(err.Error(), what) ||
+		!strings.Contains(err.Error(), "docs/operations.md") {
+		t.Fatalf("report error %v: want ErrDataDamaged naming %q", err, what)
+	}
+
+	s, err := Open(dir, opts)
+	if err != nil {
+		if !errors.As(err, &dd) {
+			t.Fatalf("Open of damaged store: %v is not ErrDataDamaged", err)
+		}
+		return
+	}
+	defer s.Close()
+	// read checks one answer: the value written at height h, or damage.
+	read := func(how string, h int64, name string, k, got []byte, err error) {
+		t.Helper()
+		if err != nil {
+			if !errors.As(err, &dd) {
+				t.Fatalf("%s %s/%s at %d: %v is not ErrDataDamaged", how, name, k, h, err)
+			}
+			return
+		}
+		if want := checkStoreValue(name, int(h)-1, keyNumber(t, k)); string(got) != want {
+			t.Fatalf("%s %s/%s at %d: silently wrong value %q, want %q", how, name, k, h, got, want)
+		}
+	}
+	const last = 3
+	for _, name := range []string{"alpha", "beta"} {
+		for i := range checkStoreKeys {
+			k := []byte(checkStoreKey(i))
+			got, err := s.Get(name, k)
+			read("get", last, name, k, got, err)
+		}
+	}
+	// Views (queries, old heights) report damage the same way.
+	for h := int64(1); h <= last; h++ {
+		v, err := s.View(h)
+		if err != nil {
+			if !errors.As(err, &dd) {
+				t.Fatalf("view at %d: %v is not ErrDataDamaged", h, err)
+			}
+			continue
+		}
+		for _, name := range []string{"alpha", "beta"} {
+			err := v.Iterate(name, nil, nil, func(k, val []byte) bool {
+				read("iterate", h, name, k, val, nil)
+				return true
+			})
+			if err != nil && !errors.As(err, &dd) {
+				t.Fatalf("iterate %s at %d: %v is not ErrDataDamaged", name, h, err)
+			}
+			for i := range checkStoreKeys {
+				k := []byte(checkStoreKey(i))
+				got, err := v.Get(name, k)
+				read("view get", h, name, k, got, err)
+			}
+		}
+	}
+	r, err = s.Check()
+	must(t, err)
+	if r.OK() {
+		t.Fatal("Store.Check did not see the damage")
 	}
 }
 
