@@ -203,6 +203,10 @@ type Result struct {
 	// API: jinlian's validators served the API and kept the movement
 	// index (--api).
 	API bool `json:"api,omitempty"`
+	// LedgerEnv are the ledger settings jinlian's nodes took from the
+	// environment (JINLIAN_LEDGER_*=value, sorted), as ADR 0030's and
+	// 0031's measurements set them: the bench's own nodes read it.
+	LedgerEnv []string `json:"ledger_env,omitempty"`
 	// WarmupSeconds is the warm-up load before the measurement (--warmup):
 	// none of the figures count it.
 	WarmupSeconds float64 `json:"warmup_seconds,omitempty"`
@@ -432,6 +436,9 @@ func PrintTable(w io.Writer, results []*Result) {
 			if r.TxIndex != "" {
 				state += "tx index " + r.TxIndex + "; "
 			}
+			if len(r.LedgerEnv) > 0 {
+				state += "ledger settings from the environment: " + strings.Join(r.LedgerEnv, ", ") + "; "
+			}
 			if r.API {
 				state += "validators serve the API, with the movement index; "
 			}
@@ -623,7 +630,7 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 	cpu0, cpuErr := processCPU(child.cmd.Process.Pid)
 	self0, _ := processCPU(os.Getpid())
 	r := &Result{App: appName, Workload: workload, Validators: o.Validators, TimeoutCommit: o.TimeoutCommit.String(),
-		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds, TxIndex: txIndexOf(appName, o.TxIndex, o.API), API: o.API && appName != "kvstore", WarmupSeconds: o.Warmup.Seconds(), Certs: o.Certs && appName != "kvstore", CertRefs: o.CertRefs && appName != "kvstore"}
+		TxBytes: len(load.txs[0]), TargetRate: o.Rate, Errors: map[string]int{}, ReadySeconds: readySeconds, TxIndex: txIndexOf(appName, o.TxIndex, o.API), API: o.API && appName != "kvstore", WarmupSeconds: o.Warmup.Seconds(), LedgerEnv: ledgerEnvOf(appName, os.Environ()), Certs: o.Certs && appName != "kvstore", CertRefs: o.CertRefs && appName != "kvstore"}
 	if appName != "kvstore" {
 		r.SyntheticAccounts = o.SyntheticAccounts
 		r.History = hist

@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -320,6 +321,23 @@ func validatorsEventsIndex(indexer string) string {
 		return nodecfg.EventsIndexNone
 	}
 	return nodecfg.EventsIndexAuto
+}
+
+// ledgerEnvOf is what of env (os.Environ's form) sets the ledger of app's
+// nodes: the JINLIAN_LEDGER_* variables for jinlian, sorted; none for
+// kvstore.
+func ledgerEnvOf(app string, env []string) []string {
+	if app == "kvstore" {
+		return nil
+	}
+	var out []string
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "JINLIAN_LEDGER_") {
+			out = append(out, kv)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // txIndexOf is the tx index the nodes of app keep with --tx-index

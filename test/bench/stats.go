@@ -161,6 +161,7 @@ func medianResult(rounds []*Result) *Result {
 		Blocks:           int(pick(func(r *Result) float64 { return float64(r.Blocks) })),
 		MaxBlockTxs:      int(pick(func(r *Result) float64 { return float64(r.MaxBlockTxs) })),
 		WarmupSeconds:    r0.WarmupSeconds,
+		LedgerEnv:        r0.LedgerEnv,
 		Certs:            r0.Certs,
 		CertRefs:         r0.CertRefs,
 		Runs:             rounds,

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -218,5 +219,22 @@ func TestTxIndexOf(t *testing.T) {
 				t.Errorf("%s --tx-index %q --api=%v: %q, want %q", c.app, c.flag, api, got, c.want)
 			}
 		}
+	}
+}
+
+// TestLedgerEnvOf: the ledger settings a run's jinlian nodes took from the
+// environment are named under its row, sorted; kvstore's rows name none.
+func TestLedgerEnvOf(t *testing.T) {
+	env := []string{"PATH=/bin", "JINLIAN_LEDGER_VALUE_THRESHOLD=64", "JINLIAN_API_LISTEN=x", "JINLIAN_LEDGER_LEVEL_ZERO_TABLES=10"}
+	got := ledgerEnvOf("jinlian", env)
+	want := []string{"JINLIAN_LEDGER_LEVEL_ZERO_TABLES=10", "JINLIAN_LEDGER_VALUE_THRESHOLD=64"}
+	if !slices.Equal(got, want) {
+		t.Errorf("jinlian: %q, want %q", got, want)
+	}
+	if got := ledgerEnvOf("kvstore", env); got != nil {
+		t.Errorf("kvstore: %q, want none", got)
+	}
+	if got := ledgerEnvOf("jinlian", []string{"HOME=/root"}); got != nil {
+		t.Errorf("no setting: %q", got)
 	}
 }
