@@ -180,13 +180,7 @@ func Start(ctx context.Context, cfg *nodecfg.Config, opts Options) (*Node, error
 	if err := consensus.CheckDisk(cfg.Home, minFree); err != nil {
 		return nil, err
 	}
-	inner := cfg.Ledger.InnerCacheMB << 20
-	if inner == 0 {
-		inner = -1 // off
-	}
-	store, err := ledger.Open(LedgerDir(cfg.Home), ledger.Options{IAVLCacheSize: cfg.Ledger.CacheSize, NodeCacheBytes: inner,
-		BlockCacheBytes: int64(cfg.Ledger.BlockCacheMB) << 20, LevelZeroTables: cfg.Ledger.LevelZeroTables,
-		ValueThreshold: cfg.Ledger.ValueThreshold, NoFlatIndex: !cfg.Ledger.FlatIndex})
+	store, err := ledger.Open(LedgerDir(cfg.Home), ledgerOptions(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("open ledger of %s: %w", cfg.Home, err)
 	}
@@ -413,6 +407,17 @@ func StopAll(nodes []*Node) error {
 		errs = append(errs, nodes[i].Stop())
 	}
 	return errors.Join(errs...)
+}
+
+// ledgerOptions are the ledger store's options of cfg's [ledger] table.
+func ledgerOptions(cfg *nodecfg.Config) ledger.Options {
+	inner := cfg.Ledger.InnerCacheMB << 20
+	if inner == 0 {
+		inner = -1 // off
+	}
+	return ledger.Options{IAVLCacheSize: cfg.Ledger.CacheSize, NodeCacheBytes: inner,
+		BlockCacheBytes: int64(cfg.Ledger.BlockCacheMB) << 20, LevelZeroTables: cfg.Ledger.LevelZeroTables,
+		ValueThreshold: cfg.Ledger.ValueThreshold, NoFlatIndex: !cfg.Ledger.FlatIndex}
 }
 
 // ledgerExists reports whether the home already has a ledger database.
