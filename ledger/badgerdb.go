@@ -329,7 +329,7 @@ func (b *badgerBatch) GetByteSize() (int, error) {
 func valueOf(item *badger.Item) ([]byte, error) {
 	v, err := item.ValueCopy(nil)
 	if err == nil && len(v) == 0 && item.ValueSize() > 0 {
-		err = fmt.Errorf("%w: the value of key %x in the value log cannot be read (value corrupted for vp)", y.ErrChecksumMismatch, item.Key())
+		err = fmt.Errorf("%w: the value of key %x in the value log cannot be read", y.ErrChecksumMismatch, item.Key())
 	}
 	return v, err
 }

@@ -269,7 +269,7 @@ var defaults = []struct {
 	{"ledger.inner_cache_mb", 1024, "cache of each sub-ledger's tree below the IAVL node cache: its upper and middle levels, all of it when it fits, MiB (0 = off)"},
 	{"ledger.block_cache_mb", 256, "Badger block cache of the ledger database, MiB (16 at least)"},
 	{"ledger.level_zero_tables", 5, "tables in Badger's level 0 of the ledger database before they are compacted (5..50; 10 for millions of accounts, ADR 0030)"},
-	{"ledger.value_threshold", 0, "values of the ledger database of at least this many bytes go to Badger's value log, outside its LSM tree (0..1048576; 0 = every value in the LSM tree; 64 for millions of accounts: the trees' nodes, ADR 0031)"},
+	{"ledger.value_threshold", 0, "values of the ledger database of at least this many bytes go to Badger's value log, outside its LSM tree (0..1048576; 0 = every value in the LSM tree; 64 for ten million accounts: the trees' nodes, ADR 0031)"},
 	{"ledger.flat_index", true, "keep a flat copy of the latest state beside the trees, so a read of it is one lookup (off: reads walk the trees; a start with it on after a run with it off rebuilds it)"},
 	{"pruning.keep_recent", 0, "validators: state versions (heights) kept; older ones are deleted (0 = keep every version; at least 10 otherwise)"},
 	{"pruning.interval", 100, "validators: blocks between two prunings"},
