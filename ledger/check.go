@@ -35,17 +35,15 @@ func (e ErrDataDamaged) Unwrap() error { return e.Err }
 var errRootMismatch = errors.New("root hash does not match the commit record")
 
 // damageMarkers are the messages by which Badger and IAVL report damaged
-// files; Badger does not export sentinel errors for most of them.
+// files; Badger does not export sentinel errors for most of them. A value
+// of the value log that cannot be read has no message: Badger answers it
+// empty, and valueOf reports it, wrapping y.ErrChecksumMismatch.
 var damageMarkers = []string{
 	"manifest",                      // bad magic, checksum mismatch, invalid changes, missing
 	"file does not exist for table", // a table listed in the MANIFEST is gone
 	"failed to initialize table",    // a table whose index cannot be read
 	"opening table",
-	"value missing for key",        // IAVL: a node the tree points to is not in the database
-	"value corrupted for vp",       // a value-log entry that fails its checksum
-	"invalid read: len",            // a value-log entry shorter than its header says
-	"invalid value pointer offset", // a pointer past the end of the value log
-	"file with id:",                // a value-log file the LSM tree points to is gone
+	"value missing for key", // IAVL: a node the tree points to is not in the database
 }
 
 // isDamage reports whether err says the data on disk is damaged, as opposed
