@@ -145,20 +145,33 @@ func (f *faultNet) reachHeight(ctx context.Context, i int, h int64, since time.T
 }
 
 // meshed waits (at most limit) until every node has a P2P connection to
-// every other one, as after persistent peers have redialled: a node that
-// just caught up by block sync may still lack some, and a partition then
-// would measure the redial, not the partition.
+// every other one, as after persistent peers have redialled, and none is
+// still in block sync: a node that just reached the others' height by
+// block sync may still lack some connections, or not yet vote. A
+// partition then would measure the redial, or cut a quorum of three that
+// is really two voters (the campaign of 2026-12-08 01:41: the three
+// stalled, one of them still block-syncing the heights nobody could
+// make).
 func (f *faultNet) meshed(ctx context.Context, limit time.Duration) {
 	f.t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		full := true
-		for _, n := range f.nodes {
+		full, why := true, ""
+		for i, n := range f.nodes {
 			qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			ni, err := n.client.NetInfo(qctx)
+			if err == nil && ni.NPeers < len(f.nodes)-1 {
+				err = fmt.Errorf("%d peers", ni.NPeers)
+			}
+			if err == nil {
+				st, serr := n.client.Status(qctx)
+				if err = serr; err == nil && st.SyncInfo.CatchingUp {
+					err = errors.New("still in block sync")
+				}
+			}
 			cancel()
-			if err != nil || ni.NPeers < len(f.nodes)-1 {
-				full = false
+			if err != nil {
+				full, why = false, fmt.Sprintf("node%d: %v", i, err)
 				break
 			}
 		}
@@ -166,7 +179,7 @@ func (f *faultNet) meshed(ctx context.Context, limit time.Duration) {
 			return
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
-			f.t.Fatalf("the validators did not all connect to each other within %v", limit)
+			f.t.Fatalf("the validators did not all connect to each other and leave block sync within %v (%s)", limit, why)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
