@@ -72,8 +72,10 @@ InitChain, not sent through consensus) and the load's transfers go to them,
 drawn uniformly, so that every transfer reads and writes a random place of
 a state of N accounts. Below each jinlian row: how long the network took to
 be ready (genesis applied and committed), the node process's resident
-memory after the load and at its peak, and what each node's home grew by
-per committed transfer.
+memory after the load and at its peak, the anonymous part of the first and
+how much of that is in transparent huge pages (with the kernel's THP mode,
+which the bench also prints at its start: Go's heap gets huge pages only
+under "always"), and what each node's home grew by per committed transfer.
 
 --certs has the jinlian load's senders sign as a bank's members do: the
 bench organisation gets a root CA in the genesis, each sender a client

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -224,9 +225,17 @@ type Result struct {
 	// NodeAnonRSSBytes is the anonymous part of NodeRSSBytes: the rest
 	// is pages of mapped files (Badger's tables), which the kernel drops
 	// when memory is short.
-	NodeAnonRSSBytes int64          `json:"node_anon_rss_bytes"`
-	Errors           map[string]int `json:"errors,omitempty"`
-	Ratio            float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
+	NodeAnonRSSBytes int64 `json:"node_anon_rss_bytes"`
+	// NodeAnonHugeBytes is the part of NodeAnonRSSBytes in transparent
+	// huge pages (AnonHugePages): Go's heap gets them only where the
+	// kernel's THP mode is "always" (HugePages).
+	NodeAnonHugeBytes int64 `json:"node_anon_huge_bytes"`
+	// HugePages is the kernel's transparent huge pages mode during the run
+	// (always, madvise or never; empty where unknown), a condition of
+	// every figure of a large state.
+	HugePages string         `json:"transparent_huge_pages,omitempty"`
+	Errors    map[string]int `json:"errors,omitempty"`
+	Ratio     float64        `json:"ratio,omitempty"` // TPS over the first app's TPS
 	// SM2VerifyUs is one SM2 signature verification on this machine,
 	// measured by the bench before the runs; Verifies how many each
 	// transfer costs the network (one per validator, or one with the
@@ -317,7 +326,7 @@ func Run(ctx context.Context, log io.Writer, self, home string, o *Options) (all
 	if err != nil {
 		return nil, nil, err
 	}
-	fmt.Fprintf(log, "bench: one SM2 verification takes %.0f µs here\n", verifyUs)
+	fmt.Fprintf(log, "bench: one SM2 verification takes %.0f µs here; the kernel's transparent huge pages: %s\n", verifyUs, cmp.Or(transparentHugePages(), "unknown"))
 	runs := map[string][]*Result{}
 	for round := 1; round <= o.Repeat; round++ {
 		var first *Result
@@ -448,8 +457,12 @@ func PrintTable(w io.Writer, results []*Result) {
 			case r.Certs:
 				state += "senders sign with certificates; "
 			}
-			fmt.Fprintf(w, "    %sready in %.1f s; node process RSS %.2f GB after the load (%.2f GB anonymous; peak %.2f GB); disk %.0f B per committed transfer per node\n",
-				state, r.ReadySeconds, float64(r.NodeRSSBytes)/1e9, float64(r.NodeAnonRSSBytes)/1e9, float64(r.NodeMaxRSSBytes)/1e9, r.DiskBytesPerTx)
+			anon := fmt.Sprintf("%.2f GB anonymous", float64(r.NodeAnonRSSBytes)/1e9)
+			if r.HugePages != "" {
+				anon += fmt.Sprintf(", %.2f GB of it in huge pages, THP %s", float64(r.NodeAnonHugeBytes)/1e9, r.HugePages)
+			}
+			fmt.Fprintf(w, "    %sready in %.1f s; node process RSS %.2f GB after the load (%s; peak %.2f GB); disk %.0f B per committed transfer per node\n",
+				state, r.ReadySeconds, float64(r.NodeRSSBytes)/1e9, anon, float64(r.NodeMaxRSSBytes)/1e9, r.DiskBytesPerTx)
 		}
 		for _, msg := range sortedKeys(r.Errors) {
 			fmt.Fprintf(w, "    %d× %s\n", r.Errors[msg], msg)
@@ -686,6 +699,8 @@ func runOne(ctx context.Context, log io.Writer, self, dir, appName, workload str
 		}
 	}
 	r.NodeRSSBytes, r.NodeMaxRSSBytes, r.NodeAnonRSSBytes, _ = processRSS(child.cmd.Process.Pid)
+	r.NodeAnonHugeBytes, _ = processAnonHuge(child.cmd.Process.Pid)
+	r.HugePages = transparentHugePages()
 
 	if o.CheckResults {
 		if err := run.checkResults(ctx); err != nil {

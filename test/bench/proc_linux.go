@@ -55,6 +55,37 @@ func processRSS(pid int) (rss, peak, anon int64, err error) {
 	return v[0], v[1], v[2], err
 }
 
+// processAnonHuge returns the part of a live process's anonymous memory
+// held in transparent huge pages (AnonHugePages of smaps_rollup), in
+// bytes.
+func processAnonHuge(pid int) (int64, error) {
+	v, err := procKB(fmt.Sprintf("/proc/%d/smaps_rollup", pid), "AnonHugePages")
+	return v[0], err
+}
+
+// transparentHugePages is the kernel's transparent huge pages mode for
+// anonymous memory (always, madvise or never), "" where it cannot be
+// read. Go's runtime asks for huge pages for none of its heap, so under
+// madvise, the kernel's usual default, a large heap has none.
+func transparentHugePages() string {
+	bz, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil {
+		return ""
+	}
+	return hugePagesMode(string(bz))
+}
+
+// hugePagesMode picks the bracketed, chosen word of the kernel's
+// "always [madvise] never".
+func hugePagesMode(s string) string {
+	for _, f := range strings.Fields(s) {
+		if len(f) > 2 && f[0] == '[' && f[len(f)-1] == ']' {
+			return f[1 : len(f)-1]
+		}
+	}
+	return ""
+}
+
 // memTotal is the machine's memory in bytes (MemTotal of /proc/meminfo).
 func memTotal() (int64, error) {
 	v, err := procKB("/proc/meminfo", "MemTotal")

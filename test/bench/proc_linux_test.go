@@ -18,3 +18,23 @@ func TestProcKB(t *testing.T) {
 		t.Fatalf("a missing key: %v", err)
 	}
 }
+
+func TestHugePages(t *testing.T) {
+	for in, want := range map[string]string{
+		"always [madvise] never\n": "madvise",
+		"[always] madvise never":   "always",
+		"always madvise [never]":   "never",
+		"always madvise never":     "",
+		"[] x":                     "",
+	} {
+		if got := hugePagesMode(in); got != want {
+			t.Errorf("hugePagesMode(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if _, err := os.Stat("/sys/kernel/mm/transparent_hugepage/enabled"); err == nil && transparentHugePages() == "" {
+		t.Error("the kernel's mode is readable but transparentHugePages found none")
+	}
+	if huge, err := processAnonHuge(os.Getpid()); err != nil || huge < 0 {
+		t.Errorf("processAnonHuge of the test: %d, %v", huge, err)
+	}
+}
