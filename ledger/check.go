@@ -144,10 +144,11 @@ func (r *CheckReport) Err(dir string) error {
 }
 
 // Check verifies the last committed height: every Badger table against its
-// checksums and every value in the value log against its own, then every ledger's tree, read key by key and rehashed from its
-// nodes, against the root in the commit record. It reads the whole state, so
-// it takes as long as a full scan; findings go in the report, the error is
-// for a check that could not run.
+// checksums and every value in the value log against its own, then every
+// ledger's tree, read key by key and rehashed from its nodes, against the
+// root in the commit record. It reads the whole state, so it takes as long
+// as a full scan; findings go in the report, the error is for a check that
+// could not run.
 func (s *Store) Check() (*CheckReport, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -3,7 +3,6 @@ package ledger
 import (
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -37,11 +36,6 @@ type valueLogGC struct {
 	done chan struct{}
 	// mu is held by a collection and by dropAll.
 	mu sync.Mutex
-	// rewrites counts the files rewritten; err is the last error other
-	// than "nothing to rewrite" (tests, and a later read names damage
-	// itself).
-	rewrites atomic.Int64
-	err      atomic.Pointer[error]
 }
 
 // startValueLogGC starts the collector of an on-disk store. It runs
@@ -65,7 +59,9 @@ func (s *Store) startValueLogGC() {
 			case <-t.C:
 			case <-s.gc.kick:
 			}
-			s.collectValueLog()
+			// A rewrite that fails leaves its file as it was; damage
+			// it met is named by the reads and by check-data.
+			_, _ = s.collectValueLog()
 		}
 	}()
 }
@@ -90,27 +86,23 @@ func (s *Store) stopValueLogGC() {
 
 // collectValueLog rewrites value-log files while Badger finds one whose
 // garbage is at least valueLogDiscardRatio of it, and returns how many it
-// rewrote.
-func (s *Store) collectValueLog() int {
+// rewrote and the error that stopped it, if other than "nothing to
+// rewrite".
+func (s *Store) collectValueLog() (int, error) {
 	s.gc.mu.Lock()
 	defer s.gc.mu.Unlock()
-	n := 0
-	for {
+	for n := 0; ; n++ {
 		select {
 		case <-s.gc.quit:
-			return n
+			return n, nil
 		default:
 		}
 		err := s.db.RunValueLogGC(valueLogDiscardRatio)
-		switch {
-		case err == nil:
-			n++
-			s.gc.rewrites.Add(1)
-			continue
-		case errors.Is(err, badger.ErrNoRewrite), errors.Is(err, badger.ErrRejected):
-		default:
-			s.gc.err.Store(&err)
+		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
+			return n, nil
 		}
-		return n
+		if err != nil {
+			return n, err
+		}
 	}
 }

@@ -126,8 +126,8 @@ func TestValueLogCollectedAfterPruning(t *testing.T) {
 	s, err = Open(dir, opts)
 	must(t, err)
 	must(t, s.db.Flatten(1))
-	if n := s.collectValueLog(); n == 0 {
-		t.Fatalf("no value-log file rewritten (last error %v)", s.gc.err.Load())
+	if n, err := s.collectValueLog(); n == 0 {
+		t.Fatalf("no value-log file rewritten (%v)", err)
 	}
 	must(t, s.Close())
 	after := valueLogBytes(t, dir)

@@ -17,8 +17,9 @@ func newCheckDataCmd(g *globals) *cobra.Command {
 		Short: "Verify the stopped node's ledger data: table and value-log checksums, every sub-ledger's root against its commit record",
 		Long: `check-data reads the whole ledger of the node in --home (the node must be
 stopped): every Badger table block against its checksum and every value
-in Badger's value log against its own, then every sub-ledger's tree at the last committed height, node by node, rehashed up
-to its root and compared with the commit record, then the flat index of
+in Badger's value log against its own, then every sub-ledger's tree at
+the last committed height, node by node, rehashed up to its root and
+compared with the commit record, then the flat index of
 the latest state against the trees, key by key. It streams: its memory
 does not grow with the state. It prints one line per sub-ledger and one
 for the flat index, and exits 1 on damage; see docs/operations.md, "Disk
